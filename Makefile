@@ -1,0 +1,77 @@
+# bankanalysis: `make help` lists the targets. Every target bootstraps .venv with pip when it is
+# missing or when pyproject.toml changed, so a fresh clone needs nothing installed by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+RAW := data/raw
+PROCESSED := data/processed
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.DEFAULT_GOAL := help
+.PHONY: help reports test data lab lint format bench clean venv selfcheck
+
+## Show this help
+help:
+	@awk '/^## /{c=substr($$0,4);next} /^[a-zA-Z_-]+:/{if(c){split($$1,a,":");printf "  make %-10s %s\n",a[1],c};c=""}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@bash scripts/ensure_system_deps.sh
+	@touch $(STAMP)
+
+## Create or update the virtual environment (.venv) from pyproject.toml
+venv: $(STAMP)
+
+## Generate the synthetic bank if data/raw is empty, then validate and prepare data/processed
+data: $(STAMP)
+	@if ! ls $(RAW)/regions.* >/dev/null 2>&1; then \
+	  echo "data/raw is empty: generating the built-in synthetic bank"; \
+	  $(BIN)/bankanalysis data generate --out $(RAW); fi
+	$(BIN)/bankanalysis data prepare --raw $(RAW) --out $(PROCESSED)
+
+## Main job: data, then every report for every region into reports/<run-id>/ (reports/latest)
+reports: data
+	$(BIN)/bankanalysis run --regions all --jobs $(JOBS) --out reports
+
+## Run the whole test suite: lint, unit tests, notebooks with nbval, end-to-end batch
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
+
+## Check the analytics recover the truth planted in a fresh synthetic bank
+selfcheck: $(STAMP)
+	$(BIN)/bankanalysis selfcheck
+
+## Start JupyterLab at the project root with the `bankanalysis` kernel
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --user --name bankanalysis --display-name "Python (bankanalysis)"
+	$(BIN)/jupyter lab --notebook-dir=.
+
+## Lint and format-check the code
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+## Format the code in place
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+## Run the benchmarks; figures go to reports/bench/latest.json
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]' || echo "optional benchmark packages unavailable"
+	$(BIN)/python -m benchmarks.run
+
+## Remove generated data, reports and caches (keeps data/raw if it is not synthetic)
+clean:
+	rm -rf $(PROCESSED)/* $(PROCESSED)/.[!.]* reports/* build .pytest_cache
+	@touch $(PROCESSED)/.gitkeep reports/.gitkeep
+	@if [ -f $(RAW)/_truth/.synthetic ]; then rm -rf $(RAW)/*; touch $(RAW)/.gitkeep; fi
