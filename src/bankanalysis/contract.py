@@ -134,7 +134,9 @@ TABLES: dict[str, Table] = {
             "regions",
             "Secondary branches. A region is the unit of the per-branch report batch.",
             (
-                Column("region_id", "str", "Region (secondary branch) id.", pattern=SAFE_ID_PATTERN),
+                Column(
+                    "region_id", "str", "Region (secondary branch) id.", pattern=SAFE_ID_PATTERN
+                ),
                 Column("name", "str", "Display name (may be Chinese)."),
                 Column(
                     "echelon",
@@ -152,7 +154,9 @@ TABLES: dict[str, Table] = {
                 Column("outlet_id", "str", "Outlet id.", pattern=SAFE_ID_PATTERN),
                 Column("region_id", "str", "Region the outlet belongs to."),
                 Column("name", "str", "Display name (may be Chinese)."),
-                Column("outlet_type", "str", "flagship, standard or community.", allowed=OUTLET_TYPES),
+                Column(
+                    "outlet_type", "str", "flagship, standard or community.", allowed=OUTLET_TYPES
+                ),
                 Column("staff_fte", "float", "Staff in full-time equivalents (> 0).", min=0.01),
                 Column("opened", "date", "Opening date."),
             ),
@@ -164,11 +168,18 @@ TABLES: dict[str, Table] = {
             "products",
             "Product catalogue.",
             (
-                Column("product", "str", "Product id (letters, digits, _ or -).", pattern=SAFE_ID_PATTERN),
+                Column(
+                    "product",
+                    "str",
+                    "Product id (letters, digits, _ or -).",
+                    pattern=SAFE_ID_PATTERN,
+                ),
                 Column("name", "str", "Display name."),
                 Column("family", "str", "Product family.", allowed=PRODUCT_FAMILIES),
                 Column("in_aum", "bool", "Whether balances count towards assets under management."),
-                Column("cross_sell", "bool", "Whether the product is a target of propensity models."),
+                Column(
+                    "cross_sell", "bool", "Whether the product is a target of propensity models."
+                ),
             ),
             key=("product",),
         ),
@@ -178,11 +189,17 @@ TABLES: dict[str, Table] = {
             (
                 Column("customer_id", "str", "Customer id."),
                 Column("outlet_id", "str", "Home outlet."),
-                Column("manager_id", "str", "Assigned account manager, empty if none.", nullable=True),
+                Column(
+                    "manager_id", "str", "Assigned account manager, empty if none.", nullable=True
+                ),
                 Column("birth_year", "int", "Year of birth.", min=1900, max=2100),
-                Column("gender", "str", "F, M or U.", required=False, nullable=True, allowed=GENDERS),
+                Column(
+                    "gender", "str", "F, M or U.", required=False, nullable=True, allowed=GENDERS
+                ),
                 Column("since", "date", "Date the customer relationship started."),
-                Column("closed", "date", "Date the relationship ended, empty if open.", nullable=True),
+                Column(
+                    "closed", "date", "Date the relationship ended, empty if open.", nullable=True
+                ),
             ),
             key=("customer_id",),
             foreign_keys=(
@@ -223,7 +240,13 @@ TABLES: dict[str, Table] = {
                 Column("product", "str", "Product, empty if none.", nullable=True),
                 Column("kind", "str", "Kind of transaction.", allowed=TXN_KINDS),
                 Column("amount", "float", "Amount (>= 0).", min=0, max=MAX_AMOUNT),
-                Column("fee_income", "float", "Fee (intermediary) income (>= 0).", min=0, max=MAX_AMOUNT),
+                Column(
+                    "fee_income",
+                    "float",
+                    "Fee (intermediary) income (>= 0).",
+                    min=0,
+                    max=MAX_AMOUNT,
+                ),
             ),
             required=False,
             foreign_keys=(
@@ -254,7 +277,9 @@ TABLES: dict[str, Table] = {
                 Column("contact_date", "date", "Date of contact."),
                 Column("customer_id", "str", "Customer id."),
                 Column("manager_id", "str", "Account manager id."),
-                Column("channel", "str", "visit, phone, message or event.", allowed=CONTACT_CHANNELS),
+                Column(
+                    "channel", "str", "visit, phone, message or event.", allowed=CONTACT_CHANNELS
+                ),
                 Column("minutes", "float", "Service minutes.", min=0, max=24 * 60),
             ),
             required=False,
@@ -270,7 +295,9 @@ TABLES: dict[str, Table] = {
             (
                 Column("device_id", "str", "Device id."),
                 Column("region_id", "str", "Region."),
-                Column("outlet_id", "str", "Outlet it stands in, empty if off-site.", nullable=True),
+                Column(
+                    "outlet_id", "str", "Outlet it stands in, empty if off-site.", nullable=True
+                ),
                 Column("site_id", "str", "The self-service bank (site) it stands in."),
                 Column("device_type", "str", "atm, crs or kiosk.", allowed=DEVICE_TYPES),
                 Column("installed", "date", "Installation date."),
@@ -289,8 +316,16 @@ TABLES: dict[str, Table] = {
             (
                 Column("month", "month", "Month (YYYY-MM)."),
                 Column("device_id", "str", "Device id."),
-                Column("available_hours", "float", "Hours the device could operate.", min=0, max=744),
-                Column("operating_hours", "float", "Hours it did operate (<= available).", min=0, max=744),
+                Column(
+                    "available_hours", "float", "Hours the device could operate.", min=0, max=744
+                ),
+                Column(
+                    "operating_hours",
+                    "float",
+                    "Hours it did operate (<= available).",
+                    min=0,
+                    max=744,
+                ),
             ),
             required=False,
             key=("month", "device_id"),
@@ -354,7 +389,11 @@ def contract_markdown() -> str:
             out.append(f"Key: `{', '.join(t.key)}` (unique).")
         for fk in t.foreign_keys:
             out.append(f"`{fk.column}` must exist in `{fk.ref_table}.{fk.ref_column}`.")
-        out += ["", "| column | type | required | empty allowed | rule | meaning |", "|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "| column | type | required | empty allowed | rule | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in t.columns:
             rule = []
             if c.allowed:

@@ -75,7 +75,12 @@ class MetricsRecorder:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(dict(sorted(self.values.items())), indent=1, sort_keys=True)
         with tempfile.NamedTemporaryFile(
-            "w", dir=self.output_dir, prefix=".metrics.", suffix=".tmp", delete=False, encoding="utf-8"
+            "w",
+            dir=self.output_dir,
+            prefix=".metrics.",
+            suffix=".tmp",
+            delete=False,
+            encoding="utf-8",
         ) as fh:
             fh.write(text + "\n")
             tmp = Path(fh.name)

@@ -61,7 +61,9 @@ def set_theme(context: str = "notebook") -> None:
     if family:
         fonts = [family, "DejaVu Sans"]
     else:
-        logger.warning("no CJK font found: Chinese names will not render (install fonts-wqy-microhei)")
+        logger.warning(
+            "no CJK font found: Chinese names will not render (install fonts-wqy-microhei)"
+        )
     mpl.rcParams["font.family"] = "sans-serif"
     mpl.rcParams["font.sans-serif"] = fonts + list(mpl.rcParams["font.sans-serif"])
     mpl.rcParams["axes.unicode_minus"] = False

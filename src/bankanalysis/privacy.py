@@ -48,7 +48,9 @@ def suppress_small_groups(
     small = out[count_col].fillna(0).to_numpy() < min_size
     cols = value_cols
     if cols is None:
-        cols = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and c != "suppressed"]
+        cols = [
+            c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and c != "suppressed"
+        ]
     for c in cols:
         out[c] = out[c].astype("float64")
         out.loc[small, c] = np.nan

@@ -1,0 +1,146 @@
+"""Command-line interface: parse, configure logging, call the package.
+
+Each subcommand is registered by a small ``_add_<name>`` function below and calls into the
+package through a lazy import, so ``bankanalysis --help`` stays fast. Errors derived from
+:class:`~bankanalysis.exceptions.BankAnalysisError` are printed without a traceback and exit
+with their ``exit_code`` (2 for bad input or parameters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bankanalysis import __version__
+from bankanalysis.exceptions import BankAnalysisError
+
+logger = logging.getLogger("bankanalysis")
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from bankanalysis.data.generate import generate_bank
+
+    summary = generate_bank(
+        Path(args.out),
+        n_customers=args.customers,
+        n_months=args.months,
+        seed=args.seed,
+        fmt=args.format,
+    )
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from bankanalysis.data.validate import validate_raw
+
+    warnings = validate_raw(Path(args.raw), encoding=args.encoding)
+    for w in warnings:
+        print(w.format(), file=sys.stderr)
+    print(f"{args.raw}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from bankanalysis.data.prepare import prepare
+
+    result = prepare(Path(args.raw), Path(args.out), encoding=args.encoding, force=args.force)
+    print(result.summary())
+    return 0
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    from bankanalysis.contract import contract_markdown
+    from bankanalysis.data.io import atomic_write_text
+
+    text = contract_markdown()
+    if args.out == "-":
+        print(text)
+    else:
+        atomic_write_text(Path(args.out), text)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="generate, validate and prepare data")
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+
+    g = dsub.add_parser("generate", help="write the built-in synthetic bank (with planted truth)")
+    g.add_argument("--customers", type=int, default=50_000, help="number of customers")
+    g.add_argument("--months", type=int, default=13, help="number of month-ends")
+    g.add_argument("--seed", type=int, default=20261130, help="random seed (same seed, same files)")
+    g.add_argument("--out", default="data/raw", help="output folder (default data/raw)")
+    g.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    g.set_defaults(func=_cmd_generate)
+
+    v = dsub.add_parser("validate", help="check data/raw against the data contract")
+    v.add_argument("--raw", default="data/raw")
+    v.add_argument("--encoding", default="utf-8", help="CSV encoding, e.g. gbk (default utf-8)")
+    v.set_defaults(func=_cmd_validate)
+
+    pr = dsub.add_parser("prepare", help="validate, then build data/processed atomically")
+    pr.add_argument("--raw", default="data/raw")
+    pr.add_argument("--out", default="data/processed")
+    pr.add_argument("--encoding", default="utf-8", help="CSV encoding, e.g. gbk (default utf-8)")
+    pr.add_argument(
+        "--force", action="store_true", help="rebuild even if the raw data are unchanged"
+    )
+    pr.set_defaults(func=_cmd_prepare)
+
+    c = dsub.add_parser("contract", help="write the data contract as Markdown")
+    c.add_argument("--out", default="docs/data_contract.md", help="file, or - for stdout")
+    c.set_defaults(func=_cmd_contract)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="bankanalysis",
+        description="Customer, cross-sell and outlet analytics for a retail bank.",
+    )
+    parser.add_argument("--version", action="version", version=f"bankanalysis {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    _add_data(sub)
+    # one line per further subcommand, each defined in its own section above
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bankanalysis`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(-1 if args.quiet else args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except BankAnalysisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
