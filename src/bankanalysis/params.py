@@ -1,0 +1,409 @@
+"""Typed report parameters: ``params/defaults.yaml`` merged with ``params/regions/<id>.yaml``.
+
+Every notebook receives the :class:`CommonParams`; each notebook has its own subclass in
+:data:`NOTEBOOK_PARAMS` (keyed by notebook stem) that adds its specific parameters. The YAML
+files have two sections, ``common`` and ``notebooks.<stem>``; region files hold overrides only.
+
+:func:`validate_batch_params` checks everything a batch needs *before* any kernel starts and
+raises one :class:`~bankanalysis.exceptions.ParameterError` listing every problem found
+(unknown keys, wrong types, thresholds not increasing, regions or months not in the data,
+unsafe ids). YAML is read with ``yaml.safe_load`` only; parameters are never evaluated.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bankanalysis.contract import SAFE_ID_PATTERN
+from bankanalysis.exceptions import ParameterError
+
+__all__ = [
+    "BATCH_ONLY_KEYS",
+    "BenchmarkingParams",
+    "CommonParams",
+    "NOTEBOOK_PARAMS",
+    "OverviewParams",
+    "PropensityParams",
+    "RUNTIME_KEYS",
+    "SegmentationParams",
+    "check_safe_id",
+    "load_params",
+    "notebook_parameters",
+    "validate_batch_params",
+]
+
+logger = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(SAFE_ID_PATTERN)
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+#: Keys the batch sets for each job; YAML files may not set them.
+RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "run_id")
+#: Keys used by the batch itself and not injected into the notebook.
+BATCH_ONLY_KEYS: tuple[str, ...] = ("timeout_minutes",)
+_SECTIONS = ("common", "notebooks")
+
+
+def check_safe_id(value: str, what: str = "id") -> str | None:
+    """Return a problem message if ``value`` is not safe to use in a file path, else ``None``.
+
+    Parameters
+    ----------
+    value : str
+        The id (region id, run id, notebook stem).
+    what : str
+        What the id is, for the message.
+
+    Examples
+    --------
+    >>> check_safe_id("R01") is None
+    True
+    >>> check_safe_id("../etc", "region id")
+    "region id '../etc' is not a safe id: use letters, digits, '_' and '-' only (max 64), no '/' or '..'"
+    """
+    if isinstance(value, str) and _SAFE_ID.match(value) and ".." not in value:
+        return None
+    return (
+        f"{what} {value!r} is not a safe id: use letters, digits, '_' and '-' only (max 64), "
+        "no '/' or '..'"
+    )
+
+
+# --------------------------------------------------------------------------- common
+
+
+class CommonParams(BaseModel):
+    """Parameters every notebook receives (see ``docs/architecture.md``).
+
+    Strict: unknown keys are refused and values are not coerced (``"10"`` is not an int).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    #: ``"region"`` notebooks run once per region, ``"bank"`` notebooks once per run.
+    scope: ClassVar[Literal["region", "bank"]] = "region"
+
+    region_id: str | None = None
+    processed_dir: str | None = None
+    output_dir: str | None = None
+    run_id: str | None = None
+    data_month: str | None = None
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    min_group_size: int = Field(10, ge=1)
+    tier_thresholds: list[float] = Field(default_factory=lambda: [50000.0, 500000.0, 6000000.0])
+    tier_months: int = Field(3, ge=1, le=24)
+    timeout_minutes: float = Field(20.0, gt=0)
+
+    @field_validator("region_id", "run_id")
+    @classmethod
+    def _safe_id(cls, v: str | None) -> str | None:
+        if v is not None and check_safe_id(v) is not None:
+            raise ValueError(check_safe_id(v, "id"))
+        return v
+
+    @field_validator("data_month")
+    @classmethod
+    def _month(cls, v: str | None) -> str | None:
+        if v is not None and not _MONTH.match(v):
+            raise ValueError(f"month {v!r} must look like YYYY-MM, e.g. 2025-12")
+        return v
+
+    @field_validator("tier_thresholds")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if len(v) != 3:
+            raise ValueError(
+                f"needs exactly 3 AUM lower bounds (quality, VIP, private banking), got {len(v)}"
+            )
+        if v[0] <= 0 or any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"must be positive and strictly increasing, got {v}")
+        return v
+
+
+# --------------------------------------------------------------------------- 00 overview
+
+
+class OverviewParams(CommonParams):
+    """Parameters of ``00_bank_overview`` (whole bank, once per run)."""
+
+    scope: ClassVar[Literal["region", "bank"]] = "bank"
+
+
+# --------------------------------------------------------------------------- 01 segmentation
+
+
+class SegmentationParams(CommonParams):
+    """Parameters of ``01_customer_segmentation`` (per region)."""
+
+
+# --------------------------------------------------------------------------- 02 propensity
+
+
+class PropensityParams(CommonParams):
+    """Parameters of ``02_cross_sell_propensity`` (per region)."""
+
+
+# --------------------------------------------------------------------------- 03 benchmarking
+
+
+class BenchmarkingParams(CommonParams):
+    """Parameters of ``03_outlet_benchmarking`` (per region)."""
+
+
+# --------------------------------------------------------------------------- registry
+
+#: Parameter class per notebook stem, in run order.
+NOTEBOOK_PARAMS: dict[str, type[CommonParams]] = {
+    "00_bank_overview": OverviewParams,
+    "01_customer_segmentation": SegmentationParams,
+    "02_cross_sell_propensity": PropensityParams,
+    "03_outlet_benchmarking": BenchmarkingParams,
+}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path, problems: list[str]) -> dict[str, Any]:
+    """Read one parameter file (safe loader) and check its two-section layout."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: cannot be read as YAML ({exc}); fix the file")
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must be a mapping with sections 'common' and 'notebooks'")
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _SECTIONS:
+            problems.append(
+                f"{path}: unknown section {key!r}; allowed sections are 'common' and 'notebooks'"
+            )
+            continue
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            problems.append(
+                f"{path}: section {key!r} must be a mapping, got {type(value).__name__}"
+            )
+            continue
+        out[key] = value
+    for stem, section in out.get("notebooks", {}).items():
+        if stem not in NOTEBOOK_PARAMS:
+            problems.append(
+                f"{path}: notebooks.{stem}: unknown notebook; known: {', '.join(NOTEBOOK_PARAMS)}"
+            )
+        elif section is not None and not isinstance(section, dict):
+            problems.append(f"{path}: notebooks.{stem} must be a mapping")
+    return out
+
+
+def _layer(
+    data: dict[str, Any], notebook: str, path: Path, problems: list[str]
+) -> list[tuple[str, str, Any]]:
+    """Return ``(key, where, value)`` triples a file contributes to one notebook."""
+    cls = NOTEBOOK_PARAMS[notebook]
+    common_fields = set(CommonParams.model_fields)
+    items: list[tuple[str, str, Any]] = []
+    for key, value in (data.get("common") or {}).items():
+        where = f"{path}: common.{key}"
+        if key in RUNTIME_KEYS:
+            problems.append(f"{where}: is set by the batch for each job; remove it")
+        elif key not in common_fields:
+            problems.append(
+                f"{where}: unknown parameter; common parameters are "
+                f"{', '.join(sorted(common_fields - set(RUNTIME_KEYS)))} "
+                "(notebook-specific ones go under notebooks.<name>)"
+            )
+        else:
+            items.append((key, where, value))
+    section = (data.get("notebooks") or {}).get(notebook) or {}
+    if isinstance(section, dict):
+        for key, value in section.items():
+            where = f"{path}: notebooks.{notebook}.{key}"
+            if key in RUNTIME_KEYS:
+                problems.append(f"{where}: is set by the batch for each job; remove it")
+            elif key not in cls.model_fields:
+                problems.append(
+                    f"{where}: unknown parameter; {notebook} accepts "
+                    f"{', '.join(sorted(set(cls.model_fields) - set(RUNTIME_KEYS)))}"
+                )
+            else:
+                items.append((key, where, value))
+    return items
+
+
+def _merge(
+    params_dir: Path,
+    notebook: str,
+    region_id: str | None,
+    problems: list[str],
+    cache: dict[Path, dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Merge defaults and the region's overrides for one notebook and validate them."""
+    cache = {} if cache is None else cache
+    if notebook not in NOTEBOOK_PARAMS:
+        problems.append(f"notebook {notebook!r} is unknown; known: {', '.join(NOTEBOOK_PARAMS)}")
+        return None
+    cls = NOTEBOOK_PARAMS[notebook]
+    files = [params_dir / "defaults.yaml"]
+    if not files[0].is_file():
+        problems.append(f"{files[0]}: missing; every batch needs the defaults file")
+    if region_id is not None:
+        files.append(params_dir / "regions" / f"{region_id}.yaml")
+    merged: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for f in files:
+        if not f.is_file():
+            continue
+        if f not in cache:
+            cache[f] = _read_yaml(f, problems)
+        for key, where, value in _layer(cache[f], notebook, f, problems):
+            merged[key] = value
+            source[key] = where
+    merged["region_id"] = region_id if cls.scope == "region" else None
+    try:
+        model = cls.model_validate(merged)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else ""
+            where = source.get(key, f"{notebook} ({region_id or 'bank'}): {key}")
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {msg} (got {err.get('input')!r})")
+        return None
+    return model.model_dump()
+
+
+def load_params(params_dir: str | Path, notebook: str, region_id: str | None) -> dict[str, Any]:
+    """Return the validated parameters of one notebook for one region.
+
+    Parameters
+    ----------
+    params_dir : str or Path
+        Folder holding ``defaults.yaml`` and ``regions/``.
+    notebook : str
+        Notebook stem, a key of :data:`NOTEBOOK_PARAMS`.
+    region_id : str or None
+        Region whose overrides apply; ``None`` for bank-level notebooks.
+
+    Returns
+    -------
+    dict
+        Every parameter of the notebook's class (defaults filled in), ``region_id`` set.
+
+    Raises
+    ------
+    ParameterError
+        Listing every problem of the files involved.
+    """
+    problems: list[str] = []
+    if region_id is not None and check_safe_id(region_id, "region id"):
+        raise ParameterError([check_safe_id(region_id, "region id")], source=str(params_dir))
+    out = _merge(Path(params_dir), notebook, region_id, problems)
+    if problems or out is None:
+        raise ParameterError(list(dict.fromkeys(problems)), source=str(params_dir))
+    return out
+
+
+def notebook_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the parameters to inject into a notebook (batch-only keys removed)."""
+    return {k: v for k, v in params.items() if k not in BATCH_ONLY_KEYS}
+
+
+def _month_fields(params: Mapping[str, Any]) -> list[str]:
+    return [k for k, v in params.items() if k.endswith("_month") and isinstance(v, str)]
+
+
+def validate_batch_params(
+    params_dir: str | Path,
+    regions: Iterable[str] | None,
+    notebooks: Iterable[str],
+    bank: Any,
+) -> dict[tuple[str | None, str], dict[str, Any]]:
+    """Validate every job's parameters of a batch against the files and the data, all at once.
+
+    Parameters
+    ----------
+    params_dir : str or Path
+        Folder holding ``defaults.yaml`` and ``regions/``.
+    regions : iterable of str or None
+        Region ids to run; ``None`` = every region of the data.
+    notebooks : iterable of str
+        Notebook stems to run.
+    bank : object
+        Processed data (``bankanalysis.data.load.load_processed``): uses ``bank.regions``
+        (DataFrame with ``region_id`` and ``name``) and ``bank.months``.
+
+    Returns
+    -------
+    dict
+        ``{(region_id, notebook): params}``; bank-level notebooks have ``region_id`` ``None``.
+
+    Raises
+    ------
+    ParameterError
+        With every problem found: unknown keys, wrong types, thresholds, unknown regions,
+        months outside the data, unsafe ids, override files of regions not in the data.
+    """
+    params_dir = Path(params_dir)
+    problems: list[str] = []
+    known = [str(r) for r in bank.regions["region_id"].tolist()]
+    names = dict(zip(bank.regions["name"].astype(str), known, strict=False))
+    months = list(bank.months)
+    wanted = known if regions is None else [str(r) for r in regions]
+    ok_regions: list[str] = []
+    for r in wanted:
+        hint = ""
+        if r in names and r not in known:
+            hint = f" (did you mean the id {names[r]!r}? parameters are ids, not names)"
+        if check_safe_id(r, "region id"):
+            problems.append(f"{check_safe_id(r, 'region id')}{hint}")
+        elif r not in known:
+            more = " ..." if len(known) > 10 else ""
+            problems.append(
+                f"region {r!r} is not in the data{hint}; known regions: {', '.join(known[:10])}{more}"
+            )
+        else:
+            ok_regions.append(r)
+    nbs = list(notebooks)
+    for nb in nbs:
+        if nb not in NOTEBOOK_PARAMS:
+            problems.append(f"notebook {nb!r} is unknown; known: {', '.join(NOTEBOOK_PARAMS)}")
+    regions_dir = params_dir / "regions"
+    if regions_dir.is_dir():
+        for f in sorted(regions_dir.glob("*.yaml")):
+            if f.stem not in known:
+                problems.append(
+                    f"{f}: region {f.stem!r} is not in the data; rename or remove the file"
+                )
+    cache: dict[Path, dict[str, Any]] = {}
+    out: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for nb in nbs:
+        if nb not in NOTEBOOK_PARAMS:
+            continue
+        targets: list[str | None] = [None] if NOTEBOOK_PARAMS[nb].scope == "bank" else ok_regions
+        for r in targets:
+            p = _merge(params_dir, nb, r, problems, cache)
+            if p is None:
+                continue
+            for key in _month_fields(p):
+                if months and p[key] not in months:
+                    problems.append(
+                        f"{nb} ({r or 'bank'}): {key} {p[key]!r} is outside the data "
+                        f"({months[0]} .. {months[-1]})"
+                    )
+            out[(r, nb)] = p
+    if problems:
+        raise ParameterError(list(dict.fromkeys(problems)), source=str(params_dir))
+    return out
