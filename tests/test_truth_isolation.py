@@ -1,0 +1,42 @@
+"""Analytics must never read the planted truth; only the generator and selfcheck may."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "src" / "bankanalysis"
+ALLOWED = {"data/generate.py", "selfcheck.py", "config.py"}
+
+
+def _mentions_truth(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "_truth" in node.value
+        ):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Attribute) and node.attr == "truth":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_analytics_module_refers_to_the_truth_folder():
+    offenders = {}
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        if rel in ALLOWED:
+            continue
+        found = _mentions_truth(path)
+        if found:
+            offenders[rel] = found
+    assert not offenders, f"modules referring to _truth/: {offenders}"
+
+
+def test_the_check_itself_detects_a_reference(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import pandas as pd\nx = pd.read_parquet('data/raw/_truth/personas.parquet')\n")
+    assert _mentions_truth(bad) == [2]
