@@ -39,12 +39,22 @@ data: $(STAMP)
 reports: data
 	$(BIN)/bankanalysis run --regions all --jobs $(JOBS) --out reports
 
+# The small synthetic bank the notebooks and end-to-end tests run on (same as tests/conftest.py).
+CI_BANK := build/ci
+$(CI_BANK)/raw/_truth/.synthetic: src/bankanalysis/data/generate.py $(STAMP)
+	rm -rf $(CI_BANK)/raw
+	$(BIN)/bankanalysis -q data generate --customers 3000 --months 13 --seed 7 --out $(CI_BANK)/raw
+
+$(CI_BANK)/processed/_manifest.json: $(CI_BANK)/raw/_truth/.synthetic
+	$(BIN)/bankanalysis -q data prepare --raw $(CI_BANK)/raw --out $(CI_BANK)/processed
+
 ## Run the whole test suite: lint, unit tests, notebooks with nbval, end-to-end batch
-test: $(STAMP)
+test: $(STAMP) $(CI_BANK)/processed/_manifest.json
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m pytest -q tests
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
+	BANKANALYSIS_CI_BANK=$(CURDIR)/$(CI_BANK) $(BIN)/python -m pytest -q tests
+	BANKANALYSIS_PROCESSED=$(CURDIR)/$(CI_BANK)/processed $(BIN)/python -m pytest -q \
+	  -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 notebooks/
 
 ## Check the analytics recover the truth planted in a fresh synthetic bank
 selfcheck: $(STAMP)
