@@ -1,0 +1,708 @@
+"""Raw-file I/O and atomic writes: the only module that opens files in ``data/raw/``.
+
+Raw tables are ``<table>.csv`` (UTF-8 with or without BOM, CRLF accepted, another encoding
+such as GBK through ``encoding``) or ``<table>.parquet``. Small tables are read into pandas
+with :func:`read_table`; big tables (holdings, transactions) are read by DuckDB through the
+SQL relation returned by :func:`duckdb_source`.
+
+Every output of the project is written atomically: a temporary file in the same folder,
+flushed and fsynced, then moved over the final name with :func:`os.replace`, so a crash
+never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bankanalysis.contract import TABLES, Column
+from bankanalysis.exceptions import DataContractError, Violation
+
+logger = logging.getLogger(__name__)
+
+#: File formats a raw table may come in, in order of preference.
+RAW_FORMATS: tuple[str, ...] = ("parquet", "csv")
+
+#: Text values read as "empty" in any column (what spreadsheets and pandas write for missing).
+NULL_TOKENS: tuple[str, ...] = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "<NA>", "#N/A")
+
+TRUE_TOKENS: tuple[str, ...] = ("true", "t", "1", "yes", "y")
+FALSE_TOKENS: tuple[str, ...] = ("false", "f", "0", "no", "n")
+
+_CHUNK = 16 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def find_table_file(raw_dir: Path, table: str) -> Path | None:
+    """Return the file holding ``table`` in ``raw_dir``, or ``None`` when absent.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    table : str
+        Table name, e.g. ``"customers"``.
+
+    Returns
+    -------
+    Path or None
+        ``<table>.parquet`` or ``<table>.csv``.
+
+    Raises
+    ------
+    DataContractError
+        When both a Parquet and a CSV file exist for the table (ambiguous).
+    """
+    raw_dir = Path(raw_dir)
+    found = [
+        raw_dir / f"{table}.{ext}" for ext in RAW_FORMATS if (raw_dir / f"{table}.{ext}").is_file()
+    ]
+    if len(found) > 1:
+        raise DataContractError(
+            [
+                Violation(
+                    table=table,
+                    file=str(found[0]),
+                    column=None,
+                    rule="ambiguous_file",
+                    message=(
+                        f"both {found[0].name} and {found[1].name} exist; keep exactly one file "
+                        f"per table (delete or move the other)"
+                    ),
+                )
+            ],
+            source=str(raw_dir),
+        )
+    return found[0] if found else None
+
+
+def _file_error(table: str, path: Path, rule: str, message: str) -> DataContractError:
+    return DataContractError(
+        [Violation(table=table, file=str(path), column=None, rule=rule, message=message)],
+        source=str(path.parent),
+    )
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _encoding_error(table: str, path: Path, encoding: str, exc: Exception) -> DataContractError:
+    hint = (
+        "it is probably GBK (common for Chinese extracts): re-run with `--encoding gbk`"
+        if _is_utf8(encoding)
+        else "check the file's real encoding and pass it with `--encoding`"
+    )
+    return _file_error(
+        table,
+        path,
+        "encoding",
+        f"cannot be read as {encoding} text ({exc}); {hint}, or save the file as UTF-8",
+    )
+
+
+def transcode_to_utf8(path: Path, encoding: str, dest: Path, table: str = "") -> Path:
+    """Stream ``path`` from ``encoding`` into a UTF-8 file ``dest`` (BOM removed).
+
+    Parameters
+    ----------
+    path : Path
+        Source CSV file.
+    encoding : str
+        Its encoding, e.g. ``"gbk"``.
+    dest : Path
+        Where to write the UTF-8 copy.
+    table : str
+        Table name, for error messages.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+
+    Raises
+    ------
+    DataContractError
+        When the file is not valid ``encoding`` text.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    first = True
+    try:
+        with open(path, "rb") as src, open(dest, "w", encoding="utf-8", newline="") as out:
+            while True:
+                chunk = src.read(_CHUNK)
+                text = decoder.decode(chunk, final=not chunk)
+                if first and text.startswith("\ufeff"):
+                    text = text[1:]
+                first = first and not text
+                out.write(text)
+                if not chunk:
+                    break
+    except UnicodeDecodeError as exc:
+        with contextlib.suppress(OSError):
+            dest.unlink()
+        raise _encoding_error(table or path.stem, path, encoding, exc) from None
+    return dest
+
+
+# --------------------------------------------------------------------------- DuckDB sources
+
+
+def _sql_str(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def duckdb_source(
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    table: str,
+    encoding: str = "utf-8",
+    tmp_dir: Path | None = None,
+) -> str:
+    """Return a DuckDB SQL relation reading raw ``table``.
+
+    CSV columns are all read as VARCHAR (the validator must see the raw text); Parquet
+    columns keep their stored types. A CSV in another encoding than UTF-8 is first
+    transcoded (streamed) to a UTF-8 file in ``tmp_dir``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection used to check the file can be parsed.
+    raw_dir : Path
+        Folder of raw tables.
+    table : str
+        Table name.
+    encoding : str
+        CSV encoding.
+    tmp_dir : Path, optional
+        Folder for transcoded copies (required for non-UTF-8 CSV).
+
+    Returns
+    -------
+    str
+        e.g. ``"read_parquet('data/raw/holdings.parquet')"``.
+
+    Raises
+    ------
+    DataContractError
+        When the table is absent, or its file cannot be parsed or decoded.
+    """
+    path = find_table_file(raw_dir, table)
+    if path is None:
+        raise _file_error(table, Path(raw_dir) / f"{table}.csv", "missing_table", "file not found")
+    if path.stat().st_size == 0:
+        raise _file_error(
+            table,
+            path,
+            "empty_file",
+            "the file is empty (not even a header line); export the table with its header",
+        )
+    if path.suffix == ".parquet":
+        src = f"read_parquet({_sql_str(path)})"
+        try:
+            con.sql(f"SELECT count(*) FROM {src}").fetchall()
+        except duckdb.Error as exc:
+            raise _file_error(
+                table, path, "unreadable", f"cannot be read as Parquet ({exc}); re-export it"
+            ) from None
+        return src
+    csv_path = path
+    if not _is_utf8(encoding):
+        if tmp_dir is None:
+            tmp_dir = Path(tempfile.mkdtemp(prefix="bankanalysis-csv-"))
+        csv_path = transcode_to_utf8(path, encoding, Path(tmp_dir) / f"{table}.utf8.csv", table)
+    src = (
+        f"read_csv({_sql_str(csv_path)}, header=true, all_varchar=true, delim=',', "
+        f"quote='\"', escape='\"', auto_detect=false, columns={_csv_header_columns(csv_path, table, path)})"
+    )
+    try:
+        con.sql(f"SELECT * FROM {src} LIMIT 0").fetchall()
+        con.sql(f"SELECT count(*) FROM (SELECT * FROM {src})").fetchall()
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "unicode" in text.lower() or "utf" in text.lower():
+            raise _encoding_error(
+                table, path, encoding, exc.__class__("invalid byte sequence")
+            ) from None
+        first = text.splitlines()[0:3]
+        raise _file_error(
+            table,
+            path,
+            "unparseable_csv",
+            "cannot be parsed as comma-separated text ("
+            + " ".join(first)
+            + "); check delimiters, quotes and that every line has the header's number of fields",
+        ) from None
+    return src
+
+
+def _csv_header_columns(csv_path: Path, table: str, orig: Path) -> str:
+    """Read the header line of a UTF-8 CSV and return a DuckDB ``columns`` struct literal."""
+    with open(csv_path, "rb") as f:
+        head = f.readline()
+    try:
+        line = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(table, orig, "utf-8", exc) from None
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        raise _file_error(table, orig, "empty_file", "the first line (the header) is empty")
+    import csv
+
+    names = next(csv.reader([line]))
+    names = [n.strip() for n in names]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise _file_error(
+            table, orig, "duplicate_column", f"the header repeats column(s) {dup}; rename them"
+        )
+    if any(n == "" for n in names):
+        raise _file_error(table, orig, "empty_column_name", "the header has an empty column name")
+    return "{" + ", ".join(f"{_sql_str(n)}: 'VARCHAR'" for n in names) + "}"
+
+
+# --------------------------------------------------------------------------- pandas reading
+
+
+def _null_mask(s: pd.Series) -> pd.Series:
+    text = s.astype("str").str.strip()
+    return s.isna() | text.isin(NULL_TOKENS)
+
+
+def _to_text(s: pd.Series) -> pd.Series:
+    """Column as stripped text with missing values as NA (floats like 12.0 become '12')."""
+    if pd.api.types.is_float_dtype(s) and s.dropna().mod(1).eq(0).all():
+        s = s.astype("Int64")
+    out = s.astype("str").str.strip()
+    return out.mask(_null_mask(s)).astype("str")
+
+
+def parse_column(s: pd.Series, col: Column) -> pd.Series:
+    """Convert a raw column to its contract type; unparseable values become missing.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Raw values (text from CSV, or native Parquet types).
+    col : Column
+        Contract column.
+
+    Returns
+    -------
+    pandas.Series
+        ``str`` (ids, names, months), ``Int64``/``int64``, ``float64``, ``boolean`` or
+        ``datetime64[ns]``.
+    """
+    missing = _null_mask(s)
+    if col.dtype in ("str", "month"):
+        return _to_text(s)
+    if col.dtype == "float":
+        out = pd.to_numeric(s.where(~missing), errors="coerce").astype("float64")
+        return out.where(np.isfinite(out))
+    if col.dtype == "int":
+        num = pd.to_numeric(s.where(~missing), errors="coerce").astype("float64")
+        num = num.where(num.mod(1).eq(0))
+        out = num.astype("Int64")
+        return out.astype("int64") if not out.isna().any() else out
+    if col.dtype == "bool":
+        if pd.api.types.is_bool_dtype(s):
+            return s.astype("boolean")
+        text = s.astype("str").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        out = out.mask(text.isin(TRUE_TOKENS), True).mask(text.isin(FALSE_TOKENS), False)
+        return out.mask(missing).astype("boolean")
+    if col.dtype == "date":
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out = s
+        else:
+            text = s.astype("str").str.strip().str.slice(0, 10).where(~missing)
+            out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        return out.astype("datetime64[ns]")
+    raise ValueError(f"unknown dtype {col.dtype!r}")
+
+
+def read_raw_frame(raw_dir: Path, table: str, encoding: str = "utf-8") -> tuple[pd.DataFrame, Path]:
+    """Read ``table`` as it is stored (CSV as text), without contract typing.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    table : str
+        Table name.
+    encoding : str
+        CSV encoding.
+
+    Returns
+    -------
+    (pandas.DataFrame, Path)
+        The frame and the file it came from.
+
+    Raises
+    ------
+    DataContractError
+        When the table is absent or its file cannot be read.
+    """
+    path = find_table_file(raw_dir, table)
+    if path is None:
+        raise _file_error(table, Path(raw_dir) / f"{table}.csv", "missing_table", "file not found")
+    if path.stat().st_size == 0:
+        raise _file_error(table, path, "empty_file", "the file is empty (not even a header line)")
+    if path.suffix == ".parquet":
+        try:
+            return pq.read_table(path).to_pandas(), path
+        except (OSError, pa.ArrowException) as exc:
+            raise _file_error(
+                table, path, "unreadable", f"cannot be read as Parquet ({exc})"
+            ) from None
+    enc = "utf-8-sig" if _is_utf8(encoding) else encoding
+    try:
+        df = pd.read_csv(
+            path,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[],
+            encoding=enc,
+            skipinitialspace=False,
+        )
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(table, path, encoding, exc) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _file_error(
+            table, path, "unparseable_csv", f"cannot be parsed as CSV ({exc})"
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, path
+
+
+def read_table(raw_dir: Path, table: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a raw table into pandas, typed per the contract.
+
+    Contract columns are converted (ids and months as ``str``, dates as ``datetime64[ns]``,
+    bools as ``boolean``, numbers as ``float64``/``int64``); extra columns are kept as read.
+    Call :func:`bankanalysis.data.validate.validate_raw` first: values that cannot be
+    converted raise here.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    table : str
+        Table name from :data:`bankanalysis.contract.TABLES`.
+    encoding : str
+        CSV encoding (``"utf-8"`` accepts a BOM; ``"gbk"`` for GBK extracts).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataContractError
+        When the file is absent, undecodable, or holds values that do not fit the contract.
+    """
+    df, path = read_raw_frame(raw_dir, table, encoding)
+    spec = TABLES[table]
+    out = {}
+    problems = []
+    for name in df.columns:
+        if name not in spec.column_names:
+            out[name] = df[name]
+            continue
+        col = spec.column(name)
+        parsed = parse_column(df[name], col)
+        bad = parsed.isna() & ~_null_mask(df[name])
+        if bad.any():
+            problems.append(
+                Violation(
+                    table=table,
+                    file=str(path),
+                    column=name,
+                    rule="type",
+                    message=f"values are not valid {col.dtype} values",
+                    n_rows=int(bad.sum()),
+                    examples=[{name: v} for v in df.loc[bad, name].head(5).tolist()],
+                )
+            )
+        out[name] = parsed
+    if problems:
+        raise DataContractError(problems, source=str(path.parent))
+    return pd.DataFrame(out, index=df.index)
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path, suffix: str = "") -> Iterator[Path]:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    Parameters
+    ----------
+    path : Path
+        Final file name; its folder is created when missing.
+    data : bytes
+        Content.
+    """
+    with _atomic_target(Path(path)) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : Path
+        Final file name.
+    text : str
+        Content.
+    encoding : str
+        Text encoding (UTF-8 by default).
+    """
+    atomic_write_bytes(Path(path), text.encode(encoding))
+
+
+def atomic_write_parquet(df: pd.DataFrame | pa.Table, path: Path, **kwargs: object) -> None:
+    """Write a DataFrame (or Arrow table) to Parquet atomically, without the pandas index.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or pyarrow.Table
+        Data to write.
+    path : Path
+        Final file name.
+    **kwargs
+        Passed to :func:`pyarrow.parquet.write_table`.
+    """
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+    with _atomic_target(Path(path), ".parquet") as tmp:
+        pq.write_table(table, tmp, **kwargs)
+
+
+def swap_in_dir(tmp_dir: Path, final_dir: Path) -> None:
+    """Replace ``final_dir`` by ``tmp_dir`` (same parent folder) as atomically as folders allow.
+
+    The old folder is renamed aside, the new one renamed in, then the old one deleted. If
+    renaming the new one in fails, the old one is put back.
+
+    Parameters
+    ----------
+    tmp_dir : Path
+        Fully written new folder, next to ``final_dir``.
+    final_dir : Path
+        Folder to replace (may not exist yet).
+    """
+    tmp_dir, final_dir = Path(tmp_dir), Path(final_dir)
+    old = None
+    if final_dir.exists():
+        old = final_dir.with_name(f".{final_dir.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final_dir, old)
+    try:
+        os.replace(tmp_dir, final_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final_dir)
+        raise
+    _fsync_dir(final_dir.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- SQL typing
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name for DuckDB SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_text_type(source_type: str) -> bool:
+    return source_type.upper() in ("VARCHAR", "STRING", "TEXT") or source_type.upper().startswith(
+        "VARCHAR"
+    )
+
+
+def _is_float_type(source_type: str) -> bool:
+    return source_type.upper() in ("DOUBLE", "FLOAT", "REAL") or source_type.upper().startswith(
+        "DECIMAL"
+    )
+
+
+def _is_numeric_type(source_type: str) -> bool:
+    t = source_type.upper()
+    return _is_float_type(t) or t in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    )
+
+
+def _is_temporal_type(source_type: str) -> bool:
+    t = source_type.upper()
+    return t == "DATE" or t.startswith("TIMESTAMP")
+
+
+def sql_null_expr(name: str, source_type: str) -> str:
+    """SQL condition true where column ``name`` is empty (NULL, blank, ``nan``, ``NULL``...).
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    source_type : str
+        DuckDB type of the column in the source (``VARCHAR`` for CSV).
+
+    Returns
+    -------
+    str
+        A boolean SQL expression.
+    """
+    c = quote_ident(name)
+    if _is_text_type(source_type):
+        tokens = ", ".join(_sql_str(t) for t in NULL_TOKENS)
+        return f"({c} IS NULL OR trim({c}) IN ({tokens}))"
+    if _is_float_type(source_type) and not source_type.upper().startswith("DECIMAL"):
+        return f"({c} IS NULL OR isnan({c}))"
+    return f"({c} IS NULL)"
+
+
+def sql_parse_expr(name: str, dtype: str, source_type: str) -> str:
+    """SQL expression converting column ``name`` to its contract type (NULL when unparseable).
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    dtype : str
+        Contract dtype (``str``, ``int``, ``float``, ``bool``, ``date``, ``month``).
+    source_type : str
+        DuckDB type of the column in the source.
+
+    Returns
+    -------
+    str
+        SQL expression of type VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE or VARCHAR (month).
+    """
+    c = quote_ident(name)
+    null = sql_null_expr(name, source_type)
+    text = _is_text_type(source_type)
+    if dtype == "str":
+        if text:
+            val = f"trim({c})"
+        elif _is_float_type(source_type):
+            val = (
+                f"CASE WHEN {c} = floor({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({c} AS VARCHAR) END"
+            )
+        else:
+            val = f"CAST({c} AS VARCHAR)"
+    elif dtype == "month":
+        if text:
+            val = (
+                f"CASE WHEN regexp_full_match(trim({c}), '[0-9]{{4}}-(0[1-9]|1[0-2])') "
+                f"THEN trim({c}) END"
+            )
+        elif _is_temporal_type(source_type):
+            val = f"strftime({c}, '%Y-%m')"
+        else:
+            val = "CAST(NULL AS VARCHAR)"
+    elif dtype == "date":
+        if text:
+            val = (
+                f"CASE WHEN regexp_full_match(trim({c}), "
+                f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9:.]+)?') "
+                f"THEN TRY_CAST(TRY_CAST(trim({c}) AS TIMESTAMP) AS DATE) END"
+            )
+        elif _is_temporal_type(source_type):
+            val = f"CAST({c} AS DATE)"
+        else:
+            val = "CAST(NULL AS DATE)"
+    elif dtype in ("float", "int"):
+        if text:
+            num = f"TRY_CAST(trim({c}) AS DOUBLE)"
+        elif _is_numeric_type(source_type):
+            num = f"CAST({c} AS DOUBLE)"
+        elif source_type.upper() == "BOOLEAN":
+            num = f"CAST(CAST({c} AS INTEGER) AS DOUBLE)"
+        else:
+            num = "CAST(NULL AS DOUBLE)"
+        if dtype == "float":
+            val = f"CASE WHEN isfinite({num}) THEN {num} END" if text else num
+        else:
+            val = f"CASE WHEN {num} = floor({num}) AND abs({num}) < 9e18 THEN CAST({num} AS BIGINT) END"
+    elif dtype == "bool":
+        if text:
+            t = ", ".join(_sql_str(x) for x in TRUE_TOKENS)
+            f = ", ".join(_sql_str(x) for x in FALSE_TOKENS)
+            val = (
+                f"CASE WHEN lower(trim({c})) IN ({t}) THEN true "
+                f"WHEN lower(trim({c})) IN ({f}) THEN false END"
+            )
+        elif source_type.upper() == "BOOLEAN":
+            val = c
+        elif _is_numeric_type(source_type):
+            val = f"CASE WHEN {c} = 1 THEN true WHEN {c} = 0 THEN false END"
+        else:
+            val = "CAST(NULL AS BOOLEAN)"
+    else:
+        raise ValueError(f"unknown dtype {dtype!r}")
+    return f"(CASE WHEN {null} THEN NULL ELSE {val} END)"
+
+
+def source_columns(con: duckdb.DuckDBPyConnection, src: str) -> dict[str, str]:
+    """Return ``{column: DuckDB type}`` of a SQL relation such as :func:`duckdb_source` gives."""
+    return {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}

@@ -1,0 +1,638 @@
+"""Check the raw tables in ``data/raw/`` against the data contract, all problems at once.
+
+Every table present is checked against :data:`bankanalysis.contract.TABLES` and the rules of
+:data:`bankanalysis.contract.EXTRA_RULES`. Row-level checks run in DuckDB SQL (one scan per
+table for all column rules, then a count and five example rows per broken rule), so a bank of
+tens of millions of rows is checked without loading it into pandas.
+
+>>> validate_raw(Path("data/raw"))          # doctest: +SKIP
+[]                                           # warnings only; errors raise DataContractError
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from bankanalysis.contract import TABLE_ORDER, TABLES, Column, Table
+from bankanalysis.data.io import (
+    RAW_FORMATS,
+    duckdb_source,
+    find_table_file,
+    quote_ident,
+    source_columns,
+    sql_null_expr,
+    sql_parse_expr,
+)
+from bankanalysis.exceptions import DataContractError, Violation
+
+logger = logging.getLogger(__name__)
+
+_DTYPE_WORDS = {
+    "str": "text",
+    "int": "whole numbers",
+    "float": "numbers",
+    "bool": "true/false values",
+    "date": "dates in YYYY-MM-DD form",
+    "month": "months in YYYY-MM form",
+}
+
+_N_EXAMPLES = 5
+
+
+@dataclass
+class RawTable:
+    """A raw table opened for SQL checks.
+
+    Attributes
+    ----------
+    spec : Table
+        Contract of the table.
+    path : Path
+        File it was read from.
+    src : str
+        DuckDB relation reading it.
+    types : dict
+        ``{column: DuckDB type}`` as stored.
+    n_rows : int
+        Number of data rows.
+    """
+
+    spec: Table
+    path: Path
+    src: str
+    types: dict[str, str]
+    n_rows: int = 0
+
+    @property
+    def present(self) -> list[Column]:
+        """Contract columns present in the file."""
+        return [c for c in self.spec.columns if c.name in self.types]
+
+    def parsed(self, name: str) -> str:
+        """SQL expression of column ``name`` converted to its contract type."""
+        return sql_parse_expr(name, self.spec.column(name).dtype, self.types[name])
+
+    def isnull(self, name: str) -> str:
+        """SQL condition: column ``name`` is empty."""
+        return sql_null_expr(name, self.types[name])
+
+    def example_select(self) -> str:
+        """SELECT list showing the contract columns of an example row as text."""
+        cols = [c.name for c in self.present] or list(self.types)
+        return ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
+
+
+def _examples(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {_N_EXAMPLES}")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _v(rt: RawTable, column: str | None, rule: str, message: str, **kw: object) -> Violation:
+    return Violation(
+        table=rt.spec.name, file=str(rt.path), column=column, rule=rule, message=message, **kw
+    )
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_raw_tables(
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, encoding: str, tmp_dir: Path
+) -> tuple[dict[str, RawTable], list[Violation]]:
+    """Find and open every contract table in ``raw_dir``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection to register the sources on.
+    raw_dir : Path
+        Folder of raw tables.
+    encoding : str
+        CSV encoding.
+    tmp_dir : Path
+        Folder for transcoded CSV copies.
+
+    Returns
+    -------
+    (dict, list)
+        Opened tables by name, and the file-level violations met (missing required tables,
+        unreadable or undecodable files, unknown files as warnings).
+    """
+    tables: dict[str, RawTable] = {}
+    problems: list[Violation] = []
+    known = {f"{t}.{ext}" for t in TABLES for ext in RAW_FORMATS}
+    for f in sorted(raw_dir.iterdir()):
+        if f.is_file() and f.suffix in (".csv", ".parquet") and f.name not in known:
+            problems.append(
+                Violation(
+                    table=f.stem,
+                    file=str(f),
+                    column=None,
+                    rule="unknown_file",
+                    message=(
+                        f"'{f.name}' is not a table of the data contract and is ignored "
+                        f"(tables: {', '.join(TABLES)})"
+                    ),
+                    severity="warning",
+                )
+            )
+    for name in TABLE_ORDER:
+        spec = TABLES[name]
+        try:
+            path = find_table_file(raw_dir, name)
+            if path is None:
+                if spec.required:
+                    problems.append(
+                        Violation(
+                            table=name,
+                            file=str(raw_dir / f"{name}.csv"),
+                            column=None,
+                            rule="missing_table",
+                            message=(
+                                f"required table '{name}' is missing: add {name}.csv or "
+                                f"{name}.parquet to {raw_dir} ({spec.description})"
+                            ),
+                        )
+                    )
+                continue
+            src = duckdb_source(con, raw_dir, name, encoding, tmp_dir)
+        except DataContractError as exc:
+            problems += exc.violations + exc.warnings
+            continue
+        types = source_columns(con, src)
+        n = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+        tables[name] = RawTable(spec, path, src, types, int(n))
+    return tables, problems
+
+
+# --------------------------------------------------------------------------- single-table checks
+
+
+def _column_rules(rt: RawTable) -> list[tuple[str, str, str, str]]:
+    """Return ``(column, rule, SQL condition of a bad row, message)`` for every column rule."""
+    rules = []
+    for col in rt.present:
+        c = col.name
+        null = rt.isnull(c)
+        val = rt.parsed(c)
+        if not col.nullable:
+            rules.append(
+                (
+                    c,
+                    "null",
+                    null,
+                    f"empty values in a column that must always be filled ({col.description}); "
+                    "fill them or drop those rows",
+                )
+            )
+        rules.append(
+            (
+                c,
+                "type",
+                f"(NOT {null} AND {val} IS NULL)",
+                f"values that are not valid {_DTYPE_WORDS[col.dtype]}; correct them",
+            )
+        )
+        if col.allowed is not None:
+            allowed = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in col.allowed)
+            rules.append(
+                (
+                    c,
+                    "allowed",
+                    f"({val} IS NOT NULL AND {val} NOT IN ({allowed}))",
+                    f"values outside the allowed list ({allowed}); map them to one of these",
+                )
+            )
+        if col.min is not None:
+            rules.append(
+                (
+                    c,
+                    "min",
+                    f"({val} < {col.min!r})",
+                    f"values below the minimum {col.min:g} ({col.description})",
+                )
+            )
+        if col.max is not None:
+            rules.append(
+                (
+                    c,
+                    "max",
+                    f"({val} > {col.max!r})",
+                    f"values above the maximum {col.max:g}, implausible for this column "
+                    "(likely an extract or unit error); correct them",
+                )
+            )
+        if col.pattern is not None:
+            pat = col.pattern.replace("'", "''")
+            rules.append(
+                (
+                    c,
+                    "pattern",
+                    f"({val} IS NOT NULL AND NOT regexp_matches({val}, '{pat}'))",
+                    "ids with characters other than letters, digits, '_' and '-' (or longer than "
+                    "64): these ids are used in file names; rename them",
+                )
+            )
+    return rules
+
+
+def check_columns(con: duckdb.DuckDBPyConnection, rt: RawTable) -> list[Violation]:
+    """Check header, emptiness and every column rule of one table (one scan + examples).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection.
+    rt : RawTable
+        Opened table.
+
+    Returns
+    -------
+    list of Violation
+    """
+    out: list[Violation] = []
+    spec = rt.spec
+    for col in spec.columns:
+        if col.required and col.name not in rt.types:
+            out.append(
+                _v(
+                    rt,
+                    col.name,
+                    "missing_column",
+                    f"required column '{col.name}' is missing from the header "
+                    f"({col.description}); add it or rename the matching column",
+                )
+            )
+    for name in rt.types:
+        if name not in spec.column_names:
+            out.append(
+                _v(
+                    rt,
+                    name,
+                    "unknown_column",
+                    "column is not part of the data contract and is ignored",
+                    severity="warning",
+                )
+            )
+    if rt.n_rows == 0:
+        out.append(
+            _v(
+                rt,
+                None,
+                "empty_table",
+                "the table has a header but no rows"
+                + (
+                    "; a required table must have data: check the export"
+                    if spec.required
+                    else "; it is treated as an empty optional table"
+                ),
+                severity="error" if spec.required else "warning",
+            )
+        )
+        return out
+    rules = _column_rules(rt)
+    if not rules:
+        return out
+    agg = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
+    counts = con.execute(f"SELECT {agg} FROM {rt.src}").fetchall()[0]
+    for (col, rule, cond, message), n in zip(rules, counts, strict=True):
+        if n:
+            ex = _examples(con, f"SELECT {rt.example_select()} FROM {rt.src} WHERE {cond}")
+            out.append(_v(rt, col, rule, message, n_rows=int(n), examples=ex))
+    return out
+
+
+def check_key(con: duckdb.DuckDBPyConnection, rt: RawTable) -> list[Violation]:
+    """Check the table's key is unique (rows with an empty key part are ignored here).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection.
+    rt : RawTable
+        Opened table.
+
+    Returns
+    -------
+    list of Violation
+    """
+    key = rt.spec.key
+    if not key or rt.n_rows == 0 or any(k not in rt.types for k in key):
+        return []
+    parsed = [rt.parsed(k) for k in key]
+    notnull = " AND ".join(f"{p} IS NOT NULL" for p in parsed)
+    n, n_distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({', '.join(parsed)})) FROM {rt.src} WHERE {notnull}"
+    ).fetchall()[0]
+    if n == n_distinct:
+        return []
+    sel = ", ".join(f"{p} AS {quote_ident(k)}" for k, p in zip(key, parsed, strict=True))
+    grouped = (
+        f"SELECT {sel}, count(*) AS n FROM {rt.src} WHERE {notnull} "
+        f"GROUP BY ALL HAVING count(*) > 1"
+    )
+    n_keys, n_rows = con.execute(f"SELECT count(*), sum(n) FROM ({grouped})").fetchall()[0]
+    if not n_keys:
+        return []
+    order = ", ".join(quote_ident(k) for k in key)
+    examples = _examples(con, f"SELECT * FROM ({grouped}) ORDER BY n DESC, {order}")
+    key_txt = ", ".join(key)
+    return [
+        _v(
+            rt,
+            key_txt,
+            "duplicate_key",
+            f"{n_keys:,} value{'s' if n_keys != 1 else ''} of the key ({key_txt}) {'appear' if n_keys != 1 else 'appears'} more than "
+            "once; each must be unique: remove the duplicate rows",
+            n_rows=int(n_rows),
+            examples=examples,
+        )
+    ]
+
+
+def check_foreign_keys(
+    con: duckdb.DuckDBPyConnection, rt: RawTable, tables: dict[str, RawTable]
+) -> list[Violation]:
+    """Check every foreign key of ``rt`` resolves (skipped when the parent table is absent).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection.
+    rt : RawTable
+        Child table.
+    tables : dict
+        All opened tables.
+
+    Returns
+    -------
+    list of Violation
+    """
+    out: list[Violation] = []
+    if rt.n_rows == 0:
+        return out
+    for fk in rt.spec.foreign_keys:
+        parent = tables.get(fk.ref_table)
+        if parent is None or fk.column not in rt.types or fk.ref_column not in parent.types:
+            continue
+        child_val = rt.parsed(fk.column)
+        parent_val = parent.parsed(fk.ref_column)
+        orphans = (
+            f"FROM {rt.src} WHERE {child_val} IS NOT NULL AND {child_val} NOT IN "
+            f"(SELECT {parent_val} FROM {parent.src} WHERE {parent_val} IS NOT NULL)"
+        )
+        n, n_values = con.execute(
+            f"SELECT count(*), count(DISTINCT {child_val}) {orphans}"
+        ).fetchall()[0]
+        if n:
+            out.append(
+                _v(
+                    rt,
+                    fk.column,
+                    "foreign_key",
+                    f"{n_values:,} value{'s' if n_values != 1 else ''} not found in "
+                    f"{fk.ref_table}.{fk.ref_column} ({parent.path.name}): add the missing "
+                    f"{fk.ref_table} rows or correct the ids",
+                    n_rows=int(n),
+                    examples=_examples(con, f"SELECT {rt.example_select()} {orphans}"),
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- cross-row rules
+
+
+def _month_index(month: str) -> int:
+    y, m = month.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def _month_name(idx: int) -> str:
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def data_months(con: duckdb.DuckDBPyConnection, holdings: RawTable) -> list[str]:
+    """Return the sorted distinct valid months of the holdings table."""
+    if "month" not in holdings.types:
+        return []
+    val = holdings.parsed("month")
+    rows = con.execute(
+        f"SELECT DISTINCT {val} AS m FROM {holdings.src} WHERE {val} IS NOT NULL ORDER BY m"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_months(months: list[str], holdings: RawTable) -> list[Violation]:
+    """Check the holdings months form a contiguous run (no month-end missing).
+
+    Parameters
+    ----------
+    months : list of str
+        Sorted distinct months of the holdings table.
+    holdings : RawTable
+        The holdings table (for the file name).
+
+    Returns
+    -------
+    list of Violation
+    """
+    if not months:
+        return []
+    idx = {_month_index(m) for m in months}
+    lo, hi = min(idx), max(idx)
+    gaps = [_month_name(i) for i in range(lo, hi + 1) if i not in idx]
+    if not gaps:
+        return []
+    return [
+        _v(
+            holdings,
+            "month",
+            "months_not_contiguous",
+            f"months are not contiguous from {months[0]} to {months[-1]}: "
+            f"{len(gaps)} month-end{'s' if len(gaps) != 1 else ''} missing "
+            f"({', '.join(gaps[:12])}{', ...' if len(gaps) > 12 else ''}); every month-end "
+            "between the first and the last must be in the extract",
+            examples=[{"missing_month": g} for g in gaps[:_N_EXAMPLES]],
+        )
+    ]
+
+
+def _count_rule(
+    con: duckdb.DuckDBPyConnection,
+    rt: RawTable,
+    column: str,
+    rule: str,
+    cond: str,
+    message: str,
+) -> list[Violation]:
+    n = con.execute(f"SELECT count(*) FROM {rt.src} WHERE {cond}").fetchall()[0][0]
+    if not n:
+        return []
+    ex = _examples(con, f"SELECT {rt.example_select()} FROM {rt.src} WHERE {cond}")
+    return [_v(rt, column, rule, message, n_rows=int(n), examples=ex)]
+
+
+def check_cross_rules(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, RawTable], months: list[str]
+) -> list[Violation]:
+    """Check the rules across rows of :data:`bankanalysis.contract.EXTRA_RULES`.
+
+    Dates after the last data month, ``operating_hours > available_hours``, device months
+    outside the holdings months, ``closed`` before ``since``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection.
+    tables : dict
+        Opened tables.
+    months : list of str
+        Sorted holdings months (empty when unknown).
+
+    Returns
+    -------
+    list of Violation
+    """
+    out: list[Violation] = []
+    if months:
+        last = months[-1]
+        end = f"last_day(DATE '{last}-01')"
+        for rt in tables.values():
+            if rt.n_rows == 0:
+                continue
+            for c in rt.spec.not_after_last_month:
+                if c in rt.types:
+                    out += _count_rule(
+                        con,
+                        rt,
+                        c,
+                        "after_last_month",
+                        f"{rt.parsed(c)} > {end}",
+                        f"dates after the end of the data's last month ({last}): the extract "
+                        "mixes in later data or the dates are wrong",
+                    )
+        dm = tables.get("device_months")
+        if dm is not None and dm.n_rows and "month" in dm.types:
+            listed = ", ".join(f"'{m}'" for m in months)
+            out += _count_rule(
+                con,
+                dm,
+                "month",
+                "month_outside_data",
+                f"{dm.parsed('month')} IS NOT NULL AND {dm.parsed('month')} NOT IN ({listed})",
+                f"months outside the holdings months ({months[0]} to {months[-1]}); "
+                "extract the same months for every table",
+            )
+    dm = tables.get("device_months")
+    if dm is not None and dm.n_rows and {"available_hours", "operating_hours"} <= set(dm.types):
+        out += _count_rule(
+            con,
+            dm,
+            "operating_hours",
+            "operating_above_available",
+            f"{dm.parsed('operating_hours')} > {dm.parsed('available_hours')}",
+            "operating_hours greater than available_hours: a device cannot operate longer "
+            "than it is available; correct the hours",
+        )
+    cu = tables.get("customers")
+    if cu is not None and cu.n_rows and {"since", "closed"} <= set(cu.types):
+        out += _count_rule(
+            con,
+            cu,
+            "closed",
+            "closed_before_since",
+            f"{cu.parsed('closed')} < {cu.parsed('since')}",
+            "closing dates before the customer's 'since' date; correct either date",
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def collect_violations(
+    raw_dir: Path, encoding: str = "utf-8", con: duckdb.DuckDBPyConnection | None = None
+) -> list[Violation]:
+    """Return every violation (errors and warnings) of the raw tables in ``raw_dir``.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    encoding : str
+        CSV encoding.
+    con : duckdb.DuckDBPyConnection, optional
+        Connection to use (a new in-memory one by default).
+
+    Returns
+    -------
+    list of Violation
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        return [
+            Violation(
+                table="*",
+                file=str(raw_dir),
+                column=None,
+                rule="missing_folder",
+                message="raw data folder not found: run `make data` or point --raw at the extract",
+            )
+        ]
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+            tables, out = open_raw_tables(con, raw_dir, encoding, Path(tmp))
+            for rt in tables.values():
+                logger.info("checking %s (%s rows)", rt.path.name, f"{rt.n_rows:,}")
+                out += check_columns(con, rt)
+                out += check_key(con, rt)
+                out += check_foreign_keys(con, rt, tables)
+            months: list[str] = []
+            if "holdings" in tables:
+                months = data_months(con, tables["holdings"])
+                out += check_months(months, tables["holdings"])
+            out += check_cross_rules(con, tables, months)
+    finally:
+        if own:
+            con.close()
+    return out
+
+
+def validate_raw(raw_dir: Path, encoding: str = "utf-8") -> list[Violation]:
+    """Validate the raw tables in ``raw_dir`` against the data contract.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables (``data/raw``).
+    encoding : str
+        Encoding of CSV files (``"utf-8"`` also accepts a BOM; ``"gbk"`` for GBK extracts).
+
+    Returns
+    -------
+    list of Violation
+        Warnings (unknown files or columns, empty optional tables).
+
+    Raises
+    ------
+    DataContractError
+        When any rule is broken; it holds every violation found, each with file, column,
+        number of rows and up to five example rows.
+    """
+    found = collect_violations(Path(raw_dir), encoding)
+    errors = [v for v in found if v.severity == "error"]
+    warnings = [v for v in found if v.severity != "error"]
+    if errors:
+        raise DataContractError(found, source=str(raw_dir))
+    for w in warnings:
+        logger.warning(w.format())
+    return warnings
