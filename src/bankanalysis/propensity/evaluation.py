@@ -1,0 +1,205 @@
+"""How good is a propensity ranking: AUC, PR AUC, lift, gains, calibration (pure functions).
+
+Every function takes binary outcomes ``y`` (0/1) and scores ``s`` (any real numbers for
+ranking metrics, probabilities in [0, 1] for calibration metrics) and returns plain numbers
+or small DataFrames. Ties in the ranking are broken by input order (stable sort), so the
+figures are deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "brier_score",
+    "calibration_table",
+    "capture_rate",
+    "evaluate_scores",
+    "expected_calibration_error",
+    "gains_curve",
+    "pr_auc",
+    "roc_auc",
+    "top_fraction_lift",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _arrays(y: object, s: object) -> tuple[np.ndarray, np.ndarray]:
+    ya = np.asarray(y, dtype=np.float64).ravel()
+    sa = np.asarray(s, dtype=np.float64).ravel()
+    if ya.shape != sa.shape:
+        raise ValueError(f"y and scores differ in length: {ya.shape[0]} vs {sa.shape[0]}")
+    return ya, sa
+
+
+def roc_auc(y: object, s: object) -> float:
+    """Area under the ROC curve (ties count one half); NaN with a single class.
+
+    Examples
+    --------
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    ya, sa = _arrays(y, s)
+    n_pos = float(ya.sum())
+    n_neg = float(ya.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = pd.Series(sa).rank(method="average").to_numpy()
+    return float((ranks[ya == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def pr_auc(y: object, s: object) -> float:
+    """Area under the precision-recall curve as average precision; NaN without positives.
+
+    Examples
+    --------
+    >>> round(pr_auc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]), 4)
+    0.8333
+    """
+    from sklearn.metrics import average_precision_score
+
+    ya, sa = _arrays(y, s)
+    if ya.sum() == 0:
+        return math.nan
+    return float(average_precision_score(ya, sa))
+
+
+def _top_mask(sa: np.ndarray, fraction: float) -> np.ndarray:
+    n_top = int(math.ceil(fraction * sa.size))
+    order = np.argsort(-sa, kind="stable")
+    mask = np.zeros(sa.size, dtype=bool)
+    mask[order[:n_top]] = True
+    return mask
+
+
+def top_fraction_lift(y: object, s: object, fraction: float = 0.1) -> float:
+    """Buyer rate among the top ``fraction`` by score divided by the overall buyer rate.
+
+    The top group is the first ``ceil(fraction * n)`` rows by descending score.
+
+    Examples
+    --------
+    >>> top_fraction_lift([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
+    5.0
+    """
+    ya, sa = _arrays(y, s)
+    if ya.size == 0 or ya.sum() == 0:
+        return math.nan
+    mask = _top_mask(sa, fraction)
+    return float(ya[mask].mean() / ya.mean())
+
+
+def capture_rate(y: object, s: object, fraction: float = 0.1) -> float:
+    """Share of all buyers found in the top ``fraction`` by score.
+
+    Examples
+    --------
+    >>> capture_rate([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
+    0.5
+    """
+    ya, sa = _arrays(y, s)
+    if ya.sum() == 0:
+        return math.nan
+    return float(ya[_top_mask(sa, fraction)].sum() / ya.sum())
+
+
+def gains_curve(y: object, s: object, n_points: int = 20) -> pd.DataFrame:
+    """Cumulative gains: share of buyers captured when contacting the top x% by score.
+
+    Parameters
+    ----------
+    y, s : array-like
+        Outcomes and scores.
+    n_points : int
+        Number of equally spaced contact shares (plus the origin).
+
+    Returns
+    -------
+    DataFrame
+        ``share_contacted`` (0..1), ``share_of_buyers`` (0..1), ``random`` (the diagonal).
+    """
+    ya, sa = _arrays(y, s)
+    order = np.argsort(-sa, kind="stable")
+    cum = np.concatenate([[0.0], np.cumsum(ya[order])])
+    total = cum[-1] if cum[-1] > 0 else math.nan
+    shares = np.linspace(0.0, 1.0, n_points + 1)
+    idx = np.ceil(shares * ya.size).astype(int)
+    return pd.DataFrame(
+        {"share_contacted": shares, "share_of_buyers": cum[idx] / total, "random": shares}
+    )
+
+
+def calibration_table(y: object, p: object, n_bins: int = 10) -> pd.DataFrame:
+    """Observed buyer rate against mean predicted probability in equal-width bins of [0, 1].
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty bin: ``bin``, ``n``, ``mean_predicted``, ``observed_rate``.
+    """
+    ya, pa = _arrays(y, p)
+    bins = np.clip((pa * n_bins).astype(int), 0, n_bins - 1)
+    df = pd.DataFrame({"bin": bins, "y": ya, "p": pa})
+    out = (
+        df.groupby("bin", observed=True)
+        .agg(n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"))
+        .reset_index()
+    )
+    return out
+
+
+def expected_calibration_error(y: object, p: object, n_bins: int = 10) -> float:
+    """Expected calibration error: sum over bins of (bin share) x |observed - predicted|.
+
+    Examples
+    --------
+    >>> expected_calibration_error([0, 1, 0, 1], [0.05, 0.05, 0.95, 0.95])
+    0.45
+    """
+    ya, pa = _arrays(y, p)
+    if ya.size == 0:
+        return math.nan
+    t = calibration_table(ya, pa, n_bins)
+    gap = (t["observed_rate"] - t["mean_predicted"]).abs()
+    return float(round((t["n"] / ya.size * gap).sum(), 12))
+
+
+def brier_score(y: object, p: object) -> float:
+    """Mean squared difference between outcome and probability.
+
+    Examples
+    --------
+    >>> brier_score([0, 1], [0.2, 0.6])
+    0.1
+    """
+    ya, pa = _arrays(y, p)
+    return float(round(np.mean((ya - pa) ** 2), 12)) if ya.size else math.nan
+
+
+def evaluate_scores(y: object, p: object, fraction: float = 0.1, n_bins: int = 10) -> dict:
+    """Every evaluation figure of one product's scores.
+
+    Returns
+    -------
+    dict
+        ``n``, ``buyers``, ``base_rate``, ``auc``, ``pr_auc``, ``lift`` (top ``fraction``),
+        ``capture`` (share of buyers in the top ``fraction``), ``brier``, ``ece``.
+    """
+    ya, pa = _arrays(y, p)
+    return {
+        "n": int(ya.size),
+        "buyers": int(ya.sum()),
+        "base_rate": float(ya.mean()) if ya.size else math.nan,
+        "auc": roc_auc(ya, pa),
+        "pr_auc": pr_auc(ya, pa),
+        "lift": top_fraction_lift(ya, pa, fraction),
+        "capture": capture_rate(ya, pa, fraction),
+        "brier": brier_score(ya, pa),
+        "ece": expected_calibration_error(ya, pa, n_bins),
+    }

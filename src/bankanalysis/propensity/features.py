@@ -1,0 +1,214 @@
+"""Propensity targets, labels and features at a month t (pure: DataFrame in, DataFrame out).
+
+For a month ``t`` and a product, the *population* is every customer active at ``t`` (a row
+of ``customer_month``) who does not hold the product; the *label* is 1 when that customer
+holds the product at ``t + horizon`` (0 when not, or when no longer active). Features use
+only rows with ``month <= t``: the month itself and, for trends, a few months before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.exceptions import ModelError
+
+__all__ = [
+    "ID_COLUMNS",
+    "LAG_COLUMNS",
+    "LAG_MONTHS",
+    "assign_tier",
+    "build_features",
+    "build_labels",
+    "cross_sell_products",
+    "month_add",
+    "months_needed",
+    "TIER_NAMES",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Text columns of ``customer_month`` that are never used as numeric features.
+ID_COLUMNS: tuple[str, ...] = ("month", "customer_id", "outlet_id", "region_id", "manager_id")
+#: Columns whose change over the last months is a feature (``<col>_chg_<k>m``).
+LAG_COLUMNS: tuple[str, ...] = ("aum", "n_products")
+#: Look-back distances in months for the change features.
+LAG_MONTHS: tuple[int, ...] = (1, 3)
+#: Tier names from the lowest AUM band up (thresholds are parameters).
+TIER_NAMES: tuple[str, ...] = ("mass", "quality", "vip", "private")
+
+
+def month_add(month: str, k: int) -> str:
+    """Return the ``YYYY-MM`` month ``k`` months after ``month`` (``k`` may be negative).
+
+    Examples
+    --------
+    >>> month_add("2025-11", 3)
+    '2026-02'
+    >>> month_add("2025-01", -1)
+    '2024-12'
+    """
+    y, m = int(month[:4]), int(month[5:7])
+    idx = y * 12 + (m - 1) + k
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def months_needed(t: str) -> list[str]:
+    """Months whose rows :func:`build_features` reads for month ``t`` (``t`` and look-backs)."""
+    return [t] + [month_add(t, -k) for k in LAG_MONTHS]
+
+
+def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None = None) -> list[str]:
+    """Products that are cross-sell targets, in catalogue order.
+
+    Parameters
+    ----------
+    products : DataFrame
+        The product catalogue with ``product`` and ``cross_sell`` (bool).
+    restrict : sequence of str, optional
+        Keep only these products (must all be cross-sell products).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ModelError
+        When ``restrict`` names a product that is not a cross-sell product of the catalogue.
+    """
+    flag = products["cross_sell"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    targets = [str(p) for p in products.loc[flag, "product"]]
+    if restrict is None:
+        return targets
+    unknown = [p for p in restrict if p not in targets]
+    if unknown:
+        raise ModelError(
+            f"products {unknown} are not cross-sell products of the catalogue "
+            f"(products.cross_sell = true: {', '.join(targets)}); fix the 'products' parameter"
+        )
+    return [p for p in targets if p in set(restrict)]
+
+
+def assign_tier(aum: pd.Series, thresholds: Sequence[float]) -> pd.Series:
+    """Tier name by AUM: below ``thresholds[0]`` mass, then quality, vip, private.
+
+    Examples
+    --------
+    >>> assign_tier(pd.Series([10.0, 60.0, 700.0, 7000.0]), [50, 500, 6000]).tolist()
+    ['mass', 'quality', 'vip', 'private']
+    """
+    idx = np.searchsorted(np.asarray(thresholds, dtype=float), aum.to_numpy(float), side="right")
+    return pd.Series(np.asarray(TIER_NAMES)[idx], index=aum.index, dtype="str")
+
+
+def _numeric_columns(cm: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in cm.columns
+        if c not in ID_COLUMNS
+        and (pd.api.types.is_numeric_dtype(cm[c]) or pd.api.types.is_bool_dtype(cm[c]))
+    ]
+
+
+def build_features(
+    cm: pd.DataFrame,
+    t: str,
+    regions: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Features of every customer active at month ``t``, from rows with ``month <= t`` only.
+
+    Parameters
+    ----------
+    cm : DataFrame
+        ``customer_month`` rows (any months; rows after ``t`` are ignored). Needs ``month``,
+        ``customer_id``, ``region_id``, ``manager_id`` and the numeric columns of
+        ``docs/processed_data.md``; the look-back months only need ``aum`` and ``n_products``.
+    t : str
+        The month the features describe (``YYYY-MM``).
+    regions : iterable of str, optional
+        Region categories in a fixed order (the bank's regions), so codes agree between
+        training and scoring; default the regions present at ``t``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (sorted); every numeric column of month ``t`` as float32,
+        ``has_manager`` (0/1), ``<col>_chg_<k>m`` changes against ``k`` months earlier (NaN
+        for customers not active then), and ``region`` (categorical).
+    """
+    known = cm.loc[cm["month"] <= t]
+    cur = known.loc[known["month"] == t].set_index("customer_id").sort_index()
+    if cur.empty:
+        raise ModelError(f"customer_month has no rows for month {t}; choose a month in the data")
+    cols = _numeric_columns(cur)
+    X = pd.DataFrame(
+        {c: cur[c].to_numpy(dtype=np.float32, na_value=np.nan) for c in cols}, index=cur.index
+    )
+    X["has_manager"] = cur["manager_id"].notna().to_numpy(dtype=np.float32)
+    for k in LAG_MONTHS:
+        prev = known.loc[known["month"] == month_add(t, -k)].set_index("customer_id")
+        for c in LAG_COLUMNS:
+            if c not in cur.columns:
+                continue
+            before = prev[c].reindex(cur.index).to_numpy(dtype=np.float32, na_value=np.nan)
+            X[f"{c}_chg_{k}m"] = X[c].to_numpy() - before
+    cats = sorted(cur["region_id"].dropna().unique()) if regions is None else list(regions)
+    X["region"] = pd.Categorical(cur["region_id"].to_numpy(dtype=object), categories=cats)
+    X.index.name = "customer_id"
+    return X
+
+
+def build_labels(cm: pd.DataFrame, t: str, horizon: int, products: Sequence[str]) -> pd.DataFrame:
+    """Labels of month ``t``: 1 if the product is held at ``t + horizon``, NaN outside the population.
+
+    Parameters
+    ----------
+    cm : DataFrame
+        ``customer_month`` with ``month``, ``customer_id`` and ``hold_<product>`` columns,
+        including months ``t`` and ``t + horizon``.
+    t : str
+        Month of the features.
+    horizon : int
+        Months ahead (>= 1).
+    products : sequence of str
+        Target products.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (customers active at ``t``, sorted), one float32 column per
+        product: NaN where the product is already held at ``t`` (not in the population),
+        else 1.0 when held at ``t + horizon`` and 0.0 otherwise (also when no longer active).
+
+    Raises
+    ------
+    ModelError
+        When month ``t + horizon`` is not in the data.
+    """
+    if horizon < 1:
+        raise ModelError(f"horizon must be at least 1 month, got {horizon}")
+    t_end = month_add(t, horizon)
+    cur = cm.loc[cm["month"] == t].set_index("customer_id").sort_index()
+    fut = cm.loc[cm["month"] == t_end].set_index("customer_id")
+    if fut.empty:
+        raise ModelError(
+            f"no customer_month rows for {t_end} (= {t} + {horizon} months): labels of {t} "
+            "are not observed yet; evaluate an earlier month or shorten the horizon"
+        )
+    out = {}
+    for p in products:
+        col = f"hold_{p}"
+        if col not in cur.columns:
+            raise ModelError(
+                f"customer_month has no column {col!r}; is {p!r} in the product catalogue?"
+            )
+        held_now = cur[col].to_numpy(dtype=np.float32) > 0
+        later = fut[col].reindex(cur.index).fillna(0).to_numpy(dtype=np.float32) > 0
+        lab = later.astype(np.float32)
+        lab[held_now] = np.nan
+        out[p] = lab
+    return pd.DataFrame(out, index=cur.index)

@@ -1,0 +1,319 @@
+"""Next best offer, reason codes and the account managers' lead lists.
+
+Pure functions build the tables; :func:`write_lead_workbook` and :func:`write_lead_csv` write
+them atomically. Lead lists carry ids, tier, outlet, product, probability, rank and reason
+codes, never names or phone numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.data.io import atomic_write_bytes
+
+__all__ = [
+    "LEAD_COLUMNS",
+    "build_lead_lists",
+    "describe_feature",
+    "excel_sheet_name",
+    "next_best_offers",
+    "offer_summary",
+    "reason_codes",
+    "write_lead_csv",
+    "write_lead_workbook",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of a lead list, in order.
+LEAD_COLUMNS: tuple[str, ...] = (
+    "sheet",
+    "rank",
+    "customer_id",
+    "tier",
+    "outlet_id",
+    "manager_id",
+    "product",
+    "probability",
+    "expected_value",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+)
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def next_best_offers(
+    scores: pd.DataFrame, values: Mapping[str, float] | None = None, k: int = 2
+) -> pd.DataFrame:
+    """Each customer's top-``k`` products by probability x product value.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Customers as index, one probability column per product (NaN = already held).
+    values : mapping, optional
+        Value of one sale per product (default 1 for every product).
+    k : int
+        Offers per customer.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, offer_rank (1..k), product, probability, value, expected_value``,
+        sorted by customer and rank; ties broken by product order.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"fund": [0.2, np.nan], "gold": [0.1, 0.3]}, index=["c1", "c2"])
+    >>> next_best_offers(s, {"fund": 1.0, "gold": 3.0}, k=1)[["customer_id", "product"]].values.tolist()
+    [['c1', 'gold'], ['c2', 'gold']]
+    """
+    values = dict(values or {})
+    long = scores.rename_axis("customer_id").reset_index()
+    long = long.melt(id_vars="customer_id", var_name="product", value_name="probability")
+    long = long.dropna(subset=["probability"])
+    long["probability"] = long["probability"].astype("float64")
+    long["value"] = long["product"].map(lambda p: float(values.get(p, 1.0)))
+    long["expected_value"] = long["probability"] * long["value"]
+    order = {p: i for i, p in enumerate(scores.columns)}
+    long["_p"] = long["product"].map(order)
+    long = long.sort_values(
+        ["customer_id", "expected_value", "_p"], ascending=[True, False, True], kind="stable"
+    )
+    long["offer_rank"] = long.groupby("customer_id").cumcount() + 1
+    out = long.loc[long["offer_rank"] <= k].drop(columns="_p")
+    cols = ["customer_id", "offer_rank", "product", "probability", "value", "expected_value"]
+    return out[cols].reset_index(drop=True)
+
+
+def excel_sheet_name(name: str, used: set[str]) -> str:
+    """A valid, unique Excel sheet name (<= 31 characters, none of ``[]:*?/\\``).
+
+    Examples
+    --------
+    >>> excel_sheet_name("a/b:c", set())
+    'a_b_c'
+    >>> len(excel_sheet_name("x" * 40, {"x" * 31}))
+    31
+    """
+    base = _BAD_SHEET_CHARS.sub("_", str(name)).strip("'") or "sheet"
+    cand = base[:31]
+    i = 2
+    lowered = {u.lower() for u in used}
+    while cand.lower() in lowered or cand.lower() == "history":
+        suffix = f"~{i}"
+        cand = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(cand)
+    return cand
+
+
+def build_lead_lists(
+    offers: pd.DataFrame,
+    customers: pd.DataFrame,
+    leads_per_sheet: int = 50,
+) -> pd.DataFrame:
+    """Lead lists: one list per account manager, one per outlet for unassigned customers.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        From :func:`next_best_offers`.
+    customers : DataFrame
+        ``customer_id, tier, outlet_id, manager_id`` (manager NaN when unassigned).
+    leads_per_sheet : int
+        Leads kept per list, best first.
+
+    Returns
+    -------
+    DataFrame
+        :data:`LEAD_COLUMNS` without the reasons; ``sheet`` is the manager id, or
+        ``unassigned <outlet_id>``; ``rank`` runs 1..n within each sheet by descending
+        expected value (ties: customer id, then offer rank).
+    """
+    info = customers[["customer_id", "tier", "outlet_id", "manager_id"]]
+    df = offers.merge(info, on="customer_id", how="inner", validate="many_to_one")
+    mgr = df["manager_id"].astype("str")
+    sheet = np.where(df["manager_id"].isna(), "unassigned " + df["outlet_id"].astype("str"), mgr)
+    df["sheet"] = pd.Series(sheet, index=df.index, dtype="str")
+    df = df.sort_values(
+        ["sheet", "expected_value", "customer_id", "offer_rank"],
+        ascending=[True, False, True, True],
+        kind="stable",
+    )
+    df["rank"] = df.groupby("sheet").cumcount() + 1
+    df = df.loc[df["rank"] <= leads_per_sheet]
+    cols = [c for c in LEAD_COLUMNS if c in df.columns]
+    return df[cols].reset_index(drop=True)
+
+
+def describe_feature(
+    name: str, value: float, product_names: Mapping[str, str] | None = None
+) -> str:
+    """A short reason code an account manager understands.
+
+    Examples
+    --------
+    >>> describe_feature("hold_fund", 1.0, {"fund": "Funds"})
+    'holds Funds'
+    >>> describe_feature("aum_chg_3m", 25000.0)
+    'aum_chg_3m = 25,000'
+    """
+    names = product_names or {}
+    if name.startswith("hold_"):
+        p = name[5:]
+        return f"{'holds' if value > 0 else 'does not hold'} {names.get(p, p)}"
+    if name == "has_manager":
+        return "has an account manager" if value > 0 else "no account manager"
+    if isinstance(value, str):
+        return f"{name} {value}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{name} unknown"
+    if abs(value) >= 100:
+        return f"{name} = {value:,.0f}"
+    return f"{name} = {value:.3g}"
+
+
+def reason_codes(
+    model: object,
+    X: pd.DataFrame,
+    reference: pd.Series,
+    n_reasons: int = 3,
+    product_names: Mapping[str, str] | None = None,
+    candidates: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The features that raise each customer's score most against a typical customer.
+
+    For each candidate feature the customer's value is replaced by the reference value (the
+    population median) and the drop in the model's raw score (log-odds) measured; the
+    ``n_reasons`` largest positive drops are the reasons.
+
+    Parameters
+    ----------
+    model : PropensityModel
+        Anything with ``decision_function``.
+    X : DataFrame
+        Features of the customers to explain (model column order).
+    reference : Series
+        Reference value per feature.
+    n_reasons : int
+        Reasons per customer (fewer when fewer features raise the score).
+    product_names : mapping, optional
+        Display names for ``hold_<product>`` features.
+    candidates : sequence of str, optional
+        Features to try; default every feature of ``reference``.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``X``; columns ``reason_1..reason_n`` (empty string when none).
+    """
+    feats = [c for c in (candidates or reference.index) if c in X.columns]
+    base = model.decision_function(X)
+    deltas = np.zeros((len(X), len(feats)))
+    for j, f in enumerate(feats):
+        Xr = X.copy()
+        if isinstance(Xr[f].dtype, pd.CategoricalDtype):
+            Xr[f] = pd.Categorical([reference[f]] * len(X), categories=X[f].cat.categories)
+        else:
+            Xr[f] = np.asarray(reference[f], dtype=X[f].dtype)
+        deltas[:, j] = base - model.decision_function(Xr)
+    order = np.argsort(-deltas, axis=1, kind="stable")
+    values = {f: X[f].to_numpy(dtype=object) for f in feats}
+    out = {f"reason_{r + 1}": [""] * len(X) for r in range(n_reasons)}
+    for i in range(len(X)):
+        for r in range(min(n_reasons, len(feats))):
+            j = order[i, r]
+            if deltas[i, j] <= 1e-9:
+                break
+            v = values[feats[j]][i]
+            v = v if isinstance(v, str) else float(v)
+            out[f"reason_{r + 1}"][i] = describe_feature(feats[j], v, product_names)
+    return pd.DataFrame(out, index=X.index)
+
+
+def offer_summary(offers: pd.DataFrame, leads: pd.DataFrame, n_products: pd.Series) -> dict:
+    """Expected new products and product-coverage uplift if the top leads are worked.
+
+    Parameters
+    ----------
+    offers : DataFrame
+        All next best offers (every customer's top-k).
+    leads : DataFrame
+        The lead lists (the offers account managers actually work).
+    n_products : Series
+        Products held now per active customer.
+
+    Returns
+    -------
+    dict
+        ``customers``, ``products_per_customer`` now, ``leads``, ``expected_new_products``
+        (sum of lead probabilities), ``coverage_after`` and ``coverage_uplift`` (products per
+        customer), and ``expected_new_products_all_offers`` if every top-k offer were made.
+    """
+    n = int(n_products.size)
+    now = float(n_products.mean()) if n else math.nan
+    exp_leads = float(leads["probability"].sum())
+    after = (float(n_products.sum()) + exp_leads) / n if n else math.nan
+    return {
+        "customers": n,
+        "products_per_customer": now,
+        "leads": int(len(leads)),
+        "expected_new_products": exp_leads,
+        "coverage_after": after,
+        "coverage_uplift": after - now,
+        "expected_new_products_all_offers": float(offers["probability"].sum()),
+    }
+
+
+def write_lead_workbook(leads: pd.DataFrame, path: str | Path) -> dict[str, str]:
+    """Write one sheet per lead list to an ``.xlsx`` workbook, atomically.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        From :func:`build_lead_lists` (plus reasons).
+    path : str or Path
+        Target file.
+
+    Returns
+    -------
+    dict
+        List name (``sheet`` value) -> Excel sheet name used.
+    """
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    names: dict[str, str] = {}
+    cols = [c for c in LEAD_COLUMNS if c in leads.columns and c != "sheet"]
+    groups = list(leads.groupby("sheet", sort=True)) if len(leads) else []
+    if not groups:
+        ws = wb.create_sheet("no leads")
+        ws.append(cols)
+    for key, g in groups:
+        names[str(key)] = excel_sheet_name(str(key), used)
+        ws = wb.create_sheet(names[str(key)])
+        ws.append(cols)
+        for row in g[cols].itertuples(index=False):
+            ws.append([None if (isinstance(v, float) and math.isnan(v)) else v for v in row])
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return names
+
+
+def write_lead_csv(leads: pd.DataFrame, path: str | Path) -> None:
+    """Write the lead lists as one CSV (UTF-8 with BOM so Excel shows Chinese), atomically."""
+    cols = [c for c in LEAD_COLUMNS if c in leads.columns]
+    text = leads[cols].to_csv(index=False, lineterminator="\r\n")
+    atomic_write_bytes(Path(path), text.encode("utf-8-sig"))

@@ -1,0 +1,253 @@
+"""Propensity estimators following scikit-learn conventions.
+
+:class:`PropensityModel` is a gradient-boosting classifier
+(:class:`~sklearn.ensemble.HistGradientBoostingClassifier`) whose probabilities are calibrated
+on a held-out slice of the training rows (isotonic regression through
+:class:`~sklearn.calibration.CalibratedClassifierCV` over the frozen booster).
+:class:`TierPopularityBaseline` is the simple benchmark every model must beat: the buyer rate of
+the customer's AUM tier in the training windows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from bankanalysis.exceptions import ModelError
+from bankanalysis.propensity.features import TIER_NAMES
+
+__all__ = ["PropensityModel", "TierPopularityBaseline", "stratified_subsample"]
+
+logger = logging.getLogger(__name__)
+
+
+def stratified_subsample(y: np.ndarray, max_rows: int, random_state: int) -> np.ndarray:
+    """Row positions of a seeded subsample of at most ``max_rows`` with the same class shares.
+
+    Parameters
+    ----------
+    y : ndarray
+        Binary labels.
+    max_rows : int
+        Largest sample; all rows when there are fewer.
+    random_state : int
+        Seed.
+
+    Returns
+    -------
+    ndarray
+        Sorted row positions.
+
+    Examples
+    --------
+    >>> idx = stratified_subsample(np.array([0] * 90 + [1] * 10), 50, 0)
+    >>> len(idx), int((idx >= 90).sum())
+    (50, 5)
+    """
+    y = np.asarray(y)
+    n = y.size
+    if n <= max_rows:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    keep = []
+    for cls in np.unique(y):
+        pos = np.flatnonzero(y == cls)
+        k = int(round(max_rows * pos.size / n))
+        keep.append(rng.choice(pos, size=min(k, pos.size), replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+class PropensityModel(ClassifierMixin, BaseEstimator):
+    """Calibrated gradient boosting for one product's purchase propensity.
+
+    Parameters
+    ----------
+    max_iter : int
+        Boosting iterations (trees); early stopping may use fewer.
+    learning_rate : float
+        Shrinkage.
+    max_leaf_nodes : int
+        Leaves per tree.
+    min_samples_leaf : int
+        Smallest leaf.
+    l2_regularization : float
+        L2 penalty on leaf values.
+    calibration : {"isotonic", "sigmoid", "none"}
+        How the booster's probabilities are calibrated.
+    calibration_fraction : float
+        Share of the training rows held out (stratified) to fit the calibration.
+    random_state : int
+        Seed of the split and the booster.
+
+    Attributes
+    ----------
+    booster_ : HistGradientBoostingClassifier
+        The fitted booster.
+    calibrated_ : CalibratedClassifierCV or None
+        The calibration over the frozen booster (``None`` when ``calibration="none"``).
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit``.
+    classes_ : ndarray
+        ``[0, 1]``.
+    """
+
+    def __init__(
+        self,
+        max_iter: int = 200,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        calibration: str = "isotonic",
+        calibration_fraction: float = 0.2,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Sequence[float]) -> PropensityModel:
+        """Fit the booster on most rows and the calibration on a held-out slice.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features (numeric; categorical columns as pandas ``category``).
+        y : array-like
+            0/1 labels.
+
+        Returns
+        -------
+        PropensityModel
+            ``self``.
+        """
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.frozen import FrozenEstimator
+        from sklearn.model_selection import train_test_split
+
+        y = np.asarray(y, dtype=np.int8)
+        if y.min() == y.max():
+            raise ModelError(
+                f"cannot fit a propensity model: all {y.size:,} training labels are {y[0]}; "
+                "widen the training windows or drop the product"
+            )
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        booster = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            early_stopping=True,
+            validation_fraction=0.1,
+            n_iter_no_change=10,
+            random_state=self.random_state,
+        )
+        if self.calibration == "none":
+            self.booster_ = booster.fit(X, y)
+            self.calibrated_ = None
+            return self
+        if self.calibration not in ("isotonic", "sigmoid"):
+            raise ModelError(
+                f"calibration must be 'isotonic', 'sigmoid' or 'none', got {self.calibration!r}"
+            )
+        X_fit, X_cal, y_fit, y_cal = train_test_split(
+            X,
+            y,
+            test_size=self.calibration_fraction,
+            stratify=y,
+            random_state=self.random_state,
+        )
+        self.booster_ = booster.fit(X_fit, y_fit)
+        self.calibrated_ = CalibratedClassifierCV(
+            FrozenEstimator(self.booster_), method=self.calibration
+        ).fit(X_cal, y_cal)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, shape ``(n, 2)``."""
+        if self.calibrated_ is None:
+            return self.booster_.predict_proba(X)
+        return self.calibrated_.predict_proba(X)
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """The booster's raw score (log-odds before calibration), for reason codes."""
+        return self.booster_.decision_function(X)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Class 1 where the calibrated probability is at least one half."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
+    """Baseline: the product's buyer rate in the customer's AUM tier (training windows).
+
+    Parameters
+    ----------
+    tier_thresholds : sequence of float
+        AUM lower bounds of quality, VIP and private banking.
+    aum_column : str
+        Feature holding AUM.
+    prior_strength : float
+        Pseudo-count pulling small tiers towards the overall rate.
+
+    Attributes
+    ----------
+    rates_ : dict
+        Buyer rate per tier name.
+    classes_ : ndarray
+        ``[0, 1]``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"aum": [1.0, 2.0, 100.0, 200.0]})
+    >>> b = TierPopularityBaseline([50, 500, 6000], prior_strength=0).fit(X, [0, 1, 1, 1])
+    >>> b.predict_proba(X)[:, 1].tolist()
+    [0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        tier_thresholds: Sequence[float] = (50000.0, 500000.0, 6000000.0),
+        aum_column: str = "aum",
+        prior_strength: float = 10.0,
+    ) -> None:
+        self.tier_thresholds = tier_thresholds
+        self.aum_column = aum_column
+        self.prior_strength = prior_strength
+
+    def _tiers(self, X: pd.DataFrame) -> np.ndarray:
+        aum = np.nan_to_num(X[self.aum_column].to_numpy(dtype=float))
+        return np.searchsorted(np.asarray(self.tier_thresholds, float), aum, side="right")
+
+    def fit(self, X: pd.DataFrame, y: Sequence[float]) -> TierPopularityBaseline:
+        """Learn the buyer rate per tier; returns ``self``."""
+        y = np.asarray(y, dtype=float)
+        tiers = self._tiers(X)
+        overall = float(y.mean())
+        self.classes_ = np.array([0, 1])
+        self.overall_rate_ = overall
+        self.rates_ = {}
+        for i, name in enumerate(TIER_NAMES):
+            sel = y[tiers == i]
+            weight = sel.size + self.prior_strength
+            rate = (sel.sum() + self.prior_strength * overall) / weight if weight else overall
+            self.rates_[name] = float(rate)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Tier buyer rates as probabilities, shape ``(n, 2)``."""
+        rates = np.array([self.rates_[n] for n in TIER_NAMES])
+        p = rates[self._tiers(X)]
+        return np.column_stack([1 - p, p])

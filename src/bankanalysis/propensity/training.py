@@ -1,0 +1,431 @@
+"""Train and evaluate the cross-sell models of a whole bank, out of time, with a cache.
+
+The evaluation month ``t_eval`` is the last month whose outcome is observed
+(``data_month - horizon``). Models are fitted on the windows ``t`` with ``t + horizon <= t_eval``
+(their labels were known before ``t_eval``) and evaluated on the customers of ``t_eval``; the
+same models score the customers of ``data_month``. Training is done once for the whole bank
+(region and echelon are features) and cached by data fingerprint and parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.exceptions import ModelError
+from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.propensity.evaluation import evaluate_scores
+from bankanalysis.propensity.features import (
+    LAG_COLUMNS,
+    build_features,
+    build_labels,
+    cross_sell_products,
+    month_add,
+    months_needed,
+)
+from bankanalysis.propensity.models import (
+    PropensityModel,
+    TierPopularityBaseline,
+    stratified_subsample,
+)
+
+__all__ = [
+    "BankLike",
+    "PropensityBundle",
+    "TrainingSettings",
+    "evaluation_table",
+    "fit_or_load",
+    "load_features",
+    "plan_months",
+    "score_customers",
+    "train_propensity",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class BankLike(Protocol):
+    """What the training needs from :func:`bankanalysis.data.load.load_processed`."""
+
+    months: list[str]
+    products: pd.DataFrame
+    regions: pd.DataFrame
+    manifest: dict
+
+    def customer_month(
+        self,
+        months: Sequence[str] | None = None,
+        region_id: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that changes the trained models (and so the cache key).
+
+    Attributes mirror :class:`bankanalysis.params.PropensityParams`; see that class and
+    ``params/defaults.yaml`` for their meaning.
+    """
+
+    products: tuple[str, ...] | None = None
+    horizon: int = 3
+    data_month: str | None = None
+    train_windows: int = 6
+    max_train_rows: int = 300_000
+    max_eval_rows: int = 400_000
+    min_buyers: int = 30
+    tier_thresholds: tuple[float, ...] = (50000.0, 500000.0, 6000000.0)
+    max_iter: int = 200
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 40
+    calibration: str = "isotonic"
+    random_state: int = 0
+
+    def model_params(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`PropensityModel`."""
+        return {
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "min_samples_leaf": self.min_samples_leaf,
+            "calibration": self.calibration,
+            "random_state": self.random_state,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TrainingSettings:
+        """Build from a notebook's parameter dict (unknown keys are ignored)."""
+        names = set(cls.__dataclass_fields__)
+        kw = {k: v for k, v in params.items() if k in names}
+        if kw.get("products") is not None:
+            kw["products"] = tuple(kw["products"])
+        if "tier_thresholds" in kw:
+            kw["tier_thresholds"] = tuple(float(x) for x in kw["tier_thresholds"])
+        return cls(**kw)
+
+
+@dataclass
+class PropensityBundle:
+    """Trained models of every cross-sell product, their evaluation and what they were fit on.
+
+    Attributes
+    ----------
+    products : list of str
+        Target products (including skipped ones).
+    models, baselines : dict
+        Per modelled product: :class:`PropensityModel` and :class:`TierPopularityBaseline`.
+    skipped : dict
+        Product -> why it has no model (too few buyers).
+    evaluation : DataFrame
+        Out-of-time scores at ``eval_month``: ``product``, ``region_id``, ``customer_id``,
+        ``y``, ``p_model``, ``p_baseline`` (categoricals and float32 to stay small).
+    feature_names : list of str
+        Feature columns in model order.
+    """
+
+    settings: TrainingSettings
+    products: list[str]
+    data_month: str
+    eval_month: str
+    train_months: list[str]
+    regions: list[str]
+    feature_names: list[str]
+    models: dict[str, PropensityModel] = field(default_factory=dict)
+    baselines: dict[str, TierPopularityBaseline] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    train_rows: dict[str, int] = field(default_factory=dict)
+    train_buyers: dict[str, int] = field(default_factory=dict)
+    evaluation: pd.DataFrame | None = None
+    fit_seconds: float = 0.0
+
+
+def plan_months(
+    months: Sequence[str], horizon: int, data_month: str | None, train_windows: int
+) -> tuple[list[str], str, str]:
+    """Choose the training windows, the evaluation month and the scoring month.
+
+    Returns
+    -------
+    (train_months, eval_month, data_month)
+        ``eval_month = data_month - horizon``; training months ``t`` satisfy
+        ``t + horizon <= eval_month`` (the latest ``train_windows`` of them).
+
+    Raises
+    ------
+    ModelError
+        When the data are too short for one training window and one evaluation month.
+
+    Examples
+    --------
+    >>> plan_months([f"2025-{m:02d}" for m in range(1, 13)], 3, None, 2)
+    (['2025-05', '2025-06'], '2025-09', '2025-12')
+    """
+    months = sorted(months)
+    data_month = data_month or months[-1]
+    if data_month not in months:
+        raise ModelError(f"data_month {data_month} is not in the data ({months[0]}..{months[-1]})")
+    eval_month = month_add(data_month, -horizon)
+    last_train = month_add(eval_month, -horizon)
+    train = [m for m in months if m <= last_train]
+    if eval_month not in months or not train:
+        need = 2 * horizon + 1
+        raise ModelError(
+            f"the data hold {len([m for m in months if m <= data_month])} months up to "
+            f"{data_month}; out-of-time evaluation with horizon {horizon} needs at least "
+            f"{need}: shorten the horizon or choose a later data_month"
+        )
+    return train[-train_windows:], eval_month, data_month
+
+
+def load_features(
+    bank: BankLike,
+    t: str,
+    regions: Sequence[str],
+    region_id: str | None = None,
+    label_horizon: int | None = None,
+    products: Sequence[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read what month ``t`` needs from the processed data and build its features (and labels).
+
+    Only month ``t`` is read in full; look-back months read ``aum`` and ``n_products``, and the
+    label month (``t + label_horizon``) reads the holding flags.
+
+    Returns
+    -------
+    (X, Y)
+        Features of the customers active at ``t``; labels (``None`` without a horizon).
+    """
+    available = set(bank.months)
+    parts = [bank.customer_month(months=[t], region_id=region_id)]
+    lag_months = [m for m in months_needed(t)[1:] if m in available]
+    if lag_months:
+        cols = ["month", "customer_id", *LAG_COLUMNS]
+        parts.append(bank.customer_month(months=lag_months, region_id=region_id, columns=cols))
+    Y = None
+    if label_horizon is not None:
+        t_end = month_add(t, label_horizon)
+        cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
+        fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
+        Y = build_labels(pd.concat([parts[0][cols], fut]), t, label_horizon, products)
+    cm = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    X = build_features(cm, t, regions=regions)
+    return X, Y
+
+
+def _uniform_rows(n: int, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=max_rows, replace=False))
+
+
+def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBundle:
+    """Fit one calibrated model and one baseline per cross-sell product; evaluate out of time.
+
+    Parameters
+    ----------
+    bank : BankLike
+        Processed data.
+    settings : TrainingSettings
+        Horizon, windows, sample sizes, model parameters, seed.
+
+    Returns
+    -------
+    PropensityBundle
+        Products with fewer than ``min_buyers`` buyers in training or evaluation are listed in
+        ``skipped`` instead of failing the run.
+    """
+    start = time.perf_counter()
+    s = settings
+    products = cross_sell_products(bank.products, s.products)
+    if not products:
+        raise ModelError("the product catalogue has no product with cross_sell = true")
+    train_months, eval_month, data_month = plan_months(
+        bank.months, s.horizon, s.data_month, s.train_windows
+    )
+    regions = sorted(str(r) for r in bank.regions["region_id"])
+    rng = np.random.default_rng(s.random_state)
+    pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
+    Xs, Ys = [], []
+    for t in train_months:
+        X, Y = load_features(bank, t, regions, label_horizon=s.horizon, products=products)
+        keep = _uniform_rows(len(X), pool_per_window, rng)
+        Xs.append(X.iloc[keep])
+        Ys.append(Y.iloc[keep])
+        logger.info("training window %s: %d of %d customers", t, keep.size, len(X))
+    X_all = pd.concat(Xs)
+    Y_all = pd.concat(Ys)
+    del Xs, Ys
+    X_eval, Y_eval = load_features(bank, eval_month, regions, s.horizon, products=products)
+    keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
+    X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
+    bundle = PropensityBundle(
+        settings=s,
+        products=products,
+        data_month=data_month,
+        eval_month=eval_month,
+        train_months=train_months,
+        regions=regions,
+        feature_names=list(X_all.columns),
+    )
+    evals = []
+    region_eval = X_eval["region"]
+    for i, p in enumerate(products):
+        lab = Y_all[p].to_numpy()
+        pop = np.flatnonzero(~np.isnan(lab))
+        y = lab[pop].astype(np.int8)
+        lab_e = Y_eval[p].to_numpy()
+        pop_e = np.flatnonzero(~np.isnan(lab_e))
+        y_e = lab_e[pop_e].astype(np.int8)
+        n_buy, n_buy_e = int(y.sum()), int(y_e.sum())
+        if n_buy < s.min_buyers or n_buy_e < s.min_buyers or n_buy == y.size:
+            bundle.skipped[p] = (
+                f"too few buyers: {n_buy} in training ({', '.join(train_months)}), {n_buy_e} in "
+                f"evaluation ({eval_month}); at least {s.min_buyers} needed (min_buyers)"
+            )
+            logger.warning("no model for %s: %s", p, bundle.skipped[p])
+            continue
+        idx = stratified_subsample(y, s.max_train_rows, s.random_state + i)
+        Xp = X_all.iloc[pop[idx]]
+        model = PropensityModel(**s.model_params()).fit(Xp, y[idx])
+        base = TierPopularityBaseline(tier_thresholds=s.tier_thresholds).fit(Xp, y[idx])
+        bundle.models[p], bundle.baselines[p] = model, base
+        bundle.train_rows[p], bundle.train_buyers[p] = int(idx.size), int(y[idx].sum())
+        Xe = X_eval.iloc[pop_e]
+        evals.append(
+            pd.DataFrame(
+                {
+                    "product": p,
+                    "region_id": region_eval.iloc[pop_e].to_numpy(),
+                    "customer_id": Xe.index.to_numpy(),
+                    "y": y_e,
+                    "p_model": model.predict_proba(Xe)[:, 1].astype(np.float32),
+                    "p_baseline": base.predict_proba(Xe)[:, 1].astype(np.float32),
+                }
+            )
+        )
+        logger.info("model %s: %d rows, %d buyers", p, idx.size, int(y[idx].sum()))
+    if evals:
+        ev = pd.concat(evals, ignore_index=True)
+        ev["product"] = pd.Categorical(ev["product"], categories=products)
+        ev["region_id"] = pd.Categorical(ev["region_id"].astype(object), categories=regions)
+        bundle.evaluation = ev
+    bundle.fit_seconds = time.perf_counter() - start
+    return bundle
+
+
+def fit_or_load(
+    bank: BankLike, settings: TrainingSettings, cache_dir: str | Path | None
+) -> tuple[PropensityBundle, bool]:
+    """Return the bank's trained bundle, from the cache when the data and settings match.
+
+    Parameters
+    ----------
+    bank : BankLike
+        Processed data; ``bank.manifest["fingerprint"]`` identifies them.
+    settings : TrainingSettings
+        Training settings (part of the key).
+    cache_dir : str or Path or None
+        Cache root (``<processed>/_models``); ``None`` trains without caching.
+
+    Returns
+    -------
+    (PropensityBundle, bool)
+        The bundle and whether it was reused from the cache.
+    """
+    if cache_dir is None:
+        return train_propensity(bank, settings), False
+    fingerprint = str(bank.manifest.get("fingerprint", ""))
+    if not fingerprint:
+        raise ModelError(
+            "the processed data's _manifest.json has no 'fingerprint'; re-run "
+            "`bankanalysis data prepare --force` so models can be cached"
+        )
+    from dataclasses import asdict
+
+    key = cache_key(fingerprint, asdict(settings))
+    return load_or_build(Path(cache_dir), key, lambda: train_propensity(bank, settings))
+
+
+def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
+    """Calibrated probability of each customer taking up each modelled product.
+
+    Parameters
+    ----------
+    bundle : PropensityBundle
+        Trained models.
+    X : DataFrame
+        Features from :func:`build_features` (customers as index).
+
+    Returns
+    -------
+    DataFrame
+        Same index, one float32 column per modelled product; NaN where the customer already
+        holds the product.
+    """
+    missing = [c for c in bundle.feature_names if c not in X.columns]
+    if missing:
+        raise ModelError(
+            f"features {missing[:5]} used in training are missing from the scoring data; "
+            "the processed data changed shape: retrain (delete data/processed/_models)"
+        )
+    X = X[bundle.feature_names]
+    out = {}
+    for p, model in bundle.models.items():
+        held = X[f"hold_{p}"].to_numpy() > 0
+        prob = np.full(len(X), np.nan, dtype=np.float32)
+        rows = np.flatnonzero(~held)
+        if rows.size:
+            prob[rows] = model.predict_proba(X.iloc[rows])[:, 1]
+        out[p] = prob
+    return pd.DataFrame(out, index=X.index)
+
+
+def evaluation_table(
+    evaluation: pd.DataFrame,
+    region_id: str | None = None,
+    fraction: float = 0.1,
+    min_buyers: int = 1,
+) -> pd.DataFrame:
+    """Out-of-time figures per product for the model and the baseline.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str, optional
+        Restrict to one region's customers.
+    fraction : float
+        Top share for lift and capture (0.1 = top decile).
+    min_buyers : int
+        Products with fewer buyers in the selection get NaN figures (``n`` and ``buyers`` kept).
+
+    Returns
+    -------
+    DataFrame
+        One row per product: ``n, buyers, base_rate``, then ``auc, pr_auc, lift, capture,
+        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``.
+    """
+    ev = evaluation if region_id is None else evaluation[evaluation["region_id"] == region_id]
+    rows = []
+    for p, g in ev.groupby("product", observed=True, sort=True):
+        y = g["y"].to_numpy()
+        m = evaluate_scores(y, g["p_model"].to_numpy(), fraction)
+        b = evaluate_scores(y, g["p_baseline"].to_numpy(), fraction)
+        row = {"product": str(p), **m}
+        row.update({"baseline_auc": b["auc"], "baseline_lift": b["lift"]})
+        row["baseline_brier"] = b["brier"]
+        if m["buyers"] < min_buyers:
+            for k in row:
+                if k not in ("product", "n", "buyers", "base_rate"):
+                    row[k] = np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
