@@ -141,6 +141,23 @@ class OverviewParams(CommonParams):
 class SegmentationParams(CommonParams):
     """Parameters of ``01_customer_segmentation`` (per region)."""
 
+    migration_months: int = Field(12, ge=1, le=60)
+    pipeline_within: float = Field(0.10, gt=0, lt=1)
+    segment_k_range: list[int] = Field(default_factory=lambda: [3, 8])
+    segment_method: Literal["kmeans", "gmm"] = "kmeans"
+    segment_sample_size: int = Field(20000, ge=100)
+    segment_min_customers: int = Field(200, ge=10)
+    segment_seed: int = Field(0, ge=0)
+    wealth_card_product: str = "wealth_card"
+    top_tier: Literal["quality", "vip", "private"] = "vip"
+
+    @field_validator("segment_k_range")
+    @classmethod
+    def _k_range(cls, v: list[int]) -> list[int]:
+        if len(v) != 2 or not 2 <= v[0] <= v[1] <= 20:
+            raise ValueError(f"must be [k_min, k_max] with 2 <= k_min <= k_max <= 20, got {v}")
+        return v
+
 
 # --------------------------------------------------------------------------- 02 propensity
 
