@@ -1,0 +1,272 @@
+"""Outlet KPIs, peer ranks, moving averages, DEA preparation and self-service, on tiny frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankanalysis.benchmarking import (
+    BenchmarkingError,
+    attainment,
+    channel_replacement,
+    customer_counts,
+    dea_inputs_outputs,
+    group_aggregates,
+    lagging_outlets,
+    moving_average_gaps,
+    outlet_dea,
+    outlet_kpis,
+    peer_ranks,
+    self_service_by_region,
+)
+
+
+def _om(rows: list[dict]) -> pd.DataFrame:
+    base = {
+        "region_id": "R1",
+        "echelon": 1,
+        "outlet_type": "standard",
+        "new_customers": 1,
+        "aum": 1e6,
+        "deposit_balance": 5e5,
+        "new_deposits": 1e4,
+        "fee_income": 100.0,
+        "txn_n": 10,
+        "txn_counter_n": 5,
+        "devices": 1,
+        "device_available_hours": 100.0,
+        "device_operating_hours": 50.0,
+    }
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+@pytest.fixture()
+def one_month() -> pd.DataFrame:
+    # peers (1, standard): sales per FTE 5, 3, 3, 1; o5 alone in (2, community)
+    return _om(
+        [
+            {
+                "month": "2025-03",
+                "outlet_id": "o1",
+                "staff_fte": 4.0,
+                "customers": 100,
+                "sales_total": 20.0,
+                "txn_n": 10,
+                "txn_counter_n": 4,
+                "device_available_hours": 100.0,
+                "device_operating_hours": 80.0,
+            },
+            {
+                "month": "2025-03",
+                "outlet_id": "o2",
+                "staff_fte": 6.0,
+                "customers": 50,
+                "sales_total": 18.0,
+            },
+            {
+                "month": "2025-03",
+                "outlet_id": "o3",
+                "staff_fte": 2.0,
+                "customers": 30,
+                "sales_total": 6.0,
+                "region_id": "R2",
+            },
+            {
+                "month": "2025-03",
+                "outlet_id": "o4",
+                "staff_fte": 5.0,
+                "customers": 40,
+                "sales_total": 5.0,
+                "region_id": "R2",
+            },
+            {
+                "month": "2025-03",
+                "outlet_id": "o5",
+                "staff_fte": 3.0,
+                "customers": 20,
+                "sales_total": 3.0,
+                "region_id": "R3",
+                "echelon": 2,
+                "outlet_type": "community",
+                "devices": 0,
+                "device_available_hours": 0.0,
+                "device_operating_hours": 0.0,
+            },
+        ]
+    )
+
+
+def test_outlet_kpis_hand_computed(one_month):
+    k = outlet_kpis(one_month).set_index("outlet_id")
+    assert k.loc["o1", "customers_per_fte"] == 25.0
+    assert k.loc["o1", "sales_per_fte"] == 5.0
+    assert k.loc["o1", "aum_per_fte"] == 250000.0
+    assert k.loc["o1", "e_channel_rate"] == pytest.approx(0.6)
+    assert k.loc["o1", "device_operating_rate"] == pytest.approx(0.8)
+    assert k.loc["o2", "device_operating_rate"] == pytest.approx(0.5)
+    assert np.isnan(k.loc["o5", "device_operating_rate"])  # no devices: undefined, not 0
+    assert np.isnan(k.loc["o1", "share_quality_plus"])  # no customer_month given
+
+
+def test_customer_counts_and_quality_share():
+    cm = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 3,
+            "customer_id": ["c1", "c1", "c2", "c2", "c3", "c3"],
+            "outlet_id": ["o1"] * 6,
+            "aum": [40e3, 70e3, 60e3, 30e3, 1e6, 1e6],
+            "n_products": [3, 3, 1, 3, 5, 4],
+        }
+    )
+    counts = customer_counts(cm, [50e3, 5e5, 6e6], tier_months=2, coverage_products=3)
+    # month 1 tier AUM: c1 40k, c2 60k, c3 1M; month 2 (mean of 2): c1 55k, c2 45k, c3 1M
+    assert counts["n_quality_plus"].tolist() == [2, 2]
+    assert counts["n_covered"].tolist() == [2, 3]
+    assert counts["n_products_total"].tolist() == [9, 10]
+    om = _om(
+        [
+            {"month": m, "outlet_id": "o1", "staff_fte": 3.0, "customers": 3, "sales_total": 1.0}
+            for m in ("2025-01", "2025-02")
+        ]
+    )
+    k = outlet_kpis(om, cm, [50e3, 5e5, 6e6], tier_months=2)
+    assert k["share_quality_plus"].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert k["product_coverage"].tolist() == pytest.approx([2 / 3, 1.0])
+    assert k["products_per_customer"].tolist() == pytest.approx([3.0, 10 / 3])
+
+
+def test_region_aggregates_recompute_ratios(one_month):
+    agg = group_aggregates(outlet_kpis(one_month), "region_id").set_index("region_id")
+    # R1 = o1 + o2: 150 customers / 10 FTE (not the mean of 25 and 8.33)
+    assert agg.loc["R1", "customers_per_fte"] == 15.0
+    assert agg.loc["R1", "outlets"] == 2
+    assert agg.loc["R1", "e_channel_rate"] == pytest.approx((6 + 5) / 20)
+    ech = group_aggregates(outlet_kpis(one_month), "echelon").set_index("echelon")
+    assert ech.loc[1, "sales_total"] == 49.0
+    ch = channel_replacement(outlet_kpis(one_month), "echelon").set_index("echelon")
+    assert ch.loc[1, "e_channel_rate"] == pytest.approx(21 / 40)
+
+
+def test_peer_ranks_hand_computed(one_month):
+    r = peer_ranks(outlet_kpis(one_month), ["sales_per_fte"]).set_index("outlet_id")
+    assert r.loc["o1", "percentile"] == 100.0
+    assert r.loc["o2", "percentile"] == 62.5  # tie with o3: ranks 2 and 3 share 2.5 of 4
+    assert r.loc["o4", "percentile"] == 25.0
+    assert r[["quartile"]].loc[["o1", "o2", "o3", "o4"], "quartile"].tolist() == [4, 3, 3, 1]
+    assert r.loc["o1", "z_score"] == pytest.approx(2 / np.sqrt(2))  # mean 3, population sd sqrt 2
+    assert r.loc["o1", "gap_to_median"] == 2.0
+    assert r.loc["o4", "gap_to_median"] == -2.0
+    assert r.loc["o1", "n_peers"] == 4
+    assert r.loc["o5", "n_peers"] == 1 and np.isnan(r.loc["o5", "z_score"])
+    # another grouping: echelon only puts o5 alone still, o1-o4 together
+    r2 = peer_ranks(outlet_kpis(one_month), ["sales_per_fte"], peer_cols=["region_id"])
+    assert r2.set_index("outlet_id").loc["o2", "percentile"] == 50.0  # R1: o1 5, o2 3
+
+
+@pytest.fixture()
+def three_months() -> pd.DataFrame:
+    rows = []
+    sales = {"o1": [4, 6, 6], "o2": [2, 2, 1], "o3": [1, 1, 1]}
+    for i, m in enumerate(["2025-01", "2025-02", "2025-03"]):
+        for oid, s in sales.items():
+            typ = "community" if oid == "o3" else "standard"
+            rows.append(
+                {
+                    "month": m,
+                    "outlet_id": oid,
+                    "staff_fte": 1.0,
+                    "customers": 10,
+                    "sales_total": float(s[i]),
+                    "outlet_type": typ,
+                }
+            )
+    return outlet_kpis(_om(rows))
+
+
+def test_moving_average_gaps_hand_computed(three_months):
+    ma = moving_average_gaps(three_months, "sales_per_fte", window=2)
+    o2 = ma[ma["outlet_id"] == "o2"]
+    # peer (o1, o2) means 3, 4, 3.5 -> trailing 2-month averages 3, 3.5, 3.75
+    assert o2["peer_ma"].tolist() == [3.0, 3.5, 3.75]
+    assert o2["gap"].tolist() == [-1.0, -1.5, -2.75]
+    assert o2["below"].all()
+    assert not ma[ma["outlet_id"] == "o1"]["below"].any()
+    # o3 is alone: its own average, never below
+    assert not ma[ma["outlet_id"] == "o3"]["below"].any()
+    lag = lagging_outlets(ma, k=2)
+    assert lag["outlet_id"].tolist() == ["o2"]
+    assert lag.loc[0, "months_below"] == 3
+    assert lag.loc[0, "mean_gap_k"] == pytest.approx((-1.5 - 2.75) / 2)
+    with pytest.raises(BenchmarkingError):
+        lagging_outlets(ma, k=4)
+
+
+def test_attainment_against_targets(one_month):
+    k = outlet_kpis(one_month)
+    targets = pd.DataFrame(
+        {
+            "month": ["2025-03", "2025-03", "2025-03"],
+            "level": ["outlet", "outlet", "region"],
+            "id": ["o1", "o1", "R1"],
+            "kpi": ["sales_total", "no_such_kpi", "customers"],
+            "target": [16.0, 1.0, 300.0],
+        }
+    )
+    a = attainment(k, targets, "outlet").set_index("kpi")
+    assert a.loc["sales_total", "attainment"] == 1.25
+    assert np.isnan(a.loc["no_such_kpi", "attainment"])
+    reg = attainment(group_aggregates(k, "region_id"), targets, "region")
+    assert reg["attainment"].tolist() == [0.5]
+    assert attainment(k, None) is None
+
+
+def test_dea_preparation_offsets_zero_devices_and_clips(one_month):
+    om = one_month.assign(new_deposits=[1.0, -5.0, 2.0, 3.0, 4.0])
+    X, Y, info = dea_inputs_outputs(
+        outlet_kpis(om), ["staff_fte", "devices"], ["sales_total", "new_deposits"], months=1
+    )
+    assert X.loc["o5", "devices"] == 1.0  # 0 devices + the outlet itself
+    assert X.loc["o1", "devices"] == 2.0
+    assert Y.loc["o2", "new_deposits"] == 0.0 and info.loc["o2", "clipped_outputs"] == 1
+    X2, _, info2 = dea_inputs_outputs(
+        outlet_kpis(om), ["devices"], ["sales_total"], months=1, input_offsets={}
+    )
+    assert "o5" not in X2.index and info2.loc["o5", "dropped"] == "input <= 0"
+
+
+def test_outlet_dea_one_input_one_output(one_month):
+    s, lam = outlet_dea(
+        outlet_kpis(one_month), ["staff_fte"], ["sales_total"], months=1, frontier_by=None
+    )
+    # sales per FTE 5, 3, 3, 1, 1 -> CCR efficiency = ratio / 5
+    assert s["ccr"].round(9).tolist() == [1.0, 0.6, 0.6, 0.2, 0.2]
+    assert s.loc["o2", "target_sales_total"] == pytest.approx(30.0)  # 6 FTE x 5
+    assert s.loc["o2", "peers"] == "o1"
+    assert (s["bcc"] >= s["ccr"] - 1e-9).all()
+    np.testing.assert_allclose(s["scale_efficiency"], s["ccr"] / s["bcc"])
+    # per echelon: o5 is alone in echelon 2 and so on its own frontier
+    s2, _ = outlet_dea(outlet_kpis(one_month), ["staff_fte"], ["sales_total"], months=1)
+    assert s2.loc["o5", "efficiency"] == pytest.approx(1.0)
+    assert s2.loc["o4", "efficiency"] == pytest.approx(0.2)
+
+
+def test_self_service_ratio_against_target():
+    rm = pd.DataFrame(
+        {
+            "month": ["2025-03"] * 2,
+            "region_id": ["R1", "R2"],
+            "echelon": [1, 3],
+            "outlets": [4, 2],
+            "self_service_sites": [10, 7],
+            "offsite_sites": [6, 5],
+        }
+    )
+    s = self_service_by_region(rm, 3.0).set_index("region_id")
+    assert s.loc["R1", "ratio"] == 2.5 and s.loc["R1", "sites_missing"] == 2
+    assert s.loc["R2", "ratio"] == 3.5 and s.loc["R2", "sites_missing"] == 0
+
+
+def test_missing_column_is_named(one_month):
+    with pytest.raises(BenchmarkingError, match="no_such"):
+        moving_average_gaps(outlet_kpis(one_month), "no_such")
