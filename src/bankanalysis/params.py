@@ -170,7 +170,39 @@ class PropensityParams(CommonParams):
 
 
 class BenchmarkingParams(CommonParams):
-    """Parameters of ``03_outlet_benchmarking`` (per region)."""
+    """Parameters of ``03_outlet_benchmarking`` (per region); see ``bankanalysis.benchmarking``."""
+
+    peer_by: list[Literal["echelon", "outlet_type", "region_id"]] = Field(
+        default_factory=lambda: ["echelon", "outlet_type"], min_length=1
+    )
+    peer_kpis: list[str] = Field(
+        default_factory=lambda: [
+            "customers_per_fte",
+            "sales_per_fte",
+            "aum_per_fte",
+            "new_customers",
+            "fee_income",
+            "share_quality_plus",
+            "product_coverage",
+            "e_channel_rate",
+        ],
+        min_length=1,
+    )
+    coverage_products: int = Field(3, ge=1, le=30)
+    ma_kpi: str = "sales_per_fte"
+    ma_window: int = Field(3, ge=1, le=12)
+    lagging_months: int = Field(3, ge=1, le=12)
+    dea_inputs: list[str] = Field(default_factory=lambda: ["staff_fte", "devices"], min_length=1)
+    dea_outputs: list[str] = Field(
+        default_factory=lambda: ["deposit_balance", "new_customers", "sales_total", "fee_income"],
+        min_length=1,
+    )
+    dea_months: int = Field(6, ge=1, le=24)
+    dea_orientation: Literal["input", "output"] = "output"
+    dea_rts: Literal["crs", "vrs"] = "crs"
+    dea_frontier_by: Literal["echelon", "outlet_type", "region_id"] | None = "echelon"
+    dea_input_offsets: dict[str, float] = Field(default_factory=lambda: {"devices": 1.0})
+    self_service_target: float = Field(3.0, gt=0)
 
 
 # --------------------------------------------------------------------------- registry
