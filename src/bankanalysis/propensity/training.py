@@ -264,7 +264,9 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     X_all = pd.concat(Xs)
     Y_all = pd.concat(Ys)
     del Xs, Ys
-    X_eval, Y_eval = load_features(bank, eval_month, regions, s.horizon, products=products)
+    X_eval, Y_eval = load_features(
+        bank, eval_month, regions, label_horizon=s.horizon, products=products
+    )
     keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
     X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
     bundle = PropensityBundle(

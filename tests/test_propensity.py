@@ -1,0 +1,428 @@
+"""Tests of bankanalysis.propensity on small hand-made banks and hand-computed figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankanalysis.exceptions import ModelError
+from bankanalysis.propensity import (
+    TrainingSettings,
+    build_features,
+    build_labels,
+    build_lead_lists,
+    evaluate_scores,
+    evaluation_table,
+    fit_or_load,
+    gains_curve,
+    next_best_offers,
+    offer_summary,
+    region_lead_lists,
+    score_region,
+    write_lead_csv,
+    write_lead_workbook,
+    write_region_leads,
+)
+from bankanalysis.propensity.evaluation import (
+    calibration_table,
+    expected_calibration_error,
+    roc_auc,
+    top_fraction_lift,
+)
+from bankanalysis.propensity.features import cross_sell_products, month_add
+from bankanalysis.propensity.leads import excel_sheet_name
+from bankanalysis.propensity.training import plan_months
+from bankanalysis.propensity.uci import benchmark_csv, load_csv_dataset
+
+UCI_SAMPLE = Path(__file__).parent / "data" / "uci_bank_additional_sample.csv"
+PRODUCTS = ["deposit", "fund", "insurance", "gold"]
+FAMILIES = ["deposit", "investment", "insurance"]
+
+
+class MemoryBank:
+    """The part of ``load_processed``'s interface propensity uses, over in-memory frames."""
+
+    def __init__(self, cm: pd.DataFrame, products: pd.DataFrame, regions: pd.DataFrame) -> None:
+        self.cm = cm
+        self.products = products
+        self.regions = regions
+        self.months = sorted(cm["month"].unique().tolist())
+        self.manifest = {"fingerprint": "memory-bank-v1"}
+        self.reads = 0
+
+    def customer_month(self, months=None, region_id=None, columns=None) -> pd.DataFrame:
+        self.reads += 1
+        df = self.cm
+        if months is not None:
+            df = df[df["month"].isin(list(months))]
+        if region_id is not None:
+            df = df[df["region_id"] == region_id]
+        if columns is not None:
+            df = df[list(columns)]
+        return df.reset_index(drop=True)
+
+
+def make_bank(n: int = 1500, n_months: int = 10, seed: int = 1) -> MemoryBank:
+    """A small bank with a known acquisition rule: richer customers with more products buy more."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:05d}" for i in range(n)], dtype=object)
+    region = rng.choice(["R1", "R2", "R3"], size=n)
+    outlet = np.array([f"{r}-O{rng.integers(1, 3)}" for r in region], dtype=object)
+    manager = np.where(rng.random(n) < 0.6, [f"M{rng.integers(1, 6)}{r}" for r in region], None)
+    birth = rng.integers(1950, 2000, size=n)
+    aum = np.exp(rng.normal(10, 1.2, size=n))
+    held = {p: rng.random(n) < (0.95 if p == "deposit" else 0.15) for p in PRODUCTS}
+    active_from = rng.integers(0, 3, size=n)
+    rows = []
+    for m in range(n_months):
+        month = month_add("2025-01", m)
+        active = active_from <= m
+        n_prod = sum(held[p].astype(int) for p in PRODUCTS)
+        frame = {
+            "month": month,
+            "customer_id": ids,
+            "outlet_id": outlet,
+            "region_id": region,
+            "echelon": np.where(region == "R1", 1, 3).astype(np.int8),
+            "manager_id": manager,
+            "age": (2025 - birth).astype(np.int16),
+            "tenure_months": (m + 12 - active_from).astype(np.int16),
+            "aum": aum.copy(),
+            "bal_deposit": aum * 0.7,
+            "bal_investment": aum * 0.2 * held["fund"],
+            "bal_insurance": aum * 0.1 * held["insurance"],
+            "n_products": n_prod.astype(np.int16),
+            "txn_n_1m": rng.poisson(3, size=n).astype(np.int32),
+        }
+        for p in PRODUCTS:
+            frame[f"hold_{p}"] = held[p].astype(np.int8)
+        rows.append(pd.DataFrame(frame)[active])
+        # next month's acquisitions depend on what is observable now
+        logit = -4.2 + 0.9 * (np.log(aum) - 10) + 0.6 * (n_prod - 1) + 0.5 * (region == "R1")
+        for p in PRODUCTS[1:]:
+            buy = rng.random(n) < 1 / (1 + np.exp(-logit))
+            held[p] = held[p] | (buy & active)
+        aum = aum * np.exp(rng.normal(0.01, 0.05, size=n))
+    cm = pd.concat(rows, ignore_index=True)
+    cm["manager_id"] = cm["manager_id"].astype("str")
+    cm.loc[cm["manager_id"] == "None", "manager_id"] = None
+    products = pd.DataFrame(
+        {
+            "product": PRODUCTS,
+            "name": ["Deposit", "Funds", "Insurance", "Gold"],
+            "family": ["deposit", "investment", "insurance", "investment"],
+            "in_aum": [True, True, False, True],
+            "cross_sell": [False, True, True, True],
+        }
+    )
+    regions = pd.DataFrame({"region_id": ["R1", "R2", "R3"], "name": ["甲", "乙", "丙"]})
+    return MemoryBank(cm, products, regions)
+
+
+@pytest.fixture(scope="module")
+def bank() -> MemoryBank:
+    return make_bank()
+
+
+@pytest.fixture(scope="module")
+def fitted(bank, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("models")
+    settings = TrainingSettings(horizon=2, min_buyers=20, max_iter=60, random_state=3)
+    bundle, reused = fit_or_load(bank, settings, cache)
+    return bundle, reused, settings, cache
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def _tiny_cm() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "month": ["2025-01"] * 4 + ["2025-02"] * 3 + ["2025-03"] * 3,
+            "customer_id": ["a", "b", "c", "d", "a", "b", "c", "a", "b", "d"],
+            "region_id": ["R1"] * 10,
+            "manager_id": ["m1", None, "m1", None, "m1", None, "m1", "m1", None, None],
+            "aum": [100.0, 50, 10, 5, 120, 40, 10, 150, 30, 7],
+            "n_products": [1, 2, 1, 1, 2, 2, 1, 2, 2, 1],
+            "hold_fund": [0, 1, 0, 0, 1, 1, 0, 1, 1, 0],
+            "hold_gold": [0, 0, 0, 1, 0, 0, 1, 0, 1, 1],
+        }
+    )
+
+
+def test_labels_population_and_horizon():
+    y = build_labels(_tiny_cm(), "2025-01", 2, ["fund", "gold"])
+    assert y.index.tolist() == ["a", "b", "c", "d"]
+    # fund: a buys (held at 2025-03), b already holds (NaN), c left, d active but no fund
+    assert y["fund"].tolist()[0] == 1.0 and np.isnan(y["fund"].iloc[1])
+    assert y["fund"].tolist()[2:] == [0.0, 0.0]
+    # gold: b buys by 2025-03, d already holds, c bought in 2025-02 but is gone by 2025-03
+    assert y["gold"].iloc[:3].tolist() == [0.0, 1.0, 0.0] and np.isnan(y["gold"].iloc[3])
+    y1 = build_labels(_tiny_cm(), "2025-01", 1, ["gold"])
+    assert y1["gold"].iloc[:3].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_labels_need_the_future_month():
+    with pytest.raises(ModelError, match="2025-05"):
+        build_labels(_tiny_cm(), "2025-02", 3, ["fund"])
+
+
+def test_features_hand_computed_changes_and_manager_flag():
+    X = build_features(_tiny_cm(), "2025-02", regions=["R1", "R2"])
+    assert X.index.tolist() == ["a", "b", "c"]
+    assert X.loc["a", "aum_chg_1m"] == pytest.approx(20.0)
+    assert X.loc["b", "n_products_chg_1m"] == 0.0
+    assert np.isnan(X.loc["a", "aum_chg_3m"])  # no data three months before
+    assert X["has_manager"].tolist() == [1.0, 0.0, 1.0]
+    assert list(X["region"].cat.categories) == ["R1", "R2"]
+    assert X["aum"].dtype == np.float32
+
+
+def test_features_never_read_rows_after_t(bank):
+    t = "2025-06"
+    before = build_features(bank.cm, t)
+    messed = bank.cm.copy()
+    late = messed["month"] > t
+    num = messed.select_dtypes("number").columns
+    messed.loc[late, num] = messed.loc[late, num] * 7 + 1
+    messed.loc[late, "region_id"] = "R9"
+    messed.loc[late, "manager_id"] = None
+    extra = messed[late].head(50).assign(customer_id=lambda d: "NEW" + d["customer_id"])
+    messed = pd.concat([messed, extra.assign(month=t).iloc[:0], extra])
+    after = build_features(messed, t)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_cross_sell_products_and_restriction(bank):
+    assert cross_sell_products(bank.products) == ["fund", "insurance", "gold"]
+    assert cross_sell_products(bank.products, ["gold", "fund"]) == ["fund", "gold"]
+    with pytest.raises(ModelError, match="deposit"):
+        cross_sell_products(bank.products, ["deposit"])
+
+
+def test_plan_months_out_of_time():
+    months = [month_add("2025-01", k) for k in range(10)]
+    train, ev, last = plan_months(months, 2, None, 3)
+    assert (train, ev, last) == (["2025-04", "2025-05", "2025-06"], "2025-08", "2025-10")
+    assert all(month_add(t, 2) <= ev for t in train)
+    with pytest.raises(ModelError, match="horizon 3"):
+        plan_months(months[:6], 3, None, 3)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def test_metrics_on_hand_made_scores():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    # positives at ranks 1 and 3: 16 pairs, 15 won -> 15/16
+    assert roc_auc(y, s) == pytest.approx(15 / 16)
+    # top decile = 1 row (a buyer): rate 1 / base 0.2 = 5
+    assert top_fraction_lift(y, s, 0.1) == pytest.approx(5.0)
+    m = evaluate_scores(y, s)
+    assert m["capture"] == pytest.approx(0.5)
+    assert m["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)
+    # Brier by hand
+    assert m["brier"] == pytest.approx(np.mean((y - s) ** 2))
+    # ECE by hand: bins of width 0.1, each holding one row here
+    assert m["ece"] == pytest.approx(np.mean(np.abs(y - s)))
+    g = gains_curve(y, s, n_points=10)
+    assert g["share_of_buyers"].tolist()[:4] == [0.0, 0.5, 0.5, 1.0]
+
+
+def test_ece_and_calibration_bins():
+    y = [0, 0, 1, 1, 1, 0]
+    p = [0.12, 0.18, 0.14, 0.91, 0.95, 0.55]
+    t = calibration_table(y, p)
+    assert t["bin"].tolist() == [1, 5, 9]
+    assert t["observed_rate"].tolist() == pytest.approx([1 / 3, 0.0, 1.0])
+    # (3/6)|1/3-0.1467| + (1/6)|0-0.55| + (2/6)|1-0.93|
+    expected = 0.5 * abs(1 / 3 - 0.44 / 3) + abs(0 - 0.55) / 6 + abs(1 - 0.93) / 3
+    assert expected_calibration_error(y, p) == pytest.approx(expected)
+
+
+def test_single_class_gives_nan_auc():
+    assert np.isnan(roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_models_beat_baseline_out_of_time(fitted):
+    bundle, reused, _, _ = fitted
+    assert not reused
+    assert sorted(bundle.models) == ["fund", "gold", "insurance"]
+    tab = evaluation_table(bundle.evaluation)
+    assert len(tab) == 3
+    # the planted rule ranks by AUM, products and region: the model must see it
+    assert (tab["auc"] > 0.7).all(), tab
+    assert (tab["auc"] > tab["baseline_auc"]).all(), tab
+    assert (tab["ece"] < 0.1).all(), tab
+    assert bundle.eval_month == "2025-08" and max(bundle.train_months) == "2025-06"
+
+
+def test_model_cache_reused_without_training(fitted, bank, monkeypatch):
+    bundle, _, settings, cache = fitted
+    import bankanalysis.propensity.training as training
+
+    def boom(*a, **k):
+        raise AssertionError("retrained although the cache is current")
+
+    monkeypatch.setattr(training, "train_propensity", boom)
+    again, reused = fit_or_load(bank, settings, cache)
+    assert reused
+    assert again.train_months == bundle.train_months
+    pd.testing.assert_frame_equal(again.evaluation, bundle.evaluation)
+    entries = [p.name for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(entries) == 1
+
+
+def test_training_is_deterministic(bank, fitted):
+    bundle, _, settings, _ = fitted
+    again, reused = fit_or_load(bank, settings, None)
+    assert not reused
+    np.testing.assert_array_equal(
+        again.evaluation["p_model"].to_numpy(), bundle.evaluation["p_model"].to_numpy()
+    )
+
+
+def test_products_with_too_few_buyers_are_skipped_not_fatal():
+    small = make_bank(n=150, n_months=8, seed=5)
+    bundle, _ = fit_or_load(small, TrainingSettings(horizon=1, min_buyers=25, max_iter=20), None)
+    assert set(bundle.skipped) | set(bundle.models) == {"fund", "insurance", "gold"}
+    assert bundle.skipped and all("min_buyers" in r for r in bundle.skipped.values())
+
+
+# ----------------------------------------------------------------------------- offers and leads
+
+
+def test_next_best_offers_weighted_by_value():
+    s = pd.DataFrame(
+        {"fund": [0.30, 0.10, np.nan], "gold": [0.20, 0.05, 0.4], "insurance": [0.1, 0.5, 0.2]},
+        index=["c1", "c2", "c3"],
+    )
+    o = next_best_offers(s, {"fund": 1.0, "gold": 2.0, "insurance": 0.5}, k=2)
+    got = o.groupby("customer_id")["product"].apply(list).to_dict()
+    # c1: gold 0.4 > fund 0.3 > ins 0.05; c2: ins 0.25 > fund 0.10 = gold 0.10 (catalogue order)
+    assert got == {"c1": ["gold", "fund"], "c2": ["insurance", "fund"], "c3": ["gold", "insurance"]}
+    assert o["offer_rank"].tolist() == [1, 2, 1, 2, 1, 2]
+
+
+def _leads_fixture():
+    offers = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "d"],
+            "offer_rank": [1, 2, 1, 1, 1],
+            "product": ["fund", "gold", "fund", "gold", "fund"],
+            "probability": [0.5, 0.2, 0.4, 0.6, 0.3],
+            "value": 1.0,
+            "expected_value": [0.5, 0.2, 0.4, 0.6, 0.3],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "tier": ["mass", "vip", "mass", "quality"],
+            "outlet_id": ["O1", "O1", "O2", "O2"],
+            "manager_id": ["M:1", "M:1", None, None],
+            "name": ["张三", "李四", "王五", "赵六"],
+            "phone": ["138", "139", "137", "136"],
+        }
+    )
+    return offers, customers
+
+
+def test_lead_lists_ranks_per_manager_and_no_personal_data():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=2)
+    assert "name" not in leads.columns and "phone" not in leads.columns
+    by = {k: g for k, g in leads.groupby("sheet")}
+    assert set(by) == {"M:1", "unassigned O2"}
+    m = by["M:1"]
+    assert m["customer_id"].tolist() == ["a", "b"]  # third lead cut by leads_per_sheet
+    assert m["rank"].tolist() == [1, 2]
+    assert by["unassigned O2"]["customer_id"].tolist() == ["c", "d"]
+    assert (
+        leads[["customer_id", "tier", "outlet_id", "product", "probability", "rank"]]
+        .notna()
+        .all()
+        .all()
+    )
+
+
+def test_offer_summary_hand_computed():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=1)
+    n_products = pd.Series([1, 2, 3, 2])
+    s = offer_summary(offers, leads, n_products)
+    assert s["expected_new_products"] == pytest.approx(0.5 + 0.6)
+    assert s["coverage_after"] == pytest.approx((8 + 1.1) / 4)
+    assert s["coverage_uplift"] == pytest.approx(1.1 / 4)
+    assert s["expected_new_products_all_offers"] == pytest.approx(2.0)
+
+
+def test_workbook_round_trip_and_csv_bom(tmp_path):
+    from openpyxl import load_workbook
+
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=5)
+    leads["reason_1"] = "holds 基金"
+    names = write_lead_workbook(leads, tmp_path / "leads.xlsx")
+    wb = load_workbook(tmp_path / "leads.xlsx")
+    assert wb.sheetnames == ["M_1", "unassigned O2"]
+    assert names == {"M:1": "M_1", "unassigned O2": "unassigned O2"}
+    rows = list(wb["M_1"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("rank", "customer_id", "tier")
+    assert [r[0] for r in rows[1:]] == [1, 2, 3]
+    assert rows[1][rows[0].index("reason_1")] == "holds 基金"
+    write_lead_csv(leads, tmp_path / "leads.csv")
+    raw = (tmp_path / "leads.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(tmp_path / "leads.csv", encoding="utf-8-sig")
+    assert len(back) == len(leads) and back["reason_1"].iloc[0] == "holds 基金"
+
+
+def test_excel_sheet_names_valid_and_unique():
+    used: set[str] = set()
+    a = excel_sheet_name("unassigned " + "x" * 40, used)
+    b = excel_sheet_name("unassigned " + "x" * 41, used)
+    c = excel_sheet_name("a[b]c*d?e/f\\g:h", used)
+    assert len(a) <= 31 and len(b) <= 31 and a != b
+    assert c == "a_b_c_d_e_f_g_h"
+
+
+def test_region_leads_end_to_end(fitted, bank, tmp_path):
+    bundle, _, _, _ = fitted
+    region = score_region(bank, bundle, "R2", [50000, 500000, 6000000], 3)
+    assert set(region.customers["customer_id"]) == set(
+        bank.cm.loc[(bank.cm["month"] == "2025-10") & (bank.cm["region_id"] == "R2"), "customer_id"]
+    )
+    held = region.X["hold_fund"].to_numpy() > 0
+    assert np.isnan(region.scores["fund"].to_numpy()[held]).all()
+    offers, leads = region_lead_lists(bundle, region, {"fund": 2.0}, 2, 5, 3, {"fund": "Funds"})
+    assert (leads.groupby("sheet")["rank"].max() <= 5).all()
+    assert (leads["reason_1"] != "").mean() > 0.9
+    files = write_region_leads(leads, tmp_path, "R2")
+    assert (tmp_path / files["xlsx"]).is_file() and (tmp_path / files["csv"]).is_file()
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+def test_uci_sample_cross_validated_auc_in_sane_band():
+    X, y = load_csv_dataset(UCI_SAMPLE, "y", drop=["duration"], sep=";", positive="yes")
+    assert len(y) == 4119 and int(y.sum()) == 451 and "duration" not in X.columns
+    res = benchmark_csv(X, y, n_splits=3, model_params={"max_iter": 80})
+    assert 0.70 <= res["cv_auc"] <= 0.85, res
+    assert res["cv_top_decile_lift"] > 2.5, res
+    assert 0.5 < res["oot_auc"] < 0.9, res
+
+
+def test_uci_loader_names_missing_columns():
+    from bankanalysis.exceptions import BankAnalysisError
+
+    with pytest.raises(BankAnalysisError, match="durationx"):
+        load_csv_dataset(UCI_SAMPLE, "y", drop=["durationx"], sep=";")
