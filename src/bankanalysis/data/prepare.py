@@ -1,0 +1,850 @@
+"""Raw -> processed: validate, then build ``data/processed/`` atomically (see docs/processed_data.md).
+
+Holdings, transactions and contacts are aggregated by DuckDB straight from the raw files
+(never loaded whole into pandas); dimension tables are small and typed with pandas. The
+result is written into a temporary folder next to the output folder and swapped in at the
+end, with ``_manifest.json``. When the fingerprint of the raw files and of this code is
+unchanged, nothing is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bankanalysis import __version__
+from bankanalysis.contract import (
+    CHANNELS,
+    E_CHANNELS,
+    ECHELONS,
+    PRODUCT_FAMILIES,
+    TABLE_ORDER,
+    TABLES,
+)
+from bankanalysis.data.io import (
+    atomic_write_parquet,
+    atomic_write_text,
+    duckdb_source,
+    find_table_file,
+    quote_ident,
+    read_table,
+    source_columns,
+    sql_value_expr,
+    swap_in_dir,
+)
+from bankanalysis.data.validate import validate_raw
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the processed layout or a definition changes (part of the fingerprint).
+PREPARE_VERSION = "1"
+MANIFEST = "_manifest.json"
+MODELS_DIR = "_models"
+#: Rows per Parquet row group of customer_month (month and region filters prune on them).
+ROW_GROUP_SIZE = 65_536
+#: DuckDB memory limit; aggregations above it spill to disk in the build folder.
+DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
+_BITS = 63  # products per UBIGINT holding mask
+
+
+@dataclass
+class PrepareResult:
+    """What :func:`prepare` did.
+
+    Attributes
+    ----------
+    skipped : bool
+        True when the raw data and code were unchanged and nothing was rebuilt.
+    fingerprint : str
+        Fingerprint of the raw files and the prepare code.
+    row_counts : dict
+        Rows per processed table.
+    out_dir : Path
+        Processed folder.
+    months : list of str
+        Months of the data.
+    seconds : float
+        Wall time.
+    """
+
+    skipped: bool
+    fingerprint: str
+    row_counts: dict[str, int]
+    out_dir: Path
+    months: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One short human-readable paragraph for the command line."""
+        if self.skipped:
+            return (
+                f"{self.out_dir}: up to date (raw data unchanged, fingerprint "
+                f"{self.fingerprint[:12]}); nothing to do. Use --force to rebuild."
+            )
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.row_counts.items())
+        span = f"{self.months[0]}..{self.months[-1]}" if self.months else "-"
+        return (
+            f"{self.out_dir}: prepared months {span} in {self.seconds:.1f} s "
+            f"(fingerprint {self.fingerprint[:12]}); rows: {counts}"
+        )
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def code_version() -> str:
+    """Hash of the package version, :data:`PREPARE_VERSION` and the data-layer source code."""
+    h = hashlib.sha256(f"{__version__}|{PREPARE_VERSION}".encode())
+    here = Path(__file__).resolve().parent
+    for name in ("prepare.py", "io.py"):
+        with contextlib.suppress(OSError):
+            h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def raw_files(raw_dir: Path) -> list[Path]:
+    """The contract table files present in ``raw_dir`` (``_truth/`` and others excluded)."""
+    files = [find_table_file(raw_dir, t) for t in TABLE_ORDER]
+    return [f for f in files if f is not None]
+
+
+def compute_fingerprint(raw_dir: Path, encoding: str = "utf-8") -> str:
+    """Return a sha256 over the raw files' names, sizes and contents and the prepare code.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    encoding : str
+        CSV encoding (part of the fingerprint: it changes what is read).
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    h = hashlib.sha256()
+    h.update(code_version().encode())
+    h.update(encoding.lower().replace("_", "-").encode())
+    for path in raw_files(Path(raw_dir)):
+        h.update(f"|{path.name}|{path.stat().st_size}|".encode())
+        with open(path, "rb") as f:
+            while chunk := f.read(8 * 1024 * 1024):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(out_dir: Path) -> dict | None:
+    """Return the manifest of a processed folder, or ``None`` when absent or unreadable."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_current(out_dir: Path, manifest: dict | None, fingerprint: str) -> bool:
+    if not manifest or manifest.get("fingerprint") != fingerprint:
+        return False
+    return all((out_dir / f"{t}.parquet").is_file() for t in manifest.get("row_counts", {}))
+
+
+# --------------------------------------------------------------------------- dimension tables
+
+
+def _contract_frame(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Keep the contract columns in contract order; add absent optional columns as empty."""
+    spec = TABLES[table]
+    out = {}
+    for col in spec.columns:
+        if col.name in df.columns:
+            s = df[col.name]
+            if col.dtype == "bool" and not col.nullable and not s.isna().any():
+                s = s.astype("bool")
+            out[col.name] = s
+        else:
+            dtype = {"date": "datetime64[ns]", "float": "float64", "bool": "boolean"}.get(
+                col.dtype, "str"
+            )
+            out[col.name] = pd.Series(pd.NA if dtype != "str" else None, index=df.index).astype(
+                dtype
+            )
+    return pd.DataFrame(out, index=df.index)
+
+
+def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[str, pd.DataFrame]:
+    """Read and type the small tables, with the joins of docs/processed_data.md.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of validated raw tables.
+    encoding : str
+        CSV encoding.
+    present : list of str
+        Raw tables present.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``regions``, ``outlets``, ``products``, ``customers`` and the optional ``managers``,
+        ``devices``, ``device_months``, ``targets`` when present.
+    """
+    dims = {
+        t: _contract_frame(read_table(raw_dir, t, encoding), t)
+        for t in ("regions", "outlets", "products", "customers")
+    }
+    regions = dims["regions"].assign(echelon=lambda d: d["echelon"].astype("int8"))
+    regions["echelon_name"] = regions["echelon"].map(ECHELONS).astype("str")
+    dims["regions"] = regions
+    dims["outlets"] = dims["outlets"].merge(
+        regions[["region_id", "echelon"]], on="region_id", how="left", validate="many_to_one"
+    )
+    dims["customers"] = dims["customers"].merge(
+        dims["outlets"][["outlet_id", "region_id", "echelon"]],
+        on="outlet_id",
+        how="left",
+        validate="many_to_one",
+    )
+    for t in ("managers", "devices", "device_months", "targets"):
+        if t in present:
+            dims[t] = _contract_frame(read_table(raw_dir, t, encoding), t)
+    return dims
+
+
+# --------------------------------------------------------------------------- DuckDB helpers
+
+
+def _typed_view(con: duckdb.DuckDBPyConnection, name: str, src: str, table: str) -> None:
+    """Create view ``name`` with the contract columns of ``table`` converted to their types."""
+    types = source_columns(con, src)
+    spec = TABLES[table]
+    cols = []
+    for col in spec.columns:
+        if col.name in types:
+            cols.append(
+                f"{sql_value_expr(col.name, col.dtype, types[col.name])} AS {quote_ident(col.name)}"
+            )
+        else:
+            cols.append(f"NULL AS {quote_ident(col.name)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(cols)} FROM {src}")
+
+
+def _month_idx_sql(month_expr: str) -> str:
+    return (
+        f"(CAST(substr({month_expr}, 1, 4) AS INTEGER) * 12 + "
+        f"CAST(substr({month_expr}, 6, 2) AS INTEGER) - 1)"
+    )
+
+
+def _month_index(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_end(month: str) -> pd.Timestamp:
+    """Last day of a ``YYYY-MM`` month."""
+    return pd.Period(month, freq="M").end_time.normalize()
+
+
+def _partition_files(folder: Path, key: str, value: object) -> list[str]:
+    d = folder / f"{key}={value}"
+    return sorted(str(p) for p in d.glob("*.parquet")) if d.is_dir() else []
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+@dataclass
+class _Catalogue:
+    """Products in catalogue order with their bit in the holding masks."""
+
+    products: list[str]
+    families: dict[str, str]
+    in_aum: dict[str, bool]
+
+    @property
+    def n_masks(self) -> int:
+        return max(1, -(-len(self.products) // _BITS))
+
+    def slot(self, product: str) -> tuple[int, int]:
+        i = self.products.index(product)
+        return i // _BITS, i % _BITS
+
+    def family_mask(self, family: str, k: int) -> int:
+        bits = 0
+        for p in self.products:
+            g, b = self.slot(p)
+            if g == k and self.families[p] == family:
+                bits |= 1 << b
+        return bits
+
+
+# --------------------------------------------------------------------------- stage 1: big aggregates
+
+
+def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path) -> None:
+    """Aggregate holdings per (month, customer) into ``work/hm/month=.../`` (one scan)."""
+    fam = ", ".join(
+        f"coalesce(sum(h.balance) FILTER (WHERE p.family = '{f}'), 0) AS bal_{f}"
+        for f in PRODUCT_FAMILIES
+    )
+    masks = ", ".join(
+        f"CAST(bit_or(CASE WHEN p.grp = {k} THEN (1::UBIGINT << CAST(p.bit AS UBIGINT)) "
+        f"ELSE 0::UBIGINT END) AS UBIGINT) AS mask_{k}"
+        for k in range(cat.n_masks)
+    )
+    out = str(work / "hm").replace("'", "''")
+    con.execute(
+        f"""COPY (
+        SELECT h.month, h.customer_id,
+               coalesce(sum(h.balance) FILTER (WHERE p.in_aum), 0) AS aum, {fam},
+               CAST(count(DISTINCT h.product) AS SMALLINT) AS n_products, {masks}
+        FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
+        GROUP BY h.month, h.customer_id
+        ) TO '{out}' (FORMAT parquet, PARTITION_BY (month))"""
+    )
+
+
+def _stage_events(
+    con: duckdb.DuckDBPyConnection, view: str, date_col: str, aggs: str, out: Path
+) -> None:
+    """Aggregate an event table per (month index, customer) into ``out/mi=.../``."""
+    d = quote_ident(date_col)
+    target = str(out).replace("'", "''")
+    con.execute(
+        f"""COPY (
+        SELECT CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER) AS mi, customer_id, {aggs}
+        FROM {view} WHERE {d} IS NOT NULL GROUP BY ALL
+        ) TO '{target}' (FORMAT parquet, PARTITION_BY (mi))"""
+    )
+
+
+def _txn_aggs() -> str:
+    ch = ", ".join(f"count(*) FILTER (WHERE channel = '{c}') AS n_{c}" for c in CHANNELS)
+    return f"count(*) AS n, {ch}, sum(amount) AS amount, sum(fee_income) AS fee"
+
+
+# --------------------------------------------------------------------------- stage 2: per month
+
+
+def _customer_month_sql(
+    month: str, cat: _Catalogue, hm_files: list[str], tm_files: list[str], ct_files: list[str]
+) -> str:
+    """SQL of one month of customer_month (plus the holding masks, dropped before writing)."""
+    mi = _month_index(month)
+    end = month_end(month)
+    hold = ", ".join(
+        f"CAST((h.mask_{g} >> CAST({b} AS UBIGINT)) & 1::UBIGINT AS TINYINT) AS {quote_ident('hold_' + p)}"
+        for p in cat.products
+        for g, b in [cat.slot(p)]
+    )
+    bal = ", ".join(f"h.bal_{f}" for f in PRODUCT_FAMILIES)
+    masks = ", ".join(f"h.mask_{k}" for k in range(cat.n_masks))
+    if tm_files:
+        ch_sel = ", ".join(
+            f"sum(n_{c}) FILTER (WHERE mi = {mi}) AS n_{c}_1m, sum(n_{c}) AS n_{c}_3m"
+            for c in CHANNELS
+        )
+        txn_cte = f"""t AS (
+            SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m, sum(n) AS n_3m, {ch_sel},
+                   sum(amount) FILTER (WHERE mi = {mi}) AS amount_1m, sum(amount) AS amount_3m,
+                   sum(fee) FILTER (WHERE mi = {mi}) AS fee_1m, sum(fee) AS fee_3m
+            FROM read_parquet({_sql_list(tm_files)}) GROUP BY customer_id)"""
+    else:
+        cols = ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"]
+        nulls = ", ".join(f"NULL::DOUBLE AS {c}_1m, NULL::DOUBLE AS {c}_3m" for c in cols)
+        txn_cte = f"t AS (SELECT NULL::VARCHAR AS customer_id, {nulls} WHERE false)"
+    if ct_files:
+        ct_cte = f"""c AS (
+            SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m,
+                   sum(minutes) FILTER (WHERE mi = {mi}) AS minutes_1m, sum(minutes) AS minutes_3m
+            FROM read_parquet({_sql_list(ct_files)}) GROUP BY customer_id)"""
+    else:
+        ct_cte = (
+            "c AS (SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS n_1m, "
+            "NULL::DOUBLE AS minutes_1m, NULL::DOUBLE AS minutes_3m WHERE false)"
+        )
+    txn_cols = ", ".join(
+        [
+            "CAST(coalesce(t.n_1m, 0) AS INTEGER) AS txn_n_1m",
+            "CAST(coalesce(t.n_3m, 0) AS INTEGER) AS txn_n_3m",
+        ]
+        + [
+            f"CAST(coalesce(t.n_{c}_{w}, 0) AS INTEGER) AS txn_{c}_n_{w}"
+            for c in CHANNELS
+            for w in ("1m", "3m")
+        ]
+        + [
+            "CAST(coalesce(t.amount_1m, 0) AS DOUBLE) AS txn_amount_1m",
+            "CAST(coalesce(t.amount_3m, 0) AS DOUBLE) AS txn_amount_3m",
+            "CAST(coalesce(t.fee_1m, 0) AS DOUBLE) AS fee_income_1m",
+            "CAST(coalesce(t.fee_3m, 0) AS DOUBLE) AS fee_income_3m",
+        ]
+    )
+    e3 = " + ".join(f"coalesce(t.n_{c}_3m, 0)" for c in E_CHANNELS)
+    return f"""
+    WITH h AS (SELECT * FROM read_parquet({_sql_list(hm_files)})), {txn_cte}, {ct_cte}
+    SELECT '{month}' AS month, h.customer_id, cu.outlet_id, cu.region_id,
+           CAST(cu.echelon AS TINYINT) AS echelon, cu.manager_id,
+           CAST({end.year} - cu.birth_year AS SMALLINT) AS age,
+           CAST({end.year * 12 + end.month} - (year(cu.since) * 12 + month(cu.since))
+                - CASE WHEN day(cu.since) > {end.day} THEN 1 ELSE 0 END AS SMALLINT)
+               AS tenure_months,
+           CAST(h.aum AS DOUBLE) AS aum, {bal}, CAST(h.n_products AS SMALLINT) AS n_products,
+           {hold}, {txn_cols},
+           CASE WHEN coalesce(t.n_3m, 0) > 0 THEN ({e3}) / t.n_3m ELSE 0.0 END
+               AS e_channel_share_3m,
+           CAST(coalesce(c.n_1m, 0) AS INTEGER) AS contacts_1m,
+           CAST(coalesce(c.minutes_1m, 0) AS DOUBLE) AS contact_minutes_1m,
+           CAST(coalesce(c.minutes_3m, 0) AS DOUBLE) AS contact_minutes_3m,
+           {masks}
+    FROM h JOIN dim_customers cu ON h.customer_id = cu.customer_id
+    LEFT JOIN t ON h.customer_id = t.customer_id
+    LEFT JOIN c ON h.customer_id = c.customer_id
+    ORDER BY cu.region_id, h.customer_id"""
+
+
+def _unit_aggregates_sql(unit: str, cat: _Catalogue, first: bool) -> str:
+    """Per-outlet or per-region sums of one month of customer_month (view ``cm_cur``)."""
+    sales = []
+    for f in PRODUCT_FAMILIES:
+        if first:
+            sales.append(f"NULL::DOUBLE AS sales_{f}")
+            continue
+        terms = [
+            f"bit_count(cm.mask_{k} & ~coalesce(pm.mask_{k}, 0::UBIGINT) & "
+            f"{cat.family_mask(f, k)}::UBIGINT)"
+            for k in range(cat.n_masks)
+        ]
+        sales.append(f"CAST(sum({' + '.join(terms)}) AS DOUBLE) AS sales_{f}")
+    ch = ", ".join(f"sum(cm.txn_{c}_n_1m) AS txn_{c}_n" for c in CHANNELS)
+    join = "" if first else "LEFT JOIN cm_prev pm ON cm.customer_id = pm.customer_id"
+    return f"""
+    SELECT cm.{unit} AS {unit}, count(*) AS customers, sum(cm.aum) AS aum,
+           sum(cm.bal_deposit) AS deposit_balance, sum(cm.fee_income_1m) AS fee_income,
+           sum(cm.n_products) AS n_products, sum(cm.txn_n_1m) AS txn_n, {ch}, {", ".join(sales)}
+    FROM cm_cur cm {join} GROUP BY cm.{unit}"""
+
+
+# --------------------------------------------------------------------------- stage 3: units
+
+
+def _add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Derived columns shared by outlet_month and region_month."""
+    out = df.copy()
+    sales_cols = [f"sales_{f}" for f in PRODUCT_FAMILIES]
+    out["sales_total"] = out[sales_cols].sum(axis=1, min_count=len(sales_cols))
+    cust = out["customers"].where(out["customers"] > 0)
+    out["products_per_customer"] = out["n_products"] / cust
+    txn = out["txn_n"].where(out["txn_n"] > 0)
+    out["e_channel_share"] = (out["txn_n"] - out["txn_counter_n"]) / txn
+    return out
+
+
+def _events_by(dims: dict[str, pd.DataFrame], unit: str, months: list[str]) -> pd.DataFrame:
+    """new_customers / closed_customers per (month, unit) from customers.since/closed."""
+    cu = dims["customers"]
+    rows = []
+    for col, name in (("since", "new_customers"), ("closed", "closed_customers")):
+        d = cu[[unit, col]].dropna(subset=[col])
+        d = d.assign(month=d[col].dt.strftime("%Y-%m"))
+        d = d[d["month"].isin(months)]
+        g = d.groupby(["month", unit], observed=True).size().rename(name)
+        rows.append(g)
+    return pd.concat(rows, axis=1).reset_index() if rows else pd.DataFrame()
+
+
+def _devices_by(dims: dict[str, pd.DataFrame], months: list[str], unit: str) -> pd.DataFrame | None:
+    """Device counts, sites and hours per (month, unit); ``None`` without a devices table."""
+    dev = dims.get("devices")
+    if dev is None:
+        return None
+    dm = dims.get("device_months")
+    rows = []
+    for m in months:
+        end = month_end(m)
+        d = dev[dev["installed"] <= end]
+        if unit == "outlet_id":
+            d = d[d["outlet_id"].notna()]
+        if dm is not None:
+            hours = (
+                dm[dm["month"] == m]
+                .groupby("device_id", observed=True)[["available_hours", "operating_hours"]]
+                .sum()
+            )
+            d = d.join(hours, on="device_id")
+        else:
+            d = d.assign(available_hours=np.nan, operating_hours=np.nan)
+        g = d.groupby(unit, observed=True).agg(
+            devices=("device_id", "size"),
+            device_available_hours=("available_hours", lambda s: s.sum(min_count=1)),
+            device_operating_hours=("operating_hours", lambda s: s.sum(min_count=1)),
+        )
+        if unit == "region_id":
+            g["self_service_sites"] = d.groupby(unit, observed=True)["site_id"].nunique()
+            off = d[d["outlet_id"].isna()]
+            g["offsite_sites"] = off.groupby(unit, observed=True)["site_id"].nunique()
+        rows.append(g.reset_index().assign(month=m))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _managers_by(dims: dict[str, pd.DataFrame], months: list[str], unit: str) -> pd.DataFrame:
+    """Managers hired by the month end per (month, unit)."""
+    mg = dims.get("managers")
+    if mg is None:
+        return pd.DataFrame(columns=["month", unit, "managers", "managers_full_time"])
+    mg = mg.merge(dims["outlets"][["outlet_id", "region_id"]], on="outlet_id", how="left")
+    rows = []
+    for m in months:
+        d = mg[mg["hired"] <= month_end(m)]
+        g = d.groupby(unit, observed=True).agg(
+            managers=("manager_id", "size"), managers_full_time=("full_time", "sum")
+        )
+        rows.append(g.reset_index().assign(month=m))
+    return pd.concat(rows, ignore_index=True)
+
+
+def build_units(
+    dims: dict[str, pd.DataFrame],
+    months: list[str],
+    per_month: dict[str, list[pd.DataFrame]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assemble outlet_month and region_month from the per-month customer sums.
+
+    Parameters
+    ----------
+    dims : dict of DataFrame
+        Dimension tables from :func:`build_dimensions`.
+    months : list of str
+        Sorted data months.
+    per_month : dict
+        ``{"outlet_id": [...], "region_id": [...]}`` frames of customer sums with a ``month``.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        outlet_month, region_month as in docs/processed_data.md.
+    """
+    outlets, regions = dims["outlets"], dims["regions"]
+    counts = ["customers", "new_customers", "closed_customers", "n_products", "txn_n"] + [
+        f"txn_{c}_n" for c in CHANNELS
+    ]
+    money = ["aum", "deposit_balance", "fee_income"]
+    result = {}
+    for unit, base in (("outlet_id", outlets), ("region_id", regions)):
+        grid = pd.MultiIndex.from_product([months, base[unit]], names=["month", unit])
+        df = pd.DataFrame(index=grid).reset_index()
+        sums = pd.concat(per_month[unit], ignore_index=True)
+        df = df.merge(sums, on=["month", unit], how="left")
+        df = df.merge(_events_by(dims, unit, months), on=["month", unit], how="left")
+        df[counts] = df[counts].fillna(0).astype("int64")
+        df[money] = df[money].fillna(0.0)
+        first = df["month"] == months[0]
+        for f in PRODUCT_FAMILIES:
+            c = f"sales_{f}"
+            df[c] = df[c].fillna(0.0).where(~first)
+        df = df.sort_values([unit, "month"], ignore_index=True)
+        prev = df.groupby(unit, observed=True)["deposit_balance"].shift(1)
+        df["new_deposits"] = df["deposit_balance"] - prev
+        df = _add_rates(df)
+        dev = _devices_by(dims, months, unit)
+        dev_cols = ["devices", "device_available_hours", "device_operating_hours"]
+        if unit == "region_id":
+            dev_cols += ["self_service_sites", "offsite_sites"]
+        if dev is not None:
+            df = df.merge(dev, on=["month", unit], how="left")
+            for c in ("devices", "self_service_sites", "offsite_sites"):
+                if c in df:
+                    df[c] = df[c].fillna(0).astype("int64")
+        else:
+            for c in dev_cols:
+                df[c] = 0 if c in ("devices", "self_service_sites", "offsite_sites") else np.nan
+        avail = df["device_available_hours"].where(df["device_available_hours"] > 0)
+        df["device_operating_rate"] = df["device_operating_hours"] / avail
+        mg = _managers_by(dims, months, unit)
+        df = df.merge(mg, on=["month", unit], how="left")
+        df[["managers", "managers_full_time"]] = (
+            df[["managers", "managers_full_time"]].fillna(0).astype("int64")
+        )
+        result[unit] = df
+
+    om = result["outlet_id"].merge(
+        outlets[["outlet_id", "region_id", "echelon", "outlet_type", "staff_fte", "opened"]],
+        on="outlet_id",
+        how="left",
+    )
+    ends = {m: month_end(m) for m in months}
+    om = om[om["opened"] <= om["month"].map(ends)]
+    om_cols = (
+        ["month", "outlet_id", "region_id", "echelon", "outlet_type", "staff_fte"]
+        + ["customers", "new_customers", "closed_customers", "aum", "deposit_balance"]
+        + ["new_deposits", "fee_income"]
+        + [f"sales_{f}" for f in PRODUCT_FAMILIES]
+        + ["sales_total", "products_per_customer", "txn_n"]
+        + [f"txn_{c}_n" for c in CHANNELS]
+        + ["e_channel_share", "devices", "device_available_hours", "device_operating_hours"]
+        + ["device_operating_rate", "managers", "managers_full_time"]
+    )
+    om = om[om_cols].sort_values(["month", "outlet_id"], ignore_index=True)
+    om["echelon"] = om["echelon"].astype("int8")
+
+    open_outlets = om.groupby(["month", "region_id"], observed=True).size().rename("outlets")
+    rm = result["region_id"].merge(regions[["region_id", "echelon"]], on="region_id", how="left")
+    rm = rm.merge(open_outlets.reset_index(), on=["month", "region_id"], how="left")
+    rm["outlets"] = rm["outlets"].fillna(0).astype("int64")
+    rm["self_service_ratio"] = rm["self_service_sites"] / rm["outlets"].where(rm["outlets"] > 0)
+    rm_cols = (
+        ["month", "region_id", "echelon", "outlets", "customers", "new_customers"]
+        + ["closed_customers", "aum", "deposit_balance", "new_deposits", "fee_income"]
+        + ["sales_total", "products_per_customer", "txn_n", "e_channel_share", "devices"]
+        + ["self_service_sites", "offsite_sites", "self_service_ratio"]
+        + ["device_operating_rate", "managers", "managers_full_time"]
+    )
+    rm = rm[rm_cols].sort_values(["month", "region_id"], ignore_index=True)
+    rm["echelon"] = rm["echelon"].astype("int8")
+    return om, rm
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> dict:
+    """Build every processed table of validated raw data into ``out_dir`` (a fresh folder).
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables (already validated).
+    out_dir : Path
+        Empty folder to write into.
+    encoding : str
+        CSV encoding.
+
+    Returns
+    -------
+    dict
+        Manifest fields: ``tables_present``, ``row_counts``, ``months``, ``data_month``,
+        ``products``, ``families``.
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    work = out_dir / "_work"
+    work.mkdir(parents=True)
+    present = [t for t in TABLE_ORDER if find_table_file(raw_dir, t) is not None]
+    dims = build_dimensions(raw_dir, encoding, present)
+    products = dims["products"]
+    cat = _Catalogue(
+        products=products["product"].tolist(),
+        families=dict(zip(products["product"], products["family"], strict=True)),
+        in_aum=dict(zip(products["product"], products["in_aum"].astype(bool), strict=True)),
+    )
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{str(work / 'spill')}'")
+        catalogue = pd.DataFrame(
+            {
+                "product": cat.products,
+                "family": [cat.families[p] for p in cat.products],
+                "in_aum": [cat.in_aum[p] for p in cat.products],
+                "grp": [cat.slot(p)[0] for p in cat.products],
+                "bit": [cat.slot(p)[1] for p in cat.products],
+            }
+        )
+        con.register("dim_catalogue", pa.Table.from_pandas(catalogue, preserve_index=False))
+        cu = dims["customers"][
+            ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
+        ].assign(since=dims["customers"]["since"].dt.date)
+        con.register("dim_customers", pa.Table.from_pandas(cu, preserve_index=False))
+
+        _typed_view(
+            con, "raw_holdings", duckdb_source(con, raw_dir, "holdings", encoding, work), "holdings"
+        )
+        months = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT month FROM raw_holdings WHERE month IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        logger.info("aggregating holdings (%d months)", len(months))
+        _stage_holdings(con, cat, work)
+        has_txn = "transactions" in present
+        if has_txn:
+            logger.info("aggregating transactions")
+            src = duckdb_source(con, raw_dir, "transactions", encoding, work)
+            _typed_view(con, "raw_transactions", src, "transactions")
+            _stage_events(con, "raw_transactions", "txn_date", _txn_aggs(), work / "tm")
+        if "contacts" in present:
+            src = duckdb_source(con, raw_dir, "contacts", encoding, work)
+            _typed_view(con, "raw_contacts", src, "contacts")
+            _stage_events(
+                con,
+                "raw_contacts",
+                "contact_date",
+                "count(*) AS n, sum(coalesce(minutes, 0)) AS minutes",
+                work / "ct",
+            )
+
+        per_month: dict[str, list[pd.DataFrame]] = {"outlet_id": [], "region_id": []}
+        writer = None
+        n_cm = 0
+        prev: pa.Table | None = None
+        mask_cols = [f"mask_{k}" for k in range(cat.n_masks)]
+        tmp_cm = out_dir / "customer_month.parquet"
+        try:
+            for i, m in enumerate(months):
+                mi = _month_index(m)
+                window = range(mi - 2, mi + 1)
+                sql = _customer_month_sql(
+                    m,
+                    cat,
+                    _partition_files(work / "hm", "month", m),
+                    [f for w in window for f in _partition_files(work / "tm", "mi", w)],
+                    [f for w in window for f in _partition_files(work / "ct", "mi", w)],
+                )
+                cur = con.sql(sql).to_arrow_table()
+                con.register("cm_cur", cur)
+                if prev is not None:
+                    con.register("cm_prev", prev)
+                for unit in per_month:
+                    agg = con.execute(_unit_aggregates_sql(unit, cat, first=i == 0)).df()
+                    per_month[unit].append(agg.assign(month=m))
+                con.unregister("cm_cur")
+                if prev is not None:
+                    con.unregister("cm_prev")
+                prev = cur.select(["customer_id", *mask_cols])
+                out = cur.drop_columns(mask_cols)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp_cm, out.schema)
+                writer.write_table(out, row_group_size=ROW_GROUP_SIZE)
+                n_cm += out.num_rows
+                logger.info("customer_month %s: %s customers", m, f"{out.num_rows:,}")
+        finally:
+            if writer is not None:
+                writer.close()
+    finally:
+        con.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+    om, rm = build_units(dims, months, per_month)
+    tables: dict[str, pd.DataFrame] = {
+        "regions": dims["regions"],
+        "outlets": dims["outlets"],
+        "products": dims["products"],
+        "customers": dims["customers"],
+    }
+    for t in ("managers", "devices", "device_months", "targets"):
+        if t in dims:
+            tables[t] = dims[t]
+    tables["outlet_month"] = om
+    tables["region_month"] = rm
+    for name, df in tables.items():
+        atomic_write_parquet(df, out_dir / f"{name}.parquet")
+    row_counts = {name: len(df) for name, df in tables.items()}
+    row_counts["customer_month"] = n_cm
+    return {
+        "tables_present": present,
+        "row_counts": dict(sorted(row_counts.items())),
+        "months": months,
+        "data_month": months[-1] if months else None,
+        "products": cat.products,
+        "families": list(PRODUCT_FAMILIES),
+        "channels": list(CHANNELS),
+        "has_transactions": has_txn,
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def prepare(
+    raw_dir: Path, out_dir: Path, encoding: str = "utf-8", force: bool = False
+) -> PrepareResult:
+    """Validate ``raw_dir``, then rebuild ``out_dir`` atomically unless it is up to date.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables (``data/raw``).
+    out_dir : Path
+        Processed folder (``data/processed``); replaced as a whole.
+    encoding : str
+        CSV encoding (``"gbk"`` for GBK extracts).
+    force : bool
+        Rebuild even when the fingerprint is unchanged.
+
+    Returns
+    -------
+    PrepareResult
+
+    Raises
+    ------
+    DataContractError
+        When the raw data break the contract; ``out_dir`` is then left untouched.
+    """
+    t0 = time.perf_counter()
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if not raw_dir.is_dir():
+        validate_raw(raw_dir, encoding)  # raises a clear "folder not found"
+    fingerprint = compute_fingerprint(raw_dir, encoding)
+    old = read_manifest(out_dir)
+    unchanged = _is_current(out_dir, old, fingerprint)
+    if unchanged and not force:
+        logger.info("%s is up to date; nothing to do", out_dir)
+        return PrepareResult(
+            skipped=True,
+            fingerprint=fingerprint,
+            row_counts=dict(old.get("row_counts", {})),
+            out_dir=out_dir,
+            months=list(old.get("months", [])),
+            seconds=time.perf_counter() - t0,
+        )
+    validate_raw(raw_dir, encoding)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        info = build_processed(raw_dir, tmp, encoding)
+        if (out_dir / ".gitkeep").exists():
+            shutil.copy2(out_dir / ".gitkeep", tmp / ".gitkeep")
+        if unchanged and (out_dir / MODELS_DIR).is_dir():
+            shutil.copytree(out_dir / MODELS_DIR, tmp / MODELS_DIR)
+        manifest = {
+            "fingerprint": fingerprint,
+            "package_version": __version__,
+            "prepare_version": PREPARE_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "raw_dir": str(raw_dir.resolve()),
+            "encoding": encoding,
+            **info,
+        }
+        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        swap_in_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - t0
+    logger.info("prepared %s in %.1f s", out_dir, seconds)
+    return PrepareResult(
+        skipped=False,
+        fingerprint=fingerprint,
+        row_counts=info["row_counts"],
+        out_dir=out_dir,
+        months=info["months"],
+        seconds=seconds,
+    )
