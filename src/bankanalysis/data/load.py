@@ -1,0 +1,242 @@
+"""Read the processed tables (``data/processed/``) for analytics and notebooks.
+
+>>> bank = load_processed()                                  # doctest: +SKIP
+>>> cm = bank.customer_month(months=[bank.data_month], region_id="R01",
+...                          columns=["customer_id", "aum"])  # doctest: +SKIP
+
+See docs/processed_data.md for every table and column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from bankanalysis.config import Paths
+from bankanalysis.exceptions import ProcessedDataError
+
+logger = logging.getLogger(__name__)
+
+_HINT = "run `make data` (or `bankanalysis data prepare`) first"
+_DIMENSIONS = ("regions", "outlets", "products", "customers")
+_OPTIONAL = ("managers", "devices", "device_months", "targets")
+
+
+def default_processed_dir() -> Path:
+    """``$BANKANALYSIS_PROCESSED`` or ``<project root>/data/processed``."""
+    env = os.environ.get("BANKANALYSIS_PROCESSED")
+    return Path(env) if env else Paths.default().processed
+
+
+class ProcessedBank:
+    """Access to one processed folder; tables are read lazily and cached.
+
+    Parameters
+    ----------
+    folder : Path
+        A folder written by :func:`bankanalysis.data.prepare.prepare`.
+    manifest : dict
+        Its ``_manifest.json``.
+    """
+
+    def __init__(self, folder: Path, manifest: dict) -> None:
+        self.folder = Path(folder)
+        self.manifest = manifest
+
+    def __repr__(self) -> str:
+        return f"ProcessedBank({str(self.folder)!r}, months={self.months[0]}..{self.data_month})"
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def months(self) -> list[str]:
+        """Sorted data months ``YYYY-MM``."""
+        return list(self.manifest["months"])
+
+    @property
+    def data_month(self) -> str:
+        """Last month of the data."""
+        return self.months[-1]
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the raw data this folder was built from (keys model caches)."""
+        return str(self.manifest["fingerprint"])
+
+    def has(self, table: str) -> bool:
+        """Whether raw ``table`` was present when the data were prepared."""
+        return table in self.manifest.get("tables_present", [])
+
+    def _path(self, name: str) -> Path:
+        return self.folder / f"{name}.parquet"
+
+    def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read processed table ``name`` (``outlet_month``, ``customers``...).
+
+        Raises
+        ------
+        ProcessedDataError
+            When the file is missing.
+        """
+        path = self._path(name)
+        if not path.is_file():
+            raise ProcessedDataError(
+                f"{path} is missing: the processed folder is incomplete; {_HINT}"
+            )
+        return pq.read_table(path, columns=columns).to_pandas()
+
+    # ------------------------------------------------------------------ dimension tables
+    @cached_property
+    def regions(self) -> pd.DataFrame:
+        """Regions (secondary branches) with ``echelon_name``."""
+        return self.read("regions")
+
+    @cached_property
+    def outlets(self) -> pd.DataFrame:
+        """Outlets with their region's ``echelon``."""
+        return self.read("outlets")
+
+    @cached_property
+    def products(self) -> pd.DataFrame:
+        """Product catalogue."""
+        return self.read("products")
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """Customers with ``region_id`` and ``echelon`` of their home outlet."""
+        return self.read("customers")
+
+    def _optional(self, name: str) -> pd.DataFrame | None:
+        return self.read(name) if self._path(name).is_file() else None
+
+    @cached_property
+    def managers(self) -> pd.DataFrame | None:
+        """Account managers, or ``None`` when the raw table was absent."""
+        return self._optional("managers")
+
+    @cached_property
+    def devices(self) -> pd.DataFrame | None:
+        """Self-service devices, or ``None``."""
+        return self._optional("devices")
+
+    @cached_property
+    def device_months(self) -> pd.DataFrame | None:
+        """Monthly device hours, or ``None``."""
+        return self._optional("device_months")
+
+    @cached_property
+    def targets(self) -> pd.DataFrame | None:
+        """Plan targets, or ``None``."""
+        return self._optional("targets")
+
+    # ------------------------------------------------------------------ facts
+    def customer_month(
+        self,
+        months: list[str] | str | None = None,
+        region_id: str | None = None,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Read customer-month features, filtered while reading.
+
+        The file is stored sorted by month and region in small row groups, so a month or a
+        region filter reads only the matching row groups.
+
+        Parameters
+        ----------
+        months : str or list of str, optional
+            Months ``YYYY-MM`` to read (all by default).
+        region_id : str, optional
+            Only customers whose home outlet is in this region.
+        columns : list of str, optional
+            Columns to read (``month`` and ``customer_id`` are always included).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Sorted by ``month, customer_id``.
+
+        Raises
+        ------
+        ProcessedDataError
+            When a requested column or month does not exist.
+        """
+        path = self._path("customer_month")
+        if not path.is_file():
+            raise ProcessedDataError(f"{path} is missing; {_HINT}")
+        dataset = ds.dataset(path, format="parquet")
+        names = dataset.schema.names
+        if columns is not None:
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise ProcessedDataError(
+                    f"customer_month has no column(s) {unknown}; see docs/processed_data.md"
+                )
+            columns = ["month", "customer_id"] + [
+                c for c in columns if c not in ("month", "customer_id")
+            ]
+        if isinstance(months, str):
+            months = [months]
+        flt = None
+        if months is not None:
+            missing = sorted(set(months) - set(self.months))
+            if missing:
+                raise ProcessedDataError(
+                    f"month(s) {missing} not in the data ({self.months[0]}..{self.data_month})"
+                )
+            flt = pc.field("month").isin(list(months))
+        if region_id is not None:
+            f = pc.field("region_id") == str(region_id)
+            flt = f if flt is None else flt & f
+        table = dataset.to_table(columns=columns, filter=flt)
+        if table.num_rows:
+            table = table.sort_by([("month", "ascending"), ("customer_id", "ascending")])
+        return table.to_pandas()
+
+    def outlet_month(self, region_id: str | None = None) -> pd.DataFrame:
+        """Outlet-month aggregates, optionally for one region."""
+        df = self.read("outlet_month")
+        if region_id is not None:
+            df = df[df["region_id"] == str(region_id)].reset_index(drop=True)
+        return df
+
+    def region_month(self) -> pd.DataFrame:
+        """Region-month aggregates."""
+        return self.read("region_month")
+
+
+def load_processed(processed_dir: str | Path | None = None) -> ProcessedBank:
+    """Open a processed folder.
+
+    Parameters
+    ----------
+    processed_dir : str or Path, optional
+        Folder written by ``bankanalysis data prepare``; ``None`` means
+        ``$BANKANALYSIS_PROCESSED`` or ``<project root>/data/processed``.
+
+    Returns
+    -------
+    ProcessedBank
+
+    Raises
+    ------
+    ProcessedDataError
+        When the folder or its manifest is missing or unreadable.
+    """
+    folder = Path(processed_dir) if processed_dir is not None else default_processed_dir()
+    manifest_path = folder / "_manifest.json"
+    if not manifest_path.is_file():
+        raise ProcessedDataError(f"no processed data in {folder} (no _manifest.json); {_HINT}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ProcessedDataError(f"{manifest_path} is unreadable ({exc}); {_HINT}") from None
+    if not manifest.get("months"):
+        raise ProcessedDataError(f"{manifest_path} lists no months; {_HINT}")
+    return ProcessedBank(folder, manifest)
