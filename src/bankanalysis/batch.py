@@ -1,0 +1,1123 @@
+"""The report batch: jobs, executors, progress, manifest, the index and ``reports/latest``.
+
+One :class:`Job` is one (region, notebook) pair. :func:`plan_jobs` validates every parameter
+before any kernel starts and builds the jobs; an :class:`Executor` runs them
+(:class:`LocalProcessExecutor`: a pool of worker processes, each running papermill with its
+own working directory; a Dask executor can implement the same interface); :func:`execute_job`
+is the unit of work a worker runs (papermill, then the HTML report in-process);
+:func:`run_batch` ties it together and writes ``manifest.json``, ``index.html`` and switches
+``reports/latest`` atomically when the run is complete.
+
+Every job carries a :func:`job_key` (notebook content, merged parameters, package source,
+data fingerprint), recorded in the manifest, so incremental re-runs can reuse outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bankanalysis import __version__
+from bankanalysis.exceptions import BatchError, ParameterError
+from bankanalysis.params import (
+    NOTEBOOK_PARAMS,
+    check_safe_id,
+    notebook_parameters,
+    validate_batch_params,
+)
+
+__all__ = [
+    "BANK_FOLDER",
+    "Executor",
+    "Job",
+    "JobResult",
+    "LocalProcessExecutor",
+    "RunResult",
+    "default_run_id",
+    "execute_job",
+    "job_key",
+    "package_source_hash",
+    "plan_jobs",
+    "run_batch",
+    "switch_latest",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Folder of bank-level reports (notebooks whose scope is ``"bank"``).
+BANK_FOLDER = "_bank"
+#: Statuses of a job that ran to the end without error.
+OK_STATUSES = ("ok",)
+#: Seconds a worker may overrun a job's timeout before the parent kills the worker itself.
+HARD_TIMEOUT_GRACE_S = 60.0
+_ENGINE = "bankanalysis"
+#: Parameters that differ between runs without changing results (left out of job keys).
+_KEYLESS_PARAMS = ("output_dir", "run_id", "processed_dir", "timeout_minutes")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run for one region (or the whole bank).
+
+    Attributes
+    ----------
+    region_id : str or None
+        Region id; ``None`` for bank-level notebooks (folder :data:`BANK_FOLDER`).
+    notebook : str
+        Notebook stem, e.g. ``"01_customer_segmentation"``.
+    notebook_path : Path
+        Source notebook.
+    run_dir : Path
+        ``reports/<run-id>``.
+    params : dict
+        Validated merged parameters (runtime keys filled in).
+    key : str
+        :func:`job_key` of the job.
+    header : dict
+        Report header fields known before the run (see :class:`bankanalysis.reporting.ReportHeader`).
+    kernel_name : str
+        Jupyter kernel to run the notebook with.
+    """
+
+    region_id: str | None
+    notebook: str
+    notebook_path: Path
+    run_dir: Path
+    params: dict[str, Any]
+    key: str = ""
+    header: dict[str, Any] = field(default_factory=dict)
+    kernel_name: str = "python3"
+
+    @property
+    def folder(self) -> str:
+        """Folder name of the job's reports under the run folder."""
+        return self.region_id or BANK_FOLDER
+
+    @property
+    def name(self) -> str:
+        """``<folder>/<notebook>``, unique within a run."""
+        return f"{self.folder}/{self.notebook}"
+
+    @property
+    def html_path(self) -> Path:
+        return self.run_dir / self.folder / f"{self.notebook}.html"
+
+    @property
+    def ipynb_path(self) -> Path:
+        return self.run_dir / self.folder / f"{self.notebook}.ipynb"
+
+    @property
+    def output_dir(self) -> Path:
+        """Where the notebook writes ``metrics.json`` and side outputs (lead lists)."""
+        return self.run_dir / self.folder / self.notebook
+
+    @property
+    def timeout_s(self) -> float:
+        return float(self.params.get("timeout_minutes", 20)) * 60.0
+
+    def injected(self) -> dict[str, Any]:
+        """Parameters papermill injects into the notebook."""
+        return notebook_parameters(self.params)
+
+
+@dataclass
+class JobResult:
+    """What became of a job. Paths are relative to the run folder."""
+
+    name: str
+    region_id: str | None
+    notebook: str
+    status: str = "not_run"
+    duration_s: float | None = None
+    started: str | None = None
+    finished: str | None = None
+    error: str | None = None
+    error_cell: int | None = None
+    html: str | None = None
+    ipynb: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    worker_pid: int | None = None
+
+    @classmethod
+    def for_job(cls, job: Job, **kw: Any) -> JobResult:
+        return cls(name=job.name, region_id=job.region_id, notebook=job.notebook, **kw)
+
+
+@lru_cache(maxsize=1)
+def package_source_hash() -> str:
+    """Return a sha256 over every source file of the installed ``bankanalysis`` package.
+
+    Any edit to any module changes it, so every job's key changes: an edited package
+    re-runs every report (the conservative choice; import tracing is not attempted).
+    """
+    import bankanalysis
+
+    root = Path(bankanalysis.__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if (
+            p.is_file()
+            and p.suffix in (".py", ".j2", ".css", ".json")
+            and "__pycache__" not in p.parts
+        ):
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def job_key(
+    notebook_path: str | Path,
+    params: Mapping[str, Any],
+    package_hash: str,
+    data_fingerprint: str,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """Return the key of a job: equal keys mean equal inputs, so outputs can be reused.
+
+    Parameters
+    ----------
+    notebook_path : str or Path
+        Source notebook (its bytes enter the key).
+    params : dict
+        Merged parameters; paths, run id and timeout are left out (they do not change results).
+    package_hash : str
+        :func:`package_source_hash`.
+    data_fingerprint : str
+        Processed-data fingerprint (``_manifest.json``).
+    extra : dict, optional
+        Further inputs, e.g. a model cache key.
+
+    Returns
+    -------
+    str
+        Hex sha256.
+    """
+    payload = {
+        "notebook": hashlib.sha256(Path(notebook_path).read_bytes()).hexdigest(),
+        "params": {k: v for k, v in params.items() if k not in _KEYLESS_PARAMS},
+        "package": package_hash,
+        "data": data_fingerprint,
+        "extra": dict(extra or {}),
+    }
+    text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def default_run_id(now: datetime | None = None) -> str:
+    """Return a run id from the UTC time, e.g. ``20261130T041502Z``."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def git_commit(root: Path) -> str:
+    """Return the project's git commit (``+dirty`` when tracked files changed), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}+dirty" if dirty else head
+
+
+def versions() -> dict[str, str]:
+    """Versions of the software that shapes the reports."""
+    from importlib import metadata
+
+    out = {"bankanalysis": __version__, "python": sys.version.split()[0]}
+    for dist in (
+        "pandas",
+        "numpy",
+        "scikit-learn",
+        "matplotlib",
+        "seaborn",
+        "papermill",
+        "nbconvert",
+        "ipykernel",
+    ):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _echelon_label(row: Mapping[str, Any]) -> str:
+    ech = row.get("echelon")
+    name = row.get("echelon_name")
+    if name is None or (isinstance(name, float) and name != name):
+        from bankanalysis.contract import ECHELONS
+
+        name = ECHELONS.get(int(ech), "") if ech is not None else ""
+    return f"{ech} ({name})" if name else str(ech)
+
+
+@dataclass
+class Plan:
+    """Validated jobs and the run-level facts of a batch."""
+
+    run_id: str
+    run_dir: Path
+    jobs: list[Job]
+    notebooks: list[str]
+    regions: list[dict[str, Any]]
+    data: dict[str, Any]
+    git_commit: str
+    package_hash: str
+
+
+def _resolve_processed(processed_dir: str | Path | None) -> Path:
+    from bankanalysis.config import Paths
+
+    if processed_dir is not None:
+        return Path(processed_dir).resolve()
+    env = os.environ.get("BANKANALYSIS_PROCESSED")
+    return Path(env).resolve() if env else Paths.default().processed.resolve()
+
+
+def plan_jobs(
+    *,
+    regions: Sequence[str] | None,
+    notebooks: Sequence[str] | None,
+    run_id: str | None,
+    out: str | Path,
+    processed_dir: str | Path | None = None,
+    params_dir: str | Path | None = None,
+    notebooks_dir: str | Path | None = None,
+    timeout_minutes: float | None = None,
+    kernel_name: str = "python3",
+    bank: Any = None,
+) -> Plan:
+    """Validate everything and build the jobs; no kernel is started and nothing is written.
+
+    Raises
+    ------
+    ParameterError
+        Listing every problem: parameters, regions, months, unknown or missing notebooks,
+        unsafe or taken run id.
+    """
+    from bankanalysis.config import Paths
+
+    paths = Paths.default()
+    params_dir = Path(params_dir) if params_dir is not None else paths.params
+    nb_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.notebooks
+    out = Path(out)
+    problems: list[str] = []
+    if run_id is not None and check_safe_id(run_id, "run id"):
+        problems.append(check_safe_id(run_id, "run id"))
+    elif run_id is not None and (out / run_id).exists():
+        problems.append(f"run id {run_id!r} already exists in {out}; choose another --run-id")
+    if timeout_minutes is not None and not timeout_minutes > 0:
+        problems.append(f"--timeout-minutes must be positive, got {timeout_minutes}")
+    if notebooks is None:
+        wanted = [nb for nb in NOTEBOOK_PARAMS if (nb_dir / f"{nb}.ipynb").is_file()]
+        missing = [nb for nb in NOTEBOOK_PARAMS if nb not in wanted]
+        if missing:
+            logger.warning("notebooks not found in %s, skipped: %s", nb_dir, ", ".join(missing))
+        if not wanted:
+            problems.append(f"no report notebooks found in {nb_dir}")
+    else:
+        wanted = list(dict.fromkeys(notebooks))
+        for nb in wanted:
+            if nb in NOTEBOOK_PARAMS and not (nb_dir / f"{nb}.ipynb").is_file():
+                problems.append(f"notebook {nb!r}: file {nb_dir / (nb + '.ipynb')} not found")
+    processed = _resolve_processed(processed_dir)
+    if bank is None:
+        from bankanalysis.data.load import load_processed
+
+        bank = load_processed(processed)
+    try:
+        per_job = validate_batch_params(params_dir, regions, wanted, bank)
+    except ParameterError as exc:
+        problems.extend(exc.problems)
+        per_job = {}
+    if problems:
+        raise ParameterError(list(dict.fromkeys(problems)), source=str(params_dir))
+
+    if run_id is None:
+        run_id = default_run_id()
+        n = 2
+        while (out / run_id).exists():
+            run_id = f"{default_run_id()}-{n}"
+            n += 1
+    run_dir = (out / run_id).resolve()
+    manifest = dict(getattr(bank, "manifest", {}) or {})
+    fingerprint = str(manifest.get("fingerprint", ""))
+    months = list(bank.months)
+    data = {
+        "fingerprint": fingerprint,
+        "data_month": getattr(bank, "data_month", months[-1] if months else None),
+        "months": [months[0], months[-1]] if months else [],
+        "processed_dir": str(processed),
+    }
+    reg_rows = {str(r["region_id"]): r for r in bank.regions.to_dict("records")}
+    commit = git_commit(paths.root)
+    pkg = package_source_hash()
+    jobs: list[Job] = []
+    used_regions: list[str] = []
+    for (rid, nb), params in per_job.items():
+        p = dict(params)
+        p.update(
+            region_id=rid,
+            processed_dir=str(processed),
+            output_dir=str(run_dir / (rid or BANK_FOLDER) / nb),
+            run_id=run_id,
+        )
+        if timeout_minutes is not None:
+            p["timeout_minutes"] = float(timeout_minutes)
+        row = reg_rows.get(rid or "", {})
+        header = {
+            "region_id": rid,
+            "region_name": None if rid is None else str(row.get("name", rid)),
+            "echelon": None if rid is None else _echelon_label(row),
+            "data_month": p.get("data_month") or data["data_month"],
+            "fingerprint": fingerprint,
+            "package_version": __version__,
+            "git_commit": commit,
+            "run_id": run_id,
+        }
+        nb_path = (nb_dir / f"{nb}.ipynb").resolve()
+        key = job_key(nb_path, p, pkg, fingerprint)
+        jobs.append(Job(rid, nb, nb_path, run_dir, p, key, header, kernel_name))
+        if rid is not None and rid not in used_regions:
+            used_regions.append(rid)
+    order = {nb: i for i, nb in enumerate(NOTEBOOK_PARAMS)}
+    region_order = {r: i for i, r in enumerate(reg_rows)}
+    jobs.sort(
+        key=lambda j: (
+            j.region_id is not None,
+            region_order.get(j.region_id or "", -1),
+            order[j.notebook],
+        )
+    )
+    regions_info = [
+        {
+            "region_id": r,
+            "name": str(reg_rows[r].get("name", r)),
+            "echelon": _echelon_label(reg_rows[r]),
+        }
+        for r in sorted(used_regions, key=lambda r: region_order[r])
+    ]
+    return Plan(
+        run_id=run_id,
+        run_dir=run_dir,
+        jobs=jobs,
+        notebooks=[nb for nb in NOTEBOOK_PARAMS if nb in wanted],
+        regions=regions_info,
+        data=data,
+        git_commit=commit,
+        package_hash=pkg,
+    )
+
+
+# --------------------------------------------------------------------------- one job
+
+
+_ACTIVE_CLIENTS: dict[int, Any] = {}
+
+
+def _register_engine() -> None:
+    """Register a papermill engine that exposes the running notebook client to the watchdog."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class _WatchedEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            from papermill.utils import merge_kwargs, remove_args
+
+            kwargs = remove_args(["input_path"], **kwargs)
+            timeout = kwargs.pop("execution_timeout", None)
+            start_timeout = kwargs.pop("start_timeout", 60)
+            final = merge_kwargs(
+                remove_args(["timeout", "startup_timeout"], **kwargs),
+                timeout=timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            _ACTIVE_CLIENTS[threading.get_ident()] = client
+            try:
+                return client.execute()
+            finally:
+                _ACTIVE_CLIENTS.pop(threading.get_ident(), None)
+
+    papermill_engines.register(_ENGINE, _WatchedEngine)
+
+
+def _kill_kernel(thread_id: int, fired: threading.Event) -> None:
+    """Watchdog action: kill the kernel (and its children) of the job running on a thread."""
+    import psutil
+
+    fired.set()
+    client = _ACTIVE_CLIENTS.get(thread_id)
+    km = getattr(client, "km", None)
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(pid)
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        proc.kill()
+        logger.warning("timeout: killed kernel %s", pid)
+
+
+def _prepare_env() -> None:
+    """Environment every kernel inherits: inline figures, fixed hash seed."""
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def execute_job(job: Job) -> JobResult:
+    """Run one job: papermill with a watchdog, then the HTML report; never raises for a
+    failing notebook.
+
+    The notebook runs in a fresh temporary working directory. After ``timeout_minutes`` the
+    kernel is killed. Whatever happened, the executed notebook is kept, the failing cell is
+    marked and the report is rendered with the error visible.
+
+    Parameters
+    ----------
+    job : Job
+        The job.
+
+    Returns
+    -------
+    JobResult
+        Status ``ok``, ``failed`` (the notebook raised), ``timeout`` or ``killed`` (the
+        kernel died).
+    """
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    _prepare_env()
+    from papermill.engines import papermill_engines
+
+    if _ENGINE not in papermill_engines._engines:
+        _register_engine()
+    t0 = time.monotonic()
+    started = _utc_now()
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    status, error = "ok", None
+    fired = threading.Event()
+    timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired))
+    timer.daemon = True
+    workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+    try:
+        timer.start()
+        papermill.execute_notebook(
+            str(job.notebook_path),
+            str(job.ipynb_path),
+            parameters=job.injected(),
+            engine_name=_ENGINE,
+            kernel_name=job.kernel_name,
+            cwd=workdir,
+            progress_bar=False,
+            log_output=False,
+            start_timeout=120,
+            execution_timeout=job.timeout_s,
+        )
+    except PapermillExecutionError as exc:
+        status, error = "failed", f"{exc.ename}: {exc.evalue}"
+    except DeadKernelError as exc:
+        status = "timeout" if fired.is_set() else "killed"
+        error = f"kernel died ({exc})" if status == "killed" else None
+    except Exception as exc:  # noqa: BLE001 - any failure of one job must not stop the batch
+        status = "timeout" if fired.is_set() else "failed"
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        timer.cancel()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if status == "timeout":
+        error = f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes)"
+    return finish_job(job, status, error, started, time.monotonic() - t0)
+
+
+def _collect_outputs(job: Job) -> tuple[dict[str, Any], list[str]]:
+    from bankanalysis.metrics import read_metrics
+
+    metrics: dict[str, Any] = {}
+    mpath = job.output_dir / "metrics.json"
+    if mpath.is_file():
+        try:
+            metrics = read_metrics(mpath)
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: unreadable metrics.json (%s)", job.name, exc)
+    outputs = (
+        sorted(
+            p.relative_to(job.run_dir).as_posix()
+            for p in job.output_dir.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+        if job.output_dir.is_dir()
+        else []
+    )
+    return metrics, outputs
+
+
+def finish_job(
+    job: Job, status: str, error: str | None, started: str, duration_s: float
+) -> JobResult:
+    """Mark the failing cell, render the HTML report and collect metrics of a finished job."""
+    import nbformat
+
+    from bankanalysis.reporting import (
+        ReportHeader,
+        atomic_write_text,
+        find_error,
+        mark_failed_cell,
+        render_report,
+        report_title,
+    )
+
+    result = JobResult.for_job(job, status=status, error=error, started=started)
+    result.worker_pid = os.getpid()
+    try:
+        if job.ipynb_path.is_file():
+            nb = nbformat.read(str(job.ipynb_path), as_version=4)
+        else:  # the kernel never started: report the source notebook with the error
+            nb = nbformat.read(str(job.notebook_path), as_version=4)
+        if status not in OK_STATUSES:
+            found = find_error(nb)
+            if found is not None:
+                idx, ename, evalue = found
+                if result.error is None:
+                    result.error = f"{ename}: {evalue}".strip(": ")
+            else:
+                idx = next(
+                    (
+                        i
+                        for i, c in enumerate(nb.cells)
+                        if c.cell_type == "code" and c.get("execution_count") is None
+                    ),
+                    len(nb.cells),
+                )
+            nb = mark_failed_cell(nb, idx, result.error or status)
+            result.error_cell = idx
+            atomic_write_text(job.ipynb_path, nbformat.writes(nb))
+        header = ReportHeader(
+            title=report_title(nb, job.notebook),
+            parameters={
+                k: v for k, v in job.injected().items() if k not in ("processed_dir", "output_dir")
+            },
+            run_time=_utc_now(),
+            status=status,
+            error=result.error,
+            job_key=job.key,
+            **{k: v for k, v in job.header.items()},
+        )
+        atomic_write_text(job.html_path, render_report(nb, header))
+        result.html = job.html_path.relative_to(job.run_dir).as_posix()
+    except Exception as exc:  # noqa: BLE001 - report the rendering problem, keep going
+        logger.exception("%s: could not render the report", job.name)
+        result.status = "failed"
+        result.error = (
+            f"{result.error + '; ' if result.error else ''}report: {type(exc).__name__}: {exc}"
+        )
+    if job.ipynb_path.is_file():
+        result.ipynb = job.ipynb_path.relative_to(job.run_dir).as_posix()
+    result.metrics, result.outputs = _collect_outputs(job)
+    result.finished = _utc_now()
+    result.duration_s = round(duration_s, 3)
+    return result
+
+
+# --------------------------------------------------------------------------- executors
+
+#: ``on_event(kind, job, result)`` with kind ``"start"`` (result None) or ``"done"``.
+EventCallback = Callable[[str, Job, "JobResult | None"], None]
+
+
+class Executor(ABC):
+    """Runs jobs. Implementations: :class:`LocalProcessExecutor` (a Dask one can follow).
+
+    Contract: :meth:`run` returns one :class:`JobResult` per job, in job order; a failing
+    job never stops the others; on ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) it stops every
+    worker and kernel and returns, unfinished jobs marked ``interrupted`` or ``not_run``.
+    """
+
+    @abstractmethod
+    def run(self, jobs: Sequence[Job], on_event: EventCallback) -> list[JobResult]:
+        """Run ``jobs``; call ``on_event`` when each starts and finishes."""
+
+
+def _worker_main(task_q: Any, result_q: Any) -> None:
+    """Loop of a worker process: take a job, run it, report; ``None`` ends the loop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about interrupts
+    _prepare_env()
+    import papermill  # noqa: F401 - import once per worker, not once per job
+
+    while True:
+        item = task_q.get()
+        if item is None:
+            return
+        idx, job = item
+        try:
+            result = execute_job(job)
+        except BaseException as exc:  # noqa: BLE001 - reported, worker keeps going
+            result = JobResult.for_job(job, status="failed", error=f"{type(exc).__name__}: {exc}")
+        result_q.put((idx, result))
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(pid)
+        children = proc.children(recursive=True)
+        for p in [*children, proc]:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    task_q: Any
+    idx: int | None = None
+    since: float = 0.0
+
+
+class LocalProcessExecutor(Executor):
+    """A pool of ``n_workers`` worker processes (spawned, so no state is inherited).
+
+    Each worker runs one job at a time (papermill changes the working directory, which is
+    not thread-safe). A worker that hangs past the job timeout plus a grace period, or dies,
+    is killed with its kernel and replaced; its job is reported as ``timeout``/``killed``.
+    """
+
+    def __init__(self, n_workers: int | None = None) -> None:
+        self.n_workers = n_workers
+
+    def _start(self, ctx: Any, result_q: Any) -> _Worker:
+        task_q = ctx.SimpleQueue()
+        proc = ctx.Process(target=_worker_main, args=(task_q, result_q), daemon=True)
+        proc.start()
+        return _Worker(proc, task_q)
+
+    def run(self, jobs: Sequence[Job], on_event: EventCallback) -> list[JobResult]:
+        """Run ``jobs`` on the pool; see :class:`Executor`."""
+        import queue
+
+        n = max(1, min(self.n_workers or os.cpu_count() or 1, len(jobs)))
+        results: list[JobResult | None] = [None] * len(jobs)
+        if not jobs:
+            return []
+        ctx = mp.get_context("spawn")
+        result_q = ctx.Queue()
+        pending = deque(range(len(jobs)))
+        workers = [self._start(ctx, result_q) for _ in range(n)]
+        try:
+            while pending or any(w.idx is not None for w in workers):
+                for w in workers:
+                    if w.idx is None and pending:
+                        w.idx, w.since = pending.popleft(), time.monotonic()
+                        w.task_q.put((w.idx, jobs[w.idx]))
+                        on_event("start", jobs[w.idx], None)
+                try:
+                    idx, res = result_q.get(timeout=0.2)
+                except queue.Empty:
+                    idx = None
+                if idx is not None:
+                    results[idx] = res
+                    for w in workers:
+                        if w.idx == idx:
+                            w.idx = None
+                    on_event("done", jobs[idx], res)
+                for i, w in enumerate(workers):
+                    if w.idx is None:
+                        continue
+                    job = jobs[w.idx]
+                    overdue = time.monotonic() - w.since > job.timeout_s + HARD_TIMEOUT_GRACE_S
+                    if w.proc.is_alive() and not overdue:
+                        continue
+                    _kill_tree(w.proc.pid)
+                    w.proc.join(5)
+                    status = "timeout" if overdue else "killed"
+                    res = finish_job(
+                        job,
+                        status,
+                        f"worker {'hung' if overdue else 'died'} (exit code {w.proc.exitcode})",
+                        _utc_now(),
+                        time.monotonic() - w.since,
+                    )
+                    results[w.idx] = res
+                    on_event("done", job, res)
+                    workers[i] = self._start(ctx, result_q)
+        except KeyboardInterrupt:
+            logger.warning("interrupted: stopping %d workers and their kernels", len(workers))
+            for w in workers:
+                if w.idx is not None and results[w.idx] is None:
+                    results[w.idx] = JobResult.for_job(
+                        jobs[w.idx], status="interrupted", error="batch interrupted"
+                    )
+        finally:
+            for w in workers:
+                if w.idx is None and w.proc.is_alive():
+                    with contextlib.suppress(Exception):
+                        w.task_q.put(None)
+            deadline = time.monotonic() + 5
+            for w in workers:
+                if w.idx is None:
+                    w.proc.join(max(0.0, deadline - time.monotonic()))
+                if w.proc.is_alive():
+                    _kill_tree(w.proc.pid)
+                    w.proc.join(5)
+            result_q.close()
+        return [
+            r if r is not None else JobResult.for_job(jobs[i], status="not_run")
+            for i, r in enumerate(results)
+        ]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """Live progress (rich): done/running/failed, elapsed and ETA."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.running = 0
+        self.failed = 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]reports"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("reports", total=self.total, running=0, failed=0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def event(self, kind: str, job: Job, result: JobResult | None) -> None:
+        if kind == "start":
+            self.running += 1
+        else:
+            self.running -= 1
+            if result is not None and result.status not in OK_STATUSES:
+                self.failed += 1
+                logger.warning("%s %s: %s", job.name, result.status, result.error)
+        if self._progress is not None:
+            self._progress.update(
+                self._task,
+                advance=1 if kind == "done" else 0,
+                running=self.running,
+                failed=self.failed,
+            )
+
+
+def summary_table(results: Sequence[JobResult]) -> Any:
+    """Return a rich table summarising the results."""
+    from rich.table import Table
+
+    table = Table(title="report batch")
+    for col in ("job", "status", "seconds", "error"):
+        table.add_column(col)
+    for r in results:
+        colour = "green" if r.status in OK_STATUSES else "red"
+        table.add_row(
+            r.name,
+            f"[{colour}]{r.status}[/{colour}]",
+            "" if r.duration_s is None else f"{r.duration_s:.1f}",
+            (r.error or "")[:80],
+        )
+    return table
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_batch`."""
+
+    run_id: str
+    run_dir: Path
+    status: str
+    results: list[JobResult]
+    latest_switched: bool
+
+    @property
+    def exit_code(self) -> int:
+        """0 when complete, 130 when interrupted, otherwise 1 (some job failed)."""
+        if self.status == "complete":
+            return 0
+        if any(r.status in ("interrupted", "not_run") for r in self.results):
+            return 130
+        return BatchError.exit_code
+
+
+def _manifest(
+    plan: Plan,
+    results: Sequence[JobResult],
+    status: str,
+    reason: str,
+    started: str,
+    finished: str | None,
+) -> dict[str, Any]:
+    by_name = {r.name: r for r in results}
+    counts: dict[str, int] = {}
+    jobs = []
+    for job in plan.jobs:
+        r = by_name.get(job.name) or JobResult.for_job(job)
+        counts[r.status] = counts.get(r.status, 0) + 1
+        entry = asdict(r)
+        entry.update(
+            folder=job.folder,
+            key=job.key,
+            notebook_path=job.notebook_path.name,
+            params=job.injected() | {"timeout_minutes": job.params.get("timeout_minutes")},
+            input_fingerprint=plan.data["fingerprint"],
+        )
+        jobs.append(entry)
+    return {
+        "run_id": plan.run_id,
+        "status": status,
+        "reason": reason,
+        "started": started,
+        "finished": finished,
+        "counts": counts,
+        "git_commit": plan.git_commit,
+        "package_source_hash": plan.package_hash,
+        "versions": versions(),
+        "data": plan.data,
+        "notebooks": plan.notebooks,
+        "regions": plan.regions,
+        "jobs": jobs,
+    }
+
+
+def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:
+    from bankanalysis.reporting import atomic_write_text, index_html, manifest_json
+
+    atomic_write_text(run_dir / "manifest.json", manifest_json(manifest))
+    atomic_write_text(run_dir / "index.html", index_html(manifest))
+
+
+def switch_latest(out: str | Path, run_id: str) -> bool:
+    """Point ``<out>/latest`` at ``run_id`` atomically, unless a newer complete run holds it.
+
+    A symlink is made under a temp name and renamed over ``latest`` (``os.replace``); a lock
+    file serialises concurrent batches. Returns whether ``latest`` now points at ``run_id``.
+    """
+    import fcntl
+
+    out = Path(out)
+    latest = out / "latest"
+    ours = json.loads((out / run_id / "manifest.json").read_text(encoding="utf-8"))
+    with open(out / ".latest.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if latest.is_symlink():
+            current = out / os.readlink(latest)
+            with contextlib.suppress(OSError, ValueError):
+                theirs = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+                if (theirs.get("started", ""), current.name) > (ours.get("started", ""), run_id):
+                    return False
+        elif latest.exists():
+            raise BatchError(f"{latest} exists and is not a symlink; move it away")
+        tmp = out / f".latest.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        os.symlink(run_id, tmp)
+        os.replace(tmp, latest)
+    return True
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Any:
+    """Turn SIGTERM into KeyboardInterrupt while the batch runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def run_batch(
+    *,
+    regions: Sequence[str] | None = None,
+    notebooks: Sequence[str] | None = None,
+    jobs: int | None = None,
+    run_id: str | None = None,
+    out: str | Path = "reports",
+    processed_dir: str | Path | None = None,
+    params_dir: str | Path | None = None,
+    notebooks_dir: str | Path | None = None,
+    timeout_minutes: float | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    kernel_name: str = "python3",
+    bank: Any = None,
+) -> RunResult:
+    """Run the report batch.
+
+    Parameters
+    ----------
+    regions : list of str, optional
+        Region ids; ``None`` = every region of the data.
+    notebooks : list of str, optional
+        Notebook stems; ``None`` = every report notebook present.
+    jobs : int, optional
+        Worker processes (default: number of cores).
+    run_id : str, optional
+        Run id (letters, digits, ``_``, ``-``); default from the UTC time.
+    out : str or Path
+        Reports folder; the run goes to ``<out>/<run-id>/``.
+    processed_dir, params_dir, notebooks_dir : str or Path, optional
+        Inputs (defaults: ``$BANKANALYSIS_PROCESSED`` or ``data/processed``, ``params/``,
+        ``notebooks/``).
+    timeout_minutes : float, optional
+        Overrides every job's ``timeout_minutes`` parameter.
+    executor : Executor, optional
+        Default :class:`LocalProcessExecutor` with ``jobs`` workers.
+    progress : bool
+        Show the live progress display.
+    kernel_name : str
+        Jupyter kernel for the notebooks.
+    bank : object, optional
+        Already loaded processed data (default: ``load_processed(processed_dir)``).
+
+    Returns
+    -------
+    RunResult
+        Its ``exit_code`` is 0 only when every job succeeded.
+
+    Raises
+    ------
+    ParameterError
+        Before anything runs, listing every problem.
+    """
+    out = Path(out)
+    plan = plan_jobs(
+        regions=regions,
+        notebooks=notebooks,
+        run_id=run_id,
+        out=out,
+        processed_dir=processed_dir,
+        params_dir=params_dir,
+        notebooks_dir=notebooks_dir,
+        timeout_minutes=timeout_minutes,
+        kernel_name=kernel_name,
+        bank=bank,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        plan.run_dir.mkdir(parents=False, exist_ok=False)
+    except FileExistsError as exc:
+        raise ParameterError(
+            [f"run folder {plan.run_dir} already exists; choose another --run-id"]
+        ) from exc
+    started = _utc_now()
+    results: list[JobResult] = []
+    _write_run_files(plan.run_dir, _manifest(plan, results, "running", "running", started, None))
+    executor = executor or LocalProcessExecutor(jobs)
+    logger.info("run %s: %d jobs into %s", plan.run_id, len(plan.jobs), plan.run_dir)
+
+    done: list[JobResult] = []
+
+    def on_event(kind: str, job: Job, result: JobResult | None) -> None:
+        bar.event(kind, job, result)
+        if kind == "done" and result is not None:
+            done.append(result)
+            _write_run_files(
+                plan.run_dir, _manifest(plan, done, "running", "running", started, None)
+            )
+
+    interrupted = False
+    with _sigterm_as_interrupt(), _Progress(len(plan.jobs), progress) as bar:
+        try:
+            results = executor.run(plan.jobs, on_event)
+        except KeyboardInterrupt:
+            interrupted = True
+            results = list(done)
+    interrupted = interrupted or any(r.status in ("interrupted", "not_run") for r in results)
+    n_bad = sum(r.status not in OK_STATUSES for r in results)
+    if interrupted:
+        status, reason = "incomplete", "interrupted"
+    elif n_bad:
+        status, reason = "incomplete", f"{n_bad} job{'s' if n_bad != 1 else ''} failed"
+    else:
+        status, reason = "complete", f"{len(results)} jobs succeeded"
+    manifest = _manifest(plan, results, status, reason, started, _utc_now())
+    _write_run_files(plan.run_dir, manifest)
+    switched = status == "complete" and switch_latest(out, plan.run_id)
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True).print(summary_table(results))
+    logger.info("run %s %s (%s)", plan.run_id, status, reason)
+    return RunResult(plan.run_id, plan.run_dir, status, results, switched)

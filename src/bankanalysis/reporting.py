@@ -1,0 +1,487 @@
+"""Self-contained HTML reports and the run index.
+
+Executed notebooks are rendered in-process with nbconvert's ``HTMLExporter`` (``basic``
+template: body only) inside a page of our own: a header (title, region, data month,
+parameters, data fingerprint, versions, run time), a small offline stylesheet and no script,
+font or stylesheet from any host. Input code is hidden, the papermill ``injected-parameters``
+cell becomes a parameters table, images stay embedded as ``data:`` URIs. Every string taken
+from the data (region and outlet names) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ERROR_ANCHOR",
+    "ReportHeader",
+    "atomic_write_text",
+    "find_error",
+    "header_dict",
+    "header_html",
+    "index_html",
+    "local_links",
+    "manifest_json",
+    "mark_failed_cell",
+    "parameters_table_html",
+    "prepare_notebook",
+    "render_report",
+    "report_title",
+    "write_report",
+]
+
+logger = logging.getLogger(__name__)
+
+#: HTML id of the marker placed just before the cell that failed (papermill's own id).
+ERROR_ANCHOR = "papermill-error-cell"
+_ERROR_TAG = "papermill-error-cell-tag"
+#: Parameters not shown in the report's parameter table (paths differ between runs).
+_HIDDEN_PARAMS = ("processed_dir", "output_dir")
+
+REPORT_CSS = """
+body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",Helvetica,Arial,
+sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#1b1b1b;line-height:1.45}
+header.report{border-bottom:3px solid #08519c;margin-bottom:1.5em;padding-bottom:.8em}
+header.report h1{margin:.2em 0;color:#08306b}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:.6em 0;
+font-size:.9em}
+dl.meta dt{font-weight:bold;color:#555}dl.meta dd{margin:0;word-break:break-all}
+table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
+th,td{border:1px solid #d0d0d0;padding:.25em .6em;text-align:right}
+th{background:#eef3f8}td.l,th.l{text-align:left}
+table.params td,table.params th{text-align:left}
+.output_area img{max-width:100%;height:auto}
+.output_error pre,.output_stderr pre{background:#fdecea;border-left:4px solid #c62828;
+padding:.6em;overflow-x:auto;white-space:pre-wrap}
+pre{white-space:pre-wrap}
+.status{display:inline-block;padding:.05em .5em;border-radius:3px;color:#fff;font-size:.85em}
+.status.ok{background:#2e7d32}.status.failed,.status.timeout,.status.killed{background:#c62828}
+.status.not_run,.status.interrupted{background:#757575}.status.reused{background:#1565c0}
+.banner{background:#fdecea;border:2px solid #c62828;padding:.6em 1em;margin:1em 0}
+a.anchor-link{display:none}
+span.ansi-red-fg{color:#c62828}span.ansi-green-fg{color:#2e7d32}
+span.ansi-cyan-fg{color:#00838f}span.ansi-blue-fg{color:#1565c0}
+"""
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text and attribute context."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) atomically: temp file in the same folder, then ``os.replace``.
+
+    A failure half-way leaves no partial file under the final name. The file is readable by
+    everyone who can read the folder (reports are shared), i.e. mode ``0o644`` minus umask.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- header
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """What the top of every report says.
+
+    Attributes
+    ----------
+    title : str
+        Report title (the notebook's first heading).
+    region_id, region_name : str or None
+        Region id and display name (``None`` for bank-level reports).
+    echelon : str or None
+        Echelon of the region, e.g. ``"1 (central city)"``.
+    data_month : str or None
+        Analysis month ``YYYY-MM``.
+    parameters : dict
+        Parameters of the run (shown as a table).
+    fingerprint : str
+        Processed-data fingerprint.
+    package_version, git_commit : str
+        Versions of the code that produced the report.
+    run_id, run_time : str
+        Batch run id and UTC time the report was rendered.
+    status : str
+        ``"ok"`` or a failure status.
+    error : str or None
+        ``"<ename>: <evalue>"`` of a failed notebook.
+    job_key : str
+        Key of the job (see :func:`bankanalysis.batch.job_key`).
+    """
+
+    title: str
+    region_id: str | None
+    region_name: str | None
+    echelon: str | None
+    data_month: str | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    package_version: str = ""
+    git_commit: str = ""
+    run_id: str = ""
+    run_time: str = ""
+    status: str = "ok"
+    error: str | None = None
+    job_key: str = ""
+
+
+def _format_value(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return f"{int(v):,}" if abs(v) >= 1000 else str(int(v))
+    if isinstance(v, list | tuple):
+        return ", ".join(_format_value(x) for x in v)
+    return "none" if v is None else str(v)
+
+
+def parameters_table_html(params: Mapping[str, Any]) -> str:
+    """Return the parameters as a small escaped HTML table (paths left out).
+
+    Examples
+    --------
+    >>> parameters_table_html({"region_id": "R<1>", "min_group_size": 10})
+    '<table class="params"><tr><th>parameter</th><th>value</th></tr><tr><td>min_group_size</td><td>10</td></tr><tr><td>region_id</td><td>R&lt;1&gt;</td></tr></table>'
+    """
+    rows = "".join(
+        f"<tr><td>{_e(k)}</td><td>{_e(_format_value(v))}</td></tr>"
+        for k, v in sorted(params.items())
+        if k not in _HIDDEN_PARAMS
+    )
+    return f'<table class="params"><tr><th>parameter</th><th>value</th></tr>{rows}</table>'
+
+
+def _params_line(params: Mapping[str, Any]) -> str:
+    """The common parameters in one line (the full table follows in the body)."""
+    from bankanalysis.params import CommonParams
+
+    common = set(CommonParams.model_fields) - set(_HIDDEN_PARAMS)
+    return "; ".join(f"{k} = {_format_value(v)}" for k, v in sorted(params.items()) if k in common)
+
+
+def header_html(h: ReportHeader) -> str:
+    """Return the report header as escaped HTML."""
+    region = "whole bank" if h.region_id is None else f"{h.region_name} ({h.region_id})"
+    items = [
+        ("Region", region),
+        ("Echelon", h.echelon or "all"),
+        ("Data month", h.data_month or "latest"),
+        ("Data fingerprint", h.fingerprint),
+        ("Package version", f"bankanalysis {h.package_version}"),
+        ("Git commit", h.git_commit or "unknown"),
+        ("Run", h.run_id),
+        ("Run time (UTC)", h.run_time),
+    ]
+    meta = "".join(
+        f'<dt>{_e(k)}</dt><dd class="{_e(k.lower().replace(" ", "-"))}">{_e(v)}</dd>'
+        for k, v in items
+    )
+    banner = ""
+    if h.status != "ok":
+        banner = (
+            f'<div class="banner"><span class="status {_e(h.status)}">{_e(h.status)}</span> '
+            f"This report did not finish: {_e(h.error or h.status)}. "
+            f'<a href="#{ERROR_ANCHOR}">Jump to the failing cell</a>.</div>'
+        )
+    return (
+        f'<header class="report"><h1>{_e(h.title)}</h1>'
+        f'<dl class="meta">{meta}</dl>'
+        f'<p class="params-line"><b>Parameters:</b> {_e(_params_line(h.parameters))}</p>'
+        f"{banner}</header>"
+    )
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def report_title(nb: Any, default: str) -> str:
+    """Return the text of the notebook's first Markdown ``# `` heading, else ``default``."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return default
+
+
+def find_error(nb: Any) -> tuple[int, str, str] | None:
+    """Return ``(cell_index, ename, evalue)`` of the first failing cell, or ``None``.
+
+    A cell fails when it has an ``error`` output (other than a clean ``SystemExit``) or
+    papermill marked it ``exception`` or left it ``running`` (kernel died or timed out).
+    """
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                if out.get("ename") == "SystemExit" and out.get("evalue") in ("", "0"):
+                    continue
+                return i, str(out.get("ename", "")), str(out.get("evalue", ""))
+        pm = cell.get("metadata", {}).get("papermill", {})
+        if pm.get("exception") is True:
+            return i, "CellExecutionError", ""
+        if pm.get("status") == "running":
+            return i, "NotFinished", "the cell did not finish"
+    return None
+
+
+def mark_failed_cell(nb: Any, cell_index: int, message: str) -> Any:
+    """Insert papermill-style error markers before ``cell_index`` unless already present.
+
+    The marker carries the HTML id :data:`ERROR_ANCHOR`, so links ``<report>.html#<id>``
+    land on the failing cell.
+    """
+    import nbformat
+
+    if any(_ERROR_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        return nb
+    anchor = nbformat.v4.new_markdown_cell(
+        f'<span id="{ERROR_ANCHOR}" style="color:#c62828;font-size:1.5em">'
+        f"Execution stopped here: {_e(message)}</span>"
+    )
+    anchor.metadata["tags"] = [_ERROR_TAG]
+    nb.cells.insert(cell_index, anchor)
+    return nb
+
+
+def _html_cell(html_text: str) -> Any:
+    """A code cell without source whose only output is ``html_text`` (rendered verbatim)."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": html_text, "text/plain": ""})
+    ]
+    return cell
+
+
+def prepare_notebook(nb: Any, params: Mapping[str, Any]) -> Any:
+    """Return a copy ready for rendering.
+
+    The ``injected-parameters`` cell becomes an HTML parameters table, the tagged
+    ``parameters`` cell (defaults) is dropped, papermill's error markers become one clean
+    anchor before the failing cell, and cell ids are renumbered so the HTML is deterministic.
+    """
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags:
+            cells.append(
+                _html_cell(
+                    '<div class="params"><b>Parameters of this report</b>'
+                    f"{parameters_table_html(params)}</div>"
+                )
+            )
+        elif "parameters" in tags:
+            continue
+        elif _ERROR_TAG in tags:
+            if f'id="{ERROR_ANCHOR}"' in cell.source:
+                cells.append(
+                    _html_cell(
+                        f'<div id="{ERROR_ANCHOR}" class="banner">'
+                        "Execution stopped at the next cell.</div>"
+                    )
+                )
+        else:
+            cells.append(cell)
+    for i, cell in enumerate(cells):
+        cell["id"] = f"c{i:03d}"
+    nb.cells = cells
+    return nb
+
+
+def _exporter() -> Any:
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+
+
+def render_report(nb: Any, header: ReportHeader) -> str:
+    """Render an executed notebook as one self-contained HTML page.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        Executed notebook (papermill output).
+    header : ReportHeader
+        What the header says.
+
+    Returns
+    -------
+    str
+        The HTML page: no input code, no external resources.
+    """
+    prepared = prepare_notebook(nb, header.parameters)
+    body, _ = _exporter().from_notebook_node(prepared)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(header.title)} - {_e(header.region_name or 'whole bank')}</title>"
+        f"<style>{REPORT_CSS}</style></head>\n<body>\n{header_html(header)}\n"
+        f'<main class="report-body">\n{body}\n</main>\n</body></html>\n'
+    )
+
+
+def write_report(ipynb_path: str | Path, html_path: str | Path, header: ReportHeader) -> None:
+    """Read an executed notebook and write its HTML report atomically."""
+    import nbformat
+
+    nb = nbformat.read(str(ipynb_path), as_version=4)
+    atomic_write_text(html_path, render_report(nb, header))
+
+
+# --------------------------------------------------------------------------- index
+
+
+def _key_metrics(metrics: Mapping[str, Any], n: int = 3) -> list[tuple[str, Any]]:
+    return [(k, metrics[k]) for k in sorted(metrics)[:n]]
+
+
+def _fmt_metric(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _job_cell(job: Mapping[str, Any]) -> str:
+    status = job.get("status", "not_run")
+    parts = [f'<span class="status {_e(status)}">{_e(status)}</span>']
+    if job.get("duration_s") is not None:
+        parts.append(f"{float(job['duration_s']):.1f} s")
+    if job.get("reused_from"):
+        parts.append(f"reused from run {_e(job['reused_from'])}")
+    if job.get("html"):
+        parts.append(f'<a href="{_e(job["html"])}">report</a>')
+    if status not in ("ok", "reused", "not_run") and job.get("html"):
+        parts.append(f'<a href="{_e(job["html"])}#{ERROR_ANCHOR}">failing cell</a>')
+    if job.get("error"):
+        parts.append(f"<br><small>{_e(job['error'])}</small>")
+    metrics = job.get("metrics") or {}
+    if metrics:
+        rows = "".join(f"<li>{_e(k)}: {_e(_fmt_metric(v))}</li>" for k, v in _key_metrics(metrics))
+        parts.append(f'<ul class="metrics">{rows}</ul>')
+    links = [
+        f'<a href="{_e(o)}">{_e(Path(o).name)}</a>'
+        for o in job.get("outputs", [])
+        if Path(o).name != "metrics.json"
+    ]
+    if links:
+        parts.append("<br>files: " + ", ".join(links))
+    return " ".join(parts)
+
+
+def index_html(manifest: Mapping[str, Any]) -> str:
+    """Render the run index (regions x notebooks) from a run manifest.
+
+    Parameters
+    ----------
+    manifest : dict
+        The run manifest written by :mod:`bankanalysis.batch` (``run_id``, ``status``,
+        ``notebooks``, ``regions`` and ``jobs``; job paths relative to the run folder).
+
+    Returns
+    -------
+    str
+        A self-contained HTML page; every data string escaped.
+    """
+    notebooks: Sequence[str] = manifest.get("notebooks", [])
+    regions: Sequence[Mapping[str, Any]] = manifest.get("regions", [])
+    jobs = {(j.get("region_id"), j["notebook"]): j for j in manifest.get("jobs", [])}
+    head = "".join(f"<th>{_e(nb)}</th>" for nb in notebooks)
+    rows = []
+    row_keys: list[tuple[str | None, str, str]] = [(None, "whole bank", "")]
+    row_keys += [
+        (str(r["region_id"]), str(r.get("name", "")), str(r.get("echelon", ""))) for r in regions
+    ]
+    for rid, name, echelon in row_keys:
+        cells = []
+        for nb in notebooks:
+            job = jobs.get((rid, nb))
+            cells.append(f'<td class="l">{_job_cell(job) if job else ""}</td>')
+        if not any(jobs.get((rid, nb)) for nb in notebooks):
+            continue
+        label = f"{_e(name)}<br><small>{_e(rid or '_bank')}</small>"
+        rows.append(f'<tr><th class="l">{label}</th><td>{_e(echelon)}</td>{"".join(cells)}</tr>')
+    counts = manifest.get("counts", {})
+    summary = ", ".join(f"{_e(k)}: {_e(v)}" for k, v in sorted(counts.items()))
+    status = manifest.get("status", "incomplete")
+    meta = [
+        ("Run", manifest.get("run_id", "")),
+        ("Status", f"{status} ({manifest.get('reason', '')})" if status != "complete" else status),
+        ("Jobs", summary),
+        ("Data fingerprint", manifest.get("data", {}).get("fingerprint", "")),
+        ("Data month", manifest.get("data", {}).get("data_month", "")),
+        ("Package version", manifest.get("versions", {}).get("bankanalysis", "")),
+        ("Git commit", manifest.get("git_commit", "")),
+        ("Started (UTC)", manifest.get("started", "")),
+        ("Finished (UTC)", manifest.get("finished", "")),
+    ]
+    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta)
+    banner = ""
+    if status != "complete":
+        banner = (
+            f'<div class="banner">This run is {_e(status)}: {_e(manifest.get("reason", ""))}.</div>'
+        )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>Reports {_e(manifest.get('run_id', ''))}</title>"
+        f"<style>{REPORT_CSS}</style></head>\n<body>\n"
+        f'<header class="report"><h1>Branch reports</h1><dl class="meta">{dl}</dl>{banner}</header>\n'
+        f'<table class="index"><tr><th class="l">region</th><th>echelon</th>{head}</tr>\n'
+        + "\n".join(rows)
+        + '\n</table>\n<p><a href="manifest.json">manifest.json</a></p>\n</body></html>\n'
+    )
+
+
+def manifest_json(manifest: Mapping[str, Any]) -> str:
+    """Serialise a manifest deterministically (sorted keys, UTF-8 kept readable)."""
+    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def header_dict(h: ReportHeader) -> dict[str, Any]:
+    """Return the header as a plain dict (for manifests)."""
+    return asdict(h)
+
+
+_HREF = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+
+
+def local_links(page: str) -> list[str]:
+    """Return every ``href``/``src`` value of an HTML page (used by tests and the index check)."""
+    return _HREF.findall(page)
