@@ -109,6 +109,56 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=_cmd_contract)
 
 
+# --------------------------------------------------------------------------- run
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    if value is None or value.strip().lower() == "all":
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bankanalysis.batch import run_batch
+
+    result = run_batch(
+        regions=_csv_list(args.regions),
+        notebooks=_csv_list(args.notebooks),
+        jobs=args.jobs,
+        run_id=args.run_id,
+        out=Path(args.out),
+        processed_dir=args.processed,
+        params_dir=args.params,
+        notebooks_dir=args.notebooks_dir,
+        timeout_minutes=args.timeout_minutes,
+        progress=not args.no_progress,
+    )
+    print(f"run {result.run_id}: {result.status} -> {result.run_dir / 'index.html'}")
+    return result.exit_code
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="run the report notebooks per region into reports/<run-id>/")
+    r.add_argument("--regions", default="all", help="all (default) or region ids: R01,R02")
+    r.add_argument(
+        "--notebooks", default="all", help="all (default) or notebook names: 00_bank_overview,..."
+    )
+    r.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    r.add_argument("--run-id", default=None, help="run id (default: UTC time, e.g. 20261130T0415Z)")
+    r.add_argument("--out", default="reports", help="reports folder (default reports)")
+    r.add_argument("--processed", default=None, help="processed data (default data/processed)")
+    r.add_argument("--params", default=None, help="parameters folder (default params)")
+    r.add_argument("--notebooks-dir", default=None, help="notebooks folder (default notebooks)")
+    r.add_argument(
+        "--timeout-minutes",
+        type=float,
+        default=None,
+        help="per-notebook timeout (overrides params)",
+    )
+    r.add_argument("--no-progress", action="store_true", help="no live progress display")
+    r.set_defaults(func=_cmd_run)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -123,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="cmd", required=True)
     _add_data(sub)
+    _add_run(sub)
     # one line per further subcommand, each defined in its own section above
     return parser
 
