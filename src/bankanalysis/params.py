@@ -374,6 +374,17 @@ def _month_fields(params: Mapping[str, Any]) -> list[str]:
     return [k for k, v in params.items() if k.endswith("_month") and isinstance(v, str)]
 
 
+def _product_fields(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Parameters holding product ids: names ending in ``_product`` or ``_products``."""
+    out: dict[str, list[str]] = {}
+    for k, v in params.items():
+        if k.endswith("_product") and isinstance(v, str):
+            out[k] = [v]
+        elif k.endswith("_products") and isinstance(v, list):
+            out[k] = [str(x) for x in v]
+    return out
+
+
 def validate_batch_params(
     params_dir: str | Path,
     regions: Iterable[str] | None,
@@ -403,13 +414,16 @@ def validate_batch_params(
     ------
     ParameterError
         With every problem found: unknown keys, wrong types, thresholds, unknown regions,
-        months outside the data, unsafe ids, override files of regions not in the data.
+        months outside the data (fields ending in ``_month``), product ids not in the data
+        (fields ending in ``_product``/``_products``), unsafe ids, override files of regions
+        not in the data.
     """
     params_dir = Path(params_dir)
     problems: list[str] = []
     known = [str(r) for r in bank.regions["region_id"].tolist()]
     names = dict(zip(bank.regions["name"].astype(str), known, strict=False))
     months = list(bank.months)
+    products = set((getattr(bank, "manifest", None) or {}).get("products") or [])
     wanted = known if regions is None else [str(r) for r in regions]
     ok_regions: list[str] = []
     for r in wanted:
@@ -446,6 +460,13 @@ def validate_batch_params(
             p = _merge(params_dir, nb, r, problems, cache)
             if p is None:
                 continue
+            for key, ids in _product_fields(p).items():
+                unknown = [i for i in ids if products and i not in products]
+                if unknown:
+                    problems.append(
+                        f"{nb} ({r or 'bank'}): {key}: product id(s) {', '.join(unknown)} "
+                        f"not in the data; known: {', '.join(sorted(products)[:12])}"
+                    )
             for key in _month_fields(p):
                 if months and p[key] not in months:
                     problems.append(
