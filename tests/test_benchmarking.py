@@ -227,7 +227,13 @@ def test_dea_preparation_offsets_zero_devices_and_clips(one_month):
         outlet_kpis(om), ["staff_fte", "devices"], ["sales_total", "new_deposits"], months=1
     )
     assert X.loc["o5", "devices"] == 1.0  # 0 devices + the outlet itself
-    assert X.loc["o1", "devices"] == 2.0
+    assert X.loc["o1", "devices"] == 2.0  # every outlet shifted by the same offset
+    assert info.attrs["offsets_applied"] == {"devices": 1.0}
+    # no outlet without devices: the column is used as it is
+    X1, _, info1 = dea_inputs_outputs(
+        outlet_kpis(om[om["outlet_id"] != "o5"]), ["devices"], ["sales_total"], months=1
+    )
+    assert X1["devices"].tolist() == [1.0] * 4 and info1.attrs["offsets_applied"] == {}
     assert Y.loc["o2", "new_deposits"] == 0.0 and info.loc["o2", "clipped_outputs"] == 1
     X2, _, info2 = dea_inputs_outputs(
         outlet_kpis(om), ["devices"], ["sales_total"], months=1, input_offsets={}

@@ -478,17 +478,20 @@ def dea_inputs_outputs(
     months : int
         Months averaged (NaN months, e.g. the first month's sales, are skipped).
     input_offsets : mapping, optional
-        Added to an input before DEA, which needs strictly positive inputs. The default
-        ``{"devices": 1}`` counts the outlet's counter as one service point, so an outlet
-        without self-service devices enters the model with 1 instead of 0.
+        DEA needs strictly positive inputs. When some outlet has 0 (or less) in an input
+        column named here, the offset is added to *every* outlet's value of that column (so
+        outlets stay comparable). The default ``{"devices": 1}`` then counts the outlet's
+        counter as one service point: an outlet without self-service devices enters the model
+        with 1 and an outlet with 2 devices with 3. Columns without zeros are left as they are.
 
     Returns
     -------
     (X, Y, info)
         ``X`` and ``Y`` indexed by ``outlet_id``; ``info`` holds ``region_id, echelon,
         outlet_type`` (when present) and ``dropped`` reasons for outlets left out (an input
-        still <= 0 or missing after the offset). Negative outputs (e.g. falling deposits) are
-        clipped at 0 and counted in ``info["clipped_outputs"]``.
+        still <= 0 or missing after the offset); ``info.attrs["offsets_applied"]`` says which
+        offsets were used. Negative outputs (e.g. falling deposits) are clipped at 0 and
+        counted in ``info["clipped_outputs"]``.
     """
     offsets = {"devices": 1.0} if input_offsets is None else dict(input_offsets)
     inputs, outputs = list(inputs), list(outputs)
@@ -497,15 +500,19 @@ def dea_inputs_outputs(
     cur = kpis[kpis["month"].isin(last)]
     means = cur.groupby("outlet_id", sort=True)[inputs + outputs].mean()
     X = means[inputs].copy()
+    offset_applied = {}
     for c, off in offsets.items():
-        if c in X:
+        if c in X and (X[c] <= 0).any():
             X[c] = X[c] + float(off)
+            offset_applied[c] = float(off)
+            logger.info("DEA input %s has zeros: %g added to every outlet", c, off)
     Y = means[outputs].copy()
     clipped = (Y < 0).sum(axis=1)
     Y = Y.clip(lower=0.0)
     keep_cols = [c for c in ("region_id", "echelon", "outlet_type") if c in cur.columns]
     info = cur.sort_values("month").groupby("outlet_id", sort=True)[keep_cols].last()
     info["clipped_outputs"] = clipped
+    info.attrs["offsets_applied"] = offset_applied
     reason = pd.Series("", index=X.index, dtype=str)
     reason[X.isna().any(axis=1) | Y.isna().any(axis=1)] = "missing value"
     reason[(X <= 0).any(axis=1)] = "input <= 0"
