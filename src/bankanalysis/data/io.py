@@ -162,6 +162,34 @@ def transcode_to_utf8(path: Path, encoding: str, dest: Path, table: str = "") ->
     return dest
 
 
+def check_utf8(path: Path, table: str = "") -> None:
+    """Raise a clear :class:`DataContractError` when ``path`` is not valid UTF-8 (streamed).
+
+    Parameters
+    ----------
+    path : Path
+        File to check.
+    table : str
+        Table name, for the message.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    offset = 0
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        pos = offset + exc.start
+        with open(path, "rb") as f:
+            line = f.read(pos).count(b"\n") + 1 if pos < 64 * 1024 * 1024 else None
+        where = f"line {line}" if line else f"byte {pos:,}"
+        raise _encoding_error(
+            table or path.stem, path, "utf-8", ValueError(f"invalid byte sequence at {where}")
+        ) from None
+
+
 # --------------------------------------------------------------------------- DuckDB sources
 
 
@@ -233,9 +261,10 @@ def duckdb_source(
         f"read_csv({_sql_str(csv_path)}, header=true, all_varchar=true, delim=',', "
         f"quote='\"', escape='\"', auto_detect=false, columns={_csv_header_columns(csv_path, table, path)})"
     )
+    if _is_utf8(encoding):
+        check_utf8(path, table)
     try:
         con.sql(f"SELECT * FROM {src} LIMIT 0").fetchall()
-        con.sql(f"SELECT count(*) FROM (SELECT * FROM {src})").fetchall()
     except duckdb.Error as exc:
         text = str(exc)
         if "unicode" in text.lower() or "utf" in text.lower():

@@ -165,10 +165,25 @@ def open_raw_tables(
         except DataContractError as exc:
             problems += exc.violations + exc.warnings
             continue
-        types = source_columns(con, src)
-        n = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-        tables[name] = RawTable(spec, path, src, types, int(n))
+        rt = RawTable(spec, path, src, source_columns(con, src))
+        try:
+            rt.n_rows = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+        except duckdb.Error as exc:
+            problems.append(_unreadable(rt, exc))
+            continue
+        tables[name] = rt
     return tables, problems
+
+
+def _unreadable(rt: RawTable, exc: Exception) -> Violation:
+    first = " ".join(str(exc).splitlines()[:3])
+    return _v(
+        rt,
+        None,
+        "unparseable",
+        f"the file cannot be read to the end ({first}); check delimiters, quotes, the "
+        "encoding and that every line has the header's number of fields",
+    )
 
 
 # --------------------------------------------------------------------------- single-table checks
@@ -591,9 +606,14 @@ def collect_violations(
     try:
         with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
             tables, out = open_raw_tables(con, raw_dir, encoding, Path(tmp))
-            for rt in tables.values():
+            for name, rt in list(tables.items()):
                 logger.info("checking %s (%s rows)", rt.path.name, f"{rt.n_rows:,}")
-                out += check_columns(con, rt)
+                try:
+                    out += check_columns(con, rt)
+                except duckdb.Error as exc:
+                    out.append(_unreadable(rt, exc))
+                    del tables[name]
+            for rt in tables.values():
                 out += check_key(con, rt)
                 out += check_foreign_keys(con, rt, tables)
             months: list[str] = []
