@@ -15,7 +15,6 @@ import json
 import os
 import resource
 import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,20 +223,14 @@ def test_metrics_failing_half_way_keep_the_last_complete_file(
     rec.record("tiers.share.mass", 0.8)
     rec.record("tiers.n", 120)
     before = (tmp_path / "metrics.json").read_bytes()
-    real = tempfile.NamedTemporaryFile
     made: list[Path] = []
-
-    def fake(*args, **kwargs):
-        fh = real(*args, **kwargs)
-        made.append(Path(fh.name))
-        return _HalfWriter(fh, exc)
-
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", fake)
+    # the recorder writes through bankanalysis.data.io's atomic writer
+    monkeypatch.setattr(bio, "open", _failing_open(exc, made), raising=False)
     with pytest.raises(type(exc)):
         rec.record("propensity.auc.fund", 0.71)
     monkeypatch.undo()
-    if made:  # the recorder writes through NamedTemporaryFile: the half-write happened
-        assert all(p.parent == tmp_path and p.name != "metrics.json" for p in made)
+    assert made and all(p.parent == tmp_path and p.name != "metrics.json" for p in made)
+    assert _entries(tmp_path) == ["metrics.json"], "a half-written temporary file was left behind"
     assert (tmp_path / "metrics.json").read_bytes() == before
     assert read_metrics(tmp_path / "metrics.json") == {"tiers.n": 120, "tiers.share.mass": 0.8}
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from bankanalysis.data.io import atomic_write_text
 
 __all__ = ["MetricsRecorder", "read_metrics"]
 
@@ -72,19 +73,8 @@ class MetricsRecorder:
     def _flush(self) -> None:
         if self.path is None:
             return
-        self.output_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(dict(sorted(self.values.items())), indent=1, sort_keys=True)
-        with tempfile.NamedTemporaryFile(
-            "w",
-            dir=self.output_dir,
-            prefix=".metrics.",
-            suffix=".tmp",
-            delete=False,
-            encoding="utf-8",
-        ) as fh:
-            fh.write(text + "\n")
-            tmp = Path(fh.name)
-        tmp.replace(self.path)
+        atomic_write_text(self.path, text + "\n")
 
 
 def read_metrics(path: str | Path) -> dict[str, float | int | None]:
