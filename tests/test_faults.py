@@ -1,0 +1,306 @@
+"""Fault injection into the report batch: good output survives, bad runs never become ``latest``.
+
+The batch runs small fixture notebooks (``tests/fixtures/notebooks/faults/``: ``ok``,
+``kill_kernel``, ``sleep``) copied under the report notebooks' names, on a stub of the processed
+data (two regions), so each scenario costs a few kernel starts:
+
+- a kernel killed mid-notebook and a notebook timing out: the others finish, the broken job's
+  report is kept with the error visible, the run is incomplete in manifest and index,
+  ``reports/latest`` stays on the earlier complete run, and a re-run completes;
+- SIGTERM to the batch process and Ctrl-C to its process group: the same, plus no worker or
+  kernel left running;
+- two batches started at once into one reports folder: two intact runs, ``latest`` valid.
+
+Determinism of the real notebooks is checked in :func:`test_same_inputs_same_reports`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from bankanalysis.batch import run_batch
+from bankanalysis.reporting import ERROR_ANCHOR, local_links
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks" / "faults"
+NB1, NB2 = "01_customer_segmentation", "02_cross_sell_propensity"
+EARLIER = "20200101T000000Z"
+
+
+class StubBank:
+    """What the batch needs of the processed data: regions, months, fingerprint."""
+
+    def __init__(self) -> None:
+        self.regions = pd.DataFrame(
+            {"region_id": ["R1", "R2"], "name": ["中心城区", "东部拓展区"], "echelon": [1, 3]}
+        )
+        self.months = ["2024-01", "2024-02", "2024-03"]
+        self.data_month = "2024-03"
+        self.manifest = {"fingerprint": "stub-fingerprint"}
+
+
+def _notebooks(folder: Path, **stems: str) -> Path:
+    """Copy fixture notebooks under report names, e.g. ``_notebooks(d, **{NB1: "ok"})``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, fixture in stems.items():
+        shutil.copyfile(FIXTURES / f"{fixture}.ipynb", folder / f"{stem}.ipynb")
+    return folder
+
+
+def _params(folder: Path, nb2_timeout_minutes: float | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "common:\n  min_group_size: 10\nnotebooks:\n"
+    if nb2_timeout_minutes is not None:
+        text += f"  {NB2}:\n    timeout_minutes: {nb2_timeout_minutes}\n"
+    (folder / "defaults.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _reports_with_earlier_run(out: Path) -> Path:
+    """A reports folder whose ``latest`` points at an earlier complete run."""
+    run = out / EARLIER
+    run.mkdir(parents=True)
+    manifest = {"run_id": EARLIER, "status": "complete", "started": "2020-01-01T00:00:00Z"}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run / "index.html").write_text("<html>earlier</html>", encoding="utf-8")
+    (out / "latest").symlink_to(EARLIER)
+    return out
+
+
+def _manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _statuses(manifest: dict) -> dict[str, str]:
+    return {j["name"]: j["status"] for j in manifest["jobs"]}
+
+
+def _assert_incomplete_run(run_dir: Path, out: Path, broken: list[str], ok: list[str]) -> None:
+    """Manifest and index say incomplete, good reports kept, broken ones show the error."""
+    manifest = _manifest(run_dir)
+    assert manifest["status"] == "incomplete", manifest["status"]
+    statuses = _statuses(manifest)
+    for name in ok:
+        assert statuses[name] == "ok", statuses
+        folder, nb = name.split("/")
+        html = (run_dir / folder / f"{nb}.html").read_text(encoding="utf-8")
+        assert f"finished {folder}" in html
+        metrics = json.loads((run_dir / folder / nb / "metrics.json").read_text())
+        assert metrics == {"fixture.region_id_length": len(folder), "fixture.sum_of_first_ten": 45}
+    for name in broken:
+        assert statuses[name] not in ("ok", "reused"), statuses
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "incomplete" in index
+    assert os.readlink(out / "latest") == EARLIER, "latest was moved to an incomplete run"
+
+
+def _finished_html(run_dir: Path, name: str) -> str:
+    folder, nb = name.split("/")
+    return (run_dir / folder / f"{nb}.html").read_text(encoding="utf-8")
+
+
+def _batch(tmp: Path, nb_dir: Path, params: Path, out: Path, run_id: str, regions: list[str]):
+    return run_batch(
+        regions=regions,
+        notebooks=sorted(p.stem for p in nb_dir.glob("*.ipynb")),
+        jobs=2,
+        run_id=run_id,
+        out=out,
+        processed_dir=tmp,
+        params_dir=params,
+        notebooks_dir=nb_dir,
+        bank=StubBank(),
+        progress=False,
+    )
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def test_kernel_killed_mid_notebook_then_rerun_completes(tmp_path: Path) -> None:
+    out = _reports_with_earlier_run(tmp_path / "reports")
+    params = _params(tmp_path / "params")
+    nbs = _notebooks(tmp_path / "nb", **{NB1: "ok", NB2: "kill_kernel"})
+    res = _batch(tmp_path, nbs, params, out, "killed", ["R1"])
+    assert res.status == "incomplete" and res.exit_code != 0
+    assert not res.latest_switched
+    broken = [f"R1/{NB2}"]
+    _assert_incomplete_run(res.run_dir, out, broken, [f"R1/{NB1}"])
+    manifest = _manifest(res.run_dir)
+    assert {_statuses(manifest)[b] for b in broken} == {"killed"}
+    for name in broken:
+        html = _finished_html(res.run_dir, name)
+        assert f'id="{ERROR_ANCHOR}"' in html, "the killed job's report does not mark where it died"
+        # what the notebook recorded before its kernel died is kept
+        metrics = json.loads((res.run_dir / name / "metrics.json").read_text())
+        assert metrics == {"fixture.region_id_length": 2}
+    index = (res.run_dir / "index.html").read_text(encoding="utf-8")
+    assert f"{NB2}.html#{ERROR_ANCHOR}" in index, "the index does not link the failing cell"
+
+    # the notebook is fixed: a re-run completes and becomes latest
+    _notebooks(nbs, **{NB2: "ok"})
+    again = _batch(tmp_path, nbs, params, out, "rerun", ["R1"])
+    assert again.status == "complete", _statuses(_manifest(again.run_dir))
+    assert again.exit_code == 0 and again.latest_switched
+    assert os.readlink(out / "latest") == "rerun"
+    assert _manifest(res.run_dir)["status"] == "incomplete", "the re-run rewrote the broken run"
+
+
+def test_notebook_timing_out_is_stopped_and_reported(tmp_path: Path) -> None:
+    out = _reports_with_earlier_run(tmp_path / "reports")
+    params = _params(tmp_path / "params", nb2_timeout_minutes=0.1)
+    nbs = _notebooks(tmp_path / "nb", **{NB1: "ok", NB2: "sleep"})
+    t0 = time.monotonic()
+    res = _batch(tmp_path, nbs, params, out, "slow", ["R1"])
+    elapsed = time.monotonic() - t0
+    assert _statuses(_manifest(res.run_dir)) == {f"R1/{NB1}": "ok", f"R1/{NB2}": "timeout"}
+    assert elapsed < 120, f"the 6 s timeout did not stop a 300 s notebook ({elapsed:.0f} s)"
+    _assert_incomplete_run(res.run_dir, out, [f"R1/{NB2}"], [f"R1/{NB1}"])
+    html = _finished_html(res.run_dir, f"R1/{NB2}")
+    assert f'id="{ERROR_ANCHOR}"' in html and "timed out" in html
+    # the timed-out kernel does not live on
+    assert not [
+        p for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())
+    ]
+
+
+# --------------------------------------------------------------------------- subprocess
+
+_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import pandas as pd
+    from bankanalysis.batch import run_batch
+
+    class StubBank:
+        regions = pd.DataFrame(
+            {"region_id": ["R1", "R2"], "name": ["中心城区", "东部拓展区"], "echelon": [1, 3]}
+        )
+        months = ["2024-01", "2024-02", "2024-03"]
+        data_month = "2024-03"
+        manifest = {"fingerprint": "stub-fingerprint"}
+
+    if __name__ == "__main__":
+        a = json.loads(sys.argv[1])
+        res = run_batch(bank=StubBank(), progress=False, **a)
+        sys.exit(res.exit_code)
+    """
+)
+
+
+def _start_batch(tmp: Path, nb_dir: Path, params: Path, out: Path, **kw) -> subprocess.Popen:
+    script = tmp / "run_fixture_batch.py"
+    script.write_text(_SCRIPT, encoding="utf-8")
+    args = {
+        "regions": ["R1", "R2"],
+        "notebooks": sorted(p.stem for p in nb_dir.glob("*.ipynb")),
+        "out": str(out),
+        "processed_dir": str(tmp),
+        "params_dir": str(params),
+        "notebooks_dir": str(nb_dir),
+        **kw,
+    }
+    return subprocess.Popen(
+        [sys.executable, str(script), json.dumps(args)],
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _wait_for(cond, timeout: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"batch ended early:\n{proc.stdout.read().decode()}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"condition not reached in {timeout} s")
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl_c"])
+def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
+    tmp_path: Path, how: str
+) -> None:
+    out = _reports_with_earlier_run(tmp_path / "reports")
+    params = _params(tmp_path / "params")
+    nbs = _notebooks(tmp_path / "nb", **{NB1: "ok", NB2: "sleep"})
+    proc = _start_batch(tmp_path, nbs, params, out, run_id="stopped", jobs=1)
+    run_dir = out / "stopped"
+    # jobs run in order R1/01, R1/02 (sleeps), R2/01, R2/02 on one worker
+    _wait_for(lambda: (run_dir / "R1" / NB2 / "started.txt").is_file(), 90, proc)
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    assert any("ipykernel" in " ".join(p.cmdline()) for p in descendants), "no kernel seen"
+    if how == "sigterm":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:  # a terminal's Ctrl-C reaches the whole foreground process group
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the batch did not stop within 60 s of the signal") from None
+    log = proc.stdout.read().decode()
+    assert rc != 0, log
+    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert not alive, f"left running after the batch stopped: {[p.cmdline() for p in alive]}"
+    _assert_incomplete_run(run_dir, out, [f"R1/{NB2}", f"R2/{NB1}", f"R2/{NB2}"], [f"R1/{NB1}"])
+    assert _manifest(run_dir)["finished"], "the manifest was not finalised"
+
+    if how != "sigterm":
+        return
+    # a re-run with the same inputs finishes the rest (here: everything) and becomes latest
+    _notebooks(nbs, **{NB2: "ok"})
+    again = _batch(tmp_path, nbs, params, out, "resumed", ["R1", "R2"])
+    assert again.status == "complete" and os.readlink(out / "latest") == "resumed"
+
+
+def test_two_batches_at_once_do_not_corrupt_each_other(tmp_path: Path) -> None:
+    out = _reports_with_earlier_run(tmp_path / "reports")
+    params = _params(tmp_path / "params")
+    nbs = _notebooks(tmp_path / "nb", **{NB1: "ok"})
+    procs = [_start_batch(tmp_path, nbs, params, out, jobs=1) for _ in range(2)]
+    rcs = [p.wait(180) for p in procs]
+    logs = [p.stdout.read().decode() for p in procs]
+    assert rcs == [0, 0], "\n----\n".join(logs)
+    runs = sorted(
+        p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and p.name != EARLIER
+    )
+    assert len(runs) == 2, f"expected two separate run folders, got {[p.name for p in runs]}"
+    for run in runs:
+        manifest = _manifest(run)
+        assert manifest["status"] == "complete" and manifest["run_id"] == run.name
+        assert _statuses(manifest) == {f"R1/{NB1}": "ok", f"R2/{NB1}": "ok"}
+        index = (run / "index.html").read_text(encoding="utf-8")
+        for link in local_links(index):
+            assert (run / link.split("#")[0]).is_file(), f"{run.name}: dead link {link}"
+    target = os.readlink(out / "latest")
+    assert target in {r.name for r in runs}
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".latest.") and "tmp" in p.name]
+
+
+# --------------------------------------------------------------------------- determinism
+
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def normalise_html(text: str, run_id: str) -> str:
+    """Blank what legitimately differs between two runs: run id and time stamps."""
+    return _STAMP.sub("<time>", text.replace(run_id, "<run>"))
