@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -643,3 +643,214 @@ def test_unknown_extra_column_is_only_a_warning(
     rc, text = _run(["data", "validate", "--raw", str(raw)], capsys)
     assert rc == 0, text
     assert "internal_code" in text and "outlets.csv" in text
+
+
+# --------------------------------------------------------------------------- parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_NOTEBOOKS = ROOT / "tests" / "fixtures" / "notebooks"
+
+
+@dataclass(frozen=True)
+class ParamCase:
+    """One bad parameter setting of ``bankanalysis run`` and what the message must say."""
+
+    id: str
+    #: every one of these must appear in the output
+    needles: tuple[str, ...]
+    #: extra command-line arguments (``--regions R1`` is the default)
+    args: tuple[str, ...] = ("--regions", "R1")
+    #: changes to defaults.yaml: ``{"common.min_group_size": "ten"}``
+    defaults: dict[str, object] = field(default_factory=dict)
+    #: extra files under params/: ``{"regions/RX.yaml": "common: {}"}``
+    files: dict[str, str] = field(default_factory=dict)
+
+
+PARAM_CASES: list[ParamCase] = [
+    ParamCase("unknown_region", ("'RX'", "not in the data", "R1"), ("--regions", "R1,RX")),
+    ParamCase("region_given_by_name", ("中心城区",), ("--regions", "中心城区")),
+    ParamCase("region_id_dotdot", ("../R1", "not a safe id"), ("--regions", "../R1")),
+    ParamCase("region_id_slash", ("R1/x", "not a safe id"), ("--regions", "R1/x")),
+    ParamCase(
+        "run_id_dotdot",
+        ("../escaped", "not a safe id"),
+        ("--regions", "R1", "--run-id", "../escaped"),
+    ),
+    ParamCase("run_id_slash", ("a/b", "not a safe id"), ("--regions", "R1", "--run-id", "a/b")),
+    ParamCase(
+        "run_id_absolute",
+        ("/tmp/bankanalysis-escaped-run", "not a safe id"),
+        ("--regions", "R1", "--run-id", "/tmp/bankanalysis-escaped-run"),
+    ),
+    ParamCase(
+        "unknown_notebook", ("99_nope", "unknown"), ("--regions", "R1", "--notebooks", "99_nope")
+    ),
+    ParamCase("timeout_not_positive", ("timeout",), ("--regions", "R1", "--timeout-minutes", "0")),
+    ParamCase(
+        "wrong_type_text_for_int",
+        ("defaults.yaml", "min_group_size", "ten"),
+        defaults={"common.min_group_size": "ten"},
+    ),
+    ParamCase(
+        "wrong_type_float_for_int",
+        ("defaults.yaml", "tier_months", "2.5"),
+        defaults={"common.tier_months": 2.5},
+    ),
+    ParamCase(
+        "min_group_size_zero",
+        ("defaults.yaml", "min_group_size"),
+        defaults={"common.min_group_size": 0},
+    ),
+    ParamCase(
+        "thresholds_not_increasing",
+        ("defaults.yaml", "tier_thresholds", "increasing"),
+        defaults={"common.tier_thresholds": [500000, 50000, 6000000]},
+    ),
+    ParamCase(
+        "unknown_key", ("defaults.yaml", "min_group", "unknown"), defaults={"common.min_group": 5}
+    ),
+    ParamCase(
+        "month_outside_data",
+        ("data_month", "2030-01", "outside the data"),
+        defaults={"common.data_month": "2030-01"},
+    ),
+    ParamCase("month_malformed", ("data_month", "March"), defaults={"common.data_month": "March"}),
+    ParamCase(
+        "runtime_key_in_yaml",
+        ("defaults.yaml", "output_dir"),
+        defaults={"common.output_dir": "/etc"},
+    ),
+    ParamCase(
+        "override_for_unknown_region",
+        ("RX.yaml", "not in the data"),
+        files={"regions/RX.yaml": "common:\n  min_group_size: 5\n"},
+    ),
+    ParamCase(
+        "override_wrong_type",
+        ("R1.yaml", "min_group_size"),
+        files={"regions/R1.yaml": "common:\n  min_group_size: many\n"},
+    ),
+    ParamCase(
+        "python_yaml_tag",
+        ("R1.yaml", "yaml"),
+        files={
+            "regions/R1.yaml": "common:\n  min_group_size: !!python/object/apply:os.system ['touch PWNED']\n"
+        },
+    ),
+]
+
+
+def _params_dir(base: Path, case: ParamCase) -> Path:
+    import yaml
+
+    params = base / "params"
+    (params / "regions").mkdir(parents=True)
+    defaults = yaml.safe_load((ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"))
+    for dotted, value in case.defaults.items():
+        section, key = dotted.split(".")
+        defaults.setdefault(section, {})[key] = value
+    (params / "defaults.yaml").write_text(yaml.safe_dump(defaults, allow_unicode=True), "utf-8")
+    for rel, text in case.files.items():
+        (params / rel).write_text(text, encoding="utf-8")
+    return params
+
+
+@pytest.fixture()
+def no_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the batch gets as far as starting a worker or a kernel."""
+    import papermill
+
+    from bankanalysis import batch
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a kernel or worker was started despite invalid parameters")
+
+    monkeypatch.setattr(batch.LocalProcessExecutor, "run", refuse)
+    monkeypatch.setattr(batch, "execute_job", refuse)
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+
+
+def _run_argv(base: Path, processed: Path, params: Path, args: tuple[str, ...]) -> list[str]:
+    return [
+        "run",
+        *args,
+        "--out",
+        str(base / "reports"),
+        "--processed",
+        str(processed),
+        "--params",
+        str(params),
+        "--notebooks-dir",
+        str(FIXTURE_NOTEBOOKS),
+        "--no-progress",
+    ]
+
+
+@pytest.mark.parametrize("case", PARAM_CASES, ids=[c.id for c in PARAM_CASES])
+def test_bad_parameters_are_refused_before_any_kernel(
+    case: ParamCase,
+    earlier: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_kernels: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    params = _params_dir(tmp_path, case)
+    rc, text = _run(_run_argv(tmp_path, earlier / "processed", params, case.args), capsys)
+    assert rc == 2, f"exit code {rc}, expected 2:\n{text}"
+    assert "Traceback" not in text
+    missing = [n for n in case.needles if n not in text]
+    assert not missing, f"message does not mention {missing}:\n{text}"
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir()), (
+        "something was written to reports/ although the parameters were refused"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["params"], ["params", "reports"])
+    assert not (tmp_path / "PWNED").exists() and not Path("/tmp/bankanalysis-escaped-run").exists()
+    assert not (tmp_path.parent / "escaped").exists()
+
+
+def test_every_parameter_problem_is_listed_at_once(
+    earlier: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_kernels: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    case = ParamCase(
+        "many",
+        (),
+        defaults={
+            "common.min_group_size": "ten",
+            "common.tier_thresholds": [3, 2, 1],
+            "common.colour": "blue",
+        },
+    )
+    params = _params_dir(tmp_path, case)
+    argv = _run_argv(
+        tmp_path, earlier / "processed", params, ("--regions", "R1,RX", "--run-id", "../x")
+    )
+    rc, text = _run(argv, capsys)
+    assert rc == 2, text
+    for needle in ("min_group_size", "tier_thresholds", "colour", "'RX'", "../x"):
+        assert needle in text, f"{needle!r} not listed:\n{text}"
+
+
+def test_valid_parameters_pass_the_same_checks(earlier: Path, tmp_path: Path) -> None:
+    """Control: the unbroken setting of the cases above plans jobs (so the refusals are real)."""
+    from bankanalysis.batch import plan_jobs
+
+    params = _params_dir(tmp_path, ParamCase("valid", ()))
+    plan = plan_jobs(
+        regions=["R1", "R2"],
+        notebooks=None,
+        run_id="valid-run",
+        out=tmp_path / "reports",
+        processed_dir=earlier / "processed",
+        params_dir=params,
+        notebooks_dir=FIXTURE_NOTEBOOKS,
+    )
+    assert sorted({j.region_id for j in plan.jobs}, key=str) == [None, "R1", "R2"]
+    assert plan.run_dir == (tmp_path / "reports" / "valid-run").resolve()
+    assert not (tmp_path / "reports").exists()
