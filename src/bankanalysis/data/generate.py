@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -746,7 +747,11 @@ def _plain_schema(schema: pa.Schema) -> pa.Schema:
 
 
 class _ChunkWriter:
-    """Write a table chunk by chunk as Parquet (dictionary columns kept) or UTF-8 CSV."""
+    """Write a table chunk by chunk as Parquet (dictionary columns kept) or UTF-8 CSV.
+
+    Chunks are encoded on a background thread (Arrow releases the GIL), so the next month is
+    simulated while the previous one is written; at most one chunk waits at a time.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema, fmt: str, plain_cols: tuple[str, ...] = ()):
         self.fmt = fmt
@@ -764,16 +769,28 @@ class _ChunkWriter:
         else:
             self._w = pacsv.CSVWriter(path, self.plain)
         self.schema = schema
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future | None = None
 
-    def write(self, table: pa.Table) -> None:
-        self.rows += table.num_rows
+    def _write(self, table: pa.Table) -> None:
         if self.fmt == "parquet":
             self._w.write_table(table.cast(self.schema), row_group_size=1 << 20)
         else:
             self._w.write_table(table.cast(self.plain))
 
+    def write(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(self._write, table)
+
     def close(self) -> None:
-        self._w.close()
+        try:
+            if self._pending is not None:
+                self._pending.result()
+        finally:
+            self._pool.shutdown()
+            self._w.close()
 
 
 def _write_frame(df: pd.DataFrame, path_stem: Path, fmt: str, schema: pa.Schema) -> int:
@@ -1090,9 +1107,9 @@ def _simulate(
         r_chan = (flat % 5).astype(np.int8)
         del flat
         nr = len(r_cust)
-        r_kind = np.minimum(
-            (rng_x.random(nr)[:, None] > np.cumsum(_KIND_PROBS, axis=1)[r_chan]).sum(axis=1), 6
-        ).astype(np.int8)
+        kind_cum = (np.cumsum(_KIND_PROBS, axis=1) + np.arange(5)[:, None]).ravel()
+        r_kind = np.searchsorted(kind_cum, r_chan + rng_x.random(nr), side="right")
+        r_kind = np.minimum(r_kind - 7 * r_chan.astype(np.int64), 6).astype(np.int8)
         r_prod = np.full(nr, -1, dtype=np.int8)
         k_dep, k_wd, k_tr, k_pur, k_red, k_pay, _k_fee = range(7)
         r_prod[(r_kind == k_dep) | (r_kind == k_wd) | (r_kind == k_tr)] = _P["current_deposit"]
