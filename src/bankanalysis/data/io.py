@@ -143,6 +143,7 @@ def transcode_to_utf8(path: Path, encoding: str, dest: Path, table: str = "") ->
         When the file is not valid ``encoding`` text.
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     first = True
     try:
         with open(path, "rb") as src, open(dest, "w", encoding="utf-8", newline="") as out:

@@ -1,0 +1,179 @@
+"""Contract validation: one test per kind of violation, each naming file and column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tinybank import tiny_tables, write_tables
+
+from bankanalysis.cli import main
+from bankanalysis.data.validate import collect_violations, validate_raw
+from bankanalysis.exceptions import DataContractError, Violation
+
+Tables = dict[str, pd.DataFrame]
+
+
+def _errors(raw: Path, encoding: str = "utf-8") -> list[Violation]:
+    with pytest.raises(DataContractError) as err:
+        validate_raw(raw, encoding=encoding)
+    return err.value.violations
+
+
+def _set(tables: Tables, table: str, row: int, column: str, value: object) -> None:
+    df = tables[table].copy()
+    df[column] = df[column].astype(object)
+    df.loc[row, column] = value
+    tables[table] = df
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_tiny_bank_is_valid(tmp_path: Path, fmt: str) -> None:
+    raw = write_tables(tiny_tables(), tmp_path, fmt=fmt)
+    assert validate_raw(raw) == []
+
+
+def _drop_col(table: str, col: str) -> Callable[[Tables], None]:
+    return lambda t: t.__setitem__(table, t[table].drop(columns=[col]))
+
+
+# (case id, change to the tiny bank, table, column, rule, rows affected, text in the message)
+CASES = [
+    ("missing column", _drop_col("outlets", "staff_fte"), "outlets", "staff_fte", "missing_column", 0, "required column"),
+    ("wrong type", lambda t: _set(t, "holdings", 3, "balance", "12,5"), "holdings", "balance", "type", 1, "numbers"),
+    ("unparseable date", lambda t: _set(t, "customers", 1, "since", "01/02/2022"), "customers", "since", "type", 1, "YYYY-MM-DD"),
+    ("bad month", lambda t: _set(t, "device_months", 0, "month", "2024-1"), "device_months", "month", "type", 1, "YYYY-MM"),
+    ("unknown channel", lambda t: _set(t, "transactions", 2, "channel", "wechat"), "transactions", "channel", "allowed", 1, "allowed list"),
+    ("unknown family", lambda t: _set(t, "products", 0, "family", "crypto"), "products", "family", "allowed", 1, "allowed list"),
+    ("unknown echelon", lambda t: _set(t, "regions", 1, "echelon", 4), "regions", "echelon", "allowed", 1, "allowed list"),
+    ("negative balance", lambda t: _set(t, "holdings", 0, "balance", -1.0), "holdings", "balance", "min", 1, "below the minimum 0"),
+    ("extreme amount", lambda t: _set(t, "transactions", 0, "amount", 1e15), "transactions", "amount", "max", 1, "above the maximum"),
+    ("empty key", lambda t: _set(t, "customers", 4, "customer_id", None), "customers", "customer_id", "null", 1, "must always be filled"),
+    ("unsafe id", lambda t: _set(t, "regions", 0, "region_id", "../R1"), "regions", "region_id", "pattern", 1, "file names"),
+    ("duplicate key", lambda t: t.__setitem__("products", pd.concat([t["products"], t["products"].iloc[[2]]])), "products", "product", "duplicate_key", 2, "more than once"),
+    ("orphan outlet", lambda t: _set(t, "customers", 0, "outlet_id", "O9"), "customers", "outlet_id", "foreign_key", 1, "not found in outlets.outlet_id"),
+    ("orphan region", lambda t: _set(t, "outlets", 2, "region_id", "R7"), "outlets", "region_id", "foreign_key", 1, "not found in regions.region_id"),
+    ("orphan product", lambda t: _set(t, "holdings", 5, "product", "gold"), "holdings", "product", "foreign_key", 1, "not found in products.product"),
+    ("month gap", lambda t: t.__setitem__("holdings", t["holdings"][t["holdings"]["month"] != "2024-02"]), "holdings", "month", "months_not_contiguous", 0, "2024-02"),
+    ("date after last month", lambda t: _set(t, "transactions", 9, "txn_date", "2024-04-02"), "transactions", "txn_date", "after_last_month", 1, "2024-03"),
+    ("hours above available", lambda t: _set(t, "device_months", 1, "operating_hours", 730.0), "device_months", "operating_hours", "operating_above_available", 1, "greater than available_hours"),
+    ("device month outside data", lambda t: _set(t, "device_months", 0, "month", "2023-12"), "device_months", "month", "month_outside_data", 1, "outside the holdings months"),
+    ("closed before since", lambda t: _set(t, "customers", 5, "closed", "2011-01-01"), "customers", "closed", "closed_before_since", 1, "before"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "table", "column", "rule", "n_rows", "text"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_each_violation_names_file_and_column(
+    tmp_path: Path,
+    change: Callable[[Tables], None],
+    table: str,
+    column: str,
+    rule: str,
+    n_rows: int,
+    text: str,
+) -> None:
+    tables = tiny_tables()
+    change(tables)
+    raw = write_tables(tables, tmp_path, fmt="csv")
+    errors = _errors(raw)
+    hits = [v for v in errors if v.rule == rule and v.table == table]
+    assert len(hits) == 1, [v.format() for v in errors]
+    v = hits[0]
+    assert v.column == column and v.n_rows == n_rows
+    line = v.format()
+    assert f"{table}.csv" in line and f"'{column}'" in line and text in line
+    if n_rows:
+        assert 1 <= len(v.examples) <= 5
+
+
+def test_counts_all_rows_and_shows_five_examples(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    h = tables["holdings"].copy()
+    h.loc[h["product"] == "current_deposit", "balance"] = -1.0  # 5 customers x 3 months
+    tables["holdings"] = h
+    raw = write_tables(tables, tmp_path, fmt="parquet")
+    (v,) = [e for e in _errors(raw) if e.rule == "min"]
+    assert v.n_rows == 15 and len(v.examples) == 5
+    assert all(float(e["balance"]) == -1.0 for e in v.examples)
+    assert "(15 rows)" in v.format() and "holdings.parquet" in v.format()
+
+
+def test_missing_required_table_and_optional_absent(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    for t in ("products", "transactions", "devices", "device_months"):
+        del tables[t]
+    raw = write_tables(tables, tmp_path, fmt="csv")
+    errors = _errors(raw)
+    assert [(v.rule, v.table) for v in errors] == [("missing_table", "products")]
+    assert "products.csv or products.parquet" in errors[0].format()
+
+
+def test_header_only_and_empty_files(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    raw = write_tables(tables, tmp_path, fmt="csv")
+    (raw / "outlets.csv").write_text("outlet_id,region_id,name,outlet_type,staff_fte,opened\n")
+    (raw / "targets.csv").write_text("month,level,id,kpi,target\n")
+    (raw / "managers.csv").write_bytes(b"")
+    found = collect_violations(raw)
+    by_rule = {(v.rule, v.table): v for v in found}
+    assert by_rule[("empty_table", "outlets")].severity == "error"
+    assert by_rule[("empty_table", "targets")].severity == "warning"
+    assert by_rule[("empty_file", "managers")].severity == "error"
+    assert "outlets.csv" in by_rule[("empty_table", "outlets")].format()
+    # customers -> outlets cannot resolve against an empty outlets table
+    assert ("foreign_key", "customers") in by_rule
+
+
+def test_unknown_columns_and_files_are_warnings(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    tables["customers"] = tables["customers"].assign(phone="138")
+    raw = write_tables(tables, tmp_path, fmt="csv")
+    (raw / "customer.csv").write_text("a\n1\n")
+    warnings = validate_raw(raw)
+    assert {(w.rule, w.column) for w in warnings} == {
+        ("unknown_column", "phone"),
+        ("unknown_file", None),
+    }
+    assert all(w.severity == "warning" for w in warnings)
+
+
+def test_file_level_problems_are_collected_with_the_rest(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    _set(tables, "holdings", 0, "balance", -5.0)
+    raw = write_tables(tables, tmp_path, fmt="csv")
+    (raw / "regions.csv").write_bytes(
+        "region_id,name,echelon\nR1,中心,1\nR2,东部,3\n".encode("gbk")
+    )
+    with open(raw / "contacts.csv", "a", encoding="utf-8") as f:
+        f.write("2024-03-01,C1,M1,visit,5,extra\n")
+    rules = {(v.rule, v.table) for v in _errors(raw)}
+    assert {("encoding", "regions"), ("unparseable", "contacts"), ("min", "holdings")} <= rules
+
+
+def test_gbk_with_the_setting_is_valid(tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path, fmt="csv", encoding="gbk")
+    assert validate_raw(raw, encoding="gbk") == []
+    assert any(v.rule == "encoding" for v in _errors(raw))
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    (v,) = _errors(tmp_path / "nope")
+    assert v.rule == "missing_folder" and "nope" in v.format()
+
+
+def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_tables(tiny_tables(), tmp_path / "good", fmt="csv")
+    assert main(["data", "validate", "--raw", str(good)]) == 0
+    tables = tiny_tables()
+    _set(tables, "customers", 0, "outlet_id", "O9")
+    bad = write_tables(tables, tmp_path / "bad", fmt="csv")
+    assert main(["data", "validate", "--raw", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "customers.csv" in err and "'outlet_id'" in err and "O9" in err
+    assert "Traceback" not in err
