@@ -276,3 +276,25 @@ def test_self_service_ratio_against_target():
 def test_missing_column_is_named(one_month):
     with pytest.raises(BenchmarkingError, match="no_such"):
         moving_average_gaps(outlet_kpis(one_month), "no_such")
+
+
+def test_notebook_parameter_cell_matches_the_schema():
+    """The notebook declares every parameter of its schema, with the schema's defaults."""
+    import ast
+    import json
+    from pathlib import Path
+
+    from bankanalysis.params import BATCH_ONLY_KEYS, BenchmarkingParams
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "03_outlet_benchmarking.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    declared = {}
+    for node in ast.parse("".join(cell["source"])).body:
+        if isinstance(node, ast.Assign):
+            declared[node.targets[0].id] = ast.literal_eval(node.value)
+    defaults = BenchmarkingParams().model_dump()
+    expected = {k: v for k, v in defaults.items() if k not in BATCH_ONLY_KEYS}
+    assert set(declared) == set(expected)
+    for key, value in expected.items():
+        assert declared[key] == value, key

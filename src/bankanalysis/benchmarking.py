@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bankanalysis.dea import dea, dea_summary
+from bankanalysis.dea import dea, scale_efficiency
 from bankanalysis.exceptions import BankAnalysisError
 
 if TYPE_CHECKING:
@@ -571,8 +571,11 @@ def outlet_dea(
         if frontier_by not in info:
             raise BenchmarkingError(f"frontier_by column {frontier_by!r} is not in the outlet data")
         groups = info.loc[X.index, frontier_by]
-    res = dea(X, Y, orientation, rts, groups)  # type: ignore[arg-type]
-    summ = dea_summary(X, Y, orientation, groups)  # type: ignore[arg-type]
+    if rts not in ("crs", "vrs"):
+        raise BenchmarkingError(f"rts must be 'crs' (CCR) or 'vrs' (BCC), got {rts!r}")
+    both = {r: dea(X, Y, orientation, r, groups) for r in ("crs", "vrs")}  # type: ignore[arg-type]
+    res = both[rts]
+    summ = scale_efficiency(both["crs"].scores["efficiency"], both["vrs"].scores["efficiency"])
     scores = res.scores.drop(columns=["group"], errors="ignore")
     scores = scores.join(summ).join(info.drop(columns=["dropped"]))
     for c in inputs:

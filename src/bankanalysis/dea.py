@@ -45,6 +45,7 @@ __all__ = [
     "dea",
     "dea_scores",
     "dea_summary",
+    "scale_efficiency",
 ]
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,9 @@ class _Model:
     ``s`` output rows and, for BCC, the convexity row.
     """
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, orientation: Orientation, rts: Returns):
+    def __init__(
+        self, X: np.ndarray, Y: np.ndarray, orientation: Orientation, rts: Returns, stage: int = 1
+    ):
         import highspy
 
         self.X, self.Y = X, Y
@@ -174,25 +177,25 @@ class _Model:
         if rts == "vrs":
             row_lo, row_hi = np.r_[row_lo, 1.0], np.r_[row_hi, 1.0]
         lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+        if stage == 2:
+            # maximise the slack sum = min sum_j lambda_j (sum_i x_ij - sum_r y_rj) (+ const)
+            lp.col_cost_ = np.r_[0.0, X.sum(axis=1) - Y.sum(axis=1)]
         h.passModel(lp)
         self.h = h
-        self.phase1_cost = np.asarray(lp.col_cost_, dtype=float)
-        # stage 2: maximise the slack sum = min sum_j lambda_j (sum_i x_ij - sum_r y_rj) (+const)
-        self.phase2_cost = np.r_[0.0, X.sum(axis=1) - Y.sum(axis=1)]
-        self.all_cols = np.arange(n + 1, dtype=np.int32)
         self.in_rows = np.arange(m, dtype=np.int32)
         self.out_rows = np.arange(m, m + s, dtype=np.int32)
 
-    def _set_unit(self, o: int) -> None:
+    def _set_unit(self, xo: np.ndarray, yo: np.ndarray) -> None:
+        """Put the evaluated unit's inputs ``xo`` and outputs ``yo`` into the model."""
         h, m, s = self.h, self.m, self.s
         if self.orientation == "input":
             for i in range(m):
-                h.changeCoeff(i, 0, float(self.X[o, i]))
-            h.changeRowsBounds(s, self.out_rows, self.Y[o], np.full(s, self.inf))
+                h.changeCoeff(i, 0, float(xo[i]))
+            h.changeRowsBounds(s, self.out_rows, yo, np.full(s, self.inf))
         else:
             for r in range(s):
-                h.changeCoeff(m + r, 0, -float(self.Y[o, r]))
-            h.changeRowsBounds(m, self.in_rows, np.full(m, -self.inf), self.X[o])
+                h.changeCoeff(m + r, 0, -float(yo[r]))
+            h.changeRowsBounds(m, self.in_rows, np.full(m, -self.inf), xo)
 
     def _status(self) -> str:
         import highspy
@@ -209,7 +212,7 @@ class _Model:
 
     def radial(self, o: int) -> tuple[float, np.ndarray | None]:
         """Solve stage 1 for unit ``o``; return (theta or phi, lambda)."""
-        self._set_unit(o)
+        self._set_unit(self.X[o], self.Y[o])
         self.h.run()
         status = self._status()
         if status == "unbounded":  # output orientation with all outputs 0: phi = inf
@@ -223,28 +226,27 @@ class _Model:
         col = np.asarray(self.h.getSolution().col_value)
         return float(col[0]), col[1:]
 
-    def with_slacks(self, o: int) -> tuple[float, np.ndarray | None]:
-        """Solve both stages for unit ``o``; return (theta or phi, lambda of stage 2)."""
-        rad, lam = self.radial(o)
-        if lam is None:
-            return rad, None
+    def fixed(self, xo: np.ndarray, yo: np.ndarray, rad: float) -> np.ndarray | None:
+        """Stage 2 for a unit with data ``xo, yo``: radial value fixed, maximise the slack sum.
+
+        Used on a model built with ``stage=2`` (its costs are the slack-sum costs) whose
+        columns may be a subset of the units (the candidate peers).
+        """
         h = self.h
-        h.changeColsCost(self.n + 1, self.all_cols, self.phase2_cost)
+        self._set_unit(xo, yo)
         h.changeColBounds(0, rad, rad)
         h.run()
-        ok = self._status() == "optimal"
-        if not ok:  # the fixed radial value sat a hair outside tolerance: relax it slightly
+        if self._status() != "optimal":  # the fixed value sat a hair outside tolerance
             eps = 1e-9 * max(1.0, abs(rad))
             h.changeColBounds(0, rad - eps, rad + eps)
             h.run()
-            ok = self._status() == "optimal"
-        if ok:
-            lam = np.asarray(h.getSolution().col_value)[1:]
-        else:
-            logger.warning("DEA slack stage failed for unit %d; stage-1 weights kept", o)
-        h.changeColsCost(self.n + 1, self.all_cols, self.phase1_cost)
-        h.changeColBounds(0, 0.0, self.inf)
-        return rad, lam
+        if self._status() != "optimal":
+            h.clearSolver()
+            h.run()
+        if self._status() != "optimal":
+            logger.warning("DEA slack stage failed; stage-1 weights kept")
+            return None
+        return np.asarray(h.getSolution().col_value)[1:]
 
 
 def _scaled(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -363,10 +365,21 @@ def _dea_one(
     rad = np.empty(n)
     lam = np.zeros((n, n))
     for o in range(n):
-        r, lo = model.with_slacks(o)
+        r, lo = model.radial(o)
         rad[o] = r
         if lo is not None:
             lam[o] = np.where(lo > PEER_TOL, lo, 0.0)
+    # Stage 2 only needs the candidate peers as columns: a unit with a positive weight in an
+    # optimal solution is radially efficient, and every stage-2 solution is stage-1 optimal.
+    # The stage-1 supports are added so that each unit's stage-1 solution stays feasible.
+    radial_eff = np.isclose(rad, 1.0, rtol=0, atol=1e-9)
+    cand = np.flatnonzero(radial_eff | (lam > 0).any(axis=0))
+    slack_model = _Model(Xs[cand], Ys[cand], orientation, rts, stage=2)
+    for o in np.flatnonzero(np.isfinite(rad)):
+        lo = slack_model.fixed(Xs[o], Ys[o], rad[o])
+        if lo is not None:
+            lam[o] = 0.0
+            lam[o, cand] = np.where(lo > PEER_TOL, lo, 0.0)
     finite = np.isfinite(rad)
     proj_x = lam @ X
     proj_y = lam @ Y
@@ -501,6 +514,23 @@ def dea_summary(
     """
     ccr = dea(inputs, outputs, orientation, "crs", groups).scores["efficiency"]
     bcc = dea(inputs, outputs, orientation, "vrs", groups).scores["efficiency"]
+    return scale_efficiency(ccr, bcc)
+
+
+def scale_efficiency(ccr: pd.Series, bcc: pd.Series) -> pd.DataFrame:
+    """Combine CCR and BCC efficiencies (same units, same orientation) into one table.
+
+    Parameters
+    ----------
+    ccr, bcc : Series
+        Efficiency in (0, 1] per unit from the CCR and the BCC model.
+
+    Returns
+    -------
+    DataFrame
+        ``ccr``, ``bcc``, ``scale_efficiency`` (= ccr / bcc) and ``returns_to_scale``
+        (``"constant"`` when scale efficiency is 1 within 1e-6, else ``"non-constant"``).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.where(bcc > 0, ccr / bcc, np.nan)
     out = pd.DataFrame({"ccr": ccr, "bcc": bcc, "scale_efficiency": se}, index=ccr.index)
