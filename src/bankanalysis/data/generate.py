@@ -389,7 +389,7 @@ def build_outlets(n_customers: int, cal: Calendar, seed: int) -> pd.DataFrame:
     for (rid, rname, ech, _, _), n in zip(REGIONS, per_region, strict=True):
         city = rname[:-2]
         streets = rng.permutation(len(_STREETS))
-        n_flag = 2 if n >= 12 else 1
+        n_flag = 2 if (n >= 12 or ech == 1) else 1
         p_comm = {1: 0.35, 2: 0.45, 3: 0.55}[ech]
         for j in range(n):
             k += 1
@@ -406,7 +406,9 @@ def build_outlets(n_customers: int, cal: Calendar, seed: int) -> pd.DataFrame:
     otype = df["outlet_type"].to_numpy()
     lo = np.select([otype == "flagship", otype == "standard"], [28.0, 12.0], 5.0)
     hi = np.select([otype == "flagship", otype == "standard"], [40.0, 22.0], 10.0)
-    staff = np.round((lo + rng.random(n) * (hi - lo)) * 2) / 2
+    # the central city's outlets are busier and better staffed
+    staff = (lo + rng.random(n) * (hi - lo)) * np.where(df["echelon"].to_numpy() == 1, 1.2, 1.0)
+    staff = np.round(staff * 2) / 2
     dlo = np.select([otype == "flagship", otype == "standard"], [5, 2], 1)
     dhi = np.select([otype == "flagship", otype == "standard"], [8, 5], 3)
     devices = rng.integers(dlo, dhi + 1)

@@ -1,0 +1,379 @@
+"""Tests of the synthetic bank generator and its planted truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bankanalysis.contract import TABLES
+from bankanalysis.data.generate import (
+    CROSS_SELL,
+    PERSONAS,
+    PROPENSITY_MODEL,
+    GenerateError,
+    generate_bank,
+    make_calendar,
+    n_outlets_for,
+)
+
+N, MONTHS, SEED = 2000, 5, 11
+
+
+def _gen(path: Path, **kw: object) -> Path:
+    args = {"n_customers": N, "n_months": MONTHS, "seed": SEED, **kw}
+    generate_bank(path, **args)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _gen(tmp_path_factory.mktemp("gen") / "raw")
+
+
+def _read(raw: Path, table: str) -> pd.DataFrame:
+    return pd.read_parquet(raw / f"{table}.parquet")
+
+
+def _files(raw: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(raw)): p.read_bytes() for p in sorted(raw.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_byte_identical_files(bank: Path, tmp_path: Path) -> None:
+    again = _gen(tmp_path / "again")
+    a, b = _files(bank), _files(again)
+    assert sorted(a) == sorted(b)
+    assert "_truth/propensity.parquet" in a
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+def test_other_seed_gives_other_data(bank: Path, tmp_path: Path) -> None:
+    other = _gen(tmp_path / "other", seed=SEED + 1)
+    assert (other / "holdings.parquet").read_bytes() != (bank / "holdings.parquet").read_bytes()
+    assert not _read(other, "customers")["since"].equals(_read(bank, "customers")["since"])
+
+
+# --------------------------------------------------------------------------- contract
+
+
+_ARROW_CHECK = {
+    "str": lambda t: str(t) in ("string", "large_string"),
+    "month": lambda t: str(t) in ("string", "large_string"),
+    "int": lambda t: str(t).startswith("int"),
+    "float": lambda t: str(t) in ("float", "double"),
+    "bool": lambda t: str(t) == "bool",
+    "date": lambda t: str(t).startswith("date32"),
+}
+
+
+def test_every_contract_table_and_column_has_the_contract_type(bank: Path) -> None:
+    for name, table in TABLES.items():
+        schema = pq.read_schema(bank / f"{name}.parquet")
+        assert schema.names == table.column_names, name
+        for col in table.columns:
+            t = schema.field(col.name).type
+            assert _ARROW_CHECK[col.dtype](t), f"{name}.{col.name}: {t}"
+
+
+def test_generated_bank_passes_the_validator(bank: Path) -> None:
+    from bankanalysis.data.validate import validate_raw
+
+    assert validate_raw(bank) == []
+
+
+def test_calendar_and_dimension_sizes(bank: Path) -> None:
+    cal = make_calendar("2026-10", 13)
+    assert cal.labels[0] == "2025-10" and cal.labels[-1] == "2026-10"
+    assert str(cal.end[4]) == "2026-02-28"
+    regions = _read(bank, "regions")
+    assert regions["echelon"].value_counts().sort_index().tolist() == [1, 3, 4]
+    outlets = _read(bank, "outlets")
+    assert len(outlets) == n_outlets_for(N) == 16
+    assert outlets.groupby("region_id").size().min() >= 2
+    assert n_outlets_for(50_000) == 100 and n_outlets_for(1_000_000) == 100
+    # the central city is the largest region by customers
+    cust = _read(bank, "customers").merge(outlets[["outlet_id", "region_id"]], on="outlet_id")
+    central = regions.loc[regions["echelon"] == 1, "region_id"].item()
+    assert cust["region_id"].value_counts().index[0] == central
+    holdings = _read(bank, "holdings")
+    assert sorted(holdings["month"].unique()) == [
+        "2026-06",
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+    ]
+
+
+def test_customers_open_and_close_within_the_window(bank: Path) -> None:
+    cust = _read(bank, "customers")
+    h = _read(bank, "holdings")
+    since = pd.to_datetime(cust["since"])
+    closed = pd.to_datetime(cust["closed"])
+    assert (since > pd.Timestamp("2026-06-30")).sum() > 0.05 * N
+    assert closed.notna().sum() > 0.01 * N
+    assert (closed.dropna() >= since[closed.notna()]).all()
+    # no holdings at or after the closing month-end, none before joining
+    h = h.merge(cust[["customer_id", "since", "closed"]], on="customer_id")
+    month_end = pd.to_datetime(h["month"] + "-01") + pd.offsets.MonthEnd(0)
+    assert not (pd.to_datetime(h["closed"]) <= month_end).any()
+    assert (pd.to_datetime(h["since"]) <= month_end).all()
+
+
+def test_devices_leave_some_regions_below_three_sites_per_outlet(bank: Path) -> None:
+    dev = _read(bank, "devices")
+    outlets = _read(bank, "outlets")
+    ratio = dev.groupby("region_id")["site_id"].nunique() / outlets.groupby("region_id").size()
+    assert (ratio < 3).sum() >= 2 and (ratio >= 3).sum() >= 1
+    assert dev.groupby("site_id").size().max() >= 2
+    dm = _read(bank, "device_months")
+    assert (dm["operating_hours"] <= dm["available_hours"]).all()
+    assert dm["available_hours"].max() <= 744
+
+
+# --------------------------------------------------------------------------- realism
+
+
+@pytest.fixture(scope="module")
+def big_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _gen(tmp_path_factory.mktemp("big") / "raw", n_customers=30_000, n_months=4, seed=3)
+
+
+def test_tier_shares_and_aum_concentration(big_bank: Path) -> None:
+    h = _read(big_bank, "holdings")
+    products = _read(big_bank, "products")
+    aum_products = set(products.loc[products["in_aum"], "product"])
+    months = sorted(h["month"].unique())
+    last3 = h[h["month"].isin(months[-3:]) & h["product"].isin(aum_products)]
+    active = h.loc[h["month"] == months[-1], "customer_id"].unique()
+    per_month = last3.groupby(["customer_id", "month"])["balance"].sum().unstack(fill_value=0.0)
+    avg = per_month.reindex(active, fill_value=0.0).reindex(columns=months[-3:], fill_value=0.0)
+    avg = avg.mean(axis=1)
+    tier = np.digitize(avg.to_numpy(), [50_000, 500_000, 6_000_000])
+    share = np.bincount(tier, minlength=4) / len(tier)
+    assert 0.80 <= share[0] <= 0.85
+    assert 0.12 <= share[1] <= 0.16
+    assert 0.02 <= share[2] <= 0.04
+    assert 0.001 <= share[3] <= 0.003
+    assert avg[tier >= 2].sum() / avg.sum() > 0.5
+
+
+def test_personas_have_distinct_channel_mixes(bank: Path) -> None:
+    personas = pd.read_parquet(bank / "_truth" / "personas.parquet")
+    assert set(personas["persona"]) == set(PERSONAS)
+    assert personas["customer_id"].tolist() == _read(bank, "customers")["customer_id"].tolist()
+    txn = _read(bank, "transactions").merge(personas, on="customer_id")
+    mix = pd.crosstab(txn["persona"], txn["channel"], normalize="index")
+    assert mix.loc["branch_traditional", "counter"] > 0.6
+    assert mix.loc["self_service", "self_service"] > 0.6
+    assert mix.loc["young_borrower", "mobile"] > 0.75
+    assert mix.loc["digital_saver", ["online", "mobile"]].sum() > 0.75
+    assert mix.loc["digital_saver", "online"] > 2 * mix.loc["young_borrower", "online"]
+    # transactions per active customer-month: ~3 overall, dormant customers hardly transact
+    cm = _read(bank, "holdings").groupby("month")["customer_id"].nunique().sum()
+    assert 2.5 <= len(txn) / cm <= 3.6
+    cm_by = (
+        _read(bank, "holdings")[["month", "customer_id"]]
+        .drop_duplicates()
+        .merge(personas, on="customer_id")["persona"]
+        .value_counts()
+    )
+    per_cm = txn["persona"].value_counts() / cm_by
+    assert per_cm["dormant"] < 0.2 < 4 < per_cm["young_borrower"]
+    # remote channels are never served at an outlet
+    assert txn.loc[txn["channel"].isin(["online", "mobile", "phone"]), "outlet_id"].isna().all()
+    assert txn.loc[txn["channel"] == "counter", "outlet_id"].notna().all()
+
+
+def test_managers_serve_mostly_wealthy_customers(bank: Path) -> None:
+    cust = _read(bank, "customers")
+    h = _read(bank, "holdings")
+    last = h[h["month"] == h["month"].max()]
+    products = _read(bank, "products")
+    aum = last[last["product"].isin(products.loc[products["in_aum"], "product"])]
+    aum = aum.groupby("customer_id")["balance"].sum()
+    has = cust.set_index("customer_id")["manager_id"].notna().reindex(aum.index)
+    assert has[aum >= 500_000].mean() > 0.7
+    assert has[aum < 50_000].mean() < 0.1
+    contacts = _read(bank, "contacts")
+    mgr = cust.set_index("customer_id")["manager_id"]
+    assert (contacts["manager_id"] == mgr.reindex(contacts["customer_id"]).to_numpy()).all()
+
+
+# --------------------------------------------------------------------------- planted truth
+
+
+def test_truth_files_and_marker(bank: Path) -> None:
+    truth = bank / "_truth"
+    for f in (
+        ".synthetic",
+        "README.md",
+        "personas.parquet",
+        "propensity.parquet",
+        "propensity_model.json",
+        "outlet_efficiency.parquet",
+    ):
+        assert (truth / f).is_file(), f
+    model = json.loads((truth / "propensity_model.json").read_text(encoding="utf-8"))
+    assert sorted(model["products"]) == sorted(CROSS_SELL)
+    products = _read(bank, "products")
+    assert sorted(products.loc[products["cross_sell"], "product"]) == sorted(CROSS_SELL)
+    eff = pd.read_parquet(truth / "outlet_efficiency.parquet")
+    assert eff["outlet_id"].tolist() == _read(bank, "outlets")["outlet_id"].tolist()
+    assert eff["efficiency"].gt(0).all() and eff["efficiency"].max() == 1.0
+
+
+def test_propensity_rows_only_for_active_non_holders(bank: Path) -> None:
+    prop = pd.read_parquet(bank / "_truth" / "propensity.parquet")
+    h = _read(bank, "holdings")
+    assert prop[[f"p_{p}" for p in CROSS_SELL]].dtypes.eq("float32").all()
+    active = h[["month", "customer_id"]].drop_duplicates()
+    assert len(prop) == len(active)
+    assert prop.merge(active, on=["month", "customer_id"]).shape[0] == len(prop)
+    held = set(zip(h["month"], h["customer_id"], h["product"], strict=True))
+    for p in CROSS_SELL:
+        col = prop[f"p_{p}"].to_numpy()
+        is_held = np.array(
+            [(m, c, p) in held for m, c in zip(prop["month"], prop["customer_id"], strict=True)]
+        )
+        assert np.isnan(col[is_held]).all(), p
+        assert (col[~is_held] > 0).all() and (col[~is_held] < 1).all(), p
+
+
+def _features(cm: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The truth model's terms, computed here from the processed customer_month columns."""
+    age_c = (cm["age"].to_numpy(float) - 45) / 15
+    out = {
+        "log_aum_c": (np.log1p(cm["aum"].to_numpy()) - 9.5) / 2,
+        "age_c": age_c,
+        "age_c_sq": age_c**2,
+        "tenure_y": np.minimum(cm["tenure_months"].to_numpy(float), 360) / 120,
+        "e_channel_share_3m": cm["e_channel_share_3m"].to_numpy(),
+        "log_txn_3m": np.log1p(cm["txn_n_3m"].to_numpy(float)),
+        "log_contact_3m": np.log1p(cm["contact_minutes_3m"].to_numpy()),
+        "n_products": cm["n_products"].to_numpy(float),
+        "echelon_1": (cm["echelon"] == 1).to_numpy(float),
+        "echelon_3": (cm["echelon"] == 3).to_numpy(float),
+    }
+    for c in cm.columns:
+        if c.startswith("hold_"):
+            out[c] = cm[c].to_numpy(float)
+    return out
+
+
+def test_true_propensity_is_a_function_of_the_processed_customer_month(
+    bank: Path, tmp_path: Path
+) -> None:
+    from bankanalysis.data.prepare import prepare
+
+    prepare(bank, tmp_path / "processed")
+    cm = pd.read_parquet(tmp_path / "processed" / "customer_month.parquet")
+    prop = pd.read_parquet(bank / "_truth" / "propensity.parquet")
+    df = cm.merge(prop, on=["month", "customer_id"], validate="one_to_one")
+    assert len(df) == len(cm) == len(prop)
+    feat = _features(df)
+    for p, spec in PROPENSITY_MODEL.items():
+        z = spec["intercept"] + sum(c * feat[t] for t, c in spec.items() if t != "intercept")
+        expected = 1 / (1 + np.exp(-z))
+        got = df[f"p_{p}"].to_numpy(float)
+        free = df[f"hold_{p}"].to_numpy() == 0
+        np.testing.assert_allclose(got[free], expected[free], rtol=1e-5, err_msg=p)
+        assert np.isnan(got[~free]).all()
+
+
+def test_acquisitions_are_drawn_at_the_true_rates(big_bank: Path) -> None:
+    prop = pd.read_parquet(big_bank / "_truth" / "propensity.parquet")
+    h = _read(big_bank, "holdings")
+    months = sorted(h["month"].unique())
+    flags = pd.crosstab([h["month"], h["customer_id"]], h["product"]).astype(bool)
+    prop = prop[prop["month"] != months[-1]]
+    nxt = dict(zip(months[:-1], months[1:], strict=True))
+    key = pd.MultiIndex.from_arrays([prop["month"].map(nxt), prop["customer_id"]])
+    following = flags.reindex(key)
+    still = following.notna().all(axis=1).to_numpy()
+    for p in CROSS_SELL:
+        pr = prop[f"p_{p}"].to_numpy(float)
+        ok = still & ~np.isnan(pr)
+        y = following[p].to_numpy()[ok].astype(bool)
+        expected = pr[ok].sum()
+        sd = np.sqrt((pr[ok] * (1 - pr[ok])).sum())
+        assert abs(y.sum() - expected) < 4 * sd, (p, y.sum(), expected)
+        assert 0.004 < pr[ok].mean() < 0.06, p
+
+
+def test_outlet_customers_follow_inputs_and_efficiency(big_bank: Path) -> None:
+    from scipy.stats import spearmanr
+
+    outlets = _read(big_bank, "outlets")
+    eff = pd.read_parquet(big_bank / "_truth" / "outlet_efficiency.parquet")
+    dev = _read(big_bank, "devices")
+    onsite = dev[dev["outlet_id"].notna()].groupby("outlet_id").size()
+    o = outlets.merge(eff, on="outlet_id").set_index("outlet_id")
+    o["devices"] = onsite
+    cust = _read(big_bank, "customers")["outlet_id"].value_counts()
+    capacity = o["staff_fte"] + 2 * o["devices"]
+    rho_eff = spearmanr(cust.reindex(o.index) / capacity, o["efficiency"]).statistic
+    assert rho_eff > 0.95
+
+
+# --------------------------------------------------------------------------- formats and files
+
+
+def test_csv_format_round_trips(bank: Path, tmp_path: Path) -> None:
+    raw = _gen(tmp_path / "csv", fmt="csv")
+    for name in ("customers", "holdings", "products", "transactions", "devices"):
+        assert not (raw / f"{name}.parquet").exists()
+        from_csv = pd.read_csv(raw / f"{name}.csv", keep_default_na=False, na_values=[""])
+        from_pq = _read(bank, name)
+        assert from_csv.columns.tolist() == from_pq.columns.tolist()
+        assert len(from_csv) == len(from_pq), name
+    text = (raw / "customers.csv").read_text(encoding="utf-8").splitlines()
+    assert (
+        text[0] == '"customer_id","outlet_id","manager_id","birth_year","gender","since","closed"'
+    )
+    cust_csv = pd.read_csv(raw / "customers.csv", dtype=str, keep_default_na=False)
+    cust_pq = _read(bank, "customers")
+    assert cust_csv["since"].tolist() == [str(d) for d in cust_pq["since"]]
+    assert (cust_csv["closed"] == "").sum() == cust_pq["closed"].isna().sum()
+    assert (cust_csv["manager_id"] == "").sum() == cust_pq["manager_id"].isna().sum()
+    prod_csv = (raw / "products.csv").read_text(encoding="utf-8")
+    assert ",true," in prod_csv and ",false" in prod_csv and "活期存款" in prod_csv
+    h_csv = pd.read_csv(raw / "holdings.csv")
+    h_pq = _read(bank, "holdings")
+    np.testing.assert_allclose(h_csv["balance"].to_numpy(), h_pq["balance"].to_numpy())
+    assert h_csv["month"].tolist() == h_pq["month"].tolist()
+    # the truth is identical whatever the format
+    assert (raw / "_truth" / "propensity.parquet").read_bytes() == (
+        bank / "_truth" / "propensity.parquet"
+    ).read_bytes()
+
+
+def test_atomic_swap_keeps_gitkeep_and_removes_the_other_format(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / ".gitkeep").write_text("", encoding="utf-8")
+    (out / "holdings.csv").write_text("stale", encoding="utf-8")
+    (out / "_truth").mkdir()
+    (out / "_truth" / "stale.txt").write_text("old", encoding="utf-8")
+    _gen(out, n_customers=300, n_months=2)
+    assert (out / ".gitkeep").exists()
+    assert not (out / "holdings.csv").exists() and (out / "holdings.parquet").exists()
+    assert not (out / "_truth" / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_bad_arguments_raise_generate_error(tmp_path: Path) -> None:
+    with pytest.raises(GenerateError, match="format"):
+        generate_bank(tmp_path / "x", n_customers=500, fmt="xlsx")
+    with pytest.raises(GenerateError, match="months"):
+        generate_bank(tmp_path / "x", n_customers=500, n_months=0)
+    with pytest.raises(GenerateError, match="YYYY-MM"):
+        generate_bank(tmp_path / "x", n_customers=500, end_month="October")
+    assert not (tmp_path / "x").exists()
