@@ -129,7 +129,7 @@ _CHANNEL_RATE = np.array(
         [1.00, 0.30, 1.00, 1.20, 1.00],
         [0.10, 0.30, 0.30, 6.50, 0.05],
         [0.40, 2.40, 0.10, 0.30, 0.05],
-        [0.02, 0.02, 0.00, 0.01, 0.00],
+        [0.01, 0.01, 0.00, 0.00, 0.00],
     ]
 )
 #: Initial holding probabilities by persona (columns in PRODUCT_IDS order).
@@ -1283,21 +1283,27 @@ def build_targets(
 ) -> pd.DataFrame:
     """Monthly outlet and region targets for :data:`TARGET_KPIS`.
 
-    Plans split the bank's total by the outlets' inputs only (staff and devices, not their
-    efficiency), 3% above the bank's actual, so efficient outlets beat their targets and
-    inefficient ones miss them.
+    The plan is 3% above the bank's actual total, split over outlets half by their capacity
+    (staff and devices, blind to efficiency) and half by their own track record (their share of
+    the KPI over the window), so efficient outlets tend to beat their targets and inefficient
+    ones to miss them.
     """
     rng = _rng(seed, _S_TARGETS)
-    plan = outlets["staff_fte"].to_numpy() + DEVICE_STAFF_EQUIV * outlets["n_devices"].to_numpy()
-    plan = plan / plan.sum()
+    capacity = (
+        outlets["staff_fte"].to_numpy() + DEVICE_STAFF_EQUIV * outlets["n_devices"].to_numpy()
+    )
+    capacity = capacity / capacity.sum()
     n_out = len(outlets)
     frames = []
     totals = actuals.groupby("t")[list(TARGET_KPIS)].sum(min_count=1)
+    record = actuals.groupby("outlet")[list(TARGET_KPIS)].sum()
+    record = record / record.sum().replace(0.0, 1.0)
     for t, label in enumerate(cal.labels):
         for kpi in TARGET_KPIS:
             total = totals.loc[t, kpi]
             if not np.isfinite(total):
                 total = totals[kpi].dropna().iloc[0] if totals[kpi].notna().any() else 0.0
+            plan = 0.5 * capacity + 0.5 * record[kpi].to_numpy()
             val = total * 1.03 * plan * rng.lognormal(0.0, 0.05, n_out)
             val = np.round(val) if kpi in ("new_customers", "sales_total") else np.round(val, -2)
             frames.append(
