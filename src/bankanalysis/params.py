@@ -163,7 +163,29 @@ class SegmentationParams(CommonParams):
 
 
 class PropensityParams(CommonParams):
-    """Parameters of ``02_cross_sell_propensity`` (per region)."""
+    """Parameters of ``02_cross_sell_propensity`` (per region); see ``bankanalysis.propensity``.
+
+    Everything from ``products`` to ``random_state`` shapes the trained models and is part of
+    the model-cache key; the rest only changes the region's offers and lead lists.
+    """
+
+    products: list[str] | None = None
+    horizon: int = Field(3, ge=1, le=12)
+    train_windows: int = Field(6, ge=1, le=36)
+    max_train_rows: int = Field(300_000, ge=1_000)
+    max_eval_rows: int = Field(400_000, ge=1_000)
+    min_buyers: int = Field(30, ge=5)
+    max_iter: int = Field(200, ge=10, le=2000)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    max_leaf_nodes: int = Field(31, ge=2, le=1024)
+    min_samples_leaf: int = Field(40, ge=1)
+    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    random_state: int = Field(0, ge=0)
+    offers_per_customer: int = Field(2, ge=1, le=10)
+    leads_per_sheet: int = Field(50, ge=1, le=100_000)
+    n_reasons: int = Field(3, ge=1, le=5)
+    product_values: dict[str, float] = Field(default_factory=dict)
+    use_model_cache: bool = True
 
 
 # --------------------------------------------------------------------------- 03 benchmarking
