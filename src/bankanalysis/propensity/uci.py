@@ -114,7 +114,7 @@ def benchmark_csv(
     Returns
     -------
     dict
-        ``cv_auc`` and ``cv_top_decile_lift`` (means over folds), ``cv_auc_std``,
+        ``folds``, ``cv_auc`` and ``cv_top_decile_lift`` (means over folds), ``cv_auc_std``,
         ``oot_auc``, ``oot_top_decile_lift``, ``rows``, ``positives``.
     """
     from sklearn.model_selection import StratifiedKFold
@@ -134,6 +134,7 @@ def benchmark_csv(
     m = PropensityModel(**params).fit(X.iloc[:cut], y[:cut])
     p = m.predict_proba(X.iloc[cut:])[:, 1]
     return {
+        "folds": float(n_splits),
         "rows": float(len(y)),
         "positives": float(y.sum()),
         "cv_auc": float(np.mean(aucs)),
@@ -147,12 +148,13 @@ def benchmark_csv(
 def format_benchmark(result: dict[str, float], source: str, dropped: Sequence[str]) -> str:
     """Human-readable benchmark figures beside the published anchor, with the citation."""
     drop = ", ".join(dropped) if dropped else "none"
+    k = int(result.get("folds", 5))
     lines = [
         f"Benchmark: {source} ({int(result['rows']):,} rows, {int(result['positives']):,} "
         f"positive; dropped: {drop})",
-        f"  5-fold stratified CV ROC AUC   {result['cv_auc']:.4f} (+/- {result['cv_auc_std']:.4f})"
+        f"  {k}-fold stratified CV ROC AUC   {result['cv_auc']:.4f} (+/- {result['cv_auc_std']:.4f})"
         f"   published anchor {PUBLISHED_AUC:.2f}",
-        f"  5-fold CV top-decile lift      {result['cv_top_decile_lift']:.2f}",
+        f"  {k}-fold CV top-decile lift      {result['cv_top_decile_lift']:.2f}",
         f"  out-of-time ROC AUC (last 20%) {result['oot_auc']:.4f}"
         "   (file order; the base rate drifts over time)",
         f"  out-of-time top-decile lift    {result['oot_top_decile_lift']:.2f}",
