@@ -54,9 +54,11 @@ __all__ = [
     "TierSegments",
     "assign_tiers",
     "behaviour_features",
+    "block_weights",
     "cross_holding_matrix",
     "customer_tiers",
     "e_banking_penetration",
+    "feature_block",
     "gini",
     "holding_rates",
     "lorenz_curve",
@@ -781,6 +783,37 @@ def name_segments(z_profiles: pd.DataFrame, min_z: float = 0.25) -> list[str]:
     return names
 
 
+def feature_block(name: str) -> str:
+    """Behaviour dimension a feature belongs to: ``products``, ``channels`` or itself.
+
+    Examples
+    --------
+    >>> feature_block("has_loan"), feature_block("share_mobile"), feature_block("age")
+    ('products', 'channels', 'age')
+    """
+    if name.startswith("has_") or name == "n_products":
+        return "products"
+    if name.startswith("share_"):
+        return "channels"
+    return name
+
+
+def block_weights(columns: Sequence[str]) -> np.ndarray:
+    """Weights ``1 / sqrt(block size)`` so every behaviour dimension weighs the same.
+
+    After standardization each feature has variance 1; a dimension described by 8 product
+    flags would otherwise count 8 times as much as age in the distance.
+
+    Examples
+    --------
+    >>> block_weights(["has_a", "has_b", "n_products", "has_c", "age"]).round(2).tolist()
+    [0.5, 0.5, 0.5, 0.5, 1.0]
+    """
+    blocks = [feature_block(str(c)) for c in columns]
+    size = {b: blocks.count(b) for b in blocks}
+    return np.array([1.0 / np.sqrt(size[b]) for b in blocks])
+
+
 class BehaviourSegmenter(ClusterMixin, BaseEstimator):
     """Cluster customers on standardized behavioural features; k chosen by a stated criterion.
 
@@ -788,7 +821,9 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
     customers, fits a model for every k in ``k_range`` on the sample and keeps the k with
     the best criterion: the silhouette (on a seeded sub-sample of ``silhouette_sample``) for
     ``method="kmeans"``, the lowest BIC for ``method="gmm"``. Every customer is then assigned
-    to a segment; segments are numbered by decreasing size, profiled and named.
+    to a segment; segments are numbered by decreasing size, profiled and named. With
+    ``balance_blocks`` the standardized features are weighted by :func:`block_weights` so that
+    product holdings, channel mix, activity, tenure and age weigh the same.
 
     Parameters
     ----------
@@ -804,6 +839,8 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
         Restarts of each model.
     n_stability_seeds : int
         Extra seeds refitted at ``k_`` to measure stability (0 = skip).
+    balance_blocks : bool
+        Weight features so each behaviour dimension counts the same (needs named columns).
     random_state : int
         Seed of every random draw.
 
@@ -837,10 +874,11 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
         self,
         k_range: tuple[int, int] = (3, 8),
         method: str = "kmeans",
-        sample_size: int = 20000,
+        sample_size: int = 5000,
         silhouette_sample: int = 3000,
         n_init: int = 4,
         n_stability_seeds: int = 2,
+        balance_blocks: bool = True,
         random_state: int = 0,
     ) -> None:
         self.k_range = k_range
@@ -849,6 +887,7 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
         self.silhouette_sample = silhouette_sample
         self.n_init = n_init
         self.n_stability_seeds = n_stability_seeds
+        self.balance_blocks = balance_blocks
         self.random_state = random_state
 
     def _model(self, k: int, seed: int) -> KMeans | GaussianMixture:
@@ -894,7 +933,13 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
                 f"{n} customers are too few for {k_min} segments; lower k_range or skip this group"
             )
         self.scaler_ = StandardScaler().fit(raw)
-        Z = self.scaler_.transform(raw)
+        cols = (
+            list(self.feature_names_in_)
+            if hasattr(self, "feature_names_in_")
+            else [f"x{i}" for i in range(raw.shape[1])]
+        )
+        self.weights_ = block_weights(cols) if self.balance_blocks else np.ones(len(cols))
+        Z = self.scaler_.transform(raw) * self.weights_
         rng = np.random.default_rng(self.random_state)
         idx = np.sort(rng.choice(n, size=min(n, self.sample_size), replace=False))
         Zs = Z[idx]
@@ -931,12 +976,7 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
             other = self._model(self.k_, self.random_state + 1000 * s).fit(Zs)
             aris.append(adjusted_rand_score(base, other.predict(Zs)))
         self.stability_ari_ = float(np.mean(aris)) if aris else float("nan")
-        cols = (
-            list(self.feature_names_in_)
-            if hasattr(self, "feature_names_in_")
-            else [f"x{i}" for i in range(raw.shape[1])]
-        )
-        self.profiles_, self.names_ = self._profile(raw, Z, cols)
+        self.profiles_, self.names_ = self._profile(raw, Z / self.weights_, cols)
         return self
 
     def _profile(
@@ -961,7 +1001,7 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Segment of new customers (same features as ``fit``)."""
         raw = X.to_numpy("float64") if isinstance(X, pd.DataFrame) else np.asarray(X, "float64")
-        return self.label_map_[self.model_.predict(self.scaler_.transform(raw))]
+        return self.label_map_[self.model_.predict(self.scaler_.transform(raw) * self.weights_)]
 
 
 @dataclass
