@@ -200,6 +200,42 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(func=_cmd_benchmark_uci)
 
 
+# --------------------------------------------------------------------------- selfcheck
+
+
+def _cmd_selfcheck(args: argparse.Namespace) -> int:
+    from bankanalysis.selfcheck import DEFAULT_CUSTOMERS, DEFAULT_SEED, format_table, run_selfcheck
+
+    report = run_selfcheck(
+        n_customers=args.customers or DEFAULT_CUSTOMERS,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        keep=Path(args.keep) if args.keep else None,
+    )
+    print(
+        f"self-check: fresh synthetic bank of {report.n_customers:,} customers, seed "
+        f"{report.seed}, {report.seconds:.0f} s"
+        + (f", kept in {report.folder}" if report.folder else "")
+    )
+    print(format_table(report.results))
+    n_fail = sum(not r.passed for r in report.results)
+    print("ALL PASSED" if report.passed else f"{n_fail} check(s) FAILED")
+    return 0 if report.passed else 1
+
+
+def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser(
+        "selfcheck",
+        help="prove the analytics recover the truth planted in a fresh synthetic bank",
+        description="Generates a synthetic bank with its own seed into a temporary folder, "
+        "prepares it, runs every registered check and prints recovered-vs-planted scores "
+        "with thresholds; exits 1 if any check fails.",
+    )
+    s.add_argument("--customers", type=int, default=None, help="bank size (default 20000)")
+    s.add_argument("--seed", type=int, default=None, help="generator seed (default 424242)")
+    s.add_argument("--keep", default=None, help="keep the generated bank in this folder")
+    s.set_defaults(func=_cmd_selfcheck)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -216,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_run(sub)
     _add_benchmark(sub)
+    _add_selfcheck(sub)
     # one line per further subcommand, each defined in its own section above
     return parser
 
