@@ -130,9 +130,13 @@ class CommonParams(BaseModel):
 
 
 class OverviewParams(CommonParams):
-    """Parameters of ``00_bank_overview`` (whole bank, once per run)."""
+    """Parameters of ``00_bank_overview`` (whole bank, once per run); see ``bankanalysis.overview``."""
 
     scope: ClassVar[Literal["region", "bank"]] = "bank"
+
+    lookback_months: int = Field(12, ge=1, le=60)
+    coverage_products: int = Field(3, ge=1, le=30)
+    wealth_card_product: str = "wealth_card"
 
 
 # --------------------------------------------------------------------------- 01 segmentation
