@@ -171,6 +171,24 @@ def test_index_and_header_show_hostile_names_as_text() -> None:
         assert page.scripts == [] and page.handlers == []
 
 
+def test_styled_tables_escape_names_after_the_theme_is_set() -> None:
+    """Notebooks style tables with pandas' Styler, which does not escape unless told to."""
+    from bankanalysis.plots import set_theme
+
+    set_theme()
+    df = pd.DataFrame({"outlet": [IMG_NAME, QUOTES_NAME], "customers": [120, 340]})
+    # (a blanket ``.format(...)`` replaces the default formatter: it needs escape="html" itself)
+    styled = (
+        df.style.hide(axis="index").to_html(),
+        df.style.format(subset=["customers"], thousands=",").to_html(),
+        df.style.format(precision=2, escape="html").to_html(),
+    )
+    for rendered in styled:
+        page = parse_page(rendered)
+        assert page.handlers == [] and page.scripts == []
+        assert IMG_NAME in "".join(page.text) and QUOTES_NAME in "".join(page.text)
+
+
 def _write_params(folder: Path, common: str) -> Path:
     (folder / "regions").mkdir(parents=True)
     (folder / "defaults.yaml").write_text(f"common:\n{common}\nnotebooks: {{}}\n", "utf-8")

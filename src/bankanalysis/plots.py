@@ -53,9 +53,12 @@ def set_theme(context: str = "notebook") -> None:
         seaborn context (``"notebook"``, ``"talk"``, ...).
     """
     import matplotlib as mpl
+    import pandas as pd
     import seaborn as sns
 
     sns.set_theme(context=context, style="whitegrid", palette=PALETTE)
+    # Styler tables do not escape by default: a name like "<img onerror=...>" would run
+    pd.set_option("styler.format.escape", "html")
     family = cjk_font_family()
     fonts = ["DejaVu Sans"]
     if family:
