@@ -142,6 +142,9 @@ class _Model:
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
         h.setOptionValue("random_seed", 0)
+        # the data are already divided by their column means: HiGHS's own rescaling, redone
+        # at every run after a coefficient change, only costs time
+        h.setOptionValue("simplex_scale_strategy", 0)
         lp = highspy.HighsLp()
         lp.num_col_ = n + 1
         lp.num_row_ = m + s + (1 if rts == "vrs" else 0)
@@ -249,6 +252,97 @@ class _Model:
         return np.asarray(h.getSolution().col_value)[1:]
 
 
+class _PricedModel(_Model):
+    """Column generation on top of :class:`_Model` (stage 1 only).
+
+    The LP holds the radial column, a *self* column (the evaluated unit's own data, so the
+    restricted problem is always feasible) and a growing set of candidate peers. After each
+    solve every unit outside the LP is priced with the row duals; units with a negative
+    reduced cost enter and the LP is re-solved from the current basis. When none is left the
+    restricted optimum is optimal for the full problem. The candidate set quickly becomes
+    the frontier, so each LP has tens of columns instead of one per unit.
+    """
+
+    #: reduced cost below which a unit enters (data are mean-scaled)
+    TOL = 1e-9
+    #: units added per pricing round
+    BATCH = 8
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        orientation: Orientation,
+        rts: Returns,
+        initial: np.ndarray,
+    ):
+        initial = np.asarray(initial, dtype=np.int64)
+        super().__init__(
+            np.vstack([X[:1], X[initial]]), np.vstack([Y[:1], Y[initial]]), orientation, rts
+        )
+        self.X, self.Y = X, Y  # full data for the evaluated units and for pricing
+        self.n = X.shape[0]
+        self.cols: list[int] = [-1, *initial.tolist()]  # LP column k+1 -> unit (-1 = self)
+        self.in_lp = np.zeros(self.n, dtype=bool)
+        self.in_lp[initial] = True
+        sign_x = -1.0 if orientation == "input" else 1.0
+        rows = [sign_x * X.T, Y.T] + ([np.ones((1, self.n))] if rts == "vrs" else [])
+        self.A = np.vstack(rows)  # every unit's lambda column, for pricing
+        self.sign_x = sign_x
+        self.lam_rows = np.arange(self.A.shape[0], dtype=np.int32)
+
+    def _set_self(self, xo: np.ndarray, yo: np.ndarray) -> None:
+        h, m, s = self.h, self.m, self.s
+        for i in range(m):
+            h.changeCoeff(i, 1, self.sign_x * float(xo[i]))
+        for r in range(s):
+            h.changeCoeff(m + r, 1, float(yo[r]))
+
+    def radial(self, o: int) -> tuple[float, np.ndarray | None]:
+        """Solve stage 1 for unit ``o`` with pricing; return (theta or phi, lambda over all)."""
+        h = self.h
+        self._set_unit(self.X[o], self.Y[o])
+        self._set_self(self.X[o], self.Y[o])
+        for _ in range(self.n + 1):
+            h.run()
+            status = self._status()
+            if status == "unbounded":
+                return np.inf, None
+            if status != "optimal":
+                h.clearSolver()
+                h.run()
+                status = self._status()
+                if status != "optimal":
+                    raise DeaInputError(
+                        f"DEA linear program for unit {o} ended with status {status}"
+                    )
+            pi = np.asarray(h.getSolution().row_dual)
+            rc = -(pi @ self.A)  # lambda costs are 0: reduced cost = -a_j' pi
+            rc[self.in_lp] = np.inf
+            enter = np.flatnonzero(rc < -self.TOL)
+            if enter.size == 0:
+                break
+            enter = enter[np.argsort(rc[enter], kind="stable")[: self.BATCH]]
+            for j in enter:
+                h.addCol(0.0, 0.0, self.inf, len(self.lam_rows), self.lam_rows, self.A[:, j])
+                self.cols.append(int(j))
+                self.in_lp[j] = True
+        col = np.asarray(h.getSolution().col_value)
+        lam = np.zeros(self.n)
+        np.add.at(lam, np.asarray(self.cols[1:], dtype=np.int64), col[2:])
+        lam[o] += col[1]
+        return float(col[0]), lam
+
+
+def _initial_peers(X: np.ndarray, Y: np.ndarray, k: int) -> np.ndarray:
+    """A few units likely on the frontier: best overall productivity and best per output."""
+    prod = Y.sum(axis=1) / X.sum(axis=1)
+    picks = list(np.argsort(-prod, kind="stable")[:k])
+    for r in range(Y.shape[1]):
+        picks.append(int(np.argmax(Y[:, r] / X.sum(axis=1))))
+    return np.unique(np.asarray(picks, dtype=np.int64))
+
+
 def _scaled(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Divide every column by its mean (radial scores are unit-free; numerics improve)."""
     sx = X.mean(axis=0)
@@ -266,7 +360,9 @@ def _scores_block(
     skip_efficient: bool,
 ) -> np.ndarray:
     """Radial scores (theta or phi) of ``units``; X and Y already scaled."""
-    model = _Model(X, Y, orientation, rts)
+    model = _PricedModel(
+        X, Y, orientation, rts, _initial_peers(X, Y, 2 * (X.shape[1] + Y.shape[1]))
+    )
     out = np.full(len(units), np.nan)
     known = np.zeros(X.shape[0], dtype=bool)
     for k, o in enumerate(units):
@@ -360,7 +456,9 @@ def _dea_one(
     ids = list(xin.index)
     _check(X, Y, ids)
     Xs, Ys, _, _ = _scaled(X, Y)
-    model = _Model(Xs, Ys, orientation, rts)
+    model = _PricedModel(
+        Xs, Ys, orientation, rts, _initial_peers(Xs, Ys, 2 * (Xs.shape[1] + Ys.shape[1]))
+    )
     n = X.shape[0]
     rad = np.empty(n)
     lam = np.zeros((n, n))
