@@ -212,3 +212,21 @@ def test_radial_scores_and_slack_sums_match_independent_linprog(orientation, rts
             res[["slack_y0", "slack_y1", "slack_y2"]].iloc[o] / sy
         ).sum()
         assert ours == pytest.approx(slack_sum, abs=1e-6)
+
+
+def test_column_generation_matches_linprog_on_many_units():
+    """With 150 units most peers enter the LP through pricing, not the initial set."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(5)
+    n = 150
+    X = rng.lognormal(1.0, 0.5, (n, 3))
+    Y = rng.uniform(0.3, 1.0, (n, 4)) * (X @ np.array([0.5, 0.3, 0.2]))[:, None]
+    for rts in ("crs", "vrs"):
+        ours = dea_scores(X, Y, "input", rts)
+        for o in range(0, n, 5):
+            A = np.vstack([np.c_[-X[o][:, None], X.T], np.c_[np.zeros((4, 1)), -Y.T]])
+            b = np.r_[np.zeros(3), -Y[o]]
+            eq = {} if rts == "crs" else {"A_eq": np.r_[0.0, np.ones(n)][None, :], "b_eq": [1.0]}
+            r = linprog(np.r_[1.0, np.zeros(n)], A_ub=A, b_ub=b, method="highs", **eq)
+            assert ours[o] == pytest.approx(r.fun, abs=1e-8), (rts, o)

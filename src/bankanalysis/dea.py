@@ -2,10 +2,14 @@
 
 The envelopment form is solved with HiGHS through :mod:`highspy`. One linear program is built
 per model (orientation x returns to scale) and reused for every evaluated unit: only the
-evaluated unit's coefficients change (the column of the radial variable and the row bounds),
-and HiGHS starts from the previous optimal basis (warm start). That is what makes 2,000 units
-solve in a second or two instead of the ~8 ms per unit of a fresh ``scipy.optimize.linprog``
-call.
+evaluated unit's coefficients change (the column of the radial variable, a "self" column
+holding the unit's own data, and the row bounds), and HiGHS starts from the previous optimal
+basis (warm start). The LP does not hold every unit as a column: it starts with a few likely
+frontier units, and after each solve the row duals price all the others; units with a negative
+reduced cost enter (column generation), so the LP soon holds the frontier only. Input-oriented
+scores skip units already proven efficient (a unit with a positive weight in an optimal
+solution is efficient). Together this solves CCR and BCC for 2,000 units in about a second of
+CPU instead of the ~8 ms per unit of a fresh ``scipy.optimize.linprog`` call.
 
 Models (unit ``o``, inputs ``X`` (m x n), outputs ``Y`` (s x n), weights ``lambda``)::
 
