@@ -147,9 +147,9 @@ class SegmentationParams(CommonParams):
 
     migration_months: int = Field(12, ge=1, le=60)
     pipeline_within: float = Field(0.10, gt=0, lt=1)
-    segment_k_range: list[int] = Field(default_factory=lambda: [3, 8])
+    segment_k_range: list[int] = Field(default_factory=lambda: [4, 8])
     segment_method: Literal["kmeans", "gmm"] = "kmeans"
-    segment_sample_size: int = Field(20000, ge=100)
+    segment_sample_size: int = Field(5000, ge=100)
     segment_min_customers: int = Field(200, ge=10)
     segment_seed: int = Field(0, ge=0)
     wealth_card_product: str = "wealth_card"

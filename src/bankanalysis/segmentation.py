@@ -872,10 +872,10 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        k_range: tuple[int, int] = (3, 8),
+        k_range: tuple[int, int] = (4, 8),
         method: str = "kmeans",
         sample_size: int = 5000,
-        silhouette_sample: int = 3000,
+        silhouette_sample: int = 5000,
         n_init: int = 4,
         n_stability_seeds: int = 2,
         balance_blocks: bool = True,
@@ -1028,7 +1028,7 @@ class TierSegments:
 def segment_tiers(
     features: pd.DataFrame,
     tiers: pd.DataFrame,
-    k_range: tuple[int, int] = (3, 8),
+    k_range: tuple[int, int] = (4, 8),
     min_customers: int = 200,
     **segmenter_kwargs: object,
 ) -> TierSegments:
