@@ -1,0 +1,388 @@
+"""The report batch on fixture notebooks: failure isolation, outputs, manifest, latest, signals.
+
+The fixture notebooks (``tests/fixtures/notebooks``) carry the real notebook names and a
+planted behaviour per region: ``02`` raises for R02, ``03`` kills its own kernel for R02
+and sleeps past its timeout for R03. The processed folder is a minimal one built here
+(``_manifest.json`` and ``regions.parquet``), which is all the fixture notebooks read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from bankanalysis import cli
+from bankanalysis.batch import (
+    LocalProcessExecutor,
+    default_run_id,
+    job_key,
+    run_batch,
+    switch_latest,
+)
+from bankanalysis.reporting import ERROR_ANCHOR, local_links
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
+EVIL = "<script>alert(1)</script>"
+REGIONS = pd.DataFrame(
+    {
+        "region_id": ["R01", "R02", "R03"],
+        "name": ["中心城区", EVIL, 'East "A" & B'],
+        "echelon": [1, 2, 3],
+        "echelon_name": ["central city", "key development area", "expansion area"],
+    }
+)
+
+
+def make_processed(folder: Path) -> Path:
+    """Write the smallest processed folder ``load_processed`` accepts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    REGIONS.to_parquet(folder / "regions.parquet", index=False)
+    manifest = {
+        "fingerprint": "fp-test-0001",
+        "months": ["2024-01", "2024-02", "2024-03"],
+        "data_month": "2024-03",
+        "products": [],
+        "tables_present": ["regions"],
+    }
+    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def make_params(folder: Path, overrides: dict[str, str] | None = None) -> Path:
+    (folder / "regions").mkdir(parents=True, exist_ok=True)
+    (folder / "defaults.yaml").write_text(
+        (ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    for rid, text in (overrides or {}).items():
+        (folder / "regions" / f"{rid}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Three runs into one reports folder: complete, then incomplete (failures), then complete."""
+    base = tmp_path_factory.mktemp("batch")
+    processed = make_processed(base / "processed")
+    params = make_params(
+        base / "params",
+        {"R03": "notebooks:\n  03_outlet_benchmarking:\n    timeout_minutes: 0.25\n"},
+    )
+    common = dict(
+        out=base / "reports",
+        processed_dir=processed,
+        params_dir=params,
+        notebooks_dir=FIXTURES,
+        jobs=2,
+        progress=False,
+    )
+    small = dict(regions=["R01"], notebooks=["00_bank_overview", "01_customer_segmentation"])
+    a1 = run_batch(run_id="a1", **small, **common)
+    failing = run_batch(run_id="failing", **common)
+    latest_after_failing = os.readlink(base / "reports" / "latest")
+    a2 = run_batch(run_id="a2", **small, **common)
+    return {
+        "out": base / "reports",
+        "a1": a1,
+        "a2": a2,
+        "failing": failing,
+        "latest_after_failing": latest_after_failing,
+    }
+
+
+@pytest.fixture(scope="module")
+def failing_run(runs: dict):
+    return runs["failing"]
+
+
+def _statuses(result) -> dict[str, str]:
+    return {r.name: r.status for r in result.results}
+
+
+def test_failures_are_isolated(failing_run) -> None:
+    assert _statuses(failing_run) == {
+        "_bank/00_bank_overview": "ok",
+        "R01/01_customer_segmentation": "ok",
+        "R01/02_cross_sell_propensity": "ok",
+        "R01/03_outlet_benchmarking": "ok",
+        "R02/01_customer_segmentation": "ok",
+        "R02/02_cross_sell_propensity": "failed",
+        "R02/03_outlet_benchmarking": "killed",
+        "R03/01_customer_segmentation": "ok",
+        "R03/02_cross_sell_propensity": "ok",
+        "R03/03_outlet_benchmarking": "timeout",
+    }
+    assert failing_run.status == "incomplete"
+    assert failing_run.exit_code == 1
+    by_name = {r.name: r for r in failing_run.results}
+    assert by_name["R02/02_cross_sell_propensity"].error == "ValueError: planted failure for R02"
+    assert "0.25 minutes" in by_name["R03/03_outlet_benchmarking"].error
+    # the sleeping notebook was stopped at its timeout (15 s), not after its 600 s sleep
+    assert 15 <= by_name["R03/03_outlet_benchmarking"].duration_s < 120
+    # the cells after the failure did not run: their metric is absent
+    assert "after_failure" not in by_name["R02/02_cross_sell_propensity"].metrics
+    assert by_name["R01/02_cross_sell_propensity"].metrics["after_failure"] == 1
+
+
+def test_every_job_keeps_its_notebook_and_report(failing_run) -> None:
+    run_dir = failing_run.run_dir
+    for r in failing_run.results:
+        assert (run_dir / r.html).is_file(), r.name
+        assert (run_dir / r.ipynb).is_file(), r.name
+        assert r.html == f"{r.name}.html"
+    failed = (run_dir / "R02/02_cross_sell_propensity.html").read_text(encoding="utf-8")
+    assert f'id="{ERROR_ANCHOR}"' in failed
+    assert "planted failure for R02" in failed
+    for name in ("R02/03_outlet_benchmarking", "R03/03_outlet_benchmarking"):
+        page = (run_dir / f"{name}.html").read_text(encoding="utf-8")
+        assert page.count(f'id="{ERROR_ANCHOR}"') == 1, name
+
+
+def test_reports_have_no_code_no_external_urls_and_embedded_images(failing_run) -> None:
+    for r in failing_run.results:
+        page = (failing_run.run_dir / r.html).read_text(encoding="utf-8")
+        assert "regions.groupby" not in page, r.name  # input code hidden
+        assert "MetricsRecorder(output_dir)" not in page, r.name
+        assert "<script" not in page.lower(), r.name
+        srcs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", page, flags=re.I)
+        assert not [s for s in srcs if re.match(r"(?i)(https?:)?//", s)], r.name
+        assert page.count('src="data:image/png;base64,') >= 1, r.name
+        assert "fp-test-0001" in page, r.name
+        header = page[: page.index("</header>")]
+        assert "bankanalysis " in header and "2024-03" in header
+
+
+def test_index_marks_failures_and_every_link_resolves(failing_run) -> None:
+    run_dir = failing_run.run_dir
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    links = local_links(page)
+    for name in (
+        "R02/02_cross_sell_propensity",
+        "R02/03_outlet_benchmarking",
+        "R03/03_outlet_benchmarking",
+    ):
+        assert f"{name}.html#{ERROR_ANCHOR}" in links
+    assert "R01/01_customer_segmentation/leads.csv" in links  # side outputs are linked
+    for link in links:
+        target = run_dir / link.split("#")[0]
+        assert target.is_file(), link
+    assert page.count('class="status ok"') == 7
+    assert "This run is incomplete: 3 jobs failed" in page
+
+
+def test_names_from_the_data_are_escaped(failing_run) -> None:
+    run_dir = failing_run.run_dir
+    pages = [run_dir / "index.html", run_dir / "R02/01_customer_segmentation.html"]
+    pages.append(run_dir / "_bank/00_bank_overview.html")  # shows the regions table
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        assert EVIL not in page, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+    assert "East &quot;A&quot; &amp; B" in (run_dir / "index.html").read_text(encoding="utf-8")
+
+
+def test_manifest_records_every_job(failing_run) -> None:
+    m = json.loads((failing_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert (m["run_id"], m["status"], m["reason"]) == ("failing", "incomplete", "3 jobs failed")
+    assert m["counts"] == {"ok": 7, "failed": 1, "killed": 1, "timeout": 1}
+    assert m["data"]["fingerprint"] == "fp-test-0001"
+    assert {"bankanalysis", "papermill", "nbconvert", "pandas"} <= set(m["versions"])
+    assert len(m["jobs"]) == 10
+    for job in m["jobs"]:
+        assert re.fullmatch(r"[0-9a-f]{64}", job["key"])
+        assert job["input_fingerprint"] == "fp-test-0001"
+        assert job["duration_s"] > 0
+        assert job["params"]["min_group_size"] == 10
+        assert job["params"]["region_id"] == job["region_id"]
+    timeouts = {j["name"]: j["params"]["timeout_minutes"] for j in m["jobs"]}
+    assert timeouts.pop("R03/03_outlet_benchmarking") == 0.25
+    assert set(timeouts.values()) == {20.0}
+    assert len({j["key"] for j in m["jobs"]}) == 10
+    metrics = json.loads(
+        (failing_run.run_dir / "R01/01_customer_segmentation/metrics.json").read_text()
+    )
+    assert metrics == {"region.echelon": 1, "regions.count": 3}
+
+
+def test_latest_points_at_the_newest_complete_run(runs: dict) -> None:
+    out, a1, a2, failing = runs["out"], runs["a1"], runs["a2"], runs["failing"]
+    assert (a1.status, failing.status, a2.status) == ("complete", "incomplete", "complete")
+    assert (a1.exit_code, failing.exit_code, a2.exit_code) == (0, 1, 0)
+    assert (a1.latest_switched, failing.latest_switched, a2.latest_switched) == (True, False, True)
+    assert runs["latest_after_failing"] == "a1"
+    assert os.readlink(out / "latest") == "a2"
+    assert (out / "latest" / "index.html").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".latest.") and "tmp" in p.name]
+
+
+def _normalise(page: str) -> list[str]:
+    """The page's lines with the run time and run id blanked."""
+    page = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", page)
+    page = re.sub(r"(>|run_id = )a[12]\b", r"\1<run>", page)
+    # other commits may land between the two runs (the commit is in the header)
+    page = re.sub(r'"git-commit">[^<]*<', '"git-commit"><commit><', page)
+    return page.replace("><", ">\n<").splitlines()
+
+
+def test_same_inputs_give_identical_metrics_and_reports(runs: dict) -> None:
+    a, b = runs["a1"], runs["a2"]
+    for name in ("_bank/00_bank_overview", "R01/01_customer_segmentation"):
+        ma = (a.run_dir / name / "metrics.json").read_bytes()
+        mb = (b.run_dir / name / "metrics.json").read_bytes()
+        assert ma == mb
+        ha = (a.run_dir / f"{name}.html").read_text(encoding="utf-8")
+        hb = (b.run_dir / f"{name}.html").read_text(encoding="utf-8")
+        assert ha != hb  # run id and time differ ...
+        assert _normalise(ha) == _normalise(hb)  # ... and nothing else
+    keys_a = {
+        r["name"]: r["key"] for r in json.loads((a.run_dir / "manifest.json").read_text())["jobs"]
+    }
+    keys_b = {
+        r["name"]: r["key"] for r in json.loads((b.run_dir / "manifest.json").read_text())["jobs"]
+    }
+    assert keys_a == keys_b
+
+
+def test_older_run_does_not_take_latest_back(runs: dict) -> None:
+    out = runs["out"]
+    assert switch_latest(out, "a1") is False
+    assert os.readlink(out / "latest") == "a2"
+
+
+def test_parameter_errors_stop_the_batch_before_any_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    processed = make_processed(tmp_path / "processed")
+    params = make_params(
+        tmp_path / "params", {"R01": "common:\n  min_group_size: ten\n  colour: blue\n"}
+    )
+
+    def no_kernels(self, jobs, on_event):  # pragma: no cover - must not be called
+        raise AssertionError("a kernel was about to start")
+
+    monkeypatch.setattr(LocalProcessExecutor, "run", no_kernels)
+    code = cli.main(
+        [
+            "run",
+            "--regions",
+            "R01,R99,../up",
+            "--run-id",
+            "../escape",
+            "--processed",
+            str(processed),
+            "--params",
+            str(params),
+            "--notebooks-dir",
+            str(FIXTURES),
+            "--out",
+            str(tmp_path / "reports"),
+            "--no-progress",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert re.search(r"\d+ parameter problems", err)
+    for fragment in (
+        "run id '../escape' is not a safe id",
+        "region id '../up' is not a safe id",
+        "region 'R99' is not in the data",
+        "min_group_size: Input should be a valid integer",
+        "colour: unknown parameter",
+    ):
+        assert fragment in err, fragment
+    assert not (tmp_path / "reports").exists()
+
+
+def test_job_key_changes_with_inputs_that_change_results(tmp_path: Path) -> None:
+    nb = tmp_path / "n.ipynb"
+    nb.write_text('{"cells": []}', encoding="utf-8")
+    p = {"region_id": "R01", "min_group_size": 10, "output_dir": "/a", "run_id": "x"}
+    k = job_key(nb, p, "pkg", "fp")
+    assert k == job_key(
+        nb, p | {"output_dir": "/b", "run_id": "y", "timeout_minutes": 5}, "pkg", "fp"
+    )
+    assert k != job_key(nb, p | {"min_group_size": 11}, "pkg", "fp")
+    assert k != job_key(nb, p | {"region_id": "R02"}, "pkg", "fp")
+    assert k != job_key(nb, p, "pkg2", "fp")
+    assert k != job_key(nb, p, "pkg", "fp2")
+    assert k != job_key(nb, p, "pkg", "fp", extra={"model": "m1"})
+    nb.write_text('{"cells": [1]}', encoding="utf-8")
+    assert k != job_key(nb, p, "pkg", "fp")
+
+
+def test_default_run_id_is_a_safe_utc_stamp() -> None:
+    from datetime import UTC, datetime
+
+    assert default_run_id(datetime(2026, 11, 30, 4, 5, 6, tzinfo=UTC)) == "20261130T040506Z"
+
+
+def test_sigterm_keeps_finished_reports_and_marks_the_run_incomplete(tmp_path: Path) -> None:
+    processed = make_processed(tmp_path / "processed")
+    params = make_params(tmp_path / "params")
+    out = tmp_path / "reports"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bankanalysis.cli",
+        "run",
+        "--regions",
+        "R01,R03",
+        "--notebooks",
+        "00_bank_overview,03_outlet_benchmarking",
+        "--jobs",
+        "2",
+        "--run-id",
+        "sig",
+        "--processed",
+        str(processed),
+        "--params",
+        str(params),
+        "--notebooks-dir",
+        str(FIXTURES),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    manifest = out / "sig" / "manifest.json"
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.is_file():
+            with open(manifest, encoding="utf-8") as fh:
+                done = json.load(fh)["counts"].get("ok", 0)
+            if done == 2:
+                break
+        time.sleep(0.3)
+    assert done == 2, proc.stderr.read() if proc.poll() is not None else "timed out"
+    time.sleep(3)  # R03's sleeping notebook is now running in its kernel
+    tree = psutil.Process(proc.pid).children(recursive=True)
+    assert len(tree) >= 2  # workers and at least one kernel
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    assert (m["status"], m["reason"]) == ("incomplete", "interrupted")
+    status = {j["name"]: j["status"] for j in m["jobs"]}
+    assert status == {
+        "_bank/00_bank_overview": "ok",
+        "R01/03_outlet_benchmarking": "ok",
+        "R03/03_outlet_benchmarking": "interrupted",
+    }
+    assert (out / "sig" / "R01" / "03_outlet_benchmarking.html").is_file()
+    assert (out / "sig" / "_bank" / "00_bank_overview.html").is_file()
+    assert "This run is incomplete: interrupted" in (out / "sig" / "index.html").read_text()
+    assert not (out / "latest").exists()
+    time.sleep(0.5)
+    alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
