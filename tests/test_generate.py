@@ -207,6 +207,37 @@ def test_managers_serve_mostly_wealthy_customers(bank: Path) -> None:
     assert (contacts["manager_id"] == mgr.reindex(contacts["customer_id"]).to_numpy()).all()
 
 
+def test_first_month_has_no_spike_of_purchases_or_new_customers(bank: Path) -> None:
+    txn = _read(bank, "transactions")
+    month = pd.to_datetime(txn["txn_date"]).dt.strftime("%Y-%m")
+    purchases = month[txn["kind"] == "purchase"].value_counts().sort_index()
+    assert purchases.iloc[0] < 1.3 * purchases.iloc[1:].mean()
+    targets = _read(bank, "targets")
+    new = targets[(targets["kpi"] == "new_customers") & (targets["level"] == "outlet")]
+    by_month = new.groupby("month")["target"].sum()
+    assert by_month.iloc[0] < 0.06 * N
+    assert by_month.iloc[1:].between(0.01 * N, 0.06 * N).all()
+
+
+def test_region_targets_are_the_sum_of_their_outlets(bank: Path) -> None:
+    targets = _read(bank, "targets")
+    outlets = _read(bank, "outlets")
+    assert set(targets["kpi"]) == {
+        "new_customers",
+        "deposit_balance",
+        "aum",
+        "fee_income",
+        "sales_total",
+    }
+    o = targets[targets["level"] == "outlet"].merge(
+        outlets[["outlet_id", "region_id"]], left_on="id", right_on="outlet_id"
+    )
+    summed = o.groupby(["month", "region_id", "kpi"])["target"].sum()
+    reg = targets[targets["level"] == "region"].set_index(["month", "id", "kpi"])["target"]
+    np.testing.assert_allclose(reg.sort_index().to_numpy(), summed.sort_index().to_numpy())
+    assert len(targets) == MONTHS * 5 * (len(outlets) + 8)
+
+
 # --------------------------------------------------------------------------- planted truth
 
 

@@ -549,9 +549,7 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     # closures: geometric hazard from the month after opening
     hazard = _CLOSE_HAZARD[persona]
     wait = rng.geometric(hazard)
-    close_idx = np.maximum(open_idx, 0).astype(np.int64) + wait
-    close_idx = np.where(close_idx < 1, 1, close_idx)
-    close_idx = np.minimum(close_idx, T).astype(np.int16)
+    close_idx = np.minimum(open_idx.astype(np.int64) + wait, T).astype(np.int16)
     closing = close_idx < T
     cday = (rng.random(n) * cal.days[np.minimum(close_idx, T - 1)]).astype(np.int64)
     closed = np.where(
@@ -957,6 +955,8 @@ def truth_features(
     Returns
     -------
     dict of str to numpy.ndarray
+        Every term of :data:`TRUTH_FEATURES` (``hold_<product>`` only for the products the model
+        uses).
     """
     age_c = (age - 45.0) / 15.0
     feat = {
@@ -973,8 +973,10 @@ def truth_features(
         "echelon_1": (echelon == 1).astype(np.float64),
         "echelon_3": (echelon == 3).astype(np.float64),
     }
+    used = {t for spec in PROPENSITY_MODEL.values() for t in spec}
     for j, p in enumerate(PRODUCT_IDS):
-        feat[f"hold_{p}"] = holds[:, j].astype(np.float64)
+        if f"hold_{p}" in used:
+            feat[f"hold_{p}"] = holds[:, j].astype(np.float64)
     return feat
 
 
@@ -1052,7 +1054,8 @@ def _simulate(
         rng_c = _rng(seed, _S_MONTH_CONTACT, t)
         rng_a = _rng(seed, _S_MONTH_ACQ, t)
         active = (cust.open_idx <= t) & (cust.close_idx > t)
-        is_opening = cust.open_idx == t
+        # joined during this month (the stock joined before the window)
+        is_opening = (cust.since >= cal.start[t]) & (cust.since <= cal.end[t])
         # ---- holdings: apply last month's acquisitions and this month's drops
         if t > 0:
             cs_holds = holds[:, cs_idx]
@@ -1088,6 +1091,8 @@ def _simulate(
         )
         # new holdings this month (for purchase rows and sales actuals)
         new_hold = h_act & ~(prev_holds[a_idx] & prev_active[a_idx, None])
+        if t == 0:
+            new_hold &= is_opening[a_idx, None]
 
         # ---- transactions
         lam = chan_rate[a_idx].copy()
@@ -1098,9 +1103,7 @@ def _simulate(
         lam[:, 3] *= ~no_mobile
         lam[:, 0] += 0.3 * rerouted
         lam[:, 1] += 0.2 * rerouted
-        frac = np.ones(len(a_idx))
-        op = is_opening[a_idx] & (t > 0)
-        first_day = np.where(op, cust.since[a_idx], cal.start[t])
+        first_day = np.where(is_opening[a_idx], cust.since[a_idx], cal.start[t])
         frac = (cal.end[t] - first_day).astype(np.int64) + 1
         lam *= (frac / cal.days[t])[:, None]
         counts = rng_x.poisson(lam)
@@ -1240,7 +1243,7 @@ def _simulate(
             probs[:, j] = _sigmoid(truth_logits(feat, p))
         held_cs = h_act[:, cs_idx]
         probs[held_cs] = np.nan
-        draw = rng_a.random(probs.shape)
+        draw = rng_a.random(probs.shape, dtype=np.float32)
         acq = np.zeros((n, len(CROSS_SELL)), dtype=bool)
         acq[a_idx] = (draw < probs) & ~held_cs
         cols = {
