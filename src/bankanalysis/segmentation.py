@@ -733,7 +733,6 @@ _PRODUCT_TRAITS: tuple[tuple[str, str], ...] = (
     ("has_investment", "investors"),
     ("has_insurance", "protection buyers"),
     ("has_loan", "borrowers"),
-    ("has_card", "card users"),
     ("n_products", "multi-product holders"),
 )
 
