@@ -178,6 +178,7 @@ def test_echelon_comparison_and_trends() -> None:
     tr = monthly_trends(_rm()).set_index("month")
     assert tr.at["2024-01", "customers"] == 4 and tr.at["2024-03", "aum"] == 25750.0
     assert tr.at["2024-01", "e_channel_share"] == pytest.approx(0.5)
+    assert np.isnan(tr.at["2024-01", "new_deposits"]) and tr.at["2024-03", "new_deposits"] == 15.0
 
 
 def test_target_attainment() -> None:

@@ -139,15 +139,10 @@ def monthly_trends(region_month: pd.DataFrame) -> pd.DataFrame:
     )
     rm = region_month.assign(_e_txn=region_month["e_channel_share"] * region_month["txn_n"])
     out = (
-        rm.groupby(["month", "echelon"], observed=True, sort=True)
-        .agg(
-            customers=("customers", "sum"),
-            aum=("aum", "sum"),
-            new_deposits=("new_deposits", "sum"),
-            fee_income=("fee_income", "sum"),
-            txn_n=("txn_n", "sum"),
-            _e_txn=("_e_txn", "sum"),
-        )
+        rm.groupby(["month", "echelon"], observed=True, sort=True)[
+            ["customers", "aum", "new_deposits", "fee_income", "txn_n", "_e_txn"]
+        ]
+        .sum(min_count=1)  # new deposits of the first month stay NaN, not 0
         .reset_index()
     )
     out["e_channel_share"] = out["_e_txn"] / out["txn_n"].where(out["txn_n"] > 0)

@@ -63,6 +63,7 @@ table.params td,table.params th{text-align:left}
 .output_error pre,.output_stderr pre{background:#fdecea;border-left:4px solid #c62828;
 padding:.6em;overflow-x:auto;white-space:pre-wrap}
 pre{white-space:pre-wrap}
+.output_html{overflow-x:auto}tbody th{white-space:nowrap}
 .status{display:inline-block;padding:.05em .5em;border-radius:3px;color:#fff;font-size:.85em}
 .status.ok{background:#2e7d32}.status.failed,.status.timeout,.status.killed{background:#c62828}
 .status.not_run,.status.interrupted{background:#757575}.status.reused{background:#1565c0}
