@@ -59,6 +59,8 @@ Returns = Literal["crs", "vrs"]
 
 #: lambda values above this (on mean-scaled data) make a unit a reference peer.
 PEER_TOL = 1e-7
+#: efficiencies within this distance of 1 are exactly 1 (solver tolerance)
+SNAP_TOL = 1e-9
 
 
 class DeaInputError(BankAnalysisError):
@@ -382,6 +384,15 @@ def _scores_block(
     return out
 
 
+def _snap(eff: np.ndarray) -> np.ndarray:
+    """Efficiency in [0, 1] with solver noise around 1 removed (1 - 1e-9 .. 1 + x -> 1).
+
+    Without it, efficient units would be ranked among themselves by rounding noise.
+    """
+    eff = np.asarray(eff, dtype=float)
+    return np.where(eff >= 1.0 - SNAP_TOL, 1.0, eff)
+
+
 def _scores_chunk(args: tuple) -> np.ndarray:
     return _scores_block(*args)
 
@@ -440,9 +451,9 @@ def dea_scores(
             )
         rad = np.concatenate(parts)
     if orientation == "input":
-        return np.minimum(rad, 1.0)
+        return _snap(rad)
     with np.errstate(divide="ignore"):
-        return np.minimum(np.where(np.isinf(rad), 0.0, 1.0 / rad), 1.0)
+        return _snap(np.where(np.isinf(rad), 0.0, 1.0 / rad))
 
 
 def _frame(data: pd.DataFrame | np.ndarray, prefix: str) -> pd.DataFrame:
@@ -486,14 +497,14 @@ def _dea_one(
     proj_x = lam @ X
     proj_y = lam @ Y
     if orientation == "input":
-        eff = np.minimum(rad, 1.0)
+        eff = _snap(rad)
         s_minus = np.clip(rad[:, None] * X - proj_x, 0.0, None)
         s_plus = np.clip(proj_y - Y, 0.0, None)
         tx = rad[:, None] * X - s_minus
         ty = Y + s_plus
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            eff = np.where(finite, np.minimum(1.0 / rad, 1.0), 0.0)
+            eff = _snap(np.where(finite, 1.0 / rad, 0.0))
         s_minus = np.clip(X - proj_x, 0.0, None)
         s_plus = np.where(finite[:, None], np.clip(proj_y - rad[:, None] * Y, 0.0, None), np.nan)
         tx = X - s_minus
