@@ -386,3 +386,39 @@ def test_sigterm_keeps_finished_reports_and_marks_the_run_incomplete(tmp_path: P
     time.sleep(0.5)
     alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == []
+
+
+def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bankanalysis import batch
+
+    processed = make_processed(tmp_path / "processed")
+    params = make_params(tmp_path / "params")
+    out = tmp_path / "reports"
+    (out / "20261130T040506Z").mkdir(parents=True)
+    monkeypatch.setattr(batch, "default_run_id", lambda now=None: "20261130T040506Z")
+    plan = batch.plan_jobs(
+        regions=["R02", "R01"],
+        notebooks=["01_customer_segmentation", "00_bank_overview"],
+        run_id=None,
+        out=out,
+        processed_dir=processed,
+        params_dir=params,
+        notebooks_dir=FIXTURES,
+    )
+    assert plan.run_id == "20261130T040506Z-2"
+    assert [j.name for j in plan.jobs] == [
+        "_bank/00_bank_overview",
+        "R01/01_customer_segmentation",
+        "R02/01_customer_segmentation",
+    ]
+    bank_job = plan.jobs[0]
+    assert bank_job.html_path == plan.run_dir / "_bank" / "00_bank_overview.html"
+    assert bank_job.injected()["output_dir"] == str(plan.run_dir / "_bank" / "00_bank_overview")
+    assert bank_job.injected()["region_id"] is None
+    assert "timeout_minutes" not in bank_job.injected()
+    assert bank_job.header["region_name"] is None
+    assert plan.jobs[2].header["region_name"] == EVIL  # escaped only when rendered
+    assert plan.jobs[2].header["echelon"] == "2 (key development area)"
+    assert not (out / plan.run_id).exists()  # planning writes nothing

@@ -301,6 +301,7 @@ class Plan:
     data: dict[str, Any]
     git_commit: str
     package_hash: str
+    bank: Any = None
 
 
 def _resolve_processed(processed_dir: str | Path | None) -> Path:
@@ -444,6 +445,7 @@ def plan_jobs(
         data=data,
         git_commit=commit,
         package_hash=pkg,
+        bank=bank,
     )
 
 
@@ -1075,12 +1077,31 @@ def run_batch(
         bank=bank,
     )
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        plan.run_dir.mkdir(parents=False, exist_ok=False)
-    except FileExistsError as exc:
-        raise ParameterError(
-            [f"run folder {plan.run_dir} already exists; choose another --run-id"]
-        ) from exc
+    for attempt in range(2, 100):
+        try:  # the run folder is the run's reservation: two batches never share one
+            plan.run_dir.mkdir(parents=False, exist_ok=False)
+            break
+        except FileExistsError as exc:
+            if run_id is not None:
+                raise ParameterError(
+                    [f"run folder {plan.run_dir} already exists; choose another --run-id"]
+                ) from exc
+            # a batch started in the same second took the default id: take the next suffix
+            candidate = f"{plan.run_id.split('-')[0]}-{attempt}"
+            if (out / candidate).exists():
+                continue
+            plan = plan_jobs(
+                regions=regions,
+                notebooks=notebooks,
+                run_id=candidate,
+                out=out,
+                processed_dir=processed_dir,
+                params_dir=params_dir,
+                notebooks_dir=notebooks_dir,
+                timeout_minutes=timeout_minutes,
+                kernel_name=kernel_name,
+                bank=plan.bank,
+            )
     started = _utc_now()
     results: list[JobResult] = []
     _write_run_files(plan.run_dir, _manifest(plan, results, "running", "running", started, None))
