@@ -117,7 +117,9 @@ def test_customers_open_and_close_within_the_window(bank: Path) -> None:
     h = _read(bank, "holdings")
     since = pd.to_datetime(cust["since"])
     closed = pd.to_datetime(cust["closed"])
-    assert (since > pd.Timestamp("2026-06-30")).sum() > 0.05 * N
+    # about 1.1% join per month of the window
+    joined = (since >= pd.Timestamp("2026-06-01")).sum()
+    assert 0.04 * N < joined < 0.07 * N
     assert closed.notna().sum() > 0.01 * N
     assert (closed.dropna() >= since[closed.notna()]).all()
     # no holdings at or after the closing month-end, none before joining
@@ -207,7 +209,7 @@ def test_managers_serve_mostly_wealthy_customers(bank: Path) -> None:
     assert (contacts["manager_id"] == mgr.reindex(contacts["customer_id"]).to_numpy()).all()
 
 
-def test_first_month_has_no_spike_of_purchases_or_new_customers(bank: Path) -> None:
+def test_first_month_is_no_spike_of_purchases_or_new_customer_targets(bank: Path) -> None:
     txn = _read(bank, "transactions")
     month = pd.to_datetime(txn["txn_date"]).dt.strftime("%Y-%m")
     purchases = month[txn["kind"] == "purchase"].value_counts().sort_index()
@@ -215,8 +217,7 @@ def test_first_month_has_no_spike_of_purchases_or_new_customers(bank: Path) -> N
     targets = _read(bank, "targets")
     new = targets[(targets["kpi"] == "new_customers") & (targets["level"] == "outlet")]
     by_month = new.groupby("month")["target"].sum()
-    assert by_month.iloc[0] < 0.06 * N
-    assert by_month.iloc[1:].between(0.01 * N, 0.06 * N).all()
+    assert by_month.between(0.005 * N, 0.03 * N).all()
 
 
 def test_region_targets_are_the_sum_of_their_outlets(bank: Path) -> None:

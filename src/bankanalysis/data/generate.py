@@ -503,13 +503,12 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     """
     rng = _rng(seed, _S_CUSTOMERS)
     T = len(cal.labels)
-    n_new = int(round(0.13 * n)) if T > 1 else 0
+    # about 1.1% of the customers join per month of the window
+    n_new = int(round(min(0.14, 0.011 * T) * n))
     is_new = np.zeros(n, dtype=bool)
     is_new[rng.permutation(n)[:n_new]] = True
     open_idx = np.zeros(n, dtype=np.int16)
-    if n_new:
-        month_w = np.ones(T - 1)
-        open_idx[is_new] = 1 + _categorical(rng, np.tile(month_w / month_w.sum(), (n_new, 1)))
+    open_idx[is_new] = rng.integers(0, T, n_new)
     mix = np.where(is_new[:, None], _PERSONA_MIX_NEW, _PERSONA_MIX_STOCK)
     persona = _categorical(rng, mix).astype(np.int8)
     tier = _categorical(rng, _TIER_PROBS[persona])
@@ -538,7 +537,6 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     since_stock = np.maximum(since_stock, opened[outlet])
     day_in = (rng.random(n) * cal.days[open_idx]).astype(np.int64).astype("timedelta64[D]")
     since = np.where(is_new, cal.start[open_idx] + day_in, since_stock).astype("datetime64[D]")
-    # the stock may have joined during the first month too (day_in of month 0 keeps them < end)
     age0 = np.clip(rng.normal(_AGE[persona, 0], _AGE[persona, 1]), 18, 92)
     age0 = age0 + np.where(echelon == 3, 3.0, 0.0)
     since_year = since.astype("datetime64[Y]").astype(np.int64) + 1970
