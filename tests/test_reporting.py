@@ -212,3 +212,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_notebook_helpers_escape_names_from_the_data() -> None:
+    import pandas as pd
+
+    from bankanalysis.reporting import safe_markdown, style_table
+
+    md = safe_markdown("Region **{name}** has {n} outlets", name=EVIL, n=3)
+    assert md.data == "Region **&lt;script&gt;alert(1)&lt;/script&gt;** has 3 outlets"
+    df = pd.DataFrame({"aum": [1234567.891, float("nan")]}, index=pd.Index([EVIL, "R&D"]))
+    df.columns = pd.Index(["<b>aum</b>"])
+    page = style_table(df, precision=1).to_html()
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "R&amp;D" in page and "&lt;b&gt;aum&lt;/b&gt;" in page
+    assert "1,234,567.9" in page
+    assert ">&lt;n<" in page  # a suppressed cell shows the marker as text

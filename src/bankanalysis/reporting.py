@@ -36,6 +36,8 @@ __all__ = [
     "prepare_notebook",
     "render_report",
     "report_title",
+    "safe_markdown",
+    "style_table",
     "write_report",
 ]
 
@@ -98,6 +100,56 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def safe_markdown(template: str, **values: Any) -> Any:
+    """Markdown for a notebook cell with every value HTML-escaped (names from the data).
+
+    ``display(Markdown(f"... {name}"))`` lets a region named ``<script>`` into the report;
+    ``display(safe_markdown("... {name}", name=name))`` shows it as text.
+
+    Examples
+    --------
+    >>> safe_markdown("Region **{name}**", name="<b>x</b>").data
+    'Region **&lt;b&gt;x&lt;/b&gt;**'
+    """
+    from IPython.display import Markdown
+
+    return Markdown(template.format(**{k: _e(v) for k, v in values.items()}))
+
+
+def style_table(
+    df: Any, precision: int = 3, thousands: str | None = ",", na_rep: str | None = None
+) -> Any:
+    """A pandas ``Styler`` that escapes cells, index and column labels (Styler does not).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Table to show (aggregates only).
+    precision : int
+        Decimals of floats.
+    thousands : str or None
+        Thousands separator.
+    na_rep : str, optional
+        Text of missing cells; default :data:`bankanalysis.privacy.SUPPRESSED` (suppressed
+        small groups).
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    from bankanalysis.privacy import SUPPRESSED
+
+    na = html.escape(SUPPRESSED if na_rep is None else na_rep)
+    return (
+        df.style.format(precision=precision, thousands=thousands, na_rep=na, escape="html")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+    )
 
 
 # --------------------------------------------------------------------------- header
