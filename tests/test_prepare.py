@@ -1,0 +1,322 @@
+"""prepare: hand-computed processed values on the tiny bank, atomic swap, fingerprint skip."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from tinybank import tiny_tables, write_tables
+
+from bankanalysis.cli import main
+from bankanalysis.data import prepare as prep
+from bankanalysis.data.prepare import prepare
+from bankanalysis.exceptions import DataContractError
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bank prepared once (CSV raw files)."""
+    base = tmp_path_factory.mktemp("tiny")
+    raw = write_tables(tiny_tables(), base / "raw", fmt="csv")
+    prepare(raw, base / "processed")
+    return base / "processed"
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    return pq.read_table(folder / f"{name}.parquet").to_pandas()
+
+
+def _row(df: pd.DataFrame, **keys: str) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for k, v in keys.items():
+        mask &= df[k] == v
+    (i,) = df.index[mask]
+    return df.loc[i]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --------------------------------------------------------------------------- customer_month
+
+
+def test_active_customers_per_month(tiny: Path) -> None:
+    cm = _read(tiny, "customer_month")
+    got = cm.groupby("month")["customer_id"].apply(sorted).to_dict()
+    assert got == {
+        "2024-01": ["C1", "C2", "C3", "C4", "C6"],
+        "2024-02": ["C1", "C2", "C3", "C4", "C5"],
+        "2024-03": ["C1", "C2", "C3", "C4", "C5"],
+    }
+
+
+def test_aum_balances_and_products(tiny: Path) -> None:
+    cm = _read(tiny, "customer_month")
+    m3 = cm[cm["month"] == "2024-03"].set_index("customer_id")
+    # in_aum: current + time deposit + fund; loans and cards are not AUM
+    assert m3["aum"].to_dict() == {
+        "C1": 81000.0,
+        "C2": 1000.0,
+        "C3": 1130000.0,
+        "C4": 30000.0,
+        "C5": 4000.0,
+    }
+    assert m3.loc["C1", "bal_deposit"] == 11000.0 + 60000.0
+    assert m3.loc["C1", "bal_investment"] == 10000.0
+    assert m3.loc["C4", "bal_loan"] == 100000.0
+    assert m3.loc["C3", "bal_card"] == 0.0 and m3.loc["C3", "bal_insurance"] == 0.0
+    assert m3["n_products"].to_dict() == {"C1": 4, "C2": 3, "C3": 3, "C4": 3, "C5": 2}
+    assert m3.loc["C4", "hold_personal_loan"] == 1 and m3.loc["C1", "hold_personal_loan"] == 0
+    assert m3.loc["C3", "hold_wealth_card"] == 1
+    holds = [c for c in cm.columns if c.startswith("hold_")]
+    assert len(holds) == 7
+    assert (m3[holds].sum(axis=1) == m3["n_products"]).all()
+
+
+def test_customer_attributes(tiny: Path) -> None:
+    cm = _read(tiny, "customer_month")
+    c1 = _row(cm, month="2024-03", customer_id="C1")
+    assert c1["age"] == 2024 - 1980
+    assert c1["tenure_months"] == (2024 * 12 + 3) - (2015 * 12 + 5)  # 2015-05-10 .. 2024-03-31
+    assert (c1["outlet_id"], c1["region_id"], c1["echelon"], c1["manager_id"]) == (
+        "O1",
+        "R1",
+        1,
+        "M1",
+    )
+    c5 = _row(cm, month="2024-02", customer_id="C5")
+    assert c5["tenure_months"] == 0  # joined 2024-02-15
+    assert pd.isna(_row(cm, month="2024-03", customer_id="C5")["manager_id"])
+    c4 = _row(cm, month="2024-03", customer_id="C4")
+    assert (c4["region_id"], c4["echelon"]) == ("R2", 3)
+
+
+def test_transaction_windows_by_channel(tiny: Path) -> None:
+    cm = _read(tiny, "customer_month")
+    c1 = _row(cm, month="2024-03", customer_id="C1")
+    # March: counter 03-01, mobile 03-11 and 03-12; Jan-Mar adds counter 01-05 and mobile 02-03
+    assert (c1["txn_n_1m"], c1["txn_counter_n_1m"], c1["txn_mobile_n_1m"]) == (3, 1, 2)
+    assert (c1["txn_n_3m"], c1["txn_counter_n_3m"], c1["txn_mobile_n_3m"]) == (5, 2, 3)
+    assert c1["txn_amount_1m"] == 10000.0 + 200.0 + 800.0
+    assert c1["txn_amount_3m"] == 5000.0 + 10000.0 + 10000.0 + 200.0 + 800.0
+    assert c1["fee_income_1m"] == 0.0 and c1["fee_income_3m"] == 50.0
+    assert c1["e_channel_share_3m"] == pytest.approx(3 / 5)
+    c2 = _row(cm, month="2024-03", customer_id="C2")
+    assert (c2["txn_online_n_1m"], c2["txn_online_n_3m"], c2["e_channel_share_3m"]) == (1, 2, 1.0)
+    c3 = _row(cm, month="2024-03", customer_id="C3")
+    assert (c3["txn_n_1m"], c3["txn_n_3m"], c3["e_channel_share_3m"]) == (0, 1, 0.0)
+    c5 = _row(cm, month="2024-03", customer_id="C5")
+    assert c5["e_channel_share_3m"] == 0.0 and c5["txn_self_service_n_3m"] == 0
+    c4 = _row(cm, month="2024-03", customer_id="C4")
+    assert c4["txn_self_service_n_1m"] == 1 and c4["txn_phone_n_3m"] == 0
+
+
+def test_contact_minutes(tiny: Path) -> None:
+    cm = _read(tiny, "customer_month")
+    c1 = _row(cm, month="2024-03", customer_id="C1")
+    assert (c1["contacts_1m"], c1["contact_minutes_1m"], c1["contact_minutes_3m"]) == (1, 15, 35)
+    c4 = _row(cm, month="2024-03", customer_id="C4")
+    assert (c4["contacts_1m"], c4["contact_minutes_3m"]) == (1, 30.0)
+    assert _row(cm, month="2024-01", customer_id="C1")["contact_minutes_3m"] == 0.0
+
+
+def test_customer_month_schema(tiny: Path) -> None:
+    schema = pq.read_schema(tiny / "customer_month.parquet")
+    types = {f.name: str(f.type) for f in schema}
+    assert types["echelon"] == "int8" and types["age"] == "int16"
+    assert types["n_products"] == "int16" and types["hold_fund"] == "int8"
+    assert types["txn_n_3m"] == "int32" and types["aum"] == "double"
+    for fam in ("deposit", "investment", "insurance", "card", "e_banking", "loan", "service"):
+        assert f"bal_{fam}" in types
+    for ch in ("counter", "self_service", "online", "mobile", "phone"):
+        assert f"txn_{ch}_n_1m" in types and f"txn_{ch}_n_3m" in types
+    assert not any(n.startswith("mask_") for n in types)
+
+
+# --------------------------------------------------------------------------- outlet and region month
+
+
+def test_outlet_month_values(tiny: Path) -> None:
+    om = _read(tiny, "outlet_month")
+    assert len(om) == 9  # every outlet open in every month
+    o3 = _row(om, month="2024-03", outlet_id="O3")
+    assert (o3["customers"], o3["aum"], o3["deposit_balance"]) == (2, 34000.0, 34000.0)
+    assert o3["new_deposits"] == 34000.0 - 28000.0
+    assert (o3["sales_loan"], o3["sales_card"], o3["sales_total"]) == (1, 1, 2)
+    assert (o3["txn_n"], o3["txn_self_service_n"], o3["e_channel_share"]) == (1, 1, 1.0)
+    assert (o3["devices"], o3["device_operating_rate"]) == (1, 540 / 720)
+    assert (o3["managers"], o3["managers_full_time"]) == (1, 0)
+    assert o3["products_per_customer"] == (3 + 2) / 2
+    assert _row(om, month="2024-02", outlet_id="O3")["new_customers"] == 1  # C5
+    assert _row(om, month="2024-02", outlet_id="O2")["closed_customers"] == 1  # C6
+    o1_feb = _row(om, month="2024-02", outlet_id="O1")
+    assert (o1_feb["sales_investment"], o1_feb["sales_e_banking"], o1_feb["sales_total"]) == (
+        1,
+        1,
+        2,
+    )
+    o1 = _row(om, month="2024-03", outlet_id="O1")
+    assert o1["device_operating_rate"] == pytest.approx((700 + 360) / (720 + 720))
+    assert o1["fee_income"] == 2.0 and o1["e_channel_share"] == pytest.approx(3 / 4)
+    jan = om[om["month"] == "2024-01"]
+    assert jan["sales_total"].isna().all() and jan["new_deposits"].isna().all()
+    o3_jan = _row(om, month="2024-01", outlet_id="O3")
+    assert o3_jan["devices"] == 0 and math.isnan(o3_jan["device_operating_rate"])
+    assert math.isnan(_row(om, month="2024-03", outlet_id="O2")["e_channel_share"])
+
+
+def test_region_month_values(tiny: Path) -> None:
+    rm = _read(tiny, "region_month")
+    r1 = _row(rm, month="2024-03", region_id="R1")
+    assert (r1["outlets"], r1["customers"], r1["echelon"]) == (2, 3, 1)
+    assert r1["aum"] == 81000.0 + 1000.0 + 1130000.0
+    assert (r1["self_service_sites"], r1["offsite_sites"], r1["self_service_ratio"]) == (2, 1, 1.0)
+    assert r1["devices"] == 3
+    assert r1["device_operating_rate"] == pytest.approx((700 + 360 + 720) / (3 * 720))
+    assert (r1["txn_n"], r1["e_channel_share"]) == (4, 0.75)
+    assert r1["products_per_customer"] == pytest.approx((4 + 3 + 3) / 3)
+    r2 = rm[rm["region_id"] == "R2"].set_index("month")
+    assert r2["self_service_sites"].tolist() == [0, 1, 1]  # S3 installed 2024-02-10
+    assert r2["new_deposits"].tolist()[1:] == [28000.0 - 20000.0, 34000.0 - 28000.0]
+    assert _row(rm, month="2024-02", region_id="R1")["sales_total"] == 3
+
+
+# --------------------------------------------------------------------------- manifest and swap
+
+
+def test_manifest(tiny: Path) -> None:
+    man = json.loads((tiny / "_manifest.json").read_text(encoding="utf-8"))
+    assert man["months"] == ["2024-01", "2024-02", "2024-03"] and man["data_month"] == "2024-03"
+    assert man["row_counts"]["customer_month"] == 15 and man["row_counts"]["outlet_month"] == 9
+    assert man["products"][0] == "current_deposit" and len(man["products"]) == 7
+    assert "transactions" in man["tables_present"] and len(man["fingerprint"]) == 64
+    assert {p.name for p in tiny.iterdir()} == {f"{t}.parquet" for t in man["row_counts"]} | {
+        "_manifest.json"
+    }
+
+
+def test_fingerprint_skip_force_and_models(tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="parquet")
+    out = tmp_path / "processed"
+    out.mkdir()
+    (out / ".gitkeep").touch()
+    first = prepare(raw, out)
+    assert not first.skipped and (out / ".gitkeep").exists()
+    (out / "_models").mkdir()
+    (out / "_models" / "m.pkl").write_bytes(b"model")
+    before = _digest(out)
+    again = prepare(raw, out)
+    assert again.skipped and again.fingerprint == first.fingerprint
+    assert "nothing to do" in again.summary()
+    assert _digest(out) == before
+    forced = prepare(raw, out, force=True)
+    assert not forced.skipped and (out / "_models" / "m.pkl").read_bytes() == b"model"
+    tables = tiny_tables()
+    tables["regions"].loc[0, "name"] = "Central"
+    write_tables({"regions": tables["regions"]}, raw, fmt="parquet")
+    changed = prepare(raw, out)
+    assert not changed.skipped and changed.fingerprint != first.fingerprint
+    assert not (out / "_models").exists() and (out / ".gitkeep").exists()
+    assert _read(out, "regions")["name"].tolist()[0] == "Central"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["processed", "raw"]
+
+
+def test_broken_copy_names_all_four_and_leaves_processed(tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    out = tmp_path / "processed"
+    prepare(raw, out)
+    before = _digest(out)
+    t = tiny_tables()
+    t["outlets"] = t["outlets"].drop(columns=["outlet_type"])
+    t["products"] = pd.concat([t["products"], t["products"].iloc[[0]]])
+    t["customers"].loc[2, "outlet_id"] = "O404"
+    t["holdings"].loc[4, "balance"] = -250.0
+    broken = write_tables(t, tmp_path / "broken", fmt="csv")
+    with pytest.raises(DataContractError) as err:
+        prepare(broken, out)
+    found = {(v.table, v.column, v.rule) for v in err.value.violations}
+    assert found == {
+        ("outlets", "outlet_type", "missing_column"),
+        ("products", "product", "duplicate_key"),
+        ("customers", "outlet_id", "foreign_key"),
+        ("holdings", "balance", "min"),
+    }
+    text = str(err.value)
+    for word in ("outlets.csv", "products.csv", "customers.csv", "holdings.csv", "O404", "-250"):
+        assert word in text
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "processed", "raw"]
+
+
+def test_csv_and_parquet_give_the_same_tables(tiny: Path, tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="parquet")
+    prepare(raw, tmp_path / "processed")
+    for name in ("customer_month", "outlet_month", "region_month", "customers", "outlets"):
+        pd.testing.assert_frame_equal(_read(tiny, name), _read(tmp_path / "processed", name))
+
+
+def test_without_optional_tables(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    for t in ("transactions", "contacts", "devices", "device_months", "managers", "targets"):
+        del tables[t]
+    tables["customers"] = tables["customers"].assign(manager_id=None)
+    raw = write_tables(tables, tmp_path / "raw", fmt="csv")
+    res = prepare(raw, tmp_path / "p")
+    assert set(res.row_counts) == {
+        "regions",
+        "outlets",
+        "products",
+        "customers",
+        "customer_month",
+        "outlet_month",
+        "region_month",
+    }
+    cm = _read(tmp_path / "p", "customer_month")
+    assert (cm["txn_n_3m"] == 0).all() and (cm["contact_minutes_3m"] == 0).all()
+    assert (cm["e_channel_share_3m"] == 0).all()
+    assert _row(cm, month="2024-03", customer_id="C1")["aum"] == 81000.0
+    om = _read(tmp_path / "p", "outlet_month")
+    assert (om["devices"] == 0).all() and om["device_operating_rate"].isna().all()
+    assert (om["managers"] == 0).all() and om["e_channel_share"].isna().all()
+
+
+def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    prepare(raw, tmp_path / "p")
+    cm = _read(tmp_path / "p", "customer_month")
+    c4 = _row(cm, month="2024-03", customer_id="C4")
+    assert (c4["hold_current_deposit"], c4["hold_mobile_banking"], c4["hold_personal_loan"]) == (
+        1,
+        1,
+        1,
+    )
+    om = _read(tmp_path / "p", "outlet_month")
+    assert _row(om, month="2024-03", outlet_id="O3")["sales_loan"] == 1
+
+
+def test_deterministic(tiny: Path, tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    prepare(raw, tmp_path / "p")
+    for name in ("customer_month", "outlet_month", "region_month"):
+        assert (tiny / f"{name}.parquet").read_bytes() == (
+            tmp_path / "p" / f"{name}.parquet"
+        ).read_bytes()
+
+
+def test_cli_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    out = tmp_path / "p"
+    assert main(["data", "prepare", "--raw", str(raw), "--out", str(out)]) == 0
+    assert main(["data", "prepare", "--raw", str(raw), "--out", str(out)]) == 0
+    assert "up to date" in capsys.readouterr().out
