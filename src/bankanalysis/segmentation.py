@@ -71,6 +71,7 @@ __all__ = [
     "products_per_customer",
     "segment_tiers",
     "shift_month",
+    "suppress_cells",
     "tier_comparison",
     "tier_flows",
     "tier_summary",
@@ -531,6 +532,22 @@ def migration_rates(transitions: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def suppress_cells(counts: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Blank (NaN) the cells of a count matrix holding 1 to ``min_group_size - 1`` customers.
+
+    Zero cells stay: they reveal nothing about anyone.
+
+    Examples
+    --------
+    >>> suppress_cells(pd.DataFrame({"a": [0, 3, 12]}), 10)["a"].tolist()
+    [0.0, nan, 12.0]
+    """
+    if min_group_size < 1:
+        raise ValueError("min_group_size must be at least 1")
+    small = (counts > 0) & (counts < min_group_size)
+    return counts.astype("float64").mask(small)
+
+
 def tier_flows(transitions: pd.DataFrame, min_group_size: int | None = None) -> pd.DataFrame:
     """Per tier: customers at both month-ends, inflows, outflows and net tier growth.
 
@@ -874,7 +891,7 @@ class BehaviourSegmenter(ClusterMixin, BaseEstimator):
         k_range: tuple[int, int] = (4, 8),
         method: str = "kmeans",
         sample_size: int = 5000,
-        silhouette_sample: int = 5000,
+        silhouette_sample: int = 3000,
         n_init: int = 4,
         n_stability_seeds: int = 2,
         balance_blocks: bool = True,
