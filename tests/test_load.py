@@ -1,0 +1,123 @@
+"""load_processed: folder resolution, dimension tables, filtered customer_month reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from tinybank import tiny_tables, write_tables
+
+from bankanalysis.data import prepare as prep
+from bankanalysis.data.load import load_processed
+from bankanalysis.data.prepare import prepare
+from bankanalysis.exceptions import ProcessedDataError
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bank prepared with two-row row groups, so filters can prune row groups."""
+    base = tmp_path_factory.mktemp("load")
+    raw = write_tables(tiny_tables(), base / "raw", fmt="csv")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(prep, "ROW_GROUP_SIZE", 2)
+        prepare(raw, base / "processed")
+    return base / "processed"
+
+
+def test_missing_folder_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(ProcessedDataError, match="make data"):
+        load_processed(tmp_path / "nothing")
+
+
+def test_default_folder_from_environment(processed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BANKANALYSIS_PROCESSED", str(processed))
+    bank = load_processed()
+    assert bank.folder == processed
+    monkeypatch.setenv("BANKANALYSIS_PROCESSED", str(processed.parent / "elsewhere"))
+    with pytest.raises(ProcessedDataError, match="bankanalysis data prepare"):
+        load_processed(None)
+
+
+def test_metadata_and_dimensions(processed: Path) -> None:
+    bank = load_processed(processed)
+    assert bank.months == ["2024-01", "2024-02", "2024-03"] and bank.data_month == "2024-03"
+    assert bank.has("transactions") and not bank.has("nonsense")
+    assert bank.regions["echelon_name"].tolist() == ["central city", "expansion area"]
+    assert bank.outlets.set_index("outlet_id")["echelon"].to_dict() == {"O1": 1, "O2": 1, "O3": 3}
+    cu = bank.customers.set_index("customer_id")
+    assert (cu.loc["C4", "region_id"], cu.loc["C6", "closed"].strftime("%Y-%m-%d")) == (
+        "R2",
+        "2024-02-20",
+    )
+    assert str(cu["since"].dtype) == "datetime64[ns]"
+    assert len(bank.managers) == 2 and len(bank.device_months) == 11 and len(bank.targets) == 2
+    assert bank.products["family"].tolist()[:3] == ["deposit", "deposit", "investment"]
+
+
+def test_customer_month_filters(processed: Path) -> None:
+    bank = load_processed(processed)
+    full = bank.customer_month()
+    assert len(full) == 15
+    assert list(full[["month", "customer_id"]].itertuples(index=False, name=None)) == sorted(
+        full[["month", "customer_id"]].itertuples(index=False, name=None)
+    )
+    r2 = bank.customer_month(months="2024-03", region_id="R2", columns=["aum", "n_products"])
+    assert list(r2.columns) == ["month", "customer_id", "aum", "n_products"]
+    assert r2.to_dict("list") == {
+        "month": ["2024-03", "2024-03"],
+        "customer_id": ["C4", "C5"],
+        "aum": [30000.0, 4000.0],
+        "n_products": [3, 2],
+    }
+    jan_feb = bank.customer_month(months=["2024-01", "2024-02"], region_id="R1")
+    assert jan_feb.groupby("month")["customer_id"].apply(list).to_dict() == {
+        "2024-01": ["C1", "C2", "C3", "C6"],
+        "2024-02": ["C1", "C2", "C3"],
+    }
+    with pytest.raises(ProcessedDataError, match="no column"):
+        bank.customer_month(columns=["not_a_column"])
+    with pytest.raises(ProcessedDataError, match="2023-12"):
+        bank.customer_month(months="2023-12")
+
+
+def test_row_groups_never_mix_months_or_regions(processed: Path) -> None:
+    meta = pq.ParquetFile(processed / "customer_month.parquet").metadata
+    assert meta.num_row_groups >= 8
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    im, ir = names.index("month"), names.index("region_id")
+    seen = []
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        month, region = rg.column(im).statistics, rg.column(ir).statistics
+        assert month.min == month.max
+        seen.append((month.min, region.min, region.max))
+    assert seen == sorted(seen)  # month then region order: both filters prune row groups
+
+
+def test_outlet_and_region_month(processed: Path) -> None:
+    bank = load_processed(processed)
+    assert bank.outlet_month(region_id="R1")["outlet_id"].unique().tolist() == ["O1", "O2"]
+    assert len(bank.outlet_month()) == 9 and len(bank.region_month()) == 6
+
+
+def test_absent_optional_tables_are_none(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    for t in ("devices", "device_months", "targets"):
+        del tables[t]
+    raw = write_tables(tables, tmp_path / "raw", fmt="parquet")
+    prepare(raw, tmp_path / "p")
+    bank = load_processed(tmp_path / "p")
+    assert bank.devices is None and bank.device_months is None and bank.targets is None
+    assert bank.managers is not None and not bank.has("devices")
+
+
+def test_incomplete_folder(processed: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "_manifest.json").write_bytes((processed / "_manifest.json").read_bytes())
+    bank = load_processed(copy)
+    with pytest.raises(ProcessedDataError, match="customer_month.parquet is missing"):
+        bank.customer_month()
+    with pytest.raises(ProcessedDataError, match="incomplete"):
+        _ = bank.regions
