@@ -33,10 +33,12 @@ can move the whole frontier, and the scores depend on which inputs and outputs a
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -124,6 +126,29 @@ def _check(X: np.ndarray, Y: np.ndarray, ids: Sequence[object] | None = None) ->
         raise DeaInputError("DEA data problems: " + "; ".join(problems))
 
 
+def _new_highs() -> Any:
+    """A silent ``highspy.Highs`` instance.
+
+    HiGHS writes its banner to the process's standard output (file descriptor 1) when the
+    first instance is created, before any option can be set; in a notebook that lands in the
+    report. File descriptor 1 is pointed at the null device for the construction only.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    return h
+
+
 class _Model:
     """One reusable HiGHS envelopment model for fixed data, orientation and returns to scale.
 
@@ -143,8 +168,7 @@ class _Model:
         self.n, self.m, self.s = n, m, s
         inf = highspy.kHighsInf
         self.inf = inf
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _new_highs()
         h.setOptionValue("presolve", "off")
         h.setOptionValue("solver", "simplex")
         h.setOptionValue("random_seed", 0)
