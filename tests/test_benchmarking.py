@@ -130,6 +130,20 @@ def test_customer_counts_and_quality_share():
             for m in ("2025-01", "2025-02")
         ]
     )
+    # the window is calendar months: a customer absent in 2025-02 is judged on 2025-03 alone
+    gap = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-03"],
+            "customer_id": ["c9", "c9"],
+            "outlet_id": ["o2", "o2"],
+            "aum": [100e3, 20e3],
+            "n_products": [1, 1],
+        }
+    )
+    assert customer_counts(gap, [50e3, 5e5, 6e6], tier_months=2)["n_quality_plus"].tolist() == [
+        1,
+        0,
+    ]
     k = outlet_kpis(om, cm, [50e3, 5e5, 6e6], tier_months=2)
     assert k["share_quality_plus"].tolist() == pytest.approx([2 / 3, 2 / 3])
     assert k["product_coverage"].tolist() == pytest.approx([2 / 3, 1.0])

@@ -102,6 +102,24 @@ def _div(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / b, np.nan)
 
 
+def _window_mean(cm: pd.DataFrame, months: int) -> np.ndarray:
+    """Mean ``aum`` per row over the customer's rows of the last ``months`` calendar months.
+
+    ``cm`` must be sorted by customer and month. Vectorised with cumulative sums: for a
+    million customers this takes seconds where a grouped rolling window takes minutes.
+    """
+    codes, uniques = pd.factorize(cm["month"], sort=False)
+    month_index = np.array([int(m[:4]) * 12 + int(m[5:7]) for m in uniques], dtype=np.int64)
+    mi = month_index[codes]
+    cust = pd.factorize(cm["customer_id"], sort=False)[0].astype(np.int64)
+    span = int(mi.max() - mi.min() + months + 1) if len(mi) else 1
+    key = cust * span + (mi - (mi.min() if len(mi) else 0))
+    start = np.searchsorted(key, key - months + 1, side="left")
+    cs = np.r_[0.0, np.cumsum(cm["aum"].to_numpy(dtype=float))]
+    idx = np.arange(len(cm))
+    return (cs[idx + 1] - cs[start]) / (idx + 1 - start)
+
+
 def customer_counts(
     customer_month: pd.DataFrame,
     tier_thresholds: Sequence[float],
@@ -116,8 +134,8 @@ def customer_counts(
         ``month, customer_id, outlet_id, aum, n_products`` (``customer_month.parquet``).
     tier_thresholds : sequence of float
         AUM lower bounds of quality, VIP and private banking; a customer counts as
-        "quality and above" when the mean AUM of their last ``tier_months`` active month-ends
-        is at least the first threshold.
+        "quality and above" when the mean AUM over the month-ends of the last ``tier_months``
+        calendar months in which they were active is at least the first threshold.
     tier_months : int
         Months averaged for the tier.
     coverage_products : int
@@ -134,14 +152,9 @@ def customer_counts(
     cm = customer_month[["month", "customer_id", "outlet_id", "aum", "n_products"]].sort_values(
         ["customer_id", "month"], kind="stable"
     )
-    avg = (
-        cm.groupby("customer_id", sort=False)["aum"]
-        .rolling(tier_months, min_periods=1)
-        .mean()
-        .reset_index(level=0, drop=True)
-    )
+    avg = pd.Series(_window_mean(cm, tier_months), index=cm.index)
     cm = cm.assign(
-        q=(avg.reindex(cm.index) >= float(tier_thresholds[0])).astype(np.int64),
+        q=(avg >= float(tier_thresholds[0])).astype(np.int64),
         c=(cm["n_products"] >= coverage_products).astype(np.int64),
     )
     return (
