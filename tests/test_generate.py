@@ -253,6 +253,9 @@ def test_truth_files_and_marker(bank: Path) -> None:
         "outlet_efficiency.parquet",
     ):
         assert (truth / f).is_file(), f
+    marker = (truth / ".synthetic").read_text(encoding="utf-8").splitlines()
+    assert f"seed={SEED}" in marker and f"customers={N}" in marker
+    assert "months=2026-06..2026-10" in marker
     model = json.loads((truth / "propensity_model.json").read_text(encoding="utf-8"))
     assert sorted(model["products"]) == sorted(CROSS_SELL)
     products = _read(bank, "products")

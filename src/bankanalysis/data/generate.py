@@ -271,6 +271,10 @@ _S_MONTH_HOLD, _S_MONTH_TXN, _S_MONTH_CONTACT, _S_MONTH_ACQ, _S_MONTH_DEV = rang
 
 _PHI = (np.sqrt(5.0) - 1.0) / 2.0
 
+#: Bumped whenever the same arguments would give different data (written to ``_truth/.synthetic``
+#: so cached generated banks can be recognised as stale).
+GENERATOR_VERSION = 1
+
 
 class GenerateError(BankAnalysisError):
     """The synthetic bank cannot be generated with the given arguments."""
@@ -1350,7 +1354,7 @@ read this folder; the analytics never do.
   spread over outlets in proportion to `efficiency * (staff_fte + {a} * devices)` (devices = on-site
   devices), and their assets scale with `efficiency^{g}` (relative to the bank's average), so
   outlet outputs follow inputs and efficiency.
-- `.synthetic`: marker that this raw folder was generated.
+- `.synthetic`: marker that this raw folder was generated (generator version, seed, size, months).
 """
 
 
@@ -1537,7 +1541,11 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str) -> dic
         ),
         encoding="utf-8",
     )
-    (truth / ".synthetic").write_text(f"seed={seed}\n", encoding="utf-8")
+    (truth / ".synthetic").write_text(
+        f"generator_version={GENERATOR_VERSION}\nseed={seed}\ncustomers={n}\n"
+        f"months={cal.labels[0]}..{cal.labels[-1]}\n",
+        encoding="utf-8",
+    )
     rows["truth.propensity"] = writers.propensity.rows
     summary: dict = {
         "customers": n,
