@@ -559,7 +559,8 @@ def execute_job(job: Job) -> JobResult:
             progress_bar=False,
             log_output=False,
             start_timeout=120,
-            execution_timeout=job.timeout_s,
+            # per-cell backstop; the watchdog (whole notebook) normally fires first
+            execution_timeout=job.timeout_s + 30,
         )
     except PapermillExecutionError as exc:
         status, error = "failed", f"{exc.ename}: {exc.evalue}"
@@ -572,7 +573,8 @@ def execute_job(job: Job) -> JobResult:
     finally:
         timer.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
-    if status == "timeout":
+    if fired.is_set():  # whatever the kill looked like from inside, it was the timeout
+        status = "timeout"
         error = f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes)"
     return finish_job(job, status, error, started, time.monotonic() - t0)
 
