@@ -144,6 +144,9 @@ def test_customer_counts_and_quality_share():
         1,
         0,
     ]
+    k_last = outlet_kpis(om, cm[cm["month"] == "2025-02"], [50e3, 5e5, 6e6], tier_months=1)
+    assert np.isnan(k_last["share_quality_plus"].iloc[0])  # 2025-01 not given: unknown, not 0
+    assert k_last["share_quality_plus"].iloc[1] == pytest.approx(2 / 3)  # c1 70k, c3 1M
     k = outlet_kpis(om, cm, [50e3, 5e5, 6e6], tier_months=2)
     assert k["share_quality_plus"].tolist() == pytest.approx([2 / 3, 2 / 3])
     assert k["product_coverage"].tolist() == pytest.approx([2 / 3, 1.0])

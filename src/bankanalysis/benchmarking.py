@@ -205,7 +205,9 @@ def outlet_kpis(
     customer_month : DataFrame, optional
         Needed for the share of quality-and-above customers and product coverage
         (see :func:`customer_counts`); without it those KPIs are NaN and
-        ``products_per_customer`` comes from ``outlet_month``.
+        ``products_per_customer`` comes from ``outlet_month``. Months absent from it get NaN
+        for these KPIs (pass the data month and the ``tier_months - 1`` months before it to
+        get the data month right at a fraction of the cost).
     tier_thresholds, tier_months, coverage_products
         See :func:`customer_counts`.
 
@@ -238,8 +240,10 @@ def outlet_kpis(
         om = om.drop(columns=[c for c in counts.columns[2:] if c in om.columns]).merge(
             counts, on=["month", "outlet_id"], how="left"
         )
+        # outlets without active customers count 0; months not in customer_month stay NaN
+        covered = om["month"].isin(pd.unique(customer_month["month"]))
         for c in ("n_quality_plus", "n_covered", "n_products_total"):
-            om[c] = om[c].fillna(0)
+            om[c] = om[c].where(~covered, om[c].fillna(0))
     out = _ratios(om)
     if customer_month is None:
         out["share_quality_plus"] = np.nan
