@@ -422,3 +422,30 @@ def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
     assert plan.jobs[2].header["region_name"] == EVIL  # escaped only when rendered
     assert plan.jobs[2].header["echelon"] == "2 (key development area)"
     assert not (out / plan.run_id).exists()  # planning writes nothing
+
+
+def test_two_batches_at_once_keep_separate_runs(tmp_path: Path) -> None:
+    processed = make_processed(tmp_path / "processed")
+    params = make_params(tmp_path / "params")
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "bankanalysis.cli", "-q", "run", "--regions", "R01"]
+    cmd += ["--notebooks", "00_bank_overview", "--jobs", "1", "--no-progress"]
+    cmd += ["--processed", str(processed), "--params", str(params)]
+    cmd += ["--notebooks-dir", str(FIXTURES), "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outputs]
+    runs = sorted(p.name for p in out.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(runs) == 2 and all(re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", r) for r in runs)
+    for run in runs:
+        m = json.loads((out / run / "manifest.json").read_text(encoding="utf-8"))
+        assert (m["run_id"], m["status"]) == (run, "complete")
+        assert (out / run / "_bank" / "00_bank_overview.html").is_file()
+        assert m["jobs"][0]["params"]["run_id"] == run
+    started = {
+        r: json.loads((out / r / "manifest.json").read_text(encoding="utf-8"))["started"]
+        for r in runs
+    }
+    assert os.readlink(out / "latest") == max(runs, key=lambda r: (started[r], r))
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
