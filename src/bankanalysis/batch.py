@@ -164,6 +164,8 @@ class JobResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     worker_pid: int | None = None
+    #: Run id whose outputs were reused instead of executing (incremental re-runs).
+    reused_from: str | None = None
 
     @classmethod
     def for_job(cls, job: Job, **kw: Any) -> JobResult:
@@ -680,6 +682,12 @@ class Executor(ABC):
     Contract: :meth:`run` returns one :class:`JobResult` per job, in job order; a failing
     job never stops the others; on ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) it stops every
     worker and kernel and returns, unfinished jobs marked ``interrupted`` or ``not_run``.
+
+    The unit of work is :func:`execute_job` (a picklable :class:`Job` in, a
+    :class:`JobResult` out; it enforces the job's timeout itself), so a Dask executor is
+    ``client.submit(execute_job, job, pure=False)`` per job and ``as_completed`` calling
+    ``on_event``; its workers need ``nthreads=1`` (papermill changes the working directory)
+    and must see the run folder and the processed data under the same paths.
     """
 
     @abstractmethod
@@ -1107,6 +1115,10 @@ def run_batch(
     started = _utc_now()
     results: list[JobResult] = []
     _write_run_files(plan.run_dir, _manifest(plan, results, "running", "running", started, None))
+    # Incremental re-runs (issue 7) slot in here: a job whose ``key`` equals the key of an
+    # ``ok`` job in an earlier run's manifest can have its outputs hard-linked into this run
+    # and its JobResult copied with ``reused_from`` set (the index already shows it), instead
+    # of being handed to the executor.
     executor = executor or LocalProcessExecutor(jobs)
     logger.info("run %s: %d jobs into %s", plan.run_id, len(plan.jobs), plan.run_dir)
 
