@@ -449,3 +449,23 @@ def test_two_batches_at_once_keep_separate_runs(tmp_path: Path) -> None:
     }
     assert os.readlink(out / "latest") == max(runs, key=lambda r: (started[r], r))
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_dry_run_lists_jobs_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    processed = make_processed(tmp_path / "processed")
+    params = make_params(tmp_path / "params")
+    args = ["run", "--dry-run", "--regions", "R01,R03", "--notebooks", "all", "--run-id", "d1"]
+    args += ["--processed", str(processed), "--params", str(params)]
+    args += ["--notebooks-dir", str(FIXTURES), "--out", str(tmp_path / "reports")]
+    assert cli.main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("_bank/00_bank_overview  timeout 20 min  key ")
+    assert [ln.split()[0] for ln in lines[1:-1]] == [
+        f"{r}/{nb}"
+        for r in ("R01", "R03")
+        for nb in ("01_customer_segmentation", "02_cross_sell_propensity", "03_outlet_benchmarking")
+    ]
+    assert lines[-1].startswith("7 jobs would run into ")
+    assert not (tmp_path / "reports").exists()

@@ -119,8 +119,23 @@ def _csv_list(value: str | None) -> list[str] | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bankanalysis.batch import run_batch
+    from bankanalysis.batch import plan_jobs, run_batch
 
+    if args.dry_run:
+        plan = plan_jobs(
+            regions=_csv_list(args.regions),
+            notebooks=_csv_list(args.notebooks),
+            run_id=args.run_id,
+            out=Path(args.out),
+            processed_dir=args.processed,
+            params_dir=args.params,
+            notebooks_dir=args.notebooks_dir,
+            timeout_minutes=args.timeout_minutes,
+        )
+        for job in plan.jobs:
+            print(f"{job.name}  timeout {job.timeout_s / 60:g} min  key {job.key[:12]}")
+        print(f"{len(plan.jobs)} jobs would run into {plan.run_dir} (parameters valid)")
+        return 0
     result = run_batch(
         regions=_csv_list(args.regions),
         notebooks=_csv_list(args.notebooks),
@@ -156,6 +171,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="per-notebook timeout (overrides params)",
     )
     r.add_argument("--no-progress", action="store_true", help="no live progress display")
+    r.add_argument(
+        "--dry-run", action="store_true", help="validate parameters and list the jobs; run nothing"
+    )
     r.set_defaults(func=_cmd_run)
 
 
