@@ -211,6 +211,13 @@ def test_transition_matrix_hand_computed(transitions: pd.DataFrame) -> None:
     assert share.loc["mass", "mass"] == pytest.approx(2 / 3)
 
 
+def test_transition_matrix_cells_are_suppressed(transitions: pd.DataFrame) -> None:
+    m = seg.suppress_cells(seg.transition_matrix(transitions), 2)
+    assert m.loc["mass", "mass"] == 2.0  # E and G
+    assert np.isnan(m.loc["mass", "quality"])  # A alone
+    assert m.loc["vip", "vip"] == 0.0  # empty cells stay visible
+
+
 def test_migration_rates_hand_computed(transitions: pd.DataFrame) -> None:
     r = seg.migration_rates(transitions)
     assert r["customers_from"] == 6 and r["customers_to"] == 6
@@ -426,12 +433,13 @@ def test_behaviour_features_and_segment_tiers(t04: pd.DataFrame) -> None:
     assert f.loc["D", "activity"] == pytest.approx(np.log(3))
     assert f.loc["E", "tenure_years"] == 5.0
     ts = seg.segment_tiers(f, t04, k_range=(2, 3), min_customers=200)
-    # every tier is below min_customers: one segment per tier, named after it
-    assert sorted(ts.labels["segment_name"].unique()) == [
-        "all Mass",
-        "all Private banking",
-        "all Quality",
-    ]
+    # every tier is below min_customers: one segment per tier
+    assert set(ts.labels["segment_name"]) == {"all customers (too few to split)"}
+    assert ts.labels.groupby("tier", observed=True).size().to_dict() == {
+        "mass": 2,
+        "quality": 2,
+        "private": 2,
+    }
     assert ts.summary["k"].isna().all()
     assert ts.profiles["customers"].sum() == 6
 

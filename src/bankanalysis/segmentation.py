@@ -1077,7 +1077,7 @@ def segment_tiers(
             continue
         if n < max(min_customers, 2 * k_range[0] + 1):
             seg = np.zeros(n, dtype="int64")
-            name = f"all {TIER_LABELS.get(tier, tier)}"
+            name = "all customers (too few to split)"
             prof = pd.DataFrame({"segment": [0], "name": [name], "customers": [n], "share": [1.0]})
             prof = pd.concat([prof, X.mean().to_frame().T.reset_index(drop=True)], axis=1)
             summary.append(
