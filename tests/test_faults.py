@@ -30,6 +30,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
+from hostile import HostileBatch
+from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 
 from bankanalysis.batch import run_batch
 from bankanalysis.reporting import ERROR_ANCHOR, local_links
@@ -304,3 +306,40 @@ _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\
 def normalise_html(text: str, run_id: str) -> str:
     """Blank what legitimately differs between two runs: run id and time stamps."""
     return _STAMP.sub("<time>", text.replace(run_id, "<run>"))
+
+
+def test_same_inputs_same_reports(hostile_batch: HostileBatch) -> None:
+    """A second run on the same data and parameters gives identical metrics and HTML
+    (apart from run id and time stamps) and the same job keys."""
+    first = hostile_batch.run_dir
+    again = run_batch(
+        regions=[hostile_batch.region_a, hostile_batch.region_b],
+        notebooks=None,
+        jobs=2,
+        run_id="determinism",
+        out=hostile_batch.reports,
+        processed_dir=hostile_batch.processed,
+        progress=False,
+    )
+    m1, m2 = _manifest(first), _manifest(again.run_dir)
+    keys1 = {j["name"]: j["key"] for j in m1["jobs"]}
+    keys2 = {j["name"]: j["key"] for j in m2["jobs"]}
+    differences = [f"{n}: job key" for n in sorted(keys1) if keys1[n] != keys2.get(n)]
+    for job in m1["jobs"]:
+        folder, nb = job["name"].split("/")
+        metrics = [run / folder / nb / "metrics.json" for run in (first, again.run_dir)]
+        if metrics[0].is_file() or metrics[1].is_file():
+            if metrics[0].read_bytes() != metrics[1].read_bytes():
+                differences.append(f"{job['name']}/metrics.json")
+        pages = [
+            normalise_html((run / folder / f"{nb}.html").read_text(encoding="utf-8"), rid)
+            for run, rid in ((first, m1["run_id"]), (again.run_dir, m2["run_id"]))
+        ]
+        if pages[0] != pages[1]:
+            a, b = pages
+            at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+            lo = max(0, at - 60)
+            differences.append(
+                f"{job['name']}.html at {at}: {a[lo : at + 60]!r} vs {b[lo : at + 60]!r}"
+            )
+    assert not differences, "runs differ:\n" + "\n".join(differences)
