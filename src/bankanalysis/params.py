@@ -175,16 +175,18 @@ class PropensityParams(CommonParams):
 
     products: list[str] | None = None
     horizon: int = Field(3, ge=1, le=12)
-    train_windows: int = Field(6, ge=1, le=36)
+    train_windows: int = Field(12, ge=1, le=36)
     max_train_rows: int = Field(300_000, ge=1_000)
     max_eval_rows: int = Field(400_000, ge=1_000)
     min_buyers: int = Field(30, ge=5)
-    max_iter: int = Field(200, ge=10, le=2000)
+    max_iter: int = Field(300, ge=10, le=2000)
     learning_rate: float = Field(0.1, gt=0, le=1)
-    max_leaf_nodes: int = Field(31, ge=2, le=1024)
-    min_samples_leaf: int = Field(40, ge=1)
+    max_leaf_nodes: int = Field(4, ge=2, le=1024)
+    min_samples_leaf: int = Field(100, ge=1)
+    additive: bool = True
     calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
     random_state: int = Field(0, ge=0)
+    n_threads: int = Field(1, ge=1, le=64)
     offers_per_customer: int = Field(2, ge=1, le=10)
     leads_per_sheet: int = Field(50, ge=1, le=100_000)
     n_reasons: int = Field(3, ge=1, le=5)

@@ -37,8 +37,10 @@ from bankanalysis.propensity.models import PropensityModel, TierPopularityBaseli
 from bankanalysis.propensity.training import (
     PropensityBundle,
     TrainingSettings,
+    calibration_by_product,
     evaluation_table,
     fit_or_load,
+    gains_by_product,
     score_customers,
     train_propensity,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "build_features",
     "build_labels",
     "build_lead_lists",
+    "calibration_by_product",
     "calibration_table",
     "capture_rate",
     "cross_sell_products",
@@ -64,6 +67,7 @@ __all__ = [
     "evaluation_table",
     "expected_calibration_error",
     "fit_or_load",
+    "gains_by_product",
     "gains_curve",
     "month_add",
     "next_best_offers",

@@ -218,15 +218,14 @@ def reason_codes(
         Same index as ``X``; columns ``reason_1..reason_n`` (empty string when none).
     """
     feats = [c for c in (candidates or reference.index) if c in X.columns]
+    n, k = len(X), len(feats)
     base = model.decision_function(X)
-    deltas = np.zeros((len(X), len(feats)))
+    # one scoring call: row block j is X with feature j set to its reference value
+    big = X.iloc[np.tile(np.arange(n), k)].reset_index(drop=True)
     for j, f in enumerate(feats):
-        Xr = X.copy()
-        if isinstance(Xr[f].dtype, pd.CategoricalDtype):
-            Xr[f] = pd.Categorical([reference[f]] * len(X), categories=X[f].cat.categories)
-        else:
-            Xr[f] = np.asarray(reference[f], dtype=X[f].dtype)
-        deltas[:, j] = base - model.decision_function(Xr)
+        col = big.columns.get_loc(f)
+        big.iloc[j * n : (j + 1) * n, col] = reference[f]
+    deltas = (base[None, :] - model.decision_function(big).reshape(k, n)).T
     order = np.argsort(-deltas, axis=1, kind="stable")
     values = {f: X[f].to_numpy(dtype=object) for f in feats}
     out = {f"reason_{r + 1}": [""] * len(X) for r in range(n_reasons)}

@@ -39,6 +39,8 @@ from bankanalysis.propensity.models import (
 __all__ = [
     "BankLike",
     "PropensityBundle",
+    "calibration_by_product",
+    "gains_by_product",
     "TrainingSettings",
     "evaluation_table",
     "fit_or_load",
@@ -78,17 +80,20 @@ class TrainingSettings:
     products: tuple[str, ...] | None = None
     horizon: int = 3
     data_month: str | None = None
-    train_windows: int = 6
+    train_windows: int = 12
     max_train_rows: int = 300_000
     max_eval_rows: int = 400_000
     min_buyers: int = 30
     tier_thresholds: tuple[float, ...] = (50000.0, 500000.0, 6000000.0)
-    max_iter: int = 200
+    max_iter: int = 300
     learning_rate: float = 0.1
-    max_leaf_nodes: int = 31
-    min_samples_leaf: int = 40
+    max_leaf_nodes: int = 4
+    min_samples_leaf: int = 100
+    additive: bool = True
     calibration: str = "isotonic"
     random_state: int = 0
+    #: OpenMP threads of the models; not part of the cache key (results do not depend on it)
+    n_threads: int | None = 1
 
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments of :class:`PropensityModel`."""
@@ -97,9 +102,17 @@ class TrainingSettings:
             "learning_rate": self.learning_rate,
             "max_leaf_nodes": self.max_leaf_nodes,
             "min_samples_leaf": self.min_samples_leaf,
+            "additive": self.additive,
             "calibration": self.calibration,
             "random_state": self.random_state,
+            "n_threads": self.n_threads,
         }
+
+    def cache_params(self) -> dict[str, Any]:
+        """The settings that change the models (everything but ``n_threads``)."""
+        from dataclasses import asdict
+
+        return {k: v for k, v in asdict(self).items() if k != "n_threads"}
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainingSettings:
@@ -351,9 +364,7 @@ def fit_or_load(
             "the processed data's _manifest.json has no 'fingerprint'; re-run "
             "`bankanalysis data prepare --force` so models can be cached"
         )
-    from dataclasses import asdict
-
-    key = cache_key(fingerprint, asdict(settings))
+    key = cache_key(fingerprint, settings.cache_params())
     return load_or_build(Path(cache_dir), key, lambda: train_propensity(bank, settings))
 
 
@@ -431,3 +442,75 @@ def evaluation_table(
                     row[k] = np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _scoped(evaluation: pd.DataFrame, region_id: str | None, min_buyers: int) -> dict:
+    """Per product: the region's rows when they hold ``min_buyers`` buyers, else the bank's."""
+    out = {}
+    for p, g in evaluation.groupby("product", observed=True, sort=True):
+        if region_id is not None:
+            r = g[g["region_id"] == region_id]
+            if int(r["y"].sum()) >= min_buyers:
+                out[str(p)] = ("region", r)
+                continue
+        out[str(p)] = ("bank", g)
+    return out
+
+
+def gains_by_product(
+    evaluation: pd.DataFrame,
+    region_id: str | None = None,
+    min_buyers: int = 30,
+    n_points: int = 20,
+) -> pd.DataFrame:
+    """Cumulative gains of the model and the baseline per product (long format for seaborn).
+
+    Uses the region's customers when they include at least ``min_buyers`` buyers of the
+    product, otherwise the whole bank (column ``scope`` says which).
+
+    Returns
+    -------
+    DataFrame
+        ``product, scope, ranking (model / baseline / random), share_contacted,
+        share_of_buyers``.
+    """
+    from bankanalysis.propensity.evaluation import gains_curve
+
+    frames = []
+    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
+        y = g["y"].to_numpy()
+        for name, col in (("model", "p_model"), ("baseline", "p_baseline")):
+            c = gains_curve(y, g[col].to_numpy(), n_points)
+            frames.append(c.assign(product=p, scope=scope, ranking=name).drop(columns="random"))
+        c = gains_curve(y, g["p_model"].to_numpy(), n_points)
+        frames.append(
+            c.assign(product=p, scope=scope, ranking="random", share_of_buyers=c["random"]).drop(
+                columns="random"
+            )
+        )
+    cols = ["product", "scope", "ranking", "share_contacted", "share_of_buyers"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def calibration_by_product(
+    evaluation: pd.DataFrame,
+    region_id: str | None = None,
+    min_buyers: int = 30,
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Calibration bins (10 equal-width by default) of the model per product, long format.
+
+    Returns
+    -------
+    DataFrame
+        ``product, scope, bin, n, mean_predicted, observed_rate`` (scope as in
+        :func:`gains_by_product`).
+    """
+    from bankanalysis.propensity.evaluation import calibration_table
+
+    frames = []
+    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
+        t = calibration_table(g["y"].to_numpy(), g["p_model"].to_numpy(), n_bins)
+        frames.append(t.assign(product=p, scope=scope))
+    cols = ["product", "scope", "bin", "n", "mean_predicted", "observed_rate"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
