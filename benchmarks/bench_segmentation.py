@@ -7,7 +7,7 @@ that reports its own wall time and peak RSS. Targets: <= 60 s and <= 4 GB on the
 reference machine.
 
 The 1M bank is generated and prepared once into ``build/bench/segmentation_1m/`` (a few minutes)
-and reused while its raw files are unchanged; ``quick=True`` uses a 20,000-customer bank in a
+and reused while its raw files are unchanged; ``quick=True`` uses a 3,000-customer bank in a
 temporary folder instead (same figure names).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_CUSTOMERS = 1_000_000
-QUICK_CUSTOMERS = 20_000
+QUICK_CUSTOMERS = 3_000
 CACHE = ROOT / "build" / "bench" / "segmentation_1m"
 SEED = 20261130
 
@@ -136,7 +136,7 @@ def run(quick: bool = False) -> dict[str, float]:
     Parameters
     ----------
     quick : bool
-        Use a 20,000-customer bank in a temporary folder (a smoke run; same figure names).
+        Use a 3,000-customer bank in a temporary folder (a smoke run; same figure names).
 
     Returns
     -------
