@@ -11,7 +11,13 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then wan
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing system packages: ${want[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq "${want[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${want[@]}" >/dev/null; } || echo "WARNING: could not install ${want[*]}"
+  # no recommends: chromium's hard dependencies are enough headless (--no-sandbox) and
+  # recommends would pull a desktop's worth of packages (~120) into CI
+  apt_install() { apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null 2>&1; }
+  apt_install || { apt-get update -qq >/dev/null 2>&1 && apt_install; } || echo "WARNING: could not install ${want[*]}"
+  if [ "${1:-}" = "--browser" ] && ! chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1; then
+    echo "WARNING: chromium is installed but does not start headless; tests/test_browser.py will fail"
+  fi
   # matplotlib caches the font list; drop it so the new font is seen
   rm -rf "${HOME}/.cache/matplotlib" 2>/dev/null || true
 else
