@@ -432,3 +432,66 @@ def check_outlet_dea(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- propensity
+
+
+@register
+def check_propensity(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
+    """Per cross-sell product: out-of-time AUC >= 0.97 x the planted probabilities' AUC, ECE <= 0.02.
+
+    Uses the report's default model (``PropensityParams``) with a one-month horizon, because the
+    planted truth is the probability of acquiring the product in the next month; both AUCs are
+    computed on the same customers of the evaluation month.
+    """
+    import numpy as np
+
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.params import PropensityParams
+    from bankanalysis.propensity import TrainingSettings, train_propensity
+    from bankanalysis.propensity.evaluation import expected_calibration_error, roc_auc
+
+    params = PropensityParams().model_dump()
+    params["horizon"] = 1
+    bank = load_processed(processed_dir)
+    bundle = train_propensity(bank, TrainingSettings.from_params(params))
+    truth = read_truth(truth_dir, "propensity")
+    truth = truth[truth["month"].astype(str) == bundle.eval_month]
+    truth = truth.set_index(truth["customer_id"].astype(str))
+    out = []
+    for p in bundle.products:
+        if p in bundle.skipped:
+            out.append(
+                CheckResult(
+                    f"propensity.{p}.auc_vs_planted", math.nan, 0.97, False, bundle.skipped[p]
+                )
+            )
+            continue
+        ev = bundle.evaluation[bundle.evaluation["product"] == p]
+        planted = truth[f"p_{p}"].reindex(ev["customer_id"].astype(str)).to_numpy(dtype=float)
+        ok = ~np.isnan(planted)
+        y, model = ev["y"].to_numpy()[ok], ev["p_model"].to_numpy()[ok]
+        auc, best = roc_auc(y, model), roc_auc(y, planted[ok])
+        ratio = auc / best
+        ece = expected_calibration_error(y, model, 10)
+        where = f"{int(ok.sum()):,} customers, {int(y.sum())} buyers at {bundle.eval_month}"
+        out.append(
+            CheckResult(
+                f"propensity.{p}.auc_vs_planted",
+                ratio,
+                0.97,
+                ratio >= 0.97,
+                f"model AUC {auc:.3f} / planted-probability AUC {best:.3f} ({where})",
+            )
+        )
+        out.append(
+            CheckResult(
+                f"propensity.{p}.ece",
+                ece,
+                0.02,
+                ece <= 0.02,
+                f"expected calibration error over 10 bins, lower is better ({where})",
+            )
+        )
+    return out
