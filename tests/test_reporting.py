@@ -228,3 +228,21 @@ def test_notebook_helpers_escape_names_from_the_data() -> None:
     assert "R&amp;D" in page and "&lt;b&gt;aum&lt;/b&gt;" in page
     assert "1,234,567.9" in page
     assert ">&lt;n<" in page  # a suppressed cell shows the marker as text
+
+
+def test_active_content_never_reaches_a_report() -> None:
+    from bankanalysis.reporting import strip_active_content
+
+    nb = _executed()
+    nb.cells[4].outputs[0]["data"]["text/html"] = (
+        '<table><tr><td onmouseover="steal()">x</td></tr></table>'
+        "<script>alert(1)</script><SCRIPT src=x.js></SCRIPT><iframe src=a></iframe>"
+        '<a href="javascript:alert(2)">y</a>'
+    )
+    page = render_report(nb, _header())
+    low = page.lower()
+    for bad in ("<script", "<iframe", "onmouseover", "javascript:", "steal()"):
+        assert bad not in low, bad
+    assert "<td>x</td>" in page and ">y</a>" in page
+    clean, n = strip_active_content("<p>plain &lt;script&gt; text</p>")
+    assert (clean, n) == ("<p>plain &lt;script&gt; text</p>", 0)

@@ -37,6 +37,7 @@ __all__ = [
     "render_report",
     "report_title",
     "safe_markdown",
+    "strip_active_content",
     "style_table",
     "write_report",
 ]
@@ -381,6 +382,45 @@ def _exporter() -> Any:
     )
 
 
+_ACTIVE_BLOCK = re.compile(
+    r"<(script|iframe|object|embed)\b[^>]*>.*?</\1\s*>|<(?:script|iframe|object|embed)\b[^>]*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_EVENT_ATTR = re.compile(
+    r"""(<[a-zA-Z][^<>]*?)\s+on[a-zA-Z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.DOTALL
+)
+_JS_URL = re.compile(r"""((?:href|src)\s*=\s*["']?)\s*javascript:""", re.IGNORECASE)
+
+
+def strip_active_content(page: str) -> tuple[str, int]:
+    """Remove scripts, frames, event-handler attributes and ``javascript:`` URLs.
+
+    Reports are static: nothing in them may run in the reader's browser. This is a second
+    line of defence; names from the data must still be escaped where they are displayed
+    (:func:`safe_markdown`, :func:`style_table`).
+
+    Returns
+    -------
+    tuple of (str, int)
+        The cleaned page and the number of removals.
+
+    Examples
+    --------
+    >>> strip_active_content('<p onclick="x()">a<script>alert(1)</script></p>')
+    ('<p>a</p>', 2)
+    """
+    n = 0
+    page, k = _ACTIVE_BLOCK.subn("", page)
+    n += k
+    while True:
+        page, k = _EVENT_ATTR.subn(r"\1", page)
+        n += k
+        if not k:
+            break
+    page, k = _JS_URL.subn(r"\1#", page)
+    return page, n + k
+
+
 def render_report(nb: Any, header: ReportHeader) -> str:
     """Render an executed notebook as one self-contained HTML page.
 
@@ -398,6 +438,15 @@ def render_report(nb: Any, header: ReportHeader) -> str:
     """
     prepared = prepare_notebook(nb, header.parameters)
     body, _ = _exporter().from_notebook_node(prepared)
+    body, removed = strip_active_content(body)
+    if removed:
+        logger.warning(
+            "%s (%s): removed %d active element(s) from the report; escape names from the "
+            "data with bankanalysis.reporting.safe_markdown/style_table",
+            header.title,
+            header.region_id or "bank",
+            removed,
+        )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN"><head><meta charset="utf-8">'
