@@ -188,6 +188,7 @@ def test_names_from_the_data_are_escaped(failing_run) -> None:
         page = path.read_text(encoding="utf-8")
         assert EVIL not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+        assert page.count("alert(1)") == page.count("&lt;script&gt;alert(1)&lt;/script&gt;")
     assert "East &quot;A&quot; &amp; B" in (run_dir / "index.html").read_text(encoding="utf-8")
 
 

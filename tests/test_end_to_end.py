@@ -95,6 +95,8 @@ def test_names_are_escaped_and_no_ids_leak(e2e: dict) -> None:
         assert EVIL not in page, name
         if name == "index" or name.startswith(f"{evil_region}/"):
             assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+        # every mention of the name is the escaped text (not a script stripped at render time)
+        assert page.count("alert(1)") == page.count("&lt;script&gt;alert(1)&lt;/script&gt;"), name
         text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)
         leaked = set(re.findall(r"[A-Za-z0-9_\-]+", text)) & e2e["ids"]
         assert leaked == set(), (name, sorted(leaked)[:5])
