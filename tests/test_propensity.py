@@ -426,3 +426,79 @@ def test_uci_loader_names_missing_columns():
 
     with pytest.raises(BankAnalysisError, match="durationx"):
         load_csv_dataset(UCI_SAMPLE, "y", drop=["durationx"], sep=";")
+
+
+# ----------------------------------------------------------------------------- reasons, baseline, cache
+
+
+def test_reason_codes_follow_the_model_contributions():
+    from sklearn.linear_model import LogisticRegression
+
+    from bankanalysis.propensity.leads import reason_codes
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["aum", "hold_fund", "age"])
+    y = (X["aum"] * 2 - X["age"] + rng.normal(size=400) > 0).astype(int)
+    lr = LogisticRegression().fit(X, y)
+    who = pd.DataFrame({"aum": [2.0, -1.0], "hold_fund": [1.0, 0.0], "age": [-1.0, -3.0]})
+    ref = pd.Series({"aum": 0.0, "hold_fund": 0.0, "age": 0.0})
+    got = reason_codes(lr, who, ref, n_reasons=3, product_names={"fund": "基金"})
+    coef = dict(zip(X.columns, lr.coef_[0], strict=True))
+    for i in range(2):
+        contrib = {f: coef[f] * who.loc[i, f] for f in X.columns}
+        raising = sorted((f for f in contrib if contrib[f] > 1e-9), key=lambda f: -contrib[f])
+        names = [got.loc[i, f"reason_{r + 1}"] for r in range(len(raising))]
+        assert [n.split(" =")[0] for n in names] == [
+            "holds 基金" if f == "hold_fund" else f for f in raising
+        ]
+        assert all(got.loc[i, f"reason_{r + 1}"] == "" for r in range(len(raising), 3))
+
+
+def test_tier_baseline_rates_by_hand():
+    from bankanalysis.propensity import TierPopularityBaseline
+
+    X = pd.DataFrame({"aum": [1e3, 2e3, 3e3, 1e5, 2e5, 1e6]})
+    y = [0, 0, 1, 1, 1, 0]
+    b = TierPopularityBaseline([5e4, 5e5, 6e6], prior_strength=2.0).fit(X, y)
+    # overall 0.5; mass (1 of 3 + 2*0.5)/(3+2) = 0.4; quality (2+1)/(2+2) = 0.75
+    # vip (0+1)/(1+2) = 1/3; private has no rows: (0+1)/(0+2) = 0.5
+    assert b.rates_ == pytest.approx({"mass": 0.4, "quality": 0.75, "vip": 1 / 3, "private": 0.5})
+
+
+def test_cache_builds_once_under_concurrent_callers(tmp_path):
+    import threading
+    import time
+
+    from bankanalysis.propensity.cache import cache_key, load_or_build
+
+    calls = []
+
+    def build():
+        calls.append(1)
+        time.sleep(0.3)
+        return {"models": len(calls)}
+
+    key = cache_key("fp", {"horizon": 3})
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(load_or_build(tmp_path, key, build)))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert sorted(r[1] for r in results) == [False, True, True]
+    assert all(r[0] == {"models": 1} for r in results)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{key}.") and p.is_dir()]
+
+
+def test_region_evaluation_blanks_products_with_few_buyers(fitted):
+    bundle = fitted[0]
+    ev = bundle.evaluation
+    region = evaluation_table(ev, region_id="R3", min_buyers=10_000)
+    assert region["auc"].isna().all()
+    sel = ev[(ev["region_id"] == "R3") & (ev["product"] == "fund")]
+    row = region.set_index("product").loc["fund"]
+    assert row["n"] == len(sel) and row["buyers"] == int(sel["y"].sum())
