@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KPI_UNITS",
+    "BenchmarkingError",
     "attainment",
+    "customer_counts",
     "dea_inputs_outputs",
     "group_aggregates",
     "lagging_outlets",
