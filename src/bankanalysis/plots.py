@@ -44,6 +44,19 @@ def cjk_font_family() -> str | None:
     return None
 
 
+def _has_bold(family: str | None) -> bool:
+    """Whether ``family`` (or DejaVu Sans when ``None``) has a bold face installed."""
+    from matplotlib import font_manager
+
+    name = family or "DejaVu Sans"
+    return any(
+        f.name == name and font_manager.weight_dict.get(f.weight, f.weight) >= 600
+        if isinstance(font_manager.weight_dict.get(f.weight, f.weight), int)
+        else f.name == name and str(f.weight).lower() in ("bold", "heavy", "black")
+        for f in font_manager.fontManager.ttflist
+    )
+
+
 def set_theme(context: str = "notebook") -> None:
     """Apply the project's seaborn theme and a CJK font fallback.
 
@@ -73,7 +86,9 @@ def set_theme(context: str = "notebook") -> None:
     mpl.rcParams["figure.dpi"] = 96
     mpl.rcParams["savefig.dpi"] = 96
     mpl.rcParams["figure.figsize"] = (8.0, 4.5)
-    mpl.rcParams["axes.titleweight"] = "bold"
+    # bold titles only where the font has a bold face (WenQuanYi Micro Hei has none, and
+    # matplotlib would print a findfont warning into every report cell)
+    mpl.rcParams["axes.titleweight"] = "bold" if _has_bold(family) else "normal"
     # deterministic SVG/PNG output: no timestamps in metadata, fixed hash salt
     mpl.rcParams["svg.hashsalt"] = "bankanalysis"
     mpl.rcParams["path.simplify"] = True
