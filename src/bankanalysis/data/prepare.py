@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,6 +245,16 @@ def _typed_view(con: duckdb.DuckDBPyConnection, name: str, src: str, table: str)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(cols)} FROM {src}")
 
 
+@contextlib.contextmanager
+def _timed(what: str) -> Iterator[None]:
+    """Log the wall and CPU time of a stage (DEBUG)."""
+    w, c = time.perf_counter(), time.process_time()
+    yield
+    logger.debug(
+        "%s: %.1f s wall, %.1f s CPU", what, time.perf_counter() - w, time.process_time() - c
+    )
+
+
 def _month_idx_sql(month_expr: str) -> str:
     return (
         f"(CAST(substr({month_expr}, 1, 4) AS INTEGER) * 12 + "
@@ -313,7 +324,7 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path)
         f"""COPY (
         SELECT h.month, h.customer_id,
                coalesce(sum(h.balance) FILTER (WHERE p.in_aum), 0) AS aum, {fam},
-               CAST(count(DISTINCT h.product) AS SMALLINT) AS n_products, {masks}
+               CAST(count(*) AS SMALLINT) AS n_products, {masks}
         FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
         GROUP BY h.month, h.customer_id
         ) TO '{out}' (FORMAT parquet, PARTITION_BY (month))"""
@@ -645,7 +656,8 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
     work = out_dir / "_work"
     work.mkdir(parents=True)
     present = [t for t in TABLE_ORDER if find_table_file(raw_dir, t) is not None]
-    dims = build_dimensions(raw_dir, encoding, present)
+    with _timed("dimension tables"):
+        dims = build_dimensions(raw_dir, encoding, present)
     products = dims["products"]
     cat = _Catalogue(
         products=products["product"].tolist(),
@@ -681,13 +693,15 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
             ).fetchall()
         ]
         logger.info("aggregating holdings (%d months)", len(months))
-        _stage_holdings(con, cat, work)
+        with _timed("holdings aggregation"):
+            _stage_holdings(con, cat, work)
         has_txn = "transactions" in present
         if has_txn:
             logger.info("aggregating transactions")
             src = duckdb_source(con, raw_dir, "transactions", encoding, work)
             _typed_view(con, "raw_transactions", src, "transactions")
-            _stage_events(con, "raw_transactions", "txn_date", _txn_aggs(), work / "tm")
+            with _timed("transaction aggregation"):
+                _stage_events(con, "raw_transactions", "txn_date", _txn_aggs(), work / "tm")
         if "contacts" in present:
             src = duckdb_source(con, raw_dir, "contacts", encoding, work)
             _typed_view(con, "raw_contacts", src, "contacts")
@@ -716,13 +730,15 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
                     [f for w in window for f in _partition_files(work / "tm", "mi", w)],
                     [f for w in window for f in _partition_files(work / "ct", "mi", w)],
                 )
-                cur = con.sql(sql).to_arrow_table()
+                with _timed(f"customer_month {m}"):
+                    cur = con.sql(sql).to_arrow_table()
                 con.register("cm_cur", cur)
                 if prev is not None:
                     con.register("cm_prev", prev)
-                for unit in per_month:
-                    agg = con.execute(_unit_aggregates_sql(unit, cat, first=i == 0)).df()
-                    per_month[unit].append(agg.assign(month=m))
+                with _timed(f"unit sums {m}"):
+                    for unit in per_month:
+                        agg = con.execute(_unit_aggregates_sql(unit, cat, first=i == 0)).df()
+                        per_month[unit].append(agg.assign(month=m))
                 con.unregister("cm_cur")
                 if prev is not None:
                     con.unregister("cm_prev")
@@ -730,7 +746,8 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
                 out = cur.drop_columns(mask_cols)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp_cm, out.schema)
-                writer.write_table(out, row_group_size=ROW_GROUP_SIZE)
+                with _timed(f"write {m}"):
+                    writer.write_table(out, row_group_size=ROW_GROUP_SIZE)
                 n_cm += out.num_rows
                 logger.info("customer_month %s: %s customers", m, f"{out.num_rows:,}")
         finally:
@@ -740,7 +757,8 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         con.close()
     shutil.rmtree(work, ignore_errors=True)
 
-    om, rm = build_units(dims, months, per_month)
+    with _timed("outlet and region tables"):
+        om, rm = build_units(dims, months, per_month)
     tables: dict[str, pd.DataFrame] = {
         "regions": dims["regions"],
         "outlets": dims["outlets"],
@@ -800,7 +818,8 @@ def prepare(
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if not raw_dir.is_dir():
         validate_raw(raw_dir, encoding)  # raises a clear "folder not found"
-    fingerprint = compute_fingerprint(raw_dir, encoding)
+    with _timed("fingerprint"):
+        fingerprint = compute_fingerprint(raw_dir, encoding)
     old = read_manifest(out_dir)
     unchanged = _is_current(out_dir, old, fingerprint)
     if unchanged and not force:
@@ -813,7 +832,8 @@ def prepare(
             months=list(old.get("months", [])),
             seconds=time.perf_counter() - t0,
         )
-    validate_raw(raw_dir, encoding)
+    with _timed("validation"):
+        validate_raw(raw_dir, encoding)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     if tmp.exists():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -68,6 +68,12 @@ class RawTable:
     src: str
     types: dict[str, str]
     n_rows: int = 0
+    #: relations of the distinct stored values of text columns, filled by the column checks
+    values: dict[str, str] = field(default_factory=dict)
+
+    def distinct(self, name: str) -> str:
+        """A relation of the distinct stored values of column ``name``."""
+        return self.values.get(name, f"(SELECT DISTINCT {quote_ident(name)} FROM {self.src})")
 
     @property
     def present(self) -> list[Column]:
@@ -369,10 +375,14 @@ def _rule_counts(
             f"coalesce(sum(__n) FILTER (WHERE __g{by_value.index(r[0])} = 0 AND {r[2]}), 0)"
             for _, r in val_rules
         )
-        got = con.execute(
-            f"SELECT {agg} FROM (SELECT {cols}, count(*) AS __n, {flags} FROM {rt.src} "
-            f"GROUP BY GROUPING SETS ({sets}))"
-        ).fetchall()[0]
+        vals = quote_ident(f"__values_{rt.spec.name}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {vals} AS SELECT {cols}, count(*) AS __n, {flags} "
+            f"FROM {rt.src} GROUP BY GROUPING SETS ({sets})"
+        )
+        for j, c in enumerate(by_value):
+            rt.values[c] = f"(SELECT {quote_ident(c)} FROM {vals} WHERE __g{j} = 0)"
+        got = con.execute(f"SELECT {agg} FROM {vals}").fetchall()[0]
         counts.update({i: int(n) for (i, _), n in zip(val_rules, got, strict=True)})
     return [counts[i] for i in range(len(rules))]
 
@@ -468,12 +478,11 @@ def check_foreign_keys(
             continue
         child_val = rt.parsed(fk.column)
         parent_val = parent.parsed(fk.ref_column)
-        c, pc = quote_ident(fk.column), quote_ident(fk.ref_column)
         # distinct raw values first (cheap on dictionary-encoded Parquet), then convert
         values = (
-            f"SELECT {child_val} AS v FROM (SELECT DISTINCT {c} FROM {rt.src}) "
+            f"SELECT {child_val} AS v FROM {rt.distinct(fk.column)} "
             f"WHERE {child_val} IS NOT NULL "
-            f"EXCEPT SELECT {parent_val} FROM (SELECT DISTINCT {pc} FROM {parent.src})"
+            f"EXCEPT SELECT {parent_val} FROM {parent.distinct(fk.ref_column)}"
         )
         n_values = con.execute(f"SELECT count(*) FROM ({values})").fetchall()[0][0]
         if n_values:
