@@ -404,6 +404,12 @@ def test_region_leads_end_to_end(fitted, bank, tmp_path):
     assert np.isnan(region.scores["fund"].to_numpy()[held]).all()
     offers, leads = region_lead_lists(bundle, region, {"fund": 2.0}, 2, 5, 3, {"fund": "Funds"})
     assert (leads.groupby("sheet")["rank"].max() <= 5).all()
+    for _, g in leads.groupby("sheet"):
+        assert g["rank"].tolist() == list(range(1, len(g) + 1))
+        assert g["expected_value"].is_monotonic_decreasing
+    fund = leads["product"] == "fund"
+    assert (leads.loc[fund, "product_name"] == "Funds").all()
+    assert (leads.loc[~fund, "product_name"] == leads.loc[~fund, "product"]).all()
     assert (leads["reason_1"] != "").mean() > 0.9
     files = write_region_leads(leads, tmp_path, "R2")
     assert (tmp_path / files["xlsx"]).is_file() and (tmp_path / files["csv"]).is_file()

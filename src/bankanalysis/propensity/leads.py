@@ -42,6 +42,7 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "outlet_id",
     "manager_id",
     "product",
+    "product_name",
     "probability",
     "expected_value",
     "reason_1",

@@ -161,4 +161,10 @@ def region_lead_lists(
     offers = next_best_offers(region.scores, values, offers_per_customer)
     leads = build_lead_lists(offers, region.customers, leads_per_sheet)
     leads = add_reasons(bundle, leads, region.X, n_reasons, product_names)
+    names = product_names or {}
+    leads.insert(
+        leads.columns.get_loc("product") + 1,
+        "product_name",
+        leads["product"].map(lambda p: names.get(p, p)).astype("str"),
+    )
     return offers, leads
