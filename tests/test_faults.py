@@ -346,3 +346,61 @@ def test_same_inputs_same_reports(hostile_batch: HostileBatch) -> None:
                 f"{job['name']}.html at {at}: {a[lo : at + 60]!r} vs {b[lo : at + 60]!r}"
             )
     assert not differences, "runs differ:\n" + "\n".join(differences)
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_prepare_killed_mid_build_leaves_processed_as_it_was(ci_bank, tmp_path: Path) -> None:
+    """SIGKILL while the new processed folder is being built: the old one is intact, the next
+    prepare completes and no half-built folder is left behind."""
+    from tinybank import write_tiny_bank
+
+    from bankanalysis.cli import main
+
+    out = tmp_path / "processed"
+    assert (
+        main(
+            ["data", "prepare", "--raw", str(write_tiny_bank(tmp_path / "tiny")), "--out", str(out)]
+        )
+        == 0
+    )
+    before = _tree(out)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bankanalysis.cli",
+            "-q",
+            "data",
+            "prepare",
+            "--raw",
+            str(ci_bank.raw),
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+
+    def building() -> bool:
+        return any(
+            f.is_file() for d in tmp_path.glob(".processed*") if d.is_dir() for f in d.rglob("*")
+        )
+
+    _wait_for(building, 120, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert _tree(out) == before, "a killed prepare changed the processed folder"
+
+    assert main(["data", "prepare", "--raw", str(ci_bank.raw), "--out", str(out)]) == 0
+    manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
+    expected = json.loads((ci_bank.processed / "_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == expected["fingerprint"]
+    assert manifest["row_counts"] == expected["row_counts"]
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".processed"))
+    assert not leftovers, f"half-built folders of the killed prepare were left behind: {leftovers}"
