@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import numbers
 import os
 import re
 import tempfile
@@ -116,10 +117,13 @@ def safe_markdown(template: str, **values: Any) -> Any:
     --------
     >>> safe_markdown("Region **{name}**", name="<b>x</b>").data
     'Region **&lt;b&gt;x&lt;/b&gt;**'
+    >>> safe_markdown("{share:.1%} of {n}", share=0.5, n=3).data
+    '50.0% of 3'
     """
     from IPython.display import Markdown
 
-    return Markdown(template.format(**{k: _e(v) for k, v in values.items()}))
+    safe = {k: v if isinstance(v, numbers.Number) else _e(v) for k, v in values.items()}
+    return Markdown(template.format(**safe))
 
 
 def style_table(
