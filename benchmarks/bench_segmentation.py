@@ -14,6 +14,7 @@ temporary folder instead (same figure names).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -149,7 +150,10 @@ def run(quick: bool = False) -> dict[str, float]:
         base = Path(tmp) if quick else CACHE
         processed = _ensure_bank(base, QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
         cmd = [sys.executable, "-m", "benchmarks.bench_segmentation", "--child", str(processed)]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+        # one BLAS/OpenMP thread, as when the batch runs one notebook per core (on a shared
+        # machine more threads only spin)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
     got = json.loads(done.stdout.strip().splitlines()[-1])
     return {
         "segmentation_1m_s": got["seconds"],

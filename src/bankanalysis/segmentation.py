@@ -1292,8 +1292,8 @@ def product_depth(
         since = pd.to_datetime(customers["since"])
         closed = pd.to_datetime(customers["closed"])
         on_book = (since <= end) & (closed.isna() | (closed > end))
-        active = set(cm_month["customer_id"].tolist())
-        zero = int((on_book & ~customers["customer_id"].isin(active)).sum())
+        active = customers["customer_id"].isin(cm_month["customer_id"])
+        zero = int((on_book & ~active).sum())
     counts = [
         zero,
         int((n == 1).sum()),
