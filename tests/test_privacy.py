@@ -118,6 +118,14 @@ def test_page_parser_tells_text_from_markup() -> None:
     }
 
 
+def test_personal_column_names_are_recognised() -> None:
+    personal = ["name", "customer_name", "Full Name", "phone", "mobile_no", "email", "address"]
+    personal += ["birth_date", "id_card", "tel", "姓名", "手机号"]
+    things = ["customer_id", "product", "product_name", "outlet_name", "score", "hotel_points"]
+    assert [c for c in personal if not is_personal_column(c)] == []
+    assert [c for c in things if is_personal_column(c)] == []
+
+
 def test_small_groups_are_blanked_at_the_threshold() -> None:
     df = pd.DataFrame(
         {
@@ -339,8 +347,23 @@ def test_customer_counts_below_the_minimum_group_size_are_not_shown(
 
 
 _PERSONAL_COLUMN = re.compile(
-    r"name|phone|mobile|tel|e-?mail|address|birth|id_?card|passport|姓名|电话|手机|地址|证件", re.I
+    r"phone|mobile|(^|_)tel(_|$)|e-?mail|address|birth|id_?card|passport|姓名|电话|手机|地址|证件",
+    re.I,
 )
+#: "name" columns are personal unless they name a thing (a product, an outlet...)
+_THING_NAME = re.compile(
+    r"^(product|outlet|region|branch|segment|tier|family|kpi|channel)[ _]?name$", re.I
+)
+
+
+def is_personal_column(name: str) -> bool:
+    """Whether a column name looks like personal data (a person's name, phone, address...)."""
+    name = str(name).strip()
+    if _PERSONAL_COLUMN.search(name):
+        return True
+    return "name" in name.lower() and not _THING_NAME.match(name)
+
+
 _PHONE_VALUE = re.compile(r"^\+?(86)?[ -]?1[3-9]\d[ -]?\d{4}[ -]?\d{4}$|^\d{3,4}-\d{7,8}$")
 
 
@@ -369,7 +392,7 @@ def test_lead_lists_carry_ids_never_names_or_phones(hostile_batch: HostileBatch)
         for df in _frames(path):
             if df.empty:
                 continue
-            bad_cols = [c for c in df.columns if _PERSONAL_COLUMN.search(str(c))]
+            bad_cols = [c for c in df.columns if is_personal_column(c)]
             assert not bad_cols, f"{path.name}: personal columns {bad_cols}"
             assert "customer_id" in df.columns, f"{path.name}: leads must be identified by id"
             assert set(df["customer_id"]) <= customers
