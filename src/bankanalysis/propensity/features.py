@@ -118,6 +118,7 @@ def build_features(
     cm: pd.DataFrame,
     t: str,
     regions: Iterable[str] | None = None,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features of every customer active at month ``t``, from rows with ``month <= t`` only.
 
@@ -132,6 +133,10 @@ def build_features(
     regions : iterable of str, optional
         Region categories in a fixed order (the bank's regions), so codes agree between
         training and scoring; default the regions present at ``t``.
+    history : DataFrame, optional
+        Rows of the look-back months (``month``, ``customer_id``, ``aum``, ``n_products``)
+        when they are not in ``cm`` (saves concatenating a wide frame); rows after ``t`` are
+        ignored here too.
 
     Returns
     -------
@@ -140,8 +145,12 @@ def build_features(
         ``has_manager`` (0/1), ``<col>_chg_<k>m`` changes against ``k`` months earlier (NaN
         for customers not active then), and ``region`` (categorical).
     """
-    known = cm.loc[cm["month"] <= t]
-    cur = known.loc[known["month"] == t].set_index("customer_id").sort_index()
+    month = cm["month"].astype("str")
+    cur = cm.loc[month == t].set_index("customer_id")
+    if not cur.index.is_monotonic_increasing:
+        cur = cur.sort_index()
+    past = cm if history is None else history
+    past_month = month if history is None else past["month"].astype("str")
     if cur.empty:
         raise ModelError(f"customer_month has no rows for month {t}; choose a month in the data")
     cols = _numeric_columns(cur)
@@ -149,13 +158,14 @@ def build_features(
         {c: cur[c].to_numpy(dtype=np.float32, na_value=np.nan) for c in cols}, index=cur.index
     )
     X["has_manager"] = cur["manager_id"].notna().to_numpy(dtype=np.float32)
+    lag_cols = [c for c in LAG_COLUMNS if c in cur.columns]
     for k in LAG_MONTHS:
-        prev = known.loc[known["month"] == month_add(t, -k)].set_index("customer_id")
-        for c in LAG_COLUMNS:
-            if c not in cur.columns:
-                continue
-            before = prev[c].reindex(cur.index).to_numpy(dtype=np.float32, na_value=np.nan)
-            X[f"{c}_chg_{k}m"] = X[c].to_numpy() - before
+        prev = past.loc[past_month == month_add(t, -k), ["customer_id", *lag_cols]]
+        pos = pd.Index(prev["customer_id"]).get_indexer(cur.index)
+        for c in lag_cols:
+            vals = prev[c].to_numpy(dtype=np.float32, na_value=np.nan)
+            before = np.where(pos >= 0, vals[np.maximum(pos, 0)] if vals.size else np.nan, np.nan)
+            X[f"{c}_chg_{k}m"] = X[c].to_numpy() - before.astype(np.float32)
     cats = sorted(cur["region_id"].dropna().unique()) if regions is None else list(regions)
     X["region"] = pd.Categorical(cur["region_id"].to_numpy(dtype=object), categories=cats)
     X.index.name = "customer_id"

@@ -218,19 +218,21 @@ def load_features(
         Features of the customers active at ``t``; labels (``None`` without a horizon).
     """
     available = set(bank.months)
-    parts = [bank.customer_month(months=[t], region_id=region_id)]
+    cm = bank.customer_month(months=[t], region_id=region_id)
     lag_months = [m for m in months_needed(t)[1:] if m in available]
-    if lag_months:
-        cols = ["month", "customer_id", *LAG_COLUMNS]
-        parts.append(bank.customer_month(months=lag_months, region_id=region_id, columns=cols))
+    cols = ["month", "customer_id", *LAG_COLUMNS]
+    history = (
+        bank.customer_month(months=lag_months, region_id=region_id, columns=cols)
+        if lag_months
+        else cm[cols].iloc[:0]
+    )
     Y = None
     if label_horizon is not None:
         t_end = month_add(t, label_horizon)
         cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
         fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
-        Y = build_labels(pd.concat([parts[0][cols], fut]), t, label_horizon, products)
-    cm = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    X = build_features(cm, t, regions=regions)
+        Y = build_labels(pd.concat([cm[cols], fut]), t, label_horizon, products)
+    X = build_features(cm, t, regions=regions, history=history)
     return X, Y
 
 
