@@ -1,0 +1,88 @@
+"""Report charts: every function returns a Figure with the report's titles, labels and data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from bankanalysis import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+def _bar_values(ax: matplotlib.axes.Axes, horizontal: bool = False) -> list[float]:
+    vals = [p.get_width() if horizontal else p.get_height() for p in ax.patches]
+    return sorted(round(float(v), 6) for v in vals if not np.isnan(v) and v != 0)
+
+
+def test_echelon_bars_show_thousands_and_shares() -> None:
+    ech = pd.DataFrame(
+        {
+            "echelon_name": ["central", "key"],
+            "aum_per_customer": [25000.0, 4000.0],
+            "e_channel_share": [0.7, 0.4],
+        }
+    )
+    fig = plots.plot_echelon_bars(ech, "CNY")
+    left, right = fig.axes[:2]
+    assert left.get_title() == "AUM per customer by echelon"
+    assert left.get_ylabel() == "AUM per customer (thousand CNY)"
+    assert _bar_values(left) == [4.0, 25.0]
+    assert right.get_title() == "E-channel replacement by echelon"
+    assert _bar_values(right) == [0.4, 0.7]
+    assert left.get_xlabel() == right.get_xlabel() == "echelon"
+
+
+def test_echelon_trends_plot_millions_and_skip_missing_deposits() -> None:
+    trends = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-02", "2024-01", "2024-02"],
+            "echelon": [1, 1, 2, 2],
+            "aum": [2e6, 3e6, 5e6, 7e6],
+            "new_deposits": [np.nan, 1e6, np.nan, 2e6],
+        }
+    )
+    fig = plots.plot_echelon_trends(trends, "EUR")
+    aum_ax, dep_ax = fig.axes[:2]
+    assert aum_ax.get_ylabel() == "AUM (million EUR)"
+    assert dep_ax.get_title() == "New deposits by echelon (change of the deposit balance)"
+    aum = sorted(y for line in aum_ax.get_lines() for y in line.get_ydata())
+    assert aum == [2.0, 3.0, 5.0, 7.0]
+    dep = sorted(y for line in dep_ax.get_lines() for y in line.get_ydata())
+    assert dep == [1.0, 2.0]
+
+
+def test_share_heatmap_annotates_cells_and_labels_axes() -> None:
+    grid = pd.DataFrame({"coverage": [0.5, 0.25]}, index=["North", "South"])
+    fig = plots.plot_share_heatmap(grid, "KPIs", xlabel="KPI", ylabel="region", rotate_x=30)
+    ax = fig.axes[0]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("KPIs", "KPI", "region")
+    assert [t.get_text() for t in ax.texts] == ["50%", "25%"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["North", "South"]
+    assert fig.axes[1].get_ylabel() == "share"  # colour bar
+    assert fig.get_size_inches()[1] == pytest.approx(0.45 * 2 + 2)
+    centred = plots.plot_share_heatmap(grid, "t", center=1.0, cbar_label="actual / target")
+    assert centred.axes[1].get_ylabel() == "actual / target"
+
+
+def test_league_scores_bars_per_region() -> None:
+    league = pd.DataFrame(
+        {"region": ["A", "B", "C"], "echelon": [1, 1, 2], "score": [0.25, 1.0, 0.5]}
+    )
+    fig = plots.plot_league_scores(league)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Composite score within the echelon"
+    assert ax.get_xlim() == (0.0, 1.0)
+    assert _bar_values(ax, horizontal=True) == [0.25, 0.5, 1.0]
