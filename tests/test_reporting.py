@@ -246,3 +246,17 @@ def test_active_content_never_reaches_a_report() -> None:
     assert "<td>x</td>" in page and ">y</a>" in page
     clean, n = strip_active_content("<p>plain &lt;script&gt; text</p>")
     assert (clean, n) == ("<p>plain &lt;script&gt; text</p>", 0)
+
+
+def test_styler_tables_render_identically_and_escaped():
+    import pandas as pd
+
+    from bankanalysis.reporting import stable_styler_ids, style_table
+
+    df = pd.DataFrame({"outlet": ["<b>O'Brien & Sons</b>", "人民路"], "share": [0.5, 0.25]})
+    a = stable_styler_ids(style_table(df, formatter={"share": "{:.0%}"}).to_html())
+    b = stable_styler_ids(style_table(df, formatter={"share": "{:.0%}"}).to_html())
+    assert a == b
+    assert "<b>O" not in a and "&lt;b&gt;O&#39;Brien &amp; Sons&lt;/b&gt;" in a
+    assert "50%" in a and "人民路" in a
+    assert 'id="T_t1"' in a

@@ -127,9 +127,16 @@ def safe_markdown(template: str, **values: Any) -> Any:
 
 
 def style_table(
-    df: Any, precision: int = 3, thousands: str | None = ",", na_rep: str | None = None
+    df: Any,
+    precision: int = 3,
+    thousands: str | None = ",",
+    na_rep: str | None = None,
+    formatter: Any = None,
 ) -> Any:
     """A pandas ``Styler`` that escapes cells, index and column labels (Styler does not).
+
+    Chain colouring (``.background_gradient`` ...) onto the result, but not another
+    ``.format``: that would drop the escaping; pass ``formatter`` here instead.
 
     Parameters
     ----------
@@ -142,19 +149,51 @@ def style_table(
     na_rep : str, optional
         Text of missing cells; default :data:`bankanalysis.privacy.SUPPRESSED` (suppressed
         small groups).
+    formatter : str, callable or dict, optional
+        As ``Styler.format``: one format for every cell or ``{column: format}``.
 
     Returns
     -------
     pandas.io.formats.style.Styler
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html_ = style_table(pd.DataFrame({"<b>": ["<i>x</i>"]}, index=["<s>"])).to_html()
+    >>> "<i>" in html_ or "<b>" in html_ or "<s>" in html_
+    False
     """
     from bankanalysis.privacy import SUPPRESSED
 
     na = html.escape(SUPPRESSED if na_rep is None else na_rep)
     return (
-        df.style.format(precision=precision, thousands=thousands, na_rep=na, escape="html")
+        df.style.format(
+            formatter, precision=precision, thousands=thousands, na_rep=na, escape="html"
+        )
         .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+
+
+_STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"'\s])")
+
+
+def stable_styler_ids(body: str) -> str:
+    """Replace pandas Styler's random table ids (``T_1a2b3``) by ids numbered in order.
+
+    Identical inputs then render to identical HTML (the reports are compared run to run).
+
+    Examples
+    --------
+    >>> stable_styler_ids('<table id="T_9f3c1"><td id="T_9f3c1_row0_col0">')
+    '<table id="T_t1"><td id="T_t1_row0_col0">'
+    """
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        return "T_" + names.setdefault(m.group(1), f"t{len(names) + 1}")
+
+    return _STYLER_ID.sub(sub, body)
 
 
 # --------------------------------------------------------------------------- header
@@ -443,6 +482,7 @@ def render_report(nb: Any, header: ReportHeader) -> str:
     prepared = prepare_notebook(nb, header.parameters)
     body, _ = _exporter().from_notebook_node(prepared)
     body, removed = strip_active_content(body)
+    body = stable_styler_ids(body)
     if removed:
         logger.warning(
             "%s (%s): removed %d active element(s) from the report; escape names from the "
