@@ -3,13 +3,18 @@
 One :class:`Job` is one (region, notebook) pair. :func:`plan_jobs` validates every parameter
 before any kernel starts and builds the jobs; an :class:`Executor` runs them
 (:class:`LocalProcessExecutor`: a pool of worker processes, each running papermill with its
-own working directory; a Dask executor can implement the same interface); :func:`execute_job`
+own working directory; :class:`DaskExecutor`: tasks on a Dask distributed cluster); :func:`execute_job`
 is the unit of work a worker runs (papermill, then the HTML report in-process);
 :func:`run_batch` ties it together and writes ``manifest.json``, ``index.html`` and switches
 ``reports/latest`` atomically when the run is complete.
 
-Every job carries a :func:`job_key` (notebook content, merged parameters, package source,
-data fingerprint), recorded in the manifest, so incremental re-runs can reuse outputs.
+Every job carries a :func:`job_key` (notebook cells without outputs, merged parameters, the
+source of the whole ``bankanalysis`` package, the processed-data fingerprint and, for notebooks
+using cached propensity models, the model cache key), recorded in the manifest and in the
+reports folder's job-key index ``.jobcache.json``. With ``reuse=True`` (``bankanalysis run``
+without ``--force``) a job whose key matches a successful job of an earlier run is not
+executed: its outputs are hard-linked into the new run. Editing ANY module of the package
+changes every key, so it re-runs everything (imports are not traced).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from bankanalysis.params import (
 
 __all__ = [
     "BANK_FOLDER",
+    "DaskExecutor",
     "Executor",
     "Job",
     "JobResult",
@@ -55,9 +61,15 @@ __all__ = [
     "default_run_id",
     "execute_job",
     "job_key",
+    "load_job_index",
+    "model_cache_extra",
+    "notebook_content_hash",
     "package_source_hash",
     "plan_jobs",
+    "record_jobs",
+    "reuse_job",
     "run_batch",
+    "source_tree_hash",
     "switch_latest",
 ]
 
@@ -65,8 +77,9 @@ logger = logging.getLogger(__name__)
 
 #: Folder of bank-level reports (notebooks whose scope is ``"bank"``).
 BANK_FOLDER = "_bank"
-#: Statuses of a job that ran to the end without error.
-OK_STATUSES = ("ok",)
+#: Statuses of a job that succeeded: it ran to the end without error, or its outputs were
+#: reused from an earlier run with the same job key.
+OK_STATUSES = ("ok", "reused")
 #: Seconds a worker may overrun a job's timeout before the parent kills the worker itself.
 HARD_TIMEOUT_GRACE_S = 60.0
 _ENGINE = "bankanalysis"
@@ -181,7 +194,13 @@ def package_source_hash() -> str:
     """
     import bankanalysis
 
-    root = Path(bankanalysis.__file__).parent
+    return source_tree_hash(Path(bankanalysis.__file__).parent)
+
+
+def source_tree_hash(root: str | Path) -> str:
+    """Return a sha256 over the names and bytes of the ``.py``/``.j2``/``.css``/``.json``
+    files under ``root`` (``__pycache__`` left out); see :func:`package_source_hash`."""
+    root = Path(root)
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
         if (
@@ -196,6 +215,51 @@ def package_source_hash() -> str:
     return h.hexdigest()
 
 
+def notebook_content_hash(notebook_path: str | Path) -> str:
+    """Return a sha256 of a notebook's cells, ignoring outputs and execution counts.
+
+    Running a notebook in JupyterLab (which fills outputs and counts) or re-saving it does not
+    change the hash; editing a cell's source, type or metadata (e.g. the ``parameters`` tag)
+    does. A file that is not notebook JSON is hashed byte for byte.
+    """
+    raw = Path(notebook_path).read_bytes()
+    try:
+        nb = json.loads(raw)
+        cells = [
+            {
+                "cell_type": c.get("cell_type"),
+                "source": "".join(c.get("source", ""))
+                if isinstance(c.get("source"), list)
+                else c.get("source", ""),
+                "metadata": c.get("metadata", {}),
+            }
+            for c in nb["cells"]
+        ]
+        text = json.dumps(
+            {"cells": cells, "kernelspec": nb.get("metadata", {}).get("kernelspec")},
+            sort_keys=True,
+            ensure_ascii=True,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return hashlib.sha256(raw).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def model_cache_extra(params: Mapping[str, Any], data_fingerprint: str) -> dict[str, str]:
+    """Return ``{"model_cache": key}`` for a job that uses cached propensity models, else ``{}``.
+
+    The key is the propensity package's own :func:`bankanalysis.propensity.cache.cache_key`
+    over the fingerprint and the training settings derived from ``params``.
+    """
+    if not params.get("use_model_cache"):
+        return {}
+    from bankanalysis.propensity.cache import cache_key
+    from bankanalysis.propensity.training import TrainingSettings
+
+    settings = TrainingSettings.from_params(dict(params))
+    return {"model_cache": cache_key(data_fingerprint, settings.cache_params())}
+
+
 def job_key(
     notebook_path: str | Path,
     params: Mapping[str, Any],
@@ -208,7 +272,8 @@ def job_key(
     Parameters
     ----------
     notebook_path : str or Path
-        Source notebook (its bytes enter the key).
+        Source notebook (its cells enter the key, outputs and execution counts do not:
+        :func:`notebook_content_hash`).
     params : dict
         Merged parameters; paths, run id and timeout are left out (they do not change results).
     package_hash : str
@@ -224,7 +289,7 @@ def job_key(
         Hex sha256.
     """
     payload = {
-        "notebook": hashlib.sha256(Path(notebook_path).read_bytes()).hexdigest(),
+        "notebook": notebook_content_hash(notebook_path),
         "params": {k: v for k, v in params.items() if k not in _KEYLESS_PARAMS},
         "package": package_hash,
         "data": data_fingerprint,
@@ -417,7 +482,7 @@ def plan_jobs(
             "run_id": run_id,
         }
         nb_path = (nb_dir / f"{nb}.ipynb").resolve()
-        key = job_key(nb_path, p, pkg, fingerprint)
+        key = job_key(nb_path, p, pkg, fingerprint, extra=model_cache_extra(p, fingerprint))
         jobs.append(Job(rid, nb, nb_path, run_dir, p, key, header, kernel_name))
         if rid is not None and rid not in used_regions:
             used_regions.append(rid)
@@ -513,6 +578,16 @@ def _prepare_env() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
+def _ipc_kernel_config(workdir: Path) -> Any:
+    """Kernel-manager config using IPC sockets under ``workdir`` (no TCP port race)."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(workdir / "kernel")
+    return cfg
+
+
 def execute_job(job: Job) -> JobResult:
     """Run one job: papermill with a watchdog, then the HTML report; never raises for a
     failing notebook.
@@ -561,6 +636,10 @@ def execute_job(job: Job) -> JobResult:
             progress_bar=False,
             log_output=False,
             start_timeout=120,
+            # kernels talk over IPC sockets in the job's own folder: with TCP, kernels
+            # started at the same moment could pick the same free port (ZMQError: Address
+            # already in use, nteract/papermill#511)
+            config=_ipc_kernel_config(Path(workdir)),
             # per-cell backstop; the watchdog (whole notebook) normally fires first
             execution_timeout=job.timeout_s + 30,
         )
@@ -677,7 +756,7 @@ EventCallback = Callable[[str, Job, "JobResult | None"], None]
 
 
 class Executor(ABC):
-    """Runs jobs. Implementations: :class:`LocalProcessExecutor` (a Dask one can follow).
+    """Runs jobs. Implementations: :class:`LocalProcessExecutor`, :class:`DaskExecutor`.
 
     Contract: :meth:`run` returns one :class:`JobResult` per job, in job order; a failing
     job never stops the others; on ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) it stops every
@@ -818,6 +897,97 @@ class LocalProcessExecutor(Executor):
                     _kill_tree(w.proc.pid)
                     w.proc.join(5)
             result_q.close()
+        return [
+            r if r is not None else JobResult.for_job(jobs[i], status="not_run")
+            for i, r in enumerate(results)
+        ]
+
+
+class DaskExecutor(Executor):
+    """Send jobs to a Dask distributed cluster; each task is :func:`execute_job`.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Scheduler address, e.g. ``tcp://10.0.0.5:8786``. ``None`` starts a
+        ``LocalCluster`` of ``n_workers`` worker processes with one thread each for the
+        duration of :meth:`run`.
+    n_workers : int, optional
+        Workers of the local cluster (default: number of cores); ignored with ``scheduler``.
+
+    Notes
+    -----
+    Workers of a real cluster must have this package installed (same version) and see the
+    processed data, notebooks and reports folder under the same paths as the client, and
+    run one thread per worker process (``dask worker --nthreads 1``): papermill changes the
+    working directory, which is not thread-safe. ``execute_job`` enforces each job's timeout
+    itself; a worker that dies is reported as ``killed``.
+    """
+
+    def __init__(self, scheduler: str | None = None, n_workers: int | None = None) -> None:
+        self.scheduler = scheduler
+        self.n_workers = n_workers
+
+    @contextlib.contextmanager
+    def _client(self, n_jobs: int) -> Any:
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            with Client(self.scheduler) as client:
+                yield client
+            return
+        n = max(1, min(self.n_workers or os.cpu_count() or 1, n_jobs))
+        with (
+            LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+
+    def run(self, jobs: Sequence[Job], on_event: EventCallback) -> list[JobResult]:
+        """Run ``jobs`` on the cluster; see :class:`Executor`."""
+        from distributed import as_completed
+
+        if not jobs:
+            return []
+        results: list[JobResult | None] = [None] * len(jobs)
+        with self._client(len(jobs)) as client:
+            futures = []
+            for i, job in enumerate(jobs):
+                futures.append(
+                    client.submit(execute_job, job, pure=False, key=f"bankanalysis-{i}-{job.key}")
+                )
+                on_event("start", job, None)
+            position = {f.key: i for i, f in enumerate(futures)}
+            started = time.monotonic()
+            try:
+                for fut in as_completed(futures):
+                    i = position[fut.key]
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - worker died or task lost
+                        res = finish_job(
+                            jobs[i],
+                            "killed",
+                            f"dask task failed: {type(exc).__name__}: {exc}",
+                            _utc_now(),
+                            time.monotonic() - started,
+                        )
+                    results[i] = res
+                    on_event("done", jobs[i], res)
+            except KeyboardInterrupt:
+                logger.warning("interrupted: cancelling %d dask tasks", len(futures))
+                client.cancel(futures)
+                for i, r in enumerate(results):
+                    if r is None:
+                        results[i] = JobResult.for_job(
+                            jobs[i], status="interrupted", error="batch interrupted"
+                        )
         return [
             r if r is not None else JobResult.for_job(jobs[i], status="not_run")
             for i, r in enumerate(results)
@@ -1002,6 +1172,142 @@ def switch_latest(out: str | Path, run_id: str) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- reuse
+
+#: Job-key index of a reports folder: ``{"version": 1, "jobs": {key: entry}}``.
+JOBCACHE_FILE = ".jobcache.json"
+_JOBCACHE_VERSION = 1
+
+
+def _read_jobcache(out: Path) -> dict[str, dict[str, Any]] | None:
+    try:
+        data = json.loads((out / JOBCACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != _JOBCACHE_VERSION:
+        return None
+    jobs = data.get("jobs")
+    return jobs if isinstance(jobs, dict) else None
+
+
+def _entry(result: JobResult, key: str, run_id: str) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "run": run_id,
+        "origin": result.reused_from or run_id,
+        "duration_s": result.duration_s,
+        "started": result.started,
+        "finished": result.finished,
+    }
+
+
+def _scan_manifests(out: Path) -> dict[str, dict[str, Any]]:
+    """Rebuild the job-key index from the run manifests (when ``.jobcache.json`` is lost)."""
+    index: dict[str, dict[str, Any]] = {}
+    manifests = []
+    for m in out.glob("*/manifest.json"):
+        if m.parent.is_symlink():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            manifests.append(json.loads(m.read_text(encoding="utf-8")))
+    for man in sorted(manifests, key=lambda m: (str(m.get("started", "")), m.get("run_id", ""))):
+        for j in man.get("jobs", []):
+            if j.get("status") in OK_STATUSES and j.get("key"):
+                fields = {k: j.get(k) for k in JobResult.__dataclass_fields__}
+                index[j["key"]] = _entry(JobResult(**fields), j["key"], str(man["run_id"]))
+    return index
+
+
+def load_job_index(out: str | Path) -> dict[str, dict[str, Any]]:
+    """Return the job-key index of a reports folder: key -> where a successful job's outputs are.
+
+    Read from ``<out>/.jobcache.json``; rebuilt from the run manifests when that file is
+    missing or unreadable. Entries: ``name`` (``<folder>/<notebook>``), ``run`` (the run
+    folder holding the outputs), ``origin`` (the run that executed the job), ``duration_s``,
+    ``started``, ``finished``.
+    """
+    out = Path(out)
+    jobs = _read_jobcache(out)
+    return jobs if jobs is not None else _scan_manifests(out)
+
+
+def record_jobs(out: str | Path, run_id: str, items: Sequence[tuple[str, JobResult]]) -> None:
+    """Add successful jobs of run ``run_id`` to ``<out>/.jobcache.json``.
+
+    Safe for concurrent batches: an exclusive lock on ``<out>/.jobcache.lock`` serialises
+    writers, each re-reads the file under the lock, merges and replaces it atomically
+    (readers never take the lock and never see a partial file).
+    """
+    import fcntl
+
+    from bankanalysis.reporting import atomic_write_text
+
+    items = [(k, r) for k, r in items if k and r.status in OK_STATUSES]
+    if not items:
+        return
+    out = Path(out)
+    with open(out / ".jobcache.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        jobs = _read_jobcache(out)
+        if jobs is None:
+            jobs = _scan_manifests(out)
+        for key, result in items:
+            jobs[key] = _entry(result, key, run_id)
+        text = json.dumps({"version": _JOBCACHE_VERSION, "jobs": jobs}, indent=1, sort_keys=True)
+        atomic_write_text(out / JOBCACHE_FILE, text + "\n")
+
+
+def _job_files(job: Job, run_dir: Path) -> list[Path]:
+    """Files of a job's outputs, relative to ``run_dir``."""
+    folder = run_dir / job.folder
+    files = [Path(job.folder) / f"{job.notebook}.html", Path(job.folder) / f"{job.notebook}.ipynb"]
+    outdir = folder / job.notebook
+    if outdir.is_dir():
+        files += sorted(p.relative_to(run_dir) for p in outdir.rglob("*") if p.is_file())
+    return files
+
+
+def reuse_job(job: Job, out: str | Path, entry: Mapping[str, Any]) -> JobResult | None:
+    """Link a finished job's outputs from an earlier run into ``job``'s run; ``None`` if gone.
+
+    Every file (report, executed notebook, ``metrics.json``, side files) is hard-linked
+    (copied where links fail, e.g. across file systems). The report keeps its original
+    header (run id and time of the run that executed it); the result says ``reused_from``.
+    """
+    src_run = Path(out) / str(entry["run"])
+    if entry.get("name") != job.name or not src_run.is_dir():
+        return None
+    files = _job_files(job, src_run)
+    if not all((src_run / f).is_file() for f in files[:2]):
+        return None
+    try:
+        for rel in files:
+            dst = job.run_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src_run / rel, dst)
+            except OSError:
+                shutil.copy2(src_run / rel, dst)
+    except OSError as exc:
+        logger.warning("%s: could not reuse run %s (%s); running it", job.name, src_run, exc)
+        shutil.rmtree(job.output_dir, ignore_errors=True)
+        for p in (job.html_path, job.ipynb_path):
+            p.unlink(missing_ok=True)
+        return None
+    result = JobResult.for_job(
+        job,
+        status="reused",
+        duration_s=entry.get("duration_s"),
+        started=entry.get("started"),
+        finished=entry.get("finished"),
+        html=job.html_path.relative_to(job.run_dir).as_posix(),
+        ipynb=job.ipynb_path.relative_to(job.run_dir).as_posix(),
+        reused_from=str(entry.get("origin") or entry["run"]),
+    )
+    result.metrics, result.outputs = _collect_outputs(job)
+    return result
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Any:
     """Turn SIGTERM into KeyboardInterrupt while the batch runs (main thread only)."""
@@ -1019,6 +1325,27 @@ def _sigterm_as_interrupt() -> Any:
         signal.signal(signal.SIGTERM, old)
 
 
+def _reuse_earlier(plan: Plan, out: Path) -> tuple[list[Job], list[JobResult]]:
+    """Split the plan into jobs to execute and results reused from earlier runs in ``out``."""
+    index = load_job_index(out)
+    to_run: list[Job] = []
+    reused: list[JobResult] = []
+    for job in plan.jobs:
+        entry = index.get(job.key)
+        result = reuse_job(job, out, entry) if entry and entry.get("run") != plan.run_id else None
+        if result is None:
+            to_run.append(job)
+        else:
+            reused.append(result)
+    record_jobs(out, plan.run_id, [(r_job.key, r) for r_job, r in _pairs(plan.jobs, reused)])
+    return to_run, reused
+
+
+def _pairs(jobs: Sequence[Job], results: Sequence[JobResult]) -> list[tuple[Job, JobResult]]:
+    by_name = {j.name: j for j in jobs}
+    return [(by_name[r.name], r) for r in results]
+
+
 def run_batch(
     *,
     regions: Sequence[str] | None = None,
@@ -1034,6 +1361,7 @@ def run_batch(
     progress: bool = True,
     kernel_name: str = "python3",
     bank: Any = None,
+    reuse: bool = False,
 ) -> RunResult:
     """Run the report batch.
 
@@ -1062,6 +1390,13 @@ def run_batch(
         Jupyter kernel for the notebooks.
     bank : object, optional
         Already loaded processed data (default: ``load_processed(processed_dir)``).
+    reuse : bool
+        Incremental re-run (``bankanalysis run`` does this unless ``--force``): a job whose
+        :func:`job_key` equals that of a successful job of an earlier run in ``out`` is not
+        executed; its outputs are hard-linked into this run (:func:`reuse_job`) and its status
+        is ``reused`` with ``reused_from`` naming the run that executed it. The key hashes the
+        whole package source, so editing any ``bankanalysis`` module re-runs every job.
+        Default ``False``: every job executes.
 
     Returns
     -------
@@ -1115,14 +1450,17 @@ def run_batch(
     started = _utc_now()
     results: list[JobResult] = []
     _write_run_files(plan.run_dir, _manifest(plan, results, "running", "running", started, None))
-    # Incremental re-runs (issue 7) slot in here: a job whose ``key`` equals the key of an
-    # ``ok`` job in an earlier run's manifest can have its outputs hard-linked into this run
-    # and its JobResult copied with ``reused_from`` set (the index already shows it), instead
-    # of being handed to the executor.
-    executor = executor or LocalProcessExecutor(jobs)
-    logger.info("run %s: %d jobs into %s", plan.run_id, len(plan.jobs), plan.run_dir)
-
-    done: list[JobResult] = []
+    to_run, reused = list(plan.jobs), []
+    if reuse:
+        to_run, reused = _reuse_earlier(plan, out)
+    logger.info(
+        "run %s: %d jobs into %s (%d reused from earlier runs)",
+        plan.run_id,
+        len(to_run),
+        plan.run_dir,
+        len(reused),
+    )
+    done: list[JobResult] = list(reused)
 
     def on_event(kind: str, job: Job, result: JobResult | None) -> None:
         bar.event(kind, job, result)
@@ -1131,14 +1469,21 @@ def run_batch(
             _write_run_files(
                 plan.run_dir, _manifest(plan, done, "running", "running", started, None)
             )
+            record_jobs(out, plan.run_id, [(job.key, result)])
 
     interrupted = False
-    with _sigterm_as_interrupt(), _Progress(len(plan.jobs), progress) as bar:
+    executed: list[JobResult] = []
+    with _sigterm_as_interrupt(), _Progress(len(to_run), progress) as bar:
         try:
-            results = executor.run(plan.jobs, on_event)
+            if to_run:
+                executed = (executor or LocalProcessExecutor(jobs)).run(to_run, on_event)
         except KeyboardInterrupt:
             interrupted = True
-            results = list(done)
+            executed = [r for r in done if r.status != "reused"]
+    by_name = {r.name: r for r in [*reused, *executed]}
+    results = [by_name[j.name] for j in plan.jobs if j.name in by_name]
+    if not interrupted:  # a job missing from the executor's answer did not run
+        results = [by_name.get(j.name) or JobResult.for_job(j) for j in plan.jobs]
     interrupted = interrupted or any(r.status in ("interrupted", "not_run") for r in results)
     n_bad = sum(r.status not in OK_STATUSES for r in results)
     if interrupted:

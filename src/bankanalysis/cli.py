@@ -136,6 +136,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"{job.name}  timeout {job.timeout_s / 60:g} min  key {job.key[:12]}")
         print(f"{len(plan.jobs)} jobs would run into {plan.run_dir} (parameters valid)")
         return 0
+    executor = None
+    if args.executor == "dask":
+        from bankanalysis.batch import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler, n_workers=args.jobs)
+    elif args.scheduler:
+        from bankanalysis.exceptions import ParameterError
+
+        raise ParameterError([f"--scheduler {args.scheduler} needs --executor dask"])
     result = run_batch(
         regions=_csv_list(args.regions),
         notebooks=_csv_list(args.notebooks),
@@ -147,7 +156,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         notebooks_dir=args.notebooks_dir,
         timeout_minutes=args.timeout_minutes,
         progress=not args.no_progress,
+        executor=executor,
+        reuse=not args.force,
     )
+    n_reused = sum(r.status == "reused" for r in result.results)
+    if n_reused:
+        print(
+            f"{n_reused} of {len(result.results)} jobs reused from earlier runs (--force re-runs)"
+        )
     print(f"run {result.run_id}: {result.status} -> {result.run_dir / 'index.html'}")
     return result.exit_code
 
@@ -171,6 +187,24 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="per-notebook timeout (overrides params)",
     )
     r.add_argument("--no-progress", action="store_true", help="no live progress display")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="execute every job; by default a job whose key (notebook, parameters, package "
+        "source, data fingerprint) matches a successful earlier run in --out is reused",
+    )
+    r.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local worker processes (default) or a Dask distributed cluster",
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address tcp://HOST:PORT (default with --executor dask: a "
+        "LocalCluster of --jobs worker processes)",
+    )
     r.add_argument(
         "--dry-run", action="store_true", help="validate parameters and list the jobs; run nothing"
     )
