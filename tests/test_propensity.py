@@ -508,3 +508,30 @@ def test_region_evaluation_blanks_products_with_few_buyers(fitted):
     sel = ev[(ev["region_id"] == "R3") & (ev["product"] == "fund")]
     row = region.set_index("product").loc["fund"]
     assert row["n"] == len(sel) and row["buyers"] == int(sel["y"].sum())
+
+
+def test_additive_lookup_scores_exactly_like_the_trees():
+    from bankanalysis.propensity import PropensityModel
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n).astype(np.float32),
+            "b": rng.integers(0, 3, n).astype(np.float32),
+            "c": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)).astype(np.float32),
+        }
+    )
+    X["region"] = pd.Categorical(rng.choice(["R1", "R2", "R3"], n), categories=["R1", "R2", "R3"])
+    noise = rng.normal(size=n)
+    y = (X["a"] + 0.5 * X["b"] + X["c"].fillna(0) + (X["region"] == "R2") + noise > 1.5).astype(int)
+    m = PropensityModel(max_iter=80).fit(X, y)
+    assert m.lookup_ is not None
+    Xt = X.copy()
+    Xt.loc[:20, "region"] = None  # unseen (missing) category
+    Xt.loc[10:40, "a"] = np.nan
+    Xt.loc[50:60, "b"] = np.inf
+    fast_p, fast_r = m.predict_proba(Xt)[:, 1], m.decision_function(Xt)
+    m.lookup_ = None
+    np.testing.assert_allclose(fast_r, m.decision_function(Xt), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast_p, m.predict_proba(Xt)[:, 1], rtol=0, atol=1e-9)

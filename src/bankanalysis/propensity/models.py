@@ -61,6 +61,84 @@ def stratified_subsample(y: np.ndarray, max_rows: int, random_state: int) -> np.
     return np.sort(np.concatenate(keep))
 
 
+def _eval_tree(nodes: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Leaf values of one single-feature tree for raw values ``v`` (sklearn's routing rules)."""
+    node = np.zeros(v.size, dtype=np.intp)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    for _ in range(nodes.size):
+        leaf = is_leaf[node]
+        if leaf.all():
+            break
+        go_left = np.where(
+            np.isnan(v),
+            nodes["missing_go_to_left"][node].astype(bool),
+            v <= nodes["num_threshold"][node],
+        )
+        nxt = np.where(go_left, nodes["left"][node], nodes["right"][node])
+        node = np.where(leaf, node, nxt).astype(np.intp)
+    return nodes["value"][node]
+
+
+def _additive_tables(booster: object, X: pd.DataFrame) -> dict | None:
+    """Compile an additive booster into one lookup table per feature (``None`` if not additive).
+
+    With one feature per tree the raw score is ``F(b) + sum_j [g_j(x_j) - g_j(b_j)]`` for any
+    reference row ``b``; ``g_j`` is a step function whose steps are the trees' thresholds.
+    Categorical features are tabulated by scoring ``b`` with each category.
+    """
+    predictors = getattr(booster, "_predictors", None)
+    if predictors is None or any(len(it) != 1 for it in predictors):
+        return None
+    cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    # the booster's own column order: categorical columns first (its ordinal encoder), then the rest
+    names = cats + [c for c in X.columns if c not in cats]
+    trees: dict[int, list[np.ndarray]] = {}
+    for it in predictors:
+        nodes = it[0].nodes
+        inner = nodes[~nodes["is_leaf"].astype(bool)]
+        if inner.size == 0:
+            continue
+        feats = np.unique(inner["feature_idx"])
+        if feats.size != 1:
+            return None
+        f = int(feats[0])
+        if names[f] in cats:
+            continue
+        if inner["is_categorical"].any():
+            return None
+        trees.setdefault(f, []).append(nodes)
+    b = X.iloc[[0]]
+    base = float(booster.decision_function(b)[0])
+    tables = {}
+    for f, ts in trees.items():
+        inner_thr = [t["num_threshold"][~t["is_leaf"].astype(bool)] for t in ts]
+        thr = np.unique(np.concatenate(inner_thr))
+        reps = np.concatenate([thr, [np.inf, np.nan]])
+        vals = np.sum([_eval_tree(t, reps) for t in ts], axis=0)
+        ref = np.sum([_eval_tree(t, b[names[f]].to_numpy(np.float64)) for t in ts], axis=0)
+        tables[names[f]] = (thr, vals - ref[0])
+    cat_tables = {}
+    for c in cats:
+        levels = X[c].cat.categories
+        probe = b.iloc[np.zeros(len(levels) + 1, dtype=np.intp)].copy()
+        probe[c] = pd.Categorical([*levels, None], categories=levels)
+        cat_tables[c] = booster.decision_function(probe) - base
+    return {"base": base, "tables": tables, "categorical": cat_tables}
+
+
+def _additive_score(compiled: dict, X: pd.DataFrame) -> np.ndarray:
+    """Raw score from the tables of :func:`_additive_tables`."""
+    out = np.full(len(X), compiled["base"], dtype=np.float64)
+    for name, (thr, vals) in compiled["tables"].items():
+        x = X[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        idx = np.searchsorted(thr, x, side="left")
+        idx[np.isnan(x)] = thr.size + 1
+        out += vals[idx]
+    for name, vals in compiled["categorical"].items():
+        out += vals[X[name].cat.codes.to_numpy()]
+    return out
+
+
 class PropensityModel(ClassifierMixin, BaseEstimator):
     """Calibrated gradient boosting for one product's purchase propensity.
 
@@ -96,6 +174,10 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         The fitted booster.
     calibrated_ : CalibratedClassifierCV or None
         The calibration over the frozen booster (``None`` when ``calibration="none"``).
+    lookup_ : dict or None
+        For additive models, one step-function table per feature that reproduces the
+        booster's raw score exactly (checked at fit time); scoring then costs a few array
+        lookups per feature instead of a walk through every tree.
     feature_names_in_ : ndarray of str
         Feature names seen in ``fit``.
     classes_ : ndarray
@@ -176,6 +258,7 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         if self.calibration == "none":
             self.booster_ = booster.fit(X, y)
             self.calibrated_ = None
+            self.lookup_ = self.calibrator_ = None
             return self
         if self.calibration not in ("isotonic", "sigmoid"):
             raise ModelError(
@@ -192,12 +275,41 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         self.calibrated_ = CalibratedClassifierCV(
             FrozenEstimator(self.booster_), method=self.calibration
         ).fit(X_cal, y_cal)
+        self._compile(X_cal)
         return self
+
+    def _compile(self, X: pd.DataFrame) -> None:
+        """Tabulate an additive model for fast scoring, kept only if it reproduces the model.
+
+        The check compares raw scores and calibrated probabilities on up to 2,000 rows.
+        """
+        self.lookup_ = None
+        self.calibrator_ = None
+        if not self.additive:
+            return
+        compiled = _additive_tables(self.booster_, X)
+        if compiled is None:
+            return
+        sample = X.iloc[: min(len(X), 2000)]
+        raw = self.booster_.decision_function(sample)
+        if not np.allclose(_additive_score(compiled, sample), raw, rtol=0, atol=1e-9):
+            logger.warning("additive lookup does not reproduce the booster; scoring uses trees")
+            return
+        calibrator = self.calibrated_.calibrated_classifiers_[0].calibrators[0]
+        proba = np.clip(calibrator.predict(raw), 0.0, 1.0)
+        if not np.allclose(proba, self.calibrated_.predict_proba(sample)[:, 1], atol=1e-12):
+            logger.warning("calibration shortcut does not reproduce the model; using sklearn's")
+            return
+        self.lookup_ = compiled
+        self.calibrator_ = calibrator
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, 2)``."""
         from threadpoolctl import threadpool_limits
 
+        if getattr(self, "lookup_", None) is not None:
+            p = np.clip(self.calibrator_.predict(_additive_score(self.lookup_, X)), 0.0, 1.0)
+            return np.column_stack([1.0 - p, p])
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             if self.calibrated_ is None:
                 return self.booster_.predict_proba(X)
@@ -207,6 +319,8 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         """The booster's raw score (log-odds before calibration), for reason codes."""
         from threadpoolctl import threadpool_limits
 
+        if getattr(self, "lookup_", None) is not None:
+            return _additive_score(self.lookup_, X)
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             return self.booster_.decision_function(X)
 
