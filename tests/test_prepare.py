@@ -320,3 +320,18 @@ def test_cli_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["data", "prepare", "--raw", str(raw), "--out", str(out)]) == 0
     assert main(["data", "prepare", "--raw", str(raw), "--out", str(out)]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_header_only_optional_tables_count_as_absent(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    for t in ("transactions", "devices", "device_months", "managers", "contacts"):
+        tables[t] = tables[t].iloc[0:0]
+    tables["customers"] = tables["customers"].assign(manager_id=None)
+    raw = write_tables(tables, tmp_path / "raw", fmt="csv")
+    res = prepare(raw, tmp_path / "p")
+    man = json.loads((tmp_path / "p" / "_manifest.json").read_text(encoding="utf-8"))
+    assert "transactions" not in man["tables_present"] and "devices" not in man["tables_present"]
+    assert "targets" in man["tables_present"] and "devices" not in res.row_counts
+    om = _read(tmp_path / "p", "outlet_month")
+    assert (om["devices"] == 0).all() and (om["txn_n"] == 0).all()
+    assert _row(om, month="2024-03", outlet_id="O3")["aum"] == 34000.0

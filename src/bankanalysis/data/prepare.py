@@ -60,6 +60,7 @@ ROW_GROUP_SIZE = 65_536
 #: DuckDB memory limit; aggregations above it spill to disk in the build folder.
 DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
 _BITS = 63  # products per UBIGINT holding mask
+OPTIONAL_DIMS = ("managers", "devices", "device_months", "targets")
 
 
 @dataclass
@@ -223,7 +224,9 @@ def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[s
     )
     for t in ("managers", "devices", "device_months", "targets"):
         if t in present:
-            dims[t] = _contract_frame(read_table(raw_dir, t, encoding), t)
+            df = _contract_frame(read_table(raw_dir, t, encoding), t)
+            if len(df):  # a header-only optional table counts as absent
+                dims[t] = df
     return dims
 
 
@@ -695,6 +698,12 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         logger.info("aggregating holdings (%d months)", len(months))
         with _timed("holdings aggregation"):
             _stage_holdings(con, cat, work)
+        for t in ("transactions", "contacts"):
+            if t in present:
+                src = duckdb_source(con, raw_dir, t, encoding, work)
+                if not con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]:
+                    present.remove(t)  # header only: treated as absent
+        present = [t for t in present if t not in OPTIONAL_DIMS or t in dims]
         has_txn = "transactions" in present
         if has_txn:
             logger.info("aggregating transactions")

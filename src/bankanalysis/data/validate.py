@@ -337,7 +337,7 @@ def check_columns(con: duckdb.DuckDBPyConnection, rt: RawTable) -> list[Violatio
                 + (
                     "; a required table must have data: check the export"
                     if spec.required
-                    else "; it is treated as an empty optional table"
+                    else "; the optional table is treated as absent"
                 ),
                 severity="error" if spec.required else "warning",
             )
