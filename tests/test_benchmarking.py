@@ -9,15 +9,35 @@ import pytest
 from bankanalysis.benchmarking import (
     BenchmarkingError,
     attainment,
+    attainment_grid,
+    benchmarking_headline,
     channel_replacement,
+    channel_trends,
     customer_counts,
+    customer_months,
     dea_inputs_outputs,
+    dea_notes,
+    dea_reference_peers,
+    dea_scores_long,
+    dea_targets_table,
     group_aggregates,
+    kpi_unit,
     lagging_outlets,
+    level_aggregates,
     moving_average_gaps,
+    moving_average_position,
     outlet_dea,
+    outlet_kpi_table,
     outlet_kpis,
+    peer_gap_table,
+    peer_rank_grid,
     peer_ranks,
+    region_attainment,
+    region_dea,
+    region_outlets,
+    region_peer_ranks,
+    region_self_service,
+    sales_by_family,
     self_service_by_region,
 )
 
@@ -315,3 +335,196 @@ def test_notebook_parameter_cell_matches_the_schema():
     assert set(declared) == set(expected)
     for key, value in expected.items():
         assert declared[key] == value, key
+
+
+# --------------------------------------------------------------------------- report helpers
+
+NAMES = {"o1": "Zeta <i>", "o2": "Alpha", "o3": "Gamma", "o4": "Delta", "o5": "Eps"}
+REGION_NAMES = {"R1": "North", "R2": "South", "R3": "East"}
+
+
+def test_customer_months_and_units() -> None:
+    months = ["2025-01", "2025-02", "2025-03", "2025-04"]
+    assert customer_months(months, "2025-03", 2, "sales_per_fte") == ["2025-02", "2025-03"]
+    assert customer_months(months, "2025-03", 2, "product_coverage") == months[:3]
+    assert kpi_unit("fee_income", "EUR") == "EUR" and kpi_unit("sales_per_fte", "EUR") == (
+        "products per FTE"
+    )
+
+
+def test_outlet_table_suppresses_small_outlets_and_shows_thousands(one_month):
+    mine = region_outlets(outlet_kpis(one_month), "R1", "2025-03", NAMES)
+    assert mine["outlet_id"].tolist() == ["o2", "o1"]  # sorted by name: Alpha, Zeta
+    table = outlet_kpi_table(mine, min_group_size=60, currency="CNY").set_index("outlet")
+    assert len(table.columns) == 15 and table.columns[0] == "type"
+    assert table.at["Zeta <i>", "deposits (k CNY)"] == 500.0
+    assert table.at["Zeta <i>", "e-channel rate"] == pytest.approx(0.6)
+    assert table.at["Zeta <i>", "customers / FTE"] == 25.0
+    # Alpha has 50 < 60 customers: its shares are blank, its counts are not
+    assert np.isnan(table.at["Alpha", "e-channel rate"]) and table.at["Alpha", "customers"] == 50
+    sales = pd.DataFrame(
+        {
+            "outlet": ["A", "B"],
+            "sales_total": [4, 6],
+            "sales_per_fte": [1.0, 2.0],
+            "sales_deposit": [1, 2],
+            "sales_loan": [3, 4],
+        }
+    )
+    fam = sales_by_family(sales)
+    assert fam.columns.tolist() == ["deposit", "loan"] and fam.loc["B"].tolist() == [2, 4]
+
+
+def test_level_aggregates_region_echelon_and_bank(one_month):
+    agg = level_aggregates(outlet_kpis(one_month), "R1", 1, "North").set_index("level")
+    assert agg.index.tolist() == ["North", "echelon 1", "whole bank"]
+    assert agg.at["North", "customers_per_fte"] == 15.0  # (100 + 50) / (4 + 6)
+    assert agg.at["echelon 1", "customers_per_fte"] == pytest.approx(220 / 17)
+    assert agg.at["whole bank", "customers_per_fte"] == 12.0  # 240 / 20
+
+
+def test_region_attainment_names_and_orders_levels(one_month):
+    mine = region_outlets(outlet_kpis(one_month), "R1", "2025-03", NAMES)
+    targets = pd.DataFrame(
+        {
+            "month": ["2025-03", "2025-03", "2025-03", "2025-02"],
+            "level": ["outlet", "outlet", "region", "region"],
+            "id": ["o1", "o1", "R1", "R1"],
+            "kpi": ["sales_total", "no_such_kpi", "customers", "customers"],
+            "target": [16.0, 1.0, 300.0, 1.0],
+        }
+    )
+    att = region_attainment(mine, targets, "2025-03", {**REGION_NAMES, **NAMES})
+    assert att["name"].tolist() == ["North", "Zeta <i>"]  # unknown KPI and 2025-02 dropped
+    assert att["attainment"].tolist() == [0.5, 1.25]
+    grid = attainment_grid(att)
+    assert grid.index.tolist() == [("region", "North"), ("outlet", "Zeta <i>")]
+    assert grid.at[("region", "North"), "customers"] == 0.5
+    assert np.isnan(grid.at[("region", "North"), "sales_total"])
+
+
+def test_peer_grids_and_gaps_in_units(one_month):
+    k = outlet_kpis(one_month)
+    mine = region_outlets(k, "R1", "2025-03", NAMES)
+    kpis = ["sales_per_fte", "e_channel_rate"]
+    ranks = region_peer_ranks(k, kpis, ["echelon", "outlet_type"], "2025-03", mine)
+    assert sorted(ranks["outlet_id"].unique()) == ["o1", "o2"]
+    pct = peer_rank_grid(ranks, kpis, "percentile")
+    assert pct.columns.tolist() == kpis
+    assert pct.at["Zeta <i>", "sales_per_fte"] == 100.0 and pct.at["Alpha", "sales_per_fte"] == 62.5
+    gaps = peer_gap_table(ranks, kpis, "CNY")
+    assert gaps.columns.tolist() == ["sales_per_fte (products per FTE)", "e_channel_rate (pp)"]
+    # peers' e-channel rates 0.6, 0.5, 0.5, 0.5: median 0.5, Zeta is 10 points above
+    assert gaps.at["Zeta <i>", "e_channel_rate (pp)"] == pytest.approx(10.0)
+    assert gaps.at["Alpha", "sales_per_fte (products per FTE)"] == 0.0  # 3 = median of 5,3,3,1
+
+
+def test_moving_average_position(three_months):
+    ma = moving_average_gaps(three_months, "sales_per_fte", window=2)
+    now = moving_average_position(ma, "2025-03", NAMES)
+    # o2 1 vs 3.75, o3 alone (gap 0), o1 6 vs 3.75
+    assert now["outlet"].tolist() == ["Alpha", "Gamma", "Zeta <i>"]
+    assert now["gap"].tolist() == pytest.approx([-2.75, 0.0, 2.25])
+    assert now["position"].tolist() == ["below the peers' average", "at or above", "at or above"]
+
+
+def test_dea_notes_say_what_was_changed(one_month):
+    om = one_month.assign(new_deposits=[1.0, -5.0, 2.0, 3.0, 4.0])
+    k = outlet_kpis(om)
+    _, _, info = dea_inputs_outputs(k, ["staff_fte", "devices"], ["new_deposits"], months=1)
+    assert dea_notes(info) == [
+        "Some outlets have no `devices`; DEA needs positive inputs, so 1 was added to every "
+        "outlet's `devices` (the counter counts as one service point).",
+        "1 outlet(s) had a negative mean output (clipped at 0).",
+    ]
+    _, _, info2 = dea_inputs_outputs(k, ["devices"], ["sales_total"], months=1, input_offsets={})
+    assert dea_notes(info2) == ["1 outlet(s) left out of DEA (missing or non-positive inputs)."]
+    _, _, info3 = dea_inputs_outputs(k, ["staff_fte"], ["sales_total"], months=1)
+    assert dea_notes(info3) == []
+
+
+def test_dea_region_tables(one_month):
+    scores, lam = outlet_dea(
+        outlet_kpis(one_month), ["staff_fte"], ["sales_total"], months=1, frontier_by=None
+    )
+    d = region_dea(scores, "R1", NAMES)
+    assert d.index.tolist() == ["o1", "o2"] and d["outlet"].tolist() == ["Zeta <i>", "Alpha"]
+    long = dea_scores_long(d)
+    assert long["outlet"].tolist()[:2] == ["Alpha", "Zeta <i>"]  # lowest CCR first
+    assert long["measure"].unique().tolist() == [
+        "CCR (constant returns)",
+        "BCC (variable returns)",
+        "scale efficiency",
+    ]
+    assert long["score"].iloc[0] == pytest.approx(0.6)
+    # o2 is below the frontier; o1 is on it but lagging its peers' moving average
+    behind = dea_targets_table(d, ["o1"], ["sales_total"], "CNY")
+    assert behind.index.tolist() == ["o2", "o1"]
+    assert behind["lagging"].tolist() == ["no", "yes"]
+    assert behind.loc["o2", "sales target"] == pytest.approx(30.0)  # 6 FTE x 5 per FTE
+    assert behind.loc["o2", "sales now"] == 18.0
+    assert dea_targets_table(d, [], ["sales_total"], "CNY").index.tolist() == ["o2"]
+    peers = dea_reference_peers(lam, ["o2"], NAMES)
+    # output-oriented CCR: o2's target 30 sales = 1.5 x o1's 20
+    assert peers.to_dict("records") == [{"outlet": "Alpha", "peer (weight)": "Zeta <i> (1.50)"}]
+    money = pd.DataFrame(
+        {
+            "outlet": ["A"],
+            "efficiency": [0.5],
+            "actual_fee_income": [2000.0],
+            "target_fee_income": [4000.0],
+        },
+        index=["o9"],
+    )
+    shown = dea_targets_table(money, [], ["fee_income"], "EUR")
+    assert shown.columns.tolist() == [
+        "outlet",
+        "efficiency",
+        "lagging",
+        "fees (k EUR) now",
+        "fees (k EUR) target",
+    ]
+    assert shown.iloc[0, 3:].tolist() == [2.0, 4.0]
+
+
+def test_self_service_and_channel_labels(one_month):
+    rm = pd.DataFrame(
+        {
+            "month": ["2025-02", "2025-03", "2025-03"],
+            "region_id": ["R1", "R1", "R2"],
+            "outlets": [4, 4, 2],
+            "self_service_sites": [1, 10, 7],
+        }
+    )
+    ss = region_self_service(rm, "2025-03", 3.0, "R2", REGION_NAMES)
+    assert ss["region"].tolist() == ["North", "South"]
+    assert ss["group"].tolist() == ["other regions", "this region"]
+    assert ss["sites_missing"].tolist() == [2, 0]
+    by_region, by_echelon = channel_trends(outlet_kpis(one_month), REGION_NAMES)
+    assert by_region["group"].tolist() == ["North", "South", "East"]
+    assert by_echelon["group"].tolist() == ["echelon 1", "echelon 2"]
+    assert by_echelon["e_channel_rate"].iloc[0] == pytest.approx(21 / 40)
+
+
+def test_benchmarking_headline_hand_computed(one_month):
+    k = outlet_kpis(one_month)
+    mine = region_outlets(k, "R2", "2025-03", NAMES)  # o3 (2 FTE, 6 sales), o4 (5 FTE, 5)
+    ranks = region_peer_ranks(k, ["sales_per_fte"], ["echelon", "outlet_type"], "2025-03", mine)
+    scores, _ = outlet_dea(k, ["staff_fte"], ["sales_total"], months=1, frontier_by=None)
+    d = region_dea(scores, "R2", NAMES)
+    me = pd.Series({"ratio": 2.5, "sites_missing": 2})
+    lag = pd.DataFrame({"outlet_id": ["o4"]})
+    h = benchmarking_headline(mine, lag, ranks, d, me, 3, ["sales_per_fte"])
+    assert h["outlets.count"] == 2 and h["outlets.below_moving_average"] == 1
+    assert h["outlets.below_peer_median_sales_per_fte"] == 1  # o4: 1 < median 3
+    assert h["outlets.customers_per_fte"] == pytest.approx(70 / 7)
+    assert h["outlets.sales_per_fte"] == pytest.approx(11 / 7)
+    assert h["dea.mean_ccr"] == pytest.approx((0.6 + 0.2) / 2)
+    assert h["dea.efficient_outlets"] == 0
+    assert h["self_service.ratio"] == 2.5 and h["self_service.sites_missing"] == 2
+    assert h["channels.e_channel_rate"] == pytest.approx(0.5)
+    assert h["devices.operating_rate"] == pytest.approx(0.5)
+    assert h["targets.missed"] == 3
+    no_sales = benchmarking_headline(mine, lag, ranks, d, me, None, ["aum_per_fte"])
+    assert no_sales["outlets.below_peer_median_sales_per_fte"] is None
+    assert no_sales["targets.missed"] is None

@@ -86,3 +86,58 @@ def test_league_scores_bars_per_region() -> None:
     assert ax.get_title() == "Composite score within the echelon"
     assert ax.get_xlim() == (0.0, 1.0)
     assert _bar_values(ax, horizontal=True) == [0.25, 0.5, 1.0]
+
+
+def test_sales_and_productivity_charts() -> None:
+    sales = pd.DataFrame({"deposit": [1, 2], "loan": [3, 4]}, index=["A", "B"])
+    ax = plots.plot_sales_by_family(sales, "2025-03").axes[0]
+    assert ax.get_title() == "Product sales by family, 2025-03"
+    assert ax.get_legend().get_title().get_text() == "family"
+    assert _bar_values(ax, horizontal=True) == [1.0, 2.0, 3.0, 4.0]
+    agg = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 2,
+            "level": ["North", "North", "whole bank", "whole bank"],
+            "customers_per_fte": [10.0, 12.0, 8.0, 9.0],
+            "sales_per_fte": [np.nan, 2.0, np.nan, 1.0],
+        }
+    )
+    left, right = plots.plot_productivity_trends(agg).axes[:2]
+    assert (left.get_title(), right.get_ylabel()) == (
+        "Customers per staff FTE",
+        "products sold per FTE",
+    )
+    ys = sorted(y for line in right.get_lines() for y in line.get_ydata() if not np.isnan(y))
+    assert ys == [1.0, 2.0]
+
+
+def test_gap_dea_self_service_device_and_channel_charts() -> None:
+    now = pd.DataFrame(
+        {
+            "outlet": ["A", "B"],
+            "gap": [-2.0, 1.5],
+            "position": ["below the peers' average", "at or above"],
+        }
+    )
+    ax = plots.plot_ma_gaps(now, "gap title", "products per FTE").axes[0]
+    assert ax.get_xlabel() == "gap (products per FTE)"
+    assert sorted(round(p.get_width(), 6) for p in ax.patches if p.get_width()) == [-2.0, 1.5]
+    long = pd.DataFrame(
+        {"outlet": ["A", "A", "B", "B"], "measure": ["ccr", "bcc"] * 2, "score": [0.5, 0.8, 1, 1]}
+    )
+    fig = plots.plot_dea_scores(long, "DEA")
+    assert fig.get_size_inches()[1] == pytest.approx(0.5 * 2 + 1.5)
+    assert _bar_values(fig.axes[0], horizontal=True) == [0.5, 0.8, 1.0, 1.0]
+    ss = pd.DataFrame(
+        {"region": ["N", "S"], "ratio": [2.5, 3.5], "group": ["this region", "other regions"]}
+    )
+    ax = plots.plot_self_service(ss, 3.0, "2025-03").axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "target 3:1"
+    assert _bar_values(ax, horizontal=True) == [2.5, 3.5]
+    dev = pd.DataFrame({"outlet": ["A", "B"], "device_operating_rate": [0.25, 0.75]})
+    ax = plots.plot_device_rates(dev, "2025-03").axes[0]
+    assert ax.get_xlim() == (0.0, 1.0) and _bar_values(ax, horizontal=True) == [0.25, 0.75]
+    ch = pd.DataFrame({"month": ["2025-01", "2025-02"], "e_channel_rate": [0.4, 0.5], "group": "X"})
+    left, right = plots.plot_channel_trends(ch, ch).axes[:2]
+    assert right.get_title() == "E-channel replacement rate by echelon"
+    assert list(left.get_lines()[0].get_ydata()) == [0.4, 0.5]

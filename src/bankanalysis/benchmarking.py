@@ -24,20 +24,46 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "CUSTOMER_KPIS",
+    "DEA_MEASURES",
+    "DEA_SHORT_LABELS",
     "KPI_UNITS",
+    "OUTLET_MONEY",
+    "OUTLET_SHARES",
+    "OUTLET_TABLE_RATES",
     "BenchmarkingError",
     "attainment",
+    "attainment_grid",
+    "benchmarking_headline",
+    "channel_replacement",
+    "channel_trends",
     "customer_counts",
+    "customer_months",
     "dea_inputs_outputs",
+    "dea_notes",
+    "dea_reference_peers",
+    "dea_scores_long",
+    "dea_targets_table",
     "group_aggregates",
+    "kpi_unit",
     "lagging_outlets",
+    "level_aggregates",
     "moving_average_gaps",
+    "moving_average_position",
     "outlet_dea",
+    "outlet_kpi_table",
     "outlet_kpis",
+    "peer_gap_table",
+    "peer_rank_grid",
     "peer_ranks",
     "plot_lagging_trends",
+    "region_attainment",
+    "region_dea",
+    "region_outlets",
+    "region_peer_ranks",
+    "region_self_service",
+    "sales_by_family",
     "self_service_by_region",
-    "channel_replacement",
 ]
 
 logger = logging.getLogger(__name__)
@@ -710,3 +736,422 @@ def plot_lagging_trends(
         axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- report helpers
+
+#: KPIs of :func:`outlet_kpis` computed from customer rows (need every month's customers).
+CUSTOMER_KPIS: tuple[str, ...] = ("share_quality_plus", "product_coverage", "products_per_customer")
+
+#: Shares blanked for outlets with fewer customers than the minimum group size.
+OUTLET_SHARES: tuple[str, ...] = ("share_quality_plus", "product_coverage", "e_channel_rate")
+
+#: Money columns of the outlet table, shown in thousands.
+OUTLET_MONEY: tuple[str, ...] = ("deposit_balance", "new_deposits", "aum", "fee_income")
+
+#: Rate columns of :func:`outlet_kpi_table` (labels).
+OUTLET_TABLE_RATES: tuple[str, ...] = (
+    "quality+ share",
+    "coverage",
+    "e-channel rate",
+    "device operating rate",
+)
+
+#: Short labels of DEA outputs in the targets table.
+DEA_SHORT_LABELS: dict[str, str] = {
+    "deposit_balance": "deposits",
+    "new_customers": "new cust.",
+    "sales_total": "sales",
+    "fee_income": "fees",
+}
+
+#: DEA measures and their labels in the efficiency chart.
+DEA_MEASURES: dict[str, str] = {
+    "ccr": "CCR (constant returns)",
+    "bcc": "BCC (variable returns)",
+    "scale_efficiency": "scale efficiency",
+}
+
+_EFFICIENT = 1 - 1e-6
+
+
+def kpi_unit(kpi: str, currency: str) -> str:
+    """Unit of a KPI for labels, ``money`` spelled as the currency.
+
+    Examples
+    --------
+    >>> kpi_unit("aum_per_fte", "CNY"), kpi_unit("unknown", "CNY")
+    ('CNY per FTE', 'unknown')
+    """
+    return KPI_UNITS.get(kpi, kpi).replace("money", currency)
+
+
+def customer_months(months: Sequence[str], month: str, tier_months: int, ma_kpi: str) -> list[str]:
+    """Months of ``customer_month`` the benchmarking report reads.
+
+    Only the tier window of the data month, unless the moving-average KPI is computed from
+    customers (:data:`CUSTOMER_KPIS`): then every month up to ``month``.
+
+    Examples
+    --------
+    >>> customer_months(["2024-01", "2024-02", "2024-03", "2024-04"], "2024-03", 2, "aum_per_fte")
+    ['2024-02', '2024-03']
+    """
+    upto = [m for m in months if m <= month]
+    return upto if ma_kpi in CUSTOMER_KPIS else upto[-tier_months:]
+
+
+def region_outlets(
+    kpis: pd.DataFrame, region_id: str, month: str, names: Mapping[str, str]
+) -> pd.DataFrame:
+    """The region's outlets at ``month`` with their display name (``outlet``), sorted by it."""
+    _require(kpis, ["outlet_id", "region_id", "month"], "outlet KPIs")
+    mine = kpis[(kpis["region_id"] == region_id) & (kpis["month"] == month)]
+    return mine.assign(outlet=mine["outlet_id"].map(names)).sort_values("outlet")
+
+
+def outlet_kpi_table(mine: pd.DataFrame, min_group_size: int, currency: str) -> pd.DataFrame:
+    """The outlet KPI table of the report: shares of small outlets blanked, money in thousands.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`region_outlets` output.
+    min_group_size : int
+        Outlets with fewer customers lose :data:`OUTLET_SHARES`.
+    currency : str
+        Currency code for the money column labels.
+
+    Returns
+    -------
+    DataFrame
+        Display columns under their labels (rates in :data:`OUTLET_TABLE_RATES`).
+    """
+    from bankanalysis.privacy import suppress_small_groups
+
+    table = suppress_small_groups(mine, "customers", min_group_size, value_cols=list(OUTLET_SHARES))
+    money = list(OUTLET_MONEY)
+    table[money] = table[money] / 1000.0
+    cols = {
+        "outlet": "outlet",
+        "outlet_type": "type",
+        "staff_fte": "staff FTE",
+        "customers": "customers",
+        "new_customers": "new customers",
+        "deposit_balance": f"deposits (k {currency})",
+        "new_deposits": f"new deposits (k {currency})",
+        "aum": f"AUM (k {currency})",
+        "fee_income": f"fee income (k {currency})",
+        "sales_total": "products sold",
+        "customers_per_fte": "customers / FTE",
+        "sales_per_fte": "sales / FTE",
+        "share_quality_plus": "quality+ share",
+        "product_coverage": "coverage",
+        "e_channel_rate": "e-channel rate",
+        "device_operating_rate": "device operating rate",
+    }
+    return table[list(cols)].rename(columns=cols)
+
+
+def sales_by_family(mine: pd.DataFrame) -> pd.DataFrame:
+    """Product sales per outlet (rows, by name) and product family (columns, prefix dropped)."""
+    fam = [
+        c
+        for c in mine.columns
+        if c.startswith("sales_") and c not in ("sales_total", "sales_per_fte")
+    ]
+    return mine.set_index("outlet")[fam].rename(columns=lambda c: c.removeprefix("sales_"))
+
+
+def level_aggregates(
+    kpis: pd.DataFrame, region_id: str, echelon: int, region_name: str
+) -> pd.DataFrame:
+    """Monthly aggregates of the region, its echelon and the whole bank, stacked.
+
+    Returns
+    -------
+    DataFrame
+        :func:`group_aggregates` rows with ``level``: the region's name,
+        ``"echelon <e>"`` and ``"whole bank"``.
+    """
+    return pd.concat(
+        [
+            group_aggregates(kpis[kpis["region_id"] == region_id], "region_id").assign(
+                level=str(region_name)
+            ),
+            group_aggregates(kpis[kpis["echelon"] == echelon], "echelon").assign(
+                level=f"echelon {echelon}"
+            ),
+            group_aggregates(kpis.assign(bank="bank"), "bank").assign(level="whole bank"),
+        ]
+    )
+
+
+def region_attainment(
+    mine: pd.DataFrame,
+    targets: pd.DataFrame,
+    month: str,
+    names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Attainment of the region and its outlets at ``month``, named, NaN actuals dropped.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`region_outlets` output (one region, one month).
+    targets : DataFrame
+        Processed ``targets``.
+    month : str
+        Month.
+    names : mapping
+        Outlet and region ids -> display names.
+
+    Returns
+    -------
+    DataFrame
+        ``month, id, kpi, target, actual, attainment, level`` (``region`` rows first) and
+        ``name``.
+    """
+    att_o = attainment(mine, targets, "outlet")
+    att_r = attainment(group_aggregates(mine, "region_id"), targets, "region")
+    att = pd.concat([att_r.assign(level="region"), att_o.assign(level="outlet")])
+    att = att[att["month"] == month].dropna(subset=["actual"])
+    return att.assign(name=att["id"].map(names))
+
+
+def attainment_grid(att: pd.DataFrame) -> pd.DataFrame:
+    """(level, name) x KPI grid of attainment, the region before its outlets."""
+    grid = att.pivot_table(
+        index=["level", "name"], columns="kpi", values="attainment", aggfunc="first", observed=True
+    )
+    return grid.sort_index(level="level", key=lambda s: s.map({"region": 0, "outlet": 1}))
+
+
+def region_peer_ranks(
+    kpis: pd.DataFrame,
+    peer_kpis: Sequence[str],
+    peer_by: Sequence[str],
+    month: str,
+    mine: pd.DataFrame,
+) -> pd.DataFrame:
+    """:func:`peer_ranks` at ``month`` (peers across the bank) of the outlets in ``mine``.
+
+    ``mine`` is :func:`region_outlets` output; its ``outlet`` names are added.
+    """
+    ranks = peer_ranks(kpis, peer_kpis, peer_by, month)
+    names = dict(zip(mine["outlet_id"], mine["outlet"], strict=True))
+    ranks = ranks[ranks["outlet_id"].isin(mine["outlet_id"])]
+    return ranks.assign(outlet=ranks["outlet_id"].map(names))
+
+
+def peer_rank_grid(ranks: pd.DataFrame, kpis: Sequence[str], value: str) -> pd.DataFrame:
+    """Outlet (name) x KPI grid of one :func:`peer_ranks` column, KPIs in the given order."""
+    return ranks.pivot(index="outlet", columns="kpi", values=value)[list(kpis)]
+
+
+def peer_gap_table(ranks: pd.DataFrame, kpis: Sequence[str], currency: str) -> pd.DataFrame:
+    """Gap to the peer median per outlet and KPI, shares in percentage points.
+
+    Column labels carry the unit: ``"<kpi> (pp)"`` for shares, else ``"<kpi> (<unit>)"``.
+    """
+    gaps = peer_rank_grid(ranks, kpis, "gap_to_median")
+    share_kpis = [k for k in gaps.columns if KPI_UNITS.get(k) == "share"]
+    gaps[share_kpis] = gaps[share_kpis] * 100.0
+    gaps.columns = [
+        f"{k} (pp)"
+        if k in share_kpis
+        else f"{k} ({KPI_UNITS.get(k, '').replace('money', currency)})"
+        for k in gaps.columns
+    ]
+    return gaps
+
+
+def moving_average_position(ma: pd.DataFrame, month: str, names: Mapping[str, str]) -> pd.DataFrame:
+    """Each outlet's gap to its peers' moving average at ``month``, smallest gap first.
+
+    Returns
+    -------
+    DataFrame
+        :func:`moving_average_gaps` rows of ``month`` with ``outlet`` (name) and ``position``
+        (``"below the peers' average"`` or ``"at or above"``).
+    """
+    now = ma[ma["month"] == month]
+    now = now.assign(outlet=now["outlet_id"].map(names)).sort_values("gap")
+    return now.assign(
+        position=now["below"].map({True: "below the peers' average", False: "at or above"})
+    )
+
+
+def dea_notes(info: pd.DataFrame) -> list[str]:
+    """What the reader must know about the DEA data (:func:`dea_inputs_outputs` ``info``).
+
+    One note per input offset applied, one for outlets left out and one for outlets whose
+    mean output was negative; empty when nothing happened.
+    """
+    notes = [
+        f"Some outlets have no `{col}`; DEA needs positive inputs, so {off:g} was added to "
+        f"every outlet's `{col}` (the counter counts as one service point)."
+        for col, off in info.attrs.get("offsets_applied", {}).items()
+    ]
+    dropped = int((info["dropped"] != "").sum())
+    if dropped:
+        notes.append(f"{dropped} outlet(s) left out of DEA (missing or non-positive inputs).")
+    if info["clipped_outputs"].sum():
+        clipped = int((info["clipped_outputs"] > 0).sum())
+        notes.append(f"{clipped} outlet(s) had a negative mean output (clipped at 0).")
+    return notes
+
+
+def region_dea(scores: pd.DataFrame, region_id: str, names: Mapping[str, str]) -> pd.DataFrame:
+    """The region's rows of :func:`outlet_dea` scores with the outlet ``outlet`` name."""
+    d = scores[scores["region_id"] == region_id]
+    return d.assign(outlet=d.index.map(names))
+
+
+def dea_scores_long(d: pd.DataFrame) -> pd.DataFrame:
+    """CCR, BCC and scale efficiency per outlet in long form (``outlet, measure, score``).
+
+    Outlets in increasing CCR order; measures labelled by :data:`DEA_MEASURES`.
+    """
+    return (
+        d.sort_values("ccr")
+        .rename(columns=DEA_MEASURES)
+        .melt(
+            id_vars="outlet",
+            value_vars=list(DEA_MEASURES.values()),
+            var_name="measure",
+            value_name="score",
+        )
+    )
+
+
+def dea_targets_table(
+    d: pd.DataFrame, lagging_ids: Sequence[str], outputs: Sequence[str], currency: str
+) -> pd.DataFrame:
+    """Outlets below the DEA frontier or lagging their peers, with their output targets.
+
+    Parameters
+    ----------
+    d : DataFrame
+        :func:`region_dea` output.
+    lagging_ids : sequence of str
+        Outlets lagging their peers' moving average (:func:`lagging_outlets`).
+    outputs : sequence of str
+        DEA outputs; money outputs are shown in thousands of ``currency``.
+    currency : str
+        Currency code for the labels.
+
+    Returns
+    -------
+    DataFrame
+        ``outlet, efficiency, lagging`` (yes/no) and ``<output> now`` / ``<output> target``
+        per output; least efficient first; indexed by ``outlet_id``.
+    """
+    money_out = [c for c in outputs if KPI_UNITS.get(c) == "money"]
+    labels: dict[str, str] = {}
+    for c in outputs:
+        label = DEA_SHORT_LABELS.get(c, c) + (f" (k {currency})" if c in money_out else "")
+        labels[f"actual_{c}"] = f"{label} now"
+        labels[f"target_{c}"] = f"{label} target"
+    d = d.assign(lagging=d.index.isin(list(lagging_ids)))
+    behind = d[(d["efficiency"] < _EFFICIENT) | d["lagging"]].sort_values("efficiency")
+    behind = behind.assign(lagging=behind["lagging"].map({True: "yes", False: "no"}))
+    for c in money_out:
+        behind[[f"actual_{c}", f"target_{c}"]] = behind[[f"actual_{c}", f"target_{c}"]] / 1000.0
+    return behind[["outlet", "efficiency", "lagging", *labels]].rename(columns=labels)
+
+
+def dea_reference_peers(
+    lambdas: pd.DataFrame, unit_ids: Sequence[str], names: Mapping[str, str]
+) -> pd.DataFrame:
+    """``outlet, peer (weight)``: each unit's frontier peers as ``"name (0.42), ..."``."""
+    w = lambdas[lambdas["unit"].isin(list(unit_ids))]
+    w = w.assign(
+        outlet=w["unit"].map(names),
+        label=w["peer"].map(names) + " (" + w["weight"].map("{:.2f}".format) + ")",
+    )
+    out = w.groupby("outlet", sort=False)["label"].agg(", ".join).reset_index()
+    return out.rename(columns={"label": "peer (weight)"})
+
+
+def region_self_service(
+    region_month: pd.DataFrame,
+    month: str,
+    target_ratio: float,
+    region_id: str,
+    region_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """:func:`self_service_by_region` at ``month`` with ``region`` names and ``group``.
+
+    ``group`` is ``"this region"`` for ``region_id`` and ``"other regions"`` otherwise.
+    """
+    ss = self_service_by_region(region_month[region_month["month"] == month], target_ratio)
+    return ss.assign(
+        region=ss["region_id"].map(region_names),
+        group=np.where(ss["region_id"] == region_id, "this region", "other regions"),
+    )
+
+
+def channel_trends(
+    kpis: pd.DataFrame, region_names: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """E-channel rate by region and by echelon with a ``group`` label for the legends."""
+    ch_r = channel_replacement(kpis, "region_id")
+    ch_e = channel_replacement(kpis, "echelon")
+    return (
+        ch_r.assign(group=ch_r["region_id"].map(region_names)),
+        ch_e.assign(group="echelon " + ch_e["echelon"].astype(str)),
+    )
+
+
+def benchmarking_headline(
+    mine: pd.DataFrame,
+    lagging: pd.DataFrame,
+    ranks: pd.DataFrame,
+    d: pd.DataFrame,
+    self_service: pd.Series,
+    targets_missed: int | None,
+    peer_kpis: Sequence[str],
+) -> dict[str, float | int | None]:
+    """The report's headline numbers for ``metrics.json``.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`region_outlets` output.
+    lagging : DataFrame
+        :func:`lagging_outlets` of the region's outlets.
+    ranks : DataFrame
+        :func:`peer_ranks` of the region's outlets.
+    d : DataFrame
+        :func:`region_dea` output.
+    self_service : Series
+        The region's row of :func:`region_self_service`.
+    targets_missed : int or None
+        Region and outlet targets missed (``None`` without a targets table).
+    peer_kpis : sequence of str
+        KPIs ranked; without ``sales_per_fte`` the below-median count is ``None``.
+    """
+    reg = group_aggregates(mine, "region_id").iloc[0]
+    below = None
+    if "sales_per_fte" in peer_kpis:
+        below = int(((ranks["kpi"] == "sales_per_fte") & (ranks["gap_to_median"] < 0)).sum())
+    return {
+        "outlets.count": int(mine["outlet_id"].nunique()),
+        "outlets.below_moving_average": int(len(lagging)),
+        "outlets.below_peer_median_sales_per_fte": below,
+        "outlets.customers_per_fte": float(reg["customers_per_fte"]),
+        "outlets.sales_per_fte": float(reg["sales_per_fte"]),
+        "dea.mean_efficiency": float(d["efficiency"].mean()),
+        "dea.mean_ccr": float(d["ccr"].mean()),
+        "dea.mean_bcc": float(d["bcc"].mean()),
+        "dea.mean_scale_efficiency": float(d["scale_efficiency"].mean()),
+        "dea.efficient_outlets": int((d["efficiency"] >= _EFFICIENT).sum()),
+        "self_service.ratio": float(self_service["ratio"]),
+        "self_service.sites_missing": int(self_service["sites_missing"]),
+        "channels.e_channel_rate": float(reg["e_channel_rate"])
+        if "e_channel_rate" in reg
+        else None,
+        "devices.operating_rate": float(reg["device_operating_rate"]),
+        "targets.missed": targets_missed,
+    }

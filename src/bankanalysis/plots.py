@@ -14,9 +14,16 @@ __all__ = [
     "PALETTE",
     "TIER_COLORS",
     "cjk_font_family",
+    "plot_channel_trends",
+    "plot_dea_scores",
+    "plot_device_rates",
     "plot_echelon_bars",
     "plot_echelon_trends",
     "plot_league_scores",
+    "plot_ma_gaps",
+    "plot_productivity_trends",
+    "plot_sales_by_family",
+    "plot_self_service",
     "plot_share_heatmap",
     "set_theme",
 ]
@@ -193,7 +200,9 @@ def plot_share_heatmap(
     cmap: str = "Blues",
     center: float | None = None,
     fmt: str = ".0%",
+    vmax: float = 1.0,
     rotate_x: float = 0,
+    rotate_y: float | None = None,
     width: float = 9,
     row_height: float = 0.45,
 ) -> Figure:
@@ -206,13 +215,15 @@ def plot_share_heatmap(
     title, xlabel, ylabel, cbar_label : str
         Texts of the chart.
     cmap : str
-        Colour map. With ``center`` ``None`` the scale runs from 0 to 1.
+        Colour map. With ``center`` ``None`` the scale runs from 0 to ``vmax``.
     center : float, optional
         Value at the centre of a diverging colour map (e.g. 1.0 for attainment).
     fmt : str
         Format of the cell annotations.
-    rotate_x : float
-        Rotation of the column labels.
+    vmax : float
+        Top of the colour scale (1 for shares, 100 for percentiles).
+    rotate_x, rotate_y : float
+        Rotation of the column and row labels (``rotate_y`` ``None``: seaborn's choice).
     width, row_height : float
         Figure width and height per row (inches).
     """
@@ -220,7 +231,7 @@ def plot_share_heatmap(
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(width, row_height * len(grid) + 2))
-    scale = {"vmin": 0, "vmax": 1} if center is None else {"center": center}
+    scale = {"vmin": 0, "vmax": vmax} if center is None else {"center": center}
     sns.heatmap(
         grid, annot=True, fmt=fmt, cmap=cmap, cbar_kws={"label": cbar_label}, ax=ax, **scale
     )
@@ -229,6 +240,8 @@ def plot_share_heatmap(
     ax.set_ylabel(ylabel)
     if rotate_x:
         ax.tick_params(axis="x", rotation=rotate_x)
+    if rotate_y is not None:
+        ax.tick_params(axis="y", rotation=rotate_y)
     fig.tight_layout()
     return fig
 
@@ -251,5 +264,141 @@ def plot_league_scores(league: pd.DataFrame) -> Figure:
     ax.set_xlabel("composite score (mean percentile rank, 0-1)")
     ax.set_ylabel("region")
     ax.set_xlim(0, 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sales_by_family(sales: pd.DataFrame, month: str) -> Figure:
+    """Stacked horizontal bars: product sales per outlet (rows) by family (columns)."""
+    ax = sales.plot(kind="barh", stacked=True, figsize=(8, 0.45 * len(sales) + 1.5))
+    ax.set_title(f"Product sales by family, {month}")
+    ax.set_xlabel("new product holdings (count)")
+    ax.set_ylabel("")
+    ax.legend(title="family", bbox_to_anchor=(1.01, 1), loc="upper left")
+    return ax.figure
+
+
+def plot_productivity_trends(agg: pd.DataFrame) -> Figure:
+    """Customers and products sold per staff FTE over the months, one line per ``level``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = [
+        ("customers_per_fte", "Customers per staff FTE", "customers per FTE"),
+        ("sales_per_fte", "Products sold per staff FTE", "products sold per FTE"),
+    ]
+    for ax, (kpi, title, unit) in zip(axes, panels, strict=True):
+        sns.lineplot(
+            agg.dropna(subset=[kpi]),
+            x="month",
+            y=kpi,
+            hue="level",
+            style="level",
+            markers=True,
+            ax=ax,
+        )
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        ax.tick_params(axis="x", labelrotation=90)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ma_gaps(now: pd.DataFrame, title: str, unit: str) -> Figure:
+    """Each outlet's gap to its peers' moving average, red below and green at or above.
+
+    Parameters
+    ----------
+    now : DataFrame
+        ``outlet, gap, position`` (``moving_average_position`` output).
+    title : str
+        Chart title.
+    unit : str
+        Unit of the gap for the x axis label.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots()
+    palette = {"below the peers' average": "#d62728", "at or above": "#2ca02c"}
+    sns.barplot(now, x="gap", y="outlet", hue="position", dodge=False, palette=palette, ax=ax)
+    ax.set_title(title)
+    ax.set_xlabel(f"gap ({unit})")
+    ax.set_ylabel("")
+    ax.legend(title="")
+    return fig
+
+
+def plot_dea_scores(long: pd.DataFrame, title: str) -> Figure:
+    """DEA efficiency measures per outlet (``outlet, measure, score``), 1 = frontier."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(9, 0.5 * long["outlet"].nunique() + 1.5))
+    sns.barplot(long, x="score", y="outlet", hue="measure", ax=ax)
+    ax.axvline(1.0, color="grey", lw=1)
+    ax.legend(title="measure", bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_title(title)
+    ax.set_xlabel("efficiency (1 = on the frontier)")
+    ax.set_ylabel("")
+    return fig
+
+
+def plot_self_service(ss: pd.DataFrame, target: float, month: str) -> Figure:
+    """Self-service sites per outlet by region against the target ratio.
+
+    Parameters
+    ----------
+    ss : DataFrame
+        ``region, ratio, group`` (``"this region"`` / ``"other regions"``).
+    target : float
+        The plan's ratio, drawn as a dashed line.
+    month : str
+        Month for the title.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots()
+    palette = {"this region": "#08519c", "other regions": "#9ecae1"}
+    sns.barplot(ss, x="ratio", y="region", hue="group", dodge=False, palette=palette, ax=ax)
+    ax.axvline(target, color="#d62728", ls="--", label=f"target {target:g}:1")
+    ax.set_title(f"Self-service banks per physical outlet, {month}")
+    ax.set_xlabel("self-service sites per outlet")
+    ax.set_ylabel("")
+    ax.legend()
+    return fig
+
+
+def plot_device_rates(dev: pd.DataFrame, month: str) -> Figure:
+    """Self-service device operating rate (0-1) per outlet (``outlet, device_operating_rate``)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots()
+    sns.barplot(dev, x="device_operating_rate", y="outlet", color="#4292c6", ax=ax)
+    ax.set_title(f"Self-service device operating rate by outlet, {month}")
+    ax.set_xlabel("operating hours / available hours")
+    ax.set_ylabel("")
+    ax.set_xlim(0, 1)
+    return fig
+
+
+def plot_channel_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Figure:
+    """E-channel replacement rate over the months by region (left) and echelon (right)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    sns.lineplot(by_region, x="month", y="e_channel_rate", hue="group", ax=axes[0])
+    axes[0].set_title("E-channel replacement rate by region")
+    sns.lineplot(by_echelon, x="month", y="e_channel_rate", hue="group", marker="o", ax=axes[1])
+    axes[1].set_title("E-channel replacement rate by echelon")
+    for ax in axes:
+        ax.set_ylabel("transactions outside the counter (share)")
+        ax.tick_params(axis="x", labelrotation=90)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
