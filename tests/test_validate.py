@@ -177,3 +177,22 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "customers.csv" in err and "'outlet_id'" in err and "O9" in err
     assert "Traceback" not in err
+
+
+def test_key_screen_collisions_are_cleared_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bankanalysis.data.validate as val
+
+    monkeypatch.setattr(val, "KEY_SCREEN_BITS", 1)  # every multi-product group is a suspect
+    raw = write_tables(tiny_tables(), tmp_path / "ok", fmt="parquet")
+    assert validate_raw(raw) == []
+    tables = tiny_tables()
+    tables["holdings"] = pd.concat([tables["holdings"], tables["holdings"].iloc[[0]]])
+    raw = write_tables(tables, tmp_path / "dup", fmt="parquet")
+    (v,) = [e for e in _errors(raw) if e.rule == "duplicate_key"]
+    assert (v.n_rows, v.examples[0]["customer_id"], v.examples[0]["product"]) == (
+        2,
+        "C1",
+        "current_deposit",
+    )

@@ -43,6 +43,8 @@ _DTYPE_WORDS = {
 }
 
 _N_EXAMPLES = 5
+#: Bits of the composite-key screen (<= 64); fewer bits only mean more exact re-checks.
+KEY_SCREEN_BITS = 64
 
 
 @dataclass
@@ -423,7 +425,7 @@ def check_key(con: duckdb.DuckDBPyConnection, rt: RawTable) -> list[Violation]:
         names = ", ".join(quote_ident(k) for k in key[:-1])
         suspects = (
             f"SELECT {prefix} FROM {rt.src} WHERE {notnull} GROUP BY ALL "
-            f"HAVING count(*) > bit_count(bit_or(1::UBIGINT << CAST(hash({parsed[-1]}) % 64 AS UBIGINT)))"
+            f"HAVING count(*) > bit_count(bit_or(1::UBIGINT << CAST(hash({parsed[-1]}) % {KEY_SCREEN_BITS} AS UBIGINT)))"
         )
         n_suspect = con.execute(f"SELECT count(*) FROM ({suspects})").fetchall()[0][0]
         if not n_suspect:
