@@ -15,7 +15,7 @@ from tinybank import tiny_tables, write_tables
 from bankanalysis.cli import main
 from bankanalysis.data import prepare as prep
 from bankanalysis.data.prepare import prepare
-from bankanalysis.exceptions import DataContractError
+from bankanalysis.exceptions import DataContractError, ProcessedDataError
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +335,16 @@ def test_header_only_optional_tables_count_as_absent(tmp_path: Path) -> None:
     om = _read(tmp_path / "p", "outlet_month")
     assert (om["devices"] == 0).all() and (om["txn_n"] == 0).all()
     assert _row(om, month="2024-03", outlet_id="O3")["aum"] == 34000.0
+
+
+def test_refuses_an_output_folder_it_did_not_write(tmp_path: Path) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    other = tmp_path / "reports"
+    other.mkdir()
+    (other / "index.html").write_text("keep me")
+    with pytest.raises(ProcessedDataError, match="index.html"):
+        prepare(raw, other)
+    assert (other / "index.html").read_text() == "keep me"
+    with pytest.raises(ProcessedDataError, match="contains the raw data"):
+        prepare(raw, tmp_path)
+    assert main(["data", "prepare", "--raw", str(raw), "--out", str(other)]) == 2

@@ -48,6 +48,7 @@ from bankanalysis.data.io import (
     swap_in_dir,
 )
 from bankanalysis.data.validate import validate_raw
+from bankanalysis.exceptions import ProcessedDataError
 
 logger = logging.getLogger(__name__)
 
@@ -798,6 +799,35 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
 # --------------------------------------------------------------------------- entry point
 
 
+def check_out_dir(raw_dir: Path, out_dir: Path) -> None:
+    """Refuse an output folder that prepare would wrongly replace as a whole.
+
+    Raises
+    ------
+    ProcessedDataError
+        When ``out_dir`` holds files prepare did not write, or contains ``raw_dir``.
+    """
+    out = out_dir.resolve()
+    if out == raw_dir.resolve() or out in raw_dir.resolve().parents:
+        raise ProcessedDataError(
+            f"--out {out_dir} contains the raw data {raw_dir}; choose another folder "
+            "(default data/processed)"
+        )
+    if not out_dir.is_dir():
+        return
+    foreign = [
+        p.name
+        for p in out_dir.iterdir()
+        if not (p.name in (".gitkeep", MANIFEST, MODELS_DIR) or p.suffix == ".parquet")
+    ]
+    if foreign:
+        raise ProcessedDataError(
+            f"{out_dir} holds files prepare did not write ({', '.join(sorted(foreign)[:5])}); "
+            "prepare replaces its output folder as a whole: point --out at an empty folder or "
+            "at data/processed"
+        )
+
+
 def prepare(
     raw_dir: Path, out_dir: Path, encoding: str = "utf-8", force: bool = False
 ) -> PrepareResult:
@@ -843,6 +873,7 @@ def prepare(
         )
     with _timed("validation"):
         validate_raw(raw_dir, encoding)
+    check_out_dir(raw_dir, out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     if tmp.exists():
