@@ -141,3 +141,50 @@ def test_gap_dea_self_service_device_and_channel_charts() -> None:
     left, right = plots.plot_channel_trends(ch, ch).axes[:2]
     assert right.get_title() == "E-channel replacement rate by echelon"
     assert list(left.get_lines()[0].get_ydata()) == [0.4, 0.5]
+
+
+def test_segmentation_charts() -> None:
+    comp = pd.DataFrame(
+        {
+            "tier": ["Mass", "VIP", "Mass", "VIP"],
+            "scope": ["North", "North", "whole bank", "whole bank"],
+            "share": [0.75, 0.25, 0.5, 0.5],
+            "aum_share": [0.125, 0.875, 0.25, 0.75],
+        }
+    )
+    left, right = plots.plot_tier_mix(comp, "2024-04").axes[:2]
+    assert left.get_title() == "Share of customers by tier, 2024-04"
+    assert [t.get_text() for t in left.get_xticklabels()] == [
+        "Mass",
+        "Quality",
+        "VIP",
+        "Private banking",
+    ]
+    assert _bar_values(right) == [0.125, 0.25, 0.75, 0.875]
+    curve = pd.DataFrame({"customer_share": [0, 1], "aum_share": [0, 1], "scope": "A"})
+    ax = plots.plot_lorenz(curve, "2024-04").axes[0]
+    assert ax.get_lines()[-1].get_label() == "equal AUM"
+    matrix = pd.DataFrame(
+        [[1.0, np.nan], [2000.0, 3.0]], index=["new", "Mass"], columns=["Mass", "closed"]
+    )
+    ax = plots.plot_migration_matrix(matrix, "2024-02", "2024-04").axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1", "2,000", "3"]  # blank cell not annotated
+    assert ax.get_ylabel() == "state at 2024-02"
+    pipe = pd.DataFrame(
+        {"outlet": ["A", "B"], "customers": [3, 4], "target tier": ["VIP", "Quality"]}
+    )
+    ax = plots.plot_pipeline(pipe, 0.1, "2024-04").axes[0]
+    assert ax.get_title().startswith("Upgrade pipeline: customers within 10% below")
+    prof = pd.DataFrame({"segment": ["Mass: savers"], "customers": [12], "tier": ["mass"]})
+    assert _bar_values(plots.plot_segment_sizes(prof, "m").axes[0], horizontal=True) == [12.0]
+    z = pd.DataFrame({"age": [0.0, 2.0]}, index=["a", "b"])
+    ax = plots.plot_segment_traits(z, z.assign(age=[30.0, 50.0])).axes[0]
+    assert [t.get_text() for t in ax.texts] == ["30.0", "50.0"]
+    ppc = pd.DataFrame({"tier": ["Mass", "all tiers"], "products_per_customer": [1.5, 2.0]})
+    assert _bar_values(plots.plot_products_per_customer(ppc, "m").axes[0]) == [1.5, 2.0]
+    cross = pd.DataFrame({"Fund": [1.0, np.nan]}, index=["Fund", "Card"])
+    ax = plots.plot_cross_holding(cross, "m").axes[0]
+    assert [t.get_text() for t in ax.texts] == ["100%"] and ax.get_xlabel() == "also holds"
+    by_outlet = pd.DataFrame({"outlet": ["A", "B"], "assigned_share": [0.9, 0.4]})
+    ax = plots.plot_assigned_share(by_outlet, "m").axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B", "A"]  # lowest share first

@@ -462,3 +462,189 @@ def test_segment_tiers_splits_large_tiers() -> None:
     assert np.isnan(summary.loc["quality", "k"])
     assert len(ts.labels) == 300
     assert set(ts.segmenters) == {"mass"}
+
+
+# --------------------------------------------------------------------------- report helpers
+
+
+def test_tier_basis_and_migration_window() -> None:
+    assert seg.tier_basis_text(2, [100, 1500.5], "EUR") == (
+        "Tiers use the average AUM of the last 2 month-ends; thresholds 100, 1,500 EUR."
+    )
+    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert seg.migration_window(months, "2024-04", 2, 2) == ("2024-02", months)
+    # 12 months back is before the data: clamped to 2024-01, whose window starts in 2023-12
+    assert seg.migration_window(months, "2024-04", 2, 12) == (
+        "2024-01",
+        ["2024-01", "2024-03", "2024-04"],
+    )
+
+
+def test_region_tiers_comparison_and_metrics(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+    now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
+    tiers = seg.region_tiers(t04, now, "R1")
+    assert sorted(tiers["customer_id"]) == ["A", "B", "E"]
+    assert {"avg_aum", "tier", "hold_fund", "outlet_id"} <= set(tiers.columns)
+    comp = seg.tier_comparison(t04, "R1")
+    m = seg.tier_metrics(comp, len(tiers))
+    assert m["tiers.share.quality"] == pytest.approx(2 / 3)
+    assert m["tiers.share.mass"] == pytest.approx(1 / 3) and m["tiers.share.vip"] == 0.0
+    assert m["tiers.aum_share.quality"] == pytest.approx(1050 / 1145)  # A 150 + B 900 of 1145
+    assert m["tiers.customers"] == 3 and len(m) == 9
+    shown = seg.labelled_tier_comparison(comp, "North <b>", 1)
+    assert set(shown["scope"]) == {"North <b>", "echelon 1", "whole bank"}
+    assert shown["tier"].tolist()[:4] == list(seg.TIER_ORDER)
+    table = seg.tier_mix_table(shown[comp["scope"] == "region"], "CNY")
+    assert table.columns.tolist() == [
+        "tier",
+        "customers",
+        "share",
+        "AUM (CNY)",
+        "AUM share",
+        "AUM per customer (CNY)",
+    ]
+    curve = seg.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), pd.Series([1.0, 1.0]), "North")
+    assert curve["scope"].unique().tolist() == ["North (Gini 0.75)", "whole bank (Gini 0.00)"]
+
+
+def test_region_migration_metrics_and_text(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+    now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
+    tiers = seg.region_tiers(t04, now, "R1")
+    trans = seg.region_transitions(cm, tiers, "R1", "2024-02", THR, 2)
+    # R1: A mass -> quality, B vip -> quality, E mass -> mass
+    pairs = {r.customer_id: (str(r.from_state), str(r.to_state)) for r in trans.itertuples()}
+    assert pairs == {"A": ("mass", "quality"), "B": ("vip", "quality"), "E": ("mass", "mass")}
+    shown = seg.labelled_matrix(seg.transition_matrix(trans))
+    assert list(shown.index) == ["new", "Mass", "Quality", "VIP", "Private banking"]
+    assert shown.loc["Mass", "Quality"] == 1 and shown.columns[-1] == "closed"
+    rates = seg.migration_rates(trans)
+    m = seg.migration_metrics(rates, seg.tier_flows(trans))
+    assert m["migration.upward_rate"] == pytest.approx(1 / 3)
+    assert m["migration.retention_rate"] == 1.0 and m["migration.closed"] == 0
+    assert m["migration.net_growth.quality"] == 2 and m["migration.net_growth.vip"] == -1
+    assert seg.migration_text(rates) == (
+        "Upward migration **33.3%**, downgrades **33.3%**, stock retention **100.0%**; "
+        "0 new and 0 closed customers, net growth +0."
+    )
+
+
+def test_pipeline_metrics_labels_and_table(t04: pd.DataFrame) -> None:
+    pipe = seg.upgrade_pipeline(t04, THR, within=0.10)
+    # E (95, O1) is near quality, B (900, O1) near VIP, nobody near private banking
+    assert seg.pipeline_metrics(pipe) == {
+        "pipeline.customers.quality": 1,
+        "pipeline.customers.vip": 1,
+        "pipeline.customers.private": 0,
+    }
+    hidden = seg.pipeline_metrics(seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=5))
+    assert all(np.isnan(v) for v in hidden.values())  # every outlet suppressed
+    named = seg.label_pipeline(pipe, {"O1": "Zeta", "O2": "Alpha"})
+    table = seg.pipeline_table(named, "CNY")
+    assert table.columns.tolist() == [
+        "outlet",
+        "target tier",
+        "customers",
+        "customers in tier below",
+        "share",
+        "AUM gap (CNY)",
+    ]
+    assert table["outlet"].iloc[0] == "Alpha" and table["outlet"].iloc[-1] == "Zeta"
+    first_zeta = table[table["outlet"] == "Zeta"].iloc[0]
+    assert first_zeta["target tier"] == "Private banking"  # labels sort alphabetically
+
+
+def test_segment_metrics_profiles_and_traits() -> None:
+    summary = pd.DataFrame(
+        {
+            "tier": ["mass", "vip"],
+            "customers": [17, 20],
+            "k": [2.0, np.nan],
+            "criterion": [0.4, np.nan],
+            "stability_ari": [0.8, 0.6],
+        }
+    )
+    profiles = pd.DataFrame(
+        {
+            "tier": ["mass", "mass", "vip"],
+            "name": ["savers", "digital", "investors"],
+            "customers": [12, 5, 20],
+            "age": [30.0, 35.0, 50.0],
+            "n_products": [2.0, 2.0, 2.0],
+        }
+    )
+    segs = seg.TierSegments(labels=pd.DataFrame(), profiles=profiles, summary=summary)
+    m = seg.segment_metrics(segs)
+    assert m["segments.k.mass"] == 2.0 and np.isnan(m["segments.k.vip"])
+    assert m["segments.k"] == 2.0 and m["segments.total"] == 3
+    assert m["segments.stability_ari"] == pytest.approx(0.7)
+    prof = seg.shown_segments(profiles, 10)  # "digital" has 5 customers: left out
+    assert prof["segment"].tolist() == ["Mass: savers", "VIP: investors"]
+    features = pd.DataFrame({"age": [20.0, 40.0], "n_products": [2.0, 2.0]})
+    z, means = seg.segment_trait_z(prof, features)
+    assert z.columns.tolist() == ["age", "n_products"]
+    assert z["age"].tolist() == [0.0, 2.0]  # mean 30, population sd 10
+    assert z["n_products"].isna().all()  # no spread: no distance
+    assert means.loc["VIP: investors", "age"] == 50.0
+
+
+def test_coverage_helpers(t04: pd.DataFrame) -> None:
+    ppc = seg.products_per_customer(t04)
+    labelled = seg.labelled_products_per_customer(ppc)
+    assert labelled["tier"].tolist() == [*seg.TIER_ORDER, "all tiers"]
+    depth = pd.DataFrame(
+        {"products": ["0", "1", "2", "3", "4+"], "customers": [1, 2, 2, 1, 1]}
+    ).assign(share=lambda d: d["customers"] / 7)
+    assert seg.coverage_metrics(ppc, depth) == pytest.approx(
+        {
+            "coverage.products_per_customer": 13 / 6,
+            "coverage.zero_product_share": 1 / 7,
+            "coverage.single_product_share": 2 / 7,
+        }
+    )
+    grid = seg.holding_rate_grid(seg.holding_rates(t04, PRODUCTS, by="tier"))
+    assert grid.columns.tolist() == [t for t in seg.TIER_ORDER if t in grid.columns]
+    assert grid.loc["Fund", "Quality"] == 0.5
+    names = dict(zip(PRODUCTS["product"], PRODUCTS["name"], strict=True))
+    cross = seg.cross_holding_shown(t04, 3, names)
+    # holders: current 5, fund 3, wealth card 3, mobile 2 (< 3: row blank)
+    assert cross.loc["Current", "Fund"] == pytest.approx(2 / 5)
+    assert cross.loc["Mobile banking"].isna().all()
+    assert cross.loc["Fund", "Mobile banking"] == pytest.approx(
+        1 / 3
+    )  # fund: B, D, F; only D has mobile
+    assert seg.coverage_text(0.25, 0.5) == (
+        "Wealth-card matching among quality and VIP customers: **25.0%**. "
+        "E-banking penetration (online or mobile banking held): **50.0%** of active customers."
+    )
+    assert seg.coverage_text(float("nan"), 0.5).startswith("E-banking")
+
+
+def test_manager_helpers(t04: pd.DataFrame) -> None:
+    managers = pd.DataFrame({"manager_id": ["M1", "M2"], "outlet_id": ["O1", "O9"]})
+    assert seg.region_managers(None, t04) is None
+    assert seg.region_managers(managers, t04)["manager_id"].tolist() == ["M1"]
+    values = {
+        "assigned_share": 0.5,
+        "customers_per_ft_manager": 1234.4,
+        "contact_coverage": None,
+        "vip_minutes_per_customer": 2.25,
+    }
+    assert seg.manager_text(values) == (
+        "Quality and VIP customers with an assigned manager: **50.0%**; assigned customers "
+        "per full-time manager: **1,234**; contact-plan coverage this month: **not available**; "
+        "VIP and private service minutes per customer this month: **2.2**."
+    )
+    by_outlet = pd.DataFrame(
+        {
+            "outlet_id": ["O1", "O2"],
+            "outlet": ["Zeta", "Alpha"],
+            "priority_customers": [12, 30],
+            "assigned_share": [0.5, 1.0],
+            "ft_managers": [1.0, 2.0],
+            "priority_customers_per_ft_manager": [12.0, 15.0],
+            "contact_coverage": [0.25, 0.75],
+        }
+    )
+    table = seg.manager_outlet_table(by_outlet)
+    assert table["outlet"].tolist() == ["Alpha", "Zeta"] and "outlet_id" not in table.columns
+    assert table.columns.tolist()[1:3] == ["quality+VIP customers", "assigned"]

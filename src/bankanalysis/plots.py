@@ -14,17 +14,26 @@ __all__ = [
     "PALETTE",
     "TIER_COLORS",
     "cjk_font_family",
+    "plot_assigned_share",
     "plot_channel_trends",
+    "plot_cross_holding",
     "plot_dea_scores",
     "plot_device_rates",
     "plot_echelon_bars",
     "plot_echelon_trends",
     "plot_league_scores",
+    "plot_lorenz",
+    "plot_migration_matrix",
+    "plot_pipeline",
+    "plot_products_per_customer",
     "plot_ma_gaps",
     "plot_productivity_trends",
     "plot_sales_by_family",
+    "plot_segment_sizes",
+    "plot_segment_traits",
     "plot_self_service",
     "plot_share_heatmap",
+    "plot_tier_mix",
     "set_theme",
 ]
 
@@ -205,6 +214,7 @@ def plot_share_heatmap(
     rotate_y: float | None = None,
     width: float = 9,
     row_height: float = 0.45,
+    pad: float = 2.0,
 ) -> Figure:
     """Annotated heat map of a grid of shares (rows x columns), one row per bar of height.
 
@@ -224,13 +234,13 @@ def plot_share_heatmap(
         Top of the colour scale (1 for shares, 100 for percentiles).
     rotate_x, rotate_y : float
         Rotation of the column and row labels (``rotate_y`` ``None``: seaborn's choice).
-    width, row_height : float
-        Figure width and height per row (inches).
+    width, row_height, pad : float
+        Figure width, height per row and extra height for title and labels (inches).
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(width, row_height * len(grid) + 2))
+    fig, ax = plt.subplots(figsize=(width, row_height * len(grid) + pad))
     scale = {"vmin": 0, "vmax": vmax} if center is None else {"center": center}
     sns.heatmap(
         grid, annot=True, fmt=fmt, cmap=cmap, cbar_kws={"label": cbar_label}, ax=ax, **scale
@@ -401,4 +411,183 @@ def plot_channel_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Fi
         ax.tick_params(axis="x", labelrotation=90)
         ax.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def plot_tier_mix(comp: pd.DataFrame, month: str) -> Figure:
+    """Share of customers and of AUM by tier for the region, its echelon and the bank.
+
+    Parameters
+    ----------
+    comp : DataFrame
+        ``tier`` (labels), ``scope``, ``share``, ``aum_share``.
+    month : str
+        Month for the titles.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from bankanalysis.segmentation import TIER_ORDER
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = [("share", "Share of customers by tier"), ("aum_share", "Share of AUM by tier")]
+    for ax, (col, title) in zip(axes, panels, strict=True):
+        sns.barplot(comp, x="tier", y=col, hue="scope", order=list(TIER_ORDER), ax=ax)
+        ax.set_title(f"{title}, {month}")
+        ax.set_xlabel("")
+        ax.set_ylabel("share (%)")
+        _percent_axis(ax.yaxis)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lorenz(curve: pd.DataFrame, month: str) -> Figure:
+    """Lorenz curves (``customer_share, aum_share`` per ``scope``) with the equality line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sns.lineplot(curve, x="customer_share", y="aum_share", hue="scope", ax=ax)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="equal AUM")
+    ax.set_title(f"AUM concentration (Lorenz curve), {month}")
+    ax.set_xlabel("customers, poorest first (%)")
+    ax.set_ylabel("cumulative AUM share (%)")
+    _percent_axis(ax.xaxis)
+    _percent_axis(ax.yaxis)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_migration_matrix(matrix: pd.DataFrame, t0: str, month: str) -> Figure:
+    """Heat map of customers by state at ``t0`` (rows) and at ``month`` (columns)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sns.heatmap(
+        matrix, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": "customers"}, ax=ax
+    )
+    ax.grid(False)
+    ax.set_title(f"Tier migration {t0} -> {month} (customers)")
+    ax.set_xlabel(f"state at {month}")
+    ax.set_ylabel(f"state at {t0}")
+    return fig
+
+
+def plot_pipeline(plot: pd.DataFrame, within: float, month: str) -> Figure:
+    """Customers within ``within`` below a threshold per outlet, by target tier (labels)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from bankanalysis.segmentation import TIER_LABELS
+
+    palette = {TIER_LABELS[t]: c for t, c in TIER_COLORS.items()}
+    fig, ax = plt.subplots(figsize=(8, 0.35 * plot["outlet"].nunique() + 2))
+    sns.barplot(plot, y="outlet", x="customers", hue="target tier", palette=palette, ax=ax)
+    ax.set_title(f"Upgrade pipeline: customers within {within:.0%} below a threshold, {month}")
+    ax.set_xlabel("customers")
+    ax.set_ylabel("")
+    return fig
+
+
+def plot_segment_sizes(prof: pd.DataFrame, month: str) -> Figure:
+    """Customers per behaviour segment (``segment, customers, tier``), coloured by tier."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from bankanalysis.segmentation import DEFAULT_TIER_NAMES
+
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(prof) + 1.5))
+    sns.barplot(
+        prof,
+        y="segment",
+        x="customers",
+        hue="tier",
+        hue_order=list(DEFAULT_TIER_NAMES),
+        palette=TIER_COLORS,
+        dodge=False,
+        ax=ax,
+    )
+    ax.set_title(f"Behaviour segments by tier, {month}")
+    ax.set_xlabel("customers")
+    ax.set_ylabel("")
+    ax.legend(title="tier", fontsize=8)
+    return fig
+
+
+def plot_segment_traits(z: pd.DataFrame, means: pd.DataFrame) -> Figure:
+    """Heat map of segments' distance from the region average, annotated with their means."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(z) + 2))
+    sns.heatmap(
+        z,
+        annot=means,
+        fmt="",
+        cmap="RdBu_r",
+        center=0,
+        cbar_kws={"label": "difference from region average (standard deviations)"},
+        ax=ax,
+    )
+    ax.set_title("What sets each segment apart (cells: segment averages)")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    return fig
+
+
+def plot_products_per_customer(ppc: pd.DataFrame, month: str) -> Figure:
+    """Products per customer by tier label (``tier, products_per_customer``)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sns.barplot(ppc, x="tier", y="products_per_customer", color=TIER_COLORS["quality"], ax=ax)
+    ax.set_title(f"Products per customer by tier, {month}")
+    ax.set_xlabel("")
+    ax.set_ylabel("products per customer")
+    return fig
+
+
+def plot_cross_holding(cross: pd.DataFrame, month: str) -> Figure:
+    """Cross-holding heat map: holders of the row's product also holding the column's."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(10, 8))
+    sns.heatmap(
+        cross,
+        annot=True,
+        fmt=".0%",
+        cmap="Greens",
+        vmin=0,
+        vmax=1,
+        annot_kws={"fontsize": 7},
+        cbar_kws={"label": "share also holding the column's product"},
+        ax=ax,
+    )
+    ax.set_title(f"Cross-holding: holders of the row's product who also hold the column's, {month}")
+    ax.set_xlabel("also holds")
+    ax.set_ylabel("holds")
+    return fig
+
+
+def plot_assigned_share(by_outlet: pd.DataFrame, month: str) -> Figure:
+    """Share of quality and VIP customers with a manager per outlet, lowest first."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(by_outlet) + 2))
+    sns.barplot(
+        by_outlet.sort_values("assigned_share"),
+        y="outlet",
+        x="assigned_share",
+        color=TIER_COLORS["vip"],
+        ax=ax,
+    )
+    ax.set_title(f"Quality and VIP customers with an assigned manager, by outlet, {month}")
+    ax.set_xlabel("share assigned (%)")
+    ax.set_ylabel("")
+    _percent_axis(ax.xaxis)
     return fig

@@ -80,6 +80,35 @@ __all__ = [
     "transition_matrix",
     "upgrade_pipeline",
     "wealth_card_matching",
+    # report helpers
+    "SEGMENT_TRAITS",
+    "TIER_ORDER",
+    "coverage_metrics",
+    "coverage_text",
+    "cross_holding_shown",
+    "holding_rate_grid",
+    "label_pipeline",
+    "label_tiers",
+    "labelled_matrix",
+    "labelled_products_per_customer",
+    "labelled_tier_comparison",
+    "lorenz_comparison",
+    "manager_outlet_table",
+    "manager_text",
+    "migration_metrics",
+    "migration_text",
+    "migration_window",
+    "pipeline_metrics",
+    "pipeline_table",
+    "region_managers",
+    "region_tiers",
+    "region_transitions",
+    "segment_metrics",
+    "segment_trait_z",
+    "shown_segments",
+    "tier_basis_text",
+    "tier_metrics",
+    "tier_mix_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1521,3 +1550,374 @@ def manager_kpis_by_outlet(
             ],
         )
     return out
+
+
+# --------------------------------------------------------------------------- report helpers
+
+#: Tier display labels from the lowest to the highest tier (the reports' category order).
+TIER_ORDER: tuple[str, ...] = tuple(TIER_LABELS[t] for t in DEFAULT_TIER_NAMES)
+
+#: Behaviour traits shown in the segment heat map, when present.
+SEGMENT_TRAITS: tuple[str, ...] = (
+    "age",
+    "tenure_years",
+    "activity",
+    "n_products",
+    "share_counter",
+    "share_self_service",
+    "share_online",
+    "share_mobile",
+    "has_investment",
+    "has_loan",
+)
+
+_MIGRATION_KEYS = (
+    "upward_rate",
+    "downgrade_rate",
+    "retention_rate",
+    "closed_rate",
+    "new",
+    "closed",
+    "net_customer_growth",
+)
+
+
+def label_tiers(tiers: pd.Series) -> pd.Series:
+    """Display label of each tier id (other states such as ``new`` are kept as they are)."""
+    return tiers.map(lambda t: TIER_LABELS.get(t, t))
+
+
+def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str) -> str:
+    """How tiers are assigned, for the report's introduction.
+
+    Examples
+    --------
+    >>> tier_basis_text(3, [50000, 500000], "CNY")
+    'Tiers use the average AUM of the last 3 month-ends; thresholds 50,000, 500,000 CNY.'
+    """
+    cuts = ", ".join(f"{t:,.0f}" for t in thresholds)
+    return (
+        f"Tiers use the average AUM of the last {tier_months} month-ends; "
+        f"thresholds {cuts} {currency}."
+    )
+
+
+def migration_window(
+    months: Sequence[str], month: str, tier_months: int, migration_months: int
+) -> tuple[str, list[str]]:
+    """Base month of the migration and the months whose AUM the tiers of both ends need.
+
+    Parameters
+    ----------
+    months : sequence of str
+        Months in the data, sorted.
+    month : str
+        Data month.
+    tier_months : int
+        Months averaged per tier assignment.
+    migration_months : int
+        How far back the migration looks (clamped to the first month of the data).
+
+    Returns
+    -------
+    (t0, window)
+        Base month and the sorted months in the data of both tier windows.
+    """
+    t0 = max(shift_month(month, -migration_months), months[0])
+    wanted = set(month_window(month, tier_months) + month_window(t0, tier_months))
+    return t0, sorted(m for m in wanted if m in set(months))
+
+
+def region_tiers(tiers_all: pd.DataFrame, now: pd.DataFrame, region_id: str) -> pd.DataFrame:
+    """The region's tiered customers joined with their full rows at the data month.
+
+    Parameters
+    ----------
+    tiers_all : DataFrame
+        :func:`customer_tiers` of the whole bank.
+    now : DataFrame
+        The region's ``customer_month`` rows at the data month.
+    region_id : str
+        Region.
+    """
+    cols = ["customer_id", "avg_aum", "months_used", "tier"]
+    mine = tiers_all.loc[tiers_all["region_id"] == region_id, cols]
+    return mine.merge(now, on="customer_id", how="inner")
+
+
+def labelled_tier_comparison(comp: pd.DataFrame, region_name: str, echelon: object) -> pd.DataFrame:
+    """:func:`tier_comparison` with tier labels and scope names (region, echelon, bank)."""
+    scope = {"region": str(region_name), "echelon": f"echelon {echelon}", "bank": "whole bank"}
+    return comp.assign(tier=label_tiers(comp["tier"]), scope=comp["scope"].map(scope))
+
+
+def tier_metrics(comp: pd.DataFrame, n_customers: int) -> dict[str, float | int]:
+    """``tiers.share.<tier>``, ``tiers.aum_share.<tier>`` of the region and ``tiers.customers``.
+
+    ``comp`` is :func:`tier_comparison` output (tier ids, scope ``region``).
+    """
+    mine = comp[comp["scope"] == "region"]
+    out: dict[str, float | int] = {}
+    for row in mine.itertuples(index=False):
+        out[f"tiers.share.{row.tier}"] = row.share
+        out[f"tiers.aum_share.{row.tier}"] = row.aum_share
+    out["tiers.customers"] = int(n_customers)
+    return out
+
+
+def tier_mix_table(mine: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The region's tier mix for display (money columns labelled with the currency)."""
+    cols = ["tier", "customers", "share", "aum", "aum_share", "aum_per_customer"]
+    return mine[cols].rename(
+        columns={
+            "aum": f"AUM ({currency})",
+            "aum_share": "AUM share",
+            "aum_per_customer": f"AUM per customer ({currency})",
+        }
+    )
+
+
+def lorenz_comparison(region_aum: pd.Series, bank_aum: pd.Series, region_name: str) -> pd.DataFrame:
+    """Lorenz curves of the region and the bank, ``scope`` naming each with its Gini."""
+    return pd.concat(
+        [
+            lorenz_curve(region_aum).assign(scope=f"{region_name} (Gini {gini(region_aum):.2f})"),
+            lorenz_curve(bank_aum).assign(scope=f"whole bank (Gini {gini(bank_aum):.2f})"),
+        ]
+    )
+
+
+def region_transitions(
+    cm: pd.DataFrame,
+    tiers: pd.DataFrame,
+    region_id: str,
+    t0: str,
+    thresholds: Sequence[float],
+    tier_months: int,
+) -> pd.DataFrame:
+    """Tier transitions of the region's customers from ``t0`` to the data month.
+
+    Parameters
+    ----------
+    cm : DataFrame
+        Bank ``customer_month`` rows covering both tier windows (``aum``, ``region_id``...).
+    tiers : DataFrame
+        :func:`region_tiers` output (the data month).
+    region_id, t0 : str
+        Region and base month.
+    thresholds, tier_months
+        As for :func:`customer_tiers`.
+    """
+    before = customer_tiers(cm, t0, thresholds, tier_months)
+    return tier_transitions(
+        before[before["region_id"] == region_id], tiers[["customer_id", "outlet_id", "tier"]]
+    )
+
+
+def labelled_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
+    """A state x state matrix with tier labels on both axes (``new``/``closed`` kept)."""
+    out = matrix.copy()
+    out.index = [TIER_LABELS.get(s, s) for s in out.index]
+    out.columns = [TIER_LABELS.get(s, s) for s in out.columns]
+    return out
+
+
+def migration_metrics(rates: dict[str, float], flows: pd.DataFrame) -> dict[str, float]:
+    """``migration.<rate>`` from :func:`migration_rates` and ``migration.net_growth.<tier>``."""
+    out = {f"migration.{k}": rates[k] for k in _MIGRATION_KEYS}
+    for row in flows.itertuples(index=False):
+        out[f"migration.net_growth.{row.tier}"] = row.net_growth
+    return out
+
+
+def migration_text(rates: dict[str, float]) -> str:
+    """One Markdown sentence with the migration rates and customer counts.
+
+    Examples
+    --------
+    >>> r = dict(upward_rate=0.1, downgrade_rate=0.05, retention_rate=0.8, new=12, closed=2,
+    ...          net_customer_growth=10)
+    >>> migration_text(r)[:42]
+    'Upward migration **10.0%**, downgrades **5'
+    """
+    return (
+        f"Upward migration **{rates['upward_rate']:.1%}**, downgrades "
+        f"**{rates['downgrade_rate']:.1%}**, stock retention **{rates['retention_rate']:.1%}**; "
+        f"{rates['new']:,.0f} new and {rates['closed']:,.0f} closed customers, "
+        f"net growth {rates['net_customer_growth']:+,.0f}."
+    )
+
+
+def pipeline_metrics(pipe: pd.DataFrame) -> dict[str, float]:
+    """``pipeline.customers.<tier>``: customers near the threshold of each tier above mass.
+
+    NaN when every outlet's count for that tier is suppressed.
+    """
+    return {
+        f"pipeline.customers.{t}": pipe.loc[pipe["target_tier"] == t, "customers"].sum(min_count=1)
+        for t in DEFAULT_TIER_NAMES[1:]
+    }
+
+
+def label_pipeline(pipe: pd.DataFrame, outlet_names: dict[str, str]) -> pd.DataFrame:
+    """:func:`upgrade_pipeline` by outlet with ``outlet`` names and ``target tier`` labels."""
+    return pipe.assign(
+        outlet=pipe["outlet_id"].map(outlet_names),
+        **{"target tier": label_tiers(pipe["target_tier"])},
+    )
+
+
+def pipeline_table(pipe: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The pipeline for display, sorted by outlet and target tier (:func:`label_pipeline`)."""
+    cols = ["outlet", "target tier", "customers", "tier_customers", "pipeline_share", "aum_gap"]
+    return (
+        pipe[cols]
+        .rename(
+            columns={
+                "tier_customers": "customers in tier below",
+                "pipeline_share": "share",
+                "aum_gap": f"AUM gap ({currency})",
+            }
+        )
+        .sort_values(["outlet", "target tier"])
+    )
+
+
+def segment_metrics(segs: TierSegments) -> dict[str, float | None]:
+    """Segments per tier, their stability, the mass tier's k and the totals."""
+    out: dict[str, float | None] = {}
+    for row in segs.summary.itertuples(index=False):
+        out[f"segments.k.{row.tier}"] = row.k
+        out[f"segments.stability_ari.{row.tier}"] = row.stability_ari
+    out["segments.k"] = segs.summary.set_index("tier")["k"].get("mass")
+    out["segments.total"] = segs.profiles.shape[0]
+    out["segments.stability_ari"] = segs.summary["stability_ari"].mean()
+    return out
+
+
+def shown_segments(profiles: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Segment profiles big enough to show, with a ``segment`` label ``"<Tier>: <name>"``."""
+    prof = suppress_small_groups(profiles, "customers", min_group_size)
+    prof = prof.dropna(subset=["customers"])
+    return prof.assign(segment=label_tiers(prof["tier"]) + ": " + prof["name"])
+
+
+def segment_trait_z(
+    prof: pd.DataFrame, features: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Segment averages of the traits and their distance from the region average.
+
+    Parameters
+    ----------
+    prof : DataFrame
+        :func:`shown_segments` output.
+    features : DataFrame
+        :func:`behaviour_features` of the region's customers.
+
+    Returns
+    -------
+    (z, means)
+        Both indexed by ``segment`` with the :data:`SEGMENT_TRAITS` present: ``z`` in
+        population standard deviations of the region (NaN for traits without spread), and
+        the segment means rounded to 2 decimals (the heat map's annotations).
+    """
+    traits = [c for c in SEGMENT_TRAITS if c in prof.columns]
+    means = prof.set_index("segment")[traits]
+    z = (means - features[traits].mean()) / features[traits].std(ddof=0).replace(0, np.nan)
+    return z, means.round(2)
+
+
+def coverage_metrics(ppc: pd.DataFrame, depth: pd.DataFrame) -> dict[str, float]:
+    """Products per customer (all tiers) and the zero- and single-product shares.
+
+    ``ppc`` is :func:`products_per_customer` output (last row ``tier = "all"``), ``depth``
+    :func:`product_depth` output.
+    """
+    every = ppc.loc[ppc["tier"] == "all", "products_per_customer"]
+    return {
+        "coverage.products_per_customer": every.iloc[0],
+        "coverage.zero_product_share": depth.loc[depth["products"] == "0", "share"].iloc[0],
+        "coverage.single_product_share": depth.loc[depth["products"] == "1", "share"].iloc[0],
+    }
+
+
+def labelled_products_per_customer(ppc: pd.DataFrame) -> pd.DataFrame:
+    """:func:`products_per_customer` with tier labels; the ``all`` row reads ``all tiers``."""
+    return ppc.assign(tier=ppc["tier"].map(lambda t: TIER_LABELS.get(t, "all tiers")))
+
+
+def holding_rate_grid(rates: pd.DataFrame) -> pd.DataFrame:
+    """Product name x tier label grid of :func:`holding_rates` by tier, tiers in order."""
+    heat = rates.assign(tier=label_tiers(rates["tier"])).pivot(
+        index="name", columns="tier", values="holding_rate"
+    )
+    return heat[[t for t in TIER_ORDER if t in heat.columns]]
+
+
+def cross_holding_shown(
+    cm: pd.DataFrame, min_group_size: int, product_names: dict[str, str]
+) -> pd.DataFrame:
+    """:func:`cross_holding_matrix` with rows of rarely held products blanked, names as labels.
+
+    A row whose product has fewer than ``min_group_size`` holders is all NaN.
+    """
+    cross = cross_holding_matrix(cm)
+    holders = cm[[f"hold_{p}" for p in cross.index]].sum().to_numpy()
+    cross = cross.mask(np.broadcast_to((holders < min_group_size)[:, None], cross.shape))
+    cross.index = [product_names.get(p, p) for p in cross.index]
+    cross.columns = [product_names.get(p, p) for p in cross.columns]
+    return cross
+
+
+def coverage_text(wealth_card: float | None, e_banking: float) -> str:
+    """Markdown on wealth-card matching (left out when unknown or NaN) and e-banking.
+
+    Examples
+    --------
+    >>> coverage_text(None, 0.5)
+    'E-banking penetration (online or mobile banking held): **50.0%** of active customers.'
+    """
+    card = ""
+    if wealth_card is not None and wealth_card == wealth_card:
+        card = f"Wealth-card matching among quality and VIP customers: **{wealth_card:.1%}**. "
+    return (
+        card + f"E-banking penetration (online or mobile banking held): **{e_banking:.1%}** "
+        "of active customers."
+    )
+
+
+def region_managers(managers: pd.DataFrame | None, tiers: pd.DataFrame) -> pd.DataFrame | None:
+    """Managers of the outlets of ``tiers`` (``None`` when the bank has no managers table)."""
+    if managers is None:
+        return None
+    return managers[managers["outlet_id"].isin(tiers["outlet_id"].unique())]
+
+
+def manager_text(values: dict[str, float | None]) -> str:
+    """Markdown with the region's manager KPIs; ``not available`` where one is ``None``."""
+
+    def fmt(v: float | None, f: str) -> str:
+        return "not available" if v is None else format(v, f)
+
+    return (
+        "Quality and VIP customers with an assigned manager: "
+        f"**{fmt(values['assigned_share'], '.1%')}**; "
+        "assigned customers per full-time manager: "
+        f"**{fmt(values['customers_per_ft_manager'], ',.0f')}**; "
+        f"contact-plan coverage this month: **{fmt(values['contact_coverage'], '.1%')}**; "
+        "VIP and private service minutes per customer this month: "
+        f"**{fmt(values['vip_minutes_per_customer'], ',.1f')}**."
+    )
+
+
+def manager_outlet_table(by_outlet: pd.DataFrame) -> pd.DataFrame:
+    """:func:`manager_kpis_by_outlet` (with ``outlet`` names) for display, by outlet."""
+    cols = {
+        "outlet": "outlet",
+        "priority_customers": "quality+VIP customers",
+        "assigned_share": "assigned",
+        "ft_managers": "full-time managers",
+        "priority_customers_per_ft_manager": "quality+VIP per FT manager",
+        "contact_coverage": "contact coverage",
+    }
+    return by_outlet[list(cols)].rename(columns=cols).sort_values("outlet")
