@@ -176,7 +176,7 @@ class PropensityParams(CommonParams):
     products: list[str] | None = None
     horizon: int = Field(3, ge=1, le=12)
     train_windows: int = Field(12, ge=1, le=36)
-    max_train_rows: int = Field(300_000, ge=1_000)
+    max_train_rows: int = Field(200_000, ge=1_000)
     max_eval_rows: int = Field(400_000, ge=1_000)
     min_buyers: int = Field(30, ge=5)
     max_iter: int = Field(300, ge=10, le=2000)

@@ -81,7 +81,7 @@ class TrainingSettings:
     horizon: int = 3
     data_month: str | None = None
     train_windows: int = 12
-    max_train_rows: int = 300_000
+    max_train_rows: int = 200_000
     max_eval_rows: int = 400_000
     min_buyers: int = 30
     tier_thresholds: tuple[float, ...] = (50000.0, 500000.0, 6000000.0)
