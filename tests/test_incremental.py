@@ -302,3 +302,28 @@ def test_concurrent_batches_do_not_corrupt_the_job_index(tmp_path: Path) -> None
         "finished": None,
     }
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".jobcache.json.")]
+
+
+def test_model_cache_keys_are_remembered_so_reruns_skip_the_model_imports(
+    setup: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = {k: v for k, v in setup["common"].items() if k not in ("progress", "out", "notebooks")}
+    nbs = ["01_customer_segmentation", "02_cross_sell_propensity"]
+    shutil.copy(FIXTURES / f"{nbs[1]}.ipynb", setup["nb_dir"] / f"{nbs[1]}.ipynb")
+    first = plan_jobs(run_id=None, out=tmp_path, notebooks=nbs, **c)
+    # one memo entry per region's parameters; both share the training settings, so one model
+    fp = first.data["fingerprint"]
+    model_job = next(j for j in first.jobs if j.notebook == nbs[1])
+    assert len(first.model_keys) == 2
+    assert set(first.model_keys.values()) == {
+        batch.model_cache_extra(model_job.params, fp)["model_cache"]
+    }
+    record_jobs(tmp_path, "x", [], model_keys=first.model_keys)
+
+    def no_import(*a, **k):  # pragma: no cover - must not be called
+        raise AssertionError("model cache key recomputed")
+
+    monkeypatch.setattr(batch, "model_cache_extra", no_import)
+    second = plan_jobs(run_id=None, out=tmp_path, notebooks=nbs, **c)
+    assert second.model_keys == {}
+    assert [j.key for j in second.jobs] == [j.key for j in first.jobs]

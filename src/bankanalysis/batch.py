@@ -369,6 +369,8 @@ class Plan:
     git_commit: str
     package_hash: str
     bank: Any = None
+    #: Model cache keys computed for this plan (memo key -> key), to remember in ``out``.
+    model_keys: dict[str, str] = field(default_factory=dict)
 
 
 def _resolve_processed(processed_dir: str | Path | None) -> Path:
@@ -458,6 +460,10 @@ def plan_jobs(
     reg_rows = {str(r["region_id"]): r for r in bank.regions.to_dict("records")}
     commit = git_commit(paths.root)
     pkg = package_source_hash()
+    # model cache keys remembered in the reports folder: a no-change re-run then never
+    # imports the modelling stack (about a second) just to recompute them
+    known_model_keys = _read_model_keys(out)
+    memo: dict[str, Any] = {"known": known_model_keys, "new": {}, "package": pkg}
     jobs: list[Job] = []
     used_regions: list[str] = []
     for (rid, nb), params in per_job.items():
@@ -482,7 +488,7 @@ def plan_jobs(
             "run_id": run_id,
         }
         nb_path = (nb_dir / f"{nb}.ipynb").resolve()
-        key = job_key(nb_path, p, pkg, fingerprint, extra=model_cache_extra(p, fingerprint))
+        key = job_key(nb_path, p, pkg, fingerprint, extra=_model_extra(p, fingerprint, memo))
         jobs.append(Job(rid, nb, nb_path, run_dir, p, key, header, kernel_name))
         if rid is not None and rid not in used_regions:
             used_regions.append(rid)
@@ -504,6 +510,7 @@ def plan_jobs(
         for r in sorted(used_regions, key=lambda r: region_order[r])
     ]
     return Plan(
+        model_keys=memo["new"],
         run_id=run_id,
         run_dir=run_dir,
         jobs=jobs,
@@ -1179,15 +1186,40 @@ JOBCACHE_FILE = ".jobcache.json"
 _JOBCACHE_VERSION = 1
 
 
-def _read_jobcache(out: Path) -> dict[str, dict[str, Any]] | None:
+def _read_jobcache_file(out: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads((out / JOBCACHE_FILE).read_text(encoding="utf-8"))
+        data = json.loads((Path(out) / JOBCACHE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != _JOBCACHE_VERSION:
         return None
-    jobs = data.get("jobs")
+    return data
+
+
+def _read_jobcache(out: Path) -> dict[str, dict[str, Any]] | None:
+    data = _read_jobcache_file(out)
+    jobs = data.get("jobs") if data else None
     return jobs if isinstance(jobs, dict) else None
+
+
+def _read_model_keys(out: Path) -> dict[str, str]:
+    data = _read_jobcache_file(out)
+    keys = data.get("model_keys") if data else None
+    return keys if isinstance(keys, dict) else {}
+
+
+def _model_extra(params: Mapping[str, Any], fingerprint: str, memo: dict[str, Any]) -> dict:
+    """:func:`model_cache_extra`, memoised on (package source, fingerprint, parameters)."""
+    if not params.get("use_model_cache"):
+        return {}
+    relevant = {k: v for k, v in params.items() if k not in _KEYLESS_PARAMS}
+    text = json.dumps([memo["package"], fingerprint, relevant], sort_keys=True, default=str)
+    mkey = hashlib.sha256(text.encode()).hexdigest()
+    if mkey in memo["known"]:
+        return {"model_cache": memo["known"][mkey]}
+    extra = model_cache_extra(params, fingerprint)
+    memo["known"][mkey] = memo["new"][mkey] = extra["model_cache"]
+    return extra
 
 
 def _entry(result: JobResult, key: str, run_id: str) -> dict[str, Any]:
@@ -1231,8 +1263,13 @@ def load_job_index(out: str | Path) -> dict[str, dict[str, Any]]:
     return jobs if jobs is not None else _scan_manifests(out)
 
 
-def record_jobs(out: str | Path, run_id: str, items: Sequence[tuple[str, JobResult]]) -> None:
-    """Add successful jobs of run ``run_id`` to ``<out>/.jobcache.json``.
+def record_jobs(
+    out: str | Path,
+    run_id: str,
+    items: Sequence[tuple[str, JobResult]],
+    model_keys: Mapping[str, str] | None = None,
+) -> None:
+    """Add successful jobs of run ``run_id`` (and memoised model keys) to ``.jobcache.json``.
 
     Safe for concurrent batches: an exclusive lock on ``<out>/.jobcache.lock`` serialises
     writers, each re-reads the file under the lock, merges and replaces it atomically
@@ -1243,17 +1280,21 @@ def record_jobs(out: str | Path, run_id: str, items: Sequence[tuple[str, JobResu
     from bankanalysis.reporting import atomic_write_text
 
     items = [(k, r) for k, r in items if k and r.status in OK_STATUSES]
-    if not items:
+    if not items and not model_keys:
         return
     out = Path(out)
     with open(out / ".jobcache.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        jobs = _read_jobcache(out)
-        if jobs is None:
-            jobs = _scan_manifests(out)
+        data = _read_jobcache_file(out) or {}
+        jobs = data.get("jobs") if isinstance(data.get("jobs"), dict) else _scan_manifests(out)
         for key, result in items:
             jobs[key] = _entry(result, key, run_id)
-        text = json.dumps({"version": _JOBCACHE_VERSION, "jobs": jobs}, indent=1, sort_keys=True)
+        mkeys = dict(data.get("model_keys") or {}) | dict(model_keys or {})
+        text = json.dumps(
+            {"version": _JOBCACHE_VERSION, "jobs": jobs, "model_keys": mkeys},
+            indent=1,
+            sort_keys=True,
+        )
         atomic_write_text(out / JOBCACHE_FILE, text + "\n")
 
 
@@ -1337,7 +1378,12 @@ def _reuse_earlier(plan: Plan, out: Path) -> tuple[list[Job], list[JobResult]]:
             to_run.append(job)
         else:
             reused.append(result)
-    record_jobs(out, plan.run_id, [(r_job.key, r) for r_job, r in _pairs(plan.jobs, reused)])
+    record_jobs(
+        out,
+        plan.run_id,
+        [(r_job.key, r) for r_job, r in _pairs(plan.jobs, reused)],
+        model_keys=plan.model_keys,
+    )
     return to_run, reused
 
 
@@ -1453,6 +1499,8 @@ def run_batch(
     to_run, reused = list(plan.jobs), []
     if reuse:
         to_run, reused = _reuse_earlier(plan, out)
+    else:
+        record_jobs(out, plan.run_id, [], model_keys=plan.model_keys)
     logger.info(
         "run %s: %d jobs into %s (%d reused from earlier runs)",
         plan.run_id,
