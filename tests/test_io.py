@@ -180,6 +180,8 @@ def test_swap_in_dir_replaces_and_restores(tmp_path: Path, monkeypatch: pytest.M
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
+    # The two-rename fallback (no atomic exchange available) restores the old folder.
+    monkeypatch.setattr(io, "_exchange_dirs", lambda a, b: False)
     again = tmp_path / ".out.tmp2"
     again.mkdir()
     real_replace = os.replace
@@ -196,3 +198,15 @@ def test_swap_in_dir_replaces_and_restores(tmp_path: Path, monkeypatch: pytest.M
         io.swap_in_dir(again, final)
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert len(calls) == 3  # aside, (failed) in, back
+
+
+def test_exchange_dirs_swaps_contents_atomically(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x.txt").write_text("from a")
+    (b / "y.txt").write_text("from b")
+    if not io._exchange_dirs(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) not available here")
+    assert [p.name for p in a.iterdir()] == ["y.txt"]
+    assert (b / "x.txt").read_text() == "from a"

@@ -348,3 +348,39 @@ def test_refuses_an_output_folder_it_did_not_write(tmp_path: Path) -> None:
     with pytest.raises(ProcessedDataError, match="contains the raw data"):
         prepare(raw, tmp_path)
     assert main(["data", "prepare", "--raw", str(raw), "--out", str(other)]) == 2
+
+
+def test_remove_stale_builds_spares_live_prepares(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out = tmp_path / "processed"
+        out.mkdir()
+        (out / "keep.parquet").write_bytes(b"x")
+        names = [
+            f".processed.tmp-{dead.pid}",
+            f".processed.old-{dead.pid}",
+            f".processed.tmp-{live.pid}",
+            ".processed.tmp-notapid",
+            f".other.tmp-{dead.pid}",
+        ]
+        for n in names:
+            (tmp_path / n).mkdir()
+            (tmp_path / n / "f.parquet").write_bytes(b"y")
+        removed = prep.remove_stale_builds(out)
+        assert sorted(p.name for p in removed) == sorted(names[:2])
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == sorted([*names[2:], "processed"])
+        assert [p.name for p in out.iterdir()] == ["keep.parquet"]
+
+        # Killed between the two renames: out is missing, the moved-aside folder comes back.
+        out.rename(tmp_path / f".processed.old-{dead.pid}")
+        prep.remove_stale_builds(out)
+        assert [p.name for p in out.iterdir()] == ["keep.parquet"]
+    finally:
+        live.kill()
+        live.wait()

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -565,8 +568,11 @@ def atomic_write_parquet(df: pd.DataFrame | pa.Table, path: Path, **kwargs: obje
 def swap_in_dir(tmp_dir: Path, final_dir: Path) -> None:
     """Replace ``final_dir`` by ``tmp_dir`` (same parent folder) as atomically as folders allow.
 
-    The old folder is renamed aside, the new one renamed in, then the old one deleted. If
-    renaming the new one in fails, the old one is put back.
+    On Linux the two folders are exchanged in one atomic ``renameat2(RENAME_EXCHANGE)``, so
+    ``final_dir`` exists at every moment; the old content (then under ``tmp_dir``) is deleted.
+    Elsewhere (or on file systems without it) the old folder is renamed aside, the new one
+    renamed in, then the old one deleted; between the two renames ``final_dir`` is briefly
+    absent. If renaming the new one in fails, the old one is put back.
 
     Parameters
     ----------
@@ -576,6 +582,11 @@ def swap_in_dir(tmp_dir: Path, final_dir: Path) -> None:
         Folder to replace (may not exist yet).
     """
     tmp_dir, final_dir = Path(tmp_dir), Path(final_dir)
+    if final_dir.exists() and _exchange_dirs(tmp_dir, final_dir):
+        # One atomic step: readers see either the old or the new folder, never none.
+        _fsync_dir(final_dir.parent)
+        shutil.rmtree(tmp_dir, ignore_errors=True)  # now holds the old folder
+        return
     old = None
     if final_dir.exists():
         old = final_dir.with_name(f".{final_dir.name}.old-{os.getpid()}")
@@ -591,6 +602,37 @@ def swap_in_dir(tmp_dir: Path, final_dir: Path) -> None:
     _fsync_dir(final_dir.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange_dirs(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with Linux ``renameat2(RENAME_EXCHANGE)``.
+
+    Returns
+    -------
+    bool
+        False when the platform, C library or file system does not support it (nothing
+        was changed); True when exchanged.
+
+    Raises
+    ------
+    OSError
+        On any other failure of the system call.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
 
 
 # --------------------------------------------------------------------------- SQL typing

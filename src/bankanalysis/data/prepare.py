@@ -799,6 +799,59 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
 # --------------------------------------------------------------------------- entry point
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a foreign user's process counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_builds(out_dir: Path) -> list[Path]:
+    """Delete the build folders of prepares that were killed (their process is gone).
+
+    Prepare builds into ``.<out>.tmp-<pid>`` and, when the atomic folder exchange is not
+    available, moves the previous output aside to ``.<out>.old-<pid>`` (both next to
+    ``out_dir``). A SIGKILL leaves them behind. Folders of a live process (another prepare
+    running now) are never touched. If ``out_dir`` itself is missing because the kill hit
+    between the two renames, the stale ``.old`` folder is put back instead of deleted.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Processed folder.
+
+    Returns
+    -------
+    list of Path
+        Folders removed (or restored as ``out_dir``).
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return []
+    done = []
+    for kind in ("old", "tmp"):  # restore a moved-aside output before deleting anything
+        for d in sorted(out_dir.parent.glob(f".{out_dir.name}.{kind}-*")):
+            pid = d.name.rsplit("-", 1)[1]
+            if not pid.isdigit() or not d.is_dir() or int(pid) == os.getpid():
+                continue
+            if _pid_alive(int(pid)):
+                continue
+            if kind == "old" and not out_dir.exists():
+                logger.warning("restoring %s from %s left by a killed prepare", out_dir, d.name)
+                os.replace(d, out_dir)
+            else:
+                logger.info("removing %s left by a killed prepare (pid %s)", d.name, pid)
+                shutil.rmtree(d, ignore_errors=True)
+            done.append(d)
+    return done
+
+
 def check_out_dir(raw_dir: Path, out_dir: Path) -> None:
     """Refuse an output folder that prepare would wrongly replace as a whole.
 
@@ -855,6 +908,7 @@ def prepare(
     """
     t0 = time.perf_counter()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    remove_stale_builds(out_dir)
     if not raw_dir.is_dir():
         validate_raw(raw_dir, encoding)  # raises a clear "folder not found"
     with _timed("fingerprint"):
