@@ -260,3 +260,16 @@ def test_styler_tables_render_identically_and_escaped():
     assert "<b>O" not in a and "&lt;b&gt;O&#39;Brien &amp; Sons&lt;/b&gt;" in a
     assert "50%" in a and "人民路" in a
     assert 'id="T_t1"' in a
+
+
+def test_links_to_side_files_point_where_the_batch_put_them():
+    from bankanalysis.reporting import rebase_side_links
+
+    body = (
+        '<a href="leads_R01.xlsx">wb</a> <a href="#Calibration">toc</a> '
+        '<a href="other.csv">kept</a> <a href="leads_R01.csv">csv</a>'
+    )
+    side = {"leads_R01.xlsx": "02_x/leads_R01.xlsx", "leads_R01.csv": "02_x/leads_R01.csv"}
+    out = rebase_side_links(body, side)
+    assert 'href="02_x/leads_R01.xlsx"' in out and 'href="02_x/leads_R01.csv"' in out
+    assert 'href="#Calibration"' in out and 'href="other.csv"' in out

@@ -740,7 +740,15 @@ def finish_job(
             job_key=job.key,
             **{k: v for k, v in job.header.items()},
         )
-        atomic_write_text(job.html_path, render_report(nb, header))
+        side = {}
+        if job.output_dir.is_dir():
+            rel = os.path.relpath(job.output_dir, job.html_path.parent)
+            side = {
+                f.name: f"{Path(rel).as_posix()}/{f.name}"
+                for f in job.output_dir.iterdir()
+                if f.is_file() and not f.name.startswith(".")
+            }
+        atomic_write_text(job.html_path, render_report(nb, header, side_files=side))
         result.html = job.html_path.relative_to(job.run_dir).as_posix()
     except Exception as exc:  # noqa: BLE001 - report the rendering problem, keep going
         logger.exception("%s: could not render the report", job.name)

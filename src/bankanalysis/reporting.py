@@ -464,7 +464,32 @@ def strip_active_content(page: str) -> tuple[str, int]:
     return page, n + k
 
 
-def render_report(nb: Any, header: ReportHeader) -> str:
+def rebase_side_links(body: str, side_files: Mapping[str, str]) -> str:
+    """Point links to a notebook's side files (lead lists ...) at where the batch put them.
+
+    A notebook links ``leads_R01.xlsx`` relative to its own output folder; the report lives
+    one folder up. ``side_files`` maps such a bare name to its path relative to the report.
+
+    Examples
+    --------
+    >>> rebase_side_links('<a href="leads.csv">x</a>', {"leads.csv": "02/leads.csv"})
+    '<a href="02/leads.csv">x</a>'
+    """
+    if not side_files:
+        return body
+
+    def sub(m: re.Match[str]) -> str:
+        target = html.unescape(m.group(2))
+        if target in side_files:
+            return f"{m.group(1)}{_e(side_files[target])}{m.group(3)}"
+        return m.group(0)
+
+    return re.sub(r'(\bhref=")([^"#:?/][^"]*)(")', sub, body)
+
+
+def render_report(
+    nb: Any, header: ReportHeader, side_files: Mapping[str, str] | None = None
+) -> str:
     """Render an executed notebook as one self-contained HTML page.
 
     Parameters
@@ -473,6 +498,9 @@ def render_report(nb: Any, header: ReportHeader) -> str:
         Executed notebook (papermill output).
     header : ReportHeader
         What the header says.
+    side_files : mapping, optional
+        Bare file names the notebook links to, mapped to their path relative to the report
+        (see :func:`rebase_side_links`).
 
     Returns
     -------
@@ -483,6 +511,7 @@ def render_report(nb: Any, header: ReportHeader) -> str:
     body, _ = _exporter().from_notebook_node(prepared)
     body, removed = strip_active_content(body)
     body = stable_styler_ids(body)
+    body = rebase_side_links(body, side_files or {})
     if removed:
         logger.warning(
             "%s (%s): removed %d active element(s) from the report; escape names from the "
