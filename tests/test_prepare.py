@@ -384,3 +384,20 @@ def test_remove_stale_builds_spares_live_prepares(tmp_path: Path) -> None:
     finally:
         live.kill()
         live.wait()
+
+
+def test_three_month_sums_add_oldest_first_whatever_the_row_order() -> None:
+    import duckdb
+
+    # (1e16 + 1) + -1e16 == 0.0 in doubles, while 1e16 + -1e16 + 1 == 1.0: the order shows.
+    con = duckdb.connect()
+    sql = f"SELECT {prep._sum_months('amount', 10)} FROM t"
+    got = set()
+    for rows in ([(8, 1e16), (9, 1.0), (10, -1e16)], [(10, -1e16), (8, 1e16), (9, 1.0)]):
+        con.execute("CREATE OR REPLACE TABLE t (mi INTEGER, amount DOUBLE)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+        got.add(con.execute(sql).fetchone()[0])
+    con.execute("DELETE FROM t WHERE mi = 9")
+    got_missing = con.execute(sql).fetchone()[0]
+    assert got == {0.0}
+    assert got_missing == 0.0

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -357,6 +358,16 @@ def _txn_aggs() -> str:
 # --------------------------------------------------------------------------- stage 2: per month
 
 
+def _sum_months(col: str, mi: int) -> str:
+    """SQL summing the 3 monthly values of ``col`` oldest first.
+
+    A plain ``sum`` over the three partition rows adds them in scan order, which varies from
+    run to run in the last bits; a fixed order keeps prepare deterministic.
+    """
+    terms = [f"coalesce(sum({col}) FILTER (WHERE mi = {w}), 0)" for w in (mi - 2, mi - 1, mi)]
+    return "(" + " + ".join(terms) + ")"
+
+
 def _customer_month_sql(
     month: str, cat: _Catalogue, hm_files: list[str], tm_files: list[str], ct_files: list[str]
 ) -> str:
@@ -377,8 +388,9 @@ def _customer_month_sql(
         )
         txn_cte = f"""t AS (
             SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m, sum(n) AS n_3m, {ch_sel},
-                   sum(amount) FILTER (WHERE mi = {mi}) AS amount_1m, sum(amount) AS amount_3m,
-                   sum(fee) FILTER (WHERE mi = {mi}) AS fee_1m, sum(fee) AS fee_3m
+                   sum(amount) FILTER (WHERE mi = {mi}) AS amount_1m,
+                   {_sum_months("amount", mi)} AS amount_3m,
+                   sum(fee) FILTER (WHERE mi = {mi}) AS fee_1m, {_sum_months("fee", mi)} AS fee_3m
             FROM read_parquet({_sql_list(tm_files)}) GROUP BY customer_id)"""
     else:
         cols = ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"]
@@ -387,7 +399,8 @@ def _customer_month_sql(
     if ct_files:
         ct_cte = f"""c AS (
             SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m,
-                   sum(minutes) FILTER (WHERE mi = {mi}) AS minutes_1m, sum(minutes) AS minutes_3m
+                   sum(minutes) FILTER (WHERE mi = {mi}) AS minutes_1m,
+                   {_sum_months("minutes", mi)} AS minutes_3m
             FROM read_parquet({_sql_list(ct_files)}) GROUP BY customer_id)"""
     else:
         ct_cte = (
@@ -672,6 +685,7 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{str(work / 'spill')}'")
+        con.execute("SET enable_progress_bar = false")
         catalogue = pd.DataFrame(
             {
                 "product": cat.products,
@@ -685,7 +699,10 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         cu = dims["customers"][
             ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
         ].assign(since=dims["customers"]["since"].dt.date)
-        con.register("dim_customers", pa.Table.from_pandas(cu, preserve_index=False))
+        # A native table: joined once per month, cheaper than re-scanning an Arrow view.
+        con.register("cu_arrow", pa.Table.from_pandas(cu, preserve_index=False))
+        con.execute("CREATE TEMP TABLE dim_customers AS SELECT * FROM cu_arrow")
+        con.unregister("cu_arrow")
 
         _typed_view(
             con, "raw_holdings", duckdb_source(con, raw_dir, "holdings", encoding, work), "holdings"
@@ -729,6 +746,8 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         prev: pa.Table | None = None
         mask_cols = [f"mask_{k}" for k in range(cat.n_masks)]
         tmp_cm = out_dir / "customer_month.parquet"
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cm-writer")
+        pending: Future | None = None
         try:
             for i, m in enumerate(months):
                 mi = _month_index(m)
@@ -756,11 +775,16 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
                 out = cur.drop_columns(mask_cols)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp_cm, out.schema)
-                with _timed(f"write {m}"):
-                    writer.write_table(out, row_group_size=ROW_GROUP_SIZE)
+                # Encode and compress this month while DuckDB computes the next one.
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write_table, out, row_group_size=ROW_GROUP_SIZE)
                 n_cm += out.num_rows
                 logger.info("customer_month %s: %s customers", m, f"{out.num_rows:,}")
+            if pending is not None:
+                pending.result()
         finally:
+            pool.shutdown(wait=True)
             if writer is not None:
                 writer.close()
     finally:
