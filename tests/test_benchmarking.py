@@ -362,6 +362,10 @@ def test_outlet_table_suppresses_small_outlets_and_shows_thousands(one_month):
     assert table.at["Zeta <i>", "customers / FTE"] == 25.0
     # Alpha has 50 < 60 customers: its shares are blank, its counts are not
     assert np.isnan(table.at["Alpha", "e-channel rate"]) and table.at["Alpha", "customers"] == 50
+    # one new customer per outlet: a group below 60, blanked; shown when groups of 1 are allowed
+    assert table["new customers"].isna().all()
+    loose = outlet_kpi_table(mine, min_group_size=1, currency="CNY")
+    assert loose["new customers"].tolist() == [1, 1]
     sales = pd.DataFrame(
         {
             "outlet": ["A", "B"],

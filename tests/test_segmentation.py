@@ -539,7 +539,7 @@ def test_pipeline_metrics_labels_and_table(t04: pd.DataFrame) -> None:
     hidden = seg.pipeline_metrics(seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=5))
     assert all(np.isnan(v) for v in hidden.values())  # every outlet suppressed
     named = seg.label_pipeline(pipe, {"O1": "Zeta", "O2": "Alpha"})
-    table = seg.pipeline_table(named, "CNY")
+    table = seg.pipeline_table(named, "CNY", min_group_size=1)
     assert table.columns.tolist() == [
         "outlet",
         "target tier",
@@ -551,6 +551,14 @@ def test_pipeline_metrics_labels_and_table(t04: pd.DataFrame) -> None:
     assert table["outlet"].iloc[0] == "Alpha" and table["outlet"].iloc[-1] == "Zeta"
     first_zeta = table[table["outlet"] == "Zeta"].iloc[0]
     assert first_zeta["target tier"] == "Private banking"  # labels sort alphabetically
+    # with groups of 2: Zeta's single customers near quality (E) and VIP (B) are blanked,
+    # with the share and gap that would give them away; zero counts stay visible
+    small = seg.pipeline_table(named, "CNY", min_group_size=2).set_index(["outlet", "target tier"])
+    assert small.loc[("Zeta", "VIP"), ["customers", "share", "AUM gap (CNY)"]].isna().all()
+    assert small.loc[("Zeta", "VIP"), "customers in tier below"] == 2
+    assert small.loc[("Zeta", "Private banking"), "customers"] == 0
+    assert seg.pipeline_plot_data(named, 1)["customers"].tolist() == [1, 1]
+    assert seg.pipeline_plot_data(named, 2).empty
 
 
 def test_segment_metrics_profiles_and_traits() -> None:
@@ -573,6 +581,9 @@ def test_segment_metrics_profiles_and_traits() -> None:
         }
     )
     segs = seg.TierSegments(labels=pd.DataFrame(), profiles=profiles, summary=summary)
+    shown = seg.segment_summary_table(summary.assign(customers=[17, 3]), 10)
+    assert shown["tier"].tolist() == ["Mass", "VIP"]
+    assert shown["customers"].iloc[0] == 17 and np.isnan(shown["customers"].iloc[1])
     m = seg.segment_metrics(segs)
     assert m["segments.k.mass"] == 2.0 and np.isnan(m["segments.k.vip"])
     assert m["segments.k"] == 2.0 and m["segments.total"] == 3

@@ -818,7 +818,8 @@ def outlet_kpi_table(mine: pd.DataFrame, min_group_size: int, currency: str) -> 
     mine : DataFrame
         :func:`region_outlets` output.
     min_group_size : int
-        Outlets with fewer customers lose :data:`OUTLET_SHARES`.
+        Outlets with fewer customers lose :data:`OUTLET_SHARES`; fewer (but some) new
+        customers than this are blanked too.
     currency : str
         Currency code for the money column labels.
 
@@ -830,6 +831,8 @@ def outlet_kpi_table(mine: pd.DataFrame, min_group_size: int, currency: str) -> 
     from bankanalysis.privacy import suppress_small_groups
 
     table = suppress_small_groups(mine, "customers", min_group_size, value_cols=list(OUTLET_SHARES))
+    new = table["new_customers"].astype("float64")
+    table["new_customers"] = new.mask((new > 0) & (new < min_group_size))
     money = list(OUTLET_MONEY)
     table[money] = table[money] / 1000.0
     cols = {

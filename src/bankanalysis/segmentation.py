@@ -99,11 +99,13 @@ __all__ = [
     "migration_text",
     "migration_window",
     "pipeline_metrics",
+    "pipeline_plot_data",
     "pipeline_table",
     "region_managers",
     "region_tiers",
     "region_transitions",
     "segment_metrics",
+    "segment_summary_table",
     "segment_trait_z",
     "shown_segments",
     "tier_basis_text",
@@ -1767,19 +1769,41 @@ def label_pipeline(pipe: pd.DataFrame, outlet_names: dict[str, str]) -> pd.DataF
     )
 
 
-def pipeline_table(pipe: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """The pipeline for display, sorted by outlet and target tier (:func:`label_pipeline`)."""
+def _small_count(counts: pd.Series, min_group_size: int) -> pd.Series:
+    """True where a count is positive but below ``min_group_size`` (zero is not a group)."""
+    return (counts > 0) & (counts < min_group_size)
+
+
+def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Pipeline rows the chart may show: at least ``min_group_size`` customers near a threshold."""
+    return pipe[pipe["customers"] >= min_group_size]
+
+
+def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> pd.DataFrame:
+    """The pipeline for display, sorted by outlet and target tier (:func:`label_pipeline`).
+
+    Rows with fewer than ``min_group_size`` (but some) customers near the threshold lose
+    their count, share and AUM gap (the share times the tier count would give the count).
+    """
     cols = ["outlet", "target tier", "customers", "tier_customers", "pipeline_share", "aum_gap"]
-    return (
-        pipe[cols]
-        .rename(
-            columns={
-                "tier_customers": "customers in tier below",
-                "pipeline_share": "share",
-                "aum_gap": f"AUM gap ({currency})",
-            }
-        )
-        .sort_values(["outlet", "target tier"])
+    small = _small_count(pipe["customers"], min_group_size)
+    shown = pipe[cols].astype({c: "float64" for c in ("customers", "pipeline_share", "aum_gap")})
+    shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
+    return shown.rename(
+        columns={
+            "tier_customers": "customers in tier below",
+            "pipeline_share": "share",
+            "aum_gap": f"AUM gap ({currency})",
+        }
+    ).sort_values(["outlet", "target tier"])
+
+
+def segment_summary_table(summary: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:attr:`TierSegments.summary` for display: tier labels, small tiers' counts blanked."""
+    customers = summary["customers"].astype("float64")
+    return summary.assign(
+        tier=label_tiers(summary["tier"]),
+        customers=customers.mask(_small_count(customers, min_group_size)),
     )
 
 
