@@ -689,6 +689,8 @@ def collect_violations(
         ]
     own = con is None
     con = con or duckdb.connect()
+    if own:
+        con.execute("SET enable_progress_bar = false")  # it floods stderr on big banks
     try:
         with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
             tables, out = open_raw_tables(con, raw_dir, encoding, Path(tmp))
