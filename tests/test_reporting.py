@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bankanalysis import reporting
+from bankanalysis.data import io as reporting_io
 from bankanalysis.reporting import (
     ERROR_ANCHOR,
     ReportHeader,
@@ -201,7 +201,7 @@ def test_atomic_write_leaves_no_partial_file(
     def broken(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(reporting.os, "replace", broken)
+    monkeypatch.setattr(reporting_io.os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
         atomic_write_text(target, "new content")
     assert target.read_text() == "old"

@@ -14,13 +14,13 @@ import html
 import json
 import logging
 import numbers
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bankanalysis.data.io import atomic_write_text
 
 __all__ = [
     "ERROR_ANCHOR",
@@ -81,27 +81,6 @@ span.ansi-cyan-fg{color:#00838f}span.ansi-blue-fg{color:#1565c0}
 def _e(value: Any) -> str:
     """Escape any value for HTML text and attribute context."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) atomically: temp file in the same folder, then ``os.replace``.
-
-    A failure half-way leaves no partial file under the final name. The file is readable by
-    everyone who can read the folder (reports are shared), i.e. mode ``0o644`` minus umask.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- notebook helpers
