@@ -12,7 +12,9 @@ import argparse
 import importlib
 import json
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -27,28 +29,49 @@ def _machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _run_one(name: str, quick: bool, result: Path) -> int:
+    """Run one benchmark in this (fresh) process and write its figures to ``result``."""
+    try:
+        mod = importlib.import_module(f"benchmarks.bench_{name}")
+    except ModuleNotFoundError:
+        print(f"[{name}] not available", flush=True)
+        return 1
+    try:
+        got = mod.run(quick=quick)
+    except Exception:  # noqa: BLE001 - reported, and the runner goes on with the others
+        traceback.print_exc()
+        return 1
+    result.write_text(json.dumps({k: float(v) for k, v in got.items()}), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--only", nargs="*", default=None, help=f"subset of {', '.join(BENCHES)}")
     ap.add_argument("--out", default=str(ROOT / "reports" / "bench" / "latest.json"))
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.one:
+        return _run_one(args.one, args.quick, Path(args.result))
 
     figures: dict[str, float] = {}
     failed: list[str] = []
     for name in args.only or BENCHES:
-        try:
-            mod = importlib.import_module(f"benchmarks.bench_{name}")
-        except ModuleNotFoundError:
-            print(f"[{name}] not available", flush=True)
-            failed.append(name)
-            continue
         print(f"[{name}] running{' (quick)' if args.quick else ''} ...", flush=True)
         t0 = time.perf_counter()
-        try:
-            got = mod.run(quick=args.quick)
-        except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others
-            traceback.print_exc()
+        # each benchmark in a fresh interpreter: peak-memory figures of one benchmark's child
+        # processes must not carry over the memory another benchmark left in this process
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+            result_file = Path(fh.name)
+        cmd = [sys.executable, "-m", "benchmarks.run", "--one", name, "--result", str(result_file)]
+        if args.quick:
+            cmd.append("--quick")
+        proc = subprocess.run(cmd, cwd=ROOT, check=False)
+        got = json.loads(result_file.read_text() or "{}") if result_file.exists() else {}
+        result_file.unlink(missing_ok=True)
+        if proc.returncode != 0:
             failed.append(name)
             continue
         for k, v in got.items():
