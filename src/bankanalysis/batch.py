@@ -1463,18 +1463,22 @@ def run_batch(
         Before anything runs, listing every problem.
     """
     out = Path(out)
-    plan = plan_jobs(
-        regions=regions,
-        notebooks=notebooks,
-        run_id=run_id,
-        out=out,
-        processed_dir=processed_dir,
-        params_dir=params_dir,
-        notebooks_dir=notebooks_dir,
-        timeout_minutes=timeout_minutes,
-        kernel_name=kernel_name,
-        bank=bank,
-    )
+
+    def replan(rid: str | None, loaded_bank: Any) -> Plan:
+        return plan_jobs(
+            regions=regions,
+            notebooks=notebooks,
+            run_id=rid,
+            out=out,
+            processed_dir=processed_dir,
+            params_dir=params_dir,
+            notebooks_dir=notebooks_dir,
+            timeout_minutes=timeout_minutes,
+            kernel_name=kernel_name,
+            bank=loaded_bank,
+        )
+
+    plan = replan(run_id, bank)
     out.mkdir(parents=True, exist_ok=True)
     for attempt in range(2, 100):
         try:  # the run folder is the run's reservation: two batches never share one
@@ -1489,18 +1493,7 @@ def run_batch(
             candidate = f"{plan.run_id.split('-')[0]}-{attempt}"
             if (out / candidate).exists():
                 continue
-            plan = plan_jobs(
-                regions=regions,
-                notebooks=notebooks,
-                run_id=candidate,
-                out=out,
-                processed_dir=processed_dir,
-                params_dir=params_dir,
-                notebooks_dir=notebooks_dir,
-                timeout_minutes=timeout_minutes,
-                kernel_name=kernel_name,
-                bank=plan.bank,
-            )
+            plan = replan(candidate, plan.bank)
     started = _utc_now()
     results: list[JobResult] = []
     _write_run_files(plan.run_dir, _manifest(plan, results, "running", "running", started, None))
