@@ -10,7 +10,12 @@ import pytest
 from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
-from bankanalysis.data.validate import collect_violations, validate_raw
+from bankanalysis.data.validate import (
+    collect_violations,
+    inspect_raw,
+    key_violations,
+    validate_raw,
+)
 from bankanalysis.exceptions import DataContractError, Violation
 
 Tables = dict[str, pd.DataFrame]
@@ -196,3 +201,58 @@ def test_key_screen_collisions_are_cleared_exactly(
         "C1",
         "current_deposit",
     )
+
+
+def _dup_holding(tables: Tables) -> None:
+    h = tables["holdings"]
+    tables["holdings"] = pd.concat([h, h.iloc[[0]]], ignore_index=True)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_deferred_key_check_alone_is_left_to_the_caller(tmp_path: Path, fmt: str) -> None:
+    tables = tiny_tables()
+    _dup_holding(tables)
+    raw = write_tables(tables, tmp_path, fmt=fmt)
+    full = collect_violations(raw)
+    assert [v.rule for v in full if v.severity == "error"] == ["duplicate_key"]
+    check = inspect_raw(raw, defer_keys=("holdings",))
+    assert check.errors == [] and set(check.deferred) == {"holdings"}
+    found = key_violations(raw, "holdings")
+    assert [(v.table, v.column, v.rule, v.n_rows) for v in found] == [
+        ("holdings", "month, customer_id, product", "duplicate_key", 2)
+    ]
+    assert check.with_key_violations("holdings", found) == full
+
+
+def test_deferred_key_check_runs_when_something_else_is_broken(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    _dup_holding(tables)
+    _set(tables, "holdings", 1, "balance", -5.0)
+    _set(tables, "transactions", 0, "channel", "telepathy")
+    raw = write_tables(tables, tmp_path, fmt="parquet")
+    full = collect_violations(raw)
+    check = inspect_raw(raw, defer_keys=("holdings",))
+    assert check.deferred == {}
+    assert check.violations == full  # same violations, same order
+    assert {(v.table, v.rule) for v in check.errors} == {
+        ("holdings", "duplicate_key"),
+        ("holdings", "min"),
+        ("transactions", "allowed"),
+    }
+
+
+def test_months_and_plain_text_columns(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    raw = write_tables(tables, tmp_path / "clean", fmt="parquet")
+    check = inspect_raw(raw)
+    assert check.months == ["2024-01", "2024-02", "2024-03"]
+    assert {"month", "customer_id", "product"} <= check.plain["holdings"]
+    assert "balance" not in check.plain["holdings"]  # only text columns read as text
+    _set(tables, "holdings", 0, "customer_id", " C1")  # valid once trimmed, not as stored
+    _set(tables, "transactions", 0, "product", "NULL")  # a null token, not a product id
+    raw = write_tables(tables, tmp_path / "padded", fmt="parquet")
+    check = inspect_raw(raw)
+    assert check.errors == []
+    assert "customer_id" not in check.plain["holdings"]
+    assert {"month", "product"} <= check.plain["holdings"]
+    assert "product" not in check.plain["transactions"]

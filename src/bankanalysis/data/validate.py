@@ -28,6 +28,7 @@ from bankanalysis.data.io import (
     source_columns,
     sql_null_expr,
     sql_parse_expr,
+    sql_value_expr,
 )
 from bankanalysis.exceptions import DataContractError, Violation
 
@@ -72,6 +73,9 @@ class RawTable:
     n_rows: int = 0
     #: relations of the distinct stored values of text columns, filled by the column checks
     values: dict[str, str] = field(default_factory=dict)
+    #: text columns whose stored values all equal their converted values (no blanks to trim,
+    #: no null tokens), so a reader may use them as stored; filled by the column checks
+    plain: set[str] = field(default_factory=set)
 
     def distinct(self, name: str) -> str:
         """A relation of the distinct stored values of column ``name``."""
@@ -377,6 +381,14 @@ def _rule_counts(
             f"coalesce(sum(__n) FILTER (WHERE __g{by_value.index(r[0])} = 0 AND {r[2]}), 0)"
             for _, r in val_rules
         )
+        # text columns read as stored when no value changes under the reader's conversion
+        as_text = [c for c in by_value if rt.spec.column(c).dtype in ("str", "month")]
+        unclean = ", ".join(
+            f"count(*) FILTER (WHERE __g{by_value.index(c)} = 0 AND "
+            f"{sql_value_expr(c, rt.spec.column(c).dtype, rt.types[c])} "
+            f"IS DISTINCT FROM {quote_ident(c)})"
+            for c in as_text
+        )
         vals = quote_ident(f"__values_{rt.spec.name}")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {vals} AS SELECT {cols}, count(*) AS __n, {flags} "
@@ -384,8 +396,11 @@ def _rule_counts(
         )
         for j, c in enumerate(by_value):
             rt.values[c] = f"(SELECT {quote_ident(c)} FROM {vals} WHERE __g{j} = 0)"
-        got = con.execute(f"SELECT {agg} FROM {vals}").fetchall()[0]
-        counts.update({i: int(n) for (i, _), n in zip(val_rules, got, strict=True)})
+        select = ", ".join(filter(None, [agg, unclean]))
+        got = con.execute(f"SELECT {select} FROM {vals}").fetchall()[0]
+        n_rules = len(val_rules)
+        counts.update({i: int(n) for (i, _), n in zip(val_rules, got[:n_rules], strict=True)})
+        rt.plain = {c for c, n in zip(as_text, got[n_rules:], strict=True) if n == 0}
     return [counts[i] for i in range(len(rules))]
 
 
@@ -522,9 +537,9 @@ def data_months(con: duckdb.DuckDBPyConnection, holdings: RawTable) -> list[str]
     if "month" not in holdings.types:
         return []
     val = holdings.parsed("month")
-    m = quote_ident("month")
+    # the distinct stored values the column checks collected (or a grouped scan without them)
     rows = con.execute(
-        f"SELECT DISTINCT {val} AS m FROM (SELECT DISTINCT {m} FROM {holdings.src}) "
+        f"SELECT DISTINCT {val} AS m FROM {holdings.distinct('month')} "
         f"WHERE {val} IS NOT NULL ORDER BY m"
     ).fetchall()
     return [r[0] for r in rows]
@@ -658,6 +673,167 @@ def check_cross_rules(
 # --------------------------------------------------------------------------- entry point
 
 
+@dataclass
+class RawCheck:
+    """What :func:`inspect_raw` found.
+
+    Attributes
+    ----------
+    violations : list of Violation
+        Errors and warnings, in report order.
+    months : list of str
+        Sorted distinct valid months of the holdings table.
+    plain : dict
+        ``{table: text columns}`` whose stored values need no conversion (nothing to trim, no
+        null tokens): :func:`bankanalysis.data.io.sql_value_expr` would return them unchanged.
+    deferred : dict
+        ``{table: position in violations}`` of the key checks deferred by the caller (not run
+        because nothing else was broken); :meth:`with_key_violations` puts their violations
+        where a full check would have listed them.
+    """
+
+    violations: list[Violation]
+    months: list[str] = field(default_factory=list)
+    plain: dict[str, set[str]] = field(default_factory=dict)
+    deferred: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Violation]:
+        """The violations of severity ``error``."""
+        return [v for v in self.violations if v.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Violation]:
+        """The violations of lower severity (warnings)."""
+        return [v for v in self.violations if v.severity != "error"]
+
+    def with_key_violations(self, table: str, found: list[Violation]) -> list[Violation]:
+        """All violations with those of ``table``'s deferred key check in their place."""
+        pos = self.deferred[table]
+        return self.violations[:pos] + list(found) + self.violations[pos:]
+
+
+def inspect_raw(
+    raw_dir: Path,
+    encoding: str = "utf-8",
+    con: duckdb.DuckDBPyConnection | None = None,
+    defer_keys: tuple[str, ...] = (),
+) -> RawCheck:
+    """Check the raw tables in ``raw_dir``; return every violation and what the checks learnt.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables.
+    encoding : str
+        CSV encoding.
+    con : duckdb.DuckDBPyConnection, optional
+        Connection to use (a new in-memory one by default).
+    defer_keys : tuple of str
+        Tables whose key-uniqueness check the caller does itself, more cheaply, when nothing
+        else is broken (prepare derives it from its holdings aggregation, then calls
+        :func:`key_violations` for the report). When another rule is broken, their key
+        checks run here anyway, so that every violation is reported at once.
+
+    Returns
+    -------
+    RawCheck
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        return RawCheck(
+            [
+                Violation(
+                    table="*",
+                    file=str(raw_dir),
+                    column=None,
+                    rule="missing_folder",
+                    message=(
+                        "raw data folder not found: run `make data` or point --raw at the extract"
+                    ),
+                )
+            ]
+        )
+    own = con is None
+    con = con or duckdb.connect()
+    if own:
+        con.execute("SET enable_progress_bar = false")  # it floods stderr on big banks
+    try:
+        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+            tables, out = open_raw_tables(con, raw_dir, encoding, Path(tmp))
+            for name, rt in list(tables.items()):
+                logger.info("checking %s (%s rows)", rt.path.name, f"{rt.n_rows:,}")
+                try:
+                    out += check_columns(con, rt)
+                except duckdb.Error as exc:
+                    out.append(_unreadable(rt, exc))
+                    del tables[name]
+            deferred: dict[str, int] = {}
+            for rt in tables.values():
+                t0 = time.perf_counter()
+                if rt.spec.name in defer_keys:
+                    deferred[rt.spec.name] = len(out)
+                else:
+                    out += check_key(con, rt)
+                t1 = time.perf_counter()
+                out += check_foreign_keys(con, rt, tables)
+                logger.debug(
+                    "%s: key %.1f s, foreign keys %.1f s",
+                    rt.spec.name,
+                    t1 - t0,
+                    time.perf_counter() - t1,
+                )
+            months: list[str] = []
+            if "holdings" in tables:
+                months = data_months(con, tables["holdings"])
+                out += check_months(months, tables["holdings"])
+            out += check_cross_rules(con, tables, months)
+            if deferred and any(v.severity == "error" for v in out):
+                # something else is broken: the report must name the duplicate keys too,
+                # where the full check lists them (last first keeps earlier positions valid)
+                for name in reversed(list(deferred)):
+                    pos = deferred[name]
+                    out[pos:pos] = check_key(con, tables[name])
+                deferred = {}
+            plain = {name: set(rt.plain) for name, rt in tables.items()}
+    finally:
+        if own:
+            con.close()
+    return RawCheck(out, months, plain, deferred)
+
+
+def key_violations(raw_dir: Path, table: str, encoding: str = "utf-8") -> list[Violation]:
+    """Run the exact key-uniqueness check of one raw table (see :func:`check_key`).
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables (already checked by :func:`inspect_raw`).
+    table : str
+        Table name.
+    encoding : str
+        CSV encoding.
+
+    Returns
+    -------
+    list of Violation
+        The ``duplicate_key`` violation, if any.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+            path = find_table_file(Path(raw_dir), table)
+            if path is None:
+                return []
+            src = duckdb_source(con, Path(raw_dir), table, encoding, Path(tmp))
+            rt = RawTable(TABLES[table], path, src, source_columns(con, src))
+            rt.n_rows = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
+            return check_key(con, rt)
+    finally:
+        con.close()
+
+
 def collect_violations(
     raw_dir: Path, encoding: str = "utf-8", con: duckdb.DuckDBPyConnection | None = None
 ) -> list[Violation]:
@@ -676,51 +852,23 @@ def collect_violations(
     -------
     list of Violation
     """
-    raw_dir = Path(raw_dir)
-    if not raw_dir.is_dir():
-        return [
-            Violation(
-                table="*",
-                file=str(raw_dir),
-                column=None,
-                rule="missing_folder",
-                message="raw data folder not found: run `make data` or point --raw at the extract",
-            )
-        ]
-    own = con is None
-    con = con or duckdb.connect()
-    if own:
-        con.execute("SET enable_progress_bar = false")  # it floods stderr on big banks
-    try:
-        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
-            tables, out = open_raw_tables(con, raw_dir, encoding, Path(tmp))
-            for name, rt in list(tables.items()):
-                logger.info("checking %s (%s rows)", rt.path.name, f"{rt.n_rows:,}")
-                try:
-                    out += check_columns(con, rt)
-                except duckdb.Error as exc:
-                    out.append(_unreadable(rt, exc))
-                    del tables[name]
-            for rt in tables.values():
-                t0 = time.perf_counter()
-                out += check_key(con, rt)
-                t1 = time.perf_counter()
-                out += check_foreign_keys(con, rt, tables)
-                logger.debug(
-                    "%s: key %.1f s, foreign keys %.1f s",
-                    rt.spec.name,
-                    t1 - t0,
-                    time.perf_counter() - t1,
-                )
-            months: list[str] = []
-            if "holdings" in tables:
-                months = data_months(con, tables["holdings"])
-                out += check_months(months, tables["holdings"])
-            out += check_cross_rules(con, tables, months)
-    finally:
-        if own:
-            con.close()
-    return out
+    return inspect_raw(raw_dir, encoding, con).violations
+
+
+def check_raw(raw_dir: Path, encoding: str = "utf-8", defer_keys: tuple[str, ...] = ()) -> RawCheck:
+    """Like :func:`validate_raw`, returning the whole :class:`RawCheck` (see :func:`inspect_raw`).
+
+    Raises
+    ------
+    DataContractError
+        When any rule is broken.
+    """
+    check = inspect_raw(Path(raw_dir), encoding, defer_keys=defer_keys)
+    if check.errors:
+        raise DataContractError(check.violations, source=str(raw_dir))
+    for w in check.warnings:
+        logger.warning(w.format())
+    return check
 
 
 def validate_raw(raw_dir: Path, encoding: str = "utf-8") -> list[Violation]:
@@ -744,11 +892,4 @@ def validate_raw(raw_dir: Path, encoding: str = "utf-8") -> list[Violation]:
         When any rule is broken; it holds every violation found, each with file, column,
         number of rows and up to five example rows.
     """
-    found = collect_violations(Path(raw_dir), encoding)
-    errors = [v for v in found if v.severity == "error"]
-    warnings = [v for v in found if v.severity != "error"]
-    if errors:
-        raise DataContractError(found, source=str(raw_dir))
-    for w in warnings:
-        logger.warning(w.format())
-    return warnings
+    return check_raw(raw_dir, encoding).warnings
