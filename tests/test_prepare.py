@@ -15,6 +15,7 @@ from tinybank import tiny_tables, write_tables
 from bankanalysis.cli import main
 from bankanalysis.data import prepare as prep
 from bankanalysis.data.prepare import prepare
+from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, ProcessedDataError
 
 
@@ -256,6 +257,69 @@ def test_broken_copy_names_all_four_and_leaves_processed(tmp_path: Path) -> None
         assert word in text
     assert _digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "processed", "raw"]
+
+
+def _duplicate_holding(t: dict[str, pd.DataFrame]) -> None:
+    h = t["holdings"]
+    row = h[(h["month"] == "2024-03") & (h["customer_id"] == "C3") & (h["product"] == "fund")]
+    t["holdings"] = pd.concat([h, row], ignore_index=True)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duplicated_holding_key_fails_prepare(tmp_path: Path, fmt: str) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt=fmt)
+    out = tmp_path / "processed"
+    prepare(raw, out)
+    before = _digest(out)
+    t = tiny_tables()
+    _duplicate_holding(t)
+    broken = write_tables(t, tmp_path / "broken", fmt=fmt)
+    with pytest.raises(DataContractError) as err:
+        prepare(broken, out)
+    (v,) = err.value.violations
+    assert (v.table, v.column, v.rule, v.n_rows) == (
+        "holdings",
+        "month, customer_id, product",
+        "duplicate_key",
+        2,
+    )
+    assert v.file.endswith(f"holdings.{fmt}")
+    assert (v.examples[0]["month"], v.examples[0]["customer_id"], v.examples[0]["product"]) == (
+        "2024-03",
+        "C3",
+        "fund",
+    )
+    assert f"holdings.{fmt}" in str(err.value) and "(month, customer_id, product)" in str(err.value)
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "processed", "raw"]
+
+
+def test_duplicated_holding_key_is_reported_with_the_other_violations(tmp_path: Path) -> None:
+    t = tiny_tables()
+    _duplicate_holding(t)
+    t["customers"].loc[2, "outlet_id"] = "O404"
+    broken = write_tables(t, tmp_path / "broken", fmt="parquet")
+    with pytest.raises(DataContractError) as err:
+        prepare(broken, tmp_path / "processed")
+    found = [(v.table, v.column, v.rule) for v in err.value.violations]
+    assert found == [
+        ("customers", "outlet_id", "foreign_key"),
+        ("holdings", "month, customer_id, product", "duplicate_key"),
+    ]
+    assert not (tmp_path / "processed").exists()
+
+
+def test_blanks_around_holding_ids_are_not_a_duplicate_key(tmp_path: Path) -> None:
+    """Ids apart only by blanks are different keys to the validator: prepare must not fail."""
+    t = tiny_tables()
+    h = t["holdings"]
+    row = h[(h["month"] == "2024-03") & (h["customer_id"] == "C3") & (h["product"] == "fund")]
+    t["holdings"] = pd.concat([h, row.assign(customer_id=" C3")], ignore_index=True)
+    raw = write_tables(t, tmp_path / "raw", fmt="parquet")
+    assert validate_raw(raw) == []
+    prepare(raw, tmp_path / "processed")
+    cm = _read(tmp_path / "processed", "customer_month")
+    assert _row(cm, month="2024-03", customer_id="C3")["hold_fund"] == 1
 
 
 def test_csv_and_parquet_give_the_same_tables(tiny: Path, tmp_path: Path) -> None:

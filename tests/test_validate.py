@@ -221,7 +221,7 @@ def test_deferred_key_check_alone_is_left_to_the_caller(tmp_path: Path, fmt: str
     assert [(v.table, v.column, v.rule, v.n_rows) for v in found] == [
         ("holdings", "month, customer_id, product", "duplicate_key", 2)
     ]
-    assert check.with_key_violations("holdings", found) == full
+    assert check.with_key_violations({"holdings": found}) == full
 
 
 def test_deferred_key_check_runs_when_something_else_is_broken(tmp_path: Path) -> None:

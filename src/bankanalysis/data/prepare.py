@@ -48,8 +48,8 @@ from bankanalysis.data.io import (
     sql_value_expr,
     swap_in_dir,
 )
-from bankanalysis.data.validate import validate_raw
-from bankanalysis.exceptions import ProcessedDataError
+from bankanalysis.data.validate import RawCheck, check_raw, key_violations, validate_raw
+from bankanalysis.exceptions import DataContractError, ProcessedDataError
 
 logger = logging.getLogger(__name__)
 
@@ -235,13 +235,25 @@ def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[s
 # --------------------------------------------------------------------------- DuckDB helpers
 
 
-def _typed_view(con: duckdb.DuckDBPyConnection, name: str, src: str, table: str) -> None:
-    """Create view ``name`` with the contract columns of ``table`` converted to their types."""
+def _typed_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    src: str,
+    table: str,
+    plain: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Create view ``name`` with the contract columns of ``table`` converted to their types.
+
+    Columns in ``plain`` are text columns the validator found already clean (nothing to trim,
+    no null tokens): they are read as stored, which spares a conversion per row.
+    """
     types = source_columns(con, src)
     spec = TABLES[table]
     cols = []
     for col in spec.columns:
-        if col.name in types:
+        if col.name in plain and col.name in types:
+            cols.append(quote_ident(col.name))
+        elif col.name in types:
             cols.append(
                 f"{sql_value_expr(col.name, col.dtype, types[col.name])} AS {quote_ident(col.name)}"
             )
@@ -314,10 +326,15 @@ class _Catalogue:
 
 
 def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path) -> None:
-    """Aggregate holdings per (month, customer) into ``work/hm/month=.../`` (one scan)."""
+    """Aggregate holdings per (month, customer) into ``work/hm/month=.../`` (one scan).
+
+    ``n_products`` is the number of rows; each product sets its own bit of the masks, so a
+    group with more rows than bits set holds a duplicated (month, customer_id, product) key
+    (see :func:`_has_duplicate_holdings`).
+    """
     fam = ", ".join(
-        f"coalesce(sum(h.balance) FILTER (WHERE p.family = '{f}'), 0) AS bal_{f}"
-        for f in PRODUCT_FAMILIES
+        f"coalesce(sum(h.balance) FILTER (WHERE p.fam = {i}), 0) AS bal_{f}"
+        for i, f in enumerate(PRODUCT_FAMILIES)
     )
     masks = ", ".join(
         f"CAST(bit_or(CASE WHEN p.grp = {k} THEN (1::UBIGINT << CAST(p.bit AS UBIGINT)) "
@@ -329,11 +346,54 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path)
         f"""COPY (
         SELECT h.month, h.customer_id,
                coalesce(sum(h.balance) FILTER (WHERE p.in_aum), 0) AS aum, {fam},
-               CAST(count(*) AS SMALLINT) AS n_products, {masks}
+               count(*) AS n_products, {masks}
         FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
         GROUP BY h.month, h.customer_id
         ) TO '{out}' (FORMAT parquet, PARTITION_BY (month))"""
     )
+
+
+def _has_duplicate_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path) -> bool:
+    """Whether a (month, customer) group of ``work/hm`` has more rows than products."""
+    bits = " + ".join(f"bit_count(mask_{k})" for k in range(cat.n_masks))
+    files = str(work / "hm" / "*" / "*.parquet").replace("'", "''")
+    sql = f"SELECT count(*) FROM read_parquet('{files}') WHERE n_products > {bits}"
+    return bool(con.execute(sql).fetchall()[0][0])
+
+
+def _check_holdings_key(
+    con: duckdb.DuckDBPyConnection,
+    cat: _Catalogue,
+    work: Path,
+    raw_dir: Path,
+    encoding: str,
+    check: RawCheck,
+) -> None:
+    """The holdings key check the validation left to prepare: free from the aggregate.
+
+    Raises
+    ------
+    DataContractError
+        With the exact ``duplicate_key`` violation (and the warnings found before).
+    """
+    if _has_duplicate_holdings(con, cat, work):
+        # Rows that differ only in blanks around an id are one key once read; the exact check
+        # (on the values as stored, like `bankanalysis data validate`) decides.
+        _raise_deferred_keys(raw_dir, encoding, check)
+
+
+def _raise_deferred_keys(raw_dir: Path, encoding: str, check: RawCheck) -> None:
+    """Run the key checks the validation deferred; raise the report when one fails.
+
+    Raises
+    ------
+    DataContractError
+        With every violation found, the key ones where a full validation lists them.
+    """
+    found = {table: key_violations(raw_dir, table, encoding) for table in check.deferred}
+    violations = check.with_key_violations(found)
+    if any(v.severity == "error" for v in violations):
+        raise DataContractError(violations, source=str(raw_dir))
 
 
 def _stage_events(
@@ -651,7 +711,9 @@ def build_units(
 # --------------------------------------------------------------------------- build
 
 
-def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> dict:
+def build_processed(
+    raw_dir: Path, out_dir: Path, encoding: str = "utf-8", check: RawCheck | None = None
+) -> dict:
     """Build every processed table of validated raw data into ``out_dir`` (a fresh folder).
 
     Parameters
@@ -662,14 +724,23 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         Empty folder to write into.
     encoding : str
         CSV encoding.
+    check : RawCheck, optional
+        What the validation found (:func:`bankanalysis.data.validate.check_raw`): text
+        columns read as stored, and whether the holdings key check was left to this build.
 
     Returns
     -------
     dict
         Manifest fields: ``tables_present``, ``row_counts``, ``months``, ``data_month``,
         ``products``, ``families``.
+
+    Raises
+    ------
+    DataContractError
+        When the holdings key check was deferred to this build and a key is duplicated.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    plain = check.plain if check is not None else {}
     work = out_dir / "_work"
     work.mkdir(parents=True)
     present = [t for t in TABLE_ORDER if find_table_file(raw_dir, t) is not None]
@@ -690,6 +761,7 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
             {
                 "product": cat.products,
                 "family": [cat.families[p] for p in cat.products],
+                "fam": [PRODUCT_FAMILIES.index(cat.families[p]) for p in cat.products],
                 "in_aum": [cat.in_aum[p] for p in cat.products],
                 "grp": [cat.slot(p)[0] for p in cat.products],
                 "bit": [cat.slot(p)[1] for p in cat.products],
@@ -704,18 +776,16 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         con.execute("CREATE TEMP TABLE dim_customers AS SELECT * FROM cu_arrow")
         con.unregister("cu_arrow")
 
-        _typed_view(
-            con, "raw_holdings", duckdb_source(con, raw_dir, "holdings", encoding, work), "holdings"
-        )
-        months = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT month FROM raw_holdings WHERE month IS NOT NULL ORDER BY 1"
-            ).fetchall()
-        ]
-        logger.info("aggregating holdings (%d months)", len(months))
+        src = duckdb_source(con, raw_dir, "holdings", encoding, work)
+        _typed_view(con, "raw_holdings", src, "holdings", plain.get("holdings", set()))
+        logger.info("aggregating holdings")
         with _timed("holdings aggregation"):
             _stage_holdings(con, cat, work)
+        if check is not None and "holdings" in check.deferred:
+            with _timed("holdings key check"):
+                _check_holdings_key(con, cat, work, raw_dir, encoding, check)
+        # the months are the partitions of the aggregate (YYYY-MM sorts as text)
+        months = sorted(p.name.split("=", 1)[1] for p in (work / "hm").glob("month=*"))
         for t in ("transactions", "contacts"):
             if t in present:
                 src = duckdb_source(con, raw_dir, t, encoding, work)
@@ -726,12 +796,14 @@ def build_processed(raw_dir: Path, out_dir: Path, encoding: str = "utf-8") -> di
         if has_txn:
             logger.info("aggregating transactions")
             src = duckdb_source(con, raw_dir, "transactions", encoding, work)
-            _typed_view(con, "raw_transactions", src, "transactions")
+            _typed_view(
+                con, "raw_transactions", src, "transactions", plain.get("transactions", set())
+            )
             with _timed("transaction aggregation"):
                 _stage_events(con, "raw_transactions", "txn_date", _txn_aggs(), work / "tm")
         if "contacts" in present:
             src = duckdb_source(con, raw_dir, "contacts", encoding, work)
-            _typed_view(con, "raw_contacts", src, "contacts")
+            _typed_view(con, "raw_contacts", src, "contacts", plain.get("contacts", set()))
             _stage_events(
                 con,
                 "raw_contacts",
@@ -950,14 +1022,19 @@ def prepare(
             seconds=time.perf_counter() - t0,
         )
     with _timed("validation"):
-        validate_raw(raw_dir, encoding)
-    check_out_dir(raw_dir, out_dir)
+        # the holdings key check comes almost free from the holdings aggregation
+        check = check_raw(raw_dir, encoding, defer_keys=("holdings",))
+    try:
+        check_out_dir(raw_dir, out_dir)
+    except ProcessedDataError:
+        _raise_deferred_keys(raw_dir, encoding, check)  # the data's problems come first
+        raise
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        info = build_processed(raw_dir, tmp, encoding)
+        info = build_processed(raw_dir, tmp, encoding, check)
         if (out_dir / ".gitkeep").exists():
             shutil.copy2(out_dir / ".gitkeep", tmp / ".gitkeep")
         if unchanged and (out_dir / MODELS_DIR).is_dir():

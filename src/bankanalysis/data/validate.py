@@ -707,10 +707,13 @@ class RawCheck:
         """The violations of lower severity (warnings)."""
         return [v for v in self.violations if v.severity != "error"]
 
-    def with_key_violations(self, table: str, found: list[Violation]) -> list[Violation]:
-        """All violations with those of ``table``'s deferred key check in their place."""
-        pos = self.deferred[table]
-        return self.violations[:pos] + list(found) + self.violations[pos:]
+    def with_key_violations(self, found: dict[str, list[Violation]]) -> list[Violation]:
+        """All violations, with ``{table: violations}`` of the deferred key checks in place."""
+        out = list(self.violations)
+        for table in reversed(list(self.deferred)):  # last first: earlier positions stay valid
+            pos = self.deferred[table]
+            out[pos:pos] = found.get(table, [])
+        return out
 
 
 def inspect_raw(
