@@ -450,18 +450,19 @@ def test_remove_stale_builds_spares_live_prepares(tmp_path: Path) -> None:
         live.wait()
 
 
-def test_three_month_sums_add_oldest_first_whatever_the_row_order() -> None:
+def test_three_month_sums_add_oldest_first() -> None:
     import duckdb
 
-    # (1e16 + 1) + -1e16 == 0.0 in doubles, while 1e16 + -1e16 + 1 == 1.0: the order shows.
+    # (1e16 + 1) + 1 == 1e16 in doubles, while (1 + 1) + 1e16 == 1e16 + 2: the order shows;
+    # a month without a file counts 0 in its place.
     con = duckdb.connect()
-    sql = f"SELECT {prep._sum_months('amount', 10)} FROM t"
-    got = set()
-    for rows in ([(8, 1e16), (9, 1.0), (10, -1e16)], [(10, -1e16), (8, 1e16), (9, 1.0)]):
-        con.execute("CREATE OR REPLACE TABLE t (mi INTEGER, amount DOUBLE)")
-        con.executemany("INSERT INTO t VALUES (?, ?)", rows)
-        got.add(con.execute(sql).fetchone()[0])
-    con.execute("DELETE FROM t WHERE mi = 9")
-    got_missing = con.execute(sql).fetchone()[0]
-    assert got == {0.0}
-    assert got_missing == 0.0
+    for alias, amount in (("t2", 1e16), ("t1", 1.0), ("t0", 1.0)):
+        con.execute(f"CREATE TABLE {alias} AS SELECT 'C1' AS customer_id, {amount!r} AS amount")
+    sql = "SELECT {} FROM t2, t1, t0"
+
+    def total(aliases: list[str | None]) -> float:
+        return con.execute(sql.format(prep._sum_months("amount", aliases))).fetchone()[0]
+
+    assert total(["t2", "t1", "t0"]) == 1e16
+    assert total(["t0", "t1", "t2"]) == 1e16 + 2
+    assert total([None, "t1", "t0"]) == 2.0

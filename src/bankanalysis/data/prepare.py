@@ -418,21 +418,59 @@ def _txn_aggs() -> str:
 # --------------------------------------------------------------------------- stage 2: per month
 
 
-def _sum_months(col: str, mi: int) -> str:
-    """SQL summing the 3 monthly values of ``col`` oldest first.
+def _sum_months(col: str, aliases: list[str | None]) -> str:
+    """SQL adding the 3 monthly values of ``col`` oldest first (``aliases`` oldest first).
 
-    A plain ``sum`` over the three partition rows adds them in scan order, which varies from
-    run to run in the last bits; a fixed order keeps prepare deterministic.
+    Each monthly value comes from its own joined partition (``None``: no file, counts 0);
+    the fixed order keeps prepare bit-for-bit deterministic.
     """
-    terms = [f"coalesce(sum({col}) FILTER (WHERE mi = {w}), 0)" for w in (mi - 2, mi - 1, mi)]
+    terms = [f"coalesce({a}.{col}, 0)" if a else "0" for a in aliases]
     return "(" + " + ".join(terms) + ")"
 
 
+def _window(prefix: str, files: list[list[str]], cols: list[str]) -> tuple[str, dict[str, str]]:
+    """Joins and expressions of the 1- and 3-month windows of a monthly aggregate.
+
+    Parameters
+    ----------
+    prefix : str
+        Alias prefix (``t``: ``t2`` is two months back, ``t0`` the month itself).
+    files : list of list of str
+        Partition files of the 3 months, oldest first (one row per customer and month).
+    cols : list of str
+        Columns to sum.
+
+    Returns
+    -------
+    (str, dict)
+        ``LEFT JOIN`` clauses onto ``h``, and ``{col_1m: SQL, col_3m: SQL}`` (NULL where the
+        customer has no row).
+    """
+    aliases = [f"{prefix}{2 - i}" if f else None for i, f in enumerate(files)]
+    joins = "".join(
+        f"\n    LEFT JOIN read_parquet({_sql_list(f)}) {a} ON h.customer_id = {a}.customer_id"
+        for a, f in zip(aliases, files, strict=True)
+        if a
+    )
+    exprs = {}
+    for c in cols:
+        exprs[f"{c}_1m"] = f"{aliases[-1]}.{c}" if aliases[-1] else "NULL"
+        exprs[f"{c}_3m"] = _sum_months(c, aliases)
+    return joins, exprs
+
+
 def _customer_month_sql(
-    month: str, cat: _Catalogue, hm_files: list[str], tm_files: list[str], ct_files: list[str]
+    month: str,
+    cat: _Catalogue,
+    hm_files: list[str],
+    tm_files: list[list[str]],
+    ct_files: list[list[str]],
 ) -> str:
-    """SQL of one month of customer_month (plus the holding masks, dropped before writing)."""
-    mi = _month_index(month)
+    """SQL of one month of customer_month (plus the holding masks, dropped before writing).
+
+    ``tm_files`` and ``ct_files`` are the transaction and contact partitions of the month and
+    the two before, oldest first; each is joined by customer (no regrouping).
+    """
     end = month_end(month)
     hold = ", ".join(
         f"CAST((h.mask_{g} >> CAST({b} AS UBIGINT)) & 1::UBIGINT AS TINYINT) AS {quote_ident('hold_' + p)}"
@@ -441,52 +479,27 @@ def _customer_month_sql(
     )
     bal = ", ".join(f"h.bal_{f}" for f in PRODUCT_FAMILIES)
     masks = ", ".join(f"h.mask_{k}" for k in range(cat.n_masks))
-    if tm_files:
-        ch_sel = ", ".join(
-            f"sum(n_{c}) FILTER (WHERE mi = {mi}) AS n_{c}_1m, sum(n_{c}) AS n_{c}_3m"
-            for c in CHANNELS
-        )
-        txn_cte = f"""t AS (
-            SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m, sum(n) AS n_3m, {ch_sel},
-                   sum(amount) FILTER (WHERE mi = {mi}) AS amount_1m,
-                   {_sum_months("amount", mi)} AS amount_3m,
-                   sum(fee) FILTER (WHERE mi = {mi}) AS fee_1m, {_sum_months("fee", mi)} AS fee_3m
-            FROM read_parquet({_sql_list(tm_files)}) GROUP BY customer_id)"""
-    else:
-        cols = ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"]
-        nulls = ", ".join(f"NULL::DOUBLE AS {c}_1m, NULL::DOUBLE AS {c}_3m" for c in cols)
-        txn_cte = f"t AS (SELECT NULL::VARCHAR AS customer_id, {nulls} WHERE false)"
-    if ct_files:
-        ct_cte = f"""c AS (
-            SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m,
-                   sum(minutes) FILTER (WHERE mi = {mi}) AS minutes_1m,
-                   {_sum_months("minutes", mi)} AS minutes_3m
-            FROM read_parquet({_sql_list(ct_files)}) GROUP BY customer_id)"""
-    else:
-        ct_cte = (
-            "c AS (SELECT NULL::VARCHAR AS customer_id, NULL::DOUBLE AS n_1m, "
-            "NULL::DOUBLE AS minutes_1m, NULL::DOUBLE AS minutes_3m WHERE false)"
-        )
+    t_joins, t = _window("t", tm_files, ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"])
+    c_joins, c = _window("c", ct_files, ["n", "minutes"])
     txn_cols = ", ".join(
         [
-            "CAST(coalesce(t.n_1m, 0) AS INTEGER) AS txn_n_1m",
-            "CAST(coalesce(t.n_3m, 0) AS INTEGER) AS txn_n_3m",
+            f"CAST(coalesce({t['n_1m']}, 0) AS INTEGER) AS txn_n_1m",
+            f"CAST(coalesce({t['n_3m']}, 0) AS INTEGER) AS txn_n_3m",
         ]
         + [
-            f"CAST(coalesce(t.n_{c}_{w}, 0) AS INTEGER) AS txn_{c}_n_{w}"
-            for c in CHANNELS
+            f"CAST(coalesce({t[f'n_{ch}_{w}']}, 0) AS INTEGER) AS txn_{ch}_n_{w}"
+            for ch in CHANNELS
             for w in ("1m", "3m")
         ]
         + [
-            "CAST(coalesce(t.amount_1m, 0) AS DOUBLE) AS txn_amount_1m",
-            "CAST(coalesce(t.amount_3m, 0) AS DOUBLE) AS txn_amount_3m",
-            "CAST(coalesce(t.fee_1m, 0) AS DOUBLE) AS fee_income_1m",
-            "CAST(coalesce(t.fee_3m, 0) AS DOUBLE) AS fee_income_3m",
+            f"CAST(coalesce({t['amount_1m']}, 0) AS DOUBLE) AS txn_amount_1m",
+            f"CAST(coalesce({t['amount_3m']}, 0) AS DOUBLE) AS txn_amount_3m",
+            f"CAST(coalesce({t['fee_1m']}, 0) AS DOUBLE) AS fee_income_1m",
+            f"CAST(coalesce({t['fee_3m']}, 0) AS DOUBLE) AS fee_income_3m",
         ]
     )
-    e3 = " + ".join(f"coalesce(t.n_{c}_3m, 0)" for c in E_CHANNELS)
+    e3 = " + ".join(f"coalesce({t[f'n_{ch}_3m']}, 0)" for ch in E_CHANNELS)
     return f"""
-    WITH h AS (SELECT * FROM read_parquet({_sql_list(hm_files)})), {txn_cte}, {ct_cte}
     SELECT '{month}' AS month, h.customer_id, cu.outlet_id, cu.region_id,
            CAST(cu.echelon AS TINYINT) AS echelon, cu.manager_id,
            CAST({end.year} - cu.birth_year AS SMALLINT) AS age,
@@ -495,15 +508,14 @@ def _customer_month_sql(
                AS tenure_months,
            CAST(h.aum AS DOUBLE) AS aum, {bal}, CAST(h.n_products AS SMALLINT) AS n_products,
            {hold}, {txn_cols},
-           CASE WHEN coalesce(t.n_3m, 0) > 0 THEN ({e3}) / t.n_3m ELSE 0.0 END
+           CASE WHEN coalesce({t["n_3m"]}, 0) > 0 THEN ({e3}) / {t["n_3m"]} ELSE 0.0 END
                AS e_channel_share_3m,
-           CAST(coalesce(c.n_1m, 0) AS INTEGER) AS contacts_1m,
-           CAST(coalesce(c.minutes_1m, 0) AS DOUBLE) AS contact_minutes_1m,
-           CAST(coalesce(c.minutes_3m, 0) AS DOUBLE) AS contact_minutes_3m,
+           CAST(coalesce({c["n_1m"]}, 0) AS INTEGER) AS contacts_1m,
+           CAST(coalesce({c["minutes_1m"]}, 0) AS DOUBLE) AS contact_minutes_1m,
+           CAST(coalesce({c["minutes_3m"]}, 0) AS DOUBLE) AS contact_minutes_3m,
            {masks}
-    FROM h JOIN dim_customers cu ON h.customer_id = cu.customer_id
-    LEFT JOIN t ON h.customer_id = t.customer_id
-    LEFT JOIN c ON h.customer_id = c.customer_id
+    FROM read_parquet({_sql_list(hm_files)}) h
+    JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}
     ORDER BY cu.region_id, h.customer_id"""
 
 
@@ -828,8 +840,8 @@ def build_processed(
                     m,
                     cat,
                     _partition_files(work / "hm", "month", m),
-                    [f for w in window for f in _partition_files(work / "tm", "mi", w)],
-                    [f for w in window for f in _partition_files(work / "ct", "mi", w)],
+                    [_partition_files(work / "tm", "mi", w) for w in window],
+                    [_partition_files(work / "ct", "mi", w) for w in window],
                 )
                 with _timed(f"customer_month {m}"):
                     cur = con.sql(sql).to_arrow_table()
