@@ -35,7 +35,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -116,6 +116,11 @@ class Job:
         Report header fields known before the run (see :class:`bankanalysis.reporting.ReportHeader`).
     kernel_name : str
         Jupyter kernel to run the notebook with.
+    warm_kernel : bool
+        Start the kernel by forking the worker's pre-imported zygote
+        (:mod:`bankanalysis.kernels`): a new process per job, as isolated as a fresh kernel,
+        without the seconds of start-up and imports. ``False``: a fresh
+        ``python -m ipykernel_launcher`` process. Not part of the job key (results are the same).
     """
 
     region_id: str | None
@@ -126,6 +131,7 @@ class Job:
     key: str = ""
     header: dict[str, Any] = field(default_factory=dict)
     kernel_name: str = "python3"
+    warm_kernel: bool = True
 
     @property
     def folder(self) -> str:
@@ -631,6 +637,11 @@ def execute_job(job: Job) -> JobResult:
     timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired))
     timer.daemon = True
     workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+    warm: dict[str, Any] = {}
+    if job.warm_kernel:
+        from bankanalysis.kernels import WarmKernelManager
+
+        warm["kernel_manager_class"] = WarmKernelManager
     try:
         timer.start()
         papermill.execute_notebook(
@@ -649,6 +660,7 @@ def execute_job(job: Job) -> JobResult:
             config=_ipc_kernel_config(Path(workdir)),
             # per-cell backstop; the watchdog (whole notebook) normally fires first
             execution_timeout=job.timeout_s + 30,
+            **warm,
         )
     except PapermillExecutionError as exc:
         status, error = "failed", f"{exc.ename}: {exc.evalue}"
@@ -795,16 +807,23 @@ def _worker_main(task_q: Any, result_q: Any) -> None:
     _prepare_env()
     import papermill  # noqa: F401 - import once per worker, not once per job
 
-    while True:
-        item = task_q.get()
-        if item is None:
-            return
-        idx, job = item
-        try:
-            result = execute_job(job)
-        except BaseException as exc:  # noqa: BLE001 - reported, worker keeps going
-            result = JobResult.for_job(job, status="failed", error=f"{type(exc).__name__}: {exc}")
-        result_q.put((idx, result))
+    from bankanalysis.kernels import stop_process_zygote
+
+    try:
+        while True:
+            item = task_q.get()
+            if item is None:
+                return
+            idx, job = item
+            try:
+                result = execute_job(job)
+            except BaseException as exc:  # noqa: BLE001 - reported, worker keeps going
+                result = JobResult.for_job(
+                    job, status="failed", error=f"{type(exc).__name__}: {exc}"
+                )
+            result_q.put((idx, result))
+    finally:
+        stop_process_zygote()
 
 
 def _kill_tree(pid: int) -> None:
@@ -1416,6 +1435,7 @@ def run_batch(
     kernel_name: str = "python3",
     bank: Any = None,
     reuse: bool = False,
+    warm_kernels: bool = True,
 ) -> RunResult:
     """Run the report batch.
 
@@ -1451,6 +1471,9 @@ def run_batch(
         is ``reused`` with ``reused_from`` naming the run that executed it. The key hashes the
         whole package source, so editing any ``bankanalysis`` module re-runs every job.
         Default ``False``: every job executes.
+    warm_kernels : bool
+        Fork each job's kernel from a pre-imported zygote per worker (default; see
+        :mod:`bankanalysis.kernels`); ``False`` starts every kernel from scratch.
 
     Returns
     -------
@@ -1502,6 +1525,7 @@ def run_batch(
         to_run, reused = _reuse_earlier(plan, out)
     else:
         record_jobs(out, plan.run_id, [], model_keys=plan.model_keys)
+    to_run = [replace(j, warm_kernel=warm_kernels) for j in to_run]
     logger.info(
         "run %s: %d jobs into %s (%d reused from earlier runs)",
         plan.run_id,

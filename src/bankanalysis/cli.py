@@ -158,6 +158,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         executor=executor,
         reuse=not args.force,
+        warm_kernels=not args.fresh_kernels,
     )
     n_reused = sum(r.status == "reused" for r in result.results)
     if n_reused:
@@ -192,6 +193,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="execute every job; by default a job whose key (notebook, parameters, package "
         "source, data fingerprint) matches a successful earlier run in --out is reused",
+    )
+    r.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start every notebook's kernel from scratch instead of forking it from a "
+        "pre-imported process per worker (same results, slower)",
     )
     r.add_argument(
         "--executor",
