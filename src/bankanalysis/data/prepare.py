@@ -325,8 +325,11 @@ class _Catalogue:
 # --------------------------------------------------------------------------- stage 1: big aggregates
 
 
-def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path) -> None:
-    """Aggregate holdings per (month, customer) into ``work/hm/month=.../`` (one scan).
+def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> None:
+    """Aggregate holdings per (month, customer) into the temporary table ``hm`` (one scan).
+
+    A DuckDB table (spilled to the build folder above the memory limit) rather than Parquet
+    files: nothing to encode and compress, and each month reads its rows back cheaply.
 
     ``n_products`` is the number of rows; each product sets its own bit of the masks, so a
     group with more rows than bits set holds a duplicated (month, customer_id, product) key
@@ -341,30 +344,26 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path)
         f"ELSE 0::UBIGINT END) AS UBIGINT) AS mask_{k}"
         for k in range(cat.n_masks)
     )
-    out = str(work / "hm").replace("'", "''")
     con.execute(
-        f"""COPY (
+        f"""CREATE TEMP TABLE hm AS
         SELECT h.month, h.customer_id,
                coalesce(sum(h.balance) FILTER (WHERE p.in_aum), 0) AS aum, {fam},
                count(*) AS n_products, {masks}
         FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
-        GROUP BY h.month, h.customer_id
-        ) TO '{out}' (FORMAT parquet, PARTITION_BY (month))"""
+        GROUP BY h.month, h.customer_id"""
     )
 
 
-def _has_duplicate_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue, work: Path) -> bool:
-    """Whether a (month, customer) group of ``work/hm`` has more rows than products."""
+def _has_duplicate_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> bool:
+    """Whether a (month, customer) group of ``hm`` has more rows than products."""
     bits = " + ".join(f"bit_count(mask_{k})" for k in range(cat.n_masks))
-    files = str(work / "hm" / "*" / "*.parquet").replace("'", "''")
-    sql = f"SELECT count(*) FROM read_parquet('{files}') WHERE n_products > {bits}"
+    sql = f"SELECT count(*) FROM hm WHERE n_products > {bits}"
     return bool(con.execute(sql).fetchall()[0][0])
 
 
 def _check_holdings_key(
     con: duckdb.DuckDBPyConnection,
     cat: _Catalogue,
-    work: Path,
     raw_dir: Path,
     encoding: str,
     check: RawCheck,
@@ -376,7 +375,7 @@ def _check_holdings_key(
     DataContractError
         With the exact ``duplicate_key`` violation (and the warnings found before).
     """
-    if _has_duplicate_holdings(con, cat, work):
+    if _has_duplicate_holdings(con, cat):
         # Rows that differ only in blanks around an id are one key once read; the exact check
         # (on the values as stored, like `bankanalysis data validate`) decides.
         _raise_deferred_keys(raw_dir, encoding, check)
@@ -462,14 +461,14 @@ def _window(prefix: str, files: list[list[str]], cols: list[str]) -> tuple[str, 
 def _customer_month_sql(
     month: str,
     cat: _Catalogue,
-    hm_files: list[str],
     tm_files: list[list[str]],
     ct_files: list[list[str]],
 ) -> str:
     """SQL of one month of customer_month (plus the holding masks, dropped before writing).
 
-    ``tm_files`` and ``ct_files`` are the transaction and contact partitions of the month and
-    the two before, oldest first; each is joined by customer (no regrouping).
+    The holdings come from table ``hm`` (:func:`_stage_holdings`); ``tm_files`` and
+    ``ct_files`` are the transaction and contact partitions of the month and the two before,
+    oldest first; each is joined by customer (no regrouping).
     """
     end = month_end(month)
     hold = ", ".join(
@@ -514,7 +513,7 @@ def _customer_month_sql(
            CAST(coalesce({c["minutes_1m"]}, 0) AS DOUBLE) AS contact_minutes_1m,
            CAST(coalesce({c["minutes_3m"]}, 0) AS DOUBLE) AS contact_minutes_3m,
            {masks}
-    FROM read_parquet({_sql_list(hm_files)}) h
+    FROM (SELECT * FROM hm WHERE month = '{month}') h
     JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}
     ORDER BY cu.region_id, h.customer_id"""
 
@@ -792,12 +791,11 @@ def build_processed(
         _typed_view(con, "raw_holdings", src, "holdings", plain.get("holdings", set()))
         logger.info("aggregating holdings")
         with _timed("holdings aggregation"):
-            _stage_holdings(con, cat, work)
+            _stage_holdings(con, cat)
         if check is not None and "holdings" in check.deferred:
             with _timed("holdings key check"):
-                _check_holdings_key(con, cat, work, raw_dir, encoding, check)
-        # the months are the partitions of the aggregate (YYYY-MM sorts as text)
-        months = sorted(p.name.split("=", 1)[1] for p in (work / "hm").glob("month=*"))
+                _check_holdings_key(con, cat, raw_dir, encoding, check)
+        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM hm ORDER BY 1").fetchall()]
         for t in ("transactions", "contacts"):
             if t in present:
                 src = duckdb_source(con, raw_dir, t, encoding, work)
@@ -839,7 +837,6 @@ def build_processed(
                 sql = _customer_month_sql(
                     m,
                     cat,
-                    _partition_files(work / "hm", "month", m),
                     [_partition_files(work / "tm", "mi", w) for w in window],
                     [_partition_files(work / "ct", "mi", w) for w in window],
                 )
