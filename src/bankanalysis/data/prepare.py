@@ -232,6 +232,13 @@ def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[s
     return dims
 
 
+def _build_dimensions_timed(
+    raw_dir: Path, encoding: str, present: list[str]
+) -> dict[str, pd.DataFrame]:
+    with _timed("dimension tables"):
+        return build_dimensions(raw_dir, encoding, present)
+
+
 # --------------------------------------------------------------------------- DuckDB helpers
 
 
@@ -755,14 +762,15 @@ def build_processed(
     work = out_dir / "_work"
     work.mkdir(parents=True)
     present = [t for t in TABLE_ORDER if find_table_file(raw_dir, t) is not None]
-    with _timed("dimension tables"):
-        dims = build_dimensions(raw_dir, encoding, present)
-    products = dims["products"]
+    products = _contract_frame(read_table(raw_dir, "products", encoding), "products")
     cat = _Catalogue(
         products=products["product"].tolist(),
         families=dict(zip(products["product"], products["family"], strict=True)),
         in_aum=dict(zip(products["product"], products["in_aum"].astype(bool), strict=True)),
     )
+    # pandas types the small tables in a thread while DuckDB aggregates the big ones
+    dims_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dimensions")
+    dims_future = dims_pool.submit(_build_dimensions_timed, raw_dir, encoding, list(present))
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -779,14 +787,6 @@ def build_processed(
             }
         )
         con.register("dim_catalogue", pa.Table.from_pandas(catalogue, preserve_index=False))
-        cu = dims["customers"][
-            ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
-        ].assign(since=dims["customers"]["since"].dt.date)
-        # A native table: joined once per month, cheaper than re-scanning an Arrow view.
-        con.register("cu_arrow", pa.Table.from_pandas(cu, preserve_index=False))
-        con.execute("CREATE TEMP TABLE dim_customers AS SELECT * FROM cu_arrow")
-        con.unregister("cu_arrow")
-
         src = duckdb_source(con, raw_dir, "holdings", encoding, work)
         _typed_view(con, "raw_holdings", src, "holdings", plain.get("holdings", set()))
         logger.info("aggregating holdings")
@@ -801,7 +801,6 @@ def build_processed(
                 src = duckdb_source(con, raw_dir, t, encoding, work)
                 if not con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]:
                     present.remove(t)  # header only: treated as absent
-        present = [t for t in present if t not in OPTIONAL_DIMS or t in dims]
         has_txn = "transactions" in present
         if has_txn:
             logger.info("aggregating transactions")
@@ -821,6 +820,16 @@ def build_processed(
                 "count(*) AS n, sum(coalesce(minutes, 0)) AS minutes",
                 work / "ct",
             )
+
+        dims = dims_future.result()
+        present = [t for t in present if t not in OPTIONAL_DIMS or t in dims]
+        cu = dims["customers"][
+            ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
+        ].assign(since=dims["customers"]["since"].dt.date)
+        # A native table: joined once per month, cheaper than re-scanning an Arrow view.
+        con.register("cu_arrow", pa.Table.from_pandas(cu, preserve_index=False))
+        con.execute("CREATE TEMP TABLE dim_customers AS SELECT * FROM cu_arrow")
+        con.unregister("cu_arrow")
 
         per_month: dict[str, list[pd.DataFrame]] = {"outlet_id": [], "region_id": []}
         writer = None
@@ -870,6 +879,7 @@ def build_processed(
                 writer.close()
     finally:
         con.close()
+        dims_pool.shutdown(wait=True)
     shutil.rmtree(work, ignore_errors=True)
 
     with _timed("outlet and region tables"):
