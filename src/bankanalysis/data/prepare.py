@@ -522,7 +522,7 @@ def _customer_month_sql(
            {masks}
     FROM (SELECT * FROM hm WHERE month = '{month}') h
     JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}
-    ORDER BY cu.region_id, h.customer_id"""
+    ORDER BY cu.sort_key"""
 
 
 def _unit_aggregates_sql(unit: str, cat: _Catalogue, first: bool) -> str:
@@ -827,8 +827,12 @@ def build_processed(
             ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
         ].assign(since=dims["customers"]["since"].dt.date)
         # A native table: joined once per month, cheaper than re-scanning an Arrow view.
+        # sort_key ranks (region_id, customer_id): each month sorts on one integer.
         con.register("cu_arrow", pa.Table.from_pandas(cu, preserve_index=False))
-        con.execute("CREATE TEMP TABLE dim_customers AS SELECT * FROM cu_arrow")
+        con.execute(
+            "CREATE TEMP TABLE dim_customers AS SELECT *, CAST(row_number() OVER "
+            "(ORDER BY region_id, customer_id) AS INTEGER) AS sort_key FROM cu_arrow"
+        )
         con.unregister("cu_arrow")
 
         per_month: dict[str, list[pd.DataFrame]] = {"outlet_id": [], "region_id": []}
