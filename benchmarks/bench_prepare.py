@@ -56,6 +56,7 @@ def txn_aggregation_duckdb(raw: Path, work: Path) -> int:
     """Customer-month transaction features the way prepare computes them; return rows."""
     import duckdb
 
+    from bankanalysis.contract import CHANNELS
     from bankanalysis.data import prepare as prep
     from bankanalysis.data.io import duckdb_source
 
@@ -66,22 +67,17 @@ def txn_aggregation_duckdb(raw: Path, work: Path) -> int:
     )
     prep._stage_events(con, "raw_transactions", "txn_date", prep._txn_aggs(), work / "tm")
     parts = sorted(int(p.name.split("=")[1]) for p in (work / "tm").iterdir())
+    cols = ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"]
     rows = 0
     for mi in parts:
-        files = [
-            f for w in range(mi - 2, mi + 1) for f in prep._partition_files(work / "tm", "mi", w)
-        ]
-        sel = ", ".join(
-            f"sum(n_{c}) FILTER (WHERE mi = {mi}) AS n_{c}_1m, sum(n_{c}) AS n_{c}_3m"
-            for c in ("counter", "self_service", "online", "mobile", "phone")
-        )
+        # as prepare does: the month and the two before joined by customer, summed oldest first
+        files = [prep._partition_files(work / "tm", "mi", w) for w in range(mi - 2, mi + 1)]
+        joins, exprs = prep._window("t", files, cols)
+        sel = ", ".join(f"{sql} AS {name}" for name, sql in exprs.items())
+        every = prep._sql_list([f for month in files for f in month])
+        customers = f"(SELECT DISTINCT customer_id FROM read_parquet({every}))"
         rows += (
-            con.sql(
-                f"SELECT customer_id, sum(n) FILTER (WHERE mi = {mi}) AS n_1m, sum(n) AS n_3m, {sel}, "
-                f"sum(amount) FILTER (WHERE mi = {mi}) AS amount_1m, sum(amount) AS amount_3m, "
-                f"sum(fee) FILTER (WHERE mi = {mi}) AS fee_1m, sum(fee) AS fee_3m "
-                f"FROM read_parquet({prep._sql_list(files)}) GROUP BY customer_id"
-            )
+            con.sql(f"SELECT h.customer_id, {sel} FROM {customers} h{joins}")
             .to_arrow_table()
             .num_rows
         )
