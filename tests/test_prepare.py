@@ -369,6 +369,23 @@ def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.Mon
     assert _row(om, month="2024-03", outlet_id="O3")["sales_loan"] == 1
 
 
+def test_duplicated_holding_key_is_found_in_any_mask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    t = tiny_tables()
+    h = t["holdings"]
+    last = t["products"]["product"].tolist()[-1]  # its bit is in the last mask
+    row = h[h["product"] == last].iloc[[0]]
+    assert len(row) == 1
+    t["holdings"] = pd.concat([h, row], ignore_index=True)
+    raw = write_tables(t, tmp_path / "raw", fmt="parquet")
+    with pytest.raises(DataContractError) as err:
+        prepare(raw, tmp_path / "p")
+    (v,) = err.value.violations
+    assert (v.rule, v.n_rows, v.examples[0]["product"]) == ("duplicate_key", 2, last)
+
+
 def test_deterministic(tiny: Path, tmp_path: Path) -> None:
     raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
     prepare(raw, tmp_path / "p")

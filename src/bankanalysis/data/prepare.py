@@ -363,7 +363,7 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> None:
 
 def _has_duplicate_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> bool:
     """Whether a (month, customer) group of ``hm`` has more rows than products."""
-    bits = " + ".join(f"bit_count(mask_{k})" for k in range(cat.n_masks))
+    bits = " + ".join(f"CAST(bit_count(mask_{k}) AS INTEGER)" for k in range(cat.n_masks))
     sql = f"SELECT count(*) FROM hm WHERE n_products > {bits}"
     return bool(con.execute(sql).fetchall()[0][0])
 
