@@ -801,10 +801,26 @@ class Executor(ABC):
         """Run ``jobs``; call ``on_event`` when each starts and finishes."""
 
 
-def _worker_main(task_q: Any, result_q: Any) -> None:
+#: Thread-pool variables of numpy/scipy (BLAS) and scikit-learn (OpenMP).
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the BLAS/OpenMP threads of the kernels this process starts (unless set already).
+
+    With one worker per core, kernels that each start a thread per core oversubscribe the
+    machine; OpenMP's spinning threads then make k-means and boosting several times slower.
+    Dask workers apply the same cap (one thread) by default.
+    """
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, str(max(1, int(threads))))
+
+
+def _worker_main(task_q: Any, result_q: Any, threads: int = 1) -> None:
     """Loop of a worker process: take a job, run it, report; ``None`` ends the loop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about interrupts
     _prepare_env()
+    limit_threads(threads)
     import papermill  # noqa: F401 - import once per worker, not once per job
 
     from bankanalysis.kernels import stop_process_zygote
@@ -851,14 +867,16 @@ class LocalProcessExecutor(Executor):
     Each worker runs one job at a time (papermill changes the working directory, which is
     not thread-safe). A worker that hangs past the job timeout plus a grace period, or dies,
     is killed with its kernel and replaced; its job is reported as ``timeout``/``killed``.
+    Each worker's kernels get ``cores // n_workers`` BLAS/OpenMP threads
+    (:func:`limit_threads`) unless ``OMP_NUM_THREADS`` etc. are set.
     """
 
     def __init__(self, n_workers: int | None = None) -> None:
         self.n_workers = n_workers
 
-    def _start(self, ctx: Any, result_q: Any) -> _Worker:
+    def _start(self, ctx: Any, result_q: Any, threads: int) -> _Worker:
         task_q = ctx.SimpleQueue()
-        proc = ctx.Process(target=_worker_main, args=(task_q, result_q), daemon=True)
+        proc = ctx.Process(target=_worker_main, args=(task_q, result_q, threads), daemon=True)
         proc.start()
         return _Worker(proc, task_q)
 
@@ -873,7 +891,8 @@ class LocalProcessExecutor(Executor):
         ctx = mp.get_context("spawn")
         result_q = ctx.Queue()
         pending = deque(range(len(jobs)))
-        workers = [self._start(ctx, result_q) for _ in range(n)]
+        threads = max(1, (os.cpu_count() or 1) // n)  # the cores each worker's kernel may use
+        workers = [self._start(ctx, result_q, threads) for _ in range(n)]
         try:
             while pending or any(w.idx is not None for w in workers):
                 for w in workers:
@@ -910,7 +929,7 @@ class LocalProcessExecutor(Executor):
                     )
                     results[w.idx] = res
                     on_event("done", job, res)
-                    workers[i] = self._start(ctx, result_q)
+                    workers[i] = self._start(ctx, result_q, threads)
         except KeyboardInterrupt:
             logger.warning("interrupted: stopping %d workers and their kernels", len(workers))
             for w in workers:

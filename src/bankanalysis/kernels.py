@@ -165,6 +165,13 @@ def _become_kernel(req: dict[str, Any], sock: socket.socket) -> None:
         os._exit(code)
 
 
+def _reap(signum: int, frame: Any) -> None:
+    """SIGCHLD handler of the zygote: collect every finished kernel."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
 def zygote_main(fd: int) -> None:
     """Entry point of the zygote process (``python -m bankanalysis.kernels FD``).
 
@@ -184,8 +191,9 @@ def zygote_main(fd: int) -> None:
     for name in _KERNEL_ONLY_MODULES:
         if name in sys.modules:  # pragma: no cover - guarded against by PRELOAD's content
             failed.append(f"{name} was imported; kernels would not show figures")
-    # Kernels this process forks are reaped by the system: no zombies, no waiting.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    # Reap the kernels as they end (their CPU time then counts towards this process's
+    # children, as a normal kernel's counts towards the worker's).
+    signal.signal(signal.SIGCHLD, _reap)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides about interrupts
     ready = {"ready": True, "pid": os.getpid(), "failed": failed}
     if any("kernels would not show" in f for f in failed):
@@ -289,6 +297,7 @@ class KernelZygote:
     def close(self) -> None:
         """Stop the zygote (kernels it forked keep running until their jobs end)."""
         with contextlib.suppress(OSError):
+            self._stream.close()  # the file object holds the socket open too
             self._sock.close()
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
@@ -327,8 +336,9 @@ def stop_process_zygote() -> None:
 class ForkedKernel:
     """``subprocess.Popen``-like handle on a kernel forked by the zygote (not our child).
 
-    The zygote reaps its children, so a finished kernel simply disappears; its exit code is
-    not known and reported as 0 (or ``-signal`` when this handle sent the kill).
+    The zygote reaps its children as they end, so a finished kernel simply disappears; its
+    exit code is not known here and reported as 0 (or ``-signal`` when this handle sent the
+    kill).
     """
 
     stdin = stdout = stderr = None
