@@ -470,3 +470,31 @@ def test_dry_run_lists_jobs_and_writes_nothing(
     ]
     assert lines[-1].startswith("7 jobs would run into ")
     assert not (tmp_path / "reports").exists()
+
+
+def test_model_fitting_job_goes_first_and_its_followers_last(tmp_path: Path) -> None:
+    from bankanalysis.batch import Job, execution_order
+
+    def job(rid: str, nb: str, model: str = "") -> Job:
+        return Job(rid, nb, tmp_path / f"{nb}.ipynb", tmp_path, {}, model_key=model)
+
+    plan = [
+        job("R01", "01_customer_segmentation"),
+        job("R01", "02_cross_sell_propensity", "m1"),
+        job("R01", "03_outlet_benchmarking"),
+        job("R02", "01_customer_segmentation"),
+        job("R02", "02_cross_sell_propensity", "m1"),
+        job("R02", "03_outlet_benchmarking"),
+        job("R03", "02_cross_sell_propensity", "m2"),  # other parameters: its own models
+    ]
+    order = [(j.region_id, j.notebook[:2]) for j in execution_order(plan)]
+    assert order == [
+        ("R01", "02"),
+        ("R03", "02"),
+        ("R01", "01"),
+        ("R01", "03"),
+        ("R02", "01"),
+        ("R02", "03"),
+        ("R02", "02"),
+    ]
+    assert execution_order([]) == []

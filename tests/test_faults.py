@@ -63,11 +63,18 @@ def _notebooks(folder: Path, **stems: str) -> Path:
     return folder
 
 
-def _params(folder: Path, nb2_timeout_minutes: float | None = None) -> Path:
+def _params(
+    folder: Path, nb2_timeout_minutes: float | None = None, model_cache: bool = True
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     text = "common:\n  min_group_size: 10\nnotebooks:\n"
+    nb2 = []
     if nb2_timeout_minutes is not None:
-        text += f"  {NB2}:\n    timeout_minutes: {nb2_timeout_minutes}\n"
+        nb2.append(f"    timeout_minutes: {nb2_timeout_minutes}\n")
+    if not model_cache:  # no model key: the batch keeps the plan's job order
+        nb2.append("    use_model_cache: false\n")
+    if nb2:
+        text += f"  {NB2}:\n" + "".join(nb2)
     (folder / "defaults.yaml").write_text(text, encoding="utf-8")
     return folder
 
@@ -242,7 +249,7 @@ def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
     tmp_path: Path, how: str
 ) -> None:
     out = _reports_with_earlier_run(tmp_path / "reports")
-    params = _params(tmp_path / "params")
+    params = _params(tmp_path / "params", model_cache=False)
     nbs = _notebooks(tmp_path / "nb", **{NB1: "ok", NB2: "sleep"})
     proc = _start_batch(tmp_path, nbs, params, out, run_id="stopped", jobs=1)
     run_dir = out / "stopped"

@@ -116,6 +116,9 @@ class Job:
         Report header fields known before the run (see :class:`bankanalysis.reporting.ReportHeader`).
     kernel_name : str
         Jupyter kernel to run the notebook with.
+    model_key : str
+        Key of the cached models the notebook fits or loads ("" for none); jobs sharing one
+        wait for the first to fit them (see :func:`execution_order`).
     warm_kernel : bool
         Start the kernel by forking the worker's pre-imported zygote
         (:mod:`bankanalysis.kernels`): a new process per job, as isolated as a fresh kernel,
@@ -131,6 +134,7 @@ class Job:
     key: str = ""
     header: dict[str, Any] = field(default_factory=dict)
     kernel_name: str = "python3"
+    model_key: str = ""
     warm_kernel: bool = True
 
     @property
@@ -494,8 +498,10 @@ def plan_jobs(
             "run_id": run_id,
         }
         nb_path = (nb_dir / f"{nb}.ipynb").resolve()
-        key = job_key(nb_path, p, pkg, fingerprint, extra=_model_extra(p, fingerprint, memo))
-        jobs.append(Job(rid, nb, nb_path, run_dir, p, key, header, kernel_name))
+        extra = _model_extra(p, fingerprint, memo)
+        key = job_key(nb_path, p, pkg, fingerprint, extra=extra)
+        job = Job(rid, nb, nb_path, run_dir, p, key, header, kernel_name)
+        jobs.append(replace(job, model_key=extra.get("model_cache", "")))
         if rid is not None and rid not in used_regions:
             used_regions.append(rid)
     order = {nb: i for i, nb in enumerate(NOTEBOOK_PARAMS)}
@@ -1433,6 +1439,36 @@ def _reuse_earlier(plan: Plan, out: Path) -> tuple[list[Job], list[JobResult]]:
     return to_run, reused
 
 
+def execution_order(jobs: Sequence[Job]) -> list[Job]:
+    """Order in which to hand jobs to the workers (reports keep the plan's order).
+
+    The first job of each model cache key goes first (it fits the models, or finds them
+    cached); the other jobs of that key go last, after every job without models. Otherwise
+    they would queue behind the fitting job's lock while jobs that need nothing wait.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        Jobs in plan order.
+
+    Returns
+    -------
+    list of Job
+        The same jobs, reordered; stable within each group.
+    """
+    seen: set[str] = set()
+    first, plain, later = [], [], []
+    for job in jobs:
+        if not job.model_key:
+            plain.append(job)
+        elif job.model_key in seen:
+            later.append(job)
+        else:
+            seen.add(job.model_key)
+            first.append(job)
+    return [*first, *plain, *later]
+
+
 def _pairs(jobs: Sequence[Job], results: Sequence[JobResult]) -> list[tuple[Job, JobResult]]:
     by_name = {j.name: j for j in jobs}
     return [(by_name[r.name], r) for r in results]
@@ -1544,7 +1580,7 @@ def run_batch(
         to_run, reused = _reuse_earlier(plan, out)
     else:
         record_jobs(out, plan.run_id, [], model_keys=plan.model_keys)
-    to_run = [replace(j, warm_kernel=warm_kernels) for j in to_run]
+    to_run = execution_order([replace(j, warm_kernel=warm_kernels) for j in to_run])
     logger.info(
         "run %s: %d jobs into %s (%d reused from earlier runs)",
         plan.run_id,
