@@ -92,20 +92,26 @@ def _probe_notebook(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def probe_run(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("probe")
+def _probe_batch(base: Path, regions: list[str], warm: bool = True):
+    """The probe notebook for ``regions`` on ONE worker (one zygote: every job after the
+    first follows a tampering one)."""
     return run_batch(
-        regions=["R01", "R02", "R03"],
+        regions=regions,
         notebooks=["01_customer_segmentation"],
         processed_dir=make_processed(base / "processed"),
         params_dir=make_params(base / "params"),
         notebooks_dir=_probe_notebook(base / "nb"),
         out=base / "reports",
         run_id="probe",
-        jobs=1,  # one worker, one zygote: every job after the first follows a tampering one
+        jobs=1,
         progress=False,
+        warm_kernels=warm,
     )
+
+
+@pytest.fixture(scope="module")
+def probe_run(tmp_path_factory: pytest.TempPathFactory):
+    return _probe_batch(tmp_path_factory.mktemp("probe"), ["R01", "R02", "R03"])
 
 
 def test_every_warm_job_starts_from_a_pristine_kernel(probe_run) -> None:
@@ -132,19 +138,7 @@ def test_every_warm_job_starts_from_a_pristine_kernel(probe_run) -> None:
 
 
 def test_fresh_kernels_when_asked_and_for_foreign_kernels(tmp_path: Path) -> None:
-    base = tmp_path
-    result = run_batch(
-        regions=["R01"],
-        notebooks=["01_customer_segmentation"],
-        processed_dir=make_processed(base / "processed"),
-        params_dir=make_params(base / "params"),
-        notebooks_dir=_probe_notebook(base / "nb"),
-        out=base / "reports",
-        run_id="fresh",
-        jobs=1,
-        progress=False,
-        warm_kernels=False,
-    )
+    result = _probe_batch(tmp_path, ["R01"], warm=False)
     assert result.status == "complete"
     seen = json.loads((result.run_dir / "R01/01_customer_segmentation/seen.json").read_text())
     assert seen["preloaded"] is False
