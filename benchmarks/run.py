@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and not args.quick and out.is_file():
+        # a subset updates its own figures and keeps the others of the last full run
+        try:
+            figures = {**json.loads(out.read_text(encoding="utf-8")), **figures}
+        except ValueError:
+            pass
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(dict(sorted(figures.items())), indent=1) + "\n", encoding="utf-8")
     tmp.replace(out)
