@@ -30,14 +30,18 @@ SEED = 20261130
 
 
 def _ensure_bank(base: Path, n_customers: int) -> Path:
-    """Generate (if missing) and prepare (if stale) a bank under ``base``; return processed."""
-    from bankanalysis.data.generate import generate_bank
-    from bankanalysis.data.prepare import prepare
+    """Generate (if missing) and prepare (if stale) a bank under ``base``; return processed.
 
+    Both run in child processes: Linux hands a process's peak RSS on to the children it
+    forks, so preparing 1M customers in this process would inflate the measured child's.
+    """
     raw, processed = base / "raw", base / "processed"
+    cli = [sys.executable, "-m", "bankanalysis.cli", "-q", "data"]
     if not (raw / "_truth" / ".synthetic").exists():
-        generate_bank(raw, n_customers=n_customers, seed=SEED)
-    prepare(raw, processed)
+        gen = ["generate", "--customers", str(n_customers), "--seed", str(SEED), "--out", str(raw)]
+        subprocess.run([*cli, *gen], check=True, cwd=ROOT)
+    prep = ["prepare", "--raw", str(raw), "--out", str(processed)]
+    subprocess.run([*cli, *prep], check=True, cwd=ROOT)
     return processed
 
 
