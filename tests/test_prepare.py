@@ -483,3 +483,29 @@ def test_three_month_sums_add_oldest_first() -> None:
     assert total(["t2", "t1", "t0"]) == 1e16
     assert total(["t0", "t1", "t2"]) == 1e16 + 2
     assert total([None, "t1", "t0"]) == 2.0
+
+
+def test_money_sums_are_exact_whatever_the_row_order(tmp_path: Path) -> None:
+    # 9e12 + 0.0005 + 0.0005: added big first in doubles the small amounts vanish (each is
+    # below half a unit in the last place of 9e12), added small first they count. DuckDB's
+    # threads add in no fixed order, so prepare sums exactly instead.
+    from decimal import Decimal
+
+    results = []
+    for big_first in (True, False):
+        t = tiny_tables()
+        h = t["holdings"]
+        c1 = (h["month"] == "2024-03") & (h["customer_id"] == "C1")
+        for product, value in (("current_deposit", 9e12), ("time_deposit", 5e-4), ("fund", 5e-4)):
+            h.loc[c1 & (h["product"] == product), "balance"] = value
+        mine = h[c1].sort_values("balance", ascending=not big_first)
+        t["holdings"] = pd.concat([h[~c1], mine], ignore_index=True)
+        name = "big_first" if big_first else "small_first"
+        raw = write_tables(t, tmp_path / name / "raw", fmt="parquet")
+        prepare(raw, tmp_path / name / "processed")
+        cm = _read(tmp_path / name / "processed", "customer_month")
+        row = _row(cm, month="2024-03", customer_id="C1")
+        results.append((row["aum"], row["bal_deposit"]))
+    exact = float(Decimal("9000000000000.001"))
+    assert results[0] == results[1] == (exact, float(Decimal("9000000000000.0005")))
+    assert exact != 9e12 + 5e-4 + 5e-4  # what a naive double sum in that order gives

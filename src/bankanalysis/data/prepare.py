@@ -62,6 +62,8 @@ ROW_GROUP_SIZE = 65_536
 #: DuckDB memory limit; aggregations above it spill to disk in the build folder.
 DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
 _BITS = 63  # products per UBIGINT holding mask
+#: Decimals kept when money and minutes are summed exactly (see :func:`exact_sum`).
+SUM_SCALE = 6
 OPTIONAL_DIMS = ("managers", "devices", "device_months", "targets")
 
 
@@ -304,6 +306,31 @@ def _sql_list(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """SQL of an order-independent sum of a DOUBLE expression (NULL when no rows).
+
+    DuckDB adds doubles in the order its threads happen to combine partial sums, so the same
+    raw data could give sums differing in the last bits from one prepare to the next. Summing
+    as ``DECIMAL(38, SUM_SCALE)`` (exact integer arithmetic; inputs rounded to a millionth of
+    a currency unit) and converting back once makes every run give the same, correctly
+    rounded, result.
+
+    Parameters
+    ----------
+    expr : str
+        SQL expression (DOUBLE).
+    where : str, optional
+        ``FILTER`` condition.
+
+    Returns
+    -------
+    str
+        SQL of a DOUBLE aggregate.
+    """
+    filt = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(38, {SUM_SCALE}))){filt} AS DOUBLE)"
+
+
 @dataclass
 class _Catalogue:
     """Products in catalogue order with their bit in the holding masks."""
@@ -343,7 +370,7 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> None:
     (see :func:`_has_duplicate_holdings`).
     """
     fam = ", ".join(
-        f"coalesce(sum(h.balance) FILTER (WHERE p.fam = {i}), 0) AS bal_{f}"
+        f"coalesce({exact_sum('h.balance', f'p.fam = {i}')}, 0) AS bal_{f}"
         for i, f in enumerate(PRODUCT_FAMILIES)
     )
     masks = ", ".join(
@@ -354,7 +381,7 @@ def _stage_holdings(con: duckdb.DuckDBPyConnection, cat: _Catalogue) -> None:
     con.execute(
         f"""CREATE TEMP TABLE hm AS
         SELECT h.month, h.customer_id,
-               coalesce(sum(h.balance) FILTER (WHERE p.in_aum), 0) AS aum, {fam},
+               coalesce({exact_sum("h.balance", "p.in_aum")}, 0) AS aum, {fam},
                count(*) AS n_products, {masks}
         FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
         GROUP BY h.month, h.customer_id"""
@@ -418,7 +445,8 @@ def _stage_events(
 
 def _txn_aggs() -> str:
     ch = ", ".join(f"count(*) FILTER (WHERE channel = '{c}') AS n_{c}" for c in CHANNELS)
-    return f"count(*) AS n, {ch}, sum(amount) AS amount, sum(fee_income) AS fee"
+    money = f"{exact_sum('amount')} AS amount, {exact_sum('fee_income')} AS fee"
+    return f"count(*) AS n, {ch}, {money}"
 
 
 # --------------------------------------------------------------------------- stage 2: per month
@@ -541,8 +569,9 @@ def _unit_aggregates_sql(unit: str, cat: _Catalogue, first: bool) -> str:
     ch = ", ".join(f"sum(cm.txn_{c}_n_1m) AS txn_{c}_n" for c in CHANNELS)
     join = "" if first else "LEFT JOIN cm_prev pm ON cm.customer_id = pm.customer_id"
     return f"""
-    SELECT cm.{unit} AS {unit}, count(*) AS customers, sum(cm.aum) AS aum,
-           sum(cm.bal_deposit) AS deposit_balance, sum(cm.fee_income_1m) AS fee_income,
+    SELECT cm.{unit} AS {unit}, count(*) AS customers, {exact_sum("cm.aum")} AS aum,
+           {exact_sum("cm.bal_deposit")} AS deposit_balance,
+           {exact_sum("cm.fee_income_1m")} AS fee_income,
            sum(cm.n_products) AS n_products, sum(cm.txn_n_1m) AS txn_n, {ch}, {", ".join(sales)}
     FROM cm_cur cm {join} GROUP BY cm.{unit}"""
 
@@ -817,7 +846,7 @@ def build_processed(
                 con,
                 "raw_contacts",
                 "contact_date",
-                "count(*) AS n, sum(coalesce(minutes, 0)) AS minutes",
+                f"count(*) AS n, {exact_sum('coalesce(minutes, 0)')} AS minutes",
                 work / "ct",
             )
 
