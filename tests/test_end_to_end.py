@@ -118,3 +118,14 @@ def test_index_links_resolve_and_metrics_are_numeric(e2e: dict) -> None:
             )
     for link in links:
         assert (run_dir / link.split("#")[0]).is_file(), link
+
+
+def test_every_report_records_its_headline_metrics(e2e: dict) -> None:
+    from bankanalysis.reporting import HEADLINE_METRICS
+
+    page = (e2e["result"].run_dir / "index.html").read_text(encoding="utf-8")
+    for r in e2e["result"].results:
+        wanted = HEADLINE_METRICS[r.notebook]
+        assert set(wanted) <= set(r.metrics), (r.name, sorted(set(wanted) - set(r.metrics)))
+        for name in wanted:
+            assert f"<li>{name}: " in page, (r.name, name)

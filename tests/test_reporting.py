@@ -273,3 +273,22 @@ def test_links_to_side_files_point_where_the_batch_put_them():
     out = rebase_side_links(body, side)
     assert 'href="02_x/leads_R01.xlsx"' in out and 'href="02_x/leads_R01.csv"' in out
     assert 'href="#Calibration"' in out and 'href="other.csv"' in out
+
+
+def test_index_shows_each_notebooks_headline_metrics_first() -> None:
+    from bankanalysis.reporting import key_metrics
+
+    metrics = {"a.first": 1, "bank.aum": 2.5e9, "bank.customers": 1200, "targets.share_met": 0.75}
+    assert key_metrics(metrics, "00_bank_overview") == [
+        ("bank.customers", 1200),
+        ("bank.aum", 2.5e9),
+        ("targets.share_met", 0.75),
+    ]
+    # a headline the report did not record is skipped; others fill up in name order
+    del metrics["targets.share_met"]
+    assert [k for k, _ in key_metrics(metrics, "00_bank_overview")] == [
+        "bank.customers",
+        "bank.aum",
+        "a.first",
+    ]
+    assert [k for k, _ in key_metrics(metrics, "99_unknown", n=2)] == ["a.first", "bank.aum"]

@@ -520,8 +520,40 @@ def write_report(ipynb_path: str | Path, html_path: str | Path, header: ReportHe
 # --------------------------------------------------------------------------- index
 
 
-def _key_metrics(metrics: Mapping[str, Any], n: int = 3) -> list[tuple[str, Any]]:
-    return [(k, metrics[k]) for k in sorted(metrics)[:n]]
+#: The numbers the run index shows per report: what a manager looks at first.
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
+    "00_bank_overview": ("bank.customers", "bank.aum", "targets.share_met"),
+    "01_customer_segmentation": ("tiers.customers", "tiers.share.vip", "migration.upward_rate"),
+    "02_cross_sell_propensity": (
+        "propensity.products_beating_baseline",
+        "propensity.nbo.leads",
+        "propensity.nbo.coverage_uplift",
+    ),
+    "03_outlet_benchmarking": ("outlets.count", "dea.mean_efficiency", "self_service.ratio"),
+}
+
+
+def key_metrics(
+    metrics: Mapping[str, Any], notebook: str | None = None, n: int = 3
+) -> list[tuple[str, Any]]:
+    """The metrics the run index shows for one report.
+
+    Parameters
+    ----------
+    metrics : mapping
+        The report's ``metrics.json`` values.
+    notebook : str, optional
+        Notebook stem; its :data:`HEADLINE_METRICS` come first (those it recorded).
+    n : int
+        How many to show; other metrics, in name order, fill up to ``n``.
+
+    Returns
+    -------
+    list of (name, value)
+    """
+    names = [k for k in HEADLINE_METRICS.get(notebook or "", ()) if k in metrics]
+    names += [k for k in sorted(metrics) if k not in names]
+    return [(k, metrics[k]) for k in names[:n]]
 
 
 def _fmt_metric(v: Any) -> str:
@@ -547,7 +579,8 @@ def _job_cell(job: Mapping[str, Any]) -> str:
         parts.append(f"<br><small>{_e(job['error'])}</small>")
     metrics = job.get("metrics") or {}
     if metrics:
-        rows = "".join(f"<li>{_e(k)}: {_e(_fmt_metric(v))}</li>" for k, v in _key_metrics(metrics))
+        shown = key_metrics(metrics, job.get("notebook"))
+        rows = "".join(f"<li>{_e(k)}: {_e(_fmt_metric(v))}</li>" for k, v in shown)
         parts.append(f'<ul class="metrics">{rows}</ul>')
     links = [
         f'<a href="{_e(o)}">{_e(Path(o).name)}</a>'
