@@ -280,15 +280,21 @@ def test_index_shows_each_notebooks_headline_metrics_first() -> None:
 
     metrics = {"a.first": 1, "bank.aum": 2.5e9, "bank.customers": 1200, "targets.share_met": 0.75}
     assert key_metrics(metrics, "00_bank_overview") == [
-        ("bank.customers", 1200),
-        ("bank.aum", 2.5e9),
-        ("targets.share_met", 0.75),
+        ("customers", "1,200"),
+        ("AUM", "2,500,000,000"),
+        ("targets met", "75.0%"),
     ]
     # a headline the report did not record is skipped; others fill up in name order
     del metrics["targets.share_met"]
-    assert [k for k, _ in key_metrics(metrics, "00_bank_overview")] == [
-        "bank.customers",
-        "bank.aum",
-        "a.first",
+    assert key_metrics(metrics, "00_bank_overview") == [
+        ("customers", "1,200"),
+        ("AUM", "2,500,000,000"),
+        ("a.first", "1"),
     ]
-    assert [k for k, _ in key_metrics(metrics, "99_unknown", n=2)] == ["a.first", "bank.aum"]
+    assert key_metrics(metrics, "99_unknown", n=2) == [
+        ("a.first", "1"),
+        ("bank.aum", "2,500,000,000"),
+    ]
+    assert key_metrics({"tiers.share.vip": None}, "01_customer_segmentation") == [
+        ("VIP share", "n/a")
+    ]

@@ -520,23 +520,36 @@ def write_report(ipynb_path: str | Path, html_path: str | Path, header: ReportHe
 # --------------------------------------------------------------------------- index
 
 
-#: The numbers the run index shows per report: what a manager looks at first.
-HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
-    "00_bank_overview": ("bank.customers", "bank.aum", "targets.share_met"),
-    "01_customer_segmentation": ("tiers.customers", "tiers.share.vip", "migration.upward_rate"),
-    "02_cross_sell_propensity": (
-        "propensity.products_beating_baseline",
-        "propensity.nbo.leads",
-        "propensity.nbo.coverage_uplift",
+#: The numbers the run index shows per report, what a manager looks at first, with the label
+#: and format the index gives them (``pct``: a share shown as a percentage).
+HEADLINE_METRICS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "00_bank_overview": (
+        ("bank.customers", "customers", "num"),
+        ("bank.aum", "AUM", "num"),
+        ("targets.share_met", "targets met", "pct"),
     ),
-    "03_outlet_benchmarking": ("outlets.count", "dea.mean_efficiency", "self_service.ratio"),
+    "01_customer_segmentation": (
+        ("tiers.customers", "customers", "num"),
+        ("tiers.share.vip", "VIP share", "pct"),
+        ("migration.upward_rate", "moved up a tier", "pct"),
+    ),
+    "02_cross_sell_propensity": (
+        ("propensity.products_beating_baseline", "models beating the tier baseline", "num"),
+        ("propensity.nbo.leads", "leads", "num"),
+        ("propensity.nbo.coverage_uplift", "expected coverage gain", "pct"),
+    ),
+    "03_outlet_benchmarking": (
+        ("outlets.count", "outlets", "num"),
+        ("dea.mean_efficiency", "mean DEA efficiency", "num"),
+        ("self_service.ratio", "self-service banks per outlet", "num"),
+    ),
 }
 
 
 def key_metrics(
     metrics: Mapping[str, Any], notebook: str | None = None, n: int = 3
-) -> list[tuple[str, Any]]:
-    """The metrics the run index shows for one report.
+) -> list[tuple[str, str]]:
+    """The metrics the run index shows for one report, as ``(label, formatted value)``.
 
     Parameters
     ----------
@@ -545,20 +558,27 @@ def key_metrics(
     notebook : str, optional
         Notebook stem; its :data:`HEADLINE_METRICS` come first (those it recorded).
     n : int
-        How many to show; other metrics, in name order, fill up to ``n``.
+        How many to show; other metrics, by name in name order, fill up to ``n``.
 
     Returns
     -------
-    list of (name, value)
+    list of (str, str)
     """
-    names = [k for k in HEADLINE_METRICS.get(notebook or "", ()) if k in metrics]
-    names += [k for k in sorted(metrics) if k not in names]
-    return [(k, metrics[k]) for k in names[:n]]
+    shown = [
+        (label, _fmt_metric(metrics[name], kind))
+        for name, label, kind in HEADLINE_METRICS.get(notebook or "", ())
+        if name in metrics
+    ]
+    headline = {name for name, _, _ in HEADLINE_METRICS.get(notebook or "", ())}
+    shown += [(k, _fmt_metric(metrics[k])) for k in sorted(metrics) if k not in headline]
+    return shown[:n]
 
 
-def _fmt_metric(v: Any) -> str:
-    if v is None:
+def _fmt_metric(v: Any, kind: str = "num") -> str:
+    if v is None or (isinstance(v, float) and v != v):
         return "n/a"
+    if kind == "pct" and isinstance(v, int | float):
+        return f"{v:.1%}"
     if isinstance(v, float):
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
@@ -580,7 +600,7 @@ def _job_cell(job: Mapping[str, Any]) -> str:
     metrics = job.get("metrics") or {}
     if metrics:
         shown = key_metrics(metrics, job.get("notebook"))
-        rows = "".join(f"<li>{_e(k)}: {_e(_fmt_metric(v))}</li>" for k, v in shown)
+        rows = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in shown)
         parts.append(f'<ul class="metrics">{rows}</ul>')
     links = [
         f'<a href="{_e(o)}">{_e(Path(o).name)}</a>'
