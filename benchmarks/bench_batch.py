@@ -26,13 +26,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._harness import ROOT, bench_bank, cli, measure
+
 BIN = Path(sys.executable).parent
 SCALE_CUSTOMERS = 1_000_000
 
@@ -46,30 +45,14 @@ done < "$1"
 """
 
 
-def _child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Run ``cmd``; return (wall s, CPU s, peak RSS GB of the largest process in its tree)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise subprocess.CalledProcessError(code, cmd)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bankanalysis.cli", "-q", *args]
-
-
 def _default_processed() -> Path:
     """``data/processed``, generated and prepared when missing."""
     processed = ROOT / "data" / "processed"
     if not (processed / "_manifest.json").is_file():
         raw = ROOT / "data" / "raw"
         if not any(raw.glob("customers.*")):
-            _child(_cli("data", "generate", "--out", str(raw)))
-        _child(_cli("data", "prepare", "--raw", str(raw), "--out", str(processed)))
+            measure(cli("data", "generate", "--out", str(raw)))
+        measure(cli("data", "prepare", "--raw", str(raw), "--out", str(processed)))
     return processed
 
 
@@ -123,21 +106,21 @@ def compare(processed: Path, regions: list[str], workers: int | None = None) -> 
             shutil.copytree(ROOT / folder, snap / folder, ignore=ignore)
         env["PYTHONPATH"] = str(snap / "src")
         reports = work / "reports"
-        base = _cli("run", "--processed", str(processed), "--out", str(reports), "--no-progress")
+        base = cli("run", "--processed", str(processed), "--out", str(reports), "--no-progress")
         base += ["--notebooks-dir", str(snap / "notebooks"), "--params", str(snap / "params")]
         run = [*base, "--regions", ",".join(regions), "--jobs", str(workers)]
         # warm the model cache and the file cache for both sides (untimed)
         warm = ["--regions", regions[0], "--notebooks", "02_cross_sell_propensity", "--force"]
-        _child([*base, *warm, "--jobs", "1", "--run-id", "warmup"], env)
+        measure([*base, *warm, "--jobs", "1", "--run-id", "warmup"], env)
         shutil.rmtree(reports)
         jobs = _loop_jobs(processed, regions, work, snap)
         n_jobs = len(jobs.read_text(encoding="utf-8").splitlines())
         script = work / "naive.sh"
         script.write_text(_LOOP, encoding="utf-8")
-        naive_s, naive_cpu, _ = _child(["bash", str(script), str(jobs)], env)
+        naive_s, naive_cpu, _ = measure(["bash", str(script), str(jobs)], env)
         n_html = len(list((work / "naive").rglob("*.html")))
-        cold_s, cold_cpu, _ = _child([*run, "--run-id", "cold", "--force"], env)
-        rerun_s, rerun_cpu, _ = _child([*run, "--run-id", "rerun"], env)
+        cold_s, cold_cpu, _ = measure([*run, "--run-id", "cold", "--force"], env)
+        rerun_s, rerun_cpu, _ = measure([*run, "--run-id", "rerun"], env)
         cold = json.loads((reports / "cold" / "manifest.json").read_text(encoding="utf-8"))
         rerun = json.loads((reports / "rerun" / "manifest.json").read_text(encoding="utf-8"))
         if cold["status"] != "complete" or n_html != n_jobs:
@@ -162,17 +145,15 @@ def compare(processed: Path, regions: list[str], workers: int | None = None) -> 
 
 def scale(n_customers: int = SCALE_CUSTOMERS) -> dict[str, float]:
     """Generate (into a temp folder), prepare and run every report on an ``n_customers`` bank."""
-    from benchmarks.bench_prepare import bench_bank
-
     base = bench_bank(n_customers).parent  # keeps the cached raw bank warm for other benches
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=base) as tmp:
         raw, processed = Path(tmp) / "raw", Path(tmp) / "processed"
-        gen_s, _, gen_rss = _child(_cli("data", "generate", "--customers", str(n_customers),
+        gen_s, _, gen_rss = measure(cli("data", "generate", "--customers", str(n_customers),
                                         "--out", str(raw)))  # fmt: skip
-        prep_s, _, prep_rss = _child(_cli("data", "prepare", "--raw", str(raw), "--out",
+        prep_s, _, prep_rss = measure(cli("data", "prepare", "--raw", str(raw), "--out",
                                           str(processed)))  # fmt: skip
-        run_s, run_cpu, run_rss = _child(
-            _cli(
+        run_s, run_cpu, run_rss = measure(
+            cli(
                 "run",
                 "--processed",
                 str(processed),

@@ -15,38 +15,14 @@ Usage: ``python -m benchmarks.bench_prepare [--quick]``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._harness import bench_bank, cli, measure
+
 FULL_CUSTOMERS = 1_000_000
 QUICK_CUSTOMERS = 20_000
-
-
-def _child(cmd: list[str]) -> tuple[float, float, float]:
-    """Run ``cmd``; return (wall s, CPU s, peak RSS GB) of that child alone."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise subprocess.CalledProcessError(code, cmd)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
-
-
-def bench_bank(n_customers: int) -> Path:
-    """Raw folder of the cached benchmark bank with ``n_customers`` (generated when missing)."""
-    raw = ROOT / "build" / "bench" / f"bank_{n_customers}" / "raw"
-    if not (raw / "_truth" / ".synthetic").exists() or not any(raw.glob("holdings.*")):
-        print(f"  generating the {n_customers:,}-customer bank into {raw} ...", flush=True)
-        cli = [sys.executable, "-m", "bankanalysis.cli", "-q", "data", "generate"]
-        _child([*cli, "--customers", str(n_customers), "--out", str(raw)])
-    return raw
 
 
 # --------------------------------------------------------------------------- the two aggregations
@@ -132,10 +108,10 @@ def run(quick: bool = False) -> dict[str, float]:
     me = [sys.executable, "-m", "benchmarks.bench_prepare"]
     with tempfile.TemporaryDirectory(prefix="bench-prepare-", dir=raw.parent) as tmp:
         out = Path(tmp) / "processed"
-        cli = [sys.executable, "-m", "bankanalysis.cli", "-q", "data", "prepare", "--force"]
-        wall, cpu, rss = _child([*cli, "--raw", str(raw), "--out", str(out)])
-        duck_s, _, _ = _child([*me, "--child", "duckdb", str(raw), tmp])
-        pandas_s, _, pandas_rss = _child([*me, "--child", "pandas", str(raw), tmp])
+        prep = cli("data", "prepare", "--force", "--raw", str(raw), "--out", str(out))
+        wall, cpu, rss = measure(prep)
+        duck_s, _, _ = measure([*me, "--child", "duckdb", str(raw), tmp])
+        pandas_s, _, pandas_rss = measure([*me, "--child", "pandas", str(raw), tmp])
     return {
         "prepare_1m_s": wall,
         "prepare_1m_cpu_s": cpu,

@@ -17,41 +17,15 @@ Usage: ``python -m benchmarks.bench_propensity [--quick]``.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._harness import ROOT, ensure_bank, json_child
+
 FULL_CUSTOMERS = 1_000_000
 QUICK_CUSTOMERS = 3_000
-SEED = 20261130
-
-
-def _cli(*args: str) -> None:
-    cmd = [sys.executable, "-m", "bankanalysis.cli", "-q", *args]
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-
-
-def ensure_bank(base: Path, n_customers: int, raw: Path | None = None) -> Path:
-    """Generate (when missing) and prepare (when stale) a bank; return its processed folder."""
-    raw = raw or base / "raw"
-    if not (raw / "_truth" / ".synthetic").exists() or not any(raw.glob("holdings.*")):
-        print(f"  generating the {n_customers:,}-customer bank into {raw} ...", flush=True)
-        _cli(
-            "data",
-            "generate",
-            "--customers",
-            str(n_customers),
-            "--seed",
-            str(SEED),
-            "--out",
-            str(raw),
-        )
-    processed = base / "processed"
-    _cli("data", "prepare", "--raw", str(raw), "--out", str(processed))
-    return processed
 
 
 def workload(processed_dir: Path) -> dict[str, float]:
@@ -111,9 +85,7 @@ def run(quick: bool = False) -> dict[str, float]:
         else:
             raw = ROOT / "build" / "bench" / f"bank_{FULL_CUSTOMERS}" / "raw"
             processed = ensure_bank(ROOT / "build" / "bench" / "propensity_1m", FULL_CUSTOMERS, raw)
-        cmd = [sys.executable, "-m", "benchmarks.bench_propensity", "--child", str(processed)]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+        got = json_child("benchmarks.bench_propensity", str(processed))
     print(
         f"  {int(got['models'])} product models; {int(got['customers_scored']):,} customers "
         f"scored ({int(got['scores']):,} probabilities)",

@@ -16,33 +16,16 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._harness import ROOT, ensure_bank, json_child
+
 FULL_CUSTOMERS = 1_000_000
 QUICK_CUSTOMERS = 3_000
 CACHE = ROOT / "build" / "bench" / "segmentation_1m"
-SEED = 20261130
-
-
-def _ensure_bank(base: Path, n_customers: int) -> Path:
-    """Generate (if missing) and prepare (if stale) a bank under ``base``; return processed.
-
-    Both run in child processes: Linux hands a process's peak RSS on to the children it
-    forks, so preparing 1M customers in this process would inflate the measured child's.
-    """
-    raw, processed = base / "raw", base / "processed"
-    cli = [sys.executable, "-m", "bankanalysis.cli", "-q", "data"]
-    if not (raw / "_truth" / ".synthetic").exists():
-        gen = ["generate", "--customers", str(n_customers), "--seed", str(SEED), "--out", str(raw)]
-        subprocess.run([*cli, *gen], check=True, cwd=ROOT)
-    prep = ["prepare", "--raw", str(raw), "--out", str(processed)]
-    subprocess.run([*cli, *prep], check=True, cwd=ROOT)
-    return processed
 
 
 def workload(processed_dir: Path) -> dict[str, float]:
@@ -152,13 +135,11 @@ def run(quick: bool = False) -> dict[str, float]:
     """
     with tempfile.TemporaryDirectory(prefix="bench-segmentation-") as tmp:
         base = Path(tmp) if quick else CACHE
-        processed = _ensure_bank(base, QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
-        cmd = [sys.executable, "-m", "benchmarks.bench_segmentation", "--child", str(processed)]
+        processed = ensure_bank(base, QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
         # one BLAS/OpenMP thread, as when the batch runs one notebook per core (on a shared
         # machine more threads only spin)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+        got = json_child("benchmarks.bench_segmentation", str(processed), env=env)
     return {
         "segmentation_1m_s": got["seconds"],
         "segmentation_1m_peak_rss_gb": got["peak_rss_gb"],

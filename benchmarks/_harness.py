@@ -1,0 +1,85 @@
+"""What every benchmark shares: child processes that measure themselves, and the cached banks.
+
+Measurements run in child processes: a child's wall time, CPU time and peak RSS are its own
+(``os.wait4``), not the runner's. Banks are generated and prepared by the CLI in child
+processes too, since Linux hands a process's peak RSS on to the children it forks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Seed of the benchmark banks generated with an explicit seed.
+SEED = 20261130
+
+
+def cli(*args: str) -> list[str]:
+    """Command line of ``bankanalysis -q ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "bankanalysis.cli", "-q", *args]
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Run ``cmd`` to the end; return (wall s, CPU s, peak RSS GB of its largest process).
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        When it fails.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise subprocess.CalledProcessError(code, cmd)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
+
+
+def json_child(module: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run ``python -m MODULE --child ARGS``; return the JSON object it printed last."""
+    cmd = [sys.executable, "-m", module, "--child", *args]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_bank(n_customers: int) -> Path:
+    """Raw folder of the cached benchmark bank with ``n_customers`` (generated when missing)."""
+    raw = ROOT / "build" / "bench" / f"bank_{n_customers}" / "raw"
+    if not (raw / "_truth" / ".synthetic").exists() or not any(raw.glob("holdings.*")):
+        print(f"  generating the {n_customers:,}-customer bank into {raw} ...", flush=True)
+        measure(cli("data", "generate", "--customers", str(n_customers), "--out", str(raw)))
+    return raw
+
+
+def ensure_bank(base: Path, n_customers: int, raw: Path | None = None) -> Path:
+    """Generate (when missing, seed :data:`SEED`) and prepare (when stale) a bank.
+
+    Parameters
+    ----------
+    base : Path
+        Folder of the bank: ``raw/`` (unless ``raw`` is given) and ``processed/``.
+    n_customers : int
+        Customers to generate.
+    raw : Path, optional
+        An existing raw folder to prepare instead of ``base/raw``.
+
+    Returns
+    -------
+    Path
+        The processed folder.
+    """
+    raw = raw or base / "raw"
+    if not (raw / "_truth" / ".synthetic").exists() or not any(raw.glob("holdings.*")):
+        print(f"  generating the {n_customers:,}-customer bank into {raw} ...", flush=True)
+        gen = ["--customers", str(n_customers), "--seed", str(SEED), "--out", str(raw)]
+        measure(cli("data", "generate", *gen))
+    processed = base / "processed"
+    measure(cli("data", "prepare", "--raw", str(raw), "--out", str(processed)))
+    return processed
