@@ -498,3 +498,17 @@ def test_model_fitting_job_goes_first_and_its_followers_last(tmp_path: Path) -> 
         ("R02", "02"),
     ]
     assert execution_order([]) == []
+
+
+def test_kernels_get_the_cores_divided_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bankanalysis.batch import limit_threads
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "")  # records the original, restored after the test
+        monkeypatch.delenv(var)
+    limit_threads(0)
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setenv("MKL_NUM_THREADS", "8")  # what the user set stays
+    limit_threads(3)
+    assert (os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]) == ("3", "8")

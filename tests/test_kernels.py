@@ -59,6 +59,7 @@ seen = {
     "extra_module": "leaky_module" in sys.modules,
     "open_files": sorted(f.path for f in psutil.Process().open_files() if f.path.endswith("leak.txt")),
     "cwd_files": sorted(os.listdir(".")),
+    "omp_threads": os.environ.get("OMP_NUM_THREADS"),
 }
 Path(output_dir, "seen.json").write_text(json.dumps(seen))
 
@@ -133,6 +134,9 @@ def test_every_warm_job_starts_from_a_pristine_kernel(probe_run) -> None:
         assert s["extra_module"] is False
         assert s["open_files"] == []
         assert "left_behind.txt" not in s["cwd_files"]  # (IPC sockets of the kernel live there)
+    # one worker: its kernels may use every core (unless the environment already says)
+    cores = str(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    assert {s["omp_threads"] for s in seen} == {cores}
     rc = {s["rc_dpi"] for s in seen}
     assert len(rc) == 1 and 33 not in rc
 
