@@ -10,16 +10,29 @@ import pytest
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity import (
+    EVALUATION_COLUMNS,
     TrainingSettings,
     build_features,
     build_labels,
     build_lead_lists,
+    calibration_plot_data,
     evaluate_scores,
+    evaluation_metrics,
+    evaluation_report_table,
     evaluation_table,
+    evaluation_text,
+    expected_sales_plot_data,
     fit_or_load,
     gains_curve,
+    gains_plot_data,
+    lead_files_text,
+    lead_list_metrics,
+    lead_product_summary,
+    lead_product_table,
     next_best_offers,
     offer_summary,
+    offer_summary_text,
+    region_evaluation_table,
     region_lead_lists,
     score_region,
     write_lead_csv,
@@ -535,3 +548,156 @@ def test_additive_lookup_scores_exactly_like_the_trees():
     m.lookup_ = None
     np.testing.assert_allclose(fast_r, m.decision_function(Xt), rtol=0, atol=1e-9)
     np.testing.assert_allclose(fast_p, m.predict_proba(Xt)[:, 1], rtol=0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- report helpers
+
+
+def _evaluation_frame(seed: int = 7) -> pd.DataFrame:
+    """Out-of-time rows of two products in two regions; R1 has 4 fund buyers, R2 has 12."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for product, region, n, buyers in (
+        ("fund", "R1", 40, 4),
+        ("fund", "R2", 60, 12),
+        ("gold", "R1", 40, 10),
+        ("gold", "R2", 60, 15),
+    ):
+        y = np.zeros(n)
+        y[rng.choice(n, size=buyers, replace=False)] = 1.0
+        p_model = np.clip(0.25 * y + rng.uniform(0.0, 0.5, n), 0.0, 0.99)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "product": product,
+                    "region_id": region,
+                    "customer_id": [f"{region}-{i}" for i in range(n)],
+                    "y": y,
+                    "p_model": p_model,
+                    "p_baseline": rng.uniform(0.0, 0.5, n),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_region_evaluation_blanks_few_buyers_but_keeps_bank_figures():
+    ev = _evaluation_frame()
+    region = region_evaluation_table(ev, "R1", min_group_size=5).set_index("product")
+    # fund has 4 buyers in R1 (< 5): buyers, auc, lift, capture and ece blanked, n kept
+    assert region.loc["fund", "suppressed"] and not region.loc["gold", "suppressed"]
+    assert np.isnan(
+        region.loc["fund", ["buyers", "auc", "lift", "capture", "ece"]].astype(float)
+    ).all()
+    assert region.loc["fund", "n"] == 40
+    r1 = ev[(ev["region_id"] == "R1") & (ev["product"] == "gold")]
+    assert region.loc["gold", "buyers"] == 10
+    assert region.loc["gold", "auc"] == pytest.approx(roc_auc(r1["y"], r1["p_model"]))
+
+
+def test_evaluation_metrics_names_and_values(fitted):
+    bundle = fitted[0]
+    bank_eval = evaluation_table(bundle.evaluation)
+    region_eval = region_evaluation_table(bundle.evaluation, "R1", min_group_size=10)
+    m = evaluation_metrics(bundle, bank_eval, region_eval)
+    fund = bank_eval.set_index("product").loc["fund"]
+    assert m["fund.auc"] == fund["auc"] and m["fund.baseline_lift"] == fund["baseline_lift"]
+    assert m["region.fund.auc"] == region_eval.set_index("product").loc["fund", "auc"]
+    assert len(m) == 8 * len(bank_eval) + len(region_eval) + 3
+    assert m["products_modelled"] == len(bundle.models) and m["products_skipped"] == 0
+    beating = sum(a > b for a, b in zip(bank_eval["auc"], bank_eval["baseline_auc"], strict=True))
+    assert m["products_beating_baseline"] == beating
+
+
+def test_evaluation_report_table_and_text():
+    figures = {
+        "n": [100, 200],
+        "buyers": [10, 40],
+        "base_rate": [0.1, 0.2],
+        "auc": [0.8, 0.6],
+        "pr_auc": [0.4, 0.3],
+        "lift": [3.0, 1.5],
+        "capture": [0.3, 0.5],
+        "brier": [0.08, 0.15],
+        "ece": [0.01, 0.02],
+        "baseline_auc": [0.7, 0.65],
+        "baseline_lift": [2.0, 1.2],
+    }
+    bank_eval = pd.DataFrame({"product": ["fund", "gold"], **figures})
+    region_eval = bank_eval.assign(auc=[0.9, np.nan], lift=[4.0, np.nan], capture=[0.35, np.nan])
+    t = evaluation_report_table(bank_eval, region_eval, {"fund": "基金 <b>", "gold": "Gold"})
+    assert t.columns.tolist() == list(EVALUATION_COLUMNS.values())
+    assert t["product"].tolist() == ["基金 <b>", "Gold"]
+    assert t["AUC (region)"].tolist()[0] == 0.9 and np.isnan(t["lift (region)"].iloc[1])
+    assert t["baseline AUC"].tolist() == [0.7, 0.65] and t["buyers"].tolist() == [10, 40]
+    assert evaluation_text(bank_eval) == (
+        "The model ranks better than the tier baseline for **1 of 2** products; median "
+        "out-of-time AUC 0.70 against 0.68 for the baseline, and the top 10% of customers by "
+        "score hold on median 40% of the buyers."
+    )
+
+
+def test_gains_and_calibration_plot_data_scope_labels_and_small_bins():
+    ev = _evaluation_frame()
+    names = {"fund": "Funds"}  # gold has no display name: its code is shown
+    gains = gains_plot_data(ev, "R1", 5, names)
+    # fund: 4 buyers in R1 < 5, so the whole bank; gold: 10 buyers, the region
+    assert sorted(gains["product"].unique()) == ["Funds (bank)", "gold (region)"]
+    assert len(gains) == 2 * 3 * 21
+    end = gains[gains["share_contacted"] == 1.0]
+    assert (end["share_of_buyers"] == 1.0).all()
+    calib = calibration_plot_data(ev, "R1", 5, 10, names)
+    assert (calib["n"] >= 10).all()
+    fund = ev[ev["product"] == "fund"]
+    bins = np.clip((fund["p_model"] * 10).astype(int), 0, 9).value_counts()
+    shown = calib[calib["product"] == "Funds (bank)"]
+    assert shown["bin"].tolist() == sorted(bins[bins >= 10].index.tolist())
+    assert shown["n"].tolist() == [bins[b] for b in shown["bin"]]
+    assert calibration_plot_data(ev, "R1", 5, 10_000, names).empty
+
+
+def test_lead_product_summary_table_and_plot_data():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=5)
+    by = lead_product_summary(leads, 3, {"fund": "Funds", "gold": "Gold"})
+    assert by["name"].tolist() == ["Funds", "Gold"] and by["product"].tolist() == ["fund", "gold"]
+    fund = by.set_index("product").loc["fund"]
+    assert fund["leads"] == 3 and fund["expected_sales"] == pytest.approx(0.5 + 0.4 + 0.3)
+    assert fund["mean_probability"] == pytest.approx(0.4)
+    gold = by.set_index("product").loc["gold"]  # 2 leads < 3: blanked
+    assert gold["suppressed"] and np.isnan(gold["leads"]) and np.isnan(gold["expected_sales"])
+    table = lead_product_table(by)
+    assert table.columns.tolist() == [
+        "product",
+        "leads",
+        "mean probability",
+        "expected sales (products)",
+    ]
+    plot = expected_sales_plot_data(lead_product_summary(leads, 1, {}))
+    assert plot["product"].tolist() == ["gold", "fund"]  # 0.8 expected sales before 1.2
+    assert expected_sales_plot_data(by)["product"].tolist() == ["fund"]
+
+
+def test_offer_summary_text_hand_computed():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=1)
+    text = offer_summary_text(offer_summary(offers, leads, pd.Series([1, 2, 3, 2])))
+    assert text == (
+        "4 active customers hold 2.00 products on average. Working the 2 leads should bring "
+        "about **1 new products**, raising product coverage to 2.275 products per customer "
+        "(+0.275); making every customer's top offer(s) would bring about 2."
+    )
+
+
+def test_lead_list_metrics_and_files_text():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=5)
+    assert lead_list_metrics(leads) == {"lists": 2, "rows": 5}
+    files = {"xlsx": "leads_R1.xlsx", "csv": "leads_R1.csv"}
+    assert lead_files_text(files, leads) == (
+        "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (2 lists, 5 leads)\n"
+        "- CSV: [leads_R1.csv](leads_R1.csv)\n"
+        "- Lists for unassigned customers: 1"
+    )
+    text = lead_files_text(files, leads, Path("/tmp/x"))
+    assert text.splitlines()[1] == "- CSV: `/tmp/x/leads_R1.csv`"

@@ -18,14 +18,21 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.data.io import atomic_write_bytes
+from bankanalysis.privacy import suppress_small_groups
 
 __all__ = [
     "LEAD_COLUMNS",
     "build_lead_lists",
     "describe_feature",
     "excel_sheet_name",
+    "expected_sales_plot_data",
+    "lead_files_text",
+    "lead_list_metrics",
+    "lead_product_summary",
+    "lead_product_table",
     "next_best_offers",
     "offer_summary",
+    "offer_summary_text",
     "reason_codes",
     "write_lead_csv",
     "write_lead_workbook",
@@ -273,6 +280,141 @@ def offer_summary(offers: pd.DataFrame, leads: pd.DataFrame, n_products: pd.Seri
         "coverage_uplift": after - now,
         "expected_new_products_all_offers": float(offers["probability"].sum()),
     }
+
+
+def offer_summary_text(summary: Mapping[str, float]) -> str:
+    """One Markdown paragraph on what working the leads should bring.
+
+    Parameters
+    ----------
+    summary : mapping
+        From :func:`offer_summary`.
+
+    Returns
+    -------
+    str
+        Markdown (figures only, no names from the data).
+
+    Examples
+    --------
+    >>> s = {"customers": 1200, "products_per_customer": 2.5, "leads": 100,
+    ...      "expected_new_products": 12.4, "coverage_after": 2.5103, "coverage_uplift": 0.0103,
+    ...      "expected_new_products_all_offers": 30.2}
+    >>> offer_summary_text(s)[:53]
+    '1,200 active customers hold 2.50 products on average.'
+    >>> "**12 new products**" in offer_summary_text(s)
+    True
+    """
+    return (
+        f"{summary['customers']:,} active customers hold {summary['products_per_customer']:.2f} "
+        f"products on average. Working the {summary['leads']:,} leads should bring about "
+        f"**{summary['expected_new_products']:.0f} new products**, raising product coverage to "
+        f"{summary['coverage_after']:.3f} products per customer (+{summary['coverage_uplift']:.3f}); "
+        f"making every customer's top offer(s) would bring about "
+        f"{summary['expected_new_products_all_offers']:.0f}."
+    )
+
+
+def lead_product_summary(
+    leads: pd.DataFrame, min_group_size: int, product_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """Leads, mean probability and expected sales per product, small groups blanked.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The lead lists (``product``, ``customer_id``, ``probability``).
+    min_group_size : int
+        Products with fewer leads get NaN figures (the lead count included).
+    product_names : mapping
+        Product code -> display name.
+
+    Returns
+    -------
+    DataFrame
+        ``name, product, leads, mean_probability, expected_sales`` (sum of probabilities, the
+        number of sales to expect) and ``suppressed``, one row per product with leads.
+    """
+    by_product = (
+        leads.groupby("product", observed=True)
+        .agg(
+            leads=("customer_id", "size"),
+            mean_probability=("probability", "mean"),
+            expected_sales=("probability", "sum"),
+        )
+        .reset_index()
+    )
+    by_product = suppress_small_groups(by_product, "leads", min_group_size)
+    by_product.insert(0, "name", by_product["product"].map(product_names))
+    return by_product
+
+
+def lead_product_table(by_product: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lead_product_summary` titled for the report (product names, no codes).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"name": ["Funds"], "product": ["fund"], "leads": [12],
+    ...                    "mean_probability": [0.2], "expected_sales": [2.4], "suppressed": [False]})
+    >>> lead_product_table(df).columns.tolist()
+    ['product', 'leads', 'mean probability', 'expected sales (products)']
+    """
+    return by_product.drop(columns=["product", "suppressed"]).rename(
+        columns={
+            "name": "product",
+            "mean_probability": "mean probability",
+            "expected_sales": "expected sales (products)",
+        }
+    )
+
+
+def expected_sales_plot_data(by_product: pd.DataFrame) -> pd.DataFrame:
+    """The products of :func:`lead_product_summary` with figures, fewest expected sales first."""
+    return by_product.dropna(subset=["expected_sales"]).sort_values("expected_sales")
+
+
+def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
+    """Number of lead lists (``lists``) and of leads (``rows``).
+
+    Examples
+    --------
+    >>> lead_list_metrics(pd.DataFrame({"sheet": ["M1", "M1", "unassigned O1"]}))
+    {'lists': 2, 'rows': 3}
+    """
+    return {"lists": len(leads.groupby("sheet").size()), "rows": len(leads)}
+
+
+def lead_files_text(
+    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
+) -> str:
+    """Markdown list of the lead files with their numbers of lists and leads.
+
+    Parameters
+    ----------
+    files : mapping
+        ``xlsx`` and ``csv`` file names, as returned by ``write_region_leads``.
+    leads : DataFrame
+        The lead lists written.
+    folder : str or Path, optional
+        ``None``: the files sit next to the report and are linked by name; otherwise their
+        full path in ``folder`` is shown as code.
+
+    Returns
+    -------
+    str
+        Three Markdown bullets: workbook, CSV and the number of lists for unassigned customers.
+    """
+
+    def link(name: str) -> str:
+        return f"[{name}]({name})" if folder is None else f"`{Path(folder) / name}`"
+
+    sheets = leads.groupby("sheet").size().index
+    unassigned = int(sheets.str.startswith("unassigned ").sum())
+    return (
+        f"- Workbook: {link(files['xlsx'])} ({len(sheets)} lists, {len(leads):,} leads)\n"
+        f"- CSV: {link(files['csv'])}\n"
+        f"- Lists for unassigned customers: {unassigned}"
+    )
 
 
 def write_lead_workbook(leads: pd.DataFrame, path: str | Path) -> dict[str, str]:
