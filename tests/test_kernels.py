@@ -270,3 +270,21 @@ def test_warm_and_fresh_kernels_give_identical_reports(ci_bank, tmp_path: Path) 
         assert a.metrics == b.metrics, a.name
         assert _outputs(warm.run_dir / a.ipynb) == _outputs(fresh.run_dir / b.ipynb), a.name
         assert sorted(a.outputs) == sorted(b.outputs)
+
+
+def test_the_zygote_is_replaced_when_the_package_source_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = {"hash": "before"}
+    monkeypatch.setattr(kernels, "_package_source", lambda: source["hash"])
+    monkeypatch.setattr(kernels, "_ZYGOTE", None)
+    try:
+        first = kernels.process_zygote()
+        assert kernels.process_zygote() is first  # reused while nothing changes
+        source["hash"] = "after"  # e.g. a Dask worker serving a run after an edit
+        second = kernels.process_zygote()
+        assert second is not first
+        assert first.proc.poll() is not None, "the stale zygote still runs"
+        assert second.wait_ready()
+    finally:
+        kernels.stop_process_zygote()

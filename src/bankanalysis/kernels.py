@@ -295,7 +295,7 @@ class KernelZygote:
         return int(reply["pid"])
 
     def close(self) -> None:
-        """Stop the zygote (kernels it forked keep running until their jobs end)."""
+        """Stop the zygote (a kernel it forked that still runs exits too: its parent is gone)."""
         with contextlib.suppress(OSError):
             self._stream.close()  # the file object holds the socket open too
             self._sock.close()
@@ -311,14 +311,34 @@ class KernelZygote:
 
 _ZYGOTE: KernelZygote | None = None
 _ZYGOTE_PID: int | None = None
+_ZYGOTE_SOURCE: str | None = None
+
+
+def _package_source() -> str:
+    """Hash of the package source as it is on disk now (not the per-process cached one)."""
+    import bankanalysis
+    from bankanalysis.batch import source_tree_hash
+
+    return source_tree_hash(Path(bankanalysis.__file__).parent)
 
 
 def process_zygote() -> KernelZygote:
-    """The zygote of this process, started on first use (one per batch worker process)."""
-    global _ZYGOTE, _ZYGOTE_PID
-    if _ZYGOTE is None or _ZYGOTE_PID != os.getpid() or _ZYGOTE.proc.poll() is not None:
+    """The zygote of this process, started on first use (one per batch worker process).
+
+    A new one replaces it when it died or when the package source changed since it
+    imported it: a long-lived worker (a Dask worker serves many runs) must not fork
+    kernels with an edited package's old code.
+    """
+    global _ZYGOTE, _ZYGOTE_PID, _ZYGOTE_SOURCE
+    source = _package_source()
+    mine = _ZYGOTE is not None and _ZYGOTE_PID == os.getpid()
+    if mine and (_ZYGOTE.proc.poll() is not None or _ZYGOTE_SOURCE != source):
+        logger.info("restarting the kernel zygote (package source changed or zygote gone)")
+        _ZYGOTE.close()
+        mine = False
+    if not mine:
         _ZYGOTE = KernelZygote()
-        _ZYGOTE_PID = os.getpid()
+        _ZYGOTE_PID, _ZYGOTE_SOURCE = os.getpid(), source
         import atexit
 
         atexit.register(_ZYGOTE.close)
