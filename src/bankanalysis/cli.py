@@ -121,17 +121,18 @@ def _csv_list(value: str | None) -> list[str] | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bankanalysis.batch import plan_jobs, run_batch
 
+    common = dict(
+        regions=_csv_list(args.regions),
+        notebooks=_csv_list(args.notebooks),
+        run_id=args.run_id,
+        out=Path(args.out),
+        processed_dir=args.processed,
+        params_dir=args.params,
+        notebooks_dir=args.notebooks_dir,
+        timeout_minutes=args.timeout_minutes,
+    )
     if args.dry_run:
-        plan = plan_jobs(
-            regions=_csv_list(args.regions),
-            notebooks=_csv_list(args.notebooks),
-            run_id=args.run_id,
-            out=Path(args.out),
-            processed_dir=args.processed,
-            params_dir=args.params,
-            notebooks_dir=args.notebooks_dir,
-            timeout_minutes=args.timeout_minutes,
-        )
+        plan = plan_jobs(**common)
         for job in plan.jobs:
             print(f"{job.name}  timeout {job.timeout_s / 60:g} min  key {job.key[:12]}")
         print(f"{len(plan.jobs)} jobs would run into {plan.run_dir} (parameters valid)")
@@ -146,15 +147,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         raise ParameterError([f"--scheduler {args.scheduler} needs --executor dask"])
     result = run_batch(
-        regions=_csv_list(args.regions),
-        notebooks=_csv_list(args.notebooks),
+        **common,
         jobs=args.jobs,
-        run_id=args.run_id,
-        out=Path(args.out),
-        processed_dir=args.processed,
-        params_dir=args.params,
-        notebooks_dir=args.notebooks_dir,
-        timeout_minutes=args.timeout_minutes,
         progress=not args.no_progress,
         executor=executor,
         reuse=not args.force,

@@ -188,17 +188,14 @@ def zygote_main(fd: int) -> None:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - a missing optional module only costs time
             failed.append(f"{name}: {exc}")
-    for name in _KERNEL_ONLY_MODULES:
-        if name in sys.modules:  # pragma: no cover - guarded against by PRELOAD's content
-            failed.append(f"{name} was imported; kernels would not show figures")
+    # a kernel-only module imported here would not hook into the kernels: do not serve
+    early = [name for name in _KERNEL_ONLY_MODULES if name in sys.modules]
+    failed += [f"{name} was imported; kernels would not show figures" for name in early]
     # Reap the kernels as they end (their CPU time then counts towards this process's
     # children, as a normal kernel's counts towards the worker's).
     signal.signal(signal.SIGCHLD, _reap)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides about interrupts
-    ready = {"ready": True, "pid": os.getpid(), "failed": failed}
-    if any("kernels would not show" in f for f in failed):
-        ready["ready"] = False
-    _send(sock, ready)
+    _send(sock, {"ready": not early, "pid": os.getpid(), "failed": failed})
     stream = sock.makefile("r", encoding="utf-8")
     while True:
         req = _recv(stream)
