@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from bankanalysis.data import io as bio
+from bankanalysis.data import atomic as bio
 from bankanalysis.metrics import MetricsRecorder, read_metrics
 
 

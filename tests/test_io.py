@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from tinybank import tiny_tables, write_tables
 
-from bankanalysis.data import io
+from bankanalysis.data import atomic, io
 from bankanalysis.exceptions import DataContractError
 
 
@@ -144,9 +144,9 @@ def test_sql_parse_expr_rejects_what_the_contract_rejects() -> None:
 
 
 def test_atomic_writes_leave_no_temp_files(tmp_path: Path) -> None:
-    io.atomic_write_text(tmp_path / "a" / "x.txt", "héllo")
-    io.atomic_write_bytes(tmp_path / "a" / "y.bin", b"\x00\x01")
-    io.atomic_write_parquet(pd.DataFrame({"v": [1, 2]}), tmp_path / "a" / "z.parquet")
+    atomic.atomic_write_text(tmp_path / "a" / "x.txt", "héllo")
+    atomic.atomic_write_bytes(tmp_path / "a" / "y.bin", b"\x00\x01")
+    atomic.atomic_write_parquet(pd.DataFrame({"v": [1, 2]}), tmp_path / "a" / "z.parquet")
     assert (tmp_path / "a" / "x.txt").read_text(encoding="utf-8") == "héllo"
     assert (tmp_path / "a" / "y.bin").read_bytes() == b"\x00\x01"
     assert pq.read_table(tmp_path / "a" / "z.parquet").column("v").to_pylist() == [1, 2]
@@ -156,16 +156,16 @@ def test_atomic_writes_leave_no_temp_files(tmp_path: Path) -> None:
 
 def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "t.parquet"
-    io.atomic_write_parquet(pd.DataFrame({"v": [1]}), target)
+    atomic.atomic_write_parquet(pd.DataFrame({"v": [1]}), target)
     before = target.read_bytes()
 
     def boom(*args: object, **kwargs: object) -> None:
         Path(args[1]).write_bytes(b"PAR1 half written")
         raise OSError("disk full")
 
-    monkeypatch.setattr(io.pq, "write_table", boom)
+    monkeypatch.setattr(atomic.pq, "write_table", boom)
     with pytest.raises(OSError, match="disk full"):
-        io.atomic_write_parquet(pd.DataFrame({"v": [2]}), target)
+        atomic.atomic_write_parquet(pd.DataFrame({"v": [2]}), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
@@ -176,12 +176,12 @@ def test_swap_in_dir_replaces_and_restores(tmp_path: Path, monkeypatch: pytest.M
     (final / "old.txt").write_text("old")
     new.mkdir()
     (new / "new.txt").write_text("new")
-    io.swap_in_dir(new, final)
+    atomic.swap_in_dir(new, final)
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
     # The two-rename fallback (no atomic exchange available) restores the old folder.
-    monkeypatch.setattr(io, "_exchange_dirs", lambda a, b: False)
+    monkeypatch.setattr(atomic, "_exchange_dirs", lambda a, b: False)
     again = tmp_path / ".out.tmp2"
     again.mkdir()
     real_replace = os.replace
@@ -193,9 +193,9 @@ def test_swap_in_dir_replaces_and_restores(tmp_path: Path, monkeypatch: pytest.M
             raise OSError("rename failed")
         real_replace(src, dst)
 
-    monkeypatch.setattr(io.os, "replace", flaky)
+    monkeypatch.setattr(atomic.os, "replace", flaky)
     with pytest.raises(OSError, match="rename failed"):
-        io.swap_in_dir(again, final)
+        atomic.swap_in_dir(again, final)
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert len(calls) == 3  # aside, (failed) in, back
 
@@ -206,7 +206,7 @@ def test_exchange_dirs_swaps_contents_atomically(tmp_path: Path) -> None:
     b.mkdir()
     (a / "x.txt").write_text("from a")
     (b / "y.txt").write_text("from b")
-    if not io._exchange_dirs(a, b):
+    if not atomic._exchange_dirs(a, b):
         pytest.skip("renameat2(RENAME_EXCHANGE) not available here")
     assert [p.name for p in a.iterdir()] == ["y.txt"]
     assert (b / "x.txt").read_text() == "from a"

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.dea import dea, scale_efficiency
-from bankanalysis.exceptions import BankAnalysisError
+from bankanalysis.exceptions import BenchmarkingError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -108,10 +108,6 @@ _ADDITIVE = (
     "n_covered",
     "n_products_total",
 )
-
-
-class BenchmarkingError(BankAnalysisError):
-    """Outlet data cannot be benchmarked as asked (missing column, unknown KPI, no outlets)."""
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:

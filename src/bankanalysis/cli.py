@@ -67,7 +67,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 def _cmd_contract(args: argparse.Namespace) -> int:
     from bankanalysis.contract import contract_markdown
-    from bankanalysis.data.io import atomic_write_text
+    from bankanalysis.data.atomic import atomic_write_text
 
     text = contract_markdown()
     if args.out == "-":

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bankanalysis.exceptions import BankAnalysisError
+from bankanalysis.exceptions import DeaInputError
 
 __all__ = [
     "DeaInputError",
@@ -63,10 +63,6 @@ Returns = Literal["crs", "vrs"]
 PEER_TOL = 1e-7
 #: efficiencies within this distance of 1 are exactly 1 (solver tolerance)
 SNAP_TOL = 1e-9
-
-
-class DeaInputError(BankAnalysisError):
-    """Inputs or outputs are unusable for DEA (non-positive inputs, negative outputs, NaN)."""
 
 
 @dataclass

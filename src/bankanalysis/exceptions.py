@@ -103,3 +103,39 @@ class BatchError(BankAnalysisError):
     """The report batch could not run or some jobs failed."""
 
     exit_code = 1
+
+
+class GenerateError(BankAnalysisError):
+    """The synthetic bank cannot be generated with the given arguments."""
+
+
+class AnalysisError(BankAnalysisError):
+    """An analysis cannot run on the data or parameters it was given.
+
+    Raised by the analytics modules (segmentation, propensity, benchmarking, overview, plan);
+    the message names the table or column, what is wrong and what to change.
+    """
+
+
+class SegmentationError(AnalysisError):
+    """Customers cannot be put into tiers or segments as asked (thresholds, months, columns)."""
+
+
+class BenchmarkingError(AnalysisError):
+    """Outlet data cannot be benchmarked as asked (missing column, unknown KPI, no outlets)."""
+
+
+class DeaInputError(BenchmarkingError):
+    """Inputs or outputs are unusable for DEA (non-positive inputs, negative outputs, NaN)."""
+
+
+class OverviewError(AnalysisError):
+    """The bank overview cannot be built (unknown month, missing KPI columns)."""
+
+
+class KpiError(BankAnalysisError):
+    """A KPI id is unknown, or a KPI is asked for at a level or unit it does not exist at."""
+
+
+class KernelStartError(BatchError):
+    """A warm kernel could not be forked; the batch falls back to a normal kernel start."""

@@ -42,6 +42,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from bankanalysis.exceptions import KernelStartError
+
 logger = logging.getLogger(__name__)
 
 #: Modules the zygote imports before it forks kernels: what the report notebooks import.
@@ -215,10 +217,6 @@ def zygote_main(fd: int) -> None:
 # --------------------------------------------------------------------------- worker side
 
 
-class ZygoteError(RuntimeError):
-    """The zygote could not fork a kernel (callers fall back to a normal start)."""
-
-
 class KernelZygote:
     """A zygote process owned by this (worker) process; see the module docstring.
 
@@ -265,15 +263,15 @@ class KernelZygote:
 
         Raises
         ------
-        ZygoteError
+        KernelStartError
             When the environment differs from the zygote's or the zygote cannot fork.
         """
         diff = env_difference(self.env, env)
         if diff:
-            raise ZygoteError(f"environment differs from the zygote's ({', '.join(diff[:5])})")
+            raise KernelStartError(f"environment differs from the zygote's ({', '.join(diff[:5])})")
         with self._lock:
             if not self.wait_ready():
-                raise ZygoteError("the zygote is not running")
+                raise KernelStartError("the zygote is not running")
             try:
                 _send(
                     self._sock,
@@ -286,9 +284,9 @@ class KernelZygote:
                 )
                 reply = _recv(self._stream)
             except OSError as exc:
-                raise ZygoteError(f"the zygote is gone ({exc})") from exc
+                raise KernelStartError(f"the zygote is gone ({exc})") from exc
         if not reply or "pid" not in reply:
-            raise ZygoteError((reply or {}).get("error", "the zygote is gone"))
+            raise KernelStartError((reply or {}).get("error", "the zygote is gone"))
         return int(reply["pid"])
 
     def close(self) -> None:
@@ -433,7 +431,7 @@ class ForkProvisioner(LocalProvisioner):
             cwd = str(kwargs.get("cwd") or os.getcwd())
             try:
                 pid = process_zygote().fork_kernel(conn, cwd, env, extra)
-            except ZygoteError as exc:
+            except KernelStartError as exc:
                 logger.info("warm kernel not used (%s); starting a fresh kernel", exc)
             else:
                 self.process = ForkedKernel(pid)

@@ -13,7 +13,7 @@ import numbers
 from pathlib import Path
 from typing import Any
 
-from bankanalysis.data.io import atomic_write_text
+from bankanalysis.data.atomic import atomic_write_text
 
 __all__ = ["MetricsRecorder", "read_metrics"]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from bankanalysis.exceptions import BankAnalysisError
+from bankanalysis.exceptions import OverviewError
 from bankanalysis.segmentation import customer_tiers, month_window, shift_month
 
 __all__ = [
@@ -62,7 +62,7 @@ SCORECARD_KPIS: dict[str, tuple[str, str]] = {
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise BankAnalysisError(
+        raise OverviewError(
             f"{what}: missing column(s) {', '.join(missing)}; pass the processed table "
             "from bankanalysis.data.load (see docs/processed_data.md)"
         )
@@ -80,7 +80,7 @@ def base_month(months: Sequence[str], month: str, lookback: int = 12) -> str:
     """
     months = sorted(months)
     if month not in months:
-        raise BankAnalysisError(f"month {month!r} is not in the data ({months[0]}..{months[-1]})")
+        raise OverviewError(f"month {month!r} is not in the data ({months[0]}..{months[-1]})")
     wanted = shift_month(month, -lookback)
     return wanted if wanted in months else months[0]
 
@@ -222,7 +222,7 @@ def region_scorecard(
     _require(cm, ["manager_id", "contact_minutes_3m"], "region_scorecard")
     hold = f"hold_{wealth_card_product}"
     if hold not in cm.columns:
-        raise BankAnalysisError(
+        raise OverviewError(
             f"product {wealth_card_product!r} is not in the catalogue (no column {hold}); set "
             "wealth_card_product to a product id of products.csv"
         )
@@ -306,7 +306,7 @@ def league_table(
     """
     kpis = [k for k in (kpis or SCORECARD_KPIS) if k in scorecard.columns]
     if not kpis:
-        raise BankAnalysisError("league_table: none of the KPI columns is in the scorecard")
+        raise OverviewError("league_table: none of the KPI columns is in the scorecard")
     sc = scorecard.set_index("region_id")
     by = sc.groupby("echelon", observed=True, sort=True)
     pct = pd.DataFrame(index=sc.index)

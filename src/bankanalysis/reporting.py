@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bankanalysis.data.io import atomic_write_text
+from bankanalysis.data.atomic import atomic_write_text
 
 __all__ = [
     "ERROR_ANCHOR",

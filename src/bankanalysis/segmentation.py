@@ -41,7 +41,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 
 from bankanalysis.contract import CHANNELS, PRODUCT_FAMILIES
-from bankanalysis.exceptions import BankAnalysisError, ModelError
+from bankanalysis.exceptions import ModelError, SegmentationError
 from bankanalysis.privacy import suppress_small_groups
 
 __all__ = [
@@ -160,7 +160,7 @@ def month_window(month: str, n_months: int) -> list[str]:
 def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"{what}: column(s) {', '.join(missing)} missing from the customer-month frame "
             f"(has {', '.join(map(str, df.columns[:12]))}...); load them from "
             "customer_month.parquet (docs/processed_data.md)"
@@ -170,11 +170,11 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 def _check_thresholds(thresholds: Sequence[float], names: Sequence[str]) -> np.ndarray:
     thr = np.asarray(thresholds, dtype="float64")
     if len(names) != len(thr) + 1:
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"tier names {list(names)} need exactly {len(names) - 1} thresholds, got {list(thr)}"
         )
     if thr.size and (thr[0] <= 0 or np.any(np.diff(thr) <= 0)):
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"tier thresholds must be positive and strictly increasing, got {list(thr)}; "
             "fix tier_thresholds in params/"
         )
@@ -256,7 +256,7 @@ def customer_tiers(
     now = cm.loc[cm["month"] == month]
     if now.empty:
         known = sorted(cm["month"].unique().tolist())
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"no customer is active at month {month!r} in the customer-month frame "
             f"(months present: {', '.join(known[:3])}{'...' if len(known) > 3 else ''}); "
             "choose a data_month inside the data"
@@ -343,7 +343,7 @@ def tier_comparison(
     _require(tiers, ("region_id", "echelon", "tier", "aum"), "tier_comparison")
     mine = tiers["region_id"] == region_id
     if not mine.any():
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"region {region_id!r} has no active customer in the tier frame; check region_id"
         )
     echelon = tiers.loc[mine, "echelon"].iloc[0]
@@ -423,7 +423,7 @@ def top_tier_aum_share(tiers: pd.DataFrame, from_tier: str = "vip") -> float:
     """
     cats = list(tiers["tier"].cat.categories)
     if from_tier not in cats:
-        raise BankAnalysisError(f"unknown tier {from_tier!r}; tiers are {cats}")
+        raise SegmentationError(f"unknown tier {from_tier!r}; tiers are {cats}")
     total = float(tiers["aum"].sum())
     if total <= 0:
         return float("nan")
@@ -452,7 +452,7 @@ def tier_transitions(tiers_from: pd.DataFrame, tiers_to: pd.DataFrame) -> pd.Dat
     """
     names = list(tiers_from["tier"].cat.categories)
     if names != list(tiers_to["tier"].cat.categories):
-        raise BankAnalysisError("both tier frames must use the same tier names")
+        raise SegmentationError("both tier frames must use the same tier names")
     keep = ["customer_id", "tier"] + (["outlet_id"] if "outlet_id" in tiers_to.columns else [])
     a = tiers_from[keep].rename(columns={"tier": "from_state", "outlet_id": "outlet_from"})
     b = tiers_to[keep].rename(columns={"tier": "to_state"})
@@ -673,7 +673,7 @@ def upgrade_pipeline(
         threshold, summed), one row per group and threshold.
     """
     if not 0 < within < 1:
-        raise BankAnalysisError(f"pipeline band must lie in (0, 1), got {within}")
+        raise SegmentationError(f"pipeline band must lie in (0, 1), got {within}")
     _require(tiers, ("avg_aum", "tier", by), "upgrade_pipeline")
     names = list(tiers["tier"].cat.categories)
     thr = _check_thresholds(thresholds, names)
@@ -1318,7 +1318,7 @@ def product_depth(
     zero = 0
     if customers is not None:
         if month is None:
-            raise BankAnalysisError("product_depth needs month together with customers")
+            raise SegmentationError("product_depth needs month together with customers")
         end = pd.Period(month, freq="M").end_time
         since = pd.to_datetime(customers["since"])
         closed = pd.to_datetime(customers["closed"])
@@ -1365,7 +1365,7 @@ def wealth_card_matching(
     """
     col = f"hold_{product}"
     if col not in cm_tiers.columns:
-        raise BankAnalysisError(
+        raise SegmentationError(
             f"product {product!r} is not in the catalogue (no column {col}); set "
             "wealth_card_product to a product id of products.csv"
         )

@@ -43,7 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bankanalysis.contract import CHANNELS, CONTACT_CHANNELS, TABLES, TXN_KINDS
-from bankanalysis.exceptions import BankAnalysisError
+from bankanalysis.exceptions import GenerateError
 
 logger = logging.getLogger(__name__)
 
@@ -274,10 +274,6 @@ _PHI = (np.sqrt(5.0) - 1.0) / 2.0
 #: Bumped whenever the same arguments would give different data (written to ``_truth/.synthetic``
 #: so cached generated banks can be recognised as stale).
 GENERATOR_VERSION = 1
-
-
-class GenerateError(BankAnalysisError):
-    """The synthetic bank cannot be generated with the given arguments."""
 
 
 def _rng(seed: int, *keys: int) -> np.random.Generator:

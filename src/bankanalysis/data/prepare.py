@@ -37,16 +37,14 @@ from bankanalysis.contract import (
     TABLE_ORDER,
     TABLES,
 )
+from bankanalysis.data.atomic import atomic_write_parquet, atomic_write_text, swap_in_dir
 from bankanalysis.data.io import (
-    atomic_write_parquet,
-    atomic_write_text,
     duckdb_source,
     find_table_file,
     quote_ident,
     read_table,
     source_columns,
     sql_value_expr,
-    swap_in_dir,
 )
 from bankanalysis.data.validate import RawCheck, check_raw, key_violations, validate_raw
 from bankanalysis.exceptions import DataContractError, ProcessedDataError

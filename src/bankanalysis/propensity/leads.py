@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bankanalysis.data.io import atomic_write_bytes
+from bankanalysis.data.atomic import atomic_write_bytes
 from bankanalysis.privacy import suppress_small_groups
 
 __all__ = [
