@@ -29,7 +29,7 @@ from bankanalysis.batch import (
     run_batch,
     switch_latest,
 )
-from bankanalysis.reporting import ERROR_ANCHOR, local_links
+from bankanalysis.report.html import ERROR_ANCHOR, local_links
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"

@@ -20,7 +20,7 @@ import pytest
 
 from bankanalysis.batch import run_batch
 from bankanalysis.params import NOTEBOOK_PARAMS
-from bankanalysis.reporting import local_links
+from bankanalysis.report.html import local_links
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert(1)</script>"
@@ -121,7 +121,7 @@ def test_index_links_resolve_and_metrics_are_numeric(e2e: dict) -> None:
 
 
 def test_every_report_records_its_headline_metrics(e2e: dict) -> None:
-    from bankanalysis.reporting import HEADLINE_METRICS
+    from bankanalysis.report.index import HEADLINE_METRICS
 
     page = (e2e["result"].run_dir / "index.html").read_text(encoding="utf-8")
     for r in e2e["result"].results:

@@ -34,7 +34,7 @@ from hostile import HostileBatch
 from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 
 from bankanalysis.batch import run_batch
-from bankanalysis.reporting import ERROR_ANCHOR, local_links
+from bankanalysis.report.html import ERROR_ANCHOR, local_links
 
 pytestmark = pytest.mark.slow
 

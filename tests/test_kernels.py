@@ -44,7 +44,7 @@ import matplotlib
 import pandas as pd
 import psutil
 
-import bankanalysis.plots as plots
+import bankanalysis.report.plots as plots
 from bankanalysis import segmentation
 
 seen = {

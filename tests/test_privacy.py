@@ -26,7 +26,8 @@ from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params import CommonParams, load_params
 from bankanalysis.privacy import suppress_small_groups
-from bankanalysis.reporting import ReportHeader, header_html, index_html
+from bankanalysis.report.html import ReportHeader, header_html
+from bankanalysis.report.index import index_html
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "bankanalysis"
@@ -181,7 +182,7 @@ def test_index_and_header_show_hostile_names_as_text() -> None:
 
 def test_styled_tables_escape_names_after_the_theme_is_set() -> None:
     """Notebooks style tables with pandas' Styler, which does not escape unless told to."""
-    from bankanalysis.plots import set_theme
+    from bankanalysis.report.plots import set_theme
 
     set_theme()
     df = pd.DataFrame({"outlet": [IMG_NAME, QUOTES_NAME], "customers": [120, 340]})

@@ -113,7 +113,7 @@ class Job:
     key : str
         :func:`job_key` of the job.
     header : dict
-        Report header fields known before the run (see :class:`bankanalysis.reporting.ReportHeader`).
+        Report header fields known before the run (see :class:`bankanalysis.report.html.ReportHeader`).
     kernel_name : str
         Jupyter kernel to run the notebook with.
     model_key : str
@@ -713,9 +713,9 @@ def finish_job(
     """Mark the failing cell, render the HTML report and collect metrics of a finished job."""
     import nbformat
 
-    from bankanalysis.reporting import (
+    from bankanalysis.data.atomic import atomic_write_text
+    from bankanalysis.report.html import (
         ReportHeader,
-        atomic_write_text,
         find_error,
         mark_failed_cell,
         render_report,
@@ -1197,7 +1197,8 @@ def _manifest(
 
 
 def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:
-    from bankanalysis.reporting import atomic_write_text, index_html, manifest_json
+    from bankanalysis.data.atomic import atomic_write_text
+    from bankanalysis.report.index import index_html, manifest_json
 
     atomic_write_text(run_dir / "manifest.json", manifest_json(manifest))
     atomic_write_text(run_dir / "index.html", index_html(manifest))
@@ -1329,7 +1330,7 @@ def record_jobs(
     """
     import fcntl
 
-    from bankanalysis.reporting import atomic_write_text
+    from bankanalysis.data.atomic import atomic_write_text
 
     items = [(k, r) for k, r in items if k and r.status in OK_STATUSES]
     if not items and not model_keys:

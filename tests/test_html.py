@@ -1,27 +1,26 @@
-"""HTML reports and the run index: no input code, offline, escaped, deterministic."""
+"""HTML reports: no input code, offline, escaped, deterministic."""
 
 from __future__ import annotations
 
 import base64
-import os
 import re
-from pathlib import Path
 
 import nbformat
-import pytest
 
-from bankanalysis.data import io as reporting_io
-from bankanalysis.reporting import (
+from bankanalysis.report.html import (
     ERROR_ANCHOR,
     ReportHeader,
-    atomic_write_text,
     find_error,
     header_html,
-    index_html,
     local_links,
     mark_failed_cell,
     parameters_table_html,
+    rebase_side_links,
     render_report,
+    safe_markdown,
+    stable_styler_ids,
+    strip_active_content,
+    style_table,
 )
 
 EVIL = "<script>alert(1)</script>"
@@ -149,75 +148,8 @@ def test_rendering_is_deterministic() -> None:
     assert render_report(_executed(), _header()) == render_report(_executed(), _header())
 
 
-def test_index_links_statuses_and_escaping() -> None:
-    manifest = {
-        "run_id": "run1",
-        "status": "incomplete",
-        "reason": "1 job failed",
-        "counts": {"ok": 1, "failed": 1},
-        "notebooks": ["00_bank_overview", "01_customer_segmentation"],
-        "regions": [{"region_id": "R1", "name": EVIL, "echelon": "1 (central city)"}],
-        "data": {"fingerprint": "f1ngerpr1nt", "data_month": "2024-03"},
-        "jobs": [
-            {
-                "region_id": None,
-                "notebook": "00_bank_overview",
-                "status": "ok",
-                "duration_s": 2.5,
-                "html": "_bank/00_bank_overview.html",
-                "metrics": {"regions.count": 2, "aum.total": 123456789.0},
-                "outputs": ["_bank/00_bank_overview/metrics.json"],
-            },
-            {
-                "region_id": "R1",
-                "notebook": "01_customer_segmentation",
-                "status": "failed",
-                "duration_s": 1.0,
-                "error": "ValueError: <b>bad</b>",
-                "html": "R1/01_customer_segmentation.html",
-                "outputs": ["R1/01_customer_segmentation/leads.xlsx"],
-            },
-        ],
-    }
-    page = index_html(manifest)
-    links = local_links(page)
-    assert "_bank/00_bank_overview.html" in links
-    assert f"R1/01_customer_segmentation.html#{ERROR_ANCHOR}" in links
-    assert "R1/01_customer_segmentation/leads.xlsx" in links
-    assert "manifest.json" in links
-    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<b>bad</b>" not in page
-    assert "This run is incomplete: 1 job failed" in page
-    assert "aum.total: 123,456,789" in page and "regions.count: 2" in page
-
-
-def test_atomic_write_leaves_no_partial_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "index.html"
-    atomic_write_text(target, "old")
-    assert oct(target.stat().st_mode & 0o444) == oct(0o444 & ~_umask())
-
-    def broken(src: str, dst: str) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(reporting_io.os, "replace", broken)
-    with pytest.raises(OSError, match="disk full"):
-        atomic_write_text(target, "new content")
-    assert target.read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def test_notebook_helpers_escape_names_from_the_data() -> None:
     import pandas as pd
-
-    from bankanalysis.reporting import safe_markdown, style_table
 
     md = safe_markdown("Region **{name}** has {n} outlets", name=EVIL, n=3)
     assert md.data == "Region **&lt;script&gt;alert(1)&lt;/script&gt;** has 3 outlets"
@@ -231,8 +163,6 @@ def test_notebook_helpers_escape_names_from_the_data() -> None:
 
 
 def test_active_content_never_reaches_a_report() -> None:
-    from bankanalysis.reporting import strip_active_content
-
     nb = _executed()
     nb.cells[4].outputs[0]["data"]["text/html"] = (
         '<table><tr><td onmouseover="steal()">x</td></tr></table>'
@@ -251,8 +181,6 @@ def test_active_content_never_reaches_a_report() -> None:
 def test_styler_tables_render_identically_and_escaped():
     import pandas as pd
 
-    from bankanalysis.reporting import stable_styler_ids, style_table
-
     df = pd.DataFrame({"outlet": ["<b>O'Brien & Sons</b>", "人民路"], "share": [0.5, 0.25]})
     a = stable_styler_ids(style_table(df, formatter={"share": "{:.0%}"}).to_html())
     b = stable_styler_ids(style_table(df, formatter={"share": "{:.0%}"}).to_html())
@@ -263,8 +191,6 @@ def test_styler_tables_render_identically_and_escaped():
 
 
 def test_links_to_side_files_point_where_the_batch_put_them():
-    from bankanalysis.reporting import rebase_side_links
-
     body = (
         '<a href="leads_R01.xlsx">wb</a> <a href="#Calibration">toc</a> '
         '<a href="other.csv">kept</a> <a href="leads_R01.csv">csv</a>'
@@ -273,28 +199,3 @@ def test_links_to_side_files_point_where_the_batch_put_them():
     out = rebase_side_links(body, side)
     assert 'href="02_x/leads_R01.xlsx"' in out and 'href="02_x/leads_R01.csv"' in out
     assert 'href="#Calibration"' in out and 'href="other.csv"' in out
-
-
-def test_index_shows_each_notebooks_headline_metrics_first() -> None:
-    from bankanalysis.reporting import key_metrics
-
-    metrics = {"a.first": 1, "bank.aum": 2.5e9, "bank.customers": 1200, "targets.share_met": 0.75}
-    assert key_metrics(metrics, "00_bank_overview") == [
-        ("customers", "1,200"),
-        ("AUM", "2,500,000,000"),
-        ("targets met", "75.0%"),
-    ]
-    # a headline the report did not record is skipped; others fill up in name order
-    del metrics["targets.share_met"]
-    assert key_metrics(metrics, "00_bank_overview") == [
-        ("customers", "1,200"),
-        ("AUM", "2,500,000,000"),
-        ("a.first", "1"),
-    ]
-    assert key_metrics(metrics, "99_unknown", n=2) == [
-        ("a.first", "1"),
-        ("bank.aum", "2,500,000,000"),
-    ]
-    assert key_metrics({"tiers.share.vip": None}, "01_customer_segmentation") == [
-        ("VIP share", "n/a")
-    ]

@@ -1,4 +1,4 @@
-"""Self-contained HTML reports and the run index.
+"""Self-contained HTML reports: render an executed notebook, its header, escaping and links.
 
 Executed notebooks are rendered in-process with nbconvert's ``HTMLExporter`` (``basic``
 template: body only) inside a page of our own: a header (title, region, data month,
@@ -11,36 +11,31 @@ from the data (region and outlet names) is HTML-escaped.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import numbers
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-
-from bankanalysis.data.atomic import atomic_write_text
 
 __all__ = [
     "ERROR_ANCHOR",
+    "REPORT_CSS",
     "ReportHeader",
-    "atomic_write_text",
+    "escape",
     "find_error",
-    "header_dict",
     "header_html",
-    "index_html",
     "local_links",
-    "manifest_json",
     "mark_failed_cell",
     "parameters_table_html",
     "prepare_notebook",
+    "rebase_side_links",
     "render_report",
     "report_title",
     "safe_markdown",
+    "stable_styler_ids",
     "strip_active_content",
     "style_table",
-    "write_report",
 ]
 
 logger = logging.getLogger(__name__)
@@ -78,8 +73,14 @@ span.ansi-cyan-fg{color:#00838f}span.ansi-blue-fg{color:#1565c0}
 """
 
 
-def _e(value: Any) -> str:
-    """Escape any value for HTML text and attribute context."""
+def escape(value: Any) -> str:
+    """Escape any value for HTML text and attribute context (``None`` becomes empty).
+
+    Examples
+    --------
+    >>> escape('<a href="x">') + escape(None)
+    '&lt;a href=&quot;x&quot;&gt;'
+    """
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -101,7 +102,7 @@ def safe_markdown(template: str, **values: Any) -> Any:
     """
     from IPython.display import Markdown
 
-    safe = {k: v if isinstance(v, numbers.Number) else _e(v) for k, v in values.items()}
+    safe = {k: v if isinstance(v, numbers.Number) else escape(v) for k, v in values.items()}
     return Markdown(template.format(**safe))
 
 
@@ -241,7 +242,7 @@ def parameters_table_html(params: Mapping[str, Any]) -> str:
     '<table class="params"><tr><th>parameter</th><th>value</th></tr><tr><td>min_group_size</td><td>10</td></tr><tr><td>region_id</td><td>R&lt;1&gt;</td></tr></table>'
     """
     rows = "".join(
-        f"<tr><td>{_e(k)}</td><td>{_e(_format_value(v))}</td></tr>"
+        f"<tr><td>{escape(k)}</td><td>{escape(_format_value(v))}</td></tr>"
         for k, v in sorted(params.items())
         if k not in _HIDDEN_PARAMS
     )
@@ -270,20 +271,20 @@ def header_html(h: ReportHeader) -> str:
         ("Run time (UTC)", h.run_time),
     ]
     meta = "".join(
-        f'<dt>{_e(k)}</dt><dd class="{_e(k.lower().replace(" ", "-"))}">{_e(v)}</dd>'
+        f'<dt>{escape(k)}</dt><dd class="{escape(k.lower().replace(" ", "-"))}">{escape(v)}</dd>'
         for k, v in items
     )
     banner = ""
     if h.status != "ok":
         banner = (
-            f'<div class="banner"><span class="status {_e(h.status)}">{_e(h.status)}</span> '
-            f"This report did not finish: {_e(h.error or h.status)}. "
+            f'<div class="banner"><span class="status {escape(h.status)}">{escape(h.status)}</span> '
+            f"This report did not finish: {escape(h.error or h.status)}. "
             f'<a href="#{ERROR_ANCHOR}">Jump to the failing cell</a>.</div>'
         )
     return (
-        f'<header class="report"><h1>{_e(h.title)}</h1>'
+        f'<header class="report"><h1>{escape(h.title)}</h1>'
         f'<dl class="meta">{meta}</dl>'
-        f'<p class="params-line"><b>Parameters:</b> {_e(_params_line(h.parameters))}</p>'
+        f'<p class="params-line"><b>Parameters:</b> {escape(_params_line(h.parameters))}</p>'
         f"{banner}</header>"
     )
 
@@ -336,7 +337,7 @@ def mark_failed_cell(nb: Any, cell_index: int, message: str) -> Any:
         return nb
     anchor = nbformat.v4.new_markdown_cell(
         f'<span id="{ERROR_ANCHOR}" style="color:#c62828;font-size:1.5em">'
-        f"Execution stopped here: {_e(message)}</span>"
+        f"Execution stopped here: {escape(message)}</span>"
     )
     anchor.metadata["tags"] = [_ERROR_TAG]
     nb.cells.insert(cell_index, anchor)
@@ -460,7 +461,7 @@ def rebase_side_links(body: str, side_files: Mapping[str, str]) -> str:
     def sub(m: re.Match[str]) -> str:
         target = html.unescape(m.group(2))
         if target in side_files:
-            return f"{m.group(1)}{_e(side_files[target])}{m.group(3)}"
+            return f"{m.group(1)}{escape(side_files[target])}{m.group(3)}"
         return m.group(0)
 
     return re.sub(r'(\bhref=")([^"#:?/][^"]*)(")', sub, body)
@@ -494,7 +495,7 @@ def render_report(
     if removed:
         logger.warning(
             "%s (%s): removed %d active element(s) from the report; escape names from the "
-            "data with bankanalysis.reporting.safe_markdown/style_table",
+            "data with bankanalysis.report.html.safe_markdown/style_table",
             header.title,
             header.region_id or "bank",
             removed,
@@ -503,187 +504,10 @@ def render_report(
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(header.title)} - {_e(header.region_name or 'whole bank')}</title>"
+        f"<title>{escape(header.title)} - {escape(header.region_name or 'whole bank')}</title>"
         f"<style>{REPORT_CSS}</style></head>\n<body>\n{header_html(header)}\n"
         f'<main class="report-body">\n{body}\n</main>\n</body></html>\n'
     )
-
-
-def write_report(ipynb_path: str | Path, html_path: str | Path, header: ReportHeader) -> None:
-    """Read an executed notebook and write its HTML report atomically."""
-    import nbformat
-
-    nb = nbformat.read(str(ipynb_path), as_version=4)
-    atomic_write_text(html_path, render_report(nb, header))
-
-
-# --------------------------------------------------------------------------- index
-
-
-#: The numbers the run index shows per report, what a manager looks at first, with the label
-#: and format the index gives them (``pct``: a share shown as a percentage).
-HEADLINE_METRICS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "00_bank_overview": (
-        ("bank.customers", "customers", "num"),
-        ("bank.aum", "AUM", "num"),
-        ("targets.share_met", "targets met", "pct"),
-    ),
-    "01_customer_segmentation": (
-        ("tiers.customers", "customers", "num"),
-        ("tiers.share.vip", "VIP share", "pct"),
-        ("migration.upward_rate", "moved up a tier", "pct"),
-    ),
-    "02_cross_sell_propensity": (
-        ("propensity.products_beating_baseline", "models beating the tier baseline", "num"),
-        ("propensity.nbo.leads", "leads", "num"),
-        ("propensity.nbo.coverage_uplift", "expected coverage gain", "pct"),
-    ),
-    "03_outlet_benchmarking": (
-        ("outlets.count", "outlets", "num"),
-        ("dea.mean_efficiency", "mean DEA efficiency", "num"),
-        ("self_service.ratio", "self-service banks per outlet", "num"),
-    ),
-}
-
-
-def key_metrics(
-    metrics: Mapping[str, Any], notebook: str | None = None, n: int = 3
-) -> list[tuple[str, str]]:
-    """The metrics the run index shows for one report, as ``(label, formatted value)``.
-
-    Parameters
-    ----------
-    metrics : mapping
-        The report's ``metrics.json`` values.
-    notebook : str, optional
-        Notebook stem; its :data:`HEADLINE_METRICS` come first (those it recorded).
-    n : int
-        How many to show; other metrics, by name in name order, fill up to ``n``.
-
-    Returns
-    -------
-    list of (str, str)
-    """
-    shown = [
-        (label, _fmt_metric(metrics[name], kind))
-        for name, label, kind in HEADLINE_METRICS.get(notebook or "", ())
-        if name in metrics
-    ]
-    headline = {name for name, _, _ in HEADLINE_METRICS.get(notebook or "", ())}
-    shown += [(k, _fmt_metric(metrics[k])) for k in sorted(metrics) if k not in headline]
-    return shown[:n]
-
-
-def _fmt_metric(v: Any, kind: str = "num") -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "n/a"
-    if kind == "pct" and isinstance(v, int | float):
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
-
-
-def _job_cell(job: Mapping[str, Any]) -> str:
-    status = job.get("status", "not_run")
-    parts = [f'<span class="status {_e(status)}">{_e(status)}</span>']
-    if job.get("duration_s") is not None:
-        parts.append(f"{float(job['duration_s']):.1f} s")
-    if job.get("reused_from"):
-        parts.append(f"reused from run {_e(job['reused_from'])}")
-    if job.get("html"):
-        parts.append(f'<a href="{_e(job["html"])}">report</a>')
-    if status not in ("ok", "reused", "not_run") and job.get("html"):
-        parts.append(f'<a href="{_e(job["html"])}#{ERROR_ANCHOR}">failing cell</a>')
-    if job.get("error"):
-        parts.append(f"<br><small>{_e(job['error'])}</small>")
-    metrics = job.get("metrics") or {}
-    if metrics:
-        shown = key_metrics(metrics, job.get("notebook"))
-        rows = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in shown)
-        parts.append(f'<ul class="metrics">{rows}</ul>')
-    links = [
-        f'<a href="{_e(o)}">{_e(Path(o).name)}</a>'
-        for o in job.get("outputs", [])
-        if Path(o).name != "metrics.json"
-    ]
-    if links:
-        parts.append("<br>files: " + ", ".join(links))
-    return " ".join(parts)
-
-
-def index_html(manifest: Mapping[str, Any]) -> str:
-    """Render the run index (regions x notebooks) from a run manifest.
-
-    Parameters
-    ----------
-    manifest : dict
-        The run manifest written by :mod:`bankanalysis.batch` (``run_id``, ``status``,
-        ``notebooks``, ``regions`` and ``jobs``; job paths relative to the run folder).
-
-    Returns
-    -------
-    str
-        A self-contained HTML page; every data string escaped.
-    """
-    notebooks: Sequence[str] = manifest.get("notebooks", [])
-    regions: Sequence[Mapping[str, Any]] = manifest.get("regions", [])
-    jobs = {(j.get("region_id"), j["notebook"]): j for j in manifest.get("jobs", [])}
-    head = "".join(f"<th>{_e(nb)}</th>" for nb in notebooks)
-    rows = []
-    row_keys: list[tuple[str | None, str, str]] = [(None, "whole bank", "")]
-    row_keys += [
-        (str(r["region_id"]), str(r.get("name", "")), str(r.get("echelon", ""))) for r in regions
-    ]
-    for rid, name, echelon in row_keys:
-        cells = []
-        for nb in notebooks:
-            job = jobs.get((rid, nb))
-            cells.append(f'<td class="l">{_job_cell(job) if job else ""}</td>')
-        if not any(jobs.get((rid, nb)) for nb in notebooks):
-            continue
-        label = f"{_e(name)}<br><small>{_e(rid or '_bank')}</small>"
-        rows.append(f'<tr><th class="l">{label}</th><td>{_e(echelon)}</td>{"".join(cells)}</tr>')
-    counts = manifest.get("counts", {})
-    summary = ", ".join(f"{_e(k)}: {_e(v)}" for k, v in sorted(counts.items()))
-    status = manifest.get("status", "incomplete")
-    meta = [
-        ("Run", manifest.get("run_id", "")),
-        ("Status", f"{status} ({manifest.get('reason', '')})" if status != "complete" else status),
-        ("Jobs", summary),
-        ("Data fingerprint", manifest.get("data", {}).get("fingerprint", "")),
-        ("Data month", manifest.get("data", {}).get("data_month", "")),
-        ("Package version", manifest.get("versions", {}).get("bankanalysis", "")),
-        ("Git commit", manifest.get("git_commit", "")),
-        ("Started (UTC)", manifest.get("started", "")),
-        ("Finished (UTC)", manifest.get("finished", "")),
-    ]
-    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta)
-    banner = ""
-    if status != "complete":
-        banner = (
-            f'<div class="banner">This run is {_e(status)}: {_e(manifest.get("reason", ""))}.</div>'
-        )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>Reports {_e(manifest.get('run_id', ''))}</title>"
-        f"<style>{REPORT_CSS}</style></head>\n<body>\n"
-        f'<header class="report"><h1>Branch reports</h1><dl class="meta">{dl}</dl>{banner}</header>\n'
-        f'<table class="index"><tr><th class="l">region</th><th>echelon</th>{head}</tr>\n'
-        + "\n".join(rows)
-        + '\n</table>\n<p><a href="manifest.json">manifest.json</a></p>\n</body></html>\n'
-    )
-
-
-def manifest_json(manifest: Mapping[str, Any]) -> str:
-    """Serialise a manifest deterministically (sorted keys, UTF-8 kept readable)."""
-    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-
-
-def header_dict(h: ReportHeader) -> dict[str, Any]:
-    """Return the header as a plain dict (for manifests)."""
-    return asdict(h)
 
 
 _HREF = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
