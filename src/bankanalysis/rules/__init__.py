@@ -1,0 +1,1 @@
+"""The bank's definitions, written once: months, tiers, KPIs and the small-group rule."""
