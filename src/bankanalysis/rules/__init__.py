@@ -1,1 +1,1 @@
-"""The bank's definitions, written once: months, tiers, KPIs and the small-group rule."""
+"""The bank's definitions, each written once: months, tiers, the KPI dictionary, disclosure."""
