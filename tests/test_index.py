@@ -24,7 +24,7 @@ def test_index_links_statuses_and_escaping() -> None:
                 "status": "ok",
                 "duration_s": 2.5,
                 "html": "_bank/00_bank_overview.html",
-                "metrics": {"regions.count": 2, "aum.total": 123456789.0},
+                "metrics": {"regions": 2, "aum": 123456789.0},
                 "outputs": ["_bank/00_bank_overview/metrics.json"],
             },
             {
@@ -38,7 +38,7 @@ def test_index_links_statuses_and_escaping() -> None:
             },
         ],
     }
-    page = index_html(manifest)
+    page = index_html({**manifest, "currency": "EUR"})
     links = local_links(page)
     assert "_bank/00_bank_overview.html" in links
     assert f"R1/01_customer_segmentation.html#{ERROR_ANCHOR}" in links
@@ -47,27 +47,52 @@ def test_index_links_statuses_and_escaping() -> None:
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bad</b>" not in page
     assert "This run is incomplete: 1 job failed" in page
-    assert "aum.total: 123,456,789" in page and "regions.count: 2" in page
+    assert "<li>Assets under management: 123,456,789 EUR</li>" in page
+    assert "<li>Regions: 2</li>" in page
 
 
-def test_index_shows_each_notebooks_headline_metrics_first() -> None:
-    metrics = {"a.first": 1, "bank.aum": 2.5e9, "bank.customers": 1200, "targets.share_met": 0.75}
+def test_index_shows_each_notebooks_headline_kpis_first() -> None:
+    metrics = {
+        "aum_per_customer": 92690.134,
+        "aum": 2.5e9,
+        "customers": 1200,
+        "targets_met_share": 0.75,
+    }
     assert key_metrics(metrics, "00_bank_overview") == [
-        ("customers", "1,200"),
-        ("AUM", "2,500,000,000"),
-        ("targets met", "75.0%"),
+        ("Customers", "1,200"),
+        ("Assets under management", "2,500,000,000 CNY"),
+        ("Targets met", "75.0%"),
     ]
-    # a headline the report did not record is skipped; others fill up in name order
-    del metrics["targets.share_met"]
-    assert key_metrics(metrics, "00_bank_overview") == [
-        ("customers", "1,200"),
-        ("AUM", "2,500,000,000"),
-        ("a.first", "1"),
+    # a headline the report did not record is skipped; others fill up in key order
+    del metrics["targets_met_share"]
+    assert key_metrics(metrics, "00_bank_overview", currency="EUR") == [
+        ("Customers", "1,200"),
+        ("Assets under management", "2,500,000,000 EUR"),
+        ("AUM per customer", "92,690 EUR"),
     ]
     assert key_metrics(metrics, "99_unknown", n=2) == [
-        ("a.first", "1"),
-        ("bank.aum", "2,500,000,000"),
+        ("Assets under management", "2,500,000,000 CNY"),
+        ("AUM per customer", "92,690 CNY"),
     ]
-    assert key_metrics({"tiers.share.vip": None}, "01_customer_segmentation") == [
-        ("VIP share", "n/a")
+
+
+def test_index_never_prints_a_change_of_products_as_a_percentage() -> None:
+    """The old index showed +0.044 products per customer as "expected coverage gain: 4.4 %"."""
+    metrics = {"leads": 523, "expected_new_products_per_customer": 0.044}
+    assert key_metrics(metrics, "02_cross_sell_propensity") == [
+        ("Leads", "523"),
+        ("Expected new products per customer", "0.04 products"),
+    ]
+
+
+def test_index_labels_breakdowns_and_gives_the_reason_of_a_missing_value() -> None:
+    metrics = {
+        "customer_share[tier=vip]": 0.0292,
+        "upward_migration_rate": None,
+        "_reasons": {"upward_migration_rate": "no base month"},
+        "tiers.share.vip": 0.5,  # not a KPI id (an older report): left out
+    }
+    assert key_metrics(metrics, "01_customer_segmentation") == [
+        ("Share of customers (tier vip)", "2.9%"),
+        ("Upward migration rate", "n/a (no base month)"),
     ]

@@ -121,7 +121,7 @@ def report_context(
             )
         name, echelon = str(regions.loc[rid, "name"]), int(regions.loc[rid, "echelon"])
     if theme:
-        from bankanalysis import plots
+        from bankanalysis.report import plots
 
         plots.set_theme()
     outlets = bank.outlets

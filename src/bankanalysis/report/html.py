@@ -35,7 +35,6 @@ __all__ = [
     "safe_markdown",
     "stable_styler_ids",
     "strip_active_content",
-    "style_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,55 +103,6 @@ def safe_markdown(template: str, **values: Any) -> Any:
 
     safe = {k: v if isinstance(v, numbers.Number) else escape(v) for k, v in values.items()}
     return Markdown(template.format(**safe))
-
-
-def style_table(
-    df: Any,
-    precision: int = 3,
-    thousands: str | None = ",",
-    na_rep: str | None = None,
-    formatter: Any = None,
-) -> Any:
-    """A pandas ``Styler`` that escapes cells, index and column labels (Styler does not).
-
-    Chain colouring (``.background_gradient`` ...) onto the result, but not another
-    ``.format``: that would drop the escaping; pass ``formatter`` here instead.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Table to show (aggregates only).
-    precision : int
-        Decimals of floats.
-    thousands : str or None
-        Thousands separator.
-    na_rep : str, optional
-        Text of missing cells; default :data:`bankanalysis.privacy.SUPPRESSED` (suppressed
-        small groups).
-    formatter : str, callable or dict, optional
-        As ``Styler.format``: one format for every cell or ``{column: format}``.
-
-    Returns
-    -------
-    pandas.io.formats.style.Styler
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> html_ = style_table(pd.DataFrame({"<b>": ["<i>x</i>"]}, index=["<s>"])).to_html()
-    >>> "<i>" in html_ or "<b>" in html_ or "<s>" in html_
-    False
-    """
-    from bankanalysis.privacy import SUPPRESSED
-
-    na = html.escape(SUPPRESSED if na_rep is None else na_rep)
-    return (
-        df.style.format(
-            formatter, precision=precision, thousands=thousands, na_rep=na, escape="html"
-        )
-        .format_index(escape="html", axis=0)
-        .format_index(escape="html", axis=1)
-    )
 
 
 _STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"'\s])")
@@ -420,7 +370,7 @@ def strip_active_content(page: str) -> tuple[str, int]:
 
     Reports are static: nothing in them may run in the reader's browser. This is a second
     line of defence; names from the data must still be escaped where they are displayed
-    (:func:`safe_markdown`, :func:`style_table`).
+    (:func:`safe_markdown`, :func:`bankanalysis.report.tables.style_table`).
 
     Returns
     -------
@@ -495,7 +445,7 @@ def render_report(
     if removed:
         logger.warning(
             "%s (%s): removed %d active element(s) from the report; escape names from the "
-            "data with bankanalysis.report.html.safe_markdown/style_table",
+            "data with bankanalysis.report.html.safe_markdown and report.tables",
             header.title,
             header.region_id or "bank",
             removed,

@@ -1,4 +1,4 @@
-"""The run index: one page linking every report of a batch run, with its headline numbers.
+"""The run index: one page linking every report of a batch run, with its headline KPIs.
 
 Rendered from the run manifest the batch writes (:mod:`bankanalysis.batch`); a self-contained
 page with the reports' stylesheet, no script, every string from the data escaped.
@@ -12,78 +12,92 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bankanalysis.report.format import Absent, format_value
 from bankanalysis.report.html import ERROR_ANCHOR, REPORT_CSS, escape
+from bankanalysis.report.metrics import REASONS
+from bankanalysis.rules import kpis
+from bankanalysis.rules.kpis import is_kpi, parse_metric_key
 
-__all__ = ["HEADLINE_METRICS", "index_html", "key_metrics", "manifest_json"]
+__all__ = ["HEADLINE_METRICS", "index_html", "key_metrics", "manifest_json", "metric_label"]
 
 logger = logging.getLogger(__name__)
 
 
-#: The numbers the run index shows per report, what a manager looks at first, with the label
-#: and format the index gives them (``pct``: a share shown as a percentage).
-HEADLINE_METRICS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "00_bank_overview": (
-        ("bank.customers", "customers", "num"),
-        ("bank.aum", "AUM", "num"),
-        ("targets.share_met", "targets met", "pct"),
-    ),
-    "01_customer_segmentation": (
-        ("tiers.customers", "customers", "num"),
-        ("tiers.share.vip", "VIP share", "pct"),
-        ("migration.upward_rate", "moved up a tier", "pct"),
-    ),
+#: The KPIs the run index shows per report, what a manager looks at first (metric keys of
+#: :mod:`bankanalysis.rules.kpis`: KPI ids, or breakdown keys such as ``customer_share[tier=vip]``).
+#: Names, units and formats come from the dictionary through :mod:`bankanalysis.report.format`.
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
+    "00_bank_overview": ("customers", "aum", "targets_met_share"),
+    "01_customer_segmentation": ("customers", "customer_share[tier=vip]", "upward_migration_rate"),
     "02_cross_sell_propensity": (
-        ("propensity.products_beating_baseline", "models beating the tier baseline", "num"),
-        ("propensity.nbo.leads", "leads", "num"),
-        ("propensity.nbo.coverage_uplift", "expected coverage gain", "pct"),
+        "models_beating_baseline",
+        "leads",
+        "expected_new_products_per_customer",
     ),
-    "03_outlet_benchmarking": (
-        ("outlets.count", "outlets", "num"),
-        ("dea.mean_efficiency", "mean DEA efficiency", "num"),
-        ("self_service.ratio", "self-service banks per outlet", "num"),
-    ),
+    "03_outlet_benchmarking": ("outlets", "dea_efficiency", "self_service_per_outlet"),
 }
 
 
+def metric_label(key: str) -> str:
+    """The words the index shows for a metric key: the KPI's name and its breakdown.
+
+    Examples
+    --------
+    >>> metric_label("product_coverage")
+    'Product coverage'
+    >>> metric_label("customer_share[tier=vip]")
+    'Share of customers (tier vip)'
+    """
+    kpi_id, by = parse_metric_key(key)
+    name = kpis.get(kpi_id).name
+    if not by:
+        return name
+    return f"{name} ({', '.join(f'{dim} {value}' for dim, value in by.items())})"
+
+
 def key_metrics(
-    metrics: Mapping[str, Any], notebook: str | None = None, n: int = 3
+    metrics: Mapping[str, Any],
+    notebook: str | None = None,
+    n: int = 3,
+    currency: str = "CNY",
 ) -> list[tuple[str, str]]:
     """The metrics the run index shows for one report, as ``(label, formatted value)``.
 
     Parameters
     ----------
     metrics : mapping
-        The report's ``metrics.json`` values.
+        The report's ``metrics.json`` (KPI keys; a ``null`` value's reason under
+        :data:`~bankanalysis.report.metrics.REASONS`).
     notebook : str, optional
         Notebook stem; its :data:`HEADLINE_METRICS` come first (those it recorded).
     n : int
-        How many to show; other metrics, by name in name order, fill up to ``n``.
+        How many to show; the report's other KPIs, by key in key order, fill up to ``n``.
+    currency : str
+        Currency of money values.
 
     Returns
     -------
     list of (str, str)
+        Label and value, both formatted by the KPI dictionary. Keys that are not KPIs of the
+        dictionary (a report of an older version) are left out.
     """
-    shown = [
-        (label, _fmt_metric(metrics[name], kind))
-        for name, label, kind in HEADLINE_METRICS.get(notebook or "", ())
-        if name in metrics
-    ]
-    headline = {name for name, _, _ in HEADLINE_METRICS.get(notebook or "", ())}
-    shown += [(k, _fmt_metric(metrics[k])) for k in sorted(metrics) if k not in headline]
-    return shown[:n]
+    reasons = metrics.get(REASONS) or {}
+    values = {k: v for k, v in metrics.items() if k != REASONS and is_kpi(k)}
+    skipped = sorted(k for k in metrics if k != REASONS and k not in values)
+    if skipped:
+        logger.warning("run index: metrics keys that are not KPIs left out: %s", skipped)
+    headline = [k for k in HEADLINE_METRICS.get(notebook or "", ()) if k in values]
+    order = headline + [k for k in sorted(values) if k not in headline]
+    shown = []
+    for key in order[:n]:
+        value = values[key]
+        if value is None and key in reasons:
+            value = Absent(str(reasons[key]))
+        shown.append((metric_label(key), format_value(key, value, currency)))
+    return shown
 
 
-def _fmt_metric(v: Any, kind: str = "num") -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "n/a"
-    if kind == "pct" and isinstance(v, int | float):
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
-
-
-def _job_cell(job: Mapping[str, Any]) -> str:
+def _job_cell(job: Mapping[str, Any], currency: str) -> str:
     status = job.get("status", "not_run")
     parts = [f'<span class="status {escape(status)}">{escape(status)}</span>']
     if job.get("duration_s") is not None:
@@ -98,7 +112,7 @@ def _job_cell(job: Mapping[str, Any]) -> str:
         parts.append(f"<br><small>{escape(job['error'])}</small>")
     metrics = job.get("metrics") or {}
     if metrics:
-        shown = key_metrics(metrics, job.get("notebook"))
+        shown = key_metrics(metrics, job.get("notebook"), currency=currency)
         rows = "".join(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in shown)
         parts.append(f'<ul class="metrics">{rows}</ul>')
     links = [
@@ -111,7 +125,7 @@ def _job_cell(job: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def index_html(manifest: Mapping[str, Any]) -> str:
+def index_html(manifest: Mapping[str, Any], currency: str | None = None) -> str:
     """Render the run index (regions x notebooks) from a run manifest.
 
     Parameters
@@ -119,12 +133,15 @@ def index_html(manifest: Mapping[str, Any]) -> str:
     manifest : dict
         The run manifest written by :mod:`bankanalysis.batch` (``run_id``, ``status``,
         ``notebooks``, ``regions`` and ``jobs``; job paths relative to the run folder).
+    currency : str, optional
+        Currency of money figures; default the manifest's ``currency``, else ``"CNY"``.
 
     Returns
     -------
     str
         A self-contained HTML page; every data string escaped.
     """
+    currency = currency or str(manifest.get("currency") or "CNY")
     notebooks: Sequence[str] = manifest.get("notebooks", [])
     regions: Sequence[Mapping[str, Any]] = manifest.get("regions", [])
     jobs = {(j.get("region_id"), j["notebook"]): j for j in manifest.get("jobs", [])}
@@ -138,7 +155,7 @@ def index_html(manifest: Mapping[str, Any]) -> str:
         cells = []
         for nb in notebooks:
             job = jobs.get((rid, nb))
-            cells.append(f'<td class="l">{_job_cell(job) if job else ""}</td>')
+            cells.append(f'<td class="l">{_job_cell(job, currency) if job else ""}</td>')
         if not any(jobs.get((rid, nb)) for nb in notebooks):
             continue
         label = f"{escape(name)}<br><small>{escape(rid or '_bank')}</small>"
