@@ -1,10 +1,14 @@
-"""Whole-bank overview analytics: echelon comparison, region scorecard, league table, trends,
-target attainment.
+"""Whole-bank overview analytics: echelons compared, monthly trends, region scorecard, league
+table, target attainment.
 
-Pure functions (DataFrame in, DataFrame out) behind ``notebooks/00_bank_overview.ipynb``:
-the bank's "notification and assessment" of its secondary branches. Inputs are the
-processed ``region_month`` and ``customer_month`` tables (docs/processed_data.md). No
-sentences, styling or charts here: the report shaping is :mod:`bankanalysis.report.overview`.
+Pure functions (DataFrame in, DataFrame out) behind ``notebooks/00_bank_overview.ipynb``, the
+bank's "notification and assessment" of its secondary branches. Every KPI is computed by its
+one implementation (see :mod:`bankanalysis.rules.kpis`): the customer and account-manager KPIs
+by :mod:`bankanalysis.segmentation` with ``by="region_id"``, self-service and the replacement
+rates by :mod:`bankanalysis.benchmarking.self_service`; this module only puts them side by side,
+ranks them and compares them with the plan's targets. The small-group rule is
+:mod:`bankanalysis.rules.disclosure`. No sentences, styling or charts here: the report shaping is
+:mod:`bankanalysis.report.overview`.
 """
 
 from __future__ import annotations
@@ -15,36 +19,68 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bankanalysis.benchmarking.self_service import add_channel_rates
 from bankanalysis.exceptions import OverviewError
-from bankanalysis.rules.months import month_window, shift_month
-from bankanalysis.rules.tiers import customer_tiers
+from bankanalysis.rules import kpis
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.months import base_month, month_window
+from bankanalysis.segmentation.coverage import customer_kpis
+from bankanalysis.segmentation.managers import manager_kpis
 
 __all__ = [
+    "CHANNEL_COUNTS",
+    "KPI_GROUP",
     "SCORECARD_KPIS",
-    "base_month",
     "echelon_comparison",
     "league_table",
     "monthly_trends",
     "overview_months",
     "region_scorecard",
     "scorecard_columns",
+    "suppress_scorecard",
     "target_attainment",
+    "withheld_cells",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Scorecard KPIs of the plan: column -> (label, unit). Higher is better for all of them.
-SCORECARD_KPIS: dict[str, tuple[str, str]] = {
-    "customer_growth": ("customer growth", "share"),
-    "product_coverage": ("product coverage", "share of customers"),
-    "wealth_card_matching": ("wealth-card matching", "share of quality+VIP"),
-    "stock_retention": ("stock retention", "share of base-month customers"),
-    "vip_service": ("VIP service", "share of VIP+ contacted in 3 months"),
-    "contact_plan_coverage": ("contact-plan coverage", "share of quality+ with a manager"),
-    "self_service_ratio": ("self-service ratio", "sites per outlet"),
-    "e_channel_share": ("e-channel replacement", "share of transactions"),
-    "new_deposits": ("new deposits", "currency"),
+#: The plan's KPIs of the region scorecard and the league table, in display order.
+SCORECARD_KPIS: tuple[str, ...] = (
+    "customer_growth",
+    "stock_retention",
+    "product_coverage",
+    "wealth_card_matching",
+    "contact_plan_coverage",
+    "manager_coverage",
+    "manager_adequacy",
+    "vip_service_duration_ratio",
+    "self_service_per_outlet",
+    "accounting_replacement_rate",
+    "outlet_replacement_rate",
+    "new_deposits",
+)
+
+#: The scorecard column counting the customers each customer KPI is about: its figure is
+#: withheld when that group is small (:func:`bankanalysis.rules.disclosure.is_small`). KPIs
+#: not listed are region totals, withheld only with the region's customers.
+KPI_GROUP: dict[str, str] = {
+    "customer_growth": "base_customers",
+    "stock_retention": "base_customers",
+    "product_coverage": "customers",
+    "wealth_card_matching": "quality_plus_customers",
+    "contact_plan_coverage": "quality_plus_customers",
+    "manager_coverage": "quality_plus_customers",
+    "manager_adequacy": "quality_plus_customers",
+    "vip_service_duration_ratio": "vip_plus_customers",
 }
+
+#: Transaction counts of ``outlet_month`` the replacement rates are computed from (summed).
+CHANNEL_COUNTS: tuple[str, ...] = (
+    "txn_self_service_n",
+    "txn_counter_n",
+    "txn_accounting_offcounter_n",
+    "txn_accounting_n",
+)
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -56,58 +92,90 @@ def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         )
 
 
-def base_month(months: Sequence[str], month: str, lookback: int = 12) -> str:
-    """Return the comparison month ``lookback`` months before ``month``, or the first month.
-
-    Examples
-    --------
-    >>> base_month(["2024-01", "2024-02", "2024-03"], "2024-03", 12)
-    '2024-01'
-    >>> base_month([f"2024-{m:02d}" for m in range(1, 13)] + ["2025-01"], "2025-01", 12)
-    '2024-01'
-    """
-    months = sorted(months)
-    if month not in months:
-        raise OverviewError(f"month {month!r} is not in the data ({months[0]}..{months[-1]})")
-    wanted = shift_month(month, -lookback)
-    return wanted if wanted in months else months[0]
-
-
 def overview_months(
     months: Sequence[str], month: str, tier_months: int, lookback: int = 12
 ) -> list[str]:
-    """Months of ``customer_month`` the scorecard needs: the tier window and the base month."""
-    window = [m for m in month_window(month, tier_months) if m in set(months)]
+    """Months of ``customer_month`` the scorecard needs: the tier window and the base month.
+
+    Examples
+    --------
+    >>> overview_months(["2024-01", "2024-02", "2024-03", "2024-04"], "2024-04", 2, 12)
+    ['2024-01', '2024-03', '2024-04']
+    """
+    have = set(months)
+    window = [m for m in month_window(month, tier_months) if m in have]
     return sorted({*window, base_month(months, month, lookback)})
 
 
-def echelon_comparison(region_month: pd.DataFrame, month: str) -> pd.DataFrame:
+def scorecard_columns(wealth_card_product: str | None, has_contacts: bool = True) -> list[str]:
+    """``customer_month`` columns that :func:`region_scorecard` reads.
+
+    Examples
+    --------
+    >>> scorecard_columns("wealth_card")[-1]
+    'hold_wealth_card'
+    >>> "contacts_1m" in scorecard_columns(None, has_contacts=False)
+    False
+    """
+    cols = ["month", "customer_id", "outlet_id", "region_id", "aum", "n_products", "manager_id"]
+    if has_contacts:
+        cols += ["contacts_1m", "contact_minutes_1m", "contact_minutes_3m"]
+    if wealth_card_product is not None:
+        cols.append(f"hold_{wealth_card_product}")
+    return cols
+
+
+def _channel_rates(outlet_month: pd.DataFrame, month: str | None, by: str) -> pd.DataFrame:
+    """Replacement rates per ``by`` (and month when ``month`` is None) from summed counts."""
+    counts = [c for c in CHANNEL_COUNTS if c in outlet_month.columns]
+    om = outlet_month if month is None else outlet_month.loc[outlet_month["month"] == month]
+    keys = [by] if month is not None else ["month", by]
+    summed = om.groupby(keys, observed=True, sort=True)[counts].sum()
+    rates = add_channel_rates(summed)
+    return rates.drop(columns=["device_operating_rate"], errors="ignore")
+
+
+def _with_rates(totals: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """``totals`` with the replacement rates of ``rates`` (NaN where not measurable)."""
+    out = totals.join(rates, how="left")
+    for kpi in ("accounting_replacement_rate", "outlet_replacement_rate"):
+        if kpi not in out.columns:
+            out[kpi] = np.nan
+    return out
+
+
+def echelon_comparison(
+    region_month: pd.DataFrame, outlet_month: pd.DataFrame, month: str
+) -> pd.DataFrame:
     """Compare the echelons at one month.
 
     Parameters
     ----------
     region_month : DataFrame
         Processed ``region_month``.
+    outlet_month : DataFrame
+        Processed ``outlet_month`` (transaction counts by channel, for the replacement rates).
     month : str
         Month ``YYYY-MM``.
 
     Returns
     -------
     DataFrame
-        One row per echelon: ``regions, outlets, customers, aum, aum_per_customer,
-        deposit_balance, new_deposits, fee_income, sales_total, products_per_customer``
-        (customer-weighted), ``e_channel_share`` (transaction-weighted) and
-        ``self_service_ratio`` (self-service sites per outlet).
+        One row per echelon: ``regions, outlets, customers, aum, deposit_balance,
+        new_deposits, fee_income, sales_total, self_service_sites`` (sums),
+        ``aum_per_customer``, ``products_per_customer`` (products held / customers),
+        ``self_service_per_outlet`` (sites / outlets), ``outlet_replacement_rate`` and
+        ``accounting_replacement_rate`` (from the summed counts; NaN when the data do not
+        carry the accounting counts).
     """
     cols = ["month", "region_id", "echelon", "outlets", "customers", "aum", "deposit_balance"]
-    cols += ["new_deposits", "fee_income", "sales_total", "products_per_customer", "txn_n"]
-    cols += ["e_channel_share", "self_service_sites"]
+    cols += ["new_deposits", "fee_income", "sales_total", "products_per_customer"]
+    cols += ["self_service_sites"]
     _require(region_month, cols, "echelon_comparison")
-    rm = region_month.loc[region_month["month"] == month].copy()
-    rm["_products"] = rm["products_per_customer"] * rm["customers"]
-    rm["_e_txn"] = rm["e_channel_share"] * rm["txn_n"]
-    g = rm.groupby("echelon", observed=True, sort=True)
-    out = g.agg(
+    _require(outlet_month, ["month", "echelon", "txn_self_service_n", "txn_counter_n"], "echelon")
+    rm = region_month.loc[region_month["month"] == month]
+    rm = rm.assign(_products=rm["products_per_customer"] * rm["customers"])
+    out = rm.groupby("echelon", observed=True, sort=True).agg(
         regions=("region_id", "nunique"),
         outlets=("outlets", "sum"),
         customers=("customers", "sum"),
@@ -117,171 +185,192 @@ def echelon_comparison(region_month: pd.DataFrame, month: str) -> pd.DataFrame:
         fee_income=("fee_income", "sum"),
         sales_total=("sales_total", "sum"),
         _products=("_products", "sum"),
-        txn_n=("txn_n", "sum"),
-        _e_txn=("_e_txn", "sum"),
         self_service_sites=("self_service_sites", "sum"),
     )
-    out["aum_per_customer"] = out["aum"] / out["customers"].where(out["customers"] > 0)
-    out["products_per_customer"] = out["_products"] / out["customers"].where(out["customers"] > 0)
-    out["e_channel_share"] = out["_e_txn"] / out["txn_n"].where(out["txn_n"] > 0)
-    out["self_service_ratio"] = out["self_service_sites"] / out["outlets"].where(out["outlets"] > 0)
-    return out.drop(columns=["_products", "_e_txn"]).reset_index()
+    customers = out["customers"].where(out["customers"] > 0)
+    out["aum_per_customer"] = out["aum"] / customers
+    out["products_per_customer"] = out["_products"] / customers
+    out["self_service_per_outlet"] = out["self_service_sites"] / out["outlets"].where(
+        out["outlets"] > 0
+    )
+    out = _with_rates(out.drop(columns="_products"), _channel_rates(outlet_month, month, "echelon"))
+    return out.drop(columns=[c for c in CHANNEL_COUNTS if c in out.columns]).reset_index()
 
 
 def monthly_trends(region_month: pd.DataFrame) -> pd.DataFrame:
-    """Monthly totals per echelon: customers, AUM, new deposits, fee income, e-channel share.
+    """Monthly totals per echelon: customers, AUM, new deposits and fee income.
 
     Returns
     -------
     DataFrame
-        One row per (``month``, ``echelon``), sorted.
+        One row per (``month``, ``echelon``), sorted. New deposits of the first month (no
+        previous balance) stay NaN, never 0.
     """
     _require(
         region_month,
-        ["month", "echelon", "customers", "aum", "new_deposits", "fee_income", "txn_n"],
+        ["month", "echelon", "customers", "aum", "new_deposits", "fee_income"],
         "monthly_trends",
     )
-    rm = region_month.assign(_e_txn=region_month["e_channel_share"] * region_month["txn_n"])
-    out = (
-        rm.groupby(["month", "echelon"], observed=True, sort=True)[
-            ["customers", "aum", "new_deposits", "fee_income", "txn_n", "_e_txn"]
+    return (
+        region_month.groupby(["month", "echelon"], observed=True, sort=True)[
+            ["customers", "aum", "new_deposits", "fee_income"]
         ]
-        .sum(min_count=1)  # new deposits of the first month stay NaN, not 0
+        .sum(min_count=1)
         .reset_index()
     )
-    out["e_channel_share"] = out["_e_txn"] / out["txn_n"].where(out["txn_n"] > 0)
-    return out.drop(columns=["_e_txn"])
-
-
-def _rate(num: pd.Series, den: pd.Series, min_group_size: int) -> pd.Series:
-    """``num / den``, NaN where the denominator is below ``min_group_size`` (suppressed)."""
-    den = den.astype("float64")
-    return (num.astype("float64") / den).where(den >= min_group_size)
 
 
 def region_scorecard(
-    customer_month: pd.DataFrame,
+    tiers_now: pd.DataFrame,
+    cm_base: pd.DataFrame | None,
     region_month: pd.DataFrame,
+    outlet_month: pd.DataFrame,
     month: str,
     *,
-    thresholds: Sequence[float],
-    tier_months: int = 3,
-    lookback: int = 12,
+    managers: pd.DataFrame | None,
+    has_contacts: bool,
     coverage_products: int = 3,
-    wealth_card_product: str = "wealth_card",
-    min_group_size: int = 10,
+    wealth_card_product: str | None = "wealth_card",
+    by_region: bool = True,
 ) -> pd.DataFrame:
-    """The plan's KPIs per region at ``month`` (see :data:`SCORECARD_KPIS`).
+    """The plan's KPIs (:data:`SCORECARD_KPIS`) per region, or for the whole bank, at ``month``.
 
-    Definitions (``base`` = :func:`base_month`, ``lookback`` months earlier or the first month):
-
-    - ``customer_growth``: customers at ``month`` / customers at ``base`` - 1.
-    - ``product_coverage``: share of customers holding at least ``coverage_products`` products.
-    - ``wealth_card_matching``: share of quality and VIP customers holding the wealth card.
-    - ``stock_retention``: share of the region's customers at ``base`` still active at ``month``.
-    - ``vip_service``: share of VIP and private-banking customers with contact minutes in the
-      last three months.
-    - ``contact_plan_coverage``: share of quality-and-above customers with an account manager.
-    - ``self_service_ratio``, ``e_channel_share``, ``new_deposits``: from ``region_month``.
-
-    Rates whose denominator is below ``min_group_size`` are NaN (suppressed).
+    The customer KPIs come from :func:`bankanalysis.segmentation.coverage.customer_kpis`, the
+    account-manager KPIs from :func:`bankanalysis.segmentation.managers.manager_kpis` (both
+    grouped by ``region_id``), the replacement rates from the summed transaction counts
+    (:func:`bankanalysis.benchmarking.self_service.add_channel_rates`), self-service banks per
+    outlet and new deposits from ``region_month``. Definitions: ``bankanalysis kpis``.
 
     Parameters
     ----------
-    customer_month : DataFrame
-        Processed ``customer_month`` rows for at least :func:`overview_months`.
-    region_month : DataFrame
-        Processed ``region_month``.
+    tiers_now : DataFrame
+        :func:`bankanalysis.rules.tiers.customer_tiers` of the whole bank at ``month`` with the
+        :func:`scorecard_columns`.
+    cm_base : DataFrame or None
+        ``customer_month`` rows of the base month (``customer_id, region_id``); ``None`` leaves
+        growth and retention absent.
+    region_month, outlet_month : DataFrame
+        Processed ``region_month`` and ``outlet_month``.
     month : str
         Analysis month.
-    thresholds : sequence of float
-        Tier lower bounds (quality, VIP, private banking).
-    tier_months, lookback, coverage_products, wealth_card_product, min_group_size
-        See the definitions above.
+    managers : DataFrame or None
+        Processed ``managers`` (``None`` when the bank has none).
+    has_contacts : bool
+        Whether the bank's extract has the contacts table.
+    coverage_products : int
+        Products a customer must hold to count as covered.
+    wealth_card_product : str or None
+        Product id of the wealth-management card (``None``: the bank has none).
+    by_region : bool
+        One row per region (default) or one row ``"all"`` for the whole bank.
 
     Returns
     -------
     DataFrame
-        One row per region (sorted by ``region_id``): ``region_id, echelon, customers`` and
-        the KPI columns.
+        One row per region (sorted by ``region_id``; ``region_id`` ``"all"`` for the bank):
+        ``region_id, echelon, customers``, the KPI columns and the group sizes
+        ``base_customers, quality_plus_customers, vip_plus_customers`` (for
+        :func:`withheld_cells`). ``attrs["absent"]`` maps KPIs that cannot be computed at all to
+        the reason.
     """
-    cm = customer_month
-    _require(cm, ["month", "customer_id", "region_id", "aum", "n_products"], "region_scorecard")
-    _require(cm, ["manager_id", "contact_minutes_3m"], "region_scorecard")
-    hold = f"hold_{wealth_card_product}"
-    if hold not in cm.columns:
-        raise OverviewError(
-            f"product {wealth_card_product!r} is not in the catalogue (no column {hold}); set "
-            "wealth_card_product to a product id of products.csv"
-        )
-    months = sorted(region_month["month"].unique().tolist())
-    base = base_month(months, month, lookback)
-    rm = region_month.set_index(["month", "region_id"]).sort_index()
-    now_rm = rm.xs(month, level="month")
-    base_rm = rm.xs(base, level="month")
-
-    tiers = customer_tiers(cm, month, thresholds, tier_months)
-    quality_plus = tiers["tier"].astype(str) != "mass"
-    vip_plus = tiers["tier"].astype(str).isin(["vip", "private_banking"])
-    tiers = tiers.assign(
-        covered=(tiers["n_products"] >= coverage_products).astype("float64"),
-        qv=tiers["tier"].astype(str).isin(["quality", "vip"]).astype("float64"),
-        qv_card=(tiers["tier"].astype(str).isin(["quality", "vip"]) & (tiers[hold] > 0)).astype(
-            "float64"
-        ),
-        vip=vip_plus.astype("float64"),
-        vip_contacted=(vip_plus & (tiers["contact_minutes_3m"] > 0)).astype("float64"),
-        qplus=quality_plus.astype("float64"),
-        qplus_managed=(quality_plus & tiers["manager_id"].notna()).astype("float64"),
-        one=1.0,
+    _require(tiers_now, ["customer_id", "region_id", "tier", "n_products"], "region_scorecard")
+    _require(region_month, ["month", "region_id", "echelon", "outlets"], "region_scorecard")
+    _require(region_month, ["self_service_sites", "new_deposits"], "region_scorecard")
+    by = "region_id" if by_region else None
+    cust = customer_kpis(
+        tiers_now,
+        cm_base,
+        None,
+        by=by,
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
     )
-    g = tiers.groupby("region_id", observed=True, sort=True)[
-        ["one", "covered", "qv", "qv_card", "vip", "vip_contacted", "qplus", "qplus_managed"]
-    ].sum()
-
-    before = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
-    active_now = set(cm.loc[cm["month"] == month, "customer_id"])
-    kept = before.assign(kept=before["customer_id"].isin(active_now).astype("float64"))
-    ret = kept.groupby("region_id", observed=True, sort=True)["kept"].agg(["sum", "size"])
-
-    regions = sorted(now_rm.index)
-    out = pd.DataFrame(index=pd.Index(regions, name="region_id"))
-    out["echelon"] = now_rm["echelon"].reindex(regions).to_numpy()
-    out["customers"] = now_rm["customers"].reindex(regions).to_numpy()
-    base_customers = base_rm["customers"].reindex(regions)
-    out["customer_growth"] = np.where(
-        base_customers.to_numpy() >= min_group_size,
-        out["customers"].to_numpy() / base_customers.to_numpy() - 1.0,
-        np.nan,
+    mgr = manager_kpis(tiers_now, managers, has_contacts, by=by)
+    rm = region_month.loc[region_month["month"] == month]
+    om = outlet_month.assign(_group=outlet_month["region_id"] if by_region else "all")
+    rm = rm.assign(_group=rm["region_id"] if by_region else "all")
+    totals = rm.groupby("_group", observed=True, sort=True).agg(
+        outlets=("outlets", "sum"),
+        self_service_sites=("self_service_sites", "sum"),
+        new_deposits=("new_deposits", lambda s: s.sum(min_count=1)),
     )
-    g = g.reindex(regions).fillna(0.0)
-    ret = ret.reindex(regions).fillna(0.0)
-    out["product_coverage"] = _rate(g["covered"], g["one"], min_group_size)
-    out["wealth_card_matching"] = _rate(g["qv_card"], g["qv"], min_group_size)
-    out["stock_retention"] = _rate(ret["sum"], ret["size"], min_group_size)
-    out["vip_service"] = _rate(g["vip_contacted"], g["vip"], min_group_size)
-    out["contact_plan_coverage"] = _rate(g["qplus_managed"], g["qplus"], min_group_size)
-    for col in ("self_service_ratio", "e_channel_share", "new_deposits"):
-        out[col] = now_rm[col].reindex(regions).to_numpy().astype("float64")
-    out.attrs["base_month"] = base
-    return out.reset_index()
+    totals["self_service_per_outlet"] = totals["self_service_sites"] / totals["outlets"].where(
+        totals["outlets"] > 0
+    )
+    totals = _with_rates(totals, _channel_rates(om, month, "_group"))
+    groups = sorted(set(totals.index) | set(cust.index))
+    out = pd.DataFrame(index=pd.Index(groups, name="region_id"))
+    if by_region:
+        out["echelon"] = rm.groupby("region_id", observed=True)["echelon"].first().reindex(groups)
+    else:
+        out["echelon"] = np.nan
+    out["customers"] = cust["customers"].reindex(groups).fillna(0).astype("int64")
+    for kpi in SCORECARD_KPIS:
+        source = cust if kpi in cust.columns else mgr if kpi in mgr.columns else totals
+        out[kpi] = source[kpi].reindex(groups).astype("float64")
+    out["base_customers"] = cust["base_customers"].reindex(groups)
+    out["quality_plus_customers"] = cust["quality_plus_customers"].reindex(groups).fillna(0)
+    out["vip_plus_customers"] = mgr["vip_plus_customers"].reindex(groups).fillna(0)
+    absent = {**cust.attrs.get("absent", {}), **mgr.attrs.get("absent", {})}
+    for kpi in ("accounting_replacement_rate", "outlet_replacement_rate"):
+        if totals[kpi].isna().all():
+            absent.setdefault(kpi, "the data carry no transaction counts by channel for it")
+    out = out.reset_index()
+    out.attrs["absent"] = {k: v for k, v in absent.items() if k in SCORECARD_KPIS}
+    return out
+
+
+def withheld_cells(scorecard: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Which KPI figures of the scorecard the small-group rule withholds.
+
+    A figure is withheld when the region holds 1 to ``min_group_size - 1`` customers, or when
+    the group its KPI is about (:data:`KPI_GROUP`: base-month customers, quality-and-above or
+    VIP-and-above customers) is that small.
+
+    Returns
+    -------
+    DataFrame of bool
+        Aligned with ``scorecard``, one column per KPI of :data:`SCORECARD_KPIS` present.
+    """
+    region_small = is_small(scorecard["customers"], min_group_size)
+    out = pd.DataFrame(index=scorecard.index)
+    for kpi in SCORECARD_KPIS:
+        if kpi not in scorecard.columns:
+            continue
+        small = region_small.copy()
+        group = KPI_GROUP.get(kpi)
+        if group is not None:
+            sizes = scorecard[group].astype("float64").fillna(0.0)
+            small |= is_small(sizes, min_group_size)
+        out[kpi] = small
+    return out
+
+
+def suppress_scorecard(scorecard: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """The scorecard with every withheld figure (:func:`withheld_cells`) set to NaN."""
+    withheld = withheld_cells(scorecard, min_group_size)
+    out = scorecard.copy()
+    for kpi in withheld.columns:
+        out[kpi] = out[kpi].mask(withheld[kpi])
+    return out
 
 
 def league_table(
     scorecard: pd.DataFrame,
-    kpis: Sequence[str] | None = None,
+    kpi_ids: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Rank the regions within their echelon on every KPI and on a composite score.
 
-    The composite is the weighted mean of the region's percentile rank (0..1, 1 = best)
-    within its echelon over the KPIs it has (NaN KPIs are left out).
+    Each KPI is ranked by its direction in the KPI dictionary (higher or lower is better). The
+    composite (``league_score``) is the weighted mean of the region's percentile rank (0..1,
+    1 = best) within its echelon over the KPIs it has (NaN KPIs are left out).
 
     Parameters
     ----------
     scorecard : DataFrame
-        :func:`region_scorecard` output.
-    kpis : sequence of str, optional
+        :func:`region_scorecard` output, withheld figures NaN (:func:`suppress_scorecard`).
+    kpi_ids : sequence of str, optional
         KPI columns (default every :data:`SCORECARD_KPIS` column present).
     weights : dict, optional
         Weight per KPI (default 1 each).
@@ -289,29 +378,33 @@ def league_table(
     Returns
     -------
     DataFrame
-        ``region_id, echelon, score, rank`` (1 = best within the echelon, ties share the
-        best rank) and ``rank_<kpi>`` per KPI; sorted by echelon and rank.
+        ``region_id, echelon, league_score, league_rank`` (1 = best within the echelon, ties
+        share the best rank) and ``rank_<kpi>`` per KPI; sorted by echelon and rank.
     """
-    kpis = [k for k in (kpis or SCORECARD_KPIS) if k in scorecard.columns]
-    if not kpis:
+    ids = [k for k in (kpi_ids or SCORECARD_KPIS) if k in scorecard.columns]
+    if not ids:
         raise OverviewError("league_table: none of the KPI columns is in the scorecard")
     sc = scorecard.set_index("region_id")
     by = sc.groupby("echelon", observed=True, sort=True)
     pct = pd.DataFrame(index=sc.index)
     out = sc[["echelon"]].copy()
-    for k in kpis:
-        out[f"rank_{k}"] = by[k].rank(ascending=False, method="min")
+    for k in ids:
+        higher = kpis.get(k).direction != "lower"
+        out[f"rank_{k}"] = by[k].rank(ascending=not higher, method="min")
         n = by[k].transform("count").astype("float64")
-        r = by[k].rank(ascending=True, method="average")
+        r = by[k].rank(ascending=higher, method="average")
         pct[k] = np.where(n > 1, (r - 1) / (n - 1).where(n > 1), 1.0)
         pct.loc[sc[k].isna(), k] = np.nan
-    w = pd.Series({k: float((weights or {}).get(k, 1.0)) for k in kpis})
+    w = pd.Series({k: float((weights or {}).get(k, 1.0)) for k in ids})
     have = pct.notna().astype("float64") * w
-    out["score"] = (pct.fillna(0.0) * w).sum(axis=1) / have.sum(axis=1).where(have.sum(axis=1) > 0)
-    out["score"] = out["score"].round(12)  # equal scores tie despite float noise
-    out["rank"] = out.groupby("echelon", observed=True)["score"].rank(ascending=False, method="min")
-    out = out.reset_index().sort_values(["echelon", "rank", "region_id"], kind="stable")
-    front = ["region_id", "echelon", "score", "rank"]
+    total = have.sum(axis=1)
+    score = (pct.fillna(0.0) * w).sum(axis=1) / total.where(total > 0)
+    out["league_score"] = score.round(12)  # equal scores tie despite float noise
+    out["league_rank"] = out.groupby("echelon", observed=True)["league_score"].rank(
+        ascending=False, method="min"
+    )
+    out = out.reset_index().sort_values(["echelon", "league_rank", "region_id"], kind="stable")
+    front = ["region_id", "echelon", "league_score", "league_rank"]
     return out[front + [c for c in out.columns if c not in front]].reset_index(drop=True)
 
 
@@ -333,16 +426,17 @@ def target_attainment(
     -------
     DataFrame
         ``region_id, kpi, target, actual, attainment`` (actual / target; NaN for a target
-        that is not positive) and ``met``; empty when there are no targets for ``month``.
-        KPIs that are not ``region_month`` columns are left out.
+        that is not positive) and ``met`` (actual at or above the target for a KPI where higher
+        is better, at or below where lower is); empty when there are no targets for ``month``.
+        Targets of KPIs that are not ``region_month`` columns and KPIs of the dictionary are
+        left out.
     """
     cols = ["region_id", "kpi", "target", "actual", "attainment", "met"]
     if targets is None or targets.empty:
         return pd.DataFrame(columns=cols)
+    known = [c for c in region_month.columns if kpis.is_kpi(c)]
     t = targets.loc[
-        (targets["month"] == month)
-        & (targets["level"] == "region")
-        & targets["kpi"].isin(list(region_month.columns))
+        (targets["month"] == month) & (targets["level"] == "region") & targets["kpi"].isin(known)
     ]
     if t.empty:
         return pd.DataFrame(columns=cols)
@@ -360,25 +454,6 @@ def target_attainment(
         }
     )
     out["attainment"] = out["actual"] / out["target"].where(out["target"] > 0)
-    out["met"] = out["actual"] >= out["target"]
+    lower = out["kpi"].map(lambda k: kpis.get(k).direction == "lower").astype(bool)
+    out["met"] = np.where(lower, out["actual"] <= out["target"], out["actual"] >= out["target"])
     return out.sort_values(["region_id", "kpi"]).reset_index(drop=True)
-
-
-def scorecard_columns(wealth_card_product: str) -> list[str]:
-    """``customer_month`` columns that :func:`region_scorecard` reads.
-
-    Examples
-    --------
-    >>> scorecard_columns("wealth_card")[-1]
-    'hold_wealth_card'
-    """
-    return [
-        "month",
-        "customer_id",
-        "region_id",
-        "aum",
-        "n_products",
-        "manager_id",
-        "contact_minutes_3m",
-        f"hold_{wealth_card_product}",
-    ]

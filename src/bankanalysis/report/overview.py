@@ -1,225 +1,382 @@
-"""Report shaping of the bank overview (notebook 00): labelled tables, chart grids, metrics.
+"""Report shaping of the bank overview (notebook 00): KPI tables, chart grids, ``metrics.json``.
 
-Takes the outputs of :mod:`bankanalysis.overview` (pure analytics) and returns what the
-notebook shows: tables indexed by names with KPI labels, small groups withheld, the grids the
-heat maps draw and the ``metrics.json`` values.
+Takes the outputs of :mod:`bankanalysis.overview` (pure analytics) and returns what the notebook
+shows: tables labelled and formatted by the KPI dictionary (:func:`bankanalysis.report.tables.
+kpi_table`), small groups withheld with the disclosure marker, the grids the heat maps draw and
+the KPI values recorded under their ids (``product_coverage[region=R01]``). The one data-loading
+step, :func:`load_scorecard`, reads what the scorecard needs through the report context.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from bankanalysis.exceptions import OverviewError
-from bankanalysis.overview import SCORECARD_KPIS
+from bankanalysis import overview as ov
+from bankanalysis.report.context import ReportContext
+from bankanalysis.report.format import Absent, Suppressed, format_value, kpi_label
+from bankanalysis.report.tables import KpiTable, kpi_table
+from bankanalysis.rules import kpis
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.kpis import metric_key
+from bankanalysis.rules.months import base_month
+from bankanalysis.rules.tiers import customer_tiers
 
 __all__ = [
-    "ECHELON_TABLE_COLUMNS",
-    "SCORECARD_SHARES",
+    "ECHELON_COLUMNS",
+    "Scorecard",
     "attainment_grid",
     "attainment_metrics",
-    "bank_totals",
+    "attainment_table",
+    "bank_metrics",
     "echelon_metrics",
     "echelon_table",
+    "echelons",
+    "league",
     "league_metrics",
-    "league_ranks",
+    "league_view",
+    "load_scorecard",
     "scorecard_metrics",
     "scorecard_shares",
     "scorecard_table",
-    "suppress_scorecard",
-    "with_echelon_names",
-    "with_region_names",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Scorecard KPIs that are shares (0..1), shown in the heat map of the overview report.
-SCORECARD_SHARES: tuple[str, ...] = (
-    "product_coverage",
-    "wealth_card_matching",
-    "stock_retention",
-    "vip_service",
-    "contact_plan_coverage",
-    "e_channel_share",
-)
-
-#: Columns of the echelon table shown in the overview report.
-ECHELON_TABLE_COLUMNS: tuple[str, ...] = (
-    "echelon_name",
-    "regions",
-    "outlets",
-    "customers",
-    "aum_per_customer",
-    "products_per_customer",
-    "e_channel_share",
-    "self_service_ratio",
-)
+#: Columns of the echelon comparison the report shows: column -> KPI id.
+ECHELON_COLUMNS: dict[str, str] = {
+    "regions": "regions",
+    "outlets": "outlets",
+    "customers": "customers",
+    "aum_per_customer": "aum_per_customer",
+    "products_per_customer": "products_per_customer",
+    "self_service_per_outlet": "self_service_per_outlet",
+    "accounting_replacement_rate": "accounting_replacement_rate",
+    "outlet_replacement_rate": "outlet_replacement_rate",
+}
+#: Echelon figures per customer, withheld for an echelon with few customers.
+_PER_CUSTOMER = ("aum_per_customer", "products_per_customer")
+#: Row label of the whole bank in the scorecard table.
+BANK_ROW = "The bank"
 
 
-def with_echelon_names(echelons: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
-    """Insert the ``echelon_name`` of each echelon (from ``regions``) as second column.
+# --------------------------------------------------------------------------- echelons
+
+
+def echelons(
+    region_month: pd.DataFrame, outlet_month: pd.DataFrame, month: str, regions: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`bankanalysis.overview.echelon_comparison` with each echelon's name second.
 
     Parameters
     ----------
-    echelons : DataFrame
-        :func:`bankanalysis.overview.echelon_comparison` output.
+    region_month, outlet_month : DataFrame
+        Processed tables.
+    month : str
+        Month.
     regions : DataFrame
         Processed ``regions`` (``echelon, echelon_name``).
-
-    Returns
-    -------
-    DataFrame
-        A copy with ``echelon_name`` after ``echelon``.
     """
-    if "echelon_name" not in regions.columns:
-        raise OverviewError("with_echelon_names: the regions table has no echelon_name column")
+    out = ov.echelon_comparison(region_month, outlet_month, month)
     lookup = regions.drop_duplicates("echelon").set_index("echelon")["echelon_name"]
-    out = echelons.copy()
-    out.insert(1, "echelon_name", out["echelon"].map(lookup))
+    out.insert(1, "echelon_name", out["echelon"].map(lookup).astype(str))
     return out
 
 
-def echelon_table(echelons: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """The echelon comparison as the report shows it, small echelons suppressed.
+def _echelon_withheld(ech: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    small = is_small(ech["customers"], min_group_size)
+    return pd.DataFrame({c: small for c in _PER_CUSTOMER}, index=ech.index)
 
-    Parameters
+
+def echelon_table(ech: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
+    """The echelon comparison as a KPI table; per-customer figures of small echelons withheld."""
+    shown = ech.rename(columns={"echelon_name": "Echelon"})
+    return kpi_table(
+        shown,
+        ECHELON_COLUMNS,
+        labels=["Echelon"],
+        currency=currency,
+        min_group_size=min_group_size,
+        suppressed=_echelon_withheld(ech, min_group_size),
+    )
+
+
+def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+    """Customers, AUM per customer and both replacement rates per echelon (``[echelon=e]``)."""
+    withheld = _echelon_withheld(ech, min_group_size)
+    out: dict[str, Any] = {}
+    for i, row in ech.iterrows():
+        e = int(row["echelon"])
+        out[metric_key("regions", echelon=e)] = int(row["regions"])
+        out[metric_key("customers", echelon=e)] = int(row["customers"])
+        for kpi in ("aum_per_customer", "accounting_replacement_rate", "outlet_replacement_rate"):
+            value = row[kpi]
+            if kpi in withheld.columns and bool(withheld.at[i, kpi]):
+                value = Suppressed(min_group_size)
+            out[metric_key(kpi, echelon=e)] = value
+    return out
+
+
+def bank_metrics(trends: pd.DataFrame, n_regions: int, month: str) -> dict[str, Any]:
+    """The bank's ``customers``, ``aum`` and ``regions`` at ``month`` (from the trends)."""
+    now = trends.loc[trends["month"] == month]
+    return {
+        "customers": int(now["customers"].sum()),
+        "aum": float(now["aum"].sum()),
+        "regions": int(n_regions),
+    }
+
+
+# --------------------------------------------------------------------------- scorecard
+
+
+@dataclass
+class Scorecard:
+    """The plan's KPIs per region and for the bank, with what the disclosure rule withholds.
+
+    Attributes
     ----------
-    echelons : DataFrame
-        :func:`with_echelon_names` output.
+    regions : DataFrame
+        :func:`bankanalysis.overview.region_scorecard` per region, withheld figures NaN.
+    withheld : DataFrame of bool
+        Which KPI figures of ``regions`` are withheld (:func:`~bankanalysis.overview.
+        withheld_cells`).
+    bank : DataFrame
+        The same KPIs for the whole bank (one row, ``region_id`` ``"all"``).
+    base_month : str
+        Comparison month of growth and retention.
+    absent : dict
+        KPI -> why it cannot be computed for this bank (no managers table ...).
     min_group_size : int
-        Echelons with fewer customers lose their per-customer figures.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``echelon``, columns :data:`ECHELON_TABLE_COLUMNS`.
+        ``k`` of the disclosure rule.
     """
-    from bankanalysis.privacy import suppress_small_groups
 
-    shown = suppress_small_groups(
-        echelons,
-        "customers",
-        min_group_size,
-        value_cols=["aum_per_customer", "products_per_customer"],
-    )
-    return shown.set_index("echelon")[list(ECHELON_TABLE_COLUMNS)]
+    regions: pd.DataFrame
+    withheld: pd.DataFrame
+    bank: pd.DataFrame
+    base_month: str
+    absent: dict[str, str] = field(default_factory=dict)
+    min_group_size: int = 10
 
-
-def echelon_metrics(echelons: pd.DataFrame) -> dict[str, float | int]:
-    """``echelon.<e>.customers``, ``.aum_per_customer`` and ``.e_channel_share`` per echelon."""
-    out: dict[str, float | int] = {}
-    for row in echelons.itertuples(index=False):
-        e = int(row.echelon)
-        out[f"echelon.{e}.customers"] = int(row.customers)
-        out[f"echelon.{e}.aum_per_customer"] = float(row.aum_per_customer)
-        out[f"echelon.{e}.e_channel_share"] = float(row.e_channel_share)
-    return out
+    def value(self, kpi: str, row: int) -> Any:
+        """The figure to show or record for ``kpi`` of region row ``row``."""
+        if kpi in self.absent:
+            return Absent(self.absent[kpi])
+        if bool(self.withheld.at[row, kpi]):
+            return Suppressed(self.min_group_size)
+        return self.regions.at[row, kpi]
 
 
-def bank_totals(trends: pd.DataFrame, n_regions: int) -> dict[str, float | int]:
-    """Customers and AUM of the whole bank at the last month of :func:`bankanalysis.overview.monthly_trends`.
-
-    Returns
-    -------
-    dict
-        ``bank.customers``, ``bank.aum`` and ``bank.regions`` (= ``n_regions``).
-    """
-    total = trends.groupby("month", sort=True)[["customers", "aum"]].sum()
-    return {
-        "bank.customers": int(total["customers"].iloc[-1]),
-        "bank.aum": float(total["aum"].iloc[-1]),
-        "bank.regions": int(n_regions),
-    }
-
-
-def suppress_scorecard(scorecard: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """Blank every KPI of a region with fewer than ``min_group_size`` customers."""
-    from bankanalysis.privacy import suppress_small_groups
-
-    kpis = [k for k in SCORECARD_KPIS if k in scorecard.columns]
-    shown = suppress_small_groups(scorecard, "customers", min_group_size, value_cols=kpis)
-    return shown.drop(columns="suppressed")
-
-
-def scorecard_table(scorecard: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """The scorecard indexed by region name, KPI columns under their labels.
+def load_scorecard(
+    ctx: ReportContext,
+    region_month: pd.DataFrame,
+    *,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    lookback_months: int,
+    coverage_products: int,
+    wealth_card_product: str | None,
+) -> Scorecard:
+    """Read the customer months the scorecard needs and compute it per region and for the bank.
 
     Parameters
     ----------
-    scorecard : DataFrame
-        :func:`bankanalysis.overview.region_scorecard` output (suppressed or not).
-    names : mapping
-        ``region_id`` -> region name.
+    ctx : ReportContext
+        The report's context (bank, month, ``min_group_size``).
+    region_month : DataFrame
+        Processed ``region_month`` up to the data month.
+    tier_thresholds, tier_months, lookback_months, coverage_products, wealth_card_product
+        The report's parameters (``params/defaults.yaml``).
     """
-    table = scorecard.assign(region=scorecard["region_id"].map(names)).set_index("region")
-    return table.drop(columns="region_id").rename(
-        columns={k: v[0] for k, v in SCORECARD_KPIS.items()}
+    bank, month = ctx.bank, ctx.month
+    has_contacts = bank.has("contacts")
+    months = [m for m in bank.months if m <= month]
+    needed = ov.overview_months(months, month, tier_months, lookback_months)
+    cm = bank.customer_month(
+        months=needed, columns=ov.scorecard_columns(wealth_card_product, has_contacts)
+    )
+    base = base_month(months, month, lookback_months)
+    tiers_now = customer_tiers(cm, month, tier_thresholds, tier_months)
+    cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
+    outlet_month = bank.outlet_month()
+    common: dict[str, Any] = dict(
+        managers=bank.managers,
+        has_contacts=has_contacts,
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
+    per_region = ov.region_scorecard(
+        tiers_now, cm_base, region_month, outlet_month, month, **common
+    )
+    whole = ov.region_scorecard(
+        tiers_now, cm_base, region_month, outlet_month, month, by_region=False, **common
+    )
+    k = ctx.min_group_size
+    return Scorecard(
+        regions=ov.suppress_scorecard(per_region, k),
+        withheld=ov.withheld_cells(per_region, k),
+        bank=ov.suppress_scorecard(whole, k),
+        base_month=base,
+        absent=dict(per_region.attrs.get("absent", {})),
+        min_group_size=k,
     )
 
 
-def scorecard_shares(scorecard: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """The share KPIs (:data:`SCORECARD_SHARES`) by region name, columns under their labels."""
-    heat = scorecard.set_index(scorecard["region_id"].map(names))[list(SCORECARD_SHARES)]
-    heat.columns = [SCORECARD_KPIS[c][0] for c in SCORECARD_SHARES]
-    return heat
+def _kpi_notes(ids: Sequence[str], absent: Mapping[str, str]) -> str:
+    """Proxy notes and reasons for absent KPIs, one sentence each."""
+    notes = [f"{kpis.get(k).name}: {kpis.get(k).proxy}" for k in ids if kpis.get(k).proxy]
+    notes += [f"{kpis.get(k).name}: not available ({absent[k]})." for k in ids if k in absent]
+    return " ".join(notes)
 
 
-def scorecard_metrics(scorecard: pd.DataFrame) -> dict[str, float | None]:
-    """``scorecard.<kpi>.median/min/max`` over the regions; ``None`` when all are blank."""
-    out: dict[str, float | None] = {}
-    for kpi in SCORECARD_KPIS:
-        col = scorecard[kpi].dropna()
-        out[f"scorecard.{kpi}.median"] = float(col.median()) if len(col) else None
-        out[f"scorecard.{kpi}.min"] = float(col.min()) if len(col) else None
-        out[f"scorecard.{kpi}.max"] = float(col.max()) if len(col) else None
-    return out
+def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> KpiTable:
+    """The plan's KPIs by region name, the bank last; withheld cells show the marker."""
+    ids = list(ov.SCORECARD_KPIS)
+    regions = sc.regions.assign(Region=sc.regions["region_id"].map(names).astype(str))
+    bank = sc.bank.assign(Region=BANK_ROW)
+    rows = pd.concat([regions, bank], ignore_index=True)
+    withheld = pd.concat(
+        [sc.withheld, pd.DataFrame(False, index=[0], columns=sc.withheld.columns)],
+        ignore_index=True,
+    ).reindex(columns=ids, fill_value=False)
+    columns = {"customers": "customers", **{k: k for k in ids}}
+    withheld["customers"] = is_small(rows["customers"], sc.min_group_size)
+    return kpi_table(
+        rows,
+        columns,
+        labels=["Region"],
+        currency=currency,
+        min_group_size=sc.min_group_size,
+        suppressed=withheld,
+        note=_kpi_notes(ids, sc.absent),
+    )
 
 
-def with_region_names(df: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """Insert a ``region`` name column after ``region_id``."""
-    out = df.copy()
-    out.insert(1, "region", out["region_id"].map(names))
-    return out
-
-
-def league_ranks(league: pd.DataFrame) -> pd.DataFrame:
-    """The league table by region name with the rank columns under the KPI labels.
-
-    Parameters
-    ----------
-    league : DataFrame
-        :func:`bankanalysis.overview.league_table` output passed through :func:`with_region_names`.
-    """
-    ranks = league.set_index("region").drop(columns="region_id")
-    return ranks.rename(columns={f"rank_{k}": v[0] for k, v in SCORECARD_KPIS.items()})
-
-
-def league_metrics(league: pd.DataFrame) -> dict[str, float | int]:
-    """``league.regions_ranked`` (regions with a score) and ``league.score.spread``."""
-    return {
-        "league.regions_ranked": int(league["score"].notna().sum()),
-        "league.score.spread": float(league["score"].max() - league["score"].min()),
-    }
-
-
-def attainment_grid(attain: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """Attainment as a region name x KPI grid (from :func:`bankanalysis.overview.target_attainment`)."""
-    grid = attain.pivot(index="region_id", columns="kpi", values="attainment")
-    grid.index = grid.index.map(names)
+def scorecard_shares(sc: Scorecard, names: Mapping[str, str]) -> pd.DataFrame:
+    """The scorecard's share KPIs by region name under their display names (heat-map grid)."""
+    shares = [k for k in ov.SCORECARD_KPIS if kpis.get(k).unit == "share" and k not in sc.absent]
+    grid = sc.regions.set_index(sc.regions["region_id"].map(names))[shares]
+    grid.index.name = "region"
+    grid.columns = [kpis.get(k).name for k in shares]
     return grid
 
 
-def attainment_metrics(attain: pd.DataFrame) -> dict[str, float | int]:
-    """``targets.region_kpis``, ``targets.share_met`` and ``targets.<kpi>.regions_below``.
+def scorecard_metrics(sc: Scorecard) -> dict[str, Any]:
+    """Every scorecard KPI per region (``<kpi>[region=R]``) and for the bank (``<kpi>``).
 
-    With no targets only ``targets.region_kpis`` (= 0) is returned.
+    Withheld figures are recorded as withheld, absent ones with their reason (``null`` in
+    ``metrics.json``), never as NaN or 0.
     """
-    out: dict[str, float | int] = {"targets.region_kpis": int(len(attain))}
+    out: dict[str, Any] = {}
+    for i, rid in sc.regions["region_id"].items():
+        customers = int(sc.regions.at[i, "customers"])
+        small = bool(is_small(customers, sc.min_group_size))
+        out[metric_key("customers", region=rid)] = (
+            Suppressed(sc.min_group_size) if small else customers
+        )
+        for kpi in ov.SCORECARD_KPIS:
+            out[metric_key(kpi, region=rid)] = sc.value(kpi, i)
+    bank = sc.bank.iloc[0]
+    for kpi in ov.SCORECARD_KPIS:
+        out[kpi] = Absent(sc.absent[kpi]) if kpi in sc.absent else bank[kpi]
+    return out
+
+
+# --------------------------------------------------------------------------- league table
+
+
+def league(sc: Scorecard, names: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`bankanalysis.overview.league_table` on the withheld scorecard, region names added."""
+    table = ov.league_table(sc.regions, [k for k in ov.SCORECARD_KPIS if k not in sc.absent])
+    table.insert(1, "region", table["region_id"].map(names).astype(str))
+    return table
+
+
+def league_view(table: pd.DataFrame) -> KpiTable:
+    """The league table as the report shows it: score, rank and the rank on every KPI."""
+    frame = pd.DataFrame({"Region": table["region"], "Echelon": table["echelon"].astype(str)})
+    frame[kpi_label("league_score")] = [
+        format_value("league_score", v, unit=False) for v in table["league_score"]
+    ]
+    frame[kpi_label("league_rank")] = [
+        format_value("league_rank", v, unit=False) for v in table["league_rank"]
+    ]
+    for col in [c for c in table.columns if c.startswith("rank_")]:
+        frame[f"Rank: {kpis.get(col[5:]).name}"] = [
+            format_value("league_rank", v, unit=False) for v in table[col]
+        ]
+    return KpiTable(
+        frame,
+        note="Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked.",
+    )
+
+
+def league_metrics(table: pd.DataFrame) -> dict[str, Any]:
+    """``league_score[region=R]`` and ``league_rank[region=R]`` of every region."""
+    out: dict[str, Any] = {}
+    for row in table.itertuples(index=False):
+        out[metric_key("league_score", region=row.region_id)] = row.league_score
+        out[metric_key("league_rank", region=row.region_id)] = row.league_rank
+    return out
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def attainment_table(attain: pd.DataFrame, names: Mapping[str, str], currency: str) -> KpiTable:
+    """Each region target of the month: target, actual, attainment and met or missed.
+
+    Target and actual are formatted by their KPI (money with the currency, counts as whole
+    numbers); attainment as a share of the target.
+    """
+    frame = pd.DataFrame(
+        {
+            "Region": attain["region_id"].map(names).astype(str),
+            "KPI": [kpis.get(k).name for k in attain["kpi"]],
+            "Target": [
+                format_value(k, v, currency) for k, v in zip(attain["kpi"], attain["target"])
+            ],
+            "Actual": [
+                format_value(k, v, currency) for k, v in zip(attain["kpi"], attain["actual"])
+            ],
+            kpi_label("target_attainment"): [
+                format_value("target_attainment", v, unit=False) for v in attain["attainment"]
+            ],
+            "Met": np.where(attain["met"].astype(bool), "met", "missed"),
+        }
+    )
+    return KpiTable(frame)
+
+
+def attainment_grid(attain: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Attainment as a region name x KPI name grid (heat map)."""
+    grid = attain.pivot(index="region_id", columns="kpi", values="attainment")
+    grid.index = grid.index.map(names)
+    grid.index.name = "region"
+    grid.columns = [kpis.get(k).name for k in grid.columns]
+    return grid
+
+
+def attainment_metrics(attain: pd.DataFrame) -> dict[str, Any]:
+    """``targets_met_share``, ``targets_missed`` (in all and ``[kpi=K]``) and every region's
+    ``target_attainment[region=R,kpi=K]``; with no targets the share is absent."""
     if attain.empty:
-        return out
-    out["targets.share_met"] = float(attain["met"].mean())
+        return {
+            "targets_met_share": Absent("no region targets for the month in the data"),
+            "targets_missed": Absent("no region targets for the month in the data"),
+        }
+    met = attain["met"].astype(bool)
+    out: dict[str, Any] = {
+        "targets_met_share": float(met.mean()),
+        "targets_missed": int((~met).sum()),
+    }
     for kpi, grp in attain.groupby("kpi", sort=True):
-        out[f"targets.{kpi}.regions_below"] = int((~grp["met"].astype(bool)).sum())
+        out[metric_key("targets_missed", kpi=kpi)] = int((~grp["met"].astype(bool)).sum())
+    for row in attain.itertuples(index=False):
+        out[metric_key("target_attainment", region=row.region_id, kpi=row.kpi)] = row.attainment
     return out

@@ -34,6 +34,7 @@ __all__ = [
     "plot_self_service",
     "plot_share_heatmap",
     "plot_tier_mix",
+    "percent_axis",
     "set_theme",
 ]
 
@@ -124,24 +125,29 @@ def set_theme(context: str = "notebook") -> None:
     mpl.rcParams["path.simplify"] = True
 
 
-# --------------------------------------------------------------------------- report charts
-# Each function draws one report chart with pyplot (so the notebook's inline backend shows
-# it) and returns the Figure; titles and axis labels are the reports' own.
+# --------------------------------------------------------------------------- shared helpers
+# Each chart function draws one report chart with pyplot (so the notebook's inline backend
+# shows it) and returns the Figure; titles and axis labels are the reports' own.
 
 
-def _percent_axis(axis: Any) -> None:
+def percent_axis(axis: Any) -> None:
+    """Show an axis of shares (0-1) in percent (``0.25`` -> ``25%``)."""
     from matplotlib.ticker import PercentFormatter
 
     axis.set_major_formatter(PercentFormatter(1.0))
 
 
+# --------------------------------------------------------------------------- overview charts
+# (notebook 00; plot_share_heatmap is shared by every notebook)
+
+
 def plot_echelon_bars(echelons: pd.DataFrame, currency: str) -> Figure:
-    """AUM per customer (thousands) and e-channel share by echelon, side by side.
+    """AUM per customer (thousands) and the outlet replacement rate by echelon, side by side.
 
     Parameters
     ----------
     echelons : DataFrame
-        ``echelon_name, aum_per_customer, e_channel_share`` per echelon.
+        ``echelon_name, aum_per_customer, outlet_replacement_rate`` per echelon.
     currency : str
         Currency code for the axis label.
     """
@@ -158,9 +164,12 @@ def plot_echelon_bars(echelons: pd.DataFrame, currency: str) -> Figure:
     )
     axes[0].set_title("AUM per customer by echelon")
     axes[0].set_ylabel(f"AUM per customer (thousand {currency})")
-    sns.barplot(data=echelons, x="echelon_name", y="e_channel_share", ax=axes[1], color="#08519c")
-    axes[1].set_title("E-channel replacement by echelon")
-    axes[1].set_ylabel("share of transactions outside the counter")
+    sns.barplot(
+        data=echelons, x="echelon_name", y="outlet_replacement_rate", ax=axes[1], color="#08519c"
+    )
+    axes[1].set_title("Outlet replacement rate by echelon")
+    axes[1].set_ylabel("self-service share of outlet transactions (%)")
+    percent_axis(axes[1].yaxis)
     for ax in axes:
         ax.set_xlabel("echelon")
         ax.tick_params(axis="x", rotation=15)
@@ -262,20 +271,24 @@ def plot_league_scores(league: pd.DataFrame) -> Figure:
     Parameters
     ----------
     league : DataFrame
-        ``region, echelon, score`` per region.
+        ``region, echelon, league_score`` per region.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(league) + 1.5))
     data = league.assign(echelon=league["echelon"].astype(str))
-    sns.barplot(data=data, y="region", x="score", hue="echelon", dodge=False, ax=ax)
+    sns.barplot(data=data, y="region", x="league_score", hue="echelon", dodge=False, ax=ax)
     ax.set_title("Composite score within the echelon")
     ax.set_xlabel("composite score (mean percentile rank, 0-1)")
     ax.set_ylabel("region")
     ax.set_xlim(0, 1)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- benchmarking charts
+# (notebook 03)
 
 
 def plot_sales_by_family(sales: pd.DataFrame, month: str) -> Figure:
@@ -414,6 +427,10 @@ def plot_channel_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Fi
     return fig
 
 
+# --------------------------------------------------------------------------- segmentation charts
+# (notebook 01)
+
+
 def plot_tier_mix(comp: pd.DataFrame, month: str) -> Figure:
     """Share of customers and of AUM by tier for the region, its echelon and the bank.
 
@@ -436,7 +453,7 @@ def plot_tier_mix(comp: pd.DataFrame, month: str) -> Figure:
         ax.set_title(f"{title}, {month}")
         ax.set_xlabel("")
         ax.set_ylabel("share (%)")
-        _percent_axis(ax.yaxis)
+        percent_axis(ax.yaxis)
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -453,8 +470,8 @@ def plot_lorenz(curve: pd.DataFrame, month: str) -> Figure:
     ax.set_title(f"AUM concentration (Lorenz curve), {month}")
     ax.set_xlabel("customers, poorest first (%)")
     ax.set_ylabel("cumulative AUM share (%)")
-    _percent_axis(ax.xaxis)
-    _percent_axis(ax.yaxis)
+    percent_axis(ax.xaxis)
+    percent_axis(ax.yaxis)
     ax.legend(fontsize=8)
     return fig
 
@@ -589,5 +606,5 @@ def plot_assigned_share(by_outlet: pd.DataFrame, month: str) -> Figure:
     ax.set_title(f"Quality and VIP customers with an assigned manager, by outlet, {month}")
     ax.set_xlabel("share assigned (%)")
     ax.set_ylabel("")
-    _percent_axis(ax.xaxis)
+    percent_axis(ax.xaxis)
     return fig
