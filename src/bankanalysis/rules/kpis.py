@@ -354,7 +354,7 @@ _ENTRIES: list[KPI] = [
         "higher",
         _ABOVE_OUTLET,
         ("holdings",),
-        f"{_SEG}.migration:migration_rates",
+        f"{_SEG}.migration:migration_kpis",
         plan=True,
     ),
     _k(
@@ -366,7 +366,7 @@ _ENTRIES: list[KPI] = [
         "lower",
         _ABOVE_OUTLET,
         ("holdings",),
-        f"{_SEG}.migration:migration_rates",
+        f"{_SEG}.migration:migration_kpis",
     ),
     _k(
         "attrition_rate",
@@ -377,7 +377,7 @@ _ENTRIES: list[KPI] = [
         "lower",
         _ABOVE_OUTLET,
         ("holdings",),
-        f"{_SEG}.migration:migration_rates",
+        f"{_SEG}.migration:migration_kpis",
     ),
     _k(
         "upgrade_candidates",
@@ -756,6 +756,61 @@ _ENTRIES: list[KPI] = [
         f"{_PR}.leads:offer_summary",
     ),
     # --- segmentation KPIs (added by the segmentation report)
+    _k(
+        "tier_net_growth",
+        "Net change of the tier",
+        "Active customers in the tier at the month-end minus those in it at the base month "
+        "(migration_months earlier).",
+        "count",
+        "none",
+        _ABOVE_OUTLET,
+        ("holdings",),
+        f"{_SEG}.migration:tier_flows",
+    ),
+    _k(
+        "gained_customers",
+        "Customers gained",
+        "Active customers at the month-end who were not customers of the group at the base "
+        "month (migration_months earlier): new to the bank or moved in.",
+        "count",
+        "higher",
+        _ABOVE_OUTLET,
+        ("holdings",),
+        f"{_SEG}.migration:migration_kpis",
+    ),
+    _k(
+        "lost_customers",
+        "Customers lost",
+        "Customers active at the base month (migration_months earlier) who are no longer "
+        "active at the month-end.",
+        "count",
+        "lower",
+        _ABOVE_OUTLET,
+        ("holdings",),
+        f"{_SEG}.migration:migration_kpis",
+    ),
+    _k(
+        "upgrade_candidate_share",
+        "Upgrade candidates in the tier below",
+        "Upgrade candidates (window-average AUM within pipeline_within below the threshold) "
+        "divided by the active customers of the tier below the threshold, at the month-end.",
+        "share",
+        "higher",
+        _ABOVE_OUTLET,
+        ("holdings",),
+        f"{_SEG}.migration:upgrade_pipeline",
+    ),
+    _k(
+        "upgrade_aum_gap",
+        "AUM gap of the upgrade candidates",
+        "Sum over the upgrade candidates of the threshold minus their window-average AUM at the "
+        "month-end: the AUM still needed to lift them all into the next tier.",
+        "money",
+        "none",
+        _ABOVE_OUTLET,
+        ("holdings",),
+        f"{_SEG}.migration:upgrade_pipeline",
+    ),
     # --- benchmarking KPIs (added by the outlet benchmarking report)
     # --- overview KPIs (added by the bank overview)
     # --- propensity KPIs (added by the cross-sell report)
