@@ -68,12 +68,10 @@ def workload(processed_dir: Path) -> dict[str, float]:
         tiers = mine.merge(now, on="customer_id", how="inner")
         seg.gini(tiers["aum"])
         seg.lorenz_curve(tiers["aum"])
-        trans = seg.tier_transitions(
-            tiers_t0[tiers_t0["region_id"] == region_id],
-            tiers[["customer_id", "outlet_id", "tier"]],
-        )
+        trans = seg.region_transitions(tiers_t0, tiers_all, region_id)
         seg.transition_matrix(trans)
         seg.migration_rates(trans)
+        seg.migration_kpis(tiers_t0, tiers_all, by="region_id")
         seg.tier_flows(trans, min_group_size=p.min_group_size)
         seg.upgrade_pipeline(
             tiers, p.tier_thresholds, p.pipeline_within, "outlet_id", p.min_group_size
@@ -92,15 +90,12 @@ def workload(processed_dir: Path) -> dict[str, float]:
         seg.holding_rates(tiers, bank.products, by="tier", min_group_size=p.min_group_size)
         seg.cross_holding_matrix(tiers)
         seg.product_depth(tiers, customers[customers["region_id"] == region_id], month)
-        seg.wealth_card_matching(tiers, p.wealth_card_product)
-        seg.e_banking_penetration(tiers, bank.products)
+        seg.customer_kpis(tiers, None, bank.products, wealth_card_product=p.wealth_card_product)
         region_managers = (
             None if managers is None else managers[managers["outlet_id"].isin(tiers["outlet_id"])]
         )
         seg.manager_kpis(tiers, region_managers, has_contacts)
-        seg.manager_kpis_by_outlet(
-            tiers, region_managers, has_contacts, min_group_size=p.min_group_size
-        )
+        seg.manager_kpis(tiers, region_managers, has_contacts, by="outlet_id")
         out["regions"] += 1
         out["customers"] += len(tiers)
         out["segments"] += float(pd.Series(segs.summary["k"]).fillna(1).sum())

@@ -444,7 +444,7 @@ def plot_tier_mix(comp: pd.DataFrame, month: str) -> Figure:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from bankanalysis.segmentation import TIER_ORDER
+    from bankanalysis.report.segmentation import TIER_ORDER
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = [("share", "Share of customers by tier"), ("aum_share", "Share of AUM by tier")]
