@@ -757,6 +757,63 @@ _ENTRIES: list[KPI] = [
     ),
     # --- segmentation KPIs (added by the segmentation report)
     # --- benchmarking KPIs (added by the outlet benchmarking report)
+    _k(
+        "outlets_below_peer_median",
+        "Outlets below their peer median",
+        "Outlets of the scope whose value of the KPI (the kpi breakdown) is below the median of "
+        "their peer group (same echelon and outlet type across the bank) at the month-end.",
+        "count",
+        "lower",
+        _ABOVE_REGION,
+        ("holdings", "outlets"),
+        f"{_BM}.peers:peer_ranks",
+    ),
+    _k(
+        "dea_ccr",
+        "DEA efficiency, constant returns (CCR)",
+        "Output-oriented DEA score under constant returns to scale of the outlet's mean outputs "
+        "over dea_months months against its frontier group (1 = on the frontier); a region's "
+        "value is the mean over its outlets.",
+        "score",
+        "higher",
+        _ABOVE_OUTLET,
+        ("holdings", "outlets"),
+        f"{_BM}.frontier:outlet_dea",
+    ),
+    _k(
+        "dea_bcc",
+        "DEA efficiency, variable returns (BCC)",
+        "Output-oriented DEA score under variable returns to scale of the outlet's mean outputs "
+        "over dea_months months against its frontier group (1 = on the frontier); a region's "
+        "value is the mean over its outlets.",
+        "score",
+        "higher",
+        _ABOVE_OUTLET,
+        ("holdings", "outlets"),
+        f"{_BM}.frontier:outlet_dea",
+    ),
+    _k(
+        "dea_scale_efficiency",
+        "DEA scale efficiency",
+        "CCR efficiency divided by BCC efficiency of the outlet (1 = the outlet's size is not "
+        "what keeps it off the frontier); a region's value is the mean over its outlets.",
+        "score",
+        "higher",
+        _ABOVE_OUTLET,
+        ("holdings", "outlets"),
+        f"{_BM}.frontier:outlet_dea",
+    ),
+    _k(
+        "self_service_sites_missing",
+        "Self-service sites still needed",
+        "Self-service sites to add so that sites divided by physical outlets open at the "
+        "month-end reaches self_service_target (0 when met).",
+        "count",
+        "lower",
+        _ABOVE_REGION,
+        ("devices", "outlets"),
+        f"{_BM}.self_service:self_service_by_region",
+    ),
     # --- overview KPIs (added by the bank overview)
     # --- propensity KPIs (added by the cross-sell report)
 ]
