@@ -274,6 +274,9 @@ def test_peer_ranks_with_a_single_outlet_compare_nothing(one_month):
     r = peer_ranks(single, ["sales_per_fte"]).iloc[0]
     assert r["basis"] == "none" and r["n_peers"] == 1 and r["quartile"] == 0
     assert np.isnan(r["percentile"]) and np.isnan(r["gap_to_median"])
+    # nothing left to rank (every KPI left out): empty, with the columns
+    empty = peer_ranks(single, [])
+    assert empty.empty and {"peer_group", "basis", "gap_to_median"} <= set(empty.columns)
 
 
 def test_select_kpis_drops_what_the_data_cannot_support(one_month):

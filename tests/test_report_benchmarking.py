@@ -365,3 +365,23 @@ def test_benchmarking_metrics_hand_computed_and_keyed_by_kpi_id(kpis):
     assert "outlets_below_peer_median[kpi=sales_per_fte]" not in m2
     assert str(m2["self_service_sites_missing"]) == "n/a (no device data in this extract)"
     assert str(m2["targets_missed"]) == "n/a (no targets table)"
+
+
+def test_key_figures_name_each_kpi_and_its_breakdown():
+    table = rb.key_figures(
+        {
+            "outlets": 2,
+            "outlets_below_peer_median[kpi=sales_per_fte]": 1,
+            "outlet_replacement_rate": 0.5017,
+            "aum_per_customer": 191260.2,
+            "targets_missed": rb.Absent("no targets table"),
+        },
+        "CNY",
+    ).frame
+    assert table.to_dict("records") == [
+        {"figure": "Outlets", "value": "2"},
+        {"figure": "Outlets below their peer median (Product sales per staff FTE)", "value": "1"},
+        {"figure": "Outlet replacement rate", "value": "50.2%"},
+        {"figure": "AUM per customer", "value": "191,260 CNY"},
+        {"figure": "Targets missed", "value": "n/a (no targets table)"},
+    ]

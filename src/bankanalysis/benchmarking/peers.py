@@ -148,7 +148,10 @@ def peer_ranks(
         value_name="value",
     ).dropna(subset=["value"])
     long = long.reset_index(drop=True)
-    long["peer_group"] = long[peer_cols].astype(str).agg(" / ".join, axis=1)
+    group = long[peer_cols[0]].astype(str)
+    for c in peer_cols[1:]:
+        group = group + " / " + long[c].astype(str)
+    long["peer_group"] = group
     stats = _rank_stats(long, ["kpi", *peer_cols])
     basis = np.where(stats["n_peers"] > 1, "peers", "bank")
     alone = basis == "bank"

@@ -1,5 +1,9 @@
 """Report shaping for ``03_outlet_benchmarking``: tables, sentences, chart data and metrics.
 
+The notebook imports this module only; the DEA section's shaping lives in
+:mod:`bankanalysis.report.benchmarking_dea` and the self-service and channel section's in
+:mod:`bankanalysis.report.benchmarking_channels`, both re-exported here.
+
 The analytics (:mod:`bankanalysis.benchmarking`) compute; this module names outlets, labels
 columns through the KPI dictionary, writes the sentences (each saying why a section cannot be
 shown when it cannot), draws the report's own charts and collects the ``metrics.json`` values
@@ -8,6 +12,7 @@ shown when it cannot), draws the report's own charts and collects the ``metrics.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,11 +21,29 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.benchmarking.frontier import EFFICIENT, reference_peers
+from bankanalysis.benchmarking.frontier import EFFICIENT
 from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
 from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
 from bankanalysis.benchmarking.peers import KpiSelection, peer_ranks
-from bankanalysis.benchmarking.self_service import replacement_rates, self_service_by_region
+from bankanalysis.report.benchmarking_channels import (
+    REPLACEMENT_KPIS,
+    channel_notes,
+    device_rates,
+    plot_replacement_trends,
+    region_self_service,
+    replacement_trends,
+    self_service_sentence,
+)
+from bankanalysis.report.benchmarking_dea import (
+    DEA_MEASURES,
+    dea_frontier_notes,
+    dea_notes,
+    dea_reference_peers,
+    dea_scores_long,
+    dea_target_items,
+    dea_targets_table,
+    region_dea,
+)
 from bankanalysis.report.format import (
     Absent,
     attainment_met,
@@ -30,7 +53,7 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.kpis import KPIS, get, metric_key
+from bankanalysis.rules.kpis import KPIS, get, metric_key, parse_metric_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -45,23 +68,31 @@ __all__ = [
     "REPLACEMENT_KPIS",
     "RegionFindings",
     "attainment_grid",
+    "attainment_items",
     "attainment_summary",
     "benchmarking_metrics",
+    "channel_notes",
     "dea_frontier_notes",
     "dea_notes",
     "dea_reference_peers",
     "dea_scores_long",
+    "dea_target_items",
     "dea_targets_table",
+    "device_rates",
+    "heading",
+    "key_figures",
     "lagging_sentence",
     "level_aggregates",
     "load_outlet_kpis",
     "moving_average_notes",
     "moving_average_position",
+    "notes",
     "outlet_table",
     "peer_basis_notes",
     "peer_gap_table",
     "peer_kpi_notes",
     "peer_rank_grid",
+    "percentile_grid",
     "plot_lagging_trends",
     "plot_replacement_trends",
     "region_attainment",
@@ -72,6 +103,7 @@ __all__ = [
     "replacement_trends",
     "sales_by_family",
     "self_service_sentence",
+    "show",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,15 +137,11 @@ OUTLET_SHARES: tuple[str, ...] = (
     "outlet_replacement_rate",
     "accounting_replacement_rate",
 )
-#: The plan's two replacement rates (the blended e-channel rate is gone).
-REPLACEMENT_KPIS: tuple[str, ...] = ("outlet_replacement_rate", "accounting_replacement_rate")
 
-#: DEA measures and their labels in the efficiency chart.
-DEA_MEASURES: dict[str, str] = {
-    "ccr": "CCR (constant returns)",
-    "bcc": "BCC (variable returns)",
-    "scale_efficiency": "scale efficiency",
-}
+
+def _e(text: object) -> str:
+    """A name from the data, HTML-escaped for a Markdown sentence."""
+    return html.escape(str(text))
 
 
 def _name(kpi: str) -> str:
@@ -226,7 +254,7 @@ def level_aggregates(
         parts.append(group_aggregates(same_echelon, "echelon").assign(level=f"echelon {echelon}"))
     else:
         note = (
-            f"{region_name} is the only region of echelon {echelon}, so it is compared with the "
+            f"{_e(region_name)} is the only region of echelon {echelon}, so it is compared with the "
             "whole bank only."
         )
     parts.append(group_aggregates(kpis.assign(bank="bank"), "bank").assign(level="whole bank"))
@@ -307,7 +335,10 @@ def region_peer_ranks(
     month: str,
     mine: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Peer ranks at ``month`` (peers across the bank) of the outlets in ``mine``, named."""
+    """Peer ranks at ``month`` (peers across the bank) of the outlets in ``mine``, named.
+
+    Without KPIs to rank (all left out) the result is empty, with the columns.
+    """
     ranks = peer_ranks(kpis, peer_kpis, peer_by, month)
     names = dict(zip(mine["outlet_id"], mine["outlet"], strict=True))
     ranks = ranks[ranks["outlet_id"].isin(mine["outlet_id"])]
@@ -321,11 +352,11 @@ def peer_basis_notes(ranks: pd.DataFrame, n_outlets: int) -> list[str]:
     for row in first[first["basis"] != "peers"].itertuples():
         if row.basis == "bank":
             notes.append(
-                f"{row.outlet} is the only outlet of its peer group ({row.peer_group}), so it "
+                f"{_e(row.outlet)} is the only outlet of its peer group ({_e(row.peer_group)}), so it "
                 f"is compared with all {n_outlets} outlets of the bank."
             )
         else:
-            notes.append(f"{row.outlet} has no other outlet to be compared with.")
+            notes.append(f"{_e(row.outlet)} has no other outlet to be compared with.")
     return notes
 
 
@@ -368,11 +399,13 @@ def moving_average_notes(ma: pd.DataFrame, month: str, names: Mapping[str, str])
     notes = []
     for row in now[now["basis"] == "bank"].itertuples():
         notes.append(
-            f"{names.get(row.outlet_id, row.outlet_id)} has no peer of its own type and echelon,"
+            f"{_e(names.get(row.outlet_id, row.outlet_id))} has no peer of its own type and echelon,"
             " so it is measured against the moving average of every outlet of the bank."
         )
     for row in now[now["basis"] == "none"].itertuples():
-        notes.append(f"{names.get(row.outlet_id, row.outlet_id)} has no outlet to compare with.")
+        notes.append(
+            f"{_e(names.get(row.outlet_id, row.outlet_id))} has no outlet to compare with."
+        )
     return notes
 
 
@@ -382,210 +415,6 @@ def lagging_sentence(n_lagging: int, n_outlets: int, months: int) -> str:
         f"**{n_lagging}** of {n_outlets} outlets were below their peers' moving average in each "
         f"of the last {months} months."
     )
-
-
-# --------------------------------------------------------------------------- DEA
-
-
-def dea_notes(info: pd.DataFrame) -> list[str]:
-    """What the reader must know about the DEA data (``dea_inputs_outputs`` ``info``).
-
-    One note per input offset applied, one for outlets left out and one for outlets whose
-    mean output was negative; empty when nothing happened.
-    """
-    notes = [
-        f"Some outlets have no `{col}`; DEA needs positive inputs, so {off:g} was added to "
-        f"every outlet's `{col}` (the counter counts as one service point)."
-        for col, off in info.attrs.get("offsets_applied", {}).items()
-    ]
-    dropped = int((info["dropped"] != "").sum())
-    if dropped:
-        notes.append(f"{dropped} outlet(s) left out of DEA (missing or non-positive inputs).")
-    if info["clipped_outputs"].sum():
-        clipped = int((info["clipped_outputs"] > 0).sum())
-        notes.append(f"{clipped} outlet(s) had a negative mean output (clipped at 0).")
-    return notes
-
-
-def region_dea(scores: pd.DataFrame, region_id: str, names: Mapping[str, str]) -> pd.DataFrame:
-    """The region's rows of the outlet DEA scores with the outlet's ``outlet`` name."""
-    d = scores[scores["region_id"] == region_id]
-    return d.assign(outlet=d.index.map(names))
-
-
-def dea_frontier_notes(d: pd.DataFrame, frontier_by: str | None) -> list[str]:
-    """Sentences naming outlets measured on the bank-wide frontier instead of their group's."""
-    if frontier_by is None:
-        return []
-    notes = [
-        f"{row.outlet} is the only outlet of its {frontier_by.replace('_', ' ')} with DEA data, "
-        "so it is measured against the bank-wide frontier."
-        for row in d[d["frontier"] == "bank"].itertuples()
-    ]
-    notes += [
-        f"{row.outlet} is the only outlet with DEA data: there is no frontier to measure it on."
-        for row in d[d["frontier"] == "none"].itertuples()
-    ]
-    return notes
-
-
-def dea_scores_long(d: pd.DataFrame) -> pd.DataFrame:
-    """CCR, BCC and scale efficiency per outlet in long form (``outlet, measure, score``).
-
-    Outlets in increasing CCR order; measures labelled by :data:`DEA_MEASURES`.
-    """
-    return (
-        d.sort_values("ccr")
-        .rename(columns=DEA_MEASURES)
-        .melt(
-            id_vars="outlet",
-            value_vars=list(DEA_MEASURES.values()),
-            var_name="measure",
-            value_name="score",
-        )
-    )
-
-
-def dea_targets_table(
-    d: pd.DataFrame, lagging_ids: Sequence[str], outputs: Sequence[str], currency: str
-) -> KpiTable:
-    """Outlets below the DEA frontier or lagging their peers, with their output targets.
-
-    Parameters
-    ----------
-    d : DataFrame
-        :func:`region_dea` output.
-    lagging_ids : sequence of str
-        Outlets lagging their peers' moving average.
-    outputs : sequence of str
-        DEA outputs (KPI ids).
-    currency : str
-        Currency of money outputs.
-
-    Returns
-    -------
-    KpiTable
-        ``outlet``, DEA efficiency, ``lagging`` (yes/no) and ``<output> now`` /
-        ``<output> target`` per output; least efficient first. Its ``frame`` is indexed by
-        ``outlet_id``.
-    """
-    d = d.assign(lagging=d.index.isin(list(lagging_ids)))
-    behind = d[(d["efficiency"] < EFFICIENT) | d["lagging"]].sort_values("efficiency")
-    frame = pd.DataFrame({"outlet": behind["outlet"].astype(str)}, index=behind.index)
-    frame[kpi_label("dea_efficiency")] = [
-        format_value("dea_efficiency", v) for v in behind["efficiency"]
-    ]
-    frame["lagging"] = behind["lagging"].map({True: "yes", False: "no"})
-    for c in outputs:
-        label = kpi_label(c, currency)
-        for col, word in ((f"actual_{c}", "now"), (f"target_{c}", "target")):
-            frame[f"{label} {word}"] = [
-                format_value(c, v, currency, unit=False) for v in behind[col]
-            ]
-    return KpiTable(frame)
-
-
-def dea_reference_peers(
-    lambdas: pd.DataFrame, unit_ids: Sequence[str], names: Mapping[str, str]
-) -> pd.DataFrame | None:
-    """``outlet, peer (weight)``: each unit's frontier peers as ``"name (0.42), ..."``.
-
-    ``None`` when ``unit_ids`` is empty (every outlet of the region on the frontier and none
-    lagging): there are no reference peers to show.
-    """
-    w = reference_peers(lambdas, unit_ids)
-    if w.empty:
-        return None
-    w = w.assign(
-        outlet=w["unit"].map(names).astype(str),
-        label=[f"{names.get(p, p)} ({v:.2f})" for p, v in zip(w["peer"], w["weight"], strict=True)],
-    )
-    order = {u: i for i, u in enumerate(unit_ids)}
-    w = w.sort_values("unit", key=lambda s: s.map(order), kind="stable")
-    out = w.groupby("outlet", sort=False)["label"].agg(", ".join).reset_index()
-    return out.rename(columns={"label": "peer (weight)"})
-
-
-# --------------------------------------------------------------------------- self-service
-
-
-def region_self_service(
-    region_month: pd.DataFrame,
-    month: str,
-    target_ratio: float,
-    region_id: str,
-    region_names: Mapping[str, str],
-    has_devices: bool = True,
-) -> pd.DataFrame:
-    """Self-service sites per outlet of every region at ``month``, named, with ``group``.
-
-    ``group`` is ``"this region"`` for ``region_id`` and ``"other regions"`` otherwise;
-    ``ratio`` repeats ``self_service_per_outlet`` for the chart.
-    """
-    ss = self_service_by_region(
-        region_month[region_month["month"] == month], target_ratio, has_devices
-    )
-    return ss.assign(
-        region=ss["region_id"].map(region_names),
-        group=np.where(ss["region_id"] == region_id, "this region", "other regions"),
-        ratio=ss["self_service_per_outlet"],
-    )
-
-
-def self_service_sentence(me: pd.Series, region_name: str, target: float) -> str:
-    """The region's self-service banks per outlet against the plan, or why it is unknown."""
-    if pd.isna(me["self_service_per_outlet"]):
-        return (
-            f"{region_name}: self-service banks per outlet cannot be counted: this extract has no "
-            "device data."
-        )
-    ratio = format_value("self_service_per_outlet", me["self_service_per_outlet"])
-    head = (
-        f"{region_name}: **{ratio}** self-service banks per outlet "
-        f"({int(me['self_service_sites']):,} sites, {int(me['outlets']):,} outlets)"
-    )
-    missing = int(me["sites_missing"])
-    if missing == 0:
-        return f"{head}; the plan's {target:g}:1 is met."
-    return f"{head}; **{missing:,}** more sites needed for {target:g}:1."
-
-
-def replacement_trends(
-    kpis: pd.DataFrame, region_names: Mapping[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Replacement rates by region and by echelon with a ``group`` label for the legends.
-
-    ``None`` when the outlets have no transaction counts by channel.
-    """
-    if not {"txn_self_service_n", "txn_counter_n"} <= set(kpis.columns):
-        return None
-    by_r = replacement_rates(kpis, "region_id")
-    by_e = replacement_rates(kpis, "echelon")
-    return (
-        by_r.assign(group=by_r["region_id"].map(region_names)),
-        by_e.assign(group="echelon " + by_e["echelon"].astype(str)),
-    )
-
-
-def plot_replacement_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Figure:
-    """Each replacement rate over the months by region (left) and echelon (right), in %."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.ticker import PercentFormatter
-
-    rates = [k for k in REPLACEMENT_KPIS if k in by_region.columns]
-    fig, axes = plt.subplots(len(rates), 2, figsize=(12, 3.6 * len(rates)), squeeze=False)
-    for row, kpi in zip(axes, rates, strict=True):
-        for ax, data, scope in ((row[0], by_region, "region"), (row[1], by_echelon, "echelon")):
-            sns.lineplot(data.dropna(subset=[kpi]), x="month", y=kpi, hue="group", ax=ax)
-            ax.set_title(f"{_name(kpi)} by {scope}")
-            ax.set_ylabel("%")
-            ax.set_xlabel("")
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-            ax.tick_params(axis="x", labelrotation=90)
-            ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------- lagging outlets
@@ -732,3 +561,71 @@ def benchmarking_metrics(f: RegionFindings) -> dict[str, Any]:
         Absent("no targets table") if f.targets_missed is None else int(f.targets_missed)
     )
     return out
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def notes(lines: Sequence[str]) -> str | None:
+    """Sentences as a Markdown bullet list (``None`` when there is nothing to say)."""
+    return "\n".join(f"- {line}" for line in lines) if lines else None
+
+
+def show(*items: Any) -> None:
+    """Display each item in the notebook: text as Markdown, figures, tables; ``None`` skipped."""
+    from IPython.display import Markdown, display
+
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            display(Markdown(item))
+        elif hasattr(item, "savefig"):
+            import matplotlib.pyplot as plt
+
+            display(item)
+            plt.close(item)
+        else:
+            display(item)
+
+
+def heading(region_name: str, echelon: int | None, month: str) -> str:
+    """The line under the title: region, echelon and data month."""
+    return f"**{_e(region_name)}** (echelon {echelon}), data month **{month}**."
+
+
+def percentile_grid(ranks: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+    """Outlet x KPI name grid of percentile ranks among peers (for the heat map)."""
+    return peer_rank_grid(ranks, kpis, "percentile").rename(columns=_name)
+
+
+def attainment_items(
+    targets: pd.DataFrame | None, mine: pd.DataFrame, month: str, names: Mapping[str, str]
+) -> tuple[int | None, list[Any]]:
+    """Targets missed (``None`` without a targets table) and what the section shows."""
+    if targets is None:
+        return None, [
+            "This bank has no `targets` table, so attainment against the plan cannot be shown."
+        ]
+    att = region_attainment(mine, targets, month, names)
+    missed, text = attainment_summary(att, month)
+    if att.empty:
+        return missed, [text]
+    from bankanalysis.report.tables import style_table
+
+    grid = style_table(
+        attainment_grid(att), formatter=lambda v: format_value("target_attainment", v)
+    ).background_gradient(cmap="RdYlGn", vmin=0.7, vmax=1.3)
+    return missed, [text, grid]
+
+
+def key_figures(values: Mapping[str, Any], currency: str) -> KpiTable:
+    """The recorded metrics as a two-column table of KPI names and formatted values."""
+    rows = []
+    for key, v in values.items():
+        figure = kpi_label(key, currency, unit=False)
+        _, by = parse_metric_key(key)
+        if "kpi" in by:  # a breakdown by KPI: name it ("... (Product sales per staff FTE)")
+            figure = f"{figure} ({_name(by['kpi'])})"
+        rows.append({"figure": figure, "value": format_value(key, v, currency)})
+    return KpiTable(pd.DataFrame(rows, columns=["figure", "value"]))
