@@ -385,3 +385,27 @@ def test_key_figures_name_each_kpi_and_its_breakdown():
         {"figure": "AUM per customer", "value": "191,260 CNY"},
         {"figure": "Targets missed", "value": "n/a (no targets table)"},
     ]
+
+
+def test_no_transactions_table_leaves_both_rates_out_with_the_reason(kpis):
+    # prepare writes 0 transaction counts when the raw table is absent: every rate is NaN
+    zero = outlet_kpis(kpis.assign(txn_n=0, txn_counter_n=0, txn_self_service_n=0))
+    sel = select_kpis(zero, ["sales_per_fte", "outlet_replacement_rate"], "2025-03")
+    assert sel.kept == ["sales_per_fte"]
+    has = {"transactions": False}.get
+    assert rb.peer_kpi_notes(sel, lambda t: has(t, True)) == [
+        "Outlet replacement rate is left out: it needs `transactions`, which this extract lacks."
+    ]
+    assert rb.peer_kpi_notes(sel) == [
+        "Outlet replacement rate is left out: no outlet has a value this month."
+    ]
+    assert rb.replacement_trends(zero, REGION_NAMES) is None
+    assert rb.channel_notes(zero, lambda t: has(t, True)) == [
+        "This extract has no `transactions` table: neither replacement rate can be computed."
+    ]
+    assert rb.channel_notes(zero)[0].startswith("No outlet has transactions at the counter")
+    assert rb.channel_notes(kpis, lambda t: True)[0].startswith(
+        "The accounting-business replacement rate needs transaction counts by kind"
+    )
+    both = outlet_kpis(kpis.assign(txn_accounting_n=4, txn_accounting_offcounter_n=1))
+    assert rb.channel_notes(both) == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -310,16 +310,32 @@ def attainment_grid(att: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- peers
 
 
-def peer_kpi_notes(selection: KpiSelection) -> list[str]:
-    """Sentences on the KPIs left out of the peer comparison (and renamed ones)."""
+def peer_kpi_notes(
+    selection: KpiSelection, has_table: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Sentences on the KPIs left out of the peer comparison (and renamed ones).
+
+    Parameters
+    ----------
+    selection : KpiSelection
+        :func:`bankanalysis.benchmarking.peers.select_kpis` output.
+    has_table : callable, optional
+        Whether the extract had a raw table (``ProcessedBank.has``): a KPI whose table is
+        missing is said to need it, whatever the prepared columns hold (prepare writes 0
+        counts for an absent transactions table).
+    """
     notes = [
         f"`{old}` is no longer computed: it was replaced by {_name(new)}."
         for old, new in selection.renamed.items()
     ]
     for kpi, why in selection.dropped.items():
         name = _name(kpi)
-        if kpi in KPIS and why == "not computed":
-            tables = ", ".join(f"`{t}`" for t in get(kpi).needs)
+        needs = get(kpi).needs if kpi in KPIS else ()
+        lacking = [t for t in needs if has_table is not None and not has_table(t)]
+        if why == "not computed" and needs and not lacking:
+            lacking = list(needs)
+        if lacking:
+            tables = ", ".join(f"`{t}`" for t in lacking)
             notes.append(f"{name} is left out: it needs {tables}, which this extract lacks.")
         elif why == "not computed":
             notes.append(f"`{kpi}` is left out: it is not an outlet KPI of this report.")

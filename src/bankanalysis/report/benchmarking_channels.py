@@ -8,13 +8,17 @@ device operating rates, the two replacement rates over time and their chart.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from bankanalysis.benchmarking.self_service import replacement_rates, self_service_by_region
+from bankanalysis.benchmarking.self_service import (
+    RATE_COLUMNS,
+    replacement_rates,
+    self_service_by_region,
+)
 from bankanalysis.report.format import format_value
 from bankanalysis.rules.kpis import get
 
@@ -85,9 +89,10 @@ def replacement_trends(
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Replacement rates by region and by echelon with a ``group`` label for the legends.
 
-    ``None`` when the outlets have no transaction counts by channel.
+    ``None`` when no outlet has a replacement rate (no transaction counts by channel, or only
+    zero counts, as prepare writes them when the transactions table is absent).
     """
-    if not {"txn_self_service_n", "txn_counter_n"} <= set(kpis.columns):
+    if not _has_rate(kpis, "outlet_replacement_rate"):
         return None
     by_r = replacement_rates(kpis, "region_id")
     by_e = replacement_rates(kpis, "echelon")
@@ -95,6 +100,12 @@ def replacement_trends(
         by_r.assign(group=by_r["region_id"].map(region_names)),
         by_e.assign(group="echelon " + by_e["echelon"].astype(str)),
     )
+
+
+def _has_rate(kpis: pd.DataFrame, kpi: str) -> bool:
+    """Whether the outlets have the rate's counts and at least one value of it."""
+    counts = set(RATE_COLUMNS[kpi]) <= set(kpis.columns)
+    return counts and kpi in kpis.columns and bool(kpis[kpi].notna().any())
 
 
 def plot_replacement_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Figure:
@@ -126,17 +137,26 @@ def device_rates(mine: pd.DataFrame) -> pd.DataFrame | None:
     return None if dev.empty else dev
 
 
-def channel_notes(kpis: pd.DataFrame) -> list[str]:
-    """Why a replacement rate is missing from the channel section."""
-    out = []
-    if "outlet_replacement_rate" not in kpis.columns:
-        out.append(
-            "No transactions by channel in this extract: neither replacement rate can be computed."
-        )
-    elif "accounting_replacement_rate" not in kpis.columns:
-        out.append(
+def channel_notes(kpis: pd.DataFrame, has_table: Callable[[str], bool] | None = None) -> list[str]:
+    """Why a replacement rate is missing from the channel section (empty when both are shown).
+
+    ``has_table`` is ``ProcessedBank.has``: it tells a missing transactions table from an
+    extract whose transactions carry no channel.
+    """
+    if not _has_rate(kpis, "outlet_replacement_rate"):
+        if has_table is not None and not has_table("transactions"):
+            return [
+                "This extract has no `transactions` table: neither replacement rate can be "
+                "computed."
+            ]
+        return [
+            "No outlet has transactions at the counter or on self-service devices: neither "
+            "replacement rate can be computed."
+        ]
+    if not _has_rate(kpis, "accounting_replacement_rate"):
+        return [
             "The accounting-business replacement rate needs transaction counts by kind "
             "(`txn_accounting_n`), which the prepared data do not hold; only the outlet "
             "replacement rate is shown."
-        )
-    return out
+        ]
+    return []
