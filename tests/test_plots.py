@@ -32,7 +32,7 @@ def test_echelon_bars_show_thousands_and_shares() -> None:
         {
             "echelon_name": ["central", "key"],
             "aum_per_customer": [25000.0, 4000.0],
-            "e_channel_share": [0.7, 0.4],
+            "outlet_replacement_rate": [0.7, 0.4],
         }
     )
     fig = plots.plot_echelon_bars(ech, "CNY")
@@ -40,8 +40,9 @@ def test_echelon_bars_show_thousands_and_shares() -> None:
     assert left.get_title() == "AUM per customer by echelon"
     assert left.get_ylabel() == "AUM per customer (thousand CNY)"
     assert _bar_values(left) == [4.0, 25.0]
-    assert right.get_title() == "E-channel replacement by echelon"
+    assert right.get_title() == "Outlet replacement rate by echelon"
     assert _bar_values(right) == [0.4, 0.7]
+    assert right.yaxis.get_major_formatter()(0.25, 0) == "25%"
     assert left.get_xlabel() == right.get_xlabel() == "echelon"
 
 
@@ -79,7 +80,7 @@ def test_share_heatmap_annotates_cells_and_labels_axes() -> None:
 
 def test_league_scores_bars_per_region() -> None:
     league = pd.DataFrame(
-        {"region": ["A", "B", "C"], "echelon": [1, 1, 2], "score": [0.25, 1.0, 0.5]}
+        {"region": ["A", "B", "C"], "echelon": [1, 1, 2], "league_score": [0.25, 1.0, 0.5]}
     )
     fig = plots.plot_league_scores(league)
     ax = fig.axes[0]

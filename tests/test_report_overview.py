@@ -1,49 +1,24 @@
-"""Report shaping of the bank overview: labelled tables, withheld small groups, metrics."""
+"""Report shaping of the bank overview: KPI tables in words and units, withheld cells shown with
+the marker, chart grids and metrics keyed by KPI id (hand-made bank of :mod:`overview_data`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from overview_data import customer_month, region_month
+from overview_data import cm_base, managers, outlet_month, region_month, tiers_now
 
 from bankanalysis.overview import (
-    SCORECARD_KPIS,
-    echelon_comparison,
     league_table,
     monthly_trends,
     region_scorecard,
-    scorecard_columns,
-    target_attainment,
-)
-from bankanalysis.report.overview import (
-    attainment_grid,
-    attainment_metrics,
-    bank_totals,
-    echelon_metrics,
-    echelon_table,
-    league_metrics,
-    league_ranks,
-    scorecard_metrics,
-    scorecard_shares,
-    scorecard_table,
     suppress_scorecard,
-    with_echelon_names,
-    with_region_names,
+    target_attainment,
+    withheld_cells,
 )
-
-
-def _scorecard(min_group_size: int) -> pd.DataFrame:
-    return region_scorecard(
-        customer_month(),
-        region_month(),
-        "2024-03",
-        thresholds=[100, 1000, 10000],
-        tier_months=1,
-        coverage_products=3,
-        min_group_size=min_group_size,
-    ).set_index("region_id")
-
+from bankanalysis.report import overview as rov
+from bankanalysis.report.format import Absent, Suppressed
+from bankanalysis.rules.kpis import is_kpi
 
 NAMES = {"RA": "North <b>", "RB": "South"}
 
@@ -58,74 +33,108 @@ def _regions() -> pd.DataFrame:
     )
 
 
-def test_echelon_table_names_and_suppresses_small_echelons() -> None:
-    rm = pd.concat(
-        [region_month(), region_month().iloc[[2]].assign(region_id="RC", echelon=2, customers=4)]
+def _scorecard(k: int) -> rov.Scorecard:
+    args = dict(managers=managers(), has_contacts=True, coverage_products=3)
+    per_region = region_scorecard(
+        tiers_now(), cm_base(), region_month(), outlet_month(), "2024-03", **args
     )
-    ec = with_echelon_names(echelon_comparison(rm, "2024-03"), _regions())
-    assert ec.columns[:2].tolist() == ["echelon", "echelon_name"]
-    assert ec["echelon_name"].tolist() == ["central city", "key development"]
-    shown = echelon_table(ec, min_group_size=5)
-    assert shown.index.tolist() == [1, 2]
-    assert shown.columns[0] == "echelon_name" and "aum" not in shown.columns
-    # echelon 1 has 3 + 2 customers: shown; echelon 2 has 4: per-customer figures blank
-    assert shown.at[1, "aum_per_customer"] == pytest.approx(25750.0 / 5)
-    assert np.isnan(shown.at[2, "aum_per_customer"]) and np.isnan(
-        shown.at[2, "products_per_customer"]
+    whole = region_scorecard(
+        tiers_now(), cm_base(), region_month(), outlet_month(), "2024-03", by_region=False, **args
     )
-    assert shown.at[2, "customers"] == 4 and shown.at[2, "e_channel_share"] == pytest.approx(0.4)
-    m = echelon_metrics(ec)
-    assert m["echelon.1.customers"] == 5 and m["echelon.2.customers"] == 4
-    assert m["echelon.2.aum_per_customer"] == pytest.approx(5550.0 / 4)
-    assert m["echelon.1.e_channel_share"] == pytest.approx(28 / 40)
+    return rov.Scorecard(
+        regions=suppress_scorecard(per_region, k),
+        withheld=withheld_cells(per_region, k),
+        bank=suppress_scorecard(whole, k),
+        base_month="2024-01",
+        absent={},
+        min_group_size=k,
+    )
 
 
-def test_bank_totals_take_the_last_month() -> None:
-    totals = bank_totals(monthly_trends(region_month()), n_regions=7)
-    assert totals == {"bank.customers": 5, "bank.aum": 25750.0, "bank.regions": 7}
-    assert isinstance(totals["bank.customers"], int)
+def test_echelon_table_names_formats_and_withholds_small_echelons() -> None:
+    """Echelon 2 (region RC) has 4 customers: with k = 5 its per-customer figures are withheld."""
+    rm = pd.concat([region_month(), region_month().iloc[[2]].assign(region_id="RC", echelon=2)])
+    rm.loc[rm["region_id"] == "RC", "customers"] = 4
+    om = pd.concat([outlet_month(), outlet_month().iloc[[1]].assign(region_id="RC", echelon=2)])
+    ech = rov.echelons(rm, om, "2024-03", _regions())
+    assert ech.columns[:2].tolist() == ["echelon", "echelon_name"]
+    frame = rov.echelon_table(ech, "EUR", min_group_size=5).frame
+    assert frame.columns.tolist()[:5] == [
+        "Echelon",
+        "Regions",
+        "Outlets",
+        "Customers",
+        "AUM per customer (EUR)",
+    ]
+    assert frame["Echelon"].tolist() == ["central city", "key development"]
+    assert frame["AUM per customer (EUR)"].tolist() == ["5,150", "<5"]  # 25,750 / 5
+    assert frame["Products per customer (products per customer)"].tolist() == ["3.00", "<5"]
+    assert frame["Outlet replacement rate (%)"].tolist() == ["50.0%", "60.0%"]
+    m = rov.echelon_metrics(ech, min_group_size=5)
+    assert m["customers[echelon=1]"] == 5 and m["customers[echelon=2]"] == 4
+    assert m["aum_per_customer[echelon=1]"] == pytest.approx(5150.0)
+    assert m["aum_per_customer[echelon=2]"] == Suppressed(5)
+    assert m["outlet_replacement_rate[echelon=1]"] == pytest.approx(0.5)
+    assert all(is_kpi(key) for key in m)
 
 
-def test_scorecard_table_shares_and_metrics() -> None:
-    assert scorecard_columns("card")[-1] == "hold_card" and "manager_id" in scorecard_columns("x")
-    sc = suppress_scorecard(_scorecard(min_group_size=1).reset_index(), min_group_size=3)
-    assert "suppressed" not in sc.columns
-    ra, rb = sc.set_index("region_id").loc["RA"], sc.set_index("region_id").loc["RB"]
-    assert ra["product_coverage"] == pytest.approx(2 / 3)  # 3 customers: shown
-    assert rb[list(SCORECARD_KPIS)].isna().all() and rb["customers"] == 2  # 2 < 3: blank
-    table = scorecard_table(sc, NAMES)
-    assert table.index.tolist() == ["North <b>", "South"] and "region_id" not in table.columns
-    assert table.at["North <b>", "product coverage"] == pytest.approx(2 / 3)
-    heat = scorecard_shares(sc, NAMES)
-    assert heat.columns.tolist()[0] == "product coverage" and heat.shape == (2, 6)
-    assert "new deposits" not in heat.columns and "self-service ratio" not in heat.columns
-    m = scorecard_metrics(sc)
-    assert m["scorecard.stock_retention.median"] == pytest.approx(2 / 3)
-    assert m["scorecard.new_deposits.max"] == 20.0
-    full = scorecard_metrics(_scorecard(min_group_size=1).reset_index())
-    assert full["scorecard.customer_growth.median"] == pytest.approx(0.5)
-    assert full["scorecard.customer_growth.min"] == 0.0
-    assert full["scorecard.customer_growth.max"] == 1.0
-    blank = scorecard_metrics(sc.assign(vip_service=np.nan))
-    assert blank["scorecard.vip_service.median"] is None
+def test_bank_metrics_take_the_data_month() -> None:
+    totals = rov.bank_metrics(monthly_trends(region_month()), n_regions=7, month="2024-03")
+    assert totals == {"customers": 5, "aum": 25750.0, "regions": 7}
+    assert isinstance(totals["customers"], int)
 
 
-def test_league_ranks_and_metrics() -> None:
-    sc = _scorecard(min_group_size=1).reset_index()
-    league = with_region_names(league_table(sc), NAMES)
-    assert league.columns[:2].tolist() == ["region_id", "region"]
-    ranks = league_ranks(league)
-    assert "region_id" not in ranks.columns and "rank_customer_growth" not in ranks.columns
-    # RB beats RA on growth, retention and e-channel; RA on coverage, VIP service, contact plan,
-    # self-service ratio, new deposits and wealth card: RA first on 6 of 9 KPIs
-    assert ranks.at["North <b>", "customer growth"] == 2.0
-    assert ranks.at["North <b>", "score"] == pytest.approx(6 / 9)
-    m = league_metrics(league)
-    assert m == {"league.regions_ranked": 2, "league.score.spread": pytest.approx(6 / 9 - 3 / 9)}
+def test_scorecard_table_formats_by_kpi_and_shows_withheld_cells() -> None:
+    sc = _scorecard(k=2)
+    frame = rov.scorecard_table(sc, NAMES, "CNY").frame.set_index("Region")
+    assert frame.index.tolist() == ["North <b>", "South", "The bank"]
+    assert frame.at["North <b>", "Product coverage (%)"] == "66.7%"
+    assert frame.at["South", "Customer growth (%)"] == "<2"  # one base-month customer
+    assert frame.at["South", "Wealth-management-card matching rate (%)"] == "50.0%"
+    assert frame.at["North <b>", "Full-time account-manager adequacy ratio"] == "2"
+    assert frame.at["South", "New personal deposits (CNY)"] == "-5"
+    assert frame.at["The bank", "Customer growth (%)"] == "25.0%"
+    assert frame.at["The bank", "Customers"] == "5"
+    note = rov.scorecard_table(sc, NAMES, "CNY").note
+    assert note.startswith("VIP customer service duration ratio: The data contract records")
 
 
-def test_attainment_grid_and_metrics() -> None:
-    targets = pd.DataFrame(
+def test_scorecard_grid_and_metrics_by_kpi_id() -> None:
+    sc = _scorecard(k=2)
+    grid = rov.scorecard_shares(sc, NAMES)
+    assert grid.index.tolist() == ["North <b>", "South"]
+    assert "Product coverage" in grid.columns and "New personal deposits" not in grid.columns
+    assert grid.at["North <b>", "Product coverage"] == pytest.approx(2 / 3)
+    assert np.isnan(grid.at["North <b>", "VIP customer service duration ratio"])  # withheld
+    m = rov.scorecard_metrics(sc)
+    assert all(is_kpi(key) for key in m)
+    assert m["product_coverage[region=RA]"] == pytest.approx(2 / 3)
+    assert m["customers[region=RB]"] == 2
+    assert m["customer_growth[region=RB]"] == Suppressed(2)
+    assert m["manager_coverage"] == pytest.approx(0.5)  # the bank
+    absent = rov.Scorecard(**{**sc.__dict__, "absent": {"manager_coverage": "no managers"}})
+    assert rov.scorecard_metrics(absent)["manager_coverage[region=RA]"] == Absent("no managers")
+    assert rov.scorecard_metrics(absent)["manager_coverage"] == Absent("no managers")
+
+
+def test_league_view_and_metrics() -> None:
+    sc = _scorecard(k=1)
+    table = rov.league(sc, NAMES)
+    assert table.columns[:2].tolist() == ["region_id", "region"]
+    frame = rov.league_view(table).frame.set_index("Region")
+    assert frame.index.tolist() == ["South", "North <b>"]
+    assert frame.at["South", "League score"] == f"{7 / 12:.3f}"
+    assert frame.at["North <b>", "League rank"] == "2"
+    assert frame.at["North <b>", "Rank: Product coverage"] == "1"
+    m = rov.league_metrics(table)
+    assert m["league_rank[region=RB]"] == 1.0
+    assert m["league_score[region=RA]"] == pytest.approx(5 / 12)
+    assert all(is_kpi(key) for key in m)
+    assert league_table(sc.regions).shape[0] == 2
+
+
+def _targets() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "month": ["2024-03"] * 3,
             "level": ["region"] * 3,
@@ -134,17 +143,34 @@ def test_attainment_grid_and_metrics() -> None:
             "target": [5000.0, 25000.0, 2.0],
         }
     )
-    ta = target_attainment(region_month(), targets, "2024-03")
-    grid = attainment_grid(ta, NAMES)
+
+
+def test_attainment_table_grid_and_metrics() -> None:
+    ta = target_attainment(region_month(), _targets(), "2024-03")
+    frame = rov.attainment_table(ta, NAMES, "EUR").frame
+    assert frame.to_dict("records")[0] == {
+        "Region": "North <b>",
+        "KPI": "Assets under management",
+        "Target": "5,000 EUR",
+        "Actual": "5,550 EUR",
+        "Target attainment (%)": "111.0%",
+        "Met": "met",
+    }
+    assert frame["Met"].tolist() == ["met", "missed", "met"]
+    assert frame["Actual"].tolist()[2] == "2"  # customers: a count, no currency
+    grid = rov.attainment_grid(ta, NAMES)
     assert grid.index.tolist() == ["North <b>", "South"]
-    assert grid.at["South", "customers"] == 1.0 and np.isnan(grid.at["North <b>", "customers"])
-    m = attainment_metrics(ta)
+    assert grid.at["South", "Customers"] == 1.0 and np.isnan(grid.at["North <b>", "Customers"])
+    m = rov.attainment_metrics(ta)
     assert m == {
-        "targets.region_kpis": 3,
-        "targets.share_met": pytest.approx(2 / 3),
-        "targets.aum.regions_below": 1,
-        "targets.customers.regions_below": 0,
+        "targets_met_share": pytest.approx(2 / 3),
+        "targets_missed": 1,
+        "targets_missed[kpi=aum]": 1,
+        "targets_missed[kpi=customers]": 0,
+        "target_attainment[region=RA,kpi=aum]": pytest.approx(5550 / 5000),
+        "target_attainment[region=RB,kpi=aum]": pytest.approx(20200 / 25000),
+        "target_attainment[region=RB,kpi=customers]": pytest.approx(1.0),
     }
-    assert attainment_metrics(target_attainment(region_month(), None, "2024-03")) == {
-        "targets.region_kpis": 0
-    }
+    assert all(is_kpi(key) for key in m)
+    none = rov.attainment_metrics(target_attainment(region_month(), None, "2024-03"))
+    assert isinstance(none["targets_met_share"], Absent)

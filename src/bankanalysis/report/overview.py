@@ -339,10 +339,12 @@ def attainment_table(attain: pd.DataFrame, names: Mapping[str, str], currency: s
             "Region": attain["region_id"].map(names).astype(str),
             "KPI": [kpis.get(k).name for k in attain["kpi"]],
             "Target": [
-                format_value(k, v, currency) for k, v in zip(attain["kpi"], attain["target"])
+                format_value(k, v, currency)
+                for k, v in zip(attain["kpi"], attain["target"], strict=True)
             ],
             "Actual": [
-                format_value(k, v, currency) for k, v in zip(attain["kpi"], attain["actual"])
+                format_value(k, v, currency)
+                for k, v in zip(attain["kpi"], attain["actual"], strict=True)
             ],
             kpi_label("target_attainment"): [
                 format_value("target_attainment", v, unit=False) for v in attain["attainment"]
