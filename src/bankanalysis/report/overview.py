@@ -41,6 +41,7 @@ __all__ = [
     "league_metrics",
     "league_view",
     "load_scorecard",
+    "region_month_upto",
     "scorecard_metrics",
     "scorecard_shares",
     "scorecard_table",
@@ -382,3 +383,9 @@ def attainment_metrics(attain: pd.DataFrame) -> dict[str, Any]:
     for row in attain.itertuples(index=False):
         out[metric_key("target_attainment", region=row.region_id, kpi=row.kpi)] = row.attainment
     return out
+
+
+def region_month_upto(ctx: ReportContext) -> pd.DataFrame:
+    """The processed ``region_month`` up to the report's data month (later months left out)."""
+    rm = ctx.bank.region_month()
+    return rm.loc[rm["month"] <= ctx.month].reset_index(drop=True)
