@@ -75,6 +75,9 @@ def test_echelon_table_names_formats_and_withholds_small_echelons() -> None:
     assert m["aum_per_customer[echelon=1]"] == pytest.approx(5150.0)
     assert m["aum_per_customer[echelon=2]"] == Suppressed(5)
     assert m["outlet_replacement_rate[echelon=1]"] == pytest.approx(0.5)
+    no_counts = rov.echelons(rm, om.drop(columns="txn_accounting_n"), "2024-03", _regions())
+    reason = rov.echelon_metrics(no_counts, 5)["accounting_replacement_rate[echelon=1]"]
+    assert isinstance(reason, Absent) and "transaction counts" in reason.reason
     assert all(is_kpi(key) for key in m)
 
 

@@ -30,6 +30,7 @@ from bankanalysis.segmentation.managers import manager_kpis
 __all__ = [
     "CHANNEL_COUNTS",
     "KPI_GROUP",
+    "NO_CHANNEL_COUNTS",
     "SCORECARD_KPIS",
     "echelon_comparison",
     "league_table",
@@ -81,6 +82,10 @@ CHANNEL_COUNTS: tuple[str, ...] = (
     "txn_accounting_offcounter_n",
     "txn_accounting_n",
 )
+
+
+#: Why a replacement rate cannot be computed (the data lack its transaction counts).
+NO_CHANNEL_COUNTS = "the data carry no transaction counts by channel for it"
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -314,7 +319,7 @@ def region_scorecard(
     absent = {**cust.attrs.get("absent", {}), **mgr.attrs.get("absent", {})}
     for kpi in ("accounting_replacement_rate", "outlet_replacement_rate"):
         if totals[kpi].isna().all():
-            absent.setdefault(kpi, "the data carry no transaction counts by channel for it")
+            absent.setdefault(kpi, NO_CHANNEL_COUNTS)
     out = out.reset_index()
     out.attrs["absent"] = {k: v for k, v in absent.items() if k in SCORECARD_KPIS}
     return out

@@ -119,6 +119,8 @@ def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
             value = row[kpi]
             if kpi in withheld.columns and bool(withheld.at[i, kpi]):
                 value = Suppressed(min_group_size)
+            elif kpi.endswith("replacement_rate") and pd.isna(value):
+                value = Absent(ov.NO_CHANNEL_COUNTS)
             out[metric_key(kpi, echelon=e)] = value
     return out
 
