@@ -51,6 +51,7 @@ __all__ = [
     "escape",
     "flows_table",
     "holding_rate_grid",
+    "intro_text",
     "kpi_value",
     "label_pipeline",
     "label_tiers",
@@ -68,6 +69,7 @@ __all__ = [
     "pipeline_plot_data",
     "pipeline_table",
     "plot_manager_coverage",
+    "population_text",
     "segment_metrics",
     "segment_summary_table",
     "segment_trait_z",
@@ -160,6 +162,35 @@ def _money_list(values: Iterable[float], currency: str) -> str:
 
 
 # --------------------------------------------------------------------------- tiers
+
+
+def intro_text(
+    region_name: str,
+    echelon: object,
+    month: str,
+    tier_months: int,
+    thresholds: Sequence[float],
+    currency: str,
+) -> str:
+    """The report's first line: region, echelon, data month and how tiers are assigned."""
+    return (
+        f"**{escape(region_name)}** (echelon {escape(echelon)}), data month **{escape(month)}**. "
+        + tier_basis_text(tier_months, thresholds, currency)
+    )
+
+
+def population_text(region_customers: int, bank_customers: int, month: str) -> str:
+    """How many active customers the region and the bank have at the data month.
+
+    Examples
+    --------
+    >>> population_text(1234, 56789, "2024-03")
+    '1,234 active customers in the region at 2024-03, 56,789 in the bank.'
+    """
+    return (
+        f"{format_value('customers', region_customers)} active customers in the region at "
+        f"{escape(month)}, {format_value('customers', bank_customers)} in the bank."
+    )
 
 
 def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str) -> str:
