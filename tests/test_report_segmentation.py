@@ -172,12 +172,12 @@ def test_pipeline_metrics_table_and_plot_data() -> None:
     pipe = rs.label_pipeline(
         pd.DataFrame(
             {
-                "outlet_id": ["O1", "O1", "O2"],
-                "target_tier": ["quality", "vip", "quality"],
-                "customers": [12, 2, 0],
-                "tier_customers": [300, 30, 40],
-                "pipeline_share": [0.04, 2 / 30, 0.0],
-                "aum_gap": [50000.4, 900.0, 0.0],
+                "outlet_id": ["O1", "O1", "O1", "O2"],
+                "target_tier": ["private_banking", "quality", "vip", "quality"],
+                "customers": [0, 12, 2, 0],
+                "tier_customers": [15, 300, 30, 40],
+                "pipeline_share": [0.0, 0.04, 2 / 30, 0.0],
+                "aum_gap": [0.0, 50000.4, 900.0, 0.0],
             }
         ),
         {"O1": "Zeta", "O2": "Alpha"},
@@ -194,6 +194,7 @@ def test_pipeline_metrics_table_and_plot_data() -> None:
     assert table.iloc[0].tolist() == ["Alpha", "Quality", "0", "40", "0.0%", "0"]
     assert table.iloc[1].tolist() == ["Zeta", "Quality", "12", "300", "4.0%", "50,000"]
     assert table.iloc[2].tolist() == ["Zeta", "VIP", "<10", "30", "<10", "<10"]
+    assert table.iloc[3].tolist() == ["Zeta", "Private banking", "0", "15", "0.0%", "0"]
     assert rs.pipeline_plot_data(pipe, K)["outlet"].tolist() == ["Zeta"]
 
 

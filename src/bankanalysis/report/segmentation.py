@@ -416,7 +416,8 @@ def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
 
 
 def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
-    """The pipeline by outlet and target tier (``pipe`` from :func:`label_pipeline`).
+    """The pipeline by outlet and target tier, tiers in order (``pipe`` from
+    :func:`label_pipeline`).
 
     A row whose tier below the threshold, or whose count near the threshold, is a small group
     is withheld (count, share and AUM gap: the share times the tier count would give the count).
@@ -430,7 +431,9 @@ def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> Kp
     shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
     tier_small = is_small(shown["tier_customers"], min_group_size)
     shown.loc[tier_small, "tier_customers"] = np.nan
-    shown = shown.assign(withheld=small).sort_values(["outlet", "target tier"])
+    rank = {tier_label(t): i for i, t in enumerate(TIERS)}
+    shown = shown.assign(withheld=small, _rank=shown["target tier"].map(rank))
+    shown = shown.sort_values(["outlet", "_rank"], kind="stable")
     spec = [
         ("outlet", "Outlet", None),
         ("target tier", "Target tier", None),
