@@ -76,6 +76,26 @@ def test_tier_mix_table_formats_through_the_dictionary() -> None:
     assert table.iloc[3].tolist()[1:] == ["0", "0.0%", "0", "0.0%", "n/a"]  # empty tier
 
 
+def test_shown_tier_comparison_withholds_small_tiers_not_empty_ones() -> None:
+    comp = pd.DataFrame(
+        {
+            "scope": ["region"] * 4,
+            "tier": list(TIERS),
+            "customers": [80, 17, 3, 0],
+            "share": [0.8, 0.17, 0.03, 0.0],
+            "aum": [1.0e6, 2.5e6, 4e6, 0.0],
+            "aum_share": [0.13, 0.33, 0.53, 0.0],
+            "aum_per_customer": [12500.0, 147058.8, 1333333.3, np.nan],
+        }
+    )
+    shown = rs.shown_tier_comparison(comp, K).set_index("tier")
+    assert shown["suppressed"].tolist() == [False, False, True, False]
+    assert shown.loc["vip", ["customers", "share", "aum", "aum_share"]].isna().all()
+    assert shown.loc["private_banking", "customers"] == 0  # nobody to reveal: shown as 0
+    assert shown.loc["quality", "share"] == 0.17  # shares stay over all customers
+    assert rs.tier_metrics(shown.reset_index(), K)["aum_share[tier=vip]"] == Suppressed(K)
+
+
 def test_concentration_and_lorenz_labels() -> None:
     assert rs.concentration_text("private_banking", 0.4567) == (
         "Customers in the **Private banking** tier and above hold **45.7%** of the region's AUM."
@@ -150,6 +170,38 @@ def test_migration_metrics_text_and_flows_table() -> None:
     assert table.iloc[0]["Stock customer retention rate (%)"] == "88.0%"
     assert table.iloc[1]["Customers at 2023-04"] == "<10"
     assert table.iloc[1]["Customers at 2024-04"] == "12"
+
+
+def test_shown_flows_withholds_each_side_by_its_own_count() -> None:
+    flows = pd.DataFrame(
+        {
+            "tier": ["mass", "quality", "vip"],
+            "customers_from": [300, 4, 0],
+            "customers_to": [290, 30, 5],
+            "net_growth": [-10, 26, 5],
+            "up_in": [0, 20, 1],
+            "down_in": [2, 0, 0],
+            "new_in": [3, 6, 4],
+            "up_out": [20, 1, 0],
+            "down_out": [0, 2, 0],
+            "closed_out": [13, 0, 0],
+            "retention_rate": [0.9567, 1.0, np.nan],
+        }
+    )
+    shown = rs.shown_flows(flows, K).set_index("tier")
+    # quality: 4 at the base month (withheld: outflows, retention, base count, net change);
+    # 30 now (shown: count and inflows)
+    assert (
+        shown.loc["quality", ["up_out", "retention_rate", "customers_from", "net_growth"]]
+        .isna()
+        .all()
+    )
+    assert shown.loc["quality", ["customers_to", "up_in"]].tolist() == [30.0, 20.0]
+    # vip: empty at the base month (shown as 0), 5 now (withheld)
+    assert shown.loc["vip", "customers_from"] == 0
+    assert shown.loc["vip", ["customers_to", "new_in", "net_growth"]].isna().all()
+    assert shown["suppressed"].tolist() == [False, True, True]
+    assert shown.loc["mass"].drop("suppressed").notna().all()
 
 
 def test_pipeline_metrics_table_and_plot_data() -> None:

@@ -131,18 +131,6 @@ def test_tier_summary_hand_computed(t04: pd.DataFrame) -> None:
     assert np.isnan(s.loc["vip", "aum_per_customer"])
 
 
-def test_tier_summary_suppresses_small_groups(t04: pd.DataFrame) -> None:
-    shown = seg.tier_summary(t04, min_group_size=2).set_index("tier")
-    assert shown.loc["mass", "aum"] == 96.0
-    assert not shown.loc["mass", "suppressed"]
-    hidden = seg.tier_summary(t04, min_group_size=3).set_index("tier")
-    small = ["mass", "quality", "private_banking"]
-    assert hidden.loc[small, "suppressed"].all()
-    assert hidden.loc[small, ["customers", "aum", "share"]].isna().all().all()
-    # the disclosure rule: an empty tier reveals nobody and shows 0
-    assert not hidden.loc["vip", "suppressed"] and hidden.loc["vip", "customers"] == 0
-
-
 def test_tier_comparison_region_echelon_bank(t04: pd.DataFrame) -> None:
     c = seg.tier_comparison(t04, "R1")
     region = c[c["scope"] == "region"].set_index("tier")
@@ -221,11 +209,6 @@ def test_tier_flows_net_growth(transitions: pd.DataFrame) -> None:
     assert f.loc["quality", "closed_out"] == 1
     assert f.loc["quality", "retention_rate"] == 0.0
     assert f.loc["mass", "retention_rate"] == 1.0
-    hidden = seg.tier_flows(transitions, min_group_size=2).set_index("tier")
-    # quality had 1 customer at 02: its outflows are hidden, its 2 customers at 04 are shown
-    assert np.isnan(hidden.loc["quality", "retention_rate"])
-    assert hidden.loc["quality", "customers_to"] == 2
-    assert hidden.loc["mass", "customers_from"] == 3
 
 
 def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
@@ -237,10 +220,6 @@ def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
     assert p.loc[("O1", "vip"), "pipeline_share"] == 0.5
     assert p.loc[("O2", "quality"), "customers"] == 0  # G at 1
     assert p["customers"].sum() == 2
-    hidden = seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=2)
-    shown = hidden.loc[hidden["customers"].notna(), "tier_customers"]
-    assert ((shown == 0) | (shown >= 2)).all()  # empty tiers show 0 (the disclosure rule)
-    assert hidden["suppressed"].sum() == 2  # O1 quality (E alone) and O2 mass... (1 customer)
 
 
 # --------------------------------------------------------------------------- coverage

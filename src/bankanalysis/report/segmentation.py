@@ -73,8 +73,12 @@ __all__ = [
     "segment_metrics",
     "segment_summary_table",
     "segment_trait_z",
+    "shown_flows",
+    "shown_holding_rates",
     "shown_matrix",
+    "shown_products_per_customer",
     "shown_segments",
+    "shown_tier_comparison",
     "tier_basis_text",
     "tier_metrics",
     "tier_mix_table",
@@ -206,6 +210,12 @@ def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str
         f"was active; quality, VIP and private banking start at "
         f"{_money_list(thresholds, currency)}."
     )
+
+
+def shown_tier_comparison(comp: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.composition.tier_comparison` with every figure of a
+    small tier group withheld (shares stay computed over all customers)."""
+    return suppress_small_groups(comp, "customers", min_group_size)
 
 
 def labelled_tier_comparison(comp: pd.DataFrame, region_name: str, echelon: object) -> pd.DataFrame:
@@ -358,6 +368,30 @@ def migration_text(metrics: Mapping[str, Any], t0: str) -> str:
         f"**{f('downward_migration_rate')}**, stock retention **{f('stock_retention')}**; "
         f"{f('gained_customers')} customers gained and {f('lost_customers')} lost."
     )
+
+
+def shown_flows(flows: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.migration.tier_flows` with small groups withheld.
+
+    A tier with few customers at the base month loses its outflows, retention, base count and
+    net change; a tier with few customers now loses its count, inflows and net change.
+    """
+    small_from = is_small(flows["customers_from"], min_group_size)
+    out = suppress_small_groups(
+        flows,
+        "customers_from",
+        min_group_size,
+        value_cols=["up_out", "down_out", "closed_out", "retention_rate"],
+    )
+    out = suppress_small_groups(
+        out.drop(columns="suppressed"),
+        "customers_to",
+        min_group_size,
+        value_cols=["customers_to", "up_in", "down_in", "new_in", "net_growth"],
+    )
+    out["suppressed"] = out["suppressed"].to_numpy() | small_from
+    out.loc[small_from, ["customers_from", "net_growth"]] = np.nan
+    return out
 
 
 def flows_table(flows: pd.DataFrame, t0: str, month: str, min_group_size: int) -> KpiTable:
@@ -564,6 +598,18 @@ def depth_table(depth: pd.DataFrame, min_group_size: int) -> KpiTable:
     ]
     return _formatted_table(
         shown, spec, currency="", min_group_size=min_group_size, withheld=shown["suppressed"]
+    )
+
+
+def shown_products_per_customer(ppc: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`products_per_customer` with small tiers withheld."""
+    return suppress_small_groups(ppc, "customers", min_group_size)
+
+
+def shown_holding_rates(rates: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`holding_rates` with the rates of small groups withheld."""
+    return suppress_small_groups(
+        rates, "customers", min_group_size, value_cols=["customers", "holders", "holding_rate"]
     )
 
 

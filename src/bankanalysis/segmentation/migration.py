@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
-from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.rules.tiers import check_thresholds
 from bankanalysis.segmentation.common import group_keys, ratio
@@ -170,16 +169,13 @@ def migration_rates(transitions: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def tier_flows(transitions: pd.DataFrame, min_group_size: int | None = None) -> pd.DataFrame:
+def tier_flows(transitions: pd.DataFrame) -> pd.DataFrame:
     """Per tier: customers at both month-ends, inflows, outflows and net tier growth.
 
     Parameters
     ----------
     transitions : DataFrame
         :func:`tier_transitions` output.
-    min_group_size : int, optional
-        Suppress tiers with fewer customers at the earlier month-end than this (the
-        counts of the later month-end and the net growth are kept when that side is large).
 
     Returns
     -------
@@ -212,22 +208,6 @@ def tier_flows(transitions: pd.DataFrame, min_group_size: int | None = None) -> 
             }
         )
     out = pd.DataFrame(rows)
-    if min_group_size is not None:
-        small_from = out["customers_from"] < min_group_size
-        out = suppress_small_groups(
-            out,
-            "customers_from",
-            min_group_size,
-            value_cols=["up_out", "down_out", "closed_out", "retention_rate"],
-        )
-        out = suppress_small_groups(
-            out.drop(columns="suppressed"),
-            "customers_to",
-            min_group_size,
-            value_cols=["customers_to", "up_in", "down_in", "new_in", "net_growth"],
-        )
-        out["suppressed"] = out["suppressed"] | small_from.to_numpy()
-        out.loc[small_from.to_numpy(), ["customers_from", "net_growth"]] = np.nan
     return out
 
 
@@ -236,7 +216,6 @@ def upgrade_pipeline(
     thresholds: Sequence[float],
     within: float = 0.10,
     by: str = "outlet_id",
-    min_group_size: int | None = None,
 ) -> pd.DataFrame:
     """Customers within ``within`` (a fraction) below a tier threshold: the upgrade pipeline.
 
@@ -253,8 +232,6 @@ def upgrade_pipeline(
         Band below each threshold, as a fraction (0.10 = within 10 %).
     by : str
         Grouping column, e.g. ``outlet_id``.
-    min_group_size : int, optional
-        Suppress groups whose tier (the one below the threshold) has fewer customers.
 
     Returns
     -------
@@ -290,13 +267,6 @@ def upgrade_pipeline(
         out["tier_customers"] > 0
     )
     out = out[[by, "target_tier", "customers", "tier_customers", "pipeline_share", "aum_gap"]]
-    if min_group_size is not None:
-        out = suppress_small_groups(
-            out,
-            "tier_customers",
-            min_group_size,
-            value_cols=["customers", "tier_customers", "pipeline_share", "aum_gap"],
-        )
     return out
 
 
