@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
+from bankanalysis.rules.tiers import tier_at_least
 from bankanalysis.segmentation.common import require_columns as _require
 
 __all__ = [
@@ -168,13 +169,10 @@ def top_tier_aum_share(tiers: pd.DataFrame, from_tier: str = "vip") -> float:
     float
         Share in [0, 1]; NaN when the AUM total is 0.
     """
-    cats = list(tiers["tier"].cat.categories)
-    if from_tier not in cats:
-        raise SegmentationError(f"unknown tier {from_tier!r}; tiers are {cats}")
+    top = tier_at_least(tiers["tier"], from_tier)
     total = float(tiers["aum"].sum())
     if total <= 0:
         return float("nan")
-    top = tiers["tier"].cat.codes >= cats.index(from_tier)
     return float(tiers.loc[top, "aum"].sum() / total)
 
 
