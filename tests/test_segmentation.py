@@ -541,3 +541,33 @@ def test_segment_tiers_splits_large_tiers() -> None:
     assert np.isnan(summary.loc["quality", "k"])
     assert len(ts.labels) == 300
     assert set(ts.segmenters) == {"mass"}
+
+
+# --------------------------------------------------------------------------- region selection
+
+
+def test_migration_window_base_month_and_tier_months() -> None:
+    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert seg.migration_window(months, "2024-04", 2, 2) == ("2024-02", months)
+    # 12 months back is before the data: the first month, whose window starts in 2023-12
+    assert seg.migration_window(months, "2024-04", 2, 12) == (
+        "2024-01",
+        ["2024-01", "2024-03", "2024-04"],
+    )
+
+
+def test_region_tiers_join_the_full_rows(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+    now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
+    tiers = seg.region_tiers(
+        t04[["customer_id", "region_id", "avg_aum", "months_used", "tier"]], now, "R1"
+    )
+    assert sorted(tiers["customer_id"]) == ["A", "B", "E"]
+    assert {"avg_aum", "tier", "hold_fund", "outlet_id"} <= set(tiers.columns)
+    managers = pd.DataFrame({"manager_id": ["M1", "M2"], "outlet_id": ["O1", "O9"]})
+    assert seg.region_managers(None, tiers) is None
+    assert seg.region_managers(managers, tiers)["manager_id"].tolist() == ["M1"]
+
+
+def test_top_tier_share_refuses_an_unknown_tier(t04: pd.DataFrame) -> None:
+    with pytest.raises(SegmentationError, match="unknown tier 'private'"):
+        seg.top_tier_aum_share(t04, "private")
