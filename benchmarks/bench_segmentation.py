@@ -72,7 +72,7 @@ def workload(processed_dir: Path) -> dict[str, float]:
         trans = seg.region_transitions(tiers_t0, tiers_all, region_id)
         seg.transition_matrix(trans)
         seg.migration_rates(trans)
-        seg.migration_kpis(tiers_t0, tiers_all, by="region_id")
+        seg.migration_kpis(*seg.region_cohort(tiers_t0, tiers_all, region_id), by="region_id")
         rs.shown_flows(seg.tier_flows(trans), p.min_group_size)
         seg.upgrade_pipeline(tiers, p.tier_thresholds, p.pipeline_within, "outlet_id")
         features = seg.behaviour_features(tiers, bank.products)

@@ -361,6 +361,9 @@ def test_a_customer_who_moves_region_is_retained_not_lost(
     k = seg.migration_kpis(t02, moved, by="region_id")
     assert k.loc["R1", "stock_retention"] == 1.0  # E still a customer, now in R2
     assert k.loc["R2", "gained_customers"] == 2  # D new, E moved in
+    for region in ("R1", "R2"):
+        fast = seg.migration_kpis(*seg.region_cohort(t02, moved, region), by="region_id")
+        pd.testing.assert_series_equal(fast.loc[region], k.loc[region])
     trans = seg.region_transitions(t02, moved, "R1")
     r = seg.migration_rates(trans)
     assert r["retention_rate"] == k.loc["R1", "stock_retention"]
