@@ -35,6 +35,7 @@ def workload(processed_dir: Path) -> dict[str, float]:
     from bankanalysis import segmentation as seg
     from bankanalysis.data.load import load_processed
     from bankanalysis.params import SegmentationParams
+    from bankanalysis.report import segmentation as rs
     from bankanalysis.rules.months import month_window, shift_month
     from bankanalysis.rules.tiers import customer_tiers
 
@@ -60,7 +61,7 @@ def workload(processed_dir: Path) -> dict[str, float]:
     has_contacts = bank.has("contacts")
     out = {"regions": 0.0, "customers": 0.0, "segments": 0.0}
     for region_id in bank.regions["region_id"].astype(str):
-        seg.tier_comparison(tiers_all, region_id, min_group_size=p.min_group_size)
+        rs.shown_tier_comparison(seg.tier_comparison(tiers_all, region_id), p.min_group_size)
         now = bank.customer_month(months=[month], region_id=region_id)
         mine = tiers_all.loc[
             tiers_all["region_id"] == region_id, ["customer_id", "avg_aum", "months_used", "tier"]
@@ -71,11 +72,9 @@ def workload(processed_dir: Path) -> dict[str, float]:
         trans = seg.region_transitions(tiers_t0, tiers_all, region_id)
         seg.transition_matrix(trans)
         seg.migration_rates(trans)
-        seg.migration_kpis(tiers_t0, tiers_all, by="region_id")
-        seg.tier_flows(trans, min_group_size=p.min_group_size)
-        seg.upgrade_pipeline(
-            tiers, p.tier_thresholds, p.pipeline_within, "outlet_id", p.min_group_size
-        )
+        seg.migration_kpis(*seg.region_cohort(tiers_t0, tiers_all, region_id), by="region_id")
+        rs.shown_flows(seg.tier_flows(trans), p.min_group_size)
+        seg.upgrade_pipeline(tiers, p.tier_thresholds, p.pipeline_within, "outlet_id")
         features = seg.behaviour_features(tiers, bank.products)
         segs = seg.segment_tiers(
             features,
@@ -86,8 +85,8 @@ def workload(processed_dir: Path) -> dict[str, float]:
             sample_size=p.segment_sample_size,
             random_state=p.segment_seed,
         )
-        seg.products_per_customer(tiers, p.min_group_size)
-        seg.holding_rates(tiers, bank.products, by="tier", min_group_size=p.min_group_size)
+        rs.shown_products_per_customer(seg.products_per_customer(tiers), p.min_group_size)
+        rs.shown_holding_rates(seg.holding_rates(tiers, bank.products, by="tier"), p.min_group_size)
         seg.cross_holding_matrix(tiers)
         seg.product_depth(tiers, customers[customers["region_id"] == region_id], month)
         seg.customer_kpis(tiers, None, bank.products, wealth_card_product=p.wealth_card_product)

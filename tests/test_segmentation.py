@@ -131,18 +131,6 @@ def test_tier_summary_hand_computed(t04: pd.DataFrame) -> None:
     assert np.isnan(s.loc["vip", "aum_per_customer"])
 
 
-def test_tier_summary_suppresses_small_groups(t04: pd.DataFrame) -> None:
-    shown = seg.tier_summary(t04, min_group_size=2).set_index("tier")
-    assert shown.loc["mass", "aum"] == 96.0
-    assert not shown.loc["mass", "suppressed"]
-    hidden = seg.tier_summary(t04, min_group_size=3).set_index("tier")
-    small = ["mass", "quality", "private_banking"]
-    assert hidden.loc[small, "suppressed"].all()
-    assert hidden.loc[small, ["customers", "aum", "share"]].isna().all().all()
-    # the disclosure rule: an empty tier reveals nobody and shows 0
-    assert not hidden.loc["vip", "suppressed"] and hidden.loc["vip", "customers"] == 0
-
-
 def test_tier_comparison_region_echelon_bank(t04: pd.DataFrame) -> None:
     c = seg.tier_comparison(t04, "R1")
     region = c[c["scope"] == "region"].set_index("tier")
@@ -221,11 +209,6 @@ def test_tier_flows_net_growth(transitions: pd.DataFrame) -> None:
     assert f.loc["quality", "closed_out"] == 1
     assert f.loc["quality", "retention_rate"] == 0.0
     assert f.loc["mass", "retention_rate"] == 1.0
-    hidden = seg.tier_flows(transitions, min_group_size=2).set_index("tier")
-    # quality had 1 customer at 02: its outflows are hidden, its 2 customers at 04 are shown
-    assert np.isnan(hidden.loc["quality", "retention_rate"])
-    assert hidden.loc["quality", "customers_to"] == 2
-    assert hidden.loc["mass", "customers_from"] == 3
 
 
 def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
@@ -237,10 +220,6 @@ def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
     assert p.loc[("O1", "vip"), "pipeline_share"] == 0.5
     assert p.loc[("O2", "quality"), "customers"] == 0  # G at 1
     assert p["customers"].sum() == 2
-    hidden = seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=2)
-    shown = hidden.loc[hidden["customers"].notna(), "tier_customers"]
-    assert ((shown == 0) | (shown >= 2)).all()  # empty tiers show 0 (the disclosure rule)
-    assert hidden["suppressed"].sum() == 2  # O1 quality (E alone) and O2 mass... (1 customer)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -382,6 +361,9 @@ def test_a_customer_who_moves_region_is_retained_not_lost(
     k = seg.migration_kpis(t02, moved, by="region_id")
     assert k.loc["R1", "stock_retention"] == 1.0  # E still a customer, now in R2
     assert k.loc["R2", "gained_customers"] == 2  # D new, E moved in
+    for region in ("R1", "R2"):
+        fast = seg.migration_kpis(*seg.region_cohort(t02, moved, region), by="region_id")
+        pd.testing.assert_series_equal(fast.loc[region], k.loc[region])
     trans = seg.region_transitions(t02, moved, "R1")
     r = seg.migration_rates(trans)
     assert r["retention_rate"] == k.loc["R1", "stock_retention"]
@@ -562,3 +544,33 @@ def test_segment_tiers_splits_large_tiers() -> None:
     assert np.isnan(summary.loc["quality", "k"])
     assert len(ts.labels) == 300
     assert set(ts.segmenters) == {"mass"}
+
+
+# --------------------------------------------------------------------------- region selection
+
+
+def test_migration_window_base_month_and_tier_months() -> None:
+    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert seg.migration_window(months, "2024-04", 2, 2) == ("2024-02", months)
+    # 12 months back is before the data: the first month, whose window starts in 2023-12
+    assert seg.migration_window(months, "2024-04", 2, 12) == (
+        "2024-01",
+        ["2024-01", "2024-03", "2024-04"],
+    )
+
+
+def test_region_tiers_join_the_full_rows(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+    now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
+    tiers = seg.region_tiers(
+        t04[["customer_id", "region_id", "avg_aum", "months_used", "tier"]], now, "R1"
+    )
+    assert sorted(tiers["customer_id"]) == ["A", "B", "E"]
+    assert {"avg_aum", "tier", "hold_fund", "outlet_id"} <= set(tiers.columns)
+    managers = pd.DataFrame({"manager_id": ["M1", "M2"], "outlet_id": ["O1", "O9"]})
+    assert seg.region_managers(None, tiers) is None
+    assert seg.region_managers(managers, tiers)["manager_id"].tolist() == ["M1"]
+
+
+def test_top_tier_share_refuses_an_unknown_tier(t04: pd.DataFrame) -> None:
+    with pytest.raises(SegmentationError, match="unknown tier 'private'"):
+        seg.top_tier_aum_share(t04, "private")

@@ -51,6 +51,7 @@ __all__ = [
     "escape",
     "flows_table",
     "holding_rate_grid",
+    "intro_text",
     "kpi_value",
     "label_pipeline",
     "label_tiers",
@@ -68,11 +69,16 @@ __all__ = [
     "pipeline_plot_data",
     "pipeline_table",
     "plot_manager_coverage",
+    "population_text",
     "segment_metrics",
     "segment_summary_table",
     "segment_trait_z",
+    "shown_flows",
+    "shown_holding_rates",
     "shown_matrix",
+    "shown_products_per_customer",
     "shown_segments",
+    "shown_tier_comparison",
     "tier_basis_text",
     "tier_metrics",
     "tier_mix_table",
@@ -162,6 +168,35 @@ def _money_list(values: Iterable[float], currency: str) -> str:
 # --------------------------------------------------------------------------- tiers
 
 
+def intro_text(
+    region_name: str,
+    echelon: object,
+    month: str,
+    tier_months: int,
+    thresholds: Sequence[float],
+    currency: str,
+) -> str:
+    """The report's first line: region, echelon, data month and how tiers are assigned."""
+    return (
+        f"**{escape(region_name)}** (echelon {escape(echelon)}), data month **{escape(month)}**. "
+        + tier_basis_text(tier_months, thresholds, currency)
+    )
+
+
+def population_text(region_customers: int, bank_customers: int, month: str) -> str:
+    """How many active customers the region and the bank have at the data month.
+
+    Examples
+    --------
+    >>> population_text(1234, 56789, "2024-03")
+    '1,234 active customers in the region at 2024-03, 56,789 in the bank.'
+    """
+    return (
+        f"{format_value('customers', region_customers)} active customers in the region at "
+        f"{escape(month)}, {format_value('customers', bank_customers)} in the bank."
+    )
+
+
 def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str) -> str:
     """How tiers are assigned, for the report's introduction.
 
@@ -175,6 +210,12 @@ def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str
         f"was active; quality, VIP and private banking start at "
         f"{_money_list(thresholds, currency)}."
     )
+
+
+def shown_tier_comparison(comp: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.composition.tier_comparison` with every figure of a
+    small tier group withheld (shares stay computed over all customers)."""
+    return suppress_small_groups(comp, "customers", min_group_size)
 
 
 def labelled_tier_comparison(comp: pd.DataFrame, region_name: str, echelon: object) -> pd.DataFrame:
@@ -329,6 +370,30 @@ def migration_text(metrics: Mapping[str, Any], t0: str) -> str:
     )
 
 
+def shown_flows(flows: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.migration.tier_flows` with small groups withheld.
+
+    A tier with few customers at the base month loses its outflows, retention, base count and
+    net change; a tier with few customers now loses its count, inflows and net change.
+    """
+    small_from = is_small(flows["customers_from"], min_group_size)
+    out = suppress_small_groups(
+        flows,
+        "customers_from",
+        min_group_size,
+        value_cols=["up_out", "down_out", "closed_out", "retention_rate"],
+    )
+    out = suppress_small_groups(
+        out.drop(columns="suppressed"),
+        "customers_to",
+        min_group_size,
+        value_cols=["customers_to", "up_in", "down_in", "new_in", "net_growth"],
+    )
+    out["suppressed"] = out["suppressed"].to_numpy() | small_from
+    out.loc[small_from, ["customers_from", "net_growth"]] = np.nan
+    return out
+
+
 def flows_table(flows: pd.DataFrame, t0: str, month: str, min_group_size: int) -> KpiTable:
     """Per tier: customers at both month-ends, moves in and out, and the tier's retention."""
     shown = flows.assign(tier=label_tiers(flows["tier"]))
@@ -385,7 +450,8 @@ def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
 
 
 def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
-    """The pipeline by outlet and target tier (``pipe`` from :func:`label_pipeline`).
+    """The pipeline by outlet and target tier, tiers in order (``pipe`` from
+    :func:`label_pipeline`).
 
     A row whose tier below the threshold, or whose count near the threshold, is a small group
     is withheld (count, share and AUM gap: the share times the tier count would give the count).
@@ -399,7 +465,9 @@ def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> Kp
     shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
     tier_small = is_small(shown["tier_customers"], min_group_size)
     shown.loc[tier_small, "tier_customers"] = np.nan
-    shown = shown.assign(withheld=small).sort_values(["outlet", "target tier"])
+    rank = {tier_label(t): i for i, t in enumerate(TIERS)}
+    shown = shown.assign(withheld=small, _rank=shown["target tier"].map(rank))
+    shown = shown.sort_values(["outlet", "_rank"], kind="stable")
     spec = [
         ("outlet", "Outlet", None),
         ("target tier", "Target tier", None),
@@ -530,6 +598,18 @@ def depth_table(depth: pd.DataFrame, min_group_size: int) -> KpiTable:
     ]
     return _formatted_table(
         shown, spec, currency="", min_group_size=min_group_size, withheld=shown["suppressed"]
+    )
+
+
+def shown_products_per_customer(ppc: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`products_per_customer` with small tiers withheld."""
+    return suppress_small_groups(ppc, "customers", min_group_size)
+
+
+def shown_holding_rates(rates: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`holding_rates` with the rates of small groups withheld."""
+    return suppress_small_groups(
+        rates, "customers", min_group_size, value_cols=["customers", "holders", "holding_rate"]
     )
 
 

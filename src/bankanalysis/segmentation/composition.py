@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
-from bankanalysis.rules.disclosure import suppress_small_groups
+from bankanalysis.rules.tiers import tier_at_least
 from bankanalysis.segmentation.common import require_columns as _require
 
 __all__ = [
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 def tier_summary(
     tiers: pd.DataFrame,
     names: Sequence[str] | None = None,
-    min_group_size: int | None = None,
 ) -> pd.DataFrame:
     """Customers, shares, AUM and AUM shares by tier.
 
@@ -40,15 +39,13 @@ def tier_summary(
         Output of :func:`customer_tiers` (``tier``, ``aum``).
     names : sequence of str, optional
         Tiers to list (default: the categories of ``tier``); empty tiers show 0.
-    min_group_size : int, optional
-        When given, tiers with fewer customers are suppressed (figures blanked).
 
     Returns
     -------
     DataFrame
-        ``tier, customers, share, aum, aum_share, aum_per_customer`` (AUM at the month-end)
-        and ``suppressed`` when ``min_group_size`` is given. Shares are computed before
-        suppression, over all customers.
+        ``tier, customers, share, aum, aum_share, aum_per_customer`` (AUM at the month-end);
+        small groups are not withheld here (the report does, with
+        :func:`bankanalysis.rules.disclosure.suppress_small_groups`).
     """
     _require(tiers, ("tier", "aum"), "tier_summary")
     if names is None:
@@ -67,8 +64,6 @@ def tier_summary(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         out["aum_per_customer"] = out["aum"] / out["customers"].where(out["customers"] > 0)
-    if min_group_size is not None:
-        out = suppress_small_groups(out, "customers", min_group_size)
     return out
 
 
@@ -76,7 +71,6 @@ def tier_comparison(
     tiers: pd.DataFrame,
     region_id: str,
     names: Sequence[str] | None = None,
-    min_group_size: int | None = None,
 ) -> pd.DataFrame:
     """Tier mix of a region against its echelon and the whole bank.
 
@@ -88,8 +82,6 @@ def tier_comparison(
         The region reported on.
     names : sequence of str, optional
         Tiers to list.
-    min_group_size : int, optional
-        Suppress groups smaller than this.
 
     Returns
     -------
@@ -109,7 +101,7 @@ def tier_comparison(
         ("echelon", tiers["echelon"] == echelon),
         ("bank", pd.Series(True, index=tiers.index)),
     ):
-        s = tier_summary(tiers.loc[mask], names=names, min_group_size=min_group_size)
+        s = tier_summary(tiers.loc[mask], names=names)
         s.insert(0, "scope", scope)
         parts.append(s)
     return pd.concat(parts, ignore_index=True)
@@ -177,13 +169,10 @@ def top_tier_aum_share(tiers: pd.DataFrame, from_tier: str = "vip") -> float:
     float
         Share in [0, 1]; NaN when the AUM total is 0.
     """
-    cats = list(tiers["tier"].cat.categories)
-    if from_tier not in cats:
-        raise SegmentationError(f"unknown tier {from_tier!r}; tiers are {cats}")
+    top = tier_at_least(tiers["tier"], from_tier)
     total = float(tiers["aum"].sum())
     if total <= 0:
         return float("nan")
-    top = tiers["tier"].cat.codes >= cats.index(from_tier)
     return float(tiers.loc[top, "aum"].sum() / total)
 
 

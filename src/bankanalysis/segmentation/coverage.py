@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
-from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.months import month_end
 from bankanalysis.rules.tiers import tier_at_least
 from bankanalysis.segmentation.common import family_map as _family_map
@@ -34,17 +33,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def products_per_customer(
-    cm_tiers: pd.DataFrame, min_group_size: int | None = None
-) -> pd.DataFrame:
+def products_per_customer(cm_tiers: pd.DataFrame) -> pd.DataFrame:
     """Average number of products held per customer, by tier and overall.
 
     Parameters
     ----------
     cm_tiers : DataFrame
         :func:`customer_tiers` output (``tier``, ``n_products``).
-    min_group_size : int, optional
-        Suppress tiers with fewer customers.
 
     Returns
     -------
@@ -74,8 +69,6 @@ def products_per_customer(
         index=["all"],
     )
     out = pd.concat([g, allrow]).rename_axis("tier").reset_index()
-    if min_group_size is not None:
-        out = suppress_small_groups(out, "customers", min_group_size)
     return out
 
 
@@ -83,7 +76,6 @@ def holding_rates(
     cm: pd.DataFrame,
     products: pd.DataFrame,
     by: str | None = None,
-    min_group_size: int | None = None,
 ) -> pd.DataFrame:
     """Share of customers holding each product (overall or by a grouping column).
 
@@ -95,8 +87,6 @@ def holding_rates(
         Catalogue (``product``, ``name``, ``family``).
     by : str, optional
         Grouping column, e.g. ``tier``.
-    min_group_size : int, optional
-        Suppress groups with fewer customers.
 
     Returns
     -------
@@ -124,10 +114,6 @@ def holding_rates(
     long = long.merge(info, on="product", how="left")
     out = long[["group", "product", "name", "family", "customers", "holders", "holding_rate"]]
     out = out.rename(columns={"group": by}) if by is not None else out.drop(columns="group")
-    if min_group_size is not None:
-        out = suppress_small_groups(
-            out, "customers", min_group_size, value_cols=["customers", "holders", "holding_rate"]
-        )
     return out.reset_index(drop=True)
 
 

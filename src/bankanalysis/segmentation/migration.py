@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
-from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.rules.tiers import check_thresholds
 from bankanalysis.segmentation.common import group_keys, ratio
@@ -26,6 +25,7 @@ __all__ = [
     "migration_kpis",
     "migration_rates",
     "migration_window",
+    "region_cohort",
     "region_transitions",
     "tier_flows",
     "tier_transitions",
@@ -170,16 +170,13 @@ def migration_rates(transitions: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def tier_flows(transitions: pd.DataFrame, min_group_size: int | None = None) -> pd.DataFrame:
+def tier_flows(transitions: pd.DataFrame) -> pd.DataFrame:
     """Per tier: customers at both month-ends, inflows, outflows and net tier growth.
 
     Parameters
     ----------
     transitions : DataFrame
         :func:`tier_transitions` output.
-    min_group_size : int, optional
-        Suppress tiers with fewer customers at the earlier month-end than this (the
-        counts of the later month-end and the net growth are kept when that side is large).
 
     Returns
     -------
@@ -212,22 +209,6 @@ def tier_flows(transitions: pd.DataFrame, min_group_size: int | None = None) -> 
             }
         )
     out = pd.DataFrame(rows)
-    if min_group_size is not None:
-        small_from = out["customers_from"] < min_group_size
-        out = suppress_small_groups(
-            out,
-            "customers_from",
-            min_group_size,
-            value_cols=["up_out", "down_out", "closed_out", "retention_rate"],
-        )
-        out = suppress_small_groups(
-            out.drop(columns="suppressed"),
-            "customers_to",
-            min_group_size,
-            value_cols=["customers_to", "up_in", "down_in", "new_in", "net_growth"],
-        )
-        out["suppressed"] = out["suppressed"] | small_from.to_numpy()
-        out.loc[small_from.to_numpy(), ["customers_from", "net_growth"]] = np.nan
     return out
 
 
@@ -236,7 +217,6 @@ def upgrade_pipeline(
     thresholds: Sequence[float],
     within: float = 0.10,
     by: str = "outlet_id",
-    min_group_size: int | None = None,
 ) -> pd.DataFrame:
     """Customers within ``within`` (a fraction) below a tier threshold: the upgrade pipeline.
 
@@ -253,8 +233,6 @@ def upgrade_pipeline(
         Band below each threshold, as a fraction (0.10 = within 10 %).
     by : str
         Grouping column, e.g. ``outlet_id``.
-    min_group_size : int, optional
-        Suppress groups whose tier (the one below the threshold) has fewer customers.
 
     Returns
     -------
@@ -290,13 +268,6 @@ def upgrade_pipeline(
         out["tier_customers"] > 0
     )
     out = out[[by, "target_tier", "customers", "tier_customers", "pipeline_share", "aum_gap"]]
-    if min_group_size is not None:
-        out = suppress_small_groups(
-            out,
-            "tier_customers",
-            min_group_size,
-            value_cols=["customers", "tier_customers", "pipeline_share", "aum_gap"],
-        )
     return out
 
 
@@ -345,14 +316,27 @@ def region_transitions(
     region_id : str
         The region.
     """
-    _require(tiers_base, ("customer_id", "region_id", "tier"), "region_transitions")
-    _require(tiers_now, ("customer_id", "region_id", "tier"), "region_transitions")
+    before, now = region_cohort(tiers_base, tiers_now, region_id)
+    cols = ["customer_id", "tier"] + (["outlet_id"] if "outlet_id" in now.columns else [])
+    return tier_transitions(before, now[cols])
+
+
+def region_cohort(
+    tiers_base: pd.DataFrame, tiers_now: pd.DataFrame, region_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows a region's migration needs: its base-month customers and, at the month-end,
+    its customers plus the base-month customers who moved elsewhere.
+
+    ``migration_kpis(*region_cohort(b, n, r), by="region_id").loc[r]`` equals the ``r`` row of
+    ``migration_kpis(b, n, by="region_id")`` at a fraction of the cost for a large bank.
+    """
+    _require(tiers_base, ("customer_id", "region_id", "tier"), "region_cohort")
+    _require(tiers_now, ("customer_id", "region_id", "tier"), "region_cohort")
     before = tiers_base[tiers_base["region_id"] == region_id]
     keep = (tiers_now["region_id"] == region_id) | tiers_now["customer_id"].isin(
         before["customer_id"]
     )
-    cols = ["customer_id", "tier"] + (["outlet_id"] if "outlet_id" in tiers_now.columns else [])
-    return tier_transitions(before, tiers_now.loc[keep, cols])
+    return before, tiers_now.loc[keep]
 
 
 #: KPI ids computed by :func:`migration_kpis`, in display order.
@@ -403,12 +387,25 @@ def migration_kpis(
     names = list(tiers_base["tier"].cat.categories)
     if names != list(tiers_now["tier"].cat.categories):
         raise SegmentationError("both tier frames must use the same tier names")
-    now_code = pd.Series(
-        tiers_now["tier"].cat.codes.to_numpy(), index=tiers_now["customer_id"].to_numpy()
+    n_base = len(tiers_base)
+    codes, uniques = pd.factorize(
+        pd.concat([tiers_base["customer_id"], tiers_now["customer_id"]], ignore_index=True)
     )
-    later = now_code.reindex(tiers_base["customer_id"].to_numpy()).to_numpy()
-    before = tiers_base["tier"].cat.codes.to_numpy().astype("float64")
-    still = ~np.isnan(later)
+    base_c, now_c = codes[:n_base], codes[n_base:]
+    twice = (np.bincount(base_c, minlength=len(uniques)) > 1).any() or (
+        np.bincount(now_c, minlength=len(uniques)) > 1
+    ).any()
+    if twice:
+        raise SegmentationError("migration_kpis: a customer appears twice at one month-end")
+    where_now = np.full(len(uniques), -1, dtype=np.int64)
+    where_now[now_c] = np.arange(len(now_c))
+    where_base = np.full(len(uniques), -1, dtype=np.int64)
+    where_base[base_c] = np.arange(n_base)
+    pos = where_now[base_c]  # -1: not active at the month-end
+    still = pos >= 0
+    now_codes = tiers_now["tier"].cat.codes.to_numpy()
+    later = np.where(still, now_codes[np.where(still, pos, 0)], -1)
+    before = tiers_base["tier"].cat.codes.to_numpy()
     f = pd.DataFrame(
         {
             "base": 1.0,
@@ -417,14 +414,14 @@ def migration_kpis(
             "down": (still & (later < before)).astype("float64"),
         }
     )
-    g = f.groupby(group_keys(tiers_base, by), sort=True).sum()
+    base_keys = group_keys(tiers_base, by)
+    g = f.groupby(base_keys, sort=True).sum()
     now_keys = group_keys(tiers_now, by)
-    base_pairs = pd.MultiIndex.from_arrays(
-        [group_keys(tiers_base, by), tiers_base["customer_id"].to_numpy()]
-    )
-    now_pairs = pd.MultiIndex.from_arrays([now_keys, tiers_now["customer_id"].to_numpy()])
-    gained_mask = ~now_pairs.isin(base_pairs)
-    gained = pd.Series(gained_mask.astype("float64")).groupby(now_keys, sort=True).sum()
+    back = where_base[now_c]  # -1: not active at the base month
+    was = back >= 0
+    same_group = np.zeros(len(now_c), dtype=bool)
+    same_group[was] = base_keys[back[was]] == now_keys[was]
+    gained = pd.Series((~same_group).astype("float64")).groupby(now_keys, sort=True).sum()
     index = g.index.union(gained.index)
     g = g.reindex(index, fill_value=0.0)
     out = pd.DataFrame(index=index)
