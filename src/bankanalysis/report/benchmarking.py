@@ -7,9 +7,9 @@ The notebook imports this module only; the DEA section's shaping lives in
 
 The analytics (:mod:`bankanalysis.benchmarking`) compute; this module names outlets, labels
 columns through the KPI dictionary, writes the sentences (each saying why a section cannot be
-shown when it cannot) and collects the ``metrics.json`` values; the report's own charts
-(lagging trends, replacement rates) sit with their sections
-(keys are KPI ids). Every KPI value shown goes through :mod:`bankanalysis.report.format`.
+shown when it cannot) and collects the ``metrics.json`` values, keyed by KPI id. The report's own
+charts (lagging trends, replacement rates) sit with their sections. Every KPI value shown goes
+through :mod:`bankanalysis.report.format`.
 """
 
 from __future__ import annotations
