@@ -348,8 +348,18 @@ def test_benchmarking_metrics_hand_computed_and_keyed_by_kpi_id(kpis):
     assert m["outlet_replacement_rate"] == pytest.approx(6 / 16)
     assert m["device_operating_rate"] == pytest.approx(0.5)
     assert m["targets_missed"] == 3
-    assert str(m["share_quality_plus"]) == "n/a (no customer data for the month)"
-    assert str(m["accounting_replacement_rate"]).startswith("n/a (")
+    assert str(m["share_quality_plus"]) == "n/a (no customer data)"
+    assert str(m["accounting_replacement_rate"]) == (
+        "n/a (no accounting transaction counts in the prepared data)"
+    )
+    # the counts are prepared but the region made no accounting transaction this month
+    counted = mine.assign(txn_accounting_n=0, txn_accounting_offcounter_n=0)
+    m_zero = rb.benchmarking_metrics(
+        rb.RegionFindings(counted, found.lagging, ranks, found.dea, me, 3)
+    )
+    assert str(m_zero["accounting_replacement_rate"]) == (
+        "n/a (no accounting transactions this month)"
+    )
     rec = MetricsRecorder(None)
     rec.record_many(m)  # every key is a KPI id of the dictionary
     assert rec.values["share_quality_plus"] is None

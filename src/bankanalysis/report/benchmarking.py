@@ -360,20 +360,30 @@ _REGION_KPIS: tuple[str, ...] = (
     "device_operating_rate",
 )
 
-#: Why a region KPI can be absent, by the column it comes from.
-_ABSENT_REASONS: dict[str, str] = {
-    "outlet_replacement_rate": "no transactions by channel in this extract",
-    "accounting_replacement_rate": "no accounting transaction counts in the prepared data",
-    "device_operating_rate": "no device data for the region's outlets",
-    "share_quality_plus": "no customer data for the month",
-    "product_coverage": "no customer data for the month",
+#: Why a region KPI can be absent: (no such column, a column without a value this month).
+_ABSENT_REASONS: dict[str, tuple[str, str]] = {
+    "outlet_replacement_rate": (
+        "no transaction counts by channel in the prepared data",
+        "no counter or self-service transactions this month",
+    ),
+    "accounting_replacement_rate": (
+        "no accounting transaction counts in the prepared data",
+        "no accounting transactions this month",
+    ),
+    "device_operating_rate": (
+        "no device data in the prepared data",
+        "no device data for the region's outlets",
+    ),
+    "share_quality_plus": ("no customer data", "no customer data for the month"),
+    "product_coverage": ("no customer data", "no customer data for the month"),
 }
 
 
 def _value(row: pd.Series, kpi: str) -> Any:
     v = row.get(kpi, np.nan)
     if pd.isna(v):
-        return Absent(_ABSENT_REASONS.get(kpi, "not computed"))
+        missing, empty = _ABSENT_REASONS.get(kpi, ("not computed", "not computed"))
+        return Absent(missing if kpi not in row.index else empty)
     return float(v)
 
 
