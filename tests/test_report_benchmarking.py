@@ -451,3 +451,20 @@ def test_section_items_say_why_a_section_is_empty(kpis):
         "**&lt;b&gt;North&lt;/b&gt;** (echelon 1), data month **2025-03**."
     )
     assert rb.notes([]) is None and rb.notes(["a", "b"]) == "- a\n- b"
+
+
+def test_region_lagging_on_a_short_extract():
+    ma = moving_average_gaps(_three_months(), "sales_per_fte", window=2)
+    lag, months, note = rb.region_lagging(ma, 3)
+    assert (lag["outlet_id"].tolist(), months, note) == (["o2", "o3"], 3, None)
+    lag, months, note = rb.region_lagging(ma, 5)  # 3 months of data, 5 asked for
+    assert lag["outlet_id"].tolist() == ["o2", "o3"] and months == 3
+    assert note == (
+        "The data hold 3 month(s), fewer than the 5 asked for: an outlet lags here when it was "
+        "below its peers' average in each of the 3."
+    )
+    lag, months, note = rb.region_lagging(ma.iloc[0:0], 3)
+    assert lag.empty and months == 0 and note.startswith("No month has a value")
+    assert (
+        rb.lagging_sentence(0, 2, 0) == "No outlet can be compared with its peers' moving average."
+    )

@@ -55,6 +55,7 @@ from bankanalysis.report.benchmarking_peers import (
     peer_rank_grid,
     percentile_grid,
     plot_lagging_trends,
+    region_lagging,
     region_peer_ranks,
 )
 from bankanalysis.report.format import (
@@ -107,6 +108,7 @@ __all__ = [
     "plot_replacement_trends",
     "region_attainment",
     "region_dea",
+    "region_lagging",
     "region_outlets",
     "region_peer_ranks",
     "region_self_service",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bankanalysis.benchmarking.peers import KpiSelection, peer_ranks
+from bankanalysis.benchmarking.peers import KpiSelection, lagging_outlets, peer_ranks
 from bankanalysis.report.format import format_change, kpi_label
 from bankanalysis.report.tables import KpiTable
 from bankanalysis.rules.kpis import KPIS, get
@@ -32,8 +32,13 @@ __all__ = [
     "peer_rank_grid",
     "percentile_grid",
     "plot_lagging_trends",
+    "region_lagging",
     "region_peer_ranks",
 ]
+
+
+#: Columns of :func:`~bankanalysis.benchmarking.peers.lagging_outlets`.
+_LAG_COLUMNS = ["outlet_id", "months_below", "last_value", "last_peer_ma", "last_gap", "mean_gap_k"]
 
 
 def _e(text: object) -> str:
@@ -159,8 +164,36 @@ def moving_average_notes(ma: pd.DataFrame, month: str, names: Mapping[str, str])
     return notes
 
 
+def region_lagging(ma: pd.DataFrame, months: int) -> tuple[pd.DataFrame, int, str | None]:
+    """The lagging outlets of ``ma``, the months required and, for a short extract, a note.
+
+    With fewer months of data than ``months`` (the ``lagging_months`` parameter) an outlet
+    lags when it was below its peers' average in every month of the data, and the note says
+    so; with no month at all nothing lags.
+
+    Returns
+    -------
+    (DataFrame, int, str or None)
+        :func:`~bankanalysis.benchmarking.peers.lagging_outlets` output, the months used and
+        the note.
+    """
+    n = int(ma["month"].nunique())
+    if n == 0:
+        empty = pd.DataFrame(columns=_LAG_COLUMNS)
+        return empty, 0, "No month has a value of the compared KPI: no outlet can be said to lag."
+    if n < months:
+        note = (
+            f"The data hold {n} month(s), fewer than the {months} asked for: an outlet lags here "
+            f"when it was below its peers' average in each of the {n}."
+        )
+        return lagging_outlets(ma, n), n, note
+    return lagging_outlets(ma, months), months, None
+
+
 def lagging_sentence(n_lagging: int, n_outlets: int, months: int) -> str:
     """How many of the region's outlets lag their peers' moving average."""
+    if months <= 0:
+        return "No outlet can be compared with its peers' moving average."
     return (
         f"**{n_lagging}** of {n_outlets} outlets were below their peers' moving average in each "
         f"of the last {months} months."
