@@ -348,8 +348,18 @@ def test_benchmarking_metrics_hand_computed_and_keyed_by_kpi_id(kpis):
     assert m["outlet_replacement_rate"] == pytest.approx(6 / 16)
     assert m["device_operating_rate"] == pytest.approx(0.5)
     assert m["targets_missed"] == 3
-    assert str(m["share_quality_plus"]) == "n/a (no customer data for the month)"
-    assert str(m["accounting_replacement_rate"]).startswith("n/a (")
+    assert str(m["share_quality_plus"]) == "n/a (no customer data)"
+    assert str(m["accounting_replacement_rate"]) == (
+        "n/a (no accounting transaction counts in the prepared data)"
+    )
+    # the counts are prepared but the region made no accounting transaction this month
+    counted = mine.assign(txn_accounting_n=0, txn_accounting_offcounter_n=0)
+    m_zero = rb.benchmarking_metrics(
+        rb.RegionFindings(counted, found.lagging, ranks, found.dea, me, 3)
+    )
+    assert str(m_zero["accounting_replacement_rate"]) == (
+        "n/a (no accounting transactions this month)"
+    )
     rec = MetricsRecorder(None)
     rec.record_many(m)  # every key is a KPI id of the dictionary
     assert rec.values["share_quality_plus"] is None
@@ -409,3 +419,52 @@ def test_no_transactions_table_leaves_both_rates_out_with_the_reason(kpis):
     )
     both = outlet_kpis(kpis.assign(txn_accounting_n=4, txn_accounting_offcounter_n=1))
     assert rb.channel_notes(both) == []
+
+
+def test_section_items_say_why_a_section_is_empty(kpis):
+    mine = rb.region_outlets(kpis, "R1", "2025-03", NAMES)
+    missed, items = rb.attainment_items(None, mine, "2025-03", NAMES)
+    assert missed is None and items == [
+        "This bank has no `targets` table, so attainment against the plan cannot be shown."
+    ]
+    none_match = pd.DataFrame(
+        {"month": ["2025-02"], "level": ["outlet"], "id": ["o1"], "kpi": ["aum"], "target": [1.0]}
+    )
+    missed, items = rb.attainment_items(none_match, mine, "2025-03", NAMES)
+    assert (missed, items) == (0, ["No targets for 2025-03 match the KPIs computed here."])
+    scores, lam = outlet_dea(kpis, ["staff_fte"], ["sales_total"], months=1)
+    on_frontier = rb.dea_targets_table(rb.region_dea(scores, "R1", NAMES).iloc[:1], [], [], "CNY")
+    assert rb.dea_target_items(on_frontier, None, 6) == [
+        "Every outlet of the region is on its DEA frontier and none lags its peers' moving "
+        "average: there are no output targets or reference peers to show."
+    ]
+    d = rb.region_dea(scores, "R1", NAMES)
+    behind = rb.dea_targets_table(d, [], ["sales_total"], "CNY")
+    items = rb.dea_target_items(behind, rb.dea_reference_peers(lam, ["o2"], NAMES), 6)
+    assert items[0].endswith(
+        "the monthly output (mean of the last 6 months) that would put them on the frontier:"
+    )
+    assert items[1] is behind and len(items) == 4
+    assert rb.device_rates(mine)["outlet"].tolist() == ["Alpha", "Zeta <i>"]  # 0.5, 0.8
+    assert rb.device_rates(mine.assign(device_operating_rate=np.nan)) is None
+    assert rb.heading("<b>North</b>", 1, "2025-03") == (
+        "**&lt;b&gt;North&lt;/b&gt;** (echelon 1), data month **2025-03**."
+    )
+    assert rb.notes([]) is None and rb.notes(["a", "b"]) == "- a\n- b"
+
+
+def test_region_lagging_on_a_short_extract():
+    ma = moving_average_gaps(_three_months(), "sales_per_fte", window=2)
+    lag, months, note = rb.region_lagging(ma, 3)
+    assert (lag["outlet_id"].tolist(), months, note) == (["o2", "o3"], 3, None)
+    lag, months, note = rb.region_lagging(ma, 5)  # 3 months of data, 5 asked for
+    assert lag["outlet_id"].tolist() == ["o2", "o3"] and months == 3
+    assert note == (
+        "The data hold 3 month(s), fewer than the 5 asked for: an outlet lags here when it was "
+        "below its peers' average in each of the 3."
+    )
+    lag, months, note = rb.region_lagging(ma.iloc[0:0], 3)
+    assert lag.empty and months == 0 and note.startswith("No month has a value")
+    assert (
+        rb.lagging_sentence(0, 2, 0) == "No outlet can be compared with its peers' moving average."
+    )

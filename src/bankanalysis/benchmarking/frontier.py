@@ -18,6 +18,7 @@ import pandas as pd
 from bankanalysis.benchmarking._frame import require_columns
 from bankanalysis.benchmarking.dea import dea, scale_efficiency
 from bankanalysis.exceptions import BenchmarkingError
+from bankanalysis.rules.months import month_window
 
 __all__ = [
     "EFFICIENT",
@@ -51,7 +52,9 @@ def dea_inputs_outputs(
     inputs, outputs : sequence of str
         KPI columns used as DEA inputs and outputs.
     months : int
-        Months averaged (NaN months, e.g. the first month's sales, are skipped).
+        Calendar months averaged, ending at the last month of ``kpis``
+        (:func:`bankanalysis.rules.months.month_window`); NaN months, e.g. the first month's
+        sales, are skipped.
     input_offsets : mapping, optional
         DEA needs strictly positive inputs. When some outlet has 0 (or less) in an input
         column named here, the offset is added to *every* outlet's value of that column (so
@@ -71,7 +74,7 @@ def dea_inputs_outputs(
     offsets = {"devices": 1.0} if input_offsets is None else dict(input_offsets)
     inputs, outputs = list(inputs), list(outputs)
     require_columns(kpis, ["month", "outlet_id", *inputs, *outputs], "outlet KPIs")
-    last = sorted(kpis["month"].unique())[-months:]
+    last = month_window(str(kpis["month"].max()), months)
     cur = kpis[kpis["month"].isin(last)]
     means = cur.groupby("outlet_id", sort=True)[inputs + outputs].mean()
     X = means[inputs].copy()

@@ -2,19 +2,21 @@
 
 The notebook imports this module only; the DEA section's shaping lives in
 :mod:`bankanalysis.report.benchmarking_dea` and the self-service and channel section's in
-:mod:`bankanalysis.report.benchmarking_channels`, both re-exported here.
+:mod:`bankanalysis.report.benchmarking_channels`, the peer sections' in
+:mod:`bankanalysis.report.benchmarking_peers`, all re-exported here.
 
 The analytics (:mod:`bankanalysis.benchmarking`) compute; this module names outlets, labels
 columns through the KPI dictionary, writes the sentences (each saying why a section cannot be
-shown when it cannot), draws the report's own charts and collects the ``metrics.json`` values
-(keys are KPI ids). Every KPI value shown goes through :mod:`bankanalysis.report.format`.
+shown when it cannot) and collects the ``metrics.json`` values, keyed by KPI id. The report's own
+charts (lagging trends, replacement rates) sit with their sections. Every KPI value shown goes
+through :mod:`bankanalysis.report.format`.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,6 @@ import pandas as pd
 from bankanalysis.benchmarking.frontier import EFFICIENT
 from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
 from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
-from bankanalysis.benchmarking.peers import KpiSelection, peer_ranks
 from bankanalysis.report.benchmarking_channels import (
     REPLACEMENT_KPIS,
     channel_notes,
@@ -44,20 +45,30 @@ from bankanalysis.report.benchmarking_dea import (
     dea_targets_table,
     region_dea,
 )
+from bankanalysis.report.benchmarking_peers import (
+    lagging_sentence,
+    moving_average_notes,
+    moving_average_position,
+    peer_basis_notes,
+    peer_gap_table,
+    peer_kpi_notes,
+    peer_rank_grid,
+    percentile_grid,
+    plot_lagging_trends,
+    region_lagging,
+    region_peer_ranks,
+)
 from bankanalysis.report.format import (
     Absent,
     attainment_met,
-    format_change,
     format_value,
     kpi_label,
 )
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.kpis import KPIS, get, metric_key, parse_metric_key
+from bankanalysis.rules.kpis import KPIS, metric_key, parse_metric_key
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from bankanalysis.report.context import ReportContext
 
 __all__ = [
@@ -97,6 +108,7 @@ __all__ = [
     "plot_replacement_trends",
     "region_attainment",
     "region_dea",
+    "region_lagging",
     "region_outlets",
     "region_peer_ranks",
     "region_self_service",
@@ -307,180 +319,6 @@ def attainment_grid(att: pd.DataFrame) -> pd.DataFrame:
     return grid.rename(columns=_name)
 
 
-# --------------------------------------------------------------------------- peers
-
-
-def peer_kpi_notes(
-    selection: KpiSelection, has_table: Callable[[str], bool] | None = None
-) -> list[str]:
-    """Sentences on the KPIs left out of the peer comparison (and renamed ones).
-
-    Parameters
-    ----------
-    selection : KpiSelection
-        :func:`bankanalysis.benchmarking.peers.select_kpis` output.
-    has_table : callable, optional
-        Whether the extract had a raw table (``ProcessedBank.has``): a KPI whose table is
-        missing is said to need it, whatever the prepared columns hold (prepare writes 0
-        counts for an absent transactions table).
-    """
-    notes = [
-        f"`{old}` is no longer computed: it was replaced by {_name(new)}."
-        for old, new in selection.renamed.items()
-    ]
-    for kpi, why in selection.dropped.items():
-        name = _name(kpi)
-        needs = get(kpi).needs if kpi in KPIS else ()
-        lacking = [t for t in needs if has_table is not None and not has_table(t)]
-        if why == "not computed" and needs and not lacking:
-            lacking = list(needs)
-        if lacking:
-            tables = ", ".join(f"`{t}`" for t in lacking)
-            notes.append(f"{name} is left out: it needs {tables}, which this extract lacks.")
-        elif why == "not computed":
-            notes.append(f"`{kpi}` is left out: it is not an outlet KPI of this report.")
-        else:
-            notes.append(f"{name} is left out: no outlet has a value this month.")
-    return notes
-
-
-def region_peer_ranks(
-    kpis: pd.DataFrame,
-    peer_kpis: Sequence[str],
-    peer_by: Sequence[str],
-    month: str,
-    mine: pd.DataFrame,
-) -> pd.DataFrame:
-    """Peer ranks at ``month`` (peers across the bank) of the outlets in ``mine``, named.
-
-    Without KPIs to rank (all left out) the result is empty, with the columns.
-    """
-    ranks = peer_ranks(kpis, peer_kpis, peer_by, month)
-    names = dict(zip(mine["outlet_id"], mine["outlet"], strict=True))
-    ranks = ranks[ranks["outlet_id"].isin(mine["outlet_id"])]
-    return ranks.assign(outlet=ranks["outlet_id"].map(names))
-
-
-def peer_basis_notes(ranks: pd.DataFrame, n_outlets: int) -> list[str]:
-    """Sentences naming the outlets compared with the bank rather than with peers."""
-    notes = []
-    first = ranks.drop_duplicates("outlet_id")
-    for row in first[first["basis"] != "peers"].itertuples():
-        if row.basis == "bank":
-            notes.append(
-                f"{_e(row.outlet)} is the only outlet of its peer group ({_e(row.peer_group)}), so it "
-                f"is compared with all {n_outlets} outlets of the bank."
-            )
-        else:
-            notes.append(f"{_e(row.outlet)} has no other outlet to be compared with.")
-    return notes
-
-
-def peer_rank_grid(ranks: pd.DataFrame, kpis: Sequence[str], value: str) -> pd.DataFrame:
-    """Outlet (name) x KPI grid of one peer-rank column, KPIs in the given order."""
-    return ranks.pivot(index="outlet", columns="kpi", values=value)[list(kpis)]
-
-
-def peer_gap_table(ranks: pd.DataFrame, kpis: Sequence[str], currency: str) -> KpiTable:
-    """Gap to the peer median per outlet and KPI, as signed changes (shares in pp)."""
-    gaps = peer_rank_grid(ranks, kpis, "gap_to_median")
-    frame = pd.DataFrame({"outlet": gaps.index.astype(str)})
-    for k in kpis:
-        # a share's change carries its unit ("+1.2 pp") in the cell
-        header = _name(k) if get(k).unit == "share" else kpi_label(k, currency)
-        frame[header] = [format_change(k, v, currency, unit=False) for v in gaps[k]]
-    return KpiTable(frame)
-
-
-def moving_average_position(ma: pd.DataFrame, month: str, names: Mapping[str, str]) -> pd.DataFrame:
-    """Each outlet's gap to its peers' moving average at ``month``, smallest gap first.
-
-    Returns
-    -------
-    DataFrame
-        Moving-average rows of ``month`` with ``outlet`` (name) and ``position``
-        (``"below the peers' average"`` or ``"at or above"``); outlets without a comparison
-        (basis ``"none"``) are left out.
-    """
-    now = ma[(ma["month"] == month) & (ma["basis"] != "none")]
-    now = now.assign(outlet=now["outlet_id"].map(names)).sort_values("gap")
-    return now.assign(
-        position=now["below"].map({True: "below the peers' average", False: "at or above"})
-    )
-
-
-def moving_average_notes(ma: pd.DataFrame, month: str, names: Mapping[str, str]) -> list[str]:
-    """Sentences naming outlets measured against the bank's average (alone in their group)."""
-    now = ma[ma["month"] == month]
-    notes = []
-    for row in now[now["basis"] == "bank"].itertuples():
-        notes.append(
-            f"{_e(names.get(row.outlet_id, row.outlet_id))} has no peer of its own type and echelon,"
-            " so it is measured against the moving average of every outlet of the bank."
-        )
-    for row in now[now["basis"] == "none"].itertuples():
-        notes.append(
-            f"{_e(names.get(row.outlet_id, row.outlet_id))} has no outlet to compare with."
-        )
-    return notes
-
-
-def lagging_sentence(n_lagging: int, n_outlets: int, months: int) -> str:
-    """How many of the region's outlets lag their peers' moving average."""
-    return (
-        f"**{n_lagging}** of {n_outlets} outlets were below their peers' moving average in each "
-        f"of the last {months} months."
-    )
-
-
-# --------------------------------------------------------------------------- lagging outlets
-
-
-def plot_lagging_trends(
-    ma: pd.DataFrame,
-    outlet_ids: Sequence[str],
-    names: Mapping[str, str] | None = None,
-    unit: str = "",
-    ncols: int = 3,
-) -> Figure:
-    """Small multiples: each lagging outlet's monthly value against its peers' moving average.
-
-    Parameters
-    ----------
-    ma : DataFrame
-        Output of :func:`bankanalysis.benchmarking.peers.moving_average_gaps`.
-    outlet_ids : sequence of str
-        Outlets to draw (e.g. the lagging ones).
-    names : mapping, optional
-        Display name per outlet id (Chinese names render with the project theme).
-    unit : str
-        Unit of the KPI for the y axis label.
-    ncols : int
-        Charts per row.
-    """
-    import matplotlib.pyplot as plt
-
-    names = dict(names or {})
-    n = max(len(outlet_ids), 1)
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False, sharex=True
-    )
-    for ax in axes.flat[len(outlet_ids) :]:
-        ax.set_visible(False)
-    for ax, oid in zip(axes.flat, outlet_ids, strict=False):
-        g = ma[ma["outlet_id"] == oid].sort_values("month")
-        ax.plot(g["month"], g["value"], marker="o", ms=3, label="outlet")
-        ax.plot(g["month"], g["peer_ma"], ls="--", color="grey", label="peer moving average")
-        ax.set_title(names.get(oid, str(oid)), fontsize=10)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.set_ylabel(unit, fontsize=8)
-    if len(outlet_ids):
-        axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 # --------------------------------------------------------------------------- metrics
 
 
@@ -524,20 +362,30 @@ _REGION_KPIS: tuple[str, ...] = (
     "device_operating_rate",
 )
 
-#: Why a region KPI can be absent, by the column it comes from.
-_ABSENT_REASONS: dict[str, str] = {
-    "outlet_replacement_rate": "no transactions by channel in this extract",
-    "accounting_replacement_rate": "no accounting transaction counts in the prepared data",
-    "device_operating_rate": "no device data for the region's outlets",
-    "share_quality_plus": "no customer data for the month",
-    "product_coverage": "no customer data for the month",
+#: Why a region KPI can be absent: (no such column, a column without a value this month).
+_ABSENT_REASONS: dict[str, tuple[str, str]] = {
+    "outlet_replacement_rate": (
+        "no transaction counts by channel in the prepared data",
+        "no counter or self-service transactions this month",
+    ),
+    "accounting_replacement_rate": (
+        "no accounting transaction counts in the prepared data",
+        "no accounting transactions this month",
+    ),
+    "device_operating_rate": (
+        "no device data in the prepared data",
+        "no device data for the region's outlets",
+    ),
+    "share_quality_plus": ("no customer data", "no customer data for the month"),
+    "product_coverage": ("no customer data", "no customer data for the month"),
 }
 
 
 def _value(row: pd.Series, kpi: str) -> Any:
     v = row.get(kpi, np.nan)
     if pd.isna(v):
-        return Absent(_ABSENT_REASONS.get(kpi, "not computed"))
+        missing, empty = _ABSENT_REASONS.get(kpi, ("not computed", "not computed"))
+        return Absent(missing if kpi not in row.index else empty)
     return float(v)
 
 
@@ -608,11 +456,6 @@ def show(*items: Any) -> None:
 def heading(region_name: str, echelon: int | None, month: str) -> str:
     """The line under the title: region, echelon and data month."""
     return f"**{_e(region_name)}** (echelon {echelon}), data month **{month}**."
-
-
-def percentile_grid(ranks: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
-    """Outlet x KPI name grid of percentile ranks among peers (for the heat map)."""
-    return peer_rank_grid(ranks, kpis, "percentile").rename(columns=_name)
 
 
 def attainment_items(
