@@ -69,9 +69,10 @@ def test_echelon_table_names_formats_and_withholds_small_echelons() -> None:
     assert frame["Echelon"].tolist() == ["central city", "key development"]
     assert frame["AUM per customer (EUR)"].tolist() == ["5,150", "<5"]  # 25,750 / 5
     assert frame["Products per customer (products per customer)"].tolist() == ["3.00", "<5"]
+    assert frame["Customers"].tolist() == ["5", "<5"] and frame["Regions"].tolist() == ["2", "1"]
     assert frame["Outlet replacement rate (%)"].tolist() == ["50.0%", "60.0%"]
     m = rov.echelon_metrics(ech, min_group_size=5)
-    assert m["customers[echelon=1]"] == 5 and m["customers[echelon=2]"] == 4
+    assert m["customers[echelon=1]"] == 5 and m["customers[echelon=2]"] == Suppressed(5)
     assert m["aum_per_customer[echelon=1]"] == pytest.approx(5150.0)
     assert m["aum_per_customer[echelon=2]"] == Suppressed(5)
     assert m["outlet_replacement_rate[echelon=1]"] == pytest.approx(0.5)

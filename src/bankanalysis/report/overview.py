@@ -60,8 +60,9 @@ ECHELON_COLUMNS: dict[str, str] = {
     "accounting_replacement_rate": "accounting_replacement_rate",
     "outlet_replacement_rate": "outlet_replacement_rate",
 }
-#: Echelon figures per customer, withheld for an echelon with few customers.
-_PER_CUSTOMER = ("aum_per_customer", "products_per_customer")
+#: Echelon figures withheld for an echelon with few customers (its count and per-customer
+#: figures; outlet and region counts and transaction rates reveal no customer).
+_PER_CUSTOMER = ("customers", "aum_per_customer", "products_per_customer")
 #: Row label of the whole bank in the scorecard table.
 BANK_ROW = "The bank"
 
@@ -114,13 +115,19 @@ def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
     for i, row in ech.iterrows():
         e = int(row["echelon"])
         out[metric_key("regions", echelon=e)] = int(row["regions"])
-        out[metric_key("customers", echelon=e)] = int(row["customers"])
-        for kpi in ("aum_per_customer", "accounting_replacement_rate", "outlet_replacement_rate"):
+        for kpi in (
+            "customers",
+            "aum_per_customer",
+            "accounting_replacement_rate",
+            "outlet_replacement_rate",
+        ):
             value = row[kpi]
             if kpi in withheld.columns and bool(withheld.at[i, kpi]):
                 value = Suppressed(min_group_size)
             elif kpi.endswith("replacement_rate") and pd.isna(value):
                 value = Absent(ov.NO_CHANNEL_COUNTS)
+            elif kpi == "customers":
+                value = int(value)
             out[metric_key(kpi, echelon=e)] = value
     return out
 
