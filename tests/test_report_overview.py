@@ -116,6 +116,13 @@ def test_scorecard_grid_and_metrics_by_kpi_id() -> None:
     assert m["customers[region=RB]"] == 2
     assert m["customer_growth[region=RB]"] == Suppressed(2)
     assert m["manager_coverage"] == pytest.approx(0.5)  # the bank
+    # k = 3: the bank's two VIP-and-above customers are a small group too
+    big_k = rov.scorecard_metrics(_scorecard(k=3))
+    assert big_k["vip_service_duration_ratio"] == Suppressed(3)
+    assert big_k["product_coverage"] == pytest.approx(3 / 5)
+    frame = rov.scorecard_table(_scorecard(k=3), NAMES, "CNY").frame.set_index("Region")
+    assert frame.at["The bank", "VIP customer service duration ratio (%)"] == "<3"
+    assert frame.at["South", "Product coverage (%)"] == "<3"  # a region of 2 customers
     absent = rov.Scorecard(**{**sc.__dict__, "absent": {"manager_coverage": "no managers"}})
     assert rov.scorecard_metrics(absent)["manager_coverage[region=RA]"] == Absent("no managers")
     assert rov.scorecard_metrics(absent)["manager_coverage"] == Absent("no managers")

@@ -250,10 +250,9 @@ def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> K
     regions = sc.regions.assign(Region=sc.regions["region_id"].map(names).astype(str))
     bank = sc.bank.assign(Region=BANK_ROW)
     rows = pd.concat([regions, bank], ignore_index=True)
-    withheld = pd.concat(
-        [sc.withheld, pd.DataFrame(False, index=[0], columns=sc.withheld.columns)],
-        ignore_index=True,
-    ).reindex(columns=ids, fill_value=False)
+    bank_withheld = ov.withheld_cells(sc.bank, sc.min_group_size)
+    withheld = pd.concat([sc.withheld, bank_withheld], ignore_index=True)
+    withheld = withheld.reindex(columns=ids, fill_value=False)
     columns = {"customers": "customers", **{k: k for k in ids}}
     withheld["customers"] = is_small(rows["customers"], sc.min_group_size)
     return kpi_table(
@@ -292,8 +291,14 @@ def scorecard_metrics(sc: Scorecard) -> dict[str, Any]:
         for kpi in ov.SCORECARD_KPIS:
             out[metric_key(kpi, region=rid)] = sc.value(kpi, i)
     bank = sc.bank.iloc[0]
+    bank_withheld = ov.withheld_cells(sc.bank, sc.min_group_size).iloc[0]
     for kpi in ov.SCORECARD_KPIS:
-        out[kpi] = Absent(sc.absent[kpi]) if kpi in sc.absent else bank[kpi]
+        if kpi in sc.absent:
+            out[kpi] = Absent(sc.absent[kpi])
+        elif bool(bank_withheld[kpi]):
+            out[kpi] = Suppressed(sc.min_group_size)
+        else:
+            out[kpi] = bank[kpi]
     return out
 
 
