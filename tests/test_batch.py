@@ -2,8 +2,8 @@
 
 The fixture notebooks (``tests/fixtures/notebooks``) carry the real notebook names and a
 planted behaviour per region: ``02`` raises for R02, ``03`` kills its own kernel for R02
-and sleeps past its timeout for R03. The processed folder is a minimal one built here
-(``_manifest.json`` and ``regions.parquet``), which is all the fixture notebooks read.
+and sleeps past its timeout for R03. The processed folder is the minimal one of
+:mod:`batch_inputs` (``_manifest.json`` and ``regions.parquet``), all the fixture notebooks read.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import psutil
 import pytest
+from batch_inputs import EVIL, FIXTURES, make_params, make_processed
 
 from bankanalysis import cli
 from bankanalysis.batch import (
@@ -30,43 +30,6 @@ from bankanalysis.batch import (
     switch_latest,
 )
 from bankanalysis.reporting import ERROR_ANCHOR, local_links
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
-EVIL = "<script>alert(1)</script>"
-REGIONS = pd.DataFrame(
-    {
-        "region_id": ["R01", "R02", "R03"],
-        "name": ["中心城区", EVIL, 'East "A" & B'],
-        "echelon": [1, 2, 3],
-        "echelon_name": ["central city", "key development area", "expansion area"],
-    }
-)
-
-
-def make_processed(folder: Path) -> Path:
-    """Write the smallest processed folder ``load_processed`` accepts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    REGIONS.to_parquet(folder / "regions.parquet", index=False)
-    manifest = {
-        "fingerprint": "fp-test-0001",
-        "months": ["2024-01", "2024-02", "2024-03"],
-        "data_month": "2024-03",
-        "products": [],
-        "tables_present": ["regions"],
-    }
-    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
-
-
-def make_params(folder: Path, overrides: dict[str, str] | None = None) -> Path:
-    (folder / "regions").mkdir(parents=True, exist_ok=True)
-    (folder / "defaults.yaml").write_text(
-        (ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    for rid, text in (overrides or {}).items():
-        (folder / "regions" / f"{rid}.yaml").write_text(text, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -393,12 +356,13 @@ def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bankanalysis import batch
+    from bankanalysis.batch import plan as batch_plan
 
     processed = make_processed(tmp_path / "processed")
     params = make_params(tmp_path / "params")
     out = tmp_path / "reports"
     (out / "20261130T040506Z").mkdir(parents=True)
-    monkeypatch.setattr(batch, "default_run_id", lambda now=None: "20261130T040506Z")
+    monkeypatch.setattr(batch_plan, "default_run_id", lambda now=None: "20261130T040506Z")
     plan = batch.plan_jobs(
         regions=["R02", "R01"],
         notebooks=["01_customer_segmentation", "00_bank_overview"],

@@ -14,7 +14,7 @@ environment. The zygote never runs notebook code, so every kernel starts from th
 import-only state, as a new process would, only without paying for the imports; the kernel
 exits when its job ends. Nothing of one job can reach another, because no two jobs ever share
 a process. tests/test_kernels.py proves it: the same jobs give identical ``metrics.json``
-with warm and with fresh kernels, and a notebook that tampers with module state, options and
+and cell outputs with warm and with fresh kernels, and a notebook that tampers with module state, options and
 files in one job leaves no trace in the next job of the same worker.
 
 The fork is used only where it is equivalent to a normal start: the kernel spec runs this
@@ -41,8 +41,10 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Unicode
 
 from bankanalysis.exceptions import KernelStartError
+from bankanalysis.provenance import package_root, source_tree_hash
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def _reap(signum: int, frame: Any) -> None:
 
 
 def zygote_main(fd: int) -> None:
-    """Entry point of the zygote process (``python -m bankanalysis.kernels FD``).
+    """Entry point of the zygote process (``python -m bankanalysis.batch.kernels FD``).
 
     Imports :data:`PRELOAD`, then serves fork requests read as JSON lines from the socket
     ``fd``: ``{"connection_file", "cwd", "env"}`` -> ``{"pid"}`` or ``{"error"}``. Ends
@@ -237,7 +239,7 @@ class KernelZygote:
         self._sock = parent
         self._stream = parent.makefile("r", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bankanalysis.kernels", str(child.fileno())],
+            [sys.executable, "-m", "bankanalysis.batch.kernels", str(child.fileno())],
             env=self.env,
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
@@ -311,10 +313,7 @@ _ZYGOTE_SOURCE: str | None = None
 
 def _package_source() -> str:
     """Hash of the package source as it is on disk now (not the per-process cached one)."""
-    import bankanalysis
-    from bankanalysis.batch import source_tree_hash
-
-    return source_tree_hash(Path(bankanalysis.__file__).parent)
+    return source_tree_hash(package_root())
 
 
 def process_zygote() -> KernelZygote:
@@ -417,11 +416,26 @@ def _forkable(cmd: list[str]) -> tuple[str, list[str]] | None:
     return (cmd[4], extra) if same else None
 
 
+#: How each tagged kernel was started (tag -> ``"warm"``/``"fresh"``); see :func:`pop_launch`.
+_LAUNCHES: dict[str, str] = {}
+
+
+def pop_launch(tag: str) -> str | None:
+    """How the kernel of the :class:`WarmKernelManager` with ``launch_tag`` ``tag`` was
+    started: ``"warm"`` (forked from the zygote), ``"fresh"`` (the normal start it fell back
+    to) or ``None`` (no kernel was launched). The record is removed."""
+    return _LAUNCHES.pop(tag, None)
+
+
 class ForkProvisioner(LocalProvisioner):
-    """Launch the kernel by forking the process zygote; fall back to a normal start."""
+    """Launch the kernel by forking the process zygote; fall back to a normal start.
+
+    Records how it started the kernel under its manager's ``launch_tag`` (:func:`pop_launch`).
+    """
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         """Fork a kernel from the zygote when equivalent, else start it normally."""
+        tag = str(getattr(self.parent, "launch_tag", "") or "")
         forkable = _forkable(cmd) if hasattr(os, "fork") else None
         if forkable is None:
             logger.debug("kernel command %s is not a standard ipykernel: not forked", cmd)
@@ -439,15 +453,25 @@ class ForkProvisioner(LocalProvisioner):
                 self.pgid = pid  # the child called setsid()
                 self.cwd = cwd
                 logger.debug("forked kernel %s from the zygote", pid)
+                if tag:
+                    _LAUNCHES[tag] = "warm"
                 return self.connection_info
-        return await super().launch_kernel(cmd, **kwargs)
+        info = await super().launch_kernel(cmd, **kwargs)
+        if tag:
+            _LAUNCHES[tag] = "fresh"
+        return info
 
 
 class WarmKernelManager(AsyncKernelManager):
     """``AsyncKernelManager`` whose kernels come from :class:`ForkProvisioner`.
 
-    A kernel spec that names its own provisioner keeps it.
+    A kernel spec that names its own provisioner keeps it. ``launch_tag`` (configurable, e.g.
+    ``config.WarmKernelManager.launch_tag``) names the record of how the kernel was started.
     """
+
+    launch_tag = Unicode("", help="Tag under which pop_launch() reports warm/fresh.").tag(
+        config=True
+    )
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         spec = self.kernel_spec
