@@ -476,3 +476,36 @@ def test_kernels_get_the_cores_divided_among_the_workers(monkeypatch: pytest.Mon
     monkeypatch.setenv("MKL_NUM_THREADS", "8")  # what the user set stays
     limit_threads(3)
     assert (os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]) == ("3", "8")
+
+
+def test_batch_modules_import_one_way_and_stay_small() -> None:
+    """Each module of the batch package imports (at the top or inside a function) only modules
+    listed before it in the package docstring's order, so there is no import cycle; none is
+    over 600 lines."""
+    import ast
+
+    import bankanalysis.batch
+
+    order = ["jobs", "keys", "kernels", "execute", "executors", "jobcache", "plan", "progress"]
+    order += ["run"]
+    folder = Path(bankanalysis.batch.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for i, name in enumerate(order):
+        path = folder / f"{name}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for full in names:
+                parts = full.split(".")
+                if parts[:2] == ["bankanalysis", "batch"]:
+                    assert len(parts) > 2, f"{name} imports the package bankanalysis.batch"
+                    if parts[2] in order:
+                        imported.add(parts[2])
+        assert imported <= set(order[:i]), (name, sorted(imported - set(order[:i])))
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 600, name
