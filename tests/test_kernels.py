@@ -44,7 +44,7 @@ PROBE = """\
 import json, os, sys
 from pathlib import Path
 
-preloaded = "sklearn.cluster" in sys.modules and "pandas" in sys.modules
+preloaded = all(m in sys.modules for m in ("pandas", "sklearn.cluster", "bankanalysis.report.metrics"))
 
 import matplotlib
 import pandas as pd

@@ -191,7 +191,7 @@ def _kernel_mode(job: Job, tag: str) -> str | None:
 def collect_outputs(job: Job) -> tuple[dict[str, Any], list[str]]:
     """``metrics.json`` (``{}`` when missing or unreadable) and the side outputs of a job,
     relative to the run folder."""
-    from bankanalysis.metrics import read_metrics
+    from bankanalysis.report.metrics import read_metrics
 
     metrics: dict[str, Any] = {}
     mpath = job.output_dir / "metrics.json"

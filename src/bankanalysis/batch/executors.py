@@ -48,8 +48,9 @@ class Executor(ABC):
     job never stops the others; on ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) it stops every
     worker and kernel and returns, unfinished jobs marked ``interrupted`` or ``not_run``.
 
-    The unit of work is :func:`execute_job` (a picklable :class:`Job` in, a
-    :class:`JobResult` out; it enforces the job's timeout itself), so a Dask executor is
+    The unit of work is :func:`~bankanalysis.batch.execute.execute_job` (a picklable
+    :class:`Job` in, a :class:`JobResult` out; it enforces the job's timeout itself), so a
+    Dask executor is
     ``client.submit(execute_job, job, pure=False)`` per job and ``as_completed`` calling
     ``on_event``; its workers need ``nthreads=1`` (papermill changes the working directory)
     and must see the run folder and the processed data under the same paths.

@@ -44,14 +44,15 @@ class Job:
     params : dict
         Validated merged parameters (runtime keys filled in).
     key : str
-        :func:`job_key` of the job.
+        :func:`~bankanalysis.batch.keys.job_key` of the job.
     header : dict
-        Report header fields known before the run (see :class:`bankanalysis.reporting.ReportHeader`).
+        Report header fields known before the run (see
+        :class:`bankanalysis.reporting.ReportHeader`).
     kernel_name : str
         Jupyter kernel to run the notebook with.
     model_key : str
         Key of the cached models the notebook fits or loads ("" for none); jobs sharing one
-        wait for the first to fit them (see :func:`execution_order`).
+        wait for the first to fit them (see :func:`~bankanalysis.batch.plan.execution_order`).
     warm_kernel : bool
         Start the kernel by forking the worker's pre-imported zygote
         (:mod:`bankanalysis.batch.kernels`): a new process per job, as isolated as a fresh kernel,

@@ -219,9 +219,10 @@ def run_batch(
         Already loaded processed data (default: ``load_processed(processed_dir)``).
     reuse : bool
         Incremental re-run (``bankanalysis run`` does this unless ``--force``): a job whose
-        :func:`job_key` equals that of a successful job of an earlier run in ``out`` is not
-        executed; its outputs are hard-linked into this run (:func:`reuse_job`) and its status
-        is ``reused`` with ``reused_from`` naming the run that executed it. The key hashes the
+        :func:`~bankanalysis.batch.keys.job_key` equals that of a successful job of an
+        earlier run in ``out`` is not executed; its outputs are hard-linked into this run
+        (:func:`~bankanalysis.batch.jobcache.reuse_job`) and its status is ``reused`` with
+        ``reused_from`` naming the run that executed it. The key hashes the
         whole package source, so editing any ``bankanalysis`` module re-runs every job.
         Default ``False``: every job executes.
     warm_kernels : bool
