@@ -1,4 +1,4 @@
-"""The suite's batch of the real report notebooks, on a bank with hostile names (a helper module).
+"""A small batch on a bank with hostile names, shared by the privacy, browser and fault tests.
 
 The CI bank (``ci_bank`` fixture) is copied and two regions are given names an attacker or a
 careless extract could produce:
@@ -7,21 +7,15 @@ careless extract could produce:
   ``<img src=x onerror=alert(2)>``;
 - region B has an outlet called ``O'Brien & "Sons" <b>bold</b>``.
 
-The copy is prepared and every report notebook is run for the two regions, once per test
-process (every module using the :func:`hostile_batch` fixture shares it). It is the one batch
-of the real notebooks in the test suite (besides nbval): the privacy and browser tests scan its
-pages, and the end-to-end checks can run on it too instead of running the notebooks again.
-The batch's own properties (failure isolation, determinism, warm kernels, faults) are tested
-on small fixture notebooks (``tests/fixtures/notebooks``), never on these.
+The copy is prepared and every report notebook is run for the two regions. The result is
+built once per test process (the modules importing :func:`hostile_batch` share it).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -43,21 +37,6 @@ class HostileBatch:
     region_a: str
     region_b: str
     exit_code: int
-    result: Any = None  # the RunResult of the batch
-
-    @property
-    def manifest(self) -> dict[str, Any]:
-        """The run's ``manifest.json``."""
-        return json.loads((self.run_dir / "manifest.json").read_text(encoding="utf-8"))
-
-    @property
-    def ids(self) -> set[str]:
-        """Every customer and manager id of the data (none may appear in a page)."""
-        ids = set(pd.read_parquet(self.processed / "customers.parquet")["customer_id"].astype(str))
-        managers = self.processed / "managers.parquet"
-        if managers.is_file():
-            ids |= set(pd.read_parquet(managers)["manager_id"].astype(str))
-        return ids
 
     @property
     def html_files(self) -> list[Path]:
@@ -115,7 +94,7 @@ def build_hostile_batch(ci_raw: Path, base: Path) -> HostileBatch:
         progress=False,
     )
     return HostileBatch(
-        raw, processed, reports, result.run_dir, region_a, region_b, result.exit_code, result
+        raw, processed, reports, result.run_dir, region_a, region_b, result.exit_code
     )
 
 

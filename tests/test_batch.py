@@ -2,8 +2,8 @@
 
 The fixture notebooks (``tests/fixtures/notebooks``) carry the real notebook names and a
 planted behaviour per region: ``02`` raises for R02, ``03`` kills its own kernel for R02
-and sleeps past its timeout for R03. The processed folder is the minimal one of
-:mod:`batch_inputs` (``_manifest.json`` and ``regions.parquet``), all the fixture notebooks read.
+and sleeps past its timeout for R03. The processed folder is a minimal one built here
+(``_manifest.json`` and ``regions.parquet``), which is all the fixture notebooks read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from batch_inputs import EVIL, FIXTURES, make_params, make_processed
+from stubbank import EVIL, FIXTURES, make_params, make_processed
 
 from bankanalysis import cli
 from bankanalysis.batch import (
@@ -30,6 +30,8 @@ from bankanalysis.batch import (
     switch_latest,
 )
 from bankanalysis.reporting import ERROR_ANCHOR, local_links
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from batch_inputs import FIXTURES as NOTEBOOK_FIXTURES
-from batch_inputs import make_params, make_processed
+from stubbank import FIXTURES as NOTEBOOK_FIXTURES
+from stubbank import make_params, make_processed
 
 from bankanalysis.batch import run_batch
 from bankanalysis.reporting import ERROR_ANCHOR, local_links

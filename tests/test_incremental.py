@@ -1,7 +1,7 @@
 """Incremental re-runs: job keys, reuse of earlier outputs by hard link, ``--force``.
 
 The fixture notebooks (``tests/fixtures/notebooks``) run on the minimal processed folder of
-``batch_inputs``; a recording executor tells which jobs were really executed. Decision tested
+``stubbank``; a recording executor tells which jobs were really executed. Decision tested
 here: ``00_bank_overview`` receives the defaults only (region overrides never reach it), so
 changing one region's parameters re-runs only that region's jobs.
 """
@@ -17,7 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
-from batch_inputs import FIXTURES, make_params, make_processed
+from stubbank import FIXTURES, make_params, make_processed
 
 from bankanalysis import batch, cli
 from bankanalysis.batch import (

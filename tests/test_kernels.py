@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from batch_inputs import FIXTURES, make_params, make_processed
+from stubbank import FIXTURES, make_params, make_processed
 
 from bankanalysis.batch import kernels, plan_jobs, run_batch
 from bankanalysis.batch.execute import execute_job

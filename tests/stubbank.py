@@ -1,8 +1,8 @@
-"""Inputs of the batch tests (a helper module, not a test module): fixture notebooks, the
-smallest processed folder and a parameters folder.
+"""The smallest processed folder and parameter folder the batch accepts, for fixture notebooks.
 
 The fixture notebooks (``tests/fixtures/notebooks``) carry the real notebook names and read
-only ``regions.parquet``, so the batch tests never execute the real report notebooks.
+only ``_manifest.json`` and ``regions.parquet``; the batch tests (``test_batch``,
+``test_incremental``, ``test_kernels``, ``test_dask``) run them on the folders built here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ REGIONS = pd.DataFrame(
 
 
 def make_processed(folder: Path) -> Path:
-    """Write the smallest processed folder ``load_processed`` accepts (regions, manifest)."""
+    """Write the smallest processed folder ``load_processed`` accepts."""
     folder.mkdir(parents=True, exist_ok=True)
     REGIONS.to_parquet(folder / "regions.parquet", index=False)
     manifest = {
@@ -41,7 +41,6 @@ def make_processed(folder: Path) -> Path:
 
 
 def make_params(folder: Path, overrides: dict[str, str] | None = None) -> Path:
-    """A parameters folder: the project's ``defaults.yaml`` plus per-region YAML ``overrides``."""
     (folder / "regions").mkdir(parents=True, exist_ok=True)
     (folder / "defaults.yaml").write_text(
         (ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"), encoding="utf-8"
