@@ -24,9 +24,9 @@ __all__ = ["collect_outputs", "execute_job", "finish_job", "prepare_env"]
 
 logger = logging.getLogger(__name__)
 
+#: Name of the papermill engine registered by :func:`_register_engine`.
 _ENGINE = "bankanalysis"
-
-
+#: The notebook client running on each thread (the watchdog kills its kernel on timeout).
 _ACTIVE_CLIENTS: dict[int, Any] = {}
 
 
