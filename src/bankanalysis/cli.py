@@ -33,7 +33,7 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from bankanalysis.data.generate import generate_bank
+    from bankanalysis.synthetic import generate_bank
 
     summary = generate_bank(
         Path(args.out),
