@@ -121,7 +121,7 @@ def test_generated_files_have_the_writer_schemas(bank: Path) -> None:
 def test_generated_bank_passes_the_validator(bank: Path) -> None:
     from bankanalysis.data.validate import validate_raw
 
-    assert validate_raw(bank) == []
+    assert validate_raw(bank).violations == []
 
 
 def test_calendar_and_dimension_sizes(bank: Path) -> None:

@@ -14,6 +14,7 @@ from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
 from bankanalysis.data import prepare as prep
+from bankanalysis.data import prepare_sql
 from bankanalysis.data.prepare import prepare
 from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, ProcessedDataError
@@ -316,7 +317,7 @@ def test_blanks_around_holding_ids_are_not_a_duplicate_key(tmp_path: Path) -> No
     row = h[(h["month"] == "2024-03") & (h["customer_id"] == "C3") & (h["product"] == "fund")]
     t["holdings"] = pd.concat([h, row.assign(customer_id=" C3")], ignore_index=True)
     raw = write_tables(t, tmp_path / "raw", fmt="parquet")
-    assert validate_raw(raw) == []
+    assert validate_raw(raw).violations == []
     prepare(raw, tmp_path / "processed")
     cm = _read(tmp_path / "processed", "customer_month")
     assert _row(cm, month="2024-03", customer_id="C3")["hold_fund"] == 1
@@ -355,7 +356,7 @@ def test_without_optional_tables(tmp_path: Path) -> None:
 
 
 def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    monkeypatch.setattr(prepare_sql, "MASK_BITS", 3)  # 7 products -> 3 holding masks
     raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
     prepare(raw, tmp_path / "p")
     cm = _read(tmp_path / "p", "customer_month")
@@ -372,7 +373,7 @@ def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.Mon
 def test_duplicated_holding_key_is_found_in_any_mask(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    monkeypatch.setattr(prepare_sql, "MASK_BITS", 3)  # 7 products -> 3 holding masks
     t = tiny_tables()
     h = t["holdings"]
     last = t["products"]["product"].tolist()[-1]  # its bit is in the last mask
@@ -478,7 +479,7 @@ def test_three_month_sums_add_oldest_first() -> None:
     sql = "SELECT {} FROM t2, t1, t0"
 
     def total(aliases: list[str | None]) -> float:
-        return con.execute(sql.format(prep._sum_months("amount", aliases))).fetchone()[0]
+        return con.execute(sql.format(prepare_sql.sum_months("amount", aliases))).fetchone()[0]
 
     assert total(["t2", "t1", "t0"]) == 1e16
     assert total(["t0", "t1", "t2"]) == 1e16 + 2
