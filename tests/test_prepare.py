@@ -193,6 +193,48 @@ def test_region_month_values(tiny: Path) -> None:
     assert _row(rm, month="2024-02", region_id="R1")["sales_total"] == 3
 
 
+def test_accounting_transaction_counts(tiny: Path) -> None:
+    # (txn_n, accounting kinds, accounting kinds outside the counter) of the home outlet's
+    # active customers; accounting = deposit, withdrawal, transfer, payment
+    om = _read(tiny, "outlet_month")
+    cols = ["txn_n", "txn_accounting_n", "txn_accounting_offcounter_n"]
+    got = {(r.month, r.outlet_id): tuple(getattr(r, c) for c in cols) for r in om.itertuples()}
+    assert got == {
+        ("2024-01", "O1"): (1, 1, 0),  # C1 counter deposit
+        ("2024-01", "O2"): (1, 0, 0),  # C3 counter fund purchase: not accounting
+        ("2024-01", "O3"): (0, 0, 0),
+        ("2024-02", "O1"): (2, 1, 1),  # C1 mobile purchase (no), C2 online transfer
+        ("2024-02", "O2"): (0, 0, 0),
+        ("2024-02", "O3"): (1, 1, 0),  # C5 counter deposit
+        ("2024-03", "O1"): (4, 4, 3),  # C1 counter deposit, mobile payment + transfer; C2 online
+        ("2024-03", "O2"): (0, 0, 0),
+        ("2024-03", "O3"): (1, 1, 1),  # C4 self-service deposit
+    }
+    rm = _read(tiny, "region_month")
+    got = {(r.month, r.region_id): tuple(getattr(r, c) for c in cols) for r in rm.itertuples()}
+    assert got == {
+        ("2024-01", "R1"): (2, 1, 0),
+        ("2024-01", "R2"): (0, 0, 0),
+        ("2024-02", "R1"): (2, 1, 1),
+        ("2024-02", "R2"): (1, 1, 0),
+        ("2024-03", "R1"): (4, 4, 3),
+        ("2024-03", "R2"): (1, 1, 1),
+    }
+    for df in (om, rm):
+        assert df[cols[1:]].dtypes.eq("int64").all()
+        names = df.columns.tolist()
+        assert names.index("txn_accounting_offcounter_n") == names.index("e_channel_share") - 1
+    cm = _read(tiny, "customer_month")
+    assert not any("acc" in c for c in cm.columns)  # computed for the units only
+
+
+def test_accounting_kinds_are_contract_kinds() -> None:
+    from bankanalysis.contract import ACCOUNTING_KINDS, TXN_KINDS
+
+    assert ACCOUNTING_KINDS == ("deposit", "withdrawal", "transfer", "payment")
+    assert set(ACCOUNTING_KINDS) < set(TXN_KINDS)
+
+
 # --------------------------------------------------------------------------- manifest and swap
 
 
@@ -353,6 +395,8 @@ def test_without_optional_tables(tmp_path: Path) -> None:
     om = _read(tmp_path / "p", "outlet_month")
     assert (om["devices"] == 0).all() and om["device_operating_rate"].isna().all()
     assert (om["managers"] == 0).all() and om["e_channel_share"].isna().all()
+    for df in (om, _read(tmp_path / "p", "region_month")):
+        assert (df[["txn_accounting_n", "txn_accounting_offcounter_n"]] == 0).all().all()
 
 
 def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bankanalysis.contract import CHANNELS, E_CHANNELS, PRODUCT_FAMILIES, TABLES
+from bankanalysis.contract import (
+    ACCOUNTING_KINDS,
+    CHANNELS,
+    E_CHANNELS,
+    PRODUCT_FAMILIES,
+    TABLES,
+)
 from bankanalysis.data.io import quote_ident, source_columns, sql_value_expr
 
 logger = logging.getLogger(__name__)
@@ -31,6 +37,9 @@ ROW_GROUP_SIZE = 65_536
 MASK_BITS = 63
 #: Decimals kept when money and minutes are summed exactly (see :func:`exact_sum`).
 SUM_SCALE = 6
+#: Columns computed with each month of customer_month for the unit sums, not written to it:
+#: the month's accounting transactions, in all and outside the counter.
+UNIT_ONLY_COLUMNS: tuple[str, ...] = ("acc_n_1m", "acc_offcounter_n_1m")
 #: The processed units whose monthly sums are taken from customer_month.
 UNITS: tuple[str, ...] = ("outlet_id", "region_id")
 
@@ -193,10 +202,24 @@ def stage_events(
     )
 
 
+def _sql_in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def txn_aggs() -> str:
+    """Per-customer aggregates of the transactions: counts by channel, accounting counts, money.
+
+    ``n_acc`` counts the accounting kinds (:data:`bankanalysis.contract.ACCOUNTING_KINDS`),
+    ``n_acc_off`` those of them made outside the counter (:data:`~bankanalysis.contract.E_CHANNELS`).
+    """
     ch = ", ".join(f"count(*) FILTER (WHERE channel = '{c}') AS n_{c}" for c in CHANNELS)
+    acc = f"kind IN {_sql_in(ACCOUNTING_KINDS)}"
+    acc_n = (
+        f"count(*) FILTER (WHERE {acc}) AS n_acc, "
+        f"count(*) FILTER (WHERE {acc} AND channel IN {_sql_in(E_CHANNELS)}) AS n_acc_off"
+    )
     money = f"{exact_sum('amount')} AS amount, {exact_sum('fee_income')} AS fee"
-    return f"count(*) AS n, {ch}, {money}"
+    return f"count(*) AS n, {ch}, {acc_n}, {money}"
 
 
 # --------------------------------------------------------------------------- stage 2: per month
@@ -251,7 +274,8 @@ def customer_month_sql(
     tm_files: list[list[str]],
     ct_files: list[list[str]],
 ) -> str:
-    """SQL of one month of customer_month (plus the holding masks, dropped before writing).
+    """SQL of one month of customer_month (plus the holding masks and :data:`UNIT_ONLY_COLUMNS`,
+    dropped before writing).
 
     The holdings come from table ``hm`` (:func:`stage_holdings`); ``tm_files`` and
     ``ct_files`` are the transaction and contact partitions of the month and the two before,
@@ -265,7 +289,8 @@ def customer_month_sql(
     )
     bal = ", ".join(f"h.bal_{f}" for f in PRODUCT_FAMILIES)
     masks = ", ".join(f"h.mask_{k}" for k in range(cat.n_masks))
-    t_joins, t = window_joins("t", tm_files, ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"])
+    t_cols = ["n", *[f"n_{c}" for c in CHANNELS], "n_acc", "n_acc_off", "amount", "fee"]
+    t_joins, t = window_joins("t", tm_files, t_cols)
     c_joins, c = window_joins("c", ct_files, ["n", "minutes"])
     txn_cols = ", ".join(
         [
@@ -299,6 +324,8 @@ def customer_month_sql(
            CAST(coalesce({c["n_1m"]}, 0) AS INTEGER) AS contacts_1m,
            CAST(coalesce({c["minutes_1m"]}, 0) AS DOUBLE) AS contact_minutes_1m,
            CAST(coalesce({c["minutes_3m"]}, 0) AS DOUBLE) AS contact_minutes_3m,
+           CAST(coalesce({t["n_acc_1m"]}, 0) AS INTEGER) AS acc_n_1m,
+           CAST(coalesce({t["n_acc_off_1m"]}, 0) AS INTEGER) AS acc_offcounter_n_1m,
            {masks}
     FROM (SELECT * FROM hm WHERE month = '{month}') h
     JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}
@@ -324,7 +351,9 @@ def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool) -> str:
     SELECT cm.{unit} AS {unit}, count(*) AS customers, {exact_sum("cm.aum")} AS aum,
            {exact_sum("cm.bal_deposit")} AS deposit_balance,
            {exact_sum("cm.fee_income_1m")} AS fee_income,
-           sum(cm.n_products) AS n_products, sum(cm.txn_n_1m) AS txn_n, {ch}, {", ".join(sales)}
+           sum(cm.n_products) AS n_products, sum(cm.txn_n_1m) AS txn_n, {ch},
+           sum(cm.acc_n_1m) AS txn_accounting_n,
+           sum(cm.acc_offcounter_n_1m) AS txn_accounting_offcounter_n, {", ".join(sales)}
     FROM cm_cur cm {join} GROUP BY cm.{unit}"""
 
 
@@ -388,7 +417,7 @@ def write_customer_month(
             if prev is not None:
                 con.unregister("cm_prev")
             prev = cur.select(["customer_id", *mask_cols])
-            out = cur.drop_columns(mask_cols)
+            out = cur.drop_columns([*mask_cols, *UNIT_ONLY_COLUMNS])
             if writer is None:
                 writer = pq.ParquetWriter(path, out.schema)
             # Encode and compress this month while DuckDB computes the next one.

@@ -186,9 +186,11 @@ def build_units(
         outlet_month, region_month as in docs/processed_data.md.
     """
     outlets, regions = dims["outlets"], dims["regions"]
-    counts = ["customers", "new_customers", "closed_customers", "n_products", "txn_n"] + [
-        f"txn_{c}_n" for c in CHANNELS
-    ]
+    counts = (
+        ["customers", "new_customers", "closed_customers", "n_products", "txn_n"]
+        + [f"txn_{c}_n" for c in CHANNELS]
+        + ["txn_accounting_n", "txn_accounting_offcounter_n"]
+    )
     money = ["aum", "deposit_balance", "fee_income"]
     result = {}
     for unit, base in (("outlet_id", outlets), ("region_id", regions)):
@@ -242,6 +244,7 @@ def build_units(
         + [f"sales_{f}" for f in PRODUCT_FAMILIES]
         + ["sales_total", "products_per_customer", "txn_n"]
         + [f"txn_{c}_n" for c in CHANNELS]
+        + ["txn_accounting_n", "txn_accounting_offcounter_n"]
         + ["e_channel_share", "devices", "device_available_hours", "device_operating_hours"]
         + ["device_operating_rate", "managers", "managers_full_time"]
     )
@@ -256,7 +259,8 @@ def build_units(
     rm_cols = (
         ["month", "region_id", "echelon", "outlets", "customers", "new_customers"]
         + ["closed_customers", "aum", "deposit_balance", "new_deposits", "fee_income"]
-        + ["sales_total", "products_per_customer", "txn_n", "e_channel_share", "devices"]
+        + ["sales_total", "products_per_customer", "txn_n"]
+        + ["txn_accounting_n", "txn_accounting_offcounter_n", "e_channel_share", "devices"]
         + ["self_service_sites", "offsite_sites", "self_service_ratio"]
         + ["device_operating_rate", "managers", "managers_full_time"]
     )
