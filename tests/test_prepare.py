@@ -249,6 +249,41 @@ def test_manifest(tiny: Path) -> None:
     }
 
 
+def test_manifest_records_what_the_data_support(tiny: Path) -> None:
+    support = json.loads((tiny / "_manifest.json").read_text(encoding="utf-8"))["support"]
+    assert all(support["tables"].values()) and "transactions" in support["tables"]
+    assert support["months"] == {"first": "2024-01", "last": "2024-03", "n": 3}
+    holders = {p: e["holders"]["2024-03"] for p, e in support["products"].items()}
+    assert holders == {
+        "current_deposit": 5,
+        "time_deposit": 1,
+        "fund": 2,
+        "debit_card": 3,
+        "wealth_card": 1,
+        "mobile_banking": 2,
+        "personal_loan": 1,
+    }
+    buyers = {p: e["buyers"] for p, e in support["products"].items()}
+    assert all(b["2024-01"] is None for b in buyers.values())
+    assert {p for p, b in buyers.items() if b["2024-02"]} == {
+        "fund",
+        "mobile_banking",
+        "wealth_card",
+    }
+    # C5 joined in February: a new customer's deposit is not a purchase; her March card is
+    assert buyers["current_deposit"]["2024-02"] == 0 and buyers["debit_card"]["2024-03"] == 1
+    assert buyers["personal_loan"]["2024-03"] == 1
+    assert support["products_never_held"] == []
+    assert support["outlets_per_peer_group"] == [
+        {"echelon": 1, "outlet_type": "community", "outlets": 1},
+        {"echelon": 1, "outlet_type": "flagship", "outlets": 1},
+        {"echelon": 3, "outlet_type": "standard", "outlets": 1},
+    ]
+    assert support["outlets_per_region"] == {"R1": 2, "R2": 1}
+    assert support["regions_per_echelon"] == {"1": 1, "2": 0, "3": 1}
+    assert support["balances"] == {"aum_min": 500.0, "aum_max": 1130000.0, "vary": True}
+
+
 def test_fingerprint_skip_force_and_models(tmp_path: Path) -> None:
     raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="parquet")
     out = tmp_path / "processed"
@@ -458,6 +493,8 @@ def test_header_only_optional_tables_count_as_absent(tmp_path: Path) -> None:
     man = json.loads((tmp_path / "p" / "_manifest.json").read_text(encoding="utf-8"))
     assert "transactions" not in man["tables_present"] and "devices" not in man["tables_present"]
     assert "targets" in man["tables_present"] and "devices" not in res.row_counts
+    assert man["support"]["tables"]["transactions"] is False
+    assert man["support"]["tables"]["targets"] is True
     om = _read(tmp_path / "p", "outlet_month")
     assert (om["devices"] == 0).all() and (om["txn_n"] == 0).all()
     assert _row(om, month="2024-03", outlet_id="O3")["aum"] == 34000.0

@@ -30,6 +30,7 @@ from bankanalysis.data.fingerprint import PREPARE_VERSION, compute_fingerprint
 from bankanalysis.data.io import duckdb_source, find_table_file, read_table
 from bankanalysis.data.prepare_sql import (
     Catalogue,
+    aum_range,
     exact_sum,
     has_duplicate_holdings,
     stage_events,
@@ -45,6 +46,7 @@ from bankanalysis.data.prepare_units import (
     build_units,
     contract_frame,
 )
+from bankanalysis.data.support import data_support
 from bankanalysis.data.validate import RawCheck, validate_raw
 from bankanalysis.exceptions import ProcessedDataError
 
@@ -171,7 +173,8 @@ def build_processed(
     -------
     dict
         Manifest fields: ``tables_present``, ``row_counts``, ``months``, ``data_month``,
-        ``products``, ``families``.
+        ``products``, ``families``, ``channels``, ``has_transactions`` and ``support``
+        (what the data can support, :func:`bankanalysis.data.support.data_support`).
 
     Raises
     ------
@@ -256,16 +259,15 @@ def build_processed(
         )
         con.unregister("cu_arrow")
 
-        n_cm, per_month = write_customer_month(
-            con, cat, months, work, out_dir / "customer_month.parquet"
-        )
+        aum = aum_range(con)
+        loop = write_customer_month(con, cat, months, work, out_dir / "customer_month.parquet")
     finally:
         con.close()
         dims_pool.shutdown(wait=True)
     shutil.rmtree(work, ignore_errors=True)
 
     with timed("outlet and region tables"):
-        om, rm = build_units(dims, months, per_month)
+        om, rm = build_units(dims, months, loop.unit_sums)
     tables: dict[str, pd.DataFrame] = {
         "regions": dims["regions"],
         "outlets": dims["outlets"],
@@ -280,7 +282,7 @@ def build_processed(
     for name, df in tables.items():
         atomic_write_parquet(df, out_dir / f"{name}.parquet")
     row_counts = {name: len(df) for name, df in tables.items()}
-    row_counts["customer_month"] = n_cm
+    row_counts["customer_month"] = loop.rows
     return {
         "tables_present": present,
         "row_counts": dict(sorted(row_counts.items())),
@@ -290,6 +292,7 @@ def build_processed(
         "families": list(PRODUCT_FAMILIES),
         "channels": list(CHANNELS),
         "has_transactions": has_txn,
+        "support": data_support(present, months, dims["regions"], om, loop.product_counts, aum),
     }
 
 

@@ -357,13 +357,64 @@ def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool) -> str:
     FROM cm_cur cm {join} GROUP BY cm.{unit}"""
 
 
+def product_counts_sql(cat: Catalogue, first: bool) -> str:
+    """Holders and buyers of every product in one month of customer_month (view ``cm_cur``).
+
+    Holders hold the product at the month end; buyers hold it now, were active at the
+    previous month end (view ``cm_prev``) and did not hold it then (NULL in the first month).
+    One row; columns ``holders_<i>`` and ``buyers_<i>`` for product ``i`` in catalogue order.
+    """
+    holders = ", ".join(
+        f"CAST(sum(cm.{quote_ident('hold_' + p)}) AS BIGINT) AS holders_{i}"
+        for i, p in enumerate(cat.products)
+    )
+    if first:
+        buyers = ", ".join(f"NULL::BIGINT AS buyers_{i}" for i in range(len(cat.products)))
+        return f"SELECT {holders}, {buyers} FROM cm_cur cm"
+    buyers = ", ".join(
+        f"CAST(sum(CASE WHEN pm.customer_id IS NOT NULL AND ((cm.mask_{g} & ~pm.mask_{g}) "
+        f">> CAST({b} AS UBIGINT)) & 1::UBIGINT = 1 THEN 1 ELSE 0 END) AS BIGINT) AS buyers_{i}"
+        for i, p in enumerate(cat.products)
+        for g, b in [cat.slot(p)]
+    )
+    return (
+        f"SELECT {holders}, {buyers} FROM cm_cur cm "
+        "LEFT JOIN cm_prev pm ON cm.customer_id = pm.customer_id"
+    )
+
+
+def aum_range(con: duckdb.DuckDBPyConnection) -> tuple[float, float] | None:
+    """Smallest and largest customer AUM over all month ends (table ``hm``); None when empty."""
+    lo, hi = con.execute("SELECT min(aum), max(aum) FROM hm").fetchall()[0]
+    return None if lo is None else (float(lo), float(hi))
+
+
+@dataclass
+class MonthLoop:
+    """What :func:`write_customer_month` produced besides the file.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of customer_month written.
+    unit_sums : dict
+        ``{unit: [one frame of sums per month]}`` for :data:`UNITS`.
+    product_counts : pandas.DataFrame
+        ``month, product, holders, buyers`` (buyers NA in the first month).
+    """
+
+    rows: int
+    unit_sums: dict[str, list[pd.DataFrame]]
+    product_counts: pd.DataFrame
+
+
 # --------------------------------------------------------------------------- stage 2: the month loop
 
 
 def write_customer_month(
     con: duckdb.DuckDBPyConnection, cat: Catalogue, months: list[str], work: Path, path: Path
-) -> tuple[int, dict[str, list[pd.DataFrame]]]:
-    """Compute and write customer_month month by month; return its rows and the unit sums.
+) -> MonthLoop:
+    """Compute and write customer_month month by month; return its rows and the monthly sums.
 
     Needs the tables ``hm`` (:func:`stage_holdings`) and ``dim_customers``, and the
     transaction and contact partitions under ``work/tm`` and ``work/ct``
@@ -384,10 +435,10 @@ def write_customer_month(
 
     Returns
     -------
-    (int, dict)
-        Rows written, and ``{unit: [one frame of sums per month]}`` for :data:`UNITS`.
+    MonthLoop
     """
     per_month: dict[str, list[pd.DataFrame]] = {unit: [] for unit in UNITS}
+    counts: list[dict] = []
     writer = None
     n_cm = 0
     prev: pa.Table | None = None
@@ -413,6 +464,12 @@ def write_customer_month(
                 for unit in per_month:
                     agg = con.execute(unit_aggregates_sql(unit, cat, first=i == 0)).df()
                     per_month[unit].append(agg.assign(month=m))
+                got = con.execute(product_counts_sql(cat, first=i == 0)).fetchall()[0]
+            n_p = len(cat.products)
+            counts += [
+                {"month": m, "product": p, "holders": got[j], "buyers": got[n_p + j]}
+                for j, p in enumerate(cat.products)
+            ]
             con.unregister("cm_cur")
             if prev is not None:
                 con.unregister("cm_prev")
@@ -432,4 +489,6 @@ def write_customer_month(
         pool.shutdown(wait=True)
         if writer is not None:
             writer.close()
-    return n_cm, per_month
+    product_counts = pd.DataFrame(counts, columns=["month", "product", "holders", "buyers"])
+    product_counts[["holders", "buyers"]] = product_counts[["holders", "buyers"]].astype("Int64")
+    return MonthLoop(n_cm, per_month, product_counts)
