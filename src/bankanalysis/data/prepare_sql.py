@@ -332,8 +332,12 @@ def customer_month_sql(
     ORDER BY cu.sort_key"""
 
 
-def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool) -> str:
-    """Per-outlet or per-region sums of one month of customer_month (view ``cm_cur``)."""
+def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool, products: bool = False) -> str:
+    """Per-outlet or per-region sums of one month of customer_month (view ``cm_cur``).
+
+    With ``products``, also the holders and buyers of every product
+    (:func:`product_count_columns`), taken in the same scan.
+    """
     sales = []
     for f in PRODUCT_FAMILIES:
         if first:
@@ -354,15 +358,16 @@ def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool) -> str:
            sum(cm.n_products) AS n_products, sum(cm.txn_n_1m) AS txn_n, {ch},
            sum(cm.acc_n_1m) AS txn_accounting_n,
            sum(cm.acc_offcounter_n_1m) AS txn_accounting_offcounter_n, {", ".join(sales)}
+           {", " + product_count_columns(cat, first) if products else ""}
     FROM cm_cur cm {join} GROUP BY cm.{unit}"""
 
 
-def product_counts_sql(cat: Catalogue, first: bool) -> str:
-    """Holders and buyers of every product in one month of customer_month (view ``cm_cur``).
+def product_count_columns(cat: Catalogue, first: bool) -> str:
+    """SELECT list of the holders and buyers of every product (``cm``, ``pm`` as in the unit sums).
 
     Holders hold the product at the month end; buyers hold it now, were active at the
-    previous month end (view ``cm_prev``) and did not hold it then (NULL in the first month).
-    One row; columns ``holders_<i>`` and ``buyers_<i>`` for product ``i`` in catalogue order.
+    previous month end (``pm``) and did not hold it then (NULL in the first month). Columns
+    ``holders_<i>`` and ``buyers_<i>`` for product ``i`` in catalogue order.
     """
     holders = ", ".join(
         f"CAST(sum(cm.{quote_ident('hold_' + p)}) AS BIGINT) AS holders_{i}"
@@ -370,17 +375,15 @@ def product_counts_sql(cat: Catalogue, first: bool) -> str:
     )
     if first:
         buyers = ", ".join(f"NULL::BIGINT AS buyers_{i}" for i in range(len(cat.products)))
-        return f"SELECT {holders}, {buyers} FROM cm_cur cm"
-    buyers = ", ".join(
-        f"CAST(sum(CASE WHEN pm.customer_id IS NOT NULL AND ((cm.mask_{g} & ~pm.mask_{g}) "
-        f">> CAST({b} AS UBIGINT)) & 1::UBIGINT = 1 THEN 1 ELSE 0 END) AS BIGINT) AS buyers_{i}"
-        for i, p in enumerate(cat.products)
-        for g, b in [cat.slot(p)]
-    )
-    return (
-        f"SELECT {holders}, {buyers} FROM cm_cur cm "
-        "LEFT JOIN cm_prev pm ON cm.customer_id = pm.customer_id"
-    )
+    else:
+        buyers = ", ".join(
+            f"CAST(sum(CASE WHEN pm.customer_id IS NOT NULL AND ((cm.mask_{g} & ~pm.mask_{g}) "
+            f">> CAST({b} AS UBIGINT)) & 1::UBIGINT = 1 THEN 1 ELSE 0 END) AS BIGINT) "
+            f"AS buyers_{i}"
+            for i, p in enumerate(cat.products)
+            for g, b in [cat.slot(p)]
+        )
+    return f"{holders}, {buyers}"
 
 
 def aum_range(con: duckdb.DuckDBPyConnection) -> tuple[float, float] | None:
@@ -409,6 +412,25 @@ class MonthLoop:
 
 
 # --------------------------------------------------------------------------- stage 2: the month loop
+
+
+_COUNT_PREFIXES = ("holders_", "buyers_")
+
+
+def _bank_product_counts(agg: pd.DataFrame, cat: Catalogue, month: str) -> list[dict]:
+    """``month, product, holders, buyers`` records: the unit sums of one month added up."""
+    out = []
+    for i, p in enumerate(cat.products):
+        buyers = agg[f"buyers_{i}"]
+        out.append(
+            {
+                "month": month,
+                "product": p,
+                "holders": int(agg[f"holders_{i}"].sum()),
+                "buyers": int(buyers.sum()) if buyers.notna().any() else None,
+            }
+        )
+    return out
 
 
 def write_customer_month(
@@ -462,14 +484,14 @@ def write_customer_month(
                 con.register("cm_prev", prev)
             with timed(f"unit sums {m}"):
                 for unit in per_month:
-                    agg = con.execute(unit_aggregates_sql(unit, cat, first=i == 0)).df()
+                    # the bank's product counts come with the region sums (same scan)
+                    with_products = unit == UNITS[-1]
+                    sql = unit_aggregates_sql(unit, cat, first=i == 0, products=with_products)
+                    agg = con.execute(sql).df()
+                    if with_products:
+                        counts += _bank_product_counts(agg, cat, m)
+                        agg = agg.drop(columns=[c for c in agg if c.startswith(_COUNT_PREFIXES)])
                     per_month[unit].append(agg.assign(month=m))
-                got = con.execute(product_counts_sql(cat, first=i == 0)).fetchall()[0]
-            n_p = len(cat.products)
-            counts += [
-                {"month": m, "product": p, "holders": got[j], "buyers": got[n_p + j]}
-                for j, p in enumerate(cat.products)
-            ]
             con.unregister("cm_cur")
             if prev is not None:
                 con.unregister("cm_prev")
