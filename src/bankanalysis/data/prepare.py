@@ -110,6 +110,7 @@ def read_manifest(out_dir: Path) -> dict | None:
 
 
 def _is_current(out_dir: Path, manifest: dict | None, fingerprint: str) -> bool:
+    """Whether ``out_dir`` was built from the same fingerprint and has all its tables."""
     if not manifest or manifest.get("fingerprint") != fingerprint:
         return False
     return all((out_dir / f"{t}.parquet").is_file() for t in manifest.get("row_counts", {}))

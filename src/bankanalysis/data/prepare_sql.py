@@ -82,6 +82,7 @@ def timed(what: str) -> Iterator[None]:
 
 
 def month_index(month: str) -> int:
+    """Months since year 0 of a ``YYYY-MM`` month (the ``mi`` partition key)."""
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
@@ -91,11 +92,13 @@ def month_end(month: str) -> pd.Timestamp:
 
 
 def partition_files(folder: Path, key: str, value: object) -> list[str]:
+    """Parquet files of the hive partition ``folder/key=value`` (none when absent)."""
     d = folder / f"{key}={value}"
     return sorted(str(p) for p in d.glob("*.parquet")) if d.is_dir() else []
 
 
 def sql_list(paths: list[str]) -> str:
+    """A DuckDB list literal of file paths."""
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
@@ -203,6 +206,7 @@ def stage_events(
 
 
 def _sql_in(values: tuple[str, ...]) -> str:
+    """``('a', 'b')`` for an SQL ``IN`` (contract categories: no quotes inside)."""
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 

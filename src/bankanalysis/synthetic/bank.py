@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bankanalysis.contract import TABLES
+from bankanalysis.contract import GENDERS, TABLES
 from bankanalysis.exceptions import GenerateError
 from bankanalysis.synthetic.population import (
     Customers,
@@ -86,7 +86,7 @@ def _customers_frame(cust: Customers, outlets: pd.DataFrame, managers: pd.DataFr
             "outlet_id": dict_array(cust.outlet, outlets["outlet_id"].tolist()).cast(pa.string()),
             "manager_id": mgr,
             "birth_year": pa.array(cust.birth_year, type=pa.int32()),
-            "gender": dict_array(cust.gender.astype(np.int32), ["F", "M", "U"]).cast(pa.string()),
+            "gender": dict_array(cust.gender.astype(np.int32), list(GENDERS)).cast(pa.string()),
             "since": date_array(cust.since),
             "closed": date_array(cust.closed, np.isnat(cust.closed)),
         }

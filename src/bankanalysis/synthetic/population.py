@@ -54,6 +54,7 @@ def n_outlets_for(n_customers: int) -> int:
 
 
 def _largest_remainder(total: int, shares: np.ndarray, minimum: int) -> np.ndarray:
+    """Split ``total`` in proportion to ``shares``, at least ``minimum`` each, summing exactly."""
     base = np.full(len(shares), minimum, dtype=np.int64)
     rest = total - base.sum()
     raw = shares / shares.sum() * rest
@@ -162,6 +163,7 @@ class Customers:
 
 
 def _draw_wealth(rng: np.random.Generator, tier: np.ndarray) -> np.ndarray:
+    """Latent AUM level of each customer from their wealth tier (0 mass .. 3 private)."""
     n = len(tier)
     u = rng.random(n)
     w = np.exp(np.log(100.0) + u * (np.log(45_000.0) - np.log(100.0)))
@@ -285,6 +287,7 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     split = rng.gamma(2.0, 0.5, (n, N_AUM)).astype(np.float32) * AUM_WEIGHT.astype(np.float32)
     loan = np.round(np.exp(rng.normal(np.log(80_000), 0.6, n)), -2)
     activity = np.exp(rng.normal(0.0, 0.25, n)).astype(np.float32)
+    # indices into contract.GENDERS (F, M, U)
     gender = categorical(rng, np.tile([0.49, 0.49, 0.02], (n, 1))).astype(np.int8)
     return Customers(
         persona=persona,

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Writers:
+    """The chunk writers the month loop feeds: three raw tables and the propensity truth."""
+
     holdings: ChunkWriter
     transactions: ChunkWriter
     contacts: ChunkWriter

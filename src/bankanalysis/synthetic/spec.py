@@ -163,6 +163,7 @@ GENERATOR_VERSION = 1
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
+    """The random stream of one component (and month) of the bank generated from ``seed``."""
     return np.random.default_rng([int(seed), *keys])
 
 

@@ -186,6 +186,7 @@ def truth_features(
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic link: probability of a logit."""
     return 1.0 / (1.0 + np.exp(-z))
 
 

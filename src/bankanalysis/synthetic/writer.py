@@ -43,6 +43,7 @@ def dict_array(idx: np.ndarray, values: list[str] | np.ndarray) -> pa.Array:
 
 
 def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with dictionary columns as their plain value type (for CSV)."""
     return pa.schema(
         [
             pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
@@ -84,12 +85,14 @@ class ChunkWriter:
             self._w.write_table(table.cast(self.plain))
 
     def write(self, table: pa.Table) -> None:
+        """Queue one chunk (waits while the previous one is still being written)."""
         self.rows += table.num_rows
         if self._pending is not None:
             self._pending.result()
         self._pending = self._pool.submit(self._write, table)
 
     def close(self) -> None:
+        """Finish the pending chunk and close the file."""
         try:
             if self._pending is not None:
                 self._pending.result()
@@ -191,6 +194,7 @@ def write_table_frame(df: pd.DataFrame | pa.Table, folder: Path, table: str, fmt
 
 
 def date_array(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """Arrow ``date32`` array of ``datetime64[D]`` values; ``mask`` marks nulls."""
     vals = np.asarray(days, dtype="datetime64[D]")
     if mask is not None and mask.any():
         vals = np.where(mask, np.datetime64("1970-01-01"), vals)
