@@ -275,7 +275,7 @@ def build_processed(
         "products": dims["products"],
         "customers": dims["customers"],
     }
-    for t in ("managers", "devices", "device_months", "targets"):
+    for t in OPTIONAL_DIMS:
         if t in dims:
             tables[t] = dims[t]
     tables["outlet_month"] = om
