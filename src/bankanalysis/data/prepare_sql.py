@@ -27,7 +27,7 @@ from bankanalysis.contract import (
     PRODUCT_FAMILIES,
     TABLES,
 )
-from bankanalysis.data.io import quote_ident, source_columns, sql_value_expr
+from bankanalysis.data.sql_typing import quote_ident, source_columns, sql_value_expr
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 
 from bankanalysis.contract import TABLE_ORDER, TABLES
-from bankanalysis.data.io import RAW_FORMATS, duckdb_source, find_table_file, source_columns
+from bankanalysis.data.io import RAW_FORMATS, duckdb_source, find_table_file
+from bankanalysis.data.sql_typing import source_columns
 from bankanalysis.data.validate_rules import (
     RawTable,
     check_columns,
@@ -52,7 +53,7 @@ class RawCheck:
         Sorted distinct valid months of the holdings table.
     plain : dict
         ``{table: text columns}`` whose stored values need no conversion (nothing to trim, no
-        null tokens): :func:`bankanalysis.data.io.sql_value_expr` would return them unchanged.
+        null tokens): :func:`bankanalysis.data.sql_typing.sql_value_expr` would return them unchanged.
     deferred : dict
         ``{table: position in violations}`` of the key checks left to the caller (not run
         because nothing else was broken); :meth:`resolve_deferred` runs them and puts their

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from bankanalysis.contract import Column, Table
-from bankanalysis.data.io import (
+from bankanalysis.data.sql_typing import (
     quote_ident,
     sql_null_expr,
     sql_parse_expr,
