@@ -33,7 +33,7 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from bankanalysis.data.generate import generate_bank
+    from bankanalysis.synthetic import generate_bank
 
     summary = generate_bank(
         Path(args.out),
@@ -50,7 +50,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bankanalysis.data.validate import validate_raw
 
-    warnings = validate_raw(Path(args.raw), encoding=args.encoding)
+    warnings = validate_raw(Path(args.raw), encoding=args.encoding).raise_for_errors()
     for w in warnings:
         print(w.format(), file=sys.stderr)
     print(f"{args.raw}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")
