@@ -31,7 +31,6 @@ import pandas as pd
 import psutil
 import pytest
 from hostile import HostileBatch
-from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 
 from bankanalysis.batch import run_batch
 from bankanalysis.reporting import ERROR_ANCHOR, local_links
@@ -322,17 +321,17 @@ def normalise_html(text: str, run_id: str) -> str:
     return _STAMP.sub("<time>", text.replace(run_id, "<run>"))
 
 
-def test_same_inputs_same_reports(hostile_batch: HostileBatch) -> None:
+def test_same_inputs_same_reports(ci_run: HostileBatch) -> None:
     """A second run on the same data and parameters gives identical metrics and HTML
     (apart from run id and time stamps) and the same job keys."""
-    first = hostile_batch.run_dir
+    first = ci_run.run_dir
     again = run_batch(  # one region (+ the bank overview) keeps the second run short
-        regions=[hostile_batch.region_a],
+        regions=[ci_run.region_a],
         notebooks=None,
         jobs=2,
         run_id="determinism",
-        out=hostile_batch.reports,
-        processed_dir=hostile_batch.processed,
+        out=ci_run.reports,
+        processed_dir=ci_run.processed,
         progress=False,
     )
     m1, m2 = _manifest(first), _manifest(again.run_dir)

@@ -17,7 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
-from test_batch import FIXTURES, make_params, make_processed
+from stubbank import FIXTURES, make_params, make_processed
 
 from bankanalysis import batch, cli
 from bankanalysis.batch import (

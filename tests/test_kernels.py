@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_batch import make_params, make_processed
+from stubbank import make_params, make_processed
 
 from bankanalysis import kernels
 from bankanalysis.batch import run_batch
