@@ -1,0 +1,1 @@
+"""The report layer: formatting, tables, charts, narrative and HTML, apart from the analytics."""
