@@ -91,6 +91,19 @@ def test_committed_defaults_file_is_generated_from_the_schema() -> None:
     )
 
 
+def test_cli_prints_and_writes_the_generated_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bankanalysis.cli import main
+
+    assert main(["params", "--defaults"]) == 0
+    assert capsys.readouterr().out == defaults_yaml()
+    out = tmp_path / "defaults.yaml"
+    assert main(["params", "--defaults", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == defaults_yaml()
+    assert main(["params"]) == 2  # nothing asked
+
+
 def test_generated_defaults_follow_a_changed_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     """Control: a changed default in the schema changes the generated file."""
     before = defaults_yaml()
