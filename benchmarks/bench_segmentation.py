@@ -35,30 +35,33 @@ def workload(processed_dir: Path) -> dict[str, float]:
     from bankanalysis import segmentation as seg
     from bankanalysis.data.load import load_processed
     from bankanalysis.params import SegmentationParams
+    from bankanalysis.report import segmentation as rs
+    from bankanalysis.rules.months import month_window, shift_month
+    from bankanalysis.rules.tiers import customer_tiers
 
     p = SegmentationParams()
     bank = load_processed(processed_dir)
     month = bank.data_month
-    t0 = max(seg.shift_month(month, -p.migration_months), bank.months[0])
+    t0 = max(shift_month(month, -p.migration_months), bank.months[0])
     window = sorted(
         {
             m
-            for m in seg.month_window(month, p.tier_months) + seg.month_window(t0, p.tier_months)
+            for m in month_window(month, p.tier_months) + month_window(t0, p.tier_months)
             if m in bank.months
         }
     )
     cm_all = bank.customer_month(
         months=window, columns=["outlet_id", "region_id", "echelon", "aum"]
     )
-    tiers_all = seg.customer_tiers(cm_all, month, p.tier_thresholds, p.tier_months)
-    tiers_t0 = seg.customer_tiers(cm_all, t0, p.tier_thresholds, p.tier_months)
+    tiers_all = customer_tiers(cm_all, month, p.tier_thresholds, p.tier_months)
+    tiers_t0 = customer_tiers(cm_all, t0, p.tier_thresholds, p.tier_months)
     del cm_all
     customers = bank.customers
     managers = bank.managers
     has_contacts = bank.has("contacts")
     out = {"regions": 0.0, "customers": 0.0, "segments": 0.0}
     for region_id in bank.regions["region_id"].astype(str):
-        seg.tier_comparison(tiers_all, region_id, min_group_size=p.min_group_size)
+        rs.shown_tier_comparison(seg.tier_comparison(tiers_all, region_id), p.min_group_size)
         now = bank.customer_month(months=[month], region_id=region_id)
         mine = tiers_all.loc[
             tiers_all["region_id"] == region_id, ["customer_id", "avg_aum", "months_used", "tier"]
@@ -66,16 +69,12 @@ def workload(processed_dir: Path) -> dict[str, float]:
         tiers = mine.merge(now, on="customer_id", how="inner")
         seg.gini(tiers["aum"])
         seg.lorenz_curve(tiers["aum"])
-        trans = seg.tier_transitions(
-            tiers_t0[tiers_t0["region_id"] == region_id],
-            tiers[["customer_id", "outlet_id", "tier"]],
-        )
+        trans = seg.region_transitions(tiers_t0, tiers_all, region_id)
         seg.transition_matrix(trans)
         seg.migration_rates(trans)
-        seg.tier_flows(trans, min_group_size=p.min_group_size)
-        seg.upgrade_pipeline(
-            tiers, p.tier_thresholds, p.pipeline_within, "outlet_id", p.min_group_size
-        )
+        seg.migration_kpis(*seg.region_cohort(tiers_t0, tiers_all, region_id), by="region_id")
+        rs.shown_flows(seg.tier_flows(trans), p.min_group_size)
+        seg.upgrade_pipeline(tiers, p.tier_thresholds, p.pipeline_within, "outlet_id")
         features = seg.behaviour_features(tiers, bank.products)
         segs = seg.segment_tiers(
             features,
@@ -86,19 +85,16 @@ def workload(processed_dir: Path) -> dict[str, float]:
             sample_size=p.segment_sample_size,
             random_state=p.segment_seed,
         )
-        seg.products_per_customer(tiers, p.min_group_size)
-        seg.holding_rates(tiers, bank.products, by="tier", min_group_size=p.min_group_size)
+        rs.shown_products_per_customer(seg.products_per_customer(tiers), p.min_group_size)
+        rs.shown_holding_rates(seg.holding_rates(tiers, bank.products, by="tier"), p.min_group_size)
         seg.cross_holding_matrix(tiers)
         seg.product_depth(tiers, customers[customers["region_id"] == region_id], month)
-        seg.wealth_card_matching(tiers, p.wealth_card_product)
-        seg.e_banking_penetration(tiers, bank.products)
+        seg.customer_kpis(tiers, None, bank.products, wealth_card_product=p.wealth_card_product)
         region_managers = (
             None if managers is None else managers[managers["outlet_id"].isin(tiers["outlet_id"])]
         )
         seg.manager_kpis(tiers, region_managers, has_contacts)
-        seg.manager_kpis_by_outlet(
-            tiers, region_managers, has_contacts, min_group_size=p.min_group_size
-        )
+        seg.manager_kpis(tiers, region_managers, has_contacts, by="outlet_id")
         out["regions"] += 1
         out["customers"] += len(tiers)
         out["segments"] += float(pd.Series(segs.summary["k"]).fillna(1).sum())

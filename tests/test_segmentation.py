@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from bankanalysis import segmentation as seg
+from bankanalysis.exceptions import ModelError, SegmentationError
+from bankanalysis.rules.tiers import TIERS, customer_tiers
 
 THR = [100.0, 1000.0, 10000.0]
 PRODUCTS = pd.DataFrame(
@@ -79,31 +81,16 @@ def cm() -> pd.DataFrame:
 
 @pytest.fixture()
 def t04(cm: pd.DataFrame) -> pd.DataFrame:
-    return seg.customer_tiers(cm, "2024-04", THR, n_months=2)
+    return customer_tiers(cm, "2024-04", THR, 2)
 
 
 @pytest.fixture()
 def transitions(cm: pd.DataFrame, t04: pd.DataFrame) -> pd.DataFrame:
-    t02 = seg.customer_tiers(cm, "2024-02", THR, n_months=2)
+    t02 = customer_tiers(cm, "2024-02", THR, 2)
     return seg.tier_transitions(t02, t04)
 
 
 # --------------------------------------------------------------------------- tiers
-
-
-def test_month_helpers() -> None:
-    assert seg.shift_month("2024-01", -1) == "2023-12"
-    assert seg.month_window("2024-04", 2) == ["2024-03", "2024-04"]
-
-
-def test_assign_tiers_boundaries_belong_to_the_higher_tier() -> None:
-    tiers = seg.assign_tiers([99.99, 100.0, 999.0, 1000.0, 10000.0], THR)
-    assert list(tiers) == ["mass", "quality", "quality", "vip", "private"]
-
-
-def test_assign_tiers_refuses_unordered_thresholds() -> None:
-    with pytest.raises(seg.BankAnalysisError, match="strictly increasing"):
-        seg.assign_tiers([1.0], [1000.0, 100.0, 10000.0])
 
 
 def test_customer_tiers_average_over_active_months(t04: pd.DataFrame) -> None:
@@ -120,16 +107,16 @@ def test_customer_tiers_average_over_active_months(t04: pd.DataFrame) -> None:
     assert got["tier"].astype(str).to_dict() == {
         "A": "quality",
         "B": "quality",
-        "D": "private",
+        "D": "private_banking",
         "E": "mass",
-        "F": "private",
+        "F": "private_banking",
         "G": "mass",
     }
 
 
 def test_customer_tiers_unknown_month_names_the_months(cm: pd.DataFrame) -> None:
-    with pytest.raises(seg.BankAnalysisError, match="2030-01"):
-        seg.customer_tiers(cm, "2030-01", THR)
+    with pytest.raises(SegmentationError, match="2030-01"):
+        customer_tiers(cm, "2030-01", THR)
 
 
 def test_tier_summary_hand_computed(t04: pd.DataFrame) -> None:
@@ -137,20 +124,11 @@ def test_tier_summary_hand_computed(t04: pd.DataFrame) -> None:
     assert s["customers"].tolist() == [2, 2, 0, 2]
     assert s.loc["mass", "aum"] == 96.0
     assert s.loc["quality", "aum"] == 1050.0
-    assert s.loc["private", "aum"] == 32000.0
+    assert s.loc["private_banking", "aum"] == 32000.0
     assert s.loc["quality", "share"] == pytest.approx(1 / 3)
-    assert s.loc["private", "aum_share"] == pytest.approx(32000 / 33146)
+    assert s.loc["private_banking", "aum_share"] == pytest.approx(32000 / 33146)
     assert s.loc["quality", "aum_per_customer"] == 525.0
     assert np.isnan(s.loc["vip", "aum_per_customer"])
-
-
-def test_tier_summary_suppresses_small_groups(t04: pd.DataFrame) -> None:
-    shown = seg.tier_summary(t04, min_group_size=2).set_index("tier")
-    assert shown.loc["mass", "aum"] == 96.0
-    assert not shown.loc["mass", "suppressed"]
-    hidden = seg.tier_summary(t04, min_group_size=3).set_index("tier")
-    assert hidden["suppressed"].all()
-    assert hidden[["customers", "aum", "share"]].isna().all().all()
 
 
 def test_tier_comparison_region_echelon_bank(t04: pd.DataFrame) -> None:
@@ -185,9 +163,9 @@ def test_transitions_states(transitions: pd.DataFrame) -> None:
         "A": ("mass", "quality"),
         "B": ("vip", "quality"),
         "C": ("quality", "closed"),
-        "D": ("new", "private"),
+        "D": ("new", "private_banking"),
         "E": ("mass", "mass"),
-        "F": ("private", "private"),
+        "F": ("private_banking", "private_banking"),
         "G": ("mass", "mass"),
     }
     assert got.loc["C", "outlet_id"] == "O2"  # closed customers keep their last outlet
@@ -195,8 +173,8 @@ def test_transitions_states(transitions: pd.DataFrame) -> None:
 
 def test_transition_matrix_hand_computed(transitions: pd.DataFrame) -> None:
     m = seg.transition_matrix(transitions)
-    assert list(m.index) == ["new", "mass", "quality", "vip", "private"]
-    assert list(m.columns) == ["mass", "quality", "vip", "private", "closed"]
+    assert list(m.index) == ["new", "mass", "quality", "vip", "private_banking"]
+    assert list(m.columns) == ["mass", "quality", "vip", "private_banking", "closed"]
     expected = np.array(
         [
             [0, 0, 0, 1, 0],
@@ -209,13 +187,6 @@ def test_transition_matrix_hand_computed(transitions: pd.DataFrame) -> None:
     np.testing.assert_array_equal(m.to_numpy(), expected)
     share = seg.transition_matrix(transitions, normalize=True)
     assert share.loc["mass", "mass"] == pytest.approx(2 / 3)
-
-
-def test_transition_matrix_cells_are_suppressed(transitions: pd.DataFrame) -> None:
-    m = seg.suppress_cells(seg.transition_matrix(transitions), 2)
-    assert m.loc["mass", "mass"] == 2.0  # E and G
-    assert np.isnan(m.loc["mass", "quality"])  # A alone
-    assert m.loc["vip", "vip"] == 0.0  # empty cells stay visible
 
 
 def test_migration_rates_hand_computed(transitions: pd.DataFrame) -> None:
@@ -233,16 +204,11 @@ def test_migration_rates_hand_computed(transitions: pd.DataFrame) -> None:
 
 def test_tier_flows_net_growth(transitions: pd.DataFrame) -> None:
     f = seg.tier_flows(transitions).set_index("tier")
-    assert f["net_growth"].to_dict() == {"mass": -1, "quality": 1, "vip": -1, "private": 1}
+    assert f["net_growth"].to_dict() == {"mass": -1, "quality": 1, "vip": -1, "private_banking": 1}
     assert f.loc["quality", "up_in"] == 1 and f.loc["quality", "down_in"] == 1
     assert f.loc["quality", "closed_out"] == 1
     assert f.loc["quality", "retention_rate"] == 0.0
     assert f.loc["mass", "retention_rate"] == 1.0
-    hidden = seg.tier_flows(transitions, min_group_size=2).set_index("tier")
-    # quality had 1 customer at 02: its outflows are hidden, its 2 customers at 04 are shown
-    assert np.isnan(hidden.loc["quality", "retention_rate"])
-    assert hidden.loc["quality", "customers_to"] == 2
-    assert hidden.loc["mass", "customers_from"] == 3
 
 
 def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
@@ -254,8 +220,6 @@ def test_upgrade_pipeline_per_outlet(t04: pd.DataFrame) -> None:
     assert p.loc[("O1", "vip"), "pipeline_share"] == 0.5
     assert p.loc[("O2", "quality"), "customers"] == 0  # G at 1
     assert p["customers"].sum() == 2
-    hidden = seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=2)
-    assert hidden.loc[hidden["customers"].notna(), "tier_customers"].min() >= 2
 
 
 # --------------------------------------------------------------------------- coverage
@@ -265,9 +229,7 @@ def test_products_per_customer(t04: pd.DataFrame) -> None:
     p = seg.products_per_customer(t04).set_index("tier")
     assert p.loc["all", "products_per_customer"] == pytest.approx(13 / 6)
     assert p.loc["quality", "products_per_customer"] == 2.5
-    assert p.loc["private", "products_per_customer"] == 3.0
-    assert p.loc["mass", "single_product_share"] == 1.0
-    assert p.loc["all", "single_product_share"] == pytest.approx(2 / 6)
+    assert p.loc["private_banking", "products_per_customer"] == 3.0
     assert p.loc["vip", "customers"] == 0
 
 
@@ -301,54 +263,174 @@ def test_product_depth_counts_zero_product_customers_on_the_books(t04: pd.DataFr
     assert d.loc["0", "share"] == pytest.approx(1 / 7)
 
 
-def test_wealth_card_and_e_banking(t04: pd.DataFrame) -> None:
-    assert seg.wealth_card_matching(t04, "wealth_card") == 0.5  # A no, B yes
-    assert seg.e_banking_penetration(t04, PRODUCTS) == pytest.approx(2 / 6)
-    with pytest.raises(seg.BankAnalysisError, match="hold_gold"):
-        seg.wealth_card_matching(t04, "gold")
+# --------------------------------------------------------------------------- the plan's KPIs
 
 
-# --------------------------------------------------------------------------- managers
+@pytest.fixture()
+def t02(cm: pd.DataFrame) -> pd.DataFrame:
+    return customer_tiers(cm, "2024-02", THR, 2)
+
+
+def test_customer_kpis_by_region_hand_computed(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+    base = cm[cm["month"] == "2024-02"]  # R1: A, B, E; R2: C, F, G
+    k = seg.customer_kpis(t04, base, PRODUCTS, by="region_id", coverage_products=3)
+    assert list(k.columns[:7]) == list(seg.CUSTOMER_KPIS)
+    assert k.index.tolist() == ["R1", "R2"] and k.index.name == "region_id"
+    r1, r2 = k.loc["R1"], k.loc["R2"]
+    assert (r1["customers"], r2["customers"]) == (3, 3)  # R1 A, B, E; R2 D, F, G
+    assert (r1["customer_growth"], r2["customer_growth"]) == (0.0, 0.0)
+    assert r1["stock_retention"] == 1.0
+    assert r2["stock_retention"] == pytest.approx(2 / 3)  # C left
+    assert r1["product_coverage"] == pytest.approx(1 / 3)  # B holds 3
+    assert r2["product_coverage"] == pytest.approx(1 / 3)  # D holds 4
+    assert r1["products_per_customer"] == 2.0  # (2 + 3 + 1) / 3
+    assert r2["products_per_customer"] == pytest.approx(7 / 3)  # (4 + 2 + 1) / 3
+    assert r1["wealth_card_matching"] == 0.5  # quality A no, B yes
+    assert r2["wealth_card_matching"] == 1.0  # private banking D and F both hold it
+    assert r1["e_banking_penetration"] == pytest.approx(1 / 3)  # A holds mobile
+    assert (r1["base_customers"], r1["quality_plus_customers"]) == (3, 2)
+    assert k.attrs["absent"] == {}
+
+
+def test_customer_kpis_whole_frame_and_growth_by_tier(
+    cm: pd.DataFrame, t02: pd.DataFrame, t04: pd.DataFrame
+) -> None:
+    whole = seg.customer_kpis(t04, cm[cm["month"] == "2024-02"], PRODUCTS)
+    assert whole.index.tolist() == ["all"]
+    row = whole.loc["all"]
+    assert row["customers"] == 6 and row["customer_growth"] == 0.0
+    assert row["stock_retention"] == pytest.approx(5 / 6)
+    assert row["product_coverage"] == pytest.approx(2 / 6)
+    assert row["products_per_customer"] == pytest.approx(13 / 6)
+    assert row["wealth_card_matching"] == 0.75  # A, B, D, F: all but A
+    # by tier: each customer counted in the tier of its month (base tiers at 02)
+    by = seg.customer_kpis(t04, t02, PRODUCTS, by="tier")
+    assert by["customers"].to_dict() == {"mass": 2, "private_banking": 2, "quality": 2, "vip": 0}
+    assert by["customer_growth"].to_dict() == pytest.approx(
+        {"mass": -1 / 3, "private_banking": 1.0, "quality": 1.0, "vip": -1.0}
+    )
+    assert by.loc["vip", "customers"] == 0 and np.isnan(by.loc["vip", "product_coverage"])
+    assert by.loc["quality", "stock_retention"] == 0.0  # C, the only quality customer, left
+
+
+def test_customer_kpis_absent_with_reasons(t04: pd.DataFrame) -> None:
+    k = seg.customer_kpis(t04, None, None, wealth_card_product=None)
+    assert k.attrs["absent"] == {
+        "wealth_card_matching": "not applicable: no wealth card in the product table",
+        "e_banking_penetration": "no product catalogue given",
+        "customer_growth": "no base month given",
+        "stock_retention": "no base month given",
+    }
+    assert k[list(k.attrs["absent"])].isna().all().all()
+    assert k.loc["all", "products_per_customer"] == pytest.approx(13 / 6)
+    no_e = PRODUCTS.assign(family=["deposit", "investment", "card", "card"])
+    k2 = seg.customer_kpis(t04, None, no_e)
+    assert (
+        k2.attrs["absent"]["e_banking_penetration"] == "no e-banking product in the product table"
+    )
+    with pytest.raises(SegmentationError, match="hold_gold.*null"):
+        seg.customer_kpis(t04, None, PRODUCTS, wealth_card_product="gold")
+    with pytest.raises(SegmentationError, match="coverage_products"):
+        seg.customer_kpis(t04, None, PRODUCTS, coverage_products=0)
+
+
+def test_migration_kpis_follow_the_base_cohort(t02: pd.DataFrame, t04: pd.DataFrame) -> None:
+    k = seg.migration_kpis(t02, t04, by="region_id")
+    assert list(k.columns[:4]) == list(seg.MIGRATION_KPIS)
+    r1, r2 = k.loc["R1"], k.loc["R2"]
+    # R1 cohort A mass->quality, B vip->quality, E mass->mass
+    assert (r1["stock_retention"], r1["attrition_rate"]) == (1.0, 0.0)
+    assert r1["upward_migration_rate"] == pytest.approx(1 / 3)
+    assert r1["downward_migration_rate"] == pytest.approx(1 / 3)
+    assert (r1["gained_customers"], r1["lost_customers"]) == (0, 0)
+    # R2 cohort C quality->gone, F private->private, G mass->mass; D is new
+    assert r2["stock_retention"] == pytest.approx(2 / 3)
+    assert r2["attrition_rate"] == pytest.approx(1 / 3)
+    assert r2["upward_migration_rate"] == 0.0
+    assert (r2["gained_customers"], r2["lost_customers"], r2["base_customers"]) == (1, 1, 3)
+    whole = seg.migration_kpis(t02, t04).loc["all"]
+    assert whole["upward_migration_rate"] == pytest.approx(1 / 6)
+    assert whole["stock_retention"] == pytest.approx(5 / 6)
+
+
+def test_a_customer_who_moves_region_is_retained_not_lost(
+    t02: pd.DataFrame, t04: pd.DataFrame
+) -> None:
+    moved = t04.copy()
+    moved.loc[moved["customer_id"] == "E", ["region_id", "outlet_id"]] = ["R2", "O2"]
+    k = seg.migration_kpis(t02, moved, by="region_id")
+    assert k.loc["R1", "stock_retention"] == 1.0  # E still a customer, now in R2
+    assert k.loc["R2", "gained_customers"] == 2  # D new, E moved in
+    for region in ("R1", "R2"):
+        fast = seg.migration_kpis(*seg.region_cohort(t02, moved, region), by="region_id")
+        pd.testing.assert_series_equal(fast.loc[region], k.loc[region])
+    trans = seg.region_transitions(t02, moved, "R1")
+    r = seg.migration_rates(trans)
+    assert r["retention_rate"] == k.loc["R1", "stock_retention"]
+    assert r["upward_rate"] == k.loc["R1", "upward_migration_rate"]
+    trans2 = seg.region_transitions(t02, moved, "R2")
+    states = {c: str(s) for c, s in zip(trans2["customer_id"], trans2["from_state"], strict=True)}
+    assert states["E"] == "new"
 
 
 MANAGERS = pd.DataFrame(
     {
         "manager_id": ["M1", "M2", "M3"],
-        "outlet_id": ["O1", "O2", "O1"],
-        "full_time": [True, True, False],
+        "outlet_id": ["O1", "O2", "O2"],
+        "full_time": [True, False, True],
     }
 )
 
 
-def test_manager_kpis_hand_computed(t04: pd.DataFrame) -> None:
-    k = seg.manager_kpis(t04, MANAGERS, has_contacts=True)
-    v = k.values
-    assert v["assigned_share"] == 0.5  # quality A (M1) and B (none)
-    assert v["ft_managers"] == 2
-    assert v["customers_per_ft_manager"] == 2.0  # A, D, F, G assigned
-    assert v["contact_coverage"] == 0.5  # A and F contacted
-    assert v["vip_minutes_per_customer"] == 22.5  # D 0, F 45
-    assert k.notes == []
+@pytest.fixture()
+def t04c(t04: pd.DataFrame) -> pd.DataFrame:
+    # 3-month contact minutes: D was contacted in March (10 min), A and F this month
+    minutes_3m = {"A": 20.0, "D": 10.0, "F": 45.0}
+    return t04.assign(contact_minutes_3m=t04["customer_id"].map(minutes_3m).fillna(0.0))
 
 
-def test_manager_kpis_say_when_tables_are_absent(t04: pd.DataFrame) -> None:
-    k = seg.manager_kpis(t04, None, has_contacts=False)
-    assert k.values["assigned_share"] == 0.5
-    assert k.values["customers_per_ft_manager"] is None
-    assert k.values["contact_coverage"] is None
-    assert any("managers table is absent" in n for n in k.notes)
-    assert any("contacts table is absent" in n for n in k.notes)
+def test_manager_kpis_by_region_hand_computed(t04c: pd.DataFrame) -> None:
+    k = seg.manager_kpis(t04c, MANAGERS, has_contacts=True, by="region_id")
+    assert list(k.columns[:6]) == list(seg.MANAGER_KPIS)
+    r1, r2 = k.loc["R1"], k.loc["R2"]
+    # R1 quality-and-above: A (M1 full-time, contacted), B (no manager)
+    assert r1["contact_plan_coverage"] == 0.5 and r1["manager_coverage"] == 0.5
+    assert r1["full_time_managers"] == 1 and r1["manager_adequacy"] == 2.0
+    assert r1["vip_service_duration_ratio"] == 0.0  # A's 20 minutes are not VIP time
+    assert np.isnan(r1["vip_contact_rate"]) and r1["vip_plus_customers"] == 0
+    # R2 quality-and-above: D and F (both with part-time M2), F contacted
+    assert r2["contact_plan_coverage"] == 0.5 and r2["manager_coverage"] == 0.0
+    assert r2["full_time_managers"] == 1 and r2["manager_adequacy"] == 2.0  # M3 only
+    assert r2["vip_service_duration_ratio"] == 1.0  # F's 45 of 45 minutes
+    assert r2["vip_contact_rate"] == 1.0 and r2["vip_service_minutes"] == 27.5
+    whole = seg.manager_kpis(t04c, MANAGERS, has_contacts=True).loc["all"]
+    assert whole["manager_coverage"] == 0.25  # A of A, B, D, F
+    assert whole["manager_adequacy"] == 2.0  # 4 customers, M1 and M3
+    assert whole["vip_service_duration_ratio"] == pytest.approx(45 / 65)
+    assert "manager_id" not in k.columns and "customer_id" not in k.columns
 
 
-def test_manager_kpis_by_outlet_suppresses_and_hides_ids(t04: pd.DataFrame) -> None:
-    o = seg.manager_kpis_by_outlet(t04, MANAGERS, has_contacts=True).set_index("outlet_id")
-    assert o.loc["O1", "priority_customers"] == 2
-    assert o.loc["O1", "assigned_share"] == 0.5
-    assert o.loc["O1", "ft_managers"] == 1
-    assert o.loc["O2", "contact_coverage"] == pytest.approx(1 / 3)  # D, F, G assigned; F contacted
-    assert "manager_id" not in o.columns and "customer_id" not in o.columns
-    hidden = seg.manager_kpis_by_outlet(t04, MANAGERS, True, min_group_size=1)
-    assert hidden.set_index("outlet_id").loc["O2", "suppressed"]  # no priority customer at O2
+def test_manager_kpis_by_outlet_counts_the_outlets_managers(t04c: pd.DataFrame) -> None:
+    k = seg.manager_kpis(t04c, MANAGERS, has_contacts=True, by="outlet_id")
+    assert k["full_time_managers"].to_dict() == {"O1": 1.0, "O2": 1.0}
+    assert k.loc["O2", "quality_plus_customers"] == 2
+
+
+def test_manager_kpis_absent_tables(t04c: pd.DataFrame) -> None:
+    k = seg.manager_kpis(t04c, None, has_contacts=False)
+    assert k.attrs["absent"] == {
+        "contact_plan_coverage": "no contacts table in the data",
+        "vip_service_duration_ratio": "no contacts table in the data",
+        "vip_contact_rate": "no contacts table in the data",
+        "vip_service_minutes": "no contacts table in the data",
+        "manager_coverage": "no managers table in the data",
+        "manager_adequacy": "no managers table in the data",
+    }
+    assert k[list(seg.MANAGER_KPIS)].isna().all().all()
+    assert k.loc["all", "quality_plus_customers"] == 4
+    no_ft = seg.manager_kpis(t04c, MANAGERS.assign(full_time=False), has_contacts=True)
+    assert np.isnan(no_ft.loc["all", "manager_adequacy"])  # no full-time manager: no ratio
+    assert no_ft.loc["all", "manager_coverage"] == 0.0
 
 
 # --------------------------------------------------------------------------- behaviour
@@ -414,7 +496,7 @@ def test_segmenter_gmm_and_too_few_customers() -> None:
     X = _blobs(seed=1, n=60)
     g = seg.BehaviourSegmenter(k_range=(2, 4), method="gmm", random_state=0).fit(X)
     assert g.k_ == 3
-    with pytest.raises(seg.ModelError, match="too few"):
+    with pytest.raises(ModelError, match="too few"):
         seg.BehaviourSegmenter(k_range=(3, 5)).fit(X.iloc[:5])
 
 
@@ -438,7 +520,7 @@ def test_behaviour_features_and_segment_tiers(t04: pd.DataFrame) -> None:
     assert ts.labels.groupby("tier", observed=True).size().to_dict() == {
         "mass": 2,
         "quality": 2,
-        "private": 2,
+        "private_banking": 2,
     }
     assert ts.summary["k"].isna().all()
     assert ts.profiles["customers"].sum() == 6
@@ -451,7 +533,7 @@ def test_segment_tiers_splits_large_tiers() -> None:
             "customer_id": X.index,
             "tier": pd.Categorical(
                 ["mass"] * 250 + ["quality"] * 50,
-                categories=list(seg.DEFAULT_TIER_NAMES),
+                categories=list(TIERS),
                 ordered=True,
             ),
         }
@@ -464,198 +546,31 @@ def test_segment_tiers_splits_large_tiers() -> None:
     assert set(ts.segmenters) == {"mass"}
 
 
-# --------------------------------------------------------------------------- report helpers
+# --------------------------------------------------------------------------- region selection
 
 
-def test_tier_basis_and_migration_window() -> None:
-    assert seg.tier_basis_text(2, [100, 1500.5], "EUR") == (
-        "Tiers use the average AUM of the last 2 month-ends; thresholds 100, 1,500 EUR."
-    )
+def test_migration_window_base_month_and_tier_months() -> None:
     months = ["2024-01", "2024-02", "2024-03", "2024-04"]
     assert seg.migration_window(months, "2024-04", 2, 2) == ("2024-02", months)
-    # 12 months back is before the data: clamped to 2024-01, whose window starts in 2023-12
+    # 12 months back is before the data: the first month, whose window starts in 2023-12
     assert seg.migration_window(months, "2024-04", 2, 12) == (
         "2024-01",
         ["2024-01", "2024-03", "2024-04"],
     )
 
 
-def test_region_tiers_comparison_and_metrics(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
+def test_region_tiers_join_the_full_rows(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
     now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
-    tiers = seg.region_tiers(t04, now, "R1")
+    tiers = seg.region_tiers(
+        t04[["customer_id", "region_id", "avg_aum", "months_used", "tier"]], now, "R1"
+    )
     assert sorted(tiers["customer_id"]) == ["A", "B", "E"]
     assert {"avg_aum", "tier", "hold_fund", "outlet_id"} <= set(tiers.columns)
-    comp = seg.tier_comparison(t04, "R1")
-    m = seg.tier_metrics(comp, len(tiers))
-    assert m["tiers.share.quality"] == pytest.approx(2 / 3)
-    assert m["tiers.share.mass"] == pytest.approx(1 / 3) and m["tiers.share.vip"] == 0.0
-    assert m["tiers.aum_share.quality"] == pytest.approx(1050 / 1145)  # A 150 + B 900 of 1145
-    assert m["tiers.customers"] == 3 and len(m) == 9
-    shown = seg.labelled_tier_comparison(comp, "North <b>", 1)
-    assert set(shown["scope"]) == {"North <b>", "echelon 1", "whole bank"}
-    assert shown["tier"].tolist()[:4] == list(seg.TIER_ORDER)
-    table = seg.tier_mix_table(shown[comp["scope"] == "region"], "CNY")
-    assert table.columns.tolist() == [
-        "tier",
-        "customers",
-        "share",
-        "AUM (CNY)",
-        "AUM share",
-        "AUM per customer (CNY)",
-    ]
-    curve = seg.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), pd.Series([1.0, 1.0]), "North")
-    assert curve["scope"].unique().tolist() == ["North (Gini 0.75)", "whole bank (Gini 0.00)"]
-
-
-def test_region_migration_metrics_and_text(cm: pd.DataFrame, t04: pd.DataFrame) -> None:
-    now = cm[(cm["month"] == "2024-04") & (cm["region_id"] == "R1")]
-    tiers = seg.region_tiers(t04, now, "R1")
-    trans = seg.region_transitions(cm, tiers, "R1", "2024-02", THR, 2)
-    # R1: A mass -> quality, B vip -> quality, E mass -> mass
-    pairs = {r.customer_id: (str(r.from_state), str(r.to_state)) for r in trans.itertuples()}
-    assert pairs == {"A": ("mass", "quality"), "B": ("vip", "quality"), "E": ("mass", "mass")}
-    shown = seg.labelled_matrix(seg.transition_matrix(trans))
-    assert list(shown.index) == ["new", "Mass", "Quality", "VIP", "Private banking"]
-    assert shown.loc["Mass", "Quality"] == 1 and shown.columns[-1] == "closed"
-    rates = seg.migration_rates(trans)
-    m = seg.migration_metrics(rates, seg.tier_flows(trans))
-    assert m["migration.upward_rate"] == pytest.approx(1 / 3)
-    assert m["migration.retention_rate"] == 1.0 and m["migration.closed"] == 0
-    assert m["migration.net_growth.quality"] == 2 and m["migration.net_growth.vip"] == -1
-    assert seg.migration_text(rates) == (
-        "Upward migration **33.3%**, downgrades **33.3%**, stock retention **100.0%**; "
-        "0 new and 0 closed customers, net growth +0."
-    )
-
-
-def test_pipeline_metrics_labels_and_table(t04: pd.DataFrame) -> None:
-    pipe = seg.upgrade_pipeline(t04, THR, within=0.10)
-    # E (95, O1) is near quality, B (900, O1) near VIP, nobody near private banking
-    assert seg.pipeline_metrics(pipe) == {
-        "pipeline.customers.quality": 1,
-        "pipeline.customers.vip": 1,
-        "pipeline.customers.private": 0,
-    }
-    hidden = seg.pipeline_metrics(seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=5))
-    assert all(np.isnan(v) for v in hidden.values())  # every outlet suppressed
-    named = seg.label_pipeline(pipe, {"O1": "Zeta", "O2": "Alpha"})
-    table = seg.pipeline_table(named, "CNY", min_group_size=1)
-    assert table.columns.tolist() == [
-        "outlet",
-        "target tier",
-        "customers",
-        "customers in tier below",
-        "share",
-        "AUM gap (CNY)",
-    ]
-    assert table["outlet"].iloc[0] == "Alpha" and table["outlet"].iloc[-1] == "Zeta"
-    first_zeta = table[table["outlet"] == "Zeta"].iloc[0]
-    assert first_zeta["target tier"] == "Private banking"  # labels sort alphabetically
-    # with groups of 2: Zeta's single customers near quality (E) and VIP (B) are blanked,
-    # with the share and gap that would give them away; zero counts stay visible
-    small = seg.pipeline_table(named, "CNY", min_group_size=2).set_index(["outlet", "target tier"])
-    assert small.loc[("Zeta", "VIP"), ["customers", "share", "AUM gap (CNY)"]].isna().all()
-    assert small.loc[("Zeta", "VIP"), "customers in tier below"] == 2
-    assert small.loc[("Zeta", "Private banking"), "customers"] == 0
-    assert seg.pipeline_plot_data(named, 1)["customers"].tolist() == [1, 1]
-    assert seg.pipeline_plot_data(named, 2).empty
-
-
-def test_segment_metrics_profiles_and_traits() -> None:
-    summary = pd.DataFrame(
-        {
-            "tier": ["mass", "vip"],
-            "customers": [17, 20],
-            "k": [2.0, np.nan],
-            "criterion": [0.4, np.nan],
-            "stability_ari": [0.8, 0.6],
-        }
-    )
-    profiles = pd.DataFrame(
-        {
-            "tier": ["mass", "mass", "vip"],
-            "name": ["savers", "digital", "investors"],
-            "customers": [12, 5, 20],
-            "age": [30.0, 35.0, 50.0],
-            "n_products": [2.0, 2.0, 2.0],
-        }
-    )
-    segs = seg.TierSegments(labels=pd.DataFrame(), profiles=profiles, summary=summary)
-    shown = seg.segment_summary_table(summary.assign(customers=[17, 3]), 10)
-    assert shown["tier"].tolist() == ["Mass", "VIP"]
-    assert shown["customers"].iloc[0] == 17 and np.isnan(shown["customers"].iloc[1])
-    m = seg.segment_metrics(segs)
-    assert m["segments.k.mass"] == 2.0 and np.isnan(m["segments.k.vip"])
-    assert m["segments.k"] == 2.0 and m["segments.total"] == 3
-    assert m["segments.stability_ari"] == pytest.approx(0.7)
-    prof = seg.shown_segments(profiles, 10)  # "digital" has 5 customers: left out
-    assert prof["segment"].tolist() == ["Mass: savers", "VIP: investors"]
-    features = pd.DataFrame({"age": [20.0, 40.0], "n_products": [2.0, 2.0]})
-    z, means = seg.segment_trait_z(prof, features)
-    assert z.columns.tolist() == ["age", "n_products"]
-    assert z["age"].tolist() == [0.0, 2.0]  # mean 30, population sd 10
-    assert z["n_products"].isna().all()  # no spread: no distance
-    assert means.loc["VIP: investors", "age"] == 50.0
-
-
-def test_coverage_helpers(t04: pd.DataFrame) -> None:
-    ppc = seg.products_per_customer(t04)
-    labelled = seg.labelled_products_per_customer(ppc)
-    assert labelled["tier"].tolist() == [*seg.TIER_ORDER, "all tiers"]
-    depth = pd.DataFrame(
-        {"products": ["0", "1", "2", "3", "4+"], "customers": [1, 2, 2, 1, 1]}
-    ).assign(share=lambda d: d["customers"] / 7)
-    assert seg.coverage_metrics(ppc, depth) == pytest.approx(
-        {
-            "coverage.products_per_customer": 13 / 6,
-            "coverage.zero_product_share": 1 / 7,
-            "coverage.single_product_share": 2 / 7,
-        }
-    )
-    grid = seg.holding_rate_grid(seg.holding_rates(t04, PRODUCTS, by="tier"))
-    assert grid.columns.tolist() == [t for t in seg.TIER_ORDER if t in grid.columns]
-    assert grid.loc["Fund", "Quality"] == 0.5
-    names = dict(zip(PRODUCTS["product"], PRODUCTS["name"], strict=True))
-    cross = seg.cross_holding_shown(t04, 3, names)
-    # holders: current 5, fund 3, wealth card 3, mobile 2 (< 3: row blank)
-    assert cross.loc["Current", "Fund"] == pytest.approx(2 / 5)
-    assert cross.loc["Mobile banking"].isna().all()
-    assert cross.loc["Fund", "Mobile banking"] == pytest.approx(
-        1 / 3
-    )  # fund: B, D, F; only D has mobile
-    assert seg.coverage_text(0.25, 0.5) == (
-        "Wealth-card matching among quality and VIP customers: **25.0%**. "
-        "E-banking penetration (online or mobile banking held): **50.0%** of active customers."
-    )
-    assert seg.coverage_text(float("nan"), 0.5).startswith("E-banking")
-
-
-def test_manager_helpers(t04: pd.DataFrame) -> None:
     managers = pd.DataFrame({"manager_id": ["M1", "M2"], "outlet_id": ["O1", "O9"]})
-    assert seg.region_managers(None, t04) is None
-    assert seg.region_managers(managers, t04)["manager_id"].tolist() == ["M1"]
-    values = {
-        "assigned_share": 0.5,
-        "customers_per_ft_manager": 1234.4,
-        "contact_coverage": None,
-        "vip_minutes_per_customer": 2.25,
-    }
-    assert seg.manager_text(values) == (
-        "Quality and VIP customers with an assigned manager: **50.0%**; assigned customers "
-        "per full-time manager: **1,234**; contact-plan coverage this month: **not available**; "
-        "VIP and private service minutes per customer this month: **2.2**."
-    )
-    by_outlet = pd.DataFrame(
-        {
-            "outlet_id": ["O1", "O2"],
-            "outlet": ["Zeta", "Alpha"],
-            "priority_customers": [12, 30],
-            "assigned_share": [0.5, 1.0],
-            "ft_managers": [1.0, 2.0],
-            "priority_customers_per_ft_manager": [12.0, 15.0],
-            "contact_coverage": [0.25, 0.75],
-        }
-    )
-    table = seg.manager_outlet_table(by_outlet)
-    assert table["outlet"].tolist() == ["Alpha", "Zeta"] and "outlet_id" not in table.columns
-    assert table.columns.tolist()[1:3] == ["quality+VIP customers", "assigned"]
+    assert seg.region_managers(None, tiers) is None
+    assert seg.region_managers(managers, tiers)["manager_id"].tolist() == ["M1"]
+
+
+def test_top_tier_share_refuses_an_unknown_tier(t04: pd.DataFrame) -> None:
+    with pytest.raises(SegmentationError, match="unknown tier 'private'"):
+        seg.top_tier_aum_share(t04, "private")

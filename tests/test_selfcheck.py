@@ -66,10 +66,13 @@ def test_tier_and_migration_checks_pass_on_the_tiny_bank(tiny_raw: Path, tmp_pat
     # 5 customers active at 2024-03 (C1-C5), all in the same tier both ways
     assert tier.passed and tier.value == 1.0
     assert tier.detail.startswith("5 of 5 customers at 2024-03")
-    (mig,) = sc.check_migration(tiny_raw, processed, tiny_raw / "_truth")
+    mig, up = sc.check_migration(tiny_raw, processed, tiny_raw / "_truth")
     # 2024-01 -> 2024-03: C1-C4 stay, C6 closed, C5 new: 6 customers in 25 cells
     assert mig.passed and mig.value == 1.0
     assert "2024-01 -> 2024-03, 6 customers" in mig.detail
+    # the migration KPI agrees with the direct computation from raw holdings
+    assert up.name == "segmentation.upward_migration_equal"
+    assert up.passed and up.value == up.threshold
 
 
 def test_direct_tiers_hand_computed(tiny_raw: Path) -> None:

@@ -242,7 +242,7 @@ class SegmentationParams(CommonParams):
         0, ge=0, description="random seed of the segmentation (same seed, same segments)"
     )
     wealth_card_product: WealthCardProduct
-    top_tier: Literal["quality", "vip", "private"] = Field(
+    top_tier: Literal["quality", "vip", "private_banking"] = Field(
         "vip", description="AUM concentration: share of AUM held by this tier and above"
     )
 

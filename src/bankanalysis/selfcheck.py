@@ -263,12 +263,13 @@ def _analytics_tiers(
     processed_dir: Path, month: str, n_months: int, thresholds: list[float]
 ) -> pd.DataFrame:
     from bankanalysis.data.load import load_processed
-    from bankanalysis.segmentation import customer_tiers, month_window
+    from bankanalysis.rules.months import month_window
+    from bankanalysis.rules.tiers import customer_tiers
 
     bank = load_processed(processed_dir)
     months = [m for m in month_window(month, n_months) if m in bank.months]
     cm = bank.customer_month(months=months, columns=["month", "customer_id", "aum"])
-    return customer_tiers(cm, month, thresholds, n_months=n_months)
+    return customer_tiers(cm, month, thresholds, n_months)
 
 
 def _defaults() -> tuple[list[float], int, int]:
@@ -305,32 +306,36 @@ def check_tiers(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[Che
 @register
 def check_migration(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
     """Migration matrix counts equal a direct computation from raw holdings, cell by cell."""
-    from bankanalysis.segmentation import tier_transitions, transition_matrix
+    from bankanalysis.rules.months import base_month
+    from bankanalysis.rules.tiers import TIERS
+    from bankanalysis.segmentation.migration import (
+        migration_kpis,
+        tier_transitions,
+        transition_matrix,
+    )
 
     thresholds, n_months, gap = _defaults()
     aum = _raw_aum(raw_dir)
     months = sorted(aum["month"].unique())
     t1 = months[-1]
-    t0 = str(pd.Period(t1, freq="M") - gap)
-    if t0 < months[0]:
-        t0 = months[0]
+    t0 = base_month(months, t1, gap)
     a = _direct_tiers(aum, t0, n_months, thresholds)
     b = _direct_tiers(aum, t1, n_months, thresholds)
-    names = ["mass", "quality", "vip", "private"]
+    names = list(TIERS)
     pair = pd.concat([a.rename("f"), b.rename("t")], axis=1)
     f = pair["f"].map(lambda x: "new" if pd.isna(x) else names[int(x)])
     t = pair["t"].map(lambda x: "closed" if pd.isna(x) else names[int(x)])
     direct = pd.crosstab(f, t).reindex(
         index=["new", *names], columns=[*names, "closed"], fill_value=0
     )
-    ours = transition_matrix(
-        tier_transitions(
-            _analytics_tiers(processed_dir, t0, n_months, thresholds),
-            _analytics_tiers(processed_dir, t1, n_months, thresholds),
-        )
-    )
+    tiers0 = _analytics_tiers(processed_dir, t0, n_months, thresholds)
+    tiers1 = _analytics_tiers(processed_dir, t1, n_months, thresholds)
+    ours = transition_matrix(tier_transitions(tiers0, tiers1))
     same = direct.to_numpy() == ours.to_numpy()
     share = float(same.mean())
+    both = pair.dropna()
+    up_direct = float((both["t"] > both["f"]).sum() / pair["f"].notna().sum())
+    up_ours = float(migration_kpis(tiers0, tiers1).loc["all", "upward_migration_rate"])
     return [
         CheckResult(
             "segmentation.migration_cells_equal",
@@ -339,7 +344,15 @@ def check_migration(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list
             bool(same.all()),
             f"{int(same.sum())} of {same.size} cells equal, {t0} -> {t1}, "
             f"{int(direct.to_numpy().sum()):,} customers",
-        )
+        ),
+        CheckResult(
+            "segmentation.upward_migration_equal",
+            up_ours,
+            up_direct,
+            math.isclose(up_ours, up_direct, rel_tol=0, abs_tol=1e-12),
+            f"upward migration rate {t0} -> {t1}: {up_ours:.6f} by migration_kpis, "
+            f"{up_direct:.6f} directly from raw holdings",
+        ),
     ]
 
 
@@ -350,7 +363,7 @@ def check_personas(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[
 
     from bankanalysis.data.load import load_processed
     from bankanalysis.params import SegmentationParams
-    from bankanalysis.segmentation import BehaviourSegmenter, behaviour_features
+    from bankanalysis.segmentation.behaviour import BehaviourSegmenter, behaviour_features
 
     p = SegmentationParams()
     personas = read_truth(truth_dir, "personas")

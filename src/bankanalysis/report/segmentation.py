@@ -1,0 +1,754 @@
+"""Report shaping of ``01_customer_segmentation``: sentences, tables, chart data and metrics.
+
+The analytics (:mod:`bankanalysis.segmentation`) compute; this module turns their frames into
+what the report shows: Markdown sentences, KPI tables (values formatted by
+:mod:`bankanalysis.report.format`, small groups withheld by :mod:`bankanalysis.rules.disclosure`),
+the frames the charts draw and the ``metrics.json`` values keyed by KPI id
+(:func:`bankanalysis.rules.kpis.metric_key`). Nothing here formats a KPI by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report.format import (
+    NOT_AVAILABLE,
+    Absent,
+    Suppressed,
+    format_number,
+    format_value,
+    is_missing,
+    kpi_label,
+)
+from bankanalysis.report.tables import KpiTable
+from bankanalysis.rules.disclosure import (
+    is_small,
+    suppress_small_cells,
+    suppress_small_groups,
+    suppressed_marker,
+)
+from bankanalysis.rules.kpis import get, metric_key
+from bankanalysis.rules.tiers import TIER_LABELS, TIERS, tier_label
+from bankanalysis.segmentation.behaviour import TierSegments
+from bankanalysis.segmentation.composition import gini, lorenz_curve
+from bankanalysis.segmentation.coverage import cross_holding_matrix
+
+__all__ = [
+    "SEGMENT_TRAITS",
+    "TIER_ORDER",
+    "concentration_metrics",
+    "concentration_text",
+    "coverage_metrics",
+    "coverage_text",
+    "cross_holding_shown",
+    "depth_table",
+    "escape",
+    "flows_table",
+    "holding_rate_grid",
+    "intro_text",
+    "kpi_value",
+    "label_pipeline",
+    "label_tiers",
+    "labelled_matrix",
+    "labelled_products_per_customer",
+    "labelled_tier_comparison",
+    "lorenz_comparison",
+    "manager_metrics",
+    "manager_outlet_plot_data",
+    "manager_outlet_table",
+    "manager_text",
+    "migration_metrics",
+    "migration_text",
+    "pipeline_metrics",
+    "pipeline_plot_data",
+    "pipeline_table",
+    "plot_manager_coverage",
+    "population_text",
+    "segment_metrics",
+    "segment_summary_table",
+    "segment_trait_z",
+    "shown_flows",
+    "shown_holding_rates",
+    "shown_matrix",
+    "shown_products_per_customer",
+    "shown_segments",
+    "shown_tier_comparison",
+    "tier_basis_text",
+    "tier_metrics",
+    "tier_mix_table",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Tier display labels from the lowest to the highest tier (the reports' category order).
+TIER_ORDER: tuple[str, ...] = tuple(TIER_LABELS[t] for t in TIERS)
+
+#: Behaviour traits shown in the segment heat map, when present.
+SEGMENT_TRAITS: tuple[str, ...] = (
+    "age",
+    "tenure_years",
+    "activity",
+    "n_products",
+    "share_counter",
+    "share_self_service",
+    "share_online",
+    "share_mobile",
+    "has_investment",
+    "has_loan",
+)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def label_tiers(tiers: pd.Series) -> pd.Series:
+    """Display label of each tier id (other states such as ``new`` are kept as they are)."""
+    return tiers.astype("object").map(tier_label)
+
+
+def kpi_value(row: Mapping[str, Any] | pd.Series, kpi: str, absent: Mapping[str, str]) -> Any:
+    """A KPI value of an analytics row for the metrics and the text.
+
+    The number when it is finite, else :class:`Absent` with the reason from ``absent`` (the
+    analytics frame's ``attrs["absent"]``) or a generic one.
+    """
+    if kpi in absent:
+        return Absent(absent[kpi])
+    value = row[kpi]
+    if is_missing(value):
+        return Absent("no customers in the denominator")
+    return float(value)
+
+
+def _cell(kpi: str, value: Any, currency: str, withheld: bool, k: int) -> str:
+    if withheld and is_missing(value):
+        return suppressed_marker(k)
+    return format_value(kpi, value, currency, unit=False, with_reason=False)
+
+
+def _formatted_table(
+    df: pd.DataFrame,
+    spec: Sequence[tuple[str, str, str | None]],
+    *,
+    currency: str,
+    min_group_size: int,
+    withheld: pd.Series | None = None,
+    caption: str = "",
+    note: str = "",
+) -> KpiTable:
+    """A table of strings: ``spec`` = ``(column, header, kpi id or None for a text label)``.
+
+    A missing value of a withheld row shows the disclosure marker, any other ``n/a``.
+    """
+    rows = withheld if withheld is not None else pd.Series(False, index=df.index)
+    out = pd.DataFrame(index=df.index)
+    for col, header, kpi in spec:
+        if kpi is None:
+            out[header] = df[col].map(lambda v: NOT_AVAILABLE if is_missing(v) else str(v))
+        else:
+            out[header] = [
+                _cell(kpi, v, currency, bool(rows.get(i, False)), min_group_size)
+                for i, v in df[col].items()
+            ]
+    return KpiTable(out.reset_index(drop=True), caption=caption, note=note)
+
+
+def _money_list(values: Iterable[float], currency: str) -> str:
+    parts = [format_value("aum", v, currency, unit=False) for v in values]
+    text = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+    return f"{text} {currency}"
+
+
+# --------------------------------------------------------------------------- tiers
+
+
+def intro_text(
+    region_name: str,
+    echelon: object,
+    month: str,
+    tier_months: int,
+    thresholds: Sequence[float],
+    currency: str,
+) -> str:
+    """The report's first line: region, echelon, data month and how tiers are assigned."""
+    return (
+        f"**{escape(region_name)}** (echelon {escape(echelon)}), data month **{escape(month)}**. "
+        + tier_basis_text(tier_months, thresholds, currency)
+    )
+
+
+def population_text(region_customers: int, bank_customers: int, month: str) -> str:
+    """How many active customers the region and the bank have at the data month.
+
+    Examples
+    --------
+    >>> population_text(1234, 56789, "2024-03")
+    '1,234 active customers in the region at 2024-03, 56,789 in the bank.'
+    """
+    return (
+        f"{format_value('customers', region_customers)} active customers in the region at "
+        f"{escape(month)}, {format_value('customers', bank_customers)} in the bank."
+    )
+
+
+def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str) -> str:
+    """How tiers are assigned, for the report's introduction.
+
+    Examples
+    --------
+    >>> tier_basis_text(3, [50000, 500000, 6000000], "CNY")
+    'Tiers use the average AUM of the last 3 month-ends at which a customer was active; quality, VIP and private banking start at 50,000, 500,000 and 6,000,000 CNY.'
+    """
+    return (
+        f"Tiers use the average AUM of the last {int(tier_months)} month-ends at which a customer "
+        f"was active; quality, VIP and private banking start at "
+        f"{_money_list(thresholds, currency)}."
+    )
+
+
+def shown_tier_comparison(comp: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.composition.tier_comparison` with every figure of a
+    small tier group withheld (shares stay computed over all customers)."""
+    return suppress_small_groups(comp, "customers", min_group_size)
+
+
+def labelled_tier_comparison(comp: pd.DataFrame, region_name: str, echelon: object) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.composition.tier_comparison` with tier labels and
+    scope names (region, echelon, bank), for the tier-mix chart."""
+    scope = {"region": str(region_name), "echelon": f"echelon {echelon}", "bank": "whole bank"}
+    return comp.assign(tier=label_tiers(comp["tier"]), scope=comp["scope"].map(scope))
+
+
+def _withheld(value: Any, suppressed: bool, k: int) -> Any:
+    if suppressed and is_missing(value):
+        return Suppressed(k)
+    return value
+
+
+def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+    """``customers``, ``customer_share[tier=..]`` and ``aum_share[tier=..]`` of the region.
+
+    ``comp`` is :func:`~bankanalysis.segmentation.composition.tier_comparison` output (tier
+    ids; scope ``region``); withheld tiers are recorded as withheld.
+    """
+    mine = comp[comp["scope"] == "region"]
+    out: dict[str, Any] = {}
+    for row in mine.itertuples(index=False):
+        small = bool(getattr(row, "suppressed", False))
+        out[metric_key("customer_share", tier=row.tier)] = _withheld(
+            row.share, small, min_group_size
+        )
+        out[metric_key("aum_share", tier=row.tier)] = _withheld(
+            row.aum_share, small, min_group_size
+        )
+    return out
+
+
+def tier_mix_table(comp: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
+    """The region's tier mix: customers, shares, AUM and AUM per customer by tier."""
+    mine = comp[comp["scope"] == "region"].reset_index(drop=True)
+    mine = mine.assign(tier=label_tiers(mine["tier"]))
+    spec = [
+        ("tier", "Tier", None),
+        ("customers", kpi_label("customers"), "customers"),
+        ("share", kpi_label("customer_share"), "customer_share"),
+        ("aum", kpi_label("aum", currency), "aum"),
+        ("aum_share", kpi_label("aum_share"), "aum_share"),
+        ("aum_per_customer", kpi_label("aum_per_customer", currency), "aum_per_customer"),
+    ]
+    return _formatted_table(
+        mine,
+        spec,
+        currency=currency,
+        min_group_size=min_group_size,
+        withheld=mine.get("suppressed"),
+    )
+
+
+def lorenz_comparison(region_aum: pd.Series, bank_aum: pd.Series, region_name: str) -> pd.DataFrame:
+    """Lorenz curves of the region and the bank, ``scope`` naming each with its Gini."""
+    g_r = format_value("aum_gini", gini(region_aum), decimals=2)
+    g_b = format_value("aum_gini", gini(bank_aum), decimals=2)
+    return pd.concat(
+        [
+            lorenz_curve(region_aum).assign(scope=f"{region_name} (Gini {g_r})"),
+            lorenz_curve(bank_aum).assign(scope=f"whole bank (Gini {g_b})"),
+        ]
+    )
+
+
+def concentration_metrics(gini_value: float, top_share: float, top_tier: str) -> dict[str, Any]:
+    """``aum_gini`` and ``aum_share[tier_at_least=<top_tier>]`` of the region."""
+    return {
+        "aum_gini": gini_value,
+        metric_key("aum_share", tier_at_least=top_tier): top_share,
+    }
+
+
+def concentration_text(top_tier: str, top_share: float) -> str:
+    """One sentence: the AUM share of the top tiers.
+
+    Examples
+    --------
+    >>> concentration_text("vip", 0.4567)
+    "Customers in the **VIP** tier and above hold **45.7%** of the region's AUM."
+    """
+    return (
+        f"Customers in the **{tier_label(top_tier)}** tier and above hold "
+        f"**{format_value('aum_share', top_share)}** of the region's AUM."
+    )
+
+
+# --------------------------------------------------------------------------- migration
+
+
+def labelled_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
+    """A state x state matrix with tier labels on both axes (``new``/``closed`` kept)."""
+    out = matrix.copy()
+    out.index = [tier_label(s) for s in out.index]
+    out.columns = [tier_label(s) for s in out.columns]
+    return out
+
+
+def shown_matrix(matrix: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """The transition counts the report may show: small cells withheld, tier labels."""
+    return labelled_matrix(suppress_small_cells(matrix, min_group_size))
+
+
+def migration_metrics(kpis: pd.Series, flows: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+    """The region's migration KPIs and the net growth of each tier.
+
+    ``kpis`` is the region's row of
+    :func:`~bankanalysis.segmentation.migration.migration_kpis`; ``flows`` is
+    :func:`~bankanalysis.segmentation.migration.tier_flows` (suppressed when its
+    ``min_group_size`` was given).
+    """
+    cohort_small = bool(is_small([kpis["base_customers"]], min_group_size)[0])
+    out: dict[str, Any] = {}
+    for kpi in (
+        "stock_retention",
+        "upward_migration_rate",
+        "downward_migration_rate",
+        "attrition_rate",
+    ):
+        out[kpi] = Suppressed(min_group_size) if cohort_small else kpi_value(kpis, kpi, {})
+    for kpi in ("gained_customers", "lost_customers"):
+        n = kpis[kpi]
+        out[kpi] = Suppressed(min_group_size) if is_small([n], min_group_size)[0] else int(n)
+    for row in flows.itertuples(index=False):
+        small = bool(getattr(row, "suppressed", False))
+        out[metric_key("tier_net_growth", tier=row.tier)] = _withheld(
+            row.net_growth, small, min_group_size
+        )
+    return out
+
+
+def migration_text(metrics: Mapping[str, Any], t0: str) -> str:
+    """One Markdown sentence with the migration KPIs (from :func:`migration_metrics`).
+
+    Examples
+    --------
+    >>> m = dict(upward_migration_rate=0.1, downward_migration_rate=0.05, stock_retention=0.8,
+    ...          gained_customers=12, lost_customers=Suppressed(10))
+    >>> migration_text(m, "2024-01")
+    'Since 2024-01: upward migration **10.0%**, downward migration **5.0%**, stock retention **80.0%**; 12 customers gained and <10 lost.'
+    """
+
+    def f(kpi: str) -> str:
+        return format_value(kpi, metrics[kpi], with_reason=False)
+
+    return (
+        f"Since {t0}: upward migration **{f('upward_migration_rate')}**, downward migration "
+        f"**{f('downward_migration_rate')}**, stock retention **{f('stock_retention')}**; "
+        f"{f('gained_customers')} customers gained and {f('lost_customers')} lost."
+    )
+
+
+def shown_flows(flows: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`~bankanalysis.segmentation.migration.tier_flows` with small groups withheld.
+
+    A tier with few customers at the base month loses its outflows, retention, base count and
+    net change; a tier with few customers now loses its count, inflows and net change.
+    """
+    small_from = is_small(flows["customers_from"], min_group_size)
+    out = suppress_small_groups(
+        flows,
+        "customers_from",
+        min_group_size,
+        value_cols=["up_out", "down_out", "closed_out", "retention_rate"],
+    )
+    out = suppress_small_groups(
+        out.drop(columns="suppressed"),
+        "customers_to",
+        min_group_size,
+        value_cols=["customers_to", "up_in", "down_in", "new_in", "net_growth"],
+    )
+    out["suppressed"] = out["suppressed"].to_numpy() | small_from
+    out.loc[small_from, ["customers_from", "net_growth"]] = np.nan
+    return out
+
+
+def flows_table(flows: pd.DataFrame, t0: str, month: str, min_group_size: int) -> KpiTable:
+    """Per tier: customers at both month-ends, moves in and out, and the tier's retention."""
+    shown = flows.assign(tier=label_tiers(flows["tier"]))
+    spec = [
+        ("tier", "Tier", None),
+        ("customers_from", f"Customers at {t0}", "customers"),
+        ("customers_to", f"Customers at {month}", "customers"),
+        ("net_growth", "Net change", "tier_net_growth"),
+        ("up_in", "Upgraded in", "customers"),
+        ("down_in", "Downgraded in", "customers"),
+        ("new_in", "New", "customers"),
+        ("up_out", "Upgraded out", "customers"),
+        ("down_out", "Downgraded out", "customers"),
+        ("closed_out", "Lost", "customers"),
+        ("retention_rate", kpi_label("stock_retention"), "stock_retention"),
+    ]
+    return _formatted_table(
+        shown,
+        spec,
+        currency="",
+        min_group_size=min_group_size,
+        withheld=shown.get("suppressed"),
+    )
+
+
+def pipeline_metrics(region_pipe: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+    """``upgrade_candidates[target_tier=..]``: the region's customers near each threshold.
+
+    ``region_pipe`` is :func:`~bankanalysis.segmentation.migration.upgrade_pipeline` of the
+    region's customers grouped by ``region_id`` (one row per target tier, unsuppressed): the
+    region's own counts, withheld only when the tier below the threshold is a small group.
+    """
+    out: dict[str, Any] = {}
+    for row in region_pipe.itertuples(index=False):
+        small = bool(is_small([row.tier_customers], min_group_size)[0]) or bool(
+            is_small([row.customers], min_group_size)[0]
+        )
+        key = metric_key("upgrade_candidates", target_tier=row.target_tier)
+        out[key] = Suppressed(min_group_size) if small else int(row.customers)
+    return out
+
+
+def label_pipeline(pipe: pd.DataFrame, outlet_names: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`upgrade_pipeline` by outlet with ``outlet`` names and ``target tier`` labels."""
+    return pipe.assign(
+        outlet=pipe["outlet_id"].map(outlet_names),
+        **{"target tier": label_tiers(pipe["target_tier"])},
+    )
+
+
+def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Pipeline rows the chart may show: at least ``min_group_size`` customers near a threshold."""
+    return pipe[pipe["customers"] >= min_group_size]
+
+
+def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
+    """The pipeline by outlet and target tier, tiers in order (``pipe`` from
+    :func:`label_pipeline`).
+
+    A row whose tier below the threshold, or whose count near the threshold, is a small group
+    is withheld (count, share and AUM gap: the share times the tier count would give the count).
+    """
+    small = pd.Series(
+        is_small(pipe["customers"], min_group_size)
+        | is_small(pipe["tier_customers"], min_group_size),
+        index=pipe.index,
+    )
+    shown = pipe.astype({c: "float64" for c in ("customers", "pipeline_share", "aum_gap")})
+    shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
+    tier_small = is_small(shown["tier_customers"], min_group_size)
+    shown.loc[tier_small, "tier_customers"] = np.nan
+    rank = {tier_label(t): i for i, t in enumerate(TIERS)}
+    shown = shown.assign(withheld=small, _rank=shown["target tier"].map(rank))
+    shown = shown.sort_values(["outlet", "_rank"], kind="stable")
+    spec = [
+        ("outlet", "Outlet", None),
+        ("target tier", "Target tier", None),
+        ("customers", kpi_label("upgrade_candidates"), "upgrade_candidates"),
+        ("tier_customers", "Customers in the tier below", "customers"),
+        ("pipeline_share", kpi_label("upgrade_candidate_share"), "upgrade_candidate_share"),
+        ("aum_gap", kpi_label("upgrade_aum_gap", currency), "upgrade_aum_gap"),
+    ]
+    return _formatted_table(
+        shown.reset_index(drop=True),
+        spec,
+        currency=currency,
+        min_group_size=min_group_size,
+        withheld=shown["withheld"].reset_index(drop=True),
+    )
+
+
+# --------------------------------------------------------------------------- behaviour segments
+
+
+def segment_summary_table(summary: pd.DataFrame, min_group_size: int) -> KpiTable:
+    """:attr:`TierSegments.summary` for display: tier labels, small tiers withheld."""
+    small = pd.Series(is_small(summary["customers"], min_group_size), index=summary.index)
+    shown = summary.assign(
+        tier=label_tiers(summary["tier"]),
+        customers=summary["customers"].astype("float64").mask(small),
+        k=summary["k"].fillna(1.0),
+        criterion=summary["criterion"].map(
+            lambda v: "kept as one group" if is_missing(v) else format_number(v, 3)
+        ),
+    )
+    spec = [
+        ("tier", "Tier", None),
+        ("customers", kpi_label("customers"), "customers"),
+        ("k", kpi_label("behaviour_segments"), "behaviour_segments"),
+        ("criterion", "Silhouette of the chosen k", None),
+        ("stability_ari", kpi_label("segment_stability"), "segment_stability"),
+    ]
+    return _formatted_table(shown, spec, currency="", min_group_size=min_group_size, withheld=small)
+
+
+def segment_metrics(segs: TierSegments, min_customers: int) -> dict[str, Any]:
+    """Segments and stability per tier, and for the region (total segments, mean stability).
+
+    A tier kept as one group records one segment and no stability (with the reason).
+    """
+    unsplit = Absent(f"fewer than {min_customers} customers: kept as one group")
+    out: dict[str, Any] = {}
+    for row in segs.summary.itertuples(index=False):
+        split = not is_missing(row.k)
+        out[metric_key("behaviour_segments", tier=row.tier)] = int(row.k) if split else 1
+        out[metric_key("segment_stability", tier=row.tier)] = (
+            row.stability_ari if split else unsplit
+        )
+    out["behaviour_segments"] = int(segs.profiles.shape[0])
+    stab = segs.summary["stability_ari"].dropna()
+    out["segment_stability"] = (
+        float(stab.mean()) if len(stab) else Absent("no tier large enough to split")
+    )
+    return out
+
+
+def shown_segments(profiles: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Segment profiles big enough to show, with a ``segment`` label ``"<Tier>: <name>"``."""
+    prof = suppress_small_groups(profiles, "customers", min_group_size)
+    prof = prof[~prof["suppressed"]]
+    return prof.assign(segment=label_tiers(prof["tier"]) + ": " + prof["name"])
+
+
+def segment_trait_z(
+    prof: pd.DataFrame, features: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Segment averages of the traits and their distance from the region average.
+
+    Returns
+    -------
+    (z, means)
+        Both indexed by ``segment`` with the :data:`SEGMENT_TRAITS` present: ``z`` in
+        population standard deviations of the region (NaN for traits without spread), and
+        the segment means as text with 2 decimals (the heat map's annotations).
+    """
+    traits = [c for c in SEGMENT_TRAITS if c in prof.columns]
+    means = prof.set_index("segment")[traits]
+    z = (means - features[traits].mean()) / features[traits].std(ddof=0).replace(0, np.nan)
+    return z, means.map(lambda v: format_number(v, 2))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def coverage_metrics(
+    kpis: pd.Series,
+    absent: Mapping[str, str],
+    depth: pd.DataFrame,
+    ppc: pd.DataFrame,
+    min_group_size: int,
+) -> dict[str, Any]:
+    """The region's coverage KPIs, the depth shares and products per customer by tier.
+
+    ``kpis`` is the region's row of :func:`~bankanalysis.segmentation.coverage.customer_kpis`
+    (``absent`` its ``attrs["absent"]``), ``depth`` :func:`product_depth`, ``ppc``
+    :func:`products_per_customer` (suppressed when its ``min_group_size`` was given).
+    """
+    out: dict[str, Any] = {
+        kpi: kpi_value(kpis, kpi, absent)
+        for kpi in ("products_per_customer", "wealth_card_matching", "e_banking_penetration")
+    }
+    shown = suppress_small_groups(depth, "customers", min_group_size).set_index("products")
+    for kpi, n in (("zero_product_share", "0"), ("single_product_share", "1")):
+        out[kpi] = _withheld(
+            shown.loc[n, "share"], bool(shown.loc[n, "suppressed"]), min_group_size
+        )
+    for row in ppc[ppc["tier"] != "all"].itertuples(index=False):
+        small = bool(getattr(row, "suppressed", False))
+        out[metric_key("products_per_customer", tier=row.tier)] = _withheld(
+            row.products_per_customer, small, min_group_size
+        )
+    return out
+
+
+def depth_table(depth: pd.DataFrame, min_group_size: int) -> KpiTable:
+    """Customers on the books by number of products held (small groups withheld)."""
+    shown = suppress_small_groups(depth, "customers", min_group_size)
+    spec = [
+        ("products", "Products held", None),
+        ("customers", kpi_label("customers"), "customers"),
+        ("share", "Share of customers on the books (%)", "customer_share"),
+    ]
+    return _formatted_table(
+        shown, spec, currency="", min_group_size=min_group_size, withheld=shown["suppressed"]
+    )
+
+
+def shown_products_per_customer(ppc: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`products_per_customer` with small tiers withheld."""
+    return suppress_small_groups(ppc, "customers", min_group_size)
+
+
+def shown_holding_rates(rates: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """:func:`holding_rates` with the rates of small groups withheld."""
+    return suppress_small_groups(
+        rates, "customers", min_group_size, value_cols=["customers", "holders", "holding_rate"]
+    )
+
+
+def labelled_products_per_customer(ppc: pd.DataFrame) -> pd.DataFrame:
+    """:func:`products_per_customer` with tier labels; the ``all`` row reads ``all tiers``."""
+    return ppc.assign(tier=ppc["tier"].map(lambda t: TIER_LABELS.get(t, "all tiers")))
+
+
+def holding_rate_grid(rates: pd.DataFrame) -> pd.DataFrame:
+    """Product name x tier label grid of :func:`holding_rates` by tier, tiers in order."""
+    heat = rates.assign(tier=label_tiers(rates["tier"])).pivot(
+        index="name", columns="tier", values="holding_rate"
+    )
+    return heat[[t for t in TIER_ORDER if t in heat.columns]]
+
+
+def cross_holding_shown(
+    cm: pd.DataFrame, min_group_size: int, product_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """:func:`cross_holding_matrix` with rows of small holder groups withheld, names as labels."""
+    cross = cross_holding_matrix(cm)
+    holders = cm[[f"hold_{p}" for p in cross.index]].sum().to_numpy()
+    cross = cross.mask(np.broadcast_to(is_small(holders, min_group_size)[:, None], cross.shape))
+    cross.index = [product_names.get(p, p) for p in cross.index]
+    cross.columns = [product_names.get(p, p) for p in cross.columns]
+    return cross
+
+
+def coverage_text(metrics: Mapping[str, Any]) -> str:
+    """Markdown on wealth-card matching and e-banking penetration (reasons when absent).
+
+    Examples
+    --------
+    >>> coverage_text({"wealth_card_matching": Absent("not applicable: no wealth card"),
+    ...                "e_banking_penetration": 0.5})
+    'Wealth-management-card matching rate (quality-and-above customers): **n/a (not applicable: no wealth card)**. E-banking penetration: **50.0%** of active customers.'
+    """
+    card = format_value("wealth_card_matching", metrics["wealth_card_matching"])
+    e_bank = format_value("e_banking_penetration", metrics["e_banking_penetration"])
+    return (
+        f"{get('wealth_card_matching').name} (quality-and-above customers): **{card}**. "
+        f"{get('e_banking_penetration').name}: **{e_bank}** of active customers."
+    )
+
+
+# --------------------------------------------------------------------------- account managers
+
+_MANAGER_SENTENCE: tuple[tuple[str, str], ...] = (
+    ("manager_coverage", "of quality-and-above customers have a full-time account manager"),
+    ("manager_adequacy", "quality-and-above customers per full-time manager"),
+    ("contact_plan_coverage", "of quality-and-above customers were contacted this month"),
+    ("vip_contact_rate", "of VIP-and-above customers were contacted in the last three months"),
+    (
+        "vip_service_duration_ratio",
+        "of account-manager contact time went to VIP-and-above customers this month",
+    ),
+    ("vip_service_minutes", "per VIP-and-above customer in the last three months"),
+)
+
+
+def manager_metrics(kpis: pd.Series, absent: Mapping[str, str], min_group_size: int) -> dict:
+    """The region's account-manager KPIs (row of :func:`manager_kpis`, ``absent`` its reasons).
+
+    Rates over a small group of quality-and-above (or VIP-and-above) customers are withheld.
+    """
+    out: dict[str, Any] = {}
+    q_small = bool(is_small([kpis["quality_plus_customers"]], min_group_size)[0])
+    v_small = bool(is_small([kpis["vip_plus_customers"]], min_group_size)[0])
+    for kpi, _ in _MANAGER_SENTENCE:
+        small = v_small if kpi in ("vip_contact_rate", "vip_service_minutes") else q_small
+        value = kpi_value(kpis, kpi, absent)
+        out[kpi] = Suppressed(min_group_size) if small and kpi not in absent else value
+    return out
+
+
+def manager_text(metrics: Mapping[str, Any], currency: str = "CNY") -> str:
+    """Markdown bullet list of the region's manager KPIs, proxies noted beside the number."""
+    lines = []
+    for kpi, words in _MANAGER_SENTENCE:
+        value = format_value(kpi, metrics[kpi], currency)
+        proxy = get(kpi).proxy
+        note = f" *({proxy})*" if proxy else ""
+        lines.append(f"- **{value}** {words}.{note}")
+    return "\n".join(lines)
+
+
+def manager_outlet_table(
+    by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
+) -> KpiTable:
+    """:func:`manager_kpis` by outlet for display (outlets with small groups withheld)."""
+    df = by_outlet.reset_index()
+    df["outlet"] = df["outlet_id"].map(outlet_names)
+    small = pd.Series(is_small(df["quality_plus_customers"], min_group_size), index=df.index)
+    for col in (
+        "quality_plus_customers",
+        "manager_coverage",
+        "manager_adequacy",
+        "contact_plan_coverage",
+    ):
+        df[col] = df[col].astype("float64").mask(small)
+    df = df.assign(withheld=small).sort_values("outlet").reset_index(drop=True)
+    spec = [
+        ("outlet", "Outlet", None),
+        ("quality_plus_customers", "Quality-and-above customers", "customers"),
+        ("manager_coverage", kpi_label("manager_coverage"), "manager_coverage"),
+        ("full_time_managers", "Full-time account managers", "customers"),
+        ("manager_adequacy", kpi_label("manager_adequacy"), "manager_adequacy"),
+        ("contact_plan_coverage", kpi_label("contact_plan_coverage"), "contact_plan_coverage"),
+    ]
+    return _formatted_table(
+        df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"]
+    )
+
+
+def manager_outlet_plot_data(
+    by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
+) -> pd.DataFrame:
+    """Outlets whose manager coverage may be shown (enough quality-and-above customers)."""
+    df = by_outlet.reset_index()
+    keep = ~is_small(df["quality_plus_customers"], min_group_size) & df["manager_coverage"].notna()
+    return df.loc[keep].assign(outlet=df["outlet_id"].map(outlet_names))
+
+
+def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:
+    """Full-time account-manager coverage per outlet, lowest first (a chart only this report
+    draws)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    data = plot.sort_values("manager_coverage")
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 2))
+    ax.barh(data["outlet"].astype(str), data["manager_coverage"], color="#2171b5")
+    ax.set_title(f"{get('manager_coverage').name} by outlet, {month}")
+    ax.set_xlabel(kpi_label("manager_coverage"))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, 1)
+    return fig
+
+
+def escape(text: object) -> str:
+    """HTML-escaped text of a name from the data, for Markdown sentences."""
+    return html.escape(str(text))

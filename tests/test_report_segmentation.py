@@ -1,0 +1,403 @@
+"""Report shaping of the segmentation notebook: sentences, tables, chart data and metric keys.
+
+Inputs are small hand-built frames shaped like the analytics' outputs; every expected string
+and number is worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis import segmentation as seg
+from bankanalysis.report import segmentation as rs
+from bankanalysis.report.format import Absent, Suppressed
+from bankanalysis.report.metrics import MetricsRecorder
+from bankanalysis.rules.kpis import is_kpi
+from bankanalysis.rules.tiers import TIERS
+
+K = 10
+
+
+def _comp() -> pd.DataFrame:
+    """tier_comparison-like rows of the region: vip withheld (3 customers), pb empty."""
+    return pd.DataFrame(
+        {
+            "scope": ["region"] * 4 + ["bank"] * 4,
+            "tier": list(TIERS) * 2,
+            "customers": [80.0, 17.0, np.nan, 0.0, 800.0, 170.0, 30.0, 10.0],
+            "share": [0.8, 0.17, np.nan, 0.0, 0.8, 0.17, 0.03, 0.01],
+            "aum": [1.0e6, 2.5e6, np.nan, 0.0, 1e7, 2.5e7, 3e7, 9e7],
+            "aum_share": [0.2, 0.5, np.nan, 0.0, 0.06, 0.16, 0.19, 0.58],
+            "aum_per_customer": [12500.0, 147058.82, np.nan, np.nan, 1.0, 1.0, 1.0, 1.0],
+            "suppressed": [False, False, True, False] * 2,
+        }
+    )
+
+
+def test_intro_basis_and_population_texts() -> None:
+    assert rs.tier_basis_text(2, [100, 1500.5], "EUR") == (
+        "Tiers use the average AUM of the last 2 month-ends at which a customer was active; "
+        "quality, VIP and private banking start at 100 and 1,500 EUR."
+    )
+    intro = rs.intro_text("North <b>", 1, "2024-04", 3, [5e4, 5e5, 6e6], "CNY")
+    assert intro.startswith("**North &lt;b&gt;** (echelon 1), data month **2024-04**. Tiers use")
+    assert intro.endswith("start at 50,000, 500,000 and 6,000,000 CNY.")
+    assert rs.population_text(1234, 56789, "2024-03") == (
+        "1,234 active customers in the region at 2024-03, 56,789 in the bank."
+    )
+
+
+def test_tier_metrics_keys_and_withheld_tiers() -> None:
+    m = rs.tier_metrics(_comp(), K)
+    assert m["customer_share[tier=mass]"] == 0.8
+    assert m["aum_share[tier=quality]"] == 0.5
+    assert m["customer_share[tier=vip]"] == Suppressed(K)  # 3 customers: withheld
+    assert m["customer_share[tier=private_banking]"] == 0.0  # empty: shown as 0
+    rec = MetricsRecorder(None)
+    rec.record_many(m)
+    assert rec.values["customer_share[tier=vip]"] is None
+    assert rec.reasons["customer_share[tier=vip]"] == "withheld: fewer than 10 customers"
+
+
+def test_tier_mix_table_formats_through_the_dictionary() -> None:
+    table = rs.tier_mix_table(_comp(), "CNY", K).frame
+    assert table.columns.tolist() == [
+        "Tier",
+        "Customers",
+        "Share of customers (%)",
+        "Assets under management (CNY)",
+        "Share of AUM (%)",
+        "AUM per customer (CNY)",
+    ]
+    assert table["Tier"].tolist() == ["Mass", "Quality", "VIP", "Private banking"]
+    assert table.iloc[1].tolist() == ["Quality", "17", "17.0%", "2,500,000", "50.0%", "147,059"]
+    assert table.iloc[2].tolist()[1:] == ["<10"] * 5  # withheld
+    assert table.iloc[3].tolist()[1:] == ["0", "0.0%", "0", "0.0%", "n/a"]  # empty tier
+
+
+def test_shown_tier_comparison_withholds_small_tiers_not_empty_ones() -> None:
+    comp = pd.DataFrame(
+        {
+            "scope": ["region"] * 4,
+            "tier": list(TIERS),
+            "customers": [80, 17, 3, 0],
+            "share": [0.8, 0.17, 0.03, 0.0],
+            "aum": [1.0e6, 2.5e6, 4e6, 0.0],
+            "aum_share": [0.13, 0.33, 0.53, 0.0],
+            "aum_per_customer": [12500.0, 147058.8, 1333333.3, np.nan],
+        }
+    )
+    shown = rs.shown_tier_comparison(comp, K).set_index("tier")
+    assert shown["suppressed"].tolist() == [False, False, True, False]
+    assert shown.loc["vip", ["customers", "share", "aum", "aum_share"]].isna().all()
+    assert shown.loc["private_banking", "customers"] == 0  # nobody to reveal: shown as 0
+    assert shown.loc["quality", "share"] == 0.17  # shares stay over all customers
+    assert rs.tier_metrics(shown.reset_index(), K)["aum_share[tier=vip]"] == Suppressed(K)
+
+
+def test_concentration_and_lorenz_labels() -> None:
+    assert rs.concentration_text("private_banking", 0.4567) == (
+        "Customers in the **Private banking** tier and above hold **45.7%** of the region's AUM."
+    )
+    m = rs.concentration_metrics(0.61, 0.45, "vip")
+    assert m == {"aum_gini": 0.61, "aum_share[tier_at_least=vip]": 0.45}
+    assert all(is_kpi(key) for key in m)
+    curve = rs.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), pd.Series([1.0, 1.0]), "North")
+    assert curve["scope"].unique().tolist() == ["North (Gini 0.75)", "whole bank (Gini 0.00)"]
+
+
+def test_shown_matrix_withholds_small_cells_and_labels_tiers() -> None:
+    counts = pd.DataFrame(
+        [[0, 12, 3], [40, 0, 1]],
+        index=["new", "mass"],
+        columns=["mass", "private_banking", "closed"],
+    )
+    shown = rs.shown_matrix(counts, K)
+    assert shown.index.tolist() == ["new", "Mass"]
+    assert shown.columns.tolist() == ["Mass", "Private banking", "closed"]
+    assert shown.loc["new", "Mass"] == 0.0  # zero reveals nobody
+    assert np.isnan(shown.loc["new", "closed"]) and np.isnan(shown.loc["Mass", "closed"])
+    assert shown.loc["Mass", "Mass"] == 40.0
+
+
+def test_migration_metrics_text_and_flows_table() -> None:
+    row = pd.Series(
+        {
+            "stock_retention": 0.9,
+            "upward_migration_rate": 0.1,
+            "downward_migration_rate": 0.05,
+            "attrition_rate": 0.1,
+            "base_customers": 200,
+            "lost_customers": 20,
+            "upgraded_customers": 20,
+            "downgraded_customers": 10,
+            "gained_customers": 4,
+        }
+    )
+    flows = pd.DataFrame(
+        {
+            "tier": ["mass", "vip"],
+            "customers_from": [150.0, np.nan],
+            "customers_to": [140.0, 12.0],
+            "net_growth": [-10.0, np.nan],
+            "up_in": [0.0, 1.0],
+            "down_in": [2.0, 0.0],
+            "new_in": [3.0, 0.0],
+            "up_out": [15.0, np.nan],
+            "down_out": [0.0, np.nan],
+            "closed_out": [18.0, np.nan],
+            "retention_rate": [0.88, np.nan],
+            "suppressed": [False, True],
+        }
+    )
+    m = rs.migration_metrics(row, flows, K)
+    assert m["stock_retention"] == 0.9 and m["upward_migration_rate"] == 0.1
+    assert m["gained_customers"] == Suppressed(K)  # 4 customers
+    assert m["lost_customers"] == 20
+    assert m["tier_net_growth[tier=mass]"] == -10.0
+    assert m["tier_net_growth[tier=vip]"] == Suppressed(K)
+    assert all(is_kpi(key) for key in m)
+    assert rs.migration_text(m, "2023-04") == (
+        "Since 2023-04: upward migration **10.0%**, downward migration **5.0%**, stock "
+        "retention **90.0%**; <10 customers gained and 20 lost."
+    )
+    small = rs.migration_metrics(row.replace({200: 5}), flows, K)
+    assert small["stock_retention"] == Suppressed(K)  # a cohort of 5 is withheld
+    table = rs.flows_table(flows, "2023-04", "2024-04", K).frame
+    assert table.columns[1:3].tolist() == ["Customers at 2023-04", "Customers at 2024-04"]
+    assert table.iloc[0]["Net change"] == "-10"
+    assert table.iloc[0]["Stock customer retention rate (%)"] == "88.0%"
+    assert table.iloc[1]["Customers at 2023-04"] == "<10"
+    assert table.iloc[1]["Customers at 2024-04"] == "12"
+
+
+def test_shown_flows_withholds_each_side_by_its_own_count() -> None:
+    flows = pd.DataFrame(
+        {
+            "tier": ["mass", "quality", "vip"],
+            "customers_from": [300, 4, 0],
+            "customers_to": [290, 30, 5],
+            "net_growth": [-10, 26, 5],
+            "up_in": [0, 20, 1],
+            "down_in": [2, 0, 0],
+            "new_in": [3, 6, 4],
+            "up_out": [20, 1, 0],
+            "down_out": [0, 2, 0],
+            "closed_out": [13, 0, 0],
+            "retention_rate": [0.9567, 1.0, np.nan],
+        }
+    )
+    shown = rs.shown_flows(flows, K).set_index("tier")
+    # quality: 4 at the base month (withheld: outflows, retention, base count, net change);
+    # 30 now (shown: count and inflows)
+    assert (
+        shown.loc["quality", ["up_out", "retention_rate", "customers_from", "net_growth"]]
+        .isna()
+        .all()
+    )
+    assert shown.loc["quality", ["customers_to", "up_in"]].tolist() == [30.0, 20.0]
+    # vip: empty at the base month (shown as 0), 5 now (withheld)
+    assert shown.loc["vip", "customers_from"] == 0
+    assert shown.loc["vip", ["customers_to", "new_in", "net_growth"]].isna().all()
+    assert shown["suppressed"].tolist() == [False, True, True]
+    assert shown.loc["mass"].drop("suppressed").notna().all()
+
+
+def test_pipeline_metrics_table_and_plot_data() -> None:
+    region = pd.DataFrame(
+        {
+            "region_id": ["R1"] * 3,
+            "target_tier": ["quality", "vip", "private_banking"],
+            "customers": [25, 3, 0],
+            "tier_customers": [900, 40, 5],
+            "pipeline_share": [25 / 900, 3 / 40, 0.0],
+            "aum_gap": [1e5, 2e4, 0.0],
+        }
+    )
+    m = rs.pipeline_metrics(region, K)
+    assert m == {
+        "upgrade_candidates[target_tier=quality]": 25,
+        "upgrade_candidates[target_tier=vip]": Suppressed(K),
+        "upgrade_candidates[target_tier=private_banking]": Suppressed(K),  # tier below: 5
+    }
+    pipe = rs.label_pipeline(
+        pd.DataFrame(
+            {
+                "outlet_id": ["O1", "O1", "O1", "O2"],
+                "target_tier": ["private_banking", "quality", "vip", "quality"],
+                "customers": [0, 12, 2, 0],
+                "tier_customers": [15, 300, 30, 40],
+                "pipeline_share": [0.0, 0.04, 2 / 30, 0.0],
+                "aum_gap": [0.0, 50000.4, 900.0, 0.0],
+            }
+        ),
+        {"O1": "Zeta", "O2": "Alpha"},
+    )
+    table = rs.pipeline_table(pipe, "CNY", K).frame
+    assert table.columns.tolist() == [
+        "Outlet",
+        "Target tier",
+        "Upgrade candidates",
+        "Customers in the tier below",
+        "Upgrade candidates in the tier below (%)",
+        "AUM gap of the upgrade candidates (CNY)",
+    ]
+    assert table.iloc[0].tolist() == ["Alpha", "Quality", "0", "40", "0.0%", "0"]
+    assert table.iloc[1].tolist() == ["Zeta", "Quality", "12", "300", "4.0%", "50,000"]
+    assert table.iloc[2].tolist() == ["Zeta", "VIP", "<10", "30", "<10", "<10"]
+    assert table.iloc[3].tolist() == ["Zeta", "Private banking", "0", "15", "0.0%", "0"]
+    assert rs.pipeline_plot_data(pipe, K)["outlet"].tolist() == ["Zeta"]
+
+
+def test_segment_metrics_tables_and_traits() -> None:
+    summary = pd.DataFrame(
+        {
+            "tier": ["mass", "vip"],
+            "customers": [170, 4],
+            "k": [2.0, np.nan],
+            "criterion": [0.41234, np.nan],
+            "stability_ari": [0.8, np.nan],
+        }
+    )
+    profiles = pd.DataFrame(
+        {
+            "tier": ["mass", "mass", "vip"],
+            "name": ["savers", "digital", "all customers (too few to split)"],
+            "customers": [165, 5, 4],
+            "age": [30.0, 35.0, 50.0],
+            "n_products": [2.0, 2.0, 2.0],
+        }
+    )
+    segs = seg.TierSegments(labels=pd.DataFrame(), profiles=profiles, summary=summary)
+    m = rs.segment_metrics(segs, 200)
+    assert m["behaviour_segments[tier=mass]"] == 2 and m["behaviour_segments[tier=vip]"] == 1
+    assert m["segment_stability[tier=mass]"] == 0.8
+    assert m["segment_stability[tier=vip]"] == Absent("fewer than 200 customers: kept as one group")
+    assert m["behaviour_segments"] == 3 and m["segment_stability"] == 0.8
+    assert all(is_kpi(key) for key in m)
+    table = rs.segment_summary_table(summary, K).frame
+    assert table.iloc[0].tolist() == ["Mass", "170", "2", "0.412", "0.800"]
+    assert table.iloc[1].tolist() == ["VIP", "<10", "1", "kept as one group", "<10"]
+    prof = rs.shown_segments(profiles, K)  # "digital" (5) and the vip group (4) left out
+    assert prof["segment"].tolist() == ["Mass: savers"]
+    z, means = rs.segment_trait_z(
+        rs.shown_segments(profiles.assign(customers=[165, 50, 40]), K),
+        pd.DataFrame({"age": [20.0, 40.0], "n_products": [2.0, 2.0]}),
+    )
+    assert z["age"].tolist() == [0.0, 0.5, 2.0]  # mean 30, population sd 10
+    assert z["n_products"].isna().all()  # no spread: no distance
+    assert means.loc["VIP: all customers (too few to split)", "age"] == "50.00"
+
+
+def test_coverage_metrics_and_text() -> None:
+    row = pd.Series(
+        {
+            "products_per_customer": 2.414,
+            "wealth_card_matching": np.nan,
+            "e_banking_penetration": 0.5,
+        }
+    )
+    absent = {"wealth_card_matching": "not applicable: no wealth card in the product table"}
+    depth = pd.DataFrame(
+        {"products": ["0", "1", "2", "3", "4+"], "customers": [5, 40, 30, 20, 5]}
+    ).assign(share=lambda d: d["customers"] / 100)
+    ppc = pd.DataFrame(
+        {
+            "tier": ["mass", "vip", "all"],
+            "customers": [90.0, np.nan, 95.0],
+            "products_per_customer": [2.0, np.nan, 2.1],
+            "suppressed": [False, True, False],
+        }
+    )
+    m = rs.coverage_metrics(row, absent, depth, ppc, K)
+    assert m["products_per_customer"] == 2.414
+    assert m["wealth_card_matching"] == Absent(absent["wealth_card_matching"])
+    assert m["zero_product_share"] == Suppressed(K)  # 5 customers
+    assert m["single_product_share"] == 0.4
+    assert m["products_per_customer[tier=mass]"] == 2.0
+    assert m["products_per_customer[tier=vip]"] == Suppressed(K)
+    assert all(is_kpi(key) for key in m)
+    assert rs.coverage_text(m) == (
+        "Wealth-management-card matching rate (quality-and-above customers): **n/a (not "
+        "applicable: no wealth card in the product table)**. E-banking penetration: **50.0%** "
+        "of active customers."
+    )
+    table = rs.depth_table(depth, K).frame
+    assert table["Customers"].tolist() == ["<10", "40", "30", "20", "<10"]
+    labelled = rs.labelled_products_per_customer(ppc)
+    assert labelled["tier"].tolist() == ["Mass", "VIP", "all tiers"]
+
+
+def test_holding_grid_and_cross_holding() -> None:
+    rates = pd.DataFrame(
+        {
+            "tier": ["vip", "mass", "vip", "mass"],
+            "name": ["Fund", "Fund", "Card", "Card"],
+            "holding_rate": [0.5, 0.1, 0.9, 0.2],
+        }
+    )
+    grid = rs.holding_rate_grid(rates)
+    assert grid.columns.tolist() == ["Mass", "VIP"]
+    assert grid.loc["Fund", "VIP"] == 0.5
+    cm = pd.DataFrame({"hold_a": [1] * 12 + [0] * 3, "hold_b": [1] * 3 + [0] * 12})
+    cross = rs.cross_holding_shown(cm, K, {"a": "Alpha"})
+    assert cross.loc["Alpha", "b"] == 0.25  # 3 of the 12 holders of a
+    assert cross.loc["b"].isna().all()  # 3 holders of b: withheld
+
+
+def test_manager_metrics_text_and_outlet_table() -> None:
+    row = pd.Series(
+        {
+            "contact_plan_coverage": 0.406,
+            "manager_coverage": 0.602,
+            "manager_adequacy": 312.4,
+            "vip_service_duration_ratio": 0.25,
+            "vip_contact_rate": np.nan,
+            "vip_service_minutes": np.nan,
+            "quality_plus_customers": 500,
+            "vip_plus_customers": 3,
+            "full_time_managers": 2.0,
+        }
+    )
+    m = rs.manager_metrics(row, {}, K)
+    assert m["manager_coverage"] == 0.602 and m["manager_adequacy"] == 312.4
+    assert m["vip_contact_rate"] == Suppressed(K)  # 3 VIP-and-above customers
+    text = rs.manager_text(m, "CNY").splitlines()
+    assert text[0] == (
+        "- **60.2%** of quality-and-above customers have a full-time account manager."
+    )
+    assert text[1] == "- **312** quality-and-above customers per full-time manager."
+    assert text[3] == (
+        "- **<10** of VIP-and-above customers were contacted in the last three months."
+    )
+    assert "account managers' contacts only" in text[4]  # the proxy note beside the number
+    absent = rs.manager_metrics(row, {"contact_plan_coverage": "no contacts table in the data"}, K)
+    assert (
+        rs.manager_text(absent)
+        .splitlines()[2]
+        .startswith("- **n/a (no contacts table in the data)**")
+    )
+    by_outlet = pd.DataFrame(
+        {
+            "quality_plus_customers": [4, 30],
+            "manager_coverage": [0.5, 0.9],
+            "manager_adequacy": [4.0, 15.0],
+            "contact_plan_coverage": [0.25, 1 / 3],
+            "full_time_managers": [1.0, 2.0],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    names = {"O1": "Zeta", "O2": "Alpha"}
+    table = rs.manager_outlet_table(by_outlet, names, K).frame
+    assert table.iloc[0].tolist() == ["Alpha", "30", "90.0%", "2", "15", "33.3%"]
+    assert table.iloc[1].tolist() == ["Zeta", "<10", "<10", "1", "<10", "<10"]
+    assert rs.manager_outlet_plot_data(by_outlet, names, K)["outlet"].tolist() == ["Alpha"]
+
+
+def test_every_metric_key_of_the_report_is_a_kpi() -> None:
+    rec = MetricsRecorder(None)
+    rec.record("customers", 3)
+    rec.record_many(rs.tier_metrics(_comp(), K))
+    rec.record_many(rs.concentration_metrics(0.5, 0.4, "vip"))
+    assert set(rec.values) >= {"customers", "aum_gini", "customer_share[tier=mass]"}
