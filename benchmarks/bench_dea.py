@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from bankanalysis.dea import dea_scores
+from bankanalysis.benchmarking.dea import dea_scores
 
 SEED = 20240601
 

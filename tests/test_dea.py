@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankanalysis.dea import DeaInputError, dea, dea_scores, dea_summary
+from bankanalysis.benchmarking.dea import DeaInputError, dea, dea_scores, dea_summary
 
 # Cooper, Seiford & Tone, Data Envelopment Analysis (2nd ed.), the 12-hospital example:
 # inputs doctors, nurses; outputs outpatients, inpatients.

@@ -406,7 +406,8 @@ def check_outlet_dea(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
     """
     from scipy.stats import spearmanr
 
-    from bankanalysis.benchmarking import outlet_dea, outlet_kpis
+    from bankanalysis.benchmarking.frontier import outlet_dea
+    from bankanalysis.benchmarking.kpis import outlet_kpis
     from bankanalysis.data.load import load_processed
     from bankanalysis.params import BenchmarkingParams
 

@@ -1,0 +1,490 @@
+"""Report shaping for ``03_outlet_benchmarking``: tables, sentences, chart data and metrics.
+
+The notebook imports this module only; the DEA section's shaping lives in
+:mod:`bankanalysis.report.benchmarking_dea` and the self-service and channel section's in
+:mod:`bankanalysis.report.benchmarking_channels`, the peer sections' in
+:mod:`bankanalysis.report.benchmarking_peers`, all re-exported here.
+
+The analytics (:mod:`bankanalysis.benchmarking`) compute; this module names outlets, labels
+columns through the KPI dictionary, writes the sentences (each saying why a section cannot be
+shown when it cannot) and collects the ``metrics.json`` values, keyed by KPI id. The report's own
+charts (lagging trends, replacement rates) sit with their sections. Every KPI value shown goes
+through :mod:`bankanalysis.report.format`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.benchmarking.frontier import EFFICIENT
+from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
+from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
+from bankanalysis.report.benchmarking_channels import (
+    REPLACEMENT_KPIS,
+    channel_notes,
+    device_rates,
+    plot_replacement_trends,
+    region_self_service,
+    replacement_trends,
+    self_service_sentence,
+)
+from bankanalysis.report.benchmarking_dea import (
+    DEA_MEASURES,
+    dea_frontier_notes,
+    dea_notes,
+    dea_reference_peers,
+    dea_scores_long,
+    dea_target_items,
+    dea_targets_table,
+    region_dea,
+)
+from bankanalysis.report.benchmarking_peers import (
+    lagging_sentence,
+    moving_average_notes,
+    moving_average_position,
+    peer_basis_notes,
+    peer_gap_table,
+    peer_kpi_notes,
+    peer_rank_grid,
+    percentile_grid,
+    plot_lagging_trends,
+    region_lagging,
+    region_peer_ranks,
+)
+from bankanalysis.report.format import (
+    Absent,
+    attainment_met,
+    format_value,
+    kpi_label,
+)
+from bankanalysis.report.tables import KpiTable, kpi_table
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.kpis import KPIS, metric_key, parse_metric_key
+
+if TYPE_CHECKING:
+    from bankanalysis.report.context import ReportContext
+
+__all__ = [
+    "DEA_MEASURES",
+    "OUTLET_RATES",
+    "OUTLET_SHARES",
+    "OUTLET_VOLUMES",
+    "REPLACEMENT_KPIS",
+    "RegionFindings",
+    "attainment_grid",
+    "attainment_items",
+    "attainment_summary",
+    "benchmarking_metrics",
+    "channel_notes",
+    "dea_frontier_notes",
+    "dea_notes",
+    "dea_reference_peers",
+    "dea_scores_long",
+    "dea_target_items",
+    "dea_targets_table",
+    "device_rates",
+    "heading",
+    "key_figures",
+    "lagging_sentence",
+    "level_aggregates",
+    "load_outlet_kpis",
+    "moving_average_notes",
+    "moving_average_position",
+    "notes",
+    "outlet_table",
+    "peer_basis_notes",
+    "peer_gap_table",
+    "peer_kpi_notes",
+    "peer_rank_grid",
+    "percentile_grid",
+    "plot_lagging_trends",
+    "plot_replacement_trends",
+    "region_attainment",
+    "region_dea",
+    "region_lagging",
+    "region_outlets",
+    "region_peer_ranks",
+    "region_self_service",
+    "replacement_trends",
+    "sales_by_family",
+    "self_service_sentence",
+    "show",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Volume columns of the outlet table (KPI ids), in display order.
+OUTLET_VOLUMES: tuple[str, ...] = (
+    "staff_fte",
+    "customers",
+    "new_customers",
+    "deposit_balance",
+    "new_deposits",
+    "aum",
+    "fee_income",
+    "sales_total",
+)
+#: Productivity and rate columns of the outlet table (KPI ids), in display order.
+OUTLET_RATES: tuple[str, ...] = (
+    "customers_per_fte",
+    "sales_per_fte",
+    "aum_per_customer",
+    "share_quality_plus",
+    "product_coverage",
+    "outlet_replacement_rate",
+    "accounting_replacement_rate",
+    "device_operating_rate",
+)
+#: Shares of an outlet's customers (or of their transactions), withheld for small outlets.
+OUTLET_SHARES: tuple[str, ...] = (
+    "share_quality_plus",
+    "product_coverage",
+    "outlet_replacement_rate",
+    "accounting_replacement_rate",
+)
+
+
+def _e(text: object) -> str:
+    """A name from the data, HTML-escaped for a Markdown sentence."""
+    return html.escape(str(text))
+
+
+def _name(kpi: str) -> str:
+    """The KPI's display name, or the column name for a column outside the dictionary."""
+    return KPIS[kpi].name if kpi in KPIS else kpi
+
+
+# --------------------------------------------------------------------------- outlet KPIs
+
+
+def load_outlet_kpis(
+    ctx: ReportContext,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    coverage_products: int,
+    ma_kpi: str,
+) -> pd.DataFrame:
+    """Outlet KPIs of every outlet of the bank up to the report's month.
+
+    Reads ``outlet_month`` and only the months of ``customer_month`` the report needs
+    (:func:`bankanalysis.benchmarking.kpis.customer_months`).
+    """
+    bank = ctx.bank
+    om = bank.outlet_month()
+    om = om[om["month"] <= ctx.month]
+    cm = bank.customer_month(
+        months=customer_months(bank.months, ctx.month, tier_months, ma_kpi),
+        columns=["month", "customer_id", "outlet_id", "aum", "n_products"],
+    )
+    return compute_outlet_kpis(om, cm, tier_thresholds, tier_months, coverage_products)
+
+
+def region_outlets(
+    kpis: pd.DataFrame, region_id: str, month: str, names: Mapping[str, str]
+) -> pd.DataFrame:
+    """The region's outlets at ``month`` with their display name (``outlet``), sorted by it."""
+    mine = kpis[(kpis["region_id"] == region_id) & (kpis["month"] == month)]
+    return mine.assign(outlet=mine["outlet_id"].map(names)).sort_values("outlet")
+
+
+def outlet_table(
+    mine: pd.DataFrame, columns: Sequence[str], min_group_size: int, currency: str
+) -> KpiTable:
+    """One of the outlet tables: the outlets' KPIs in words and units, small groups withheld.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`region_outlets` output.
+    columns : sequence of str
+        KPI ids to show (:data:`OUTLET_VOLUMES` or :data:`OUTLET_RATES`); those not computed
+        for this bank (no such column) are left out.
+    min_group_size : int
+        ``k`` of the disclosure rule: the shares of an outlet with 1 to k-1 customers
+        (:data:`OUTLET_SHARES`) and a count of 1 to k-1 new customers are withheld.
+    currency : str
+        Currency of money columns.
+    """
+    cols = [c for c in columns if c in mine.columns]
+    small = pd.DataFrame(False, index=mine.index, columns=cols)
+    few_customers = is_small(mine["customers"], min_group_size)
+    for c in cols:
+        if c in OUTLET_SHARES:
+            small[c] = few_customers
+    if "new_customers" in cols:
+        new = mine["new_customers"]
+        small["new_customers"] = is_small(new, min_group_size) & new.notna().to_numpy()
+    shown = mine.rename(columns={"outlet_type": "type"})
+    return kpi_table(
+        shown,
+        {c: c for c in cols},
+        labels=["outlet", "type"],
+        currency=currency,
+        min_group_size=min_group_size,
+        suppressed=small,
+    )
+
+
+def sales_by_family(mine: pd.DataFrame) -> pd.DataFrame:
+    """Product sales per outlet (rows, by name) and product family (columns, prefix dropped)."""
+    fam = [
+        c
+        for c in mine.columns
+        if c.startswith("sales_") and c not in ("sales_total", "sales_per_fte")
+    ]
+    return mine.set_index("outlet")[fam].rename(columns=lambda c: c.removeprefix("sales_"))
+
+
+def level_aggregates(
+    kpis: pd.DataFrame, region_id: str, echelon: int, region_name: str
+) -> tuple[pd.DataFrame, str | None]:
+    """Monthly aggregates of the region, its echelon and the whole bank, stacked.
+
+    Returns
+    -------
+    (DataFrame, str or None)
+        :func:`~bankanalysis.benchmarking.kpis.group_aggregates` rows with ``level``: the
+        region's name, ``"echelon <e>"`` and ``"whole bank"``; and a note when the region is
+        the only one of its echelon (the echelon line would repeat the region's: it is left
+        out and the region compared with the bank).
+    """
+    parts = [
+        group_aggregates(kpis[kpis["region_id"] == region_id], "region_id").assign(
+            level=str(region_name)
+        )
+    ]
+    note = None
+    same_echelon = kpis[kpis["echelon"] == echelon]
+    if same_echelon["region_id"].nunique() > 1:
+        parts.append(group_aggregates(same_echelon, "echelon").assign(level=f"echelon {echelon}"))
+    else:
+        note = (
+            f"{_e(region_name)} is the only region of echelon {echelon}, so it is compared with the "
+            "whole bank only."
+        )
+    parts.append(group_aggregates(kpis.assign(bank="bank"), "bank").assign(level="whole bank"))
+    return pd.concat(parts, ignore_index=True), note
+
+
+# --------------------------------------------------------------------------- attainment
+
+
+def region_attainment(
+    mine: pd.DataFrame, targets: pd.DataFrame, month: str, names: Mapping[str, str]
+) -> pd.DataFrame:
+    """Attainment of the region and its outlets at ``month``, named, NaN actuals dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``month, id, kpi, target, actual, attainment, level`` (``region`` rows first),
+        ``name`` and ``met`` (by the KPI's direction on the displayed values; ``None`` for a
+        KPI outside the dictionary).
+    """
+    att_o = attainment(mine, targets, "outlet")
+    att_r = attainment(group_aggregates(mine, "region_id"), targets, "region")
+    att = pd.concat([att_r.assign(level="region"), att_o.assign(level="outlet")])
+    att = att[att["month"] == month].dropna(subset=["actual"])
+    met = [
+        attainment_met(k, a, t) if k in KPIS else None
+        for k, a, t in zip(att["kpi"], att["actual"], att["target"], strict=True)
+    ]
+    return att.assign(name=att["id"].map(names), met=pd.Series(met, index=att.index, dtype=object))
+
+
+def attainment_summary(att: pd.DataFrame, month: str) -> tuple[int, str]:
+    """Targets missed and the sentence above the attainment grid."""
+    missed = int((att["met"] == False).sum())  # noqa: E712 (None = no direction, not missed)
+    if att.empty:
+        return 0, f"No targets for {month} match the KPIs computed here."
+    return missed, (
+        f"Attainment (actual / target) in {month}; below 100% = target missed "
+        f"({missed} of {len(att)})."
+    )
+
+
+def attainment_grid(att: pd.DataFrame) -> pd.DataFrame:
+    """(level, name) x KPI name grid of attainment, the region before its outlets."""
+    grid = att.pivot_table(
+        index=["level", "name"], columns="kpi", values="attainment", aggfunc="first", observed=True
+    )
+    grid = grid.sort_index(level="level", key=lambda s: s.map({"region": 0, "outlet": 1}))
+    return grid.rename(columns=_name)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class RegionFindings:
+    """What the report found for the region, for :func:`benchmarking_metrics`.
+
+    Attributes
+    ----------
+    mine : DataFrame
+        :func:`region_outlets` output.
+    lagging : DataFrame
+        Lagging outlets of the region.
+    ranks : DataFrame
+        :func:`region_peer_ranks` output.
+    dea : DataFrame
+        :func:`region_dea` output.
+    self_service : Series
+        The region's row of :func:`region_self_service`.
+    targets_missed : int or None
+        Region and outlet targets missed (``None`` without a targets table).
+    """
+
+    mine: pd.DataFrame
+    lagging: pd.DataFrame
+    ranks: pd.DataFrame
+    dea: pd.DataFrame
+    self_service: pd.Series
+    targets_missed: int | None
+
+
+_REGION_KPIS: tuple[str, ...] = (
+    "customers_per_fte",
+    "sales_per_fte",
+    "aum_per_fte",
+    "aum_per_customer",
+    "share_quality_plus",
+    "product_coverage",
+    "outlet_replacement_rate",
+    "accounting_replacement_rate",
+    "device_operating_rate",
+)
+
+#: Why a region KPI can be absent: (no such column, a column without a value this month).
+_ABSENT_REASONS: dict[str, tuple[str, str]] = {
+    "outlet_replacement_rate": (
+        "no transaction counts by channel in the prepared data",
+        "no counter or self-service transactions this month",
+    ),
+    "accounting_replacement_rate": (
+        "no accounting transaction counts in the prepared data",
+        "no accounting transactions this month",
+    ),
+    "device_operating_rate": (
+        "no device data in the prepared data",
+        "no device data for the region's outlets",
+    ),
+    "share_quality_plus": ("no customer data", "no customer data for the month"),
+    "product_coverage": ("no customer data", "no customer data for the month"),
+}
+
+
+def _value(row: pd.Series, kpi: str) -> Any:
+    v = row.get(kpi, np.nan)
+    if pd.isna(v):
+        missing, empty = _ABSENT_REASONS.get(kpi, ("not computed", "not computed"))
+        return Absent(missing if kpi not in row.index else empty)
+    return float(v)
+
+
+def benchmarking_metrics(f: RegionFindings) -> dict[str, Any]:
+    """The report's values for ``metrics.json``, keyed by KPI id (the region's scope).
+
+    Values that cannot be computed are :class:`~bankanalysis.report.format.Absent` with their
+    reason (recorded as ``null``), never NaN or 0.
+    """
+    reg = group_aggregates(f.mine, "region_id").iloc[0]
+    out: dict[str, Any] = {
+        "outlets": int(f.mine["outlet_id"].nunique()),
+        "outlets_below_moving_average": int(len(f.lagging)),
+    }
+    out.update({k: _value(reg, k) for k in _REGION_KPIS})
+    if "sales_per_fte" in set(f.ranks["kpi"]):
+        below = (f.ranks["kpi"] == "sales_per_fte") & (f.ranks["gap_to_median"] < 0)
+        out[metric_key("outlets_below_peer_median", kpi="sales_per_fte")] = int(below.sum())
+    scored = f.dea.dropna(subset=["efficiency"])
+    no_dea = Absent("no outlet of the region has DEA data")
+    for key, col in (
+        ("dea_efficiency", "efficiency"),
+        ("dea_ccr", "ccr"),
+        ("dea_bcc", "bcc"),
+        ("dea_scale_efficiency", "scale_efficiency"),
+    ):
+        out[key] = float(scored[col].mean()) if len(scored) else no_dea
+    out["dea_efficient_outlets"] = int((scored["efficiency"] >= EFFICIENT).sum())
+    ss = f.self_service
+    if pd.isna(ss["self_service_per_outlet"]):
+        out["self_service_per_outlet"] = Absent("no device data in this extract")
+        out["self_service_sites_missing"] = Absent("no device data in this extract")
+    else:
+        out["self_service_per_outlet"] = float(ss["self_service_per_outlet"])
+        out["self_service_sites_missing"] = int(ss["sites_missing"])
+    out["targets_missed"] = (
+        Absent("no targets table") if f.targets_missed is None else int(f.targets_missed)
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def notes(lines: Sequence[str]) -> str | None:
+    """Sentences as a Markdown bullet list (``None`` when there is nothing to say)."""
+    return "\n".join(f"- {line}" for line in lines) if lines else None
+
+
+def show(*items: Any) -> None:
+    """Display each item in the notebook: text as Markdown, figures, tables; ``None`` skipped."""
+    from IPython.display import Markdown, display
+
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            display(Markdown(item))
+        elif hasattr(item, "savefig"):
+            import matplotlib.pyplot as plt
+
+            display(item)
+            plt.close(item)
+        else:
+            display(item)
+
+
+def heading(region_name: str, echelon: int | None, month: str) -> str:
+    """The line under the title: region, echelon and data month."""
+    return f"**{_e(region_name)}** (echelon {echelon}), data month **{month}**."
+
+
+def attainment_items(
+    targets: pd.DataFrame | None, mine: pd.DataFrame, month: str, names: Mapping[str, str]
+) -> tuple[int | None, list[Any]]:
+    """Targets missed (``None`` without a targets table) and what the section shows."""
+    if targets is None:
+        return None, [
+            "This bank has no `targets` table, so attainment against the plan cannot be shown."
+        ]
+    att = region_attainment(mine, targets, month, names)
+    missed, text = attainment_summary(att, month)
+    if att.empty:
+        return missed, [text]
+    from bankanalysis.report.tables import style_table
+
+    grid = style_table(
+        attainment_grid(att), formatter=lambda v: format_value("target_attainment", v)
+    ).background_gradient(cmap="RdYlGn", vmin=0.7, vmax=1.3)
+    return missed, [text, grid]
+
+
+def key_figures(values: Mapping[str, Any], currency: str) -> KpiTable:
+    """The recorded metrics as a two-column table of KPI names and formatted values."""
+    rows = []
+    for key, v in values.items():
+        figure = kpi_label(key, currency, unit=False)
+        _, by = parse_metric_key(key)
+        if "kpi" in by:  # a breakdown by KPI: name it ("... (Product sales per staff FTE)")
+            figure = f"{figure} ({_name(by['kpi'])})"
+        rows.append({"figure": figure, "value": format_value(key, v, currency)})
+    return KpiTable(pd.DataFrame(rows, columns=["figure", "value"]))
