@@ -179,6 +179,7 @@ class PropensityParams(CommonParams):
     max_train_rows: int = Field(200_000, ge=1_000)
     max_eval_rows: int = Field(400_000, ge=1_000)
     min_buyers: int = Field(30, ge=5)
+    min_eval_buyers: int = Field(10, ge=1)
     max_iter: int = Field(300, ge=10, le=2000)
     learning_rate: float = Field(0.1, gt=0, le=1)
     max_leaf_nodes: int = Field(4, ge=2, le=1024)

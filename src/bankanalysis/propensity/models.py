@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from bankanalysis.exceptions import ModelError
+from bankanalysis.propensity.defaults import default_tier_thresholds
 from bankanalysis.propensity.features import TIER_NAMES
 
 __all__ = ["PropensityModel", "TierPopularityBaseline", "stratified_subsample"]
@@ -358,7 +359,7 @@ class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        tier_thresholds: Sequence[float] = (50000.0, 500000.0, 6000000.0),
+        tier_thresholds: Sequence[float] = default_tier_thresholds(),
         aum_column: str = "aum",
         prior_strength: float = 10.0,
     ) -> None:

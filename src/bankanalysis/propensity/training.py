@@ -21,6 +21,7 @@ import pandas as pd
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.propensity.defaults import default_tier_thresholds, schema_default
 from bankanalysis.propensity.evaluation import evaluate_scores
 from bankanalysis.propensity.features import (
     LAG_COLUMNS,
@@ -38,6 +39,7 @@ from bankanalysis.propensity.models import (
 
 __all__ = [
     "BankLike",
+    "EVALUATION_TABLE_COLUMNS",
     "PropensityBundle",
     "calibration_by_product",
     "gains_by_product",
@@ -47,6 +49,7 @@ __all__ = [
     "load_features",
     "plan_months",
     "score_customers",
+    "skip_reason",
     "train_propensity",
 ]
 
@@ -73,27 +76,30 @@ class BankLike(Protocol):
 class TrainingSettings:
     """Everything that changes the trained models (and so the cache key).
 
-    Attributes mirror :class:`bankanalysis.params.PropensityParams`; see that class and
-    ``params/defaults.yaml`` for their meaning.
+    Attributes mirror :class:`bankanalysis.params.PropensityParams` and take their defaults
+    from it (:mod:`bankanalysis.propensity.defaults`); see that class and
+    ``params/defaults.yaml`` for their meaning. ``min_buyers`` is the minimum of buyers in the training windows,
+    ``min_eval_buyers`` the minimum in the evaluation month.
     """
 
-    products: tuple[str, ...] | None = None
-    horizon: int = 3
-    data_month: str | None = None
-    train_windows: int = 12
-    max_train_rows: int = 200_000
-    max_eval_rows: int = 400_000
-    min_buyers: int = 30
-    tier_thresholds: tuple[float, ...] = (50000.0, 500000.0, 6000000.0)
-    max_iter: int = 300
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 4
-    min_samples_leaf: int = 100
-    additive: bool = True
-    calibration: str = "isotonic"
-    random_state: int = 0
+    products: tuple[str, ...] | None = schema_default("products")
+    horizon: int = schema_default("horizon")
+    data_month: str | None = schema_default("data_month")
+    train_windows: int = schema_default("train_windows")
+    max_train_rows: int = schema_default("max_train_rows")
+    max_eval_rows: int = schema_default("max_eval_rows")
+    min_buyers: int = schema_default("min_buyers")
+    min_eval_buyers: int = schema_default("min_eval_buyers")
+    tier_thresholds: tuple[float, ...] = field(default_factory=default_tier_thresholds)
+    max_iter: int = schema_default("max_iter")
+    learning_rate: float = schema_default("learning_rate")
+    max_leaf_nodes: int = schema_default("max_leaf_nodes")
+    min_samples_leaf: int = schema_default("min_samples_leaf")
+    additive: bool = schema_default("additive")
+    calibration: str = schema_default("calibration")
+    random_state: int = schema_default("random_state")
     #: OpenMP threads of the models; not part of the cache key (results do not depend on it)
-    n_threads: int | None = 1
+    n_threads: int | None = schema_default("n_threads")
 
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments of :class:`PropensityModel`."""
@@ -126,6 +132,20 @@ class TrainingSettings:
         return cls(**kw)
 
 
+def _empty_evaluation() -> pd.DataFrame:
+    """The evaluation frame of a bundle without models (no rows, the usual columns)."""
+    return pd.DataFrame(
+        {
+            "product": pd.Series([], dtype="object"),
+            "region_id": pd.Series([], dtype="object"),
+            "customer_id": pd.Series([], dtype="object"),
+            "y": pd.Series([], dtype=np.int8),
+            "p_model": pd.Series([], dtype=np.float32),
+            "p_baseline": pd.Series([], dtype=np.float32),
+        }
+    )
+
+
 @dataclass
 class PropensityBundle:
     """Trained models of every cross-sell product, their evaluation and what they were fit on.
@@ -137,9 +157,9 @@ class PropensityBundle:
     models, baselines : dict
         Per modelled product: :class:`PropensityModel` and :class:`TierPopularityBaseline`.
     skipped : dict
-        Product -> why it has no model (too few buyers).
+        Product -> why it has no model (too few buyers), in words.
     evaluation : DataFrame
-        Out-of-time scores at ``eval_month``: ``product``, ``region_id``, ``customer_id``,
+        Out-of-time scores at ``eval_month`` (no rows when no product has a model): ``product``, ``region_id``, ``customer_id``,
         ``y``, ``p_model``, ``p_baseline`` (categoricals and float32 to stay small).
     feature_names : list of str
         Feature columns in model order.
@@ -157,7 +177,7 @@ class PropensityBundle:
     skipped: dict[str, str] = field(default_factory=dict)
     train_rows: dict[str, int] = field(default_factory=dict)
     train_buyers: dict[str, int] = field(default_factory=dict)
-    evaluation: pd.DataFrame | None = None
+    evaluation: pd.DataFrame = field(default_factory=_empty_evaluation)
     fit_seconds: float = 0.0
 
 
@@ -236,6 +256,46 @@ def load_features(
     return X, Y
 
 
+def skip_reason(
+    train_buyers: int,
+    train_rows: int,
+    eval_buyers: int,
+    train_months: Sequence[str],
+    eval_month: str,
+    settings: TrainingSettings,
+) -> str:
+    """Why a product gets no model, in words (empty when it gets one).
+
+    A product needs ``min_buyers`` buyers in the training windows (and at least one
+    non-buyer) and ``min_eval_buyers`` buyers in the evaluation month.
+
+    Examples
+    --------
+    >>> s = TrainingSettings(min_buyers=30, min_eval_buyers=10)
+    >>> skip_reason(574, 9000, 26, ["2025-01"], "2025-04", s)
+    ''
+    >>> skip_reason(29, 9000, 19, ["2025-01", "2025-02"], "2025-05", s)
+    'too few buyers in training: 29 in 2025-01 to 2025-02; at least 30 needed (min_buyers)'
+    """
+    months = (
+        train_months[0] if len(train_months) == 1 else f"{train_months[0]} to {train_months[-1]}"
+    )
+    problems = []
+    if train_buyers < settings.min_buyers:
+        problems.append(
+            f"too few buyers in training: {train_buyers} in {months}; at least "
+            f"{settings.min_buyers} needed (min_buyers)"
+        )
+    elif train_buyers == train_rows:
+        problems.append(f"every one of the {train_rows} training customers bought: nothing to rank")
+    if eval_buyers < settings.min_eval_buyers:
+        problems.append(
+            f"too few buyers in evaluation: {eval_buyers} in {eval_month}; at least "
+            f"{settings.min_eval_buyers} needed (min_eval_buyers)"
+        )
+    return "; ".join(problems)
+
+
 def _uniform_rows(n: int, max_rows: int, rng: np.random.Generator) -> np.ndarray:
     if n <= max_rows:
         return np.arange(n)
@@ -255,8 +315,10 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     Returns
     -------
     PropensityBundle
-        Products with fewer than ``min_buyers`` buyers in training or evaluation are listed in
-        ``skipped`` instead of failing the run.
+        Products with fewer than ``min_buyers`` buyers in the training windows or fewer than
+        ``min_eval_buyers`` in the evaluation month are listed in ``skipped`` (with the reason,
+        :func:`skip_reason`) instead of failing the run; ``evaluation`` then has no rows for
+        them (no rows at all when no product has a model).
     """
     start = time.perf_counter()
     s = settings
@@ -302,13 +364,10 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         lab_e = Y_eval[p].to_numpy()
         pop_e = np.flatnonzero(~np.isnan(lab_e))
         y_e = lab_e[pop_e].astype(np.int8)
-        n_buy, n_buy_e = int(y.sum()), int(y_e.sum())
-        if n_buy < s.min_buyers or n_buy_e < s.min_buyers or n_buy == y.size:
-            bundle.skipped[p] = (
-                f"too few buyers: {n_buy} in training ({', '.join(train_months)}), {n_buy_e} in "
-                f"evaluation ({eval_month}); at least {s.min_buyers} needed (min_buyers)"
-            )
-            logger.warning("no model for %s: %s", p, bundle.skipped[p])
+        why = skip_reason(int(y.sum()), int(y.size), int(y_e.sum()), train_months, eval_month, s)
+        if why:
+            bundle.skipped[p] = why
+            logger.warning("no model for %s: %s", p, why)
             continue
         idx = stratified_subsample(y, s.max_train_rows, s.random_state + i)
         Xp = X_all.iloc[pop[idx]]
@@ -330,11 +389,10 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
             )
         )
         logger.info("model %s: %d rows, %d buyers", p, idx.size, int(y[idx].sum()))
-    if evals:
-        ev = pd.concat(evals, ignore_index=True)
-        ev["product"] = pd.Categorical(ev["product"], categories=products)
-        ev["region_id"] = pd.Categorical(ev["region_id"].astype(object), categories=regions)
-        bundle.evaluation = ev
+    ev = pd.concat(evals, ignore_index=True) if evals else _empty_evaluation()
+    ev["product"] = pd.Categorical(ev["product"], categories=products)
+    ev["region_id"] = pd.Categorical(ev["region_id"].astype(object), categories=regions)
+    bundle.evaluation = ev
     bundle.fit_seconds = time.perf_counter() - start
     return bundle
 
@@ -404,8 +462,26 @@ def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=X.index)
 
 
+#: Columns of :func:`evaluation_table`, in order.
+EVALUATION_TABLE_COLUMNS: tuple[str, ...] = (
+    "product",
+    "n",
+    "buyers",
+    "base_rate",
+    "auc",
+    "pr_auc",
+    "lift",
+    "capture",
+    "brier",
+    "ece",
+    "baseline_auc",
+    "baseline_lift",
+    "baseline_brier",
+)
+
+
 def evaluation_table(
-    evaluation: pd.DataFrame,
+    evaluation: pd.DataFrame | None,
     region_id: str | None = None,
     fraction: float = 0.1,
     min_buyers: int = 1,
@@ -427,8 +503,11 @@ def evaluation_table(
     -------
     DataFrame
         One row per product: ``n, buyers, base_rate``, then ``auc, pr_auc, lift, capture,
-        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``.
+        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``
+        (:data:`EVALUATION_TABLE_COLUMNS`); no rows when no product has a model.
     """
+    if evaluation is None or evaluation.empty:
+        return pd.DataFrame(columns=list(EVALUATION_TABLE_COLUMNS))
     ev = evaluation if region_id is None else evaluation[evaluation["region_id"] == region_id]
     rows = []
     for p, g in ev.groupby("product", observed=True, sort=True):
@@ -443,12 +522,14 @@ def evaluation_table(
                 if k not in ("product", "n", "buyers", "base_rate"):
                     row[k] = np.nan
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(EVALUATION_TABLE_COLUMNS))
 
 
 def _scoped(evaluation: pd.DataFrame, region_id: str | None, min_buyers: int) -> dict:
     """Per product: the region's rows when they hold ``min_buyers`` buyers, else the bank's."""
-    out = {}
+    out: dict = {}
+    if evaluation is None:
+        return out
     for p, g in evaluation.groupby("product", observed=True, sort=True):
         if region_id is not None:
             r = g[g["region_id"] == region_id]
