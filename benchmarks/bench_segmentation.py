@@ -35,23 +35,25 @@ def workload(processed_dir: Path) -> dict[str, float]:
     from bankanalysis import segmentation as seg
     from bankanalysis.data.load import load_processed
     from bankanalysis.params import SegmentationParams
+    from bankanalysis.rules.months import month_window, shift_month
+    from bankanalysis.rules.tiers import customer_tiers
 
     p = SegmentationParams()
     bank = load_processed(processed_dir)
     month = bank.data_month
-    t0 = max(seg.shift_month(month, -p.migration_months), bank.months[0])
+    t0 = max(shift_month(month, -p.migration_months), bank.months[0])
     window = sorted(
         {
             m
-            for m in seg.month_window(month, p.tier_months) + seg.month_window(t0, p.tier_months)
+            for m in month_window(month, p.tier_months) + month_window(t0, p.tier_months)
             if m in bank.months
         }
     )
     cm_all = bank.customer_month(
         months=window, columns=["outlet_id", "region_id", "echelon", "aum"]
     )
-    tiers_all = seg.customer_tiers(cm_all, month, p.tier_thresholds, p.tier_months)
-    tiers_t0 = seg.customer_tiers(cm_all, t0, p.tier_thresholds, p.tier_months)
+    tiers_all = customer_tiers(cm_all, month, p.tier_thresholds, p.tier_months)
+    tiers_t0 = customer_tiers(cm_all, t0, p.tier_thresholds, p.tier_months)
     del cm_all
     customers = bank.customers
     managers = bank.managers

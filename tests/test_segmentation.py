@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from bankanalysis import segmentation as seg
+from bankanalysis.exceptions import SegmentationError
 
 THR = [100.0, 1000.0, 10000.0]
 PRODUCTS = pd.DataFrame(
@@ -79,12 +80,12 @@ def cm() -> pd.DataFrame:
 
 @pytest.fixture()
 def t04(cm: pd.DataFrame) -> pd.DataFrame:
-    return seg.customer_tiers(cm, "2024-04", THR, n_months=2)
+    return seg.customer_tiers(cm, "2024-04", THR, 2)
 
 
 @pytest.fixture()
 def transitions(cm: pd.DataFrame, t04: pd.DataFrame) -> pd.DataFrame:
-    t02 = seg.customer_tiers(cm, "2024-02", THR, n_months=2)
+    t02 = seg.customer_tiers(cm, "2024-02", THR, 2)
     return seg.tier_transitions(t02, t04)
 
 
@@ -98,11 +99,11 @@ def test_month_helpers() -> None:
 
 def test_assign_tiers_boundaries_belong_to_the_higher_tier() -> None:
     tiers = seg.assign_tiers([99.99, 100.0, 999.0, 1000.0, 10000.0], THR)
-    assert list(tiers) == ["mass", "quality", "quality", "vip", "private"]
+    assert list(tiers) == ["mass", "quality", "quality", "vip", "private_banking"]
 
 
 def test_assign_tiers_refuses_unordered_thresholds() -> None:
-    with pytest.raises(seg.BankAnalysisError, match="strictly increasing"):
+    with pytest.raises(SegmentationError, match="strictly increasing"):
         seg.assign_tiers([1.0], [1000.0, 100.0, 10000.0])
 
 
@@ -120,15 +121,15 @@ def test_customer_tiers_average_over_active_months(t04: pd.DataFrame) -> None:
     assert got["tier"].astype(str).to_dict() == {
         "A": "quality",
         "B": "quality",
-        "D": "private",
+        "D": "private_banking",
         "E": "mass",
-        "F": "private",
+        "F": "private_banking",
         "G": "mass",
     }
 
 
 def test_customer_tiers_unknown_month_names_the_months(cm: pd.DataFrame) -> None:
-    with pytest.raises(seg.BankAnalysisError, match="2030-01"):
+    with pytest.raises(SegmentationError, match="2030-01"):
         seg.customer_tiers(cm, "2030-01", THR)
 
 
@@ -137,9 +138,9 @@ def test_tier_summary_hand_computed(t04: pd.DataFrame) -> None:
     assert s["customers"].tolist() == [2, 2, 0, 2]
     assert s.loc["mass", "aum"] == 96.0
     assert s.loc["quality", "aum"] == 1050.0
-    assert s.loc["private", "aum"] == 32000.0
+    assert s.loc["private_banking", "aum"] == 32000.0
     assert s.loc["quality", "share"] == pytest.approx(1 / 3)
-    assert s.loc["private", "aum_share"] == pytest.approx(32000 / 33146)
+    assert s.loc["private_banking", "aum_share"] == pytest.approx(32000 / 33146)
     assert s.loc["quality", "aum_per_customer"] == 525.0
     assert np.isnan(s.loc["vip", "aum_per_customer"])
 
@@ -185,9 +186,9 @@ def test_transitions_states(transitions: pd.DataFrame) -> None:
         "A": ("mass", "quality"),
         "B": ("vip", "quality"),
         "C": ("quality", "closed"),
-        "D": ("new", "private"),
+        "D": ("new", "private_banking"),
         "E": ("mass", "mass"),
-        "F": ("private", "private"),
+        "F": ("private_banking", "private_banking"),
         "G": ("mass", "mass"),
     }
     assert got.loc["C", "outlet_id"] == "O2"  # closed customers keep their last outlet
@@ -195,8 +196,8 @@ def test_transitions_states(transitions: pd.DataFrame) -> None:
 
 def test_transition_matrix_hand_computed(transitions: pd.DataFrame) -> None:
     m = seg.transition_matrix(transitions)
-    assert list(m.index) == ["new", "mass", "quality", "vip", "private"]
-    assert list(m.columns) == ["mass", "quality", "vip", "private", "closed"]
+    assert list(m.index) == ["new", "mass", "quality", "vip", "private_banking"]
+    assert list(m.columns) == ["mass", "quality", "vip", "private_banking", "closed"]
     expected = np.array(
         [
             [0, 0, 0, 1, 0],
@@ -233,7 +234,7 @@ def test_migration_rates_hand_computed(transitions: pd.DataFrame) -> None:
 
 def test_tier_flows_net_growth(transitions: pd.DataFrame) -> None:
     f = seg.tier_flows(transitions).set_index("tier")
-    assert f["net_growth"].to_dict() == {"mass": -1, "quality": 1, "vip": -1, "private": 1}
+    assert f["net_growth"].to_dict() == {"mass": -1, "quality": 1, "vip": -1, "private_banking": 1}
     assert f.loc["quality", "up_in"] == 1 and f.loc["quality", "down_in"] == 1
     assert f.loc["quality", "closed_out"] == 1
     assert f.loc["quality", "retention_rate"] == 0.0
@@ -265,7 +266,7 @@ def test_products_per_customer(t04: pd.DataFrame) -> None:
     p = seg.products_per_customer(t04).set_index("tier")
     assert p.loc["all", "products_per_customer"] == pytest.approx(13 / 6)
     assert p.loc["quality", "products_per_customer"] == 2.5
-    assert p.loc["private", "products_per_customer"] == 3.0
+    assert p.loc["private_banking", "products_per_customer"] == 3.0
     assert p.loc["mass", "single_product_share"] == 1.0
     assert p.loc["all", "single_product_share"] == pytest.approx(2 / 6)
     assert p.loc["vip", "customers"] == 0
@@ -304,7 +305,7 @@ def test_product_depth_counts_zero_product_customers_on_the_books(t04: pd.DataFr
 def test_wealth_card_and_e_banking(t04: pd.DataFrame) -> None:
     assert seg.wealth_card_matching(t04, "wealth_card") == 0.5  # A no, B yes
     assert seg.e_banking_penetration(t04, PRODUCTS) == pytest.approx(2 / 6)
-    with pytest.raises(seg.BankAnalysisError, match="hold_gold"):
+    with pytest.raises(SegmentationError, match="hold_gold"):
         seg.wealth_card_matching(t04, "gold")
 
 
@@ -438,7 +439,7 @@ def test_behaviour_features_and_segment_tiers(t04: pd.DataFrame) -> None:
     assert ts.labels.groupby("tier", observed=True).size().to_dict() == {
         "mass": 2,
         "quality": 2,
-        "private": 2,
+        "private_banking": 2,
     }
     assert ts.summary["k"].isna().all()
     assert ts.profiles["customers"].sum() == 6
@@ -534,7 +535,7 @@ def test_pipeline_metrics_labels_and_table(t04: pd.DataFrame) -> None:
     assert seg.pipeline_metrics(pipe) == {
         "pipeline.customers.quality": 1,
         "pipeline.customers.vip": 1,
-        "pipeline.customers.private": 0,
+        "pipeline.customers.private_banking": 0,
     }
     hidden = seg.pipeline_metrics(seg.upgrade_pipeline(t04, THR, within=0.10, min_group_size=5))
     assert all(np.isnan(v) for v in hidden.values())  # every outlet suppressed

@@ -289,6 +289,48 @@ def _add_selfcheck(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_cmd_selfcheck)
 
 
+# --------------------------------------------------------------------------- kpis
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    from bankanalysis.rules.kpis import kpi_rows, kpis_markdown
+
+    if args.markdown:
+        text = kpis_markdown()
+        if args.out == "-":
+            print(text, end="")
+        else:
+            from bankanalysis.data.atomic import atomic_write_text
+
+            atomic_write_text(Path(args.out), text)
+            print(f"wrote {args.out}")
+        return 0
+    rows = kpi_rows()
+    if args.plan:
+        rows = [r for r in rows if r["plan"]]
+    for r in rows:
+        flag = " [plan]" if r["plan"] else ""
+        print(f"{r['id']}{flag}: {r['name']} ({r['unit']}, {r['direction']} is better)")
+        print(f"    {r['definition']}")
+        if r["proxy"]:
+            print(f"    proxy: {r['proxy']}")
+        print(f"    tables: {r['tables']}; levels: {r['levels']}; computed by {r['compute']}")
+    return 0
+
+
+def _add_kpis(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "kpis",
+        help="print the KPI dictionary (id, name, unit, definition, tables needed)",
+        description="Print every KPI the reports show: its id (the metrics.json key), name, "
+        "unit, definition, the raw tables it needs and the function computing it.",
+    )
+    p.add_argument("--plan", action="store_true", help="only the annual plan's KPIs")
+    p.add_argument("--markdown", action="store_true", help="print docs/kpis.md instead")
+    p.add_argument("--out", default="-", help="with --markdown: file to write (default stdout)")
+    p.set_defaults(func=_cmd_kpis)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -306,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_benchmark(sub)
     _add_selfcheck(sub)
+    _add_kpis(sub)
     # one line per further subcommand, each defined in its own section above
     return parser
 

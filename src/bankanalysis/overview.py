@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import OverviewError
-from bankanalysis.segmentation import customer_tiers, month_window, shift_month
+from bankanalysis.rules.months import month_window, shift_month
+from bankanalysis.rules.tiers import customer_tiers
 
 __all__ = [
     "ECHELON_TABLE_COLUMNS",
@@ -232,9 +233,9 @@ def region_scorecard(
     now_rm = rm.xs(month, level="month")
     base_rm = rm.xs(base, level="month")
 
-    tiers = customer_tiers(cm, month, thresholds, n_months=tier_months)
+    tiers = customer_tiers(cm, month, thresholds, tier_months)
     quality_plus = tiers["tier"].astype(str) != "mass"
-    vip_plus = tiers["tier"].astype(str).isin(["vip", "private"])
+    vip_plus = tiers["tier"].astype(str).isin(["vip", "private_banking"])
     tiers = tiers.assign(
         covered=(tiers["n_products"] >= coverage_products).astype("float64"),
         qv=tiers["tier"].astype(str).isin(["quality", "vip"]).astype("float64"),

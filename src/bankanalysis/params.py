@@ -153,7 +153,7 @@ class SegmentationParams(CommonParams):
     segment_min_customers: int = Field(200, ge=10)
     segment_seed: int = Field(0, ge=0)
     wealth_card_product: str = "wealth_card"
-    top_tier: Literal["quality", "vip", "private"] = "vip"
+    top_tier: Literal["quality", "vip", "private_banking"] = "vip"
 
     @field_validator("segment_k_range")
     @classmethod

@@ -58,7 +58,7 @@ TIER_COLORS = {
     "mass": "#9ecae1",
     "quality": "#4292c6",
     "vip": "#08519c",
-    "private": "#08306b",
+    "private_banking": "#08306b",
 }
 
 
@@ -480,7 +480,7 @@ def plot_pipeline(plot: pd.DataFrame, within: float, month: str) -> Figure:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from bankanalysis.segmentation import TIER_LABELS
+    from bankanalysis.rules.tiers import TIER_LABELS
 
     palette = {TIER_LABELS[t]: c for t, c in TIER_COLORS.items()}
     fig, ax = plt.subplots(figsize=(8, 0.35 * plot["outlet"].nunique() + 2))
@@ -496,7 +496,7 @@ def plot_segment_sizes(prof: pd.DataFrame, month: str) -> Figure:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from bankanalysis.segmentation import DEFAULT_TIER_NAMES
+    from bankanalysis.rules.tiers import TIERS as DEFAULT_TIER_NAMES
 
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(prof) + 1.5))
     sns.barplot(

@@ -43,6 +43,14 @@ from sklearn.preprocessing import StandardScaler
 from bankanalysis.contract import CHANNELS, PRODUCT_FAMILIES
 from bankanalysis.exceptions import ModelError, SegmentationError
 from bankanalysis.privacy import suppress_small_groups
+from bankanalysis.rules.months import month_end, month_window, shift_month
+from bankanalysis.rules.tiers import (
+    TIER_LABELS,
+    TIERS,
+    assign_tiers,
+    check_thresholds,
+    customer_tiers,
+)
 
 __all__ = [
     "BehaviourSegmenter",
@@ -115,15 +123,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Tier ids from the lowest to the highest AUM band.
-DEFAULT_TIER_NAMES: tuple[str, ...] = ("mass", "quality", "vip", "private")
-#: Display labels of the tier ids.
-TIER_LABELS: dict[str, str] = {
-    "mass": "Mass",
-    "quality": "Quality",
-    "vip": "VIP",
-    "private": "Private banking",
-}
+#: Tier ids from the lowest to the highest AUM band (:data:`bankanalysis.rules.tiers.TIERS`).
+DEFAULT_TIER_NAMES: tuple[str, ...] = TIERS
 #: Migration state of a customer active at the later month-end only.
 NEW = "new"
 #: Migration state of a customer active at the earlier month-end only.
@@ -131,30 +132,6 @@ CLOSED = "closed"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def shift_month(month: str, k: int) -> str:
-    """Return the month ``k`` months after ``month`` (negative ``k``: before).
-
-    Examples
-    --------
-    >>> shift_month("2024-03", -3)
-    '2023-12'
-    """
-    return str(pd.Period(month, freq="M") + k)
-
-
-def month_window(month: str, n_months: int) -> list[str]:
-    """Return the ``n_months`` month-ends ending at ``month``, oldest first.
-
-    Examples
-    --------
-    >>> month_window("2024-02", 3)
-    ['2023-12', '2024-01', '2024-02']
-    """
-    if n_months < 1:
-        raise ValueError("n_months must be at least 1")
-    return [shift_month(month, -k) for k in range(n_months - 1, -1, -1)]
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -167,108 +144,7 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         )
 
 
-def _check_thresholds(thresholds: Sequence[float], names: Sequence[str]) -> np.ndarray:
-    thr = np.asarray(thresholds, dtype="float64")
-    if len(names) != len(thr) + 1:
-        raise SegmentationError(
-            f"tier names {list(names)} need exactly {len(names) - 1} thresholds, got {list(thr)}"
-        )
-    if thr.size and (thr[0] <= 0 or np.any(np.diff(thr) <= 0)):
-        raise SegmentationError(
-            f"tier thresholds must be positive and strictly increasing, got {list(thr)}; "
-            "fix tier_thresholds in params/"
-        )
-    return thr
-
-
 # --------------------------------------------------------------------------- tiers
-
-
-def assign_tiers(
-    aum: pd.Series | np.ndarray,
-    thresholds: Sequence[float],
-    names: Sequence[str] = DEFAULT_TIER_NAMES,
-) -> pd.Categorical:
-    """Cut AUM into tiers.
-
-    Parameters
-    ----------
-    aum : Series or array
-        AUM per customer in the bank's currency.
-    thresholds : sequence of float
-        Lower bounds of every tier but the first (quality, VIP, private banking), increasing.
-        A customer exactly at a bound belongs to the higher tier.
-    names : sequence of str
-        Tier ids, lowest first (one more than ``thresholds``).
-
-    Returns
-    -------
-    Categorical
-        Ordered categories ``names``.
-
-    Examples
-    --------
-    >>> list(assign_tiers([0, 49999.0, 50000, 6e6], [5e4, 5e5, 6e6]))
-    ['mass', 'mass', 'quality', 'private']
-    """
-    thr = _check_thresholds(thresholds, names)
-    values = np.asarray(aum, dtype="float64")
-    codes = np.searchsorted(thr, values, side="right")
-    return pd.Categorical.from_codes(codes, categories=list(names), ordered=True)
-
-
-def customer_tiers(
-    cm: pd.DataFrame,
-    month: str,
-    thresholds: Sequence[float],
-    n_months: int = 3,
-    names: Sequence[str] = DEFAULT_TIER_NAMES,
-) -> pd.DataFrame:
-    """Tier of every customer active at ``month``.
-
-    The tier uses the average AUM over the last ``n_months`` month-ends (ending at
-    ``month``) at which the customer was active; a customer who joined two months ago is
-    averaged over those two month-ends.
-
-    Parameters
-    ----------
-    cm : DataFrame
-        ``customer_month`` rows with at least ``month, customer_id, aum``; the other columns
-        of the ``month`` rows (``outlet_id``, ``region_id``, ``manager_id``, holdings...) are
-        carried over.
-    month : str
-        Month-end ``YYYY-MM``.
-    thresholds : sequence of float
-        Lower bounds of quality, VIP and private banking (bank currency).
-    n_months : int
-        Number of month-ends averaged.
-    names : sequence of str
-        Tier ids, lowest first.
-
-    Returns
-    -------
-    DataFrame
-        The ``month`` rows of ``cm`` (one per customer, sorted by ``customer_id``) plus
-        ``avg_aum``, ``months_used`` and ``tier`` (ordered categorical).
-    """
-    _require(cm, ("month", "customer_id", "aum"), "customer_tiers")
-    window = month_window(month, n_months)
-    now = cm.loc[cm["month"] == month]
-    if now.empty:
-        known = sorted(cm["month"].unique().tolist())
-        raise SegmentationError(
-            f"no customer is active at month {month!r} in the customer-month frame "
-            f"(months present: {', '.join(known[:3])}{'...' if len(known) > 3 else ''}); "
-            "choose a data_month inside the data"
-        )
-    hist = cm.loc[cm["month"].isin(window), ["customer_id", "aum"]]
-    avg = hist.groupby("customer_id", sort=False)["aum"].agg(["mean", "size"])
-    out = now.sort_values("customer_id").reset_index(drop=True)
-    got = avg.reindex(out["customer_id"].to_numpy())
-    out["avg_aum"] = got["mean"].to_numpy()
-    out["months_used"] = got["size"].to_numpy().astype("int16")
-    out["tier"] = assign_tiers(out["avg_aum"], thresholds, names)
-    return out
 
 
 def tier_summary(
@@ -676,7 +552,7 @@ def upgrade_pipeline(
         raise SegmentationError(f"pipeline band must lie in (0, 1), got {within}")
     _require(tiers, ("avg_aum", "tier", by), "upgrade_pipeline")
     names = list(tiers["tier"].cat.categories)
-    thr = _check_thresholds(thresholds, names)
+    thr = check_thresholds(thresholds, names)
     codes = tiers["tier"].cat.codes.to_numpy()
     aum = tiers["avg_aum"].to_numpy()
     parts = []
@@ -1319,7 +1195,7 @@ def product_depth(
     if customers is not None:
         if month is None:
             raise SegmentationError("product_depth needs month together with customers")
-        end = pd.Period(month, freq="M").end_time
+        end = month_end(month)
         since = pd.to_datetime(customers["since"])
         closed = pd.to_datetime(customers["closed"])
         on_book = (since <= end) & (closed.isna() | (closed > end))
@@ -1417,7 +1293,7 @@ def manager_kpis(
     managers: pd.DataFrame | None,
     has_contacts: bool,
     priority_tiers: Sequence[str] = ("quality", "vip"),
-    vip_tiers: Sequence[str] = ("vip", "private"),
+    vip_tiers: Sequence[str] = ("vip", "private_banking"),
 ) -> ManagerKPIs:
     """Coverage of quality and VIP customers by account managers.
 

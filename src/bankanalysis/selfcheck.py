@@ -263,12 +263,13 @@ def _analytics_tiers(
     processed_dir: Path, month: str, n_months: int, thresholds: list[float]
 ) -> pd.DataFrame:
     from bankanalysis.data.load import load_processed
-    from bankanalysis.segmentation import customer_tiers, month_window
+    from bankanalysis.rules.months import month_window
+    from bankanalysis.rules.tiers import customer_tiers
 
     bank = load_processed(processed_dir)
     months = [m for m in month_window(month, n_months) if m in bank.months]
     cm = bank.customer_month(months=months, columns=["month", "customer_id", "aum"])
-    return customer_tiers(cm, month, thresholds, n_months=n_months)
+    return customer_tiers(cm, month, thresholds, n_months)
 
 
 def _defaults() -> tuple[list[float], int, int]:
@@ -305,6 +306,7 @@ def check_tiers(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[Che
 @register
 def check_migration(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
     """Migration matrix counts equal a direct computation from raw holdings, cell by cell."""
+    from bankanalysis.rules.tiers import TIERS
     from bankanalysis.segmentation import tier_transitions, transition_matrix
 
     thresholds, n_months, gap = _defaults()
@@ -316,7 +318,7 @@ def check_migration(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list
         t0 = months[0]
     a = _direct_tiers(aum, t0, n_months, thresholds)
     b = _direct_tiers(aum, t1, n_months, thresholds)
-    names = ["mass", "quality", "vip", "private"]
+    names = list(TIERS)
     pair = pd.concat([a.rename("f"), b.rename("t")], axis=1)
     f = pair["f"].map(lambda x: "new" if pd.isna(x) else names[int(x)])
     t = pair["t"].map(lambda x: "closed" if pd.isna(x) else names[int(x)])

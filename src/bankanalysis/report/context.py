@@ -1,0 +1,141 @@
+"""The common notebook preamble as one call: data, scope, names, chart theme and metrics.
+
+Every report notebook starts with::
+
+    ctx = report_context(processed_dir, output_dir, region_id, data_month, currency=currency,
+                         min_group_size=min_group_size)
+
+and then reads ``ctx.bank``, ``ctx.month``, ``ctx.region_id``, ``ctx.region_name``,
+``ctx.outlet_names`` and records KPIs with ``ctx.metrics``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bankanalysis.data.load import ProcessedBank, load_processed
+from bankanalysis.exceptions import ParameterError
+from bankanalysis.report.metrics import MetricsRecorder
+
+__all__ = ["ReportContext", "report_context"]
+
+
+@dataclass
+class ReportContext:
+    """What every section of a report needs to know about its scope.
+
+    Attributes
+    ----------
+    bank : ProcessedBank
+        The processed data.
+    month : str
+        Data month of the report (``YYYY-MM``).
+    region_id : str or None
+        The region (secondary branch) the report covers; ``None`` for the whole bank.
+    region_name : str
+        The region's name (``"the bank"`` for the whole bank).
+    echelon : int or None
+        The region's echelon (1 central city, 2 key development area, 3 expansion area).
+    currency : str
+        Currency of money figures.
+    min_group_size : int
+        ``k`` of the disclosure rule.
+    metrics : MetricsRecorder
+        Writes ``metrics.json`` beside the report.
+    outlet_names, region_names : dict
+        Display names by id.
+    """
+
+    bank: ProcessedBank
+    month: str
+    region_id: str | None
+    region_name: str
+    echelon: int | None
+    currency: str
+    min_group_size: int
+    metrics: MetricsRecorder
+    outlet_names: dict[str, str] = field(default_factory=dict)
+    region_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def region_outlets(self) -> list[str]:
+        """Outlet ids of the report's region (every outlet for the whole bank)."""
+        out = self.bank.outlets
+        if self.region_id is not None:
+            out = out[out["region_id"] == self.region_id]
+        return out["outlet_id"].astype(str).tolist()
+
+
+def report_context(
+    processed_dir: str | Path | None,
+    output_dir: str | Path | None,
+    region_id: str | None = None,
+    data_month: str | None = None,
+    *,
+    currency: str = "CNY",
+    min_group_size: int = 10,
+    whole_bank: bool = False,
+    theme: bool = True,
+) -> ReportContext:
+    """Load the processed bank and settle the report's scope.
+
+    Parameters
+    ----------
+    processed_dir, output_dir : str or Path or None
+        Processed data (``None``: the default folder) and the report's output folder
+        (``None``: metrics kept in memory, for an analyst in JupyterLab).
+    region_id : str, optional
+        Region of the report; ``None`` takes the first region unless ``whole_bank``.
+    data_month : str, optional
+        ``YYYY-MM``; default the last month of the data.
+    currency : str
+        Currency of money figures.
+    min_group_size : int
+        ``k`` of the disclosure rule.
+    whole_bank : bool
+        The report covers the whole bank (the overview).
+    theme : bool
+        Apply the reports' chart theme (fonts that render Chinese names).
+
+    Raises
+    ------
+    ParameterError
+        When the region or the month is not in the data.
+    """
+    bank = load_processed(processed_dir)
+    regions = bank.regions.assign(region_id=bank.regions["region_id"].astype(str))
+    regions = regions.set_index("region_id")
+    month = data_month or bank.data_month
+    if month not in bank.months:
+        raise ParameterError(
+            [f"data_month {month!r} is not in the data ({bank.months[0]} to {bank.months[-1]})"]
+        )
+    if whole_bank:
+        rid, name, echelon = None, "the bank", None
+    else:
+        rid = str(region_id) if region_id is not None else str(regions.index[0])
+        if rid not in regions.index:
+            raise ParameterError(
+                [f"region_id {rid!r} is not in the regions table ({', '.join(regions.index[:8])})"]
+            )
+        name, echelon = str(regions.loc[rid, "name"]), int(regions.loc[rid, "echelon"])
+    if theme:
+        from bankanalysis import plots
+
+        plots.set_theme()
+    outlets = bank.outlets
+    return ReportContext(
+        bank=bank,
+        month=month,
+        region_id=rid,
+        region_name=name,
+        echelon=echelon,
+        currency=currency,
+        min_group_size=int(min_group_size),
+        metrics=MetricsRecorder(output_dir),
+        outlet_names=dict(
+            zip(outlets["outlet_id"].astype(str), outlets["name"].astype(str), strict=True)
+        ),
+        region_names=regions["name"].astype(str).to_dict(),
+    )

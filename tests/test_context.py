@@ -1,0 +1,39 @@
+"""The notebook preamble: scope, names and metrics from one call; bad scope named clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from bankanalysis.exceptions import ParameterError
+from bankanalysis.report.context import report_context
+
+
+def test_region_scope(ci_bank, tmp_path):
+    ctx = report_context(ci_bank.processed, tmp_path, None, None, currency="EUR", theme=False)
+    regions = ctx.bank.regions
+    first = str(regions["region_id"].iloc[0])
+    assert ctx.region_id == first
+    assert ctx.region_name == str(regions["name"].iloc[0])
+    assert ctx.echelon == int(regions["echelon"].iloc[0])
+    assert ctx.month == ctx.bank.data_month
+    assert ctx.currency == "EUR" and ctx.min_group_size == 10
+    outlets = ctx.bank.outlets
+    assert sorted(ctx.region_outlets) == sorted(
+        outlets.loc[outlets["region_id"] == first, "outlet_id"].astype(str)
+    )
+    assert set(ctx.outlet_names) == set(outlets["outlet_id"].astype(str))
+    ctx.metrics.record("customers", 5)
+    assert (tmp_path / "metrics.json").is_file()
+
+
+def test_whole_bank_scope(ci_bank):
+    ctx = report_context(ci_bank.processed, None, whole_bank=True, theme=False)
+    assert ctx.region_id is None and ctx.echelon is None
+    assert len(ctx.region_outlets) == len(ctx.bank.outlets)
+
+
+def test_unknown_region_and_month_are_named(ci_bank):
+    with pytest.raises(ParameterError, match="region_id 'R99' is not in the regions table"):
+        report_context(ci_bank.processed, None, "R99", theme=False)
+    with pytest.raises(ParameterError, match="data_month '1999-01' is not in the data"):
+        report_context(ci_bank.processed, None, None, "1999-01", theme=False)
