@@ -105,3 +105,29 @@ def test_cli_prints_the_dictionary():
     assert "vip_service_duration_ratio [plan]: VIP customer service duration ratio" in out
     assert "proxy:" in out
     assert "aum_gini" not in out  # --plan leaves descriptive KPIs out
+
+
+def test_catalogue_errors_name_the_entry(tmp_path):
+    bad = tmp_path / "kpis.yaml"
+    entry = (
+        "- id: a\n  name: A\n  unit: count\n  direction: higher\n  levels: [region]\n"
+        "  needs: [holdings]\n  compute: m:f\n  definition: Active customers at the month-end.\n"
+    )
+    bad.write_text(entry + entry, encoding="utf-8")
+    with pytest.raises(KpiError, match="entry 2 \\(a\\): KPI 'a' is declared twice"):
+        kpis.load_catalogue(bad)
+    bad.write_text(entry.replace("unit: count", "unit: count\n  colour: red"), encoding="utf-8")
+    with pytest.raises(KpiError, match="unknown field.*colour"):
+        kpis.load_catalogue(bad)
+    bad.write_text(entry.replace("  name: A\n", ""), encoding="utf-8")
+    with pytest.raises(KpiError, match="entry 1 \\(a\\)"):
+        kpis.load_catalogue(bad)
+
+
+def test_importing_reads_nothing():
+    code = (
+        "import bankanalysis.rules.kpis as k, sys; "
+        "assert '_entries' not in vars(k.KPIS); print(len(k.KPIS))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == len(kpis.KPIS) > 40

@@ -1,6 +1,7 @@
 """The KPI dictionary: every figure a report shows, declared once.
 
-Each :class:`KPI` says what the figure means (a one-sentence definition naming numerator,
+The entries live in ``kpis.yaml`` beside this module (data, not code); this module validates
+them and answers questions about them. Each :class:`KPI` says what the figure means (a one-sentence definition naming numerator,
 denominator and window), its unit and display format, whether higher or lower is better, the
 levels it exists at, the raw tables it needs and the one function that computes it. Reports,
 the run index, scorecards, attainment tables and ``metrics.json`` all take names, units and
@@ -20,9 +21,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
+
+import yaml
 
 from bankanalysis.exceptions import KpiError
 
@@ -36,6 +41,7 @@ __all__ = [
     "is_kpi",
     "kpi_rows",
     "kpis_markdown",
+    "load_catalogue",
     "metric_key",
     "parse_metric_key",
     "plan_kpis",
@@ -58,8 +64,6 @@ UNITS: dict[str, str] = {
 }
 #: Levels a KPI can exist at, from the smallest unit up.
 LEVELS: tuple[str, ...] = ("customer", "outlet", "region", "echelon", "bank")
-_ABOVE_OUTLET = ("outlet", "region", "echelon", "bank")
-_ABOVE_REGION = ("region", "echelon", "bank")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEY = re.compile(r"^(?P<kpi>[a-z][a-z0-9_]*)(?:\[(?P<by>[^\[\]]+)\])?$")
@@ -124,649 +128,64 @@ class KPI:
             )
 
 
-def _k(*args: Any, **kwargs: Any) -> KPI:
-    return KPI(*args, **kwargs)
+#: The dictionary's entries, a data file shipped with the package.
+CATALOGUE = Path(__file__).with_name("kpis.yaml")
+_FIELDS = {f for f in KPI.__dataclass_fields__}
 
 
-_SEG = "bankanalysis.segmentation"
-_BM = "bankanalysis.benchmarking"
-_PR = "bankanalysis.propensity"
-_OV = "bankanalysis.overview"
+def load_catalogue(path: str | Path = CATALOGUE) -> dict[str, KPI]:
+    """Read and validate the KPI entries of ``path`` (default the package's ``kpis.yaml``).
 
-_ENTRIES: list[KPI] = [
-    # --- plan KPIs: customers and coverage (computed by the segmentation package)
-    _k(
-        "customers",
-        "Customers",
-        "Active customers (holding at least one product) at the month-end.",
-        "count",
-        "higher",
-        _ABOVE_OUTLET,
-        ("customers", "holdings"),
-        f"{_SEG}.coverage:customer_kpis",
-        plan=True,
-    ),
-    _k(
-        "customer_growth",
-        "Customer growth",
-        "Active customers at the month-end minus those at the base month (lookback_months "
-        "earlier, or the first month of the data), divided by those at the base month.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("customers", "holdings"),
-        f"{_SEG}.coverage:customer_kpis",
-        plan=True,
-    ),
-    _k(
-        "stock_retention",
-        "Stock customer retention rate",
-        "Customers active at the base month (lookback_months earlier) who are still active at "
-        "the month-end, divided by the customers active at the base month.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("customers", "holdings"),
-        f"{_SEG}.coverage:customer_kpis",
-        plan=True,
-    ),
-    _k(
-        "product_coverage",
-        "Product coverage",
-        "Active customers holding at least coverage_products products at the month-end, "
-        "divided by active customers.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.coverage:customer_kpis",
-        plan=True,
-    ),
-    _k(
-        "products_per_customer",
-        "Products per customer",
-        "Products held at the month-end divided by active customers.",
-        "products",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.coverage:customer_kpis",
-    ),
-    _k(
-        "wealth_card_matching",
-        "Wealth-management-card matching rate",
-        "Quality-and-above customers holding the wealth-management card at the month-end, "
-        "divided by quality-and-above customers (tiers on window-average AUM).",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "products"),
-        f"{_SEG}.coverage:customer_kpis",
-        plan=True,
-    ),
-    _k(
-        "e_banking_penetration",
-        "E-banking penetration",
-        "Active customers holding an e-banking product at the month-end, divided by active "
-        "customers.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "products"),
-        f"{_SEG}.coverage:customer_kpis",
-    ),
-    _k(
-        "zero_product_share",
-        "Customers holding no product",
-        "Customers on the books (opened, not closed) holding no product at the month-end, "
-        "divided by customers on the books.",
-        "share",
-        "lower",
-        _ABOVE_OUTLET,
-        ("customers", "holdings"),
-        f"{_SEG}.coverage:product_depth",
-    ),
-    _k(
-        "single_product_share",
-        "Customers holding one product",
-        "Customers on the books holding exactly one product at the month-end, divided by "
-        "customers on the books.",
-        "share",
-        "lower",
-        _ABOVE_OUTLET,
-        ("customers", "holdings"),
-        f"{_SEG}.coverage:product_depth",
-    ),
-    # --- plan KPIs: account managers (segmentation.managers)
-    _k(
-        "contact_plan_coverage",
-        "Customer contact-plan coverage",
-        "Quality-and-above customers contacted by an account manager in the month, divided by "
-        "quality-and-above customers.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "contacts"),
-        f"{_SEG}.managers:manager_kpis",
-        plan=True,
-    ),
-    _k(
-        "manager_coverage",
-        "Full-time account-manager coverage",
-        "Quality-and-above customers assigned to a full-time account manager at the month-end, "
-        "divided by quality-and-above customers.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "managers"),
-        f"{_SEG}.managers:manager_kpis",
-        plan=True,
-    ),
-    _k(
-        "manager_adequacy",
-        "Full-time account-manager adequacy ratio",
-        "Quality-and-above customers divided by full-time account managers at the month-end "
-        "(customers per manager; lower means better staffed).",
-        "ratio",
-        "lower",
-        _ABOVE_OUTLET,
-        ("holdings", "managers"),
-        f"{_SEG}.managers:manager_kpis",
-        plan=True,
-        decimals=0,
-    ),
-    _k(
-        "vip_service_duration_ratio",
-        "VIP customer service duration ratio",
-        "Account-manager contact minutes with VIP-and-above customers in the month, divided by "
-        "all account-manager contact minutes in the month.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "contacts"),
-        f"{_SEG}.managers:manager_kpis",
-        proxy="The data contract records account managers' contacts only; counter and "
-        "phone-centre service time are not in it, so the ratio covers account-manager time.",
-        plan=True,
-    ),
-    _k(
-        "vip_contact_rate",
-        "VIP customers contacted",
-        "VIP-and-above customers contacted by an account manager in the last three months, "
-        "divided by VIP-and-above customers.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "contacts"),
-        f"{_SEG}.managers:manager_kpis",
-    ),
-    _k(
-        "vip_service_minutes",
-        "Service minutes per VIP customer",
-        "Account-manager contact minutes with VIP-and-above customers in the last three months, "
-        "divided by VIP-and-above customers.",
-        "minutes",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "contacts"),
-        f"{_SEG}.managers:manager_kpis",
-    ),
-    # --- plan KPIs: tiers and migration (segmentation)
-    _k(
-        "customer_share",
-        "Share of customers",
-        "Active customers in the group (e.g. a tier) divided by all active customers at the "
-        "month-end.",
-        "share",
-        "none",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.composition:tier_summary",
-    ),
-    _k(
-        "aum_share",
-        "Share of AUM",
-        "Window-average AUM of the group's customers divided by the window-average AUM of all "
-        "active customers.",
-        "share",
-        "none",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.composition:tier_summary",
-    ),
-    _k(
-        "aum",
-        "Assets under management",
-        "Month-end balances of the products counted in AUM, summed over active customers.",
-        "money",
-        "higher",
-        ("customer", *_ABOVE_OUTLET),
-        ("holdings", "products"),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    _k(
-        "upward_migration_rate",
-        "Upward migration rate",
-        "Customers active at the base month (migration_months earlier) who are in a higher tier "
-        "at the month-end, divided by the customers active at the base month.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.migration:migration_rates",
-        plan=True,
-    ),
-    _k(
-        "downward_migration_rate",
-        "Downward migration rate",
-        "Customers active at the base month who are in a lower tier at the month-end, divided "
-        "by the customers active at the base month.",
-        "share",
-        "lower",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.migration:migration_rates",
-    ),
-    _k(
-        "attrition_rate",
-        "Attrition rate",
-        "Customers active at the base month who are no longer active at the month-end, divided "
-        "by the customers active at the base month.",
-        "share",
-        "lower",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.migration:migration_rates",
-    ),
-    _k(
-        "upgrade_candidates",
-        "Upgrade candidates",
-        "Active customers whose window-average AUM lies within pipeline_within below the next "
-        "tier's threshold at the month-end.",
-        "count",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.migration:upgrade_pipeline",
-    ),
-    _k(
-        "aum_gini",
-        "AUM concentration (Gini)",
-        "Gini coefficient of window-average AUM over the active customers (0 = equal, "
-        "1 = one customer holds everything).",
-        "score",
-        "none",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_SEG}.composition:gini",
-    ),
-    _k(
-        "behaviour_segments",
-        "Behaviour segments",
-        "Segments found within the tier by clustering customers' products, channels, activity, "
-        "tenure and age at the month-end.",
-        "count",
-        "none",
-        ("region",),
-        ("holdings", "transactions"),
-        f"{_SEG}.behaviour:segment_tiers",
-    ),
-    _k(
-        "segment_stability",
-        "Segment stability",
-        "Adjusted Rand index between segmentations fitted with different seeds (1 = the same "
-        "segments every time).",
-        "score",
-        "higher",
-        ("region",),
-        ("holdings", "transactions"),
-        f"{_SEG}.behaviour:segment_tiers",
-    ),
-    # --- plan KPIs: deposits, income, sales (prepared outlet/region months)
-    _k(
-        "new_deposits",
-        "New personal deposits",
-        "Personal deposit balance at the month-end minus the balance at the previous month-end.",
-        "money",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "products"),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    _k(
-        "deposit_balance",
-        "Personal deposit balance",
-        "Month-end balances of deposit-family products, summed over active customers.",
-        "money",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "products"),
-        f"{_BM}.kpis:outlet_kpis",
-    ),
-    _k(
-        "fee_income",
-        "Intermediary (fee) income",
-        "Fee income of the month's transactions of active customers.",
-        "money",
-        "higher",
-        _ABOVE_OUTLET,
-        ("transactions",),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    _k(
-        "new_customers",
-        "New customers",
-        "Customers whose relationship started (since date) in the month.",
-        "count",
-        "higher",
-        _ABOVE_OUTLET,
-        ("customers",),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    _k(
-        "sales_total",
-        "Product sales",
-        "New holdings in the month: products held at the month-end that the customer did not "
-        "hold at the previous month-end.",
-        "count",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    # --- plan KPIs: channels and self-service (benchmarking.self_service)
-    _k(
-        "self_service_per_outlet",
-        "Self-service banks per physical outlet",
-        "Distinct self-service sites (on- and off-site) installed by the month-end, divided by "
-        "physical outlets open at the month-end (plan target 3).",
-        "ratio",
-        "higher",
-        _ABOVE_REGION,
-        ("devices", "outlets"),
-        f"{_BM}.self_service:self_service_by_region",
-        plan=True,
-    ),
-    _k(
-        "device_operating_rate",
-        "Self-service device operating rate",
-        "Device operating hours in the month divided by the hours the devices were available.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("devices", "device_months"),
-        f"{_BM}.kpis:outlet_kpis",
-        plan=True,
-    ),
-    _k(
-        "accounting_replacement_rate",
-        "Accounting-business replacement rate",
-        "Accounting transactions (deposits, withdrawals, transfers, payments) made outside the "
-        "counter in the month, divided by all accounting transactions in the month.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("transactions",),
-        f"{_BM}.self_service:replacement_rates",
-        plan=True,
-    ),
-    _k(
-        "outlet_replacement_rate",
-        "Outlet replacement rate",
-        "Transactions on self-service devices in the month, divided by the transactions on "
-        "self-service devices and at the counter.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("transactions",),
-        f"{_BM}.self_service:replacement_rates",
-        plan=True,
-    ),
-    # --- outlet productivity (benchmarking.kpis)
-    _k(
-        "customers_per_fte",
-        "Customers per staff FTE",
-        "Active customers at the month-end divided by the outlet's staff in full-time equivalents.",
-        "ratio",
-        "higher",
-        _ABOVE_OUTLET,
-        ("customers", "holdings", "outlets"),
-        f"{_BM}.kpis:outlet_kpis",
-        decimals=1,
-    ),
-    _k(
-        "sales_per_fte",
-        "Product sales per staff FTE",
-        "Product sales (new holdings) in the month divided by staff in full-time equivalents.",
-        "ratio",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "outlets"),
-        f"{_BM}.kpis:outlet_kpis",
-        decimals=1,
-    ),
-    _k(
-        "aum_per_fte",
-        "AUM per staff FTE",
-        "AUM at the month-end divided by staff in full-time equivalents.",
-        "money",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "outlets"),
-        f"{_BM}.kpis:outlet_kpis",
-    ),
-    _k(
-        "aum_per_customer",
-        "AUM per customer",
-        "AUM at the month-end divided by active customers.",
-        "money",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_BM}.kpis:outlet_kpis",
-    ),
-    _k(
-        "share_quality_plus",
-        "Quality-and-above customers",
-        "Quality-and-above customers (window-average AUM at or above the first tier threshold) "
-        "divided by active customers at the month-end.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_BM}.kpis:outlet_kpis",
-    ),
-    _k(
-        "staff_fte",
-        "Staff (FTE)",
-        "Staff of the outlet in full-time equivalents.",
-        "ratio",
-        "none",
-        _ABOVE_OUTLET,
-        ("outlets",),
-        f"{_BM}.kpis:outlet_kpis",
-        decimals=1,
-    ),
-    _k(
-        "outlets",
-        "Outlets",
-        "Physical outlets open at the month-end.",
-        "count",
-        "none",
-        _ABOVE_REGION,
-        ("outlets",),
-        f"{_BM}.kpis:group_aggregates",
-    ),
-    _k(
-        "outlets_below_moving_average",
-        "Outlets below their peers' moving average",
-        "Outlets whose monthly output (ma_kpi) was below the moving average of their peer group "
-        "in each of the last lagging_months months.",
-        "count",
-        "lower",
-        _ABOVE_REGION,
-        ("holdings", "outlets"),
-        f"{_BM}.peers:lagging_outlets",
-    ),
-    _k(
-        "peer_percentile",
-        "Percentile among peers",
-        "Share of the outlet's peer group (same echelon and outlet type) it does better than on "
-        "the KPI, 100 = best.",
-        "ratio",
-        "higher",
-        ("outlet",),
-        ("holdings", "outlets"),
-        f"{_BM}.peers:peer_ranks",
-        decimals=0,
-    ),
-    _k(
-        "dea_efficiency",
-        "DEA efficiency",
-        "Output-oriented data envelopment analysis score of the outlet's mean outputs over "
-        "dea_months months against its frontier group (1 = on the frontier).",
-        "score",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings", "outlets"),
-        f"{_BM}.frontier:outlet_dea",
-    ),
-    _k(
-        "dea_efficient_outlets",
-        "Outlets on the DEA frontier",
-        "Outlets whose DEA efficiency is 1 (best practice within their frontier group).",
-        "count",
-        "higher",
-        _ABOVE_REGION,
-        ("holdings", "outlets"),
-        f"{_BM}.frontier:outlet_dea",
-    ),
-    # --- bank overview (overview)
-    _k(
-        "regions",
-        "Regions",
-        "Secondary branches (regions) in the extract.",
-        "count",
-        "none",
-        ("echelon", "bank"),
-        ("regions",),
-        f"{_OV}:echelon_comparison",
-    ),
-    _k(
-        "league_score",
-        "League score",
-        "Mean percentile rank of the region within its echelon over the plan's KPIs "
-        "(0 = last, 1 = first).",
-        "score",
-        "higher",
-        ("region",),
-        ("holdings",),
-        f"{_OV}:league_table",
-    ),
-    _k(
-        "target_attainment",
-        "Target attainment",
-        "Actual divided by target for the KPI and period (1 = on plan); met or missed by the "
-        "KPI's direction.",
-        "share",
-        "higher",
-        _ABOVE_OUTLET,
-        ("targets",),
-        f"{_OV}:target_attainment",
-    ),
-    _k(
-        "targets_missed",
-        "Targets missed",
-        "KPI targets of the period whose actual is on the wrong side of the target.",
-        "count",
-        "lower",
-        _ABOVE_OUTLET,
-        ("targets",),
-        f"{_OV}:target_attainment",
-    ),
-    # --- cross-sell propensity (propensity)
-    _k(
-        "model_auc",
-        "Model AUC (out of time)",
-        "Area under the ROC curve of the product's propensity model on the evaluation month "
-        "(0.5 = no better than chance).",
-        "score",
-        "higher",
-        ("region", "bank"),
-        ("holdings",),
-        f"{_PR}.evaluation:evaluate",
-    ),
-    _k(
-        "top_decile_lift",
-        "Top-decile lift",
-        "Buyer rate among the 10 % of customers the model scores highest, divided by the buyer "
-        "rate of all customers, in the evaluation month.",
-        "ratio",
-        "higher",
-        ("region", "bank"),
-        ("holdings",),
-        f"{_PR}.evaluation:evaluate",
-    ),
-    _k(
-        "models_beating_baseline",
-        "Models beating the tier baseline",
-        "Products whose model's out-of-time AUC exceeds the tier-popularity baseline's.",
-        "count",
-        "higher",
-        ("bank",),
-        ("holdings",),
-        f"{_PR}.evaluation:evaluate",
-    ),
-    _k(
-        "leads",
-        "Leads",
-        "Customer-product offers on the lead lists issued for the data month.",
-        "count",
-        "none",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_PR}.leads:region_lead_lists",
-    ),
-    _k(
-        "expected_sales",
-        "Expected new products",
-        "Sum of the calibrated purchase probabilities of the leads: the sales to expect if every "
-        "lead is worked.",
-        "count",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_PR}.leads:region_lead_lists",
-        decimals=0,
-    ),
-    _k(
-        "expected_new_products_per_customer",
-        "Expected new products per customer",
-        "Expected new products from the lead lists divided by the region's active customers "
-        "(the expected change in products per customer).",
-        "products",
-        "higher",
-        _ABOVE_OUTLET,
-        ("holdings",),
-        f"{_PR}.leads:offer_summary",
-    ),
-    # --- segmentation KPIs (added by the segmentation report)
-    # --- benchmarking KPIs (added by the outlet benchmarking report)
-    # --- overview KPIs (added by the bank overview)
-    # --- propensity KPIs (added by the cross-sell report)
-]
+    Raises
+    ------
+    KpiError
+        On an unknown field, a missing field, a bad value or an id declared twice.
+    """
+    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    out: dict[str, KPI] = {}
+    for i, raw in enumerate(entries):
+        where = f"{Path(path).name} entry {i + 1} ({raw.get('id', '?')})"
+        unknown = set(raw) - _FIELDS
+        if unknown:
+            raise KpiError(
+                f"{where}: unknown field(s) {sorted(unknown)}; fields are {sorted(_FIELDS)}"
+            )
+        try:
+            kpi = KPI(
+                **{
+                    **raw,
+                    "levels": tuple(raw.get("levels", ())),
+                    "needs": tuple(raw.get("needs", ())),
+                    "aliases": tuple(raw.get("aliases", ())),
+                }
+            )
+        except TypeError as exc:
+            raise KpiError(f"{where}: {exc}") from None
+        if kpi.id in out:
+            raise KpiError(f"{where}: KPI {kpi.id!r} is declared twice")
+        out[kpi.id] = kpi
+    return out
 
-KPIS: dict[str, KPI] = {}
-for _kpi in _ENTRIES:
-    if _kpi.id in KPIS:
-        raise KpiError(f"KPI {_kpi.id!r} is declared twice")
-    KPIS[_kpi.id] = _kpi
-del _kpi
+
+class _Catalogue(Mapping[str, KPI]):
+    """The dictionary as a read-only mapping, read from :data:`CATALOGUE` on first use."""
+
+    @cached_property
+    def _entries(self) -> dict[str, KPI]:
+        return load_catalogue()
+
+    def __getitem__(self, key: str) -> KPI:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: Every KPI by id, in declaration order (read lazily: nothing is read on import).
+KPIS: Mapping[str, KPI] = _Catalogue()
 
 
 def get(kpi_id: str) -> KPI:
