@@ -4,6 +4,8 @@ For a month ``t`` and a product, the *population* is every customer active at ``
 of ``customer_month``) who does not hold the product; the *label* is 1 when that customer
 holds the product at ``t + horizon`` (0 when not, or when no longer active). Features use
 only rows with ``month <= t``: the month itself and, for trends, a few months before it.
+Month arithmetic comes from :mod:`bankanalysis.rules.months`, tiers from
+:mod:`bankanalysis.rules.tiers` (the same window-average AUM as every report).
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import ModelError
+from bankanalysis.rules.months import month_window, shift_month
+from bankanalysis.rules.tiers import window_average_aum
 
 __all__ = [
     "ID_COLUMNS",
     "LAG_COLUMNS",
     "LAG_MONTHS",
-    "assign_tier",
     "build_features",
     "build_labels",
     "cross_sell_products",
-    "month_add",
     "months_needed",
-    "TIER_NAMES",
+    "tier_aum",
 ]
 
 logger = logging.getLogger(__name__)
@@ -37,28 +39,53 @@ ID_COLUMNS: tuple[str, ...] = ("month", "customer_id", "outlet_id", "region_id",
 LAG_COLUMNS: tuple[str, ...] = ("aum", "n_products")
 #: Look-back distances in months for the change features.
 LAG_MONTHS: tuple[int, ...] = (1, 3)
-#: Tier names from the lowest AUM band up (thresholds are parameters).
-TIER_NAMES: tuple[str, ...] = ("mass", "quality", "vip", "private")
 
 
-def month_add(month: str, k: int) -> str:
-    """Return the ``YYYY-MM`` month ``k`` months after ``month`` (``k`` may be negative).
+def months_needed(t: str, tier_months: int = 1) -> list[str]:
+    """Months whose rows the features of month ``t`` read: ``t``, the look-backs of the change
+    features and the tier window (:func:`bankanalysis.rules.months.month_window`).
 
     Examples
     --------
-    >>> month_add("2025-11", 3)
-    '2026-02'
-    >>> month_add("2025-01", -1)
-    '2024-12'
+    >>> months_needed("2025-06", 3)
+    ['2025-06', '2025-05', '2025-03', '2025-04']
     """
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + k
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+    out = [t] + [shift_month(t, -k) for k in LAG_MONTHS]
+    return out + [m for m in month_window(t, tier_months)[::-1] if m not in out]
 
 
-def months_needed(t: str) -> list[str]:
-    """Months whose rows :func:`build_features` reads for month ``t`` (``t`` and look-backs)."""
-    return [t] + [month_add(t, -k) for k in LAG_MONTHS]
+def tier_aum(
+    cm: pd.DataFrame, t: str, tier_months: int, history: pd.DataFrame | None = None
+) -> pd.Series:
+    """Window-average AUM of every customer active at ``t``: the AUM the bank's tiers use.
+
+    Parameters
+    ----------
+    cm : DataFrame
+        ``customer_month`` rows of month ``t`` (``month, customer_id, aum``; other months
+        are ignored unless they are in the tier window).
+    t : str
+        Month-end ``YYYY-MM``.
+    tier_months : int
+        Month-ends averaged (:func:`bankanalysis.rules.tiers.window_average_aum`).
+    history : DataFrame, optional
+        Rows of earlier months (``month, customer_id, aum``) when they are not in ``cm``.
+
+    Returns
+    -------
+    Series
+        ``avg_aum`` indexed by ``customer_id`` (sorted), the customers active at ``t``.
+
+    Examples
+    --------
+    >>> cm = pd.DataFrame({"month": ["2025-01", "2025-02", "2025-02"],
+    ...                    "customer_id": ["a", "a", "b"], "aum": [100.0, 300.0, 50.0]})
+    >>> tier_aum(cm, "2025-02", 3).tolist()
+    [200.0, 50.0]
+    """
+    cols = ["month", "customer_id", "aum"]
+    rows = cm[cols] if history is None else pd.concat([cm[cols], history[cols]])
+    return window_average_aum(rows, t, tier_months)["avg_aum"]
 
 
 def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None = None) -> list[str]:
@@ -91,18 +118,6 @@ def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None =
             f"(products.cross_sell = true: {', '.join(targets)}); fix the 'products' parameter"
         )
     return [p for p in targets if p in set(restrict)]
-
-
-def assign_tier(aum: pd.Series, thresholds: Sequence[float]) -> pd.Series:
-    """Tier name by AUM: below ``thresholds[0]`` mass, then quality, vip, private.
-
-    Examples
-    --------
-    >>> assign_tier(pd.Series([10.0, 60.0, 700.0, 7000.0]), [50, 500, 6000]).tolist()
-    ['mass', 'quality', 'vip', 'private']
-    """
-    idx = np.searchsorted(np.asarray(thresholds, dtype=float), aum.to_numpy(float), side="right")
-    return pd.Series(np.asarray(TIER_NAMES)[idx], index=aum.index, dtype="str")
 
 
 def _numeric_columns(cm: pd.DataFrame) -> list[str]:
@@ -160,7 +175,7 @@ def build_features(
     X["has_manager"] = cur["manager_id"].notna().to_numpy(dtype=np.float32)
     lag_cols = [c for c in LAG_COLUMNS if c in cur.columns]
     for k in LAG_MONTHS:
-        prev = past.loc[past_month == month_add(t, -k), ["customer_id", *lag_cols]]
+        prev = past.loc[past_month == shift_month(t, -k), ["customer_id", *lag_cols]]
         pos = pd.Index(prev["customer_id"]).get_indexer(cur.index)
         for c in lag_cols:
             vals = prev[c].to_numpy(dtype=np.float32, na_value=np.nan)
@@ -201,7 +216,7 @@ def build_labels(cm: pd.DataFrame, t: str, horizon: int, products: Sequence[str]
     """
     if horizon < 1:
         raise ModelError(f"horizon must be at least 1 month, got {horizon}")
-    t_end = month_add(t, horizon)
+    t_end = shift_month(t, horizon)
     cur = cm.loc[cm["month"] == t].set_index("customer_id").sort_index()
     fut = cm.loc[cm["month"] == t_end].set_index("customer_id")
     if fut.empty:

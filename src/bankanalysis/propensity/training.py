@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,18 +28,20 @@ from bankanalysis.propensity.features import (
     build_features,
     build_labels,
     cross_sell_products,
-    month_add,
     months_needed,
+    tier_aum,
 )
 from bankanalysis.propensity.models import (
     PropensityModel,
     TierPopularityBaseline,
     stratified_subsample,
 )
+from bankanalysis.rules.months import shift_month
 
 __all__ = [
     "BankLike",
     "EVALUATION_TABLE_COLUMNS",
+    "MonthData",
     "PropensityBundle",
     "calibration_by_product",
     "gains_by_product",
@@ -54,6 +56,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Column of the tier-popularity baseline's input (window-average AUM over ``tier_months``).
+TIER_AUM = "avg_aum"
 
 
 class BankLike(Protocol):
@@ -91,6 +96,7 @@ class TrainingSettings:
     min_buyers: int = schema_default("min_buyers")
     min_eval_buyers: int = schema_default("min_eval_buyers")
     tier_thresholds: tuple[float, ...] = field(default_factory=default_tier_thresholds)
+    tier_months: int = schema_default("tier_months")
     max_iter: int = schema_default("max_iter")
     learning_rate: float = schema_default("learning_rate")
     max_leaf_nodes: int = schema_default("max_leaf_nodes")
@@ -206,8 +212,8 @@ def plan_months(
     data_month = data_month or months[-1]
     if data_month not in months:
         raise ModelError(f"data_month {data_month} is not in the data ({months[0]}..{months[-1]})")
-    eval_month = month_add(data_month, -horizon)
-    last_train = month_add(eval_month, -horizon)
+    eval_month = shift_month(data_month, -horizon)
+    last_train = shift_month(eval_month, -horizon)
     train = [m for m in months if m <= last_train]
     if eval_month not in months or not train:
         need = 2 * horizon + 1
@@ -219,6 +225,25 @@ def plan_months(
     return train[-train_windows:], eval_month, data_month
 
 
+class MonthData(NamedTuple):
+    """What one month contributes: features, labels and the AUM the tiers use.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Features of the customers active at the month (customers as sorted index).
+    Y : DataFrame or None
+        Labels (``None`` without a horizon).
+    tier_aum : Series
+        Window-average AUM of the same customers (:func:`~bankanalysis.propensity.features.tier_aum`),
+        the tier-popularity baseline's input.
+    """
+
+    X: pd.DataFrame
+    Y: pd.DataFrame | None
+    tier_aum: pd.Series
+
+
 def load_features(
     bank: BankLike,
     t: str,
@@ -226,20 +251,22 @@ def load_features(
     region_id: str | None = None,
     label_horizon: int | None = None,
     products: Sequence[str] = (),
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    tier_months: int = 1,
+) -> MonthData:
     """Read what month ``t`` needs from the processed data and build its features (and labels).
 
-    Only month ``t`` is read in full; look-back months read ``aum`` and ``n_products``, and the
-    label month (``t + label_horizon``) reads the holding flags.
+    Only month ``t`` is read in full; look-back months (change features and the
+    ``tier_months`` tier window) read ``aum`` and ``n_products``, and the label month
+    (``t + label_horizon``) reads the holding flags.
 
     Returns
     -------
-    (X, Y)
-        Features of the customers active at ``t``; labels (``None`` without a horizon).
+    MonthData
+        ``(X, Y, tier_aum)``.
     """
     available = set(bank.months)
     cm = bank.customer_month(months=[t], region_id=region_id)
-    lag_months = [m for m in months_needed(t)[1:] if m in available]
+    lag_months = [m for m in months_needed(t, tier_months)[1:] if m in available]
     cols = ["month", "customer_id", *LAG_COLUMNS]
     history = (
         bank.customer_month(months=lag_months, region_id=region_id, columns=cols)
@@ -248,12 +275,13 @@ def load_features(
     )
     Y = None
     if label_horizon is not None:
-        t_end = month_add(t, label_horizon)
+        t_end = shift_month(t, label_horizon)
         cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
         fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
         Y = build_labels(pd.concat([cm[cols], fut]), t, label_horizon, products)
     X = build_features(cm, t, regions=regions, history=history)
-    return X, Y
+    aum = tier_aum(cm, t, tier_months, history).reindex(X.index)
+    return MonthData(X, Y, aum)
 
 
 def skip_reason(
@@ -331,21 +359,32 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     regions = sorted(str(r) for r in bank.regions["region_id"])
     rng = np.random.default_rng(s.random_state)
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
-    Xs, Ys = [], []
+    Xs, Ys, As = [], [], []
     for t in train_months:
-        X, Y = load_features(bank, t, regions, label_horizon=s.horizon, products=products)
+        X, Y, A = load_features(
+            bank, t, regions, label_horizon=s.horizon, products=products, tier_months=s.tier_months
+        )
         keep = _uniform_rows(len(X), pool_per_window, rng)
         Xs.append(X.iloc[keep])
         Ys.append(Y.iloc[keep])
+        As.append(A.iloc[keep])
         logger.info("training window %s: %d of %d customers", t, keep.size, len(X))
     X_all = pd.concat(Xs)
     Y_all = pd.concat(Ys)
-    del Xs, Ys
-    X_eval, Y_eval = load_features(
-        bank, eval_month, regions, label_horizon=s.horizon, products=products
+    # the baseline's one feature: window-average AUM, the tiers of every report
+    A_all = pd.concat(As).to_frame(TIER_AUM)
+    del Xs, Ys, As
+    X_eval, Y_eval, A_eval = load_features(
+        bank,
+        eval_month,
+        regions,
+        label_horizon=s.horizon,
+        products=products,
+        tier_months=s.tier_months,
     )
     keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
     X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
+    A_eval = A_eval.iloc[keep].to_frame(TIER_AUM)
     bundle = PropensityBundle(
         settings=s,
         products=products,
@@ -372,7 +411,8 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         idx = stratified_subsample(y, s.max_train_rows, s.random_state + i)
         Xp = X_all.iloc[pop[idx]]
         model = PropensityModel(**s.model_params()).fit(Xp, y[idx])
-        base = TierPopularityBaseline(tier_thresholds=s.tier_thresholds).fit(Xp, y[idx])
+        base = TierPopularityBaseline(tier_thresholds=s.tier_thresholds, aum_column=TIER_AUM)
+        base.fit(A_all.iloc[pop[idx]], y[idx])
         bundle.models[p], bundle.baselines[p] = model, base
         bundle.train_rows[p], bundle.train_buyers[p] = int(idx.size), int(y[idx].sum())
         Xe = X_eval.iloc[pop_e]
@@ -384,7 +424,7 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
                     "customer_id": Xe.index.to_numpy(),
                     "y": y_e,
                     "p_model": model.predict_proba(Xe)[:, 1].astype(np.float32),
-                    "p_baseline": base.predict_proba(Xe)[:, 1].astype(np.float32),
+                    "p_baseline": base.predict_proba(A_eval.iloc[pop_e])[:, 1].astype(np.float32),
                 }
             )
         )

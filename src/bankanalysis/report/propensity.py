@@ -1,0 +1,624 @@
+"""Report shaping of notebook 02 (cross-sell propensity): tables, sentences, charts and metrics.
+
+The analytics live in :mod:`bankanalysis.propensity` (features, models, evaluation, offers,
+lead lists); this module turns their results into what the report shows. Every KPI goes
+through the dictionary (:mod:`bankanalysis.rules.kpis`): tables are
+:func:`~bankanalysis.report.tables.kpi_table`, sentences use
+:func:`~bankanalysis.report.format.format_value`, metrics are keyed by KPI id (per product
+``model_auc[product=fund]``; the region's customers ``model_auc[product=fund,region=R01]``).
+Small groups are withheld by :mod:`bankanalysis.rules.disclosure`. Names from the data are
+HTML-escaped in every sentence.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from bankanalysis.propensity.leads import leads_by_product
+from bankanalysis.propensity.training import (
+    PropensityBundle,
+    calibration_by_product,
+    evaluation_table,
+    gains_by_product,
+)
+from bankanalysis.report.format import Absent, Suppressed, format_change, format_value, kpi_label
+from bankanalysis.report.tables import KpiTable, kpi_table
+from bankanalysis.rules.disclosure import suppress_small_groups
+from bankanalysis.rules.kpis import metric_key
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "BANK_METRICS",
+    "EVALUATION_KPIS",
+    "REGION_EVALUATION_COLUMNS",
+    "REGION_KPIS",
+    "bank_evaluation_table",
+    "calibration_figure",
+    "calibration_plot_data",
+    "evaluation_metrics",
+    "evaluation_text",
+    "expected_sales_figure",
+    "expected_sales_plot_data",
+    "gains_figure",
+    "gains_plot_data",
+    "header_text",
+    "lead_files_text",
+    "lead_list_metrics",
+    "lead_product_summary",
+    "lead_product_table",
+    "offer_metrics",
+    "offer_summary_text",
+    "region_evaluation",
+    "region_evaluation_table",
+    "skipped_products_text",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of :func:`~bankanalysis.propensity.training.evaluation_table` shown for the whole
+#: bank, and their KPI ids, in display order.
+EVALUATION_KPIS: dict[str, str] = {
+    "n": "evaluation_customers",
+    "buyers": "evaluation_buyers",
+    "base_rate": "take_up_rate",
+    "auc": "model_auc",
+    "baseline_auc": "baseline_auc",
+    "pr_auc": "model_pr_auc",
+    "lift": "top_decile_lift",
+    "baseline_lift": "baseline_top_decile_lift",
+    "capture": "top_decile_capture",
+    "brier": "model_brier_score",
+    "ece": "calibration_error",
+}
+#: Columns shown for the region's customers, and their KPI ids.
+REGION_KPIS: dict[str, str] = {
+    "n": "evaluation_customers",
+    "buyers": "evaluation_buyers",
+    "auc": "model_auc",
+    "lift": "top_decile_lift",
+    "capture": "top_decile_capture",
+}
+#: Figures of the region's evaluation withheld when a product has few buyers in the region.
+REGION_EVALUATION_COLUMNS: tuple[str, ...] = ("buyers", "auc", "lift", "capture", "ece")
+#: Per-product figures of the whole bank recorded in ``metrics.json``.
+BANK_METRICS: tuple[str, ...] = (
+    "auc",
+    "pr_auc",
+    "lift",
+    "capture",
+    "brier",
+    "ece",
+    "baseline_auc",
+    "baseline_lift",
+)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _name(product: str, product_names: Mapping[str, str]) -> str:
+    return str(product_names.get(product, product))
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+# --------------------------------------------------------------------------- header
+
+
+def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str:
+    """The report's opening sentence: region, data month, training windows, evaluation month.
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(horizon=3), [], "2025-12", "2025-09",
+    ...                      ["2025-05", "2025-06"], [], [])
+    >>> header_text("<b>东区</b>", 1, b)[:39]
+    '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
+    """
+    first, last = bundle.train_months[0], bundle.train_months[-1]
+    h = bundle.settings.horizon
+    return (
+        f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+        f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
+        f"evaluated on {bundle.eval_month}; the label is holding the product {h} month(s) later."
+    )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def region_evaluation_table(
+    evaluation: pd.DataFrame, region_id: str, min_group_size: int, fraction: float = 0.1
+) -> pd.DataFrame:
+    """The out-of-time figures of one region's customers, small groups withheld.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str
+        Region whose customers are evaluated.
+    min_group_size : int
+        ``k`` of the disclosure rule: products with 1 to k-1 buyers in the region get NaN in
+        :data:`REGION_EVALUATION_COLUMNS` (the buyer count included); 0 buyers are shown.
+    fraction : float
+        Top share for lift and capture.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.training.evaluation_table`, plus ``suppressed``.
+    """
+    table = evaluation_table(evaluation, region_id=region_id, fraction=fraction)
+    return suppress_small_groups(
+        table, "buyers", min_group_size, value_cols=list(REGION_EVALUATION_COLUMNS)
+    )
+
+
+def _labelled(table: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
+    out = table.copy()
+    out.insert(0, "product name", [_name(p, product_names) for p in out["product"]])
+    return out
+
+
+def bank_evaluation_table(
+    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = "CNY"
+) -> KpiTable:
+    """The whole bank's out-of-time figures per product (the model is the same for every region).
+
+    Parameters
+    ----------
+    bank_eval : DataFrame
+        :func:`~bankanalysis.propensity.training.evaluation_table` of the whole bank.
+    product_names : mapping
+        Product code -> display name (the code when missing).
+    """
+    return kpi_table(
+        _labelled(bank_eval, product_names),
+        EVALUATION_KPIS,
+        labels=["product name"],
+        currency=currency,
+        caption="Whole bank, evaluation month",
+    )
+
+
+def region_evaluation(
+    region_eval: pd.DataFrame,
+    product_names: Mapping[str, str],
+    region_name: str,
+    min_group_size: int,
+    currency: str = "CNY",
+) -> KpiTable:
+    """The region's customers' figures per product; withheld cells show the disclosure marker.
+
+    Parameters
+    ----------
+    region_eval : DataFrame
+        :func:`region_evaluation_table`.
+    product_names : mapping
+        Product code -> display name.
+    region_name : str
+        For the caption.
+    min_group_size : int
+        ``k`` of the disclosure rule (the marker's text).
+    """
+    table = _labelled(region_eval, product_names)
+    withheld = pd.DataFrame(
+        {
+            c: table["suppressed"].astype(bool) & (c in REGION_EVALUATION_COLUMNS)
+            for c in REGION_KPIS
+        },
+        index=table.index,
+    )
+    return kpi_table(
+        table,
+        REGION_KPIS,
+        labels=["product name"],
+        currency=currency,
+        min_group_size=min_group_size,
+        suppressed=withheld,
+        caption=f"Customers of {region_name}, evaluation month",
+    )
+
+
+def evaluation_metrics(
+    bundle: PropensityBundle,
+    bank_eval: pd.DataFrame,
+    region_eval: pd.DataFrame,
+    region_id: str,
+    min_group_size: int,
+) -> dict[str, Any]:
+    """The evaluation KPIs the report records, keyed by KPI id.
+
+    Returns
+    -------
+    dict
+        Per modelled product ``<kpi>[product=<p>]`` for each of :data:`BANK_METRICS` (whole
+        bank), ``model_auc[product=<p>,region=<region_id>]`` (the region's customers:
+        :class:`~bankanalysis.report.format.Suppressed` for a small group,
+        :class:`~bankanalysis.report.format.Absent` without buyers), and
+        ``products_modelled``, ``products_without_model``, ``models_beating_baseline``.
+        A figure that cannot be computed is an ``Absent`` with its reason, never NaN.
+    """
+    out: dict[str, Any] = {}
+    for row in bank_eval.itertuples():
+        for col in BANK_METRICS:
+            value = getattr(row, col)
+            key = metric_key(EVALUATION_KPIS[col], product=row.product)
+            out[key] = (
+                Absent(f"not computable on the {row.buyers} buyers of {bundle.eval_month}")
+                if _missing(value)
+                else value
+            )
+    for row in region_eval.itertuples():
+        key = metric_key("model_auc", product=row.product, region=region_id)
+        if row.suppressed:
+            out[key] = Suppressed(min_group_size)
+        elif _missing(row.auc):
+            out[key] = Absent(f"no buyers among the region's customers in {bundle.eval_month}")
+        else:
+            out[key] = row.auc
+    out["products_modelled"] = len(bundle.models)
+    out["products_without_model"] = len(bundle.skipped)
+    out["models_beating_baseline"] = int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+    return out
+
+
+def skipped_products_text(bundle: PropensityBundle, product_names: Mapping[str, str]) -> str:
+    """Markdown: the products without a model and why ("" when every product has one).
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(), ["gold"], "2025-12", "2025-09", ["2025-06"],
+    ...                      [], [], skipped={"gold": "too few buyers in training: 3 in 2025-06"})
+    >>> print(skipped_products_text(b, {"gold": "Gold <bar>"}))
+    **Products without a model:**
+    <BLANKLINE>
+    - Gold &lt;bar&gt;: too few buyers in training: 3 in 2025-06
+    """
+    if not bundle.skipped:
+        return ""
+    lines = [f"- {_e(_name(p, product_names))}: {_e(why)}" for p, why in bundle.skipped.items()]
+    return "**Products without a model:**\n\n" + "\n".join(lines)
+
+
+def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
+    """One Markdown sentence: how often and by how much the model beats the tier baseline.
+
+    When no product has a model, the sentence says so (the reasons are
+    :func:`skipped_products_text`).
+    """
+    if bank_eval.empty:
+        return (
+            f"**No product has a model**: none of the {len(bundle.products)} cross-sell products "
+            "had enough buyers to learn from and to evaluate (reasons below), so this report has "
+            "no evaluation, charts, offers or leads."
+        )
+    better = int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+    auc = format_value("model_auc", bank_eval["auc"].median())
+    base = format_value("baseline_auc", bank_eval["baseline_auc"].median())
+    capture = format_value("top_decile_capture", bank_eval["capture"].median())
+    return (
+        f"The model ranks better than the tier baseline for **{better} of {len(bank_eval)}** "
+        f"products; median out-of-time AUC {auc} against {base} for the baseline, and the top "
+        f"10% of customers by score hold on median {capture} of the buyers."
+    )
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _label_scoped(df: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
+    """``product`` replaced by ``<name> (<scope>)`` (the product code when it has no name)."""
+    out = df.copy()
+    names = out["product"].map(lambda p: _name(p, product_names))
+    out["product"] = names + " (" + out["scope"] + ")"
+    return out
+
+
+def gains_plot_data(
+    evaluation: pd.DataFrame,
+    region_id: str | None,
+    min_buyers: int,
+    product_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Cumulative gains per product for a faceted chart, products labelled ``name (scope)``.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str, optional
+        Region whose customers are used when they include ``min_buyers`` buyers.
+    min_buyers : int
+        Fewer buyers in the region: the whole bank's customers (``scope`` says which).
+    product_names : mapping
+        Product code -> display name.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.training.gains_by_product`, ``product`` labelled.
+    """
+    gains = gains_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
+    return _label_scoped(gains, product_names)
+
+
+def calibration_plot_data(
+    evaluation: pd.DataFrame,
+    region_id: str | None,
+    min_buyers: int,
+    min_group_size: int,
+    product_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Calibration bins per product for a faceted chart, small bins left out.
+
+    Parameters
+    ----------
+    evaluation, region_id, min_buyers, product_names
+        As for :func:`gains_plot_data`.
+    min_group_size : int
+        Bins with fewer customers are dropped.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.training.calibration_by_product`, ``product``
+        labelled ``name (scope)``.
+    """
+    calib = calibration_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
+    return _label_scoped(calib[calib["n"] >= min_group_size], product_names)
+
+
+def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
+    """Cumulative gains of the model, the baseline and random contact, one panel per product.
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when there is nothing to draw (no product has a model).
+    """
+    if gains.empty:
+        return None
+    import seaborn as sns
+
+    g = sns.relplot(
+        data=gains,
+        x="share_contacted",
+        y="share_of_buyers",
+        hue="ranking",
+        style="ranking",
+        col="product",
+        col_wrap=4,
+        kind="line",
+        height=2.6,
+        aspect=1.0,
+        hue_order=["model", "baseline", "random"],
+    )
+    g.set_titles("{col_name}").set_axis_labels(
+        "share of customers contacted", "share of buyers reached"
+    )
+    g.figure.suptitle(f"Cumulative gains, out of time ({eval_month})", y=1.02)
+    return g.figure
+
+
+def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
+    """Observed take-up rate against predicted probability per product, with the diagonal.
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when no bin is large enough to show.
+    """
+    if calib.empty:
+        return None
+    import seaborn as sns
+
+    g = sns.relplot(
+        data=calib,
+        x="mean_predicted",
+        y="observed_rate",
+        col="product",
+        col_wrap=4,
+        kind="line",
+        marker="o",
+        height=2.6,
+        aspect=1.0,
+        facet_kws={"sharex": False, "sharey": False},
+    )
+    for ax in g.axes.flat:
+        lim = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([0, lim], [0, lim], color="grey", linestyle="--", linewidth=1)
+    g.set_titles("{col_name}").set_axis_labels("predicted probability", "observed take-up rate")
+    g.figure.suptitle(f"Calibration, out of time ({eval_month})", y=1.02)
+    return g.figure
+
+
+# --------------------------------------------------------------------------- offers and leads
+
+
+def offer_metrics(summary: Mapping[str, float]) -> dict[str, Any]:
+    """The offer KPIs of :func:`~bankanalysis.propensity.leads.offer_summary`, keyed by KPI id.
+
+    Per-customer figures without customers are absent (with the reason), never NaN.
+    """
+    keys = (
+        "customers",
+        "products_per_customer",
+        "leads",
+        "expected_sales",
+        "expected_new_products_per_customer",
+        "expected_sales_all_offers",
+    )
+    return {k: Absent("no active customers") if _missing(summary[k]) else summary[k] for k in keys}
+
+
+def offer_summary_text(summary: Mapping[str, float], currency: str = "CNY") -> str:
+    """One Markdown paragraph on what working the leads should bring.
+
+    Parameters
+    ----------
+    summary : mapping
+        From :func:`~bankanalysis.propensity.leads.offer_summary`.
+
+    Examples
+    --------
+    >>> s = {"customers": 1200, "products_per_customer": 2.5, "leads": 100,
+    ...      "expected_sales": 12.4, "expected_new_products_per_customer": 0.0103,
+    ...      "products_per_customer_after": 2.5103, "expected_sales_all_offers": 30.2}
+    >>> print(offer_summary_text(s))
+    1,200 active customers hold 2.50 products on average. Working the 100 leads should bring about **12 new products** (+0.01 products per customer); making every customer's top offer(s) would bring about 30.
+    """
+
+    def f(kpi: str, value: float) -> str:
+        return format_value(kpi, value, currency)
+
+    if not summary["leads"]:
+        return (
+            f"{f('customers', summary['customers'])} active customers hold "
+            f"{f('products_per_customer', summary['products_per_customer'])} on average. "
+            "There are no offers and no leads: no product has a model."
+        )
+    per_customer = format_change(
+        "expected_new_products_per_customer", summary["expected_new_products_per_customer"]
+    )
+    return (
+        f"{f('customers', summary['customers'])} active customers hold "
+        f"{f('products_per_customer', summary['products_per_customer'])} on average. Working "
+        f"the {f('leads', summary['leads'])} leads should bring about "
+        f"**{f('expected_sales', summary['expected_sales'])} new products** ({per_customer} "
+        "per customer); making every customer's top offer(s) would bring about "
+        f"{f('expected_sales_all_offers', summary['expected_sales_all_offers'])}."
+    )
+
+
+def lead_product_summary(
+    leads: pd.DataFrame, min_group_size: int, product_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """Leads, mean probability and expected sales per product, small groups withheld.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The lead lists (``product``, ``customer_id``, ``probability``).
+    min_group_size : int
+        ``k`` of the disclosure rule: products with 1 to k-1 leads get NaN figures (the lead
+        count included).
+    product_names : mapping
+        Product code -> display name.
+
+    Returns
+    -------
+    DataFrame
+        ``name, product, leads, mean_probability, expected_sales, suppressed``, one row per
+        product with leads.
+    """
+    by_product = suppress_small_groups(leads_by_product(leads), "leads", min_group_size)
+    by_product.insert(0, "name", [_name(p, product_names) for p in by_product["product"]])
+    return by_product
+
+
+def lead_product_table(by_product: pd.DataFrame, min_group_size: int) -> KpiTable:
+    """:func:`lead_product_summary` as a KPI table (product names, no codes)."""
+    return kpi_table(
+        by_product,
+        {
+            "leads": "leads",
+            "mean_probability": "lead_mean_probability",
+            "expected_sales": "expected_sales",
+        },
+        labels=["name"],
+        min_group_size=min_group_size,
+    )
+
+
+def expected_sales_plot_data(by_product: pd.DataFrame) -> pd.DataFrame:
+    """The products of :func:`lead_product_summary` with figures, fewest expected sales first."""
+    return by_product.dropna(subset=["expected_sales"]).sort_values("expected_sales")
+
+
+def expected_sales_figure(by_product: pd.DataFrame, data_month: str) -> Figure | None:
+    """Horizontal bars of the expected new products per product (withheld products left out).
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when no product has figures to show.
+    """
+    plot = expected_sales_plot_data(by_product)
+    if plot.empty:
+        return None
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(plot) + 1.2))
+    sns.barplot(data=plot, x="expected_sales", y="name", color=sns.color_palette()[0], ax=ax)
+    ax.set_title(f"Expected new products from the lead lists, {data_month}")
+    ax.set_xlabel(kpi_label("expected_sales"))
+    ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
+
+
+def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
+    """Number of lead lists and of leads, keyed by KPI id.
+
+    Examples
+    --------
+    >>> lead_list_metrics(pd.DataFrame({"sheet": ["M1", "M1", "unassigned O1"]}))
+    {'lead_lists': 2, 'leads': 3}
+    """
+    return {"lead_lists": int(leads["sheet"].nunique()), "leads": len(leads)}
+
+
+def lead_files_text(
+    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
+) -> str:
+    """Markdown list of the lead files with their numbers of lists and leads.
+
+    Parameters
+    ----------
+    files : mapping
+        ``xlsx`` and ``csv`` file names, as returned by
+        :func:`~bankanalysis.propensity.workflow.write_region_leads`.
+    leads : DataFrame
+        The lead lists written.
+    folder : str or Path, optional
+        ``None``: the files sit next to the report and are linked by name; otherwise their
+        full path in ``folder`` is shown as code.
+
+    Returns
+    -------
+    str
+        Three Markdown bullets: workbook, CSV and the number of lists for unassigned customers.
+    """
+
+    def link(name: str) -> str:
+        return f"[{name}]({name})" if folder is None else f"`{Path(folder) / name}`"
+
+    sheets = pd.Index(leads["sheet"].unique()) if len(leads) else pd.Index([], dtype=object)
+    unassigned = int(sheets.astype(str).str.startswith("unassigned ").sum())
+    lists = format_value("lead_lists", len(sheets))
+    n_leads = format_value("leads", len(leads))
+    return (
+        f"- Workbook: {link(files['xlsx'])} ({lists} lists, {n_leads} leads)\n"
+        f"- CSV: {link(files['csv'])}\n"
+        f"- Lists for unassigned customers: {unassigned}"
+    )
