@@ -16,6 +16,7 @@ import html
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +37,18 @@ from bankanalysis.rules.kpis import metric_key
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from bankanalysis.report.context import ReportContext
+
 __all__ = [
     "BANK_METRICS",
+    "Section",
+    "calibration_section",
+    "evaluation_section",
+    "gains_section",
+    "header_section",
+    "lead_files_section",
+    "offers_section",
+    "product_names",
     "EVALUATION_KPIS",
     "REGION_EVALUATION_COLUMNS",
     "REGION_KPIS",
@@ -622,3 +633,140 @@ def lead_files_text(
         f"- CSV: {link(files['csv'])}\n"
         f"- Lists for unassigned customers: {unassigned}"
     )
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass
+class Section:
+    """What one section of the report shows (in order) and the KPIs it records.
+
+    Attributes
+    ----------
+    parts : list
+        Markdown text (``str``), :class:`~bankanalysis.report.tables.KpiTable` or matplotlib
+        ``Figure``, in display order.
+    metrics : dict
+        ``{metrics key: value}`` (KPI ids; absent values as ``Absent``/``Suppressed``).
+    """
+
+    parts: list[Any] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def show(self, recorder: Any = None) -> None:
+        """Record the metrics (when a recorder is given) and display the parts in a notebook."""
+        from IPython.display import Markdown, display
+
+        if recorder is not None and self.metrics:
+            recorder.record_many(self.metrics)
+        for part in self.parts:
+            if isinstance(part, str):
+                display(Markdown(part))
+            elif hasattr(part, "savefig"):
+                import matplotlib.pyplot as plt
+
+                display(part)
+                plt.close(part)
+            else:
+                display(part)
+
+
+def product_names(products: pd.DataFrame) -> dict[str, str]:
+    """Product code -> display name from the product catalogue.
+
+    Examples
+    --------
+    >>> product_names(pd.DataFrame({"product": ["fund"], "name": ["基金"]}))
+    {'fund': '基金'}
+    """
+    return dict(zip(products["product"].astype(str), products["name"].astype(str), strict=True))
+
+
+def header_section(ctx: ReportContext, bundle: PropensityBundle) -> Section:
+    """The report's opening sentence (:func:`header_text`)."""
+    return Section([header_text(ctx.region_name, ctx.echelon, bundle)])
+
+
+def evaluation_section(
+    bundle: PropensityBundle, ctx: ReportContext, names: Mapping[str, str]
+) -> Section:
+    """How good are the models: the verdict, products without a model, the bank's and the
+    region's figures per product, and their KPIs."""
+    bank_eval = evaluation_table(bundle.evaluation)
+    region_eval = region_evaluation_table(bundle.evaluation, str(ctx.region_id), ctx.min_group_size)
+    parts: list[Any] = [evaluation_text(bank_eval, bundle)]
+    skipped = skipped_products_text(bundle, names)
+    if skipped:
+        parts.append(skipped)
+    if not bank_eval.empty:
+        parts.append(bank_evaluation_table(bank_eval, names, ctx.currency))
+        parts.append(
+            region_evaluation(region_eval, names, ctx.region_name, ctx.min_group_size, ctx.currency)
+        )
+    metrics = evaluation_metrics(
+        bundle, bank_eval, region_eval, str(ctx.region_id), ctx.min_group_size
+    )
+    return Section(parts, metrics)
+
+
+_NO_MODEL = (
+    "No product has a model, so there is no {what} (see the products without a model above)."
+)
+
+
+def gains_section(
+    bundle: PropensityBundle, ctx: ReportContext, min_buyers: int, names: Mapping[str, str]
+) -> Section:
+    """The cumulative-gains chart (region's customers where they hold ``min_buyers`` buyers)."""
+    gains = gains_plot_data(bundle.evaluation, ctx.region_id, min_buyers, names)
+    fig = gains_figure(gains, bundle.eval_month)
+    return Section([fig if fig is not None else _NO_MODEL.format(what="gains chart")])
+
+
+def calibration_section(
+    bundle: PropensityBundle, ctx: ReportContext, min_buyers: int, names: Mapping[str, str]
+) -> Section:
+    """The calibration chart; bins with fewer than ``min_group_size`` customers left out."""
+    calib = calibration_plot_data(
+        bundle.evaluation, ctx.region_id, min_buyers, ctx.min_group_size, names
+    )
+    fig = calibration_figure(calib, bundle.eval_month)
+    if fig is not None:
+        return Section([fig])
+    if not bundle.models:
+        return Section([_NO_MODEL.format(what="calibration chart")])
+    return Section(["No calibration bin holds enough customers to show."])
+
+
+def offers_section(
+    summary: Mapping[str, float],
+    leads: pd.DataFrame,
+    ctx: ReportContext,
+    data_month: str,
+    names: Mapping[str, str],
+) -> Section:
+    """What working the leads should bring: the sentence, leads per product and the chart.
+
+    Parameters
+    ----------
+    summary : mapping
+        :func:`~bankanalysis.propensity.leads.offer_summary`.
+    leads : DataFrame
+        The region's lead lists.
+    """
+    parts: list[Any] = [offer_summary_text(summary, ctx.currency)]
+    by_product = lead_product_summary(leads, ctx.min_group_size, names)
+    if not by_product.empty:
+        parts.append(lead_product_table(by_product, ctx.min_group_size))
+        fig = expected_sales_figure(by_product, data_month)
+        if fig is not None:
+            parts.append(fig)
+    return Section(parts, offer_metrics(summary))
+
+
+def lead_files_section(
+    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
+) -> Section:
+    """The lead files written, with their numbers of lists and leads."""
+    return Section([lead_files_text(files, leads, folder)], lead_list_metrics(leads))
