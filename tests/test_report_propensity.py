@@ -12,6 +12,7 @@ import pytest
 from bankanalysis.propensity import PropensityBundle, TrainingSettings, build_lead_lists
 from bankanalysis.propensity.evaluation import roc_auc
 from bankanalysis.report import propensity as rp
+from bankanalysis.report import propensity_charts as charts
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
 from bankanalysis.rules.kpis import is_kpi
@@ -241,20 +242,20 @@ def test_no_model_sections_say_why_and_record_counts():
 def test_gains_and_calibration_plot_data_scope_labels_and_small_bins():
     ev = _evaluation_frame()
     names = {"fund": "Funds"}  # gold has no display name: its code is shown
-    gains = rp.gains_plot_data(ev, "R1", 5, names)
+    gains = charts.gains_plot_data(ev, "R1", 5, names)
     # fund: 4 buyers in R1 < 5, so the whole bank; gold: 10 buyers, the region
     assert sorted(gains["product"].unique()) == ["Funds (bank)", "gold (region)"]
     assert len(gains) == 2 * 3 * 21
     end = gains[gains["share_contacted"] == 1.0]
     assert (end["share_of_buyers"] == 1.0).all()
-    calib = rp.calibration_plot_data(ev, "R1", 5, 10, names)
+    calib = charts.calibration_plot_data(ev, "R1", 5, 10, names)
     assert (calib["n"] >= 10).all()
     fund = ev[ev["product"] == "fund"]
     bins = np.clip((fund["p_model"] * 10).astype(int), 0, 9).value_counts()
     shown = calib[calib["product"] == "Funds (bank)"]
     assert shown["bin"].tolist() == sorted(bins[bins >= 10].index.tolist())
     assert shown["n"].tolist() == [bins[b] for b in shown["bin"]]
-    assert rp.calibration_plot_data(ev, "R1", 5, 10_000, names).empty
+    assert charts.calibration_plot_data(ev, "R1", 5, 10_000, names).empty
 
 
 def test_figures_one_panel_per_product_and_none_when_empty():
@@ -264,16 +265,16 @@ def test_figures_one_panel_per_product_and_none_when_empty():
     import matplotlib.pyplot as plt
 
     ev = _evaluation_frame()
-    fig = rp.gains_figure(rp.gains_plot_data(ev, "R1", 5, {}), "2025-09")
+    fig = charts.gains_figure(charts.gains_plot_data(ev, "R1", 5, {}), "2025-09")
     titles = sorted(ax.get_title() for ax in fig.axes)
     assert titles == ["fund (bank)", "gold (region)"]
     assert "Cumulative gains, out of time (2025-09)" == fig._suptitle.get_text()
-    calib = rp.calibration_figure(rp.calibration_plot_data(ev, "R1", 5, 1, {}), "2025-09")
+    calib = charts.calibration_figure(charts.calibration_plot_data(ev, "R1", 5, 1, {}), "2025-09")
     assert len(calib.axes) == 2
     plt.close("all")
-    assert rp.gains_figure(pd.DataFrame(), "2025-09") is None
-    assert rp.calibration_figure(pd.DataFrame(), "2025-09") is None
-    assert rp.expected_sales_figure(pd.DataFrame({"expected_sales": []}), "2025-12") is None
+    assert charts.gains_figure(pd.DataFrame(), "2025-09") is None
+    assert charts.calibration_figure(pd.DataFrame(), "2025-09") is None
+    assert charts.expected_sales_figure(pd.DataFrame({"expected_sales": []}), "2025-12") is None
 
 
 # ----------------------------------------------------------------------------- offers and leads
@@ -349,9 +350,9 @@ def test_lead_product_summary_table_and_plot_data():
     ]
     assert table.iloc[0].tolist() == ["Funds", "3", "40.0%", "1"]
     assert table.iloc[1].tolist() == ["Gold", "<3", "<3", "<3"]
-    plot = rp.expected_sales_plot_data(rp.lead_product_summary(leads, 1, {}))
+    plot = charts.expected_sales_plot_data(rp.lead_product_summary(leads, 1, {}))
     assert plot["product"].tolist() == ["gold", "fund"]  # 0.8 expected sales before 1.2
-    assert rp.expected_sales_plot_data(by)["product"].tolist() == ["fund"]
+    assert charts.expected_sales_plot_data(by)["product"].tolist() == ["fund"]
 
 
 def test_offers_section_parts_and_metrics():

@@ -4,7 +4,7 @@ Analytics only (DataFrames in, DataFrames out; no sentences, styling or charts: 
 :mod:`bankanalysis.report.propensity`). Submodules: :mod:`~bankanalysis.propensity.features`
 (targets, labels, features without leakage, the tier AUM), :mod:`~bankanalysis.propensity.models`
 (calibrated boosting, tier baseline), :mod:`~bankanalysis.propensity.evaluation` (AUC, lift,
-gains, calibration), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training,
+gains, calibration; per-product tables of a bundle), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training,
 scoring), :mod:`~bankanalysis.propensity.defaults` (defaults from the parameter schema),
 :mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads`
 (next best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a
@@ -13,10 +13,13 @@ region's scores and lead files) and :mod:`~bankanalysis.propensity.uci` (real-da
 
 from bankanalysis.propensity.evaluation import (
     brier_score,
+    calibration_by_product,
     calibration_table,
     capture_rate,
     evaluate_scores,
+    evaluation_table,
     expected_calibration_error,
+    gains_by_product,
     gains_curve,
     pr_auc,
     roc_auc,
@@ -40,10 +43,7 @@ from bankanalysis.propensity.models import PropensityModel, TierPopularityBaseli
 from bankanalysis.propensity.training import (
     PropensityBundle,
     TrainingSettings,
-    calibration_by_product,
-    evaluation_table,
     fit_or_load,
-    gains_by_product,
     score_customers,
     skip_reason,
     train_propensity,

@@ -1,7 +1,8 @@
 """Report shaping of notebook 02 (cross-sell propensity): tables, sentences, charts and metrics.
 
 The analytics live in :mod:`bankanalysis.propensity` (features, models, evaluation, offers,
-lead lists); this module turns their results into what the report shows. Every KPI goes
+lead lists); this module turns their results into what the report shows, one
+:class:`Section` per part of the notebook (charts: :mod:`bankanalysis.report.propensity_charts`). Every KPI goes
 through the dictionary (:mod:`bankanalysis.rules.kpis`): tables are
 :func:`~bankanalysis.report.tables.kpi_table`, sentences use
 :func:`~bankanalysis.report.format.format_value`, metrics are keyed by KPI id (per product
@@ -22,21 +23,22 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bankanalysis.propensity.evaluation import evaluation_table
 from bankanalysis.propensity.leads import leads_by_product
-from bankanalysis.propensity.training import (
-    PropensityBundle,
-    calibration_by_product,
-    evaluation_table,
-    gains_by_product,
+from bankanalysis.propensity.training import PropensityBundle
+from bankanalysis.report.format import Absent, Suppressed, format_change, format_value
+from bankanalysis.report.propensity_charts import (
+    calibration_figure,
+    calibration_plot_data,
+    expected_sales_figure,
+    gains_figure,
+    gains_plot_data,
 )
-from bankanalysis.report.format import Absent, Suppressed, format_change, format_value, kpi_label
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.kpis import metric_key
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from bankanalysis.report.context import ReportContext
 
 __all__ = [
@@ -53,14 +55,8 @@ __all__ = [
     "REGION_EVALUATION_COLUMNS",
     "REGION_KPIS",
     "bank_evaluation_table",
-    "calibration_figure",
-    "calibration_plot_data",
     "evaluation_metrics",
     "evaluation_text",
-    "expected_sales_figure",
-    "expected_sales_plot_data",
-    "gains_figure",
-    "gains_plot_data",
     "header_text",
     "lead_files_text",
     "lead_list_metrics",
@@ -75,7 +71,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Columns of :func:`~bankanalysis.propensity.training.evaluation_table` shown for the whole
+#: Columns of :func:`~bankanalysis.propensity.evaluation.evaluation_table` shown for the whole
 #: bank, and their KPI ids, in display order.
 EVALUATION_KPIS: dict[str, str] = {
     "n": "evaluation_customers",
@@ -174,7 +170,7 @@ def region_evaluation_table(
     Returns
     -------
     DataFrame
-        As :func:`~bankanalysis.propensity.training.evaluation_table`, plus ``suppressed``.
+        As :func:`~bankanalysis.propensity.evaluation.evaluation_table`, plus ``suppressed``.
     """
     table = evaluation_table(evaluation, region_id=region_id, fraction=fraction)
     return suppress_small_groups(
@@ -196,7 +192,7 @@ def bank_evaluation_table(
     Parameters
     ----------
     bank_eval : DataFrame
-        :func:`~bankanalysis.propensity.training.evaluation_table` of the whole bank.
+        :func:`~bankanalysis.propensity.evaluation.evaluation_table` of the whole bank.
     product_names : mapping
         Product code -> display name (the code when missing).
     """
@@ -333,135 +329,6 @@ def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
     )
 
 
-# --------------------------------------------------------------------------- charts
-
-
-def _label_scoped(df: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
-    """``product`` replaced by ``<name> (<scope>)`` (the product code when it has no name)."""
-    out = df.copy()
-    names = out["product"].map(lambda p: _name(p, product_names))
-    out["product"] = names + " (" + out["scope"] + ")"
-    return out
-
-
-def gains_plot_data(
-    evaluation: pd.DataFrame,
-    region_id: str | None,
-    min_buyers: int,
-    product_names: Mapping[str, str],
-) -> pd.DataFrame:
-    """Cumulative gains per product for a faceted chart, products labelled ``name (scope)``.
-
-    Parameters
-    ----------
-    evaluation : DataFrame
-        ``PropensityBundle.evaluation``.
-    region_id : str, optional
-        Region whose customers are used when they include ``min_buyers`` buyers.
-    min_buyers : int
-        Fewer buyers in the region: the whole bank's customers (``scope`` says which).
-    product_names : mapping
-        Product code -> display name.
-
-    Returns
-    -------
-    DataFrame
-        As :func:`~bankanalysis.propensity.training.gains_by_product`, ``product`` labelled.
-    """
-    gains = gains_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
-    return _label_scoped(gains, product_names)
-
-
-def calibration_plot_data(
-    evaluation: pd.DataFrame,
-    region_id: str | None,
-    min_buyers: int,
-    min_group_size: int,
-    product_names: Mapping[str, str],
-) -> pd.DataFrame:
-    """Calibration bins per product for a faceted chart, small bins left out.
-
-    Parameters
-    ----------
-    evaluation, region_id, min_buyers, product_names
-        As for :func:`gains_plot_data`.
-    min_group_size : int
-        Bins with fewer customers are dropped.
-
-    Returns
-    -------
-    DataFrame
-        As :func:`~bankanalysis.propensity.training.calibration_by_product`, ``product``
-        labelled ``name (scope)``.
-    """
-    calib = calibration_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
-    return _label_scoped(calib[calib["n"] >= min_group_size], product_names)
-
-
-def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
-    """Cumulative gains of the model, the baseline and random contact, one panel per product.
-
-    Returns
-    -------
-    Figure or None
-        ``None`` when there is nothing to draw (no product has a model).
-    """
-    if gains.empty:
-        return None
-    import seaborn as sns
-
-    g = sns.relplot(
-        data=gains,
-        x="share_contacted",
-        y="share_of_buyers",
-        hue="ranking",
-        style="ranking",
-        col="product",
-        col_wrap=4,
-        kind="line",
-        height=2.6,
-        aspect=1.0,
-        hue_order=["model", "baseline", "random"],
-    )
-    g.set_titles("{col_name}").set_axis_labels(
-        "share of customers contacted", "share of buyers reached"
-    )
-    g.figure.suptitle(f"Cumulative gains, out of time ({eval_month})", y=1.02)
-    return g.figure
-
-
-def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
-    """Observed take-up rate against predicted probability per product, with the diagonal.
-
-    Returns
-    -------
-    Figure or None
-        ``None`` when no bin is large enough to show.
-    """
-    if calib.empty:
-        return None
-    import seaborn as sns
-
-    g = sns.relplot(
-        data=calib,
-        x="mean_predicted",
-        y="observed_rate",
-        col="product",
-        col_wrap=4,
-        kind="line",
-        marker="o",
-        height=2.6,
-        aspect=1.0,
-        facet_kws={"sharex": False, "sharey": False},
-    )
-    for ax in g.axes.flat:
-        lim = max(ax.get_xlim()[1], ax.get_ylim()[1])
-        ax.plot([0, lim], [0, lim], color="grey", linestyle="--", linewidth=1)
-    g.set_titles("{col_name}").set_axis_labels("predicted probability", "observed take-up rate")
-    g.figure.suptitle(f"Calibration, out of time ({eval_month})", y=1.02)
-    return g.figure
-
-
 # --------------------------------------------------------------------------- offers and leads
 
 
@@ -558,34 +425,6 @@ def lead_product_table(by_product: pd.DataFrame, min_group_size: int) -> KpiTabl
         labels=["name"],
         min_group_size=min_group_size,
     )
-
-
-def expected_sales_plot_data(by_product: pd.DataFrame) -> pd.DataFrame:
-    """The products of :func:`lead_product_summary` with figures, fewest expected sales first."""
-    return by_product.dropna(subset=["expected_sales"]).sort_values("expected_sales")
-
-
-def expected_sales_figure(by_product: pd.DataFrame, data_month: str) -> Figure | None:
-    """Horizontal bars of the expected new products per product (withheld products left out).
-
-    Returns
-    -------
-    Figure or None
-        ``None`` when no product has figures to show.
-    """
-    plot = expected_sales_plot_data(by_product)
-    if plot.empty:
-        return None
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(plot) + 1.2))
-    sns.barplot(data=plot, x="expected_sales", y="name", color=sns.color_palette()[0], ax=ax)
-    ax.set_title(f"Expected new products from the lead lists, {data_month}")
-    ax.set_xlabel(kpi_label("expected_sales"))
-    ax.set_ylabel("")
-    fig.tight_layout()
-    return fig
 
 
 def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
