@@ -588,6 +588,22 @@ def test_tier_aum_is_the_window_average_over_months_present():
     assert tier_aum(cm, "2025-03", 1).tolist() == [150.0, 30.0, 7.0]
 
 
+def test_tier_aum_equals_the_rules_window_average(bank):
+    from bankanalysis.rules.tiers import window_average_aum
+
+    cm = bank.cm.sample(frac=0.85, random_state=4)  # customers missing from some month-ends
+    for t, n in (("2025-06", 3), ("2025-03", 4), ("2025-01", 3), ("2025-08", 1)):
+        expected = window_average_aum(cm, t, n)["avg_aum"]
+        got = tier_aum(cm, t, n)
+        assert got.index.equals(expected.index)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-14, atol=0)
+        now, past = cm[cm["month"] == t], cm[cm["month"] != t]
+        cache: dict = {}
+        build_features(now, t, history=past, positions=cache)
+        shared = tier_aum(now, t, n, history=past, positions=cache)
+        pd.testing.assert_series_equal(shared, got)
+
+
 def test_baseline_scores_the_tier_of_the_window_average_not_the_spot_aum(fitted, bank):
     """Every evaluated customer's baseline score is its tier's rate, tiers on window-average AUM."""
     bundle, _, settings, _ = fitted

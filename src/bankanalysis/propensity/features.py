@@ -18,7 +18,6 @@ import pandas as pd
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.rules.months import month_window, shift_month
-from bankanalysis.rules.tiers import window_average_aum
 
 __all__ = [
     "ID_COLUMNS",
@@ -55,21 +54,34 @@ def months_needed(t: str, tier_months: int = 1) -> list[str]:
 
 
 def tier_aum(
-    cm: pd.DataFrame, t: str, tier_months: int, history: pd.DataFrame | None = None
+    cm: pd.DataFrame,
+    t: str,
+    tier_months: int,
+    history: pd.DataFrame | None = None,
+    positions: dict | None = None,
 ) -> pd.Series:
     """Window-average AUM of every customer active at ``t``: the AUM the bank's tiers use.
+
+    The rule of :func:`bankanalysis.rules.tiers.window_average_aum` (the mean AUM over the
+    month-ends of :func:`bankanalysis.rules.months.month_window` at which the customer was
+    active), computed by one index lookup per month-end, shared with the change features of
+    :func:`build_features` through ``positions``, instead of a group-by over every customer id:
+    the training computes it for every window of a million customers. A test keeps the two
+    equal.
 
     Parameters
     ----------
     cm : DataFrame
-        ``customer_month`` rows of month ``t`` (``month, customer_id, aum``; other months
-        are ignored unless they are in the tier window).
+        ``customer_month`` rows of month ``t`` (``month, customer_id, aum``; rows of other
+        months are used when they are in the tier window).
     t : str
         Month-end ``YYYY-MM``.
     tier_months : int
-        Month-ends averaged (:func:`bankanalysis.rules.tiers.window_average_aum`).
+        Month-ends averaged.
     history : DataFrame, optional
         Rows of earlier months (``month, customer_id, aum``) when they are not in ``cm``.
+    positions : dict, optional
+        The lookup cache of :func:`build_features` for the same frames.
 
     Returns
     -------
@@ -83,9 +95,27 @@ def tier_aum(
     >>> tier_aum(cm, "2025-02", 3).tolist()
     [200.0, 50.0]
     """
-    cols = ["month", "customer_id", "aum"]
-    rows = cm[cols] if history is None else pd.concat([cm[cols], history[cols]])
-    return window_average_aum(rows, t, tier_months)["avg_aum"]
+    month = cm["month"].astype("str")
+    now = cm.loc[month == t, ["customer_id", "aum"]].set_index("customer_id")["aum"]
+    if now.empty:
+        raise ModelError(f"customer_month has no rows for month {t}; choose a month in the data")
+    if not now.index.is_monotonic_increasing:
+        now = now.sort_index()
+    past = cm if history is None else history
+    past_month = month if history is None else past["month"].astype("str")
+    first = now.to_numpy(dtype=np.float64, na_value=np.nan)
+    total = np.where(np.isnan(first), 0.0, first)
+    count = (~np.isnan(first)).astype(np.int64)
+    for m in month_window(t, tier_months)[:-1]:
+        rows, pos = _month_rows(past, past_month, m, now.index, ["aum"], positions)
+        if rows.empty:
+            continue
+        vals = rows["aum"].to_numpy(dtype=np.float64, na_value=np.nan)[np.maximum(pos, 0)]
+        ok = (pos >= 0) & ~np.isnan(vals)
+        total += np.where(ok, vals, 0.0)
+        count += ok
+    avg = np.divide(total, count, out=np.full(total.size, np.nan), where=count > 0)
+    return pd.Series(avg, index=now.index, name="avg_aum")
 
 
 def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None = None) -> list[str]:
@@ -129,11 +159,35 @@ def _numeric_columns(cm: pd.DataFrame) -> list[str]:
     ]
 
 
+def _month_rows(
+    past: pd.DataFrame,
+    past_month: pd.Series,
+    month: str,
+    index: pd.Index,
+    columns: Sequence[str],
+    cache: dict | None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of ``month`` in ``past`` and, for each customer of ``index``, its row position (-1:
+    not active then). ``cache`` (keyed by month) shares the lookups between the change
+    features and the tier AUM of the same month ``t``."""
+    if cache is not None and month in cache:
+        rows, pos, seen = cache[month]
+        if all(c in rows.columns for c in columns) and (seen is index or seen.equals(index)):
+            return rows, pos
+    cols = [c for c in dict.fromkeys(["customer_id", *columns]) if c in past.columns]
+    rows = past.loc[past_month == month, cols]
+    pos = pd.Index(rows["customer_id"]).get_indexer(index)
+    if cache is not None:
+        cache[month] = (rows, pos, index)
+    return rows, pos
+
+
 def build_features(
     cm: pd.DataFrame,
     t: str,
     regions: Iterable[str] | None = None,
     history: pd.DataFrame | None = None,
+    positions: dict | None = None,
 ) -> pd.DataFrame:
     """Features of every customer active at month ``t``, from rows with ``month <= t`` only.
 
@@ -152,6 +206,9 @@ def build_features(
         Rows of the look-back months (``month``, ``customer_id``, ``aum``, ``n_products``)
         when they are not in ``cm`` (saves concatenating a wide frame); rows after ``t`` are
         ignored here too.
+    positions : dict, optional
+        A cache (filled here) of each look-back month's rows and customer positions, shared
+        with :func:`tier_aum` on the same frames so each month is looked up once.
 
     Returns
     -------
@@ -175,8 +232,9 @@ def build_features(
     X["has_manager"] = cur["manager_id"].notna().to_numpy(dtype=np.float32)
     lag_cols = [c for c in LAG_COLUMNS if c in cur.columns]
     for k in LAG_MONTHS:
-        prev = past.loc[past_month == shift_month(t, -k), ["customer_id", *lag_cols]]
-        pos = pd.Index(prev["customer_id"]).get_indexer(cur.index)
+        prev, pos = _month_rows(
+            past, past_month, shift_month(t, -k), cur.index, [*lag_cols, "aum"], positions
+        )
         for c in lag_cols:
             vals = prev[c].to_numpy(dtype=np.float32, na_value=np.nan)
             before = np.where(pos >= 0, vals[np.maximum(pos, 0)] if vals.size else np.nan, np.nan)

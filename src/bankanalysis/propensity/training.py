@@ -274,8 +274,9 @@ def load_features(
         cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
         fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
         Y = build_labels(pd.concat([cm[cols], fut]), t, label_horizon, products)
-    X = build_features(cm, t, regions=regions, history=history)
-    aum = tier_aum(cm, t, tier_months, history).reindex(X.index)
+    positions: dict = {}  # each look-back month is looked up once for features and tiers
+    X = build_features(cm, t, regions=regions, history=history, positions=positions)
+    aum = tier_aum(cm, t, tier_months, history, positions).reindex(X.index)
     return MonthData(X, Y, aum)
 
 
