@@ -223,7 +223,7 @@ def test_no_model_sections_say_why_and_record_counts():
     assert sec.metrics == {
         "products_modelled": 0,
         "products_without_model": 3,
-        "models_beating_baseline": 0,
+        "models_beating_baseline": Absent("no product has a model"),
     }
     gains = rp.gains_section(bundle, ctx, 30, {})
     assert gains.parts == [
@@ -325,6 +325,11 @@ def test_offer_summary_text_and_metrics_hand_computed():
     assert rp.offer_summary_text(nothing).endswith(
         "There are no offers and no leads: no product has a model."
     )
+    # without a model the expected sales are unknown, not 0; the lead count is a true 0
+    unknown = rp.offer_metrics(nothing, modelled=False)
+    assert unknown["expected_sales"] == Absent("no product has a model")
+    assert unknown["expected_new_products_per_customer"] == Absent("no product has a model")
+    assert unknown["leads"] == 0 and unknown["customers"] == 4
     empty = {**nothing, "customers": 0, "products_per_customer": np.nan}
     empty["expected_new_products_per_customer"] = np.nan
     got = rp.offer_metrics(empty)
@@ -371,7 +376,7 @@ def test_offers_section_parts_and_metrics():
         "products_per_customer_after": 2.5,
         "expected_sales_all_offers": 2.0,
     }
-    sec = rp.offers_section(s, leads, _ctx(k=1), "2025-12", {})
+    sec = rp.offers_section(s, leads, _ctx(k=1), _bundle(), {})
     assert isinstance(sec.parts[0], str) and hasattr(sec.parts[2], "savefig")
     assert sec.metrics["leads"] == 5
     plt.close("all")

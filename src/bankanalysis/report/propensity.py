@@ -283,7 +283,11 @@ def evaluation_metrics(
             out[key] = row.auc
     out["products_modelled"] = len(bundle.models)
     out["products_without_model"] = len(bundle.skipped)
-    out["models_beating_baseline"] = int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+    out["models_beating_baseline"] = (
+        int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+        if len(bank_eval)
+        else Absent("no product has a model")
+    )
     return out
 
 
@@ -332,10 +336,18 @@ def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
 # --------------------------------------------------------------------------- offers and leads
 
 
-def offer_metrics(summary: Mapping[str, float]) -> dict[str, Any]:
+def offer_metrics(summary: Mapping[str, float], modelled: bool = True) -> dict[str, Any]:
     """The offer KPIs of :func:`~bankanalysis.propensity.leads.offer_summary`, keyed by KPI id.
 
-    Per-customer figures without customers are absent (with the reason), never NaN.
+    Parameters
+    ----------
+    summary : mapping
+        :func:`~bankanalysis.propensity.leads.offer_summary`.
+    modelled : bool
+        Whether any product has a model; without one the expected sales cannot be computed
+        and are absent (with the reason), not 0.
+
+    Per-customer figures without customers are absent too, never NaN.
     """
     keys = (
         "customers",
@@ -345,7 +357,16 @@ def offer_metrics(summary: Mapping[str, float]) -> dict[str, Any]:
         "expected_new_products_per_customer",
         "expected_sales_all_offers",
     )
-    return {k: Absent("no active customers") if _missing(summary[k]) else summary[k] for k in keys}
+    expected = ("expected_sales", "expected_new_products_per_customer", "expected_sales_all_offers")
+    out: dict[str, Any] = {}
+    for k in keys:
+        if not modelled and k in expected:
+            out[k] = Absent("no product has a model")
+        elif _missing(summary[k]):
+            out[k] = Absent("no active customers")
+        else:
+            out[k] = summary[k]
+    return out
 
 
 def offer_summary_text(summary: Mapping[str, float], currency: str = "CNY") -> str:
@@ -582,7 +603,7 @@ def offers_section(
     summary: Mapping[str, float],
     leads: pd.DataFrame,
     ctx: ReportContext,
-    data_month: str,
+    bundle: PropensityBundle,
     names: Mapping[str, str],
 ) -> Section:
     """What working the leads should bring: the sentence, leads per product and the chart.
@@ -598,10 +619,10 @@ def offers_section(
     by_product = lead_product_summary(leads, ctx.min_group_size, names)
     if not by_product.empty:
         parts.append(lead_product_table(by_product, ctx.min_group_size))
-        fig = expected_sales_figure(by_product, data_month)
+        fig = expected_sales_figure(by_product, bundle.data_month)
         if fig is not None:
             parts.append(fig)
-    return Section(parts, offer_metrics(summary))
+    return Section(parts, offer_metrics(summary, modelled=bool(bundle.models)))
 
 
 def lead_files_section(
