@@ -2,13 +2,14 @@
 
 Analytics only (DataFrames in, DataFrames out; no sentences, styling or charts: those are
 :mod:`bankanalysis.report.propensity`). Submodules: :mod:`~bankanalysis.propensity.features`
-(targets, labels, features without leakage, the tier AUM), :mod:`~bankanalysis.propensity.models`
-(calibrated boosting, tier baseline), :mod:`~bankanalysis.propensity.evaluation` (AUC, lift,
-gains, calibration; per-product tables of a bundle), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training,
-scoring), :mod:`~bankanalysis.propensity.defaults` (defaults from the parameter schema),
-:mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads`
-(next best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a
-region's scores and lead files) and :mod:`~bankanalysis.propensity.uci` (real-data benchmark).
+(targets, labels, features without leakage, the tier AUM),
+:mod:`~bankanalysis.propensity.models` (calibrated boosting, tier baseline),
+:mod:`~bankanalysis.propensity.evaluation` (AUC, lift, gains, calibration; per-product tables of
+a bundle), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training, scoring),
+:mod:`~bankanalysis.propensity.defaults` (defaults from the parameter schema),
+:mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads` (next
+best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a region's
+scores and lead files) and :mod:`~bankanalysis.propensity.uci` (real-data benchmark).
 """
 
 from bankanalysis.propensity.evaluation import (

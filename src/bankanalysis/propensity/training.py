@@ -76,9 +76,9 @@ class BankLike(Protocol):
 class TrainingSettings:
     """Everything that changes the trained models (and so the cache key).
 
-    Attributes mirror :class:`bankanalysis.params.PropensityParams` and take their defaults
-    from it (:mod:`bankanalysis.propensity.defaults`); see that class and
-    ``params/defaults.yaml`` for their meaning. ``min_buyers`` is the minimum of buyers in the training windows,
+    Attributes mirror :class:`bankanalysis.params.PropensityParams` and take their defaults from
+    it (:mod:`bankanalysis.propensity.defaults`); see that class and ``params/defaults.yaml``
+    for their meaning. ``min_buyers`` is the minimum of buyers in the training windows,
     ``min_eval_buyers`` the minimum in the evaluation month.
     """
 
@@ -160,8 +160,9 @@ class PropensityBundle:
     skipped : dict
         Product -> why it has no model (too few buyers), in words.
     evaluation : DataFrame
-        Out-of-time scores at ``eval_month`` (no rows when no product has a model): ``product``, ``region_id``, ``customer_id``,
-        ``y``, ``p_model``, ``p_baseline`` (categoricals and float32 to stay small).
+        Out-of-time scores at ``eval_month`` (no rows when no product has a model):
+        ``product``, ``region_id``, ``customer_id``, ``y``, ``p_model``, ``p_baseline``
+        (categoricals and float32 to stay small).
     feature_names : list of str
         Feature columns in model order.
     """
@@ -230,8 +231,9 @@ class MonthData(NamedTuple):
     Y : DataFrame or None
         Labels (``None`` without a horizon).
     tier_aum : Series
-        Window-average AUM of the same customers (:func:`~bankanalysis.propensity.features.tier_aum`),
-        the tier-popularity baseline's input.
+        Window-average AUM of the same customers
+        (:func:`~bankanalysis.propensity.features.tier_aum`), the tier-popularity baseline's
+        input.
     """
 
     X: pd.DataFrame

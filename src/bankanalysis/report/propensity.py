@@ -1,8 +1,8 @@
 """Report shaping of notebook 02 (cross-sell propensity): tables, sentences, charts and metrics.
 
-The analytics live in :mod:`bankanalysis.propensity` (features, models, evaluation, offers,
-lead lists); this module turns their results into what the report shows, one
-:class:`Section` per part of the notebook (charts: :mod:`bankanalysis.report.propensity_charts`). Every KPI goes
+The analytics live in :mod:`bankanalysis.propensity` (features, models, evaluation, offers, lead
+lists); this module turns their results into what the report shows, one :class:`Section` per
+part of the notebook (charts: :mod:`bankanalysis.report.propensity_charts`). Every KPI goes
 through the dictionary (:mod:`bankanalysis.rules.kpis`): tables are
 :func:`~bankanalysis.report.tables.kpi_table`, sentences use
 :func:`~bankanalysis.report.format.format_value`, metrics are keyed by KPI id (per product
