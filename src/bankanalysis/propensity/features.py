@@ -159,6 +159,34 @@ def _numeric_columns(cm: pd.DataFrame) -> list[str]:
     ]
 
 
+def _positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position in ``keys`` (unique ids) of each id of ``index``; -1 where absent.
+
+    Arrow's hash lookup on the string ids (about twice as fast as ``Index.get_indexer`` for a
+    million customers); ``get_indexer`` for ids that are not strings.
+
+    Examples
+    --------
+    >>> _positions(pd.Series(["b", "c", "a"]), pd.Index(["a", "x", "c"])).tolist()
+    [2, -1, 1]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pa.array(keys.array if hasattr(keys.array, "__arrow_array__") else keys.to_numpy())
+        wanted = pa.array(
+            index.array if hasattr(index.array, "__arrow_array__") else index.to_numpy()
+        )
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            raise TypeError(values.type)
+        values, wanted = values.cast(pa.large_string()), wanted.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return pd.Index(keys).get_indexer(index)
+    found = pc.index_in(wanted, value_set=values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
 def _month_rows(
     past: pd.DataFrame,
     past_month: pd.Series,
@@ -176,7 +204,7 @@ def _month_rows(
             return rows, pos
     cols = [c for c in dict.fromkeys(["customer_id", *columns]) if c in past.columns]
     rows = past.loc[past_month == month, cols]
-    pos = pd.Index(rows["customer_id"]).get_indexer(index)
+    pos = _positions(rows["customer_id"], index)
     if cache is not None:
         cache[month] = (rows, pos, index)
     return rows, pos
