@@ -298,8 +298,14 @@ class PropensityParams(CommonParams):
     min_buyers: int = Field(
         30,
         ge=5,
-        description="fewer buyers in training or evaluation = no model for that product, "
+        description="fewer buyers in the training windows = no model for that product, "
         "reported (customers)",
+    )
+    min_eval_buyers: int = Field(
+        10,
+        ge=1,
+        description="fewer buyers in the evaluation month = the product's model is not "
+        "evaluated, reported (customers)",
     )
     max_iter: int = Field(
         300,
