@@ -56,10 +56,15 @@ test: $(STAMP)
 selfcheck: $(STAMP)
 	$(BIN)/bankanalysis selfcheck
 
-## Start JupyterLab at the project root with the `bankanalysis` kernel
+# Lab refuses to run as root without --allow-root (analysts' containers often run as root);
+# the flag is added only then. LAB_ARGS passes more options, e.g. LAB_ARGS="--port=9999 --no-browser".
+LAB_ROOT_FLAG := $(shell [ $$(id -u) = 0 ] && echo --allow-root)
+LAB_ARGS ?=
+
+## Start JupyterLab at the project root with the `bankanalysis` kernel (as root or not)
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --user --name bankanalysis --display-name "Python (bankanalysis)"
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 ## Lint and format-check the code
 lint: $(STAMP)

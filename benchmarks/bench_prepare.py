@@ -34,23 +34,24 @@ def txn_aggregation_duckdb(raw: Path, work: Path) -> int:
 
     from bankanalysis.contract import CHANNELS
     from bankanalysis.data import prepare as prep
+    from bankanalysis.data import prepare_sql as psql
     from bankanalysis.data.io import duckdb_source
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{prep.DUCKDB_MEMORY_LIMIT}'")
-    prep._typed_view(
+    psql.typed_view(
         con, "raw_transactions", duckdb_source(con, raw, "transactions"), "transactions"
     )
-    prep._stage_events(con, "raw_transactions", "txn_date", prep._txn_aggs(), work / "tm")
+    psql.stage_events(con, "raw_transactions", "txn_date", psql.txn_aggs(), work / "tm")
     parts = sorted(int(p.name.split("=")[1]) for p in (work / "tm").iterdir())
     cols = ["n", *[f"n_{c}" for c in CHANNELS], "amount", "fee"]
     rows = 0
     for mi in parts:
         # as prepare does: the month and the two before joined by customer, summed oldest first
-        files = [prep._partition_files(work / "tm", "mi", w) for w in range(mi - 2, mi + 1)]
-        joins, exprs = prep._window("t", files, cols)
+        files = [psql.partition_files(work / "tm", "mi", w) for w in range(mi - 2, mi + 1)]
+        joins, exprs = psql.window_joins("t", files, cols)
         sel = ", ".join(f"{sql} AS {name}" for name, sql in exprs.items())
-        every = prep._sql_list([f for month in files for f in month])
+        every = psql.sql_list([f for month in files for f in month])
         customers = f"(SELECT DISTINCT customer_id FROM read_parquet({every}))"
         rows += (
             con.sql(f"SELECT h.customer_id, {sel} FROM {customers} h{joins}")

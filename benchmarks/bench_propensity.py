@@ -42,7 +42,7 @@ def workload(processed_dir: Path) -> dict[str, float]:
     bundle = train_propensity(bank, settings)
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    X, _ = load_features(bank, bundle.data_month, bundle.regions)
+    X = load_features(bank, bundle.data_month, bundle.regions, tier_months=settings.tier_months).X
     scores = score_customers(bundle, X)
     score_s, score_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {

@@ -27,15 +27,19 @@ class Bank:
 
 
 def _stamp() -> str:
-    src = (ROOT / "src" / "bankanalysis" / "data" / "generate.py").read_bytes()
-    size = f"{CI_BANK_CUSTOMERS}|{CI_BANK_MONTHS}|{CI_BANK_SEED}".encode()
-    return hashlib.sha256(src + size).hexdigest()
+    """Hash of the generator's source (the synthetic package and the contract) and the size."""
+    pkg = ROOT / "src" / "bankanalysis"
+    h = hashlib.sha256()
+    for p in [*sorted((pkg / "synthetic").glob("*.py")), pkg / "contract.py"]:
+        h.update(p.relative_to(pkg).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(f"{CI_BANK_CUSTOMERS}|{CI_BANK_MONTHS}|{CI_BANK_SEED}".encode())
+    return h.hexdigest()
 
 
 def build_ci_bank(base: Path) -> Bank:
     """Generate (deterministically) and prepare the CI bank under ``base``; reuse if current."""
-    from bankanalysis.data.generate import generate_bank
     from bankanalysis.data.prepare import prepare
+    from bankanalysis.synthetic import generate_bank
 
     base = Path(base)
     raw, processed = base / "raw", base / "processed"

@@ -1,4 +1,9 @@
-"""Shared fixtures: the tiny hand-written bank and a small generated CI bank."""
+"""Shared fixtures: the tiny hand-written bank, the small CI bank and THE batch run of a session.
+
+``ci_run`` is the one run of the real report notebooks per test session (``make test`` runs
+them once more through nbval, and no other time): every test that needs real reports, their
+``metrics.json``, the index or the manifest takes ``ci_run`` instead of running a batch.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from ci_bank import ROOT, Bank, build_ci_bank
-
-__all__ = ["Bank", "build_ci_bank"]
+from hostile import HostileBatch, build_hostile_batch
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +20,20 @@ def ci_bank() -> Bank:
     """The small synthetic bank of ``make test`` (``build/ci``, or ``$BANKANALYSIS_CI_BANK``)."""
     base = Path(os.environ.get("BANKANALYSIS_CI_BANK", ROOT / "build" / "ci"))
     return build_ci_bank(base)
+
+
+@pytest.fixture(scope="session")
+def ci_run(ci_bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> HostileBatch:
+    """Every report notebook run ONCE per session on a copy of the CI bank, for two regions.
+
+    The copy carries hostile names (see ``tests/hostile.py``): region ``region_a`` is called
+    ``<script>alert(1)</script>``. Read, never write, what it holds: ``run_dir`` (index.html,
+    manifest.json, ``<region>/<notebook>.html`` and ``metrics.json``), ``processed`` (the data
+    the reports were computed from), ``region_a``/``region_b``, ``exit_code``, ``html_files``
+    and ``result`` (``run_batch``'s result: ``result.results`` has one entry per report with
+    ``name``, ``notebook``, ``status``, ``html`` and ``metrics``).
+    """
+    return build_hostile_batch(ci_bank.raw, tmp_path_factory.mktemp("ci_run"))
 
 
 @pytest.fixture()

@@ -7,8 +7,9 @@ careless extract could produce:
   ``<img src=x onerror=alert(2)>``;
 - region B has an outlet called ``O'Brien & "Sons" <b>bold</b>``.
 
-The copy is prepared and every report notebook is run for the two regions. The result is
-built once per test process (the modules importing :func:`hostile_batch` share it).
+The copy is prepared and every report notebook is run for the two regions. This is THE batch
+run of the test session: the ``ci_run`` fixture of ``tests/conftest.py`` builds it once and
+every test that needs real reports (end-to-end, privacy, browser, faults) uses that fixture.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-import pytest
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 IMG_NAME = "<img src=x onerror=alert(2)>"
@@ -37,6 +38,8 @@ class HostileBatch:
     region_a: str
     region_b: str
     exit_code: int
+    #: The batch's own result (``run_batch``'s return value: ``results`` per report, ...).
+    result: Any = None
 
     @property
     def html_files(self) -> list[Path]:
@@ -94,16 +97,5 @@ def build_hostile_batch(ci_raw: Path, base: Path) -> HostileBatch:
         progress=False,
     )
     return HostileBatch(
-        raw, processed, reports, result.run_dir, region_a, region_b, result.exit_code
+        raw, processed, reports, result.run_dir, region_a, region_b, result.exit_code, result
     )
-
-
-_BUILT: dict[str, HostileBatch] = {}
-
-
-@pytest.fixture(scope="session")
-def hostile_batch(ci_bank, tmp_path_factory: pytest.TempPathFactory) -> HostileBatch:
-    """The hostile batch, built once per test process."""
-    if "batch" not in _BUILT:
-        _BUILT["batch"] = build_hostile_batch(ci_bank.raw, tmp_path_factory.mktemp("hostile"))
-    return _BUILT["batch"]

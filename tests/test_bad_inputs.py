@@ -783,13 +783,13 @@ def no_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if the batch gets as far as starting a worker or a kernel."""
     import papermill
 
-    from bankanalysis import batch
+    from bankanalysis.batch import executors
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a kernel or worker was started despite invalid parameters")
 
-    monkeypatch.setattr(batch.LocalProcessExecutor, "run", refuse)
-    monkeypatch.setattr(batch, "execute_job", refuse)
+    monkeypatch.setattr(executors.LocalProcessExecutor, "run", refuse)
+    monkeypatch.setattr(executors, "execute_job", refuse)  # where the executors look it up
     monkeypatch.setattr(papermill, "execute_notebook", refuse)
 
 

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import psutil
 import pytest
+from stubbank import EVIL, FIXTURES, make_params, make_processed
 
 from bankanalysis import cli
 from bankanalysis.batch import (
@@ -32,41 +32,6 @@ from bankanalysis.batch import (
 from bankanalysis.report.html import ERROR_ANCHOR, local_links
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
-EVIL = "<script>alert(1)</script>"
-REGIONS = pd.DataFrame(
-    {
-        "region_id": ["R01", "R02", "R03"],
-        "name": ["中心城区", EVIL, 'East "A" & B'],
-        "echelon": [1, 2, 3],
-        "echelon_name": ["central city", "key development area", "expansion area"],
-    }
-)
-
-
-def make_processed(folder: Path) -> Path:
-    """Write the smallest processed folder ``load_processed`` accepts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    REGIONS.to_parquet(folder / "regions.parquet", index=False)
-    manifest = {
-        "fingerprint": "fp-test-0001",
-        "months": ["2024-01", "2024-02", "2024-03"],
-        "data_month": "2024-03",
-        "products": [],
-        "tables_present": ["regions"],
-    }
-    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
-
-
-def make_params(folder: Path, overrides: dict[str, str] | None = None) -> Path:
-    (folder / "regions").mkdir(parents=True, exist_ok=True)
-    (folder / "defaults.yaml").write_text(
-        (ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    for rid, text in (overrides or {}).items():
-        (folder / "regions" / f"{rid}.yaml").write_text(text, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -393,12 +358,13 @@ def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bankanalysis import batch
+    from bankanalysis.batch import plan as batch_plan
 
     processed = make_processed(tmp_path / "processed")
     params = make_params(tmp_path / "params")
     out = tmp_path / "reports"
     (out / "20261130T040506Z").mkdir(parents=True)
-    monkeypatch.setattr(batch, "default_run_id", lambda now=None: "20261130T040506Z")
+    monkeypatch.setattr(batch_plan, "default_run_id", lambda now=None: "20261130T040506Z")
     plan = batch.plan_jobs(
         regions=["R02", "R01"],
         notebooks=["01_customer_segmentation", "00_bank_overview"],
@@ -512,3 +478,36 @@ def test_kernels_get_the_cores_divided_among_the_workers(monkeypatch: pytest.Mon
     monkeypatch.setenv("MKL_NUM_THREADS", "8")  # what the user set stays
     limit_threads(3)
     assert (os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]) == ("3", "8")
+
+
+def test_batch_modules_import_one_way_and_stay_small() -> None:
+    """Each module of the batch package imports (at the top or inside a function) only modules
+    listed before it in the package docstring's order, so there is no import cycle; none is
+    over 600 lines."""
+    import ast
+
+    import bankanalysis.batch
+
+    order = ["jobs", "keys", "kernels", "execute", "executors", "jobcache", "plan", "progress"]
+    order += ["run"]
+    folder = Path(bankanalysis.batch.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for i, name in enumerate(order):
+        path = folder / f"{name}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for full in names:
+                parts = full.split(".")
+                if parts[:2] == ["bankanalysis", "batch"]:
+                    assert len(parts) > 2, f"{name} imports the package bankanalysis.batch"
+                    if parts[2] in order:
+                        imported.add(parts[2])
+        assert imported <= set(order[:i]), (name, sorted(imported - set(order[:i])))
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 600, name

@@ -21,7 +21,6 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from hostile import HostileBatch
-from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -157,18 +156,18 @@ def _local_file(url: str) -> Path:
     return Path(unquote(parts.path))
 
 
-def test_index_and_every_report_render_offline(browser, hostile_batch: HostileBatch) -> None:
-    pages = hostile_batch.html_files
+def test_index_and_every_report_render_offline(browser, ci_run: HostileBatch) -> None:
+    pages = ci_run.html_files
     assert len(pages) >= 3, f"too few pages to check: {pages}"
     problems: dict[str, list[str]] = {}
     visits: dict[Path, Visit] = {}
     report_shot = None
     for path in pages:
-        rel = path.relative_to(hostile_batch.run_dir).as_posix()
+        rel = path.relative_to(ci_run.run_dir).as_posix()
         shot = None
         if path.name == "index.html":
             shot = ARTIFACTS / "index.png"
-        elif report_shot is None and rel.startswith(f"{hostile_batch.region_a}/"):
+        elif report_shot is None and rel.startswith(f"{ci_run.region_a}/"):
             shot = report_shot = ARTIFACTS / "report.png"
         v = visit(browser, path, shot)
         visits[path.resolve()] = v
@@ -180,7 +179,7 @@ def test_index_and_every_report_render_offline(browser, hostile_batch: HostileBa
     n_images = sum(len(v.images) for p, v in visits.items() if p.name != "index.html")
     assert n_images >= len(pages) - 1, "reports should embed at least one chart each"
 
-    index = visits[(hostile_batch.run_dir / "index.html").resolve()]
+    index = visits[(ci_run.run_dir / "index.html").resolve()]
     assert index.links, "the index links nothing"
     linked_reports = set()
     for url in index.links:

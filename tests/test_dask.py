@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_batch import FIXTURES, make_params, make_processed
+from stubbank import FIXTURES, make_params, make_processed
 
 from bankanalysis import cli
 from bankanalysis.batch import DaskExecutor, run_batch

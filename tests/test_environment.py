@@ -1,7 +1,9 @@
-"""pyproject.toml and environment.yml must list the same dependencies."""
+"""The project's environment and test suite: pyproject.toml and environment.yml list the same
+dependencies; test modules share fixtures through conftest.py, never by importing each other."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -52,3 +54,31 @@ def test_environment_installs_the_package_itself():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert pip_sections and "-e ." in pip_sections[0]
+
+
+def _imported_test_modules(source: str) -> list[str]:
+    """Modules named ``test_*`` or ``conftest`` that ``source`` imports."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        top = [n.split(".")[0] for n in names]
+        found += [n for n in top if n.startswith("test_") or n == "conftest"]
+    return found
+
+
+def test_no_test_module_imports_another():
+    offenders = {
+        p.name: _imported_test_modules(p.read_text(encoding="utf-8"))
+        for p in sorted((ROOT / "tests").glob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    # control: the check sees both import forms
+    assert _imported_test_modules("import test_x\nfrom conftest import y\nimport os") == [
+        "test_x",
+        "conftest",
+    ]

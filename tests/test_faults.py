@@ -11,7 +11,8 @@ data (two regions), so each scenario costs a few kernel starts:
   kernel left running;
 - two batches started at once into one reports folder: two intact runs, ``latest`` valid.
 
-Determinism of the real notebooks is checked in :func:`test_same_inputs_same_reports`.
+Determinism is checked in :func:`test_same_inputs_same_reports` on a report in miniature
+(seeded scikit-learn models, a seaborn chart, a styled table, names with markup).
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from hostile import HostileBatch
-from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
+from stubbank import FIXTURES as NOTEBOOK_FIXTURES
+from stubbank import make_params, make_processed
 
 from bankanalysis.batch import run_batch
 from bankanalysis.report.html import ERROR_ANCHOR, local_links
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks" / "faults"
+FIXTURES = NOTEBOOK_FIXTURES / "faults"
 NB1, NB2 = "01_customer_segmentation", "02_cross_sell_propensity"
 EARLIER = "20200101T000000Z"
 
@@ -257,11 +258,11 @@ def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
     _wait_for(lambda: (run_dir / "R1" / NB2 / "started.txt").is_file(), 90, proc)
     descendants = psutil.Process(proc.pid).children(recursive=True)
     # a fresh kernel runs ipykernel_launcher; a warm one is forked from the worker's zygote
-    # (python -m bankanalysis.kernels), whose command line it keeps
+    # (python -m bankanalysis.batch.kernels), whose command line it keeps
     kernels = [
         p
         for p in descendants
-        if re.search(r"ipykernel|bankanalysis\.kernels", " ".join(p.cmdline()))
+        if re.search(r"ipykernel|bankanalysis\.batch\.kernels", " ".join(p.cmdline()))
     ]
     assert kernels, "no kernel seen"
     if how == "sigterm":
@@ -322,37 +323,43 @@ def normalise_html(text: str, run_id: str) -> str:
     return _STAMP.sub("<time>", text.replace(run_id, "<run>"))
 
 
-def test_same_inputs_same_reports(hostile_batch: HostileBatch) -> None:
+def test_same_inputs_same_reports(tmp_path: Path) -> None:
     """A second run on the same data and parameters gives identical metrics and HTML
     (apart from run id and time stamps) and the same job keys."""
-    first = hostile_batch.run_dir
-    again = run_batch(  # one region (+ the bank overview) keeps the second run short
-        regions=[hostile_batch.region_a],
-        notebooks=None,
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    shutil.copyfile(NOTEBOOK_FIXTURES / "kernels" / "report_like.ipynb", nb_dir / f"{NB1}.ipynb")
+    common = dict(
+        regions=["R01", "R02"],  # R02's name is <script>alert(1)</script>
+        notebooks=[NB1],
         jobs=2,
-        run_id="determinism",
-        out=hostile_batch.reports,
-        processed_dir=hostile_batch.processed,
+        out=tmp_path / "reports",
+        processed_dir=make_processed(tmp_path / "processed"),
+        params_dir=make_params(tmp_path / "params"),
+        notebooks_dir=nb_dir,
         progress=False,
     )
-    m1, m2 = _manifest(first), _manifest(again.run_dir)
+    first, again = (run_batch(run_id=run_id, **common) for run_id in ("first", "determinism"))
+    assert first.status == again.status == "complete"
+    m1, m2 = _manifest(first.run_dir), _manifest(again.run_dir)
     keys1 = {j["name"]: j["key"] for j in m1["jobs"]}
     keys2 = {j["name"]: j["key"] for j in m2["jobs"]}
-    assert set(keys2) and set(keys2) < set(keys1)
+    assert set(keys1) == set(keys2) == {f"R01/{NB1}", f"R02/{NB1}"}
     differences = [f"{n}: job key" for n in sorted(keys2) if keys1[n] != keys2[n]]
     for job in m2["jobs"]:
         folder, nb = job["name"].split("/")
-        metrics = [run / folder / nb / "metrics.json" for run in (first, again.run_dir)]
-        if metrics[0].is_file() or metrics[1].is_file():
-            if metrics[0].read_bytes() != metrics[1].read_bytes():
-                differences.append(f"{job['name']}/metrics.json")
+        metrics = [run / folder / nb / "metrics.json" for run in (first.run_dir, again.run_dir)]
+        assert json.loads(metrics[0].read_text(encoding="utf-8"))["holdout_auc"] > 0.5
+        if metrics[0].read_bytes() != metrics[1].read_bytes():
+            differences.append(f"{job['name']}/metrics.json")
         # the git commit moves when someone commits between the runs (a shared working tree)
         pages = [
             normalise_html(
                 (run / folder / f"{nb}.html").read_text(encoding="utf-8"), m["run_id"]
             ).replace(m["git_commit"], "<commit>")
-            for run, m in ((first, m1), (again.run_dir, m2))
+            for run, m in ((first.run_dir, m1), (again.run_dir, m2))
         ]
+        assert 'src="data:image/png;base64,' in pages[0] and "<table" in pages[0]
         if pages[0] != pages[1]:
             a, b = pages
             at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))

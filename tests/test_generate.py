@@ -7,19 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from bankanalysis.contract import TABLES
-from bankanalysis.data.generate import (
+from bankanalysis.exceptions import GenerateError
+from bankanalysis.synthetic import (
     CROSS_SELL,
     PERSONAS,
     PROPENSITY_MODEL,
-    GenerateError,
     generate_bank,
     make_calendar,
     n_outlets_for,
 )
+from bankanalysis.synthetic.writer import ARROW_TYPES, STORAGE, table_schema
 
 N, MONTHS, SEED = 2000, 5, 11
 
@@ -82,10 +84,44 @@ def test_every_contract_table_and_column_has_the_contract_type(bank: Path) -> No
             assert _ARROW_CHECK[col.dtype](t), f"{name}.{col.name}: {t}"
 
 
+def _logical(t: pa.DataType) -> pa.DataType:
+    """The value type of a dictionary, and single precision read as the contract's float."""
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    return pa.float64() if t == pa.float32() else t
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_writer_schemas_are_the_contract(name: str) -> None:
+    schema = table_schema(name)
+    assert schema.names == TABLES[name].column_names
+    for col in TABLES[name].columns:
+        assert _logical(schema.field(col.name).type) == ARROW_TYPES[col.dtype], col.name
+
+
+def test_storage_choices_name_only_contract_columns() -> None:
+    for name, store in STORAGE.items():
+        cols = set(TABLES[name].column_names)
+        assert set(store.dictionary) | set(store.float32) | set(store.plain) <= cols, name
+        assert all(TABLES[name].column(c).dtype == "float" for c in store.float32), name
+    assert (
+        str(table_schema("holdings").field("month").type)
+        == "dictionary<values=string, indices=int32, ordered=0>"
+    )
+    assert table_schema("contacts").field("minutes").type == pa.float32()
+
+
+def test_generated_files_have_the_writer_schemas(bank: Path) -> None:
+    for name in TABLES:
+        stored = pq.read_schema(bank / f"{name}.parquet")
+        assert [_logical(f.type) for f in stored] == [
+            _logical(f.type) for f in table_schema(name)
+        ], name
+
+
 def test_generated_bank_passes_the_validator(bank: Path) -> None:
     from bankanalysis.data.validate import validate_raw
 
-    assert validate_raw(bank) == []
+    assert validate_raw(bank).violations == []
 
 
 def test_calendar_and_dimension_sizes(bank: Path) -> None:

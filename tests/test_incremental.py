@@ -1,7 +1,7 @@
 """Incremental re-runs: job keys, reuse of earlier outputs by hard link, ``--force``.
 
 The fixture notebooks (``tests/fixtures/notebooks``) run on the minimal processed folder of
-``test_batch``; a recording executor tells which jobs were really executed. Decision tested
+``stubbank``; a recording executor tells which jobs were really executed. Decision tested
 here: ``00_bank_overview`` receives the defaults only (region overrides never reach it), so
 changing one region's parameters re-runs only that region's jobs.
 """
@@ -17,7 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
-from test_batch import FIXTURES, make_params, make_processed
+from stubbank import FIXTURES, make_params, make_processed
 
 from bankanalysis import batch, cli
 from bankanalysis.batch import (
@@ -29,8 +29,10 @@ from bankanalysis.batch import (
     plan_jobs,
     record_jobs,
     run_batch,
-    source_tree_hash,
 )
+from bankanalysis.batch import keys as batch_keys
+from bankanalysis.batch import plan as batch_plan
+from bankanalysis.provenance import package_root, package_source_hash, source_tree_hash
 
 NOTEBOOKS = ["00_bank_overview", "01_customer_segmentation"]
 REGIONS = ["R01", "R02"]
@@ -214,7 +216,7 @@ def test_data_fingerprint_and_package_source_change_every_key(
 ) -> None:
     before = _keys(setup)
     assert set(before) == ALL_JOBS
-    monkeypatch.setattr(batch, "package_source_hash", lambda: "edited-package")
+    monkeypatch.setattr(batch_plan, "package_source_hash", lambda: "edited-package")
     after_pkg = _keys(setup)
     monkeypatch.undo()
     processed = setup["common"]["processed_dir"]
@@ -232,11 +234,11 @@ def test_data_fingerprint_and_package_source_change_every_key(
 
 
 def test_editing_any_package_module_changes_the_source_hash(tmp_path: Path) -> None:
-    src = Path(batch.__file__).parent
+    src = package_root()
     copy = tmp_path / "bankanalysis"
     shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__"))
     h0 = source_tree_hash(copy)
-    assert h0 == source_tree_hash(src) == batch.package_source_hash()
+    assert h0 == source_tree_hash(src) == package_source_hash()
     (copy / "__pycache__").mkdir(exist_ok=True)
     (copy / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"compiled")
     assert source_tree_hash(copy) == h0  # byte code does not count
@@ -323,7 +325,7 @@ def test_model_cache_keys_are_remembered_so_reruns_skip_the_model_imports(
     def no_import(*a, **k):  # pragma: no cover - must not be called
         raise AssertionError("model cache key recomputed")
 
-    monkeypatch.setattr(batch, "model_cache_extra", no_import)
+    monkeypatch.setattr(batch_keys, "model_cache_extra", no_import)  # where plan_jobs looks
     second = plan_jobs(run_id=None, out=tmp_path, notebooks=nbs, **c)
     assert second.model_keys == {}
     assert [j.key for j in second.jobs] == [j.key for j in first.jobs]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from tinybank import tiny_tables, write_tables
 
-from bankanalysis.data import atomic, io
+from bankanalysis.data import atomic, io, sql_typing
 from bankanalysis.exceptions import DataContractError
 
 
@@ -131,7 +131,7 @@ def test_sql_parse_expr_rejects_what_the_contract_rejects() -> None:
         " ('2024-13', '2024-02-29', '1.5', 'maybe', ' 7.25 ')) v(m, d, i, b, f)"
     )
     q = ", ".join(
-        io.sql_parse_expr(c, t, "VARCHAR")
+        sql_typing.sql_parse_expr(c, t, "VARCHAR")
         for c, t in (("m", "month"), ("d", "date"), ("i", "int"), ("b", "bool"), ("f", "float"))
     )
     rows = con.execute(f"SELECT {q} FROM t").fetchall()

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from tinybank import tiny_tables, write_tables
 
-from bankanalysis.data import prepare as prep
+from bankanalysis.data import prepare_sql
 from bankanalysis.data.load import load_processed
 from bankanalysis.data.prepare import prepare
 from bankanalysis.exceptions import ProcessedDataError
@@ -20,7 +20,7 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("load")
     raw = write_tables(tiny_tables(), base / "raw", fmt="csv")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(prep, "ROW_GROUP_SIZE", 2)
+        mp.setattr(prepare_sql, "ROW_GROUP_SIZE", 2)
         prepare(raw, base / "processed")
     return base / "processed"
 

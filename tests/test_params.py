@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
 import json
 import re
 import shutil
@@ -11,15 +14,21 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from pydantic import Field, ValidationError
 
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params import (
+    BATCH_ONLY_KEYS,
     NOTEBOOK_PARAMS,
     RUNTIME_KEYS,
     CommonParams,
+    PropensityParams,
+    SegmentationParams,
     check_safe_id,
+    defaults_yaml,
     load_params,
     notebook_parameters,
+    schema_defaults,
     validate_batch_params,
 )
 
@@ -70,6 +79,65 @@ def test_defaults_validate_for_every_notebook(params_dir: Path) -> None:
         assert p["min_group_size"] == 10
         assert p["tier_thresholds"] == [50000.0, 500000.0, 6000000.0]
         assert p["region_id"] == ("R1" if cls.scope == "region" else None)
+        # the file holds exactly the schema's defaults, nothing more, nothing different
+        assert p == {**schema_defaults(nb), "region_id": p["region_id"]}, nb
+
+
+def test_committed_defaults_file_is_generated_from_the_schema() -> None:
+    """``params/defaults.yaml`` is the schema's output: regenerate it after editing params.py."""
+    assert DEFAULTS.read_text(encoding="utf-8") == defaults_yaml(), (
+        "params/defaults.yaml is stale: run "
+        "`bankanalysis params --defaults --out params/defaults.yaml`"
+    )
+
+
+def test_cli_prints_and_writes_the_generated_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bankanalysis.cli import main
+
+    assert main(["params", "--defaults"]) == 0
+    assert capsys.readouterr().out == defaults_yaml()
+    out = tmp_path / "defaults.yaml"
+    assert main(["params", "--defaults", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == defaults_yaml()
+    assert main(["params"]) == 2  # nothing asked
+
+
+def test_generated_defaults_follow_a_changed_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control: a changed default in the schema changes the generated file."""
+    before = defaults_yaml()
+    assert "    horizon: 3 # label = customer holds the product" in before
+
+    class Changed(PropensityParams):
+        horizon: int = Field(6, description=PropensityParams.model_fields["horizon"].description)
+
+    monkeypatch.setitem(NOTEBOOK_PARAMS, "02_cross_sell_propensity", Changed)
+    assert "    horizon: 6 # label = customer holds the product" in defaults_yaml()
+
+
+def test_every_parameter_has_a_description() -> None:
+    for nb, cls in NOTEBOOK_PARAMS.items():
+        for name, field in cls.model_fields.items():
+            assert field.description and len(field.description) > 10, (nb, name)
+
+
+def test_wealth_card_product_may_be_null(params_dir: Path) -> None:
+    """A bank without a wealth card sets ``wealth_card_product: null``."""
+    assert SegmentationParams(wealth_card_product=None).wealth_card_product is None
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n"
+        "  00_bank_overview: {wealth_card_product: null}\n"
+        "  01_customer_segmentation: {wealth_card_product: null}\n",
+        encoding="utf-8",
+    )
+    out = validate_batch_params(
+        params_dir, ["R1"], ["01_customer_segmentation"], _bank(["fund", "debit_card"])
+    )
+    assert out[("R1", "01_customer_segmentation")]["wealth_card_product"] is None
+    assert load_params(params_dir, "00_bank_overview", "R1")["wealth_card_product"] is None
+    with pytest.raises(ParameterError, match="wealth_card_product"):
+        validate_batch_params(params_dir, ["R2"], ["01_customer_segmentation"], _bank(["fund"]))
 
 
 def test_region_overrides_common_and_notebook_sections(params_dir: Path) -> None:
@@ -184,19 +252,120 @@ def test_unsafe_ids_are_refused() -> None:
         load_params(DEFAULTS.parent, "01_customer_segmentation", "../../etc")
 
 
-def test_notebook_parameter_cells_declare_the_common_parameters() -> None:
-    """Every report notebook present declares each common parameter in its tagged cell."""
-    found = 0
-    for nb in NOTEBOOK_PARAMS:
-        path = ROOT / "notebooks" / f"{nb}.ipynb"
-        if not path.is_file():
+# --------------------------------------------------------------------------- notebook cells
+
+
+def _parameter_cell(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters', want 1"
+    src = tagged[0]["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _cell_problems(src: str, notebook: str) -> list[str]:
+    """Differences between a parameters cell and the schema of ``notebook`` (empty = agree).
+
+    The cell must be plain ``name = literal`` lines assigning every notebook parameter of the
+    schema (batch-only keys excepted) exactly once, each to the schema's default.
+    """
+    cls = NOTEBOOK_PARAMS[notebook]
+    defaults = schema_defaults(notebook)
+    wanted = [n for n in cls.model_fields if n not in BATCH_ONLY_KEYS]
+    problems: list[str] = []
+    values: dict[str, object] = {}
+    for node in ast.parse(src).body:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            problems.append(f"line {node.lineno}: not a plain `name = value` assignment")
             continue
-        found += 1
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-        assert len(tagged) == 1, nb
-        src = "".join(tagged[0]["source"])
-        declared = set(re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=", src, flags=re.M))
-        wanted = set(CommonParams.model_fields) - {"timeout_minutes"}
-        assert wanted <= declared, (nb, wanted - declared)
-    assert found >= 1
+        name = node.targets[0].id
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError:
+            problems.append(f"{name}: value is not a literal")
+            continue
+        if name in values:
+            problems.append(f"{name}: assigned twice")
+        values[name] = value
+    problems += [f"{n}: missing from the cell" for n in wanted if n not in values]
+    problems += [f"{n}: not a parameter of {notebook}" for n in values if n not in wanted]
+    for name in wanted:
+        if name in values and (
+            values[name] != defaults[name]
+            or isinstance(values[name], bool) != isinstance(defaults[name], bool)
+        ):
+            problems.append(f"{name}: cell has {values[name]!r}, schema default {defaults[name]!r}")
+    if not problems:
+        try:  # strict validation: right types too ("3" is not 3)
+            cls.model_validate(values)
+        except ValidationError as exc:
+            problems.append(f"cell values do not validate: {exc}")
+    return problems
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOK_PARAMS))
+def test_notebook_parameter_cell_equals_the_schema_defaults(notebook: str) -> None:
+    """Every notebook of the registry exists and its parameters cell IS the schema's defaults."""
+    path = ROOT / "notebooks" / f"{notebook}.ipynb"
+    assert path.is_file(), f"{notebook} is registered in NOTEBOOK_PARAMS but has no notebook"
+    assert _cell_problems(_parameter_cell(path), notebook) == []
+
+
+def test_the_cell_check_catches_every_kind_of_disagreement() -> None:
+    """Control: a wrong value, a missing, an unknown and a duplicated name are all reported."""
+    nb = "01_customer_segmentation"
+    good = "\n".join(
+        f"{n} = {v!r}" for n, v in schema_defaults(nb).items() if n not in BATCH_ONLY_KEYS
+    )
+    assert _cell_problems(good, nb) == []
+    bad = (
+        good.replace("min_group_size = 10", "min_group_size = 5")
+        .replace("segment_seed = 0\n", "")
+        .replace("top_tier = 'vip'", "top_tier = 'vip'\ncolour = 'red'\ncurrency = 'EUR'")
+    )
+    problems = _cell_problems(bad, nb)
+    assert "min_group_size: cell has 5, schema default 10" in problems
+    assert "segment_seed: missing from the cell" in problems
+    assert f"colour: not a parameter of {nb}" in problems
+    assert "currency: assigned twice" in problems
+    assert _cell_problems(good.replace("segment_seed = 0", "segment_seed = False"), nb) != []
+    last = len(good.splitlines()) + 1
+    assert _cell_problems(good + "\nprint(1)", nb) == [
+        f"line {last}: not a plain `name = value` assignment"
+    ]
+
+
+# --------------------------------------------------------------------------- propensity
+
+
+def test_training_settings_defaults_agree_with_the_schema() -> None:
+    """``propensity.TrainingSettings`` mirrors PropensityParams: same defaults."""
+    from bankanalysis.propensity.training import TrainingSettings
+
+    defaults = schema_defaults("02_cross_sell_propensity")
+    compared = {}
+    for f in dataclasses.fields(TrainingSettings):
+        if f.name not in defaults:
+            continue
+        value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        if isinstance(value, tuple):
+            value = list(value)
+        compared[f.name] = value
+    assert {k: defaults[k] for k in compared} == compared
+    assert {"horizon", "train_windows", "max_iter", "tier_thresholds"} <= set(compared)
+
+
+def test_tier_popularity_baseline_defaults_agree_with_the_schema() -> None:
+    from bankanalysis.propensity.models import TierPopularityBaseline
+
+    defaults = schema_defaults("02_cross_sell_propensity")
+    compared = {}
+    for name, p in inspect.signature(TierPopularityBaseline.__init__).parameters.items():
+        if name in defaults and p.default is not inspect.Parameter.empty:
+            value = p.default
+            compared[name] = list(value) if isinstance(value, tuple) else value
+    assert {k: defaults[k] for k in compared} == compared

@@ -14,6 +14,7 @@ from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
 from bankanalysis.data import prepare as prep
+from bankanalysis.data import prepare_sql
 from bankanalysis.data.prepare import prepare
 from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, ProcessedDataError
@@ -192,6 +193,48 @@ def test_region_month_values(tiny: Path) -> None:
     assert _row(rm, month="2024-02", region_id="R1")["sales_total"] == 3
 
 
+def test_accounting_transaction_counts(tiny: Path) -> None:
+    # (txn_n, accounting kinds, accounting kinds outside the counter) of the home outlet's
+    # active customers; accounting = deposit, withdrawal, transfer, payment
+    om = _read(tiny, "outlet_month")
+    cols = ["txn_n", "txn_accounting_n", "txn_accounting_offcounter_n"]
+    got = {(r.month, r.outlet_id): tuple(getattr(r, c) for c in cols) for r in om.itertuples()}
+    assert got == {
+        ("2024-01", "O1"): (1, 1, 0),  # C1 counter deposit
+        ("2024-01", "O2"): (1, 0, 0),  # C3 counter fund purchase: not accounting
+        ("2024-01", "O3"): (0, 0, 0),
+        ("2024-02", "O1"): (2, 1, 1),  # C1 mobile purchase (no), C2 online transfer
+        ("2024-02", "O2"): (0, 0, 0),
+        ("2024-02", "O3"): (1, 1, 0),  # C5 counter deposit
+        ("2024-03", "O1"): (4, 4, 3),  # C1 counter deposit, mobile payment + transfer; C2 online
+        ("2024-03", "O2"): (0, 0, 0),
+        ("2024-03", "O3"): (1, 1, 1),  # C4 self-service deposit
+    }
+    rm = _read(tiny, "region_month")
+    got = {(r.month, r.region_id): tuple(getattr(r, c) for c in cols) for r in rm.itertuples()}
+    assert got == {
+        ("2024-01", "R1"): (2, 1, 0),
+        ("2024-01", "R2"): (0, 0, 0),
+        ("2024-02", "R1"): (2, 1, 1),
+        ("2024-02", "R2"): (1, 1, 0),
+        ("2024-03", "R1"): (4, 4, 3),
+        ("2024-03", "R2"): (1, 1, 1),
+    }
+    for df in (om, rm):
+        assert df[cols[1:]].dtypes.eq("int64").all()
+        names = df.columns.tolist()
+        assert names.index("txn_accounting_offcounter_n") == names.index("e_channel_share") - 1
+    cm = _read(tiny, "customer_month")
+    assert not any("acc" in c for c in cm.columns)  # computed for the units only
+
+
+def test_accounting_kinds_are_contract_kinds() -> None:
+    from bankanalysis.contract import ACCOUNTING_KINDS, TXN_KINDS
+
+    assert ACCOUNTING_KINDS == ("deposit", "withdrawal", "transfer", "payment")
+    assert set(ACCOUNTING_KINDS) < set(TXN_KINDS)
+
+
 # --------------------------------------------------------------------------- manifest and swap
 
 
@@ -204,6 +247,41 @@ def test_manifest(tiny: Path) -> None:
     assert {p.name for p in tiny.iterdir()} == {f"{t}.parquet" for t in man["row_counts"]} | {
         "_manifest.json"
     }
+
+
+def test_manifest_records_what_the_data_support(tiny: Path) -> None:
+    support = json.loads((tiny / "_manifest.json").read_text(encoding="utf-8"))["support"]
+    assert all(support["tables"].values()) and "transactions" in support["tables"]
+    assert support["months"] == {"first": "2024-01", "last": "2024-03", "n": 3}
+    holders = {p: e["holders"]["2024-03"] for p, e in support["products"].items()}
+    assert holders == {
+        "current_deposit": 5,
+        "time_deposit": 1,
+        "fund": 2,
+        "debit_card": 3,
+        "wealth_card": 1,
+        "mobile_banking": 2,
+        "personal_loan": 1,
+    }
+    buyers = {p: e["buyers"] for p, e in support["products"].items()}
+    assert all(b["2024-01"] is None for b in buyers.values())
+    assert {p for p, b in buyers.items() if b["2024-02"]} == {
+        "fund",
+        "mobile_banking",
+        "wealth_card",
+    }
+    # C5 joined in February: a new customer's deposit is not a purchase; her March card is
+    assert buyers["current_deposit"]["2024-02"] == 0 and buyers["debit_card"]["2024-03"] == 1
+    assert buyers["personal_loan"]["2024-03"] == 1
+    assert support["products_never_held"] == []
+    assert support["outlets_per_peer_group"] == [
+        {"echelon": 1, "outlet_type": "community", "outlets": 1},
+        {"echelon": 1, "outlet_type": "flagship", "outlets": 1},
+        {"echelon": 3, "outlet_type": "standard", "outlets": 1},
+    ]
+    assert support["outlets_per_region"] == {"R1": 2, "R2": 1}
+    assert support["regions_per_echelon"] == {"1": 1, "2": 0, "3": 1}
+    assert support["balances"] == {"aum_min": 500.0, "aum_max": 1130000.0, "vary": True}
 
 
 def test_fingerprint_skip_force_and_models(tmp_path: Path) -> None:
@@ -316,7 +394,7 @@ def test_blanks_around_holding_ids_are_not_a_duplicate_key(tmp_path: Path) -> No
     row = h[(h["month"] == "2024-03") & (h["customer_id"] == "C3") & (h["product"] == "fund")]
     t["holdings"] = pd.concat([h, row.assign(customer_id=" C3")], ignore_index=True)
     raw = write_tables(t, tmp_path / "raw", fmt="parquet")
-    assert validate_raw(raw) == []
+    assert validate_raw(raw).violations == []
     prepare(raw, tmp_path / "processed")
     cm = _read(tmp_path / "processed", "customer_month")
     assert _row(cm, month="2024-03", customer_id="C3")["hold_fund"] == 1
@@ -352,10 +430,12 @@ def test_without_optional_tables(tmp_path: Path) -> None:
     om = _read(tmp_path / "p", "outlet_month")
     assert (om["devices"] == 0).all() and om["device_operating_rate"].isna().all()
     assert (om["managers"] == 0).all() and om["e_channel_share"].isna().all()
+    for df in (om, _read(tmp_path / "p", "region_month")):
+        assert (df[["txn_accounting_n", "txn_accounting_offcounter_n"]] == 0).all().all()
 
 
 def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    monkeypatch.setattr(prepare_sql, "MASK_BITS", 3)  # 7 products -> 3 holding masks
     raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
     prepare(raw, tmp_path / "p")
     cm = _read(tmp_path / "p", "customer_month")
@@ -372,7 +452,7 @@ def test_many_products_use_several_masks(tmp_path: Path, monkeypatch: pytest.Mon
 def test_duplicated_holding_key_is_found_in_any_mask(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prep, "_BITS", 3)  # 7 products -> 3 holding masks
+    monkeypatch.setattr(prepare_sql, "MASK_BITS", 3)  # 7 products -> 3 holding masks
     t = tiny_tables()
     h = t["holdings"]
     last = t["products"]["product"].tolist()[-1]  # its bit is in the last mask
@@ -413,6 +493,8 @@ def test_header_only_optional_tables_count_as_absent(tmp_path: Path) -> None:
     man = json.loads((tmp_path / "p" / "_manifest.json").read_text(encoding="utf-8"))
     assert "transactions" not in man["tables_present"] and "devices" not in man["tables_present"]
     assert "targets" in man["tables_present"] and "devices" not in res.row_counts
+    assert man["support"]["tables"]["transactions"] is False
+    assert man["support"]["tables"]["targets"] is True
     om = _read(tmp_path / "p", "outlet_month")
     assert (om["devices"] == 0).all() and (om["txn_n"] == 0).all()
     assert _row(om, month="2024-03", outlet_id="O3")["aum"] == 34000.0
@@ -478,7 +560,7 @@ def test_three_month_sums_add_oldest_first() -> None:
     sql = "SELECT {} FROM t2, t1, t0"
 
     def total(aliases: list[str | None]) -> float:
-        return con.execute(sql.format(prep._sum_months("amount", aliases))).fetchone()[0]
+        return con.execute(sql.format(prepare_sql.sum_months("amount", aliases))).fetchone()[0]
 
     assert total(["t2", "t1", "t0"]) == 1e16
     assert total(["t0", "t1", "t2"]) == 1e16 + 2

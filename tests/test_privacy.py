@@ -21,7 +21,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hostile import IMG_NAME, QUOTES_NAME, SCRIPT_NAME, HostileBatch
-from hostile import hostile_batch as hostile_batch  # noqa: F401 - a fixture
 
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params import CommonParams, load_params
@@ -285,34 +284,34 @@ def test_package_never_evaluates_text_or_loads_yaml_unsafely() -> None:
 
 
 @pytest.mark.slow
-def test_every_report_of_the_hostile_batch_ran(hostile_batch: HostileBatch) -> None:
-    manifest = json.loads((hostile_batch.run_dir / "manifest.json").read_text("utf-8"))
+def test_every_report_of_the_hostile_batch_ran(ci_run: HostileBatch) -> None:
+    manifest = json.loads((ci_run.run_dir / "manifest.json").read_text("utf-8"))
     bad = {
         j["name"]: (j["status"], j.get("error")) for j in manifest["jobs"] if j["status"] != "ok"
     }
     assert not bad, f"notebooks failed on names with markup in them: {bad}"
     n_regional = sum(1 for j in manifest["jobs"] if j["region_id"] is not None)
     assert n_regional == 2 * len({j["notebook"] for j in manifest["jobs"] if j["region_id"]})
-    assert hostile_batch.exit_code == 0
+    assert ci_run.exit_code == 0
 
 
 @pytest.mark.slow
-def test_no_customer_or_manager_id_in_any_page(hostile_batch: HostileBatch) -> None:
-    customers = pd.read_parquet(hostile_batch.processed / "customers.parquet")
+def test_no_customer_or_manager_id_in_any_page(ci_run: HostileBatch) -> None:
+    customers = pd.read_parquet(ci_run.processed / "customers.parquet")
     ids = {str(v) for v in customers["customer_id"].dropna()} | {
         str(v) for v in customers["manager_id"].dropna()
     }
-    managers = hostile_batch.processed / "managers.parquet"
+    managers = ci_run.processed / "managers.parquet"
     if managers.is_file():
         ids |= {str(v) for v in pd.read_parquet(managers)["manager_id"].dropna()}
     assert len(ids) > 1000, "the CI bank should have thousands of customer ids"
-    pages = hostile_batch.html_files
+    pages = ci_run.html_files
     assert len(pages) >= 1 + 2, pages
     leaks = {}
     for page in pages:
         found = tokens_of(page.read_text(encoding="utf-8")) & ids
         if found:
-            leaks[page.relative_to(hostile_batch.run_dir).as_posix()] = sorted(found)[:5]
+            leaks[page.relative_to(ci_run.run_dir).as_posix()] = sorted(found)[:5]
     assert not leaks, f"customer/manager ids in reports: {leaks}"
 
 
@@ -323,14 +322,14 @@ _COUNT_HEADER = re.compile(
 
 @pytest.mark.slow
 def test_customer_counts_below_the_minimum_group_size_are_not_shown(
-    hostile_batch: HostileBatch,
+    ci_run: HostileBatch,
 ) -> None:
     from bankanalysis.params import load_params
 
     min_size = load_params(ROOT / "params", "01_customer_segmentation", None)["min_group_size"]
     shown = []
     n_count_columns = 0
-    for page in hostile_batch.html_files[1:]:
+    for page in ci_run.html_files[1:]:
         for table in parse_page(page.read_text(encoding="utf-8")).tables:
             if len(table) < 2:
                 continue
@@ -383,11 +382,11 @@ def _frames(path: Path) -> list[pd.DataFrame]:
 
 
 @pytest.mark.slow
-def test_lead_lists_carry_ids_never_names_or_phones(hostile_batch: HostileBatch) -> None:
-    files = _lead_lists(hostile_batch)
+def test_lead_lists_carry_ids_never_names_or_phones(ci_run: HostileBatch) -> None:
+    files = _lead_lists(ci_run)
     assert {p.suffix for p in files} == {".csv", ".xlsx"}, f"lead lists found: {files}"
     customers = set(
-        pd.read_parquet(hostile_batch.processed / "customers.parquet")["customer_id"].astype(str)
+        pd.read_parquet(ci_run.processed / "customers.parquet")["customer_id"].astype(str)
     )
     for path in files:
         for df in _frames(path):
@@ -406,12 +405,12 @@ def test_lead_lists_carry_ids_never_names_or_phones(hostile_batch: HostileBatch)
 
 
 @pytest.mark.slow
-def test_hostile_names_appear_as_text_never_as_markup(hostile_batch: HostileBatch) -> None:
-    a, b = hostile_batch.region_a, hostile_batch.region_b
+def test_hostile_names_appear_as_text_never_as_markup(ci_run: HostileBatch) -> None:
+    a, b = ci_run.region_a, ci_run.region_b
     seen_quotes_in_b = False
-    for page_path in hostile_batch.html_files:
+    for page_path in ci_run.html_files:
         raw = page_path.read_text(encoding="utf-8")
-        rel = page_path.relative_to(hostile_batch.run_dir).as_posix()
+        rel = page_path.relative_to(ci_run.run_dir).as_posix()
         page = parse_page(raw)
         text = "".join(page.text)
         assert not [s for s in page.scripts if "alert" in s], f"{rel}: a name became a script"

@@ -10,31 +10,23 @@ import pytest
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity import (
-    EVALUATION_COLUMNS,
+    TierPopularityBaseline,
     TrainingSettings,
     build_features,
     build_labels,
     build_lead_lists,
-    calibration_plot_data,
     evaluate_scores,
-    evaluation_metrics,
-    evaluation_report_table,
     evaluation_table,
-    evaluation_text,
-    expected_sales_plot_data,
     fit_or_load,
+    gains_by_product,
     gains_curve,
-    gains_plot_data,
-    lead_files_text,
-    lead_list_metrics,
-    lead_product_summary,
-    lead_product_table,
+    leads_by_product,
     next_best_offers,
     offer_summary,
-    offer_summary_text,
-    region_evaluation_table,
     region_lead_lists,
     score_region,
+    skip_reason,
+    tier_aum,
     write_lead_csv,
     write_lead_workbook,
     write_region_leads,
@@ -45,10 +37,12 @@ from bankanalysis.propensity.evaluation import (
     roc_auc,
     top_fraction_lift,
 )
-from bankanalysis.propensity.features import cross_sell_products, month_add
+from bankanalysis.propensity.features import cross_sell_products, months_needed
 from bankanalysis.propensity.leads import excel_sheet_name
 from bankanalysis.propensity.training import plan_months
 from bankanalysis.propensity.uci import benchmark_csv, load_csv_dataset
+from bankanalysis.rules.months import shift_month
+from bankanalysis.rules.tiers import TIERS, assign_tiers
 
 UCI_SAMPLE = Path(__file__).parent / "data" / "uci_bank_additional_sample.csv"
 PRODUCTS = ["deposit", "fund", "insurance", "gold"]
@@ -91,7 +85,7 @@ def make_bank(n: int = 1500, n_months: int = 10, seed: int = 1) -> MemoryBank:
     active_from = rng.integers(0, 3, size=n)
     rows = []
     for m in range(n_months):
-        month = month_add("2025-01", m)
+        month = shift_month("2025-01", m)
         active = active_from <= m
         n_prod = sum(held[p].astype(int) for p in PRODUCTS)
         frame = {
@@ -217,10 +211,10 @@ def test_cross_sell_products_and_restriction(bank):
 
 
 def test_plan_months_out_of_time():
-    months = [month_add("2025-01", k) for k in range(10)]
+    months = [shift_month("2025-01", k) for k in range(10)]
     train, ev, last = plan_months(months, 2, None, 3)
     assert (train, ev, last) == (["2025-04", "2025-05", "2025-06"], "2025-08", "2025-10")
-    assert all(month_add(t, 2) <= ev for t in train)
+    assert all(shift_month(t, 2) <= ev for t in train)
     with pytest.raises(ModelError, match="horizon 3"):
         plan_months(months[:6], 3, None, 3)
 
@@ -306,7 +300,8 @@ def test_products_with_too_few_buyers_are_skipped_not_fatal():
     small = make_bank(n=150, n_months=8, seed=5)
     bundle, _ = fit_or_load(small, TrainingSettings(horizon=1, min_buyers=25, max_iter=20), None)
     assert set(bundle.skipped) | set(bundle.models) == {"fund", "insurance", "gold"}
-    assert bundle.skipped and all("min_buyers" in r for r in bundle.skipped.values())
+    assert bundle.skipped
+    assert all("min_buyers" in r or "min_eval_buyers" in r for r in bundle.skipped.values())
 
 
 # ----------------------------------------------------------------------------- offers and leads
@@ -371,10 +366,12 @@ def test_offer_summary_hand_computed():
     leads = build_lead_lists(offers, customers, leads_per_sheet=1)
     n_products = pd.Series([1, 2, 3, 2])
     s = offer_summary(offers, leads, n_products)
-    assert s["expected_new_products"] == pytest.approx(0.5 + 0.6)
-    assert s["coverage_after"] == pytest.approx((8 + 1.1) / 4)
-    assert s["coverage_uplift"] == pytest.approx(1.1 / 4)
-    assert s["expected_new_products_all_offers"] == pytest.approx(2.0)
+    assert s["customers"] == 4 and s["leads"] == 2
+    assert s["products_per_customer"] == pytest.approx(8 / 4)
+    assert s["expected_sales"] == pytest.approx(0.5 + 0.6)
+    assert s["expected_new_products_per_customer"] == pytest.approx(1.1 / 4)
+    assert s["products_per_customer_after"] == pytest.approx((8 + 1.1) / 4)
+    assert s["expected_sales_all_offers"] == pytest.approx(2.0)
 
 
 def test_workbook_round_trip_and_csv_bom(tmp_path):
@@ -474,14 +471,17 @@ def test_reason_codes_follow_the_model_contributions():
 
 
 def test_tier_baseline_rates_by_hand():
-    from bankanalysis.propensity import TierPopularityBaseline
-
-    X = pd.DataFrame({"aum": [1e3, 2e3, 3e3, 1e5, 2e5, 1e6]})
+    X = pd.DataFrame({"avg_aum": [1e3, 2e3, 3e3, 1e5, 2e5, 1e6]})
     y = [0, 0, 1, 1, 1, 0]
     b = TierPopularityBaseline([5e4, 5e5, 6e6], prior_strength=2.0).fit(X, y)
     # overall 0.5; mass (1 of 3 + 2*0.5)/(3+2) = 0.4; quality (2+1)/(2+2) = 0.75
     # vip (0+1)/(1+2) = 1/3; private has no rows: (0+1)/(0+2) = 0.5
-    assert b.rates_ == pytest.approx({"mass": 0.4, "quality": 0.75, "vip": 1 / 3, "private": 0.5})
+    assert b.rates_ == pytest.approx(
+        {"mass": 0.4, "quality": 0.75, "vip": 1 / 3, "private_banking": 0.5}
+    )
+    # the threshold itself belongs to the higher tier, as in every report
+    at = pd.DataFrame({"avg_aum": [5e4 - 0.01, 5e4]})
+    assert b.predict_proba(at)[:, 1].tolist() == pytest.approx([0.4, 0.75])
 
 
 def test_cache_builds_once_under_concurrent_callers(tmp_path):
@@ -550,154 +550,174 @@ def test_additive_lookup_scores_exactly_like_the_trees():
     np.testing.assert_allclose(fast_p, m.predict_proba(Xt)[:, 1], rtol=0, atol=1e-9)
 
 
-# ----------------------------------------------------------------------------- report helpers
+# ----------------------------------------------------------------------------- issue 12/13 rules
 
 
-def _evaluation_frame(seed: int = 7) -> pd.DataFrame:
-    """Out-of-time rows of two products in two regions; R1 has 4 fund buyers, R2 has 12."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for product, region, n, buyers in (
-        ("fund", "R1", 40, 4),
-        ("fund", "R2", 60, 12),
-        ("gold", "R1", 40, 10),
-        ("gold", "R2", 60, 15),
-    ):
-        y = np.zeros(n)
-        y[rng.choice(n, size=buyers, replace=False)] = 1.0
-        p_model = np.clip(0.25 * y + rng.uniform(0.0, 0.5, n), 0.0, 0.99)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "product": product,
-                    "region_id": region,
-                    "customer_id": [f"{region}-{i}" for i in range(n)],
-                    "y": y,
-                    "p_model": p_model,
-                    "p_baseline": rng.uniform(0.0, 0.5, n),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+def test_training_settings_take_every_default_from_the_parameter_schema():
+    from dataclasses import fields
+
+    from bankanalysis.params import PropensityParams
+
+    schema = PropensityParams()
+    for f in fields(TrainingSettings):
+        default = getattr(TrainingSettings(), f.name)
+        expected = getattr(schema, f.name)
+        if isinstance(default, tuple):
+            default, expected = list(default), [float(x) for x in expected]
+        assert default == expected, f.name
+    baseline = TierPopularityBaseline()
+    assert list(baseline.tier_thresholds) == schema.tier_thresholds
+    assert TrainingSettings().tier_months == schema.tier_months
 
 
-def test_region_evaluation_blanks_few_buyers_but_keeps_bank_figures():
-    ev = _evaluation_frame()
-    region = region_evaluation_table(ev, "R1", min_group_size=5).set_index("product")
-    # fund has 4 buyers in R1 (< 5): buyers, auc, lift, capture and ece blanked, n kept
-    assert region.loc["fund", "suppressed"] and not region.loc["gold", "suppressed"]
-    assert np.isnan(
-        region.loc["fund", ["buyers", "auc", "lift", "capture", "ece"]].astype(float)
-    ).all()
-    assert region.loc["fund", "n"] == 40
-    r1 = ev[(ev["region_id"] == "R1") & (ev["product"] == "gold")]
-    assert region.loc["gold", "buyers"] == 10
-    assert region.loc["gold", "auc"] == pytest.approx(roc_auc(r1["y"], r1["p_model"]))
+def test_months_needed_covers_lags_and_the_tier_window():
+    assert months_needed("2025-06", 1) == ["2025-06", "2025-05", "2025-03"]
+    assert months_needed("2025-06", 3) == ["2025-06", "2025-05", "2025-03", "2025-04"]
+    assert months_needed("2025-01", 4)[1:] == ["2024-12", "2024-10", "2024-11"]
 
 
-def test_evaluation_metrics_names_and_values(fitted):
-    bundle = fitted[0]
-    bank_eval = evaluation_table(bundle.evaluation)
-    region_eval = region_evaluation_table(bundle.evaluation, "R1", min_group_size=10)
-    m = evaluation_metrics(bundle, bank_eval, region_eval)
-    fund = bank_eval.set_index("product").loc["fund"]
-    assert m["fund.auc"] == fund["auc"] and m["fund.baseline_lift"] == fund["baseline_lift"]
-    assert m["region.fund.auc"] == region_eval.set_index("product").loc["fund", "auc"]
-    assert len(m) == 8 * len(bank_eval) + len(region_eval) + 3
-    assert m["products_modelled"] == len(bundle.models) and m["products_skipped"] == 0
-    beating = sum(a > b for a, b in zip(bank_eval["auc"], bank_eval["baseline_auc"], strict=True))
-    assert m["products_beating_baseline"] == beating
+def test_tier_aum_is_the_window_average_over_months_present():
+    cm = _tiny_cm()
+    # 2025-03, 3 months: a (100+120+150)/3; b (50+40+30)/3; d absent in 2025-02: (5+7)/2
+    got = tier_aum(cm, "2025-03", 3)
+    assert got.index.tolist() == ["a", "b", "d"]
+    assert got.tolist() == pytest.approx([370 / 3, 40.0, 6.0])
+    # history passed apart gives the same result
+    now, past = cm[cm["month"] == "2025-03"], cm[cm["month"] < "2025-03"]
+    pd.testing.assert_series_equal(tier_aum(now, "2025-03", 3, history=past), got)
+    assert tier_aum(cm, "2025-03", 1).tolist() == [150.0, 30.0, 7.0]
 
 
-def test_evaluation_report_table_and_text():
-    figures = {
-        "n": [100, 200],
-        "buyers": [10, 40],
-        "base_rate": [0.1, 0.2],
-        "auc": [0.8, 0.6],
-        "pr_auc": [0.4, 0.3],
-        "lift": [3.0, 1.5],
-        "capture": [0.3, 0.5],
-        "brier": [0.08, 0.15],
-        "ece": [0.01, 0.02],
-        "baseline_auc": [0.7, 0.65],
-        "baseline_lift": [2.0, 1.2],
-    }
-    bank_eval = pd.DataFrame({"product": ["fund", "gold"], **figures})
-    region_eval = bank_eval.assign(auc=[0.9, np.nan], lift=[4.0, np.nan], capture=[0.35, np.nan])
-    t = evaluation_report_table(bank_eval, region_eval, {"fund": "基金 <b>", "gold": "Gold"})
-    assert t.columns.tolist() == list(EVALUATION_COLUMNS.values())
-    assert t["product"].tolist() == ["基金 <b>", "Gold"]
-    assert t["AUC (region)"].tolist()[0] == 0.9 and np.isnan(t["lift (region)"].iloc[1])
-    assert t["baseline AUC"].tolist() == [0.7, 0.65] and t["buyers"].tolist() == [10, 40]
-    assert evaluation_text(bank_eval) == (
-        "The model ranks better than the tier baseline for **1 of 2** products; median "
-        "out-of-time AUC 0.70 against 0.68 for the baseline, and the top 10% of customers by "
-        "score hold on median 40% of the buyers."
+def test_tier_aum_equals_the_rules_window_average(bank):
+    from bankanalysis.rules.tiers import window_average_aum
+
+    cm = bank.cm.sample(frac=0.85, random_state=4)  # customers missing from some month-ends
+    for t, n in (("2025-06", 3), ("2025-03", 4), ("2025-01", 3), ("2025-08", 1)):
+        expected = window_average_aum(cm, t, n)["avg_aum"]
+        got = tier_aum(cm, t, n)
+        assert got.index.equals(expected.index)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-14, atol=0)
+        now, past = cm[cm["month"] == t], cm[cm["month"] != t]
+        cache: dict = {}
+        build_features(now, t, history=past, positions=cache)
+        shared = tier_aum(now, t, n, history=past, positions=cache)
+        pd.testing.assert_series_equal(shared, got)
+
+
+def test_baseline_scores_the_tier_of_the_window_average_not_the_spot_aum(fitted, bank):
+    """Every evaluated customer's baseline score is its tier's rate, tiers on window-average AUM."""
+    bundle, _, settings, _ = fitted
+    ev = bundle.evaluation
+    avg = tier_aum(bank.cm, bundle.eval_month, settings.tier_months)
+    for p in ("fund", "gold"):
+        rows = ev[ev["product"] == p]
+        tiers = assign_tiers(avg.reindex(rows["customer_id"]).to_numpy(), settings.tier_thresholds)
+        rates = bundle.baselines[p].rates_
+        expected = np.array([rates[t] for t in tiers], dtype=np.float32)
+        np.testing.assert_array_equal(rows["p_baseline"].to_numpy(), expected)
+    # the planted bank has customers whose spot AUM and window average fall in different tiers
+    spot = bank.cm.loc[bank.cm["month"] == bundle.eval_month].set_index("customer_id")["aum"]
+    thr = settings.tier_thresholds
+    differ = np.asarray(assign_tiers(spot.reindex(avg.index), thr)) != np.asarray(
+        assign_tiers(avg, thr)
     )
+    assert differ.any()
+    assert set(bundle.baselines["fund"].rates_) == set(TIERS)
 
 
-def test_gains_and_calibration_plot_data_scope_labels_and_small_bins():
-    ev = _evaluation_frame()
-    names = {"fund": "Funds"}  # gold has no display name: its code is shown
-    gains = gains_plot_data(ev, "R1", 5, names)
-    # fund: 4 buyers in R1 < 5, so the whole bank; gold: 10 buyers, the region
-    assert sorted(gains["product"].unique()) == ["Funds (bank)", "gold (region)"]
-    assert len(gains) == 2 * 3 * 21
-    end = gains[gains["share_contacted"] == 1.0]
-    assert (end["share_of_buyers"] == 1.0).all()
-    calib = calibration_plot_data(ev, "R1", 5, 10, names)
-    assert (calib["n"] >= 10).all()
-    fund = ev[ev["product"] == "fund"]
-    bins = np.clip((fund["p_model"] * 10).astype(int), 0, 9).value_counts()
-    shown = calib[calib["product"] == "Funds (bank)"]
-    assert shown["bin"].tolist() == sorted(bins[bins >= 10].index.tolist())
-    assert shown["n"].tolist() == [bins[b] for b in shown["bin"]]
-    assert calibration_plot_data(ev, "R1", 5, 10_000, names).empty
+def test_skip_reason_separates_training_and_evaluation_minimums():
+    s = TrainingSettings(min_buyers=30, min_eval_buyers=10)
+    months = ["2025-01", "2025-02", "2025-03"]
+    # issue 13: 574 training buyers and 26 evaluation buyers is enough now
+    assert skip_reason(574, 9000, 26, months, "2025-06", s) == ""
+    assert skip_reason(574, 9000, 9, months, "2025-06", s) == (
+        "too few buyers in evaluation: 9 in 2025-06; at least 10 needed (min_eval_buyers)"
+    )
+    assert skip_reason(29, 9000, 19, months, "2025-06", s) == (
+        "too few buyers in training: 29 in 2025-01 to 2025-03; at least 30 needed (min_buyers)"
+    )
+    both = skip_reason(3, 9000, 2, months[:1], "2025-06", s)
+    assert both.startswith("too few buyers in training: 3 in 2025-01;")
+    assert both.endswith(
+        "too few buyers in evaluation: 2 in 2025-06; at least 10 needed (min_eval_buyers)"
+    )
+    assert "nothing to rank" in skip_reason(40, 40, 12, months, "2025-06", s)
 
 
-def test_lead_product_summary_table_and_plot_data():
-    offers, customers = _leads_fixture()
-    leads = build_lead_lists(offers, customers, leads_per_sheet=5)
-    by = lead_product_summary(leads, 3, {"fund": "Funds", "gold": "Gold"})
-    assert by["name"].tolist() == ["Funds", "Gold"] and by["product"].tolist() == ["fund", "gold"]
-    fund = by.set_index("product").loc["fund"]
-    assert fund["leads"] == 3 and fund["expected_sales"] == pytest.approx(0.5 + 0.4 + 0.3)
-    assert fund["mean_probability"] == pytest.approx(0.4)
-    gold = by.set_index("product").loc["gold"]  # 2 leads < 3: blanked
-    assert gold["suppressed"] and np.isnan(gold["leads"]) and np.isnan(gold["expected_sales"])
-    table = lead_product_table(by)
-    assert table.columns.tolist() == [
+def test_products_modelled_by_training_and_evaluation_buyers_separately():
+    small = make_bank(n=400, n_months=8, seed=5)
+    base = TrainingSettings(horizon=1, max_iter=20, min_buyers=5, min_eval_buyers=1)
+    b0, _ = fit_or_load(small, base, None)
+    tab = evaluation_table(b0.evaluation).set_index("product")
+    train_buyers = b0.train_buyers  # all modelled at these minimums; no subsampling (400 rows)
+    assert sorted(b0.models) == ["fund", "gold", "insurance"], b0.skipped
+    # an evaluation minimum just above one product's evaluation buyers drops only that product
+    p_low = tab["buyers"].idxmin()
+    cut = int(tab.loc[p_low, "buyers"]) + 1
+    assert (tab.drop(index=p_low)["buyers"] >= cut).all()
+    b1, _ = fit_or_load(
+        small, TrainingSettings(**{**base.cache_params(), "min_eval_buyers": cut}), None
+    )
+    assert list(b1.skipped) == [p_low]
+    assert "(min_eval_buyers)" in b1.skipped[p_low] and "(min_buyers)" not in b1.skipped[p_low]
+    # a training minimum above every product's training buyers: nothing is modelled
+    high = max(train_buyers.values()) + 1
+    b2, _ = fit_or_load(
+        small, TrainingSettings(**{**base.cache_params(), "min_buyers": high}), None
+    )
+    assert not b2.models and sorted(b2.skipped) == ["fund", "gold", "insurance"]
+
+
+@pytest.fixture(scope="module")
+def no_models(bank):
+    settings = TrainingSettings(horizon=2, min_buyers=10**6, max_iter=20)
+    bundle, _ = fit_or_load(bank, settings, None)
+    return bundle
+
+
+def test_no_product_with_a_model_completes_with_empty_leads(no_models, bank, tmp_path):
+    """Issue 13: no model anywhere must not crash (was: 'NoneType' has no attribute 'groupby')."""
+    bundle = no_models
+    assert not bundle.models and len(bundle.skipped) == 3
+    assert bundle.evaluation.empty and list(bundle.evaluation.columns) == [
         "product",
-        "leads",
-        "mean probability",
-        "expected sales (products)",
+        "region_id",
+        "customer_id",
+        "y",
+        "p_model",
+        "p_baseline",
     ]
-    plot = expected_sales_plot_data(lead_product_summary(leads, 1, {}))
-    assert plot["product"].tolist() == ["gold", "fund"]  # 0.8 expected sales before 1.2
-    assert expected_sales_plot_data(by)["product"].tolist() == ["fund"]
+    tab = evaluation_table(bundle.evaluation)
+    assert tab.empty and "auc" in tab.columns
+    assert evaluation_table(bundle.evaluation, region_id="R1").empty
+    assert gains_by_product(bundle.evaluation, region_id="R1").empty
+    region = score_region(bank, bundle, "R1", [50000, 500000, 6000000], 3)
+    assert region.scores.shape == (len(region.X), 0)
+    offers, leads = region_lead_lists(bundle, region, {}, 2, 50, 3, {})
+    assert offers.empty and leads.empty
+    s = offer_summary(offers, leads, region.customers["n_products"])
+    assert s["leads"] == 0 and s["expected_sales"] == 0.0
+    assert s["expected_new_products_per_customer"] == 0.0
+    assert leads_by_product(leads).empty
+    files = write_region_leads(leads, tmp_path, "R1")
+    from openpyxl import load_workbook
+
+    assert load_workbook(tmp_path / files["xlsx"]).sheetnames == ["no leads"]
 
 
-def test_offer_summary_text_hand_computed():
-    offers, customers = _leads_fixture()
-    leads = build_lead_lists(offers, customers, leads_per_sheet=1)
-    text = offer_summary_text(offer_summary(offers, leads, pd.Series([1, 2, 3, 2])))
-    assert text == (
-        "4 active customers hold 2.00 products on average. Working the 2 leads should bring "
-        "about **1 new products**, raising product coverage to 2.275 products per customer "
-        "(+0.275); making every customer's top offer(s) would bring about 2."
-    )
+def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
+    bundle, _, settings, _ = fitted
+    region = score_region(bank, bundle, "R1", settings.tier_thresholds, 3)
+    avg = tier_aum(bank.cm[bank.cm["region_id"] == "R1"], bundle.data_month, 3)
+    expected = np.asarray(assign_tiers(avg, settings.tier_thresholds), dtype=object)
+    assert region.customers["tier"].tolist() == expected.tolist()
+    assert set(region.customers["tier"]) <= set(TIERS)
 
 
-def test_lead_list_metrics_and_files_text():
+def test_leads_by_product_hand_computed():
     offers, customers = _leads_fixture()
     leads = build_lead_lists(offers, customers, leads_per_sheet=5)
-    assert lead_list_metrics(leads) == {"lists": 2, "rows": 5}
-    files = {"xlsx": "leads_R1.xlsx", "csv": "leads_R1.csv"}
-    assert lead_files_text(files, leads) == (
-        "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (2 lists, 5 leads)\n"
-        "- CSV: [leads_R1.csv](leads_R1.csv)\n"
-        "- Lists for unassigned customers: 1"
-    )
-    text = lead_files_text(files, leads, Path("/tmp/x"))
-    assert text.splitlines()[1] == "- CSV: `/tmp/x/leads_R1.csv`"
+    by = leads_by_product(leads).set_index("product")
+    assert by.loc["fund", "leads"] == 3 and by.loc["gold", "leads"] == 2
+    assert by.loc["fund", "expected_sales"] == pytest.approx(0.5 + 0.4 + 0.3)
+    assert by.loc["gold", "mean_probability"] == pytest.approx((0.2 + 0.6) / 2)

@@ -10,12 +10,7 @@ import pytest
 from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
-from bankanalysis.data.validate import (
-    collect_violations,
-    inspect_raw,
-    key_violations,
-    validate_raw,
-)
+from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, Violation
 
 Tables = dict[str, pd.DataFrame]
@@ -23,7 +18,7 @@ Tables = dict[str, pd.DataFrame]
 
 def _errors(raw: Path, encoding: str = "utf-8") -> list[Violation]:
     with pytest.raises(DataContractError) as err:
-        validate_raw(raw, encoding=encoding)
+        validate_raw(raw, encoding=encoding).raise_for_errors()
     return err.value.violations
 
 
@@ -37,7 +32,7 @@ def _set(tables: Tables, table: str, row: int, column: str, value: object) -> No
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_the_tiny_bank_is_valid(tmp_path: Path, fmt: str) -> None:
     raw = write_tables(tiny_tables(), tmp_path, fmt=fmt)
-    assert validate_raw(raw) == []
+    assert validate_raw(raw).raise_for_errors() == []
 
 
 def _drop_col(table: str, col: str) -> Callable[[Tables], None]:
@@ -125,7 +120,7 @@ def test_header_only_and_empty_files(tmp_path: Path) -> None:
     (raw / "outlets.csv").write_text("outlet_id,region_id,name,outlet_type,staff_fte,opened\n")
     (raw / "targets.csv").write_text("month,level,id,kpi,target\n")
     (raw / "managers.csv").write_bytes(b"")
-    found = collect_violations(raw)
+    found = validate_raw(raw).violations
     by_rule = {(v.rule, v.table): v for v in found}
     assert by_rule[("empty_table", "outlets")].severity == "error"
     assert by_rule[("empty_table", "targets")].severity == "warning"
@@ -140,7 +135,7 @@ def test_unknown_columns_and_files_are_warnings(tmp_path: Path) -> None:
     tables["customers"] = tables["customers"].assign(phone="138")
     raw = write_tables(tables, tmp_path, fmt="csv")
     (raw / "customer.csv").write_text("a\n1\n")
-    warnings = validate_raw(raw)
+    warnings = validate_raw(raw).raise_for_errors()
     assert {(w.rule, w.column) for w in warnings} == {
         ("unknown_column", "phone"),
         ("unknown_file", None),
@@ -163,7 +158,7 @@ def test_file_level_problems_are_collected_with_the_rest(tmp_path: Path) -> None
 
 def test_gbk_with_the_setting_is_valid(tmp_path: Path) -> None:
     raw = write_tables(tiny_tables(), tmp_path, fmt="csv", encoding="gbk")
-    assert validate_raw(raw, encoding="gbk") == []
+    assert validate_raw(raw, encoding="gbk").violations == []
     assert any(v.rule == "encoding" for v in _errors(raw))
 
 
@@ -187,11 +182,11 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_key_screen_collisions_are_cleared_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bankanalysis.data.validate as val
+    import bankanalysis.data.validate_rules as val
 
     monkeypatch.setattr(val, "KEY_SCREEN_BITS", 1)  # every multi-product group is a suspect
     raw = write_tables(tiny_tables(), tmp_path / "ok", fmt="parquet")
-    assert validate_raw(raw) == []
+    assert validate_raw(raw).raise_for_errors() == []
     tables = tiny_tables()
     tables["holdings"] = pd.concat([tables["holdings"], tables["holdings"].iloc[[0]]])
     raw = write_tables(tables, tmp_path / "dup", fmt="parquet")
@@ -213,15 +208,18 @@ def test_deferred_key_check_alone_is_left_to_the_caller(tmp_path: Path, fmt: str
     tables = tiny_tables()
     _dup_holding(tables)
     raw = write_tables(tables, tmp_path, fmt=fmt)
-    full = collect_violations(raw)
+    full = validate_raw(raw).violations
     assert [v.rule for v in full if v.severity == "error"] == ["duplicate_key"]
-    check = inspect_raw(raw, defer_keys=("holdings",))
+    check = validate_raw(raw, defer_keys=("holdings",))
     assert check.errors == [] and set(check.deferred) == {"holdings"}
-    found = key_violations(raw, "holdings")
-    assert [(v.table, v.column, v.rule, v.n_rows) for v in found] == [
+    resolved = check.resolve_deferred()
+    assert resolved.deferred == {} and resolved.months == check.months
+    assert [(v.table, v.column, v.rule, v.n_rows) for v in resolved.errors] == [
         ("holdings", "month, customer_id, product", "duplicate_key", 2)
     ]
-    assert check.with_key_violations({"holdings": found}) == full
+    assert resolved.violations == full
+    with pytest.raises(DataContractError):
+        resolved.raise_for_errors()
 
 
 def test_deferred_key_check_runs_when_something_else_is_broken(tmp_path: Path) -> None:
@@ -230,8 +228,8 @@ def test_deferred_key_check_runs_when_something_else_is_broken(tmp_path: Path) -
     _set(tables, "holdings", 1, "balance", -5.0)
     _set(tables, "transactions", 0, "channel", "telepathy")
     raw = write_tables(tables, tmp_path, fmt="parquet")
-    full = collect_violations(raw)
-    check = inspect_raw(raw, defer_keys=("holdings",))
+    full = validate_raw(raw).violations
+    check = validate_raw(raw, defer_keys=("holdings",))
     assert check.deferred == {}
     assert check.violations == full  # same violations, same order
     assert {(v.table, v.rule) for v in check.errors} == {
@@ -244,14 +242,14 @@ def test_deferred_key_check_runs_when_something_else_is_broken(tmp_path: Path) -
 def test_months_and_plain_text_columns(tmp_path: Path) -> None:
     tables = tiny_tables()
     raw = write_tables(tables, tmp_path / "clean", fmt="parquet")
-    check = inspect_raw(raw)
+    check = validate_raw(raw)
     assert check.months == ["2024-01", "2024-02", "2024-03"]
     assert {"month", "customer_id", "product"} <= check.plain["holdings"]
     assert "balance" not in check.plain["holdings"]  # only text columns read as text
     _set(tables, "holdings", 0, "customer_id", " C1")  # valid once trimmed, not as stored
     _set(tables, "transactions", 0, "product", "NULL")  # a null token, not a product id
     raw = write_tables(tables, tmp_path / "padded", fmt="parquet")
-    check = inspect_raw(raw)
+    check = validate_raw(raw)
     assert check.errors == []
     assert "customer_id" not in check.plain["holdings"]
     assert {"month", "product"} <= check.plain["holdings"]

@@ -33,7 +33,7 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from bankanalysis.data.generate import generate_bank
+    from bankanalysis.synthetic import generate_bank
 
     summary = generate_bank(
         Path(args.out),
@@ -50,7 +50,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bankanalysis.data.validate import validate_raw
 
-    warnings = validate_raw(Path(args.raw), encoding=args.encoding)
+    warnings = validate_raw(Path(args.raw), encoding=args.encoding).raise_for_errors()
     for w in warnings:
         print(w.format(), file=sys.stderr)
     print(f"{args.raw}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")
@@ -253,6 +253,40 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(func=_cmd_benchmark_uci)
 
 
+# --------------------------------------------------------------------------- params
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from bankanalysis.params import defaults_yaml
+
+    if not args.defaults:
+        args.parser.print_help(sys.stderr)
+        return 2
+    text = defaults_yaml()
+    if args.out:
+        from bankanalysis.data.atomic import atomic_write_text
+
+        atomic_write_text(Path(args.out), text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _add_params(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "params",
+        help="the report parameters' schema",
+        description="The parameter schema (bankanalysis.params) is the one source of default "
+        "values; --defaults prints params/defaults.yaml generated from it.",
+    )
+    p.add_argument(
+        "--defaults", action="store_true", help="print the defaults file generated from the schema"
+    )
+    p.add_argument("--out", default=None, help="write it to this file instead (atomically)")
+    p.set_defaults(func=_cmd_params, parser=p)
+
+
 # --------------------------------------------------------------------------- selfcheck
 
 
@@ -349,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_benchmark(sub)
     _add_selfcheck(sub)
     _add_kpis(sub)
+    _add_params(sub)
     # one line per further subcommand, each defined in its own section above
     return parser
 

@@ -1,4 +1,8 @@
-"""Paths and settings in one place. Nothing here does I/O or logging on import."""
+"""Project folders in one place. Nothing here does I/O or logging on import.
+
+Parameter defaults (currency, thresholds, ...) are not here: they live in the parameter schema,
+:mod:`bankanalysis.params`.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def project_root() -> Path:
 
 @dataclass(frozen=True)
 class Paths:
-    """Standard project folders, relative to a root."""
+    """Standard project folders the package reads by default, relative to a root."""
 
     root: Path
 
@@ -35,16 +39,8 @@ class Paths:
         return cls(project_root())
 
     @property
-    def raw(self) -> Path:
-        return self.root / "data" / "raw"
-
-    @property
     def processed(self) -> Path:
         return self.root / "data" / "processed"
-
-    @property
-    def truth(self) -> Path:
-        return self.raw / "_truth"
 
     @property
     def params(self) -> Path:
@@ -53,15 +49,3 @@ class Paths:
     @property
     def notebooks(self) -> Path:
         return self.root / "notebooks"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
-
-    @property
-    def models(self) -> Path:
-        return self.processed / "_models"
-
-
-#: Default currency; every money threshold is a parameter expressed in it.
-DEFAULT_CURRENCY = "CNY"

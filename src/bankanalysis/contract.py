@@ -45,6 +45,10 @@ TXN_KINDS: tuple[str, ...] = (
     "payment",
     "fee",
 )
+#: Transaction kinds that are "accounting business" (deposits, withdrawals, transfers and
+#: payments): the plan's accounting-business replacement rate is the share of these done
+#: outside the counter (:data:`E_CHANNELS`).
+ACCOUNTING_KINDS: tuple[str, ...] = ("deposit", "withdrawal", "transfer", "payment")
 CONTACT_CHANNELS: tuple[str, ...] = ("visit", "phone", "message", "event")
 DEVICE_TYPES: tuple[str, ...] = ("atm", "crs", "kiosk")
 TARGET_LEVELS: tuple[str, ...] = ("outlet", "region")

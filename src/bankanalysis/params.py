@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,8 +33,10 @@ __all__ = [
     "RUNTIME_KEYS",
     "SegmentationParams",
     "check_safe_id",
+    "defaults_yaml",
     "load_params",
     "notebook_parameters",
+    "schema_defaults",
     "validate_batch_params",
 ]
 
@@ -75,6 +77,29 @@ def check_safe_id(value: str, what: str = "id") -> str | None:
     )
 
 
+# --------------------------------------------------------------------------- shared fields
+
+#: Parameters used by more than one notebook: declared once here, with default and meaning.
+CoverageProducts = Annotated[
+    int,
+    Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="a customer counts as covered when holding at least this many products "
+        "(products)",
+    ),
+]
+WealthCardProduct = Annotated[
+    str | None,
+    Field(
+        default="wealth_card",
+        description="product id of the wealth card (matching rate among quality-and-above "
+        "customers); null = this bank has no wealth card",
+    ),
+]
+
+
 # --------------------------------------------------------------------------- common
 
 
@@ -82,23 +107,51 @@ class CommonParams(BaseModel):
     """Parameters every notebook receives (see ``docs/architecture.md``).
 
     Strict: unknown keys are refused and values are not coerced (``"10"`` is not an int).
+    This schema is the one source of default values: ``params/defaults.yaml`` is generated
+    from it (:func:`defaults_yaml`) and the notebooks' parameter cells must equal it (a test
+    checks both).
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     #: ``"region"`` notebooks run once per region, ``"bank"`` notebooks once per run.
     scope: ClassVar[Literal["region", "bank"]] = "region"
+    #: One line on the notebook, the comment of its section in ``params/defaults.yaml``.
+    summary: ClassVar[str] = "every notebook gets these"
 
-    region_id: str | None = None
-    processed_dir: str | None = None
-    output_dir: str | None = None
-    run_id: str | None = None
-    data_month: str | None = None
-    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
-    min_group_size: int = Field(10, ge=1)
-    tier_thresholds: list[float] = Field(default_factory=lambda: [50000.0, 500000.0, 6000000.0])
-    tier_months: int = Field(3, ge=1, le=24)
-    timeout_minutes: float = Field(20.0, gt=0)
+    region_id: str | None = Field(None, description="region of the report; set by the batch")
+    processed_dir: str | None = Field(
+        None, description="folder of the prepared data; set by the batch"
+    )
+    output_dir: str | None = Field(
+        None, description="folder for the report's metrics and side files; set by the batch"
+    )
+    run_id: str | None = Field(None, description="id of the batch run; set by the batch")
+    data_month: str | None = Field(
+        None, description="analysis month YYYY-MM; null = last month of the data"
+    )
+    currency: str = Field(
+        "CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="display currency (ISO 4217 code); money thresholds below are in it",
+    )
+    min_group_size: int = Field(
+        10,
+        ge=1,
+        description="groups with fewer customers are suppressed in tables and charts (customers)",
+    )
+    tier_thresholds: list[float] = Field(
+        default_factory=lambda: [50000.0, 500000.0, 6000000.0],
+        description="AUM lower bounds of quality, VIP, private banking (currency units)",
+    )
+    tier_months: int = Field(
+        3, ge=1, le=24, description="tiers use the average AUM of the last N month-ends (months)"
+    )
+    timeout_minutes: float = Field(
+        20.0,
+        gt=0,
+        description="per-notebook timeout of the batch, not passed to the notebook (minutes)",
+    )
 
     @field_validator("region_id", "run_id")
     @classmethod
@@ -133,10 +186,17 @@ class OverviewParams(CommonParams):
     """Parameters of ``00_bank_overview`` (whole bank, once per run); see ``bankanalysis.overview``."""
 
     scope: ClassVar[Literal["region", "bank"]] = "bank"
+    summary: ClassVar[str] = "whole bank, once per run"
 
-    lookback_months: int = Field(12, ge=1, le=60)
-    coverage_products: int = Field(3, ge=1, le=30)
-    wealth_card_product: str = "wealth_card"
+    lookback_months: int = Field(
+        12,
+        ge=1,
+        le=60,
+        description="customer growth and stock retention compare with this many months earlier "
+        "or the first month (months)",
+    )
+    coverage_products: CoverageProducts
+    wealth_card_product: WealthCardProduct
 
 
 # --------------------------------------------------------------------------- 01 segmentation
@@ -145,15 +205,46 @@ class OverviewParams(CommonParams):
 class SegmentationParams(CommonParams):
     """Parameters of ``01_customer_segmentation`` (per region)."""
 
-    migration_months: int = Field(12, ge=1, le=60)
-    pipeline_within: float = Field(0.10, gt=0, lt=1)
-    segment_k_range: list[int] = Field(default_factory=lambda: [4, 8])
-    segment_method: Literal["kmeans", "gmm"] = "kmeans"
-    segment_sample_size: int = Field(5000, ge=100)
-    segment_min_customers: int = Field(200, ge=10)
-    segment_seed: int = Field(0, ge=0)
-    wealth_card_product: str = "wealth_card"
-    top_tier: Literal["quality", "vip", "private_banking"] = "vip"
+    summary: ClassVar[str] = "per region"
+
+    migration_months: int = Field(
+        12,
+        ge=1,
+        le=60,
+        description="month-ends between the two snapshots of the tier migration matrix (months)",
+    )
+    pipeline_within: float = Field(
+        0.10,
+        gt=0,
+        lt=1,
+        description="upgrade pipeline: customers within this fraction below a tier threshold "
+        "(fraction of the threshold, 0.1 = 10 %)",
+    )
+    segment_k_range: list[int] = Field(
+        default_factory=lambda: [4, 8],
+        description="behaviour segments per tier: smallest and largest number tried, k chosen "
+        "by the criterion (segments)",
+    )
+    segment_method: Literal["kmeans", "gmm"] = Field(
+        "kmeans",
+        description="kmeans (k by silhouette) or gmm (Gaussian mixture, k by BIC)",
+    )
+    segment_sample_size: int = Field(
+        5000,
+        ge=100,
+        description="customers per tier used to choose k and fit the segments, all when fewer "
+        "(customers)",
+    )
+    segment_min_customers: int = Field(
+        200, ge=10, description="tiers with fewer customers are kept as one segment (customers)"
+    )
+    segment_seed: int = Field(
+        0, ge=0, description="random seed of the segmentation (same seed, same segments)"
+    )
+    wealth_card_product: WealthCardProduct
+    top_tier: Literal["quality", "vip", "private_banking"] = Field(
+        "vip", description="AUM concentration: share of AUM held by this tier and above"
+    )
 
     @field_validator("segment_k_range")
     @classmethod
@@ -173,25 +264,107 @@ class PropensityParams(CommonParams):
     the model-cache key; the rest only changes the region's offers and lead lists.
     """
 
-    products: list[str] | None = None
-    horizon: int = Field(3, ge=1, le=12)
-    train_windows: int = Field(12, ge=1, le=36)
-    max_train_rows: int = Field(200_000, ge=1_000)
-    max_eval_rows: int = Field(400_000, ge=1_000)
-    min_buyers: int = Field(30, ge=5)
-    max_iter: int = Field(300, ge=10, le=2000)
-    learning_rate: float = Field(0.1, gt=0, le=1)
-    max_leaf_nodes: int = Field(4, ge=2, le=1024)
-    min_samples_leaf: int = Field(100, ge=1)
-    additive: bool = True
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
-    random_state: int = Field(0, ge=0)
-    n_threads: int = Field(1, ge=1, le=64)
-    offers_per_customer: int = Field(2, ge=1, le=10)
-    leads_per_sheet: int = Field(50, ge=1, le=100_000)
-    n_reasons: int = Field(3, ge=1, le=5)
-    product_values: dict[str, float] = Field(default_factory=dict)
-    use_model_cache: bool = True
+    summary: ClassVar[str] = "per region; models are trained once for the whole bank and cached"
+
+    products: list[str] | None = Field(
+        None,
+        description="restrict the targets to these product ids; null = every product with "
+        "cross_sell = true",
+    )
+    horizon: int = Field(
+        3,
+        ge=1,
+        le=12,
+        description="label = customer holds the product this many months after the feature "
+        "month (months)",
+    )
+    train_windows: int = Field(
+        12,
+        ge=1,
+        le=36,
+        description="monthly training windows, the latest ones whose outcome is known (months)",
+    )
+    max_train_rows: int = Field(
+        200_000,
+        ge=1_000,
+        description="stratified, seeded subsample of training rows per product, for speed "
+        "(customer-months)",
+    )
+    max_eval_rows: int = Field(
+        400_000,
+        ge=1_000,
+        description="customers sampled (seeded) for the out-of-time evaluation (customers)",
+    )
+    min_buyers: int = Field(
+        30,
+        ge=5,
+        description="fewer buyers in the training windows = no model for that product, "
+        "reported (customers)",
+    )
+    min_eval_buyers: int = Field(
+        10,
+        ge=1,
+        description="fewer buyers in the evaluation month = the product's model is not "
+        "evaluated, reported (customers)",
+    )
+    max_iter: int = Field(
+        300,
+        ge=10,
+        le=2000,
+        description="gradient-boosting iterations; early stopping may use fewer (trees)",
+    )
+    learning_rate: float = Field(0.1, gt=0, le=1, description="gradient-boosting shrinkage (0-1)")
+    max_leaf_nodes: int = Field(4, ge=2, le=1024, description="leaves per tree (leaves)")
+    min_samples_leaf: int = Field(100, ge=1, description="smallest leaf (customer-months)")
+    additive: bool = Field(
+        True,
+        description="each tree uses one feature (boosted additive model: robust on small data, "
+        "exact reason codes)",
+    )
+    calibration: Literal["isotonic", "sigmoid", "none"] = Field(
+        "isotonic",
+        description="probability calibration on a held-out slice: isotonic, sigmoid or none",
+    )
+    random_state: int = Field(
+        0, ge=0, description="seed of sampling and models (same seed, same numbers)"
+    )
+    n_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads per model fit; 1 is fastest when the batch runs notebooks in "
+        "parallel (threads)",
+    )
+    offers_per_customer: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="next best offers per customer, top-k by probability x product value (offers)",
+    )
+    leads_per_sheet: int = Field(
+        50,
+        ge=1,
+        le=100_000,
+        description="leads per account manager, and per outlet for unassigned customers "
+        "(customers)",
+    )
+    n_reasons: int = Field(
+        3,
+        ge=1,
+        le=5,
+        description="reason codes per lead: features that raise the customer's score most "
+        "(reasons)",
+    )
+    product_values: dict[str, float] = Field(
+        default_factory=dict,
+        description="value of one sale per product id, e.g. {wmp: 3.0}; missing products "
+        "count 1.0 (relative value, no unit)",
+    )
+    use_model_cache: bool = Field(
+        True,
+        description="reuse models cached under <processed_dir>/_models for the same data and "
+        "parameters",
+    )
 
 
 # --------------------------------------------------------------------------- 03 benchmarking
@@ -200,8 +373,12 @@ class PropensityParams(CommonParams):
 class BenchmarkingParams(CommonParams):
     """Parameters of ``03_outlet_benchmarking`` (per region); see ``bankanalysis.benchmarking``."""
 
+    summary: ClassVar[str] = "per region"
+
     peer_by: list[Literal["echelon", "outlet_type", "region_id"]] = Field(
-        default_factory=lambda: ["echelon", "outlet_type"], min_length=1
+        default_factory=lambda: ["echelon", "outlet_type"],
+        min_length=1,
+        description="peer group = outlets sharing these (echelon, outlet_type, region_id)",
     )
     peer_kpis: list[str] = Field(
         default_factory=lambda: [
@@ -215,22 +392,58 @@ class BenchmarkingParams(CommonParams):
             "e_channel_rate",
         ],
         min_length=1,
+        description="KPIs ranked among peers, higher is better (KPI ids)",
     )
-    coverage_products: int = Field(3, ge=1, le=30)
-    ma_kpi: str = "sales_per_fte"
-    ma_window: int = Field(3, ge=1, le=12)
-    lagging_months: int = Field(3, ge=1, le=12)
-    dea_inputs: list[str] = Field(default_factory=lambda: ["staff_fte", "devices"], min_length=1)
+    coverage_products: CoverageProducts
+    ma_kpi: str = Field(
+        "sales_per_fte",
+        description="monthly output compared with the peers' trailing moving average (KPI id)",
+    )
+    ma_window: int = Field(
+        3, ge=1, le=12, description="months in the peers' trailing moving average (months)"
+    )
+    lagging_months: int = Field(
+        3,
+        ge=1,
+        le=12,
+        description="an outlet lags when below that average in each of the last N months (months)",
+    )
+    dea_inputs: list[str] = Field(
+        default_factory=lambda: ["staff_fte", "devices"],
+        min_length=1,
+        description="DEA inputs: outlet KPI columns, strictly positive after offsets",
+    )
     dea_outputs: list[str] = Field(
         default_factory=lambda: ["deposit_balance", "new_customers", "sales_total", "fee_income"],
         min_length=1,
+        description="DEA outputs: outlet KPI columns, negative values clipped at 0",
     )
-    dea_months: int = Field(6, ge=1, le=24)
-    dea_orientation: Literal["input", "output"] = "output"
-    dea_rts: Literal["crs", "vrs"] = "crs"
-    dea_frontier_by: Literal["echelon", "outlet_type", "region_id"] | None = "echelon"
-    dea_input_offsets: dict[str, float] = Field(default_factory=lambda: {"devices": 1.0})
-    self_service_target: float = Field(3.0, gt=0)
+    dea_months: int = Field(
+        6, ge=1, le=24, description="DEA uses each outlet's mean over the last N months (months)"
+    )
+    dea_orientation: Literal["input", "output"] = Field(
+        "output",
+        description="output (how much more with the same inputs) or input (how much less input)",
+    )
+    dea_rts: Literal["crs", "vrs"] = Field(
+        "crs",
+        description="crs (CCR, constant returns) or vrs (BCC, variable returns) for scores and "
+        "targets",
+    )
+    dea_frontier_by: Literal["echelon", "outlet_type", "region_id"] | None = Field(
+        "echelon",
+        description="one DEA frontier per echelon; outlet_type, region_id or null (one frontier)",
+    )
+    dea_input_offsets: dict[str, float] = Field(
+        default_factory=lambda: {"devices": 1.0},
+        description="added to every outlet when some outlet has 0 in that input; the counter "
+        "counts as one service point (input units)",
+    )
+    self_service_target: float = Field(
+        3.0,
+        gt=0,
+        description="plan target: self-service banks (device sites) per physical outlet (ratio)",
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -242,6 +455,95 @@ NOTEBOOK_PARAMS: dict[str, type[CommonParams]] = {
     "02_cross_sell_propensity": PropensityParams,
     "03_outlet_benchmarking": BenchmarkingParams,
 }
+
+
+# --------------------------------------------------------------------------- defaults file
+
+_DEFAULTS_HEADER = """\
+# Report parameters: defaults for every notebook of the batch (`bankanalysis run`).
+# GENERATED from the schema in src/bankanalysis/params.py by `bankanalysis params --defaults`;
+# edit the schema (default and description of the field), then regenerate this file:
+#   bankanalysis params --defaults --out params/defaults.yaml
+#
+# Layout:
+#   common:     parameters every notebook receives
+#   notebooks:  one section per notebook (file stem), notebook-specific parameters
+# Region overrides live in params/regions/<region_id>.yaml with the same layout and only the keys
+# they change. Parameters are ids and numbers, never display labels. region_id, processed_dir,
+# output_dir and run_id are set by the batch and may not appear here.
+# Unknown keys and wrong types are refused (exit code 2).
+"""
+
+
+def schema_defaults(notebook: str) -> dict[str, Any]:
+    """Return the default value of every parameter of one notebook, from the schema.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook stem, a key of :data:`NOTEBOOK_PARAMS`.
+
+    Returns
+    -------
+    dict
+        ``{field: default}`` in declaration order, runtime and batch-only keys included.
+
+    Examples
+    --------
+    >>> schema_defaults("00_bank_overview")["lookback_months"]
+    12
+    """
+    return NOTEBOOK_PARAMS[notebook]().model_dump()
+
+
+def _yaml_scalar(value: Any) -> str:
+    """One value in YAML flow style; whole floats written as integers (50000, not 50000.0)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in value.items()) + "}"
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+
+
+def _yaml_lines(cls: type[CommonParams], names: Iterable[str], indent: str) -> list[str]:
+    defaults = cls().model_dump()
+    return [
+        f"{indent}{name}: {_yaml_scalar(defaults[name])} # {cls.model_fields[name].description}"
+        for name in names
+    ]
+
+
+def defaults_yaml() -> str:
+    """Return the text of ``params/defaults.yaml``, generated from the schema.
+
+    Every parameter a YAML file may set appears with its schema default and, as a comment,
+    its description (with the unit). Runtime keys (:data:`RUNTIME_KEYS`) are left out; they
+    are set by the batch.
+
+    Returns
+    -------
+    str
+        The commented YAML; :func:`load_params` reads it back to exactly the schema defaults.
+    """
+    common = [n for n in CommonParams.model_fields if n not in RUNTIME_KEYS]
+    lines = [_DEFAULTS_HEADER, f"common: # {CommonParams.summary}"]
+    lines += _yaml_lines(CommonParams, common, "  ")
+    lines += ["", "notebooks:"]
+    for stem, cls in NOTEBOOK_PARAMS.items():
+        own = [n for n in cls.model_fields if n not in CommonParams.model_fields]
+        lines.append(f"  {stem}: # {cls.summary}")
+        lines += _yaml_lines(cls, own, "    ")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- loading

@@ -183,8 +183,8 @@ def run_selfcheck(
     -------
     SelfcheckReport
     """
-    from bankanalysis.data.generate import generate_bank
     from bankanalysis.data.prepare import prepare
+    from bankanalysis.synthetic import generate_bank
 
     t0 = time.perf_counter()
     base = (

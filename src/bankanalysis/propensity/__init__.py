@@ -1,20 +1,26 @@
 """Cross-sell propensity: labels and features at t, models, evaluation, next best offer, leads.
 
-Submodules: :mod:`~bankanalysis.propensity.features` (targets, labels, features without
-leakage), :mod:`~bankanalysis.propensity.models` (calibrated boosting, baseline),
-:mod:`~bankanalysis.propensity.evaluation` (AUC, lift, gains, calibration),
-:mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training, scoring),
-:mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads`
-(next best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a
-region's view) and :mod:`~bankanalysis.propensity.uci` (real-data benchmark).
+Analytics only (DataFrames in, DataFrames out; no sentences, styling or charts: those are
+:mod:`bankanalysis.report.propensity`). Submodules: :mod:`~bankanalysis.propensity.features`
+(targets, labels, features without leakage, the tier AUM),
+:mod:`~bankanalysis.propensity.models` (calibrated boosting, tier baseline),
+:mod:`~bankanalysis.propensity.evaluation` (AUC, lift, gains, calibration; per-product tables of
+a bundle), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training, scoring),
+:mod:`~bankanalysis.propensity.defaults` (defaults from the parameter schema),
+:mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads` (next
+best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a region's
+scores and lead files) and :mod:`~bankanalysis.propensity.uci` (real-data benchmark).
 """
 
 from bankanalysis.propensity.evaluation import (
     brier_score,
+    calibration_by_product,
     calibration_table,
     capture_rate,
     evaluate_scores,
+    evaluation_table,
     expected_calibration_error,
+    gains_by_product,
     gains_curve,
     pr_auc,
     roc_auc,
@@ -24,18 +30,13 @@ from bankanalysis.propensity.features import (
     build_features,
     build_labels,
     cross_sell_products,
-    month_add,
+    tier_aum,
 )
 from bankanalysis.propensity.leads import (
     build_lead_lists,
-    expected_sales_plot_data,
-    lead_files_text,
-    lead_list_metrics,
-    lead_product_summary,
-    lead_product_table,
+    leads_by_product,
     next_best_offers,
     offer_summary,
-    offer_summary_text,
     write_lead_csv,
     write_lead_workbook,
 )
@@ -43,32 +44,22 @@ from bankanalysis.propensity.models import PropensityModel, TierPopularityBaseli
 from bankanalysis.propensity.training import (
     PropensityBundle,
     TrainingSettings,
-    calibration_by_product,
-    evaluation_table,
     fit_or_load,
-    gains_by_product,
     score_customers,
+    skip_reason,
     train_propensity,
 )
 from bankanalysis.propensity.workflow import (
-    EVALUATION_COLUMNS,
-    EVALUATION_FORMATS,
-    calibration_plot_data,
-    evaluation_metrics,
-    evaluation_report_table,
-    evaluation_text,
-    gains_plot_data,
-    region_evaluation_table,
+    RegionScores,
     region_lead_lists,
     score_region,
     write_region_leads,
 )
 
 __all__ = [
-    "EVALUATION_COLUMNS",
-    "EVALUATION_FORMATS",
     "PropensityBundle",
     "PropensityModel",
+    "RegionScores",
     "TierPopularityBaseline",
     "TrainingSettings",
     "brier_score",
@@ -76,35 +67,25 @@ __all__ = [
     "build_labels",
     "build_lead_lists",
     "calibration_by_product",
-    "calibration_plot_data",
     "calibration_table",
     "capture_rate",
     "cross_sell_products",
     "evaluate_scores",
-    "evaluation_metrics",
-    "evaluation_report_table",
     "evaluation_table",
-    "evaluation_text",
     "expected_calibration_error",
-    "expected_sales_plot_data",
     "fit_or_load",
     "gains_by_product",
     "gains_curve",
-    "gains_plot_data",
-    "lead_files_text",
-    "lead_list_metrics",
-    "lead_product_summary",
-    "lead_product_table",
-    "month_add",
+    "leads_by_product",
     "next_best_offers",
     "offer_summary",
-    "offer_summary_text",
     "pr_auc",
-    "region_evaluation_table",
     "region_lead_lists",
     "roc_auc",
     "score_customers",
     "score_region",
+    "skip_reason",
+    "tier_aum",
     "top_fraction_lift",
     "train_propensity",
     "write_lead_csv",

@@ -1,5 +1,8 @@
 """How good is a propensity ranking: AUC, PR AUC, lift, gains, calibration (pure functions).
 
+The per-product tables of a bundle's out-of-time scores (:func:`evaluation_table`,
+:func:`gains_by_product`, :func:`calibration_by_product`) are at the end.
+
 Every function takes binary outcomes ``y`` (0/1) and scores ``s`` (any real numbers for
 ranking metrics, probabilities in [0, 1] for calibration metrics) and returns plain numbers
 or small DataFrames. Ties in the ranking are broken by input order (stable sort), so the
@@ -15,11 +18,15 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "EVALUATION_TABLE_COLUMNS",
     "brier_score",
+    "calibration_by_product",
     "calibration_table",
     "capture_rate",
     "evaluate_scores",
+    "evaluation_table",
     "expected_calibration_error",
+    "gains_by_product",
     "gains_curve",
     "pr_auc",
     "roc_auc",
@@ -203,3 +210,139 @@ def evaluate_scores(y: object, p: object, fraction: float = 0.1, n_bins: int = 1
         "brier": brier_score(ya, pa),
         "ece": expected_calibration_error(ya, pa, n_bins),
     }
+
+
+# --------------------------------------------------------------------------- per product
+
+
+#: Columns of :func:`evaluation_table`, in order.
+EVALUATION_TABLE_COLUMNS: tuple[str, ...] = (
+    "product",
+    "n",
+    "buyers",
+    "base_rate",
+    "auc",
+    "pr_auc",
+    "lift",
+    "capture",
+    "brier",
+    "ece",
+    "baseline_auc",
+    "baseline_lift",
+    "baseline_brier",
+)
+
+
+def evaluation_table(
+    evaluation: pd.DataFrame | None,
+    region_id: str | None = None,
+    fraction: float = 0.1,
+    min_buyers: int = 1,
+) -> pd.DataFrame:
+    """Out-of-time figures per product for the model and the baseline.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str, optional
+        Restrict to one region's customers.
+    fraction : float
+        Top share for lift and capture (0.1 = top decile).
+    min_buyers : int
+        Products with fewer buyers in the selection get NaN figures (``n`` and ``buyers`` kept).
+
+    Returns
+    -------
+    DataFrame
+        One row per product: ``n, buyers, base_rate``, then ``auc, pr_auc, lift, capture,
+        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``
+        (:data:`EVALUATION_TABLE_COLUMNS`); no rows when no product has a model.
+    """
+    if evaluation is None or evaluation.empty:
+        return pd.DataFrame(columns=list(EVALUATION_TABLE_COLUMNS))
+    ev = evaluation if region_id is None else evaluation[evaluation["region_id"] == region_id]
+    rows = []
+    for p, g in ev.groupby("product", observed=True, sort=True):
+        y = g["y"].to_numpy()
+        m = evaluate_scores(y, g["p_model"].to_numpy(), fraction)
+        b = evaluate_scores(y, g["p_baseline"].to_numpy(), fraction)
+        row = {"product": str(p), **m}
+        row.update({"baseline_auc": b["auc"], "baseline_lift": b["lift"]})
+        row["baseline_brier"] = b["brier"]
+        if m["buyers"] < min_buyers:
+            for k in row:
+                if k not in ("product", "n", "buyers", "base_rate"):
+                    row[k] = np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(EVALUATION_TABLE_COLUMNS))
+
+
+def _scoped(evaluation: pd.DataFrame, region_id: str | None, min_buyers: int) -> dict:
+    """Per product: the region's rows when they hold ``min_buyers`` buyers, else the bank's."""
+    out: dict = {}
+    if evaluation is None:
+        return out
+    for p, g in evaluation.groupby("product", observed=True, sort=True):
+        if region_id is not None:
+            r = g[g["region_id"] == region_id]
+            if int(r["y"].sum()) >= min_buyers:
+                out[str(p)] = ("region", r)
+                continue
+        out[str(p)] = ("bank", g)
+    return out
+
+
+def gains_by_product(
+    evaluation: pd.DataFrame,
+    region_id: str | None = None,
+    min_buyers: int = 30,
+    n_points: int = 20,
+) -> pd.DataFrame:
+    """Cumulative gains of the model and the baseline per product (long format for seaborn).
+
+    Uses the region's customers when they include at least ``min_buyers`` buyers of the
+    product, otherwise the whole bank (column ``scope`` says which).
+
+    Returns
+    -------
+    DataFrame
+        ``product, scope, ranking (model / baseline / random), share_contacted,
+        share_of_buyers``.
+    """
+    frames = []
+    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
+        y = g["y"].to_numpy()
+        for name, col in (("model", "p_model"), ("baseline", "p_baseline")):
+            c = gains_curve(y, g[col].to_numpy(), n_points)
+            frames.append(c.assign(product=p, scope=scope, ranking=name).drop(columns="random"))
+        c = gains_curve(y, g["p_model"].to_numpy(), n_points)
+        frames.append(
+            c.assign(product=p, scope=scope, ranking="random", share_of_buyers=c["random"]).drop(
+                columns="random"
+            )
+        )
+    cols = ["product", "scope", "ranking", "share_contacted", "share_of_buyers"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def calibration_by_product(
+    evaluation: pd.DataFrame,
+    region_id: str | None = None,
+    min_buyers: int = 30,
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Calibration bins (10 equal-width by default) of the model per product, long format.
+
+    Returns
+    -------
+    DataFrame
+        ``product, scope, bin, n, mean_predicted, observed_rate`` (scope as in
+        :func:`gains_by_product`).
+    """
+    frames = []
+    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
+        t = calibration_table(g["y"].to_numpy(), g["p_model"].to_numpy(), n_bins)
+        frames.append(t.assign(product=p, scope=scope))
+    cols = ["product", "scope", "bin", "n", "mean_predicted", "observed_rate"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)

@@ -4,6 +4,8 @@ For a month ``t`` and a product, the *population* is every customer active at ``
 of ``customer_month``) who does not hold the product; the *label* is 1 when that customer
 holds the product at ``t + horizon`` (0 when not, or when no longer active). Features use
 only rows with ``month <= t``: the month itself and, for trends, a few months before it.
+Month arithmetic comes from :mod:`bankanalysis.rules.months`, tiers from
+:mod:`bankanalysis.rules.tiers` (the same window-average AUM as every report).
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import ModelError
+from bankanalysis.rules.months import month_window, shift_month
 
 __all__ = [
     "ID_COLUMNS",
     "LAG_COLUMNS",
     "LAG_MONTHS",
-    "assign_tier",
     "build_features",
     "build_labels",
     "cross_sell_products",
-    "month_add",
     "months_needed",
-    "TIER_NAMES",
+    "tier_aum",
 ]
 
 logger = logging.getLogger(__name__)
@@ -37,28 +38,84 @@ ID_COLUMNS: tuple[str, ...] = ("month", "customer_id", "outlet_id", "region_id",
 LAG_COLUMNS: tuple[str, ...] = ("aum", "n_products")
 #: Look-back distances in months for the change features.
 LAG_MONTHS: tuple[int, ...] = (1, 3)
-#: Tier names from the lowest AUM band up (thresholds are parameters).
-TIER_NAMES: tuple[str, ...] = ("mass", "quality", "vip", "private")
 
 
-def month_add(month: str, k: int) -> str:
-    """Return the ``YYYY-MM`` month ``k`` months after ``month`` (``k`` may be negative).
+def months_needed(t: str, tier_months: int = 1) -> list[str]:
+    """Months whose rows the features of month ``t`` read: ``t``, the look-backs of the change
+    features and the tier window (:func:`bankanalysis.rules.months.month_window`).
 
     Examples
     --------
-    >>> month_add("2025-11", 3)
-    '2026-02'
-    >>> month_add("2025-01", -1)
-    '2024-12'
+    >>> months_needed("2025-06", 3)
+    ['2025-06', '2025-05', '2025-03', '2025-04']
     """
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + k
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+    out = [t] + [shift_month(t, -k) for k in LAG_MONTHS]
+    return out + [m for m in month_window(t, tier_months)[::-1] if m not in out]
 
 
-def months_needed(t: str) -> list[str]:
-    """Months whose rows :func:`build_features` reads for month ``t`` (``t`` and look-backs)."""
-    return [t] + [month_add(t, -k) for k in LAG_MONTHS]
+def tier_aum(
+    cm: pd.DataFrame,
+    t: str,
+    tier_months: int,
+    history: pd.DataFrame | None = None,
+    positions: dict | None = None,
+) -> pd.Series:
+    """Window-average AUM of every customer active at ``t``: the AUM the bank's tiers use.
+
+    The rule of :func:`bankanalysis.rules.tiers.window_average_aum` (the mean AUM over the
+    month-ends of :func:`bankanalysis.rules.months.month_window` at which the customer was
+    active), computed by one index lookup per month-end, shared with the change features of
+    :func:`build_features` through ``positions``, instead of a group-by over every customer id:
+    the training computes it for every window of a million customers. A test keeps the two
+    equal.
+
+    Parameters
+    ----------
+    cm : DataFrame
+        ``customer_month`` rows of month ``t`` (``month, customer_id, aum``; rows of other
+        months are used when they are in the tier window).
+    t : str
+        Month-end ``YYYY-MM``.
+    tier_months : int
+        Month-ends averaged.
+    history : DataFrame, optional
+        Rows of earlier months (``month, customer_id, aum``) when they are not in ``cm``.
+    positions : dict, optional
+        The lookup cache of :func:`build_features` for the same frames.
+
+    Returns
+    -------
+    Series
+        ``avg_aum`` indexed by ``customer_id`` (sorted), the customers active at ``t``.
+
+    Examples
+    --------
+    >>> cm = pd.DataFrame({"month": ["2025-01", "2025-02", "2025-02"],
+    ...                    "customer_id": ["a", "a", "b"], "aum": [100.0, 300.0, 50.0]})
+    >>> tier_aum(cm, "2025-02", 3).tolist()
+    [200.0, 50.0]
+    """
+    month = cm["month"].astype("str")
+    now = cm.loc[month == t, ["customer_id", "aum"]].set_index("customer_id")["aum"]
+    if now.empty:
+        raise ModelError(f"customer_month has no rows for month {t}; choose a month in the data")
+    if not now.index.is_monotonic_increasing:
+        now = now.sort_index()
+    past = cm if history is None else history
+    past_month = month if history is None else past["month"].astype("str")
+    first = now.to_numpy(dtype=np.float64, na_value=np.nan)
+    total = np.where(np.isnan(first), 0.0, first)
+    count = (~np.isnan(first)).astype(np.int64)
+    for m in month_window(t, tier_months)[:-1]:
+        rows, pos = _month_rows(past, past_month, m, now.index, ["aum"], positions)
+        if rows.empty:
+            continue
+        vals = rows["aum"].to_numpy(dtype=np.float64, na_value=np.nan)[np.maximum(pos, 0)]
+        ok = (pos >= 0) & ~np.isnan(vals)
+        total += np.where(ok, vals, 0.0)
+        count += ok
+    avg = np.divide(total, count, out=np.full(total.size, np.nan), where=count > 0)
+    return pd.Series(avg, index=now.index, name="avg_aum")
 
 
 def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None = None) -> list[str]:
@@ -93,18 +150,6 @@ def cross_sell_products(products: pd.DataFrame, restrict: Sequence[str] | None =
     return [p for p in targets if p in set(restrict)]
 
 
-def assign_tier(aum: pd.Series, thresholds: Sequence[float]) -> pd.Series:
-    """Tier name by AUM: below ``thresholds[0]`` mass, then quality, vip, private.
-
-    Examples
-    --------
-    >>> assign_tier(pd.Series([10.0, 60.0, 700.0, 7000.0]), [50, 500, 6000]).tolist()
-    ['mass', 'quality', 'vip', 'private']
-    """
-    idx = np.searchsorted(np.asarray(thresholds, dtype=float), aum.to_numpy(float), side="right")
-    return pd.Series(np.asarray(TIER_NAMES)[idx], index=aum.index, dtype="str")
-
-
 def _numeric_columns(cm: pd.DataFrame) -> list[str]:
     return [
         c
@@ -114,11 +159,63 @@ def _numeric_columns(cm: pd.DataFrame) -> list[str]:
     ]
 
 
+def _positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position in ``keys`` (unique ids) of each id of ``index``; -1 where absent.
+
+    Arrow's hash lookup on the string ids (about twice as fast as ``Index.get_indexer`` for a
+    million customers); ``get_indexer`` for ids that are not strings.
+
+    Examples
+    --------
+    >>> _positions(pd.Series(["b", "c", "a"]), pd.Index(["a", "x", "c"])).tolist()
+    [2, -1, 1]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pa.array(keys.array if hasattr(keys.array, "__arrow_array__") else keys.to_numpy())
+        wanted = pa.array(
+            index.array if hasattr(index.array, "__arrow_array__") else index.to_numpy()
+        )
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            raise TypeError(values.type)
+        values, wanted = values.cast(pa.large_string()), wanted.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return pd.Index(keys).get_indexer(index)
+    found = pc.index_in(wanted, value_set=values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def _month_rows(
+    past: pd.DataFrame,
+    past_month: pd.Series,
+    month: str,
+    index: pd.Index,
+    columns: Sequence[str],
+    cache: dict | None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of ``month`` in ``past`` and, for each customer of ``index``, its row position (-1:
+    not active then). ``cache`` (keyed by month) shares the lookups between the change
+    features and the tier AUM of the same month ``t``."""
+    if cache is not None and month in cache:
+        rows, pos, seen = cache[month]
+        if all(c in rows.columns for c in columns) and (seen is index or seen.equals(index)):
+            return rows, pos
+    cols = [c for c in dict.fromkeys(["customer_id", *columns]) if c in past.columns]
+    rows = past.loc[past_month == month, cols]
+    pos = _positions(rows["customer_id"], index)
+    if cache is not None:
+        cache[month] = (rows, pos, index)
+    return rows, pos
+
+
 def build_features(
     cm: pd.DataFrame,
     t: str,
     regions: Iterable[str] | None = None,
     history: pd.DataFrame | None = None,
+    positions: dict | None = None,
 ) -> pd.DataFrame:
     """Features of every customer active at month ``t``, from rows with ``month <= t`` only.
 
@@ -137,6 +234,9 @@ def build_features(
         Rows of the look-back months (``month``, ``customer_id``, ``aum``, ``n_products``)
         when they are not in ``cm`` (saves concatenating a wide frame); rows after ``t`` are
         ignored here too.
+    positions : dict, optional
+        A cache (filled here) of each look-back month's rows and customer positions, shared
+        with :func:`tier_aum` on the same frames so each month is looked up once.
 
     Returns
     -------
@@ -160,8 +260,9 @@ def build_features(
     X["has_manager"] = cur["manager_id"].notna().to_numpy(dtype=np.float32)
     lag_cols = [c for c in LAG_COLUMNS if c in cur.columns]
     for k in LAG_MONTHS:
-        prev = past.loc[past_month == month_add(t, -k), ["customer_id", *lag_cols]]
-        pos = pd.Index(prev["customer_id"]).get_indexer(cur.index)
+        prev, pos = _month_rows(
+            past, past_month, shift_month(t, -k), cur.index, [*lag_cols, "aum"], positions
+        )
         for c in lag_cols:
             vals = prev[c].to_numpy(dtype=np.float32, na_value=np.nan)
             before = np.where(pos >= 0, vals[np.maximum(pos, 0)] if vals.size else np.nan, np.nan)
@@ -201,7 +302,7 @@ def build_labels(cm: pd.DataFrame, t: str, horizon: int, products: Sequence[str]
     """
     if horizon < 1:
         raise ModelError(f"horizon must be at least 1 month, got {horizon}")
-    t_end = month_add(t, horizon)
+    t_end = shift_month(t, horizon)
     cur = cm.loc[cm["month"] == t].set_index("customer_id").sort_index()
     fut = cm.loc[cm["month"] == t_end].set_index("customer_id")
     if fut.empty:

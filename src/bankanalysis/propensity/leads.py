@@ -1,6 +1,7 @@
 """Next best offer, reason codes and the account managers' lead lists.
 
-Pure functions build the tables; :func:`write_lead_workbook` and :func:`write_lead_csv` write
+Pure functions build the tables (the report's summaries of them are
+:mod:`bankanalysis.report.propensity`); :func:`write_lead_workbook` and :func:`write_lead_csv` write
 them atomically. Lead lists carry ids, tier, outlet, product, probability, rank and reason
 codes, never names or phone numbers.
 """
@@ -18,21 +19,15 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.data.atomic import atomic_write_bytes
-from bankanalysis.privacy import suppress_small_groups
 
 __all__ = [
     "LEAD_COLUMNS",
     "build_lead_lists",
     "describe_feature",
     "excel_sheet_name",
-    "expected_sales_plot_data",
-    "lead_files_text",
-    "lead_list_metrics",
-    "lead_product_summary",
-    "lead_product_table",
+    "leads_by_product",
     "next_best_offers",
     "offer_summary",
-    "offer_summary_text",
     "reason_codes",
     "write_lead_csv",
     "write_lead_workbook",
@@ -90,7 +85,7 @@ def next_best_offers(
     long = long.melt(id_vars="customer_id", var_name="product", value_name="probability")
     long = long.dropna(subset=["probability"])
     long["probability"] = long["probability"].astype("float64")
-    long["value"] = long["product"].map(lambda p: float(values.get(p, 1.0)))
+    long["value"] = long["product"].map(lambda p: float(values.get(p, 1.0))).astype("float64")
     long["expected_value"] = long["probability"] * long["value"]
     order = {p: i for i, p in enumerate(scores.columns)}
     long["_p"] = long["product"].map(order)
@@ -249,7 +244,7 @@ def reason_codes(
 
 
 def offer_summary(offers: pd.DataFrame, leads: pd.DataFrame, n_products: pd.Series) -> dict:
-    """Expected new products and product-coverage uplift if the top leads are worked.
+    """Expected new products if the leads are worked, in total and per active customer.
 
     Parameters
     ----------
@@ -263,79 +258,51 @@ def offer_summary(offers: pd.DataFrame, leads: pd.DataFrame, n_products: pd.Seri
     Returns
     -------
     dict
-        ``customers``, ``products_per_customer`` now, ``leads``, ``expected_new_products``
-        (sum of lead probabilities), ``coverage_after`` and ``coverage_uplift`` (products per
-        customer), and ``expected_new_products_all_offers`` if every top-k offer were made.
+        Keyed by KPI id (:mod:`bankanalysis.rules.kpis`): ``customers`` (active customers),
+        ``products_per_customer`` now, ``leads``, ``expected_sales`` (sum of the leads'
+        probabilities), ``expected_new_products_per_customer`` (``expected_sales`` divided by
+        the active customers: the expected change in products per customer),
+        ``products_per_customer_after`` (now plus that change) and ``expected_sales_all_offers``
+        (if every customer's top-k offers were made). Per-customer figures are NaN without
+        customers.
     """
     n = int(n_products.size)
     now = float(n_products.mean()) if n else math.nan
-    exp_leads = float(leads["probability"].sum())
-    after = (float(n_products.sum()) + exp_leads) / n if n else math.nan
+    expected = float(leads["probability"].sum())
+    per_customer = expected / n if n else math.nan
     return {
         "customers": n,
         "products_per_customer": now,
         "leads": int(len(leads)),
-        "expected_new_products": exp_leads,
-        "coverage_after": after,
-        "coverage_uplift": after - now,
-        "expected_new_products_all_offers": float(offers["probability"].sum()),
+        "expected_sales": expected,
+        "expected_new_products_per_customer": per_customer,
+        "products_per_customer_after": now + per_customer,
+        "expected_sales_all_offers": float(offers["probability"].sum()),
     }
 
 
-def offer_summary_text(summary: Mapping[str, float]) -> str:
-    """One Markdown paragraph on what working the leads should bring.
-
-    Parameters
-    ----------
-    summary : mapping
-        From :func:`offer_summary`.
-
-    Returns
-    -------
-    str
-        Markdown (figures only, no names from the data).
-
-    Examples
-    --------
-    >>> s = {"customers": 1200, "products_per_customer": 2.5, "leads": 100,
-    ...      "expected_new_products": 12.4, "coverage_after": 2.5103, "coverage_uplift": 0.0103,
-    ...      "expected_new_products_all_offers": 30.2}
-    >>> offer_summary_text(s)[:53]
-    '1,200 active customers hold 2.50 products on average.'
-    >>> "**12 new products**" in offer_summary_text(s)
-    True
-    """
-    return (
-        f"{summary['customers']:,} active customers hold {summary['products_per_customer']:.2f} "
-        f"products on average. Working the {summary['leads']:,} leads should bring about "
-        f"**{summary['expected_new_products']:.0f} new products**, raising product coverage to "
-        f"{summary['coverage_after']:.3f} products per customer (+{summary['coverage_uplift']:.3f}); "
-        f"making every customer's top offer(s) would bring about "
-        f"{summary['expected_new_products_all_offers']:.0f}."
-    )
-
-
-def lead_product_summary(
-    leads: pd.DataFrame, min_group_size: int, product_names: Mapping[str, str]
-) -> pd.DataFrame:
-    """Leads, mean probability and expected sales per product, small groups blanked.
+def leads_by_product(leads: pd.DataFrame) -> pd.DataFrame:
+    """Leads, mean probability and expected sales per product of the lead lists.
 
     Parameters
     ----------
     leads : DataFrame
         The lead lists (``product``, ``customer_id``, ``probability``).
-    min_group_size : int
-        Products with fewer leads get NaN figures (the lead count included).
-    product_names : mapping
-        Product code -> display name.
 
     Returns
     -------
     DataFrame
-        ``name, product, leads, mean_probability, expected_sales`` (sum of probabilities, the
-        number of sales to expect) and ``suppressed``, one row per product with leads.
+        ``product, leads, mean_probability, expected_sales`` (the sum of probabilities: the
+        sales to expect), one row per product with leads, in product order.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"product": ["fund", "gold", "fund"], "customer_id": ["a", "b", "c"],
+    ...                       "probability": [0.5, 0.2, 0.3]})
+    >>> leads_by_product(leads).to_dict("list")
+    {'product': ['fund', 'gold'], 'leads': [2, 1], 'mean_probability': [0.4, 0.2], 'expected_sales': [0.8, 0.2]}
     """
-    by_product = (
+    return (
         leads.groupby("product", observed=True)
         .agg(
             leads=("customer_id", "size"),
@@ -343,77 +310,6 @@ def lead_product_summary(
             expected_sales=("probability", "sum"),
         )
         .reset_index()
-    )
-    by_product = suppress_small_groups(by_product, "leads", min_group_size)
-    by_product.insert(0, "name", by_product["product"].map(product_names))
-    return by_product
-
-
-def lead_product_table(by_product: pd.DataFrame) -> pd.DataFrame:
-    """:func:`lead_product_summary` titled for the report (product names, no codes).
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"name": ["Funds"], "product": ["fund"], "leads": [12],
-    ...                    "mean_probability": [0.2], "expected_sales": [2.4], "suppressed": [False]})
-    >>> lead_product_table(df).columns.tolist()
-    ['product', 'leads', 'mean probability', 'expected sales (products)']
-    """
-    return by_product.drop(columns=["product", "suppressed"]).rename(
-        columns={
-            "name": "product",
-            "mean_probability": "mean probability",
-            "expected_sales": "expected sales (products)",
-        }
-    )
-
-
-def expected_sales_plot_data(by_product: pd.DataFrame) -> pd.DataFrame:
-    """The products of :func:`lead_product_summary` with figures, fewest expected sales first."""
-    return by_product.dropna(subset=["expected_sales"]).sort_values("expected_sales")
-
-
-def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
-    """Number of lead lists (``lists``) and of leads (``rows``).
-
-    Examples
-    --------
-    >>> lead_list_metrics(pd.DataFrame({"sheet": ["M1", "M1", "unassigned O1"]}))
-    {'lists': 2, 'rows': 3}
-    """
-    return {"lists": len(leads.groupby("sheet").size()), "rows": len(leads)}
-
-
-def lead_files_text(
-    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
-) -> str:
-    """Markdown list of the lead files with their numbers of lists and leads.
-
-    Parameters
-    ----------
-    files : mapping
-        ``xlsx`` and ``csv`` file names, as returned by ``write_region_leads``.
-    leads : DataFrame
-        The lead lists written.
-    folder : str or Path, optional
-        ``None``: the files sit next to the report and are linked by name; otherwise their
-        full path in ``folder`` is shown as code.
-
-    Returns
-    -------
-    str
-        Three Markdown bullets: workbook, CSV and the number of lists for unassigned customers.
-    """
-
-    def link(name: str) -> str:
-        return f"[{name}]({name})" if folder is None else f"`{Path(folder) / name}`"
-
-    sheets = leads.groupby("sheet").size().index
-    unassigned = int(sheets.str.startswith("unassigned ").sum())
-    return (
-        f"- Workbook: {link(files['xlsx'])} ({len(sheets)} lists, {len(leads):,} leads)\n"
-        f"- CSV: {link(files['csv'])}\n"
-        f"- Lists for unassigned customers: {unassigned}"
     )
 
 

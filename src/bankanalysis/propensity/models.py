@@ -18,7 +18,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from bankanalysis.exceptions import ModelError
-from bankanalysis.propensity.features import TIER_NAMES
+from bankanalysis.propensity.defaults import default_tier_thresholds
+from bankanalysis.rules.tiers import TIERS, assign_tiers
 
 __all__ = ["PropensityModel", "TierPopularityBaseline", "stratified_subsample"]
 
@@ -330,27 +331,32 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
 
 
 class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
-    """Baseline: the product's buyer rate in the customer's AUM tier (training windows).
+    """Baseline: the product's buyer rate in the customer's tier (training windows).
+
+    Tiers are the bank's (:mod:`bankanalysis.rules.tiers`): the column ``aum_column`` holds the
+    AUM averaged over the last ``tier_months`` month-ends (the same tiers as every report; the
+    training passes :func:`~bankanalysis.propensity.features.tier_aum`), cut at
+    ``tier_thresholds``.
 
     Parameters
     ----------
     tier_thresholds : sequence of float
-        AUM lower bounds of quality, VIP and private banking.
+        AUM lower bounds of quality, VIP and private banking (default: the parameter schema's).
     aum_column : str
-        Feature holding AUM.
+        Column holding the window-average AUM (missing AUM counts as 0).
     prior_strength : float
         Pseudo-count pulling small tiers towards the overall rate.
 
     Attributes
     ----------
     rates_ : dict
-        Buyer rate per tier name.
+        Buyer rate per tier id (:data:`bankanalysis.rules.tiers.TIERS`).
     classes_ : ndarray
         ``[0, 1]``.
 
     Examples
     --------
-    >>> X = pd.DataFrame({"aum": [1.0, 2.0, 100.0, 200.0]})
+    >>> X = pd.DataFrame({"avg_aum": [1.0, 2.0, 100.0, 200.0]})
     >>> b = TierPopularityBaseline([50, 500, 6000], prior_strength=0).fit(X, [0, 1, 1, 1])
     >>> b.predict_proba(X)[:, 1].tolist()
     [0.5, 0.5, 1.0, 1.0]
@@ -358,8 +364,8 @@ class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        tier_thresholds: Sequence[float] = (50000.0, 500000.0, 6000000.0),
-        aum_column: str = "aum",
+        tier_thresholds: Sequence[float] = default_tier_thresholds(),
+        aum_column: str = "avg_aum",
         prior_strength: float = 10.0,
     ) -> None:
         self.tier_thresholds = tier_thresholds
@@ -368,7 +374,7 @@ class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
 
     def _tiers(self, X: pd.DataFrame) -> np.ndarray:
         aum = np.nan_to_num(X[self.aum_column].to_numpy(dtype=float))
-        return np.searchsorted(np.asarray(self.tier_thresholds, float), aum, side="right")
+        return np.asarray(assign_tiers(aum, self.tier_thresholds).codes)
 
     def fit(self, X: pd.DataFrame, y: Sequence[float]) -> TierPopularityBaseline:
         """Learn the buyer rate per tier; returns ``self``."""
@@ -378,7 +384,7 @@ class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.overall_rate_ = overall
         self.rates_ = {}
-        for i, name in enumerate(TIER_NAMES):
+        for i, name in enumerate(TIERS):
             sel = y[tiers == i]
             weight = sel.size + self.prior_strength
             rate = (sel.sum() + self.prior_strength * overall) / weight if weight else overall
@@ -387,6 +393,6 @@ class TierPopularityBaseline(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Tier buyer rates as probabilities, shape ``(n, 2)``."""
-        rates = np.array([self.rates_[n] for n in TIER_NAMES])
+        rates = np.array([self.rates_[n] for n in TIERS])
         p = rates[self._tiers(X)]
         return np.column_stack([1 - p, p])

@@ -14,43 +14,46 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity.cache import cache_key, load_or_build
-from bankanalysis.propensity.evaluation import evaluate_scores
+from bankanalysis.propensity.defaults import default_tier_thresholds, schema_default
 from bankanalysis.propensity.features import (
     LAG_COLUMNS,
     build_features,
     build_labels,
     cross_sell_products,
-    month_add,
     months_needed,
+    tier_aum,
 )
 from bankanalysis.propensity.models import (
     PropensityModel,
     TierPopularityBaseline,
     stratified_subsample,
 )
+from bankanalysis.rules.months import shift_month
 
 __all__ = [
     "BankLike",
+    "MonthData",
     "PropensityBundle",
-    "calibration_by_product",
-    "gains_by_product",
     "TrainingSettings",
-    "evaluation_table",
     "fit_or_load",
     "load_features",
     "plan_months",
     "score_customers",
+    "skip_reason",
     "train_propensity",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Column of the tier-popularity baseline's input (window-average AUM over ``tier_months``).
+TIER_AUM = "avg_aum"
 
 
 class BankLike(Protocol):
@@ -73,27 +76,31 @@ class BankLike(Protocol):
 class TrainingSettings:
     """Everything that changes the trained models (and so the cache key).
 
-    Attributes mirror :class:`bankanalysis.params.PropensityParams`; see that class and
-    ``params/defaults.yaml`` for their meaning.
+    Attributes mirror :class:`bankanalysis.params.PropensityParams` and take their defaults from
+    it (:mod:`bankanalysis.propensity.defaults`); see that class and ``params/defaults.yaml``
+    for their meaning. ``min_buyers`` is the minimum of buyers in the training windows,
+    ``min_eval_buyers`` the minimum in the evaluation month.
     """
 
-    products: tuple[str, ...] | None = None
-    horizon: int = 3
-    data_month: str | None = None
-    train_windows: int = 12
-    max_train_rows: int = 200_000
-    max_eval_rows: int = 400_000
-    min_buyers: int = 30
-    tier_thresholds: tuple[float, ...] = (50000.0, 500000.0, 6000000.0)
-    max_iter: int = 300
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 4
-    min_samples_leaf: int = 100
-    additive: bool = True
-    calibration: str = "isotonic"
-    random_state: int = 0
+    products: tuple[str, ...] | None = schema_default("products")
+    horizon: int = schema_default("horizon")
+    data_month: str | None = schema_default("data_month")
+    train_windows: int = schema_default("train_windows")
+    max_train_rows: int = schema_default("max_train_rows")
+    max_eval_rows: int = schema_default("max_eval_rows")
+    min_buyers: int = schema_default("min_buyers")
+    min_eval_buyers: int = schema_default("min_eval_buyers")
+    tier_thresholds: tuple[float, ...] = field(default_factory=default_tier_thresholds)
+    tier_months: int = schema_default("tier_months")
+    max_iter: int = schema_default("max_iter")
+    learning_rate: float = schema_default("learning_rate")
+    max_leaf_nodes: int = schema_default("max_leaf_nodes")
+    min_samples_leaf: int = schema_default("min_samples_leaf")
+    additive: bool = schema_default("additive")
+    calibration: str = schema_default("calibration")
+    random_state: int = schema_default("random_state")
     #: OpenMP threads of the models; not part of the cache key (results do not depend on it)
-    n_threads: int | None = 1
+    n_threads: int | None = schema_default("n_threads")
 
     def model_params(self) -> dict[str, Any]:
         """Keyword arguments of :class:`PropensityModel`."""
@@ -126,6 +133,20 @@ class TrainingSettings:
         return cls(**kw)
 
 
+def _empty_evaluation() -> pd.DataFrame:
+    """The evaluation frame of a bundle without models (no rows, the usual columns)."""
+    return pd.DataFrame(
+        {
+            "product": pd.Series([], dtype="object"),
+            "region_id": pd.Series([], dtype="object"),
+            "customer_id": pd.Series([], dtype="object"),
+            "y": pd.Series([], dtype=np.int8),
+            "p_model": pd.Series([], dtype=np.float32),
+            "p_baseline": pd.Series([], dtype=np.float32),
+        }
+    )
+
+
 @dataclass
 class PropensityBundle:
     """Trained models of every cross-sell product, their evaluation and what they were fit on.
@@ -137,10 +158,11 @@ class PropensityBundle:
     models, baselines : dict
         Per modelled product: :class:`PropensityModel` and :class:`TierPopularityBaseline`.
     skipped : dict
-        Product -> why it has no model (too few buyers).
+        Product -> why it has no model (too few buyers), in words.
     evaluation : DataFrame
-        Out-of-time scores at ``eval_month``: ``product``, ``region_id``, ``customer_id``,
-        ``y``, ``p_model``, ``p_baseline`` (categoricals and float32 to stay small).
+        Out-of-time scores at ``eval_month`` (no rows when no product has a model):
+        ``product``, ``region_id``, ``customer_id``, ``y``, ``p_model``, ``p_baseline``
+        (categoricals and float32 to stay small).
     feature_names : list of str
         Feature columns in model order.
     """
@@ -157,7 +179,7 @@ class PropensityBundle:
     skipped: dict[str, str] = field(default_factory=dict)
     train_rows: dict[str, int] = field(default_factory=dict)
     train_buyers: dict[str, int] = field(default_factory=dict)
-    evaluation: pd.DataFrame | None = None
+    evaluation: pd.DataFrame = field(default_factory=_empty_evaluation)
     fit_seconds: float = 0.0
 
 
@@ -186,8 +208,8 @@ def plan_months(
     data_month = data_month or months[-1]
     if data_month not in months:
         raise ModelError(f"data_month {data_month} is not in the data ({months[0]}..{months[-1]})")
-    eval_month = month_add(data_month, -horizon)
-    last_train = month_add(eval_month, -horizon)
+    eval_month = shift_month(data_month, -horizon)
+    last_train = shift_month(eval_month, -horizon)
     train = [m for m in months if m <= last_train]
     if eval_month not in months or not train:
         need = 2 * horizon + 1
@@ -199,6 +221,26 @@ def plan_months(
     return train[-train_windows:], eval_month, data_month
 
 
+class MonthData(NamedTuple):
+    """What one month contributes: features, labels and the AUM the tiers use.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Features of the customers active at the month (customers as sorted index).
+    Y : DataFrame or None
+        Labels (``None`` without a horizon).
+    tier_aum : Series
+        Window-average AUM of the same customers
+        (:func:`~bankanalysis.propensity.features.tier_aum`), the tier-popularity baseline's
+        input.
+    """
+
+    X: pd.DataFrame
+    Y: pd.DataFrame | None
+    tier_aum: pd.Series
+
+
 def load_features(
     bank: BankLike,
     t: str,
@@ -206,20 +248,22 @@ def load_features(
     region_id: str | None = None,
     label_horizon: int | None = None,
     products: Sequence[str] = (),
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    tier_months: int = 1,
+) -> MonthData:
     """Read what month ``t`` needs from the processed data and build its features (and labels).
 
-    Only month ``t`` is read in full; look-back months read ``aum`` and ``n_products``, and the
-    label month (``t + label_horizon``) reads the holding flags.
+    Only month ``t`` is read in full; look-back months (change features and the
+    ``tier_months`` tier window) read ``aum`` and ``n_products``, and the label month
+    (``t + label_horizon``) reads the holding flags.
 
     Returns
     -------
-    (X, Y)
-        Features of the customers active at ``t``; labels (``None`` without a horizon).
+    MonthData
+        ``(X, Y, tier_aum)``.
     """
     available = set(bank.months)
     cm = bank.customer_month(months=[t], region_id=region_id)
-    lag_months = [m for m in months_needed(t)[1:] if m in available]
+    lag_months = [m for m in months_needed(t, tier_months)[1:] if m in available]
     cols = ["month", "customer_id", *LAG_COLUMNS]
     history = (
         bank.customer_month(months=lag_months, region_id=region_id, columns=cols)
@@ -228,12 +272,54 @@ def load_features(
     )
     Y = None
     if label_horizon is not None:
-        t_end = month_add(t, label_horizon)
+        t_end = shift_month(t, label_horizon)
         cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
         fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
         Y = build_labels(pd.concat([cm[cols], fut]), t, label_horizon, products)
-    X = build_features(cm, t, regions=regions, history=history)
-    return X, Y
+    positions: dict = {}  # each look-back month is looked up once for features and tiers
+    X = build_features(cm, t, regions=regions, history=history, positions=positions)
+    aum = tier_aum(cm, t, tier_months, history, positions).reindex(X.index)
+    return MonthData(X, Y, aum)
+
+
+def skip_reason(
+    train_buyers: int,
+    train_rows: int,
+    eval_buyers: int,
+    train_months: Sequence[str],
+    eval_month: str,
+    settings: TrainingSettings,
+) -> str:
+    """Why a product gets no model, in words (empty when it gets one).
+
+    A product needs ``min_buyers`` buyers in the training windows (and at least one
+    non-buyer) and ``min_eval_buyers`` buyers in the evaluation month.
+
+    Examples
+    --------
+    >>> s = TrainingSettings(min_buyers=30, min_eval_buyers=10)
+    >>> skip_reason(574, 9000, 26, ["2025-01"], "2025-04", s)
+    ''
+    >>> skip_reason(29, 9000, 19, ["2025-01", "2025-02"], "2025-05", s)
+    'too few buyers in training: 29 in 2025-01 to 2025-02; at least 30 needed (min_buyers)'
+    """
+    months = (
+        train_months[0] if len(train_months) == 1 else f"{train_months[0]} to {train_months[-1]}"
+    )
+    problems = []
+    if train_buyers < settings.min_buyers:
+        problems.append(
+            f"too few buyers in training: {train_buyers} in {months}; at least "
+            f"{settings.min_buyers} needed (min_buyers)"
+        )
+    elif train_buyers == train_rows:
+        problems.append(f"every one of the {train_rows} training customers bought: nothing to rank")
+    if eval_buyers < settings.min_eval_buyers:
+        problems.append(
+            f"too few buyers in evaluation: {eval_buyers} in {eval_month}; at least "
+            f"{settings.min_eval_buyers} needed (min_eval_buyers)"
+        )
+    return "; ".join(problems)
 
 
 def _uniform_rows(n: int, max_rows: int, rng: np.random.Generator) -> np.ndarray:
@@ -255,8 +341,10 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     Returns
     -------
     PropensityBundle
-        Products with fewer than ``min_buyers`` buyers in training or evaluation are listed in
-        ``skipped`` instead of failing the run.
+        Products with fewer than ``min_buyers`` buyers in the training windows or fewer than
+        ``min_eval_buyers`` in the evaluation month are listed in ``skipped`` (with the reason,
+        :func:`skip_reason`) instead of failing the run; ``evaluation`` then has no rows for
+        them (no rows at all when no product has a model).
     """
     start = time.perf_counter()
     s = settings
@@ -269,21 +357,32 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     regions = sorted(str(r) for r in bank.regions["region_id"])
     rng = np.random.default_rng(s.random_state)
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
-    Xs, Ys = [], []
+    Xs, Ys, As = [], [], []
     for t in train_months:
-        X, Y = load_features(bank, t, regions, label_horizon=s.horizon, products=products)
+        X, Y, A = load_features(
+            bank, t, regions, label_horizon=s.horizon, products=products, tier_months=s.tier_months
+        )
         keep = _uniform_rows(len(X), pool_per_window, rng)
         Xs.append(X.iloc[keep])
         Ys.append(Y.iloc[keep])
+        As.append(A.iloc[keep])
         logger.info("training window %s: %d of %d customers", t, keep.size, len(X))
     X_all = pd.concat(Xs)
     Y_all = pd.concat(Ys)
-    del Xs, Ys
-    X_eval, Y_eval = load_features(
-        bank, eval_month, regions, label_horizon=s.horizon, products=products
+    # the baseline's one feature: window-average AUM, the tiers of every report
+    A_all = pd.concat(As).to_frame(TIER_AUM)
+    del Xs, Ys, As
+    X_eval, Y_eval, A_eval = load_features(
+        bank,
+        eval_month,
+        regions,
+        label_horizon=s.horizon,
+        products=products,
+        tier_months=s.tier_months,
     )
     keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
     X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
+    A_eval = A_eval.iloc[keep].to_frame(TIER_AUM)
     bundle = PropensityBundle(
         settings=s,
         products=products,
@@ -302,18 +401,16 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         lab_e = Y_eval[p].to_numpy()
         pop_e = np.flatnonzero(~np.isnan(lab_e))
         y_e = lab_e[pop_e].astype(np.int8)
-        n_buy, n_buy_e = int(y.sum()), int(y_e.sum())
-        if n_buy < s.min_buyers or n_buy_e < s.min_buyers or n_buy == y.size:
-            bundle.skipped[p] = (
-                f"too few buyers: {n_buy} in training ({', '.join(train_months)}), {n_buy_e} in "
-                f"evaluation ({eval_month}); at least {s.min_buyers} needed (min_buyers)"
-            )
-            logger.warning("no model for %s: %s", p, bundle.skipped[p])
+        why = skip_reason(int(y.sum()), int(y.size), int(y_e.sum()), train_months, eval_month, s)
+        if why:
+            bundle.skipped[p] = why
+            logger.warning("no model for %s: %s", p, why)
             continue
         idx = stratified_subsample(y, s.max_train_rows, s.random_state + i)
         Xp = X_all.iloc[pop[idx]]
         model = PropensityModel(**s.model_params()).fit(Xp, y[idx])
-        base = TierPopularityBaseline(tier_thresholds=s.tier_thresholds).fit(Xp, y[idx])
+        base = TierPopularityBaseline(tier_thresholds=s.tier_thresholds, aum_column=TIER_AUM)
+        base.fit(A_all.iloc[pop[idx]], y[idx])
         bundle.models[p], bundle.baselines[p] = model, base
         bundle.train_rows[p], bundle.train_buyers[p] = int(idx.size), int(y[idx].sum())
         Xe = X_eval.iloc[pop_e]
@@ -325,16 +422,15 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
                     "customer_id": Xe.index.to_numpy(),
                     "y": y_e,
                     "p_model": model.predict_proba(Xe)[:, 1].astype(np.float32),
-                    "p_baseline": base.predict_proba(Xe)[:, 1].astype(np.float32),
+                    "p_baseline": base.predict_proba(A_eval.iloc[pop_e])[:, 1].astype(np.float32),
                 }
             )
         )
         logger.info("model %s: %d rows, %d buyers", p, idx.size, int(y[idx].sum()))
-    if evals:
-        ev = pd.concat(evals, ignore_index=True)
-        ev["product"] = pd.Categorical(ev["product"], categories=products)
-        ev["region_id"] = pd.Categorical(ev["region_id"].astype(object), categories=regions)
-        bundle.evaluation = ev
+    ev = pd.concat(evals, ignore_index=True) if evals else _empty_evaluation()
+    ev["product"] = pd.Categorical(ev["product"], categories=products)
+    ev["region_id"] = pd.Categorical(ev["region_id"].astype(object), categories=regions)
+    bundle.evaluation = ev
     bundle.fit_seconds = time.perf_counter() - start
     return bundle
 
@@ -402,117 +498,3 @@ def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
             prob[rows] = model.predict_proba(X.iloc[rows])[:, 1]
         out[p] = prob
     return pd.DataFrame(out, index=X.index)
-
-
-def evaluation_table(
-    evaluation: pd.DataFrame,
-    region_id: str | None = None,
-    fraction: float = 0.1,
-    min_buyers: int = 1,
-) -> pd.DataFrame:
-    """Out-of-time figures per product for the model and the baseline.
-
-    Parameters
-    ----------
-    evaluation : DataFrame
-        ``PropensityBundle.evaluation``.
-    region_id : str, optional
-        Restrict to one region's customers.
-    fraction : float
-        Top share for lift and capture (0.1 = top decile).
-    min_buyers : int
-        Products with fewer buyers in the selection get NaN figures (``n`` and ``buyers`` kept).
-
-    Returns
-    -------
-    DataFrame
-        One row per product: ``n, buyers, base_rate``, then ``auc, pr_auc, lift, capture,
-        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``.
-    """
-    ev = evaluation if region_id is None else evaluation[evaluation["region_id"] == region_id]
-    rows = []
-    for p, g in ev.groupby("product", observed=True, sort=True):
-        y = g["y"].to_numpy()
-        m = evaluate_scores(y, g["p_model"].to_numpy(), fraction)
-        b = evaluate_scores(y, g["p_baseline"].to_numpy(), fraction)
-        row = {"product": str(p), **m}
-        row.update({"baseline_auc": b["auc"], "baseline_lift": b["lift"]})
-        row["baseline_brier"] = b["brier"]
-        if m["buyers"] < min_buyers:
-            for k in row:
-                if k not in ("product", "n", "buyers", "base_rate"):
-                    row[k] = np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _scoped(evaluation: pd.DataFrame, region_id: str | None, min_buyers: int) -> dict:
-    """Per product: the region's rows when they hold ``min_buyers`` buyers, else the bank's."""
-    out = {}
-    for p, g in evaluation.groupby("product", observed=True, sort=True):
-        if region_id is not None:
-            r = g[g["region_id"] == region_id]
-            if int(r["y"].sum()) >= min_buyers:
-                out[str(p)] = ("region", r)
-                continue
-        out[str(p)] = ("bank", g)
-    return out
-
-
-def gains_by_product(
-    evaluation: pd.DataFrame,
-    region_id: str | None = None,
-    min_buyers: int = 30,
-    n_points: int = 20,
-) -> pd.DataFrame:
-    """Cumulative gains of the model and the baseline per product (long format for seaborn).
-
-    Uses the region's customers when they include at least ``min_buyers`` buyers of the
-    product, otherwise the whole bank (column ``scope`` says which).
-
-    Returns
-    -------
-    DataFrame
-        ``product, scope, ranking (model / baseline / random), share_contacted,
-        share_of_buyers``.
-    """
-    from bankanalysis.propensity.evaluation import gains_curve
-
-    frames = []
-    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
-        y = g["y"].to_numpy()
-        for name, col in (("model", "p_model"), ("baseline", "p_baseline")):
-            c = gains_curve(y, g[col].to_numpy(), n_points)
-            frames.append(c.assign(product=p, scope=scope, ranking=name).drop(columns="random"))
-        c = gains_curve(y, g["p_model"].to_numpy(), n_points)
-        frames.append(
-            c.assign(product=p, scope=scope, ranking="random", share_of_buyers=c["random"]).drop(
-                columns="random"
-            )
-        )
-    cols = ["product", "scope", "ranking", "share_contacted", "share_of_buyers"]
-    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
-
-
-def calibration_by_product(
-    evaluation: pd.DataFrame,
-    region_id: str | None = None,
-    min_buyers: int = 30,
-    n_bins: int = 10,
-) -> pd.DataFrame:
-    """Calibration bins (10 equal-width by default) of the model per product, long format.
-
-    Returns
-    -------
-    DataFrame
-        ``product, scope, bin, n, mean_predicted, observed_rate`` (scope as in
-        :func:`gains_by_product`).
-    """
-    from bankanalysis.propensity.evaluation import calibration_table
-
-    frames = []
-    for p, (scope, g) in _scoped(evaluation, region_id, min_buyers).items():
-        t = calibration_table(g["y"].to_numpy(), g["p_model"].to_numpy(), n_bins)
-        frames.append(t.assign(product=p, scope=scope))
-    cols = ["product", "scope", "bin", "n", "mean_predicted", "observed_rate"]
-    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)

@@ -13,9 +13,10 @@ child that becomes an ordinary IPython kernel (``IPKernelApp``, the code
 environment. The zygote never runs notebook code, so every kernel starts from the same
 import-only state, as a new process would, only without paying for the imports; the kernel
 exits when its job ends. Nothing of one job can reach another, because no two jobs ever share
-a process. tests/test_kernels.py proves it: the same jobs give identical ``metrics.json``
-with warm and with fresh kernels, and a notebook that tampers with module state, options and
-files in one job leaves no trace in the next job of the same worker.
+a process. tests/test_kernels.py proves it: the same jobs give identical ``metrics.json`` and
+cell outputs with warm and with fresh kernels, and a notebook that tampers with module state,
+options and files in one job leaves no trace in the next job of the same worker. How each
+kernel really started (``"warm"`` or ``"fresh"``) is recorded per job (:func:`pop_launch`).
 
 The fork is used only where it is equivalent to a normal start: the kernel spec runs this
 very interpreter with ``-m ipykernel_launcher`` and the job's environment equals the
@@ -31,6 +32,7 @@ import importlib
 import json
 import logging
 import os
+import pkgutil
 import signal
 import socket
 import subprocess
@@ -41,13 +43,14 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Unicode
 
 from bankanalysis.exceptions import KernelStartError
+from bankanalysis.provenance import package_root, source_tree_hash
 
 logger = logging.getLogger(__name__)
 
-#: Modules the zygote imports before it forks kernels: what the report notebooks import.
-#: Only import-time state is shared, and this package does nothing on import.
+#: Libraries the zygote imports before it forks kernels: what the report notebooks import.
 PRELOAD: tuple[str, ...] = (
     "numpy",
     "pandas",
@@ -67,15 +70,24 @@ PRELOAD: tuple[str, ...] = (
     "IPython",
     "IPython.display",
     "ipykernel.kernelapp",
+)
+
+#: Parts of this package the report notebooks use. A package is imported with every module
+#: under it (walking the folder keeps the list right as modules move within it); an entry that
+#: no longer exists is skipped. Only import-time state is shared, and the package does
+#: nothing on import.
+PRELOAD_PACKAGE: tuple[str, ...] = (
     "bankanalysis.data.load",
-    "bankanalysis.metrics",
-    "bankanalysis.privacy",
-    "bankanalysis.report.plots",
-    "bankanalysis.report.html",
+    "bankanalysis.rules",
+    "bankanalysis.report",
     "bankanalysis.overview",
     "bankanalysis.segmentation",
     "bankanalysis.benchmarking",
     "bankanalysis.propensity",
+    "bankanalysis.plots",
+    "bankanalysis.reporting",
+    "bankanalysis.metrics",
+    "bankanalysis.privacy",
 )
 
 #: Environment variables that differ per kernel launch and are safe to set after the fork.
@@ -174,22 +186,44 @@ def _reap(signum: int, frame: Any) -> None:
             pass
 
 
-def zygote_main(fd: int) -> None:
-    """Entry point of the zygote process (``python -m bankanalysis.kernels FD``).
+def preload() -> list[str]:
+    """Import :data:`PRELOAD` and :data:`PRELOAD_PACKAGE`; return what failed, with why.
 
-    Imports :data:`PRELOAD`, then serves fork requests read as JSON lines from the socket
+    A module that fails only costs its kernels the time to import it themselves.
+    """
+    failed: list[str] = []
+
+    def load(name: str, optional: bool = False) -> Any:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (optional and exc.name == name):
+                failed.append(f"{name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - reported by the worker, never fatal
+            failed.append(f"{name}: {exc}")
+        return None
+
+    for name in PRELOAD:
+        load(name)
+    for name in PRELOAD_PACKAGE:
+        module = load(name, optional=True)
+        for info in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=f"{name}."):
+            load(info.name)
+    return failed
+
+
+def zygote_main(fd: int) -> None:
+    """Entry point of the zygote process (``python -m bankanalysis.batch.kernels FD``).
+
+    Imports :data:`PRELOAD` and :data:`PRELOAD_PACKAGE` (:func:`preload`), then serves fork
+    requests read as JSON lines from the socket
     ``fd``: ``{"connection_file", "cwd", "env"}`` -> ``{"pid"}`` or ``{"error"}``. Ends
     when the socket closes (its worker is gone).
     """
     global _ZYGOTE_CWD
     _ZYGOTE_CWD = os.getcwd()
     sock = socket.socket(fileno=fd)
-    failed = []
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - a missing optional module only costs time
-            failed.append(f"{name}: {exc}")
+    failed = preload()
     # a kernel-only module imported here would not hook into the kernels: do not serve
     early = [name for name in _KERNEL_ONLY_MODULES if name in sys.modules]
     failed += [f"{name} was imported; kernels would not show figures" for name in early]
@@ -237,7 +271,7 @@ class KernelZygote:
         self._sock = parent
         self._stream = parent.makefile("r", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bankanalysis.kernels", str(child.fileno())],
+            [sys.executable, "-m", "bankanalysis.batch.kernels", str(child.fileno())],
             env=self.env,
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
@@ -311,10 +345,7 @@ _ZYGOTE_SOURCE: str | None = None
 
 def _package_source() -> str:
     """Hash of the package source as it is on disk now (not the per-process cached one)."""
-    import bankanalysis
-    from bankanalysis.batch import source_tree_hash
-
-    return source_tree_hash(Path(bankanalysis.__file__).parent)
+    return source_tree_hash(package_root())
 
 
 def process_zygote() -> KernelZygote:
@@ -417,11 +448,26 @@ def _forkable(cmd: list[str]) -> tuple[str, list[str]] | None:
     return (cmd[4], extra) if same else None
 
 
+#: How each tagged kernel was started (tag -> ``"warm"``/``"fresh"``); see :func:`pop_launch`.
+_LAUNCHES: dict[str, str] = {}
+
+
+def pop_launch(tag: str) -> str | None:
+    """How the kernel of the :class:`WarmKernelManager` with ``launch_tag`` ``tag`` was
+    started: ``"warm"`` (forked from the zygote), ``"fresh"`` (the normal start it fell back
+    to) or ``None`` (no kernel was launched). The record is removed."""
+    return _LAUNCHES.pop(tag, None)
+
+
 class ForkProvisioner(LocalProvisioner):
-    """Launch the kernel by forking the process zygote; fall back to a normal start."""
+    """Launch the kernel by forking the process zygote; fall back to a normal start.
+
+    Records how it started the kernel under its manager's ``launch_tag`` (:func:`pop_launch`).
+    """
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         """Fork a kernel from the zygote when equivalent, else start it normally."""
+        tag = str(getattr(self.parent, "launch_tag", "") or "")
         forkable = _forkable(cmd) if hasattr(os, "fork") else None
         if forkable is None:
             logger.debug("kernel command %s is not a standard ipykernel: not forked", cmd)
@@ -439,15 +485,25 @@ class ForkProvisioner(LocalProvisioner):
                 self.pgid = pid  # the child called setsid()
                 self.cwd = cwd
                 logger.debug("forked kernel %s from the zygote", pid)
+                if tag:
+                    _LAUNCHES[tag] = "warm"
                 return self.connection_info
-        return await super().launch_kernel(cmd, **kwargs)
+        info = await super().launch_kernel(cmd, **kwargs)
+        if tag:
+            _LAUNCHES[tag] = "fresh"
+        return info
 
 
 class WarmKernelManager(AsyncKernelManager):
     """``AsyncKernelManager`` whose kernels come from :class:`ForkProvisioner`.
 
-    A kernel spec that names its own provisioner keeps it.
+    A kernel spec that names its own provisioner keeps it. ``launch_tag`` (configurable, e.g.
+    ``config.WarmKernelManager.launch_tag``) names the record of how the kernel was started.
     """
+
+    launch_tag = Unicode("", help="Tag under which pop_launch() reports warm/fresh.").tag(
+        config=True
+    )
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         spec = self.kernel_spec

@@ -1,0 +1,287 @@
+"""Executing one job: papermill with a watchdog, then the HTML report, in the worker process.
+
+:func:`execute_job` is the unit of work every executor runs (a picklable
+:class:`~bankanalysis.batch.jobs.Job` in, a :class:`~bankanalysis.batch.jobs.JobResult` out);
+:func:`finish_job` marks a failing cell, renders the report and collects ``metrics.json`` and
+side outputs (:func:`collect_outputs`), also for jobs whose worker died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bankanalysis.batch.jobs import OK_STATUSES, Job, JobResult, utc_now
+
+__all__ = ["collect_outputs", "execute_job", "finish_job", "prepare_env"]
+
+logger = logging.getLogger(__name__)
+
+#: Name of the papermill engine registered by :func:`_register_engine`.
+_ENGINE = "bankanalysis"
+#: The notebook client running on each thread (the watchdog kills its kernel on timeout).
+_ACTIVE_CLIENTS: dict[int, Any] = {}
+
+
+def _register_engine() -> None:
+    """Register a papermill engine that exposes the running notebook client to the watchdog."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class _WatchedEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            from papermill.utils import merge_kwargs, remove_args
+
+            kwargs = remove_args(["input_path"], **kwargs)
+            timeout = kwargs.pop("execution_timeout", None)
+            start_timeout = kwargs.pop("start_timeout", 60)
+            final = merge_kwargs(
+                remove_args(["timeout", "startup_timeout"], **kwargs),
+                timeout=timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            _ACTIVE_CLIENTS[threading.get_ident()] = client
+            try:
+                return client.execute()
+            finally:
+                _ACTIVE_CLIENTS.pop(threading.get_ident(), None)
+
+    papermill_engines.register(_ENGINE, _WatchedEngine)
+
+
+def _kill_kernel(thread_id: int, fired: threading.Event) -> None:
+    """Watchdog action: kill the kernel (and its children) of the job running on a thread."""
+    import psutil
+
+    fired.set()
+    client = _ACTIVE_CLIENTS.get(thread_id)
+    km = getattr(client, "km", None)
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(pid)
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        proc.kill()
+        logger.warning("timeout: killed kernel %s", pid)
+
+
+def prepare_env() -> None:
+    """Environment every kernel inherits: inline figures, fixed hash seed."""
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def _ipc_kernel_config(workdir: Path) -> Any:
+    """Kernel-manager config using IPC sockets under ``workdir`` (no TCP port race)."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(workdir / "kernel")
+    return cfg
+
+
+def execute_job(job: Job) -> JobResult:
+    """Run one job: papermill with a watchdog, then the HTML report; never raises for a
+    failing notebook.
+
+    The notebook runs in a fresh temporary working directory. After ``timeout_minutes`` the
+    kernel is killed. Whatever happened, the executed notebook is kept, the failing cell is
+    marked and the report is rendered with the error visible.
+
+    Parameters
+    ----------
+    job : Job
+        The job.
+
+    Returns
+    -------
+    JobResult
+        Status ``ok``, ``failed`` (the notebook raised), ``timeout`` or ``killed`` (the
+        kernel died).
+    """
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    prepare_env()
+    from papermill.engines import papermill_engines
+
+    if _ENGINE not in papermill_engines._engines:
+        _register_engine()
+    t0 = time.monotonic()
+    started = utc_now()
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    status, error = "ok", None
+    fired = threading.Event()
+    timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired))
+    timer.daemon = True
+    workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+    config = _ipc_kernel_config(Path(workdir))
+    warm: dict[str, Any] = {}
+    if job.warm_kernel:
+        from bankanalysis.batch.kernels import WarmKernelManager
+
+        warm["kernel_manager_class"] = WarmKernelManager
+        # the kernel manager records under this tag whether it forked the kernel
+        config.WarmKernelManager.launch_tag = workdir
+    try:
+        timer.start()
+        papermill.execute_notebook(
+            str(job.notebook_path),
+            str(job.ipynb_path),
+            parameters=job.injected(),
+            engine_name=_ENGINE,
+            kernel_name=job.kernel_name,
+            cwd=workdir,
+            progress_bar=False,
+            log_output=False,
+            start_timeout=120,
+            # kernels talk over IPC sockets in the job's own folder: with TCP, kernels
+            # started at the same moment could pick the same free port (ZMQError: Address
+            # already in use, nteract/papermill#511)
+            config=config,
+            # per-cell backstop; the watchdog (whole notebook) normally fires first
+            execution_timeout=job.timeout_s + 30,
+            **warm,
+        )
+    except PapermillExecutionError as exc:
+        status, error = "failed", f"{exc.ename}: {exc.evalue}"
+    except DeadKernelError as exc:
+        status = "timeout" if fired.is_set() else "killed"
+        error = f"kernel died ({exc})" if status == "killed" else None
+    except Exception as exc:  # noqa: BLE001 - any failure of one job must not stop the batch
+        status = "timeout" if fired.is_set() else "failed"
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        timer.cancel()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if fired.is_set():  # whatever the kill looked like from inside, it was the timeout
+        status = "timeout"
+        error = f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes)"
+    result = finish_job(job, status, error, started, time.monotonic() - t0)
+    result.kernel = _kernel_mode(job, workdir)
+    return result
+
+
+def _kernel_mode(job: Job, tag: str) -> str | None:
+    """``"warm"``/``"fresh"``: how the job's kernel was started (``None``: it never was)."""
+    if not job.warm_kernel:
+        return "fresh"
+    from bankanalysis.batch.kernels import pop_launch
+
+    return pop_launch(tag)
+
+
+def collect_outputs(job: Job) -> tuple[dict[str, Any], list[str]]:
+    """``metrics.json`` (``{}`` when missing or unreadable) and the side outputs of a job,
+    relative to the run folder."""
+    from bankanalysis.report.metrics import read_metrics
+
+    metrics: dict[str, Any] = {}
+    mpath = job.output_dir / "metrics.json"
+    if mpath.is_file():
+        try:
+            metrics = read_metrics(mpath)
+        except (OSError, ValueError) as exc:
+            logger.warning("%s: unreadable metrics.json (%s)", job.name, exc)
+    outputs = (
+        sorted(
+            p.relative_to(job.run_dir).as_posix()
+            for p in job.output_dir.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+        if job.output_dir.is_dir()
+        else []
+    )
+    return metrics, outputs
+
+
+def finish_job(
+    job: Job, status: str, error: str | None, started: str, duration_s: float
+) -> JobResult:
+    """Mark the failing cell, render the HTML report and collect metrics of a finished job."""
+    import nbformat
+
+    from bankanalysis.data.atomic import atomic_write_text
+    from bankanalysis.report.html import (
+        ReportHeader,
+        find_error,
+        mark_failed_cell,
+        render_report,
+        report_title,
+    )
+
+    result = JobResult.for_job(job, status=status, error=error, started=started)
+    result.worker_pid = os.getpid()
+    try:
+        if job.ipynb_path.is_file():
+            nb = nbformat.read(str(job.ipynb_path), as_version=4)
+        else:  # the kernel never started: report the source notebook with the error
+            nb = nbformat.read(str(job.notebook_path), as_version=4)
+        if status not in OK_STATUSES:
+            found = find_error(nb)
+            if found is not None:
+                idx, ename, evalue = found
+                if result.error is None:
+                    result.error = f"{ename}: {evalue}".strip(": ")
+            else:
+                idx = next(
+                    (
+                        i
+                        for i, c in enumerate(nb.cells)
+                        if c.cell_type == "code" and c.get("execution_count") is None
+                    ),
+                    len(nb.cells),
+                )
+            nb = mark_failed_cell(nb, idx, result.error or status)
+            result.error_cell = idx
+            atomic_write_text(job.ipynb_path, nbformat.writes(nb))
+        header = ReportHeader(
+            title=report_title(nb, job.notebook),
+            parameters={
+                k: v for k, v in job.injected().items() if k not in ("processed_dir", "output_dir")
+            },
+            run_time=utc_now(),
+            status=status,
+            error=result.error,
+            job_key=job.key,
+            **{k: v for k, v in job.header.items()},
+        )
+        side = {}
+        if job.output_dir.is_dir():
+            rel = os.path.relpath(job.output_dir, job.html_path.parent)
+            side = {
+                f.name: f"{Path(rel).as_posix()}/{f.name}"
+                for f in job.output_dir.iterdir()
+                if f.is_file() and not f.name.startswith(".")
+            }
+        atomic_write_text(job.html_path, render_report(nb, header, side_files=side))
+        result.html = job.html_path.relative_to(job.run_dir).as_posix()
+    except Exception as exc:  # noqa: BLE001 - report the rendering problem, keep going
+        logger.exception("%s: could not render the report", job.name)
+        result.status = "failed"
+        result.error = (
+            f"{result.error + '; ' if result.error else ''}report: {type(exc).__name__}: {exc}"
+        )
+    if job.ipynb_path.is_file():
+        result.ipynb = job.ipynb_path.relative_to(job.run_dir).as_posix()
+    result.metrics, result.outputs = collect_outputs(job)
+    result.finished = utc_now()
+    result.duration_s = round(duration_s, 3)
+    return result

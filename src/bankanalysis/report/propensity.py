@@ -1,0 +1,632 @@
+"""Report shaping of notebook 02 (cross-sell propensity): tables, sentences, charts and metrics.
+
+The analytics live in :mod:`bankanalysis.propensity` (features, models, evaluation, offers, lead
+lists); this module turns their results into what the report shows, one :class:`Section` per
+part of the notebook (charts: :mod:`bankanalysis.report.propensity_charts`). Every KPI goes
+through the dictionary (:mod:`bankanalysis.rules.kpis`): tables are
+:func:`~bankanalysis.report.tables.kpi_table`, sentences use
+:func:`~bankanalysis.report.format.format_value`, metrics are keyed by KPI id (per product
+``model_auc[product=fund]``; the region's customers ``model_auc[product=fund,region=R01]``).
+Small groups are withheld by :mod:`bankanalysis.rules.disclosure`. Names from the data are
+HTML-escaped in every sentence.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from bankanalysis.propensity.evaluation import evaluation_table
+from bankanalysis.propensity.leads import leads_by_product
+from bankanalysis.propensity.training import PropensityBundle
+from bankanalysis.report.format import Absent, Suppressed, format_change, format_value
+from bankanalysis.report.propensity_charts import (
+    calibration_figure,
+    calibration_plot_data,
+    expected_sales_figure,
+    gains_figure,
+    gains_plot_data,
+)
+from bankanalysis.report.tables import KpiTable, kpi_table
+from bankanalysis.rules.disclosure import suppress_small_groups
+from bankanalysis.rules.kpis import metric_key
+
+if TYPE_CHECKING:
+    from bankanalysis.report.context import ReportContext
+
+__all__ = [
+    "BANK_METRICS",
+    "Section",
+    "calibration_section",
+    "evaluation_section",
+    "gains_section",
+    "header_section",
+    "lead_files_section",
+    "offers_section",
+    "product_names",
+    "EVALUATION_KPIS",
+    "REGION_EVALUATION_COLUMNS",
+    "REGION_KPIS",
+    "bank_evaluation_table",
+    "evaluation_metrics",
+    "evaluation_text",
+    "header_text",
+    "lead_files_text",
+    "lead_list_metrics",
+    "lead_product_summary",
+    "lead_product_table",
+    "offer_metrics",
+    "offer_summary_text",
+    "region_evaluation",
+    "region_evaluation_table",
+    "skipped_products_text",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of :func:`~bankanalysis.propensity.evaluation.evaluation_table` shown for the whole
+#: bank, and their KPI ids, in display order.
+EVALUATION_KPIS: dict[str, str] = {
+    "n": "evaluation_customers",
+    "buyers": "evaluation_buyers",
+    "base_rate": "take_up_rate",
+    "auc": "model_auc",
+    "baseline_auc": "baseline_auc",
+    "pr_auc": "model_pr_auc",
+    "lift": "top_decile_lift",
+    "baseline_lift": "baseline_top_decile_lift",
+    "capture": "top_decile_capture",
+    "brier": "model_brier_score",
+    "ece": "calibration_error",
+}
+#: Columns shown for the region's customers, and their KPI ids.
+REGION_KPIS: dict[str, str] = {
+    "n": "evaluation_customers",
+    "buyers": "evaluation_buyers",
+    "auc": "model_auc",
+    "lift": "top_decile_lift",
+    "capture": "top_decile_capture",
+}
+#: Figures of the region's evaluation withheld when a product has few buyers in the region.
+REGION_EVALUATION_COLUMNS: tuple[str, ...] = ("buyers", "auc", "lift", "capture", "ece")
+#: Per-product figures of the whole bank recorded in ``metrics.json``.
+BANK_METRICS: tuple[str, ...] = (
+    "auc",
+    "pr_auc",
+    "lift",
+    "capture",
+    "brier",
+    "ece",
+    "baseline_auc",
+    "baseline_lift",
+)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _name(product: str, product_names: Mapping[str, str]) -> str:
+    return str(product_names.get(product, product))
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+# --------------------------------------------------------------------------- header
+
+
+def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str:
+    """The report's opening sentence: region, data month, training windows, evaluation month.
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(horizon=3), [], "2025-12", "2025-09",
+    ...                      ["2025-05", "2025-06"], [], [])
+    >>> header_text("<b>东区</b>", 1, b)[:39]
+    '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
+    """
+    first, last = bundle.train_months[0], bundle.train_months[-1]
+    h = bundle.settings.horizon
+    return (
+        f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+        f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
+        f"evaluated on {bundle.eval_month}; the label is holding the product {h} month(s) later."
+    )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def region_evaluation_table(
+    evaluation: pd.DataFrame, region_id: str, min_group_size: int, fraction: float = 0.1
+) -> pd.DataFrame:
+    """The out-of-time figures of one region's customers, small groups withheld.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str
+        Region whose customers are evaluated.
+    min_group_size : int
+        ``k`` of the disclosure rule: products with 1 to k-1 buyers in the region get NaN in
+        :data:`REGION_EVALUATION_COLUMNS` (the buyer count included); 0 buyers are shown.
+    fraction : float
+        Top share for lift and capture.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.evaluation.evaluation_table`, plus ``suppressed``.
+    """
+    table = evaluation_table(evaluation, region_id=region_id, fraction=fraction)
+    return suppress_small_groups(
+        table, "buyers", min_group_size, value_cols=list(REGION_EVALUATION_COLUMNS)
+    )
+
+
+def _labelled(table: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
+    out = table.copy()
+    out.insert(0, "product name", [_name(p, product_names) for p in out["product"]])
+    return out
+
+
+def bank_evaluation_table(
+    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = "CNY"
+) -> KpiTable:
+    """The whole bank's out-of-time figures per product (the model is the same for every region).
+
+    Parameters
+    ----------
+    bank_eval : DataFrame
+        :func:`~bankanalysis.propensity.evaluation.evaluation_table` of the whole bank.
+    product_names : mapping
+        Product code -> display name (the code when missing).
+    """
+    return kpi_table(
+        _labelled(bank_eval, product_names),
+        EVALUATION_KPIS,
+        labels=["product name"],
+        currency=currency,
+        caption="Whole bank, evaluation month",
+    )
+
+
+def region_evaluation(
+    region_eval: pd.DataFrame,
+    product_names: Mapping[str, str],
+    region_name: str,
+    min_group_size: int,
+    currency: str = "CNY",
+) -> KpiTable:
+    """The region's customers' figures per product; withheld cells show the disclosure marker.
+
+    Parameters
+    ----------
+    region_eval : DataFrame
+        :func:`region_evaluation_table`.
+    product_names : mapping
+        Product code -> display name.
+    region_name : str
+        For the caption.
+    min_group_size : int
+        ``k`` of the disclosure rule (the marker's text).
+    """
+    table = _labelled(region_eval, product_names)
+    withheld = pd.DataFrame(
+        {
+            c: table["suppressed"].astype(bool) & (c in REGION_EVALUATION_COLUMNS)
+            for c in REGION_KPIS
+        },
+        index=table.index,
+    )
+    return kpi_table(
+        table,
+        REGION_KPIS,
+        labels=["product name"],
+        currency=currency,
+        min_group_size=min_group_size,
+        suppressed=withheld,
+        caption=f"Customers of {region_name}, evaluation month",
+    )
+
+
+def evaluation_metrics(
+    bundle: PropensityBundle,
+    bank_eval: pd.DataFrame,
+    region_eval: pd.DataFrame,
+    region_id: str,
+    min_group_size: int,
+) -> dict[str, Any]:
+    """The evaluation KPIs the report records, keyed by KPI id.
+
+    Returns
+    -------
+    dict
+        Per modelled product ``<kpi>[product=<p>]`` for each of :data:`BANK_METRICS` (whole
+        bank), ``model_auc[product=<p>,region=<region_id>]`` (the region's customers:
+        :class:`~bankanalysis.report.format.Suppressed` for a small group,
+        :class:`~bankanalysis.report.format.Absent` without buyers), and
+        ``products_modelled``, ``products_without_model``, ``models_beating_baseline``.
+        A figure that cannot be computed is an ``Absent`` with its reason, never NaN.
+    """
+    out: dict[str, Any] = {}
+    for row in bank_eval.itertuples():
+        for col in BANK_METRICS:
+            value = getattr(row, col)
+            key = metric_key(EVALUATION_KPIS[col], product=row.product)
+            out[key] = (
+                Absent(f"not computable on the {row.buyers} buyers of {bundle.eval_month}")
+                if _missing(value)
+                else value
+            )
+    for row in region_eval.itertuples():
+        key = metric_key("model_auc", product=row.product, region=region_id)
+        if row.suppressed:
+            out[key] = Suppressed(min_group_size)
+        elif _missing(row.auc):
+            out[key] = Absent(f"no buyers among the region's customers in {bundle.eval_month}")
+        else:
+            out[key] = row.auc
+    out["products_modelled"] = len(bundle.models)
+    out["products_without_model"] = len(bundle.skipped)
+    out["models_beating_baseline"] = (
+        int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+        if len(bank_eval)
+        else Absent("no product has a model")
+    )
+    return out
+
+
+def skipped_products_text(bundle: PropensityBundle, product_names: Mapping[str, str]) -> str:
+    """Markdown: the products without a model and why ("" when every product has one).
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(), ["gold"], "2025-12", "2025-09", ["2025-06"],
+    ...                      [], [], skipped={"gold": "too few buyers in training: 3 in 2025-06"})
+    >>> print(skipped_products_text(b, {"gold": "Gold <bar>"}))
+    **Products without a model:**
+    <BLANKLINE>
+    - Gold &lt;bar&gt;: too few buyers in training: 3 in 2025-06
+    """
+    if not bundle.skipped:
+        return ""
+    lines = [f"- {_e(_name(p, product_names))}: {_e(why)}" for p, why in bundle.skipped.items()]
+    return "**Products without a model:**\n\n" + "\n".join(lines)
+
+
+def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
+    """One Markdown sentence: how often and by how much the model beats the tier baseline.
+
+    When no product has a model, the sentence says so (the reasons are
+    :func:`skipped_products_text`).
+    """
+    if bank_eval.empty:
+        return (
+            f"**No product has a model**: none of the {len(bundle.products)} cross-sell products "
+            "had enough buyers to learn from and to evaluate (reasons below), so this report has "
+            "no evaluation, charts, offers or leads."
+        )
+    better = int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
+    auc = format_value("model_auc", bank_eval["auc"].median())
+    base = format_value("baseline_auc", bank_eval["baseline_auc"].median())
+    capture = format_value("top_decile_capture", bank_eval["capture"].median())
+    return (
+        f"The model ranks better than the tier baseline for **{better} of {len(bank_eval)}** "
+        f"products; median out-of-time AUC {auc} against {base} for the baseline, and the top "
+        f"10% of customers by score hold on median {capture} of the buyers."
+    )
+
+
+# --------------------------------------------------------------------------- offers and leads
+
+
+def offer_metrics(summary: Mapping[str, float], modelled: bool = True) -> dict[str, Any]:
+    """The offer KPIs of :func:`~bankanalysis.propensity.leads.offer_summary`, keyed by KPI id.
+
+    Parameters
+    ----------
+    summary : mapping
+        :func:`~bankanalysis.propensity.leads.offer_summary`.
+    modelled : bool
+        Whether any product has a model; without one the expected sales cannot be computed
+        and are absent (with the reason), not 0.
+
+    Per-customer figures without customers are absent too, never NaN.
+    """
+    keys = (
+        "customers",
+        "products_per_customer",
+        "leads",
+        "expected_sales",
+        "expected_new_products_per_customer",
+        "expected_sales_all_offers",
+    )
+    expected = ("expected_sales", "expected_new_products_per_customer", "expected_sales_all_offers")
+    out: dict[str, Any] = {}
+    for k in keys:
+        if not modelled and k in expected:
+            out[k] = Absent("no product has a model")
+        elif _missing(summary[k]):
+            out[k] = Absent("no active customers")
+        else:
+            out[k] = summary[k]
+    return out
+
+
+def offer_summary_text(summary: Mapping[str, float], currency: str = "CNY") -> str:
+    """One Markdown paragraph on what working the leads should bring.
+
+    Parameters
+    ----------
+    summary : mapping
+        From :func:`~bankanalysis.propensity.leads.offer_summary`.
+
+    Examples
+    --------
+    >>> s = {"customers": 1200, "products_per_customer": 2.5, "leads": 100,
+    ...      "expected_sales": 12.4, "expected_new_products_per_customer": 0.0103,
+    ...      "products_per_customer_after": 2.5103, "expected_sales_all_offers": 30.2}
+    >>> print(offer_summary_text(s))
+    1,200 active customers hold 2.50 products on average. Working the 100 leads should bring about **12 new products** (+0.01 products per customer); making every customer's top offer(s) would bring about 30.
+    """
+
+    def f(kpi: str, value: float) -> str:
+        return format_value(kpi, value, currency)
+
+    if not summary["leads"]:
+        return (
+            f"{f('customers', summary['customers'])} active customers hold "
+            f"{f('products_per_customer', summary['products_per_customer'])} on average. "
+            "There are no offers and no leads: no product has a model."
+        )
+    per_customer = format_change(
+        "expected_new_products_per_customer", summary["expected_new_products_per_customer"]
+    )
+    return (
+        f"{f('customers', summary['customers'])} active customers hold "
+        f"{f('products_per_customer', summary['products_per_customer'])} on average. Working "
+        f"the {f('leads', summary['leads'])} leads should bring about "
+        f"**{f('expected_sales', summary['expected_sales'])} new products** ({per_customer} "
+        "per customer); making every customer's top offer(s) would bring about "
+        f"{f('expected_sales_all_offers', summary['expected_sales_all_offers'])}."
+    )
+
+
+def lead_product_summary(
+    leads: pd.DataFrame, min_group_size: int, product_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """Leads, mean probability and expected sales per product, small groups withheld.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The lead lists (``product``, ``customer_id``, ``probability``).
+    min_group_size : int
+        ``k`` of the disclosure rule: products with 1 to k-1 leads get NaN figures (the lead
+        count included).
+    product_names : mapping
+        Product code -> display name.
+
+    Returns
+    -------
+    DataFrame
+        ``name, product, leads, mean_probability, expected_sales, suppressed``, one row per
+        product with leads.
+    """
+    by_product = suppress_small_groups(leads_by_product(leads), "leads", min_group_size)
+    by_product.insert(0, "name", [_name(p, product_names) for p in by_product["product"]])
+    return by_product
+
+
+def lead_product_table(by_product: pd.DataFrame, min_group_size: int) -> KpiTable:
+    """:func:`lead_product_summary` as a KPI table (product names, no codes)."""
+    return kpi_table(
+        by_product,
+        {
+            "leads": "leads",
+            "mean_probability": "lead_mean_probability",
+            "expected_sales": "expected_sales",
+        },
+        labels=["name"],
+        min_group_size=min_group_size,
+    )
+
+
+def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
+    """Number of lead lists and of leads, keyed by KPI id.
+
+    Examples
+    --------
+    >>> lead_list_metrics(pd.DataFrame({"sheet": ["M1", "M1", "unassigned O1"]}))
+    {'lead_lists': 2, 'leads': 3}
+    """
+    return {"lead_lists": int(leads["sheet"].nunique()), "leads": len(leads)}
+
+
+def lead_files_text(
+    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
+) -> str:
+    """Markdown list of the lead files with their numbers of lists and leads.
+
+    Parameters
+    ----------
+    files : mapping
+        ``xlsx`` and ``csv`` file names, as returned by
+        :func:`~bankanalysis.propensity.workflow.write_region_leads`.
+    leads : DataFrame
+        The lead lists written.
+    folder : str or Path, optional
+        ``None``: the files sit next to the report and are linked by name; otherwise their
+        full path in ``folder`` is shown as code.
+
+    Returns
+    -------
+    str
+        Three Markdown bullets: workbook, CSV and the number of lists for unassigned customers.
+    """
+
+    def link(name: str) -> str:
+        return f"[{name}]({name})" if folder is None else f"`{Path(folder) / name}`"
+
+    sheets = pd.Index(leads["sheet"].unique()) if len(leads) else pd.Index([], dtype=object)
+    unassigned = int(sheets.astype(str).str.startswith("unassigned ").sum())
+    lists = format_value("lead_lists", len(sheets))
+    n_leads = format_value("leads", len(leads))
+    return (
+        f"- Workbook: {link(files['xlsx'])} ({lists} lists, {n_leads} leads)\n"
+        f"- CSV: {link(files['csv'])}\n"
+        f"- Lists for unassigned customers: {unassigned}"
+    )
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass
+class Section:
+    """What one section of the report shows (in order) and the KPIs it records.
+
+    Attributes
+    ----------
+    parts : list
+        Markdown text (``str``), :class:`~bankanalysis.report.tables.KpiTable` or matplotlib
+        ``Figure``, in display order.
+    metrics : dict
+        ``{metrics key: value}`` (KPI ids; absent values as ``Absent``/``Suppressed``).
+    """
+
+    parts: list[Any] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def show(self, recorder: Any = None) -> None:
+        """Record the metrics (when a recorder is given) and display the parts in a notebook."""
+        from IPython.display import Markdown, display
+
+        if recorder is not None and self.metrics:
+            recorder.record_many(self.metrics)
+        for part in self.parts:
+            if isinstance(part, str):
+                display(Markdown(part))
+            elif hasattr(part, "savefig"):
+                import matplotlib.pyplot as plt
+
+                display(part)
+                plt.close(part)
+            else:
+                display(part)
+
+
+def product_names(products: pd.DataFrame) -> dict[str, str]:
+    """Product code -> display name from the product catalogue.
+
+    Examples
+    --------
+    >>> product_names(pd.DataFrame({"product": ["fund"], "name": ["基金"]}))
+    {'fund': '基金'}
+    """
+    return dict(zip(products["product"].astype(str), products["name"].astype(str), strict=True))
+
+
+def header_section(ctx: ReportContext, bundle: PropensityBundle) -> Section:
+    """The report's opening sentence (:func:`header_text`)."""
+    return Section([header_text(ctx.region_name, ctx.echelon, bundle)])
+
+
+def evaluation_section(
+    bundle: PropensityBundle, ctx: ReportContext, names: Mapping[str, str]
+) -> Section:
+    """How good are the models: the verdict, products without a model, the bank's and the
+    region's figures per product, and their KPIs."""
+    bank_eval = evaluation_table(bundle.evaluation)
+    region_eval = region_evaluation_table(bundle.evaluation, str(ctx.region_id), ctx.min_group_size)
+    parts: list[Any] = [evaluation_text(bank_eval, bundle)]
+    skipped = skipped_products_text(bundle, names)
+    if skipped:
+        parts.append(skipped)
+    if not bank_eval.empty:
+        parts.append(bank_evaluation_table(bank_eval, names, ctx.currency))
+        parts.append(
+            region_evaluation(region_eval, names, ctx.region_name, ctx.min_group_size, ctx.currency)
+        )
+    metrics = evaluation_metrics(
+        bundle, bank_eval, region_eval, str(ctx.region_id), ctx.min_group_size
+    )
+    return Section(parts, metrics)
+
+
+_NO_MODEL = (
+    "No product has a model, so there is no {what} (see the products without a model above)."
+)
+
+
+def gains_section(
+    bundle: PropensityBundle, ctx: ReportContext, min_buyers: int, names: Mapping[str, str]
+) -> Section:
+    """The cumulative-gains chart (region's customers where they hold ``min_buyers`` buyers)."""
+    gains = gains_plot_data(bundle.evaluation, ctx.region_id, min_buyers, names)
+    fig = gains_figure(gains, bundle.eval_month)
+    return Section([fig if fig is not None else _NO_MODEL.format(what="gains chart")])
+
+
+def calibration_section(
+    bundle: PropensityBundle, ctx: ReportContext, min_buyers: int, names: Mapping[str, str]
+) -> Section:
+    """The calibration chart; bins with fewer than ``min_group_size`` customers left out."""
+    calib = calibration_plot_data(
+        bundle.evaluation, ctx.region_id, min_buyers, ctx.min_group_size, names
+    )
+    fig = calibration_figure(calib, bundle.eval_month)
+    if fig is not None:
+        return Section([fig])
+    if not bundle.models:
+        return Section([_NO_MODEL.format(what="calibration chart")])
+    return Section(["No calibration bin holds enough customers to show."])
+
+
+def offers_section(
+    summary: Mapping[str, float],
+    leads: pd.DataFrame,
+    ctx: ReportContext,
+    bundle: PropensityBundle,
+    names: Mapping[str, str],
+) -> Section:
+    """What working the leads should bring: the sentence, leads per product and the chart.
+
+    Parameters
+    ----------
+    summary : mapping
+        :func:`~bankanalysis.propensity.leads.offer_summary`.
+    leads : DataFrame
+        The region's lead lists.
+    """
+    parts: list[Any] = [offer_summary_text(summary, ctx.currency)]
+    by_product = lead_product_summary(leads, ctx.min_group_size, names)
+    if not by_product.empty:
+        parts.append(lead_product_table(by_product, ctx.min_group_size))
+        fig = expected_sales_figure(by_product, bundle.data_month)
+        if fig is not None:
+            parts.append(fig)
+    return Section(parts, offer_metrics(summary, modelled=bool(bundle.models)))
+
+
+def lead_files_section(
+    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
+) -> Section:
+    """The lead files written, with their numbers of lists and leads."""
+    return Section([lead_files_text(files, leads, folder)], lead_list_metrics(leads))

@@ -1,0 +1,190 @@
+"""Charts of notebook 02 (cross-sell propensity): chart data and figures.
+
+Each ``*_figure`` function draws one chart with pyplot and returns its ``Figure`` (``None`` when
+there is nothing to draw); :class:`bankanalysis.report.propensity.Section` displays and closes
+it. Only notebook 02 draws these, so they live beside its report module rather than in the
+shared :mod:`bankanalysis.report.plots`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bankanalysis.propensity.evaluation import calibration_by_product, gains_by_product
+from bankanalysis.report.format import kpi_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "calibration_figure",
+    "calibration_plot_data",
+    "expected_sales_figure",
+    "expected_sales_plot_data",
+    "gains_figure",
+    "gains_plot_data",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _name(product: str, product_names: Mapping[str, str]) -> str:
+    return str(product_names.get(product, product))
+
+
+def _label_scoped(df: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
+    """``product`` replaced by ``<name> (<scope>)`` (the product code when it has no name)."""
+    out = df.copy()
+    names = out["product"].map(lambda p: _name(p, product_names))
+    out["product"] = names + " (" + out["scope"] + ")"
+    return out
+
+
+def gains_plot_data(
+    evaluation: pd.DataFrame,
+    region_id: str | None,
+    min_buyers: int,
+    product_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Cumulative gains per product for a faceted chart, products labelled ``name (scope)``.
+
+    Parameters
+    ----------
+    evaluation : DataFrame
+        ``PropensityBundle.evaluation``.
+    region_id : str, optional
+        Region whose customers are used when they include ``min_buyers`` buyers.
+    min_buyers : int
+        Fewer buyers in the region: the whole bank's customers (``scope`` says which).
+    product_names : mapping
+        Product code -> display name.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.evaluation.gains_by_product`, ``product`` labelled.
+    """
+    gains = gains_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
+    return _label_scoped(gains, product_names)
+
+
+def calibration_plot_data(
+    evaluation: pd.DataFrame,
+    region_id: str | None,
+    min_buyers: int,
+    min_group_size: int,
+    product_names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Calibration bins per product for a faceted chart, small bins left out.
+
+    Parameters
+    ----------
+    evaluation, region_id, min_buyers, product_names
+        As for :func:`gains_plot_data`.
+    min_group_size : int
+        Bins with fewer customers are dropped.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`~bankanalysis.propensity.evaluation.calibration_by_product`, ``product``
+        labelled ``name (scope)``.
+    """
+    calib = calibration_by_product(evaluation, region_id=region_id, min_buyers=min_buyers)
+    return _label_scoped(calib[calib["n"] >= min_group_size], product_names)
+
+
+def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
+    """Cumulative gains of the model, the baseline and random contact, one panel per product.
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when there is nothing to draw (no product has a model).
+    """
+    if gains.empty:
+        return None
+    import seaborn as sns
+
+    g = sns.relplot(
+        data=gains,
+        x="share_contacted",
+        y="share_of_buyers",
+        hue="ranking",
+        style="ranking",
+        col="product",
+        col_wrap=4,
+        kind="line",
+        height=2.6,
+        aspect=1.0,
+        hue_order=["model", "baseline", "random"],
+    )
+    g.set_titles("{col_name}").set_axis_labels(
+        "share of customers contacted", "share of buyers reached"
+    )
+    g.figure.suptitle(f"Cumulative gains, out of time ({eval_month})", y=1.02)
+    return g.figure
+
+
+def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
+    """Observed take-up rate against predicted probability per product, with the diagonal.
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when no bin is large enough to show.
+    """
+    if calib.empty:
+        return None
+    import seaborn as sns
+
+    g = sns.relplot(
+        data=calib,
+        x="mean_predicted",
+        y="observed_rate",
+        col="product",
+        col_wrap=4,
+        kind="line",
+        marker="o",
+        height=2.6,
+        aspect=1.0,
+        facet_kws={"sharex": False, "sharey": False},
+    )
+    for ax in g.axes.flat:
+        lim = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([0, lim], [0, lim], color="grey", linestyle="--", linewidth=1)
+    g.set_titles("{col_name}").set_axis_labels("predicted probability", "observed take-up rate")
+    g.figure.suptitle(f"Calibration, out of time ({eval_month})", y=1.02)
+    return g.figure
+
+
+def expected_sales_plot_data(by_product: pd.DataFrame) -> pd.DataFrame:
+    """The products of :func:`lead_product_summary` with figures, fewest expected sales first."""
+    return by_product.dropna(subset=["expected_sales"]).sort_values("expected_sales")
+
+
+def expected_sales_figure(by_product: pd.DataFrame, data_month: str) -> Figure | None:
+    """Horizontal bars of the expected new products per product (withheld products left out).
+
+    Returns
+    -------
+    Figure or None
+        ``None`` when no product has figures to show.
+    """
+    plot = expected_sales_plot_data(by_product)
+    if plot.empty:
+        return None
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(plot) + 1.2))
+    sns.barplot(data=plot, x="expected_sales", y="name", color=sns.color_palette()[0], ax=ax)
+    ax.set_title(f"Expected new products from the lead lists, {data_month}")
+    ax.set_xlabel(kpi_label("expected_sales"))
+    ax.set_ylabel("")
+    fig.tight_layout()
+    return fig

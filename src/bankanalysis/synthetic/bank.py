@@ -1,0 +1,229 @@
+"""The built-in synthetic bank, with the truth it was generated from.
+
+:func:`generate_bank` writes every table of :data:`bankanalysis.contract.TABLES` into a raw
+folder (Parquet by default, UTF-8 CSV on request) and the planted truth into ``_truth/``:
+
+- ``personas.parquet``: each customer's behaviour persona (6 personas with clearly different
+  channel mix, activity, age, tenure and product holdings);
+- ``propensity.parquet`` and ``propensity_model.json``: for every cross-sell product and month,
+  each active non-holder's true probability of holding the product at the next month-end,
+  ``sigmoid(f_p(x_t))`` with ``x_t`` read only from what the processed ``customer_month`` row at
+  ``t`` shows. The simulation draws the acquisitions from exactly these probabilities;
+- ``outlet_efficiency.parquet``: each outlet's efficiency in (0, 1]. Customers and new customers
+  are spread over outlets in proportion to ``efficiency * (staff_fte + 2 * devices)`` (a
+  constant-returns production function), stratified by persona and wealth, and their assets scale
+  with ``efficiency ** 0.8``, so deposits, new customers, sales and fee income follow inputs and
+  efficiency with modest noise.
+
+The simulation is vectorised over customers and runs month by month, writing the big tables
+(holdings, transactions, the propensity truth) in per-month chunks, so a million customers fit in
+a few GB. Same arguments, byte-identical files: every random draw comes from a stream derived from
+``seed``, a component id and the month.
+
+Nothing here reads the wall clock for data: the calendar ends at ``end_month``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bankanalysis.contract import GENDERS, TABLES
+from bankanalysis.exceptions import GenerateError
+from bankanalysis.synthetic.population import (
+    Customers,
+    assign_managers,
+    build_device_months,
+    build_devices,
+    build_outlets,
+    build_products,
+    build_regions,
+    draw_customers,
+)
+from bankanalysis.synthetic.simulate import Writers, simulate
+from bankanalysis.synthetic.spec import CROSS_SELL, Calendar, make_calendar
+from bankanalysis.synthetic.targets import build_targets
+from bankanalysis.synthetic.truth import propensity_schema, write_truth
+from bankanalysis.synthetic.writer import (
+    ChunkWriter,
+    date_array,
+    dict_array,
+    fixed_strings,
+    id_table,
+    table_writer,
+    write_table_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Folder of the planted truth inside the raw folder.
+TRUTH_DIR = "_truth"
+
+
+def _customers_frame(cust: Customers, outlets: pd.DataFrame, managers: pd.DataFrame) -> pa.Table:
+    """The ``customers`` table (contract columns) of the simulated customers."""
+    n = len(cust.persona)
+    cid_table, width = id_table("C", n)
+    mid_table, mwidth = id_table("M", max(len(managers), 1))
+    has_mgr = cust.manager >= 0
+    mgr = pc.if_else(
+        pa.array(has_mgr),
+        fixed_strings(mid_table, mwidth, np.maximum(cust.manager, 0)),
+        pa.scalar(None, pa.string()),
+    )
+    return pa.table(
+        {
+            "customer_id": fixed_strings(cid_table, width, np.arange(n)),
+            "outlet_id": dict_array(cust.outlet, outlets["outlet_id"].tolist()).cast(pa.string()),
+            "manager_id": mgr,
+            "birth_year": pa.array(cust.birth_year, type=pa.int32()),
+            "gender": dict_array(cust.gender.astype(np.int32), list(GENDERS)).cast(pa.string()),
+            "since": date_array(cust.since),
+            "closed": date_array(cust.closed, np.isnat(cust.closed)),
+        }
+    )
+
+
+def generate_bank(
+    out_dir: Path,
+    n_customers: int = 50_000,
+    n_months: int = 13,
+    seed: int = 20261130,
+    fmt: str = "parquet",
+    end_month: str = "2026-10",
+) -> dict:
+    """Write the synthetic bank and its planted truth to ``out_dir``.
+
+    Every table of the raw data contract is written (``<table>.parquet`` or ``<table>.csv``) and
+    the truth goes to ``out_dir/_truth/``. Files are built in a temporary folder next to
+    ``out_dir`` and moved in with :func:`os.replace`; files of the other format left over from an
+    earlier run are removed, a ``.gitkeep`` is kept.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Raw data folder, e.g. ``data/raw``.
+    n_customers : int
+        Customers in the ``customers`` table (the stock plus about 13% who join in the window).
+    n_months : int
+        Number of month-ends.
+    seed : int
+        Random seed; the same arguments give byte-identical files.
+    fmt : {"parquet", "csv"}
+        File format of the raw tables (the truth is always Parquet).
+    end_month : str
+        Last month-end, ``YYYY-MM``.
+
+    Returns
+    -------
+    dict
+        Summary for the CLI: folder, format, months, row counts per table, seconds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "raw"
+    >>> generate_bank(d, n_customers=500, n_months=2)["rows.regions"]
+    8
+    """
+    t0 = time.perf_counter()
+    if fmt not in ("parquet", "csv"):
+        raise GenerateError(f"format must be 'parquet' or 'csv', got {fmt!r}.")
+    if n_customers < 100:
+        raise GenerateError(f"--customers must be at least 100, got {n_customers}.")
+    out_dir = Path(out_dir)
+    cal = make_calendar(end_month, n_months)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-generate-", dir=out_dir.parent))
+    try:
+        summary = _generate_into(tmp, n_customers, cal, seed, fmt)
+        _swap_in(tmp, out_dir, fmt)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary = {"out": str(out_dir), "format": fmt, **summary}
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    logger.info("generated %s customers x %d months in %s", n_customers, n_months, out_dir)
+    return summary
+
+
+def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str) -> dict:
+    """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary."""
+    truth = tmp / TRUTH_DIR
+    truth.mkdir()
+    regions = build_regions()
+    outlets = build_outlets(n, cal, seed)
+    cust = draw_customers(n, outlets, cal, seed)
+    managers = assign_managers(cust, outlets, cal, seed)
+    devices = build_devices(outlets, cal, seed)
+    rows: dict[str, int] = {}
+    for table, frame in (
+        ("regions", regions),
+        ("outlets", outlets),
+        ("products", build_products()),
+        ("managers", managers),
+        ("devices", devices),
+        ("device_months", build_device_months(devices, cal, seed)),
+        ("customers", _customers_frame(cust, outlets, managers)),
+    ):
+        rows[table] = write_table_frame(frame, tmp, table, fmt)
+
+    writers = Writers(
+        holdings=table_writer(tmp, "holdings", fmt),
+        transactions=table_writer(tmp, "transactions", fmt),
+        contacts=table_writer(tmp, "contacts", fmt),
+        propensity=ChunkWriter(
+            truth / "propensity.parquet",
+            propensity_schema(),
+            "parquet",
+            ("customer_id", *(f"p_{p}" for p in CROSS_SELL)),
+        ),
+    )
+    try:
+        actuals = simulate(cust, outlets, managers, cal, seed, writers)
+    finally:
+        for wr in (writers.holdings, writers.transactions, writers.contacts, writers.propensity):
+            wr.close()
+    for name in ("holdings", "transactions", "contacts"):
+        rows[name] = getattr(writers, name).rows
+    targets = build_targets(actuals, outlets, cal, seed)
+    rows["targets"] = write_table_frame(targets, tmp, "targets", fmt)
+    write_truth(truth, cust, outlets, cal, seed)
+    rows["truth.propensity"] = writers.propensity.rows
+    summary: dict = {
+        "customers": n,
+        "regions": len(regions),
+        "outlets": len(outlets),
+        "months": f"{cal.labels[0]}..{cal.labels[-1]}",
+    }
+    summary.update({f"rows.{k}": v for k, v in rows.items()})
+    return summary
+
+
+def _swap_in(tmp: Path, out_dir: Path, fmt: str) -> None:
+    """Move the generated files from ``tmp`` into ``out_dir`` (atomic per file)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    other = "csv" if fmt == "parquet" else "parquet"
+    for table in TABLES:
+        stale = out_dir / f"{table}.{other}"
+        if stale.exists():
+            stale.unlink()
+    for f in sorted(tmp.iterdir()):
+        if f.is_file():
+            os.replace(f, out_dir / f.name)
+    old_truth = out_dir / TRUTH_DIR
+    parked = None
+    if old_truth.exists():
+        parked = tmp / f"{TRUTH_DIR}.old"
+        os.replace(old_truth, parked)
+    os.replace(tmp / TRUTH_DIR, old_truth)
+    if parked is not None:
+        shutil.rmtree(parked, ignore_errors=True)
