@@ -1,7 +1,7 @@
 """A write that fails half-way never leaves a partial file under the final name.
 
 Covers the atomic write helpers of :mod:`bankanalysis.data.io` (bytes, text, Parquet, folder
-swap) and :class:`bankanalysis.metrics.MetricsRecorder`. Failures are simulated by
+swap) and :class:`bankanalysis.report.metrics.MetricsRecorder`. Failures are simulated by
 monkeypatching the file object so that it writes part of the data and then raises (a full
 disk), or by interrupting with ``KeyboardInterrupt`` (Ctrl-C) at the same point.
 """
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bankanalysis.data import atomic as bio
-from bankanalysis.metrics import MetricsRecorder, read_metrics
+from bankanalysis.report.metrics import MetricsRecorder, read_metrics
 
 
 class _HalfWriter:
@@ -222,19 +222,22 @@ def test_metrics_failing_half_way_keep_the_last_complete_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException
 ) -> None:
     rec = MetricsRecorder(tmp_path)
-    rec.record("tiers.share.mass", 0.8)
-    rec.record("tiers.n", 120)
+    rec.record("customer_share[tier=mass]", 0.8)
+    rec.record("customers", 120)
     before = (tmp_path / "metrics.json").read_bytes()
     made: list[Path] = []
-    # the recorder writes through bankanalysis.data.io's atomic writer
+    # the recorder writes through bankanalysis.data.atomic's writer
     monkeypatch.setattr(bio, "open", _failing_open(exc, made), raising=False)
     with pytest.raises(type(exc)):
-        rec.record("propensity.auc.fund", 0.71)
+        rec.record("model_auc[product=fund]", 0.71)
     monkeypatch.undo()
     assert made and all(p.parent == tmp_path and p.name != "metrics.json" for p in made)
     assert _entries(tmp_path) == ["metrics.json"], "a half-written temporary file was left behind"
     assert (tmp_path / "metrics.json").read_bytes() == before
-    assert read_metrics(tmp_path / "metrics.json") == {"tiers.n": 120, "tiers.share.mass": 0.8}
+    assert read_metrics(tmp_path / "metrics.json") == {
+        "customer_share[tier=mass]": 0.8,
+        "customers": 120,
+    }
 
 
 @contextlib.contextmanager
@@ -255,17 +258,19 @@ def _file_size_limit(limit: int) -> Iterator[None]:
 
 def test_metrics_hitting_a_full_disk_keep_the_old_file_and_leave_no_temp(tmp_path: Path) -> None:
     rec = MetricsRecorder(tmp_path)
-    rec.record("a", 1)
+    rec.record("customers", 1)
     before = (tmp_path / "metrics.json").read_bytes()
     with _file_size_limit(64), pytest.raises(OSError):
-        rec.record_many({f"segment_{i}.share": i / 100 for i in range(50)})
+        rec.record_many({f"customer_share[segment={i}]": i / 100 for i in range(50)})
     assert (tmp_path / "metrics.json").read_bytes() == before
     assert _entries(tmp_path) == ["metrics.json"], "a half-written temporary file was left behind"
 
 
 def test_metrics_failing_first_write_create_no_metrics_file(tmp_path: Path) -> None:
     with _file_size_limit(16), pytest.raises(OSError):
-        MetricsRecorder(tmp_path / "R1").record_many({f"k{i}": float(i) for i in range(20)})
+        MetricsRecorder(tmp_path / "R1").record_many(
+            {f"customers[outlet=O{i}]": float(i) for i in range(20)}
+        )
     assert not (tmp_path / "R1" / "metrics.json").exists()
 
 

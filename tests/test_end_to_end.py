@@ -113,11 +113,11 @@ def test_index_links_resolve_and_metrics_are_numeric(e2e: dict) -> None:
 
 
 def test_every_report_records_its_headline_metrics(e2e: dict) -> None:
-    from bankanalysis.report.index import HEADLINE_METRICS
+    from bankanalysis.report.index import HEADLINE_METRICS, metric_label
 
     page = (e2e["result"].run_dir / "index.html").read_text(encoding="utf-8")
     for r in e2e["result"].results:
-        wanted = {name: label for name, label, _ in HEADLINE_METRICS[r.notebook]}
+        wanted = HEADLINE_METRICS[r.notebook]
         assert set(wanted) <= set(r.metrics), (r.name, sorted(set(wanted) - set(r.metrics)))
-        for label in wanted.values():
-            assert f"<li>{label}: " in page, (r.name, label)
+        for key in wanted:
+            assert f"<li>{metric_label(key)}: " in page, (r.name, key)

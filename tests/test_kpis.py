@@ -131,3 +131,13 @@ def test_importing_reads_nothing():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) == len(kpis.KPIS) > 40
+
+
+def test_every_kpi_names_a_function_that_exists():
+    missing = []
+    for kpi_id in kpis.KPIS:
+        try:
+            assert callable(kpis.compute_function(kpi_id))
+        except KpiError:
+            missing.append((kpi_id, kpis.KPIS[kpi_id].compute))
+    assert not missing

@@ -24,9 +24,9 @@ from hostile import IMG_NAME, QUOTES_NAME, SCRIPT_NAME, HostileBatch
 
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params import CommonParams, load_params
-from bankanalysis.privacy import suppress_small_groups
 from bankanalysis.report.html import ReportHeader, header_html
 from bankanalysis.report.index import index_html
+from bankanalysis.rules.disclosure import suppress_small_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "bankanalysis"
@@ -129,7 +129,7 @@ def test_personal_column_names_are_recognised() -> None:
 def test_small_groups_are_blanked_at_the_threshold() -> None:
     df = pd.DataFrame(
         {
-            "tier": ["mass", "quality", "vip", "private"],
+            "tier": ["mass", "quality", "vip", "private_banking"],
             "customers": [120, 10, 9, 1],
             "aum": [1.2e6, 2.5e6, 8.0e6, 7.0e6],
         }

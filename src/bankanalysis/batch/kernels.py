@@ -84,10 +84,6 @@ PRELOAD_PACKAGE: tuple[str, ...] = (
     "bankanalysis.segmentation",
     "bankanalysis.benchmarking",
     "bankanalysis.propensity",
-    "bankanalysis.plots",
-    "bankanalysis.reporting",
-    "bankanalysis.metrics",
-    "bankanalysis.privacy",
 )
 
 #: Environment variables that differ per kernel launch and are safe to set after the fork.

@@ -14,8 +14,6 @@ __all__ = [
     "PALETTE",
     "TIER_COLORS",
     "cjk_font_family",
-    "plot_assigned_share",
-    "plot_channel_trends",
     "plot_cross_holding",
     "plot_dea_scores",
     "plot_device_rates",
@@ -409,24 +407,6 @@ def plot_device_rates(dev: pd.DataFrame, month: str) -> Figure:
     return fig
 
 
-def plot_channel_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Figure:
-    """E-channel replacement rate over the months by region (left) and echelon (right)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
-    sns.lineplot(by_region, x="month", y="e_channel_rate", hue="group", ax=axes[0])
-    axes[0].set_title("E-channel replacement rate by region")
-    sns.lineplot(by_echelon, x="month", y="e_channel_rate", hue="group", marker="o", ax=axes[1])
-    axes[1].set_title("E-channel replacement rate by echelon")
-    for ax in axes:
-        ax.set_ylabel("transactions outside the counter (share)")
-        ax.tick_params(axis="x", labelrotation=90)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 # --------------------------------------------------------------------------- segmentation charts
 # (notebook 01)
 
@@ -587,24 +567,4 @@ def plot_cross_holding(cross: pd.DataFrame, month: str) -> Figure:
     ax.set_title(f"Cross-holding: holders of the row's product who also hold the column's, {month}")
     ax.set_xlabel("also holds")
     ax.set_ylabel("holds")
-    return fig
-
-
-def plot_assigned_share(by_outlet: pd.DataFrame, month: str) -> Figure:
-    """Share of quality and VIP customers with a manager per outlet, lowest first."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(by_outlet) + 2))
-    sns.barplot(
-        by_outlet.sort_values("assigned_share"),
-        y="outlet",
-        x="assigned_share",
-        color=TIER_COLORS["vip"],
-        ax=ax,
-    )
-    ax.set_title(f"Quality and VIP customers with an assigned manager, by outlet, {month}")
-    ax.set_xlabel("share assigned (%)")
-    ax.set_ylabel("")
-    percent_axis(ax.xaxis)
     return fig
