@@ -26,8 +26,8 @@ def _observations(run_dir: Path) -> dict[tuple, list[tuple[str, float | None]]]:
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     seen: dict[tuple, list[tuple[str, float | None]]] = defaultdict(list)
     for job in manifest["jobs"]:
-        path = run_dir / (job.get("region_id") or BANK) / "metrics.json"
-        if job.get("status") not in ("ok", "reused") or not path.is_file():
+        path = _metrics_path(run_dir, job)
+        if job.get("status") not in ("ok", "reused") or path is None:
             continue
         source = f"{job.get('region_id') or BANK}/{job['notebook']}"
         metrics = read_metrics(path)
@@ -36,6 +36,14 @@ def _observations(run_dir: Path) -> dict[tuple, list[tuple[str, float | None]]]:
             region = by.pop("region", None) or job.get("region_id") or BANK
             seen[(kpi, region, tuple(sorted(by.items())))].append((source, value))
     return seen
+
+
+def _metrics_path(run_dir: Path, job: dict) -> Path | None:
+    """The job's ``metrics.json`` as the manifest lists it among the job's outputs."""
+    for out in job.get("outputs", []):
+        if Path(out).name == "metrics.json" and (run_dir / out).is_file():
+            return run_dir / out
+    return None
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -62,8 +70,8 @@ def test_the_index_shows_the_reports_values(ci_run):
     manifest = json.loads((ci_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
     checked = 0
     for job in manifest["jobs"]:
-        path = ci_run.run_dir / (job.get("region_id") or BANK) / "metrics.json"
-        if not path.is_file():
+        path = _metrics_path(ci_run.run_dir, job)
+        if path is None:
             continue
         metrics = read_metrics(path)
         for key in HEADLINE_METRICS[job["notebook"]]:

@@ -22,6 +22,7 @@ from hostile import SCRIPT_NAME, HostileBatch
 
 from bankanalysis.params import NOTEBOOK_PARAMS
 from bankanalysis.report.html import local_links
+from bankanalysis.report.metrics import read_metric_reasons, read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = SCRIPT_NAME
@@ -101,13 +102,16 @@ def test_index_links_resolve_and_metrics_are_numeric(e2e: dict) -> None:
     for r in e2e["result"].results:
         assert r.html in links
         metrics_path = run_dir / r.name / "metrics.json"
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        metrics = read_metrics(metrics_path)
+        reasons = read_metric_reasons(metrics_path)
         assert metrics, r.name
         for key, value in metrics.items():
             assert value is None or (isinstance(value, int | float) and math.isfinite(value)), (
                 r.name,
                 key,
             )
+            if value is None:  # absent is not zero: every missing figure says why
+                assert reasons.get(key), (r.name, key)
     for link in links:
         assert (run_dir / link.split("#")[0]).is_file(), link
 

@@ -22,14 +22,13 @@ import pandas as pd
 from bankanalysis.benchmarking.self_service import add_channel_rates
 from bankanalysis.exceptions import OverviewError
 from bankanalysis.rules import kpis
-from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure import KPI_GROUP, is_small
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.segmentation.coverage import customer_kpis
 from bankanalysis.segmentation.managers import manager_kpis
 
 __all__ = [
     "CHANNEL_COUNTS",
-    "KPI_GROUP",
     "NO_CHANNEL_COUNTS",
     "SCORECARD_KPIS",
     "echelon_comparison",
@@ -61,19 +60,6 @@ SCORECARD_KPIS: tuple[str, ...] = (
     "new_deposits",
 )
 
-#: The scorecard column counting the customers each customer KPI is about: its figure is
-#: withheld when that group is small (:func:`bankanalysis.rules.disclosure.is_small`). KPIs
-#: not listed are region totals, withheld only with the region's customers.
-KPI_GROUP: dict[str, str] = {
-    "customer_growth": "base_customers",
-    "stock_retention": "base_customers",
-    "product_coverage": "customers",
-    "wealth_card_matching": "quality_plus_customers",
-    "contact_plan_coverage": "quality_plus_customers",
-    "manager_coverage": "quality_plus_customers",
-    "manager_adequacy": "quality_plus_customers",
-    "vip_service_duration_ratio": "vip_plus_customers",
-}
 
 #: Transaction counts of ``outlet_month`` the replacement rates are computed from (summed).
 CHANNEL_COUNTS: tuple[str, ...] = (

@@ -28,6 +28,7 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.report.tables import KpiTable
 from bankanalysis.rules.disclosure import (
+    KPI_GROUP,
     is_small,
     suppress_small_cells,
     suppress_small_groups,
@@ -676,10 +677,8 @@ def manager_metrics(kpis: pd.Series, absent: Mapping[str, str], min_group_size: 
     Rates over a small group of quality-and-above (or VIP-and-above) customers are withheld.
     """
     out: dict[str, Any] = {}
-    q_small = bool(is_small([kpis["quality_plus_customers"]], min_group_size)[0])
-    v_small = bool(is_small([kpis["vip_plus_customers"]], min_group_size)[0])
     for kpi, _ in _MANAGER_SENTENCE:
-        small = v_small if kpi in ("vip_contact_rate", "vip_service_minutes") else q_small
+        small = bool(is_small([kpis[KPI_GROUP[kpi]]], min_group_size)[0])
         value = kpi_value(kpis, kpi, absent)
         out[kpi] = Suppressed(min_group_size) if small and kpi not in absent else value
     return out

@@ -18,12 +18,31 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "KPI_GROUP",
     "SUPPRESSED",
     "is_small",
     "suppress_small_groups",
     "suppress_small_cells",
     "suppressed_marker",
 ]
+
+#: The customers each rate is about, by the name of the column counting them: a KPI's figure is
+#: withheld when that group is small, in every report alike. KPIs not listed are about all the
+#: unit's active customers (``customers``).
+KPI_GROUP: dict[str, str] = {
+    "customer_growth": "base_customers",
+    "stock_retention": "base_customers",
+    "upward_migration_rate": "base_customers",
+    "downward_migration_rate": "base_customers",
+    "attrition_rate": "base_customers",
+    "wealth_card_matching": "quality_plus_customers",
+    "contact_plan_coverage": "quality_plus_customers",
+    "manager_coverage": "quality_plus_customers",
+    "manager_adequacy": "quality_plus_customers",
+    "vip_service_duration_ratio": "vip_plus_customers",
+    "vip_contact_rate": "vip_plus_customers",
+    "vip_service_minutes": "vip_plus_customers",
+}
 
 #: Marker shown in place of a withheld figure when ``k`` is not known to the caller.
 SUPPRESSED = "<k"
