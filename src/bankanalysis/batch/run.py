@@ -95,9 +95,11 @@ def _manifest(
 
 def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:
     from bankanalysis.data.atomic import atomic_write_text
+    from bankanalysis.report.glossary import GLOSSARY_FILE, glossary_html
     from bankanalysis.report.index import index_html, manifest_json
 
     atomic_write_text(run_dir / "manifest.json", manifest_json(manifest))
+    atomic_write_text(run_dir / GLOSSARY_FILE, glossary_html(manifest.get("currency", "CNY")))
     atomic_write_text(run_dir / "index.html", index_html(manifest))
 
 

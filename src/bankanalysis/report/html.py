@@ -233,6 +233,8 @@ def header_html(h: ReportHeader) -> str:
         )
     return (
         f'<header class="report"><h1>{escape(h.title)}</h1>'
+        '<nav class="report-links"><a href="../index.html">All reports of this run</a> · '
+        '<a href="../kpis.html">KPI glossary: what each figure means</a></nav>'
         f'<dl class="meta">{meta}</dl>'
         f'<p class="params-line"><b>Parameters:</b> {escape(_params_line(h.parameters))}</p>'
         f"{banner}</header>"

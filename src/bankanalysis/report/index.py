@@ -188,7 +188,7 @@ def index_html(manifest: Mapping[str, Any], currency: str | None = None) -> str:
         f'<header class="report"><h1>Branch reports</h1><dl class="meta">{dl}</dl>{banner}</header>\n'
         f'<table class="index"><tr><th class="l">region</th><th>echelon</th>{head}</tr>\n'
         + "\n".join(rows)
-        + '\n</table>\n<p><a href="manifest.json">manifest.json</a></p>\n</body></html>\n'
+        + '\n</table>\n<p><a href="kpis.html">KPI glossary</a> · <a href="manifest.json">manifest.json</a></p>\n</body></html>\n'
     )
 
 
