@@ -705,6 +705,21 @@ def test_no_product_with_a_model_completes_with_empty_leads(no_models, bank, tmp
     assert load_workbook(tmp_path / files["xlsx"]).sheetnames == ["no leads"]
 
 
+def test_data_too_short_for_any_window_gives_no_model_not_an_error(tmp_path):
+    """Issue 13: 3 month-ends with horizon 3 crashed the notebook (ModelError in plan_months)."""
+    short = make_bank(n=150, n_months=3, seed=5)
+    bundle, _ = fit_or_load(short, TrainingSettings(horizon=3, max_iter=20), None)
+    assert not bundle.models and bundle.train_months == [] and bundle.evaluation.empty
+    assert sorted(bundle.skipped) == ["fund", "gold", "insurance"]
+    assert all("needs at least 7" in why for why in bundle.skipped.values())
+    assert bundle.data_month == short.months[-1]
+    region = score_region(short, bundle, "R1", [50000, 500000, 6000000], 3)
+    offers, leads = region_lead_lists(bundle, region, {}, 2, 50, 3, {})
+    assert offers.empty and leads.empty
+    with pytest.raises(ModelError, match="not in the data"):
+        fit_or_load(short, TrainingSettings(horizon=3, data_month="2030-01"), None)
+
+
 def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
     bundle, _, settings, _ = fitted
     region = score_region(bank, bundle, "R1", settings.tier_thresholds, 3)

@@ -213,6 +213,22 @@ def test_header_text_escapes_the_region_name():
     assert "2 monthly windows (2025-01 to 2025-06), evaluated on 2025-09" in text
 
 
+def test_no_training_window_says_so_once():
+    reason = "the data hold 3 months up to 2025-12; ... needs at least 7"
+    b = _bundle(pd.DataFrame(), skipped=dict.fromkeys(["fund", "gold", "wmp"], reason))
+    b.train_months, b.eval_month = [], ""
+    assert rp.header_text("东区", 1, b) == (
+        "**东区** (echelon 1), data month **2025-12**. No model could be fitted: the data are "
+        "too short for a training window and an out-of-time evaluation month with a horizon "
+        "of 3 month(s)."
+    )
+    assert rp.evaluation_text(_figures(b.evaluation), b) == (
+        f"**No product has a model**: {reason}; so this report has no evaluation, charts, "
+        "offers or leads."
+    )
+    assert rp.skipped_products_text(b, {}) == ""
+
+
 def test_no_model_sections_say_why_and_record_counts():
     bundle = _bundle(pd.DataFrame(), skipped={"fund": "too few", "gold": "too few", "wmp": "x"})
     ctx = _ctx()

@@ -351,10 +351,27 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     products = cross_sell_products(bank.products, s.products)
     if not products:
         raise ModelError("the product catalogue has no product with cross_sell = true")
-    train_months, eval_month, data_month = plan_months(
-        bank.months, s.horizon, s.data_month, s.train_windows
-    )
     regions = sorted(str(r) for r in bank.regions["region_id"])
+    try:
+        train_months, eval_month, data_month = plan_months(
+            bank.months, s.horizon, s.data_month, s.train_windows
+        )
+    except ModelError as err:
+        if (s.data_month or max(bank.months)) not in bank.months:
+            raise
+        # too few months for one training window and an evaluation month: no product can
+        # have a model; the report says why and completes
+        logger.warning("no model for any product: %s", err)
+        return PropensityBundle(
+            settings=s,
+            products=products,
+            data_month=s.data_month or max(bank.months),
+            eval_month="",
+            train_months=[],
+            regions=regions,
+            feature_names=[],
+            skipped=dict.fromkeys(products, str(err)),
+        )
     rng = np.random.default_rng(s.random_state)
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
     Xs, Ys, As = [], [], []

@@ -138,11 +138,17 @@ def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str
     >>> header_text("<b>东区</b>", 1, b)[:39]
     '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
     """
-    first, last = bundle.train_months[0], bundle.train_months[-1]
     h = bundle.settings.horizon
+    opening = f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+    if not bundle.train_months:
+        return opening + (
+            f"No model could be fitted: the data are too short for a training window and an "
+            f"out-of-time evaluation month with a horizon of {h} month(s)."
+        )
+    first, last = bundle.train_months[0], bundle.train_months[-1]
     return (
-        f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
-        f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
+        opening
+        + f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
         f"evaluated on {bundle.eval_month}; the label is holding the product {h} month(s) later."
     )
 
@@ -304,8 +310,8 @@ def skipped_products_text(bundle: PropensityBundle, product_names: Mapping[str, 
     <BLANKLINE>
     - Gold &lt;bar&gt;: too few buyers in training: 3 in 2025-06
     """
-    if not bundle.skipped:
-        return ""
+    if not bundle.skipped or not bundle.train_months:
+        return ""  # no training window at all: the one reason is in evaluation_text
     lines = [f"- {_e(_name(p, product_names))}: {_e(why)}" for p, why in bundle.skipped.items()]
     return "**Products without a model:**\n\n" + "\n".join(lines)
 
@@ -316,6 +322,11 @@ def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
     When no product has a model, the sentence says so (the reasons are
     :func:`skipped_products_text`).
     """
+    if bank_eval.empty and not bundle.train_months:
+        return (
+            f"**No product has a model**: {_e(next(iter(bundle.skipped.values()), ''))}; so "
+            "this report has no evaluation, charts, offers or leads."
+        )
     if bank_eval.empty:
         return (
             f"**No product has a model**: none of the {len(bundle.products)} cross-sell products "
