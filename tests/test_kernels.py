@@ -353,3 +353,17 @@ def test_the_zygote_is_replaced_when_the_package_source_changes(
         assert second.wait_ready()
     finally:
         kernels.stop_process_zygote()
+
+
+def test_kernel_manager_does_not_interrupt_a_kernel_it_shuts_down():
+    """Issue 13 s6: jupyter_client's SIGINT before shutdown logged "KeyboardInterrupt caught in
+    kernel" in completed runs; the batch's kernel managers skip it while shutting down."""
+    import asyncio
+
+    km = kernels.QuietKernelManager()
+    km.shutting_down = True
+    asyncio.run(km._async_interrupt_kernel())  # no kernel, no signal, no error
+    km.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(km._async_interrupt_kernel())
+    assert issubclass(kernels.WarmKernelManager, kernels.QuietKernelManager)

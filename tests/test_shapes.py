@@ -8,10 +8,13 @@ finite numbers or nulls with a reason, and the sections that cannot be computed 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -70,6 +73,23 @@ class ShapeRun:
     case: Case
     run_dir: Path
     result: object
+    #: What the batch and its kernels wrote to stderr (the log of the run).
+    log: str
+
+
+@contextlib.contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Send file descriptor 2 (this process, its workers and their kernels) to ``path``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as f:
+        os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @pytest.fixture(scope="module")
@@ -100,16 +120,18 @@ def shape_run(
     processed = base / "processed"
     prepare(raw, processed, encoding=case.encoding)
     regions = sorted(tables["regions"]["region_id"].astype(str))[:2]
-    result = run_batch(
-        regions=regions,
-        notebooks=None,
-        jobs=2,
-        run_id=name,
-        out=base / "reports",
-        processed_dir=processed,
-        progress=False,
-    )
-    return ShapeRun(name, case, result.run_dir, result)
+    log = base / "batch.log"
+    with stderr_to(log):
+        result = run_batch(
+            regions=regions,
+            notebooks=None,
+            jobs=2,
+            run_id=name,
+            out=base / "reports",
+            processed_dir=processed,
+            progress=False,
+        )
+    return ShapeRun(name, case, result.run_dir, result, log.read_text(errors="replace"))
 
 
 class _VisibleText(HTMLParser):
@@ -210,3 +232,13 @@ def test_absent_sections_state_their_reason(shape_run: ShapeRun) -> None:
         for r in json.loads(f.read_text(encoding="utf-8")).get("_reasons", {}).values()
     ]
     assert reasons, "a degenerate extract leaves some figure absent, with its reason"
+
+
+def test_log_of_a_completed_run_has_no_kernel_errors(shape_run: ShapeRun) -> None:
+    """Issue 13 s6: no "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." lines."""
+    lines = [
+        line
+        for line in shape_run.log.splitlines()
+        if "KeyboardInterrupt" in line or "[IPKernelApp] ERROR" in line or "Traceback" in line
+    ]
+    assert lines == []

@@ -133,10 +133,10 @@ def execute_job(job: Job) -> JobResult:
     timer.daemon = True
     workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
     config = _ipc_kernel_config(Path(workdir))
-    warm: dict[str, Any] = {}
-    if job.warm_kernel:
-        from bankanalysis.batch.kernels import WarmKernelManager
+    from bankanalysis.batch.kernels import QuietKernelManager, WarmKernelManager
 
+    warm: dict[str, Any] = {"kernel_manager_class": QuietKernelManager}
+    if job.warm_kernel:
         warm["kernel_manager_class"] = WarmKernelManager
         # the kernel manager records under this tag whether it forked the kernel
         config.WarmKernelManager.launch_tag = workdir

@@ -490,7 +490,22 @@ class ForkProvisioner(LocalProvisioner):
         return info
 
 
-class WarmKernelManager(AsyncKernelManager):
+class QuietKernelManager(AsyncKernelManager):
+    """``AsyncKernelManager`` that does not interrupt a kernel it is shutting down.
+
+    jupyter_client sends SIGINT before every shutdown request; a report kernel is idle by then
+    (the notebook has finished), and a SIGINT that lands while it still handles a message is
+    logged as "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." in the log of a run
+    that completed. The shutdown request (then a kill after its timeout) stops it anyway.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
+class WarmKernelManager(QuietKernelManager):
     """``AsyncKernelManager`` whose kernels come from :class:`ForkProvisioner`.
 
     A kernel spec that names its own provisioner keeps it. ``launch_tag`` (configurable, e.g.
