@@ -194,12 +194,45 @@ def test_league_table_ranks_within_the_echelon_by_direction() -> None:
     assert lt.at["Y", "rank_manager_adequacy"] == 1.0
     assert lt.at["X", "rank_manager_adequacy"] == 2.0
     assert np.isnan(lt.at["Z", "rank_manager_adequacy"])
-    assert (lt.at["W", "league_score"], lt.at["W", "league_rank"]) == (1.0, 1.0)  # alone
+    # alone in echelon 2: best of the bank on both, but no league rank (first of one)
+    assert lt.at["W", "league_score"] == 1.0 and np.isnan(lt.at["W", "league_rank"])
+    assert lt["compared_with"].tolist() == ["echelon"] * 3 + ["bank"]
     assert list(lt.index) == ["Y", "X", "Z", "W"]
     weighted = league_table(
         sc, ["product_coverage", "manager_adequacy"], weights={"product_coverage": 3.0}
     ).set_index("region_id")
     assert weighted.at["X", "league_score"] == pytest.approx((3 * 1.0 + 0.0) / 4)
+
+
+def test_a_region_alone_in_its_echelon_is_ranked_against_the_bank_not_itself() -> None:
+    """Issue 13: a one-region echelon showed score 1.000, rank 1 of 1 on every KPI."""
+    sc = pd.DataFrame(
+        {
+            "region_id": ["X", "Y", "Z", "W"],
+            "echelon": [1, 1, 1, 2],
+            "product_coverage": [0.3, 0.2, 0.1, 0.25],
+            "manager_adequacy": [300.0, 100.0, np.nan, 200.0],
+        }
+    )
+    lt = league_table(sc, ["product_coverage", "manager_adequacy"]).set_index("region_id")
+    # W among all four: coverage 2nd of 4 (percentile 2/3), adequacy 2nd of 3 (1/2)
+    assert lt.at["W", "rank_product_coverage"] == 2.0
+    assert lt.at["W", "rank_manager_adequacy"] == 2.0
+    assert lt.at["W", "league_score"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert np.isnan(lt.at["W", "league_rank"]) and lt.at["W", "compared_with"] == "bank"
+    # the echelon of three is unchanged by W
+    assert lt.loc[["X", "Y", "Z"], "league_score"].tolist() == pytest.approx([0.5, 0.75, 0.0])
+
+
+def test_self_service_per_outlet_is_unknown_without_device_data() -> None:
+    """Issue 13: an extract without devices showed 0.00 self-service banks per outlet and
+    ranked the regions as ties."""
+    sc = _scorecard(has_devices=False)
+    assert sc["self_service_per_outlet"].isna().all()
+    assert sc.attrs["absent"]["self_service_per_outlet"] == "no device data in this extract"
+    assert "rank_self_service_per_outlet" in league_table(_scorecard()).columns
+    ec = echelon_comparison(region_month(), outlet_month(), "2024-03", has_devices=False)
+    assert ec["self_service_per_outlet"].isna().all() and (ec["outlets"] > 0).all()
 
 
 def test_league_of_the_hand_made_scorecard() -> None:

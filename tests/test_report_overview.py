@@ -144,6 +144,27 @@ def test_league_view_and_metrics() -> None:
     assert league_table(sc.regions).shape[0] == 2
 
 
+def test_league_of_a_lone_region_says_so_and_records_no_rank() -> None:
+    table = pd.DataFrame(
+        {
+            "region_id": ["RA", "RB", "RC"],
+            "echelon": [1, 1, 2],
+            "product_coverage": [0.3, 0.2, 0.25],
+        }
+    )
+    table = league_table(table, ["product_coverage"])
+    table.insert(1, "region", table["region_id"].map({"RA": "A", "RB": "B", "RC": "C <i>"}))
+    view = rov.league_view(table)
+    assert view.frame.set_index("Region").at["C <i>", "League rank"] == "n/a"
+    assert view.note.endswith(
+        "C <i> is the only region of echelon 2: its ranks and score are among all 3 regions of "
+        "the bank, and it has no league rank."
+    )
+    m = rov.league_metrics(table)
+    assert m["league_rank[region=RC]"] == Absent("the only region of its echelon")
+    assert m["league_rank[region=RA]"] == 1.0
+
+
 def _targets() -> pd.DataFrame:
     return pd.DataFrame(
         {

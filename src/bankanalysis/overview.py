@@ -72,6 +72,7 @@ CHANNEL_COUNTS: tuple[str, ...] = (
 
 #: Why a replacement rate cannot be computed (the data lack its transaction counts).
 NO_CHANNEL_COUNTS = "the data carry no transaction counts by channel for it"
+NO_DEVICES = "no device data in this extract"
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -136,7 +137,7 @@ def _with_rates(totals: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def echelon_comparison(
-    region_month: pd.DataFrame, outlet_month: pd.DataFrame, month: str
+    region_month: pd.DataFrame, outlet_month: pd.DataFrame, month: str, has_devices: bool = True
 ) -> pd.DataFrame:
     """Compare the echelons at one month.
 
@@ -148,6 +149,9 @@ def echelon_comparison(
         Processed ``outlet_month`` (transaction counts by channel, for the replacement rates).
     month : str
         Month ``YYYY-MM``.
+    has_devices : bool
+        Whether the extract has device data; without it ``self_service_per_outlet`` is NaN
+        (unknown, not 0).
 
     Returns
     -------
@@ -182,7 +186,7 @@ def echelon_comparison(
     out["aum_per_customer"] = out["aum"] / customers
     out["products_per_customer"] = out["_products"] / customers
     out["self_service_per_outlet"] = out["self_service_sites"] / out["outlets"].where(
-        out["outlets"] > 0
+        (out["outlets"] > 0) & has_devices
     )
     out = _with_rates(out.drop(columns="_products"), _channel_rates(outlet_month, month, "echelon"))
     return out.drop(columns=[c for c in CHANNEL_COUNTS if c in out.columns]).reset_index()
@@ -220,6 +224,7 @@ def region_scorecard(
     *,
     managers: pd.DataFrame | None,
     has_contacts: bool,
+    has_devices: bool = True,
     coverage_products: int = 3,
     wealth_card_product: str | None = "wealth_card",
     by_region: bool = True,
@@ -248,6 +253,8 @@ def region_scorecard(
         Processed ``managers`` (``None`` when the bank has none).
     has_contacts : bool
         Whether the bank's extract has the contacts table.
+    has_devices : bool
+        Whether it has device data; without it self-service banks per outlet are absent.
     coverage_products : int
         Products a customer must hold to count as covered.
     wealth_card_product : str or None
@@ -286,7 +293,7 @@ def region_scorecard(
         new_deposits=("new_deposits", lambda s: s.sum(min_count=1)),
     )
     totals["self_service_per_outlet"] = totals["self_service_sites"] / totals["outlets"].where(
-        totals["outlets"] > 0
+        (totals["outlets"] > 0) & has_devices
     )
     totals = _with_rates(totals, _channel_rates(om, month, "_group"))
     groups = sorted(set(totals.index) | set(cust.index))
@@ -306,6 +313,8 @@ def region_scorecard(
     for kpi in ("accounting_replacement_rate", "outlet_replacement_rate"):
         if totals[kpi].isna().all():
             absent.setdefault(kpi, NO_CHANNEL_COUNTS)
+    if not has_devices:
+        absent["self_service_per_outlet"] = NO_DEVICES
     out = out.reset_index()
     out.attrs["absent"] = {k: v for k, v in absent.items() if k in SCORECARD_KPIS}
     return out
@@ -355,7 +364,9 @@ def league_table(
 
     Each KPI is ranked by its direction in the KPI dictionary (higher or lower is better). The
     composite (``league_score``) is the weighted mean of the region's percentile rank (0..1,
-    1 = best) within its echelon over the KPIs it has (NaN KPIs are left out).
+    1 = best) within its echelon over the KPIs it has (NaN KPIs are left out). A region alone
+    in its echelon is never ranked against itself: its KPI ranks and score are among all the
+    bank's regions (``compared_with`` ``"bank"``) and its ``league_rank`` is NaN.
 
     Parameters
     ----------
@@ -370,12 +381,14 @@ def league_table(
     -------
     DataFrame
         ``region_id, echelon, league_score, league_rank`` (1 = best within the echelon, ties
-        share the best rank) and ``rank_<kpi>`` per KPI; sorted by echelon and rank.
+        share the best rank), ``compared_with`` (``"echelon"`` or ``"bank"``) and
+        ``rank_<kpi>`` per KPI; sorted by echelon and rank.
     """
     ids = [k for k in (kpi_ids or SCORECARD_KPIS) if k in scorecard.columns]
     if not ids:
         raise OverviewError("league_table: none of the KPI columns is in the scorecard")
     sc = scorecard.set_index("region_id")
+    lone = sc.groupby("echelon", observed=True)["echelon"].transform("size").eq(1)
     by = sc.groupby("echelon", observed=True, sort=True)
     pct = pd.DataFrame(index=sc.index)
     out = sc[["echelon"]].copy()
@@ -386,6 +399,13 @@ def league_table(
         r = by[k].rank(ascending=higher, method="average")
         pct[k] = np.where(n > 1, (r - 1) / (n - 1).where(n > 1), 1.0)
         pct.loc[sc[k].isna(), k] = np.nan
+        if lone.any():  # a lone region's rank among every region of the bank
+            whole = sc[k].rank(ascending=not higher, method="min")
+            out.loc[lone, f"rank_{k}"] = whole[lone]
+            n_all = float(sc[k].count())
+            r_all = sc[k].rank(ascending=higher, method="average")
+            pct.loc[lone, k] = (r_all[lone] - 1) / (n_all - 1) if n_all > 1 else np.nan
+            pct.loc[sc[k].isna(), k] = np.nan
     w = pd.Series({k: float((weights or {}).get(k, 1.0)) for k in ids})
     have = pct.notna().astype("float64") * w
     total = have.sum(axis=1)
@@ -394,6 +414,8 @@ def league_table(
     out["league_rank"] = out.groupby("echelon", observed=True)["league_score"].rank(
         ascending=False, method="min"
     )
+    out.loc[lone, "league_rank"] = np.nan  # first of one is no rank
+    out["compared_with"] = np.where(lone, "bank", "echelon")
     out = out.reset_index().sort_values(["echelon", "league_rank", "region_id"], kind="stable")
     front = ["region_id", "echelon", "league_score", "league_rank"]
     return out[front + [c for c in out.columns if c not in front]].reset_index(drop=True)

@@ -71,7 +71,11 @@ BANK_ROW = "The bank"
 
 
 def echelons(
-    region_month: pd.DataFrame, outlet_month: pd.DataFrame, month: str, regions: pd.DataFrame
+    region_month: pd.DataFrame,
+    outlet_month: pd.DataFrame,
+    month: str,
+    regions: pd.DataFrame,
+    has_devices: bool = True,
 ) -> pd.DataFrame:
     """:func:`bankanalysis.overview.echelon_comparison` with each echelon's name second.
 
@@ -83,8 +87,10 @@ def echelons(
         Month.
     regions : DataFrame
         Processed ``regions`` (``echelon, echelon_name``).
+    has_devices : bool
+        Whether the extract has device data (self-service banks per outlet unknown without).
     """
-    out = ov.echelon_comparison(region_month, outlet_month, month)
+    out = ov.echelon_comparison(region_month, outlet_month, month, has_devices)
     lookup = regions.drop_duplicates("echelon").set_index("echelon")["echelon_name"]
     out.insert(1, "echelon_name", out["echelon"].map(lookup).astype(str))
     return out
@@ -217,6 +223,7 @@ def load_scorecard(
     common: dict[str, Any] = dict(
         managers=bank.managers,
         has_contacts=has_contacts,
+        has_devices=bank.has("devices"),
         coverage_products=coverage_products,
         wealth_card_product=wealth_card_product,
     )
@@ -325,10 +332,14 @@ def league_view(table: pd.DataFrame) -> KpiTable:
         frame[f"Rank: {kpis.get(col[5:]).name}"] = [
             format_value("league_rank", v, unit=False) for v in table[col]
         ]
-    return KpiTable(
-        frame,
-        note="Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked.",
-    )
+    note = "Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked."
+    lone = table.loc[table.get("compared_with", pd.Series(dtype=object)).eq("bank")]
+    for row in lone.itertuples(index=False):
+        note += (
+            f" {row.region} is the only region of echelon {row.echelon}: its ranks and score are "
+            f"among all {len(table)} regions of the bank, and it has no league rank."
+        )
+    return KpiTable(frame, note=note)
 
 
 def league_metrics(table: pd.DataFrame) -> dict[str, Any]:
@@ -336,7 +347,11 @@ def league_metrics(table: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for row in table.itertuples(index=False):
         out[metric_key("league_score", region=row.region_id)] = row.league_score
-        out[metric_key("league_rank", region=row.region_id)] = row.league_rank
+        out[metric_key("league_rank", region=row.region_id)] = (
+            Absent("the only region of its echelon")
+            if getattr(row, "compared_with", "echelon") == "bank"
+            else row.league_rank
+        )
     return out
 
 
