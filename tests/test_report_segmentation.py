@@ -103,6 +103,13 @@ def test_concentration_and_lorenz_labels() -> None:
     m = rs.concentration_metrics(0.61, 0.45, "vip")
     assert m == {"aum_gini": 0.61, "aum_share[tier_at_least=vip]": 0.45}
     assert all(is_kpi(key) for key in m)
+    # a region without AUM (all balances zero): absent with the reason, never "hold n/a"
+    none = rs.concentration_metrics(float("nan"), float("nan"), "vip")
+    assert set(none.values()) == {Absent("the region's customers hold no AUM at this month-end")}
+    assert rs.concentration_text("vip", float("nan")) == (
+        "The AUM share of the **VIP** tier and above cannot be computed: the region's customers "
+        "hold no AUM at this month-end."
+    )
     curve = rs.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), pd.Series([1.0, 1.0]), "North")
     assert curve["scope"].unique().tolist() == ["North (Gini 0.75)", "whole bank (Gini 0.00)"]
 
@@ -373,10 +380,9 @@ def test_manager_metrics_text_and_outlet_table() -> None:
     )
     assert "account managers' contacts only" in text[4]  # the proxy note beside the number
     absent = rs.manager_metrics(row, {"contact_plan_coverage": "no contacts table in the data"}, K)
-    assert (
-        rs.manager_text(absent)
-        .splitlines()[2]
-        .startswith("- **n/a (no contacts table in the data)**")
+    # an absent KPI is named, then why: never "n/a of quality-and-above customers were ..."
+    assert rs.manager_text(absent).splitlines()[2] == (
+        "- Customer contact-plan coverage: **n/a (no contacts table in the data)**."
     )
     by_outlet = pd.DataFrame(
         {

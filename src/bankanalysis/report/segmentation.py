@@ -284,11 +284,18 @@ def lorenz_comparison(region_aum: pd.Series, bank_aum: pd.Series, region_name: s
     )
 
 
+#: Why the concentration figures cannot be computed (they are NaN only then).
+NO_AUM = "the region's customers hold no AUM at this month-end"
+
+
 def concentration_metrics(gini_value: float, top_share: float, top_tier: str) -> dict[str, Any]:
-    """``aum_gini`` and ``aum_share[tier_at_least=<top_tier>]`` of the region."""
+    """``aum_gini`` and ``aum_share[tier_at_least=<top_tier>]`` of the region (absent, with
+    the reason, when the region holds no AUM)."""
     return {
-        "aum_gini": gini_value,
-        metric_key("aum_share", tier_at_least=top_tier): top_share,
+        "aum_gini": Absent(NO_AUM) if is_missing(gini_value) else gini_value,
+        metric_key("aum_share", tier_at_least=top_tier): (
+            Absent(NO_AUM) if is_missing(top_share) else top_share
+        ),
     }
 
 
@@ -299,7 +306,14 @@ def concentration_text(top_tier: str, top_share: float) -> str:
     --------
     >>> concentration_text("vip", 0.4567)
     "Customers in the **VIP** tier and above hold **45.7%** of the region's AUM."
+    >>> concentration_text("vip", float("nan"))
+    "The AUM share of the **VIP** tier and above cannot be computed: the region's customers hold no AUM at this month-end."
     """
+    if is_missing(top_share):
+        return (
+            f"The AUM share of the **{tier_label(top_tier)}** tier and above cannot be "
+            f"computed: {NO_AUM}."
+        )
     return (
         f"Customers in the **{tier_label(top_tier)}** tier and above hold "
         f"**{format_value('aum_share', top_share)}** of the region's AUM."
@@ -691,7 +705,10 @@ def manager_text(metrics: Mapping[str, Any], currency: str = "CNY") -> str:
         value = format_value(kpi, metrics[kpi], currency)
         proxy = get(kpi).proxy
         note = f" *({proxy})*" if proxy else ""
-        lines.append(f"- **{value}** {words}.{note}")
+        if isinstance(metrics[kpi], Absent):  # the KPI's name, then why it is missing
+            lines.append(f"- {get(kpi).name}: **{value}**.{note}")
+        else:
+            lines.append(f"- **{value}** {words}.{note}")
     return "\n".join(lines)
 
 
