@@ -165,6 +165,16 @@ def test_league_of_a_lone_region_says_so_and_records_no_rank() -> None:
     assert m["league_rank[region=RA]"] == 1.0
 
 
+def test_unknown_scorecard_figures_say_why() -> None:
+    row = pd.Series({"customers": 5, "quality_plus_customers": 0, "wealth_card_matching": np.nan})
+    assert rov.known_or_why(row, "wealth_card_matching") == Absent("no quality-and-above customers")
+    row["customers"] = 0
+    row["product_coverage"] = np.nan
+    assert rov.known_or_why(row, "product_coverage") == Absent("no active customers")
+    row["product_coverage"] = 0.25
+    assert rov.known_or_why(row, "product_coverage") == 0.25
+
+
 def _targets() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -206,3 +216,6 @@ def test_attainment_table_grid_and_metrics() -> None:
     assert all(is_kpi(key) for key in m)
     none = rov.attainment_metrics(target_attainment(region_month(), None, "2024-03"))
     assert isinstance(none["targets_met_share"], Absent)
+    zero = _targets().assign(target=0.0)  # a target of 0 new customers: no attainment ratio
+    m0 = rov.attainment_metrics(target_attainment(region_month(), zero, "2024-03"))
+    assert m0["target_attainment[region=RA,kpi=aum]"] == Absent("the target is not positive")

@@ -19,10 +19,10 @@ import pandas as pd
 
 from bankanalysis import overview as ov
 from bankanalysis.report.context import ReportContext
-from bankanalysis.report.format import Absent, Suppressed, format_value, kpi_label
+from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing, kpi_label
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules import kpis
-from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure import KPI_GROUP, is_small
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import base_month
 from bankanalysis.rules.tiers import customer_tiers
@@ -185,7 +185,27 @@ class Scorecard:
             return Absent(self.absent[kpi])
         if bool(self.withheld.at[row, kpi]):
             return Suppressed(self.min_group_size)
-        return self.regions.at[row, kpi]
+        return known_or_why(self.regions.loc[row], kpi)
+
+
+#: Why a rate over an empty group is unknown, by the column counting the group (KPI_GROUP).
+_EMPTY_GROUP = {
+    "customers": "no active customers",
+    "base_customers": "no customers at the base month",
+    "quality_plus_customers": "no quality-and-above customers",
+    "vip_plus_customers": "no VIP-and-above customers",
+}
+
+
+def known_or_why(row: pd.Series, kpi: str) -> Any:
+    """The scorecard figure of ``row``, or :class:`Absent` with the reason it is unknown."""
+    value = row[kpi]
+    if not is_missing(value):
+        return value
+    group = KPI_GROUP.get(kpi, "customers")
+    if group in row.index and not (row[group] > 0):
+        return Absent(_EMPTY_GROUP.get(group, "no customers in the group it is about"))
+    return Absent("the data do not define it for this region this month")
 
 
 def load_scorecard(
@@ -305,7 +325,7 @@ def scorecard_metrics(sc: Scorecard) -> dict[str, Any]:
         elif bool(bank_withheld[kpi]):
             out[kpi] = Suppressed(sc.min_group_size)
         else:
-            out[kpi] = bank[kpi]
+            out[kpi] = known_or_why(bank, kpi)
     return out
 
 
@@ -410,7 +430,13 @@ def attainment_metrics(attain: pd.DataFrame) -> dict[str, Any]:
     for kpi, grp in attain.groupby("kpi", sort=True):
         out[metric_key("targets_missed", kpi=kpi)] = int((~grp["met"].astype(bool)).sum())
     for row in attain.itertuples(index=False):
-        out[metric_key("target_attainment", region=row.region_id, kpi=row.kpi)] = row.attainment
+        out[metric_key("target_attainment", region=row.region_id, kpi=row.kpi)] = (
+            row.attainment
+            if not is_missing(row.attainment)
+            else Absent("the target is not positive")
+            if row.target <= 0
+            else Absent("no actual for the region this month")
+        )
     return out
 
 

@@ -245,8 +245,9 @@ def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
         out[metric_key("customer_share", tier=row.tier)] = _withheld(
             row.share, small, min_group_size
         )
-        out[metric_key("aum_share", tier=row.tier)] = _withheld(
-            row.aum_share, small, min_group_size
+        aum_share = _withheld(row.aum_share, small, min_group_size)
+        out[metric_key("aum_share", tier=row.tier)] = (
+            Absent(NO_AUM) if not small and is_missing(aum_share) else aum_share
         )
     return out
 
@@ -597,8 +598,9 @@ def coverage_metrics(
         )
     for row in ppc[ppc["tier"] != "all"].itertuples(index=False):
         small = bool(getattr(row, "suppressed", False))
-        out[metric_key("products_per_customer", tier=row.tier)] = _withheld(
-            row.products_per_customer, small, min_group_size
+        value = _withheld(row.products_per_customer, small, min_group_size)
+        out[metric_key("products_per_customer", tier=row.tier)] = (
+            Absent("no customers in the tier") if not small and is_missing(value) else value
         )
     return out
 
