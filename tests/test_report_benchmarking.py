@@ -468,3 +468,19 @@ def test_region_lagging_on_a_short_extract():
     assert (
         rb.lagging_sentence(0, 2, 0) == "No outlet can be compared with its peers' moving average."
     )
+
+
+def test_kpis_of_a_missing_table_are_unknown_not_zero():
+    """Issue 13: without a transactions table prepare writes fee income 0; the report showed
+    0, ranked the outlets on it and used it as a DEA output."""
+    kpis = pd.DataFrame({"outlet_id": ["O1", "O2"], "fee_income": [0.0, 0.0], "aum": [5.0, 7.0]})
+    has = "transactions".__ne__  # every table but transactions
+    out = rb.blank_unmeasured(kpis, has)
+    assert out["fee_income"].isna().all() and out["aum"].tolist() == [5.0, 7.0]
+    assert rb.blank_unmeasured(kpis, lambda t: True)["fee_income"].tolist() == [0.0, 0.0]
+    kept, notes = rb.measured_outputs(["deposit_balance", "fee_income"], has)
+    assert kept == ["deposit_balance"]
+    assert notes == [
+        "Intermediary (fee) income is left out of the DEA outputs: it needs `transactions`, "
+        "which this extract lacks."
+    ]

@@ -82,6 +82,7 @@ __all__ = [
     "attainment_items",
     "attainment_summary",
     "benchmarking_metrics",
+    "blank_unmeasured",
     "channel_notes",
     "dea_frontier_notes",
     "dea_notes",
@@ -95,6 +96,8 @@ __all__ = [
     "lagging_sentence",
     "level_aggregates",
     "load_outlet_kpis",
+    "measured_outputs",
+    "missing_tables",
     "moving_average_notes",
     "moving_average_position",
     "notes",
@@ -164,6 +167,40 @@ def _name(kpi: str) -> str:
 # --------------------------------------------------------------------------- outlet KPIs
 
 
+def missing_tables(kpi: str, has_table: Any) -> list[str]:
+    """Raw tables ``kpi`` needs (KPI dictionary) that the extract lacks (``has_table``:
+    ``ProcessedBank.has``)."""
+    needs = KPIS[kpi].needs if kpi in KPIS else ()
+    return [t for t in needs if not has_table(t)]
+
+
+def blank_unmeasured(kpis: pd.DataFrame, has_table: Any) -> pd.DataFrame:
+    """``kpis`` with every KPI column whose raw table is missing set to NaN (unknown).
+
+    prepare writes 0 (e.g. fee income) where a table is absent; that 0 must not be shown,
+    ranked or used as a DEA output as if it were measured.
+    """
+    blank = [c for c in kpis.columns if c in KPIS and missing_tables(c, has_table)]
+    return kpis.assign(**dict.fromkeys(blank, np.nan)) if blank else kpis
+
+
+def measured_outputs(outputs: Sequence[str], has_table: Any) -> tuple[list[str], list[str]]:
+    """DEA outputs the extract measures, and one note per output left out (table missing)."""
+    kept, dropped = [], []
+    for kpi in outputs:
+        lacking = missing_tables(kpi, has_table)
+        if lacking:
+            tables = ", ".join(f"`{t}`" for t in lacking)
+            name = KPIS[kpi].name
+            dropped.append(
+                f"{name} is left out of the DEA outputs: it needs {tables}, which this "
+                "extract lacks."
+            )
+        else:
+            kept.append(kpi)
+    return kept, dropped
+
+
 def load_outlet_kpis(
     ctx: ReportContext,
     tier_thresholds: Sequence[float],
@@ -174,7 +211,8 @@ def load_outlet_kpis(
     """Outlet KPIs of every outlet of the bank up to the report's month.
 
     Reads ``outlet_month`` and only the months of ``customer_month`` the report needs
-    (:func:`bankanalysis.benchmarking.kpis.customer_months`).
+    (:func:`bankanalysis.benchmarking.kpis.customer_months`). KPIs whose raw table the
+    extract lacks are NaN (:func:`blank_unmeasured`).
     """
     bank = ctx.bank
     om = bank.outlet_month()
@@ -183,7 +221,8 @@ def load_outlet_kpis(
         months=customer_months(bank.months, ctx.month, tier_months, ma_kpi),
         columns=["month", "customer_id", "outlet_id", "aum", "n_products"],
     )
-    return compute_outlet_kpis(om, cm, tier_thresholds, tier_months, coverage_products)
+    kpis = compute_outlet_kpis(om, cm, tier_thresholds, tier_months, coverage_products)
+    return blank_unmeasured(kpis, bank.has)
 
 
 def region_outlets(
