@@ -223,7 +223,10 @@ def test_no_model_sections_say_why_and_record_counts():
     assert sec.metrics == {
         "products_modelled": 0,
         "products_without_model": 3,
-        "models_beating_baseline": Absent("no product has a model"),
+        # the reasons travel to metrics.json and so to the run index
+        "models_beating_baseline": Absent(
+            "no product has a model: fund: too few; gold: too few; wmp: x"
+        ),
     }
     gains = rp.gains_section(bundle, ctx, 30, {})
     assert gains.parts == [
