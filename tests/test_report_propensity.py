@@ -402,3 +402,38 @@ def test_lead_list_metrics_and_files_text():
         "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (0 lists, 0 leads)"
     )
     assert rp.lead_files_section(files, leads).metrics == {"lead_lists": 2, "leads": 5}
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def test_evaluation_section_shows_and_records_bootstrap_intervals():
+    bundle = _bundle()
+    sec = rp.evaluation_section(bundle, _ctx(), {"fund": "Fund", "gold": "Gold"})
+    table = next(p for p in sec.parts if hasattr(p, "frame"))
+    auc_cells = table.frame["Model AUC (out of time)"].tolist()
+    # "0.761 (0.742-0.780)": the figure, then its interval, same format
+    for cell, product in zip(auc_cells, ["fund", "gold"], strict=True):
+        value, low, high = (
+            sec.metrics[f"model_auc[product={product}]"],
+            sec.metrics[f"model_auc[product={product},bound=low]"],
+            sec.metrics[f"model_auc[product={product},bound=high]"],
+        )
+        assert low <= value <= high
+        assert cell == f"{value:.3f} ({low:.3f}-{high:.3f})"
+        assert f"top_decile_lift[product={product},bound=high]" in sec.metrics
+    assert all(is_kpi(k) for k in sec.metrics)
+    # 16 and 25 buyers: both intervals are wide and the report says why
+    wide = next(p for p in sec.parts if isinstance(p, str) and "interval is wide" in p)
+    assert "Fund (" in wide and "16 buyers" in wide and "25 buyers" in wide
+    assert "2025-09" in wide and "eval_months" in wide
+    # same seed, same section
+    again = rp.evaluation_section(bundle, _ctx(), {"fund": "Fund", "gold": "Gold"})
+    assert again.metrics == sec.metrics
+
+
+def test_with_interval_and_narrow_intervals_say_nothing():
+    assert rp.with_interval("top_decile_lift", 2.345, 1.9, 2.81) == "2.35 (1.90-2.81)"
+    assert rp.with_interval("model_auc", float("nan"), 0.1, 0.2) == "n/a"
+    ev = pd.DataFrame({"product": ["fund"], "buyers": [900], "auc_low": [0.74], "auc_high": [0.78]})
+    assert rp.interval_text(ev, _bundle(), {}) == ""
