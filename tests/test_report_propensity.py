@@ -424,7 +424,7 @@ def test_evaluation_section_shows_and_records_bootstrap_intervals():
         assert f"top_decile_lift[product={product},bound=high]" in sec.metrics
     assert all(is_kpi(k) for k in sec.metrics)
     # 16 and 25 buyers: both intervals are wide and the report says why
-    wide = next(p for p in sec.parts if isinstance(p, str) and "interval is wide" in p)
+    wide = next(p for p in sec.parts if isinstance(p, str) and "intervals are wide" in p)
     assert "Fund (" in wide and "16 buyers" in wide and "25 buyers" in wide
     assert "2025-09" in wide and "eval_months" in wide
     # same seed, same section

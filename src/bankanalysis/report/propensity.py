@@ -285,10 +285,11 @@ def interval_text(
         for r in wide.itertuples()
     ]
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-    its = "its figures are" if len(items) == 1 else "their figures are"
+    one = len(items) == 1
     return (
-        f"The AUC interval is wide for {listed}: with so few buyers in {bundle.eval_period} "
-        f"{its} uncertain; pooling more evaluation months (eval_months) narrows them."
+        f"The AUC interval{' is' if one else 's are'} wide for {listed}: with so few buyers in "
+        f"{bundle.eval_period} {'its' if one else 'their'} figures are uncertain; pooling more "
+        "evaluation months (eval_months) narrows them."
     )
 
 
