@@ -815,3 +815,18 @@ def test_evaluation_table_intervals_per_product(fitted):
     pd.testing.assert_frame_equal(
         tab, evaluation_table(bundle.evaluation, n_boot=100, random_state=3)
     )
+
+
+def test_data_too_short_gives_a_bundle_without_models_and_its_reason(tmp_path):
+    """Issue 13: a short extract must not fail the report; the reason reaches the reader."""
+    short = make_bank(n=200, n_months=4, seed=5)
+    bundle, _ = fit_or_load(short, TrainingSettings(horizon=2, max_iter=20), None)
+    assert not bundle.models and bundle.evaluation.empty and bundle.train_months == []
+    assert bundle.no_model_reason.startswith("the data hold 4 months up to 2025-04")
+    assert "needs at least 5" in bundle.no_model_reason
+    region = score_region(short, bundle, "R1", [50000, 500000, 6000000], 3)
+    offers, leads = region_lead_lists(bundle, region, {}, 2, 50, 3, {})
+    assert offers.empty and leads.empty
+    # a data_month outside the data stays an error of the parameters
+    with pytest.raises(ModelError, match="data_month 2030-01"):
+        fit_or_load(short, TrainingSettings(horizon=2, data_month="2030-01"), None)

@@ -437,3 +437,15 @@ def test_with_interval_and_narrow_intervals_say_nothing():
     assert rp.with_interval("model_auc", float("nan"), 0.1, 0.2) == "n/a"
     ev = pd.DataFrame({"product": ["fund"], "buyers": [900], "auc_low": [0.74], "auc_high": [0.78]})
     assert rp.interval_text(ev, _bundle(), {}) == ""
+
+
+def test_report_of_data_too_short_states_the_reason_everywhere():
+    bundle = _bundle(pd.DataFrame(), skipped={})
+    bundle.train_months = []
+    bundle.no_model_reason = "the data hold 4 months up to 2025-04; ... needs at least 7"
+    assert "No model could be fitted: the data hold 4 months" in rp.header_text("R", 1, bundle)
+    sec = rp.evaluation_section(bundle, _ctx(), {})
+    assert sec.parts[0].startswith("**No product has a model**: the data hold 4 months")
+    assert sec.metrics["models_beating_baseline"] == Absent(
+        "no product has a model: the data hold 4 months up to 2025-04; ... needs at least 7"
+    )

@@ -190,6 +190,9 @@ class PropensityBundle:
     evaluation: pd.DataFrame = field(default_factory=_empty_evaluation)
     fit_seconds: float = 0.0
     eval_months: list[str] = field(default_factory=list)
+    #: Why no product could be modelled at all (the data too short for the horizon), in words;
+    #: "" when the training ran (per-product reasons are in ``skipped``).
+    no_model_reason: str = ""
 
     @property
     def eval_period(self) -> str:
@@ -402,18 +405,43 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         Products with fewer than ``min_buyers`` buyers in the training windows or fewer than
         ``min_eval_buyers`` in the evaluation month are listed in ``skipped`` (with the reason,
         :func:`skip_reason`) instead of failing the run; ``evaluation`` then has no rows for
-        them (no rows at all when no product has a model).
+        them (no rows at all when no product has a model). Data too short for one training
+        window and the evaluation months give a bundle without models whose
+        ``no_model_reason`` says so (the report completes and states it).
+
+    Raises
+    ------
+    ModelError
+        No cross-sell product in the catalogue, or ``data_month`` not in the data.
     """
     start = time.perf_counter()
     s = settings
     products = cross_sell_products(bank.products, s.products)
     if not products:
         raise ModelError("the product catalogue has no product with cross_sell = true")
-    train_months, eval_month, data_month = plan_months(
-        bank.months, s.horizon, s.data_month, s.train_windows, s.eval_months
-    )
-    eval_list = evaluation_months(eval_month, s.eval_months)
     regions = sorted(str(r) for r in bank.regions["region_id"])
+    try:
+        train_months, eval_month, data_month = plan_months(
+            bank.months, s.horizon, s.data_month, s.train_windows, s.eval_months
+        )
+    except ModelError as exc:
+        if s.data_month is not None and s.data_month not in bank.months:
+            raise
+        # too few months for out-of-time training: a bundle without models, with the reason
+        logger.warning("no model for any product: %s", exc)
+        data_month = s.data_month or max(bank.months)
+        return PropensityBundle(
+            settings=s,
+            products=products,
+            data_month=data_month,
+            eval_month=shift_month(data_month, -s.horizon),
+            train_months=[],
+            regions=regions,
+            feature_names=[],
+            no_model_reason=str(exc),
+            fit_seconds=time.perf_counter() - start,
+        )
+    eval_list = evaluation_months(eval_month, s.eval_months)
     rng = np.random.default_rng(s.random_state)
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
     Xs, Ys, As = [], [], []

@@ -156,8 +156,13 @@ def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str
     >>> header_text("<b>东区</b>", 1, b)[:39]
     '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
     """
-    first, last = bundle.train_months[0], bundle.train_months[-1]
     h = bundle.settings.horizon
+    if not bundle.train_months:
+        return (
+            f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+            f"No model could be fitted: {_e(bundle.no_model_reason)}."
+        )
+    first, last = bundle.train_months[0], bundle.train_months[-1]
     return (
         f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
         f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
@@ -304,6 +309,8 @@ def no_model_reason(bundle: PropensityBundle) -> str:
     >>> no_model_reason(b)
     'no product has a model: gold: too few buyers in training: 3 in 2025-06'
     """
+    if bundle.no_model_reason:
+        return f"no product has a model: {bundle.no_model_reason}"
     if not bundle.skipped:
         return "no product has a model"
     return "no product has a model: " + "; ".join(f"{p}: {w}" for p, w in bundle.skipped.items())
@@ -427,6 +434,11 @@ def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
     When no product has a model, the sentence says so (the reasons are
     :func:`skipped_products_text`).
     """
+    if bank_eval.empty and bundle.no_model_reason:
+        return (
+            f"**No product has a model**: {_e(bundle.no_model_reason)}. This report has no "
+            "evaluation, charts, offers or leads."
+        )
     if bank_eval.empty:
         return (
             f"**No product has a model**: none of the {len(bundle.products)} cross-sell products "
