@@ -96,3 +96,37 @@ def test_index_labels_breakdowns_and_gives_the_reason_of_a_missing_value() -> No
         ("Share of customers (tier vip)", "2.9%"),
         ("Upward migration rate", "n/a (no base month)"),
     ]
+
+
+def test_index_shows_why_a_job_failed_in_words_not_the_exception_name() -> None:
+    """Issue 13: the index showed only "AttributeError: 'NoneType' ..." for the propensity
+    reports; the package's own errors are shown by their message, others as unexpected."""
+    from bankanalysis.report.index import readable_error
+
+    msg = "the data hold 5 months up to 2025-05; out-of-time evaluation needs at least 7"
+    jobs = [
+        {
+            "region_id": None,
+            "notebook": "02_cross_sell_propensity",
+            "status": "failed",
+            "error": f"ModelError: {msg}",
+        },
+    ]
+    page = index_html({"notebooks": ["02_cross_sell_propensity"], "jobs": jobs})
+    assert f'<small title="ModelError">{msg}</small>' in page
+    assert readable_error("AttributeError: 'NoneType' object has no attribute 'groupby'") == (
+        "unexpected error: 'NoneType' object has no attribute 'groupby'",
+        "AttributeError",
+    )
+    assert readable_error("kernel died (exit 9)") == ("kernel died (exit 9)", "")
+
+
+def test_index_shows_the_reason_no_product_has_a_model() -> None:
+    why = "no product has a model: fund: too few buyers in training: 29 in 2025-01 to 2025-06"
+    metrics = {
+        "models_beating_baseline": None,
+        "leads": 0,
+        "_reasons": {"models_beating_baseline": why},
+    }
+    shown = dict(key_metrics(metrics, "02_cross_sell_propensity"))
+    assert why in shown["Models beating the tier baseline"]

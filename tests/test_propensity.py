@@ -32,6 +32,7 @@ from bankanalysis.propensity import (
     write_region_leads,
 )
 from bankanalysis.propensity.evaluation import (
+    bootstrap_intervals,
     calibration_table,
     expected_calibration_error,
     roc_auc,
@@ -39,7 +40,7 @@ from bankanalysis.propensity.evaluation import (
 )
 from bankanalysis.propensity.features import cross_sell_products, months_needed
 from bankanalysis.propensity.leads import excel_sheet_name
-from bankanalysis.propensity.training import plan_months
+from bankanalysis.propensity.training import evaluation_months, plan_months
 from bankanalysis.propensity.uci import benchmark_csv, load_csv_dataset
 from bankanalysis.rules.months import shift_month
 from bankanalysis.rules.tiers import TIERS, assign_tiers
@@ -705,21 +706,6 @@ def test_no_product_with_a_model_completes_with_empty_leads(no_models, bank, tmp
     assert load_workbook(tmp_path / files["xlsx"]).sheetnames == ["no leads"]
 
 
-def test_data_too_short_for_any_window_gives_no_model_not_an_error(tmp_path):
-    """Issue 13: 3 month-ends with horizon 3 crashed the notebook (ModelError in plan_months)."""
-    short = make_bank(n=150, n_months=3, seed=5)
-    bundle, _ = fit_or_load(short, TrainingSettings(horizon=3, max_iter=20), None)
-    assert not bundle.models and bundle.train_months == [] and bundle.evaluation.empty
-    assert sorted(bundle.skipped) == ["fund", "gold", "insurance"]
-    assert all("needs at least 7" in why for why in bundle.skipped.values())
-    assert bundle.data_month == short.months[-1]
-    region = score_region(short, bundle, "R1", [50000, 500000, 6000000], 3)
-    offers, leads = region_lead_lists(bundle, region, {}, 2, 50, 3, {})
-    assert offers.empty and leads.empty
-    with pytest.raises(ModelError, match="not in the data"):
-        fit_or_load(short, TrainingSettings(horizon=3, data_month="2030-01"), None)
-
-
 def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
     bundle, _, settings, _ = fitted
     region = score_region(bank, bundle, "R1", settings.tier_thresholds, 3)
@@ -736,3 +722,111 @@ def test_leads_by_product_hand_computed():
     assert by.loc["fund", "leads"] == 3 and by.loc["gold", "leads"] == 2
     assert by.loc["fund", "expected_sales"] == pytest.approx(0.5 + 0.4 + 0.3)
     assert by.loc["gold", "mean_probability"] == pytest.approx((0.2 + 0.6) / 2)
+
+
+# ----------------------------------------------------------------------------- issue 13: small data
+
+
+def test_plan_months_pools_evaluation_months_none_used_for_training():
+    months = [shift_month("2025-01", k) for k in range(10)]
+    train, ev, last = plan_months(months, 2, None, 3, eval_months=3)
+    # evaluation 2025-06..2025-08; training ends horizon (2) months before 2025-06
+    assert (train, ev, last) == (["2025-02", "2025-03", "2025-04"], "2025-08", "2025-10")
+    assert evaluation_months(ev, 3) == ["2025-06", "2025-07", "2025-08"]
+    assert all(shift_month(t, 2) <= "2025-06" for t in train)
+    with pytest.raises(ModelError, match="eval_months 6 needs at least 10"):
+        plan_months(months[:9], 2, None, 3, eval_months=6)
+
+
+def test_pooled_evaluation_has_more_buyers_and_no_training_overlap():
+    small = make_bank(n=400, n_months=9, seed=5)
+    one, _ = fit_or_load(small, TrainingSettings(horizon=1, max_iter=20, min_buyers=5), None)
+    two, _ = fit_or_load(
+        small, TrainingSettings(horizon=1, max_iter=20, min_buyers=5, eval_months=2), None
+    )
+    assert one.eval_months == ["2025-08"] and one.eval_period == "2025-08"
+    assert two.eval_months == ["2025-07", "2025-08"]
+    assert two.eval_period == "2025-07 to 2025-08"
+    assert max(two.train_months) == "2025-06" and max(one.train_months) == "2025-07"
+    # one month holds too few evaluation buyers of two products; two months are enough
+    assert sorted(one.skipped) == ["gold", "insurance"], one.skipped
+    assert "4 in 2025-08" in one.skipped["insurance"]
+    assert sorted(two.models) == ["fund", "gold", "insurance"], two.skipped
+    b1 = evaluation_table(one.evaluation).set_index("product")["buyers"]
+    b2 = evaluation_table(two.evaluation).set_index("product")["buyers"]
+    assert b2["fund"] > b1["fund"] and (b2 >= 10).all(), (b1, b2)
+    # the customers of both months are evaluated (a customer once per month)
+    assert len(two.evaluation) > len(one.evaluation)
+
+
+def _scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    s = np.round(rng.random(n), 2)  # 101 levels, many ties like calibrated scores
+    y = (rng.random(n) < 0.05 + 0.3 * s).astype(int)
+    return y, s
+
+
+def test_bootstrap_perfect_ranking_is_a_point():
+    # buyers always scored above non-buyers: every resample has AUC 1; top 10 % of 100 rows
+    # are 10 of the 50 buyers -> buyer rate 1 / base 0.5 = lift 2 in every resample
+    ci = bootstrap_intervals([0, 1] * 50, [0.2, 0.8] * 50, n_boot=50)
+    assert ci == {"auc_low": 1.0, "auc_high": 1.0, "lift_low": 2.0, "lift_high": 2.0}
+
+
+def test_bootstrap_interval_contains_estimate_is_seeded_and_shrinks():
+    y, s = _scores(2_000, 1)
+    ci = bootstrap_intervals(y, s, n_boot=200, random_state=7)
+    assert ci["auc_low"] < roc_auc(y, s) < ci["auc_high"]
+    assert ci["lift_low"] < top_fraction_lift(y, s) < ci["lift_high"]
+    assert bootstrap_intervals(y, s, n_boot=200, random_state=7) == ci
+    assert bootstrap_intervals(y, s, n_boot=200, random_state=8) != ci
+    y4, s4 = _scores(32_000, 1)  # 16 x the rows: about a quarter of the width
+    big = bootstrap_intervals(y4, s4, n_boot=200, random_state=7)
+    width, width4 = ci["auc_high"] - ci["auc_low"], big["auc_high"] - big["auc_low"]
+    assert 0.15 < width4 / width < 0.4, (width, width4)
+    assert big["lift_high"] - big["lift_low"] < ci["lift_high"] - ci["lift_low"]
+
+
+def test_bootstrap_without_both_classes_or_resamples_is_nan():
+    assert all(np.isnan(v) for v in bootstrap_intervals([0, 0, 0], [0.1, 0.2, 0.3]).values())
+    assert all(np.isnan(v) for v in bootstrap_intervals([0, 1], [0.1, 0.2], n_boot=0).values())
+
+
+def test_level_counts_reproduce_auc_and_grouping_keeps_the_centre():
+    from bankanalysis.propensity.evaluation import _auc_from_levels, _level_counts
+
+    y, s = _scores(3_000, 2)
+    pos, neg = _level_counts(y.astype(float), s, 4096)
+    assert _auc_from_levels(pos, neg) == pytest.approx(roc_auc(y, s), abs=1e-12)
+    # continuous scores grouped into 64 levels: the interval still surrounds the estimate
+    rng = np.random.default_rng(3)
+    sc = rng.random(3_000) + y * 0.3
+    ci = bootstrap_intervals(y, sc, n_boot=200, max_levels=64)
+    assert ci["auc_low"] < roc_auc(y, sc) < ci["auc_high"]
+
+
+def test_evaluation_table_intervals_per_product(fitted):
+    bundle = fitted[0]
+    plain = evaluation_table(bundle.evaluation)
+    assert plain[["auc_low", "auc_high"]].isna().all().all()
+    tab = evaluation_table(bundle.evaluation, n_boot=100, random_state=3)
+    assert ((tab["auc_low"] <= tab["auc"]) & (tab["auc"] <= tab["auc_high"])).all()
+    assert ((tab["lift_low"] <= tab["lift"]) & (tab["lift"] <= tab["lift_high"])).all()
+    pd.testing.assert_frame_equal(
+        tab, evaluation_table(bundle.evaluation, n_boot=100, random_state=3)
+    )
+
+
+def test_data_too_short_gives_a_bundle_without_models_and_its_reason(tmp_path):
+    """Issue 13: a short extract must not fail the report; the reason reaches the reader."""
+    short = make_bank(n=200, n_months=4, seed=5)
+    bundle, _ = fit_or_load(short, TrainingSettings(horizon=2, max_iter=20), None)
+    assert not bundle.models and bundle.evaluation.empty and bundle.train_months == []
+    assert bundle.no_model_reason.startswith("the data hold 4 months up to 2025-04")
+    assert "needs at least 5" in bundle.no_model_reason
+    region = score_region(short, bundle, "R1", [50000, 500000, 6000000], 3)
+    offers, leads = region_lead_lists(bundle, region, {}, 2, 50, 3, {})
+    assert offers.empty and leads.empty
+    # a data_month outside the data stays an error of the parameters
+    with pytest.raises(ModelError, match="data_month 2030-01"):
+        fit_or_load(short, TrainingSettings(horizon=2, data_month="2030-01"), None)

@@ -213,22 +213,6 @@ def test_header_text_escapes_the_region_name():
     assert "2 monthly windows (2025-01 to 2025-06), evaluated on 2025-09" in text
 
 
-def test_no_training_window_says_so_once():
-    reason = "the data hold 3 months up to 2025-12; ... needs at least 7"
-    b = _bundle(pd.DataFrame(), skipped=dict.fromkeys(["fund", "gold", "wmp"], reason))
-    b.train_months, b.eval_month = [], ""
-    assert rp.header_text("东区", 1, b) == (
-        "**东区** (echelon 1), data month **2025-12**. No model could be fitted: the data are "
-        "too short for a training window and an out-of-time evaluation month with a horizon "
-        "of 3 month(s)."
-    )
-    assert rp.evaluation_text(_figures(b.evaluation), b) == (
-        f"**No product has a model**: {reason}; so this report has no evaluation, charts, "
-        "offers or leads."
-    )
-    assert rp.skipped_products_text(b, {}) == ""
-
-
 def test_no_model_sections_say_why_and_record_counts():
     bundle = _bundle(pd.DataFrame(), skipped={"fund": "too few", "gold": "too few", "wmp": "x"})
     ctx = _ctx()
@@ -239,7 +223,10 @@ def test_no_model_sections_say_why_and_record_counts():
     assert sec.metrics == {
         "products_modelled": 0,
         "products_without_model": 3,
-        "models_beating_baseline": Absent("no product has a model"),
+        # the reasons travel to metrics.json and so to the run index
+        "models_beating_baseline": Absent(
+            "no product has a model: fund: too few; gold: too few; wmp: x"
+        ),
     }
     gains = rp.gains_section(bundle, ctx, 30, {})
     assert gains.parts == [
@@ -415,3 +402,50 @@ def test_lead_list_metrics_and_files_text():
         "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (0 lists, 0 leads)"
     )
     assert rp.lead_files_section(files, leads).metrics == {"lead_lists": 2, "leads": 5}
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def test_evaluation_section_shows_and_records_bootstrap_intervals():
+    bundle = _bundle()
+    sec = rp.evaluation_section(bundle, _ctx(), {"fund": "Fund", "gold": "Gold"})
+    table = next(p for p in sec.parts if hasattr(p, "frame"))
+    auc_cells = table.frame["Model AUC (out of time)"].tolist()
+    # "0.761 (0.742-0.780)": the figure, then its interval, same format
+    for cell, product in zip(auc_cells, ["fund", "gold"], strict=True):
+        value, low, high = (
+            sec.metrics[f"model_auc[product={product}]"],
+            sec.metrics[f"model_auc[product={product},bound=low]"],
+            sec.metrics[f"model_auc[product={product},bound=high]"],
+        )
+        assert low <= value <= high
+        assert cell == f"{value:.3f} ({low:.3f}-{high:.3f})"
+        assert f"top_decile_lift[product={product},bound=high]" in sec.metrics
+    assert all(is_kpi(k) for k in sec.metrics)
+    # 16 and 25 buyers: both intervals are wide and the report says why
+    wide = next(p for p in sec.parts if isinstance(p, str) and "intervals are wide" in p)
+    assert "Fund (" in wide and "16 buyers" in wide and "25 buyers" in wide
+    assert "2025-09" in wide and "eval_months" in wide
+    # same seed, same section
+    again = rp.evaluation_section(bundle, _ctx(), {"fund": "Fund", "gold": "Gold"})
+    assert again.metrics == sec.metrics
+
+
+def test_with_interval_and_narrow_intervals_say_nothing():
+    assert rp.with_interval("top_decile_lift", 2.345, 1.9, 2.81) == "2.35 (1.90-2.81)"
+    assert rp.with_interval("model_auc", float("nan"), 0.1, 0.2) == "n/a"
+    ev = pd.DataFrame({"product": ["fund"], "buyers": [900], "auc_low": [0.74], "auc_high": [0.78]})
+    assert rp.interval_text(ev, _bundle(), {}) == ""
+
+
+def test_report_of_data_too_short_states_the_reason_everywhere():
+    bundle = _bundle(pd.DataFrame(), skipped={})
+    bundle.train_months = []
+    bundle.no_model_reason = "the data hold 4 months up to 2025-04; ... needs at least 7"
+    assert "No model could be fitted: the data hold 4 months" in rp.header_text("R", 1, bundle)
+    sec = rp.evaluation_section(bundle, _ctx(), {})
+    assert sec.parts[0].startswith("**No product has a model**: the data hold 4 months")
+    assert sec.metrics["models_beating_baseline"] == Absent(
+        "no product has a model: the data hold 4 months up to 2025-04; ... needs at least 7"
+    )

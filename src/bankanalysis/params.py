@@ -304,8 +304,15 @@ class PropensityParams(CommonParams):
     min_eval_buyers: int = Field(
         10,
         ge=1,
-        description="fewer buyers in the evaluation month = the product's model is not "
+        description="fewer buyers in the evaluation months = the product's model is not "
         "evaluated, reported (customers)",
+    )
+    eval_months: int = Field(
+        1,
+        ge=1,
+        le=12,
+        description="evaluation pools the latest months whose outcome is known, none of them "
+        "used for training; more months = more buyers on small data (months)",
     )
     max_iter: int = Field(
         300,

@@ -468,6 +468,7 @@ def check_propensity(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
 
     params = PropensityParams().model_dump()
     params["horizon"] = 1
+    params["eval_months"] = 1  # the truth is matched by customer at the one evaluation month
     bank = load_processed(processed_dir)
     bundle = train_propensity(bank, TrainingSettings.from_params(params))
     truth = read_truth(truth_dir, "propensity")

@@ -19,6 +19,8 @@ import pandas as pd
 
 __all__ = [
     "EVALUATION_TABLE_COLUMNS",
+    "INTERVAL_COLUMNS",
+    "bootstrap_intervals",
     "brier_score",
     "calibration_by_product",
     "calibration_table",
@@ -212,6 +214,132 @@ def evaluate_scores(y: object, p: object, fraction: float = 0.1, n_bins: int = 1
     }
 
 
+# --------------------------------------------------------------------------- bootstrap
+
+#: Figures of :func:`bootstrap_intervals`, in order.
+INTERVAL_COLUMNS: tuple[str, ...] = ("auc_low", "auc_high", "lift_low", "lift_high")
+
+
+def _level_counts(ya: np.ndarray, sa: np.ndarray, max_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Buyers and non-buyers per distinct score, ascending; at most ``max_levels`` levels.
+
+    More distinct scores than ``max_levels`` (uncalibrated or sigmoid scores) are merged into
+    ``max_levels`` groups of neighbouring scores by rank (equal scores stay together).
+    """
+    _, inv, counts = np.unique(sa, return_inverse=True, return_counts=True)
+    if counts.size > max_levels:
+        start = np.cumsum(counts) - counts  # rank of each distinct score's first row
+        inv = (start * max_levels // sa.size)[inv]
+    pos = np.bincount(inv, weights=ya).astype(np.int64)
+    neg = np.bincount(inv).astype(np.int64) - pos
+    keep = (pos + neg) > 0
+    return pos[keep], neg[keep]
+
+
+def _auc_from_levels(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """AUC of each row of per-level counts (levels in ascending score; ties count one half)."""
+    below = np.cumsum(neg, axis=-1) - neg
+    n_pos = pos.sum(axis=-1)
+    n_neg = neg.sum(axis=-1)
+    return (pos * (below + 0.5 * neg)).sum(axis=-1) / (n_pos * n_neg)
+
+
+def _lift_from_levels(pos: np.ndarray, neg: np.ndarray, fraction: float) -> np.ndarray:
+    """Top-``fraction`` lift of each row of per-level counts (levels ascending).
+
+    The top group is the ``ceil(fraction * n)`` highest-scored rows; a level cut by the boundary
+    contributes its buyers pro rata (the expected value over orders of its tied rows).
+    """
+    pos, neg = pos[..., ::-1].astype(np.float64), neg[..., ::-1].astype(np.float64)
+    total = pos + neg
+    n = total.sum(axis=-1)
+    n_top = np.ceil(fraction * n)
+    cum = np.cumsum(total, axis=-1)
+    edge = np.argmax(cum >= n_top[..., None], axis=-1)[..., None]
+    before = np.take_along_axis(cum - total, edge, axis=-1)[..., 0]
+    pos_before = np.take_along_axis(np.cumsum(pos, axis=-1) - pos, edge, axis=-1)[..., 0]
+    edge_pos = np.take_along_axis(pos, edge, axis=-1)[..., 0]
+    edge_total = np.take_along_axis(total, edge, axis=-1)[..., 0]
+    buyers = pos_before + edge_pos * (n_top - before) / edge_total
+    return (buyers / n_top) / (pos.sum(axis=-1) / n)
+
+
+def bootstrap_intervals(
+    y: object,
+    s: object,
+    n_boot: int = 200,
+    level: float = 0.95,
+    random_state: int = 0,
+    fraction: float = 0.1,
+    max_levels: int = 2048,
+) -> dict[str, float]:
+    """Percentile bootstrap intervals of the AUC and the top-``fraction`` lift.
+
+    Resampling is stratified (buyers and non-buyers resampled separately, so every resample
+    keeps their numbers) and vectorised: rows with the same score are interchangeable for both
+    figures, so each resample is a vector of counts per distinct score (isotonic-calibrated
+    scores have few), drawn from the multinomial. Cost grows with ``n_boot`` times the distinct
+    scores, not with the rows. With more than ``max_levels`` distinct scores, neighbouring
+    scores are grouped by rank and the interval is shifted by what the grouping changes in the
+    point estimate (an AUC shift of at most ``0.5 / max_levels``). Ties at the top-fraction
+    boundary count pro rata in the resamples.
+
+    Parameters
+    ----------
+    y, s : array-like
+        Outcomes (0/1) and scores.
+    n_boot : int
+        Resamples (0: no intervals).
+    level : float
+        Coverage of the interval (0.95: the 2.5 % and 97.5 % percentiles).
+    random_state : int
+        Seed (same seed and data, same interval).
+    fraction : float
+        Top share for the lift.
+    max_levels : int
+        Most distinct score levels resampled (cost and memory bound).
+
+    Returns
+    -------
+    dict
+        ``auc_low, auc_high, lift_low, lift_high`` (:data:`INTERVAL_COLUMNS`); NaN without
+        buyers or non-buyers, or when ``n_boot`` is 0.
+
+    Examples
+    --------
+    >>> ci = bootstrap_intervals([0, 1] * 50, [0.2, 0.8] * 50, n_boot=50)
+    >>> ci["auc_low"], ci["auc_high"], ci["lift_low"], ci["lift_high"]
+    (1.0, 1.0, 2.0, 2.0)
+    """
+    ya, sa = _arrays(y, s)
+    n_pos = int(ya.sum())
+    n_neg = int(ya.size - n_pos)
+    if n_pos == 0 or n_neg == 0 or n_boot < 1:
+        return dict.fromkeys(INTERVAL_COLUMNS, math.nan)
+    pos, neg = _level_counts(ya, sa, max_levels)
+    rng = np.random.default_rng(random_state)
+    chunk = max(1, min(n_boot, 4_000_000 // pos.size))
+    aucs, lifts = [], []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        P = rng.multinomial(n_pos, pos / n_pos, size=b)
+        N = rng.multinomial(n_neg, neg / n_neg, size=b)
+        aucs.append(_auc_from_levels(P, N))
+        lifts.append(_lift_from_levels(P, N, fraction))
+    # centre on the figures shown: shift by what the levels change in the point estimate
+    auc_shift = roc_auc(ya, sa) - float(_auc_from_levels(pos, neg))
+    lift_shift = top_fraction_lift(ya, sa, fraction) - float(_lift_from_levels(pos, neg, fraction))
+    q = [(1 - level) / 2, (1 + level) / 2]
+    auc_lo, auc_hi = np.quantile(np.concatenate(aucs), q) + auc_shift
+    lift_lo, lift_hi = np.quantile(np.concatenate(lifts), q) + lift_shift
+    return {
+        "auc_low": float(np.clip(auc_lo, 0.0, 1.0)),
+        "auc_high": float(np.clip(auc_hi, 0.0, 1.0)),
+        "lift_low": float(max(lift_lo, 0.0)),
+        "lift_high": float(lift_hi),
+    }
+
+
 # --------------------------------------------------------------------------- per product
 
 
@@ -230,6 +358,7 @@ EVALUATION_TABLE_COLUMNS: tuple[str, ...] = (
     "baseline_auc",
     "baseline_lift",
     "baseline_brier",
+    *INTERVAL_COLUMNS,
 )
 
 
@@ -238,6 +367,9 @@ def evaluation_table(
     region_id: str | None = None,
     fraction: float = 0.1,
     min_buyers: int = 1,
+    n_boot: int = 0,
+    level: float = 0.95,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """Out-of-time figures per product for the model and the baseline.
 
@@ -251,18 +383,25 @@ def evaluation_table(
         Top share for lift and capture (0.1 = top decile).
     min_buyers : int
         Products with fewer buyers in the selection get NaN figures (``n`` and ``buyers`` kept).
+    n_boot, level, random_state : int, float, int
+        Bootstrap intervals of the model's AUC and lift (:func:`bootstrap_intervals`; product
+        ``i`` in catalogue order is seeded ``random_state + i``); ``n_boot=0``: NaN intervals.
 
     Returns
     -------
     DataFrame
         One row per product: ``n, buyers, base_rate``, then ``auc, pr_auc, lift, capture,
-        brier, ece`` for the model and ``baseline_auc, baseline_lift, baseline_brier``
-        (:data:`EVALUATION_TABLE_COLUMNS`); no rows when no product has a model.
+        brier, ece`` for the model, ``baseline_auc, baseline_lift, baseline_brier`` and the
+        model's ``auc_low, auc_high, lift_low, lift_high`` (:data:`EVALUATION_TABLE_COLUMNS`);
+        no rows when no product has a model.
     """
     if evaluation is None or evaluation.empty:
         return pd.DataFrame(columns=list(EVALUATION_TABLE_COLUMNS))
     ev = evaluation if region_id is None else evaluation[evaluation["region_id"] == region_id]
     rows = []
+    seeds = {str(p): random_state + i for i, p in enumerate(ev["product"].unique())}
+    if isinstance(ev["product"].dtype, pd.CategoricalDtype):
+        seeds = {str(p): random_state + i for i, p in enumerate(ev["product"].cat.categories)}
     for p, g in ev.groupby("product", observed=True, sort=True):
         y = g["y"].to_numpy()
         m = evaluate_scores(y, g["p_model"].to_numpy(), fraction)
@@ -270,6 +409,11 @@ def evaluation_table(
         row = {"product": str(p), **m}
         row.update({"baseline_auc": b["auc"], "baseline_lift": b["lift"]})
         row["baseline_brier"] = b["brier"]
+        row.update(
+            bootstrap_intervals(
+                y, g["p_model"].to_numpy(), n_boot, level, seeds[str(p)], fraction=fraction
+            )
+        )
         if m["buyers"] < min_buyers:
             for k in row:
                 if k not in ("product", "n", "buyers", "base_rate"):

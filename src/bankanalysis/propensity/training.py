@@ -1,9 +1,10 @@
 """Train and evaluate the cross-sell models of a whole bank, out of time, with a cache.
 
 The evaluation month ``t_eval`` is the last month whose outcome is observed
-(``data_month - horizon``). Models are fitted on the windows ``t`` with ``t + horizon <= t_eval``
-(their labels were known before ``t_eval``) and evaluated on the customers of ``t_eval``; the
-same models score the customers of ``data_month``. Training is done once for the whole bank
+(``data_month - horizon``); the evaluation pools the ``eval_months`` months ending there
+(``t_1 .. t_eval``). Models are fitted on the windows ``t`` with ``t + horizon <= t_1`` (their
+labels were known before the first evaluation month) and evaluated on the customers of the
+evaluation months; the same models score the customers of ``data_month``. Training is done once for the whole bank
 (region and echelon are features) and cached by data fingerprint and parameters.
 """
 
@@ -43,7 +44,9 @@ __all__ = [
     "PropensityBundle",
     "TrainingSettings",
     "fit_or_load",
+    "evaluation_months",
     "load_features",
+    "period_text",
     "plan_months",
     "score_customers",
     "skip_reason",
@@ -79,7 +82,7 @@ class TrainingSettings:
     Attributes mirror :class:`bankanalysis.params.PropensityParams` and take their defaults from
     it (:mod:`bankanalysis.propensity.defaults`); see that class and ``params/defaults.yaml``
     for their meaning. ``min_buyers`` is the minimum of buyers in the training windows,
-    ``min_eval_buyers`` the minimum in the evaluation month.
+    ``min_eval_buyers`` the minimum in the ``eval_months`` evaluation months (pooled).
     """
 
     products: tuple[str, ...] | None = schema_default("products")
@@ -90,6 +93,7 @@ class TrainingSettings:
     max_eval_rows: int = schema_default("max_eval_rows")
     min_buyers: int = schema_default("min_buyers")
     min_eval_buyers: int = schema_default("min_eval_buyers")
+    eval_months: int = schema_default("eval_months")
     tier_thresholds: tuple[float, ...] = field(default_factory=default_tier_thresholds)
     tier_months: int = schema_default("tier_months")
     max_iter: int = schema_default("max_iter")
@@ -159,8 +163,12 @@ class PropensityBundle:
         Per modelled product: :class:`PropensityModel` and :class:`TierPopularityBaseline`.
     skipped : dict
         Product -> why it has no model (too few buyers), in words.
+    eval_month, eval_months : str, list of str
+        The last evaluation month and all evaluation months pooled (``eval_months`` of the
+        settings, ending at ``eval_month``); :attr:`eval_period` says them in words.
     evaluation : DataFrame
-        Out-of-time scores at ``eval_month`` (no rows when no product has a model):
+        Out-of-time scores over ``eval_months`` (no rows when no product has a model; a
+        customer appears once per evaluation month):
         ``product``, ``region_id``, ``customer_id``, ``y``, ``p_model``, ``p_baseline``
         (categoricals and float32 to stay small).
     feature_names : list of str
@@ -181,44 +189,90 @@ class PropensityBundle:
     train_buyers: dict[str, int] = field(default_factory=dict)
     evaluation: pd.DataFrame = field(default_factory=_empty_evaluation)
     fit_seconds: float = 0.0
+    eval_months: list[str] = field(default_factory=list)
+    #: Why no product could be modelled at all (the data too short for the horizon), in words;
+    #: "" when the training ran (per-product reasons are in ``skipped``).
+    no_model_reason: str = ""
+
+    @property
+    def eval_period(self) -> str:
+        """The evaluation months in words (``"2025-09"`` or ``"2025-07 to 2025-09"``)."""
+        return period_text(self.eval_months or [self.eval_month])
 
 
 def plan_months(
-    months: Sequence[str], horizon: int, data_month: str | None, train_windows: int
+    months: Sequence[str],
+    horizon: int,
+    data_month: str | None,
+    train_windows: int,
+    eval_months: int = 1,
 ) -> tuple[list[str], str, str]:
-    """Choose the training windows, the evaluation month and the scoring month.
+    """Choose the training windows, the (last) evaluation month and the scoring month.
+
+    Parameters
+    ----------
+    eval_months : int
+        Months pooled for the evaluation, ending at ``eval_month``
+        (:func:`evaluation_months`); training windows end ``horizon`` months before the first.
 
     Returns
     -------
     (train_months, eval_month, data_month)
         ``eval_month = data_month - horizon``; training months ``t`` satisfy
-        ``t + horizon <= eval_month`` (the latest ``train_windows`` of them).
+        ``t + horizon <= first evaluation month`` (the latest ``train_windows`` of them), so
+        no evaluation month's outcome is known to the training.
 
     Raises
     ------
     ModelError
-        When the data are too short for one training window and one evaluation month.
+        When the data are too short for one training window and the evaluation months.
 
     Examples
     --------
     >>> plan_months([f"2025-{m:02d}" for m in range(1, 13)], 3, None, 2)
     (['2025-05', '2025-06'], '2025-09', '2025-12')
+    >>> plan_months([f"2025-{m:02d}" for m in range(1, 13)], 3, None, 2, eval_months=2)
+    (['2025-04', '2025-05'], '2025-09', '2025-12')
     """
     months = sorted(months)
     data_month = data_month or months[-1]
     if data_month not in months:
         raise ModelError(f"data_month {data_month} is not in the data ({months[0]}..{months[-1]})")
     eval_month = shift_month(data_month, -horizon)
-    last_train = shift_month(eval_month, -horizon)
+    first_eval = evaluation_months(eval_month, eval_months)[0]
+    last_train = shift_month(first_eval, -horizon)
     train = [m for m in months if m <= last_train]
-    if eval_month not in months or not train:
-        need = 2 * horizon + 1
+    if first_eval not in months or not train:
+        need = 2 * horizon + eval_months
         raise ModelError(
             f"the data hold {len([m for m in months if m <= data_month])} months up to "
-            f"{data_month}; out-of-time evaluation with horizon {horizon} needs at least "
-            f"{need}: shorten the horizon or choose a later data_month"
+            f"{data_month}; out-of-time evaluation with horizon {horizon} and eval_months "
+            f"{eval_months} needs at least {need}: shorten the horizon, lower eval_months or "
+            "choose a later data_month"
         )
     return train[-train_windows:], eval_month, data_month
+
+
+def evaluation_months(eval_month: str, eval_months: int = 1) -> list[str]:
+    """The ``eval_months`` months pooled for the evaluation, ending at ``eval_month``.
+
+    Examples
+    --------
+    >>> evaluation_months("2025-09", 3)
+    ['2025-07', '2025-08', '2025-09']
+    """
+    return [shift_month(eval_month, -k) for k in range(eval_months - 1, -1, -1)]
+
+
+def period_text(months: Sequence[str]) -> str:
+    """A run of months in words: ``"2025-07"`` or ``"2025-07 to 2025-09"``.
+
+    Examples
+    --------
+    >>> period_text(["2025-07", "2025-08", "2025-09"])
+    '2025-07 to 2025-09'
+    """
+    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
 
 
 class MonthData(NamedTuple):
@@ -287,13 +341,14 @@ def skip_reason(
     train_rows: int,
     eval_buyers: int,
     train_months: Sequence[str],
-    eval_month: str,
+    eval_month: str | Sequence[str],
     settings: TrainingSettings,
 ) -> str:
     """Why a product gets no model, in words (empty when it gets one).
 
     A product needs ``min_buyers`` buyers in the training windows (and at least one
-    non-buyer) and ``min_eval_buyers`` buyers in the evaluation month.
+    non-buyer) and ``min_eval_buyers`` buyers in the evaluation month(s) ``eval_month``
+    (a month or the list of pooled months). Both shortfalls are stated, with their numbers.
 
     Examples
     --------
@@ -302,10 +357,16 @@ def skip_reason(
     ''
     >>> skip_reason(29, 9000, 19, ["2025-01", "2025-02"], "2025-05", s)
     'too few buyers in training: 29 in 2025-01 to 2025-02; at least 30 needed (min_buyers)'
+    >>> for why in skip_reason(29, 9000, 9, ["2025-01"], ["2025-04", "2025-05"], s).split("; "):
+    ...     print(why)
+    too few buyers in training: 29 in 2025-01
+    at least 30 needed (min_buyers)
+    too few buyers in evaluation: 9 in 2025-04 to 2025-05
+    at least 10 needed (min_eval_buyers)
     """
-    months = (
-        train_months[0] if len(train_months) == 1 else f"{train_months[0]} to {train_months[-1]}"
-    )
+    months = period_text(train_months)
+    if not isinstance(eval_month, str):
+        eval_month = period_text(eval_month)
     problems = []
     if train_buyers < settings.min_buyers:
         problems.append(
@@ -344,7 +405,14 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         Products with fewer than ``min_buyers`` buyers in the training windows or fewer than
         ``min_eval_buyers`` in the evaluation month are listed in ``skipped`` (with the reason,
         :func:`skip_reason`) instead of failing the run; ``evaluation`` then has no rows for
-        them (no rows at all when no product has a model).
+        them (no rows at all when no product has a model). Data too short for one training
+        window and the evaluation months give a bundle without models whose
+        ``no_model_reason`` says so (the report completes and states it).
+
+    Raises
+    ------
+    ModelError
+        No cross-sell product in the catalogue, or ``data_month`` not in the data.
     """
     start = time.perf_counter()
     s = settings
@@ -354,24 +422,26 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     regions = sorted(str(r) for r in bank.regions["region_id"])
     try:
         train_months, eval_month, data_month = plan_months(
-            bank.months, s.horizon, s.data_month, s.train_windows
+            bank.months, s.horizon, s.data_month, s.train_windows, s.eval_months
         )
-    except ModelError as err:
-        if (s.data_month or max(bank.months)) not in bank.months:
+    except ModelError as exc:
+        if s.data_month is not None and s.data_month not in bank.months:
             raise
-        # too few months for one training window and an evaluation month: no product can
-        # have a model; the report says why and completes
-        logger.warning("no model for any product: %s", err)
+        # too few months for out-of-time training: a bundle without models, with the reason
+        logger.warning("no model for any product: %s", exc)
+        data_month = s.data_month or max(bank.months)
         return PropensityBundle(
             settings=s,
             products=products,
-            data_month=s.data_month or max(bank.months),
-            eval_month="",
+            data_month=data_month,
+            eval_month=shift_month(data_month, -s.horizon),
             train_months=[],
             regions=regions,
             feature_names=[],
-            skipped=dict.fromkeys(products, str(err)),
+            no_model_reason=str(exc),
+            fit_seconds=time.perf_counter() - start,
         )
+    eval_list = evaluation_months(eval_month, s.eval_months)
     rng = np.random.default_rng(s.random_state)
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
     Xs, Ys, As = [], [], []
@@ -389,14 +459,16 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     # the baseline's one feature: window-average AUM, the tiers of every report
     A_all = pd.concat(As).to_frame(TIER_AUM)
     del Xs, Ys, As
-    X_eval, Y_eval, A_eval = load_features(
-        bank,
-        eval_month,
-        regions,
-        label_horizon=s.horizon,
-        products=products,
-        tier_months=s.tier_months,
-    )
+    parts = [
+        load_features(
+            bank, t, regions, label_horizon=s.horizon, products=products, tier_months=s.tier_months
+        )
+        for t in eval_list
+    ]
+    X_eval = pd.concat([m.X for m in parts])
+    Y_eval = pd.concat([m.Y for m in parts])
+    A_eval = pd.concat([m.tier_aum for m in parts])
+    del parts
     keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
     X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
     A_eval = A_eval.iloc[keep].to_frame(TIER_AUM)
@@ -408,6 +480,7 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         train_months=train_months,
         regions=regions,
         feature_names=list(X_all.columns),
+        eval_months=eval_list,
     )
     evals = []
     region_eval = X_eval["region"]
@@ -418,7 +491,7 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         lab_e = Y_eval[p].to_numpy()
         pop_e = np.flatnonzero(~np.isnan(lab_e))
         y_e = lab_e[pop_e].astype(np.int8)
-        why = skip_reason(int(y.sum()), int(y.size), int(y_e.sum()), train_months, eval_month, s)
+        why = skip_reason(int(y.sum()), int(y.size), int(y_e.sum()), train_months, eval_list, s)
         if why:
             bundle.skipped[p] = why
             logger.warning("no model for %s: %s", p, why)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from bankanalysis.report.metrics import REASONS
 from bankanalysis.rules import kpis
 from bankanalysis.rules.kpis import is_kpi, parse_metric_key
 
-__all__ = ["HEADLINE_METRICS", "index_html", "key_metrics", "manifest_json", "metric_label"]
+__all__ = [
+    "HEADLINE_METRICS",
+    "index_html",
+    "key_metrics",
+    "manifest_json",
+    "metric_label",
+    "readable_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +105,39 @@ def key_metrics(
     return shown
 
 
+_ERROR = re.compile(
+    r"^(?P<name>[A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (?P<message>.*)$", re.S
+)
+
+
+def readable_error(error: str) -> tuple[str, str]:
+    """Why a job failed, in words, and the exception name (for a tooltip, "" when none).
+
+    The package's own errors (:mod:`bankanalysis.exceptions`) carry a message written for the
+    user (e.g. the data are too short for the propensity horizon): the message alone is shown.
+    Any other exception is a fault of the report: "unexpected error: <message>".
+
+    Examples
+    --------
+    >>> readable_error("ModelError: the data hold 5 months up to 2025-05")
+    ('the data hold 5 months up to 2025-05', 'ModelError')
+    >>> readable_error("KeyError: 'e_channel_rate'")
+    ("unexpected error: 'e_channel_rate'", 'KeyError')
+    >>> readable_error("timed out after 20 minutes (timeout_minutes)")
+    ('timed out after 20 minutes (timeout_minutes)', '')
+    """
+    from bankanalysis import exceptions
+
+    found = _ERROR.match(error.strip())
+    if not found:
+        return error, ""
+    name, message = found["name"], found["message"].strip()
+    own = getattr(exceptions, name.rsplit(".", 1)[-1], None)
+    if isinstance(own, type) and issubclass(own, exceptions.BankAnalysisError):
+        return message, name
+    return f"unexpected error: {message}", name
+
+
 def _job_cell(job: Mapping[str, Any], currency: str) -> str:
     status = job.get("status", "not_run")
     parts = [f'<span class="status {escape(status)}">{escape(status)}</span>']
@@ -109,7 +150,9 @@ def _job_cell(job: Mapping[str, Any], currency: str) -> str:
     if status not in ("ok", "reused", "not_run") and job.get("html"):
         parts.append(f'<a href="{escape(job["html"])}#{ERROR_ANCHOR}">failing cell</a>')
     if job.get("error"):
-        parts.append(f"<br><small>{escape(job['error'])}</small>")
+        text, name = readable_error(str(job["error"]))
+        title = f' title="{escape(name)}"' if name else ""
+        parts.append(f"<br><small{title}>{escape(text)}</small>")
     metrics = job.get("metrics") or {}
     if metrics:
         shown = key_metrics(metrics, job.get("notebook"), currency=currency)

@@ -26,7 +26,13 @@ import pandas as pd
 from bankanalysis.propensity.evaluation import evaluation_table
 from bankanalysis.propensity.leads import leads_by_product
 from bankanalysis.propensity.training import PropensityBundle
-from bankanalysis.report.format import Absent, Suppressed, format_change, format_value
+from bankanalysis.report.format import (
+    Absent,
+    Suppressed,
+    format_change,
+    format_value,
+    kpi_label,
+)
 from bankanalysis.report.propensity_charts import (
     calibration_figure,
     calibration_plot_data,
@@ -52,11 +58,15 @@ __all__ = [
     "offers_section",
     "product_names",
     "EVALUATION_KPIS",
+    "INTERVAL_KPIS",
     "REGION_EVALUATION_COLUMNS",
     "REGION_KPIS",
     "bank_evaluation_table",
     "evaluation_metrics",
     "evaluation_text",
+    "interval_text",
+    "no_model_reason",
+    "with_interval",
     "header_text",
     "lead_files_text",
     "lead_list_metrics",
@@ -96,6 +106,14 @@ REGION_KPIS: dict[str, str] = {
 }
 #: Figures of the region's evaluation withheld when a product has few buyers in the region.
 REGION_EVALUATION_COLUMNS: tuple[str, ...] = ("buyers", "auc", "lift", "capture", "ece")
+#: Figures shown with a bootstrap interval (``<col>_low``, ``<col>_high`` of the evaluation
+#: table) and their KPI ids; the bounds are recorded as ``<kpi>[product=<p>,bound=low|high]``.
+INTERVAL_KPIS: dict[str, str] = {"auc": "model_auc", "lift": "top_decile_lift"}
+#: Bootstrap resamples and coverage of the intervals.
+BOOTSTRAP_RESAMPLES = 200
+INTERVAL_LEVEL = 0.95
+#: An AUC interval at least this wide is called out in words (few buyers).
+WIDE_AUC_INTERVAL = 0.1
 #: Per-product figures of the whole bank recorded in ``metrics.json``.
 BANK_METRICS: tuple[str, ...] = (
     "auc",
@@ -139,17 +157,17 @@ def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str
     '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
     """
     h = bundle.settings.horizon
-    opening = f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
     if not bundle.train_months:
-        return opening + (
-            f"No model could be fitted: the data are too short for a training window and an "
-            f"out-of-time evaluation month with a horizon of {h} month(s)."
+        return (
+            f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+            f"No model could be fitted: {_e(bundle.no_model_reason)}."
         )
     first, last = bundle.train_months[0], bundle.train_months[-1]
     return (
-        opening
-        + f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
-        f"evaluated on {bundle.eval_month}; the label is holding the product {h} month(s) later."
+        f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
+        f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
+        f"evaluated on {bundle.eval_period}; the label is holding the product {h} month(s) "
+        "later."
     )
 
 
@@ -202,13 +220,100 @@ def bank_evaluation_table(
     product_names : mapping
         Product code -> display name (the code when missing).
     """
-    return kpi_table(
+    table = kpi_table(
         _labelled(bank_eval, product_names),
         EVALUATION_KPIS,
         labels=["product name"],
         currency=currency,
-        caption="Whole bank, evaluation month",
+        caption="Whole bank, evaluation month(s)",
+        note=f"Model AUC and top-decile lift with their {INTERVAL_LEVEL:.0%} bootstrap interval "
+        f"in brackets ({BOOTSTRAP_RESAMPLES} stratified resamples of the evaluated customers).",
     )
+    for col, kpi in INTERVAL_KPIS.items():
+        if f"{col}_low" not in bank_eval.columns:
+            continue
+        header = kpi_label(kpi, currency)
+        table.frame[header] = [
+            with_interval(kpi, value, low, high, currency)
+            for value, low, high in zip(
+                bank_eval[col], bank_eval[f"{col}_low"], bank_eval[f"{col}_high"], strict=True
+            )
+        ]
+    return table
+
+
+def with_interval(kpi: str, value: Any, low: Any, high: Any, currency: str = "CNY") -> str:
+    """A figure and its interval as one cell: ``"0.761 (0.742-0.780)"``; the figure alone
+    (or ``n/a``) when a bound is missing.
+
+    Examples
+    --------
+    >>> with_interval("model_auc", 0.7612, 0.7421, 0.7803)
+    '0.761 (0.742-0.780)'
+    >>> with_interval("model_auc", 0.7612, float("nan"), 0.78)
+    '0.761'
+    """
+
+    def f(v: Any) -> str:
+        return format_value(kpi, v, currency, unit=False, with_reason=False)
+
+    if _missing(value) or _missing(low) or _missing(high):
+        return f(value)
+    return f"{f(value)} ({f(low)}-{f(high)})"
+
+
+def interval_text(
+    bank_eval: pd.DataFrame, bundle: PropensityBundle, product_names: Mapping[str, str]
+) -> str:
+    """Markdown: products whose AUC interval is wide (at least :data:`WIDE_AUC_INTERVAL`), and
+    why: few buyers in the evaluation month(s); "" when none is.
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(), ["gold"], "2025-12", "2025-09", ["2025-06"],
+    ...                      [], [])
+    >>> ev = pd.DataFrame({"product": ["gold"], "buyers": [18], "auc_low": [0.61],
+    ...                    "auc_high": [0.83]})
+    >>> print(interval_text(ev, b, {"gold": "Gold"}))
+    The AUC interval is wide for Gold (0.61-0.83, 18 buyers): with so few buyers in 2025-09 its figures are uncertain; pooling more evaluation months (eval_months) narrows them.
+    """
+    if bank_eval.empty or "auc_low" not in bank_eval.columns:
+        return ""
+    width = bank_eval["auc_high"] - bank_eval["auc_low"]
+    wide = bank_eval[width >= WIDE_AUC_INTERVAL]
+    if wide.empty:
+        return ""
+    items = [
+        f"{_e(_name(r.product, product_names))} ({r.auc_low:.2f}-{r.auc_high:.2f}, "
+        f"{format_value('evaluation_buyers', r.buyers)} buyers)"
+        for r in wide.itertuples()
+    ]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    one = len(items) == 1
+    return (
+        f"The AUC interval{' is' if one else 's are'} wide for {listed}: with so few buyers in "
+        f"{bundle.eval_period} {'its' if one else 'their'} figures are uncertain; pooling more "
+        "evaluation months (eval_months) narrows them."
+    )
+
+
+def no_model_reason(bundle: PropensityBundle) -> str:
+    """Why no product has a model, in one line (for the run index and ``metrics.json``).
+
+    Examples
+    --------
+    >>> from bankanalysis.propensity.training import TrainingSettings
+    >>> b = PropensityBundle(TrainingSettings(), ["gold"], "2025-12", "2025-09", ["2025-06"],
+    ...                      [], [], skipped={"gold": "too few buyers in training: 3 in 2025-06"})
+    >>> no_model_reason(b)
+    'no product has a model: gold: too few buyers in training: 3 in 2025-06'
+    """
+    if bundle.no_model_reason:
+        return f"no product has a model: {bundle.no_model_reason}"
+    if not bundle.skipped:
+        return "no product has a model"
+    return "no product has a model: " + "; ".join(f"{p}: {w}" for p, w in bundle.skipped.items())
 
 
 def region_evaluation(
@@ -266,7 +371,9 @@ def evaluation_metrics(
         bank), ``model_auc[product=<p>,region=<region_id>]`` (the region's customers:
         :class:`~bankanalysis.report.format.Suppressed` for a small group,
         :class:`~bankanalysis.report.format.Absent` without buyers), and
-        ``products_modelled``, ``products_without_model``, ``models_beating_baseline``.
+        ``products_modelled``, ``products_without_model``, ``models_beating_baseline``, and
+        the bootstrap bounds ``model_auc[product=<p>,bound=low]`` / ``bound=high`` (likewise
+        ``top_decile_lift``) where they could be computed.
         A figure that cannot be computed is an ``Absent`` with its reason, never NaN.
     """
     out: dict[str, Any] = {}
@@ -275,16 +382,21 @@ def evaluation_metrics(
             value = getattr(row, col)
             key = metric_key(EVALUATION_KPIS[col], product=row.product)
             out[key] = (
-                Absent(f"not computable on the {row.buyers} buyers of {bundle.eval_month}")
+                Absent(f"not computable on the {row.buyers} buyers of {bundle.eval_period}")
                 if _missing(value)
                 else value
             )
+        for col, kpi in INTERVAL_KPIS.items():
+            for bound in ("low", "high"):
+                value = getattr(row, f"{col}_{bound}")
+                if not _missing(value):
+                    out[metric_key(kpi, product=row.product, bound=bound)] = value
     for row in region_eval.itertuples():
         key = metric_key("model_auc", product=row.product, region=region_id)
         if row.suppressed:
             out[key] = Suppressed(min_group_size)
         elif _missing(row.auc):
-            out[key] = Absent(f"no buyers among the region's customers in {bundle.eval_month}")
+            out[key] = Absent(f"no buyers among the region's customers in {bundle.eval_period}")
         else:
             out[key] = row.auc
     out["products_modelled"] = len(bundle.models)
@@ -292,7 +404,7 @@ def evaluation_metrics(
     out["models_beating_baseline"] = (
         int((bank_eval["auc"] > bank_eval["baseline_auc"]).sum())
         if len(bank_eval)
-        else Absent("no product has a model")
+        else Absent(no_model_reason(bundle))
     )
     return out
 
@@ -310,8 +422,8 @@ def skipped_products_text(bundle: PropensityBundle, product_names: Mapping[str, 
     <BLANKLINE>
     - Gold &lt;bar&gt;: too few buyers in training: 3 in 2025-06
     """
-    if not bundle.skipped or not bundle.train_months:
-        return ""  # no training window at all: the one reason is in evaluation_text
+    if not bundle.skipped:
+        return ""
     lines = [f"- {_e(_name(p, product_names))}: {_e(why)}" for p, why in bundle.skipped.items()]
     return "**Products without a model:**\n\n" + "\n".join(lines)
 
@@ -322,10 +434,10 @@ def evaluation_text(bank_eval: pd.DataFrame, bundle: PropensityBundle) -> str:
     When no product has a model, the sentence says so (the reasons are
     :func:`skipped_products_text`).
     """
-    if bank_eval.empty and not bundle.train_months:
+    if bank_eval.empty and bundle.no_model_reason:
         return (
-            f"**No product has a model**: {_e(next(iter(bundle.skipped.values()), ''))}; so "
-            "this report has no evaluation, charts, offers or leads."
+            f"**No product has a model**: {_e(bundle.no_model_reason)}. This report has no "
+            "evaluation, charts, offers or leads."
         )
     if bank_eval.empty:
         return (
@@ -564,7 +676,12 @@ def evaluation_section(
 ) -> Section:
     """How good are the models: the verdict, products without a model, the bank's and the
     region's figures per product, and their KPIs."""
-    bank_eval = evaluation_table(bundle.evaluation)
+    bank_eval = evaluation_table(
+        bundle.evaluation,
+        n_boot=BOOTSTRAP_RESAMPLES,
+        level=INTERVAL_LEVEL,
+        random_state=bundle.settings.random_state,
+    )
     region_eval = region_evaluation_table(bundle.evaluation, str(ctx.region_id), ctx.min_group_size)
     parts: list[Any] = [evaluation_text(bank_eval, bundle)]
     skipped = skipped_products_text(bundle, names)
@@ -572,6 +689,9 @@ def evaluation_section(
         parts.append(skipped)
     if not bank_eval.empty:
         parts.append(bank_evaluation_table(bank_eval, names, ctx.currency))
+        wide = interval_text(bank_eval, bundle, names)
+        if wide:
+            parts.append(wide)
         parts.append(
             region_evaluation(region_eval, names, ctx.region_name, ctx.min_group_size, ctx.currency)
         )
