@@ -55,7 +55,10 @@ CASES = {
     # balances all zero, three month-ends, three cross-sell products nobody holds
     "B_zero_short": Case(
         S.compose(S.zero_balances, S.last_months(3), S.unheld_products),
-        reasons=(),
+        reasons=(
+            "cannot be computed: the region's customers hold no aum",
+            "no product has a model",
+        ),
     ),
     # a few hundred customers, some missing from a middle month-end, no transactions
     "C_tiny_gaps": Case(
