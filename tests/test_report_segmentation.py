@@ -286,6 +286,10 @@ def test_segment_metrics_tables_and_traits() -> None:
     table = rs.segment_summary_table(summary, K).frame
     assert table.iloc[0].tolist() == ["Mass", "170", "2", "0.412", "0.800"]
     assert table.iloc[1].tolist() == ["VIP", "<10", "1", "kept as one group", "<10"]
+    assert rs.segment_summary_table(summary, K).note == ""
+    assert rs.segment_summary_table(summary, K, has_transactions=False).note.startswith(
+        "This extract has no transactions table: the segments rest on the products held"
+    )
     prof = rs.shown_segments(profiles, K)  # "digital" (5) and the vip group (4) left out
     assert prof["segment"].tolist() == ["Mass: savers"]
     z, means = rs.segment_trait_z(

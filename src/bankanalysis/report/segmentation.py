@@ -504,8 +504,18 @@ def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> Kp
 # --------------------------------------------------------------------------- behaviour segments
 
 
-def segment_summary_table(summary: pd.DataFrame, min_group_size: int) -> KpiTable:
-    """:attr:`TierSegments.summary` for display: tier labels, small tiers withheld."""
+#: Said under the segment table when the extract has no transactions table.
+NO_TRANSACTIONS_SEGMENTS = (
+    "This extract has no transactions table: the segments rest on the products held, tenure "
+    "and age only (no channel mix and no activity)."
+)
+
+
+def segment_summary_table(
+    summary: pd.DataFrame, min_group_size: int, has_transactions: bool = True
+) -> KpiTable:
+    """:attr:`TierSegments.summary` for display: tier labels, small tiers withheld; without a
+    transactions table a note says what the segments rest on."""
     small = pd.Series(is_small(summary["customers"], min_group_size), index=summary.index)
     shown = summary.assign(
         tier=label_tiers(summary["tier"]),
@@ -522,7 +532,14 @@ def segment_summary_table(summary: pd.DataFrame, min_group_size: int) -> KpiTabl
         ("criterion", "Silhouette of the chosen k", None),
         ("stability_ari", kpi_label("segment_stability"), "segment_stability"),
     ]
-    return _formatted_table(shown, spec, currency="", min_group_size=min_group_size, withheld=small)
+    return _formatted_table(
+        shown,
+        spec,
+        currency="",
+        min_group_size=min_group_size,
+        withheld=small,
+        note="" if has_transactions else NO_TRANSACTIONS_SEGMENTS,
+    )
 
 
 def segment_metrics(segs: TierSegments, min_customers: int) -> dict[str, Any]:
