@@ -13,6 +13,7 @@ LAYERS: dict[str, int] = {
     "exceptions": 0,
     "config": 0,
     "provenance": 0,
+    "frames": 0,
     "rules": 1,
     "contract": 1,
     "data": 2,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
+from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import month_index, month_window
 
 __all__ = [
@@ -185,7 +186,7 @@ def window_average_aum(cm: pd.DataFrame, month: str, tier_months: int = 3) -> pd
             f"(months present: {', '.join(known[:3])}{'...' if len(known) > 3 else ''}"
             f"{known[-1] if len(known) > 3 else ''}); choose a data_month inside the data"
         )
-    hist = cm.loc[months.isin(window) & cm["customer_id"].isin(active), ["customer_id", "aum"]]
+    hist = cm.loc[months.isin(window) & ids_in(cm["customer_id"], active), ["customer_id", "aum"]]
     avg = hist.groupby("customer_id", sort=True)["aum"].agg(["mean", "size"])
     return pd.DataFrame(
         {"avg_aum": avg["mean"].astype("float64"), "months_used": avg["size"].astype("int16")}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
+from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import month_end
 from bankanalysis.rules.tiers import tier_at_least
 from bankanalysis.segmentation.common import family_map as _family_map
@@ -177,7 +178,7 @@ def product_depth(
         since = pd.to_datetime(customers["since"])
         closed = pd.to_datetime(customers["closed"])
         on_book = (since <= end) & (closed.isna() | (closed > end))
-        active = customers["customer_id"].isin(cm_month["customer_id"])
+        active = ids_in(customers["customer_id"], cm_month["customer_id"])
         zero = int((on_book & ~active).sum())
     counts = [
         zero,
@@ -316,7 +317,7 @@ def customer_kpis(
     if cm_base is not None:
         _require(cm_base, ("customer_id",), "customer_kpis (base month)")
         base_keys = group_keys(cm_base, by)
-        kept = cm_base["customer_id"].isin(tiers_now["customer_id"]).to_numpy("float64")
+        kept = ids_in(cm_base["customer_id"], tiers_now["customer_id"]).astype("float64")
         b = pd.DataFrame({"base": 1.0, "kept": kept}).groupby(base_keys, sort=True).sum()
         index = g.index.union(b.index)
         g, b = g.reindex(index, fill_value=0.0), b.reindex(index, fill_value=0.0)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
+from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.rules.tiers import check_thresholds
 from bankanalysis.segmentation.common import group_keys, ratio
@@ -333,8 +334,8 @@ def region_cohort(
     _require(tiers_base, ("customer_id", "region_id", "tier"), "region_cohort")
     _require(tiers_now, ("customer_id", "region_id", "tier"), "region_cohort")
     before = tiers_base[tiers_base["region_id"] == region_id]
-    keep = (tiers_now["region_id"] == region_id) | tiers_now["customer_id"].isin(
-        before["customer_id"]
+    keep = (tiers_now["region_id"] == region_id) | ids_in(
+        tiers_now["customer_id"], before["customer_id"]
     )
     return before, tiers_now.loc[keep]
 
