@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from outlet_months import outlet_months
 
 from bankanalysis.benchmarking.frontier import dea_inputs_outputs, outlet_dea, reference_peers
 from bankanalysis.benchmarking.kpis import (
@@ -29,30 +30,10 @@ from bankanalysis.benchmarking.self_service import (
 from bankanalysis.exceptions import BenchmarkingError
 
 
-def _om(rows: list[dict]) -> pd.DataFrame:
-    base = {
-        "region_id": "R1",
-        "echelon": 1,
-        "outlet_type": "standard",
-        "new_customers": 1,
-        "aum": 1e6,
-        "deposit_balance": 5e5,
-        "new_deposits": 1e4,
-        "fee_income": 100.0,
-        "txn_n": 10,
-        "txn_counter_n": 5,
-        "txn_self_service_n": 3,
-        "devices": 1,
-        "device_available_hours": 100.0,
-        "device_operating_hours": 50.0,
-    }
-    return pd.DataFrame([{**base, **r} for r in rows])
-
-
 @pytest.fixture()
 def one_month() -> pd.DataFrame:
     # peers (1, standard): sales per FTE 5, 3, 3, 1; o5 alone in (2, community)
-    return _om(
+    return outlet_months(
         [
             {
                 "month": "2025-03",
@@ -169,7 +150,7 @@ def test_customer_counts_and_quality_share():
     assert counts["n_quality_plus"].tolist() == [2, 2]
     assert counts["n_covered"].tolist() == [2, 3]
     assert counts["n_products_total"].tolist() == [9, 10]
-    om = _om(
+    om = outlet_months(
         [
             {"month": m, "outlet_id": "o1", "staff_fte": 3.0, "customers": 3, "sales_total": 1.0}
             for m in ("2025-01", "2025-02")
@@ -311,7 +292,7 @@ def three_months() -> pd.DataFrame:
                     "outlet_type": typ,
                 }
             )
-    return outlet_kpis(_om(rows))
+    return outlet_kpis(outlet_months(rows))
 
 
 def test_moving_average_gaps_hand_computed(three_months):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from outlet_months import outlet_months
 
 from bankanalysis.benchmarking.frontier import dea_inputs_outputs, outlet_dea
 from bankanalysis.benchmarking.kpis import outlet_kpis
@@ -16,32 +17,11 @@ NAMES = {"o1": "Zeta <i>", "o2": "Alpha", "o3": "Gamma", "o4": "Delta", "o5": "E
 REGION_NAMES = {"R1": "North", "R2": "South", "R3": "East"}
 
 
-def _om(rows: list[dict]) -> pd.DataFrame:
-    base = {
-        "month": "2025-03",
-        "region_id": "R1",
-        "echelon": 1,
-        "outlet_type": "standard",
-        "new_customers": 1,
-        "aum": 1e6,
-        "deposit_balance": 5e5,
-        "new_deposits": 1e4,
-        "fee_income": 100.0,
-        "txn_n": 10,
-        "txn_counter_n": 5,
-        "txn_self_service_n": 3,
-        "devices": 1,
-        "device_available_hours": 100.0,
-        "device_operating_hours": 50.0,
-    }
-    return pd.DataFrame([{**base, **r} for r in rows])
-
-
 @pytest.fixture()
 def kpis() -> pd.DataFrame:
     # sales per FTE 5, 3, 3, 1, 1; o5 alone in (2, community)
     return outlet_kpis(
-        _om(
+        outlet_months(
             [
                 {"outlet_id": "o1", "staff_fte": 4.0, "customers": 100, "sales_total": 20.0}
                 | {"txn_counter_n": 4, "txn_self_service_n": 4, "device_operating_hours": 80.0},
@@ -53,7 +33,8 @@ def kpis() -> pd.DataFrame:
                 {"outlet_id": "o5", "staff_fte": 3.0, "customers": 20, "sales_total": 3.0}
                 | {"region_id": "R3", "echelon": 2, "outlet_type": "community", "devices": 0}
                 | {"device_available_hours": 0.0, "device_operating_hours": 0.0},
-            ]
+            ],
+            month="2025-03",
         )
     )
 
@@ -193,7 +174,7 @@ def _three_months() -> pd.DataFrame:
         for i, m in enumerate(["2025-01", "2025-02", "2025-03"])
         for oid, s in sales.items()
     ]
-    return outlet_kpis(_om(rows))
+    return outlet_kpis(outlet_months(rows, month="2025-03"))
 
 
 def test_moving_average_position_and_notes():
