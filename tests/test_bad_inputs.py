@@ -754,6 +754,17 @@ PARAM_CASES: list[ParamCase] = [
         files={"regions/R1.yaml": "common:\n  min_group_size: many\n"},
     ),
     ParamCase(
+        "wealth_card_not_in_the_product_table",
+        (
+            "wealth_card_product",
+            "gold_card",
+            "set wealth_card_product: null if this bank has no wealth card",
+        ),
+        files={
+            "regions/R1.yaml": "notebooks:\n  01_customer_segmentation: {wealth_card_product: gold_card}\n"
+        },
+    ),
+    ParamCase(
         "python_yaml_tag",
         ("R1.yaml", "yaml"),
         files={
@@ -876,4 +887,66 @@ def test_valid_parameters_pass_the_same_checks(earlier: Path, tmp_path: Path) ->
     )
     assert sorted({j.region_id for j in plan.jobs}, key=str) == [None, "R1", "R2"]
     assert plan.run_dir == (tmp_path / "reports" / "valid-run").resolve()
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.fixture(scope="module")
+def no_transactions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny bank prepared without its transactions table."""
+    base = tmp_path_factory.mktemp("no_transactions")
+    tables = tiny_tables()
+    del tables["transactions"]
+    write_tables(tables, base / "raw")
+    rc = main(["data", "prepare", "--raw", str(base / "raw"), "--out", str(base / "processed")])
+    assert rc == 0
+    return base / "processed"
+
+
+def test_a_parameter_needing_a_missing_table_is_refused_before_any_kernel(
+    no_transactions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_kernels: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ma_kpi needing transactions, on data without them: exit 2, one message, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    case = ParamCase(
+        "ma_kpi",
+        (),
+        files={"regions/R1.yaml": "notebooks:\n  03_outlet_benchmarking: {ma_kpi: fee_income}\n"},
+    )
+    params = _params_dir(tmp_path, case)
+    rc, text = _run(_run_argv(tmp_path, no_transactions, params, ("--regions", "R1")), capsys)
+    assert rc == 2, text
+    assert "1 parameter problem" in text and "Traceback" not in text
+    assert (
+        "03_outlet_benchmarking (R1): ma_kpi: fee_income (Intermediary (fee) income) needs the "
+        "transactions table, which this extract lacks" in text
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["params"], ["params", "reports"])
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_the_default_parameters_fall_back_without_transactions_and_say_so(
+    no_transactions: Path, tmp_path: Path
+) -> None:
+    """The defaults need transactions only where a report falls back: the plan records it."""
+    from bankanalysis.batch import plan_jobs
+
+    params = _params_dir(tmp_path, ParamCase("valid", ()))
+    plan = plan_jobs(
+        regions=["R1"],
+        notebooks=None,
+        run_id="r",
+        out=tmp_path / "reports",
+        processed_dir=no_transactions,
+        params_dir=params,
+        notebooks_dir=FIXTURE_NOTEBOOKS,
+    )
+    fallbacks = plan.data["fallbacks"]
+    assert any(
+        f.startswith("03_outlet_benchmarking (R1): peer_kpis: fee_income") for f in fallbacks
+    )
+    assert any("dea_outputs: fee_income" in f for f in fallbacks)
     assert not (tmp_path / "reports").exists()

@@ -36,15 +36,27 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = ROOT / "params" / "defaults.yaml"
 
 
-def _bank(products: list[str] | None = None) -> SimpleNamespace:
+def _bank(products: list[str] | None = None, support: dict | None = None) -> SimpleNamespace:
     regions = pd.DataFrame(
         {"region_id": ["R1", "R2"], "name": ["中心城区", "东部拓展区"], "echelon": [1, 3]}
     )
+    manifest = {"fingerprint": "abc", "products": products or []}
+    if support is not None:
+        manifest["support"] = support
     return SimpleNamespace(
-        regions=regions,
-        months=["2024-01", "2024-02", "2024-03"],
-        manifest={"fingerprint": "abc", "products": products or []},
+        regions=regions, months=["2024-01", "2024-02", "2024-03"], manifest=manifest
     )
+
+
+def _support(absent: tuple[str, ...] = ()) -> dict:
+    """What a 3-month extract supports, without the ``absent`` optional tables."""
+    tables = ["transactions", "managers", "contacts", "devices", "device_months", "targets"]
+    return {
+        "tables": {t: t not in absent for t in tables},
+        "months": {"first": "2024-01", "last": "2024-03", "n": 3},
+        "products": {},
+        "products_never_held": [],
+    }
 
 
 @pytest.fixture()
@@ -217,7 +229,10 @@ def test_product_parameters_must_exist_in_the_data(params_dir: Path) -> None:
         validate_batch_params(
             params_dir, ["R1"], ["01_customer_segmentation"], _bank(["fund", "debit_card"])
         )
-    assert "wealth_card_product: product id(s) wealth_card not in the data" in str(err.value)
+    assert (
+        "wealth_card_product: product id(s) wealth_card not in the product table; known: "
+        "debit_card, fund; set wealth_card_product: null if this bank has no wealth card"
+    ) in str(err.value)
     ok = validate_batch_params(
         params_dir, ["R1"], ["01_customer_segmentation"], _bank(["fund", "wealth_card"])
     )
@@ -369,3 +384,86 @@ def test_tier_popularity_baseline_defaults_agree_with_the_schema() -> None:
             value = p.default
             compared[name] = list(value) if isinstance(value, tuple) else value
     assert {k: defaults[k] for k in compared} == compared
+
+
+def test_a_parameter_needing_a_missing_table_stops_the_batch_with_one_message(
+    params_dir: Path,
+) -> None:
+    """ma_kpi and dea_inputs have no fallback: one message per parameter, naming the table."""
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n  03_outlet_benchmarking:\n    ma_kpi: fee_income\n"
+        "    dea_inputs: [staff_fte, customers]\n",
+        encoding="utf-8",
+    )
+    (params_dir / "regions" / "R2.yaml").write_text(
+        "notebooks:\n  03_outlet_benchmarking: {ma_kpi: fee_income}\n", encoding="utf-8"
+    )
+    bank = _bank(support=_support(("transactions",)))
+    with pytest.raises(ParameterError) as err:
+        validate_batch_params(params_dir, None, ["03_outlet_benchmarking"], bank)
+    problems = err.value.problems
+    assert problems == [
+        "03_outlet_benchmarking (all regions): ma_kpi: fee_income (Intermediary (fee) income) "
+        "needs the transactions table, which this extract lacks; the moving-average comparison "
+        "has no fallback. Set ma_kpi to an outlet KPI this extract measures, e.g. "
+        "aum, new_deposits, deposit_balance"
+    ]
+    assert err.value.exit_code == 2
+    # without transactions the default peer KPIs fall back: nothing stops the batch
+    fallbacks: list[str] = []
+    (params_dir / "regions" / "R1.yaml").unlink()
+    (params_dir / "regions" / "R2.yaml").unlink()
+    validate_batch_params(params_dir, None, ["03_outlet_benchmarking"], bank, fallbacks)
+    left_out = [f for f in fallbacks if "left out of the peer comparison" in f]
+    assert [f.split(": ")[1] for f in left_out] == ["peer_kpis"] * 3
+    assert all(f.startswith("03_outlet_benchmarking (all regions): peer_kpis: ") for f in left_out)
+    assert any(
+        "fee_income (Intermediary (fee) income) needs the transactions table" in f for f in left_out
+    )
+    assert sum("left out of the DEA outputs" in f for f in fallbacks) == 1
+
+
+def test_every_dea_output_unmeasured_stops_and_an_unmeasured_input_stops(
+    params_dir: Path,
+) -> None:
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n  03_outlet_benchmarking:\n    dea_outputs: [fee_income]\n"
+        "    dea_inputs: [staff_fte, device_operating_rate]\n",
+        encoding="utf-8",
+    )
+    bank = _bank(support=_support(("transactions", "devices", "device_months")))
+    with pytest.raises(ParameterError) as err:
+        validate_batch_params(params_dir, ["R1"], ["03_outlet_benchmarking"], bank)
+    text = str(err.value)
+    assert "03_outlet_benchmarking (R1): dea_outputs: every DEA output needs a table" in text
+    assert (
+        "dea_inputs: device_operating_rate (Self-service device operating rate) needs the "
+        "devices table and the device_months table, which this extract lack" in text
+    )
+    assert len(err.value.problems) == 2
+
+
+def test_short_data_falls_back_and_is_recorded(params_dir: Path) -> None:
+    """3 months: migration, growth and propensity fall back as the reports say; no error."""
+    fallbacks: list[str] = []
+    out = validate_batch_params(
+        params_dir, ["R2"], list(NOTEBOOK_PARAMS), _bank(support=_support()), fallbacks
+    )
+    assert len(out) == 4
+    assert fallbacks == [
+        "00_bank_overview (bank): lookback_months: the data hold 3 months up to 2024-03: "
+        "customer growth and stock retention compare 2024-03 with the first month 2024-01, "
+        "2 months earlier instead of 12",
+        "01_customer_segmentation (R2): migration_months: the data hold 3 months up to "
+        "2024-03: the tier migration compares 2024-03 with the first month 2024-01, 2 months "
+        "earlier instead of 12",
+        "02_cross_sell_propensity (R2): horizon: the data hold 3 months up to 2024-03; horizon 3 "
+        "and eval_months 1 need at least 7: no product gets a model and the report says why "
+        "(shorten the horizon or lower eval_months)",
+    ]
+
+
+def test_data_prepared_without_support_are_not_checked(params_dir: Path) -> None:
+    fallbacks: list[str] = []
+    validate_batch_params(params_dir, None, list(NOTEBOOK_PARAMS), _bank(), fallbacks)
+    assert fallbacks == []

@@ -110,3 +110,86 @@ def test_empty_bank_is_json_ready() -> None:
     assert s["outlets_per_peer_group"] == [] and s["products"] == {}
     assert s["outlets_per_region"] == {"R1": 0, "R2": 0, "R3": 0}
     assert json.loads(json.dumps(s)) == s
+
+
+# --------------------------------------------------------------------------- support_check
+
+
+def _have(absent: tuple[str, ...] = (), n: int = 13) -> dict:
+    from bankanalysis.rules.months import shift_month
+
+    return {
+        "tables": {t: t not in absent for t in OPTIONAL_TABLES},
+        "months": {"first": "2024-01", "last": shift_month("2024-01", n - 1), "n": n},
+        "products": {
+            "wealth_card": {"holders": {"2024-01": 0}, "buyers": {"2024-01": None}},
+            "gold": {"holders": {"2024-01": 4}, "buyers": {"2024-01": None, "2024-02": 0}},
+            "fund": {"holders": {"2024-01": 4}, "buyers": {"2024-02": 3}},
+        },
+        "products_never_held": ["wealth_card"],
+    }
+
+
+def test_months_needed_by_the_windows() -> None:
+    from bankanalysis.data.support_check import months_needed
+
+    # horizon 2, 2 evaluation months: train t, label t+2 = first evaluation month, second
+    # evaluation month, its label 2 months later -> 1 + 2 + 1 + 2 = 6 month-ends
+    assert months_needed(horizon=2, eval_months=2, train_windows=4) == {
+        "propensity_any": 6,
+        "propensity_full": 9,
+    }
+    assert months_needed(migration_months=3) == {"migration": 4}
+
+
+def test_kpis_needing_a_table_come_from_the_dictionary() -> None:
+    from bankanalysis.data.support_check import kpis_needing, missing_needs
+    from bankanalysis.rules.kpis import KPIS
+
+    assert kpis_needing("targets") == [k for k, e in KPIS.items() if "targets" in e.needs]
+    assert "target_attainment" in kpis_needing("targets")
+    assert missing_needs("device_operating_rate", {"device_months"}) == ["device_months"]
+    assert missing_needs("not_a_kpi", {"transactions"}) == []
+
+
+def test_product_roles_and_targets_nobody_holds_or_buys_fall_back() -> None:
+    from bankanalysis.data.support_check import check_params_support
+
+    found = check_params_support(
+        {"wealth_card_product": "wealth_card", "products": ["gold", "fund", "unknown"]}, _have()
+    )
+    assert [(f.parameter, f.fatal) for f in found] == [
+        ("wealth_card_product", False),
+        ("products", False),
+    ]
+    assert "set wealth_card_product: null if this bank has no such product" in found[0].message
+    assert "nobody buys product 'gold'" in found[1].message
+
+
+def test_windows_fall_back_only_when_the_data_are_short() -> None:
+    from bankanalysis.data.support_check import check_params_support
+
+    p = {"migration_months": 12, "horizon": 3, "eval_months": 1, "train_windows": 12}
+    assert check_params_support(p, _have(n=18)) == []  # 12 + 2 * 3 + 1 - 1 = 18
+    (f,) = check_params_support(p, _have(n=17))
+    assert (
+        f.parameter == "train_windows" and "train on 11 monthly windows instead of 12" in f.message
+    )
+    one = check_params_support({"migration_months": 12}, _have(n=1))
+    assert one[0].message == (
+        "the data hold one month (2024-01): the tier migration cannot be computed and the "
+        "report says why"
+    )
+    # an earlier data month shortens what the windows have
+    m, g = check_params_support({**p, "data_month": "2024-12"}, _have(n=18))
+    assert m.parameter == "migration_months" and "11 months earlier instead of 12" in m.message
+    assert g.parameter == "train_windows" and "the data hold 12 months up to 2024-12" in g.message
+
+
+def test_self_service_target_without_devices_is_a_stated_fallback() -> None:
+    from bankanalysis.data.support_check import check_params_support
+
+    (f,) = check_params_support({"self_service_target": 3.0}, _have(("devices",)))
+    assert (f.parameter, f.fatal) == ("self_service_target", False)
+    assert "self_service_per_outlet" in f.message and "the devices table" in f.message
+    assert check_params_support({"self_service_target": 3.0}, None) == []

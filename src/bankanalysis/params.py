@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -723,11 +723,52 @@ def _product_fields(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+def _null_hint(cls: type[CommonParams], key: str) -> str:
+    """For an optional product role (may be null): how to say the bank has none."""
+    field = cls.model_fields.get(key)
+    if field is None or type(None) not in get_args(field.annotation):
+        return ""
+    role = key.removesuffix("_product").replace("_", " ")
+    return f"; set {key}: null if this bank has no {role}"
+
+
+def _support_findings(
+    jobs: Mapping[tuple[str | None, str], Mapping[str, Any]],
+    support: Mapping[str, Any] | None,
+    regions: list[str],
+    problems: list[str],
+    fallbacks: list[str] | None,
+) -> None:
+    """Check every job against what the data support; one line per finding and notebook.
+
+    Regions with the same finding are named together (``all regions`` when every one).
+    """
+    from bankanalysis.data.support_check import check_params_support
+
+    where: dict[tuple[str, str, bool], list[str | None]] = {}
+    for (r, nb), p in jobs.items():
+        for f in check_params_support(p, support):
+            where.setdefault((nb, f.text(), f.fatal), []).append(r)
+    for (nb, text, fatal), rs in where.items():
+        named = [r for r in rs if r is not None]
+        scope = "bank" if not named else ", ".join(named)
+        if len(named) > 1 and set(named) == set(regions):
+            scope = "all regions"
+        line = f"{nb} ({scope}): {text}"
+        if fatal:
+            problems.append(line)
+        else:
+            logger.warning("fallback: %s", line)
+            if fallbacks is not None:
+                fallbacks.append(line)
+
+
 def validate_batch_params(
     params_dir: str | Path,
     regions: Iterable[str] | None,
     notebooks: Iterable[str],
     bank: Any,
+    fallbacks: list[str] | None = None,
 ) -> dict[tuple[str | None, str], dict[str, Any]]:
     """Validate every job's parameters of a batch against the files and the data, all at once.
 
@@ -741,7 +782,12 @@ def validate_batch_params(
         Notebook stems to run.
     bank : object
         Processed data (``bankanalysis.data.load.load_processed``): uses ``bank.regions``
-        (DataFrame with ``region_id`` and ``name``) and ``bank.months``.
+        (DataFrame with ``region_id`` and ``name``), ``bank.months`` and
+        ``bank.manifest["support"]`` (what the data can support).
+    fallbacks : list of str, optional
+        Filled with one sentence per parameter that needs something the data lack and falls
+        back as the report documents (:func:`bankanalysis.data.support_check.check_params_support`);
+        each is also logged as a warning.
 
     Returns
     -------
@@ -754,14 +800,17 @@ def validate_batch_params(
         With every problem found: unknown keys, wrong types, thresholds, unknown regions,
         months outside the data (fields ending in ``_month``), product ids not in the data
         (fields ending in ``_product``/``_products``), unsafe ids, override files of regions
-        not in the data.
+        not in the data, and parameters needing data the extract lacks with no fallback
+        (e.g. ``ma_kpi`` needing the transactions table when there is none).
     """
     params_dir = Path(params_dir)
     problems: list[str] = []
     known = [str(r) for r in bank.regions["region_id"].tolist()]
     names = dict(zip(bank.regions["name"].astype(str), known, strict=False))
     months = list(bank.months)
-    products = set((getattr(bank, "manifest", None) or {}).get("products") or [])
+    manifest = getattr(bank, "manifest", None) or {}
+    products = set(manifest.get("products") or [])
+    support = manifest.get("support")
     wanted = known if regions is None else [str(r) for r in regions]
     ok_regions: list[str] = []
     for r in wanted:
@@ -803,7 +852,8 @@ def validate_batch_params(
                 if unknown:
                     problems.append(
                         f"{nb} ({r or 'bank'}): {key}: product id(s) {', '.join(unknown)} "
-                        f"not in the data; known: {', '.join(sorted(products)[:12])}"
+                        f"not in the product table; known: {', '.join(sorted(products)[:12])}"
+                        + _null_hint(NOTEBOOK_PARAMS[nb], key)
                     )
             for key in _month_fields(p):
                 if months and p[key] not in months:
@@ -812,6 +862,7 @@ def validate_batch_params(
                         f"({months[0]} .. {months[-1]})"
                     )
             out[(r, nb)] = p
+    _support_findings(out, support, ok_regions, problems, fallbacks)
     if problems:
         raise ParameterError(list(dict.fromkeys(problems)), source=str(params_dir))
     return out

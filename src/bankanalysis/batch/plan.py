@@ -121,8 +121,9 @@ def plan_jobs(
         from bankanalysis.data.load import load_processed
 
         bank = load_processed(processed)
+    fallbacks: list[str] = []
     try:
-        per_job = validate_batch_params(params_dir, regions, wanted, bank)
+        per_job = validate_batch_params(params_dir, regions, wanted, bank, fallbacks)
     except ParameterError as exc:
         problems.extend(exc.problems)
         per_job = {}
@@ -144,6 +145,8 @@ def plan_jobs(
         "data_month": getattr(bank, "data_month", months[-1] if months else None),
         "months": [months[0], months[-1]] if months else [],
         "processed_dir": str(processed),
+        # parameters needing data the extract lacks, and the fallback each report states
+        "fallbacks": fallbacks,
     }
     reg_rows = {str(r["region_id"]): r for r in bank.regions.to_dict("records")}
     commit = git_commit(paths.root)
