@@ -254,3 +254,135 @@ def test_months_and_plain_text_columns(tmp_path: Path) -> None:
     assert "customer_id" not in check.plain["holdings"]
     assert {"month", "product"} <= check.plain["holdings"]
     assert "product" not in check.plain["transactions"]
+
+
+# --------------------------------------------------------------------------- degenerate shapes
+
+
+def _shape(raw: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Violation]:
+    """Run ``bankanalysis data validate`` (exit 0 asserted); its warnings by rule and table."""
+    assert main(["data", "validate", "--raw", str(raw), *args]) == 0
+    out = capsys.readouterr()
+    assert "valid (" in out.out and "Traceback" not in out.err
+    check = validate_raw(raw, shape=True, windows=None if not args else _windows(args[-1]))
+    assert check.errors == []
+    found = {}
+    for w in check.warnings:
+        assert w.severity == "warning"
+        assert w.format() in out.err, "the CLI lists every warning"
+        found[f"{w.rule}:{w.table}"] = w
+    return found
+
+
+def _windows(params_dir: str) -> dict:
+    from bankanalysis.data.validate_shape import window_params
+
+    return window_params(params_dir)
+
+
+def test_the_tiny_banks_shape_is_valid_with_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3 months, R2 with one outlet, echelons 1 and 3 with one region each: warned, exit 0."""
+    raw = write_tables(tiny_tables(), tmp_path, fmt="csv")
+    assert validate_raw(raw).warnings == []  # prepare's check leaves shapes alone
+    found = _shape(raw, capsys)
+    assert set(found) == {
+        "too_few_months:holdings",
+        "region_one_outlet:outlets",
+        "echelon_one_region:regions",
+    }
+    months = [w for w in validate_raw(raw, shape=True).warnings if w.rule == "too_few_months"]
+    assert [w.message for w in months] == [
+        "the data hold 3 months (2024-01 to 2024-03); the tier migration over "
+        "migration_months = 12 needs 13: the migration will compare with the first month, "
+        "2 months earlier",
+        "the data hold 3 months (2024-01 to 2024-03); cross-sell propensity with horizon 3, "
+        "eval_months 1 and train_windows 12 needs at least 7 for any model: no product gets "
+        "a model (the report says why); shorten the horizon or lower eval_months",
+    ]
+    assert all(w.column == "month" and w.file.endswith("holdings.csv") for w in months)
+    one = found["region_one_outlet:outlets"]
+    assert (one.column, one.n_rows, one.examples) == (
+        "region_id",
+        1,
+        [{"region_id": "R2", "only_outlet_id": "O3"}],
+    )
+    ech = found["echelon_one_region:regions"]
+    assert ech.n_rows == 2 and ech.examples == [
+        {"echelon": 1, "only_region_id": "R1"},
+        {"echelon": 3, "only_region_id": "R2"},
+    ]
+
+
+def test_months_follow_the_parameter_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "defaults.yaml").write_text(
+        "notebooks:\n"
+        "  01_customer_segmentation: {migration_months: 2}\n"
+        "  02_cross_sell_propensity: {horizon: 1, eval_months: 1, train_windows: 2}\n",
+        encoding="utf-8",
+    )
+    found = _shape(raw, capsys, "--params", str(params))
+    # migration 2 + 1 = 3 months: enough; propensity 2 * 1 + 1 = 3 for one window, 4 for two
+    (w,) = [
+        v
+        for v in validate_raw(raw, shape=True, windows=_windows(str(params))).warnings
+        if v.rule == "too_few_months"
+    ]
+    assert "needs 4 for every training window: the models train on 1 window" in w.message
+    assert "too_few_months:holdings" in found
+
+
+def test_balances_all_zero_or_constant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tables = tiny_tables()
+    tables["holdings"] = tables["holdings"].assign(balance=0.0)
+    found = _shape(write_tables(tables, tmp_path / "zero"), capsys)
+    w = found["balances_constant:holdings"]
+    # AUM products: current_deposit, time_deposit, fund -> 7 + 8 + 8 holding rows
+    assert (w.column, w.n_rows) == ("balance", 23)
+    assert "is 0: every customer falls in the same tier" in w.message
+    tables["holdings"] = tables["holdings"].assign(balance=100.0)
+    found = _shape(write_tables(tables, tmp_path / "same"), capsys)
+    assert "is the same value (100.00)" in found["balances_constant:holdings"].message
+    # the healthy tiny bank has varying balances: no such warning
+    assert "balances_constant:holdings" not in _shape(
+        write_tables(tiny_tables(), tmp_path / "ok"), capsys
+    )
+
+
+def test_missing_expected_tables_name_the_kpis_and_sections(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = tiny_tables()
+    del tables["transactions"], tables["contacts"]
+    found = _shape(write_tables(tables, tmp_path), capsys)
+    tx = found["missing_optional_table:transactions"]
+    assert tx.file == str(tmp_path / "transactions.csv")
+    assert "fee_income (Intermediary (fee) income)" in tx.message
+    assert "outlet KPIs, peer ranks and DEA (03 outlet benchmarking)" in tx.message
+    co = found["missing_optional_table:contacts"]
+    assert "vip_service_duration_ratio" in co.message and "managers" not in co.table
+    assert "account managers and VIP service (01 customer segmentation" in co.message
+    assert "missing_optional_table:managers" not in found
+
+
+def test_products_nobody_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tables = tiny_tables()
+    extra = pd.DataFrame(
+        {"product": ["gold", "bond"], "name": ["黄金", "债券"], "family": ["investment"] * 2,
+         "in_aum": [True, True], "cross_sell": [True, True]}
+    )  # fmt: skip
+    tables["products"] = pd.concat([tables["products"], extra], ignore_index=True)
+    found = _shape(write_tables(tables, tmp_path), capsys)
+    w = found["product_never_held:products"]
+    assert (w.column, w.n_rows, w.examples) == (
+        "product",
+        2,
+        [{"product": "bond"}, {"product": "gold"}],
+    )
+    assert "products nobody holds in any month (bond, gold)" in w.message

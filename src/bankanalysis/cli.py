@@ -49,8 +49,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bankanalysis.data.validate import validate_raw
+    from bankanalysis.data.validate_shape import window_params
 
-    warnings = validate_raw(Path(args.raw), encoding=args.encoding).raise_for_errors()
+    windows = window_params(args.params)
+    check = validate_raw(Path(args.raw), encoding=args.encoding, shape=True, windows=windows)
+    warnings = check.raise_for_errors()
     for w in warnings:
         print(w.format(), file=sys.stderr)
     print(f"{args.raw}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")
@@ -93,6 +96,12 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     v = dsub.add_parser("validate", help="check data/raw against the data contract")
     v.add_argument("--raw", default="data/raw")
     v.add_argument("--encoding", default="utf-8", help="CSV encoding, e.g. gbk (default utf-8)")
+    v.add_argument(
+        "--params",
+        default=None,
+        help="parameter folder whose windows (migration_months, horizon, train_windows, "
+        "eval_months) the month checks use (default: the schema defaults)",
+    )
     v.set_defaults(func=_cmd_validate)
 
     pr = dsub.add_parser("prepare", help="validate, then build data/processed atomically")

@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -196,6 +198,8 @@ def validate_raw(
     *,
     defer_keys: tuple[str, ...] = (),
     con: duckdb.DuckDBPyConnection | None = None,
+    shape: bool = False,
+    windows: Mapping[str, Any] | None = None,
 ) -> RawCheck:
     """Check the raw tables in ``raw_dir`` against the data contract; report every violation.
 
@@ -213,6 +217,14 @@ def validate_raw(
         once.
     con : duckdb.DuckDBPyConnection, optional
         Connection to use (a new in-memory one by default).
+    shape : bool
+        Also warn about degenerate shapes of a valid extract (constant balances, too few
+        months, missing optional tables, products nobody holds, one outlet in a region, one
+        region in an echelon: :func:`bankanalysis.data.validate_shape.check_shape`); only
+        when no rule is broken. ``bankanalysis data validate`` sets it.
+    windows : mapping, optional
+        Parameters sizing the month windows for ``shape``
+        (:func:`bankanalysis.data.validate_shape.window_params`); schema defaults if omitted.
 
     Returns
     -------
@@ -271,6 +283,10 @@ def validate_raw(
                     pos = deferred[name]
                     out[pos:pos] = check_key(con, tables[name])
                 deferred = {}
+            if shape and not any(v.severity == "error" for v in out):
+                from bankanalysis.data.validate_shape import check_shape
+
+                out += check_shape(con, raw_dir, tables, months, windows)
             plain = {name: set(rt.plain) for name, rt in tables.items()}
     finally:
         if own:
