@@ -128,6 +128,35 @@ def test_scorecard_grid_and_metrics_by_kpi_id() -> None:
     assert rov.scorecard_metrics(absent)["manager_coverage"] == Absent("no managers")
 
 
+def test_a_kpi_the_data_cannot_measure_is_not_a_small_group() -> None:
+    """No contacts table: the VIP duration ratio is n/a with its reason, never the marker, even
+    where the VIP-and-above group is small (k = 3: the bank has 2)."""
+    args = dict(managers=managers(), has_contacts=False, coverage_products=3)
+    per_region = region_scorecard(
+        tiers_now(), cm_base(), region_month(), outlet_month(), "2024-03", **args
+    )
+    whole = region_scorecard(
+        tiers_now(), cm_base(), region_month(), outlet_month(), "2024-03", by_region=False, **args
+    )
+    sc = rov.Scorecard(
+        regions=suppress_scorecard(per_region, 3),
+        withheld=withheld_cells(per_region, 3),
+        bank=suppress_scorecard(whole, 3),
+        base_month="2024-01",
+        absent=dict(per_region.attrs["absent"]),
+        min_group_size=3,
+    )
+    assert "vip_service_duration_ratio" in sc.absent
+    table = rov.scorecard_table(sc, NAMES, "CNY")
+    column = table.frame.set_index("Region")["VIP customer service duration ratio (%)"]
+    assert column.tolist() == ["n/a"] * 3
+    reason = sc.absent["vip_service_duration_ratio"]
+    assert f"VIP customer service duration ratio: not available ({reason})." in table.note
+    assert table.frame.set_index("Region").at["South", "Product coverage (%)"] == "<3"
+    m = rov.scorecard_metrics(sc)
+    assert m["vip_service_duration_ratio"] == Absent(reason)
+
+
 def test_league_view_and_metrics() -> None:
     sc = _scorecard(k=1)
     table = rov.league(sc, NAMES)

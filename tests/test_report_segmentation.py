@@ -255,6 +255,12 @@ def test_pipeline_metrics_table_and_plot_data() -> None:
     assert table.iloc[2].tolist() == ["Zeta", "VIP", "<10", "30", "<10", "<10"]
     assert table.iloc[3].tolist() == ["Zeta", "Private banking", "0", "15", "0.0%", "0"]
     assert rs.pipeline_plot_data(pipe, K)["outlet"].tolist() == ["Zeta"]
+    # nobody near a threshold, or only small groups: no table of zeros and markers, the
+    # report's sentence alone (the chart has nothing either)
+    few = pipe[pipe["customers"] < K]
+    assert rs.pipeline_plot_data(few, K).empty and rs.pipeline_table(few, "CNY", K) is None
+    zero = pipe.assign(customers=0, pipeline_share=0.0, aum_gap=0.0)
+    assert rs.pipeline_table(zero, "CNY", K) is None
 
 
 def test_segment_metrics_tables_and_traits() -> None:

@@ -282,6 +282,9 @@ def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> K
     withheld = withheld.reindex(columns=ids, fill_value=False)
     columns = {"customers": "customers", **{k: k for k in ids}}
     withheld["customers"] = is_small(rows["customers"], sc.min_group_size)
+    # a KPI the data cannot measure is unknown, not small: n/a (reason in the note), never the
+    # marker of a small group
+    withheld[[k for k in ids if k in sc.absent]] = False
     return kpi_table(
         rows,
         columns,

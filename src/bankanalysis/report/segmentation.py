@@ -465,18 +465,23 @@ def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     return pipe[pipe["customers"] >= min_group_size]
 
 
-def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
+def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable | None:
     """The pipeline by outlet and target tier, tiers in order (``pipe`` from
     :func:`label_pipeline`).
 
     A row whose tier below the threshold, or whose count near the threshold, is a small group
     is withheld (count, share and AUM gap: the share times the tier count would give the count).
+    None when no row would show a count above 0 (every count is 0 or withheld): exactly when
+    :func:`pipeline_plot_data` is empty and the report says that no outlet has enough customers
+    near a threshold; a table of zeros and withheld markers would add nothing to that sentence.
     """
     small = pd.Series(
         is_small(pipe["customers"], min_group_size)
         | is_small(pipe["tier_customers"], min_group_size),
         index=pipe.index,
     )
+    if not (pipe["customers"].where(~small, 0) > 0).any():
+        return None
     shown = pipe.astype({c: "float64" for c in ("customers", "pipeline_share", "aum_gap")})
     shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
     tier_small = is_small(shown["tier_customers"], min_group_size)
