@@ -186,6 +186,40 @@ def test_region_evaluation_table_shows_the_marker_for_withheld_cells():
     assert t.loc["gold", "Buyers evaluated"] == "10"
 
 
+def test_region_row_without_auc_says_why():
+    """65 customers of the region evaluated, none bought: the row shows 0 and n/a, and the
+    note says why (a withheld row keeps its marker and needs no note)."""
+    region_eval = pd.DataFrame(
+        {
+            "product": ["gold", "fund", "card"],
+            "n": [65, 40, 30],
+            "buyers": [0.0, np.nan, 12.0],
+            "auc": [np.nan, np.nan, 0.71],
+            "lift": [np.nan, np.nan, 2.5],
+            "capture": [np.nan, np.nan, 0.25],
+            "suppressed": [False, True, False],
+        }
+    )
+    table = rp.region_evaluation(region_eval, {"gold": "Gold <b>"}, "东区", 5)
+    gold = table.frame.set_index("product name").loc["Gold <b>"]
+    assert gold[
+        ["Customers evaluated", "Buyers evaluated", "Model AUC (out of time)"]
+    ].tolist() == [
+        "65",
+        "0",
+        "n/a",
+    ]
+    assert table.note == (
+        "AUC and lift are n/a for Gold <b> (none of its 65 evaluated customers bought it: no "
+        "buyer to rank)."
+    )
+    assert "Gold &lt;b&gt;" in table.to_html() and "<b>" not in table.to_html()
+    assert (
+        rp.undefined_auc_note(region_eval.assign(**{"product name": ["a", "b", "c"]}).iloc[1:])
+        == ""
+    )
+
+
 def test_evaluation_text_hand_computed_and_without_models():
     bank_eval = _hand_figures()
     assert rp.evaluation_text(bank_eval, _bundle()) == (

@@ -77,6 +77,7 @@ __all__ = [
     "region_evaluation",
     "region_evaluation_table",
     "skipped_products_text",
+    "undefined_auc_note",
 ]
 
 logger = logging.getLogger(__name__)
@@ -335,6 +336,9 @@ def region_evaluation(
         For the caption.
     min_group_size : int
         ``k`` of the disclosure rule (the marker's text).
+
+    A product whose AUC is n/a although not withheld (no buyer, or only buyers, among the
+    region's evaluated customers) is named in the table's note with that reason.
     """
     table = _labelled(region_eval, product_names)
     withheld = pd.DataFrame(
@@ -352,7 +356,44 @@ def region_evaluation(
         min_group_size=min_group_size,
         suppressed=withheld,
         caption=f"Customers of {region_name}, evaluation month",
+        note=undefined_auc_note(table),
     )
+
+
+def undefined_auc_note(table: pd.DataFrame) -> str:
+    """Why a shown row has no AUC or lift: nobody (or everybody) among the evaluated bought.
+
+    ``table``: :func:`region_evaluation_table` with ``product name``; withheld rows are left
+    out (their marker says why). Plain text (the table escapes its note).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"product name": ["Gold", "Fund", "Card"], "n": [65, 40, 12],
+    ...                   "buyers": [0, 4, 12], "auc": [float("nan"), 0.7, float("nan")],
+    ...                   "suppressed": [False, False, False]})
+    >>> print(undefined_auc_note(t))
+    AUC and lift are n/a for Gold (none of its 65 evaluated customers bought it: no buyer to rank) and Card (all 12 evaluated customers bought it: no non-buyer to rank against).
+    """
+    items = []
+    withheld = table["suppressed"] if "suppressed" in table else pd.Series(False, table.index)
+    for name, n, buyers, auc, small in zip(
+        table["product name"], table["n"], table["buyers"], table["auc"], withheld, strict=True
+    ):
+        if bool(small) or not _missing(auc) or _missing(buyers) or _missing(n):
+            continue
+        count = format_value("evaluation_customers", n)
+        if int(buyers) == 0:
+            items.append(
+                f"{name} (none of its {count} evaluated customers bought it: no buyer to rank)"
+            )
+        elif int(buyers) == int(n):
+            items.append(
+                f"{name} (all {count} evaluated customers bought it: no non-buyer to rank against)"
+            )
+    if not items:
+        return ""
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return f"AUC and lift are n/a for {listed}."
 
 
 def evaluation_metrics(
