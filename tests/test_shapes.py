@@ -36,6 +36,10 @@ class Case:
     reasons: tuple[str, ...]
     fmt: str = "parquet"
     encoding: str = "utf-8"
+    #: Rules ``bankanalysis data validate`` must warn about (severity "warning", exit 0).
+    warnings: tuple[str, ...] = ()
+    #: Parameters the batch must record as falling back (run manifest, data.fallbacks).
+    fallbacks: tuple[str, ...] = ()
 
 
 CASES = {
@@ -51,6 +55,8 @@ CASES = {
         ),
         fmt="csv",
         encoding="gbk",
+        warnings=("missing_optional_table", "region_one_outlet", "echelon_one_region"),
+        fallbacks=("peer_kpis", "dea_outputs", "self_service_target"),
     ),
     # balances all zero, three month-ends, three cross-sell products nobody holds
     "B_zero_short": Case(
@@ -59,11 +65,15 @@ CASES = {
             "cannot be computed: the region's customers hold no aum",
             "no product has a model",
         ),
+        warnings=("balances_constant", "too_few_months", "product_never_held"),
+        fallbacks=("migration_months", "lookback_months", "horizon"),
     ),
     # a few hundred customers, some missing from a middle month-end, no transactions
     "C_tiny_gaps": Case(
         S.compose(S.tiny, S.month_gaps, S.no_transactions),
         reasons=("no transactions table", "the segments rest on the products held"),
+        warnings=("missing_optional_table",),
+        fallbacks=("peer_kpis", "dea_outputs"),
     ),
 }
 
@@ -78,6 +88,8 @@ class ShapeRun:
     result: object
     #: What the batch and its kernels wrote to stderr (the log of the run).
     log: str
+    #: ``bankanalysis data validate``'s check of the raw extract (degenerate shapes warned).
+    check: object = None
 
 
 @contextlib.contextmanager
@@ -121,6 +133,9 @@ def shape_run(
     tables = case.shape(generated)
     raw = S.write_shape(tables, base / "raw", fmt=case.fmt, encoding=case.encoding)
     processed = base / "processed"
+    from bankanalysis.data.validate import validate_raw
+
+    check = validate_raw(raw, encoding=case.encoding, shape=True)
     prepare(raw, processed, encoding=case.encoding)
     regions = sorted(tables["regions"]["region_id"].astype(str))[:2]
     log = base / "batch.log"
@@ -134,7 +149,7 @@ def shape_run(
             processed_dir=processed,
             progress=False,
         )
-    return ShapeRun(name, case, result.run_dir, result, log.read_text(errors="replace"))
+    return ShapeRun(name, case, result.run_dir, result, log.read_text(errors="replace"), check)
 
 
 class _VisibleText(HTMLParser):
@@ -246,3 +261,26 @@ def test_log_of_a_completed_run_has_no_kernel_errors(shape_run: ShapeRun) -> Non
         if "KeyboardInterrupt" in line or "[IPKernelApp] ERROR" in line or "Traceback" in line
     ]
     assert lines == []
+
+
+def test_validate_warns_about_the_shape_and_the_batch_records_its_fallbacks(
+    shape_run: ShapeRun,
+) -> None:
+    """Issue 13 s4 and s1: the extract is valid with warnings; the batch's parameter check
+    said in advance which parameters fall back (and stopped nothing)."""
+    check = shape_run.check
+    assert check.errors == []
+    assert {w.severity for w in check.warnings} <= {"warning"}
+    rules = {w.rule for w in check.warnings}
+    assert set(shape_run.case.warnings) <= rules, rules
+    manifest = json.loads((shape_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    recorded = {line.split(": ")[1] for line in manifest["data"]["fallbacks"]}
+    assert set(shape_run.case.fallbacks) <= recorded, recorded
+
+
+def test_no_contradicting_leftovers(shape_run: ShapeRun) -> None:
+    """The upgrade pipeline's "nobody near a threshold" is not followed by its table."""
+    for page in shape_run.run_dir.rglob("*.html"):
+        text = " ".join(visible_text(page).split()).lower()
+        if "no outlet has enough customers near a threshold" in text:
+            assert "customers in the tier below" not in text, page.name
