@@ -56,7 +56,7 @@ CASES = {
         fmt="csv",
         encoding="gbk",
         warnings=("missing_optional_table", "region_one_outlet", "echelon_one_region"),
-        fallbacks=("peer_kpis", "dea_outputs", "self_service_target"),
+        fallbacks=("peer_kpis", "dea_outputs", "self_service_target", "peer_by"),
     ),
     # balances all zero, three month-ends, three cross-sell products nobody holds
     "B_zero_short": Case(

@@ -193,3 +193,27 @@ def test_self_service_target_without_devices_is_a_stated_fallback() -> None:
     assert (f.parameter, f.fatal) == ("self_service_target", False)
     assert "self_service_per_outlet" in f.message and "the devices table" in f.message
     assert check_params_support({"self_service_target": 3.0}, None) == []
+
+
+def test_groups_of_one_outlet_are_compared_with_the_bank() -> None:
+    """From the support record of the hand-made frames above: echelon 2 / flagship holds O1 alone."""
+    from bankanalysis.data.support_check import check_params_support
+
+    support = _support()
+    (peer,) = check_params_support(
+        {"peer_by": ["echelon", "outlet_type"], "dea_frontier_by": "region_id"}, support
+    )
+    assert (peer.parameter, peer.fatal) == ("peer_by", False)
+    assert peer.message == (
+        "1 group of one outlet at the data month (echelon 2 / flagship): its outlet is compared "
+        "with the bank's outlets instead of their peers, as the report says"
+    )
+    # R1 holds O1 and O2, R2 O3 and O4: no region frontier of one outlet; without O4, R2 is one
+    om = _outlet_month()
+    alone = _support(outlet_month=om[om["outlet_id"] != "O4"])
+    (dea,) = check_params_support({"dea_frontier_by": "region_id"}, alone)
+    assert dea.message.startswith("1 group of one outlet at the data month (region R2): its ")
+    assert "measured on the bank-wide DEA frontier" in dea.message
+    assert check_params_support({"dea_frontier_by": "echelon"}, support) == []  # 4 in echelon 2
+    # a grouping the support record does not hold is not guessed
+    assert check_params_support({"peer_by": ["echelon", "region_id"]}, support) == []

@@ -337,6 +337,51 @@ def _windows(params: Mapping[str, Any], support: Mapping[str, Any]) -> list[Supp
     return out
 
 
+def _group_sizes(support: Mapping[str, Any], by: Sequence[str]) -> dict[str, int] | None:
+    """Outlets per group of ``by`` at the data month, from the support record; None when the
+    record does not hold that grouping."""
+    groups = support.get("outlets_per_peer_group") or []
+    if set(by) == {"echelon", "outlet_type"}:
+        return {f"echelon {g['echelon']} / {g['outlet_type']}": g["outlets"] for g in groups}
+    if list(by) in (["echelon"], ["outlet_type"]):
+        out: dict[str, int] = {}
+        for g in groups:
+            name = f"{by[0].replace('_', ' ')} {g[by[0]]}"
+            out[name] = out.get(name, 0) + int(g["outlets"])
+        return out
+    if list(by) == ["region_id"] and support.get("outlets_per_region") is not None:
+        return {f"region {r}": int(n) for r, n in support["outlets_per_region"].items()}
+    return None
+
+
+def _singletons(params: Mapping[str, Any], support: Mapping[str, Any]) -> list[SupportFinding]:
+    """Peer groups and DEA frontiers of one outlet: compared with the bank instead."""
+    out: list[SupportFinding] = []
+    for key, what in (
+        ("peer_by", "compared with the bank's outlets instead of their peers"),
+        ("dea_frontier_by", "measured on the bank-wide DEA frontier"),
+    ):
+        by = params.get(key)
+        if not by:
+            continue
+        sizes = _group_sizes(support, [by] if isinstance(by, str) else by)
+        alone = sorted(g for g, n in (sizes or {}).items() if n == 1)
+        if not alone:
+            continue
+        listed = ", ".join(alone[:5]) + (" ..." if len(alone) > 5 else "")
+        n = len(alone)
+        out.append(
+            SupportFinding(
+                key,
+                f"{n} group{'s' if n != 1 else ''} of one outlet at the data month ({listed}): "
+                f"{'its outlet is' if n == 1 else 'their outlets are'} {what}, as the report "
+                "says",
+                fatal=False,
+            )
+        )
+    return out
+
+
 def check_params_support(
     params: Mapping[str, Any], support: Mapping[str, Any] | None
 ) -> list[SupportFinding]:
@@ -370,6 +415,7 @@ def check_params_support(
     out = _benchmarking(params, absent)
     out += _product_roles(params, support)
     out += _windows(params, support)
+    out += _singletons(params, support)
     for key, kpi in PARAMETER_KPIS.items():
         if key in params and (lacking := missing_needs(kpi, absent)):
             out.append(
