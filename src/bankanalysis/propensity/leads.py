@@ -12,7 +12,7 @@ import io
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +124,7 @@ def build_lead_lists(
     offers: pd.DataFrame,
     customers: pd.DataFrame,
     leads_per_sheet: int = 50,
+    min_probability: float = 0.0,
 ) -> pd.DataFrame:
     """Lead lists: one list per account manager, one per outlet for unassigned customers.
 
@@ -134,7 +135,10 @@ def build_lead_lists(
     customers : DataFrame
         ``customer_id, tier, outlet_id, manager_id`` (manager NaN when unassigned).
     leads_per_sheet : int
-        Leads kept per list, best first.
+        Leads kept per list at most, best first.
+    min_probability : float
+        Offers with a lower probability are never leads: a list gets shorter instead of being
+        padded with unlikely offers (a list with none is not issued).
 
     Returns
     -------
@@ -144,6 +148,7 @@ def build_lead_lists(
         expected value (ties: customer id, then offer rank).
     """
     info = customers[["customer_id", "tier", "outlet_id", "manager_id"]]
+    offers = offers.loc[offers["probability"] >= min_probability]
     df = offers.merge(info, on="customer_id", how="inner", validate="many_to_one")
     mgr = df["manager_id"].astype("str")
     sheet = np.where(df["manager_id"].isna(), "unassigned " + df["outlet_id"].astype("str"), mgr)
@@ -193,6 +198,7 @@ def reason_codes(
     n_reasons: int = 3,
     product_names: Mapping[str, str] | None = None,
     candidates: Sequence[str] | None = None,
+    describe: Callable[[str, float], str] | None = None,
 ) -> pd.DataFrame:
     """The features that raise each customer's score most against a typical customer.
 
@@ -214,6 +220,9 @@ def reason_codes(
         Display names for ``hold_<product>`` features.
     candidates : sequence of str, optional
         Features to try; default every feature of ``reference``.
+    describe : callable, optional
+        ``(feature, value) -> phrase`` in plain language (the report layer's
+        :func:`bankanalysis.report.workbooks.reason_phrase`); default :func:`describe_feature`.
 
     Returns
     -------
@@ -239,7 +248,9 @@ def reason_codes(
                 break
             v = values[feats[j]][i]
             v = v if isinstance(v, str) else float(v)
-            out[f"reason_{r + 1}"][i] = describe_feature(feats[j], v, product_names)
+            out[f"reason_{r + 1}"][i] = (
+                describe(feats[j], v) if describe else describe_feature(feats[j], v, product_names)
+            )
     return pd.DataFrame(out, index=X.index)
 
 
