@@ -1,36 +1,28 @@
 """Next best offer, reason codes and the account managers' lead lists.
 
 Pure functions build the tables (the report's summaries of them are
-:mod:`bankanalysis.report.propensity`); :func:`write_lead_workbook` and :func:`write_lead_csv` write
-them atomically. Lead lists carry ids, tier, outlet, product, probability, rank and reason
-codes, never names or phone numbers.
+:mod:`bankanalysis.report.propensity`; the account managers' workbooks, written to the
+restricted folder, :mod:`bankanalysis.report.workbooks`). Lead lists carry ids, tier, outlet,
+product, probability, rank and reason codes, never names or phone numbers.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from bankanalysis.data.atomic import atomic_write_bytes
 
 __all__ = [
     "LEAD_COLUMNS",
     "build_lead_lists",
     "describe_feature",
-    "excel_sheet_name",
     "leads_by_product",
     "next_best_offers",
     "offer_summary",
     "reason_codes",
-    "write_lead_csv",
-    "write_lead_workbook",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,7 +43,6 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "reason_2",
     "reason_3",
 )
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def next_best_offers(
@@ -96,28 +87,6 @@ def next_best_offers(
     out = long.loc[long["offer_rank"] <= k].drop(columns="_p")
     cols = ["customer_id", "offer_rank", "product", "probability", "value", "expected_value"]
     return out[cols].reset_index(drop=True)
-
-
-def excel_sheet_name(name: str, used: set[str]) -> str:
-    """A valid, unique Excel sheet name (<= 31 characters, none of ``[]:*?/\\``).
-
-    Examples
-    --------
-    >>> excel_sheet_name("a/b:c", set())
-    'a_b_c'
-    >>> len(excel_sheet_name("x" * 40, {"x" * 31}))
-    31
-    """
-    base = _BAD_SHEET_CHARS.sub("_", str(name)).strip("'") or "sheet"
-    cand = base[:31]
-    i = 2
-    lowered = {u.lower() for u in used}
-    while cand.lower() in lowered or cand.lower() == "history":
-        suffix = f"~{i}"
-        cand = base[: 31 - len(suffix)] + suffix
-        i += 1
-    used.add(cand)
-    return cand
 
 
 def build_lead_lists(
@@ -322,47 +291,3 @@ def leads_by_product(leads: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-
-
-def write_lead_workbook(leads: pd.DataFrame, path: str | Path) -> dict[str, str]:
-    """Write one sheet per lead list to an ``.xlsx`` workbook, atomically.
-
-    Parameters
-    ----------
-    leads : DataFrame
-        From :func:`build_lead_lists` (plus reasons).
-    path : str or Path
-        Target file.
-
-    Returns
-    -------
-    dict
-        List name (``sheet`` value) -> Excel sheet name used.
-    """
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    names: dict[str, str] = {}
-    cols = [c for c in LEAD_COLUMNS if c in leads.columns and c != "sheet"]
-    groups = list(leads.groupby("sheet", sort=True)) if len(leads) else []
-    if not groups:
-        ws = wb.create_sheet("no leads")
-        ws.append(cols)
-    for key, g in groups:
-        names[str(key)] = excel_sheet_name(str(key), used)
-        ws = wb.create_sheet(names[str(key)])
-        ws.append(cols)
-        for row in g[cols].itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and math.isnan(v)) else v for v in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return names
-
-
-def write_lead_csv(leads: pd.DataFrame, path: str | Path) -> None:
-    """Write the lead lists as one CSV (UTF-8 with BOM so Excel shows Chinese), atomically."""
-    cols = [c for c in LEAD_COLUMNS if c in leads.columns]
-    text = leads[cols].to_csv(index=False, lineterminator="\r\n")
-    atomic_write_bytes(Path(path), text.encode("utf-8-sig"))

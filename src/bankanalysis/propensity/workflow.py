@@ -1,7 +1,9 @@
-"""A region's propensity view: score its customers, pick offers, build and write lead lists.
+"""A region's propensity view: score its customers, pick offers, build lead lists, replay last
+period's lists and read the managers' books.
 
-These functions read the processed data and write the lead files; the report shaping (tables,
-sentences, charts, metrics) is :mod:`bankanalysis.report.propensity`.
+These functions read the processed data; the report shaping (tables, sentences, charts,
+metrics) is :mod:`bankanalysis.report.propensity`, the restricted workbooks
+:mod:`bankanalysis.report.workbooks`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,6 @@ from bankanalysis.propensity.leads import (
     build_lead_lists,
     next_best_offers,
     reason_codes,
-    write_lead_csv,
-    write_lead_workbook,
 )
 from bankanalysis.propensity.scorecards import new_holdings
 from bankanalysis.propensity.training import (
@@ -40,7 +39,6 @@ __all__ = [
     "replay_leads",
     "region_lead_lists",
     "score_region",
-    "write_region_leads",
 ]
 
 logger = logging.getLogger(__name__)
@@ -135,22 +133,6 @@ def add_reasons(
         for c in rc.columns:
             out.loc[rows, c] = rc[c].to_numpy()
     return out
-
-
-def write_region_leads(leads: pd.DataFrame, output_dir: str | Path, region_id: str) -> dict:
-    """Write ``leads_<region_id>.xlsx`` and ``leads_<region_id>.csv`` atomically.
-
-    Returns
-    -------
-    dict
-        ``xlsx`` and ``csv`` file names (relative to ``output_dir``) and ``sheets``.
-    """
-    out = Path(output_dir)
-    xlsx, csv = f"leads_{region_id}.xlsx", f"leads_{region_id}.csv"
-    sheets = write_lead_workbook(leads, out / xlsx)
-    write_lead_csv(leads, out / csv)
-    logger.info("wrote %d leads in %d lists to %s", len(leads), len(sheets), out / xlsx)
-    return {"xlsx": xlsx, "csv": csv, "sheets": sheets}
 
 
 def region_lead_lists(
