@@ -51,12 +51,23 @@ def test_conversion_against_comparable_customers_hand_computed():
     fund = table.loc["fund"]
     assert (fund.leads, fund.lead_buyers, fund.lead_conversion) == (4, 3, 0.75)
     assert fund.matched_leads == 4 and fund.comparable_customers == 6
+    assert fund.matched_conversion == 0.75
     # each band's non-lead rate weighted by its 2 leads: (2 * 1/4 + 2 * 1/2) / 4
     assert fund.comparable_conversion == pytest.approx(0.375)
     assert fund.conversion_uplift == pytest.approx(0.75 - 0.375)
     gold = table.loc["gold"]
     assert (gold.leads, gold.lead_buyers, gold.matched_leads) == (1, 0, 0)
     assert math.isnan(gold.comparable_conversion) and math.isnan(gold.conversion_uplift)
+
+
+def test_bands_with_too_few_comparable_customers_are_left_out():
+    table = lead_conversion(lead_outcomes(*_planted()), min_comparable=3).set_index("product")
+    fund = table.loc["fund"]
+    # only band (0.2, 0.3] has 3+ non-leads (e-h): leads a, b (1 of 2) against 1/4
+    assert (fund.leads, fund.lead_conversion) == (4, 0.75)
+    assert (fund.matched_leads, fund.comparable_customers) == (2, 4)
+    assert fund.matched_conversion == 0.5 and fund.comparable_conversion == 0.25
+    assert fund.conversion_uplift == pytest.approx(0.25)
 
 
 def test_conversion_per_list():

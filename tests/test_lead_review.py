@@ -57,6 +57,7 @@ def _conv() -> pd.DataFrame:
             "lead_buyers": [10, 1],
             "lead_conversion": [0.25, 1 / 3],
             "matched_leads": [40, 0],
+            "matched_conversion": [0.25, float("nan")],
             "comparable_customers": [300, 0],
             "comparable_conversion": [0.2, float("nan")],
             "conversion_uplift": [0.05, float("nan")],
@@ -66,8 +67,13 @@ def _conv() -> pd.DataFrame:
 
 def test_conversion_table_and_metrics_follow_the_small_group_rule():
     frame = conversion_table(_conv(), {"fund": "Funds", "gold": "Gold"}, 10).frame
-    assert frame.iloc[0].tolist() == ["Funds", "40", "25.0%", "20.0%", "+5.0 pp"]
-    assert frame.iloc[1].tolist() == ["Gold", "<10", "<10", "<10", "<10"]
+    assert frame.iloc[0].tolist() == ["Funds", "40", "25.0%", "40", "25.0%", "20.0%", "+5.0 pp"]
+    assert frame.iloc[1].tolist() == ["Gold"] + ["<10"] * 6
+    few = _conv()
+    few.loc[0, "matched_leads"] = 4
+    assert conversion_table(few, {}, 10).frame.iloc[0].tolist()[3:] == ["<10"] * 4
+    assert conversion_metrics(few, 10)["lead_conversion_uplift[product=fund]"] == Suppressed(10)
+    assert conversion_metrics(few, 10)["lead_conversion_rate[product=fund]"] == 0.25
     m = conversion_metrics(_conv(), 10)
     assert m["lead_conversion_rate[product=fund]"] == 0.25
     assert m["lead_conversion_uplift[product=fund]"] == 0.05
@@ -82,6 +88,7 @@ def test_conversion_table_and_metrics_follow_the_small_group_rule():
 def test_conversion_text_names_the_issue_month_and_the_biggest_product():
     text = conversion_text(_conv(), "2025-09", "2025-12", {"fund": "Funds"}, 10)
     assert text.startswith("The lists of 2025-09 (rebuilt with today's models and parameters)")
-    assert "25.0% of the Funds leads" in text and "(+5.0 pp)" in text
+    assert "25.0% of the 40 Funds leads that have comparable customers" in text
+    assert "(+5.0 pp)" in text
     none = conversion_text(_conv().iloc[1:], "2025-09", "2025-12", {}, 10)
     assert "no product had enough leads (at least 10)" in none

@@ -258,6 +258,17 @@ def test_every_file_is_restricted_with_an_audience_and_no_manager_id_outside(tmp
     assert outlets == ["东区支行", "West & Sons"]
 
 
+def test_scorecard_medians_over_too_few_peers_are_withheld():
+    from bankanalysis.report.workbooks import scorecard_sheet
+
+    cards = scorecards(_book(), None, True, by="manager_id")
+    card = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=3).set_index("Measure")
+    assert card.loc["Customers", "Value"] == 2 and card.loc["Customers", "Region median"] is None
+    assert card.loc["Customers", "Note"] == "median withheld: fewer than 3 with a value"
+    shown = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=2).set_index("Measure")
+    assert shown.loc["Customers", "Region median"] == 1.5
+
+
 def test_scorecard_medians_are_over_the_peers(tmp_path):
     _written(tmp_path)
     wb = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")

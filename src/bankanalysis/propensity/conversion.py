@@ -28,6 +28,7 @@ _CONVERSION_COLUMNS = [
     "lead_buyers",
     "lead_conversion",
     "matched_leads",
+    "matched_conversion",
     "comparable_customers",
     "comparable_conversion",
     "conversion_uplift",
@@ -89,25 +90,29 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("band", observed=True)["bought"].agg(["size", "sum"])
 
 
-def lead_conversion(outcomes: pd.DataFrame) -> pd.DataFrame:
+def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataFrame:
     """Per product: how the leads converted against comparable non-leads of the same score band.
 
     The comparable rate weights each band's non-lead conversion by the band's number of leads
     (what the leads would have bought at the rate of similar customers who were not called);
-    the uplift is the matched leads' conversion minus that rate. Leads in a band without any
-    non-lead are left out of the comparison (``matched_leads`` counts the others).
+    the uplift is the matched leads' conversion minus that rate. Leads in a band with fewer
+    than ``min_comparable`` non-leads are left out of the comparison (``matched_leads`` counts
+    the others, ``matched_conversion`` is their conversion): lists pick the best-scored
+    customers, so the top bands often hold leads only.
 
     Parameters
     ----------
     outcomes : DataFrame
         :func:`lead_outcomes`.
+    min_comparable : int
+        Fewest non-leads a band needs to be compared.
 
     Returns
     -------
     DataFrame
-        ``product, leads, lead_buyers, lead_conversion, matched_leads, comparable_customers,
-        comparable_conversion, conversion_uplift`` for every product with leads; rates are
-        NaN where nothing could be compared.
+        ``product, leads, lead_buyers, lead_conversion, matched_leads, matched_conversion,
+        comparable_customers, comparable_conversion, conversion_uplift`` for every product with
+        leads; rates are NaN where nothing could be compared.
 
     Examples
     --------
@@ -125,15 +130,16 @@ def lead_conversion(outcomes: pd.DataFrame) -> pd.DataFrame:
             continue
         mine, others = _rates(lead), _rates(g[~g["lead"]])
         both = mine.add_suffix("_lead").join(others.add_suffix("_other"), how="inner")
-        both = both[both["size_other"] > 0]
+        both = both[both["size_other"] >= max(1, min_comparable)]
         matched = int(both["size_lead"].sum())
         if matched:
             comparable = float(
                 (both["size_lead"] * both["sum_other"] / both["size_other"]).sum() / matched
             )
-            uplift = float(both["sum_lead"].sum() / matched) - comparable
+            matched_rate = float(both["sum_lead"].sum() / matched)
+            uplift = matched_rate - comparable
         else:
-            comparable = uplift = np.nan
+            comparable = uplift = matched_rate = np.nan
         rows.append(
             {
                 "product": product,
@@ -141,6 +147,7 @@ def lead_conversion(outcomes: pd.DataFrame) -> pd.DataFrame:
                 "lead_buyers": int(lead["bought"].sum()),
                 "lead_conversion": float(lead["bought"].mean()),
                 "matched_leads": matched,
+                "matched_conversion": matched_rate,
                 "comparable_customers": int(both["size_other"].sum()),
                 "comparable_conversion": comparable,
                 "conversion_uplift": uplift,

@@ -217,26 +217,64 @@ def conversion_table(
     conv: pd.DataFrame,
     product_names: Mapping[str, str],
     min_group_size: int,
-    currency: str = "CNY",
 ) -> KpiTable:
-    """Per product: leads issued then, their conversion, that of comparable customers and the
-    difference; products with 1 to ``min_group_size - 1`` leads withheld."""
-    df = conv.copy()
-    df.insert(0, "product name", [product_names.get(p, p) for p in df["product"]])
-    df = suppress_small_groups(df, "leads", min_group_size, value_cols=list(CONVERSION_KPIS))
-    table = kpi_table(
-        df,
-        {k: v for k, v in CONVERSION_KPIS.items() if k != "conversion_uplift"},
-        labels=["product name"],
-        currency=currency,
-        min_group_size=min_group_size,
-        caption="Leads issued then and what they bought since",
+    """Per product: leads issued then and their conversion; the leads that have comparable
+    customers, their conversion, the comparable customers' and the difference. A product with
+    1 to ``min_group_size - 1`` leads is withheld; a comparison resting on that few leads too.
+
+    Examples
+    --------
+    >>> conv = pd.DataFrame({"product": ["fund"], "leads": [40], "lead_conversion": [0.25],
+    ...     "matched_leads": [30], "matched_conversion": [0.2], "comparable_conversion": [0.1],
+    ...     "conversion_uplift": [0.1]})
+    >>> conversion_table(conv, {"fund": "Funds"}, 10).frame.iloc[0].tolist()
+    ['Funds', '40', '25.0%', '30', '20.0%', '10.0%', '+10.0 pp']
+    """
+    marker = str(Suppressed(min_group_size))
+    rows = []
+    for r in conv.itertuples():
+        name = product_names.get(r.product, r.product)
+        if is_small(np.array([r.leads]), min_group_size)[0]:
+            rows.append([name] + [marker] * 6)
+            continue
+        head = [
+            name,
+            format_value("leads", r.leads),
+            format_value("lead_conversion_rate", r.lead_conversion, with_reason=False),
+        ]
+        if r.matched_leads == 0:
+            rows.append(head + ["0", "n/a", "n/a", "n/a"])
+        elif is_small(np.array([r.matched_leads]), min_group_size)[0]:
+            rows.append(head + [marker] * 4)
+        else:
+            rows.append(
+                head
+                + [
+                    format_value("leads", r.matched_leads),
+                    format_value("lead_conversion_rate", r.matched_conversion),
+                    format_value("comparable_conversion_rate", r.comparable_conversion),
+                    format_change("lead_conversion_uplift", r.conversion_uplift),
+                ]
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "product name",
+            "Leads",
+            f"{kpis.get('lead_conversion_rate').name} (%)",
+            "Leads with comparable customers",
+            "Their conversion (%)",
+            f"{kpis.get('comparable_conversion_rate').name} (%)",
+            kpis.get("lead_conversion_uplift").name,
+        ],
     )
-    table.frame[kpis.get("lead_conversion_uplift").name] = [
-        str(Suppressed(min_group_size)) if s else format_change("lead_conversion_uplift", u)
-        for s, u in zip(df["suppressed"], df["conversion_uplift"], strict=True)
-    ]
-    return table
+    return KpiTable(
+        frame,
+        caption="Leads issued then and what they bought since",
+        note=f"Comparable customers: non-leads with a probability in the same score band; bands "
+        f"with fewer than {min_group_size} of them hold leads only and are left out of the "
+        "comparison (the best-scored customers are nearly all leads).",
+    )
 
 
 def conversion_metrics(
@@ -258,12 +296,13 @@ def conversion_metrics(
         return {"lead_conversion_rate": Absent(why_absent or "no leads were issued then")}
     out: dict[str, Any] = {}
     for r in conv.itertuples():
-        small = bool(is_small(np.array([r.leads]), min_group_size)[0])
         for col, kpi in (
             ("lead_conversion", "lead_conversion_rate"),
             ("comparable_conversion", "comparable_conversion_rate"),
             ("conversion_uplift", "lead_conversion_uplift"),
         ):
+            n = r.leads if col == "lead_conversion" else getattr(r, "matched_leads", r.leads)
+            small = bool(is_small(np.array([n]), min_group_size)[0])
             value = getattr(r, col)
             key = metric_key(kpi, product=r.product)
             if small:
@@ -288,13 +327,14 @@ def conversion_text(
     --------
     >>> conv = pd.DataFrame({"product": ["fund", "gold"], "leads": [40, 30],
     ...                      "lead_conversion": [0.25, 0.1], "matched_leads": [40, 30],
+    ...                      "matched_conversion": [0.25, 0.1],
     ...                      "comparable_conversion": [0.2, 0.1],
     ...                      "conversion_uplift": [0.05, 0.0]})
     >>> print(conversion_text(conv, "2025-09", "2025-12", {"fund": "Funds"}, 10))  # doctest: +NORMALIZE_WHITESPACE
-    The lists of 2025-09 (rebuilt with today's models and parameters) held 70 leads; by 2025-12, 25.0% of the Funds leads had bought it against 20.0% of comparable customers who were not leads (+5.0 pp). Comparable customers had a probability in the same score band, so the difference estimates what working the lists added to the customers' own likelihood (near zero where the lists were not worked).
+    The lists of 2025-09 (rebuilt with today's models and parameters) held 70 leads; by 2025-12, 25.0% of the 40 Funds leads that have comparable customers had bought it against 20.0% of those comparable customers who were not leads (+5.0 pp). Comparable customers had a probability in the same score band, so the difference estimates what working the lists added to the customers' own likelihood (near zero where the lists were not worked).
     """
-    shown = conv[~is_small(conv["leads"], min_group_size)]
-    shown = shown[shown["comparable_conversion"].notna()]
+    shown = conv[~is_small(conv["matched_leads"], min_group_size)]
+    shown = shown[(shown["matched_leads"] > 0) & shown["comparable_conversion"].notna()]
     total = format_value("leads", conv["leads"].sum())
     head = (
         f"The lists of {_e(issue_month)} (rebuilt with today's models and parameters) held "
@@ -303,16 +343,17 @@ def conversion_text(
     if shown.empty:
         return (
             f"{head}; no product had enough leads (at least {min_group_size}) with comparable "
-            "customers to measure their conversion."
+            "customers to measure what the lists added."
         )
-    best = shown.loc[shown["leads"].idxmax()]
+    best = shown.loc[shown["matched_leads"].idxmax()]
     name = _e(product_names.get(best["product"], best["product"]))
     return (
         f"{head}; by {_e(data_month)}, "
-        f"{format_value('lead_conversion_rate', best['lead_conversion'])} of the {name} leads "
-        "had bought it against "
+        f"{format_value('lead_conversion_rate', best['matched_conversion'])} of the "
+        f"{format_value('leads', best['matched_leads'])} {name} leads that have comparable "
+        "customers had bought it against "
         f"{format_value('comparable_conversion_rate', best['comparable_conversion'])} of "
-        "comparable customers who were not leads "
+        "those comparable customers who were not leads "
         f"({format_change('lead_conversion_uplift', best['conversion_uplift'])}). Comparable "
         "customers had a probability in the same score band, so the difference estimates what "
         "working the lists added to the customers' own likelihood (near zero where the lists "
@@ -382,6 +423,7 @@ def lead_review(
     facts = {
         "data_month": bundle.data_month,
         "min_probability": min_lead_probability,
+        "min_group_size": k,
         "notes": [
             "Leads: work them in rank order; the probability is the chance the customer buys "
             f"the product within {bundle.settings.horizon} month(s).",
@@ -410,9 +452,9 @@ def lead_review(
             conversion_metrics(pd.DataFrame(), k, issued),
         )
     else:
-        conv = lead_conversion(outcomes)
+        conv = lead_conversion(outcomes, min_comparable=k)
         parts: list[Any] = [conversion_text(conv, issued, bundle.data_month, product_names, k)]
         if not conv.empty:
-            parts.append(conversion_table(conv, product_names, k, ctx.currency))
+            parts.append(conversion_table(conv, product_names, k))
         conv_section = Section(parts, conversion_metrics(conv, k))
     return LeadReview(files, Section(card_parts, card_metrics), conv_section, written)

@@ -293,10 +293,17 @@ def _scorecard_rows(tiers: Sequence[str]) -> list[tuple[str, str, str]]:
 
 
 def scorecard_sheet(
-    row: pd.Series, peers: pd.DataFrame, absent: Mapping[str, str], currency: str = "CNY"
+    row: pd.Series,
+    peers: pd.DataFrame,
+    absent: Mapping[str, str],
+    currency: str = "CNY",
+    min_peers: int = 0,
 ) -> pd.DataFrame:
     """One scorecard as rows: measure, value, the median of its peers (every manager, or every
     outlet, of the region) and a note where the value cannot be computed.
+
+    A median over fewer than ``min_peers`` peers with a value is withheld (the small-group
+    rule: with two managers, one's value and the median give away the other's).
 
     Returns
     -------
@@ -316,8 +323,13 @@ def scorecard_sheet(
             note = absent.get(col) or (
                 "no leads issued then" if col == "lead_conversion_rate" else "not computable"
             )
-        med = peers[col].median() if col in peers.columns else None
-        med = None if med is None or (isinstance(med, float) and math.isnan(med)) else float(med)
+        values = peers[col].dropna() if col in peers.columns else pd.Series(dtype="float64")
+        med = float(values.median()) if len(values) else None
+        if med is not None and 0 < len(values) < min_peers:
+            med = None
+            note = note or f"median withheld: fewer than {min_peers} with a value"
+        elif med is not None and math.isnan(med):
+            med = None
         unit = {"share": "%", "money": currency, "minutes": "min"}.get(k.unit, "")
         recs.append(
             {"Measure": label, "Value": value, "Region median": med, "Unit": unit, "Note": note}
@@ -522,7 +534,7 @@ def _summary_sheet(wb: Any, spec: LeadWorkbook, facts: Mapping[str, Any]) -> Non
         ("Outlet", facts.get("outlet_name", spec.outlet_id), None),
         ("Data month", facts.get("data_month", ""), None),
         ("Leads", len(spec.leads), None),
-        ("Lowest probability on the list", facts.get("min_probability"), pct),
+        ("Minimum probability of a lead", facts.get("min_probability"), pct),
         ("Expected sales from the leads", float(spec.leads["probability"].sum()), num),
     ]
     if spec.upgrades is not None:
@@ -559,7 +571,8 @@ def workbook_bytes(
     Parameters
     ----------
     facts : mapping
-        ``data_month``, ``min_probability`` (the cutoff, a fraction), ``outlet_name``, ``notes``.
+        ``data_month``, ``min_probability`` (the cutoff, a fraction), ``outlet_name``, ``notes``
+        and ``min_group_size`` (medians over fewer peers are withheld).
     peers : DataFrame, optional
         The scorecards the medians are taken over (every manager or every outlet).
     with_value : bool, optional
@@ -590,6 +603,7 @@ def workbook_bytes(
             peers if peers is not None else spec.scorecard.to_frame().T,
             absent or {},
             currency,
+            int(facts.get("min_group_size", 0)),
         )
         _write_table(wb, "Scorecard", card, row_formats=card.attrs["formats"])
     wb.close()
