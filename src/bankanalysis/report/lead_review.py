@@ -29,7 +29,7 @@ from bankanalysis.report.propensity import Section
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.report.workbooks import WrittenLeads, write_lead_files
 from bankanalysis.rules import kpis
-from bankanalysis.rules.disclosure import is_small, suppress_small_groups
+from bankanalysis.rules.disclosure import KPI_GROUP, is_small
 from bankanalysis.rules.kpis import metric_key
 
 if TYPE_CHECKING:
@@ -193,19 +193,42 @@ def outlet_scorecard_table(
     min_group_size: int,
     currency: str = "CNY",
 ) -> KpiTable:
-    """The scorecard measures per outlet (every customer, with or without a manager); outlets
-    with 1 to ``min_group_size - 1`` customers withheld."""
+    """The scorecard measures per outlet (every customer, with or without a manager).
+
+    The small-group rule per cell: an outlet with 1 to ``min_group_size - 1`` customers is
+    withheld, and each rate also when the customers it is about (``KPI_GROUP``; the leads
+    issued for the lead conversion rate) are that few.
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"customers": [50, 50], "quality_plus_customers": [20, 3],
+    ...     "contact_plan_coverage": [0.5, 1 / 3], "leads_issued": [12, 0],
+    ...     "lead_conversion_rate": [0.25, float("nan")]},
+    ...     index=pd.Index(["O1", "O2"], name="outlet_id"))
+    >>> outlet_scorecard_table(cards, {}, 10).frame.values.tolist()
+    [['O1', '50', '50.0%', '25.0%'], ['O2', '50', '<10', 'n/a']]
+    """
     df = cards.reset_index()
     key = df.columns[0]
     df.insert(0, "outlet", [outlet_names.get(o, o) for o in df[key].astype(str)])
     cols = {c: k for c, k in SCORECARD_DISTRIBUTION.items() if c in df.columns}
-    df = suppress_small_groups(df, "customers", min_group_size, value_cols=list(cols))
+    groups = {"lead_conversion_rate": "leads_issued"}
+    small_outlet = is_small(df["customers"], min_group_size)
+    withheld = pd.DataFrame(index=df.index)
+    for col, kpi in cols.items():
+        group = groups.get(col) or KPI_GROUP.get(kpi, "customers")
+        mask = small_outlet.copy()
+        if group in df.columns:
+            n = df[group].astype("float64")
+            mask |= is_small(n, min_group_size) & (n > 0).to_numpy()
+        withheld[col] = mask
     return kpi_table(
         df,
         cols,
         labels=["outlet"],
         currency=currency,
         min_group_size=min_group_size,
+        suppressed=withheld,
         caption="Scorecard measures per outlet",
     )
 
