@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from bankanalysis.report.format import Absent, Suppressed
@@ -33,6 +34,9 @@ def test_distribution_shows_quartiles_and_withholds_few_managers():
     # one manager had leads then: his conversion is not published as a "median"
     assert dist.loc["lead_conversion_rate", "suppressed"]
     assert dist.loc["lead_conversion_rate", ["q1", "median", "q3"]].isna().all()
+    few = scorecard_distribution(_cards(4).assign(customers=[2, 4, 30, 40]), 4).set_index("measure")
+    assert few.loc["customers", ["q1", "median", "q3"]].tolist()[1:] == [17.0, 32.5]
+    assert np.isnan(few.loc["customers", "q1"]), "a quartile of 3.5 customers is a small count"
     frame = scorecard_distribution_table(dist.reset_index(), 3).frame
     assert frame["Median"].tolist() == ["25", "25.0%", "<3"]
     assert "M0" not in frame.to_string()
@@ -40,13 +44,19 @@ def test_distribution_shows_quartiles_and_withholds_few_managers():
 
 def test_outlet_aggregates_withhold_small_outlets_and_show_names():
     cards = pd.DataFrame(
-        {"customers": [120, 4], "sales_total": [30, 2], "book_aum_growth": [0.05, 0.5]},
-        index=pd.Index(["O1", "O2"], name="outlet_id"),
+        {
+            "customers": [120, 4, 300],
+            "sales_total": [30, 2, 40],
+            "new_customers": [12, 1, 3],
+            "book_aum_growth": [0.05, 0.5, 0.01],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
     )
     frame = outlet_scorecard_table(cards, {"O1": "东区", "O2": "西区"}, 10).frame
-    assert frame["outlet"].tolist() == ["东区", "西区"]
-    assert frame.iloc[0].tolist()[1:] == ["120", "30", "5.0%"]
-    assert frame.iloc[1].tolist()[1:] == ["<10", "<10", "<10"]
+    assert frame["outlet"].tolist() == ["东区", "西区", "O3"]
+    assert frame.iloc[0].tolist()[1:] == ["120", "30", "12", "5.0%"]
+    assert frame.iloc[1].tolist()[1:] == ["<10", "<10", "<10", "<10"]
+    assert frame.iloc[2].tolist()[1:] == ["300", "40", "<10", "1.0%"]  # 3 new customers
 
 
 def _conv() -> pd.DataFrame:

@@ -62,6 +62,8 @@ SCORECARD_DISTRIBUTION: dict[str, str] = {
     "book_aum_growth": "book_aum_growth",
     "lead_conversion_rate": "lead_conversion_rate",
 }
+#: Scorecard measures that count customers.
+_CUSTOMER_COUNTS = ("customers", "new_customers")
 #: Columns of :func:`~bankanalysis.propensity.conversion.lead_conversion` shown, and KPI ids.
 CONVERSION_KPIS: dict[str, str] = {
     "leads": "leads",
@@ -160,6 +162,12 @@ def scorecard_distribution(cards: pd.DataFrame, min_group_size: int) -> pd.DataF
     small = is_small(out["managers"], min_group_size)
     out.loc[small, ["q1", "median", "q3"]] = np.nan
     out["suppressed"] = small
+    # a quartile of a count of customers is itself a count: 1 to k-1 is withheld
+    counts = out["measure"].isin(_CUSTOMER_COUNTS).to_numpy()
+    for q in ("q1", "median", "q3"):
+        few = counts & (out[q] > 0).to_numpy() & (out[q] < min_group_size).to_numpy()
+        out.loc[few, q] = np.nan
+        out["suppressed"] |= few
     return out
 
 
@@ -172,7 +180,9 @@ def scorecard_distribution_table(
     for r in dist.itertuples():
         k = kpis.get(r.kpi)
         cells = [
-            marker if r.suppressed else format_value(r.kpi, v, currency, with_reason=False)
+            marker
+            if r.suppressed and pd.isna(v)
+            else format_value(r.kpi, v, currency, with_reason=False)
             for v in (r.q1, r.median, r.q3)
         ]
         rows.append([k.name, format_value("managers_scored", r.managers), *cells])
@@ -196,8 +206,8 @@ def outlet_scorecard_table(
     """The scorecard measures per outlet (every customer, with or without a manager).
 
     The small-group rule per cell: an outlet with 1 to ``min_group_size - 1`` customers is
-    withheld, and each rate also when the customers it is about (``KPI_GROUP``; the leads
-    issued for the lead conversion rate) are that few.
+    withheld, and each figure also when the customers it is about (``KPI_GROUP``; the leads
+    issued for the lead conversion rate; the new customers themselves) are that few.
 
     Examples
     --------
@@ -212,7 +222,8 @@ def outlet_scorecard_table(
     key = df.columns[0]
     df.insert(0, "outlet", [outlet_names.get(o, o) for o in df[key].astype(str)])
     cols = {c: k for c, k in SCORECARD_DISTRIBUTION.items() if c in df.columns}
-    groups = {"lead_conversion_rate": "leads_issued"}
+    # a count of customers is its own group: 1 to k-1 new customers are withheld too
+    groups = {"lead_conversion_rate": "leads_issued", "new_customers": "new_customers"}
     small_outlet = is_small(df["customers"], min_group_size)
     withheld = pd.DataFrame(index=df.index)
     for col, kpi in cols.items():
