@@ -50,6 +50,7 @@ def test_conversion_against_comparable_customers_hand_computed():
     table = lead_conversion(lead_outcomes(*_planted())).set_index("product")
     fund = table.loc["fund"]
     assert (fund.leads, fund.lead_buyers, fund.lead_conversion) == (4, 3, 0.75)
+    assert fund.predicted_conversion == pytest.approx((0.25 + 0.22 + 0.7 + 0.6) / 4)
     assert fund.matched_leads == 4 and fund.comparable_customers == 6
     assert fund.matched_conversion == 0.75
     # each band's non-lead rate weighted by its 2 leads: (2 * 1/4 + 2 * 1/2) / 4

@@ -66,6 +66,7 @@ def _conv() -> pd.DataFrame:
             "leads": [40, 3],
             "lead_buyers": [10, 1],
             "lead_conversion": [0.25, 1 / 3],
+            "predicted_conversion": [0.3, 0.2],
             "matched_leads": [40, 0],
             "matched_conversion": [0.25, float("nan")],
             "comparable_customers": [300, 0],
@@ -77,11 +78,13 @@ def _conv() -> pd.DataFrame:
 
 def test_conversion_table_and_metrics_follow_the_small_group_rule():
     frame = conversion_table(_conv(), {"fund": "Funds", "gold": "Gold"}, 10).frame
-    assert frame.iloc[0].tolist() == ["Funds", "40", "25.0%", "40", "25.0%", "20.0%", "+5.0 pp"]
-    assert frame.iloc[1].tolist() == ["Gold"] + ["<10"] * 6
+    assert frame.iloc[0].tolist() == [
+        "Funds", "40", "25.0%", "30.0%", "40", "25.0%", "20.0%", "+5.0 pp",
+    ]  # fmt: skip
+    assert frame.iloc[1].tolist() == ["Gold"] + ["<10"] * 7
     few = _conv()
     few.loc[0, "matched_leads"] = 4
-    assert conversion_table(few, {}, 10).frame.iloc[0].tolist()[3:] == ["<10"] * 4
+    assert conversion_table(few, {}, 10).frame.iloc[0].tolist()[4:] == ["<10"] * 4
     assert conversion_metrics(few, 10)["lead_conversion_uplift[product=fund]"] == Suppressed(10)
     assert conversion_metrics(few, 10)["lead_conversion_rate[product=fund]"] == 0.25
     m = conversion_metrics(_conv(), 10)

@@ -839,6 +839,11 @@ def test_replayed_leads_are_checked_against_later_holdings(fitted, bank):
     rest = outcomes[~outcomes["lead"]].groupby("product")["bought"].mean()
     assert (table["lead_conversion"] > rest.reindex(table.index)).all()
     assert table["leads"].sum() == outcomes["lead"].sum()
+    # the planted purchases check the scores' promise: leads bought about as often as predicted
+    n = table["leads"].sum()
+    bought = (table["lead_conversion"] * table["leads"]).sum()
+    promised = (table["predicted_conversion"] * table["leads"]).sum()
+    assert abs(bought - promised) < 4 * np.sqrt(promised), (bought, promised, n)
 
 
 def test_replay_says_why_when_the_data_are_too_short(no_models, bank):

@@ -27,6 +27,7 @@ _CONVERSION_COLUMNS = [
     "leads",
     "lead_buyers",
     "lead_conversion",
+    "predicted_conversion",
     "matched_leads",
     "matched_conversion",
     "comparable_customers",
@@ -110,7 +111,8 @@ def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataF
     Returns
     -------
     DataFrame
-        ``product, leads, lead_buyers, lead_conversion, matched_leads, matched_conversion,
+        ``product, leads, lead_buyers, lead_conversion, predicted_conversion (the leads' mean
+        probability: what calibrated scores promised), matched_leads, matched_conversion,
         comparable_customers, comparable_conversion, conversion_uplift`` for every product with
         leads; rates are NaN where nothing could be compared.
 
@@ -146,6 +148,9 @@ def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataF
                 "leads": len(lead),
                 "lead_buyers": int(lead["bought"].sum()),
                 "lead_conversion": float(lead["bought"].mean()),
+                "predicted_conversion": float(lead["probability"].mean())
+                if "probability" in lead.columns
+                else np.nan,
                 "matched_leads": matched,
                 "matched_conversion": matched_rate,
                 "comparable_customers": int(both["size_other"].sum()),

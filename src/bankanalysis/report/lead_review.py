@@ -252,29 +252,33 @@ def conversion_table(
     product_names: Mapping[str, str],
     min_group_size: int,
 ) -> KpiTable:
-    """Per product: leads issued then and their conversion; the leads that have comparable
+    """Per product: leads issued then, their conversion and what the scores predicted; the
+    leads that have comparable
     customers, their conversion, the comparable customers' and the difference. A product with
     1 to ``min_group_size - 1`` leads is withheld; a comparison resting on that few leads too.
 
     Examples
     --------
     >>> conv = pd.DataFrame({"product": ["fund"], "leads": [40], "lead_conversion": [0.25],
-    ...     "matched_leads": [30], "matched_conversion": [0.2], "comparable_conversion": [0.1],
-    ...     "conversion_uplift": [0.1]})
+    ...     "predicted_conversion": [0.22], "matched_leads": [30], "matched_conversion": [0.2],
+    ...     "comparable_conversion": [0.1], "conversion_uplift": [0.1]})
     >>> conversion_table(conv, {"fund": "Funds"}, 10).frame.iloc[0].tolist()
-    ['Funds', '40', '25.0%', '30', '20.0%', '10.0%', '+10.0 pp']
+    ['Funds', '40', '25.0%', '22.0%', '30', '20.0%', '10.0%', '+10.0 pp']
     """
     marker = str(Suppressed(min_group_size))
     rows = []
     for r in conv.itertuples():
         name = product_names.get(r.product, r.product)
         if is_small(np.array([r.leads]), min_group_size)[0]:
-            rows.append([name] + [marker] * 6)
+            rows.append([name] + [marker] * 7)
             continue
         head = [
             name,
             format_value("leads", r.leads),
             format_value("lead_conversion_rate", r.lead_conversion, with_reason=False),
+            format_value(
+                "lead_conversion_rate", getattr(r, "predicted_conversion", None), with_reason=False
+            ),
         ]
         if r.matched_leads == 0:
             rows.append(head + ["0", "n/a", "n/a", "n/a"])
@@ -296,6 +300,7 @@ def conversion_table(
             "product name",
             "Leads",
             f"{kpis.get('lead_conversion_rate').name} (%)",
+            "Predicted by the scores (%)",
             "Leads with comparable customers",
             "Their conversion (%)",
             f"{kpis.get('comparable_conversion_rate').name} (%)",
