@@ -445,6 +445,11 @@ def _home_outlets(
     return home
 
 
+def _split(df: pd.DataFrame, key: pd.Series) -> dict[str, pd.DataFrame]:
+    """Rows of ``df`` per value of ``key`` (in their order)."""
+    return {str(k): g for k, g in df.groupby(key.to_numpy(), sort=False)}
+
+
 def plan_workbooks(
     leads: pd.DataFrame,
     outlet_names: Mapping[str, str],
@@ -473,6 +478,19 @@ def plan_workbooks(
         for m, o in zip(up["manager_id"], up["outlet_id"], strict=True):
             if isinstance(m, str) and m not in home:
                 home[m] = str(o)
+    # rows of each list, split once (a region has up to thousands of managers)
+    lead_key = leads["manager_id"].astype(str).where(has_mgr, "\0" + leads["outlet_id"].astype(str))
+    lead_rows = _split(leads, lead_key)
+    if up is not None:
+        up_mgr = up["manager_id"].notna()
+        up_rows = _split(
+            up, up["manager_id"].astype(str).where(up_mgr, "\0" + up["outlet_id"].astype(str))
+        )
+
+    def rows_of(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        got = lead_rows.get(key, leads.iloc[:0])
+        return got, None if up is None else up_rows.get(key, up.iloc[:0])
+
     out: list[LeadWorkbook] = []
     by_outlet: dict[str, list[str]] = {}
     for m in sorted(mgr_ids):
@@ -480,16 +498,15 @@ def plan_workbooks(
     for outlet, ms in sorted(by_outlet.items()):
         for k, m in enumerate(ms, start=1):
             name = outlet_names.get(outlet, outlet)
+            own_leads, own_ups = rows_of(m)
             wb = LeadWorkbook(
                 file=f"leads_{_safe(outlet)}_am{k}.xlsx",
                 audience=f"account manager {k} of outlet {outlet} (see contents.csv)",
                 title=f"Account manager {m}, {name}",
                 manager_id=m,
                 outlet_id=outlet,
-                leads=leads[leads["manager_id"].astype(str) == m]
-                if has_mgr.any()
-                else leads.iloc[:0],
-                upgrades=None if up is None else up[up["manager_id"].astype(str) == m],
+                leads=own_leads,
+                upgrades=own_ups,
                 scorecard=(
                     manager_cards.loc[m]
                     if manager_cards is not None and m in manager_cards.index
@@ -502,6 +519,7 @@ def plan_workbooks(
         unassigned |= set(up.loc[up["manager_id"].isna(), "outlet_id"].astype(str))
     for outlet in sorted(unassigned):
         name = outlet_names.get(outlet, outlet)
+        own_leads, own_ups = rows_of("\0" + outlet)
         out.append(
             LeadWorkbook(
                 file=f"leads_{_safe(outlet)}_no_manager.xlsx",
@@ -509,10 +527,8 @@ def plan_workbooks(
                 title=f"Customers without an account manager, {name}",
                 manager_id=None,
                 outlet_id=outlet,
-                leads=leads[~has_mgr & (leads["outlet_id"].astype(str) == outlet)],
-                upgrades=None
-                if up is None
-                else up[up["manager_id"].isna() & (up["outlet_id"].astype(str) == outlet)],
+                leads=own_leads,
+                upgrades=own_ups,
                 scorecard=(
                     outlet_cards.loc[outlet]
                     if outlet_cards is not None and outlet in outlet_cards.index
