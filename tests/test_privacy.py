@@ -280,6 +280,48 @@ def test_package_never_evaluates_text_or_loads_yaml_unsafely() -> None:
     assert not offenders, offenders
 
 
+def test_restricted_files_are_listed_with_their_audience_never_as_outputs(tmp_path: Path) -> None:
+    from bankanalysis.batch.execute import collect_outputs, collect_restricted
+    from bankanalysis.batch.jobs import Job
+    from bankanalysis.data.restricted import restricted_dir, write_restricted
+
+    job = Job("R1", "02_cross_sell_propensity", tmp_path / "nb.ipynb", tmp_path / "run", {})
+    job.output_dir.mkdir(parents=True)
+    (job.output_dir / "metrics.json").write_text("{}", "utf-8")
+    folder = restricted_dir(job.output_dir)
+    write_restricted(folder, "leads_O1_am1.xlsx", b"x", "account manager 1 of outlet O1")
+    (folder / "stray.csv").write_bytes(b"customer_id\nC1\n")  # written around the helper
+    _, outputs = collect_outputs(job)
+    assert outputs == ["R1/02_cross_sell_propensity/metrics.json"]
+    assert collect_restricted(job) == [
+        {
+            "path": "R1/02_cross_sell_propensity/restricted/leads_O1_am1.xlsx",
+            "audience": "account manager 1 of outlet O1",
+        },
+        {
+            "path": "R1/02_cross_sell_propensity/restricted/stray.csv",
+            "audience": "not recorded (restricted: holds customer or manager ids)",
+        },
+    ]
+    # an older manifest listing a restricted file as an output still does not link it
+    page = index_html(
+        {
+            "run_id": "r",
+            "notebooks": ["02_cross_sell_propensity"],
+            "regions": [{"region_id": "R1", "name": "R1", "echelon": 1}],
+            "jobs": [
+                {
+                    "region_id": "R1",
+                    "notebook": "02_cross_sell_propensity",
+                    "status": "ok",
+                    "outputs": ["R1/02_cross_sell_propensity/restricted/leads_O1_am1.xlsx"],
+                }
+            ],
+        }
+    )
+    assert "restricted" not in page
+
+
 # --------------------------------------------------------------------------- the real batch
 
 
@@ -313,6 +355,51 @@ def test_no_customer_or_manager_id_in_any_page(ci_run: HostileBatch) -> None:
         if found:
             leaks[page.relative_to(ci_run.run_dir).as_posix()] = sorted(found)[:5]
     assert not leaks, f"customer/manager ids in reports: {leaks}"
+
+
+@pytest.mark.slow
+def test_nothing_restricted_is_linked_or_shown_and_every_restricted_file_is_listed(
+    ci_run: HostileBatch,
+) -> None:
+    """Files with customer or manager ids live in restricted/ folders, are listed in the
+    manifest with an audience, and no page links them or shows their rows."""
+    from bankanalysis.report.html import local_links
+
+    run = ci_run.run_dir
+    manifest = json.loads((run / "manifest.json").read_text("utf-8"))
+    listed = {e["path"]: e["audience"] for e in manifest["restricted"]}
+    on_disk = {
+        p.relative_to(run).as_posix()
+        for p in run.rglob("*")
+        if p.is_file() and "restricted" in p.parts and not p.name.startswith(".")
+    }
+    assert on_disk, "the propensity reports wrote no restricted lead files"
+    assert set(listed) == on_disk and all(listed.values())
+    customers = pd.read_parquet(ci_run.processed / "customers.parquet")
+    ids = {str(v) for v in customers["customer_id"].dropna()} | {
+        str(v) for v in customers["manager_id"].dropna()
+    }
+    assert not tokens_of(json.dumps(manifest["restricted"])) & ids, "ids in the manifest"
+    for job in manifest["jobs"]:
+        assert not [o for o in job.get("outputs", []) if "restricted" in o], job["name"]
+    rows = set()
+    for path in on_disk:
+        if path.endswith(".csv"):
+            df = pd.read_csv(run / path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if "customer_id" in df.columns:
+                rows |= set(df["customer_id"])
+    assert rows, "the restricted lead CSV holds no customers"
+    for page in ci_run.html_files:
+        html_text = page.read_text(encoding="utf-8")
+        links = [link for link in local_links(html_text) if not link.startswith("data:")]
+        assert not [link for link in links if "restricted" in link], page.name
+        assert not tokens_of(html_text) & rows, f"{page.name} shows restricted rows"
+    outside = [
+        p.relative_to(run).as_posix()
+        for p in run.rglob("*")
+        if p.suffix in (".csv", ".xlsx") and "restricted" not in p.parts
+    ]
+    assert not outside, f"lead or customer files outside restricted/: {outside}"
 
 
 _COUNT_HEADER = re.compile(
@@ -375,10 +462,13 @@ def _lead_lists(batch: HostileBatch) -> list[Path]:
     )
 
 
-def _frames(path: Path) -> list[pd.DataFrame]:
+def _frames(path: Path) -> list[tuple[bool, pd.DataFrame]]:
+    """The tables of a lead file, each with whether it lists customers (a lead list)."""
     if path.suffix == ".csv":
-        return [pd.read_csv(path, dtype=str, keep_default_na=False)]
-    return list(pd.read_excel(path, sheet_name=None, dtype=str).values())
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return [(path.name.startswith("leads_"), df)]
+    sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+    return [(name in ("Leads", "Upgrade candidates"), df) for name, df in sheets.items()]
 
 
 @pytest.mark.slow
@@ -389,13 +479,17 @@ def test_lead_lists_carry_ids_never_names_or_phones(ci_run: HostileBatch) -> Non
         pd.read_parquet(ci_run.processed / "customers.parquet")["customer_id"].astype(str)
     )
     for path in files:
-        for df in _frames(path):
+        for is_list, df in _frames(path):
             if df.empty:
                 continue
-            bad_cols = [c for c in df.columns if is_personal_column(c)]
+            # (pandas calls a header-less column "Unnamed: <i>": not a person's name)
+            cols = [c for c in df.columns if not str(c).startswith("Unnamed: ")]
+            bad_cols = [c for c in cols if is_personal_column(c)]
             assert not bad_cols, f"{path.name}: personal columns {bad_cols}"
-            assert "customer_id" in df.columns, f"{path.name}: leads must be identified by id"
-            assert set(df["customer_id"]) <= customers
+            if is_list:
+                id_col = "customer_id" if "customer_id" in df.columns else "Customer id"
+                assert id_col in df.columns, f"{path.name}: leads must be identified by id"
+                assert set(df[id_col]) <= customers
             for col in df.columns:
                 values = df[col].astype(str)
                 phones = values[values.str.match(_PHONE_VALUE)]

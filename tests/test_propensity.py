@@ -27,9 +27,6 @@ from bankanalysis.propensity import (
     score_region,
     skip_reason,
     tier_aum,
-    write_lead_csv,
-    write_lead_workbook,
-    write_region_leads,
 )
 from bankanalysis.propensity.evaluation import (
     bootstrap_intervals,
@@ -39,9 +36,9 @@ from bankanalysis.propensity.evaluation import (
     top_fraction_lift,
 )
 from bankanalysis.propensity.features import cross_sell_products, months_needed
-from bankanalysis.propensity.leads import excel_sheet_name
 from bankanalysis.propensity.training import evaluation_months, plan_months
 from bankanalysis.propensity.uci import benchmark_csv, load_csv_dataset
+from bankanalysis.report.workbooks import write_lead_files
 from bankanalysis.rules.months import shift_month
 from bankanalysis.rules.tiers import TIERS, assign_tiers
 
@@ -362,6 +359,20 @@ def test_lead_lists_ranks_per_manager_and_no_personal_data():
     )
 
 
+def test_lead_lists_get_shorter_below_the_minimum_probability():
+    offers, customers = _leads_fixture()
+    leads = build_lead_lists(offers, customers, leads_per_sheet=5, min_probability=0.4)
+    # a (0.5), b (0.4) for M:1; c (0.6) for O2; a's gold (0.2) and d (0.3) are not leads
+    assert leads[["sheet", "customer_id"]].values.tolist() == [
+        ["M:1", "a"],
+        ["M:1", "b"],
+        ["unassigned O2", "c"],
+    ]
+    assert (leads["probability"] >= 0.4).all()
+    none = build_lead_lists(offers, customers, leads_per_sheet=5, min_probability=0.7)
+    assert none.empty, "no list is padded with offers under the cutoff"
+
+
 def test_offer_summary_hand_computed():
     offers, customers = _leads_fixture()
     leads = build_lead_lists(offers, customers, leads_per_sheet=1)
@@ -373,36 +384,6 @@ def test_offer_summary_hand_computed():
     assert s["expected_new_products_per_customer"] == pytest.approx(1.1 / 4)
     assert s["products_per_customer_after"] == pytest.approx((8 + 1.1) / 4)
     assert s["expected_sales_all_offers"] == pytest.approx(2.0)
-
-
-def test_workbook_round_trip_and_csv_bom(tmp_path):
-    from openpyxl import load_workbook
-
-    offers, customers = _leads_fixture()
-    leads = build_lead_lists(offers, customers, leads_per_sheet=5)
-    leads["reason_1"] = "holds 基金"
-    names = write_lead_workbook(leads, tmp_path / "leads.xlsx")
-    wb = load_workbook(tmp_path / "leads.xlsx")
-    assert wb.sheetnames == ["M_1", "unassigned O2"]
-    assert names == {"M:1": "M_1", "unassigned O2": "unassigned O2"}
-    rows = list(wb["M_1"].iter_rows(values_only=True))
-    assert rows[0][:3] == ("rank", "customer_id", "tier")
-    assert [r[0] for r in rows[1:]] == [1, 2, 3]
-    assert rows[1][rows[0].index("reason_1")] == "holds 基金"
-    write_lead_csv(leads, tmp_path / "leads.csv")
-    raw = (tmp_path / "leads.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    back = pd.read_csv(tmp_path / "leads.csv", encoding="utf-8-sig")
-    assert len(back) == len(leads) and back["reason_1"].iloc[0] == "holds 基金"
-
-
-def test_excel_sheet_names_valid_and_unique():
-    used: set[str] = set()
-    a = excel_sheet_name("unassigned " + "x" * 40, used)
-    b = excel_sheet_name("unassigned " + "x" * 41, used)
-    c = excel_sheet_name("a[b]c*d?e/f\\g:h", used)
-    assert len(a) <= 31 and len(b) <= 31 and a != b
-    assert c == "a_b_c_d_e_f_g_h"
 
 
 def test_region_leads_end_to_end(fitted, bank, tmp_path):
@@ -422,8 +403,11 @@ def test_region_leads_end_to_end(fitted, bank, tmp_path):
     assert (leads.loc[fund, "product_name"] == "Funds").all()
     assert (leads.loc[~fund, "product_name"] == leads.loc[~fund, "product"]).all()
     assert (leads["reason_1"] != "").mean() > 0.9
-    files = write_region_leads(leads, tmp_path, "R2")
-    assert (tmp_path / files["xlsx"]).is_file() and (tmp_path / files["csv"]).is_file()
+    written = write_lead_files(
+        leads, tmp_path, "R2", {}, {"fund": "Funds"}, {"data_month": bundle.data_month}
+    )
+    assert written.workbooks == leads["sheet"].nunique()
+    assert all((tmp_path / "restricted" / f).is_file() for f in written.files)
 
 
 # ----------------------------------------------------------------------------- real data
@@ -700,10 +684,8 @@ def test_no_product_with_a_model_completes_with_empty_leads(no_models, bank, tmp
     assert s["leads"] == 0 and s["expected_sales"] == 0.0
     assert s["expected_new_products_per_customer"] == 0.0
     assert leads_by_product(leads).empty
-    files = write_region_leads(leads, tmp_path, "R1")
-    from openpyxl import load_workbook
-
-    assert load_workbook(tmp_path / files["xlsx"]).sheetnames == ["no leads"]
+    written = write_lead_files(leads, tmp_path, "R1", {}, {}, {"data_month": bundle.data_month})
+    assert written.workbooks == 0 and written.leads == 0
 
 
 def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
@@ -830,3 +812,72 @@ def test_data_too_short_gives_a_bundle_without_models_and_its_reason(tmp_path):
     # a data_month outside the data stays an error of the parameters
     with pytest.raises(ModelError, match="data_month 2030-01"):
         fit_or_load(short, TrainingSettings(horizon=2, data_month="2030-01"), None)
+
+
+# ----------------------------------------------------------------------------- last period's leads
+
+
+def test_replayed_leads_are_checked_against_later_holdings(fitted, bank):
+    from bankanalysis.propensity.conversion import lead_conversion
+    from bankanalysis.propensity.workflow import replay_leads
+
+    bundle, _, settings, _ = fitted
+    outcomes, issued = replay_leads(
+        bank, bundle, "R2", settings.tier_thresholds, 3, None, 2, 20, min_probability=0.0
+    )
+    assert issued == shift_month(bundle.data_month, -settings.horizon) == bundle.eval_month
+    later = bank.cm[(bank.cm["month"] == bundle.data_month) & (bank.cm["region_id"] == "R2")]
+    held = later.set_index("customer_id")
+    for r in outcomes.sample(50, random_state=0).itertuples():
+        expected = r.customer_id in held.index and held.loc[r.customer_id, f"hold_{r.product}"] > 0
+        assert r.bought == expected, r
+    then = bank.cm[(bank.cm["month"] == issued) & (bank.cm["region_id"] == "R2")]
+    assert set(outcomes["customer_id"]) <= set(then["customer_id"])
+    assert (outcomes.groupby("sheet").size() <= 20).all()
+    table = lead_conversion(outcomes).set_index("product")
+    # leads are the best-scored customers: on the planted rule they buy more than the rest
+    rest = outcomes[~outcomes["lead"]].groupby("product")["bought"].mean()
+    assert (table["lead_conversion"] > rest.reindex(table.index)).all()
+    assert table["leads"].sum() == outcomes["lead"].sum()
+    # the planted purchases check the scores' promise: leads bought about as often as predicted
+    n = table["leads"].sum()
+    bought = (table["lead_conversion"] * table["leads"]).sum()
+    promised = (table["predicted_conversion"] * table["leads"]).sum()
+    assert abs(bought - promised) < 4 * np.sqrt(promised), (bought, promised, n)
+
+
+def test_replay_says_why_when_the_data_are_too_short(no_models, bank):
+    from bankanalysis.propensity.workflow import replay_leads
+
+    outcomes, why = replay_leads(bank, no_models, "R1", [50000, 500000, 6000000], 3, None, 2, 5)
+    assert outcomes is None and why == "no product has a model"
+
+
+def test_manager_book_reads_sales_new_customers_and_base_aum(fitted, bank):
+    from bankanalysis.propensity.workflow import manager_book
+
+    bundle, _, settings, _ = fitted
+    t = bundle.data_month
+    region = score_region(bank, bundle, "R3", settings.tier_thresholds, 3)
+    ids = region.customers["customer_id"]
+    since = [pd.Timestamp(f"{t}-03")] + [pd.Timestamp("2020-01-01")] * (len(ids) - 1)
+    bank.customers = pd.DataFrame({"customer_id": ids, "since": since})  # first one is new
+    try:
+        book = manager_book(bank, region, t, ["fund", "insurance", "gold"])
+    finally:
+        del bank.customers
+    assert book["is_new"].tolist() == [1] + [0] * (len(ids) - 1)
+    cm = bank.cm.set_index(["month", "customer_id"])
+    prev = shift_month(t, -1)
+    c = book.iloc[5]
+    now_held = {p for p in ("fund", "insurance", "gold") if cm.loc[(t, c.customer_id), f"hold_{p}"]}
+    before = (
+        {p for p in ("fund", "insurance", "gold") if cm.loc[(prev, c.customer_id), f"hold_{p}"]}
+        if (prev, c.customer_id) in cm.index
+        else set()
+    )
+    assert c.new_holdings == len(now_held - before)
+    three = shift_month(t, -3)
+    base = cm.loc[(three, c.customer_id), "aum"] if (three, c.customer_id) in cm.index else 0.0
+    assert c.aum_base == pytest.approx(base, rel=1e-5)
+    assert book["new_holdings"].sum() > 0

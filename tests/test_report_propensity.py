@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -417,25 +416,6 @@ def test_offers_section_parts_and_metrics():
     assert isinstance(sec.parts[0], str) and hasattr(sec.parts[2], "savefig")
     assert sec.metrics["leads"] == 5
     plt.close("all")
-
-
-def test_lead_list_metrics_and_files_text():
-    leads = _leads_fixture()
-    assert rp.lead_list_metrics(leads) == {"lead_lists": 2, "leads": 5}
-    files = {"xlsx": "leads_R1.xlsx", "csv": "leads_R1.csv"}
-    assert rp.lead_files_text(files, leads) == (
-        "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (2 lists, 5 leads)\n"
-        "- CSV: [leads_R1.csv](leads_R1.csv)\n"
-        "- Lists for unassigned customers: 1"
-    )
-    text = rp.lead_files_text(files, leads, Path("/tmp/x"))
-    assert text.splitlines()[1] == "- CSV: `/tmp/x/leads_R1.csv`"
-    empty = leads.iloc[:0]
-    assert rp.lead_list_metrics(empty) == {"lead_lists": 0, "leads": 0}
-    assert rp.lead_files_text(files, empty).startswith(
-        "- Workbook: [leads_R1.xlsx](leads_R1.xlsx) (0 lists, 0 leads)"
-    )
-    assert rp.lead_files_section(files, leads).metrics == {"lead_lists": 2, "leads": 5}
 
 
 # ----------------------------------------------------------------------------- intervals

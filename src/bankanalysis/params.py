@@ -355,6 +355,13 @@ class PropensityParams(CommonParams):
         description="leads per account manager, and per outlet for unassigned customers "
         "(customers)",
     )
+    min_lead_probability: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="offers with a lower probability are never leads: a list gets shorter "
+        "instead of being padded with unlikely offers (0-1)",
+    )
     n_reasons: int = Field(
         3,
         ge=1,

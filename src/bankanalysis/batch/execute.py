@@ -190,7 +190,9 @@ def _kernel_mode(job: Job, tag: str) -> str | None:
 
 def collect_outputs(job: Job) -> tuple[dict[str, Any], list[str]]:
     """``metrics.json`` (``{}`` when missing or unreadable) and the side outputs of a job,
-    relative to the run folder."""
+    relative to the run folder; files in a restricted folder (:mod:`bankanalysis.data.
+    restricted`) are not side outputs (they are listed by :func:`collect_restricted`)."""
+    from bankanalysis.data.restricted import is_restricted
     from bankanalysis.report.metrics import read_metrics
 
     metrics: dict[str, Any] = {}
@@ -204,12 +206,22 @@ def collect_outputs(job: Job) -> tuple[dict[str, Any], list[str]]:
         sorted(
             p.relative_to(job.run_dir).as_posix()
             for p in job.output_dir.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
+            if p.is_file()
+            and not p.name.startswith(".")
+            and not is_restricted(p.relative_to(job.output_dir))
         )
         if job.output_dir.is_dir()
         else []
     )
     return metrics, outputs
+
+
+def collect_restricted(job: Job) -> list[dict[str, str]]:
+    """The job's restricted files (customer or manager ids) with their audience, relative to
+    the run folder: listed in the manifest, never linked."""
+    from bankanalysis.data.restricted import restricted_files
+
+    return restricted_files(job.output_dir, job.run_dir)
 
 
 def finish_job(
@@ -282,6 +294,7 @@ def finish_job(
     if job.ipynb_path.is_file():
         result.ipynb = job.ipynb_path.relative_to(job.run_dir).as_posix()
     result.metrics, result.outputs = collect_outputs(job)
+    result.restricted = collect_restricted(job)
     result.finished = utc_now()
     result.duration_s = round(duration_s, 3)
     return result

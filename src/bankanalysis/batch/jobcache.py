@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bankanalysis.batch.execute import collect_outputs
+from bankanalysis.batch.execute import collect_outputs, collect_restricted
 from bankanalysis.batch.jobs import OK_STATUSES, Job, JobResult
 
 __all__ = ["JOBCACHE_FILE", "load_job_index", "read_model_keys", "record_jobs", "reuse_job"]
@@ -176,4 +176,5 @@ def reuse_job(job: Job, out: str | Path, entry: Mapping[str, Any]) -> JobResult 
         reused_from=str(entry.get("origin") or entry["run"]),
     )
     result.metrics, result.outputs = collect_outputs(job)
+    result.restricted = collect_restricted(job)
     return result

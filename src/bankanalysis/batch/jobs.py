@@ -120,6 +120,9 @@ class JobResult:
     ipynb: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    #: Files holding customer or manager ids (``{"path", "audience"}``): listed, never linked
+    #: (:mod:`bankanalysis.data.restricted`).
+    restricted: list[dict[str, str]] = field(default_factory=list)
     worker_pid: int | None = None
     #: Run id whose outputs were reused instead of executing (incremental re-runs).
     reused_from: str | None = None

@@ -64,6 +64,7 @@ def _manifest(
     by_name = {r.name: r for r in results}
     counts: dict[str, int] = {}
     jobs = []
+    restricted = []
     for job in plan.jobs:
         r = by_name.get(job.name) or JobResult.for_job(job)
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -76,6 +77,7 @@ def _manifest(
             input_fingerprint=plan.data["fingerprint"],
         )
         jobs.append(entry)
+        restricted += [{"job": job.name} | f for f in r.restricted]
     return {
         "run_id": plan.run_id,
         "status": status,
@@ -90,6 +92,8 @@ def _manifest(
         "notebooks": plan.notebooks,
         "regions": plan.regions,
         "jobs": jobs,
+        # files with customer or manager ids and who they are for: never linked from any page
+        "restricted": restricted,
     }
 
 

@@ -8,10 +8,13 @@ Analytics only (DataFrames in, DataFrames out; no sentences, styling or charts: 
 a bundle), :mod:`~bankanalysis.propensity.training` (whole-bank out-of-time training, scoring),
 :mod:`~bankanalysis.propensity.defaults` (defaults from the parameter schema),
 :mod:`~bankanalysis.propensity.cache` (model cache), :mod:`~bankanalysis.propensity.leads` (next
-best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.workflow` (a region's
-scores and lead files) and :mod:`~bankanalysis.propensity.uci` (real-data benchmark).
+best offer, reason codes, lead lists), :mod:`~bankanalysis.propensity.conversion` (did last
+period's leads work?), :mod:`~bankanalysis.propensity.scorecards` (account-manager scorecards),
+:mod:`~bankanalysis.propensity.workflow` (a region's scores, lists and books) and
+:mod:`~bankanalysis.propensity.uci` (real-data benchmark).
 """
 
+from bankanalysis.propensity.conversion import lead_conversion
 from bankanalysis.propensity.evaluation import (
     brier_score,
     calibration_by_product,
@@ -37,10 +40,9 @@ from bankanalysis.propensity.leads import (
     leads_by_product,
     next_best_offers,
     offer_summary,
-    write_lead_csv,
-    write_lead_workbook,
 )
 from bankanalysis.propensity.models import PropensityModel, TierPopularityBaseline
+from bankanalysis.propensity.scorecards import scorecards
 from bankanalysis.propensity.training import (
     PropensityBundle,
     TrainingSettings,
@@ -51,9 +53,10 @@ from bankanalysis.propensity.training import (
 )
 from bankanalysis.propensity.workflow import (
     RegionScores,
+    manager_book,
     region_lead_lists,
+    replay_leads,
     score_region,
-    write_region_leads,
 )
 
 __all__ = [
@@ -76,19 +79,20 @@ __all__ = [
     "fit_or_load",
     "gains_by_product",
     "gains_curve",
+    "lead_conversion",
     "leads_by_product",
+    "manager_book",
     "next_best_offers",
     "offer_summary",
     "pr_auc",
     "region_lead_lists",
+    "replay_leads",
     "roc_auc",
     "score_customers",
     "score_region",
+    "scorecards",
     "skip_reason",
     "tier_aum",
     "top_fraction_lift",
     "train_propensity",
-    "write_lead_csv",
-    "write_lead_workbook",
-    "write_region_leads",
 ]

@@ -1,36 +1,28 @@
 """Next best offer, reason codes and the account managers' lead lists.
 
 Pure functions build the tables (the report's summaries of them are
-:mod:`bankanalysis.report.propensity`); :func:`write_lead_workbook` and :func:`write_lead_csv` write
-them atomically. Lead lists carry ids, tier, outlet, product, probability, rank and reason
-codes, never names or phone numbers.
+:mod:`bankanalysis.report.propensity`; the account managers' workbooks, written to the
+restricted folder, :mod:`bankanalysis.report.workbooks`). Lead lists carry ids, tier, outlet,
+product, probability, rank and reason codes, never names or phone numbers.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-
-from bankanalysis.data.atomic import atomic_write_bytes
 
 __all__ = [
     "LEAD_COLUMNS",
     "build_lead_lists",
     "describe_feature",
-    "excel_sheet_name",
     "leads_by_product",
     "next_best_offers",
     "offer_summary",
     "reason_codes",
-    "write_lead_csv",
-    "write_lead_workbook",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,7 +43,6 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "reason_2",
     "reason_3",
 )
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def next_best_offers(
@@ -98,32 +89,11 @@ def next_best_offers(
     return out[cols].reset_index(drop=True)
 
 
-def excel_sheet_name(name: str, used: set[str]) -> str:
-    """A valid, unique Excel sheet name (<= 31 characters, none of ``[]:*?/\\``).
-
-    Examples
-    --------
-    >>> excel_sheet_name("a/b:c", set())
-    'a_b_c'
-    >>> len(excel_sheet_name("x" * 40, {"x" * 31}))
-    31
-    """
-    base = _BAD_SHEET_CHARS.sub("_", str(name)).strip("'") or "sheet"
-    cand = base[:31]
-    i = 2
-    lowered = {u.lower() for u in used}
-    while cand.lower() in lowered or cand.lower() == "history":
-        suffix = f"~{i}"
-        cand = base[: 31 - len(suffix)] + suffix
-        i += 1
-    used.add(cand)
-    return cand
-
-
 def build_lead_lists(
     offers: pd.DataFrame,
     customers: pd.DataFrame,
     leads_per_sheet: int = 50,
+    min_probability: float = 0.0,
 ) -> pd.DataFrame:
     """Lead lists: one list per account manager, one per outlet for unassigned customers.
 
@@ -134,7 +104,10 @@ def build_lead_lists(
     customers : DataFrame
         ``customer_id, tier, outlet_id, manager_id`` (manager NaN when unassigned).
     leads_per_sheet : int
-        Leads kept per list, best first.
+        Leads kept per list at most, best first.
+    min_probability : float
+        Offers with a lower probability are never leads: a list gets shorter instead of being
+        padded with unlikely offers (a list with none is not issued).
 
     Returns
     -------
@@ -144,6 +117,7 @@ def build_lead_lists(
         expected value (ties: customer id, then offer rank).
     """
     info = customers[["customer_id", "tier", "outlet_id", "manager_id"]]
+    offers = offers.loc[offers["probability"] >= min_probability]
     df = offers.merge(info, on="customer_id", how="inner", validate="many_to_one")
     mgr = df["manager_id"].astype("str")
     sheet = np.where(df["manager_id"].isna(), "unassigned " + df["outlet_id"].astype("str"), mgr)
@@ -193,6 +167,7 @@ def reason_codes(
     n_reasons: int = 3,
     product_names: Mapping[str, str] | None = None,
     candidates: Sequence[str] | None = None,
+    describe: Callable[[str, float], str] | None = None,
 ) -> pd.DataFrame:
     """The features that raise each customer's score most against a typical customer.
 
@@ -214,6 +189,9 @@ def reason_codes(
         Display names for ``hold_<product>`` features.
     candidates : sequence of str, optional
         Features to try; default every feature of ``reference``.
+    describe : callable, optional
+        ``(feature, value) -> phrase`` in plain language (the report layer's
+        :func:`bankanalysis.report.workbooks.reason_phrase`); default :func:`describe_feature`.
 
     Returns
     -------
@@ -239,7 +217,9 @@ def reason_codes(
                 break
             v = values[feats[j]][i]
             v = v if isinstance(v, str) else float(v)
-            out[f"reason_{r + 1}"][i] = describe_feature(feats[j], v, product_names)
+            out[f"reason_{r + 1}"][i] = (
+                describe(feats[j], v) if describe else describe_feature(feats[j], v, product_names)
+            )
     return pd.DataFrame(out, index=X.index)
 
 
@@ -311,47 +291,3 @@ def leads_by_product(leads: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-
-
-def write_lead_workbook(leads: pd.DataFrame, path: str | Path) -> dict[str, str]:
-    """Write one sheet per lead list to an ``.xlsx`` workbook, atomically.
-
-    Parameters
-    ----------
-    leads : DataFrame
-        From :func:`build_lead_lists` (plus reasons).
-    path : str or Path
-        Target file.
-
-    Returns
-    -------
-    dict
-        List name (``sheet`` value) -> Excel sheet name used.
-    """
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    names: dict[str, str] = {}
-    cols = [c for c in LEAD_COLUMNS if c in leads.columns and c != "sheet"]
-    groups = list(leads.groupby("sheet", sort=True)) if len(leads) else []
-    if not groups:
-        ws = wb.create_sheet("no leads")
-        ws.append(cols)
-    for key, g in groups:
-        names[str(key)] = excel_sheet_name(str(key), used)
-        ws = wb.create_sheet(names[str(key)])
-        ws.append(cols)
-        for row in g[cols].itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and math.isnan(v)) else v for v in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return names
-
-
-def write_lead_csv(leads: pd.DataFrame, path: str | Path) -> None:
-    """Write the lead lists as one CSV (UTF-8 with BOM so Excel shows Chinese), atomically."""
-    cols = [c for c in LEAD_COLUMNS if c in leads.columns]
-    text = leads[cols].to_csv(index=False, lineterminator="\r\n")
-    atomic_write_bytes(Path(path), text.encode("utf-8-sig"))

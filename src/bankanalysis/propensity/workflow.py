@@ -1,41 +1,44 @@
-"""A region's propensity view: score its customers, pick offers, build and write lead lists.
+"""A region's propensity view: score its customers, pick offers, build lead lists, replay last
+period's lists and read the managers' books.
 
-These functions read the processed data and write the lead files; the report shaping (tables,
-sentences, charts, metrics) is :mod:`bankanalysis.report.propensity`.
+These functions read the processed data; the report shaping (tables, sentences, charts,
+metrics) is :mod:`bankanalysis.report.propensity`, the restricted workbooks
+:mod:`bankanalysis.report.workbooks`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import ModelError
+from bankanalysis.propensity.conversion import lead_outcomes
 from bankanalysis.propensity.leads import (
     build_lead_lists,
     next_best_offers,
     reason_codes,
-    write_lead_csv,
-    write_lead_workbook,
 )
+from bankanalysis.propensity.scorecards import new_holdings
 from bankanalysis.propensity.training import (
     BankLike,
     PropensityBundle,
     load_features,
     score_customers,
 )
+from bankanalysis.rules.months import shift_month
 from bankanalysis.rules.tiers import assign_tiers
 
 __all__ = [
     "RegionScores",
     "add_reasons",
+    "manager_book",
+    "replay_leads",
     "region_lead_lists",
     "score_region",
-    "write_region_leads",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,13 +69,15 @@ def score_region(
     region_id: str | None,
     tier_thresholds: Sequence[float],
     tier_months: int,
+    month: str | None = None,
 ) -> RegionScores:
-    """Score every active customer of a region (``None``: the whole bank) at the data month.
+    """Score every active customer of a region (``None``: the whole bank) at the data month
+    (or at ``month``, e.g. the month last period's leads were issued).
 
     The tier is the bank's (:mod:`bankanalysis.rules.tiers`): the average AUM of the last
     ``tier_months`` month-ends at which the customer was active, cut at ``tier_thresholds``.
     """
-    t = bundle.data_month
+    t = month or bundle.data_month
     X, _, avg_aum = load_features(
         bank, t, bundle.regions, region_id=region_id, tier_months=tier_months
     )
@@ -100,6 +105,7 @@ def add_reasons(
     X: pd.DataFrame,
     n_reasons: int = 3,
     product_names: dict[str, str] | None = None,
+    describe: Callable[[str, float], str] | None = None,
 ) -> pd.DataFrame:
     """Add ``reason_1..reason_n`` to lead rows (per product model, against its population median).
 
@@ -121,26 +127,12 @@ def add_reasons(
         Xp = X.loc[out.loc[rows, "customer_id"].to_numpy(), bundle.feature_names]
         pop = X.loc[X[f"hold_{p}"] <= 0, feats]
         reference = pop.median(numeric_only=True)
-        rc = reason_codes(model, Xp, reference, n_reasons, product_names, candidates=feats)
+        rc = reason_codes(
+            model, Xp, reference, n_reasons, product_names, candidates=feats, describe=describe
+        )
         for c in rc.columns:
             out.loc[rows, c] = rc[c].to_numpy()
     return out
-
-
-def write_region_leads(leads: pd.DataFrame, output_dir: str | Path, region_id: str) -> dict:
-    """Write ``leads_<region_id>.xlsx`` and ``leads_<region_id>.csv`` atomically.
-
-    Returns
-    -------
-    dict
-        ``xlsx`` and ``csv`` file names (relative to ``output_dir``) and ``sheets``.
-    """
-    out = Path(output_dir)
-    xlsx, csv = f"leads_{region_id}.xlsx", f"leads_{region_id}.csv"
-    sheets = write_lead_workbook(leads, out / xlsx)
-    write_lead_csv(leads, out / csv)
-    logger.info("wrote %d leads in %d lists to %s", len(leads), len(sheets), out / xlsx)
-    return {"xlsx": xlsx, "csv": csv, "sheets": sheets}
 
 
 def region_lead_lists(
@@ -151,16 +143,26 @@ def region_lead_lists(
     leads_per_sheet: int,
     n_reasons: int = 3,
     product_names: dict[str, str] | None = None,
+    min_probability: float = 0.0,
+    describe: Callable[[str, float], str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Next best offers of a region and its lead lists with reason codes.
+
+    Parameters
+    ----------
+    min_probability : float
+        Offers below it are not leads (:func:`~bankanalysis.propensity.leads.build_lead_lists`).
+    describe : callable, optional
+        ``(feature, value) -> phrase`` for the reasons (default
+        :func:`~bankanalysis.propensity.leads.describe_feature`).
 
     Returns
     -------
     (offers, leads)
     """
     offers = next_best_offers(region.scores, values, offers_per_customer)
-    leads = build_lead_lists(offers, region.customers, leads_per_sheet)
-    leads = add_reasons(bundle, leads, region.X, n_reasons, product_names)
+    leads = build_lead_lists(offers, region.customers, leads_per_sheet, min_probability)
+    leads = add_reasons(bundle, leads, region.X, n_reasons, product_names, describe)
     names = product_names or {}
     leads.insert(
         leads.columns.get_loc("product") + 1,
@@ -168,3 +170,75 @@ def region_lead_lists(
         leads["product"].map(lambda p: names.get(p, p)).astype("str"),
     )
     return offers, leads
+
+
+def replay_leads(
+    bank: BankLike,
+    bundle: PropensityBundle,
+    region_id: str,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    values: dict[str, float] | None,
+    offers_per_customer: int,
+    leads_per_sheet: int,
+    min_probability: float = 0.0,
+) -> tuple[pd.DataFrame, str] | tuple[None, str]:
+    """The leads issued ``horizon`` months ago and what became of them.
+
+    The lists are rebuilt with today's models and parameters at the month they would have been
+    issued: the evaluation month (``data_month - horizon``), which no model was fitted on, so
+    the replay is out of time. Purchases are read ``horizon`` months later (the data month).
+
+    Returns
+    -------
+    (outcomes, issue_month) or (None, reason)
+        :func:`~bankanalysis.propensity.conversion.lead_outcomes` with each pair's
+        ``manager_id`` and ``outlet_id`` at the issue month; ``None`` and the reason in words
+        when the issue month is not in the data or nothing was modelled.
+    """
+    t0 = shift_month(bundle.data_month, -bundle.settings.horizon)
+    if not bundle.models:
+        return None, "no product has a model"
+    if t0 not in set(bank.months):
+        return None, f"the data do not reach back to {t0}, when those leads would have been issued"
+    then = score_region(bank, bundle, region_id, tier_thresholds, tier_months, month=t0)
+    offers = next_best_offers(then.scores, values, offers_per_customer)
+    leads = build_lead_lists(offers, then.customers, leads_per_sheet, min_probability)
+    holds = [f"hold_{p}" for p in then.scores.columns]
+    later = bank.customer_month(
+        months=[bundle.data_month], region_id=region_id, columns=["customer_id", *holds]
+    ).set_index("customer_id")
+    later.columns = [c[5:] for c in later.columns]
+    outcomes = lead_outcomes(then.scores, leads, later)
+    info = then.customers.set_index("customer_id")[["manager_id", "outlet_id"]]
+    outcomes = outcomes.join(info, on="customer_id")
+    return outcomes, t0
+
+
+def manager_book(
+    bank: BankLike, region: RegionScores, month: str, products: Sequence[str]
+) -> pd.DataFrame:
+    """The region's customers at ``month`` as :func:`~bankanalysis.propensity.scorecards.
+    scorecards` reads them: tier, manager, outlet, contacts, AUM now and three months
+    earlier, new holdings in the month and whether the relationship started in the month.
+    """
+    X = region.X
+    book = region.customers[["customer_id", "tier", "outlet_id", "manager_id"]].copy()
+    for c in ("contacts_1m", "contact_minutes_1m", "contact_minutes_3m", "aum"):
+        book[c] = X[c].to_numpy(dtype=np.float64) if c in X.columns else 0.0
+    change = X["aum_chg_3m"].to_numpy(dtype=np.float64) if "aum_chg_3m" in X else np.nan
+    base = book["aum"].to_numpy() - change
+    book["aum_base"] = np.where(np.isnan(base), 0.0, base)
+    holds = [f"hold_{p}" for p in products if f"hold_{p}" in X.columns]
+    prev_month = shift_month(month, -1)
+    if prev_month in set(bank.months):
+        before = bank.customer_month(
+            months=[prev_month], region_id=None, columns=["customer_id", *holds]
+        ).set_index("customer_id")
+    else:
+        before = pd.DataFrame(columns=holds)
+    book["new_holdings"] = new_holdings(X[holds], before, products).to_numpy()
+    since = bank.customers.set_index("customer_id")["since"]
+    started = pd.to_datetime(since.reindex(book["customer_id"])).dt.strftime("%Y-%m")
+    book["is_new"] = (started.to_numpy() == month).astype(np.int64)
+    return book

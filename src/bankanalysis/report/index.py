@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bankanalysis.data.restricted import is_restricted
 from bankanalysis.report.format import Absent, format_value
 from bankanalysis.report.html import ERROR_ANCHOR, REPORT_CSS, escape
 from bankanalysis.report.metrics import REASONS
@@ -161,7 +162,7 @@ def _job_cell(job: Mapping[str, Any], currency: str) -> str:
     links = [
         f'<a href="{escape(o)}">{escape(Path(o).name)}</a>'
         for o in job.get("outputs", [])
-        if Path(o).name != "metrics.json"
+        if Path(o).name != "metrics.json" and not is_restricted(o)
     ]
     if links:
         parts.append("<br>files: " + ", ".join(links))

@@ -18,7 +18,6 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -54,7 +53,6 @@ __all__ = [
     "evaluation_section",
     "gains_section",
     "header_section",
-    "lead_files_section",
     "offers_section",
     "product_names",
     "EVALUATION_KPIS",
@@ -68,8 +66,6 @@ __all__ = [
     "no_model_reason",
     "with_interval",
     "header_text",
-    "lead_files_text",
-    "lead_list_metrics",
     "lead_product_summary",
     "lead_product_table",
     "offer_metrics",
@@ -612,53 +608,6 @@ def lead_product_table(by_product: pd.DataFrame, min_group_size: int) -> KpiTabl
     )
 
 
-def lead_list_metrics(leads: pd.DataFrame) -> dict[str, int]:
-    """Number of lead lists and of leads, keyed by KPI id.
-
-    Examples
-    --------
-    >>> lead_list_metrics(pd.DataFrame({"sheet": ["M1", "M1", "unassigned O1"]}))
-    {'lead_lists': 2, 'leads': 3}
-    """
-    return {"lead_lists": int(leads["sheet"].nunique()), "leads": len(leads)}
-
-
-def lead_files_text(
-    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
-) -> str:
-    """Markdown list of the lead files with their numbers of lists and leads.
-
-    Parameters
-    ----------
-    files : mapping
-        ``xlsx`` and ``csv`` file names, as returned by
-        :func:`~bankanalysis.propensity.workflow.write_region_leads`.
-    leads : DataFrame
-        The lead lists written.
-    folder : str or Path, optional
-        ``None``: the files sit next to the report and are linked by name; otherwise their
-        full path in ``folder`` is shown as code.
-
-    Returns
-    -------
-    str
-        Three Markdown bullets: workbook, CSV and the number of lists for unassigned customers.
-    """
-
-    def link(name: str) -> str:
-        return f"[{name}]({name})" if folder is None else f"`{Path(folder) / name}`"
-
-    sheets = pd.Index(leads["sheet"].unique()) if len(leads) else pd.Index([], dtype=object)
-    unassigned = int(sheets.astype(str).str.startswith("unassigned ").sum())
-    lists = format_value("lead_lists", len(sheets))
-    n_leads = format_value("leads", len(leads))
-    return (
-        f"- Workbook: {link(files['xlsx'])} ({lists} lists, {n_leads} leads)\n"
-        f"- CSV: {link(files['csv'])}\n"
-        f"- Lists for unassigned customers: {unassigned}"
-    )
-
-
 # --------------------------------------------------------------------------- sections
 
 
@@ -795,10 +744,3 @@ def offers_section(
         if fig is not None:
             parts.append(fig)
     return Section(parts, offer_metrics(summary, modelled=bool(bundle.models)))
-
-
-def lead_files_section(
-    files: Mapping[str, str], leads: pd.DataFrame, folder: str | Path | None = None
-) -> Section:
-    """The lead files written, with their numbers of lists and leads."""
-    return Section([lead_files_text(files, leads, folder)], lead_list_metrics(leads))

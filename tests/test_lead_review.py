@@ -1,0 +1,107 @@
+"""What notebook 02 shows of the restricted lead material (report/lead_review.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report.format import Absent, Suppressed
+from bankanalysis.report.lead_review import (
+    conversion_metrics,
+    conversion_table,
+    conversion_text,
+    outlet_scorecard_table,
+    scorecard_distribution,
+    scorecard_distribution_table,
+)
+
+
+def _cards(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customers": [10 * (i + 1) for i in range(n)],
+            "contact_plan_coverage": [0.1 * (i + 1) for i in range(n)],
+            "lead_conversion_rate": [float("nan")] * (n - 1) + [0.5],
+        },
+        index=pd.Index([f"M{i}" for i in range(n)], name="manager_id"),
+    )
+
+
+def test_distribution_shows_quartiles_and_withholds_few_managers():
+    dist = scorecard_distribution(_cards(4), min_group_size=3).set_index("measure")
+    assert dist.loc["customers", ["q1", "median", "q3"]].tolist() == [17.5, 25.0, 32.5]
+    assert dist.loc["customers", "managers"] == 4 and not dist.loc["customers", "suppressed"]
+    # one manager had leads then: his conversion is not published as a "median"
+    assert dist.loc["lead_conversion_rate", "suppressed"]
+    assert dist.loc["lead_conversion_rate", ["q1", "median", "q3"]].isna().all()
+    few = scorecard_distribution(_cards(4).assign(customers=[2, 4, 30, 40]), 4).set_index("measure")
+    assert few.loc["customers", ["q1", "median", "q3"]].tolist()[1:] == [17.0, 32.5]
+    assert np.isnan(few.loc["customers", "q1"]), "a quartile of 3.5 customers is a small count"
+    frame = scorecard_distribution_table(dist.reset_index(), 3).frame
+    assert frame["Median"].tolist() == ["25", "25.0%", "<3"]
+    assert "M0" not in frame.to_string()
+
+
+def test_outlet_aggregates_withhold_small_outlets_and_show_names():
+    cards = pd.DataFrame(
+        {
+            "customers": [120, 4, 300],
+            "sales_total": [30, 2, 40],
+            "new_customers": [12, 1, 3],
+            "book_aum_growth": [0.05, 0.5, 0.01],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    frame = outlet_scorecard_table(cards, {"O1": "东区", "O2": "西区"}, 10).frame
+    assert frame["outlet"].tolist() == ["东区", "西区", "O3"]
+    assert frame.iloc[0].tolist()[1:] == ["120", "30", "12", "5.0%"]
+    assert frame.iloc[1].tolist()[1:] == ["<10", "<10", "<10", "<10"]
+    assert frame.iloc[2].tolist()[1:] == ["300", "40", "<10", "1.0%"]  # 3 new customers
+
+
+def _conv() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "product": ["fund", "gold"],
+            "leads": [40, 3],
+            "lead_buyers": [10, 1],
+            "lead_conversion": [0.25, 1 / 3],
+            "predicted_conversion": [0.3, 0.2],
+            "matched_leads": [40, 0],
+            "matched_conversion": [0.25, float("nan")],
+            "comparable_customers": [300, 0],
+            "comparable_conversion": [0.2, float("nan")],
+            "conversion_uplift": [0.05, float("nan")],
+        }
+    )
+
+
+def test_conversion_table_and_metrics_follow_the_small_group_rule():
+    frame = conversion_table(_conv(), {"fund": "Funds", "gold": "Gold"}, 10).frame
+    assert frame.iloc[0].tolist() == [
+        "Funds", "40", "25.0%", "30.0%", "40", "25.0%", "20.0%", "+5.0 pp",
+    ]  # fmt: skip
+    assert frame.iloc[1].tolist() == ["Gold"] + ["<10"] * 7
+    few = _conv()
+    few.loc[0, "matched_leads"] = 4
+    assert conversion_table(few, {}, 10).frame.iloc[0].tolist()[4:] == ["<10"] * 4
+    assert conversion_metrics(few, 10)["lead_conversion_uplift[product=fund]"] == Suppressed(10)
+    assert conversion_metrics(few, 10)["lead_conversion_rate[product=fund]"] == 0.25
+    m = conversion_metrics(_conv(), 10)
+    assert m["lead_conversion_rate[product=fund]"] == 0.25
+    assert m["lead_conversion_uplift[product=fund]"] == 0.05
+    assert m["lead_conversion_rate[product=gold]"] == Suppressed(10)
+    conv = _conv()
+    conv.loc[1, "leads"] = 30
+    assert conversion_metrics(conv, 10)["lead_conversion_uplift[product=gold]"] == Absent(
+        "no comparable customer in the leads' score bands"
+    )
+
+
+def test_conversion_text_names_the_issue_month_and_the_biggest_product():
+    text = conversion_text(_conv(), "2025-09", "2025-12", {"fund": "Funds"}, 10)
+    assert text.startswith("The lists of 2025-09 (rebuilt with today's models and parameters)")
+    assert "25.0% of the 40 Funds leads that have comparable customers" in text
+    assert "(+5.0 pp)" in text
+    none = conversion_text(_conv().iloc[1:], "2025-09", "2025-12", {}, 10)
+    assert "no product had enough leads (at least 10)" in none

@@ -1,0 +1,280 @@
+"""Lead workbooks (report/workbooks.py): one per manager and per outlet, restricted, Excel-ready."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from bankanalysis.data.restricted import AUDIENCE_FILE, restricted_files
+from bankanalysis.propensity.leads import build_lead_lists
+from bankanalysis.propensity.scorecards import scorecards
+from bankanalysis.report.workbooks import (
+    lead_sheet,
+    plan_workbooks,
+    reason_phrase,
+    write_lead_files,
+)
+
+OUTLETS = {"O1": "东区支行", "O2": "West & Sons"}
+PRODUCTS = {"fund": "Funds", "gold": "Gold savings", "time_deposit": "time deposit"}
+
+
+def _offers(values: dict[str, float] | None = None) -> pd.DataFrame:
+    """Offers of five customers; c5's offer is below a 2% cutoff."""
+    values = values or {}
+    df = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c1", "c2", "c3", "c4", "c5"],
+            "offer_rank": [1, 2, 1, 1, 1, 1],
+            "product": ["fund", "gold", "fund", "gold", "fund", "gold"],
+            "probability": [0.5, 0.2, 0.4, 0.6, 0.3, 0.015],
+        }
+    )
+    df["value"] = df["product"].map(lambda p: values.get(p, 1.0))
+    df["expected_value"] = df["probability"] * df["value"]
+    return df
+
+
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": ["c1", "c2", "c3", "c4", "c5"],
+        "tier": ["mass", "vip", "mass", "quality", "mass"],
+        "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
+        "manager_id": ["M7", "M7", None, None, "M9"],
+    }
+)
+
+
+def _leads(values: dict[str, float] | None = None, cutoff: float = 0.02) -> pd.DataFrame:
+    leads = build_lead_lists(_offers(values), CUSTOMERS, leads_per_sheet=50, min_probability=cutoff)
+    leads["reason_1"] = reason_phrase("aum", 3_990_000)
+    leads["reason_2"] = reason_phrase("hold_time_deposit", 1.0, PRODUCTS)
+    return leads
+
+
+UPGRADES = pd.DataFrame(
+    {
+        "customer_id": ["c1", "c4"],
+        "outlet_id": ["O1", "O2"],
+        "manager_id": ["M7", None],
+        "tier": ["quality", "quality"],
+        "next_tier": ["vip", "vip"],
+        "aum": [480_000.0, 470_000.0],
+        "gap_to_next": [20_000.0, 30_000.0],
+        "aum_trend": [5_000.0, -1_000.0],
+        "products_to_close": [["fund", "gold"], ["gold"]],
+    }
+)
+
+
+def _book() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
+            "tier": ["quality", "vip", "mass", "quality", "mass"],
+            "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
+            "manager_id": ["M7", "M7", None, None, "M9"],
+            "contacts_1m": [1, 0, 0, 2, 0],
+            "contact_minutes_1m": [10.0, 0.0, 0.0, 5.0, 0.0],
+            "contact_minutes_3m": [30.0, 12.0, 0.0, 5.0, 0.0],
+            "aum": [480_000.0, 800_000.0, 1_000.0, 470_000.0, 2_000.0],
+            "aum_base": [400_000.0, 800_000.0, 0.0, 470_000.0, 2_000.0],
+            "new_holdings": [1, 0, 2, 0, 0],
+            "is_new": [0, 0, 1, 0, 0],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "phrase"),
+    [
+        ("aum", 3_990_000, "AUM 3.99 m CNY"),
+        ("contact_minutes_3m", 42.1, "42 minutes of contact in 3 months"),
+        ("contact_minutes_1m", 1.0, "1 minute of contact this month"),
+        ("hold_time_deposit", 1.0, "holds time deposit"),
+        ("hold_gold", 0.0, "does not hold Gold savings"),
+        ("txn_mobile_n_3m", 15, "15 mobile transactions in 3 months"),
+        ("txn_n_1m", 3, "3 transactions this month"),
+        ("aum_chg_3m", 25_000, "AUM up 25.00 k CNY in 3 months"),
+        ("aum_chg_1m", 0.0, "AUM unchanged in 1 month"),
+        ("n_products_chg_3m", -1, "1 product fewer in 3 months"),
+        ("bal_deposit", 120_000, "deposit balance 120.00 k CNY"),
+        ("contacts_1m", 2, "2 contacts with the account manager this month"),
+        ("e_channel_share_3m", 0.5, "50.0% of transactions outside the counter in 3 months"),
+        ("tenure_months", 62, "customer for 5 years 2 months"),
+        ("age", 45, "aged 45"),
+        ("has_manager", 0.0, "no account manager"),
+        ("fee_income_3m", 800, "fee income 800 CNY in 3 months"),
+    ],
+)
+def test_reason_phrases_are_plain_language(feature, value, phrase):
+    got = reason_phrase(feature, value, PRODUCTS)
+    assert got == phrase
+    assert "_" not in got  # never a raw feature name
+
+
+def test_reason_phrase_of_a_missing_value_says_so():
+    assert reason_phrase("aum_chg_3m", float("nan")) == "aum chg 3m not known"
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def test_lead_sheet_shows_names_and_hides_expected_value_when_values_are_equal():
+    leads = _leads()
+    sheet = lead_sheet(leads, OUTLETS, PRODUCTS, with_value=False)
+    assert list(sheet.columns) == [
+        "Rank", "Customer id", "Tier", "Outlet", "Product", "Probability", "Reason 1", "Reason 2",
+    ]  # fmt: skip
+    assert set(sheet["Outlet"]) == {"东区支行", "West & Sons"}
+    assert set(sheet["Product"]) <= set(PRODUCTS.values())
+    assert "c5" not in set(sheet["Customer id"]), "an offer below the cutoff became a lead"
+
+
+def test_plan_one_workbook_per_manager_and_per_outlet_without_manager():
+    specs = plan_workbooks(_leads(), OUTLETS, UPGRADES)
+    files = [s.file for s in specs]
+    # M7 holds O1's customers; M9 (only lead under the cutoff) has no workbook without a card
+    assert files == ["leads_O1_am1.xlsx", "leads_O2_no_manager.xlsx"]
+    m7 = specs[0]
+    assert m7.manager_id == "M7" and m7.leads["customer_id"].tolist() == ["c1", "c2", "c1"]
+    assert m7.upgrades["customer_id"].tolist() == ["c1"]
+    assert specs[1].upgrades["customer_id"].tolist() == ["c4"]
+    for s in specs:
+        assert "M7" not in s.file and "M7" not in s.audience
+
+
+def _written(tmp_path, values=None, upgrades=UPGRADES):
+    leads = _leads(values)
+    book = _book()
+    cards = scorecards(book, None, True, by="manager_id")
+    outlet_cards = scorecards(book, None, True, by="outlet_id")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": ["How to read"]}
+    out = write_lead_files(
+        leads,
+        tmp_path / "02",
+        "R1",
+        OUTLETS,
+        PRODUCTS,
+        facts,
+        upgrades,
+        cards,
+        outlet_cards,
+        book,
+    )
+    return out, leads
+
+
+def test_workbooks_open_in_excel_with_summary_first_frozen_filtered_and_formatted(tmp_path):
+    written, leads = _written(tmp_path)
+    folder = tmp_path / "02" / "restricted"
+    assert written.folder == folder
+    # M9 has a scorecard (a customer) but no lead above the cutoff: a workbook, no padded lead
+    assert sorted(p.name for p in folder.glob("leads_*.xlsx")) == [
+        "leads_O1_am1.xlsx", "leads_O1_am2.xlsx", "leads_O2_no_manager.xlsx",
+    ]  # fmt: skip
+    wb = load_workbook(folder / "leads_O1_am1.xlsx")
+    assert wb.sheetnames == ["Summary", "Leads", "Upgrade candidates", "Scorecard"]
+    assert wb["Summary"]["A1"].value == "Account manager M7, 东区支行"
+    ws = wb["Leads"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:H4"
+    header = [c.value for c in ws[1]]
+    assert "Expected value" not in header  # every product worth the same
+    prob = header.index("Probability") + 1
+    cells = [ws.cell(row=r, column=prob) for r in range(2, ws.max_row + 1)]
+    assert [c.value for c in cells] == [0.5, 0.4, 0.2]
+    assert {c.number_format for c in cells} == {"0.0%"}
+    products = [ws.cell(row=r, column=header.index("Product") + 1).value for r in range(2, 5)]
+    assert products == ["Funds", "Funds", "Gold savings"]
+    outlets = {ws.cell(row=r, column=header.index("Outlet") + 1).value for r in range(2, 5)}
+    assert outlets == {"东区支行"}
+    assert ws.cell(row=2, column=header.index("Reason 1") + 1).value == "AUM 3.99 m CNY"
+    assert ws.column_dimensions["B"].width >= len("Customer id")
+    up = wb["Upgrade candidates"]
+    assert [c.value for c in up[2]] == [
+        "c1",
+        "Quality",
+        "VIP",
+        480000,
+        20000,
+        5000,
+        "Funds, Gold savings",
+    ]
+    assert up.freeze_panes == "A2" and up["D2"].number_format == "#,##0"
+    card = {r[0]: r[1:] for r in wb["Scorecard"].iter_rows(min_row=2, values_only=True)}
+    assert card["Customers"][0] == 2
+    assert card["AUM growth of the book"][0] == pytest.approx(80_000 / 1_200_000)
+    empty = load_workbook(folder / "leads_O1_am2.xlsx")
+    assert empty["Leads"].max_row == 1, "a list is shorter, never padded below the cutoff"
+
+
+def test_expected_value_shown_only_where_product_values_differ(tmp_path):
+    _written(tmp_path, values={"gold": 3.0})
+    ws = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")["Leads"]
+    header = [c.value for c in ws[1]]
+    assert "Expected value" in header
+    col = header.index("Expected value") + 1
+    assert [ws.cell(row=r, column=col).value for r in range(2, 5)] == [0.6, 0.5, 0.4]
+
+
+def test_workbooks_without_upgrade_candidates_say_so(tmp_path):
+    _written(tmp_path, upgrades=None)
+    wb = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")
+    assert "Upgrade candidates" not in wb.sheetnames
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["Upgrade candidates"] == "not part of this run"
+    assert summary["Leads"] == 3 and summary["Expected sales from the leads"] == pytest.approx(1.1)
+
+
+def test_every_file_is_restricted_with_an_audience_and_no_manager_id_outside(tmp_path):
+    written, leads = _written(tmp_path)
+    out = tmp_path / "02"
+    assert [p for p in out.rglob("*") if p.is_file() and "restricted" not in p.parts] == []
+    listed = restricted_files(out, tmp_path)
+    assert {e["path"] for e in listed} == {f"02/restricted/{f}" for f in written.files}
+    audiences = json.loads((out / "restricted" / AUDIENCE_FILE).read_text("utf-8"))
+    assert set(audiences) == set(written.files)
+    text = json.dumps(listed, ensure_ascii=False)
+    assert "M7" not in text and "M9" not in text and "c1" not in text
+    contents = pd.read_csv(out / "restricted" / "contents.csv", encoding="utf-8-sig", dtype=str)
+    assert dict(zip(contents["file"], contents["manager_id"].fillna(""), strict=True)) == {
+        "leads_O1_am1.xlsx": "M7",
+        "leads_O1_am2.xlsx": "M9",
+        "leads_O2_no_manager.xlsx": "",
+    }
+    region = pd.read_csv(out / "restricted" / "leads_R1.csv", encoding="utf-8-sig")
+    assert len(region) == len(leads) == written.leads
+    cards = load_workbook(out / "restricted" / "scorecards_R1.xlsx")
+    assert cards.sheetnames == ["Summary", "Managers", "Outlets"]
+    outlets = [r[0] for r in cards["Outlets"].iter_rows(min_row=2, values_only=True)]
+    assert outlets == ["东区支行", "West & Sons"]
+
+
+def test_scorecard_medians_over_too_few_peers_are_withheld():
+    from bankanalysis.report.workbooks import scorecard_sheet
+
+    cards = scorecards(_book(), None, True, by="manager_id")
+    card = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=3).set_index("Measure")
+    assert card.loc["Customers", "Value"] == 2 and card.loc["Customers", "Region median"] is None
+    assert card.loc["Customers", "Note"] == "median withheld: fewer than 3 with a value"
+    shown = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=2).set_index("Measure")
+    assert shown.loc["Customers", "Region median"] == 1.5
+
+
+def test_scorecard_medians_are_over_the_peers(tmp_path):
+    _written(tmp_path)
+    wb = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")
+    card = {r[0]: r for r in wb["Scorecard"].iter_rows(min_row=2, values_only=True)}
+    # managers M7 (2 customers) and M9 (1): median 1.5
+    assert card["Customers"][2] == pytest.approx(1.5)
+    assert card["Lead conversion rate"][1] is None
+    assert card["Lead conversion rate"][4] == "no leads issued then"
+    assert np.isclose(card["Product sales"][1], 1)
