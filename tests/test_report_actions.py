@@ -61,6 +61,11 @@ def test_upgrade_text_gives_the_region_totals() -> None:
         "The AUM of 2 of them rose over the last 3 month-ends; <2 have no account manager" in text
     )
     assert "2 account managers" in text
+    withheld = ra.upgrade_text(ra.upgrade_metrics(_list(), 10), 0.10, 3, "CNY", 2)
+    assert withheld.startswith(
+        "Fewer than 10 customers of the region are within 10% below the next tier's threshold, "
+        "too few to publish their figures."
+    )
 
 
 def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None:

@@ -116,21 +116,30 @@ def upgrade_text(
 ) -> str:
     """The region's upgrade list in two sentences (values from :func:`upgrade_metrics`)."""
     n = metrics["upgrade_candidates"]
-    count = format_value("upgrade_candidates", n)
+    restricted = (
+        "The customer list, with each customer's gap, trend, manager and the products most "
+        "likely to close the gap, is a restricted file for the account managers, not part of "
+        "this report."
+    )
     if n == 0:
         return f"No customer of the region is within {within:.0%} below the next tier's threshold."
+    if isinstance(n, Suppressed):
+        return (
+            f"Fewer than {n.k} customers of the region are within {within:.0%} below the next "
+            f"tier's threshold, too few to publish their figures. {restricted}"
+        )
+    count = format_value("upgrade_candidates", n)
     gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
     rising = format_value("upgrade_candidates_rising", metrics["upgrade_candidates_rising"])
     unassigned = format_value(
         "upgrade_candidates_unassigned", metrics["upgrade_candidates_unassigned"]
     )
+    managers = f"{n_managers} account manager{'' if n_managers == 1 else 's'}"
     return (
         f"**{count}** customers are within {within:.0%} below the next tier's threshold; together "
         f"they need **{gap}** more AUM to move up. The AUM of {rising} of them rose over the "
         f"last {months} month-ends; {unassigned} have no account manager, and the others are "
-        f"spread over {n_managers} account managers. The customer list, with each customer's "
-        "gap, trend, manager and the products most likely to close the gap, is a restricted "
-        "file for the account managers, not part of this report."
+        f"spread over {managers}. {restricted}"
     )
 
 
