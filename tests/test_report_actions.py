@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_actions import PRODUCTS, THR, _cm, _dea, _kpis, _om, _scores, _tiers
@@ -260,6 +261,10 @@ def test_product_gap_metrics_and_text() -> None:
     )
     assert "(investment: 2; one sale for the other families)" in text
     assert text.endswith("Most gaps this month (2): Riverside.")
+    first = product_gaps(_om(), "2025-03").assign(sales_month=np.nan, gap_month=None)
+    assert ra.product_gap_text(first, NAMES, "2025-03", note).startswith(
+        "Product sales are not known for 2025-03"
+    )
     assert ra.standard_note({}, ["card"]).startswith("The standard is one sale a month per family")
 
 

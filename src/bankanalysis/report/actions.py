@@ -432,6 +432,11 @@ def product_gap_text(
         return "The region has no outlet with product sales to compare."
     per = gap_counts(gaps, "outlet_id")
     n_cells = len(gaps)
+    if not per["known_month"].any():
+        return (
+            f"Product sales are not known for {month}: sales are new holdings against the "
+            "previous month-end, which this extract does not have for that month."
+        )
     m = int(per["gaps_month"].sum())
     q = int(per["gaps_quarter"].sum())
     zero = int(per["zero_month"].sum())
