@@ -205,7 +205,7 @@ def _gaps() -> pd.DataFrame:
 def test_gap_matrix_exact_cells_counts_and_highlights() -> None:
     text, state = ra.gap_matrix_frame(_gaps(), NAMES, "month")
     assert text.index.tolist() == ["Hilltop", "Riverside", "outlets with a gap"]
-    assert text.columns.tolist() == ["deposit", "investment", "card", "gaps"]
+    assert text.columns.tolist() == ["Deposit", "Investment", "Card", "gaps"]
     assert text.values.tolist() == [
         ["4", "2", "1", "0"],
         ["3", "0", "0", "2"],
@@ -238,7 +238,7 @@ def test_gap_matrix_exact_cells_counts_and_highlights() -> None:
 def test_gap_matrix_shows_unknown_sales_as_not_available() -> None:
     g = product_gaps(_om(), "2025-04")
     text, state = ra.gap_matrix_frame(g, NAMES, "month")
-    assert text.loc["Hilltop", "deposit"] == "n/a" and state.loc["Hilltop", "deposit"] == "unknown"
+    assert text.loc["Hilltop", "Deposit"] == "n/a" and state.loc["Hilltop", "Deposit"] == "unknown"
     assert ra.gap_matrices(g.iloc[0:0], NAMES) == []
     assert len(ra.gap_matrices(g, NAMES)) == 4
 

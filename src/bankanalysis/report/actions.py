@@ -36,6 +36,7 @@ from bankanalysis.rules.tiers import tier_label
 
 __all__ = [
     "UPGRADE_LIST_FILE",
+    "family_label",
     "gap_matrices",
     "gap_matrix",
     "gap_matrix_frame",
@@ -351,6 +352,17 @@ BELOW_COLOUR = "background-color: #fbd9a6"
 UNKNOWN_COLOUR = "background-color: #e6e6e6"
 
 
+def family_label(family: str) -> str:
+    """A product family id as a column header.
+
+    Examples
+    --------
+    >>> family_label("e_banking")
+    'E-banking'
+    """
+    return family.replace("_", "-").capitalize()
+
+
 def gap_matrix_frame(
     gaps: pd.DataFrame, outlet_names: Mapping[str, str], period: str = "month"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -384,6 +396,9 @@ def gap_matrix_frame(
     text.loc["outlets with a gap"] = total
     state.loc["outlets with a gap"] = ""
     text.index.name = state.index.name = "outlet"
+    labels = {f: family_label(f) for f in families}
+    text = text.rename(columns=labels)
+    state = state.rename(columns=labels)
     text.columns.name = state.columns.name = None
     return text, state
 
