@@ -98,18 +98,13 @@ def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None
 
 
 def test_upgrade_list_is_written_only_to_the_restricted_folder(tmp_path: Path) -> None:
-    path = ra.write_upgrade_list(
-        _list(),
-        tmp_path,
-        NAMES,
-        "Region 1",
-        dict(zip(PRODUCTS["product"], PRODUCTS["name"], strict=True)),
-    )
-    assert path == tmp_path / "restricted" / "upgrade_list.csv"
+    products = dict(zip(PRODUCTS["product"], PRODUCTS["name"], strict=True))
+    paths = ra.write_upgrade_list(_list(), tmp_path, NAMES, "Region 1", products)
+    folder = tmp_path / "restricted"
+    assert paths == [folder / "upgrade_list.csv", folder / "upgrade_by_manager.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["restricted"]
-    raw = path.read_bytes()
-    assert raw.startswith("\ufeff".encode())
-    df = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert paths[0].read_bytes().startswith("\ufeff".encode())
+    df = pd.read_csv(paths[0], encoding="utf-8-sig", keep_default_na=False)
     assert df["customer_id"].tolist() == ["c1", "c9", "c2", "c5", "c6"]
     assert df["outlet"].tolist() == ["Riverside"] * 3 + ["Hilltop"] * 2
     assert df["manager_id"].tolist() == ["M1", "M1", "", "M2", "M2"]
@@ -129,11 +124,19 @@ def test_upgrade_list_is_written_only_to_the_restricted_folder(tmp_path: Path) -
         "",
         "",
     ]
-    audiences = json.loads((tmp_path / "restricted" / AUDIENCE_FILE).read_text(encoding="utf-8"))
+    per = pd.read_csv(paths[1], encoding="utf-8-sig", keep_default_na=False)
+    assert per.values.tolist() == [
+        ["M1", "O1", "Riverside", 2, 8000, 2, 2],
+        ["M2", "O2", "Hilltop", 2, 130000, 0, 1],
+        ["", "O1", "Riverside", 1, 5000, 0, 1],
+    ]
+    audiences = json.loads((folder / AUDIENCE_FILE).read_text(encoding="utf-8"))
     assert audiences == {
-        "upgrade_list.csv": "account managers and outlet heads of Region 1: upgrade candidates"
+        "upgrade_list.csv": "account managers and outlet heads of Region 1: upgrade candidates",
+        "upgrade_by_manager.csv": "account managers and outlet heads of Region 1: upgrade "
+        "candidates per account manager",
     }
-    assert ra.write_upgrade_list(_list(), None, NAMES, "Region 1") is None
+    assert ra.write_upgrade_list(_list(), None, NAMES, "Region 1") == []
 
 
 def test_trend_window_keeps_the_months_of_the_data() -> None:

@@ -36,6 +36,7 @@ from bankanalysis.rules.tiers import tier_label
 
 __all__ = [
     "UPGRADE_LIST_FILE",
+    "UPGRADE_MANAGER_FILE",
     "family_label",
     "gap_matrices",
     "gap_matrix",
@@ -48,6 +49,7 @@ __all__ = [
     "standard_note",
     "trend_months",
     "upgrade_list_frame",
+    "upgrade_manager_frame",
     "upgrade_metrics",
     "upgrade_outlet_table",
     "upgrade_text",
@@ -58,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 #: File name of the region's upgrade list in the restricted folder.
 UPGRADE_LIST_FILE = "upgrade_list.csv"
+#: File name of the region's upgrade list per account manager in the restricted folder.
+UPGRADE_MANAGER_FILE = "upgrade_by_manager.csv"
 
 
 def _e(text: object) -> str:
@@ -217,29 +221,76 @@ def upgrade_list_frame(
     )
 
 
+def upgrade_manager_frame(
+    candidates: pd.DataFrame, outlet_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """The upgrade list per account manager and outlet, for the restricted summary file.
+
+    Columns: ``manager_id`` (empty for customers without a manager), ``outlet_id, outlet,
+    candidates, gap_to_next`` (summed, rounded to the currency unit), ``rising`` and
+    ``with_trend`` (:func:`bankanalysis.actions.upgrade_summary`); one row per manager and
+    outlet, the unassigned customers of each outlet last.
+    """
+    key = candidates["manager_id"].fillna("").astype(str) + "\t" + candidates["outlet_id"]
+    per = upgrade_summary(candidates.assign(_key=key), "_key")
+    parts = per["_key"].str.split("\t", n=1, expand=True)
+    out = pd.DataFrame(
+        {
+            "manager_id": parts[0] if len(per) else pd.Series(dtype=str),
+            "outlet_id": parts[1] if len(per) else pd.Series(dtype=str),
+        }
+    )
+    out["outlet"] = [str(outlet_names.get(o, o)) for o in out["outlet_id"]]
+    out["candidates"] = per["candidates"].to_numpy()
+    out["gap_to_next"] = per["gap_to_next"].round(0).to_numpy()
+    out["rising"] = per["rising"].to_numpy()
+    out["with_trend"] = per["with_trend"].to_numpy()
+    unassigned = out["manager_id"] == ""
+    return pd.concat([out[~unassigned], out[unassigned]], ignore_index=True)
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM (Excel shows Chinese names), CRLF line ends."""
+    return ("\ufeff" + frame.to_csv(index=False, lineterminator="\r\n")).encode("utf-8")
+
+
 def write_upgrade_list(
     candidates: pd.DataFrame,
     output_dir: str | Path | None,
     outlet_names: Mapping[str, str],
     region_name: str,
     product_names: Mapping[str, str] | None = None,
-) -> Path | None:
-    """Write the region's upgrade list to ``<output_dir>/restricted/upgrade_list.csv``.
+) -> list[Path]:
+    """Write the region's upgrade list and its per-manager summary to ``<output_dir>/restricted/``.
 
-    UTF-8 with BOM (Excel shows Chinese names), written atomically with its audience recorded
+    ``upgrade_list.csv`` (:func:`upgrade_list_frame`) and ``upgrade_by_manager.csv``
+    (:func:`upgrade_manager_frame`), written atomically with their audience recorded
     (:func:`bankanalysis.data.restricted.write_restricted`); never linked from the report.
-    ``None`` (nothing written) when ``output_dir`` is ``None`` (an analyst's session).
+    Nothing is written when ``output_dir`` is ``None`` (an analyst's session).
+
+    Returns
+    -------
+    list of Path
+        The files written.
     """
     if output_dir is None:
-        return None
-    frame = upgrade_list_frame(candidates, outlet_names, product_names)
-    text = frame.to_csv(index=False, lineterminator="\r\n")
-    return write_restricted(
-        restricted_dir(output_dir),
-        UPGRADE_LIST_FILE,
-        ("\ufeff" + text).encode("utf-8"),
-        f"account managers and outlet heads of {region_name}: upgrade candidates",
-    )
+        return []
+    folder = restricted_dir(output_dir)
+    audience = f"account managers and outlet heads of {region_name}"
+    return [
+        write_restricted(
+            folder,
+            UPGRADE_LIST_FILE,
+            _csv_bytes(upgrade_list_frame(candidates, outlet_names, product_names)),
+            f"{audience}: upgrade candidates",
+        ),
+        write_restricted(
+            folder,
+            UPGRADE_MANAGER_FILE,
+            _csv_bytes(upgrade_manager_frame(candidates, outlet_names)),
+            f"{audience}: upgrade candidates per account manager",
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------- 03: lagging outlets
