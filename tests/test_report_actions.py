@@ -49,6 +49,9 @@ def test_upgrade_metrics_region_totals_and_small_groups_withheld() -> None:
 def test_upgrade_metrics_without_history_say_why_the_trend_is_absent() -> None:
     m = ra.upgrade_metrics(upgrade_candidates(_tiers(), THR, 0.10), 2)
     assert m["upgrade_candidates_rising"] == Absent("no candidate has two month-ends of AUM")
+    assert "Their AUM trend cannot be computed (no candidate has two month-ends of AUM); " in (
+        ra.upgrade_text(m, 0.10, 3, "CNY", 2)
+    )
     empty = ra.upgrade_metrics(upgrade_candidates(_tiers(), THR, 0.001), 2)
     assert empty["upgrade_candidates"] == 0 and empty["upgrade_aum_gap"] == 0.0
     assert ra.upgrade_text(empty, 0.001, 3, "CNY", 0).startswith("No customer")

@@ -30,7 +30,7 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.report.tables import KpiTable, kpi_table, style_table
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.kpis import KPIS, metric_key
+from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import month_window
 from bankanalysis.rules.tiers import tier_label
 
@@ -66,10 +66,6 @@ UPGRADE_MANAGER_FILE = "upgrade_by_manager.csv"
 
 def _e(text: object) -> str:
     return html.escape(str(text))
-
-
-def _name(kpi: str) -> str:
-    return KPIS[kpi].name if kpi in KPIS else kpi
 
 
 # --------------------------------------------------------------------------- 01: upgrade list
@@ -135,16 +131,20 @@ def upgrade_text(
         )
     count = format_value("upgrade_candidates", n)
     gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
-    rising = format_value("upgrade_candidates_rising", metrics["upgrade_candidates_rising"])
+    rising_value = metrics["upgrade_candidates_rising"]
+    if isinstance(rising_value, Absent):
+        trend = f"Their AUM trend cannot be computed ({rising_value.reason})"
+    else:
+        rising = format_value("upgrade_candidates_rising", rising_value)
+        trend = f"The AUM of {rising} of them rose over the last {months} month-ends"
     unassigned = format_value(
         "upgrade_candidates_unassigned", metrics["upgrade_candidates_unassigned"]
     )
     managers = f"{n_managers} account manager{'' if n_managers == 1 else 's'}"
     return (
         f"**{count}** customers are within {within:.0%} below the next tier's threshold; together "
-        f"they need **{gap}** more AUM to move up. The AUM of {rising} of them rose over the "
-        f"last {months} month-ends; {unassigned} have no account manager, and the others are "
-        f"spread over {managers}. {restricted}"
+        f"they need **{gap}** more AUM to move up. {trend}; {unassigned} have no account "
+        f"manager, and the others are spread over {managers}. {restricted}"
     )
 
 
