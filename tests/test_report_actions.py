@@ -73,7 +73,7 @@ def test_upgrade_text_gives_the_region_totals() -> None:
 
 
 def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None:
-    t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 3)
+    t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 2)
     assert t.frame.to_dict("records") == [
         {  # Harbour: no candidate, zeros shown as 0 (they reveal nobody)
             "outlet": "Harbour",
@@ -82,22 +82,30 @@ def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None
             "Upgrade candidates with rising AUM": "0",
             "Upgrade candidates without an account manager": "0",
         },
-        {  # Hilltop: 2 candidates < 3: every figure withheld
+        {  # Hilltop: c5, c6, both with manager M2, neither rising
             "outlet": "Hilltop",
-            "Upgrade candidates": "<3",
-            "AUM gap of the upgrade candidates (CNY)": "<3",
-            "Upgrade candidates with rising AUM": "<3",
-            "Upgrade candidates without an account manager": "<3",
+            "Upgrade candidates": "2",
+            "AUM gap of the upgrade candidates (CNY)": "130,000",
+            "Upgrade candidates with rising AUM": "0",
+            "Upgrade candidates without an account manager": "0",
         },
-        {  # Riverside: 3 candidates, 13,000 missing; 2 rising and 1 unassigned withheld
+        {  # Riverside: c1, c9 rising; c2 alone without a manager: withheld
             "outlet": "Riverside",
             "Upgrade candidates": "3",
             "AUM gap of the upgrade candidates (CNY)": "13,000",
-            "Upgrade candidates with rising AUM": "<3",
-            "Upgrade candidates without an account manager": "<3",
+            "Upgrade candidates with rising AUM": "2",
+            "Upgrade candidates without an account manager": "<2",
         },
     ]
     assert "c1" not in t.to_html() and "M1" not in t.to_html()  # no customer or manager id
+
+
+def test_upgrade_outlet_table_hides_a_second_outlet_when_one_alone_is_withheld() -> None:
+    # k = 3: Hilltop (2) is small; with the region's total (5) published, Riverside's 3 would
+    # give it back, so Riverside is withheld too; Harbour's 0 reveals nobody
+    t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 3)
+    shown = {r["outlet"]: list(r.values())[1:] for r in t.frame.to_dict("records")}
+    assert shown == {"Harbour": ["0"] * 4, "Hilltop": ["<3"] * 4, "Riverside": ["<3"] * 4}
 
 
 def test_upgrade_list_is_written_only_to_the_restricted_folder(tmp_path: Path) -> None:

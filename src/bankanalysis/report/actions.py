@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bankanalysis.actions.product_gaps import gap_counts
@@ -148,6 +149,27 @@ def upgrade_text(
     )
 
 
+def _protect_lone(values: pd.Series, withheld: np.ndarray) -> np.ndarray:
+    """Withhold the smallest shown non-zero cell too when a column has one withheld cell.
+
+    The column's total is published (the region's figure), so a lone withheld cell is the total
+    minus the shown ones. Two withheld cells only give their sum. (A stop-gap until the
+    secondary-suppression audit of :mod:`bankanalysis.rules.disclosure` covers this table.)
+
+    Examples
+    --------
+    >>> _protect_lone(pd.Series([0, 4, 25, 12]), np.array([False, True, False, False])).tolist()
+    [False, True, False, True]
+    """
+    out = np.asarray(withheld, dtype=bool).copy()
+    v = values.to_numpy(dtype="float64")
+    if out.sum() == 1:
+        shown = np.flatnonzero(~out & (v > 0))
+        if shown.size:
+            out[shown[np.argmin(v[shown])]] = True
+    return out
+
+
 def upgrade_outlet_table(
     candidates: pd.DataFrame,
     outlets: Sequence[str],
@@ -159,7 +181,10 @@ def upgrade_outlet_table(
 
     Every outlet of ``outlets`` has a row (0 when it has no candidate). An outlet with 1 to
     ``min_group_size - 1`` candidates is withheld (every figure shows the marker); a count of 1
-    to ``min_group_size - 1`` rising or unassigned candidates is withheld in its cell.
+    to ``min_group_size - 1`` rising or unassigned candidates is withheld in its cell. The
+    region's totals are published, so a column with a single withheld cell would give it back
+    by subtraction: the smallest shown non-zero cell of that column is withheld too
+    (:func:`_protect_lone`).
     """
     per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
     unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
@@ -170,11 +195,11 @@ def upgrade_outlet_table(
     frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
     frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
     frame = frame.sort_values("outlet", kind="stable").reset_index(drop=True)
-    row = is_small(frame["candidates"], min_group_size)
+    row = _protect_lone(frame["candidates"], is_small(frame["candidates"], min_group_size))
     cols = ["candidates", "gap", "rising", "unassigned"]
     withheld = pd.DataFrame({c: row for c in cols}, index=frame.index)
     for c in ("rising", "unassigned"):
-        withheld[c] = row | is_small(frame[c], min_group_size)
+        withheld[c] = _protect_lone(frame[c], row | is_small(frame[c], min_group_size))
     return kpi_table(
         frame,
         {
