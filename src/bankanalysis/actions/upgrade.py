@@ -86,8 +86,9 @@ def aum_trend(history: pd.DataFrame, month: str, months: int = 3) -> pd.Series:
         raise AnalysisError(f"an AUM trend needs a window of at least 2 months, got {months}")
     window = month_window(month, int(months))
     h = history.loc[history["month"].astype(str).isin(window), ["month", "customer_id", "aum"]]
-    x = np.array([month_index(m) for m in h["month"].astype(str)], dtype="float64")
-    x = x - float(month_index(month))
+    codes, uniques = pd.factorize(h["month"].astype(str))
+    offsets = np.array([month_index(m) - month_index(month) for m in uniques], dtype="float64")
+    x = offsets[codes] if len(codes) else np.zeros(0)
     y = h["aum"].to_numpy(dtype="float64")
     frame = pd.DataFrame(
         {"customer_id": h["customer_id"].to_numpy(), "x": x, "y": y, "xy": x * y, "xx": x * x}
