@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "synthetic": 2,
     "params": 2,
     "segmentation": 3,
+    "actions": 3,
     "benchmarking": 3,
     "propensity": 3,
     "overview": 3,

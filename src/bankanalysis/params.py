@@ -20,7 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bankanalysis.contract import SAFE_ID_PATTERN
+from bankanalysis.contract import PRODUCT_FAMILIES, SAFE_ID_PATTERN
 from bankanalysis.exceptions import ParameterError
 
 __all__ = [
@@ -219,6 +219,13 @@ class SegmentationParams(CommonParams):
         lt=1,
         description="upgrade pipeline: customers within this fraction below a tier threshold "
         "(fraction of the threshold, 0.1 = 10 %)",
+    )
+    upgrade_trend_months: int = Field(
+        3,
+        ge=2,
+        le=24,
+        description="upgrade list: AUM trend = slope of month-end AUM over the last N "
+        "month-ends (months)",
     )
     segment_k_range: list[int] = Field(
         default_factory=lambda: [4, 8],
@@ -423,6 +430,11 @@ class BenchmarkingParams(CommonParams):
         le=12,
         description="an outlet lags when below that average in each of the last N months (months)",
     )
+    product_sales_standard: dict[str, float] = Field(
+        default_factory=dict,
+        description="product gaps: minimum sales per outlet and month by product family, e.g. "
+        "{investment: 5}; families not named: 1 (a gap is a zero) (products)",
+    )
     dea_inputs: list[str] = Field(
         default_factory=lambda: ["staff_fte", "devices"],
         min_length=1,
@@ -459,6 +471,19 @@ class BenchmarkingParams(CommonParams):
         gt=0,
         description="plan target: self-service banks (device sites) per physical outlet (ratio)",
     )
+
+    @field_validator("product_sales_standard")
+    @classmethod
+    def _families(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(PRODUCT_FAMILIES))
+        if unknown:
+            raise ValueError(
+                f"unknown product famil(ies) {unknown}; families: {list(PRODUCT_FAMILIES)}"
+            )
+        negative = sorted(f for f, x in v.items() if x < 0)
+        if negative:
+            raise ValueError(f"standards must be >= 0, got negative ones for {negative}")
+        return v
 
 
 # --------------------------------------------------------------------------- registry

@@ -1,0 +1,555 @@
+"""Report sections of the action lists: upgrade candidates (01), lagging outlets and product gaps (03).
+
+The lists themselves are :mod:`bankanalysis.actions`. This module names outlets and peers,
+formats every value through :mod:`bankanalysis.report.format`, withholds small groups by
+:mod:`bankanalysis.rules.disclosure`, writes the customer rows of the upgrade list to the
+restricted folder only (:mod:`bankanalysis.data.restricted`; never linked from a report) and
+collects the ``metrics.json`` values, keyed by KPI id.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.actions.product_gaps import gap_counts
+from bankanalysis.actions.upgrade import upgrade_summary
+from bankanalysis.data.restricted import restricted_dir, write_restricted
+from bankanalysis.report.format import (
+    NOT_AVAILABLE,
+    Absent,
+    Suppressed,
+    format_change,
+    format_value,
+    kpi_label,
+)
+from bankanalysis.report.tables import KpiTable, kpi_table, style_table
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.kpis import metric_key
+from bankanalysis.rules.months import month_window
+from bankanalysis.rules.tiers import tier_label
+
+__all__ = [
+    "UPGRADE_LIST_FILE",
+    "UPGRADE_MANAGER_FILE",
+    "family_label",
+    "gap_matrices",
+    "gap_matrix",
+    "gap_matrix_frame",
+    "lagging_action_metrics",
+    "lagging_action_table",
+    "lagging_notes",
+    "product_gap_metrics",
+    "product_gap_text",
+    "standard_note",
+    "trend_months",
+    "upgrade_list_frame",
+    "upgrade_manager_frame",
+    "upgrade_metrics",
+    "upgrade_outlet_table",
+    "upgrade_text",
+    "write_upgrade_list",
+]
+
+logger = logging.getLogger(__name__)
+
+#: File name of the region's upgrade list in the restricted folder.
+UPGRADE_LIST_FILE = "upgrade_list.csv"
+#: File name of the region's upgrade list per account manager in the restricted folder.
+UPGRADE_MANAGER_FILE = "upgrade_by_manager.csv"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+# --------------------------------------------------------------------------- 01: upgrade list
+
+
+def trend_months(months: Sequence[str], month: str, n: int) -> list[str]:
+    """The months of the AUM-trend window (``n`` month-ends ending at ``month``) in the data.
+
+    Examples
+    --------
+    >>> trend_months(["2025-01", "2025-02", "2025-03"], "2025-03", 4)
+    ['2025-01', '2025-02', '2025-03']
+    """
+    have = set(months)
+    return [m for m in month_window(month, n) if m in have]
+
+
+def _count(n: int, k: int) -> int | Suppressed:
+    return Suppressed(k) if bool(is_small([n], k)[0]) else int(n)
+
+
+def upgrade_metrics(candidates: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+    """The region's upgrade-list totals for ``metrics.json`` (small groups withheld).
+
+    Keys: ``upgrade_candidates`` (all thresholds), ``upgrade_aum_gap`` (withheld with the count),
+    ``upgrade_candidates_rising`` (AUM trend above 0; absent when no candidate has a trend)
+    and ``upgrade_candidates_unassigned`` (no account manager).
+    """
+    k = min_group_size
+    n = len(candidates)
+    small = bool(is_small([n], k)[0])
+    out: dict[str, Any] = {
+        "upgrade_candidates": _count(n, k),
+        "upgrade_aum_gap": Suppressed(k) if small else float(candidates["gap_to_next"].sum()),
+    }
+    with_trend = int(candidates["aum_trend"].notna().sum())
+    if n and not with_trend:
+        out["upgrade_candidates_rising"] = Absent("no candidate has two month-ends of AUM")
+    else:
+        rising = int((candidates["aum_trend"] > 0).sum())
+        out["upgrade_candidates_rising"] = Suppressed(k) if small else _count(rising, k)
+    unassigned = int(candidates["manager_id"].isna().sum())
+    out["upgrade_candidates_unassigned"] = Suppressed(k) if small else _count(unassigned, k)
+    return out
+
+
+def upgrade_text(
+    metrics: Mapping[str, Any], within: float, months: int, currency: str, n_managers: int
+) -> str:
+    """The region's upgrade list in two sentences (values from :func:`upgrade_metrics`)."""
+    n = metrics["upgrade_candidates"]
+    restricted = (
+        "The customer list, with each customer's gap, trend, manager and the products most "
+        "likely to close the gap, is a restricted file for the account managers, not part of "
+        "this report."
+    )
+    if n == 0:
+        return f"No customer of the region is within {within:.0%} below the next tier's threshold."
+    if isinstance(n, Suppressed):
+        return (
+            f"Fewer than {n.k} customers of the region are within {within:.0%} below the next "
+            f"tier's threshold, too few to publish their figures. {restricted}"
+        )
+    count = format_value("upgrade_candidates", n)
+    gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
+    rising_value = metrics["upgrade_candidates_rising"]
+    if isinstance(rising_value, Absent):
+        trend = f"Their AUM trend cannot be computed ({rising_value.reason})"
+    else:
+        rising = format_value("upgrade_candidates_rising", rising_value)
+        trend = f"The AUM of {rising} of them rose over the last {months} month-ends"
+    unassigned = format_value(
+        "upgrade_candidates_unassigned", metrics["upgrade_candidates_unassigned"]
+    )
+    managers = f"{n_managers} account manager{'' if n_managers == 1 else 's'}"
+    return (
+        f"**{count}** customers are within {within:.0%} below the next tier's threshold; together "
+        f"they need **{gap}** more AUM to move up. {trend}; {unassigned} have no account "
+        f"manager, and the others are spread over {managers}. {restricted}"
+    )
+
+
+def _protect_lone(values: pd.Series, withheld: np.ndarray) -> np.ndarray:
+    """Withhold the smallest shown non-zero cell too when a column has one withheld cell.
+
+    The column's total is published (the region's figure), so a lone withheld cell is the total
+    minus the shown ones. Two withheld cells only give their sum. (A stop-gap until the
+    secondary-suppression audit of :mod:`bankanalysis.rules.disclosure` covers this table.)
+
+    Examples
+    --------
+    >>> _protect_lone(pd.Series([0, 4, 25, 12]), np.array([False, True, False, False])).tolist()
+    [False, True, False, True]
+    """
+    out = np.asarray(withheld, dtype=bool).copy()
+    v = values.to_numpy(dtype="float64")
+    if out.sum() == 1:
+        shown = np.flatnonzero(~out & (v > 0))
+        if shown.size:
+            out[shown[np.argmin(v[shown])]] = True
+    return out
+
+
+def upgrade_outlet_table(
+    candidates: pd.DataFrame,
+    outlets: Sequence[str],
+    outlet_names: Mapping[str, str],
+    currency: str,
+    min_group_size: int,
+) -> KpiTable:
+    """Upgrade candidates per outlet of the region: count, AUM gap, rising, without a manager.
+
+    Every outlet of ``outlets`` has a row (0 when it has no candidate). An outlet with 1 to
+    ``min_group_size - 1`` candidates is withheld (every figure shows the marker); a count of 1
+    to ``min_group_size - 1`` rising or unassigned candidates is withheld in its cell. The
+    region's totals are published, so a column with a single withheld cell would give it back
+    by subtraction: the smallest shown non-zero cell of that column is withheld too
+    (:func:`_protect_lone`).
+    """
+    per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
+    unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
+    frame = pd.DataFrame({"outlet_id": list(outlets)})
+    frame["outlet"] = frame["outlet_id"].map(lambda o: outlet_names.get(o, o))
+    frame["candidates"] = frame["outlet_id"].map(per["candidates"]).fillna(0).astype("int64")
+    frame["gap"] = frame["outlet_id"].map(per["gap_to_next"]).fillna(0.0)
+    frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
+    frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
+    frame = frame.sort_values("outlet", kind="stable").reset_index(drop=True)
+    row = _protect_lone(frame["candidates"], is_small(frame["candidates"], min_group_size))
+    cols = ["candidates", "gap", "rising", "unassigned"]
+    withheld = pd.DataFrame({c: row for c in cols}, index=frame.index)
+    for c in ("rising", "unassigned"):
+        withheld[c] = _protect_lone(frame[c], row | is_small(frame[c], min_group_size))
+    return kpi_table(
+        frame,
+        {
+            "candidates": "upgrade_candidates",
+            "gap": "upgrade_aum_gap",
+            "rising": "upgrade_candidates_rising",
+            "unassigned": "upgrade_candidates_unassigned",
+        },
+        labels=["outlet"],
+        currency=currency,
+        min_group_size=min_group_size,
+        suppressed=withheld,
+    )
+
+
+def upgrade_list_frame(
+    candidates: pd.DataFrame,
+    outlet_names: Mapping[str, str],
+    product_names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The upgrade list as the restricted CSV shows it: names beside ids, products joined.
+
+    Columns: ``customer_id, outlet_id, outlet, manager_id`` (empty when unassigned), ``tier,
+    next_tier`` (labels), ``aum, threshold, gap_to_next`` (rounded to the currency unit),
+    ``aum_trend_per_month`` (empty when unknown) and ``products_to_close`` (names, ``"; "``).
+    """
+    names = dict(product_names or {})
+    return pd.DataFrame(
+        {
+            "customer_id": candidates["customer_id"].to_numpy(),
+            "outlet_id": candidates["outlet_id"].to_numpy(),
+            "outlet": [outlet_names.get(o, o) for o in candidates["outlet_id"]],
+            "manager_id": candidates["manager_id"].fillna("").to_numpy(),
+            "tier": [tier_label(t) for t in candidates["tier"]],
+            "next_tier": [tier_label(t) for t in candidates["next_tier"]],
+            "aum": candidates["aum"].round(0).to_numpy(),
+            "threshold": candidates["threshold"].round(0).to_numpy(),
+            "gap_to_next": candidates["gap_to_next"].round(0).to_numpy(),
+            "aum_trend_per_month": candidates["aum_trend"].round(0).to_numpy(),
+            "products_to_close": [
+                "; ".join(names.get(p, p) for p in ps) for ps in candidates["products_to_close"]
+            ],
+        }
+    )
+
+
+def upgrade_manager_frame(
+    candidates: pd.DataFrame, outlet_names: Mapping[str, str]
+) -> pd.DataFrame:
+    """The upgrade list per account manager and outlet, for the restricted summary file.
+
+    Columns: ``manager_id`` (empty for customers without a manager), ``outlet_id, outlet,
+    candidates, gap_to_next`` (summed, rounded to the currency unit), ``rising`` and
+    ``with_trend`` (:func:`bankanalysis.actions.upgrade_summary`); one row per manager and
+    outlet, the unassigned customers of each outlet last.
+    """
+    key = candidates["manager_id"].fillna("").astype(str) + "\t" + candidates["outlet_id"]
+    per = upgrade_summary(candidates.assign(_key=key), "_key")
+    parts = per["_key"].str.split("\t", n=1, expand=True)
+    out = pd.DataFrame(
+        {
+            "manager_id": parts[0] if len(per) else pd.Series(dtype=str),
+            "outlet_id": parts[1] if len(per) else pd.Series(dtype=str),
+        }
+    )
+    out["outlet"] = [str(outlet_names.get(o, o)) for o in out["outlet_id"]]
+    out["candidates"] = per["candidates"].to_numpy()
+    out["gap_to_next"] = per["gap_to_next"].round(0).to_numpy()
+    out["rising"] = per["rising"].to_numpy()
+    out["with_trend"] = per["with_trend"].to_numpy()
+    unassigned = out["manager_id"] == ""
+    return pd.concat([out[~unassigned], out[unassigned]], ignore_index=True)
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM (Excel shows Chinese names), CRLF line ends."""
+    return ("\ufeff" + frame.to_csv(index=False, lineterminator="\r\n")).encode("utf-8")
+
+
+def write_upgrade_list(
+    candidates: pd.DataFrame,
+    output_dir: str | Path | None,
+    outlet_names: Mapping[str, str],
+    region_name: str,
+    product_names: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write the region's upgrade list and its per-manager summary to ``<output_dir>/restricted/``.
+
+    ``upgrade_list.csv`` (:func:`upgrade_list_frame`) and ``upgrade_by_manager.csv``
+    (:func:`upgrade_manager_frame`), written atomically with their audience recorded
+    (:func:`bankanalysis.data.restricted.write_restricted`); never linked from the report.
+    Nothing is written when ``output_dir`` is ``None`` (an analyst's session).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if output_dir is None:
+        return []
+    folder = restricted_dir(output_dir)
+    audience = f"account managers and outlet heads of {region_name}"
+    return [
+        write_restricted(
+            folder,
+            UPGRADE_LIST_FILE,
+            _csv_bytes(upgrade_list_frame(candidates, outlet_names, product_names)),
+            f"{audience}: upgrade candidates",
+        ),
+        write_restricted(
+            folder,
+            UPGRADE_MANAGER_FILE,
+            _csv_bytes(upgrade_manager_frame(candidates, outlet_names)),
+            f"{audience}: upgrade candidates per account manager",
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- 03: lagging outlets
+
+
+def lagging_action_table(
+    actions: pd.DataFrame, outlet_names: Mapping[str, str], currency: str
+) -> KpiTable:
+    """The lagging-outlet action table (:func:`bankanalysis.actions.lagging_actions`), sorted by gap.
+
+    Columns: outlet, KPI, this month's value, the peers' moving average and the gap to it, the
+    peers' per-outlet average and the gap to it, months below each, the DEA level now (mean
+    of the DEA months) and on the frontier, and the reference peers by name.
+    """
+    rows = []
+    for r in actions.itertuples(index=False):
+        kpi = r.kpi
+
+        def val(v: float, kpi: str = kpi) -> str:
+            return format_value(kpi, v, currency, unit=False, with_reason=False)
+
+        def gap(v: float, kpi: str = kpi) -> str:
+            return format_change(kpi, v, currency, unit=False)
+
+        peers = ", ".join(str(outlet_names.get(p, p)) for p in r.reference_peers)
+        rows.append(
+            {
+                "outlet": str(outlet_names.get(r.outlet_id, r.outlet_id)),
+                "KPI": kpi_label(kpi, currency),
+                "this month": val(r.value),
+                "peers' moving average": val(r.peer_ma),
+                "gap to it": gap(r.gap_to_ma),
+                "months below it": str(r.months_below),
+                "peers' per-outlet average": val(r.peer_mean),
+                "gap to that": gap(r.gap_to_mean),
+                "months below that": str(r.months_below_mean),
+                "DEA: now": val(r.dea_actual),
+                "DEA: frontier target": val(r.dea_target),
+                "reference peers": peers or NOT_AVAILABLE,
+            }
+        )
+    cols = [
+        "outlet",
+        "KPI",
+        "this month",
+        "peers' moving average",
+        "gap to it",
+        "months below it",
+        "peers' per-outlet average",
+        "gap to that",
+        "months below that",
+        "DEA: now",
+        "DEA: frontier target",
+        "reference peers",
+    ]
+    return KpiTable(pd.DataFrame(rows, columns=cols))
+
+
+def lagging_notes(
+    actions: pd.DataFrame,
+    outlet_names: Mapping[str, str],
+    n_outlets: int,
+    month: str,
+    dea_reason: str | None,
+    dea_months: int,
+) -> list[str]:
+    """What the reader must know about the action table, one sentence each.
+
+    How many of the region's ``n_outlets`` outlets are on it; the outlets compared with the
+    whole bank (alone in their peer group); and, when the KPI has no DEA target, why.
+    """
+    if actions.empty:
+        return [
+            f"No outlet of the region is below its peers' moving average or per-outlet average "
+            f"in {month}."
+        ]
+    n_lag = int(actions["lagging"].sum())
+    notes = [
+        f"{len(actions)} of {n_outlets} outlets are below their peers' moving average or "
+        f"per-outlet average in {month}, {n_lag} of them below the moving average for long "
+        "enough to count as lagging; largest shortfall first. The DEA columns are means over "
+        f"the last {dea_months} months: the level the outlet shows now and the level that would "
+        "put it on its efficiency frontier, with the same staff."
+    ]
+    for r in actions[actions["basis"] == "bank"].itertuples(index=False):
+        notes.append(
+            f"{_e(outlet_names.get(r.outlet_id, r.outlet_id))} is the only outlet of its peer "
+            "group, so it is compared with the average of every outlet of the bank."
+        )
+    if dea_reason is not None:
+        notes.append(f"The DEA columns are empty: {_e(dea_reason)}.")
+    return notes
+
+
+def lagging_action_metrics(actions: pd.DataFrame, kpi: str) -> dict[str, Any]:
+    """``lagging_outlets[kpi=<kpi>]``: outlets of the action table."""
+    return {metric_key("lagging_outlets", kpi=kpi): int(len(actions))}
+
+
+# --------------------------------------------------------------------------- 03: product gaps
+
+
+_PERIOD_COLUMNS = {
+    "month": ("sales_month", "gap_month"),
+    "quarter": ("sales_quarter", "gap_quarter"),
+}
+#: Background of a zero cell, of a below-standard cell and of an unknown one.
+ZERO_COLOUR = "background-color: #f4a6a6"
+BELOW_COLOUR = "background-color: #fbd9a6"
+UNKNOWN_COLOUR = "background-color: #e6e6e6"
+
+
+def family_label(family: str) -> str:
+    """A product family id as a column header.
+
+    Examples
+    --------
+    >>> family_label("e_banking")
+    'E-banking'
+    """
+    return family.replace("_", "-").capitalize()
+
+
+def gap_matrix_frame(
+    gaps: pd.DataFrame, outlet_names: Mapping[str, str], period: str = "month"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outlet x family sales of ``period`` as text, with gap counts, and the cell states.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The matrix shown: one row per outlet (by name) and a last row ``"outlets with a gap"``;
+        one column per family and a last column ``"gaps"``; cells are sales (``n/a`` when
+        unknown) and the counts. Then a frame of the same shape holding ``"zero"``,
+        ``"below"``, ``"unknown"`` or ``""`` per cell (for the highlight).
+    """
+    if period not in _PERIOD_COLUMNS:
+        raise ValueError(f"period must be 'month' or 'quarter', got {period!r}")
+    sales_col, gap_col = _PERIOD_COLUMNS[period]
+    g = gaps.assign(outlet=gaps["outlet_id"].map(lambda o: str(outlet_names.get(o, o))))
+    outlets = list(dict.fromkeys(g.sort_values("outlet", kind="stable")["outlet"]))
+    families = list(dict.fromkeys(g["family"]))
+    sales = g.pivot(index="outlet", columns="family", values=sales_col).loc[outlets, families]
+    flag = g.pivot(index="outlet", columns="family", values=gap_col).loc[outlets, families]
+    text = sales.map(lambda v: NOT_AVAILABLE if pd.isna(v) else f"{v:,.0f}")
+    state = pd.DataFrame("", index=sales.index, columns=families)
+    state[flag.eq(True)] = "below"
+    state[flag.eq(True) & sales.eq(0)] = "zero"
+    state[sales.isna()] = "unknown"
+    is_gap = flag.eq(True)
+    text["gaps"] = is_gap.sum(axis=1).astype(int).astype(str)
+    state["gaps"] = ""
+    total = [str(int(is_gap[f].sum())) for f in families] + [str(int(is_gap.to_numpy().sum()))]
+    text.loc["outlets with a gap"] = total
+    state.loc["outlets with a gap"] = ""
+    text.index.name = state.index.name = "outlet"
+    labels = {f: family_label(f) for f in families}
+    text = text.rename(columns=labels)
+    state = state.rename(columns=labels)
+    text.columns.name = state.columns.name = None
+    return text, state
+
+
+def gap_matrix(gaps: pd.DataFrame, outlet_names: Mapping[str, str], period: str = "month") -> Any:
+    """The highlighted product-gap matrix (a ``Styler``): zero red, below standard orange."""
+    text, state = gap_matrix_frame(gaps, outlet_names, period)
+    colours = {"zero": ZERO_COLOUR, "below": BELOW_COLOUR, "unknown": UNKNOWN_COLOUR, "": ""}
+    css = state.map(lambda s: colours[s])
+    return style_table(text).apply(lambda _: css, axis=None)
+
+
+def gap_matrices(gaps: pd.DataFrame, outlet_names: Mapping[str, str]) -> list[Any]:
+    """The two highlighted matrices with their captions (none when the region has no outlet)."""
+    if gaps.empty:
+        return []
+    return [
+        "This month:",
+        gap_matrix(gaps, outlet_names, "month"),
+        "Quarter to date:",
+        gap_matrix(gaps, outlet_names, "quarter"),
+    ]
+
+
+def product_gap_metrics(gaps: pd.DataFrame) -> dict[str, Any]:
+    """``product_gaps[period=month|quarter]``: outlet x family cells below the standard.
+
+    A period in which no outlet has known sales is absent with its reason, not 0.
+    """
+    out: dict[str, Any] = {}
+    for period, (_, gap_col) in _PERIOD_COLUMNS.items():
+        known = gaps[gap_col].notna()
+        key = metric_key("product_gaps", period=period)
+        if not known.any():
+            out[key] = Absent(f"no outlet has known product sales this {period}")
+        else:
+            out[key] = int(gaps[gap_col].eq(True).sum())
+    return out
+
+
+def product_gap_text(
+    gaps: pd.DataFrame, outlet_names: Mapping[str, str], month: str, standard_note: str
+) -> str:
+    """How many gaps there are this month and quarter, and the outlets with the most."""
+    if gaps.empty:
+        return "The region has no outlet with product sales to compare."
+    per = gap_counts(gaps, "outlet_id")
+    n_cells = len(gaps)
+    if not per["known_month"].any():
+        return (
+            f"Product sales are not known for {month}: sales are new holdings against the "
+            "previous month-end, which this extract does not have for that month."
+        )
+    m = int(per["gaps_month"].sum())
+    q = int(per["gaps_quarter"].sum())
+    zero = int(per["zero_month"].sum())
+    worst = per[per["gaps_month"] == per["gaps_month"].max()]
+    text = (
+        f"In {month}, **{m}** of {n_cells} outlet x product-family cells are below the standard "
+        f"({zero} with no sale at all); over the quarter to date, **{q}**. {standard_note}"
+    )
+    if m:
+        names = ", ".join(_e(outlet_names.get(o, o)) for o in worst["outlet_id"])
+        text += f" Most gaps this month ({int(worst['gaps_month'].iloc[0])}): {names}."
+    return text
+
+
+def standard_note(standard: Mapping[str, float], families: Sequence[str]) -> str:
+    """The standard in words: one sale a month unless the parameter sets a family's minimum."""
+    named = [f"{f}: {float(standard[f]):g}" for f in families if f in standard]
+    base = "The standard is one sale a month per family (a gap is a zero)"
+    if named:
+        base = (
+            "The standard is the monthly minimum set in `product_sales_standard` ("
+            + ", ".join(named)
+            + "; one sale for the other families)"
+        )
+    return base + ", times the months with known sales for the quarter."

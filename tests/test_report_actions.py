@@ -1,0 +1,289 @@
+"""Report sections of the action lists on the hand-computed bank of ``tests/test_actions.py``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_actions import PRODUCTS, THR, _cm, _dea, _kpis, _om, _scores, _tiers
+
+from bankanalysis.actions import lagging_actions, product_gaps, upgrade_candidates
+from bankanalysis.benchmarking.peers import moving_average_gaps
+from bankanalysis.data.restricted import AUDIENCE_FILE
+from bankanalysis.report import actions as ra
+from bankanalysis.report.format import Absent, Suppressed
+from bankanalysis.report.metrics import MetricsRecorder
+
+NAMES = {"O1": "Riverside", "O2": "Hilltop", "O3": "Harbour"}
+
+
+def _list() -> pd.DataFrame:
+    return upgrade_candidates(
+        _tiers(), THR, 0.10, history=_cm(), scores=_scores(), products=PRODUCTS
+    )
+
+
+# --------------------------------------------------------------------------- upgrade list
+
+
+def test_upgrade_metrics_region_totals_and_small_groups_withheld() -> None:
+    m = ra.upgrade_metrics(_list(), 2)
+    # 5 candidates, gaps 4,000 + 4,000 + 5,000 + 30,000 + 100,000; rising c1, c9; one unassigned
+    assert m == {
+        "upgrade_candidates": 5,
+        "upgrade_aum_gap": 143000.0,
+        "upgrade_candidates_rising": 2,
+        "upgrade_candidates_unassigned": Suppressed(2),
+    }
+    withheld = ra.upgrade_metrics(_list(), 10)  # 5 candidates are a small group: all withheld
+    assert set(withheld.values()) == {Suppressed(10)}
+    rec = MetricsRecorder(None)
+    rec.record_many(m)  # every key is a KPI of the dictionary
+    assert rec.values["upgrade_aum_gap"] == 143000.0
+
+
+def test_upgrade_metrics_without_history_say_why_the_trend_is_absent() -> None:
+    m = ra.upgrade_metrics(upgrade_candidates(_tiers(), THR, 0.10), 2)
+    assert m["upgrade_candidates_rising"] == Absent("no candidate has two month-ends of AUM")
+    assert "Their AUM trend cannot be computed (no candidate has two month-ends of AUM); " in (
+        ra.upgrade_text(m, 0.10, 3, "CNY", 2)
+    )
+    empty = ra.upgrade_metrics(upgrade_candidates(_tiers(), THR, 0.001), 2)
+    assert empty["upgrade_candidates"] == 0 and empty["upgrade_aum_gap"] == 0.0
+    assert ra.upgrade_text(empty, 0.001, 3, "CNY", 0).startswith("No customer")
+
+
+def test_upgrade_text_gives_the_region_totals() -> None:
+    text = ra.upgrade_text(ra.upgrade_metrics(_list(), 2), 0.10, 3, "CNY", 2)
+    assert "**5** customers are within 10% below" in text
+    assert "**143.00 k CNY**" in text
+    assert (
+        "The AUM of 2 of them rose over the last 3 month-ends; <2 have no account manager" in text
+    )
+    assert "2 account managers" in text
+    withheld = ra.upgrade_text(ra.upgrade_metrics(_list(), 10), 0.10, 3, "CNY", 2)
+    assert withheld.startswith(
+        "Fewer than 10 customers of the region are within 10% below the next tier's threshold, "
+        "too few to publish their figures."
+    )
+
+
+def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None:
+    t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 2)
+    assert t.frame.to_dict("records") == [
+        {  # Harbour: no candidate, zeros shown as 0 (they reveal nobody)
+            "outlet": "Harbour",
+            "Upgrade candidates": "0",
+            "AUM gap of the upgrade candidates (CNY)": "0",
+            "Upgrade candidates with rising AUM": "0",
+            "Upgrade candidates without an account manager": "0",
+        },
+        {  # Hilltop: c5, c6, both with manager M2, neither rising
+            "outlet": "Hilltop",
+            "Upgrade candidates": "2",
+            "AUM gap of the upgrade candidates (CNY)": "130,000",
+            "Upgrade candidates with rising AUM": "0",
+            "Upgrade candidates without an account manager": "0",
+        },
+        {  # Riverside: c1, c9 rising; c2 alone without a manager: withheld
+            "outlet": "Riverside",
+            "Upgrade candidates": "3",
+            "AUM gap of the upgrade candidates (CNY)": "13,000",
+            "Upgrade candidates with rising AUM": "2",
+            "Upgrade candidates without an account manager": "<2",
+        },
+    ]
+    assert "c1" not in t.to_html() and "M1" not in t.to_html()  # no customer or manager id
+
+
+def test_upgrade_outlet_table_hides_a_second_outlet_when_one_alone_is_withheld() -> None:
+    # k = 3: Hilltop (2) is small; with the region's total (5) published, Riverside's 3 would
+    # give it back, so Riverside is withheld too; Harbour's 0 reveals nobody
+    t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 3)
+    shown = {r["outlet"]: list(r.values())[1:] for r in t.frame.to_dict("records")}
+    assert shown == {"Harbour": ["0"] * 4, "Hilltop": ["<3"] * 4, "Riverside": ["<3"] * 4}
+
+
+def test_upgrade_list_is_written_only_to_the_restricted_folder(tmp_path: Path) -> None:
+    products = dict(zip(PRODUCTS["product"], PRODUCTS["name"], strict=True))
+    paths = ra.write_upgrade_list(_list(), tmp_path, NAMES, "Region 1", products)
+    folder = tmp_path / "restricted"
+    assert paths == [folder / "upgrade_list.csv", folder / "upgrade_by_manager.csv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["restricted"]
+    assert paths[0].read_bytes().startswith("\ufeff".encode())
+    df = pd.read_csv(paths[0], encoding="utf-8-sig", keep_default_na=False)
+    assert df["customer_id"].tolist() == ["c1", "c9", "c2", "c5", "c6"]
+    assert df["outlet"].tolist() == ["Riverside"] * 3 + ["Hilltop"] * 2
+    assert df["manager_id"].tolist() == ["M1", "M1", "", "M2", "M2"]
+    assert df["next_tier"].tolist() == ["Quality", "Quality", "Quality", "VIP", "Private banking"]
+    assert df["gap_to_next"].tolist() == [4000, 4000, 5000, 30000, 100000]
+    assert df["aum_trend_per_month"].astype(str).tolist() == [
+        "2000.0",
+        "12000.0",
+        "0.0",
+        "-10000.0",
+        "",
+    ]
+    assert df["products_to_close"].tolist() == [
+        "Fund; Wealth product",
+        "Wealth product; Fund",
+        "Fund; Gold",
+        "",
+        "",
+    ]
+    per = pd.read_csv(paths[1], encoding="utf-8-sig", keep_default_na=False)
+    assert per.values.tolist() == [
+        ["M1", "O1", "Riverside", 2, 8000, 2, 2],
+        ["M2", "O2", "Hilltop", 2, 130000, 0, 1],
+        ["", "O1", "Riverside", 1, 5000, 0, 1],
+    ]
+    audiences = json.loads((folder / AUDIENCE_FILE).read_text(encoding="utf-8"))
+    assert audiences == {
+        "upgrade_list.csv": "account managers and outlet heads of Region 1: upgrade candidates",
+        "upgrade_by_manager.csv": "account managers and outlet heads of Region 1: upgrade "
+        "candidates per account manager",
+    }
+    assert ra.write_upgrade_list(_list(), None, NAMES, "Region 1") == []
+
+
+def test_trend_window_keeps_the_months_of_the_data() -> None:
+    assert ra.trend_months(["2025-02", "2025-03"], "2025-03", 3) == ["2025-02", "2025-03"]
+
+
+# --------------------------------------------------------------------------- lagging outlets
+
+
+NAMES_L = {"A": "Alpha", "B": "Beta", "C": "Gamma", "D": "Delta"}
+
+
+def _actions() -> tuple[pd.DataFrame, str | None]:
+    ma = moving_average_gaps(_kpis(), "sales_per_fte", 3, ["echelon", "outlet_type"])
+    scores, lambdas = _dea()
+    return lagging_actions(ma, "2025-03", "sales_per_fte", 3, scores, lambdas)
+
+
+def test_lagging_action_table_sorted_by_gap_with_targets_and_peers_by_name() -> None:
+    t = ra.lagging_action_table(_actions()[0], NAMES_L, "CNY")
+    rows = t.frame.to_dict("records")
+    assert [r["outlet"] for r in rows] == ["Delta", "Alpha", "Gamma"]
+    assert rows[1] == {
+        "outlet": "Alpha",
+        "KPI": "Product sales per staff FTE",
+        "this month": "10.0",
+        "peers' moving average": "20.7",
+        "gap to it": "-10.7",
+        "months below it": "3",
+        "peers' per-outlet average": "22.0",
+        "gap to that": "-12.0",
+        "months below that": "3",
+        "DEA: now": "10.0",
+        "DEA: frontier target": "15.0",
+        "reference peers": "Beta, Gamma",
+    }
+    assert rows[2]["gap to it"] == "+0.3" and rows[2]["reference peers"] == "Beta"
+    assert rows[0]["reference peers"] == "n/a"  # Delta is on its frontier
+
+
+def test_lagging_notes_and_metrics() -> None:
+    actions, reason = _actions()
+    notes = ra.lagging_notes(actions, NAMES_L, 4, "2025-03", reason, 6)
+    assert notes[0].startswith("3 of 4 outlets are below their peers' moving average or per-outlet")
+    assert "2 of them below the moving average for long enough to count as lagging" in notes[0]
+    assert notes[1] == (
+        "Delta is the only outlet of its peer group, so it is compared with the average of every "
+        "outlet of the bank."
+    )
+    assert len(notes) == 2
+    no_dea = ra.lagging_notes(actions, NAMES_L, 4, "2025-03", "sales_total is not a DEA output", 6)
+    assert no_dea[-1] == "The DEA columns are empty: sales_total is not a DEA output."
+    assert ra.lagging_action_metrics(actions, "sales_per_fte") == {
+        "lagging_outlets[kpi=sales_per_fte]": 3
+    }
+    assert ra.lagging_notes(actions.iloc[0:0], NAMES_L, 4, "2025-03", None, 6) == [
+        "No outlet of the region is below its peers' moving average or per-outlet average in "
+        "2025-03."
+    ]
+
+
+# --------------------------------------------------------------------------- product gaps
+
+
+def _gaps() -> pd.DataFrame:
+    return product_gaps(_om(), "2025-05", {"investment": 2})
+
+
+def test_gap_matrix_exact_cells_counts_and_highlights() -> None:
+    text, state = ra.gap_matrix_frame(_gaps(), NAMES, "month")
+    assert text.index.tolist() == ["Hilltop", "Riverside", "outlets with a gap"]
+    assert text.columns.tolist() == ["Deposit", "Investment", "Card", "gaps"]
+    assert text.values.tolist() == [
+        ["4", "2", "1", "0"],
+        ["3", "0", "0", "2"],
+        ["0", "1", "1", "2"],
+    ]
+    assert state.values.tolist() == [
+        ["", "", "", ""],
+        ["", "zero", "zero", ""],
+        ["", "", "", ""],
+    ]
+    text_q, state_q = ra.gap_matrix_frame(_gaps(), NAMES, "quarter")
+    assert text_q.values.tolist() == [
+        ["4", "3", "6", "1"],
+        ["5", "0", "1", "2"],
+        ["0", "2", "1", "3"],
+    ]
+    assert state_q.values.tolist() == [
+        ["", "below", "", ""],
+        ["", "zero", "below", ""],
+        ["", "", "", ""],
+    ]
+    html = ra.gap_matrix(_gaps(), NAMES, "quarter").to_html()
+    css = dict(
+        (colour, set(re.findall(r"row\d_col\d", sel)))
+        for sel, colour in re.findall(r"([^{}]+)\{\s*background-color: (#\w+);", html)
+    )
+    assert css == {"#fbd9a6": {"row0_col1", "row1_col2"}, "#f4a6a6": {"row1_col1"}}
+
+
+def test_gap_matrix_shows_unknown_sales_as_not_available() -> None:
+    g = product_gaps(_om(), "2025-04")
+    text, state = ra.gap_matrix_frame(g, NAMES, "month")
+    assert text.loc["Hilltop", "Deposit"] == "n/a" and state.loc["Hilltop", "Deposit"] == "unknown"
+    assert ra.gap_matrices(g.iloc[0:0], NAMES) == []
+    assert len(ra.gap_matrices(g, NAMES)) == 4
+
+
+def test_product_gap_metrics_and_text() -> None:
+    g = _gaps()
+    assert ra.product_gap_metrics(g) == {
+        "product_gaps[period=month]": 2,
+        "product_gaps[period=quarter]": 3,
+    }
+    unknown = g.assign(gap_month=None, gap_quarter=None)
+    assert ra.product_gap_metrics(unknown)["product_gaps[period=month]"] == Absent(
+        "no outlet has known product sales this month"
+    )
+    note = ra.standard_note({"investment": 2}, ["deposit", "investment", "card"])
+    text = ra.product_gap_text(g, NAMES, "2025-05", note)
+    assert text.startswith(
+        "In 2025-05, **2** of 6 outlet x product-family cells are below the standard (2 with no "
+        "sale at all); over the quarter to date, **3**."
+    )
+    assert "(investment: 2; one sale for the other families)" in text
+    assert text.endswith("Most gaps this month (2): Riverside.")
+    first = product_gaps(_om(), "2025-03").assign(sales_month=np.nan, gap_month=None)
+    assert ra.product_gap_text(first, NAMES, "2025-03", note).startswith(
+        "Product sales are not known for 2025-03"
+    )
+    assert ra.standard_note({}, ["card"]).startswith("The standard is one sale a month per family")
+
+
+def test_nan_is_never_shown() -> None:
+    t = ra.lagging_action_table(_actions()[0], NAMES_L, "CNY")
+    assert "nan" not in t.to_html().lower()
+    with pytest.raises(ValueError, match="period"):
+        ra.gap_matrix_frame(_gaps(), NAMES, "year")
