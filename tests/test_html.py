@@ -276,3 +276,11 @@ def test_links_to_side_files_point_where_the_batch_put_them():
     out = rebase_side_links(body, side)
     assert 'href="02_x/leads_R01.xlsx"' in out and 'href="02_x/leads_R01.csv"' in out
     assert 'href="#Calibration"' in out and 'href="other.csv"' in out
+
+
+def test_a_name_quoted_in_alt_text_survives_the_active_content_filter() -> None:
+    tag = '<img alt="highest &lt;img src=x onerror=alert(2)&gt; 17" src="a.png" onload="x()">'
+    clean, n = strip_active_content(tag)
+    assert n == 1 and "onload" not in clean
+    assert 'alt="highest &lt;img src=x onerror=alert(2)&gt; 17"' in clean
+    assert strip_active_content("<img src=x onerror=alert(2)>") == ("<img src=x>", 1)
