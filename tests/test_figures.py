@@ -57,10 +57,28 @@ def test_alt_text_of_lines_gives_each_lines_latest_value() -> None:
     ax.plot([1, 2, 3], [10.0, 12.0, float("nan")], label="North")
     ax.plot([1, 2, 3], [1500.0, 1600.0, 1700.0], label="whole bank")
     ax.plot([1, 3], [0, 0], label="_hidden")
+    ax.axvline(2, label="target")  # a vertical reference line has no latest value
     ax.set_title("Customers per FTE")
     assert figures.chart_alt(fig) == (
-        "Chart. Customers per FTE: latest values: North 12.0, whole bank 1,700."
+        "Chart. Customers per FTE: latest values: North 12, whole bank 1,700."
     )
+
+
+def test_alt_text_names_seaborn_lines_by_their_legend_entries() -> None:
+    import seaborn as sns
+
+    trends = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 2,
+            "scope": ["North"] * 2 + ["bank"] * 2,
+            "share": [0.5, 0.625, 0.25, 0.375],
+        }
+    )
+    fig, ax = plt.subplots()
+    sns.lineplot(trends, x="month", y="share", hue="scope", ax=ax)
+    plots.percent_axis(ax.yaxis)
+    ax.set_title("Coverage")
+    assert figures.chart_alt(fig) == "Chart. Coverage: latest values: North 62.5%, bank 37.5%."
 
 
 def test_alt_text_of_a_heatmap_names_its_lowest_and_highest_cell() -> None:
@@ -116,3 +134,16 @@ def test_a_left_panel_legend_goes_right_of_its_row() -> None:
 
 def test_register_display_is_a_no_op_outside_ipython() -> None:
     assert figures.register_display() is False
+
+
+def test_alt_text_is_read_before_a_repeated_legend_is_dropped() -> None:
+    import seaborn as sns
+
+    df = pd.DataFrame({"x": ["a", "b"] * 2, "y": [1.0, 2.0, 3.0, 4.0], "g": ["N", "N", "S", "S"]})
+    fig, (left, right) = plt.subplots(1, 2)
+    for ax, title in ((left, "Left"), (right, "Right")):
+        sns.lineplot(df, x="x", y="y", hue="g", ax=ax)
+        ax.set_title(title)
+    _, meta = figures.figure_png(fig)
+    assert meta["alt"] == ("Chart. Left: latest values: N 2, S 4. Right: latest values: N 2, S 4.")
+    assert left.get_legend() is None and right.get_legend() is not None

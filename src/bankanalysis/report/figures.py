@@ -64,14 +64,14 @@ def format_number(value: float, percent_of: float | None = None) -> str:
     --------
     >>> format_number(0.257, percent_of=1.0), format_number(25000.0), format_number(2.5)
     ('25.7%', '25,000', '2.5')
-    >>> format_number(-0.0), format_number(12.34)
-    ('0', '12.3')
+    >>> format_number(-0.0), format_number(12.34), format_number(433.0)
+    ('0', '12.3', '433')
     """
     if percent_of:
         return f"{value / percent_of * 100:.1f}%"
     if value == 0:
         return "0"
-    if abs(value) >= 1000:
+    if abs(value) >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
@@ -124,19 +124,52 @@ def _bar_points(ax: Axes) -> tuple[list[tuple[str, float]], Axis]:
     return points, value_axis
 
 
-def _line_points(ax: Axes) -> list[tuple[str, float]]:
-    """(label, last finite value) of every labelled line."""
+def _last_finite(line: Any) -> float | None:
     import numpy as np
 
-    out = []
-    for line in ax.get_lines():
-        label = str(line.get_label())
-        if label.startswith("_"):
+    y = np.asarray(line.get_ydata(), dtype=float)
+    finite = y[np.isfinite(y)]
+    return float(finite[-1]) if finite.size else None
+
+
+def _line_points(ax: Axes) -> list[tuple[str, float]]:
+    """(name, last finite value) of every data line, named by its label or its legend entry.
+
+    Vertical reference lines (one x) are left out; seaborn's unlabelled lines are named by
+    the legend entry of the same colour and style.
+    """
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+
+    lines = [
+        ln
+        for ln in ax.get_lines()
+        if len(ln.get_xdata())
+        and len({str(x) for x in ln.get_xdata()}) > 1
+        or len(ln.get_xdata()) == 1
+    ]
+    out: list[tuple[str, float]] = []
+    unnamed = []
+    for ln in lines:
+        label = str(ln.get_label())
+        value = _last_finite(ln)
+        if value is None:
             continue
-        y = np.asarray(line.get_ydata(), dtype=float)
-        finite = y[np.isfinite(y)]
-        if finite.size:
-            out.append((label, float(finite[-1])))
+        if label.startswith("_"):
+            unnamed.append((ln, value))
+        else:
+            out.append((label, value))
+    leg = ax.get_legend()
+    if leg is not None and unnamed:
+        for handle, text in zip(leg.legend_handles, leg.get_texts(), strict=False):
+            if not isinstance(handle, Line2D):
+                continue
+            for ln, value in unnamed:
+                if to_rgba(ln.get_color()) == to_rgba(handle.get_color()) and (
+                    ln.get_linestyle() == handle.get_linestyle()
+                ):
+                    out.append((text.get_text(), value))
+                    break
     return out
 
 
@@ -297,6 +330,7 @@ def figure_png(fig: Figure) -> tuple[str, dict[str, Any]]:
         Base64 PNG and its metadata ``{"width", "height", "alt"}`` (width and height in
         displayed pixels, half the drawn ones at 2x), as IPython's PNG formatter returns them.
     """
+    alt = chart_alt(fig)  # before legends move: a repeated legend still names its lines
     place_legends_outside(fig)
     buf = io.BytesIO()
     fig.savefig(
@@ -312,7 +346,7 @@ def figure_png(fig: Figure) -> tuple[str, dict[str, Any]]:
     meta = {
         "width": max(1, round(width / RESOLUTION)),
         "height": max(1, round(height / RESOLUTION)),
-        "alt": chart_alt(fig),
+        "alt": alt,
     }
     return base64.b64encode(png).decode("ascii"), meta
 
