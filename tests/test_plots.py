@@ -46,6 +46,19 @@ def test_echelon_bars_show_thousands_and_shares() -> None:
     assert left.get_xlabel() == right.get_xlabel() == "echelon"
 
 
+def test_share_axes_and_colour_bars_read_in_percent() -> None:
+    dev = pd.DataFrame({"outlet": ["A", "B"], "device_operating_rate": [0.25, 0.75]})
+    ax = plots.plot_device_rates(dev, "2025-03").axes[0]
+    assert ax.xaxis.get_major_formatter()(0.5, 0) == "50%"
+    assert ax.get_xlabel().endswith("(%)")
+    # attainment (actual / target) is a ratio shown in % too; percentiles (fmt ".0f") are not
+    grid = pd.DataFrame({"coverage": [0.9, 1.1]}, index=["N", "S"])
+    att = plots.plot_share_heatmap(grid, "t", center=1.0, cbar_label="actual / target")
+    assert att.axes[1].yaxis.get_major_formatter()(1.0, 0) == "100%"
+    pct = plots.plot_share_heatmap(grid * 100, "t", fmt=".0f", vmax=100)
+    assert pct.axes[1].yaxis.get_major_formatter()(50.0, 0) != "5000%"
+
+
 def test_echelon_trends_plot_millions_and_skip_missing_deposits() -> None:
     trends = pd.DataFrame(
         {
@@ -182,19 +195,3 @@ def test_segmentation_charts() -> None:
     cross = pd.DataFrame({"Fund": [1.0, np.nan]}, index=["Fund", "Card"])
     ax = plots.plot_cross_holding(cross, "m").axes[0]
     assert [t.get_text() for t in ax.texts] == ["100%"] and ax.get_xlabel() == "also holds"
-
-
-def test_share_axes_and_colour_bars_read_in_percent() -> None:
-    dev = pd.DataFrame({"outlet": ["A", "B"], "device_operating_rate": [0.25, 0.75]})
-    ax = plots.plot_device_rates(dev, "2025-03").axes[0]
-    assert ax.xaxis.get_major_formatter()(0.5, 0) == "50%"
-    assert ax.get_xlabel().endswith("(%)")
-    cross = pd.DataFrame({"Fund": [1.0, 0.5]}, index=["Fund", "Card"])
-    fig = plots.plot_cross_holding(cross, "m")
-    assert fig.axes[1].yaxis.get_major_formatter()(0.25, 0) == "25%"
-    # attainment (actual / target) is a ratio shown in % too; percentiles (fmt ".0f") are not
-    grid = pd.DataFrame({"coverage": [0.9, 1.1]}, index=["N", "S"])
-    att = plots.plot_share_heatmap(grid, "t", center=1.0, cbar_label="actual / target")
-    assert att.axes[1].yaxis.get_major_formatter()(1.0, 0) == "100%"
-    pct = plots.plot_share_heatmap(grid * 100, "t", fmt=".0f", vmax=100)
-    assert pct.axes[1].yaxis.get_major_formatter()(50.0, 0) != "5000%"

@@ -218,6 +218,8 @@ class ReportHeader:
     status: str = "ok"
     error: str | None = None
     job_key: str = ""
+    #: ``(name, href)`` of the region's other reports (and the bank overview).
+    siblings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _scope_line(h: ReportHeader) -> str:
@@ -247,8 +249,9 @@ def header_html(h: ReportHeader) -> str:
         f'<header class="report"><h1>{escape(h.title)}</h1>'
         f'<p class="scope">{escape(_scope_line(h))}</p>'
         '<nav class="report-links"><a href="../index.html">All reports of this run</a> · '
-        '<a href="../kpis.html">KPI glossary: what each figure means</a> · '
-        f'<a href="#{APPENDIX_ID}">How this report was made</a></nav>'
+        '<a href="../kpis.html">KPI glossary: what each figure means</a>'
+        + "".join(f' · <a href="{escape(u)}">{escape(t)}</a>' for t, u in h.siblings)
+        + f' · <a href="#{APPENDIX_ID}">How this report was made</a></nav>'
         f"{banner}</header>"
     )
 

@@ -581,7 +581,6 @@ def plot_cross_holding(cross: pd.DataFrame, month: str) -> Figure:
         cbar_kws={"label": "share also holding the column's product"},
         ax=ax,
     )
-    percent_colorbar(ax)
     ax.set_title(f"Cross-holding: holders of the row's product who also hold the column's, {month}")
     ax.set_xlabel("also holds")
     ax.set_ylabel("holds")
