@@ -57,6 +57,20 @@ def test_share_axes_and_colour_bars_read_in_percent() -> None:
     assert att.axes[1].yaxis.get_major_formatter()(1.0, 0) == "100%"
     pct = plots.plot_share_heatmap(grid * 100, "t", fmt=".0f", vmax=100)
     assert pct.axes[1].yaxis.get_major_formatter()(50.0, 0) != "5000%"
+    from bankanalysis.report import propensity_charts as charts
+
+    gains = pd.DataFrame(
+        {
+            "share_contacted": [0.0, 0.5, 1.0] * 2,
+            "share_of_buyers": [0.0, 0.8, 1.0, 0.0, 0.5, 1.0],
+            "ranking": ["model"] * 3 + ["random"] * 3,
+            "product": "Fund",
+        }
+    )
+    ax = charts.gains_figure(gains, "2025-09").axes[0]
+    assert ax.xaxis.get_major_formatter()(0.5, 0) == ax.yaxis.get_major_formatter()(0.5, 0)
+    assert ax.yaxis.get_major_formatter()(0.5, 0).endswith("%")
+    assert ax.get_ylabel() == "share of buyers reached (%)"
 
 
 def test_echelon_trends_plot_millions_and_skip_missing_deposits() -> None:
