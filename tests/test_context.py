@@ -66,3 +66,17 @@ def test_appendix_has_provenance_and_the_notebooks_parameters(ci_bank):
     assert "unrelated_global" not in html and "run-7" in html
     interactive = dict(appendix_provenance(ctx))
     assert interactive["Run"] == "interactive session (not a batch run)"
+
+
+def test_every_report_notebook_ends_with_its_own_appendix():
+    import json
+    from pathlib import Path
+
+    from bankanalysis.params import NOTEBOOK_PARAMS
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for stem in NOTEBOOK_PARAMS:
+        nb = json.loads((root / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        last = nb["cells"][-1]
+        assert last["cell_type"] == "code" and last["outputs"] == [], stem
+        assert f'report_appendix(ctx, "{stem}", globals())' in "".join(last["source"]), stem
