@@ -147,3 +147,20 @@ def test_alt_text_is_read_before_a_repeated_legend_is_dropped() -> None:
     _, meta = figures.figure_png(fig)
     assert meta["alt"] == ("Chart. Left: latest values: N 2, S 4. Right: latest values: N 2, S 4.")
     assert left.get_legend() is None and right.get_legend() is not None
+
+
+def test_show_figure_displays_the_2x_png_with_its_alt_and_closes_the_figure(monkeypatch) -> None:
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda obj, **kw: shown.append((obj, kw["metadata"]))
+    )
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=100)
+    ax.bar(["a"], [1.0])
+    figures.show_figure(fig, alt="One bar of height 1")
+    ((data, meta),) = shown
+    assert meta["image/png"]["alt"] == "One bar of height 1"
+    width, _ = _png_size(data["image/png"])
+    assert abs(width - 2 * meta["image/png"]["width"]) <= 1
+    assert not plt.fignum_exists(fig.number)
