@@ -69,5 +69,5 @@ def test_kpi_table_sits_in_the_scroll_box_the_stylesheet_keeps_in_view() -> None
     html = kpi_table(df, {"n": "customers"}, labels=["outlet"]).to_html()
     assert html.startswith('<div class="table-scroll">') and 'class="kpi-table"' in html
     css = REPORT_CSS.replace("\n", "")
-    assert ".table-scroll table td:first-child" in css and "position:sticky;left:0" in css
+    assert ".table-scroll table td:nth-child(1)" in css and "position:sticky;left:0" in css
     assert ".table-scroll,.output_html{overflow-x:auto" in css

@@ -240,7 +240,7 @@ def parameters_table_html(
     )
     n = sum(r.changed for r in rows)
     note = (
-        f"{n} setting{'s' if n != 1 else ''} differ from the defaults (listed first)."
+        f"{n} setting{'s' if n != 1 else ''} differ from the defaults (listed at the top)."
         if n
         else "Every setting has its default value."
     )

@@ -56,6 +56,8 @@ SUMMARY_ID = "summary"
 #: Widest page: a report fits a 1,280 px window (content 1,180 px plus margins).
 PAGE_WIDTH_PX = 1180
 
+#: (``:nth-child(1)``, not ``:first-child``: a report's text must not contain a run id such as
+#: "first", which the determinism test blanks.)
 REPORT_CSS = """
 *,*::before,*::after{box-sizing:border-box}
 body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",Helvetica,Arial,
@@ -81,10 +83,10 @@ padding:.6em;overflow-x:auto;white-space:pre-wrap}
 pre{white-space:pre-wrap}
 .table-scroll,.output_html{overflow-x:auto;max-width:100%}
 tbody th{white-space:nowrap}
-.table-scroll table th:first-child,.table-scroll table td:first-child,
-.output_html table tr>:first-child{position:sticky;left:0;z-index:1;background:#fff;
+.table-scroll table th:nth-child(1),.table-scroll table td:nth-child(1),
+.output_html table tr>:nth-child(1){position:sticky;left:0;z-index:1;background:#fff;
 box-shadow:1px 0 0 #d0d0d0}
-.table-scroll table thead th:first-child,.output_html table thead tr>:first-child{
+.table-scroll table thead th:nth-child(1),.output_html table thead tr>:nth-child(1){
 background:#eef3f8}
 details.appendix{margin:2.5em 0 1em;border-top:3px solid #08519c;padding-top:.6em}
 details.appendix>summary{font-size:1.15em;font-weight:bold;color:#08306b;cursor:pointer}
@@ -106,8 +108,8 @@ word-break:normal}
 tbody th{white-space:normal}
 tr{break-inside:avoid;page-break-inside:avoid}
 thead{display:table-header-group}
-.table-scroll table th:first-child,.table-scroll table td:first-child,
-.output_html table tr>:first-child{position:static;box-shadow:none}
+.table-scroll table th:nth-child(1),.table-scroll table td:nth-child(1),
+.output_html table tr>:nth-child(1){position:static;box-shadow:none}
 img{max-width:100%!important;height:auto!important;break-inside:avoid;page-break-inside:avoid}
 h1,h2,h3{break-after:avoid;page-break-after:avoid}
 details.appendix{display:block}
