@@ -284,3 +284,26 @@ def test_a_name_quoted_in_alt_text_survives_the_active_content_filter() -> None:
     assert n == 1 and "onload" not in clean
     assert 'alt="highest &lt;img src=x onerror=alert(2)&gt; 17"' in clean
     assert strip_active_content("<img src=x onerror=alert(2)>") == ("<img src=x>", 1)
+
+
+def test_the_appendix_lists_the_parameters_the_batch_injected() -> None:
+    """A notebook may reassign a parameter's variable before its appendix reads globals()."""
+    from bankanalysis.report.appendix import appendix_html
+
+    nb = _executed()
+    cell = nbformat.v4.new_code_cell("report_appendix(ctx, stem, globals())")
+    reassigned = {"min_group_size": 3, "dea_outputs": ["fee_income"], "currency": "CNY"}
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/html": appendix_html([("Data fingerprint", "nb-fp")], reassigned)},
+            execution_count=9,
+        )
+    ]
+    nb.cells.append(cell)
+    page = render_report(nb, _header(parameters={"min_group_size": 10, "currency": "CNY"}))
+    appendix = page[page.index('id="appendix"') :]
+    assert "nb-fp" in appendix  # the notebook's provenance is kept
+    assert "10 customers" in appendix and "3 customers" not in appendix
+    assert "fee_income" not in appendix
+    assert page.count('id="appendix"') == 1

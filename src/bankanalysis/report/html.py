@@ -404,14 +404,38 @@ def _fallback_alt(cells: list[Any]) -> None:
                 meta["alt"] = f"Chart of the section {section}" if section else "Report chart"
 
 
-def prepare_notebook(nb: Any, appendix: str | None = None) -> Any:
+_PARAMS_BLOCK = re.compile(r'<p class="params-note">.*?</table>', re.DOTALL)
+
+
+def _set_appendix_parameters(cells: list[Any], parameters: Mapping[str, Any]) -> None:
+    """Show the parameters the job ran with in the notebook's appendix.
+
+    A notebook may reassign a parameter's variable (e.g. keep only the DEA outputs the data
+    measures) before its last cell reads ``globals()``; the batch knows what it injected.
+    """
+    table = parameters_table_html(parameters, currency=str(parameters.get("currency") or "CNY"))
+    for cell in cells:
+        if not _has_id(cell, APPENDIX_ID):
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/html" in data:
+                text = data["text/html"]
+                text = "".join(text) if isinstance(text, list) else str(text)
+                data["text/html"] = _PARAMS_BLOCK.sub(lambda _: table, text, count=1)
+
+
+def prepare_notebook(
+    nb: Any, appendix: str | None = None, parameters: Mapping[str, Any] | None = None
+) -> Any:
     """Return a copy laid out for reading.
 
     The parameter cells are dropped (the parameters are in the appendix), the notebook's
     ``# `` title line goes (the header shows it), the summary cell moves to the top, every
     chart gets alt text, papermill's error markers become one clean anchor before the failing
-    cell, ``appendix`` (HTML) is added at the end when no cell wrote ``id="appendix"``, and
-    cell ids are renumbered so the HTML is deterministic.
+    cell, ``appendix`` (HTML) is added at the end when no cell wrote ``id="appendix"``, the
+    appendix lists ``parameters`` (the values the batch injected) when given, and cell ids
+    are renumbered so the HTML is deterministic.
     """
     import copy
 
@@ -433,6 +457,8 @@ def prepare_notebook(nb: Any, appendix: str | None = None) -> Any:
             cells.append(cell)
     cells = _summary_first(_drop_title(cells))
     _fallback_alt(cells)
+    if parameters:
+        _set_appendix_parameters(cells, parameters)
     if appendix and not any(_has_id(c, APPENDIX_ID) for c in cells):
         cells.append(_html_cell(appendix))
     for i, cell in enumerate(cells):
@@ -538,7 +564,7 @@ def render_report(
     str
         The HTML page: no input code, no external resources.
     """
-    prepared = prepare_notebook(nb, appendix_from_header(header))
+    prepared = prepare_notebook(nb, appendix_from_header(header), header.parameters)
     body, _ = _exporter().from_notebook_node(prepared)
     body, removed = strip_active_content(body)
     body = stable_styler_ids(body)
