@@ -7,6 +7,13 @@ every image decoded (``naturalWidth > 0``) and no dialog (a name that executed w
 one); every link of the index must resolve. Screenshots of the index and one report go to
 ``build/artifacts/``.
 
+Per report kind (overview, segmentation, propensity, benchmarking, index; issue 14 §9): the
+summary (``#summary``) is the first content under the title, no page is wider than a 1,280 px
+window (wide tables scroll in their box with the first column kept in view), every image is
+decoded, drawn at 2x and has alt text, and the page prints to an A4 landscape PDF with nothing
+clipped and the appendix expanded (screenshots ``<kind>-1280.png`` and ``<kind>.pdf`` in
+``build/artifacts/``).
+
 Playwright's own browser download does not work here: the test drives ``/usr/bin/chromium``
 and FAILS (never skips) when it is missing; ``scripts/ensure_system_deps.sh --browser``
 installs it (``.ci/run`` does).
