@@ -123,8 +123,9 @@ def test_reports_have_no_code_no_external_urls_and_embedded_images(failing_run) 
         assert not [s for s in srcs if re.match(r"(?i)(https?:)?//", s)], r.name
         assert page.count('src="data:image/png;base64,') >= 1, r.name
         assert "fp-test-0001" in page, r.name
-        header = page[: page.index("</header>")]
-        assert "bankanalysis " in header and "2024-03" in header
+        header, appendix = page[: page.index("</header>")], page[page.index('id="appendix"') :]
+        assert "2024-03" in header  # data month on top, versions in the appendix at the end
+        assert "bankanalysis " in appendix and "fp-test-0001" in appendix
 
 
 def test_index_marks_failures_and_every_link_resolves(failing_run) -> None:

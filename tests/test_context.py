@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bankanalysis.exceptions import ParameterError
-from bankanalysis.report.context import report_context
+from bankanalysis.report.context import appendix_provenance, report_appendix, report_context
 
 
 def test_region_scope(ci_bank, tmp_path):
@@ -37,3 +37,46 @@ def test_unknown_region_and_month_are_named(ci_bank):
         report_context(ci_bank.processed, None, "R99", theme=False)
     with pytest.raises(ParameterError, match="data_month '1999-01' is not in the data"):
         report_context(ci_bank.processed, None, None, "1999-01", theme=False)
+
+
+def test_appendix_has_provenance_and_the_notebooks_parameters(ci_bank):
+    from bankanalysis.params import schema_defaults
+
+    ctx = report_context(ci_bank.processed, None, None, None, min_group_size=5, theme=False)
+    params = schema_defaults("03_outlet_benchmarking") | {
+        "min_group_size": 5,
+        "run_id": "run-7",
+        "unrelated_global": object(),
+    }
+    html = report_appendix(ctx, "03_outlet_benchmarking", params).data
+    assert html.startswith('<details id="appendix"')
+    assert html.count("<details") == 1 and html.rstrip().endswith("</details>")
+    provenance = dict(appendix_provenance(ctx, "run-7"))
+    assert provenance["Data fingerprint"] == ctx.bank.manifest["fingerprint"] != ""
+    assert provenance["Data month"] == ctx.month
+    assert provenance["Run"] == "run-7"
+    assert provenance["Package version"].startswith("bankanalysis ")
+    assert "pandas " in provenance["Libraries"]
+    for value in provenance.values():
+        assert value in html or value.replace("'", "&#x27;") in html
+    # parameters in words, the one changed from its default first
+    assert html.index("min_group_size") < html.index("tier_thresholds")
+    assert "5 customers" in html and "default: 10 customers" in html
+    assert "Groups of 1 to 4 customers are withheld (shown as &lt;5)." in html
+    assert "unrelated_global" not in html and "run-7" in html
+    interactive = dict(appendix_provenance(ctx))
+    assert interactive["Run"] == "interactive session (not a batch run)"
+
+
+def test_every_report_notebook_ends_with_its_own_appendix():
+    import json
+    from pathlib import Path
+
+    from bankanalysis.params import NOTEBOOK_PARAMS
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for stem in NOTEBOOK_PARAMS:
+        nb = json.loads((root / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        last = nb["cells"][-1]
+        assert last["cell_type"] == "code" and last["outputs"] == [], stem
+        assert f'report_appendix(ctx, "{stem}", globals())' in "".join(last["source"]), stem

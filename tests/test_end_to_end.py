@@ -76,8 +76,9 @@ def test_reports_are_offline_codeless_with_images_and_fingerprint(e2e: dict) -> 
             assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", tag), (name, tag)
         assert "<script" not in page.lower(), name
         assert page.count('src="data:image/png;base64,') >= 1, name
-        header = page[: page.index("</header>")]
-        assert fingerprint in header, name
+        # provenance at the end: the fingerprint is in the appendix, not in the header
+        header, appendix = page[: page.index("</header>")], page[page.index('id="appendix"') :]
+        assert fingerprint in appendix and fingerprint not in header, name
 
 
 def test_names_are_escaped_and_no_ids_leak(e2e: dict) -> None:

@@ -9,12 +9,14 @@ import nbformat
 
 from bankanalysis.report.html import (
     ERROR_ANCHOR,
+    SUMMARY_ID,
     ReportHeader,
+    appendix_from_header,
     find_error,
     header_html,
     local_links,
     mark_failed_cell,
-    parameters_table_html,
+    prepare_notebook,
     rebase_side_links,
     render_report,
     safe_markdown,
@@ -91,20 +93,38 @@ def _header(**kw: object) -> ReportHeader:
     return ReportHeader(**base)
 
 
-def test_parameters_table_escapes_and_hides_paths() -> None:
-    html = parameters_table_html({"region_id": EVIL, "output_dir": "/x/y", "tiers": [1.0, 2.5]})
-    assert "&lt;script&gt;" in html and EVIL not in html
-    assert "/x/y" not in html and "output_dir" not in html
-    assert "<td>1, 2.5</td>" in html
+def _body(page: str) -> str:
+    return page[page.index("</header>") :]
 
 
-def test_header_has_fingerprint_versions_and_escaped_names() -> None:
+def test_header_is_one_title_with_scope_and_links_only() -> None:
     html = header_html(_header())
-    for text in ("f1ngerpr1nt", "bankanalysis 0.1.0", "abc123", "2024-03", "run1"):
-        assert text in html
+    assert html.count("<h1>") == 1 and "<h1>Customer tiers</h1>" in html
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;, echelon 1 (central city) · data month 2024-03"
+        in html
+    )
     assert EVIL not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; (R1)" in html
-    assert "/secret/path" not in html
+    # provenance and parameters moved to the appendix
+    for moved in ("f1ngerpr1nt", "abc123", "run1", "min_group_size", "Parameters"):
+        assert moved not in html, moved
+    assert 'href="../index.html"' in html and 'href="../kpis.html"' in html
+    assert 'href="#appendix"' in html
+    bank = header_html(_header(region_id=None, region_name=None, echelon=None, data_month=None))
+    assert "Whole bank · data month latest" in bank
+
+
+def test_appendix_from_header_is_collapsed_with_provenance_and_parameters_in_words() -> None:
+    html = appendix_from_header(_header())
+    assert html.startswith('<details id="appendix" class="appendix"><summary>')
+    assert "<details open" not in html  # collapsed on screen
+    for text in ("f1ngerpr1nt", "bankanalysis 0.1.0", "abc123", "run1", "2026-11-30T04:00:00Z"):
+        assert text in html, text
+    # parameters in words with units; the batch's paths and ids are not listed
+    assert "Groups with fewer customers are suppressed in tables and charts" in html
+    assert "10 customers" in html and "/secret/path" not in html
+    assert "Groups of 1 to 9 customers are withheld (shown as &lt;10)." in html
+    assert "Cells withheld" not in html  # no count without the disclosure layer's number
 
 
 def test_report_hides_code_embeds_images_and_is_offline() -> None:
@@ -116,11 +136,77 @@ def test_report_hides_code_embeds_images_and_is_offline() -> None:
     external = [u for u in local_links(page) if re.match(r"(?i)^(https?:)?//", u)]
     assert external == []
     assert "@import" not in page and "url(http" not in page
-    # the injected-parameters cell became a table of the job's parameters
-    assert "Parameters of this report" in page
-    assert page.count("<td>min_group_size</td>") == 1
-    assert "f1ngerpr1nt" in page
+    # one title: the notebook's own "# Customer tiers" line is not repeated in the body
+    assert page.count("Customer tiers</h1>") == 1
+    assert "What the manager should see." in _body(page)
+    # parameters and provenance only in the appendix, at the very end of the body
+    body = _body(page)
+    assert body.count('id="appendix"') == 1 and "f1ngerpr1nt" in body
+    assert body.index('id="appendix"') > body.index("data:image/png")
+    assert "Parameters of this report" not in page
     assert "&lt;script&gt;" in page and EVIL not in page
+
+
+def test_charts_get_alt_text_never_the_nbconvert_placeholder() -> None:
+    nb = _executed()
+    nb.cells.insert(3, nbformat.v4.new_markdown_cell("## Tiers\n\ntext"))
+    page = render_report(nb, _header())
+    assert "No description has been provided" not in page
+    assert 'alt="Chart of the section Tiers"' in page
+    nb = _executed()
+    nb.cells[3].outputs[0]["metadata"] = {
+        "image/png": {"width": 400, "height": 300, "alt": "Chart. Sales: highest <b>"}
+    }
+    page = render_report(nb, _header())
+    assert 'alt="Chart. Sales: highest &lt;b&gt;"' in page
+    assert 'width="400"' in page and 'height="300"' in page
+
+
+def _with_summary_and_appendix() -> nbformat.NotebookNode:
+    nb = _executed()
+    summary = nbformat.v4.new_code_cell("HTML(summary)")
+    summary.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<section id="summary">Standing</section>'}
+        )
+    ]
+    appendix = nbformat.v4.new_code_cell("report_appendix(ctx)")
+    appendix.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/html": '<details id="appendix">from the notebook</details>'},
+            execution_count=9,
+        )
+    ]
+    nb.cells.insert(4, summary)
+    nb.cells.append(appendix)
+    return nb
+
+
+def test_summary_comes_first_and_the_notebooks_appendix_is_kept() -> None:
+    page = render_report(_with_summary_and_appendix(), _header())
+    body = _body(page)
+    assert body.index(f'id="{SUMMARY_ID}"') < body.index("What the manager should see.")
+    assert body.index(f'id="{SUMMARY_ID}"') < body.index("data:image/png")
+    assert body.count('id="appendix"') == 1 and "from the notebook" in body
+    assert "f1ngerpr1nt" not in body  # the exporter added no second appendix
+    prepared = prepare_notebook(_with_summary_and_appendix(), "<p>fallback</p>")
+    assert [c["id"] for c in prepared.cells] == [f"c{i:03d}" for i in range(len(prepared.cells))]
+    assert prepared.cells[0].outputs[0]["data"]["text/html"].startswith('<section id="summary">')
+
+
+def test_stylesheet_fits_1280_scrolls_wide_tables_and_prints_a4_landscape() -> None:
+    from bankanalysis.report.html import REPORT_CSS
+
+    css = REPORT_CSS.replace("\n", "")
+    assert "max-width:1180px" in css  # + padding: fits a 1,280 px window
+    assert ".table-scroll,.output_html{overflow-x:auto;max-width:100%}" in css
+    assert "position:sticky;left:0" in css
+    assert "@page{size:A4 landscape" in css
+    screen, printed = css.split("@media print{", 1)
+    assert "overflow:visible" in printed and "position:static" in printed
+    assert "details-content" in printed  # the appendix prints expanded
+    assert "overflow-x:hidden" not in css  # nothing hidden to pass the width check
 
 
 def test_failed_report_shows_the_error_and_an_anchor() -> None:
@@ -190,3 +276,34 @@ def test_links_to_side_files_point_where_the_batch_put_them():
     out = rebase_side_links(body, side)
     assert 'href="02_x/leads_R01.xlsx"' in out and 'href="02_x/leads_R01.csv"' in out
     assert 'href="#Calibration"' in out and 'href="other.csv"' in out
+
+
+def test_a_name_quoted_in_alt_text_survives_the_active_content_filter() -> None:
+    tag = '<img alt="highest &lt;img src=x onerror=alert(2)&gt; 17" src="a.png" onload="x()">'
+    clean, n = strip_active_content(tag)
+    assert n == 1 and "onload" not in clean
+    assert 'alt="highest &lt;img src=x onerror=alert(2)&gt; 17"' in clean
+    assert strip_active_content("<img src=x onerror=alert(2)>") == ("<img src=x>", 1)
+
+
+def test_the_appendix_lists_the_parameters_the_batch_injected() -> None:
+    """A notebook may reassign a parameter's variable before its appendix reads globals()."""
+    from bankanalysis.report.appendix import appendix_html
+
+    nb = _executed()
+    cell = nbformat.v4.new_code_cell("report_appendix(ctx, stem, globals())")
+    reassigned = {"min_group_size": 3, "dea_outputs": ["fee_income"], "currency": "CNY"}
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/html": appendix_html([("Data fingerprint", "nb-fp")], reassigned)},
+            execution_count=9,
+        )
+    ]
+    nb.cells.append(cell)
+    page = render_report(nb, _header(parameters={"min_group_size": 10, "currency": "CNY"}))
+    appendix = page[page.index('id="appendix"') :]
+    assert "nb-fp" in appendix  # the notebook's provenance is kept
+    assert "10 customers" in appendix and "3 customers" not in appendix
+    assert "fee_income" not in appendix
+    assert page.count('id="appendix"') == 1

@@ -46,6 +46,33 @@ def test_echelon_bars_show_thousands_and_shares() -> None:
     assert left.get_xlabel() == right.get_xlabel() == "echelon"
 
 
+def test_share_axes_and_colour_bars_read_in_percent() -> None:
+    dev = pd.DataFrame({"outlet": ["A", "B"], "device_operating_rate": [0.25, 0.75]})
+    ax = plots.plot_device_rates(dev, "2025-03").axes[0]
+    assert ax.xaxis.get_major_formatter()(0.5, 0) == "50%"
+    assert ax.get_xlabel().endswith("(%)")
+    # attainment (actual / target) is a ratio shown in % too; percentiles (fmt ".0f") are not
+    grid = pd.DataFrame({"coverage": [0.9, 1.1]}, index=["N", "S"])
+    att = plots.plot_share_heatmap(grid, "t", center=1.0, cbar_label="actual / target")
+    assert att.axes[1].yaxis.get_major_formatter()(1.0, 0) == "100%"
+    pct = plots.plot_share_heatmap(grid * 100, "t", fmt=".0f", vmax=100)
+    assert pct.axes[1].yaxis.get_major_formatter()(50.0, 0) != "5000%"
+    from bankanalysis.report import propensity_charts as charts
+
+    gains = pd.DataFrame(
+        {
+            "share_contacted": [0.0, 0.5, 1.0] * 2,
+            "share_of_buyers": [0.0, 0.8, 1.0, 0.0, 0.5, 1.0],
+            "ranking": ["model"] * 3 + ["random"] * 3,
+            "product": "Fund",
+        }
+    )
+    ax = charts.gains_figure(gains, "2025-09").axes[0]
+    assert ax.xaxis.get_major_formatter()(0.5, 0) == ax.yaxis.get_major_formatter()(0.5, 0)
+    assert ax.yaxis.get_major_formatter()(0.5, 0).endswith("%")
+    assert ax.get_ylabel() == "share of buyers reached (%)"
+
+
 def test_echelon_trends_plot_millions_and_skip_missing_deposits() -> None:
     trends = pd.DataFrame(
         {

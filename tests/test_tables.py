@@ -59,3 +59,15 @@ def test_kpi_table_html_is_escaped_and_scrolls():
 def test_style_table_escapes():
     html = style_table(pd.DataFrame({"<b>": ["<i>x</i>"]}, index=["<s>"])).to_html()
     assert "<i>" not in html and "<b>" not in html and "<s>" not in html
+
+
+def test_kpi_table_sits_in_the_scroll_box_the_stylesheet_keeps_in_view() -> None:
+    from bankanalysis.report.html import REPORT_CSS
+    from bankanalysis.report.tables import kpi_table
+
+    df = pd.DataFrame({"outlet": ["A"], "n": [120]})
+    html = kpi_table(df, {"n": "customers"}, labels=["outlet"]).to_html()
+    assert html.startswith('<div class="table-scroll">') and 'class="kpi-table"' in html
+    css = REPORT_CSS.replace("\n", "")
+    assert ".table-scroll table td:nth-child(1)" in css and "position:sticky;left:0" in css
+    assert ".table-scroll,.output_html{overflow-x:auto" in css

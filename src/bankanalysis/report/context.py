@@ -6,19 +6,27 @@ Every report notebook starts with::
                          min_group_size=min_group_size)
 
 and then reads ``ctx.bank``, ``ctx.month``, ``ctx.region_id``, ``ctx.region_name``,
-``ctx.outlet_names`` and records KPIs with ``ctx.metrics``.
+``ctx.outlet_names`` and records KPIs with ``ctx.metrics``. It prints nothing: the top of a
+report is its title, scope and summary. Every report notebook ends with::
+
+    report_appendix(ctx, "<notebook stem>", globals())
+
+the appendix (provenance and parameters in words, collapsed) at the end of the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bankanalysis.data.load import ProcessedBank, load_processed
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.report.metrics import MetricsRecorder
 
-__all__ = ["ReportContext", "report_context"]
+__all__ = ["ReportContext", "appendix_provenance", "report_appendix", "report_context"]
 
 
 @dataclass
@@ -138,4 +146,65 @@ def report_context(
             zip(outlets["outlet_id"].astype(str), outlets["name"].astype(str), strict=True)
         ),
         region_names=regions["name"].astype(str).to_dict(),
+    )
+
+
+def appendix_provenance(ctx: ReportContext, run_id: str | None = None) -> list[tuple[str, str]]:
+    """Where the report came from: data, code, libraries and run, as ``(what, value)`` pairs."""
+    from bankanalysis import __version__
+    from bankanalysis.provenance import git_commit, package_root, versions
+
+    libraries = ", ".join(f"{k} {v}" for k, v in versions().items() if k != "bankanalysis")
+    return [
+        ("Data fingerprint", str(ctx.bank.manifest.get("fingerprint", ""))),
+        ("Data month", ctx.month),
+        ("Data covers", f"{ctx.bank.months[0]} to {ctx.bank.months[-1]}"),
+        ("Package version", f"bankanalysis {__version__}"),
+        ("Git commit", git_commit(package_root().parents[1])),
+        ("Libraries", libraries),
+        ("Run", run_id or "interactive session (not a batch run)"),
+        ("Run time (UTC)", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ]
+
+
+def report_appendix(
+    ctx: ReportContext,
+    notebook: str,
+    params: Mapping[str, Any],
+    *,
+    suppressed_cells: int | None = None,
+) -> Any:
+    """The report's appendix, for its last cell: provenance and parameters, collapsed.
+
+    Parameters
+    ----------
+    ctx : ReportContext
+        The report's context.
+    notebook : str
+        The notebook's stem (its parameter schema in :data:`bankanalysis.params.NOTEBOOK_PARAMS`).
+    params : mapping
+        The notebook's ``globals()``: only the schema's parameters are read.
+    suppressed_cells : int, optional
+        Cells withheld by the disclosure rule in this report. Pass it when
+        :mod:`bankanalysis.rules.disclosure` counts them; the appendix then states the number
+        (without it, the rule is stated without a count).
+
+    Returns
+    -------
+    IPython.display.HTML
+        ``<details id="appendix">`` (see :func:`bankanalysis.report.appendix.appendix_html`).
+    """
+    from IPython.display import HTML
+
+    from bankanalysis.report.appendix import appendix_html
+
+    return HTML(
+        appendix_html(
+            appendix_provenance(ctx, params.get("run_id")),
+            params,
+            notebook=notebook,
+            currency=ctx.currency,
+            min_group_size=ctx.min_group_size,
+            suppressed_cells=suppressed_cells,
+        )
     )

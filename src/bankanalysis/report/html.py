@@ -1,11 +1,16 @@
 """Self-contained HTML reports: render an executed notebook, its header, escaping and links.
 
 Executed notebooks are rendered in-process with nbconvert's ``HTMLExporter`` (``basic``
-template: body only) inside a page of our own: a header (title, region, data month,
-parameters, data fingerprint, versions, run time), a small offline stylesheet and no script,
-font or stylesheet from any host. Input code is hidden, the papermill ``injected-parameters``
-cell becomes a parameters table, images stay embedded as ``data:`` URIs. Every string taken
-from the data (region and outlet names) is HTML-escaped.
+template: body only) inside a page of our own: one title with the region and data month at the
+top, the report's summary first (the cell whose output has ``id="summary"``), and at the end an
+appendix collapsed in ``<details id="appendix">`` with provenance (data fingerprint, versions,
+commit, run) and the parameters in words (:mod:`bankanalysis.report.appendix`; the notebook's
+last cell writes it, the exporter adds one only when the notebook did not get that far).
+The stylesheet is embedded (no script, font or stylesheet from any host): pages fit a 1,280 px
+window, wide tables scroll in their box with the first column kept in view, and a print
+stylesheet lays the report out on A4 landscape with tables legible and the appendix expanded.
+Input code is hidden and images stay embedded as ``data:`` URIs with their alt text. Every
+string taken from the data (region and outlet names) is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bankanalysis.report.appendix import APPENDIX_ID, appendix_html, parameters_table_html
+
 __all__ = [
     "ERROR_ANCHOR",
     "REPORT_CSS",
     "ReportHeader",
+    "SUMMARY_ID",
+    "appendix_from_header",
     "escape",
     "find_error",
     "header_html",
@@ -42,26 +51,45 @@ logger = logging.getLogger(__name__)
 #: HTML id of the marker placed just before the cell that failed (papermill's own id).
 ERROR_ANCHOR = "papermill-error-cell"
 _ERROR_TAG = "papermill-error-cell-tag"
-#: Parameters not shown in the report's parameter table (paths differ between runs).
-_HIDDEN_PARAMS = ("processed_dir", "output_dir")
+#: HTML id of the report's summary (shown first, right under the title).
+SUMMARY_ID = "summary"
+#: Widest page: a report fits a 1,280 px window (content 1,180 px plus margins).
+PAGE_WIDTH_PX = 1180
 
+#: (``:nth-child(1)``, not ``:first-child``: a report's text must not contain a run id such as
+#: "first", which the determinism test blanks.)
 REPORT_CSS = """
+*,*::before,*::after{box-sizing:border-box}
 body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",Helvetica,Arial,
-sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#1b1b1b;line-height:1.45}
-header.report{border-bottom:3px solid #08519c;margin-bottom:1.5em;padding-bottom:.8em}
+sans-serif;margin:0 auto;max-width:1180px;padding:1em 1.5em;color:#1b1b1b;line-height:1.45;
+overflow-wrap:break-word}
+main.report-body{max-width:100%}
+header.report{border-bottom:3px solid #08519c;margin-bottom:1em;padding-bottom:.6em}
 header.report h1{margin:.2em 0;color:#08306b}
-dl.meta{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:.6em 0;
-font-size:.9em}
+p.scope{margin:.2em 0;font-size:1.05em;color:#333}
+nav.report-links{font-size:.9em}
+dl.meta{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.15em 1em;
+margin:.6em 0;font-size:.9em}
 dl.meta dt{font-weight:bold;color:#555}dl.meta dd{margin:0;word-break:break-all}
 table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
 th,td{border:1px solid #d0d0d0;padding:.25em .6em;text-align:right}
 th{background:#eef3f8}td.l,th.l{text-align:left}
-table.params td,table.params th{text-align:left}
-.output_area img{max-width:100%;height:auto}
+table.params td,table.params th{text-align:left;vertical-align:top}
+table.params th code{color:#666;font-weight:normal;font-size:.85em}
+table.params .was{color:#666;font-size:.85em}
+.output_area img,.output_png img,main img{max-width:100%;height:auto}
 .output_error pre,.output_stderr pre{background:#fdecea;border-left:4px solid #c62828;
 padding:.6em;overflow-x:auto;white-space:pre-wrap}
 pre{white-space:pre-wrap}
-.output_html{overflow-x:auto}tbody th{white-space:nowrap}
+.table-scroll,.output_html{overflow-x:auto;max-width:100%}
+tbody th{white-space:nowrap}
+.table-scroll table th:nth-child(1),.table-scroll table td:nth-child(1),
+.output_html table tr>:nth-child(1){position:sticky;left:0;z-index:1;background:#fff;
+box-shadow:1px 0 0 #d0d0d0}
+.table-scroll table thead th:nth-child(1),.output_html table thead tr>:nth-child(1){
+background:#eef3f8}
+details.appendix{margin:2.5em 0 1em;border-top:3px solid #08519c;padding-top:.6em}
+details.appendix>summary{font-size:1.15em;font-weight:bold;color:#08306b;cursor:pointer}
 .status{display:inline-block;padding:.05em .5em;border-radius:3px;color:#fff;font-size:.85em}
 .status.ok{background:#2e7d32}.status.failed,.status.timeout,.status.killed{background:#c62828}
 .status.not_run,.status.interrupted{background:#757575}.status.reused{background:#1565c0}
@@ -69,6 +97,25 @@ pre{white-space:pre-wrap}
 a.anchor-link{display:none}
 span.ansi-red-fg{color:#c62828}span.ansi-green-fg{color:#2e7d32}
 span.ansi-cyan-fg{color:#00838f}span.ansi-blue-fg{color:#1565c0}
+@page{size:A4 landscape;margin:10mm 12mm}
+@media print{
+body{max-width:none;padding:0;font-size:9.5pt;overflow-wrap:anywhere}
+nav.report-links{display:none}
+.table-scroll,.output_html{overflow:visible}
+table{font-size:7.5pt;max-width:100%;table-layout:auto;page-break-inside:auto}
+th,td{padding:.15em .3em;white-space:normal!important;overflow-wrap:anywhere;
+word-break:normal}
+tbody th{white-space:normal}
+tr{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}
+.table-scroll table th:nth-child(1),.table-scroll table td:nth-child(1),
+.output_html table tr>:nth-child(1){position:static;box-shadow:none}
+img{max-width:100%!important;height:auto!important;break-inside:avoid;page-break-inside:avoid}
+h1,h2,h3{break-after:avoid;page-break-after:avoid}
+details.appendix{display:block}
+details.appendix::details-content{content-visibility:visible;display:block}
+details.appendix>summary{list-style:none}
+}
 """
 
 
@@ -173,57 +220,26 @@ class ReportHeader:
     status: str = "ok"
     error: str | None = None
     job_key: str = ""
+    #: ``(name, href)`` of the region's other reports (and the bank overview).
+    siblings: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _format_value(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return f"{int(v):,}" if abs(v) >= 1000 else str(int(v))
-    if isinstance(v, list | tuple):
-        return ", ".join(_format_value(x) for x in v)
-    return "none" if v is None else str(v)
-
-
-def parameters_table_html(params: Mapping[str, Any]) -> str:
-    """Return the parameters as a small escaped HTML table (paths left out).
-
-    Examples
-    --------
-    >>> parameters_table_html({"region_id": "R<1>", "min_group_size": 10})
-    '<table class="params"><tr><th>parameter</th><th>value</th></tr><tr><td>min_group_size</td><td>10</td></tr><tr><td>region_id</td><td>R&lt;1&gt;</td></tr></table>'
-    """
-    rows = "".join(
-        f"<tr><td>{escape(k)}</td><td>{escape(_format_value(v))}</td></tr>"
-        for k, v in sorted(params.items())
-        if k not in _HIDDEN_PARAMS
-    )
-    return f'<table class="params"><tr><th>parameter</th><th>value</th></tr>{rows}</table>'
-
-
-def _params_line(params: Mapping[str, Any]) -> str:
-    """The common parameters in one line (the full table follows in the body)."""
-    from bankanalysis.params import CommonParams
-
-    common = set(CommonParams.model_fields) - set(_HIDDEN_PARAMS)
-    return "; ".join(f"{k} = {_format_value(v)}" for k, v in sorted(params.items()) if k in common)
+def _scope_line(h: ReportHeader) -> str:
+    """Region, echelon and data month in one line under the title."""
+    if h.region_id is None:
+        scope = "Whole bank"
+    else:
+        scope = f"{h.region_name or h.region_id}"
+        if h.echelon:
+            scope += f", echelon {h.echelon}"
+    return f"{scope} · data month {h.data_month or 'latest'}"
 
 
 def header_html(h: ReportHeader) -> str:
-    """Return the report header as escaped HTML."""
-    region = "whole bank" if h.region_id is None else f"{h.region_name} ({h.region_id})"
-    items = [
-        ("Region", region),
-        ("Echelon", h.echelon or "all"),
-        ("Data month", h.data_month or "latest"),
-        ("Data fingerprint", h.fingerprint),
-        ("Package version", f"bankanalysis {h.package_version}"),
-        ("Git commit", h.git_commit or "unknown"),
-        ("Run", h.run_id),
-        ("Run time (UTC)", h.run_time),
-    ]
-    meta = "".join(
-        f'<dt>{escape(k)}</dt><dd class="{escape(k.lower().replace(" ", "-"))}">{escape(v)}</dd>'
-        for k, v in items
-    )
+    """Return the top of the report as escaped HTML: one title, the scope and the links.
+
+    Provenance and parameters are in the appendix at the end (:func:`appendix_from_header`).
+    """
     banner = ""
     if h.status != "ok":
         banner = (
@@ -233,11 +249,33 @@ def header_html(h: ReportHeader) -> str:
         )
     return (
         f'<header class="report"><h1>{escape(h.title)}</h1>'
+        f'<p class="scope">{escape(_scope_line(h))}</p>'
         '<nav class="report-links"><a href="../index.html">All reports of this run</a> · '
-        '<a href="../kpis.html">KPI glossary: what each figure means</a></nav>'
-        f'<dl class="meta">{meta}</dl>'
-        f'<p class="params-line"><b>Parameters:</b> {escape(_params_line(h.parameters))}</p>'
+        '<a href="../kpis.html">KPI glossary: what each figure means</a>'
+        + "".join(f' · <a href="{escape(u)}">{escape(t)}</a>' for t, u in h.siblings)
+        + f' · <a href="#{APPENDIX_ID}">How this report was made</a></nav>'
         f"{banner}</header>"
+    )
+
+
+def appendix_from_header(h: ReportHeader) -> str:
+    """The appendix the exporter adds when the notebook did not write one (it failed early)."""
+    provenance = [
+        ("Data fingerprint", h.fingerprint),
+        ("Data month", h.data_month or "latest"),
+        ("Package version", f"bankanalysis {h.package_version}" if h.package_version else ""),
+        ("Git commit", h.git_commit),
+        ("Run", h.run_id),
+        ("Run time (UTC)", h.run_time),
+        ("Status", h.status),
+    ]
+    params = dict(h.parameters)
+    k = params.get("min_group_size")
+    return appendix_html(
+        provenance,
+        params,
+        currency=str(params.get("currency") or "CNY"),
+        min_group_size=int(k) if isinstance(k, int) else None,
     )
 
 
@@ -307,12 +345,97 @@ def _html_cell(html_text: str) -> Any:
     return cell
 
 
-def prepare_notebook(nb: Any, params: Mapping[str, Any]) -> Any:
-    """Return a copy ready for rendering.
+def _output_text(cell: Any) -> str:
+    """The HTML and Markdown a code cell displays (to find the summary and the appendix)."""
+    parts = []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        for mime in ("text/html", "text/markdown"):
+            value = data.get(mime, "")
+            parts.append("".join(value) if isinstance(value, list) else str(value))
+    return "".join(parts)
 
-    The ``injected-parameters`` cell becomes an HTML parameters table, the tagged
-    ``parameters`` cell (defaults) is dropped, papermill's error markers become one clean
-    anchor before the failing cell, and cell ids are renumbered so the HTML is deterministic.
+
+def _has_id(cell: Any, html_id: str) -> bool:
+    return cell.cell_type == "code" and bool(
+        re.search(rf"""\bid\s*=\s*["']{re.escape(html_id)}["']""", _output_text(cell))
+    )
+
+
+def _drop_title(cells: list[Any]) -> list[Any]:
+    """Remove the notebook's ``# `` title line: the page header shows the one title."""
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        if not any(line.startswith("# ") for line in lines):
+            return cells
+        first = next(j for j, line in enumerate(lines) if line.startswith("# "))
+        rest = "\n".join(lines[:first] + lines[first + 1 :]).strip()
+        if rest:
+            cell.source = rest
+            return cells
+        return cells[:i] + cells[i + 1 :]
+    return cells
+
+
+def _summary_first(cells: list[Any]) -> list[Any]:
+    """Move the cell that shows the summary (``id="summary"``) to the top of the body."""
+    at = next((i for i, c in enumerate(cells) if _has_id(c, SUMMARY_ID)), None)
+    if at is None:
+        return cells
+    return [cells[at]] + cells[:at] + cells[at + 1 :]
+
+
+def _fallback_alt(cells: list[Any]) -> None:
+    """Alt text for a chart that came without one: the section it sits in."""
+    section = ""
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    section = line[3:].strip()
+            continue
+        for out in cell.get("outputs", []):
+            if "image/png" not in out.get("data", {}):
+                continue
+            meta = out.setdefault("metadata", {}).setdefault("image/png", {})
+            if not meta.get("alt"):
+                meta["alt"] = f"Chart of the section {section}" if section else "Report chart"
+
+
+_PARAMS_BLOCK = re.compile(r'<p class="params-note">.*?</table>', re.DOTALL)
+
+
+def _set_appendix_parameters(cells: list[Any], parameters: Mapping[str, Any]) -> None:
+    """Show the parameters the job ran with in the notebook's appendix.
+
+    A notebook may reassign a parameter's variable (e.g. keep only the DEA outputs the data
+    measures) before its last cell reads ``globals()``; the batch knows what it injected.
+    """
+    table = parameters_table_html(parameters, currency=str(parameters.get("currency") or "CNY"))
+    for cell in cells:
+        if not _has_id(cell, APPENDIX_ID):
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/html" in data:
+                text = data["text/html"]
+                text = "".join(text) if isinstance(text, list) else str(text)
+                data["text/html"] = _PARAMS_BLOCK.sub(lambda _: table, text, count=1)
+
+
+def prepare_notebook(
+    nb: Any, appendix: str | None = None, parameters: Mapping[str, Any] | None = None
+) -> Any:
+    """Return a copy laid out for reading.
+
+    The parameter cells are dropped (the parameters are in the appendix), the notebook's
+    ``# `` title line goes (the header shows it), the summary cell moves to the top, every
+    chart gets alt text, papermill's error markers become one clean anchor before the failing
+    cell, ``appendix`` (HTML) is added at the end when no cell wrote ``id="appendix"``, the
+    appendix lists ``parameters`` (the values the batch injected) when given, and cell ids
+    are renumbered so the HTML is deterministic.
     """
     import copy
 
@@ -320,16 +443,9 @@ def prepare_notebook(nb: Any, params: Mapping[str, Any]) -> Any:
     cells = []
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags:
-            cells.append(
-                _html_cell(
-                    '<div class="params"><b>Parameters of this report</b>'
-                    f"{parameters_table_html(params)}</div>"
-                )
-            )
-        elif "parameters" in tags:
+        if "injected-parameters" in tags or "parameters" in tags:
             continue
-        elif _ERROR_TAG in tags:
+        if _ERROR_TAG in tags:
             if f'id="{ERROR_ANCHOR}"' in cell.source:
                 cells.append(
                     _html_cell(
@@ -339,6 +455,12 @@ def prepare_notebook(nb: Any, params: Mapping[str, Any]) -> Any:
                 )
         else:
             cells.append(cell)
+    cells = _summary_first(_drop_title(cells))
+    _fallback_alt(cells)
+    if parameters:
+        _set_appendix_parameters(cells, parameters)
+    if appendix and not any(_has_id(c, APPENDIX_ID) for c in cells):
+        cells.append(_html_cell(appendix))
     for i, cell in enumerate(cells):
         cell["id"] = f"c{i:03d}"
     nb.cells = cells
@@ -361,8 +483,11 @@ _ACTIVE_BLOCK = re.compile(
     r"<(script|iframe|object|embed)\b[^>]*>.*?</\1\s*>|<(?:script|iframe|object|embed)\b[^>]*>",
     re.IGNORECASE | re.DOTALL,
 )
+# an event attribute of a tag, never text inside a quoted value (alt text may quote a name)
 _EVENT_ATTR = re.compile(
-    r"""(<[a-zA-Z][^<>]*?)\s+on[a-zA-Z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.DOTALL
+    r"""(<[a-zA-Z](?:[^<>"']|"[^"<>]*"|'[^'<>]*')*?)\s+on[a-zA-Z]+\s*=\s*"""
+    r"""(?:"[^"]*"|'[^']*'|[^\s>]+)""",
+    re.DOTALL,
 )
 _JS_URL = re.compile(r"""((?:href|src)\s*=\s*["']?)\s*javascript:""", re.IGNORECASE)
 
@@ -439,7 +564,7 @@ def render_report(
     str
         The HTML page: no input code, no external resources.
     """
-    prepared = prepare_notebook(nb, header.parameters)
+    prepared = prepare_notebook(nb, appendix_from_header(header), header.parameters)
     body, _ = _exporter().from_notebook_node(prepared)
     body, removed = strip_active_content(body)
     body = stable_styler_ids(body)

@@ -33,6 +33,7 @@ __all__ = [
     "plot_share_heatmap",
     "plot_tier_mix",
     "percent_axis",
+    "percent_colorbar",
     "set_theme",
 ]
 
@@ -121,6 +122,10 @@ def set_theme(context: str = "notebook") -> None:
     # deterministic SVG/PNG output: no timestamps in metadata, fixed hash salt
     mpl.rcParams["svg.hashsalt"] = "bankanalysis"
     mpl.rcParams["path.simplify"] = True
+    # in a notebook: 2x PNG with alt text, legends outside the data (report.figures)
+    from bankanalysis.report.figures import register_display
+
+    register_display()
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -133,6 +138,15 @@ def percent_axis(axis: Any) -> None:
     from matplotlib.ticker import PercentFormatter
 
     axis.set_major_formatter(PercentFormatter(1.0))
+
+
+def percent_colorbar(ax: Any) -> None:
+    """Show the colour bar of a heat map of shares (0-1) in percent."""
+    from matplotlib.ticker import PercentFormatter
+
+    collections = [c for c in ax.collections if getattr(c, "colorbar", None) is not None]
+    for mesh in collections:
+        mesh.colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
 # --------------------------------------------------------------------------- overview charts
@@ -252,6 +266,8 @@ def plot_share_heatmap(
     sns.heatmap(
         grid, annot=True, fmt=fmt, cmap=cmap, cbar_kws={"label": cbar_label}, ax=ax, **scale
     )
+    if fmt.endswith("%"):
+        percent_colorbar(ax)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -401,9 +417,10 @@ def plot_device_rates(dev: pd.DataFrame, month: str) -> Figure:
     fig, ax = plt.subplots()
     sns.barplot(dev, x="device_operating_rate", y="outlet", color="#4292c6", ax=ax)
     ax.set_title(f"Self-service device operating rate by outlet, {month}")
-    ax.set_xlabel("operating hours / available hours")
+    ax.set_xlabel("operating hours / available hours (%)")
     ax.set_ylabel("")
     ax.set_xlim(0, 1)
+    percent_axis(ax.xaxis)
     return fig
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -98,6 +98,15 @@ def calibration_plot_data(
     return _label_scoped(calib[calib["n"] >= min_group_size], product_names)
 
 
+def _percent_axes(axes: Any) -> None:
+    """Shares and probabilities (0-1) on both axes read in percent."""
+    from bankanalysis.report.plots import percent_axis
+
+    for ax in axes:
+        percent_axis(ax.xaxis)
+        percent_axis(ax.yaxis)
+
+
 def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
     """Cumulative gains of the model, the baseline and random contact, one panel per product.
 
@@ -124,8 +133,9 @@ def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
         hue_order=["model", "baseline", "random"],
     )
     g.set_titles("{col_name}").set_axis_labels(
-        "share of customers contacted", "share of buyers reached"
+        "share of customers contacted (%)", "share of buyers reached (%)"
     )
+    _percent_axes(g.axes.flat)
     g.figure.suptitle(f"Cumulative gains, out of time ({eval_month})", y=1.02)
     return g.figure
 
@@ -157,7 +167,10 @@ def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
     for ax in g.axes.flat:
         lim = max(ax.get_xlim()[1], ax.get_ylim()[1])
         ax.plot([0, lim], [0, lim], color="grey", linestyle="--", linewidth=1)
-    g.set_titles("{col_name}").set_axis_labels("predicted probability", "observed take-up rate")
+    g.set_titles("{col_name}").set_axis_labels(
+        "predicted probability (%)", "observed take-up rate (%)"
+    )
+    _percent_axes(g.axes.flat)
     g.figure.suptitle(f"Calibration, out of time ({eval_month})", y=1.02)
     return g.figure
 

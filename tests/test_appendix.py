@@ -1,0 +1,73 @@
+"""The appendix: parameters in words with units, changed ones first, nulls in words."""
+
+from __future__ import annotations
+
+from bankanalysis.params import schema_defaults
+from bankanalysis.report.appendix import (
+    appendix_html,
+    notebook_params_class,
+    parameter_rows,
+    parameters_table_html,
+    value_text,
+)
+
+
+def test_parameters_in_words_with_units_changed_first() -> None:
+    params = schema_defaults("01_customer_segmentation") | {
+        "migration_months": 6,
+        "wealth_card_product": None,
+        "processed_dir": "/secret",
+        "region_id": "R01",
+    }
+    rows = parameter_rows(params, "01_customer_segmentation")
+    assert [r.name for r in rows[:2]] == ["migration_months", "wealth_card_product"]
+    assert all(r.changed for r in rows[:2]) and not any(r.changed for r in rows[2:])
+    first = rows[0]
+    assert first.meaning == "Month-ends between the two snapshots of the tier migration matrix"
+    assert (first.value, first.default) == ("6 months", "12 months")
+    assert rows[1].value == "this bank has no wealth card"
+    names = {r.name for r in rows}
+    assert not names & {"processed_dir", "output_dir", "region_id", "run_id"}
+    by_name = {r.name: r for r in rows}
+    assert by_name["tier_thresholds"].value == "50,000, 500,000, 6,000,000 CNY"
+    assert by_name["pipeline_within"].value == "10%"
+    assert by_name["data_month"].value == "last month of the data"
+
+
+def test_null_empty_and_kpi_values_never_read_none() -> None:
+    assert value_text(None, None, None) == "not set"
+    assert value_text({}, None, None) == "not set"
+    assert value_text([], None, None) == "not set"
+    assert value_text(False, None, None) == "no"
+    assert value_text(["customers_per_fte"], "KPI ids", None) == "Customers per staff FTE"
+    assert value_text(3.0, "ratio", None) == "3:1"
+    assert value_text(1, "customers", None) == "1 customer"
+    for stem in ("00_bank_overview", "02_cross_sell_propensity", "03_outlet_benchmarking"):
+        for row in parameter_rows(schema_defaults(stem) | {"products": None}, stem):
+            assert row.value not in ("None", "none", "", "{}", "[]"), row
+    by_name = {r.name: r for r in parameter_rows(schema_defaults("02_cross_sell_propensity"))}
+    assert by_name["products"].value == "every product with cross_sell = true"
+    assert by_name["product_values"].value == "not set"
+    page = parameters_table_html(schema_defaults("02_cross_sell_propensity"))
+    assert "Every setting has its default value." in page
+
+
+def test_schema_found_from_the_keys_when_not_named() -> None:
+    assert notebook_params_class({"dea_rts": "crs"}).__name__ == "BenchmarkingParams"
+    assert notebook_params_class({}, "00_bank_overview").__name__ == "OverviewParams"
+
+
+def test_appendix_is_collapsed_and_escaped_and_states_a_given_suppressed_count() -> None:
+    page = appendix_html(
+        [("Data fingerprint", "<fp>"), ("Git commit", "")],
+        {"min_group_size": 5, "currency": "EUR", "tier_thresholds": [1.0, 2.0, 3.0]},
+        min_group_size=5,
+        suppressed_cells=12,
+    )
+    assert page.startswith('<details id="appendix" class="appendix"><summary>')
+    assert "&lt;fp&gt;" in page and "<fp>" not in page
+    assert '<dd class="git-commit">unknown</dd>' in page
+    assert "Groups of 1 to 4 customers are withheld (shown as &lt;5)." in page
+    assert "Cells withheld in this report: 12." in page
+    assert "1, 2, 3 EUR" in page
+    assert page.index("min_group_size") < page.index("tier_thresholds")  # changed first
