@@ -89,8 +89,30 @@ def _manifest(
         "data": plan.data,
         "notebooks": plan.notebooks,
         "regions": plan.regions,
+        "currency": _currency(plan),
+        "outlets": _outlets(plan),
         "jobs": jobs,
     }
+
+
+def _currency(plan: Plan) -> str:
+    """The run's display currency (the jobs' ``currency`` parameter; one per run)."""
+    found = list(
+        dict.fromkeys(str(j.params["currency"]) for j in plan.jobs if j.params.get("currency"))
+    )
+    if len(found) > 1:
+        logger.warning(
+            "run %s: jobs use several currencies %s; index shows %s", plan.run_id, found, found[0]
+        )
+    return found[0] if found else "CNY"
+
+
+def _outlets(plan: Plan) -> list[dict[str, str]]:
+    """Outlet names of the run's regions, for the index's search."""
+    from bankanalysis.report.index import outlet_entries
+
+    outlets = getattr(plan.bank, "outlets", None)
+    return outlet_entries(outlets, [str(r["region_id"]) for r in plan.regions])
 
 
 def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:
