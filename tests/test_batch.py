@@ -388,6 +388,8 @@ def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
     assert bank_job.header["region_name"] is None
     assert plan.jobs[2].header["region_name"] == EVIL  # escaped only when rendered
     assert plan.jobs[2].header["echelon"] == "2 (key development area)"
+    # each report links to the bank overview and its region's other reports
+    assert plan.jobs[2].header["siblings"] == [("Bank overview", "../_bank/00_bank_overview.html")]
     assert not (out / plan.run_id).exists()  # planning writes nothing
 
 
@@ -511,3 +513,23 @@ def test_batch_modules_import_one_way_and_stay_small() -> None:
                         imported.add(parts[2])
         assert imported <= set(order[:i]), (name, sorted(imported - set(order[:i])))
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 600, name
+
+
+def test_manifest_records_the_currency_and_the_outlet_names_the_index_searches() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from bankanalysis.batch.run import _currency, _outlets
+
+    outlets = pd.DataFrame({"region_id": ["R1", "R2", "R1"], "name": ["East", "West", "North"]})
+    bank = SimpleNamespace(read=lambda name, columns=None: outlets[columns])
+    jobs = [SimpleNamespace(params={"currency": "EUR"}), SimpleNamespace(params={})]
+    plan = SimpleNamespace(run_id="r", bank=bank, regions=[{"region_id": "R1"}], jobs=jobs)
+    assert _currency(plan) == "EUR"
+    assert _outlets(plan) == [
+        {"name": "East", "region_id": "R1"},
+        {"name": "North", "region_id": "R1"},
+    ]
+    no_outlets = SimpleNamespace(bank=object(), regions=[{"region_id": "R1"}])
+    assert _outlets(no_outlets) == []  # the search then finds regions only

@@ -448,3 +448,37 @@ def test_bank_figures_give_the_reason_no_product_has_a_model() -> None:
     }
     shown = dict(bank_figures(manifest))
     assert why in shown["Models beating the tier baseline"]
+
+
+def test_every_report_links_to_its_regions_other_reports_and_the_overview() -> None:
+    from bankanalysis.report.html import ReportHeader, header_html
+    from bankanalysis.report.index import sibling_links
+
+    planned = [
+        (None, "00_bank_overview"),
+        ("R1", "01_customer_segmentation"),
+        ("R1", "02_cross_sell_propensity"),
+        ("R1", "03_outlet_benchmarking"),
+        ("R2", "01_customer_segmentation"),
+    ]
+    links = sibling_links("R1", "02_cross_sell_propensity", planned)
+    assert links == [
+        ("Bank overview", "../_bank/00_bank_overview.html"),
+        ("Customer segmentation", "01_customer_segmentation.html"),
+        ("Outlet benchmarking", "03_outlet_benchmarking.html"),
+    ]
+    assert sibling_links(None, "00_bank_overview", planned) == []
+    assert sibling_links("R2", "01_customer_segmentation", planned) == [
+        ("Bank overview", "../_bank/00_bank_overview.html")
+    ]
+    header = ReportHeader("t", "R1", EVIL, "1", "2024-03", siblings=links)
+    page = header_html(header)
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert local_links(nav) == [
+        "../index.html",
+        "../kpis.html",
+        "../_bank/00_bank_overview.html",
+        "01_customer_segmentation.html",
+        "03_outlet_benchmarking.html",
+    ]
+    assert ">Outlet benchmarking</a>" in nav

@@ -108,11 +108,20 @@ def _currency(plan: Plan) -> str:
 
 
 def _outlets(plan: Plan) -> list[dict[str, str]]:
-    """Outlet names of the run's regions, for the index's search."""
+    """Outlet names of the run's regions, for the index's search (read once per plan)."""
+    from bankanalysis.exceptions import ProcessedDataError
     from bankanalysis.report.index import outlet_entries
 
-    outlets = getattr(plan.bank, "outlets", None)
-    return outlet_entries(outlets, [str(r["region_id"]) for r in plan.regions])
+    cached = getattr(plan, "_index_outlets", None)
+    if cached is None:
+        try:
+            outlets = plan.bank.read("outlets", columns=["region_id", "name"])
+        except (AttributeError, KeyError, OSError, ValueError, ProcessedDataError) as exc:
+            logger.info("run index: no outlet names to search (%s)", exc)
+            outlets = None
+        cached = outlet_entries(outlets, [str(r["region_id"]) for r in plan.regions])
+        plan._index_outlets = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:

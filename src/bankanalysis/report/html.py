@@ -173,6 +173,8 @@ class ReportHeader:
     status: str = "ok"
     error: str | None = None
     job_key: str = ""
+    #: ``(name, href)`` of the region's other reports (and the bank overview).
+    siblings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _format_value(v: Any) -> str:
@@ -234,7 +236,9 @@ def header_html(h: ReportHeader) -> str:
     return (
         f'<header class="report"><h1>{escape(h.title)}</h1>'
         '<nav class="report-links"><a href="../index.html">All reports of this run</a> · '
-        '<a href="../kpis.html">KPI glossary: what each figure means</a></nav>'
+        '<a href="../kpis.html">KPI glossary: what each figure means</a>'
+        + "".join(f' · <a href="{escape(u)}">{escape(t)}</a>' for t, u in h.siblings)
+        + "</nav>"
         f'<dl class="meta">{meta}</dl>'
         f'<p class="params-line"><b>Parameters:</b> {escape(_params_line(h.parameters))}</p>'
         f"{banner}</header>"

@@ -53,6 +53,7 @@ __all__ = [
     "readable_error",
     "region_rows",
     "report_name",
+    "sibling_links",
     "target_met",
 ]
 
@@ -105,6 +106,47 @@ def report_name(notebook: str) -> str:
         return REPORT_NAMES[notebook]
     words = re.sub(r"^\d+_", "", notebook).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def sibling_links(
+    region_id: str | None,
+    notebook: str,
+    planned: Iterable[tuple[str | None, str]],
+    bank_folder: str = "_bank",
+) -> list[tuple[str, str]]:
+    """Links from a report to its region's other reports and the bank overview.
+
+    Parameters
+    ----------
+    region_id, notebook : str
+        The report (``region_id`` ``None`` for a bank-level report).
+    planned : iterable of (region id, notebook)
+        Every job of the run.
+    bank_folder : str
+        Folder of the bank-level reports in the run.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(report name, href relative to the report's folder)``; bank reports first.
+
+    Examples
+    --------
+    >>> sibling_links("R1", "01_customer_segmentation",
+    ...               [(None, "00_bank_overview"), ("R1", "01_customer_segmentation"),
+    ...                ("R1", "03_outlet_benchmarking"), ("R2", "03_outlet_benchmarking")])
+    [('Bank overview', '../_bank/00_bank_overview.html'), ('Outlet benchmarking', '03_outlet_benchmarking.html')]
+    """
+    links = []
+    for rid, nb in planned:
+        if (rid, nb) == (region_id, notebook):
+            continue
+        if rid is None:
+            href = f"{nb}.html" if region_id is None else f"../{bank_folder}/{nb}.html"
+            links.append((0, report_name(nb), href))
+        elif rid == region_id:
+            links.append((1, report_name(nb), f"{nb}.html"))
+    return [(name, href) for _, name, href in sorted(links, key=lambda t: t[0])]
 
 
 def metric_label(key: str) -> str:
