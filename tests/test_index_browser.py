@@ -57,32 +57,51 @@ def _manifest(n: int = 120) -> dict:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def index_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("index") / "index.html"
+    path.write_text(index_html(_manifest()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(exe).is_file():
         pytest.fail("Debian's chromium is not installed: scripts/ensure_system_deps.sh --browser")
     from playwright.sync_api import sync_playwright
 
-    path = tmp_path_factory.mktemp("index") / "index.html"
-    path.write_text(index_html(_manifest()), encoding="utf-8")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, path: Path, javascript: bool = True):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+    )
+    pg = context.new_page()
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    pg.goto(path.as_uri())
+    pg.wait_for_load_state("load")
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, index_file):
     dialogs: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=ARGS, headless=True)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            pg.route(
-                "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
-            )
-            pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            pg.goto(path.as_uri())
-            pg.wait_for_load_state("load")
-            yield pg
-            assert dialogs == [] and errors == [], (dialogs, errors)
-        finally:
-            browser.close()
+    pg = _open(browser, index_file)
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.reload()
+    pg.wait_for_load_state("load")
+    yield pg
+    assert dialogs == [] and errors == [], (dialogs, errors)
+    pg.context.close()
 
 
 @pytest.fixture(autouse=True)
@@ -147,3 +166,17 @@ def test_the_echelon_filter_hides_the_other_echelons(page) -> None:
     page.fill("#search", "")
     page.select_option("#echelon", "")
     assert len(_visible_names(page)) == 120
+
+
+def test_without_script_the_index_is_a_plain_table_and_list(browser, index_file) -> None:
+    pg = _open(browser, index_file, javascript=False)
+    try:
+        assert not pg.is_visible("#search")  # controls need the script, so they stay hidden
+        assert len(_visible_names(pg)) == 120
+        pg.click("#outlets summary")  # the outlet list opens by hand
+        assert pg.locator("#outlets li:visible").count() == 241
+        # the page never gets wider than a 1,280 px window: the wide table scrolls in its box
+        width = pg.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280
+    finally:
+        pg.context.close()
