@@ -462,6 +462,7 @@ table.regions th[aria-sort=descending]::after{content:" \\25BC"}
 .controls input{font-size:1em;padding:.3em .5em;min-width:20em}
 ul.figures{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em 2em}
 ul.outlets li{margin:.15em 0}
+span.job{white-space:nowrap}td.reports{min-width:14em}
 footer.provenance{margin-top:2em;border-top:1px solid #ccc;padding-top:.6em;font-size:.9em}
 @media print{.controls{display:none}.wrap{overflow:visible}}
 """
@@ -545,7 +546,10 @@ def _job_cell(job: Mapping[str, Any]) -> str:
     status = str(job.get("status", "not_run"))
     name = escape(report_name(str(job["notebook"])))
     link = f'<a href="{escape(job["html"])}">{name}</a>' if job.get("html") else name
-    parts = [f'{link} <span class="status {escape(status)}">{escape(status)}</span>']
+    parts = [
+        f'<span class="job">{link} <span class="status {escape(status)}">{escape(status)}</span>'
+        "</span>"
+    ]
     if job.get("reused_from"):
         parts.append(f'<span class="why">reused from run {escape(job["reused_from"])}</span>')
     if status not in ("ok", "reused", "not_run") and job.get("html"):
@@ -589,7 +593,7 @@ def _region_row(row: RegionRow, columns: Sequence[str], currency: str) -> str:
     cells = [
         f'<th class="name" scope="row" data-v="{escape(row.name)}">{escape(row.name)}</th>',
         f'<td class="l" data-v="{escape(row.echelon)}">{escape(row.echelon)}</td>',
-        f'<td class="l">{"<br>".join(_job_cell(j) for j in row.jobs) or "no reports"}</td>',
+        f'<td class="l reports">{"<br>".join(_job_cell(j) for j in row.jobs) or "no reports"}</td>',
         f'<td data-v="{_num(met / known) if known else ""}">{targets}</td>',
         *(_kpi_cell(row, k, currency) for k in columns),
     ]
