@@ -133,6 +133,7 @@ def test_typing_an_outlet_name_shows_it_with_its_regions_reports(page) -> None:
     links = hits.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert links == ["R077/01_customer_segmentation.html", "R077/03_outlet_benchmarking.html"]
     assert _visible_names(page) == ["Region 077"]
+    assert page.text_content("#shown") == "1 of 120 regions shown, 1 outlet found"
     page.fill("#search", IMG[:8])
     assert page.locator("#outlets li:not([hidden])").count() == 1
     assert _visible_names(page) == ["Region 000"]

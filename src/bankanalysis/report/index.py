@@ -497,7 +497,7 @@ INDEX_SCRIPT = """
     });
     if (outlets) { outlets.open = !!q && hits > 0; }
     count.textContent = n + " of " + body.rows.length + " regions shown" +
-      (q ? ", " + hits + " outlets found" : "");
+      (q ? ", " + hits + (hits === 1 ? " outlet" : " outlets") + " found" : "");
   }
   function key(row, i) {
     var v = row.cells[i].dataset.v;
