@@ -320,3 +320,13 @@ def test_the_readers_bar_differs_in_the_self_service_chart() -> None:
     ax = plots.plot_self_service(ss, 3.0, "2025-03").axes[0]
     colour = {round(p.get_width(), 6): to_hex(p.get_facecolor()) for p in ax.patches}
     assert colour[2.5] != colour[3.5] and colour[3.5] == colour[1.0]
+
+
+def test_matrix_charts_survive_empty_and_withheld_matrices() -> None:
+    empty = pd.DataFrame(index=[], columns=[], dtype=float)
+    assert plots.plot_migration_matrix(empty, "a", "b").axes[0].texts[0].get_text() == (
+        "nothing to show"
+    )
+    withheld = pd.DataFrame(np.nan, index=["new", "Mass"], columns=["Mass", "closed"])
+    ax = plots.plot_migration_matrix(withheld, "a", "b").axes[0]
+    assert {t.get_text() for t in ax.texts} <= {"", "<k"}  # no 0 %, no nan %

@@ -57,9 +57,9 @@ def diagonal_mask(matrix: pd.DataFrame) -> np.ndarray:
     >>> diagonal_mask(m).astype(int).tolist()
     [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
     """
-    rows = np.asarray([str(r) for r in matrix.index])[:, None]
-    cols = np.asarray([str(c) for c in matrix.columns])[None, :]
-    return rows == cols
+    rows = np.asarray([str(r) for r in matrix.index], dtype=object)[:, None]
+    cols = np.asarray([str(c) for c in matrix.columns], dtype=object)[None, :]
+    return np.asarray(rows == cols, dtype=bool).reshape(len(rows), cols.shape[1])
 
 
 def row_shares(counts: pd.DataFrame, totals: pd.Series | None = None) -> pd.DataFrame:
@@ -164,6 +164,10 @@ def _draw(
     from matplotlib.colors import ListedColormap
     from matplotlib.ticker import PercentFormatter
 
+    if shares.empty:
+        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
     diag = diagonal_mask(shares)
     text = _annotations(shares, withheld, k)
     vmax = off_diagonal_vmax(shares)
@@ -227,7 +231,7 @@ def migration_heatmap(
     import matplotlib.pyplot as plt
 
     shares = row_shares(counts, totals)
-    withheld = counts.isna().to_numpy() & np.isfinite(
+    withheld = counts.isna().to_numpy(dtype=bool) & np.isfinite(
         row_shares(counts.fillna(0), totals).to_numpy(dtype="float64")
     )
     n_rows, n_cols = counts.shape
@@ -259,7 +263,7 @@ def cross_holding_heatmap(cross: pd.DataFrame, month: str, top: int = 10) -> Fig
     import matplotlib.pyplot as plt
 
     shown, rest = top_cross_holding(cross, top)
-    withheld = shown.isna().to_numpy()  # rows of small holder groups
+    withheld = shown.isna().to_numpy(dtype=bool)  # rows of small holder groups
     n = max(len(shown.columns), 1)
     fig, ax = plt.subplots(figsize=(max(7.0, 0.85 * n + 3), max(5.0, 0.6 * len(shown) + 2.2)))
     _draw(shown, withheld, ax, "Greens", "share also holding the column's product", None)
