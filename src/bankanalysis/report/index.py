@@ -464,7 +464,9 @@ ul.figures{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em 2em}
 ul.outlets li{margin:.15em 0}
 span.job{white-space:nowrap}td.reports{min-width:14em}
 footer.provenance{margin-top:2em;border-top:1px solid #ccc;padding-top:.6em;font-size:.9em}
-@media print{.controls{display:none}.wrap{overflow:visible}}
+@media print{.controls{display:none}.wrap{overflow:visible}
+table.regions{font-size:7.5pt}table.regions th.name,table.regions td.name{position:static;
+min-width:0}span.job{white-space:normal}td.reports{min-width:0}}
 """
 
 #: The index's script: search, echelon filter and sorting over the page's own elements. It
@@ -618,7 +620,7 @@ def _regions_table(rows: Sequence[RegionRow], columns: Sequence[str], currency: 
     ]
     body = "\n".join(_region_row(r, columns, currency) for r in rows)
     return (
-        f'<div class="wrap"><table class="regions" id="regions"><thead><tr>{"".join(heads)}'
+        f'<div class="wrap table-scroll"><table class="regions" id="regions"><thead><tr>{"".join(heads)}'
         f"</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>"
     )
 
