@@ -533,3 +533,24 @@ def test_manifest_records_the_currency_and_the_outlet_names_the_index_searches()
     ]
     no_outlets = SimpleNamespace(bank=object(), regions=[{"region_id": "R1"}])
     assert _outlets(no_outlets) == []  # the search then finds regions only
+
+
+def test_every_report_links_to_its_regions_other_reports(failing_run) -> None:
+    """Issue 14 §7: a report's header links the index, the bank overview and its region's other
+    reports, and every such link resolves in the run folder (failed reports included)."""
+    run_dir = failing_run.run_dir
+    page = (run_dir / "R01/02_cross_sell_propensity.html").read_text(encoding="utf-8")
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    links = [link for link in local_links(nav) if not link.startswith("#")]
+    assert links == [
+        "../index.html",
+        "../kpis.html",
+        "../_bank/00_bank_overview.html",
+        "01_customer_segmentation.html",
+        "03_outlet_benchmarking.html",
+    ]
+    for report in run_dir.glob("*/*.html"):
+        text = report.read_text(encoding="utf-8")
+        for link in local_links(text[text.index("<nav") : text.index("</nav>")]):
+            if not link.startswith("#"):
+                assert (report.parent / link).is_file(), (report.name, link)
