@@ -389,6 +389,8 @@ def test_plan_takes_the_next_free_default_run_id_and_orders_jobs(
     assert bank_job.header["region_name"] is None
     assert plan.jobs[2].header["region_name"] == EVIL  # escaped only when rendered
     assert plan.jobs[2].header["echelon"] == "2 (key development area)"
+    # each report links to the bank overview and its region's other reports
+    assert plan.jobs[2].header["siblings"] == [("Bank overview", "../_bank/00_bank_overview.html")]
     assert not (out / plan.run_id).exists()  # planning writes nothing
 
 
@@ -512,3 +514,44 @@ def test_batch_modules_import_one_way_and_stay_small() -> None:
                         imported.add(parts[2])
         assert imported <= set(order[:i]), (name, sorted(imported - set(order[:i])))
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 600, name
+
+
+def test_manifest_records_the_currency_and_the_outlet_names_the_index_searches() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from bankanalysis.batch.run import _currency, _outlets
+
+    outlets = pd.DataFrame({"region_id": ["R1", "R2", "R1"], "name": ["East", "West", "North"]})
+    bank = SimpleNamespace(read=lambda name, columns=None: outlets[columns])
+    jobs = [SimpleNamespace(params={"currency": "EUR"}), SimpleNamespace(params={})]
+    plan = SimpleNamespace(run_id="r", bank=bank, regions=[{"region_id": "R1"}], jobs=jobs)
+    assert _currency(plan) == "EUR"
+    assert _outlets(plan) == [
+        {"name": "East", "region_id": "R1"},
+        {"name": "North", "region_id": "R1"},
+    ]
+    no_outlets = SimpleNamespace(bank=object(), regions=[{"region_id": "R1"}])
+    assert _outlets(no_outlets) == []  # the search then finds regions only
+
+
+def test_every_report_links_to_its_regions_other_reports(failing_run) -> None:
+    """Issue 14 §7: a report's header links the index, the bank overview and its region's other
+    reports, and every such link resolves in the run folder (failed reports included)."""
+    run_dir = failing_run.run_dir
+    page = (run_dir / "R01/02_cross_sell_propensity.html").read_text(encoding="utf-8")
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    links = [link for link in local_links(nav) if not link.startswith("#")]
+    assert links == [
+        "../index.html",
+        "../kpis.html",
+        "../_bank/00_bank_overview.html",
+        "01_customer_segmentation.html",
+        "03_outlet_benchmarking.html",
+    ]
+    for report in run_dir.glob("*/*.html"):
+        text = report.read_text(encoding="utf-8")
+        for link in local_links(text[text.index("<nav") : text.index("</nav>")]):
+            if not link.startswith("#"):
+                assert (report.parent / link).is_file(), (report.name, link)

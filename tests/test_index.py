@@ -1,54 +1,370 @@
-"""The run index: every report linked, statuses shown, headline numbers, names escaped."""
+"""The run index as a portal: regions by name, plan KPIs with met/missed, bank figures once,
+search by outlet, sorting and an echelon filter, provenance last, names escaped."""
 
 from __future__ import annotations
 
+import copy
+from html.parser import HTMLParser
+
+import pandas as pd
+
 from bankanalysis.report.html import ERROR_ANCHOR, local_links
-from bankanalysis.report.index import index_html, key_metrics
+from bankanalysis.report.index import (
+    INDEX_SCRIPT,
+    bank_figures,
+    index_columns,
+    index_html,
+    key_metrics,
+    outlet_entries,
+    region_rows,
+    report_name,
+    target_met,
+)
 
 EVIL = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(2)>"
 
 
-def test_index_links_statuses_and_escaping() -> None:
-    manifest = {
-        "run_id": "run1",
-        "status": "incomplete",
-        "reason": "1 job failed",
-        "counts": {"ok": 1, "failed": 1},
-        "notebooks": ["00_bank_overview", "01_customer_segmentation"],
-        "regions": [{"region_id": "R1", "name": EVIL, "echelon": "1 (central city)"}],
-        "data": {"fingerprint": "f1ngerpr1nt", "data_month": "2024-03"},
-        "jobs": [
-            {
-                "region_id": None,
-                "notebook": "00_bank_overview",
-                "status": "ok",
-                "duration_s": 2.5,
-                "html": "_bank/00_bank_overview.html",
-                "metrics": {"regions": 2, "aum": 123456789.0},
-                "outputs": ["_bank/00_bank_overview/metrics.json"],
-            },
-            {
-                "region_id": "R1",
-                "notebook": "01_customer_segmentation",
-                "status": "failed",
-                "duration_s": 1.0,
-                "error": "ValueError: <b>bad</b>",
-                "html": "R1/01_customer_segmentation.html",
-                "outputs": ["R1/01_customer_segmentation/leads.xlsx"],
-            },
-        ],
+class Page(HTMLParser):
+    """The parts of the index the tests look at: the regions table, outlet items, scripts."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.heads: list[str] = []
+        self.rows: list[dict] = []
+        self.outlets: list[dict] = []
+        self.scripts: list[str] = []
+        self.handlers: list[str] = []
+        self.text: list[str] = []
+        self._stack: list[str] = []
+        self._cell: list[str] | None = None
+        self._cell_attrs: dict = {}
+        self._in_regions = False
+        self._li: dict | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.handlers += [k for k in a if k.startswith("on")]
+        self._stack.append(tag)
+        if tag == "table" and a.get("id") == "regions":
+            self._in_regions = True
+        elif tag == "tr" and self._in_regions and "data-echelon" in a:
+            self.rows.append({"attrs": a, "cells": [], "values": [], "links": []})
+        elif tag in ("td", "th") and self._in_regions:
+            self._cell, self._cell_attrs = [], a
+        elif tag == "a" and self._in_regions and self.rows and self._cell is not None:
+            self.rows[-1]["links"].append(a.get("href"))
+        elif tag == "li" and "data-q" in a:
+            self._li = {"q": a["data-q"], "links": [], "text": []}
+            self.outlets.append(self._li)
+        elif tag == "a" and self._li is not None:
+            self._li["links"].append(a.get("href"))
+        elif tag == "script":
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            if self.rows and "data-echelon" in self.rows[-1]["attrs"] and self._stack_has("tbody"):
+                self.rows[-1]["cells"].append(text)
+                self.rows[-1]["values"].append(self._cell_attrs.get("data-v"))
+            else:
+                self.heads.append(text)
+            self._cell = None
+        if tag == "table":
+            self._in_regions = False
+        if tag == "li":
+            self._li = None
+        while self._stack and self._stack.pop() != tag:
+            pass
+
+    def _stack_has(self, tag):
+        return tag in self._stack
+
+    def handle_data(self, data):
+        if self._stack and self._stack[-1] == "script":
+            self.scripts[-1] += data
+            return
+        if "style" in self._stack:
+            return
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._li is not None:
+            self._li["text"].append(data)
+
+
+def _manifest() -> dict:
+    """Two regions, a bank overview with their plan KPIs and targets, two region reports each."""
+    overview = {
+        "regions": 2,
+        "customers": 3000,
+        "aum": 123456789.0,
+        "targets_met_share": 0.5,
+        "customers[region=R1]": 1000,
+        "customers[region=R2]": 2000,
+        "product_coverage[region=R1]": 0.4567,
+        "product_coverage[region=R2]": 0.3,
+        "manager_adequacy[region=R1]": None,
+        "target_attainment[region=R1,kpi=aum]": 1.02,
+        "target_attainment[region=R1,kpi=fee_income]": 0.9994,
+        "target_attainment[region=R2,kpi=aum]": 0.8,
+        "target_attainment[region=R2,kpi=customers]": 1.0,
+        "_reasons": {"manager_adequacy[region=R1]": "no managers table"},
     }
-    page = index_html({**manifest, "currency": "EUR"})
+    jobs = [
+        {
+            "region_id": None,
+            "notebook": "00_bank_overview",
+            "status": "ok",
+            "html": "_bank/00_bank_overview.html",
+            "metrics": overview,
+        }
+    ]
+    for rid in ("R1", "R2"):
+        jobs += [
+            {
+                "region_id": rid,
+                "notebook": "01_customer_segmentation",
+                "status": "ok",
+                "html": f"{rid}/01_customer_segmentation.html",
+                "metrics": {"customers": 1000 if rid == "R1" else 2000, "stock_retention": 0.9},
+                "outputs": [f"{rid}/01_customer_segmentation/metrics.json"],
+            },
+            {
+                "region_id": rid,
+                "notebook": "02_cross_sell_propensity",
+                "status": "ok",
+                "html": f"{rid}/02_cross_sell_propensity.html",
+                "metrics": {"models_beating_baseline": 8, "leads": 500},
+                "outputs": [f"{rid}/02_cross_sell_propensity/leads.xlsx"],
+            },
+        ]
+    return {
+        "run_id": "run1",
+        "status": "complete",
+        "reason": "5 jobs succeeded",
+        "counts": {"ok": 5},
+        "currency": "EUR",
+        "git_commit": "c0ffee1234",
+        "notebooks": ["00_bank_overview", "01_customer_segmentation", "02_cross_sell_propensity"],
+        "regions": [
+            {"region_id": "R1", "name": EVIL, "echelon": "1 (central city)"},
+            {"region_id": "R2", "name": "东湖分行", "echelon": "2 (key development area)"},
+        ],
+        "outlets": [
+            {"name": "明州幸福路支行", "region_id": "R1"},
+            {"name": IMG, "region_id": "R1"},
+            {"name": "湖滨路支行", "region_id": "R2"},
+        ],
+        "data": {"fingerprint": "f1ngerpr1nt", "data_month": "2024-03"},
+        "jobs": jobs,
+    }
+
+
+def test_regions_are_rows_by_name_with_echelon_reports_and_plan_kpis() -> None:
+    page = Page(index_html(_manifest()))
+    assert page.heads[:4] == ["Region", "Echelon", "Reports", "Targets met"]
+    assert "Assets under management (EUR)" in page.heads
+    assert "Product coverage (%)" in page.heads and "Customers" in page.heads
+    # no notebook file names as headers
+    assert not [h for h in page.heads if "_" in h]
+    r1, r2 = page.rows
+    assert r1["cells"][0] == EVIL and r2["cells"][0] == "东湖分行"
+    assert r1["cells"][1] == "1 (central city)"
+    assert r1["links"][:2] == [
+        "R1/01_customer_segmentation.html",
+        "R1/02_cross_sell_propensity.html",
+    ]
+    assert "R1/02_cross_sell_propensity/leads.xlsx" in r1["links"]
+    assert "Customer segmentation" in r1["cells"][2] and "Cross-sell leads" in r1["cells"][2]
+    col = {h: i for i, h in enumerate(page.heads)}
+    assert r1["cells"][col["Customers"]] == "1,000"
+    assert r1["values"][col["Customers"]] == "1000.0"
+    assert r1["cells"][col["Product coverage (%)"]] == "45.7%"
+    assert r1["cells"][col["Stock customer retention rate (%)"]] == "90.0%"
+    # met / missed where a target exists, by displayed rounding: 99.94% shows as 99.9% missed
+    assert r1["cells"][col["Assets under management (EUR)"]] == "✓ met (102.0% of target)"
+    assert r1["cells"][col["Intermediary (fee) income (EUR)"]] == "✗ missed (99.9% of target)"
+    assert r2["cells"][col["Assets under management (EUR)"]] == "✗ missed (80.0% of target)"
+    assert r2["cells"][col["Intermediary (fee) income (EUR)"]] == "n/a"
+    assert r2["cells"][col["Customers"]] == "2,000 ✓ met (100.0% of target)"
+    assert r1["cells"][col["Targets met"]] == "1 of 2" and r1["values"][col["Targets met"]] == "0.5"
+    assert r2["cells"][col["Targets met"]] == "1 of 2"
+    # a value the report could not compute keeps its reason (in a tooltip), never 0
+    assert r1["cells"][col["Full-time account-manager adequacy ratio"]] == "n/a"
+    assert 'title="no managers table"' in index_html(_manifest())
+
+
+def test_bank_wide_figures_are_shown_once_with_the_currency() -> None:
+    manifest = _manifest()
+    page = index_html(manifest)
+    text = "".join(Page(page).text)
+    assert text.count("Models beating the tier baseline") == 1
+    assert "Models beating the tier baseline: 8" in text
+    assert "Assets under management: 123,456,789 EUR" in text
+    assert "money in EUR" in text
+    assert bank_figures(manifest, "EUR") == [
+        ("Regions", "2"),
+        ("Customers", "3,000"),
+        ("Assets under management", "123,456,789 EUR"),
+        ("Targets met", "50.0%"),
+        ("Models beating the tier baseline", "8"),
+    ]
+    manifest["jobs"][-1]["metrics"]["models_beating_baseline"] = 6
+    assert bank_figures(manifest)[-1] == (
+        "Models beating the tier baseline",
+        "6 to 8 (differs between the regions' reports)",
+    )
+    assert "_bank/00_bank_overview.html" in local_links(page)
+    assert page.index('id="bank"') < page.index('id="regions"')
+
+
+def test_search_list_holds_every_outlet_with_its_regions_reports() -> None:
+    page = Page(index_html(_manifest()))
+    names = [o["q"] for o in page.outlets]
+    assert names == ["明州幸福路支行", IMG, "湖滨路支行"]
+    east = page.outlets[2]
+    assert east["links"] == [
+        "R2/01_customer_segmentation.html",
+        "R2/02_cross_sell_propensity.html",
+    ]
+    assert "东湖分行" in "".join(east["text"])
+    # a region row is found by its name or any of its outlets' names
+    assert "湖滨路支行" in page.rows[1]["attrs"]["data-q"]
+    assert "东湖分行" in page.rows[1]["attrs"]["data-q"]
+
+
+def test_hostile_names_are_text_and_the_only_script_is_the_indexs_own() -> None:
+    raw = index_html(_manifest())
+    page = Page(raw)
+    assert EVIL not in raw and IMG not in raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+    assert page.scripts == [INDEX_SCRIPT]
+    assert "alert" not in INDEX_SCRIPT and page.handlers == []
+    assert EVIL in "".join(page.text) and IMG in [o["q"] for o in page.outlets]
+    # the script reads names only as data, never writes markup
+    assert "innerHTML" not in INDEX_SCRIPT and "eval" not in INDEX_SCRIPT
+
+
+def test_sorting_and_filtering_are_wired_and_degrade_without_script() -> None:
+    raw = index_html(_manifest())
+    page = Page(raw)
+    n_kpis = len(page.heads) - 4
+    assert raw.count('class="sortable"') == 1 + n_kpis  # targets met + every KPI column
+    assert raw.count('class="name sortable" data-type="text"') == 1
+    assert '<div class="controls" id="controls" hidden>' in raw  # shown by the script only
+    assert '<option value="1 (central city)">' in raw
+    assert [r["attrs"]["data-echelon"] for r in page.rows] == [
+        "1 (central city)",
+        "2 (key development area)",
+    ]
+    for needle in ('addEventListener("click"', 'getElementById("echelon")', "aria-sort"):
+        assert needle in INDEX_SCRIPT
+    # without script the outlet list is a plain collapsed list of links
+    assert '<details id="outlets">' in raw
+
+
+def test_provenance_is_at_the_bottom() -> None:
+    raw = index_html(_manifest())
+    table_end = raw.index("</table>")
+    for needle in ("f1ngerpr1nt", "c0ffee1234", "Data fingerprint", "run1"):
+        assert raw.index(needle, raw.index("<body>")) > table_end, needle
+    assert raw.index('<footer class="provenance"') > table_end
+    assert "<dt>Currency</dt><dd>EUR</dd>" in raw
+
+
+def test_index_links_statuses_and_failures() -> None:
+    manifest = _manifest()
+    manifest.update(status="incomplete", reason="1 job failed")
+    job = manifest["jobs"][1]
+    job.update(status="failed", error="ValueError: <b>bad</b>")
+    page = index_html(manifest)
     links = local_links(page)
-    assert "_bank/00_bank_overview.html" in links
     assert f"R1/01_customer_segmentation.html#{ERROR_ANCHOR}" in links
-    assert "R1/01_customer_segmentation/leads.xlsx" in links
-    assert "manifest.json" in links
-    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<b>bad</b>" not in page
+    assert "manifest.json" in links and "kpis.html" in links
+    assert "<b>bad</b>" not in page and "unexpected error: &lt;b&gt;bad&lt;/b&gt;" in page
     assert "This run is incomplete: 1 job failed" in page
-    assert "<li>Assets under management: 123,456,789 EUR</li>" in page
-    assert "<li>Regions: 2</li>" in page
+    assert page.count('class="status ok"') == 4 and page.count('class="status failed"') == 1
+
+
+def test_region_values_prefer_the_regions_report_and_fall_back_to_the_overview() -> None:
+    manifest = _manifest()
+    rows = region_rows(manifest)
+    assert [r.name for r in rows] == [EVIL, "东湖分行"]
+    assert rows[0].values["customers"] == 1000.0
+    assert rows[0].values["product_coverage"] == 0.4567  # from the overview only
+    assert rows[0].values["manager_adequacy"].reason == "no managers table"
+    assert rows[0].attainment == {"aum": 1.02, "fee_income": 0.9994}
+    assert rows[0].targets == (1, 2)
+    # the region report's own attainment wins over the overview's
+    manifest["jobs"][1]["metrics"]["target_attainment[kpi=aum]"] = 0.5
+    assert region_rows(manifest)[0].attainment["aum"] == 0.5
+    cols = index_columns(rows)
+    assert cols[:3] == ["customers", "stock_retention", "product_coverage"]
+    assert "fee_income" in cols and "leads" not in cols
+
+
+def test_target_met_uses_the_displayed_attainment_and_the_kpis_direction() -> None:
+    assert target_met("aum", 1.0) is True
+    assert target_met("aum", 0.9996) is True  # shown as 100.0%
+    assert target_met("aum", 0.9994) is False  # shown as 99.9%
+    assert target_met("manager_adequacy", 0.95) is True  # lower is better
+    assert target_met("manager_adequacy", 1.01) is False
+    assert target_met("aum", None) is None
+
+
+def test_outlet_entries_follow_the_regions_of_the_run() -> None:
+    outlets = pd.DataFrame(
+        {
+            "outlet_id": ["O1", "O2", "O3"],
+            "region_id": ["R1", "R2", "R1"],
+            "name": ["East", "West", "North"],
+        }
+    )
+    assert outlet_entries(outlets, ["R1", "R9"]) == [
+        {"name": "East", "region_id": "R1"},
+        {"name": "North", "region_id": "R1"},
+    ]
+    assert outlet_entries(outlets.drop(columns="name"), ["R2"]) == [
+        {"name": "O2", "region_id": "R2"}
+    ]
+    assert outlet_entries(None, ["R1"]) == []
+
+
+def test_120_regions_stay_one_table_with_every_row_and_echelon() -> None:
+    base = _manifest()
+    manifest = copy.deepcopy(base)
+    manifest["regions"] = [
+        {"region_id": f"R{i:03d}", "name": f"Region {i}", "echelon": str(1 + i % 3)}
+        for i in range(120)
+    ]
+    manifest["outlets"] = [
+        {"name": f"Outlet {i}-{k}", "region_id": f"R{i:03d}"} for i in range(120) for k in range(3)
+    ]
+    manifest["jobs"] = [base["jobs"][0]] + [
+        {
+            "region_id": f"R{i:03d}",
+            "notebook": "01_customer_segmentation",
+            "status": "ok",
+            "html": f"R{i:03d}/01_customer_segmentation.html",
+            "metrics": {"customers": 1000 + i, "product_coverage": i / 200},
+        }
+        for i in range(120)
+    ]
+    raw = index_html(manifest)
+    page = Page(raw)
+    assert len(page.rows) == 120 and len(page.outlets) == 360
+    assert {r["attrs"]["data-echelon"] for r in page.rows} == {"1", "2", "3"}
+    assert raw.count("<option value=") == 4  # all + three echelons
+    assert len(raw) < 1_000_000
+
+
+def test_report_names_are_words() -> None:
+    assert report_name("00_bank_overview") == "Bank overview"
+    assert report_name("07_new_report") == "New report"
 
 
 def test_index_shows_each_notebooks_headline_kpis_first() -> None:
@@ -63,16 +379,11 @@ def test_index_shows_each_notebooks_headline_kpis_first() -> None:
         ("Assets under management", "2,500,000,000 CNY"),
         ("Targets met", "75.0%"),
     ]
-    # a headline the report did not record is skipped; others fill up in key order
     del metrics["targets_met_share"]
     assert key_metrics(metrics, "00_bank_overview", currency="EUR") == [
         ("Customers", "1,200"),
         ("Assets under management", "2,500,000,000 EUR"),
         ("AUM per customer", "92,690 EUR"),
-    ]
-    assert key_metrics(metrics, "99_unknown", n=2) == [
-        ("Assets under management", "2,500,000,000 CNY"),
-        ("AUM per customer", "92,690 CNY"),
     ]
 
 
@@ -113,7 +424,7 @@ def test_index_shows_why_a_job_failed_in_words_not_the_exception_name() -> None:
         },
     ]
     page = index_html({"notebooks": ["02_cross_sell_propensity"], "jobs": jobs})
-    assert f'<small title="ModelError">{msg}</small>' in page
+    assert f'<small class="why" title="ModelError">{msg}</small>' in page
     assert readable_error("AttributeError: 'NoneType' object has no attribute 'groupby'") == (
         "unexpected error: 'NoneType' object has no attribute 'groupby'",
         "AttributeError",
@@ -121,12 +432,53 @@ def test_index_shows_why_a_job_failed_in_words_not_the_exception_name() -> None:
     assert readable_error("kernel died (exit 9)") == ("kernel died (exit 9)", "")
 
 
-def test_index_shows_the_reason_no_product_has_a_model() -> None:
+def test_bank_figures_give_the_reason_no_product_has_a_model() -> None:
     why = "no product has a model: fund: too few buyers in training: 29 in 2025-01 to 2025-06"
-    metrics = {
-        "models_beating_baseline": None,
-        "leads": 0,
-        "_reasons": {"models_beating_baseline": why},
+    manifest = {
+        "jobs": [
+            {
+                "region_id": "R1",
+                "notebook": "02_cross_sell_propensity",
+                "metrics": {
+                    "models_beating_baseline": None,
+                    "_reasons": {"models_beating_baseline": why},
+                },
+            }
+        ]
     }
-    shown = dict(key_metrics(metrics, "02_cross_sell_propensity"))
+    shown = dict(bank_figures(manifest))
     assert why in shown["Models beating the tier baseline"]
+
+
+def test_every_report_links_to_its_regions_other_reports_and_the_overview() -> None:
+    from bankanalysis.report.html import ReportHeader, header_html
+    from bankanalysis.report.index import sibling_links
+
+    planned = [
+        (None, "00_bank_overview"),
+        ("R1", "01_customer_segmentation"),
+        ("R1", "02_cross_sell_propensity"),
+        ("R1", "03_outlet_benchmarking"),
+        ("R2", "01_customer_segmentation"),
+    ]
+    links = sibling_links("R1", "02_cross_sell_propensity", planned)
+    assert links == [
+        ("Bank overview", "../_bank/00_bank_overview.html"),
+        ("Customer segmentation", "01_customer_segmentation.html"),
+        ("Outlet benchmarking", "03_outlet_benchmarking.html"),
+    ]
+    assert sibling_links(None, "00_bank_overview", planned) == []
+    assert sibling_links("R2", "01_customer_segmentation", planned) == [
+        ("Bank overview", "../_bank/00_bank_overview.html")
+    ]
+    header = ReportHeader("t", "R1", EVIL, "1", "2024-03", siblings=links)
+    page = header_html(header)
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert local_links(nav) == [
+        "../index.html",
+        "../kpis.html",
+        "../_bank/00_bank_overview.html",
+        "01_customer_segmentation.html",
+        "03_outlet_benchmarking.html",
+    ]
+    assert ">Outlet benchmarking</a>" in nav

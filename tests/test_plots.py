@@ -192,7 +192,8 @@ def test_segmentation_charts() -> None:
         [[1.0, np.nan], [2000.0, 3.0]], index=["new", "Mass"], columns=["Mass", "closed"]
     )
     ax = plots.plot_migration_matrix(matrix, "2024-02", "2024-04").axes[0]
-    assert [t.get_text() for t in ax.texts] == ["1", "2,000", "3"]  # blank cell not annotated
+    # row shares (issue 14 §5): the new row is 100 % Mass; Mass 2,000 of 2,003 stayed (grey)
+    assert sorted(t.get_text() for t in ax.texts) == ["0.1%", "100%", "100%", "<k"]
     assert ax.get_ylabel() == "state at 2024-02"
     pipe = pd.DataFrame(
         {"outlet": ["A", "B"], "customers": [3, 4], "target tier": ["VIP", "Quality"]}
@@ -208,4 +209,151 @@ def test_segmentation_charts() -> None:
     assert _bar_values(plots.plot_products_per_customer(ppc, "m").axes[0]) == [1.5, 2.0]
     cross = pd.DataFrame({"Fund": [1.0, np.nan]}, index=["Fund", "Card"])
     ax = plots.plot_cross_holding(cross, "m").axes[0]
-    assert [t.get_text() for t in ax.texts] == ["100%"] and ax.get_xlabel() == "also holds"
+    assert sorted(t.get_text() for t in ax.texts) == ["100%", "<k"]
+    assert ax.get_xlabel() == "also holds"
+
+
+# --------------------------------------------------------------------------- chart content
+# (issue 14 §5: migration as row shares with the diagonal de-emphasised, readable cross-holding,
+# the reader's region highlighted)
+
+
+def _migration_counts() -> pd.DataFrame:
+    return pd.DataFrame(
+        [[0.0, 40.0, 10.0, 0.0], [900.0, 60.0, np.nan, 40.0], [30.0, 450.0, 20.0, 0.0]],
+        index=["new", "Mass", "VIP"],
+        columns=["Mass", "VIP", "Private banking", "closed"],
+    )
+
+
+def test_migration_rows_are_shares_that_add_up_to_100_percent() -> None:
+    from bankanalysis.report.heatmaps import row_shares
+
+    shares = row_shares(_migration_counts())
+    assert shares.sum(axis=1).round(12).tolist() == [1.0, 1.0, 1.0]
+    assert shares.loc["new", "VIP"] == pytest.approx(0.8)
+    assert shares.loc["Mass", "closed"] == pytest.approx(0.04)  # 40 of 1,000 shown
+    assert np.isnan(shares.loc["Mass", "Private banking"])  # withheld stays withheld
+    # with the true row total (a withheld cell of 5) the shown shares no longer add to 100 %
+    true = row_shares(_migration_counts(), pd.Series({"new": 50, "Mass": 1005, "VIP": 500}))
+    assert true.loc["Mass", "Mass"] == pytest.approx(900 / 1005)
+
+
+def test_migration_colour_scale_ignores_the_diagonal() -> None:
+    from bankanalysis.report.heatmaps import diagonal_mask, off_diagonal_vmax, row_shares
+
+    shares = row_shares(_migration_counts())
+    assert diagonal_mask(shares).sum() == 2  # Mass->Mass, VIP->VIP
+    # the diagonal (90 % stayed in Mass, 90 % in VIP) does not set the scale; new->VIP 80 % does
+    assert off_diagonal_vmax(shares) == pytest.approx(0.8)
+    fig = plots.plot_migration_matrix(_migration_counts(), "2024-01", "2024-04", 10)
+    ax = fig.axes[0]
+    coloured = [m for m in ax.collections if m.get_cmap().name == "Blues"]
+    assert len(coloured) == 1 and coloured[0].get_clim() == pytest.approx((0.0, 0.8))
+    texts = {t.get_text() for t in ax.texts}
+    assert {"90%", "80%", "<10", "4.0%", "6.0%"} <= texts
+    # annotations are readable: at least 9 pt
+    assert min(t.get_fontsize() for t in ax.texts) >= 9
+    # the diagonal's labels are grey italic, the moves' are not
+    diag = [t for t in ax.texts if t.get_text() == "90%"]
+    assert diag and all(t.get_fontstyle() == "italic" for t in diag)
+
+
+def test_migration_labels_do_not_collide() -> None:
+    fig = plots.plot_migration_matrix(_migration_counts(), "2024-01", "2024-04")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert not a.overlaps(b)
+    cells = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    for i, a in enumerate(cells):
+        assert not any(a.overlaps(b) for b in cells[i + 1 :])
+
+
+def _cross(n: int = 16) -> pd.DataFrame:
+    names = [f"P{i:02d}" for i in range(n)]
+    rng = np.random.default_rng(7)
+    popularity = np.linspace(0.9, 0.05, n)  # P00 most held alongside others
+    values = np.clip(popularity[None, :] + rng.normal(0, 0.01, (n, n)), 0, 1)
+    np.fill_diagonal(values, 1.0)
+    cross = pd.DataFrame(values, index=names, columns=names)
+    cross.iloc[3] = np.nan  # a small holder group withheld
+    return cross
+
+
+def test_cross_holding_keeps_the_top_products_readable() -> None:
+    from bankanalysis.report.heatmaps import top_cross_holding
+
+    top, rest = top_cross_holding(_cross(), 10)
+    assert list(top.columns) == [f"P{i:02d}" for i in range(10)]
+    assert list(top.index) == list(top.columns)
+    assert rest == [f"P{i:02d}" for i in range(10, 16)]
+    fig = plots.plot_cross_holding(_cross(), "2024-04")
+    ax = fig.axes[0]
+    assert len(ax.get_xticklabels()) == 10
+    assert min(t.get_fontsize() for t in ax.texts) >= 9
+    assert "of 16" in ax.get_title()
+    assert any(t.get_text().startswith("Not shown: P10") for t in fig.texts)
+    # the colour scale is set by the cross-holdings, not the 100 % diagonal
+    coloured = [m for m in ax.collections if m.get_cmap().name == "Greens"]
+    assert coloured[0].get_clim()[1] < 0.95
+    small = plots.plot_cross_holding(_cross(4), "2024-04")
+    assert len(small.axes[0].get_xticklabels()) == 4 and not small.texts
+
+
+def test_the_readers_region_is_highlighted_in_bank_wide_lines() -> None:
+    from matplotlib.colors import to_hex
+
+    from bankanalysis.report.benchmarking_channels import plot_replacement_trends
+    from bankanalysis.report.heatmaps import HIGHLIGHT_COLOUR, highlight_colours
+
+    assert highlight_colours(["A", "B"], "B") == {"A": "#bdbdbd", "B": HIGHLIGHT_COLOUR}
+    months = ["2024-01", "2024-02", "2024-03"]
+    by_region = pd.DataFrame(
+        {
+            "month": months * 3,
+            "group": ["North"] * 3 + ["South"] * 3 + ["East"] * 3,
+            "outlet_replacement_rate": [0.5, 0.55, 0.6, 0.3, 0.32, 0.35, 0.4, 0.41, 0.42],
+        }
+    )
+    by_echelon = by_region.assign(group="echelon 1")
+    fig = plot_replacement_trends(by_region, by_echelon, highlight="South")
+    left = fig.axes[0]
+    lines = {tuple(line.get_ydata()): line for line in left.get_lines()}
+    mine = lines[(0.3, 0.32, 0.35)]
+    other = lines[(0.5, 0.55, 0.6)]
+    assert to_hex(mine.get_color()) == HIGHLIGHT_COLOUR
+    assert to_hex(other.get_color()) != to_hex(mine.get_color())
+    assert mine.get_linewidth() > other.get_linewidth()
+    legend = [t.get_text() for t in left.get_legend().get_texts()]
+    assert sorted(legend) == ["South", "other regions"]
+    assert [t.get_text() for t in left.get_xticklabels()] == months
+    assert left.yaxis.get_major_formatter()(0.25, 0).startswith("25")
+    assert left.yaxis.get_major_formatter()(0.25, 0).endswith("%")
+
+
+def test_the_readers_bar_differs_in_the_self_service_chart() -> None:
+    from matplotlib.colors import to_hex
+
+    ss = pd.DataFrame(
+        {
+            "region": ["N", "S", "E"],
+            "ratio": [2.5, 3.5, 1.0],
+            "group": ["this region", "other regions", "other regions"],
+        }
+    )
+    ax = plots.plot_self_service(ss, 3.0, "2025-03").axes[0]
+    colour = {round(p.get_width(), 6): to_hex(p.get_facecolor()) for p in ax.patches}
+    assert colour[2.5] != colour[3.5] and colour[3.5] == colour[1.0]
+
+
+def test_matrix_charts_survive_empty_and_withheld_matrices() -> None:
+    empty = pd.DataFrame(index=[], columns=[], dtype=float)
+    assert plots.plot_migration_matrix(empty, "a", "b").axes[0].texts[0].get_text() == (
+        "nothing to show"
+    )
+    withheld = pd.DataFrame(np.nan, index=["new", "Mass"], columns=["Mass", "closed"])
+    ax = plots.plot_migration_matrix(withheld, "a", "b").axes[0]
+    assert {t.get_text() for t in ax.texts} <= {"", "<k"}  # no 0 %, no nan %

@@ -185,6 +185,11 @@ def plan_jobs(
         jobs.append(replace(job, model_key=extra.get("model_cache", "")))
         if rid is not None and rid not in used_regions:
             used_regions.append(rid)
+    from bankanalysis.report.index import sibling_links
+
+    planned = [(j.region_id, j.notebook) for j in jobs]
+    for job in jobs:  # every report links to its region's other reports (issue 14)
+        job.header["siblings"] = sibling_links(job.region_id, job.notebook, planned, BANK_FOLDER)
     order = {nb: i for i, nb in enumerate(NOTEBOOK_PARAMS)}
     region_order = {r: i for i, r in enumerate(reg_rows)}
     jobs.sort(

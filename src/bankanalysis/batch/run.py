@@ -91,10 +91,41 @@ def _manifest(
         "data": plan.data,
         "notebooks": plan.notebooks,
         "regions": plan.regions,
+        "currency": _currency(plan),
+        "outlets": _outlets(plan),
         "jobs": jobs,
         # files with customer or manager ids and who they are for: never linked from any page
         "restricted": restricted,
     }
+
+
+def _currency(plan: Plan) -> str:
+    """The run's display currency (the jobs' ``currency`` parameter; one per run)."""
+    found = list(
+        dict.fromkeys(str(j.params["currency"]) for j in plan.jobs if j.params.get("currency"))
+    )
+    if len(found) > 1:
+        logger.warning(
+            "run %s: jobs use several currencies %s; index shows %s", plan.run_id, found, found[0]
+        )
+    return found[0] if found else "CNY"
+
+
+def _outlets(plan: Plan) -> list[dict[str, str]]:
+    """Outlet names of the run's regions, for the index's search (read once per plan)."""
+    from bankanalysis.exceptions import ProcessedDataError
+    from bankanalysis.report.index import outlet_entries
+
+    cached = getattr(plan, "_index_outlets", None)
+    if cached is None:
+        try:
+            outlets = plan.bank.read("outlets", columns=["region_id", "name"])
+        except (AttributeError, KeyError, OSError, ValueError, ProcessedDataError) as exc:
+            logger.info("run index: no outlet names to search (%s)", exc)
+            outlets = None
+        cached = outlet_entries(outlets, [str(r["region_id"]) for r in plan.regions])
+        plan._index_outlets = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:

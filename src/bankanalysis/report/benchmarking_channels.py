@@ -108,17 +108,25 @@ def _has_rate(kpis: pd.DataFrame, kpi: str) -> bool:
     return counts and kpi in kpis.columns and bool(kpis[kpi].notna().any())
 
 
-def plot_replacement_trends(by_region: pd.DataFrame, by_echelon: pd.DataFrame) -> Figure:
-    """Each replacement rate over the months by region (left) and echelon (right), in %."""
+def plot_replacement_trends(
+    by_region: pd.DataFrame, by_echelon: pd.DataFrame, highlight: str | None = None
+) -> Figure:
+    """Each replacement rate over the months by region (left) and echelon (right), in %.
+
+    ``highlight`` names the reader's region: its line is drawn thick and dark over the other
+    regions' grey ones (:func:`bankanalysis.report.heatmaps.highlighted_lines`).
+    """
     import matplotlib.pyplot as plt
-    import seaborn as sns
     from matplotlib.ticker import PercentFormatter
+
+    from bankanalysis.report.heatmaps import highlighted_lines, pivot_lines
 
     rates = [k for k in REPLACEMENT_KPIS if k in by_region.columns]
     fig, axes = plt.subplots(len(rates), 2, figsize=(12, 3.6 * len(rates)), squeeze=False)
     for row, kpi in zip(axes, rates, strict=True):
         for ax, data, scope in ((row[0], by_region, "region"), (row[1], by_echelon, "echelon")):
-            sns.lineplot(data.dropna(subset=[kpi]), x="month", y=kpi, hue="group", ax=ax)
+            table = pivot_lines(data.dropna(subset=[kpi]), kpi)
+            highlighted_lines(ax, table, highlight if scope == "region" else None)
             ax.set_title(f"{get(kpi).name} by {scope}")
             ax.set_ylabel("%")
             ax.set_xlabel("")

@@ -473,20 +473,17 @@ def plot_lorenz(curve: pd.DataFrame, month: str) -> Figure:
     return fig
 
 
-def plot_migration_matrix(matrix: pd.DataFrame, t0: str, month: str) -> Figure:
-    """Heat map of customers by state at ``t0`` (rows) and at ``month`` (columns)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+def plot_migration_matrix(
+    matrix: pd.DataFrame, t0: str, month: str, min_group_size: int | None = None
+) -> Figure:
+    """Tier migration ``t0`` -> ``month`` as row shares, diagonal de-emphasised.
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sns.heatmap(
-        matrix, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": "customers"}, ax=ax
-    )
-    ax.grid(False)
-    ax.set_title(f"Tier migration {t0} -> {month} (customers)")
-    ax.set_xlabel(f"state at {month}")
-    ax.set_ylabel(f"state at {t0}")
-    return fig
+    See :func:`bankanalysis.report.heatmaps.migration_heatmap` (``matrix``: counts, withheld
+    cells NaN).
+    """
+    from bankanalysis.report.heatmaps import migration_heatmap
+
+    return migration_heatmap(matrix, t0, month, min_group_size=min_group_size)
 
 
 def plot_pipeline(plot: pd.DataFrame, within: float, month: str) -> Figure:
@@ -564,24 +561,11 @@ def plot_products_per_customer(ppc: pd.DataFrame, month: str) -> Figure:
     return fig
 
 
-def plot_cross_holding(cross: pd.DataFrame, month: str) -> Figure:
-    """Cross-holding heat map: holders of the row's product also holding the column's."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+def plot_cross_holding(cross: pd.DataFrame, month: str, top: int = 10) -> Figure:
+    """Cross-holding heat map of the ``top`` products most held alongside the others.
 
-    fig, ax = plt.subplots(figsize=(10, 8))
-    sns.heatmap(
-        cross,
-        annot=True,
-        fmt=".0%",
-        cmap="Greens",
-        vmin=0,
-        vmax=1,
-        annot_kws={"fontsize": 7},
-        cbar_kws={"label": "share also holding the column's product"},
-        ax=ax,
-    )
-    ax.set_title(f"Cross-holding: holders of the row's product who also hold the column's, {month}")
-    ax.set_xlabel("also holds")
-    ax.set_ylabel("holds")
-    return fig
+    See :func:`bankanalysis.report.heatmaps.cross_holding_heatmap`.
+    """
+    from bankanalysis.report.heatmaps import cross_holding_heatmap
+
+    return cross_holding_heatmap(cross, month, top)
