@@ -89,12 +89,14 @@ def region_peer_ranks(
     peer_by: Sequence[str],
     month: str,
     mine: pd.DataFrame,
+    materiality: float = 0.0,
 ) -> pd.DataFrame:
     """Peer ranks at ``month`` (peers across the bank) of the outlets in ``mine``, named.
 
-    Without KPIs to rank (all left out) the result is empty, with the columns.
+    Figures within ``materiality`` of each other share their percentile. Without KPIs to rank
+    (all left out) the result is empty, with the columns.
     """
-    ranks = peer_ranks(kpis, peer_kpis, peer_by, month)
+    ranks = peer_ranks(kpis, peer_kpis, peer_by, month, materiality)
     names = dict(zip(mine["outlet_id"], mine["outlet"], strict=True))
     ranks = ranks[ranks["outlet_id"].isin(mine["outlet_id"])]
     return ranks.assign(outlet=ranks["outlet_id"].map(names))
