@@ -1,0 +1,570 @@
+"""The summary every report opens with (``<section id="summary">``), built from the data.
+
+:func:`load_standing` computes the plan's KPIs (the scorecard of :mod:`bankanalysis.overview`,
+the KPIs' one computing functions) for every region, every echelon and the whole bank at the
+data month, last month and three months earlier, and keeps what the disclosure rule lets a
+report publish. :meth:`Standing.frame` gives one scope's figures side by side;
+:func:`region_summary_html` and :func:`bank_summary_html` turn them, the targets and any
+report-specific findings into the summary through the rules of
+:mod:`bankanalysis.report.findings`. Nothing here is written by hand: every sentence comes from
+a rule that a test pins down.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bankanalysis import overview as ov
+from bankanalysis.report.context import ReportContext
+from bankanalysis.report.findings import (
+    Finding,
+    change_findings,
+    compare_word,
+    findings_html,
+    relative_gap,
+    section_id,
+    standing_findings,
+    target_findings,
+    top_findings,
+)
+from bankanalysis.report.format import (
+    Absent,
+    Suppressed,
+    format_value,
+    is_missing,
+    kpi_label,
+)
+from bankanalysis.report.overview import Scorecard
+from bankanalysis.rules import kpis
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.materiality import is_material
+from bankanalysis.rules.months import base_month, shift_month
+from bankanalysis.rules.tiers import customer_tiers
+
+__all__ = [
+    "STANDING_ID",
+    "Standing",
+    "bank_summary_html",
+    "changes_sentence",
+    "load_standing",
+    "published_targets",
+    "region_summary_html",
+    "sections",
+    "standing_counts",
+    "standing_table_html",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Id of the summary's own table of the plan's KPIs (the link of KPIs without a section).
+STANDING_ID = "summary-standing"
+_STANDING = (STANDING_ID, "Standing on the plan's KPIs")
+#: Id of the summary's targets paragraph (the link of a missed target without a section).
+TARGETS_ID = "summary-targets"
+_TARGETS = (TARGETS_ID, "Targets")
+
+
+def sections(default: str | None = None, **by_header: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """KPI id -> (anchor id, header) of the report section showing it; ``"*"`` the default.
+
+    Parameters
+    ----------
+    default : str, optional
+        Header of the section for every KPI not listed (default: the summary's own table).
+    **by_header
+        ``header=[kpi ids]``; headers with spaces are passed through a dict: ``**{"Peer ranks":
+        [...]}``.
+
+    Examples
+    --------
+    >>> sections(**{"Product coverage": ["product_coverage"]})["product_coverage"]
+    ('Product-coverage', 'Product coverage')
+    >>> sections()["*"]
+    ('summary-standing', "Standing on the plan's KPIs")
+    """
+    out = {"*": (section_id(default), default) if default else _STANDING}
+    for header, ids in by_header.items():
+        for k in ids:
+            out[k] = (section_id(header), header)
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Standing:
+    """The plan's KPIs, as published, per region, echelon and bank at three months.
+
+    Attributes
+    ----------
+    month : str
+        Data month.
+    since : dict
+        ``{"month": last month, "quarter": three months earlier}``, only those in the data.
+    regions, echelons, bank : dict of str to Scorecard
+        Per month: the published scorecard (:class:`~bankanalysis.report.overview.Scorecard`)
+        of the regions, of the echelons (``region_id`` is the echelon number as text) and of
+        the bank.
+    region_echelon : dict
+        Region id -> echelon.
+    """
+
+    month: str
+    since: dict[str, str]
+    regions: dict[str, Scorecard]
+    echelons: dict[str, Scorecard]
+    bank: dict[str, Scorecard]
+    region_echelon: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kpi_ids(self) -> list[str]:
+        """Scorecard KPIs computable for this bank (absent ones left out)."""
+        absent = self.regions[self.month].absent
+        return [k for k in ov.SCORECARD_KPIS if k not in absent]
+
+    def lone(self, region_id: str) -> bool:
+        """True when the region is the only one of its echelon."""
+        e = self.region_echelon.get(region_id)
+        return sum(1 for v in self.region_echelon.values() if v == e) == 1
+
+    def frame(self, region_id: str | None) -> pd.DataFrame:
+        """One scope's published figures: index KPI, columns ``value, echelon, bank, month,
+        quarter`` (``Suppressed``/``Absent`` where not published).
+
+        ``region_id`` ``None`` is the whole bank (its ``echelon`` and ``bank`` columns empty).
+        A region alone in its echelon has no ``echelon`` figure (it is compared with the bank).
+        """
+        rows = []
+        for k in self.kpi_ids:
+            row: dict[str, Any] = {"kpi": k}
+            if region_id is None:
+                row["value"] = _figure(self.bank[self.month], "all", k)
+                row["echelon"] = row["bank"] = None
+                for col, m in self.since.items():
+                    row[col] = _figure(self.bank[m], "all", k)
+            else:
+                row["value"] = _figure(self.regions[self.month], region_id, k)
+                e = self.region_echelon.get(region_id)
+                row["echelon"] = (
+                    None
+                    if self.lone(region_id)
+                    else _figure(self.echelons[self.month], _echelon_key(e), k)
+                )
+                row["bank"] = _figure(self.bank[self.month], "all", k)
+                for col, m in self.since.items():
+                    row[col] = _figure(self.regions[m], region_id, k)
+            rows.append(row)
+        out = pd.DataFrame(rows).set_index("kpi")
+        for col in ("value", "echelon", "bank", "month", "quarter"):
+            if col not in out:
+                out[col] = None
+        return out.astype(object)
+
+    def customers(self, region_id: str) -> Any:
+        """The region's customers at the data month as published."""
+        sc = self.regions[self.month]
+        row = sc.regions.index[sc.regions["region_id"].astype(str) == region_id]
+        if len(row) == 0:
+            return Absent("no customers in the data")
+        n = int(sc.regions.at[row[0], "customers"])
+        return Suppressed(sc.min_group_size) if is_small(n, sc.min_group_size)[()] else n
+
+
+def _echelon_key(e: Any) -> str:
+    return str(int(e)) if not is_missing(e) else ""
+
+
+def _figure(sc: Scorecard, key: str, kpi: str) -> Any:
+    """The published figure of ``kpi`` for the scorecard row ``key`` (Absent when no row)."""
+    rows = sc.regions.index[sc.regions["region_id"].astype(str) == key]
+    if len(rows) == 0:
+        return Absent("no data for it this month")
+    return sc.value(kpi, rows[0])
+
+
+def _scorecard(raw: pd.DataFrame, k: int, base: str) -> Scorecard:
+    return Scorecard(
+        regions=ov.suppress_scorecard(raw, k),
+        withheld=ov.withheld_cells(raw, k),
+        bank=raw.iloc[0:0],
+        base_month=base,
+        absent=dict(raw.attrs.get("absent", {})),
+        min_group_size=k,
+    )
+
+
+def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
+    return df.assign(region_id=df["region_id"].astype(str).map(lookup))
+
+
+def load_standing(
+    ctx: ReportContext,
+    *,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    lookback_months: int = 12,
+    coverage_products: int = 3,
+    wealth_card_product: str | None = "wealth_card",
+) -> Standing:
+    """Compute the plan's KPIs of every region, echelon and the bank at the data month, last
+    month and three months earlier (those in the data), withheld as the disclosure rule says.
+
+    The KPIs come from :func:`bankanalysis.overview.region_scorecard` (their one computing
+    functions); an echelon's figures are the scorecard of its regions' customers pooled.
+    Parameters a report does not have take the bank overview's defaults.
+    """
+    bank, month, k = ctx.bank, ctx.month, ctx.min_group_size
+    months = [m for m in bank.months if m <= month]
+    since = {
+        col: shift_month(month, -n)
+        for col, n in (("month", 1), ("quarter", 3))
+        if shift_month(month, -n) in months
+    }
+    wanted = [month, *since.values()]
+    needed = sorted(
+        {
+            m
+            for w in wanted
+            for m in ov.overview_months(
+                [x for x in months if x <= w], w, tier_months, lookback_months
+            )
+        }
+    )
+    has_contacts = bank.has("contacts")
+    cm = bank.customer_month(
+        months=needed, columns=ov.scorecard_columns(wealth_card_product, has_contacts)
+    )
+    rm = bank.region_month()
+    rm = rm.loc[rm["month"] <= month]
+    om = bank.outlet_month()
+    firsts = rm.drop_duplicates("region_id")
+    region_echelon = pd.Series(
+        firsts["echelon"].to_numpy(), index=firsts["region_id"].astype(str).to_numpy()
+    )
+    to_echelon = {r: _echelon_key(e) for r, e in region_echelon.items()}
+    common: dict[str, Any] = dict(
+        managers=bank.managers,
+        has_contacts=has_contacts,
+        has_devices=bank.has("devices"),
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
+    regions, echelons, whole = {}, {}, {}
+    for m in wanted:
+        base = base_month([x for x in months if x <= m], m, lookback_months)
+        tiers_now = customer_tiers(cm, m, tier_thresholds, tier_months)
+        cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
+        args = (tiers_now, cm_base, rm, om, m)
+        regions[m] = _scorecard(ov.region_scorecard(*args, **common), k, base)
+        relabelled = [_relabel(a, to_echelon) for a in args[:4]]
+        echelons[m] = _scorecard(ov.region_scorecard(*relabelled, m, **common), k, base)
+        whole[m] = _scorecard(ov.region_scorecard(*args, by_region=False, **common), k, base)
+    logger.info("standing computed for %s", ", ".join(wanted))
+    return Standing(
+        month=month,
+        since=since,
+        regions=regions,
+        echelons=echelons,
+        bank=whole,
+        region_echelon=dict(region_echelon.items()),
+    )
+
+
+# --------------------------------------------------------------------------- pure builders
+
+
+def published_targets(attain: pd.DataFrame, region_id: str, customers: Any) -> pd.DataFrame:
+    """The region's rows of :func:`bankanalysis.overview.target_attainment`, actuals withheld
+    (NaN) when the region's customers are a small group."""
+    mine = attain.loc[attain["region_id"].astype(str) == region_id, ["kpi", "target", "actual"]]
+    mine = mine.astype({"target": "float64", "actual": "float64"})
+    if isinstance(customers, Suppressed | Absent):
+        mine = mine.assign(actual=float("nan"))
+    return mine.reset_index(drop=True)
+
+
+def standing_counts(standing: pd.DataFrame, column: str, materiality: float) -> dict[str, int]:
+    """How many KPIs are better, level (tied) and worse than ``column``, by direction.
+
+    KPIs without a direction or without both figures published are not counted.
+    """
+    out = {"better": 0, "level": 0, "worse": 0}
+    for kpi, row in standing.iterrows():
+        v, ref = row["value"], row.get(column)
+        if is_missing(v) or is_missing(ref) or kpis.get(str(kpi)).direction == "none":
+            continue
+        if not is_material(str(kpi), v, ref, materiality):
+            out["level"] += 1
+        elif (float(v) > float(ref)) == (kpis.get(str(kpi)).direction == "higher"):
+            out["better"] += 1
+        else:
+            out["worse"] += 1
+    return out
+
+
+def _counts_text(counts: Mapping[str, int], against: str) -> str:
+    n = sum(counts.values())
+    if n == 0:
+        return f"no plan KPI can be compared with {against}"
+    return (
+        f"better than {against} on {counts['better']} of {n} plan KPIs, level on "
+        f"{counts['level']}, worse on {counts['worse']}"
+    )
+
+
+def changes_sentence(
+    standing: pd.DataFrame,
+    column: str,
+    since: str,
+    materiality: float,
+    currency: str = "CNY",
+    max_moves: int = 3,
+) -> str:
+    """What moved most since ``since`` (at most ``max_moves``, largest relative move first),
+    in one sentence; how many more moved and how many are unchanged within materiality.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"value": [0.271, 0.05], "month": [0.283, 0.049]},
+    ...                   index=["product_coverage", "customer_growth"])
+    >>> changes_sentence(st, "month", "2026-05", 0.005)
+    'Since 2026-05: Product coverage fell 1.2 pp; 1 unchanged within 0.5 pp (shares) or 0.5 % (other figures).'
+    """
+    moved: list[tuple[float, int, str]] = []
+    compared = 0
+    for i, (kpi, row) in enumerate(standing.iterrows()):
+        v, before = row["value"], row.get(column)
+        if is_missing(v) or is_missing(before):
+            continue
+        compared += 1
+        if is_material(str(kpi), v, before, materiality):
+            verb = "rose" if float(v) > float(before) else "fell"
+            gap = compare_word(str(kpi), v, before, materiality, currency).rsplit(" ", 1)[0]
+            text = f"{kpis.get(str(kpi)).name} {verb} {gap}"
+            moved.append((-relative_gap(v, before), i, text))
+    if compared == 0:
+        return f"No plan KPI has a published figure for {since} to compare with."
+    pp = f"{materiality * 100:.2f}".rstrip("0").rstrip(".")
+    within = f"within {pp} pp (shares) or {pp} % (other figures)"
+    if not moved:
+        return f"Since {since}: every plan KPI is unchanged {within}."
+    shown = [t for _, _, t in sorted(moved)[:max_moves]]
+    more = len(moved) - len(shown)
+    rest = f"; {more} more moved (table below)" if more else ""
+    still = compared - len(moved)
+    rest += f"; {still} unchanged {within}" if still else ""
+    return f"Since {since}: {'; '.join(shown)}{rest}."
+
+
+def _cell(kpi: str, value: Any, currency: str) -> str:
+    if value is None:
+        return ""
+    return html.escape(format_value(kpi, value, currency, with_reason=False))
+
+
+def standing_table_html(
+    standing: pd.DataFrame,
+    since: Mapping[str, str],
+    scope: str,
+    materiality: float,
+    currency: str = "CNY",
+    bank_scope: bool = False,
+    lone: bool = False,
+) -> str:
+    """The plan's KPIs of the scope against its echelon and the bank, and their moves.
+
+    Withheld figures show the disclosure marker, absent ones ``n/a``; the comparison columns
+    say ``2.9 pp below`` or ``tied within 0.5 pp``.
+    """
+    head = ["KPI", scope]
+    if not bank_scope:
+        head += ["Echelon", "Bank", "Against the echelon", "Against the bank"]
+    head += [f"Since {m}" for m in since.values()]
+    rows = []
+    for kpi, row in standing.iterrows():
+        k = str(kpi)
+        cells = [html.escape(kpi_label(k, currency)), _cell(k, row["value"], currency)]
+        if not bank_scope:
+            cells += [
+                _cell(k, row["echelon"], currency) or "–",
+                _cell(k, row["bank"], currency),
+                html.escape(compare_word(k, row["value"], row["echelon"], materiality, currency)),
+                html.escape(compare_word(k, row["value"], row["bank"], materiality, currency)),
+            ]
+        cells += [
+            html.escape(compare_word(k, row["value"], row[col], materiality, currency))
+            for col in since
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    caption = (
+        "The region is the only one of its echelon: it is compared with the bank. " if lone else ""
+    )
+    caption += (
+        f"Differences within {_pp(materiality)} pp (shares) or {_pp(materiality)} % (other "
+        "figures) are ties; withheld figures (small groups) show the marker."
+    )
+    return (
+        f'<table id="{STANDING_ID}" class="summary-standing"><caption>{html.escape(caption)}'
+        f"</caption><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _pp(materiality: float) -> str:
+    return f"{materiality * 100:.2f}".rstrip("0").rstrip(".")
+
+
+def _targets_text(targets: pd.DataFrame, month: str, missed: Sequence[Finding]) -> str:
+    if targets.empty:
+        return f"The data carry no targets for {month}."
+    known = int(targets["actual"].notna().sum())
+    if known == 0:
+        return f"{len(targets)} target(s) for {month}; no actual is published to compare."
+    names = ", ".join(kpis.get(f.kpi).name for f in missed)
+    if not missed:
+        return f"All {known} target(s) for {month} are met."
+    return f"{len(missed)} of {known} target(s) for {month} missed: {names}."
+
+
+def _wrap(title: str, parts: Sequence[str]) -> str:
+    body = "".join(parts)
+    return f'<section id="summary" class="summary"><h2>{html.escape(title)}</h2>{body}</section>'
+
+
+def region_summary_html(
+    standing: Standing,
+    region_id: str,
+    region_name: str,
+    targets: pd.DataFrame,
+    sections_: Mapping[str, tuple[str, str]],
+    materiality: float,
+    currency: str = "CNY",
+    extra: Sequence[Finding] = (),
+    n: int = 5,
+) -> str:
+    """The summary of a region's report as HTML (``<section id="summary">``).
+
+    Parameters
+    ----------
+    standing : Standing
+        :func:`load_standing`.
+    region_id, region_name : str
+        The region.
+    targets : DataFrame
+        :func:`published_targets` (``kpi, target, actual``).
+    sections_ : mapping
+        :func:`sections` of the report (where each KPI's finding links to).
+    materiality : float
+        The ``materiality`` parameter.
+    currency : str
+        Display currency.
+    extra : sequence of Finding
+        Report-specific findings (lagging outlets, products without a model).
+    n : int
+        Most findings listed.
+    """
+    frame = standing.frame(region_id)
+    target_section = sections_.get("targets", _TARGETS)
+    missed = target_findings(targets, *target_section, currency=currency)
+    found = [
+        *missed,
+        *standing_findings(frame, materiality, sections_, currency),
+        *change_findings(frame, materiality, sections_, standing.since, currency),
+        *extra,
+    ]
+    top = top_findings(found, n)
+    e = standing.region_echelon.get(region_id)
+    lone = standing.lone(region_id)
+    lead = [
+        f"{region_name} (echelon {_echelon_key(e)}) in {standing.month}: "
+        + (
+            "the only region of its echelon, compared with the bank: "
+            if lone
+            else _counts_text(standing_counts(frame, "echelon", materiality), "its echelon") + "; "
+        )
+        + _counts_text(standing_counts(frame, "bank", materiality), "the bank")
+        + "."
+    ]
+    changes = [
+        changes_sentence(frame, col, m, materiality, currency) for col, m in standing.since.items()
+    ] or ["The data hold no earlier month to compare with."]
+    parts = [
+        f"<p class='summary-lead'>{html.escape(lead[0])}</p>",
+        "<h3>Needs action</h3>",
+        findings_html(
+            top,
+            "No plan KPI is materially below the echelon or the bank, no target is missed and "
+            "nothing worsened materially.",
+        ),
+        f"<p id='{TARGETS_ID}'><strong>Targets.</strong> {html.escape(_targets_text(targets, standing.month, missed))}</p>",
+        "<p><strong>What changed.</strong> " + " ".join(html.escape(c) for c in changes) + "</p>",
+        f"<h3>{html.escape(_STANDING[1])}</h3>",
+        standing_table_html(frame, standing.since, region_name, materiality, currency, lone=lone),
+    ]
+    return _wrap(f"Summary: {region_name}, {standing.month}", parts)
+
+
+def bank_summary_html(
+    standing: Standing,
+    attain: pd.DataFrame,
+    names: Mapping[str, str],
+    sections_: Mapping[str, tuple[str, str]],
+    materiality: float,
+    currency: str = "CNY",
+    n: int = 5,
+) -> str:
+    """The bank overview's summary: the bank's plan KPIs, their moves, targets missed, and the
+    regions that most need attention (one finding each, ranked by the same rules)."""
+    frame = standing.frame(None)
+    target_section = sections_.get("targets", _TARGETS)
+    per_region: list[Finding] = []
+    for rid in sorted(standing.region_echelon):
+        who = f"{names.get(rid, rid)}: "
+        mine = published_targets(attain, rid, standing.customers(rid))
+        per_region += target_findings(mine, *target_section, currency=currency, who=who)
+        per_region += standing_findings(
+            standing.frame(rid).assign(bank=None), materiality, sections_, currency, who=who
+        )
+        if standing.lone(rid):
+            per_region += standing_findings(
+                standing.frame(rid), materiality, sections_, currency, who=who
+            )
+    top = top_findings(per_region, n, per="sentence-prefix")
+    attention = [f.sentence.split(": ", 1)[0] for f in top]
+    met = attain["met"].astype(bool) if not attain.empty else pd.Series(dtype=bool)
+    lead = f"The bank in {standing.month}: {len(standing.region_echelon)} regions. " + (
+        f"Regions needing attention: {', '.join(attention)}."
+        if attention
+        else "No region is materially below its echelon or misses a target."
+    )
+    targets = (
+        f"{int((~met).sum())} of {len(met)} region targets for {standing.month} missed."
+        if len(met)
+        else f"The data carry no region targets for {standing.month}."
+    )
+    changes = [
+        changes_sentence(frame, col, m, materiality, currency) for col, m in standing.since.items()
+    ] or ["The data hold no earlier month to compare with."]
+    parts = [
+        f"<p class='summary-lead'>{html.escape(lead)}</p>",
+        "<h3>Needs action</h3>",
+        findings_html(top, "No region finding qualifies."),
+        f"<p id='{TARGETS_ID}'><strong>Targets.</strong> {html.escape(targets)}</p>",
+        "<p><strong>What changed for the bank.</strong> "
+        + " ".join(html.escape(c) for c in changes)
+        + "</p>",
+    ]
+    parts += [
+        f"<h3>{html.escape(_STANDING[1])}</h3>",
+        standing_table_html(
+            frame, standing.since, "The bank", materiality, currency, bank_scope=True
+        ),
+    ]
+    return _wrap(f"Summary: the bank, {standing.month}", parts)
