@@ -128,7 +128,7 @@ class Finding:
         title = self.section_title or "details"
         return (
             f'{html.escape(self.sentence)} <a href="#{html.escape(self.section, quote=True)}">'
-            f"{html.escape(title)}</a>"
+            f"(see {html.escape(title)})</a>"
         )
 
 

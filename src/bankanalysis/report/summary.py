@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis import overview as ov
+from bankanalysis.params import OverviewParams
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.findings import (
     Finding,
@@ -55,6 +56,12 @@ __all__ = [
     "load_standing",
     "published_targets",
     "region_summary_html",
+    "report_summary",
+    "region_rows",
+    "OVERVIEW_SECTIONS",
+    "SEGMENTATION_SECTIONS",
+    "PROPENSITY_SECTIONS",
+    "BENCHMARKING_SECTIONS",
     "sections",
     "standing_counts",
     "standing_table_html",
@@ -68,6 +75,8 @@ _STANDING = (STANDING_ID, "Standing on the plan's KPIs")
 #: Id of the summary's targets paragraph (the link of a missed target without a section).
 TARGETS_ID = "summary-targets"
 _TARGETS = (TARGETS_ID, "Targets")
+#: The comparison months in words.
+_PERIOD = {"month": "last month", "quarter": "last quarter"}
 
 
 def sections(default: str | None = None, **by_header: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -386,7 +395,7 @@ def standing_table_html(
     head = ["KPI", scope]
     if not bank_scope:
         head += ["Echelon", "Bank", "Against the echelon", "Against the bank"]
-    head += [f"Since {m}" for m in since.values()]
+    head += [f"Since {_PERIOD[col]} ({m})" for col, m in since.items()]
     rows = []
     for kpi, row in standing.iterrows():
         k = str(kpi)
@@ -493,7 +502,8 @@ def region_summary_html(
         + "."
     ]
     changes = [
-        changes_sentence(frame, col, m, materiality, currency) for col, m in standing.since.items()
+        changes_sentence(frame, col, f"{_PERIOD[col]} ({m})", materiality, currency)
+        for col, m in standing.since.items()
     ] or ["The data hold no earlier month to compare with."]
     parts = [
         f"<p class='summary-lead'>{html.escape(lead[0])}</p>",
@@ -550,7 +560,8 @@ def bank_summary_html(
         else f"The data carry no region targets for {standing.month}."
     )
     changes = [
-        changes_sentence(frame, col, m, materiality, currency) for col, m in standing.since.items()
+        changes_sentence(frame, col, f"{_PERIOD[col]} ({m})", materiality, currency)
+        for col, m in standing.since.items()
     ] or ["The data hold no earlier month to compare with."]
     parts = [
         f"<p class='summary-lead'>{html.escape(lead)}</p>",
@@ -568,3 +579,97 @@ def bank_summary_html(
         ),
     ]
     return _wrap(f"Summary: the bank, {standing.month}", parts)
+
+
+# --------------------------------------------------------------------------- per report
+
+#: Where each report shows what its summary's findings are about (KPI -> section); KPIs a
+#: report does not show link to the summary's own table, targets without a section to the
+#: summary's targets paragraph.
+OVERVIEW_SECTIONS = sections(
+    "Scorecard of the plan's KPIs per region",
+    **{"Attainment against the plan's region targets": ["targets"]},
+)
+SEGMENTATION_SECTIONS = sections(
+    **{
+        "Product coverage": ["product_coverage", "wealth_card_matching"],
+        "Account managers": [
+            "contact_plan_coverage",
+            "manager_coverage",
+            "manager_adequacy",
+            "vip_service_duration_ratio",
+        ],
+    }
+)
+PROPENSITY_SECTIONS = sections(**{"How good are the models?": ["products_without_model"]})
+BENCHMARKING_SECTIONS = sections(
+    **{
+        "Outlet KPIs": ["new_deposits"],
+        "Attainment against the plan's targets": ["targets"],
+        "Against the peers' moving average": ["outlets_below_moving_average"],
+        "Self-service and channels": [
+            "self_service_per_outlet",
+            "accounting_replacement_rate",
+            "outlet_replacement_rate",
+        ],
+    }
+)
+
+
+def _scorecard_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The scorecard's parameters from a report's ``globals()``, the overview's defaults for
+    those the report does not have."""
+    fields = OverviewParams.model_fields
+    names = (
+        "tier_thresholds",
+        "tier_months",
+        "lookback_months",
+        "coverage_products",
+        "wealth_card_product",
+    )
+    return {
+        n: params[n] if n in params else fields[n].get_default(call_default_factory=True)
+        for n in names
+    }
+
+
+def report_summary(
+    ctx: ReportContext,
+    params: Mapping[str, Any],
+    sections_: Mapping[str, tuple[str, str]],
+    extra: Sequence[Finding] = (),
+) -> str:
+    """The summary HTML of a report: the bank's for the overview (``ctx.region_id`` ``None``),
+    the region's otherwise.
+
+    Parameters
+    ----------
+    ctx : ReportContext
+        The report's context.
+    params : mapping
+        The report's parameters (``globals()`` of the notebook): ``materiality`` and the
+        scorecard's parameters (:func:`load_standing`; missing ones take the overview's
+        defaults).
+    sections_ : mapping
+        The report's :func:`sections` (e.g. :data:`BENCHMARKING_SECTIONS`).
+    extra : sequence of Finding
+        Report-specific findings.
+    """
+    materiality = float(params.get("materiality", 0.0))
+    standing = load_standing(ctx, **_scorecard_params(params))
+    rm = ctx.bank.region_month()
+    attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
+    if ctx.region_id is None:
+        return bank_summary_html(
+            standing, attain, ctx.region_names, sections_, materiality, ctx.currency
+        )
+    rid = str(ctx.region_id)
+    targets = published_targets(attain, rid, standing.customers(rid))
+    return region_summary_html(
+        standing, rid, ctx.region_name, targets, sections_, materiality, ctx.currency, extra
+    )
+
+
+def region_rows(frame: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` about the region's outlets (``outlet_id`` in ``mine``)."""
+    return frame.loc[frame["outlet_id"].isin(mine["outlet_id"])]
