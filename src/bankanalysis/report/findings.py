@@ -437,9 +437,9 @@ def lagging_finding(
     """
     if n_lagging <= 0 or n_outlets <= 0:
         return []
-    noun = "outlet was" if n_lagging == 1 else "outlets were"
+    verb = "was below its" if n_lagging == 1 else "were below their"
     sentence = (
-        f"{n_lagging} of {n_outlets} {noun} below their peers' moving average in each of the "
+        f"{n_lagging} of {n_outlets} outlets {verb} peers' moving average in each of the "
         f"last {months} months."
     )
     return [
