@@ -411,6 +411,8 @@ def test_every_report_opens_with_its_summary_and_its_links_resolve(ci_run) -> No
         before = page[:at]
         assert "<h2" not in before and "<img" not in before, f"{path}: content before summary"
         assert "Needs action" in page[at : at + 5000]
-        ids = {html.unescape(i) for i in re.findall(r"""\bid=["']([^"']+)["']""", page)}
+        ids = {
+            html.unescape(a or b) for a, b in re.findall(r"""\bid="([^"]*)"|\bid='([^']*)'""", page)
+        }
         links = {html.unescape(h) for h in re.findall(r'href="#([^"]+)"', page)}
         assert links <= ids, f"{path}: links without a target: {sorted(links - ids)}"

@@ -20,6 +20,7 @@ import pandas as pd
 from bankanalysis import overview as ov
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing, kpi_label
+from bankanalysis.report.narrative import attainment_conclusion, league_conclusion
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules import kpis
 from bankanalysis.rules.disclosure import KPI_GROUP, is_small
@@ -361,9 +362,14 @@ def league_view(table: pd.DataFrame) -> KpiTable:
     ]
     for col in [c for c in table.columns if c.startswith("rank_")]:
         frame[f"Rank: {kpis.get(col[5:]).name}"] = _shared_ranks(table, col)
-    note = "Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked."
-    if table.attrs.get("materiality"):
-        note += " " + materiality_note(float(table.attrs["materiality"]))
+    materiality = float(table.attrs.get("materiality", 0.0))
+    note = league_conclusion(table, materiality)
+    note = (
+        note
+        + " Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked."
+    ).strip()
+    if materiality:
+        note += " " + materiality_note(materiality)
     lone = table.loc[table.get("compared_with", pd.Series(dtype=object)).eq("bank")]
     for row in lone.itertuples(index=False):
         note += (
@@ -424,7 +430,7 @@ def attainment_table(attain: pd.DataFrame, names: Mapping[str, str], currency: s
             "Met": np.where(attain["met"].astype(bool), "met", "missed"),
         }
     )
-    return KpiTable(frame)
+    return KpiTable(frame, note=attainment_conclusion(attain, names))
 
 
 def attainment_grid(attain: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
