@@ -22,6 +22,8 @@ import pandas as pd
 
 from bankanalysis import overview as ov
 from bankanalysis.params import OverviewParams
+from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.provenance import package_source_hash
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.findings import (
     Finding,
@@ -52,6 +54,7 @@ __all__ = [
     "STANDING_ID",
     "Standing",
     "bank_summary_html",
+    "cached_standing",
     "changes_sentence",
     "load_standing",
     "published_targets",
@@ -633,6 +636,35 @@ def _scorecard_params(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
+    """:func:`load_standing`, computed once per data, month, parameters and package source.
+
+    Every report of a run needs the same figures: the first computes them and stores them under
+    ``<processed>/_summary`` (the propensity models' cache, :mod:`bankanalysis.propensity.
+    cache`, locked against parallel workers); the others read them. Without a data fingerprint
+    nothing is cached.
+
+    Returns
+    -------
+    (Standing, bool)
+        The figures and whether they came from the cache.
+    """
+    fingerprint = str(ctx.bank.manifest.get("fingerprint", ""))
+    if not fingerprint:
+        return load_standing(ctx, **params), False
+    key = cache_key(
+        fingerprint,
+        {
+            "what": "summary standing",
+            "month": ctx.month,
+            "min_group_size": ctx.min_group_size,
+            "source": package_source_hash(),
+            **params,
+        },
+    )
+    return load_or_build(ctx.bank.folder / "_summary", key, lambda: load_standing(ctx, **params))
+
+
 def report_summary(
     ctx: ReportContext,
     params: Mapping[str, Any],
@@ -656,7 +688,7 @@ def report_summary(
         Report-specific findings.
     """
     materiality = float(params.get("materiality", 0.0))
-    standing = load_standing(ctx, **_scorecard_params(params))
+    standing, _ = cached_standing(ctx, **_scorecard_params(params))
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
     if ctx.region_id is None:
