@@ -416,3 +416,23 @@ def test_every_report_opens_with_its_summary_and_its_links_resolve(ci_run) -> No
         }
         links = {html.unescape(h) for h in re.findall(r'href="#([^"]+)"', page)}
         assert links <= ids, f"{path}: links without a target: {sorted(links - ids)}"
+
+
+def test_peer_notes_say_what_a_tie_is() -> None:
+    from bankanalysis.report.benchmarking_peers import peer_basis_notes, region_peer_ranks
+
+    kpis = pd.DataFrame(
+        {
+            "month": ["2025-06"] * 3,
+            "outlet_id": ["O1", "O2", "O3"],
+            "echelon": [1, 1, 1],
+            "outlet_type": ["full", "full", "full"],
+            "product_coverage": [0.071, 0.070, 0.070],
+        }
+    )
+    mine = pd.DataFrame({"outlet_id": ["O1", "O2"], "outlet": ["Main St", "Harbour"]})
+    ranks = region_peer_ranks(
+        kpis, ["product_coverage"], ["echelon", "outlet_type"], "2025-06", mine, 0.005
+    )
+    assert ranks["percentile"].round(1).tolist() == [66.7, 66.7]
+    assert peer_basis_notes(ranks, 3) == [materiality_note(0.005)]
