@@ -80,3 +80,25 @@ def test_level_sentences_against_echelon_and_last_month() -> None:
 
 def test_level_sentences_say_nothing_for_a_small_region() -> None:
     assert level_sentences(_levels(region_customers=4), "2025-06", 0.005, "CNY", 10) == ""
+
+
+def test_trend_sentences_bank_then_echelons_small_echelon_withheld() -> None:
+    from bankanalysis.report.narrative import comparison_months, trend_sentences
+
+    t = pd.DataFrame(
+        {
+            "month": ["2026-07"] * 2 + ["2026-09"] * 2 + ["2026-10"] * 2,
+            "echelon": [1, 2] * 3,
+            "customers": [500, 400, 500, 400, 510, 5],
+            "aum": [2.0e6, 1.0e6, 1.0e6, 2.0e6, 1.002e6, 2.0e6],
+        }
+    )
+    text = trend_sentences(t, "2026-10", comparison_months("2026-10"), 0.005, "CNY", 10)
+    # bank: 3,002,000 vs 3,000,000 (0.07 %: a tie) and vs 3,000,000 in 2026-07; echelon 1:
+    # 1,002,000 vs 1,000,000 is 0.2 %: a tie; echelon 2 has 5 customers: withheld.
+    assert text == (
+        "The bank: Assets under management is unchanged since last month (2026-09) within "
+        "0.5 % (3,002,000 CNY). The bank: Assets under management is unchanged since last "
+        "quarter (2026-07) within 0.5 % (3,002,000 CNY). Echelon 1: Assets under management is "
+        "unchanged since last month (2026-09) within 0.5 % (1,002,000 CNY)."
+    )

@@ -20,11 +20,15 @@ from bankanalysis.report.format import format_value, is_missing
 from bankanalysis.rules import kpis
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.materiality import is_material
+from bankanalysis.rules.months import shift_month
 
 __all__ = [
     "attainment_conclusion",
+    "comparison_months",
     "league_conclusion",
     "level_sentences",
+    "paragraph",
+    "trend_sentences",
 ]
 
 logger = logging.getLogger(__name__)
@@ -186,3 +190,95 @@ def level_sentences(
                 )
             )
     return " ".join(out)
+
+
+def trend_sentences(
+    trends: pd.DataFrame,
+    month: str,
+    since: Mapping[str, str],
+    materiality: float,
+    currency: str = "CNY",
+    min_group_size: int = 10,
+) -> str:
+    """What the monthly trends mean: the bank's AUM against last month and last quarter, and
+    each echelon's AUM against last month (withheld for an echelon with few customers).
+
+    Parameters
+    ----------
+    trends : DataFrame
+        :func:`bankanalysis.overview.monthly_trends` (``month, echelon, customers, aum``).
+    month : str
+        Data month.
+    since : mapping
+        Words -> month compared with, e.g. ``{"last month": "2026-09"}``; months absent from
+        ``trends`` are skipped.
+    materiality, currency, min_group_size
+        Tie threshold, display currency, ``k`` of the disclosure rule.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"month": ["2026-09", "2026-09", "2026-10", "2026-10"],
+    ...                   "echelon": [1, 2, 1, 2], "customers": [500, 400, 510, 5],
+    ...                   "aum": [1e6, 2e6, 1.1e6, 2e6]})
+    >>> trend_sentences(t, "2026-10", {"last month": "2026-09"}, 0.005)
+    'The bank: Assets under management rose 100,000 CNY since last month (2026-09), to 3,100,000 CNY. Echelon 1: Assets under management rose 100,000 CNY since last month (2026-09), to 1,100,000 CNY.'
+    """
+    out = []
+    months = set(trends["month"])
+    bank = trends.groupby("month", sort=True)[["customers", "aum"]].sum(min_count=1)
+    if month not in bank.index:
+        return ""
+    for words, m in since.items():
+        if m in months and not is_small(bank.at[month, "customers"], min_group_size)[()]:
+            out.append(
+                "The bank: "
+                + change_sentence(
+                    "aum",
+                    bank.at[month, "aum"],
+                    bank.at[m, "aum"],
+                    f"{words} ({m})",
+                    materiality,
+                    currency,
+                )
+            )
+    first = next(iter(since.items()), None)
+    if first is not None and first[1] in months:
+        words, m = first
+        by = trends.set_index(["month", "echelon"])
+        for e in sorted(trends["echelon"].unique()):
+            if (month, e) not in by.index or (m, e) not in by.index:
+                continue
+            if is_small(by.at[(month, e), "customers"], min_group_size)[()]:
+                continue
+            out.append(
+                f"Echelon {e}: "
+                + change_sentence(
+                    "aum",
+                    by.at[(month, e), "aum"],
+                    by.at[(m, e), "aum"],
+                    f"{words} ({m})",
+                    materiality,
+                    currency,
+                )
+            )
+    return " ".join(out)
+
+
+def paragraph(text: str) -> object:
+    """``text`` as an HTML paragraph for the notebook (nothing shown when empty)."""
+    import html
+
+    from IPython.display import HTML
+
+    return HTML(f'<p class="finding">{html.escape(text)}</p>' if text else "")
+
+
+def comparison_months(month: str) -> dict[str, str]:
+    """The months a narrative compares with, in words.
+
+    Examples
+    --------
+    >>> comparison_months("2026-01")
+    {'last month': '2025-12', 'last quarter': '2025-10'}
+    """
+    return {"last month": shift_month(month, -1), "last quarter": shift_month(month, -3)}
