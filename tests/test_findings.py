@@ -436,3 +436,13 @@ def test_peer_notes_say_what_a_tie_is() -> None:
     )
     assert ranks["percentile"].round(1).tolist() == [66.7, 66.7]
     assert peer_basis_notes(ranks, 3) == [materiality_note(0.005)]
+
+
+def test_kpi_sentences_against_echelon_or_bank_and_last_month() -> None:
+    st = _hand_standing()
+    assert sm.kpi_sentences(st, "R1", ["product_coverage", "customer_growth"], 0.005) == (
+        "Product coverage is 20.0%, 13.3 pp below the echelon (33.3%). "
+        "Product coverage fell 5.0 pp since last month (2025-05), to 20.0%."
+    )
+    # R3 is small (withheld): nothing is stated
+    assert sm.kpi_sentences(st, "R3", ["product_coverage"], 0.005) == ""

@@ -28,6 +28,8 @@ from bankanalysis.report.context import ReportContext
 from bankanalysis.report.findings import (
     Finding,
     change_findings,
+    change_sentence,
+    compare_sentence,
     compare_word,
     findings_html,
     relative_gap,
@@ -55,6 +57,8 @@ __all__ = [
     "Standing",
     "bank_summary_html",
     "cached_standing",
+    "kpi_sentences",
+    "standing_for",
     "changes_sentence",
     "load_standing",
     "published_targets",
@@ -65,6 +69,8 @@ __all__ = [
     "SEGMENTATION_SECTIONS",
     "PROPENSITY_SECTIONS",
     "BENCHMARKING_SECTIONS",
+    "CHANNEL_KPIS",
+    "SEGMENTATION_MANAGER_KPIS",
     "sections",
     "standing_counts",
     "standing_table_html",
@@ -593,15 +599,23 @@ OVERVIEW_SECTIONS = sections(
     "Scorecard of the plan's KPIs per region",
     **{"Attainment against the plan's region targets": ["targets"]},
 )
+#: The plan's account-manager KPIs (the segmentation report's "Account managers" section).
+SEGMENTATION_MANAGER_KPIS: tuple[str, ...] = (
+    "contact_plan_coverage",
+    "manager_coverage",
+    "manager_adequacy",
+    "vip_service_duration_ratio",
+)
+#: The plan's self-service and channel KPIs (the benchmarking report's channel section).
+CHANNEL_KPIS: tuple[str, ...] = (
+    "self_service_per_outlet",
+    "accounting_replacement_rate",
+    "outlet_replacement_rate",
+)
 SEGMENTATION_SECTIONS = sections(
     **{
         "Product coverage": ["product_coverage", "wealth_card_matching"],
-        "Account managers": [
-            "contact_plan_coverage",
-            "manager_coverage",
-            "manager_adequacy",
-            "vip_service_duration_ratio",
-        ],
+        "Account managers": list(SEGMENTATION_MANAGER_KPIS),
     }
 )
 PROPENSITY_SECTIONS = sections(**{"How good are the models?": ["products_without_model"]})
@@ -610,11 +624,7 @@ BENCHMARKING_SECTIONS = sections(
         "Outlet KPIs": ["new_deposits"],
         "Attainment against the plan's targets": ["targets"],
         "Against the peers' moving average": ["outlets_below_moving_average"],
-        "Self-service and channels": [
-            "self_service_per_outlet",
-            "accounting_replacement_rate",
-            "outlet_replacement_rate",
-        ],
+        "Self-service and channels": list(CHANNEL_KPIS),
     }
 )
 
@@ -665,11 +675,53 @@ def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
     return load_or_build(ctx.bank.folder / "_summary", key, lambda: load_standing(ctx, **params))
 
 
+def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
+    """The report's :class:`Standing` (cached, :func:`cached_standing`) from its parameters."""
+    return cached_standing(ctx, **_scorecard_params(params))[0]
+
+
+def kpi_sentences(
+    standing: Standing,
+    region_id: str,
+    kpi_ids: Sequence[str],
+    materiality: float,
+    currency: str = "CNY",
+) -> str:
+    """What the region's figures of ``kpi_ids`` mean: against its echelon (the bank when it is
+    alone in its echelon) and against last month. Withheld or absent figures are not stated.
+
+    The sentences come from :func:`~bankanalysis.report.findings.compare_sentence` and
+    :func:`~bankanalysis.report.findings.change_sentence`, as in the summary.
+    """
+    frame = standing.frame(region_id)
+    out = []
+    for k in kpi_ids:
+        if k not in frame.index or is_missing(frame.at[k, "value"]):
+            continue
+        row = frame.loc[k]
+        lone = row["echelon"] is None
+        ref, against = (row["bank"], "the bank") if lone else (row["echelon"], "the echelon")
+        out.append(compare_sentence(k, row["value"], ref, against, materiality, currency))
+        if "month" in standing.since and not is_missing(row["month"]):
+            out.append(
+                change_sentence(
+                    k,
+                    row["value"],
+                    row["month"],
+                    f"last month ({standing.since['month']})",
+                    materiality,
+                    currency,
+                )
+            )
+    return " ".join(out)
+
+
 def report_summary(
     ctx: ReportContext,
     params: Mapping[str, Any],
     sections_: Mapping[str, tuple[str, str]],
     extra: Sequence[Finding] = (),
+    standing: Standing | None = None,
 ) -> str:
     """The summary HTML of a report: the bank's for the overview (``ctx.region_id`` ``None``),
     the region's otherwise.
@@ -686,9 +738,12 @@ def report_summary(
         The report's :func:`sections` (e.g. :data:`BENCHMARKING_SECTIONS`).
     extra : sequence of Finding
         Report-specific findings.
+    standing : Standing, optional
+        :func:`standing_for` when the report already has it.
     """
     materiality = float(params.get("materiality", 0.0))
-    standing, _ = cached_standing(ctx, **_scorecard_params(params))
+    if standing is None:
+        standing = standing_for(ctx, params)
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
     if ctx.region_id is None:
