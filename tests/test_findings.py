@@ -15,6 +15,7 @@ import pytest
 from bankanalysis import overview as ov
 from bankanalysis.benchmarking.peers import peer_ranks
 from bankanalysis.report import overview as rov
+from bankanalysis.report import standing as st_mod
 from bankanalysis.report import summary as sm
 from bankanalysis.report.findings import (
     Finding,
@@ -289,18 +290,18 @@ def _raw(ids: list[str], echelons: list[float], customers: list[int], cov: list[
     return raw
 
 
-def _hand_standing() -> sm.Standing:
+def _hand_standing() -> st_mod.Standing:
     # R1, R2 in echelon 1; R3 alone in echelon 2 with 5 customers (small: withheld at k=10).
     def month(cov: list[float], e_cov: list[float], b_cov: float, base: str) -> tuple:
         return (
-            sm._scorecard(_raw(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base),
-            sm._scorecard(_raw(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
-            sm._scorecard(_raw(["all"], [np.nan], [305], [b_cov]), 10, base),
+            st_mod._scorecard(_raw(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base),
+            st_mod._scorecard(_raw(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
+            st_mod._scorecard(_raw(["all"], [np.nan], [305], [b_cov]), 10, base),
         )
 
     now = month([0.20, 0.40, 0.90], [0.333, 0.90], 0.34, "2024-06")
     prev = month([0.25, 0.40, 0.80], [0.35, 0.80], 0.35, "2024-05")
-    return sm.Standing(
+    return st_mod.Standing(
         month="2025-06",
         since={"month": "2025-05"},
         regions={"2025-06": now[0], "2025-05": prev[0]},

@@ -10,7 +10,8 @@ import pytest
 from bankanalysis.report import overview as rov
 from bankanalysis.report.context import report_context
 from bankanalysis.report.format import is_missing
-from bankanalysis.report.summary import cached_standing, sections
+from bankanalysis.report.standing import cached_standing
+from bankanalysis.report.summary import sections
 
 PARAMS = dict(
     tier_thresholds=[50000.0, 500000.0, 6000000.0],
