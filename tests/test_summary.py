@@ -35,7 +35,8 @@ def test_standing_is_computed_once_per_data_and_parameters(ctx) -> None:
     other, hit_other = cached_standing(ctx, **{**PARAMS, "lookback_months": 6})
     assert (hit_first, hit_again, hit_other) == (False, True, False)
     assert first.frame("R02").equals(again.frame("R02"))
-    assert (ctx.bank.folder / "_summary").is_dir()
+    # beside the models: the one folder of processed data that prepare keeps
+    assert (ctx.bank.folder / "_models" / "summary").is_dir()
 
 
 def test_region_figures_are_the_overview_scorecard(ctx) -> None:

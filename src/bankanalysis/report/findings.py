@@ -35,6 +35,7 @@ import pandas as pd
 
 from bankanalysis.report.format import (
     attainment_met,
+    display_round,
     format_change,
     format_value,
     is_missing,
@@ -49,6 +50,7 @@ __all__ = [
     "change_sentence",
     "compare_sentence",
     "compare_word",
+    "differs",
     "findings_html",
     "lagging_finding",
     "models_absent_finding",
@@ -151,6 +153,22 @@ def relative_gap(value: float, reference: float) -> float:
     return min(1.0, round(diff / abs(float(reference)), 12))
 
 
+def differs(kpi: str, value: Any, reference: Any, materiality: float) -> bool:
+    """True when two figures differ materially (:func:`~bankanalysis.rules.materiality.
+    is_material`) and as displayed: a report never says "fell 0" or "0.0 below".
+
+    Examples
+    --------
+    >>> differs("manager_adequacy", 34.2, 33.9, 0.005)  # 0.9 % apart, but both show as 34
+    False
+    >>> differs("product_coverage", 0.30, 0.29, 0.005)
+    True
+    """
+    if not is_material(kpi, value, reference, materiality):
+        return False
+    return display_round(kpi, float(value)) != display_round(kpi, float(reference))
+
+
 def _worse(kpi: str, value: float, reference: float) -> bool:
     """True when ``value`` is worse than ``reference`` by the KPI's direction."""
     direction = kpis.get(kpi).direction
@@ -180,7 +198,7 @@ def compare_word(
     """
     if is_missing(value) or is_missing(reference):
         return ""
-    if not is_material(kpi, value, reference, materiality):
+    if not differs(kpi, value, reference, materiality):
         return f"tied within {_tie_text(kpi, materiality)}"
     word = "above" if float(value) > float(reference) else "below"
     return f"{_gap(kpi, float(value) - float(reference), currency)} {word}"
@@ -218,7 +236,7 @@ def compare_sentence(
         return f"{k.name} is {v}; {against} has no published figure to compare with."
     r = format_value(kpi, reference, currency)
     lower = "; lower is better" if k.direction == "lower" else ""
-    if not is_material(kpi, value, reference, materiality):
+    if not differs(kpi, value, reference, materiality):
         return (
             f"{k.name} is {v}, level with {against} ({r}; tied within "
             f"{_tie_text(kpi, materiality)})."
@@ -247,7 +265,7 @@ def change_sentence(
     if is_missing(now) or is_missing(before):
         return f"{k.name}: no published figure for {since} to compare with."
     v = format_value(kpi, now, currency)
-    if not is_material(kpi, now, before, materiality):
+    if not differs(kpi, now, before, materiality):
         return f"{k.name} is unchanged since {since} within {_tie_text(kpi, materiality)} ({v})."
     verb = "rose" if float(now) > float(before) else "fell"
     return (
@@ -351,7 +369,7 @@ def standing_findings(
             ref = row.get(col)
             if is_missing(ref) or not _worse(str(kpi), value, ref):
                 continue
-            if not is_material(str(kpi), value, ref, materiality):
+            if not differs(str(kpi), value, ref, materiality):
                 continue
             section, title = sections.get(str(kpi), sections["*"])
             out.append(
@@ -404,7 +422,7 @@ def change_findings(
             before = row.get(rule)
             if rule not in since or is_missing(before) or not _worse(str(kpi), value, before):
                 continue
-            if not is_material(str(kpi), value, before, materiality):
+            if not differs(str(kpi), value, before, materiality):
                 continue
             section, title = sections.get(str(kpi), sections["*"])
             out.append(

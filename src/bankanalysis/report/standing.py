@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis import overview as ov
+from bankanalysis.data.prepare import MODELS_DIR
 from bankanalysis.params import OverviewParams
 from bankanalysis.propensity.cache import cache_key, load_or_build
 from bankanalysis.provenance import package_source_hash
@@ -240,7 +241,8 @@ def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
     """:func:`load_standing`, computed once per data, month, parameters and package source.
 
     Every report of a run needs the same figures: the first computes them and stores them under
-    ``<processed>/_summary`` (the propensity models' cache, :mod:`bankanalysis.propensity.
+    ``<processed>/_models/summary`` (beside the models, the one folder of ``processed`` that
+    prepare keeps; the propensity models' cache, :mod:`bankanalysis.propensity.
     cache`, locked against parallel workers); the others read them. Without a data fingerprint
     nothing is cached.
 
@@ -262,7 +264,8 @@ def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
             **params,
         },
     )
-    return load_or_build(ctx.bank.folder / "_summary", key, lambda: load_standing(ctx, **params))
+    folder = ctx.bank.folder / MODELS_DIR / "summary"
+    return load_or_build(folder, key, lambda: load_standing(ctx, **params))
 
 
 def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:

@@ -25,6 +25,7 @@ from bankanalysis.report.findings import (
     change_sentence,
     compare_sentence,
     compare_word,
+    differs,
     findings_html,
     relative_gap,
     section_id,
@@ -41,7 +42,6 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.report.standing import Standing, cached_standing, echelon_key, standing_for
 from bankanalysis.rules import kpis
-from bankanalysis.rules.materiality import is_material
 
 __all__ = [
     "BENCHMARKING_SECTIONS",
@@ -127,7 +127,7 @@ def standing_counts(standing: pd.DataFrame, column: str, materiality: float) -> 
         v, ref = row["value"], row.get(column)
         if is_missing(v) or is_missing(ref) or kpis.get(str(kpi)).direction == "none":
             continue
-        if not is_material(str(kpi), v, ref, materiality):
+        if not differs(str(kpi), v, ref, materiality):
             out["level"] += 1
         elif (float(v) > float(ref)) == (kpis.get(str(kpi)).direction == "higher"):
             out["better"] += 1
@@ -171,7 +171,7 @@ def changes_sentence(
         if is_missing(v) or is_missing(before):
             continue
         compared += 1
-        if is_material(str(kpi), v, before, materiality):
+        if differs(str(kpi), v, before, materiality):
             verb = "rose" if float(v) > float(before) else "fell"
             gap = compare_word(str(kpi), v, before, materiality, currency).rsplit(" ", 1)[0]
             text = f"{kpis.get(str(kpi)).name} {verb} {gap}"
