@@ -447,3 +447,17 @@ def test_kpi_sentences_against_echelon_or_bank_and_last_month() -> None:
     )
     # R3 is small (withheld): nothing is stated
     assert sm.kpi_sentences(st, "R3", ["product_coverage"], 0.005) == ""
+
+
+def test_a_move_invisible_at_the_displayed_rounding_is_no_move() -> None:
+    # adequacy shows without decimals: 34.2 and 33.9 both show as 34 though 0.9 % apart
+    assert change_sentence("manager_adequacy", 34.2, 33.9, "2025-05", 0.005) == (
+        "Full-time account-manager adequacy ratio is unchanged since 2025-05 within 0.5 % (34)."
+    )
+    st = pd.DataFrame(
+        {"value": [34.2], "echelon": [33.9], "bank": [33.9], "month": [33.9]},
+        index=["manager_adequacy"],
+        dtype=object,
+    )
+    assert standing_findings(st, 0.005, SECTIONS) == []
+    assert change_findings(st, 0.005, SECTIONS, {"month": "2025-05"}) == []
