@@ -219,9 +219,9 @@ def test_change_findings_worsening_only() -> None:
         ("new_deposits", "quarter"),
     ]
     assert [f.sentence for f in found] == [
-        "Product coverage fell 1.0 pp since 2025-05, to 27.0%.",
-        "Customer growth fell 1.9 pp since 2025-05, to 7.1%.",
-        "New personal deposits fell 500 CNY since 2025-03, to 1,000 CNY.",
+        "Product coverage fell 1.0 pp since last month (2025-05), to 27.0%.",
+        "Customer growth fell 1.9 pp since last month (2025-05), to 7.1%.",
+        "New personal deposits fell 500 CNY since last quarter (2025-03), to 1,000 CNY.",
     ]
 
 
@@ -459,5 +459,7 @@ def test_a_move_invisible_at_the_displayed_rounding_is_no_move() -> None:
         index=["manager_adequacy"],
         dtype=object,
     )
+    # shown as 35 and 34, but the gap (0.2) shows as 0: no "0 below" either
+    assert compare_word("manager_adequacy", 34.6, 34.4, 0.005) == "tied within 0.5 %"
     assert standing_findings(st, 0.005, SECTIONS) == []
     assert change_findings(st, 0.005, SECTIONS, {"month": "2025-05"}) == []

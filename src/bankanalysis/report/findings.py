@@ -73,6 +73,8 @@ RULE_WEIGHTS: dict[str, float] = {
     "lagging": 1.0,
     "models": 0.5,
 }
+#: The comparison months of the change rules, in words.
+_PERIODS = {"month": "last month", "quarter": "last quarter"}
 #: Order of the rules when severities are equal.
 _RULE_ORDER = list(RULE_WEIGHTS)
 
@@ -161,12 +163,15 @@ def differs(kpi: str, value: Any, reference: Any, materiality: float) -> bool:
     --------
     >>> differs("manager_adequacy", 34.2, 33.9, 0.005)  # 0.9 % apart, but both show as 34
     False
+    >>> differs("manager_adequacy", 34.6, 34.4, 0.005)  # shown as 35 and 34, gap shows as 0
+    False
     >>> differs("product_coverage", 0.30, 0.29, 0.005)
     True
     """
     if not is_material(kpi, value, reference, materiality):
         return False
-    return display_round(kpi, float(value)) != display_round(kpi, float(reference))
+    shown_apart = display_round(kpi, float(value)) != display_round(kpi, float(reference))
+    return shown_apart and display_round(kpi, abs(float(value) - float(reference))) != 0
 
 
 def _worse(kpi: str, value: float, reference: float) -> bool:
@@ -433,12 +438,19 @@ def change_findings(
                     score=RULE_WEIGHTS[rule] * relative_gap(value, before),
                     section=section,
                     sentence=who
-                    + change_sentence(str(kpi), value, before, since[rule], materiality, currency),
+                    + change_sentence(
+                        str(kpi), value, before, _since(rule, since), materiality, currency
+                    ),
                     rule=rule,
                     section_title=title,
                 )
             )
     return out
+
+
+def _since(rule: str, since: Mapping[str, str]) -> str:
+    """``"last month (2026-09)"``: the comparison month in words."""
+    return f"{_PERIODS[rule]} ({since[rule]})"
 
 
 def lagging_finding(
