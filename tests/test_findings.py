@@ -463,3 +463,21 @@ def test_a_move_invisible_at_the_displayed_rounding_is_no_move() -> None:
     assert compare_word("manager_adequacy", 34.6, 34.4, 0.005) == "tied within 0.5 %"
     assert standing_findings(st, 0.005, SECTIONS) == []
     assert change_findings(st, 0.005, SECTIONS, {"month": "2025-05"}) == []
+
+
+def test_bank_standing_table_shows_each_echelon_withheld_where_small() -> None:
+    st = _hand_standing()
+    ech = st.echelon_frame()
+    assert list(ech.columns) == ["Echelon 1", "Echelon 2"]
+    assert ech.at["product_coverage", "Echelon 1"] == 0.333
+    assert isinstance(ech.at["product_coverage", "Echelon 2"], Suppressed)  # 5 customers
+    page = sm.bank_summary_html(
+        st,
+        pd.DataFrame(columns=["region_id", "kpi", "target", "actual", "attainment", "met"]),
+        {},
+        SECTIONS,
+        0.005,
+    )
+    row = re.search(r"<td>Product coverage \(%\)</td>(.*?)</tr>", page).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["34.0%", "33.3%", "&lt;10", "1.0 pp below"]
+    assert "The data carry no region targets for 2025-06." in page

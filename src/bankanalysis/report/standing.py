@@ -110,6 +110,17 @@ class Standing:
                 out[col] = None
         return out.astype(object)
 
+    def echelon_frame(self) -> pd.DataFrame:
+        """Every echelon's published figures at the data month: index KPI, one column per
+        echelon (``"Echelon 1"`` ...), ``Suppressed``/``Absent`` where not published."""
+        sc = self.echelons[self.month]
+        keys = sorted(str(k) for k in sc.regions["region_id"].dropna().unique() if str(k))
+        out = pd.DataFrame(
+            {f"Echelon {e}": [_figure(sc, e, k) for k in self.kpi_ids] for e in keys},
+            index=pd.Index(self.kpi_ids, name="kpi"),
+        )
+        return out.astype(object)
+
     def customers(self, region_id: str) -> Any:
         """The region's customers at the data month as published."""
         sc = self.regions[self.month]

@@ -204,13 +204,16 @@ def standing_table_html(
     currency: str = "CNY",
     bank_scope: bool = False,
     lone: bool = False,
+    beside: pd.DataFrame | None = None,
 ) -> str:
     """The plan's KPIs of the scope against its echelon and the bank, and their moves.
 
     Withheld figures show the disclosure marker, absent ones ``n/a``; the comparison columns
-    say ``2.9 pp below`` or ``tied within 0.5 pp``.
+    say ``2.9 pp below`` or ``tied within 0.5 pp``. ``beside`` (index KPI) adds columns of
+    figures after the scope's (the echelons in the bank's summary).
     """
-    head = ["KPI", scope]
+    extra = beside if beside is not None else pd.DataFrame(index=standing.index)
+    head = ["KPI", scope, *map(str, extra.columns)]
     if not bank_scope:
         head += ["Echelon", "Bank", "Against the echelon", "Against the bank"]
     head += [f"Since {_PERIOD[col]} ({m})" for col, m in since.items()]
@@ -218,6 +221,9 @@ def standing_table_html(
     for kpi, row in standing.iterrows():
         k = str(kpi)
         cells = [html.escape(kpi_label(k, currency)), _cell(k, row["value"], currency)]
+        cells += [
+            _cell(k, extra.at[k, c] if k in extra.index else None, currency) for c in extra.columns
+        ]
         if not bank_scope:
             cells += [
                 _cell(k, row["echelon"], currency) or "–",
@@ -393,7 +399,13 @@ def bank_summary_html(
     parts += [
         f"<h3>{html.escape(_STANDING[1])}</h3>",
         standing_table_html(
-            frame, standing.since, "The bank", materiality, currency, bank_scope=True
+            frame,
+            standing.since,
+            "The bank",
+            materiality,
+            currency,
+            bank_scope=True,
+            beside=standing.echelon_frame(),
         ),
     ]
     return _wrap(f"Summary: the bank, {standing.month}", parts)
