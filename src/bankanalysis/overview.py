@@ -23,6 +23,7 @@ from bankanalysis.benchmarking.self_service import add_channel_rates
 from bankanalysis.exceptions import OverviewError
 from bankanalysis.rules import kpis
 from bankanalysis.rules.disclosure import KPI_GROUP, is_small
+from bankanalysis.rules.materiality import material_values
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.segmentation.coverage import customer_kpis
 from bankanalysis.segmentation.managers import manager_kpis
@@ -359,6 +360,7 @@ def league_table(
     scorecard: pd.DataFrame,
     kpi_ids: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
+    materiality: float = 0.0,
 ) -> pd.DataFrame:
     """Rank the regions within their echelon on every KPI and on a composite score.
 
@@ -366,7 +368,9 @@ def league_table(
     composite (``league_score``) is the weighted mean of the region's percentile rank (0..1,
     1 = best) within its echelon over the KPIs it has (NaN KPIs are left out). A region alone
     in its echelon is never ranked against itself: its KPI ranks and score are among all the
-    bank's regions (``compared_with`` ``"bank"``) and its ``league_rank`` is NaN.
+    bank's regions (``compared_with`` ``"bank"``) and its ``league_rank`` is NaN. Figures that
+    differ by less than ``materiality`` (:mod:`bankanalysis.rules.materiality`) are ties: they
+    share the better rank and the same percentile.
 
     Parameters
     ----------
@@ -376,6 +380,8 @@ def league_table(
         KPI columns (default every :data:`SCORECARD_KPIS` column present).
     weights : dict, optional
         Weight per KPI (default 1 each).
+    materiality : float
+        Tie threshold (the ``materiality`` parameter); 0 ranks every difference.
 
     Returns
     -------
@@ -394,16 +400,19 @@ def league_table(
     out = sc[["echelon"]].copy()
     for k in ids:
         higher = kpis.get(k).direction != "lower"
-        out[f"rank_{k}"] = by[k].rank(ascending=not higher, method="min")
-        n = by[k].transform("count").astype("float64")
-        r = by[k].rank(ascending=higher, method="average")
+        tied = by[k].transform(lambda s, k=k, h=higher: material_values(s, k, materiality, h))
+        g = tied.groupby(sc["echelon"], observed=True, sort=True)
+        out[f"rank_{k}"] = g.rank(ascending=not higher, method="min")
+        n = g.transform("count").astype("float64")
+        r = g.rank(ascending=higher, method="average")
         pct[k] = np.where(n > 1, (r - 1) / (n - 1).where(n > 1), 1.0)
         pct.loc[sc[k].isna(), k] = np.nan
         if lone.any():  # a lone region's rank among every region of the bank
-            whole = sc[k].rank(ascending=not higher, method="min")
+            tied_all = material_values(sc[k], k, materiality, higher)
+            whole = tied_all.rank(ascending=not higher, method="min")
             out.loc[lone, f"rank_{k}"] = whole[lone]
             n_all = float(sc[k].count())
-            r_all = sc[k].rank(ascending=higher, method="average")
+            r_all = tied_all.rank(ascending=higher, method="average")
             pct.loc[lone, k] = (r_all[lone] - 1) / (n_all - 1) if n_all > 1 else np.nan
             pct.loc[sc[k].isna(), k] = np.nan
     w = pd.Series({k: float((weights or {}).get(k, 1.0)) for k in ids})

@@ -147,6 +147,13 @@ class CommonParams(BaseModel):
     tier_months: int = Field(
         3, ge=1, le=24, description="tiers use the average AUM of the last N month-ends (months)"
     )
+    materiality: float = Field(
+        0.005,
+        ge=0,
+        le=0.5,
+        description="differences smaller than this are ties in rankings and findings: for shares "
+        "in absolute terms (0.005 = 0.5 pp), for other figures relative to the larger (0.5 %)",
+    )
     timeout_minutes: float = Field(
         20.0,
         gt=0,

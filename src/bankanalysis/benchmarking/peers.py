@@ -17,6 +17,8 @@ import pandas as pd
 
 from bankanalysis.benchmarking._frame import require_columns
 from bankanalysis.exceptions import BenchmarkingError
+from bankanalysis.rules.kpis import is_kpi
+from bankanalysis.rules.materiality import material_values
 
 __all__ = [
     "RENAMED_KPIS",
@@ -87,12 +89,28 @@ def select_kpis(kpis: pd.DataFrame, wanted: Sequence[str], month: str) -> KpiSel
     return KpiSelection(kept, dropped, renamed)
 
 
-def _rank_stats(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _tied(long: pd.DataFrame, keys: list[str], materiality: float) -> pd.Series:
+    """``value`` with figures tied within ``materiality`` set equal, per group (``kpi`` first)."""
+    if not materiality:
+        return long["value"]
+    out = long["value"].astype("float64").copy()
+    for key, idx in long.groupby(keys, observed=True, sort=False).groups.items():
+        kpi = key[0] if isinstance(key, tuple) else key
+        out.loc[idx] = material_values(
+            long.loc[idx, "value"], kpi if is_kpi(str(kpi)) else None, materiality
+        )
+    return out
+
+
+def _rank_stats(long: pd.DataFrame, keys: list[str], materiality: float = 0.0) -> pd.DataFrame:
     """Rank statistics of ``value`` within the groups of ``keys`` (rows of ``long``)."""
     g = long.groupby(keys, observed=True, sort=False)["value"]
+    tied = _tied(long, keys, materiality).groupby(
+        [long[k] for k in keys], observed=True, sort=False
+    )
     out = pd.DataFrame(index=long.index)
     out["n_peers"] = g.transform("size")
-    out["percentile"] = 100.0 * g.rank(method="average", pct=True)
+    out["percentile"] = 100.0 * tied.rank(method="average", pct=True)
     mean = g.transform("mean")
     std = g.transform(lambda s: s.std(ddof=0))
     out["z_score"] = np.where(std > 0, (long["value"] - mean) / std.where(std > 0), np.nan)
@@ -107,6 +125,7 @@ def peer_ranks(
     kpi_cols: Sequence[str],
     peer_cols: Sequence[str] = ("echelon", "outlet_type"),
     month: str | None = None,
+    materiality: float = 0.0,
 ) -> pd.DataFrame:
     """Rank every outlet among its peers on each KPI for one month.
 
@@ -120,6 +139,9 @@ def peer_ranks(
         Columns defining a peer group (default: same echelon and outlet type).
     month : str, optional
         ``YYYY-MM``; default the last month of ``kpis``.
+    materiality : float
+        Tie threshold (the ``materiality`` parameter, :mod:`bankanalysis.rules.materiality`):
+        outlets whose figures differ by less share their percentile.
 
     Returns
     -------
@@ -152,11 +174,11 @@ def peer_ranks(
     for c in peer_cols[1:]:
         group = group + " / " + long[c].astype(str)
     long["peer_group"] = group
-    stats = _rank_stats(long, ["kpi", *peer_cols])
+    stats = _rank_stats(long, ["kpi", *peer_cols], materiality)
     basis = np.where(stats["n_peers"] > 1, "peers", "bank")
     alone = basis == "bank"
     if alone.any():
-        bank = _rank_stats(long, ["kpi"])
+        bank = _rank_stats(long, ["kpi"], materiality)
         stats.loc[alone] = bank.loc[alone]
         basis = np.where(alone & (bank["n_peers"] <= 1), "none", basis)
     stats = stats.astype({"n_peers": int, "quartile": int})

@@ -18,6 +18,7 @@ from bankanalysis.benchmarking.peers import KpiSelection, lagging_outlets, peer_
 from bankanalysis.report.format import format_change, kpi_label
 from bankanalysis.report.tables import KpiTable
 from bankanalysis.rules.kpis import KPIS, get
+from bankanalysis.rules.materiality import materiality_note
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -89,15 +90,19 @@ def region_peer_ranks(
     peer_by: Sequence[str],
     month: str,
     mine: pd.DataFrame,
+    materiality: float = 0.0,
 ) -> pd.DataFrame:
     """Peer ranks at ``month`` (peers across the bank) of the outlets in ``mine``, named.
 
-    Without KPIs to rank (all left out) the result is empty, with the columns.
+    Figures within ``materiality`` of each other share their percentile. Without KPIs to rank
+    (all left out) the result is empty, with the columns.
     """
-    ranks = peer_ranks(kpis, peer_kpis, peer_by, month)
+    ranks = peer_ranks(kpis, peer_kpis, peer_by, month, materiality)
     names = dict(zip(mine["outlet_id"], mine["outlet"], strict=True))
     ranks = ranks[ranks["outlet_id"].isin(mine["outlet_id"])]
-    return ranks.assign(outlet=ranks["outlet_id"].map(names))
+    out = ranks.assign(outlet=ranks["outlet_id"].map(names))
+    out.attrs["materiality"] = materiality
+    return out
 
 
 def peer_basis_notes(ranks: pd.DataFrame, n_outlets: int) -> list[str]:
@@ -112,6 +117,8 @@ def peer_basis_notes(ranks: pd.DataFrame, n_outlets: int) -> list[str]:
             )
         else:
             notes.append(f"{_e(row.outlet)} has no other outlet to be compared with.")
+    if ranks.attrs.get("materiality"):
+        notes.append(materiality_note(float(ranks.attrs["materiality"])))
     return notes
 
 

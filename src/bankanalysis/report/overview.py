@@ -20,10 +20,12 @@ import pandas as pd
 from bankanalysis import overview as ov
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing, kpi_label
+from bankanalysis.report.narrative import attainment_conclusion, league_conclusion
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.rules import kpis
 from bankanalysis.rules.disclosure import KPI_GROUP, is_small
 from bankanalysis.rules.kpis import metric_key
+from bankanalysis.rules.materiality import materiality_note
 from bankanalysis.rules.months import base_month
 from bankanalysis.rules.tiers import customer_tiers
 
@@ -335,15 +337,25 @@ def scorecard_metrics(sc: Scorecard) -> dict[str, Any]:
 # --------------------------------------------------------------------------- league table
 
 
-def league(sc: Scorecard, names: Mapping[str, str]) -> pd.DataFrame:
-    """:func:`bankanalysis.overview.league_table` on the withheld scorecard, region names added."""
-    table = ov.league_table(sc.regions, [k for k in ov.SCORECARD_KPIS if k not in sc.absent])
+def league(sc: Scorecard, names: Mapping[str, str], materiality: float = 0.0) -> pd.DataFrame:
+    """:func:`bankanalysis.overview.league_table` on the withheld scorecard, region names added.
+
+    Differences below ``materiality`` are ties (:mod:`bankanalysis.rules.materiality`); the
+    threshold is kept in ``table.attrs["materiality"]`` for :func:`league_view`'s note.
+    """
+    table = ov.league_table(
+        sc.regions, [k for k in ov.SCORECARD_KPIS if k not in sc.absent], materiality=materiality
+    )
     table.insert(1, "region", table["region_id"].map(names).astype(str))
+    table.attrs["materiality"] = materiality
     return table
 
 
 def league_view(table: pd.DataFrame) -> KpiTable:
-    """The league table as the report shows it: score, rank and the rank on every KPI."""
+    """The league table as the report shows it: score, rank and the rank on every KPI.
+
+    A rank shared by tied regions carries ``=`` (``"1="``); the note says what counts as a tie.
+    """
     frame = pd.DataFrame({"Region": table["region"], "Echelon": table["echelon"].astype(str)})
     frame[kpi_label("league_score")] = [
         format_value("league_score", v, unit=False) for v in table["league_score"]
@@ -352,10 +364,15 @@ def league_view(table: pd.DataFrame) -> KpiTable:
         format_value("league_rank", v, unit=False) for v in table["league_rank"]
     ]
     for col in [c for c in table.columns if c.startswith("rank_")]:
-        frame[f"Rank: {kpis.get(col[5:]).name}"] = [
-            format_value("league_rank", v, unit=False) for v in table[col]
-        ]
-    note = "Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked."
+        frame[f"Rank: {kpis.get(col[5:]).name}"] = _shared_ranks(table, col)
+    materiality = float(table.attrs.get("materiality", 0.0))
+    note = league_conclusion(table, materiality)
+    note = (
+        note
+        + " Ranks within the echelon (1 = best); a withheld or unavailable figure is not ranked."
+    ).strip()
+    if materiality:
+        note += " " + materiality_note(materiality)
     lone = table.loc[table.get("compared_with", pd.Series(dtype=object)).eq("bank")]
     for row in lone.itertuples(index=False):
         note += (
@@ -363,6 +380,17 @@ def league_view(table: pd.DataFrame) -> KpiTable:
             f"among all {len(table)} regions of the bank, and it has no league rank."
         )
     return KpiTable(frame, note=note)
+
+
+def _shared_ranks(table: pd.DataFrame, col: str) -> list[str]:
+    """Ranks of ``col`` as text, ``"2="`` where regions compared together share the rank."""
+    lone = table.get("compared_with", pd.Series("echelon", index=table.index)).eq("bank")
+    counts = table.groupby(["echelon", col], dropna=False)[col].transform("size")
+    shared = (counts > 1) & table[col].notna() & ~lone
+    return [
+        format_value("league_rank", v, unit=False) + ("=" if s else "")
+        for v, s in zip(table[col], shared, strict=True)
+    ]
 
 
 def league_metrics(table: pd.DataFrame) -> dict[str, Any]:
@@ -405,7 +433,7 @@ def attainment_table(attain: pd.DataFrame, names: Mapping[str, str], currency: s
             "Met": np.where(attain["met"].astype(bool), "met", "missed"),
         }
     )
-    return KpiTable(frame)
+    return KpiTable(frame, note=attainment_conclusion(attain, names))
 
 
 def attainment_grid(attain: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:

@@ -1,0 +1,284 @@
+"""The plan's KPIs of every region, echelon and the bank, as a report may publish them.
+
+:func:`load_standing` computes the scorecard of :mod:`bankanalysis.overview` (the KPIs' one
+computing functions) for every region, every echelon and the whole bank at the data month,
+last month and three months earlier, and keeps what the disclosure rule lets a report publish;
+:func:`cached_standing` computes it once per data, month, parameters and package source for all
+the reports of a run. :meth:`Standing.frame` gives one scope's figures side by side for the
+summary (:mod:`bankanalysis.report.summary`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bankanalysis import overview as ov
+from bankanalysis.data.prepare import MODELS_DIR
+from bankanalysis.params import OverviewParams
+from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.provenance import package_source_hash
+from bankanalysis.report.context import ReportContext
+from bankanalysis.report.format import Absent, Suppressed, is_missing
+from bankanalysis.report.overview import Scorecard
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.months import base_month, shift_month
+from bankanalysis.rules.tiers import customer_tiers
+
+__all__ = [
+    "Standing",
+    "cached_standing",
+    "echelon_key",
+    "load_standing",
+    "scorecard_params",
+    "standing_for",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Standing:
+    """The plan's KPIs, as published, per region, echelon and bank at three months.
+
+    Attributes
+    ----------
+    month : str
+        Data month.
+    since : dict
+        ``{"month": last month, "quarter": three months earlier}``, only those in the data.
+    regions, echelons, bank : dict of str to Scorecard
+        Per month: the published scorecard (:class:`~bankanalysis.report.overview.Scorecard`)
+        of the regions, of the echelons (``region_id`` is the echelon number as text) and of
+        the bank.
+    region_echelon : dict
+        Region id -> echelon.
+    """
+
+    month: str
+    since: dict[str, str]
+    regions: dict[str, Scorecard]
+    echelons: dict[str, Scorecard]
+    bank: dict[str, Scorecard]
+    region_echelon: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kpi_ids(self) -> list[str]:
+        """Scorecard KPIs computable for this bank (absent ones left out)."""
+        absent = self.regions[self.month].absent
+        return [k for k in ov.SCORECARD_KPIS if k not in absent]
+
+    def lone(self, region_id: str) -> bool:
+        """True when the region is the only one of its echelon."""
+        e = self.region_echelon.get(region_id)
+        return sum(1 for v in self.region_echelon.values() if v == e) == 1
+
+    def frame(self, region_id: str | None) -> pd.DataFrame:
+        """One scope's published figures: index KPI, columns ``value, echelon, bank, month,
+        quarter`` (``Suppressed``/``Absent`` where not published).
+
+        ``region_id`` ``None`` is the whole bank (its ``echelon`` and ``bank`` columns empty).
+        A region alone in its echelon has no ``echelon`` figure (it is compared with the bank).
+        """
+        rows = []
+        for k in self.kpi_ids:
+            row: dict[str, Any] = {"kpi": k}
+            if region_id is None:
+                row["value"] = _figure(self.bank[self.month], "all", k)
+                row["echelon"] = row["bank"] = None
+                for col, m in self.since.items():
+                    row[col] = _figure(self.bank[m], "all", k)
+            else:
+                row["value"] = _figure(self.regions[self.month], region_id, k)
+                e = self.region_echelon.get(region_id)
+                row["echelon"] = (
+                    None
+                    if self.lone(region_id)
+                    else _figure(self.echelons[self.month], echelon_key(e), k)
+                )
+                row["bank"] = _figure(self.bank[self.month], "all", k)
+                for col, m in self.since.items():
+                    row[col] = _figure(self.regions[m], region_id, k)
+            rows.append(row)
+        out = pd.DataFrame(rows).set_index("kpi")
+        for col in ("value", "echelon", "bank", "month", "quarter"):
+            if col not in out:
+                out[col] = None
+        return out.astype(object)
+
+    def echelon_frame(self) -> pd.DataFrame:
+        """Every echelon's published figures at the data month: index KPI, one column per
+        echelon (``"Echelon 1"`` ...), ``Suppressed``/``Absent`` where not published."""
+        sc = self.echelons[self.month]
+        keys = sorted(str(k) for k in sc.regions["region_id"].dropna().unique() if str(k))
+        out = pd.DataFrame(
+            {f"Echelon {e}": [_figure(sc, e, k) for k in self.kpi_ids] for e in keys},
+            index=pd.Index(self.kpi_ids, name="kpi"),
+        )
+        return out.astype(object)
+
+    def customers(self, region_id: str) -> Any:
+        """The region's customers at the data month as published."""
+        sc = self.regions[self.month]
+        row = sc.regions.index[sc.regions["region_id"].astype(str) == region_id]
+        if len(row) == 0:
+            return Absent("no customers in the data")
+        n = int(sc.regions.at[row[0], "customers"])
+        return Suppressed(sc.min_group_size) if is_small(n, sc.min_group_size)[()] else n
+
+
+def echelon_key(e: Any) -> str:
+    return str(int(e)) if not is_missing(e) else ""
+
+
+def _figure(sc: Scorecard, key: str, kpi: str) -> Any:
+    """The published figure of ``kpi`` for the scorecard row ``key`` (Absent when no row)."""
+    rows = sc.regions.index[sc.regions["region_id"].astype(str) == key]
+    if len(rows) == 0:
+        return Absent("no data for it this month")
+    return sc.value(kpi, rows[0])
+
+
+def _scorecard(raw: pd.DataFrame, k: int, base: str) -> Scorecard:
+    return Scorecard(
+        regions=ov.suppress_scorecard(raw, k),
+        withheld=ov.withheld_cells(raw, k),
+        bank=raw.iloc[0:0],
+        base_month=base,
+        absent=dict(raw.attrs.get("absent", {})),
+        min_group_size=k,
+    )
+
+
+def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
+    return df.assign(region_id=df["region_id"].astype(str).map(lookup))
+
+
+def load_standing(
+    ctx: ReportContext,
+    *,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    lookback_months: int = 12,
+    coverage_products: int = 3,
+    wealth_card_product: str | None = "wealth_card",
+) -> Standing:
+    """Compute the plan's KPIs of every region, echelon and the bank at the data month, last
+    month and three months earlier (those in the data), withheld as the disclosure rule says.
+
+    The KPIs come from :func:`bankanalysis.overview.region_scorecard` (their one computing
+    functions); an echelon's figures are the scorecard of its regions' customers pooled.
+    Parameters a report does not have take the bank overview's defaults.
+    """
+    bank, month, k = ctx.bank, ctx.month, ctx.min_group_size
+    months = [m for m in bank.months if m <= month]
+    since = {
+        col: shift_month(month, -n)
+        for col, n in (("month", 1), ("quarter", 3))
+        if shift_month(month, -n) in months
+    }
+    wanted = [month, *since.values()]
+    needed = sorted(
+        {
+            m
+            for w in wanted
+            for m in ov.overview_months(
+                [x for x in months if x <= w], w, tier_months, lookback_months
+            )
+        }
+    )
+    has_contacts = bank.has("contacts")
+    cm = bank.customer_month(
+        months=needed, columns=ov.scorecard_columns(wealth_card_product, has_contacts)
+    )
+    rm = bank.region_month()
+    rm = rm.loc[rm["month"] <= month]
+    om = bank.outlet_month()
+    firsts = rm.drop_duplicates("region_id")
+    region_echelon = pd.Series(
+        firsts["echelon"].to_numpy(), index=firsts["region_id"].astype(str).to_numpy()
+    )
+    to_echelon = {r: echelon_key(e) for r, e in region_echelon.items()}
+    common: dict[str, Any] = dict(
+        managers=bank.managers,
+        has_contacts=has_contacts,
+        has_devices=bank.has("devices"),
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
+    regions, echelons, whole = {}, {}, {}
+    for m in wanted:
+        base = base_month([x for x in months if x <= m], m, lookback_months)
+        tiers_now = customer_tiers(cm, m, tier_thresholds, tier_months)
+        cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
+        args = (tiers_now, cm_base, rm, om, m)
+        regions[m] = _scorecard(ov.region_scorecard(*args, **common), k, base)
+        relabelled = [_relabel(a, to_echelon) for a in args[:4]]
+        echelons[m] = _scorecard(ov.region_scorecard(*relabelled, m, **common), k, base)
+        whole[m] = _scorecard(ov.region_scorecard(*args, by_region=False, **common), k, base)
+    logger.info("standing computed for %s", ", ".join(wanted))
+    return Standing(
+        month=month,
+        since=since,
+        regions=regions,
+        echelons=echelons,
+        bank=whole,
+        region_echelon=dict(region_echelon.items()),
+    )
+
+
+def scorecard_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The scorecard's parameters from a report's ``globals()``, the overview's defaults for
+    those the report does not have."""
+    fields = OverviewParams.model_fields
+    names = (
+        "tier_thresholds",
+        "tier_months",
+        "lookback_months",
+        "coverage_products",
+        "wealth_card_product",
+    )
+    return {
+        n: params[n] if n in params else fields[n].get_default(call_default_factory=True)
+        for n in names
+    }
+
+
+def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
+    """:func:`load_standing`, computed once per data, month, parameters and package source.
+
+    Every report of a run needs the same figures: the first computes them and stores them under
+    ``<processed>/_models/summary`` (beside the models, the one folder of ``processed`` that
+    prepare keeps; the propensity models' cache, :mod:`bankanalysis.propensity.
+    cache`, locked against parallel workers); the others read them. Without a data fingerprint
+    nothing is cached.
+
+    Returns
+    -------
+    (Standing, bool)
+        The figures and whether they came from the cache.
+    """
+    fingerprint = str(ctx.bank.manifest.get("fingerprint", ""))
+    if not fingerprint:
+        return load_standing(ctx, **params), False
+    key = cache_key(
+        fingerprint,
+        {
+            "what": "summary standing",
+            "month": ctx.month,
+            "min_group_size": ctx.min_group_size,
+            "source": package_source_hash(),
+            **params,
+        },
+    )
+    folder = ctx.bank.folder / MODELS_DIR / "summary"
+    return load_or_build(folder, key, lambda: load_standing(ctx, **params))
+
+
+def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
+    """The report's :class:`Standing` (cached, :func:`cached_standing`) from its parameters."""
+    return cached_standing(ctx, **scorecard_params(params))[0]
