@@ -34,7 +34,7 @@ _COLUMNS = ("month", "level", "id", "kpi", "period")
 
 def _rows(con: duckdb.DuckDBPyConnection, rt: RawTable) -> pd.DataFrame:
     """The table's rows as text (row number first), contract columns parsed, period filled."""
-    sel = ["row_number() OVER () AS \"row\""]
+    sel = ['row_number() OVER () AS "row"']
     for c in _COLUMNS:
         if c in rt.types:
             sel.append(f"{rt.parsed(c)} AS {quote_ident(c)}")
@@ -80,10 +80,15 @@ def target_problems(
         )
     known = r.loc[kpi_known & r["level"].notna()]
     wrong_level = known.loc[
-        [lv not in kpis.get(str(k)).levels for k, lv in zip(known["kpi"], known["level"])]
+        [
+            lv not in kpis.get(str(k)).levels
+            for k, lv in zip(known["kpi"], known["level"], strict=True)
+        ]
     ]
     if len(wrong_level):
-        pairs = sorted({f"{k} at {lv}" for k, lv in zip(wrong_level["kpi"], wrong_level["level"])})
+        pairs = sorted(
+            {f"{k} at {lv}" for k, lv in zip(wrong_level["kpi"], wrong_level["level"], strict=True)}
+        )
         out.append(
             (
                 "level",
@@ -101,7 +106,7 @@ def target_problems(
     }
     unknown_id = [
         lv in ids and ids[lv] is not None and i is not None and str(i) not in ids[lv]
-        for lv, i in zip(r["level"], r["id"])
+        for lv, i in zip(r["level"], r["id"], strict=True)
     ]
     bad_id = r.loc[unknown_id]
     if len(bad_id):
@@ -177,7 +182,9 @@ def check_targets(
         return []
     rows = _rows(con, rt)
     problems = target_problems(
-        rows, _ids(con, tables.get("outlets"), "outlet_id"), _ids(con, tables.get("regions"), "region_id")
+        rows,
+        _ids(con, tables.get("outlets"), "outlet_id"),
+        _ids(con, tables.get("regions"), "region_id"),
     )
     out = []
     for column, rule, bad, message in problems:
