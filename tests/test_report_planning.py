@@ -1,0 +1,189 @@
+"""Plan sections of the overview and the region report (bankanalysis.report.planning), on the
+hand-computed banks of test_planning."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_planning import _q1_kpis, _region_month
+
+from bankanalysis.report import planning as rp
+from bankanalysis.report.format import Absent, Suppressed
+
+NAMES = {"R1": "North", "R2": "South", "O1": "Outlet 1", "O2": "Outlet 2", "O3": "Outlet 3"}
+BANK = rp.PlanScope(month="2025-03", names=NAMES, min_group_size=4)
+REGION = rp.PlanScope(
+    month="2025-03",
+    region_id="R1",
+    echelon=1,
+    names=NAMES,
+    min_group_size=4,
+    outlet_ids=("O1", "O2"),
+)
+TARGETS = pd.DataFrame(
+    {
+        "month": ["2025-12", "2025-03", "2025-03", "2025-03", "2025-03"],
+        "level": ["bank", "region", "region", "outlet", "outlet"],
+        "id": ["bank", "R1", "R2", "O1", "O3"],
+        "kpi": ["new_deposits", "new_deposits", "fee_income", "aum", "aum"],
+        "target": [400.0, 70.0, 30.0, 400.0, 1.0],
+        "period": ["year", "quarter", "month", "month", "month"],
+    }
+)
+
+
+def _rows(table) -> list[dict]:
+    return table.frame.to_dict("records")
+
+
+def test_plan_progress_year_to_date_and_attainment_of_every_period() -> None:
+    k = _q1_kpis()
+    sec = rp.plan_progress_section(rp.plan_monthly(k, BANK), TARGETS, BANK)
+    assert sec.anchor == "plan-progress"
+    text, ytd, att = sec.parts
+    # bank new deposits Jan-Mar: (10+5+1) + (20+5+1) + (30+5+1) = 78; a quarter of 400 due
+    assert text.startswith("The bank, year to date 2025-03: new personal deposits 78 CNY")
+    assert "on pace for 312 CNY (22.0% short of the annual target)" in text
+    (row,) = _rows(ytd)
+    assert (row["Plan to date"], row["Projected year-end"], row["Gap"]) == (
+        "100 CNY",
+        "312 CNY",
+        "-88 CNY",
+    )
+    assert sec.metrics == {
+        "new_deposits[period=ytd]": 78.0,
+        "plan_ytd_attainment[kpi=new_deposits]": pytest.approx(0.78),
+        "plan_projected_gap[kpi=new_deposits]": pytest.approx(-0.22),
+    }
+    status = {(r["Scope"], r["Period"]): (r["Actual"], r["Status"]) for r in _rows(att)}
+    assert status == {
+        ("The bank", "2025"): ("78 CNY", "to date"),  # the year is running
+        ("North", "2025-Q1"): ("75 CNY", "met"),  # 60 + 15 against 70
+        ("South", "2025-03"): ("<4", "withheld"),  # 3 customers
+    }
+
+
+def test_the_region_report_shows_its_region_and_outlets_and_records_plainly() -> None:
+    k = _q1_kpis()
+    sec = rp.plan_progress_section(rp.plan_monthly(k, REGION), TARGETS, REGION)
+    att = _rows(sec.parts[-1])
+    # O3 belongs to another region: its target is not shown here; O1's AUM 300 misses 400
+    assert [(r["Scope"], r["Status"]) for r in att] == [
+        ("The bank", "to date"),
+        ("North", "met"),
+        ("Outlet 1", "missed"),
+    ]
+    assert att[-1]["Target attainment (%)"] == "75.0%"
+    assert sec.parts[0] == "North has no annual targets of the plan's cumulative KPIs."
+    assert sec.metrics == {}
+
+
+def test_without_targets_the_section_says_so_and_records_absent() -> None:
+    sec = rp.plan_progress_section(rp.plan_monthly(_q1_kpis(), BANK), None, BANK)
+    assert "no `targets` table" in sec.parts[0]
+    assert sec.metrics["plan_ytd_attainment[kpi=fee_income]"] == Absent("no targets table")
+
+
+def test_quarters_sum_flows_and_withhold_small_groups() -> None:
+    sec = rp.quarters_section(_q1_kpis(), BANK, ["new_deposits", "device_operating_rate", "nope"])
+    assert sec.anchor == "quarters"
+    assert sec.metrics["new_deposits[quarter=2025-Q1]"] == 78.0
+    assert sec.metrics["device_operating_rate[quarter=2025-Q1]"] == pytest.approx(200 / 300)
+    assert sec.metrics["new_deposits[region=R1,quarter=2025-Q1]"] == 75.0
+    # South has 3 customers: its deposits are withheld, its device rate is not about customers
+    assert sec.metrics["new_deposits[region=R2,quarter=2025-Q1]"] == Suppressed(4)
+    assert sec.metrics["device_operating_rate[region=R2,quarter=2025-Q1]"] == 0.5
+    table = sec.parts[0]
+    assert "Not computed from this extract: nope." in table.note
+    first = _rows(table)[0]
+    assert (first["Scope"], first["2025-Q1"]) == ("The bank", "78 CNY")
+
+
+def test_changes_in_words_and_tables_with_reasons() -> None:
+    monthly = pd.DataFrame(
+        {
+            "month": ["2024-03", "2025-02", "2025-03"],
+            "level": "bank",
+            "id": "bank",
+            "fee_income": [80.0, 90.0, 120.0],
+            "product_coverage": [0.30, 0.32, 0.35],
+            "customers": [100, 100, 100],
+        }
+    )
+    sec = rp.changes_section(monthly, BANK)
+    assert sec.anchor == "year-on-year"
+    assert sec.parts[0] == (
+        "The bank, 2025-03: customers 0 on the year; product coverage +5.0 pp on the year; "
+        "intermediary (fee) income +40 CNY on the year."
+    )
+    fee = [r for r in _rows(sec.parts[1]) if r["KPI"].startswith("Intermediary")][0]
+    assert (fee["On the month"], fee["On the month (%)"]) == ("+30 CNY", "+33.3%")
+    assert (fee["On the year"], fee["On the year (%)"]) == ("+40 CNY", "+50.0%")
+    cov = [r for r in _rows(sec.parts[1]) if r["KPI"].startswith("Product coverage")][0]
+    assert cov["On the year (%)"] == "–"  # shares change in points only
+    short = rp.changes_section(monthly.iloc[1:], BANK)
+    assert "on the month" in short.parts[0] and "on the year" not in short.parts[0]
+    fee = [r for r in _rows(short.parts[1]) if r["KPI"].startswith("Intermediary")][0]
+    assert fee["On the year"] == "n/a (the data start at 2025-02, so 2024-03 is not in them)"
+
+
+def test_echelon_shares_and_gaps_recorded_for_the_bank() -> None:
+    sec = rp.echelons_section(_region_month(), BANK)
+    assert sec.anchor == "echelons"
+    assert sec.metrics["echelon_contribution_share[echelon=1,kpi=fee_income]"] == pytest.approx(
+        400 / 580
+    )
+    assert sec.metrics["echelon_gap_ratio[echelon=2,kpi=fee_income]"] == 0.75
+    assert sec.metrics["echelon_gap_ratio[echelon=3,kpi=fee_income]"] == pytest.approx(0.2)
+    gaps = _rows(sec.parts[1])
+    assert gaps[0]["Gap"] == "-50 CNY" and gaps[0]["Echelon"] == "2 against 1"
+    assert "cannot be shown" in sec.parts[1].note  # no month a year before
+    # echelons 2 and 3 hold 5 customers each: their shares are withheld at k = 10
+    small = rp.echelons_section(_region_month(), rp.PlanScope(month="2025-03", min_group_size=10))
+    assert small.metrics["echelon_contribution_share[echelon=3,kpi=customers]"] == Suppressed(10)
+    region = rp.echelons_section(_region_month(), REGION)
+    assert region.metrics == {}
+    assert region.parts[-1] == (
+        "North in 2025-03: new personal deposits 10 CNY against 10 CNY per first-echelon region; "
+        "intermediary (fee) income 100 CNY against 200 CNY per first-echelon region."
+    )
+
+
+def test_self_service_path_section() -> None:
+    devices = pd.DataFrame(
+        {
+            "region_id": ["R1", "R2"],
+            "site_id": ["s2", "s4"],
+            "installed": pd.to_datetime(["2024-06-10", "2025-02-01"]),
+        }
+    )
+    rm = _region_month().iloc[:2]
+    sec = rp.self_service_section(rm, devices, _q1_kpis(), BANK, plan_date="2027-12")
+    assert sec.anchor == "self-service-path"
+    assert sec.parts[0] == (
+        "2.83 self-service banks per outlet bank-wide in 2025-03 (target 3); 1 of 2 region(s) "
+        "shown at target; 2 sites short in the regions below target, 0.7 a year to reach it by "
+        "2027-12 against 2.0 a year recently."
+    )
+    assert sec.metrics["regions_at_self_service_target"] == 1
+    assert sec.metrics["self_service_sites_missing"] == 2.0
+    assert sec.metrics["self_service_installs_needed[region=R1]"] == pytest.approx(2 / 2.75)
+    assert sec.metrics["self_service_install_pace"] == 2.0
+    north = _rows(sec.parts[1])[0]
+    assert (north["Scope"], north["On pace"], north["Per outlet by 2027-12 at this pace"]) == (
+        "North",
+        "yes",
+        "3.19",  # (10 + 1 x 2.75) / 4
+    )
+    region = rp.self_service_section(rm, devices, _q1_kpis(), REGION, plan_date="2027-12")
+    assert region.metrics == {
+        "self_service_installs_needed": pytest.approx(2 / 2.75),
+        "self_service_install_pace": 1.0,
+    }
+    none = rp.self_service_section(
+        rm, None, _q1_kpis(), BANK, plan_date="2027-12", has_devices=False
+    )
+    assert "no device data" in none.parts[0]
+    assert none.metrics["regions_at_self_service_target"] == Absent(
+        "no device data in this extract"
+    )
