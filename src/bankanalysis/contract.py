@@ -353,9 +353,7 @@ TABLES: dict[str, Table] = {
                     "Month the target applies to; for a quarter or year target the period's "
                     "last month (March, June, September, December; December for a year).",
                 ),
-                Column(
-                    "level", "str", "outlet, region, echelon or bank.", allowed=TARGET_LEVELS
-                ),
+                Column("level", "str", "outlet, region, echelon or bank.", allowed=TARGET_LEVELS),
                 Column(
                     "id",
                     "str",

@@ -809,3 +809,43 @@ def _operating_trend(outlet_kpis: pd.DataFrame, scope: PlanScope, n_months: int 
     return KpiTable(
         pd.DataFrame(rows), caption=kpi_label("device_operating_rate") + ", month by month"
     )
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def load_plan_kpis(ctx: Any) -> pd.DataFrame:
+    """Outlet KPIs of every outlet up to the report's month (no customer-month reads; KPIs
+    whose raw table the extract lacks are NaN)."""
+    from bankanalysis.benchmarking.kpis import outlet_kpis
+    from bankanalysis.report.benchmarking import blank_unmeasured
+
+    om = ctx.bank.outlet_month()
+    return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
+
+
+def scope_for(ctx: Any) -> PlanScope:
+    """The :class:`PlanScope` of a report context (the bank when it has no region)."""
+    return PlanScope(
+        month=ctx.month,
+        region_id=ctx.region_id,
+        echelon=ctx.echelon,
+        names={**ctx.region_names, **ctx.outlet_names},
+        currency=ctx.currency,
+        min_group_size=ctx.min_group_size,
+        outlet_ids=tuple(ctx.region_outlets) if ctx.region_id is not None else (),
+    )
+
+
+def scorecard_actuals(regions: pd.DataFrame, bank: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The overview scorecard's KPIs (per region and the bank, withheld figures NaN) as actuals
+    of the month for :func:`plan_progress_section`."""
+    frames = []
+    for frame, level in ((regions, "region"), (bank, "bank")):
+        wide = frame.assign(
+            level=level,
+            id=frame["region_id"].astype(str) if level == "region" else BANK_ID,
+            period_label=month,
+        )
+        frames.append(wide.drop(columns=["region_id", "echelon"], errors="ignore"))
+    return long_values(frames, "month")
