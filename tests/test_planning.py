@@ -243,3 +243,44 @@ def test_operating_rate_trend_from_summed_hours() -> None:
     # R1 in January: (50 + 100) / 200
     assert trend.at[("2025-01", "R1"), "device_operating_rate"] == pytest.approx(0.75)
     assert trend.at[("2025-03", "R1"), "device_operating_rate"] == pytest.approx(0.6)
+
+
+def test_synthetic_year_targets_are_planted_ahead_and_behind_the_pace() -> None:
+    from bankanalysis.synthetic.spec import make_calendar
+    from bankanalysis.synthetic.targets import plan_year_targets
+
+    cal = make_calendar("2025-03", 4)  # 2024-12 .. 2025-03: three months of 2025
+    actuals = pd.DataFrame(
+        {
+            "t": [t for t in range(4) for _ in range(2)],
+            "outlet": [0, 1] * 4,
+            "new_customers": [1.0, 2.0] * 4,
+            "fee_income": [10.0, 20.0] * 4,
+            "sales_total": [np.nan, np.nan] + [3.0, 3.0] * 3,
+        }
+    )
+    outlets = pd.DataFrame({"outlet_id": ["O1", "O2"], "region_id": ["R1", "R2"]})
+    targets, truth = plan_year_targets(actuals, outlets, cal)
+    fee = targets.loc[targets["kpi"] == "fee_income"].set_index("id")["target"]
+    # R1: 30 to date, pace 120, planted ahead (x 0.85) = 102; R2: 60, pace 240, behind (x 1.15)
+    assert fee.to_dict() == {"R1": 102.0, "R2": 276.0, "bank": 378.0}
+    assert set(targets["period"]) == {"year"} and set(targets["month"]) == {"2025-12"}
+    t = truth.set_index(["region_id", "kpi"])
+    assert t.at[("R1", "fee_income"), "side"] == "ahead"
+    assert t.at[("R1", "fee_income"), "gap_share"] == pytest.approx(120 / 102 - 1)
+    assert t.at[("R2", "fee_income"), "gap_share"] == pytest.approx(240 / 276 - 1)
+    # December 2024 is not in 2025: sales of the year are known and planted
+    assert t.at[("bank", "sales_total"), "annual_target"] == 31 + 41  # pace 36 x 0.85, x 1.15
+
+
+@pytest.mark.slow
+def test_the_plan_selfcheck_recovers_the_planted_year_targets(ci_bank) -> None:
+    from bankanalysis import selfcheck as sc
+
+    results = sc.check_plan(ci_bank.raw, ci_bank.processed, ci_bank.raw / "_truth")
+    assert [r.name for r in results] == [
+        "plan.ytd_side_agreement",
+        "plan.projected_gap_error",
+        "plan.year_attainment_to_date",
+    ]
+    assert all(r.passed for r in results), [r.detail for r in results]

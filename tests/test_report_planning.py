@@ -141,6 +141,12 @@ def test_echelon_shares_and_gaps_recorded_for_the_bank() -> None:
     # echelons 2 and 3 hold 5 customers each: their shares are withheld at k = 10
     small = rp.echelons_section(_region_month(), rp.PlanScope(month="2025-03", min_group_size=10))
     assert small.metrics["echelon_contribution_share[echelon=3,kpi=customers]"] == Suppressed(10)
+    unknown = _region_month().assign(new_deposits=[float("nan"), float("nan"), 20.0, 0.0])
+    rows = _rows(rp.echelons_section(unknown, BANK).parts[1])
+    two = [r for r in rows if r["KPI"].startswith("New") and r["Echelon"] == "2 against 1"][0]
+    assert two["Echelon above, per region"] == "n/a (no value for the month)"
+    three = [r for r in rows if r["KPI"].startswith("New") and r["Echelon"] == "3 against 2"][0]
+    assert three["Echelon against the echelon above"] == "0.00"
     region = rp.echelons_section(_region_month(), REGION)
     assert region.metrics == {}
     assert region.parts[-1] == (
@@ -161,9 +167,8 @@ def test_self_service_path_section() -> None:
     sec = rp.self_service_section(rm, devices, _q1_kpis(), BANK, plan_date="2027-12")
     assert sec.anchor == "self-service-path"
     assert sec.parts[0] == (
-        "2.83 self-service banks per outlet bank-wide in 2025-03 (target 3); 1 of 2 region(s) "
-        "shown at target; 2 sites short in the regions below target, 0.7 a year to reach it by "
-        "2027-12 against 2.0 a year recently."
+        "Bank-wide 2.83 per outlet in 2025-03 (target 3); 1 of 2 regions at the target; 2 sites "
+        "short in the regions below it, 0.7 a year to add by 2027-12 against 2.0 a year recently."
     )
     assert sec.metrics["regions_at_self_service_target"] == 1
     assert sec.metrics["self_service_sites_missing"] == 2.0
@@ -180,6 +185,10 @@ def test_self_service_path_section() -> None:
         "self_service_installs_needed": pytest.approx(2 / 2.75),
         "self_service_install_pace": 1.0,
     }
+    assert region.parts[0].startswith(
+        "North: 2.50 self-service banks per outlet, 2 sites short, 0.7 a year to add by 2027-12 "
+        "against 1.0 a year recently. Bank-wide 2.83"
+    )
     none = rp.self_service_section(
         rm, None, _q1_kpis(), BANK, plan_date="2027-12", has_devices=False
     )

@@ -611,6 +611,8 @@ def echelons_section(region_month: pd.DataFrame, scope: PlanScope) -> Section:
         KpiTable(pd.DataFrame(rows), caption=f"Echelons' shares of the bank, {scope.month}")
     )
     year_ago = shift_month(scope.month, -12)
+    no_value = "no value for the month"
+    no_ratio = "the echelon above has no positive figure"
     grows = []
     for r in gaps.loc[gaps["month"].isin([scope.month, year_ago])].itertuples(index=False):
         grows.append(
@@ -618,13 +620,15 @@ def echelons_section(region_month: pd.DataFrame, scope: PlanScope) -> Section:
                 "Month": r.month,
                 "KPI": kpi_label(r.kpi, scope.currency),
                 "Echelon": f"{r.echelon} against {r.compared_with}",
-                "Per region": format_value(r.kpi, r.per_region, scope.currency),
+                "Per region": format_value(r.kpi, _figure(r.per_region, no_value), scope.currency),
                 "Echelon above, per region": format_value(
-                    r.kpi, r.compared_per_region, scope.currency
+                    r.kpi, _figure(r.compared_per_region, no_value), scope.currency
                 ),
-                "Gap": format_change(r.kpi, r.gap, scope.currency),
+                "Gap": format_change(r.kpi, _figure(r.gap, no_value), scope.currency),
                 kpi_label("echelon_gap_ratio"): format_value(
-                    "echelon_gap_ratio", r.ratio, unit=False
+                    "echelon_gap_ratio",
+                    _figure(r.ratio, no_value if is_missing(r.gap) else no_ratio),
+                    unit=False,
                 ),
             }
         )
@@ -691,8 +695,8 @@ def self_service_section(
     if scope.region_id is not None:
         path = path.loc[path["region_id"].isin([scope.region_id, BANK_ID])]
     reason = path["reason"].iloc[0] if len(path) else "no regions"
-    regions = path.loc[path["region_id"] != BANK_ID]
-    at_target = int(regions["at_target"].sum())
+    every = trend.loc[(trend["month"] == scope.month) & (trend["region_id"] != BANK_ID)]
+    at_target = int((every["sites_missing"] == 0).sum())
     n_regions = int(
         trend.loc[
             (trend["month"] == scope.month) & (trend["region_id"] != BANK_ID), "region_id"
@@ -704,15 +708,7 @@ def self_service_section(
             "This extract has no device data, so the path to the self-service target cannot be shown."
         )
     else:
-        sec.parts.append(
-            f"{format_value('self_service_per_outlet', bank.self_service_per_outlet)} self-service "
-            f"banks per outlet bank-wide in {scope.month} (target {target:g}); {at_target} of "
-            f"{n_regions if scope.region_id is None else 1} region(s) shown at target; "
-            f"{format_value('self_service_sites_missing', bank.sites_missing)} sites short in the "
-            f"regions below target, {format_value('self_service_installs_needed', bank.installs_needed_per_year)} "
-            f"a year to reach it by {plan_date} against "
-            f"{format_value('self_service_install_pace', bank.install_pace)} a year recently."
-        )
+        sec.parts.append(_path_sentence(path, bank, scope, target, plan_date, at_target, n_regions))
     rows = []
     for r in path.itertuples(index=False):
         level = "bank" if r.region_id == BANK_ID else "region"
@@ -770,6 +766,45 @@ def self_service_section(
         rates = _operating_trend(outlet_kpis, scope)
         sec.parts.append(rates)
     return sec
+
+
+def _path_sentence(
+    path: pd.DataFrame,
+    bank: Any,
+    scope: PlanScope,
+    target: float,
+    plan_date: str,
+    at_target: int,
+    n_regions: int,
+) -> str:
+    """The self-service path in words: the region's (region report), then the bank's."""
+    fv = format_value
+    text = ""
+    if scope.region_id is not None:
+        me = path.loc[path["region_id"] == scope.region_id]
+        if len(me):
+            r = me.iloc[0]
+            text = (
+                f"{scope.label('region', scope.region_id)}: "
+                f"{fv('self_service_per_outlet', r.self_service_per_outlet)} self-service banks per "
+                "outlet, "
+                + (
+                    "at the target. "
+                    if r.at_target
+                    else f"{fv('self_service_sites_missing', r.sites_missing)} sites short, "
+                    f"{fv('self_service_installs_needed', r.installs_needed_per_year)} a year to "
+                    f"add by {plan_date} against {fv('self_service_install_pace', r.install_pace)} "
+                    "a year recently. "
+                )
+            )
+    return text + (
+        f"Bank-wide {fv('self_service_per_outlet', bank.self_service_per_outlet)} per outlet in "
+        f"{scope.month} (target {target:g}); {at_target} of {n_regions} regions at the target; "
+        f"{fv('self_service_sites_missing', bank.sites_missing)} sites short in the regions below "
+        f"it, {fv('self_service_installs_needed', bank.installs_needed_per_year)} a year to add "
+        f"by {plan_date} against {fv('self_service_install_pace', bank.install_pace)} a year "
+        "recently."
+    )
 
 
 def _ratio_trend_table(trend: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
