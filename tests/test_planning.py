@@ -284,3 +284,24 @@ def test_the_plan_selfcheck_recovers_the_planted_year_targets(ci_bank) -> None:
         "plan.year_attainment_to_date",
     ]
     assert all(r.passed for r in results), [r.detail for r in results]
+
+
+def test_month_attainment_of_the_older_reports_ignores_quarter_and_year_targets() -> None:
+    from bankanalysis.benchmarking.kpis import attainment as month_attainment
+    from bankanalysis.overview import target_attainment
+
+    rm = pd.DataFrame({"month": ["2025-03"], "region_id": ["R1"], "fee_income": [90.0]})
+    targets = pd.DataFrame(
+        {
+            "month": ["2025-03", "2025-03"],
+            "level": "region",
+            "id": "R1",
+            "kpi": "fee_income",
+            "target": [100.0, 300.0],
+            "period": ["month", "quarter"],
+        }
+    )
+    att = target_attainment(rm, targets, "2025-03")
+    assert att[["target", "attainment"]].values.tolist() == [[100.0, 0.9]]
+    att = month_attainment(rm, targets, "region")
+    assert att[["target", "attainment"]].values.tolist() == [[100.0, 0.9]]

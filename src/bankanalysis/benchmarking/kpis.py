@@ -264,6 +264,8 @@ def attainment(
     if idcol is None:
         raise BenchmarkingError(f"level must be 'outlet' or 'region', got {level!r}")
     t = targets[targets["level"] == level]
+    if "period" in t.columns:  # quarter and year targets: bankanalysis.planning
+        t = t[t["period"].fillna("month").isin(["month", ""])]
     if t.empty:
         return t.assign(actual=pd.Series(dtype=float), attainment=pd.Series(dtype=float))[
             ["month", "id", "kpi", "target", "actual", "attainment"]
