@@ -196,3 +196,20 @@ def test_self_service_path_section() -> None:
     assert none.metrics["regions_at_self_service_target"] == Absent(
         "no device data in this extract"
     )
+
+
+@pytest.mark.parametrize("notebook", ["00_bank_overview", "03_outlet_benchmarking"])
+def test_the_overview_and_region_reports_carry_the_section_anchors(notebook: str) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    anchors = [
+        anchor
+        for c in cells
+        if c["cell_type"] == "markdown"
+        for anchor in rp.SECTION_IDS
+        if f'<a id="{anchor}"></a>' in "".join(c["source"])
+    ]
+    assert anchors == list(rp.SECTION_IDS)
