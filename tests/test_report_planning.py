@@ -40,7 +40,8 @@ def test_plan_progress_year_to_date_and_attainment_of_every_period() -> None:
     k = _q1_kpis()
     sec = rp.plan_progress_section(rp.plan_monthly(k, BANK), TARGETS, BANK)
     assert sec.anchor == "plan-progress"
-    text, ytd, att = sec.parts
+    text, ytd, chart, att = sec.parts
+    assert chart.axes[0].get_title() == "The bank: year to date against the plan, 2025"
     # bank new deposits Jan-Mar: (10+5+1) + (20+5+1) + (30+5+1) = 78; a quarter of 400 due
     assert text.startswith("The bank, year to date 2025-03: new personal deposits 78 CNY")
     assert "on pace for 312 CNY (22.0% short of the annual target)" in text
@@ -61,6 +62,20 @@ def test_plan_progress_year_to_date_and_attainment_of_every_period() -> None:
         ("North", "2025-Q1"): ("75 CNY", "met"),  # 60 + 15 against 70
         ("South", "2025-03"): ("<4", "withheld"),  # 3 customers
     }
+
+
+def test_ytd_path_data_as_shares_of_the_annual_target() -> None:
+    monthly = rp.plan_monthly(_q1_kpis(), BANK)
+    from bankanalysis.planning import ytd_progress
+
+    ytd = ytd_progress(monthly, TARGETS, "2025-03")
+    data = rp.ytd_path_data(monthly, ytd, BANK, "seasonal", [2, 2, 2] + [1] * 9)
+    assert len(data) == 12 and set(data["kpi"]) == {"New personal deposits"}
+    # cumulative 16, 42, 78 of 400; the seasonal path due 2/15, 4/15, 6/15, ... 15/15
+    assert data["actual"].iloc[:3].tolist() == pytest.approx([0.04, 0.105, 0.195])
+    assert data["actual"].iloc[3:].isna().all()
+    assert data["plan"].iloc[[0, 2, 11]].tolist() == pytest.approx([2 / 15, 6 / 15, 1.0])
+    assert rp.ytd_path_data(monthly, ytd, REGION).empty  # North has no annual target
 
 
 def test_the_region_report_shows_its_region_and_outlets_and_records_plainly() -> None:

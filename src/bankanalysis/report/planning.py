@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,11 +32,25 @@ from bankanalysis.report.format import (
     is_missing,
     kpi_label,
 )
+from bankanalysis.report.planning_network import echelons_section, self_service_section
+from bankanalysis.report.planning_scope import (
+    NOT_CUSTOMER,
+    SECTION_IDS,
+    PlanScope,
+    Section,
+    cell,
+    customers_at,
+    figure,
+    load_plan_kpis,
+    plan_end,
+    plan_monthly,
+    scope_for,
+    small_rows,
+)
 from bankanalysis.report.tables import KpiTable
 from bankanalysis.rules import kpis as kpi_dict
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.kpis import metric_key
-from bankanalysis.rules.months import parse_month, shift_month
+from bankanalysis.rules.months import parse_month
 
 __all__ = [
     "SECTION_IDS",
@@ -47,179 +60,19 @@ __all__ = [
     "change_sentences",
     "changes_section",
     "echelons_section",
+    "load_plan_kpis",
     "plan_end",
     "plan_monthly",
     "plan_progress_section",
+    "plot_ytd_path",
     "quarters_section",
+    "scope_for",
+    "scorecard_actuals",
     "self_service_section",
+    "ytd_path_data",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The section anchors of the plan sections, in report order.
-SECTION_IDS: tuple[str, ...] = (
-    "plan-progress",
-    "quarters",
-    "year-on-year",
-    "echelons",
-    "self-service-path",
-)
-#: KPIs about devices and transactions: not withheld for small customer groups.
-_NOT_CUSTOMER = (
-    "device_operating_rate",
-    "outlet_replacement_rate",
-    "accounting_replacement_rate",
-    "self_service_per_outlet",
-)
-_ORDER = {"bank": 0, "echelon": 1, "region": 2, "outlet": 3}
-
-
-@dataclass
-class Section:
-    """What one plan section shows (Markdown, tables, figures in order) and records."""
-
-    anchor: str
-    parts: list[Any] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def show(self, recorder: Any = None) -> None:
-        """Record the metrics (when a recorder is given) and display the parts."""
-        from IPython.display import Markdown, display
-
-        if recorder is not None and self.metrics:
-            recorder.record_many(self.metrics)
-        for part in self.parts:
-            if isinstance(part, str):
-                display(Markdown(part))
-            elif hasattr(part, "savefig"):
-                import matplotlib.pyplot as plt
-
-                display(part)
-                plt.close(part)
-            else:
-                display(part)
-
-
-@dataclass(frozen=True)
-class PlanScope:
-    """Whose plan a report follows.
-
-    Attributes
-    ----------
-    month : str
-        Data month.
-    region_id : str or None
-        The report's region; ``None`` for the bank report.
-    echelon : int or None
-        The region's echelon.
-    names : mapping
-        Region and outlet id -> display name.
-    currency : str
-        Currency of money figures.
-    min_group_size : int
-        ``k`` of the disclosure rule.
-    outlet_ids : tuple of str
-        The region's outlets (a region report shows their targets).
-    """
-
-    month: str
-    region_id: str | None = None
-    echelon: int | None = None
-    names: Mapping[str, str] = field(default_factory=dict)
-    currency: str = "CNY"
-    min_group_size: int = 10
-    outlet_ids: tuple[str, ...] = ()
-
-    @property
-    def levels(self) -> tuple[str, ...]:
-        """Levels the report shows."""
-        if self.region_id is None:
-            return ("bank", "echelon", "region")
-        return ("bank", "echelon", "region", "outlet")
-
-    def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Rows of ``frame`` (``level, id``) the report shows, bank first."""
-        if self.region_id is None:
-            keep = frame["level"].isin(self.levels)
-        else:
-            keep = (
-                (frame["level"] == "bank")
-                | ((frame["level"] == "echelon") & (frame["id"] == str(self.echelon)))
-                | ((frame["level"] == "region") & (frame["id"] == self.region_id))
-                | ((frame["level"] == "outlet") & frame["id"].isin(self.outlet_ids))
-            )
-        out = frame.loc[keep]
-        return (
-            out.assign(_o=out["level"].map(_ORDER))
-            .sort_values(["_o", "id"], kind="stable")
-            .drop(columns="_o")
-        )
-
-    def label(self, level: str, gid: str) -> str:
-        """Display name of a row."""
-        if level == "bank":
-            return "The bank"
-        if level == "echelon":
-            return f"Echelon {gid}"
-        return str(self.names.get(gid, gid))
-
-    def key(self, kpi_id: str, level: str, gid: str, /, **by: object) -> str | None:
-        """The ``metrics.json`` key of a figure, ``None`` when the report does not record it."""
-        if self.region_id is None:
-            if level == "bank":
-                return metric_key(kpi_id, **by)
-            if level == "region":
-                return metric_key(kpi_id, region=gid, **by)
-            return None
-        if level == "region" and gid == self.region_id:
-            return metric_key(kpi_id, **by)
-        return None
-
-
-def plan_end(month: str, plan_start: str | None, plan_years: int) -> str:
-    """The plan date: the last month of ``plan_years`` years from ``plan_start`` (default
-    January of the data month's year).
-
-    Examples
-    --------
-    >>> plan_end("2025-06", None, 3)
-    '2027-12'
-    >>> plan_end("2025-06", "2024-07", 3)
-    '2027-06'
-    """
-    start = plan_start or f"{parse_month(month)[0]:04d}-01"
-    return shift_month(start, 12 * plan_years - 1)
-
-
-def plan_monthly(outlet_kpis: pd.DataFrame, scope: PlanScope) -> pd.DataFrame:
-    """Monthly KPI values of every level the report shows (up to the data month)."""
-    k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
-    if scope.region_id is not None:
-        mine = k.loc[k["region_id"] == scope.region_id]
-        parts = [pl.level_values(mine, "outlet"), pl.level_values(mine, "region")]
-        parts.append(pl.level_values(k.loc[k["echelon"] == scope.echelon], "echelon"))
-    else:
-        parts = [pl.level_values(k, "region"), pl.level_values(k, "echelon")]
-    parts.append(pl.level_values(k, "bank"))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _small(frame: pd.DataFrame, k: int) -> pd.Series:
-    """Rows whose group holds 1 to k-1 customers (by ``customers``; unknown = not small)."""
-    if "customers" not in frame.columns:
-        return pd.Series(False, index=frame.index)
-    c = frame["customers"].astype("float64").fillna(0.0)
-    return pd.Series(is_small(c, k), index=frame.index)
-
-
-def _cell(kpi: str, value: Any, currency: str, withheld: bool, k: int) -> str:
-    if withheld and kpi not in _NOT_CUSTOMER:
-        return format_value(kpi, Suppressed(k), currency)
-    return format_value(kpi, value, currency)
-
-
-def _figure(value: float, reason: str) -> Any:
-    return value if not is_missing(value) else Absent(reason)
 
 
 # --------------------------------------------------------------------------- plan progress
@@ -236,7 +89,7 @@ def attainment_view(
         small = customers is not None and bool(
             is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size)
         )
-        withheld = small and r.kpi not in _NOT_CUSTOMER
+        withheld = small and r.kpi not in NOT_CUSTOMER
         met = attainment_met(r.kpi, r.actual, r.target)
         status = (
             "withheld"
@@ -257,7 +110,7 @@ def attainment_view(
                 "KPI": kpi_dict.get(r.kpi).name,
                 "Period": r.period_label,
                 "Target": format_value(r.kpi, r.target, scope.currency),
-                "Actual": _cell(r.kpi, r.actual, scope.currency, withheld, scope.min_group_size),
+                "Actual": cell(r.kpi, r.actual, scope.currency, withheld, scope.min_group_size),
                 kpi_label("target_attainment"): (
                     format_value("target_attainment", Suppressed(scope.min_group_size))
                     if withheld
@@ -315,7 +168,7 @@ def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
         ):
             key = scope.key(kpi, r.level, r.id, **by)
             if key is not None:
-                out[key] = _figure(value, r.reason or reason)
+                out[key] = figure(value, r.reason or reason)
     return out
 
 
@@ -366,12 +219,16 @@ def plan_progress_section(
         frames.append(extra_actuals)
     actuals = pd.concat(frames, ignore_index=True)
     att = pl.attainment(actuals, targets, scope.month)
-    customers = _customers(monthly, scope.month)
+    customers = customers_at(monthly, scope.month)
     year = parse_month(scope.month)[0]
     if ytd.empty:
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
         sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path)]
+        chart = ytd_path_data(monthly, ytd, scope, path, weights)
+        if len(chart):
+            who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
+            sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
         sec.metrics.update(_ytd_metrics(ytd, scope))
     if att.empty:
         sec.parts.append(f"No targets for {scope.month}, its quarter or its year in the data.")
@@ -399,16 +256,6 @@ def _period_frame(monthly: pd.DataFrame, period: str) -> pd.DataFrame:
     return out.reset_index().drop(columns="month")
 
 
-def _customers(monthly: pd.DataFrame, month: str) -> dict[tuple[str, str], float]:
-    if "customers" not in monthly.columns:
-        return {}
-    now = monthly.loc[monthly["month"] == month]
-    return {
-        (lv, i): float(c)
-        for lv, i, c in zip(now["level"], now["id"], now["customers"], strict=True)
-    }
-
-
 def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
     me = ytd.loc[
         (ytd["level"] == ("bank" if scope.region_id is None else "region"))
@@ -431,6 +278,62 @@ def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
     if not parts:
         return f"{who} has no annual targets of the plan's cumulative KPIs."
     return f"{who}, year to date {scope.month}: " + "; ".join(parts) + "."
+
+
+def ytd_path_data(
+    monthly: pd.DataFrame,
+    ytd: pd.DataFrame,
+    scope: PlanScope,
+    path: str = "linear",
+    weights: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """The scope's cumulative actual and the plan path, as shares of the annual target.
+
+    Returns
+    -------
+    DataFrame
+        ``month, kpi`` (display name), ``actual`` (cumulative actual / annual target, to the
+        data month) and ``plan`` (the plan's share due by the month-end, all twelve months);
+        empty when the scope has no annual target with a known year to date.
+    """
+    level = "bank" if scope.region_id is None else "region"
+    gid = scope.region_id or BANK_ID
+    me = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid) & (ytd["reason"] == "")]
+    year = parse_month(scope.month)[0]
+    months = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    shares = pl.plan_path(path, weights)
+    rows = []
+    own = monthly.loc[(monthly["level"] == level) & (monthly["id"] == gid)].set_index("month")
+    for r in me.itertuples(index=False):
+        done = own[r.kpi].reindex([m for m in months if m <= scope.month]).cumsum()
+        for i, m in enumerate(months):
+            actual = float(done[m]) / r.annual_target if m in done.index else np.nan
+            rows.append(
+                {"month": m, "kpi": kpi_dict.get(r.kpi).name, "actual": actual, "plan": shares[i]}
+            )
+    return pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
+
+
+def plot_ytd_path(data: pd.DataFrame, title: str) -> Any:
+    """Cumulative actual (solid, one line per KPI) against the plan path (dashed), as shares of
+    the annual target."""
+    import matplotlib.pyplot as plt
+
+    from bankanalysis.report.plots import percent_axis
+
+    fig, ax = plt.subplots()
+    plan = data.drop_duplicates("month")
+    ax.plot(plan["month"], plan["plan"], ls="--", color="#555555", label="plan path")
+    for kpi, grp in data.groupby("kpi", sort=True):
+        ax.plot(grp["month"], grp["actual"], marker="o", label=str(kpi))
+    ax.axhline(1.0, color="#d62728", lw=0.8)
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("share of the annual target")
+    ax.set_xlabel("")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
 
 
 # --------------------------------------------------------------------------- quarters
@@ -468,17 +371,15 @@ def quarters_section(
                 if p not in g.index:
                     row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
                     continue
-                small = bool(_small(g.loc[[p]], scope.min_group_size).iloc[0])
-                row[heads[p]] = _cell(
-                    kpi, g.at[p, kpi], scope.currency, small, scope.min_group_size
-                )
+                small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
+                row[heads[p]] = cell(kpi, g.at[p, kpi], scope.currency, small, scope.min_group_size)
                 key = scope.key(kpi, level, gid, quarter=p)
                 if key is not None and complete[p]:
                     v = g.at[p, kpi]
                     sec.metrics[key] = (
                         Suppressed(scope.min_group_size)
-                        if small and kpi not in _NOT_CUSTOMER
-                        else _figure(v, "not measured in the quarter")
+                        if small and kpi not in NOT_CUSTOMER
+                        else figure(v, "not measured in the quarter")
                     )
             rows.append(row)
     note = (
@@ -501,17 +402,17 @@ def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
     ids = [k.id for k in kpi_dict.plan_kpis() if k.id in monthly.columns]
     every = scope.shown(pl.changes(monthly, scope.month, ids))
     ch = every.loc[every["level"] != "region"] if scope.region_id is None else every
-    customers = _customers(monthly, scope.month)
+    customers = customers_at(monthly, scope.month)
     rows = []
     for r in ch.itertuples(index=False):
         small = bool(is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size))
-        hide = small and r.kpi not in _NOT_CUSTOMER
+        hide = small and r.kpi not in NOT_CUSTOMER
         k = scope.min_group_size
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
                 "KPI": kpi_label(r.kpi, scope.currency),
-                scope.month: _cell(r.kpi, r.value, scope.currency, hide, scope.min_group_size),
+                scope.month: cell(r.kpi, r.value, scope.currency, hide, scope.min_group_size),
                 "On the month": _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
                 "On the month (%)": _pct(r.mom_pct, r.mom_reason, hide, k),
                 "On the year": _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
@@ -537,7 +438,7 @@ def _region_change_grid(
         small = bool(is_small(customers.get(("region", gid), 0.0), scope.min_group_size))
         row = {"Region": scope.label("region", gid)}
         for r in grp.itertuples(index=False):
-            hide = small and r.kpi not in _NOT_CUSTOMER
+            hide = small and r.kpi not in NOT_CUSTOMER
             row[kpi_label(r.kpi, scope.currency)] = _change(
                 r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
             )
@@ -580,296 +481,7 @@ def change_sentences(ch: pd.DataFrame, scope: PlanScope) -> str:
     return f"{who}, {scope.month}: " + "; ".join(said) + "."
 
 
-# --------------------------------------------------------------------------- echelons
-
-
-def echelons_section(region_month: pd.DataFrame, scope: PlanScope) -> Section:
-    """Each echelon's share of deposits, fee income and customers, and the gap to the echelon
-    above (average per region) in the data month and a year before."""
-    sec = Section("echelons")
-    rm = region_month.loc[region_month["month"] <= scope.month]
-    con = pl.echelon_contributions(rm)
-    gaps = pl.echelon_gaps(rm)
-    now = con.loc[con["month"] == scope.month]
-    k = scope.min_group_size
-    cust = now.loc[now["kpi"] == "customers"].set_index("echelon")["value"]
-    small = {e: bool(is_small(c, k)) for e, c in cust.items()}
-    rows = []
-    for e, grp in now.groupby("echelon", sort=True):
-        row = {"Echelon": f"Echelon {e}"}
-        for r in grp.itertuples(index=False):
-            value = Suppressed(k) if small.get(e) else r.share
-            row[f"Share of {kpi_dict.get(r.kpi).name.lower()}"] = format_value(
-                "echelon_contribution_share", value, unit=False
-            )
-            if scope.region_id is None:
-                sec.metrics[metric_key("echelon_contribution_share", echelon=e, kpi=r.kpi)] = (
-                    value if small.get(e) else _figure(r.share, "the bank's total is 0")
-                )
-        rows.append(row)
-    sec.parts.append(
-        KpiTable(pd.DataFrame(rows), caption=f"Echelons' shares of the bank, {scope.month}")
-    )
-    year_ago = shift_month(scope.month, -12)
-    no_value = "no value for the month"
-    no_ratio = "the echelon above has no positive figure"
-    grows = []
-    for r in gaps.loc[gaps["month"].isin([scope.month, year_ago])].itertuples(index=False):
-        grows.append(
-            {
-                "Month": r.month,
-                "KPI": kpi_label(r.kpi, scope.currency),
-                "Echelon": f"{r.echelon} against {r.compared_with}",
-                "Per region": format_value(r.kpi, _figure(r.per_region, no_value), scope.currency),
-                "Echelon above, per region": format_value(
-                    r.kpi, _figure(r.compared_per_region, no_value), scope.currency
-                ),
-                "Gap": format_change(r.kpi, _figure(r.gap, no_value), scope.currency),
-                kpi_label("echelon_gap_ratio"): format_value(
-                    "echelon_gap_ratio",
-                    _figure(r.ratio, no_value if is_missing(r.gap) else no_ratio),
-                    unit=False,
-                ),
-            }
-        )
-        if r.month == scope.month and scope.region_id is None:
-            sec.metrics[metric_key("echelon_gap_ratio", echelon=r.echelon, kpi=r.kpi)] = _figure(
-                r.ratio, "the echelon above has no positive figure"
-            )
-    if grows:
-        note = (
-            "Gap = the echelon's average per region minus the echelon above's (negative = behind)."
-        )
-        if year_ago not in set(gaps["month"]):
-            note += f" The data start after {year_ago}, so the gap a year ago cannot be shown."
-        sec.parts.append(KpiTable(pd.DataFrame(grows), note=note))
-    else:
-        sec.parts.append("The bank has regions in one echelon only: there is no gap to show.")
-    if scope.region_id is not None and scope.echelon is not None:
-        sec.parts.append(_region_against_echelons(rm, scope))
-    return sec
-
-
-def _region_against_echelons(rm: pd.DataFrame, scope: PlanScope) -> str:
-    now = rm.loc[rm["month"] == scope.month]
-    mine = now.loc[now["region_id"] == scope.region_id]
-    if mine.empty:
-        return f"{scope.label('region', scope.region_id or '')} has no figures for {scope.month}."
-    first = now.loc[now["echelon"] == 1]
-    parts = []
-    for kpi in ("new_deposits", "fee_income"):
-        own = float(mine[kpi].iloc[0])
-        avg = float(first[kpi].sum() / first["region_id"].nunique()) if len(first) else np.nan
-        parts.append(
-            f"{kpi_dict.get(kpi).name.lower()} {format_value(kpi, own, scope.currency)} against "
-            f"{format_value(kpi, avg, scope.currency)} per first-echelon region"
-        )
-    return (
-        f"{scope.label('region', scope.region_id or '')} in {scope.month}: "
-        + "; ".join(parts)
-        + "."
-    )
-
-
-# --------------------------------------------------------------------------- self-service path
-
-
-def self_service_section(
-    region_month: pd.DataFrame,
-    devices: pd.DataFrame | None,
-    outlet_kpis: pd.DataFrame,
-    scope: PlanScope,
-    *,
-    target: float = 3.0,
-    plan_date: str,
-    has_devices: bool = True,
-) -> Section:
-    """Self-service banks per outlet now and over time, the sites and installs per year needed
-    by the plan date against the recent pace, and the device operating rate trend."""
-    sec = Section("self-service-path")
-    rm = region_month.loc[region_month["month"] <= scope.month]
-    trend = pl.self_service_trend(rm, target, has_devices)
-    path = pl.self_service_path(
-        trend, devices if has_devices else None, scope.month, plan_date, target
-    )
-    if scope.region_id is not None:
-        path = path.loc[path["region_id"].isin([scope.region_id, BANK_ID])]
-    reason = path["reason"].iloc[0] if len(path) else "no regions"
-    every = trend.loc[(trend["month"] == scope.month) & (trend["region_id"] != BANK_ID)]
-    at_target = int((every["sites_missing"] == 0).sum())
-    n_regions = int(
-        trend.loc[
-            (trend["month"] == scope.month) & (trend["region_id"] != BANK_ID), "region_id"
-        ].nunique()
-    )
-    bank = path.loc[path["region_id"] == BANK_ID].iloc[0]
-    if not has_devices:
-        sec.parts.append(
-            "This extract has no device data, so the path to the self-service target cannot be shown."
-        )
-    else:
-        sec.parts.append(_path_sentence(path, bank, scope, target, plan_date, at_target, n_regions))
-    rows = []
-    for r in path.itertuples(index=False):
-        level = "bank" if r.region_id == BANK_ID else "region"
-        why = Absent(reason) if reason else None
-        rows.append(
-            {
-                "Scope": scope.label(level, r.region_id),
-                kpi_label("self_service_per_outlet"): format_value(
-                    "self_service_per_outlet", why or r.self_service_per_outlet
-                ),
-                kpi_label("self_service_sites_missing"): format_value(
-                    "self_service_sites_missing", why or r.sites_missing
-                ),
-                kpi_label("self_service_installs_needed"): format_value(
-                    "self_service_installs_needed", why or r.installs_needed_per_year
-                ),
-                kpi_label("self_service_install_pace"): format_value(
-                    "self_service_install_pace", why or r.install_pace
-                ),
-                "On pace": "–" if r.on_pace is None or reason else ("yes" if r.on_pace else "no"),
-                f"Per outlet by {plan_date} at this pace": format_value(
-                    "self_service_per_outlet", why or r.projected_per_outlet
-                ),
-            }
-        )
-        for kpi, value in (
-            ("self_service_installs_needed", r.installs_needed_per_year),
-            ("self_service_install_pace", r.install_pace),
-        ):
-            key = scope.key(kpi, level, r.region_id)
-            if key is not None:
-                sec.metrics[key] = (
-                    Absent(reason) if reason else _figure(value, "no device installation dates")
-                )
-    if scope.region_id is None:
-        sec.metrics["regions_at_self_service_target"] = (
-            Absent(reason) if not has_devices else at_target
-        )
-        sec.metrics["self_service_sites_missing"] = (
-            Absent(reason) if not has_devices else float(bank.sites_missing)
-        )
-    note = (
-        "Sites needed per year = sites short / years to the plan date; the bank's shortfall is the "
-        "sum of its regions' (a region above target does not lend sites to another). Recent pace "
-        "= new sites (first device installed) in the last 12 months."
-    )
-    sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
-    if has_devices:
-        shown = (
-            trend
-            if scope.region_id is None
-            else trend.loc[trend["region_id"].isin([scope.region_id, BANK_ID])]
-        )
-        sec.parts.append(_ratio_trend_table(shown, scope))
-        rates = _operating_trend(outlet_kpis, scope)
-        sec.parts.append(rates)
-    return sec
-
-
-def _path_sentence(
-    path: pd.DataFrame,
-    bank: Any,
-    scope: PlanScope,
-    target: float,
-    plan_date: str,
-    at_target: int,
-    n_regions: int,
-) -> str:
-    """The self-service path in words: the region's (region report), then the bank's."""
-    fv = format_value
-    text = ""
-    if scope.region_id is not None:
-        me = path.loc[path["region_id"] == scope.region_id]
-        if len(me):
-            r = me.iloc[0]
-            text = (
-                f"{scope.label('region', scope.region_id)}: "
-                f"{fv('self_service_per_outlet', r.self_service_per_outlet)} self-service banks per "
-                "outlet, "
-                + (
-                    "at the target. "
-                    if r.at_target
-                    else f"{fv('self_service_sites_missing', r.sites_missing)} sites short, "
-                    f"{fv('self_service_installs_needed', r.installs_needed_per_year)} a year to "
-                    f"add by {plan_date} against {fv('self_service_install_pace', r.install_pace)} "
-                    "a year recently. "
-                )
-            )
-    return text + (
-        f"Bank-wide {fv('self_service_per_outlet', bank.self_service_per_outlet)} per outlet in "
-        f"{scope.month} (target {target:g}); {at_target} of {n_regions} regions at the target; "
-        f"{fv('self_service_sites_missing', bank.sites_missing)} sites short in the regions below "
-        f"it, {fv('self_service_installs_needed', bank.installs_needed_per_year)} a year to add "
-        f"by {plan_date} against {fv('self_service_install_pace', bank.install_pace)} a year "
-        "recently."
-    )
-
-
-def _ratio_trend_table(trend: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
-    months = sorted(trend["month"].unique())[-n_months:]
-    wide = trend.loc[trend["month"].isin(months)].pivot(
-        index="region_id", columns="month", values="self_service_per_outlet"
-    )
-    rows = []
-    for rid, vals in wide.iterrows():
-        level = "bank" if rid == BANK_ID else "region"
-        row = {"Scope": scope.label(level, str(rid))}
-        row.update({m: format_value("self_service_per_outlet", vals[m]) for m in months})
-        rows.append(row)
-    rows.sort(key=lambda r: r["Scope"] != "The bank")
-    return KpiTable(
-        pd.DataFrame(rows), caption=kpi_label("self_service_per_outlet") + ", month by month"
-    )
-
-
-def _operating_trend(outlet_kpis: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
-    k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
-    parts = [pl.operating_rate_trend(k, "bank")]
-    if scope.region_id is None:
-        parts.append(pl.operating_rate_trend(k, "region"))
-    else:
-        parts.append(pl.operating_rate_trend(k.loc[k["region_id"] == scope.region_id], "region"))
-    t = pd.concat(parts, ignore_index=True)
-    months = sorted(t["month"].unique())[-n_months:]
-    rows = []
-    for (level, gid), grp in scope.shown(t.loc[t["month"].isin(months)]).groupby(
-        ["level", "id"], sort=False
-    ):
-        g = grp.set_index("month")["device_operating_rate"]
-        row = {"Scope": scope.label(level, gid)}
-        row.update({m: format_value("device_operating_rate", g.get(m, np.nan)) for m in months})
-        rows.append(row)
-    return KpiTable(
-        pd.DataFrame(rows), caption=kpi_label("device_operating_rate") + ", month by month"
-    )
-
-
-# --------------------------------------------------------------------------- notebook helpers
-
-
-def load_plan_kpis(ctx: Any) -> pd.DataFrame:
-    """Outlet KPIs of every outlet up to the report's month (no customer-month reads; KPIs
-    whose raw table the extract lacks are NaN)."""
-    from bankanalysis.benchmarking.kpis import outlet_kpis
-    from bankanalysis.report.benchmarking import blank_unmeasured
-
-    om = ctx.bank.outlet_month()
-    return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
-
-
-def scope_for(ctx: Any) -> PlanScope:
-    """The :class:`PlanScope` of a report context (the bank when it has no region)."""
-    return PlanScope(
-        month=ctx.month,
-        region_id=ctx.region_id,
-        echelon=ctx.echelon,
-        names={**ctx.region_names, **ctx.outlet_names},
-        currency=ctx.currency,
-        min_group_size=ctx.min_group_size,
-        outlet_ids=tuple(ctx.region_outlets) if ctx.region_id is not None else (),
-    )
+# --------------------------------------------------------------------------- overview actuals
 
 
 def scorecard_actuals(regions: pd.DataFrame, bank: pd.DataFrame, month: str) -> pd.DataFrame:
