@@ -228,3 +228,13 @@ def test_the_overview_and_region_reports_carry_the_section_anchors(notebook: str
         if f'<a id="{anchor}"></a>' in "".join(c["source"])
     ]
     assert anchors == list(rp.SECTION_IDS)
+
+
+def test_quarters_show_the_focus_families_sales_summed_over_the_quarter() -> None:
+    k = _q1_kpis().assign(sales_insurance=[1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 4.0])
+    sec = rp.quarters_section(k, BANK, ["family_sales"])
+    # O1 sells 1 + 2 + 3 insurance products, O3 (South) 4 in March
+    assert sec.metrics["family_sales[family=insurance,quarter=2025-Q1]"] == 10.0
+    assert sec.metrics["family_sales[region=R1,family=insurance,quarter=2025-Q1]"] == 6.0
+    labels = {r["KPI"] for r in _rows(sec.parts[0])}
+    assert labels == {"Product sales of the family: insurance"}  # no other family column

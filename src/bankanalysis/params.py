@@ -155,6 +155,7 @@ QuarterKpis = Annotated[
             "new_deposits",
             "fee_income",
             "sales_total",
+            "family_sales",
             "new_customers",
             "device_operating_rate",
             "outlet_replacement_rate",

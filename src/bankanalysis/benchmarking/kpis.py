@@ -16,6 +16,7 @@ import pandas as pd
 
 from bankanalysis.benchmarking._frame import require_columns, safe_div
 from bankanalysis.benchmarking.self_service import add_channel_rates
+from bankanalysis.contract import PRODUCT_FAMILIES
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.rules.months import month_window
 from bankanalysis.rules.tiers import assign_tiers, rolling_average_aum, tier_at_least
@@ -43,6 +44,7 @@ ADDITIVE: tuple[str, ...] = (
     "new_deposits",
     "fee_income",
     "sales_total",
+    *(f"sales_{family}" for family in PRODUCT_FAMILIES),
     "txn_n",
     "txn_counter_n",
     "txn_self_service_n",

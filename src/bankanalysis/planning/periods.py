@@ -4,7 +4,7 @@ A target (processed ``targets``: ``month, level, id, kpi, target`` and, in newer
 ``period``) covers a month, a quarter or a year ending at ``month``. KPI values come from the
 outlet KPIs (:func:`bankanalysis.benchmarking.kpis.outlet_kpis`) aggregated by
 :func:`bankanalysis.benchmarking.kpis.group_aggregates` (sums, ratios recomputed from the sums):
-over a quarter or a year the flows of :data:`FLOW_KPIS` are summed over its months, the channel
+over a quarter or a year the flows of :data:`FLOW_KPIS` and the product-family sales (``sales_<family>``) are summed over its months, the channel
 and device rates are recomputed from the period's summed parts, and every other KPI (balances,
 customers, coverage) is its value at the period's last month in the data.
 """
@@ -155,7 +155,8 @@ def period_values(outlet_kpis: pd.DataFrame, level: str, period: str) -> pd.Data
             summed = level_values(relabelled, level)
         summed = summed.rename(columns={"month": "period_label"}).set_index(["period_label", "id"])
         idx = pd.MultiIndex.from_frame(last[["period_label", "id"]])
-        for c in (*FLOW_KPIS, *RATE_KPIS):
+        family = [c for c in summed.columns if c.startswith("sales_") and c != "sales_per_fte"]
+        for c in (*FLOW_KPIS, *family, *RATE_KPIS):
             if c in summed.columns:
                 last[c] = summed[c].reindex(idx).to_numpy()
     last["months"] = last["period_label"].map(n_months).astype("int64")

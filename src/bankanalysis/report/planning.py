@@ -339,6 +339,28 @@ def plot_ytd_path(data: pd.DataFrame, title: str) -> Any:
 # --------------------------------------------------------------------------- quarters
 
 
+#: Product families of the plan's first-quarter focus (funds, insurance, debit cards) shown for
+#: the ``family_sales`` entry of ``quarter_kpis``.
+FOCUS_FAMILIES: tuple[str, ...] = ("investment", "insurance", "card")
+
+
+def _quarter_rows(
+    kpi_ids: Sequence[str], columns: Any, currency: str
+) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(KPI id, column, label, breakdown) of each quarter row; ``family_sales`` gives one row
+    per focus family whose column the data have."""
+    out = []
+    for kpi in kpi_ids:
+        if kpi == "family_sales":
+            for fam in FOCUS_FAMILIES:
+                if f"sales_{fam}" in columns:
+                    label = f"{kpi_label(kpi, currency)}: {fam.replace('_', ' ')}"
+                    out.append((kpi, f"sales_{fam}", label, {"family": fam}))
+        elif kpi in columns:
+            out.append((kpi, kpi, kpi_label(kpi, currency), {}))
+    return out
+
+
 def quarters_section(
     outlet_kpis: pd.DataFrame, scope: PlanScope, kpi_ids: Sequence[str], n_quarters: int = 5
 ) -> Section:
@@ -358,24 +380,24 @@ def quarters_section(
     q = pd.concat([pl.period_values(df, lv, "quarter") for df, lv in groups], ignore_index=True)
     quarters = sorted(q["period_label"].unique())[-n_quarters:]
     q = q.loc[q["period_label"].isin(quarters)]
-    ids = [c for c in kpi_ids if c in q.columns]
-    left_out = [c for c in kpi_ids if c not in q.columns]
+    ids = _quarter_rows(kpi_ids, q.columns, scope.currency)
+    left_out = [c for c in kpi_ids if c != "family_sales" and c not in q.columns]
     complete = q.groupby("period_label")["complete"].all()
     heads = {p: p if complete[p] else f"{p} (to date)" for p in quarters}
     rows = []
     for (level, gid), grp in scope.shown(q).groupby(["level", "id"], sort=False):
         g = grp.set_index("period_label")
-        for kpi in ids:
-            row = {"Scope": scope.label(level, gid), "KPI": kpi_label(kpi, scope.currency)}
+        for kpi, col, label, by in ids:
+            row = {"Scope": scope.label(level, gid), "KPI": label}
             for p in quarters:
                 if p not in g.index:
                     row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
                     continue
                 small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
-                row[heads[p]] = cell(kpi, g.at[p, kpi], scope.currency, small, scope.min_group_size)
-                key = scope.key(kpi, level, gid, quarter=p)
+                row[heads[p]] = cell(kpi, g.at[p, col], scope.currency, small, scope.min_group_size)
+                key = scope.key(kpi, level, gid, **by, quarter=p)
                 if key is not None and complete[p]:
-                    v = g.at[p, kpi]
+                    v = g.at[p, col]
                     sec.metrics[key] = (
                         Suppressed(scope.min_group_size)
                         if small and kpi not in NOT_CUSTOMER
