@@ -261,14 +261,18 @@ def test_synthetic_year_targets_are_planted_ahead_and_behind_the_pace() -> None:
     )
     outlets = pd.DataFrame({"outlet_id": ["O1", "O2"], "region_id": ["R1", "R2"]})
     targets, truth = plan_year_targets(actuals, outlets, cal)
-    fee = targets.loc[targets["kpi"] == "fee_income"].set_index("id")["target"]
+    fee = targets.loc[targets["kpi"] == "fee_income"].set_index(["period", "id"])["target"]
     # R1: 30 to date, pace 120, planted ahead (x 0.85) = 102; R2: 60, pace 240, behind (x 1.15)
-    assert fee.to_dict() == {"R1": 102.0, "R2": 276.0, "bank": 378.0}
-    assert set(targets["period"]) == {"year"} and set(targets["month"]) == {"2025-12"}
+    assert fee["year"].to_dict() == {"R1": 102.0, "R2": 276.0, "bank": 378.0}
+    # the first quarter carries a third of the year (the peak season): 34 and 92
+    assert fee["quarter"].to_dict() == {"R1": 34.0, "R2": 92.0, "bank": 126.0}
+    months = targets.groupby("period")["month"].unique().map(list).to_dict()
+    assert months == {"quarter": ["2025-03"], "year": ["2025-12"]}
     t = truth.set_index(["region_id", "kpi"])
     assert t.at[("R1", "fee_income"), "side"] == "ahead"
     assert t.at[("R1", "fee_income"), "gap_share"] == pytest.approx(120 / 102 - 1)
     assert t.at[("R2", "fee_income"), "gap_share"] == pytest.approx(240 / 276 - 1)
+    assert t.at[("R2", "fee_income"), "q1_attainment"] == pytest.approx(60 / 92)
     # December 2024 is not in 2025: sales of the year are known and planted
     assert t.at[("bank", "sales_total"), "annual_target"] == 31 + 41  # pace 36 x 0.85, x 1.15
 
@@ -279,6 +283,7 @@ def test_the_plan_selfcheck_recovers_the_planted_year_targets(ci_bank) -> None:
 
     results = sc.check_plan(ci_bank.raw, ci_bank.processed, ci_bank.raw / "_truth")
     assert [r.name for r in results] == [
+        "plan.q1_attainment_error",
         "plan.ytd_side_agreement",
         "plan.projected_gap_error",
         "plan.year_attainment_to_date",

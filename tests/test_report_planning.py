@@ -238,3 +238,13 @@ def test_quarters_show_the_focus_families_sales_summed_over_the_quarter() -> Non
     assert sec.metrics["family_sales[region=R1,family=insurance,quarter=2025-Q1]"] == 6.0
     labels = {r["KPI"] for r in _rows(sec.parts[0])}
     assert labels == {"Product sales of the family: insurance"}  # no other family column
+
+
+def test_the_years_quarters_already_over_stay_in_the_attainment_table() -> None:
+    k = _q1_kpis()
+    k = pd.concat([k, k.loc[k["month"] == "2025-03"].assign(month="2025-04")], ignore_index=True)
+    april = rp.PlanScope(month="2025-04", names=NAMES, min_group_size=4)
+    sec = rp.plan_progress_section(rp.plan_monthly(k, april), TARGETS, april)
+    status = {(r["Scope"], r["Period"]): r["Status"] for r in _rows(sec.parts[-1])}
+    # the first quarter (75 against 70) is over and met; the March month target is not shown
+    assert status == {("The bank", "2025"): "to date", ("North", "2025-Q1"): "met"}

@@ -524,7 +524,8 @@ def check_plan(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[Chec
     year-to-date pace (``plan_targets``); the plan analytics (:mod:`bankanalysis.planning`, linear
     path) must put every region on its planted side, the projected gap equal to the planted
     one, and show the year targets in the attainment table, to date, with the year-to-date
-    actual.
+    actual; with the first quarter of the year in the data, the first-quarter (peak season)
+    attainment equal to the planted one.
     """
     from bankanalysis.benchmarking.kpis import outlet_kpis
     from bankanalysis.data.load import load_processed
@@ -550,7 +551,24 @@ def check_plan(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[Chec
     shown = want.index.intersection(att.index)
     same = np.isclose(att.loc[shown, "actual"], got.loc[shown, "ytd_actual"], rtol=1e-9)
     att_ok = float(same.mean()) if len(shown) else 0.0
-    return [
+    out = []
+    if "q1_attainment" in truth.columns:
+        q = [period_values(kpis, lv, "quarter") for lv in ("region", "bank")]
+        q1 = attainment(long_values(q, "quarter"), bank.targets, f"{int(truth['year'].iloc[0])}-03")
+        q1 = q1.loc[q1["period"] == "quarter"].set_index(["id", "kpi"])
+        both = want.index.intersection(q1.index)
+        q_err = float((q1.loc[both, "attainment"] - want.loc[both, "q1_attainment"]).abs().max())
+        out.append(
+            CheckResult(
+                "plan.q1_attainment_error",
+                q_err,
+                1e-6,
+                bool(q_err <= 1e-6) and len(both) == len(want),
+                f"largest |recovered - planted| first-quarter attainment over {len(both)} of "
+                f"{len(want)} peak-season quarter targets",
+            )
+        )
+    return out + [
         CheckResult(
             "plan.ytd_side_agreement",
             agree,

@@ -182,7 +182,7 @@ def plan_progress_section(
     extra_actuals: pd.DataFrame | None = None,
 ) -> Section:
     """Year to date against the annual plan, and attainment of every target of the month's
-    month, quarter and year.
+    month, quarter and year and of the year's quarters already over.
 
     Parameters
     ----------
@@ -218,9 +218,14 @@ def plan_progress_section(
     if extra_actuals is not None and len(extra_actuals):
         frames.append(extra_actuals)
     actuals = pd.concat(frames, ignore_index=True)
-    att = pl.attainment(actuals, targets, scope.month)
+    year, m = parse_month(scope.month)
+    earlier = [  # the year's quarters already over before the data month's quarter
+        pl.attainment(actuals, targets, f"{year:04d}-{end:02d}").query("period == 'quarter'")
+        for end in (3, 6, 9)
+        if end < m - (m - 1) % 3
+    ]
+    att = pd.concat([*earlier, pl.attainment(actuals, targets, scope.month)], ignore_index=True)
     customers = customers_at(monthly, scope.month)
-    year = parse_month(scope.month)[0]
     if ytd.empty:
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
