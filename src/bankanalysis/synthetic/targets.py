@@ -111,7 +111,12 @@ def plan_year_targets(
     act = actuals.loc[actuals["t"].isin(ts)]
     act = act.assign(region_id=outlets["region_id"].to_numpy()[act["outlet"].to_numpy()])
     ytd = act.groupby("region_id", sort=True)[list(PLAN_YEAR_KPIS)].sum(min_count=1)
-    q1_act = act.loc[act["t"].isin(q1)].groupby("region_id", sort=True)[list(PLAN_YEAR_KPIS)].sum()
+    q1_act = (
+        act.loc[act["t"].isin(q1)]
+        .groupby("region_id", sort=True)[list(PLAN_YEAR_KPIS)]
+        .sum()
+        .reindex(ytd.index)
+    )
     complete = act.groupby("region_id", sort=True)[list(PLAN_YEAR_KPIS)].count()
     rows, truth = [], []
     for kpi in PLAN_YEAR_KPIS:
