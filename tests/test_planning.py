@@ -310,3 +310,17 @@ def test_month_attainment_of_the_older_reports_ignores_quarter_and_year_targets(
     assert att[["target", "attainment"]].values.tolist() == [[100.0, 0.9]]
     att = month_attainment(rm, targets, "region")
     assert att[["target", "attainment"]].values.tolist() == [[100.0, 0.9]]
+
+
+def test_absent_values_say_why() -> None:
+    targets = pd.DataFrame(
+        {"month": ["2025-12"], "level": "bank", "id": "bank", "kpi": "fee_income",
+         "target": [100.0], "period": "year"}
+    )  # fmt: skip
+    unmeasured = _bank_monthly({"2025-01": np.nan, "2025-02": np.nan}, "fee_income")
+    row = pl.ytd_progress(unmeasured, targets, "2025-02").iloc[0]
+    assert row.reason == "fee_income is not measured in this extract (a table it needs is missing)"
+    gap = _bank_monthly({"2024-12": 1.0, "2025-01": np.nan, "2025-02": 2.0}, "fee_income")
+    assert pl.ytd_progress(gap, targets, "2025-02").iloc[0].reason == "no value for 2025-01"
+    ch = pl.changes(unmeasured, "2025-02", ["fee_income"]).iloc[0]
+    assert (ch.mom_reason, ch.yoy_reason) == ("no value for 2025-02", "no value for 2025-02")

@@ -66,8 +66,9 @@ def changes(monthly: pd.DataFrame, month: str, kpi_ids: Sequence[str]) -> pd.Dat
                     "value": v,
                     "value_prev_month": p,
                     "value_year_ago": y,
-                    "mom_reason": _reason(prev, have, first, p),
-                    "yoy_reason": _reason(year_ago, have, first, y),
+                    "mom_reason": _reason(month, have, first, v) or _reason(prev, have, first, p),
+                    "yoy_reason": _reason(month, have, first, v)
+                    or _reason(year_ago, have, first, y),
                 }
             )
     cols = [

@@ -133,9 +133,15 @@ def ytd_progress(
             values = sel.set_index("month")[r.kpi].reindex(ytd_months)
             if missing:
                 reason = f"the data start at {min(have_months)}, after January {year}"
+            elif values.isna().all():
+                reason = f"{r.kpi} is not measured in this extract (a table it needs is missing)"
             elif values.isna().any():
                 first = values.index[values.isna()][0]
-                reason = f"no value for {first} (the data's first month has no change to measure)"
+                reason = f"no value for {first}" + (
+                    " (the data's first month has no change to measure)"
+                    if first == min(have_months)
+                    else ""
+                )
             else:
                 ytd = float(values.sum())
         rows.append({**r._asdict(), "ytd_actual": ytd, "reason": reason})
