@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis import planning as pl
+from bankanalysis.benchmarking.kpis import outlet_kpis
+from bankanalysis.report.benchmarking import blank_unmeasured
 from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.kpis import metric_key
@@ -186,16 +188,19 @@ def small_rows(frame: pd.DataFrame, k: int) -> pd.Series:
 
 
 def cell(kpi: str, value: Any, currency: str, withheld: bool, k: int) -> str:
+    """A table cell: the formatted value, or the small-group marker for a customer figure."""
     if withheld and kpi not in NOT_CUSTOMER:
         return format_value(kpi, Suppressed(k), currency)
     return format_value(kpi, value, currency)
 
 
 def figure(value: float, reason: str) -> Any:
+    """``value`` to record, or :class:`Absent` with ``reason`` when it is missing."""
     return value if not is_missing(value) else Absent(reason)
 
 
 def customers_at(monthly: pd.DataFrame, month: str) -> dict[tuple[str, str], float]:
+    """Active customers at ``month`` per (level, id) (the small-group rule's group sizes)."""
     if "customers" not in monthly.columns:
         return {}
     now = monthly.loc[monthly["month"] == month]
@@ -211,9 +216,6 @@ def customers_at(monthly: pd.DataFrame, month: str) -> dict[tuple[str, str], flo
 def load_plan_kpis(ctx: Any) -> pd.DataFrame:
     """Outlet KPIs of every outlet up to the report's month (no customer-month reads; KPIs
     whose raw table the extract lacks are NaN)."""
-    from bankanalysis.benchmarking.kpis import outlet_kpis
-    from bankanalysis.report.benchmarking import blank_unmeasured
-
     om = ctx.bank.outlet_month()
     return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
 
