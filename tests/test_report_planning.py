@@ -153,6 +153,13 @@ def test_echelon_shares_and_gaps_recorded_for_the_bank() -> None:
     gaps = _rows(sec.parts[1])
     assert gaps[0]["Gap"] == "-50 CNY" and gaps[0]["Echelon"] == "2 against 1"
     assert "cannot be shown" in sec.parts[1].note  # no month a year before
+    trend = _rows(sec.parts[2])
+    assert [(r["KPI"], r["Echelon"], r["2025-03"]) for r in trend] == [
+        ("Intermediary (fee) income (CNY)", "2 against 1", "0.75"),
+        ("Intermediary (fee) income (CNY)", "3 against 2", "0.20"),
+        ("New personal deposits (CNY)", "2 against 1", "2.00"),
+        ("New personal deposits (CNY)", "3 against 2", "0.00"),
+    ]
     # echelons 2 and 3 hold 5 customers each: their shares are withheld at k = 10
     small = rp.echelons_section(_region_month(), rp.PlanScope(month="2025-03", min_group_size=10))
     assert small.metrics["echelon_contribution_share[echelon=3,kpi=customers]"] == Suppressed(10)
@@ -248,3 +255,25 @@ def test_the_years_quarters_already_over_stay_in_the_attainment_table() -> None:
     status = {(r["Scope"], r["Period"]): r["Status"] for r in _rows(sec.parts[-1])}
     # the first quarter (75 against 70) is over and met; the March month target is not shown
     assert status == {("The bank", "2025"): "to date", ("North", "2025-Q1"): "met"}
+
+
+def test_unmeasured_figures_show_their_reason() -> None:
+    # without customer months product coverage is an outlet column of NaN, no region column
+    sec = rp.quarters_section(_q1_kpis(), REGION, ["product_coverage"])
+    assert _rows(sec.parts[0])[0]["2025-Q1"] == "n/a (not measured in the quarter)"
+    assert sec.metrics["product_coverage[quarter=2025-Q1]"] == Absent("not measured in the quarter")
+    none = rp.quarters_section(_q1_kpis(), BANK, ["product_coverage"])
+    assert none.parts == [
+        "None of the quarter KPIs is computed from this extract: product_coverage."
+    ]
+    targets = pd.DataFrame(
+        {"month": ["2025-03"], "level": ["bank"], "id": ["bank"], "kpi": ["product_coverage"],
+         "target": [0.3]}
+    )  # fmt: skip
+    sec = rp.plan_progress_section(rp.plan_monthly(_q1_kpis(), BANK), targets, BANK)
+    (row,) = _rows(sec.parts[-1])
+    assert (row["Actual"], row["Target attainment (%)"], row["Status"]) == (
+        "n/a (not computed for this level and period)",
+        "n/a (no actual)",
+        "no actual",
+    )

@@ -110,11 +110,24 @@ def attainment_view(
                 "KPI": kpi_dict.get(r.kpi).name,
                 "Period": r.period_label,
                 "Target": format_value(r.kpi, r.target, scope.currency),
-                "Actual": cell(r.kpi, r.actual, scope.currency, withheld, scope.min_group_size),
+                "Actual": cell(
+                    r.kpi,
+                    figure(r.actual, "not computed for this level and period"),
+                    scope.currency,
+                    withheld,
+                    scope.min_group_size,
+                ),
                 kpi_label("target_attainment"): (
                     format_value("target_attainment", Suppressed(scope.min_group_size))
                     if withheld
-                    else format_value("target_attainment", r.attainment, unit=False)
+                    else format_value(
+                        "target_attainment",
+                        figure(
+                            r.attainment,
+                            "no actual" if is_missing(r.actual) else "the target is not positive",
+                        ),
+                        unit=False,
+                    )
                 ),
                 "Status": status,
             }
@@ -399,7 +412,8 @@ def quarters_section(
                     row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
                     continue
                 small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
-                row[heads[p]] = cell(kpi, g.at[p, col], scope.currency, small, scope.min_group_size)
+                value = figure(g.at[p, col], "not measured in the quarter")
+                row[heads[p]] = cell(kpi, value, scope.currency, small, scope.min_group_size)
                 key = scope.key(kpi, level, gid, **by, quarter=p)
                 if key is not None and complete[p]:
                     v = g.at[p, col]
@@ -414,6 +428,10 @@ def quarters_section(
         "are recomputed from the quarter's summed hours and transactions; other KPIs are at the "
         "quarter's last month."
     )
+    if not rows:
+        missing = ", ".join(left_out) or "none chosen"
+        sec.parts.append(f"None of the quarter KPIs is computed from this extract: {missing}.")
+        return sec
     if left_out:
         note += " Not computed from this extract: " + ", ".join(left_out) + "."
     sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))

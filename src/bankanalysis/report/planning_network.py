@@ -26,7 +26,7 @@ from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import shift_month
 
-__all__ = ["echelons_section", "self_service_section"]
+__all__ = ["echelons_section", "gap_trend_table", "self_service_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +94,35 @@ def echelons_section(region_month: pd.DataFrame, scope: PlanScope) -> Section:
         if year_ago not in set(gaps["month"]):
             note += f" The data start after {year_ago}, so the gap a year ago cannot be shown."
         sec.parts.append(KpiTable(pd.DataFrame(grows), note=note))
+        sec.parts.append(gap_trend_table(gaps, scope))
     else:
         sec.parts.append("The bank has regions in one echelon only: there is no gap to show.")
     if scope.region_id is not None and scope.echelon is not None:
         sec.parts.append(_region_against_echelons(rm, scope))
     return sec
+
+
+def gap_trend_table(gaps: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
+    """Each echelon against the one above (average per region, as a ratio) month by month,
+    the last ``n_months`` months: is the gap shortening?"""
+    months = sorted(gaps["month"].unique())[-n_months:]
+    rows = []
+    for (kpi, ech, above), grp in gaps.groupby(["kpi", "echelon", "compared_with"], sort=True):
+        g = grp.set_index("month")
+        row = {"KPI": kpi_label(kpi, scope.currency), "Echelon": f"{ech} against {above}"}
+        for m in months:
+            value = g["ratio"].get(m, np.nan)
+            reason = (
+                "no value for the month"
+                if m not in g.index or is_missing(g.at[m, "gap"])
+                else "the echelon above has no positive figure"
+            )
+            row[m] = format_value("echelon_gap_ratio", figure(value, reason), unit=False)
+        rows.append(row)
+    return KpiTable(
+        pd.DataFrame(rows),
+        caption=f"{kpi_label('echelon_gap_ratio')}, month by month (1 = no gap)",
+    )
 
 
 def _region_against_echelons(rm: pd.DataFrame, scope: PlanScope) -> str:
@@ -267,7 +291,12 @@ def _ratio_trend_table(trend: pd.DataFrame, scope: PlanScope, n_months: int = 12
     for rid, vals in wide.iterrows():
         level = "bank" if rid == BANK_ID else "region"
         row = {"Scope": scope.label(level, str(rid))}
-        row.update({m: format_value("self_service_per_outlet", vals[m]) for m in months})
+        row.update(
+            {
+                m: format_value("self_service_per_outlet", figure(vals[m], "no open outlet"))
+                for m in months
+            }
+        )
         rows.append(row)
     rows.sort(key=lambda r: r["Scope"] != "The bank")
     return KpiTable(
@@ -290,7 +319,14 @@ def _operating_trend(outlet_kpis: pd.DataFrame, scope: PlanScope, n_months: int 
     ):
         g = grp.set_index("month")["device_operating_rate"]
         row = {"Scope": scope.label(level, gid)}
-        row.update({m: format_value("device_operating_rate", g.get(m, np.nan)) for m in months})
+        row.update(
+            {
+                m: format_value(
+                    "device_operating_rate", figure(g.get(m, np.nan), "no device hours")
+                )
+                for m in months
+            }
+        )
         rows.append(row)
     return KpiTable(
         pd.DataFrame(rows), caption=kpi_label("device_operating_rate") + ", month by month"
