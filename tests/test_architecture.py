@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "propensity": 3,
     "overview": 3,
     "plan": 3,
+    "planning": 3,
     "report": 4,
     "batch": 5,
     "selfcheck": 6,

@@ -257,7 +257,11 @@ def test_first_month_is_no_spike_of_purchases_or_new_customer_targets(bank: Path
 
 
 def test_region_targets_are_the_sum_of_their_outlets(bank: Path) -> None:
-    targets = _read(bank, "targets")
+    every = _read(bank, "targets")
+    targets = every[every["period"] == "month"]
+    # the year targets of the last year (planted for the plan check): regions and the bank
+    year = every[every["period"] == "year"]
+    assert set(year["level"]) == {"region", "bank"} and year["month"].nunique() == 1
     outlets = _read(bank, "outlets")
     assert set(targets["kpi"]) == {
         "new_customers",

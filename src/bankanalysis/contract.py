@@ -51,7 +51,13 @@ TXN_KINDS: tuple[str, ...] = (
 ACCOUNTING_KINDS: tuple[str, ...] = ("deposit", "withdrawal", "transfer", "payment")
 CONTACT_CHANNELS: tuple[str, ...] = ("visit", "phone", "message", "event")
 DEVICE_TYPES: tuple[str, ...] = ("atm", "crs", "kiosk")
-TARGET_LEVELS: tuple[str, ...] = ("outlet", "region")
+#: Levels a target can be set at; the id names an outlet, a region, an echelon (1-3) or, for
+#: the whole bank, :data:`BANK_TARGET_ID`.
+TARGET_LEVELS: tuple[str, ...] = ("outlet", "region", "echelon", "bank")
+#: The id of a bank-level target.
+BANK_TARGET_ID = "bank"
+#: Periods a target can cover; an empty ``period`` (or no such column) means ``month``.
+TARGET_PERIODS: tuple[str, ...] = ("month", "quarter", "year")
 GENDERS: tuple[str, ...] = ("F", "M", "U")
 
 #: Ids that end up in file names (region, product) must match this pattern.
@@ -337,16 +343,34 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "targets",
-            "Business objectives of the plan (optional).",
+            "Business objectives of the plan (optional): any KPI of the dictionary, at any "
+            "level, for a month, a quarter or a year. Files without the period column stay "
+            "valid (every row a month target).",
             (
-                Column("month", "month", "Month the target applies to."),
-                Column("level", "str", "outlet or region.", allowed=TARGET_LEVELS),
-                Column("id", "str", "Outlet id or region id."),
-                Column("kpi", "str", "KPI name (see docs/data_contract.md)."),
-                Column("target", "float", "Target value in the KPI's unit."),
+                Column(
+                    "month",
+                    "month",
+                    "Month the target applies to; for a quarter or year target the period's "
+                    "last month (March, June, September, December; December for a year).",
+                ),
+                Column("level", "str", "outlet, region, echelon or bank.", allowed=TARGET_LEVELS),
+                Column(
+                    "id",
+                    "str",
+                    "Outlet id, region id, echelon (1, 2 or 3) or 'bank' (level bank).",
+                ),
+                Column("kpi", "str", "KPI id of the dictionary (docs/kpis.md)."),
+                Column("target", "float", "Target value in the KPI's unit (shares as fractions)."),
+                Column(
+                    "period",
+                    "str",
+                    "month, quarter or year (empty = month).",
+                    required=False,
+                    nullable=True,
+                    allowed=TARGET_PERIODS,
+                ),
             ),
             required=False,
-            key=("month", "level", "id", "kpi"),
         ),
     )
 }
@@ -362,6 +386,10 @@ EXTRA_RULES: tuple[str, ...] = (
     "of the data's last month.",
     "device_months.month values lie within the holdings months.",
     "customers.closed, when present, is not before customers.since.",
+    "targets: kpi is a KPI id of the dictionary that exists at the row's level; id names an "
+    "outlet or region of the extract, an echelon 1-3 or 'bank'; a quarter target's month is a "
+    "quarter's last month, a year target's month is December; one row per (period, month, "
+    "level, id, kpi), an empty period counting as month.",
     "Every required table has at least one row.",
 )
 

@@ -457,8 +457,12 @@ def target_attainment(
     if targets is None or targets.empty:
         return pd.DataFrame(columns=cols)
     known = [c for c in region_month.columns if kpis.is_kpi(c)]
+    monthly = targets["period"].fillna("month").isin(["month", ""]) if "period" in targets else True
     t = targets.loc[
-        (targets["month"] == month) & (targets["level"] == "region") & targets["kpi"].isin(known)
+        (targets["month"] == month)
+        & (targets["level"] == "region")
+        & targets["kpi"].isin(known)
+        & monthly
     ]
     if t.empty:
         return pd.DataFrame(columns=cols)

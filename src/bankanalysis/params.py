@@ -18,10 +18,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bankanalysis.contract import PRODUCT_FAMILIES, SAFE_ID_PATTERN
 from bankanalysis.exceptions import ParameterError
+from bankanalysis.rules.kpis import is_kpi
 
 __all__ = [
     "BATCH_ONLY_KEYS",
@@ -96,6 +97,71 @@ WealthCardProduct = Annotated[
         default="wealth_card",
         description="product id of the wealth card (matching rate among quality-and-above "
         "customers); null = this bank has no wealth card",
+    ),
+]
+
+# plan tracking (bankanalysis.planning; the plan sections of 00 and 03)
+PlanPath = Annotated[
+    Literal["linear", "seasonal"],
+    Field(
+        default="linear",
+        description="how the annual plan is spread over the months for the year-to-date "
+        "comparison: linear (a twelfth a month) or seasonal (by plan_season_weights)",
+    ),
+]
+PlanSeasonWeights = Annotated[
+    list[Annotated[float, Field(ge=0)]],
+    Field(
+        default_factory=lambda: [1.5, 1.5, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        min_length=12,
+        max_length=12,
+        description="weights of January to December for the seasonal plan path (the plan's "
+        "peak-season first quarter weighs more); relative, any scale",
+    ),
+]
+PlanStart = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="first month of the plan (YYYY-MM) the self-service target is due "
+        "plan_years after; null = January of the data month's year",
+    ),
+]
+PlanYears = Annotated[
+    int,
+    Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="years from plan_start to reach the self-service target (years)",
+    ),
+]
+
+
+def _kpi_ids(ids: list[str]) -> list[str]:
+    """Every id must be a KPI of the dictionary (``bankanalysis kpis`` lists them)."""
+    bad = [k for k in ids if not is_kpi(k)]
+    if bad:
+        raise ValueError(f"not KPI ids of the dictionary: {bad} (bankanalysis kpis lists them)")
+    return ids
+
+
+QuarterKpis = Annotated[
+    list[str],
+    AfterValidator(_kpi_ids),
+    Field(
+        default_factory=lambda: [
+            "new_deposits",
+            "fee_income",
+            "sales_total",
+            "family_sales",
+            "new_customers",
+            "device_operating_rate",
+            "outlet_replacement_rate",
+            "accounting_replacement_rate",
+        ],
+        description="the plan's first-quarter focus KPIs shown by quarter (KPI ids)",
     ),
 ]
 
@@ -204,6 +270,16 @@ class OverviewParams(CommonParams):
     )
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
+    self_service_target: float = Field(
+        3.0,
+        gt=0,
+        description="plan target: self-service banks (device sites) per physical outlet (ratio)",
+    )
+    plan_path: PlanPath
+    plan_season_weights: PlanSeasonWeights
+    plan_start: PlanStart
+    plan_years: PlanYears
+    quarter_kpis: QuarterKpis
 
 
 # --------------------------------------------------------------------------- 01 segmentation
@@ -478,6 +554,11 @@ class BenchmarkingParams(CommonParams):
         gt=0,
         description="plan target: self-service banks (device sites) per physical outlet (ratio)",
     )
+    plan_path: PlanPath
+    plan_season_weights: PlanSeasonWeights
+    plan_start: PlanStart
+    plan_years: PlanYears
+    quarter_kpis: QuarterKpis
 
     @field_validator("product_sales_standard")
     @classmethod

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import BankAnalysisError
@@ -510,3 +511,85 @@ def check_propensity(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- plan tracking
+
+
+@register
+def check_plan(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
+    """Year to date, projection and attainment recover the planted year targets.
+
+    The generator plants every region's annual target of the last year ahead of or behind its
+    year-to-date pace (``plan_targets``); the plan analytics (:mod:`bankanalysis.planning`, linear
+    path) must put every region on its planted side, the projected gap equal to the planted
+    one, and show the year targets in the attainment table, to date, with the year-to-date
+    actual; with the first quarter of the year in the data, the first-quarter (peak season)
+    attainment equal to the planted one.
+    """
+    from bankanalysis.benchmarking.kpis import outlet_kpis
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.planning import attainment, level_values, period_values, ytd_progress
+    from bankanalysis.planning.periods import long_values
+
+    bank = load_processed(processed_dir)
+    truth = read_truth(truth_dir, "plan_targets")
+    kpis = outlet_kpis(bank.outlet_month())
+    monthly = pd.concat([level_values(kpis, "region"), level_values(kpis, "bank")])
+    ytd = ytd_progress(monthly, bank.targets, bank.data_month, kpi_ids=tuple(truth["kpi"].unique()))
+    got = ytd.set_index(["id", "kpi"])
+    want = truth.set_index(["region_id", "kpi"])
+    common = want.index.intersection(got.index)
+    regions = want.loc[want["side"] != ""].index.intersection(got.index)
+    side = np.where(got.loc[regions, "gap"] > 0, "ahead", "behind")
+    agree = float((side == want.loc[regions, "side"].to_numpy()).mean()) if len(regions) else 0.0
+    err = float((got.loc[common, "gap_share"] - want.loc[common, "gap_share"]).abs().max())
+    year = period_values(kpis, "region", "year")
+    actuals = long_values([year, period_values(kpis, "bank", "year")], "year")
+    att = attainment(actuals, bank.targets, bank.data_month)
+    att = att.loc[att["period"] == "year"].set_index(["id", "kpi"])
+    shown = want.index.intersection(att.index)
+    same = np.isclose(att.loc[shown, "actual"], got.loc[shown, "ytd_actual"], rtol=1e-9)
+    att_ok = float(same.mean()) if len(shown) else 0.0
+    out = []
+    if "q1_attainment" in truth.columns:
+        q = [period_values(kpis, lv, "quarter") for lv in ("region", "bank")]
+        q1 = attainment(long_values(q, "quarter"), bank.targets, f"{int(truth['year'].iloc[0])}-03")
+        q1 = q1.loc[q1["period"] == "quarter"].set_index(["id", "kpi"])
+        both = want.index.intersection(q1.index)
+        q_err = float((q1.loc[both, "attainment"] - want.loc[both, "q1_attainment"]).abs().max())
+        out.append(
+            CheckResult(
+                "plan.q1_attainment_error",
+                q_err,
+                1e-6,
+                bool(q_err <= 1e-6) and len(both) == len(want),
+                f"largest |recovered - planted| first-quarter attainment over {len(both)} of "
+                f"{len(want)} peak-season quarter targets",
+            )
+        )
+    return out + [
+        CheckResult(
+            "plan.ytd_side_agreement",
+            agree,
+            1.0,
+            agree >= 1.0,
+            f"{len(regions)} region-KPI year targets planted ahead of or behind the pace",
+        ),
+        CheckResult(
+            "plan.projected_gap_error",
+            err,
+            1e-6,
+            bool(err <= 1e-6),
+            f"largest |recovered - planted| projected gap share over {len(common)} targets "
+            "(the prepared sums equal the simulated ones)",
+        ),
+        CheckResult(
+            "plan.year_attainment_to_date",
+            att_ok,
+            1.0,
+            att_ok >= 1.0 and len(shown) == len(want),
+            f"{len(shown)} of {len(want)} year targets in the attainment table with the "
+            "year-to-date actual",
+        ),
+    ]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from bankanalysis.benchmarking._frame import require_columns, safe_div
 from bankanalysis.benchmarking.self_service import add_channel_rates
+from bankanalysis.contract import PRODUCT_FAMILIES
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.rules.months import month_window
 from bankanalysis.rules.tiers import assign_tiers, rolling_average_aum, tier_at_least
@@ -43,6 +44,7 @@ ADDITIVE: tuple[str, ...] = (
     "new_deposits",
     "fee_income",
     "sales_total",
+    *(f"sales_{family}" for family in PRODUCT_FAMILIES),
     "txn_n",
     "txn_counter_n",
     "txn_self_service_n",
@@ -264,6 +266,8 @@ def attainment(
     if idcol is None:
         raise BenchmarkingError(f"level must be 'outlet' or 'region', got {level!r}")
     t = targets[targets["level"] == level]
+    if "period" in t.columns:  # quarter and year targets: bankanalysis.planning
+        t = t[t["period"].fillna("month").isin(["month", ""])]
     if t.empty:
         return t.assign(actual=pd.Series(dtype=float), attainment=pd.Series(dtype=float))[
             ["month", "id", "kpi", "target", "actual", "attainment"]

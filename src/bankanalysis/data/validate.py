@@ -38,6 +38,7 @@ from bankanalysis.data.validate_rules import (
     data_months,
     unreadable,
 )
+from bankanalysis.data.validate_targets import check_targets
 from bankanalysis.exceptions import DataContractError, Violation
 
 logger = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ def validate_raw(
             if "holdings" in tables:
                 months = data_months(con, tables["holdings"])
                 out += check_months(months, tables["holdings"])
-            out += check_cross_rules(con, tables, months)
+            out += check_cross_rules(con, tables, months) + check_targets(con, tables)
             if deferred and any(v.severity == "error" for v in out):
                 # something else is broken: the report must name the duplicate keys too,
                 # where the full check lists them (last first keeps earlier positions valid)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from bankanalysis.contract import GENDERS, TABLES
 from bankanalysis.exceptions import GenerateError
@@ -51,7 +52,7 @@ from bankanalysis.synthetic.population import (
 )
 from bankanalysis.synthetic.simulate import Writers, simulate
 from bankanalysis.synthetic.spec import CROSS_SELL, Calendar, make_calendar
-from bankanalysis.synthetic.targets import build_targets
+from bankanalysis.synthetic.targets import build_targets, plan_year_targets
 from bankanalysis.synthetic.truth import propensity_schema, write_truth
 from bankanalysis.synthetic.writer import (
     ChunkWriter,
@@ -197,6 +198,13 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str) -> dic
     targets = build_targets(actuals, outlets, cal, seed)
     rows["targets"] = write_table_frame(targets, tmp, "targets", fmt)
     write_truth(truth, cust, outlets, cal, seed)
+    pq.write_table(
+        pa.Table.from_pandas(
+            plan_year_targets(actuals, outlets, cal)[1], preserve_index=False
+        ).replace_schema_metadata(None),
+        truth / "plan_targets.parquet",
+        store_schema=False,
+    )
     rows["truth.propensity"] = writers.propensity.rows
     summary: dict = {
         "customers": n,

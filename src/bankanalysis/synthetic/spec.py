@@ -159,7 +159,7 @@ PHI = (np.sqrt(5.0) - 1.0) / 2.0
 
 #: Bumped whenever the same arguments would give different data (written to ``_truth/.synthetic``
 #: so cached generated banks can be recognised as stale).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:

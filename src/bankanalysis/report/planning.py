@@ -1,0 +1,543 @@
+"""Report sections of plan tracking (overview 00 and outlet benchmarking 03).
+
+Takes :mod:`bankanalysis.planning` outputs and returns what a notebook shows under the section
+anchors ``plan-progress``, ``quarters``, ``year-on-year``, ``echelons`` and
+``self-service-path``: sentences, tables formatted by the KPI dictionary
+(:func:`~bankanalysis.report.format.format_value`), met or missed by the KPI's direction on the
+displayed values (:func:`~bankanalysis.report.format.attainment_met`), small groups withheld
+(:mod:`bankanalysis.rules.disclosure`), and the figures recorded in ``metrics.json`` under KPI
+ids. The bank report (``region_id`` ``None``) shows the bank, its echelons and regions and
+records bank figures plainly and region figures as ``[region=R]``; a region report shows the
+region, its outlets, its echelon and the bank and records the region's figures plainly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis import planning as pl
+from bankanalysis.planning.periods import BANK_ID, long_values
+from bankanalysis.report.format import (
+    Absent,
+    Suppressed,
+    attainment_met,
+    format_change,
+    format_number,
+    format_value,
+    is_missing,
+    kpi_label,
+)
+from bankanalysis.report.planning_network import echelons_section, self_service_section
+from bankanalysis.report.planning_scope import (
+    NOT_CUSTOMER,
+    SECTION_IDS,
+    PlanScope,
+    Section,
+    cell,
+    customers_at,
+    figure,
+    load_plan_kpis,
+    plan_end,
+    plan_monthly,
+    scope_for,
+    small_rows,
+)
+from bankanalysis.report.tables import KpiTable
+from bankanalysis.rules import kpis as kpi_dict
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.months import parse_month
+
+__all__ = [
+    "SECTION_IDS",
+    "PlanScope",
+    "Section",
+    "attainment_view",
+    "change_sentences",
+    "changes_section",
+    "echelons_section",
+    "load_plan_kpis",
+    "plan_end",
+    "plan_monthly",
+    "plan_progress_section",
+    "plot_ytd_path",
+    "quarters_section",
+    "scope_for",
+    "scorecard_actuals",
+    "self_service_section",
+    "ytd_path_data",
+]
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- plan progress
+
+
+def attainment_view(
+    att: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float] | None = None
+) -> KpiTable:
+    """Every target of a period containing the data month: target, actual, attainment, and met,
+    missed or to date (a quarter or year still running)."""
+    shown = scope.shown(att)
+    rows = []
+    for r in shown.itertuples(index=False):
+        small = customers is not None and bool(
+            is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size)
+        )
+        withheld = small and r.kpi not in NOT_CUSTOMER
+        met = attainment_met(r.kpi, r.actual, r.target)
+        status = (
+            "withheld"
+            if withheld
+            else "no actual"
+            if is_missing(r.actual)
+            else "to date"
+            if not r.complete
+            else "met"
+            if met
+            else "missed"
+            if met is False
+            else "no direction"
+        )
+        rows.append(
+            {
+                "Scope": scope.label(r.level, r.id),
+                "KPI": kpi_dict.get(r.kpi).name,
+                "Period": r.period_label,
+                "Target": format_value(r.kpi, r.target, scope.currency),
+                "Actual": cell(
+                    r.kpi,
+                    figure(r.actual, "not computed for this level and period"),
+                    scope.currency,
+                    withheld,
+                    scope.min_group_size,
+                ),
+                kpi_label("target_attainment"): (
+                    format_value("target_attainment", Suppressed(scope.min_group_size))
+                    if withheld
+                    else format_value(
+                        "target_attainment",
+                        figure(
+                            r.attainment,
+                            "no actual" if is_missing(r.actual) else "the target is not positive",
+                        ),
+                        unit=False,
+                    )
+                ),
+                "Status": status,
+            }
+        )
+    cols = ["Scope", "KPI", "Period", "Target", "Actual", kpi_label("target_attainment"), "Status"]
+    note = (
+        "Met or missed by the KPI's direction on the displayed values; a quarter or year still "
+        "running is shown to date. A figure whose group has 1 to k-1 customers is withheld."
+    )
+    return KpiTable(pd.DataFrame(rows, columns=cols), note=note)
+
+
+def _ytd_table(ytd: pd.DataFrame, scope: PlanScope, path: str) -> KpiTable:
+    rows = []
+    for r in scope.shown(ytd).itertuples(index=False):
+        why = Absent(r.reason) if r.reason else None
+        rows.append(
+            {
+                "Scope": scope.label(r.level, r.id),
+                "KPI": kpi_dict.get(r.kpi).name,
+                "Annual target": format_value(r.kpi, r.annual_target, scope.currency),
+                "Year to date": format_value(r.kpi, why or r.ytd_actual, scope.currency),
+                "Plan to date": format_value(r.kpi, r.plan_to_date, scope.currency),
+                kpi_label("plan_ytd_attainment"): format_value(
+                    "plan_ytd_attainment", why or r.ytd_vs_plan, unit=False
+                ),
+                "Projected year-end": format_value(
+                    r.kpi, why or r.projected_year_end, scope.currency
+                ),
+                "Gap": format_change(r.kpi, why or r.gap, scope.currency),
+                kpi_label("plan_projected_gap"): format_value(
+                    "plan_projected_gap", why or r.gap_share, unit=False
+                ),
+            }
+        )
+    note = (
+        f"Plan path: {path}. Projected year-end = year to date / the plan's share of the year "
+        "due by now; the gap is projected minus the annual target (negative = short)."
+    )
+    return KpiTable(pd.DataFrame(rows), note=note)
+
+
+def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for r in ytd.itertuples(index=False):
+        reason = r.reason or "the annual target is not positive"
+        for kpi, value, by in (
+            (r.kpi, r.ytd_actual, {"period": "ytd"}),
+            ("plan_ytd_attainment", r.ytd_vs_plan, {"kpi": r.kpi}),
+            ("plan_projected_gap", r.gap_share, {"kpi": r.kpi}),
+        ):
+            key = scope.key(kpi, r.level, r.id, **by)
+            if key is not None:
+                out[key] = figure(value, r.reason or reason)
+    return out
+
+
+def plan_progress_section(
+    monthly: pd.DataFrame,
+    targets: pd.DataFrame | None,
+    scope: PlanScope,
+    *,
+    path: str = "linear",
+    weights: Sequence[float] | None = None,
+    extra_actuals: pd.DataFrame | None = None,
+) -> Section:
+    """Year to date against the annual plan, and attainment of every target of the month's
+    month, quarter and year and of the year's quarters already over.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        :func:`plan_monthly` output.
+    targets : DataFrame or None
+        Processed ``targets``.
+    scope : PlanScope
+        Whose plan.
+    path, weights
+        The plan path (:func:`bankanalysis.planning.plan_path`).
+    extra_actuals : DataFrame, optional
+        More actuals (``level, id, period, period_label, kpi, actual, complete``), e.g. the
+        scorecard's customer KPIs at the data month.
+    """
+    sec = Section("plan-progress")
+    if targets is None or targets.empty:
+        sec.parts.append(
+            "This bank's extract has no `targets` table, so progress against the plan cannot be shown."
+        )
+        level = "bank" if scope.region_id is None else "region"
+        for kpi in pl.PLAN_FLOW_KPIS:
+            key = scope.key("plan_ytd_attainment", level, scope.region_id or BANK_ID, kpi=kpi)
+            if key is not None:
+                sec.metrics[key] = Absent("no targets table")
+        return sec
+    ytd = pl.ytd_progress(monthly, targets, scope.month, path, weights)
+    frames = []
+    kpis = monthly.assign(period_label=monthly["month"], complete=True)
+    frames.append(long_values([kpis.loc[kpis["month"] == scope.month]], "month"))
+    for period in ("quarter", "year"):
+        frames.append(long_values([_period_frame(monthly, period)], period))
+    if extra_actuals is not None and len(extra_actuals):
+        frames.append(extra_actuals)
+    actuals = pd.concat(frames, ignore_index=True)
+    year, m = parse_month(scope.month)
+    earlier = [  # the year's quarters already over before the data month's quarter
+        pl.attainment(actuals, targets, f"{year:04d}-{end:02d}").query("period == 'quarter'")
+        for end in (3, 6, 9)
+        if end < m - (m - 1) % 3
+    ]
+    att = pd.concat([*earlier, pl.attainment(actuals, targets, scope.month)], ignore_index=True)
+    customers = customers_at(monthly, scope.month)
+    if ytd.empty:
+        sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
+    else:
+        sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path)]
+        chart = ytd_path_data(monthly, ytd, scope, path, weights)
+        if len(chart):
+            who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
+            sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
+        sec.metrics.update(_ytd_metrics(ytd, scope))
+    if att.empty:
+        sec.parts.append(f"No targets for {scope.month}, its quarter or its year in the data.")
+    else:
+        sec.parts.append(attainment_view(att, scope, customers))
+    return sec
+
+
+def _period_frame(monthly: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Period values of the monthly rows (flows summed; other KPIs at the last month).
+
+    Rates are taken at the period's last month here; :func:`bankanalysis.planning.period_values`
+    recomputes them from outlet rows where those are at hand (the quarters section).
+    """
+    lab = monthly["month"].map(lambda m: pl.period_label(period, m))
+    m = monthly.assign(period_label=lab)
+    last = m.sort_values("month").groupby(["level", "id", "period_label"], sort=True).tail(1)
+    flows = [c for c in pl.FLOW_KPIS if c in m.columns]
+    sums = m.groupby(["level", "id", "period_label"], sort=True)[flows].sum(min_count=1)
+    n = m.groupby(["level", "id", "period_label"], sort=True)["month"].nunique()
+    out = last.set_index(["level", "id", "period_label"])
+    out[flows] = sums.reindex(out.index)
+    full = {"quarter": 3, "year": 12}[period]
+    out["complete"] = n.reindex(out.index).to_numpy() == full
+    return out.reset_index().drop(columns="month")
+
+
+def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
+    me = ytd.loc[
+        (ytd["level"] == ("bank" if scope.region_id is None else "region"))
+        & (ytd["id"] == (scope.region_id or BANK_ID))
+    ]
+    who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
+    parts = []
+    for r in me.itertuples(index=False):
+        name = kpi_dict.get(r.kpi).name.lower()
+        if r.reason:
+            parts.append(f"{name}: not available ({r.reason})")
+        else:
+            side = "ahead of" if r.gap >= 0 else "short of"
+            parts.append(
+                f"{name} {format_value(r.kpi, r.ytd_actual, scope.currency)} to date, on pace for "
+                f"{format_value(r.kpi, r.projected_year_end, scope.currency)} "
+                f"({format_value('plan_projected_gap', abs(r.gap_share), unit=False)} {side} the "
+                "annual target)"
+            )
+    if not parts:
+        return f"{who} has no annual targets of the plan's cumulative KPIs."
+    return f"{who}, year to date {scope.month}: " + "; ".join(parts) + "."
+
+
+def ytd_path_data(
+    monthly: pd.DataFrame,
+    ytd: pd.DataFrame,
+    scope: PlanScope,
+    path: str = "linear",
+    weights: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """The scope's cumulative actual and the plan path, as shares of the annual target.
+
+    Returns
+    -------
+    DataFrame
+        ``month, kpi`` (display name), ``actual`` (cumulative actual / annual target, to the
+        data month) and ``plan`` (the plan's share due by the month-end, all twelve months);
+        empty when the scope has no annual target with a known year to date.
+    """
+    level = "bank" if scope.region_id is None else "region"
+    gid = scope.region_id or BANK_ID
+    me = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid) & (ytd["reason"] == "")]
+    year = parse_month(scope.month)[0]
+    months = [f"{year:04d}-{m:02d}" for m in range(1, 13)]
+    shares = pl.plan_path(path, weights)
+    rows = []
+    own = monthly.loc[(monthly["level"] == level) & (monthly["id"] == gid)].set_index("month")
+    for r in me.itertuples(index=False):
+        done = own[r.kpi].reindex([m for m in months if m <= scope.month]).cumsum()
+        for i, m in enumerate(months):
+            actual = float(done[m]) / r.annual_target if m in done.index else np.nan
+            rows.append(
+                {"month": m, "kpi": kpi_dict.get(r.kpi).name, "actual": actual, "plan": shares[i]}
+            )
+    return pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
+
+
+def plot_ytd_path(data: pd.DataFrame, title: str) -> Any:
+    """Cumulative actual (solid, one line per KPI) against the plan path (dashed), as shares of
+    the annual target."""
+    import matplotlib.pyplot as plt
+
+    from bankanalysis.report.plots import percent_axis
+
+    fig, ax = plt.subplots()
+    plan = data.drop_duplicates("month")
+    ax.plot(plan["month"], plan["plan"], ls="--", color="#555555", label="plan path")
+    for kpi, grp in data.groupby("kpi", sort=True):
+        ax.plot(grp["month"], grp["actual"], marker="o", label=str(kpi))
+    ax.axhline(1.0, color="#d62728", lw=0.8)
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("share of the annual target")
+    ax.set_xlabel("")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+# --------------------------------------------------------------------------- quarters
+
+
+#: Product families of the plan's first-quarter focus (funds, insurance, debit cards) shown for
+#: the ``family_sales`` entry of ``quarter_kpis``.
+FOCUS_FAMILIES: tuple[str, ...] = ("investment", "insurance", "card")
+
+
+def _quarter_rows(
+    kpi_ids: Sequence[str], columns: Any, currency: str
+) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(KPI id, column, label, breakdown) of each quarter row; ``family_sales`` gives one row
+    per focus family whose column the data have."""
+    out = []
+    for kpi in kpi_ids:
+        if kpi == "family_sales":
+            for fam in FOCUS_FAMILIES:
+                if f"sales_{fam}" in columns:
+                    label = f"{kpi_label(kpi, currency)}: {fam.replace('_', ' ')}"
+                    out.append((kpi, f"sales_{fam}", label, {"family": fam}))
+        elif kpi in columns:
+            out.append((kpi, kpi, kpi_label(kpi, currency), {}))
+    return out
+
+
+def quarters_section(
+    outlet_kpis: pd.DataFrame, scope: PlanScope, kpi_ids: Sequence[str], n_quarters: int = 5
+) -> Section:
+    """The plan's focus KPIs by quarter for every level the report shows (last ``n_quarters``;
+    a quarter still running is marked "to date")."""
+    sec = Section("quarters")
+    k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
+    if scope.region_id is not None:
+        groups = [
+            (k.loc[k["region_id"] == scope.region_id], "region"),
+            (k.loc[k["region_id"] == scope.region_id], "outlet"),
+            (k.loc[k["echelon"] == scope.echelon], "echelon"),
+            (k, "bank"),
+        ]
+    else:
+        groups = [(k, "bank"), (k, "echelon"), (k, "region")]
+    q = pd.concat([pl.period_values(df, lv, "quarter") for df, lv in groups], ignore_index=True)
+    quarters = sorted(q["period_label"].unique())[-n_quarters:]
+    q = q.loc[q["period_label"].isin(quarters)]
+    ids = _quarter_rows(kpi_ids, q.columns, scope.currency)
+    left_out = [c for c in kpi_ids if c != "family_sales" and c not in q.columns]
+    complete = q.groupby("period_label")["complete"].all()
+    heads = {p: p if complete[p] else f"{p} (to date)" for p in quarters}
+    rows = []
+    for (level, gid), grp in scope.shown(q).groupby(["level", "id"], sort=False):
+        g = grp.set_index("period_label")
+        for kpi, col, label, by in ids:
+            row = {"Scope": scope.label(level, gid), "KPI": label}
+            for p in quarters:
+                if p not in g.index:
+                    row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
+                    continue
+                small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
+                value = figure(g.at[p, col], "not measured in the quarter")
+                row[heads[p]] = cell(kpi, value, scope.currency, small, scope.min_group_size)
+                key = scope.key(kpi, level, gid, **by, quarter=p)
+                if key is not None and complete[p]:
+                    v = g.at[p, col]
+                    sec.metrics[key] = (
+                        Suppressed(scope.min_group_size)
+                        if small and kpi not in NOT_CUSTOMER
+                        else figure(v, "not measured in the quarter")
+                    )
+            rows.append(row)
+    note = (
+        "Flows (deposits added, fee income, sales, new customers) are the quarter's sums; rates "
+        "are recomputed from the quarter's summed hours and transactions; other KPIs are at the "
+        "quarter's last month."
+    )
+    if not rows:
+        missing = ", ".join(left_out) or "none chosen"
+        sec.parts.append(f"None of the quarter KPIs is computed from this extract: {missing}.")
+        return sec
+    if left_out:
+        note += " Not computed from this extract: " + ", ".join(left_out) + "."
+    sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
+    return sec
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
+    """Month-on-month and year-on-year changes of every plan KPI the data measure."""
+    sec = Section("year-on-year")
+    ids = [k.id for k in kpi_dict.plan_kpis() if k.id in monthly.columns]
+    every = scope.shown(pl.changes(monthly, scope.month, ids))
+    ch = every.loc[every["level"] != "region"] if scope.region_id is None else every
+    customers = customers_at(monthly, scope.month)
+    rows = []
+    for r in ch.itertuples(index=False):
+        small = bool(is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size))
+        hide = small and r.kpi not in NOT_CUSTOMER
+        k = scope.min_group_size
+        rows.append(
+            {
+                "Scope": scope.label(r.level, r.id),
+                "KPI": kpi_label(r.kpi, scope.currency),
+                scope.month: cell(r.kpi, r.value, scope.currency, hide, scope.min_group_size),
+                "On the month": _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
+                "On the month (%)": _pct(r.mom_pct, r.mom_reason, hide, k),
+                "On the year": _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
+                "On the year (%)": _pct(r.yoy_pct, r.yoy_reason, hide, k),
+            }
+        )
+    sec.parts.append(change_sentences(ch, scope))
+    note = "Shares change in percentage points (pp); the % columns are relative changes of amounts and counts."
+    sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
+    if scope.region_id is None:
+        sec.parts.append(
+            _region_change_grid(every.loc[every["level"] == "region"], scope, customers)
+        )
+    return sec
+
+
+def _region_change_grid(
+    ch: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float]
+) -> KpiTable:
+    """Regions x plan KPIs: the change on the year (absent with its reason without one)."""
+    rows = []
+    for gid, grp in ch.groupby("id", sort=True):
+        small = bool(is_small(customers.get(("region", gid), 0.0), scope.min_group_size))
+        row = {"Region": scope.label("region", gid)}
+        for r in grp.itertuples(index=False):
+            hide = small and r.kpi not in NOT_CUSTOMER
+            row[kpi_label(r.kpi, scope.currency)] = _change(
+                r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
+            )
+        rows.append(row)
+    return KpiTable(pd.DataFrame(rows), caption=f"Change on the year per region, {scope.month}")
+
+
+def _change(kpi: str, value: float, reason: str, hide: bool, k: int, currency: str) -> str:
+    """A change in the KPI's unit; withheld, or absent with its reason."""
+    if hide:
+        return format_value(kpi, Suppressed(k), currency)
+    return format_change(kpi, Absent(reason) if reason else value, currency)
+
+
+def _pct(value: float, reason: str, hide: bool, k: int) -> str:
+    """A relative change as a signed %; "–" where a relative change has no meaning (shares)."""
+    if hide:
+        return format_value("plan_projected_gap", Suppressed(k))
+    if reason:
+        return format_value("plan_projected_gap", Absent(reason))
+    if is_missing(value):
+        return "–"
+    return format_number(100.0 * float(value), 1, sign=True) + "%"
+
+
+def change_sentences(ch: pd.DataFrame, scope: PlanScope) -> str:
+    """The scope's plan KPIs' changes on the year (or on the month without a year) in words."""
+    level = "bank" if scope.region_id is None else "region"
+    me = ch.loc[(ch["level"] == level) & (ch["id"] == (scope.region_id or BANK_ID))]
+    who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
+    said = []
+    for r in me.itertuples(index=False):
+        name = kpi_dict.get(r.kpi).name.lower()
+        if not r.yoy_reason and not is_missing(r.yoy_change):
+            said.append(f"{name} {format_change(r.kpi, r.yoy_change, scope.currency)} on the year")
+        elif not r.mom_reason and not is_missing(r.mom_change):
+            said.append(f"{name} {format_change(r.kpi, r.mom_change, scope.currency)} on the month")
+    if not said:
+        return f"{who}: the data hold no earlier month to compare {scope.month} with."
+    return f"{who}, {scope.month}: " + "; ".join(said) + "."
+
+
+# --------------------------------------------------------------------------- overview actuals
+
+
+def scorecard_actuals(regions: pd.DataFrame, bank: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The overview scorecard's KPIs (per region and the bank, withheld figures NaN) as actuals
+    of the month for :func:`plan_progress_section`."""
+    frames = []
+    for frame, level in ((regions, "region"), (bank, "bank")):
+        wide = frame.assign(
+            level=level,
+            id=frame["region_id"].astype(str) if level == "region" else BANK_ID,
+            period_label=month,
+        )
+        frames.append(wide.drop(columns=["region_id", "echelon"], errors="ignore"))
+    return long_values(frames, "month")

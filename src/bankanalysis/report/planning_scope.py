@@ -1,0 +1,233 @@
+"""The scope, section container and shared helpers of the plan sections
+(:mod:`bankanalysis.report.planning`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bankanalysis import planning as pl
+from bankanalysis.benchmarking.kpis import outlet_kpis
+from bankanalysis.report.benchmarking import blank_unmeasured
+from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.kpis import metric_key
+from bankanalysis.rules.months import parse_month, shift_month
+
+__all__ = [
+    "SECTION_IDS",
+    "PlanScope",
+    "Section",
+    "load_plan_kpis",
+    "plan_end",
+    "plan_monthly",
+    "scope_for",
+]
+
+logger = logging.getLogger(__name__)
+
+
+#: The section anchors of the plan sections, in report order.
+SECTION_IDS: tuple[str, ...] = (
+    "plan-progress",
+    "quarters",
+    "year-on-year",
+    "echelons",
+    "self-service-path",
+)
+#: KPIs about devices and transactions: not withheld for small customer groups.
+NOT_CUSTOMER = (
+    "device_operating_rate",
+    "outlet_replacement_rate",
+    "accounting_replacement_rate",
+    "self_service_per_outlet",
+)
+_ORDER = {"bank": 0, "echelon": 1, "region": 2, "outlet": 3}
+
+
+@dataclass
+class Section:
+    """What one plan section shows (Markdown, tables, figures in order) and records."""
+
+    anchor: str
+    parts: list[Any] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def show(self, recorder: Any = None) -> None:
+        """Record the metrics (when a recorder is given) and display the parts."""
+        from IPython.display import Markdown, display
+
+        if recorder is not None and self.metrics:
+            recorder.record_many(self.metrics)
+        for part in self.parts:
+            if isinstance(part, str):
+                display(Markdown(part))
+            elif hasattr(part, "savefig"):
+                import matplotlib.pyplot as plt
+
+                display(part)
+                plt.close(part)
+            else:
+                display(part)
+
+
+@dataclass(frozen=True)
+class PlanScope:
+    """Whose plan a report follows.
+
+    Attributes
+    ----------
+    month : str
+        Data month.
+    region_id : str or None
+        The report's region; ``None`` for the bank report.
+    echelon : int or None
+        The region's echelon.
+    names : mapping
+        Region and outlet id -> display name.
+    currency : str
+        Currency of money figures.
+    min_group_size : int
+        ``k`` of the disclosure rule.
+    outlet_ids : tuple of str
+        The region's outlets (a region report shows their targets).
+    """
+
+    month: str
+    region_id: str | None = None
+    echelon: int | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    currency: str = "CNY"
+    min_group_size: int = 10
+    outlet_ids: tuple[str, ...] = ()
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Levels the report shows."""
+        if self.region_id is None:
+            return ("bank", "echelon", "region")
+        return ("bank", "echelon", "region", "outlet")
+
+    def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``frame`` (``level, id``) the report shows, bank first."""
+        if self.region_id is None:
+            keep = frame["level"].isin(self.levels)
+        else:
+            keep = (
+                (frame["level"] == "bank")
+                | ((frame["level"] == "echelon") & (frame["id"] == str(self.echelon)))
+                | ((frame["level"] == "region") & (frame["id"] == self.region_id))
+                | ((frame["level"] == "outlet") & frame["id"].isin(self.outlet_ids))
+            )
+        out = frame.loc[keep]
+        return (
+            out.assign(_o=out["level"].map(_ORDER))
+            .sort_values(["_o", "id"], kind="stable")
+            .drop(columns="_o")
+        )
+
+    def label(self, level: str, gid: str) -> str:
+        """Display name of a row."""
+        if level == "bank":
+            return "The bank"
+        if level == "echelon":
+            return f"Echelon {gid}"
+        return str(self.names.get(gid, gid))
+
+    def key(self, kpi_id: str, level: str, gid: str, /, **by: object) -> str | None:
+        """The ``metrics.json`` key of a figure, ``None`` when the report does not record it."""
+        if self.region_id is None:
+            if level == "bank":
+                return metric_key(kpi_id, **by)
+            if level == "region":
+                return metric_key(kpi_id, region=gid, **by)
+            return None
+        if level == "region" and gid == self.region_id:
+            return metric_key(kpi_id, **by)
+        return None
+
+
+def plan_end(month: str, plan_start: str | None, plan_years: int) -> str:
+    """The plan date: the last month of ``plan_years`` years from ``plan_start`` (default
+    January of the data month's year).
+
+    Examples
+    --------
+    >>> plan_end("2025-06", None, 3)
+    '2027-12'
+    >>> plan_end("2025-06", "2024-07", 3)
+    '2027-06'
+    """
+    start = plan_start or f"{parse_month(month)[0]:04d}-01"
+    return shift_month(start, 12 * plan_years - 1)
+
+
+def plan_monthly(outlet_kpis: pd.DataFrame, scope: PlanScope) -> pd.DataFrame:
+    """Monthly KPI values of every level the report shows (up to the data month)."""
+    k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
+    if scope.region_id is not None:
+        mine = k.loc[k["region_id"] == scope.region_id]
+        parts = [pl.level_values(mine, "outlet"), pl.level_values(mine, "region")]
+        parts.append(pl.level_values(k.loc[k["echelon"] == scope.echelon], "echelon"))
+    else:
+        parts = [pl.level_values(k, "region"), pl.level_values(k, "echelon")]
+    parts.append(pl.level_values(k, "bank"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def small_rows(frame: pd.DataFrame, k: int) -> pd.Series:
+    """Rows whose group holds 1 to k-1 customers (by ``customers``; unknown = not small)."""
+    if "customers" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    c = frame["customers"].astype("float64").fillna(0.0)
+    return pd.Series(is_small(c, k), index=frame.index)
+
+
+def cell(kpi: str, value: Any, currency: str, withheld: bool, k: int) -> str:
+    """A table cell: the formatted value, or the small-group marker for a customer figure."""
+    if withheld and kpi not in NOT_CUSTOMER:
+        return format_value(kpi, Suppressed(k), currency)
+    return format_value(kpi, value, currency)
+
+
+def figure(value: float, reason: str) -> Any:
+    """``value`` to record, or :class:`Absent` with ``reason`` when it is missing."""
+    return value if not is_missing(value) else Absent(reason)
+
+
+def customers_at(monthly: pd.DataFrame, month: str) -> dict[tuple[str, str], float]:
+    """Active customers at ``month`` per (level, id) (the small-group rule's group sizes)."""
+    if "customers" not in monthly.columns:
+        return {}
+    now = monthly.loc[monthly["month"] == month]
+    return {
+        (lv, i): float(c)
+        for lv, i, c in zip(now["level"], now["id"], now["customers"], strict=True)
+    }
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def load_plan_kpis(ctx: Any) -> pd.DataFrame:
+    """Outlet KPIs of every outlet up to the report's month (no customer-month reads; KPIs
+    whose raw table the extract lacks are NaN)."""
+    om = ctx.bank.outlet_month()
+    return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
+
+
+def scope_for(ctx: Any) -> PlanScope:
+    """The :class:`PlanScope` of a report context (the bank when it has no region)."""
+    return PlanScope(
+        month=ctx.month,
+        region_id=ctx.region_id,
+        echelon=ctx.echelon,
+        names={**ctx.region_names, **ctx.outlet_names},
+        currency=ctx.currency,
+        min_group_size=ctx.min_group_size,
+        outlet_ids=tuple(ctx.region_outlets) if ctx.region_id is not None else (),
+    )

@@ -1,0 +1,279 @@
+"""Plan sections of the overview and the region report (bankanalysis.report.planning), on the
+hand-computed banks of test_planning."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_planning import _q1_kpis, _region_month
+
+from bankanalysis.report import planning as rp
+from bankanalysis.report.format import Absent, Suppressed
+
+NAMES = {"R1": "North", "R2": "South", "O1": "Outlet 1", "O2": "Outlet 2", "O3": "Outlet 3"}
+BANK = rp.PlanScope(month="2025-03", names=NAMES, min_group_size=4)
+REGION = rp.PlanScope(
+    month="2025-03",
+    region_id="R1",
+    echelon=1,
+    names=NAMES,
+    min_group_size=4,
+    outlet_ids=("O1", "O2"),
+)
+TARGETS = pd.DataFrame(
+    {
+        "month": ["2025-12", "2025-03", "2025-03", "2025-03", "2025-03"],
+        "level": ["bank", "region", "region", "outlet", "outlet"],
+        "id": ["bank", "R1", "R2", "O1", "O3"],
+        "kpi": ["new_deposits", "new_deposits", "fee_income", "aum", "aum"],
+        "target": [400.0, 70.0, 30.0, 400.0, 1.0],
+        "period": ["year", "quarter", "month", "month", "month"],
+    }
+)
+
+
+def _rows(table) -> list[dict]:
+    return table.frame.to_dict("records")
+
+
+def test_plan_progress_year_to_date_and_attainment_of_every_period() -> None:
+    k = _q1_kpis()
+    sec = rp.plan_progress_section(rp.plan_monthly(k, BANK), TARGETS, BANK)
+    assert sec.anchor == "plan-progress"
+    text, ytd, chart, att = sec.parts
+    assert chart.axes[0].get_title() == "The bank: year to date against the plan, 2025"
+    # bank new deposits Jan-Mar: (10+5+1) + (20+5+1) + (30+5+1) = 78; a quarter of 400 due
+    assert text.startswith("The bank, year to date 2025-03: new personal deposits 78 CNY")
+    assert "on pace for 312 CNY (22.0% short of the annual target)" in text
+    (row,) = _rows(ytd)
+    assert (row["Plan to date"], row["Projected year-end"], row["Gap"]) == (
+        "100 CNY",
+        "312 CNY",
+        "-88 CNY",
+    )
+    assert sec.metrics == {
+        "new_deposits[period=ytd]": 78.0,
+        "plan_ytd_attainment[kpi=new_deposits]": pytest.approx(0.78),
+        "plan_projected_gap[kpi=new_deposits]": pytest.approx(-0.22),
+    }
+    status = {(r["Scope"], r["Period"]): (r["Actual"], r["Status"]) for r in _rows(att)}
+    assert status == {
+        ("The bank", "2025"): ("78 CNY", "to date"),  # the year is running
+        ("North", "2025-Q1"): ("75 CNY", "met"),  # 60 + 15 against 70
+        ("South", "2025-03"): ("<4", "withheld"),  # 3 customers
+    }
+
+
+def test_ytd_path_data_as_shares_of_the_annual_target() -> None:
+    monthly = rp.plan_monthly(_q1_kpis(), BANK)
+    from bankanalysis.planning import ytd_progress
+
+    ytd = ytd_progress(monthly, TARGETS, "2025-03")
+    data = rp.ytd_path_data(monthly, ytd, BANK, "seasonal", [2, 2, 2] + [1] * 9)
+    assert len(data) == 12 and set(data["kpi"]) == {"New personal deposits"}
+    # cumulative 16, 42, 78 of 400; the seasonal path due 2/15, 4/15, 6/15, ... 15/15
+    assert data["actual"].iloc[:3].tolist() == pytest.approx([0.04, 0.105, 0.195])
+    assert data["actual"].iloc[3:].isna().all()
+    assert data["plan"].iloc[[0, 2, 11]].tolist() == pytest.approx([2 / 15, 6 / 15, 1.0])
+    assert rp.ytd_path_data(monthly, ytd, REGION).empty  # North has no annual target
+
+
+def test_the_region_report_shows_its_region_and_outlets_and_records_plainly() -> None:
+    k = _q1_kpis()
+    sec = rp.plan_progress_section(rp.plan_monthly(k, REGION), TARGETS, REGION)
+    att = _rows(sec.parts[-1])
+    # O3 belongs to another region: its target is not shown here; O1's AUM 300 misses 400
+    assert [(r["Scope"], r["Status"]) for r in att] == [
+        ("The bank", "to date"),
+        ("North", "met"),
+        ("Outlet 1", "missed"),
+    ]
+    assert att[-1]["Target attainment (%)"] == "75.0%"
+    assert sec.parts[0] == "North has no annual targets of the plan's cumulative KPIs."
+    assert sec.metrics == {}
+
+
+def test_without_targets_the_section_says_so_and_records_absent() -> None:
+    sec = rp.plan_progress_section(rp.plan_monthly(_q1_kpis(), BANK), None, BANK)
+    assert "no `targets` table" in sec.parts[0]
+    assert sec.metrics["plan_ytd_attainment[kpi=fee_income]"] == Absent("no targets table")
+
+
+def test_quarters_sum_flows_and_withhold_small_groups() -> None:
+    sec = rp.quarters_section(_q1_kpis(), BANK, ["new_deposits", "device_operating_rate", "nope"])
+    assert sec.anchor == "quarters"
+    assert sec.metrics["new_deposits[quarter=2025-Q1]"] == 78.0
+    assert sec.metrics["device_operating_rate[quarter=2025-Q1]"] == pytest.approx(200 / 300)
+    assert sec.metrics["new_deposits[region=R1,quarter=2025-Q1]"] == 75.0
+    # South has 3 customers: its deposits are withheld, its device rate is not about customers
+    assert sec.metrics["new_deposits[region=R2,quarter=2025-Q1]"] == Suppressed(4)
+    assert sec.metrics["device_operating_rate[region=R2,quarter=2025-Q1]"] == 0.5
+    table = sec.parts[0]
+    assert "Not computed from this extract: nope." in table.note
+    first = _rows(table)[0]
+    assert (first["Scope"], first["2025-Q1"]) == ("The bank", "78 CNY")
+
+
+def test_changes_in_words_and_tables_with_reasons() -> None:
+    monthly = pd.DataFrame(
+        {
+            "month": ["2024-03", "2025-02", "2025-03"],
+            "level": "bank",
+            "id": "bank",
+            "fee_income": [80.0, 90.0, 120.0],
+            "product_coverage": [0.30, 0.32, 0.35],
+            "customers": [100, 100, 100],
+        }
+    )
+    sec = rp.changes_section(monthly, BANK)
+    assert sec.anchor == "year-on-year"
+    assert sec.parts[0] == (
+        "The bank, 2025-03: customers 0 on the year; product coverage +5.0 pp on the year; "
+        "intermediary (fee) income +40 CNY on the year."
+    )
+    fee = [r for r in _rows(sec.parts[1]) if r["KPI"].startswith("Intermediary")][0]
+    assert (fee["On the month"], fee["On the month (%)"]) == ("+30 CNY", "+33.3%")
+    assert (fee["On the year"], fee["On the year (%)"]) == ("+40 CNY", "+50.0%")
+    cov = [r for r in _rows(sec.parts[1]) if r["KPI"].startswith("Product coverage")][0]
+    assert cov["On the year (%)"] == "–"  # shares change in points only
+    short = rp.changes_section(monthly.iloc[1:], BANK)
+    assert "on the month" in short.parts[0] and "on the year" not in short.parts[0]
+    fee = [r for r in _rows(short.parts[1]) if r["KPI"].startswith("Intermediary")][0]
+    assert fee["On the year"] == "n/a (the data start at 2025-02, so 2024-03 is not in them)"
+
+
+def test_echelon_shares_and_gaps_recorded_for_the_bank() -> None:
+    sec = rp.echelons_section(_region_month(), BANK)
+    assert sec.anchor == "echelons"
+    assert sec.metrics["echelon_contribution_share[echelon=1,kpi=fee_income]"] == pytest.approx(
+        400 / 580
+    )
+    assert sec.metrics["echelon_gap_ratio[echelon=2,kpi=fee_income]"] == 0.75
+    assert sec.metrics["echelon_gap_ratio[echelon=3,kpi=fee_income]"] == pytest.approx(0.2)
+    gaps = _rows(sec.parts[1])
+    assert gaps[0]["Gap"] == "-50 CNY" and gaps[0]["Echelon"] == "2 against 1"
+    assert "cannot be shown" in sec.parts[1].note  # no month a year before
+    trend = _rows(sec.parts[2])
+    assert [(r["KPI"], r["Echelon"], r["2025-03"]) for r in trend] == [
+        ("Intermediary (fee) income (CNY)", "2 against 1", "0.75"),
+        ("Intermediary (fee) income (CNY)", "3 against 2", "0.20"),
+        ("New personal deposits (CNY)", "2 against 1", "2.00"),
+        ("New personal deposits (CNY)", "3 against 2", "0.00"),
+    ]
+    # echelons 2 and 3 hold 5 customers each: their shares are withheld at k = 10
+    small = rp.echelons_section(_region_month(), rp.PlanScope(month="2025-03", min_group_size=10))
+    assert small.metrics["echelon_contribution_share[echelon=3,kpi=customers]"] == Suppressed(10)
+    unknown = _region_month().assign(new_deposits=[float("nan"), float("nan"), 20.0, 0.0])
+    rows = _rows(rp.echelons_section(unknown, BANK).parts[1])
+    two = [r for r in rows if r["KPI"].startswith("New") and r["Echelon"] == "2 against 1"][0]
+    assert two["Echelon above, per region"] == "n/a (no value for the month)"
+    three = [r for r in rows if r["KPI"].startswith("New") and r["Echelon"] == "3 against 2"][0]
+    assert three["Echelon against the echelon above"] == "0.00"
+    region = rp.echelons_section(_region_month(), REGION)
+    assert region.metrics == {}
+    assert region.parts[-1] == (
+        "North in 2025-03: new personal deposits 10 CNY against 10 CNY per first-echelon region; "
+        "intermediary (fee) income 100 CNY against 200 CNY per first-echelon region."
+    )
+
+
+def test_self_service_path_section() -> None:
+    devices = pd.DataFrame(
+        {
+            "region_id": ["R1", "R2"],
+            "site_id": ["s2", "s4"],
+            "installed": pd.to_datetime(["2024-06-10", "2025-02-01"]),
+        }
+    )
+    rm = _region_month().iloc[:2]
+    sec = rp.self_service_section(rm, devices, _q1_kpis(), BANK, plan_date="2027-12")
+    assert sec.anchor == "self-service-path"
+    assert sec.parts[0] == (
+        "Bank-wide 2.83 per outlet in 2025-03 (target 3); 1 of 2 regions at the target; 2 sites "
+        "short in the regions below it, 0.7 a year to add by 2027-12 against 2.0 a year recently."
+    )
+    assert sec.metrics["regions_at_self_service_target"] == 1
+    assert sec.metrics["self_service_sites_missing"] == 2.0
+    assert sec.metrics["self_service_installs_needed[region=R1]"] == pytest.approx(2 / 2.75)
+    assert sec.metrics["self_service_install_pace"] == 2.0
+    north = _rows(sec.parts[1])[0]
+    assert (north["Scope"], north["On pace"], north["Per outlet by 2027-12 at this pace"]) == (
+        "North",
+        "yes",
+        "3.19",  # (10 + 1 x 2.75) / 4
+    )
+    region = rp.self_service_section(rm, devices, _q1_kpis(), REGION, plan_date="2027-12")
+    assert region.metrics == {
+        "self_service_installs_needed": pytest.approx(2 / 2.75),
+        "self_service_install_pace": 1.0,
+    }
+    assert region.parts[0].startswith(
+        "North: 2.50 self-service banks per outlet, 2 sites short, 0.7 a year to add by 2027-12 "
+        "against 1.0 a year recently. Bank-wide 2.83"
+    )
+    none = rp.self_service_section(
+        rm, None, _q1_kpis(), BANK, plan_date="2027-12", has_devices=False
+    )
+    assert "no device data" in none.parts[0]
+    assert none.metrics["regions_at_self_service_target"] == Absent(
+        "no device data in this extract"
+    )
+
+
+@pytest.mark.parametrize("notebook", ["00_bank_overview", "03_outlet_benchmarking"])
+def test_the_overview_and_region_reports_carry_the_section_anchors(notebook: str) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    anchors = [
+        anchor
+        for c in cells
+        if c["cell_type"] == "markdown"
+        for anchor in rp.SECTION_IDS
+        if f'<a id="{anchor}"></a>' in "".join(c["source"])
+    ]
+    assert anchors == list(rp.SECTION_IDS)
+
+
+def test_quarters_show_the_focus_families_sales_summed_over_the_quarter() -> None:
+    k = _q1_kpis().assign(sales_insurance=[1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 4.0])
+    sec = rp.quarters_section(k, BANK, ["family_sales"])
+    # O1 sells 1 + 2 + 3 insurance products, O3 (South) 4 in March
+    assert sec.metrics["family_sales[family=insurance,quarter=2025-Q1]"] == 10.0
+    assert sec.metrics["family_sales[region=R1,family=insurance,quarter=2025-Q1]"] == 6.0
+    labels = {r["KPI"] for r in _rows(sec.parts[0])}
+    assert labels == {"Product sales of the family: insurance"}  # no other family column
+
+
+def test_the_years_quarters_already_over_stay_in_the_attainment_table() -> None:
+    k = _q1_kpis()
+    k = pd.concat([k, k.loc[k["month"] == "2025-03"].assign(month="2025-04")], ignore_index=True)
+    april = rp.PlanScope(month="2025-04", names=NAMES, min_group_size=4)
+    sec = rp.plan_progress_section(rp.plan_monthly(k, april), TARGETS, april)
+    status = {(r["Scope"], r["Period"]): r["Status"] for r in _rows(sec.parts[-1])}
+    # the first quarter (75 against 70) is over and met; the March month target is not shown
+    assert status == {("The bank", "2025"): "to date", ("North", "2025-Q1"): "met"}
+
+
+def test_unmeasured_figures_show_their_reason() -> None:
+    # without customer months product coverage is an outlet column of NaN, no region column
+    sec = rp.quarters_section(_q1_kpis(), REGION, ["product_coverage"])
+    assert _rows(sec.parts[0])[0]["2025-Q1"] == "n/a (not measured in the quarter)"
+    assert sec.metrics["product_coverage[quarter=2025-Q1]"] == Absent("not measured in the quarter")
+    none = rp.quarters_section(_q1_kpis(), BANK, ["product_coverage"])
+    assert none.parts == [
+        "None of the quarter KPIs is computed from this extract: product_coverage."
+    ]
+    targets = pd.DataFrame(
+        {"month": ["2025-03"], "level": ["bank"], "id": ["bank"], "kpi": ["product_coverage"],
+         "target": [0.3]}
+    )  # fmt: skip
+    sec = rp.plan_progress_section(rp.plan_monthly(_q1_kpis(), BANK), targets, BANK)
+    (row,) = _rows(sec.parts[-1])
+    assert (row["Actual"], row["Target attainment (%)"], row["Status"]) == (
+        "n/a (not computed for this level and period)",
+        "n/a (no actual)",
+        "no actual",
+    )
