@@ -1,0 +1,209 @@
+"""An attacker in the tests: recover withheld cells by linear programming over what is published.
+
+The attacker knows every published number and what the markers mean (``"<k"``: 1 to ``k - 1``
+customers; ``"x"``: hidden although not small, so at least ``k`` customers) and solves, with
+HiGHS, for the smallest and largest value each withheld cell can take. A withheld count is safe
+when that interval still covers ``1 .. k - 1``; a withheld AUM share when the interval is at
+least :data:`MONEY_WIDTH` times its upper end wide (the attacker cannot pin it to within +-25 %).
+The attacker is written here, independently of :mod:`bankanalysis.rules.disclosure_secondary`,
+so that a bug there cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+
+from bankanalysis.report.disclosure import protect_tiers, tier_table
+from bankanalysis.rules.disclosure import suppress_small_groups
+from bankanalysis.rules.disclosure_secondary import PRIMARY, audit, protect
+from bankanalysis.rules.tiers import TIERS
+
+K = 10
+#: A withheld AUM share is safe when its feasible interval is at least this share of its upper
+#: end wide.
+MONEY_WIDTH = 0.5
+
+
+def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
+    """(min, max) of variable ``target`` subject to ``a_eq x = b_eq`` and ``bounds``."""
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(n_vars)
+        c[target] = sign
+        res = linprog(
+            c,
+            A_eq=np.array(a_eq) if a_eq else None,
+            b_eq=np.array(b_eq) if b_eq else None,
+            bounds=bounds,
+            method="highs",
+            integrality=np.array(integer, dtype=int),
+        )
+        assert res.status in (0, 3), res.message
+        out.append(sign * res.fun if res.status == 0 else sign * np.inf)
+    return out[0], out[1]
+
+
+def attack_tiers(values: dict, reasons: dict, k: int) -> list[tuple[str, float, float, bool]]:
+    """Every withheld tier figure of a ``metrics.json``: (key, lower, upper, safe).
+
+    Published constraints: the region's customer total, every shown ``customer_share`` (times
+    the total: a count), every shown ``aum_share`` (shares of AUM add up to 1) and the
+    ``aum_share[tier_at_least=..]`` sentence.
+    """
+    n_total = values.get("customers")
+    found = []
+    tiers = [t for t in TIERS if f"customer_share[tier={t}]" in values]
+    if n_total is None or not tiers:
+        return found
+    # counts
+    unknown = [t for t in tiers if values[f"customer_share[tier={t}]"] is None]
+    if unknown:
+        known = sum(
+            values[f"customer_share[tier={t}]"] * n_total for t in tiers if t not in unknown
+        )
+        bounds, integer = [], []
+        for t in unknown:
+            why = reasons.get(f"customer_share[tier={t}]", "")
+            bounds.append((1, k - 1) if "fewer than" in why else (k, None))
+            integer.append(1)
+        a_eq, b_eq = [[1.0] * len(unknown)], [round(n_total - known)]
+        for i, t in enumerate(unknown):
+            if "fewer than" not in reasons.get(f"customer_share[tier={t}]", ""):
+                continue
+            lo, hi = _bounds_lp(len(unknown), a_eq, b_eq, bounds, integer, i)
+            found.append(
+                (f"customer_share[tier={t}]", lo, hi, lo <= 1 + 1e-6 and hi >= k - 1 - 1e-6)
+            )
+    # money (shares of the region's AUM)
+    shares = {t: values.get(f"aum_share[tier={t}]") for t in tiers}
+    unknown = [
+        t
+        for t in tiers
+        if shares[t] is None and "withheld" in reasons.get(f"aum_share[tier={t}]", "")
+    ]
+    if unknown and any(v is not None for v in shares.values()):
+        a_eq = [[1.0] * len(unknown)]
+        b_eq = [1.0 - sum(v for t, v in shares.items() if v is not None and t not in unknown)]
+        for key, s in values.items():
+            if key.startswith("aum_share[tier_at_least=") and s is not None:
+                top = list(TIERS)[list(TIERS).index(key.split("=")[1].rstrip("]")) :]
+                a_eq.append([1.0 if t in top else 0.0 for t in unknown])
+                b_eq.append(s - sum(shares[t] for t in top if t in tiers and t not in unknown))
+        bounds = [(0, 1)] * len(unknown)
+        for i, t in enumerate(unknown):
+            if "fewer than" not in reasons.get(
+                f"aum_share[tier={t}]", ""
+            ) and "dominated" not in reasons.get(f"aum_share[tier={t}]", ""):
+                continue
+            lo, hi = _bounds_lp(len(unknown), a_eq, b_eq, bounds, [0] * len(unknown), i)
+            found.append((f"aum_share[tier={t}]", lo, hi, hi - lo >= MONEY_WIDTH * hi - 1e-9))
+    return found
+
+
+# ---------------------------------------------------------------------- the R08 case by hand
+
+#: Region R08 of the issue: 2,980 mass, 494 quality, 122 VIP and 5 private-banking customers
+#: holding 6.5 %, 26.5 %, 48.1 % and 18.9 % of the AUM; the report says "VIP and above: 67.0 %".
+R08 = pd.DataFrame(
+    {
+        "tier": list(TIERS),
+        "customers": [2980, 494, 122, 5],
+        "aum": [6.5e6, 26.5e6, 48.1e6, 18.9e6],
+    }
+)
+
+
+def _metrics_of(region: pd.DataFrame, hidden: dict[str, str], top_share: float | None):
+    """The metrics.json an R08 report would publish with the cells in ``hidden`` withheld."""
+    n, a = region["customers"].sum(), region["aum"].sum()
+    values, reasons = {"customers": int(n)}, {}
+    why = {"primary": "withheld: fewer than 10 customers", "secondary": "withheld so that..."}
+    for t, c, m in region.itertuples(index=False):
+        for key, v, cell in (
+            (f"customer_share[tier={t}]", c / n, f"customers[tier={t}]"),
+            (f"aum_share[tier={t}]", m / a, f"aum[tier={t}]"),
+        ):
+            values[key] = None if cell in hidden else v
+            if cell in hidden:
+                reasons[key] = why[hidden[cell]]
+    values["aum_share[tier_at_least=vip]"] = top_share
+    return values, reasons
+
+
+def test_r08_old_method_leaks_private_banking_by_subtraction():
+    old = suppress_small_groups(R08, "customers", K)
+    assert old["suppressed"].tolist() == [False, False, False, True]
+    hidden = {"customers[tier=private_banking]": "primary", "aum[tier=private_banking]": "primary"}
+    values, reasons = _metrics_of(R08, hidden, 0.670)
+    found = dict((key, (lo, hi, ok)) for key, lo, hi, ok in attack_tiers(values, reasons, K))
+    lo, hi, ok = found["aum_share[tier=private_banking]"]
+    assert lo == pytest.approx(0.189) and hi == pytest.approx(0.189) and not ok
+    lo, hi, ok = found["customer_share[tier=private_banking]"]
+    assert lo == hi == 5 and not ok  # 3,601 - 2,980 - 494 - 122
+    # the library's own audit agrees
+    table, primary = tier_table(R08, "vip", K)
+    res = audit(table, dict.fromkeys(primary, PRIMARY), K).set_index("cell")
+    assert not res["safe"].any()
+    assert res.loc["aum[tier=private_banking]", "upper"] == pytest.approx(0.189)
+
+
+def test_r08_new_method_hides_vip_too_and_the_interval_stays_wide():
+    table, primary = tier_table(R08, "vip", K)
+    assert primary == ["customers[tier=private_banking]", "aum[tier=private_banking]"]
+    prot = protect(table, primary, K)
+    # the smallest other tier completes both relations; the sentence stays published
+    assert prot.status == {
+        "aum[tier=private_banking]": "primary",
+        "customers[tier=private_banking]": "primary",
+        "aum[tier=vip]": "secondary",
+        "customers[tier=vip]": "secondary",
+    }
+    values, reasons = _metrics_of(R08, prot.status, 0.670)
+    found = dict((key, (lo, hi, ok)) for key, lo, hi, ok in attack_tiers(values, reasons, K))
+    lo, hi, ok = found["aum_share[tier=private_banking]"]
+    assert (lo, hi) == (pytest.approx(0.0), pytest.approx(0.670)) and ok  # 1 - 6.5 % - 26.5 %
+    lo, hi, ok = found["customer_share[tier=private_banking]"]
+    assert (lo, hi) == (1, 9) and ok  # private banking + VIP = 127, VIP >= 10
+    assert prot.safe and protect(table, primary, K).status == prot.status  # deterministic
+
+
+def test_protect_tiers_blanks_the_frame_and_the_sentence_follows():
+    rows = []
+    for t, n, a in R08.itertuples(index=False):
+        rows += [{"tier": t, "aum": a / n}] * n
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    comp = R08.assign(scope="region", share=R08["customers"] / 3601, aum_share=R08["aum"] / 1e8)
+    comp = comp.assign(aum_per_customer=comp["aum"] / comp["customers"])
+    out = protect_tiers(comp, tiers, "vip", K)
+    assert out["count_protection"].tolist() == ["", "", "secondary", "primary"]
+    assert out["money_protection"].tolist() == ["", "", "secondary", "primary"]
+    assert out.loc[2:, ["customers", "aum_share", "aum_per_customer"]].isna().all().all()
+    assert out.loc[0, "aum_share"] == pytest.approx(0.065)
+    assert not out.attrs["top_share_hidden"]
+
+
+# ---------------------------------------------------------------------- every report of a batch
+
+
+@pytest.mark.slow
+def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
+    """Every segmentation report of the CI batch: no withheld tier figure can be narrowed."""
+    files = sorted(Path(ci_run.run_dir).glob("*/01_customer_segmentation/metrics.json")) or sorted(
+        Path(ci_run.run_dir).rglob("metrics.json")
+    )
+    assert files
+    leaks, checked = [], 0
+    for f in files:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        reasons = data.pop("_reasons", {})
+        for key, lo, hi, ok in attack_tiers(data, reasons, K):
+            checked += 1
+            if not ok:
+                leaks.append((str(f), key, lo, hi))
+    assert not leaks, leaks
