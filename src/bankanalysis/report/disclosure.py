@@ -273,11 +273,13 @@ def _mkey(i: object, j: object) -> str:
     return _key("transitions", **{"from": str(i), "to": str(j)})
 
 
-def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str]]:
+def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str], dict[str, str]]:
     """The migration matrix, the tier-flow table and the cohort totals as cells and relations.
 
     ``matrix`` is :func:`~bankanalysis.segmentation.migration.transition_matrix` (rows ``new``
-    + tiers, columns tiers + ``closed``). Flow cells are ``<column>[tier=..]`` of
+    + tiers, columns tiers + ``closed``). Returns the table, its primary cells and the aliases
+    (a flow equal to one matrix cell, e.g. ``closed_out[tier=vip]``, is that cell). Flow cells
+    are ``<column>[tier=..]`` of
     :func:`~bankanalysis.segmentation.migration.tier_flows`; totals (the migration KPIs' counts:
     base, upgraded, downgraded, lost, new) are fixed. Net change and retention are shown only
     where their inputs are, so they add no relation.
@@ -293,12 +295,18 @@ def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str
                 continue
             values[_mkey(r, c)] = float(matrix.iat[i, j])
     relations: list[dict[str, float]] = []
+    aliases: dict[str, str] = {}
 
     def add(name: str, cells: list[str]) -> None:
-        values[name] = sum(values[c] for c in cells)
-        rel = dict.fromkeys(cells, 1.0)
-        rel[name] = -1.0
-        relations.append(rel)
+        cells = [aliases.get(c, c) for c in cells if c in values or c in aliases]
+        if len(cells) == 1:  # the same number shown twice (lost = the "closed" column): one cell
+            aliases[name] = cells[0]
+            return
+        values[name] = sum(values[c] for c in cells)  # no part: 0, known
+        if cells:
+            rel = dict.fromkeys(cells, 1.0)
+            rel[name] = -1.0
+            relations.append(rel)
 
     for t in tiers:
         r = rank[t]
@@ -313,8 +321,9 @@ def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str
     for total, part in _KPI_SUMS.items():
         add(total, [_key(part, tier=t) for t in tiers])
     primary = sorted(c for c, v in values.items() if is_small([v], k)[0])
-    fixed = frozenset(c for c in _KPI_SUMS if c not in primary)
-    return LinearTable(values=values, relations=tuple(relations), fixed=fixed), primary
+    fixed = frozenset(c for c in _KPI_SUMS if c in values and c not in primary)
+    table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
+    return table, primary, aliases
 
 
 def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> MigrationProtection:
@@ -330,7 +339,7 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
     k : int
         ``min_group_size``.
     """
-    table, primary = migration_table(matrix, k)
+    table, primary, aliases = migration_table(matrix, k)
     prot = protect(table, primary, k)
     if not prot.safe:
         logger.warning("migration: some withheld cells stay recoverable: %s", prot.audit)
@@ -344,7 +353,10 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
     )
     for idx, row in flows.iterrows():
         t = str(row["tier"])
-        st = {c: prot.status.get(_key(c, tier=t), "") for c in _FLOW_COUNTS}
+        st = {}
+        for c in _FLOW_COUNTS:
+            key = _key(c, tier=t)
+            st[c] = prot.status.get(aliases.get(key, key), "")
         for c in _FLOW_COUNTS:
             out.at[idx, c] = cell_value(row[c], st[c], k)
         if st["customers_from"] or st["customers_to"]:

@@ -12,11 +12,16 @@ ch. 4; the tau-ARGUS manual, "optimal"/"modular" secondary suppression; sdcTable
    times a published total, a sentence). An attacker knowing all published values and the
    marker's meaning (``"<k"``: 1 to ``k - 1`` customers) computes, by linear programming
    (HiGHS), the smallest and largest value each hidden cell can take: its *feasible interval*.
-   A primary cell is safe when that interval covers its *protection interval*: for a count the
-   whole ``1 .. k - 1`` the marker already admits; for money ``value x (1 -/+ level)``.
+   A primary cell is safe when that interval is at least as wide as its *protection
+   interval*: for a count of ``1 .. k - 1`` customers half the marker's range,
+   ``(k - 1) / 2`` customers (for ``k = 10`` the attacker cannot say better than "between 2
+   and 6"); for money it must reach ``value x (1 -/+ level)``.
 3. **Secondary suppression**: while a primary cell is unsafe, hide one more published cell
    sharing a relation with it; among the candidates the one that makes the cell safe, then the
    smallest (least information lost), then by name -- so the same data give the same cells.
+   When no candidate makes it safe, the one that widens its interval most (the smallest when
+   none widens it alone). Every step hides one more cell, so the search ends; a cell that
+   stays recoverable when nothing is left to hide is reported (:attr:`Protection.safe`).
 
 The audit is the proof: :func:`protect` returns only when every primary cell passes it (or
 says which cells it could not protect). Tables are small (a few dozen cells), so exact mixed
@@ -178,13 +183,14 @@ def _bounds(table: LinearTable, cell: str, status: str, k: int) -> tuple[float, 
     return 0.0, None
 
 
-def _required(table: LinearTable, cell: str, k: int, level: float) -> tuple[float, float]:
+def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: float) -> bool:
     value = float(table.values[cell])
+    tol = _TOL * max(1.0, abs(value))
     if cell in table.money:
-        return value * (1 - level), value * (1 + level)
+        return lo <= value * (1 - level) + tol and hi >= value * (1 + level) - tol
     if 0 < value < k:
-        return 1.0, float(k - 1)
-    return value, value  # a zero or large count hidden for another reason: nothing required
+        return hi - lo >= (k - 1) / 2 - tol
+    return True  # a zero or large count hidden for another reason: nothing required
 
 
 def _interval(
@@ -207,7 +213,6 @@ def _interval(
         rows.append(row)
         rhs.append(b)
     bounds = [_bounds(table, c, status[c], k) for c in hidden]
-    integrality = np.array([0 if c in table.money else 1 for c in hidden])
     out = []
     for sign in (1.0, -1.0):
         cost = np.zeros(len(hidden))
@@ -218,10 +223,13 @@ def _interval(
             b_eq=np.array(rhs) if rows else None,
             bounds=bounds,
             method="highs",
-            integrality=integrality,
         )
         if res.status == 3:  # unbounded
             out.append(-np.inf if sign > 0 else np.inf)
+        elif res.status == 0 and target not in table.money:  # counts are integers
+            out.append(
+                float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
+            )
         elif res.status != 0:
             # the true values are feasible; a failure means tolerances: treat as disclosed
             logger.warning("disclosure audit: solver status %s for %s", res.status, target)
@@ -239,31 +247,26 @@ def audit(
 ) -> pd.DataFrame:
     """Feasible interval of every primary cell against its protection interval.
 
+    Counts are bounded by the linear relaxation rounded inwards to integers.
+
     Returns
     -------
     DataFrame
-        ``cell, value, lower, upper, need_lower, need_upper, safe`` (one row per primary cell,
-        sorted by cell).
+        ``cell, value, lower, upper, safe`` (one row per primary cell, sorted by cell).
     """
     rows = []
     for cell in sorted(c for c, s in status.items() if s == PRIMARY):
         lo, hi = _interval(table, status, cell, k)
-        need_lo, need_hi = _required(table, cell, k, level)
-        tol = _TOL * max(1.0, abs(float(table.values[cell])))
-        safe = lo <= need_lo + tol and hi >= need_hi - tol
-        rows.append((cell, float(table.values[cell]), lo, hi, need_lo, need_hi, safe))
-    return pd.DataFrame(
-        rows, columns=["cell", "value", "lower", "upper", "need_lower", "need_upper", "safe"]
-    )
+        safe = _safe(table, cell, lo, hi, k, level)
+        rows.append((cell, float(table.values[cell]), lo, hi, safe))
+    return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
 
 
 def _cell_safe(
     table: LinearTable, status: Mapping[str, str], cell: str, k: int, level: float
-) -> bool:
+) -> tuple[bool, float]:
     lo, hi = _interval(table, status, cell, k)
-    need_lo, need_hi = _required(table, cell, k, level)
-    tol = _TOL * max(1.0, abs(float(table.values[cell])))
-    return lo <= need_lo + tol and hi >= need_hi - tol
+    return _safe(table, cell, lo, hi, k, level), hi - lo
 
 
 def protect(
@@ -285,22 +288,30 @@ def protect(
     {'c': 'primary', 'b': 'secondary'}
     """
     status: dict[str, str] = {c: PRIMARY for c in sorted(set(primary))}
+    given_up: set[str] = set()
     while True:
-        unsafe = [c for c in sorted(status) if status[c] == PRIMARY]
-        unsafe = [c for c in unsafe if not _cell_safe(table, status, c, k, level)]
-        if not unsafe:
+        target, width = None, 0.0
+        for c in sorted(status):
+            if status[c] == PRIMARY and c not in given_up:
+                ok, width = _cell_safe(table, status, c, k, level)
+                if not ok:
+                    target = c
+                    break
+        if target is None:
             break
-        target = unsafe[0]
         candidates = _candidates(table, status, target, k)
         if not candidates:
             logger.warning("disclosure: no further cell can protect %s", target)
-            break
+            given_up.add(target)
+            continue
         scored = []
         for c in candidates:
-            trial = {**status, c: SECONDARY}
-            ok = _cell_safe(table, trial, target, k, level)
-            scored.append((not ok, abs(float(table.values[c])), c))
-        status[min(scored)[2]] = SECONDARY
+            ok, w = _cell_safe(table, {**status, c: SECONDARY}, target, k, level)
+            gain = 0.0 if ok else -(w - width)  # prefer safe, then the widest
+            scored.append((not ok, gain, abs(float(table.values[c])), c))
+        # when no single cell widens the interval (several relations pin it), the smallest
+        # neighbour is hidden and the search goes on: every step hides one more cell, so it ends
+        status[min(scored)[3]] = SECONDARY
     return Protection(status=status, audit=audit(table, status, k, level))
 
 
