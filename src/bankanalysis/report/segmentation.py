@@ -249,7 +249,9 @@ def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
         )
         aum_share = _withheld(row.aum_share, small, min_group_size)
         out[metric_key("aum_share", tier=row.tier)] = (
-            Absent(NO_AUM) if not small and is_missing(aum_share) else aum_share
+            Absent(NO_AUM)
+            if not small and is_missing(aum_share) and not isinstance(aum_share, Suppressed)
+            else aum_share
         )
     return out
 

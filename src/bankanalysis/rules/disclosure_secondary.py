@@ -139,7 +139,7 @@ class LinearTable:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it travels in DataFrame.attrs
 class Protection:
     """The outcome of :func:`protect`.
 
