@@ -208,3 +208,27 @@ def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
             if not ok:
                 leaks.append((str(f), key, lo, hi))
     assert not leaks, leaks
+    assert checked  # the CI bank has small tiers: the attacker had something to attack
+
+
+def test_a_sentence_that_pins_the_small_tier_is_withheld_with_one_more_tier():
+    # VIP has 7 customers, private banking none: "VIP and above hold 30 %" is VIP's own share.
+    # No single extra cell protects it; the cheapest pair is mass + the sentence (0.3 + 0.3):
+    # VIP + mass = 1 - quality = 60 %, so VIP lies anywhere in [0, 60 %].
+    region = pd.DataFrame(
+        {"tier": list(TIERS), "customers": [217, 37, 7, 0], "aum": [30.0, 40.0, 30.0, 0.0]}
+    )
+    table, primary = tier_table(region, "vip", K)
+    prot = protect(table, primary, K)
+    assert prot.status == {
+        "aum[tier=vip]": "primary",
+        "customers[tier=vip]": "primary",
+        "aum[tier=mass]": "secondary",
+        "aum_share[tier_at_least=vip]": "secondary",
+        "customers[tier=quality]": "secondary",
+    }
+    values, reasons = _metrics_of(region, prot.status, None)
+    reasons["aum_share[tier_at_least=vip]"] = "withheld so that..."
+    found = {key: (lo, hi, ok) for key, lo, hi, ok in attack_tiers(values, reasons, K)}
+    assert found["aum_share[tier=vip]"] == (pytest.approx(0.0), pytest.approx(0.6), True)
+    assert found["customer_share[tier=vip]"] == (1, 9, True)  # VIP + quality = 44

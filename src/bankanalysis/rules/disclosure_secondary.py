@@ -19,8 +19,9 @@ ch. 4; the tau-ARGUS manual, "optimal"/"modular" secondary suppression; sdcTable
 3. **Secondary suppression**: while a primary cell is unsafe, hide one more published cell
    sharing a relation with it; among the candidates the one that makes the cell safe, then the
    smallest (least information lost), then by name -- so the same data give the same cells.
-   When no candidate makes it safe, the one that widens its interval most (the smallest when
-   none widens it alone). Every step hides one more cell, so the search ends; a cell that
+   When no candidate makes it safe, the pair of smallest total that does (among at most
+   :data:`MAX_PAIR_CANDIDATES` candidates), else the one that widens its interval most (the
+   smallest when none widens it alone). Every step hides one more cell, so the search ends; a cell that
    stays recoverable when nothing is left to hide is reported (:attr:`Protection.safe`).
 
 The audit is the proof: :func:`protect` returns only when every primary cell passes it (or
@@ -63,6 +64,9 @@ DEFAULT_DOMINANCE_P = 0.10
 DEFAULT_PROTECTION_LEVEL = 0.5
 
 _TOL = 1e-7
+
+#: Up to this many candidates, pairs are tried when no single cell protects a primary one.
+MAX_PAIR_CANDIDATES = 8
 
 
 def p_percent_sensitive(
@@ -309,10 +313,37 @@ def protect(
             ok, w = _cell_safe(table, {**status, c: SECONDARY}, target, k, level)
             gain = 0.0 if ok else -(w - width)  # prefer safe, then the widest
             scored.append((not ok, gain, abs(float(table.values[c])), c))
+        best = min(scored)
+        if best[0] and len(candidates) <= MAX_PAIR_CANDIDATES:
+            pair = _safe_pair(table, status, target, candidates, k, level)
+            if pair is not None:
+                for c in pair:
+                    status[c] = SECONDARY
+                continue
         # when no single cell widens the interval (several relations pin it), the smallest
         # neighbour is hidden and the search goes on: every step hides one more cell, so it ends
-        status[min(scored)[3]] = SECONDARY
+        status[best[3]] = SECONDARY
     return Protection(status=status, audit=audit(table, status, k, level))
+
+
+def _safe_pair(
+    table: LinearTable,
+    status: Mapping[str, str],
+    target: str,
+    candidates: list[str],
+    k: int,
+    level: float,
+) -> tuple[str, str] | None:
+    """The two candidates of smallest total value that together make ``target`` safe."""
+    pairs = sorted(
+        (abs(float(table.values[a])) + abs(float(table.values[b])), a, b)
+        for i, a in enumerate(candidates)
+        for b in candidates[i + 1 :]
+    )
+    for _, a, b in pairs:
+        if _cell_safe(table, {**status, a: SECONDARY, b: SECONDARY}, target, k, level)[0]:
+            return a, b
+    return None
 
 
 def _candidates(table: LinearTable, status: Mapping[str, str], target: str, k: int) -> list[str]:
