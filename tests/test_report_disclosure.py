@@ -167,3 +167,27 @@ def test_protection_summary_counts_every_table():
     assert protection_text({"primary": 0, "secondary": 0, "tables": 2, "safe": True}, K) == (
         "No cell is withheld: every group shown has at least 10 customers."
     )
+
+
+def test_a_withheld_bar_is_named_under_its_tier():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bankanalysis.report import plots
+    from bankanalysis.report.disclosure import label_withheld_bars
+
+    tiers, comp = _r08()
+    prot = protect_tiers(comp, tiers, "vip", K)
+    fig = plots.plot_tier_mix(rs.labelled_tier_comparison(prot, "R08", 2), "2026-03")
+    label_withheld_bars(fig, prot)
+    for ax in fig.axes[:2]:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels == [
+            "Mass",
+            "Quality",
+            "VIP\n(region: withheld)",
+            "Private banking\n(region: withheld)",
+        ]
+    plt.close(fig)

@@ -41,6 +41,7 @@ __all__ = [
     "MigrationProtection",
     "cell_value",
     "hide_cells",
+    "label_withheld_bars",
     "migration_table",
     "protect_migration",
     "protected_migration_metrics",
@@ -476,3 +477,36 @@ def protected_migration_metrics(
         if kpi in out and status and not isinstance(out[kpi], Suppressed):
             out[kpi] = cell_value(out[kpi], status, k)
     return out
+
+
+def label_withheld_bars(fig: Any, comp: pd.DataFrame, marker: str = "withheld") -> Any:
+    """Name, under each tier of the tier-mix chart, the region bars that are withheld.
+
+    The chart (:func:`~bankanalysis.report.plots.plot_tier_mix`: customer shares left, AUM
+    shares right) leaves a withheld bar out; without a word a missing bar reads as 0. The tick
+    label of such a tier gains ``"(region: withheld)"`` on the panel concerned.
+
+    Parameters
+    ----------
+    fig : Figure
+        The tier-mix figure (its first two axes).
+    comp : DataFrame
+        :func:`protect_tiers` output (tier ids, region rows with status columns).
+    marker : str
+        Word shown.
+    """
+    from bankanalysis.rules.tiers import tier_label
+
+    if COUNT_STATUS not in comp.columns:
+        return fig
+    mine = comp[comp["scope"] == "region"]
+    for ax, col in zip(fig.axes[:2], (COUNT_STATUS, MONEY_STATUS), strict=False):
+        hidden = {tier_label(t) for t, s in zip(mine["tier"], mine[col], strict=True) if s}
+        if not hidden:
+            continue
+        ticks = ax.get_xticks()
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        ax.set_xticks(
+            ticks, [f"{lab}\n(region: {marker})" if lab in hidden else lab for lab in labels]
+        )
+    return fig
