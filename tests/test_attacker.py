@@ -298,7 +298,9 @@ def attack_flows(rows: list[list[str]], k: int, lost: float | None = None):
     found = []
     for i, row in enumerate(rows):
         for c, text in zip(FLOW_COLUMNS, row[1:], strict=False):
-            if text.strip() != f"<{k}":
+            # net change is a difference, not a group: withheld with its group, but its own
+            # value (e.g. 0 when every move of the row is a shown 0) reveals no customer
+            if text.strip() != f"<{k}" or c == "net":
                 continue
             integer = [1] * len(names)
             lo, hi = _bounds_lp(

@@ -416,10 +416,14 @@ def protection_text(summary: Mapping[str, Any], k: int) -> str:
 
     Examples
     --------
+    >>> protection_text({"primary": 0, "secondary": 0, "tables": 0, "safe": True}, 10)
+    'Figures of groups of 1 to 9 customers are withheld (shown as <10).'
     >>> protection_text({"primary": 3, "secondary": 2, "tables": 2, "safe": True}, 10)
     '5 cells of 2 tables are withheld: 3 because they concern fewer than 10 customers or money held mostly by one or two customers (primary), 2 so that those cannot be worked out from totals, shares and other figures (secondary).'
     """
     n1, n2 = int(summary[PRIMARY]), int(summary[SECONDARY])
+    if not summary.get("tables"):
+        return f"Figures of groups of 1 to {k - 1} customers are withheld (shown as <{k})."
     if n1 + n2 == 0:
         return f"No cell is withheld: every group shown has at least {k} customers."
     return (
