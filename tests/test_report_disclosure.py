@@ -115,7 +115,9 @@ def _flows(m):
                 "up_out": int(m.loc[t].iloc[i + 1 : 4].sum()),
                 "down_out": int(m.loc[t].iloc[:i].sum()),
                 "closed_out": int(m.loc[t, "closed"]),
-                "retention_rate": 1 - m.loc[t, "closed"] / m.loc[t].sum(),
+                "retention_rate": (
+                    1 - m.loc[t, "closed"] / m.loc[t].sum() if m.loc[t].sum() else np.nan
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -191,3 +193,47 @@ def test_a_withheld_bar_is_named_under_its_tier():
             "Private banking\n(region: withheld)",
         ]
     plt.close(fig)
+
+
+def _comp_of(tiers):
+    g = tiers.groupby("tier", observed=False)["aum"].agg(customers="size", aum="sum")
+    comp = g.reset_index().assign(tier=lambda d: d["tier"].astype(str), scope="region")
+    n, a = comp["customers"].sum(), comp["aum"].sum()
+    return comp.assign(
+        share=comp["customers"] / n,
+        aum_share=comp["aum"] / a if a else np.nan,
+        aum_per_customer=comp["aum"] / comp["customers"].where(comp["customers"] > 0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("counts", "aum", "count_status"),
+    [
+        # no AUM at all: only counts are protected (VIP's 3 customers, quality completes it)
+        ([40, 20, 3, 0], 0.0, ["", "secondary", "primary", ""]),
+        # one tier only: nothing small, nothing hidden
+        ([50, 0, 0, 0], 1000.0, ["", "", "", ""]),
+    ],
+)
+def test_degenerate_tier_tables(counts, aum, count_status):
+    rows = [{"tier": t, "aum": aum} for t, n in zip(TIERS, counts, strict=True) for _ in range(n)]
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    prot = protect_tiers(_comp_of(tiers), tiers, "vip", K)
+    assert prot["count_protection"].tolist() == count_status
+    assert prot.attrs["protection"].safe
+
+
+def test_a_region_smaller_than_k_is_reported_unprotectable_not_hidden_whole():
+    # 5 customers in all (published): 3 mass + 2 private banking; mass lies in [1, 4] whatever
+    # is hidden, narrower than 4.5 customers -- said by Protection.safe, not silently passed
+    rows = [{"tier": "mass", "aum": 10.0}] * 3 + [{"tier": "private_banking", "aum": 1e7}] * 2
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    prot = protect_tiers(_comp_of(tiers), tiers, "vip", K)
+    assert not prot.attrs["protection"].safe
+    assert prot.loc[prot["tier"] == "mass", "customers"].isna().all()
+
+
+def test_an_empty_migration_matrix_hides_nothing():
+    m = MATRIX * 0
+    mig = protect_migration(m, _flows(m), K)
+    assert mig.protection.status == {} and mig.matrix.notna().all().all()
