@@ -237,3 +237,42 @@ def test_an_empty_migration_matrix_hides_nothing():
     m = MATRIX * 0
     mig = protect_migration(m, _flows(m), K)
     assert mig.protection.status == {} and mig.matrix.notna().all().all()
+
+
+def test_outlet_new_customers_one_answer_for_the_outlet_table_and_the_peer_gaps():
+    from bankanalysis.report.benchmarking import outlet_table
+    from bankanalysis.report.benchmarking_peers import peer_gap_table
+    from bankanalysis.report.disclosure import hide_outlet_ranks, protect_outlet_counts
+
+    mine = pd.DataFrame(
+        {
+            "outlet_id": ["O1", "O2", "O3", "O4"],
+            "outlet": ["North", "South", "East", "West"],
+            "outlet_type": ["full"] * 4,
+            "customers": [300, 200, 150, 120],
+            "new_customers": [25, 4, 0, 12],
+        }
+    )
+    hidden = protect_outlet_counts(mine, K)
+    # South's 4 alone would come back as region total 41 - 25 - 0 - 12; West (12 < 25) goes too
+    assert hidden["new_customers"].tolist() == ["", "primary", "", "secondary"]
+    table = outlet_table(mine, ["customers", "new_customers"], K, "CNY", hidden=hidden).frame
+    assert table.iloc[:, -1].tolist() == ["25", "<10", "0", "x"]
+    # the gap to the peer median: North's value and gap give the median, so South's and
+    # West's gaps would give their counts; they are withheld the same way
+    ranks = pd.DataFrame(
+        {
+            "outlet_id": mine["outlet_id"],
+            "outlet": mine["outlet"],
+            "kpi": "new_customers",
+            "value": mine["new_customers"].astype(float),
+            "percentile": [100.0, 50.0, 25.0, 75.0],
+            "gap_to_median": [17.0, -4.0, -8.0, 4.0],
+        }
+    )
+    shown = hide_outlet_ranks(ranks, mine, hidden, K)
+    assert shown["percentile"].isna().tolist() == [False, True, False, True]
+    gaps = peer_gap_table(shown, ["new_customers"], "CNY").frame
+    by_outlet = dict(zip(gaps["outlet"], gaps.iloc[:, 1], strict=True))
+    assert by_outlet == {"East": "-8", "North": "+17", "South": "<10", "West": "x"}
+    assert protect_outlet_counts(mine, K, protect_counts=False)["new_customers"].eq("").all()

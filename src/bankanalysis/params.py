@@ -466,6 +466,12 @@ class BenchmarkingParams(CommonParams):
         gt=0,
         description="plan target: self-service banks (device sites) per physical outlet (ratio)",
     )
+    protect_outlet_counts: bool = Field(
+        True,
+        description="disclosure: withhold outlet counts of new customers of 1 to "
+        "min_group_size - 1 (and one more outlet so the region total cannot give them back); "
+        "false publishes these operational counts as they are (docs/privacy.md)",
+    )
 
 
 # --------------------------------------------------------------------------- registry

@@ -58,6 +58,7 @@ from bankanalysis.report.benchmarking_peers import (
     region_lagging,
     region_peer_ranks,
 )
+from bankanalysis.report.disclosure import cell_value
 from bankanalysis.report.format import (
     Absent,
     attainment_met,
@@ -234,7 +235,11 @@ def region_outlets(
 
 
 def outlet_table(
-    mine: pd.DataFrame, columns: Sequence[str], min_group_size: int, currency: str
+    mine: pd.DataFrame,
+    columns: Sequence[str],
+    min_group_size: int,
+    currency: str,
+    hidden: pd.DataFrame | None = None,
 ) -> KpiTable:
     """One of the outlet tables: the outlets' KPIs in words and units, small groups withheld.
 
@@ -250,6 +255,9 @@ def outlet_table(
         (:data:`OUTLET_SHARES`) and a count of 1 to k-1 new customers are withheld.
     currency : str
         Currency of money columns.
+    hidden : DataFrame, optional
+        :func:`~bankanalysis.report.disclosure.protect_outlet_counts`: its cells replace the
+        small-count rule for its columns (``"<k"`` or, for secondary cells, ``"x"``).
     """
     cols = [c for c in columns if c in mine.columns]
     small = pd.DataFrame(False, index=mine.index, columns=cols)
@@ -261,6 +269,12 @@ def outlet_table(
         new = mine["new_customers"]
         small["new_customers"] = is_small(new, min_group_size) & new.notna().to_numpy()
     shown = mine.rename(columns={"outlet_type": "type"})
+    if hidden is not None:
+        for c in (c for c in hidden.columns if c in cols):
+            shown = shown.astype({c: "object"})
+            for i in shown.index:
+                shown.at[i, c] = cell_value(shown.at[i, c], hidden.at[i, c], min_group_size)
+            small[c] = False
     return kpi_table(
         shown,
         {c: c for c in cols},

@@ -38,12 +38,15 @@ from bankanalysis.rules.disclosure_secondary import (
 from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
+    "OUTLET_COUNTS",
     "MigrationProtection",
     "cell_value",
     "hide_cells",
+    "hide_outlet_ranks",
     "label_withheld_bars",
     "migration_table",
     "protect_migration",
+    "protect_outlet_counts",
     "protected_migration_metrics",
     "protect_tiers",
     "protected_top_share",
@@ -514,3 +517,83 @@ def label_withheld_bars(fig: Any, comp: pd.DataFrame, marker: str = "withheld") 
             ticks, [f"{lab}\n(region: {marker})" if lab in hidden else lab for lab in labels]
         )
     return fig
+
+
+# --------------------------------------------------------------------------- outlet counts
+
+#: Operational counts at outlet level that concern customers (docs/privacy.md: their
+#: protection is a policy parameter, on by default).
+OUTLET_COUNTS: tuple[str, ...] = ("new_customers",)
+
+
+def protect_outlet_counts(
+    mine: pd.DataFrame,
+    k: int,
+    columns: tuple[str, ...] = OUTLET_COUNTS,
+    protect_counts: bool = True,
+) -> pd.DataFrame:
+    """Which outlet counts are hidden, and why: one answer for every table and chart of 03.
+
+    Each column is a one-way table: the region's outlets add up to the region's total, which
+    the report shows elsewhere (trends, attainment of the region), so a lone hidden outlet
+    would come back by subtraction; :func:`~bankanalysis.rules.disclosure_secondary.protect`
+    hides one more outlet where needed.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`~bankanalysis.report.benchmarking.region_outlets` (one row per outlet).
+    k : int
+        ``min_group_size``.
+    columns : tuple of str
+        Count columns to protect (those absent are skipped).
+    protect_counts : bool
+        The policy parameter: ``False`` publishes operational counts as they are.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``mine``, one column per protected count: ``""``, ``"primary"`` or
+        ``"secondary"``; ``attrs["protection"]`` the list of :class:`Protection` objects.
+    """
+    out = pd.DataFrame(index=mine.index)
+    prots: list[Protection] = []
+    for col in columns:
+        if col not in mine.columns:
+            continue
+        out[col] = ""
+        if not protect_counts:
+            continue
+        known = mine[col].dropna()
+        values = {f"{col}[outlet={i}]": float(v) for i, v in known.items()}
+        values[col] = float(known.sum())
+        rel = dict.fromkeys((c for c in values if c != col), 1.0) | {col: -1.0}
+        table = LinearTable(values=values, relations=(rel,), fixed=frozenset({col}))
+        primary = [c for c in values if c != col and is_small([values[c]], k)[0]]
+        prot = protect(table, primary, k)
+        prots.append(prot)
+        for i in known.index:
+            out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
+    out.attrs["protection"] = prots
+    return out
+
+
+def hide_outlet_ranks(
+    ranks: pd.DataFrame, mine: pd.DataFrame, hidden: pd.DataFrame, k: int
+) -> pd.DataFrame:
+    """Peer ranks with the hidden outlet counts withheld: the gap to the peer median (with the
+    median known from another outlet's value and gap, the value itself) becomes
+    :class:`Suppressed`, the percentile and value NaN (the heat map leaves them blank)."""
+    status = {
+        (oid, col): hidden.at[i, col]
+        for i, oid in mine["outlet_id"].items()
+        for col in hidden.columns
+        if hidden.at[i, col]
+    }
+    out = ranks.astype({"gap_to_median": "object"})
+    for idx, oid, kpi in zip(out.index, out["outlet_id"], out["kpi"], strict=True):
+        st = status.get((oid, kpi), "")
+        if st:
+            out.at[idx, "gap_to_median"] = cell_value(np.nan, st, k)
+            out.loc[idx, [c for c in ("percentile", "value") if c in out.columns]] = np.nan
+    return out
