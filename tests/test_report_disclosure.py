@@ -272,6 +272,7 @@ def test_outlet_new_customers_one_answer_for_the_outlet_table_and_the_peer_gaps(
     )
     shown = hide_outlet_ranks(ranks, mine, hidden, K)
     assert shown["percentile"].isna().tolist() == [False, True, False, True]
+    assert (shown["gap_to_median"] < 0).tolist() == [False, False, True, False]  # numeric
     gaps = peer_gap_table(shown, ["new_customers"], "CNY").frame
     by_outlet = dict(zip(gaps["outlet"], gaps.iloc[:, 1], strict=True))
     assert by_outlet == {"East": "-8", "North": "+17", "South": "<10", "West": "x"}

@@ -512,14 +512,35 @@ def heading(region_name: str, echelon: int | None, month: str) -> str:
 
 
 def attainment_items(
-    targets: pd.DataFrame | None, mine: pd.DataFrame, month: str, names: Mapping[str, str]
+    targets: pd.DataFrame | None,
+    mine: pd.DataFrame,
+    month: str,
+    names: Mapping[str, str],
+    hidden: pd.DataFrame | None = None,
 ) -> tuple[int | None, list[Any]]:
-    """Targets missed (``None`` without a targets table) and what the section shows."""
+    """Targets missed (``None`` without a targets table) and what the section shows.
+
+    ``hidden`` (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`) withholds the
+    attainment of the outlet counts it hides (actual = attainment x a target the managers
+    know): blank in the grid, not counted as met or missed.
+    """
     if targets is None:
         return None, [
             "This bank has no `targets` table, so attainment against the plan cannot be shown."
         ]
     att = region_attainment(mine, targets, month, names)
+    if hidden is not None:
+        withheld = {
+            (oid, col)
+            for i, oid in mine["outlet_id"].items()
+            for col in hidden.columns
+            if hidden.at[i, col]
+        }
+        drop = [
+            (lvl == "outlet" and (i, k) in withheld)
+            for lvl, i, k in zip(att["level"], att["id"], att["kpi"], strict=True)
+        ]
+        att = att.assign(attainment=att["attainment"].mask(drop), met=att["met"].mask(drop, None))
     missed, text = attainment_summary(att, month)
     if att.empty:
         return missed, [text]

@@ -582,18 +582,20 @@ def hide_outlet_ranks(
     ranks: pd.DataFrame, mine: pd.DataFrame, hidden: pd.DataFrame, k: int
 ) -> pd.DataFrame:
     """Peer ranks with the hidden outlet counts withheld: the gap to the peer median (with the
-    median known from another outlet's value and gap, the value itself) becomes
-    :class:`Suppressed`, the percentile and value NaN (the heat map leaves them blank)."""
+    median known from another outlet's value and gap, the value itself), the percentile and the
+    value become NaN (the heat map leaves them blank); column ``gap_shown`` holds the gap or
+    :class:`Suppressed` for the gap table."""
     status = {
         (oid, col): hidden.at[i, col]
         for i, oid in mine["outlet_id"].items()
         for col in hidden.columns
         if hidden.at[i, col]
     }
-    out = ranks.astype({"gap_to_median": "object"})
+    out = ranks.assign(gap_shown=ranks["gap_to_median"].astype("object"))
     for idx, oid, kpi in zip(out.index, out["outlet_id"], out["kpi"], strict=True):
         st = status.get((oid, kpi), "")
         if st:
-            out.at[idx, "gap_to_median"] = cell_value(np.nan, st, k)
-            out.loc[idx, [c for c in ("percentile", "value") if c in out.columns]] = np.nan
+            out.at[idx, "gap_shown"] = cell_value(np.nan, st, k)
+            numeric = [c for c in ("gap_to_median", "percentile", "value") if c in out.columns]
+            out.loc[idx, numeric] = np.nan
     return out
