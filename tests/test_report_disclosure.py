@@ -277,3 +277,26 @@ def test_outlet_new_customers_one_answer_for_the_outlet_table_and_the_peer_gaps(
     by_outlet = dict(zip(gaps["outlet"], gaps.iloc[:, 1], strict=True))
     assert by_outlet == {"East": "-8", "North": "+17", "South": "<10", "West": "x"}
     assert protect_outlet_counts(mine, K, protect_counts=False)["new_customers"].eq("").all()
+
+
+def test_dea_targets_withhold_small_outlet_counts():
+    from bankanalysis.report.benchmarking_dea import dea_targets_table
+    from bankanalysis.report.disclosure import hide_dea_counts, protect_outlet_counts
+
+    d = pd.DataFrame(
+        {
+            "outlet": ["North", "South", "East"],
+            "efficiency": [0.8, 0.9, 0.7],
+            "actual_new_customers": [3.0, 40.0, 30.0],  # mean of the DEA months
+            "target_new_customers": [3.75, 44.4, 42.9],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    mine = pd.DataFrame({"outlet_id": ["O1", "O2", "O3"], "new_customers": [12, 40, 30]})
+    hidden = protect_outlet_counts(mine, K)
+    assert hidden["new_customers"].eq("").all()  # this month nobody is small ...
+    table = hide_dea_counts(dea_targets_table(d, [], ["new_customers"], "CNY"), d, mine, hidden, K)
+    f = table.frame
+    # ... but North's DEA mean of 3 is: withheld now and target (target = now / efficiency)
+    assert f.loc["O1", ["New customers now", "New customers target"]].tolist() == ["<10", "<10"]
+    assert f.loc["O3", "New customers now"] == "30"

@@ -42,6 +42,7 @@ __all__ = [
     "MigrationProtection",
     "cell_value",
     "hide_cells",
+    "hide_dea_counts",
     "hide_outlet_ranks",
     "label_withheld_bars",
     "migration_table",
@@ -599,3 +600,44 @@ def hide_outlet_ranks(
             numeric = [c for c in ("gap_to_median", "percentile", "value") if c in out.columns]
             out.loc[idx, numeric] = np.nan
     return out
+
+
+def hide_dea_counts(
+    table: Any,
+    d: pd.DataFrame,
+    mine: pd.DataFrame,
+    hidden: pd.DataFrame,
+    k: int,
+    currency: str = "CNY",
+) -> Any:
+    """The DEA targets table with the outlet counts withheld: ``<count> now`` and
+    ``<count> target`` (the target is the actual over the efficiency shown beside it) of an
+    outlet whose count :func:`protect_outlet_counts` hides, or whose DEA mean is itself of
+    1 to ``k - 1`` customers.
+
+    ``table`` is :func:`~bankanalysis.report.benchmarking_dea.dea_targets_table` (frame indexed
+    by ``outlet_id``), ``d`` the :func:`~bankanalysis.report.benchmarking_dea.region_dea` frame
+    it was built from.
+    """
+    from bankanalysis.report.format import kpi_label
+
+    status = {
+        (oid, col): hidden.at[i, col]
+        for i, oid in mine["outlet_id"].items()
+        for col in hidden.columns
+        if hidden.at[i, col]
+    }
+    frame = table.frame.copy()
+    for col in hidden.columns:
+        label = kpi_label(col, currency)
+        cols = [c for c in (f"{label} now", f"{label} target") if c in frame.columns]
+        if not cols or f"actual_{col}" not in d.columns:
+            continue
+        for oid in frame.index:
+            st = status.get((oid, col), "")
+            if not st and oid in d.index and is_small([d.at[oid, f"actual_{col}"]], k)[0]:
+                st = PRIMARY
+            if st and not (oid in d.index and is_missing(d.at[oid, f"actual_{col}"])):
+                frame.loc[oid, cols] = str(cell_value(np.nan, st, k))
+    table.frame = frame
+    return table
