@@ -189,29 +189,6 @@ def test_protect_tiers_blanks_the_frame_and_the_sentence_follows():
     assert not out.attrs["top_share_hidden"]
 
 
-# ---------------------------------------------------------------------- every report of a batch
-
-
-@pytest.mark.slow
-def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
-    """Every segmentation report of the CI batch: no withheld tier figure can be narrowed."""
-    files = sorted(Path(ci_run.run_dir).glob("*/01_customer_segmentation/metrics.json"))
-    assert files
-    leaks, checked = [], 0
-    for f in files:
-        data = json.loads(f.read_text(encoding="utf-8"))
-        reasons = data.pop("_reasons", {})
-        # the report ran to the end: the tier figures and the sentence were published
-        assert all(f"customer_share[tier={t}]" in data for t in TIERS), (f, sorted(data))
-        assert "aum_share[tier_at_least=vip]" in data, f
-        for key, lo, hi, ok in attack_tiers(data, reasons, K):
-            checked += 1
-            if not ok:
-                leaks.append((str(f), key, lo, hi))
-    assert not leaks, leaks
-    assert checked  # the CI bank has small tiers: the attacker had something to attack
-
-
 def test_a_sentence_that_pins_the_small_tier_is_withheld_with_one_more_tier():
     # VIP has 7 customers, private banking none: "VIP and above hold 30 %" is VIP's own share.
     # No single extra cell protects it; the cheapest pair is mass + the sentence (0.3 + 0.3):
@@ -358,10 +335,32 @@ class _Tables(HTMLParser):
             self._cell.append(data)
 
 
-@pytest.mark.slow
-def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
-    """The tier-flow table of every segmentation report, with lost_customers of its metrics."""
-    pages = sorted(Path(ci_run.run_dir).glob("*/01_customer_segmentation.html"))
+# ---------------------------------------------------------------------- every report of a batch
+
+
+def tier_leaks(run_dir: Path) -> tuple[list, int]:
+    """Withheld tier figures of every segmentation report's metrics.json that the attacker
+    narrows below their protection interval, and how many it attacked."""
+    files = sorted(Path(run_dir).glob("*/01_customer_segmentation/metrics.json"))
+    assert files
+    leaks, checked = [], 0
+    for f in files:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        reasons = data.pop("_reasons", {})
+        # the report ran to the end: the tier figures and the sentence were published
+        assert all(f"customer_share[tier={t}]" in data for t in TIERS), (f, sorted(data))
+        assert "aum_share[tier_at_least=vip]" in data, f
+        for key, lo, hi, ok in attack_tiers(data, reasons, K):
+            checked += 1
+            if not ok:
+                leaks.append((str(f), key, lo, hi))
+    return leaks, checked
+
+
+def flow_leaks(run_dir: Path) -> tuple[list, int]:
+    """The same for the tier-flow table of every segmentation report (with its
+    ``lost_customers``)."""
+    pages = sorted(Path(run_dir).glob("*/01_customer_segmentation.html"))
     assert pages
     leaks, checked = [], 0
     for page in pages:
@@ -375,4 +374,20 @@ def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
             checked += 1
             if not found[4]:
                 leaks.append((page.parent.name, *found))
+    return leaks, checked
+
+
+@pytest.mark.slow
+def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
+    """Every segmentation report of the CI batch: no withheld tier figure can be narrowed."""
+    leaks, checked = tier_leaks(ci_run.run_dir)
     assert not leaks, leaks
+    assert checked  # the CI bank has small tiers: the attacker had something to attack
+
+
+@pytest.mark.slow
+def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
+    """The tier-flow table of every segmentation report, with lost_customers of its metrics."""
+    leaks, checked = flow_leaks(ci_run.run_dir)
+    assert not leaks, leaks
+    assert checked

@@ -246,3 +246,11 @@ def test_log_of_a_completed_run_has_no_kernel_errors(shape_run: ShapeRun) -> Non
         if "KeyboardInterrupt" in line or "[IPKernelApp] ERROR" in line or "Traceback" in line
     ]
     assert lines == []
+
+
+def test_no_withheld_figure_is_recoverable(shape_run: ShapeRun) -> None:
+    """Issue 17: the attacker of ``tests/test_attacker.py`` on every shape's reports."""
+    from test_attacker import flow_leaks, tier_leaks
+
+    assert tier_leaks(shape_run.run_dir)[0] == []
+    assert flow_leaks(shape_run.run_dir)[0] == []
