@@ -391,3 +391,47 @@ def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
     leaks, checked = flow_leaks(ci_run.run_dir)
     assert not leaks, leaks
     assert checked
+
+
+@pytest.mark.slow
+def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
+    """The R08 subtraction on every region (not only the batch's two): the tier table, the
+    sentence and the customer total as the segmentation notebook publishes them."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report import segmentation as rs
+    from bankanalysis.report.disclosure import protected_top_share
+    from bankanalysis.report.metrics import MetricsRecorder
+    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.segmentation import tier_comparison, top_tier_aum_share
+
+    bank = load_processed(ci_bank.processed)
+    months = list(bank.months)
+    cm = bank.customer_month(
+        months=months[-3:], columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    tiers_all = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
+
+    def attack(protected: bool) -> tuple[list, int]:
+        leaks, checked = [], 0
+        for region in sorted(tiers_all["region_id"].astype(str).unique()):
+            tiers = tiers_all[tiers_all["region_id"] == region]
+            comp = rs.shown_tier_comparison(tier_comparison(tiers_all, region), K)
+            share = top_tier_aum_share(tiers, "vip")
+            if protected:
+                comp = protect_tiers(comp, tiers, "vip", K)
+                share = protected_top_share(comp, share, K)
+            rec = MetricsRecorder(None)
+            rec.record("customers", len(tiers))
+            rec.record_many(rs.tier_metrics(comp, K))
+            rec.record_many(rs.concentration_metrics(0.5, share, "vip"))
+            for key, lo, hi, ok in attack_tiers(rec.values, rec.reasons, K):
+                checked += 1
+                if not ok:
+                    leaks.append((region, key, lo, hi))
+        return leaks, checked
+
+    old_leaks, _ = attack(protected=False)
+    assert old_leaks  # the small-group rule alone gives figures back (12 of 16 on this bank)
+    leaks, checked = attack(protected=True)
+    assert not leaks, leaks
+    assert checked
