@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,3 +50,77 @@ def test_suppress_small_cells_matrix():
 def test_marker_names_k():
     assert suppressed_marker(10) == "<10"
     assert suppressed_marker(None) == "<k"
+
+
+# ------------------------------------------------- dominance rule and secondary suppression
+
+from bankanalysis.rules.disclosure_secondary import (  # noqa: E402
+    LinearTable,
+    audit,
+    p_percent_sensitive,
+    protect,
+)
+
+
+def test_p_percent_rule_hand_computed():
+    v = pd.Series([100.0, 5.0, 3.0, 10.0, 10.0, 10.0, 50.0, 50.0, 0.0, 0.0, 9.0, 1.0, 1.0, 1.0])
+    g = pd.Series(list("aaabbbccddeeee"))
+    out = p_percent_sensitive(v, g, 0.10)
+    # a: rest 3 < 10 % of 100; b: rest 10 >= 1; c: two customers, rest 0; d: no money;
+    # e: 12 = 9 + 1 + (1 + 1), rest 2 >= 0.9
+    assert out.to_dict() == {"a": True, "b": False, "c": True, "d": False, "e": False}
+    assert p_percent_sensitive(v, g, 0.25)["e"] is np.True_  # rest 2 < 2.25
+
+
+def _row(values, fixed=("n",)):
+    """A one-row table: the parts add up to ``n``."""
+    rel = {c: 1.0 for c in values if c != "n"} | {"n": -1.0}
+    return LinearTable(values, (rel,), fixed=frozenset(fixed))
+
+
+def test_hiding_one_small_cell_of_a_total_leaks_and_one_more_cell_stops_it():
+    t = _row({"a": 50, "b": 30, "c": 4, "n": 84})
+    leak = audit(t, {"c": "primary"}, 10).iloc[0]
+    assert (leak["lower"], leak["upper"], leak["safe"]) == (4, 4, False)  # 84 - 50 - 30
+    prot = protect(t, ["c"], 10)
+    assert prot.status == {"c": "primary", "b": "secondary"}  # 30 < 50: the smaller one
+    row = prot.audit.iloc[0]
+    assert (row["lower"], row["upper"], row["safe"]) == (1, 9, True)  # c + b = 34, b >= 10
+    assert prot.counts() == {"primary": 1, "secondary": 1}
+
+
+def test_two_small_cells_pinned_by_their_sum_need_a_third():
+    # c1 + c2 = 5 with both in 1..9: c1 in [1, 4] is narrower than (10 - 1) / 2 = 4.5
+    t = _row({"a": 100, "c1": 2, "c2": 3, "n": 105})
+    before = audit(t, {"c1": "primary", "c2": "primary"}, 10).set_index("cell")
+    assert before.loc["c1", ["lower", "upper"]].tolist() == [1, 4]
+    assert not before["safe"].any()
+    prot = protect(t, ["c1", "c2"], 10)
+    assert prot.status == {"c1": "primary", "c2": "primary", "a": "secondary"}
+    after = prot.audit.set_index("cell")
+    assert after.loc["c1", ["lower", "upper"]].tolist() == [1, 9] and prot.safe
+
+
+def test_money_needs_its_protection_interval():
+    # shares of AUM: x = 0.2 hidden with y = 0.05: x + y = 0.25 -> x in [0, 0.25] < 0.2 * 1.5
+    t = LinearTable(
+        {"x": 0.2, "y": 0.05, "z": 0.75, "tot": 1.0},
+        ({"x": 1, "y": 1, "z": 1, "tot": -1},),
+        money=frozenset({"x", "y", "z", "tot"}),
+        fixed=frozenset({"tot"}),
+    )
+    res = audit(t, {"x": "primary", "y": "secondary"}, 10).iloc[0]
+    assert res["upper"] == pytest.approx(0.25) and not res["safe"]
+    prot = protect(t, ["x"], 10)
+    # y alone leaves x in [0, 0.25]: not enough; z (0.75) makes x in [0, 0.95]
+    assert prot.status == {"x": "primary", "z": "secondary"} and prot.safe
+
+
+def test_protect_is_deterministic_and_never_hides_zeros_or_fixed_cells():
+    t = _row({"a": 0, "b": 12, "c": 12, "d": 3, "n": 27})
+    first = protect(t, ["d"], 10)
+    # b before c (tie 12 = 12: by name); d + b = 15 with b >= 10 leaves d in [1, 5], narrower
+    # than 4.5 customers, so c goes too: d + b + c = 27 -> d in [1, 7]; a (zero) and n never
+    assert first.status == {"d": "primary", "b": "secondary", "c": "secondary"}
+    assert first.audit[["lower", "upper"]].iloc[0].tolist() == [1, 7]
+    assert all(protect(t, ["d"], 10).status == first.status for _ in range(3))

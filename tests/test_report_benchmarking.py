@@ -465,3 +465,30 @@ def test_kpis_of_a_missing_table_are_unknown_not_zero():
         "Intermediary (fee) income is left out of the DEA outputs: it needs `transactions`, "
         "which this extract lacks."
     ]
+
+
+def test_attainment_withholds_the_outlet_counts_the_disclosure_step_hides(kpis):
+    from bankanalysis.report.disclosure import protect_outlet_counts
+
+    mine = rb.region_outlets(kpis, "R1", "2025-03", NAMES)  # Alpha (o2), Zeta (o1)
+    mine = mine.assign(new_customers=[25, 4])
+    hidden = protect_outlet_counts(mine, 10)
+    # Zeta's 4 would come back as the region's 29 - 25: Alpha is withheld too
+    assert hidden["new_customers"].tolist() == ["secondary", "primary"]
+    targets = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "level": "outlet",
+            "id": ["o2", "o1"],
+            "kpi": "new_customers",
+            "target": [20.0, 20.0],
+        }
+    )
+    # without the step the 4 new customers show as 20 % of a target of 20
+    plain_missed, plain = rb.attainment_items(targets, mine, "2025-03", NAMES)
+    assert plain_missed == 1
+    grid = plain[1].data
+    assert grid.loc[("outlet", "Zeta <i>")].iloc[0] == pytest.approx(0.2)
+    missed, items = rb.attainment_items(targets, mine, "2025-03", NAMES, hidden=hidden)
+    assert missed == 0  # a withheld outlet is neither met nor missed
+    assert len(items) == 1 or items[1].data.notna().sum().sum() == 0

@@ -335,6 +335,20 @@ class SegmentationParams(CommonParams):
     top_tier: Literal["quality", "vip", "private_banking"] = Field(
         "vip", description="AUM concentration: share of AUM held by this tier and above"
     )
+    dominance_p: float = Field(
+        0.10,
+        gt=0,
+        lt=1,
+        description="disclosure: a tier's AUM is withheld when its customers other than the two "
+        "largest hold less than this fraction of the largest (p % rule, docs/privacy.md; fraction)",
+    )
+    protection_level: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="disclosure: a withheld AUM figure must stay uncertain by this fraction of "
+        "its value either way for anyone combining the published figures (fraction)",
+    )
 
     @field_validator("segment_k_range")
     @classmethod
@@ -559,6 +573,12 @@ class BenchmarkingParams(CommonParams):
     plan_start: PlanStart
     plan_years: PlanYears
     quarter_kpis: QuarterKpis
+    protect_outlet_counts: bool = Field(
+        True,
+        description="disclosure: withhold outlet counts of new customers of 1 to "
+        "min_group_size - 1 (and one more outlet so the region total cannot give them back); "
+        "false publishes these operational counts as they are (docs/privacy.md)",
+    )
 
     @field_validator("product_sales_standard")
     @classmethod

@@ -58,6 +58,7 @@ from bankanalysis.report.benchmarking_peers import (
     region_lagging,
     region_peer_ranks,
 )
+from bankanalysis.report.disclosure import cell_value
 from bankanalysis.report.format import (
     Absent,
     attainment_met,
@@ -234,7 +235,11 @@ def region_outlets(
 
 
 def outlet_table(
-    mine: pd.DataFrame, columns: Sequence[str], min_group_size: int, currency: str
+    mine: pd.DataFrame,
+    columns: Sequence[str],
+    min_group_size: int,
+    currency: str,
+    hidden: pd.DataFrame | None = None,
 ) -> KpiTable:
     """One of the outlet tables: the outlets' KPIs in words and units, small groups withheld.
 
@@ -250,6 +255,9 @@ def outlet_table(
         (:data:`OUTLET_SHARES`) and a count of 1 to k-1 new customers are withheld.
     currency : str
         Currency of money columns.
+    hidden : DataFrame, optional
+        :func:`~bankanalysis.report.disclosure.protect_outlet_counts`: its cells replace the
+        small-count rule for its columns (``"<k"`` or, for secondary cells, ``"x"``).
     """
     cols = [c for c in columns if c in mine.columns]
     small = pd.DataFrame(False, index=mine.index, columns=cols)
@@ -261,6 +269,12 @@ def outlet_table(
         new = mine["new_customers"]
         small["new_customers"] = is_small(new, min_group_size) & new.notna().to_numpy()
     shown = mine.rename(columns={"outlet_type": "type"})
+    if hidden is not None:
+        for c in (c for c in hidden.columns if c in cols):
+            shown = shown.astype({c: "object"})
+            for i in shown.index:
+                shown.at[i, c] = cell_value(shown.at[i, c], hidden.at[i, c], min_group_size)
+            small[c] = False
     return kpi_table(
         shown,
         {c: c for c in cols},
@@ -498,14 +512,35 @@ def heading(region_name: str, echelon: int | None, month: str) -> str:
 
 
 def attainment_items(
-    targets: pd.DataFrame | None, mine: pd.DataFrame, month: str, names: Mapping[str, str]
+    targets: pd.DataFrame | None,
+    mine: pd.DataFrame,
+    month: str,
+    names: Mapping[str, str],
+    hidden: pd.DataFrame | None = None,
 ) -> tuple[int | None, list[Any]]:
-    """Targets missed (``None`` without a targets table) and what the section shows."""
+    """Targets missed (``None`` without a targets table) and what the section shows.
+
+    ``hidden`` (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`) withholds the
+    attainment of the outlet counts it hides (actual = attainment x a target the managers
+    know): blank in the grid, not counted as met or missed.
+    """
     if targets is None:
         return None, [
             "This bank has no `targets` table, so attainment against the plan cannot be shown."
         ]
     att = region_attainment(mine, targets, month, names)
+    if hidden is not None:
+        withheld = {
+            (oid, col)
+            for i, oid in mine["outlet_id"].items()
+            for col in hidden.columns
+            if hidden.at[i, col]
+        }
+        drop = [
+            (lvl == "outlet" and (i, k) in withheld)
+            for lvl, i, k in zip(att["level"], att["id"], att["kpi"], strict=True)
+        ]
+        att = att.assign(attainment=att["attainment"].mask(drop), met=att["met"].mask(drop, None))
     missed, text = attainment_summary(att, month)
     if att.empty:
         return missed, [text]

@@ -128,8 +128,9 @@ def peer_rank_grid(ranks: pd.DataFrame, kpis: Sequence[str], value: str) -> pd.D
 
 
 def peer_gap_table(ranks: pd.DataFrame, kpis: Sequence[str], currency: str) -> KpiTable:
-    """Gap to the peer median per outlet and KPI, as signed changes (shares in pp)."""
-    gaps = peer_rank_grid(ranks, kpis, "gap_to_median")
+    """Gap to the peer median per outlet and KPI, as signed changes (shares in pp); the
+    withheld gaps of :func:`~bankanalysis.report.disclosure.hide_outlet_ranks` as markers."""
+    gaps = peer_rank_grid(ranks, kpis, "gap_shown" if "gap_shown" in ranks else "gap_to_median")
     frame = pd.DataFrame({"outlet": gaps.index.astype(str)})
     for k in kpis:
         # a share's change carries its unit ("+1.2 pp") in the cell

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bankanalysis.rules.disclosure import suppressed_marker
+from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
 from bankanalysis.rules.kpis import KPI, get
 
 __all__ = [
@@ -68,12 +68,18 @@ class Absent:
 
 @dataclass(frozen=True)
 class Suppressed:
-    """A figure withheld by the disclosure rule for groups smaller than ``k``."""
+    """A figure withheld by the disclosure rule (:mod:`bankanalysis.rules.disclosure`).
+
+    ``why`` is ``"small"`` (a group of 1 to ``k - 1`` customers, shown ``"<k"``),
+    ``"dominance"`` (money held mostly by one or two customers) or ``"secondary"`` (hidden so
+    that another withheld figure cannot be worked out); the last two show ``"x"``.
+    """
 
     k: int | None = None
+    why: str = "small"
 
     def __str__(self) -> str:
-        return suppressed_marker(self.k)
+        return suppressed_marker(self.k) if self.why == "small" else SECONDARY_MARKER
 
 
 def is_missing(value: Any) -> bool:

@@ -36,6 +36,10 @@ def _to_number(value: Any) -> tuple[float | int | None, str | None]:
     if isinstance(value, Absent):
         return None, value.reason or "not computed"
     if isinstance(value, Suppressed):
+        if value.why == "dominance":
+            return None, "withheld: dominated by one or two customers"
+        if value.why == "secondary":
+            return None, "withheld so that a withheld figure cannot be worked out from it"
         return None, f"withheld: fewer than {value.k} customers" if value.k else "withheld"
     if isinstance(value, bool):
         return int(value), None

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankanalysis.report.disclosure import hide_cells
 from bankanalysis.report.format import (
     NOT_AVAILABLE,
     Absent,
@@ -240,6 +241,7 @@ def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
     """
     mine = comp[comp["scope"] == "region"]
     out: dict[str, Any] = {}
+    mine = hide_cells(mine, min_group_size)  # cells hidden by protect_tiers, if it ran
     for row in mine.itertuples(index=False):
         small = bool(getattr(row, "suppressed", False))
         out[metric_key("customer_share", tier=row.tier)] = _withheld(
@@ -247,7 +249,9 @@ def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
         )
         aum_share = _withheld(row.aum_share, small, min_group_size)
         out[metric_key("aum_share", tier=row.tier)] = (
-            Absent(NO_AUM) if not small and is_missing(aum_share) else aum_share
+            Absent(NO_AUM)
+            if not small and is_missing(aum_share) and not isinstance(aum_share, Suppressed)
+            else aum_share
         )
     return out
 
@@ -255,7 +259,7 @@ def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
 def tier_mix_table(comp: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
     """The region's tier mix: customers, shares, AUM and AUM per customer by tier."""
     mine = comp[comp["scope"] == "region"].reset_index(drop=True)
-    mine = mine.assign(tier=label_tiers(mine["tier"]))
+    mine = hide_cells(mine.assign(tier=label_tiers(mine["tier"])), min_group_size)
     spec = [
         ("tier", "Tier", None),
         ("customers", kpi_label("customers"), "customers"),
@@ -295,7 +299,9 @@ def concentration_metrics(gini_value: float, top_share: float, top_tier: str) ->
     return {
         "aum_gini": Absent(NO_AUM) if is_missing(gini_value) else gini_value,
         metric_key("aum_share", tier_at_least=top_tier): (
-            Absent(NO_AUM) if is_missing(top_share) else top_share
+            Absent(NO_AUM)
+            if is_missing(top_share) and not isinstance(top_share, Suppressed)
+            else top_share
         ),
     }
 
@@ -310,6 +316,11 @@ def concentration_text(top_tier: str, top_share: float) -> str:
     >>> concentration_text("vip", float("nan"))
     "The AUM share of the **VIP** tier and above cannot be computed: the region's customers hold no AUM at this month-end."
     """
+    if isinstance(top_share, Suppressed):
+        return (
+            f"The AUM share of the **{tier_label(top_tier)}** tier and above is withheld: with "
+            "the tier table it would reveal the AUM of a withheld group."
+        )
     if is_missing(top_share):
         return (
             f"The AUM share of the **{tier_label(top_tier)}** tier and above cannot be "

@@ -8,6 +8,9 @@ comparison, so the rule cannot drift between reports.
 
 Withheld cells are NaN in DataFrames (charts leave them out) and are shown as
 :func:`suppressed_marker` (``"<10"`` for ``k = 10``) in tables, never as a blank that reads as 0.
+Hiding small groups alone is not enough when totals, shares or sentences give them back by
+subtraction: :mod:`bankanalysis.rules.disclosure_secondary` adds the dominance rule for money
+and the secondary suppression, audited by linear programming (see ``docs/privacy.md``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pandas as pd
 
 __all__ = [
     "KPI_GROUP",
+    "SECONDARY_MARKER",
     "SUPPRESSED",
     "is_small",
     "suppress_small_groups",
@@ -46,6 +50,11 @@ KPI_GROUP: dict[str, str] = {
 
 #: Marker shown in place of a withheld figure when ``k`` is not known to the caller.
 SUPPRESSED = "<k"
+
+#: Marker of a figure withheld although its group is not small: money dominated by one or two
+#: customers, or a figure hidden so that a withheld one cannot be worked out from it
+#: (secondary suppression, :mod:`bankanalysis.rules.disclosure_secondary`).
+SECONDARY_MARKER = "x"
 
 
 def suppressed_marker(k: int | None) -> str:

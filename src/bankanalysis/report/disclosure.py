@@ -1,0 +1,643 @@
+"""Disclosure control of the tables a report publishes: which cells are hidden, and why.
+
+:mod:`bankanalysis.rules.disclosure_secondary` decides (primary cells, secondary suppression,
+the linear-programming audit); this module describes each published table to it as cells and
+linear relations, and applies the answer to the frames the tables, charts, sentences and
+``metrics.json`` use, so all of them hide the same cells:
+
+- the tier table (:func:`protect_tiers`): customers and AUM per tier, their totals, and the
+  "<top tier> and above hold X % of the AUM" sentence (:func:`protected_top_share`);
+- the migration matrix and the tier-flow table beneath it (:func:`protect_migration`).
+
+:func:`protection_summary` counts the hidden cells (primary, secondary) for the appendix.
+The policy and the method are in ``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report.format import Suppressed, is_missing
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_secondary import (
+    DEFAULT_DOMINANCE_P,
+    DEFAULT_PROTECTION_LEVEL,
+    PRIMARY,
+    SECONDARY,
+    LinearTable,
+    Protection,
+    p_percent_sensitive,
+    protect,
+)
+from bankanalysis.rules.tiers import TIERS
+
+__all__ = [
+    "OUTLET_COUNTS",
+    "MigrationProtection",
+    "cell_value",
+    "hide_cells",
+    "hide_dea_counts",
+    "hide_outlet_ranks",
+    "label_withheld_bars",
+    "migration_table",
+    "protect_migration",
+    "protect_outlet_counts",
+    "protected_migration_metrics",
+    "protect_tiers",
+    "protected_top_share",
+    "protection_summary",
+    "protection_text",
+    "tier_table",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Status columns :func:`protect_tiers` adds to the tier comparison ("", primary, secondary,
+#: dominance).
+COUNT_STATUS, MONEY_STATUS = "count_protection", "money_protection"
+DOMINANCE = "dominance"
+
+
+def _key(name: str, **by: str) -> str:
+    inner = ",".join(f"{k}={v}" for k, v in by.items())
+    return f"{name}[{inner}]" if inner else name
+
+
+def tier_table(
+    region: pd.DataFrame, top_tier: str | None, k: int, dominated: Mapping[str, bool] | None = None
+) -> tuple[LinearTable, list[str]]:
+    """The tier table as cells and relations, and its primary cells.
+
+    Parameters
+    ----------
+    region : DataFrame
+        The region's rows of :func:`~bankanalysis.segmentation.composition.tier_comparison`
+        (``tier`` ids, ``customers``, ``aum``), unsuppressed.
+    top_tier : str or None
+        Lowest tier of the "and above" sentence (``None``: no sentence published).
+    k : int
+        ``min_group_size``.
+    dominated : mapping, optional
+        Tier -> whether its AUM fails the dominance rule.
+
+    Returns
+    -------
+    (LinearTable, list of str)
+        Cells ``customers[tier=..]`` (counts), ``aum[tier=..]`` (shares of the region's AUM),
+        the totals ``customers`` and ``aum`` (published elsewhere: fixed) and the sentence
+        ``aum_share[tier_at_least=..]``; the primary cells.
+    """
+    dominated = dominated or {}
+    tiers = [str(t) for t in region["tier"]]
+    n = dict(zip(tiers, region["customers"].astype("float64"), strict=True))
+    aum = dict(zip(tiers, region["aum"].astype("float64").clip(lower=0), strict=True))
+    total = sum(aum.values())
+    values: dict[str, float] = {"customers": float(sum(n.values()))}
+    rel_n: dict[str, float] = {"customers": -1.0}
+    for t in tiers:
+        values[_key("customers", tier=t)] = n[t]
+        rel_n[_key("customers", tier=t)] = 1.0
+    relations = [rel_n]
+    money: set[str] = set()
+    primary = [_key("customers", tier=t) for t in tiers if is_small([n[t]], k)[0]]
+    if total > 0:
+        values["aum"] = 1.0
+        money.add("aum")
+        rel_a: dict[str, float] = {"aum": -1.0}
+        for t in tiers:
+            c = _key("aum", tier=t)
+            values[c] = aum[t] / total
+            money.add(c)
+            rel_a[c] = 1.0
+            if (is_small([n[t]], k)[0] or dominated.get(t, False)) and aum[t] > 0:
+                primary.append(c)
+        relations.append(rel_a)
+        if top_tier is not None:
+            s = _key("aum_share", tier_at_least=top_tier)
+            top = list(TIERS)[list(TIERS).index(top_tier) :]
+            rel_s = {_key("aum", tier=t): 1.0 for t in tiers if t in top}
+            values[s] = sum(values[c] for c in rel_s)
+            money.add(s)
+            rel_s[s] = -1.0
+            relations.append(rel_s)
+    table = LinearTable(
+        values=values,
+        relations=tuple(relations),
+        money=frozenset(money),
+        fixed=frozenset({"customers", "aum"}),
+    )
+    return table, primary
+
+
+def protect_tiers(
+    comp: pd.DataFrame,
+    tiers: pd.DataFrame,
+    top_tier: str | None,
+    k: int,
+    dominance_p: float = DEFAULT_DOMINANCE_P,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> pd.DataFrame:
+    """The tier comparison with every hidden cell of the region blanked (NaN) and said why.
+
+    Parameters
+    ----------
+    comp : DataFrame
+        :func:`~bankanalysis.segmentation.composition.tier_comparison` (tier ids), possibly
+        through :func:`~bankanalysis.report.segmentation.shown_tier_comparison` already (the
+        region rows are rebuilt from the unsuppressed ``tiers``).
+    tiers : DataFrame
+        The region's customers (``tier``, ``aum``): their AUM feeds the dominance rule.
+    top_tier : str or None
+        Lowest tier of the "and above" sentence the report prints.
+    k, dominance_p, level : int, float, float
+        ``min_group_size``, ``p`` of the p% rule, half-width of a money cell's protection
+        interval (fraction of its value).
+
+    Returns
+    -------
+    DataFrame
+        ``comp`` where the region rows' ``customers``/``share`` are NaN when the count is
+        hidden, ``aum``/``aum_share`` when the money is, ``aum_per_customer`` when either is;
+        columns ``count_protection`` and ``money_protection`` (``""``, ``"primary"``,
+        ``"dominance"``, ``"secondary"``); ``attrs["protection"]`` the :class:`Protection` and
+        ``attrs["top_share_hidden"]`` whether the sentence must be withheld.
+    """
+    region_tiers = tiers.assign(tier=tiers["tier"].astype("object").astype(str))
+    raw = (
+        region_tiers.groupby("tier")["aum"]
+        .agg(customers="size", aum="sum")
+        .reindex(TIERS)
+        .fillna(0)
+    )
+    raw = raw.rename_axis("tier").reset_index()
+    mine = comp["scope"] == "region"
+    raw = raw[raw["tier"].isin(comp.loc[mine, "tier"].astype(str))]
+    dom = p_percent_sensitive(region_tiers["aum"], region_tiers["tier"], dominance_p)
+    table, primary = tier_table(raw, top_tier, k, dom.to_dict())
+    prot = protect(table, primary, k, level)
+    if not prot.safe:
+        logger.warning("tier table: some withheld cells stay recoverable: %s", prot.audit)
+    out = comp.copy()
+    for col in ("customers", "share", "aum", "aum_share", "aum_per_customer"):
+        out[col] = out[col].astype("float64")
+    out[COUNT_STATUS] = ""
+    out[MONEY_STATUS] = ""
+    for i in out.index[mine]:
+        t = str(out.at[i, "tier"])
+        c_status = prot.status.get(_key("customers", tier=t), "")
+        m_status = prot.status.get(_key("aum", tier=t), "")
+        if m_status == PRIMARY and not is_small([raw.set_index("tier").at[t, "customers"]], k)[0]:
+            m_status = DOMINANCE
+        out.at[i, COUNT_STATUS] = c_status
+        out.at[i, MONEY_STATUS] = m_status
+        if c_status:
+            out.loc[i, ["customers", "share", "aum_per_customer"]] = np.nan
+        if m_status:
+            out.loc[i, ["aum", "aum_share", "aum_per_customer"]] = np.nan
+        if "suppressed" in out.columns:
+            out.at[i, "suppressed"] = bool(c_status == PRIMARY)
+    out.attrs["protection"] = prot
+    out.attrs["top_share_hidden"] = top_tier is not None and (
+        _key("aum_share", tier_at_least=top_tier) in prot.status
+    )
+    return out
+
+
+def cell_value(value: Any, status: str, k: int) -> Any:
+    """``value``, or :class:`Suppressed` saying why when ``status`` is not empty."""
+    if not status:
+        return value
+    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
+    return Suppressed(k, why)
+
+
+def protected_top_share(comp: pd.DataFrame, top_share: float, k: int) -> Any:
+    """The "and above" AUM share, or :class:`Suppressed` when :func:`protect_tiers` hid it."""
+    if comp.attrs.get("top_share_hidden", False) and not is_missing(top_share):
+        return Suppressed(k, "secondary")
+    return top_share
+
+
+# --------------------------------------------------------------------------- migration
+
+
+@dataclass(frozen=True)
+class MigrationProtection:
+    """:func:`protect_migration`'s answer.
+
+    Attributes
+    ----------
+    matrix : DataFrame
+        Transition counts with hidden cells NaN (what the heat map may draw).
+    flows : DataFrame
+        Tier flows with hidden cells as :class:`Suppressed` (object columns; the table shows
+        ``"<k"`` or ``"x"``), ``suppressed`` all False (the cells say it themselves).
+    protection : Protection
+    """
+
+    matrix: pd.DataFrame
+    flows: pd.DataFrame
+    protection: Protection
+
+    @property
+    def matrix_status(self) -> pd.DataFrame:
+        """``""``, ``"primary"`` or ``"secondary"`` per matrix cell (for chart labels)."""
+        out = pd.DataFrame("", index=self.matrix.index, columns=self.matrix.columns)
+        for i in out.index:
+            for j in out.columns:
+                out.at[i, j] = self.protection.status.get(_mkey(i, j), "")
+        return out
+
+
+_FLOW_COUNTS = (
+    "customers_from",
+    "customers_to",
+    "up_in",
+    "down_in",
+    "new_in",
+    "up_out",
+    "down_out",
+    "closed_out",
+)
+_KPI_SUMS = {
+    "base_customers": "customers_from",
+    "upgraded_customers": "up_out",
+    "downgraded_customers": "down_out",
+    "lost_customers": "closed_out",
+    "new_customers": "new_in",
+}
+
+
+def _mkey(i: object, j: object) -> str:
+    return _key("transitions", **{"from": str(i), "to": str(j)})
+
+
+def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str], dict[str, str]]:
+    """The migration matrix, the tier-flow table and the cohort totals as cells and relations.
+
+    ``matrix`` is :func:`~bankanalysis.segmentation.migration.transition_matrix` (rows ``new``
+    + tiers, columns tiers + ``closed``). Returns the table, its primary cells and the aliases
+    (a flow equal to one matrix cell, e.g. ``closed_out[tier=vip]``, is that cell). Flow cells
+    are ``<column>[tier=..]`` of
+    :func:`~bankanalysis.segmentation.migration.tier_flows`; totals (the migration KPIs' counts:
+    base, upgraded, downgraded, lost, new) are fixed. Net change and retention are shown only
+    where their inputs are, so they add no relation.
+    """
+    rows = [str(r) for r in matrix.index]
+    cols = [str(c) for c in matrix.columns]
+    tiers = [t for t in rows if t in cols]
+    rank = {t: i for i, t in enumerate(tiers)}
+    values: dict[str, float] = {}
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            if r not in rank and c not in rank:  # (new, closed): always 0, known
+                continue
+            values[_mkey(r, c)] = float(matrix.iat[i, j])
+    relations: list[dict[str, float]] = []
+    aliases: dict[str, str] = {}
+
+    def add(name: str, cells: list[str]) -> None:
+        cells = [aliases.get(c, c) for c in cells if c in values or c in aliases]
+        if len(cells) == 1:  # the same number shown twice (lost = the "closed" column): one cell
+            aliases[name] = cells[0]
+            return
+        values[name] = sum(values[c] for c in cells)  # no part: 0, known
+        if cells:
+            rel = dict.fromkeys(cells, 1.0)
+            rel[name] = -1.0
+            relations.append(rel)
+
+    for t in tiers:
+        r = rank[t]
+        add(_key("customers_from", tier=t), [_mkey(t, c) for c in cols])
+        add(_key("customers_to", tier=t), [_mkey(s, t) for s in rows if _mkey(s, t) in values])
+        add(_key("up_out", tier=t), [_mkey(t, c) for c in tiers if rank[c] > r])
+        add(_key("down_out", tier=t), [_mkey(t, c) for c in tiers if rank[c] < r])
+        add(_key("closed_out", tier=t), [_mkey(t, c) for c in cols if c not in rank])
+        add(_key("up_in", tier=t), [_mkey(s, t) for s in tiers if rank[s] < r])
+        add(_key("down_in", tier=t), [_mkey(s, t) for s in tiers if rank[s] > r])
+        add(_key("new_in", tier=t), [_mkey(s, t) for s in rows if s not in rank])
+    for total, part in _KPI_SUMS.items():
+        add(total, [_key(part, tier=t) for t in tiers])
+    primary = sorted(c for c, v in values.items() if is_small([v], k)[0])
+    fixed = frozenset(c for c in _KPI_SUMS if c in values and c not in primary)
+    table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
+    return table, primary, aliases
+
+
+def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> MigrationProtection:
+    """Hide the same cells in the migration heat map and the tier-flow table beneath it.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        :func:`~bankanalysis.segmentation.migration.transition_matrix` (counts, unsuppressed).
+    flows : DataFrame
+        :func:`~bankanalysis.segmentation.migration.tier_flows` of the same transitions
+        (unsuppressed).
+    k : int
+        ``min_group_size``.
+    """
+    table, primary, aliases = migration_table(matrix, k)
+    prot = protect(table, primary, k)
+    if not prot.safe:
+        logger.warning("migration: some withheld cells stay recoverable: %s", prot.audit)
+    shown = matrix.astype("float64").copy()
+    for i in shown.index:
+        for j in shown.columns:
+            if _mkey(i, j) in prot.status:
+                shown.at[i, j] = np.nan
+    out = flows.copy().astype(
+        {c: "object" for c in (*_FLOW_COUNTS, "net_growth", "retention_rate")}
+    )
+    for idx, row in flows.iterrows():
+        t = str(row["tier"])
+        st = {}
+        for c in _FLOW_COUNTS:
+            key = _key(c, tier=t)
+            st[c] = prot.status.get(aliases.get(key, key), "")
+        for c in _FLOW_COUNTS:
+            out.at[idx, c] = cell_value(row[c], st[c], k)
+        if st["customers_from"] or st["customers_to"]:
+            why = PRIMARY if PRIMARY in (st["customers_from"], st["customers_to"]) else SECONDARY
+            out.at[idx, "net_growth"] = cell_value(row["net_growth"], why, k)
+        if st["customers_from"] or st["closed_out"]:
+            why = PRIMARY if PRIMARY in (st["customers_from"], st["closed_out"]) else SECONDARY
+            out.at[idx, "retention_rate"] = cell_value(row["retention_rate"], why, k)
+    out["suppressed"] = False
+    return MigrationProtection(matrix=shown, flows=out, protection=prot)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtection) -> dict:
+    """How many cells a report hides, and why, over the given tables.
+
+    Parameters
+    ----------
+    *protections : Protection, DataFrame or MigrationProtection
+        :class:`Protection` objects, frames from :func:`protect_tiers` (their
+        ``attrs["protection"]``) or :class:`MigrationProtection`.
+
+    Returns
+    -------
+    dict
+        ``{"primary": n, "secondary": m, "tables": t, "safe": bool}``.
+
+    Examples
+    --------
+    >>> from bankanalysis.rules.disclosure_secondary import LinearTable, protect
+    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84},
+    ...                 ({"a": 1, "b": 1, "c": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> protection_summary(protect(t, ["c"], 10))
+    {'primary': 1, 'secondary': 1, 'tables': 1, 'safe': True}
+    """
+    out = {PRIMARY: 0, SECONDARY: 0, "tables": 0, "safe": True}
+    for p in protections:
+        if isinstance(p, pd.DataFrame):
+            p = p.attrs.get("protection")
+        elif isinstance(p, MigrationProtection):
+            p = p.protection
+        if p is None:
+            continue
+        counts = p.counts()
+        out[PRIMARY] += counts[PRIMARY]
+        out[SECONDARY] += counts[SECONDARY]
+        out["tables"] += 1
+        out["safe"] = out["safe"] and p.safe
+    return out
+
+
+def protection_text(summary: Mapping[str, Any], k: int) -> str:
+    """One appendix sentence from :func:`protection_summary`.
+
+    Examples
+    --------
+    >>> protection_text({"primary": 0, "secondary": 0, "tables": 0, "safe": True}, 10)
+    'Figures of groups of 1 to 9 customers are withheld (shown as <10).'
+    >>> protection_text({"primary": 3, "secondary": 2, "tables": 2, "safe": True}, 10)
+    '5 cells of 2 tables are withheld: 3 because they concern fewer than 10 customers or money held mostly by one or two customers (primary), 2 so that those cannot be worked out from totals, shares and other figures (secondary).'
+    """
+    n1, n2 = int(summary[PRIMARY]), int(summary[SECONDARY])
+    if not summary.get("tables"):
+        return f"Figures of groups of 1 to {k - 1} customers are withheld (shown as <{k})."
+    if n1 + n2 == 0:
+        return f"No cell is withheld: every group shown has at least {k} customers."
+    return (
+        f"{n1 + n2} cells of {summary['tables']} tables are withheld: {n1} because they concern "
+        f"fewer than {k} customers or money held mostly by one or two customers (primary), "
+        f"{n2} so that those cannot be worked out from totals, shares and other figures "
+        "(secondary)."
+    )
+
+
+def hide_cells(region: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Tier rows with each cell :func:`protect_tiers` hid replaced by :class:`Suppressed`
+    (object columns), so tables and metrics say why; rows without status columns unchanged.
+
+    The ``suppressed`` flag stays only on rows whose count is a small group, so that only
+    those read ``"<k"``; cells hidden for dominance or secondary suppression read ``"x"``.
+    """
+    if COUNT_STATUS not in region.columns:
+        return region
+    out = region.astype(
+        {c: "object" for c in ("customers", "share", "aum", "aum_share", "aum_per_customer")}
+    )
+    for i in out.index:
+        c_st, m_st = str(out.at[i, COUNT_STATUS]), str(out.at[i, MONEY_STATUS])
+        for col in ("customers", "share"):
+            out.at[i, col] = cell_value(out.at[i, col], c_st, k)
+        for col in ("aum", "aum_share"):
+            out.at[i, col] = cell_value(out.at[i, col], m_st, k)
+        both = PRIMARY if PRIMARY in (c_st, m_st) else (c_st or m_st)
+        out.at[i, "aum_per_customer"] = cell_value(out.at[i, "aum_per_customer"], both, k)
+        if "suppressed" in out.columns:
+            out.at[i, "suppressed"] = False
+    return out
+
+
+#: Migration KPIs and the count each one reveals with the (published) cohort size.
+_RATE_COUNTS = {
+    "upward_migration_rate": "upgraded_customers",
+    "downward_migration_rate": "downgraded_customers",
+    "attrition_rate": "lost_customers",
+    "stock_retention": "lost_customers",
+    "lost_customers": "lost_customers",
+}
+
+
+def protected_migration_metrics(
+    metrics: Mapping[str, Any], mig: MigrationProtection, k: int
+) -> dict[str, Any]:
+    """:func:`~bankanalysis.report.segmentation.migration_metrics` with every rate withheld
+    whose count (rate x cohort) :func:`protect_migration` hid: an upward migration rate of
+    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count."""
+    out = dict(metrics)
+    for kpi, count in _RATE_COUNTS.items():
+        status = mig.protection.status.get(count, "")
+        if kpi in out and status and not isinstance(out[kpi], Suppressed):
+            out[kpi] = cell_value(out[kpi], status, k)
+    return out
+
+
+def label_withheld_bars(fig: Any, comp: pd.DataFrame, marker: str = "withheld") -> Any:
+    """Name, under each tier of the tier-mix chart, the region bars that are withheld.
+
+    The chart (:func:`~bankanalysis.report.plots.plot_tier_mix`: customer shares left, AUM
+    shares right) leaves a withheld bar out; without a word a missing bar reads as 0. The tick
+    label of such a tier gains ``"(region: withheld)"`` on the panel concerned.
+
+    Parameters
+    ----------
+    fig : Figure
+        The tier-mix figure (its first two axes).
+    comp : DataFrame
+        :func:`protect_tiers` output (tier ids, region rows with status columns).
+    marker : str
+        Word shown.
+    """
+    from bankanalysis.rules.tiers import tier_label
+
+    if COUNT_STATUS not in comp.columns:
+        return fig
+    mine = comp[comp["scope"] == "region"]
+    for ax, col in zip(fig.axes[:2], (COUNT_STATUS, MONEY_STATUS), strict=False):
+        hidden = {tier_label(t) for t, s in zip(mine["tier"], mine[col], strict=True) if s}
+        if not hidden:
+            continue
+        ticks = ax.get_xticks()
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        ax.set_xticks(
+            ticks, [f"{lab}\n(region: {marker})" if lab in hidden else lab for lab in labels]
+        )
+    return fig
+
+
+# --------------------------------------------------------------------------- outlet counts
+
+#: Operational counts at outlet level that concern customers (docs/privacy.md: their
+#: protection is a policy parameter, on by default).
+OUTLET_COUNTS: tuple[str, ...] = ("new_customers",)
+
+
+def protect_outlet_counts(
+    mine: pd.DataFrame,
+    k: int,
+    columns: tuple[str, ...] = OUTLET_COUNTS,
+    protect_counts: bool = True,
+) -> pd.DataFrame:
+    """Which outlet counts are hidden, and why: one answer for every table and chart of 03.
+
+    Each column is a one-way table: the region's outlets add up to the region's total, which
+    the report shows elsewhere (trends, attainment of the region), so a lone hidden outlet
+    would come back by subtraction; :func:`~bankanalysis.rules.disclosure_secondary.protect`
+    hides one more outlet where needed.
+
+    Parameters
+    ----------
+    mine : DataFrame
+        :func:`~bankanalysis.report.benchmarking.region_outlets` (one row per outlet).
+    k : int
+        ``min_group_size``.
+    columns : tuple of str
+        Count columns to protect (those absent are skipped).
+    protect_counts : bool
+        The policy parameter: ``False`` publishes operational counts as they are.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``mine``, one column per protected count: ``""``, ``"primary"`` or
+        ``"secondary"``; ``attrs["protection"]`` the list of :class:`Protection` objects.
+    """
+    out = pd.DataFrame(index=mine.index)
+    prots: list[Protection] = []
+    for col in columns:
+        if col not in mine.columns:
+            continue
+        out[col] = ""
+        if not protect_counts:
+            continue
+        known = mine[col].dropna()
+        values = {f"{col}[outlet={i}]": float(v) for i, v in known.items()}
+        values[col] = float(known.sum())
+        rel = dict.fromkeys((c for c in values if c != col), 1.0) | {col: -1.0}
+        table = LinearTable(values=values, relations=(rel,), fixed=frozenset({col}))
+        primary = [c for c in values if c != col and is_small([values[c]], k)[0]]
+        prot = protect(table, primary, k)
+        prots.append(prot)
+        for i in known.index:
+            out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
+    out.attrs["protection"] = prots
+    return out
+
+
+def hide_outlet_ranks(
+    ranks: pd.DataFrame, mine: pd.DataFrame, hidden: pd.DataFrame, k: int
+) -> pd.DataFrame:
+    """Peer ranks with the hidden outlet counts withheld: the gap to the peer median (with the
+    median known from another outlet's value and gap, the value itself), the percentile and the
+    value become NaN (the heat map leaves them blank); column ``gap_shown`` holds the gap or
+    :class:`Suppressed` for the gap table."""
+    status = {
+        (oid, col): hidden.at[i, col]
+        for i, oid in mine["outlet_id"].items()
+        for col in hidden.columns
+        if hidden.at[i, col]
+    }
+    out = ranks.assign(gap_shown=ranks["gap_to_median"].astype("object"))
+    for idx, oid, kpi in zip(out.index, out["outlet_id"], out["kpi"], strict=True):
+        st = status.get((oid, kpi), "")
+        if st:
+            out.at[idx, "gap_shown"] = cell_value(np.nan, st, k)
+            numeric = [c for c in ("gap_to_median", "percentile", "value") if c in out.columns]
+            out.loc[idx, numeric] = np.nan
+    return out
+
+
+def hide_dea_counts(
+    table: Any,
+    d: pd.DataFrame,
+    mine: pd.DataFrame,
+    hidden: pd.DataFrame,
+    k: int,
+    currency: str = "CNY",
+) -> Any:
+    """The DEA targets table with the outlet counts withheld: ``<count> now`` and
+    ``<count> target`` (the target is the actual over the efficiency shown beside it) of an
+    outlet whose count :func:`protect_outlet_counts` hides, or whose DEA mean is itself of
+    1 to ``k - 1`` customers.
+
+    ``table`` is :func:`~bankanalysis.report.benchmarking_dea.dea_targets_table` (frame indexed
+    by ``outlet_id``), ``d`` the :func:`~bankanalysis.report.benchmarking_dea.region_dea` frame
+    it was built from.
+    """
+    from bankanalysis.report.format import kpi_label
+
+    status = {
+        (oid, col): hidden.at[i, col]
+        for i, oid in mine["outlet_id"].items()
+        for col in hidden.columns
+        if hidden.at[i, col]
+    }
+    frame = table.frame.copy()
+    for col in hidden.columns:
+        label = kpi_label(col, currency)
+        cols = [c for c in (f"{label} now", f"{label} target") if c in frame.columns]
+        if not cols or f"actual_{col}" not in d.columns:
+            continue
+        for oid in frame.index:
+            st = status.get((oid, col), "")
+            if not st and oid in d.index and is_small([d.at[oid, f"actual_{col}"]], k)[0]:
+                st = PRIMARY
+            if st and not (oid in d.index and is_missing(d.at[oid, f"actual_{col}"])):
+                frame.loc[oid, cols] = str(cell_value(np.nan, st, k))
+    table.frame = frame
+    return table

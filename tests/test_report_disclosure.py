@@ -1,0 +1,302 @@
+"""The reports' tables described to the disclosure control, and the answer applied alike to
+tables, chart data, sentences and metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankanalysis.report import segmentation as rs
+from bankanalysis.report.disclosure import (
+    protect_migration,
+    protect_tiers,
+    protected_migration_metrics,
+    protected_top_share,
+    protection_summary,
+    protection_text,
+)
+from bankanalysis.report.format import Suppressed
+from bankanalysis.report.metrics import MetricsRecorder
+from bankanalysis.rules.tiers import TIERS
+
+K = 10
+
+
+def _r08():
+    """Region R08 of issue 17 as customers and as a tier comparison."""
+    counts, aum = [2980, 494, 122, 5], [6.5e6, 26.5e6, 48.1e6, 18.9e6]
+    rows = []
+    for t, n, a in zip(TIERS, counts, aum, strict=True):
+        rows += [{"tier": t, "aum": a / n}] * n
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    comp = pd.DataFrame({"tier": list(TIERS), "customers": counts, "aum": aum})
+    comp = comp.assign(
+        scope="region",
+        share=comp["customers"] / 3601,
+        aum_share=comp["aum"] / 1e8,
+        aum_per_customer=comp["aum"] / comp["customers"],
+    )
+    return tiers, rs.shown_tier_comparison(comp, K)
+
+
+def test_tier_table_metrics_and_sentence_hide_the_same_cells():
+    tiers, comp = _r08()
+    prot = protect_tiers(comp, tiers, "vip", K)
+    table = rs.tier_mix_table(prot, "CNY", K).frame
+    assert table.iloc[3, 1:].tolist() == ["<10"] * 5  # private banking: a small group
+    assert table.iloc[2, 1:].tolist() == ["x"] * 5  # VIP: hidden so PB cannot be subtracted
+    assert table.iloc[0, 1] == "2,980"
+    m = MetricsRecorder(None)
+    m.record_many(rs.tier_metrics(prot, K))
+    assert m.values["aum_share[tier=vip]"] is None
+    assert m.reasons["aum_share[tier=vip]"].startswith("withheld so that")
+    assert m.reasons["customer_share[tier=private_banking]"] == "withheld: fewer than 10 customers"
+    assert m.values["aum_share[tier=mass]"] == pytest.approx(0.065)
+    # the sentence stays: with VIP hidden it no longer pins private banking
+    share = protected_top_share(prot, 0.670, K)
+    assert share == 0.670
+    assert "67.0%" in rs.concentration_text("vip", share)
+
+
+def test_a_hidden_sentence_says_so_and_records_the_reason():
+    text = rs.concentration_text("vip", Suppressed(K, "secondary"))
+    assert "withheld" in text and "%" not in text
+    m = MetricsRecorder(None)
+    m.record_many(rs.concentration_metrics(0.5, Suppressed(K, "secondary"), "vip"))
+    assert m.values["aum_share[tier_at_least=vip]"] is None
+    assert "worked out" in m.reasons["aum_share[tier_at_least=vip]"]
+
+
+def test_a_dominated_tier_hides_its_money_not_its_count():
+    # 40 VIP customers, one holds almost everything: the p % rule withholds the VIP AUM
+    rows = [{"tier": "mass", "aum": 1000.0}] * 100 + [{"tier": "vip", "aum": 1e6}] * 39
+    rows += [{"tier": "vip", "aum": 1e9}]
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    g = tiers.groupby("tier", observed=False)["aum"].agg(customers="size", aum="sum")
+    comp = g.reset_index().assign(tier=lambda d: d["tier"].astype(str), scope="region")
+    comp = comp.assign(
+        share=comp["customers"] / 140,
+        aum_share=comp["aum"] / comp["aum"].sum(),
+        aum_per_customer=comp["aum"] / comp["customers"].where(comp["customers"] > 0),
+    )
+    prot = protect_tiers(comp, tiers, None, K)
+    vip = prot.set_index("tier").loc["vip"]
+    assert vip["money_protection"] == "dominance" and vip["customers"] == 40
+    assert np.isnan(vip["aum_share"]) and np.isnan(vip["aum_per_customer"])
+    table = rs.tier_mix_table(prot, "CNY", K).frame.set_index("Tier")
+    assert table.loc["VIP"].tolist()[0] == "40" and table.loc["VIP"].tolist()[2] == "x"
+    # mass must go too, else 1 - mass share gives the VIP share
+    assert prot.set_index("tier").loc["mass", "money_protection"] == "secondary"
+
+
+MATRIX = pd.DataFrame(
+    [[300, 40, 7, 0, 0], [2500, 120, 3, 0, 150], [60, 400, 30, 1, 12], [2, 25, 90, 2, 4]]
+    + [[0, 0, 3, 4, 0]],
+    index=["new", *TIERS],
+    columns=[*TIERS, "closed"],
+)
+
+
+def _flows(m):
+    rows = []
+    for i, t in enumerate(TIERS):
+        up_in = int(m.iloc[1 : i + 1, i].sum())
+        down_in = int(m.iloc[i + 2 :, i].sum())
+        rows.append(
+            {
+                "tier": t,
+                "customers_from": int(m.loc[t].sum()),
+                "customers_to": int(m[t].sum()),
+                "net_growth": int(m[t].sum() - m.loc[t].sum()),
+                "up_in": up_in,
+                "down_in": down_in,
+                "new_in": int(m.loc["new", t]),
+                "up_out": int(m.loc[t].iloc[i + 1 : 4].sum()),
+                "down_out": int(m.loc[t].iloc[:i].sum()),
+                "closed_out": int(m.loc[t, "closed"]),
+                "retention_rate": (
+                    1 - m.loc[t, "closed"] / m.loc[t].sum() if m.loc[t].sum() else np.nan
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_migration_heat_map_and_table_agree_and_nothing_is_recoverable():
+    mig = protect_migration(MATRIX, _flows(MATRIX), K)
+    assert mig.protection.safe
+    # every small cell is hidden in the heat map ...
+    small = (MATRIX > 0) & (MATRIX < K)
+    assert mig.matrix[small].isna().all().all()
+    # ... and the table beneath hides the same numbers: "Lost" of VIP is the (VIP, closed) cell
+    flows = mig.flows.set_index("tier")
+    assert np.isnan(mig.matrix.loc["vip", "closed"])
+    assert str(flows.loc["vip", "closed_out"]) == "<10"
+    assert isinstance(flows.loc["vip", "retention_rate"], Suppressed)
+    assert str(flows.loc["private_banking", "customers_from"]) == "<10"
+    # a zero is a zero
+    assert mig.matrix.loc["private_banking", "mass"] == 0
+    table = rs.flows_table(mig.flows, "2025-03", "2026-03", K).frame
+    assert "nan" not in table.to_string() and "n/a" not in table.to_string()
+    # the status frame names every hidden heat-map cell
+    status = mig.matrix_status
+    assert (status != "").equals(mig.matrix.isna())
+    # same data, same cells
+    assert protect_migration(MATRIX, _flows(MATRIX), K).protection.status == mig.protection.status
+
+
+def test_rates_of_a_withheld_count_are_withheld():
+    m = MATRIX.copy()
+    m.loc["vip", "closed"] = 0  # lost: 150 + 12 + 0 = 162, shown
+    m.loc["mass", "closed"], m.loc["quality", "closed"] = 3, 2  # lost: 5, a small group
+    mig = protect_migration(m, _flows(m), K)
+    out = protected_migration_metrics(
+        {"attrition_rate": 0.001, "stock_retention": 0.999, "upward_migration_rate": 0.05}, mig, K
+    )
+    assert str(out["attrition_rate"]) == "<10" and str(out["stock_retention"]) == "<10"
+    assert out["upward_migration_rate"] == 0.05
+
+
+def test_protection_summary_counts_every_table():
+    tiers, comp = _r08()
+    prot = protect_tiers(comp, tiers, "vip", K)
+    mig = protect_migration(MATRIX, _flows(MATRIX), K)
+    s = protection_summary(prot, mig)
+    assert s["tables"] == 2 and s["safe"]
+    assert s["primary"] == 2 + mig.protection.counts()["primary"]
+    assert s["secondary"] == 2 + mig.protection.counts()["secondary"]
+    assert protection_text({"primary": 0, "secondary": 0, "tables": 2, "safe": True}, K) == (
+        "No cell is withheld: every group shown has at least 10 customers."
+    )
+
+
+def test_a_withheld_bar_is_named_under_its_tier():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bankanalysis.report import plots
+    from bankanalysis.report.disclosure import label_withheld_bars
+
+    tiers, comp = _r08()
+    prot = protect_tiers(comp, tiers, "vip", K)
+    fig = plots.plot_tier_mix(rs.labelled_tier_comparison(prot, "R08", 2), "2026-03")
+    label_withheld_bars(fig, prot)
+    for ax in fig.axes[:2]:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels == [
+            "Mass",
+            "Quality",
+            "VIP\n(region: withheld)",
+            "Private banking\n(region: withheld)",
+        ]
+    plt.close(fig)
+
+
+def _comp_of(tiers):
+    g = tiers.groupby("tier", observed=False)["aum"].agg(customers="size", aum="sum")
+    comp = g.reset_index().assign(tier=lambda d: d["tier"].astype(str), scope="region")
+    n, a = comp["customers"].sum(), comp["aum"].sum()
+    return comp.assign(
+        share=comp["customers"] / n,
+        aum_share=comp["aum"] / a if a else np.nan,
+        aum_per_customer=comp["aum"] / comp["customers"].where(comp["customers"] > 0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("counts", "aum", "count_status"),
+    [
+        # no AUM at all: only counts are protected (VIP's 3 customers, quality completes it)
+        ([40, 20, 3, 0], 0.0, ["", "secondary", "primary", ""]),
+        # one tier only: nothing small, nothing hidden
+        ([50, 0, 0, 0], 1000.0, ["", "", "", ""]),
+    ],
+)
+def test_degenerate_tier_tables(counts, aum, count_status):
+    rows = [{"tier": t, "aum": aum} for t, n in zip(TIERS, counts, strict=True) for _ in range(n)]
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    prot = protect_tiers(_comp_of(tiers), tiers, "vip", K)
+    assert prot["count_protection"].tolist() == count_status
+    assert prot.attrs["protection"].safe
+
+
+def test_a_region_smaller_than_k_is_reported_unprotectable_not_hidden_whole():
+    # 5 customers in all (published): 3 mass + 2 private banking; mass lies in [1, 4] whatever
+    # is hidden, narrower than 4.5 customers -- said by Protection.safe, not silently passed
+    rows = [{"tier": "mass", "aum": 10.0}] * 3 + [{"tier": "private_banking", "aum": 1e7}] * 2
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    prot = protect_tiers(_comp_of(tiers), tiers, "vip", K)
+    assert not prot.attrs["protection"].safe
+    assert prot.loc[prot["tier"] == "mass", "customers"].isna().all()
+
+
+def test_an_empty_migration_matrix_hides_nothing():
+    m = MATRIX * 0
+    mig = protect_migration(m, _flows(m), K)
+    assert mig.protection.status == {} and mig.matrix.notna().all().all()
+
+
+def test_outlet_new_customers_one_answer_for_the_outlet_table_and_the_peer_gaps():
+    from bankanalysis.report.benchmarking import outlet_table
+    from bankanalysis.report.benchmarking_peers import peer_gap_table
+    from bankanalysis.report.disclosure import hide_outlet_ranks, protect_outlet_counts
+
+    mine = pd.DataFrame(
+        {
+            "outlet_id": ["O1", "O2", "O3", "O4"],
+            "outlet": ["North", "South", "East", "West"],
+            "outlet_type": ["full"] * 4,
+            "customers": [300, 200, 150, 120],
+            "new_customers": [25, 4, 0, 12],
+        }
+    )
+    hidden = protect_outlet_counts(mine, K)
+    # South's 4 alone would come back as region total 41 - 25 - 0 - 12; West (12 < 25) goes too
+    assert hidden["new_customers"].tolist() == ["", "primary", "", "secondary"]
+    table = outlet_table(mine, ["customers", "new_customers"], K, "CNY", hidden=hidden).frame
+    assert table.iloc[:, -1].tolist() == ["25", "<10", "0", "x"]
+    # the gap to the peer median: North's value and gap give the median, so South's and
+    # West's gaps would give their counts; they are withheld the same way
+    ranks = pd.DataFrame(
+        {
+            "outlet_id": mine["outlet_id"],
+            "outlet": mine["outlet"],
+            "kpi": "new_customers",
+            "value": mine["new_customers"].astype(float),
+            "percentile": [100.0, 50.0, 25.0, 75.0],
+            "gap_to_median": [17.0, -4.0, -8.0, 4.0],
+        }
+    )
+    shown = hide_outlet_ranks(ranks, mine, hidden, K)
+    assert shown["percentile"].isna().tolist() == [False, True, False, True]
+    assert (shown["gap_to_median"] < 0).tolist() == [False, False, True, False]  # numeric
+    gaps = peer_gap_table(shown, ["new_customers"], "CNY").frame
+    by_outlet = dict(zip(gaps["outlet"], gaps.iloc[:, 1], strict=True))
+    assert by_outlet == {"East": "-8", "North": "+17", "South": "<10", "West": "x"}
+    assert protect_outlet_counts(mine, K, protect_counts=False)["new_customers"].eq("").all()
+
+
+def test_dea_targets_withhold_small_outlet_counts():
+    from bankanalysis.report.benchmarking_dea import dea_targets_table
+    from bankanalysis.report.disclosure import hide_dea_counts, protect_outlet_counts
+
+    d = pd.DataFrame(
+        {
+            "outlet": ["North", "South", "East"],
+            "efficiency": [0.8, 0.9, 0.7],
+            "actual_new_customers": [3.0, 40.0, 30.0],  # mean of the DEA months
+            "target_new_customers": [3.75, 44.4, 42.9],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    mine = pd.DataFrame({"outlet_id": ["O1", "O2", "O3"], "new_customers": [12, 40, 30]})
+    hidden = protect_outlet_counts(mine, K)
+    assert hidden["new_customers"].eq("").all()  # this month nobody is small ...
+    table = hide_dea_counts(dea_targets_table(d, [], ["new_customers"], "CNY"), d, mine, hidden, K)
+    f = table.frame
+    # ... but North's DEA mean of 3 is: withheld now and target (target = now / efficiency)
+    assert f.loc["O1", ["New customers now", "New customers target"]].tolist() == ["<10", "<10"]
+    assert f.loc["O3", "New customers now"] == "30"
