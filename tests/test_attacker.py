@@ -11,130 +11,22 @@ so that a bug there cannot hide itself.
 
 from __future__ import annotations
 
-import json
-from html.parser import HTMLParser
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
+from attacker import (
+    R08,
+    K,
+    _metrics_of,
+    attack_flows,
+    attack_tiers,
+    flow_leaks,
+    tier_leaks,
+)
 
 from bankanalysis.report.disclosure import protect_migration, protect_tiers, tier_table
 from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.disclosure_secondary import PRIMARY, audit, protect
 from bankanalysis.rules.tiers import TIERS
-
-K = 10
-#: A withheld AUM share is safe when its feasible interval is at least this share of its upper
-#: end wide.
-MONEY_WIDTH = 0.5
-
-
-def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
-    """(min, max) of variable ``target`` subject to ``a_eq x = b_eq`` and ``bounds``."""
-    out = []
-    for sign in (1.0, -1.0):
-        c = np.zeros(n_vars)
-        c[target] = sign
-        res = linprog(
-            c,
-            A_eq=np.array(a_eq) if a_eq else None,
-            b_eq=np.array(b_eq) if b_eq else None,
-            bounds=bounds,
-            method="highs",
-            integrality=np.array(integer, dtype=int),
-        )
-        assert res.status in (0, 3), res.message
-        out.append(sign * res.fun if res.status == 0 else sign * np.inf)
-    return out[0], out[1]
-
-
-def attack_tiers(values: dict, reasons: dict, k: int) -> list[tuple[str, float, float, bool]]:
-    """Every withheld tier figure of a ``metrics.json``: (key, lower, upper, safe).
-
-    Published constraints: the region's customer total, every shown ``customer_share`` (times
-    the total: a count), every shown ``aum_share`` (shares of AUM add up to 1) and the
-    ``aum_share[tier_at_least=..]`` sentence.
-    """
-    n_total = values.get("customers")
-    found = []
-    tiers = [t for t in TIERS if f"customer_share[tier={t}]" in values]
-    if n_total is None or not tiers:
-        return found
-    # counts
-    unknown = [t for t in tiers if values[f"customer_share[tier={t}]"] is None]
-    if unknown:
-        known = sum(
-            values[f"customer_share[tier={t}]"] * n_total for t in tiers if t not in unknown
-        )
-        bounds, integer = [], []
-        for t in unknown:
-            why = reasons.get(f"customer_share[tier={t}]", "")
-            bounds.append((1, k - 1) if "fewer than" in why else (k, None))
-            integer.append(1)
-        a_eq, b_eq = [[1.0] * len(unknown)], [round(n_total - known)]
-        for i, t in enumerate(unknown):
-            if "fewer than" not in reasons.get(f"customer_share[tier={t}]", ""):
-                continue
-            lo, hi = _bounds_lp(len(unknown), a_eq, b_eq, bounds, integer, i)
-            found.append(
-                (f"customer_share[tier={t}]", lo, hi, lo <= 1 + 1e-6 and hi >= k - 1 - 1e-6)
-            )
-    # money (shares of the region's AUM)
-    shares = {t: values.get(f"aum_share[tier={t}]") for t in tiers}
-    unknown = [
-        t
-        for t in tiers
-        if shares[t] is None and "withheld" in reasons.get(f"aum_share[tier={t}]", "")
-    ]
-    if unknown and any(v is not None for v in shares.values()):
-        a_eq = [[1.0] * len(unknown)]
-        b_eq = [1.0 - sum(v for t, v in shares.items() if v is not None and t not in unknown)]
-        for key, s in values.items():
-            if key.startswith("aum_share[tier_at_least=") and s is not None:
-                top = list(TIERS)[list(TIERS).index(key.split("=")[1].rstrip("]")) :]
-                a_eq.append([1.0 if t in top else 0.0 for t in unknown])
-                b_eq.append(s - sum(shares[t] for t in top if t in tiers and t not in unknown))
-        bounds = [(0, 1)] * len(unknown)
-        for i, t in enumerate(unknown):
-            if "fewer than" not in reasons.get(
-                f"aum_share[tier={t}]", ""
-            ) and "dominated" not in reasons.get(f"aum_share[tier={t}]", ""):
-                continue
-            lo, hi = _bounds_lp(len(unknown), a_eq, b_eq, bounds, [0] * len(unknown), i)
-            found.append((f"aum_share[tier={t}]", lo, hi, hi - lo >= MONEY_WIDTH * hi - 1e-9))
-    return found
-
-
-# ---------------------------------------------------------------------- the R08 case by hand
-
-#: Region R08 of the issue: 2,980 mass, 494 quality, 122 VIP and 5 private-banking customers
-#: holding 6.5 %, 26.5 %, 48.1 % and 18.9 % of the AUM; the report says "VIP and above: 67.0 %".
-R08 = pd.DataFrame(
-    {
-        "tier": list(TIERS),
-        "customers": [2980, 494, 122, 5],
-        "aum": [6.5e6, 26.5e6, 48.1e6, 18.9e6],
-    }
-)
-
-
-def _metrics_of(region: pd.DataFrame, hidden: dict[str, str], top_share: float | None):
-    """The metrics.json an R08 report would publish with the cells in ``hidden`` withheld."""
-    n, a = region["customers"].sum(), region["aum"].sum()
-    values, reasons = {"customers": int(n)}, {}
-    why = {"primary": "withheld: fewer than 10 customers", "secondary": "withheld so that..."}
-    for t, c, m in region.itertuples(index=False):
-        for key, v, cell in (
-            (f"customer_share[tier={t}]", c / n, f"customers[tier={t}]"),
-            (f"aum_share[tier={t}]", m / a, f"aum[tier={t}]"),
-        ):
-            values[key] = None if cell in hidden else v
-            if cell in hidden:
-                reasons[key] = why[hidden[cell]]
-    values["aum_share[tier_at_least=vip]"] = top_share
-    return values, reasons
 
 
 def test_r08_old_method_leaks_private_banking_by_subtraction():
@@ -212,83 +104,8 @@ def test_a_sentence_that_pins_the_small_tier_is_withheld_with_one_more_tier():
     assert found["customer_share[tier=vip]"] == (1, 9, True)  # VIP + quality = 44
 
 
-# ---------------------------------------------------------------------- the tier-flow table
-
-FLOW_COLUMNS = ("from", "to", "net", "up_in", "down_in", "new_in", "up_out", "down_out", "lost")
-
-
-def _cell_bounds(text: str, k: int) -> tuple[float, float | None]:
-    """What a published table cell tells: a number, ``<k`` (1..k-1) or ``x`` (>= k)."""
-    text = text.strip().replace(",", "")
-    if text == f"<{k}":
-        return 1, k - 1
-    if text == "x":
-        return k, None
-    v = float(text)
-    return v, v
-
-
-def attack_flows(rows: list[list[str]], k: int, lost: float | None = None):
-    """Every ``<k`` count of the tier-flow table: (tier, column, lower, upper, safe).
-
-    ``rows``: tier label then the published cells in :data:`FLOW_COLUMNS` order (retention
-    left out). Relations an attacker knows: customers at the start = upgraded out + downgraded
-    out + lost + stayed; now = upgraded in + downgraded in + new + stayed; net = now - start;
-    every upgrade out of a tier is an upgrade into another (and so for downgrades); the lost
-    customers add up to ``lost_customers`` of metrics.json.
-    """
-    names = [(i, c) for i in range(len(rows)) for c in (*FLOW_COLUMNS, "stay")]
-    pos = {n: j for j, n in enumerate(names)}
-    bounds, a_eq, b_eq = [], [], []
-    for i, row in enumerate(rows):
-        cells = dict(zip(FLOW_COLUMNS, row[1:], strict=False))
-        for c in FLOW_COLUMNS:
-            if c == "net":
-                text = cells[c].strip().replace(",", "").replace("−", "-")
-                bounds.append((-np.inf, None) if text in (f"<{k}", "x") else (float(text),) * 2)
-            else:
-                bounds.append(_cell_bounds(cells[c], k))
-        bounds.append((0, None))  # stayed in the tier: never published
-
-        def eq(coefs, rhs=0.0):
-            row_ = np.zeros(len(names))
-            for name, coef in coefs.items():
-                row_[pos[name]] += coef
-            a_eq.append(row_)
-            b_eq.append(rhs)
-
-        eq(
-            {
-                (i, "from"): 1,
-                (i, "up_out"): -1,
-                (i, "down_out"): -1,
-                (i, "lost"): -1,
-                (i, "stay"): -1,
-            }
-        )
-        eq({(i, "to"): 1, (i, "up_in"): -1, (i, "down_in"): -1, (i, "new_in"): -1, (i, "stay"): -1})
-        eq({(i, "net"): 1, (i, "to"): -1, (i, "from"): 1})
-    for a, b in (("up_out", "up_in"), ("down_out", "down_in")):
-        eq({**{(i, a): 1 for i in range(len(rows))}, **{(i, b): -1 for i in range(len(rows))}})
-    if lost is not None:
-        eq({(i, "lost"): 1 for i in range(len(rows))}, lost)
-    found = []
-    for i, row in enumerate(rows):
-        for c, text in zip(FLOW_COLUMNS, row[1:], strict=False):
-            # net change is a difference, not a group: withheld with its group, but its own
-            # value (e.g. 0 when every move of the row is a shown 0) reveals no customer
-            if text.strip() != f"<{k}" or c == "net":
-                continue
-            integer = [1] * len(names)
-            lo, hi = _bounds_lp(
-                len(names), [list(r) for r in a_eq], b_eq, bounds, integer, pos[(i, c)]
-            )
-            found.append((row[0], c, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
-    return found
-
-
 def test_flow_table_attacker_on_the_hand_matrix():
-    from test_report_disclosure import MATRIX, _flows
+    from disclosure_data import MATRIX, _flows
 
     from bankanalysis.report.segmentation import flows_table
 
@@ -307,74 +124,6 @@ def test_flow_table_attacker_on_the_hand_matrix():
     table = flows_table(mig.flows, "t0", "t1", K).frame
     found = attack_flows(table.iloc[:, :10].values.tolist(), K, lost=166)
     assert found and all(ok for *_, ok in found), found
-
-
-class _Tables(HTMLParser):
-    """Cell texts of every ``<table>`` of an HTML page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None and self.tables:
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-# ---------------------------------------------------------------------- every report of a batch
-
-
-def tier_leaks(run_dir: Path) -> tuple[list, int]:
-    """Withheld tier figures of every segmentation report's metrics.json that the attacker
-    narrows below their protection interval, and how many it attacked."""
-    files = sorted(Path(run_dir).glob("*/01_customer_segmentation/metrics.json"))
-    assert files
-    leaks, checked = [], 0
-    for f in files:
-        data = json.loads(f.read_text(encoding="utf-8"))
-        reasons = data.pop("_reasons", {})
-        # the report ran to the end: the tier figures and the sentence were published
-        assert all(f"customer_share[tier={t}]" in data for t in TIERS), (f, sorted(data))
-        assert "aum_share[tier_at_least=vip]" in data, f
-        for key, lo, hi, ok in attack_tiers(data, reasons, K):
-            checked += 1
-            if not ok:
-                leaks.append((str(f), key, lo, hi))
-    return leaks, checked
-
-
-def flow_leaks(run_dir: Path) -> tuple[list, int]:
-    """The same for the tier-flow table of every segmentation report (with its
-    ``lost_customers``)."""
-    pages = sorted(Path(run_dir).glob("*/01_customer_segmentation.html"))
-    assert pages
-    leaks, checked = [], 0
-    for page in pages:
-        parser = _Tables()
-        parser.feed(page.read_text(encoding="utf-8"))
-        flows = [t for t in parser.tables if t and any("Upgraded out" in c for c in t[0])]
-        assert len(flows) == 1, page
-        metrics = json.loads((page.parent / page.stem / "metrics.json").read_text("utf-8"))
-        rows = [r[:10] for r in flows[0][1:] if r]
-        for found in attack_flows(rows, K, lost=metrics.get("lost_customers")):
-            checked += 1
-            if not found[4]:
-                leaks.append((page.parent.name, *found))
-    return leaks, checked
 
 
 @pytest.mark.slow

@@ -480,5 +480,6 @@ def test_every_report_links_to_its_regions_other_reports_and_the_overview() -> N
         "../_bank/00_bank_overview.html",
         "01_customer_segmentation.html",
         "03_outlet_benchmarking.html",
+        "#appendix",
     ]
     assert ">Outlet benchmarking</a>" in nav

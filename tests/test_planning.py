@@ -5,29 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from outlet_months import outlet_months
+from plan_data import _bank_monthly, _q1_kpis, _region_month
 
 from bankanalysis import planning as pl
-from bankanalysis.benchmarking.kpis import outlet_kpis
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.planning.periods import long_values
-
-Q1 = ["2025-01", "2025-02", "2025-03"]
-
-
-def _q1_kpis() -> pd.DataFrame:
-    """O1, O2 in R1 (echelon 1) and O3 in R2 (echelon 2) over the first quarter of 2025."""
-    rows = []
-    for i, m in enumerate(Q1):
-        rows.append(dict(month=m, outlet_id="O1", new_deposits=10.0 * (i + 1), aum=100.0 * (i + 1),
-                         device_operating_hours=[50.0, 80.0, 20.0][i], staff_fte=2.0, customers=10,
-                         sales_total=1.0))  # fmt: skip
-        rows.append(dict(month=m, outlet_id="O2", new_deposits=5.0, aum=50.0, staff_fte=1.0,
-                         customers=5, sales_total=2.0, device_operating_hours=100.0))  # fmt: skip
-        rows.append(dict(month=m, outlet_id="O3", region_id="R2", echelon=2, new_deposits=1.0,
-                         aum=10.0, staff_fte=1.0, customers=3, sales_total=0.0,
-                         fee_income=7.0))  # fmt: skip
-    return outlet_kpis(outlet_months(rows))
 
 
 def test_period_values_sum_flows_recompute_rates_and_take_stocks_at_the_period_end() -> None:
@@ -97,12 +79,6 @@ def test_normalise_targets_reads_old_files_as_month_targets() -> None:
     assert pl.normalise_targets(None).empty
 
 
-def _bank_monthly(values: dict[str, float], kpi: str = "new_deposits") -> pd.DataFrame:
-    return pd.DataFrame(
-        {"month": list(values), "level": "bank", "id": "bank", kpi: list(values.values())}
-    )
-
-
 def test_ytd_progress_linear_and_seasonal_paths() -> None:
     monthly = _bank_monthly({"2024-12": 50.0, "2025-01": 100.0, "2025-02": 200.0, "2025-03": 300.0})
     targets = pd.DataFrame(
@@ -166,22 +142,6 @@ def test_changes_month_on_month_and_year_on_year() -> None:
     assert np.isnan(short.yoy_change)
     assert short.yoy_reason == "the data start at 2025-02, so 2024-03 is not in them"
     assert short.mom_reason == ""
-
-
-def _region_month() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "month": "2025-03",
-            "region_id": ["R1", "R2", "R3", "R4"],
-            "echelon": [1, 1, 2, 3],
-            "fee_income": [100.0, 300.0, 150.0, 30.0],
-            "new_deposits": [10.0, 10.0, 20.0, 0.0],
-            "deposit_balance": [1000.0, 1000.0, 1500.0, 500.0],
-            "customers": [10, 20, 5, 5],
-            "outlets": [4, 2, 1, 1],
-            "self_service_sites": [10, 7, 3, 2],
-        }
-    )
 
 
 def test_echelon_contributions_and_gaps_per_region() -> None:

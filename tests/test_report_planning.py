@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_planning import _q1_kpis, _region_month
+from plan_data import _q1_kpis, _region_month
 
 from bankanalysis.report import planning as rp
 from bankanalysis.report.format import Absent, Suppressed

@@ -288,7 +288,7 @@ def test_no_contradicting_leftovers(shape_run: ShapeRun) -> None:
 
 def test_no_withheld_figure_is_recoverable(shape_run: ShapeRun) -> None:
     """Issue 17: the attacker of ``tests/test_attacker.py`` on every shape's reports."""
-    from test_attacker import flow_leaks, tier_leaks
+    from attacker import flow_leaks, tier_leaks
 
     assert tier_leaks(shape_run.run_dir)[0] == []
     assert flow_leaks(shape_run.run_dir)[0] == []

@@ -16,13 +16,23 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bankanalysis.contract import PRODUCT_FAMILIES, SAFE_ID_PATTERN
+from bankanalysis.contract import PRODUCT_FAMILIES
 from bankanalysis.exceptions import ParameterError
-from bankanalysis.rules.kpis import is_kpi
+from bankanalysis.params.fields import (
+    CoverageProducts,
+    PlanPath,
+    PlanSeasonWeights,
+    PlanStart,
+    PlanYears,
+    QuarterKpis,
+    WealthCardProduct,
+    check_safe_id,
+)
+from bankanalysis.params.yaml_text import yaml_scalar
 
 __all__ = [
     "BATCH_ONLY_KEYS",
@@ -43,7 +53,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 #: Keys the batch sets for each job; YAML files may not set them.
@@ -51,119 +60,6 @@ RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "ru
 #: Keys used by the batch itself and not injected into the notebook.
 BATCH_ONLY_KEYS: tuple[str, ...] = ("timeout_minutes",)
 _SECTIONS = ("common", "notebooks")
-
-
-def check_safe_id(value: str, what: str = "id") -> str | None:
-    """Return a problem message if ``value`` is not safe to use in a file path, else ``None``.
-
-    Parameters
-    ----------
-    value : str
-        The id (region id, run id, notebook stem).
-    what : str
-        What the id is, for the message.
-
-    Examples
-    --------
-    >>> check_safe_id("R01") is None
-    True
-    >>> check_safe_id("../etc", "region id")
-    "region id '../etc' is not a safe id: use letters, digits, '_' and '-' only (max 64), no '/' or '..'"
-    """
-    if isinstance(value, str) and _SAFE_ID.match(value) and ".." not in value:
-        return None
-    return (
-        f"{what} {value!r} is not a safe id: use letters, digits, '_' and '-' only (max 64), "
-        "no '/' or '..'"
-    )
-
-
-# --------------------------------------------------------------------------- shared fields
-
-#: Parameters used by more than one notebook: declared once here, with default and meaning.
-CoverageProducts = Annotated[
-    int,
-    Field(
-        default=3,
-        ge=1,
-        le=30,
-        description="a customer counts as covered when holding at least this many products "
-        "(products)",
-    ),
-]
-WealthCardProduct = Annotated[
-    str | None,
-    Field(
-        default="wealth_card",
-        description="product id of the wealth card (matching rate among quality-and-above "
-        "customers); null = this bank has no wealth card",
-    ),
-]
-
-# plan tracking (bankanalysis.planning; the plan sections of 00 and 03)
-PlanPath = Annotated[
-    Literal["linear", "seasonal"],
-    Field(
-        default="linear",
-        description="how the annual plan is spread over the months for the year-to-date "
-        "comparison: linear (a twelfth a month) or seasonal (by plan_season_weights)",
-    ),
-]
-PlanSeasonWeights = Annotated[
-    list[Annotated[float, Field(ge=0)]],
-    Field(
-        default_factory=lambda: [1.5, 1.5, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-        min_length=12,
-        max_length=12,
-        description="weights of January to December for the seasonal plan path (the plan's "
-        "peak-season first quarter weighs more); relative, any scale",
-    ),
-]
-PlanStart = Annotated[
-    str | None,
-    Field(
-        default=None,
-        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-        description="first month of the plan (YYYY-MM) the self-service target is due "
-        "plan_years after; null = January of the data month's year",
-    ),
-]
-PlanYears = Annotated[
-    int,
-    Field(
-        default=3,
-        ge=1,
-        le=10,
-        description="years from plan_start to reach the self-service target (years)",
-    ),
-]
-
-
-def _kpi_ids(ids: list[str]) -> list[str]:
-    """Every id must be a KPI of the dictionary (``bankanalysis kpis`` lists them)."""
-    bad = [k for k in ids if not is_kpi(k)]
-    if bad:
-        raise ValueError(f"not KPI ids of the dictionary: {bad} (bankanalysis kpis lists them)")
-    return ids
-
-
-QuarterKpis = Annotated[
-    list[str],
-    AfterValidator(_kpi_ids),
-    Field(
-        default_factory=lambda: [
-            "new_deposits",
-            "fee_income",
-            "sales_total",
-            "family_sales",
-            "new_customers",
-            "device_operating_rate",
-            "outlet_replacement_rate",
-            "accounting_replacement_rate",
-        ],
-        description="the plan's first-quarter focus KPIs shown by quarter (KPI ids)",
-    ),
-]
 
 
 # --------------------------------------------------------------------------- common
@@ -644,29 +540,10 @@ def schema_defaults(notebook: str) -> dict[str, Any]:
     return NOTEBOOK_PARAMS[notebook]().model_dump()
 
 
-def _yaml_scalar(value: Any) -> str:
-    """One value in YAML flow style; whole floats written as integers (50000, not 50000.0)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in value.items()) + "}"
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
-
-
 def _yaml_lines(cls: type[CommonParams], names: Iterable[str], indent: str) -> list[str]:
     defaults = cls().model_dump()
     return [
-        f"{indent}{name}: {_yaml_scalar(defaults[name])} # {cls.model_fields[name].description}"
+        f"{indent}{name}: {yaml_scalar(defaults[name])} # {cls.model_fields[name].description}"
         for name in names
     ]
 
