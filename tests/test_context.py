@@ -79,4 +79,4 @@ def test_every_report_notebook_ends_with_its_own_appendix():
         nb = json.loads((root / f"{stem}.ipynb").read_text(encoding="utf-8"))
         last = nb["cells"][-1]
         assert last["cell_type"] == "code" and last["outputs"] == [], stem
-        assert f'report_appendix(ctx, "{stem}", globals())' in "".join(last["source"]), stem
+        assert f'report_appendix(ctx, "{stem}", globals()' in "".join(last["source"]), stem

@@ -16,6 +16,7 @@ from bankanalysis.report.disclosure import (
     protected_top_share,
     protection_summary,
     protection_text,
+    withheld_cells,
 )
 from bankanalysis.report.format import Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
@@ -115,6 +116,11 @@ def test_protection_summary_counts_every_table():
     assert s["tables"] == 2 and s["safe"]
     assert s["primary"] == 2 + mig.protection.counts()["primary"]
     assert s["secondary"] == 2 + mig.protection.counts()["secondary"]
+    assert (
+        withheld_cells(prot, mig)
+        == s["primary"] + s["secondary"]
+        == 4 + sum(mig.protection.counts()[x] for x in ("primary", "secondary"))
+    )
     assert protection_text({"primary": 0, "secondary": 0, "tables": 2, "safe": True}, K) == (
         "No cell is withheld: every group shown has at least 10 customers."
     )

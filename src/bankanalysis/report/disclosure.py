@@ -52,6 +52,7 @@ __all__ = [
     "protect_tiers",
     "protected_top_share",
     "protection_summary",
+    "withheld_cells",
     "protection_text",
     "tier_table",
 ]
@@ -413,6 +414,20 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
         out["tables"] += 1
         out["safe"] = out["safe"] and p.safe
     return out
+
+
+def withheld_cells(*protections: Protection | pd.DataFrame | MigrationProtection) -> int:
+    """Cells a report withholds over the given tables (primary and secondary), for its appendix.
+
+    A frame whose ``attrs["protection"]`` is a list of :class:`Protection` objects (as from
+    :func:`protect_outlet_counts`) counts each of them.
+    """
+    flat: list[Protection | pd.DataFrame | MigrationProtection] = []
+    for p in protections:
+        inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else None
+        flat.extend(inner if isinstance(inner, list | tuple) else [p])
+    summary = protection_summary(*flat)
+    return int(summary[PRIMARY] + summary[SECONDARY])
 
 
 def protection_text(summary: Mapping[str, Any], k: int) -> str:
