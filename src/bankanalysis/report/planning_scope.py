@@ -58,21 +58,13 @@ class Section:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def show(self, recorder: Any = None) -> None:
-        """Record the metrics (when a recorder is given) and display the parts."""
-        from IPython.display import Markdown, display
+        """Record the metrics (when a recorder is given) and display the parts.
 
-        if recorder is not None and self.metrics:
-            recorder.record_many(self.metrics)
-        for part in self.parts:
-            if isinstance(part, str):
-                display(Markdown(part))
-            elif hasattr(part, "savefig"):
-                import matplotlib.pyplot as plt
+        The display is the report sections' one (:class:`bankanalysis.report.propensity.Section`).
+        """
+        from bankanalysis.report.propensity import Section as ReportSection
 
-                display(part)
-                plt.close(part)
-            else:
-                display(part)
+        ReportSection(self.parts, self.metrics).show(recorder)
 
 
 @dataclass(frozen=True)
