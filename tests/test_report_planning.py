@@ -277,3 +277,18 @@ def test_unmeasured_figures_show_their_reason() -> None:
         "n/a (no actual)",
         "no actual",
     )
+
+
+def test_the_overview_has_one_attainment_section_and_the_appendix_last() -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "00_bank_overview.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = ["".join(c["source"]) for c in cells]
+    # the old data-month attainment section is gone; its headline figures (met share, missed
+    # per KPI, every region's attainment) are recorded by the plan-progress cell
+    assert not any("## Attainment against" in t for t in text)
+    recording = [t for t in text if "rov.attainment_metrics(" in t]
+    assert len(recording) == 1 and "rplan.plan_progress_section(" in recording[0]
+    assert "report_appendix(ctx" in text[-1]

@@ -418,7 +418,7 @@ def bank_summary_html(
 #: summary's targets paragraph.
 OVERVIEW_SECTIONS = sections(
     "Scorecard of the plan's KPIs per region",
-    **{"Attainment against the plan's region targets": ["targets"]},
+    **{"Progress against the annual plan": ["targets"]},
 )
 #: The plan's account-manager KPIs (the segmentation report's "Account managers" section).
 SEGMENTATION_MANAGER_KPIS: tuple[str, ...] = (
