@@ -292,3 +292,22 @@ def test_the_overview_has_one_attainment_section_and_the_appendix_last() -> None
     recording = [t for t in text if "rov.attainment_metrics(" in t]
     assert len(recording) == 1 and "rplan.plan_progress_section(" in recording[0]
     assert "report_appendix(ctx" in text[-1]
+
+
+def test_the_summary_quotes_plan_progress_with_numbers_and_units() -> None:
+    k = _q1_kpis()
+    said = rp.plan_summary_sentences(rp.plan_monthly(k, BANK), TARGETS, BANK)
+    # year to date 16 + 26 + 36 = 78 against a quarter of 400 due; March 36 against February 26
+    assert said == [
+        "The bank, year to date 2025-03: new personal deposits 78 CNY to date, on pace for "
+        "312 CNY (22.0% short of the annual target).",
+        "The bank, 2025-03: new personal deposits +10 CNY on the month; intermediary (fee) "
+        "income 0 CNY on the month; product sales 0 on the month; new customers 0 on the month.",
+    ]
+    # North has no annual target: only its changes
+    (north,) = rp.plan_summary_sentences(rp.plan_monthly(k, REGION), TARGETS, REGION)
+    assert north.startswith("North, 2025-03: new personal deposits +10 CNY on the month;")
+    # South's 3 customers are a small group (k = 4): nothing is said
+    south = rp.PlanScope(month="2025-03", region_id="R2", echelon=2, names=NAMES,
+                         min_group_size=4, outlet_ids=("O3",))  # fmt: skip
+    assert rp.plan_summary_sentences(rp.plan_monthly(k, south), TARGETS, south) == []

@@ -63,3 +63,13 @@ def test_sections_map_kpis_to_header_ids() -> None:
         "Scorecard-of-the-plan's-KPIs-per-region",
         "Scorecard of the plan's KPIs per region",
     )
+
+
+def test_the_summary_ends_with_the_plan_progress_paragraph(ctx) -> None:
+    from bankanalysis.report.summary import OVERVIEW_SECTIONS, report_summary
+
+    page = report_summary(ctx, {**PARAMS, "materiality": 0.005}, OVERVIEW_SECTIONS)
+    assert page.endswith("</p></section>")
+    plan = page[page.index("<p id='summary-plan'>") :]
+    assert plan.startswith("<p id='summary-plan'><strong>Plan progress.</strong> The bank, ")
+    assert " CNY on the " in plan  # a change in money, with its unit

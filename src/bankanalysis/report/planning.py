@@ -64,6 +64,8 @@ __all__ = [
     "plan_end",
     "plan_monthly",
     "plan_progress_section",
+    "plan_summary_html",
+    "plan_summary_sentences",
     "plot_ytd_path",
     "quarters_section",
     "scope_for",
@@ -524,6 +526,65 @@ def change_sentences(ch: pd.DataFrame, scope: PlanScope) -> str:
     if not said:
         return f"{who}: the data hold no earlier month to compare {scope.month} with."
     return f"{who}, {scope.month}: " + "; ".join(said) + "."
+
+
+# --------------------------------------------------------------------------- summary
+
+
+#: The HTML id of the summary's plan paragraph.
+PLAN_SUMMARY_ID = "summary-plan"
+
+
+def plan_summary_sentences(
+    monthly: pd.DataFrame,
+    targets: pd.DataFrame | None,
+    scope: PlanScope,
+    *,
+    path: str = "linear",
+    weights: Sequence[float] | None = None,
+) -> list[str]:
+    """Plan progress in one or two sentences for a report's summary: the scope's year to date
+    against the annual plan (when the data carry annual targets) and the changes of the plan's
+    cumulative KPIs (:data:`bankanalysis.planning.PLAN_FLOW_KPIS`) on the year, or on the month
+    without a year (:func:`change_sentences`).
+
+    A scope whose customers are a small group (1 to k-1) gets no sentence about customer
+    figures: nothing is said rather than a withheld figure.
+    """
+    level = "bank" if scope.region_id is None else "region"
+    gid = scope.region_id or BANK_ID
+    n = customers_at(monthly, scope.month).get((level, gid), 0.0)
+    if bool(is_small(n, scope.min_group_size)):
+        return []
+    out = []
+    ytd = pl.ytd_progress(monthly, targets, scope.month, path, weights)
+    mine = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid)]
+    if len(mine):
+        out.append(_ytd_sentence(mine, scope))
+    ch = pl.changes(monthly, scope.month, [k for k in pl.PLAN_FLOW_KPIS if k in monthly.columns])
+    out.append(change_sentences(ch, scope))
+    return out
+
+
+def plan_summary_html(ctx: Any, params: Mapping[str, Any]) -> str:
+    """The summary's "Plan progress" paragraph of a report (:func:`plan_summary_sentences` on
+    the report's context; ``plan_path`` and ``plan_season_weights`` from ``params``); empty
+    when there is nothing to say."""
+    import html
+
+    scope = scope_for(ctx)
+    monthly = plan_monthly(load_plan_kpis(ctx), scope)
+    said = plan_summary_sentences(
+        monthly,
+        ctx.bank.targets,
+        scope,
+        path=str(params.get("plan_path", "linear")),
+        weights=params.get("plan_season_weights"),
+    )
+    if not said:
+        return ""
+    text = " ".join(html.escape(s) for s in said)
+    return f"<p id='{PLAN_SUMMARY_ID}'><strong>Plan progress.</strong> {text}</p>"
 
 
 # --------------------------------------------------------------------------- overview actuals

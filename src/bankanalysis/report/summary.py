@@ -517,14 +517,18 @@ def report_summary(
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
     if ctx.region_id is None:
-        return bank_summary_html(
+        out = bank_summary_html(
             standing, attain, ctx.region_names, sections_, materiality, ctx.currency
         )
-    rid = str(ctx.region_id)
-    targets = published_targets(attain, rid, standing.customers(rid))
-    return region_summary_html(
-        standing, rid, ctx.region_name, targets, sections_, materiality, ctx.currency, extra
-    )
+    else:
+        rid = str(ctx.region_id)
+        targets = published_targets(attain, rid, standing.customers(rid))
+        out = region_summary_html(
+            standing, rid, ctx.region_name, targets, sections_, materiality, ctx.currency, extra
+        )
+    from bankanalysis.report.planning import plan_summary_html  # plan progress (issue 16)
+
+    return out.removesuffix("</section>") + plan_summary_html(ctx, params) + "</section>"
 
 
 def region_rows(frame: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:
