@@ -4,6 +4,7 @@ search by outlet, sorting and an echelon filter, provenance last, names escaped.
 from __future__ import annotations
 
 import copy
+import re
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -483,3 +484,36 @@ def test_every_report_links_to_its_regions_other_reports_and_the_overview() -> N
         "#appendix",
     ]
     assert ">Outlet benchmarking</a>" in nav
+
+
+def test_region_rows_carry_the_plan_progress_columns_sortable() -> None:
+    manifest = _manifest()
+    overview = manifest["jobs"][0]["metrics"]
+    overview["plan_ytd_attainment[region=R1,kpi=new_deposits]"] = 0.8123
+    overview["plan_ytd_attainment[region=R2,kpi=new_deposits]"] = 1.05
+    overview["plan_ytd_attainment[region=R2,kpi=fee_income]"] = None
+    overview["_reasons"]["plan_ytd_attainment[region=R2,kpi=fee_income]"] = "no fee income"
+    # the region's own report wins over the overview
+    manifest["jobs"][1]["metrics"]["plan_ytd_attainment[kpi=new_deposits]"] = 0.9
+    rows = region_rows(manifest)
+    assert rows[0].values["plan_ytd_attainment[kpi=new_deposits]"] == 0.9
+    assert rows[1].values["plan_ytd_attainment[kpi=new_deposits]"] == 1.05
+    assert rows[1].values["plan_ytd_attainment[kpi=fee_income]"].reason == "no fee income"
+    cols = index_columns(rows)
+    assert cols[-2:] == [
+        "plan_ytd_attainment[kpi=new_deposits]",
+        "plan_ytd_attainment[kpi=fee_income]",
+    ]
+    text = index_html(manifest)
+    page = Page(text)
+    col = {h: i for i, h in enumerate(page.heads)}
+    head = "Year-to-date attainment of the annual plan: New personal deposits (%)"
+    fee = "Year-to-date attainment of the annual plan: Intermediary (fee) income (%)"
+    r1, r2 = page.rows
+    assert (r1["cells"][col[head]], r1["values"][col[head]]) == ("90.0%", "0.9")
+    assert (r2["cells"][col[head]], r2["values"][col[head]]) == ("105.0%", "1.05")
+    assert (r2["cells"][col[fee]], r2["values"][col[fee]]) == ("n/a", "")
+    # sortable like the other KPI columns, the KPI's definition as the tooltip
+    assert re.search(
+        r'<th class="sortable" scope="col" title="The KPI[^"]*">' + re.escape(head), text
+    )

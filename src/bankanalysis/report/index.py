@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from bankanalysis.data.restricted import is_restricted
+from bankanalysis.planning.progress import PLAN_FLOW_KPIS
 from bankanalysis.report.format import (
     Absent,
     display_round,
     format_value,
     is_missing,
     kpi_label,
+    unit_label,
 )
 from bankanalysis.report.html import ERROR_ANCHOR, REPORT_CSS, escape
 from bankanalysis.report.metrics import REASONS
@@ -80,6 +82,13 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     ),
     "03_outlet_benchmarking": ("outlets", "dea_efficiency", "self_service_per_outlet"),
 }
+
+#: Plan-progress columns of the region rows (metric keys): each plan cumulative KPI's
+#: year-to-date attainment of the annual plan, as the region's report (plain key) or the
+#: overview (``[region=R,...]``) records it.
+PLAN_PROGRESS_METRICS: tuple[str, ...] = tuple(
+    kpis.metric_key("plan_ytd_attainment", kpi=k) for k in PLAN_FLOW_KPIS
+)
 
 #: Figures that belong to the whole bank, shown once at the top: (notebook, metric key). The
 #: propensity models are fitted on the whole bank, so every region's report records the same
@@ -341,9 +350,9 @@ def region_rows(manifest: Mapping[str, Any]) -> list[RegionRow]:
         row.jobs = [jobs[(rid, nb)] for nb in notebooks if (rid, nb) in jobs]
         row.outlets = outlets.get(rid, [])
         own = [j.get("metrics") or {} for j in row.jobs]
-        for kpi_id in plan_ids:
+        for kpi_id in (*plan_ids, *PLAN_PROGRESS_METRICS):
             found = [_value(m, kpi_id) for m in own if kpi_id in m]
-            found.append(_value(overview, kpis.metric_key(kpi_id, region=rid)))
+            found.append(_value(overview, _in_region(kpi_id, rid)))
             present = [v for v in found if v is not None and not is_missing(v)]
             reasons = [v for v in found if isinstance(v, Absent)]
             if present:
@@ -362,6 +371,35 @@ def region_rows(manifest: Mapping[str, Any]) -> list[RegionRow]:
     return rows
 
 
+def _in_region(key: str, region_id: str) -> str:
+    """The overview's key of a region's figure: ``kpi[region=R,<breakdown>]``.
+
+    Examples
+    --------
+    >>> _in_region("plan_ytd_attainment[kpi=fee_income]", "R1")
+    'plan_ytd_attainment[region=R1,kpi=fee_income]'
+    """
+    kpi_id, by = parse_metric_key(key)
+    return kpis.metric_key(kpi_id, region=region_id, **by)
+
+
+def column_label(key: str, currency: str = "CNY") -> str:
+    """Header of an index column: the KPI with its unit, then its breakdown's KPI by name.
+
+    Examples
+    --------
+    >>> column_label("plan_ytd_attainment[kpi=new_deposits]")
+    'Year-to-date attainment of the annual plan: New personal deposits (%)'
+    >>> column_label("fee_income", "EUR")
+    'Intermediary (fee) income (EUR)'
+    """
+    kpi_id, by = parse_metric_key(key)
+    if "kpi" not in by:
+        return kpi_label(key, currency)
+    k = kpis.get(kpi_id)
+    return f"{k.name}: {kpis.get(by['kpi']).name} ({unit_label(k, currency) or k.unit})"
+
+
 def index_columns(rows: Iterable[RegionRow]) -> list[str]:
     """KPI columns of the index: the plan's KPIs any region has, then other KPIs with targets.
 
@@ -374,6 +412,7 @@ def index_columns(rows: Iterable[RegionRow]) -> list[str]:
     rows = list(rows)
     have = {k for r in rows for k in r.values} | {k for r in rows for k in r.attainment}
     plan = [k.id for k in plan_kpis() if k.id in have]
+    plan += [k for k in PLAN_PROGRESS_METRICS if k in have]
     extra = sorted(
         {k for r in rows for k in r.attainment if k not in plan and kpis.is_kpi(k)},
         key=lambda k: list(kpis.KPIS).index(k),
@@ -614,8 +653,9 @@ def _regions_table(rows: Sequence[RegionRow], columns: Sequence[str], currency: 
         '<th class="l" scope="col">Reports</th>',
         '<th class="sortable" scope="col">Targets met</th>',
         *(
-            f'<th class="sortable" scope="col" title="{escape(kpis.get(k).definition)}">'
-            f"{escape(kpi_label(k, currency))}</th>"
+            f'<th class="sortable" scope="col" '
+            f'title="{escape(kpis.get(parse_metric_key(k)[0]).definition)}">'
+            f"{escape(column_label(k, currency))}</th>"
             for k in columns
         ),
     ]
