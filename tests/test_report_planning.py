@@ -311,3 +311,59 @@ def test_the_summary_quotes_plan_progress_with_numbers_and_units() -> None:
     south = rp.PlanScope(month="2025-03", region_id="R2", echelon=2, names=NAMES,
                          min_group_size=4, outlet_ids=("O3",))  # fmt: skip
     assert rp.plan_summary_sentences(rp.plan_monthly(k, south), TARGETS, south) == []
+
+
+def test_the_self_service_and_operating_rate_trends_are_charts_with_the_region_highlighted() -> (
+    None
+):
+    from matplotlib.ticker import PercentFormatter
+
+    from bankanalysis.report.figures import chart_alt
+
+    rm = _region_month().iloc[:2]
+    rm = pd.concat(
+        [
+            rm.assign(month="2025-01", self_service_sites=[8, 6]),
+            rm.assign(month="2025-02", self_service_sites=[9, 7]),
+            rm,
+        ]
+    )
+    devices = pd.DataFrame(
+        {"region_id": ["R1"], "site_id": ["s2"], "installed": pd.to_datetime(["2024-06-10"])}
+    )
+    sec = rp.self_service_section(rm, devices, _q1_kpis(), REGION, plan_date="2027-12")
+    ratio, rate = sec.parts[2:]
+    # sites / outlets: the bank (8 + 6) / 6 in January, North 10 / 4 and South 7 / 2 in March
+    assert chart_alt(ratio) == (
+        "Chart. Self-service banks per physical outlet, month by month, 2025-01 to 2025-03. "
+        "North: 2.00 in 2025-01, 2.50 in 2025-03. The bank: 2.33 in 2025-01, 2.83 in 2025-03. "
+        "Regions in 2025-03 from 2.50 (North) to 3.50 (South)."
+    )
+    ax = ratio.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert lines["North"].get_linewidth() == 2.8  # the reader's region, thick
+    assert lines["other regions"].get_linewidth() == 1.0
+    assert lines["The bank"].get_linestyle() == "--"
+    assert list(lines["target 3"].get_ydata()) == [3, 3]
+    # operating hours / available hours: North (20 + 100) / 200, the bank 170 / 300 in March
+    assert "North: 75.0% in 2025-01, 60.0% in 2025-03. The bank: 66.7% in 2025-01, 56.7%" in (
+        chart_alt(rate)
+    )
+    assert isinstance(rate.axes[0].yaxis.get_major_formatter(), PercentFormatter)
+    table = rp.trend_lines(
+        pd.DataFrame(
+            {
+                "month": ["2025-02", "2025-03", "2025-03", "2025-04"],
+                "level": ["region", "bank", "region", "bank"],
+                "id": ["R2", "bank", "R1", "bank"],
+                "v": [1.0, 2.0, 3.0, 9.0],
+            }
+        ),  # fmt: skip
+        "v",
+        REGION,
+    )
+    # up to the data month, the bank first, regions by name; a month without a value is NaN
+    assert list(table.columns) == ["The bank", "North", "South"]
+    assert table.fillna(-1).to_dict("list") == {
+        "The bank": [-1, 2.0], "North": [-1, 3.0], "South": [1.0, -1]
+    }  # fmt: skip

@@ -32,7 +32,12 @@ from bankanalysis.report.format import (
     is_missing,
     kpi_label,
 )
-from bankanalysis.report.planning_network import echelons_section, self_service_section
+from bankanalysis.report.planning_network import (
+    echelons_section,
+    plot_plan_trend,
+    self_service_section,
+    trend_lines,
+)
 from bankanalysis.report.planning_scope import (
     NOT_CUSTOMER,
     SECTION_IDS,
@@ -66,11 +71,13 @@ __all__ = [
     "plan_progress_section",
     "plan_summary_html",
     "plan_summary_sentences",
+    "plot_plan_trend",
     "plot_ytd_path",
     "quarters_section",
     "scope_for",
     "scorecard_actuals",
     "self_service_section",
+    "trend_lines",
     "ytd_path_data",
 ]
 

@@ -26,7 +26,14 @@ from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import shift_month
 
-__all__ = ["echelons_section", "gap_trend_table", "self_service_section"]
+__all__ = [
+    "echelons_section",
+    "gap_trend_table",
+    "plot_plan_trend",
+    "self_service_section",
+    "trend_alt",
+    "trend_lines",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -232,14 +239,34 @@ def self_service_section(
     )
     sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
     if has_devices:
-        shown = (
-            trend
-            if scope.region_id is None
-            else trend.loc[trend["region_id"].isin([scope.region_id, BANK_ID])]
+        ratio = trend.assign(
+            level=np.where(trend["region_id"] == BANK_ID, "bank", "region"), id=trend["region_id"]
         )
-        sec.parts.append(_ratio_trend_table(shown, scope))
-        rates = _operating_trend(outlet_kpis, scope)
-        sec.parts.append(rates)
+        sec.parts.append(
+            plot_plan_trend(
+                trend_lines(ratio, "self_service_per_outlet", scope),
+                "self_service_per_outlet",
+                f"{kpi_label('self_service_per_outlet')}, month by month",
+                scope,
+                target=target,
+            )
+        )
+        k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
+        rates = pd.concat(
+            [pl.operating_rate_trend(k, "bank"), pl.operating_rate_trend(k, "region")],
+            ignore_index=True,
+        )
+        if rates["device_operating_rate"].notna().any():
+            sec.parts.append(
+                plot_plan_trend(
+                    trend_lines(rates, "device_operating_rate", scope),
+                    "device_operating_rate",
+                    f"{kpi_label('device_operating_rate')}, month by month",
+                    scope,
+                )
+            )
+        else:
+            sec.parts.append("No device operating hours in the data: no operating-rate trend.")
     return sec
 
 
@@ -282,52 +309,82 @@ def _path_sentence(
     )
 
 
-def _ratio_trend_table(trend: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
-    months = sorted(trend["month"].unique())[-n_months:]
-    wide = trend.loc[trend["month"].isin(months)].pivot(
-        index="region_id", columns="month", values="self_service_per_outlet"
-    )
-    rows = []
-    for rid, vals in wide.iterrows():
-        level = "bank" if rid == BANK_ID else "region"
-        row = {"Scope": scope.label(level, str(rid))}
-        row.update(
-            {
-                m: format_value("self_service_per_outlet", figure(vals[m], "no open outlet"))
-                for m in months
-            }
-        )
-        rows.append(row)
-    rows.sort(key=lambda r: r["Scope"] != "The bank")
-    return KpiTable(
-        pd.DataFrame(rows), caption=kpi_label("self_service_per_outlet") + ", month by month"
-    )
+def trend_lines(
+    frame: pd.DataFrame, value: str, scope: PlanScope, n_months: int = 12
+) -> pd.DataFrame:
+    """The data behind a plan trend chart: month (rows, the last ``n_months`` to the data month)
+    x the bank and every region by name (columns, the bank first).
+
+    ``frame`` holds ``month, level, id`` and ``value`` (bank and region rows); device and
+    self-service figures are not about customers, so no region is withheld.
+    """
+    f = frame.loc[(frame["month"] <= scope.month) & frame["level"].isin(["bank", "region"])]
+    months = sorted(f["month"].unique())[-n_months:]
+    f = f.loc[f["month"].isin(months)]
+    f = f.assign(group=[scope.label(lv, str(i)) for lv, i in zip(f["level"], f["id"], strict=True)])
+    table = f.pivot_table(index="month", columns="group", values=value, aggfunc="first", sort=True)
+    table = table.reindex(months).astype("float64")
+    bank = [c for c in table.columns if c == scope.label("bank", BANK_ID)]
+    table = table[bank + sorted(c for c in table.columns if c not in bank)]
+    table.columns.name = None
+    return table
 
 
-def _operating_trend(outlet_kpis: pd.DataFrame, scope: PlanScope, n_months: int = 12) -> KpiTable:
-    k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
-    parts = [pl.operating_rate_trend(k, "bank")]
-    if scope.region_id is None:
-        parts.append(pl.operating_rate_trend(k, "region"))
-    else:
-        parts.append(pl.operating_rate_trend(k.loc[k["region_id"] == scope.region_id], "region"))
-    t = pd.concat(parts, ignore_index=True)
-    months = sorted(t["month"].unique())[-n_months:]
-    rows = []
-    for (level, gid), grp in scope.shown(t.loc[t["month"].isin(months)]).groupby(
-        ["level", "id"], sort=False
-    ):
-        g = grp.set_index("month")["device_operating_rate"]
-        row = {"Scope": scope.label(level, gid)}
-        row.update(
-            {
-                m: format_value(
-                    "device_operating_rate", figure(g.get(m, np.nan), "no device hours")
+def trend_alt(table: pd.DataFrame, kpi: str, title: str, scope: PlanScope) -> str:
+    """Alt text of a plan trend chart: the reader's line (the region's, then the bank's) from the
+    first to the last month, and the regions' range in the last month."""
+    if table.empty:
+        return f"Chart. {title}: no months to show."
+    first, last = table.index[0], table.index[-1]
+    parts = [f"Chart. {title}, {first} to {last}."]
+    bank = scope.label("bank", BANK_ID)
+    who = [scope.label("region", scope.region_id)] if scope.region_id is not None else []
+    for name in [*who, bank]:
+        if name in table.columns:
+            s = table[name].dropna()
+            if len(s):
+                parts.append(
+                    f"{name}: {format_value(kpi, s.iloc[0])} in {s.index[0]}, "
+                    f"{format_value(kpi, s.iloc[-1])} in {s.index[-1]}."
                 )
-                for m in months
-            }
+    now = table.drop(columns=[bank], errors="ignore").loc[last].dropna()
+    if len(now) > 1:
+        lo, hi = now.idxmin(), now.idxmax()
+        parts.append(
+            f"Regions in {last} from {format_value(kpi, now[lo])} ({lo}) to "
+            f"{format_value(kpi, now[hi])} ({hi})."
         )
-        rows.append(row)
-    return KpiTable(
-        pd.DataFrame(rows), caption=kpi_label("device_operating_rate") + ", month by month"
-    )
+    return " ".join(parts)
+
+
+def plot_plan_trend(
+    table: pd.DataFrame, kpi: str, title: str, scope: PlanScope, target: float | None = None
+) -> Any:
+    """One line per region (:func:`trend_lines`), the reader's region thick and dark over the
+    others' grey (:func:`bankanalysis.report.heatmaps.highlighted_lines`), the bank dashed and
+    the plan's ``target`` as a red rule; shares on a % axis, alt text by :func:`trend_alt`."""
+    import matplotlib.pyplot as plt
+
+    from bankanalysis.report.figures import set_alt
+    from bankanalysis.report.heatmaps import highlighted_lines
+    from bankanalysis.report.plots import percent_axis
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    bank = scope.label("bank", BANK_ID)
+    regions = table.drop(columns=[bank], errors="ignore")
+    mine = scope.label("region", scope.region_id) if scope.region_id is not None else None
+    highlighted_lines(ax, regions, mine if mine in regions.columns else None)
+    xs = np.arange(len(table.index))
+    if bank in table.columns:
+        ax.plot(xs, table[bank].to_numpy(), color="black", ls="--", lw=2.0, zorder=4, label=bank)
+    if target is not None:
+        ax.axhline(target, color="#d62728", lw=0.9, label=f"target {target:g}")
+    if kpi_dict.get(kpi).unit == "share":
+        percent_axis(ax.yaxis)
+        ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.set_ylabel(kpi_label(kpi))
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    return set_alt(fig, trend_alt(table, kpi, title, scope))
