@@ -284,3 +284,18 @@ def test_absent_values_say_why() -> None:
     assert pl.ytd_progress(gap, targets, "2025-02").iloc[0].reason == "no value for 2025-01"
     ch = pl.changes(unmeasured, "2025-02", ["fee_income"]).iloc[0]
     assert (ch.mom_reason, ch.yoy_reason) == ("no value for 2025-02", "no value for 2025-02")
+
+
+def test_first_echelon_ratios_compare_every_region_with_the_first_echelons_average() -> None:
+    from bankanalysis.planning import first_echelon_ratios
+
+    rm = _region_month().assign(new_deposits=[10.0, float("nan"), 20.0, 0.0])
+    out = first_echelon_ratios(rm).set_index(["kpi", "region_id"])
+    # new deposits of the first echelon: 10 known over its 2 regions = 5 per region
+    assert out.at[("new_deposits", "R3"), "first_per_region"] == 5.0
+    assert out.at[("new_deposits", "R3"), "ratio"] == 4.0
+    assert np.isnan(out.at[("new_deposits", "R2"), "ratio"])  # unknown, never 0
+    assert out.at[("fee_income", "R4"), "ratio"] == pytest.approx(30 / 200)
+    nothing = first_echelon_ratios(rm.assign(fee_income=0.0))
+    assert nothing.loc[nothing["kpi"] == "fee_income", "ratio"].isna().all()
+    assert first_echelon_ratios(rm.loc[rm["echelon"] > 1]).empty

@@ -169,12 +169,27 @@ def test_echelon_shares_and_gaps_recorded_for_the_bank() -> None:
     assert two["Echelon above, per region"] == "n/a (no value for the month)"
     three = [r for r in rows if r["KPI"].startswith("New") and r["Echelon"] == "3 against 2"][0]
     assert three["Echelon against the echelon above"] == "0.00"
+    # every region against the first echelon's average per region: fee income (100 + 300) / 2
+    first = {k: v for k, v in sec.metrics.items() if k.startswith("first_echelon_ratio")}
+    assert first["first_echelon_ratio[region=R3,kpi=fee_income]"] == 0.75  # 150 / 200
+    assert first["first_echelon_ratio[region=R4,kpi=new_deposits]"] == 0.0  # 0 / 10
+    assert len(first) == 8
+    south = [r for r in _rows(sec.parts[-1]) if r["Region"] == "South"][0]
+    assert south["Intermediary (fee) income: against the first echelon"] == "1.50"
+    # the region report records its own figures plainly (the overview's [region=R1] ones)
     region = rp.echelons_section(_region_month(), REGION)
-    assert region.metrics == {}
+    assert region.metrics == {
+        "first_echelon_ratio[kpi=new_deposits]": 1.0,
+        "first_echelon_ratio[kpi=fee_income]": 0.5,
+    }
     assert region.parts[-1] == (
-        "North in 2025-03: new personal deposits 10 CNY against 10 CNY per first-echelon region; "
-        "intermediary (fee) income 100 CNY against 200 CNY per first-echelon region."
+        "North in 2025-03: new personal deposits 10 CNY against 10 CNY per first-echelon region "
+        "(ratio 1.00); intermediary (fee) income 100 CNY against 200 CNY per first-echelon region "
+        "(ratio 0.50)."
     )
+    # a region of 1 to k-1 customers: withheld, in the sentence and in metrics.json
+    tiny = rp.echelons_section(_region_month().assign(customers=[3, 20, 5, 5]), REGION)
+    assert tiny.metrics["first_echelon_ratio[kpi=fee_income]"] == Suppressed(4)
 
 
 def test_self_service_path_section() -> None:

@@ -17,7 +17,11 @@ package only puts them over periods and against the plan. Report shaping is
 """
 
 from bankanalysis.planning.changes import changes
-from bankanalysis.planning.echelons import echelon_contributions, echelon_gaps
+from bankanalysis.planning.echelons import (
+    echelon_contributions,
+    echelon_gaps,
+    first_echelon_ratios,
+)
 from bankanalysis.planning.periods import (
     FLOW_KPIS,
     LEVEL_COLUMNS,
@@ -44,6 +48,7 @@ __all__ = [
     "changes",
     "echelon_contributions",
     "echelon_gaps",
+    "first_echelon_ratios",
     "install_pace",
     "level_values",
     "normalise_targets",

@@ -15,7 +15,13 @@ import pandas as pd
 
 from bankanalysis.exceptions import OverviewError
 
-__all__ = ["CONTRIBUTION_KPIS", "GAP_KPIS", "echelon_contributions", "echelon_gaps"]
+__all__ = [
+    "CONTRIBUTION_KPIS",
+    "GAP_KPIS",
+    "echelon_contributions",
+    "echelon_gaps",
+    "first_echelon_ratios",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +104,41 @@ def echelon_gaps(region_month: pd.DataFrame, kpi_ids: Sequence[str] = GAP_KPIS) 
     cols += ["gap", "ratio"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["kpi", "echelon", "month"], kind="stable").reset_index(drop=True)
+
+
+def first_echelon_ratios(
+    region_month: pd.DataFrame, kpi_ids: Sequence[str] = GAP_KPIS
+) -> pd.DataFrame:
+    """Each region against the first echelon ("aim at the first echelon"), per month and KPI.
+
+    Returns
+    -------
+    DataFrame
+        ``month, region_id, echelon, kpi, value, first_per_region`` (the first echelon's total
+        / its number of regions, as in :func:`echelon_gaps`) and ``ratio`` (value / that; NaN
+        when the value is missing or the first echelon's average is not positive). Empty
+        without a first-echelon region.
+
+    Examples
+    --------
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["A", "B", "C"],
+    ...                    "echelon": [1, 1, 2], "fee_income": [100.0, 300.0, 150.0]})
+    >>> first_echelon_ratios(rm, ["fee_income"])["ratio"].tolist()
+    [0.5, 1.5, 0.75]
+    """
+    _check(region_month, kpi_ids)
+    cols = ["month", "region_id", "echelon", "kpi", "value", "first_per_region", "ratio"]
+    first = region_month.loc[region_month["echelon"] == 1]
+    g = first.groupby("month", sort=True)
+    per_region = g[list(kpi_ids)].sum(min_count=1).div(g["region_id"].nunique(), axis=0)
+    long = region_month[["month", "region_id", "echelon", *kpi_ids]].melt(
+        id_vars=["month", "region_id", "echelon"], var_name="kpi", value_name="value"
+    )
+    avg = per_region.reset_index().melt(id_vars="month", var_name="kpi", value_name="first")
+    out = long.merge(avg.rename(columns={"first": "first_per_region"}), on=["month", "kpi"])
+    out["ratio"] = out["value"] / out["first_per_region"].where(out["first_per_region"] > 0)
+    out["echelon"] = out["echelon"].astype(int)
+    out["region_id"] = out["region_id"].astype(str)
+    return (
+        out[cols].sort_values(["kpi", "month", "region_id"], kind="stable").reset_index(drop=True)
+    )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis import planning as pl
+from bankanalysis.planning.echelons import GAP_KPIS
 from bankanalysis.planning.periods import BANK_ID
 from bankanalysis.report.format import (
     Absent,
@@ -104,8 +105,32 @@ def echelons_section(region_month: pd.DataFrame, scope: PlanScope) -> Section:
         sec.parts.append(gap_trend_table(gaps, scope))
     else:
         sec.parts.append("The bank has regions in one echelon only: there is no gap to show.")
+    rm_now = rm.loc[rm["month"] == scope.month]
+    sizes = rm_now["customers"] if "customers" in rm_now.columns else pd.Series(dtype=float)
+    small_regions = {
+        str(r): bool(is_small(c, k)) for r, c in zip(rm_now["region_id"], sizes, strict=False)
+    }
+    first = pl.first_echelon_ratios(rm_now)
+    ratios: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for r in first.itertuples(index=False):
+        value = (
+            Suppressed(k)
+            if small_regions.get(r.region_id)
+            else figure(
+                r.ratio,
+                "no value for the month"
+                if is_missing(r.value)
+                else "the first echelon has no positive figure",
+            )
+        )
+        ratios[(r.region_id, r.kpi)] = (value, r)
+        key = scope.key("first_echelon_ratio", "region", r.region_id, kpi=r.kpi)
+        if key is not None:
+            sec.metrics[key] = value
     if scope.region_id is not None and scope.echelon is not None:
-        sec.parts.append(_region_against_echelons(rm, scope))
+        sec.parts.append(_region_against_first(ratios, scope))
+    elif ratios:
+        sec.parts.append(_first_echelon_table(ratios, scope))
     return sec
 
 
@@ -132,25 +157,42 @@ def gap_trend_table(gaps: pd.DataFrame, scope: PlanScope, n_months: int = 12) ->
     )
 
 
-def _region_against_echelons(rm: pd.DataFrame, scope: PlanScope) -> str:
-    now = rm.loc[rm["month"] == scope.month]
-    mine = now.loc[now["region_id"] == scope.region_id]
-    if mine.empty:
-        return f"{scope.label('region', scope.region_id or '')} has no figures for {scope.month}."
-    first = now.loc[now["echelon"] == 1]
-    parts = []
-    for kpi in ("new_deposits", "fee_income"):
-        own = float(mine[kpi].iloc[0])
-        avg = float(first[kpi].sum() / first["region_id"].nunique()) if len(first) else np.nan
-        parts.append(
-            f"{kpi_dict.get(kpi).name.lower()} {format_value(kpi, own, scope.currency)} against "
-            f"{format_value(kpi, avg, scope.currency)} per first-echelon region"
+def _first_echelon_table(ratios: dict, scope: PlanScope) -> KpiTable:
+    """Regions x echelon goals: each region against the first echelon's average per region."""
+    rows: dict[str, dict[str, str]] = {}
+    for (rid, kpi), (value, _) in sorted(ratios.items()):
+        row = rows.setdefault(rid, {"Region": scope.label("region", rid)})
+        row[f"{kpi_dict.get(kpi).name}: against the first echelon"] = format_value(
+            "first_echelon_ratio", value, unit=False
         )
-    return (
-        f"{scope.label('region', scope.region_id or '')} in {scope.month}: "
-        + "; ".join(parts)
-        + "."
+    frame = pd.DataFrame(sorted(rows.values(), key=lambda r: r["Region"]))
+    return KpiTable(
+        frame,
+        caption=f"{kpi_dict.get('first_echelon_ratio').name}, {scope.month} (1 = its average)",
+        note="The region's figure divided by the first echelon's average per region.",
     )
+
+
+def _region_against_first(ratios: dict, scope: PlanScope) -> str:
+    """The region's echelon goals against the first echelon's average per region, in words."""
+    who = scope.label("region", scope.region_id or "")
+    parts = []
+    for kpi in GAP_KPIS:
+        if (scope.region_id, kpi) not in ratios:
+            continue
+        value, r = ratios[(scope.region_id, kpi)]
+        name = kpi_dict.get(kpi).name.lower()
+        if isinstance(value, Suppressed):
+            parts.append(f"{name}: {format_value(kpi, value)}")
+            continue
+        parts.append(
+            f"{name} {format_value(kpi, figure(r.value, 'no value for the month'), scope.currency)}"
+            f" against {format_value(kpi, r.first_per_region, scope.currency)} per "
+            f"first-echelon region (ratio {format_value('first_echelon_ratio', value)})"
+        )
+    if not parts:
+        return f"{who} has no figures for {scope.month}."
+    return f"{who} in {scope.month}: " + "; ".join(parts) + "."
 
 
 # --------------------------------------------------------------------------- self-service path
