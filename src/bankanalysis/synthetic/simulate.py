@@ -43,6 +43,40 @@ from bankanalysis.synthetic.writer import (
 
 logger = logging.getLogger(__name__)
 
+# --------------------------------------------------------------------------- seasonality
+
+#: Personal deposits by calendar month (January first), relative to a flat year: year-end
+#: bonuses lift deposits in December, the Spring Festival (January-February) brings the peak,
+#: they ebb in spring as savings go into investments and consumption, with a small push at the
+#: half-year (June). Multiplies every customer's deposit balances at the month-end, so new
+#: deposits (the month-on-month change of the balances) peak in the first quarter and fall back
+#: in March-April: the plan's peak season, and month-on-month and year-on-year changes that mean
+#: something.
+DEPOSIT_SEASON = np.array([1.05, 1.07, 1.03, 1.0, 0.99, 1.01, 0.99, 0.99, 1.0, 1.0, 1.01, 1.04])
+#: Random stream of the yearly strength of the pattern (not used by the other components).
+S_SEASON = 21
+#: The pattern's strength varies by year in [1 - SEASON_SPREAD, 1 + SEASON_SPREAD] (seeded).
+SEASON_SPREAD = 0.25
+
+
+def deposit_season(labels: list[str], seed: int) -> np.ndarray:
+    """The deposit factor of each month of the window (:data:`DEPOSIT_SEASON` raised to a seeded
+    strength drawn once per calendar year, so years differ but the same seed gives the same
+    bank).
+
+    Examples
+    --------
+    >>> f = deposit_season(["2024-12", "2025-02", "2025-04"], seed=7)
+    >>> bool(f[1] > f[0] > 1.0 == f[2])
+    True
+    """
+    years = sorted({int(m[:4]) for m in labels})
+    strength = {
+        y: 1.0 + SEASON_SPREAD * (2.0 * rng_for(seed, S_SEASON, y).random() - 1.0) for y in years
+    }
+    return np.array([DEPOSIT_SEASON[int(m[5:7]) - 1] ** strength[int(m[:4])] for m in labels])
+
+
 # --------------------------------------------------------------------------- simulation
 
 
@@ -106,6 +140,7 @@ def simulate(
     chan_rate *= 0.85 * cust.activity[:, None]
     family = np.array([p[2] for p in PRODUCTS])
     deposit_cols = np.flatnonzero(family == "deposit")
+    season = deposit_season(list(cal.labels), seed)
     actuals = []
     months_cat = list(cal.labels)
 
@@ -131,7 +166,9 @@ def simulate(
         # the wealthy keep a smaller part of their assets in deposits
         w[:, :2] *= np.sqrt(np.minimum(1.0, 2e5 / level[a_idx]))[:, None]
         share = w / w.sum(axis=1, keepdims=True)
-        bal_aum = np.round(share * level[a_idx, None], 2)
+        bal_aum = share * level[a_idx, None]
+        bal_aum[:, deposit_cols] *= season[t]  # the seasonal deposit pattern
+        bal_aum = np.round(bal_aum, 2)
         aum = bal_aum.sum(axis=1)
         loan_bal = np.round(cust.loan[a_idx] * np.exp(-0.015 * t), 2)
         rows_c, rows_p = np.nonzero(h_act)
