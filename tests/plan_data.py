@@ -45,3 +45,33 @@ def _region_month() -> pd.DataFrame:
             "self_service_sites": [10, 7, 3, 2],
         }
     )
+
+
+def _customer_snapshot() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six customers at 2025-03 (tiers, products held, the wealth card) and the base month's.
+
+    North (R1, echelon 1): C1 quality 3 products with the card, C2 mass 1, C3 quality 4
+    without the card; South (R2, echelon 2): C4 vip 3 with the card, C5 mass 2, C6 mass 1.
+    At the base month North had C1, C2, C5 (moved to South since) and C7 (gone), South had
+    C4 and C8 (gone).
+    """
+    tiers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4", "C5", "C6"],
+            "region_id": ["R1", "R1", "R1", "R2", "R2", "R2"],
+            "echelon": [1, 1, 1, 2, 2, 2],
+            "outlet_id": ["O1", "O1", "O2", "O3", "O3", "O3"],
+            "tier": ["quality", "mass", "quality", "vip", "mass", "mass"],
+            "n_products": [3, 1, 4, 3, 2, 1],
+            "hold_wealth_card": [1, 0, 0, 1, 0, 0],
+        }
+    )
+    base = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C5", "C7", "C4", "C8"],
+            "region_id": ["R1", "R1", "R1", "R1", "R2", "R2"],
+            "echelon": [1, 1, 1, 1, 2, 2],
+            "outlet_id": ["O1", "O1", "O2", "O2", "O3", "O3"],
+        }
+    )
+    return tiers, base

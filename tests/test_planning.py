@@ -299,3 +299,35 @@ def test_first_echelon_ratios_compare_every_region_with_the_first_echelons_avera
     nothing = first_echelon_ratios(rm.assign(fee_income=0.0))
     assert nothing.loc[nothing["kpi"] == "fee_income", "ratio"].isna().all()
     assert first_echelon_ratios(rm.loc[rm["echelon"] > 1]).empty
+
+
+def test_customer_kpis_of_a_quarter_are_their_one_definition_at_the_quarters_last_month() -> None:
+    from plan_data import _customer_snapshot
+
+    tiers, base = _customer_snapshot()
+    months = ["2025-01", "2025-02", "2025-03"]
+    region = pl.customer_period_values(tiers, base, "2025-03", "region", "quarter", months)
+    r = region.set_index("id")
+    assert list(r.index) == ["R1", "R2"] and set(r["period_label"]) == {"2025-Q1"}
+    # retention: North kept C1, C2 and C5 (now in South) of 4; South C4 of 2
+    assert r["stock_retention"].tolist() == [0.75, 0.5]
+    # coverage (3 products or more): North C1, C3 of 3; South C4 of 3
+    assert r["product_coverage"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    # card matching among quality and above: North C1 of C1, C3; South C4 of C4
+    assert r["wealth_card_matching"].tolist() == [0.5, 1.0]
+    assert r["base_customers"].tolist() == [4.0, 2.0]
+    assert r["complete"].all() and (r["months"] == 3).all()
+    bank = pl.customer_period_values(tiers, base, "2025-03", "bank", "quarter", months)
+    assert bank[["id", "stock_retention", "product_coverage", "wealth_card_matching"]].to_dict(
+        "records"
+    ) == [{"id": "bank", "stock_retention": 4 / 6, "product_coverage": 0.5,
+           "wealth_card_matching": 2 / 3}]  # fmt: skip
+    ech = pl.customer_period_values(tiers, base, "2025-02", "echelon", "quarter", months[:2])
+    assert ech["id"].tolist() == ["1", "2"] and not ech["complete"].any()  # to date
+    no_base = pl.customer_period_values(tiers, None, "2025-03", "outlet", "quarter", months)
+    assert no_base["stock_retention"].isna().all()
+    assert no_base.set_index("id")["product_coverage"].to_dict() == {
+        "O1": 0.5,
+        "O2": 1.0,
+        "O3": 1 / 3,
+    }

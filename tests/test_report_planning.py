@@ -382,3 +382,37 @@ def test_the_self_service_and_operating_rate_trends_are_charts_with_the_region_h
     assert table.fillna(-1).to_dict("list") == {
         "The bank": [-1, 2.0], "North": [-1, 3.0], "South": [1.0, -1]
     }  # fmt: skip
+
+
+def test_quarters_show_retention_coverage_and_card_matching_at_the_quarters_end() -> None:
+    from plan_data import _customer_snapshot
+
+    from bankanalysis import planning as pl
+
+    tiers, base = _customer_snapshot()
+    q1 = ["2025-01", "2025-02", "2025-03"]
+    cv = pd.concat(
+        [
+            pl.customer_period_values(tiers, base, "2025-03", lv, "quarter", q1)
+            for lv in ("bank", "echelon", "region", "outlet")
+        ]
+    )
+    k2 = rp.PlanScope(month="2025-03", names=NAMES, min_group_size=2)
+    sec = rp.quarters_section(_q1_kpis(), k2, ["new_deposits"], customer_values=cv)
+    m = sec.metrics
+    # the bank kept 4 of its 6 base customers; 3 of 6 hold 3 products or more; 2 of its 3
+    # quality-and-above customers hold the card
+    assert m["stock_retention[quarter=2025-Q1]"] == pytest.approx(4 / 6)
+    assert m["product_coverage[quarter=2025-Q1]"] == 0.5
+    assert m["wealth_card_matching[quarter=2025-Q1]"] == pytest.approx(2 / 3)
+    assert m["stock_retention[region=R1,quarter=2025-Q1]"] == 0.75
+    assert m["wealth_card_matching[region=R1,quarter=2025-Q1]"] == 0.5
+    # South's card matching is about its one quality-and-above customer: withheld at k = 2
+    assert m["wealth_card_matching[region=R2,quarter=2025-Q1]"] == Suppressed(2)
+    rows = {(r["Scope"], r["KPI"]): r["2025-Q1"] for r in _rows(sec.parts[0])}
+    assert rows[("North", "Product coverage (%)")] == "66.7%"
+    assert rows[("Echelon 2", "Stock customer retention rate (%)")] == "50.0%"
+    # k = 4: North's 2 quality-and-above customers withhold its card matching, not its coverage
+    sec4 = rp.quarters_section(_q1_kpis(), BANK, ["new_deposits"], customer_values=cv)
+    assert sec4.metrics["wealth_card_matching[region=R1,quarter=2025-Q1]"] == Suppressed(4)
+    assert sec4.metrics["product_coverage[region=R1,quarter=2025-Q1]"] == pytest.approx(2 / 3)

@@ -23,9 +23,11 @@ from bankanalysis.planning.echelons import (
     first_echelon_ratios,
 )
 from bankanalysis.planning.periods import (
+    CUSTOMER_PERIOD_KPIS,
     FLOW_KPIS,
     LEVEL_COLUMNS,
     attainment,
+    customer_period_values,
     level_values,
     normalise_targets,
     period_label,
@@ -40,12 +42,14 @@ from bankanalysis.planning.self_service_path import (
 )
 
 __all__ = [
+    "CUSTOMER_PERIOD_KPIS",
     "FLOW_KPIS",
     "LEVEL_COLUMNS",
     "PLAN_FLOW_KPIS",
     "annual_targets",
     "attainment",
     "changes",
+    "customer_period_values",
     "echelon_contributions",
     "echelon_gaps",
     "first_echelon_ratios",

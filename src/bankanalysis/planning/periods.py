@@ -21,12 +21,15 @@ from bankanalysis.benchmarking.self_service import RATE_COLUMNS
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.rules import kpis as kpi_dict
 from bankanalysis.rules.months import parse_month, quarter_of
+from bankanalysis.segmentation.coverage import customer_kpis
 
 __all__ = [
+    "CUSTOMER_PERIOD_KPIS",
     "FLOW_KPIS",
     "LEVEL_COLUMNS",
     "RATE_KPIS",
     "attainment",
+    "customer_period_values",
     "level_values",
     "long_values",
     "normalise_targets",
@@ -55,6 +58,13 @@ FLOW_KPIS: tuple[str, ...] = (
 )
 #: Rates recomputed from the period's summed numerators and denominators.
 RATE_KPIS: tuple[str, ...] = tuple(RATE_COLUMNS)
+#: The plan's customer KPIs over periods: their value at the period's last month in the data,
+#: each from :func:`bankanalysis.segmentation.coverage.customer_kpis` (its one definition).
+CUSTOMER_PERIOD_KPIS: tuple[str, ...] = (
+    "stock_retention",
+    "product_coverage",
+    "wealth_card_matching",
+)
 #: Months a complete period has.
 PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
@@ -164,6 +174,74 @@ def period_values(outlet_kpis: pd.DataFrame, level: str, period: str) -> pd.Data
     out = last.drop(columns=["month", "_period"], errors="ignore")
     front = ["period_label", "level", "id"]
     return out[front + [c for c in out.columns if c not in front]].reset_index(drop=True)
+
+
+def customer_period_values(
+    tiers_now: pd.DataFrame,
+    cm_base: pd.DataFrame | None,
+    month: str,
+    level: str,
+    period: str,
+    months: Sequence[str],
+    *,
+    coverage_products: int = 3,
+    wealth_card_product: str | None = "wealth_card",
+) -> pd.DataFrame:
+    """The customer KPIs (:data:`CUSTOMER_PERIOD_KPIS`) of the period containing ``month``, at
+    ``level``, taken at ``month`` (the period's last month in the data), as in
+    :func:`period_values` for every KPI that is not a flow or a rate.
+
+    Parameters
+    ----------
+    tiers_now : DataFrame
+        :func:`bankanalysis.rules.tiers.customer_tiers` of the whole bank at ``month`` with
+        ``n_products``, the wealth card's ``hold_`` column and the level's column
+        (:data:`LEVEL_COLUMNS`); the whole bank, so that a customer who moved between groups
+        counts as retained.
+    cm_base : DataFrame or None
+        ``customer_month`` rows of the base month of ``month`` (``customer_id`` and the level's
+        column); ``None`` leaves retention absent.
+    month : str
+        The period's last month in the data.
+    level, period : str
+        As in :func:`period_values`.
+    months : sequence of str
+        Months of the data (how many of the period's months the data hold).
+    coverage_products, wealth_card_product
+        As in :func:`~bankanalysis.segmentation.coverage.customer_kpis`.
+
+    Returns
+    -------
+    DataFrame
+        ``period_label, level, id``, the KPI columns (NaN where not computable), ``customers``,
+        ``base_customers``, ``quality_plus_customers`` (the groups of the small-group rule),
+        ``months`` and ``complete``.
+    """
+    if level not in LEVEL_COLUMNS:
+        raise BenchmarkingError(f"level must be one of {list(LEVEL_COLUMNS)}, got {level!r}")
+    by = LEVEL_COLUMNS[level]
+    kpis = customer_kpis(
+        tiers_now,
+        cm_base,
+        None,
+        by=by,
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
+    label = period_label(period, month)
+    out = kpis[[*CUSTOMER_PERIOD_KPIS, "customers", "base_customers", "quality_plus_customers"]]
+    out = out.reset_index(drop=by is None)
+    if by is None:
+        out.insert(0, "id", BANK_ID)
+    else:
+        out = out.rename(columns={by: "id"})
+        out["id"] = out["id"].astype(str)
+    out.insert(0, "level", level)
+    out.insert(0, "period_label", label)
+    n = sum(1 for m in set(months) if period_label(period, m) == label)
+    out["months"] = n
+    out["complete"] = n == PERIOD_MONTHS[period]
+    return out.reset_index(drop=True)
 
 
 def long_values(

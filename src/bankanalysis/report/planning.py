@@ -46,6 +46,7 @@ from bankanalysis.report.planning_scope import (
     cell,
     customers_at,
     figure,
+    load_customer_quarters,
     load_plan_kpis,
     plan_end,
     plan_monthly,
@@ -54,7 +55,7 @@ from bankanalysis.report.planning_scope import (
 )
 from bankanalysis.report.tables import KpiTable
 from bankanalysis.rules import kpis as kpi_dict
-from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure import KPI_GROUP, is_small
 from bankanalysis.rules.months import parse_month
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "change_sentences",
     "changes_section",
     "echelons_section",
+    "load_customer_quarters",
     "load_plan_kpis",
     "plan_end",
     "plan_monthly",
@@ -389,10 +391,22 @@ def _quarter_rows(
 
 
 def quarters_section(
-    outlet_kpis: pd.DataFrame, scope: PlanScope, kpi_ids: Sequence[str], n_quarters: int = 5
+    outlet_kpis: pd.DataFrame,
+    scope: PlanScope,
+    kpi_ids: Sequence[str],
+    n_quarters: int = 5,
+    customer_values: pd.DataFrame | None = None,
 ) -> Section:
     """The plan's focus KPIs by quarter for every level the report shows (last ``n_quarters``;
-    a quarter still running is marked "to date")."""
+    a quarter still running is marked "to date").
+
+    ``customer_values`` (:func:`bankanalysis.report.planning_scope.load_customer_quarters`, rows
+    of :func:`bankanalysis.planning.customer_period_values`) adds the scorecard's customer KPIs
+    (retention, coverage, card matching) at each quarter's last month; they replace the outlet
+    rows' values of those KPIs and are shown after ``kpi_ids``. A figure whose group (the
+    level's customers, or the KPI's own group: base-month or quality-and-above customers) has 1
+    to k-1 customers is withheld.
+    """
     sec = Section("quarters")
     k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
     if scope.region_id is not None:
@@ -407,6 +421,8 @@ def quarters_section(
     q = pd.concat([pl.period_values(df, lv, "quarter") for df, lv in groups], ignore_index=True)
     quarters = sorted(q["period_label"].unique())[-n_quarters:]
     q = q.loc[q["period_label"].isin(quarters)]
+    if customer_values is not None and len(customer_values):
+        q, kpi_ids = _with_customer_values(q, customer_values, kpi_ids)
     ids = _quarter_rows(kpi_ids, q.columns, scope.currency)
     left_out = [c for c in kpi_ids if c != "family_sales" and c not in q.columns]
     complete = q.groupby("period_label")["complete"].all()
@@ -421,6 +437,9 @@ def quarters_section(
                     row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
                     continue
                 small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
+                group = KPI_GROUP.get(kpi)
+                if group in g.columns and kpi in pl.CUSTOMER_PERIOD_KPIS:
+                    small = small or bool(is_small(float(g.at[p, group]), scope.min_group_size))
                 value = figure(g.at[p, col], "not measured in the quarter")
                 row[heads[p]] = cell(kpi, value, scope.currency, small, scope.min_group_size)
                 key = scope.key(kpi, level, gid, **by, quarter=p)
@@ -445,6 +464,20 @@ def quarters_section(
         note += " Not computed from this extract: " + ", ".join(left_out) + "."
     sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
     return sec
+
+
+def _with_customer_values(
+    q: pd.DataFrame, customer_values: pd.DataFrame, kpi_ids: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Quarter rows with the customer KPIs (and their groups) of ``customer_values``."""
+    keys = ["period_label", "level", "id"]
+    cols = [c for c in customer_values.columns if c in pl.CUSTOMER_PERIOD_KPIS]
+    groups = [c for c in ("base_customers", "quality_plus_customers") if c in customer_values]
+    cv = customer_values.drop_duplicates(keys, keep="last").set_index(keys)
+    out = q.drop(columns=[c for c in (*cols, *groups) if c in q.columns]).join(
+        cv[[*cols, *groups]], on=keys
+    )
+    return out, [*kpi_ids, *(c for c in cols if c not in kpi_ids)]
 
 
 # --------------------------------------------------------------------------- changes

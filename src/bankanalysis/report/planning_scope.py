@@ -20,6 +20,7 @@ from bankanalysis.rules.months import parse_month, shift_month
 
 __all__ = [
     "SECTION_IDS",
+    "load_customer_quarters",
     "PlanScope",
     "Section",
     "load_plan_kpis",
@@ -223,3 +224,59 @@ def scope_for(ctx: Any) -> PlanScope:
         min_group_size=ctx.min_group_size,
         outlet_ids=tuple(ctx.region_outlets) if ctx.region_id is not None else (),
     )
+
+
+def load_customer_quarters(
+    ctx: Any, scope: PlanScope, params: Mapping[str, Any], n_quarters: int = 5
+) -> pd.DataFrame:
+    """The scorecard's customer KPIs (retention, coverage, card matching) of the last
+    ``n_quarters`` quarters at every level the report shows, each at its quarter's last month
+    in the data (:func:`bankanalysis.planning.customer_period_values`).
+
+    Reads the customer months those snapshots need (each one's tier window and base month).
+    ``params`` is the report's ``globals()``: tier thresholds and months, lookback, coverage
+    products and wealth card (the overview's defaults for those the report does not have,
+    :func:`bankanalysis.report.standing.scorecard_params`).
+    """
+    from bankanalysis.overview import scorecard_columns
+    from bankanalysis.report.standing import scorecard_params
+    from bankanalysis.rules.months import base_month, month_window
+    from bankanalysis.rules.tiers import customer_tiers
+
+    p = scorecard_params(params)
+    months = [m for m in ctx.bank.months if m <= scope.month]
+    last: dict[str, str] = {}
+    for m in months:
+        last[pl.period_label("quarter", m)] = m
+    ends = [last[q] for q in sorted(last)[-n_quarters:]]
+    bases = {m: base_month(months, m, p["lookback_months"]) for m in ends}
+    have = set(months)
+    needed = sorted(
+        {w for m in ends for w in month_window(m, p["tier_months"]) if w in have}
+        | set(bases.values())
+    )
+    cols = scorecard_columns(p["wealth_card_product"], has_contacts=False)
+    cm = ctx.bank.customer_month(months=needed, columns=cols)
+    regions = ctx.bank.regions
+    if "region_id" in regions.columns:
+        regions = regions.set_index("region_id")
+    echelons = {str(r): int(e) for r, e in regions["echelon"].items()}
+    cm["echelon"] = cm["region_id"].astype(str).map(echelons)
+    frames = []
+    for m in ends:
+        tiers = customer_tiers(cm, m, p["tier_thresholds"], p["tier_months"])
+        base = cm.loc[cm["month"] == bases[m], ["customer_id", "outlet_id", "region_id", "echelon"]]
+        for level in scope.levels:
+            frames.append(
+                pl.customer_period_values(
+                    tiers,
+                    base,
+                    m,
+                    level,
+                    "quarter",
+                    months,
+                    coverage_products=p["coverage_products"],
+                    wealth_card_product=p["wealth_card_product"],
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
