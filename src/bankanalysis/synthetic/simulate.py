@@ -46,13 +46,14 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- seasonality
 
 #: Personal deposits by calendar month (January first), relative to a flat year: year-end
-#: bonuses lift deposits in December, the Spring Festival (January-February) brings the peak,
-#: they ebb in spring as savings go into investments and consumption, with a small push at the
-#: half-year (June). Multiplies every customer's deposit balances at the month-end, so new
-#: deposits (the month-on-month change of the balances) peak in the first quarter and fall back
-#: in March-April: the plan's peak season, and month-on-month and year-on-year changes that mean
-#: something.
-DEPOSIT_SEASON = np.array([1.05, 1.07, 1.03, 1.0, 0.99, 1.01, 0.99, 0.99, 1.0, 1.0, 1.01, 1.04])
+#: bonuses lift them in December, the Spring Festival and the peak-season campaign carry them up
+#: through the first quarter (highest at the end of March), they ebb in spring as savings go
+#: into investments and consumption, with small pushes at the half-year and the quarter-ends.
+#: Multiplies every customer's deposit balances at the month-end, so new deposits (the
+#: month-on-month change of the balances) peak in the first quarter (about +7% of the balances)
+#: and are negative in April-May: the plan's peak season, and month-on-month and year-on-year
+#: changes that mean something.
+DEPOSIT_SEASON = np.array([1.04, 1.07, 1.08, 1.05, 1.03, 1.04, 1.02, 1.01, 1.02, 1.0, 0.99, 1.01])
 #: Random stream of the yearly strength of the pattern (not used by the other components).
 S_SEASON = 21
 #: The pattern's strength varies by year in [1 - SEASON_SPREAD, 1 + SEASON_SPREAD] (seeded).
@@ -66,8 +67,8 @@ def deposit_season(labels: list[str], seed: int) -> np.ndarray:
 
     Examples
     --------
-    >>> f = deposit_season(["2024-12", "2025-02", "2025-04"], seed=7)
-    >>> bool(f[1] > f[0] > 1.0 == f[2])
+    >>> f = deposit_season(["2024-11", "2025-03", "2025-10"], seed=7)
+    >>> bool(f[1] > f[2] == 1.0 > f[0])
     True
     """
     years = sorted({int(m[:4]) for m in labels})
