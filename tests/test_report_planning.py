@@ -416,3 +416,14 @@ def test_quarters_show_retention_coverage_and_card_matching_at_the_quarters_end(
     sec4 = rp.quarters_section(_q1_kpis(), BANK, ["new_deposits"], customer_values=cv)
     assert sec4.metrics["wealth_card_matching[region=R1,quarter=2025-Q1]"] == Suppressed(4)
     assert sec4.metrics["product_coverage[region=R1,quarter=2025-Q1]"] == pytest.approx(2 / 3)
+
+
+def test_a_region_against_a_first_echelon_without_positive_figure_says_why() -> None:
+    rm = _region_month().assign(new_deposits=[-10.0, -30.0, 20.0, 0.0])
+    sec = rp.echelons_section(rm, REGION)
+    reason = "the first echelon has no positive figure"
+    assert sec.metrics["first_echelon_ratio[kpi=new_deposits]"] == Absent(reason)
+    assert (
+        "new personal deposits -10 CNY against -20 CNY per first-echelon region (no ratio: "
+        f"{reason});" in sec.parts[-1]
+    )

@@ -188,7 +188,11 @@ def _region_against_first(ratios: dict, scope: PlanScope) -> str:
         parts.append(
             f"{name} {format_value(kpi, figure(r.value, 'no value for the month'), scope.currency)}"
             f" against {format_value(kpi, r.first_per_region, scope.currency)} per "
-            f"first-echelon region (ratio {format_value('first_echelon_ratio', value)})"
+            + (
+                f"first-echelon region (no ratio: {value.reason})"
+                if isinstance(value, Absent)
+                else f"first-echelon region (ratio {format_value('first_echelon_ratio', value)})"
+            )
         )
     if not parts:
         return f"{who} has no figures for {scope.month}."
@@ -421,9 +425,9 @@ def plot_plan_trend(
         ax.plot(xs, table[bank].to_numpy(), color="black", ls="--", lw=2.0, zorder=4, label=bank)
     if target is not None:
         ax.axhline(target, color="#d62728", lw=0.9, label=f"target {target:g}")
-    if kpi_dict.get(kpi).unit == "share":
+    if kpi_dict.get(kpi).unit == "share":  # shares on 0-100% like the reports' other rates
         percent_axis(ax.yaxis)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0.0, max(1.0, float(np.nanmax(table.to_numpy(), initial=0.0))))
     ax.set_title(title)
     ax.set_ylabel(kpi_label(kpi))
     ax.set_xlabel("")
