@@ -249,6 +249,27 @@ def test_ece_and_calibration_bins():
     assert expected_calibration_error(y, p) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_calibrated_probabilities_are_never_certain(calibration):
+    """Isotonic regression gives exactly 1.0 and 0.0 on separable data; the model never does."""
+    from bankanalysis.propensity.models import PropensityModel
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    X = pd.DataFrame({"x": x, "noise": rng.normal(size=2000)})
+    y = (x > 0.5).astype(int)  # perfectly separable: the raw calibration reaches 0 and 1
+    model = PropensityModel(max_iter=30, min_samples_leaf=20, calibration=calibration).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    n = 400 if calibration != "none" else 2000  # rows the probabilities were estimated from
+    lo, hi = 1 / (n + 2), 1 - 1 / (n + 2)
+    assert model.proba_bounds_ == pytest.approx((lo, hi))
+    assert lo <= p.min() and p.max() <= hi
+    if calibration == "isotonic":  # the raw isotonic fit is certain; the clip is what helps
+        raw = model.calibrated_.predict_proba(X)[:, 1]
+        assert raw.max() == 1.0 and raw.min() == 0.0
+        assert p.max() == pytest.approx(hi) and p.min() == pytest.approx(lo)
+
+
 def test_single_class_gives_nan_auc():
     assert np.isnan(roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
 

@@ -138,6 +138,15 @@ def test_lead_sheet_shows_names_and_hides_expected_value_when_values_are_equal()
     assert "c5" not in set(sheet["Customer id"]), "an offer below the cutoff became a lead"
 
 
+def test_lead_sheet_never_shows_certainty():
+    leads = _leads()
+    leads["probability"] = np.linspace(0.99996, 0.00004, len(leads))
+    shown = lead_sheet(leads, OUTLETS, PRODUCTS)["Probability"]
+    # PERCENT shows one decimal: 0.99996 would read 100.0 %, 0.00004 0.0 %
+    assert shown.max() == pytest.approx(0.999) and shown.min() == pytest.approx(0.001)
+    assert f"{shown.max():.1%}" == "99.9%"
+
+
 def test_plan_one_workbook_per_manager_and_per_outlet_without_manager():
     specs = plan_workbooks(_leads(), OUTLETS, UPGRADES)
     files = [s.file for s in specs]

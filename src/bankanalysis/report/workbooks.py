@@ -55,6 +55,11 @@ NUMBER_FORMATS: dict[str, str] = {
     "ratio": "0.00",
 }
 PERCENT = "0.0%"
+#: The step of :data:`PERCENT` (0.1 %): a lead's probability is shown within
+#: ``[SHOWN_STEP, 1 - SHOWN_STEP]``, so a list never reads 100.0 % (or 0.0 %), which the
+#: models never claim (their probabilities lie in an open interval, see
+#: :class:`~bankanalysis.propensity.models.PropensityModel`) but rounding could show.
+SHOWN_STEP = 0.001
 #: Widest column, in characters.
 MAX_WIDTH = 60
 
@@ -208,7 +213,8 @@ def lead_sheet(
     product_names: Mapping[str, str],
     with_value: bool = False,
 ) -> pd.DataFrame:
-    """One lead list as the workbook shows it: names, not codes; probability as a fraction.
+    """One lead list as the workbook shows it: names, not codes; probability as a fraction
+    within ``[SHOWN_STEP, 1 - SHOWN_STEP]`` (never shown as 100 % or 0 %).
 
     Parameters
     ----------
@@ -229,7 +235,11 @@ def lead_sheet(
             "Tier": leads["tier"].map(tier_label).to_numpy(),
             "Outlet": _names(leads["outlet_id"], outlet_names).to_numpy(),
             "Product": _names(leads["product"], product_names).to_numpy(),
-            "Probability": leads["probability"].astype("float64").round(4).to_numpy(),
+            "Probability": np.clip(
+                leads["probability"].astype("float64").round(4).to_numpy(),
+                SHOWN_STEP,
+                1.0 - SHOWN_STEP,
+            ),
         }
     )
     if with_value:
