@@ -9,15 +9,18 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from bankanalysis.actions.upgrade import region_upgrade_candidates
 from bankanalysis.data.restricted import AUDIENCE_FILE, restricted_files
 from bankanalysis.propensity.leads import build_lead_lists
 from bankanalysis.propensity.scorecards import scorecards
+from bankanalysis.propensity.workflow import region_lead_lists, score_region
 from bankanalysis.report.workbooks import (
     lead_sheet,
     plan_workbooks,
     reason_phrase,
     write_lead_files,
 )
+from bankanalysis.rules.months import shift_month
 
 OUTLETS = {"O1": "东区支行", "O2": "West & Sons"}
 PRODUCTS = {"fund": "Funds", "gold": "Gold savings", "time_deposit": "time deposit"}
@@ -287,3 +290,50 @@ def test_scorecard_medians_are_over_the_peers(tmp_path):
     assert card["Lead conversion rate"][1] is None
     assert card["Lead conversion rate"][4] == "no leads issued then"
     assert np.isclose(card["Product sales"][1], 1)
+
+
+# --------------------------------------------------------------------------- seeded bank
+
+
+def _hand_upgrades(cm: pd.DataFrame, region: str, month: str) -> pd.DataFrame:
+    """The region's customers within 10 % below the next threshold, computed directly."""
+    thr = [50_000.0, 500_000.0, 6_000_000.0]
+    window = [shift_month(month, -2), shift_month(month, -1), month]
+    avg = cm[cm["month"].isin(window)].groupby("customer_id")["aum"].mean()
+    now = cm[(cm["month"] == month) & (cm["region_id"] == region)].set_index("customer_id")
+    a = avg.reindex(now.index)
+    nxt = pd.Series(np.select([a < thr[0], a < thr[1], a < thr[2]], thr, np.nan), index=a.index)
+    band = (a >= 0.9 * nxt) & (a < nxt)
+    return now.loc[band[band].index, ["manager_id", "outlet_id"]]
+
+
+def test_seeded_workbooks_hold_each_managers_own_upgrade_candidates(
+    propensity_bank, propensity_fit, tmp_path
+):
+    bank = propensity_bank
+    bundle = propensity_fit[0]
+    month = bundle.data_month
+    scored = score_region(bank, bundle, "R2", [50_000, 500_000, 6_000_000], 3)
+    ups = region_upgrade_candidates(
+        bank, "R2", month, [50_000, 500_000, 6_000_000], 3, 0.10, 3, scored.scores
+    )
+    want = _hand_upgrades(bank.cm, "R2", month)
+    assert sorted(ups["customer_id"]) == sorted(want.index) and len(want) >= 10
+    assert ups["manager_id"].notna().any() and ups["manager_id"].isna().any()
+    offers, leads = region_lead_lists(bundle, scored, {}, 2, 5, 2, {"fund": "Funds"})
+    names = {o: f"Outlet {o}" for o in bank.cm["outlet_id"].unique()}
+    write_lead_files(leads, tmp_path, "R2", names, {}, {"data_month": month}, ups)
+    folder = tmp_path / "restricted"
+    contents = pd.read_csv(folder / "contents.csv", encoding="utf-8-sig", dtype=str)
+    seen = []
+    for r in contents.itertuples():
+        sheet = load_workbook(folder / r.file)["Upgrade candidates"]
+        got = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
+        if isinstance(r.manager_id, str):  # a manager's own candidates, and only theirs
+            mine = want[want["manager_id"] == r.manager_id]
+        else:  # the outlet's candidates without a manager
+            mine = want[want["manager_id"].isna() & (want["outlet_id"] == r.outlet_id)]
+        assert sorted(got) == sorted(mine.index), r.file
+        assert int(r.upgrade_candidates) == len(mine)
+        seen += got
+    assert sorted(seen) == sorted(want.index), "every candidate is in exactly one workbook"
