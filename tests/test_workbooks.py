@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from action_data import manager_book
 from openpyxl import load_workbook
 
 from bankanalysis.actions.upgrade import region_upgrade_candidates
@@ -72,24 +73,6 @@ UPGRADES = pd.DataFrame(
         "products_to_close": [["fund", "gold"], ["gold"]],
     }
 )
-
-
-def _book() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
-            "tier": ["quality", "vip", "mass", "quality", "mass"],
-            "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
-            "manager_id": ["M7", "M7", None, None, "M9"],
-            "contacts_1m": [1, 0, 0, 2, 0],
-            "contact_minutes_1m": [10.0, 0.0, 0.0, 5.0, 0.0],
-            "contact_minutes_3m": [30.0, 12.0, 0.0, 5.0, 0.0],
-            "aum": [480_000.0, 800_000.0, 1_000.0, 470_000.0, 2_000.0],
-            "aum_base": [400_000.0, 800_000.0, 0.0, 470_000.0, 2_000.0],
-            "new_holdings": [1, 0, 2, 0, 0],
-            "is_new": [0, 0, 1, 0, 0],
-        }
-    )
 
 
 # --------------------------------------------------------------------------- reasons
@@ -165,7 +148,7 @@ def test_plan_one_workbook_per_manager_and_per_outlet_without_manager():
 
 def _written(tmp_path, values=None, upgrades=UPGRADES):
     leads = _leads(values)
-    book = _book()
+    book = manager_book()
     cards = scorecards(book, None, True, by="manager_id")
     outlet_cards = scorecards(book, None, True, by="outlet_id")
     facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": ["How to read"]}
@@ -273,7 +256,7 @@ def test_every_file_is_restricted_with_an_audience_and_no_manager_id_outside(tmp
 def test_scorecard_medians_over_too_few_peers_are_withheld():
     from bankanalysis.report.workbooks import scorecard_sheet
 
-    cards = scorecards(_book(), None, True, by="manager_id")
+    cards = scorecards(manager_book(), None, True, by="manager_id")
     card = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=3).set_index("Measure")
     assert card.loc["Customers", "Value"] == 2 and card.loc["Customers", "Region median"] is None
     assert card.loc["Customers", "Note"] == "median withheld: fewer than 3 with a value"

@@ -497,53 +497,56 @@ def plan_workbooks(
             up, up["manager_id"].astype(str).where(up_mgr, "\0" + up["outlet_id"].astype(str))
         )
 
-    def rows_of(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        got = lead_rows.get(key, leads.iloc[:0])
-        return got, None if up is None else up_rows.get(key, up.iloc[:0])
+    def workbook(
+        file: str, audience: str, title: str, manager: str | None, outlet: str
+    ) -> LeadWorkbook:
+        """One list: a manager's (rows keyed by the manager) or an outlet's customers without
+        a manager (rows keyed by ``"\0" + outlet``), with its scorecard when there is one."""
+        key, cards, card_key = (
+            (manager, manager_cards, manager)
+            if manager is not None
+            else ("\0" + outlet, outlet_cards, outlet)
+        )
+        return LeadWorkbook(
+            file=file,
+            audience=audience,
+            title=title,
+            manager_id=manager,
+            outlet_id=outlet,
+            leads=lead_rows.get(key, leads.iloc[:0]),
+            upgrades=None if up is None else up_rows.get(key, up.iloc[:0]),
+            scorecard=cards.loc[card_key]
+            if cards is not None and card_key in cards.index
+            else None,
+        )
 
     out: list[LeadWorkbook] = []
     by_outlet: dict[str, list[str]] = {}
     for m in sorted(mgr_ids):
         by_outlet.setdefault(home.get(m, "unknown"), []).append(m)
     for outlet, ms in sorted(by_outlet.items()):
+        name = outlet_names.get(outlet, outlet)
         for k, m in enumerate(ms, start=1):
-            name = outlet_names.get(outlet, outlet)
-            own_leads, own_ups = rows_of(m)
-            wb = LeadWorkbook(
-                file=f"leads_{_safe(outlet)}_am{k}.xlsx",
-                audience=f"account manager {k} of outlet {outlet} (see contents.csv)",
-                title=f"Account manager {m}, {name}",
-                manager_id=m,
-                outlet_id=outlet,
-                leads=own_leads,
-                upgrades=own_ups,
-                scorecard=(
-                    manager_cards.loc[m]
-                    if manager_cards is not None and m in manager_cards.index
-                    else None
-                ),
+            out.append(
+                workbook(
+                    f"leads_{_safe(outlet)}_am{k}.xlsx",
+                    f"account manager {k} of outlet {outlet} (see contents.csv)",
+                    f"Account manager {m}, {name}",
+                    m,
+                    outlet,
+                )
             )
-            out.append(wb)
     unassigned = set(leads.loc[~has_mgr, "outlet_id"].astype(str))
     if up is not None:
         unassigned |= set(up.loc[up["manager_id"].isna(), "outlet_id"].astype(str))
     for outlet in sorted(unassigned):
-        name = outlet_names.get(outlet, outlet)
-        own_leads, own_ups = rows_of("\0" + outlet)
         out.append(
-            LeadWorkbook(
-                file=f"leads_{_safe(outlet)}_no_manager.xlsx",
-                audience=f"staff of outlet {outlet} serving customers without an account manager",
-                title=f"Customers without an account manager, {name}",
-                manager_id=None,
-                outlet_id=outlet,
-                leads=own_leads,
-                upgrades=own_ups,
-                scorecard=(
-                    outlet_cards.loc[outlet]
-                    if outlet_cards is not None and outlet in outlet_cards.index
-                    else None
-                ),
+            workbook(
+                f"leads_{_safe(outlet)}_no_manager.xlsx",
+                f"staff of outlet {outlet} serving customers without an account manager",
+                f"Customers without an account manager, {outlet_names.get(outlet, outlet)}",
+                None,
+                outlet,
             )
         )
     return out
