@@ -704,8 +704,7 @@ def check_lead_conversion(raw_dir: Path, processed_dir: Path, truth_dir: Path) -
     truth["product"] = truth["product"].str.slice(2)  # p_<product>
     truth["customer_id"] = truth["customer_id"].astype(str)
     o = outcomes.merge(truth, on=["customer_id", "product"], how="inner").dropna(subset=["planted"])
-    k = PropensityParams().min_group_size
-    observed, expected, se, matched = planted_uplift(o, lift, k)
+    observed, expected, se, matched = planted_uplift(o, lift, p.min_group_size)
     z = abs(observed - expected) / se if se > 0 else math.nan
     return [
         CheckResult(
