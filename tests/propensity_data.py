@@ -12,7 +12,6 @@ import pandas as pd
 from bankanalysis.rules.months import shift_month
 
 PRODUCTS = ["deposit", "fund", "insurance", "gold"]
-FAMILIES = ["deposit", "investment", "insurance"]
 
 #: Training settings of ``propensity_fit``: fast, and enough buyers for every product.
 FIT_SETTINGS = {"horizon": 2, "min_buyers": 20, "max_iter": 60, "random_state": 3}
@@ -96,3 +95,29 @@ def make_bank(n: int = 1500, n_months: int = 10, seed: int = 1) -> MemoryBank:
     )
     regions = pd.DataFrame({"region_id": ["R1", "R2", "R3"], "name": ["甲", "乙", "丙"]})
     return MemoryBank(cm, products, regions)
+
+
+def lead_offers() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five offers to four customers (two of manager ``M:1``, two without a manager, at O2),
+    and the customers with a name and phone that no lead list may carry."""
+    offers = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "d"],
+            "offer_rank": [1, 2, 1, 1, 1],
+            "product": ["fund", "gold", "fund", "gold", "fund"],
+            "probability": [0.5, 0.2, 0.4, 0.6, 0.3],
+            "value": 1.0,
+            "expected_value": [0.5, 0.2, 0.4, 0.6, 0.3],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "tier": ["mass", "vip", "mass", "quality"],
+            "outlet_id": ["O1", "O1", "O2", "O2"],
+            "manager_id": ["M:1", "M:1", None, None],
+            "name": ["张三", "李四", "王五", "赵六"],
+            "phone": ["138", "139", "137", "136"],
+        }
+    )
+    return offers, customers

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from propensity_data import MemoryBank, make_bank
+from propensity_data import MemoryBank, lead_offers, make_bank
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity import (
@@ -254,32 +254,8 @@ def test_next_best_offers_weighted_by_value():
     assert o["offer_rank"].tolist() == [1, 2, 1, 2, 1, 2]
 
 
-def _leads_fixture():
-    offers = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b", "c", "d"],
-            "offer_rank": [1, 2, 1, 1, 1],
-            "product": ["fund", "gold", "fund", "gold", "fund"],
-            "probability": [0.5, 0.2, 0.4, 0.6, 0.3],
-            "value": 1.0,
-            "expected_value": [0.5, 0.2, 0.4, 0.6, 0.3],
-        }
-    )
-    customers = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d"],
-            "tier": ["mass", "vip", "mass", "quality"],
-            "outlet_id": ["O1", "O1", "O2", "O2"],
-            "manager_id": ["M:1", "M:1", None, None],
-            "name": ["张三", "李四", "王五", "赵六"],
-            "phone": ["138", "139", "137", "136"],
-        }
-    )
-    return offers, customers
-
-
 def test_lead_lists_ranks_per_manager_and_no_personal_data():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=2)
     assert "name" not in leads.columns and "phone" not in leads.columns
     by = {k: g for k, g in leads.groupby("sheet")}
@@ -297,7 +273,7 @@ def test_lead_lists_ranks_per_manager_and_no_personal_data():
 
 
 def test_lead_lists_get_shorter_below_the_minimum_probability():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=5, min_probability=0.4)
     # a (0.5), b (0.4) for M:1; c (0.6) for O2; a's gold (0.2) and d (0.3) are not leads
     assert leads[["sheet", "customer_id"]].values.tolist() == [
@@ -311,7 +287,7 @@ def test_lead_lists_get_shorter_below_the_minimum_probability():
 
 
 def test_offer_summary_hand_computed():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=1)
     n_products = pd.Series([1, 2, 3, 2])
     s = offer_summary(offers, leads, n_products)
@@ -635,7 +611,7 @@ def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
 
 
 def test_leads_by_product_hand_computed():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=5)
     by = leads_by_product(leads).set_index("product")
     assert by.loc["fund", "leads"] == 3 and by.loc["gold", "leads"] == 2
