@@ -139,3 +139,23 @@ def _om() -> pd.DataFrame:
             for m, o, d, i, c in rows
         ]
     )
+
+
+def manager_book() -> pd.DataFrame:
+    """Five customers' books at the data month (propensity.workflow.manager_book's columns):
+    managers M7 (c1, c2) and M9 (c5), outlet O2's c3 and c4 without a manager."""
+    return pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
+            "tier": ["quality", "vip", "mass", "quality", "mass"],
+            "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
+            "manager_id": ["M7", "M7", None, None, "M9"],
+            "contacts_1m": [1, 0, 0, 2, 0],
+            "contact_minutes_1m": [10.0, 0.0, 0.0, 5.0, 0.0],
+            "contact_minutes_3m": [30.0, 12.0, 0.0, 5.0, 0.0],
+            "aum": [480_000.0, 800_000.0, 1_000.0, 470_000.0, 2_000.0],
+            "aum_base": [400_000.0, 800_000.0, 0.0, 470_000.0, 2_000.0],
+            "new_holdings": [1, 0, 2, 0, 0],
+            "is_new": [0, 0, 1, 0, 0],
+        }
+    )

@@ -42,3 +42,24 @@ def tiny_raw(tmp_path: Path) -> Path:
     from tinybank import write_tiny_bank
 
     return write_tiny_bank(tmp_path / "raw", fmt="csv")
+
+
+@pytest.fixture(scope="session")
+def propensity_bank():
+    """The propensity tests' in-memory bank (``tests/propensity_data.py``), built once."""
+    from propensity_data import make_bank
+
+    return make_bank()
+
+
+@pytest.fixture(scope="session")
+def propensity_fit(propensity_bank, tmp_path_factory: pytest.TempPathFactory):
+    """``(bundle, reused, settings, cache_dir)``: the bank's models, fitted once per session."""
+    from propensity_data import FIT_SETTINGS
+
+    from bankanalysis.propensity import TrainingSettings, fit_or_load
+
+    cache = tmp_path_factory.mktemp("models")
+    settings = TrainingSettings(**FIT_SETTINGS)
+    bundle, reused = fit_or_load(propensity_bank, settings, cache)
+    return bundle, reused, settings, cache

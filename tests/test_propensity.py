@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from propensity_data import MemoryBank, lead_offers, make_bank
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity import (
@@ -43,101 +44,16 @@ from bankanalysis.rules.months import shift_month
 from bankanalysis.rules.tiers import TIERS, assign_tiers
 
 UCI_SAMPLE = Path(__file__).parent / "data" / "uci_bank_additional_sample.csv"
-PRODUCTS = ["deposit", "fund", "insurance", "gold"]
-FAMILIES = ["deposit", "investment", "insurance"]
-
-
-class MemoryBank:
-    """The part of ``load_processed``'s interface propensity uses, over in-memory frames."""
-
-    def __init__(self, cm: pd.DataFrame, products: pd.DataFrame, regions: pd.DataFrame) -> None:
-        self.cm = cm
-        self.products = products
-        self.regions = regions
-        self.months = sorted(cm["month"].unique().tolist())
-        self.manifest = {"fingerprint": "memory-bank-v1"}
-        self.reads = 0
-
-    def customer_month(self, months=None, region_id=None, columns=None) -> pd.DataFrame:
-        self.reads += 1
-        df = self.cm
-        if months is not None:
-            df = df[df["month"].isin(list(months))]
-        if region_id is not None:
-            df = df[df["region_id"] == region_id]
-        if columns is not None:
-            df = df[list(columns)]
-        return df.reset_index(drop=True)
-
-
-def make_bank(n: int = 1500, n_months: int = 10, seed: int = 1) -> MemoryBank:
-    """A small bank with a known acquisition rule: richer customers with more products buy more."""
-    rng = np.random.default_rng(seed)
-    ids = np.array([f"C{i:05d}" for i in range(n)], dtype=object)
-    region = rng.choice(["R1", "R2", "R3"], size=n)
-    outlet = np.array([f"{r}-O{rng.integers(1, 3)}" for r in region], dtype=object)
-    manager = np.where(rng.random(n) < 0.6, [f"M{rng.integers(1, 6)}{r}" for r in region], None)
-    birth = rng.integers(1950, 2000, size=n)
-    aum = np.exp(rng.normal(10, 1.2, size=n))
-    held = {p: rng.random(n) < (0.95 if p == "deposit" else 0.15) for p in PRODUCTS}
-    active_from = rng.integers(0, 3, size=n)
-    rows = []
-    for m in range(n_months):
-        month = shift_month("2025-01", m)
-        active = active_from <= m
-        n_prod = sum(held[p].astype(int) for p in PRODUCTS)
-        frame = {
-            "month": month,
-            "customer_id": ids,
-            "outlet_id": outlet,
-            "region_id": region,
-            "echelon": np.where(region == "R1", 1, 3).astype(np.int8),
-            "manager_id": manager,
-            "age": (2025 - birth).astype(np.int16),
-            "tenure_months": (m + 12 - active_from).astype(np.int16),
-            "aum": aum.copy(),
-            "bal_deposit": aum * 0.7,
-            "bal_investment": aum * 0.2 * held["fund"],
-            "bal_insurance": aum * 0.1 * held["insurance"],
-            "n_products": n_prod.astype(np.int16),
-            "txn_n_1m": rng.poisson(3, size=n).astype(np.int32),
-        }
-        for p in PRODUCTS:
-            frame[f"hold_{p}"] = held[p].astype(np.int8)
-        rows.append(pd.DataFrame(frame)[active])
-        # next month's acquisitions depend on what is observable now
-        logit = -4.2 + 0.9 * (np.log(aum) - 10) + 0.6 * (n_prod - 1) + 0.5 * (region == "R1")
-        for p in PRODUCTS[1:]:
-            buy = rng.random(n) < 1 / (1 + np.exp(-logit))
-            held[p] = held[p] | (buy & active)
-        aum = aum * np.exp(rng.normal(0.01, 0.05, size=n))
-    cm = pd.concat(rows, ignore_index=True)
-    cm["manager_id"] = cm["manager_id"].astype("str")
-    cm.loc[cm["manager_id"] == "None", "manager_id"] = None
-    products = pd.DataFrame(
-        {
-            "product": PRODUCTS,
-            "name": ["Deposit", "Funds", "Insurance", "Gold"],
-            "family": ["deposit", "investment", "insurance", "investment"],
-            "in_aum": [True, True, False, True],
-            "cross_sell": [False, True, True, True],
-        }
-    )
-    regions = pd.DataFrame({"region_id": ["R1", "R2", "R3"], "name": ["甲", "乙", "丙"]})
-    return MemoryBank(cm, products, regions)
 
 
 @pytest.fixture(scope="module")
-def bank() -> MemoryBank:
-    return make_bank()
+def bank(propensity_bank: MemoryBank) -> MemoryBank:
+    return propensity_bank
 
 
 @pytest.fixture(scope="module")
-def fitted(bank, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("models")
-    settings = TrainingSettings(horizon=2, min_buyers=20, max_iter=60, random_state=3)
-    bundle, reused = fit_or_load(bank, settings, cache)
-    return bundle, reused, settings, cache
+def fitted(propensity_fit):
+    return propensity_fit
 
 
 # ----------------------------------------------------------------------------- labels
@@ -249,6 +165,27 @@ def test_ece_and_calibration_bins():
     assert expected_calibration_error(y, p) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_calibrated_probabilities_are_never_certain(calibration):
+    """Isotonic regression gives exactly 1.0 and 0.0 on separable data; the model never does."""
+    from bankanalysis.propensity.models import PropensityModel
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    X = pd.DataFrame({"x": x, "noise": rng.normal(size=2000)})
+    y = (x > 0.5).astype(int)  # perfectly separable: the raw calibration reaches 0 and 1
+    model = PropensityModel(max_iter=30, min_samples_leaf=20, calibration=calibration).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    n = 400 if calibration != "none" else 2000  # rows the probabilities were estimated from
+    lo, hi = 1 / (n + 2), 1 - 1 / (n + 2)
+    assert model.proba_bounds_ == pytest.approx((lo, hi))
+    assert lo <= p.min() and p.max() <= hi
+    if calibration == "isotonic":  # the raw isotonic fit is certain; the clip is what helps
+        raw = model.calibrated_.predict_proba(X)[:, 1]
+        assert raw.max() == 1.0 and raw.min() == 0.0
+        assert p.max() == pytest.approx(hi) and p.min() == pytest.approx(lo)
+
+
 def test_single_class_gives_nan_auc():
     assert np.isnan(roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
 
@@ -317,32 +254,8 @@ def test_next_best_offers_weighted_by_value():
     assert o["offer_rank"].tolist() == [1, 2, 1, 2, 1, 2]
 
 
-def _leads_fixture():
-    offers = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b", "c", "d"],
-            "offer_rank": [1, 2, 1, 1, 1],
-            "product": ["fund", "gold", "fund", "gold", "fund"],
-            "probability": [0.5, 0.2, 0.4, 0.6, 0.3],
-            "value": 1.0,
-            "expected_value": [0.5, 0.2, 0.4, 0.6, 0.3],
-        }
-    )
-    customers = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d"],
-            "tier": ["mass", "vip", "mass", "quality"],
-            "outlet_id": ["O1", "O1", "O2", "O2"],
-            "manager_id": ["M:1", "M:1", None, None],
-            "name": ["张三", "李四", "王五", "赵六"],
-            "phone": ["138", "139", "137", "136"],
-        }
-    )
-    return offers, customers
-
-
 def test_lead_lists_ranks_per_manager_and_no_personal_data():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=2)
     assert "name" not in leads.columns and "phone" not in leads.columns
     by = {k: g for k, g in leads.groupby("sheet")}
@@ -360,7 +273,7 @@ def test_lead_lists_ranks_per_manager_and_no_personal_data():
 
 
 def test_lead_lists_get_shorter_below_the_minimum_probability():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=5, min_probability=0.4)
     # a (0.5), b (0.4) for M:1; c (0.6) for O2; a's gold (0.2) and d (0.3) are not leads
     assert leads[["sheet", "customer_id"]].values.tolist() == [
@@ -374,7 +287,7 @@ def test_lead_lists_get_shorter_below_the_minimum_probability():
 
 
 def test_offer_summary_hand_computed():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=1)
     n_products = pd.Series([1, 2, 3, 2])
     s = offer_summary(offers, leads, n_products)
@@ -698,7 +611,7 @@ def test_score_region_tiers_are_the_banks_tiers(fitted, bank):
 
 
 def test_leads_by_product_hand_computed():
-    offers, customers = _leads_fixture()
+    offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=5)
     by = leads_by_product(leads).set_index("product")
     assert by.loc["fund", "leads"] == 3 and by.loc["gold", "leads"] == 2

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from propensity_data import lead_offers
 
 from bankanalysis.propensity import PropensityBundle, TrainingSettings, build_lead_lists
 from bankanalysis.propensity.evaluation import roc_auc
@@ -317,25 +318,7 @@ def test_figures_one_panel_per_product_and_none_when_empty():
 
 
 def _leads_fixture() -> pd.DataFrame:
-    offers = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b", "c", "d"],
-            "offer_rank": [1, 2, 1, 1, 1],
-            "product": ["fund", "gold", "fund", "gold", "fund"],
-            "probability": [0.5, 0.2, 0.4, 0.6, 0.3],
-            "value": 1.0,
-            "expected_value": [0.5, 0.2, 0.4, 0.6, 0.3],
-        }
-    )
-    customers = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d"],
-            "tier": ["mass", "vip", "mass", "quality"],
-            "outlet_id": ["O1", "O1", "O2", "O2"],
-            "manager_id": ["M:1", "M:1", None, None],
-        }
-    )
-    return build_lead_lists(offers, customers, leads_per_sheet=5)
+    return build_lead_lists(*lead_offers(), leads_per_sheet=5)
 
 
 def test_offer_summary_text_and_metrics_hand_computed():

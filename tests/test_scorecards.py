@@ -6,26 +6,9 @@ import math
 
 import pandas as pd
 import pytest
+from action_data import manager_book
 
 from bankanalysis.propensity.scorecards import new_holdings, scorecards
-
-
-def _book() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
-            "tier": ["quality", "vip", "mass", "quality", "mass"],
-            "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
-            "manager_id": ["M7", "M7", None, None, "M9"],
-            "contacts_1m": [1, 0, 0, 2, 0],
-            "contact_minutes_1m": [10.0, 0.0, 0.0, 5.0, 0.0],
-            "contact_minutes_3m": [30.0, 12.0, 0.0, 5.0, 0.0],
-            "aum": [480_000.0, 800_000.0, 1_000.0, 470_000.0, 2_000.0],
-            "aum_base": [400_000.0, 800_000.0, 0.0, 470_000.0, 2_000.0],
-            "new_holdings": [1, 0, 2, 0, 0],
-            "is_new": [0, 0, 1, 0, 0],
-        }
-    )
 
 
 def test_manager_scorecards_hand_computed():
@@ -40,7 +23,7 @@ def test_manager_scorecards_hand_computed():
     managers = pd.DataFrame(
         {"manager_id": ["M7", "M9"], "outlet_id": ["O1", "O1"], "full_time": [True, False]}
     )
-    card = scorecards(_book(), managers, True, by="manager_id", conversion=conv)
+    card = scorecards(manager_book(), managers, True, by="manager_id", conversion=conv)
     assert card.index.tolist() == ["M7", "M9"]  # unassigned customers have no manager row
     m7, m9 = card.loc["M7"], card.loc["M9"]
     assert (m7.customers, m7.customers_quality, m7.customers_vip, m7.customers_mass) == (2, 1, 1, 0)
@@ -57,7 +40,7 @@ def test_manager_scorecards_hand_computed():
 
 
 def test_outlet_scorecards_include_customers_without_a_manager():
-    card = scorecards(_book(), None, True, by="outlet_id")
+    card = scorecards(manager_book(), None, True, by="outlet_id")
     assert card["customers"].to_dict() == {"O1": 3, "O2": 2}
     o2 = card.loc["O2"]
     assert o2.contact_plan_coverage == 1.0  # c4 is quality and contacted
@@ -66,7 +49,7 @@ def test_outlet_scorecards_include_customers_without_a_manager():
 
 
 def test_scorecards_without_contacts_say_why():
-    card = scorecards(_book(), None, False, by="manager_id")
+    card = scorecards(manager_book(), None, False, by="manager_id")
     assert card["contact_plan_coverage"].isna().all() and card["contacts"].isna().all()
     assert card.attrs["absent"]["contact_plan_coverage"] == "no contacts table in the data"
 

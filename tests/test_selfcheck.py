@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from bankanalysis import selfcheck as sc
@@ -91,3 +93,55 @@ def test_segmentation_checks_pass_on_the_ci_bank(ci_bank) -> None:
     assert by["segmentation.tier_agreement"].value == 1.0
     assert by["segmentation.migration_cells_equal"].value == 1.0
     assert by["segmentation.persona_ari"].value >= 0.80, by["segmentation.persona_ari"].detail
+
+
+def _campaign(lift: float, seed: int = 3, n: int = 40_000) -> pd.DataFrame:
+    """Pairs with planted probabilities; within each score band the best third are leads, and
+    being a lead adds ``lift`` to the probability of buying."""
+    from bankanalysis.propensity.conversion import SCORE_BANDS
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.0, 0.4, n)
+    band = pd.cut(p, list(SCORE_BANDS), include_lowest=True)
+    rank = pd.Series(p).groupby(band, observed=True).rank(pct=True).to_numpy()
+    lead = rank > 2 / 3
+    bought = rng.random(n) < p + lift * lead
+    return pd.DataFrame(
+        {"product": "fund", "band": band, "lead": lead, "bought": bought, "planted": p}
+    )
+
+
+def test_planted_uplift_recovers_a_planted_lift_and_refuses_a_wrong_one() -> None:
+    o = _campaign(lift=0.05)
+    observed, expected, se, matched = sc.planted_uplift(o, 0.05, 10)
+    assert matched == int(o["lead"].sum())
+    # leads are the best third of each band: even without a lift they would convert more
+    selection = expected - 0.05
+    assert 0.005 < selection < 0.05
+    assert abs(observed - expected) <= 3 * se and observed > selection + 3 * se
+    assert 0.001 < se < 0.01
+    # assuming no lift, the measured uplift is far outside the tolerance
+    _, none_expected, _, _ = sc.planted_uplift(o, 0.0, 10)
+    assert abs(observed - none_expected) > 3 * se
+    # and with no lift planted the measured uplift is only the selection
+    observed0, expected0, se0, _ = sc.planted_uplift(_campaign(lift=0.0), 0.0, 10)
+    assert abs(observed0 - expected0) <= 3 * se0
+
+
+@pytest.mark.slow
+def test_upgrade_and_lead_conversion_checks_pass_on_the_ci_bank(ci_bank) -> None:
+    truth = ci_bank.raw / "_truth"
+    planted = sc.read_truth(truth, "upgraders")
+    assert len(planted) > 0 and set(planted["next_tier"]) <= {"quality", "vip"}
+    assert planted["planted_fraction"].between(0.92, 0.98).all()
+    results = sc.run_checks(
+        ci_bank.raw, ci_bank.processed, [sc.check_upgraders, sc.check_lead_conversion]
+    )
+    by = {r.name: r for r in results}
+    recall, precision = by["actions.upgrade_recall"], by["actions.upgrade_precision"]
+    assert recall.passed and precision.passed, (recall.detail, precision.detail)
+    # the bound comes from the raw balances: a share strictly between nothing and everything
+    assert 0 < recall.threshold < 1 and 0 < precision.threshold <= 1
+    lead = by["propensity.lead_uplift_vs_planted"]
+    assert lead.passed and lead.threshold == 3.0, lead.detail
+    assert "planted lift +0.00 pp" in lead.detail

@@ -7,17 +7,21 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from action_data import manager_book
 from openpyxl import load_workbook
 
+from bankanalysis.actions.upgrade import region_upgrade_candidates
 from bankanalysis.data.restricted import AUDIENCE_FILE, restricted_files
 from bankanalysis.propensity.leads import build_lead_lists
 from bankanalysis.propensity.scorecards import scorecards
+from bankanalysis.propensity.workflow import region_lead_lists, score_region
 from bankanalysis.report.workbooks import (
     lead_sheet,
     plan_workbooks,
     reason_phrase,
     write_lead_files,
 )
+from bankanalysis.rules.months import shift_month
 
 OUTLETS = {"O1": "东区支行", "O2": "West & Sons"}
 PRODUCTS = {"fund": "Funds", "gold": "Gold savings", "time_deposit": "time deposit"}
@@ -71,24 +75,6 @@ UPGRADES = pd.DataFrame(
 )
 
 
-def _book() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
-            "tier": ["quality", "vip", "mass", "quality", "mass"],
-            "outlet_id": ["O1", "O1", "O2", "O2", "O1"],
-            "manager_id": ["M7", "M7", None, None, "M9"],
-            "contacts_1m": [1, 0, 0, 2, 0],
-            "contact_minutes_1m": [10.0, 0.0, 0.0, 5.0, 0.0],
-            "contact_minutes_3m": [30.0, 12.0, 0.0, 5.0, 0.0],
-            "aum": [480_000.0, 800_000.0, 1_000.0, 470_000.0, 2_000.0],
-            "aum_base": [400_000.0, 800_000.0, 0.0, 470_000.0, 2_000.0],
-            "new_holdings": [1, 0, 2, 0, 0],
-            "is_new": [0, 0, 1, 0, 0],
-        }
-    )
-
-
 # --------------------------------------------------------------------------- reasons
 
 
@@ -138,6 +124,15 @@ def test_lead_sheet_shows_names_and_hides_expected_value_when_values_are_equal()
     assert "c5" not in set(sheet["Customer id"]), "an offer below the cutoff became a lead"
 
 
+def test_lead_sheet_never_shows_certainty():
+    leads = _leads()
+    leads["probability"] = np.linspace(0.99996, 0.00004, len(leads))
+    shown = lead_sheet(leads, OUTLETS, PRODUCTS)["Probability"]
+    # PERCENT shows one decimal: 0.99996 would read 100.0 %, 0.00004 0.0 %
+    assert shown.max() == pytest.approx(0.999) and shown.min() == pytest.approx(0.001)
+    assert f"{shown.max():.1%}" == "99.9%"
+
+
 def test_plan_one_workbook_per_manager_and_per_outlet_without_manager():
     specs = plan_workbooks(_leads(), OUTLETS, UPGRADES)
     files = [s.file for s in specs]
@@ -153,7 +148,7 @@ def test_plan_one_workbook_per_manager_and_per_outlet_without_manager():
 
 def _written(tmp_path, values=None, upgrades=UPGRADES):
     leads = _leads(values)
-    book = _book()
+    book = manager_book()
     cards = scorecards(book, None, True, by="manager_id")
     outlet_cards = scorecards(book, None, True, by="outlet_id")
     facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": ["How to read"]}
@@ -261,7 +256,7 @@ def test_every_file_is_restricted_with_an_audience_and_no_manager_id_outside(tmp
 def test_scorecard_medians_over_too_few_peers_are_withheld():
     from bankanalysis.report.workbooks import scorecard_sheet
 
-    cards = scorecards(_book(), None, True, by="manager_id")
+    cards = scorecards(manager_book(), None, True, by="manager_id")
     card = scorecard_sheet(cards.loc["M7"], cards, {}, min_peers=3).set_index("Measure")
     assert card.loc["Customers", "Value"] == 2 and card.loc["Customers", "Region median"] is None
     assert card.loc["Customers", "Note"] == "median withheld: fewer than 3 with a value"
@@ -278,3 +273,50 @@ def test_scorecard_medians_are_over_the_peers(tmp_path):
     assert card["Lead conversion rate"][1] is None
     assert card["Lead conversion rate"][4] == "no leads issued then"
     assert np.isclose(card["Product sales"][1], 1)
+
+
+# --------------------------------------------------------------------------- seeded bank
+
+
+def _hand_upgrades(cm: pd.DataFrame, region: str, month: str) -> pd.DataFrame:
+    """The region's customers within 10 % below the next threshold, computed directly."""
+    thr = [50_000.0, 500_000.0, 6_000_000.0]
+    window = [shift_month(month, -2), shift_month(month, -1), month]
+    avg = cm[cm["month"].isin(window)].groupby("customer_id")["aum"].mean()
+    now = cm[(cm["month"] == month) & (cm["region_id"] == region)].set_index("customer_id")
+    a = avg.reindex(now.index)
+    nxt = pd.Series(np.select([a < thr[0], a < thr[1], a < thr[2]], thr, np.nan), index=a.index)
+    band = (a >= 0.9 * nxt) & (a < nxt)
+    return now.loc[band[band].index, ["manager_id", "outlet_id"]]
+
+
+def test_seeded_workbooks_hold_each_managers_own_upgrade_candidates(
+    propensity_bank, propensity_fit, tmp_path
+):
+    bank = propensity_bank
+    bundle = propensity_fit[0]
+    month = bundle.data_month
+    scored = score_region(bank, bundle, "R2", [50_000, 500_000, 6_000_000], 3)
+    ups = region_upgrade_candidates(
+        bank, "R2", month, [50_000, 500_000, 6_000_000], 3, 0.10, 3, scored.scores
+    )
+    want = _hand_upgrades(bank.cm, "R2", month)
+    assert sorted(ups["customer_id"]) == sorted(want.index) and len(want) >= 10
+    assert ups["manager_id"].notna().any() and ups["manager_id"].isna().any()
+    offers, leads = region_lead_lists(bundle, scored, {}, 2, 5, 2, {"fund": "Funds"})
+    names = {o: f"Outlet {o}" for o in bank.cm["outlet_id"].unique()}
+    write_lead_files(leads, tmp_path, "R2", names, {}, {"data_month": month}, ups)
+    folder = tmp_path / "restricted"
+    contents = pd.read_csv(folder / "contents.csv", encoding="utf-8-sig", dtype=str)
+    seen = []
+    for r in contents.itertuples():
+        sheet = load_workbook(folder / r.file)["Upgrade candidates"]
+        got = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
+        if isinstance(r.manager_id, str):  # a manager's own candidates, and only theirs
+            mine = want[want["manager_id"] == r.manager_id]
+        else:  # the outlet's candidates without a manager
+            mine = want[want["manager_id"].isna() & (want["outlet_id"] == r.outlet_id)]
+        assert sorted(got) == sorted(mine.index), r.file
+        assert int(r.upgrade_candidates) == len(mine)
+        seen += got
+    assert sorted(seen) == sorted(want.index), "every candidate is in exactly one workbook"

@@ -15,6 +15,7 @@ raises is reported as a failed row (its error as the detail); the other checks s
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ __all__ = [
     "CheckResult",
     "SelfcheckReport",
     "format_table",
+    "planted_uplift",
     "read_truth",
     "register",
     "run_checks",
@@ -261,7 +264,11 @@ def _direct_tiers(
 
 
 def _analytics_tiers(
-    processed_dir: Path, month: str, n_months: int, thresholds: list[float]
+    processed_dir: Path,
+    month: str,
+    n_months: int,
+    thresholds: list[float],
+    columns: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     from bankanalysis.data.load import load_processed
     from bankanalysis.rules.months import month_window
@@ -269,7 +276,7 @@ def _analytics_tiers(
 
     bank = load_processed(processed_dir)
     months = [m for m in month_window(month, n_months) if m in bank.months]
-    cm = bank.customer_month(months=months, columns=["month", "customer_id", "aum"])
+    cm = bank.customer_month(months=months, columns=["month", "customer_id", "aum", *columns])
     return customer_tiers(cm, month, thresholds, n_months)
 
 
@@ -449,7 +456,105 @@ def check_outlet_dea(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
     return out
 
 
+# --------------------------------------------------------------------------- upgrade list
+
+
+def _direct_band(
+    aum: pd.DataFrame, month: str, n_months: int, thresholds: list[float], within: float
+) -> set[str]:
+    """Customers active at ``month`` whose window-average raw AUM lies in ``[t (1 - within), t)``
+    for the lowest threshold ``t`` above it, by plain comparisons."""
+    end = pd.Period(month, freq="M")
+    window = {str(end - k) for k in range(n_months)}
+    active = aum.loc[aum["month"] == month, "customer_id"]
+    hist = aum.loc[aum["month"].isin(window) & aum["customer_id"].isin(active)]
+    avg = hist.groupby("customer_id")["aum"].mean()
+    out = set()
+    for cid, a in avg.items():
+        above = [t for t in thresholds if a < t]
+        if above and a >= above[0] * (1 - within):
+            out.add(str(cid))
+    return out
+
+
+@register
+def check_upgraders(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
+    """The upgrade list recovers the planted upgraders (truth ``upgraders``).
+
+    Recall (planted customers active at the last month who are listed) and precision (listed
+    customers who were planted) must reach what the raw month-end balances allow: the
+    simulation's monthly noise moves some planted customers out of the band, and a direct
+    computation from raw holdings says how many are still in it (the bound, derived from the
+    data). Both must also beat a list drawn at random (recall: the listed share of the active
+    customers; precision: the planted share of them).
+    """
+    from bankanalysis.actions.upgrade import upgrade_candidates
+    from bankanalysis.params import SegmentationParams
+
+    thresholds, n_months, _ = _defaults()
+    within = SegmentationParams().pipeline_within
+    aum = _raw_aum(raw_dir)
+    month = str(max(aum["month"]))
+    active = set(aum.loc[aum["month"] == month, "customer_id"].astype(str))
+    planted = set(read_truth(truth_dir, "upgraders")["customer_id"].astype(str)) & active
+    tiers = _analytics_tiers(processed_dir, month, n_months, thresholds, ("outlet_id",))
+    listed = set(upgrade_candidates(tiers, thresholds, within)["customer_id"].astype(str))
+    direct = _direct_band(aum, month, n_months, thresholds, within)
+
+    def share(a: set[str], b: set[str]) -> float:
+        return len(a & b) / len(b) if b else math.nan
+
+    recall, recall_bound = share(listed, planted), share(direct, planted)
+    precision, precision_bound = share(planted, listed), share(planted, direct)
+    chance_recall = len(listed) / len(active) if active else math.nan
+    chance_precision = len(planted) / len(active) if active else math.nan
+    where = (
+        f"{len(planted):,} planted upgraders active at {month}, {len(listed):,} listed, "
+        f"{len(direct):,} in the band by raw balances (within {within:.0%} below a threshold)"
+    )
+    return [
+        CheckResult(
+            "actions.upgrade_recall",
+            recall,
+            recall_bound,
+            bool(planted) and recall >= recall_bound - 1e-12 and recall > chance_recall,
+            f"{len(listed & planted):,} of the planted listed; a random list: "
+            f"{chance_recall:.3f} ({where})",
+        ),
+        CheckResult(
+            "actions.upgrade_precision",
+            precision,
+            precision_bound,
+            bool(listed) and precision >= precision_bound - 1e-12 and precision > chance_precision,
+            f"{len(listed & planted):,} of the listed planted; a random list: "
+            f"{chance_precision:.3f} ({where})",
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- propensity
+
+
+def _one_month_models(processed_dir: Path) -> tuple[Any, Any]:
+    """The processed bank and the report's default models with a one-month horizon (the planted
+    truth is the probability of buying in the next month), trained once per processed folder."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.params import PropensityParams
+    from bankanalysis.propensity import TrainingSettings, train_propensity
+
+    key = str(Path(processed_dir).resolve())
+    if key not in _MODELS:
+        params = PropensityParams().model_dump()
+        params["horizon"] = 1
+        params["eval_months"] = 1  # the truth is matched by customer at the one evaluation month
+        bank = load_processed(processed_dir)
+        _MODELS.clear()
+        _MODELS[key] = (bank, train_propensity(bank, TrainingSettings.from_params(params)))
+    return _MODELS[key]
+
+
+#: The last bank and models of :func:`_one_month_models` (the checks of one run share them).
+_MODELS: dict[str, tuple[Any, Any]] = {}
 
 
 @register
@@ -462,16 +567,9 @@ def check_propensity(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
     """
     import numpy as np
 
-    from bankanalysis.data.load import load_processed
-    from bankanalysis.params import PropensityParams
-    from bankanalysis.propensity import TrainingSettings, train_propensity
     from bankanalysis.propensity.evaluation import expected_calibration_error, roc_auc
 
-    params = PropensityParams().model_dump()
-    params["horizon"] = 1
-    params["eval_months"] = 1  # the truth is matched by customer at the one evaluation month
-    bank = load_processed(processed_dir)
-    bundle = train_propensity(bank, TrainingSettings.from_params(params))
+    bank, bundle = _one_month_models(processed_dir)
     truth = read_truth(truth_dir, "propensity")
     truth = truth[truth["month"].astype(str) == bundle.eval_month]
     truth = truth.set_index(truth["customer_id"].astype(str))
@@ -511,6 +609,116 @@ def check_propensity(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> lis
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- lead conversion
+
+
+def planted_uplift(
+    outcomes: pd.DataFrame, lift: float, min_comparable: int = 1
+) -> tuple[float, float, float, int]:
+    """The leads' conversion against comparable non-leads, and what the planted truth expects.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        :func:`~bankanalysis.propensity.conversion.lead_outcomes` plus ``planted``: each pair's
+        planted probability of buying by the outcome month.
+    lift : float
+        The planted effect of being a lead on that probability.
+    min_comparable : int
+        Fewest non-leads a score band needs (as in
+        :func:`~bankanalysis.propensity.conversion.lead_conversion`).
+
+    Returns
+    -------
+    (observed, expected, se, matched)
+        The uplift :func:`~bankanalysis.propensity.conversion.lead_conversion` measures, pooled
+        over products (weighted by matched leads); the uplift the truth expects: ``lift`` plus
+        how much more likely the leads were than the comparable customers of their bands (lists
+        pick the best within a band, too); the standard error of the observed uplift around
+        the expected one (independent Bernoulli draws with the planted probabilities); and the
+        matched leads.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"product": ["f"] * 4, "band": ["b"] * 4,
+    ...     "lead": [True, True, False, False], "bought": [True, False, False, False],
+    ...     "planted": [0.5, 0.5, 0.25, 0.25]})
+    >>> [round(v, 4) for v in planted_uplift(o, 0.0)]
+    [0.5, 0.25, 0.4677, 2]
+    """
+    from bankanalysis.propensity.conversion import lead_conversion
+
+    conv = lead_conversion(outcomes, min_comparable)
+    conv = conv[conv["matched_leads"] > 0]
+    matched = int(conv["matched_leads"].sum())
+    if not matched:
+        return math.nan, math.nan, math.nan, 0
+    observed = float((conv["matched_leads"] * conv["conversion_uplift"]).sum() / matched)
+    p = outcomes["planted"].astype("float64")
+    g = (
+        outcomes.assign(p=p, v=p * (1 - p))
+        .groupby(["product", "band", "lead"], observed=True)[["p", "v"]]
+        .agg(["size", "sum"])
+    )
+    g.columns = ["n", "p_sum", "n2", "v_sum"]
+    g = g.drop(columns="n2").unstack("lead").dropna()
+    g = g[g[("n", False)] >= max(1, min_comparable)]
+    n_lead, n_other = g[("n", True)], g[("n", False)]
+    diff = g[("p_sum", True)] / n_lead - g[("p_sum", False)] / n_other + lift
+    var = g[("v_sum", True)] / n_lead**2 + g[("v_sum", False)] / n_other**2
+    expected = float((n_lead * diff).sum() / matched)
+    se = float(np.sqrt((n_lead**2 * var).sum()) / matched)
+    return observed, expected, se, matched
+
+
+@register
+def check_lead_conversion(raw_dir: Path, processed_dir: Path, truth_dir: Path) -> list[CheckResult]:
+    """Last period's leads against comparable non-leads recover the planted lead effect.
+
+    The leads issued a month before the last month (the report's lists, one-month models) are
+    compared with the non-leads of their score bands as notebook 02 does; the truth plants the
+    effect of being a lead (``lead_lift`` of ``propensity_model.json``: none, the lists are
+    never worked) and each pair's probability of buying. The measured uplift must lie within
+    three standard errors (from the planted probabilities) of the planted lift plus the planted
+    difference between the leads and their comparable customers.
+    """
+    from bankanalysis.params import PropensityParams
+    from bankanalysis.propensity.workflow import replay_leads
+
+    bank, bundle = _one_month_models(processed_dir)
+    p = PropensityParams()
+    outcomes, when = replay_leads(
+        bank, bundle, None, list(p.tier_thresholds), p.tier_months, dict(p.product_values),
+        p.offers_per_customer, p.leads_per_sheet, p.min_lead_probability,
+    )  # fmt: skip
+    name = "propensity.lead_uplift_vs_planted"
+    if outcomes is None:
+        return [CheckResult(name, math.nan, 3.0, False, when)]
+    model = json.loads((Path(truth_dir) / "propensity_model.json").read_text(encoding="utf-8"))
+    lift = float(model["lead_lift"])
+    truth = read_truth(truth_dir, "propensity")
+    truth = truth[truth["month"].astype(str) == when].drop(columns="month")
+    truth = truth.melt(id_vars="customer_id", var_name="product", value_name="planted")
+    truth["product"] = truth["product"].str.slice(2)  # p_<product>
+    truth["customer_id"] = truth["customer_id"].astype(str)
+    o = outcomes.merge(truth, on=["customer_id", "product"], how="inner").dropna(subset=["planted"])
+    observed, expected, se, matched = planted_uplift(o, lift, p.min_group_size)
+    z = abs(observed - expected) / se if se > 0 else math.nan
+    return [
+        CheckResult(
+            name,
+            z,
+            3.0,
+            bool(matched) and z <= 3.0,
+            f"|measured - planted| in standard errors: leads of {when} converted "
+            f"{observed * 100:+.2f} pp against comparable customers, the truth expects "
+            f"{expected * 100:+.2f} pp (planted lift {lift * 100:+.2f} pp, the rest the leads' "
+            f"higher planted probability within their bands), SE {se * 100:.2f} pp, "
+            f"{matched:,} matched leads",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- plan tracking

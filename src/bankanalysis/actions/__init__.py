@@ -16,7 +16,12 @@ The report sections are :mod:`bankanalysis.report.actions`.
 
 from bankanalysis.actions.lagging import dea_kpi_target, lagging_actions
 from bankanalysis.actions.product_gaps import gap_counts, product_gaps, sales_families
-from bankanalysis.actions.upgrade import aum_trend, upgrade_candidates, upgrade_summary
+from bankanalysis.actions.upgrade import (
+    aum_trend,
+    region_upgrade_candidates,
+    upgrade_candidates,
+    upgrade_summary,
+)
 
 __all__ = [
     "aum_trend",
@@ -24,6 +29,7 @@ __all__ = [
     "gap_counts",
     "lagging_actions",
     "product_gaps",
+    "region_upgrade_candidates",
     "sales_families",
     "upgrade_candidates",
     "upgrade_summary",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,9 +22,15 @@ from bankanalysis.exceptions import AnalysisError
 from bankanalysis.frames import ids_in
 from bankanalysis.propensity.leads import next_best_offers
 from bankanalysis.rules.months import month_index, month_window
-from bankanalysis.rules.tiers import TIERS, check_thresholds
+from bankanalysis.rules.tiers import TIERS, check_thresholds, customer_tiers
 
-__all__ = ["UPGRADE_COLUMNS", "aum_trend", "upgrade_candidates", "upgrade_summary"]
+__all__ = [
+    "UPGRADE_COLUMNS",
+    "aum_trend",
+    "region_upgrade_candidates",
+    "upgrade_candidates",
+    "upgrade_summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +259,67 @@ def upgrade_candidates(
         "upgrade list: %d customers within %.0f%% below a threshold", len(out), within * 100
     )
     return out[list(UPGRADE_COLUMNS)].reset_index(drop=True)
+
+
+def region_upgrade_candidates(
+    bank: Any,
+    region_id: str,
+    month: str,
+    thresholds: Sequence[float],
+    tier_months: int,
+    within: float,
+    trend_months: int,
+    scores: pd.DataFrame | None = None,
+    n_products: int = 2,
+) -> pd.DataFrame:
+    """A region's upgrade list read from the processed data: :func:`upgrade_candidates` of the
+    customers whose home outlet is in ``region_id`` at ``month``.
+
+    The tiers are the bank's (the window average over every row of the customer, wherever
+    they banked, as notebook 01 cuts them) and the AUM trend is over the region's rows, so the
+    list equals notebook 01's.
+
+    Parameters
+    ----------
+    bank : ProcessedBank
+        ``customer_month(months, region_id, columns)`` and ``months``, ``products``.
+    region_id : str
+        The region.
+    month : str
+        The data month (``YYYY-MM``).
+    thresholds, tier_months
+        The tier rule (``tier_thresholds``, ``tier_months`` parameters).
+    within, trend_months
+        The band below a threshold and the AUM trend's month-ends (``pipeline_within``,
+        ``upgrade_trend_months``).
+    scores : DataFrame, optional
+        Propensity scores of the region's customers (products to close the gap).
+    n_products : int
+        Products named per customer.
+
+    Returns
+    -------
+    DataFrame
+        :data:`UPGRADE_COLUMNS`, one row per candidate of the region.
+    """
+    have = set(bank.months)
+    window = [m for m in month_window(month, max(int(tier_months), int(trend_months))) if m in have]
+    cols = ["month", "customer_id", "outlet_id", "region_id", "manager_id", "aum"]
+    cm = bank.customer_month(months=window, columns=cols)
+    tiers = customer_tiers(cm, month, thresholds, tier_months)
+    tiers = tiers.loc[tiers["region_id"].astype(str) == str(region_id)]
+    history = cm.loc[cm["region_id"].astype(str) == str(region_id)]
+    return upgrade_candidates(
+        tiers,
+        thresholds,
+        within=within,
+        history=history,
+        trend_months=trend_months,
+        scores=scores,
+        products=getattr(bank, "products", None),
+        n_products=n_products,
+        month=month,
+    )
 
 
 def upgrade_summary(candidates: pd.DataFrame, by: str = "outlet_id") -> pd.DataFrame:

@@ -26,6 +26,9 @@ __all__ = ["cache_key", "load_or_build"]
 logger = logging.getLogger(__name__)
 
 _BUNDLE = "bundle.pkl"
+#: Version of what a cache entry holds; raise it when the fitted models change their attributes
+#: (2: probabilities clipped into an open interval), so older entries are never read.
+CACHE_FORMAT = 2
 
 
 def cache_key(fingerprint: str, params: dict[str, Any]) -> str:
@@ -38,7 +41,11 @@ def cache_key(fingerprint: str, params: dict[str, Any]) -> str:
     >>> cache_key("abc", {"horizon": 3}) == cache_key("abc", {"horizon": 1})
     False
     """
-    text = json.dumps({"fingerprint": fingerprint, "params": params}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"fingerprint": fingerprint, "params": params, "format": CACHE_FORMAT},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 

@@ -3,7 +3,12 @@
 :class:`PropensityModel` is a gradient-boosting classifier
 (:class:`~sklearn.ensemble.HistGradientBoostingClassifier`) whose probabilities are calibrated
 on a held-out slice of the training rows (isotonic regression through
-:class:`~sklearn.calibration.CalibratedClassifierCV` over the frozen booster).
+:class:`~sklearn.calibration.CalibratedClassifierCV` over the frozen booster). Its
+probabilities lie in the open interval ``(1 / (n + 2), 1 - 1 / (n + 2))``, ``n`` the rows the
+probability was estimated from (the calibration slice; the training rows without calibration):
+isotonic regression returns exactly 0 or 1 for a block of rows without a buyer (or without a
+non-buyer), which only says none was seen among ``n``, never that a purchase is certain or
+impossible (Laplace's rule of succession bounds an estimate from ``n`` rows the same way).
 :class:`TierPopularityBaseline` is the simple benchmark every model must beat: the buyer rate of
 the customer's AUM tier in the training windows.
 """
@@ -140,6 +145,18 @@ def _additive_score(compiled: dict, X: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _open_bounds(n: int) -> tuple[float, float]:
+    """``(1 / (n + 2), 1 - 1 / (n + 2))``: where a probability estimated from ``n`` rows may lie.
+
+    Examples
+    --------
+    >>> _open_bounds(98)
+    (0.01, 0.99)
+    """
+    eps = 1.0 / (int(n) + 2)
+    return eps, 1.0 - eps
+
+
 class PropensityModel(ClassifierMixin, BaseEstimator):
     """Calibrated gradient boosting for one product's purchase propensity.
 
@@ -183,6 +200,10 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         Feature names seen in ``fit``.
     classes_ : ndarray
         ``[0, 1]``.
+    proba_bounds_ : tuple of float
+        ``(1 / (n + 2), 1 - 1 / (n + 2))``: every probability is clipped into this interval,
+        ``n`` the rows the probabilities were estimated from (calibration slice, or the
+        training rows with ``calibration="none"``), so no probability is exactly 0 or 1.
     """
 
     def __init__(
@@ -257,6 +278,7 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
         if self.calibration == "none":
+            self.proba_bounds_ = _open_bounds(len(y))
             self.booster_ = booster.fit(X, y)
             self.calibrated_ = None
             self.lookup_ = self.calibrator_ = None
@@ -273,6 +295,7 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
         self.booster_ = booster.fit(X_fit, y_fit)
+        self.proba_bounds_ = _open_bounds(len(y_cal))
         self.calibrated_ = CalibratedClassifierCV(
             FrozenEstimator(self.booster_), method=self.calibration
         ).fit(X_cal, y_cal)
@@ -305,16 +328,18 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         self.calibrator_ = calibrator
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probabilities, shape ``(n, 2)``."""
+        """Calibrated probabilities, shape ``(n, 2)``, inside :attr:`proba_bounds_`."""
         from threadpoolctl import threadpool_limits
 
+        lo, hi = self.proba_bounds_
         if getattr(self, "lookup_", None) is not None:
-            p = np.clip(self.calibrator_.predict(_additive_score(self.lookup_, X)), 0.0, 1.0)
-            return np.column_stack([1.0 - p, p])
-        with threadpool_limits(limits=self.n_threads, user_api="openmp"):
-            if self.calibrated_ is None:
-                return self.booster_.predict_proba(X)
-            return self.calibrated_.predict_proba(X)
+            p = self.calibrator_.predict(_additive_score(self.lookup_, X))
+        else:
+            with threadpool_limits(limits=self.n_threads, user_api="openmp"):
+                model = self.booster_ if self.calibrated_ is None else self.calibrated_
+                p = model.predict_proba(X)[:, 1]
+        p = np.clip(p, lo, hi)
+        return np.column_stack([1.0 - p, p])
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """The booster's raw score (log-odds before calibration), for reason codes."""

@@ -55,6 +55,11 @@ NUMBER_FORMATS: dict[str, str] = {
     "ratio": "0.00",
 }
 PERCENT = "0.0%"
+#: The step of :data:`PERCENT` (0.1 %): a lead's probability is shown within
+#: ``[SHOWN_STEP, 1 - SHOWN_STEP]``, so a list never reads 100.0 % (or 0.0 %), which the
+#: models never claim (their probabilities lie in an open interval, see
+#: :class:`~bankanalysis.propensity.models.PropensityModel`) but rounding could show.
+SHOWN_STEP = 0.001
 #: Widest column, in characters.
 MAX_WIDTH = 60
 
@@ -208,7 +213,8 @@ def lead_sheet(
     product_names: Mapping[str, str],
     with_value: bool = False,
 ) -> pd.DataFrame:
-    """One lead list as the workbook shows it: names, not codes; probability as a fraction.
+    """One lead list as the workbook shows it: names, not codes; probability as a fraction
+    within ``[SHOWN_STEP, 1 - SHOWN_STEP]`` (never shown as 100 % or 0 %).
 
     Parameters
     ----------
@@ -229,7 +235,11 @@ def lead_sheet(
             "Tier": leads["tier"].map(tier_label).to_numpy(),
             "Outlet": _names(leads["outlet_id"], outlet_names).to_numpy(),
             "Product": _names(leads["product"], product_names).to_numpy(),
-            "Probability": leads["probability"].astype("float64").round(4).to_numpy(),
+            "Probability": np.clip(
+                leads["probability"].astype("float64").round(4).to_numpy(),
+                SHOWN_STEP,
+                1.0 - SHOWN_STEP,
+            ),
         }
     )
     if with_value:
@@ -487,53 +497,56 @@ def plan_workbooks(
             up, up["manager_id"].astype(str).where(up_mgr, "\0" + up["outlet_id"].astype(str))
         )
 
-    def rows_of(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        got = lead_rows.get(key, leads.iloc[:0])
-        return got, None if up is None else up_rows.get(key, up.iloc[:0])
+    def workbook(
+        file: str, audience: str, title: str, manager: str | None, outlet: str
+    ) -> LeadWorkbook:
+        """One list: a manager's (rows keyed by the manager) or an outlet's customers without
+        a manager (rows keyed by ``"\0" + outlet``), with its scorecard when there is one."""
+        key, cards, card_key = (
+            (manager, manager_cards, manager)
+            if manager is not None
+            else ("\0" + outlet, outlet_cards, outlet)
+        )
+        return LeadWorkbook(
+            file=file,
+            audience=audience,
+            title=title,
+            manager_id=manager,
+            outlet_id=outlet,
+            leads=lead_rows.get(key, leads.iloc[:0]),
+            upgrades=None if up is None else up_rows.get(key, up.iloc[:0]),
+            scorecard=cards.loc[card_key]
+            if cards is not None and card_key in cards.index
+            else None,
+        )
 
     out: list[LeadWorkbook] = []
     by_outlet: dict[str, list[str]] = {}
     for m in sorted(mgr_ids):
         by_outlet.setdefault(home.get(m, "unknown"), []).append(m)
     for outlet, ms in sorted(by_outlet.items()):
+        name = outlet_names.get(outlet, outlet)
         for k, m in enumerate(ms, start=1):
-            name = outlet_names.get(outlet, outlet)
-            own_leads, own_ups = rows_of(m)
-            wb = LeadWorkbook(
-                file=f"leads_{_safe(outlet)}_am{k}.xlsx",
-                audience=f"account manager {k} of outlet {outlet} (see contents.csv)",
-                title=f"Account manager {m}, {name}",
-                manager_id=m,
-                outlet_id=outlet,
-                leads=own_leads,
-                upgrades=own_ups,
-                scorecard=(
-                    manager_cards.loc[m]
-                    if manager_cards is not None and m in manager_cards.index
-                    else None
-                ),
+            out.append(
+                workbook(
+                    f"leads_{_safe(outlet)}_am{k}.xlsx",
+                    f"account manager {k} of outlet {outlet} (see contents.csv)",
+                    f"Account manager {m}, {name}",
+                    m,
+                    outlet,
+                )
             )
-            out.append(wb)
     unassigned = set(leads.loc[~has_mgr, "outlet_id"].astype(str))
     if up is not None:
         unassigned |= set(up.loc[up["manager_id"].isna(), "outlet_id"].astype(str))
     for outlet in sorted(unassigned):
-        name = outlet_names.get(outlet, outlet)
-        own_leads, own_ups = rows_of("\0" + outlet)
         out.append(
-            LeadWorkbook(
-                file=f"leads_{_safe(outlet)}_no_manager.xlsx",
-                audience=f"staff of outlet {outlet} serving customers without an account manager",
-                title=f"Customers without an account manager, {name}",
-                manager_id=None,
-                outlet_id=outlet,
-                leads=own_leads,
-                upgrades=own_ups,
-                scorecard=(
-                    outlet_cards.loc[outlet]
-                    if outlet_cards is not None and outlet in outlet_cards.index
-                    else None
-                ),
+            workbook(
+                f"leads_{_safe(outlet)}_no_manager.xlsx",
+                f"staff of outlet {outlet} serving customers without an account manager",
+                f"Customers without an account manager, {outlet_names.get(outlet, outlet)}",
+                None,
+                outlet,
             )
         )
     return out

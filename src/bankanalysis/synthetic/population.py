@@ -12,6 +12,7 @@ from bankanalysis.synthetic.spec import (
     AUM_WEIGHT,
     CLOSE_HAZARD,
     DEVICE_STAFF_EQUIV,
+    DRIFT,
     HOLD_PROBS,
     N_AUM,
     P_INDEX,
@@ -33,6 +34,15 @@ from bankanalysis.synthetic.spec import (
     Calendar,
     rng_for,
 )
+
+#: Tier thresholds the wealth tiers of :func:`_draw_wealth` are cut around (quality, VIP): the
+#: reports' default ``tier_thresholds`` below private banking.
+UPGRADE_THRESHOLDS: tuple[float, float] = (50_000.0, 500_000.0)
+#: Share of the mass and quality customers planted just below the next tier (upgraders).
+UPGRADER_SHARE = 0.03
+#: Where the upgraders are planted: this fraction of the next threshold (low, high), as their
+#: expected AUM over the last three month-ends of the window.
+UPGRADER_BAND = (0.92, 0.98)
 
 # --------------------------------------------------------------------------- dimensions
 
@@ -156,6 +166,7 @@ class Customers:
     open_idx: np.ndarray  # int16 month index of the first month-end held (0 for the stock)
     close_idx: np.ndarray  # int16 month index of the closing month (n_months when open)
     wealth: np.ndarray  # float64 latent AUM level
+    upgrader: np.ndarray  # float64 planted expected AUM just below a threshold, NaN when not
     activity: np.ndarray  # float32 activity multiplier
     split: np.ndarray  # float32 (n, 9) AUM split weights
     loan: np.ndarray  # float64 loan amount
@@ -177,6 +188,33 @@ def _draw_wealth(rng: np.random.Generator, tier: np.ndarray) -> np.ndarray:
     w = np.where(tier == 2, pareto(550_000.0, 5_500_000.0, 1.3), w)
     w = np.where(tier == 3, pareto(6_500_000.0, 60_000_000.0, 1.6), w)
     return w
+
+
+def _plant_upgraders(
+    wealth: np.ndarray, tier: np.ndarray, persona: np.ndarray, n_months: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place :data:`UPGRADER_SHARE` of the mass and quality customers just below the next tier.
+
+    An upgrader's latent level is set so that, with their persona's expected drift, their AUM
+    averaged over the window's last three month-ends is a fraction ``c`` of the next threshold,
+    ``c`` uniform in :data:`UPGRADER_BAND`; the monthly noise of the simulation moves some of
+    them out of any band by the last month, the truth records where they were planted.
+
+    Returns
+    -------
+    (wealth, upgrader)
+        The levels with the upgraders', and each upgrader's planted AUM ``c x threshold``
+        (NaN when not planted).
+    """
+    rng = rng_for(seed, S_CUSTOMERS, 1)  # its own stream: the other draws are unchanged
+    pick = (tier <= 1) & (rng.random(len(tier)) < UPGRADER_SHARE)
+    c = rng.uniform(*UPGRADER_BAND, len(tier))
+    threshold = np.asarray(UPGRADE_THRESHOLDS)[np.minimum(tier, 1)]
+    # the simulation's level is wealth * exp(g), g drifting by DRIFT a month from month 0; the
+    # last three month-ends average exp(g) near exp((n_months - 2) * drift)
+    target = c * threshold * np.exp(-(max(n_months, 2) - 2) * DRIFT[persona])
+    upgrader = np.where(pick, c * threshold, np.nan)
+    return np.where(pick, target, wealth), upgrader
 
 
 def categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -229,6 +267,7 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     # efficient outlets also win a larger share of their customers' wallets
     log_eff = np.log(outlets["efficiency"].to_numpy())[outlet]
     wealth = wealth * np.exp(WALLET_EFFICIENCY_EXPONENT * (log_eff - log_eff.mean()))
+    wealth, upgrader = _plant_upgraders(wealth, tier, persona, T, seed)
 
     # dates
     first_start = cal.start[0]
@@ -300,6 +339,7 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
         open_idx=open_idx,
         close_idx=close_idx,
         wealth=wealth,
+        upgrader=upgrader,
         activity=activity,
         split=split,
         loan=loan,

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bankanalysis.synthetic.population import Customers
+from bankanalysis.synthetic.population import UPGRADE_THRESHOLDS, Customers
 from bankanalysis.synthetic.spec import (
     CROSS_SELL,
     DEVICE_STAFF_EQUIV,
@@ -90,6 +90,10 @@ PROPENSITY_MODEL: dict[str, dict[str, float]] = {
         "tenure_y": 0.25,
     },
 }
+#: What being on a lead list adds to a customer's monthly probability of buying the offered
+#: product: nothing. The simulation never sees the analytics' lead lists (nobody works them), so
+#: leads and comparable non-leads of the same planted probability buy at the same rate.
+LEAD_LIFT = 0.0
 #: Definitions of the terms of :data:`PROPENSITY_MODEL` in processed ``customer_month`` columns.
 TRUTH_FEATURES: dict[str, str] = {
     "log_aum_c": "(log1p(aum) - 9.5) / 2",
@@ -205,6 +209,12 @@ read this folder; the analytics never do.
   drew the acquisitions from exactly these probabilities.
 - `propensity_model.json`: the logit `f_p(x_t)` of those probabilities: intercept and
   coefficients per product, and the definition of every term in processed `customer_month` columns.
+  `lead_lift` ({lead_lift}) is what being on a lead list adds to that probability: the
+  simulation never sees the lead lists, so leads buy like comparable customers.
+- `upgraders.parquet`: `customer_id, tier, next_tier, threshold, planted_fraction`: the customers
+  planted just below the next tier (a share of the mass and quality customers): their AUM
+  averaged over the window's last three month-ends is expected at `planted_fraction` (0.92 to
+  0.98) of `threshold`; the monthly noise of the simulation moves some out of that band.
 - `outlet_efficiency.parquet`: `outlet_id, efficiency` in (0, 1]. Customers and new customers are
   spread over outlets in proportion to `efficiency * (staff_fte + {a} * devices)` (devices = on-site
   devices), and their assets scale with `efficiency^{g}` (relative to the bank's average), so
@@ -220,6 +230,27 @@ def persona_table(cust: Customers, n: int) -> pa.Table:
         {
             "customer_id": fixed_strings(cid_table, width, np.arange(n)),
             "persona": dict_array(cust.persona.astype(np.int32), list(PERSONAS)),
+        }
+    )
+
+
+def upgrader_table(cust: Customers) -> pa.Table:
+    """``customer_id, tier, next_tier, threshold, planted_fraction`` of the planted upgraders."""
+    n = len(cust.persona)
+    idx = np.flatnonzero(~np.isnan(cust.upgrader))
+    planted = cust.upgrader[idx]
+    # planted below the lowest threshold above their planted AUM
+    k = np.searchsorted(np.asarray(UPGRADE_THRESHOLDS), planted, side="right")
+    threshold = np.asarray(UPGRADE_THRESHOLDS)[k]
+    tiers, nxt = np.array(["mass", "quality"]), np.array(["quality", "vip"])
+    cid_table, width = id_table("C", n)
+    return pa.table(
+        {
+            "customer_id": fixed_strings(cid_table, width, idx),
+            "tier": pa.array(tiers[k].tolist(), pa.string()),
+            "next_tier": pa.array(nxt[k].tolist(), pa.string()),
+            "threshold": pa.array(threshold, pa.float64()),
+            "planted_fraction": pa.array(planted / threshold, pa.float64()),
         }
     )
 
@@ -252,6 +283,7 @@ def write_truth(
     """
     n = len(cust.persona)
     pq.write_table(persona_table(cust, n), folder / "personas.parquet", store_schema=False)
+    pq.write_table(upgrader_table(cust), folder / "upgraders.parquet", store_schema=False)
     pq.write_table(
         pa.Table.from_pandas(
             outlets[["outlet_id", "efficiency"]], preserve_index=False
@@ -265,6 +297,7 @@ def write_truth(
         "holds it at month t+1",
         "terms": TRUTH_FEATURES,
         "products": PROPENSITY_MODEL,
+        "lead_lift": LEAD_LIFT,
     }
     (folder / "propensity_model.json").write_text(
         json.dumps(model, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
@@ -275,6 +308,7 @@ def write_truth(
             cross_sell=", ".join(CROSS_SELL),
             a=DEVICE_STAFF_EQUIV,
             g=WALLET_EFFICIENCY_EXPONENT,
+            lead_lift=LEAD_LIFT,
         ),
         encoding="utf-8",
     )
