@@ -145,7 +145,7 @@ def test_comparison_and_change_sentences() -> None:
 # --------------------------------------------------------------------------- rules
 
 
-def test_target_findings_qualify_on_displayed_rounding_and_direction() -> None:
+def test_target_findings_qualify_on_the_exact_value_and_direction() -> None:
     targets = pd.DataFrame(
         {
             "kpi": ["product_coverage", "product_coverage", "manager_adequacy", "new_customers"],
@@ -154,14 +154,20 @@ def test_target_findings_qualify_on_displayed_rounding_and_direction() -> None:
         }
     )
     found = target_findings(targets, "Targets-id", "Targets", "CNY", who="North: ")
-    # 0.29996 shows as 30.0% = the target: met; 5 of 5: met
+    # 0.29996 misses 30 % (exactly, as the index decides): shown with the decimals that tell
+    # them apart, never "30.0% against 30.0%"; 5 of 5: met
     assert [f.sentence for f in found] == [
         "North: Product coverage is 27.0% against the target of 30.0%, 3.0 pp short.",
+        "North: Product coverage is 29.996% against the target of 30.000%, 0.004 pp short.",
         "North: Full-time account-manager adequacy ratio is 310 against the target of 300, "
         "10 over.",
     ]
-    # score = 2 x relative shortfall: 2 x 0.03 / 0.30 and 2 x 10 / 300
-    assert [round(f.score, 6) for f in found] == [0.2, round(2 * 10 / 300, 6)]
+    # score = 2 x relative shortfall: 2 x 0.03 / 0.30, 2 x 0.00004 / 0.30 and 2 x 10 / 300
+    assert [round(f.score, 6) for f in found] == [
+        0.2,
+        round(2 * 0.00004 / 0.3, 6),
+        round(2 * 10 / 300, 6),
+    ]
     assert found[0].html().endswith('<a href="#Targets-id">(see Targets)</a>')
 
 

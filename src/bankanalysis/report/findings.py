@@ -4,8 +4,9 @@ A :class:`Finding` is one sentence about one KPI with its number and unit (forma
 :mod:`bankanalysis.report.format`), a severity score and the id of the report section it links
 to. The rules below are pure functions on small frames; each decides which findings qualify:
 
-- :func:`target_findings`: a plan target missed (by the KPI's direction, on the displayed
-  rounding, :func:`~bankanalysis.report.format.attainment_met`);
+- :func:`target_findings`: a plan target missed (by the KPI's direction, on the exact values,
+  :func:`~bankanalysis.report.format.attainment_met`; shown with the decimals that tell the
+  actual from the target);
 - :func:`standing_findings`: the region materially worse than its echelon or the bank
   (:mod:`bankanalysis.rules.materiality`);
 - :func:`change_findings`: a KPI materially worse than last month or last quarter;
@@ -36,6 +37,7 @@ import pandas as pd
 from bankanalysis.report.format import (
     attainment_met,
     display_round,
+    distinct_decimals,
     format_change,
     format_value,
     is_missing,
@@ -184,9 +186,9 @@ def _worse(kpi: str, value: float, reference: float) -> bool:
     return False
 
 
-def _gap(kpi: str, diff: float, currency: str) -> str:
+def _gap(kpi: str, diff: float, currency: str, decimals: int | None = None) -> str:
     """An unsigned difference in the KPI's unit (``2.9 pp``, ``1,250 CNY``)."""
-    return format_change(kpi, abs(float(diff)), currency).lstrip("+")
+    return format_change(kpi, abs(float(diff)), currency, decimals=decimals).lstrip("+")
 
 
 def compare_word(
@@ -329,11 +331,12 @@ def target_findings(
             continue
         k = kpis.get(row.kpi)
         short = "short" if k.direction == "higher" else "over"
-        actual = format_value(row.kpi, row.actual, currency)
+        d = distinct_decimals(row.kpi, row.actual, row.target)  # missed by less than rounding
+        actual = format_value(row.kpi, row.actual, currency, decimals=d)
         sentence = (
             f"{who}{k.name} is {actual} against the target of "
-            f"{format_value(row.kpi, row.target, currency)}, "
-            f"{_gap(row.kpi, float(row.actual) - float(row.target), currency)} {short}."
+            f"{format_value(row.kpi, row.target, currency, decimals=d)}, "
+            f"{_gap(row.kpi, float(row.actual) - float(row.target), currency, d)} {short}."
         )
         out.append(
             Finding(
