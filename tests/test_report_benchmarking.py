@@ -429,9 +429,6 @@ def test_section_items_say_why_a_section_is_empty(kpis):
     assert items[1] is behind and len(items) == 4
     assert rb.device_rates(mine)["outlet"].tolist() == ["Alpha", "Zeta <i>"]  # 0.5, 0.8
     assert rb.device_rates(mine.assign(device_operating_rate=np.nan)) is None
-    assert rb.heading("<b>North</b>", 1, "2025-03") == (
-        "**&lt;b&gt;North&lt;/b&gt;** (echelon 1), data month **2025-03**."
-    )
     assert rb.notes([]) is None and rb.notes(["a", "b"]) == "- a\n- b"
 
 
