@@ -16,18 +16,19 @@ from bankanalysis.report.chart_findings import (
 def _profiles() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "tier": ["mass", "mass", "vip"],
-            "name": ["digital savers", "dormant", "investors"],
-            "customers": [600, 5, 200],
-            "age": [35.0, 70.0, 52.0],
-            "has_investment": [0.05, 0.0, 0.9],
+            "tier": ["mass", "mass", "vip", "vip", "private_banking"],
+            "name": ["digital savers", "dormant", "investors", "savers", "all customers"],
+            "customers": [600, 5, 200, 150, 20],
+            "age": [35.0, 70.0, 52.0, 60.0, 80.0],
+            "has_investment": [0.05, 0.0, 0.9, 0.1, 1.0],
         }
     )
 
 
 def _features() -> pd.DataFrame:
-    # 600 x (35, 0.05), 5 x (70, 0), 200 x (52, 0.9)
-    rows = [(35.0, 0.05)] * 600 + [(70.0, 0.0)] * 5 + [(52.0, 0.9)] * 200
+    # 600 x (35, 0.05), 5 x (70, 0), 200 x (52, 0.9), 150 x (60, 0.1); private banking's 20
+    # customers are left out of the features so the region's averages stay round below
+    rows = [(35.0, 0.05)] * 600 + [(70.0, 0.0)] * 5 + [(52.0, 0.9)] * 200 + [(60.0, 0.1)] * 150
     return pd.DataFrame(rows, columns=["age", "has_investment"])
 
 
@@ -35,26 +36,27 @@ def test_segments_name_the_largest_and_the_most_distinctive_never_a_small_one() 
     f = _features()
     text = segment_sentences(_profiles(), f, 10)
     assert text.startswith(
-        "The largest behaviour segment is Mass: digital savers, 600 customers (74.5% of the "
-        "region's 805 in segments)."  # 600 / 805
+        "The largest behaviour segment is Mass: digital savers, 600 customers (61.5% of the "
+        "region's 975 in segments)."  # 600 / (600 + 5 + 200 + 150 + 20)
     )
-    # investment: mean 0.2609, sd 0.3675; investors (0.9 - 0.2609) / 0.3675 = 1.74 sd: the
-    # largest |z| (age of investors: 0.63 sd; the dormant 70-year-olds are withheld)
+    # investment: mean 0.2356, sd 0.3424; investors (0.9 - 0.2356) / 0.3424 = 1.94 sd, the
+    # largest |z| of the split tiers (VIP savers' age: 1.68 sd); private banking's one group
+    # (3.2 sd on investment) is a whole tier, not a segment; the dormant 5 are withheld
     mean, sd = f["has_investment"].mean(), f["has_investment"].std(ddof=0)
-    assert round((0.9 - mean) / sd, 1) == 1.7
+    assert round((0.9 - mean) / sd, 1) == 1.9
     assert (
         "The most distinctive is VIP: investors: share holding an investment product 90.0% "
-        "against 26.1% for the region's customers on average (1.7 standard deviations above)."
+        "against 23.6% for the region's customers on average (1.9 standard deviations above)."
     ) in text
     assert text.endswith("1 segment(s) of 1 to 9 customers are withheld.")
-    assert "dormant" not in text
+    assert "dormant" not in text and "Private banking" not in text
 
 
 def test_segments_say_why_nothing_is_described() -> None:
-    small = _profiles().assign(customers=[5, 4, 3])
+    small = _profiles().assign(customers=[5, 4, 3, 2, 1])
     assert segment_sentences(small, _features(), 10) == (
         "Every behaviour segment has fewer than 10 customers, so none is described. "
-        "3 segment(s) of 1 to 9 customers are withheld."
+        "5 segment(s) of 1 to 9 customers are withheld."
     )
     empty = _profiles().iloc[:0]
     assert "no customers to group" in segment_sentences(empty, _features(), 10)

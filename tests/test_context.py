@@ -102,4 +102,3 @@ def test_no_report_states_its_scope_above_the_summary():
             assert not shows.search(text), (stem, text)
             for gone in ("intro_text", "heading(", "header_section", "Data month"):
                 assert gone not in text, (stem, gone)
-

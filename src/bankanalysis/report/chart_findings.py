@@ -40,7 +40,7 @@ TRAIT_WORDS: dict[str, tuple[str, str]] = {
     "age": ("average age", "years"),
     "tenure_years": ("average tenure", "years"),
     "activity": ("average activity", "transactions a month"),
-    "n_products": ("products held", "products"),
+    "n_products": ("average number of products held", ""),
     "share_counter": ("share of transactions at the counter", "%"),
     "share_self_service": ("share of transactions on self-service devices", "%"),
     "share_online": ("share of transactions online", "%"),
@@ -62,14 +62,15 @@ def _trait(trait: str, value: float) -> str:
     unit = TRAIT_WORDS[trait][1]
     if unit == "%":
         return _pct(value)
-    return f"{format_number(value, 1)} {unit}"
+    return f"{format_number(value, 1)} {unit}".strip()
 
 
 # --------------------------------------------------------------------------- segmentation
 
 
 def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_size: int) -> str:
-    """The largest behaviour segment and the one that differs most from the region's average.
+    """The largest behaviour segment and the one that differs most from the region's average
+    (among the tiers split into segments: a tier kept whole is not a behaviour segment).
 
     Parameters
     ----------
@@ -83,11 +84,11 @@ def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_
 
     Examples
     --------
-    >>> prof = pd.DataFrame({"tier": ["mass", "vip"], "name": ["digital", "branch-loyal"],
+    >>> prof = pd.DataFrame({"tier": ["mass", "mass"], "name": ["digital", "branch-loyal"],
     ...                      "customers": [300, 100], "share_counter": [0.1, 0.7]})
     >>> feats = pd.DataFrame({"share_counter": [0.1] * 300 + [0.7] * 100})
     >>> print(segment_sentences(prof, feats, 10))
-    The largest behaviour segment is Mass: digital, 300 customers (75.0% of the region's 400 in segments). The most distinctive is VIP: branch-loyal: share of transactions at the counter 70.0% against 25.0% for the region's customers on average (1.7 standard deviations above).
+    The largest behaviour segment is Mass: digital, 300 customers (75.0% of the region's 400 in segments). The most distinctive is Mass: branch-loyal: share of transactions at the counter 70.0% against 25.0% for the region's customers on average (1.7 standard deviations above).
     """
     if profiles.empty or float(profiles["customers"].sum()) == 0:
         return "No behaviour segment could be formed: the region has no customers to group."
@@ -118,12 +119,15 @@ def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_
     sd = features[traits].std(ddof=0)
     mean = features[traits].mean()
     traits = [t for t in traits if sd[t] > 0 and math.isfinite(sd[t])]
-    if traits:
-        z = (shown[traits] - mean[traits]) / sd[traits]
+    # a tier kept whole (too few customers to split) is a tier, not a behaviour segment
+    per_tier = profiles.groupby("tier", observed=True)["tier"].transform("size")
+    split = shown.loc[per_tier.loc[shown.index].gt(1)]
+    if traits and not split.empty:
+        z = (split[traits] - mean[traits]) / sd[traits]
         stacked = z.abs().stack()
         if not stacked.empty and stacked.max() > 0:
             i, trait = stacked.idxmax()
-            row, zz = shown.loc[i], float(z.at[i, trait])
+            row, zz = split.loc[i], float(z.at[i, trait])
             out += (
                 f" The most distinctive is {label(row)}: {TRAIT_WORDS[trait][0]} "
                 f"{_trait(trait, row[trait])} against {_trait(trait, mean[trait])} for the "
