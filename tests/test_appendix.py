@@ -71,3 +71,21 @@ def test_appendix_is_collapsed_and_escaped_and_states_a_given_suppressed_count()
     assert "Cells withheld in this report: 12." in page
     assert "1, 2, 3 EUR" in page
     assert page.index("min_group_size") < page.index("tier_thresholds")  # changed first
+
+
+def test_appendix_says_when_no_cell_is_withheld_and_lists_method_notes() -> None:
+    page = appendix_html(
+        [("Data fingerprint", "fp")],
+        {"min_group_size": 10},
+        min_group_size=10,
+        suppressed_cells=0,
+        notes=["Tiers use the average AUM of the last 3 month-ends <b>", ""],
+    )
+    assert "No cell of this report's tables is withheld." in page
+    assert "Cells withheld" not in page
+    assert "<h3>How the figures were made</h3>" in page
+    assert (
+        '<ul class="method"><li>Tiers use the average AUM of the last 3 month-ends &lt;b&gt;</li></ul>'
+        in page
+    )
+    assert "How the figures were made" not in appendix_html([], {}, min_group_size=10)

@@ -80,3 +80,25 @@ def test_every_report_notebook_ends_with_its_own_appendix():
         last = nb["cells"][-1]
         assert last["cell_type"] == "code" and last["outputs"] == [], stem
         assert f'report_appendix(ctx, "{stem}", globals()' in "".join(last["source"]), stem
+
+
+def test_no_report_states_its_scope_above_the_summary():
+    """Issue 14: a line under the title repeated region, echelon and month (the page header
+    and the summary state them once)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from bankanalysis.params import NOTEBOOK_PARAMS
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    shows = re.compile(r"\b(print|display|show|Markdown|HTML)\(")
+    for stem in NOTEBOOK_PARAMS:
+        nb = json.loads((root / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        first = next(i for i, c in enumerate(code) if "report_summary(" in "".join(c["source"]))
+        for c in code[:first]:
+            text = "".join(c["source"])
+            assert not shows.search(text), (stem, text)
+            for gone in ("intro_text", "heading(", "header_section", "Data month"):
+                assert gone not in text, (stem, gone)

@@ -11,11 +11,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from summary_data import hand_standing
 
 from bankanalysis import overview as ov
 from bankanalysis.benchmarking.peers import peer_ranks
 from bankanalysis.report import overview as rov
-from bankanalysis.report import standing as st_mod
 from bankanalysis.report import summary as sm
 from bankanalysis.report.findings import (
     Finding,
@@ -145,7 +145,7 @@ def test_comparison_and_change_sentences() -> None:
 # --------------------------------------------------------------------------- rules
 
 
-def test_target_findings_qualify_on_displayed_rounding_and_direction() -> None:
+def test_target_findings_qualify_on_the_exact_value_and_direction() -> None:
     targets = pd.DataFrame(
         {
             "kpi": ["product_coverage", "product_coverage", "manager_adequacy", "new_customers"],
@@ -154,14 +154,20 @@ def test_target_findings_qualify_on_displayed_rounding_and_direction() -> None:
         }
     )
     found = target_findings(targets, "Targets-id", "Targets", "CNY", who="North: ")
-    # 0.29996 shows as 30.0% = the target: met; 5 of 5: met
+    # 0.29996 misses 30 % (exactly, as the index decides): shown with the decimals that tell
+    # them apart, never "30.0% against 30.0%"; 5 of 5: met
     assert [f.sentence for f in found] == [
         "North: Product coverage is 27.0% against the target of 30.0%, 3.0 pp short.",
+        "North: Product coverage is 29.996% against the target of 30.000%, 0.004 pp short.",
         "North: Full-time account-manager adequacy ratio is 310 against the target of 300, "
         "10 over.",
     ]
-    # score = 2 x relative shortfall: 2 x 0.03 / 0.30 and 2 x 10 / 300
-    assert [round(f.score, 6) for f in found] == [0.2, round(2 * 10 / 300, 6)]
+    # score = 2 x relative shortfall: 2 x 0.03 / 0.30, 2 x 0.00004 / 0.30 and 2 x 10 / 300
+    assert [round(f.score, 6) for f in found] == [
+        0.2,
+        round(2 * 0.00004 / 0.3, 6),
+        round(2 * 10 / 300, 6),
+    ]
     assert found[0].html().endswith('<a href="#Targets-id">(see Targets)</a>')
 
 
@@ -270,49 +276,8 @@ def test_report_specific_findings() -> None:
 # --------------------------------------------------------------------------- summary
 
 
-def _raw(ids: list[str], echelons: list[float], customers: list[int], cov: list[float]):
-    raw = pd.DataFrame(
-        {
-            "region_id": ids,
-            "echelon": echelons,
-            "customers": customers,
-            "base_customers": customers,
-            "quality_plus_customers": customers,
-            "vip_plus_customers": customers,
-        }
-    )
-    for k in ov.SCORECARD_KPIS:
-        raw[k] = np.nan
-    raw["product_coverage"] = cov
-    raw.attrs["absent"] = {
-        k: "not in this test" for k in ov.SCORECARD_KPIS if k != "product_coverage"
-    }
-    return raw
-
-
-def _hand_standing() -> st_mod.Standing:
-    # R1, R2 in echelon 1; R3 alone in echelon 2 with 5 customers (small: withheld at k=10).
-    def month(cov: list[float], e_cov: list[float], b_cov: float, base: str) -> tuple:
-        return (
-            st_mod._scorecard(_raw(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base),
-            st_mod._scorecard(_raw(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
-            st_mod._scorecard(_raw(["all"], [np.nan], [305], [b_cov]), 10, base),
-        )
-
-    now = month([0.20, 0.40, 0.90], [0.333, 0.90], 0.34, "2024-06")
-    prev = month([0.25, 0.40, 0.80], [0.35, 0.80], 0.35, "2024-05")
-    return st_mod.Standing(
-        month="2025-06",
-        since={"month": "2025-05"},
-        regions={"2025-06": now[0], "2025-05": prev[0]},
-        echelons={"2025-06": now[1], "2025-05": prev[1]},
-        bank={"2025-06": now[2], "2025-05": prev[2]},
-        region_echelon={"R1": 1, "R2": 1, "R3": 2},
-    )
-
-
 def test_standing_frame_publishes_only_what_disclosure_allows() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     r1 = st.frame("R1").loc["product_coverage"]
     assert (r1["value"], r1["echelon"], r1["bank"], r1["month"]) == (0.20, 0.333, 0.34, 0.25)
     r3 = st.frame("R3").loc["product_coverage"]
@@ -322,7 +287,7 @@ def test_standing_frame_publishes_only_what_disclosure_allows() -> None:
 
 
 def test_region_summary_states_findings_in_order_with_links() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     targets = pd.DataFrame({"kpi": ["new_customers"], "target": [10.0], "actual": [8.0]})
     page = sm.region_summary_html(st, "R1", "North", targets, SECTIONS, 0.005, "CNY")
     assert page.startswith('<section id="summary" class="summary"><h2>Summary: North, 2025-06')
@@ -341,7 +306,7 @@ def test_region_summary_states_findings_in_order_with_links() -> None:
 
 
 def test_summary_of_a_small_region_states_no_withheld_figure() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     targets = sm.published_targets(
         pd.DataFrame(
             {"region_id": ["R3"], "kpi": ["new_customers"], "target": [10.0], "actual": [3.0]}
@@ -357,7 +322,7 @@ def test_summary_of_a_small_region_states_no_withheld_figure() -> None:
 
 
 def test_bank_summary_names_the_regions_needing_attention() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     attain = pd.DataFrame(
         {
             "region_id": ["R2"],
@@ -440,7 +405,7 @@ def test_peer_notes_say_what_a_tie_is() -> None:
 
 
 def test_kpi_sentences_against_echelon_or_bank_and_last_month() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     assert sm.kpi_sentences(st, "R1", ["product_coverage", "customer_growth"], 0.005) == (
         "Product coverage is 20.0%, 13.3 pp below the echelon (33.3%). "
         "Product coverage fell 5.0 pp since last month (2025-05), to 20.0%."
@@ -466,7 +431,7 @@ def test_a_move_invisible_at_the_displayed_rounding_is_no_move() -> None:
 
 
 def test_bank_standing_table_shows_each_echelon_withheld_where_small() -> None:
-    st = _hand_standing()
+    st = hand_standing()
     ech = st.echelon_frame()
     assert list(ech.columns) == ["Echelon 1", "Echelon 2"]
     assert ech.at["product_coverage", "Echelon 1"] == 0.333

@@ -10,6 +10,7 @@ from bankanalysis.report.format import (
     Absent,
     Suppressed,
     attainment_met,
+    distinct_decimals,
     format_change,
     format_value,
     kpi_label,
@@ -67,10 +68,21 @@ def test_labels_carry_units():
     assert kpi_label("customer_share[tier=vip]") == "Share of customers (%)"
 
 
-def test_attainment_agrees_with_the_displayed_rounding():
-    # 29.996 % displays as 30.0 %: it must not read "30.0 %, missed" against a 30 % target
-    assert attainment_met("product_coverage", 0.29996, 0.30) is True
+def test_attainment_is_decided_on_the_exact_value_and_displayed_so():
+    # 29.996 % misses a 30 % target (one rule, on the exact value) ...
+    assert attainment_met("product_coverage", 0.29996, 0.30) is False
+    assert attainment_met("product_coverage", 0.30, 0.30) is True
     assert attainment_met("product_coverage", 0.2994, 0.30) is False
+    # ... and is shown with the decimals that tell it from the target, never as "30.0%"
+    d = distinct_decimals("product_coverage", 0.29996, 0.30)
+    assert d == 3 and format_value("product_coverage", 0.29996, decimals=d) == "29.996%"
+    assert distinct_decimals("product_coverage", 0.27, 0.30) == 1  # already apart
+    # an attainment ratio reads 100 % only when it is exactly 1
+    assert format_value("target_attainment", 0.9996) == "99.96%"
+    assert format_value("target_attainment", 1.0004) == "100.04%"
+    assert format_value("target_attainment", 0.9999999) == "<100%"
+    assert format_value("target_attainment", 1.0) == "100.0%"
+    assert format_value("target_attainment", 0.9994) == "99.9%"
     # lower is better: more customers per manager than the target misses it
     assert attainment_met("manager_adequacy", 310, 300) is False
     assert attainment_met("manager_adequacy", 290, 300) is True

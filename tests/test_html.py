@@ -6,6 +6,7 @@ import base64
 import re
 
 import nbformat
+import pandas as pd
 
 from bankanalysis.report.html import (
     ERROR_ANCHOR,
@@ -207,6 +208,42 @@ def test_stylesheet_fits_1280_scrolls_wide_tables_and_prints_a4_landscape() -> N
     assert "overflow:visible" in printed and "position:static" in printed
     assert "details-content" in printed  # the appendix prints expanded
     assert "overflow-x:hidden" not in css  # nothing hidden to pass the width check
+
+
+def _rules(css: str) -> str:
+    """The selectors of a stylesheet's rules, one string (declarations dropped)."""
+    return " ".join(re.findall(r"([^{}]+)\{[^{}]*\}", css))
+
+
+def test_the_summary_is_styled_on_screen_and_in_print() -> None:
+    """Issue 14: the summary's classes had no rule; the summary read as plain body text."""
+    from summary_data import hand_standing
+
+    from bankanalysis.report import summary as sm
+    from bankanalysis.report.html import REPORT_CSS
+    from bankanalysis.report.narrative import paragraph
+
+    targets = pd.DataFrame({"kpi": ["new_customers"], "target": [10.0], "actual": [8.0]})
+    summary = sm.region_summary_html(hand_standing(), "R1", "North", targets, sm.sections(), 0.005)
+    summary += paragraph("Product coverage is 20.0%.").data
+    classes = set(re.findall(r"""class=["']([^"']+)["']""", summary))
+    assert {"summary", "summary-standing", "findings", "summary-lead", "finding"} <= classes
+    css = REPORT_CSS.replace("\n", "")
+    screen, printed = css.split("@media print{", 1)
+    for cls in classes:
+        assert re.search(rf"\.{cls}\b", _rules(screen)), cls
+    assert "section.summary{" in printed and "ol.findings" in printed
+    nb = _executed()
+    cell = nbformat.v4.new_code_cell("HTML(summary)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": summary})]
+    nb.cells.insert(4, cell)
+    page = render_report(nb, _header())
+    style = page[page.index("<style>") : page.index("</style>")]
+    assert "section.summary{" in style and "ol.findings>li{" in style
+    body = _body(page)
+    opening = re.search(r"<section[^>]*\bclass=\"summary\"[^>]*>", body)
+    assert opening and 'id="summary"' in opening.group(0)
+    assert opening.start() < body.index("data:image/png")  # first, and styled by its class
 
 
 def test_failed_report_shows_the_error_and_an_anchor() -> None:

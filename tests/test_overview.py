@@ -204,6 +204,28 @@ def test_league_table_ranks_within_the_echelon_by_direction() -> None:
     assert weighted.at["X", "league_score"] == pytest.approx((3 * 1.0 + 0.0) / 4)
 
 
+def test_league_scores_within_materiality_share_the_rank() -> None:
+    """Issue 14: the composite score was ranked on every difference, unlike the KPI ranks."""
+    sc = pd.DataFrame(
+        {
+            "region_id": ["X", "Y", "Z", "V"],
+            "echelon": [1, 1, 1, 1],
+            "product_coverage": [0.4, 0.1, 0.25, 0.05],
+            "manager_adequacy": [400.0, 100.0, 250.0, 450.0],
+        }
+    )
+    w = {"product_coverage": 1.0, "manager_adequacy": 1.001}
+    kpi_ids = ["product_coverage", "manager_adequacy"]
+    lt = league_table(sc, kpi_ids, weights=w, materiality=0.005).set_index("region_id")
+    # X: coverage best (1), adequacy 3rd of 4 (1/3); Y: 3rd (1/3) and best (1); Z: 2/3 and 2/3
+    score = lt["league_score"]
+    assert score["Y"] - score["X"] == pytest.approx(0.001 * (2 / 3) / 2.001)
+    assert abs(score["Z"] - score["Y"]) < 0.005
+    assert lt.loc[["X", "Y", "Z", "V"], "league_rank"].tolist() == [1.0, 1.0, 1.0, 4.0]
+    exact = league_table(sc, kpi_ids, weights=w, materiality=0.0).set_index("region_id")
+    assert exact.loc[["Y", "Z", "X", "V"], "league_rank"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_a_region_alone_in_its_echelon_is_ranked_against_the_bank_not_itself() -> None:
     """Issue 13: a one-region echelon showed score 1.000, rank 1 of 1 on every KPI."""
     sc = pd.DataFrame(

@@ -239,6 +239,31 @@ def test_migration_rows_are_shares_that_add_up_to_100_percent() -> None:
     assert true.loc["Mass", "Mass"] == pytest.approx(900 / 1005)
 
 
+def test_migration_chart_shares_use_the_true_row_totals_of_the_tier_flows() -> None:
+    """Issue 14: a row with a withheld cell was divided by the sum of its shown cells only."""
+    from bankanalysis.report.format import Suppressed
+    from bankanalysis.report.heatmaps import migration_row_totals
+
+    flows = pd.DataFrame(
+        {
+            "tier": ["mass", "vip", "private_banking"],
+            "customers_from": [1030, Suppressed(10), 0],
+            "new_in": [0, 40, 10],
+        },
+        dtype=object,
+    )
+    totals = migration_row_totals(flows)
+    assert totals["new"] == 50.0 and totals["Mass"] == 1030.0 and np.isnan(totals["VIP"])
+    fig = plots.plot_migration_matrix(_migration_counts(), "2024-01", "2024-04", 10, totals)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    # Mass: 900, 60 and 40 of 1,030 (30 withheld), not of the 1,000 shown
+    assert {"87%", "5.8%", "3.9%", "<10", "80%"} <= set(texts)
+    assert "90%" not in texts  # VIP's total is withheld: its row is not drawn
+    # a withheld part of the new customers leaves the new row's total unknown
+    flows.at[2, "new_in"] = Suppressed(10)
+    assert np.isnan(migration_row_totals(flows)["new"])
+
+
 def test_migration_colour_scale_ignores_the_diagonal() -> None:
     from bankanalysis.report.heatmaps import diagonal_mask, off_diagonal_vmax, row_shares
 

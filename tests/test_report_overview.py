@@ -173,6 +173,20 @@ def test_league_view_and_metrics() -> None:
     assert league_table(sc.regions).shape[0] == 2
 
 
+def test_league_view_marks_a_shared_league_rank() -> None:
+    table = pd.DataFrame(
+        {
+            "region_id": ["RA", "RB", "RC"],
+            "echelon": [1, 1, 1],
+            "product_coverage": [0.300, 0.298, 0.1],
+        }
+    )
+    table = league_table(table, ["product_coverage"], materiality=0.005)
+    table.insert(1, "region", table["region_id"].map({"RA": "A", "RB": "B", "RC": "C"}))
+    ranks = rov.league_view(table).frame.set_index("Region")["League rank"]
+    assert ranks.to_dict() == {"A": "1=", "B": "1=", "C": "3"}
+
+
 def test_league_of_a_lone_region_says_so_and_records_no_rank() -> None:
     table = pd.DataFrame(
         {

@@ -13,6 +13,7 @@ from bankanalysis.propensity import PropensityBundle, TrainingSettings, build_le
 from bankanalysis.propensity.evaluation import roc_auc
 from bankanalysis.report import propensity as rp
 from bankanalysis.report import propensity_charts as charts
+from bankanalysis.report.chart_findings import calibration_sentence, gains_sentence
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
 from bankanalysis.rules.kpis import is_kpi
@@ -241,10 +242,10 @@ def test_skipped_products_text_lists_reasons_escaped():
     assert rp.skipped_products_text(_bundle(skipped={}), {}) == ""
 
 
-def test_header_text_escapes_the_region_name():
-    text = rp.header_text("<script>", 2, _bundle())
-    assert text.startswith("**&lt;script&gt;** (echelon 2), data month **2025-12**.")
-    assert "2 monthly windows (2025-01 to 2025-06), evaluated on 2025-09" in text
+def test_model_note_states_the_windows_not_the_region_or_month():
+    text = rp.model_note(_bundle())
+    assert text.startswith("Models fitted on 2 monthly windows (2025-01 to 2025-06), evaluated")
+    assert "2025-09" in text and "echelon" not in text and "2025-12" not in text
 
 
 def test_no_model_sections_say_why_and_record_counts():
@@ -440,9 +441,28 @@ def test_report_of_data_too_short_states_the_reason_everywhere():
     bundle = _bundle(pd.DataFrame(), skipped={})
     bundle.train_months = []
     bundle.no_model_reason = "the data hold 4 months up to 2025-04; ... needs at least 7"
-    assert "No model could be fitted: the data hold 4 months" in rp.header_text("R", 1, bundle)
+    assert rp.model_note(bundle).startswith("No model could be fitted: the data hold 4 months")
     sec = rp.evaluation_section(bundle, _ctx(), {})
     assert sec.parts[0].startswith("**No product has a model**: the data hold 4 months")
     assert sec.metrics["models_beating_baseline"] == Absent(
         "no product has a model: the data hold 4 months up to 2025-04; ... needs at least 7"
     )
+
+
+def test_gains_and_calibration_sections_state_a_finding_for_the_region():
+    """Issue 14: the sections explained how to read the charts but found nothing."""
+    bundle, ctx = _bundle(), _ctx()
+    names = {"fund": "Fund", "gold": "Gold"}
+    gains = rp.gains_section(bundle, ctx, 5, names)
+    expected = charts.gains_plot_data(bundle.evaluation, "R1", 5, names)
+    assert gains.parts[1] == gains_sentence(expected)
+    assert gains.parts[1].startswith("Contacting the top 10% of customers by score reaches ")
+    assert "Fund (bank)" in gains.parts[1] and "Gold (region)" in gains.parts[1]
+    calib = rp.calibration_section(bundle, ctx, 5, names)
+    shown = charts.calibration_plot_data(bundle.evaluation, "R1", 5, 5, names)
+    assert calib.parts[1] == calibration_sentence(shown)
+    assert calib.parts[1].startswith("In the highest-probability bin shown, the predicted")
+    import matplotlib.pyplot as plt
+
+    for sec in (gains, calib):
+        plt.close(sec.parts[0])

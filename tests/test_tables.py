@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bankanalysis.report.tables import kpi_table, style_table, table_frame
+from bankanalysis.report.tables import (
+    KpiTable,
+    kpi_table,
+    shown_withheld_cells,
+    style_table,
+    table_frame,
+)
 
 
 def test_table_frame_formats_by_kpi_and_marks_withheld_rows():
@@ -71,3 +77,24 @@ def test_kpi_table_sits_in_the_scroll_box_the_stylesheet_keeps_in_view() -> None
     css = REPORT_CSS.replace("\n", "")
     assert ".table-scroll table td:nth-child(1)" in css and "position:sticky;left:0" in css
     assert ".table-scroll,.output_html{overflow-x:auto" in css
+
+
+def test_shown_withheld_cells_counts_the_markers_of_the_tables_shown() -> None:
+    df = pd.DataFrame({"tier": ["mass", "vip", "pb"], "n": [120, 4, 0], "s": [0.8, 0.1, None]})
+    small = pd.DataFrame({"n": [False, True, False], "s": [False, True, False]})
+    t = kpi_table(
+        df,
+        {"n": "customers", "s": "customer_share"},
+        labels=["tier"],
+        min_group_size=10,
+        suppressed=small,
+    )
+    assert shown_withheld_cells(10, t) == 2  # vip's two cells; pb's n/a is absent, not withheld
+
+    class Section:  # a report section: its parts in display order
+        parts = ["text <10", t, KpiTable(pd.DataFrame({"a": ["x", "<5"]}))]
+
+    # the secondary marker counts; "<5" is not this report's marker; text is no cell
+    assert shown_withheld_cells(10, Section(), [t]) == 2 + 1 + 2
+    nothing = kpi_table(df.iloc[:1], {"n": "customers"}, min_group_size=10)
+    assert shown_withheld_cells(10, nothing, "figure") == 0

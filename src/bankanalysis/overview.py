@@ -386,8 +386,9 @@ def league_table(
     Returns
     -------
     DataFrame
-        ``region_id, echelon, league_score, league_rank`` (1 = best within the echelon, ties
-        share the best rank), ``compared_with`` (``"echelon"`` or ``"bank"``) and
+        ``region_id, echelon, league_score, league_rank`` (1 = best within the echelon; scores
+        within ``materiality`` of each other (absolute, the score being 0..1) share the best
+        rank), ``compared_with`` (``"echelon"`` or ``"bank"``) and
         ``rank_<kpi>`` per KPI; sorted by echelon and rank.
     """
     ids = [k for k in (kpi_ids or SCORECARD_KPIS) if k in scorecard.columns]
@@ -420,7 +421,12 @@ def league_table(
     total = have.sum(axis=1)
     score = (pct.fillna(0.0) * w).sum(axis=1) / total.where(total > 0)
     out["league_score"] = score.round(12)  # equal scores tie despite float noise
-    out["league_rank"] = out.groupby("echelon", observed=True)["league_score"].rank(
+    # the score is a share of the way from last (0) to first (1): ties within ``materiality``
+    # share the better rank, by the same rule as the KPI ranks
+    tied_score = out.groupby("echelon", observed=True)["league_score"].transform(
+        lambda s: material_values(s, None, materiality, True)
+    )
+    out["league_rank"] = tied_score.groupby(out["echelon"], observed=True).rank(
         ascending=False, method="min"
     )
     out.loc[lone, "league_rank"] = np.nan  # first of one is no rank

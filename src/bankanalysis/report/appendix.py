@@ -259,6 +259,7 @@ def appendix_html(
     currency: str | None = None,
     min_group_size: int | None = None,
     suppressed_cells: int | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The appendix: provenance and parameters, collapsed in ``<details id="appendix">``.
 
@@ -274,7 +275,11 @@ def appendix_html(
         ``k`` of the disclosure rule, stated with the count of withheld cells.
     suppressed_cells : int, optional
         Table cells withheld by the disclosure rule in this report, when the disclosure layer
-        counts them; the appendix then states the number (never a guess when it does not).
+        counts them; the appendix then states the number (never a guess when it does not);
+        0 says that no cell is withheld.
+    notes : sequence of str
+        How the report's figures were made, in plain sentences (tier basis, model windows),
+        listed under the provenance (escaped).
     """
     meta = "".join(
         f'<dt>{_e(k)}</dt><dd class="{_e(k.lower().replace(" ", "-"))}">{_e(v or "unknown")}</dd>'
@@ -286,12 +291,16 @@ def appendix_html(
             f"Groups of 1 to {int(min_group_size) - 1} customers are withheld (shown as "
             f"&lt;{int(min_group_size)})."
         )
-        if suppressed_cells is not None:
+        if suppressed_cells is not None and int(suppressed_cells) == 0:
+            rule += " No cell of this report's tables is withheld."
+        elif suppressed_cells is not None:
             rule += f" Cells withheld in this report: {int(suppressed_cells):,}."
         disclosure = f'<p class="disclosure">{rule}</p>'
+    method = "".join(f"<li>{_e(n)}</li>" for n in notes if n)
+    method = f'<h3>How the figures were made</h3><ul class="method">{method}</ul>' if method else ""
     return (
         f'<details id="{APPENDIX_ID}" class="appendix">'
         "<summary>Appendix: how this report was made (data, code and parameters)</summary>"
-        f'<h3>Provenance</h3><dl class="meta">{meta}</dl>{disclosure}'
+        f'<h3>Provenance</h3><dl class="meta">{meta}</dl>{disclosure}{method}'
         f"<h3>Parameters</h3>{parameters_table_html(params, notebook, currency)}</details>"
     )

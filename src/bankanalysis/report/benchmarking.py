@@ -92,7 +92,6 @@ __all__ = [
     "dea_target_items",
     "dea_targets_table",
     "device_rates",
-    "heading",
     "key_figures",
     "lagging_sentence",
     "level_aggregates",
@@ -504,11 +503,6 @@ def show(*items: Any) -> None:
             plt.close(item)
         else:
             display(item)
-
-
-def heading(region_name: str, echelon: int | None, month: str) -> str:
-    """The line under the title: region, echelon and data month."""
-    return f"**{_e(region_name)}** (echelon {echelon}), data month **{month}**."
 
 
 def attainment_items(

@@ -16,7 +16,7 @@ the appendix (provenance and parameters in words, collapsed) at the end of the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +173,7 @@ def report_appendix(
     params: Mapping[str, Any],
     *,
     suppressed_cells: int | None = None,
+    notes: Sequence[str] = (),
 ) -> Any:
     """The report's appendix, for its last cell: provenance and parameters, collapsed.
 
@@ -188,6 +189,9 @@ def report_appendix(
         Cells withheld by the disclosure rule in this report. Pass it when
         :mod:`bankanalysis.rules.disclosure` counts them; the appendix then states the number
         (without it, the rule is stated without a count).
+    notes : sequence of str
+        How the report's figures were made (the tier basis, the models' windows): facts the
+        reader may look up, stated once at the end rather than above the summary.
 
     Returns
     -------
@@ -206,5 +210,6 @@ def report_appendix(
             currency=ctx.currency,
             min_group_size=ctx.min_group_size,
             suppressed_cells=suppressed_cells,
+            notes=notes,
         )
     )

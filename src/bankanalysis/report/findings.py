@@ -4,8 +4,9 @@ A :class:`Finding` is one sentence about one KPI with its number and unit (forma
 :mod:`bankanalysis.report.format`), a severity score and the id of the report section it links
 to. The rules below are pure functions on small frames; each decides which findings qualify:
 
-- :func:`target_findings`: a plan target missed (by the KPI's direction, on the displayed
-  rounding, :func:`~bankanalysis.report.format.attainment_met`);
+- :func:`target_findings`: a plan target missed (by the KPI's direction, on the exact values,
+  :func:`~bankanalysis.report.format.attainment_met`; shown with the decimals that tell the
+  actual from the target);
 - :func:`standing_findings`: the region materially worse than its echelon or the bank
   (:mod:`bankanalysis.rules.materiality`);
 - :func:`change_findings`: a KPI materially worse than last month or last quarter;
@@ -36,6 +37,7 @@ import pandas as pd
 from bankanalysis.report.format import (
     attainment_met,
     display_round,
+    distinct_decimals,
     format_change,
     format_value,
     is_missing,
@@ -184,9 +186,9 @@ def _worse(kpi: str, value: float, reference: float) -> bool:
     return False
 
 
-def _gap(kpi: str, diff: float, currency: str) -> str:
+def _gap(kpi: str, diff: float, currency: str, decimals: int | None = None) -> str:
     """An unsigned difference in the KPI's unit (``2.9 pp``, ``1,250 CNY``)."""
-    return format_change(kpi, abs(float(diff)), currency).lstrip("+")
+    return format_change(kpi, abs(float(diff)), currency, decimals=decimals).lstrip("+")
 
 
 def compare_word(
@@ -214,6 +216,28 @@ def _tie_text(kpi: str, materiality: float) -> str:
     return f"{number} pp" if kpi and kpis.get(kpi).unit == "share" else f"{number} %"
 
 
+@dataclass(frozen=True)
+class _Pair:
+    """What :func:`compare_sentence` and :func:`change_sentence` both state about two figures."""
+
+    name: str
+    value: str
+    tied: bool
+    tie: str
+
+
+def _pair(kpi: str, value: Any, other: Any, materiality: float, currency: str) -> _Pair:
+    """The KPI's name, ``value`` formatted (empty when missing), whether the two figures are
+    tied (``None`` when either is missing) and the tie's width in words."""
+    both = not (is_missing(value) or is_missing(other))
+    return _Pair(
+        name=kpis.get(kpi).name,
+        value="" if is_missing(value) else format_value(kpi, value, currency),
+        tied=both and not differs(kpi, value, other, materiality),
+        tie=_tie_text(kpi, materiality),
+    )
+
+
 def compare_sentence(
     kpi: str,
     value: Any,
@@ -233,20 +257,16 @@ def compare_sentence(
     >>> compare_sentence("customer_growth", 0.071, 0.070, "the bank", 0.005)
     'Customer growth is 7.1%, level with the bank (7.0%; tied within 0.5 pp).'
     """
-    k = kpis.get(kpi)
+    p = _pair(kpi, value, reference, materiality, currency)
     if is_missing(value):
-        return f"{k.name} is not available for this comparison."
-    v = format_value(kpi, value, currency)
+        return f"{p.name} is not available for this comparison."
     if is_missing(reference):
-        return f"{k.name} is {v}; {against} has no published figure to compare with."
+        return f"{p.name} is {p.value}; {against} has no published figure to compare with."
     r = format_value(kpi, reference, currency)
-    lower = "; lower is better" if k.direction == "lower" else ""
-    if not differs(kpi, value, reference, materiality):
-        return (
-            f"{k.name} is {v}, level with {against} ({r}; tied within "
-            f"{_tie_text(kpi, materiality)})."
-        )
-    return f"{k.name} is {v}, {compare_word(kpi, value, reference, materiality, currency)} {against} ({r}{lower})."
+    lower = "; lower is better" if kpis.get(kpi).direction == "lower" else ""
+    if p.tied:
+        return f"{p.name} is {p.value}, level with {against} ({r}; tied within {p.tie})."
+    return f"{p.name} is {p.value}, {compare_word(kpi, value, reference, materiality, currency)} {against} ({r}{lower})."
 
 
 def change_sentence(
@@ -266,16 +286,13 @@ def change_sentence(
     >>> change_sentence("product_coverage", 0.271, 0.269, "2026-03", 0.005)
     'Product coverage is unchanged since 2026-03 within 0.5 pp (27.1%).'
     """
-    k = kpis.get(kpi)
+    p = _pair(kpi, now, before, materiality, currency)
     if is_missing(now) or is_missing(before):
-        return f"{k.name}: no published figure for {since} to compare with."
-    v = format_value(kpi, now, currency)
-    if not differs(kpi, now, before, materiality):
-        return f"{k.name} is unchanged since {since} within {_tie_text(kpi, materiality)} ({v})."
+        return f"{p.name}: no published figure for {since} to compare with."
+    if p.tied:
+        return f"{p.name} is unchanged since {since} within {p.tie} ({p.value})."
     verb = "rose" if float(now) > float(before) else "fell"
-    return (
-        f"{k.name} {verb} {_gap(kpi, float(now) - float(before), currency)} since {since}, to {v}."
-    )
+    return f"{p.name} {verb} {_gap(kpi, float(now) - float(before), currency)} since {since}, to {p.value}."
 
 
 # --------------------------------------------------------------------------- rules
@@ -314,11 +331,12 @@ def target_findings(
             continue
         k = kpis.get(row.kpi)
         short = "short" if k.direction == "higher" else "over"
-        actual = format_value(row.kpi, row.actual, currency)
+        d = distinct_decimals(row.kpi, row.actual, row.target)  # missed by less than rounding
+        actual = format_value(row.kpi, row.actual, currency, decimals=d)
         sentence = (
             f"{who}{k.name} is {actual} against the target of "
-            f"{format_value(row.kpi, row.target, currency)}, "
-            f"{_gap(row.kpi, float(row.actual) - float(row.target), currency)} {short}."
+            f"{format_value(row.kpi, row.target, currency, decimals=d)}, "
+            f"{_gap(row.kpi, float(row.actual) - float(row.target), currency, d)} {short}."
         )
         out.append(
             Finding(

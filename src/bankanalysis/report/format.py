@@ -30,6 +30,7 @@ __all__ = [
     "Absent",
     "Suppressed",
     "attainment_met",
+    "distinct_decimals",
     "display_round",
     "format_change",
     "format_number",
@@ -115,6 +116,35 @@ def display_round(kpi: str | KPI, value: float, decimals: int | None = None) -> 
     if k.unit == "share":
         return round(float(value), d + 2)
     return round(float(value), d)
+
+
+#: Most decimals a figure gains beyond its KPI's so that it does not display as equal to the
+#: figure it is compared with (a target it misses).
+MAX_EXTRA_DECIMALS = 3
+
+
+def distinct_decimals(kpi: str | KPI, value: Any, other: Any, decimals: int | None = None) -> int:
+    """The decimals at which ``value`` displays differently from ``other``.
+
+    The KPI's own decimals when they already differ (or the figures are equal or missing); up
+    to :data:`MAX_EXTRA_DECIMALS` more when rounding would show two different figures as one
+    (29.96 % against a target of 30 % shows as 29.96 %, not 30.0 %).
+
+    Examples
+    --------
+    >>> distinct_decimals("product_coverage", 0.2996, 0.30), distinct_decimals("aum", 99.4, 100)
+    (2, 0)
+    >>> distinct_decimals("aum", 99.6, 100)
+    1
+    """
+    k = _kpi(kpi)
+    d = _decimals(k, decimals)
+    if is_missing(value) or is_missing(other) or float(value) == float(other):
+        return d
+    for extra in range(MAX_EXTRA_DECIMALS + 1):
+        if display_round(k, float(value), d + extra) != display_round(k, float(other), d + extra):
+            return d + extra
+    return d + MAX_EXTRA_DECIMALS
 
 
 def format_number(value: float, decimals: int, sign: bool = False) -> str:
@@ -224,6 +254,8 @@ def format_value(
         return _missing_text(value, None, with_reason)
     v = float(value)
     d = _decimals(k, decimals)
+    if k.id == "target_attainment" and decimals is None:
+        return _attainment_text(k, v, d)
     if k.unit == "share":
         return format_number(v * 100, d) + "%"
     if k.unit == "money":
@@ -237,6 +269,16 @@ def format_value(
     if unit and k.unit == "minutes":
         return f"{text} min"
     return text
+
+
+def _attainment_text(k: KPI, v: float, d: int) -> str:
+    """An attainment ratio that never reads 100 % unless it is exactly 1: met and missed are
+    decided on the exact figure (:func:`attainment_met`), so 99.96 % shows as ``99.96%`` and a
+    ratio closer still to 1 as ``<100%`` (``>100%`` above it)."""
+    d = distinct_decimals(k, v, 1.0, d)
+    if v != 1.0 and display_round(k, v, d) == 1.0:
+        return ("<" if v < 1.0 else ">") + "100%"
+    return format_number(v * 100, d) + "%"
 
 
 def _compact_money(v: float, currency: str) -> str:
@@ -291,22 +333,25 @@ def format_change(
 
 
 def attainment_met(kpi: str | KPI, actual: Any, target: Any) -> bool | None:
-    """Whether ``actual`` meets ``target`` by the KPI's direction, on the displayed values.
+    """Whether ``actual`` meets ``target`` by the KPI's direction, on the exact values.
 
-    The comparison uses the values as :func:`format_value` rounds them, so a report never shows
-    "100.0%" beside "missed". ``None`` when either value is missing or the KPI has no direction.
+    The one rule of met and missed: the summary, the sections and the run index all decide
+    with it (the index on the attainment ratio against a target of 1). A figure that misses by
+    less than its rounding is displayed with more decimals (:func:`distinct_decimals`; an
+    attainment ratio by :func:`format_value`), so a report never shows "100.0%" beside
+    "missed". ``None`` when either value is missing or the KPI has no direction.
 
     Examples
     --------
-    >>> attainment_met("product_coverage", 0.29996, 0.3)
-    True
+    >>> attainment_met("product_coverage", 0.29996, 0.3), attainment_met("product_coverage", 0.3, 0.3)
+    (False, True)
     >>> attainment_met("manager_adequacy", 310, 300)
     False
     """
     k = _kpi(kpi)
     if is_missing(actual) or is_missing(target) or k.direction == "none":
         return None
-    a, t = display_round(k, float(actual)), display_round(k, float(target))
+    a, t = float(actual), float(target)
     return bool(a >= t) if k.direction == "higher" else bool(a <= t)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "highlight_colours",
     "highlighted_lines",
     "migration_heatmap",
+    "migration_row_totals",
     "off_diagonal_vmax",
     "pivot_lines",
     "row_shares",
@@ -87,6 +88,42 @@ def row_shares(counts: pd.DataFrame, totals: pd.Series | None = None) -> pd.Data
     total = counts.sum(axis=1, min_count=1) if totals is None else totals.reindex(counts.index)
     total = total.astype("float64").where(total > 0)
     return counts.astype("float64").div(total, axis=0)
+
+
+def migration_row_totals(flows: pd.DataFrame) -> pd.Series:
+    """The true total of each row of the migration chart, withheld cells included.
+
+    A tier's row total is its ``customers_from`` of the (protected) tier-flow table; the
+    ``new`` row's is the sum of ``new_in`` over the tiers. A total that is withheld (a marker
+    rather than a number), or a ``new`` total with a withheld part, is NaN: that row's shares
+    are not known and are not drawn, rather than computed from the cells left shown.
+
+    Parameters
+    ----------
+    flows : DataFrame
+        :func:`~bankanalysis.segmentation.migration.tier_flows`, as
+        :func:`~bankanalysis.report.disclosure.protect_migration` publishes it (``mig.flows``).
+
+    Returns
+    -------
+    Series
+        Row total by row label (:func:`~bankanalysis.rules.tiers.tier_label`), ``new`` first.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"tier": ["mass", "vip"], "customers_from": [1005, 500],
+    ...                   "new_in": [40, 10]})
+    >>> migration_row_totals(f).to_dict()
+    {'new': 50.0, 'Mass': 1005.0, 'VIP': 500.0}
+    """
+    from bankanalysis.report.format import as_float
+    from bankanalysis.rules.tiers import tier_label
+
+    new = [as_float(v) for v in flows["new_in"]]
+    out = {"new": float(np.sum(new)) if not np.isnan(new).any() else np.nan}
+    for tier, n in zip(flows["tier"], flows["customers_from"], strict=True):
+        out[tier_label(str(tier))] = as_float(n)
+    return pd.Series(out, dtype="float64")
 
 
 def off_diagonal_vmax(shares: pd.DataFrame, floor: float = 0.01) -> float:
@@ -224,16 +261,16 @@ def migration_heatmap(
     t0, month : str
         Start and end month.
     totals : Series, optional
-        True row totals; default the shown cells' sum.
+        True row totals, withheld cells included (:func:`migration_row_totals` of the
+        protected tier flows); a row whose total is NaN is not drawn. Without it, the shown
+        cells' sum (the shares of a row with a withheld cell are then overstated).
     min_group_size : int, optional
         The disclosure threshold, for the marker of withheld cells.
     """
     import matplotlib.pyplot as plt
 
     shares = row_shares(counts, totals)
-    withheld = counts.isna().to_numpy(dtype=bool) & np.isfinite(
-        row_shares(counts.fillna(0), totals).to_numpy(dtype="float64")
-    )
+    withheld = counts.isna().to_numpy(dtype=bool)
     n_rows, n_cols = counts.shape
     fig, ax = plt.subplots(figsize=(max(6.5, 1.25 * n_cols + 2.5), max(3.5, 0.65 * n_rows + 1.8)))
     _draw(shares, withheld, ax, "Blues", "share of the starting state's customers", min_group_size)

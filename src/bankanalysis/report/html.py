@@ -88,6 +88,19 @@ tbody th{white-space:nowrap}
 box-shadow:1px 0 0 #d0d0d0}
 .table-scroll table thead th:nth-child(1),.output_html table thead tr>:nth-child(1){
 background:#eef3f8}
+section.summary{background:#f5f8fc;border:1px solid #c6d6e8;border-left:5px solid #08519c;
+border-radius:3px;padding:.5em 1.2em .8em;margin:.8em 0 1.6em}
+section.summary h2{margin:.3em 0 .4em;color:#08306b;font-size:1.35em}
+section.summary h3{margin:.9em 0 .3em;color:#08306b;font-size:1.05em}
+p.summary-lead{font-size:1.08em;font-weight:600;margin:.3em 0 .5em}
+ol.findings{margin:.3em 0 .7em;padding-left:1.8em}
+ol.findings>li{margin:.3em 0;padding-left:.2em}
+ol.findings>li::marker{color:#c62828;font-weight:bold}
+table.summary-standing{background:#fff}
+table.summary-standing caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555;
+padding-top:.3em}
+table.summary-standing td:nth-child(1){text-align:left}
+p.finding{border-left:4px solid #6baed6;background:#f5f8fc;padding:.4em .8em;margin:.6em 0}
 details.appendix{margin:2.5em 0 1em;border-top:3px solid #08519c;padding-top:.6em}
 details.appendix>summary{font-size:1.15em;font-weight:bold;color:#08306b;cursor:pointer}
 .status{display:inline-block;padding:.05em .5em;border-radius:3px;color:#fff;font-size:.85em}
@@ -112,6 +125,11 @@ thead{display:table-header-group}
 .output_html table tr>:nth-child(1){position:static;box-shadow:none}
 img{max-width:100%!important;height:auto!important;break-inside:avoid;page-break-inside:avoid}
 h1,h2,h3{break-after:avoid;page-break-after:avoid}
+section.summary{background:none;border:1px solid #888;border-left:3pt solid #08519c;
+padding:.3em .8em;margin:0 0 1em}
+section.summary a{color:inherit;text-decoration:none}
+ol.findings,p.summary-lead,p.finding{break-inside:avoid;page-break-inside:avoid}
+p.finding{background:none;border-left:2pt solid #6baed6}
 details.appendix{display:block}
 details.appendix::details-content{content-visibility:visible;display:block}
 details.appendix>summary{list-style:none}

@@ -29,7 +29,7 @@ from bankanalysis.data.restricted import is_restricted
 from bankanalysis.planning.progress import PLAN_FLOW_KPIS
 from bankanalysis.report.format import (
     Absent,
-    display_round,
+    attainment_met,
     format_value,
     is_missing,
     kpi_label,
@@ -261,26 +261,24 @@ def readable_error(error: str) -> tuple[str, str]:
 
 
 def target_met(kpi_id: str, attainment: Any) -> bool | None:
-    """Whether a target is met, from the attainment ratio (actual / target) as displayed.
+    """Whether a target is met, from the attainment ratio (actual / target).
 
-    The ratio is rounded as the index shows it (a share, one decimal of %), then compared with
-    1 by the KPI's direction, so "100.0% of target" never reads "missed". ``None`` when the
-    ratio is missing or the KPI has no direction.
+    The one rule of the reports (:func:`~bankanalysis.report.format.attainment_met`) on the
+    exact ratio against 1, by the KPI's direction, as the summary's "targets missed" decides;
+    the ratio's display (:func:`~bankanalysis.report.format.format_value`) never reads 100 %
+    for a ratio that is not 1 (``99.96%``), so "missed" never stands beside "100.0%".
+    ``None`` when the ratio is missing or the KPI has no direction.
 
     Examples
     --------
     >>> target_met("aum", 1.02), target_met("aum", 0.9994), target_met("aum", 0.9996)
-    (True, False, True)
-    >>> target_met("manager_adequacy", 1.1)
-    False
+    (True, False, False)
+    >>> target_met("manager_adequacy", 1.1), target_met("aum", 1.0)
+    (False, True)
     """
     if is_missing(attainment) or not kpis.is_kpi(kpi_id):
         return None
-    direction = kpis.get(kpi_id).direction
-    if direction == "none":
-        return None
-    shown = display_round("target_attainment", float(attainment))
-    return shown >= 1.0 if direction == "higher" else shown <= 1.0
+    return attainment_met(kpi_id, float(attainment), 1.0)
 
 
 @dataclass

@@ -360,9 +360,7 @@ def league_view(table: pd.DataFrame) -> KpiTable:
     frame[kpi_label("league_score")] = [
         format_value("league_score", v, unit=False) for v in table["league_score"]
     ]
-    frame[kpi_label("league_rank")] = [
-        format_value("league_rank", v, unit=False) for v in table["league_rank"]
-    ]
+    frame[kpi_label("league_rank")] = _shared_ranks(table, "league_rank")
     for col in [c for c in table.columns if c.startswith("rank_")]:
         frame[f"Rank: {kpis.get(col[5:]).name}"] = _shared_ranks(table, col)
     materiality = float(table.attrs.get("materiality", 0.0))

@@ -474,16 +474,21 @@ def plot_lorenz(curve: pd.DataFrame, month: str) -> Figure:
 
 
 def plot_migration_matrix(
-    matrix: pd.DataFrame, t0: str, month: str, min_group_size: int | None = None
+    matrix: pd.DataFrame,
+    t0: str,
+    month: str,
+    min_group_size: int | None = None,
+    totals: pd.Series | None = None,
 ) -> Figure:
     """Tier migration ``t0`` -> ``month`` as row shares, diagonal de-emphasised.
 
     See :func:`bankanalysis.report.heatmaps.migration_heatmap` (``matrix``: counts, withheld
-    cells NaN).
+    cells NaN; ``totals``: the true row totals,
+    :func:`~bankanalysis.report.heatmaps.migration_row_totals`).
     """
     from bankanalysis.report.heatmaps import migration_heatmap
 
-    return migration_heatmap(matrix, t0, month, min_group_size=min_group_size)
+    return migration_heatmap(matrix, t0, month, totals=totals, min_group_size=min_group_size)
 
 
 def plot_pipeline(plot: pd.DataFrame, within: float, month: str) -> Figure:

@@ -25,6 +25,7 @@ import pandas as pd
 from bankanalysis.propensity.evaluation import evaluation_table
 from bankanalysis.propensity.leads import leads_by_product
 from bankanalysis.propensity.training import PropensityBundle
+from bankanalysis.report.chart_findings import calibration_sentence, gains_sentence
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -52,7 +53,6 @@ __all__ = [
     "calibration_section",
     "evaluation_section",
     "gains_section",
-    "header_section",
     "offers_section",
     "product_names",
     "EVALUATION_KPIS",
@@ -65,7 +65,7 @@ __all__ = [
     "interval_text",
     "no_model_reason",
     "with_interval",
-    "header_text",
+    "model_note",
     "lead_product_summary",
     "lead_product_table",
     "offer_metrics",
@@ -142,29 +142,25 @@ def _missing(value: Any) -> bool:
 # --------------------------------------------------------------------------- header
 
 
-def header_text(region_name: str, echelon: Any, bundle: PropensityBundle) -> str:
-    """The report's opening sentence: region, data month, training windows, evaluation month.
+def model_note(bundle: PropensityBundle) -> str:
+    """How the models were fitted and evaluated, for the appendix (the title and the summary
+    already name the region and the data month).
 
     Examples
     --------
     >>> from bankanalysis.propensity.training import TrainingSettings
     >>> b = PropensityBundle(TrainingSettings(horizon=3), [], "2025-12", "2025-09",
     ...                      ["2025-05", "2025-06"], [], [])
-    >>> header_text("<b>东区</b>", 1, b)[:39]
-    '**&lt;b&gt;东区&lt;/b&gt;** (echelon 1), '
+    >>> model_note(b)
+    'Models fitted on 2 monthly windows (2025-05 to 2025-06), evaluated on 2025-09; the label is holding the product 3 month(s) later.'
     """
-    h = bundle.settings.horizon
     if not bundle.train_months:
-        return (
-            f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
-            f"No model could be fitted: {_e(bundle.no_model_reason)}."
-        )
+        return f"No model could be fitted: {bundle.no_model_reason}."
     first, last = bundle.train_months[0], bundle.train_months[-1]
     return (
-        f"**{_e(region_name)}** (echelon {_e(echelon)}), data month **{bundle.data_month}**. "
         f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
-        f"evaluated on {bundle.eval_period}; the label is holding the product {h} month(s) "
-        "later."
+        f"evaluated on {bundle.eval_period}; the label is holding the product "
+        f"{bundle.settings.horizon} month(s) later."
     )
 
 
@@ -656,11 +652,6 @@ def product_names(products: pd.DataFrame) -> dict[str, str]:
     return dict(zip(products["product"].astype(str), products["name"].astype(str), strict=True))
 
 
-def header_section(ctx: ReportContext, bundle: PropensityBundle) -> Section:
-    """The report's opening sentence (:func:`header_text`)."""
-    return Section([header_text(ctx.region_name, ctx.echelon, bundle)])
-
-
 def evaluation_section(
     bundle: PropensityBundle, ctx: ReportContext, names: Mapping[str, str]
 ) -> Section:
@@ -702,7 +693,9 @@ def gains_section(
     """The cumulative-gains chart (region's customers where they hold ``min_buyers`` buyers)."""
     gains = gains_plot_data(bundle.evaluation, ctx.region_id, min_buyers, names)
     fig = gains_figure(gains, bundle.eval_month)
-    return Section([fig if fig is not None else _NO_MODEL.format(what="gains chart")])
+    if fig is None:
+        return Section([_NO_MODEL.format(what="gains chart")])
+    return Section([fig, gains_sentence(gains)])
 
 
 def calibration_section(
@@ -714,7 +707,7 @@ def calibration_section(
     )
     fig = calibration_figure(calib, bundle.eval_month)
     if fig is not None:
-        return Section([fig])
+        return Section([fig, calibration_sentence(calib)])
     if not bundle.models:
         return Section([_NO_MODEL.format(what="calibration chart")])
     return Section(["No calibration bin holds enough customers to show."])

@@ -53,7 +53,6 @@ __all__ = [
     "escape",
     "flows_table",
     "holding_rate_grid",
-    "intro_text",
     "kpi_value",
     "label_pipeline",
     "label_tiers",
@@ -170,21 +169,6 @@ def _money_list(values: Iterable[float], currency: str) -> str:
 # --------------------------------------------------------------------------- tiers
 
 
-def intro_text(
-    region_name: str,
-    echelon: object,
-    month: str,
-    tier_months: int,
-    thresholds: Sequence[float],
-    currency: str,
-) -> str:
-    """The report's first line: region, echelon, data month and how tiers are assigned."""
-    return (
-        f"**{escape(region_name)}** (echelon {escape(echelon)}), data month **{escape(month)}**. "
-        + tier_basis_text(tier_months, thresholds, currency)
-    )
-
-
 def population_text(region_customers: int, bank_customers: int, month: str) -> str:
     """How many active customers the region and the bank have at the data month.
 
@@ -200,7 +184,7 @@ def population_text(region_customers: int, bank_customers: int, month: str) -> s
 
 
 def tier_basis_text(tier_months: int, thresholds: Sequence[float], currency: str) -> str:
-    """How tiers are assigned, for the report's introduction.
+    """How tiers are assigned, for the report's appendix (its method notes).
 
     Examples
     --------

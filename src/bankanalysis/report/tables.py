@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis.report.format import NOT_AVAILABLE, format_value, is_missing, kpi_label
-from bankanalysis.rules.disclosure import suppressed_marker
+from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
 
-__all__ = ["KpiTable", "kpi_table", "style_table", "table_frame"]
+__all__ = ["KpiTable", "kpi_table", "shown_withheld_cells", "style_table", "table_frame"]
 
 
 def style_table(
@@ -163,3 +163,39 @@ def kpi_table(
         suppressed=suppressed,
     )
     return KpiTable(frame, caption=caption, note=note)
+
+
+def shown_withheld_cells(min_group_size: int | None, *shown: Any) -> int:
+    """How many cells of the tables a report shows carry a disclosure marker.
+
+    For the appendix of a report whose tables withhold cells by the small-group rule rather
+    than through :mod:`bankanalysis.report.disclosure`'s protections: the count is read from
+    what is shown, so a report that withholds nothing says 0.
+
+    Parameters
+    ----------
+    min_group_size : int or None
+        ``k`` of the disclosure rule (the marker ``<k``; ``x`` marks a secondary withholding).
+    *shown
+        :class:`KpiTable`, DataFrames of displayed strings, sections (anything with a
+        ``parts`` list, e.g. :class:`bankanalysis.report.propensity.Section`), lists of
+        those; anything else (text, figures) holds no table cell.
+
+    Examples
+    --------
+    >>> t = KpiTable(pd.DataFrame({"a": ["<10", "12"], "b": ["x", "n/a"]}))
+    >>> shown_withheld_cells(10, t, [t], "<10 in a sentence is no cell")
+    4
+    """
+    markers = {suppressed_marker(min_group_size), SECONDARY_MARKER}
+    total = 0
+    for item in shown:
+        if isinstance(item, KpiTable):
+            item = item.frame
+        if isinstance(item, pd.DataFrame):
+            total += int(item.isin(markers).to_numpy().sum())
+        elif isinstance(item, list | tuple):
+            total += shown_withheld_cells(min_group_size, *item)
+        elif isinstance(getattr(item, "parts", None), list):
+            total += shown_withheld_cells(min_group_size, *item.parts)
+    return total
