@@ -36,6 +36,7 @@ from bankanalysis.data.validate_rules import (
     check_key,
     check_months,
     data_months,
+    missing_table,
     unreadable,
 )
 from bankanalysis.data.validate_targets import check_targets
@@ -167,15 +168,12 @@ def _open_raw_tables(
             if path is None:
                 if spec.required:
                     problems.append(
-                        Violation(
-                            table=name,
-                            file=str(raw_dir / f"{name}.csv"),
-                            column=None,
-                            rule="missing_table",
-                            message=(
-                                f"required table '{name}' is missing: add {name}.csv or "
-                                f"{name}.parquet to {raw_dir} ({spec.description})"
-                            ),
+                        missing_table(
+                            raw_dir,
+                            name,
+                            f"required table '{name}' is missing: add {name}.csv or "
+                            f"{name}.parquet to {raw_dir} ({spec.description})",
+                            required=True,
                         )
                     )
                 continue
