@@ -100,8 +100,14 @@ class RawCheck:
             out[pos:pos] = _key_violations(self.raw_dir, table, self.encoding)
         return RawCheck(out, self.months, self.plain, {}, self.raw_dir, self.encoding)
 
-    def raise_for_errors(self) -> list[Violation]:
+    def raise_for_errors(self, log_warnings: bool = True) -> list[Violation]:
         """Raise the report when a rule is broken; log and return the warnings otherwise.
+
+        Parameters
+        ----------
+        log_warnings : bool
+            Log each warning (``False`` when the caller shows them itself, as ``bankanalysis
+            data validate`` does: otherwise each would appear twice).
 
         Returns
         -------
@@ -116,8 +122,9 @@ class RawCheck:
         """
         if self.errors:
             raise DataContractError(self.violations, source=str(self.raw_dir))
-        for w in self.warnings:
-            logger.warning(w.format())
+        if log_warnings:
+            for w in self.warnings:
+                logger.warning(w.format())
         return self.warnings
 
 
