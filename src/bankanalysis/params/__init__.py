@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bankanalysis.contract import PRODUCT_FAMILIES
+from bankanalysis.contract import DEFAULT_CURRENCY, PRODUCT_FAMILIES
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params.fields import (
     CoverageProducts,
@@ -95,7 +95,7 @@ class CommonParams(BaseModel):
         None, description="analysis month YYYY-MM; null = last month of the data"
     )
     currency: str = Field(
-        "CNY",
+        DEFAULT_CURRENCY,
         pattern=r"^[A-Z]{3}$",
         description="display currency (ISO 4217 code); money thresholds below are in it",
     )

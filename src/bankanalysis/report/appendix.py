@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bankanalysis.contract import DEFAULT_CURRENCY
+
 __all__ = [
     "APPENDIX_ID",
     "HIDDEN_PARAMS",
@@ -117,7 +119,9 @@ def _kpi_name(kpi: Any, currency: str) -> str:
         return str(kpi)
 
 
-def value_text(value: Any, unit: str | None, null: str | None, currency: str = "CNY") -> str:
+def value_text(
+    value: Any, unit: str | None, null: str | None, currency: str = DEFAULT_CURRENCY
+) -> str:
     """A parameter value in words with its unit.
 
     Examples
@@ -185,7 +189,7 @@ def parameter_rows(
         {k: v for k, v in params.items() if not k.startswith("_")}, notebook
     )
     defaults = cls().model_dump()
-    currency = str(currency or params.get("currency") or defaults.get("currency", "CNY"))
+    currency = str(currency or params.get("currency") or defaults.get("currency", DEFAULT_CURRENCY))
     rows = []
     for name, field in cls.model_fields.items():
         if name in HIDDEN_PARAMS or name not in params:

@@ -26,6 +26,7 @@ from bankanalysis.propensity.evaluation import evaluation_table
 from bankanalysis.propensity.leads import leads_by_product
 from bankanalysis.propensity.training import PropensityBundle
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     Absent,
     Suppressed,
     format_change,
@@ -206,7 +207,7 @@ def _labelled(table: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataF
 
 
 def bank_evaluation_table(
-    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = "CNY"
+    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = DEFAULT_CURRENCY
 ) -> KpiTable:
     """The whole bank's out-of-time figures per product (the model is the same for every region).
 
@@ -239,7 +240,9 @@ def bank_evaluation_table(
     return table
 
 
-def with_interval(kpi: str, value: Any, low: Any, high: Any, currency: str = "CNY") -> str:
+def with_interval(
+    kpi: str, value: Any, low: Any, high: Any, currency: str = DEFAULT_CURRENCY
+) -> str:
     """A figure and its interval as one cell: ``"0.761 (0.742-0.780)"``; the figure alone
     (or ``n/a``) when a bound is missing.
 
@@ -318,7 +321,7 @@ def region_evaluation(
     product_names: Mapping[str, str],
     region_name: str,
     min_group_size: int,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> KpiTable:
     """The region's customers' figures per product; withheld cells show the disclosure marker.
 
@@ -529,7 +532,7 @@ def offer_metrics(summary: Mapping[str, float], modelled: bool = True) -> dict[s
     return out
 
 
-def offer_summary_text(summary: Mapping[str, float], currency: str = "CNY") -> str:
+def offer_summary_text(summary: Mapping[str, float], currency: str = DEFAULT_CURRENCY) -> str:
     """One Markdown paragraph on what working the leads should bring.
 
     Parameters
