@@ -7,13 +7,13 @@ import dataclasses
 import inspect
 import json
 import re
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
+from param_data import DEFAULTS, MA_KPI_NEEDS_TRANSACTIONS, ma_kpi_refusal, write_params_dir
 from pydantic import Field, ValidationError
 
 from bankanalysis.exceptions import ParameterError
@@ -33,7 +33,6 @@ from bankanalysis.params import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = ROOT / "params" / "defaults.yaml"
 
 
 def _bank(products: list[str] | None = None, support: dict | None = None) -> SimpleNamespace:
@@ -61,10 +60,7 @@ def _support(absent: tuple[str, ...] = ()) -> dict:
 
 @pytest.fixture()
 def params_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "params"
-    (d / "regions").mkdir(parents=True)
-    shutil.copy(DEFAULTS, d / "defaults.yaml")
-    return d
+    return write_params_dir(tmp_path)
 
 
 def test_defaults_file_has_a_section_for_every_notebook_and_only_known_keys() -> None:
@@ -395,16 +391,13 @@ def test_a_parameter_needing_a_missing_table_stops_the_batch_with_one_message(
         "    dea_inputs: [staff_fte, customers]\n",
         encoding="utf-8",
     )
-    (params_dir / "regions" / "R2.yaml").write_text(
-        "notebooks:\n  03_outlet_benchmarking: {ma_kpi: fee_income}\n", encoding="utf-8"
-    )
+    (params_dir / "regions" / "R2.yaml").write_text(MA_KPI_NEEDS_TRANSACTIONS, encoding="utf-8")
     bank = _bank(support=_support(("transactions",)))
     with pytest.raises(ParameterError) as err:
         validate_batch_params(params_dir, None, ["03_outlet_benchmarking"], bank)
     problems = err.value.problems
     assert problems == [
-        "03_outlet_benchmarking (all regions): ma_kpi: fee_income (Intermediary (fee) income) "
-        "needs the transactions table, which this extract lacks; the moving-average comparison "
+        ma_kpi_refusal("all regions") + "; the moving-average comparison "
         "has no fallback. Set ma_kpi to an outlet KPI this extract measures, e.g. "
         "aum, new_deposits, deposit_balance"
     ]
