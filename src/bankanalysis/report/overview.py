@@ -210,6 +210,20 @@ def known_or_why(row: pd.Series, kpi: str) -> Any:
     return Absent("the data do not define it for this region this month")
 
 
+def scorecard_options(
+    bank: Any, coverage_products: int, wealth_card_product: str | None
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`bankanalysis.overview.region_scorecard` that come from
+    the bank's tables (managers, whether contacts and devices are there) and the parameters."""
+    return dict(
+        managers=bank.managers,
+        has_contacts=bank.has("contacts"),
+        has_devices=bank.has("devices"),
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
+
+
 def load_scorecard(
     ctx: ReportContext,
     region_month: pd.DataFrame,
@@ -242,13 +256,7 @@ def load_scorecard(
     tiers_now = customer_tiers(cm, month, tier_thresholds, tier_months)
     cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
     outlet_month = bank.outlet_month()
-    common: dict[str, Any] = dict(
-        managers=bank.managers,
-        has_contacts=has_contacts,
-        has_devices=bank.has("devices"),
-        coverage_products=coverage_products,
-        wealth_card_product=wealth_card_product,
-    )
+    common = scorecard_options(bank, coverage_products, wealth_card_product)
     per_region = ov.region_scorecard(
         tiers_now, cm_base, region_month, outlet_month, month, **common
     )

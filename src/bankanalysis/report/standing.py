@@ -24,7 +24,7 @@ from bankanalysis.propensity.cache import cache_key, load_or_build
 from bankanalysis.provenance import package_source_hash
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, is_missing
-from bankanalysis.report.overview import Scorecard
+from bankanalysis.report.overview import Scorecard, scorecard_options
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.months import base_month, shift_month
 from bankanalysis.rules.tiers import customer_tiers
@@ -203,13 +203,7 @@ def load_standing(
         firsts["echelon"].to_numpy(), index=firsts["region_id"].astype(str).to_numpy()
     )
     to_echelon = {r: echelon_key(e) for r, e in region_echelon.items()}
-    common: dict[str, Any] = dict(
-        managers=bank.managers,
-        has_contacts=has_contacts,
-        has_devices=bank.has("devices"),
-        coverage_products=coverage_products,
-        wealth_card_product=wealth_card_product,
-    )
+    common = scorecard_options(bank, coverage_products, wealth_card_product)
     regions, echelons, whole = {}, {}, {}
     for m in wanted:
         base = base_month([x for x in months if x <= m], m, lookback_months)
