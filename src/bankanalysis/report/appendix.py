@@ -160,14 +160,17 @@ def value_text(
 
 
 def notebook_params_class(params: Mapping[str, Any], notebook: str | None = None) -> Any:
-    """The schema class of a notebook: by stem, else the one whose fields hold every key."""
+    """The schema class of a notebook: by stem, else the one whose fields hold every key and
+    are all among the other such schemas' (the bank overview's parameters are all among the
+    benchmarking report's too); :class:`CommonParams` when no one schema is it."""
     from bankanalysis.params import NOTEBOOK_PARAMS, CommonParams
 
     if notebook in NOTEBOOK_PARAMS:
         return NOTEBOOK_PARAMS[notebook]
     keys = set(params)
-    fitting = [cls for cls in NOTEBOOK_PARAMS.values() if keys <= set(cls.model_fields)]
-    return fitting[0] if len(fitting) == 1 else CommonParams
+    fitting = [c for c in NOTEBOOK_PARAMS.values() if keys <= set(c.model_fields)]
+    inner = [c for c in fitting if all(set(c.model_fields) <= set(o.model_fields) for o in fitting)]
+    return inner[0] if len(inner) == 1 else CommonParams
 
 
 def parameter_rows(
