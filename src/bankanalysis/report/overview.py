@@ -181,6 +181,27 @@ class Scorecard:
     absent: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 10
 
+    @classmethod
+    def withheld_from(
+        cls,
+        raw: pd.DataFrame,
+        min_group_size: int,
+        base_month: str,
+        whole: pd.DataFrame | None = None,
+    ) -> Scorecard:
+        """The scorecard of ``raw`` (:func:`bankanalysis.overview.region_scorecard` per
+        region) and ``whole`` (the bank's row; none when not given), as the disclosure rule
+        withholds them."""
+        k = min_group_size
+        return cls(
+            regions=ov.suppress_scorecard(raw, k),
+            withheld=ov.withheld_cells(raw, k),
+            bank=raw.iloc[0:0] if whole is None else ov.suppress_scorecard(whole, k),
+            base_month=base_month,
+            absent=dict(raw.attrs.get("absent", {})),
+            min_group_size=k,
+        )
+
     def value(self, kpi: str, row: int) -> Any:
         """The figure to show or record for ``kpi`` of region row ``row``."""
         if kpi in self.absent:
@@ -263,15 +284,7 @@ def load_scorecard(
     whole = ov.region_scorecard(
         tiers_now, cm_base, region_month, outlet_month, month, by_region=False, **common
     )
-    k = ctx.min_group_size
-    return Scorecard(
-        regions=ov.suppress_scorecard(per_region, k),
-        withheld=ov.withheld_cells(per_region, k),
-        bank=ov.suppress_scorecard(whole, k),
-        base_month=base,
-        absent=dict(per_region.attrs.get("absent", {})),
-        min_group_size=k,
-    )
+    return Scorecard.withheld_from(per_region, ctx.min_group_size, base, whole)
 
 
 def _kpi_notes(ids: Sequence[str], absent: Mapping[str, str]) -> str:

@@ -143,17 +143,6 @@ def _figure(sc: Scorecard, key: str, kpi: str) -> Any:
     return sc.value(kpi, rows[0])
 
 
-def _scorecard(raw: pd.DataFrame, k: int, base: str) -> Scorecard:
-    return Scorecard(
-        regions=ov.suppress_scorecard(raw, k),
-        withheld=ov.withheld_cells(raw, k),
-        bank=raw.iloc[0:0],
-        base_month=base,
-        absent=dict(raw.attrs.get("absent", {})),
-        min_group_size=k,
-    )
-
-
 def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
     return df.assign(region_id=df["region_id"].astype(str).map(lookup))
 
@@ -210,10 +199,14 @@ def load_standing(
         tiers_now = customer_tiers(cm, m, tier_thresholds, tier_months)
         cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
         args = (tiers_now, cm_base, rm, om, m)
-        regions[m] = _scorecard(ov.region_scorecard(*args, **common), k, base)
+        regions[m] = Scorecard.withheld_from(ov.region_scorecard(*args, **common), k, base)
         relabelled = [_relabel(a, to_echelon) for a in args[:4]]
-        echelons[m] = _scorecard(ov.region_scorecard(*relabelled, m, **common), k, base)
-        whole[m] = _scorecard(ov.region_scorecard(*args, by_region=False, **common), k, base)
+        echelons[m] = Scorecard.withheld_from(
+            ov.region_scorecard(*relabelled, m, **common), k, base
+        )
+        whole[m] = Scorecard.withheld_from(
+            ov.region_scorecard(*args, by_region=False, **common), k, base
+        )
     logger.info("standing computed for %s", ", ".join(wanted))
     return Standing(
         month=month,
