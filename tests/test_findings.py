@@ -294,9 +294,11 @@ def _hand_standing() -> st_mod.Standing:
     # R1, R2 in echelon 1; R3 alone in echelon 2 with 5 customers (small: withheld at k=10).
     def month(cov: list[float], e_cov: list[float], b_cov: float, base: str) -> tuple:
         return (
-            st_mod._scorecard(_raw(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base),
-            st_mod._scorecard(_raw(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
-            st_mod._scorecard(_raw(["all"], [np.nan], [305], [b_cov]), 10, base),
+            st_mod.Scorecard.withheld_from(
+                _raw(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base
+            ),
+            st_mod.Scorecard.withheld_from(_raw(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
+            st_mod.Scorecard.withheld_from(_raw(["all"], [np.nan], [305], [b_cov]), 10, base),
         )
 
     now = month([0.20, 0.40, 0.90], [0.333, 0.90], 0.34, "2024-06")
