@@ -38,11 +38,15 @@ def hand_standing() -> st_mod.Standing:
 
     def month(cov: list[float], e_cov: list[float], b_cov: float, base: str) -> tuple:
         return (
-            st_mod._scorecard(
+            st_mod.Scorecard.withheld_from(
                 raw_scorecard(["R1", "R2", "R3"], [1, 1, 2], [100, 200, 5], cov), 10, base
             ),
-            st_mod._scorecard(raw_scorecard(["1", "2"], [1, 2], [300, 5], e_cov), 10, base),
-            st_mod._scorecard(raw_scorecard(["all"], [np.nan], [305], [b_cov]), 10, base),
+            st_mod.Scorecard.withheld_from(
+                raw_scorecard(["1", "2"], [1, 2], [300, 5], e_cov), 10, base
+            ),
+            st_mod.Scorecard.withheld_from(
+                raw_scorecard(["all"], [np.nan], [305], [b_cov]), 10, base
+            ),
         )
 
     now = month([0.20, 0.40, 0.90], [0.333, 0.90], 0.34, "2024-06")

@@ -55,6 +55,14 @@ def test_null_empty_and_kpi_values_never_read_none() -> None:
 def test_schema_found_from_the_keys_when_not_named() -> None:
     assert notebook_params_class({"dea_rts": "crs"}).__name__ == "BenchmarkingParams"
     assert notebook_params_class({}, "00_bank_overview").__name__ == "OverviewParams"
+    # each notebook's parameters (what the batch injects) name its own schema, even where one
+    # schema's fields are all in another's (the overview's are in the benchmarking report's)
+    from bankanalysis.params import NOTEBOOK_PARAMS, notebook_parameters
+
+    for stem, cls in NOTEBOOK_PARAMS.items():
+        assert notebook_params_class(notebook_parameters(schema_defaults(stem))) is cls, stem
+    # keys every schema has: no one schema, the common one
+    assert notebook_params_class({"currency": "EUR"}).__name__ == "CommonParams"
 
 
 def test_appendix_is_collapsed_and_escaped_and_states_a_given_suppressed_count() -> None:

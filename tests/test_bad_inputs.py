@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from param_data import MA_KPI_NEEDS_TRANSACTIONS, ma_kpi_refusal, write_params_dir
 from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
@@ -775,18 +776,7 @@ PARAM_CASES: list[ParamCase] = [
 
 
 def _params_dir(base: Path, case: ParamCase) -> Path:
-    import yaml
-
-    params = base / "params"
-    (params / "regions").mkdir(parents=True)
-    defaults = yaml.safe_load((ROOT / "params" / "defaults.yaml").read_text(encoding="utf-8"))
-    for dotted, value in case.defaults.items():
-        section, key = dotted.split(".")
-        defaults.setdefault(section, {})[key] = value
-    (params / "defaults.yaml").write_text(yaml.safe_dump(defaults, allow_unicode=True), "utf-8")
-    for rel, text in case.files.items():
-        (params / rel).write_text(text, encoding="utf-8")
-    return params
+    return write_params_dir(base, case.defaults, case.files)
 
 
 @pytest.fixture()
@@ -911,19 +901,12 @@ def test_a_parameter_needing_a_missing_table_is_refused_before_any_kernel(
 ) -> None:
     """ma_kpi needing transactions, on data without them: exit 2, one message, nothing written."""
     monkeypatch.chdir(tmp_path)
-    case = ParamCase(
-        "ma_kpi",
-        (),
-        files={"regions/R1.yaml": "notebooks:\n  03_outlet_benchmarking: {ma_kpi: fee_income}\n"},
-    )
+    case = ParamCase("ma_kpi", (), files={"regions/R1.yaml": MA_KPI_NEEDS_TRANSACTIONS})
     params = _params_dir(tmp_path, case)
     rc, text = _run(_run_argv(tmp_path, no_transactions, params, ("--regions", "R1")), capsys)
     assert rc == 2, text
     assert "1 parameter problem" in text and "Traceback" not in text
-    assert (
-        "03_outlet_benchmarking (R1): ma_kpi: fee_income (Intermediary (fee) income) needs the "
-        "transactions table, which this extract lacks" in text
-    )
+    assert ma_kpi_refusal("R1") in text
     assert sorted(p.name for p in tmp_path.iterdir()) in (["params"], ["params", "reports"])
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 

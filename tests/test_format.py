@@ -88,3 +88,28 @@ def test_attainment_is_decided_on_the_exact_value_and_displayed_so():
     assert attainment_met("manager_adequacy", 290, 300) is True
     assert attainment_met("customer_share", 0.5, 0.4) is None  # no direction
     assert attainment_met("fee_income", None, 100.0) is None
+
+
+def test_the_default_currency_is_written_once() -> None:
+    """Every report function's currency default is DEFAULT_CURRENCY, not a "CNY" of its own."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import bankanalysis
+    from bankanalysis.contract import DEFAULT_CURRENCY
+    from bankanalysis.params import CommonParams
+    from bankanalysis.report import findings, format, summary
+
+    src = Path(bankanalysis.__file__).parent
+    literal = [
+        f"{p.relative_to(src)}:{node.lineno}"
+        for p in sorted(src.rglob("*.py"))
+        if p.parts[-2] != "synthetic" and p.name != "contract.py"
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == DEFAULT_CURRENCY
+    ]
+    assert literal == []
+    assert CommonParams().currency == DEFAULT_CURRENCY
+    for fn in (format.format_value, findings.compare_sentence, summary.kpi_sentences):
+        assert inspect.signature(fn).parameters["currency"].default == DEFAULT_CURRENCY

@@ -7,13 +7,13 @@ import dataclasses
 import inspect
 import json
 import re
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
+from param_data import DEFAULTS, MA_KPI_NEEDS_TRANSACTIONS, ma_kpi_refusal, write_params_dir
 from pydantic import Field, ValidationError
 
 from bankanalysis.exceptions import ParameterError
@@ -33,7 +33,6 @@ from bankanalysis.params import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = ROOT / "params" / "defaults.yaml"
 
 
 def _bank(products: list[str] | None = None, support: dict | None = None) -> SimpleNamespace:
@@ -61,10 +60,7 @@ def _support(absent: tuple[str, ...] = ()) -> dict:
 
 @pytest.fixture()
 def params_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "params"
-    (d / "regions").mkdir(parents=True)
-    shutil.copy(DEFAULTS, d / "defaults.yaml")
-    return d
+    return write_params_dir(tmp_path)
 
 
 def test_defaults_file_has_a_section_for_every_notebook_and_only_known_keys() -> None:
@@ -395,16 +391,13 @@ def test_a_parameter_needing_a_missing_table_stops_the_batch_with_one_message(
         "    dea_inputs: [staff_fte, customers]\n",
         encoding="utf-8",
     )
-    (params_dir / "regions" / "R2.yaml").write_text(
-        "notebooks:\n  03_outlet_benchmarking: {ma_kpi: fee_income}\n", encoding="utf-8"
-    )
+    (params_dir / "regions" / "R2.yaml").write_text(MA_KPI_NEEDS_TRANSACTIONS, encoding="utf-8")
     bank = _bank(support=_support(("transactions",)))
     with pytest.raises(ParameterError) as err:
         validate_batch_params(params_dir, None, ["03_outlet_benchmarking"], bank)
     problems = err.value.problems
     assert problems == [
-        "03_outlet_benchmarking (all regions): ma_kpi: fee_income (Intermediary (fee) income) "
-        "needs the transactions table, which this extract lacks; the moving-average comparison "
+        ma_kpi_refusal("all regions") + "; the moving-average comparison "
         "has no fallback. Set ma_kpi to an outlet KPI this extract measures, e.g. "
         "aum, new_deposits, deposit_balance"
     ]
@@ -451,7 +444,8 @@ def test_short_data_falls_back_and_is_recorded(params_dir: Path) -> None:
     )
     assert len(out) == 4
     assert fallbacks == [
-        "00_bank_overview (bank): lookback_months: the data hold 3 months up to 2024-03: "
+        "00_bank_overview (bank), 01_customer_segmentation (R2), 02_cross_sell_propensity (R2), "
+        "03_outlet_benchmarking (R2): lookback_months: the data hold 3 months up to 2024-03: "
         "customer growth and stock retention compare 2024-03 with the first month 2024-01, "
         "2 months earlier instead of 12",
         "01_customer_segmentation (R2): migration_months: the data hold 3 months up to "
@@ -467,3 +461,69 @@ def test_data_prepared_without_support_are_not_checked(params_dir: Path) -> None
     fallbacks: list[str] = []
     validate_batch_params(params_dir, None, list(NOTEBOOK_PARAMS), _bank(), fallbacks)
     assert fallbacks == []
+
+
+# --------------------------------------------------------------------------- summary parameters
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOK_PARAMS))
+def test_every_report_has_the_parameters_its_summary_reads(notebook: str) -> None:
+    """The summary's scorecard parameters are the report's own: none falls back silently."""
+    from bankanalysis.params import OverviewParams
+    from bankanalysis.report.standing import scorecard_params
+
+    fields = NOTEBOOK_PARAMS[notebook].model_fields
+    read = scorecard_params(schema_defaults(notebook))
+    assert set(read) <= set(fields)
+    # one definition: same default and meaning as in the bank overview
+    for name in read:
+        assert fields[name].description == OverviewParams.model_fields[name].description
+        assert fields[name].get_default(call_default_factory=True) == OverviewParams.model_fields[
+            name
+        ].get_default(call_default_factory=True)
+
+
+@pytest.mark.parametrize(
+    "notebook", ["01_customer_segmentation", "02_cross_sell_propensity", "03_outlet_benchmarking"]
+)
+def test_a_region_override_of_the_summary_parameters_reaches_the_summary(
+    params_dir: Path, notebook: str
+) -> None:
+    from bankanalysis.report.standing import scorecard_params
+
+    (params_dir / "regions" / "R1.yaml").write_text(
+        f"notebooks:\n  {notebook}:\n    lookback_months: 6\n    coverage_products: 2\n"
+        "    wealth_card_product: null\n",
+        encoding="utf-8",
+    )
+    p = load_params(params_dir, notebook, "R1")
+    assert scorecard_params(p) == {
+        "tier_thresholds": [50000.0, 500000.0, 6000000.0],
+        "tier_months": 3,
+        "lookback_months": 6,
+        "coverage_products": 2,
+        "wealth_card_product": None,
+    }
+    assert scorecard_params(load_params(params_dir, notebook, "R2"))["lookback_months"] == 12
+
+
+def test_summary_parameters_are_validated_in_every_report(params_dir: Path) -> None:
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n  02_cross_sell_propensity:\n    lookback_months: 0\n"
+        "    coverage_products: '3'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterError) as err:
+        load_params(params_dir, "02_cross_sell_propensity", "R1")
+    text = str(err.value)
+    assert "notebooks.02_cross_sell_propensity.lookback_months" in text
+    assert "notebooks.02_cross_sell_propensity.coverage_products" in text
+
+
+def test_plan_parameters_are_declared_once_for_the_reports_with_plan_sections() -> None:
+    from bankanalysis.params import BenchmarkingParams, OverviewParams, PlanParams
+
+    plan = set(PlanParams.model_fields) - set(CommonParams.model_fields)
+    assert {"self_service_target", "plan_path", "quarter_kpis"} <= plan
+    assert issubclass(OverviewParams, PlanParams) and issubclass(BenchmarkingParams, PlanParams)
+    assert not plan & set(SegmentationParams.model_fields)

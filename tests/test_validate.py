@@ -386,3 +386,28 @@ def test_products_nobody_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str
         [{"product": "bond"}, {"product": "gold"}],
     )
     assert "products nobody holds in any month (bond, gold)" in w.message
+
+
+def test_cli_validate_shows_each_warning_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As outside pytest: the CLI's logging handler writes to stderr, where the CLI also prints
+    the warnings; each must appear there once."""
+    import logging
+
+    tables = tiny_tables()
+    del tables["transactions"]  # an optional table: one warning
+    raw = write_tables(tables, tmp_path / "raw", fmt="csv")
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # pytest's handlers make basicConfig a no-op
+    monkeypatch.setattr(root, "level", root.level)  # basicConfig sets it; restored after
+    try:
+        assert main(["data", "validate", "--raw", str(raw)]) == 0
+    finally:
+        for h in root.handlers:
+            h.close()
+    err = capsys.readouterr().err
+    warnings = validate_raw(raw, shape=True).warnings
+    assert [w.rule for w in warnings if w.table == "transactions"] == ["missing_optional_table"]
+    for w in warnings:
+        assert err.count(w.format()) == 1, w.format()

@@ -53,7 +53,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     windows = window_params(args.params)
     check = validate_raw(Path(args.raw), encoding=args.encoding, shape=True, windows=windows)
-    warnings = check.raise_for_errors()
+    warnings = check.raise_for_errors(log_warnings=False)  # printed below, once
     for w in warnings:
         print(w.format(), file=sys.stderr)
     print(f"{args.raw}: valid ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")

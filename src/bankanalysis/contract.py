@@ -60,6 +60,10 @@ BANK_TARGET_ID = "bank"
 TARGET_PERIODS: tuple[str, ...] = ("month", "quarter", "year")
 GENDERS: tuple[str, ...] = ("F", "M", "U")
 
+#: Currency of the money amounts when nothing says otherwise (the ``currency`` parameter's
+#: default): every report function's default.
+DEFAULT_CURRENCY = "CNY"
+
 #: Ids that end up in file names (region, product) must match this pattern.
 SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 

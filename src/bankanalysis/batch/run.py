@@ -25,6 +25,7 @@ from bankanalysis.batch.jobcache import load_job_index, record_jobs, reuse_job
 from bankanalysis.batch.jobs import OK_STATUSES, Job, JobResult, utc_now
 from bankanalysis.batch.plan import Plan, execution_order, plan_jobs
 from bankanalysis.batch.progress import BatchProgress, summary_table
+from bankanalysis.contract import DEFAULT_CURRENCY
 from bankanalysis.exceptions import BatchError, ParameterError
 from bankanalysis.provenance import versions
 
@@ -108,7 +109,7 @@ def _currency(plan: Plan) -> str:
         logger.warning(
             "run %s: jobs use several currencies %s; index shows %s", plan.run_id, found, found[0]
         )
-    return found[0] if found else "CNY"
+    return found[0] if found else DEFAULT_CURRENCY
 
 
 def _outlets(plan: Plan) -> list[dict[str, str]]:
@@ -134,7 +135,9 @@ def _write_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> None:
     from bankanalysis.report.index import index_html, manifest_json
 
     atomic_write_text(run_dir / "manifest.json", manifest_json(manifest))
-    atomic_write_text(run_dir / GLOSSARY_FILE, glossary_html(manifest.get("currency", "CNY")))
+    atomic_write_text(
+        run_dir / GLOSSARY_FILE, glossary_html(manifest.get("currency", DEFAULT_CURRENCY))
+    )
     atomic_write_text(run_dir / "index.html", index_html(manifest))
 
 

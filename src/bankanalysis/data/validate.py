@@ -36,6 +36,7 @@ from bankanalysis.data.validate_rules import (
     check_key,
     check_months,
     data_months,
+    missing_table,
     unreadable,
 )
 from bankanalysis.data.validate_targets import check_targets
@@ -99,8 +100,14 @@ class RawCheck:
             out[pos:pos] = _key_violations(self.raw_dir, table, self.encoding)
         return RawCheck(out, self.months, self.plain, {}, self.raw_dir, self.encoding)
 
-    def raise_for_errors(self) -> list[Violation]:
+    def raise_for_errors(self, log_warnings: bool = True) -> list[Violation]:
         """Raise the report when a rule is broken; log and return the warnings otherwise.
+
+        Parameters
+        ----------
+        log_warnings : bool
+            Log each warning (``False`` when the caller shows them itself, as ``bankanalysis
+            data validate`` does: otherwise each would appear twice).
 
         Returns
         -------
@@ -115,8 +122,9 @@ class RawCheck:
         """
         if self.errors:
             raise DataContractError(self.violations, source=str(self.raw_dir))
-        for w in self.warnings:
-            logger.warning(w.format())
+        if log_warnings:
+            for w in self.warnings:
+                logger.warning(w.format())
         return self.warnings
 
 
@@ -167,15 +175,12 @@ def _open_raw_tables(
             if path is None:
                 if spec.required:
                     problems.append(
-                        Violation(
-                            table=name,
-                            file=str(raw_dir / f"{name}.csv"),
-                            column=None,
-                            rule="missing_table",
-                            message=(
-                                f"required table '{name}' is missing: add {name}.csv or "
-                                f"{name}.parquet to {raw_dir} ({spec.description})"
-                            ),
+                        missing_table(
+                            raw_dir,
+                            name,
+                            f"required table '{name}' is missing: add {name}.csv or "
+                            f"{name}.parquet to {raw_dir} ({spec.description})",
+                            required=True,
                         )
                     )
                 continue

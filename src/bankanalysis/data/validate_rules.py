@@ -102,6 +102,30 @@ def _v(rt: RawTable, column: str | None, rule: str, message: str, **kw: object) 
     )
 
 
+def missing_table(raw_dir: Path, name: str, message: str, *, required: bool) -> Violation:
+    """The violation of a table the extract lacks: an error when required, else a warning.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        Folder of raw tables; the file is named as ``<name>.csv`` in it.
+    name : str
+        Table of the data contract.
+    message : str
+        The whole message (what is missing and what follows from it).
+    required : bool
+        Whether the contract requires the table.
+    """
+    return Violation(
+        table=name,
+        file=str(raw_dir / f"{name}.csv"),
+        column=None,
+        rule="missing_table" if required else "missing_optional_table",
+        message=message,
+        severity="error" if required else "warning",
+    )
+
+
 def unreadable(rt: RawTable, exc: Exception) -> Violation:
     first = " ".join(str(exc).splitlines()[:3])
     return _v(

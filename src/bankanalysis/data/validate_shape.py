@@ -23,7 +23,7 @@ import duckdb
 
 from bankanalysis.data.support import OPTIONAL_TABLES
 from bankanalysis.data.support_check import kpis_needing, months_needed
-from bankanalysis.data.validate_rules import RawTable
+from bankanalysis.data.validate_rules import RawTable, missing_table
 from bankanalysis.exceptions import Violation
 from bankanalysis.rules.kpis import KPIS
 
@@ -212,13 +212,8 @@ def _missing_tables(raw_dir: Path, tables: Mapping[str, RawTable]) -> list[Viola
         else:
             effect = "no KPI needs it"
         out.append(
-            Violation(
-                table=name,
-                file=str(raw_dir / f"{name}.csv"),
-                column=None,
-                rule="missing_optional_table",
-                message=f"optional table '{name}' is missing: {effect}",
-                severity="warning",
+            missing_table(
+                raw_dir, name, f"optional table '{name}' is missing: {effect}", required=False
             )
         )
     return out

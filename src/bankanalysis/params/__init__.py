@@ -20,10 +20,11 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bankanalysis.contract import PRODUCT_FAMILIES
+from bankanalysis.contract import DEFAULT_CURRENCY, PRODUCT_FAMILIES
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params.fields import (
     CoverageProducts,
+    LookbackMonths,
     PlanPath,
     PlanSeasonWeights,
     PlanStart,
@@ -40,6 +41,7 @@ __all__ = [
     "CommonParams",
     "NOTEBOOK_PARAMS",
     "OverviewParams",
+    "PlanParams",
     "PropensityParams",
     "RUNTIME_KEYS",
     "SegmentationParams",
@@ -93,7 +95,7 @@ class CommonParams(BaseModel):
         None, description="analysis month YYYY-MM; null = last month of the data"
     )
     currency: str = Field(
-        "CNY",
+        DEFAULT_CURRENCY,
         pattern=r"^[A-Z]{3}$",
         description="display currency (ISO 4217 code); money thresholds below are in it",
     )
@@ -151,21 +153,10 @@ class CommonParams(BaseModel):
 # --------------------------------------------------------------------------- 00 overview
 
 
-class OverviewParams(CommonParams):
-    """Parameters of ``00_bank_overview`` (whole bank, once per run); see ``bankanalysis.overview``."""
+class PlanParams(CommonParams):
+    """The plan-tracking parameters of the reports with plan sections (00 and 03), declared once;
+    see ``bankanalysis.planning``."""
 
-    scope: ClassVar[Literal["region", "bank"]] = "bank"
-    summary: ClassVar[str] = "whole bank, once per run"
-
-    lookback_months: int = Field(
-        12,
-        ge=1,
-        le=60,
-        description="customer growth and stock retention compare with this many months earlier "
-        "or the first month (months)",
-    )
-    coverage_products: CoverageProducts
-    wealth_card_product: WealthCardProduct
     self_service_target: float = Field(
         3.0,
         gt=0,
@@ -176,6 +167,17 @@ class OverviewParams(CommonParams):
     plan_start: PlanStart
     plan_years: PlanYears
     quarter_kpis: QuarterKpis
+
+
+class OverviewParams(PlanParams):
+    """Parameters of ``00_bank_overview`` (whole bank, once per run); see ``bankanalysis.overview``."""
+
+    scope: ClassVar[Literal["region", "bank"]] = "bank"
+    summary: ClassVar[str] = "whole bank, once per run"
+
+    lookback_months: LookbackMonths
+    coverage_products: CoverageProducts
+    wealth_card_product: WealthCardProduct
 
 
 # --------------------------------------------------------------------------- 01 segmentation
@@ -227,6 +229,8 @@ class SegmentationParams(CommonParams):
     segment_seed: int = Field(
         0, ge=0, description="random seed of the segmentation (same seed, same segments)"
     )
+    lookback_months: LookbackMonths
+    coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
     top_tier: Literal["quality", "vip", "private_banking"] = Field(
         "vip", description="AUM concentration: share of AUM held by this tier and above"
@@ -379,12 +383,15 @@ class PropensityParams(CommonParams):
         description="reuse models cached under <processed_dir>/_models for the same data and "
         "parameters",
     )
+    lookback_months: LookbackMonths
+    coverage_products: CoverageProducts
+    wealth_card_product: WealthCardProduct
 
 
 # --------------------------------------------------------------------------- 03 benchmarking
 
 
-class BenchmarkingParams(CommonParams):
+class BenchmarkingParams(PlanParams):
     """Parameters of ``03_outlet_benchmarking`` (per region); see ``bankanalysis.benchmarking``."""
 
     summary: ClassVar[str] = "per region"
@@ -409,7 +416,9 @@ class BenchmarkingParams(CommonParams):
         min_length=1,
         description="KPIs ranked among peers, higher is better (KPI ids)",
     )
+    lookback_months: LookbackMonths
     coverage_products: CoverageProducts
+    wealth_card_product: WealthCardProduct
     ma_kpi: str = Field(
         "sales_per_fte",
         description="monthly output compared with the peers' trailing moving average (KPI id)",
@@ -459,16 +468,6 @@ class BenchmarkingParams(CommonParams):
         description="added to every outlet when some outlet has 0 in that input; the counter "
         "counts as one service point (input units)",
     )
-    self_service_target: float = Field(
-        3.0,
-        gt=0,
-        description="plan target: self-service banks (device sites) per physical outlet (ratio)",
-    )
-    plan_path: PlanPath
-    plan_season_weights: PlanSeasonWeights
-    plan_start: PlanStart
-    plan_years: PlanYears
-    quarter_kpis: QuarterKpis
     protect_outlet_counts: bool = Field(
         True,
         description="disclosure: withhold outlet counts of new customers of 1 to "
@@ -756,9 +755,10 @@ def _support_findings(
     problems: list[str],
     fallbacks: list[str] | None,
 ) -> None:
-    """Check every job against what the data support; one line per finding and notebook.
+    """Check every job against what the data support; one line per finding.
 
-    Regions with the same finding are named together (``all regions`` when every one).
+    Regions with the same finding are named together (``all regions`` when every one), and so
+    are notebooks (a parameter several reports share, e.g. ``lookback_months``).
     """
     from bankanalysis.data.support_check import check_params_support
 
@@ -766,12 +766,15 @@ def _support_findings(
     for (r, nb), p in jobs.items():
         for f in check_params_support(p, support):
             where.setdefault((nb, f.text(), f.fatal), []).append(r)
+    scoped: dict[tuple[str, bool], list[str]] = {}
     for (nb, text, fatal), rs in where.items():
         named = [r for r in rs if r is not None]
         scope = "bank" if not named else ", ".join(named)
         if len(named) > 1 and set(named) == set(regions):
             scope = "all regions"
-        line = f"{nb} ({scope}): {text}"
+        scoped.setdefault((text, fatal), []).append(f"{nb} ({scope})")
+    for (text, fatal), nbs in scoped.items():
+        line = f"{', '.join(nbs)}: {text}"
         if fatal:
             problems.append(line)
         else:

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bankanalysis.contract import DEFAULT_CURRENCY
+
 __all__ = [
     "APPENDIX_ID",
     "HIDDEN_PARAMS",
@@ -117,7 +119,9 @@ def _kpi_name(kpi: Any, currency: str) -> str:
         return str(kpi)
 
 
-def value_text(value: Any, unit: str | None, null: str | None, currency: str = "CNY") -> str:
+def value_text(
+    value: Any, unit: str | None, null: str | None, currency: str = DEFAULT_CURRENCY
+) -> str:
     """A parameter value in words with its unit.
 
     Examples
@@ -156,14 +160,17 @@ def value_text(value: Any, unit: str | None, null: str | None, currency: str = "
 
 
 def notebook_params_class(params: Mapping[str, Any], notebook: str | None = None) -> Any:
-    """The schema class of a notebook: by stem, else the one whose fields hold every key."""
+    """The schema class of a notebook: by stem, else the one whose fields hold every key and
+    are all among the other such schemas' (the bank overview's parameters are all among the
+    benchmarking report's too); :class:`CommonParams` when no one schema is it."""
     from bankanalysis.params import NOTEBOOK_PARAMS, CommonParams
 
     if notebook in NOTEBOOK_PARAMS:
         return NOTEBOOK_PARAMS[notebook]
     keys = set(params)
-    fitting = [cls for cls in NOTEBOOK_PARAMS.values() if keys <= set(cls.model_fields)]
-    return fitting[0] if len(fitting) == 1 else CommonParams
+    fitting = [c for c in NOTEBOOK_PARAMS.values() if keys <= set(c.model_fields)]
+    inner = [c for c in fitting if all(set(c.model_fields) <= set(o.model_fields) for o in fitting)]
+    return inner[0] if len(inner) == 1 else CommonParams
 
 
 def parameter_rows(
@@ -185,7 +192,7 @@ def parameter_rows(
         {k: v for k, v in params.items() if not k.startswith("_")}, notebook
     )
     defaults = cls().model_dump()
-    currency = str(currency or params.get("currency") or defaults.get("currency", "CNY"))
+    currency = str(currency or params.get("currency") or defaults.get("currency", DEFAULT_CURRENCY))
     rows = []
     for name, field in cls.model_fields.items():
         if name in HIDDEN_PARAMS or name not in params:

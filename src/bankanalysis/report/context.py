@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bankanalysis.contract import DEFAULT_CURRENCY
 from bankanalysis.data.load import ProcessedBank, load_processed
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.report.metrics import MetricsRecorder
@@ -81,7 +82,7 @@ def report_context(
     region_id: str | None = None,
     data_month: str | None = None,
     *,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_group_size: int = 10,
     whole_bank: bool = False,
     theme: bool = True,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.format import Suppressed, is_missing
+from bankanalysis.report.format import DEFAULT_CURRENCY, Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_DOMINANCE_P,
@@ -623,7 +623,7 @@ def hide_dea_counts(
     mine: pd.DataFrame,
     hidden: pd.DataFrame,
     k: int,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> Any:
     """The DEA targets table with the outlet counts withheld: ``<count> now`` and
     ``<count> target`` (the target is the actual over the efficiency shown beside it) of an

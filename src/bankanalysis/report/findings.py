@@ -35,6 +35,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     attainment_met,
     display_round,
     distinct_decimals,
@@ -192,7 +193,7 @@ def _gap(kpi: str, diff: float, currency: str, decimals: int | None = None) -> s
 
 
 def compare_word(
-    kpi: str, value: Any, reference: Any, materiality: float, currency: str = "CNY"
+    kpi: str, value: Any, reference: Any, materiality: float, currency: str = DEFAULT_CURRENCY
 ) -> str:
     """``"2.9 pp below"``, ``"10 above"`` or ``"tied within 0.5 pp"``; empty when unknown.
 
@@ -244,7 +245,7 @@ def compare_sentence(
     reference: Any,
     against: str,
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> str:
     """One sentence setting a figure against a reference: what it means, in words.
 
@@ -275,7 +276,7 @@ def change_sentence(
     before: Any,
     since: str,
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> str:
     """One sentence on how a figure moved since an earlier month.
 
@@ -302,7 +303,7 @@ def target_findings(
     targets: pd.DataFrame,
     section: str,
     section_title: str = "",
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     who: str = "",
 ) -> list[Finding]:
     """One finding per target missed.
@@ -357,7 +358,7 @@ def standing_findings(
     standing: pd.DataFrame,
     materiality: float,
     sections: Mapping[str, tuple[str, str]],
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     who: str = "",
 ) -> list[Finding]:
     """Findings for KPIs where the region is materially worse than its echelon or the bank.
@@ -416,7 +417,7 @@ def change_findings(
     materiality: float,
     sections: Mapping[str, tuple[str, str]],
     since: Mapping[str, str],
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     who: str = "",
 ) -> list[Finding]:
     """Findings for KPIs materially worse than last month or last quarter.

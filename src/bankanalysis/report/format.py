@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from bankanalysis.contract import DEFAULT_CURRENCY
 from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
 from bankanalysis.rules.kpis import KPI, get
 
 __all__ = [
+    "DEFAULT_CURRENCY",
     "NOT_AVAILABLE",
     "Absent",
     "Suppressed",
@@ -166,7 +168,7 @@ def format_number(value: float, decimals: int, sign: bool = False) -> str:
     return text
 
 
-def unit_label(kpi: str | KPI, currency: str = "CNY") -> str:
+def unit_label(kpi: str | KPI, currency: str = DEFAULT_CURRENCY) -> str:
     """The unit as written in a column header: ``%``, ``CNY``, ``products``, ``min`` or ``""``."""
     k = _kpi(kpi)
     return {
@@ -177,7 +179,7 @@ def unit_label(kpi: str | KPI, currency: str = "CNY") -> str:
     }.get(k.unit, "")
 
 
-def kpi_label(kpi: str | KPI, currency: str = "CNY", unit: bool = True) -> str:
+def kpi_label(kpi: str | KPI, currency: str = DEFAULT_CURRENCY, unit: bool = True) -> str:
     """Display name with its unit in brackets, e.g. ``"AUM per customer (CNY)"``.
 
     Examples
@@ -207,7 +209,7 @@ def _missing_text(value: Any, k_min: int | None, with_reason: bool) -> str:
 def format_value(
     kpi: str | KPI,
     value: Any,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     *,
     unit: bool = True,
     compact: bool = False,
@@ -295,7 +297,7 @@ def _compact_money(v: float, currency: str) -> str:
 def format_change(
     kpi: str | KPI,
     delta: Any,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     *,
     unit: bool = True,
     decimals: int | None = None,
@@ -356,7 +358,7 @@ def attainment_met(kpi: str | KPI, actual: Any, target: Any) -> bool | None:
 
 
 def format_values(
-    values: Mapping[str, Any], currency: str = "CNY", **kwargs: Any
+    values: Mapping[str, Any], currency: str = DEFAULT_CURRENCY, **kwargs: Any
 ) -> dict[str, str]:
     """Format several ``{metric key: value}`` at once (keys are KPI ids or breakdown keys)."""
     return {key: format_value(key, v, currency, **kwargs) for key, v in values.items()}

@@ -6,7 +6,7 @@ Every report links to it from its header, so each number's definition, unit and 
 
 from __future__ import annotations
 
-from bankanalysis.report.format import unit_label
+from bankanalysis.report.format import DEFAULT_CURRENCY, unit_label
 from bankanalysis.report.html import REPORT_CSS, escape
 from bankanalysis.rules.kpis import KPI, KPIS
 
@@ -29,7 +29,7 @@ def _row(k: KPI, currency: str) -> str:
     )
 
 
-def glossary_html(currency: str = "CNY") -> str:
+def glossary_html(currency: str = DEFAULT_CURRENCY) -> str:
     """The glossary as a self-contained HTML page (plan KPIs first), every string escaped.
 
     Examples

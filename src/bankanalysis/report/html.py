@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bankanalysis.contract import DEFAULT_CURRENCY
 from bankanalysis.report.appendix import APPENDIX_ID, appendix_html, parameters_table_html
 
 __all__ = [
@@ -292,7 +293,7 @@ def appendix_from_header(h: ReportHeader) -> str:
     return appendix_html(
         provenance,
         params,
-        currency=str(params.get("currency") or "CNY"),
+        currency=str(params.get("currency") or DEFAULT_CURRENCY),
         min_group_size=int(k) if isinstance(k, int) else None,
     )
 
@@ -431,7 +432,9 @@ def _set_appendix_parameters(cells: list[Any], parameters: Mapping[str, Any]) ->
     A notebook may reassign a parameter's variable (e.g. keep only the DEA outputs the data
     measures) before its last cell reads ``globals()``; the batch knows what it injected.
     """
-    table = parameters_table_html(parameters, currency=str(parameters.get("currency") or "CNY"))
+    table = parameters_table_html(
+        parameters, currency=str(parameters.get("currency") or DEFAULT_CURRENCY)
+    )
     for cell in cells:
         if not _has_id(cell, APPENDIX_ID):
             continue

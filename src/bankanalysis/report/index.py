@@ -28,6 +28,7 @@ from typing import Any
 from bankanalysis.data.restricted import is_restricted
 from bankanalysis.planning.progress import PLAN_FLOW_KPIS
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     Absent,
     attainment_met,
     format_value,
@@ -191,7 +192,7 @@ def key_metrics(
     metrics: Mapping[str, Any],
     notebook: str | None = None,
     n: int = 3,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> list[tuple[str, str]]:
     """A report's headline metrics as ``(label, formatted value)``.
 
@@ -418,7 +419,9 @@ def index_columns(rows: Iterable[RegionRow]) -> list[str]:
     return plan + extra
 
 
-def bank_figures(manifest: Mapping[str, Any], currency: str = "CNY") -> list[tuple[str, str]]:
+def bank_figures(
+    manifest: Mapping[str, Any], currency: str = DEFAULT_CURRENCY
+) -> list[tuple[str, str]]:
     """The bank-wide figures, once: ``(label, value)`` from :data:`BANK_FIGURES`.
 
     A bank-wide figure every region report records (the models beating the tier baseline) is
@@ -755,7 +758,7 @@ def index_html(manifest: Mapping[str, Any], currency: str | None = None) -> str:
     str
         A self-contained HTML page; every data string escaped, one embedded script without data.
     """
-    currency = currency or str(manifest.get("currency") or "CNY")
+    currency = currency or str(manifest.get("currency") or DEFAULT_CURRENCY)
     rows = region_rows(manifest)
     columns = index_columns(rows)
     status = manifest.get("status", "incomplete")

@@ -24,7 +24,13 @@ from bankanalysis.propensity.conversion import conversion_by_group, lead_convers
 from bankanalysis.propensity.scorecards import scorecards
 from bankanalysis.propensity.training import PropensityBundle
 from bankanalysis.propensity.workflow import RegionScores, manager_book, replay_leads
-from bankanalysis.report.format import Absent, Suppressed, format_change, format_value
+from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
+    Absent,
+    Suppressed,
+    format_change,
+    format_value,
+)
 from bankanalysis.report.propensity import Section
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.report.workbooks import WrittenLeads, write_lead_files
@@ -172,7 +178,7 @@ def scorecard_distribution(cards: pd.DataFrame, min_group_size: int) -> pd.DataF
 
 
 def scorecard_distribution_table(
-    dist: pd.DataFrame, min_group_size: int, currency: str = "CNY"
+    dist: pd.DataFrame, min_group_size: int, currency: str = DEFAULT_CURRENCY
 ) -> KpiTable:
     """:func:`scorecard_distribution` as a table: one row per measure, figures in its unit."""
     marker = str(Suppressed(min_group_size))
@@ -201,7 +207,7 @@ def outlet_scorecard_table(
     cards: pd.DataFrame,
     outlet_names: Mapping[str, str],
     min_group_size: int,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> KpiTable:
     """The scorecard measures per outlet (every customer, with or without a manager).
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from bankanalysis.report.findings import change_sentence, compare_sentence
-from bankanalysis.report.format import format_value, is_missing
+from bankanalysis.report.format import DEFAULT_CURRENCY, format_value, is_missing
 from bankanalysis.rules import kpis
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.materiality import is_material
@@ -144,7 +144,7 @@ def level_sentences(
     levels: pd.DataFrame,
     month: str,
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_group_size: int = 10,
     kpi_ids: Sequence[str] = LEVEL_KPIS,
 ) -> str:
@@ -197,7 +197,7 @@ def trend_sentences(
     month: str,
     since: Mapping[str, str],
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_group_size: int = 10,
 ) -> str:
     """What the monthly trends mean: the bank's AUM against last month and last quarter, and

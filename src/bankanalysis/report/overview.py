@@ -181,6 +181,27 @@ class Scorecard:
     absent: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 10
 
+    @classmethod
+    def withheld_from(
+        cls,
+        raw: pd.DataFrame,
+        min_group_size: int,
+        base_month: str,
+        whole: pd.DataFrame | None = None,
+    ) -> Scorecard:
+        """The scorecard of ``raw`` (:func:`bankanalysis.overview.region_scorecard` per
+        region) and ``whole`` (the bank's row; none when not given), as the disclosure rule
+        withholds them."""
+        k = min_group_size
+        return cls(
+            regions=ov.suppress_scorecard(raw, k),
+            withheld=ov.withheld_cells(raw, k),
+            bank=raw.iloc[0:0] if whole is None else ov.suppress_scorecard(whole, k),
+            base_month=base_month,
+            absent=dict(raw.attrs.get("absent", {})),
+            min_group_size=k,
+        )
+
     def value(self, kpi: str, row: int) -> Any:
         """The figure to show or record for ``kpi`` of region row ``row``."""
         if kpi in self.absent:
@@ -208,6 +229,20 @@ def known_or_why(row: pd.Series, kpi: str) -> Any:
     if group in row.index and not (row[group] > 0):
         return Absent(_EMPTY_GROUP.get(group, "no customers in the group it is about"))
     return Absent("the data do not define it for this region this month")
+
+
+def scorecard_options(
+    bank: Any, coverage_products: int, wealth_card_product: str | None
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`bankanalysis.overview.region_scorecard` that come from
+    the bank's tables (managers, whether contacts and devices are there) and the parameters."""
+    return dict(
+        managers=bank.managers,
+        has_contacts=bank.has("contacts"),
+        has_devices=bank.has("devices"),
+        coverage_products=coverage_products,
+        wealth_card_product=wealth_card_product,
+    )
 
 
 def load_scorecard(
@@ -242,28 +277,14 @@ def load_scorecard(
     tiers_now = customer_tiers(cm, month, tier_thresholds, tier_months)
     cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
     outlet_month = bank.outlet_month()
-    common: dict[str, Any] = dict(
-        managers=bank.managers,
-        has_contacts=has_contacts,
-        has_devices=bank.has("devices"),
-        coverage_products=coverage_products,
-        wealth_card_product=wealth_card_product,
-    )
+    common = scorecard_options(bank, coverage_products, wealth_card_product)
     per_region = ov.region_scorecard(
         tiers_now, cm_base, region_month, outlet_month, month, **common
     )
     whole = ov.region_scorecard(
         tiers_now, cm_base, region_month, outlet_month, month, by_region=False, **common
     )
-    k = ctx.min_group_size
-    return Scorecard(
-        regions=ov.suppress_scorecard(per_region, k),
-        withheld=ov.withheld_cells(per_region, k),
-        bank=ov.suppress_scorecard(whole, k),
-        base_month=base,
-        absent=dict(per_region.attrs.get("absent", {})),
-        min_group_size=k,
-    )
+    return Scorecard.withheld_from(per_region, ctx.min_group_size, base, whole)
 
 
 def _kpi_notes(ids: Sequence[str], absent: Mapping[str, str]) -> str:

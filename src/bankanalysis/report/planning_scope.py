@@ -13,7 +13,13 @@ import pandas as pd
 from bankanalysis import planning as pl
 from bankanalysis.benchmarking.kpis import outlet_kpis
 from bankanalysis.report.benchmarking import blank_unmeasured
-from bankanalysis.report.format import Absent, Suppressed, format_value, is_missing
+from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
+    Absent,
+    Suppressed,
+    format_value,
+    is_missing,
+)
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import parse_month, shift_month
@@ -94,7 +100,7 @@ class PlanScope:
     region_id: str | None = None
     echelon: int | None = None
     names: Mapping[str, str] = field(default_factory=dict)
-    currency: str = "CNY"
+    currency: str = DEFAULT_CURRENCY
     min_group_size: int = 10
     outlet_ids: tuple[str, ...] = ()
 

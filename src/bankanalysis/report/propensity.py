@@ -27,6 +27,7 @@ from bankanalysis.propensity.leads import leads_by_product
 from bankanalysis.propensity.training import PropensityBundle
 from bankanalysis.report.chart_findings import calibration_sentence, gains_sentence
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     Absent,
     Suppressed,
     format_change,
@@ -202,7 +203,7 @@ def _labelled(table: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataF
 
 
 def bank_evaluation_table(
-    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = "CNY"
+    bank_eval: pd.DataFrame, product_names: Mapping[str, str], currency: str = DEFAULT_CURRENCY
 ) -> KpiTable:
     """The whole bank's out-of-time figures per product (the model is the same for every region).
 
@@ -235,7 +236,9 @@ def bank_evaluation_table(
     return table
 
 
-def with_interval(kpi: str, value: Any, low: Any, high: Any, currency: str = "CNY") -> str:
+def with_interval(
+    kpi: str, value: Any, low: Any, high: Any, currency: str = DEFAULT_CURRENCY
+) -> str:
     """A figure and its interval as one cell: ``"0.761 (0.742-0.780)"``; the figure alone
     (or ``n/a``) when a bound is missing.
 
@@ -314,7 +317,7 @@ def region_evaluation(
     product_names: Mapping[str, str],
     region_name: str,
     min_group_size: int,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> KpiTable:
     """The region's customers' figures per product; withheld cells show the disclosure marker.
 
@@ -525,7 +528,7 @@ def offer_metrics(summary: Mapping[str, float], modelled: bool = True) -> dict[s
     return out
 
 
-def offer_summary_text(summary: Mapping[str, float], currency: str = "CNY") -> str:
+def offer_summary_text(summary: Mapping[str, float], currency: str = DEFAULT_CURRENCY) -> str:
     """One Markdown paragraph on what working the leads should bring.
 
     Parameters

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bankanalysis.report.disclosure import hide_cells
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     NOT_AVAILABLE,
     Absent,
     Suppressed,
@@ -717,7 +718,7 @@ def manager_metrics(kpis: pd.Series, absent: Mapping[str, str], min_group_size: 
     return out
 
 
-def manager_text(metrics: Mapping[str, Any], currency: str = "CNY") -> str:
+def manager_text(metrics: Mapping[str, Any], currency: str = DEFAULT_CURRENCY) -> str:
     """Markdown bullet list of the region's manager KPIs, proxies noted beside the number."""
     lines = []
     for kpi, words in _MANAGER_SENTENCE:

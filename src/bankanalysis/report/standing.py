@@ -24,7 +24,7 @@ from bankanalysis.propensity.cache import cache_key, load_or_build
 from bankanalysis.provenance import package_source_hash
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, is_missing
-from bankanalysis.report.overview import Scorecard
+from bankanalysis.report.overview import Scorecard, scorecard_options
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.months import base_month, shift_month
 from bankanalysis.rules.tiers import customer_tiers
@@ -143,17 +143,6 @@ def _figure(sc: Scorecard, key: str, kpi: str) -> Any:
     return sc.value(kpi, rows[0])
 
 
-def _scorecard(raw: pd.DataFrame, k: int, base: str) -> Scorecard:
-    return Scorecard(
-        regions=ov.suppress_scorecard(raw, k),
-        withheld=ov.withheld_cells(raw, k),
-        bank=raw.iloc[0:0],
-        base_month=base,
-        absent=dict(raw.attrs.get("absent", {})),
-        min_group_size=k,
-    )
-
-
 def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
     return df.assign(region_id=df["region_id"].astype(str).map(lookup))
 
@@ -203,23 +192,21 @@ def load_standing(
         firsts["echelon"].to_numpy(), index=firsts["region_id"].astype(str).to_numpy()
     )
     to_echelon = {r: echelon_key(e) for r, e in region_echelon.items()}
-    common: dict[str, Any] = dict(
-        managers=bank.managers,
-        has_contacts=has_contacts,
-        has_devices=bank.has("devices"),
-        coverage_products=coverage_products,
-        wealth_card_product=wealth_card_product,
-    )
+    common = scorecard_options(bank, coverage_products, wealth_card_product)
     regions, echelons, whole = {}, {}, {}
     for m in wanted:
         base = base_month([x for x in months if x <= m], m, lookback_months)
         tiers_now = customer_tiers(cm, m, tier_thresholds, tier_months)
         cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
         args = (tiers_now, cm_base, rm, om, m)
-        regions[m] = _scorecard(ov.region_scorecard(*args, **common), k, base)
+        regions[m] = Scorecard.withheld_from(ov.region_scorecard(*args, **common), k, base)
         relabelled = [_relabel(a, to_echelon) for a in args[:4]]
-        echelons[m] = _scorecard(ov.region_scorecard(*relabelled, m, **common), k, base)
-        whole[m] = _scorecard(ov.region_scorecard(*args, by_region=False, **common), k, base)
+        echelons[m] = Scorecard.withheld_from(
+            ov.region_scorecard(*relabelled, m, **common), k, base
+        )
+        whole[m] = Scorecard.withheld_from(
+            ov.region_scorecard(*args, by_region=False, **common), k, base
+        )
     logger.info("standing computed for %s", ", ".join(wanted))
     return Standing(
         month=month,

@@ -34,6 +34,7 @@ from bankanalysis.report.findings import (
     top_findings,
 )
 from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
     Absent,
     Suppressed,
     format_value,
@@ -151,7 +152,7 @@ def changes_sentence(
     column: str,
     since: str,
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     max_moves: int = 3,
 ) -> str:
     """What moved most since ``since`` (at most ``max_moves``, largest relative move first),
@@ -201,7 +202,7 @@ def standing_table_html(
     since: Mapping[str, str],
     scope: str,
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     bank_scope: bool = False,
     lone: bool = False,
     beside: pd.DataFrame | None = None,
@@ -278,7 +279,7 @@ def region_summary_html(
     targets: pd.DataFrame,
     sections_: Mapping[str, tuple[str, str]],
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     extra: Sequence[Finding] = (),
     n: int = 5,
 ) -> str:
@@ -351,7 +352,7 @@ def bank_summary_html(
     names: Mapping[str, str],
     sections_: Mapping[str, tuple[str, str]],
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     n: int = 5,
 ) -> str:
     """The bank overview's summary: the bank's plan KPIs, their moves, targets missed, and the
@@ -455,7 +456,7 @@ def kpi_sentences(
     region_id: str,
     kpi_ids: Sequence[str],
     materiality: float,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> str:
     """What the region's figures of ``kpi_ids`` mean: against its echelon (the bank when it is
     alone in its echelon) and against last month. Withheld or absent figures are not stated.

@@ -15,7 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from bankanalysis.report.format import NOT_AVAILABLE, format_value, is_missing, kpi_label
+from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
+    NOT_AVAILABLE,
+    format_value,
+    is_missing,
+    kpi_label,
+)
 from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
 
 __all__ = ["KpiTable", "kpi_table", "shown_withheld_cells", "style_table", "table_frame"]
@@ -53,7 +59,7 @@ def table_frame(
     columns: Mapping[str, str],
     *,
     labels: Sequence[str] = (),
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_group_size: int | None = None,
     suppressed: pd.Series | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -147,7 +153,7 @@ def kpi_table(
     columns: Mapping[str, str],
     *,
     labels: Sequence[str] = (),
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_group_size: int | None = None,
     suppressed: pd.Series | pd.DataFrame | None = None,
     caption: str = "",

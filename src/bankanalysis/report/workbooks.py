@@ -26,7 +26,7 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.format import format_number, format_value
+from bankanalysis.report.format import DEFAULT_CURRENCY, format_number, format_value
 from bankanalysis.rules import kpis
 from bankanalysis.rules.tiers import TIERS, tier_label
 
@@ -86,7 +86,7 @@ def reason_phrase(
     feature: str,
     value: Any,
     product_names: Mapping[str, str] | None = None,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> str:
     """A model feature and the customer's value as a phrase an account manager reads.
 
@@ -169,7 +169,7 @@ def reason_phrase(
 
 
 def reason_describer(
-    product_names: Mapping[str, str] | None = None, currency: str = "CNY"
+    product_names: Mapping[str, str] | None = None, currency: str = DEFAULT_CURRENCY
 ) -> Callable[[str, float], str]:
     """:func:`reason_phrase` with the catalogue and currency bound (for
     :func:`~bankanalysis.propensity.workflow.region_lead_lists`)."""
@@ -306,7 +306,7 @@ def scorecard_sheet(
     row: pd.Series,
     peers: pd.DataFrame,
     absent: Mapping[str, str],
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     min_peers: int = 0,
 ) -> pd.DataFrame:
     """One scorecard as rows: measure, value, the median of its peers (every manager, or every
@@ -592,7 +592,7 @@ def workbook_bytes(
     facts: Mapping[str, Any],
     peers: pd.DataFrame | None = None,
     absent: Mapping[str, str] | None = None,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
     with_value: bool | None = None,
 ) -> bytes:
     """The ``.xlsx`` content of one workbook: Summary, Leads, Upgrade candidates, Scorecard.
@@ -663,7 +663,7 @@ def write_lead_files(
     outlet_cards: pd.DataFrame | None = None,
     book: pd.DataFrame | None = None,
     managers: pd.DataFrame | None = None,
-    currency: str = "CNY",
+    currency: str = DEFAULT_CURRENCY,
 ) -> WrittenLeads:
     """Write every workbook, ``contents.csv``, the region's lead CSV and its scorecards, all in
     the restricted folder of ``output_dir``, each with its audience.

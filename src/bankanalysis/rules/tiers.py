@@ -25,6 +25,7 @@ __all__ = [
     "TIER_LABELS",
     "assign_tiers",
     "check_thresholds",
+    "require_columns",
     "customer_tiers",
     "rolling_average_aum",
     "tier_at_least",
@@ -56,7 +57,8 @@ def tier_label(tier: str) -> str:
     return TIER_LABELS.get(tier, tier)
 
 
-def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`SegmentationError` naming the columns ``what`` needs and ``df`` lacks."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise SegmentationError(
@@ -175,7 +177,7 @@ def window_average_aum(cm: pd.DataFrame, month: str, tier_months: int = 3) -> pd
     ParameterError
         When ``month`` is not ``YYYY-MM`` or ``tier_months`` is below 1.
     """
-    _require(cm, ("month", "customer_id", "aum"), "window_average_aum")
+    require_columns(cm, ("month", "customer_id", "aum"), "window_average_aum")
     window = month_window(month, tier_months)
     months = cm["month"].astype("str")
     active = cm.loc[months == month, "customer_id"]
@@ -212,7 +214,7 @@ def rolling_average_aum(cm: pd.DataFrame, tier_months: int = 3) -> pd.Series:
     Series
         Aligned with ``cm.index``.
     """
-    _require(cm, ("month", "customer_id", "aum"), "rolling_average_aum")
+    require_columns(cm, ("month", "customer_id", "aum"), "rolling_average_aum")
     if int(tier_months) < 1:
         month_window("2000-01", tier_months)  # raises the ParameterError
     if cm.empty:

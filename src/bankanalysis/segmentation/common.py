@@ -7,20 +7,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from bankanalysis.exceptions import SegmentationError
+from bankanalysis.rules.tiers import require_columns  # re-exported: the one definition
 
 __all__ = ["family_map", "group_keys", "hold_columns", "ratio", "require_columns"]
-
-
-def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise :class:`SegmentationError` naming the columns ``what`` needs and ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SegmentationError(
-            f"{what}: column(s) {', '.join(missing)} missing from the customer-month frame "
-            f"(has {', '.join(map(str, df.columns[:12]))}...); load them from "
-            "customer_month.parquet (docs/processed_data.md)"
-        )
 
 
 def family_map(products: pd.DataFrame | None, columns: Iterable[str]) -> dict[str, list[str]]:
