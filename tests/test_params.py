@@ -527,3 +527,24 @@ def test_plan_parameters_are_declared_once_for_the_reports_with_plan_sections() 
     assert {"self_service_target", "plan_path", "quarter_kpis"} <= plan
     assert issubclass(OverviewParams, PlanParams) and issubclass(BenchmarkingParams, PlanParams)
     assert not plan & set(SegmentationParams.model_fields)
+
+
+def test_upgrade_band_is_one_definition_for_the_list_and_the_workbooks(params_dir: Path) -> None:
+    """Notebook 02 puts notebook 01's upgrade list into the workbooks: same band, same trend."""
+    from bankanalysis.params import PropensityParams, SegmentationParams
+
+    for name in ("pipeline_within", "upgrade_trend_months"):
+        seg, prop = SegmentationParams.model_fields[name], PropensityParams.model_fields[name]
+        assert (seg.description, seg.default) == (prop.description, prop.default)
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n  02_cross_sell_propensity:\n    pipeline_within: 0.2\n"
+        "    upgrade_trend_months: 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterError, match="upgrade_trend_months"):
+        load_params(params_dir, "02_cross_sell_propensity", "R1")
+    (params_dir / "regions" / "R1.yaml").write_text(
+        "notebooks:\n  02_cross_sell_propensity:\n    pipeline_within: 0.2\n", encoding="utf-8"
+    )
+    p = load_params(params_dir, "02_cross_sell_propensity", "R1")
+    assert (p["pipeline_within"], p["upgrade_trend_months"]) == (0.2, 3)

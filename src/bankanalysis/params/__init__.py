@@ -25,11 +25,13 @@ from bankanalysis.exceptions import ParameterError
 from bankanalysis.params.fields import (
     CoverageProducts,
     LookbackMonths,
+    PipelineWithin,
     PlanPath,
     PlanSeasonWeights,
     PlanStart,
     PlanYears,
     QuarterKpis,
+    UpgradeTrendMonths,
     WealthCardProduct,
     check_safe_id,
 )
@@ -194,20 +196,8 @@ class SegmentationParams(CommonParams):
         le=60,
         description="month-ends between the two snapshots of the tier migration matrix (months)",
     )
-    pipeline_within: float = Field(
-        0.10,
-        gt=0,
-        lt=1,
-        description="upgrade pipeline: customers within this fraction below a tier threshold "
-        "(fraction of the threshold, 0.1 = 10 %)",
-    )
-    upgrade_trend_months: int = Field(
-        3,
-        ge=2,
-        le=24,
-        description="upgrade list: AUM trend = slope of month-end AUM over the last N "
-        "month-ends (months)",
-    )
+    pipeline_within: PipelineWithin
+    upgrade_trend_months: UpgradeTrendMonths
     segment_k_range: list[int] = Field(
         default_factory=lambda: [4, 8],
         description="behaviour segments per tier: smallest and largest number tried, k chosen "
@@ -386,6 +376,8 @@ class PropensityParams(CommonParams):
     lookback_months: LookbackMonths
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
+    pipeline_within: PipelineWithin
+    upgrade_trend_months: UpgradeTrendMonths
 
 
 # --------------------------------------------------------------------------- 03 benchmarking

@@ -76,6 +76,29 @@ WealthCardProduct = Annotated[
     ),
 ]
 
+# the upgrade list (bankanalysis.actions.upgrade): notebook 01 shows it, notebook 02 puts each
+# manager's part of it into their workbook, so both read the same band and trend
+PipelineWithin = Annotated[
+    float,
+    Field(
+        default=0.10,
+        gt=0,
+        lt=1,
+        description="upgrade pipeline: customers within this fraction below a tier threshold "
+        "(fraction of the threshold, 0.1 = 10 %)",
+    ),
+]
+UpgradeTrendMonths = Annotated[
+    int,
+    Field(
+        default=3,
+        ge=2,
+        le=24,
+        description="upgrade list: AUM trend = slope of month-end AUM over the last N "
+        "month-ends (months)",
+    ),
+]
+
 # plan tracking (bankanalysis.planning; the plan sections of 00 and 03)
 PlanPath = Annotated[
     Literal["linear", "seasonal"],
