@@ -427,3 +427,22 @@ def test_a_region_against_a_first_echelon_without_positive_figure_says_why() -> 
         "new personal deposits -10 CNY against -20 CNY per first-echelon region (no ratio: "
         f"{reason});" in sec.parts[-1]
     )
+
+
+def test_actual_and_target_that_round_alike_are_shown_apart_beside_missed() -> None:
+    # bank coverage 29.96 % against a 30 % target: missed on the exact values, and the table
+    # shows the decimals that make it visible instead of "30.0%" against "30.0%"
+    targets = pd.DataFrame(
+        {"month": ["2025-03"], "level": ["bank"], "id": ["bank"], "kpi": ["product_coverage"],
+         "target": [0.30], "period": ["month"]}
+    )  # fmt: skip
+    extra = pd.DataFrame(
+        {"level": ["bank"], "id": ["bank"], "period": ["month"], "period_label": ["2025-03"],
+         "kpi": ["product_coverage"], "actual": [0.2996], "complete": [True]}
+    )  # fmt: skip
+    sec = rp.plan_progress_section(
+        rp.plan_monthly(_q1_kpis(), BANK), targets, BANK, extra_actuals=extra
+    )
+    (row,) = _rows(sec.parts[-1])
+    assert (row["Actual"], row["Target"], row["Status"]) == ("29.96%", "30.00%", "missed")
+    assert row["Target attainment (%)"] == "99.9%"

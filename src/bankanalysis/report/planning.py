@@ -4,8 +4,8 @@ Takes :mod:`bankanalysis.planning` outputs and returns what a notebook shows und
 anchors ``plan-progress``, ``quarters``, ``year-on-year``, ``echelons`` and
 ``self-service-path``: sentences, tables formatted by the KPI dictionary
 (:func:`~bankanalysis.report.format.format_value`), met or missed by the KPI's direction on the
-displayed values (:func:`~bankanalysis.report.format.attainment_met`), small groups withheld
-(:mod:`bankanalysis.rules.disclosure`), and the figures recorded in ``metrics.json`` under KPI
+exact values (:func:`~bankanalysis.report.format.attainment_met`) with actual and target shown
+at decimals that tell them apart, small groups withheld (:mod:`bankanalysis.rules.disclosure`), and the figures recorded in ``metrics.json`` under KPI
 ids. The bank report (``region_id`` ``None``) shows the bank, its echelons and regions and
 records bank figures plainly and region figures as ``[region=R]``; a region report shows the
 region, its outlets, its echelon and the bank and records the region's figures plainly.
@@ -26,6 +26,7 @@ from bankanalysis.report.format import (
     Absent,
     Suppressed,
     attainment_met,
+    distinct_decimals,
     format_change,
     format_number,
     format_value,
@@ -102,6 +103,9 @@ def attainment_view(
         )
         withheld = small and r.kpi not in NOT_CUSTOMER
         met = attainment_met(r.kpi, r.actual, r.target)
+        # actual and target at the decimals that tell them apart: never "30.0%" against
+        # "30.0%" beside "missed"
+        d = distinct_decimals(r.kpi, r.actual, r.target)
         status = (
             "withheld"
             if withheld
@@ -120,13 +124,14 @@ def attainment_view(
                 "Scope": scope.label(r.level, r.id),
                 "KPI": kpi_dict.get(r.kpi).name,
                 "Period": r.period_label,
-                "Target": format_value(r.kpi, r.target, scope.currency),
+                "Target": format_value(r.kpi, r.target, scope.currency, decimals=d),
                 "Actual": cell(
                     r.kpi,
                     figure(r.actual, "not computed for this level and period"),
                     scope.currency,
                     withheld,
                     scope.min_group_size,
+                    decimals=d,
                 ),
                 kpi_label("target_attainment"): (
                     format_value("target_attainment", Suppressed(scope.min_group_size))
@@ -145,7 +150,7 @@ def attainment_view(
         )
     cols = ["Scope", "KPI", "Period", "Target", "Actual", kpi_label("target_attainment"), "Status"]
     note = (
-        "Met or missed by the KPI's direction on the displayed values; a quarter or year still "
+        "Met or missed by the KPI's direction on the exact values; a quarter or year still "
         "running is shown to date. A figure whose group has 1 to k-1 customers is withheld."
     )
     return KpiTable(pd.DataFrame(rows, columns=cols), note=note)

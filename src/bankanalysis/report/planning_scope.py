@@ -186,11 +186,13 @@ def small_rows(frame: pd.DataFrame, k: int) -> pd.Series:
     return pd.Series(is_small(c, k), index=frame.index)
 
 
-def cell(kpi: str, value: Any, currency: str, withheld: bool, k: int) -> str:
+def cell(
+    kpi: str, value: Any, currency: str, withheld: bool, k: int, decimals: int | None = None
+) -> str:
     """A table cell: the formatted value, or the small-group marker for a customer figure."""
     if withheld and kpi not in NOT_CUSTOMER:
         return format_value(kpi, Suppressed(k), currency)
-    return format_value(kpi, value, currency)
+    return format_value(kpi, value, currency, decimals=decimals)
 
 
 def figure(value: float, reason: str) -> Any:
