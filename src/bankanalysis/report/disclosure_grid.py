@@ -1,0 +1,262 @@
+"""The disclosure step for the per-unit tables of the reports and workbooks (outlets, levels).
+
+:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module does
+the same for any table with one row per unit (outlet, manager, region) whose columns add up to
+a published total (the region's or the bank's figure): the upgrade table of the actions, the
+DEA targets, the plan attainment grid, the productivity trends and the workbooks' and index's
+aggregates. All go through :func:`protect_grid` (primary cells, secondary suppression audited
+by :func:`~bankanalysis.rules.disclosure_secondary.protect`) and show the standard markers
+(``"<k"`` for a small group, ``"x"`` for a secondary cell) through :func:`grid_values`.
+
+The policy for a region smaller than ``k`` (:func:`region_too_small`) is here too; see
+``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report.disclosure import cell_value
+from bankanalysis.report.format import Suppressed, is_missing
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_secondary import (
+    DEFAULT_PROTECTION_LEVEL,
+    PRIMARY,
+    LinearTable,
+    protect,
+)
+
+__all__ = [
+    "grid_values",
+    "protect_grid",
+    "protect_levels",
+    "region_banner",
+    "region_too_small",
+    "withhold_small_regions",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _cell(col: str, row: Hashable) -> str:
+    return f"{col}[row={row}]"
+
+
+def protect_grid(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    k: int,
+    *,
+    size: str | None = None,
+    counts: Sequence[str] = (),
+    money: Sequence[str] = (),
+    totals: Mapping[str, Any] | None = None,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> pd.DataFrame:
+    """Which cells of a per-unit table are withheld, and why.
+
+    Each column of ``columns`` is a one-way table: its rows add up to the column's total,
+    which is published elsewhere (the region's figure), so a lone withheld row would come back
+    by subtraction. Primary cells: every non-zero figure of a row whose ``size`` (customers of
+    the unit) is 1 to ``k - 1``, and every cell of a ``counts`` column holding 1 to ``k - 1``
+    customers. Secondary cells are chosen by
+    :func:`~bankanalysis.rules.disclosure_secondary.protect`, which proves by linear
+    programming that no primary cell can be worked out from the rest.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per unit, unsuppressed; missing cells are not published and take no part.
+    columns : sequence of str
+        Additive columns to protect (columns absent from ``frame`` are skipped).
+    k : int
+        ``min_group_size``.
+    size : str, optional
+        Column counting the unit's customers (its row is withheld when small).
+    counts : sequence of str
+        Columns that count customers (a cell of 1 to ``k - 1`` is withheld by itself).
+    money : sequence of str
+        Columns holding money (protected to ``value x (1 -/+ level)``, solved as shares of the
+        column's total).
+    totals : mapping, optional
+        ``{column: published total}`` when the published total is not the column's sum (e.g.
+        the rows shown are part of a larger region); default: the sum, published.
+    level : float
+        Half-width of a money cell's protection interval.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
+        ``"secondary"``; ``attrs["protection"]`` the :class:`Protection` (for the appendix).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [40, 4, 25]}, index=["a", "b", "c"])
+    >>> protect_grid(df, ["n"], 10, size="n")["n"].tolist()
+    ['', 'primary', 'secondary']
+    """
+    cols = [c for c in columns if c in frame.columns]
+    totals = dict(totals or {})
+    values: dict[str, float] = {}
+    relations: list[dict[str, float]] = []
+    money_cells: set[str] = set()
+    fixed: set[str] = set()
+    primary: list[str] = []
+    small_row = (
+        pd.Series(is_small(frame[size].astype("float64"), k), index=frame.index)
+        if size is not None and size in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    for col in cols:
+        known = frame[col][[not is_missing(v) for v in frame[col]]].astype("float64")
+        total = float(totals.get(col, known.sum()))
+        is_money = col in money
+        scale = abs(total) if is_money and total else 1.0
+        rel: dict[str, float] = {}
+        for i, v in known.items():
+            key = _cell(col, i)
+            values[key] = float(v) / scale
+            rel[key] = 1.0
+            if is_money:
+                money_cells.add(key)
+            if (bool(small_row.get(i, False)) and v != 0) or (
+                col in counts and is_small([v], k)[0]
+            ):
+                primary.append(key)
+        if not rel:
+            continue
+        values[col] = total / scale
+        rel[col] = -1.0
+        relations.append(rel)
+        if is_money:
+            money_cells.add(col)
+        if col in counts and is_small([total], k)[0]:
+            primary.append(col)  # published as "<k" itself
+        else:
+            fixed.add(col)
+        if col not in totals and len(rel) == 2:  # one row: the row is the total
+            fixed.discard(col)
+    table = LinearTable(
+        values=values,
+        relations=tuple(relations),
+        money=frozenset(money_cells),
+        fixed=frozenset(fixed),
+    )
+    prot = protect(table, primary, k, level)
+    if not prot.safe:
+        logger.warning("per-unit table: some withheld cells stay recoverable: %s", prot.audit)
+    out = pd.DataFrame("", index=frame.index, columns=cols)
+    for col in cols:
+        for i in frame.index:
+            out.at[i, col] = prot.status.get(_cell(col, i), "")
+        # a small unit's zero figures are withheld with its row (the marker, not "0")
+        if size is not None and size in frame.columns:
+            out.loc[small_row & (out[col] == ""), col] = PRIMARY
+    out.attrs["protection"] = prot
+    return out
+
+
+def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``frame`` with each withheld cell of ``status`` replaced by :class:`Suppressed`
+    (``"<k"`` when primary, ``"x"`` when secondary); other cells unchanged.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [40, 4, 25]})
+    >>> [str(v) for v in grid_values(df, protect_grid(df, ["n"], 10, size="n"), 10)["n"]]
+    ['40', '<10', 'x']
+    """
+    out = frame.copy()
+    for col in status.columns:
+        if not (status[col] != "").any():
+            continue
+        out[col] = out[col].astype("object")
+        for i in status.index[status[col] != ""]:
+            out.at[i, col] = cell_value(out.at[i, col], str(status.at[i, col]), k)
+    return out
+
+
+def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.DataFrame:
+    """Productivity trends with every month of a level (region, echelon, bank) whose customers
+    are 1 to ``k - 1`` withheld: its KPI values NaN (the chart leaves the point out), column
+    ``withheld`` True.
+
+    A level's per-FTE ratios with its staff known (the workbooks) give its customers and sales
+    back, so a small level shows no figure at all.
+    """
+    out = levels.copy()
+    small = (
+        is_small(out[size].astype("float64"), k)
+        if size in out.columns
+        else np.zeros(len(out), dtype=bool)
+    )
+    keep = {"month", "level", size}
+    numeric = [
+        c
+        for c in out.columns
+        if c not in keep and c != "outlets" and pd.api.types.is_numeric_dtype(out[c])
+    ]
+    for c in numeric:
+        out[c] = out[c].astype("float64").mask(small)
+    out["withheld"] = small
+    return out
+
+
+def region_too_small(customers: Any, k: int) -> bool:
+    """True when a region's whole customer base is 1 to ``k - 1`` customers (docs/privacy.md:
+    its reports show no customer figure and the overview withholds it).
+
+    Examples
+    --------
+    >>> region_too_small(7, 10), region_too_small(0, 10), region_too_small(120, 10)
+    (True, False, False)
+    """
+    if isinstance(customers, Suppressed):
+        return True
+    return bool(is_small([float(customers)], k)[0])
+
+
+def region_banner(region_name: str, k: int) -> str:
+    """The banner a report of a region smaller than ``k`` shows instead of customer figures."""
+    return (
+        f"**{region_name} has fewer than {k} customers.** Figures about so few customers could "
+        "identify them, so this report shows no customer figure (counts, money, shares, rates) "
+        "for the region; outlet operations without customer figures are shown. The bank "
+        "overview withholds the region too (docs/privacy.md)."
+    )
+
+
+def withhold_small_regions(
+    frame: pd.DataFrame,
+    k: int,
+    *,
+    size: str = "customers",
+    columns: Sequence[str] | None = None,
+    counts: Sequence[str] = (),
+    money: Sequence[str] = (),
+    totals: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """A per-region (or per-echelon) table with its small rows withheld and the secondary
+    cells that keep them from the bank's published total, as :class:`Suppressed` values.
+
+    ``columns`` default: every numeric column but ``size``'s neighbours that are not additive
+    must be left out by the caller. ``attrs["protection"]`` carries the status frame.
+    """
+    cols = (
+        list(columns)
+        if columns is not None
+        else [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    )
+    status = protect_grid(
+        frame, cols, k, size=size, counts=[size, *counts], money=money, totals=totals
+    )
+    out = grid_values(frame, status, k)
+    out.attrs["protection"] = status.attrs["protection"]
+    out.attrs["status"] = status
+    return out
