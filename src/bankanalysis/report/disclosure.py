@@ -591,6 +591,7 @@ def protect_outlet_counts(
         for i in known.index:
             out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
     out.attrs["protection"] = prots
+    out.attrs["k"] = int(k)
     return out
 
 
@@ -642,17 +643,28 @@ def hide_dea_counts(
         for col in hidden.columns
         if hidden.at[i, col]
     }
+    from bankanalysis.report.disclosure_grid import protect_grid
+
     frame = table.frame.copy()
+    prots: list[Protection] = []
     for col in hidden.columns:
         label = kpi_label(col, currency)
         cols = [c for c in (f"{label} now", f"{label} target") if c in frame.columns]
-        if not cols or f"actual_{col}" not in d.columns:
+        actual = f"actual_{col}"
+        if not cols or actual not in d.columns:
             continue
+        # the DEA means of the region's outlets add up to the region's mean (published by its
+        # trends): a mean of 1 to k - 1 customers is primary, and the step adds the secondary
+        # cells that keep it from that total (over every outlet of the region: one not in the
+        # table is not shown at all)
+        grid = protect_grid(d[[actual]], [actual], k, counts=[actual])
+        prots.append(grid.attrs["protection"])
         for oid in frame.index:
-            st = status.get((oid, col), "")
-            if not st and oid in d.index and is_small([d.at[oid, f"actual_{col}"]], k)[0]:
-                st = PRIMARY
-            if st and not (oid in d.index and is_missing(d.at[oid, f"actual_{col}"])):
+            st = status.get((oid, col), "") or (
+                str(grid.at[oid, actual]) if oid in grid.index else ""
+            )
+            if st and not (oid in d.index and is_missing(d.at[oid, actual])):
                 frame.loc[oid, cols] = str(cell_value(np.nan, st, k))
     table.frame = frame
+    table.protection = prots
     return table

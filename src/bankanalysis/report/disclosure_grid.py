@@ -33,6 +33,7 @@ from bankanalysis.rules.disclosure_secondary import (
 
 __all__ = [
     "grid_values",
+    "levels_note",
     "protect_grid",
     "protect_levels",
     "region_banner",
@@ -206,6 +207,26 @@ def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.
         out[c] = out[c].astype("float64").mask(small)
     out["withheld"] = small
     return out
+
+
+def levels_note(levels: pd.DataFrame, k: int) -> str | None:
+    """The sentence under the trends chart naming the levels and months :func:`protect_levels`
+    withheld (``None`` when none): a missing point must not read as a drop to 0.
+
+    Examples
+    --------
+    >>> lv = pd.DataFrame({"month": ["2025-01", "2025-02"], "level": ["R", "R"],
+    ...                    "withheld": [True, False]})
+    >>> levels_note(lv, 10)
+    'R: 2025-01 left out (fewer than 10 customers; withheld).'
+    """
+    if "withheld" not in levels.columns or not levels["withheld"].any():
+        return None
+    parts = [
+        f"{level}: {', '.join(sorted(map(str, g['month'])))}"
+        for level, g in levels[levels["withheld"]].groupby("level", sort=False)
+    ]
+    return f"{'; '.join(parts)} left out (fewer than {k} customers; withheld)."
 
 
 def region_too_small(customers: Any, k: int) -> bool:
