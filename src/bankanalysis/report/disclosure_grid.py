@@ -34,9 +34,11 @@ from bankanalysis.rules.disclosure_secondary import (
 __all__ = [
     "grid_values",
     "levels_note",
+    "protect_cards",
     "protect_grid",
     "protect_levels",
     "region_banner",
+    "suppressed_from_reason",
     "region_too_small",
     "withhold_small_regions",
 ]
@@ -209,6 +211,77 @@ def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.
     return out
 
 
+#: Scorecard rates and the customers each is about (withheld when that group is small or the
+#: unit's row is withheld): :data:`~bankanalysis.rules.disclosure.KPI_GROUP` plus the leads.
+_CARD_RATES: dict[str, str] = {
+    "contact_plan_coverage": "quality_plus_customers",
+    "vip_contact_rate": "vip_plus_customers",
+    "vip_service_minutes": "vip_plus_customers",
+    "book_aum_growth": "customers",
+    "lead_conversion_rate": "leads_issued",
+}
+
+
+def protect_cards(cards: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Scorecards (one row per manager or outlet) through the disclosure step, for files read
+    by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
+
+    The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
+    leads) go through :func:`protect_grid` with the region's totals published; a rate is
+    withheld with its row or when the customers it is about are 1 to ``k - 1``. Returns the
+    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
+    ``attrs["protection"]``.
+    """
+    additive = [
+        c
+        for c in cards.columns
+        if c == "customers"
+        or c.startswith("customers_")
+        or c.endswith("_customers")
+        or c
+        in (
+            "contacts",
+            "contact_minutes_3m",
+            "sales_total",
+            "new_customers",
+            "aum",
+            "aum_base",
+            "leads_issued",
+            "leads_converted",
+        )
+    ]
+    counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
+    counts = [c for c in counts if c not in ("sales_total", "contacts")]
+    status = protect_grid(
+        cards,
+        additive,
+        k,
+        size="customers",
+        counts=counts,
+        money=[c for c in ("aum", "aum_base") if c in cards.columns],
+    )
+    out = grid_values(cards, status, k)
+    row_hidden = (
+        status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
+    )
+    for rate, group in _CARD_RATES.items():
+        if rate not in out.columns:
+            continue
+        sizes = cards[group].astype("float64") if group in cards.columns else None
+        small = (
+            pd.Series(False, index=cards.index)
+            if sizes is None
+            else pd.Series(is_small(sizes.fillna(0.0), k), index=cards.index)
+        )
+        out[rate] = out[rate].astype("object")
+        for i in cards.index[(row_hidden | small).to_numpy()]:
+            if not is_missing(cards.at[i, rate]):
+                why = str(status.at[i, "customers"]) if row_hidden[i] else PRIMARY
+                out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
+    out.attrs = dict(cards.attrs) | {"protection": status.attrs["protection"]}
+    return out
+
+
 def levels_note(levels: pd.DataFrame, k: int) -> str | None:
     """The sentence under the trends chart naming the levels and months :func:`protect_levels`
     withheld (``None`` when none): a missing point must not read as a drop to 0.
@@ -227,6 +300,33 @@ def levels_note(levels: pd.DataFrame, k: int) -> str | None:
         for level, g in levels[levels["withheld"]].groupby("level", sort=False)
     ]
     return f"{'; '.join(parts)} left out (fewer than {k} customers; withheld)."
+
+
+def suppressed_from_reason(reason: Any) -> Suppressed | None:
+    """The :class:`Suppressed` a ``metrics.json`` reason stands for (``None`` when the figure
+    is missing for another reason), so that a page reading metrics (the run index) shows the
+    standard marker and never fills a withheld figure from another report.
+
+    Examples
+    --------
+    >>> str(suppressed_from_reason("withheld: fewer than 10 customers"))
+    '<10'
+    >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
+    'x'
+    >>> suppressed_from_reason("not computed") is None
+    True
+    """
+    text = str(reason or "")
+    if not text.startswith("withheld"):
+        return None
+    if text.startswith("withheld: fewer than "):
+        head = text.removeprefix("withheld: fewer than ").split(" ")[0]
+        return Suppressed(int(head) if head.isdigit() else None)
+    if "dominated" in text:
+        return Suppressed(None, "dominance")
+    if text.startswith("withheld so that"):
+        return Suppressed(None, "secondary")
+    return Suppressed(None)
 
 
 def region_too_small(customers: Any, k: int) -> bool:
