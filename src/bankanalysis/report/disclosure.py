@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankanalysis.report.disclosure_grid import DOMINANCE, cell_value, protect_grid
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -62,7 +63,6 @@ logger = logging.getLogger(__name__)
 #: Status columns :func:`protect_tiers` adds to the tier comparison ("", primary, secondary,
 #: dominance).
 COUNT_STATUS, MONEY_STATUS = "count_protection", "money_protection"
-DOMINANCE = "dominance"
 
 
 def _key(name: str, **by: str) -> str:
@@ -208,14 +208,6 @@ def protect_tiers(
         _key("aum_share", tier_at_least=top_tier) in prot.status
     )
     return out
-
-
-def cell_value(value: Any, status: str, k: int) -> Any:
-    """``value``, or :class:`Suppressed` saying why when ``status`` is not empty."""
-    if not status:
-        return value
-    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
-    return Suppressed(k, why)
 
 
 def protected_top_share(comp: pd.DataFrame, top_share: float, k: int) -> Any:
@@ -643,8 +635,6 @@ def hide_dea_counts(
         for col in hidden.columns
         if hidden.at[i, col]
     }
-    from bankanalysis.report.disclosure_grid import protect_grid
-
     frame = table.frame.copy()
     prots: list[Protection] = []
     for col in hidden.columns:

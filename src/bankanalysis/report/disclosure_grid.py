@@ -21,17 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.disclosure import cell_value
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_PROTECTION_LEVEL,
     PRIMARY,
+    SECONDARY,
     LinearTable,
     protect,
 )
 
 __all__ = [
+    "DOMINANCE",
+    "cell_value",
     "grid_values",
     "levels_note",
     "protect_cards",
@@ -44,6 +46,23 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Status of a money cell withheld because one or two customers hold most of it.
+DOMINANCE = "dominance"
+
+
+def cell_value(value: Any, status: str, k: int | None) -> Any:
+    """``value``, or :class:`Suppressed` saying why when ``status`` is not empty.
+
+    Examples
+    --------
+    >>> cell_value(12, "", 10), str(cell_value(4, "primary", 10)), str(cell_value(40, "secondary", 10))
+    (12, '<10', 'x')
+    """
+    if not status:
+        return value
+    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
+    return Suppressed(k, why)
 
 
 def _cell(col: str, row: Hashable) -> str:
