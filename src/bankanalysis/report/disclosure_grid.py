@@ -39,9 +39,11 @@ __all__ = [
     "protect_cards",
     "protect_grid",
     "protect_levels",
+    "protect_region_totals",
     "region_banner",
     "suppressed_from_reason",
     "region_too_small",
+    "withhold_echelons",
     "withhold_small_regions",
 ]
 
@@ -346,6 +348,100 @@ def suppressed_from_reason(reason: Any) -> Suppressed | None:
     if text.startswith("withheld so that"):
         return Suppressed(None, "secondary")
     return Suppressed(None)
+
+
+def protect_region_totals(
+    region_month: pd.DataFrame, month: str, k: int, size: str = "customers"
+) -> dict[str, str]:
+    """Which customer totals of a run are withheld so that a region smaller than ``k`` cannot
+    be worked out from the others (docs/privacy.md, "A region smaller than k").
+
+    Each region's own reports publish its total; the overview publishes every region's, each
+    echelon's and the bank's. A small region's total (primary) would come back as its
+    echelon's (or the bank's) total minus the other regions'. The other regions' totals stay
+    published (their own reports print them: hiding them in the overview alone would not
+    help), so the step withholds the totals instead: the echelon's and, when needed, the
+    bank's (:func:`~bankanalysis.rules.disclosure_secondary.protect`, audited). Every report
+    of a run computes the same answer from the same data.
+
+    Parameters
+    ----------
+    region_month : DataFrame
+        ``month, region_id, echelon`` and ``size`` (processed ``region_month``).
+    month : str
+        Data month.
+    k : int
+        ``min_group_size``.
+
+    Returns
+    -------
+    dict
+        ``{"customers[region=R]" | "customers[echelon=e]" | "customers": "primary" |
+        "secondary"}`` for every withheld total; empty when no region is small.
+
+    Examples
+    --------
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2", "R3"],
+    ...                    "echelon": [1, 1, 2], "customers": [500, 7, 300]})
+    >>> protect_region_totals(rm, "2025-03", 10)
+    {'customers[region=R2]': 'primary', 'customers[echelon=1]': 'secondary', 'customers': 'secondary'}
+    """
+    now = region_month.loc[region_month["month"] == month]
+    n = now.groupby("region_id", sort=True)[size].sum().astype("float64")
+    ech = now.groupby("region_id", sort=True)["echelon"].first()
+    values: dict[str, float] = {"customers": float(n.sum())}
+    relations: list[dict[str, float]] = []
+    bank: dict[str, float] = {"customers": -1.0}
+    fixed: set[str] = set()
+    primary: list[str] = []
+    for e, regions in n.groupby(ech, sort=True):
+        e_key = f"customers[echelon={e}]"
+        values[e_key] = float(regions.sum())
+        bank[e_key] = 1.0
+        rel = {e_key: -1.0}
+        for rid, v in regions.items():
+            key = f"customers[region={rid}]"
+            values[key] = float(v)
+            rel[key] = 1.0
+            if is_small([v], k)[0]:
+                primary.append(key)
+            else:
+                fixed.add(key)  # published by the region's own reports
+        relations.append(rel)
+        if is_small([values[e_key]], k)[0]:
+            primary.append(e_key)
+    relations.append(bank)
+    if not primary:
+        return {}
+    table = LinearTable(values=values, relations=tuple(relations), fixed=frozenset(fixed))
+    prot = protect(table, primary, k)
+    if not prot.safe:
+        logger.warning("region totals: some withheld totals stay recoverable: %s", prot.audit)
+    return dict(prot.status)
+
+
+def withhold_echelons(
+    frame: pd.DataFrame,
+    withheld_totals: Mapping[str, str],
+    columns: Sequence[str] = ("customers", "aum", "aum_per_customer", "products_per_customer"),
+) -> pd.DataFrame:
+    """Echelon rows (the bars, or the monthly trends) with the customer and money figures of
+    every echelon :func:`protect_region_totals` withholds set to NaN: a chart leaves them out.
+
+    Examples
+    --------
+    >>> ech = pd.DataFrame({"echelon": [1, 2], "aum": [5.0, 3.0]})
+    >>> withhold_echelons(ech, {"customers[echelon=1]": "secondary"})["aum"].tolist()
+    [nan, 3.0]
+    """
+    out = frame.copy()
+    hidden = out["echelon"].map(
+        lambda e: bool(withheld_totals.get(f"customers[echelon={int(e)}]", ""))
+    )
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].astype("float64").mask(hidden.to_numpy())
+    return out
 
 
 def region_too_small(customers: Any, k: int) -> bool:
