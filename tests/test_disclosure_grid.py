@@ -88,3 +88,43 @@ def test_same_data_same_cells(k: int) -> None:
     b = dg.protect_grid(df, ["n"], k, size="n")
     assert a.equals(b)
     assert a.attrs["protection"].safe
+
+
+def test_lorenz_steps_hold_k_customers_and_the_plain_curve_gives_one_customer_away() -> None:
+    from bankanalysis.segmentation.composition import lorenz_curve
+
+    aum = np.array([1_000.0] * 49 + [951_000.0])  # 50 customers, one holds 95.1 %
+    plain = lorenz_curve(aum)
+    # the plain curve's point at 99 % lies on the richest customer's segment: from it and the
+    # point at 98 % the attacker reads that customer's share (the slope times 1/50)
+    slope = (plain["aum_share"].iloc[100] - plain["aum_share"].iloc[98]) / 0.02
+    assert slope / 50 == pytest.approx(0.951, abs=0.01)
+    # one customer holds nearly all of the region's AUM: every top group fails the p% rule and
+    # is merged down to the whole region, the curve is the straight line 0 -> 1
+    shown = dg.protected_lorenz(aum, 10)
+    assert shown["customer_share"].tolist() == [0.0, 1.0]
+    spread = np.r_[np.full(40, 1_000.0), np.linspace(20_000, 60_000, 10)]
+    shown = dg.protected_lorenz(spread, 10)
+    steps = np.diff(shown["customer_share"].to_numpy()) * 50
+    assert shown["customer_share"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert (steps >= 10 - 1e-9).all()
+    assert dg.protected_lorenz(aum[:15], 10).empty  # fewer than 2 k customers: no curve
+
+
+def test_every_report_of_a_run_withholds_the_same_counts_for_a_tiny_region() -> None:
+    rm = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "region_id": ["R1", "R2", "R3"],
+            "echelon": [1, 1, 2],
+            "customers": [500, 7, 300],
+        }
+    )
+    status = dg.protect_region_totals(rm, "2025-03", 10)
+    small_r, bank_r, small = dg.run_counts(rm, "2025-03", "R2", 10, 7, 807)
+    big_r, bank_b, big_small = dg.run_counts(rm, "2025-03", "R1", 10, 500, 807)
+    assert (str(small_r), small, big_r, big_small) == ("<10", True, 500, False)
+    # the bank's total is withheld in R1's report too, not only in R2's and the overview's
+    assert str(bank_r) == str(bank_b) == "x" and status["customers"] == "secondary"
+    # no small region: nothing withheld, nothing changes
+    assert dg.protect_region_totals(rm.assign(customers=[500, 70, 300]), "2025-03", 10) == {}

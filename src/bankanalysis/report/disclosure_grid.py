@@ -39,10 +39,12 @@ __all__ = [
     "protect_cards",
     "protect_grid",
     "protect_levels",
+    "protected_lorenz",
     "protect_region_totals",
     "region_banner",
     "suppressed_from_reason",
     "region_too_small",
+    "run_counts",
     "withhold_echelons",
     "withhold_small_regions",
 ]
@@ -442,6 +444,84 @@ def withhold_echelons(
         if c in out.columns:
             out[c] = out[c].astype("float64").mask(hidden.to_numpy())
     return out
+
+
+def protected_lorenz(
+    aum: pd.Series | np.ndarray, k: int, p: float = 0.10, n_points: int = 101
+) -> pd.DataFrame:
+    """The Lorenz curve with points only where every step between two points holds at least
+    ``k`` customers and passes the p% dominance rule.
+
+    The plain curve (:func:`~bankanalysis.segmentation.composition.lorenz_curve`) has a point
+    every 1 % of customers: in a region of fewer than ``100 k`` customers the last step is a
+    group of fewer than ``k`` customers whose AUM share, times the region's published AUM, is
+    their money -- down to one customer's in a region of under 100. Here the step is widened
+    to ``k`` customers at least, and steps are merged from the top while the richest one's
+    customers fail the p% rule (one or two of them hold nearly all of it). Points are exact
+    (at whole customers), straight lines between them.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_share``, ``aum_share``; empty when the region has fewer than ``2 k``
+        customers or no AUM (no curve can be shown without revealing a small group).
+
+    Examples
+    --------
+    >>> c = protected_lorenz(np.arange(1, 51), 10)
+    >>> c["customer_share"].round(2).tolist()
+    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    """
+    v = np.sort(np.clip(np.asarray(aum, dtype="float64"), 0, None))
+    n = v.size
+    empty = pd.DataFrame({"customer_share": [], "aum_share": []})
+    if n < 2 * k or v.sum() <= 0:
+        return empty
+    step = max(int(np.ceil(n / max(n_points - 1, 1))), int(k))
+    cuts = list(range(n, 0, -step))  # from the top: whole groups of `step` customers
+    cuts = [c for c in cuts if c >= step] + [0]
+    cuts = sorted(set(cuts))
+    # merge from the top while the top group fails the p% rule
+    while len(cuts) > 2:
+        top = v[cuts[-2] :][::-1]
+        rest = top[2:].sum()
+        if rest >= p * top[0]:
+            break
+        cuts.pop(-2)
+    cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
+    return pd.DataFrame(
+        {"customer_share": [c / n for c in cuts], "aum_share": [float(cum[c]) for c in cuts]}
+    )
+
+
+def run_counts(
+    region_month: pd.DataFrame,
+    month: str,
+    region_id: str,
+    k: int,
+    region_n: Any,
+    bank_n: Any,
+) -> tuple[Any, Any, bool]:
+    """A region report's customer counts of its region and of the bank, as the whole run
+    publishes them (:func:`protect_region_totals`), and whether the region is smaller than
+    ``k`` (its report shows :func:`region_banner`): the same answer in every report of a run.
+
+    Examples
+    --------
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2", "R3"],
+    ...                    "echelon": [1, 1, 2], "customers": [500, 7, 300]})
+    >>> r, b, small = run_counts(rm, "2025-03", "R2", 10, 7, 807)
+    >>> str(r), str(b), small
+    ('<10', 'x', True)
+    >>> r, b, small = run_counts(rm, "2025-03", "R1", 10, 500, 807)
+    >>> r, str(b), small
+    (500, 'x', False)
+    """
+    status = protect_region_totals(region_month, month, k)
+    small = status.get(f"customers[region={region_id}]") == PRIMARY or region_too_small(region_n, k)
+    r = Suppressed(k) if small else region_n
+    b = Suppressed(None, "secondary") if status.get("customers") else bank_n
+    return r, b, small
 
 
 def region_too_small(customers: Any, k: int) -> bool:
