@@ -318,7 +318,11 @@ def concentration_metrics(gini_value: float, top_share: float, top_tier: str) ->
     """``aum_gini`` and ``aum_share[tier_at_least=<top_tier>]`` of the region (absent, with
     the reason, when the region holds no AUM)."""
     return {
-        "aum_gini": Absent(NO_AUM) if is_missing(gini_value) else gini_value,
+        "aum_gini": (
+            Absent(NO_AUM)
+            if is_missing(gini_value) and not isinstance(gini_value, Suppressed)
+            else gini_value
+        ),
         metric_key("aum_share", tier_at_least=top_tier): (
             Absent(NO_AUM)
             if is_missing(top_share) and not isinstance(top_share, Suppressed)
