@@ -69,17 +69,6 @@ def test_region_too_small_and_banner() -> None:
     assert dg.region_banner("Tiny", 10).startswith("**Tiny has fewer than 10 customers.**")
 
 
-def test_withhold_small_regions_hides_the_small_region_and_a_partner() -> None:
-    df = pd.DataFrame(
-        {"customers": [500, 7, 300], "aum": [5e7, 9e6, 3e7]}, index=["R1", "R2", "R3"]
-    )
-    out = dg.withhold_small_regions(df, 10, money=["aum"])
-    assert str(out.at["R2", "customers"]) == "<10" and str(out.at["R2", "aum"]) == "<10"
-    assert str(out.at["R3", "customers"]) == "x" and str(out.at["R3", "aum"]) == "x"
-    assert out.at["R1", "customers"] == 500
-    assert out.attrs["protection"].safe
-
-
 @pytest.mark.parametrize("k", [3, 10])
 def test_same_data_same_cells(k: int) -> None:
     rng = np.random.default_rng(7)

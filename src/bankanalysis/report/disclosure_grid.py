@@ -46,7 +46,6 @@ __all__ = [
     "region_too_small",
     "run_counts",
     "withhold_echelons",
-    "withhold_small_regions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -543,37 +542,8 @@ def region_banner(region_name: str, k: int) -> str:
     """The banner a report of a region smaller than ``k`` shows instead of customer figures."""
     return (
         f"**{region_name} has fewer than {k} customers.** Figures about so few customers could "
-        "identify them, so this report shows no customer figure (counts, money, shares, rates) "
-        "for the region; outlet operations without customer figures are shown. The bank "
-        "overview withholds the region too (docs/privacy.md)."
+        f"identify them: every figure about the region's customers (counts, money, shares, "
+        f"rates) is withheld and shown as <{k}, and the totals that would give them back (its "
+        "echelon's and the bank's) are withheld in every report of this run. Outlet operations "
+        "that concern no customer are shown (docs/privacy.md)."
     )
-
-
-def withhold_small_regions(
-    frame: pd.DataFrame,
-    k: int,
-    *,
-    size: str = "customers",
-    columns: Sequence[str] | None = None,
-    counts: Sequence[str] = (),
-    money: Sequence[str] = (),
-    totals: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """A per-region (or per-echelon) table with its small rows withheld and the secondary
-    cells that keep them from the bank's published total, as :class:`Suppressed` values.
-
-    ``columns`` default: every numeric column but ``size``'s neighbours that are not additive
-    must be left out by the caller. ``attrs["protection"]`` carries the status frame.
-    """
-    cols = (
-        list(columns)
-        if columns is not None
-        else [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    )
-    status = protect_grid(
-        frame, cols, k, size=size, counts=[size, *counts], money=money, totals=totals
-    )
-    out = grid_values(frame, status, k)
-    out.attrs["protection"] = status.attrs["protection"]
-    out.attrs["status"] = status
-    return out
