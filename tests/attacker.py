@@ -256,3 +256,139 @@ def flow_leaks(run_dir: Path) -> tuple[list, int]:
             if not found[4]:
                 leaks.append((page.parent.name, *found))
     return leaks, checked
+
+
+# --------------------------------------------------------------------------- across reports
+
+
+def attack_region_totals(
+    regions: dict[str, float | None],
+    reasons: dict[str, str],
+    echelon_of: dict[str, object],
+    echelons: dict[object, float | None],
+    bank: float | None,
+    k: int,
+) -> list[tuple[str, float, float, bool]]:
+    """Every withheld region total of a run: (region, lower, upper, safe).
+
+    What the attacker combines: each region's customer total as any report of the run
+    publishes it (its own reports, the overview's ``customers[region=R]``), the echelons'
+    totals and the bank's (the overview). ``None`` is withheld; ``reasons`` says how (``"fewer
+    than"``: 1 to k - 1, else at least k). Relations: each echelon is the sum of its regions,
+    the bank the sum of the echelons.
+    """
+    names = [*(f"r:{r}" for r in regions), *(f"e:{e}" for e in echelons), "bank"]
+    pos = {n: i for i, n in enumerate(names)}
+    bounds = []
+    for r, v in regions.items():
+        if v is not None:
+            bounds.append((v, v))
+        else:
+            bounds.append((1, k - 1) if "fewer than" in reasons.get(r, "") else (k, None))
+    for v in [*echelons.values(), bank]:
+        bounds.append((v, v) if v is not None else (0, None))
+    a_eq, b_eq = [], []
+    for e in echelons:
+        row = np.zeros(len(names))
+        row[pos[f"e:{e}"]] = -1
+        for r in regions:
+            if echelon_of[r] == e:
+                row[pos[f"r:{r}"]] = 1
+        a_eq.append(row)
+        b_eq.append(0.0)
+    row = np.zeros(len(names))
+    row[pos["bank"]] = -1
+    for e in echelons:
+        row[pos[f"e:{e}"]] = 1
+    a_eq.append(row)
+    b_eq.append(0.0)
+    found = []
+    for r, v in regions.items():
+        if v is not None or "fewer than" not in reasons.get(r, ""):
+            continue
+        lo, hi = _bounds_lp(
+            len(names), [list(x) for x in a_eq], b_eq, bounds, [1] * len(names), pos[f"r:{r}"]
+        )
+        found.append((r, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
+    return found
+
+
+def _metrics(path: Path) -> tuple[dict, dict]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data, data.pop("_reasons", {}) or {}
+
+
+def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
+    """Read every report of a run (00 overview and each region's reports) and combine them.
+
+    Two attacks: (1) a figure one report withholds and another prints (the region's own key
+    ``kpi`` against the overview's ``kpi[region=R]``, and between the region's reports); (2)
+    the region totals by linear programming over the regions', echelons' and bank's totals
+    (:func:`attack_region_totals`). Returns the leaks and how many withheld figures were
+    attacked.
+    """
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    overview_files = sorted(run_dir.glob("*/00_bank_overview/metrics.json"))
+    assert overview_files, "the run has no overview"
+    ov, ov_why = _metrics(overview_files[0])
+    leaks, checked = [], 0
+    per_region: dict[str, list[tuple[dict, dict, str]]] = {}
+    for job in manifest.get("jobs", []):
+        rid = job.get("region_id")
+        html = job.get("html")
+        if rid is None or not html:
+            continue
+        f = run_dir / Path(html).with_suffix("") / "metrics.json"
+        if f.exists():
+            data, why = _metrics(f)
+            per_region.setdefault(str(rid), []).append((data, why, job["notebook"]))
+    for rid, reports in per_region.items():
+        published: dict[str, tuple[float, str]] = {}
+        withheld: dict[str, str] = {}
+        for data, why, nb in reports:
+            for key, v in data.items():
+                if "[" in key:
+                    continue  # breakdowns of a region report are the report's own tables
+                if v is None and str(why.get(key, "")).startswith("withheld"):
+                    withheld[key] = nb
+                elif isinstance(v, int | float):
+                    published[key] = (v, nb)
+        for key, v in ov.items():
+            if key.endswith(f"[region={rid}]") and key.count("=") == 1:
+                plain = key.split("[")[0]
+                if v is None and str(ov_why.get(key, "")).startswith("withheld"):
+                    withheld.setdefault(plain, "00_bank_overview")
+                elif isinstance(v, int | float):
+                    published.setdefault(plain, (v, "00_bank_overview"))
+        for key, nb in withheld.items():
+            checked += 1
+            if key in published:
+                leaks.append((rid, key, f"withheld in {nb}", f"printed in {published[key][1]}"))
+    # region totals
+    echelon_of = {str(r["region_id"]): r.get("echelon") for r in manifest.get("regions", [])}
+    regions: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    for key, v in ov.items():
+        if key.startswith("customers[region="):
+            rid = key.split("=")[1].rstrip("]")
+            regions[rid] = v
+            reasons[rid] = str(ov_why.get(key, ""))
+    echelons = {
+        int(key.split("=")[1].rstrip("]")): v
+        for key, v in ov.items()
+        if key.startswith("customers[echelon=")
+    }
+    if regions and echelons and all(r in echelon_of for r in regions):
+        for rid, reports in per_region.items():  # the region's own reports, when they print it
+            for data, _, _ in reports:
+                if regions.get(rid) is None and isinstance(data.get("customers"), int | float):
+                    regions[rid] = data["customers"]
+        echelon_of = {r: int(echelon_of[r]) for r in regions}
+        for found in attack_region_totals(
+            regions, reasons, echelon_of, echelons, ov.get("customers"), k
+        ):
+            checked += 1
+            if not found[3]:
+                leaks.append(found)
+    return leaks, checked

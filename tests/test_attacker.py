@@ -18,7 +18,9 @@ from attacker import (
     K,
     _metrics_of,
     attack_flows,
+    attack_region_totals,
     attack_tiers,
+    cross_report_leaks,
     flow_leaks,
     tier_leaks,
 )
@@ -124,6 +126,80 @@ def test_flow_table_attacker_on_the_hand_matrix():
     table = flows_table(mig.flows, "t0", "t1", K).frame
     found = attack_flows(table.iloc[:, :10].values.tolist(), K, lost=166)
     assert found and all(ok for *_, ok in found), found
+
+
+#: A tiny bank: region R2 has 7 customers, fewer than k (docs/privacy.md: "A region smaller
+#: than k"); R1 shares its echelon, R3 is alone in echelon 2.
+TINY_REGIONS = pd.DataFrame(
+    {
+        "month": "2025-03",
+        "region_id": ["R1", "R2", "R3"],
+        "echelon": [1, 1, 2],
+        "customers": [500, 7, 300],
+        "aum": [5e7, 9e6, 3e7],
+    }
+)
+
+
+def _published_totals(withheld: dict[str, str]):
+    """What the run publishes about region totals: each region's reports print their own
+    total unless it is small; the overview prints echelons and the bank unless withheld."""
+    from bankanalysis.report.overview import bank_metrics, echelon_metrics
+
+    rm = TINY_REGIONS
+    ech = rm.groupby("echelon", as_index=False).agg(
+        regions=("region_id", "size"), customers=("customers", "sum"), aum=("aum", "sum")
+    )
+    ech = ech.assign(
+        aum_per_customer=ech["aum"] / ech["customers"],
+        accounting_replacement_rate=0.5,
+        outlet_replacement_rate=0.5,
+    )
+    em = echelon_metrics(ech, K, withheld)
+    bank = bank_metrics(rm.assign(month="2025-03"), 3, "2025-03", withheld)["customers"]
+    regions = {
+        r: (None if n < K else float(n))
+        for r, n in zip(rm["region_id"], rm["customers"], strict=True)
+    }
+    echelons = {
+        e: (float(v) if isinstance(v, int | float) else None)
+        for e in (1, 2)
+        for v in [em[f"customers[echelon={e}]"]]
+    }
+    return regions, echelons, (float(bank) if isinstance(bank, int | float) else None)
+
+
+def test_a_region_smaller_than_k_cannot_be_worked_out_from_the_totals():
+    from bankanalysis.report.disclosure_grid import protect_region_totals
+
+    reasons = {"R2": "withheld: fewer than 10 customers"}
+    echelon_of = {"R1": 1, "R2": 1, "R3": 2}
+    # without the step: echelon 1 (507) - R1 (500) = 7
+    regions, echelons, bank = _published_totals({})
+    (found,) = attack_region_totals(regions, reasons, echelon_of, echelons, bank, K)
+    assert found[1] == found[2] == 7 and not found[3]
+    # the step withholds echelon 1's total and the bank's (the regions' own reports still
+    # print R1 and R3, so hiding those in the overview alone would not help)
+    withheld = protect_region_totals(TINY_REGIONS, "2025-03", K)
+    assert withheld == {
+        "customers[region=R2]": "primary",
+        "customers[echelon=1]": "secondary",
+        "customers": "secondary",
+    }
+    regions, echelons, bank = _published_totals(withheld)
+    assert echelons == {1: None, 2: 300.0} and bank is None
+    (found,) = attack_region_totals(regions, reasons, echelon_of, echelons, bank, K)
+    assert found[1] == 1 and found[2] == 9 and found[3]
+
+
+@pytest.mark.slow
+def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
+    """The overview and every region report of the CI batch, read together: nothing one
+    report withholds is printed by another, and no region total comes back from the echelon
+    and bank totals."""
+    leaks, checked = cross_report_leaks(ci_run.run_dir)
+    assert not leaks, leaks
+    assert checked
 
 
 @pytest.mark.slow

@@ -308,6 +308,22 @@ def test_region_values_prefer_the_regions_report_and_fall_back_to_the_overview()
     assert "fee_income" in cols and "leads" not in cols
 
 
+def test_a_figure_one_report_withholds_is_not_filled_from_another() -> None:
+    manifest = _manifest()
+    own = manifest["jobs"][1]["metrics"]
+    own["product_coverage"] = None  # the region's report withholds what the overview prints
+    own["target_attainment[kpi=aum]"] = None
+    own["_reasons"] = {
+        "product_coverage": "withheld so that a withheld figure cannot be worked out from it",
+        "target_attainment[kpi=aum]": "withheld: fewer than 10 customers",
+    }
+    row = region_rows(manifest)[0]
+    assert str(row.values["product_coverage"]) == "x"  # not the overview's 45.7 %
+    assert "aum" not in row.attainment and row.attainment["fee_income"] == 0.9996
+    html = index_html(manifest)
+    assert "45.7%" not in html
+
+
 def test_target_met_uses_the_exact_attainment_and_the_kpis_direction() -> None:
     from bankanalysis.report.format import attainment_met
 

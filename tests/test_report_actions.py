@@ -103,10 +103,16 @@ def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None
 
 def test_upgrade_outlet_table_hides_a_second_outlet_when_one_alone_is_withheld() -> None:
     # k = 3: Hilltop (2) is small; with the region's total (5) published, Riverside's 3 would
-    # give it back, so Riverside is withheld too; Harbour's 0 reveals nobody
+    # give it back, so the disclosure step withholds Riverside's count and gap too, marked "x"
+    # (secondary: not a small group); Riverside's 2 rising and 1 unassigned are small
+    # themselves; Harbour's 0 reveals nobody
     t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 3)
     shown = {r["outlet"]: list(r.values())[1:] for r in t.frame.to_dict("records")}
-    assert shown == {"Harbour": ["0"] * 4, "Hilltop": ["<3"] * 4, "Riverside": ["<3"] * 4}
+    assert shown == {
+        "Harbour": ["0"] * 4,
+        "Hilltop": ["<3"] * 4,
+        "Riverside": ["x", "x", "<3", "<3"],
+    }
 
 
 def test_upgrade_list_is_written_only_to_the_restricted_folder(tmp_path: Path) -> None:

@@ -490,3 +490,8 @@ def test_attainment_withholds_the_outlet_counts_the_disclosure_step_hides(kpis):
     missed, items = rb.attainment_items(targets, mine, "2025-03", NAMES, hidden=hidden)
     assert missed == 0  # a withheld outlet is neither met nor missed
     assert len(items) == 1 or items[1].data.notna().sum().sum() == 0
+    html = items[1].to_html()
+    # the grid shows the standard markers, not "n/a" (which reads as no data)
+    assert ">&lt;10<" in html and ">x<" in html
+    assert "n/a" not in html
+    assert "#eeeeee" in html  # no colour from the gradient for a withheld cell

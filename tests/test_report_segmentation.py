@@ -110,6 +110,13 @@ def test_concentration_and_lorenz_labels() -> None:
     )
     curve = rs.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), pd.Series([1.0, 1.0]), "North")
     assert curve["scope"].unique().tolist() == ["North (Gini 0.75)", "whole bank (Gini 0.00)"]
+    # through the disclosure step: a region of 4 customers shows neither a curve nor a Gini;
+    # the bank's curve has points only at groups of at least k customers
+    bank = pd.Series(np.linspace(1_000.0, 50_000.0, 40))
+    shown = rs.lorenz_comparison(pd.Series([0.0, 0, 0, 4]), bank, "North", K)
+    assert "North (Gini withheld: fewer than 10 customers)" not in shown["scope"].tolist()
+    assert shown["scope"].unique().tolist() == ["whole bank (Gini 0.33)"]
+    assert shown["customer_share"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def test_shown_matrix_withholds_small_cells_and_labels_tiers() -> None:

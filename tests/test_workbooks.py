@@ -320,3 +320,27 @@ def test_seeded_workbooks_hold_each_managers_own_upgrade_candidates(
         assert int(r.upgrade_candidates) == len(mine)
         seen += got
     assert sorted(seen) == sorted(want.index), "every candidate is in exactly one workbook"
+
+
+def test_shared_scorecards_go_through_the_disclosure_step_own_cards_stay_whole(tmp_path):
+    leads = _leads(None)
+    book = manager_book()
+    cards = scorecards(book, None, True, by="manager_id")
+    outlet_cards = scorecards(book, None, True, by="outlet_id")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 2}
+    out = tmp_path / "02"
+    write_lead_files(leads, out, "R1", OUTLETS, PRODUCTS, facts, UPGRADES, cards, outlet_cards)
+    # the region's scorecards (read by the region's management): M9's single customer is a
+    # group of 1 < 2, withheld as "<2"; M7's row completes the total, so it is withheld as "x"
+    sheet = load_workbook(out / "restricted" / "scorecards_R1.xlsx")["Managers"]
+    rows = list(sheet.iter_rows(values_only=True))
+    col = rows[0].index("customers")
+    by_manager = {r[0]: r[col] for r in rows[1:]}
+    assert by_manager == {"M7": "x", "M9": "<2"}
+    vip = rows[0].index("customers_vip")
+    # M7's one VIP is a group of 1; M9's 0 is withheld with M9's row (every figure of it)
+    assert {r[0]: r[vip] for r in rows[1:]} == {"M7": "<2", "M9": "<2"}
+    # M7's own workbook shows M7's own card as it is (the manager's own customers)
+    own = load_workbook(out / "restricted" / "leads_O1_am1.xlsx")["Scorecard"]
+    values = {r[0]: r[1] for r in own.iter_rows(min_row=2, values_only=True)}
+    assert values["Customers"] == 2

@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bankanalysis.actions.product_gaps import gap_counts
 from bankanalysis.actions.upgrade import upgrade_summary
 from bankanalysis.data.restricted import restricted_dir, write_restricted
+from bankanalysis.report.disclosure_grid import grid_values, protect_grid
 from bankanalysis.report.format import (
     NOT_AVAILABLE,
     Absent,
@@ -149,27 +149,6 @@ def upgrade_text(
     )
 
 
-def _protect_lone(values: pd.Series, withheld: np.ndarray) -> np.ndarray:
-    """Withhold the smallest shown non-zero cell too when a column has one withheld cell.
-
-    The column's total is published (the region's figure), so a lone withheld cell is the total
-    minus the shown ones. Two withheld cells only give their sum. (A stop-gap until the
-    secondary-suppression audit of :mod:`bankanalysis.rules.disclosure` covers this table.)
-
-    Examples
-    --------
-    >>> _protect_lone(pd.Series([0, 4, 25, 12]), np.array([False, True, False, False])).tolist()
-    [False, True, False, True]
-    """
-    out = np.asarray(withheld, dtype=bool).copy()
-    v = values.to_numpy(dtype="float64")
-    if out.sum() == 1:
-        shown = np.flatnonzero(~out & (v > 0))
-        if shown.size:
-            out[shown[np.argmin(v[shown])]] = True
-    return out
-
-
 def upgrade_outlet_table(
     candidates: pd.DataFrame,
     outlets: Sequence[str],
@@ -182,9 +161,9 @@ def upgrade_outlet_table(
     Every outlet of ``outlets`` has a row (0 when it has no candidate). An outlet with 1 to
     ``min_group_size - 1`` candidates is withheld (every figure shows the marker); a count of 1
     to ``min_group_size - 1`` rising or unassigned candidates is withheld in its cell. The
-    region's totals are published, so a column with a single withheld cell would give it back
-    by subtraction: the smallest shown non-zero cell of that column is withheld too
-    (:func:`_protect_lone`).
+    region's totals are published, so the disclosure step
+    (:func:`~bankanalysis.report.disclosure_grid.protect_grid`) withholds further cells
+    (``"x"``) until no withheld one can be worked out from them.
     """
     per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
     unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
@@ -195,11 +174,17 @@ def upgrade_outlet_table(
     frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
     frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
     frame = frame.sort_values("outlet", kind="stable").reset_index(drop=True)
-    row = _protect_lone(frame["candidates"], is_small(frame["candidates"], min_group_size))
-    cols = ["candidates", "gap", "rising", "unassigned"]
-    withheld = pd.DataFrame({c: row for c in cols}, index=frame.index)
-    for c in ("rising", "unassigned"):
-        withheld[c] = _protect_lone(frame[c], row | is_small(frame[c], min_group_size))
+    # one answer from the disclosure step: small outlets and small sub-counts (primary), and
+    # the cells that keep them from the region's published totals (secondary, LP-audited)
+    status = protect_grid(
+        frame,
+        ["candidates", "gap", "rising", "unassigned"],
+        min_group_size,
+        size="candidates",
+        counts=["candidates", "rising", "unassigned"],
+        money=["gap"],
+    )
+    frame = grid_values(frame, status, min_group_size)
     return kpi_table(
         frame,
         {
@@ -211,7 +196,6 @@ def upgrade_outlet_table(
         labels=["outlet"],
         currency=currency,
         min_group_size=min_group_size,
-        suppressed=withheld,
     )
 
 

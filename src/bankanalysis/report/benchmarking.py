@@ -367,6 +367,10 @@ def attainment_grid(att: pd.DataFrame) -> pd.DataFrame:
     grid = att.pivot_table(
         index=["level", "name"], columns="kpi", values="attainment", aggfunc="first", observed=True
     )
+    # a withheld cell (NaN) keeps its row and column: the grid shows its marker
+    rows = pd.MultiIndex.from_frame(att[["level", "name"]].drop_duplicates())
+    grid = grid.reindex(index=rows, columns=list(dict.fromkeys(att["kpi"])))
+    grid.columns.name = "kpi"
     grid = grid.sort_index(level="level", key=lambda s: s.map({"region": 0, "outlet": 1}))
     return grid.rename(columns=_name)
 
@@ -516,7 +520,7 @@ def attainment_items(
 
     ``hidden`` (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`) withholds the
     attainment of the outlet counts it hides (actual = attainment x a target the managers
-    know): blank in the grid, not counted as met or missed.
+    know): shown with the standard marker (``"<k"``, ``"x"``), not counted as met or missed.
     """
     if targets is None:
         return None, [
@@ -525,25 +529,42 @@ def attainment_items(
     att = region_attainment(mine, targets, month, names)
     if hidden is not None:
         withheld = {
-            (oid, col)
+            (oid, col): str(hidden.at[i, col])
             for i, oid in mine["outlet_id"].items()
             for col in hidden.columns
             if hidden.at[i, col]
         }
-        drop = [
-            (lvl == "outlet" and (i, k) in withheld)
+        why = [
+            withheld.get((i, k), "") if lvl == "outlet" else ""
             for lvl, i, k in zip(att["level"], att["id"], att["kpi"], strict=True)
         ]
-        att = att.assign(attainment=att["attainment"].mask(drop), met=att["met"].mask(drop, None))
+        drop = [bool(w) for w in why]
+        att = att.assign(
+            attainment=att["attainment"].mask(drop),
+            met=att["met"].mask(drop, None),
+            withheld=why,
+        )
     missed, text = attainment_summary(att, month)
     if att.empty:
         return missed, [text]
+    from bankanalysis.report.disclosure import cell_value
     from bankanalysis.report.tables import style_table
 
-    grid = style_table(
-        attainment_grid(att), formatter=lambda v: format_value("target_attainment", v)
+    grid = attainment_grid(att)
+    styler = style_table(
+        grid, formatter=lambda v: format_value("target_attainment", v)
     ).background_gradient(cmap="RdYlGn", vmin=0.7, vmax=1.3)
-    return missed, [text, grid]
+    # a withheld or missing cell has no colour (the gradient would paint it black)
+    styler = styler.highlight_null(props="background-color: #eeeeee; color: #333333")
+    k = int(hidden.attrs.get("k", 0)) if hidden is not None else 0
+    for row in att[att.get("withheld", pd.Series("", index=att.index)) != ""].itertuples():
+        # the standard marker ("<k" small, "x" secondary), not "n/a" (which reads as no data)
+        marker = html.escape(str(cell_value(None, row.withheld, k or None)))
+        styler = styler.format(
+            lambda _v, m=marker: m,
+            subset=pd.IndexSlice[[(row.level, row.name)], [_name(row.kpi)]],
+        )
+    return missed, [text, styler]
 
 
 def key_figures(values: Mapping[str, Any], currency: str) -> KpiTable:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankanalysis.report.disclosure_grid import DOMINANCE, cell_value, protect_grid
 from bankanalysis.report.format import DEFAULT_CURRENCY, Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -62,7 +63,6 @@ logger = logging.getLogger(__name__)
 #: Status columns :func:`protect_tiers` adds to the tier comparison ("", primary, secondary,
 #: dominance).
 COUNT_STATUS, MONEY_STATUS = "count_protection", "money_protection"
-DOMINANCE = "dominance"
 
 
 def _key(name: str, **by: str) -> str:
@@ -208,14 +208,6 @@ def protect_tiers(
         _key("aum_share", tier_at_least=top_tier) in prot.status
     )
     return out
-
-
-def cell_value(value: Any, status: str, k: int) -> Any:
-    """``value``, or :class:`Suppressed` saying why when ``status`` is not empty."""
-    if not status:
-        return value
-    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
-    return Suppressed(k, why)
 
 
 def protected_top_share(comp: pd.DataFrame, top_share: float, k: int) -> Any:
@@ -591,6 +583,7 @@ def protect_outlet_counts(
         for i in known.index:
             out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
     out.attrs["protection"] = prots
+    out.attrs["k"] = int(k)
     return out
 
 
@@ -643,16 +636,25 @@ def hide_dea_counts(
         if hidden.at[i, col]
     }
     frame = table.frame.copy()
+    prots: list[Protection] = []
     for col in hidden.columns:
         label = kpi_label(col, currency)
         cols = [c for c in (f"{label} now", f"{label} target") if c in frame.columns]
-        if not cols or f"actual_{col}" not in d.columns:
+        actual = f"actual_{col}"
+        if not cols or actual not in d.columns:
             continue
+        # the DEA means of the region's outlets add up to the region's mean (published by its
+        # trends): a mean of 1 to k - 1 customers is primary, and the step adds the secondary
+        # cells that keep it from that total (over every outlet of the region: one not in the
+        # table is not shown at all)
+        grid = protect_grid(d[[actual]], [actual], k, counts=[actual])
+        prots.append(grid.attrs["protection"])
         for oid in frame.index:
-            st = status.get((oid, col), "")
-            if not st and oid in d.index and is_small([d.at[oid, f"actual_{col}"]], k)[0]:
-                st = PRIMARY
-            if st and not (oid in d.index and is_missing(d.at[oid, f"actual_{col}"])):
+            st = status.get((oid, col), "") or (
+                str(grid.at[oid, actual]) if oid in grid.index else ""
+            )
+            if st and not (oid in d.index and is_missing(d.at[oid, actual])):
                 frame.loc[oid, cols] = str(cell_value(np.nan, st, k))
     table.frame = frame
+    table.protection = prots
     return table

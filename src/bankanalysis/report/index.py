@@ -27,6 +27,7 @@ from typing import Any
 
 from bankanalysis.data.restricted import is_restricted
 from bankanalysis.planning.progress import PLAN_FLOW_KPIS
+from bankanalysis.report.disclosure_grid import suppressed_from_reason
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Absent,
@@ -354,17 +355,27 @@ def region_rows(manifest: Mapping[str, Any]) -> list[RegionRow]:
             found.append(_value(overview, _in_region(kpi_id, rid)))
             present = [v for v in found if v is not None and not is_missing(v)]
             reasons = [v for v in found if isinstance(v, Absent)]
-            if present:
+            # withheld by one report of the run: no other report's figure fills it in
+            hidden = [h for v in reasons if (h := suppressed_from_reason(v.reason)) is not None]
+            if hidden:
+                row.values[kpi_id] = hidden[0]
+            elif present:
                 row.values[kpi_id] = float(present[0])
             elif reasons:
                 row.values[kpi_id] = reasons[0]
+        withheld_att: set[str] = set()
         for source, prefix in [(m, {}) for m in own] + [(overview, {"region": rid})]:
             for key, value in source.items():
-                if key == REASONS or not key.startswith("target_attainment[") or value is None:
+                if key == REASONS or not key.startswith("target_attainment["):
                     continue
                 _, by = parse_metric_key(key)
                 kpi_id = by.pop("kpi", None)
-                if kpi_id and by == prefix and kpi_id not in row.attainment:
+                if value is None:
+                    why = (source.get(REASONS) or {}).get(key)
+                    if kpi_id and by == prefix and suppressed_from_reason(why) is not None:
+                        withheld_att.add(kpi_id)
+                    continue
+                if kpi_id and by == prefix and kpi_id not in {*row.attainment, *withheld_att}:
                     row.attainment[kpi_id] = float(value)
         rows.append(row)
     return rows

@@ -98,27 +98,64 @@ def echelons(
     return out
 
 
-def _echelon_withheld(ech: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+def _echelon_status(
+    ech: pd.DataFrame, min_group_size: int, totals: Mapping[str, str] | None = None
+) -> pd.Series:
+    """``""``, ``"primary"`` or ``"secondary"`` per echelon row: small echelons, and those
+    :func:`~bankanalysis.report.disclosure_grid.protect_region_totals` withholds."""
     small = is_small(ech["customers"], min_group_size)
-    return pd.DataFrame({c: small for c in _PER_CUSTOMER}, index=ech.index)
+    totals = totals or {}
+    return pd.Series(
+        [
+            "primary" if s else totals.get(f"customers[echelon={int(e)}]", "")
+            for s, e in zip(small, ech["echelon"], strict=True)
+        ],
+        index=ech.index,
+    )
 
 
-def echelon_table(ech: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:
-    """The echelon comparison as a KPI table; per-customer figures of small echelons withheld."""
+def _echelon_withheld(
+    ech: pd.DataFrame, min_group_size: int, totals: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    hidden = (_echelon_status(ech, min_group_size, totals) != "").to_numpy()
+    return pd.DataFrame({c: hidden for c in _PER_CUSTOMER}, index=ech.index)
+
+
+def echelon_table(
+    ech: pd.DataFrame,
+    currency: str,
+    min_group_size: int,
+    withheld_totals: Mapping[str, str] | None = None,
+) -> KpiTable:
+    """The echelon comparison as a KPI table; per-customer figures of small echelons, and of
+    echelons whose total would give away a small region (``withheld_totals``), withheld."""
+    from bankanalysis.report.disclosure_grid import cell_value
+
     shown = ech.rename(columns={"echelon_name": "Echelon"})
+    status = _echelon_status(ech, min_group_size, withheld_totals)
+    shown = shown.astype({c: "object" for c in _PER_CUSTOMER if c in shown.columns})
+    for i in status.index[status != ""]:
+        for c in _PER_CUSTOMER:
+            if c in shown.columns:
+                shown.at[i, c] = cell_value(shown.at[i, c], str(status[i]), min_group_size)
     return kpi_table(
         shown,
         ECHELON_COLUMNS,
         labels=["Echelon"],
         currency=currency,
         min_group_size=min_group_size,
-        suppressed=_echelon_withheld(ech, min_group_size),
+        suppressed=pd.Series(False, index=shown.index),
     )
 
 
-def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+def echelon_metrics(
+    ech: pd.DataFrame, min_group_size: int, withheld_totals: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Customers, AUM per customer and both replacement rates per echelon (``[echelon=e]``)."""
-    withheld = _echelon_withheld(ech, min_group_size)
+    from bankanalysis.report.disclosure_grid import cell_value
+
+    status = _echelon_status(ech, min_group_size, withheld_totals)
+    withheld = _echelon_withheld(ech, min_group_size, withheld_totals)
     out: dict[str, Any] = {}
     for i, row in ech.iterrows():
         e = int(row["echelon"])
@@ -131,7 +168,7 @@ def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
         ):
             value = row[kpi]
             if kpi in withheld.columns and bool(withheld.at[i, kpi]):
-                value = Suppressed(min_group_size)
+                value = cell_value(value, str(status[i]), min_group_size)
             elif kpi.endswith("replacement_rate") and pd.isna(value):
                 value = Absent(ov.NO_CHANNEL_COUNTS)
             elif kpi == "customers":
@@ -140,9 +177,21 @@ def echelon_metrics(ech: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
     return out
 
 
-def bank_metrics(trends: pd.DataFrame, n_regions: int, month: str) -> dict[str, Any]:
-    """The bank's ``customers``, ``aum`` and ``regions`` at ``month`` (from the trends)."""
+def bank_metrics(
+    trends: pd.DataFrame,
+    n_regions: int,
+    month: str,
+    withheld_totals: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The bank's ``customers``, ``aum`` and ``regions`` at ``month`` (from the trends).
+
+    When the bank's total would give away a region smaller than ``k`` (``withheld_totals``
+    holds ``"customers"``), its customers and AUM are withheld (secondary).
+    """
     now = trends.loc[trends["month"] == month]
+    if (withheld_totals or {}).get("customers"):
+        hidden = Suppressed(None, "secondary")
+        return {"customers": hidden, "aum": hidden, "regions": int(n_regions)}
     return {
         "customers": int(now["customers"].sum()),
         "aum": float(now["aum"].sum()),
@@ -180,6 +229,7 @@ class Scorecard:
     base_month: str
     absent: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 10
+    withheld_totals: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def withheld_from(
@@ -284,7 +334,15 @@ def load_scorecard(
     whole = ov.region_scorecard(
         tiers_now, cm_base, region_month, outlet_month, month, by_region=False, **common
     )
-    return Scorecard.withheld_from(per_region, ctx.min_group_size, base, whole)
+    card = Scorecard.withheld_from(per_region, ctx.min_group_size, base, whole)
+    card.withheld_totals = _totals_status(region_month, month, ctx.min_group_size)
+    return card
+
+
+def _totals_status(region_month: pd.DataFrame, month: str, k: int) -> dict[str, str]:
+    from bankanalysis.report.disclosure_grid import protect_region_totals
+
+    return protect_region_totals(region_month, month, k)
 
 
 def _kpi_notes(ids: Sequence[str], absent: Mapping[str, str]) -> str:
@@ -305,6 +363,9 @@ def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> K
     withheld = withheld.reindex(columns=ids, fill_value=False)
     columns = {"customers": "customers", **{k: k for k in ids}}
     withheld["customers"] = is_small(rows["customers"], sc.min_group_size)
+    if sc.withheld_totals.get("customers"):  # the bank's total would give a small region away
+        rows["customers"] = rows["customers"].astype("object")
+        rows.loc[rows.index[-1], "customers"] = Suppressed(None, "secondary")
     # a KPI the data cannot measure is unknown, not small: n/a (reason in the note), never the
     # marker of a small group
     withheld[[k for k in ids if k in sc.absent]] = False

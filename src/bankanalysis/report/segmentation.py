@@ -262,14 +262,35 @@ def tier_mix_table(comp: pd.DataFrame, currency: str, min_group_size: int) -> Kp
     )
 
 
-def lorenz_comparison(region_aum: pd.Series, bank_aum: pd.Series, region_name: str) -> pd.DataFrame:
-    """Lorenz curves of the region and the bank, ``scope`` naming each with its Gini."""
-    g_r = format_value("aum_gini", gini(region_aum), decimals=2)
+def lorenz_comparison(
+    region_aum: pd.Series, bank_aum: pd.Series, region_name: str, min_group_size: int | None = None
+) -> pd.DataFrame:
+    """Lorenz curves of the region and the bank, ``scope`` naming each with its Gini.
+
+    With ``min_group_size`` the curves go through the disclosure step
+    (:func:`~bankanalysis.report.disclosure_grid.protected_lorenz`: steps of at least ``k``
+    customers, none dominated by one or two), and a region of fewer than ``k`` customers shows
+    no Gini (with its total AUM it would give the customers' AUM away).
+    """
+    if min_group_size is None:
+        curve = lorenz_curve
+        g_r = format_value("aum_gini", gini(region_aum), decimals=2)
+    else:
+        from bankanalysis.report.disclosure_grid import protected_lorenz, region_too_small
+
+        def curve(aum: pd.Series) -> pd.DataFrame:
+            return protected_lorenz(aum, min_group_size)
+
+        g_r = (
+            f"withheld: fewer than {min_group_size} customers"
+            if region_too_small(len(region_aum), min_group_size)
+            else format_value("aum_gini", gini(region_aum), decimals=2)
+        )
     g_b = format_value("aum_gini", gini(bank_aum), decimals=2)
     return pd.concat(
         [
-            lorenz_curve(region_aum).assign(scope=f"{region_name} (Gini {g_r})"),
-            lorenz_curve(bank_aum).assign(scope=f"whole bank (Gini {g_b})"),
+            curve(region_aum).assign(scope=f"{region_name} (Gini {g_r})"),
+            curve(bank_aum).assign(scope=f"whole bank (Gini {g_b})"),
         ]
     )
 
@@ -282,7 +303,11 @@ def concentration_metrics(gini_value: float, top_share: float, top_tier: str) ->
     """``aum_gini`` and ``aum_share[tier_at_least=<top_tier>]`` of the region (absent, with
     the reason, when the region holds no AUM)."""
     return {
-        "aum_gini": Absent(NO_AUM) if is_missing(gini_value) else gini_value,
+        "aum_gini": (
+            Absent(NO_AUM)
+            if is_missing(gini_value) and not isinstance(gini_value, Suppressed)
+            else gini_value
+        ),
         metric_key("aum_share", tier_at_least=top_tier): (
             Absent(NO_AUM)
             if is_missing(top_share) and not isinstance(top_share, Suppressed)

@@ -26,7 +26,8 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.format import DEFAULT_CURRENCY, format_number, format_value
+from bankanalysis.report.disclosure_grid import protect_cards
+from bankanalysis.report.format import DEFAULT_CURRENCY, Suppressed, format_number, format_value
 from bankanalysis.rules import kpis
 from bankanalysis.rules.tiers import TIERS, tier_label
 
@@ -362,6 +363,8 @@ def _width(values: Sequence[Any], header: str) -> int:
 
 
 def _cell(v: Any) -> Any:
+    if isinstance(v, Suppressed):
+        return str(v)  # the disclosure step's marker ("<k", "x")
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     if isinstance(v, np.generic):
@@ -679,9 +682,13 @@ def write_lead_files(
         :func:`~bankanalysis.propensity.scorecards.scorecards` by manager and by outlet.
     """
     folder = restricted_dir(output_dir)
-    specs = plan_workbooks(
-        leads, outlet_names, upgrades, manager_cards, outlet_cards, book, managers
+    # aggregates read by more than the unit's own manager (an outlet's workbook, the region's
+    # scorecards) go through the disclosure step; a manager's own card stays whole
+    k = int(facts.get("min_group_size", 0) or 0)
+    shown_m, shown_o = (
+        c if c is None or not k else protect_cards(c, k) for c in (manager_cards, outlet_cards)
     )
+    specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}
     contents = []
@@ -727,7 +734,7 @@ def write_lead_files(
         write_restricted(
             folder,
             name,
-            _scorecards_bytes(manager_cards, outlet_cards, outlet_names, facts),
+            _scorecards_bytes(shown_m, shown_o, outlet_names, facts),
             "the region's retail management (every account manager's scorecard)",
         )
         written.append(name)

@@ -236,7 +236,7 @@ def _interval(
             )
         elif res.status != 0:
             # the true values are feasible; a failure means tolerances: treat as disclosed
-            logger.warning("disclosure audit: solver status %s for %s", res.status, target)
+            logger.debug("disclosure audit: solver status %s for %s", res.status, target)
             out.append(float(table.values[target]))
         else:
             out.append(sign * float(res.fun))
@@ -305,7 +305,8 @@ def protect(
             break
         candidates = _candidates(table, status, target, k)
         if not candidates:
-            logger.warning("disclosure: no further cell can protect %s", target)
+            # debug only: a cell's name may hold a unit id (the caller reports the count)
+            logger.debug("disclosure: no further cell can protect %s", target)
             given_up.add(target)
             continue
         scored = []

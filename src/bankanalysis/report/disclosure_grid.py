@@ -1,0 +1,549 @@
+"""The disclosure step for the per-unit tables of the reports and workbooks (outlets, levels).
+
+:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module does
+the same for any table with one row per unit (outlet, manager, region) whose columns add up to
+a published total (the region's or the bank's figure): the upgrade table of the actions, the
+DEA targets, the plan attainment grid, the productivity trends and the workbooks' and index's
+aggregates. All go through :func:`protect_grid` (primary cells, secondary suppression audited
+by :func:`~bankanalysis.rules.disclosure_secondary.protect`) and show the standard markers
+(``"<k"`` for a small group, ``"x"`` for a secondary cell) through :func:`grid_values`.
+
+The policy for a region smaller than ``k`` (:func:`region_too_small`) is here too; see
+``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report.format import Suppressed, is_missing
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_secondary import (
+    DEFAULT_PROTECTION_LEVEL,
+    PRIMARY,
+    SECONDARY,
+    LinearTable,
+    protect,
+)
+
+__all__ = [
+    "DOMINANCE",
+    "cell_value",
+    "grid_values",
+    "levels_note",
+    "protect_cards",
+    "protect_grid",
+    "protect_levels",
+    "protected_lorenz",
+    "protect_region_totals",
+    "region_banner",
+    "suppressed_from_reason",
+    "region_too_small",
+    "run_counts",
+    "withhold_echelons",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Status of a money cell withheld because one or two customers hold most of it.
+DOMINANCE = "dominance"
+
+
+def cell_value(value: Any, status: str, k: int | None) -> Any:
+    """``value``, or :class:`Suppressed` saying why when ``status`` is not empty.
+
+    Examples
+    --------
+    >>> cell_value(12, "", 10), str(cell_value(4, "primary", 10)), str(cell_value(40, "secondary", 10))
+    (12, '<10', 'x')
+    """
+    if not status:
+        return value
+    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
+    return Suppressed(k, why)
+
+
+def _cell(col: str, row: Hashable) -> str:
+    return f"{col}[row={row}]"
+
+
+def protect_grid(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    k: int,
+    *,
+    size: str | None = None,
+    counts: Sequence[str] = (),
+    money: Sequence[str] = (),
+    totals: Mapping[str, Any] | None = None,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> pd.DataFrame:
+    """Which cells of a per-unit table are withheld, and why.
+
+    Each column of ``columns`` is a one-way table: its rows add up to the column's total,
+    which is published elsewhere (the region's figure), so a lone withheld row would come back
+    by subtraction. Primary cells: every non-zero figure of a row whose ``size`` (customers of
+    the unit) is 1 to ``k - 1``, and every cell of a ``counts`` column holding 1 to ``k - 1``
+    customers. Secondary cells are chosen by
+    :func:`~bankanalysis.rules.disclosure_secondary.protect`, which proves by linear
+    programming that no primary cell can be worked out from the rest.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per unit, unsuppressed; missing cells are not published and take no part.
+    columns : sequence of str
+        Additive columns to protect (columns absent from ``frame`` are skipped).
+    k : int
+        ``min_group_size``.
+    size : str, optional
+        Column counting the unit's customers (its row is withheld when small).
+    counts : sequence of str
+        Columns that count customers (a cell of 1 to ``k - 1`` is withheld by itself).
+    money : sequence of str
+        Columns holding money (protected to ``value x (1 -/+ level)``, solved as shares of the
+        column's total).
+    totals : mapping, optional
+        ``{column: published total}`` when the published total is not the column's sum (e.g.
+        the rows shown are part of a larger region); default: the sum, published.
+    level : float
+        Half-width of a money cell's protection interval.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
+        ``"secondary"``; ``attrs["protection"]`` the :class:`Protection` (for the appendix).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [40, 4, 25]}, index=["a", "b", "c"])
+    >>> protect_grid(df, ["n"], 10, size="n")["n"].tolist()
+    ['', 'primary', 'secondary']
+    """
+    cols = [c for c in columns if c in frame.columns]
+    totals = dict(totals or {})
+    values: dict[str, float] = {}
+    relations: list[dict[str, float]] = []
+    money_cells: set[str] = set()
+    fixed: set[str] = set()
+    primary: list[str] = []
+    small_row = (
+        pd.Series(is_small(frame[size].astype("float64"), k), index=frame.index)
+        if size is not None and size in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    for col in cols:
+        known = frame[col][[not is_missing(v) for v in frame[col]]].astype("float64")
+        total = float(totals.get(col, known.sum()))
+        is_money = col in money
+        scale = abs(total) if is_money and total else 1.0
+        rel: dict[str, float] = {}
+        for i, v in known.items():
+            key = _cell(col, i)
+            values[key] = float(v) / scale
+            rel[key] = 1.0
+            if is_money:
+                money_cells.add(key)
+            if (bool(small_row.get(i, False)) and v != 0) or (
+                col in counts and is_small([v], k)[0]
+            ):
+                primary.append(key)
+        if not rel:
+            continue
+        values[col] = total / scale
+        rel[col] = -1.0
+        relations.append(rel)
+        if is_money:
+            money_cells.add(col)
+        if col in counts and is_small([total], k)[0]:
+            primary.append(col)  # published as "<k" itself
+        else:
+            fixed.add(col)
+        if col not in totals and len(rel) == 2:  # one row: the row is the total
+            fixed.discard(col)
+    table = LinearTable(
+        values=values,
+        relations=tuple(relations),
+        money=frozenset(money_cells),
+        fixed=frozenset(fixed),
+    )
+    prot = protect(table, primary, k, level)
+    if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
+        unsafe = int((~prot.audit["safe"]).sum())
+        logger.info("per-unit table: %d withheld cells stay narrower than required", unsafe)
+    out = pd.DataFrame("", index=frame.index, columns=cols)
+    for col in cols:
+        for i in frame.index:
+            out.at[i, col] = prot.status.get(_cell(col, i), "")
+        # a small unit's zero figures are withheld with its row (the marker, not "0")
+        if size is not None and size in frame.columns:
+            out.loc[small_row & (out[col] == ""), col] = PRIMARY
+    out.attrs["protection"] = prot
+    return out
+
+
+def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``frame`` with each withheld cell of ``status`` replaced by :class:`Suppressed`
+    (``"<k"`` when primary, ``"x"`` when secondary); other cells unchanged.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [40, 4, 25]})
+    >>> [str(v) for v in grid_values(df, protect_grid(df, ["n"], 10, size="n"), 10)["n"]]
+    ['40', '<10', 'x']
+    """
+    out = frame.copy()
+    for col in status.columns:
+        if not (status[col] != "").any():
+            continue
+        out[col] = out[col].astype("object")
+        for i in status.index[status[col] != ""]:
+            out.at[i, col] = cell_value(out.at[i, col], str(status.at[i, col]), k)
+    return out
+
+
+def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.DataFrame:
+    """Productivity trends with every month of a level (region, echelon, bank) whose customers
+    are 1 to ``k - 1`` withheld: its KPI values NaN (the chart leaves the point out), column
+    ``withheld`` True.
+
+    A level's per-FTE ratios with its staff known (the workbooks) give its customers and sales
+    back, so a small level shows no figure at all.
+    """
+    out = levels.copy()
+    small = (
+        is_small(out[size].astype("float64"), k)
+        if size in out.columns
+        else np.zeros(len(out), dtype=bool)
+    )
+    keep = {"month", "level", size}
+    numeric = [
+        c
+        for c in out.columns
+        if c not in keep and c != "outlets" and pd.api.types.is_numeric_dtype(out[c])
+    ]
+    for c in numeric:
+        out[c] = out[c].astype("float64").mask(small)
+    out["withheld"] = small
+    return out
+
+
+#: Scorecard rates and the customers each is about (withheld when that group is small or the
+#: unit's row is withheld): :data:`~bankanalysis.rules.disclosure.KPI_GROUP` plus the leads.
+_CARD_RATES: dict[str, str] = {
+    "contact_plan_coverage": "quality_plus_customers",
+    "vip_contact_rate": "vip_plus_customers",
+    "vip_service_minutes": "vip_plus_customers",
+    "book_aum_growth": "customers",
+    "lead_conversion_rate": "leads_issued",
+}
+
+
+def protect_cards(cards: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Scorecards (one row per manager or outlet) through the disclosure step, for files read
+    by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
+
+    The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
+    leads) go through :func:`protect_grid` with the region's totals published; a rate is
+    withheld with its row or when the customers it is about are 1 to ``k - 1``. Returns the
+    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
+    ``attrs["protection"]``.
+    """
+    additive = [
+        c
+        for c in cards.columns
+        if c == "customers"
+        or c.startswith("customers_")
+        or c.endswith("_customers")
+        or c
+        in (
+            "contacts",
+            "contact_minutes_3m",
+            "sales_total",
+            "new_customers",
+            "aum",
+            "aum_base",
+            "leads_issued",
+            "leads_converted",
+        )
+    ]
+    counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
+    counts = [c for c in counts if c not in ("sales_total", "contacts")]
+    status = protect_grid(
+        cards,
+        additive,
+        k,
+        size="customers",
+        counts=counts,
+        money=[c for c in ("aum", "aum_base") if c in cards.columns],
+    )
+    out = grid_values(cards, status, k)
+    row_hidden = (
+        status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
+    )
+    for rate, group in _CARD_RATES.items():
+        if rate not in out.columns:
+            continue
+        sizes = cards[group].astype("float64") if group in cards.columns else None
+        small = (
+            pd.Series(False, index=cards.index)
+            if sizes is None
+            else pd.Series(is_small(sizes.fillna(0.0), k), index=cards.index)
+        )
+        out[rate] = out[rate].astype("object")
+        for i in cards.index[(row_hidden | small).to_numpy()]:
+            if not is_missing(cards.at[i, rate]):
+                why = str(status.at[i, "customers"]) if row_hidden[i] else PRIMARY
+                out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
+    out.attrs = dict(cards.attrs) | {"protection": status.attrs["protection"]}
+    return out
+
+
+def levels_note(levels: pd.DataFrame, k: int) -> str | None:
+    """The sentence under the trends chart naming the levels and months :func:`protect_levels`
+    withheld (``None`` when none): a missing point must not read as a drop to 0.
+
+    Examples
+    --------
+    >>> lv = pd.DataFrame({"month": ["2025-01", "2025-02"], "level": ["R", "R"],
+    ...                    "withheld": [True, False]})
+    >>> levels_note(lv, 10)
+    'R: 2025-01 left out (fewer than 10 customers; withheld).'
+    """
+    if "withheld" not in levels.columns or not levels["withheld"].any():
+        return None
+    parts = [
+        f"{level}: {', '.join(sorted(map(str, g['month'])))}"
+        for level, g in levels[levels["withheld"]].groupby("level", sort=False)
+    ]
+    return f"{'; '.join(parts)} left out (fewer than {k} customers; withheld)."
+
+
+def suppressed_from_reason(reason: Any) -> Suppressed | None:
+    """The :class:`Suppressed` a ``metrics.json`` reason stands for (``None`` when the figure
+    is missing for another reason), so that a page reading metrics (the run index) shows the
+    standard marker and never fills a withheld figure from another report.
+
+    Examples
+    --------
+    >>> str(suppressed_from_reason("withheld: fewer than 10 customers"))
+    '<10'
+    >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
+    'x'
+    >>> suppressed_from_reason("not computed") is None
+    True
+    """
+    text = str(reason or "")
+    if not text.startswith("withheld"):
+        return None
+    if text.startswith("withheld: fewer than "):
+        head = text.removeprefix("withheld: fewer than ").split(" ")[0]
+        return Suppressed(int(head) if head.isdigit() else None)
+    if "dominated" in text:
+        return Suppressed(None, "dominance")
+    if text.startswith("withheld so that"):
+        return Suppressed(None, "secondary")
+    return Suppressed(None)
+
+
+def protect_region_totals(
+    region_month: pd.DataFrame, month: str, k: int, size: str = "customers"
+) -> dict[str, str]:
+    """Which customer totals of a run are withheld so that a region smaller than ``k`` cannot
+    be worked out from the others (docs/privacy.md, "A region smaller than k").
+
+    Each region's own reports publish its total; the overview publishes every region's, each
+    echelon's and the bank's. A small region's total (primary) would come back as its
+    echelon's (or the bank's) total minus the other regions'. The other regions' totals stay
+    published (their own reports print them: hiding them in the overview alone would not
+    help), so the step withholds the totals instead: the echelon's and, when needed, the
+    bank's (:func:`~bankanalysis.rules.disclosure_secondary.protect`, audited). Every report
+    of a run computes the same answer from the same data.
+
+    Parameters
+    ----------
+    region_month : DataFrame
+        ``month, region_id, echelon`` and ``size`` (processed ``region_month``).
+    month : str
+        Data month.
+    k : int
+        ``min_group_size``.
+
+    Returns
+    -------
+    dict
+        ``{"customers[region=R]" | "customers[echelon=e]" | "customers": "primary" |
+        "secondary"}`` for every withheld total; empty when no region is small.
+
+    Examples
+    --------
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2", "R3"],
+    ...                    "echelon": [1, 1, 2], "customers": [500, 7, 300]})
+    >>> protect_region_totals(rm, "2025-03", 10)
+    {'customers[region=R2]': 'primary', 'customers[echelon=1]': 'secondary', 'customers': 'secondary'}
+    """
+    now = region_month.loc[region_month["month"] == month]
+    n = now.groupby("region_id", sort=True)[size].sum().astype("float64")
+    ech = now.groupby("region_id", sort=True)["echelon"].first()
+    values: dict[str, float] = {"customers": float(n.sum())}
+    relations: list[dict[str, float]] = []
+    bank: dict[str, float] = {"customers": -1.0}
+    fixed: set[str] = set()
+    primary: list[str] = []
+    for e, regions in n.groupby(ech, sort=True):
+        e_key = f"customers[echelon={e}]"
+        values[e_key] = float(regions.sum())
+        bank[e_key] = 1.0
+        rel = {e_key: -1.0}
+        for rid, v in regions.items():
+            key = f"customers[region={rid}]"
+            values[key] = float(v)
+            rel[key] = 1.0
+            if is_small([v], k)[0]:
+                primary.append(key)
+            else:
+                fixed.add(key)  # published by the region's own reports
+        relations.append(rel)
+        if is_small([values[e_key]], k)[0]:
+            primary.append(e_key)
+    relations.append(bank)
+    if not primary:
+        return {}
+    table = LinearTable(values=values, relations=tuple(relations), fixed=frozenset(fixed))
+    prot = protect(table, primary, k)
+    if not prot.safe:
+        logger.warning("region totals: %d withheld totals stay recoverable", len(prot.audit))
+    return dict(prot.status)
+
+
+def withhold_echelons(
+    frame: pd.DataFrame,
+    withheld_totals: Mapping[str, str],
+    columns: Sequence[str] = ("customers", "aum", "aum_per_customer", "products_per_customer"),
+) -> pd.DataFrame:
+    """Echelon rows (the bars, or the monthly trends) with the customer and money figures of
+    every echelon :func:`protect_region_totals` withholds set to NaN: a chart leaves them out.
+
+    Examples
+    --------
+    >>> ech = pd.DataFrame({"echelon": [1, 2], "aum": [5.0, 3.0]})
+    >>> withhold_echelons(ech, {"customers[echelon=1]": "secondary"})["aum"].tolist()
+    [nan, 3.0]
+    """
+    out = frame.copy()
+    hidden = out["echelon"].map(
+        lambda e: bool(withheld_totals.get(f"customers[echelon={int(e)}]", ""))
+    )
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].astype("float64").mask(hidden.to_numpy())
+    return out
+
+
+def protected_lorenz(
+    aum: pd.Series | np.ndarray, k: int, p: float = 0.10, n_points: int = 101
+) -> pd.DataFrame:
+    """The Lorenz curve with points only where every step between two points holds at least
+    ``k`` customers and passes the p% dominance rule.
+
+    The plain curve (:func:`~bankanalysis.segmentation.composition.lorenz_curve`) has a point
+    every 1 % of customers: in a region of fewer than ``100 k`` customers the last step is a
+    group of fewer than ``k`` customers whose AUM share, times the region's published AUM, is
+    their money -- down to one customer's in a region of under 100. Here the step is widened
+    to ``k`` customers at least, and steps are merged from the top while the richest one's
+    customers fail the p% rule (one or two of them hold nearly all of it). Points are exact
+    (at whole customers), straight lines between them.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_share``, ``aum_share``; empty when the region has fewer than ``2 k``
+        customers or no AUM (no curve can be shown without revealing a small group).
+
+    Examples
+    --------
+    >>> c = protected_lorenz(np.arange(1, 51), 10)
+    >>> c["customer_share"].round(2).tolist()
+    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    """
+    v = np.sort(np.clip(np.asarray(aum, dtype="float64"), 0, None))
+    n = v.size
+    empty = pd.DataFrame({"customer_share": [], "aum_share": []})
+    if n < 2 * k or v.sum() <= 0:
+        return empty
+    step = max(int(np.ceil(n / max(n_points - 1, 1))), int(k))
+    cuts = list(range(n, 0, -step))  # from the top: whole groups of `step` customers
+    cuts = [c for c in cuts if c >= step] + [0]
+    cuts = sorted(set(cuts))
+    # merge from the top while the top group fails the p% rule
+    while len(cuts) > 2:
+        top = v[cuts[-2] :][::-1]
+        rest = top[2:].sum()
+        if rest >= p * top[0]:
+            break
+        cuts.pop(-2)
+    cum = np.concatenate([[0.0], np.cumsum(v)]) / v.sum()
+    return pd.DataFrame(
+        {"customer_share": [c / n for c in cuts], "aum_share": [float(cum[c]) for c in cuts]}
+    )
+
+
+def run_counts(
+    region_month: pd.DataFrame,
+    month: str,
+    region_id: str,
+    k: int,
+    region_n: Any,
+    bank_n: Any,
+) -> tuple[Any, Any, bool]:
+    """A region report's customer counts of its region and of the bank, as the whole run
+    publishes them (:func:`protect_region_totals`), and whether the region is smaller than
+    ``k`` (its report shows :func:`region_banner`): the same answer in every report of a run.
+
+    Examples
+    --------
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2", "R3"],
+    ...                    "echelon": [1, 1, 2], "customers": [500, 7, 300]})
+    >>> r, b, small = run_counts(rm, "2025-03", "R2", 10, 7, 807)
+    >>> str(r), str(b), small
+    ('<10', 'x', True)
+    >>> r, b, small = run_counts(rm, "2025-03", "R1", 10, 500, 807)
+    >>> r, str(b), small
+    (500, 'x', False)
+    """
+    status = protect_region_totals(region_month, month, k)
+    small = status.get(f"customers[region={region_id}]") == PRIMARY or region_too_small(region_n, k)
+    r = Suppressed(k) if small else region_n
+    b = Suppressed(None, "secondary") if status.get("customers") else bank_n
+    return r, b, small
+
+
+def region_too_small(customers: Any, k: int) -> bool:
+    """True when a region's whole customer base is 1 to ``k - 1`` customers (docs/privacy.md:
+    its reports show no customer figure and the overview withholds it).
+
+    Examples
+    --------
+    >>> region_too_small(7, 10), region_too_small(0, 10), region_too_small(120, 10)
+    (True, False, False)
+    """
+    if isinstance(customers, Suppressed):
+        return True
+    return bool(is_small([float(customers)], k)[0])
+
+
+def region_banner(region_name: str, k: int) -> str:
+    """The banner a report of a region smaller than ``k`` shows instead of customer figures."""
+    return (
+        f"**{region_name} has fewer than {k} customers.** Figures about so few customers could "
+        f"identify them: every figure about the region's customers (counts, money, shares, "
+        f"rates) is withheld and shown as <{k}, and the totals that would give them back (its "
+        "echelon's and the bank's) are withheld in every report of this run. Outlet operations "
+        "that concern no customer are shown (docs/privacy.md)."
+    )

@@ -1,0 +1,119 @@
+"""Tests of the disclosure step for per-unit tables (bankanalysis.report.disclosure_grid)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankanalysis.report import disclosure_grid as dg
+from bankanalysis.report.format import Suppressed
+from bankanalysis.rules.disclosure_secondary import audit
+
+
+def test_a_lone_small_row_gets_a_secondary_partner_in_every_column() -> None:
+    df = pd.DataFrame(
+        {"customers": [40, 4, 25, 0], "aum": [4e6, 3e5, 2e6, 0.0]}, index=list("abcd")
+    )
+    status = dg.protect_grid(df, ["customers", "aum"], 10, size="customers", money=["aum"])
+    assert status["customers"].tolist() == ["", "primary", "secondary", ""]
+    assert status["aum"].tolist() == ["", "primary", "secondary", ""]
+    prot = status.attrs["protection"]
+    assert prot.safe
+    shown = dg.grid_values(df, status, 10)
+    assert [str(v) for v in shown["customers"]] == ["40", "<10", "x", "0"]
+    assert shown.at["a", "aum"] == 4e6 and shown.at["d", "aum"] == 0.0
+
+
+def test_without_the_partner_the_audit_recovers_the_small_row() -> None:
+    df = pd.DataFrame({"n": [40, 4, 25]})
+    prot = dg.protect_grid(df, ["n"], 10, size="n").attrs["protection"]
+    table_status = {"n[row=1]": "primary"}
+    from bankanalysis.rules.disclosure_secondary import LinearTable
+
+    table = LinearTable(
+        values={"n[row=0]": 40, "n[row=1]": 4, "n[row=2]": 25, "n": 69},
+        relations=({"n[row=0]": 1, "n[row=1]": 1, "n[row=2]": 1, "n": -1},),
+        fixed=frozenset({"n"}),
+    )
+    res = audit(table, table_status, 10)
+    assert res["lower"].iloc[0] == res["upper"].iloc[0] == 4  # 69 - 40 - 25
+    assert prot.status == {"n[row=1]": "primary", "n[row=2]": "secondary"}
+
+
+def test_a_small_sub_count_is_primary_and_a_small_total_is_withheld_too() -> None:
+    df = pd.DataFrame({"n": [30, 20], "rising": [3, 0]})
+    status = dg.protect_grid(df, ["n", "rising"], 10, size="n", counts=["rising"])
+    assert status["rising"].tolist() == ["primary", ""]
+    # the total (3) is published as "<10" itself, so the lone cell stays 1..9
+    assert status.attrs["protection"].status["rising"] == "primary"
+
+
+def test_protect_levels_blanks_small_months_only() -> None:
+    levels = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02", "2025-02"],
+            "level": ["R", "R", "bank"],
+            "customers": [8, 12, 500],
+            "customers_per_fte": [4.0, 6.0, 50.0],
+        }
+    )
+    out = dg.protect_levels(levels, 10)
+    assert out["withheld"].tolist() == [True, False, False]
+    assert np.isnan(out.at[0, "customers_per_fte"]) and out.at[1, "customers_per_fte"] == 6.0
+
+
+def test_region_too_small_and_banner() -> None:
+    assert dg.region_too_small(9, 10) and not dg.region_too_small(10, 10)
+    assert not dg.region_too_small(0, 10) and dg.region_too_small(Suppressed(10), 10)
+    assert dg.region_banner("Tiny", 10).startswith("**Tiny has fewer than 10 customers.**")
+
+
+@pytest.mark.parametrize("k", [3, 10])
+def test_same_data_same_cells(k: int) -> None:
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"n": rng.integers(0, 30, 12)})
+    a = dg.protect_grid(df, ["n"], k, size="n")
+    b = dg.protect_grid(df, ["n"], k, size="n")
+    assert a.equals(b)
+    assert a.attrs["protection"].safe
+
+
+def test_lorenz_steps_hold_k_customers_and_the_plain_curve_gives_one_customer_away() -> None:
+    from bankanalysis.segmentation.composition import lorenz_curve
+
+    aum = np.array([1_000.0] * 49 + [951_000.0])  # 50 customers, one holds 95.1 %
+    plain = lorenz_curve(aum)
+    # the plain curve's point at 99 % lies on the richest customer's segment: from it and the
+    # point at 98 % the attacker reads that customer's share (the slope times 1/50)
+    slope = (plain["aum_share"].iloc[100] - plain["aum_share"].iloc[98]) / 0.02
+    assert slope / 50 == pytest.approx(0.951, abs=0.01)
+    # one customer holds nearly all of the region's AUM: every top group fails the p% rule and
+    # is merged down to the whole region, the curve is the straight line 0 -> 1
+    shown = dg.protected_lorenz(aum, 10)
+    assert shown["customer_share"].tolist() == [0.0, 1.0]
+    spread = np.r_[np.full(40, 1_000.0), np.linspace(20_000, 60_000, 10)]
+    shown = dg.protected_lorenz(spread, 10)
+    steps = np.diff(shown["customer_share"].to_numpy()) * 50
+    assert shown["customer_share"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert (steps >= 10 - 1e-9).all()
+    assert dg.protected_lorenz(aum[:15], 10).empty  # fewer than 2 k customers: no curve
+
+
+def test_every_report_of_a_run_withholds_the_same_counts_for_a_tiny_region() -> None:
+    rm = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "region_id": ["R1", "R2", "R3"],
+            "echelon": [1, 1, 2],
+            "customers": [500, 7, 300],
+        }
+    )
+    status = dg.protect_region_totals(rm, "2025-03", 10)
+    small_r, bank_r, small = dg.run_counts(rm, "2025-03", "R2", 10, 7, 807)
+    big_r, bank_b, big_small = dg.run_counts(rm, "2025-03", "R1", 10, 500, 807)
+    assert (str(small_r), small, big_r, big_small) == ("<10", True, 500, False)
+    # the bank's total is withheld in R1's report too, not only in R2's and the overview's
+    assert str(bank_r) == str(bank_b) == "x" and status["customers"] == "secondary"
+    # no small region: nothing withheld, nothing changes
+    assert dg.protect_region_totals(rm.assign(customers=[500, 70, 300]), "2025-03", 10) == {}
