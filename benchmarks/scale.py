@@ -59,6 +59,8 @@ class StageResult:
     wall_s: float
     peak_rss_gb: float
     peak_tree_rss_gb: float
+    #: User + system CPU seconds of the child and the descendants it waited for (``wait4``).
+    cpu_s: float = float("nan")
 
 
 def parse_size(text: str) -> int:
@@ -141,7 +143,8 @@ def measure_tree(
         raise subprocess.CalledProcessError(code, list(cmd))
     # ru_maxrss (KiB): the child's own peak, or that of a descendant it waited for
     largest = max(largest, usage.ru_maxrss * 1024)
-    return StageResult(wall, largest / GB, max(total, largest) / GB)
+    cpu = usage.ru_utime + usage.ru_stime
+    return StageResult(wall, largest / GB, max(total, largest) / GB, cpu)
 
 
 def disk_gb(*folders: Path) -> float:
@@ -188,6 +191,7 @@ def run_size(
     """Run the ``stages`` of one bank size in ``base`` (emptied first); return its figures.
 
     Figures: ``scale_<label>_<stage>_s``, ``scale_<label>_<stage>_peak_rss_gb``,
+    ``scale_<label>_<stage>_cpu_s``,
     ``scale_<label>_peak_rss_gb`` (largest single process of any stage),
     ``scale_<label>_peak_tree_rss_gb``, ``scale_<label>_disk_gb`` (raw + processed) and, when
     every stage of :data:`END_TO_END` ran, ``scale_<label>_end_to_end_s``.
@@ -206,6 +210,8 @@ def run_size(
         res = results[stage] = measure(cmd)
         figures[f"{label}_{stage}_s"] = res.wall_s
         figures[f"{label}_{stage}_peak_rss_gb"] = res.peak_rss_gb
+        if res.cpu_s == res.cpu_s:  # measured (not NaN)
+            figures[f"{label}_{stage}_cpu_s"] = res.cpu_s
         print(f"  [{label}] {stage}: {res.wall_s:.1f} s, {res.peak_rss_gb:.2f} GB", flush=True)
     if results:
         figures[f"{label}_peak_rss_gb"] = max(r.peak_rss_gb for r in results.values())
@@ -286,6 +292,7 @@ def run_regions_batch(
         f"{name}_jobs": over["jobs"],
         f"{name}_cell_s": over["cell_s"],
         f"{name}_peak_rss_gb": res.peak_rss_gb,
+        f"{name}_cpu_s": res.cpu_s,
         "batch_per_job_overhead_s": over["per_job_overhead_s"],
     }
 

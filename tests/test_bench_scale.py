@@ -53,6 +53,7 @@ def test_measure_tree_sees_a_grandchild_bigger_than_its_parent():
     assert 0.28 < res.peak_rss_gb < 0.6
     assert res.peak_tree_rss_gb >= res.peak_rss_gb
     assert res.wall_s >= 1.0
+    assert res.cpu_s > 0
 
 
 def test_measure_tree_raises_when_the_command_fails():
@@ -87,6 +88,8 @@ def test_run_size_figures_on_a_tiny_bank(tmp_path):
     for stage in STAGES:
         assert figures[f"scale_500_{stage}_s"] > 0
         assert figures[f"scale_500_{stage}_peak_rss_gb"] > 0
+    assert figures["scale_500_generate_cpu_s"] > 0
+    assert "scale_500_fit_cpu_s" not in figures  # the fake measured no CPU: absent, not 0
     assert figures["scale_500_end_to_end_s"] == pytest.approx(
         sum(figures[f"scale_500_{s}_s"] for s in END_TO_END)
     )
