@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help reports test data lab lint format bench clean venv selfcheck
+.PHONY: help reports test data lab lint format bench bench-scale clean venv selfcheck
 
 ## Show this help
 help:
@@ -80,6 +80,14 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]' || echo "optional benchmark packages unavailable"
 	$(BIN)/python -m benchmarks.run
+
+# Sizes and regions of the growth benchmark, e.g. make bench-scale SCALE_SIZES=1m,3m SCALE_REGIONS=0
+SCALE_SIZES ?= 1m,3m,10m
+SCALE_REGIONS ?= 120
+
+## Growth: every stage at SCALE_SIZES customers and a SCALE_REGIONS-region batch (long; not in bench)
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale --sizes $(SCALE_SIZES) --regions-batch $(SCALE_REGIONS)
 
 ## Remove generated data, reports and caches (keeps data/raw if it is not synthetic)
 clean:

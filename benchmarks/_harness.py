@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -83,3 +84,54 @@ def ensure_bank(base: Path, n_customers: int, raw: Path | None = None) -> Path:
     processed = base / "processed"
     measure(cli("data", "prepare", "--raw", str(raw), "--out", str(processed)))
     return processed
+
+
+def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) -> dict[str, float]:
+    """Write ``figures`` into the JSON file ``path`` atomically; return what it now holds.
+
+    Parameters
+    ----------
+    path : Path
+        ``reports/bench/latest.json`` or another figures file (created when missing).
+    figures : dict of str to float
+        New figures; they win over figures of the same name already in the file.
+    replace : bool
+        Drop the file's other figures too, except those of ``make bench-scale``
+        (:func:`scale_only`), which no other benchmark measures.
+
+    Returns
+    -------
+    dict of str to float
+        The figures written, sorted by name.
+    """
+    old: dict[str, float] = {}
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+    if replace:
+        old = {k: v for k, v in old.items() if scale_only(k)}
+    merged = dict(sorted({**old, **{k: float(v) for k, v in figures.items()}}.items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return merged
+
+
+def scale_only(name: str) -> bool:
+    """Whether figure ``name`` comes from ``make bench-scale`` only (not from ``make bench``).
+
+    ``make bench`` measures the 1M bank end to end itself (``scale_1m_*`` of bench_batch), so
+    its own figures replace those; the other sizes, the per-stage figures it does not take
+    (validate, fit) and the many-regions batch stay.
+
+    Examples
+    --------
+    >>> scale_only("scale_10m_end_to_end_s"), scale_only("batch_120_regions_s")
+    (True, True)
+    >>> scale_only("batch_cold_s"), scale_only("generate_1m_s")
+    (False, False)
+    """
+    return bool(re.match(r"scale_|batch_per_job_|batch_\d+_regions", name))

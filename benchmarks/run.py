@@ -19,6 +19,8 @@ import time
 import traceback
 from pathlib import Path
 
+from benchmarks._harness import merge_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = ("generate", "prepare", "segmentation", "propensity", "uci", "dea", "batch")
 
@@ -80,16 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] done in {time.perf_counter() - t0:.1f} s", flush=True)
 
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if args.only and not args.quick and out.is_file():
-        # a subset updates its own figures and keeps the others of the last full run
-        try:
-            figures = {**json.loads(out.read_text(encoding="utf-8")), **figures}
-        except ValueError:
-            pass
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(sorted(figures.items())), indent=1) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    # a subset updates its own figures and keeps the others of the last full run; a full run
+    # replaces them all but those only `make bench-scale` measures (benchmarks/scale.py)
+    merge_figures(out, figures, replace=not args.only or args.quick)
     print(f"\nmachine: {_machine()}\nfigures written to {out}")
     if failed:
         print(f"FAILED or unavailable: {', '.join(failed)}", file=sys.stderr)

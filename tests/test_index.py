@@ -537,3 +537,58 @@ def test_region_rows_carry_the_plan_progress_columns_sortable() -> None:
     assert re.search(
         r'<th class="sortable" scope="col" title="The KPI[^"]*">' + re.escape(head), text
     )
+
+
+def test_120_branches_of_the_region_catalogue_sort_by_any_kpi_and_filter_by_echelon_offline():
+    """A bank of 120 secondary branches (the synthetic catalogue's names and echelons), three
+    reports each: every KPI column sorts by a number per row, echelons filter, nothing online."""
+    from bankanalysis.contract import ECHELONS
+    from bankanalysis.synthetic.spec import region_catalogue
+
+    cat = region_catalogue(120)
+    label = {e: f"{e} ({name})" for e, name in ECHELONS.items()}
+    regions = [{"region_id": r[0], "name": r[1], "echelon": label[r[2]]} for r in cat]
+    jobs = [dict(_manifest()["jobs"][0], metrics={"regions": 120})]
+    for i, (rid, *_rest) in enumerate(cat):
+        seg = {"customers": 5000 + (i * 37) % 120, "stock_retention": 0.8 + (i % 17) / 100}
+        if i % 10 == 3:
+            del seg["stock_retention"]  # a missing value sorts as empty, never as 0
+        for nb, metrics in (
+            ("01_customer_segmentation", seg),
+            ("02_cross_sell_propensity", {"models_beating_baseline": i % 9}),
+            ("03_outlet_benchmarking", {}),
+        ):
+            jobs.append(
+                {"region_id": rid, "notebook": nb, "status": "ok", "html": f"{rid}/{nb}.html"}
+                | {"metrics": metrics}
+            )
+    manifest = _manifest() | {"regions": regions, "outlets": [], "jobs": jobs}
+    raw = index_html(manifest)
+    page = Page(raw)
+    assert len(page.rows) == 120
+    assert [r["cells"][0] for r in page.rows] == [r[1] for r in cat]
+    # echelon filter: one option per echelon, every row tagged with its own
+    for e in (1, 2, 3):
+        assert f'<option value="{label[e]}">' in raw
+    tags = pd.Series([r["attrs"]["data-echelon"] for r in page.rows]).value_counts().to_dict()
+    assert tags == {label[1]: 12, label[2]: 36, label[3]: 72}
+    # every sortable KPI column: one data-v per row, a number or empty when the value is missing
+    kpi_heads = page.heads[4:]
+    columns = index_columns(region_rows(manifest))
+    assert len(columns) == len(kpi_heads)
+    col_of = {k: 4 + i for i, k in enumerate(columns)}
+    assert kpi_heads and raw.count('class="sortable"') == 1 + len(kpi_heads)
+    assert {r["values"][3] for r in page.rows} == {""}  # no targets: "Targets met" sorts empty
+    for col in range(4, 4 + len(kpi_heads)):
+        values = [r["values"][col] for r in page.rows]
+        assert all(v is not None for v in values)
+        numbers = [float(v) for v in values if v != ""]
+        assert numbers, page.heads[col]
+    customers = [float(r["values"][col_of["customers"]]) for r in page.rows]
+    assert customers == [5000 + (i * 37) % 120 for i in range(120)]
+    retention = [r["values"][col_of["stock_retention"]] for r in page.rows]
+    assert retention.count("") == 12 and "0.0" not in retention
+    # offline: one inline script, no remote resources or links
+    assert page.scripts == [INDEX_SCRIPT] and "<script src" not in raw
+    assert "http://" not in raw and "https://" not in raw and 'src="//' not in raw
+    assert len(raw) < 1_000_000

@@ -495,3 +495,32 @@ def test_attainment_withholds_the_outlet_counts_the_disclosure_step_hides(kpis):
     assert ">&lt;10<" in html and ">x<" in html
     assert "n/a" not in html
     assert "#eeeeee" in html  # no colour from the gradient for a withheld cell
+
+
+def test_outlet_kpis_are_computed_once_per_data_and_parameters(tmp_path, monkeypatch):
+    """The second region's report reads the bank-wide outlet KPIs the first one stored: the
+    same frame, without reading customer_month again; other parameters, another entry."""
+    from bankanalysis.data.prepare import prepare
+    from bankanalysis.report.context import report_context
+    from bankanalysis.synthetic import generate_bank
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    generate_bank(raw, n_customers=1_500, n_months=6, seed=3)
+    prepare(raw, processed)
+    args = ([50_000, 500_000, 6_000_000], 3, 4, "aum")
+    first = report_context(processed, None, "R01", theme=False)
+    fresh = rb._outlet_kpis(first, *args)
+    built = rb.load_outlet_kpis(first, *args)
+    pd.testing.assert_frame_equal(built, fresh)
+    entries = list((processed / "_models" / "outlet_kpis").iterdir())
+    assert len([e for e in entries if e.is_dir()]) == 1
+
+    second = report_context(processed, None, "R02", theme=False)
+
+    def no_read(*a, **k):
+        raise AssertionError("customer_month read again")
+
+    monkeypatch.setattr(second.bank, "customer_month", no_read)
+    pd.testing.assert_frame_equal(rb.load_outlet_kpis(second, *args), fresh)
+    with pytest.raises(AssertionError, match="read again"):
+        rb.load_outlet_kpis(second, args[0], 2, *args[2:])  # other tier_months: not cached

@@ -41,6 +41,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         n_months=args.months,
         seed=args.seed,
         fmt=args.format,
+        n_regions=args.regions,
     )
     for k, v in summary.items():
         print(f"{k}: {v}")
@@ -91,6 +92,12 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, default=20261130, help="random seed (same seed, same files)")
     g.add_argument("--out", default="data/raw", help="output folder (default data/raw)")
     g.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    g.add_argument(
+        "--regions",
+        type=int,
+        default=8,
+        help="number of regions (secondary branches) in three echelons (default 8)",
+    )
     g.set_defaults(func=_cmd_generate)
 
     v = dsub.add_parser("validate", help="check data/raw against the data contract")

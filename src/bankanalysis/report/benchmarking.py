@@ -26,6 +26,9 @@ import pandas as pd
 from bankanalysis.benchmarking.frontier import EFFICIENT
 from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
 from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
+from bankanalysis.data.prepare import MODELS_DIR
+from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.provenance import package_source_hash
 from bankanalysis.report.benchmarking_channels import (
     REPLACEMENT_KPIS,
     channel_notes,
@@ -213,7 +216,42 @@ def load_outlet_kpis(
     Reads ``outlet_month`` and only the months of ``customer_month`` the report needs
     (:func:`bankanalysis.benchmarking.kpis.customer_months`). KPIs whose raw table the
     extract lacks are NaN (:func:`blank_unmeasured`).
+
+    Every region's report needs this same bank-wide table, so it is computed once per data,
+    month, parameters and package source: the first report stores it under
+    ``<processed>/_models/outlet_kpis`` (the locked cache of
+    :mod:`bankanalysis.propensity.cache`, like the standing of :func:`~bankanalysis.report.
+    standing.cached_standing`) and the others read it back, instead of re-reading the bank's
+    ``customer_month`` in every job. Without a data fingerprint nothing is cached.
     """
+    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
+    args = (ctx, tier_thresholds, tier_months, coverage_products, ma_kpi)
+    if not fingerprint:
+        return _outlet_kpis(*args)
+    key = cache_key(
+        fingerprint,
+        {
+            "what": "outlet kpis",
+            "month": ctx.month,
+            "tier_thresholds": [float(t) for t in tier_thresholds],
+            "tier_months": int(tier_months),
+            "coverage_products": int(coverage_products),
+            "ma_kpi": str(ma_kpi),
+            "source": package_source_hash(),
+        },
+    )
+    folder = ctx.bank.folder / MODELS_DIR / "outlet_kpis"
+    return load_or_build(folder, key, lambda: _outlet_kpis(*args))[0]
+
+
+def _outlet_kpis(
+    ctx: ReportContext,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    coverage_products: int,
+    ma_kpi: str,
+) -> pd.DataFrame:
+    """:func:`load_outlet_kpis` computed from the processed tables (no cache)."""
     bank = ctx.bank
     om = bank.outlet_month()
     om = om[om["month"] <= ctx.month]

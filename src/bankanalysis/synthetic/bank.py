@@ -51,7 +51,13 @@ from bankanalysis.synthetic.population import (
     draw_customers,
 )
 from bankanalysis.synthetic.simulate import Writers, simulate
-from bankanalysis.synthetic.spec import CROSS_SELL, Calendar, make_calendar
+from bankanalysis.synthetic.spec import (
+    CROSS_SELL,
+    DEFAULT_N_REGIONS,
+    Calendar,
+    make_calendar,
+    region_catalogue,
+)
 from bankanalysis.synthetic.targets import build_targets, plan_year_targets
 from bankanalysis.synthetic.truth import propensity_schema, write_truth
 from bankanalysis.synthetic.writer import (
@@ -101,6 +107,7 @@ def generate_bank(
     seed: int = 20261130,
     fmt: str = "parquet",
     end_month: str = "2026-10",
+    n_regions: int = DEFAULT_N_REGIONS,
 ) -> dict:
     """Write the synthetic bank and its planted truth to ``out_dir``.
 
@@ -123,6 +130,10 @@ def generate_bank(
         File format of the raw tables (the truth is always Parquet).
     end_month : str
         Last month-end, ``YYYY-MM``.
+    n_regions : int
+        Regions (secondary branches) in three echelons; 8 is the built-in bank, other counts
+        come from :func:`~bankanalysis.synthetic.spec.region_catalogue` (each region gets at
+        least two outlets).
 
     Returns
     -------
@@ -143,10 +154,11 @@ def generate_bank(
         raise GenerateError(f"--customers must be at least 100, got {n_customers}.")
     out_dir = Path(out_dir)
     cal = make_calendar(end_month, n_months)
+    catalogue = region_catalogue(n_regions)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-generate-", dir=out_dir.parent))
     try:
-        summary = _generate_into(tmp, n_customers, cal, seed, fmt)
+        summary = _generate_into(tmp, n_customers, cal, seed, fmt, catalogue)
         _swap_in(tmp, out_dir, fmt)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -156,15 +168,15 @@ def generate_bank(
     return summary
 
 
-def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str) -> dict:
+def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalogue: tuple) -> dict:
     """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary."""
     truth = tmp / TRUTH_DIR
     truth.mkdir()
-    regions = build_regions()
-    outlets = build_outlets(n, cal, seed)
+    regions = build_regions(catalogue)
+    outlets = build_outlets(n, cal, seed, catalogue)
     cust = draw_customers(n, outlets, cal, seed)
     managers = assign_managers(cust, outlets, cal, seed)
-    devices = build_devices(outlets, cal, seed)
+    devices = build_devices(outlets, cal, seed, catalogue)
     rows: dict[str, int] = {}
     for table, frame in (
         ("regions", regions),

@@ -47,13 +47,13 @@ UPGRADER_BAND = (0.92, 0.98)
 # --------------------------------------------------------------------------- dimensions
 
 
-def build_regions() -> pd.DataFrame:
-    """Return the eight regions (1 central city, 3 key development, 4 expansion areas)."""
+def build_regions(regions: tuple = REGIONS) -> pd.DataFrame:
+    """Return the regions (default the eight: 1 central city, 3 key development, 4 expansion)."""
     return pd.DataFrame(
         {
-            "region_id": [r[0] for r in REGIONS],
-            "name": [r[1] for r in REGIONS],
-            "echelon": np.array([r[2] for r in REGIONS], dtype=np.int32),
+            "region_id": [r[0] for r in regions],
+            "name": [r[1] for r in regions],
+            "echelon": np.array([r[2] for r in regions], dtype=np.int32),
         }
     )
 
@@ -75,7 +75,9 @@ def _largest_remainder(total: int, shares: np.ndarray, minimum: int) -> np.ndarr
     return out
 
 
-def build_outlets(n_customers: int, cal: Calendar, seed: int) -> pd.DataFrame:
+def build_outlets(
+    n_customers: int, cal: Calendar, seed: int, regions: tuple = REGIONS
+) -> pd.DataFrame:
     """Return outlets with type, staff, on-site devices and planted efficiency.
 
     Parameters
@@ -86,6 +88,9 @@ def build_outlets(n_customers: int, cal: Calendar, seed: int) -> pd.DataFrame:
         The window (outlets open before it starts).
     seed : int
         Random seed.
+    regions : tuple
+        Rows like :data:`REGIONS` (see :func:`~bankanalysis.synthetic.spec.region_catalogue`);
+        every region gets at least two outlets.
 
     Returns
     -------
@@ -94,11 +99,11 @@ def build_outlets(n_customers: int, cal: Calendar, seed: int) -> pd.DataFrame:
         ``weight`` (share of customers the outlet attracts).
     """
     rng = rng_for(seed, S_OUTLETS)
-    n_out = n_outlets_for(n_customers)
-    per_region = _largest_remainder(n_out, np.array([r[3] for r in REGIONS]), 2)
+    n_out = max(n_outlets_for(n_customers), 2 * len(regions))
+    per_region = _largest_remainder(n_out, np.array([r[3] for r in regions]), 2)
     rows = []
     k = 0
-    for (rid, rname, ech, _, _), n in zip(REGIONS, per_region, strict=True):
+    for (rid, rname, ech, _, _), n in zip(regions, per_region, strict=True):
         city = rname[:-2]
         streets = rng.permutation(len(STREETS))
         n_flag = 2 if (n >= 12 or ech == 1) else 1
@@ -381,7 +386,9 @@ def assign_managers(
     )
 
 
-def build_devices(outlets: pd.DataFrame, cal: Calendar, seed: int) -> pd.DataFrame:
+def build_devices(
+    outlets: pd.DataFrame, cal: Calendar, seed: int, regions: tuple = REGIONS
+) -> pd.DataFrame:
     """On-site devices of every outlet and off-site self-service sites per region.
 
     Off-site sites per outlet vary by region (see :data:`REGIONS`) so that some regions are
@@ -401,7 +408,7 @@ def build_devices(outlets: pd.DataFrame, cal: Calendar, seed: int) -> pd.DataFra
         rows_site += [f"S{o.outlet_id}"] * k
         rows_type += list(types)
         rows_inst += list(inst)
-    for rid, _, _, _, ratio in REGIONS:
+    for rid, _, _, _, ratio in regions:
         n_out = int((outlets["region_id"] == rid).sum())
         n_sites = int(round(n_out * ratio))
         for s in range(n_sites):

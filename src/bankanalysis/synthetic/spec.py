@@ -27,6 +27,58 @@ REGIONS: tuple[tuple[str, str, int, float, float], ...] = (
     ("R08", "石岭分行", 3, 0.09, 0.7),
 )
 
+#: Region count of the built-in bank (:data:`REGIONS`); other counts use :func:`region_catalogue`.
+DEFAULT_N_REGIONS = len(REGIONS)
+#: Largest number of regions :func:`region_catalogue` can name (distinct two-character cities).
+_CITY_FIRST = "明东西南北青云石金玉清安长平新宁江山华德"
+_CITY_SECOND = "州湖港桥山河溪岭城江阳川林泉原"
+#: Relative outlet share of one region by echelon (central city > key development > expansion).
+_ECHELON_SHARE = {1: 0.22, 2: 0.13, 3: 0.09}
+
+
+def region_catalogue(
+    n_regions: int = DEFAULT_N_REGIONS,
+) -> tuple[tuple[str, str, int, float, float], ...]:
+    """Regions of a bank with ``n_regions`` secondary branches, as rows like :data:`REGIONS`.
+
+    ``n_regions == 8`` returns :data:`REGIONS` itself (the built-in bank, unchanged). Other counts
+    get distinct Chinese two-character city names (``<city>分行``), three echelons (about 10%
+    central-city, 30% key-development, the rest expansion areas; at least one of each from three
+    regions on), outlet shares by echelon and off-site self-service sites per outlet spread
+    evenly (golden-ratio sequence) between 0.7 and 2.5. Deterministic: no random draws.
+
+    Parameters
+    ----------
+    n_regions : int
+        Number of regions, 1 to the number of distinct city names (more than 250).
+
+    Returns
+    -------
+    tuple of (region_id, name, echelon, share of outlets, off-site sites per outlet)
+        Region ids are ``R01``.. (``R001``.. from 100 regions on).
+
+    Examples
+    --------
+    >>> cat = region_catalogue(120)
+    >>> len(cat), cat[0][0], cat[-1][0], sorted({r[2] for r in cat})
+    (120, 'R001', 'R120', [1, 2, 3])
+    """
+    if n_regions == DEFAULT_N_REGIONS:
+        return REGIONS
+    names = [f"{a}{b}分行" for b in _CITY_SECOND for a in _CITY_FIRST if a != b]
+    if not 1 <= n_regions <= len(names):
+        raise GenerateError(f"--regions must be between 1 and {len(names)}, got {n_regions}.")
+    width = max(2, len(str(n_regions)))
+    n1 = max(1, round(0.1 * n_regions))
+    n2 = max(1 if n_regions >= 3 else 0, round(0.3 * n_regions))
+    rows = []
+    for i in range(n_regions):
+        ech = 1 if i < n1 else (2 if i < n1 + n2 else 3)
+        offsite = round(0.7 + 1.8 * ((i * PHI) % 1.0), 1)
+        rows.append((f"R{i + 1:0{width}d}", names[i], ech, _ECHELON_SHARE[ech], offsite))
+    return tuple(rows)
+
+
 STREETS: tuple[str, ...] = tuple(
     "人民路 解放路 中山路 建设路 新华路 和平路 长江路 黄河路 文化路 胜利路 东风路 光明路 朝阳路 湖滨路 江南路 "
     "滨江路 公园路 学府路 科技路 工业路 花园路 幸福路 青年路 环城路 北京路 上海路 南京路 广场路 站前路 金融街".split()
