@@ -339,7 +339,9 @@ def test_same_inputs_same_reports(tmp_path: Path) -> None:
         notebooks_dir=nb_dir,
         progress=False,
     )
-    first, again = (run_batch(run_id=run_id, **common) for run_id in ("first", "determinism"))
+    first, again = (
+        run_batch(run_id=run_id, **common) for run_id in ("run-one-7f3a", "run-two-9c1e")
+    )
     assert first.status == again.status == "complete"
     m1, m2 = _manifest(first.run_dir), _manifest(again.run_dir)
     keys1 = {j["name"]: j["key"] for j in m1["jobs"]}

@@ -393,7 +393,7 @@ def _in_region(key: str, region_id: str) -> str:
     return kpis.metric_key(kpi_id, region=region_id, **by)
 
 
-def column_label(key: str, currency: str = "CNY") -> str:
+def column_label(key: str, currency: str = DEFAULT_CURRENCY) -> str:
     """Header of an index column: the KPI with its unit, then its breakdown's KPI by name.
 
     Examples
