@@ -33,7 +33,7 @@ def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
             integrality=np.array(integer, dtype=int),
         )
         assert res.status in (0, 3), res.message
-        out.append(sign * res.fun if res.status == 0 else sign * np.inf)
+        out.append(sign * res.fun if res.status == 0 else -sign * np.inf)  # unbounded
     return out[0], out[1]
 
 
@@ -392,3 +392,27 @@ def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
             if not found[3]:
                 leaks.append(found)
     return leaks, checked
+
+
+# --------------------------------------------------------------------------- per-unit money
+
+
+def attack_unit_money(
+    shown: dict[str, float | None], total: float | None, level: float = MONEY_WIDTH
+) -> dict[str, tuple[float, float]]:
+    """Bounds on every withheld money cell of a per-unit column (the upgrade table's AUM gap
+    per outlet): ``shown`` is each unit's published figure (``None`` withheld), ``total`` the
+    region's published total (``None`` withheld). The units add up to the total; money is
+    non-negative. Returns ``{unit: (lower, upper)}``; a cell of true value ``v`` is protected
+    when ``lower <= v (1 - level)`` and ``upper >= v (1 + level)``.
+    """
+    units = list(shown)
+    names = [*units, "total"]
+    bounds = [(v, v) if v is not None else (0, None) for v in shown.values()]
+    bounds.append((total, total) if total is not None else (0, None))
+    row = [1.0] * len(units) + [-1.0]
+    out = {}
+    for i, u in enumerate(units):
+        if shown[u] is None:
+            out[u] = _bounds_lp(len(names), [row], [0.0], bounds, [0] * len(names), i)
+    return out
