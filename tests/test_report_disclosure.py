@@ -309,5 +309,10 @@ def test_echelon_and_bank_tier_bars_do_not_give_a_regions_small_tier_back():
         shown[shown["scope"] == "region"][["customers", "share"]],
         comp[comp["scope"] == "region"][["customers", "share"]],
     )
+    # the appendix counts the withheld bars beside the region's own cells
+    from bankanalysis.report.disclosure import withheld_cells
+
+    n_bars = int((shown["count_protection"] != "").sum() + (shown["money_protection"] != "").sum())
+    assert withheld_cells(shown) == withheld_cells(comp) + n_bars > withheld_cells(comp)
     whole = protect_scope_tiers(comp, bank, 1, "vip", K, withheld_totals={"customers": "x"})
     assert whole.loc[whole["scope"] == "bank", "share"].isna().all()

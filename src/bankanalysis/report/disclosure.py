@@ -252,12 +252,15 @@ def protect_scope_tiers(
     Returns
     -------
     DataFrame
-        ``comp`` with the withheld scope cells NaN and their status columns ``"secondary"``.
+        ``comp`` with the withheld scope cells NaN and their status columns ``"secondary"``;
+        ``attrs["protection"]`` the region's :class:`Protection` and one for the scope cells
+        (a list: :func:`withheld_cells` counts both for the appendix).
     """
     out = comp.copy()
     for col in (COUNT_STATUS, MONEY_STATUS):
         if col not in out.columns:
             out[col] = ""
+    scope_status: dict[str, str] = {}
     withheld_totals = dict(withheld_totals or {})
     region_id = tiers_all["region_id"]
     mine = out["scope"] == "region"
@@ -299,6 +302,15 @@ def protect_scope_tiers(
                 if str(out.at[i, "tier"]) in gone:
                     out.at[i, col] = out.at[i, col] or SECONDARY
                     out.loc[i, cells] = np.nan
+                    what = "customers" if col == COUNT_STATUS else "aum"
+                    scope_status[f"{what}[{scope}, tier={out.at[i, 'tier']}]"] = SECONDARY
+    # the appendix counts the scope bars withheld here beside the region's own cells
+    own = comp.attrs.get("protection")
+    extra = Protection(status=scope_status, audit=pd.DataFrame(columns=["cell", "safe"]))
+    out.attrs["protection"] = [
+        *([own] if own is not None else []),
+        *([extra] if scope_status else []),
+    ]
     return out
 
 
@@ -485,7 +497,11 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
     {'primary': 1, 'secondary': 1, 'tables': 1, 'safe': True}
     """
     out = {PRIMARY: 0, SECONDARY: 0, "tables": 0, "safe": True}
+    flat: list[Any] = []
     for p in protections:
+        inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else p
+        flat.extend(inner if isinstance(inner, list | tuple) else [inner])
+    for p in flat:
         if isinstance(p, pd.DataFrame):
             p = p.attrs.get("protection")
         elif isinstance(p, MigrationProtection):
