@@ -33,7 +33,7 @@ def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
             integrality=np.array(integer, dtype=int),
         )
         assert res.status in (0, 3), res.message
-        out.append(sign * res.fun if res.status == 0 else sign * np.inf)
+        out.append(sign * res.fun if res.status == 0 else -sign * np.inf)  # unbounded
     return out[0], out[1]
 
 
@@ -392,3 +392,92 @@ def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
             if not found[3]:
                 leaks.append(found)
     return leaks, checked
+
+
+# --------------------------------------------------------------------------- per-unit money
+
+
+def attack_unit_money(
+    shown: dict[str, float | None], total: float | None, level: float = MONEY_WIDTH
+) -> dict[str, tuple[float, float]]:
+    """Bounds on every withheld money cell of a per-unit column (the upgrade table's AUM gap
+    per outlet): ``shown`` is each unit's published figure (``None`` withheld), ``total`` the
+    region's published total (``None`` withheld). The units add up to the total; money is
+    non-negative. Returns ``{unit: (lower, upper)}``; a cell of true value ``v`` is protected
+    when ``lower <= v (1 - level)`` and ``upper >= v (1 + level)``.
+    """
+    units = list(shown)
+    names = [*units, "total"]
+    bounds = [(v, v) if v is not None else (0, None) for v in shown.values()]
+    bounds.append((total, total) if total is not None else (0, None))
+    row = [1.0] * len(units) + [-1.0]
+    out = {}
+    for i, u in enumerate(units):
+        if shown[u] is None:
+            out[u] = _bounds_lp(len(names), [row], [0.0], bounds, [0] * len(names), i)
+    return out
+
+
+# --------------------------------------------------------------------------- tier-mix bars
+
+
+def attack_scope_shares(
+    region_counts: dict[str, dict[str, float | None]],
+    region_totals: dict[str, float],
+    scope_shares: dict[str, float | None],
+    scope_total: float | None,
+    k: int,
+) -> list[tuple[str, str, float, float, bool]]:
+    """Every withheld tier count of the regions of a scope (echelon or bank), attacked with the
+    scope's tier shares of the tier-mix chart read exactly (its data, as the chart is built).
+
+    ``region_counts[r][t]``: the count region ``r``'s report publishes for tier ``t`` (``None``
+    when withheld: 1..k-1 if ``region_totals`` says nothing else; the attacker takes
+    ``None`` as at least 0, the weakest reading); ``region_totals``: each region's published
+    total; ``scope_shares[t]``: the scope's customer share of tier ``t`` (``None`` withheld);
+    ``scope_total``: the scope's published total (``None``: unknown, a variable). Relations:
+    each region's tiers add up to its total; ``sum_r n[r, t] - share_t * N = 0`` for every
+    shown share (linear in the counts and ``N``). Returns (region, tier, lower, upper, safe)
+    for every withheld count whose true value the caller knows to be small.
+    """
+    tiers = list(scope_shares)
+    hidden = [(r, t) for r in region_counts for t in tiers if region_counts[r].get(t) is None]
+    names = [*hidden, "N"]
+    pos = {n: i for i, n in enumerate(names)}
+    bounds = [(0, None)] * len(hidden)
+    bounds.append((scope_total, scope_total) if scope_total is not None else (0, None))
+    a_eq, b_eq = [], []
+    for r in region_counts:
+        row = np.zeros(len(names))
+        known = 0.0
+        for t in tiers:
+            v = region_counts[r].get(t)
+            if v is None:
+                row[pos[(r, t)]] = 1
+            else:
+                known += v
+        if row.any():
+            a_eq.append(row)
+            b_eq.append(region_totals[r] - known)
+    for t in tiers:
+        s = scope_shares[t]
+        if s is None:
+            continue
+        row = np.zeros(len(names))
+        row[pos["N"]] = -s
+        known = 0.0
+        for r in region_counts:
+            v = region_counts[r].get(t)
+            if v is None:
+                row[pos[(r, t)]] = 1
+            else:
+                known += v
+        a_eq.append(row)
+        b_eq.append(-known)
+    found = []
+    for r, t in hidden:
+        lo, hi = _bounds_lp(
+            len(names), [list(x) for x in a_eq], b_eq, bounds, [0] * len(names), pos[(r, t)]
+        )
+        found.append((r, t, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
+    return found

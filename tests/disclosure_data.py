@@ -70,3 +70,20 @@ def _comp_of(tiers):
         aum_share=comp["aum"] / a if a else np.nan,
         aum_per_customer=comp["aum"] / comp["customers"].where(comp["customers"] > 0),
     )
+
+
+def _bank_tiers() -> pd.DataFrame:
+    """A tiny bank of three regions (two in echelon 1): R1 has 4 private-banking customers."""
+    counts = {
+        "R1": (1, [50, 30, 15, 4]),
+        "R2": (1, [60, 25, 12, 11]),
+        "R3": (2, [80, 40, 20, 15]),
+    }
+    per_customer = [10_000.0, 100_000.0, 600_000.0, 6_000_000.0]
+    rows = []
+    for rid, (ech, ns) in counts.items():
+        for t, n, a in zip(TIERS, ns, per_customer, strict=True):
+            rows += [{"region_id": rid, "echelon": ech, "tier": t, "aum": a}] * n
+    out = pd.DataFrame(rows)
+    out["tier"] = pd.Categorical(out["tier"], categories=TIERS)
+    return out

@@ -260,3 +260,67 @@ def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
     leaks, checked = attack(protected=True)
     assert not leaks, leaks
     assert checked
+
+
+def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_bank(ci_bank):
+    """Every region's 01 chart: its echelon's and the bank's tier shares (the chart's data,
+    read exactly) with every region's own published tier counts and totals."""
+    import numpy as np
+    from attacker import attack_scope_shares
+
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report import segmentation as rs
+    from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.segmentation import tier_comparison
+
+    bank = load_processed(ci_bank.processed)
+    months = list(bank.months)
+    cm = bank.customer_month(
+        months=months[-3:], columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    tiers_all = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
+    regions = sorted(tiers_all["region_id"].astype(str).unique())
+    own = {
+        r: protect_tiers(
+            rs.shown_tier_comparison(tier_comparison(tiers_all, r), K),
+            tiers_all[tiers_all["region_id"] == r],
+            "vip",
+            K,
+        )
+        for r in regions
+    }
+    counts = {
+        r: {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v, s in zip(c["tier"], c["customers"], c["scope"], strict=True)
+            if s == "region"
+        }
+        for r, c in own.items()
+    }
+    totals = tiers_all.groupby("region_id").size().astype(float).to_dict()
+    echelon = tiers_all.groupby("region_id")["echelon"].first()
+
+    def shares(comp, scope):
+        rows = comp[comp["scope"] == scope]
+        return {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v in zip(rows["tier"], rows["share"], strict=True)
+        }
+
+    def leaks(protected: bool) -> list:
+        out = []
+        for r in regions:
+            e = echelon[r]
+            comp = own[r]
+            if protected:
+                comp = protect_scope_tiers(comp, tiers_all, e, "vip", K)
+            members = {q: counts[q] for q in regions if echelon[q] == e}
+            for scope, group in (("echelon", members), ("bank", counts)):
+                n = float(sum(totals[q] for q in group))
+                found = attack_scope_shares(group, totals, shares(comp, scope), n, K)
+                out += [(r, scope, *f) for f in found if not f[4]]
+        return out
+
+    assert leaks(protected=False)  # the plain bars give withheld tier counts back
+    assert leaks(protected=True) == []

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from action_data import PRODUCTS, THR, _cm, _dea, _kpis, _om, _scores, _tiers
+from attacker import attack_unit_money
 
 from bankanalysis.actions import lagging_actions, product_gaps, upgrade_candidates
 from bankanalysis.benchmarking.peers import moving_average_gaps
@@ -105,13 +106,14 @@ def test_upgrade_outlet_table_hides_a_second_outlet_when_one_alone_is_withheld()
     # k = 3: Hilltop (2) is small; with the region's total (5) published, Riverside's 3 would
     # give it back, so the disclosure step withholds Riverside's count and gap too, marked "x"
     # (secondary: not a small group); Riverside's 2 rising and 1 unassigned are small
-    # themselves; Harbour's 0 reveals nobody
+    # themselves; Harbour's 0 reveals nobody. Hilltop's gap is most of the region's, so the
+    # region's gap total is withheld instead of Riverside's gap (see the next test)
     t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 3)
     shown = {r["outlet"]: list(r.values())[1:] for r in t.frame.to_dict("records")}
     assert shown == {
         "Harbour": ["0"] * 4,
         "Hilltop": ["<3"] * 4,
-        "Riverside": ["x", "x", "<3", "<3"],
+        "Riverside": ["x", "13,000", "<3", "<3"],
     }
 
 
@@ -294,3 +296,30 @@ def test_nan_is_never_shown() -> None:
     assert "nan" not in t.to_html().lower()
     with pytest.raises(ValueError, match="period"):
         ra.gap_matrix_frame(_gaps(), NAMES, "year")
+
+
+def test_upgrade_gap_total_is_withheld_when_a_small_outlet_holds_most_of_it() -> None:
+    # k = 3: Hilltop's 2 candidates (small) need 130,000 of the region's 143,000. Withholding
+    # Riverside's 13,000 as well is not enough while the region's total is published: the
+    # attacker's LP bounds Hilltop's gap by 143,000, under the 195,000 its protection interval
+    # (+/-50 %) needs. The step withholds the region's total instead, in the metrics, the
+    # sentence and the table's note, and Riverside's gap stays shown.
+    cands, k = _list(), 3
+    hilltop, riverside = 130000.0, 13000.0
+    lo, hi = attack_unit_money({"O1": None, "O2": None}, 143000.0)["O2"]
+    assert hi == pytest.approx(143000.0) and hi < hilltop * 1.5  # what used to be published
+    m = ra.upgrade_metrics(cands, k)
+    assert m["upgrade_aum_gap"] == Suppressed(3, "secondary")
+    assert m["upgrade_candidates"] == 5
+    t = ra.upgrade_outlet_table(cands, ["O1", "O2", "O3"], NAMES, "CNY", k)
+    shown = {r["outlet"]: list(r.values())[1:] for r in t.frame.to_dict("records")}
+    assert shown["Hilltop"] == ["<3"] * 4
+    assert shown["Riverside"][1] == "13,000"
+    assert "total AUM gap is withheld" in t.note
+    published = None if isinstance(m["upgrade_aum_gap"], Suppressed) else m["upgrade_aum_gap"]
+    lo, hi = attack_unit_money({"O1": riverside, "O2": None, "O3": 0.0}, published)["O2"]
+    assert lo <= hilltop * 0.5 and hi >= hilltop * 1.5
+    text = ra.upgrade_text(m, 0.10, 3, "CNY", 2)
+    assert "the AUM they need to move up is withheld" in text and "143" not in text
+    # a region where no outlet dominates keeps its total (k = 2: no small outlet)
+    assert ra.upgrade_metrics(cands, 2)["upgrade_aum_gap"] == 143000.0

@@ -248,3 +248,71 @@ def test_dea_targets_withhold_small_outlet_counts():
     assert f.loc["O3", ["New customers now", "New customers target"]].tolist() == ["x", "x"]
     assert f.loc["O2", "New customers now"] == "40"
     assert table.protection[0].safe
+
+
+def test_echelon_and_bank_tier_bars_do_not_give_a_regions_small_tier_back():
+    from attacker import attack_scope_shares
+    from disclosure_data import _bank_tiers
+
+    from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.segmentation.composition import tier_comparison
+
+    bank = _bank_tiers()
+    own = {  # what each region's own report publishes (its protect_tiers)
+        rid: protect_tiers(
+            rs.shown_tier_comparison(tier_comparison(bank, rid), K),
+            rows,
+            "vip",
+            K,
+        )
+        for rid, rows in bank.groupby("region_id")
+    }
+    counts = {
+        rid: {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v, s in zip(c["tier"], c["customers"], c["scope"], strict=True)
+            if s == "region"
+        }
+        for rid, c in own.items()
+    }
+    assert counts["R1"]["private_banking"] is None  # 4 customers: withheld in R1's report
+    totals = bank.groupby("region_id").size().astype(float).to_dict()
+    echelon1 = {r: counts[r] for r in ("R1", "R2")}
+
+    def shares(comp, scope):
+        rows = comp[comp["scope"] == scope]
+        return {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v in zip(rows["tier"], rows["share"], strict=True)
+        }
+
+    def r1_private(found):
+        return next(f for f in found if f[:2] == ("R1", "private_banking"))
+
+    # R2's report before: the echelon's exact shares give R1's 4 private-banking customers back
+    comp = own["R2"]
+    before = attack_scope_shares(echelon1, totals, shares(comp, "echelon"), 207.0, K)
+    lo, hi = r1_private(before)[2:4]
+    assert hi - lo < 1e-6 and round(lo) == 4
+    # after: the echelon's and the bank's bars of the tiers R1 withholds are withheld too
+    shown = protect_scope_tiers(comp, bank, 1, "vip", K)
+    for scope, regions, total in (("echelon", echelon1, 207.0), ("bank", counts, 362.0)):
+        found = attack_scope_shares(regions, totals, shares(shown, scope), total, K)
+        assert found and all(f[4] for f in found), found
+        assert r1_private(found)[3] - r1_private(found)[2] >= (K - 1) / 2
+    ech = shown[shown["scope"] == "echelon"].set_index("tier")
+    assert np.isnan(ech.at["private_banking", "share"])
+    assert ech.at["private_banking", "count_protection"] == "secondary"
+    assert ech["share"].notna().sum() >= 1  # not the whole scope: only what would leak
+    # the region's own rows are untouched; a run withholding the echelon's total hides it all
+    pd.testing.assert_frame_equal(
+        shown[shown["scope"] == "region"][["customers", "share"]],
+        comp[comp["scope"] == "region"][["customers", "share"]],
+    )
+    # the appendix counts the withheld bars beside the region's own cells
+    from bankanalysis.report.disclosure import withheld_cells
+
+    n_bars = int((shown["count_protection"] != "").sum() + (shown["money_protection"] != "").sum())
+    assert withheld_cells(shown) == withheld_cells(comp) + n_bars > withheld_cells(comp)
+    whole = protect_scope_tiers(comp, bank, 1, "vip", K, withheld_totals={"customers": "x"})
+    assert whole.loc[whole["scope"] == "bank", "share"].isna().all()

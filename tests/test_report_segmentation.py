@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis import segmentation as seg
+from bankanalysis.report import plots
 from bankanalysis.report import segmentation as rs
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
@@ -117,6 +118,20 @@ def test_concentration_and_lorenz_labels() -> None:
     assert "North (Gini withheld: fewer than 10 customers)" not in shown["scope"].tolist()
     assert shown["scope"].unique().tolist() == ["whole bank (Gini 0.33)"]
     assert shown["customer_share"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    # the left-out curve is said, with the reason, not silently missing
+    assert shown.attrs["withheld"] == ["North"]
+    assert shown.attrs["note"] == (
+        "North: curve withheld (fewer than 20 customers: every step of the curve must hold at "
+        "least 10 customers, so no point can be drawn without showing the AUM share of a small "
+        "group)."
+    )
+    both = rs.lorenz_comparison(bank, bank, "North", K)
+    assert both.attrs == {"note": "", "withheld": []}
+    ax = plots.plot_lorenz(shown, "2024-04").axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "North: no curve (see below)" in labels
+    assert any(t.get_text().startswith("North: curve withheld") for t in ax.figure.texts)
+    assert not plots.plot_lorenz(both, "2024-04").texts
 
 
 def test_shown_matrix_withholds_small_cells_and_labels_tiers() -> None:

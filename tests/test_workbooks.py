@@ -15,6 +15,7 @@ from bankanalysis.data.restricted import AUDIENCE_FILE, restricted_files
 from bankanalysis.propensity.leads import build_lead_lists
 from bankanalysis.propensity.scorecards import scorecards
 from bankanalysis.propensity.workflow import region_lead_lists, score_region
+from bankanalysis.report.format import Suppressed
 from bankanalysis.report.workbooks import (
     lead_sheet,
     plan_workbooks,
@@ -344,3 +345,42 @@ def test_shared_scorecards_go_through_the_disclosure_step_own_cards_stay_whole(t
     own = load_workbook(out / "restricted" / "leads_O1_am1.xlsx")["Scorecard"]
     values = {r[0]: r[1] for r in own.iter_rows(min_row=2, values_only=True)}
     assert values["Customers"] == 2
+
+
+def test_scorecard_median_is_over_published_cards_so_a_withheld_card_is_never_the_median():
+    from bankanalysis.report.disclosure_grid import protect_cards
+    from bankanalysis.report.workbooks import scorecard_sheet
+
+    # k = 3: M2's VIP group (2 customers) is small, so its VIP contact rate is withheld; over
+    # every card the median of M1 20 %, M2 50 %, M3 80 % would be M2's 50 %
+    cards = pd.DataFrame(
+        {
+            "customers": [50, 60, 70],
+            "vip_plus_customers": [20, 2, 30],
+            "vip_contact_rate": [0.2, 0.5, 0.8],
+        },
+        index=pd.Index(["M1", "M2", "M3"], name="manager_id"),
+    )
+    shown = protect_cards(cards, 3)
+    assert isinstance(shown.at["M2", "vip_contact_rate"], Suppressed)
+    assert cards["vip_contact_rate"].median() == 0.5  # what the old median published
+    card = scorecard_sheet(cards.loc["M1"], shown, {}, min_peers=3).set_index("Measure")
+    row = card.loc[card.index.str.contains("VIP customers contacted")].iloc[0]
+    assert pd.isna(row["Region median"])  # two published values: fewer than k
+    assert row["Note"] == "median withheld: fewer than 3 with a value"
+    more = pd.concat(
+        [
+            cards,
+            pd.DataFrame(
+                {"customers": [80], "vip_plus_customers": [25], "vip_contact_rate": [0.9]},
+                index=pd.Index(["M4"], name="manager_id"),
+            ),
+        ]
+    )
+    card = scorecard_sheet(more.loc["M1"], protect_cards(more, 3), {}, min_peers=3)
+    row = (
+        card.set_index("Measure")
+        .loc[lambda d: d.index.str.contains("VIP customers contacted")]
+        .iloc[0]
+    )
+    assert row["Region median"] == pytest.approx(0.8)  # over 20 %, 80 %, 90 %, not 65 %

@@ -93,15 +93,21 @@ def upgrade_metrics(candidates: pd.DataFrame, min_group_size: int) -> dict[str, 
 
     Keys: ``upgrade_candidates`` (all thresholds), ``upgrade_aum_gap`` (withheld with the count),
     ``upgrade_candidates_rising`` (AUM trend above 0; absent when no candidate has a trend)
-    and ``upgrade_candidates_unassigned`` (no account manager).
+    and ``upgrade_candidates_unassigned`` (no account manager). The AUM gap is withheld
+    (``"x"``) when the per-outlet table (:func:`upgrade_outlet_table`) cannot protect a small
+    outlet's gap while the region's total is published (one outlet of fewer than
+    ``min_group_size`` candidates holds most of it: the total would give it back).
     """
     k = min_group_size
     n = len(candidates)
     small = bool(is_small([n], k)[0])
-    out: dict[str, Any] = {
-        "upgrade_candidates": _count(n, k),
-        "upgrade_aum_gap": Suppressed(k) if small else float(candidates["gap_to_next"].sum()),
-    }
+    gap: Any = Suppressed(k) if small else float(candidates["gap_to_next"].sum())
+    if not small and n:
+        outlets = sorted(candidates["outlet_id"].dropna().unique())
+        _, status = _outlet_status(candidates, outlets, k)
+        if "gap" in status.attrs["withheld_totals"]:
+            gap = Suppressed(k, "secondary")
+    out: dict[str, Any] = {"upgrade_candidates": _count(n, k), "upgrade_aum_gap": gap}
     with_trend = int(candidates["aum_trend"].notna().sum())
     if n and not with_trend:
         out["upgrade_candidates_rising"] = Absent("no candidate has two month-ends of AUM")
@@ -131,7 +137,15 @@ def upgrade_text(
             f"tier's threshold, too few to publish their figures. {restricted}"
         )
     count = format_value("upgrade_candidates", n)
-    gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
+    if isinstance(metrics["upgrade_aum_gap"], Suppressed):
+        need = (
+            "the AUM they need to move up is withheld: most of it is held by the candidates "
+            "of an outlet with too few of them to publish, whose figure the region's total "
+            "would give away"
+        )
+    else:
+        gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
+        need = f"together they need **{gap}** more AUM to move up"
     rising_value = metrics["upgrade_candidates_rising"]
     if isinstance(rising_value, Absent):
         trend = f"Their AUM trend cannot be computed ({rising_value.reason})"
@@ -143,8 +157,8 @@ def upgrade_text(
     )
     managers = f"{n_managers} account manager{'' if n_managers == 1 else 's'}"
     return (
-        f"**{count}** customers are within {within:.0%} below the next tier's threshold; together "
-        f"they need **{gap}** more AUM to move up. {trend}; {unassigned} have no account "
+        f"**{count}** customers are within {within:.0%} below the next tier's threshold; "
+        f"{need}. {trend}; {unassigned} have no account "
         f"manager, and the others are spread over {managers}. {restricted}"
     )
 
@@ -165,27 +179,18 @@ def upgrade_outlet_table(
     (:func:`~bankanalysis.report.disclosure_grid.protect_grid`) withholds further cells
     (``"x"``) until no withheld one can be worked out from them.
     """
-    per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
-    unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
-    frame = pd.DataFrame({"outlet_id": list(outlets)})
+    frame, status = _outlet_status(candidates, outlets, min_group_size)
     frame["outlet"] = frame["outlet_id"].map(lambda o: outlet_names.get(o, o))
-    frame["candidates"] = frame["outlet_id"].map(per["candidates"]).fillna(0).astype("int64")
-    frame["gap"] = frame["outlet_id"].map(per["gap_to_next"]).fillna(0.0)
-    frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
-    frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
-    frame = frame.sort_values("outlet", kind="stable").reset_index(drop=True)
-    # one answer from the disclosure step: small outlets and small sub-counts (primary), and
-    # the cells that keep them from the region's published totals (secondary, LP-audited)
-    status = protect_grid(
-        frame,
-        ["candidates", "gap", "rising", "unassigned"],
-        min_group_size,
-        size="candidates",
-        counts=["candidates", "rising", "unassigned"],
-        money=["gap"],
-    )
     frame = grid_values(frame, status, min_group_size)
-    return kpi_table(
+    order = frame["outlet"].sort_values(kind="stable").index
+    frame = frame.loc[order].reset_index(drop=True)
+    note = (
+        "The region's total AUM gap is withheld: one outlet's few candidates hold most of it, "
+        "so the total would give their figure away."
+        if "gap" in status.attrs["withheld_totals"]
+        else ""
+    )
+    table = kpi_table(
         frame,
         {
             "candidates": "upgrade_candidates",
@@ -197,6 +202,40 @@ def upgrade_outlet_table(
         currency=currency,
         min_group_size=min_group_size,
     )
+    table.note = note or table.note
+    return table
+
+
+def _outlet_status(
+    candidates: pd.DataFrame, outlets: Sequence[str], k: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-outlet upgrade figures (one row per outlet id, sorted) and the disclosure
+    step's answer for them, shared by :func:`upgrade_outlet_table` and
+    :func:`upgrade_metrics` so that both withhold the same figures.
+
+    Small outlets and small sub-counts are primary; the cells that keep them from the region's
+    published totals are secondary (LP-audited). The region's AUM gap total may be withheld
+    too (``status.attrs["withheld_totals"]``) when no set of cells can protect a small
+    outlet's gap while it is published.
+    """
+    per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
+    unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
+    frame = pd.DataFrame({"outlet_id": sorted(dict.fromkeys(outlets))})
+    frame["candidates"] = frame["outlet_id"].map(per["candidates"]).fillna(0).astype("int64")
+    frame["gap"] = frame["outlet_id"].map(per["gap_to_next"]).fillna(0.0)
+    frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
+    frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
+    frame.index = pd.Index(frame["outlet_id"].tolist())
+    status = protect_grid(
+        frame,
+        ["candidates", "gap", "rising", "unassigned"],
+        k,
+        size="candidates",
+        counts=["candidates", "rising", "unassigned"],
+        money=["gap"],
+        withholdable_totals=["gap"],
+    )
+    return frame, status
 
 
 def upgrade_list_frame(

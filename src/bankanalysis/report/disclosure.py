@@ -49,6 +49,7 @@ __all__ = [
     "migration_table",
     "protect_migration",
     "protect_outlet_counts",
+    "protect_scope_tiers",
     "protected_migration_metrics",
     "protect_tiers",
     "protected_top_share",
@@ -207,6 +208,109 @@ def protect_tiers(
     out.attrs["top_share_hidden"] = top_tier is not None and (
         _key("aum_share", tier_at_least=top_tier) in prot.status
     )
+    return out
+
+
+def protect_scope_tiers(
+    comp: pd.DataFrame,
+    tiers_all: pd.DataFrame,
+    echelon: Any,
+    top_tier: str | None,
+    k: int,
+    dominance_p: float = DEFAULT_DOMINANCE_P,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    withheld_totals: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The echelon and bank bars of the tier-mix chart, withheld where they would give a
+    region's withheld tier cell back.
+
+    An echelon's tier share is the sum of its regions' tier counts over the echelon's total;
+    every other region's report publishes its own counts, so the share (times the echelon's
+    total, or with the total unknown, through the ratios of the shares: both are linear in the
+    counts) gives the withheld count of a small group back. The rule: a scope's (echelon's,
+    bank's) customer share of a tier is withheld when any of its regions withholds its count of
+    that tier in its own report (:func:`protect_tiers` run for each region, the same answer as
+    that region's report), and its AUM share when any withholds that tier's AUM; when one share
+    of a scope is withheld, the smallest other one is too (the shares add up to 1); every bar of
+    a scope whose customer total the run withholds
+    (:func:`~bankanalysis.report.disclosure_grid.protect_region_totals`, a region smaller than
+    ``k`` inside) is withheld.
+
+    Parameters
+    ----------
+    comp : DataFrame
+        :func:`protect_tiers` output (tier ids; scopes ``region``, ``echelon``, ``bank``).
+    tiers_all : DataFrame
+        Every customer of the bank (``region_id``, ``echelon``, ``tier``, ``aum``).
+    echelon : object
+        The echelon of the region reported on (its ``echelon`` rows).
+    top_tier, k, dominance_p, level
+        As :func:`protect_tiers`.
+    withheld_totals : mapping, optional
+        :func:`~bankanalysis.report.disclosure_grid.protect_region_totals` of the run.
+
+    Returns
+    -------
+    DataFrame
+        ``comp`` with the withheld scope cells NaN and their status columns ``"secondary"``;
+        ``attrs["protection"]`` the region's :class:`Protection` and one for the scope cells
+        (a list: :func:`withheld_cells` counts both for the appendix).
+    """
+    out = comp.copy()
+    for col in (COUNT_STATUS, MONEY_STATUS):
+        if col not in out.columns:
+            out[col] = ""
+    scope_status: dict[str, str] = {}
+    withheld_totals = dict(withheld_totals or {})
+    region_id = tiers_all["region_id"]
+    mine = out["scope"] == "region"
+    # each region's own withheld cells, as its report computes them
+    hidden: dict[str, dict[str, set[str]]] = {}
+    for rid, rows in tiers_all.groupby(region_id, sort=True):
+        prot = protect_tiers(out[mine], rows, top_tier, k, dominance_p, level)
+        hidden[str(rid)] = {
+            col: {str(t) for t, st in zip(prot["tier"], prot[col], strict=True) if st}
+            for col in (COUNT_STATUS, MONEY_STATUS)
+        }
+    echelon_of = tiers_all.groupby(region_id, sort=True)["echelon"].first()
+    for scope in ("echelon", "bank"):
+        rows = out.index[out["scope"] == scope]
+        if not len(rows):
+            continue
+        if scope == "echelon":
+            regions = [str(r) for r, e in echelon_of.items() if e == echelon]
+            total_key = f"customers[echelon={echelon}]"
+        else:
+            regions = [str(r) for r in echelon_of.index]
+            total_key = "customers"
+        all_hidden = bool(withheld_totals.get(total_key))
+        for col, cells in (
+            (COUNT_STATUS, ["customers", "share", "aum_per_customer"]),
+            (MONEY_STATUS, ["aum", "aum_share", "aum_per_customer"]),
+        ):
+            share = "share" if col == COUNT_STATUS else "aum_share"
+            tiers_here = [str(t) for t in out.loc[rows, "tier"]]
+            gone = {
+                t
+                for t in tiers_here
+                if all_hidden or any(t in hidden.get(r, {}).get(col, set()) for r in regions)
+            }
+            if len(gone) == 1 and len(tiers_here) > 1:
+                rest = out.loc[rows][~out.loc[rows, "tier"].astype(str).isin(gone)]
+                gone.add(str(rest.sort_values([share, "tier"], kind="stable")["tier"].iloc[0]))
+            for i in rows:
+                if str(out.at[i, "tier"]) in gone:
+                    out.at[i, col] = out.at[i, col] or SECONDARY
+                    out.loc[i, cells] = np.nan
+                    what = "customers" if col == COUNT_STATUS else "aum"
+                    scope_status[f"{what}[{scope}, tier={out.at[i, 'tier']}]"] = SECONDARY
+    # the appendix counts the scope bars withheld here beside the region's own cells
+    own = comp.attrs.get("protection")
+    extra = Protection(status=scope_status, audit=pd.DataFrame(columns=["cell", "safe"]))
+    out.attrs["protection"] = [
+        *([own] if own is not None else []),
+        *([extra] if scope_status else []),
+    ]
     return out
 
 
@@ -393,7 +497,11 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
     {'primary': 1, 'secondary': 1, 'tables': 1, 'safe': True}
     """
     out = {PRIMARY: 0, SECONDARY: 0, "tables": 0, "safe": True}
+    flat: list[Any] = []
     for p in protections:
+        inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else p
+        flat.extend(inner if isinstance(inner, list | tuple) else [inner])
+    for p in flat:
         if isinstance(p, pd.DataFrame):
             p = p.attrs.get("protection")
         elif isinstance(p, MigrationProtection):
@@ -514,15 +622,21 @@ def label_withheld_bars(fig: Any, comp: pd.DataFrame, marker: str = "withheld") 
 
     if COUNT_STATUS not in comp.columns:
         return fig
-    mine = comp[comp["scope"] == "region"]
     for ax, col in zip(fig.axes[:2], (COUNT_STATUS, MONEY_STATUS), strict=False):
-        hidden = {tier_label(t) for t, s in zip(mine["tier"], mine[col], strict=True) if s}
+        hidden: dict[str, list[str]] = {}
+        for scope, t, st in zip(comp["scope"], comp["tier"], comp[col], strict=True):
+            if st:
+                hidden.setdefault(tier_label(t), []).append(str(scope))
         if not hidden:
             continue
         ticks = ax.get_xticks()
         labels = [t.get_text() for t in ax.get_xticklabels()]
         ax.set_xticks(
-            ticks, [f"{lab}\n(region: {marker})" if lab in hidden else lab for lab in labels]
+            ticks,
+            [
+                f"{lab}\n({', '.join(hidden[lab])}: {marker})" if lab in hidden else lab
+                for lab in labels
+            ],
         )
     return fig
 

@@ -82,6 +82,7 @@ def protect_grid(
     money: Sequence[str] = (),
     totals: Mapping[str, Any] | None = None,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    withholdable_totals: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -113,12 +114,20 @@ def protect_grid(
         the rows shown are part of a larger region); default: the sum, published.
     level : float
         Half-width of a money cell's protection interval.
+    withholdable_totals : sequence of str
+        Columns whose published total the caller can withhold. When withholding cells alone
+        leaves a withheld cell narrower than its protection interval (e.g. one small outlet
+        holds more than ``1 / (1 + level)`` of a money total: the total bounds it), the step is
+        run again with these totals as candidates for secondary suppression; the caller must
+        then withhold every total listed in ``attrs["withheld_totals"]``.
 
     Returns
     -------
     DataFrame
         Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
-        ``"secondary"``; ``attrs["protection"]`` the :class:`Protection` (for the appendix).
+        ``"secondary"``; ``attrs["protection"]`` the :class:`Protection` (for the appendix),
+        ``attrs["withheld_totals"]`` the columns whose total must be withheld (``{column:
+        status}``, empty unless ``withholdable_totals`` had to be used).
 
     Examples
     --------
@@ -174,6 +183,16 @@ def protect_grid(
         fixed=frozenset(fixed),
     )
     prot = protect(table, primary, k, level)
+    loose = fixed - set(withholdable_totals)
+    if not prot.safe and loose != fixed:
+        # the published totals pin a withheld cell: let the step withhold them too
+        table = LinearTable(
+            values=values,
+            relations=table.relations,
+            money=table.money,
+            fixed=frozenset(loose),
+        )
+        prot = protect(table, primary, k, level)
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
         unsafe = int((~prot.audit["safe"]).sum())
         logger.info("per-unit table: %d withheld cells stay narrower than required", unsafe)
@@ -185,6 +204,9 @@ def protect_grid(
         if size is not None and size in frame.columns:
             out.loc[small_row & (out[col] == ""), col] = PRIMARY
     out.attrs["protection"] = prot
+    out.attrs["withheld_totals"] = {
+        c: prot.status[c] for c in withholdable_totals if c in cols and c in prot.status
+    }
     return out
 
 

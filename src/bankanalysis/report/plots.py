@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -457,13 +458,25 @@ def plot_tier_mix(comp: pd.DataFrame, month: str) -> Figure:
 
 
 def plot_lorenz(curve: pd.DataFrame, month: str) -> Figure:
-    """Lorenz curves (``customer_share, aum_share`` per ``scope``) with the equality line."""
+    """Lorenz curves (``customer_share, aum_share`` per ``scope``) with the equality line.
+
+    A scope the disclosure step withheld (``curve.attrs["note"]``, from
+    :func:`~bankanalysis.report.segmentation.lorenz_comparison`) gets a legend entry saying so
+    and the note under the chart: a missing line must not read as an oversight.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    note = str(curve.attrs.get("note", "") or "")
     fig, ax = plt.subplots(figsize=(6, 5))
-    sns.lineplot(curve, x="customer_share", y="aum_share", hue="scope", ax=ax)
+    if len(curve):
+        sns.lineplot(curve, x="customer_share", y="aum_share", hue="scope", ax=ax)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="equal AUM")
+    for name in curve.attrs.get("withheld", ()):
+        ax.plot([], [], linestyle="none", label=f"{name}: no curve (see below)")
+    if note:
+        fig.text(0.01, 0.01, textwrap.fill(note, 95), fontsize=7, va="bottom", ha="left")
+        fig.subplots_adjust(bottom=0.25)
     ax.set_title(f"AUM concentration (Lorenz curve), {month}")
     ax.set_xlabel("customers, poorest first (%)")
     ax.set_ylabel("cumulative AUM share (%)")

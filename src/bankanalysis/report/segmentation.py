@@ -270,7 +270,10 @@ def lorenz_comparison(
     With ``min_group_size`` the curves go through the disclosure step
     (:func:`~bankanalysis.report.disclosure_grid.protected_lorenz`: steps of at least ``k``
     customers, none dominated by one or two), and a region of fewer than ``k`` customers shows
-    no Gini (with its total AUM it would give the customers' AUM away).
+    no Gini (with its total AUM it would give the customers' AUM away). ``attrs["note"]`` says
+    which curve is withheld and why (empty when both are drawn), ``attrs["withheld"]`` their
+    names; :func:`plot_lorenz
+    <bankanalysis.report.plots.plot_lorenz>` shows it in the legend and under the chart.
     """
     if min_group_size is None:
         curve = lorenz_curve
@@ -287,11 +290,32 @@ def lorenz_comparison(
             else format_value("aum_gini", gini(region_aum), decimals=2)
         )
     g_b = format_value("aum_gini", gini(bank_aum), decimals=2)
-    return pd.concat(
-        [
-            curve(region_aum).assign(scope=f"{region_name} (Gini {g_r})"),
-            curve(bank_aum).assign(scope=f"whole bank (Gini {g_b})"),
-        ]
+    notes: list[str] = []
+    withheld: list[str] = []
+    parts = []
+    for aum, scope, name in (
+        (region_aum, f"{region_name} (Gini {g_r})", region_name),
+        (bank_aum, f"whole bank (Gini {g_b})", "The whole bank"),
+    ):
+        part = curve(aum)
+        if part.empty and len(aum) and min_group_size is not None:
+            notes.append(_lorenz_withheld(name, aum, min_group_size))
+            withheld.append(name)
+        parts.append(part.assign(scope=scope))
+    out = pd.concat(parts)
+    out.attrs["note"] = " ".join(notes)
+    out.attrs["withheld"] = withheld
+    return out
+
+
+def _lorenz_withheld(name: str, aum: pd.Series, k: int) -> str:
+    """Why a scope's Lorenz curve is left out of the chart (said under it)."""
+    if float(np.clip(np.asarray(aum, dtype="float64"), 0, None).sum()) <= 0:
+        return f"{name}: no curve (its customers hold no AUM at this month-end)."
+    return (
+        f"{name}: curve withheld (fewer than {2 * k} customers: every step of the curve must "
+        f"hold at least {k} customers, so no point can be drawn without showing the AUM share "
+        "of a small group)."
     )
 
 

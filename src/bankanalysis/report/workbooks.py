@@ -27,7 +27,13 @@ import pandas as pd
 from bankanalysis.data.restricted import restricted_dir, write_restricted
 from bankanalysis.propensity.leads import LEAD_COLUMNS
 from bankanalysis.report.disclosure_grid import protect_cards
-from bankanalysis.report.format import DEFAULT_CURRENCY, Suppressed, format_number, format_value
+from bankanalysis.report.format import (
+    DEFAULT_CURRENCY,
+    Suppressed,
+    format_number,
+    format_value,
+    is_missing,
+)
 from bankanalysis.rules import kpis
 from bankanalysis.rules.tiers import TIERS, tier_label
 
@@ -313,8 +319,13 @@ def scorecard_sheet(
     """One scorecard as rows: measure, value, the median of its peers (every manager, or every
     outlet, of the region) and a note where the value cannot be computed.
 
-    A median over fewer than ``min_peers`` peers with a value is withheld (the small-group
-    rule: with two managers, one's value and the median give away the other's).
+    The median is taken over the peers' *published* values only: ``peers`` should be the
+    cards as the disclosure step shows them (:func:`~bankanalysis.report.disclosure_grid.
+    protect_cards`), whose withheld cells (:class:`~bankanalysis.report.format.Suppressed`,
+    NaN) are left out. A median over every card would give a withheld one back whenever it is
+    the middle value (three managers: 20 % and 80 % shown, a withheld 50 % is the median). A
+    median over fewer than ``min_peers`` published values is withheld (the small-group rule:
+    with two managers, one's value and the median give away the other's).
 
     Returns
     -------
@@ -334,7 +345,11 @@ def scorecard_sheet(
             note = absent.get(col) or (
                 "no leads issued then" if col == "lead_conversion_rate" else "not computable"
             )
-        values = peers[col].dropna() if col in peers.columns else pd.Series(dtype="float64")
+        values = (
+            pd.Series([v for v in peers[col] if not is_missing(v)], dtype="float64")
+            if col in peers.columns
+            else pd.Series(dtype="float64")
+        )
         med = float(values.median()) if len(values) else None
         if med is not None and 0 < len(values) < min_peers:
             med = None
@@ -695,7 +710,8 @@ def write_lead_files(
     with_value = values_differ(leads)  # the same columns in every workbook of the region
     for spec in specs:
         f = dict(facts) | {"outlet_name": outlet_names.get(spec.outlet_id, spec.outlet_id)}
-        peers = manager_cards if spec.manager_id is not None else outlet_cards
+        # medians over the published cards only (a withheld card must not be the median)
+        peers = shown_m if spec.manager_id is not None else shown_o
         absent = absent_m if spec.manager_id is not None else absent_o
         data = workbook_bytes(
             spec, outlet_names, product_names, f, peers, absent, currency, with_value
