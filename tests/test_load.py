@@ -139,3 +139,24 @@ def test_region_customers_are_the_filtered_table(processed: Path) -> None:
         _ = loaded.customers
         pd.testing.assert_frame_equal(loaded.region_customers(region), want)
     assert load_processed(processed).region_customers("nowhere").empty
+
+
+def test_customer_filters_read_the_same_rows(processed: Path) -> None:
+    """customer_ids= and customers_of: the rows the whole read would give, nothing else."""
+    bank = load_processed(processed)
+    month = bank.months[-2]
+    whole = bank.customer_month(months=[month])
+    ids = whole["customer_id"].iloc[::2].tolist() + ["nobody"]
+    got = bank.customer_month(months=[month], customer_ids=ids)
+    want = whole[whole["customer_id"].isin(ids)].reset_index(drop=True)
+    assert 0 < len(got) < len(whole)
+    pd.testing.assert_frame_equal(got, want)
+    assert set(got["region_id"]) == set(want["region_id"])  # wherever their home outlet is
+    fresh = load_processed(processed)
+    rows = fresh.customers_of(ids, ["customer_id", "since"])
+    assert "customers" not in fresh.__dict__
+    cu = fresh.customers
+    pd.testing.assert_frame_equal(
+        rows, cu.loc[cu["customer_id"].isin(ids), ["customer_id", "since"]].reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(fresh.customers_of(ids, ["customer_id", "since"]), rows)
