@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +45,6 @@ from bankanalysis.segmentation.behaviour import TierSegments
 from bankanalysis.segmentation.composition import gini, lorenz_curve
 from bankanalysis.segmentation.coverage import cross_holding_matrix
 from bankanalysis.segmentation.migration import migration_window
-
-if TYPE_CHECKING:
-    from bankanalysis.report.context import ReportContext
 
 __all__ = [
     "SEGMENT_TRAITS",
@@ -118,12 +115,15 @@ SEGMENT_TRAITS: tuple[str, ...] = (
 
 
 def load_bank_tiers(
-    ctx: ReportContext,
+    ctx: Any,
     tier_thresholds: Sequence[float],
     tier_months: int,
     migration_months: int,
 ) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """Tiers of every customer of the bank at the report's month and at the migration's base.
+
+    ``ctx`` is the report's :class:`~bankanalysis.report.context.ReportContext` (not imported
+    here: :mod:`bankanalysis.report.plots`, which the context imports, imports this module).
 
     Reads only the months of ``customer_month`` both tier windows need
     (:func:`~bankanalysis.segmentation.migration.migration_window`) and only the columns the
@@ -163,7 +163,7 @@ def load_bank_tiers(
 
 
 def _bank_tiers(
-    ctx: ReportContext,
+    ctx: Any,
     tier_thresholds: Sequence[float],
     tier_months: int,
     migration_months: int,
