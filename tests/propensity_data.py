@@ -28,16 +28,25 @@ class MemoryBank:
         self.manifest = {"fingerprint": "memory-bank-v1"}
         self.reads = 0
 
-    def customer_month(self, months=None, region_id=None, columns=None) -> pd.DataFrame:
+    def customer_month(
+        self, months=None, region_id=None, columns=None, customer_ids=None
+    ) -> pd.DataFrame:
         self.reads += 1
         df = self.cm
         if months is not None:
             df = df[df["month"].isin(list(months))]
         if region_id is not None:
             df = df[df["region_id"] == region_id]
+        if customer_ids is not None:
+            df = df[df["customer_id"].isin(list(customer_ids))]
         if columns is not None:
             df = df[list(columns)]
         return df.reset_index(drop=True)
+
+    def customers_of(self, customer_ids, columns=None) -> pd.DataFrame:
+        """The ``customers`` rows (set by a test) of ``customer_ids``."""
+        df = self.customers[self.customers["customer_id"].isin(list(customer_ids))]
+        return (df if columns is None else df[list(columns)]).reset_index(drop=True)
 
 
 def make_bank(n: int = 1500, n_months: int = 10, seed: int = 1) -> MemoryBank:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from tinybank import tiny_tables, write_tables
@@ -121,3 +122,41 @@ def test_incomplete_folder(processed: Path, tmp_path: Path) -> None:
         bank.customer_month()
     with pytest.raises(ProcessedDataError, match="incomplete"):
         _ = bank.regions
+
+
+def test_region_customers_are_the_filtered_table(processed: Path) -> None:
+    """Read with the region filter or filtered after reading the whole table: the same rows."""
+    whole = load_processed(processed).customers
+    for region in sorted(whole["region_id"].unique()):
+        want = whole[whole["region_id"] == region].reset_index(drop=True)
+        assert len(want) > 0
+        bank = load_processed(processed)
+        got = bank.region_customers(region)
+        assert "customers" not in bank.__dict__  # the whole table was not read
+        pd.testing.assert_frame_equal(got, want)
+        pd.testing.assert_frame_equal(load_processed(processed).region_customers(region), got)
+        loaded = load_processed(processed)
+        _ = loaded.customers
+        pd.testing.assert_frame_equal(loaded.region_customers(region), want)
+    assert load_processed(processed).region_customers("nowhere").empty
+
+
+def test_customer_filters_read_the_same_rows(processed: Path) -> None:
+    """customer_ids= and customers_of: the rows the whole read would give, nothing else."""
+    bank = load_processed(processed)
+    month = bank.months[-2]
+    whole = bank.customer_month(months=[month])
+    ids = whole["customer_id"].iloc[::2].tolist() + ["nobody"]
+    got = bank.customer_month(months=[month], customer_ids=ids)
+    want = whole[whole["customer_id"].isin(ids)].reset_index(drop=True)
+    assert 0 < len(got) < len(whole)
+    pd.testing.assert_frame_equal(got, want)
+    assert set(got["region_id"]) == set(want["region_id"])  # wherever their home outlet is
+    fresh = load_processed(processed)
+    rows = fresh.customers_of(ids, ["customer_id", "since"])
+    assert "customers" not in fresh.__dict__
+    cu = fresh.customers
+    pd.testing.assert_frame_equal(
+        rows, cu.loc[cu["customer_id"].isin(ids), ["customer_id", "since"]].reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(fresh.customers_of(ids, ["customer_id", "since"]), rows)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from propensity_data import MemoryBank, lead_offers, make_bank
+from propensity_data import FIT_SETTINGS, MemoryBank, lead_offers, make_bank
 
 from bankanalysis.exceptions import ModelError
 from bankanalysis.propensity import (
@@ -794,3 +794,94 @@ def test_manager_book_reads_sales_new_customers_and_base_aum(fitted, bank):
     base = cm.loc[(three, c.customer_id), "aum"] if (three, c.customer_id) in cm.index else 0.0
     assert c.aum_base == pytest.approx(base, rel=1e-5)
     assert book["new_holdings"].sum() > 0
+
+
+def test_manager_book_reads_only_its_customers_with_the_old_figures(fitted, bank):
+    """The previous month and the customers table are read for the book's customers only, and
+    the book equals the one built from the whole bank's month (customers who moved in keep what
+    they held in their former region)."""
+    from bankanalysis.propensity.scorecards import new_holdings
+    from bankanalysis.propensity.workflow import manager_book
+
+    bundle, _, settings, _ = fitted
+    t = bundle.data_month
+    prev = shift_month(t, -1)
+    region = score_region(bank, bundle, "R3", settings.tier_thresholds, 3)
+    ids = region.customers["customer_id"]
+    everyone = bank.cm["customer_id"].drop_duplicates()
+    since = pd.Series(pd.Timestamp("2020-01-01"), index=everyone)
+    since.iloc[::7] = pd.Timestamp(f"{t}-02")
+    bank.customers = pd.DataFrame({"customer_id": since.index, "since": since.to_numpy()})
+    moved = bank.cm.copy()
+    mover = ids.iloc[3]
+    moved.loc[(moved["month"] == prev) & (moved["customer_id"] == mover), "region_id"] = "R1"
+    reads = []
+    real, bank.cm = bank.cm, moved
+    original = bank.customer_month
+
+    def spy(months=None, region_id=None, columns=None, customer_ids=None):
+        reads.append(None if customer_ids is None else set(customer_ids))
+        return original(months, region_id, columns, customer_ids)
+
+    bank.customer_month = spy
+    try:
+        book = manager_book(bank, region, t, ["fund", "insurance", "gold"])
+    finally:
+        del bank.customer_month
+        bank.cm = real
+        customers = bank.customers
+        del bank.customers
+    assert reads == [set(ids)]
+    holds = ["hold_fund", "hold_insurance", "hold_gold"]
+    whole = moved[moved["month"] == prev].set_index("customer_id")[holds]
+    assert mover in whole.index and whole.loc[mover].sum() > 0
+    want = new_holdings(region.X[holds], whole, ["fund", "insurance", "gold"]).to_numpy()
+    assert book["new_holdings"].tolist() == want.tolist()
+    started = customers.set_index("customer_id")["since"].reindex(book["customer_id"])
+    want_new = (started.dt.strftime("%Y-%m").to_numpy() == t).astype(int)
+    assert book["is_new"].tolist() == want_new.tolist() and 0 < book["is_new"].sum() < len(book)
+
+
+def test_training_reads_only_the_seeded_sample_with_the_old_rows(bank, monkeypatch):
+    """Each training window's seeded sample is drawn from the customer ids before reading: the
+    frames the models are fitted on equal the old ones (whole window read, then sampled with the
+    same generator), and only the sampled customers' rows are read."""
+    from bankanalysis.propensity import training as tr
+
+    settings = TrainingSettings(
+        **{**FIT_SETTINGS, "max_train_rows": 600, "train_windows": 2, "products": ("fund",)}
+    )
+    seen = []
+    real = tr.load_features
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append((args[1], kwargs.get("customer_ids"), out))
+        return out
+
+    monkeypatch.setattr(tr, "load_features", spy)
+    bundle = tr.train_propensity(bank, settings)
+    monkeypatch.undo()
+    train = [(t, ids, out) for t, ids, out in seen if t in bundle.train_months]
+    assert [t for t, _, _ in train] == bundle.train_months and len(train) == 2
+    rng = np.random.default_rng(settings.random_state)
+    pool = 4 * settings.max_train_rows // len(bundle.train_months)
+    for t, ids, out in train:
+        whole = real(
+            bank,
+            t,
+            bundle.regions,
+            label_horizon=settings.horizon,
+            products=bundle.products,
+            tier_months=settings.tier_months,
+        )
+        keep = tr._uniform_rows(len(whole.X), pool, rng)
+        assert keep.size == pool < len(whole.X) and ids is not None and len(ids) == pool
+        pd.testing.assert_frame_equal(out.X, whole.X.iloc[keep])
+        pd.testing.assert_frame_equal(out.Y, whole.Y.iloc[keep])
+        pd.testing.assert_series_equal(out.tier_aum, whole.tier_aum.iloc[keep])
+    assert bundle.models and all(n <= settings.max_train_rows for n in bundle.train_rows.values())
+    # the same seed, the same sample
+    again = tr.train_propensity(bank, settings)
+    assert again.train_rows == bundle.train_rows
+    pd.testing.assert_frame_equal(again.evaluation, bundle.evaluation)

@@ -248,6 +248,18 @@ def test_model_note_states_the_windows_not_the_region_or_month():
     assert "2025-09" in text and "echelon" not in text and "2025-12" not in text
 
 
+def test_model_note_states_each_models_training_sample():
+    bundle = _bundle()
+    assert "sample" not in rp.model_note(bundle)  # nothing fitted, no sample to state
+    bundle.train_rows = {"fund": 200_000, "gold": 48_213}
+    text = rp.model_note(bundle, {"fund": "基金 <a>", "gold": "Gold"})
+    assert text.endswith(
+        "Each model was fitted on a seeded sample of at most 200,000 customer-months of the "
+        "bank's training windows (max_train_rows): 基金 <a> 200,000, Gold 48,213 customer-months."
+    )
+    assert "wmp" not in text  # a skipped product has no sample
+
+
 def test_no_model_sections_say_why_and_record_counts():
     bundle = _bundle(pd.DataFrame(), skipped={"fund": "too few", "gold": "too few", "wmp": "x"})
     ctx = _ctx()

@@ -437,3 +437,52 @@ def test_every_metric_key_of_the_report_is_a_kpi() -> None:
     rec.record_many(rs.tier_metrics(_comp(), K))
     rec.record_many(rs.concentration_metrics(0.5, 0.4, "vip"))
     assert set(rec.values) >= {"customers", "aum_gini", "customer_share[tier=mass]"}
+
+
+def test_bank_tiers_are_computed_once_per_data_and_parameters(tmp_path, monkeypatch) -> None:
+    """The whole bank's tiers as 01 derived them in every job, now stored by the first region's
+    report: the same frames, the second region does not read customer_month for them again;
+    other parameters, another entry."""
+    import pytest
+
+    from bankanalysis.data.prepare import prepare
+    from bankanalysis.report.context import report_context
+    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.synthetic import generate_bank
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    generate_bank(raw, n_customers=1_500, n_months=8, seed=3)
+    prepare(raw, processed)
+    thresholds, tier_months, migration_months = [50_000, 500_000, 6_000_000], 3, 4
+    first = report_context(processed, None, "R01", theme=False)
+    # what the notebook computed before, cell by cell
+    t0, window = seg.migration_window(first.bank.months, first.month, tier_months, migration_months)
+    cm_all = first.bank.customer_month(
+        months=window, columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    old_now = customer_tiers(cm_all, first.month, thresholds, tier_months)
+    old_t0 = customer_tiers(cm_all, t0, thresholds, tier_months)
+    assert t0 < first.month and len(old_now) > 1_000
+
+    args = (thresholds, tier_months, migration_months)
+    built = rs.load_bank_tiers(first, *args)
+    assert built[0] == t0
+    pd.testing.assert_frame_equal(built[1], old_now)
+    pd.testing.assert_frame_equal(built[2], old_t0)
+    entries = [e for e in (processed / "_models" / "bank_tiers").iterdir() if e.is_dir()]
+    assert len(entries) == 1
+
+    second = report_context(processed, None, "R02", theme=False)
+
+    def no_read(*a, **k):
+        raise AssertionError("customer_month read again")
+
+    monkeypatch.setattr(second.bank, "customer_month", no_read)
+    again = rs.load_bank_tiers(second, *args)
+    assert again[0] == t0
+    pd.testing.assert_frame_equal(again[1], old_now)
+    pd.testing.assert_frame_equal(again[2], old_t0)
+    with pytest.raises(AssertionError, match="read again"):
+        rs.load_bank_tiers(second, thresholds, tier_months, 2)  # other migration_months
+    with pytest.raises(AssertionError, match="read again"):
+        rs.load_bank_tiers(second, [40_000, 500_000, 6_000_000], tier_months, migration_months)

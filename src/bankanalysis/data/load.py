@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -113,6 +115,46 @@ class ProcessedBank:
         """Customers with ``region_id`` and ``echelon`` of their home outlet."""
         return self.read("customers")
 
+    def region_customers(self, region_id: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """The customers of one region (home outlet in ``region_id``), filtered while reading.
+
+        The same rows, in the same order and with the same values, as
+        ``customers[customers["region_id"] == region_id]`` (the index runs from 0), without
+        reading the whole table into pandas; the full table is used when already loaded.
+        """
+        if "customers" in self.__dict__:  # already read: filter it, read nothing again
+            df = self.customers
+            df = df.loc[df["region_id"] == str(region_id), columns or list(df.columns)]
+            return df.reset_index(drop=True)
+        path = self._path("customers")
+        if not path.is_file():
+            raise ProcessedDataError(f"{path} is missing; {_HINT}")
+        table = ds.dataset(path, format="parquet").to_table(
+            columns=columns, filter=pc.field("region_id") == str(region_id)
+        )
+        return table.to_pandas()
+
+    def customers_of(
+        self, customer_ids: Iterable[str], columns: list[str] | None = None
+    ) -> pd.DataFrame:
+        """The ``customers`` rows of ``customer_ids``, filtered while reading.
+
+        The same rows, in the table's order and with the same values, as
+        ``customers[customers["customer_id"].isin(customer_ids)]`` (the index runs from 0).
+        """
+        ids = pa.array(sorted({str(c) for c in customer_ids}), type=pa.string())
+        if "customers" in self.__dict__:
+            df = self.customers
+            df = df.loc[df["customer_id"].isin(ids.to_pylist()), columns or list(df.columns)]
+            return df.reset_index(drop=True)
+        path = self._path("customers")
+        if not path.is_file():
+            raise ProcessedDataError(f"{path} is missing; {_HINT}")
+        table = ds.dataset(path, format="parquet").to_table(
+            columns=columns, filter=pc.field("customer_id").isin(ids)
+        )
+        return table.to_pandas()
+
     def _optional(self, name: str) -> pd.DataFrame | None:
         return self.read(name) if self._path(name).is_file() else None
 
@@ -142,6 +184,7 @@ class ProcessedBank:
         months: list[str] | str | None = None,
         region_id: str | None = None,
         columns: list[str] | None = None,
+        customer_ids: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """Read customer-month features, filtered while reading.
 
@@ -156,6 +199,8 @@ class ProcessedBank:
             Only customers whose home outlet is in this region.
         columns : list of str, optional
             Columns to read (``month`` and ``customer_id`` are always included).
+        customer_ids : iterable of str, optional
+            Only these customers (wherever their home outlet is).
 
         Returns
         -------
@@ -193,6 +238,10 @@ class ProcessedBank:
             flt = pc.field("month").isin(list(months))
         if region_id is not None:
             f = pc.field("region_id") == str(region_id)
+            flt = f if flt is None else flt & f
+        if customer_ids is not None:
+            ids = pa.array(sorted({str(c) for c in customer_ids}), type=pa.string())
+            f = pc.field("customer_id").isin(ids)
             flt = f if flt is None else flt & f
         table = dataset.to_table(columns=columns, filter=flt)
         if table.num_rows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -72,6 +72,7 @@ class BankLike(Protocol):
         months: Sequence[str] | None = None,
         region_id: str | None = None,
         columns: Sequence[str] | None = None,
+        customer_ids: Iterable[str] | None = None,
     ) -> pd.DataFrame: ...
 
 
@@ -303,12 +304,15 @@ def load_features(
     label_horizon: int | None = None,
     products: Sequence[str] = (),
     tier_months: int = 1,
+    customer_ids: Sequence[str] | None = None,
 ) -> MonthData:
     """Read what month ``t`` needs from the processed data and build its features (and labels).
 
     Only month ``t`` is read in full; look-back months (change features and the
     ``tier_months`` tier window) read ``aum`` and ``n_products``, and the label month
-    (``t + label_horizon``) reads the holding flags.
+    (``t + label_horizon``) reads the holding flags. With ``customer_ids`` only those
+    customers' rows are read: every feature, label and tier AUM is the customer's own, so
+    their rows equal those of the whole read.
 
     Returns
     -------
@@ -316,11 +320,12 @@ def load_features(
         ``(X, Y, tier_aum)``.
     """
     available = set(bank.months)
-    cm = bank.customer_month(months=[t], region_id=region_id)
+    only = {} if customer_ids is None else {"customer_ids": customer_ids}
+    cm = bank.customer_month(months=[t], region_id=region_id, **only)
     lag_months = [m for m in months_needed(t, tier_months)[1:] if m in available]
     cols = ["month", "customer_id", *LAG_COLUMNS]
     history = (
-        bank.customer_month(months=lag_months, region_id=region_id, columns=cols)
+        bank.customer_month(months=lag_months, region_id=region_id, columns=cols, **only)
         if lag_months
         else cm[cols].iloc[:0]
     )
@@ -328,7 +333,7 @@ def load_features(
     if label_horizon is not None:
         t_end = shift_month(t, label_horizon)
         cols = ["month", "customer_id", *[f"hold_{p}" for p in products]]
-        fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols)
+        fut = bank.customer_month(months=[t_end], region_id=region_id, columns=cols, **only)
         Y = build_labels(pd.concat([cm[cols], fut]), t, label_horizon, products)
     positions: dict = {}  # each look-back month is looked up once for features and tiers
     X = build_features(cm, t, regions=regions, history=history, positions=positions)
@@ -389,6 +394,12 @@ def _uniform_rows(n: int, max_rows: int, rng: np.random.Generator) -> np.ndarray
     return np.sort(rng.choice(n, size=max_rows, replace=False))
 
 
+def _active_ids(bank: BankLike, t: str) -> np.ndarray:
+    """Sorted ids of the customers active at ``t`` (the rows of :func:`load_features`' X)."""
+    ids = bank.customer_month(months=[t], columns=["customer_id"])["customer_id"]
+    return np.sort(ids.to_numpy(dtype=object))
+
+
 def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBundle:
     """Fit one calibrated model and one baseline per cross-sell product; evaluate out of time.
 
@@ -446,14 +457,26 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     pool_per_window = max(1, 4 * s.max_train_rows // len(train_months))
     Xs, Ys, As = [], [], []
     for t in train_months:
+        # the seeded sample of the window's customers is drawn from their ids first and only
+        # their rows are read: the same rows, in the same order, as sampling the whole window
+        ids = _active_ids(bank, t)
+        keep = _uniform_rows(len(ids), pool_per_window, rng)
+        sample = None if keep.size == len(ids) else ids[keep].tolist()
         X, Y, A = load_features(
-            bank, t, regions, label_horizon=s.horizon, products=products, tier_months=s.tier_months
+            bank,
+            t,
+            regions,
+            label_horizon=s.horizon,
+            products=products,
+            tier_months=s.tier_months,
+            customer_ids=sample,
         )
-        keep = _uniform_rows(len(X), pool_per_window, rng)
-        Xs.append(X.iloc[keep])
-        Ys.append(Y.iloc[keep])
-        As.append(A.iloc[keep])
-        logger.info("training window %s: %d of %d customers", t, keep.size, len(X))
+        if len(X) != keep.size:
+            raise ModelError(f"training window {t}: read {len(X)} of {keep.size} sampled customers")
+        Xs.append(X)
+        Ys.append(Y)
+        As.append(A)
+        logger.info("training window %s: %d of %d customers", t, keep.size, len(ids))
     X_all = pd.concat(Xs)
     Y_all = pd.concat(Ys)
     # the baseline's one feature: window-average AUM, the tiers of every report

@@ -232,13 +232,16 @@ def manager_book(
     holds = [f"hold_{p}" for p in products if f"hold_{p}" in X.columns]
     prev_month = shift_month(month, -1)
     if prev_month in set(bank.months):
+        # the book's own customers wherever their home outlet was (one who moved in holds
+        # what they held before), read alone rather than the whole bank's month
         before = bank.customer_month(
-            months=[prev_month], region_id=None, columns=["customer_id", *holds]
+            months=[prev_month], columns=["customer_id", *holds], customer_ids=book["customer_id"]
         ).set_index("customer_id")
     else:
         before = pd.DataFrame(columns=holds)
     book["new_holdings"] = new_holdings(X[holds], before, products).to_numpy()
-    since = bank.customers.set_index("customer_id")["since"]
+    since = bank.customers_of(book["customer_id"], ["customer_id", "since"])
+    since = since.set_index("customer_id")["since"]
     started = pd.to_datetime(since.reindex(book["customer_id"])).dt.strftime("%Y-%m")
     book["is_new"] = (started.to_numpy() == month).astype(np.int64)
     return book

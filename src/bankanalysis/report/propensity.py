@@ -31,6 +31,7 @@ from bankanalysis.report.format import (
     Absent,
     Suppressed,
     format_change,
+    format_number,
     format_value,
     kpi_label,
 )
@@ -143,25 +144,39 @@ def _missing(value: Any) -> bool:
 # --------------------------------------------------------------------------- header
 
 
-def model_note(bundle: PropensityBundle) -> str:
+def model_note(bundle: PropensityBundle, product_names: Mapping[str, str] | None = None) -> str:
     """How the models were fitted and evaluated, for the appendix (the title and the summary
-    already name the region and the data month).
+    already name the region and the data month), with each model's training sample size.
 
     Examples
     --------
     >>> from bankanalysis.propensity.training import TrainingSettings
-    >>> b = PropensityBundle(TrainingSettings(horizon=3), [], "2025-12", "2025-09",
-    ...                      ["2025-05", "2025-06"], [], [])
+    >>> b = PropensityBundle(TrainingSettings(horizon=3, max_train_rows=200_000), [], "2025-12",
+    ...                      "2025-09", ["2025-05", "2025-06"], [], [])
     >>> model_note(b)
     'Models fitted on 2 monthly windows (2025-05 to 2025-06), evaluated on 2025-09; the label is holding the product 3 month(s) later.'
+    >>> b.train_rows.update({"fund": 200_000, "gold": 1_234})
+    >>> print(model_note(b, {"fund": "Funds"}).split("later. ")[1])
+    Each model was fitted on a seeded sample of at most 200,000 customer-months of the bank's training windows (max_train_rows): Funds 200,000, gold 1,234 customer-months.
     """
     if not bundle.train_months:
         return f"No model could be fitted: {bundle.no_model_reason}."
     first, last = bundle.train_months[0], bundle.train_months[-1]
-    return (
+    text = (
         f"Models fitted on {len(bundle.train_months)} monthly windows ({first} to {last}), "
         f"evaluated on {bundle.eval_period}; the label is holding the product "
         f"{bundle.settings.horizon} month(s) later."
+    )
+    if not bundle.train_rows:
+        return text
+    names = product_names or {}
+    sizes = ", ".join(
+        f"{_name(p, names)} {format_number(n, 0)}" for p, n in bundle.train_rows.items()
+    )
+    return (
+        f"{text} Each model was fitted on a seeded sample of at most "
+        f"{format_number(bundle.settings.max_train_rows, 0)} customer-months of the bank's "
+        f"training windows (max_train_rows): {sizes} customer-months."
     )
 
 
