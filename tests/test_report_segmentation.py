@@ -13,6 +13,7 @@ from attacker import attack_unit_counts, attack_unit_money
 from bankanalysis import segmentation as seg
 from bankanalysis.report import plots
 from bankanalysis.report import segmentation as rs
+from bankanalysis.report.disclosure import withheld_tier_counts
 from bankanalysis.report.disclosure_grid import pipeline_dominance, protect_pipeline
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
@@ -524,3 +525,24 @@ def test_pipeline_gap_held_by_one_customer_is_withheld() -> None:
     table = rs.pipeline_table(pipe, "CNY", K, status).frame
     assert table["AUM gap of the upgrade candidates (CNY)"].tolist() == ["x", "60,000", "x"]
     assert table["Upgrade candidates"].tolist() == ["12", "15", "15"]
+
+
+def test_pipeline_hides_the_counts_of_a_tier_the_tier_table_withholds() -> None:
+    # the tier table withholds VIP's count (R08: VIP hidden so that private banking's 5 cannot
+    # be worked out); the pipeline's VIP counts per outlet (tier below private banking) would
+    # add up to it, so they and the shares are withheld for every outlet
+    pipe = _pipe({"O1": (12, 60, 9000.0), "O2": (14, 62, 8000.0)}, target="private_banking")
+    comp = pd.DataFrame(
+        {
+            "scope": ["region"] * 4,
+            "tier": list(TIERS),
+            "count_protection": ["", "", "secondary", "primary"],
+        }
+    )
+    status = protect_pipeline(pipe, K, hidden_tiers=withheld_tier_counts(comp))
+    table = rs.pipeline_table(pipe, "CNY", K, status).frame
+    assert table["Customers in the tier below"].tolist() == ["x", "x"]
+    assert table["Upgrade candidates in the tier below (%)"].tolist() == ["x", "x"]
+    assert table["Upgrade candidates"].tolist() == ["12", "14"]
+    shown = protect_pipeline(pipe, K)  # without the tier table's answer: 60 + 62 = VIP's 122
+    assert (shown["tier_customers"] == "").all()

@@ -32,6 +32,7 @@ from bankanalysis.rules.disclosure_secondary import (
     p_percent_sensitive,
     protect,
 )
+from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
     "DOMINANCE",
@@ -632,6 +633,7 @@ def protect_pipeline(
     dominated: Sequence[tuple[Any, str]] = (),
     by: str = "outlet_id",
     level: float = DEFAULT_PROTECTION_LEVEL,
+    hidden_tiers: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The upgrade pipeline (one row per unit and target tier) through the disclosure step:
     the same answer for the table, the chart and ``metrics.json``.
@@ -643,7 +645,10 @@ def protect_pipeline(
     an AUM gap failing the p% rule (``dominated``, from :func:`pipeline_dominance`); secondary
     cells by :func:`protect_grid` (LP-audited). The share (count over the tier below) is
     withheld with either count. A region count that cannot stay published is withheld too
-    (``attrs["withheld_totals"]``: ``{target tier: status}``).
+    (``attrs["withheld_totals"]``: ``{target tier: status}``). ``hidden_tiers`` are the tiers
+    whose region count the tier table withholds (its ``count_protection``): the units' counts
+    of such a tier below a threshold would add up to it, so they are withheld (``"x"``) for
+    every unit, with the shares (a share and a shown count give the tier count back).
 
     Returns
     -------
@@ -683,6 +688,9 @@ def protect_pipeline(
     )
     status["aum_gap"] = st["aum_gap"]
     prots.append(st.attrs["protection"])
+    below = {t: TIERS[i] for i, t in enumerate(TIERS[1:])}
+    gone = pipe["target_tier"].astype(str).map(below).isin({str(t) for t in hidden_tiers})
+    status.loc[gone & (status["tier_customers"] == ""), "tier_customers"] = SECONDARY
     status["pipeline_share"] = status["customers"].where(
         status["customers"] != "", status["tier_customers"]
     )
