@@ -481,3 +481,23 @@ def attack_scope_shares(
         )
         found.append((r, t, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
     return found
+
+
+def attack_unit_counts(
+    shown: dict[str, str], total: float | None, k: int
+) -> dict[str, tuple[float, float]]:
+    """Bounds on every ``<k`` count of a per-unit column (the pipeline's candidates per
+    outlet of one target tier): ``shown`` is each unit's published cell text (a number, ``<k``
+    or ``x``), ``total`` the region's published count (``None`` withheld). The units add up to
+    the total. Returns ``{unit: (lower, upper)}``; a ``<k`` cell is protected when the
+    interval is at least ``(k - 1) / 2`` wide.
+    """
+    units = list(shown)
+    bounds = [_cell_bounds(v, k) for v in shown.values()]
+    bounds.append((total, total) if total is not None else (0, None))
+    row = [1.0] * len(units) + [-1.0]
+    out = {}
+    for i, u in enumerate(units):
+        if shown[u].strip() == f"<{k}":
+            out[u] = _bounds_lp(len(bounds), [row], [0.0], bounds, [1] * len(bounds), i)
+    return out

@@ -117,3 +117,36 @@ def test_every_report_of_a_run_withholds_the_same_counts_for_a_tiny_region() -> 
     assert str(bank_r) == str(bank_b) == "x" and status["customers"] == "secondary"
     # no small region: nothing withheld, nothing changes
     assert dg.protect_region_totals(rm.assign(customers=[500, 70, 300]), "2025-03", 10) == {}
+
+
+def test_protect_grid_withholds_a_dominated_money_cell_and_its_complement() -> None:
+    # outlet b's 20 customers: one of them holds nearly all of its 50,000 (the p% rule)
+    df = pd.DataFrame({"n": [40, 20, 30], "gap": [80000.0, 50000.0, 60000.0]}, index=list("abc"))
+    st = dg.protect_grid(df, ["gap"], 10, size="n", money=["gap"], dominated={"gap": ["b"]})
+    assert st["gap"].tolist() == ["", "dominance", "secondary"]
+    assert [str(v) for v in dg.grid_values(df, st, 10)["gap"]] == ["80000.0", "x", "x"]
+    # a zero is never dominated
+    zero = df.assign(gap=[80000.0, 0.0, 60000.0])
+    st = dg.protect_grid(zero, ["gap"], 10, size="n", money=["gap"], dominated={"gap": ["b"]})
+    assert st["gap"].tolist() == ["", "", ""]
+
+
+def test_only_the_propensity_report_writes_workbooks_and_its_cards_go_through_the_step() -> None:
+    # the scorecards read by more than one manager are protected in write_lead_files (via
+    # lead_review, notebook 02, with min_group_size in its facts); notebooks 00, 01 and 03 write
+    # no workbook and no scorecard, so they have no cards to protect
+    import inspect
+    import json
+    from pathlib import Path
+
+    from bankanalysis.report import lead_review, workbooks
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    writers = ("write_lead_files", "lead_review", "workbooks", "scorecards(", "to_excel")
+    for nb in sorted(root.glob("0*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        used = [w for w in writers if w in code]
+        assert bool(used) == nb.name.startswith("02_"), (nb.name, used)
+    assert '"min_group_size": k' in inspect.getsource(lead_review.lead_review)
+    assert "protect_cards(c, k)" in inspect.getsource(workbooks.write_lead_files)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from attacker import attack_unit_counts, attack_unit_money
 
 from bankanalysis import segmentation as seg
 from bankanalysis.report import plots
 from bankanalysis.report import segmentation as rs
+from bankanalysis.report.disclosure import withheld_tier_counts
+from bankanalysis.report.disclosure_grid import pipeline_dominance, protect_pipeline
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
 from bankanalysis.rules.kpis import is_kpi
@@ -271,7 +274,8 @@ def test_pipeline_metrics_table_and_plot_data() -> None:
         "AUM gap of the upgrade candidates (CNY)",
     ]
     assert table.iloc[0].tolist() == ["Alpha", "Quality", "0", "40", "0.0%", "0"]
-    assert table.iloc[1].tolist() == ["Zeta", "Quality", "12", "300", "4.0%", "50,000"]
+    # Zeta's VIP gap (2 customers) would come back as the region's gap minus this one: "x"
+    assert table.iloc[1].tolist() == ["Zeta", "Quality", "12", "300", "4.0%", "x"]
     assert table.iloc[2].tolist() == ["Zeta", "VIP", "<10", "30", "<10", "<10"]
     assert table.iloc[3].tolist() == ["Zeta", "Private banking", "0", "15", "0.0%", "0"]
     assert rs.pipeline_plot_data(pipe, K)["outlet"].tolist() == ["Zeta"]
@@ -486,3 +490,108 @@ def test_bank_tiers_are_computed_once_per_data_and_parameters(tmp_path, monkeypa
         rs.load_bank_tiers(second, thresholds, tier_months, 2)  # other migration_months
     with pytest.raises(AssertionError, match="read again"):
         rs.load_bank_tiers(second, [40_000, 500_000, 6_000_000], tier_months, migration_months)
+
+
+def _pipe(outlets: dict[str, tuple[int, int, float]], target: str = "quality") -> pd.DataFrame:
+    """Pipeline rows of one target tier: outlet -> (candidates, tier below, AUM gap)."""
+    return rs.label_pipeline(
+        pd.DataFrame(
+            {
+                "outlet_id": list(outlets),
+                "target_tier": target,
+                "customers": [v[0] for v in outlets.values()],
+                "tier_customers": [v[1] for v in outlets.values()],
+                "pipeline_share": [v[0] / v[1] for v in outlets.values()],
+                "aum_gap": [v[2] for v in outlets.values()],
+            }
+        ),
+        {"O1": "Alpha", "O2": "Beta", "O3": "Gamma"},
+    )
+
+
+def test_pipeline_withheld_count_cannot_be_recovered_from_the_region_count() -> None:
+    # Alpha has 3 candidates (withheld); the region's count, 68, is in metrics.json. The old
+    # table showed Beta's 40 and Gamma's 25: 68 - 65 gave Alpha's 3 back exactly.
+    pipe = _pipe({"O1": (3, 200, 9000.0), "O2": (40, 500, 150000.0), "O3": (25, 300, 90000.0)})
+    assert attack_unit_counts({"O1": "<10", "O2": "40", "O3": "25"}, 68, K)["O1"] == (3, 3)
+    status = protect_pipeline(pipe, K)
+    table = rs.pipeline_table(pipe, "CNY", K, status).frame
+    cells = dict(zip(table["Outlet"], table["Upgrade candidates"], strict=True))
+    assert cells["Alpha"] == "<10" and cells["Gamma"] == "x" and cells["Beta"] == "40"
+    lo, hi = attack_unit_counts(cells, 68, K)["Alpha"]
+    assert hi - lo >= (K - 1) / 2
+    # the gap of the small outlet: not the region's gap minus the two shown
+    gaps = dict(zip(table["Outlet"], table["AUM gap of the upgrade candidates (CNY)"], strict=True))
+    money = {o: None if g in ("<10", "x") else float(g.replace(",", "")) for o, g in gaps.items()}
+    lo, hi = attack_unit_money(money, 249000.0)["Alpha"]
+    assert lo <= 9000.0 * 0.5 and hi >= 9000.0 * 1.5
+    # the share is withheld with the count (share x tier below = count)
+    assert table.set_index("Outlet").loc["Gamma", "Upgrade candidates in the tier below (%)"] == "x"
+    # the chart draws only the counts the table shows
+    assert rs.pipeline_plot_data(pipe, K, status)["outlet"].tolist() == ["Beta"]
+
+
+def test_pipeline_metrics_withhold_the_region_count_the_table_cannot_protect() -> None:
+    # 3 + 12 = 15: withholding Beta's 12 would leave Alpha in [1, 5], narrower than the 4.5 a
+    # count of <10 needs; the region's count is withheld ("x") in metrics.json instead
+    pipe = _pipe({"O1": (3, 200, 9000.0), "O2": (12, 500, 40000.0)})
+    status = protect_pipeline(pipe, K)
+    assert status.attrs["withheld_totals"] == {"quality": "secondary"}
+    region = pd.DataFrame(
+        {
+            "region_id": ["R1"],
+            "target_tier": ["quality"],
+            "customers": [15],
+            "tier_customers": [700],
+        }
+    )
+    m = rs.pipeline_metrics(region, K, status)
+    assert m == {"upgrade_candidates[target_tier=quality]": Suppressed(K, "secondary")}
+    table = rs.pipeline_table(pipe, "CNY", K, status).frame
+    cells = dict(zip(table["Outlet"], table["Upgrade candidates"], strict=True))
+    assert cells == {"Alpha": "<10", "Beta": "12"}
+    lo, hi = attack_unit_counts({"O1": "<10", "O2": "12"}, None, K)["O1"]
+    assert (lo, hi) == (1, 9)
+    # without the step's answer (old behaviour) the count was published: 15 - 12 = 3
+    assert rs.pipeline_metrics(region, K)["upgrade_candidates[target_tier=quality]"] == 15
+
+
+def test_pipeline_gap_held_by_one_customer_is_withheld() -> None:
+    # Alpha's 12 candidates: one needs 4,900 of its gap, the others 10 each (p% rule fails)
+    aum = [45100.0] + [49990.0] * 11 + [46000.0] * 15 + [47000.0] * 15
+    tiers = pd.DataFrame(
+        {
+            "outlet_id": ["O1"] * 12 + ["O2"] * 15 + ["O3"] * 15,
+            "avg_aum": aum,
+            "tier": pd.Categorical(["mass"] * 42, categories=["mass", "quality"]),
+        }
+    )
+    dom = pipeline_dominance(tiers, [50000.0], 0.10)
+    assert dom == [("O1", "quality")]
+    pipe = _pipe({"O1": (12, 200, 5010.0), "O2": (15, 300, 60000.0), "O3": (15, 300, 45000.0)})
+    status = protect_pipeline(pipe, K, dom)
+    assert status["aum_gap"].tolist() == ["dominance", "", "secondary"]
+    table = rs.pipeline_table(pipe, "CNY", K, status).frame
+    assert table["AUM gap of the upgrade candidates (CNY)"].tolist() == ["x", "60,000", "x"]
+    assert table["Upgrade candidates"].tolist() == ["12", "15", "15"]
+
+
+def test_pipeline_hides_the_counts_of_a_tier_the_tier_table_withholds() -> None:
+    # the tier table withholds VIP's count (R08: VIP hidden so that private banking's 5 cannot
+    # be worked out); the pipeline's VIP counts per outlet (tier below private banking) would
+    # add up to it, so they and the shares are withheld for every outlet
+    pipe = _pipe({"O1": (12, 60, 9000.0), "O2": (14, 62, 8000.0)}, target="private_banking")
+    comp = pd.DataFrame(
+        {
+            "scope": ["region"] * 4,
+            "tier": list(TIERS),
+            "count_protection": ["", "", "secondary", "primary"],
+        }
+    )
+    status = protect_pipeline(pipe, K, hidden_tiers=withheld_tier_counts(comp))
+    table = rs.pipeline_table(pipe, "CNY", K, status).frame
+    assert table["Customers in the tier below"].tolist() == ["x", "x"]
+    assert table["Upgrade candidates in the tier below (%)"].tolist() == ["x", "x"]
+    assert table["Upgrade candidates"].tolist() == ["12", "14"]
+    shown = protect_pipeline(pipe, K)  # without the tier table's answer: 60 + 62 = VIP's 122
+    assert (shown["tier_customers"] == "").all()

@@ -55,6 +55,7 @@ __all__ = [
     "protected_top_share",
     "protection_summary",
     "withheld_cells",
+    "withheld_tier_counts",
     "protection_text",
     "tier_table",
 ]
@@ -514,6 +515,24 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
         out["tables"] += 1
         out["safe"] = out["safe"] and p.safe
     return out
+
+
+def withheld_tier_counts(comp: pd.DataFrame) -> list[str]:
+    """The tiers whose region count :func:`protect_tiers` withholds (primary or secondary):
+    no other table may publish figures that add up to them (the upgrade pipeline's counts of
+    the tier below a threshold, :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`).
+
+    Examples
+    --------
+    >>> comp = pd.DataFrame({"scope": ["region", "region", "bank"], "tier": ["mass", "vip", "vip"],
+    ...                      "count_protection": ["", "secondary", ""]})
+    >>> withheld_tier_counts(comp)
+    ['vip']
+    """
+    if COUNT_STATUS not in comp.columns:
+        return []
+    mine = comp[(comp["scope"] == "region") & (comp[COUNT_STATUS] != "")]
+    return [str(t) for t in mine["tier"]]
 
 
 def withheld_cells(*protections: Protection | pd.DataFrame | MigrationProtection) -> int:

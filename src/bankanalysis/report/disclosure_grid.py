@@ -24,18 +24,24 @@ import pandas as pd
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
+    DEFAULT_DOMINANCE_P,
     DEFAULT_PROTECTION_LEVEL,
     PRIMARY,
     SECONDARY,
     LinearTable,
+    p_percent_sensitive,
     protect,
 )
+from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
     "DOMINANCE",
     "cell_value",
     "grid_values",
+    "PIPELINE_COLUMNS",
     "levels_note",
+    "pipeline_dominance",
+    "protect_pipeline",
     "protect_cards",
     "protect_grid",
     "protect_levels",
@@ -83,6 +89,7 @@ def protect_grid(
     totals: Mapping[str, Any] | None = None,
     level: float = DEFAULT_PROTECTION_LEVEL,
     withholdable_totals: Sequence[str] = (),
+    dominated: Mapping[str, Sequence[Hashable]] | None = None,
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -120,12 +127,16 @@ def protect_grid(
         holds more than ``1 / (1 + level)`` of a money total: the total bounds it), the step is
         run again with these totals as candidates for secondary suppression; the caller must
         then withhold every total listed in ``attrs["withheld_totals"]``.
+    dominated : mapping, optional
+        ``{column: rows}``: money cells held mostly by one or two customers (the p% rule,
+        :func:`~bankanalysis.rules.disclosure_secondary.p_percent_sensitive`), primary with
+        status ``"dominance"`` when not zero.
 
     Returns
     -------
     DataFrame
         Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
-        ``"secondary"``; ``attrs["protection"]`` the :class:`Protection` (for the appendix),
+        ``"secondary"`` (or ``"dominance"``); ``attrs["protection"]`` the :class:`Protection` (for the appendix),
         ``attrs["withheld_totals"]`` the columns whose total must be withheld (``{column:
         status}``, empty unless ``withholdable_totals`` had to be used).
 
@@ -142,6 +153,7 @@ def protect_grid(
     money_cells: set[str] = set()
     fixed: set[str] = set()
     primary: list[str] = []
+    dom_cells = {_cell(c, i) for c, rows in (dominated or {}).items() for i in rows}
     small_row = (
         pd.Series(is_small(frame[size].astype("float64"), k), index=frame.index)
         if size is not None and size in frame.columns
@@ -159,8 +171,10 @@ def protect_grid(
             rel[key] = 1.0
             if is_money:
                 money_cells.add(key)
-            if (bool(small_row.get(i, False)) and v != 0) or (
-                col in counts and is_small([v], k)[0]
+            if (
+                (bool(small_row.get(i, False)) and v != 0)
+                or (col in counts and is_small([v], k)[0])
+                or (key in dom_cells and v != 0)
             ):
                 primary.append(key)
         if not rel:
@@ -199,7 +213,11 @@ def protect_grid(
     out = pd.DataFrame("", index=frame.index, columns=cols)
     for col in cols:
         for i in frame.index:
-            out.at[i, col] = prot.status.get(_cell(col, i), "")
+            st = prot.status.get(_cell(col, i), "")
+            small = bool(small_row.get(i, False)) or (
+                col in counts and is_small([frame.at[i, col]], k)[0]
+            )
+            out.at[i, col] = DOMINANCE if st == PRIMARY and not small else st
         # a small unit's zero figures are withheld with its row (the marker, not "0")
         if size is not None and size in frame.columns:
             out.loc[small_row & (out[col] == ""), col] = PRIMARY
@@ -569,3 +587,113 @@ def region_banner(region_name: str, k: int) -> str:
         "echelon's and the bank's) are withheld in every report of this run. Outlet operations "
         "that concern no customer are shown (docs/privacy.md)."
     )
+
+
+def pipeline_dominance(
+    tiers: pd.DataFrame,
+    thresholds: Sequence[float],
+    within: float,
+    p: float = DEFAULT_DOMINANCE_P,
+    by: str = "outlet_id",
+) -> list[tuple[Any, str]]:
+    """The ``(unit, target tier)`` cells of the upgrade pipeline whose AUM gap fails the p%
+    rule (one or two customers need most of it), the band as
+    :func:`~bankanalysis.segmentation.migration.upgrade_pipeline`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"outlet_id": ["a"] * 3 + ["b"] * 3,
+    ...                   "avg_aum": [45000.0, 49990, 49995, 46000, 47000, 48000],
+    ...                   "tier": pd.Categorical(["mass"] * 6, categories=["mass", "quality"])})
+    >>> pipeline_dominance(t, [50000], 0.10)
+    [('a', 'quality')]
+    """
+    names = list(tiers["tier"].cat.categories)
+    codes = tiers["tier"].cat.codes.to_numpy()
+    aum = tiers["avg_aum"].to_numpy(dtype="float64")
+    out: list[tuple[Any, str]] = []
+    for i, t in enumerate(thresholds):
+        band = (codes == i) & (aum >= t * (1 - within)) & (aum < t)
+        if not band.any():
+            continue
+        gap = pd.Series(t - aum[band])
+        unit = pd.Series(tiers[by].to_numpy()[band])
+        hit = p_percent_sensitive(gap, unit, p)
+        out.extend((u, names[i + 1]) for u in hit.index[hit.to_numpy()])
+    return out
+
+
+#: Columns of the upgrade pipeline table the disclosure step protects.
+PIPELINE_COLUMNS: tuple[str, ...] = ("customers", "tier_customers", "pipeline_share", "aum_gap")
+
+
+def protect_pipeline(
+    pipe: pd.DataFrame,
+    k: int,
+    dominated: Sequence[tuple[Any, str]] = (),
+    by: str = "outlet_id",
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    hidden_tiers: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The upgrade pipeline (one row per unit and target tier) through the disclosure step:
+    the same answer for the table, the chart and ``metrics.json``.
+
+    Per target tier, the units' counts near the threshold add up to the region's count
+    (``metrics.json``) and the counts of the tier below to the tier table's count; the AUM gaps
+    of all rows add up to the region's upgrade AUM gap (the upgrade list's figure). Primary:
+    a row whose tier below or whose count near the threshold is 1 to ``k - 1`` customers, and
+    an AUM gap failing the p% rule (``dominated``, from :func:`pipeline_dominance`); secondary
+    cells by :func:`protect_grid` (LP-audited). The share (count over the tier below) is
+    withheld with either count. A region count that cannot stay published is withheld too
+    (``attrs["withheld_totals"]``: ``{target tier: status}``). ``hidden_tiers`` are the tiers
+    whose region count the tier table withholds (its ``count_protection``): the units' counts
+    of such a tier below a threshold would add up to it, so they are withheld (``"x"``) for
+    every unit, with the shares (a share and a shown count give the tier count back).
+
+    Returns
+    -------
+    DataFrame
+        Index of ``pipe``, columns :data:`PIPELINE_COLUMNS` (``""`` or a status);
+        ``attrs["protection"]`` the list of :class:`Protection` objects (for the appendix).
+    """
+    status = pd.DataFrame("", index=pipe.index, columns=list(PIPELINE_COLUMNS))
+    prots: list[Any] = []
+    withheld: dict[str, str] = {}
+    for target, rows in pipe.groupby("target_tier", sort=False):
+        st = protect_grid(
+            rows,
+            ["customers", "tier_customers"],
+            k,
+            size="tier_customers",
+            counts=["customers", "tier_customers"],
+            withholdable_totals=["customers"],
+        )
+        status.loc[st.index, ["customers", "tier_customers"]] = st.to_numpy()
+        prots.append(st.attrs["protection"])
+        if "customers" in st.attrs["withheld_totals"]:
+            withheld[str(target)] = st.attrs["withheld_totals"]["customers"]
+    n = pipe["customers"].astype("float64")
+    tier_n = pipe["tier_customers"].astype("float64")
+    size = n.where(~pd.Series(is_small(tier_n, k), index=pipe.index), tier_n)
+    dom = set(dominated)
+    gap_rows = [i for i in pipe.index if (pipe.at[i, by], str(pipe.at[i, "target_tier"])) in dom]
+    st = protect_grid(
+        pipe.assign(_size=size),
+        ["aum_gap"],
+        k,
+        size="_size",
+        money=["aum_gap"],
+        level=level,
+        dominated={"aum_gap": gap_rows},
+    )
+    status["aum_gap"] = st["aum_gap"]
+    prots.append(st.attrs["protection"])
+    below = {t: TIERS[i] for i, t in enumerate(TIERS[1:])}
+    gone = pipe["target_tier"].astype(str).map(below).isin({str(t) for t in hidden_tiers})
+    status.loc[gone & (status["tier_customers"] == ""), "tier_customers"] = SECONDARY
+    status["pipeline_share"] = status["customers"].where(
+        status["customers"] != "", status["tier_customers"]
+    )
+    status.attrs["protection"] = prots
+    status.attrs["withheld_totals"] = withheld
+    return status

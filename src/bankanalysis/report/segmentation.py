@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.data.prepare import MODELS_DIR
-from bankanalysis.propensity.cache import cache_key, load_or_build
-from bankanalysis.provenance import package_source_hash
+from bankanalysis.report.bank_tiers import load_bank_tiers
 from bankanalysis.report.disclosure import hide_cells
+from bankanalysis.report.disclosure_grid import grid_values, protect_pipeline
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -40,11 +39,10 @@ from bankanalysis.rules.disclosure import (
     suppressed_marker,
 )
 from bankanalysis.rules.kpis import get, metric_key
-from bankanalysis.rules.tiers import TIER_LABELS, TIERS, customer_tiers, tier_label
+from bankanalysis.rules.tiers import TIER_LABELS, TIERS, tier_label
 from bankanalysis.segmentation.behaviour import TierSegments
 from bankanalysis.segmentation.composition import gini, lorenz_curve
 from bankanalysis.segmentation.coverage import cross_holding_matrix
-from bankanalysis.segmentation.migration import migration_window
 
 __all__ = [
     "SEGMENT_TRAITS",
@@ -112,68 +110,6 @@ SEGMENT_TRAITS: tuple[str, ...] = (
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def load_bank_tiers(
-    ctx: Any,
-    tier_thresholds: Sequence[float],
-    tier_months: int,
-    migration_months: int,
-) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """Tiers of every customer of the bank at the report's month and at the migration's base.
-
-    ``ctx`` is the report's :class:`~bankanalysis.report.context.ReportContext` (not imported
-    here: :mod:`bankanalysis.report.plots`, which the context imports, imports this module).
-
-    Reads only the months of ``customer_month`` both tier windows need
-    (:func:`~bankanalysis.segmentation.migration.migration_window`) and only the columns the
-    tiers need (AUM and the home outlet, region and echelon).
-
-    Every region's report needs this same bank-wide table, so it is computed once per data,
-    month, parameters and package source: the first report stores it under
-    ``<processed>/_models/bank_tiers`` (the locked cache of
-    :mod:`bankanalysis.propensity.cache`, like
-    :func:`~bankanalysis.report.benchmarking.load_outlet_kpis`) and the others read it back
-    instead of re-reading the bank's ``customer_month``. Without a data fingerprint nothing is
-    cached.
-
-    Returns
-    -------
-    (t0, tiers_now, tiers_base)
-        The base month of the migration and :func:`~bankanalysis.rules.tiers.customer_tiers`
-        of the whole bank at the report's month and at ``t0``.
-    """
-    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
-    args = (ctx, tier_thresholds, tier_months, migration_months)
-    if not fingerprint:
-        return _bank_tiers(*args)
-    key = cache_key(
-        fingerprint,
-        {
-            "what": "bank tiers",
-            "month": ctx.month,
-            "tier_thresholds": [float(t) for t in tier_thresholds],
-            "tier_months": int(tier_months),
-            "migration_months": int(migration_months),
-            "source": package_source_hash(),
-        },
-    )
-    folder = ctx.bank.folder / MODELS_DIR / "bank_tiers"
-    return load_or_build(folder, key, lambda: _bank_tiers(*args))[0]
-
-
-def _bank_tiers(
-    ctx: Any,
-    tier_thresholds: Sequence[float],
-    tier_months: int,
-    migration_months: int,
-) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """:func:`load_bank_tiers` computed from ``customer_month`` (no cache)."""
-    bank, month = ctx.bank, ctx.month
-    t0, window = migration_window(bank.months, month, tier_months, migration_months)
-    cm = bank.customer_month(months=window, columns=["outlet_id", "region_id", "echelon", "aum"])
-    now = customer_tiers(cm, month, tier_thresholds, tier_months)
-    return t0, now, customer_tiers(cm, t0, tier_thresholds, tier_months)
 
 
 def label_tiers(tiers: pd.Series) -> pd.Series:
@@ -547,13 +483,19 @@ def flows_table(flows: pd.DataFrame, t0: str, month: str, min_group_size: int) -
     )
 
 
-def pipeline_metrics(region_pipe: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+def pipeline_metrics(
+    region_pipe: pd.DataFrame, min_group_size: int, status: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """``upgrade_candidates[target_tier=..]``: the region's customers near each threshold.
 
     ``region_pipe`` is :func:`~bankanalysis.segmentation.migration.upgrade_pipeline` of the
     region's customers grouped by ``region_id`` (one row per target tier, unsuppressed): the
-    region's own counts, withheld only when the tier below the threshold is a small group.
+    region's own counts, withheld when the tier below the threshold or the count is a small
+    group, and (``"x"``) when ``status`` (the per-outlet table's
+    :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`) withholds the region's count
+    so that a withheld outlet's count cannot be worked out from it.
     """
+    totals = status.attrs.get("withheld_totals", {}) if status is not None else {}
     out: dict[str, Any] = {}
     for row in region_pipe.itertuples(index=False):
         small = bool(is_small([row.tier_customers], min_group_size)[0]) or bool(
@@ -561,6 +503,8 @@ def pipeline_metrics(region_pipe: pd.DataFrame, min_group_size: int) -> dict[str
         )
         key = metric_key("upgrade_candidates", target_tier=row.target_tier)
         out[key] = Suppressed(min_group_size) if small else int(row.customers)
+        if not small and totals.get(str(row.target_tier)):
+            out[key] = Suppressed(min_group_size, "secondary")
     return out
 
 
@@ -572,35 +516,38 @@ def label_pipeline(pipe: pd.DataFrame, outlet_names: Mapping[str, str]) -> pd.Da
     )
 
 
-def pipeline_plot_data(pipe: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """Pipeline rows the chart may show: at least ``min_group_size`` customers near a threshold."""
-    return pipe[pipe["customers"] >= min_group_size]
+def pipeline_plot_data(
+    pipe: pd.DataFrame, min_group_size: int, status: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Pipeline rows the chart may show: counts near a threshold the table shows (``status``
+    from :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`; default: that step
+    without the dominance rule, which concerns the AUM gap the chart does not draw)."""
+    status = protect_pipeline(pipe, min_group_size) if status is None else status
+    return pipe[(status["customers"] == "") & (pipe["customers"] >= min_group_size)]
 
 
-def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable | None:
+def pipeline_table(
+    pipe: pd.DataFrame, currency: str, min_group_size: int, status: pd.DataFrame | None = None
+) -> KpiTable | None:
     """The pipeline by outlet and target tier, tiers in order (``pipe`` from
     :func:`label_pipeline`).
 
-    A row whose tier below the threshold, or whose count near the threshold, is a small group
-    is withheld (count, share and AUM gap: the share times the tier count would give the count).
+    ``status`` is :func:`~bankanalysis.report.disclosure_grid.protect_pipeline` of ``pipe``
+    (default: that step without the dominance rule): a small count shows ``"<k"``, a gap held
+    mostly by one or two customers or a cell withheld so that another cannot be worked out
+    from the region's totals shows ``"x"``; the share is withheld with either count.
     None when no row would show a count above 0 (every count is 0 or withheld): exactly when
     :func:`pipeline_plot_data` is empty and the report says that no outlet has enough customers
     near a threshold; a table of zeros and withheld markers would add nothing to that sentence.
     """
-    small = pd.Series(
-        is_small(pipe["customers"], min_group_size)
-        | is_small(pipe["tier_customers"], min_group_size),
-        index=pipe.index,
-    )
-    if not (pipe["customers"].where(~small, 0) > 0).any():
+    k = min_group_size
+    status = protect_pipeline(pipe, k) if status is None else status
+    if not (pipe["customers"].where(status["customers"] == "", 0) > 0).any():
         return None
-    shown = pipe.astype({c: "float64" for c in ("customers", "pipeline_share", "aum_gap")})
-    shown.loc[small, ["customers", "pipeline_share", "aum_gap"]] = np.nan
-    tier_small = is_small(shown["tier_customers"], min_group_size)
-    shown.loc[tier_small, "tier_customers"] = np.nan
+    shown = grid_values(pipe, status.loc[pipe.index], k)
     rank = {tier_label(t): i for i, t in enumerate(TIERS)}
-    shown = shown.assign(withheld=small, _rank=shown["target tier"].map(rank))
-    shown = shown.sort_values(["outlet", "_rank"], kind="stable")
+    shown = shown.assign(_rank=shown["target tier"].map(rank))
+    shown = shown.sort_values(["outlet", "_rank"], kind="stable").reset_index(drop=True)
     spec = [
         ("outlet", "Outlet", None),
         ("target tier", "Target tier", None),
@@ -609,13 +556,7 @@ def pipeline_table(pipe: pd.DataFrame, currency: str, min_group_size: int) -> Kp
         ("pipeline_share", kpi_label("upgrade_candidate_share"), "upgrade_candidate_share"),
         ("aum_gap", kpi_label("upgrade_aum_gap", currency), "upgrade_aum_gap"),
     ]
-    return _formatted_table(
-        shown.reset_index(drop=True),
-        spec,
-        currency=currency,
-        min_group_size=min_group_size,
-        withheld=shown["withheld"].reset_index(drop=True),
-    )
+    return _formatted_table(shown, spec, currency=currency, min_group_size=k)
 
 
 # --------------------------------------------------------------------------- behaviour segments

@@ -1,0 +1,81 @@
+"""The whole bank's tiers that every region's ``01_customer_segmentation`` needs, computed once.
+
+:func:`load_bank_tiers` is re-exported by :mod:`bankanalysis.report.segmentation` (``rs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from bankanalysis.data.prepare import MODELS_DIR
+from bankanalysis.propensity.cache import cache_key, load_or_build
+from bankanalysis.provenance import package_source_hash
+from bankanalysis.rules.tiers import customer_tiers
+from bankanalysis.segmentation.migration import migration_window
+
+__all__ = ["load_bank_tiers"]
+
+
+def load_bank_tiers(
+    ctx: Any,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    migration_months: int,
+) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """Tiers of every customer of the bank at the report's month and at the migration's base.
+
+    ``ctx`` is the report's :class:`~bankanalysis.report.context.ReportContext` (not imported
+    here: :mod:`bankanalysis.report.plots`, which the context imports, imports this module).
+
+    Reads only the months of ``customer_month`` both tier windows need
+    (:func:`~bankanalysis.segmentation.migration.migration_window`) and only the columns the
+    tiers need (AUM and the home outlet, region and echelon).
+
+    Every region's report needs this same bank-wide table, so it is computed once per data,
+    month, parameters and package source: the first report stores it under
+    ``<processed>/_models/bank_tiers`` (the locked cache of
+    :mod:`bankanalysis.propensity.cache`, like
+    :func:`~bankanalysis.report.benchmarking.load_outlet_kpis`) and the others read it back
+    instead of re-reading the bank's ``customer_month``. Without a data fingerprint nothing is
+    cached.
+
+    Returns
+    -------
+    (t0, tiers_now, tiers_base)
+        The base month of the migration and :func:`~bankanalysis.rules.tiers.customer_tiers`
+        of the whole bank at the report's month and at ``t0``.
+    """
+    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
+    args = (ctx, tier_thresholds, tier_months, migration_months)
+    if not fingerprint:
+        return _bank_tiers(*args)
+    key = cache_key(
+        fingerprint,
+        {
+            "what": "bank tiers",
+            "month": ctx.month,
+            "tier_thresholds": [float(t) for t in tier_thresholds],
+            "tier_months": int(tier_months),
+            "migration_months": int(migration_months),
+            "source": package_source_hash(),
+        },
+    )
+    folder = ctx.bank.folder / MODELS_DIR / "bank_tiers"
+    return load_or_build(folder, key, lambda: _bank_tiers(*args))[0]
+
+
+def _bank_tiers(
+    ctx: Any,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    migration_months: int,
+) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """:func:`load_bank_tiers` computed from ``customer_month`` (no cache)."""
+    bank, month = ctx.bank, ctx.month
+    t0, window = migration_window(bank.months, month, tier_months, migration_months)
+    cm = bank.customer_month(months=window, columns=["outlet_id", "region_id", "echelon", "aum"])
+    now = customer_tiers(cm, month, tier_thresholds, tier_months)
+    return t0, now, customer_tiers(cm, t0, tier_thresholds, tier_months)
