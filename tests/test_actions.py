@@ -13,12 +13,15 @@ from bankanalysis.actions import (
     gap_counts,
     lagging_actions,
     product_gaps,
+    region_upgrade_candidates,
     sales_families,
     upgrade_candidates,
     upgrade_summary,
 )
 from bankanalysis.benchmarking.peers import moving_average_gaps
 from bankanalysis.exceptions import AnalysisError
+from bankanalysis.rules.months import shift_month
+from bankanalysis.rules.tiers import customer_tiers
 from bankanalysis.segmentation.migration import upgrade_pipeline
 
 
@@ -70,6 +73,58 @@ def test_upgrade_band_width_is_the_parameter() -> None:
     assert c["customer_id"].tolist() == ["c6"]
     with pytest.raises(AnalysisError, match="band"):
         upgrade_candidates(_tiers(), THR, within=1.0)
+
+
+def test_region_upgrade_list_reads_only_its_customers_with_the_old_candidates(
+    propensity_bank,
+) -> None:
+    """The region's customers at the data month are read with all their rows of the window (a
+    customer who moved in keeps the months banked elsewhere): the list equals the one cut from
+    the whole bank's tiers, and no other customer's row is read."""
+    from propensity_data import MemoryBank
+
+    src = propensity_bank
+    month = src.months[-1]
+    cm = src.cm.copy()
+    now = cm[(cm["month"] == month) & (cm["region_id"] == "R2")]["customer_id"]
+    mover, leaver = now.iloc[0], now.iloc[1]
+    earlier = cm["month"].isin([shift_month(month, -2), shift_month(month, -1)])
+    cm.loc[earlier & (cm["customer_id"] == mover), ["region_id", "aum"]] = ["R1", 52_500.0]
+    cm.loc[(cm["month"] == month) & (cm["customer_id"] == mover), "aum"] = 37_500.0
+    cm.loc[(cm["month"] == month) & (cm["customer_id"] == leaver), "region_id"] = "R1"
+    bank = MemoryBank(cm, src.products, src.regions)
+    reads = []
+    real = bank.customer_month
+
+    def spy(months=None, region_id=None, columns=None, customer_ids=None):
+        reads.append(None if customer_ids is None else set(customer_ids))
+        return real(months, region_id, columns, customer_ids)
+
+    bank.customer_month = spy
+    args = (month, THR, 3, 0.10, 4)
+    got = region_upgrade_candidates(bank, "R2", *args)
+    # the old read: the whole bank's window, tiered, then the region kept
+    window = [shift_month(month, -k) for k in range(3, -1, -1)]
+    whole = cm[cm["month"].isin(window)]
+    tiers = customer_tiers(whole, month, THR, 3)
+    want = upgrade_candidates(
+        tiers[tiers["region_id"] == "R2"],
+        THR,
+        0.10,
+        history=whole[whole["region_id"] == "R2"],
+        trend_months=4,
+        products=src.products,
+        month=month,
+    )
+    pd.testing.assert_frame_equal(got, want)
+    region_now = set(cm[(cm["month"] == month) & (cm["region_id"] == "R2")]["customer_id"])
+    assert leaver not in region_now and reads[-1] == region_now and None not in reads[1:]
+    assert mover in set(got["customer_id"]) and len(got) >= 5
+    assert got.set_index("customer_id").loc[mover, "aum"] == pytest.approx(47_500.0)
+    empty = region_upgrade_candidates(bank, "R9", *args)
+    assert empty.empty and list(empty.columns) == list(want.columns)
+    with pytest.raises(AnalysisError, match="2099-01"):
+        region_upgrade_candidates(bank, "R2", "2099-01", THR, 3, 0.10, 4)
 
 
 def test_upgrade_summary_per_manager_and_per_outlet() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.exceptions import AnalysisError
+from bankanalysis.exceptions import AnalysisError, SegmentationError
 from bankanalysis.frames import ids_in
 from bankanalysis.propensity.leads import next_best_offers
 from bankanalysis.rules.months import month_index, month_window
@@ -277,12 +277,15 @@ def region_upgrade_candidates(
 
     The tiers are the bank's (the window average over every row of the customer, wherever
     they banked, as notebook 01 cuts them) and the AUM trend is over the region's rows, so the
-    list equals notebook 01's.
+    list equals notebook 01's. Only the rows of the customers in the region at ``month`` are
+    read (all their months in the window, including those banked elsewhere): a tier depends
+    on the customer's own rows alone, so the list is the one cut from the whole bank.
 
     Parameters
     ----------
     bank : ProcessedBank
-        ``customer_month(months, region_id, columns)`` and ``months``, ``products``.
+        ``customer_month(months, region_id, columns, customer_ids)`` and ``months``,
+        ``products``.
     region_id : str
         The region.
     month : str
@@ -301,12 +304,28 @@ def region_upgrade_candidates(
     -------
     DataFrame
         :data:`UPGRADE_COLUMNS`, one row per candidate of the region.
+
+    Raises
+    ------
+    SegmentationError
+        When ``month`` is not in the data.
     """
     have = set(bank.months)
+    if month not in have:
+        raise SegmentationError(
+            f"no customer is active at month {month!r} (the data has {len(have)} month(s)); "
+            "choose a data_month inside the data"
+        )
     window = [m for m in month_window(month, max(int(tier_months), int(trend_months))) if m in have]
     cols = ["month", "customer_id", "outlet_id", "region_id", "manager_id", "aum"]
-    cm = bank.customer_month(months=window, columns=cols)
-    tiers = customer_tiers(cm, month, thresholds, tier_months)
+    # only the region's customers at ``month``, with every row of theirs in the window (a
+    # customer who moved in keeps their earlier months): a tier is the customer's own average
+    ids = bank.customer_month(months=[month], region_id=str(region_id), columns=["customer_id"])
+    cm = bank.customer_month(months=window, columns=cols, customer_ids=ids["customer_id"])
+    if cm.empty:
+        tiers = cm.assign(avg_aum=pd.Series(dtype="float64"), tier=pd.Series(dtype="object"))
+    else:
+        tiers = customer_tiers(cm, month, thresholds, tier_months)
     tiers = tiers.loc[tiers["region_id"].astype(str) == str(region_id)]
     history = cm.loc[cm["region_id"].astype(str) == str(region_id)]
     return upgrade_candidates(
