@@ -885,3 +885,61 @@ def test_training_reads_only_the_seeded_sample_with_the_old_rows(bank, monkeypat
     again = tr.train_propensity(bank, settings)
     assert again.train_rows == bundle.train_rows
     pd.testing.assert_frame_equal(again.evaluation, bundle.evaluation)
+
+
+def test_evaluation_reads_only_the_seeded_sample_with_the_old_figures(bank, monkeypatch):
+    """The pooled evaluation months' seeded sample is drawn from the customer ids before
+    reading: the evaluation equals the old one (every evaluation month read whole, pooled, then
+    sampled with the same generator), and only the sampled customers' rows are read."""
+    from bankanalysis.propensity import training as tr
+
+    settings = TrainingSettings(
+        **{
+            **FIT_SETTINGS,
+            "max_train_rows": 600,
+            "max_eval_rows": 1_000,
+            "eval_months": 2,
+            "train_windows": 2,
+            "products": ("fund", "insurance"),
+        }
+    )
+
+    def old(bank, eval_list, regions, products, s, rng):
+        parts = [
+            tr.load_features(
+                bank,
+                t,
+                regions,
+                label_horizon=s.horizon,
+                products=products,
+                tier_months=s.tier_months,
+            )
+            for t in eval_list
+        ]
+        X = pd.concat([m.X for m in parts])
+        keep = tr._uniform_rows(len(X), s.max_eval_rows, rng)
+        Y, A = pd.concat([m.Y for m in parts]), pd.concat([m.tier_aum for m in parts])
+        return [tr.MonthData(X.iloc[keep], Y.iloc[keep], A.iloc[keep])]
+
+    with monkeypatch.context() as m:
+        m.setattr(tr, "_evaluation_sample", old)
+        want = tr.train_propensity(bank, settings)
+    seen = []
+    real = tr.load_features
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append((args[1], kwargs.get("customer_ids"), len(out.X)))
+        return out
+
+    monkeypatch.setattr(tr, "load_features", spy)
+    got = tr.train_propensity(bank, settings)
+    monkeypatch.undo()
+    evals = [(t, ids, n) for t, ids, n in seen if t in got.eval_months]
+    pooled = sum((bank.cm["month"] == t).sum() for t in got.eval_months)
+    assert len(got.eval_months) == 2 and [t for t, _, _ in evals] == got.eval_months
+    assert all(ids is not None and len(ids) == n for _, ids, n in evals)
+    assert sum(n for _, _, n in evals) == settings.max_eval_rows < pooled
+    assert set(got.models) == {"fund", "insurance"} and len(got.evaluation) > 0
+    pd.testing.assert_frame_equal(got.evaluation, want.evaluation)
+    assert got.train_rows == want.train_rows and got.skipped == want.skipped

@@ -400,6 +400,46 @@ def _active_ids(bank: BankLike, t: str) -> np.ndarray:
     return np.sort(ids.to_numpy(dtype=object))
 
 
+def _evaluation_sample(
+    bank: BankLike,
+    eval_list: Sequence[str],
+    regions: Sequence[str],
+    products: Sequence[str],
+    s: TrainingSettings,
+    rng: np.random.Generator,
+) -> list[MonthData]:
+    """The seeded ``max_eval_rows`` sample of the pooled evaluation months, read sample only.
+
+    The sample is drawn over the pooled customer ids of ``eval_list`` (month after month,
+    each sorted, as :func:`load_features` orders X) with the same generator call as sampling
+    the pooled rows, and only the sampled customers' rows of each month are read: the same
+    rows, in the same order, as reading every evaluation month whole and then sampling.
+    """
+    ids = [_active_ids(bank, t) for t in eval_list]
+    keep = _uniform_rows(sum(len(i) for i in ids), s.max_eval_rows, rng)
+    parts, start = [], 0
+    for t, month_ids in zip(eval_list, ids, strict=True):
+        mine = keep[(keep >= start) & (keep < start + len(month_ids))] - start
+        start += len(month_ids)
+        if mine.size == 0 and keep.size:
+            continue  # none of this month's customers drawn: nothing to read
+        sample = None if mine.size == len(month_ids) else month_ids[mine].tolist()
+        part = load_features(
+            bank,
+            t,
+            regions,
+            label_horizon=s.horizon,
+            products=products,
+            tier_months=s.tier_months,
+            customer_ids=sample,
+        )
+        if len(part.X) != mine.size:
+            raise ModelError(f"evaluation month {t}: read {len(part.X)} of {mine.size} sampled")
+        parts.append(part)
+        logger.info("evaluation month %s: %d of %d customers", t, mine.size, len(month_ids))
+    return parts
+
+
 def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBundle:
     """Fit one calibrated model and one baseline per cross-sell product; evaluate out of time.
 
@@ -482,19 +522,11 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
     # the baseline's one feature: window-average AUM, the tiers of every report
     A_all = pd.concat(As).to_frame(TIER_AUM)
     del Xs, Ys, As
-    parts = [
-        load_features(
-            bank, t, regions, label_horizon=s.horizon, products=products, tier_months=s.tier_months
-        )
-        for t in eval_list
-    ]
+    parts = _evaluation_sample(bank, eval_list, regions, products, s, rng)
     X_eval = pd.concat([m.X for m in parts])
     Y_eval = pd.concat([m.Y for m in parts])
-    A_eval = pd.concat([m.tier_aum for m in parts])
+    A_eval = pd.concat([m.tier_aum for m in parts]).to_frame(TIER_AUM)
     del parts
-    keep = _uniform_rows(len(X_eval), s.max_eval_rows, rng)
-    X_eval, Y_eval = X_eval.iloc[keep], Y_eval.iloc[keep]
-    A_eval = A_eval.iloc[keep].to_frame(TIER_AUM)
     bundle = PropensityBundle(
         settings=s,
         products=products,
