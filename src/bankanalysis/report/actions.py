@@ -142,9 +142,9 @@ def upgrade_text(
     count = format_value("upgrade_candidates", n)
     if isinstance(metrics["upgrade_aum_gap"], Suppressed):
         need = (
-            "the AUM they need to move up is withheld: most of it is held by the candidates "
-            "of an outlet with too few of them to publish, whose figure the region's total "
-            "would give away"
+            "the AUM they need to move up is withheld: the region's total would give away "
+            "an outlet's withheld figure (too few candidates to publish, or one or two of "
+            "them needing most of it)"
         )
     else:
         gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
@@ -196,8 +196,9 @@ def upgrade_outlet_table(
     order = frame["outlet"].sort_values(kind="stable").index
     frame = frame.loc[order].reset_index(drop=True)
     note = (
-        "The region's total AUM gap is withheld: one outlet's few candidates hold most of it, "
-        "so the total would give their figure away."
+        "The region's total AUM gap is withheld: one outlet's withheld gap (too few candidates, "
+        "or one or two of them needing most of it) is most of it, so the total would give it "
+        "away."
         if "gap" in status.attrs["withheld_totals"]
         else ""
     )
