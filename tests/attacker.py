@@ -501,3 +501,45 @@ def attack_unit_counts(
         if shown[u].strip() == f"<{k}":
             out[u] = _bounds_lp(len(bounds), [row], [0.0], bounds, [1] * len(bounds), i)
     return out
+
+
+# --------------------------------------------------------------------------- tables read together
+
+
+def read_cell(text: str, k: int) -> float | str | None:
+    """A published table cell for :func:`attack_linear`: a number, ``"<k"`` (1 to ``k - 1``
+    customers) or ``None`` (withheld, ``"x"``)."""
+    if text == f"<{k}":
+        return "<k"
+    if text == "x":
+        return None
+    return float(str(text).replace(",", ""))
+
+
+def attack_linear(
+    cells: dict[str, float | str | None], relations: list[dict[str, float]], k: int
+) -> dict[str, tuple[float, float]]:
+    """Bounds on every withheld cell given everything published: ``cells`` maps each cell to
+    its published value (``"<k"``: a count of 1 to ``k - 1``; ``None``: withheld, at least 0);
+    each relation ``{cell: coefficient}`` sums to 0 (a total is a cell with coefficient -1),
+    e.g. an outlet's upgrade-table figure minus its pipeline rows. Counts (integers; ``"<k"``
+    bounds them) are the cells whose name starts with ``n:``, money (``"<k"`` only says
+    withheld) the others. Returns ``{cell: (lower, upper)}`` for every cell
+    not published as a number."""
+    hidden = [c for c, v in cells.items() if not isinstance(v, float | int)]
+    pos = {c: i for i, c in enumerate(hidden)}
+    bounds = [(1, k - 1) if cells[c] == "<k" and c.startswith("n:") else (0, None) for c in hidden]
+    integer = [int(c.startswith("n:")) for c in hidden]
+    a_eq, b_eq = [], []
+    for rel in relations:
+        row = [0.0] * len(hidden)
+        rhs = 0.0
+        for c, coef in rel.items():
+            if c in pos:
+                row[pos[c]] += coef
+            else:
+                rhs -= coef * float(cells[c])
+        if any(row):
+            a_eq.append(row)
+            b_eq.append(rhs)
+    return {c: _bounds_lp(len(hidden), a_eq, b_eq, bounds, integer, pos[c]) for c in hidden}

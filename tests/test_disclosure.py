@@ -89,6 +89,21 @@ def test_hiding_one_small_cell_of_a_total_leaks_and_one_more_cell_stops_it():
     assert prot.counts() == {"primary": 1, "secondary": 1}
 
 
+def test_protect_starts_from_cells_another_table_already_withholds():
+    # u = p1 + p2 (an outlet's upgrade figure and its two pipeline rows); the pipeline shows
+    # p2 = 30 and withholds p1 = 3 (primary there); u + v = n is published. Shown, u gives p1
+    # back (33 - 30); withheld alone, n - v does: v is withheld too.
+    rels = ({"p1": 1.0, "p2": 1.0, "u": -1.0}, {"u": 1.0, "v": 1.0, "n": -1.0})
+    t = LinearTable(
+        {"p1": 3, "p2": 30, "u": 33, "v": 65, "n": 98}, rels, fixed=frozenset({"p2", "n"})
+    )
+    assert audit(t, {"p1": "primary"}, 10).iloc[0][["lower", "upper"]].tolist() == [3, 3]
+    prot = protect(t, [], 10, hidden={"p1": "primary"})
+    assert prot.status == {"p1": "primary", "u": "secondary", "v": "secondary"}
+    assert prot.safe
+    assert protect(t, [], 10).status == {}  # nothing withheld, nothing to protect
+
+
 def test_two_small_cells_pinned_by_their_sum_need_a_third():
     # c1 + c2 = 5 with both in 1..9: c1 in [1, 4] is narrower than (10 - 1) / 2 = 4.5
     t = _row({"a": 100, "c1": 2, "c2": 3, "n": 105})

@@ -10,14 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from action_data import PRODUCTS, THR, _cm, _dea, _kpis, _om, _scores, _tiers
-from attacker import attack_unit_money
+from attacker import attack_linear, attack_unit_money, read_cell
 
 from bankanalysis.actions import lagging_actions, product_gaps, upgrade_candidates
 from bankanalysis.benchmarking.peers import moving_average_gaps
 from bankanalysis.data.restricted import AUDIENCE_FILE
 from bankanalysis.report import actions as ra
+from bankanalysis.report import segmentation as rs
+from bankanalysis.report.disclosure_grid import pipeline_dominance, protect_pipeline
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.report.metrics import MetricsRecorder
+from bankanalysis.rules.tiers import TIERS
+from bankanalysis.segmentation.migration import upgrade_pipeline
 
 NAMES = {"O1": "Riverside", "O2": "Hilltop", "O3": "Harbour"}
 
@@ -323,3 +327,127 @@ def test_upgrade_gap_total_is_withheld_when_a_small_outlet_holds_most_of_it() ->
     assert "the AUM they need to move up is withheld" in text and "143" not in text
     # a region where no outlet dominates keeps its total (k = 2: no small outlet)
     assert ra.upgrade_metrics(cands, 2)["upgrade_aum_gap"] == 143000.0
+
+
+# ------------------------------------------------------- upgrade table and pipeline read together
+
+GAP = "AUM gap of the upgrade candidates (CNY)"
+
+
+def _region(spec: dict[str, list[tuple[int, float, str]]]) -> pd.DataFrame:
+    """Customer tiers of a hand-built region: outlet -> [(customers, average AUM, tier)]."""
+    rows = [
+        (o, aum, tier) for o, groups in spec.items() for n, aum, tier in groups for _ in range(n)
+    ]
+    df = pd.DataFrame(rows, columns=["outlet_id", "avg_aum", "tier"])
+    df["customer_id"] = [f"c{i}" for i in range(len(df))]
+    df["manager_id"] = "M1"
+    df["tier"] = pd.Categorical(df["tier"], categories=list(TIERS))
+    return df
+
+
+def _both_tables(tiers, k, pipeline=True):
+    """The pipeline and upgrade tables as notebook 01 publishes them (the upgrade table with
+    or without the pipeline's answer), and the region totals beside them."""
+    pipe = upgrade_pipeline(tiers, THR, within=0.10, by="outlet_id")
+    status = protect_pipeline(pipe, k, pipeline_dominance(tiers, THR, 0.10))
+    pipe = rs.label_pipeline(pipe, NAMES)
+    ptable = rs.pipeline_table(pipe, "CNY", k, status).frame
+    cands = upgrade_candidates(tiers, THR, 0.10)
+    link = (pipe, status) if pipeline else None
+    utable = ra.upgrade_outlet_table(cands, sorted(NAMES), NAMES, "CNY", k, link).frame
+    metrics = ra.upgrade_metrics(cands, k, link)
+    by_tier = pipe.groupby("target_tier", sort=False)["customers"].sum()
+    return ptable, utable, metrics, by_tier
+
+
+def _joint_attack(ptable, utable, metrics, by_tier, k):
+    """Every withheld cell of either table, bounded by one LP over both: an outlet's figures
+    in the upgrade table are the sums of its pipeline rows; the rows of a target tier add up
+    to the region's count (metrics.json), the outlets to the region's totals."""
+    cells: dict = {}
+    rel: list[dict] = []
+    labels = {rs.tier_label(t): t for t in TIERS}
+    for r in ptable.to_dict("records"):
+        o, t = r["Outlet"], labels[r["Target tier"]]
+        cells[f"n:p:{o}:{t}"] = read_cell(r["Upgrade candidates"], k)
+        cells[f"g:p:{o}:{t}"] = read_cell(r[GAP], k)
+    for r in utable.to_dict("records"):
+        o = r["outlet"]
+        cells[f"n:u:{o}"] = read_cell(r["Upgrade candidates"], k)
+        cells[f"g:u:{o}"] = read_cell(r[GAP], k)
+        rel.append({f"n:u:{o}": -1.0} | {c: 1.0 for c in cells if c.startswith(f"n:p:{o}:")})
+        rel.append({f"g:u:{o}": -1.0} | {c: 1.0 for c in cells if c.startswith(f"g:p:{o}:")})
+    for t, n in by_tier.items():
+        cells[f"n:N:{t}"] = float(n)
+        rel.append(
+            {f"n:N:{t}": -1.0}
+            | {c: 1.0 for c in cells if c.startswith("n:p:") and c.endswith(f":{t}")}
+        )
+    gap = metrics["upgrade_aum_gap"]
+    cells["g:G"] = None if isinstance(gap, Suppressed) else float(gap)
+    cells["n:N"] = float(metrics["upgrade_candidates"])
+    for kind, total in (("n", "n:N"), ("g", "g:G")):
+        rel.append({total: -1.0} | {c: 1.0 for c in cells if c.startswith(f"{kind}:u:")})
+        rel.append({total: -1.0} | {c: 1.0 for c in cells if c.startswith(f"{kind}:p:")})
+    return attack_linear(cells, rel, k)
+
+
+def test_upgrade_table_does_not_give_back_a_cell_the_pipeline_withholds() -> None:
+    # Riverside: 3 customers near the quality threshold (withheld in the pipeline, with
+    # Harbour's 25 so that the region's count does not give them back) and 30 near VIP (shown).
+    # The upgrade table used to print Riverside's 33 candidates: 33 - 30 = 3.
+    tiers = _region(
+        {
+            o: [(nq, aq, "mass"), (20, 10000.0, "mass"), (nv, av, "quality"), (10, 2e5, "quality")]
+            for o, nq, aq, nv, av in [
+                ("O1", 3, 47000.0, 30, 480000.0),
+                ("O2", 40, 46000.0, 25, 470000.0),
+                ("O3", 25, 48000.0, 20, 490000.0),
+            ]
+        }
+    )
+    old = _both_tables(tiers, 10, pipeline=False)
+    assert (
+        old[0]
+        .set_index(["Outlet", "Target tier"])
+        .loc[("Riverside", "Quality"), "Upgrade candidates"]
+        == "<10"
+    )
+    assert old[1].set_index("outlet").loc["Riverside", "Upgrade candidates"] == "33"
+    bounds = _joint_attack(*old, 10)
+    assert bounds["n:p:Riverside:quality"] == (3, 3)  # recovered across the two tables
+    new = _both_tables(tiers, 10)
+    u = new[1].set_index("outlet")
+    assert (
+        u.loc["Riverside", "Upgrade candidates"] == "x"
+        and u.loc["Hilltop", "Upgrade candidates"] == "65"
+    )
+    bounds = _joint_attack(*new, 10)
+    lo, hi = bounds["n:p:Riverside:quality"]
+    assert hi - lo >= (10 - 1) / 2
+    lo, hi = bounds["g:p:Riverside:quality"]  # its gap, 9,000: +/-50 % at least
+    assert lo <= 9000.0 * 0.5 and hi >= 9000.0 * 1.5
+    assert new[0].equals(old[0])  # the pipeline table itself is unchanged
+
+
+def test_upgrade_table_withholds_a_gap_the_pipeline_withholds_for_dominance() -> None:
+    # Riverside's 12 candidates, all near the quality threshold (its only target tier): one
+    # needs 4,900 of its 5,010 gap (p% rule); the upgrade table printed 5,010 as it is
+    aum = [(1, 45100.0), (11, 49990.0)]
+    tiers = _region(
+        {
+            "O1": [(n, a, "mass") for n, a in aum],
+            "O2": [(15, 46000.0, "mass")],
+            "O3": [(15, 47000.0, "mass")],
+        }
+    )
+    old = _both_tables(tiers, 10, pipeline=False)
+    p = old[0].set_index(["Outlet", "Target tier"])
+    assert p.loc[("Riverside", "Quality"), GAP] == "x"
+    assert old[1].set_index("outlet").loc["Riverside", GAP] == "5,010"
+    new = _both_tables(tiers, 10)
+    u = new[1].set_index("outlet")
+    assert u.loc["Riverside", GAP] == "x" and u.loc["Riverside", "Upgrade candidates"] == "12"
+    lo, hi = _joint_attack(*new, 10)["g:p:Riverside:quality"]
+    assert lo <= 5010.0 * 0.5 and hi >= 5010.0 * 1.5

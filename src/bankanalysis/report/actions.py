@@ -88,7 +88,9 @@ def _count(n: int, k: int) -> int | Suppressed:
     return Suppressed(k) if bool(is_small([n], k)[0]) else int(n)
 
 
-def upgrade_metrics(candidates: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
+def upgrade_metrics(
+    candidates: pd.DataFrame, min_group_size: int, pipeline: Pipeline | None = None
+) -> dict[str, Any]:
     """The region's upgrade-list totals for ``metrics.json`` (small groups withheld).
 
     Keys: ``upgrade_candidates`` (all thresholds), ``upgrade_aum_gap`` (withheld with the count),
@@ -97,6 +99,7 @@ def upgrade_metrics(candidates: pd.DataFrame, min_group_size: int) -> dict[str, 
     (``"x"``) when the per-outlet table (:func:`upgrade_outlet_table`) cannot protect a small
     outlet's gap while the region's total is published (one outlet of fewer than
     ``min_group_size`` candidates holds most of it: the total would give it back).
+    ``pipeline``: as for :func:`upgrade_outlet_table` (the same answer for both).
     """
     k = min_group_size
     n = len(candidates)
@@ -104,7 +107,7 @@ def upgrade_metrics(candidates: pd.DataFrame, min_group_size: int) -> dict[str, 
     gap: Any = Suppressed(k) if small else float(candidates["gap_to_next"].sum())
     if not small and n:
         outlets = sorted(candidates["outlet_id"].dropna().unique())
-        _, status = _outlet_status(candidates, outlets, k)
+        _, status = _outlet_status(candidates, outlets, k, pipeline)
         if "gap" in status.attrs["withheld_totals"]:
             gap = Suppressed(k, "secondary")
     out: dict[str, Any] = {"upgrade_candidates": _count(n, k), "upgrade_aum_gap": gap}
@@ -139,9 +142,9 @@ def upgrade_text(
     count = format_value("upgrade_candidates", n)
     if isinstance(metrics["upgrade_aum_gap"], Suppressed):
         need = (
-            "the AUM they need to move up is withheld: most of it is held by the candidates "
-            "of an outlet with too few of them to publish, whose figure the region's total "
-            "would give away"
+            "the AUM they need to move up is withheld: the region's total would give away "
+            "an outlet's withheld figure (too few candidates to publish, or one or two of "
+            "them needing most of it)"
         )
     else:
         gap = format_value("upgrade_aum_gap", metrics["upgrade_aum_gap"], currency, compact=True)
@@ -169,6 +172,7 @@ def upgrade_outlet_table(
     outlet_names: Mapping[str, str],
     currency: str,
     min_group_size: int,
+    pipeline: Pipeline | None = None,
 ) -> KpiTable:
     """Upgrade candidates per outlet of the region: count, AUM gap, rising, without a manager.
 
@@ -178,15 +182,23 @@ def upgrade_outlet_table(
     region's totals are published, so the disclosure step
     (:func:`~bankanalysis.report.disclosure_grid.protect_grid`) withholds further cells
     (``"x"``) until no withheld one can be worked out from them.
+
+    ``pipeline`` is the upgrade pipeline the same report publishes, ``(pipe, status)`` from
+    :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`: an outlet's candidates and
+    gap here are the sums of its pipeline rows, so one is withheld here whenever a row of it is
+    withheld there (else it would come back as this figure minus the shown rows, e.g. a gap
+    the pipeline withholds for dominance at an outlet with one target tier), and a figure the
+    pipeline gives away (all its rows shown) is never chosen to protect another.
     """
-    frame, status = _outlet_status(candidates, outlets, min_group_size)
+    frame, status = _outlet_status(candidates, outlets, min_group_size, pipeline)
     frame["outlet"] = frame["outlet_id"].map(lambda o: outlet_names.get(o, o))
     frame = grid_values(frame, status, min_group_size)
     order = frame["outlet"].sort_values(kind="stable").index
     frame = frame.loc[order].reset_index(drop=True)
     note = (
-        "The region's total AUM gap is withheld: one outlet's few candidates hold most of it, "
-        "so the total would give their figure away."
+        "The region's total AUM gap is withheld: one outlet's withheld gap (too few candidates, "
+        "or one or two of them needing most of it) is most of it, so the total would give it "
+        "away."
         if "gap" in status.attrs["withheld_totals"]
         else ""
     )
@@ -206,8 +218,46 @@ def upgrade_outlet_table(
     return table
 
 
+#: The upgrade pipeline as published: rows (``outlet_id``, ``customers``, ``aum_gap``) and
+#: their disclosure status (:func:`~bankanalysis.report.disclosure_grid.protect_pipeline`).
+Pipeline = tuple[pd.DataFrame, pd.DataFrame]
+
+#: Upgrade-table column -> pipeline column it is the per-outlet sum of.
+_PIPELINE_SUMS = {"candidates": "customers", "gap": "aum_gap"}
+
+
+def _pipeline_parts(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(parts, part_totals)`` for :func:`protect_grid`: each outlet's pipeline rows (value,
+    status) under its candidates and gap, and the pipeline's region count per target tier
+    (withheld when the pipeline withholds it). Empty when the pipeline publishes no row (no
+    table: every count withheld or 0)."""
+    pipe, status = pipeline
+    shown = (status["customers"] == "") & (pipe["customers"].astype("float64") > 0)
+    if not shown.any():
+        return {}, {}
+    parts: dict[str, Any] = {}
+    for col, src in _PIPELINE_SUMS.items():
+        parts[col] = {
+            outlet: {
+                f"pipeline.{src}[row={i}]": (float(pipe.at[i, src]), str(status.at[i, src]))
+                for i in rows.index
+            }
+            for outlet, rows in pipe.groupby("outlet_id", sort=True)
+        }
+    withheld = status.attrs.get("withheld_totals", {})
+    part_totals = {
+        f"pipeline.customers[target_tier={t}]": (
+            float(rows["customers"].sum()),
+            [f"pipeline.customers[row={i}]" for i in rows.index],
+            str(withheld.get(str(t), "")),
+        )
+        for t, rows in pipe.groupby("target_tier", sort=False)
+    }
+    return parts, part_totals
+
+
 def _outlet_status(
-    candidates: pd.DataFrame, outlets: Sequence[str], k: int
+    candidates: pd.DataFrame, outlets: Sequence[str], k: int, pipeline: Pipeline | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-outlet upgrade figures (one row per outlet id, sorted) and the disclosure
     step's answer for them, shared by :func:`upgrade_outlet_table` and
@@ -226,6 +276,7 @@ def _outlet_status(
     frame["rising"] = frame["outlet_id"].map(per["rising"]).fillna(0).astype("int64")
     frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
     frame.index = pd.Index(frame["outlet_id"].tolist())
+    parts, part_totals = _pipeline_parts(pipeline) if pipeline is not None else ({}, {})
     status = protect_grid(
         frame,
         ["candidates", "gap", "rising", "unassigned"],
@@ -234,6 +285,8 @@ def _outlet_status(
         counts=["candidates", "rising", "unassigned"],
         money=["gap"],
         withholdable_totals=["gap"],
+        parts=parts,
+        part_totals=part_totals,
     )
     return frame, status
 

@@ -90,6 +90,8 @@ def protect_grid(
     level: float = DEFAULT_PROTECTION_LEVEL,
     withholdable_totals: Sequence[str] = (),
     dominated: Mapping[str, Sequence[Hashable]] | None = None,
+    parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]] | None = None,
+    part_totals: Mapping[str, tuple[float, Sequence[str], str]] | None = None,
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -132,6 +134,17 @@ def protect_grid(
         :func:`~bankanalysis.rules.disclosure_secondary.p_percent_sensitive`), primary with
         status ``"dominance"`` when not zero.
 
+    parts : mapping, optional
+        ``{column: {row: {part: (value, status)}}}``: the cells of another published table
+        whose sum is this cell (the upgrade pipeline's rows of an outlet), with their status
+        there (``""`` shown, else withheld; ``"dominance"`` and ``"primary"`` audited here
+        too). One LP then covers both tables: a part withheld there must not come back as
+        this cell minus the shown parts, nor through this table's totals.
+    part_totals : mapping, optional
+        ``{name: (value, parts, status)}``: further published counts the parts add up to in
+        their own table (the pipeline's region count per target tier; ``status`` ``""``
+        published, else withheld), so that the one LP reads everything the two tables say.
+
     Returns
     -------
     DataFrame
@@ -154,6 +167,7 @@ def protect_grid(
     fixed: set[str] = set()
     primary: list[str] = []
     dom_cells = {_cell(c, i) for c, rows in (dominated or {}).items() for i in rows}
+    scales: dict[str, float] = {}
     small_row = (
         pd.Series(is_small(frame[size].astype("float64"), k), index=frame.index)
         if size is not None and size in frame.columns
@@ -164,6 +178,7 @@ def protect_grid(
         total = float(totals.get(col, known.sum()))
         is_money = col in money
         scale = abs(total) if is_money and total else 1.0
+        scales[col] = scale
         rel: dict[str, float] = {}
         for i, v in known.items():
             key = _cell(col, i)
@@ -190,13 +205,24 @@ def protect_grid(
             fixed.add(col)
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
+    hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
+    for name, (v, names, st) in (part_totals or {}).items():
+        known = [c for c in names if c in values]
+        if not known:
+            continue
+        values[name] = float(v)
+        relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
+        if st:
+            hidden[name] = SECONDARY
+        else:
+            fixed.add(name)
     table = LinearTable(
         values=values,
         relations=tuple(relations),
         money=frozenset(money_cells),
         fixed=frozenset(fixed),
     )
-    prot = protect(table, primary, k, level)
+    prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
     if not prot.safe and loose != fixed:
         # the published totals pin a withheld cell: let the step withhold them too
@@ -206,7 +232,7 @@ def protect_grid(
             money=table.money,
             fixed=frozenset(loose),
         )
-        prot = protect(table, primary, k, level)
+        prot = protect(table, primary, k, level, hidden=hidden)
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
         unsafe = int((~prot.audit["safe"]).sum())
         logger.info("per-unit table: %d withheld cells stay narrower than required", unsafe)
@@ -226,6 +252,41 @@ def protect_grid(
         c: prot.status[c] for c in withholdable_totals if c in cols and c in prot.status
     }
     return out
+
+
+def _add_parts(
+    parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]],
+    frame: pd.DataFrame,
+    values: dict[str, float],
+    relations: list[dict[str, float]],
+    money_cells: set[str],
+    fixed: set[str],
+    scales: Mapping[str, float],
+) -> dict[str, str]:
+    """Add the cells of another table that sum to cells of this one (``protect_grid``'s
+    ``parts``) to the problem: values (money on this column's scale), one relation per cell,
+    shown parts fixed. Returns the withheld parts' status for ``protect(hidden=...)``."""
+    hidden: dict[str, str] = {}
+    for col, rows in parts.items():
+        if col not in frame.columns or col not in values:
+            continue
+        scale = scales.get(col, 1.0)
+        for row, cells in rows.items():
+            key = _cell(col, row)
+            if key not in values:
+                continue
+            rel = {key: -1.0}
+            for name, (v, st) in cells.items():
+                values[name] = float(v) / scale
+                rel[name] = 1.0
+                if col in money_cells:
+                    money_cells.add(name)
+                if st:
+                    hidden[name] = SECONDARY if st == SECONDARY else PRIMARY
+                else:
+                    fixed.add(name)
+            relations.append(rel)
+    return hidden
 
 
 def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -278,9 +278,14 @@ def protect(
     primary: Iterable[str],
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    hidden: Mapping[str, str] | None = None,
 ) -> Protection:
     """Hide ``primary`` and as few further cells as needed for every primary cell to pass
     :func:`audit` (greedy, deterministic; see the module docstring).
+
+    ``hidden`` (``{cell: status}``) are cells another table already withholds (a joint
+    problem: that table's cells in relations with this one's); their ``"primary"`` ones are
+    audited like ``primary``, the others count as withheld.
 
     Examples
     --------
@@ -291,7 +296,8 @@ def protect(
     >>> protect(t, ["c"], 10).status
     {'c': 'primary', 'b': 'secondary'}
     """
-    status: dict[str, str] = {c: PRIMARY for c in sorted(set(primary))}
+    status: dict[str, str] = dict(sorted((hidden or {}).items()))
+    status.update({c: PRIMARY for c in sorted(set(primary))})
     given_up: set[str] = set()
     while True:
         target, width = None, 0.0
