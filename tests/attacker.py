@@ -440,18 +440,58 @@ def attack_scope_shares(
     shown share (linear in the counts and ``N``). Returns (region, tier, lower, upper, safe)
     for every withheld count whose true value the caller knows to be small.
     """
+    found = _scope_bounds(region_counts, region_totals, scope_shares, scope_total)
+    return [(r, t, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6) for r, t, lo, hi in found]
+
+
+def attack_scope_aum_shares(
+    region_aum: dict[str, dict[str, float | None]],
+    region_totals: dict[str, float],
+    scope_shares: dict[str, float | None],
+    scope_total: float | None,
+    true: dict[tuple[str, str], float],
+    level: float = MONEY_WIDTH,
+) -> list[tuple[str, str, float, float, bool]]:
+    """Every withheld tier AUM of the regions of a scope, attacked with the scope's AUM shares
+    of the tier-mix chart read exactly: :func:`attack_scope_shares` with money for counts.
+
+    ``region_aum[r][t]``: the tier AUM region ``r``'s report publishes (``None`` withheld, at
+    least 0); ``region_totals``: each region's AUM total (taken as published, the strongest
+    reading); ``scope_shares[t]``: the scope's AUM share of tier ``t`` (``None`` withheld);
+    ``scope_total``: the scope's AUM (``None``: a variable, so only the ratios of the shares
+    count); ``true[(r, t)]``: the real value of each withheld cell. Returns (region, tier,
+    lower, upper, safe); a cell of true value ``v`` is safe when ``lower <= v (1 - level)``
+    and ``upper >= v (1 + level)``.
+    """
+    found = _scope_bounds(region_aum, region_totals, scope_shares, scope_total)
+    out = []
+    for r, t, lo, hi in found:
+        v = true[(r, t)]
+        out.append((r, t, lo, hi, lo <= v * (1 - level) + 1e-6 and hi >= v * (1 + level) - 1e-6))
+    return out
+
+
+def _scope_bounds(
+    region_cells: dict[str, dict[str, float | None]],
+    region_totals: dict[str, float],
+    scope_shares: dict[str, float | None],
+    scope_total: float | None,
+) -> list[tuple[str, str, float, float]]:
+    """(region, tier, lower, upper) of every withheld cell: each region's tiers add up to its
+    total; ``sum_r x[r, t] - share_t * N = 0`` for every shown share (linear in the cells and
+    the scope's total ``N``, a variable when ``scope_total`` is ``None``)."""
     tiers = list(scope_shares)
-    hidden = [(r, t) for r in region_counts for t in tiers if region_counts[r].get(t) is None]
+    hidden = [(r, t) for r in region_cells for t in tiers if region_cells[r].get(t) is None]
     names = [*hidden, "N"]
     pos = {n: i for i, n in enumerate(names)}
     bounds = [(0, None)] * len(hidden)
     bounds.append((scope_total, scope_total) if scope_total is not None else (0, None))
     a_eq, b_eq = [], []
-    for r in region_counts:
+    for r in region_cells:
         row = np.zeros(len(names))
         known = 0.0
         for t in tiers:
-            v = region_counts[r].get(t)
+            v = region_cells[r].get(t)
             if v is None:
                 row[pos[(r, t)]] = 1
             else:
@@ -466,8 +506,8 @@ def attack_scope_shares(
         row = np.zeros(len(names))
         row[pos["N"]] = -s
         known = 0.0
-        for r in region_counts:
-            v = region_counts[r].get(t)
+        for r in region_cells:
+            v = region_cells[r].get(t)
             if v is None:
                 row[pos[(r, t)]] = 1
             else:
@@ -479,7 +519,7 @@ def attack_scope_shares(
         lo, hi = _bounds_lp(
             len(names), [list(x) for x in a_eq], b_eq, bounds, [0] * len(names), pos[(r, t)]
         )
-        found.append((r, t, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
+        found.append((r, t, lo, hi))
     return found
 
 

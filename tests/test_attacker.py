@@ -263,10 +263,11 @@ def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
 
 
 def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_bank(ci_bank):
-    """Every region's 01 chart: its echelon's and the bank's tier shares (the chart's data,
-    read exactly) with every region's own published tier counts and totals."""
+    """Every region's 01 chart: its echelon's and the bank's tier shares and AUM shares (the
+    chart's data, read exactly, from protect_scope_tiers as 01 calls it) with every region's
+    own published tier counts, tier AUM and totals."""
     import numpy as np
-    from attacker import attack_scope_shares
+    from attacker import attack_scope_aum_shares, attack_scope_shares
 
     from bankanalysis.data.load import load_processed
     from bankanalysis.report import segmentation as rs
@@ -301,26 +302,46 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
     totals = tiers_all.groupby("region_id").size().astype(float).to_dict()
     echelon = tiers_all.groupby("region_id")["echelon"].first()
 
-    def shares(comp, scope):
+    def column(comp, scope, col):
         rows = comp[comp["scope"] == scope]
         return {
             str(t): (None if np.isnan(v) else float(v))
-            for t, v in zip(rows["tier"], rows["share"], strict=True)
+            for t, v in zip(rows["tier"], rows[col], strict=True)
         }
 
-    def leaks(protected: bool) -> list:
-        out = []
+    # the AUM bars: every region's tier AUM as its report publishes it, its AUM total taken
+    # as published (the strongest reading) and the true values of the withheld cells
+    aum = {r: column(c, "region", "aum") for r, c in own.items()}
+    true_aum = {r: column(tier_comparison(tiers_all, r), "region", "aum") for r in regions}
+    true = {(r, t): v for r, cells in true_aum.items() for t, v in cells.items()}
+    aum_totals = {r: sum(cells.values()) for r, cells in true_aum.items()}
+
+    def leaks(protected: bool) -> tuple[list, list]:
+        out, out_aum = [], []
         for r in regions:
             e = echelon[r]
             comp = own[r]
             if protected:
                 comp = protect_scope_tiers(comp, tiers_all, e, "vip", K)
-            members = {q: counts[q] for q in regions if echelon[q] == e}
-            for scope, group in (("echelon", members), ("bank", counts)):
+            members = [q for q in regions if echelon[q] == e]
+            for scope, group in (("echelon", members), ("bank", regions)):
                 n = float(sum(totals[q] for q in group))
-                found = attack_scope_shares(group, totals, shares(comp, scope), n, K)
+                cells = {q: counts[q] for q in group}
+                found = attack_scope_shares(cells, totals, column(comp, scope, "share"), n, K)
                 out += [(r, scope, *f) for f in found if not f[4]]
-        return out
+                a = float(sum(aum_totals[q] for q in group))
+                for known in (a, None):  # the scope's AUM published, or only the ratios
+                    found = attack_scope_aum_shares(
+                        {q: aum[q] for q in group},
+                        aum_totals,
+                        column(comp, scope, "aum_share"),
+                        known,
+                        true,
+                    )
+                    out_aum += [(r, scope, *f) for f in found if not f[4]]
+        return out, out_aum
 
-    assert leaks(protected=False)  # the plain bars give withheld tier counts back
-    assert leaks(protected=True) == []
+    plain, plain_aum = leaks(protected=False)
+    assert plain  # the plain bars give withheld tier counts back (28 on this bank) ...
+    assert plain_aum  # ... and withheld tier AUM (62 attacks, scope AUM known or not)
+    assert leaks(protected=True) == ([], [])

@@ -316,3 +316,60 @@ def test_echelon_and_bank_tier_bars_do_not_give_a_regions_small_tier_back():
     assert withheld_cells(shown) == withheld_cells(comp) + n_bars > withheld_cells(comp)
     whole = protect_scope_tiers(comp, bank, 1, "vip", K, withheld_totals={"customers": "x"})
     assert whole.loc[whole["scope"] == "bank", "share"].isna().all()
+
+
+def test_echelon_and_bank_aum_bars_do_not_give_a_regions_withheld_tier_aum_back():
+    """The scope bars' AUM shares against every region's published tier AUM and AUM total,
+    with the scope's AUM known (linear) or a variable (only the ratios of the shares)."""
+    from attacker import attack_scope_aum_shares
+    from disclosure_data import _bank_tiers
+
+    from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.segmentation.composition import tier_comparison
+
+    bank = _bank_tiers()
+    plain = {rid: tier_comparison(bank, rid) for rid in bank["region_id"].unique()}
+    own = {  # what each region's own report publishes (its protect_tiers)
+        rid: protect_tiers(rs.shown_tier_comparison(plain[rid], K), rows, "vip", K)
+        for rid, rows in bank.groupby("region_id")
+    }
+
+    def region_col(comp, col):
+        rows = comp[comp["scope"] == "region"]
+        return {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v in zip(rows["tier"], rows[col], strict=True)
+        }
+
+    aum = {rid: region_col(c, "aum") for rid, c in own.items()}
+    true_aum = {rid: region_col(c, "aum") for rid, c in plain.items()}
+    true = {(r, t): v for r, cells in true_aum.items() for t, v in cells.items()}
+    totals = {rid: sum(cells.values()) for rid, cells in true_aum.items()}
+    assert aum["R1"]["private_banking"] is None  # 4 customers: its AUM is withheld too
+    echelon1 = {r: aum[r] for r in ("R1", "R2")}
+
+    def shares(comp, scope):
+        rows = comp[comp["scope"] == scope]
+        return {
+            str(t): (None if np.isnan(v) else float(v))
+            for t, v in zip(rows["tier"], rows["aum_share"], strict=True)
+        }
+
+    n_echelon = totals["R1"] + totals["R2"]
+    n_bank = sum(totals.values())
+    # R2's report before: the echelon's exact AUM shares give R1's private-banking AUM back,
+    # with the echelon's AUM published and without it
+    comp = own["R2"]
+    for total in (n_echelon, None):
+        before = attack_scope_aum_shares(echelon1, totals, shares(comp, "echelon"), total, true)
+        r1 = next(f for f in before if f[:2] == ("R1", "private_banking"))
+        assert r1[3] - r1[2] < 1e-3 * true[("R1", "private_banking")] and not r1[4]
+    # after: every withheld tier AUM keeps its interval, whatever the attacker knows
+    shown = protect_scope_tiers(comp, bank, 1, "vip", K)
+    assert np.isnan(
+        shown[shown["scope"] == "echelon"].set_index("tier").at["private_banking", "aum_share"]
+    )
+    for scope, regions, total in (("echelon", echelon1, n_echelon), ("bank", aum, n_bank)):
+        for known in (total, None):
+            found = attack_scope_aum_shares(regions, totals, shares(shown, scope), known, true)
+            assert found and all(f[4] for f in found), found
