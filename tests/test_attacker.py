@@ -342,6 +342,6 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
         return out, out_aum
 
     plain, plain_aum = leaks(protected=False)
-    assert plain  # the plain bars give withheld tier counts back (28 on this bank) ...
+    assert plain  # the plain bars give withheld tier counts back (28 attacks) ...
     assert plain_aum  # ... and withheld tier AUM (62 attacks, scope AUM known or not)
     assert leaks(protected=True) == ([], [])
