@@ -583,3 +583,107 @@ def attack_linear(
             a_eq.append(row)
             b_eq.append(rhs)
     return {c: _bounds_lp(len(hidden), a_eq, b_eq, bounds, integer, pos[c]) for c in hidden}
+
+
+# --------------------------------------------------------------------------- 03's trend levels
+
+#: What 03's trends publish per level and month (chart: customers and sales per FTE; the
+#: sentences: AUM per FTE) and the figure each gives back times the level's staff FTE.
+LEVEL_FIGURES: dict[str, str] = {
+    "customers_per_fte": "customers",
+    "sales_per_fte": "sales_total",
+    "aum_per_fte": "aum",
+}
+
+
+def attack_levels(
+    published: dict[str, pd.DataFrame],
+    echelon: dict[str, int],
+    fte: dict[tuple[str, str], float],
+    k: int,
+) -> list[tuple[str, str, str, float, float]]:
+    """Bounds on every region month a region's 03 trends withhold, from every region's 03.
+
+    ``published`` maps each region to its trends as 03 shows them (``month, level`` and the
+    :data:`LEVEL_FIGURES` ratios, NaN when withheld (``withheld`` True: the note under the
+    chart names the month) or not measured; the region's own level first, then
+    ``"echelon <e>"`` when shown and ``"whole bank"``); ``fte`` is each ``(region, month)``'s
+    staff FTE (every outlet table publishes its outlets' FTE, so the attacker adds them up).
+    A ratio times the level's FTE is the level's figure (linear); the regions of an echelon add
+    up to it and the echelons to the bank. A withheld month of a region says it has 1 to
+    ``k - 1`` customers (``"<k"``); its sales and AUM, and a figure not measured, are at least
+    0. Returns
+    ``(region, month, figure, lower, upper)`` for every withheld region figure.
+    """
+    found = []
+    months = sorted({str(m) for f in published.values() for m in f["month"]})
+    regions = list(published)
+    for month in months:
+        for ratio, figure in LEVEL_FIGURES.items():
+            cells: dict[str, float | str | None] = {}
+            relations: list[dict[str, float]] = []
+            scope_cells: dict[str, float | None] = {}
+            for r, frame in published.items():
+                rows = frame[frame["month"].astype(str) == month]
+                if rows.empty or ratio not in rows.columns:
+                    continue
+                flags = rows["withheld"] if "withheld" in rows else pd.Series(False, rows.index)
+                for level, value, hidden in zip(
+                    rows["level"].astype(str), rows[ratio], flags, strict=True
+                ):
+                    if level == "whole bank" or level.startswith("echelon "):
+                        members = (
+                            regions
+                            if level == "whole bank"
+                            else [q for q in regions if f"echelon {echelon[q]}" == level]
+                        )
+                        staff = sum(fte.get((q, month), 0.0) for q in members)
+                        if not pd.isna(value):
+                            scope_cells[level] = float(value) * staff
+                        else:
+                            scope_cells.setdefault(level, None)
+                    else:
+                        name = f"{'n:' if figure == 'customers' else ''}{figure}[{r}]"
+                        if pd.isna(value):  # withheld (the note names it) or not measured
+                            cells[name] = "<k" if hidden else None
+                        else:
+                            v = float(value) * fte.get((r, month), 0.0)
+                            cells[name] = float(round(v)) if figure == "customers" else v
+            prefix = "n:" if figure == "customers" else ""
+            for level, v in scope_cells.items():
+                cells[f"{prefix}{figure}[{level}]"] = v
+            members_of = {
+                f"echelon {e}": [q for q in regions if echelon[q] == e]
+                for e in sorted(set(echelon.values()))
+            }
+            for level, members in members_of.items():
+                key = f"{prefix}{figure}[{level}]"
+                if key in cells:
+                    relations.append({key: -1.0} | {f"{prefix}{figure}[{q}]": 1.0 for q in members})
+            bank = f"{prefix}{figure}[whole bank]"
+            if bank in cells:
+                relations.append({bank: -1.0} | {f"{prefix}{figure}[{q}]": 1.0 for q in regions})
+            missing = [q for q in regions if f"{prefix}{figure}[{q}]" not in cells]
+            if missing:  # a region without a report this month: unknown, at least 0
+                cells |= {f"{prefix}{figure}[{q}]": None for q in missing}
+            bounds = attack_linear(cells, relations, k)
+            for r in regions:
+                name = f"{prefix}{figure}[{r}]"
+                if cells.get(name) == "<k":
+                    found.append((r, month, figure, *bounds[name]))
+    return found
+
+
+def level_leaks(found: list[tuple[str, str, str, float, float]], k: int) -> list:
+    """The bounds of :func:`attack_levels` that give a withheld figure back: a count whose
+    interval does not cover 1 .. ``k - 1``, a money figure (sales, AUM) pinned to within
+    :data:`MONEY_WIDTH` of its upper end."""
+    out = []
+    for r, month, figure, lo, hi in found:
+        if figure == "customers":
+            leak = lo > 1 + 1e-6 or hi < k - 1 - 1e-6
+        else:
+            leak = np.isfinite(hi) and hi - lo < MONEY_WIDTH * hi
+        if leak:
+            out.append((r, month, figure, lo, hi))
+    return out

@@ -345,3 +345,101 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
     assert plain  # the plain bars give withheld tier counts back (28 attacks) ...
     assert plain_aum  # ... and withheld tier AUM (62 attacks, scope AUM known or not)
     assert leaks(protected=True) == ([], [])
+
+
+def _trend_levels(kpis: pd.DataFrame, region_month: pd.DataFrame | None) -> dict:
+    """Every region's 03 trends as it publishes them (protect_levels as 03 calls it)."""
+    from bankanalysis.report import benchmarking as rb
+    from bankanalysis.report.disclosure_grid import protect_levels
+
+    out = {}
+    for r, e in kpis.groupby("region_id")["echelon"].first().items():
+        levels, _ = rb.level_aggregates(kpis, r, int(e), str(r))
+        out[str(r)] = protect_levels(levels, K, region_month=region_month)
+    return out
+
+
+def _trend_attack(kpis: pd.DataFrame, protected: bool) -> tuple[list, list]:
+    from attacker import attack_levels, level_leaks
+
+    regions = kpis.groupby(["month", "region_id"], as_index=False).agg(
+        customers=("customers", "sum"), echelon=("echelon", "first")
+    )
+    published = _trend_levels(kpis, regions if protected else None)
+    echelon = kpis.groupby("region_id")["echelon"].first().astype(int)
+    fte = kpis.groupby(["region_id", "month"])["staff_fte"].sum()
+    found = attack_levels(
+        published,
+        {str(r): int(e) for r, e in echelon.items()},
+        {(str(r), str(m)): float(v) for (r, m), v in fte.items()},
+        K,
+    )
+    return found, level_leaks(found, K)
+
+
+def test_trend_levels_of_echelon_and_bank_give_no_small_region_month_back():
+    """A region of 6-7 customers inside echelon 1: 03's echelon and bank lines (per FTE, the
+    FTE published by the outlet tables) minus the other regions' own lines gave its customers,
+    sales and AUM back; protect_levels with the run's region totals withholds those months."""
+    rows = []
+    for m in ("2025-01", "2025-02"):
+        for o, r, e, c, f, s, a in [
+            ("O1", "R1", 1, 400, 8, 120, 9e6),
+            ("O2", "R1", 1, 300, 6, 90, 7e6),
+            ("O3", "R2", 1, 6, 2, 4, 3e5),
+            ("O4", "R3", 2, 500, 10, 200, 1.2e7),
+        ]:
+            n = c + (m == "2025-02")
+            rows.append(
+                dict(month=m, outlet_id=o, region_id=r, echelon=e, customers=n, staff_fte=f,
+                     sales_total=s, aum=a)
+            )  # fmt: skip
+    kpis = pd.DataFrame(rows)
+    found, leaks = _trend_attack(kpis, protected=False)
+    assert {(r, m, f) for r, m, f, *_ in leaks} == {
+        ("R2", m, f) for m in ("2025-01", "2025-02") for f in ("customers", "sales_total", "aum")
+    }
+    exact = {(r, m, f): (lo, hi) for r, m, f, lo, hi in found}
+    assert exact[("R2", "2025-02", "customers")] == pytest.approx((7, 7))
+    assert exact[("R2", "2025-01", "aum")] == pytest.approx((3e5, 3e5))
+
+    found, leaks = _trend_attack(kpis, protected=True)
+    assert not leaks, leaks
+    assert len(found) == 6  # R2's two months, three figures each, all attacked
+    shown = _trend_levels(kpis, kpis.groupby(["month", "region_id"], as_index=False).agg(
+        customers=("customers", "sum"), echelon=("echelon", "first")))  # fmt: skip
+    withheld = shown["R1"].groupby("level")["withheld"].agg(["all", "any"])
+    assert withheld["all"].to_dict() == {"R1": False, "echelon 1": True, "whole bank": True}
+    assert withheld["any"].to_dict() == withheld["all"].to_dict()
+    assert not shown["R3"].query("level == 'R3'")["withheld"].any()
+
+
+def test_trend_levels_give_no_small_region_month_back_on_the_ci_bank(ci_bank):
+    """Every region's 03 trends on the CI bank, read together with the FTE of every outlet.
+    No CI region is smaller than k, so the trends withhold nothing there; each region in turn
+    is made small (its outlets' customers set to 3, every month; staff, sales and AUM kept)
+    and attacked: the plain trends give its months back, protect_levels' none."""
+    from attacker import LEVEL_FIGURES
+
+    from bankanalysis.benchmarking.kpis import outlet_kpis
+    from bankanalysis.data.load import load_processed
+
+    bank = load_processed(ci_bank.processed)
+    kpis = outlet_kpis(bank.outlet_month())
+    sizes = kpis.groupby(["month", "region_id"])["customers"].sum()
+    assert (sizes >= K).all()
+    found, leaks = _trend_attack(kpis, protected=True)
+    assert not found and not leaks  # nothing withheld, nothing to recover
+    months = kpis["month"].nunique()
+    for r in sorted(kpis["region_id"].unique()):
+        shrunk = kpis.assign(customers=kpis["customers"].mask(kpis["region_id"] == r, 3))
+        _, leaks = _trend_attack(shrunk, protected=False)
+        assert {(q, f) for q, _, f, *_ in leaks} == {
+            (r, f) for f in ("customers", "sales_total", "aum")
+        }, r
+        own = shrunk[shrunk["region_id"] == r].groupby("month")
+        measured = sum(int(own[f].sum(min_count=1).notna().sum()) for f in LEVEL_FIGURES.values())
+        assert len(leaks) == measured >= 3 * months - 3, r  # sales are absent from one month
+        found, leaks = _trend_attack(shrunk, protected=True)
+        assert not leaks, (r, leaks[:3])
+        assert len(found) == 3 * months, r  # every month of the region, three figures

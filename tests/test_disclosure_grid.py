@@ -63,6 +63,40 @@ def test_protect_levels_blanks_small_months_only() -> None:
     assert np.isnan(out.at[0, "customers_per_fte"]) and out.at[1, "customers_per_fte"] == 6.0
 
 
+def test_protect_levels_withholds_the_echelon_and_bank_months_the_run_withholds() -> None:
+    """One rule with protect_region_totals: R2 (7 customers in 2025-02) is inside echelon 1,
+    so echelon 1's and the bank's 2025-02 are withheld; 2025-01 (R2 at 12) and echelon 2 are
+    not, nor a level the run's totals do not name."""
+    rm = pd.DataFrame(
+        {
+            "month": ["2025-01"] * 3 + ["2025-02"] * 3,
+            "region_id": ["R1", "R2", "R3"] * 2,
+            "echelon": [1, 1, 2] * 2,
+            "customers": [500, 12, 300, 500, 7, 300],
+        }
+    )
+    levels = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 3,
+            "level": ["R3", "R3", "echelon 2", "echelon 2", "whole bank", "whole bank"],
+            "customers": [300, 300, 300, 300, 812, 807],
+            "customers_per_fte": [30.0, 30.0, 30.0, 30.0, 40.0, 41.0],
+        }
+    )
+    assert dg.protect_region_totals(rm, "2025-02", 10) == {
+        "customers[region=R2]": "primary",
+        "customers[echelon=1]": "secondary",
+        "customers": "secondary",
+    }
+    out = dg.protect_levels(levels, 10, region_month=rm)
+    assert out["withheld"].tolist() == [False, False, False, False, False, True]
+    assert np.isnan(out.at[5, "customers_per_fte"]) and out.at[4, "customers_per_fte"] == 40.0
+    ech1 = pd.DataFrame({"month": ["2025-01", "2025-02"], "level": "echelon 1",
+                         "customers": [512, 507], "customers_per_fte": [45.0, 46.0]})  # fmt: skip
+    assert dg.protect_levels(ech1, 10, region_month=rm)["withheld"].tolist() == [False, True]
+    assert not dg.protect_levels(ech1, 10)["withheld"].any()  # without the run's totals
+
+
 def test_region_too_small_and_banner() -> None:
     assert dg.region_too_small(9, 10) and not dg.region_too_small(10, 10)
     assert not dg.region_too_small(0, 10) and dg.region_too_small(Suppressed(10), 10)

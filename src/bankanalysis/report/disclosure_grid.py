@@ -309,13 +309,32 @@ def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFra
     return out
 
 
-def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.DataFrame:
+def protect_levels(
+    levels: pd.DataFrame,
+    k: int,
+    size: str = "customers",
+    region_month: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Productivity trends with every month of a level (region, echelon, bank) whose customers
     are 1 to ``k - 1`` withheld: its KPI values NaN (the chart leaves the point out), column
     ``withheld`` True.
 
-    A level's per-FTE ratios with its staff known (the workbooks) give its customers and sales
-    back, so a small level shows no figure at all.
+    A level's per-FTE ratios with its staff known (every outlet table publishes its FTE) give
+    its customers, sales and AUM back, so a small level shows no figure at all. With
+    ``region_month`` (``month, region_id, echelon`` and ``size`` of every region), a month of
+    the echelon (level ``"echelon <e>"``) or the bank (``"whole bank"``) is withheld too when
+    :func:`protect_region_totals` withholds that total for the month: the echelon's figure
+    minus the other regions' (each published by their own report) would give a small region's
+    back.
+
+    Examples
+    --------
+    >>> lv = pd.DataFrame({"month": "2025-03", "level": ["R1", "echelon 1", "whole bank"],
+    ...                    "customers": [500, 507, 807], "customers_per_fte": [50.0, 46.1, 53.8]})
+    >>> rm = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2", "R3"],
+    ...                    "echelon": [1, 1, 2], "customers": [500, 7, 300]})
+    >>> protect_levels(lv, 10, region_month=rm)["withheld"].tolist()
+    [False, True, True]
     """
     out = levels.copy()
     small = (
@@ -323,6 +342,8 @@ def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.
         if size in out.columns
         else np.zeros(len(out), dtype=bool)
     )
+    if region_month is not None:
+        small = small | _withheld_scope_months(out, region_month, k, size)
     keep = {"month", "level", size}
     numeric = [
         c
@@ -332,6 +353,23 @@ def protect_levels(levels: pd.DataFrame, k: int, size: str = "customers") -> pd.
     for c in numeric:
         out[c] = out[c].astype("float64").mask(small)
     out["withheld"] = small
+    return out
+
+
+def _withheld_scope_months(
+    levels: pd.DataFrame, region_month: pd.DataFrame, k: int, size: str
+) -> np.ndarray:
+    """Rows of ``levels`` (echelon or bank) whose month's total :func:`protect_region_totals`
+    withholds."""
+    label = levels["level"].astype(str)
+    out = np.zeros(len(levels), dtype=bool)
+    for month in levels["month"].unique():
+        withheld = protect_region_totals(region_month, str(month), k, size)
+        if not withheld:
+            continue
+        keys = {f"echelon {e.split('=')[1].rstrip(']')}" for e in withheld if "[echelon=" in e}
+        keys |= {"whole bank"} if "customers" in withheld else set()
+        out |= ((levels["month"] == month) & label.isin(keys)).to_numpy()
     return out
 
 
