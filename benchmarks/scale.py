@@ -219,18 +219,66 @@ def run_size(
     figures[f"{label}_disk_gb"] = disk_gb(base / "raw", base / "processed")
     if all(s in results for s in END_TO_END):
         figures[f"{label}_end_to_end_s"] = sum(results[s].wall_s for s in END_TO_END)
+    run_dir = base / "reports" / "all"
+    if "reports" in results and (run_dir / "manifest.json").exists():
+        for notebook, seconds in cells_by_notebook(run_dir).items():
+            figures[f"{label}_reports_{notebook}_cell_s"] = seconds
+        for notebook, region, head, seconds in slowest_cells(run_dir):
+            print(f"  [{label}] slow cell {seconds:7.1f} s  {notebook} {region}: {head}")
     return figures
 
 
 def cell_seconds(ipynb: Path) -> float:
     """Seconds papermill recorded for the cells of one executed notebook (0 when none)."""
+    return sum(seconds for _, seconds in _cells(ipynb))
+
+
+def _cells(ipynb: Path) -> list[tuple[str, float]]:
+    """(first source line, seconds) of every executed cell papermill timed in ``ipynb``."""
     nb = json.loads(ipynb.read_text(encoding="utf-8"))
-    total = 0.0
+    out = []
     for cell in nb.get("cells", []):
         duration = cell.get("metadata", {}).get("papermill", {}).get("duration")
         if isinstance(duration, (int, float)):
-            total += float(duration)
-    return total
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else str(source)
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            out.append((lines[0][:80] if lines else "", float(duration)))
+    return out
+
+
+def cells_by_notebook(run_dir: Path) -> dict[str, float]:
+    """Cell seconds of a finished run summed per notebook over its jobs (where reports spend).
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder; its ``manifest.json`` lists each job's notebook and executed copy.
+
+    Returns
+    -------
+    dict of str to float
+        ``{notebook: seconds}``, in the manifest's order of first appearance.
+    """
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    out: dict[str, float] = {}
+    for job in manifest["jobs"]:
+        ipynb = run_dir / job["ipynb"]
+        if ipynb.exists():
+            out[job["notebook"]] = out.get(job["notebook"], 0.0) + cell_seconds(ipynb)
+    return out
+
+
+def slowest_cells(run_dir: Path, n: int = 8) -> list[tuple[str, str, str, float]]:
+    """The ``n`` slowest cells of a finished run: (notebook, region, first line, seconds)."""
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    found = []
+    for job in manifest["jobs"]:
+        ipynb = run_dir / job["ipynb"]
+        if ipynb.exists():
+            region = str(job.get("region_id") or "bank")
+            found += [(job["notebook"], region, h, s) for h, s in _cells(ipynb)]
+    return sorted(found, key=lambda c: -c[3])[:n]
 
 
 def batch_overhead(run_dir: Path, wall_s: float, workers: int) -> dict[str, float]:
