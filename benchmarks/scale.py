@@ -263,8 +263,8 @@ def cells_by_notebook(run_dir: Path) -> dict[str, float]:
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     out: dict[str, float] = {}
     for job in manifest["jobs"]:
-        ipynb = run_dir / job["ipynb"]
-        if ipynb.exists():
+        ipynb = run_dir / job["ipynb"] if job.get("ipynb") else None
+        if ipynb is not None and ipynb.exists():
             out[job["notebook"]] = out.get(job["notebook"], 0.0) + cell_seconds(ipynb)
     return out
 
@@ -274,8 +274,8 @@ def slowest_cells(run_dir: Path, n: int = 8) -> list[tuple[str, str, str, float]
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     found = []
     for job in manifest["jobs"]:
-        ipynb = run_dir / job["ipynb"]
-        if ipynb.exists():
+        ipynb = run_dir / job["ipynb"] if job.get("ipynb") else None
+        if ipynb is not None and ipynb.exists():
             region = str(job.get("region_id") or "bank")
             found += [(job["notebook"], region, h, s) for h, s in _cells(ipynb)]
     return sorted(found, key=lambda c: -c[3])[:n]

@@ -191,6 +191,7 @@ def test_cells_by_notebook_and_the_slowest_cells_name_where_reports_spend(tmp_pa
         {"notebook": "01_seg", "region_id": "R02", "ipynb": "R02/seg.ipynb"},
         {"notebook": "00_ov", "region_id": None, "ipynb": "bank/ov.ipynb"},
         {"notebook": "03_gone", "region_id": "R03", "ipynb": "R03/missing.ipynb"},
+        {"notebook": "02_running", "region_id": "R04", "ipynb": None},
     ]
     (tmp_path / "manifest.json").write_text(json.dumps({"jobs": jobs}), encoding="utf-8")
     assert cells_by_notebook(tmp_path) == {"01_seg": 8.0, "00_ov": 4.5}
