@@ -49,17 +49,22 @@ from bankanalysis.synthetic.population import (
     build_products,
     build_regions,
     draw_customers,
+    draw_managers,
+    home_log_efficiency,
+    managed_per_outlet,
 )
-from bankanalysis.synthetic.simulate import Writers, simulate
+from bankanalysis.synthetic.simulate import Writers, add_actuals, simulate
 from bankanalysis.synthetic.spec import (
+    CHUNK_CUSTOMERS,
     CROSS_SELL,
     DEFAULT_N_REGIONS,
     Calendar,
+    chunk_sizes,
     make_calendar,
     region_catalogue,
 )
 from bankanalysis.synthetic.targets import build_targets, plan_year_targets
-from bankanalysis.synthetic.truth import propensity_schema, write_truth
+from bankanalysis.synthetic.truth import CustomerTruth, propensity_schema, write_truth
 from bankanalysis.synthetic.writer import (
     ChunkWriter,
     date_array,
@@ -76,10 +81,12 @@ logger = logging.getLogger(__name__)
 TRUTH_DIR = "_truth"
 
 
-def _customers_frame(cust: Customers, outlets: pd.DataFrame, managers: pd.DataFrame) -> pa.Table:
-    """The ``customers`` table (contract columns) of the simulated customers."""
+def _customers_frame(
+    cust: Customers, outlets: pd.DataFrame, managers: pd.DataFrame, ids: tuple[np.ndarray, int]
+) -> pa.Table:
+    """The ``customers`` table (contract columns) of the simulated customers of one chunk."""
     n = len(cust.persona)
-    cid_table, width = id_table("C", n)
+    cid_table, width = ids
     mid_table, mwidth = id_table("M", max(len(managers), 1))
     has_mgr = cust.manager >= 0
     mgr = pc.if_else(
@@ -108,6 +115,7 @@ def generate_bank(
     fmt: str = "parquet",
     end_month: str = "2026-10",
     n_regions: int = DEFAULT_N_REGIONS,
+    chunk_customers: int = CHUNK_CUSTOMERS,
 ) -> dict:
     """Write the synthetic bank and its planted truth to ``out_dir``.
 
@@ -134,6 +142,10 @@ def generate_bank(
         Regions (secondary branches) in three echelons; 8 is the built-in bank, other counts
         come from :func:`~bankanalysis.synthetic.spec.region_catalogue` (each region gets at
         least two outlets).
+    chunk_customers : int
+        Largest number of customers drawn and simulated at once (the memory grows with it, not
+        with the bank; see :func:`~bankanalysis.synthetic.spec.chunk_sizes`). A bank of at
+        most this many customers is one chunk; changing it changes larger banks' data.
 
     Returns
     -------
@@ -158,7 +170,8 @@ def generate_bank(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-generate-", dir=out_dir.parent))
     try:
-        summary = _generate_into(tmp, n_customers, cal, seed, fmt, catalogue)
+        sizes = chunk_sizes(n_customers, chunk_customers)
+        summary = _generate_into(tmp, sizes, cal, seed, fmt, catalogue)
         _swap_in(tmp, out_dir, fmt)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -168,14 +181,44 @@ def generate_bank(
     return summary
 
 
-def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalogue: tuple) -> dict:
-    """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary."""
+def _bank_census(
+    sizes: list[int], outlets: pd.DataFrame, cal: Calendar, seed: int
+) -> tuple[float, np.ndarray]:
+    """What the customers' draws need from the whole bank, from per-chunk sums.
+
+    Two passes over the chunks redraw only what they need (each chunk from its own streams):
+    the mean log efficiency of the customers' home outlets (which centres the outlets' wallet
+    shares) and then, with it, the managed customers per outlet (which sets the managers).
+    """
+    n = sum(sizes)
+    log_eff = 0.0
+    for k, size in enumerate(sizes):
+        log_eff += home_log_efficiency(size, outlets, cal, seed, k)
+    centre = log_eff / n
+    per_outlet = np.zeros(len(outlets), dtype=np.int64)
+    for k, size in enumerate(sizes):
+        per_outlet += managed_per_outlet(size, outlets, cal, seed, k, centre)
+    return centre, per_outlet
+
+
+def _generate_into(
+    tmp: Path, sizes: list[int], cal: Calendar, seed: int, fmt: str, catalogue: tuple
+) -> dict:
+    """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary.
+
+    The customers are drawn and simulated chunk by chunk (``sizes``), each over every month
+    and from its own random streams, and their rows appended to the tables; what needs the
+    whole bank is drawn before the chunk loop (outlets, devices and, from per-chunk sums, the
+    wallet-share centre and the managers: :func:`_bank_census`) or summed over the chunks after
+    it (the outlets' actuals the targets are planned from).
+    """
+    n = sum(sizes)
     truth = tmp / TRUTH_DIR
     truth.mkdir()
     regions = build_regions(catalogue)
     outlets = build_outlets(n, cal, seed, catalogue)
-    cust = draw_customers(n, outlets, cal, seed)
-    managers = assign_managers(cust, outlets, cal, seed)
+    centre, per_outlet = _bank_census(sizes, outlets, cal, seed)
+    managers = draw_managers(per_outlet, outlets, cal, seed, sizes[0])
     devices = build_devices(outlets, cal, seed, catalogue)
     rows: dict[str, int] = {}
     for table, frame in (
@@ -185,9 +228,9 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
         ("managers", managers),
         ("devices", devices),
         ("device_months", build_device_months(devices, cal, seed)),
-        ("customers", _customers_frame(cust, outlets, managers)),
     ):
         rows[table] = write_table_frame(frame, tmp, table, fmt)
+    rows["customers"] = 0  # written chunk by chunk below
 
     writers = Writers(
         holdings=table_writer(tmp, "holdings", fmt),
@@ -200,16 +243,38 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
             ("customer_id", *(f"p_{p}" for p in CROSS_SELL)),
         ),
     )
+    customers = table_writer(tmp, "customers", fmt)
+    customer_truth = CustomerTruth(truth)
+    parts = []
     try:
-        actuals = simulate(cust, outlets, managers, cal, seed, writers)
+        start = 0
+        for k, size in enumerate(sizes):
+            cust = draw_customers(size, outlets, cal, seed, k, centre)
+            assign_managers(cust, per_outlet, seed, k)
+            ids = id_table("C", size, start, n)
+            customers.write(_customers_frame(cust, outlets, managers, ids))
+            customer_truth.write(cust, ids)
+            parts.append(simulate(cust, outlets, managers, cal, seed, writers, k, ids))
+            logger.info("customer chunk %d of %d: %d customers", k + 1, len(sizes), size)
+            start += size
+            del cust, ids
     finally:
-        for wr in (writers.holdings, writers.transactions, writers.contacts, writers.propensity):
+        for wr in (
+            customers,
+            writers.holdings,
+            writers.transactions,
+            writers.contacts,
+            writers.propensity,
+        ):
             wr.close()
+        customer_truth.close()
     for name in ("holdings", "transactions", "contacts"):
         rows[name] = getattr(writers, name).rows
+    rows["customers"] = customers.rows
+    actuals = add_actuals(parts)
     targets = build_targets(actuals, outlets, cal, seed)
     rows["targets"] = write_table_frame(targets, tmp, "targets", fmt)
-    write_truth(truth, cust, outlets, cal, seed)
+    write_truth(truth, n, outlets, cal, seed)
     pq.write_table(
         pa.Table.from_pandas(
             plan_year_targets(actuals, outlets, cal)[1], preserve_index=False
@@ -220,6 +285,7 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
     rows["truth.propensity"] = writers.propensity.rows
     summary: dict = {
         "customers": n,
+        "chunks": len(sizes),
         "regions": len(regions),
         "outlets": len(outlets),
         "months": f"{cal.labels[0]}..{cal.labels[-1]}",
