@@ -15,10 +15,19 @@ folder (Parquet by default, UTF-8 CSV on request) and the planted truth into ``_
   with ``efficiency ** 0.8``, so deposits, new customers, sales and fee income follow inputs and
   efficiency with modest noise.
 
-The simulation is vectorised over customers and runs month by month, writing the big tables
-(holdings, transactions, the propensity truth) in per-month chunks, so a million customers fit in
-a few GB. Same arguments, byte-identical files: every random draw comes from a stream derived from
-``seed``, a component id and the month.
+Customers are drawn and simulated in chunks of at most
+:data:`~bankanalysis.synthetic.spec.CHUNK_CUSTOMERS`: each chunk over every month, vectorised
+over its customers, its rows appended to the same files (one Parquet file or CSV per table, as
+the raw contract has them: more row groups, nothing else changes), so the memory grows with the
+chunk, not the bank. What needs the whole bank is either drawn before the chunk loop (regions,
+outlets, devices; the managers, whose number per outlet follows the managed customers counted
+by a census pass over the chunks; the centre of the outlets' wallet shares, the customers' mean
+log home-outlet efficiency, from a first census pass) or summed over the chunks after it (the
+outlets' monthly actuals the targets and the planted year targets are planned from): exact
+per-chunk sums, not estimates. Same arguments, byte-identical files: every random draw comes
+from a stream derived from ``seed``, a component id, the month and the chunk (the first chunk
+draws from the streams a bank of one chunk always drew from, so a bank of at most
+``CHUNK_CUSTOMERS`` customers is the data generator version 2 gave).
 
 Nothing here reads the wall clock for data: the calendar ends at ``end_month``.
 """
