@@ -220,7 +220,8 @@ PHI = (np.sqrt(5.0) - 1.0) / 2.0
 GENERATOR_VERSION = 3
 
 #: Largest number of customers drawn and simulated at once: the generator's memory grows with
-#: this, not with the bank (about 0.5 GB at 250,000, measured; README "Scale").
+#: this, not with the bank (a 1M bank peaked at 0.66 GB with 250,000, 0.44 GB with 125,000,
+#: 1.0 GB with 500,000, at about the same CPU time; README "Scale").
 CHUNK_CUSTOMERS = 250_000
 
 
