@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from bankanalysis.contract import TABLES
 from bankanalysis.exceptions import GenerateError
 from bankanalysis.synthetic import (
     CROSS_SELL,
+    GENERATOR_VERSION,
     PERSONAS,
     PROPENSITY_MODEL,
     generate_bank,
     make_calendar,
     n_outlets_for,
 )
+from bankanalysis.synthetic.spec import CHUNK_CUSTOMERS, chunk_sizes
 from bankanalysis.synthetic.writer import ARROW_TYPES, STORAGE, table_schema
 
 N, MONTHS, SEED = 2000, 5, 11
@@ -35,6 +38,21 @@ def _gen(path: Path, **kw: object) -> Path:
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _gen(tmp_path_factory.mktemp("gen") / "raw")
+
+
+#: Chunk size of the bank generated in three customer chunks (667, 667 and 666 customers).
+CHUNK = 700
+
+
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _gen(tmp_path_factory.mktemp("chunked") / "raw", chunk_customers=CHUNK)
+
+
+@pytest.fixture(params=["one chunk", "three chunks"])
+def each_bank(request: pytest.FixtureRequest, bank: Path, chunked: Path) -> Path:
+    """The bank generated at once and the same arguments generated in three chunks."""
+    return bank if request.param == "one chunk" else chunked
 
 
 def _read(raw: Path, table: str) -> pd.DataFrame:
@@ -118,10 +136,10 @@ def test_generated_files_have_the_writer_schemas(bank: Path) -> None:
         ], name
 
 
-def test_generated_bank_passes_the_validator(bank: Path) -> None:
+def test_generated_bank_passes_the_validator(each_bank: Path) -> None:
     from bankanalysis.data.validate import validate_raw
 
-    assert validate_raw(bank).violations == []
+    assert validate_raw(each_bank).violations == []
 
 
 def test_calendar_and_dimension_sizes(bank: Path) -> None:
@@ -148,9 +166,9 @@ def test_calendar_and_dimension_sizes(bank: Path) -> None:
     ]
 
 
-def test_customers_open_and_close_within_the_window(bank: Path) -> None:
-    cust = _read(bank, "customers")
-    h = _read(bank, "holdings")
+def test_customers_open_and_close_within_the_window(each_bank: Path) -> None:
+    cust = _read(each_bank, "customers")
+    h = _read(each_bank, "holdings")
     since = pd.to_datetime(cust["since"])
     closed = pd.to_datetime(cust["closed"])
     # about 1.1% join per month of the window
@@ -203,11 +221,11 @@ def test_tier_shares_and_aum_concentration(big_bank: Path) -> None:
     assert avg[tier >= 2].sum() / avg.sum() > 0.5
 
 
-def test_personas_have_distinct_channel_mixes(bank: Path) -> None:
-    personas = pd.read_parquet(bank / "_truth" / "personas.parquet")
+def test_personas_have_distinct_channel_mixes(each_bank: Path) -> None:
+    personas = pd.read_parquet(each_bank / "_truth" / "personas.parquet")
     assert set(personas["persona"]) == set(PERSONAS)
-    assert personas["customer_id"].tolist() == _read(bank, "customers")["customer_id"].tolist()
-    txn = _read(bank, "transactions").merge(personas, on="customer_id")
+    assert personas["customer_id"].tolist() == _read(each_bank, "customers")["customer_id"].tolist()
+    txn = _read(each_bank, "transactions").merge(personas, on="customer_id")
     mix = pd.crosstab(txn["persona"], txn["channel"], normalize="index")
     assert mix.loc["branch_traditional", "counter"] > 0.6
     assert mix.loc["self_service", "self_service"] > 0.6
@@ -215,10 +233,10 @@ def test_personas_have_distinct_channel_mixes(bank: Path) -> None:
     assert mix.loc["digital_saver", ["online", "mobile"]].sum() > 0.75
     assert mix.loc["digital_saver", "online"] > 2 * mix.loc["young_borrower", "online"]
     # transactions per active customer-month: ~3 overall, dormant customers hardly transact
-    cm = _read(bank, "holdings").groupby("month")["customer_id"].nunique().sum()
+    cm = _read(each_bank, "holdings").groupby("month")["customer_id"].nunique().sum()
     assert 2.5 <= len(txn) / cm <= 3.6
     cm_by = (
-        _read(bank, "holdings")[["month", "customer_id"]]
+        _read(each_bank, "holdings")[["month", "customer_id"]]
         .drop_duplicates()
         .merge(personas, on="customer_id")["persona"]
         .value_counts()
@@ -230,39 +248,39 @@ def test_personas_have_distinct_channel_mixes(bank: Path) -> None:
     assert txn.loc[txn["channel"] == "counter", "outlet_id"].notna().all()
 
 
-def test_managers_serve_mostly_wealthy_customers(bank: Path) -> None:
-    cust = _read(bank, "customers")
-    h = _read(bank, "holdings")
+def test_managers_serve_mostly_wealthy_customers(each_bank: Path) -> None:
+    cust = _read(each_bank, "customers")
+    h = _read(each_bank, "holdings")
     last = h[h["month"] == h["month"].max()]
-    products = _read(bank, "products")
+    products = _read(each_bank, "products")
     aum = last[last["product"].isin(products.loc[products["in_aum"], "product"])]
     aum = aum.groupby("customer_id")["balance"].sum()
     has = cust.set_index("customer_id")["manager_id"].notna().reindex(aum.index)
     assert has[aum >= 500_000].mean() > 0.7
     assert has[aum < 50_000].mean() < 0.1
-    contacts = _read(bank, "contacts")
+    contacts = _read(each_bank, "contacts")
     mgr = cust.set_index("customer_id")["manager_id"]
     assert (contacts["manager_id"] == mgr.reindex(contacts["customer_id"]).to_numpy()).all()
 
 
-def test_first_month_is_no_spike_of_purchases_or_new_customer_targets(bank: Path) -> None:
-    txn = _read(bank, "transactions")
+def test_first_month_is_no_spike_of_purchases_or_new_customer_targets(each_bank: Path) -> None:
+    txn = _read(each_bank, "transactions")
     month = pd.to_datetime(txn["txn_date"]).dt.strftime("%Y-%m")
     purchases = month[txn["kind"] == "purchase"].value_counts().sort_index()
     assert purchases.iloc[0] < 1.3 * purchases.iloc[1:].mean()
-    targets = _read(bank, "targets")
+    targets = _read(each_bank, "targets")
     new = targets[(targets["kpi"] == "new_customers") & (targets["level"] == "outlet")]
     by_month = new.groupby("month")["target"].sum()
     assert by_month.between(0.005 * N, 0.03 * N).all()
 
 
-def test_region_targets_are_the_sum_of_their_outlets(bank: Path) -> None:
-    every = _read(bank, "targets")
+def test_region_targets_are_the_sum_of_their_outlets(each_bank: Path) -> None:
+    every = _read(each_bank, "targets")
     targets = every[every["period"] == "month"]
     # the year targets of the last year (planted for the plan check): regions and the bank
     year = every[every["period"] == "year"]
     assert set(year["level"]) == {"region", "bank"} and year["month"].nunique() == 1
-    outlets = _read(bank, "outlets")
+    outlets = _read(each_bank, "outlets")
     assert set(targets["kpi"]) == {
         "new_customers",
         "deposit_balance",
@@ -282,8 +300,8 @@ def test_region_targets_are_the_sum_of_their_outlets(bank: Path) -> None:
 # --------------------------------------------------------------------------- planted truth
 
 
-def test_truth_files_and_marker(bank: Path) -> None:
-    truth = bank / "_truth"
+def test_truth_files_and_marker(each_bank: Path) -> None:
+    truth = each_bank / "_truth"
     for f in (
         ".synthetic",
         "README.md",
@@ -298,16 +316,16 @@ def test_truth_files_and_marker(bank: Path) -> None:
     assert "months=2026-06..2026-10" in marker
     model = json.loads((truth / "propensity_model.json").read_text(encoding="utf-8"))
     assert sorted(model["products"]) == sorted(CROSS_SELL)
-    products = _read(bank, "products")
+    products = _read(each_bank, "products")
     assert sorted(products.loc[products["cross_sell"], "product"]) == sorted(CROSS_SELL)
     eff = pd.read_parquet(truth / "outlet_efficiency.parquet")
-    assert eff["outlet_id"].tolist() == _read(bank, "outlets")["outlet_id"].tolist()
+    assert eff["outlet_id"].tolist() == _read(each_bank, "outlets")["outlet_id"].tolist()
     assert eff["efficiency"].gt(0).all() and eff["efficiency"].max() == 1.0
 
 
-def test_propensity_rows_only_for_active_non_holders(bank: Path) -> None:
-    prop = pd.read_parquet(bank / "_truth" / "propensity.parquet")
-    h = _read(bank, "holdings")
+def test_propensity_rows_only_for_active_non_holders(each_bank: Path) -> None:
+    prop = pd.read_parquet(each_bank / "_truth" / "propensity.parquet")
+    h = _read(each_bank, "holdings")
     assert prop[[f"p_{p}" for p in CROSS_SELL]].dtypes.eq("float32").all()
     active = h[["month", "customer_id"]].drop_duplicates()
     assert len(prop) == len(active)
@@ -344,13 +362,13 @@ def _features(cm: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def test_true_propensity_is_a_function_of_the_processed_customer_month(
-    bank: Path, tmp_path: Path
+    each_bank: Path, tmp_path: Path
 ) -> None:
     from bankanalysis.data.prepare import prepare
 
-    prepare(bank, tmp_path / "processed")
+    prepare(each_bank, tmp_path / "processed")
     cm = pd.read_parquet(tmp_path / "processed" / "customer_month.parquet")
-    prop = pd.read_parquet(bank / "_truth" / "propensity.parquet")
+    prop = pd.read_parquet(each_bank / "_truth" / "propensity.parquet")
     df = cm.merge(prop, on=["month", "customer_id"], validate="one_to_one")
     assert len(df) == len(cm) == len(prop)
     feat = _features(df)
@@ -396,6 +414,173 @@ def test_outlet_customers_follow_inputs_and_efficiency(big_bank: Path) -> None:
     capacity = o["staff_fte"] + 2 * o["devices"]
     rho_eff = spearmanr(cust.reindex(o.index) / capacity, o["efficiency"]).statistic
     assert rho_eff > 0.95
+
+
+# --------------------------------------------------------------------------- customer chunks
+
+#: Content digests of two small banks as main generated them before the generator worked in
+#: customer chunks (commit d050e24, GENERATOR_VERSION 2), computed there with
+#: ``generate_bank(d, n_customers=n, n_months=m, seed=s, n_regions=r)`` and :func:`_content`:
+#: every file but the marker ``_truth/.synthetic`` (which names the generator version), in
+#: sorted path order: its path, then for Parquet the column names and Arrow types and
+#: ``repr(pyarrow.parquet.read_table(f).to_pydict())``, else its bytes. (The files themselves
+#: were also compared byte for byte with main's output then, the CI bank included: only the
+#: marker differed.)
+MAIN_DIGESTS: dict[tuple[int, int, int, int], str] = {
+    (1200, 4, 5, 8): "22fc8a4bef48a7198e71ebe42c7e1950ab8c6bac8de83f003d170dea287f3be5",
+    (600, 3, 9, 12): "ef31d9c8d319739118aed041c357c053f3d1a126670645346a18fcd3817761cc",
+}
+
+
+def _content(raw: Path) -> str:
+    """Digest of a generated bank's data (see :data:`MAIN_DIGESTS`)."""
+    h = hashlib.sha256()
+    for p in sorted(raw.rglob("*")):
+        if not p.is_file() or p.name == ".synthetic":
+            continue
+        h.update(p.relative_to(raw).as_posix().encode() + b"\0")
+        if p.suffix == ".parquet":
+            t = pq.read_table(p)
+            h.update(repr([(f.name, str(f.type)) for f in t.schema]).encode())
+            h.update(repr(t.to_pydict()).encode())
+        else:
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("args", list(MAIN_DIGESTS))
+def test_a_bank_of_one_chunk_is_the_data_main_generated_before_chunks(
+    args: tuple[int, int, int, int], tmp_path: Path
+) -> None:
+    n, months, seed, regions = args
+    raw = tmp_path / "raw"
+    generate_bank(raw, n_customers=n, n_months=months, seed=seed, n_regions=regions)
+    assert _content(raw) == MAIN_DIGESTS[args]
+    marker = (raw / "_truth" / ".synthetic").read_text(encoding="utf-8")
+    assert f"generator_version={GENERATOR_VERSION}\n" in marker and GENERATOR_VERSION == 3
+
+
+def test_chunk_sizes_split_evenly_and_refuse_an_empty_chunk() -> None:
+    assert chunk_sizes(N, CHUNK) == [667, 667, 666]
+    assert chunk_sizes(1400, CHUNK) == [700, 700]
+    assert chunk_sizes(1401, CHUNK) == [467, 467, 467]
+    assert chunk_sizes(N) == [N] and CHUNK_CUSTOMERS >= 100_000
+    with pytest.raises(GenerateError, match="chunk size"):
+        chunk_sizes(N, 0)
+
+
+def test_a_chunked_bank_has_every_customer_once(chunked: Path) -> None:
+    ids = [f"C{i:07d}" for i in range(1, N + 1)]
+    assert _read(chunked, "customers")["customer_id"].tolist() == ids
+    personas = pd.read_parquet(chunked / "_truth" / "personas.parquet")
+    assert personas["customer_id"].tolist() == ids
+    assert pq.ParquetFile(chunked / "_truth" / "personas.parquet").num_row_groups == 3
+    upgraders = pd.read_parquet(chunked / "_truth" / "upgraders.parquet")
+    assert upgraders["customer_id"].is_unique and set(upgraders["customer_id"]) <= set(ids)
+    for table in ("holdings", "transactions", "contacts"):
+        assert set(_read(chunked, table)["customer_id"]) <= set(ids), table
+    prop = pd.read_parquet(chunked / "_truth" / "propensity.parquet")
+    assert not prop.duplicated(["month", "customer_id"]).any()
+    # every chunk has customers in every month's rows
+    h = _read(chunked, "holdings")
+    chunk_of = (h["customer_id"].str[1:].astype(int) - 1) // 667
+    assert (h.groupby("month")["customer_id"].nunique() > 0.8 * N).all()
+    assert pd.crosstab(h["month"], chunk_of).gt(0).all().all()
+
+
+def test_a_chunked_bank_is_deterministic_and_other_data(
+    chunked: Path, bank: Path, tmp_path: Path
+) -> None:
+    again = _gen(tmp_path / "again", chunk_customers=CHUNK)
+    a, b = _files(chunked), _files(again)
+    assert sorted(a) == sorted(b) == sorted(_files(bank))
+    assert [k for k in a if a[k] != b[k]] == []
+    assert a["holdings.parquet"] != _files(bank)["holdings.parquet"]
+
+
+def test_the_first_chunk_draws_what_a_bank_of_its_size_draws(chunked: Path, tmp_path: Path) -> None:
+    # the same outlets (16 for both sizes), and the first chunk's customer streams are those of
+    # a bank of 667: only the wallet-share centre and the managers come from the whole bank
+    small = _gen(tmp_path / "small", n_customers=667)
+    cols = ["customer_id", "outlet_id", "birth_year", "gender", "since", "closed"]
+    first = _read(chunked, "customers")[cols].iloc[:667].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, _read(small, "customers")[cols])
+    personas = pd.read_parquet(chunked / "_truth" / "personas.parquet")["persona"]
+    small_personas = pd.read_parquet(small / "_truth" / "personas.parquet")["persona"]
+    assert personas.iloc[:667].tolist() == small_personas.tolist()
+    # the second chunk draws from its own streams
+    assert personas.iloc[667:1334].tolist() != small_personas.tolist()
+
+
+def test_the_bank_wide_draws_are_exact_sums_over_the_chunks() -> None:
+    from bankanalysis.synthetic.population import (
+        assign_managers,
+        build_outlets,
+        draw_customers,
+        draw_managers,
+        home_log_efficiency,
+        managed_per_outlet,
+    )
+
+    cal = make_calendar("2026-10", MONTHS)
+    sizes = chunk_sizes(N, CHUNK)
+    outlets = build_outlets(N, cal, SEED)
+    log_eff = [home_log_efficiency(m, outlets, cal, SEED, k) for k, m in enumerate(sizes)]
+    centre = sum(log_eff) / N
+    per_outlet = sum(
+        managed_per_outlet(m, outlets, cal, SEED, k, centre) for k, m in enumerate(sizes)
+    )
+    managers = draw_managers(per_outlet, outlets, cal, SEED, sizes[0])
+    drawn = []
+    for k, m in enumerate(sizes):
+        cust = draw_customers(m, outlets, cal, SEED, k, centre)
+        assign_managers(cust, per_outlet, SEED, k)
+        drawn.append(cust)
+    home = np.concatenate([c.outlet for c in drawn])
+    eff = np.log(outlets["efficiency"].to_numpy())
+    np.testing.assert_allclose(eff[home].mean(), centre, rtol=1e-12)
+    for c, part in zip(drawn, log_eff, strict=True):
+        assert eff[c.outlet].sum() == part  # the census redraws the same homes
+    mgr = np.concatenate([c.manager for c in drawn])
+    # the census counted exactly the customers the chunks then gave a manager
+    assert np.bincount(home[mgr >= 0], minlength=len(outlets)).tolist() == per_outlet.tolist()
+    expected = np.maximum(1, np.round(per_outlet / 120.0)).astype(int)
+    index = {o: i for i, o in enumerate(outlets["outlet_id"])}
+    mgr_outlet = managers["outlet_id"].map(index)
+    assert np.bincount(mgr_outlet, minlength=len(outlets)).tolist() == expected.tolist()
+    # every managed customer's manager works at the customer's home outlet
+    assert (mgr_outlet.to_numpy()[mgr[mgr >= 0]] == home[mgr >= 0]).all()
+    # a bank of one chunk: the census centre is the mean draw_customers took itself
+    one = home_log_efficiency(N, outlets, cal, SEED) / N
+    alone = draw_customers(N, outlets, cal, SEED)
+    again = draw_customers(N, outlets, cal, SEED, 0, one)
+    assert alone.wealth.tolist() == again.wealth.tolist()
+
+
+def test_the_planted_truth_of_a_chunked_bank_is_recovered(tmp_path: Path) -> None:
+    from bankanalysis import selfcheck as sc
+    from bankanalysis.data.prepare import prepare
+
+    # 13 months, so the plan's year (2026-01..2026-10) and its first quarter are in the data
+    raw = _gen(tmp_path / "raw", n_months=13, chunk_customers=CHUNK)
+    processed = tmp_path / "processed"
+    prepare(raw, processed)
+    checks = [sc.check_plan, sc.check_tiers, sc.check_migration]
+    results = {r.name: r for r in sc.run_checks(raw, processed, checks)}
+    assert all(r.passed for r in results.values()), {k: r.detail for k, r in results.items()}
+    assert results["plan.ytd_side_agreement"].value == 1.0
+    assert results["plan.projected_gap_error"].value <= 1e-6
+    assert results["plan.q1_attainment_error"].value <= 1e-6
+    assert results["segmentation.tier_agreement"].value == 1.0
+    assert results["segmentation.migration_cells_equal"].value == 1.0
+    # the year to date of new customers the plan was planted from: the customers who joined
+    truth = pd.read_parquet(raw / "_truth" / "plan_targets.parquet").set_index(["region_id", "kpi"])
+    cust = _read(raw, "customers").merge(_read(raw, "outlets"), on="outlet_id")
+    joined = cust[pd.to_datetime(cust["since"]) >= pd.Timestamp("2026-01-01")]
+    per_region = joined.groupby("region_id").size()
+    for rid, count in per_region.items():
+        assert truth.loc[(rid, "new_customers"), "ytd_actual"] == count, rid
+    assert truth.loc[("bank", "new_customers"), "ytd_actual"] == len(joined)
 
 
 # --------------------------------------------------------------------------- formats and files

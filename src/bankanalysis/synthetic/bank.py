@@ -15,10 +15,19 @@ folder (Parquet by default, UTF-8 CSV on request) and the planted truth into ``_
   with ``efficiency ** 0.8``, so deposits, new customers, sales and fee income follow inputs and
   efficiency with modest noise.
 
-The simulation is vectorised over customers and runs month by month, writing the big tables
-(holdings, transactions, the propensity truth) in per-month chunks, so a million customers fit in
-a few GB. Same arguments, byte-identical files: every random draw comes from a stream derived from
-``seed``, a component id and the month.
+Customers are drawn and simulated in chunks of at most
+:data:`~bankanalysis.synthetic.spec.CHUNK_CUSTOMERS`: each chunk over every month, vectorised
+over its customers, its rows appended to the same files (one Parquet file or CSV per table, as
+the raw contract has them: more row groups, nothing else changes), so the memory grows with the
+chunk, not the bank. What needs the whole bank is either drawn before the chunk loop (regions,
+outlets, devices; the managers, whose number per outlet follows the managed customers counted
+by a census pass over the chunks; the centre of the outlets' wallet shares, the customers' mean
+log home-outlet efficiency, from a first census pass) or summed over the chunks after it (the
+outlets' monthly actuals the targets and the planted year targets are planned from): exact
+per-chunk sums, not estimates. Same arguments, byte-identical files: every random draw comes
+from a stream derived from ``seed``, a component id, the month and the chunk (the first chunk
+draws from the streams a bank of one chunk always drew from, so a bank of at most
+``CHUNK_CUSTOMERS`` customers is the data generator version 2 gave).
 
 Nothing here reads the wall clock for data: the calendar ends at ``end_month``.
 """
@@ -49,17 +58,22 @@ from bankanalysis.synthetic.population import (
     build_products,
     build_regions,
     draw_customers,
+    draw_managers,
+    home_log_efficiency,
+    managed_per_outlet,
 )
-from bankanalysis.synthetic.simulate import Writers, simulate
+from bankanalysis.synthetic.simulate import Writers, add_actuals, simulate
 from bankanalysis.synthetic.spec import (
+    CHUNK_CUSTOMERS,
     CROSS_SELL,
     DEFAULT_N_REGIONS,
     Calendar,
+    chunk_sizes,
     make_calendar,
     region_catalogue,
 )
 from bankanalysis.synthetic.targets import build_targets, plan_year_targets
-from bankanalysis.synthetic.truth import propensity_schema, write_truth
+from bankanalysis.synthetic.truth import CustomerTruth, propensity_schema, write_truth
 from bankanalysis.synthetic.writer import (
     ChunkWriter,
     date_array,
@@ -76,10 +90,12 @@ logger = logging.getLogger(__name__)
 TRUTH_DIR = "_truth"
 
 
-def _customers_frame(cust: Customers, outlets: pd.DataFrame, managers: pd.DataFrame) -> pa.Table:
-    """The ``customers`` table (contract columns) of the simulated customers."""
+def _customers_frame(
+    cust: Customers, outlets: pd.DataFrame, managers: pd.DataFrame, ids: tuple[np.ndarray, int]
+) -> pa.Table:
+    """The ``customers`` table (contract columns) of the simulated customers of one chunk."""
     n = len(cust.persona)
-    cid_table, width = id_table("C", n)
+    cid_table, width = ids
     mid_table, mwidth = id_table("M", max(len(managers), 1))
     has_mgr = cust.manager >= 0
     mgr = pc.if_else(
@@ -108,6 +124,7 @@ def generate_bank(
     fmt: str = "parquet",
     end_month: str = "2026-10",
     n_regions: int = DEFAULT_N_REGIONS,
+    chunk_customers: int = CHUNK_CUSTOMERS,
 ) -> dict:
     """Write the synthetic bank and its planted truth to ``out_dir``.
 
@@ -134,6 +151,10 @@ def generate_bank(
         Regions (secondary branches) in three echelons; 8 is the built-in bank, other counts
         come from :func:`~bankanalysis.synthetic.spec.region_catalogue` (each region gets at
         least two outlets).
+    chunk_customers : int
+        Largest number of customers drawn and simulated at once (the memory grows with it, not
+        with the bank; see :func:`~bankanalysis.synthetic.spec.chunk_sizes`). A bank of at
+        most this many customers is one chunk; changing it changes larger banks' data.
 
     Returns
     -------
@@ -158,7 +179,8 @@ def generate_bank(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-generate-", dir=out_dir.parent))
     try:
-        summary = _generate_into(tmp, n_customers, cal, seed, fmt, catalogue)
+        sizes = chunk_sizes(n_customers, chunk_customers)
+        summary = _generate_into(tmp, sizes, cal, seed, fmt, catalogue)
         _swap_in(tmp, out_dir, fmt)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -168,14 +190,44 @@ def generate_bank(
     return summary
 
 
-def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalogue: tuple) -> dict:
-    """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary."""
+def _bank_census(
+    sizes: list[int], outlets: pd.DataFrame, cal: Calendar, seed: int
+) -> tuple[float, np.ndarray]:
+    """What the customers' draws need from the whole bank, from per-chunk sums.
+
+    Two passes over the chunks redraw only what they need (each chunk from its own streams):
+    the mean log efficiency of the customers' home outlets (which centres the outlets' wallet
+    shares) and then, with it, the managed customers per outlet (which sets the managers).
+    """
+    n = sum(sizes)
+    log_eff = 0.0
+    for k, size in enumerate(sizes):
+        log_eff += home_log_efficiency(size, outlets, cal, seed, k)
+    centre = log_eff / n
+    per_outlet = np.zeros(len(outlets), dtype=np.int64)
+    for k, size in enumerate(sizes):
+        per_outlet += managed_per_outlet(size, outlets, cal, seed, k, centre)
+    return centre, per_outlet
+
+
+def _generate_into(
+    tmp: Path, sizes: list[int], cal: Calendar, seed: int, fmt: str, catalogue: tuple
+) -> dict:
+    """Generate every raw table into ``tmp`` and the truth into ``tmp/_truth``; return a summary.
+
+    The customers are drawn and simulated chunk by chunk (``sizes``), each over every month
+    and from its own random streams, and their rows appended to the tables; what needs the
+    whole bank is drawn before the chunk loop (outlets, devices and, from per-chunk sums, the
+    wallet-share centre and the managers: :func:`_bank_census`) or summed over the chunks after
+    it (the outlets' actuals the targets are planned from).
+    """
+    n = sum(sizes)
     truth = tmp / TRUTH_DIR
     truth.mkdir()
     regions = build_regions(catalogue)
     outlets = build_outlets(n, cal, seed, catalogue)
-    cust = draw_customers(n, outlets, cal, seed)
-    managers = assign_managers(cust, outlets, cal, seed)
+    centre, per_outlet = _bank_census(sizes, outlets, cal, seed)
+    managers = draw_managers(per_outlet, outlets, cal, seed, sizes[0])
     devices = build_devices(outlets, cal, seed, catalogue)
     rows: dict[str, int] = {}
     for table, frame in (
@@ -185,9 +237,9 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
         ("managers", managers),
         ("devices", devices),
         ("device_months", build_device_months(devices, cal, seed)),
-        ("customers", _customers_frame(cust, outlets, managers)),
     ):
         rows[table] = write_table_frame(frame, tmp, table, fmt)
+    rows["customers"] = 0  # written chunk by chunk below
 
     writers = Writers(
         holdings=table_writer(tmp, "holdings", fmt),
@@ -200,16 +252,38 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
             ("customer_id", *(f"p_{p}" for p in CROSS_SELL)),
         ),
     )
+    customers = table_writer(tmp, "customers", fmt)
+    customer_truth = CustomerTruth(truth)
+    parts = []
     try:
-        actuals = simulate(cust, outlets, managers, cal, seed, writers)
+        start = 0
+        for k, size in enumerate(sizes):
+            cust = draw_customers(size, outlets, cal, seed, k, centre)
+            assign_managers(cust, per_outlet, seed, k)
+            ids = id_table("C", size, start, n)
+            customers.write(_customers_frame(cust, outlets, managers, ids))
+            customer_truth.write(cust, ids)
+            parts.append(simulate(cust, outlets, managers, cal, seed, writers, k, ids))
+            logger.info("customer chunk %d of %d: %d customers", k + 1, len(sizes), size)
+            start += size
+            del cust, ids
     finally:
-        for wr in (writers.holdings, writers.transactions, writers.contacts, writers.propensity):
+        for wr in (
+            customers,
+            writers.holdings,
+            writers.transactions,
+            writers.contacts,
+            writers.propensity,
+        ):
             wr.close()
+        customer_truth.close()
     for name in ("holdings", "transactions", "contacts"):
         rows[name] = getattr(writers, name).rows
+    rows["customers"] = customers.rows
+    actuals = add_actuals(parts)
     targets = build_targets(actuals, outlets, cal, seed)
     rows["targets"] = write_table_frame(targets, tmp, "targets", fmt)
-    write_truth(truth, cust, outlets, cal, seed)
+    write_truth(truth, n, outlets, cal, seed)
     pq.write_table(
         pa.Table.from_pandas(
             plan_year_targets(actuals, outlets, cal)[1], preserve_index=False
@@ -220,6 +294,7 @@ def _generate_into(tmp: Path, n: int, cal: Calendar, seed: int, fmt: str, catalo
     rows["truth.propensity"] = writers.propensity.rows
     summary: dict = {
         "customers": n,
+        "chunks": len(sizes),
         "regions": len(regions),
         "outlets": len(outlets),
         "months": f"{cal.labels[0]}..{cal.labels[-1]}",

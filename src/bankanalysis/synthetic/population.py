@@ -32,6 +32,7 @@ from bankanalysis.synthetic.spec import (
     TIER_PROBS,
     WALLET_EFFICIENCY_EXPONENT,
     Calendar,
+    chunk_rng,
     rng_for,
 )
 
@@ -196,7 +197,12 @@ def _draw_wealth(rng: np.random.Generator, tier: np.ndarray) -> np.ndarray:
 
 
 def _plant_upgraders(
-    wealth: np.ndarray, tier: np.ndarray, persona: np.ndarray, n_months: int, seed: int
+    wealth: np.ndarray,
+    tier: np.ndarray,
+    persona: np.ndarray,
+    n_months: int,
+    seed: int,
+    chunk: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Place :data:`UPGRADER_SHARE` of the mass and quality customers just below the next tier.
 
@@ -211,7 +217,7 @@ def _plant_upgraders(
         The levels with the upgraders', and each upgrader's planted AUM ``c x threshold``
         (NaN when not planted).
     """
-    rng = rng_for(seed, S_CUSTOMERS, 1)  # its own stream: the other draws are unchanged
+    rng = chunk_rng(seed, chunk, S_CUSTOMERS, 1)  # its own stream: the others are unchanged
     pick = (tier <= 1) & (rng.random(len(tier)) < UPGRADER_SHARE)
     c = rng.uniform(*UPGRADER_BAND, len(tier))
     threshold = np.asarray(UPGRADE_THRESHOLDS)[np.minimum(tier, 1)]
@@ -229,26 +235,17 @@ def categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
 
 
-def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> Customers:
-    """Draw personas, wealth, home outlets, dates and initial holdings of ``n`` customers.
-
-    Parameters
-    ----------
-    n : int
-        Number of customers (stock at the start plus those joining during the window).
-    outlets : pandas.DataFrame
-        From :func:`build_outlets`.
-    cal : Calendar
-        The window.
-    seed : int
-        Random seed.
+def _draw_homes(
+    rng: np.random.Generator, n: int, outlets: pd.DataFrame, n_months: int
+) -> tuple[np.ndarray, ...]:
+    """The first draws of :func:`draw_customers`: joining month, persona, wealth tier and level
+    (before the outlet's wallet share) and home outlet.
 
     Returns
     -------
-    Customers
+    (is_new, open_idx, persona, tier, wealth, outlet)
     """
-    rng = rng_for(seed, S_CUSTOMERS)
-    T = len(cal.labels)
+    T = n_months
     # about 1.1% of the customers join per month of the window
     n_new = int(round(min(0.14, 0.011 * T) * n))
     is_new = np.zeros(n, dtype=bool)
@@ -268,11 +265,83 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     cumw = np.cumsum(outlets["weight"].to_numpy())
     cumw[-1] = 1.0 + 1e-12
     outlet = np.searchsorted(cumw, pos, side="right").astype(np.int32)
-    echelon = outlets["echelon"].to_numpy()[outlet]
+    return is_new, open_idx, persona, tier, wealth, outlet
+
+
+def home_log_efficiency(
+    n: int, outlets: pd.DataFrame, cal: Calendar, seed: int, chunk: int = 0
+) -> float:
+    """Sum over chunk ``chunk``'s ``n`` customers of the log efficiency of their home outlet.
+
+    The bank's mean of it (the sum over every chunk divided by the bank's customers) centres
+    the wallet share of :func:`draw_customers`; only the home-outlet draws are made.
+    """
+    homes = _draw_homes(chunk_rng(seed, chunk, S_CUSTOMERS), n, outlets, len(cal.labels))
+    return float(np.log(outlets["efficiency"].to_numpy())[homes[-1]].sum())
+
+
+def _draw_wealth_and_homes(
+    rng: np.random.Generator,
+    n: int,
+    outlets: pd.DataFrame,
+    n_months: int,
+    seed: int,
+    chunk: int,
+    log_eff_mean: float | None,
+) -> tuple[np.ndarray, ...]:
+    """:func:`_draw_homes`, the outlet's wallet share and the planted upgraders.
+
+    Returns
+    -------
+    (is_new, open_idx, persona, tier, wealth, upgrader, outlet)
+    """
+    is_new, open_idx, persona, tier, wealth, outlet = _draw_homes(rng, n, outlets, n_months)
     # efficient outlets also win a larger share of their customers' wallets
     log_eff = np.log(outlets["efficiency"].to_numpy())[outlet]
-    wealth = wealth * np.exp(WALLET_EFFICIENCY_EXPONENT * (log_eff - log_eff.mean()))
-    wealth, upgrader = _plant_upgraders(wealth, tier, persona, T, seed)
+    centre = log_eff.mean() if log_eff_mean is None else log_eff_mean
+    wealth = wealth * np.exp(WALLET_EFFICIENCY_EXPONENT * (log_eff - centre))
+    wealth, upgrader = _plant_upgraders(wealth, tier, persona, n_months, seed, chunk)
+    return is_new, open_idx, persona, tier, wealth, upgrader, outlet
+
+
+def draw_customers(
+    n: int,
+    outlets: pd.DataFrame,
+    cal: Calendar,
+    seed: int,
+    chunk: int = 0,
+    log_eff_mean: float | None = None,
+) -> Customers:
+    """Draw personas, wealth, home outlets, dates and initial holdings of ``n`` customers.
+
+    Parameters
+    ----------
+    n : int
+        Number of customers (stock at the start plus those joining during the window) of the
+        bank, or of the chunk ``chunk``.
+    outlets : pandas.DataFrame
+        From :func:`build_outlets`.
+    cal : Calendar
+        The window.
+    seed : int
+        Random seed.
+    chunk : int
+        Customer chunk (its random streams, :func:`~bankanalysis.synthetic.spec.chunk_rng`);
+        chunk 0 draws exactly what a bank of ``n`` customers always drew.
+    log_eff_mean : float, optional
+        The bank's mean log efficiency of the customers' home outlets (from
+        :func:`home_log_efficiency` summed over the chunks); default the mean over these ``n``
+        customers (a bank of one chunk).
+
+    Returns
+    -------
+    Customers
+    """
+    rng = chunk_rng(seed, chunk, S_CUSTOMERS)
+    T = len(cal.labels)
+    drawn = _draw_wealth_and_homes(rng, n, outlets, T, seed, chunk, log_eff_mean)
+    is_new, open_idx, persona, tier, wealth, upgrader, outlet = drawn
+    echelon = outlets["echelon"].to_numpy()[outlet]
 
     # dates
     first_start = cal.start[0]
@@ -352,30 +421,74 @@ def draw_customers(n: int, outlets: pd.DataFrame, cal: Calendar, seed: int) -> C
     )
 
 
-def assign_managers(
-    cust: Customers, outlets: pd.DataFrame, cal: Calendar, seed: int
-) -> pd.DataFrame:
-    """Create account managers per outlet and assign them (mostly) to quality and VIP customers.
+def _managed(wealth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which customers get an account manager (mostly quality and VIP customers)."""
+    w = wealth
+    p_assign = np.select([w >= 6e6, w >= 5e5, w >= 5e4], [1.0, 0.92, 0.55], 0.02)
+    return rng.random(len(w)) < p_assign
 
-    Sets ``cust.manager`` in place and returns the managers table (contract columns).
+
+def _managers_per_outlet(per_outlet: np.ndarray) -> np.ndarray:
+    """Managers of each outlet: one per 120 managed customers, at least one."""
+    return np.maximum(1, np.round(per_outlet / 120.0)).astype(np.int64)
+
+
+def _staff_draws(rng: np.random.Generator, n_total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each manager's full-time flag and days from hiring to the window's start."""
+    return rng.random(n_total) < 0.8, rng.integers(30, 15 * 365, n_total)
+
+
+def managed_per_outlet(
+    n: int,
+    outlets: pd.DataFrame,
+    cal: Calendar,
+    seed: int,
+    chunk: int = 0,
+    log_eff_mean: float | None = None,
+) -> np.ndarray:
+    """Customers of chunk ``chunk`` (of ``n``) who get an account manager, per outlet.
+
+    Summed over the chunks it sets the number of managers of every outlet
+    (:func:`draw_managers`); only the draws the assignment depends on are made.
+    """
+    rng = chunk_rng(seed, chunk, S_CUSTOMERS)
+    drawn = _draw_wealth_and_homes(rng, n, outlets, len(cal.labels), seed, chunk, log_eff_mean)
+    wealth, outlet = drawn[4], drawn[6]
+    assigned = _managed(wealth, chunk_rng(seed, chunk, S_MANAGERS))
+    return np.bincount(outlet[assigned], minlength=len(outlets))
+
+
+def draw_managers(
+    per_outlet: np.ndarray, outlets: pd.DataFrame, cal: Calendar, seed: int, n_first: int
+) -> pd.DataFrame:
+    """The bank's account managers (contract columns).
+
+    Parameters
+    ----------
+    per_outlet : numpy.ndarray
+        Managed customers per outlet, over the whole bank (:func:`managed_per_outlet`).
+    outlets : pandas.DataFrame
+        From :func:`build_outlets`.
+    cal : Calendar
+        The window.
+    seed : int
+        Random seed.
+    n_first : int
+        Customers of the first chunk: the managers are drawn from its stream after its
+        customers' assignment draws (as a bank of one chunk always drew them).
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     rng = rng_for(seed, S_MANAGERS)
-    n = len(cust.persona)
-    w = cust.wealth
-    p_assign = np.select([w >= 6e6, w >= 5e5, w >= 5e4], [1.0, 0.92, 0.55], 0.02)
-    assigned = rng.random(n) < p_assign
-    n_out = len(outlets)
-    per_outlet = np.bincount(cust.outlet[assigned], minlength=n_out)
-    n_mgr = np.maximum(1, np.round(per_outlet / 120.0)).astype(np.int64)
-    first = np.concatenate([[0], np.cumsum(n_mgr)[:-1]])
+    rng.random(n_first)  # the first chunk's assignment draws (:func:`assign_managers`)
+    n_mgr = _managers_per_outlet(per_outlet)
     n_total = int(n_mgr.sum())
-    mgr_outlet = np.repeat(np.arange(n_out), n_mgr)
-    full_time = rng.random(n_total) < 0.8
-    first_day = cal.start[0]
-    hired = first_day - rng.integers(30, 15 * 365, n_total).astype("timedelta64[D]")
+    mgr_outlet = np.repeat(np.arange(len(outlets)), n_mgr)
+    full_time, days = _staff_draws(rng, n_total)
+    hired = cal.start[0] - days.astype("timedelta64[D]")
     hired = np.maximum(hired, outlets["opened"].to_numpy().astype("datetime64[D]")[mgr_outlet])
-    pick = (rng.random(n) * n_mgr[cust.outlet]).astype(np.int64)
-    cust.manager = np.where(assigned, first[cust.outlet] + pick, -1).astype(np.int32)
     return pd.DataFrame(
         {
             "manager_id": [f"M{i + 1:05d}" for i in range(n_total)],
@@ -384,6 +497,32 @@ def assign_managers(
             "hired": hired,
         }
     )
+
+
+def assign_managers(cust: Customers, per_outlet: np.ndarray, seed: int, chunk: int = 0) -> None:
+    """Assign chunk ``chunk``'s customers (mostly quality and VIP) to their outlet's managers.
+
+    Sets ``cust.manager`` (index into :func:`draw_managers`' table) in place.
+
+    Parameters
+    ----------
+    cust : Customers
+        The chunk's customers (:func:`draw_customers`).
+    per_outlet : numpy.ndarray
+        Managed customers per outlet over the whole bank (:func:`managed_per_outlet`).
+    seed : int
+        Random seed.
+    chunk : int
+        The customer chunk (its random stream).
+    """
+    rng = chunk_rng(seed, chunk, S_MANAGERS)
+    assigned = _managed(cust.wealth, rng)
+    n_mgr = _managers_per_outlet(per_outlet)
+    first = np.concatenate([[0], np.cumsum(n_mgr)[:-1]])
+    if chunk == 0:
+        _staff_draws(rng, int(n_mgr.sum()))  # the managers' draws (:func:`draw_managers`)
+    pick = (rng.random(len(assigned)) * n_mgr[cust.outlet]).astype(np.int64)
+    cust.manager = np.where(assigned, first[cust.outlet] + pick, -1).astype(np.int32)
 
 
 def build_devices(

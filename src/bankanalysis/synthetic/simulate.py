@@ -30,6 +30,7 @@ from bankanalysis.synthetic.spec import (
     S_MONTH_HOLD,
     S_MONTH_TXN,
     Calendar,
+    chunk_rng,
     rng_for,
 )
 from bankanalysis.synthetic.truth import sigmoid, truth_features, truth_logits
@@ -108,15 +109,40 @@ def simulate(
     cal: Calendar,
     seed: int,
     writers: Writers,
+    chunk: int = 0,
+    ids: tuple[np.ndarray, int] | None = None,
 ) -> pd.DataFrame:
     """Run the month-by-month simulation, writing holdings, transactions, contacts and truth.
 
-    Returns the per-outlet, per-month actuals that the targets are planned from.
+    Parameters
+    ----------
+    cust : Customers
+        The customers of the bank, or of one chunk of it.
+    outlets, managers : pandas.DataFrame
+        The bank's outlets and managers.
+    cal : Calendar
+        The window.
+    seed : int
+        Random seed.
+    writers : Writers
+        Where the rows go.
+    chunk : int
+        The customer chunk (its monthly random streams,
+        :func:`~bankanalysis.synthetic.spec.chunk_rng`).
+    ids : (numpy.ndarray, int), optional
+        The customers' ids and their width (:func:`~bankanalysis.synthetic.writer.id_table`);
+        default ``C0000001`` on.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The per-outlet, per-month actuals that the targets are planned from: sums over these
+        customers (:func:`add_actuals` adds up those of the chunks).
     """
     n = len(cust.persona)
     T = len(cal.labels)
     n_out = len(outlets)
-    cid_table, cid_width = id_table("C", n)
+    cid_table, cid_width = id_table("C", n) if ids is None else ids
     outlet_ids = outlets["outlet_id"].tolist()
     out_region = pd.factorize(outlets["region_id"])[0]
     reg_first = np.array([np.flatnonzero(out_region == r)[0] for r in range(out_region.max() + 1)])
@@ -146,10 +172,10 @@ def simulate(
     months_cat = list(cal.labels)
 
     for t in range(T):
-        rng_h = rng_for(seed, S_MONTH_HOLD, t)
-        rng_x = rng_for(seed, S_MONTH_TXN, t)
-        rng_c = rng_for(seed, S_MONTH_CONTACT, t)
-        rng_a = rng_for(seed, S_MONTH_ACQ, t)
+        rng_h = chunk_rng(seed, chunk, S_MONTH_HOLD, t)
+        rng_x = chunk_rng(seed, chunk, S_MONTH_TXN, t)
+        rng_c = chunk_rng(seed, chunk, S_MONTH_CONTACT, t)
+        rng_a = chunk_rng(seed, chunk, S_MONTH_ACQ, t)
         active = (cust.open_idx <= t) & (cust.close_idx > t)
         # joined during this month (the stock joined before the window)
         is_opening = (cust.since >= cal.start[t]) & (cust.since <= cal.end[t])
@@ -378,3 +404,46 @@ def simulate(
             "month %s: %d active customers, %d transactions", cal.labels[t], len(a_idx), nr
         )
     return pd.concat(actuals, ignore_index=True)
+
+
+#: The additive columns of :func:`simulate`'s actuals.
+ACTUAL_SUMS: tuple[str, ...] = (
+    "new_customers",
+    "deposit_balance",
+    "aum",
+    "fee_income",
+    "sales_total",
+)
+
+
+def add_actuals(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The bank's actuals from those of its customer chunks (same rows, summed in chunk order).
+
+    Parameters
+    ----------
+    parts : list of pandas.DataFrame
+        :func:`simulate`'s actuals of each chunk, in chunk order (at least one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The first chunk's frame itself when there is one; otherwise its rows with every column
+        of :data:`ACTUAL_SUMS` the sum over the chunks (a month without sales stays NaN).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"t": [0, 1], "outlet": [0, 0], "new_customers": [1, 2],
+    ...     "deposit_balance": [1.5, 2.0], "aum": [3.0, 4.0], "fee_income": [0.0, 1.0],
+    ...     "sales_total": [float("nan"), 2.0]})
+    >>> both = add_actuals([a, a])
+    >>> both["new_customers"].tolist(), both["aum"].tolist(), both["sales_total"].isna().tolist()
+    ([2, 4], [6.0, 8.0], [True, False])
+    """
+    total = parts[0]
+    if len(parts) == 1:
+        return total
+    total = total.copy()
+    for part in parts[1:]:
+        for col in ACTUAL_SUMS:
+            total[col] = total[col].to_numpy() + part[col].to_numpy()
+    return total

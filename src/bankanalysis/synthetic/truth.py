@@ -223,27 +223,31 @@ read this folder; the analytics never do.
 """
 
 
-def persona_table(cust: Customers, n: int) -> pa.Table:
-    """``customer_id, persona`` of the ``n`` customers."""
-    cid_table, width = id_table("C", n)
+def _ids(cust: Customers, ids: tuple[np.ndarray, int] | None) -> tuple[np.ndarray, int]:
+    """The customers' ids (default ``C0000001`` on, a bank of one chunk)."""
+    return id_table("C", len(cust.persona)) if ids is None else ids
+
+
+def persona_table(cust: Customers, ids: tuple[np.ndarray, int] | None = None) -> pa.Table:
+    """``customer_id, persona`` of the customers (``ids`` as from :func:`id_table`)."""
+    cid_table, width = _ids(cust, ids)
     return pa.table(
         {
-            "customer_id": fixed_strings(cid_table, width, np.arange(n)),
+            "customer_id": fixed_strings(cid_table, width, np.arange(len(cust.persona))),
             "persona": dict_array(cust.persona.astype(np.int32), list(PERSONAS)),
         }
     )
 
 
-def upgrader_table(cust: Customers) -> pa.Table:
+def upgrader_table(cust: Customers, ids: tuple[np.ndarray, int] | None = None) -> pa.Table:
     """``customer_id, tier, next_tier, threshold, planted_fraction`` of the planted upgraders."""
-    n = len(cust.persona)
     idx = np.flatnonzero(~np.isnan(cust.upgrader))
     planted = cust.upgrader[idx]
     # planted below the lowest threshold above their planted AUM
     k = np.searchsorted(np.asarray(UPGRADE_THRESHOLDS), planted, side="right")
     threshold = np.asarray(UPGRADE_THRESHOLDS)[k]
     tiers, nxt = np.array(["mass", "quality"]), np.array(["quality", "vip"])
-    cid_table, width = id_table("C", n)
+    cid_table, width = _ids(cust, ids)
     return pa.table(
         {
             "customer_id": fixed_strings(cid_table, width, idx),
@@ -255,6 +259,35 @@ def upgrader_table(cust: Customers) -> pa.Table:
     )
 
 
+class CustomerTruth:
+    """``personas.parquet`` and ``upgraders.parquet`` of the truth folder, chunk by chunk.
+
+    One Parquet row group per chunk and file; a bank of one chunk gets the files
+    :func:`pyarrow.parquet.write_table` wrote before the generator worked in chunks.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(self, cust: Customers, ids: tuple[np.ndarray, int] | None = None) -> None:
+        """Append the truth of one chunk of customers (``ids`` as from :func:`id_table`)."""
+        for name, table in (
+            ("personas", persona_table(cust, ids)),
+            ("upgraders", upgrader_table(cust, ids)),
+        ):
+            if name not in self._writers:
+                self._writers[name] = pq.ParquetWriter(
+                    self.folder / f"{name}.parquet", table.schema, store_schema=False
+                )
+            self._writers[name].write_table(table)
+
+    def close(self) -> None:
+        """Close the files."""
+        for w in self._writers.values():
+            w.close()
+
+
 def propensity_schema() -> pa.Schema:
     """Schema of ``propensity.parquet``: month, customer_id and ``p_<product>`` (float32)."""
     return pa.schema(
@@ -264,16 +297,17 @@ def propensity_schema() -> pa.Schema:
 
 
 def write_truth(
-    folder: Path, cust: Customers, outlets: pd.DataFrame, cal: Calendar, seed: int
+    folder: Path, n_customers: int, outlets: pd.DataFrame, cal: Calendar, seed: int
 ) -> None:
-    """Write the truth files other than ``propensity.parquet`` (written by the simulation).
+    """Write the truth files of the whole bank (the simulation writes ``propensity.parquet``,
+    :class:`CustomerTruth` the personas and upgraders).
 
     Parameters
     ----------
     folder : Path
         The truth folder (``<raw>/_truth`` under construction).
-    cust : Customers
-        The simulated customers (personas).
+    n_customers : int
+        Customers of the bank (for the marker).
     outlets : pandas.DataFrame
         Outlets with their planted ``efficiency``.
     cal : Calendar
@@ -281,9 +315,7 @@ def write_truth(
     seed : int
         The generator seed (for the marker).
     """
-    n = len(cust.persona)
-    pq.write_table(persona_table(cust, n), folder / "personas.parquet", store_schema=False)
-    pq.write_table(upgrader_table(cust), folder / "upgraders.parquet", store_schema=False)
+    n = n_customers
     pq.write_table(
         pa.Table.from_pandas(
             outlets[["outlet_id", "efficiency"]], preserve_index=False

@@ -17,12 +17,36 @@ from bankanalysis.contract import TABLES
 # --------------------------------------------------------------------------- arrow helpers
 
 
-def id_table(prefix: str, n: int) -> tuple[np.ndarray, int]:
-    """Fixed-width ASCII ids ``<prefix><zero-padded number>`` as a numpy bytes array."""
-    width = max(7 if prefix == "C" else 5, len(str(n)))
-    ids = np.char.add(
-        prefix.encode(), np.char.zfill(np.arange(1, n + 1).astype(f"S{width}"), width)
-    )
+def id_table(
+    prefix: str, n: int, start: int = 0, total: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Fixed-width ASCII ids ``<prefix><zero-padded number>`` as a numpy bytes array.
+
+    Parameters
+    ----------
+    prefix : str
+        ``"C"`` (customers, at least 7 digits) or another letter (at least 5 digits).
+    n : int
+        Number of ids: numbers ``start + 1`` to ``start + n``.
+    start : int
+        Ids before this block (a customer chunk's first customer).
+    total : int, optional
+        Ids of the whole table, which sets the width (default ``n``).
+
+    Returns
+    -------
+    (numpy.ndarray, int)
+        The ids and their width in bytes.
+
+    Examples
+    --------
+    >>> id_table("C", 2, start=3, total=10_000_000)[0].tolist()
+    [b'C00000004', b'C00000005']
+    """
+    total = n if total is None else total
+    width = max(7 if prefix == "C" else 5, len(str(total)))
+    numbers = np.arange(start + 1, start + n + 1)
+    ids = np.char.add(prefix.encode(), np.char.zfill(numbers.astype(f"S{width}"), width))
     return ids, len(prefix) + width
 
 
