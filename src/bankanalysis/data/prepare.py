@@ -33,6 +33,7 @@ from bankanalysis.data.prepare_sql import (
     UNITS,
     Catalogue,
     aum_range,
+    check_customer_dates,
     customer_events,
     exact_sum,
     has_duplicate_holdings,
@@ -259,6 +260,7 @@ def build_processed(
             con, "raw_customers", src, "customers", plain.get("customers", set()), keep_time=True
         )
         with timed("customers"):
+            check_customer_dates(con, str(find_table_file(raw_dir, "customers")))
             n_customers = write_customers(con, dims["outlets"], out_dir / "customers.parquet")
             stage_customers(con, dims["outlets"])
             events = {unit: customer_events(con, unit, months) for unit in UNITS}

@@ -29,6 +29,7 @@ from bankanalysis.contract import (
     TABLES,
 )
 from bankanalysis.data.sql_typing import quote_ident, source_columns, sql_value_expr
+from bankanalysis.exceptions import DataContractError, Violation
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +269,51 @@ def customers_schema() -> pa.Schema:
     cols["region_id"] = pd.Series([], dtype="str")
     cols["echelon"] = pd.Series([], dtype="int8")
     return pa.Schema.from_pandas(pd.DataFrame(cols), preserve_index=False)
+
+
+#: Dates a ``datetime64[ns]`` column holds (the processed dimension tables' date type).
+DATE_RANGE = ("1677-09-22", "2262-04-11")
+
+
+def check_customer_dates(con: duckdb.DuckDBPyConnection, file: str) -> None:
+    """Refuse customers dates the processed table cannot hold (``datetime64[ns]``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the view ``raw_customers``.
+    file : str
+        The raw customers file (named in the error).
+
+    Raises
+    ------
+    DataContractError
+        Naming the file, each offending column, its rows and up to five examples.
+    """
+    lo, hi = DATE_RANGE
+    problems = []
+    for col in (c.name for c in TABLES["customers"].columns if c.dtype == "date"):
+        q = quote_ident(col)
+        bad = f"{q} < DATE '{lo}' OR {q} > DATE '{hi}'"
+        n = con.execute(f"SELECT count(*) FROM raw_customers WHERE {bad}").fetchall()[0][0]
+        if n:
+            rows = con.execute(
+                f"SELECT customer_id, strftime({q}, '%Y-%m-%d') FROM raw_customers WHERE {bad} "
+                "LIMIT 5"
+            ).fetchall()
+            problems.append(
+                Violation(
+                    table="customers",
+                    file=file,
+                    column=col,
+                    rule="date_range",
+                    message=f"dates before {lo} or after {hi} cannot be stored; correct them",
+                    n_rows=int(n),
+                    examples=[{"customer_id": cid, col: d} for cid, d in rows],
+                )
+            )
+    if problems:
+        raise DataContractError(problems, source=str(Path(file).parent))
 
 
 def stage_customers(con: duckdb.DuckDBPyConnection, outlets: pd.DataFrame) -> None:
