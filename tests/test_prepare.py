@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from seeded_bank import prepare_seeded, processed_digests
 from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
@@ -591,3 +595,128 @@ def test_money_sums_are_exact_whatever_the_row_order(tmp_path: Path) -> None:
     exact = float(Decimal("9000000000000.001"))
     assert results[0] == results[1] == (exact, float(Decimal("9000000000000.0005")))
     assert exact != 9e12 + 5e-4 + 5e-4  # what a naive double sum in that order gives
+
+
+# --------------------------------------------------------------------------- out of core (issue 18)
+
+#: ``seeded_bank.processed_digests`` of the seeded bank prepared by main at d050e24 (customers
+#: typed in pandas, each month of customer_month built whole in Python before writing), with
+#: ``ROW_GROUP_SIZE`` 1000; CSV and Parquet raw files gave the same digests. Recompute with
+#: ``git archive d050e24 src`` on ``PYTHONPATH`` and ``python tests/seeded_bank.py``.
+MAIN_DIGESTS = {
+    "customer_month": "97eaadf6717199e9",
+    "customers": "5f70d8b0dba45391",
+    "device_months": "a204b257d3f2d5c9",
+    "devices": "d0f7d9fa09adad96",
+    "managers": "169bdb9caa6f43a5",
+    "outlet_month": "5d066d83f638cc5b",
+    "outlets": "88bf1f57d909d183",
+    "products": "a0f678c523c40417",
+    "region_month": "ba55fb81ba17af5f",
+    "regions": "70e68d138d45d7a0",
+    "targets": "8445ec102f159c97",
+    "customer_month_row_groups": [1000, 382, 1000, 351, 1000, 340],
+    "manifest": "11a1858ff77179e2",
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_seeded_bank_gives_the_tables_main_gave(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # customers streamed from DuckDB in several batches (main wrote one row group)
+    monkeypatch.setattr(prepare_sql, "CUSTOMER_ROW_GROUP_SIZE", 512)
+    processed = prepare_seeded(tmp_path, fmt)
+    assert pq.ParquetFile(processed / "customers.parquet").num_row_groups > 1
+    assert processed_digests(processed) == MAIN_DIGESTS
+
+
+def test_seeded_bank_digests_see_a_changed_value(tmp_path: Path) -> None:
+    processed = prepare_seeded(tmp_path, "parquet")
+    cm = pq.read_table(processed / "customer_month.parquet")
+    aum = cm.column("aum").to_pylist()
+    aum[1500] += 0.01
+    cm = cm.set_column(cm.schema.get_field_index("aum"), "aum", pa.array(aum))
+    pq.write_table(cm, processed / "customer_month.parquet", row_group_size=1000)
+    got = processed_digests(processed)
+    assert got["customer_month"] != MAIN_DIGESTS["customer_month"]
+    assert got["customers"] == MAIN_DIGESTS["customers"]
+
+
+def test_customers_keep_the_file_order_with_their_outlet(tiny: Path) -> None:
+    cu = _read(tiny, "customers")
+    assert cu["customer_id"].tolist() == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert cu["region_id"].tolist() == ["R1", "R1", "R1", "R2", "R2", "R1"]
+    assert cu["echelon"].tolist() == [1, 1, 1, 3, 3, 1]
+    assert [str(t) for t in cu.dtypes] == [
+        "str", "str", "str", "int64", "str", "datetime64[ns]", "datetime64[ns]", "str", "int8"
+    ]  # fmt: skip
+    assert cu.loc[5, "closed"] == pd.Timestamp("2024-02-20") and cu["closed"].isna().sum() == 5
+    assert cu["manager_id"].isna().tolist() == [False, False, True, False, True, True]
+
+
+def test_customer_time_of_day_is_kept_as_pandas_kept_it(tmp_path: Path) -> None:
+    t = tiny_tables()
+    t["customers"]["since"] = pd.to_datetime(t["customers"]["since"]) + pd.Timedelta("13:05:00")
+    t["customers"]["closed"] = pd.to_datetime(t["customers"]["closed"])
+    raw = write_tables(t, tmp_path / "raw", fmt="parquet")
+    prepare(raw, tmp_path / "p")
+    cu = _read(tmp_path / "p", "customers")
+    assert cu.loc[0, "since"] == pd.Timestamp("2015-05-10 13:05")
+    cm = _read(tmp_path / "p", "customer_month")
+    # the tenure counts from the day: 2015-05-10 .. 2024-03-31
+    assert _row(cm, month="2024-03", customer_id="C1")["tenure_months"] == 106
+
+
+def test_customer_dates_a_timestamp_cannot_hold_name_file_column_rows(tmp_path: Path) -> None:
+    t = tiny_tables()
+    t["customers"].loc[2, "since"] = "1500-01-01"
+    raw = write_tables(t, tmp_path / "raw", fmt="csv")
+    with pytest.raises(DataContractError) as err:
+        prepare(raw, tmp_path / "p")
+    (v,) = err.value.violations
+    assert (v.file, v.column, v.rule, v.n_rows) == (
+        str(raw / "customers.csv"),
+        "since",
+        "date_range",
+        1,
+    )
+    assert v.examples == [{"customer_id": "C3", "since": "1500-01-01"}]
+    assert not (tmp_path / "p").exists()
+    assert not list(tmp_path.glob(".p.tmp-*"))
+
+
+def test_customer_events_count_new_and_closed_per_unit() -> None:
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE dim_customers AS SELECT * FROM (VALUES
+        ('C1', 'O1', DATE '2024-01-03', NULL::DATE),
+        ('C2', 'O1', DATE '2024-01-31', DATE '2024-03-02'),
+        ('C3', 'O2', DATE '2023-12-31', DATE '2024-01-15'),
+        ('C4', 'O2', DATE '2024-04-01', NULL::DATE)) t(customer_id, outlet_id, since, closed)"""
+    )
+    got = prepare_sql.customer_events(con, "outlet_id", ["2024-01", "2024-02", "2024-03"])
+    assert got.to_dict("records") == [
+        {"month": "2024-01", "outlet_id": "O1", "new_customers": 2, "closed_customers": 0},
+        {"month": "2024-01", "outlet_id": "O2", "new_customers": 0, "closed_customers": 1},
+        {"month": "2024-03", "outlet_id": "O1", "new_customers": 0, "closed_customers": 1},
+    ]
+    assert prepare_sql.customer_events(con, "outlet_id", []).empty
+
+
+def test_row_groups_are_cut_at_the_size_whatever_the_batches(tmp_path: Path) -> None:
+    schema = pa.schema([("x", pa.int64())])
+    batches = [pa.record_batch([pa.array(r, pa.int64())], schema=schema) for r in
+               (range(0, 3), range(3, 8), range(8, 9), range(9, 9))]  # fmt: skip
+    reader = pa.RecordBatchReader.from_batches(schema, batches)
+    path = tmp_path / "x.parquet"
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        pq.ParquetWriter(path, schema) as writer,
+    ):
+        rows, pending = prepare_sql.write_row_groups(reader, writer, 4, pool)
+        pending.result()
+    meta = pq.ParquetFile(path).metadata
+    assert rows == 9
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 1]
+    assert pq.read_table(path).column("x").to_pylist() == list(range(9))

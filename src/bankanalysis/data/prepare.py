@@ -1,7 +1,8 @@
 """Raw -> processed: validate, then build ``data/processed/`` atomically (see docs/processed_data.md).
 
 Holdings, transactions and contacts are aggregated by DuckDB straight from the raw files
-(never loaded whole into pandas); dimension tables are small and typed with pandas. The
+(never loaded whole into pandas), and the customers dimension is typed there and streamed to
+its file; the other dimension tables are small and typed with pandas. The
 result is written into a temporary folder next to the output folder and swapped in at the
 end, with ``_manifest.json``. When the fingerprint of the raw files and of this code is
 unchanged, nothing is done.
@@ -29,16 +30,21 @@ from bankanalysis.data.atomic import atomic_write_parquet, atomic_write_text, sw
 from bankanalysis.data.fingerprint import PREPARE_VERSION, compute_fingerprint
 from bankanalysis.data.io import duckdb_source, find_table_file, read_table
 from bankanalysis.data.prepare_sql import (
+    UNITS,
     Catalogue,
     aum_range,
+    check_customer_dates,
+    customer_events,
     exact_sum,
     has_duplicate_holdings,
+    stage_customers,
     stage_events,
     stage_holdings,
     timed,
     txn_aggs,
     typed_view,
     write_customer_month,
+    write_customers,
 )
 from bankanalysis.data.prepare_units import (
     OPTIONAL_DIMS,
@@ -248,17 +254,16 @@ def build_processed(
 
         dims = dims_future.result()
         present = [t for t in present if t not in OPTIONAL_DIMS or t in dims]
-        cu = dims["customers"][
-            ["customer_id", "outlet_id", "region_id", "echelon", "manager_id", "birth_year"]
-        ].assign(since=dims["customers"]["since"].dt.date)
-        # A native table: joined once per month, cheaper than re-scanning an Arrow view.
-        # sort_key ranks (region_id, customer_id): each month sorts on one integer.
-        con.register("cu_arrow", pa.Table.from_pandas(cu, preserve_index=False))
-        con.execute(
-            "CREATE TEMP TABLE dim_customers AS SELECT *, CAST(row_number() OVER "
-            "(ORDER BY region_id, customer_id) AS INTEGER) AS sort_key FROM cu_arrow"
+        # customers: one row per customer, typed in DuckDB and streamed to its file
+        src = duckdb_source(con, raw_dir, "customers", encoding, work)
+        typed_view(
+            con, "raw_customers", src, "customers", plain.get("customers", set()), keep_time=True
         )
-        con.unregister("cu_arrow")
+        with timed("customers"):
+            check_customer_dates(con, str(find_table_file(raw_dir, "customers")))
+            n_customers = write_customers(con, dims["outlets"], out_dir / "customers.parquet")
+            stage_customers(con, dims["outlets"])
+            events = {unit: customer_events(con, unit, months) for unit in UNITS}
 
         aum = aum_range(con)
         loop = write_customer_month(con, cat, months, work, out_dir / "customer_month.parquet")
@@ -268,12 +273,11 @@ def build_processed(
     shutil.rmtree(work, ignore_errors=True)
 
     with timed("outlet and region tables"):
-        om, rm = build_units(dims, months, loop.unit_sums)
+        om, rm = build_units(dims, months, loop.unit_sums, events)
     tables: dict[str, pd.DataFrame] = {
         "regions": dims["regions"],
         "outlets": dims["outlets"],
         "products": dims["products"],
-        "customers": dims["customers"],
     }
     for t in OPTIONAL_DIMS:
         if t in dims:
@@ -283,6 +287,7 @@ def build_processed(
     for name, df in tables.items():
         atomic_write_parquet(df, out_dir / f"{name}.parquet")
     row_counts = {name: len(df) for name, df in tables.items()}
+    row_counts["customers"] = n_customers
     row_counts["customer_month"] = loop.rows
     return {
         "tables_present": present,

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bankanalysis.contract import (
@@ -28,6 +29,7 @@ from bankanalysis.contract import (
     TABLES,
 )
 from bankanalysis.data.sql_typing import quote_ident, source_columns, sql_value_expr
+from bankanalysis.exceptions import DataContractError, Violation
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +52,14 @@ def typed_view(
     src: str,
     table: str,
     plain: set[str] | frozenset[str] = frozenset(),
+    keep_time: bool = False,
 ) -> None:
     """Create view ``name`` with the contract columns of ``table`` converted to their types.
 
     Columns in ``plain`` are text columns the validator found already clean (nothing to trim,
-    no null tokens): they are read as stored, which spares a conversion per row.
+    no null tokens): they are read as stored, which spares a conversion per row. With
+    ``keep_time``, a date column stored as a timestamp (without time zone) keeps its time of
+    day (``TIMESTAMP_NS``), as the pandas reading of the dimension tables does.
     """
     types = source_columns(con, src)
     spec = TABLES[table]
@@ -62,6 +67,8 @@ def typed_view(
     for col in spec.columns:
         if col.name in plain and col.name in types:
             cols.append(quote_ident(col.name))
+        elif keep_time and col.dtype == "date" and _naive_timestamp(types.get(col.name, "")):
+            cols.append(f"CAST({quote_ident(col.name)} AS TIMESTAMP_NS) AS {quote_ident(col.name)}")
         elif col.name in types:
             cols.append(
                 f"{sql_value_expr(col.name, col.dtype, types[col.name])} AS {quote_ident(col.name)}"
@@ -69,6 +76,12 @@ def typed_view(
         else:
             cols.append(f"NULL AS {quote_ident(col.name)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(cols)} FROM {src}")
+
+
+def _naive_timestamp(source_type: str) -> bool:
+    """Whether a DuckDB type is a timestamp without time zone."""
+    t = source_type.upper()
+    return t.startswith("TIMESTAMP") and "TIME ZONE" not in t and not t.endswith("TZ")
 
 
 @contextlib.contextmanager
@@ -226,6 +239,192 @@ def txn_aggs() -> str:
     return f"count(*) AS n, {ch}, {acc_n}, {money}"
 
 
+# --------------------------------------------------------------------------- the customers dimension
+
+#: Rows per Parquet row group of the processed customers table (streamed from DuckDB).
+CUSTOMER_ROW_GROUP_SIZE = 1 << 18
+#: Columns the processed customers table adds to the contract's: those of the home outlet.
+CUSTOMER_OUTLET_COLUMNS: tuple[str, ...] = ("region_id", "echelon")
+#: pandas dtype of each contract dtype in the processed dimension tables (non-null columns).
+_PANDAS_DTYPES = {
+    "str": "str",
+    "month": "str",
+    "int": "int64",
+    "float": "float64",
+    "date": "datetime64[ns]",
+    "bool": "bool",
+}
+
+
+def customers_schema() -> pa.Schema:
+    """Arrow schema of the processed customers table, with the pandas metadata.
+
+    The contract columns in contract order, then ``region_id`` and ``echelon`` of the home
+    outlet: the schema pandas wrote when the table was typed in pandas, so the file reads back
+    into the same frame (``str``, ``int64``, ``datetime64[ns]``, ``int8`` columns).
+    """
+    cols = {
+        c.name: pd.Series([], dtype=_PANDAS_DTYPES[c.dtype]) for c in TABLES["customers"].columns
+    }
+    cols["region_id"] = pd.Series([], dtype="str")
+    cols["echelon"] = pd.Series([], dtype="int8")
+    return pa.Schema.from_pandas(pd.DataFrame(cols), preserve_index=False)
+
+
+#: Dates a ``datetime64[ns]`` column holds (the processed dimension tables' date type).
+DATE_RANGE = ("1677-09-22", "2262-04-11")
+
+
+def check_customer_dates(con: duckdb.DuckDBPyConnection, file: str) -> None:
+    """Refuse customers dates the processed table cannot hold (``datetime64[ns]``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the view ``raw_customers``.
+    file : str
+        The raw customers file (named in the error).
+
+    Raises
+    ------
+    DataContractError
+        Naming the file, each offending column, its rows and up to five examples.
+    """
+    lo, hi = DATE_RANGE
+    problems = []
+    for col in (c.name for c in TABLES["customers"].columns if c.dtype == "date"):
+        q = quote_ident(col)
+        bad = f"{q} < DATE '{lo}' OR {q} > DATE '{hi}'"
+        n = con.execute(f"SELECT count(*) FROM raw_customers WHERE {bad}").fetchall()[0][0]
+        if n:
+            rows = con.execute(
+                f"SELECT customer_id, strftime({q}, '%Y-%m-%d') FROM raw_customers WHERE {bad} "
+                "LIMIT 5"
+            ).fetchall()
+            problems.append(
+                Violation(
+                    table="customers",
+                    file=file,
+                    column=col,
+                    rule="date_range",
+                    message=f"dates before {lo} or after {hi} cannot be stored; correct them",
+                    n_rows=int(n),
+                    examples=[{"customer_id": cid, col: d} for cid, d in rows],
+                )
+            )
+    if problems:
+        raise DataContractError(problems, source=str(Path(file).parent))
+
+
+def stage_customers(con: duckdb.DuckDBPyConnection, outlets: pd.DataFrame) -> None:
+    """Table ``dim_customers`` from the typed view ``raw_customers`` and the outlets.
+
+    Each customer with the ``region_id`` and ``echelon`` of the home outlet, ``since`` and
+    ``closed`` as dates, and ``sort_key`` ranking (region_id, customer_id), so each month of
+    customer_month sorts on one integer. A native table, joined once per month.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the view ``raw_customers`` (:func:`typed_view`).
+    outlets : pandas.DataFrame
+        Typed outlets with ``outlet_id``, ``region_id`` and ``echelon`` (small).
+    """
+    unit = outlets[["outlet_id", *CUSTOMER_OUTLET_COLUMNS]]
+    con.register("dim_outlets", pa.Table.from_pandas(unit, preserve_index=False))
+    try:
+        con.execute(
+            """CREATE TEMP TABLE dim_customers AS
+            SELECT c.customer_id, c.outlet_id, o.region_id, o.echelon, c.manager_id,
+                   c.birth_year, CAST(c.since AS DATE) AS since,
+                   CAST(c.closed AS DATE) AS closed,
+                   CAST(row_number() OVER (ORDER BY o.region_id, c.customer_id) AS INTEGER)
+                       AS sort_key
+            FROM raw_customers c LEFT JOIN dim_outlets o ON c.outlet_id = o.outlet_id"""
+        )
+    finally:
+        con.unregister("dim_outlets")
+
+
+def _with_outlet_columns(
+    batch: pa.RecordBatch, outlets: pd.DataFrame, schema: pa.Schema
+) -> pa.RecordBatch:
+    """A batch of typed customers with its home outlet's columns, cast to ``schema``."""
+    ids = pa.array(outlets["outlet_id"].tolist(), type=pa.string())
+    at = pc.index_in(batch.column("outlet_id").cast(pa.string()), value_set=ids)
+    cols = list(batch.columns)
+    for c in CUSTOMER_OUTLET_COLUMNS:
+        cols.append(pa.array(outlets[c].tolist(), type=schema.field(c).type).take(at))
+    return pa.RecordBatch.from_arrays(
+        [col.cast(f.type) for col, f in zip(cols, schema, strict=True)], schema=schema
+    )
+
+
+def write_customers(con: duckdb.DuckDBPyConnection, outlets: pd.DataFrame, path: Path) -> int:
+    """Write the processed customers table from the view ``raw_customers``, in file order.
+
+    The rows are streamed from DuckDB in the raw file's order (a plain scan keeps it) and
+    written in row groups of :data:`CUSTOMER_ROW_GROUP_SIZE`; the home outlet's columns are
+    looked up per batch (the outlets are few), so no step holds the whole table.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the view ``raw_customers`` (``keep_time``, :func:`typed_view`).
+    outlets : pandas.DataFrame
+        Typed outlets with ``outlet_id``, ``region_id`` and ``echelon``.
+    path : Path
+        Parquet file to write (in the build folder, swapped in whole).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    schema = customers_schema()
+    contract = [c for c in TABLES["customers"].columns]
+    sel = ", ".join(
+        f"CAST({quote_ident(c.name)} AS TIMESTAMP_NS) AS {quote_ident(c.name)}"
+        if c.dtype == "date"
+        else quote_ident(c.name)
+        for c in contract
+    )
+    reader = con.sql(f"SELECT {sel} FROM raw_customers").to_arrow_reader(CUSTOMER_ROW_GROUP_SIZE)
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            if batch.num_rows:
+                writer.write_batch(_with_outlet_columns(batch, outlets, schema))
+                rows += batch.num_rows
+    return rows
+
+
+def customer_events(con: duckdb.DuckDBPyConnection, unit: str, months: list[str]) -> pd.DataFrame:
+    """New and closed customers per (month, unit) from ``dim_customers`` (``since``, ``closed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month, <unit>, new_customers, closed_customers`` for the months of the data with at
+        least one event, sorted by month and unit.
+    """
+    cols = ["month", unit, "new_customers", "closed_customers"]
+    if not months:
+        return pd.DataFrame(columns=cols)
+    u = quote_ident(unit)
+    events = " UNION ALL ".join(
+        f"SELECT strftime({c}, '%Y-%m') AS month, {u} AS unit, {k} AS kind FROM dim_customers "
+        f"WHERE {c} IS NOT NULL AND {u} IS NOT NULL"
+        for k, c in enumerate(("since", "closed"))
+    )
+    return con.execute(
+        f"""SELECT month, unit AS {u}, count(*) FILTER (WHERE kind = 0) AS new_customers,
+               count(*) FILTER (WHERE kind = 1) AS closed_customers
+        FROM ({events}) WHERE month IN {_sql_in(tuple(months))}
+        GROUP BY month, unit ORDER BY month, unit"""
+    ).df()[cols]
+
+
 # --------------------------------------------------------------------------- stage 2: per month
 
 
@@ -278,8 +477,8 @@ def customer_month_sql(
     tm_files: list[list[str]],
     ct_files: list[list[str]],
 ) -> str:
-    """SQL of one month of customer_month (plus the holding masks and :data:`UNIT_ONLY_COLUMNS`,
-    dropped before writing).
+    """SQL of one month of customer_month (plus the holding masks, :data:`UNIT_ONLY_COLUMNS` and
+    ``sort_key``, dropped before writing; the rows are written in ``sort_key`` order).
 
     The holdings come from table ``hm`` (:func:`stage_holdings`); ``tm_files`` and
     ``ct_files`` are the transaction and contact partitions of the month and the two before,
@@ -330,10 +529,9 @@ def customer_month_sql(
            CAST(coalesce({c["minutes_3m"]}, 0) AS DOUBLE) AS contact_minutes_3m,
            CAST(coalesce({t["n_acc_1m"]}, 0) AS INTEGER) AS acc_n_1m,
            CAST(coalesce({t["n_acc_off_1m"]}, 0) AS INTEGER) AS acc_offcounter_n_1m,
-           {masks}
+           {masks}, cu.sort_key
     FROM (SELECT * FROM hm WHERE month = '{month}') h
-    JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}
-    ORDER BY cu.sort_key"""
+    JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}"""
 
 
 def unit_aggregates_sql(unit: str, cat: Catalogue, first: bool, products: bool = False) -> str:
@@ -437,14 +635,87 @@ def _bank_product_counts(agg: pd.DataFrame, cat: Catalogue, month: str) -> list[
     return out
 
 
+def _submit(pool: ThreadPoolExecutor, pending: Future | None, fn: object, *args: object) -> Future:
+    """Run ``fn(*args)`` in ``pool`` once the previous job (``pending``) is done."""
+    if pending is not None:
+        pending.result()
+    return pool.submit(fn, *args)
+
+
+def write_row_groups(
+    reader: pa.RecordBatchReader,
+    writer: pq.ParquetWriter,
+    size: int,
+    pool: ThreadPoolExecutor,
+    pending: Future | None = None,
+) -> tuple[int, Future | None]:
+    """Write a stream of record batches as row groups of exactly ``size`` rows (the last shorter).
+
+    The same row groups as ``writer.write_table(whole, row_group_size=size)`` would write,
+    without ever holding more than one row group and one batch: each row group is encoded in
+    ``pool`` while the next one is read.
+
+    Parameters
+    ----------
+    reader : pyarrow.RecordBatchReader
+        Batches of any length (DuckDB's do not follow the requested size).
+    writer : pyarrow.parquet.ParquetWriter
+        Open writer with the reader's schema.
+    size : int
+        Rows per row group.
+    pool : ThreadPoolExecutor
+        One-thread pool that writes.
+    pending : Future, optional
+        The pool's job still running (awaited before the next is submitted).
+
+    Returns
+    -------
+    (int, Future or None)
+        Rows written and the last job (to await before closing the writer).
+    """
+    buf: list[pa.RecordBatch] = []
+    n_buf = rows = 0
+    for batch in reader:
+        buf.append(batch)
+        n_buf += batch.num_rows
+        while n_buf >= size:
+            table = pa.Table.from_batches(buf, schema=reader.schema)
+            pending = _submit(pool, pending, writer.write_table, table.slice(0, size), size)
+            buf, n_buf, rows = table.slice(size).to_batches(), n_buf - size, rows + size
+    if n_buf:
+        table = pa.Table.from_batches(buf, schema=reader.schema)
+        pending = _submit(pool, pending, writer.write_table, table, size)
+        rows += n_buf
+    return rows, pending
+
+
+def _month_sums(
+    con: duckdb.DuckDBPyConnection, cat: Catalogue, month: str, first: bool
+) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """The per-unit sums and the bank's product counts of the month in table ``cm_cur``."""
+    sums, counts = {}, []
+    for unit in UNITS:
+        # the bank's product counts come with the region sums (same scan)
+        with_products = unit == UNITS[-1]
+        agg = con.execute(unit_aggregates_sql(unit, cat, first=first, products=with_products)).df()
+        if with_products:
+            counts = _bank_product_counts(agg, cat, month)
+            agg = agg.drop(columns=[c for c in agg if c.startswith(_COUNT_PREFIXES)])
+        sums[unit] = agg.assign(month=month)
+    return sums, counts
+
+
 def write_customer_month(
     con: duckdb.DuckDBPyConnection, cat: Catalogue, months: list[str], work: Path, path: Path
 ) -> MonthLoop:
     """Compute and write customer_month month by month; return its rows and the monthly sums.
 
-    Needs the tables ``hm`` (:func:`stage_holdings`) and ``dim_customers``, and the
-    transaction and contact partitions under ``work/tm`` and ``work/ct``
-    (:func:`stage_events`).
+    Needs the tables ``hm`` (:func:`stage_holdings`) and ``dim_customers``
+    (:func:`stage_customers`), and the transaction and contact partitions under ``work/tm``
+    and ``work/ct`` (:func:`stage_events`). Each month is computed into the DuckDB table
+    ``cm_cur`` (under the connection's memory limit, spilled beyond it), summed per outlet
+    and region there (small results), then streamed to the file in ``sort_key`` order, one
+    row group at a time: no month is ever held whole in Python.
 
     Parameters
     ----------
@@ -467,8 +738,8 @@ def write_customer_month(
     counts: list[dict] = []
     writer = None
     n_cm = 0
-    prev: pa.Table | None = None
-    mask_cols = [f"mask_{k}" for k in range(cat.n_masks)]
+    masks = ", ".join(f"mask_{k}" for k in range(cat.n_masks))
+    dropped = ", ".join([masks, *UNIT_ONLY_COLUMNS, "sort_key"])
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cm-writer")
     pending: Future | None = None
     try:
@@ -482,33 +753,24 @@ def write_customer_month(
                 [partition_files(work / "ct", "mi", w) for w in window],
             )
             with timed(f"customer_month {m}"):
-                cur = con.sql(sql).to_arrow_table()
-            con.register("cm_cur", cur)
-            if prev is not None:
-                con.register("cm_prev", prev)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE cm_cur AS {sql}")
             with timed(f"unit sums {m}"):
-                for unit in per_month:
-                    # the bank's product counts come with the region sums (same scan)
-                    with_products = unit == UNITS[-1]
-                    sql = unit_aggregates_sql(unit, cat, first=i == 0, products=with_products)
-                    agg = con.execute(sql).df()
-                    if with_products:
-                        counts += _bank_product_counts(agg, cat, m)
-                        agg = agg.drop(columns=[c for c in agg if c.startswith(_COUNT_PREFIXES)])
-                    per_month[unit].append(agg.assign(month=m))
-            con.unregister("cm_cur")
-            if prev is not None:
-                con.unregister("cm_prev")
-            prev = cur.select(["customer_id", *mask_cols])
-            out = cur.drop_columns([*mask_cols, *UNIT_ONLY_COLUMNS])
+                sums, month_counts = _month_sums(con, cat, m, first=i == 0)
+            for unit, agg in sums.items():
+                per_month[unit].append(agg)
+            counts += month_counts
+            reader = con.sql(f"SELECT * EXCLUDE ({dropped}) FROM cm_cur ORDER BY sort_key")
+            reader = reader.to_arrow_reader(ROW_GROUP_SIZE)
             if writer is None:
-                writer = pq.ParquetWriter(path, out.schema)
-            # Encode and compress this month while DuckDB computes the next one.
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(writer.write_table, out, row_group_size=ROW_GROUP_SIZE)
-            n_cm += out.num_rows
-            logger.info("customer_month %s: %s customers", m, f"{out.num_rows:,}")
+                writer = pq.ParquetWriter(path, reader.schema)
+            with timed(f"customer_month {m} written"):
+                rows, pending = write_row_groups(reader, writer, ROW_GROUP_SIZE, pool, pending)
+            n_cm += rows
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE cm_prev AS SELECT customer_id, {masks} FROM cm_cur"
+            )
+            con.execute("DROP TABLE cm_cur")
+            logger.info("customer_month %s: %s customers", m, f"{rows:,}")
         if pending is not None:
             pending.result()
     finally:

@@ -1,9 +1,11 @@
-"""The pandas side of prepare: typed dimension tables and the outlet and region months.
+"""The pandas side of prepare: the small dimension tables and the outlet and region months.
 
-The small raw tables are read and typed with pandas (:func:`build_dimensions`);
-:func:`build_units` assembles outlet_month and region_month from the per-month customer sums
-that :func:`bankanalysis.data.prepare_sql.write_customer_month` collects (see
-docs/processed_data.md).
+The small raw tables (regions, outlets, products and the optional ones; not customers, which
+DuckDB types: :func:`bankanalysis.data.prepare_sql.stage_customers`) are read and typed with
+pandas (:func:`build_dimensions`); :func:`build_units` assembles outlet_month and region_month
+from the per-month customer sums that :func:`bankanalysis.data.prepare_sql.write_customer_month`
+collects and the new and closed customers of
+:func:`bankanalysis.data.prepare_sql.customer_events` (see docs/processed_data.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def contract_frame(df: pd.DataFrame, table: str) -> pd.DataFrame:
 def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[str, pd.DataFrame]:
     """Read and type the small tables, with the joins of docs/processed_data.md.
 
+    Not ``customers``: one row per customer, it is typed and written by DuckDB
+    (:func:`bankanalysis.data.prepare_sql.write_customers`).
+
     Parameters
     ----------
     raw_dir : Path
@@ -59,24 +64,18 @@ def build_dimensions(raw_dir: Path, encoding: str, present: list[str]) -> dict[s
     Returns
     -------
     dict of DataFrame
-        ``regions``, ``outlets``, ``products``, ``customers`` and the optional ``managers``,
-        ``devices``, ``device_months``, ``targets`` when present.
+        ``regions``, ``outlets``, ``products`` and the optional ``managers``, ``devices``,
+        ``device_months``, ``targets`` when present.
     """
     dims = {
         t: contract_frame(read_table(raw_dir, t, encoding), t)
-        for t in ("regions", "outlets", "products", "customers")
+        for t in ("regions", "outlets", "products")
     }
     regions = dims["regions"].assign(echelon=lambda d: d["echelon"].astype("int8"))
     regions["echelon_name"] = regions["echelon"].map(ECHELONS).astype("str")
     dims["regions"] = regions
     dims["outlets"] = dims["outlets"].merge(
         regions[["region_id", "echelon"]], on="region_id", how="left", validate="many_to_one"
-    )
-    dims["customers"] = dims["customers"].merge(
-        dims["outlets"][["outlet_id", "region_id", "echelon"]],
-        on="outlet_id",
-        how="left",
-        validate="many_to_one",
     )
     for t in OPTIONAL_DIMS:
         if t in present:
@@ -99,19 +98,6 @@ def _add_rates(df: pd.DataFrame) -> pd.DataFrame:
     txn = out["txn_n"].where(out["txn_n"] > 0)
     out["e_channel_share"] = (out["txn_n"] - out["txn_counter_n"]) / txn
     return out
-
-
-def _events_by(dims: dict[str, pd.DataFrame], unit: str, months: list[str]) -> pd.DataFrame:
-    """new_customers / closed_customers per (month, unit) from customers.since/closed."""
-    cu = dims["customers"]
-    rows = []
-    for col, name in (("since", "new_customers"), ("closed", "closed_customers")):
-        d = cu[[unit, col]].dropna(subset=[col])
-        d = d.assign(month=d[col].dt.strftime("%Y-%m"))
-        d = d[d["month"].isin(months)]
-        g = d.groupby(["month", unit], observed=True).size().rename(name)
-        rows.append(g)
-    return pd.concat(rows, axis=1).reset_index() if rows else pd.DataFrame()
 
 
 def _devices_by(dims: dict[str, pd.DataFrame], months: list[str], unit: str) -> pd.DataFrame | None:
@@ -168,6 +154,7 @@ def build_units(
     dims: dict[str, pd.DataFrame],
     months: list[str],
     per_month: dict[str, list[pd.DataFrame]],
+    events: dict[str, pd.DataFrame],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assemble outlet_month and region_month from the per-month customer sums.
 
@@ -179,6 +166,9 @@ def build_units(
         Sorted data months.
     per_month : dict
         ``{"outlet_id": [...], "region_id": [...]}`` frames of customer sums with a ``month``.
+    events : dict
+        ``{"outlet_id": frame, "region_id": frame}`` of ``month, <unit>, new_customers,
+        closed_customers`` (:func:`bankanalysis.data.prepare_sql.customer_events`).
 
     Returns
     -------
@@ -198,7 +188,7 @@ def build_units(
         df = pd.DataFrame(index=grid).reset_index()
         sums = pd.concat(per_month[unit], ignore_index=True)
         df = df.merge(sums, on=["month", unit], how="left")
-        df = df.merge(_events_by(dims, unit, months), on=["month", unit], how="left")
+        df = df.merge(events[unit], on=["month", unit], how="left")
         df[counts] = df[counts].fillna(0).astype("int64")
         df[money] = df[money].fillna(0.0)
         first = df["month"] == months[0]
