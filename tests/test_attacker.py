@@ -197,9 +197,30 @@ def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
     """The overview and every region report of the CI batch, read together: nothing one
     report withholds is printed by another, and no region total comes back from the echelon
     and bank totals."""
-    leaks, checked = cross_report_leaks(ci_run.run_dir)
+    from attacker import read_run, scope_bar_leaks
+
+    aum = _region_aum(ci_run.processed)
+    leaks, checked = cross_report_leaks(ci_run.run_dir, region_aum=aum)
     assert not leaks, leaks
     assert checked
+    # the tier-mix scope bars each 01 records were attacked, counts and AUM
+    scope, n_scope = scope_bar_leaks(*read_run(ci_run.run_dir), K, aum)
+    assert not scope and n_scope, (scope, n_scope)
+
+
+def _region_aum(processed) -> dict[str, float]:
+    """Every region's AUM at the data month as 01 computes its tier shares (taken as
+    published: the strongest reading for the scope bars' AUM shares)."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.rules.tiers import customer_tiers
+
+    bank = load_processed(processed)
+    months = list(bank.months)
+    cm = bank.customer_month(
+        months=months[-3:], columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    tiers = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
+    return {str(r): float(v) for r, v in tiers.groupby("region_id")["aum"].sum().items()}
 
 
 @pytest.mark.slow
@@ -443,3 +464,85 @@ def test_trend_levels_give_no_small_region_month_back_on_the_ci_bank(ci_bank):
         found, leaks = _trend_attack(shrunk, protected=True)
         assert not leaks, (r, leaks[:3])
         assert len(found) == 3 * months, r  # every month of the region, three figures
+
+
+def _fake_run(tmp_path, region_metrics: dict[str, dict], echelon_of: dict[str, int], overview):
+    """A run folder as the batch writes it (manifest, the overview's and each region's
+    ``metrics.json``), for :func:`cross_report_leaks` on hand-built figures."""
+    import json
+
+    jobs, regions = [], [{"region_id": r, "echelon": e} for r, e in echelon_of.items()]
+    for (rid, nb), rec in region_metrics.items():
+        folder = tmp_path / rid / nb
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(
+            json.dumps({**rec.values, "_reasons": rec.reasons}), encoding="utf-8"
+        )
+        jobs.append({"region_id": rid, "notebook": nb, "html": f"{rid}/{nb}.html"})
+    (tmp_path / "_bank" / "00_bank_overview").mkdir(parents=True)
+    (tmp_path / "_bank" / "00_bank_overview" / "metrics.json").write_text(
+        json.dumps(overview), encoding="utf-8"
+    )
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"jobs": jobs, "regions": regions}), encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_scope_bars_recorded_in_metrics_are_attacked_across_the_run(tmp_path):
+    """01 records its echelon's and the bank's tier bars; cross_report_leaks reads them with
+    every region's own tier figures. Unprotected bars (the region's protect_tiers only) give
+    R1's 4 private-banking customers and their AUM back; protect_scope_tiers' bars none."""
+    from disclosure_data import _bank_tiers
+
+    from bankanalysis.report import segmentation as rs
+    from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.report.metrics import MetricsRecorder
+    from bankanalysis.segmentation.composition import tier_comparison
+
+    bank = _bank_tiers()
+    echelon_of = {"R1": 1, "R2": 1, "R3": 2}
+    sizes = bank.groupby("region_id").size()
+    aum = bank.groupby("region_id")["aum"].sum().to_dict()
+    overview = {f"customers[region={r}]": int(n) for r, n in sizes.items()}
+    overview |= {"customers[echelon=1]": 207, "customers[echelon=2]": 155, "customers": 362}
+
+    def run(folder, protected: bool):
+        out = {}
+        for rid, rows in bank.groupby("region_id"):
+            e = echelon_of[rid]
+            comp = rs.shown_tier_comparison(tier_comparison(bank, rid), K)
+            comp = protect_tiers(comp, rows, "vip", K)
+            if protected:
+                comp = protect_scope_tiers(comp, bank, e, "vip", K)
+            rec = MetricsRecorder(None)
+            rec.record("customers", len(rows))
+            rec.record_many(rs.tier_metrics(comp, K, e))
+            out[(rid, "01_customer_segmentation")] = rec
+        return cross_report_leaks(_fake_run(folder, out, echelon_of, overview), K, aum)
+
+    rec = MetricsRecorder(None)
+    rec.record_many(rs.tier_metrics(protect_tiers(rs.shown_tier_comparison(
+        tier_comparison(bank, "R2"), K), bank[bank["region_id"] == "R2"], "vip", K), K, 1))  # fmt: skip
+    # the keys 01 records: the region's own and its echelon's and the bank's bars
+    assert rec.values["customer_share[echelon=1,tier=mass]"] == pytest.approx(110 / 207)
+    assert rec.values["customer_share[level=bank,tier=private_banking]"] == pytest.approx(30 / 362)
+    assert rec.values["customer_share[tier=private_banking]"] == pytest.approx(11 / 108)
+    leaks, checked = run(tmp_path / "plain", protected=False)
+    pb = {(r, key, q, t): (lo, hi) for r, key, q, t, lo, hi in leaks}
+    # R2's report: the echelon's share (15 of 207) minus R2's 11 gives R1's 4 back exactly
+    lo, hi = pb[("R2", "customer_share[echelon=1]", "R1", "private_banking")]
+    assert lo == pytest.approx(4) and hi == pytest.approx(4)
+    lo, hi = pb[("R2", "aum_share[echelon=1]", "R1", "private_banking")]
+    assert lo == pytest.approx(4 * 6e6) and hi == pytest.approx(4 * 6e6)
+    assert {key for _, key, *_ in leaks} == {
+        f"{kind}[{scope}]"
+        for kind in ("customer_share", "aum_share")
+        for scope in ("echelon=1", "level=bank")
+    }
+    leaks, checked = run(tmp_path / "protected", protected=True)
+    assert not leaks, leaks
+    # R1's withheld count and AUM (its VIP is withheld as secondary: not judged), attacked
+    # through 5 sets of bars (3 reports' bank bars, 2 reports' echelon bars), the AUM with
+    # the scope's AUM known and not: 5 x (1 + 2)
+    assert checked == 15
