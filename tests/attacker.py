@@ -343,18 +343,22 @@ def read_run(run_dir: Path) -> tuple[dict, dict, dict, dict]:
 
 
 def cross_report_leaks(
-    run_dir: Path, k: int = K, region_aum: dict[str, float] | None = None
+    run_dir: Path,
+    k: int = K,
+    region_aum: dict[str, float] | None = None,
+    region_fte: dict[tuple[str, str], float] | None = None,
 ) -> tuple[list, int]:
     """Read every report of a run (00 overview and each region's reports) and combine them.
 
-    Three attacks: (1) a figure one report withholds and another prints (the region's own key
+    Four attacks: (1) a figure one report withholds and another prints (the region's own key
     ``kpi`` against the overview's ``kpi[region=R]``, and between the region's reports); (2)
     the region totals by linear programming over the regions', echelons' and bank's totals
     (:func:`attack_region_totals`); (3) the tier-mix scope bars every 01 records
     (:func:`scope_bar_leaks`: the echelon's and the bank's customer and AUM shares against
     every region's published tier figures; the AUM shares only with ``region_aum``, each
-    region's AUM taken as published). Returns the leaks and how many withheld figures were
-    attacked.
+    region's AUM taken as published); (4) 03's productivity trends every 03 records
+    (:func:`trend_leaks`, with ``region_fte``: each region's staff FTE per month, which its
+    outlet tables publish). Returns the leaks and how many withheld figures were attacked.
     """
     per_region, manifest_regions, ov, ov_why = read_run(run_dir)
     leaks, checked = [], 0
@@ -406,8 +410,10 @@ def cross_report_leaks(
             checked += 1
             if not found[3]:
                 leaks.append(found)
-    for attack in (scope_bar_leaks,):
-        more, n = attack(per_region, manifest_regions, ov, ov_why, k, region_aum)
+    for more, n in (
+        scope_bar_leaks(per_region, manifest_regions, ov, ov_why, k, region_aum),
+        trend_leaks(per_region, manifest_regions, k, region_fte),
+    ):
         leaks += more
         checked += n
     return leaks, checked
@@ -732,7 +738,8 @@ def attack_levels(
 ) -> list[tuple[str, str, str, float, float]]:
     """Bounds on every region month a region's 03 trends withhold, from every region's 03.
 
-    ``published`` maps each region to its trends as 03 shows them (``month, level`` and the
+    ``published`` maps each region with a 03 report to its trends as 03 shows them (``month,
+    level`` and the
     :data:`LEVEL_FIGURES` ratios, NaN when withheld (``withheld`` True: the note under the
     chart names the month) or not measured; the region's own level first, then
     ``"echelon <e>"`` when shown and ``"whole bank"``); ``fte`` is each ``(region, month)``'s
@@ -745,7 +752,7 @@ def attack_levels(
     """
     found = []
     months = sorted({str(m) for f in published.values() for m in f["month"]})
-    regions = list(published)
+    regions = [*published, *(q for q in echelon if q not in published)]  # unreported: unknown
     for month in months:
         for ratio, figure in LEVEL_FIGURES.items():
             cells: dict[str, float | str | None] = {}
@@ -815,3 +822,56 @@ def level_leaks(found: list[tuple[str, str, str, float, float]], k: int) -> list
         if leak:
             out.append((r, month, figure, lo, hi))
     return out
+
+
+_TREND_KEY = re.compile(
+    r"^(customers_per_fte|sales_per_fte|aum_per_fte)\[(?:(echelon=[^,\]]+|level=bank),)?"
+    r"month=([^\]]+)\]$"
+)
+
+
+def trend_leaks(
+    per_region: dict[str, list[tuple[dict, dict, str]]],
+    echelon_of: dict[str, object],
+    k: int,
+    region_fte: dict[tuple[str, str], float] | None,
+) -> tuple[list, int]:
+    """03's productivity trends as every 03 of a run records them (``<ratio>[month=..]`` of the
+    region, ``[echelon=<e>,month=..]``, ``[level=bank,month=..]``), read together by
+    :func:`attack_levels` with every region's staff FTE per month (``region_fte[(region,
+    month)]``, which the outlet tables publish; ``None``: the attack needs it and is
+    skipped). A region without a 03 report in the run is unknown. Returns ``(leaks,
+    attacked)``: the withheld region months :func:`level_leaks` finds narrowed, and how many
+    region figures were attacked."""
+    if region_fte is None:
+        return [], 0
+    published: dict[str, pd.DataFrame] = {}
+    for rid, reports in per_region.items():
+        for data, why, nb in reports:
+            if nb != "03_outlet_benchmarking":
+                continue
+            rows: dict[tuple[str, str], dict] = {}
+            for key, v in data.items():
+                m = _TREND_KEY.match(key)
+                if m is None:
+                    continue
+                ratio, scope, month = m.groups()
+                level = rid if scope is None else (
+                    "whole bank" if scope == "level=bank" else f"echelon {scope.split('=')[1]}"
+                )  # fmt: skip
+                row = rows.setdefault((month, level), {"month": month, "level": level})
+                row[ratio] = np.nan if v is None else float(v)
+                if v is None and "fewer than" in str(why.get(key, "")):
+                    row["withheld"] = True
+            if rows:
+                frame = pd.DataFrame(list(rows.values()))
+                published[rid] = frame.assign(
+                    withheld=frame.get("withheld", pd.Series(False, frame.index))
+                    .fillna(False)
+                    .astype(bool)
+                )
+    if not published:
+        return [], 0
+    echelon = {str(r): int(e) for r, e in echelon_of.items()}
+    found = attack_levels(published, echelon, region_fte, k)
+    return [("trend", *f) for f in level_leaks(found, k)], len(found)
