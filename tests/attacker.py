@@ -33,6 +33,16 @@ def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
             method="highs",
             integrality=np.array(integer, dtype=int),
         )
+        if res.status in (2, 4) and any(integer):  # HiGHS MIP: "infeasible or unbounded"
+            relaxed = linprog(
+                c,
+                A_eq=np.array(a_eq) if a_eq else None,
+                b_eq=np.array(b_eq) if b_eq else None,
+                bounds=bounds,
+                method="highs",
+            )
+            assert relaxed.status == 3, res.message  # the true values are feasible
+            res = relaxed
         assert res.status in (0, 3), res.message
         out.append(sign * res.fun if res.status == 0 else -sign * np.inf)  # unbounded
     return out[0], out[1]
