@@ -348,7 +348,10 @@ def read_run(run_dir: Path) -> tuple[dict, dict, dict, dict]:
         if f.exists():
             data, why = _metrics(f)
             per_region.setdefault(str(rid), []).append((data, why, job["notebook"]))
-    echelon_of = {str(r["region_id"]): r.get("echelon") for r in manifest.get("regions", [])}
+    echelon_of = {
+        str(r["region_id"]): int(str(r.get("echelon")).split()[0])  # "1 (central city)"
+        for r in manifest.get("regions", [])
+    }
     return per_region, echelon_of, ov, ov_why
 
 
@@ -357,6 +360,7 @@ def cross_report_leaks(
     k: int = K,
     region_aum: dict[str, float] | None = None,
     region_fte: dict[tuple[str, str], float] | None = None,
+    echelon_of: dict[str, int] | None = None,
 ) -> tuple[list, int]:
     """Read every report of a run (00 overview and each region's reports) and combine them.
 
@@ -368,9 +372,13 @@ def cross_report_leaks(
     every region's published tier figures; the AUM shares only with ``region_aum``, each
     region's AUM taken as published); (4) 03's productivity trends every 03 records
     (:func:`trend_leaks`, with ``region_fte``: each region's staff FTE per month, which its
-    outlet tables publish). Returns the leaks and how many withheld figures were attacked.
+    outlet tables publish). ``echelon_of``: every region of the bank and its echelon (the
+    bank's structure, public; default: the manifest's regions, i.e. the run's only, with which
+    the attacks over echelons and the bank cannot be set up when the run leaves regions out).
+    Returns the leaks and how many withheld figures were attacked.
     """
     per_region, manifest_regions, ov, ov_why = read_run(run_dir)
+    manifest_regions |= dict(echelon_of or {})
     leaks, checked = [], 0
     for rid, reports in per_region.items():
         published: dict[str, tuple[float, str]] = {}

@@ -200,12 +200,17 @@ def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
     month from the trends 03 records (each region's AUM and FTE taken as published)."""
     from attacker import read_run, scope_bar_leaks, trend_leaks
 
+    from bankanalysis.data.load import load_processed
+
     aum, fte = _region_aum(ci_run.processed), _region_fte(ci_run.processed)
-    leaks, checked = cross_report_leaks(ci_run.run_dir, region_aum=aum, region_fte=fte)
+    regions = load_processed(ci_run.processed).regions  # the bank's structure: public
+    echelon_of = {str(r): int(e) for r, e in zip(regions["region_id"], regions["echelon"], strict=True)}  # fmt: skip
+    leaks, checked = cross_report_leaks(ci_run.run_dir, K, aum, fte, echelon_of)
     assert not leaks, leaks
     assert checked
     # the tier-mix scope bars each 01 records were attacked, counts and AUM
-    per_region, echelon_of, ov, ov_why = read_run(ci_run.run_dir)
+    per_region, run_regions, ov, ov_why = read_run(ci_run.run_dir)
+    assert set(run_regions) == {ci_run.region_a, ci_run.region_b} < set(echelon_of)
     scope, n_scope = scope_bar_leaks(per_region, echelon_of, ov, ov_why, K, aum)
     assert not scope and n_scope, (scope, n_scope)
     # every 03 records its trends (region, echelon, bank; every month); no CI region is
