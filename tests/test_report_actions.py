@@ -501,3 +501,32 @@ def test_pipeline_withholds_more_cells_when_the_upgrade_table_alone_cannot_prote
         "Riverside": "33",
     }
     assert all(a.equals(b) for a, b in zip(_both_tables(tiers, 10)[:2], new[:2], strict=True))
+
+
+def test_a_small_region_count_per_target_tier_cannot_be_worked_out_from_the_upgrade_list() -> None:
+    # Riverside and Hilltop have 4 customers each near the quality threshold: metrics.json
+    # records the region's quality count as "<10", but the upgrade list's 83 candidates minus
+    # the published VIP count (75) gave it back as 8. The joint step now audits that count like
+    # the pipeline's small rows and withholds the VIP count and rows until it keeps 1 to 9.
+    tiers = _region(
+        {
+            "O1": [(4, 47000.0, "mass"), (20, 1e4, "mass"), (30, 480000.0, "quality"), (10, 2e5, "quality")],
+            "O2": [(4, 46000.0, "mass"), (20, 1e4, "mass"), (25, 470000.0, "quality"), (10, 2e5, "quality")],
+            "O3": [(20, 1e4, "mass"), (20, 490000.0, "quality"), (10, 2e5, "quality")],
+        }
+    )  # fmt: skip
+    old = _both_tables(tiers, 10, joint=False)
+    assert old[3] == {"quality": "<k", "vip": 75, "private_banking": 0}
+    assert old[2]["upgrade_candidates"] == 83
+    assert _joint_attack(*old, 10)["n:N:quality"] == (8, 8)
+    new = _both_tables(tiers, 10)
+    assert new[3] == {"quality": "<k", "vip": None, "private_banking": 0}
+    p = new[0].set_index(["Outlet", "Target tier"])["Upgrade candidates"]
+    assert p[("Riverside", "VIP")] == "x" and p[("Hilltop", "VIP")] == "x"
+    bounds = _joint_attack(*new, 10)
+    # Hilltop's 29 and Riverside's 34 are shown, their VIP rows withheld: the count is only
+    # their two quality rows' sum, each 1 to 9, and "<10" itself: 2 to 9
+    assert bounds["n:N:quality"] == (2, 9)
+    for outlet in ("Riverside", "Hilltop"):
+        lo, hi = bounds[f"n:p:{outlet}:quality"]
+        assert hi - lo >= (10 - 1) / 2

@@ -147,7 +147,8 @@ def protect_grid(
     part_totals : mapping, optional
         ``{name: (value, parts, status)}``: further published counts the parts add up to in
         their own table (the pipeline's region count per target tier; ``status`` ``""``
-        published, else withheld), so that the one LP reads everything the two tables say.
+        published, else withheld; ``"primary"``: a small count shown as ``"<k"``, audited),
+        so that the one LP reads everything the two tables say.
     withholdable_parts : bool
         When the cells of this table and ``withholdable_totals`` cannot protect every withheld
         cell, run the step once more with the shown ``parts`` and published ``part_totals``
@@ -228,8 +229,8 @@ def protect_grid(
             continue
         values[name] = float(v)
         relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
-        if st:
-            hidden[name] = SECONDARY
+        if st:  # a small count published as "<k" is audited like the primary cells
+            hidden[name] = PRIMARY if st == PRIMARY else SECONDARY
         else:
             fixed.add(name)
     shown_parts = fixed - own_fixed
