@@ -299,8 +299,8 @@ def protect_upgrade_pipeline(
         status = protect_pipeline(
             pipe, k, dominated, level=level, hidden_tiers=hidden_tiers, forced=forced
         )
-        if not len(candidates) or bool(is_small([len(candidates)], k)[0]):
-            return status  # no upgrade table: nothing to read together
+        if not len(candidates):
+            return status  # no candidate: the upgrade table shows zeros only
         _, joint = _outlet_status(candidates, outlets, k, (pipe, status), final=False)
         more = set(joint.attrs["withheld_parts"]) - forced
         if not more:
