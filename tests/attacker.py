@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -32,6 +33,16 @@ def _bounds_lp(n_vars, a_eq, b_eq, bounds, integer, target):
             method="highs",
             integrality=np.array(integer, dtype=int),
         )
+        if res.status in (2, 4) and any(integer):  # HiGHS MIP: "infeasible or unbounded"
+            relaxed = linprog(
+                c,
+                A_eq=np.array(a_eq) if a_eq else None,
+                b_eq=np.array(b_eq) if b_eq else None,
+                bounds=bounds,
+                method="highs",
+            )
+            assert relaxed.status == 3, res.message  # the true values are feasible
+            res = relaxed
         assert res.status in (0, 3), res.message
         out.append(sign * res.fun if res.status == 0 else -sign * np.inf)  # unbounded
     return out[0], out[1]
@@ -318,21 +329,15 @@ def _metrics(path: Path) -> tuple[dict, dict]:
     return data, data.pop("_reasons", {}) or {}
 
 
-def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
-    """Read every report of a run (00 overview and each region's reports) and combine them.
-
-    Two attacks: (1) a figure one report withholds and another prints (the region's own key
-    ``kpi`` against the overview's ``kpi[region=R]``, and between the region's reports); (2)
-    the region totals by linear programming over the regions', echelons' and bank's totals
-    (:func:`attack_region_totals`). Returns the leaks and how many withheld figures were
-    attacked.
-    """
+def read_run(run_dir: Path) -> tuple[dict, dict, dict, dict]:
+    """What a run publishes in ``metrics.json``: ``(per_region, echelon_of, overview,
+    overview_reasons)``; ``per_region[R]`` lists ``(values, reasons, notebook)`` of each of the
+    region's reports, ``echelon_of`` every region of the manifest with its echelon."""
     run_dir = Path(run_dir)
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     overview_files = sorted(run_dir.glob("*/00_bank_overview/metrics.json"))
     assert overview_files, "the run has no overview"
     ov, ov_why = _metrics(overview_files[0])
-    leaks, checked = [], 0
     per_region: dict[str, list[tuple[dict, dict, str]]] = {}
     for job in manifest.get("jobs", []):
         rid = job.get("region_id")
@@ -343,6 +348,38 @@ def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
         if f.exists():
             data, why = _metrics(f)
             per_region.setdefault(str(rid), []).append((data, why, job["notebook"]))
+    echelon_of = {
+        str(r["region_id"]): int(str(r.get("echelon")).split()[0])  # "1 (central city)"
+        for r in manifest.get("regions", [])
+    }
+    return per_region, echelon_of, ov, ov_why
+
+
+def cross_report_leaks(
+    run_dir: Path,
+    k: int = K,
+    region_aum: dict[str, float] | None = None,
+    region_fte: dict[tuple[str, str], float] | None = None,
+    echelon_of: dict[str, int] | None = None,
+) -> tuple[list, int]:
+    """Read every report of a run (00 overview and each region's reports) and combine them.
+
+    Four attacks: (1) a figure one report withholds and another prints (the region's own key
+    ``kpi`` against the overview's ``kpi[region=R]``, and between the region's reports); (2)
+    the region totals by linear programming over the regions', echelons' and bank's totals
+    (:func:`attack_region_totals`); (3) the tier-mix scope bars every 01 records
+    (:func:`scope_bar_leaks`: the echelon's and the bank's customer and AUM shares against
+    every region's published tier figures; the AUM shares only with ``region_aum``, each
+    region's AUM taken as published); (4) 03's productivity trends every 03 records
+    (:func:`trend_leaks`, with ``region_fte``: each region's staff FTE per month, which its
+    outlet tables publish). ``echelon_of``: every region of the bank and its echelon (the
+    bank's structure, public; default: the manifest's regions, i.e. the run's only, with which
+    the attacks over echelons and the bank cannot be set up when the run leaves regions out).
+    Returns the leaks and how many withheld figures were attacked.
+    """
+    per_region, manifest_regions, ov, ov_why = read_run(run_dir)
+    manifest_regions |= dict(echelon_of or {})
+    leaks, checked = [], 0
     for rid, reports in per_region.items():
         published: dict[str, tuple[float, str]] = {}
         withheld: dict[str, str] = {}
@@ -366,7 +403,7 @@ def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
             if key in published:
                 leaks.append((rid, key, f"withheld in {nb}", f"printed in {published[key][1]}"))
     # region totals
-    echelon_of = {str(r["region_id"]): r.get("echelon") for r in manifest.get("regions", [])}
+    echelon_of = dict(manifest_regions)
     regions: dict[str, float | None] = {}
     reasons: dict[str, str] = {}
     for key, v in ov.items():
@@ -391,6 +428,12 @@ def cross_report_leaks(run_dir: Path, k: int = K) -> tuple[list, int]:
             checked += 1
             if not found[3]:
                 leaks.append(found)
+    for more, n in (
+        scope_bar_leaks(per_region, manifest_regions, ov, ov_why, k, region_aum),
+        trend_leaks(per_region, manifest_regions, k, region_fte),
+    ):
+        leaks += more
+        checked += n
     return leaks, checked
 
 
@@ -449,7 +492,7 @@ def attack_scope_aum_shares(
     region_totals: dict[str, float],
     scope_shares: dict[str, float | None],
     scope_total: float | None,
-    true: dict[tuple[str, str], float],
+    true: dict[tuple[str, str], float] | None,
     level: float = MONEY_WIDTH,
 ) -> list[tuple[str, str, float, float, bool]]:
     """Every withheld tier AUM of the regions of a scope, attacked with the scope's AUM shares
@@ -461,11 +504,15 @@ def attack_scope_aum_shares(
     ``scope_total``: the scope's AUM (``None``: a variable, so only the ratios of the shares
     count); ``true[(r, t)]``: the real value of each withheld cell. Returns (region, tier,
     lower, upper, safe); a cell of true value ``v`` is safe when ``lower <= v (1 - level)``
-    and ``upper >= v (1 + level)``.
+    and ``upper >= v (1 + level)``. With ``true=None`` (what a reader of the run knows) a
+    cell is unsafe when its interval is narrower than ``level`` times its upper end.
     """
     found = _scope_bounds(region_aum, region_totals, scope_shares, scope_total)
     out = []
     for r, t, lo, hi in found:
+        if true is None:  # the attacker's own reading: pinned to within ``level`` of the top
+            out.append((r, t, lo, hi, not (np.isfinite(hi) and hi - lo < level * hi - 1e-9)))
+            continue
         v = true[(r, t)]
         out.append((r, t, lo, hi, lo <= v * (1 - level) + 1e-6 and hi >= v * (1 + level) - 1e-6))
     return out
@@ -473,13 +520,14 @@ def attack_scope_aum_shares(
 
 def _scope_bounds(
     region_cells: dict[str, dict[str, float | None]],
-    region_totals: dict[str, float],
+    region_totals: dict[str, float | None],
     scope_shares: dict[str, float | None],
     scope_total: float | None,
 ) -> list[tuple[str, str, float, float]]:
-    """(region, tier, lower, upper) of every withheld cell: each region's tiers add up to its
-    total; ``sum_r x[r, t] - share_t * N = 0`` for every shown share (linear in the cells and
-    the scope's total ``N``, a variable when ``scope_total`` is ``None``)."""
+    """(region, tier, lower, upper) of every withheld cell (a tier missing from
+    ``region_cells[r]`` is withheld): each region's tiers add up to its total (when known);
+    ``sum_r x[r, t] - share_t * N = 0`` for every shown share (linear in the cells and the
+    scope's total ``N``, a variable when ``scope_total`` is ``None``)."""
     tiers = list(scope_shares)
     hidden = [(r, t) for r in region_cells for t in tiers if region_cells[r].get(t) is None]
     names = [*hidden, "N"]
@@ -496,7 +544,7 @@ def _scope_bounds(
                 row[pos[(r, t)]] = 1
             else:
                 known += v
-        if row.any():
+        if row.any() and region_totals.get(r) is not None:
             a_eq.append(row)
             b_eq.append(region_totals[r] - known)
     for t in tiers:
@@ -521,6 +569,110 @@ def _scope_bounds(
         )
         found.append((r, t, lo, hi))
     return found
+
+
+_BAR_KEY = re.compile(
+    r"^(customer_share|aum_share)\[(?:(echelon=[^,\]]+|level=bank),)?tier=([a-z_]+)\]$"
+)
+
+
+def _tier_figures(data: dict) -> tuple[dict, dict]:
+    """A 01 ``metrics.json``'s tier shares: ``({kind: {tier: share}}`` of the region,
+    ``{(kind, scope): {tier: share}}`` of the scope bars); ``kind`` is ``customer_share`` or
+    ``aum_share``, ``scope`` ``echelon=<e>`` or ``level=bank``."""
+    own: dict[str, dict[str, float | None]] = {}
+    bars: dict[tuple[str, str], dict[str, float | None]] = {}
+    for key, v in data.items():
+        m = _BAR_KEY.match(key)
+        if m is None:
+            continue
+        kind, scope, tier = m.groups()
+        where = own.setdefault(kind, {}) if scope is None else bars.setdefault((kind, scope), {})
+        where[tier] = v
+    return own, bars
+
+
+def scope_bar_leaks(
+    per_region: dict[str, list[tuple[dict, dict, str]]],
+    echelon_of: dict[str, object],
+    ov: dict,
+    ov_why: dict,
+    k: int,
+    region_aum: dict[str, float] | None = None,
+) -> tuple[list, int]:
+    """The tier-mix scope bars every 01 of a run records (``customer_share[echelon=<e>,
+    tier=..]``, ``customer_share[level=bank,tier=..]``, the same for ``aum_share``), each
+    attacked with every region's tier figures as the run publishes them.
+
+    A region with a 01 report publishes its tier counts (its ``customer_share[tier=..]``
+    times its ``customers``) and its tier AUM (``aum_share[tier=..]`` times its AUM, taken
+    from ``region_aum``: the strongest reading); a region without one is unknown (its tiers
+    variables, its customer total the overview's ``customers[region=R]`` when printed). The
+    scope's customer total is the overview's (``customers[echelon=<e>]``, ``customers``) or a
+    variable; its AUM the sum of ``region_aum`` or a variable (only the ratios of the shares).
+    Judged: every tier count a region withholds as a small group (:func:`attack_scope_shares`)
+    and every tier AUM it withholds as small or dominated (:func:`attack_scope_aum_shares`,
+    unsafe when the interval is narrower than :data:`MONEY_WIDTH` of its upper end). Returns
+    ``(leaks, attacked)``.
+    """
+    counts: dict[str, dict[str, float | None]] = {}
+    money: dict[str, dict[str, float | None]] = {}
+    totals: dict[str, float | None] = {r: ov.get(f"customers[region={r}]") for r in echelon_of}
+    judged: dict[str, set[tuple[str, str]]] = {"customer_share": set(), "aum_share": set()}
+    bars: list[tuple[str, str, str, dict]] = []
+    for rid, reports in per_region.items():
+        for data, why, nb in reports:
+            if nb != "01_customer_segmentation":
+                continue
+            own, scoped = _tier_figures(data)
+            n = data.get("customers")
+            if isinstance(n, int | float):
+                totals[rid] = float(n)
+            a = (region_aum or {}).get(rid)
+            counts[rid] = {
+                t: None if v is None or totals.get(rid) is None else float(round(v * totals[rid]))
+                for t, v in own.get("customer_share", {}).items()
+            }
+            money[rid] = {
+                t: None if v is None or a is None else v * a
+                for t, v in own.get("aum_share", {}).items()
+            }
+            for kind in judged:
+                for t, v in own.get(kind, {}).items():
+                    reason = str(why.get(f"{kind}[tier={t}]", ""))
+                    if v is None and ("fewer than" in reason or "dominated" in reason):
+                        if kind == "aum_share" or "fewer than" in reason:
+                            judged[kind].add((rid, t))
+            bars += [(rid, kind, scope, shares) for (kind, scope), shares in scoped.items()]
+    leaks, checked = [], 0
+    for rid, kind, scope, shares in bars:
+        if scope == "level=bank":
+            members, n_scope = list(echelon_of), ov.get("customers")
+        else:
+            e = scope.split("=")[1]
+            members = [q for q, x in echelon_of.items() if str(x) == e]
+            n_scope = ov.get(f"customers[echelon={e}]")
+        if kind == "customer_share":
+            cells = {q: counts.get(q, {}) for q in members}
+            found = attack_scope_shares(
+                cells, {q: totals.get(q) for q in members}, shares, n_scope, k
+            )
+        else:
+            if region_aum is None:
+                continue
+            cells = {q: money.get(q, {}) for q in members}
+            aum = {q: region_aum.get(q) for q in members}
+            known = sum(aum.values()) if all(v is not None for v in aum.values()) else None
+            found = []
+            for total in dict.fromkeys((known, None)):
+                found += attack_scope_aum_shares(cells, aum, shares, total, None)
+        for q, t, lo, hi, ok in found:
+            if (q, t) not in judged[kind]:
+                continue
+            checked += 1
+            if not ok:
+                leaks.append((rid, f"{kind}[{scope}]", q, t, lo, hi))
+    return leaks, checked
 
 
 def attack_unit_counts(
@@ -604,7 +756,8 @@ def attack_levels(
 ) -> list[tuple[str, str, str, float, float]]:
     """Bounds on every region month a region's 03 trends withhold, from every region's 03.
 
-    ``published`` maps each region to its trends as 03 shows them (``month, level`` and the
+    ``published`` maps each region with a 03 report to its trends as 03 shows them (``month,
+    level`` and the
     :data:`LEVEL_FIGURES` ratios, NaN when withheld (``withheld`` True: the note under the
     chart names the month) or not measured; the region's own level first, then
     ``"echelon <e>"`` when shown and ``"whole bank"``); ``fte`` is each ``(region, month)``'s
@@ -617,7 +770,7 @@ def attack_levels(
     """
     found = []
     months = sorted({str(m) for f in published.values() for m in f["month"]})
-    regions = list(published)
+    regions = [*published, *(q for q in echelon if q not in published)]  # unreported: unknown
     for month in months:
         for ratio, figure in LEVEL_FIGURES.items():
             cells: dict[str, float | str | None] = {}
@@ -687,3 +840,56 @@ def level_leaks(found: list[tuple[str, str, str, float, float]], k: int) -> list
         if leak:
             out.append((r, month, figure, lo, hi))
     return out
+
+
+_TREND_KEY = re.compile(
+    r"^(customers_per_fte|sales_per_fte|aum_per_fte)\[(?:(echelon=[^,\]]+|level=bank),)?"
+    r"month=([^\]]+)\]$"
+)
+
+
+def trend_leaks(
+    per_region: dict[str, list[tuple[dict, dict, str]]],
+    echelon_of: dict[str, object],
+    k: int,
+    region_fte: dict[tuple[str, str], float] | None,
+) -> tuple[list, int]:
+    """03's productivity trends as every 03 of a run records them (``<ratio>[month=..]`` of the
+    region, ``[echelon=<e>,month=..]``, ``[level=bank,month=..]``), read together by
+    :func:`attack_levels` with every region's staff FTE per month (``region_fte[(region,
+    month)]``, which the outlet tables publish; ``None``: the attack needs it and is
+    skipped). A region without a 03 report in the run is unknown. Returns ``(leaks,
+    attacked)``: the withheld region months :func:`level_leaks` finds narrowed, and how many
+    region figures were attacked."""
+    if region_fte is None:
+        return [], 0
+    published: dict[str, pd.DataFrame] = {}
+    for rid, reports in per_region.items():
+        for data, why, nb in reports:
+            if nb != "03_outlet_benchmarking":
+                continue
+            rows: dict[tuple[str, str], dict] = {}
+            for key, v in data.items():
+                m = _TREND_KEY.match(key)
+                if m is None:
+                    continue
+                ratio, scope, month = m.groups()
+                level = rid if scope is None else (
+                    "whole bank" if scope == "level=bank" else f"echelon {scope.split('=')[1]}"
+                )  # fmt: skip
+                row = rows.setdefault((month, level), {"month": month, "level": level})
+                row[ratio] = np.nan if v is None else float(v)
+                if v is None and "fewer than" in str(why.get(key, "")):
+                    row["withheld"] = True
+            if rows:
+                frame = pd.DataFrame(list(rows.values()))
+                published[rid] = frame.assign(
+                    withheld=frame.get("withheld", pd.Series(False, frame.index))
+                    .fillna(False)
+                    .astype(bool)
+                )
+    if not published:
+        return [], 0
+    echelon = {str(r): int(e) for r, e in echelon_of.items()}
+    found = attack_levels(published, echelon, region_fte, k)
+    return [("trend", *f) for f in level_leaks(found, k)], len(found)

@@ -195,11 +195,59 @@ def test_a_region_smaller_than_k_cannot_be_worked_out_from_the_totals():
 @pytest.mark.slow
 def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
     """The overview and every region report of the CI batch, read together: nothing one
-    report withholds is printed by another, and no region total comes back from the echelon
-    and bank totals."""
-    leaks, checked = cross_report_leaks(ci_run.run_dir)
+    report withholds is printed by another, no region total comes back from the echelon and
+    bank totals, no withheld tier figure from the scope bars 01 records, no withheld region
+    month from the trends 03 records (each region's AUM and FTE taken as published)."""
+    from attacker import read_run, scope_bar_leaks, trend_leaks
+
+    from bankanalysis.data.load import load_processed
+
+    aum, fte = _region_aum(ci_run.processed), _region_fte(ci_run.processed)
+    regions = load_processed(ci_run.processed).regions  # the bank's structure: public
+    echelon_of = {str(r): int(e) for r, e in zip(regions["region_id"], regions["echelon"], strict=True)}  # fmt: skip
+    leaks, checked = cross_report_leaks(ci_run.run_dir, K, aum, fte, echelon_of)
     assert not leaks, leaks
     assert checked
+    # the tier-mix scope bars each 01 records were attacked, counts and AUM
+    per_region, run_regions, ov, ov_why = read_run(ci_run.run_dir)
+    assert set(run_regions) == {ci_run.region_a, ci_run.region_b} < set(echelon_of)
+    scope, n_scope = scope_bar_leaks(per_region, echelon_of, ov, ov_why, K, aum)
+    assert not scope and n_scope, (scope, n_scope)
+    # every 03 records its trends (region, echelon, bank; every month); no CI region is
+    # smaller than k, so nothing is withheld there and nothing to attack (the hand-built run
+    # of test_trend_levels_recorded_in_metrics_are_attacked_across_the_run shows the attack)
+    assert trend_leaks(per_region, echelon_of, K, fte) == ([], 0)
+    months = {m for _, m in fte}
+    for rid, reports in per_region.items():
+        (trends,) = [d for d, _, nb in reports if nb == "03_outlet_benchmarking"]
+        bank = {k for k in trends if k.startswith("customers_per_fte[level=bank,month=")}
+        assert {k.split("month=")[1].rstrip("]") for k in bank} == months, rid
+        assert all(trends[k] is not None for k in bank)
+
+
+def _region_fte(processed) -> dict[tuple[str, str], float]:
+    """Every region's staff FTE per month, as its outlet tables publish them."""
+    from bankanalysis.benchmarking.kpis import outlet_kpis
+    from bankanalysis.data.load import load_processed
+
+    kpis = outlet_kpis(load_processed(processed).outlet_month())
+    fte = kpis.groupby(["region_id", "month"])["staff_fte"].sum()
+    return {(str(r), str(m)): float(v) for (r, m), v in fte.items()}
+
+
+def _region_aum(processed) -> dict[str, float]:
+    """Every region's AUM at the data month as 01 computes its tier shares (taken as
+    published: the strongest reading for the scope bars' AUM shares)."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.rules.tiers import customer_tiers
+
+    bank = load_processed(processed)
+    months = list(bank.months)
+    cm = bank.customer_month(
+        months=months[-3:], columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    tiers = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
+    return {str(r): float(v) for r, v in tiers.groupby("region_id")["aum"].sum().items()}
 
 
 @pytest.mark.slow
@@ -377,10 +425,8 @@ def _trend_attack(kpis: pd.DataFrame, protected: bool) -> tuple[list, list]:
     return found, level_leaks(found, K)
 
 
-def test_trend_levels_of_echelon_and_bank_give_no_small_region_month_back():
-    """A region of 6-7 customers inside echelon 1: 03's echelon and bank lines (per FTE, the
-    FTE published by the outlet tables) minus the other regions' own lines gave its customers,
-    sales and AUM back; protect_levels with the run's region totals withholds those months."""
+def _tiny_kpis() -> pd.DataFrame:
+    """Outlet KPIs of two months: region R2 (6 then 7 customers) shares echelon 1 with R1."""
     rows = []
     for m in ("2025-01", "2025-02"):
         for o, r, e, c, f, s, a in [
@@ -394,7 +440,14 @@ def test_trend_levels_of_echelon_and_bank_give_no_small_region_month_back():
                 dict(month=m, outlet_id=o, region_id=r, echelon=e, customers=n, staff_fte=f,
                      sales_total=s, aum=a)
             )  # fmt: skip
-    kpis = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def test_trend_levels_of_echelon_and_bank_give_no_small_region_month_back():
+    """A region of 6-7 customers inside echelon 1: 03's echelon and bank lines (per FTE, the
+    FTE published by the outlet tables) minus the other regions' own lines gave its customers,
+    sales and AUM back; protect_levels with the run's region totals withholds those months."""
+    kpis = _tiny_kpis()
     found, leaks = _trend_attack(kpis, protected=False)
     assert {(r, m, f) for r, m, f, *_ in leaks} == {
         ("R2", m, f) for m in ("2025-01", "2025-02") for f in ("customers", "sales_total", "aum")
@@ -443,3 +496,137 @@ def test_trend_levels_give_no_small_region_month_back_on_the_ci_bank(ci_bank):
         found, leaks = _trend_attack(shrunk, protected=True)
         assert not leaks, (r, leaks[:3])
         assert len(found) == 3 * months, r  # every month of the region, three figures
+
+
+def _fake_run(tmp_path, region_metrics: dict[str, dict], echelon_of: dict[str, int], overview):
+    """A run folder as the batch writes it (manifest, the overview's and each region's
+    ``metrics.json``), for :func:`cross_report_leaks` on hand-built figures."""
+    import json
+
+    jobs, regions = [], [{"region_id": r, "echelon": e} for r, e in echelon_of.items()]
+    for (rid, nb), rec in region_metrics.items():
+        folder = tmp_path / rid / nb
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(
+            json.dumps({**rec.values, "_reasons": rec.reasons}), encoding="utf-8"
+        )
+        jobs.append({"region_id": rid, "notebook": nb, "html": f"{rid}/{nb}.html"})
+    (tmp_path / "_bank" / "00_bank_overview").mkdir(parents=True)
+    (tmp_path / "_bank" / "00_bank_overview" / "metrics.json").write_text(
+        json.dumps(overview), encoding="utf-8"
+    )
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"jobs": jobs, "regions": regions}), encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_scope_bars_recorded_in_metrics_are_attacked_across_the_run(tmp_path):
+    """01 records its echelon's and the bank's tier bars; cross_report_leaks reads them with
+    every region's own tier figures. Unprotected bars (the region's protect_tiers only) give
+    R1's 4 private-banking customers and their AUM back; protect_scope_tiers' bars none."""
+    from disclosure_data import _bank_tiers
+
+    from bankanalysis.report import segmentation as rs
+    from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.report.metrics import MetricsRecorder
+    from bankanalysis.segmentation.composition import tier_comparison
+
+    bank = _bank_tiers()
+    echelon_of = {"R1": 1, "R2": 1, "R3": 2}
+    sizes = bank.groupby("region_id").size()
+    aum = bank.groupby("region_id")["aum"].sum().to_dict()
+    overview = {f"customers[region={r}]": int(n) for r, n in sizes.items()}
+    overview |= {"customers[echelon=1]": 207, "customers[echelon=2]": 155, "customers": 362}
+
+    def run(folder, protected: bool):
+        out = {}
+        for rid, rows in bank.groupby("region_id"):
+            e = echelon_of[rid]
+            comp = rs.shown_tier_comparison(tier_comparison(bank, rid), K)
+            comp = protect_tiers(comp, rows, "vip", K)
+            if protected:
+                comp = protect_scope_tiers(comp, bank, e, "vip", K)
+            rec = MetricsRecorder(None)
+            rec.record("customers", len(rows))
+            rec.record_many(rs.tier_metrics(comp, K, e))
+            out[(rid, "01_customer_segmentation")] = rec
+        return cross_report_leaks(_fake_run(folder, out, echelon_of, overview), K, aum)
+
+    rec = MetricsRecorder(None)
+    rec.record_many(rs.tier_metrics(protect_tiers(rs.shown_tier_comparison(
+        tier_comparison(bank, "R2"), K), bank[bank["region_id"] == "R2"], "vip", K), K, 1))  # fmt: skip
+    # the keys 01 records: the region's own and its echelon's and the bank's bars
+    assert rec.values["customer_share[echelon=1,tier=mass]"] == pytest.approx(110 / 207)
+    assert rec.values["customer_share[level=bank,tier=private_banking]"] == pytest.approx(30 / 362)
+    assert rec.values["customer_share[tier=private_banking]"] == pytest.approx(11 / 108)
+    leaks, checked = run(tmp_path / "plain", protected=False)
+    pb = {(r, key, q, t): (lo, hi) for r, key, q, t, lo, hi in leaks}
+    # R2's report: the echelon's share (15 of 207) minus R2's 11 gives R1's 4 back exactly
+    lo, hi = pb[("R2", "customer_share[echelon=1]", "R1", "private_banking")]
+    assert lo == pytest.approx(4) and hi == pytest.approx(4)
+    lo, hi = pb[("R2", "aum_share[echelon=1]", "R1", "private_banking")]
+    assert lo == pytest.approx(4 * 6e6) and hi == pytest.approx(4 * 6e6)
+    assert {key for _, key, *_ in leaks} == {
+        f"{kind}[{scope}]"
+        for kind in ("customer_share", "aum_share")
+        for scope in ("echelon=1", "level=bank")
+    }
+    leaks, checked = run(tmp_path / "protected", protected=True)
+    assert not leaks, leaks
+    # R1's withheld count and AUM (its VIP is withheld as secondary: not judged), attacked
+    # through 5 sets of bars (3 reports' bank bars, 2 reports' echelon bars), the AUM with
+    # the scope's AUM known and not: 5 x (1 + 2)
+    assert checked == 15
+
+
+def test_trend_levels_recorded_in_metrics_are_attacked_across_the_run(tmp_path):
+    """03 records its region's, echelon's and bank's trends every month; cross_report_leaks
+    reads every 03 of the run with the FTE the outlet tables publish. Without the run's region
+    totals (protect_levels on the level's own size only) R2's months come back; with them
+    nothing does."""
+    from bankanalysis.report import benchmarking as rb
+    from bankanalysis.report.disclosure_grid import protect_levels
+    from bankanalysis.report.metrics import MetricsRecorder
+
+    kpis = _tiny_kpis()
+    echelon_of = {"R1": 1, "R2": 1, "R3": 2}
+    region_month = kpis.groupby(["month", "region_id"], as_index=False).agg(
+        customers=("customers", "sum"), echelon=("echelon", "first")
+    )
+    fte = {(str(r), str(m)): float(v) for (r, m), v in kpis.groupby(["region_id", "month"])["staff_fte"].sum().items()}  # fmt: skip
+
+    def run(folder, protected: bool):
+        out = {}
+        for rid, e in echelon_of.items():
+            levels, _ = rb.level_aggregates(kpis, rid, e, f"Region {rid}")
+            levels = protect_levels(levels, K, region_month=region_month if protected else None)
+            rec = MetricsRecorder(None)
+            rec.record_many(rb.level_metrics(levels, f"Region {rid}", e, K))
+            out[(rid, "03_outlet_benchmarking")] = rec
+        return out, cross_report_leaks(_fake_run(folder, out, echelon_of, {}), K, None, fte)
+
+    out, (leaks, checked) = run(tmp_path / "plain", protected=False)
+    r1 = out[("R1", "03_outlet_benchmarking")]
+    # R1's report: its own line, echelon 1's (R1 + R2) and the bank's, every month
+    assert r1.values["customers_per_fte[month=2025-01]"] == pytest.approx(700 / 14)
+    assert r1.values["customers_per_fte[echelon=1,month=2025-01]"] == pytest.approx(706 / 16)
+    assert r1.values["sales_per_fte[level=bank,month=2025-02]"] == pytest.approx(414 / 26)
+    r2 = out[("R2", "03_outlet_benchmarking")]
+    assert r2.values["aum_per_fte[month=2025-02]"] is None
+    assert r2.reasons["aum_per_fte[month=2025-02]"] == "withheld: fewer than 10 customers"
+    bounds = {(r, m, f): (lo, hi) for _, r, m, f, lo, hi in leaks}
+    assert set(bounds) == {
+        ("R2", m, f) for m in ("2025-01", "2025-02") for f in ("customers", "sales_total", "aum")
+    }
+    assert bounds[("R2", "2025-02", "customers")] == pytest.approx((7, 7))
+    assert checked == 6
+    out, (leaks, checked) = run(tmp_path / "protected", protected=True)
+    assert not leaks, leaks
+    assert checked == 6  # R2's two months, three figures each
+    r1 = out[("R1", "03_outlet_benchmarking")]
+    assert r1.values["customers_per_fte[echelon=1,month=2025-01]"] is None
+    assert r1.reasons["customers_per_fte[echelon=1,month=2025-01]"] == (
+        "withheld so that a withheld figure cannot be worked out from it"
+    )
+    assert r1.values["customers_per_fte[month=2025-01]"] == pytest.approx(700 / 14)

@@ -184,3 +184,37 @@ def test_only_the_propensity_report_writes_workbooks_and_its_cards_go_through_th
         assert bool(used) == nb.name.startswith("02_"), (nb.name, used)
     assert '"min_group_size": k' in inspect.getsource(lead_review.lead_review)
     assert "protect_cards(c, k)" in inspect.getsource(workbooks.write_lead_files)
+
+
+def test_forced_cells_are_withheld_from_the_start_and_can_spare_another() -> None:
+    # a (40), b (4, small), c (25): the step hides c (the smallest that protects b); with a
+    # forced hidden (a joint step needs it) a protects b and c stays shown
+    df = pd.DataFrame({"n": [40, 4, 25]}, index=list("abc"))
+    assert dg.protect_grid(df, ["n"], 10, size="n")["n"].tolist() == ["", "primary", "secondary"]
+    forced = dg.protect_grid(df, ["n"], 10, size="n", forced=["n[row=a]"])
+    assert forced["n"].tolist() == ["secondary", "primary", ""]
+    assert forced.attrs["protection"].safe
+    total = dg.protect_grid(df, ["n"], 10, size="n", forced=["n"], withholdable_totals=["n"])
+    assert total.attrs["withheld_totals"] == {"n": "secondary"}  # the total forced hidden
+
+
+def test_withholdable_parts_lets_the_step_withhold_the_other_tables_cells() -> None:
+    # unit u = p1 + p2 (parts of another table: p1 = 3 withheld there, p2 = 30 shown),
+    # v = p3 + p4 (15 + 35), and the parts' own total T = p1 + p3 = 18: T - p3 gives p1 back
+    # whatever this table hides; only the other table's cells can protect it. No single cell
+    # does (u - p2 pins it too); the cheapest pair that does is T and p2 (p3 and p2 cost less
+    # but v - p4 still gives p3, so T - p3 still gives p1)
+    df = pd.DataFrame({"n": [33, 50]}, index=["u", "v"])
+    parts = {
+        "n": {
+            "u": {"p1": (3.0, "primary"), "p2": (30.0, "")},
+            "v": {"p3": (15.0, ""), "p4": (35.0, "")},
+        }
+    }
+    totals = {"T": (18.0, ["p1", "p3"], "")}
+    plain = dg.protect_grid(df, ["n"], 10, parts=parts, part_totals=totals)
+    assert not plain.attrs["protection"].safe and plain.attrs["withheld_parts"] == {}
+    joint = dg.protect_grid(df, ["n"], 10, parts=parts, part_totals=totals, withholdable_parts=True)
+    assert joint.attrs["protection"].safe
+    assert joint.attrs["withheld_parts"] == {"T": "secondary", "p2": "secondary"}
+    assert joint["n"].tolist() == ["", ""]  # this table's own cells stay shown

@@ -346,18 +346,30 @@ def _region(spec: dict[str, list[tuple[int, float, str]]]) -> pd.DataFrame:
     return df
 
 
-def _both_tables(tiers, k, pipeline=True):
+def _both_tables(tiers, k, pipeline=True, joint=True):
     """The pipeline and upgrade tables as notebook 01 publishes them (the upgrade table with
-    or without the pipeline's answer), and the region totals beside them."""
+    or without the pipeline's answer; the pipeline protected with the upgrade table
+    (protect_upgrade_pipeline) or alone, as before), and the region totals beside them: the
+    pipeline's count per target tier as metrics.json records it ("<k", None when withheld)."""
     pipe = upgrade_pipeline(tiers, THR, within=0.10, by="outlet_id")
-    status = protect_pipeline(pipe, k, pipeline_dominance(tiers, THR, 0.10))
+    cands = upgrade_candidates(tiers, THR, 0.10)
+    dominated = pipeline_dominance(tiers, THR, 0.10)
+    if joint:
+        status = ra.protect_upgrade_pipeline(pipe, cands, k, dominated)
+    else:
+        status = protect_pipeline(pipe, k, dominated)
     pipe = rs.label_pipeline(pipe, NAMES)
     ptable = rs.pipeline_table(pipe, "CNY", k, status).frame
-    cands = upgrade_candidates(tiers, THR, 0.10)
     link = (pipe, status) if pipeline else None
     utable = ra.upgrade_outlet_table(cands, sorted(NAMES), NAMES, "CNY", k, link).frame
     metrics = ra.upgrade_metrics(cands, k, link)
-    by_tier = pipe.groupby("target_tier", sort=False)["customers"].sum()
+    region = upgrade_pipeline(tiers.assign(region_id="R"), THR, within=0.10, by="region_id")
+    recorded = rs.pipeline_metrics(region, k, status)
+    by_tier = {
+        t: (v if not isinstance(v, Suppressed) else "<k" if v.why == "small" else None)
+        for t in pipe["target_tier"].unique()
+        for v in [recorded[f"upgrade_candidates[target_tier={t}]"]]
+    }
     return ptable, utable, metrics, by_tier
 
 
@@ -379,7 +391,7 @@ def _joint_attack(ptable, utable, metrics, by_tier, k):
         rel.append({f"n:u:{o}": -1.0} | {c: 1.0 for c in cells if c.startswith(f"n:p:{o}:")})
         rel.append({f"g:u:{o}": -1.0} | {c: 1.0 for c in cells if c.startswith(f"g:p:{o}:")})
     for t, n in by_tier.items():
-        cells[f"n:N:{t}"] = float(n)
+        cells[f"n:N:{t}"] = n if n is None or n == "<k" else float(n)
         rel.append(
             {f"n:N:{t}": -1.0}
             | {c: 1.0 for c in cells if c.startswith("n:p:") and c.endswith(f":{t}")}
@@ -451,3 +463,70 @@ def test_upgrade_table_withholds_a_gap_the_pipeline_withholds_for_dominance() ->
     assert u.loc["Riverside", GAP] == "x" and u.loc["Riverside", "Upgrade candidates"] == "12"
     lo, hi = _joint_attack(*new, 10)["g:p:Riverside:quality"]
     assert lo <= 5010.0 * 0.5 and hi >= 5010.0 * 1.5
+
+
+def test_pipeline_withholds_more_cells_when_the_upgrade_table_alone_cannot_protect_it() -> None:
+    # Riverside: 3 customers near the quality threshold, Hilltop 12: hiding Hilltop's 12 would
+    # leave Riverside in 1..5 (15 - at least 10), so the pipeline withholds the region's
+    # quality count (15) instead. But the upgrade list's 90 candidates minus the published VIP
+    # count (75) gives those 15 back, hence Riverside's 3: no upgrade-table cell can change
+    # that, and the old joint step only logged it. Now the pipeline withholds more of its own
+    # cells (re-run with them forced hidden) until the two tables read together are safe.
+    tiers = _region(
+        {
+            "O1": [(3, 47000.0, "mass"), (20, 1e4, "mass"), (30, 480000.0, "quality"), (10, 2e5, "quality")],
+            "O2": [(12, 46000.0, "mass"), (20, 1e4, "mass"), (25, 470000.0, "quality"), (10, 2e5, "quality")],
+            "O3": [(20, 1e4, "mass"), (20, 490000.0, "quality"), (10, 2e5, "quality")],
+        }
+    )  # fmt: skip
+    old = _both_tables(tiers, 10, joint=False)
+    assert old[3] == {"quality": None, "vip": 75, "private_banking": 0}
+    assert old[2]["upgrade_candidates"] == 90
+    assert (old[1]["Upgrade candidates"] == "x").all()  # all of it, and still:
+    assert _joint_attack(*old, 10)["n:p:Riverside:quality"] == (3, 3)
+    new = _both_tables(tiers, 10)
+    p = new[0].set_index(["Outlet", "Target tier"])["Upgrade candidates"]
+    assert p[("Riverside", "Quality")] == "<10"
+    assert p[("Hilltop", "Quality")] == "x" and p[("Riverside", "VIP")] == "x"
+    assert new[3] == {"quality": None, "vip": None, "private_banking": 0}
+    bounds = _joint_attack(*new, 10)
+    lo, hi = bounds["n:p:Riverside:quality"]
+    assert hi - lo >= (10 - 1) / 2  # 1 .. 9
+    lo, hi = bounds["g:p:Riverside:quality"]  # its gap, 3 x 3,000: +/-50 % at least
+    assert lo <= 9000.0 * 0.5 and hi >= 9000.0 * 1.5
+    # the upgrade table itself can now show its counts; the same data give the same cells
+    assert new[1].set_index("outlet")["Upgrade candidates"].to_dict() == {
+        "Harbour": "20",
+        "Hilltop": "37",
+        "Riverside": "33",
+    }
+    assert all(a.equals(b) for a, b in zip(_both_tables(tiers, 10)[:2], new[:2], strict=True))
+
+
+def test_a_small_region_count_per_target_tier_cannot_be_worked_out_from_the_upgrade_list() -> None:
+    # Riverside and Hilltop have 4 customers each near the quality threshold: metrics.json
+    # records the region's quality count as "<10", but the upgrade list's 83 candidates minus
+    # the published VIP count (75) gave it back as 8. The joint step now audits that count like
+    # the pipeline's small rows and withholds the VIP count and rows until it keeps 1 to 9.
+    tiers = _region(
+        {
+            "O1": [(4, 47000.0, "mass"), (20, 1e4, "mass"), (30, 480000.0, "quality"), (10, 2e5, "quality")],
+            "O2": [(4, 46000.0, "mass"), (20, 1e4, "mass"), (25, 470000.0, "quality"), (10, 2e5, "quality")],
+            "O3": [(20, 1e4, "mass"), (20, 490000.0, "quality"), (10, 2e5, "quality")],
+        }
+    )  # fmt: skip
+    old = _both_tables(tiers, 10, joint=False)
+    assert old[3] == {"quality": "<k", "vip": 75, "private_banking": 0}
+    assert old[2]["upgrade_candidates"] == 83
+    assert _joint_attack(*old, 10)["n:N:quality"] == (8, 8)
+    new = _both_tables(tiers, 10)
+    assert new[3] == {"quality": "<k", "vip": None, "private_banking": 0}
+    p = new[0].set_index(["Outlet", "Target tier"])["Upgrade candidates"]
+    assert p[("Riverside", "VIP")] == "x" and p[("Hilltop", "VIP")] == "x"
+    bounds = _joint_attack(*new, 10)
+    # Hilltop's 29 and Riverside's 34 are shown, their VIP rows withheld: the count is only
+    # their two quality rows' sum, each 1 to 9, and "<10" itself: 2 to 9
+    assert bounds["n:N:quality"] == (2, 9)
+    for outlet in ("Riverside", "Hilltop"):
+        lo, hi = bounds[f"n:p:{outlet}:quality"]
+        assert hi - lo >= (10 - 1) / 2

@@ -524,3 +524,31 @@ def test_outlet_kpis_are_computed_once_per_data_and_parameters(tmp_path, monkeyp
     pd.testing.assert_frame_equal(rb.load_outlet_kpis(second, *args), fresh)
     with pytest.raises(AssertionError, match="read again"):
         rb.load_outlet_kpis(second, args[0], 2, *args[2:])  # other tier_months: not cached
+
+
+def test_level_metrics_record_every_month_of_the_three_lines():
+    # R1 (2 months), echelon 1 (second month withheld for a small region inside: "x"), the
+    # bank (sales not measured in the first month); R1 is the only key without a scope
+    lv = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 3,
+            "level": ["North", "North", "echelon 1", "echelon 1", "whole bank", "whole bank"],
+            "customers": [700, 701, 706, 708, 1206, 1209],
+            "customers_per_fte": [50.0, 50.07, 44.1, np.nan, 46.4, 46.5],
+            "sales_per_fte": [15.0, 15.1, 14.0, np.nan, np.nan, 15.9],
+            "aum_per_fte": [1.1e6, 1.2e6, 1.0e6, np.nan, 1.1e6, 1.1e6],
+            "withheld": [False, False, False, True, False, False],
+        }
+    )
+    m = rb.level_metrics(lv, "North", 1, 10)
+    assert len(m) == 18
+    assert m["customers_per_fte[month=2025-02]"] == 50.07
+    assert m["aum_per_fte[echelon=1,month=2025-01]"] == 1.0e6
+    rec = MetricsRecorder(None)
+    rec.record_many(m)
+    assert rec.values["sales_per_fte[echelon=1,month=2025-02]"] is None
+    assert rec.reasons["sales_per_fte[echelon=1,month=2025-02]"] == (
+        "withheld so that a withheld figure cannot be worked out from it"
+    )
+    assert rec.reasons["sales_per_fte[level=bank,month=2025-01]"] == rb.NOT_MEASURED
+    assert rec.values["sales_per_fte[level=bank,month=2025-02]"] == 15.9

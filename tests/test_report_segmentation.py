@@ -62,6 +62,31 @@ def test_tier_metrics_keys_and_withheld_tiers() -> None:
     assert rec.reasons["customer_share[tier=vip]"] == "withheld: fewer than 10 customers"
 
 
+def test_tier_metrics_record_the_scope_bars_as_the_chart_shows_them() -> None:
+    # the bank's bars: shown as they are, one withheld by protect_scope_tiers ("x"), one a
+    # small group of the bank itself (5 customers: "<k")
+    comp = _comp()
+    comp.loc[7, ["customers", "share", "aum", "aum_share"]] = [5.0, np.nan, np.nan, np.nan]
+    comp.loc[6, "suppressed"] = False  # the bank's 30 VIP customers are not a small group
+    comp["count_protection"] = ["", "", "primary", "", "", "", "secondary", ""]
+    comp["money_protection"] = ["", "", "primary", "", "", "", "secondary", ""]
+    comp.loc[6, ["share", "aum_share"]] = np.nan
+    comp.loc[7, "suppressed"] = True
+    m = rs.tier_metrics(comp, K, echelon=2)
+    assert m["customer_share[level=bank,tier=mass]"] == 0.8
+    assert m["aum_share[level=bank,tier=quality]"] == 0.16
+    assert m["customer_share[level=bank,tier=vip]"] == Suppressed(K, "secondary")
+    assert m["aum_share[level=bank,tier=private_banking]"] == Suppressed(K)
+    assert not any("echelon=" in key for key in m)  # the frame has no echelon rows
+    rec = MetricsRecorder(None)
+    rec.record_many(m)
+    assert all(is_kpi(key) for key in rec.values)
+    assert rec.reasons["aum_share[level=bank,tier=vip]"] == (
+        "withheld so that a withheld figure cannot be worked out from it"
+    )
+    assert rs.tier_metrics(comp, K).keys() == rs.tier_metrics(_comp(), K).keys()  # region only
+
+
 def test_tier_mix_table_formats_through_the_dictionary() -> None:
     table = rs.tier_mix_table(_comp(), "CNY", K).frame
     assert table.columns.tolist() == [

@@ -20,7 +20,13 @@ import pandas as pd
 from bankanalysis.actions.product_gaps import gap_counts
 from bankanalysis.actions.upgrade import upgrade_summary
 from bankanalysis.data.restricted import restricted_dir, write_restricted
-from bankanalysis.report.disclosure_grid import grid_values, protect_grid
+from bankanalysis.report.disclosure_grid import (
+    grid_values,
+    pipeline_cell,
+    pipeline_total,
+    protect_grid,
+    protect_pipeline,
+)
 from bankanalysis.report.format import (
     NOT_AVAILABLE,
     Absent,
@@ -31,6 +37,7 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.report.tables import KpiTable, kpi_table, style_table
 from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_secondary import DEFAULT_PROTECTION_LEVEL
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import month_window
 from bankanalysis.rules.tiers import tier_label
@@ -47,6 +54,7 @@ __all__ = [
     "lagging_notes",
     "product_gap_metrics",
     "product_gap_text",
+    "protect_upgrade_pipeline",
     "standard_note",
     "trend_months",
     "upgrade_list_frame",
@@ -239,16 +247,16 @@ def _pipeline_parts(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]
     for col, src in _PIPELINE_SUMS.items():
         parts[col] = {
             outlet: {
-                f"pipeline.{src}[row={i}]": (float(pipe.at[i, src]), str(status.at[i, src]))
+                pipeline_cell(src, i): (float(pipe.at[i, src]), str(status.at[i, src]))
                 for i in rows.index
             }
             for outlet, rows in pipe.groupby("outlet_id", sort=True)
         }
     withheld = status.attrs.get("withheld_totals", {})
     part_totals = {
-        f"pipeline.customers[target_tier={t}]": (
+        pipeline_total(str(t)): (
             float(rows["customers"].sum()),
-            [f"pipeline.customers[row={i}]" for i in rows.index],
+            [pipeline_cell("customers", i) for i in rows.index],
             str(withheld.get(str(t), "")),
         )
         for t, rows in pipe.groupby("target_tier", sort=False)
@@ -256,8 +264,57 @@ def _pipeline_parts(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]
     return parts, part_totals
 
 
+def protect_upgrade_pipeline(
+    pipe: pd.DataFrame,
+    candidates: pd.DataFrame,
+    k: int,
+    dominated: Sequence[tuple[Any, str]] = (),
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    hidden_tiers: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The upgrade pipeline's disclosure status, such that the pipeline and the upgrade table
+    read together give no withheld cell back.
+
+    :func:`~bankanalysis.report.disclosure_grid.protect_pipeline` protects the pipeline on its
+    own; the upgrade table's step (:func:`upgrade_outlet_table`) then adds the pipeline's rows
+    (an outlet's candidates and gap are their sums) and withholds upgrade-table cells. When
+    that is not enough (e.g. the region's count of all thresholds minus the published counts
+    per target tier gives a withheld one back, and with it a small outlet's row), the joint
+    step chooses shown pipeline cells (rows or region counts per target tier) to withhold;
+    the pipeline's step runs again with them forced hidden, then the joint step, until the
+    joint step needs no further pipeline cell. Every round withholds at least one more cell,
+    so it ends; same data, same cells. ``dominated``, ``level``, ``hidden_tiers``: as
+    :func:`~bankanalysis.report.disclosure_grid.protect_pipeline` (``pipe`` by outlet).
+
+    Returns
+    -------
+    DataFrame
+        :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`'s status with the
+        forced cells withheld; pass ``(pipe, status)`` to :func:`upgrade_outlet_table` and
+        :func:`upgrade_metrics`, which then give the joint step's answer.
+    """
+    forced: set[str] = set()
+    outlets = sorted(candidates["outlet_id"].dropna().unique())
+    while True:
+        status = protect_pipeline(
+            pipe, k, dominated, level=level, hidden_tiers=hidden_tiers, forced=forced
+        )
+        if not len(candidates):
+            return status  # no candidate: the upgrade table shows zeros only
+        _, joint = _outlet_status(candidates, outlets, k, (pipe, status), final=False)
+        more = set(joint.attrs["withheld_parts"]) - forced
+        if not more:
+            return status
+        logger.info("upgrade pipeline: %d more cells withheld for the upgrade table", len(more))
+        forced |= more
+
+
 def _outlet_status(
-    candidates: pd.DataFrame, outlets: Sequence[str], k: int, pipeline: Pipeline | None = None
+    candidates: pd.DataFrame,
+    outlets: Sequence[str],
+    k: int,
+    pipeline: Pipeline | None = None,
+    final: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-outlet upgrade figures (one row per outlet id, sorted) and the disclosure
     step's answer for them, shared by :func:`upgrade_outlet_table` and
@@ -266,7 +323,9 @@ def _outlet_status(
     Small outlets and small sub-counts are primary; the cells that keep them from the region's
     published totals are secondary (LP-audited). The region's AUM gap total may be withheld
     too (``status.attrs["withheld_totals"]``) when no set of cells can protect a small
-    outlet's gap while it is published.
+    outlet's gap while it is published. ``final``: the answer published (not a round of
+    :func:`protect_upgrade_pipeline`), which warns when the pipeline shows a cell the joint
+    step withholds.
     """
     per = upgrade_summary(candidates, "outlet_id").set_index("outlet_id")
     unassigned = candidates["manager_id"].isna().groupby(candidates["outlet_id"]).sum()
@@ -277,17 +336,28 @@ def _outlet_status(
     frame["unassigned"] = frame["outlet_id"].map(unassigned).fillna(0).astype("int64")
     frame.index = pd.Index(frame["outlet_id"].tolist())
     parts, part_totals = _pipeline_parts(pipeline) if pipeline is not None else ({}, {})
-    status = protect_grid(
-        frame,
-        ["candidates", "gap", "rising", "unassigned"],
-        k,
-        size="candidates",
-        counts=["candidates", "rising", "unassigned"],
-        money=["gap"],
-        withholdable_totals=["gap"],
-        parts=parts,
-        part_totals=part_totals,
-    )
+    grid = {
+        "columns": ["candidates", "gap", "rising", "unassigned"],
+        "k": k,
+        "size": "candidates",
+        "counts": ["candidates", "rising", "unassigned"],
+        "money": ["gap"],
+        "withholdable_totals": ["gap"],
+        "parts": parts,
+        "part_totals": part_totals,
+    }
+    status = protect_grid(frame, **grid, withholdable_parts=bool(parts))
+    if status.attrs["withheld_parts"] and final:
+        # the pipeline was not protected with protect_upgrade_pipeline: it shows cells this
+        # answer would rely on being withheld, so the upgrade table keeps to its own cells (and
+        # the region's gap) and says how many it could not protect (the cells' names hold
+        # outlet ids: counted only)
+        logger.warning(
+            "upgrade table: the pipeline shows %d cells the joint protection needs withheld; "
+            "protect it with protect_upgrade_pipeline",
+            len(status.attrs["withheld_parts"]),
+        )
+        status = protect_grid(frame, **grid)
     return frame, status
 
 

@@ -98,6 +98,7 @@ __all__ = [
     "key_figures",
     "lagging_sentence",
     "level_aggregates",
+    "level_metrics",
     "load_outlet_kpis",
     "measured_outputs",
     "missing_tables",
@@ -361,6 +362,57 @@ def level_aggregates(
         )
     parts.append(group_aggregates(kpis.assign(bank="bank"), "bank").assign(level="whole bank"))
     return pd.concat(parts, ignore_index=True), note
+
+
+#: The productivity trends 03 draws (customers and sales per FTE) and states (AUM per FTE).
+TREND_KPIS: tuple[str, ...] = ("customers_per_fte", "sales_per_fte", "aum_per_fte")
+#: Why a month of a trend has no value although nothing is withheld.
+NOT_MEASURED = "not measured this month (the extract has no figure for it)"
+
+
+def level_metrics(
+    levels: pd.DataFrame, region_name: str, echelon: object, min_group_size: int
+) -> dict[str, Any]:
+    """The productivity trends of 03 for ``metrics.json``: every month's customers, sales
+    and AUM per FTE of the region (``<kpi>[month=..]``), its echelon
+    (``<kpi>[echelon=<e>,month=..]``) and the bank (``<kpi>[level=bank,month=..]``).
+
+    ``levels`` is :func:`level_aggregates` after
+    :func:`~bankanalysis.report.disclosure_grid.protect_levels` (column ``withheld``): a
+    withheld month is recorded withheld, ``"<k"`` when the level itself has 1 to ``k - 1``
+    customers, else ``"x"`` (a small region inside the echelon or bank); a month without a
+    figure is absent with its reason, never NaN.
+
+    Examples
+    --------
+    >>> lv = pd.DataFrame({"month": "2025-03", "level": ["R1", "whole bank"],
+    ...                    "customers": [4, 807], "customers_per_fte": [np.nan, 53.8],
+    ...                    "withheld": [True, False]})
+    >>> m = level_metrics(lv, "R1", 1, 10)
+    >>> m["customers_per_fte[level=bank,month=2025-03]"], str(m["customers_per_fte[month=2025-03]"])
+    (53.8, '<10')
+    """
+    scope = {str(region_name): {}, f"echelon {echelon}": {"echelon": echelon}}
+    scope["whole bank"] = {"level": "bank"}
+    flags = levels["withheld"] if "withheld" in levels else pd.Series(False, levels.index)
+    out: dict[str, Any] = {}
+    for i, row in levels.iterrows():
+        by = scope.get(str(row["level"]))
+        if by is None:
+            continue
+        small = bool(is_small([float(row.get("customers", np.nan))], min_group_size)[0])
+        for kpi in TREND_KPIS:
+            if kpi not in levels.columns:
+                continue
+            value = row[kpi]
+            if bool(flags[i]):
+                value = cell_value(value, "primary" if small else "secondary", min_group_size)
+            elif pd.isna(value):
+                value = Absent(NOT_MEASURED)
+            else:
+                value = float(value)
+            out[metric_key(kpi, **by, month=row["month"])] = value
+    return out
 
 
 # --------------------------------------------------------------------------- attainment

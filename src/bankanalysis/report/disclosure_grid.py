@@ -15,7 +15,7 @@ The policy for a region smaller than ``k`` (:func:`region_too_small`) is here to
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,9 @@ __all__ = [
     "grid_values",
     "PIPELINE_COLUMNS",
     "levels_note",
+    "pipeline_cell",
     "pipeline_dominance",
+    "pipeline_total",
     "protect_pipeline",
     "protect_cards",
     "protect_grid",
@@ -92,6 +94,8 @@ def protect_grid(
     dominated: Mapping[str, Sequence[Hashable]] | None = None,
     parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]] | None = None,
     part_totals: Mapping[str, tuple[float, Sequence[str], str]] | None = None,
+    withholdable_parts: bool = False,
+    forced: Collection[str] = (),
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -143,7 +147,17 @@ def protect_grid(
     part_totals : mapping, optional
         ``{name: (value, parts, status)}``: further published counts the parts add up to in
         their own table (the pipeline's region count per target tier; ``status`` ``""``
-        published, else withheld), so that the one LP reads everything the two tables say.
+        published, else withheld; ``"primary"``: a small count shown as ``"<k"``, audited),
+        so that the one LP reads everything the two tables say.
+    withholdable_parts : bool
+        When the cells of this table and ``withholdable_totals`` cannot protect every withheld
+        cell, run the step once more with the shown ``parts`` and published ``part_totals``
+        as candidates too; those it withholds are listed in ``attrs["withheld_parts"]``
+        (``{name: status}``) and the caller must withhold them in their own table (and run
+        this step again: :func:`~bankanalysis.report.actions.protect_upgrade_pipeline`).
+    forced : collection of str
+        Cells withheld from the start (``"<column>[row=<row>]"``, or a column's name for its
+        total), status ``"secondary"``: what a joint step found this table must withhold.
 
     Returns
     -------
@@ -151,7 +165,9 @@ def protect_grid(
         Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
         ``"secondary"`` (or ``"dominance"``); ``attrs["protection"]`` the :class:`Protection` (for the appendix),
         ``attrs["withheld_totals"]`` the columns whose total must be withheld (``{column:
-        status}``, empty unless ``withholdable_totals`` had to be used).
+        status}``, empty unless ``withholdable_totals`` had to be used),
+        ``attrs["withheld_parts"]`` the shown parts and part totals withheld (empty unless
+        ``withholdable_parts`` had to be used).
 
     Examples
     --------
@@ -205,6 +221,7 @@ def protect_grid(
             fixed.add(col)
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
+    own_fixed = set(fixed)
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
@@ -212,10 +229,14 @@ def protect_grid(
             continue
         values[name] = float(v)
         relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
-        if st:
-            hidden[name] = SECONDARY
+        if st:  # a small count published as "<k" is audited like the primary cells
+            hidden[name] = PRIMARY if st == PRIMARY else SECONDARY
         else:
             fixed.add(name)
+    shown_parts = fixed - own_fixed
+    for name in sorted(forced):
+        if name in values and name not in primary:
+            hidden.setdefault(name, SECONDARY)
     table = LinearTable(
         values=values,
         relations=tuple(relations),
@@ -224,13 +245,13 @@ def protect_grid(
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
-    if not prot.safe and loose != fixed:
-        # the published totals pin a withheld cell: let the step withhold them too
+    # the published totals pin a withheld cell: let the step withhold them too; then the
+    # other table's shown parts (the caller withholds there what this step chose)
+    for looser in (loose, loose - shown_parts if withholdable_parts else loose):
+        if prot.safe or looser == table.fixed:
+            continue
         table = LinearTable(
-            values=values,
-            relations=table.relations,
-            money=table.money,
-            fixed=frozenset(loose),
+            values=values, relations=table.relations, money=table.money, fixed=frozenset(looser)
         )
         prot = protect(table, primary, k, level, hidden=hidden)
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
@@ -251,6 +272,7 @@ def protect_grid(
     out.attrs["withheld_totals"] = {
         c: prot.status[c] for c in withholdable_totals if c in cols and c in prot.status
     }
+    out.attrs["withheld_parts"] = {c: prot.status[c] for c in sorted(shown_parts & prot.hidden)}
     return out
 
 
@@ -726,6 +748,22 @@ def pipeline_dominance(
 PIPELINE_COLUMNS: tuple[str, ...] = ("customers", "tier_customers", "pipeline_share", "aum_gap")
 
 
+def pipeline_cell(column: str, row: Hashable) -> str:
+    """The name of a pipeline cell in a joint problem with the upgrade table.
+
+    Examples
+    --------
+    >>> pipeline_cell("customers", 3), pipeline_total("vip")
+    ('pipeline.customers[row=3]', 'pipeline.customers[target_tier=vip]')
+    """
+    return f"pipeline.{column}[row={row}]"
+
+
+def pipeline_total(target_tier: str) -> str:
+    """The name of the pipeline's region count of a target tier in a joint problem."""
+    return f"pipeline.customers[target_tier={target_tier}]"
+
+
 def protect_pipeline(
     pipe: pd.DataFrame,
     k: int,
@@ -733,6 +771,7 @@ def protect_pipeline(
     by: str = "outlet_id",
     level: float = DEFAULT_PROTECTION_LEVEL,
     hidden_tiers: Sequence[str] = (),
+    forced: Collection[str] = (),
 ) -> pd.DataFrame:
     """The upgrade pipeline (one row per unit and target tier) through the disclosure step:
     the same answer for the table, the chart and ``metrics.json``.
@@ -748,6 +787,9 @@ def protect_pipeline(
     whose region count the tier table withholds (its ``count_protection``): the units' counts
     of such a tier below a threshold would add up to it, so they are withheld (``"x"``) for
     every unit, with the shares (a share and a shown count give the tier count back).
+    ``forced`` names further cells to withhold (:func:`pipeline_cell`, :func:`pipeline_total`):
+    what the joint step with the upgrade table found necessary
+    (:func:`~bankanalysis.report.actions.protect_upgrade_pipeline`).
 
     Returns
     -------
@@ -759,6 +801,9 @@ def protect_pipeline(
     prots: list[Any] = []
     withheld: dict[str, str] = {}
     for target, rows in pipe.groupby("target_tier", sort=False):
+        must = [
+            _cell("customers", i) for i in rows.index if pipeline_cell("customers", i) in forced
+        ]
         st = protect_grid(
             rows,
             ["customers", "tier_customers"],
@@ -766,6 +811,7 @@ def protect_pipeline(
             size="tier_customers",
             counts=["customers", "tier_customers"],
             withholdable_totals=["customers"],
+            forced=must + (["customers"] if pipeline_total(str(target)) in forced else []),
         )
         status.loc[st.index, ["customers", "tier_customers"]] = st.to_numpy()
         prots.append(st.attrs["protection"])
@@ -784,6 +830,7 @@ def protect_pipeline(
         money=["aum_gap"],
         level=level,
         dominated={"aum_gap": gap_rows},
+        forced=[_cell("aum_gap", i) for i in pipe.index if pipeline_cell("aum_gap", i) in forced],
     )
     status["aum_gap"] = st["aum_gap"]
     prots.append(st.attrs["protection"])

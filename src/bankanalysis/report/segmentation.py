@@ -221,27 +221,56 @@ def _withheld(value: Any, suppressed: bool, k: int) -> Any:
     return value
 
 
-def tier_metrics(comp: pd.DataFrame, min_group_size: int) -> dict[str, Any]:
-    """``customers``, ``customer_share[tier=..]`` and ``aum_share[tier=..]`` of the region.
+def tier_metrics(
+    comp: pd.DataFrame, min_group_size: int, echelon: object | None = None
+) -> dict[str, Any]:
+    """``customer_share[tier=..]`` and ``aum_share[tier=..]`` of the region, and with
+    ``echelon`` the echelon's and the bank's bars of the tier-mix chart.
 
     ``comp`` is :func:`~bankanalysis.segmentation.composition.tier_comparison` output (tier
-    ids; scope ``region``); withheld tiers are recorded as withheld.
+    ids; scopes ``region``, ``echelon``, ``bank``), after
+    :func:`~bankanalysis.report.disclosure.protect_tiers` and
+    :func:`~bankanalysis.report.disclosure.protect_scope_tiers` when they ran: a withheld
+    figure is recorded as withheld (``"<k"`` small group, ``"x"`` secondary), so
+    ``metrics.json`` says what the chart shows. The scope bars are keyed
+    ``customer_share[echelon=<e>,tier=..]`` and ``customer_share[level=bank,tier=..]`` (the
+    same for ``aum_share``); without ``echelon`` only the region's figures are returned.
+
+    Examples
+    --------
+    >>> comp = pd.DataFrame({"scope": ["region", "echelon", "bank"], "tier": "mass",
+    ...                      "customers": [40, 90, 200], "share": [1.0, 0.9, 0.8],
+    ...                      "aum_share": [1.0, 0.7, 0.6]})
+    >>> sorted(tier_metrics(comp, 10, echelon=2))[:3]
+    ['aum_share[echelon=2,tier=mass]', 'aum_share[level=bank,tier=mass]', 'aum_share[tier=mass]']
     """
-    mine = comp[comp["scope"] == "region"]
+    scopes: dict[str, dict[str, object]] = {"region": {}}
+    if echelon is not None:
+        scopes |= {"echelon": {"echelon": echelon}, "bank": {"level": "bank"}}
     out: dict[str, Any] = {}
-    mine = hide_cells(mine, min_group_size)  # cells hidden by protect_tiers, if it ran
-    for row in mine.itertuples(index=False):
-        small = bool(getattr(row, "suppressed", False))
-        out[metric_key("customer_share", tier=row.tier)] = _withheld(
-            row.share, small, min_group_size
-        )
-        aum_share = _withheld(row.aum_share, small, min_group_size)
-        out[metric_key("aum_share", tier=row.tier)] = (
-            Absent(NO_AUM)
-            if not small and is_missing(aum_share) and not isinstance(aum_share, Suppressed)
-            else aum_share
-        )
+    for scope, by in scopes.items():
+        rows = comp[comp["scope"] == scope]
+        flags = rows["suppressed"] if "suppressed" in rows else pd.Series(False, rows.index)
+        rows = hide_cells(rows, min_group_size)  # cells hidden by protect_tiers, if it ran
+        for row, small in zip(rows.itertuples(index=False), flags.astype(bool), strict=True):
+            share = _withheld(row.share, small, min_group_size)
+            out[metric_key("customer_share", **by, tier=row.tier)] = (
+                Absent(NO_CUSTOMERS) if is_missing(share) and not isinstance(share, Suppressed)
+                else share
+            )  # fmt: skip
+            aum_share = _withheld(row.aum_share, small, min_group_size)
+            out[metric_key("aum_share", **by, tier=row.tier)] = (
+                Absent(NO_AUM if scope == "region" else NO_SCOPE_AUM)
+                if not small and is_missing(aum_share) and not isinstance(aum_share, Suppressed)
+                else aum_share
+            )
     return out
+
+
+#: Why a tier share is absent: the scope had no active customer at the month-end.
+NO_CUSTOMERS = "no active customer at this month-end"
+#: Why a scope's AUM share is absent.
+NO_SCOPE_AUM = "the scope's customers hold no AUM at this month-end"
 
 
 def tier_mix_table(comp: pd.DataFrame, currency: str, min_group_size: int) -> KpiTable:

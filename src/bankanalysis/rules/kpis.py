@@ -11,7 +11,8 @@ formats from here (through :mod:`bankanalysis.report.format`); nothing formats a
 the whole bank in the overview) at the data month; a breakdown adds one or more dimensions in
 brackets, ``"<kpi>[<dim>=<value>,...]"`` (e.g. ``customer_share[tier=vip]``,
 ``product_coverage[region=R01]``), built by :func:`metric_key` and read by
-:func:`parse_metric_key`. Shares are fractions (0.123); only the formatter shows them as %.
+:func:`parse_metric_key`; a region report's figure of its echelon or of the whole bank adds
+``echelon=<e>`` or ``level=bank``. Shares are fractions (0.123); only the formatter shows them as %.
 
 Where the data contract cannot measure a KPI as the annual plan names it, ``proxy`` says what is
 measured instead, and every report shows that note beside the number.
@@ -315,7 +316,10 @@ def kpis_markdown(extra: Mapping[str, str] | None = None) -> str:
         "",
         "`metrics.json` keys are KPI ids: `<kpi>` is the report's own scope (its region, or the "
         "bank in the overview) at the data month; a breakdown adds dimensions in brackets, e.g. "
-        "`customer_share[tier=vip]` or `product_coverage[region=R01]`. Shares are fractions "
+        "`customer_share[tier=vip]` or `product_coverage[region=R01]`. A region report's "
+        "figure of its echelon or of the whole bank adds `echelon=<e>` or `level=bank` (e.g. "
+        "`customer_share[echelon=1,tier=vip]`, `customers_per_fte[level=bank,month=2025-03]`). "
+        "Shares are fractions "
         "(0.123 = 12.3 %). A figure that cannot be computed is `null` with its reason under "
         "`_reasons`, never 0.",
         "",
