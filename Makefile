@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help reports test data lab lint format bench bench-scale clean venv selfcheck
+.PHONY: help reports test audit data lab lint format bench bench-scale clean venv selfcheck
 
 ## Show this help
 help:
@@ -51,6 +51,15 @@ test: $(STAMP)
 	BANKANALYSIS_CI_BANK=$(CURDIR)/$(CI_BANK) $(BIN)/python -m pytest -q tests
 	BANKANALYSIS_PROCESSED=$(CURDIR)/$(CI_BANK)/processed $(BIN)/python -m pytest -q \
 	  -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 notebooks/
+
+# The run the audit reads and the processed data it was computed from (their fingerprints must
+# match), e.g. make audit RUN=reports/20261201T0640Z PROCESSED=/data/bank/processed
+RUN ?= reports/latest
+
+## Attack a finished run (RUN, default reports/latest; PROCESSED, default data/processed): the run-level disclosure and privacy tests
+audit: $(STAMP)
+	BANKANALYSIS_AUDIT_RUN=$(abspath $(RUN)) BANKANALYSIS_AUDIT_PROCESSED=$(abspath $(PROCESSED)) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -m run_level tests
 
 ## Check the analytics recover the truth planted in a fresh synthetic bank
 selfcheck: $(STAMP)

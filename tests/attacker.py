@@ -421,7 +421,8 @@ def cross_report_leaks(
             for data, _, _ in reports:
                 if regions.get(rid) is None and isinstance(data.get("customers"), int | float):
                     regions[rid] = data["customers"]
-        echelon_of = {r: int(echelon_of[r]) for r in regions}
+        # the manifest names an echelon "1 (central city)"; the overview keys it echelon=1
+        echelon_of = {r: int(str(echelon_of[r]).split()[0]) for r in regions}
         for found in attack_region_totals(
             regions, reasons, echelon_of, echelons, ov.get("customers"), k
         ):

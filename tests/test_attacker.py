@@ -192,6 +192,7 @@ def test_a_region_smaller_than_k_cannot_be_worked_out_from_the_totals():
     assert found[1] == 1 and found[2] == 9 and found[3]
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
     """The overview and every region report of the CI batch, read together: nothing one
@@ -250,6 +251,7 @@ def _region_aum(processed) -> dict[str, float]:
     return {str(r): float(v) for r, v in tiers.groupby("region_id")["aum"].sum().items()}
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
     """Every segmentation report of the CI batch: no withheld tier figure can be narrowed."""
@@ -258,6 +260,7 @@ def test_no_withheld_tier_figure_is_recoverable_from_metrics(ci_run):
     assert checked  # the CI bank has small tiers: the attacker had something to attack
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
     """The tier-flow table of every segmentation report, with lost_customers of its metrics."""
@@ -266,6 +269,7 @@ def test_no_withheld_flow_is_recoverable_from_the_report(ci_run):
     assert checked
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
     """The R08 subtraction on every region (not only the batch's two): the tier table, the
@@ -310,6 +314,7 @@ def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
     assert checked
 
 
+@pytest.mark.run_level
 def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_bank(ci_bank):
     """Every region's 01 chart: its echelon's and the bank's tier shares and AUM shares (the
     chart's data, read exactly, from protect_scope_tiers as 01 calls it) with every region's
@@ -467,6 +472,7 @@ def test_trend_levels_of_echelon_and_bank_give_no_small_region_month_back():
     assert not shown["R3"].query("level == 'R3'")["withheld"].any()
 
 
+@pytest.mark.run_level
 def test_trend_levels_give_no_small_region_month_back_on_the_ci_bank(ci_bank):
     """Every region's 03 trends on the CI bank, read together with the FTE of every outlet.
     No CI region is smaller than k, so the trends withhold nothing there; each region in turn

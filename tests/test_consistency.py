@@ -14,6 +14,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from bankanalysis.report.format import format_value
 from bankanalysis.report.index import HEADLINE_METRICS, metric_label
 from bankanalysis.report.metrics import read_metrics
@@ -53,6 +55,7 @@ def _same(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+@pytest.mark.run_level
 def test_every_kpi_has_one_value_per_region_across_reports(ci_run):
     seen = _observations(ci_run.run_dir)
     shared = {k: v for k, v in seen.items() if len({s for s, _ in v}) > 1}
@@ -66,6 +69,7 @@ def test_every_kpi_has_one_value_per_region_across_reports(ci_run):
     )
 
 
+@pytest.mark.run_level
 def test_the_index_shows_the_reports_values(ci_run):
     """The index's region rows carry the reports' plan KPIs; its bank figures the overview's."""
     raw = (ci_run.run_dir / "index.html").read_text(encoding="utf-8")

@@ -326,6 +326,7 @@ def test_restricted_files_are_listed_with_their_audience_never_as_outputs(tmp_pa
 # --------------------------------------------------------------------------- the real batch
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_every_report_of_the_hostile_batch_ran(ci_run: HostileBatch) -> None:
     manifest = json.loads((ci_run.run_dir / "manifest.json").read_text("utf-8"))
@@ -333,11 +334,14 @@ def test_every_report_of_the_hostile_batch_ran(ci_run: HostileBatch) -> None:
         j["name"]: (j["status"], j.get("error")) for j in manifest["jobs"] if j["status"] != "ok"
     }
     assert not bad, f"notebooks failed on names with markup in them: {bad}"
-    n_regional = sum(1 for j in manifest["jobs"] if j["region_id"] is not None)
-    assert n_regional == 2 * len({j["notebook"] for j in manifest["jobs"] if j["region_id"]})
+    regional = [j for j in manifest["jobs"] if j["region_id"] is not None]
+    regions = {j["region_id"] for j in regional}
+    assert {ci_run.region_a, ci_run.region_b} <= regions  # the batch's two (an audit: all)
+    assert len(regional) == len(regions) * len({j["notebook"] for j in regional})
     assert ci_run.exit_code == 0
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_no_customer_or_manager_id_in_any_page(ci_run: HostileBatch) -> None:
     customers = pd.read_parquet(ci_run.processed / "customers.parquet")
@@ -358,6 +362,7 @@ def test_no_customer_or_manager_id_in_any_page(ci_run: HostileBatch) -> None:
     assert not leaks, f"customer/manager ids in reports: {leaks}"
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_nothing_restricted_is_linked_or_shown_and_every_restricted_file_is_listed(
     ci_run: HostileBatch,
@@ -408,6 +413,7 @@ _COUNT_HEADER = re.compile(
 )
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_customer_counts_below_the_minimum_group_size_are_not_shown(
     ci_run: HostileBatch,
@@ -472,6 +478,7 @@ def _frames(path: Path) -> list[tuple[bool, pd.DataFrame]]:
     return [(name in ("Leads", "Upgrade candidates"), df) for name, df in sheets.items()]
 
 
+@pytest.mark.run_level
 @pytest.mark.slow
 def test_lead_lists_carry_ids_never_names_or_phones(ci_run: HostileBatch) -> None:
     files = _lead_lists(ci_run)
