@@ -446,3 +446,43 @@ def test_actual_and_target_that_round_alike_are_shown_apart_beside_missed() -> N
     (row,) = _rows(sec.parts[-1])
     assert (row["Actual"], row["Target"], row["Status"]) == ("29.96%", "30.00%", "missed")
     assert row["Target attainment (%)"] == "99.9%"
+
+
+def test_customer_quarters_are_computed_once_for_every_report_of_the_data(tmp_path, monkeypatch):
+    """The outlet reports and the overview read the bank-wide quarter customer KPIs the first
+    report stored (every level, each report keeps its own): the same rows as computed afresh,
+    without reading customer_month again; other parameters, another entry."""
+    from bankanalysis.data.prepare import prepare
+    from bankanalysis.report.context import report_context
+    from bankanalysis.report.planning_scope import ALL_LEVELS, _customer_quarters
+    from bankanalysis.report.standing import scorecard_params
+    from bankanalysis.synthetic import generate_bank
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    generate_bank(raw, n_customers=1_500, n_months=7, seed=5)
+    prepare(raw, processed)
+    first = report_context(processed, None, "R01", theme=False)
+    scope = rp.PlanScope(month=first.month, region_id="R01", echelon=first.echelon)
+    fresh = _customer_quarters(first, first.month, scorecard_params({}), 5, scope.levels)
+    assert set(fresh["level"]) == {"bank", "echelon", "region", "outlet"}
+    assert set(fresh.loc[fresh["level"] == "region", "id"]) == set(first.bank.regions["region_id"])
+    built = rp.load_customer_quarters(first, scope, {})
+    pd.testing.assert_frame_equal(built, fresh)
+    entries = list((processed / "_models" / "customer_quarters").iterdir())
+    assert len([e for e in entries if e.is_dir()]) == 1
+
+    second = report_context(processed, None, "R02", theme=False)
+
+    def no_read(*a, **k):
+        raise AssertionError("customer_month read again")
+
+    monkeypatch.setattr(second.bank, "customer_month", no_read)
+    scope2 = rp.PlanScope(month=second.month, region_id="R02", echelon=second.echelon)
+    pd.testing.assert_frame_equal(rp.load_customer_quarters(second, scope2, {}), fresh)
+    bank_scope = rp.PlanScope(month=second.month)
+    overview = rp.load_customer_quarters(second, bank_scope, {})
+    every = _customer_quarters(first, first.month, scorecard_params({}), 5, ALL_LEVELS)
+    expected = every.loc[every["level"] != "outlet"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(overview, expected)
+    with pytest.raises(AssertionError, match="read again"):
+        rp.load_customer_quarters(second, scope2, {"coverage_products": 2})

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,14 +245,58 @@ def load_customer_quarters(
     ``params`` is the report's ``globals()``: tier thresholds and months, lookback, coverage
     products and wealth card (the overview's defaults for those the report does not have,
     :func:`bankanalysis.report.standing.scorecard_params`).
+
+    Every region's outlet report and the overview need the same bank-wide figures (about ten
+    months of every customer: the dominant cost of a large bank's reports), so they are
+    computed once for every level per data, month, parameters and package source: the first
+    report stores them under ``<processed>/_models/customer_quarters`` (the locked cache of
+    :func:`~bankanalysis.report.benchmarking.load_outlet_kpis`) and the others read them back
+    and keep the levels they show. Without a data fingerprint nothing is cached.
     """
-    from bankanalysis.overview import scorecard_columns
+    from bankanalysis.data.prepare import MODELS_DIR
+    from bankanalysis.propensity.cache import cache_key, load_or_build
+    from bankanalysis.provenance import package_source_hash
     from bankanalysis.report.standing import scorecard_params
+
+    p = scorecard_params(params)
+    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
+
+    def build() -> pd.DataFrame:
+        return _customer_quarters(ctx, scope.month, p, n_quarters, ALL_LEVELS)
+
+    if not fingerprint:
+        frame = build()
+    else:
+        key = cache_key(
+            fingerprint,
+            {
+                "what": "customer quarters",
+                "month": scope.month,
+                "n_quarters": int(n_quarters),
+                "params": p,
+                "source": package_source_hash(),
+            },
+        )
+        folder = ctx.bank.folder / MODELS_DIR / "customer_quarters"
+        frame = load_or_build(folder, key, build)[0]
+    if not len(frame):
+        return frame
+    return frame.loc[frame["level"].isin(scope.levels)].reset_index(drop=True)
+
+
+#: Every level :func:`load_customer_quarters` computes once (a report keeps those it shows).
+ALL_LEVELS: tuple[str, ...] = ("bank", "echelon", "region", "outlet")
+
+
+def _customer_quarters(
+    ctx: Any, month: str, p: Mapping[str, Any], n_quarters: int, levels: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`load_customer_quarters` of ``levels`` computed from ``customer_month`` (no cache)."""
+    from bankanalysis.overview import scorecard_columns
     from bankanalysis.rules.months import base_month, month_window
     from bankanalysis.rules.tiers import customer_tiers
 
-    p = scorecard_params(params)
-    months = [m for m in ctx.bank.months if m <= scope.month]
+    months = [m for m in ctx.bank.months if m <= month]
     last: dict[str, str] = {}
     for m in months:
         last[pl.period_label("quarter", m)] = m
@@ -274,7 +318,7 @@ def load_customer_quarters(
     for m in ends:
         tiers = customer_tiers(cm, m, p["tier_thresholds"], p["tier_months"])
         base = cm.loc[cm["month"] == bases[m], ["customer_id", "outlet_id", "region_id", "echelon"]]
-        for level in scope.levels:
+        for level in levels:
             frames.append(
                 pl.customer_period_values(
                     tiers,
