@@ -503,14 +503,21 @@ def attack_scope_aum_shares(
     least 0); ``region_totals``: each region's AUM total (taken as published, the strongest
     reading); ``scope_shares[t]``: the scope's AUM share of tier ``t`` (``None`` withheld);
     ``scope_total``: the scope's AUM (``None``: a variable, so only the ratios of the shares
-    count); ``true[(r, t)]``: the real value of each withheld cell. Returns (region, tier,
+    count); ``true[(r, t)]``: the real value of each withheld cell that needs protection (a
+    primary cell: small group or dominance); a withheld cell missing from ``true`` is a
+    secondary one and is bounded but not judged, as statistical offices set protection
+    intervals for primary cells only. Returns (region, tier,
     lower, upper, safe); a cell of true value ``v`` is safe when ``lower <= v (1 - level)``
     and ``upper >= v (1 + level)``. With ``true=None`` (what a reader of the run knows) a
     cell is unsafe when its interval is narrower than ``level`` times its upper end.
     """
-    found = _scope_bounds(region_aum, region_totals, scope_shares, scope_total)
+    # in millions: equalities of figures near 1e9 with float rounding make HiGHS call exact
+    # published relations infeasible at its absolute tolerance
+    found = _scope_bounds(region_aum, region_totals, scope_shares, scope_total, scale=1e6)
     out = []
     for r, t, lo, hi in found:
+        if true is not None and (r, t) not in true:
+            continue  # a secondary cell: withheld to protect another, no interval of its own
         if true is None:  # the attacker's own reading: pinned to within ``level`` of the top
             out.append((r, t, lo, hi, not (np.isfinite(hi) and hi - lo < level * hi - 1e-9)))
             continue
@@ -524,11 +531,19 @@ def _scope_bounds(
     region_totals: dict[str, float | None],
     scope_shares: dict[str, float | None],
     scope_total: float | None,
+    scale: float = 1.0,
 ) -> list[tuple[str, str, float, float]]:
     """(region, tier, lower, upper) of every withheld cell (a tier missing from
     ``region_cells[r]`` is withheld): each region's tiers add up to its total (when known);
     ``sum_r x[r, t] - share_t * N = 0`` for every shown share (linear in the cells and the
-    scope's total ``N``, a variable when ``scope_total`` is ``None``)."""
+    scope's total ``N``, a variable when ``scope_total`` is ``None``). The programme is solved
+    in units of ``scale`` (money in millions) and the bounds returned in the cells' units."""
+    region_cells = {
+        r: {t: (None if v is None else v / scale) for t, v in cells.items()}
+        for r, cells in region_cells.items()
+    }
+    region_totals = {r: (None if v is None else v / scale) for r, v in region_totals.items()}
+    scope_total = None if scope_total is None else scope_total / scale
     tiers = list(scope_shares)
     hidden = [(r, t) for r in region_cells for t in tiers if region_cells[r].get(t) is None]
     names = [*hidden, "N"]
@@ -568,7 +583,7 @@ def _scope_bounds(
         lo, hi = _bounds_lp(
             len(names), [list(x) for x in a_eq], b_eq, bounds, [0] * len(names), pos[(r, t)]
         )
-        found.append((r, t, lo, hi))
+        found.append((r, t, lo * scale, hi * scale))
     return found
 
 
