@@ -733,7 +733,15 @@ def attack_linear(
     e.g. an outlet's upgrade-table figure minus its pipeline rows. Counts (integers; ``"<k"``
     bounds them) are the cells whose name starts with ``n:``, money (``"<k"`` only says
     withheld) the others. Returns ``{cell: (lower, upper)}`` for every cell
-    not published as a number."""
+    not published as a number. Money is solved in millions when no relation mixes it with
+    counts (HiGHS calls exact relations of figures near 1e10 with float rounding infeasible
+    at its absolute tolerance)."""
+    mixed = any(len({c.startswith("n:") for c in rel if rel[c]}) > 1 for rel in relations)
+    unit = 1.0 if mixed else 1e6
+
+    def scaled(c: str) -> float:
+        return float(cells[c]) if c.startswith("n:") else float(cells[c]) / unit
+
     hidden = [c for c, v in cells.items() if not isinstance(v, float | int)]
     pos = {c: i for i, c in enumerate(hidden)}
     bounds = [(1, k - 1) if cells[c] == "<k" and c.startswith("n:") else (0, None) for c in hidden]
@@ -746,11 +754,16 @@ def attack_linear(
             if c in pos:
                 row[pos[c]] += coef
             else:
-                rhs -= coef * float(cells[c])
+                rhs -= coef * scaled(c)
         if any(row):
             a_eq.append(row)
             b_eq.append(rhs)
-    return {c: _bounds_lp(len(hidden), a_eq, b_eq, bounds, integer, pos[c]) for c in hidden}
+    out = {}
+    for c in hidden:
+        lo, hi = _bounds_lp(len(hidden), a_eq, b_eq, bounds, integer, pos[c])
+        f = 1.0 if c.startswith("n:") else unit
+        out[c] = (lo * f, hi * f)
+    return out
 
 
 # --------------------------------------------------------------------------- 03's trend levels

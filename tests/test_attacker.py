@@ -11,6 +11,8 @@ so that a bug there cannot hide itself.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 from attacker import (
@@ -29,6 +31,10 @@ from bankanalysis.report.disclosure import protect_migration, protect_tiers, tie
 from bankanalysis.rules.disclosure import suppress_small_groups
 from bankanalysis.rules.disclosure_secondary import PRIMARY, audit, protect
 from bankanalysis.rules.tiers import TIERS
+
+#: ``make audit`` runs the run-level tests on another bank: the checks that the unprotected
+#: method leaks are properties of the CI bank and are left out there.
+AUDIT = bool(os.environ.get("BANKANALYSIS_AUDIT_RUN"))
 
 
 def test_r08_old_method_leaks_private_banking_by_subtraction():
@@ -211,7 +217,7 @@ def test_no_figure_is_recoverable_by_combining_the_reports_of_a_run(ci_run):
     assert checked
     # the tier-mix scope bars each 01 records were attacked, counts and AUM
     per_region, run_regions, ov, ov_why = read_run(ci_run.run_dir)
-    assert set(run_regions) == {ci_run.region_a, ci_run.region_b} < set(echelon_of)
+    assert {ci_run.region_a, ci_run.region_b} <= set(run_regions) <= set(echelon_of)
     scope, n_scope = scope_bar_leaks(per_region, echelon_of, ov, ov_why, K, aum)
     assert not scope and n_scope, (scope, n_scope)
     # every 03 records its trends (region, echelon, bank; every month); no CI region is
@@ -404,9 +410,10 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
                     out_aum += [(r, scope, *f) for f in found if not f[4]]
         return out, out_aum
 
-    plain, plain_aum = leaks(protected=False)
-    assert plain  # the plain bars give withheld tier counts back (28 attacks) ...
-    assert plain_aum  # ... and withheld tier AUM (62 attacks, scope AUM known or not)
+    if not AUDIT:  # a property of the CI bank, not of every bank (make audit)
+        plain, plain_aum = leaks(protected=False)
+        assert plain  # the plain bars give withheld tier counts back (28 attacks) ...
+        assert plain_aum  # ... and withheld tier AUM (62 attacks, scope AUM known or not)
     assert leaks(protected=True) == ([], [])
 
 
