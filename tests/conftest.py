@@ -18,11 +18,9 @@ import os
 from pathlib import Path
 
 import pytest
+from audit_env import AUDIT_PROCESSED, AUDIT_RUN
 from ci_bank import ROOT, Bank, build_ci_bank
 from hostile import HostileBatch, build_hostile_batch
-
-AUDIT_RUN = "BANKANALYSIS_AUDIT_RUN"
-AUDIT_PROCESSED = "BANKANALYSIS_AUDIT_PROCESSED"
 
 
 def audit_paths() -> tuple[Path, Path] | None:

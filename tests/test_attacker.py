@@ -11,8 +11,6 @@ so that a bug there cannot hide itself.
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 from attacker import (
@@ -26,6 +24,7 @@ from attacker import (
     flow_leaks,
     tier_leaks,
 )
+from audit_env import auditing
 
 from bankanalysis.report.disclosure import protect_migration, protect_tiers, tier_table
 from bankanalysis.rules.disclosure import suppress_small_groups
@@ -34,7 +33,7 @@ from bankanalysis.rules.tiers import TIERS
 
 #: ``make audit`` runs the run-level tests on another bank: the checks that the unprotected
 #: method leaks are properties of the CI bank and are left out there.
-AUDIT = bool(os.environ.get("BANKANALYSIS_AUDIT_RUN"))
+AUDIT = auditing()
 
 
 def test_r08_old_method_leaks_private_banking_by_subtraction():

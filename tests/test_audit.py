@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AUDIT_PROCESSED, AUDIT_RUN
+from audit_env import AUDIT_PROCESSED, AUDIT_RUN
 
 TESTS = Path(__file__).resolve().parent
 
