@@ -620,3 +620,51 @@ def test_pipeline_hides_the_counts_of_a_tier_the_tier_table_withholds() -> None:
     assert table["Upgrade candidates"].tolist() == ["12", "14"]
     shown = protect_pipeline(pipe, K)  # without the tier table's answer: 60 + 62 = VIP's 122
     assert (shown["tier_customers"] == "").all()
+
+
+def test_target_counts_are_guarded_against_the_published_count_of_all_thresholds() -> None:
+    """28 candidates of which 25 near quality: the two <10 counts would be 1 or 2 (the attacker
+    of issue 17 pins them); the quality count is withheld too, and without a shown count
+    the <10 markers become x."""
+    from attacker import attack_linear
+
+    region = pd.DataFrame(
+        {
+            "region_id": ["R1"] * 3,
+            "target_tier": ["quality", "vip", "private_banking"],
+            "customers": [25, 2, 1],
+            "tier_customers": [900, 40, 5],
+            "pipeline_share": [25 / 900, 2 / 40, 1 / 5],
+            "aum_gap": [1e5, 2e4, 1e4],
+        }
+    )
+    keys = [f"upgrade_candidates[target_tier={t}]" for t in region["target_tier"]]
+
+    def bounds(m: dict) -> dict:
+        cells = {
+            f"n:{key}": (None if str(v) == "x" else "<k" if str(v) == f"<{K}" else float(v))
+            for key, v in m.items()
+        }
+        cells["n:total"] = 28.0
+        rel = {**{c: 1.0 for c in cells if c != "n:total"}, "n:total": -1.0}
+        return attack_linear(cells, [rel], K)
+
+    plain = rs.pipeline_metrics(region, K)
+    assert plain[keys[0]] == 25
+    pinned = bounds(plain)
+    assert pinned[f"n:{keys[1]}"] == (1, 2)  # the leak: VIP near its threshold is 1 or 2
+    guarded = rs.pipeline_metrics(region, K, total=28)
+    assert guarded == {
+        keys[0]: Suppressed(K, "secondary"),
+        keys[1]: Suppressed(K),
+        keys[2]: Suppressed(K),
+    }
+    for lo, hi in bounds(guarded).values():
+        assert hi - lo >= (K - 1) / 2
+    # a shown pipeline row: the joint step of protect_upgrade_pipeline audits the counts
+    status = pd.DataFrame({"customers": ["", "small"]})
+    assert rs.pipeline_metrics(region, K, status, total=28) == plain
+    # 35 candidates leave 10 for the two small counts: each 1 to 9, unchanged
+    assert rs.pipeline_metrics(region, K, total=35) == plain
+    assert rs.pipeline_metrics(region, K, total=np.int64(28)) == guarded
+    assert rs.pipeline_metrics(region, K, total=Suppressed(K)) == plain

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.report.bank_tiers import load_bank_tiers
-from bankanalysis.report.disclosure import hide_cells
+from bankanalysis.report.disclosure import guard_target_counts, hide_cells
 from bankanalysis.report.disclosure_grid import grid_values, protect_pipeline
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -513,7 +513,10 @@ def flows_table(flows: pd.DataFrame, t0: str, month: str, min_group_size: int) -
 
 
 def pipeline_metrics(
-    region_pipe: pd.DataFrame, min_group_size: int, status: pd.DataFrame | None = None
+    region_pipe: pd.DataFrame,
+    min_group_size: int,
+    status: pd.DataFrame | None = None,
+    total: Any = None,
 ) -> dict[str, Any]:
     """``upgrade_candidates[target_tier=..]``: the region's customers near each threshold.
 
@@ -523,7 +526,26 @@ def pipeline_metrics(
     group, and (``"x"``) when ``status`` (the per-outlet table's
     :func:`~bankanalysis.report.disclosure_grid.protect_pipeline`) withholds the region's count
     so that a withheld outlet's count cannot be worked out from it.
+
+    ``total``: the region's published count of all thresholds (``upgrade_candidates`` of
+    :func:`~bankanalysis.report.actions.upgrade_metrics`; ignored unless an ``int``), which
+    the counts per target tier add up to: when the pipeline shows no row,
+    :func:`~bankanalysis.report.disclosure.guard_target_counts` keeps that sum from giving a
+    ``<k`` count back.
     """
+    out = _pipeline_counts(region_pipe, min_group_size, status)
+    rows_shown = status is not None and bool((status["customers"] == "").any())
+    if isinstance(total, int | np.integer) and not isinstance(total, bool) and not rows_shown:
+        # with a pipeline row shown, protect_upgrade_pipeline's joint step already audits
+        # these counts against the upgrade list's
+        out = guard_target_counts(out, int(total), min_group_size)
+    return out
+
+
+def _pipeline_counts(
+    region_pipe: pd.DataFrame, min_group_size: int, status: pd.DataFrame | None
+) -> dict[str, Any]:
+    """:func:`pipeline_metrics` before the guard of the region's published total."""
     totals = status.attrs.get("withheld_totals", {}) if status is not None else {}
     out: dict[str, Any] = {}
     for row in region_pipe.itertuples(index=False):
