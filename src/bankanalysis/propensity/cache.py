@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_key", "load_or_build"]
+__all__ = ["cache_key", "cached_for_data", "load_or_build"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +106,24 @@ def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[
                 shutil.rmtree(tmp, ignore_errors=True)
         logger.info("cached propensity models in %s", entry)
         return obj, False
+
+
+def cached_for_data(
+    bank: Any, folder: str, params: dict[str, Any], build: Callable[[], Any]
+) -> tuple[Any, bool]:
+    """A figure every report of a run needs, computed once per data, ``params`` and package
+    source: stored under ``<processed>/_models/<folder>`` by :func:`load_or_build` (locked
+    against parallel workers) and read back by the other reports.
+
+    ``bank`` is the processed data (its ``manifest`` fingerprint and its ``folder``);
+    ``params`` says what is computed and from which parameters (``what``, ``month``, ...).
+    Without a data fingerprint nothing is cached: ``(build(), False)``.
+    """
+    from bankanalysis.data.prepare import MODELS_DIR
+    from bankanalysis.provenance import package_source_hash
+
+    fingerprint = str(getattr(bank, "manifest", {}).get("fingerprint", ""))
+    if not fingerprint:
+        return build(), False
+    key = cache_key(fingerprint, {**params, "source": package_source_hash()})
+    return load_or_build(Path(bank.folder) / MODELS_DIR / folder, key, build)

@@ -400,6 +400,31 @@ def _active_ids(bank: BankLike, t: str) -> np.ndarray:
     return np.sort(ids.to_numpy(dtype=object))
 
 
+def _sampled_features(
+    bank: BankLike,
+    t: str,
+    regions: Sequence[str],
+    products: Sequence[str],
+    s: Any,
+    sample: list | None,
+    expected: int,
+) -> Any:
+    """:func:`load_features` of month ``t`` for the sampled customers (``None``: all of the
+    month's), checked to hold the ``expected`` number of rows."""
+    part = load_features(
+        bank,
+        t,
+        regions,
+        label_horizon=s.horizon,
+        products=products,
+        tier_months=s.tier_months,
+        customer_ids=sample,
+    )
+    if len(part.X) != expected:
+        raise ModelError(f"month {t}: read {len(part.X)} of {expected} sampled customers")
+    return part
+
+
 def _evaluation_sample(
     bank: BankLike,
     eval_list: Sequence[str],
@@ -424,17 +449,7 @@ def _evaluation_sample(
         if mine.size == 0 and keep.size:
             continue  # none of this month's customers drawn: nothing to read
         sample = None if mine.size == len(month_ids) else month_ids[mine].tolist()
-        part = load_features(
-            bank,
-            t,
-            regions,
-            label_horizon=s.horizon,
-            products=products,
-            tier_months=s.tier_months,
-            customer_ids=sample,
-        )
-        if len(part.X) != mine.size:
-            raise ModelError(f"evaluation month {t}: read {len(part.X)} of {mine.size} sampled")
+        part = _sampled_features(bank, t, regions, products, s, sample, mine.size)
         parts.append(part)
         logger.info("evaluation month %s: %d of %d customers", t, mine.size, len(month_ids))
     return parts
@@ -502,17 +517,7 @@ def train_propensity(bank: BankLike, settings: TrainingSettings) -> PropensityBu
         ids = _active_ids(bank, t)
         keep = _uniform_rows(len(ids), pool_per_window, rng)
         sample = None if keep.size == len(ids) else ids[keep].tolist()
-        X, Y, A = load_features(
-            bank,
-            t,
-            regions,
-            label_horizon=s.horizon,
-            products=products,
-            tier_months=s.tier_months,
-            customer_ids=sample,
-        )
-        if len(X) != keep.size:
-            raise ModelError(f"training window {t}: read {len(X)} of {keep.size} sampled customers")
+        X, Y, A = _sampled_features(bank, t, regions, products, s, sample, keep.size)
         Xs.append(X)
         Ys.append(Y)
         As.append(A)

@@ -10,9 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from bankanalysis.data.prepare import MODELS_DIR
-from bankanalysis.propensity.cache import cache_key, load_or_build
-from bankanalysis.provenance import package_source_hash
+from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.rules.tiers import customer_tiers
 from bankanalysis.segmentation.migration import migration_window
 
@@ -48,23 +46,15 @@ def load_bank_tiers(
         The base month of the migration and :func:`~bankanalysis.rules.tiers.customer_tiers`
         of the whole bank at the report's month and at ``t0``.
     """
-    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
+    params = {
+        "what": "bank tiers",
+        "month": ctx.month,
+        "tier_thresholds": [float(t) for t in tier_thresholds],
+        "tier_months": int(tier_months),
+        "migration_months": int(migration_months),
+    }
     args = (ctx, tier_thresholds, tier_months, migration_months)
-    if not fingerprint:
-        return _bank_tiers(*args)
-    key = cache_key(
-        fingerprint,
-        {
-            "what": "bank tiers",
-            "month": ctx.month,
-            "tier_thresholds": [float(t) for t in tier_thresholds],
-            "tier_months": int(tier_months),
-            "migration_months": int(migration_months),
-            "source": package_source_hash(),
-        },
-    )
-    folder = ctx.bank.folder / MODELS_DIR / "bank_tiers"
-    return load_or_build(folder, key, lambda: _bank_tiers(*args))[0]
+    return cached_for_data(ctx.bank, "bank_tiers", params, lambda: _bank_tiers(*args))[0]
 
 
 def _bank_tiers(

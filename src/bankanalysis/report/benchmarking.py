@@ -26,9 +26,7 @@ import pandas as pd
 from bankanalysis.benchmarking.frontier import EFFICIENT
 from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
 from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
-from bankanalysis.data.prepare import MODELS_DIR
-from bankanalysis.propensity.cache import cache_key, load_or_build
-from bankanalysis.provenance import package_source_hash
+from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.report.benchmarking_channels import (
     REPLACEMENT_KPIS,
     channel_notes,
@@ -225,24 +223,16 @@ def load_outlet_kpis(
     standing.cached_standing`) and the others read it back, instead of re-reading the bank's
     ``customer_month`` in every job. Without a data fingerprint nothing is cached.
     """
-    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
+    params = {
+        "what": "outlet kpis",
+        "month": ctx.month,
+        "tier_thresholds": [float(t) for t in tier_thresholds],
+        "tier_months": int(tier_months),
+        "coverage_products": int(coverage_products),
+        "ma_kpi": str(ma_kpi),
+    }
     args = (ctx, tier_thresholds, tier_months, coverage_products, ma_kpi)
-    if not fingerprint:
-        return _outlet_kpis(*args)
-    key = cache_key(
-        fingerprint,
-        {
-            "what": "outlet kpis",
-            "month": ctx.month,
-            "tier_thresholds": [float(t) for t in tier_thresholds],
-            "tier_months": int(tier_months),
-            "coverage_products": int(coverage_products),
-            "ma_kpi": str(ma_kpi),
-            "source": package_source_hash(),
-        },
-    )
-    folder = ctx.bank.folder / MODELS_DIR / "outlet_kpis"
-    return load_or_build(folder, key, lambda: _outlet_kpis(*args))[0]
+    return cached_for_data(ctx.bank, "outlet_kpis", params, lambda: _outlet_kpis(*args))[0]
 
 
 def _outlet_kpis(

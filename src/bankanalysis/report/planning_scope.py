@@ -253,32 +253,17 @@ def load_customer_quarters(
     :func:`~bankanalysis.report.benchmarking.load_outlet_kpis`) and the others read them back
     and keep the levels they show. Without a data fingerprint nothing is cached.
     """
-    from bankanalysis.data.prepare import MODELS_DIR
-    from bankanalysis.propensity.cache import cache_key, load_or_build
-    from bankanalysis.provenance import package_source_hash
+    from bankanalysis.propensity.cache import cached_for_data
     from bankanalysis.report.standing import scorecard_params
 
     p = scorecard_params(params)
-    fingerprint = str(getattr(ctx.bank, "manifest", {}).get("fingerprint", ""))
-
-    def build() -> pd.DataFrame:
-        return _customer_quarters(ctx, scope.month, p, n_quarters, ALL_LEVELS)
-
-    if not fingerprint:
-        frame = build()
-    else:
-        key = cache_key(
-            fingerprint,
-            {
-                "what": "customer quarters",
-                "month": scope.month,
-                "n_quarters": int(n_quarters),
-                "params": p,
-                "source": package_source_hash(),
-            },
-        )
-        folder = ctx.bank.folder / MODELS_DIR / "customer_quarters"
-        frame = load_or_build(folder, key, build)[0]
+    what = {"what": "customer quarters", "month": scope.month, "n_quarters": int(n_quarters)}
+    frame = cached_for_data(
+        ctx.bank,
+        "customer_quarters",
+        {**what, "params": p},
+        lambda: _customer_quarters(ctx, scope.month, p, n_quarters, ALL_LEVELS),
+    )[0]
     if not len(frame):
         return frame
     return frame.loc[frame["level"].isin(scope.levels)].reset_index(drop=True)

@@ -18,10 +18,8 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis import overview as ov
-from bankanalysis.data.prepare import MODELS_DIR
 from bankanalysis.params import OverviewParams
-from bankanalysis.propensity.cache import cache_key, load_or_build
-from bankanalysis.provenance import package_source_hash
+from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, is_missing
 from bankanalysis.report.overview import Scorecard, scorecard_options
@@ -249,21 +247,13 @@ def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
     (Standing, bool)
         The figures and whether they came from the cache.
     """
-    fingerprint = str(ctx.bank.manifest.get("fingerprint", ""))
-    if not fingerprint:
-        return load_standing(ctx, **params), False
-    key = cache_key(
-        fingerprint,
-        {
-            "what": "summary standing",
-            "month": ctx.month,
-            "min_group_size": ctx.min_group_size,
-            "source": package_source_hash(),
-            **params,
-        },
-    )
-    folder = ctx.bank.folder / MODELS_DIR / "summary"
-    return load_or_build(folder, key, lambda: load_standing(ctx, **params))
+    what = {
+        "what": "summary standing",
+        "month": ctx.month,
+        "min_group_size": ctx.min_group_size,
+        **params,
+    }
+    return cached_for_data(ctx.bank, "summary", what, lambda: load_standing(ctx, **params))
 
 
 def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
