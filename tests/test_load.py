@@ -160,3 +160,43 @@ def test_customer_filters_read_the_same_rows(processed: Path) -> None:
         rows, cu.loc[cu["customer_id"].isin(ids), ["customer_id", "since"]].reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(fresh.customers_of(ids, ["customer_id", "since"]), rows)
+
+
+def test_customer_ranges_split_the_customers_in_id_order(
+    processed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of 4, 2 or 1 customers of C1..C6: consecutive id ranges, unbounded at both ends;
+    a bank no larger than a part is one unbounded range."""
+    bank = load_processed(processed)
+    assert bank.customer_ranges(4) == [(None, "C5"), ("C5", None)]
+    assert bank.customer_ranges(2) == [(None, "C3"), ("C3", "C5"), ("C5", None)]
+    assert len(bank.customer_ranges(1)) == 6
+    assert bank.customer_ranges(6) == [(None, None)]
+    assert bank.customer_ranges() == [(None, None)]  # default: a million customers
+    monkeypatch.setenv("BANKANALYSIS_CHUNK_CUSTOMERS", "3")
+    assert bank.customer_ranges() == [(None, "C4"), ("C4", None)]
+    monkeypatch.setenv("BANKANALYSIS_CHUNK_CUSTOMERS", "0")
+    with pytest.raises(ProcessedDataError, match="BANKANALYSIS_CHUNK_CUSTOMERS='0'"):
+        bank.customer_ranges()
+    with pytest.raises(ProcessedDataError, match="at least 1"):
+        bank.customer_ranges(0)
+
+
+def test_customer_month_parts_hold_the_whole_read(processed: Path) -> None:
+    """The id_range parts of a read, put together, are the whole read's rows: each customer
+    in exactly one part, each part sorted by month and customer."""
+    bank = load_processed(processed)
+    months = bank.months[-2:]
+    whole = bank.customer_month(months=months, columns=["aum", "outlet_id"])
+    parts = [
+        bank.customer_month(months=months, columns=["aum", "outlet_id"], id_range=r)
+        for r in bank.customer_ranges(2)
+    ]
+    assert [sorted(set(p["customer_id"])) for p in parts] == [
+        sorted({c for c in whole["customer_id"] if c < "C3"}),
+        sorted({c for c in whole["customer_id"] if "C3" <= c < "C5"}),
+        sorted({c for c in whole["customer_id"] if c >= "C5"}),
+    ]
+    got = pd.concat(parts).sort_values(["month", "customer_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, whole)
+    assert bank.customer_month(months=months, id_range=("C3", "C3")).empty

@@ -486,3 +486,88 @@ def test_customer_quarters_are_computed_once_for_every_report_of_the_data(tmp_pa
     pd.testing.assert_frame_equal(overview, expected)
     with pytest.raises(AssertionError, match="read again"):
         rp.load_customer_quarters(second, scope2, {"coverage_products": 2})
+
+
+def _straight_customer_quarters(bank, month, p, n_quarters=5):
+    """The quarter customer KPIs as computed before the parts: every month the quarter ends
+    need, of every customer, read at once (the code of main up to 8a92d80)."""
+    from bankanalysis import planning as pl
+    from bankanalysis.overview import scorecard_columns
+    from bankanalysis.rules.months import base_month, month_window
+    from bankanalysis.rules.tiers import customer_tiers
+
+    months = [m for m in bank.months if m <= month]
+    last = {pl.period_label("quarter", m): m for m in months}
+    ends = [last[q] for q in sorted(last)[-n_quarters:]]
+    bases = {m: base_month(months, m, p["lookback_months"]) for m in ends}
+    needed = sorted(
+        {w for m in ends for w in month_window(m, p["tier_months"]) if w in set(months)}
+        | set(bases.values())
+    )
+    cm = bank.customer_month(
+        months=needed, columns=scorecard_columns(p["wealth_card_product"], has_contacts=False)
+    )
+    echelons = dict(
+        zip(bank.regions["region_id"], bank.regions["echelon"].astype(int), strict=True)
+    )
+    cm["echelon"] = cm["region_id"].astype(str).map(echelons)
+    frames = []
+    for m in ends:
+        tiers = customer_tiers(cm, m, p["tier_thresholds"], p["tier_months"])
+        base = cm.loc[cm["month"] == bases[m], ["customer_id", "outlet_id", "region_id", "echelon"]]
+        for level in ("bank", "echelon", "region", "outlet"):
+            frames.append(
+                pl.customer_period_values(
+                    tiers, base, m, level, "quarter", months,
+                    coverage_products=p["coverage_products"],
+                    wealth_card_product=p["wealth_card_product"],
+                )
+            )  # fmt: skip
+    return pd.concat(frames, ignore_index=True), cm, bases
+
+
+def test_customer_quarters_in_parts_of_customers_are_those_of_one_read(ci_bank):
+    """One quarter end and one part of the customers at a time (here 700 of the CI bank's
+    3,000, five parts; and one part): the same frame as every month of every customer read
+    at once, whose bank figures are counted again here from the rows."""
+    from types import SimpleNamespace
+
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report.planning_scope import ALL_LEVELS, _customer_quarters
+    from bankanalysis.report.standing import scorecard_params
+
+    bank = load_processed(ci_bank.processed)
+    ctx = SimpleNamespace(bank=bank, month=bank.data_month)
+    p = scorecard_params({})
+    want, cm, bases = _straight_customer_quarters(bank, ctx.month, p)
+    assert len(bank.customer_ranges(700)) == 5
+    for size in (700, None):
+        got = _customer_quarters(ctx, ctx.month, p, 5, ALL_LEVELS, chunk_customers=size)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # the bank's last quarter, counted from the rows
+    end = ctx.month
+    now = set(cm.loc[cm["month"] == end, "customer_id"])
+    base = set(cm.loc[cm["month"] == bases[end], "customer_id"])
+    row = want.loc[(want["level"] == "bank") & (want["period_label"] == want["period_label"].max())]
+    assert row["customers"].item() == len(now) > 2_000
+    assert row["base_customers"].item() == len(base)
+    assert row["stock_retention"].item() == pytest.approx(len(now & base) / len(base))
+    assert 0.5 < row["stock_retention"].item() < 1.0
+    assert (want["level"] == "bank").sum() == 5 == want["period_label"].nunique()
+
+
+def test_a_part_of_customers_none_active_at_the_quarter_end_counts_at_the_base_only():
+    """Customers in the base month but none active at the quarter end (a part of closed
+    customers): their groups count them as base customers, none kept, none now."""
+    from bankanalysis.report.planning_scope import _quarter_sums
+    from bankanalysis.report.standing import scorecard_params
+
+    cm = pd.DataFrame(
+        {"month": ["2024-03", "2024-03"], "customer_id": ["C1", "C2"], "outlet_id": ["O1", "O2"],
+         "region_id": ["R1", "R1"], "aum": [1e5, 2e3], "n_products": [2, 1],
+         "manager_id": [None, None], "hold_wealth_card": [1, 0], "echelon": [1, 1]}
+    )  # fmt: skip
+    sums = _quarter_sums(cm, "2025-03", "2024-03", scorecard_params({}), ("region", "outlet"))
+    assert sums["region"].loc["R1", ["one", "qplus", "base", "kept"]].tolist() == [0, 0, 2, 0]
+    assert sums["outlet"]["base"].to_dict() == {"O1": 1.0, "O2": 1.0}
+    assert (sums["outlet"]["one"] == 0).all()

@@ -668,3 +668,32 @@ def test_target_counts_are_guarded_against_the_published_count_of_all_thresholds
     assert rs.pipeline_metrics(region, K, total=35) == plain
     assert rs.pipeline_metrics(region, K, total=np.int64(28)) == guarded
     assert rs.pipeline_metrics(region, K, total=Suppressed(K)) == plain
+
+
+def test_bank_tiers_in_parts_of_customers_are_those_of_one_read(ci_bank) -> None:
+    """The whole bank's tiers read 700 customers at a time (five parts of the CI bank) or in
+    one part: the frames of both tier windows of every customer read at once."""
+    from types import SimpleNamespace
+
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report.bank_tiers import _bank_tiers
+    from bankanalysis.rules.tiers import customer_tiers
+
+    bank = load_processed(ci_bank.processed)
+    ctx = SimpleNamespace(bank=bank, month=bank.data_month)
+    thresholds, tier_months, migration_months = [50_000, 500_000, 6_000_000], 3, 12
+    t0, window = seg.migration_window(bank.months, ctx.month, tier_months, migration_months)
+    cm = bank.customer_month(months=window, columns=["outlet_id", "region_id", "echelon", "aum"])
+    want_now = customer_tiers(cm, ctx.month, thresholds, tier_months)
+    want_t0 = customer_tiers(cm, t0, thresholds, tier_months)
+    assert len(want_now) == (cm["month"] == ctx.month).sum() > 2_000
+    assert len(bank.customer_ranges(700)) == 5
+    for size in (700, None):
+        got_t0, got_now, got_then = _bank_tiers(
+            ctx, thresholds, tier_months, migration_months, size
+        )
+        assert got_t0 == t0
+        pd.testing.assert_frame_equal(got_now, want_now, check_exact=True)
+        pd.testing.assert_frame_equal(got_then, want_t0, check_exact=True)
+    assert got_now["customer_id"].is_monotonic_increasing
+    assert set(got_now["tier"]) >= {"mass", "quality"}

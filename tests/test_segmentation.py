@@ -334,6 +334,38 @@ def test_customer_kpis_absent_with_reasons(t04: pd.DataFrame) -> None:
         seg.customer_kpis(t04, None, PRODUCTS, coverage_products=0)
 
 
+def test_customer_sums_of_disjoint_customers_add_up_to_the_kpis_of_all(
+    cm: pd.DataFrame, t04: pd.DataFrame
+) -> None:
+    """Counts per region of A-C and of D-G, added, are those of all seven customers: the
+    same KPIs as customer_kpis of the whole frame (C, at the base only, counts as not kept)."""
+    base = cm[cm["month"] == "2024-02"]
+    first = ["A", "B", "C"]
+
+    def sums(mask_now, mask_base):
+        return seg.customer_sums(t04[mask_now], base[mask_base], PRODUCTS, by="region_id")
+
+    a = sums(t04["customer_id"].isin(first), base["customer_id"].isin(first))
+    b = sums(~t04["customer_id"].isin(first), ~base["customer_id"].isin(first))
+    assert a.loc["R2", ["one", "base", "kept"]].tolist() == [0.0, 1.0, 0.0]  # C left
+    assert b.loc["R2", ["one", "base", "kept"]].tolist() == [3.0, 2.0, 2.0]  # D, F, G; F, G
+    total = seg.add_customer_sums([a, b])
+    assert total.loc["R1", ["one", "n", "covered", "qplus", "qplus_card"]].tolist() == [
+        3.0, 6.0, 1.0, 2.0, 1.0
+    ]  # fmt: skip
+    assert total.loc["R2", ["one", "base", "kept"]].tolist() == [3.0, 3.0, 2.0]
+    whole = seg.customer_kpis(t04, base, PRODUCTS, by="region_id")
+    pd.testing.assert_frame_equal(seg.kpis_from_sums(total, "region_id"), whole)
+    assert seg.kpis_from_sums(total, "region_id").loc["R2", "stock_retention"] == pytest.approx(
+        2 / 3
+    )
+    no_base = seg.add_customer_sums(
+        [seg.customer_sums(t04.iloc[:3], None, None), seg.customer_sums(t04.iloc[3:], None, None)]
+    )
+    assert np.isnan(no_base.loc["all", "base"]) and no_base.loc["all", "one"] == 6.0
+    pd.testing.assert_frame_equal(seg.kpis_from_sums(no_base), seg.customer_kpis(t04, None, None))
+
+
 def test_migration_kpis_follow_the_base_cohort(t02: pd.DataFrame, t04: pd.DataFrame) -> None:
     k = seg.migration_kpis(t02, t04, by="region_id")
     assert list(k.columns[:4]) == list(seg.MIGRATION_KPIS)

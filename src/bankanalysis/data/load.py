@@ -30,6 +30,32 @@ logger = logging.getLogger(__name__)
 _HINT = "run `make data` (or `bankanalysis data prepare`) first"
 _DIMENSIONS = ("regions", "outlets", "products", "customers")
 _OPTIONAL = ("managers", "devices", "device_months", "targets")
+#: Customers per part when a bank-wide figure reads ``customer_month`` in parts of customers
+#: (:meth:`ProcessedBank.customer_ranges`): a bank of at most this many is read in one part.
+#: ``$BANKANALYSIS_CHUNK_CUSTOMERS`` overrides it.
+CHUNK_CUSTOMERS = 1_000_000
+
+
+def chunk_customers() -> int:
+    """``$BANKANALYSIS_CHUNK_CUSTOMERS`` or :data:`CHUNK_CUSTOMERS`.
+
+    Raises
+    ------
+    ProcessedDataError
+        When the variable is not a whole number of at least 1.
+    """
+    text = os.environ.get("BANKANALYSIS_CHUNK_CUSTOMERS", "").strip()
+    if not text:
+        return CHUNK_CUSTOMERS
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ProcessedDataError(
+            f"BANKANALYSIS_CHUNK_CUSTOMERS={text!r} must be a whole number of at least 1"
+        )
+    return n
 
 
 def default_processed_dir() -> Path:
@@ -185,6 +211,7 @@ class ProcessedBank:
         region_id: str | None = None,
         columns: list[str] | None = None,
         customer_ids: Iterable[str] | None = None,
+        id_range: tuple[str | None, str | None] | None = None,
     ) -> pd.DataFrame:
         """Read customer-month features, filtered while reading.
 
@@ -201,6 +228,9 @@ class ProcessedBank:
             Columns to read (``month`` and ``customer_id`` are always included).
         customer_ids : iterable of str, optional
             Only these customers (wherever their home outlet is).
+        id_range : (str or None, str or None), optional
+            Only customers with ``low <= customer_id < high`` (``None``: unbounded), one part
+            of :meth:`customer_ranges`.
 
         Returns
         -------
@@ -243,10 +273,50 @@ class ProcessedBank:
             ids = pa.array(sorted({str(c) for c in customer_ids}), type=pa.string())
             f = pc.field("customer_id").isin(ids)
             flt = f if flt is None else flt & f
+        low, high = id_range or (None, None)
+        if low is not None:
+            f = pc.field("customer_id") >= str(low)
+            flt = f if flt is None else flt & f
+        if high is not None:
+            f = pc.field("customer_id") < str(high)
+            flt = f if flt is None else flt & f
         table = dataset.to_table(columns=columns, filter=flt)
         if table.num_rows:
             table = table.sort_by([("month", "ascending"), ("customer_id", "ascending")])
         return table.to_pandas()
+
+    def customer_ranges(self, size: int | None = None) -> list[tuple[str | None, str | None]]:
+        """Ranges of customer ids splitting the bank into parts of ``size`` customers (default
+        :func:`chunk_customers`; the last part may be smaller).
+
+        For a bank-wide figure that adds up over customers, read one part of
+        ``customer_month`` at a time (``id_range=``): every customer id falls in exactly one
+        range (the first starts and the last ends unbounded), and the ranges follow the ids'
+        sort order, so the parts, one after the other, hold the rows of the whole read sorted by
+        ``customer_id``. A bank of at most ``chunk_customers`` is one range ``(None, None)``,
+        read as a whole. The bounds come from the ``customer_id`` column of ``customers`` (read
+        with Arrow, not into pandas).
+
+        Raises
+        ------
+        ProcessedDataError
+            When ``size`` is below 1 or ``customers`` is missing.
+        """
+        size = chunk_customers() if size is None else int(size)
+        if size < 1:
+            raise ProcessedDataError(f"customer_ranges: size must be at least 1, got {size}")
+        path = self._path("customers")
+        if not path.is_file():
+            raise ProcessedDataError(f"{path} is missing; {_HINT}")
+        if pq.ParquetFile(path).metadata.num_rows <= size:
+            return [(None, None)]
+        ids = pq.read_table(path, columns=["customer_id"]).column("customer_id")
+        ids = pc.unique(ids.combine_chunks())
+        ids = ids.take(pc.sort_indices(ids))
+        starts = [ids[i].as_py() for i in range(size, len(ids), size)]
+        lows: list[str | None] = [None, *starts]
+        highs: list[str | None] = [*starts, None]
+        return list(zip(lows, highs, strict=True))
 
     def outlet_month(self, region_id: str | None = None) -> pd.DataFrame:
         """Outlet-month aggregates, optionally for one region."""

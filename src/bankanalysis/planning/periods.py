@@ -21,7 +21,7 @@ from bankanalysis.benchmarking.self_service import RATE_COLUMNS
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.rules import kpis as kpi_dict
 from bankanalysis.rules.months import parse_month, quarter_of
-from bankanalysis.segmentation.coverage import customer_kpis
+from bankanalysis.segmentation.coverage import customer_sums, kpis_from_sums
 
 __all__ = [
     "CUSTOMER_PERIOD_KPIS",
@@ -29,6 +29,7 @@ __all__ = [
     "LEVEL_COLUMNS",
     "RATE_KPIS",
     "attainment",
+    "customer_period_from_sums",
     "customer_period_values",
     "level_values",
     "long_values",
@@ -217,17 +218,36 @@ def customer_period_values(
         ``base_customers``, ``quality_plus_customers`` (the groups of the small-group rule),
         ``months`` and ``complete``.
     """
-    if level not in LEVEL_COLUMNS:
-        raise BenchmarkingError(f"level must be one of {list(LEVEL_COLUMNS)}, got {level!r}")
-    by = LEVEL_COLUMNS[level]
-    kpis = customer_kpis(
+    sums = customer_sums(
         tiers_now,
         cm_base,
         None,
-        by=by,
+        by=_level_column(level),
         coverage_products=coverage_products,
         wealth_card_product=wealth_card_product,
     )
+    return customer_period_from_sums(sums, month, level, period, months)
+
+
+def _level_column(level: str) -> str | None:
+    """The grouping column of ``level`` (:data:`LEVEL_COLUMNS`)."""
+    if level not in LEVEL_COLUMNS:
+        raise BenchmarkingError(f"level must be one of {list(LEVEL_COLUMNS)}, got {level!r}")
+    return LEVEL_COLUMNS[level]
+
+
+def customer_period_from_sums(
+    sums: pd.DataFrame, month: str, level: str, period: str, months: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`customer_period_values` from the counts of the level's groups.
+
+    ``sums`` is :func:`~bankanalysis.segmentation.coverage.customer_sums` of ``tiers_now``
+    and ``cm_base`` grouped by the level's column (no product catalogue), or the
+    :func:`~bankanalysis.segmentation.coverage.add_customer_sums` of such counts over
+    disjoint sets of customers: the same rows as :func:`customer_period_values` of all of them.
+    """
+    by = _level_column(level)
+    kpis = kpis_from_sums(sums, by)
     label = period_label(period, month)
     out = kpis[[*CUSTOMER_PERIOD_KPIS, "customers", "base_customers", "quality_plus_customers"]]
     out = out.reset_index(drop=by is None)

@@ -23,6 +23,7 @@ from bankanalysis.report.format import (
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.kpis import metric_key
 from bankanalysis.rules.months import parse_month, shift_month
+from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
     "SECTION_IDS",
@@ -274,46 +275,82 @@ ALL_LEVELS: tuple[str, ...] = ("bank", "echelon", "region", "outlet")
 
 
 def _customer_quarters(
-    ctx: Any, month: str, p: Mapping[str, Any], n_quarters: int, levels: Sequence[str]
+    ctx: Any,
+    month: str,
+    p: Mapping[str, Any],
+    n_quarters: int,
+    levels: Sequence[str],
+    chunk_customers: int | None = None,
 ) -> pd.DataFrame:
-    """:func:`load_customer_quarters` of ``levels`` computed from ``customer_month`` (no cache)."""
+    """:func:`load_customer_quarters` of ``levels`` computed from ``customer_month`` (no cache).
+
+    Bounded memory: one quarter end at a time, reading only its tier window and base month,
+    and within it one part of the customers at a time
+    (:meth:`~bankanalysis.data.load.ProcessedBank.customer_ranges`, ``chunk_customers`` each,
+    default :func:`~bankanalysis.data.load.chunk_customers`): each part is reduced to its
+    per-group counts (:func:`~bankanalysis.segmentation.coverage.customer_sums`, whole numbers,
+    added exactly) before the next is read. A customer's rows are all in one part, so its tier
+    and whether it was retained are those of the whole read; the figures are the same as
+    from all the months of every customer at once.
+    """
     from bankanalysis.overview import scorecard_columns
     from bankanalysis.rules.months import base_month, month_window
-    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.segmentation.coverage import add_customer_sums
 
     months = [m for m in ctx.bank.months if m <= month]
     last: dict[str, str] = {}
     for m in months:
         last[pl.period_label("quarter", m)] = m
     ends = [last[q] for q in sorted(last)[-n_quarters:]]
-    bases = {m: base_month(months, m, p["lookback_months"]) for m in ends}
     have = set(months)
-    needed = sorted(
-        {w for m in ends for w in month_window(m, p["tier_months"]) if w in have}
-        | set(bases.values())
-    )
     cols = scorecard_columns(p["wealth_card_product"], has_contacts=False)
-    cm = ctx.bank.customer_month(months=needed, columns=cols)
     regions = ctx.bank.regions
     if "region_id" in regions.columns:
         regions = regions.set_index("region_id")
     echelons = {str(r): int(e) for r, e in regions["echelon"].items()}
-    cm["echelon"] = cm["region_id"].astype(str).map(echelons)
+    ranges = ctx.bank.customer_ranges(chunk_customers)
     frames = []
     for m in ends:
-        tiers = customer_tiers(cm, m, p["tier_thresholds"], p["tier_months"])
-        base = cm.loc[cm["month"] == bases[m], ["customer_id", "outlet_id", "region_id", "echelon"]]
+        base = base_month(months, m, p["lookback_months"])
+        needed = sorted({w for w in month_window(m, p["tier_months"]) if w in have} | {base})
+        sums: dict[str, list[pd.DataFrame]] = {level: [] for level in levels}
+        for id_range in ranges:
+            cm = ctx.bank.customer_month(months=needed, columns=cols, id_range=id_range)
+            cm["echelon"] = cm["region_id"].astype(str).map(echelons)
+            for level, part in _quarter_sums(cm, m, base, p, levels).items():
+                sums[level].append(part)
+            del cm
         for level in levels:
             frames.append(
-                pl.customer_period_values(
-                    tiers,
-                    base,
-                    m,
-                    level,
-                    "quarter",
-                    months,
-                    coverage_products=p["coverage_products"],
-                    wealth_card_product=p["wealth_card_product"],
+                pl.customer_period_from_sums(
+                    add_customer_sums(sums[level]), m, level, "quarter", months
                 )
             )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _quarter_sums(
+    cm: pd.DataFrame, month: str, base: str, p: Mapping[str, Any], levels: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """Per level, the customer counts of quarter end ``month`` from the ``customer_month``
+    rows ``cm`` of some customers (its tier window and ``base`` month, with ``echelon``)."""
+    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.segmentation.coverage import customer_sums
+
+    now = cm.loc[cm["month"] == month]
+    if len(now):
+        tiers = customer_tiers(cm, month, p["tier_thresholds"], p["tier_months"])
+    else:  # none of these customers is active at the quarter end (they count at the base only)
+        tiers = now.assign(tier=pd.Categorical([], categories=list(TIERS), ordered=True))
+    base_rows = cm.loc[cm["month"] == base, ["customer_id", "outlet_id", "region_id", "echelon"]]
+    return {
+        level: customer_sums(
+            tiers,
+            base_rows,
+            None,
+            by=pl.LEVEL_COLUMNS[level],
+            coverage_products=p["coverage_products"],
+            wealth_card_product=p["wealth_card_product"],
+        )
+        for level in levels
+    }

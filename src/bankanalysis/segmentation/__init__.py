@@ -35,9 +35,12 @@ from bankanalysis.segmentation.composition import (
 )
 from bankanalysis.segmentation.coverage import (
     CUSTOMER_KPIS,
+    add_customer_sums,
     cross_holding_matrix,
     customer_kpis,
+    customer_sums,
     holding_rates,
+    kpis_from_sums,
     product_depth,
     products_per_customer,
 )
@@ -67,11 +70,14 @@ __all__ = [
     "TierSegments",
     "behaviour_features",
     "block_weights",
+    "add_customer_sums",
     "cross_holding_matrix",
     "customer_kpis",
+    "customer_sums",
     "feature_block",
     "gini",
     "holding_rates",
+    "kpis_from_sums",
     "lorenz_curve",
     "manager_kpis",
     "migration_kpis",

@@ -25,8 +25,11 @@ __all__ = [
     "CUSTOMER_KPIS",
     "NO_WEALTH_CARD",
     "cross_holding_matrix",
+    "add_customer_sums",
     "customer_kpis",
+    "customer_sums",
     "holding_rates",
+    "kpis_from_sums",
     "product_depth",
     "products_per_customer",
 ]
@@ -272,6 +275,38 @@ def customer_kpis(
         When a needed column is missing, ``coverage_products`` is below 1 or
         ``wealth_card_product`` is not a product of the catalogue.
     """
+    return kpis_from_sums(
+        customer_sums(tiers_now, cm_base, products, by, coverage_products, wealth_card_product),
+        by,
+    )
+
+
+def customer_sums(
+    tiers_now: pd.DataFrame,
+    cm_base: pd.DataFrame | None,
+    products: pd.DataFrame | None,
+    by: str | None = None,
+    coverage_products: int = 3,
+    wealth_card_product: str | None = "wealth_card",
+) -> pd.DataFrame:
+    """The counts behind :func:`customer_kpis`, per group: additive, so the sums of disjoint
+    sets of customers add up to those of their union (:func:`add_customer_sums`).
+
+    Parameters are those of :func:`customer_kpis`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the groups (sorted): ``one`` (active customers), ``n`` (products held),
+        ``covered``, ``qplus``, ``qplus_card``, ``e_bank`` and, from the base month, ``base``
+        and ``kept`` (NaN without ``cm_base``), all float64 counts. ``attrs["absent"]`` maps
+        each KPI that cannot be computed to its reason.
+
+    Raises
+    ------
+    SegmentationError
+        As :func:`customer_kpis`.
+    """
     _require(tiers_now, ("customer_id", "tier", "n_products"), "customer_kpis")
     if int(coverage_products) < 1:
         raise SegmentationError(
@@ -324,18 +359,41 @@ def customer_kpis(
     else:
         b = pd.DataFrame({"base": np.nan, "kept": np.nan}, index=g.index)
         absent["customer_growth"] = absent["stock_retention"] = "no base month given"
-    out = pd.DataFrame(index=g.index)
-    out["customers"] = g["one"].astype("int64")
-    out["customer_growth"] = ratio(g["one"] - b["base"], b["base"])
-    out["stock_retention"] = ratio(b["kept"], b["base"])
-    out["product_coverage"] = ratio(g["covered"], g["one"])
-    out["products_per_customer"] = ratio(g["n"], g["one"])
-    out["wealth_card_matching"] = ratio(g["qplus_card"], g["qplus"])
-    out["e_banking_penetration"] = ratio(g["e_bank"], g["one"])
+    out = g.join(b)
+    out.attrs["absent"] = absent
+    return out
+
+
+def add_customer_sums(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The :func:`customer_sums` of the union of disjoint sets of customers from theirs.
+
+    The counts are whole numbers held exactly in float64, so the totals are those of one
+    :func:`customer_sums` over all the customers (groups sorted; ``base`` and ``kept`` stay
+    NaN when no part had a base month). ``attrs["absent"]`` is the first part's.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    out = pd.concat(parts).groupby(level=0, sort=True).sum(min_count=1)
+    out.attrs["absent"] = dict(parts[0].attrs.get("absent", {}))
+    return out
+
+
+def kpis_from_sums(sums: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """:func:`customer_kpis` from its counts (:func:`customer_sums`, possibly added up)."""
+    absent = dict(sums.attrs.get("absent", {}))
+    s = sums
+    out = pd.DataFrame(index=s.index)
+    out["customers"] = s["one"].astype("int64")
+    out["customer_growth"] = ratio(s["one"] - s["base"], s["base"])
+    out["stock_retention"] = ratio(s["kept"], s["base"])
+    out["product_coverage"] = ratio(s["covered"], s["one"])
+    out["products_per_customer"] = ratio(s["n"], s["one"])
+    out["wealth_card_matching"] = ratio(s["qplus_card"], s["qplus"])
+    out["e_banking_penetration"] = ratio(s["e_bank"], s["one"])
     for kpi in absent:
         out[kpi] = np.nan
-    out["base_customers"] = b["base"].astype("float64")
-    out["quality_plus_customers"] = g["qplus"].astype("int64")
+    out["base_customers"] = s["base"].astype("float64")
+    out["quality_plus_customers"] = s["qplus"].astype("int64")
     out.index.name = by
     out.attrs["absent"] = absent
     return out
