@@ -11,6 +11,7 @@ from bankanalysis.benchmarking.frontier import dea_inputs_outputs, outlet_dea, r
 from bankanalysis.benchmarking.kpis import (
     attainment,
     customer_counts,
+    customer_counts_in_parts,
     customer_months,
     group_aggregates,
     outlet_kpis,
@@ -133,6 +134,31 @@ def test_outlet_replacement_rate_needs_a_base():
     assert outlet_replacement_rate(df).tolist()[0] == 0.0
     assert np.isnan(outlet_replacement_rate(df)[1])  # no transaction: unknown, not 0
     assert outlet_replacement_rate(df)[2] == 1.0
+
+
+def test_customer_counts_in_parts_are_those_of_the_whole_read():
+    """c1 and c2 | c3 and c4, in id order: the counts of the four customers, their months;
+    an empty part changes nothing."""
+    cm = pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02"] * 4,
+            "customer_id": ["c1", "c1", "c2", "c2", "c3", "c3", "c4", "c4"],
+            "outlet_id": ["o1", "o1", "o2", "o1", "o1", "o2", "o2", "o2"],
+            "aum": [40e3, 70e3, 60e3, 30e3, 1e6, 1e6, 10e3, 10e3],
+            "n_products": [3, 3, 1, 3, 5, 4, 1, 2],
+        }
+    )
+    thr = [50e3, 5e5, 6e6]
+    parts = [cm.iloc[:4], cm.iloc[:0], cm.iloc[4:]]
+    counts, months = customer_counts_in_parts(iter(parts), thr, tier_months=2)
+    assert months == ["2025-01", "2025-02"]
+    pd.testing.assert_frame_equal(counts, customer_counts(cm, thr, tier_months=2))
+    # 2025-01: o1 c1 (40k), c3 (1M); o2 c2 (60k), c4; 2025-02: o1 c1 (55k), c2 (45k); o2 c3, c4
+    assert counts["n_quality_plus"].tolist() == [1, 1, 1, 1]
+    assert counts["n_covered"].tolist() == [2, 0, 2, 1]
+    assert counts["n_products_total"].tolist() == [8, 2, 6, 6]
+    with pytest.raises(BenchmarkingError, match="no part"):
+        customer_counts_in_parts(iter([]), thr)
 
 
 def test_customer_counts_and_quality_share():

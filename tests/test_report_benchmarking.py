@@ -552,3 +552,35 @@ def test_level_metrics_record_every_month_of_the_three_lines():
     )
     assert rec.reasons["sales_per_fte[level=bank,month=2025-01]"] == rb.NOT_MEASURED
     assert rec.values["sales_per_fte[level=bank,month=2025-02]"] == 15.9
+
+
+def test_outlet_kpis_in_parts_of_customers_are_those_of_one_read(ci_bank):
+    """The bank-wide outlet KPIs read 700 customers at a time (five parts of the CI bank) or
+    in one part: the frame of one read of every customer, for the tier window of the data
+    month and for every month (a moving-average KPI from customers)."""
+    from types import SimpleNamespace
+
+    from bankanalysis.benchmarking.kpis import customer_months, outlet_kpis
+    from bankanalysis.data.load import load_processed
+
+    bank = load_processed(ci_bank.processed)
+    ctx = SimpleNamespace(bank=bank, month=bank.data_month)
+    assert len(bank.customer_ranges(700)) == 5
+    om = bank.outlet_month()
+    cols = ["month", "customer_id", "outlet_id", "aum", "n_products"]
+    for ma_kpi in ("sales_per_fte", "products_per_customer"):
+        args = ([50_000, 500_000, 6_000_000], 3, 3, ma_kpi)
+        cm = bank.customer_month(
+            months=customer_months(bank.months, ctx.month, 3, ma_kpi), columns=cols
+        )
+        want = rb.blank_unmeasured(outlet_kpis(om, cm, *args[:3]), bank.has)
+        for size in (700, None):
+            got = rb._outlet_kpis(ctx, *args, chunk_customers=size)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+        now = want.loc[want["month"] == ctx.month]
+        at = cm.loc[cm["month"] == ctx.month]
+        assert now["n_products_total"].sum() == at["n_products"].sum() > 0
+        assert now["n_covered"].sum() == (at["n_products"] >= 3).sum()
+        counted = sorted(set(want.loc[want["share_quality_plus"].notna(), "month"]))
+        assert counted == sorted(set(cm["month"]))  # only the months read; the others NaN
+    assert len(counted) == len(bank.months) > 3

@@ -121,6 +121,26 @@ def test_rolling_average_agrees_with_the_window_average(cm: pd.DataFrame) -> Non
         rt.rolling_average_aum(dup, 3)
 
 
+def test_rolling_average_in_parts_continues_the_whole_reads_running_sum() -> None:
+    """B's averages are differences of the running sum over A then B: at 1e16 the sum holds
+    no odd unit, so they are 0 and 1 in the whole read, not B's own 1 and 1.5; a part given
+    the sum after A (the carry) gives back the whole read's values."""
+    cm = pd.DataFrame(
+        {"month": ["2024-01", "2024-01", "2024-02"], "customer_id": ["A", "B", "B"],
+         "aum": [1e16, 1.0, 2.0]}
+    )  # fmt: skip
+    whole = rt.rolling_average_aum(cm, 2)
+    assert whole.tolist() == [1e16, 0.0, 1.0]
+    part_a, carry = rt.rolling_average_aum_part(cm.iloc[:1], 2)
+    assert part_a.tolist() == [1e16] and carry == 1e16
+    part_b, end = rt.rolling_average_aum_part(cm.iloc[1:], 2, carry)
+    assert part_b.tolist() == [0.0, 1.0] and end == 1e16 + 2.0
+    assert part_b.index.tolist() == [1, 2]
+    assert rt.rolling_average_aum_part(cm.iloc[1:], 2)[0].tolist() == [1.0, 1.5]  # no carry
+    empty, same = rt.rolling_average_aum_part(cm.iloc[:0], 2, 5.0)
+    assert empty.empty and same == 5.0
+
+
 def test_customer_tiers_hand_computed(cm: pd.DataFrame) -> None:
     t = rt.customer_tiers(cm, "2024-04", THR, 2)
     assert t["customer_id"].tolist() == ["A", "B", "D", "E", "H"]

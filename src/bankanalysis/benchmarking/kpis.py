@@ -9,7 +9,7 @@ never averaged over outlets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,16 +19,18 @@ from bankanalysis.benchmarking.self_service import add_channel_rates
 from bankanalysis.contract import PRODUCT_FAMILIES
 from bankanalysis.exceptions import BenchmarkingError
 from bankanalysis.rules.months import month_window
-from bankanalysis.rules.tiers import assign_tiers, rolling_average_aum, tier_at_least
+from bankanalysis.rules.tiers import assign_tiers, rolling_average_aum_part, tier_at_least
 
 __all__ = [
     "ADDITIVE",
     "CUSTOMER_KPIS",
     "attainment",
     "customer_counts",
+    "customer_counts_in_parts",
     "customer_months",
     "group_aggregates",
     "outlet_kpis",
+    "outlet_kpis_from_counts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,14 +107,64 @@ def customer_counts(
     DataFrame
         ``month, outlet_id, n_quality_plus, n_covered, n_products_total``.
     """
+    return _counts_of_part(customer_month, tier_thresholds, tier_months, coverage_products)[0]
+
+
+def customer_counts_in_parts(
+    parts: Iterable[pd.DataFrame],
+    tier_thresholds: Sequence[float],
+    tier_months: int = 3,
+    coverage_products: int = 3,
+) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`customer_counts` of a read given in parts of customers, one part in memory at a
+    time.
+
+    The parts must hold every row of their customers and come in customer-id order (ranges
+    of ids, :meth:`bankanalysis.data.load.ProcessedBank.customer_ranges`). Each part's
+    window averages continue the running sum of the one before
+    (:func:`~bankanalysis.rules.tiers.rolling_average_aum_part`), so every customer's tier is
+    the whole read's to the last bit; the counts are whole numbers, added exactly.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        :func:`customer_counts` of all the rows (sorted by ``month, outlet_id``) and the
+        months present in them (sorted).
+    """
+    carry = 0.0
+    counts: list[pd.DataFrame] = []
+    months: set[str] = set()
+    for cm in parts:
+        part, carry = _counts_of_part(cm, tier_thresholds, tier_months, coverage_products, carry)
+        counts.append(part)
+        months.update(str(m) for m in pd.unique(cm["month"]))
+    kept = [c for c in counts if len(c)] or counts[:1]
+    if not kept:
+        raise BenchmarkingError("customer_counts_in_parts: no part of customer_month given")
+    if len(kept) == 1:
+        return kept[0], sorted(months)
+    total = pd.concat(kept, ignore_index=True)
+    total = total.groupby(["month", "outlet_id"], observed=True, sort=True).sum().reset_index()
+    return total, sorted(months)
+
+
+def _counts_of_part(
+    customer_month: pd.DataFrame,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    coverage_products: int,
+    carry: float = 0.0,
+) -> tuple[pd.DataFrame, float]:
+    """:func:`customer_counts` of one part of a read and the running sum of AUM after it."""
     cols = ["month", "customer_id", "outlet_id", "aum", "n_products"]
     require_columns(customer_month, cols, "customer_month")
     cm = customer_month[cols].sort_values(["customer_id", "month"], kind="stable")
+    avg, carry = rolling_average_aum_part(cm, tier_months, carry)
     cm = cm.assign(
-        q=_quality_plus(cm, tier_thresholds, tier_months).astype(np.int64),
+        q=tier_at_least(assign_tiers(avg, tier_thresholds), "quality").astype(np.int64),
         c=(cm["n_products"] >= coverage_products).astype(np.int64),
     )
-    return (
+    counts = (
         cm.groupby(["month", "outlet_id"], observed=True, sort=True)
         .agg(
             n_quality_plus=("q", "sum"),
@@ -121,14 +173,7 @@ def customer_counts(
         )
         .reset_index()
     )
-
-
-def _quality_plus(
-    cm: pd.DataFrame, tier_thresholds: Sequence[float], tier_months: int
-) -> np.ndarray:
-    """Whether each row's customer is quality-and-above at the row's month (the tier rule)."""
-    avg = rolling_average_aum(cm, tier_months)
-    return tier_at_least(assign_tiers(avg, tier_thresholds), "quality")
+    return counts, carry
 
 
 def _ratios(df: pd.DataFrame) -> pd.DataFrame:
@@ -189,25 +234,39 @@ def outlet_kpis(
     >>> k[["customers_per_fte", "sales_per_fte", "outlet_replacement_rate"]].iloc[0].tolist()
     [25.0, 5.0, 0.75]
     """
+    _require_outlet_month(outlet_month)
+    if customer_month is not None:
+        counts = customer_counts(customer_month, tier_thresholds, tier_months, coverage_products)
+        return outlet_kpis_from_counts(outlet_month, counts, pd.unique(customer_month["month"]))
+    out = _ratios(outlet_month.copy())
+    out["share_quality_plus"] = np.nan
+    out["product_coverage"] = np.nan
+    return out.sort_values(["month", "outlet_id"], kind="stable").reset_index(drop=True)
+
+
+def _require_outlet_month(outlet_month: pd.DataFrame) -> None:
     require_columns(
         outlet_month,
         ["month", "outlet_id", "staff_fte", "customers", "sales_total", "aum"],
         "outlet_month",
     )
+
+
+def outlet_kpis_from_counts(
+    outlet_month: pd.DataFrame, counts: pd.DataFrame, months: Iterable[str]
+) -> pd.DataFrame:
+    """:func:`outlet_kpis` of ``outlet_month`` with the customer counts ``counts``
+    (:func:`customer_counts` or :func:`customer_counts_in_parts`) of the customer-month rows
+    of ``months``: outlets without active customers count 0, other months stay NaN."""
+    _require_outlet_month(outlet_month)
     om = outlet_month.copy()
-    if customer_month is not None:
-        counts = customer_counts(customer_month, tier_thresholds, tier_months, coverage_products)
-        om = om.drop(columns=[c for c in counts.columns[2:] if c in om.columns]).merge(
-            counts, on=["month", "outlet_id"], how="left"
-        )
-        # outlets without active customers count 0; months not in customer_month stay NaN
-        covered = om["month"].isin(pd.unique(customer_month["month"]))
-        for c in ("n_quality_plus", "n_covered", "n_products_total"):
-            om[c] = om[c].where(~covered, om[c].fillna(0))
+    om = om.drop(columns=[c for c in counts.columns[2:] if c in om.columns]).merge(
+        counts, on=["month", "outlet_id"], how="left"
+    )
+    covered = om["month"].isin(list(months))
+    for c in ("n_quality_plus", "n_covered", "n_products_total"):
+        om[c] = om[c].where(~covered, om[c].fillna(0))
     out = _ratios(om)
-    if customer_month is None:
-        out["share_quality_plus"] = np.nan
-        out["product_coverage"] = np.nan
     return out.sort_values(["month", "outlet_id"], kind="stable").reset_index(drop=True)
 
 

@@ -24,8 +24,13 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.benchmarking.frontier import EFFICIENT
-from bankanalysis.benchmarking.kpis import attainment, customer_months, group_aggregates
-from bankanalysis.benchmarking.kpis import outlet_kpis as compute_outlet_kpis
+from bankanalysis.benchmarking.kpis import (
+    attainment,
+    customer_counts_in_parts,
+    customer_months,
+    group_aggregates,
+    outlet_kpis_from_counts,
+)
 from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.report.benchmarking_channels import (
     REPLACEMENT_KPIS,
@@ -241,17 +246,30 @@ def _outlet_kpis(
     tier_months: int,
     coverage_products: int,
     ma_kpi: str,
+    chunk_customers: int | None = None,
 ) -> pd.DataFrame:
-    """:func:`load_outlet_kpis` computed from the processed tables (no cache)."""
+    """:func:`load_outlet_kpis` computed from the processed tables (no cache).
+
+    Reads ``customer_month`` one part of the customers at a time
+    (:meth:`~bankanalysis.data.load.ProcessedBank.customer_ranges`, ``chunk_customers`` each,
+    default :func:`~bankanalysis.data.load.chunk_customers`), each reduced to its counts per
+    outlet and month before the next is read
+    (:func:`~bankanalysis.benchmarking.kpis.customer_counts_in_parts`): the same KPIs as
+    from one read of every customer.
+    """
     bank = ctx.bank
     om = bank.outlet_month()
     om = om[om["month"] <= ctx.month]
-    cm = bank.customer_month(
-        months=customer_months(bank.months, ctx.month, tier_months, ma_kpi),
-        columns=["month", "customer_id", "outlet_id", "aum", "n_products"],
+    months = customer_months(bank.months, ctx.month, tier_months, ma_kpi)
+    cols = ["month", "customer_id", "outlet_id", "aum", "n_products"]
+    parts = (
+        bank.customer_month(months=months, columns=cols, id_range=id_range)
+        for id_range in bank.customer_ranges(chunk_customers)
     )
-    kpis = compute_outlet_kpis(om, cm, tier_thresholds, tier_months, coverage_products)
-    return blank_unmeasured(kpis, bank.has)
+    counts, counted = customer_counts_in_parts(
+        parts, tier_thresholds, tier_months, coverage_products
+    )
+    return blank_unmeasured(outlet_kpis_from_counts(om, counts, counted), bank.has)
 
 
 def region_outlets(

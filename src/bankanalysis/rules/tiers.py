@@ -28,6 +28,7 @@ __all__ = [
     "require_columns",
     "customer_tiers",
     "rolling_average_aum",
+    "rolling_average_aum_part",
     "tier_at_least",
     "tier_label",
     "window_average_aum",
@@ -214,11 +215,30 @@ def rolling_average_aum(cm: pd.DataFrame, tier_months: int = 3) -> pd.Series:
     Series
         Aligned with ``cm.index``.
     """
+    return rolling_average_aum_part(cm, tier_months)[0]
+
+
+def rolling_average_aum_part(
+    cm: pd.DataFrame, tier_months: int = 3, carry: float = 0.0
+) -> tuple[pd.Series, float]:
+    """:func:`rolling_average_aum` of one part of a larger read, the same to the last bit.
+
+    The averages are differences of one running sum of AUM over the rows in customer-id then
+    month order. When a read is split into parts of customers in that order (ranges of
+    customer ids, every row of a customer in the same part), give each part the running sum
+    the one before it returned (``carry``; 0 for the first): its running sum then continues
+    the whole read's, addition for addition, and its averages are those of the whole read.
+
+    Returns
+    -------
+    (Series, float)
+        The averages (aligned with ``cm.index``) and the running sum after the part's rows.
+    """
     require_columns(cm, ("month", "customer_id", "aum"), "rolling_average_aum")
     if int(tier_months) < 1:
         month_window("2000-01", tier_months)  # raises the ParameterError
     if cm.empty:
-        return pd.Series(np.zeros(0), index=cm.index, dtype="float64")
+        return pd.Series(np.zeros(0), index=cm.index, dtype="float64"), float(carry)
     codes, uniques = pd.factorize(cm["month"].astype("str"), sort=False)
     mi = np.array([month_index(m) for m in uniques], dtype=np.int64)[codes]
     cust = pd.factorize(cm["customer_id"], sort=True)[0].astype(np.int64)
@@ -233,11 +253,13 @@ def rolling_average_aum(cm: pd.DataFrame, tier_months: int = 3) -> pd.Series:
             "re-run `bankanalysis data prepare`"
         )
     start = np.searchsorted(key, key - int(tier_months) + 1, side="left")
-    cs = np.r_[0.0, np.cumsum(cm["aum"].to_numpy(dtype="float64")[order])]
+    # sequential (np.cumsum), from the carried sum: 0.0 + x is x, so the first part's sums are
+    # those of np.r_[0.0, np.cumsum(x)]
+    cs = np.cumsum(np.r_[float(carry), cm["aum"].to_numpy(dtype="float64")[order]])
     idx = np.arange(len(order))
     avg = np.empty(len(order), dtype="float64")
     avg[order] = (cs[idx + 1] - cs[start]) / (idx + 1 - start)
-    return pd.Series(avg, index=cm.index, name="avg_aum")
+    return pd.Series(avg, index=cm.index, name="avg_aum"), float(cs[-1])
 
 
 def customer_tiers(
