@@ -293,7 +293,7 @@ class ProcessedBank:
         ``customer_month`` at a time (``id_range=``): every customer id falls in exactly one
         range (the first starts and the last ends unbounded), and the ranges follow the ids'
         sort order, so the parts, one after the other, hold the rows of the whole read sorted by
-        ``customer_id``. A bank of at most ``chunk_customers`` is one range ``(None, None)``,
+        ``customer_id``. A bank of at most ``size`` customers is one range ``(None, None)``,
         read as a whole. The bounds come from the ``customer_id`` column of ``customers`` (read
         with Arrow, not into pandas).
 
