@@ -922,3 +922,309 @@ def trend_leaks(
     echelon = {str(r): int(e) for r, e in echelon_of.items()}
     found = attack_levels(published, echelon, region_fte, k)
     return [("trend", *f) for f in level_leaks(found, k)], len(found)
+
+
+# --------------------------------------------------------------------------- every HTML table of a run
+
+#: Tables that are not data (the report's parameters).
+_SKIP_CLASSES = ("params",)
+#: A column (or, in a long table, a row's KPI) whose figures do not add up over units: rates,
+#: ratios, averages, ranks, scores, model figures, changes in percent.
+NON_ADDITIVE = re.compile(
+    r"(\bper\b|rate|ratio|average|mean|median|quartile|rank|score|share|%|efficiency|auc|"
+    r"lift|capture|calibration|silhouette|stability|growth|coverage|retention|probability|"
+    r"against|index|conversion|attainment|segments|months|per customer|per staff|adequacy|"
+    r"\bpp\b|managers|gaps?\b|products held|on pace)",
+    re.IGNORECASE,
+)
+#: Row labels that are totals of the rows beneath them, by level (bank > echelon > region).
+_TOTAL_LEVELS = (
+    (3, re.compile(r"^(the bank|whole bank|bank|total|all|all outlets)$", re.IGNORECASE)),
+    (2, re.compile(r"^echelon \d+$", re.IGNORECASE)),
+)
+_NUMBER = re.compile(
+    r"^(?P<sign>[+\-−]?)(?P<num>\d{1,3}(?:,\d{3})*|\d+)(?:\.(?P<dec>\d+))?"
+    r"(?:\s*(?P<mult>k|m|bn)\b)?\s*(?P<unit>%|pp|min|products|[A-Z]{3})?$"
+)
+_MULT = {None: 1.0, "k": 1e3, "m": 1e6, "bn": 1e9}
+
+
+def _norm(text: str) -> str:
+    """A label as the attacker compares it: case, spaces and the anchor mark ignored."""
+    return " ".join(str(text).replace("¶", " ").replace("\xa0", " ").split()).lower()
+
+
+def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
+    """What one published table cell says: ``(kind, lower, upper, unit)``.
+
+    ``kind`` is ``"number"`` (the shown figure with its rounding: ``1,234`` is 1,233.5 ..
+    1,234.5, ``12.3%`` is 12.25 .. 12.35 in percent), ``"small"`` (``<k``: 1 to ``k - 1``),
+    ``"x"`` (withheld, not small) or ``"text"`` (a name, ``n/a``, a range, a tie mark).
+
+    Examples
+    --------
+    >>> read_figure("1,234")
+    ('number', 1233.5, 1234.5, '')
+    >>> read_figure("<10")[0], read_figure("x")[0], read_figure("n/a (no data)")[0]
+    ('small', 'x', 'text')
+    """
+    t = " ".join(str(text).replace("\xa0", " ").split())
+    if t == f"<{k}":
+        return "small", 1.0, float(k - 1), ""
+    if t == "x":
+        return "x", 0.0, np.inf, ""
+    m = _NUMBER.match(t)
+    if m is None:
+        return "text", np.nan, np.nan, ""
+    dec = m.group("dec") or ""
+    mult = _MULT[m.group("mult")]
+    v = float(m.group("num").replace(",", "") + ("." + dec if dec else "")) * mult
+    if m.group("sign") in ("-", "−"):
+        v = -v
+    half = 0.5 * 10.0 ** (-len(dec)) * mult
+    return "number", v - half, v + half, m.group("unit") or ""
+
+
+class HtmlTable:
+    """One table of a published page: ``page`` (path in the run), ``number`` (its place on the
+    page), ``section`` (the heading above it), ``caption``, ``header`` (one label per column,
+    header rows joined) and ``rows`` (body rows, every cell's text, spans expanded)."""
+
+    def __init__(self, page, number, ident, section, caption, header, rows):
+        self.page, self.number, self.ident = page, number, ident
+        self.section, self.caption = section, caption
+        self.header, self.rows = header, rows
+
+    @property
+    def name(self) -> str:
+        """``page#number (section: caption)`` for messages."""
+        what = self.section + (f": {self.caption}" if self.caption else "")
+        return f"{self.page}#{self.number} ({what})"
+
+    def label_columns(self, k: int = K) -> int:
+        """How many leading columns name the row (unit, KPI, period): those with a cell that is
+        not a figure or a marker (at least the first)."""
+        n = 1
+        width = len(self.header)
+        for j in range(1, width):
+            cells = [r[j] for r in self.rows if j < len(r) and r[j].strip()]
+            if cells and any(read_figure(c, k)[0] == "text" for c in cells):
+                texts = [c for c in cells if read_figure(c, k)[0] == "text"]
+                if all(not c.lower().startswith("n/a") for c in texts):
+                    n = j + 1
+                    continue
+            break
+        return n
+
+
+class _PageTables(HTMLParser):
+    """Every ``<table>`` of a page with its heading, caption, header rows and body rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict] = []
+        self._stack: list[dict] = []
+        self._cell: list[str] | None = None
+        self._span = (1, 1)
+        self._head_text: list[str] | None = None
+        self._caption: list[str] | None = None
+        self._in_head = False
+        self.heading = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("h1", "h2", "h3", "h4") and not self._stack:
+            self._head_text = []
+        elif tag == "table":
+            self._stack.append(
+                {"id": a.get("id"), "cls": a.get("class") or "", "head": [], "body": [],
+                 "section": self.heading, "caption": ""}
+            )  # fmt: skip
+        elif not self._stack:
+            return
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tbody":
+            self._in_head = False
+        elif tag == "tr":
+            t = self._stack[-1]
+            (t["head"] if self._in_head else t["body"]).append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            self._span = (int(a.get("colspan") or 1), int(a.get("rowspan") or 1))
+            self._tag = tag
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3", "h4") and self._head_text is not None:
+            self.heading = " ".join("".join(self._head_text).replace("¶", " ").split())
+            self._head_text = None
+        elif tag == "caption" and self._caption is not None and self._stack:
+            self._stack[-1]["caption"] = " ".join("".join(self._caption).split())
+            self._caption = None
+        elif tag in ("td", "th") and self._cell is not None and self._stack:
+            t = self._stack[-1]
+            rows = t["head"] if self._in_head else t["body"]
+            if not rows:
+                rows.append([])
+            rows[-1].append(("".join(self._cell).strip(), *self._span, self._tag))
+            self._cell = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "table" and self._stack:
+            self.found.append(self._stack.pop())
+
+    def handle_data(self, data):
+        for buf in (self._cell, self._head_text, self._caption):
+            if buf is not None:
+                buf.append(data)
+
+
+def _expand(rows: list[list[tuple]]) -> list[list[str]]:
+    """Rows of ``(text, colspan, rowspan, tag)`` as a grid of texts (spans repeated)."""
+    grid: list[list[str]] = []
+    carry: dict[int, tuple[str, int]] = {}  # column -> (text, rows left)
+    for row in rows:
+        out: list[str] = []
+        cells = list(row)
+        j = 0
+        while cells or j in carry:
+            if j in carry:
+                text, left = carry[j]
+                out.append(text)
+                carry = {**carry, j: (text, left - 1)} if left > 1 else {
+                    c: v for c, v in carry.items() if c != j
+                }  # fmt: skip
+                j += 1
+                continue
+            text, colspan, rowspan, _ = cells.pop(0)
+            for _ in range(colspan):
+                if rowspan > 1:
+                    carry[j] = (text, rowspan - 1)
+                out.append(text)
+                j += 1
+        grid.append(out)
+    return grid
+
+
+def page_tables(path: Path, run_dir: Path) -> list[HtmlTable]:
+    """Every data table of one page of a run (the parameters table left out)."""
+    parser = _PageTables()
+    parser.feed(Path(path).read_text(encoding="utf-8"))
+    page = str(Path(path).relative_to(run_dir))
+    out = []
+    for number, t in enumerate(parser.found):
+        if any(c in t["cls"].split() for c in _SKIP_CLASSES):
+            continue
+        head, body = _expand(t["head"]), _expand(t["body"])
+        if not head and body and all(c[3] == "th" for c in t["body"][0]):
+            head, body = body[:1], body[1:]
+        width = max([len(r) for r in head + body] or [0])
+        header = []
+        for j in range(width):
+            parts = [r[j] for r in head if j < len(r) and r[j]]
+            header.append(" ".join(dict.fromkeys(parts)))
+        body = [r + [""] * (width - len(r)) for r in body if any(c.strip() for c in r)]
+        if body:
+            out.append(HtmlTable(page, number, t["id"], t["section"], t["caption"], header, body))
+    return out
+
+
+def run_tables(run_dir: Path) -> list[HtmlTable]:
+    """Every data table of every HTML page of a run: the index, the overview, every region's
+    reports (``kpis.html``, the KPI dictionary, holds no figure of the bank and is left out)."""
+    run_dir = Path(run_dir)
+    pages = [p for p in sorted(run_dir.rglob("*.html")) if p.name != "kpis.html"]
+    return [t for p in pages for t in page_tables(p, run_dir)]
+
+
+def _cells(table: HtmlTable, k: int):
+    """``(unit key, column, header, text, figure)`` of every figure cell of a table; the unit
+    key is the row's labels (normalised), the header the column's (normalised)."""
+    n = table.label_columns(k)
+    for row in table.rows:
+        unit = tuple(_norm(c) for c in row[:n] if c.strip())
+        for j in range(n, len(table.header)):
+            fig = read_figure(row[j], k)
+            if fig[0] != "text":
+                yield unit, j, _norm(table.header[j]), row[j], fig
+
+
+def _same_unit(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two rows name the same unit: the same labels, or one's labels among the other's (an
+    outlet with and without its type)."""
+    if not a or not b:
+        return False
+    return a == b or set(a) <= set(b) or set(b) <= set(a)
+
+
+def _scope(page: str) -> str:
+    """The region a page is about (its folder), ``""`` for the index and the overview."""
+    parts = Path(page).parts
+    return "" if len(parts) < 2 or parts[0] == "_bank" else parts[0]
+
+
+def _comparable(page_a: str, page_b: str) -> bool:
+    """Rows of two pages can name the same unit: pages of one region, or a region's page and
+    a page of the whole run (index, overview). Two regions' pages name their own tiers,
+    products and outlets (a tier of R01 is not the tier of R02)."""
+    a, b = _scope(page_a), _scope(page_b)
+    return a == b or not a or not b
+
+
+def same_figure_leaks(tables: list[HtmlTable], k: int = K) -> dict[str, list]:
+    """Attack A: a withheld cell printed as a number elsewhere in the run.
+
+    For every withheld cell (``<k`` or ``x``; unit = the row's labels, figure = the column's
+    header) every other table of the same region's pages, the overview and the index
+    (:func:`_comparable`) with a column of the same header is searched for
+    a row of the same unit printed as a number. The two columns are taken to be the same figure
+    only when the units both print agree within their rounding (at least one, none apart):
+    then the number is a ``leak``. Columns that print another value for a common unit hold
+    another figure (a gap, another month) and are ``different``; columns without a common
+    printed unit cannot be told apart and are ``ambiguous`` (for a reader to check).
+
+    Returns ``{"leak": [...], "ambiguous": [...], "different": [...], "withheld": n}``; each
+    entry ``(withheld table, unit, header, marker, other table, printed text)``.
+    """
+    by_header: dict[str, list[tuple[int, tuple, int, str, tuple]]] = {}
+    withheld = []
+    for ti, t in enumerate(tables):
+        for unit, j, head, text, fig in _cells(t, k):
+            by_header.setdefault(head, []).append((ti, unit, j, text, fig))
+            if fig[0] in ("small", "x"):
+                withheld.append((ti, unit, j, head, text))
+    verdict: dict[tuple, str] = {}
+
+    def columns_agree(ti, j, tj, jj) -> str:
+        key = (ti, j, tj, jj)
+        if key not in verdict:
+            mine = {u: f for t_, u, c, _, f in by_header[_norm(tables[ti].header[j])]
+                    if t_ == ti and c == j and f[0] == "number"}  # fmt: skip
+            other = {u: f for t_, u, c, _, f in by_header[_norm(tables[tj].header[jj])]
+                     if t_ == tj and c == jj and f[0] == "number"}  # fmt: skip
+            agree = apart = 0
+            for u, f in mine.items():
+                for v, g in other.items():
+                    if _same_unit(u, v):
+                        if f[1] <= g[2] + 1e-9 and g[1] <= f[2] + 1e-9:
+                            agree += 1
+                        else:
+                            apart += 1
+            verdict[key] = "different" if apart else ("leak" if agree else "ambiguous")
+        return verdict[key]
+
+    out: dict[str, list] = {"leak": [], "ambiguous": [], "different": []}
+    for ti, unit, j, head, text in withheld:
+        for tj, other_unit, jj, other_text, fig in by_header.get(head, []):
+            if tj == ti or fig[0] != "number" or not _same_unit(unit, other_unit):
+                continue
+            if not _comparable(tables[ti].page, tables[tj].page):
+                continue
+            kind = columns_agree(ti, j, tj, jj)
+            out[kind].append(
+                (tables[ti].name, unit, tables[ti].header[j], text, tables[tj].name, other_text)
+            )
+    out["withheld"] = len(withheld)
+    return out
