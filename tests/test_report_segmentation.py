@@ -668,3 +668,34 @@ def test_target_counts_are_guarded_against_the_published_count_of_all_thresholds
     assert rs.pipeline_metrics(region, K, total=35) == plain
     assert rs.pipeline_metrics(region, K, total=np.int64(28)) == guarded
     assert rs.pipeline_metrics(region, K, total=Suppressed(K)) == plain
+
+
+def test_segment_table_withholds_the_counts_the_tier_table_withholds() -> None:
+    # R08 of issue 17: the tier table withholds private banking (5, primary) and VIP (122,
+    # secondary, else 3,601 - 2,980 - 494 - 122 gives the 5 back). The segment table printed
+    # VIP's 122 beside the tier table's "x" (the HTML attacker's attack A on the CI batch)
+    summary = pd.DataFrame(
+        {
+            "tier": list(TIERS),
+            "customers": [2980, 494, 122, 5],
+            "k": [4.0, 3.0, np.nan, np.nan],
+            "criterion": [0.3, 0.25, np.nan, np.nan],
+            "stability_ari": [0.9, 0.8, np.nan, np.nan],
+        }
+    )
+    tier_mix = pd.DataFrame(
+        {
+            "scope": ["region"] * 4 + ["bank"] * 4,
+            "tier": list(TIERS) * 2,
+            "count_protection": ["", "", "secondary", "primary", "", "", "", ""],
+        }
+    )
+    plain = rs.segment_summary_table(summary, K).frame
+    assert plain["Customers"].tolist() == ["2,980", "494", "122", "<10"]
+    table = rs.segment_summary_table(summary, K, tier_mix=tier_mix).frame
+    assert table["Customers"].tolist() == ["2,980", "494", "x", "<10"]
+    assert table.iloc[2].tolist() == ["VIP", "x", "1", "kept as one group", "n/a"]
+    # a tier the tier table withholds for dominance is withheld too; shown tiers stay shown
+    dominated = tier_mix.assign(count_protection=["", "dominance", "", "primary"] + [""] * 4)
+    shown = rs.segment_summary_table(summary, K, tier_mix=dominated).frame
+    assert shown["Customers"].tolist() == ["2,980", "x", "122", "<10"]

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.report.bank_tiers import load_bank_tiers
-from bankanalysis.report.disclosure import guard_target_counts, hide_cells
-from bankanalysis.report.disclosure_grid import grid_values, protect_pipeline
+from bankanalysis.report.disclosure import COUNT_STATUS, guard_target_counts, hide_cells
+from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_pipeline
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -621,14 +621,29 @@ NO_TRANSACTIONS_SEGMENTS = (
 
 
 def segment_summary_table(
-    summary: pd.DataFrame, min_group_size: int, has_transactions: bool = True
+    summary: pd.DataFrame,
+    min_group_size: int,
+    has_transactions: bool = True,
+    tier_mix: pd.DataFrame | None = None,
 ) -> KpiTable:
     """:attr:`TierSegments.summary` for display: tier labels, small tiers withheld; without a
-    transactions table a note says what the segments rest on."""
+    transactions table a note says what the segments rest on.
+
+    ``tier_mix`` is the protected tier comparison the tier table shows
+    (:func:`~bankanalysis.report.disclosure.protect_tiers`): a tier whose customer count it
+    withholds (``x``: dominance or secondary) is withheld here too. The count is the same
+    figure, and printed here it gave back the small tier the tier table protects (the region's
+    total minus the other tiers).
+    """
     small = pd.Series(is_small(summary["customers"], min_group_size), index=summary.index)
+    status = _count_status(tier_mix)
+    customers = summary["customers"].astype("float64").mask(small).astype("object")
+    for i, t in summary["tier"].astype(str).items():
+        if not small[i] and status.get(t):
+            customers[i] = cell_value(customers[i], status[t], min_group_size)
     shown = summary.assign(
         tier=label_tiers(summary["tier"]),
-        customers=summary["customers"].astype("float64").mask(small),
+        customers=customers,
         k=summary["k"].fillna(1.0),
         criterion=summary["criterion"].map(
             lambda v: "kept as one group" if is_missing(v) else format_number(v, 3)
@@ -649,6 +664,15 @@ def segment_summary_table(
         withheld=small,
         note="" if has_transactions else NO_TRANSACTIONS_SEGMENTS,
     )
+
+
+def _count_status(tier_mix: pd.DataFrame | None) -> dict[str, str]:
+    """``{tier: status}`` of the region's customer counts in a protected tier comparison
+    (``""`` shown; ``"primary"``, ``"dominance"``, ``"secondary"`` withheld)."""
+    if tier_mix is None or COUNT_STATUS not in tier_mix.columns:
+        return {}
+    mine = tier_mix[tier_mix["scope"] == "region"]
+    return dict(zip(mine["tier"].astype(str), mine[COUNT_STATUS].astype(str), strict=True))
 
 
 def segment_metrics(segs: TierSegments, min_customers: int) -> dict[str, Any]:
