@@ -1140,23 +1140,17 @@ def run_tables(run_dir: Path) -> list[HtmlTable]:
 
 
 def _cells(table: HtmlTable, k: int):
-    """``(unit key, column, header, text, figure)`` of every figure cell of a table; the unit
-    key is the row's labels (normalised), the header the column's (normalised)."""
+    """``(row, column, unit, tokens, figure)`` of every figure cell of a table: ``unit`` the
+    row's first label, ``tokens`` its labels and the column's header (normalised)."""
     n = table.label_columns(k)
-    for row in table.rows:
-        unit = tuple(_norm(c) for c in row[:n] if c.strip())
+    for i, row in enumerate(table.rows):
+        labels = [_norm(c) for c in row[:n] if c.strip()]
+        if not labels:
+            continue
         for j in range(n, len(table.header)):
             fig = read_figure(row[j], k)
             if fig[0] != "text":
-                yield unit, j, _norm(table.header[j]), row[j], fig
-
-
-def _same_unit(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Two rows name the same unit: the same labels, or one's labels among the other's (an
-    outlet with and without its type)."""
-    if not a or not b:
-        return False
-    return a == b or set(a) <= set(b) or set(b) <= set(a)
+                yield i, j, labels[0], frozenset([*labels, _norm(table.header[j])]), fig
 
 
 def _scope(page: str) -> str:
@@ -1173,58 +1167,400 @@ def _comparable(page_a: str, page_b: str) -> bool:
     return a == b or not a or not b
 
 
+#: A column that prints a change, a comparison or a target of a figure rather than the figure.
+NOT_THE_FIGURE = re.compile(
+    r"(on the month|on the year|\bgap\b|change|against|attainment|target|rank|share|\bper\b|%)",
+    re.IGNORECASE,
+)
+
+
+def _may_be(a: tuple, b: tuple, tables: list[HtmlTable], k: int) -> bool:
+    """Whether printed cell ``b`` can be withheld cell ``a`` when no unit tells (ambiguous):
+    not when ``b``'s column is a change, comparison or target of the figure (unless it has
+    ``a``'s header), nor when ``b``'s number is outside what ``a``'s marker says (``<k``: 1
+    to ``k - 1``)."""
+    head_a, head_b = _norm(tables[a[0]].header[a[2]]), _norm(tables[b[0]].header[b[2]])
+    if head_a != head_b and NOT_THE_FIGURE.search(head_b):
+        return False
+    if a[5][0] == "small":
+        return b[5][2] >= 1 - 1e-9 and b[5][1] <= k - 1 + 1e-9
+    return True
+
+
 def same_figure_leaks(tables: list[HtmlTable], k: int = K) -> dict[str, list]:
     """Attack A: a withheld cell printed as a number elsewhere in the run.
 
-    For every withheld cell (``<k`` or ``x``; unit = the row's labels, figure = the column's
-    header) every other table of the same region's pages, the overview and the index
-    (:func:`_comparable`) with a column of the same header is searched for
-    a row of the same unit printed as a number. The two columns are taken to be the same figure
-    only when the units both print agree within their rounding (at least one, none apart):
-    then the number is a ``leak``. Columns that print another value for a common unit hold
-    another figure (a gap, another month) and are ``different``; columns without a common
-    printed unit cannot be told apart and are ``ambiguous`` (for a reader to check).
+    A cell is its unit (the row's first label: an outlet, a region, a tier, a KPI) and its
+    tokens (the row's labels and the column's header). For every withheld cell (``<k`` or
+    ``x``) every table of the same region's pages, the overview and the index
+    (:func:`_comparable`) is searched for a cell of the same unit printed as a number whose
+    tokens hold the withheld cell's header (or the other way round): the outlet table's "New
+    customers" of an outlet and the change table's row "outlet, New customers" under
+    "2026-10"; a KPI row under a region's column and the region's row under the KPI's column.
+    The two columns are taken to be the same figure only when the units both print agree
+    within their rounding (at least one non-zero, none apart; compared over the cells matched the same
+    way, i.e. the same two columns and the same shared labels): then the number is a
+    ``leak``. Columns that print another value for a common unit hold another figure (a gap,
+    another month, the bank's model instead of the region's) and are ``different``; columns
+    without a common printed unit cannot be told apart and are ``ambiguous`` (for a reader
+    to check) unless the printed number cannot be the withheld one (:func:`_may_be`: a change
+    or a target column, a number outside the marker's range), then ``different``.
 
-    Returns ``{"leak": [...], "ambiguous": [...], "different": [...], "withheld": n}``; each
-    entry ``(withheld table, unit, header, marker, other table, printed text)``.
+    Not compared: a column that is a change, a comparison or a target of the figure (another
+    header matching :data:`NOT_THE_FIGURE`), and a unit printed in several rows under the
+    header (the upgrade pipeline's rows per target tier of an outlet: parts of the outlet's
+    figure, counted in ``parts``; their sum is not modelled here).
+
+    Returns ``{"leak": [...], "ambiguous": [...], "different": [...], "withheld": n,
+    "parts": n, "printed": {(table index, row, column): (lower, upper)}}``; each list entry ``(withheld
+    table, unit, header, marker, other table, printed text)``; ``printed`` is what the leaks
+    give the attacker, for :func:`linear_leaks`.
     """
-    by_header: dict[str, list[tuple[int, tuple, int, str, tuple]]] = {}
+    by_unit: dict[str, list[tuple]] = {}
     withheld = []
     for ti, t in enumerate(tables):
-        for unit, j, head, text, fig in _cells(t, k):
-            by_header.setdefault(head, []).append((ti, unit, j, text, fig))
+        for i, j, unit, tokens, fig in _cells(t, k):
+            cell = (ti, i, j, unit, tokens, fig)
+            by_unit.setdefault(unit, []).append(cell)
             if fig[0] in ("small", "x"):
-                withheld.append((ti, unit, j, head, text))
+                withheld.append(cell)
+
+    def matches(a: tuple, b: tuple) -> frozenset | None:
+        """The labels two cells share besides their unit when they name the same figure."""
+        (ta, _, ja, ua, tok_a, _), (tb, _, jb, ub, tok_b, _) = a, b
+        if ta == tb or ua != ub or not _comparable(tables[ta].page, tables[tb].page):
+            return None
+        head_a, head_b = _norm(tables[ta].header[ja]), _norm(tables[tb].header[jb])
+        if head_a != head_b and (NOT_THE_FIGURE.search(head_b) or NOT_THE_FIGURE.search(head_a)):
+            return None  # a change, a comparison or a target of the figure, not the figure
+        if head_a in tok_b or head_b in tok_a:
+            return (tok_a & tok_b) - {ua}
+        return None
+
     verdict: dict[tuple, str] = {}
 
-    def columns_agree(ti, j, tj, jj) -> str:
-        key = (ti, j, tj, jj)
+    def same_figure(ta: int, ja: int, tb: int, jb: int, shared: frozenset) -> str:
+        key = (ta, ja, tb, jb, shared)
         if key not in verdict:
-            mine = {u: f for t_, u, c, _, f in by_header[_norm(tables[ti].header[j])]
-                    if t_ == ti and c == j and f[0] == "number"}  # fmt: skip
-            other = {u: f for t_, u, c, _, f in by_header[_norm(tables[tj].header[jj])]
-                     if t_ == tj and c == jj and f[0] == "number"}  # fmt: skip
             agree = apart = 0
-            for u, f in mine.items():
-                for v, g in other.items():
-                    if _same_unit(u, v):
-                        if f[1] <= g[2] + 1e-9 and g[1] <= f[2] + 1e-9:
-                            agree += 1
-                        else:
-                            apart += 1
+            for a in [c for cs in by_unit.values() for c in cs if c[0] == ta and c[2] == ja]:
+                if a[5][0] != "number":
+                    continue
+                for b in by_unit[a[3]]:
+                    if b[0] != tb or b[2] != jb or b[5][0] != "number":
+                        continue
+                    if matches(a, b) != shared:
+                        continue
+                    f, g = a[5], b[5]
+                    if not (f[1] <= g[2] + 1e-9 and g[1] <= f[2] + 1e-9):
+                        apart += 1
+                    elif f[1] > 0 or f[2] < 0:  # two zeros agree whatever the figures are
+                        agree += 1
             verdict[key] = "different" if apart else ("leak" if agree else "ambiguous")
         return verdict[key]
 
     out: dict[str, list] = {"leak": [], "ambiguous": [], "different": []}
-    for ti, unit, j, head, text in withheld:
-        for tj, other_unit, jj, other_text, fig in by_header.get(head, []):
-            if tj == ti or fig[0] != "number" or not _same_unit(unit, other_unit):
+    printed: dict[tuple[int, int, int], tuple[float, float]] = {}
+    parts = 0
+    for a in withheld:
+        ta, ia, ja, unit, _, fig_a = a
+        twins = [(b, matches(a, b)) for b in by_unit[unit]]
+        twins = [(b, shared) for b, shared in twins if shared is not None]
+        per_column: dict[tuple[int, int, frozenset], int] = {}
+        for b, shared in twins:
+            per_column[(b[0], b[2], shared)] = per_column.get((b[0], b[2], shared), 0) + 1
+        for b, shared in twins:
+            if b[5][0] != "number":
                 continue
-            if not _comparable(tables[ti].page, tables[tj].page):
+            if per_column[(b[0], b[2], shared)] > 1:
+                parts += 1  # several rows of the unit under one header: parts, not the figure
                 continue
-            kind = columns_agree(ti, j, tj, jj)
+            kind = same_figure(ta, ja, b[0], b[2], shared)
+            if kind == "ambiguous" and not _may_be(a, b, tables, k):
+                kind = "different"
+            if kind == "leak":
+                printed[(ta, ia, ja)] = (b[5][1], b[5][2])
+            row_a = tables[ta].rows[ia]
             out[kind].append(
-                (tables[ti].name, unit, tables[ti].header[j], text, tables[tj].name, other_text)
-            )
-    out["withheld"] = len(withheld)
+                (tables[ta].name, unit, tables[ta].header[ja], row_a[ja], tables[b[0]].name,
+                 f"{' / '.join(sorted(b[4]))}: {tables[b[0]].rows[b[1]][b[2]]}")
+            )  # fmt: skip
+    out["withheld"] = len(withheld)  # type: ignore[assignment]
+    out["parts"] = parts  # type: ignore[assignment]
+    out["printed"] = printed  # type: ignore[assignment]
     return out
+
+
+_CURRENCY_HEADER = re.compile(r"\(([A-Z]{3})\)")
+
+
+_LEVEL_NAMES = {0: "unit", 1: "region", 2: "echelon", 3: "bank (total)"}
+
+
+def _level(label: str, regions: set[str]) -> int:
+    """How high a row stands: 3 the bank (or a total), 2 an echelon, 1 a region, 0 a unit."""
+    for level, pattern in _TOTAL_LEVELS:
+        if pattern.match(label):
+            return level
+    return 1 if _norm(label) in regions else 0
+
+
+def _series(table: HtmlTable, k: int):
+    """``(column, group labels, {row: figure})`` of every column of a table per group of rows
+    (a long table's rows of one KPI and period; a plain table has one group)."""
+    n = table.label_columns(k)
+    for j in range(n, len(table.header)):
+        groups: dict[tuple, dict[int, tuple]] = {}
+        for i, row in enumerate(table.rows):
+            groups.setdefault(tuple(row[1:n]), {})[i] = read_figure(row[j], k)
+        for g, figs in groups.items():
+            yield j, g, figs
+
+
+def _kind(table: HtmlTable, j: int, group: tuple, figs: dict[int, tuple]) -> str | None:
+    """``"count"`` or ``"money"`` for a series that adds up over units, ``"share"`` for a
+    "share of" column in percent, ``None`` for anything else (rates, ratios, text)."""
+    head = table.header[j]
+    numbers = [f for f in figs.values() if f[0] == "number"]
+    if any(f[0] == "text" for f in figs.values()):
+        return None
+    if re.match(r"^share of", _norm(head)) and all(f[3] == "%" for f in numbers):
+        return "share"
+    if NON_ADDITIVE.search(head) or any(NON_ADDITIVE.search(str(g)) for g in group):
+        return None
+    money = bool(_CURRENCY_HEADER.search(head)) or any(len(f[3]) == 3 for f in numbers)
+    if money and all(f[3] in ("", *[u for u in [f[3]] if len(u) == 3]) for f in numbers):
+        return "money"
+    if all(f[3] == "" and f[2] - f[1] == 1.0 for f in numbers):  # whole numbers, no unit
+        return "count"
+    return None
+
+
+def _share_base(head: str) -> str:
+    """What a "Share of X (%)" column is a share of: ``x`` normalised (``aum`` named in
+    full)."""
+    x = re.sub(r"\(.*?\)", "", _norm(head)).replace("share of", "", 1).strip()
+    return "assets under management" if x == "aum" else x
+
+
+def _bounds_ineq(c_n, a_eq, b_eq, a_ub, b_ub, bounds, integer, target):
+    """(min, max) of variable ``target`` under equalities and inequalities (HiGHS)."""
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(c_n)
+        c[target] = sign
+        kw = {
+            "A_eq": np.array(a_eq) if a_eq else None,
+            "b_eq": np.array(b_eq) if b_eq else None,
+            "A_ub": np.array(a_ub) if a_ub else None,
+            "b_ub": np.array(b_ub) if b_ub else None,
+            "bounds": bounds,
+            "method": "highs",
+        }
+        res = linprog(c, integrality=np.array(integer, dtype=int), **kw)
+        if res.status in (2, 4) and any(integer):
+            res = linprog(c, **kw)
+        if res.status == 2:
+            return None  # the relations do not hold: rejected by the caller
+        out.append(sign * res.fun if res.status == 0 else -sign * np.inf)
+    return out[0], out[1]
+
+
+def linear_leaks(
+    tables: list[HtmlTable],
+    k: int = K,
+    printed: dict | None = None,
+    regions: set[str] | None = None,
+) -> dict[str, list]:
+    """Attack B: every withheld cell bounded by linear programming over its own table.
+
+    Relations, each set up only where the table itself bears it out:
+
+    - **totals**: a row of the bank (``The bank``, ``Total``), an echelon or a region is the
+      sum of the rows one level below it in the same group (a long table's rows of one KPI and
+      period), on every column that adds up (counts: whole numbers without unit; money: a
+      currency) -- kept for the table only when a column printing every cell of the relation
+      confirms it within rounding and none contradicts it;
+    - **shares**: a ``Share of X (%)`` column adds up to 100 % over the units (contradicted,
+      and dropped, when its printed cells exceed 100 % or a fully printed column misses it),
+      and each printed share links its unit's ``X`` to the units' total ``N``: ``lower * N <=
+      x <= upper * N`` (``N`` unknown, the sum of the ``X`` column).
+
+    Printed cells are their rounding intervals, ``<k`` a count of 1 to ``k - 1`` (money or a
+    share: at least 0), ``x`` at least 0 (any sign for a column with negative figures);
+    ``printed`` (attack A's ``printed``) pins withheld cells another table prints. Judged:
+    every ``<k`` cell; a count is recovered when its interval is narrower than ``(k - 1) /
+    2``, money or a share when narrower than :data:`MONEY_WIDTH` of its upper end. Withheld
+    ``x`` money cells are bounded and reported (``"x_pinned"``) when pinned so, since a
+    dominated cell needs protection but the page does not say which ``x`` is dominance and
+    which secondary.
+
+    Returns ``{"leak", "x_pinned", "relations", "rejected": [...], "attacked": n}``;
+    ``relations`` names each table and the relations kept.
+    """
+    printed = printed or {}
+    if regions is None:
+        regions = {_norm(r[0]) for t in tables if _norm(t.header[0]) == "region" for r in t.rows}
+    out: dict[str, list] = {"leak": [], "x_pinned": [], "relations": [], "rejected": []}
+    attacked = 0
+    for ti, t in enumerate(tables):
+        found = _table_lp(ti, t, k, printed, regions)
+        if found is None:
+            continue
+        kept, rejected, results = found
+        if kept:
+            out["relations"].append((t.name, kept))
+        out["rejected"] += [(t.name, r) for r in rejected]
+        for what, lo, hi, kind, marker in results:
+            if marker == "small":
+                attacked += 1
+                narrow = (
+                    hi - lo < (k - 1) / 2 - 1e-6
+                    if kind == "count"
+                    else np.isfinite(hi) and hi - lo < MONEY_WIDTH * hi - 1e-9
+                )
+                if narrow:
+                    out["leak"].append((t.name, *what, lo, hi))
+            elif kind != "count" and np.isfinite(hi) and hi - lo < MONEY_WIDTH * hi - 1e-9:
+                out["x_pinned"].append((t.name, *what, lo, hi))
+    out["attacked"] = attacked  # type: ignore[assignment]
+    return out
+
+
+def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
+    """The programme of one table (see :func:`linear_leaks`): ``(relations kept, relations
+    rejected, [((unit, header), lower, upper, kind, marker)])`` or ``None`` without any."""
+    levels = [_level(r[0], regions) for r in t.rows]
+    series = [(j, g, figs, _kind(t, j, g, figs)) for j, g, figs in _series(t, k)]
+    series = [s for s in series if s[3] is not None]
+    if not series:
+        return None
+    # totals: which (level above, level below) pairs the printed columns confirm
+    shapes: dict[tuple[int, int], list[int]] = {}
+    sums: list[tuple[int, tuple, int, list[int]]] = []  # (series index, group, total, members)
+    for si, (_, g, figs, kind) in enumerate(series):
+        if kind == "share":
+            continue
+        rows = list(figs)
+        for r in rows:
+            if levels[r] == 0:
+                continue
+            below = [levels[q] for q in rows if levels[q] < levels[r]]
+            if not below:
+                continue
+            members = [q for q in rows if levels[q] == max(below)]
+            shape = (levels[r], max(below))
+            sums.append((si, g, r, members))
+            cells = [figs[q] for q in [r, *members]]
+            if all(c[0] == "number" for c in cells):
+                lo = figs[r][1] - sum(figs[q][2] for q in members)
+                hi = figs[r][2] - sum(figs[q][1] for q in members)
+                verdict = 1 if lo <= 1e-6 and hi >= -1e-6 else -1
+                shapes.setdefault(shape, []).append(verdict)
+    confirmed = {s for s, v in shapes.items() if 1 in v and -1 not in v}
+    kept = [f"{t.header[series[si][0]]}: {_LEVEL_NAMES[levels[r]]} = sum of its "
+            f"{_LEVEL_NAMES[levels[m[0]]]}s" for si, g, r, m in sums
+            if (levels[r], levels[m[0]]) in confirmed]  # fmt: skip
+    rejected = [f"{_LEVEL_NAMES[a]} = sum of its {_LEVEL_NAMES[b]}s: {v.count(-1)} of {len(v)} "
+                "printed columns disagree" for (a, b), v in shapes.items()
+                if (a, b) not in confirmed]  # fmt: skip
+    # variables
+    names: list[tuple] = []
+    bounds: list[tuple] = []
+    integer: list[int] = []
+    pos: dict[tuple, int] = {}
+    judged: list[tuple] = []
+    scale = {}
+    for si, (j, _, figs, kind) in enumerate(series):
+        unit = 1e6 if kind == "money" else 1.0
+        scale[si] = unit
+        negative = any(f[0] == "number" and f[1] < 0 for f in figs.values())
+        for r, f in figs.items():
+            key = (si, r)
+            pos[key] = len(names)
+            names.append(key)
+            pin = printed.get((ti, r, j))
+            if f[0] == "number":
+                bounds.append((f[1] / unit, f[2] / unit))
+            elif pin is not None:
+                bounds.append((pin[0] / unit, pin[1] / unit))
+            elif f[0] == "small" and kind == "count":
+                bounds.append((1, k - 1))
+            elif kind == "share":
+                bounds.append((0, 100))
+            else:
+                bounds.append((None if negative else 0, None))
+            integer.append(int(kind == "count"))
+            if f[0] in ("small", "x") and pin is None:
+                judged.append((key, (t.rows[r][0], t.header[j]), kind, f[0]))
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for si, _, r, members in sums:
+        if (levels[r], max(levels[q] for q in members)) not in confirmed:
+            continue
+        row = np.zeros(len(names))
+        row[pos[(si, r)]] = -1
+        for q in members:
+            row[pos[(si, q)]] = 1
+        a_eq.append(row)
+        b_eq.append(0.0)
+    # shares: add up to 100 over the units, and tie each unit's base figure to the units' total
+    for si, (j, g, figs, kind) in enumerate(series):
+        if kind != "share":
+            continue
+        lowest = min(levels[r] for r in figs)
+        units = [r for r in figs if levels[r] == lowest]  # the echelons, when no region is
+        shown = [figs[r] for r in units if figs[r][0] == "number"]
+        if sum(f[1] for f in shown) > 100 + 1e-6 or (
+            len(shown) == len(units) and sum(f[2] for f in shown) < 100 - 1e-6
+        ):
+            rejected.append(f"{t.header[j]}: the shares do not add up to 100 %")
+            continue
+        row = np.zeros(len(names))
+        for r in units:
+            row[pos[(si, r)]] = 1
+        a_eq.append(row)
+        b_eq.append(100.0)
+        kept.append(f"{t.header[j]}: adds up to 100 %")
+        base = _share_base(t.header[j])
+        for sb, (jb, gb, _, kind_b) in enumerate(series):
+            head_b = re.sub(r"\(.*?\)", "", _norm(t.header[jb])).strip()
+            if gb != g or kind_b not in ("count", "money") or head_b != base:
+                continue
+            total = len(names)  # N: the units' total of the base column
+            names.append(("N", si, sb))
+            bounds.append((0, None))
+            integer.append(0)
+            row = np.zeros(len(names))
+            row[total] = -1
+            for r in units:
+                row[pos[(sb, r)]] = 1
+            for rr in a_eq:
+                rr.resize(len(names), refcheck=False)
+            for rr in a_ub:
+                rr.resize(len(names), refcheck=False)
+            a_eq.append(row)
+            b_eq.append(0.0)
+            for r in units:
+                f = figs[r]
+                if f[0] != "number":
+                    continue
+                for coef, rhs_sign in ((f[1] / 100, 1), (f[2] / 100, -1)):
+                    ub = np.zeros(len(names))  # lower*N - x <= 0 ; x - upper*N <= 0
+                    ub[total] = coef * rhs_sign
+                    ub[pos[(sb, r)]] = -rhs_sign
+                    a_ub.append(ub)
+                    b_ub.append(0.0)
+            kept.append(f"{t.header[j]}: each share times the total of {t.header[jb]}")
+    a_eq = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_eq]
+    a_ub = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_ub]
+    kept = list(dict.fromkeys(kept))
+    results = []
+    if not kept or not judged:
+        return kept, rejected, results
+    for key, what, kind, marker in judged:
+        b = _bounds_ineq(len(names), a_eq, b_eq, a_ub, b_ub, bounds, integer, pos[key])
+        if b is None:
+            return [], [*rejected, "the kept relations are infeasible with the printed cells"], []
+        unit = scale[key[0]]
+        results.append((what, b[0] * unit, b[1] * unit, kind, marker))
+    return kept, rejected, results
