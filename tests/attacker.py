@@ -1208,8 +1208,9 @@ def same_figure_leaks(tables: list[HtmlTable], k: int = K) -> dict[str, list]:
 
     Not compared: a column that is a change, a comparison or a target of the figure (another
     header matching :data:`NOT_THE_FIGURE`), and a unit printed in several rows under the
-    header (the upgrade pipeline's rows per target tier of an outlet: parts of the outlet's
-    figure, counted in ``parts``; their sum is not modelled here).
+    header, in either table (the upgrade pipeline's rows per target tier of an outlet: parts of
+    the outlet's figure in the upgrade list, counted in ``parts``; their sum is not modelled
+    here).
 
     Returns ``{"leak": [...], "ambiguous": [...], "different": [...], "withheld": n,
     "parts": n, "printed": {(table index, row, column): (lower, upper)}}``; each list entry ``(withheld
@@ -1272,7 +1273,11 @@ def same_figure_leaks(tables: list[HtmlTable], k: int = K) -> dict[str, list]:
         for b, shared in twins:
             if b[5][0] != "number":
                 continue
-            if per_column[(b[0], b[2], shared)] > 1:
+            mine = [c for c in by_unit[unit] if c[0] == ta and c[2] == ja]
+            if (
+                per_column[(b[0], b[2], shared)] > 1
+                or sum(matches(c, b) is not None for c in mine) > 1
+            ):
                 parts += 1  # several rows of the unit under one header: parts, not the figure
                 continue
             kind = same_figure(ta, ja, b[0], b[2], shared)
