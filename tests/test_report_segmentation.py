@@ -345,7 +345,12 @@ def test_segment_metrics_tables_and_traits() -> None:
     assert rs.segment_summary_table(summary, K, has_transactions=False).note.startswith(
         "This extract has no transactions table: the segments rest on the products held"
     )
-    prof = rs.shown_segments(profiles, K)  # "digital" (5) and the vip group (4) left out
+    # "digital" (5) and the vip group (4) left out, and "savers" too: the table prints mass's
+    # 170 customers, and 170 - 165 would give digital's 5 back
+    assert rs.shown_segments(profiles, K).empty
+    big = profiles.assign(customers=[160, 5, 4])
+    big = pd.concat([big, big.iloc[[1]].assign(name="young", customers=7)], ignore_index=True)
+    prof = rs.shown_segments(big, K)  # digital 5 + young 7 = 12 left out: savers shown
     assert prof["segment"].tolist() == ["Mass: savers"]
     z, means = rs.segment_trait_z(
         rs.shown_segments(profiles.assign(customers=[165, 50, 40]), K),
@@ -699,3 +704,14 @@ def test_segment_table_withholds_the_counts_the_tier_table_withholds() -> None:
     dominated = tier_mix.assign(count_protection=["", "dominance", "", "primary"] + [""] * 4)
     shown = rs.segment_summary_table(summary, K, tier_mix=dominated).frame
     assert shown["Customers"].tolist() == ["2,980", "x", "122", "<10"]
+    # the segment chart draws no bar of a withheld tier: VIP's one segment is its 122
+    profiles = pd.DataFrame(
+        {
+            "tier": ["mass", "mass", "quality", "vip", "private_banking"],
+            "name": ["savers", "digital", "investors", "all customers", "all customers"],
+            "customers": [2000, 980, 494, 122, 5],
+        }
+    )
+    assert rs.shown_segments(profiles, K)["customers"].tolist() == [2000, 980, 494, 122]
+    prof = rs.shown_segments(profiles, K, tier_mix=tier_mix)
+    assert prof["segment"].tolist() == ["Mass: savers", "Mass: digital", "Quality: investors"]

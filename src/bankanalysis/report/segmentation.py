@@ -696,9 +696,31 @@ def segment_metrics(segs: TierSegments, min_customers: int) -> dict[str, Any]:
     return out
 
 
-def shown_segments(profiles: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """Segment profiles big enough to show, with a ``segment`` label ``"<Tier>: <name>"``."""
+def shown_segments(
+    profiles: pd.DataFrame, min_group_size: int, tier_mix: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Segment profiles big enough to show, with a ``segment`` label ``"<Tier>: <name>"``.
+
+    The segments of a tier add up to the tier's customers, which the tier table shows: with
+    ``tier_mix`` (the protected tier comparison,
+    :func:`~bankanalysis.report.disclosure.protect_tiers`) no segment of a tier whose count
+    the tier table withholds is shown (their sizes would give the count back); and in every
+    tier whose small segments are left out, the smallest shown ones are left out too until the
+    segments left out hold 0 or at least ``min_group_size`` customers (the tier's count,
+    printed by the segment table, minus the shown segments would give a small group back).
+    """
     prof = suppress_small_groups(profiles, "customers", min_group_size)
+    status = _count_status(tier_mix)
+    hidden_tier = prof["tier"].astype(str).map(lambda t: bool(status.get(t)))
+    prof = prof.assign(suppressed=prof["suppressed"] | hidden_tier)
+    for _, rows in prof.groupby(prof["tier"].astype(str), sort=False):
+        out = profiles.loc[rows.index[rows["suppressed"]], "customers"].sum()  # true sizes
+        shown = rows.loc[~rows["suppressed"]].sort_values(["customers", "name"])
+        for i, n in shown["customers"].items():
+            if out == 0 or out >= min_group_size:
+                break
+            prof.loc[i, "suppressed"] = True
+            out += n
     prof = prof[~prof["suppressed"]]
     return prof.assign(segment=label_tiers(prof["tier"]) + ": " + prof["name"])
 
