@@ -134,7 +134,7 @@ def test_calibration_names_bins_beyond_sampling_error_only() -> None:
 
 
 def test_segments_name_only_the_segments_the_chart_shows() -> None:
-    from bankanalysis.report.segmentation import shown_segments
+    from bankanalysis.report.segments import shown_segments
 
     # the tier table prints mass's 605 customers: naming digital savers' 600 gives the
     # dormant 5 back, so the chart leaves both out and the sentence names VIP's investors

@@ -88,7 +88,7 @@ def segment_sentences(
         ``k``: segments of 1 to ``k - 1`` customers are withheld.
     described : Index, optional
         The segments (index labels of ``profiles``) the chart shows
-        (:func:`~bankanalysis.report.segmentation.shown_segments`); only those are named, so
+        (:func:`~bankanalysis.report.segments.shown_segments`); only those are named, so
         that a sentence gives back no segment the chart leaves out to protect a tier's count.
 
     Examples
