@@ -11,6 +11,8 @@ so that a bug there cannot hide itself.
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 from attacker import (
@@ -847,7 +849,9 @@ def test_attack_b_reads_shares_against_their_base_column(tmp_path):
     assert lin["attacked"] == 2  # the count and the share
 
 
+@functools.cache
 def _html_attack(run_dir):
+    """Attacks A and B on every HTML table of a run (once per run and session)."""
     from attacker import linear_leaks, run_tables, same_figure_leaks
 
     tables = run_tables(run_dir)
