@@ -922,3 +922,650 @@ def trend_leaks(
     echelon = {str(r): int(e) for r, e in echelon_of.items()}
     found = attack_levels(published, echelon, region_fte, k)
     return [("trend", *f) for f in level_leaks(found, k)], len(found)
+
+
+# --------------------------------------------------------------------------- every HTML table of a run
+
+#: Tables that are not data (the report's parameters).
+_SKIP_CLASSES = ("params",)
+#: A column (or, in a long table, a row's KPI) whose figures do not add up over units: rates,
+#: ratios, averages, ranks, scores, model figures, changes in percent.
+NON_ADDITIVE = re.compile(
+    r"(\bper\b|rate|ratio|average|mean|median|quartile|rank|score|share|%|efficiency|auc|"
+    r"lift|capture|calibration|silhouette|stability|growth|coverage|retention|probability|"
+    r"against|index|conversion|attainment|segments|months|per customer|per staff|adequacy|"
+    r"\bpp\b|managers|gaps?\b|products held|on pace)",
+    re.IGNORECASE,
+)
+#: Row labels that are totals of the rows beneath them, by level (bank > echelon > region).
+_TOTAL_LEVELS = (
+    (3, re.compile(r"^(the bank|whole bank|bank|total|all|all outlets)$", re.IGNORECASE)),
+    (2, re.compile(r"^echelon \d+$", re.IGNORECASE)),
+)
+_NUMBER = re.compile(
+    r"^(?P<sign>[+\-−]?)(?P<num>\d{1,3}(?:,\d{3})*|\d+)(?:\.(?P<dec>\d+))?"
+    r"(?:\s*(?P<mult>k|m|bn)\b)?\s*(?P<unit>%|pp|min|products|[A-Z]{3})?$"
+)
+_MULT = {None: 1.0, "k": 1e3, "m": 1e6, "bn": 1e9}
+
+
+def _norm(text: str) -> str:
+    """A label as the attacker compares it: case, spaces and the anchor mark ignored."""
+    return " ".join(str(text).replace("¶", " ").replace("\xa0", " ").split()).lower()
+
+
+def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
+    """What one published table cell says: ``(kind, lower, upper, unit)``.
+
+    ``kind`` is ``"number"`` (the shown figure with its rounding: ``1,234`` is 1,233.5 ..
+    1,234.5, ``12.3%`` is 12.25 .. 12.35 in percent), ``"small"`` (``<k``: 1 to ``k - 1``),
+    ``"x"`` (withheld, not small) or ``"text"`` (a name, ``n/a``, a range, a tie mark).
+
+    Examples
+    --------
+    >>> read_figure("1,234")
+    ('number', 1233.5, 1234.5, '')
+    >>> read_figure("<10")[0], read_figure("x")[0], read_figure("n/a (no data)")[0]
+    ('small', 'x', 'text')
+    """
+    t = " ".join(str(text).replace("\xa0", " ").split())
+    if t == f"<{k}":
+        return "small", 1.0, float(k - 1), ""
+    if t == "x":
+        return "x", 0.0, np.inf, ""
+    m = _NUMBER.match(t)
+    if m is None:
+        return "text", np.nan, np.nan, ""
+    dec = m.group("dec") or ""
+    mult = _MULT[m.group("mult")]
+    v = float(m.group("num").replace(",", "") + ("." + dec if dec else "")) * mult
+    if m.group("sign") in ("-", "−"):
+        v = -v
+    half = 0.5 * 10.0 ** (-len(dec)) * mult
+    return "number", v - half, v + half, m.group("unit") or ""
+
+
+class HtmlTable:
+    """One table of a published page: ``page`` (path in the run), ``number`` (its place on the
+    page), ``section`` (the heading above it), ``caption``, ``header`` (one label per column,
+    header rows joined) and ``rows`` (body rows, every cell's text, spans expanded)."""
+
+    def __init__(self, page, number, ident, section, caption, header, rows):
+        self.page, self.number, self.ident = page, number, ident
+        self.section, self.caption = section, caption
+        self.header, self.rows = header, rows
+
+    @property
+    def name(self) -> str:
+        """``page#number (section: caption)`` for messages."""
+        what = self.section + (f": {self.caption}" if self.caption else "")
+        return f"{self.page}#{self.number} ({what})"
+
+    def label_columns(self, k: int = K) -> int:
+        """How many leading columns name the row (unit, KPI, period): those with a cell that is
+        not a figure or a marker (at least the first)."""
+        n = 1
+        width = len(self.header)
+        for j in range(1, width):
+            cells = [r[j] for r in self.rows if j < len(r) and r[j].strip()]
+            if cells and any(read_figure(c, k)[0] == "text" for c in cells):
+                texts = [c for c in cells if read_figure(c, k)[0] == "text"]
+                if all(not c.lower().startswith("n/a") for c in texts):
+                    n = j + 1
+                    continue
+            break
+        return n
+
+
+class _PageTables(HTMLParser):
+    """Every ``<table>`` of a page with its heading, caption, header rows and body rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict] = []
+        self._stack: list[dict] = []
+        self._cell: list[str] | None = None
+        self._span = (1, 1)
+        self._head_text: list[str] | None = None
+        self._caption: list[str] | None = None
+        self._in_head = False
+        self.heading = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("h1", "h2", "h3", "h4") and not self._stack:
+            self._head_text = []
+        elif tag == "table":
+            self._stack.append(
+                {"id": a.get("id"), "cls": a.get("class") or "", "head": [], "body": [],
+                 "section": self.heading, "caption": ""}
+            )  # fmt: skip
+        elif not self._stack:
+            return
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tbody":
+            self._in_head = False
+        elif tag == "tr":
+            t = self._stack[-1]
+            (t["head"] if self._in_head else t["body"]).append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            self._span = (int(a.get("colspan") or 1), int(a.get("rowspan") or 1))
+            self._tag = tag
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3", "h4") and self._head_text is not None:
+            self.heading = " ".join("".join(self._head_text).replace("¶", " ").split())
+            self._head_text = None
+        elif tag == "caption" and self._caption is not None and self._stack:
+            self._stack[-1]["caption"] = " ".join("".join(self._caption).split())
+            self._caption = None
+        elif tag in ("td", "th") and self._cell is not None and self._stack:
+            t = self._stack[-1]
+            rows = t["head"] if self._in_head else t["body"]
+            if not rows:
+                rows.append([])
+            rows[-1].append(("".join(self._cell).strip(), *self._span, self._tag))
+            self._cell = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "table" and self._stack:
+            self.found.append(self._stack.pop())
+
+    def handle_data(self, data):
+        for buf in (self._cell, self._head_text, self._caption):
+            if buf is not None:
+                buf.append(data)
+
+
+def _expand(rows: list[list[tuple]]) -> list[list[str]]:
+    """Rows of ``(text, colspan, rowspan, tag)`` as a grid of texts (spans repeated)."""
+    grid: list[list[str]] = []
+    carry: dict[int, tuple[str, int]] = {}  # column -> (text, rows left)
+    for row in rows:
+        out: list[str] = []
+        cells = list(row)
+        j = 0
+        while cells or j in carry:
+            if j in carry:
+                text, left = carry[j]
+                out.append(text)
+                carry = {**carry, j: (text, left - 1)} if left > 1 else {
+                    c: v for c, v in carry.items() if c != j
+                }  # fmt: skip
+                j += 1
+                continue
+            text, colspan, rowspan, _ = cells.pop(0)
+            for _ in range(colspan):
+                if rowspan > 1:
+                    carry[j] = (text, rowspan - 1)
+                out.append(text)
+                j += 1
+        grid.append(out)
+    return grid
+
+
+def page_tables(path: Path, run_dir: Path) -> list[HtmlTable]:
+    """Every data table of one page of a run (the parameters table left out)."""
+    parser = _PageTables()
+    parser.feed(Path(path).read_text(encoding="utf-8"))
+    page = str(Path(path).relative_to(run_dir))
+    out = []
+    for number, t in enumerate(parser.found):
+        if any(c in t["cls"].split() for c in _SKIP_CLASSES):
+            continue
+        head, body = _expand(t["head"]), _expand(t["body"])
+        if not head and body and all(c[3] == "th" for c in t["body"][0]):
+            head, body = body[:1], body[1:]
+        width = max([len(r) for r in head + body] or [0])
+        header = []
+        for j in range(width):
+            parts = [r[j] for r in head if j < len(r) and r[j]]
+            header.append(" ".join(dict.fromkeys(parts)))
+        body = [r + [""] * (width - len(r)) for r in body if any(c.strip() for c in r)]
+        if body:
+            out.append(HtmlTable(page, number, t["id"], t["section"], t["caption"], header, body))
+    return out
+
+
+def run_tables(run_dir: Path) -> list[HtmlTable]:
+    """Every data table of every HTML page of a run: the index, the overview, every region's
+    reports (``kpis.html``, the KPI dictionary, holds no figure of the bank and is left out)."""
+    run_dir = Path(run_dir)
+    pages = [p for p in sorted(run_dir.rglob("*.html")) if p.name != "kpis.html"]
+    return [t for p in pages for t in page_tables(p, run_dir)]
+
+
+def _cells(table: HtmlTable, k: int):
+    """``(row, column, unit, tokens, figure)`` of every figure cell of a table: ``unit`` the
+    row's first label, ``tokens`` its labels and the column's header (normalised)."""
+    n = table.label_columns(k)
+    for i, row in enumerate(table.rows):
+        labels = [_norm(c) for c in row[:n] if c.strip()]
+        if not labels:
+            continue
+        for j in range(n, len(table.header)):
+            fig = read_figure(row[j], k)
+            if fig[0] != "text":
+                yield i, j, labels[0], frozenset([*labels, _norm(table.header[j])]), fig
+
+
+def _scope(page: str) -> str:
+    """The region a page is about (its folder), ``""`` for the index and the overview."""
+    parts = Path(page).parts
+    return "" if len(parts) < 2 or parts[0] == "_bank" else parts[0]
+
+
+def _comparable(page_a: str, page_b: str) -> bool:
+    """Rows of two pages can name the same unit: pages of one region, or a region's page and
+    a page of the whole run (index, overview). Two regions' pages name their own tiers,
+    products and outlets (a tier of R01 is not the tier of R02)."""
+    a, b = _scope(page_a), _scope(page_b)
+    return a == b or not a or not b
+
+
+#: A column that prints a change, a comparison or a target of a figure rather than the figure.
+NOT_THE_FIGURE = re.compile(
+    r"(on the month|on the year|\bgap\b|change|against|attainment|target|rank|share|\bper\b|%)",
+    re.IGNORECASE,
+)
+
+
+def _may_be(a: tuple, b: tuple, tables: list[HtmlTable], k: int) -> bool:
+    """Whether printed cell ``b`` can be withheld cell ``a`` when no unit tells (ambiguous):
+    not when ``b``'s column is a change, comparison or target of the figure (unless it has
+    ``a``'s header), nor when ``b``'s number is outside what ``a``'s marker says (``<k``: 1
+    to ``k - 1``)."""
+    head_a, head_b = _norm(tables[a[0]].header[a[2]]), _norm(tables[b[0]].header[b[2]])
+    if head_a != head_b and NOT_THE_FIGURE.search(head_b):
+        return False
+    if a[5][0] == "small":
+        return b[5][2] >= 1 - 1e-9 and b[5][1] <= k - 1 + 1e-9
+    return True
+
+
+def same_figure_leaks(tables: list[HtmlTable], k: int = K) -> dict[str, list]:
+    """Attack A: a withheld cell printed as a number elsewhere in the run.
+
+    A cell is its unit (the row's first label: an outlet, a region, a tier, a KPI) and its
+    tokens (the row's labels and the column's header). For every withheld cell (``<k`` or
+    ``x``) every table of the same region's pages, the overview and the index
+    (:func:`_comparable`) is searched for a cell of the same unit printed as a number whose
+    tokens hold the withheld cell's header (or the other way round): the outlet table's "New
+    customers" of an outlet and the change table's row "outlet, New customers" under
+    "2026-10"; a KPI row under a region's column and the region's row under the KPI's column.
+    The two columns are taken to be the same figure only when the units both print agree
+    within their rounding (at least one non-zero, none apart; compared over the cells matched the same
+    way, i.e. the same two columns and the same shared labels): then the number is a
+    ``leak``. Columns that print another value for a common unit hold another figure (a gap,
+    another month, the bank's model instead of the region's) and are ``different``; columns
+    without a common printed unit cannot be told apart and are ``ambiguous`` (for a reader
+    to check) unless the printed number cannot be the withheld one (:func:`_may_be`: a change
+    or a target column, a number outside the marker's range), then ``different``.
+
+    Not compared: a column that is a change, a comparison or a target of the figure (another
+    header matching :data:`NOT_THE_FIGURE`), and a unit printed in several rows under the
+    header, in either table (the upgrade pipeline's rows per target tier of an outlet: parts of
+    the outlet's figure in the upgrade list, counted in ``parts``; their sum is not modelled
+    here).
+
+    Returns ``{"leak": [...], "ambiguous": [...], "different": [...], "withheld": n,
+    "parts": n, "printed": {(table index, row, column): (lower, upper)}}``; each list entry ``(withheld
+    table, unit, header, marker, other table, printed text)``; ``printed`` is what the leaks
+    give the attacker, for :func:`linear_leaks`.
+    """
+    by_unit: dict[str, list[tuple]] = {}
+    withheld = []
+    for ti, t in enumerate(tables):
+        for i, j, unit, tokens, fig in _cells(t, k):
+            cell = (ti, i, j, unit, tokens, fig)
+            by_unit.setdefault(unit, []).append(cell)
+            if fig[0] in ("small", "x"):
+                withheld.append(cell)
+
+    def matches(a: tuple, b: tuple) -> frozenset | None:
+        """The labels two cells share besides their unit when they name the same figure."""
+        (ta, _, ja, ua, tok_a, _), (tb, _, jb, ub, tok_b, _) = a, b
+        if ta == tb or ua != ub or not _comparable(tables[ta].page, tables[tb].page):
+            return None
+        head_a, head_b = _norm(tables[ta].header[ja]), _norm(tables[tb].header[jb])
+        if head_a != head_b and (NOT_THE_FIGURE.search(head_b) or NOT_THE_FIGURE.search(head_a)):
+            return None  # a change, a comparison or a target of the figure, not the figure
+        if head_a in tok_b or head_b in tok_a:
+            return (tok_a & tok_b) - {ua}
+        return None
+
+    verdict: dict[tuple, str] = {}
+
+    def same_figure(ta: int, ja: int, tb: int, jb: int, shared: frozenset) -> str:
+        key = (ta, ja, tb, jb, shared)
+        if key not in verdict:
+            agree = apart = 0
+            for a in [c for cs in by_unit.values() for c in cs if c[0] == ta and c[2] == ja]:
+                if a[5][0] != "number":
+                    continue
+                for b in by_unit[a[3]]:
+                    if b[0] != tb or b[2] != jb or b[5][0] != "number":
+                        continue
+                    if matches(a, b) != shared:
+                        continue
+                    f, g = a[5], b[5]
+                    if not (f[1] <= g[2] + 1e-9 and g[1] <= f[2] + 1e-9):
+                        apart += 1
+                    elif f[1] > 0 or f[2] < 0:  # two zeros agree whatever the figures are
+                        agree += 1
+            verdict[key] = "different" if apart else ("leak" if agree else "ambiguous")
+        return verdict[key]
+
+    out: dict[str, list] = {"leak": [], "ambiguous": [], "different": []}
+    printed: dict[tuple[int, int, int], tuple[float, float]] = {}
+    parts = 0
+    for a in withheld:
+        ta, ia, ja, unit, _, fig_a = a
+        twins = [(b, matches(a, b)) for b in by_unit[unit]]
+        twins = [(b, shared) for b, shared in twins if shared is not None]
+        per_column: dict[tuple[int, int, frozenset], int] = {}
+        for b, shared in twins:
+            per_column[(b[0], b[2], shared)] = per_column.get((b[0], b[2], shared), 0) + 1
+        for b, shared in twins:
+            if b[5][0] != "number":
+                continue
+            mine = [c for c in by_unit[unit] if c[0] == ta and c[2] == ja]
+            if (
+                per_column[(b[0], b[2], shared)] > 1
+                or sum(matches(c, b) is not None for c in mine) > 1
+            ):
+                parts += 1  # several rows of the unit under one header: parts, not the figure
+                continue
+            kind = same_figure(ta, ja, b[0], b[2], shared)
+            if kind == "ambiguous" and not _may_be(a, b, tables, k):
+                kind = "different"
+            if kind == "leak":
+                printed[(ta, ia, ja)] = (b[5][1], b[5][2])
+            row_a = tables[ta].rows[ia]
+            out[kind].append(
+                (tables[ta].name, unit, tables[ta].header[ja], row_a[ja], tables[b[0]].name,
+                 f"{' / '.join(sorted(b[4]))}: {tables[b[0]].rows[b[1]][b[2]]}")
+            )  # fmt: skip
+    out["withheld"] = len(withheld)  # type: ignore[assignment]
+    out["parts"] = parts  # type: ignore[assignment]
+    out["printed"] = printed  # type: ignore[assignment]
+    return out
+
+
+_CURRENCY_HEADER = re.compile(r"\(([A-Z]{3})\)")
+
+
+_LEVEL_NAMES = {0: "unit", 1: "region", 2: "echelon", 3: "bank (total)"}
+
+
+def _level(label: str, regions: set[str]) -> int:
+    """How high a row stands: 3 the bank (or a total), 2 an echelon, 1 a region, 0 a unit."""
+    for level, pattern in _TOTAL_LEVELS:
+        if pattern.match(label):
+            return level
+    return 1 if _norm(label) in regions else 0
+
+
+def _series(table: HtmlTable, k: int):
+    """``(column, group labels, {row: figure})`` of every column of a table per group of rows
+    (a long table's rows of one KPI and period; a plain table has one group)."""
+    n = table.label_columns(k)
+    for j in range(n, len(table.header)):
+        groups: dict[tuple, dict[int, tuple]] = {}
+        for i, row in enumerate(table.rows):
+            groups.setdefault(tuple(row[1:n]), {})[i] = read_figure(row[j], k)
+        for g, figs in groups.items():
+            yield j, g, figs
+
+
+def _kind(table: HtmlTable, j: int, group: tuple, figs: dict[int, tuple]) -> str | None:
+    """``"count"`` or ``"money"`` for a series that adds up over units, ``"share"`` for a
+    "share of" column in percent, ``None`` for anything else (rates, ratios, text)."""
+    head = table.header[j]
+    numbers = [f for f in figs.values() if f[0] == "number"]
+    if any(f[0] == "text" for f in figs.values()):
+        return None
+    if re.match(r"^share of", _norm(head)) and all(f[3] == "%" for f in numbers):
+        return "share"
+    if NON_ADDITIVE.search(head) or any(NON_ADDITIVE.search(str(g)) for g in group):
+        return None
+    money = bool(_CURRENCY_HEADER.search(head)) or any(len(f[3]) == 3 for f in numbers)
+    if money and all(f[3] in ("", *[u for u in [f[3]] if len(u) == 3]) for f in numbers):
+        return "money"
+    if all(f[3] == "" and f[2] - f[1] == 1.0 for f in numbers):  # whole numbers, no unit
+        return "count"
+    return None
+
+
+def _share_base(head: str) -> str:
+    """What a "Share of X (%)" column is a share of: ``x`` normalised (``aum`` named in
+    full)."""
+    x = re.sub(r"\(.*?\)", "", _norm(head)).replace("share of", "", 1).strip()
+    return "assets under management" if x == "aum" else x
+
+
+def _bounds_ineq(c_n, a_eq, b_eq, a_ub, b_ub, bounds, integer, target):
+    """(min, max) of variable ``target`` under equalities and inequalities (HiGHS)."""
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(c_n)
+        c[target] = sign
+        kw = {
+            "A_eq": np.array(a_eq) if a_eq else None,
+            "b_eq": np.array(b_eq) if b_eq else None,
+            "A_ub": np.array(a_ub) if a_ub else None,
+            "b_ub": np.array(b_ub) if b_ub else None,
+            "bounds": bounds,
+            "method": "highs",
+        }
+        res = linprog(c, integrality=np.array(integer, dtype=int), **kw)
+        if res.status in (2, 4) and any(integer):
+            res = linprog(c, **kw)
+        if res.status == 2:
+            return None  # the relations do not hold: rejected by the caller
+        out.append(sign * res.fun if res.status == 0 else -sign * np.inf)
+    return out[0], out[1]
+
+
+def linear_leaks(
+    tables: list[HtmlTable],
+    k: int = K,
+    printed: dict | None = None,
+    regions: set[str] | None = None,
+) -> dict[str, list]:
+    """Attack B: every withheld cell bounded by linear programming over its own table.
+
+    Relations, each set up only where the table itself bears it out:
+
+    - **totals**: a row of the bank (``The bank``, ``Total``), an echelon or a region is the
+      sum of the rows one level below it in the same group (a long table's rows of one KPI and
+      period), on every column that adds up (counts: whole numbers without unit; money: a
+      currency) -- kept for the table only when a column printing every cell of the relation
+      confirms it within rounding and none contradicts it;
+    - **shares**: a ``Share of X (%)`` column adds up to 100 % over the units (contradicted,
+      and dropped, when its printed cells exceed 100 % or a fully printed column misses it),
+      and each printed share links its unit's ``X`` to the units' total ``N``: ``lower * N <=
+      x <= upper * N`` (``N`` unknown, the sum of the ``X`` column).
+
+    Printed cells are their rounding intervals, ``<k`` a count of 1 to ``k - 1`` (money or a
+    share: at least 0), ``x`` at least 0 (any sign for a column with negative figures);
+    ``printed`` (attack A's ``printed``) pins withheld cells another table prints. Judged:
+    every ``<k`` cell; a count is recovered when its interval is narrower than ``(k - 1) /
+    2``, money or a share when narrower than :data:`MONEY_WIDTH` of its upper end. Withheld
+    ``x`` money cells are bounded and reported (``"x_pinned"``) when pinned so, since a
+    dominated cell needs protection but the page does not say which ``x`` is dominance and
+    which secondary.
+
+    Returns ``{"leak", "x_pinned", "relations", "rejected": [...], "attacked": n}``;
+    ``relations`` names each table and the relations kept.
+    """
+    printed = printed or {}
+    if regions is None:
+        regions = {_norm(r[0]) for t in tables if _norm(t.header[0]) == "region" for r in t.rows}
+    out: dict[str, list] = {"leak": [], "x_pinned": [], "relations": [], "rejected": []}
+    attacked = 0
+    for ti, t in enumerate(tables):
+        found = _table_lp(ti, t, k, printed, regions)
+        if found is None:
+            continue
+        kept, rejected, results = found
+        if kept:
+            out["relations"].append((t.name, kept))
+        out["rejected"] += [(t.name, r) for r in rejected]
+        for what, lo, hi, kind, marker in results:
+            if marker == "small":
+                attacked += 1
+                narrow = (
+                    hi - lo < (k - 1) / 2 - 1e-6
+                    if kind == "count"
+                    else np.isfinite(hi) and hi - lo < MONEY_WIDTH * hi - 1e-9
+                )
+                if narrow:
+                    out["leak"].append((t.name, *what, lo, hi))
+            elif kind != "count" and np.isfinite(hi) and hi - lo < MONEY_WIDTH * hi - 1e-9:
+                out["x_pinned"].append((t.name, *what, lo, hi))
+    out["attacked"] = attacked  # type: ignore[assignment]
+    return out
+
+
+def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
+    """The programme of one table (see :func:`linear_leaks`): ``(relations kept, relations
+    rejected, [((unit, header), lower, upper, kind, marker)])`` or ``None`` without any."""
+    levels = [_level(r[0], regions) for r in t.rows]
+    series = [(j, g, figs, _kind(t, j, g, figs)) for j, g, figs in _series(t, k)]
+    series = [s for s in series if s[3] is not None]
+    if not series:
+        return None
+    # totals: which (level above, level below) pairs the printed columns confirm
+    shapes: dict[tuple[int, int], list[int]] = {}
+    sums: list[tuple[int, tuple, int, list[int]]] = []  # (series index, group, total, members)
+    for si, (_, g, figs, kind) in enumerate(series):
+        if kind == "share":
+            continue
+        rows = list(figs)
+        for r in rows:
+            if levels[r] == 0:
+                continue
+            below = [levels[q] for q in rows if levels[q] < levels[r]]
+            if not below:
+                continue
+            members = [q for q in rows if levels[q] == max(below)]
+            shape = (levels[r], max(below))
+            sums.append((si, g, r, members))
+            cells = [figs[q] for q in [r, *members]]
+            if all(c[0] == "number" for c in cells):
+                lo = figs[r][1] - sum(figs[q][2] for q in members)
+                hi = figs[r][2] - sum(figs[q][1] for q in members)
+                verdict = 1 if lo <= 1e-6 and hi >= -1e-6 else -1
+                shapes.setdefault(shape, []).append(verdict)
+    confirmed = {s for s, v in shapes.items() if 1 in v and -1 not in v}
+    kept = [f"{t.header[series[si][0]]}: {_LEVEL_NAMES[levels[r]]} = sum of its "
+            f"{_LEVEL_NAMES[levels[m[0]]]}s" for si, g, r, m in sums
+            if (levels[r], levels[m[0]]) in confirmed]  # fmt: skip
+    rejected = [f"{_LEVEL_NAMES[a]} = sum of its {_LEVEL_NAMES[b]}s: {v.count(-1)} of {len(v)} "
+                "printed columns disagree" for (a, b), v in shapes.items()
+                if (a, b) not in confirmed]  # fmt: skip
+    # variables
+    names: list[tuple] = []
+    bounds: list[tuple] = []
+    integer: list[int] = []
+    pos: dict[tuple, int] = {}
+    judged: list[tuple] = []
+    scale = {}
+    for si, (j, _, figs, kind) in enumerate(series):
+        unit = 1e6 if kind == "money" else 1.0
+        scale[si] = unit
+        negative = any(f[0] == "number" and f[1] < 0 for f in figs.values())
+        for r, f in figs.items():
+            key = (si, r)
+            pos[key] = len(names)
+            names.append(key)
+            pin = printed.get((ti, r, j))
+            if f[0] == "number":
+                bounds.append((f[1] / unit, f[2] / unit))
+            elif pin is not None:
+                bounds.append((pin[0] / unit, pin[1] / unit))
+            elif f[0] == "small" and kind == "count":
+                bounds.append((1, k - 1))
+            elif kind == "share":
+                bounds.append((0, 100))
+            else:
+                bounds.append((None if negative else 0, None))
+            integer.append(int(kind == "count"))
+            if f[0] in ("small", "x") and pin is None:
+                judged.append((key, (t.rows[r][0], t.header[j]), kind, f[0]))
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for si, _, r, members in sums:
+        if (levels[r], max(levels[q] for q in members)) not in confirmed:
+            continue
+        row = np.zeros(len(names))
+        row[pos[(si, r)]] = -1
+        for q in members:
+            row[pos[(si, q)]] = 1
+        a_eq.append(row)
+        b_eq.append(0.0)
+    # shares: add up to 100 over the units, and tie each unit's base figure to the units' total
+    for si, (j, g, figs, kind) in enumerate(series):
+        if kind != "share":
+            continue
+        lowest = min(levels[r] for r in figs)
+        units = [r for r in figs if levels[r] == lowest]  # the echelons, when no region is
+        shown = [figs[r] for r in units if figs[r][0] == "number"]
+        if sum(f[1] for f in shown) > 100 + 1e-6 or (
+            len(shown) == len(units) and sum(f[2] for f in shown) < 100 - 1e-6
+        ):
+            rejected.append(f"{t.header[j]}: the shares do not add up to 100 %")
+            continue
+        row = np.zeros(len(names))
+        for r in units:
+            row[pos[(si, r)]] = 1
+        a_eq.append(row)
+        b_eq.append(100.0)
+        kept.append(f"{t.header[j]}: adds up to 100 %")
+        base = _share_base(t.header[j])
+        for sb, (jb, gb, _, kind_b) in enumerate(series):
+            head_b = re.sub(r"\(.*?\)", "", _norm(t.header[jb])).strip()
+            if gb != g or kind_b not in ("count", "money") or head_b != base:
+                continue
+            total = len(names)  # N: the units' total of the base column
+            names.append(("N", si, sb))
+            bounds.append((0, None))
+            integer.append(0)
+            row = np.zeros(len(names))
+            row[total] = -1
+            for r in units:
+                row[pos[(sb, r)]] = 1
+            for rr in a_eq:
+                rr.resize(len(names), refcheck=False)
+            for rr in a_ub:
+                rr.resize(len(names), refcheck=False)
+            a_eq.append(row)
+            b_eq.append(0.0)
+            for r in units:
+                f = figs[r]
+                if f[0] != "number":
+                    continue
+                for coef, rhs_sign in ((f[1] / 100, 1), (f[2] / 100, -1)):
+                    ub = np.zeros(len(names))  # lower*N - x <= 0 ; x - upper*N <= 0
+                    ub[total] = coef * rhs_sign
+                    ub[pos[(sb, r)]] = -rhs_sign
+                    a_ub.append(ub)
+                    b_ub.append(0.0)
+            kept.append(f"{t.header[j]}: each share times the total of {t.header[jb]}")
+    a_eq = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_eq]
+    a_ub = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_ub]
+    kept = list(dict.fromkeys(kept))
+    results = []
+    if not kept or not judged:
+        return kept, rejected, results
+    for key, what, kind, marker in judged:
+        b = _bounds_ineq(len(names), a_eq, b_eq, a_ub, b_ub, bounds, integer, pos[key])
+        if b is None:
+            return [], [*rejected, "the kept relations are infeasible with the printed cells"], []
+        unit = scale[key[0]]
+        results.append((what, b[0] * unit, b[1] * unit, kind, marker))
+    return kept, rejected, results

@@ -131,3 +131,19 @@ def test_calibration_names_bins_beyond_sampling_error_only() -> None:
         "predicted, 45.0% observed among 100 customers)."
     )
     assert calibration_sentence(calib.iloc[:0]) == ""
+
+
+def test_segments_name_only_the_segments_the_chart_shows() -> None:
+    from bankanalysis.report.segments import shown_segments
+
+    # the tier table prints mass's 605 customers: naming digital savers' 600 gives the
+    # dormant 5 back, so the chart leaves both out and the sentence names VIP's investors
+    prof = _profiles()
+    shown = shown_segments(prof, 10)
+    assert shown["name"].tolist() == ["investors", "savers", "all customers"]
+    text = segment_sentences(prof, _features(), 10, described=shown.index)
+    assert text.startswith(
+        "The largest behaviour segment is VIP: investors, 200 customers (20.5% of the "
+        "region's 975 in segments)."
+    )
+    assert "digital savers" not in text and "dormant" not in text

@@ -312,50 +312,6 @@ def test_pipeline_metrics_table_and_plot_data() -> None:
     assert rs.pipeline_table(zero, "CNY", K) is None
 
 
-def test_segment_metrics_tables_and_traits() -> None:
-    summary = pd.DataFrame(
-        {
-            "tier": ["mass", "vip"],
-            "customers": [170, 4],
-            "k": [2.0, np.nan],
-            "criterion": [0.41234, np.nan],
-            "stability_ari": [0.8, np.nan],
-        }
-    )
-    profiles = pd.DataFrame(
-        {
-            "tier": ["mass", "mass", "vip"],
-            "name": ["savers", "digital", "all customers (too few to split)"],
-            "customers": [165, 5, 4],
-            "age": [30.0, 35.0, 50.0],
-            "n_products": [2.0, 2.0, 2.0],
-        }
-    )
-    segs = seg.TierSegments(labels=pd.DataFrame(), profiles=profiles, summary=summary)
-    m = rs.segment_metrics(segs, 200)
-    assert m["behaviour_segments[tier=mass]"] == 2 and m["behaviour_segments[tier=vip]"] == 1
-    assert m["segment_stability[tier=mass]"] == 0.8
-    assert m["segment_stability[tier=vip]"] == Absent("fewer than 200 customers: kept as one group")
-    assert m["behaviour_segments"] == 3 and m["segment_stability"] == 0.8
-    assert all(is_kpi(key) for key in m)
-    table = rs.segment_summary_table(summary, K).frame
-    assert table.iloc[0].tolist() == ["Mass", "170", "2", "0.412", "0.800"]
-    assert table.iloc[1].tolist() == ["VIP", "<10", "1", "kept as one group", "<10"]
-    assert rs.segment_summary_table(summary, K).note == ""
-    assert rs.segment_summary_table(summary, K, has_transactions=False).note.startswith(
-        "This extract has no transactions table: the segments rest on the products held"
-    )
-    prof = rs.shown_segments(profiles, K)  # "digital" (5) and the vip group (4) left out
-    assert prof["segment"].tolist() == ["Mass: savers"]
-    z, means = rs.segment_trait_z(
-        rs.shown_segments(profiles.assign(customers=[165, 50, 40]), K),
-        pd.DataFrame({"age": [20.0, 40.0], "n_products": [2.0, 2.0]}),
-    )
-    assert z["age"].tolist() == [0.0, 0.5, 2.0]  # mean 30, population sd 10
-    assert z["n_products"].isna().all()  # no spread: no distance
-    assert means.loc["VIP: all customers (too few to split)", "age"] == "50.00"
-
-
 def test_coverage_metrics_and_text() -> None:
     row = pd.Series(
         {

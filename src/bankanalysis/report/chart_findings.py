@@ -68,7 +68,12 @@ def _trait(trait: str, value: float) -> str:
 # --------------------------------------------------------------------------- segmentation
 
 
-def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_size: int) -> str:
+def segment_sentences(
+    profiles: pd.DataFrame,
+    features: pd.DataFrame,
+    min_group_size: int,
+    described: pd.Index | None = None,
+) -> str:
     """The largest behaviour segment and the one that differs most from the region's average
     (among the tiers split into segments: a tier kept whole is not a behaviour segment).
 
@@ -81,6 +86,10 @@ def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_
         The region's customers' behaviour features (the region's averages and spread).
     min_group_size : int
         ``k``: segments of 1 to ``k - 1`` customers are withheld.
+    described : Index, optional
+        The segments (index labels of ``profiles``) the chart shows
+        (:func:`~bankanalysis.report.segments.shown_segments`); only those are named, so
+        that a sentence gives back no segment the chart leaves out to protect a tier's count.
 
     Examples
     --------
@@ -95,6 +104,8 @@ def segment_sentences(profiles: pd.DataFrame, features: pd.DataFrame, min_group_
     total = float(profiles["customers"].sum())
     small = is_small(profiles["customers"], min_group_size)
     shown = profiles.loc[~small & (profiles["customers"] > 0)]
+    if described is not None:
+        shown = shown.loc[shown.index.isin(described)]
     withheld = int(small.sum())
     hidden = (
         f" {withheld} segment(s) of 1 to {min_group_size - 1} customers are withheld."

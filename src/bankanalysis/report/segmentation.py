@@ -25,7 +25,6 @@ from bankanalysis.report.format import (
     NOT_AVAILABLE,
     Absent,
     Suppressed,
-    format_number,
     format_value,
     is_missing,
     kpi_label,
@@ -40,7 +39,6 @@ from bankanalysis.rules.disclosure import (
 )
 from bankanalysis.rules.kpis import get, metric_key
 from bankanalysis.rules.tiers import TIER_LABELS, TIERS, tier_label
-from bankanalysis.segmentation.behaviour import TierSegments
 from bankanalysis.segmentation.composition import gini, lorenz_curve
 from bankanalysis.segmentation.coverage import cross_holding_matrix
 
@@ -75,14 +73,10 @@ __all__ = [
     "pipeline_table",
     "plot_manager_coverage",
     "population_text",
-    "segment_metrics",
-    "segment_summary_table",
-    "segment_trait_z",
     "shown_flows",
     "shown_holding_rates",
     "shown_matrix",
     "shown_products_per_customer",
-    "shown_segments",
     "shown_tier_comparison",
     "tier_basis_text",
     "tier_metrics",
@@ -608,93 +602,6 @@ def pipeline_table(
         ("aum_gap", kpi_label("upgrade_aum_gap", currency), "upgrade_aum_gap"),
     ]
     return _formatted_table(shown, spec, currency=currency, min_group_size=k)
-
-
-# --------------------------------------------------------------------------- behaviour segments
-
-
-#: Said under the segment table when the extract has no transactions table.
-NO_TRANSACTIONS_SEGMENTS = (
-    "This extract has no transactions table: the segments rest on the products held, tenure "
-    "and age only (no channel mix and no activity)."
-)
-
-
-def segment_summary_table(
-    summary: pd.DataFrame, min_group_size: int, has_transactions: bool = True
-) -> KpiTable:
-    """:attr:`TierSegments.summary` for display: tier labels, small tiers withheld; without a
-    transactions table a note says what the segments rest on."""
-    small = pd.Series(is_small(summary["customers"], min_group_size), index=summary.index)
-    shown = summary.assign(
-        tier=label_tiers(summary["tier"]),
-        customers=summary["customers"].astype("float64").mask(small),
-        k=summary["k"].fillna(1.0),
-        criterion=summary["criterion"].map(
-            lambda v: "kept as one group" if is_missing(v) else format_number(v, 3)
-        ),
-    )
-    spec = [
-        ("tier", "Tier", None),
-        ("customers", kpi_label("customers"), "customers"),
-        ("k", kpi_label("behaviour_segments"), "behaviour_segments"),
-        ("criterion", "Silhouette of the chosen k", None),
-        ("stability_ari", kpi_label("segment_stability"), "segment_stability"),
-    ]
-    return _formatted_table(
-        shown,
-        spec,
-        currency="",
-        min_group_size=min_group_size,
-        withheld=small,
-        note="" if has_transactions else NO_TRANSACTIONS_SEGMENTS,
-    )
-
-
-def segment_metrics(segs: TierSegments, min_customers: int) -> dict[str, Any]:
-    """Segments and stability per tier, and for the region (total segments, mean stability).
-
-    A tier kept as one group records one segment and no stability (with the reason).
-    """
-    unsplit = Absent(f"fewer than {min_customers} customers: kept as one group")
-    out: dict[str, Any] = {}
-    for row in segs.summary.itertuples(index=False):
-        split = not is_missing(row.k)
-        out[metric_key("behaviour_segments", tier=row.tier)] = int(row.k) if split else 1
-        out[metric_key("segment_stability", tier=row.tier)] = (
-            row.stability_ari if split else unsplit
-        )
-    out["behaviour_segments"] = int(segs.profiles.shape[0])
-    stab = segs.summary["stability_ari"].dropna()
-    out["segment_stability"] = (
-        float(stab.mean()) if len(stab) else Absent("no tier large enough to split")
-    )
-    return out
-
-
-def shown_segments(profiles: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
-    """Segment profiles big enough to show, with a ``segment`` label ``"<Tier>: <name>"``."""
-    prof = suppress_small_groups(profiles, "customers", min_group_size)
-    prof = prof[~prof["suppressed"]]
-    return prof.assign(segment=label_tiers(prof["tier"]) + ": " + prof["name"])
-
-
-def segment_trait_z(
-    prof: pd.DataFrame, features: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Segment averages of the traits and their distance from the region average.
-
-    Returns
-    -------
-    (z, means)
-        Both indexed by ``segment`` with the :data:`SEGMENT_TRAITS` present: ``z`` in
-        population standard deviations of the region (NaN for traits without spread), and
-        the segment means as text with 2 decimals (the heat map's annotations).
-    """
-    traits = [c for c in SEGMENT_TRAITS if c in prof.columns]
-    means = prof.set_index("segment")[traits]
-    z = (means - features[traits].mean()) / features[traits].std(ddof=0).replace(0, np.nan)
-    return z, means.map(lambda v: format_number(v, 2))
 
 
 # --------------------------------------------------------------------------- coverage
