@@ -30,15 +30,11 @@ QUICK_CUSTOMERS = 20_000
 
 def txn_aggregation_duckdb(raw: Path, work: Path) -> int:
     """Customer-month transaction features the way prepare computes them; return rows."""
-    import duckdb
-
     from bankanalysis.contract import CHANNELS
-    from bankanalysis.data import prepare as prep
     from bankanalysis.data import prepare_sql as psql
-    from bankanalysis.data.io import duckdb_source
+    from bankanalysis.data.io import bounded_connection, duckdb_source
 
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{prep.DUCKDB_MEMORY_LIMIT}'")
+    con = bounded_connection(work / "spill")
     psql.typed_view(
         con, "raw_transactions", duckdb_source(con, raw, "transactions"), "transactions"
     )

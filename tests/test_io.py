@@ -210,3 +210,23 @@ def test_exchange_dirs_swaps_contents_atomically(tmp_path: Path) -> None:
         pytest.skip("renameat2(RENAME_EXCHANGE) not available here")
     assert [p.name for p in a.iterdir()] == ["y.txt"]
     assert (b / "x.txt").read_text() == "from a"
+
+
+# --------------------------------------------------------------------------- DuckDB
+
+
+def test_bounded_connection_holds_duckdb_to_the_limit_and_spills_in_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(io, "DUCKDB_MEMORY_LIMIT", "300MB")
+    con = io.bounded_connection(tmp_path / "it's spill")
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    finally:
+        con.close()
+    # DuckDB reports 300 MB (10^6 bytes) in MiB: 300e6 / 2**20 = 286.1
+    assert limit == "286.1 MiB"
+    assert spill == str(tmp_path / "it's spill")
+    assert bar is False

@@ -10,6 +10,8 @@ import pytest
 from tinybank import tiny_tables, write_tables
 
 from bankanalysis.cli import main
+from bankanalysis.data import io
+from bankanalysis.data import validate as validate_module
 from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, Violation
 
@@ -33,6 +35,26 @@ def _set(tables: Tables, table: str, row: int, column: str, value: object) -> No
 def test_the_tiny_bank_is_valid(tmp_path: Path, fmt: str) -> None:
     raw = write_tables(tiny_tables(), tmp_path, fmt=fmt)
     assert validate_raw(raw).raise_for_errors() == []
+
+
+def test_validation_is_held_to_the_memory_limit_and_spills_in_its_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+    real = validate_module.bounded_connection
+
+    def spy(spill: Path):
+        con = real(spill)
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        seen.append((limit, Path(spill).name, Path(spill).parent.name[:22]))
+        return con
+
+    monkeypatch.setattr(io, "DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.setattr(validate_module, "bounded_connection", spy)
+    raw = write_tables(tiny_tables(), tmp_path, fmt="parquet")
+    assert validate_raw(raw).raise_for_errors() == []
+    # 64 MB = 64e6 bytes = 61.0 MiB; one connection for the whole check
+    assert seen == [("61.0 MiB", "spill", "bankanalysis-validate-")]
 
 
 def _drop_col(table: str, col: str) -> Callable[[Tables], None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,24 @@ logger = logging.getLogger(__name__)
 RAW_FORMATS: tuple[str, ...] = ("parquet", "csv")
 
 _CHUNK = 16 * 1024 * 1024
+
+#: DuckDB memory limit of every connection that reads raw tables (validate, prepare); work
+#: above it spills to disk in the caller's spill folder.
+DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
+
+
+def bounded_connection(spill_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection held to :data:`DUCKDB_MEMORY_LIMIT`, spilling to ``spill_dir``.
+
+    Without a limit DuckDB takes up to 80 % of the machine's memory: a large bank's checks or
+    aggregations would then grow with the bank instead of spilling. The progress bar is off (it
+    floods stderr on big banks).
+    """
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = {sql_str(DUCKDB_MEMORY_LIMIT)}")
+    con.execute(f"SET temp_directory = {sql_str(Path(spill_dir))}")
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 # --------------------------------------------------------------------------- finding files

@@ -28,7 +28,7 @@ from bankanalysis import __version__
 from bankanalysis.contract import CHANNELS, PRODUCT_FAMILIES, TABLE_ORDER
 from bankanalysis.data.atomic import atomic_write_parquet, atomic_write_text, swap_in_dir
 from bankanalysis.data.fingerprint import PREPARE_VERSION, compute_fingerprint
-from bankanalysis.data.io import duckdb_source, find_table_file, read_table
+from bankanalysis.data.io import bounded_connection, duckdb_source, find_table_file, read_table
 from bankanalysis.data.prepare_sql import (
     UNITS,
     Catalogue,
@@ -60,8 +60,6 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
 MODELS_DIR = "_models"
-#: DuckDB memory limit; aggregations above it spill to disk in the build folder.
-DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
 
 
 @dataclass
@@ -202,11 +200,8 @@ def build_processed(
     # pandas types the small tables in a thread while DuckDB aggregates the big ones
     dims_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dimensions")
     dims_future = dims_pool.submit(_build_dimensions_timed, raw_dir, encoding, list(present))
-    con = duckdb.connect()
+    con = bounded_connection(work / "spill")
     try:
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{str(work / 'spill')}'")
-        con.execute("SET enable_progress_bar = false")
         catalogue = pd.DataFrame(
             {
                 "product": cat.products,

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from bankanalysis.contract import TABLE_ORDER, TABLES
-from bankanalysis.data.io import RAW_FORMATS, duckdb_source, find_table_file
+from bankanalysis.data.io import RAW_FORMATS, bounded_connection, duckdb_source, find_table_file
 from bankanalysis.data.sql_typing import source_columns
 from bankanalysis.data.validate_rules import (
     RawTable,
@@ -249,11 +249,10 @@ def validate_raw(
         )
         return RawCheck([missing], raw_dir=raw_dir, encoding=encoding)
     own = con is None
-    con = con or duckdb.connect()
-    if own:
-        con.execute("SET enable_progress_bar = false")  # it floods stderr on big banks
-    try:
-        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+        # a bank's checks must not grow with the bank: held to the memory limit, spilling
+        con = con or bounded_connection(Path(tmp) / "spill")
+        try:
             tables, out = _open_raw_tables(con, raw_dir, encoding, Path(tmp))
             for name, rt in list(tables.items()):
                 logger.info("checking %s (%s rows)", rt.path.name, f"{rt.n_rows:,}")
@@ -294,24 +293,23 @@ def validate_raw(
 
                 out += check_shape(con, raw_dir, tables, months, windows)
             plain = {name: set(rt.plain) for name, rt in tables.items()}
-    finally:
-        if own:
-            con.close()
+        finally:
+            if own:
+                con.close()
     return RawCheck(out, months, plain, deferred, raw_dir, encoding)
 
 
 def _key_violations(raw_dir: Path, table: str, encoding: str = "utf-8") -> list[Violation]:
     """Run the exact key-uniqueness check of one raw table (the ``duplicate_key`` violation)."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
-        with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
-            path = find_table_file(Path(raw_dir), table)
-            if path is None:
-                return []
+    path = find_table_file(Path(raw_dir), table)
+    if path is None:
+        return []
+    with tempfile.TemporaryDirectory(prefix="bankanalysis-validate-") as tmp:
+        con = bounded_connection(Path(tmp) / "spill")
+        try:
             src = duckdb_source(con, Path(raw_dir), table, encoding, Path(tmp))
             rt = RawTable(TABLES[table], path, src, source_columns(con, src))
             rt.n_rows = int(con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0])
             return check_key(con, rt)
-    finally:
-        con.close()
+        finally:
+            con.close()
