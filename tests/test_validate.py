@@ -220,6 +220,53 @@ def test_key_screen_collisions_are_cleared_exactly(
     )
 
 
+class _Recorder:
+    """A DuckDB connection that keeps the SQL it runs."""
+
+    def __init__(self, con) -> None:
+        self.con, self.sql = con, []
+
+    def execute(self, sql: str, *args):
+        self.sql.append(sql)
+        return self.con.execute(sql, *args)
+
+    def executemany(self, sql: str, rows):
+        return self.con.executemany(sql, rows)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_key_screen_gives_each_product_its_own_bit_and_rechecks_only_duplicates(
+    tmp_path: Path, fmt: str
+) -> None:
+    import duckdb
+
+    from bankanalysis.data.validate import _open_raw_tables
+    from bankanalysis.data.validate_rules import check_key
+
+    def screen(tables: Tables, name: str) -> tuple[list, list[str]]:
+        raw = write_tables(tables, tmp_path / name, fmt=fmt)
+        con = duckdb.connect()
+        try:
+            opened, problems = _open_raw_tables(con, raw, "utf-8", tmp_path / f"{name}-work")
+            assert problems == []
+            rec = _Recorder(con)
+            return check_key(rec, opened["holdings"]), rec.sql
+        finally:
+            con.close()
+
+    tables = tiny_tables()
+    per_group = tables["holdings"].groupby(["month", "customer_id"])["product"].nunique()
+    assert per_group.max() >= 2  # groups of several products, which a hash may make collide
+    found, sql = screen(tables, "ok")
+    # no group is a suspect: the exact re-check (``HAVING count(*) > 1``) never runs
+    assert found == [] and not any("HAVING count(*) > 1" in q for q in sql)
+    assert any("_key_bit" in q for q in sql)
+    _dup_holding(tables)
+    (v,), sql = screen(tables, "dup")
+    assert (v.rule, v.n_rows) == ("duplicate_key", 2)
+    assert any("HAVING count(*) > 1" in q for q in sql)
+
+
 def _dup_holding(tables: Tables) -> None:
     h = tables["holdings"]
     tables["holdings"] = pd.concat([h, h.iloc[[0]]], ignore_index=True)
