@@ -265,6 +265,34 @@ def test_scorecard_medians_over_too_few_peers_are_withheld():
     assert shown.loc["Customers", "Region median"] == 1.5
 
 
+def test_a_regions_workbooks_take_the_medians_once_per_kind_of_card(tmp_path, monkeypatch):
+    import bankanalysis.report.workbooks as wbk
+
+    calls = []
+    real = wbk.peer_medians
+
+    def spy(peers, min_peers=0):
+        calls.append((len(peers), min_peers))
+        return real(peers, min_peers)
+
+    monkeypatch.setattr(wbk, "peer_medians", spy)
+    leads = _leads(None)
+    book = manager_book()
+    cards = scorecards(book, None, True, by="manager_id")
+    outlet_cards = scorecards(book, None, True, by="outlet_id")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 2}
+    out = wbk.write_lead_files(
+        leads, tmp_path, "R1", OUTLETS, PRODUCTS, facts, UPGRADES, cards, outlet_cards
+    )
+    # one call for the managers' cards and one for the outlets', whatever the workbooks
+    assert out.workbooks >= 2 and sorted(calls) == sorted([(len(cards), 2), (len(outlet_cards), 2)])
+    # and the sheet from the medians taken once is the sheet that takes its own
+    shown = wbk.protect_cards(cards, 2)
+    once = wbk.scorecard_sheet(cards.loc["M7"], shown, {}, min_peers=2, medians=real(shown, 2))
+    own = wbk.scorecard_sheet(cards.loc["M7"], shown, {}, min_peers=2)
+    pd.testing.assert_frame_equal(once, own)
+
+
 def test_scorecard_medians_are_over_the_peers(tmp_path):
     _written(tmp_path)
     wb = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")

@@ -41,6 +41,7 @@ __all__ = [
     "LeadWorkbook",
     "WrittenLeads",
     "lead_sheet",
+    "peer_medians",
     "plan_workbooks",
     "reason_describer",
     "reason_phrase",
@@ -309,23 +310,55 @@ def _scorecard_rows(tiers: Sequence[str]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def peer_medians(peers: pd.DataFrame, min_peers: int = 0) -> dict[str, tuple[float | None, str]]:
+    """The region median of every scorecard column over the peers' *published* values, and
+    the note of a withheld one: ``{column: (median or None, note)}``.
+
+    ``peers`` should be the cards as the disclosure step shows them (:func:`~bankanalysis.
+    report.disclosure_grid.protect_cards`), whose withheld cells (:class:`~bankanalysis.report.
+    format.Suppressed`, NaN) are left out. A median over every card would give a withheld one
+    back whenever it is the middle value (three managers: 20 % and 80 % shown, a withheld 50 %
+    is the median). A median over fewer than ``min_peers`` published values is withheld (the
+    small-group rule: with two managers, one's value and the median give away the other's).
+    The medians are the same for every card of the region: a region's workbooks take them once
+    (each column read of the protected cards copies their ``attrs``).
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"coverage_rate": [0.2, 0.5, 0.8]}, index=["M1", "M2", "M3"])
+    >>> peer_medians(cards, min_peers=3)
+    {'coverage_rate': (0.5, '')}
+    >>> peer_medians(cards.iloc[:2], min_peers=3)
+    {'coverage_rate': (None, 'median withheld: fewer than 3 with a value')}
+    """
+    plain = peers.copy(deep=False)
+    plain.attrs = {}
+    out: dict[str, tuple[float | None, str]] = {}
+    for col in plain.columns:
+        values = pd.Series([v for v in plain[col] if not is_missing(v)], dtype="float64")
+        med = float(values.median()) if len(values) else None
+        note = ""
+        if med is not None and 0 < len(values) < min_peers:
+            med, note = None, f"median withheld: fewer than {min_peers} with a value"
+        elif med is not None and math.isnan(med):
+            med = None
+        out[str(col)] = (med, note)
+    return out
+
+
 def scorecard_sheet(
     row: pd.Series,
     peers: pd.DataFrame,
     absent: Mapping[str, str],
     currency: str = DEFAULT_CURRENCY,
     min_peers: int = 0,
+    medians: Mapping[str, tuple[float | None, str]] | None = None,
 ) -> pd.DataFrame:
     """One scorecard as rows: measure, value, the median of its peers (every manager, or every
     outlet, of the region) and a note where the value cannot be computed.
 
-    The median is taken over the peers' *published* values only: ``peers`` should be the
-    cards as the disclosure step shows them (:func:`~bankanalysis.report.disclosure_grid.
-    protect_cards`), whose withheld cells (:class:`~bankanalysis.report.format.Suppressed`,
-    NaN) are left out. A median over every card would give a withheld one back whenever it is
-    the middle value (three managers: 20 % and 80 % shown, a withheld 50 % is the median). A
-    median over fewer than ``min_peers`` published values is withheld (the small-group rule:
-    with two managers, one's value and the median give away the other's).
+    The medians are :func:`peer_medians` of ``peers`` (over their published values only,
+    withheld below ``min_peers``); ``medians`` passes them when the caller has them already.
 
     Returns
     -------
@@ -333,6 +366,8 @@ def scorecard_sheet(
         ``Measure, Value, Region median, Unit, Note``; ``attrs["formats"]`` holds each row's
         Excel number format.
     """
+    if medians is None:
+        medians = peer_medians(peers, min_peers)
     recs, formats = [], []
     for col, label, kpi in _scorecard_rows(TIERS):
         if col not in row.index:
@@ -345,17 +380,8 @@ def scorecard_sheet(
             note = absent.get(col) or (
                 "no leads issued then" if col == "lead_conversion_rate" else "not computable"
             )
-        values = (
-            pd.Series([v for v in peers[col] if not is_missing(v)], dtype="float64")
-            if col in peers.columns
-            else pd.Series(dtype="float64")
-        )
-        med = float(values.median()) if len(values) else None
-        if med is not None and 0 < len(values) < min_peers:
-            med = None
-            note = note or f"median withheld: fewer than {min_peers} with a value"
-        elif med is not None and math.isnan(med):
-            med = None
+        med, med_note = medians.get(col, (None, ""))
+        note = note or med_note
         unit = {"share": "%", "money": currency, "minutes": "min"}.get(k.unit, "")
         recs.append(
             {"Measure": label, "Value": value, "Region median": med, "Unit": unit, "Note": note}
@@ -612,6 +638,7 @@ def workbook_bytes(
     absent: Mapping[str, str] | None = None,
     currency: str = DEFAULT_CURRENCY,
     with_value: bool | None = None,
+    medians: Mapping[str, tuple[float | None, str]] | None = None,
 ) -> bytes:
     """The ``.xlsx`` content of one workbook: Summary, Leads, Upgrade candidates, Scorecard.
 
@@ -625,6 +652,9 @@ def workbook_bytes(
     with_value : bool, optional
         Show the expected value; default where this list's product values differ
         (:func:`values_differ`).
+    medians : mapping, optional
+        :func:`peer_medians` of ``peers`` when the caller has them (the same for every
+        workbook of a region).
     """
     import xlsxwriter
 
@@ -651,6 +681,7 @@ def workbook_bytes(
             absent or {},
             currency,
             int(facts.get("min_group_size", 0)),
+            medians,
         )
         _write_table(wb, "Scorecard", card, row_formats=card.attrs["formats"])
     wb.close()
@@ -708,13 +739,19 @@ def write_lead_files(
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}
     contents = []
     with_value = values_differ(leads)  # the same columns in every workbook of the region
+    # medians over the published cards only (a withheld card must not be the median), the
+    # same for every workbook: taken once per kind of card, not once per manager
+    medians = {
+        kind: None if cards is None else peer_medians(cards, k)
+        for kind, cards in (("manager", shown_m), ("outlet", shown_o))
+    }
     for spec in specs:
         f = dict(facts) | {"outlet_name": outlet_names.get(spec.outlet_id, spec.outlet_id)}
-        # medians over the published cards only (a withheld card must not be the median)
-        peers = shown_m if spec.manager_id is not None else shown_o
-        absent = absent_m if spec.manager_id is not None else absent_o
+        kind = "manager" if spec.manager_id is not None else "outlet"
+        peers = shown_m if kind == "manager" else shown_o
+        absent = absent_m if kind == "manager" else absent_o
         data = workbook_bytes(
-            spec, outlet_names, product_names, f, peers, absent, currency, with_value
+            spec, outlet_names, product_names, f, peers, absent, currency, with_value, medians[kind]
         )
         write_restricted(folder, spec.file, data, spec.audience)
         contents.append(
