@@ -22,6 +22,8 @@ import pandas as pd
 
 from bankanalysis import planning as pl
 from bankanalysis.planning.periods import BANK_ID, long_values
+from bankanalysis.report.disclosure_grid import cell_value
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -90,11 +92,25 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- plan progress
 
 
+def _count_status(counts: PlanCounts | None, level: str, gid: str, kpi: str, period: str) -> str:
+    """How :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts` stands an outlet's
+    count of a period (``""`` shown; every other row: shown)."""
+    if counts is None or level != "outlet":
+        return ""
+    return counts.of(gid, kpi, period)
+
+
 def attainment_view(
-    att: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float] | None = None
+    att: pd.DataFrame,
+    scope: PlanScope,
+    customers: Mapping[tuple[str, str], float] | None = None,
+    counts: PlanCounts | None = None,
 ) -> KpiTable:
     """Every target of a period containing the data month: target, actual, attainment, and met,
-    missed or to date (a quarter or year still running)."""
+    missed or to date (a quarter or year still running).
+
+    ``counts`` (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds an
+    outlet's count with its attainment and status (actual = attainment x the target shown)."""
     shown = scope.shown(att)
     rows = []
     for r in shown.itertuples(index=False):
@@ -102,13 +118,14 @@ def attainment_view(
             is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size)
         )
         withheld = small and r.kpi not in NOT_CUSTOMER
+        st = _count_status(counts, r.level, r.id, r.kpi, r.period_label)
         met = attainment_met(r.kpi, r.actual, r.target)
         # actual and target at the decimals that tell them apart: never "30.0%" against
         # "30.0%" beside "missed"
         d = distinct_decimals(r.kpi, r.actual, r.target)
         status = (
             "withheld"
-            if withheld
+            if withheld or st
             else "no actual"
             if is_missing(r.actual)
             else "to date"
@@ -125,7 +142,9 @@ def attainment_view(
                 "KPI": kpi_dict.get(r.kpi).name,
                 "Period": r.period_label,
                 "Target": format_value(r.kpi, r.target, scope.currency, decimals=d),
-                "Actual": cell(
+                "Actual": format_value(r.kpi, cell_value(np.nan, st, scope.min_group_size))
+                if st
+                else cell(
                     r.kpi,
                     figure(r.actual, "not computed for this level and period"),
                     scope.currency,
@@ -134,7 +153,9 @@ def attainment_view(
                     decimals=d,
                 ),
                 kpi_label("target_attainment"): (
-                    format_value("target_attainment", Suppressed(scope.min_group_size))
+                    format_value("target_attainment", cell_value(np.nan, st, scope.min_group_size))
+                    if st
+                    else format_value("target_attainment", Suppressed(scope.min_group_size))
                     if withheld
                     else format_value(
                         "target_attainment",
@@ -156,10 +177,16 @@ def attainment_view(
     return KpiTable(pd.DataFrame(rows, columns=cols), note=note)
 
 
-def _ytd_table(ytd: pd.DataFrame, scope: PlanScope, path: str) -> KpiTable:
+def _ytd_table(
+    ytd: pd.DataFrame, scope: PlanScope, path: str, counts: PlanCounts | None = None
+) -> KpiTable:
     rows = []
+    year = scope.month[:4]
     for r in scope.shown(ytd).itertuples(index=False):
         why = Absent(r.reason) if r.reason else None
+        st = _count_status(counts, r.level, r.id, r.kpi, year)
+        if st:  # the projection, the gap and the attainment give the year to date back
+            why = cell_value(np.nan, st, scope.min_group_size)
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
@@ -209,6 +236,7 @@ def plan_progress_section(
     path: str = "linear",
     weights: Sequence[float] | None = None,
     extra_actuals: pd.DataFrame | None = None,
+    counts: PlanCounts | None = None,
 ) -> Section:
     """Year to date against the annual plan, and attainment of every target of the month's
     month, quarter and year and of the year's quarters already over.
@@ -226,6 +254,8 @@ def plan_progress_section(
     extra_actuals : DataFrame, optional
         More actuals (``level, id, period, period_label, kpi, actual, complete``), e.g. the
         scorecard's customer KPIs at the data month.
+    counts : PlanCounts, optional
+        The outlets' counts withheld (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`).
     """
     sec = Section("plan-progress")
     if targets is None or targets.empty:
@@ -258,7 +288,7 @@ def plan_progress_section(
     if ytd.empty:
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
-        sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path)]
+        sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path, counts)]
         chart = ytd_path_data(monthly, ytd, scope, path, weights)
         if len(chart):
             who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
@@ -267,7 +297,7 @@ def plan_progress_section(
     if att.empty:
         sec.parts.append(f"No targets for {scope.month}, its quarter or its year in the data.")
     else:
-        sec.parts.append(attainment_view(att, scope, customers))
+        sec.parts.append(attainment_view(att, scope, customers, counts))
     return sec
 
 
@@ -401,6 +431,7 @@ def quarters_section(
     kpi_ids: Sequence[str],
     n_quarters: int = 5,
     customer_values: pd.DataFrame | None = None,
+    counts: PlanCounts | None = None,
 ) -> Section:
     """The plan's focus KPIs by quarter for every level the report shows (last ``n_quarters``;
     a quarter still running is marked "to date").
@@ -410,7 +441,8 @@ def quarters_section(
     (retention, coverage, card matching) at each quarter's last month; they replace the outlet
     rows' values of those KPIs and are shown after ``kpi_ids``. A figure whose group (the
     level's customers, or the KPI's own group: base-month or quality-and-above customers) has 1
-    to k-1 customers is withheld.
+    to k-1 customers is withheld, and an outlet's count ``counts``
+    (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds.
     """
     sec = Section("quarters")
     k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
@@ -446,6 +478,9 @@ def quarters_section(
                 if group in g.columns and kpi in pl.CUSTOMER_PERIOD_KPIS:
                     small = small or bool(is_small(float(g.at[p, group]), scope.min_group_size))
                 value = figure(g.at[p, col], "not measured in the quarter")
+                st = _count_status(counts, level, gid, kpi, p)
+                if st:
+                    value = cell_value(value, st, scope.min_group_size)
                 row[heads[p]] = cell(kpi, value, scope.currency, small, scope.min_group_size)
                 key = scope.key(kpi, level, gid, **by, quarter=p)
                 if key is not None and complete[p]:
@@ -488,8 +523,13 @@ def _with_customer_values(
 # --------------------------------------------------------------------------- changes
 
 
-def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
-    """Month-on-month and year-on-year changes of every plan KPI the data measure."""
+def changes_section(
+    monthly: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None
+) -> Section:
+    """Month-on-month and year-on-year changes of every plan KPI the data measure.
+
+    ``counts`` (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds an
+    outlet's count and its changes (a change and the month give the month compared with)."""
     sec = Section("year-on-year")
     ids = [k.id for k in kpi_dict.plan_kpis() if k.id in monthly.columns]
     every = scope.shown(pl.changes(monthly, scope.month, ids))
@@ -500,15 +540,29 @@ def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
         small = bool(is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size))
         hide = small and r.kpi not in NOT_CUSTOMER
         k = scope.min_group_size
+        st = {p: _count_status(counts, r.level, r.id, r.kpi, p) for p in (scope.month, MOM, YOY)}
+        value = cell_value(r.value, st[scope.month], k)
+        mom, yoy = (
+            cell_value(0.0, st[p], k) if st[p] and not why else None
+            for p, why in ((MOM, r.mom_reason), (YOY, r.yoy_reason))
+        )
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
                 "KPI": kpi_label(r.kpi, scope.currency),
-                scope.month: cell(r.kpi, r.value, scope.currency, hide, scope.min_group_size),
-                "On the month": _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
-                "On the month (%)": _pct(r.mom_pct, r.mom_reason, hide, k),
-                "On the year": _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
-                "On the year (%)": _pct(r.yoy_pct, r.yoy_reason, hide, k),
+                scope.month: cell(r.kpi, value, scope.currency, hide, scope.min_group_size),
+                "On the month": format_value(r.kpi, mom)
+                if mom is not None
+                else _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
+                "On the month (%)": format_value("plan_projected_gap", mom)
+                if mom is not None
+                else _pct(r.mom_pct, r.mom_reason, hide, k),
+                "On the year": format_value(r.kpi, yoy)
+                if yoy is not None
+                else _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
+                "On the year (%)": format_value("plan_projected_gap", yoy)
+                if yoy is not None
+                else _pct(r.yoy_pct, r.yoy_reason, hide, k),
             }
         )
     sec.parts.append(change_sentences(ch, scope))
