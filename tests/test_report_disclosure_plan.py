@@ -12,6 +12,7 @@ from bankanalysis.report.disclosure_plan import (
     YOY,
     month_status,
     protect_plan_counts,
+    protect_total_counts,
     year_counts,
 )
 
@@ -19,7 +20,7 @@ K = 10
 NC = "new_customers"
 
 
-def _monthly(counts: dict[str, list[float]], months: list[str]) -> pd.DataFrame:
+def _monthly(counts: dict[str, list[float]], months: list[str], region: str = "R1") -> pd.DataFrame:
     """Outlet and region rows of new customers (the region = its outlets)."""
     rows = [
         {"month": m, "level": "outlet", "id": o, NC: v[i]}
@@ -27,7 +28,7 @@ def _monthly(counts: dict[str, list[float]], months: list[str]) -> pd.DataFrame:
         for i, m in enumerate(months)
     ]
     rows += [
-        {"month": m, "level": "region", "id": "R1", NC: sum(v[i] for v in counts.values())}
+        {"month": m, "level": "region", "id": region, NC: sum(v[i] for v in counts.values())}
         for i, m in enumerate(months)
     ]
     return pd.DataFrame(rows)
@@ -160,3 +161,50 @@ def test_year_counts_follow_the_outlets_annual_targets() -> None:
     )  # fmt: skip
     assert year_counts(months, "2025-04") == (NC,)  # twelve month targets make a year's
     assert year_counts(months.iloc[:11], "2025-04") == ()
+
+
+# Jan / Feb 2025, data month February: region R2 has two outlets and 3 new customers in
+# February (2 and 1); R3 (one outlet) shares echelon 1 with it, R4 is echelon 2
+_BANK = {"O1": ("R2", 1, [20, 2]), "O2": ("R2", 1, [25, 1]), "O3": ("R3", 1, [30, 40]),
+         "O4": ("R4", 2, [60, 50])}  # fmt: skip
+BANK_OK = pd.DataFrame(
+    [
+        {"month": m, "outlet_id": o, "region_id": r, "echelon": e, NC: float(v[i])}
+        for o, (r, e, v) in _BANK.items()
+        for i, m in enumerate(["2025-01", "2025-02"])
+    ]
+)
+
+
+def test_a_region_of_three_new_customers_is_withheld_so_it_no_longer_pins_its_two_outlets() -> None:
+    r2 = _monthly({"O1": [20, 2], "O2": [25, 1]}, ["2025-01", "2025-02"], "R2")
+    # before: the region's row prints 3, so the outlets' "<k" (2 and 1) are each 1 or 2
+    old = protect_plan_counts(r2, "2025-02", K)
+    assert not old.safe
+    audit = old.protection[0].audit.set_index("cell")
+    assert audit.loc["[outlet=O1,month=2025-02]", ["lower", "upper"]].tolist() == [1.0, 2.0]
+    cells = {"n:O1": "<k", "n:O2": "<k", "n:R": 3.0}
+    rel = [{"n:O1": 1, "n:O2": 1, "n:R": -1}]
+    assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 2.0)
+    # the run withholds R2's 3 (primary) and, since echelon 1's 43 minus R3's 40 would give
+    # it back, secondary cells around it (R3's 40 and echelon 1's 43, protect's audited
+    # choice); R2's changes and January (printed nowhere) go with it, and its quarter (48):
+    # the months a change stands on count as known, so January + February = 48 would pin it
+    tot = protect_total_counts(BANK_OK, "2025-02", K, years=())
+    feb = {u: s for (u, c, p), s in tot.status.items() if p == "2025-02"}
+    assert feb == {"region=R2": "primary", "region=R3": "secondary", "echelon=1": "secondary"}
+    assert tot.of_level("region", "R2", NC, MOM) == "secondary"
+    assert tot.of_level("region", "R2", NC, "2025-Q1") == "secondary"
+    assert tot.of_level("region", "R4", NC, "2025-02") == ""
+    assert tot.of_level("bank", "bank", NC, "2025-02") == ""
+    assert tot.safe
+    # after: the region's cells are withheld in 03's plan tables too, and the outlets are
+    # each 1 to 9 again
+    new = protect_plan_counts(r2, "2025-02", K, totals=tot)
+    assert new.safe
+    audit = new.protection[0].audit.set_index("cell")
+    assert audit.loc["[outlet=O1,month=2025-02]", ["lower", "upper"]].tolist() == [1.0, 9.0]
+    assert new.of_level("region", "R2", NC, "2025-02") == "primary"
+    assert new.of("O1", NC, "2025-02") == "primary"
+    cells["n:R"] = "<k"
+    assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 8.0)
