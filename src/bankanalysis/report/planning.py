@@ -23,7 +23,7 @@ import pandas as pd
 from bankanalysis import planning as pl
 from bankanalysis.planning.periods import BANK_ID, long_values
 from bankanalysis.report.disclosure_grid import cell_value
-from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, protect_total_counts
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -93,11 +93,12 @@ logger = logging.getLogger(__name__)
 
 
 def _count_status(counts: PlanCounts | None, level: str, gid: str, kpi: str, period: str) -> str:
-    """How :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts` stands an outlet's
-    count of a period (``""`` shown; every other row: shown)."""
-    if counts is None or level != "outlet":
+    """How :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts` (an outlet's) or
+    :func:`~bankanalysis.report.disclosure_plan.protect_total_counts` (a region's, an
+    echelon's, the bank's) stands a count of a period (``""`` shown)."""
+    if counts is None:
         return ""
-    return counts.of(gid, kpi, period)
+    return counts.of_level(level, gid, kpi, period)
 
 
 def attainment_view(
@@ -213,10 +214,14 @@ def _ytd_table(
     return KpiTable(pd.DataFrame(rows), note=note)
 
 
-def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
+def _ytd_metrics(
+    ytd: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    year = scope.month[:4]
     for r in ytd.itertuples(index=False):
         reason = r.reason or "the annual target is not positive"
+        st = _count_status(counts, r.level, r.id, r.kpi, year)
         for kpi, value, by in (
             (r.kpi, r.ytd_actual, {"period": "ytd"}),
             ("plan_ytd_attainment", r.ytd_vs_plan, {"kpi": r.kpi}),
@@ -224,7 +229,11 @@ def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
         ):
             key = scope.key(kpi, r.level, r.id, **by)
             if key is not None:
-                out[key] = figure(value, r.reason or reason)
+                out[key] = (
+                    cell_value(value, st, scope.min_group_size)
+                    if st
+                    else figure(value, r.reason or reason)
+                )
     return out
 
 
@@ -288,12 +297,12 @@ def plan_progress_section(
     if ytd.empty:
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
-        sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path, counts)]
+        sec.parts += [_ytd_sentence(ytd, scope, counts), _ytd_table(ytd, scope, path, counts)]
         chart = ytd_path_data(monthly, ytd, scope, path, weights)
         if len(chart):
             who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
             sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
-        sec.metrics.update(_ytd_metrics(ytd, scope))
+        sec.metrics.update(_ytd_metrics(ytd, scope, counts))
     if att.empty:
         sec.parts.append(f"No targets for {scope.month}, its quarter or its year in the data.")
     else:
@@ -320,7 +329,7 @@ def _period_frame(monthly: pd.DataFrame, period: str) -> pd.DataFrame:
     return out.reset_index().drop(columns="month")
 
 
-def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
+def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None) -> str:
     me = ytd.loc[
         (ytd["level"] == ("bank" if scope.region_id is None else "region"))
         & (ytd["id"] == (scope.region_id or BANK_ID))
@@ -331,6 +340,8 @@ def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
         name = kpi_dict.get(r.kpi).name.lower()
         if r.reason:
             parts.append(f"{name}: not available ({r.reason})")
+        elif _count_status(counts, r.level, r.id, r.kpi, scope.month[:4]):
+            parts.append(f"{name}: withheld (a group of fewer than {scope.min_group_size})")
         else:
             side = "ahead of" if r.gap >= 0 else "short of"
             parts.append(
@@ -488,6 +499,8 @@ def quarters_section(
                     sec.metrics[key] = (
                         Suppressed(scope.min_group_size)
                         if small and kpi not in NOT_CUSTOMER
+                        else cell_value(v, st, scope.min_group_size)
+                        if st
                         else figure(v, "not measured in the quarter")
                     )
             rows.append(row)
@@ -565,18 +578,21 @@ def changes_section(
                 else _pct(r.yoy_pct, r.yoy_reason, hide, k),
             }
         )
-    sec.parts.append(change_sentences(ch, scope))
+    sec.parts.append(change_sentences(ch, scope, counts))
     note = "Shares change in percentage points (pp); the % columns are relative changes of amounts and counts."
     sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
     if scope.region_id is None:
         sec.parts.append(
-            _region_change_grid(every.loc[every["level"] == "region"], scope, customers)
+            _region_change_grid(every.loc[every["level"] == "region"], scope, customers, counts)
         )
     return sec
 
 
 def _region_change_grid(
-    ch: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float]
+    ch: pd.DataFrame,
+    scope: PlanScope,
+    customers: Mapping[tuple[str, str], float],
+    counts: PlanCounts | None = None,
 ) -> KpiTable:
     """Regions x plan KPIs: the change on the year (absent with its reason without one)."""
     rows = []
@@ -585,8 +601,13 @@ def _region_change_grid(
         row = {"Region": scope.label("region", gid)}
         for r in grp.itertuples(index=False):
             hide = small and r.kpi not in NOT_CUSTOMER
-            row[kpi_label(r.kpi, scope.currency)] = _change(
-                r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
+            st = _count_status(counts, "region", gid, r.kpi, YOY)
+            row[kpi_label(r.kpi, scope.currency)] = (
+                format_value(r.kpi, cell_value(0.0, st, scope.min_group_size))
+                if st and not r.yoy_reason
+                else _change(
+                    r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
+                )
             )
         rows.append(row)
     return KpiTable(pd.DataFrame(rows), caption=f"Change on the year per region, {scope.month}")
@@ -610,14 +631,19 @@ def _pct(value: float, reason: str, hide: bool, k: int) -> str:
     return format_number(100.0 * float(value), 1, sign=True) + "%"
 
 
-def change_sentences(ch: pd.DataFrame, scope: PlanScope) -> str:
-    """The scope's plan KPIs' changes on the year (or on the month without a year) in words."""
+def change_sentences(ch: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None) -> str:
+    """The scope's plan KPIs' changes on the year (or on the month without a year) in words;
+    a change ``counts`` withholds is not said."""
     level = "bank" if scope.region_id is None else "region"
     me = ch.loc[(ch["level"] == level) & (ch["id"] == (scope.region_id or BANK_ID))]
     who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
     said = []
     for r in me.itertuples(index=False):
         name = kpi_dict.get(r.kpi).name.lower()
+        if _count_status(counts, r.level, r.id, r.kpi, YOY) or _count_status(
+            counts, r.level, r.id, r.kpi, MOM
+        ):
+            continue
         if not r.yoy_reason and not is_missing(r.yoy_change):
             said.append(f"{name} {format_change(r.kpi, r.yoy_change, scope.currency)} on the year")
         elif not r.mom_reason and not is_missing(r.mom_change):
@@ -641,6 +667,7 @@ def plan_summary_sentences(
     *,
     path: str = "linear",
     weights: Sequence[float] | None = None,
+    counts: PlanCounts | None = None,
 ) -> list[str]:
     """Plan progress in one or two sentences for a report's summary: the scope's year to date
     against the annual plan (when the data carry annual targets) and the changes of the plan's
@@ -648,7 +675,8 @@ def plan_summary_sentences(
     without a year (:func:`change_sentences`).
 
     A scope whose customers are a small group (1 to k-1) gets no sentence about customer
-    figures: nothing is said rather than a withheld figure.
+    figures: nothing is said rather than a withheld figure; neither is a count ``counts``
+    (:func:`~bankanalysis.report.disclosure_plan.protect_total_counts`) withholds.
     """
     level = "bank" if scope.region_id is None else "region"
     gid = scope.region_id or BANK_ID
@@ -659,26 +687,32 @@ def plan_summary_sentences(
     ytd = pl.ytd_progress(monthly, targets, scope.month, path, weights)
     mine = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid)]
     if len(mine):
-        out.append(_ytd_sentence(mine, scope))
+        out.append(_ytd_sentence(mine, scope, counts))
     ch = pl.changes(monthly, scope.month, [k for k in pl.PLAN_FLOW_KPIS if k in monthly.columns])
-    out.append(change_sentences(ch, scope))
+    out.append(change_sentences(ch, scope, counts))
     return out
 
 
-def plan_summary_html(ctx: Any, params: Mapping[str, Any]) -> str:
+def plan_summary_html(ctx: Any, params: Mapping[str, Any], counts: PlanCounts | None = None) -> str:
     """The summary's "Plan progress" paragraph of a report (:func:`plan_summary_sentences` on
     the report's context; ``plan_path`` and ``plan_season_weights`` from ``params``); empty
-    when there is nothing to say."""
+    when there is nothing to say. ``counts``: the run's
+    :func:`~bankanalysis.report.disclosure_plan.protect_total_counts` (computed when not
+    given)."""
     import html
 
     scope = scope_for(ctx)
-    monthly = plan_monthly(load_plan_kpis(ctx), scope)
+    kpis = load_plan_kpis(ctx)
+    monthly = plan_monthly(kpis, scope)
     said = plan_summary_sentences(
         monthly,
         ctx.bank.targets,
         scope,
         path=str(params.get("plan_path", "linear")),
         weights=params.get("plan_season_weights"),
+        counts=counts
+        if counts is not None
+        else protect_total_counts(kpis, scope.month, scope.min_group_size),
     )
     if not said:
         return ""
