@@ -646,10 +646,12 @@ def test_a_regions_withheld_count_is_withheld_in_the_bank_reports_plan_sections(
     withheld = {("region=R1", nc, p): s for p, s in (("2025-03", "primary"), (MOM, "secondary"),
                                                       (YOY, "secondary"))}  # fmt: skip
     ch = rp.changes_section(monthly, BANK, PlanCounts(status=withheld, k=4))
-    grid = {r["Region"]: r["New customers"] for r in _rows(ch.parts[2])}
+    grid = {r["Region"]: r["New customers on the year"] for r in _rows(ch.parts[2])}
     assert grid == {"North": "x", "South": "+8"}
     plain = rp.changes_section(monthly, BANK)
-    assert {r["Region"]: r["New customers"] for r in _rows(plain.parts[2])}["North"] == "-3"
+    assert {r["Region"]: r["New customers on the year"] for r in _rows(plain.parts[2])}[
+        "North"
+    ] == "-3"
     # a region report's sentence says nothing of a withheld change
     region = rp.PlanScope(month="2025-03", region_id="R1", echelon=1, names=NAMES, min_group_size=4)
     said = rp.change_sentences(pl_changes(monthly), region, PlanCounts(status=withheld, k=4))

@@ -594,7 +594,8 @@ def _region_change_grid(
     customers: Mapping[tuple[str, str], float],
     counts: PlanCounts | None = None,
 ) -> KpiTable:
-    """Regions x plan KPIs: the change on the year (absent with its reason without one)."""
+    """Regions x plan KPIs: the change on the year (absent with its reason without one); the
+    headers say "on the year", so a withheld change reads as no region's figure itself."""
     rows = []
     for gid, grp in ch.groupby("id", sort=True):
         small = bool(is_small(customers.get(("region", gid), 0.0), scope.min_group_size))
@@ -602,7 +603,7 @@ def _region_change_grid(
         for r in grp.itertuples(index=False):
             hide = small and r.kpi not in NOT_CUSTOMER
             st = _count_status(counts, "region", gid, r.kpi, YOY)
-            row[kpi_label(r.kpi, scope.currency)] = (
+            row[f"{kpi_label(r.kpi, scope.currency)} on the year"] = (
                 format_value(r.kpi, cell_value(0.0, st, scope.min_group_size))
                 if st and not r.yoy_reason
                 else _change(
