@@ -55,6 +55,7 @@ def test_marker_names_k():
 # ------------------------------------------------- dominance rule and secondary suppression
 
 from bankanalysis.rules.disclosure_secondary import (  # noqa: E402
+    PRIMARY,
     LinearTable,
     audit,
     p_percent_sensitive,
@@ -139,3 +140,20 @@ def test_protect_is_deterministic_and_never_hides_zeros_or_fixed_cells():
     assert first.status == {"d": "primary", "b": "secondary", "c": "secondary"}
     assert first.audit[["lower", "upper"]].iloc[0].tolist() == [1, 7]
     assert all(protect(t, ["d"], 10).status == first.status for _ in range(3))
+
+
+def test_unmarked_cells_give_the_reader_no_small_group_bound():
+    # a quarter of 25 printed, its three months printed nowhere: had they been shown as "<10"
+    # (1 to 9 each) the quarter would pin each to 7 .. 9; printed nowhere, each is 0 .. 25
+    values = {"jan": 9, "feb": 8, "mar": 8, "q": 25}
+    rel = ({"jan": 1, "feb": 1, "mar": 1, "q": -1},)
+    status = {"jan": PRIMARY, "feb": PRIMARY, "mar": PRIMARY}
+    marked = audit(LinearTable(values, rel, fixed=frozenset({"q"})), status, 10)
+    assert marked.set_index("cell").loc["jan", ["lower", "upper", "safe"]].tolist() == [
+        7.0, 9.0, False
+    ]  # fmt: skip
+    months = frozenset({"jan", "feb", "mar"})
+    table = LinearTable(values, rel, fixed=frozenset({"q"}), unmarked=months)
+    unmarked = audit(table, status, 10).set_index("cell")
+    assert unmarked.loc["jan", ["lower", "upper"]].tolist() == [0.0, 25.0]
+    assert unmarked["safe"].all()

@@ -262,3 +262,14 @@ def test_attainment_table_grid_and_metrics() -> None:
     zero = _targets().assign(target=0.0)  # a target of 0 new customers: no attainment ratio
     m0 = rov.attainment_metrics(target_attainment(region_month(), zero, "2024-03"))
     assert m0["target_attainment[region=RA,kpi=aum]"] == Absent("the target is not positive")
+    # a region's count the run withholds (protect_total_counts): its attainment is recorded
+    # with the marker and counted neither as met nor as missed (RB's 1 customer of a target
+    # of 1 would say on which side of the target it lies)
+    from bankanalysis.report.disclosure_plan import PlanCounts, withhold_attainment
+
+    counts = PlanCounts(status={("region=RB", "customers", "2024-03"): "primary"}, k=10)
+    mw = rov.attainment_metrics(withhold_attainment(ta, counts, "2024-03"), 10)
+    assert mw["target_attainment[region=RB,kpi=customers]"] == Suppressed(10, "small")
+    assert (mw["targets_met_share"], mw["targets_missed"]) == (pytest.approx(1 / 2), 1)
+    assert "targets_missed[kpi=customers]" not in mw
+    assert mw["target_attainment[region=RA,kpi=aum]"] == pytest.approx(5550 / 5000)

@@ -571,3 +571,94 @@ def test_a_part_of_customers_none_active_at_the_quarter_end_counts_at_the_base_o
     assert sums["region"].loc["R1", ["one", "qplus", "base", "kept"]].tolist() == [0, 0, 2, 0]
     assert sums["outlet"]["base"].to_dict() == {"O1": 1.0, "O2": 1.0}
     assert (sums["outlet"]["one"] == 0).all()
+
+
+def test_an_outlets_withheld_count_is_withheld_with_its_changes_and_attainment() -> None:
+    from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
+
+    nc = "new_customers"
+    monthly = pd.DataFrame(
+        {
+            "month": ["2025-02", "2025-03"] * 4,
+            "level": ["bank"] * 2 + ["region"] * 2 + ["outlet"] * 4,
+            "id": ["bank"] * 2 + ["R1"] * 2 + ["O1"] * 2 + ["O2"] * 2,
+            nc: [40, 45, 26, 29, 6, 4, 20, 25],
+            "customers": [100] * 8,
+        }
+    )
+    # O1's 4 of March withheld (primary), with its change on the month (6 = 4 - (-2)) and on
+    # the year, which the data cannot give (no March 2024): said, not marked
+    counts = PlanCounts(
+        status={("O1", nc, "2025-03"): "primary", ("O1", nc, MOM): "secondary",
+                ("O1", nc, YOY): "secondary"},
+        k=4,
+    )  # fmt: skip
+    rows = {r["Scope"]: r for r in _rows(rp.changes_section(monthly, REGION, counts).parts[1])}
+    one, two = rows["Outlet 1"], rows["Outlet 2"]
+    assert (one["2025-03"], one["On the month"], one["On the month (%)"]) == ("<4", "x", "x")
+    assert one["On the year"] == "n/a (the data start at 2025-02, so 2024-03 is not in them)"
+    assert (two["2025-03"], two["On the month"], two["On the month (%)"]) == ("25", "+5", "+25.0%")
+    assert rows["North"]["2025-03"] == "29"  # the region's row stays published
+    # without the counts the outlet's 4 and its -2 were printed
+    plain = {r["Scope"]: r for r in _rows(rp.changes_section(monthly, REGION).parts[1])}
+    assert (plain["Outlet 1"]["2025-03"], plain["Outlet 1"]["On the month"]) == ("4", "-2")
+    # the attainment table: actual = attainment x the target shown, so both go, and the status
+    att = pd.DataFrame(
+        {"level": ["region", "outlet", "outlet"], "id": ["R1", "O1", "O2"], "kpi": nc,
+         "period": "month", "period_label": "2025-03", "target": [30.0, 5.0, 20.0],
+         "actual": [29.0, 4.0, 25.0], "attainment": [29 / 30, 0.8, 1.25], "complete": True}
+    )  # fmt: skip
+    view = {r["Scope"]: r for r in _rows(rp.attainment_view(att, REGION, None, counts))}
+    assert [view["Outlet 1"][c] for c in ("Target", "Actual", "Target attainment (%)", "Status")] == [
+        "5", "<4", "<4", "withheld"
+    ]  # fmt: skip
+    assert (view["Outlet 2"]["Actual"], view["Outlet 2"]["Status"]) == ("25", "met")
+
+
+def test_a_regions_withheld_count_is_withheld_in_the_bank_reports_plan_sections() -> None:
+    from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
+
+    # the run withholds North's deposits of the quarter (the mechanism is the count's:
+    # protect_total_counts); North's attainment of its quarter target (75 of 70) goes with it
+    counts = PlanCounts(status={("region=R1", "new_deposits", "2025-Q1"): "primary"}, k=4)
+    sec = rp.plan_progress_section(rp.plan_monthly(_q1_kpis(), BANK), TARGETS, BANK, counts=counts)
+    status = {(r["Scope"], r["Period"]): (r["Actual"], r["Status"]) for r in _rows(sec.parts[3])}
+    assert status[("North", "2025-Q1")] == ("<4", "withheld")
+    assert status[("The bank", "2025")] == ("78 CNY", "to date")
+    # the quarter table and its metrics
+    counts = PlanCounts(status={("region=R1", "new_deposits", "2025-Q1"): "secondary"}, k=4)
+    q = rp.quarters_section(_q1_kpis(), BANK, ["new_deposits"], counts=counts)
+    assert q.metrics["new_deposits[region=R1,quarter=2025-Q1]"] == Suppressed(4, "secondary")
+    assert q.metrics["new_deposits[quarter=2025-Q1]"] == 78.0
+    rows = {r["Scope"]: r["2025-Q1"] for r in _rows(q.parts[0])}
+    assert (rows["North"], rows["The bank"]) == ("x", "78 CNY")
+    # the regions' changes on the year: North's withheld, South's said
+    nc = "new_customers"
+    monthly = pd.DataFrame(
+        {
+            "month": ["2024-03", "2025-02", "2025-03"] * 3,
+            "level": ["bank"] * 3 + ["region"] * 6,
+            "id": ["bank"] * 3 + ["R1"] * 3 + ["R2"] * 3,
+            nc: [30, 33, 35, 6, 7, 3, 24, 26, 32],
+            "customers": [100] * 9,
+        }
+    )
+    withheld = {("region=R1", nc, p): s for p, s in (("2025-03", "primary"), (MOM, "secondary"),
+                                                      (YOY, "secondary"))}  # fmt: skip
+    ch = rp.changes_section(monthly, BANK, PlanCounts(status=withheld, k=4))
+    grid = {r["Region"]: r["New customers on the year"] for r in _rows(ch.parts[2])}
+    assert grid == {"North": "x", "South": "+8"}
+    plain = rp.changes_section(monthly, BANK)
+    assert {r["Region"]: r["New customers on the year"] for r in _rows(plain.parts[2])}[
+        "North"
+    ] == "-3"
+    # a region report's sentence says nothing of a withheld change
+    region = rp.PlanScope(month="2025-03", region_id="R1", echelon=1, names=NAMES, min_group_size=4)
+    said = rp.change_sentences(pl_changes(monthly), region, PlanCounts(status=withheld, k=4))
+    assert said == "North: the data hold no earlier month to compare 2025-03 with."
+
+
+def pl_changes(monthly: pd.DataFrame) -> pd.DataFrame:
+    from bankanalysis import planning as pl
+
+    return pl.changes(monthly, "2025-03", ["new_customers"])

@@ -525,9 +525,22 @@ def attainment_grid(attain: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFr
     return grid
 
 
-def attainment_metrics(attain: pd.DataFrame) -> dict[str, Any]:
+def attainment_metrics(attain: pd.DataFrame, k: int | None = None) -> dict[str, Any]:
     """``targets_met_share``, ``targets_missed`` (in all and ``[kpi=K]``) and every region's
-    ``target_attainment[region=R,kpi=K]``; with no targets the share is absent."""
+    ``target_attainment[region=R,kpi=K]``; with no targets the share is absent.
+
+    A row ``withheld`` (:func:`~bankanalysis.report.disclosure_plan.withhold_attainment`;
+    ``k`` the ``min_group_size``) is recorded with the marker and counted neither as met nor
+    as missed (met says on which side of the target a withheld count lies)."""
+    from bankanalysis.report.disclosure_grid import cell_value
+
+    if "withheld" in attain.columns:
+        shown = attain.loc[attain["withheld"].astype(str) == ""]
+        out = attainment_metrics(shown.drop(columns="withheld"))
+        for row in attain.loc[attain["withheld"].astype(str) != ""].itertuples(index=False):
+            key = metric_key("target_attainment", region=row.region_id, kpi=row.kpi)
+            out[key] = cell_value(np.nan, str(row.withheld), k)
+        return out
     if attain.empty:
         return {
             "targets_met_share": Absent("no region targets for the month in the data"),

@@ -22,6 +22,8 @@ import pandas as pd
 
 from bankanalysis import planning as pl
 from bankanalysis.planning.periods import BANK_ID, long_values
+from bankanalysis.report.disclosure_grid import cell_value
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, protect_total_counts
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -90,11 +92,26 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- plan progress
 
 
+def _count_status(counts: PlanCounts | None, level: str, gid: str, kpi: str, period: str) -> str:
+    """How :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts` (an outlet's) or
+    :func:`~bankanalysis.report.disclosure_plan.protect_total_counts` (a region's, an
+    echelon's, the bank's) stands a count of a period (``""`` shown)."""
+    if counts is None:
+        return ""
+    return counts.of_level(level, gid, kpi, period)
+
+
 def attainment_view(
-    att: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float] | None = None
+    att: pd.DataFrame,
+    scope: PlanScope,
+    customers: Mapping[tuple[str, str], float] | None = None,
+    counts: PlanCounts | None = None,
 ) -> KpiTable:
     """Every target of a period containing the data month: target, actual, attainment, and met,
-    missed or to date (a quarter or year still running)."""
+    missed or to date (a quarter or year still running).
+
+    ``counts`` (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds an
+    outlet's count with its attainment and status (actual = attainment x the target shown)."""
     shown = scope.shown(att)
     rows = []
     for r in shown.itertuples(index=False):
@@ -102,13 +119,14 @@ def attainment_view(
             is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size)
         )
         withheld = small and r.kpi not in NOT_CUSTOMER
+        st = _count_status(counts, r.level, r.id, r.kpi, r.period_label)
         met = attainment_met(r.kpi, r.actual, r.target)
         # actual and target at the decimals that tell them apart: never "30.0%" against
         # "30.0%" beside "missed"
         d = distinct_decimals(r.kpi, r.actual, r.target)
         status = (
             "withheld"
-            if withheld
+            if withheld or st
             else "no actual"
             if is_missing(r.actual)
             else "to date"
@@ -125,7 +143,9 @@ def attainment_view(
                 "KPI": kpi_dict.get(r.kpi).name,
                 "Period": r.period_label,
                 "Target": format_value(r.kpi, r.target, scope.currency, decimals=d),
-                "Actual": cell(
+                "Actual": format_value(r.kpi, cell_value(np.nan, st, scope.min_group_size))
+                if st
+                else cell(
                     r.kpi,
                     figure(r.actual, "not computed for this level and period"),
                     scope.currency,
@@ -134,7 +154,9 @@ def attainment_view(
                     decimals=d,
                 ),
                 kpi_label("target_attainment"): (
-                    format_value("target_attainment", Suppressed(scope.min_group_size))
+                    format_value("target_attainment", cell_value(np.nan, st, scope.min_group_size))
+                    if st
+                    else format_value("target_attainment", Suppressed(scope.min_group_size))
                     if withheld
                     else format_value(
                         "target_attainment",
@@ -156,10 +178,16 @@ def attainment_view(
     return KpiTable(pd.DataFrame(rows, columns=cols), note=note)
 
 
-def _ytd_table(ytd: pd.DataFrame, scope: PlanScope, path: str) -> KpiTable:
+def _ytd_table(
+    ytd: pd.DataFrame, scope: PlanScope, path: str, counts: PlanCounts | None = None
+) -> KpiTable:
     rows = []
+    year = scope.month[:4]
     for r in scope.shown(ytd).itertuples(index=False):
         why = Absent(r.reason) if r.reason else None
+        st = _count_status(counts, r.level, r.id, r.kpi, year)
+        if st:  # the projection, the gap and the attainment give the year to date back
+            why = cell_value(np.nan, st, scope.min_group_size)
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
@@ -186,10 +214,14 @@ def _ytd_table(ytd: pd.DataFrame, scope: PlanScope, path: str) -> KpiTable:
     return KpiTable(pd.DataFrame(rows), note=note)
 
 
-def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
+def _ytd_metrics(
+    ytd: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    year = scope.month[:4]
     for r in ytd.itertuples(index=False):
         reason = r.reason or "the annual target is not positive"
+        st = _count_status(counts, r.level, r.id, r.kpi, year)
         for kpi, value, by in (
             (r.kpi, r.ytd_actual, {"period": "ytd"}),
             ("plan_ytd_attainment", r.ytd_vs_plan, {"kpi": r.kpi}),
@@ -197,7 +229,11 @@ def _ytd_metrics(ytd: pd.DataFrame, scope: PlanScope) -> dict[str, Any]:
         ):
             key = scope.key(kpi, r.level, r.id, **by)
             if key is not None:
-                out[key] = figure(value, r.reason or reason)
+                out[key] = (
+                    cell_value(value, st, scope.min_group_size)
+                    if st
+                    else figure(value, r.reason or reason)
+                )
     return out
 
 
@@ -209,6 +245,7 @@ def plan_progress_section(
     path: str = "linear",
     weights: Sequence[float] | None = None,
     extra_actuals: pd.DataFrame | None = None,
+    counts: PlanCounts | None = None,
 ) -> Section:
     """Year to date against the annual plan, and attainment of every target of the month's
     month, quarter and year and of the year's quarters already over.
@@ -226,6 +263,8 @@ def plan_progress_section(
     extra_actuals : DataFrame, optional
         More actuals (``level, id, period, period_label, kpi, actual, complete``), e.g. the
         scorecard's customer KPIs at the data month.
+    counts : PlanCounts, optional
+        The outlets' counts withheld (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`).
     """
     sec = Section("plan-progress")
     if targets is None or targets.empty:
@@ -258,16 +297,16 @@ def plan_progress_section(
     if ytd.empty:
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
-        sec.parts += [_ytd_sentence(ytd, scope), _ytd_table(ytd, scope, path)]
+        sec.parts += [_ytd_sentence(ytd, scope, counts), _ytd_table(ytd, scope, path, counts)]
         chart = ytd_path_data(monthly, ytd, scope, path, weights)
         if len(chart):
             who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
             sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
-        sec.metrics.update(_ytd_metrics(ytd, scope))
+        sec.metrics.update(_ytd_metrics(ytd, scope, counts))
     if att.empty:
         sec.parts.append(f"No targets for {scope.month}, its quarter or its year in the data.")
     else:
-        sec.parts.append(attainment_view(att, scope, customers))
+        sec.parts.append(attainment_view(att, scope, customers, counts))
     return sec
 
 
@@ -290,7 +329,7 @@ def _period_frame(monthly: pd.DataFrame, period: str) -> pd.DataFrame:
     return out.reset_index().drop(columns="month")
 
 
-def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
+def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None) -> str:
     me = ytd.loc[
         (ytd["level"] == ("bank" if scope.region_id is None else "region"))
         & (ytd["id"] == (scope.region_id or BANK_ID))
@@ -301,6 +340,8 @@ def _ytd_sentence(ytd: pd.DataFrame, scope: PlanScope) -> str:
         name = kpi_dict.get(r.kpi).name.lower()
         if r.reason:
             parts.append(f"{name}: not available ({r.reason})")
+        elif _count_status(counts, r.level, r.id, r.kpi, scope.month[:4]):
+            parts.append(f"{name}: withheld (a group of fewer than {scope.min_group_size})")
         else:
             side = "ahead of" if r.gap >= 0 else "short of"
             parts.append(
@@ -401,6 +442,7 @@ def quarters_section(
     kpi_ids: Sequence[str],
     n_quarters: int = 5,
     customer_values: pd.DataFrame | None = None,
+    counts: PlanCounts | None = None,
 ) -> Section:
     """The plan's focus KPIs by quarter for every level the report shows (last ``n_quarters``;
     a quarter still running is marked "to date").
@@ -410,7 +452,8 @@ def quarters_section(
     (retention, coverage, card matching) at each quarter's last month; they replace the outlet
     rows' values of those KPIs and are shown after ``kpi_ids``. A figure whose group (the
     level's customers, or the KPI's own group: base-month or quality-and-above customers) has 1
-    to k-1 customers is withheld.
+    to k-1 customers is withheld, and an outlet's count ``counts``
+    (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds.
     """
     sec = Section("quarters")
     k = outlet_kpis.loc[outlet_kpis["month"] <= scope.month]
@@ -446,6 +489,9 @@ def quarters_section(
                 if group in g.columns and kpi in pl.CUSTOMER_PERIOD_KPIS:
                     small = small or bool(is_small(float(g.at[p, group]), scope.min_group_size))
                 value = figure(g.at[p, col], "not measured in the quarter")
+                st = _count_status(counts, level, gid, kpi, p)
+                if st:
+                    value = cell_value(value, st, scope.min_group_size)
                 row[heads[p]] = cell(kpi, value, scope.currency, small, scope.min_group_size)
                 key = scope.key(kpi, level, gid, **by, quarter=p)
                 if key is not None and complete[p]:
@@ -453,6 +499,8 @@ def quarters_section(
                     sec.metrics[key] = (
                         Suppressed(scope.min_group_size)
                         if small and kpi not in NOT_CUSTOMER
+                        else cell_value(v, st, scope.min_group_size)
+                        if st
                         else figure(v, "not measured in the quarter")
                     )
             rows.append(row)
@@ -488,8 +536,13 @@ def _with_customer_values(
 # --------------------------------------------------------------------------- changes
 
 
-def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
-    """Month-on-month and year-on-year changes of every plan KPI the data measure."""
+def changes_section(
+    monthly: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None
+) -> Section:
+    """Month-on-month and year-on-year changes of every plan KPI the data measure.
+
+    ``counts`` (:func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) withholds an
+    outlet's count and its changes (a change and the month give the month compared with)."""
     sec = Section("year-on-year")
     ids = [k.id for k in kpi_dict.plan_kpis() if k.id in monthly.columns]
     every = scope.shown(pl.changes(monthly, scope.month, ids))
@@ -500,39 +553,62 @@ def changes_section(monthly: pd.DataFrame, scope: PlanScope) -> Section:
         small = bool(is_small(customers.get((r.level, r.id), 0.0), scope.min_group_size))
         hide = small and r.kpi not in NOT_CUSTOMER
         k = scope.min_group_size
+        st = {p: _count_status(counts, r.level, r.id, r.kpi, p) for p in (scope.month, MOM, YOY)}
+        value = cell_value(r.value, st[scope.month], k)
+        mom, yoy = (
+            cell_value(0.0, st[p], k) if st[p] and not why else None
+            for p, why in ((MOM, r.mom_reason), (YOY, r.yoy_reason))
+        )
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
                 "KPI": kpi_label(r.kpi, scope.currency),
-                scope.month: cell(r.kpi, r.value, scope.currency, hide, scope.min_group_size),
-                "On the month": _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
-                "On the month (%)": _pct(r.mom_pct, r.mom_reason, hide, k),
-                "On the year": _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
-                "On the year (%)": _pct(r.yoy_pct, r.yoy_reason, hide, k),
+                scope.month: cell(r.kpi, value, scope.currency, hide, scope.min_group_size),
+                "On the month": format_value(r.kpi, mom)
+                if mom is not None
+                else _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
+                "On the month (%)": format_value("plan_projected_gap", mom)
+                if mom is not None
+                else _pct(r.mom_pct, r.mom_reason, hide, k),
+                "On the year": format_value(r.kpi, yoy)
+                if yoy is not None
+                else _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
+                "On the year (%)": format_value("plan_projected_gap", yoy)
+                if yoy is not None
+                else _pct(r.yoy_pct, r.yoy_reason, hide, k),
             }
         )
-    sec.parts.append(change_sentences(ch, scope))
+    sec.parts.append(change_sentences(ch, scope, counts))
     note = "Shares change in percentage points (pp); the % columns are relative changes of amounts and counts."
     sec.parts.append(KpiTable(pd.DataFrame(rows), note=note))
     if scope.region_id is None:
         sec.parts.append(
-            _region_change_grid(every.loc[every["level"] == "region"], scope, customers)
+            _region_change_grid(every.loc[every["level"] == "region"], scope, customers, counts)
         )
     return sec
 
 
 def _region_change_grid(
-    ch: pd.DataFrame, scope: PlanScope, customers: Mapping[tuple[str, str], float]
+    ch: pd.DataFrame,
+    scope: PlanScope,
+    customers: Mapping[tuple[str, str], float],
+    counts: PlanCounts | None = None,
 ) -> KpiTable:
-    """Regions x plan KPIs: the change on the year (absent with its reason without one)."""
+    """Regions x plan KPIs: the change on the year (absent with its reason without one); the
+    headers say "on the year", so a withheld change reads as no region's figure itself."""
     rows = []
     for gid, grp in ch.groupby("id", sort=True):
         small = bool(is_small(customers.get(("region", gid), 0.0), scope.min_group_size))
         row = {"Region": scope.label("region", gid)}
         for r in grp.itertuples(index=False):
             hide = small and r.kpi not in NOT_CUSTOMER
-            row[kpi_label(r.kpi, scope.currency)] = _change(
-                r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
+            st = _count_status(counts, "region", gid, r.kpi, YOY)
+            row[f"{kpi_label(r.kpi, scope.currency)} on the year"] = (
+                format_value(r.kpi, cell_value(0.0, st, scope.min_group_size))
+                if st and not r.yoy_reason
+                else _change(
+                    r.kpi, r.yoy_change, r.yoy_reason, hide, scope.min_group_size, scope.currency
+                )
             )
         rows.append(row)
     return KpiTable(pd.DataFrame(rows), caption=f"Change on the year per region, {scope.month}")
@@ -556,14 +632,19 @@ def _pct(value: float, reason: str, hide: bool, k: int) -> str:
     return format_number(100.0 * float(value), 1, sign=True) + "%"
 
 
-def change_sentences(ch: pd.DataFrame, scope: PlanScope) -> str:
-    """The scope's plan KPIs' changes on the year (or on the month without a year) in words."""
+def change_sentences(ch: pd.DataFrame, scope: PlanScope, counts: PlanCounts | None = None) -> str:
+    """The scope's plan KPIs' changes on the year (or on the month without a year) in words;
+    a change ``counts`` withholds is not said."""
     level = "bank" if scope.region_id is None else "region"
     me = ch.loc[(ch["level"] == level) & (ch["id"] == (scope.region_id or BANK_ID))]
     who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
     said = []
     for r in me.itertuples(index=False):
         name = kpi_dict.get(r.kpi).name.lower()
+        if _count_status(counts, r.level, r.id, r.kpi, YOY) or _count_status(
+            counts, r.level, r.id, r.kpi, MOM
+        ):
+            continue
         if not r.yoy_reason and not is_missing(r.yoy_change):
             said.append(f"{name} {format_change(r.kpi, r.yoy_change, scope.currency)} on the year")
         elif not r.mom_reason and not is_missing(r.mom_change):
@@ -587,6 +668,7 @@ def plan_summary_sentences(
     *,
     path: str = "linear",
     weights: Sequence[float] | None = None,
+    counts: PlanCounts | None = None,
 ) -> list[str]:
     """Plan progress in one or two sentences for a report's summary: the scope's year to date
     against the annual plan (when the data carry annual targets) and the changes of the plan's
@@ -594,7 +676,8 @@ def plan_summary_sentences(
     without a year (:func:`change_sentences`).
 
     A scope whose customers are a small group (1 to k-1) gets no sentence about customer
-    figures: nothing is said rather than a withheld figure.
+    figures: nothing is said rather than a withheld figure; neither is a count ``counts``
+    (:func:`~bankanalysis.report.disclosure_plan.protect_total_counts`) withholds.
     """
     level = "bank" if scope.region_id is None else "region"
     gid = scope.region_id or BANK_ID
@@ -605,26 +688,32 @@ def plan_summary_sentences(
     ytd = pl.ytd_progress(monthly, targets, scope.month, path, weights)
     mine = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid)]
     if len(mine):
-        out.append(_ytd_sentence(mine, scope))
+        out.append(_ytd_sentence(mine, scope, counts))
     ch = pl.changes(monthly, scope.month, [k for k in pl.PLAN_FLOW_KPIS if k in monthly.columns])
-    out.append(change_sentences(ch, scope))
+    out.append(change_sentences(ch, scope, counts))
     return out
 
 
-def plan_summary_html(ctx: Any, params: Mapping[str, Any]) -> str:
+def plan_summary_html(ctx: Any, params: Mapping[str, Any], counts: PlanCounts | None = None) -> str:
     """The summary's "Plan progress" paragraph of a report (:func:`plan_summary_sentences` on
     the report's context; ``plan_path`` and ``plan_season_weights`` from ``params``); empty
-    when there is nothing to say."""
+    when there is nothing to say. ``counts``: the run's
+    :func:`~bankanalysis.report.disclosure_plan.protect_total_counts` (computed when not
+    given)."""
     import html
 
     scope = scope_for(ctx)
-    monthly = plan_monthly(load_plan_kpis(ctx), scope)
+    kpis = load_plan_kpis(ctx)
+    monthly = plan_monthly(kpis, scope)
     said = plan_summary_sentences(
         monthly,
         ctx.bank.targets,
         scope,
         path=str(params.get("plan_path", "linear")),
         weights=params.get("plan_season_weights"),
+        counts=counts
+        if counts is not None
+        else protect_total_counts(kpis, scope.month, scope.min_group_size),
     )
     if not said:
         return ""

@@ -373,7 +373,8 @@ def bank_summary_html(
             )
     top = top_findings(per_region, n, per="sentence-prefix")
     attention = [f.sentence.split(": ", 1)[0] for f in top]
-    met = attain["met"].astype(bool) if not attain.empty else pd.Series(dtype=bool)
+    # a withheld actual (met missing) is counted neither as met nor as missed
+    met = attain["met"].dropna().astype(bool) if not attain.empty else pd.Series(dtype=bool)
     lead = f"The bank in {standing.month}: {len(standing.region_echelon)} regions. " + (
         f"Regions needing attention: {', '.join(attention)}."
         if attention
@@ -515,8 +516,14 @@ def report_summary(
     materiality = float(params.get("materiality", 0.0))
     if standing is None:
         standing = standing_for(ctx, params)
+    from bankanalysis.report.disclosure_plan import protect_total_counts, withhold_attainment
+    from bankanalysis.report.planning import load_plan_kpis, plan_summary_html
+
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
+    # a region's count of 1 to k-1 (and what would give it back) is withheld in every report
+    totals = protect_total_counts(load_plan_kpis(ctx), ctx.month, ctx.min_group_size)
+    attain = withhold_attainment(attain, totals, ctx.month)
     if ctx.region_id is None:
         out = bank_summary_html(
             standing, attain, ctx.region_names, sections_, materiality, ctx.currency
@@ -527,9 +534,8 @@ def report_summary(
         out = region_summary_html(
             standing, rid, ctx.region_name, targets, sections_, materiality, ctx.currency, extra
         )
-    from bankanalysis.report.planning import plan_summary_html  # plan progress (issue 16)
-
-    return out.removesuffix("</section>") + plan_summary_html(ctx, params) + "</section>"
+    plan = plan_summary_html(ctx, params, totals)  # plan progress (issue 16)
+    return out.removesuffix("</section>") + plan + "</section>"
 
 
 def region_rows(frame: pd.DataFrame, mine: pd.DataFrame) -> pd.DataFrame:

@@ -126,12 +126,16 @@ class LinearTable:
     fixed : frozenset
         Cells that stay published whatever happens (e.g. the region's customer total, shown
         elsewhere); never chosen for secondary suppression.
+    unmarked : frozenset
+        Cells printed nowhere (a month a change or a quarter sum stands on): when withheld the
+        reader sees no ``"<k"`` marker for them, so they are bounded by 0 only, even when small.
     """
 
     values: Mapping[str, float]
     relations: tuple[Mapping[str, float], ...]
     money: frozenset[str] = field(default_factory=frozenset)
     fixed: frozenset[str] = field(default_factory=frozenset)
+    unmarked: frozenset[str] = field(default_factory=frozenset)
 
     def neighbours(self, cell: str) -> set[str]:
         """Cells sharing a relation with ``cell``."""
@@ -177,7 +181,7 @@ class Protection:
 
 
 def _bounds(table: LinearTable, cell: str, status: str, k: int) -> tuple[float, float | None]:
-    if cell in table.money:
+    if cell in table.money or cell in table.unmarked:
         return 0.0, None
     value = float(table.values[cell])
     if status == PRIMARY and 0 < value < k:

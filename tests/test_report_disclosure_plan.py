@@ -1,0 +1,210 @@
+"""The outlets' counts in 03's plan tables (bankanalysis.report.disclosure_plan), on hand-built
+regions of three outlets, with the attacker's own linear programmes (tests/attacker.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from attacker import attack_linear
+
+from bankanalysis.report.disclosure import protect_outlet_counts
+from bankanalysis.report.disclosure_plan import (
+    MOM,
+    YOY,
+    month_status,
+    protect_plan_counts,
+    protect_total_counts,
+    year_counts,
+)
+
+K = 10
+NC = "new_customers"
+
+
+def _monthly(counts: dict[str, list[float]], months: list[str], region: str = "R1") -> pd.DataFrame:
+    """Outlet and region rows of new customers (the region = its outlets)."""
+    rows = [
+        {"month": m, "level": "outlet", "id": o, NC: v[i]}
+        for o, v in counts.items()
+        for i, m in enumerate(months)
+    ]
+    rows += [
+        {"month": m, "level": "region", "id": region, NC: sum(v[i] for v in counts.values())}
+        for i, m in enumerate(months)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _given(monthly: pd.DataFrame, month: str) -> dict[tuple[str, str], str]:
+    """The outlet table's answer for the data month (protect_outlet_counts)."""
+    now = monthly[(monthly["level"] == "outlet") & (monthly["month"] == month)]
+    mine = now[["id", NC]].rename(columns={"id": "outlet_id"}).reset_index(drop=True)
+    return month_status(mine, protect_outlet_counts(mine, K))
+
+
+# Jan / Feb 2025, data month February (the second month of Q1): O1 has 4 new customers
+FEB = _monthly({"O1": [20, 4], "O2": [30, 25], "O3": [12, 15]}, ["2025-01", "2025-02"])
+
+
+def _reader(shown: dict[str, object]) -> tuple[dict, list[dict]]:
+    """What a reader of the plan tables can set up for February's quarter: per outlet the
+    month (changes table), the quarter so far (quarter table) and the change on the month;
+    January is printed nowhere; the region's row prints all three."""
+    cells: dict[str, object] = {"n:feb_R": 44.0, "n:q_R": 106.0, "n:jan_R": 62.0}
+    rel = [
+        {"n:feb_O1": 1, "n:feb_O2": 1, "n:feb_O3": 1, "n:feb_R": -1},
+        {"n:jan_O1": 1, "n:jan_O2": 1, "n:jan_O3": 1, "n:jan_R": -1},
+        {"n:q_O1": 1, "n:q_O2": 1, "n:q_O3": 1, "n:q_R": -1},
+    ]
+    for o in ("O1", "O2", "O3"):
+        cells[f"n:jan_{o}"] = None
+        cells[f"n:feb_{o}"] = shown[f"feb_{o}"]
+        cells[f"n:q_{o}"] = shown[f"q_{o}"]
+        rel.append({f"n:q_{o}": 1, f"n:jan_{o}": -1, f"n:feb_{o}": -1})
+        if shown[f"mom_{o}"] is not None:  # month - change = the month before
+            cells[f"n:mom_{o}"] = shown[f"mom_{o}"]
+            rel.append({f"n:feb_{o}": 1, f"n:jan_{o}": -1, f"n:mom_{o}": -1})
+    return cells, rel
+
+
+def _marker(status: str) -> object:
+    return {"primary": "<k", "secondary": None, "": "shown"}[status]
+
+
+def test_the_month_withheld_alone_comes_back_from_its_quarter_and_its_change() -> None:
+    given = _given(FEB, "2025-02")
+    # the outlet table withholds O1's 4 and O3's 15 (the region's 44 would give 4 back)
+    assert given == {("O1", NC): "primary", ("O3", NC): "secondary"}
+    # withholding those two months alone: O1's quarter so far (24) and its change (-16)
+    # give February back, 4 exactly
+    old = {"feb_O1": "<k", "feb_O2": 25.0, "feb_O3": None, "q_O1": 24.0, "q_O2": 55.0,
+           "q_O3": 27.0, "mom_O1": -16.0, "mom_O2": -5.0, "mom_O3": 3.0}  # fmt: skip
+    assert attack_linear(*_reader(old), K)["n:feb_O1"] == (4.0, 4.0)
+    # protected: the changes of a withheld month are withheld too; the quarters stay shown
+    # (January is printed nowhere, so 24 says only January + February)
+    pc = protect_plan_counts(FEB, "2025-02", K, given)
+    assert pc.status == {
+        ("O1", NC, "2025-02"): "primary",
+        ("O3", NC, "2025-02"): "secondary",
+        ("O1", NC, MOM): "secondary",
+        ("O1", NC, YOY): "secondary",
+        ("O3", NC, MOM): "secondary",
+        ("O3", NC, YOY): "secondary",
+    }
+    assert pc.safe
+    new = {}
+    for o, v in (("O1", (4, 24, -16)), ("O2", (25, 55, -5)), ("O3", (15, 27, 3))):
+        for period, key, x in (
+            ("2025-02", "feb", v[0]),
+            ("2025-Q1", "q", v[1]),
+            (MOM, "mom", v[2]),
+        ):
+            st = pc.of(o, NC, period)
+            new[f"{key}_{o}"] = float(x) if not st else _marker(st)
+    lo, hi = attack_linear(*_reader(new), K)["n:feb_O1"]
+    assert (lo, hi) == (1.0, 9.0)
+
+
+# Q1 2025, data month March: O1's quarter is 9 (3 + 2 + 4), every month of it small
+MAR = _monthly(
+    {"O1": [3, 2, 4], "O2": [20, 22, 25], "O3": [15, 14, 16]}, ["2025-01", "2025-02", "2025-03"]
+)
+
+
+def test_a_small_quarter_is_withheld_with_a_second_outlet_against_the_region() -> None:
+    given = _given(MAR, "2025-03")
+    assert given == {("O1", NC): "primary", ("O3", NC): "secondary"}
+    pc = protect_plan_counts(MAR, "2025-03", K, given)
+    # O1's quarter (9) is primary; the region's 121 minus O2's 67 and O3's 45 would give it
+    # back, so O3's quarter (45, the smaller of the others) is withheld too
+    assert pc.of("O1", NC, "2025-Q1") == "primary"
+    assert pc.of("O3", NC, "2025-Q1") == "secondary"
+    assert pc.of("O2", NC, "2025-Q1") == "" and pc.of("O2", NC, MOM) == ""
+    # O2 shows its month: its February (22, via the change) is published and stays so
+    assert pc.of("O2", NC, "2025-03") == ""
+    assert pc.safe
+    audit = pc.protection[0].audit.set_index("cell")
+    # January and February of O1 are printed nowhere and small: audited as primary too
+    assert {"[outlet=O1,month=2025-01]", "[outlet=O1,month=2025-02]"} <= set(audit.index)
+    assert audit["safe"].all()
+    # the appendix counts the printed cells only
+    assert pc.protection[0].counts() == {"primary": 2, "secondary": 2}
+
+
+def test_the_data_month_keeps_the_outlet_tables_status_and_nothing_is_withheld_without_the_policy() -> (
+    None
+):
+    given = _given(MAR, "2025-03")
+    pc = protect_plan_counts(MAR, "2025-03", K, given)
+    month = {(o, c): s for (o, c, p), s in pc.status.items() if p == "2025-03"}
+    assert month == given
+    assert protect_plan_counts(MAR, "2025-03", K, given, protect_counts=False).status == {}
+    # the bank report shows no outlet
+    bank = MAR.loc[MAR["level"] == "region"]
+    assert protect_plan_counts(bank, "2025-03", K).status == {}
+
+
+def test_the_quarter_so_far_of_a_first_month_is_the_month_itself() -> None:
+    # data month April: 2025-Q2 so far is April alone, one cell with one status
+    apr = _monthly({"O1": [3, 2, 4, 5], "O2": [20, 22, 25, 30], "O3": [15, 14, 16, 12]},
+                   ["2025-01", "2025-02", "2025-03", "2025-04"])  # fmt: skip
+    given = _given(apr, "2025-04")
+    pc = protect_plan_counts(apr, "2025-04", K, given)
+    for o in ("O1", "O2", "O3"):
+        assert pc.of(o, NC, "2025-Q2") == pc.of(o, NC, "2025-04")
+    assert pc.of("O1", NC, "2025-04") == "primary"
+
+
+def test_year_counts_follow_the_outlets_annual_targets() -> None:
+    months = pd.DataFrame(
+        {"month": [f"2025-{m:02d}" for m in range(1, 13)], "level": "outlet", "id": "O1",
+         "kpi": NC, "target": 3.0}
+    )  # fmt: skip
+    assert year_counts(months, "2025-04") == (NC,)  # twelve month targets make a year's
+    assert year_counts(months.iloc[:11], "2025-04") == ()
+
+
+# Jan / Feb 2025, data month February: region R2 has two outlets and 3 new customers in
+# February (2 and 1); R3 (one outlet) shares echelon 1 with it, R4 is echelon 2
+_BANK = {"O1": ("R2", 1, [20, 2]), "O2": ("R2", 1, [25, 1]), "O3": ("R3", 1, [30, 40]),
+         "O4": ("R4", 2, [60, 50])}  # fmt: skip
+BANK_OK = pd.DataFrame(
+    [
+        {"month": m, "outlet_id": o, "region_id": r, "echelon": e, NC: float(v[i])}
+        for o, (r, e, v) in _BANK.items()
+        for i, m in enumerate(["2025-01", "2025-02"])
+    ]
+)
+
+
+def test_a_region_of_three_new_customers_is_withheld_so_it_no_longer_pins_its_two_outlets() -> None:
+    r2 = _monthly({"O1": [20, 2], "O2": [25, 1]}, ["2025-01", "2025-02"], "R2")
+    # before: the region's row prints 3, so the outlets' "<k" (2 and 1) are each 1 or 2
+    old = protect_plan_counts(r2, "2025-02", K)
+    assert not old.safe
+    audit = old.protection[0].audit.set_index("cell")
+    assert audit.loc["[outlet=O1,month=2025-02]", ["lower", "upper"]].tolist() == [1.0, 2.0]
+    cells = {"n:O1": "<k", "n:O2": "<k", "n:R": 3.0}
+    rel = [{"n:O1": 1, "n:O2": 1, "n:R": -1}]
+    assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 2.0)
+    # the run withholds R2's 3 (primary) and, since echelon 1's 43 minus R3's 40 would give
+    # it back, secondary cells around it (R3's 40 and echelon 1's 43, protect's audited
+    # choice); R2's changes and January (printed nowhere) go with it, and its quarter (48):
+    # the months a change stands on count as known, so January + February = 48 would pin it
+    tot = protect_total_counts(BANK_OK, "2025-02", K, years=())
+    feb = {u: s for (u, c, p), s in tot.status.items() if p == "2025-02"}
+    assert feb == {"region=R2": "primary", "region=R3": "secondary", "echelon=1": "secondary"}
+    assert tot.of_level("region", "R2", NC, MOM) == "secondary"
+    assert tot.of_level("region", "R2", NC, "2025-Q1") == "secondary"
+    assert tot.of_level("region", "R4", NC, "2025-02") == ""
+    assert tot.of_level("bank", "bank", NC, "2025-02") == ""
+    assert tot.safe
+    # after: the region's cells are withheld in 03's plan tables too, and the outlets are
+    # each 1 to 9 again
+    new = protect_plan_counts(r2, "2025-02", K, totals=tot)
+    assert new.safe
+    audit = new.protection[0].audit.set_index("cell")
+    assert audit.loc["[outlet=O1,month=2025-02]", ["lower", "upper"]].tolist() == [1.0, 9.0]
+    assert new.of_level("region", "R2", NC, "2025-02") == "primary"
+    assert new.of("O1", NC, "2025-02") == "primary"
+    cells["n:R"] = "<k"
+    assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 8.0)
