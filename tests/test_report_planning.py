@@ -662,3 +662,31 @@ def pl_changes(monthly: pd.DataFrame) -> pd.DataFrame:
     from bankanalysis import planning as pl
 
     return pl.changes(monthly, "2025-03", ["new_customers"])
+
+
+def test_total_counts_are_computed_once_for_every_report_of_the_data(tmp_path, monkeypatch):
+    """Every report of a run withholds the same regions' and echelons' counts: the first one
+    stores protect_total_counts' answer, the others (a region's, the overview) read it back."""
+    import bankanalysis.report.disclosure_plan as rdp
+    from bankanalysis.data.prepare import prepare
+    from bankanalysis.report.context import report_context
+    from bankanalysis.synthetic import generate_bank
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    generate_bank(raw, n_customers=1_500, n_months=7, seed=5)
+    prepare(raw, processed)
+    first = report_context(processed, None, "R01", theme=False)
+    fresh = rdp.protect_total_counts(rp.load_plan_kpis(first), first.month, first.min_group_size)
+    # regions of about 190 customers: some monthly counts of new customers are 1 to 9
+    assert any(s == "primary" for s in fresh.status.values())
+    assert rp.load_total_counts(first).status == fresh.status
+    entries = [e for e in (processed / "_models" / "total_counts").iterdir() if e.is_dir()]
+    assert len(entries) == 1
+
+    def no_lp(*a, **k):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(rdp, "protect_total_counts", no_lp)
+    for region in ("R02", None):
+        ctx = report_context(processed, None, region, theme=False)
+        assert rp.load_total_counts(ctx).status == fresh.status

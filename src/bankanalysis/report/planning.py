@@ -23,7 +23,7 @@ import pandas as pd
 from bankanalysis import planning as pl
 from bankanalysis.planning.periods import BANK_ID, long_values
 from bankanalysis.report.disclosure_grid import cell_value
-from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, protect_total_counts
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -51,6 +51,7 @@ from bankanalysis.report.planning_scope import (
     figure,
     load_customer_quarters,
     load_plan_kpis,
+    load_total_counts,
     plan_end,
     plan_monthly,
     scope_for,
@@ -71,6 +72,7 @@ __all__ = [
     "echelons_section",
     "load_customer_quarters",
     "load_plan_kpis",
+    "load_total_counts",
     "plan_end",
     "plan_monthly",
     "plan_progress_section",
@@ -711,9 +713,7 @@ def plan_summary_html(ctx: Any, params: Mapping[str, Any], counts: PlanCounts | 
         scope,
         path=str(params.get("plan_path", "linear")),
         weights=params.get("plan_season_weights"),
-        counts=counts
-        if counts is not None
-        else protect_total_counts(kpis, scope.month, scope.min_group_size),
+        counts=counts if counts is not None else load_total_counts(ctx),
     )
     if not said:
         return ""

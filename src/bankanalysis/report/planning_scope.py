@@ -31,6 +31,7 @@ __all__ = [
     "PlanScope",
     "Section",
     "load_plan_kpis",
+    "load_total_counts",
     "plan_end",
     "plan_monthly",
     "scope_for",
@@ -220,6 +221,31 @@ def load_plan_kpis(ctx: Any) -> pd.DataFrame:
     whose raw table the extract lacks are NaN)."""
     om = ctx.bank.outlet_month()
     return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
+
+
+def load_total_counts(ctx: Any) -> Any:
+    """The run's :func:`~bankanalysis.report.disclosure_plan.protect_total_counts`: which
+    counts of the regions and echelons every report withholds, from the whole bank's
+    :func:`load_plan_kpis` at the report's month.
+
+    Every report of a run needs this same answer (00's and 03's plan sections, each report's
+    summary), and its linear programmes take seconds on a bank of many small regions, so it is
+    computed once per data, month, ``min_group_size`` and package source: the first report
+    stores it under ``<processed>/_models/total_counts`` (the locked cache of
+    :func:`~bankanalysis.propensity.cache.cached_for_data`) and the others read it back. One
+    input for all of them also means one answer: no report can withhold a figure another
+    prints.
+    """
+    from bankanalysis.propensity.cache import cached_for_data
+    from bankanalysis.report.disclosure_plan import protect_total_counts
+
+    params = {"what": "total counts", "month": ctx.month, "k": int(ctx.min_group_size)}
+    return cached_for_data(
+        ctx.bank,
+        "total_counts",
+        params,
+        lambda: protect_total_counts(load_plan_kpis(ctx), ctx.month, ctx.min_group_size),
+    )[0]
 
 
 def scope_for(ctx: Any) -> PlanScope:

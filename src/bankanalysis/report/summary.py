@@ -516,13 +516,13 @@ def report_summary(
     materiality = float(params.get("materiality", 0.0))
     if standing is None:
         standing = standing_for(ctx, params)
-    from bankanalysis.report.disclosure_plan import protect_total_counts, withhold_attainment
-    from bankanalysis.report.planning import load_plan_kpis, plan_summary_html
+    from bankanalysis.report.disclosure_plan import withhold_attainment
+    from bankanalysis.report.planning import load_total_counts, plan_summary_html
 
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
     # a region's count of 1 to k-1 (and what would give it back) is withheld in every report
-    totals = protect_total_counts(load_plan_kpis(ctx), ctx.month, ctx.min_group_size)
+    totals = load_total_counts(ctx)
     attain = withhold_attainment(attain, totals, ctx.month)
     if ctx.region_id is None:
         out = bank_summary_html(
