@@ -98,6 +98,30 @@ def test_ytd_progress_linear_and_seasonal_paths() -> None:
     assert sea.reason == "" and sea.source == "year"
 
 
+def test_ytd_progress_keeps_every_level_and_id_apart() -> None:
+    """Each target row sums its own (level, id)'s months of the year only; an id the frame
+    lacks (another region's target, in a region's report) has no actual and says why."""
+    months = ["2024-12", "2025-01", "2025-02"]
+    monthly = pd.DataFrame(
+        {"month": months * 3, "level": ["region"] * 6 + ["outlet"] * 3,
+         "id": ["R1"] * 3 + ["R2"] * 3 + ["R1"] * 3,
+         "new_deposits": [1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 100.0, 200.0, 300.0]}
+    )  # fmt: skip
+    targets = pd.DataFrame(
+        {"month": "2025-12", "level": ["region", "region", "outlet", "region"],
+         "id": ["R1", "R2", "R1", "R3"], "kpi": "new_deposits", "target": 120.0,
+         "period": "year"}
+    )  # fmt: skip
+    ytd = pl.ytd_progress(monthly, targets, "2025-02").set_index(["level", "id"])
+    # 2025's January and February only (December 2024 is another year)
+    assert ytd.loc[("region", "R1"), "ytd_actual"] == 5.0
+    assert ytd.loc[("region", "R2"), "ytd_actual"] == 50.0
+    assert ytd.loc[("outlet", "R1"), "ytd_actual"] == 500.0  # same id, other level
+    r3 = ytd.loc[("region", "R3")]
+    assert np.isnan(r3.ytd_actual) and r3.reason == "no region R3 in the data"
+    assert ytd.loc[("region", "R2"), "ytd_vs_plan"] == pytest.approx(50.0 / 20.0)  # 2/12 due
+
+
 def test_annual_target_from_twelve_month_targets_and_absent_ytd_with_reason() -> None:
     months = [f"2025-{m:02d}" for m in range(1, 13)]
     targets = pd.DataFrame(

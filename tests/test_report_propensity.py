@@ -478,3 +478,34 @@ def test_gains_and_calibration_sections_state_a_finding_for_the_region():
 
     for sec in (gains, calib):
         plt.close(sec.parts[0])
+
+
+def test_bank_evaluation_is_computed_once_per_data_and_sample(tmp_path, monkeypatch):
+    """The bank's table with its bootstrap intervals, the same in every region's report: the
+    first report stores it, the others read it back; another sample is computed again."""
+    import bankanalysis.report.propensity as module
+    from bankanalysis.propensity import evaluation_table
+
+    bundle = _bundle()
+    ctx = _ctx()
+    ctx.bank = SimpleNamespace(manifest={"fingerprint": "f1"}, folder=tmp_path)
+    first = rp.load_bank_evaluation(ctx, bundle)
+    direct = evaluation_table(
+        bundle.evaluation, n_boot=rp.BOOTSTRAP_RESAMPLES, level=rp.INTERVAL_LEVEL, random_state=0
+    )
+    pd.testing.assert_frame_equal(first, direct)
+    assert first["product"].tolist() == ["fund", "gold"] and first["buyers"].tolist() == [16, 25]
+    entries = [e for e in (tmp_path / "_models" / "bank_evaluation").iterdir() if e.is_dir()]
+    assert len(entries) == 1
+
+    def no_bootstrap(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(module, "evaluation_table", no_bootstrap)
+    other_region = _ctx("R2")
+    other_region.bank = ctx.bank
+    pd.testing.assert_frame_equal(rp.load_bank_evaluation(other_region, bundle), direct)
+    # the same rows in another order bootstrap otherwise: another entry
+    shuffled = _bundle(bundle.evaluation.sample(frac=1.0, random_state=1))
+    with pytest.raises(AssertionError, match="computed again"):
+        rp.load_bank_evaluation(ctx, shuffled)

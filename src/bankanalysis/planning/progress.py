@@ -116,12 +116,13 @@ def ytd_progress(
     ytd_months = year_to_date(month)
     rows = []
     have_months = set(monthly["month"])
+    # each (level, id)'s year-to-date rows, found once: the targets cover every level and id of
+    # the bank (thousands of rows), filtering the whole frame for each was most of the time
+    in_ytd = monthly.loc[monthly["month"].isin(ytd_months)]
+    empty = in_ytd.iloc[:0]
+    by_id = dict(iter(in_ytd.groupby(["level", "id"], sort=False)))
     for r in ann.itertuples(index=False):
-        sel = monthly.loc[
-            (monthly["level"] == r.level)
-            & (monthly["id"] == r.id)
-            & monthly["month"].isin(ytd_months)
-        ]
+        sel = by_id.get((r.level, r.id), empty)
         reason = ""
         ytd = np.nan
         if r.kpi not in monthly.columns:

@@ -56,6 +56,7 @@ __all__ = [
     "protect_tiers",
     "protected_top_share",
     "protection_summary",
+    "region_tier_status",
     "withheld_cells",
     "withheld_tier_counts",
     "protection_text",
@@ -148,6 +149,8 @@ def protect_tiers(
     k: int,
     dominance_p: float = DEFAULT_DOMINANCE_P,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    *,
+    warn: bool = True,
 ) -> pd.DataFrame:
     """The tier comparison with every hidden cell of the region blanked (NaN) and said why.
 
@@ -164,6 +167,9 @@ def protect_tiers(
     k, dominance_p, level : int, float, float
         ``min_group_size``, ``p`` of the p% rule, half-width of a money cell's protection
         interval (fraction of its value).
+    warn : bool
+        Log a warning when a withheld cell stays recoverable (``False`` when the table is
+        another region's, computed only for its withheld tiers: :func:`region_tier_status`).
 
     Returns
     -------
@@ -187,7 +193,7 @@ def protect_tiers(
     dom = p_percent_sensitive(region_tiers["aum"], region_tiers["tier"], dominance_p)
     table, primary = tier_table(raw, top_tier, k, dom.to_dict())
     prot = protect(table, primary, k, level)
-    if not prot.safe:
+    if warn and not prot.safe:
         logger.warning("tier table: some withheld cells stay recoverable: %s", prot.audit)
     out = comp.copy()
     for col in ("customers", "share", "aum", "aum_share", "aum_per_customer"):
@@ -215,6 +221,42 @@ def protect_tiers(
     return out
 
 
+def region_tier_status(
+    region_rows: pd.DataFrame,
+    tiers_all: pd.DataFrame,
+    top_tier: str | None,
+    k: int,
+    dominance_p: float = DEFAULT_DOMINANCE_P,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> dict[str, dict[str, set[str]]]:
+    """The tiers each region withholds in its own tier table, as its report computes them.
+
+    Parameters
+    ----------
+    region_rows : DataFrame
+        The region rows of a tier comparison (``scope == "region"``; only their ``tier``
+        column is read: the tiers whose cells are protected).
+    tiers_all : DataFrame
+        Every customer of the bank (``region_id``, ``tier``, ``aum``).
+    top_tier, k, dominance_p, level
+        As :func:`protect_tiers` (run for each region, without its warning).
+
+    Returns
+    -------
+    dict
+        ``{region_id: {COUNT_STATUS: tiers whose count is withheld, MONEY_STATUS: tiers whose
+        AUM is withheld}}`` for every region of ``tiers_all``, in region order.
+    """
+    hidden: dict[str, dict[str, set[str]]] = {}
+    for rid, rows in tiers_all.groupby(tiers_all["region_id"], sort=True):
+        prot = protect_tiers(region_rows, rows, top_tier, k, dominance_p, level, warn=False)
+        hidden[str(rid)] = {
+            col: {str(t) for t, st in zip(prot["tier"], prot[col], strict=True) if st}
+            for col in (COUNT_STATUS, MONEY_STATUS)
+        }
+    return hidden
+
+
 def protect_scope_tiers(
     comp: pd.DataFrame,
     tiers_all: pd.DataFrame,
@@ -224,6 +266,7 @@ def protect_scope_tiers(
     dominance_p: float = DEFAULT_DOMINANCE_P,
     level: float = DEFAULT_PROTECTION_LEVEL,
     withheld_totals: Mapping[str, str] | None = None,
+    hidden: Mapping[str, Mapping[str, set[str]]] | None = None,
 ) -> pd.DataFrame:
     """The echelon and bank bars of the tier-mix chart, withheld where they would give a
     region's withheld tier cell back.
@@ -252,6 +295,10 @@ def protect_scope_tiers(
         As :func:`protect_tiers`.
     withheld_totals : mapping, optional
         :func:`~bankanalysis.report.disclosure_grid.protect_region_totals` of the run.
+    hidden : mapping, optional
+        :func:`region_tier_status` of ``comp``'s region rows and ``tiers_all`` when already
+        computed (it does not depend on the region reported on beyond the tiers its rows
+        show, so a run computes it once for every region's report); computed here without it.
 
     Returns
     -------
@@ -269,13 +316,8 @@ def protect_scope_tiers(
     region_id = tiers_all["region_id"]
     mine = out["scope"] == "region"
     # each region's own withheld cells, as its report computes them
-    hidden: dict[str, dict[str, set[str]]] = {}
-    for rid, rows in tiers_all.groupby(region_id, sort=True):
-        prot = protect_tiers(out[mine], rows, top_tier, k, dominance_p, level)
-        hidden[str(rid)] = {
-            col: {str(t) for t, st in zip(prot["tier"], prot[col], strict=True) if st}
-            for col in (COUNT_STATUS, MONEY_STATUS)
-        }
+    if hidden is None:
+        hidden = region_tier_status(out[mine], tiers_all, top_tier, k, dominance_p, level)
     echelon_of = tiers_all.groupby(region_id, sort=True)["echelon"].first()
     for scope in ("echelon", "bank"):
         rows = out.index[out["scope"] == scope]
