@@ -690,3 +690,39 @@ def test_total_counts_are_computed_once_for_every_report_of_the_data(tmp_path, m
     for region in ("R02", None):
         ctx = report_context(processed, None, region, theme=False)
         assert rp.load_total_counts(ctx).status == fresh.status
+
+
+def test_ytd_chart_leaves_out_a_count_whose_months_hold_small_groups() -> None:
+    from bankanalysis.planning import ytd_progress
+    from bankanalysis.report.disclosure_plan import PlanCounts, unit_key
+
+    def monthly(values):
+        return pd.DataFrame(
+            {
+                "month": ["2025-01", "2025-02", "2025-03"],
+                "level": "bank",
+                "id": "bank",
+                "new_customers": values,
+            }
+        )
+
+    targets = pd.DataFrame(
+        {"month": ["2025-12"], "level": ["bank"], "id": ["bank"]}
+        | {"kpi": ["new_customers"], "target": [100.0], "period": ["year"]}
+    )
+    scope = rp.PlanScope(month="2025-03", min_group_size=4)
+    shown = monthly([12.0, 5.0, 15.0])
+    data = rp.ytd_path_data(shown, ytd_progress(shown, targets, "2025-03"), scope)
+    # 12, 17, 32 of 100: every month a group of at least 4, so the line is drawn
+    assert data["actual"].iloc[:3].tolist() == pytest.approx([0.12, 0.17, 0.32])
+    assert data.attrs["withheld"] == []
+    # February's 3 new customers would be the step from 12 % to 15 % of a known target
+    small = monthly([12.0, 3.0, 15.0])
+    data = rp.ytd_path_data(small, ytd_progress(small, targets, "2025-03"), scope)
+    assert data.empty and data.attrs["withheld"] == ["New customers"]
+    # and a count the run withholds for the scope in any period is left out too
+    counts = PlanCounts(
+        status={(unit_key("bank", "bank"), "new_customers", "2025-Q1"): "secondary"}
+    )
+    data = rp.ytd_path_data(shown, ytd_progress(shown, targets, "2025-03"), scope, counts=counts)
+    assert data.empty and data.attrs["withheld"] == ["New customers"]

@@ -62,6 +62,7 @@ __all__ = [
     "protection_text",
     "tier_count_status",
     "tier_table",
+    "unsafe_note",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,27 @@ COUNT_STATUS, MONEY_STATUS = "count_protection", "money_protection"
 def _key(name: str, **by: str) -> str:
     inner = ",".join(f"{k}={v}" for k, v in by.items())
     return f"{name}[{inner}]" if inner else name
+
+
+def unsafe_note(table: str, prot: Protection) -> str:
+    """The log line for a protection whose audit leaves primary cells recoverable: how many,
+    never which or their values (a report's log can reach its page, and the audit holds the
+    withheld values and their bounds).
+
+    Examples
+    --------
+    >>> from bankanalysis.rules.disclosure_secondary import LinearTable, protect
+    >>> t = LinearTable({"pb": 4, "n": 4}, ({"pb": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> unsafe_note("tier table", protect(t, ["pb"], 10))
+    'tier table: 1 withheld cell stays narrower than its protection interval (pinned by published totals)'
+    """
+    n = int((~prot.audit["safe"]).sum()) if len(prot.audit) else 0
+    cells = "cell stays" if n == 1 else "cells stay"
+    its = "its" if n == 1 else "their"
+    return (
+        f"{table}: {n} withheld {cells} narrower than {its} protection interval "
+        "(pinned by published totals)"
+    )
 
 
 def tier_table(
@@ -194,7 +216,7 @@ def protect_tiers(
     table, primary = tier_table(raw, top_tier, k, dom.to_dict())
     prot = protect(table, primary, k, level)
     if warn and not prot.safe:
-        logger.warning("tier table: some withheld cells stay recoverable: %s", prot.audit)
+        logger.warning(unsafe_note("tier table", prot))
     out = comp.copy()
     for col in ("customers", "share", "aum", "aum_share", "aum_per_customer"):
         out[col] = out[col].astype("float64")
@@ -490,7 +512,7 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
     table, primary, aliases = migration_table(matrix, k)
     prot = protect(table, primary, k)
     if not prot.safe:
-        logger.warning("migration: some withheld cells stay recoverable: %s", prot.audit)
+        logger.warning(unsafe_note("migration", prot))
     shown = matrix.astype("float64").copy()
     for i in shown.index:
         for j in shown.columns:

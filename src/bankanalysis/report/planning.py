@@ -23,7 +23,7 @@ import pandas as pd
 from bankanalysis import planning as pl
 from bankanalysis.planning.periods import BANK_ID, long_values
 from bankanalysis.report.disclosure_grid import cell_value
-from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, unit_key
 from bankanalysis.report.format import (
     Absent,
     Suppressed,
@@ -300,7 +300,13 @@ def plan_progress_section(
         sec.parts.append(f"No annual targets for {year} of the plan's cumulative KPIs in the data.")
     else:
         sec.parts += [_ytd_sentence(ytd, scope, counts), _ytd_table(ytd, scope, path, counts)]
-        chart = ytd_path_data(monthly, ytd, scope, path, weights)
+        chart = ytd_path_data(monthly, ytd, scope, path, weights, counts)
+        if chart.attrs.get("withheld"):
+            names = ", ".join(chart.attrs["withheld"])
+            sec.parts.append(
+                f"The chart leaves out {names}: its monthly counts include groups of fewer "
+                f"than {scope.min_group_size} customers, which a cumulative line would show."
+            )
         if len(chart):
             who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
             sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
@@ -363,8 +369,14 @@ def ytd_path_data(
     scope: PlanScope,
     path: str = "linear",
     weights: Sequence[float] | None = None,
+    counts: PlanCounts | None = None,
 ) -> pd.DataFrame:
     """The scope's cumulative actual and the plan path, as shares of the annual target.
+
+    A cumulative line shows every month's value (its steps, times the target managers know),
+    so a count of customers (:data:`~bankanalysis.report.disclosure.OUTLET_COUNTS`) whose
+    month of the year is 1 to ``k - 1``, or which ``counts`` withholds for the scope in any
+    period, is left out; ``attrs["withheld"]`` names the KPIs left out.
 
     Returns
     -------
@@ -373,6 +385,8 @@ def ytd_path_data(
         data month) and ``plan`` (the plan's share due by the month-end, all twelve months);
         empty when the scope has no annual target with a known year to date.
     """
+    from bankanalysis.report.disclosure import OUTLET_COUNTS
+
     level = "bank" if scope.region_id is None else "region"
     gid = scope.region_id or BANK_ID
     me = ytd.loc[(ytd["level"] == level) & (ytd["id"] == gid) & (ytd["reason"] == "")]
@@ -381,14 +395,30 @@ def ytd_path_data(
     shares = pl.plan_path(path, weights)
     rows = []
     own = monthly.loc[(monthly["level"] == level) & (monthly["id"] == gid)].set_index("month")
+    withheld = []
     for r in me.itertuples(index=False):
-        done = own[r.kpi].reindex([m for m in months if m <= scope.month]).cumsum()
+        so_far = own[r.kpi].reindex([m for m in months if m <= scope.month])
+        if r.kpi in OUTLET_COUNTS and (
+            bool(is_small(so_far.dropna(), scope.min_group_size).any())
+            or (counts is not None and _withholds(counts, level, gid, r.kpi))
+        ):
+            withheld.append(kpi_dict.get(r.kpi).name)
+            continue
+        done = so_far.cumsum()
         for i, m in enumerate(months):
             actual = float(done[m]) / r.annual_target if m in done.index else np.nan
             rows.append(
                 {"month": m, "kpi": kpi_dict.get(r.kpi).name, "actual": actual, "plan": shares[i]}
             )
-    return pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
+    out = pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
+    out.attrs["withheld"] = withheld
+    return out
+
+
+def _withholds(counts: PlanCounts, level: str, gid: str, kpi: str) -> bool:
+    """Whether ``counts`` withholds any period of the scope's ``kpi``."""
+    key = unit_key(level, gid)
+    return any(u == key and c == kpi for (u, c, _) in counts.status)
 
 
 def plot_ytd_path(data: pd.DataFrame, title: str) -> Any:
