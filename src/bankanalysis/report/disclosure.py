@@ -44,14 +44,12 @@ __all__ = [
     "cell_value",
     "hide_cells",
     "hide_dea_counts",
-    "guard_target_counts",
     "hide_outlet_ranks",
     "label_withheld_bars",
     "migration_table",
     "protect_migration",
     "protect_outlet_counts",
     "protect_scope_tiers",
-    "protect_segments",
     "protected_migration_metrics",
     "protect_tiers",
     "protected_top_share",
@@ -60,7 +58,6 @@ __all__ = [
     "withheld_cells",
     "withheld_tier_counts",
     "protection_text",
-    "tier_count_status",
     "tier_table",
     "unsafe_note",
 ]
@@ -858,102 +855,3 @@ def hide_dea_counts(
     table.frame = frame
     table.protection = prots
     return table
-
-
-def guard_target_counts(counts: dict[str, Any], total: int, k: int) -> dict[str, Any]:
-    """The region's counts per target tier such that their published sum (``total``) gives no
-    ``<k`` count back.
-
-    A reader knows each ``<k`` count is 1 to ``k - 1`` and that all counts add up to
-    ``total``: with the shown counts subtracted, two small targets under 12 candidates leave
-    each 1 to 9, but under 17 only 8 or 9. While some ``<k`` count's interval is narrower than
-    ``(k - 1) / 2`` (the protection interval of a count), the smallest shown count is withheld
-    too (``"x"``: no bound of its own), and when none is left the ``<k`` counts are shown as
-    ``"x"`` (each then lies anywhere from 0 to the total). Deterministic.
-
-    Examples
-    --------
-    >>> from bankanalysis.report.format import Suppressed
-    >>> c = {"a": 25, "b": Suppressed(10), "c": Suppressed(10)}
-    >>> guard_target_counts(c, 28, 10)["a"]  # 28 - 25 = 3 pins b and c to 1 or 2
-    Suppressed(k=10, why='secondary')
-    >>> guard_target_counts(c, 35, 10) == c  # 10 left: b and c anywhere from 1 to 9
-    True
-    """
-    out = dict(counts)
-
-    def pinned() -> bool:
-        small = [v for v in out.values() if isinstance(v, Suppressed) and v.why == "small"]
-        free = any(isinstance(v, Suppressed) and v.why != "small" for v in out.values())
-        if not small:
-            return False
-        rest = total - sum(int(v) for v in out.values() if not isinstance(v, Suppressed))
-        others = len(small) - 1
-        hi = min(k - 1, rest - others)
-        lo = 1 if free else max(1, rest - others * (k - 1))
-        return hi - lo < (k - 1) / 2
-
-    while pinned():
-        shown = sorted((int(v), key) for key, v in out.items() if not isinstance(v, Suppressed))
-        if shown:
-            out[shown[0][1]] = Suppressed(k, "secondary")
-            continue
-        for key, v in out.items():
-            if isinstance(v, Suppressed) and v.why == "small":
-                out[key] = Suppressed(k, "secondary")
-        break
-    return out
-
-
-# --------------------------------------------------------------------------- behaviour segments
-
-
-def tier_count_status(tier_mix: pd.DataFrame | None) -> dict[str, str]:
-    """``{tier: status}`` of the region's customer counts in a protected tier comparison
-    (:func:`protect_tiers`; ``""`` shown, ``"primary"``, ``"dominance"``, ``"secondary"``
-    withheld); ``{}`` without one.
-
-    Examples
-    --------
-    >>> comp = pd.DataFrame({"scope": ["region", "region", "bank"], "tier": ["mass", "vip", "vip"],
-    ...                      COUNT_STATUS: ["", "secondary", ""]})
-    >>> tier_count_status(comp)
-    {'mass': '', 'vip': 'secondary'}
-    """
-    if tier_mix is None or COUNT_STATUS not in tier_mix.columns:
-        return {}
-    mine = tier_mix[tier_mix["scope"] == "region"]
-    return dict(zip(mine["tier"].astype(str), mine[COUNT_STATUS].astype(str), strict=True))
-
-
-def protect_segments(
-    profiles: pd.DataFrame, k: int, tier_mix: pd.DataFrame | None = None
-) -> pd.Series:
-    """Which behaviour segments (``tier``, ``name``, ``customers``) a chart or sentence must
-    leave out: True for a segment of 1 to ``k - 1`` customers, every segment of a tier whose
-    count the tier table withholds (``tier_mix``, :func:`protect_tiers`), and, in every tier,
-    the smallest other segments until the left-out ones hold 0 or at least ``k`` customers.
-
-    A tier's segments add up to its customer count, which the tier and segment tables print:
-    the bars of a withheld tier give its count back, and a tier with one small segment left out
-    gives that segment back (170 printed, 165 drawn: 5).
-
-    Examples
-    --------
-    >>> prof = pd.DataFrame({"tier": ["mass", "mass", "vip"], "name": ["a", "b", "c"],
-    ...                      "customers": [165, 5, 40]})
-    >>> protect_segments(prof, 10).tolist()
-    [True, True, False]
-    """
-    status = tier_count_status(tier_mix)
-    out = pd.Series(is_small(profiles["customers"], k), index=profiles.index, dtype=bool)
-    out |= profiles["tier"].astype(str).map(lambda t: bool(status.get(t))).astype(bool)
-    for _, rows in profiles.groupby(profiles["tier"].astype(str), sort=False):
-        left_out = float(rows.loc[out[rows.index], "customers"].sum())
-        shown = rows.loc[~out[rows.index]].sort_values(["customers", "name"])
-        for i, n in shown["customers"].items():
-            if left_out == 0 or left_out >= k:
-                break
-            out[i] = True
-            left_out += float(n)
-    return out

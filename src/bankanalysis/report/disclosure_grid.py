@@ -38,6 +38,7 @@ __all__ = [
     "DOMINANCE",
     "cell_value",
     "grid_values",
+    "guard_target_counts",
     "PIPELINE_COLUMNS",
     "levels_note",
     "pipeline_cell",
@@ -843,3 +844,48 @@ def protect_pipeline(
     status.attrs["protection"] = prots
     status.attrs["withheld_totals"] = withheld
     return status
+
+
+def guard_target_counts(counts: dict[str, Any], total: int, k: int) -> dict[str, Any]:
+    """The region's counts per target tier such that their published sum (``total``) gives no
+    ``<k`` count back.
+
+    A reader knows each ``<k`` count is 1 to ``k - 1`` and that all counts add up to
+    ``total``: with the shown counts subtracted, two small targets under 12 candidates leave
+    each 1 to 9, but under 17 only 8 or 9. While some ``<k`` count's interval is narrower than
+    ``(k - 1) / 2`` (the protection interval of a count), the smallest shown count is withheld
+    too (``"x"``: no bound of its own), and when none is left the ``<k`` counts are shown as
+    ``"x"`` (each then lies anywhere from 0 to the total). Deterministic.
+
+    Examples
+    --------
+    >>> from bankanalysis.report.format import Suppressed
+    >>> c = {"a": 25, "b": Suppressed(10), "c": Suppressed(10)}
+    >>> guard_target_counts(c, 28, 10)["a"]  # 28 - 25 = 3 pins b and c to 1 or 2
+    Suppressed(k=10, why='secondary')
+    >>> guard_target_counts(c, 35, 10) == c  # 10 left: b and c anywhere from 1 to 9
+    True
+    """
+    out = dict(counts)
+
+    def pinned() -> bool:
+        small = [v for v in out.values() if isinstance(v, Suppressed) and v.why == "small"]
+        free = any(isinstance(v, Suppressed) and v.why != "small" for v in out.values())
+        if not small:
+            return False
+        rest = total - sum(int(v) for v in out.values() if not isinstance(v, Suppressed))
+        others = len(small) - 1
+        hi = min(k - 1, rest - others)
+        lo = 1 if free else max(1, rest - others * (k - 1))
+        return hi - lo < (k - 1) / 2
+
+    while pinned():
+        shown = sorted((int(v), key) for key, v in out.items() if not isinstance(v, Suppressed))
+        if shown:
+            out[shown[0][1]] = Suppressed(k, "secondary")
+            continue
+        for key, v in out.items():
+            if isinstance(v, Suppressed) and v.why == "small":
+                out[key] = Suppressed(k, "secondary")
+        break
+    return out

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.report.bank_tiers import load_bank_tiers
-from bankanalysis.report.disclosure import guard_target_counts, hide_cells
-from bankanalysis.report.disclosure_grid import grid_values, protect_pipeline
+from bankanalysis.report.disclosure import hide_cells
+from bankanalysis.report.disclosure_grid import grid_values, guard_target_counts, protect_pipeline
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -524,7 +524,7 @@ def pipeline_metrics(
     ``total``: the region's published count of all thresholds (``upgrade_candidates`` of
     :func:`~bankanalysis.report.actions.upgrade_metrics`; ignored unless an ``int``), which
     the counts per target tier add up to: when the pipeline shows no row,
-    :func:`~bankanalysis.report.disclosure.guard_target_counts` keeps that sum from giving a
+    :func:`~bankanalysis.report.disclosure_grid.guard_target_counts` keeps that sum from giving a
     ``<k`` count back.
     """
     out = _pipeline_counts(region_pipe, min_group_size, status)

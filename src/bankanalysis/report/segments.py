@@ -3,7 +3,7 @@ draw and their traits against the region's average.
 
 The segments of a tier add up to the tier's customers, which the tier table shows, so every
 figure here follows the tier table's protection (:mod:`bankanalysis.report.disclosure`,
-:func:`~bankanalysis.report.disclosure.protect_segments`; docs/privacy.md).
+:func:`~bankanalysis.report.disclosure_segments.protect_segments`; docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.disclosure import protect_segments, tier_count_status
 from bankanalysis.report.disclosure_grid import cell_value
+from bankanalysis.report.disclosure_segments import protect_segments, tier_count_status
 from bankanalysis.report.format import Absent, format_number, is_missing, kpi_label
 from bankanalysis.report.segmentation import SEGMENT_TRAITS, _formatted_table, label_tiers
 from bankanalysis.report.tables import KpiTable
