@@ -208,3 +208,16 @@ def test_a_region_of_three_new_customers_is_withheld_so_it_no_longer_pins_its_tw
     assert new.of("O1", NC, "2025-02") == "primary"
     cells["n:R"] = "<k"
     assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 8.0)
+
+
+def test_withhold_attainment_of_an_extract_without_targets_is_empty() -> None:
+    from bankanalysis.report.disclosure_plan import PlanCounts, withhold_attainment
+
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="float64") for c in ("actual", "attainment", "target")}
+    ).assign(region_id=pd.Series(dtype=object), kpi=pd.Series(dtype=object))
+    empty["met"] = pd.Series(dtype=object)
+    pc = PlanCounts({("region=R1", "new_customers", "2025-03"): "primary"})
+    out = withhold_attainment(empty, pc, "2025-03")
+    assert out.empty and "withheld" in out.columns
+    assert out["actual"].dtype == "float64"

@@ -612,7 +612,8 @@ def withhold_attainment(
         counts.of_level("region", str(r), str(kpi), month) if counts is not None else ""
         for r, kpi in zip(attain["region_id"], attain["kpi"], strict=True)
     ]
-    drop = [bool(w) for w in why]
+    # a boolean Series, also when the extract has no targets (an empty list is float to numpy)
+    drop = pd.Series([bool(w) for w in why], index=attain.index, dtype=bool)
     out = attain.assign(withheld=why)
     for c in ("actual", "attainment"):
         if c in out.columns:
