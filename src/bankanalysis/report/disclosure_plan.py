@@ -168,6 +168,35 @@ def _period_cell(who: str, period: str, month: str, in_q: Mapping[str, list[str]
     return _name(who, "month", period)
 
 
+def _period_relations(
+    who: str,
+    month: str,
+    months: Sequence[str],
+    quarters: Sequence[str],
+    in_q: Mapping[str, list[str]],
+    modelled: set[str],
+    year: bool,
+) -> list[dict[str, float]]:
+    """One unit's relations between periods in the tables of :func:`plan_count_table` and
+    :func:`total_count_table`: each quarter is the sum of its months (when they are all
+    modelled; a quarter holding only the data month is that month's cell), the year (``year``)
+    the sum of its quarters when they cover its months."""
+    out = []
+    for q in quarters:
+        if in_q[q] == [month] or not set(in_q[q]) <= modelled:
+            continue
+        rel = {_period_cell(who, m, month, in_q): 1.0 for m in in_q[q]}
+        rel[_period_cell(who, q, month, in_q)] = -1.0
+        out.append(rel)
+    if year:
+        mine = [q for q in quarters if q[:4] == month[:4]]
+        if {m for m in months if m[:4] == month[:4]} == {m for q in mine for m in in_q[q]}:
+            rel = {_period_cell(who, q, month, in_q): 1.0 for q in mine}
+            rel[_period_cell(who, month[:4], month, in_q)] = -1.0
+            out.append(rel)
+    return out
+
+
 def plan_count_table(
     outlets: pd.DataFrame,
     region: pd.Series,
@@ -287,19 +316,7 @@ def plan_count_table(
         rel[names[0]] = -1.0
         relations.append(rel)
     for who, _ in units:  # the region too: its withheld cells are tied to its others
-        for q in quarters:
-            c = quarter_cell(who, q)
-            if c == month_cell(who, month) or not set(in_q[q]) <= modelled:
-                continue
-            rel = {month_cell(who, m): 1.0 for m in in_q[q]}
-            rel[c] = -1.0
-            relations.append(rel)
-        if year:
-            mine = [q for q in quarters if q[:4] == month[:4]]
-            if {m for m in months if m[:4] == month[:4]} == {m for q in mine for m in in_q[q]}:
-                rel = dict.fromkeys((quarter_cell(who, q) for q in mine), 1.0)
-                rel[_name(who, "year", month[:4])] = -1.0
-                relations.append(rel)
+        relations += _period_relations(who, month, months, quarters, in_q, modelled, year)
     table = LinearTable(
         values=values,
         relations=tuple(relations),
@@ -482,19 +499,7 @@ def total_count_table(
             relations.append(rel)
         relations.append(bank)
     for who, _ in units:
-        for q in quarters:
-            c = _period_cell(who, q, month, in_q)
-            if in_q[q] == [month] or not set(in_q[q]) <= modelled:
-                continue
-            rel = {_period_cell(who, m, month, in_q): 1.0 for m in in_q[q]}
-            rel[c] = -1.0
-            relations.append(rel)
-        if year:
-            mine = [q for q in quarters if q[:4] == month[:4]]
-            if {m for m in months if m[:4] == month[:4]} == {m for q in mine for m in in_q[q]}:
-                rel = {_period_cell(who, q, month, in_q): 1.0 for q in mine}
-                rel[_period_cell(who, month[:4], month, in_q)] = -1.0
-                relations.append(rel)
+        relations += _period_relations(who, month, months, quarters, in_q, modelled, year)
     table = LinearTable(
         values=values,
         relations=tuple(relations),
