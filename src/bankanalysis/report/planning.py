@@ -591,23 +591,17 @@ def changes_section(
             cell_value(0.0, st[p], k) if st[p] and not why else None
             for p, why in ((MOM, r.mom_reason), (YOY, r.yoy_reason))
         )
+        on_month = _change_pair(r.kpi, mom, r.mom_change, r.mom_pct, r.mom_reason, hide, k, scope)
+        on_year = _change_pair(r.kpi, yoy, r.yoy_change, r.yoy_pct, r.yoy_reason, hide, k, scope)
         rows.append(
             {
                 "Scope": scope.label(r.level, r.id),
                 "KPI": kpi_label(r.kpi, scope.currency),
                 scope.month: cell(r.kpi, value, scope.currency, hide, scope.min_group_size),
-                "On the month": format_value(r.kpi, mom)
-                if mom is not None
-                else _change(r.kpi, r.mom_change, r.mom_reason, hide, k, scope.currency),
-                "On the month (%)": format_value("plan_projected_gap", mom)
-                if mom is not None
-                else _pct(r.mom_pct, r.mom_reason, hide, k),
-                "On the year": format_value(r.kpi, yoy)
-                if yoy is not None
-                else _change(r.kpi, r.yoy_change, r.yoy_reason, hide, k, scope.currency),
-                "On the year (%)": format_value("plan_projected_gap", yoy)
-                if yoy is not None
-                else _pct(r.yoy_pct, r.yoy_reason, hide, k),
+                "On the month": on_month[0],
+                "On the month (%)": on_month[1],
+                "On the year": on_year[0],
+                "On the year (%)": on_year[1],
             }
         )
     sec.parts.append(change_sentences(ch, scope, counts))
@@ -618,6 +612,26 @@ def changes_section(
             _region_change_grid(every.loc[every["level"] == "region"], scope, customers, counts)
         )
     return sec
+
+
+def _change_pair(
+    kpi: str,
+    withheld: Suppressed | None,
+    change: float,
+    pct: float,
+    reason: str | None,
+    hide: bool,
+    k: int,
+    scope: PlanScope,
+) -> tuple[str, str]:
+    """One change's two cells (the change and the change in %): both show the withheld marker
+    ``withheld`` when the count's protection withholds them, else the formatted change."""
+    if withheld is not None:
+        return format_value(kpi, withheld), format_value("plan_projected_gap", withheld)
+    return (
+        _change(kpi, change, reason, hide, k, scope.currency),
+        _pct(pct, reason, hide, k),
+    )
 
 
 def _region_change_grid(
