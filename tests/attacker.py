@@ -1376,6 +1376,7 @@ def linear_leaks(
     k: int = K,
     printed: dict | None = None,
     regions: set[str] | None = None,
+    stated: dict | None = None,
 ) -> dict[str, list]:
     """Attack B: every withheld cell bounded by linear programming over its own table.
 
@@ -1393,7 +1394,11 @@ def linear_leaks(
 
     Printed cells are their rounding intervals, ``<k`` a count of 1 to ``k - 1`` (money or a
     share: at least 0), ``x`` at least 0 (any sign for a column with negative figures);
-    ``printed`` (attack A's ``printed``) pins withheld cells another table prints. Judged:
+    ``printed`` (attack A's ``printed``) pins withheld cells another table prints;
+    ``stated`` (attack C's ``stated``, :mod:`attacker_prose`) adds the relations the page's
+    sentences state about a table: ``{table index: [(what, [(row, column), ...], lower,
+    upper)]}``, the printed cells' sum between ``lower`` and ``upper`` ("the VIP tier and
+    above hold 67.0 %": VIP's and private banking's AUM shares add up to 66.95 .. 67.05). Judged:
     every ``<k`` cell; a count is recovered when its interval is narrower than ``(k - 1) /
     2``, money or a share when narrower than :data:`MONEY_WIDTH` of its upper end. Withheld
     ``x`` money cells are bounded and reported (``"x_pinned"``) when pinned so, since a
@@ -1408,8 +1413,9 @@ def linear_leaks(
         regions = {_norm(r[0]) for t in tables if _norm(t.header[0]) == "region" for r in t.rows}
     out: dict[str, list] = {"leak": [], "x_pinned": [], "relations": [], "rejected": []}
     attacked = 0
+    stated = stated or {}
     for ti, t in enumerate(tables):
-        found = _table_lp(ti, t, k, printed, regions)
+        found = _table_lp(ti, t, k, printed, regions, stated.get(ti, []))
         if found is None:
             continue
         kept, rejected, results = found
@@ -1432,7 +1438,7 @@ def linear_leaks(
     return out
 
 
-def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
+def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str], stated=()):
     """The programme of one table (see :func:`linear_leaks`): ``(relations kept, relations
     rejected, [((unit, header), lower, upper, kind, marker)])`` or ``None`` without any."""
     levels = [_level(r[0], regions) for r in t.rows]
@@ -1558,6 +1564,19 @@ def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
             kept.append(f"{t.header[j]}: each share times the total of {t.header[jb]}")
     a_eq = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_eq]
     a_ub = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_ub]
+    # relations a sentence of the page states: lower <= sum of the cells <= upper
+    column_of = {(j, r): si for si, (j, _, figs, _) in enumerate(series) for r in figs}
+    for what, cells, lower, upper in stated:
+        if not all((j, r) in column_of for r, j in cells):
+            rejected.append(f"{what}: a cell it names is not in a column that adds up")
+            continue
+        row = np.zeros(len(names))
+        for r, j in cells:
+            row[pos[(column_of[(j, r)], r)]] = 1.0
+        unit = scale[column_of[(cells[0][1], cells[0][0])]]  # one column: money in millions
+        a_ub += [row, -row]
+        b_ub += [upper / unit, -lower / unit]
+        kept.append(what)
     kept = list(dict.fromkeys(kept))
     results = []
     if not kept or not judged:
