@@ -534,45 +534,69 @@ def prose_leaks(
             if key in data and data[key] is None and figs and not figs[0].small:
                 out["leak"].append((s.page, f"{t.name}: {key}", "withheld in metrics.json", s.text))
     # (a) a clause naming a withheld table cell's unit and figure
-    named = 0
-    for t in tables:
-        n = t.label_columns(k)
-        for row in t.rows:
-            for j in range(n, len(t.header)):
-                marker = row[j].strip()
-                if marker not in (f"<{k}", "x"):
-                    continue
-                words = _kpi_words(t.header[j])
-                for s in sentences:
-                    if not _comparable(s.page, t.page):
-                        continue
-                    for clause in re.split(r"[;:]\s", s.text):
-                        if not words or words not in _norm(clause) or not _names(clause, row[0]):
-                            continue
-                        others = [r[0] for r in t.rows if r[0] != row[0] and _names(clause, r[0])]
-                        figs = [
-                            f
-                            for f in sentence_figures(clause, k)
-                            if not f.small
-                            and not documented_kind(clause, f, {float(k), float(k - 1)})
-                        ]
-                        figs = [f for f in figs if _same_kind(f, t.header[j])]
-                        if others or not figs:
-                            continue
-                        named += 1
-                        fits = [
-                            f for f in figs if marker == "x" or (f.upper >= 1 and f.lower <= k - 1)
-                        ]
-                        where = (t.name, row[0], t.header[j], marker)
-                        out["leak" if fits else "ambiguous"].append(
-                            (s.page, where, clause, [f.text for f in figs])
-                        )
+    named, out["leak"], out["ambiguous"] = clause_twins(tables, sentences, k, out["leak"])
     out.update(
         sentences=len(sentences), numbers=numbers, matched=matched, documented=documented,
         derived=derived_n, templated=templated, named=named,
         stated=stated_relations(sentences, tables),
     )  # fmt: skip
     return out
+
+
+def _clauses(sentence: str) -> tuple[str, list[str]]:
+    """A sentence's lead (the words before its first colon: "R01, 2026-10", "South") and its
+    clauses (split at semicolons and colons)."""
+    parts = re.split(r"[;:]\s", sentence)
+    lead = parts[0] if len(parts) > 1 and ": " in sentence else ""
+    return lead, parts[1:] if lead else parts
+
+
+def clause_twins(
+    tables: list[HtmlTable], sentences: list[Sentence], k: int = K, leak: list | None = None
+) -> tuple[int, list, list]:
+    """Twins in words: a clause that names a withheld cell's unit (its row's first label, in
+    the clause or in the sentence's lead) and every other label of the cell (the row's other
+    labels, the column's header without its unit in brackets), names no other unit of the
+    table, and prints a number of the cell's kind (:func:`_same_kind`; documented kinds left
+    out). The number is a ``leak`` when it can be the withheld figure (``<k``: 1 to ``k - 1``;
+    ``x``: any), ``ambiguous`` otherwise. Returns ``(clauses read, leak, ambiguous)``."""
+    leak, ambiguous, named = list(leak or []), [], 0
+    read = [(s, _norm(s.text), *_clauses(s.text)) for s in sentences]
+    documented = {float(k), float(k - 1)}
+    for t in tables:
+        n = t.label_columns(k)
+        for row in t.rows:
+            unit = _norm(row[0])
+            for j in range(n, len(t.header)):
+                marker = row[j].strip()
+                if marker not in (f"<{k}", "x") or not unit:
+                    continue
+                words = [_kpi_words(w) for w in [*row[1:n], t.header[j]] if _kpi_words(w)]
+                for s, text, lead, clauses in read:
+                    if unit not in text or not _comparable(s.page, t.page):
+                        continue
+                    for clause in clauses:
+                        context = _norm(f"{lead} {clause}")
+                        if not _names(context, row[0]) or not all(w in context for w in words):
+                            continue
+                        if any(r[0] != row[0] and _names(clause, r[0]) for r in t.rows):
+                            continue  # the clause names two units: whose figure is it?
+                        figs = [f for f in sentence_figures(clause, k) if not f.small]
+                        figs = [
+                            f for f in figs
+                            if not documented_kind(clause, f, documented)
+                            and _same_kind(f, " ".join([*row[1:n], t.header[j]]))
+                        ]  # fmt: skip
+                        if not figs:
+                            continue
+                        named += 1
+                        fits = [
+                            f for f in figs if marker == "x" or (f.upper >= 1 and f.lower <= k - 1)
+                        ]
+                        where = (t.name, row[0], t.header[j], marker)
+                        found = (s.page, where, clause, [f.text for f in figs])
+                        (leak if fits else ambiguous).append(found)
+    return named, leak, ambiguous
 
 
 def _same_kind(fig: Figure, header: str) -> bool:

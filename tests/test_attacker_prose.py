@@ -145,6 +145,9 @@ def test_a_sentence_printing_a_withheld_count_is_its_twin(tmp_path):
     found = run_with("South won <10 new customers in 2026-10; North 25.")
     assert found["leak"] == [] and found["new"] == [] and found["named"] == 0
     assert found["numbers"] == 3 and found["matched"] == 1 and found["documented"] == 2
+    # the unit named by the sentence's lead, as the summaries' plan sentences do
+    found = run_with("South, 2026-10: products sold 41; new customers 4.")
+    assert [(w[1], c, f) for _, w, c, f in found["leak"]] == [("South", "new customers 4.", ["4"])]
     # a clause naming two outlets cannot say whose figure it prints: not read as a twin
     assert run_with("North and South won 29 new customers.")["leak"] == []
 
