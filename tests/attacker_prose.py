@@ -31,8 +31,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
-from attacker import HtmlTable, K, _comparable, _norm, _scope
+from attacker import HtmlTable, K, _comparable, _level, _norm, _scope
 
+from bankanalysis.report.actions import upgrade_text
+from bankanalysis.report.format import Suppressed
 from bankanalysis.report.segmentation import (
     concentration_text,
     migration_text,
@@ -218,6 +220,9 @@ class Template:
     name: str
     pattern: re.Pattern
     keys: dict[str, str]
+    #: ``(slot, first column of the table, column)``: the slot is the sum of the column over
+    #: the table's units (the upgrade list's outlets add up to the region's count).
+    sums: tuple[tuple[str, str, str], ...] = ()
 
 
 _SLOT = r"(?P<{}>(?:<\d+|[+\-−]?[\d,]+(?:\.\d+)?(?:\s?(?:k|m|bn))?(?:\s?(?:%|pp|[A-Z]{{3}}))?))"
@@ -225,7 +230,9 @@ _MONTH = r"(?P<t0>\d{4}-\d{2})"
 _TIER = r"(?P<tier>{})".format("|".join(re.escape(tier_label(t)) for t in TIERS))
 
 
-def _template(name: str, rendered: str, slots: dict[str, str], keys: dict[str, str]) -> Template:
+def _template(
+    name: str, rendered: str, slots: dict[str, str], keys: dict[str, str], sums=(), plurals=()
+) -> Template:
     """A pattern from a sentence the package rendered with sentinel values: each sentinel
     text in ``slots`` (slot -> text) becomes a named group, the rest is matched literally
     (Markdown emphasis dropped, as on the page)."""
@@ -236,7 +243,46 @@ def _template(name: str, rendered: str, slots: dict[str, str], keys: dict[str, s
         assert escaped in pattern, (name, sentinel, text)
         group = {"tier": _TIER, "t0": _MONTH}.get(slot) or _SLOT.format(slot)
         pattern = pattern.replace(escaped, group, 1)
-    return Template(name, re.compile(pattern), keys)
+    for word in plurals:  # "1 account manager", "7 account managers"
+        pattern = pattern.replace(re.escape(word), re.escape(word[:-1]) + "s?")
+    return Template(name, re.compile(pattern), keys, tuple(sums))
+
+
+def _upgrade_templates() -> list[Template]:
+    """:func:`bankanalysis.report.actions.upgrade_text`, its sentences with a figure, gap
+    shown and withheld: the region's candidates, AUM gap, rising and unassigned candidates,
+    each the sum of its column of the upgrade list (one row per outlet)."""
+    table = "outlet"
+    out = []
+    for gap, gap_text in ((3_330_000, "3.33 m CNY"), (Suppressed(K, "secondary"), None)):
+        m = {
+            "upgrade_candidates": 4444,
+            "upgrade_aum_gap": gap,
+            "upgrade_candidates_rising": 5555,
+            "upgrade_candidates_unassigned": 6666,
+        }
+        text = upgrade_text(m, 0.25, 17, "CNY", 7).replace("**", "")
+        slots = {"count": "4,444", "within": "25%", "gap": gap_text, "rising": "5,555",
+                 "months": "17", "unassigned": "6,666", "managers": "7 account"}  # fmt: skip
+        keys = {"count": "upgrade_candidates", "gap": "upgrade_aum_gap",
+                "rising": "upgrade_candidates_rising",
+                "unassigned": "upgrade_candidates_unassigned"}  # fmt: skip
+        columns = {"count": "upgrade candidates", "gap": "aum gap of the upgrade candidates",
+                   "rising": "upgrade candidates with rising aum",
+                   "unassigned": "upgrade candidates without an account manager"}  # fmt: skip
+        for sentence in _SENTENCE_END.split(text):
+            mine = {k: v for k, v in slots.items() if v and v in sentence}
+            if not set(mine) & set(keys):
+                continue
+            if "managers" in mine:
+                mine["managers"] = "7"
+            out.append(
+                _template(
+                    "upgrade_text", sentence, mine, {k: keys[k] for k in mine if k in keys},
+                    [(k, table, columns[k]) for k in mine if k in columns], ["account managers"],
+                )
+            )  # fmt: skip
+    return out
 
 
 def _templates() -> list[Template]:
@@ -280,6 +326,7 @@ def _templates() -> list[Template]:
             {"region": "7,777", "t0": "1999-01", "bank": "88,888"},
             {"region": "customers"},
         ),
+        *_upgrade_templates(),
     ]
 
 
@@ -289,8 +336,8 @@ TEMPLATES: list[Template] = []
 
 def templates() -> list[Template]:
     """:data:`TEMPLATES`, rendered once (nothing is computed on import)."""
-    if not TEMPLATES:
-        TEMPLATES.extend(_templates())
+    if not TEMPLATES:  # one template per pattern (a sentence shared by two variants once)
+        TEMPLATES.extend({t.pattern.pattern: t for t in _templates()}.values())
     return TEMPLATES
 
 
@@ -439,6 +486,19 @@ def stated_relations(
     it in the page's tier table add up to 66.95 .. 67.05."""
     out: dict[int, list] = {}
     for s, t, slots in template_figures(sentences):
+        for slot, first, column in t.sums:
+            figs = sentence_figures(slots[slot])
+            if len(figs) != 1 or figs[0].small:
+                continue
+            for ti, table in enumerate(tables):
+                if table.page != s.page or _norm(table.header[0]) != first:
+                    continue
+                rows = [i for i, r in enumerate(table.rows) if _level(r[0], set()) == 0]
+                for j, head in enumerate(table.header):
+                    if re.sub(r"\s*\(.*?\)", "", _norm(head)) == column:
+                        what = f"{head}: the units add up to {slots[slot]} ({t.name})"
+                        cells = [(i, j) for i in rows]
+                        out.setdefault(ti, []).append((what, cells, figs[0].lower, figs[0].upper))
         if t.name != "concentration_text":
             continue
         (fig,) = sentence_figures(slots["share"])

@@ -242,3 +242,36 @@ def test_no_sentence_of_a_run_prints_or_pins_a_withheld_figure(ci_run):
     )
     if not AUDIT:  # the CI batch
         assert len(pages) == 8
+
+
+def test_the_upgrade_sentence_states_the_total_of_the_upgrade_list(tmp_path):
+    from bankanalysis.report.actions import upgrade_text
+
+    m = {"upgrade_candidates": 29, "upgrade_aum_gap": Suppressed(10, "secondary"),
+         "upgrade_candidates_rising": Suppressed(10), "upgrade_candidates_unassigned": 0}  # fmt: skip
+
+    def run_with(north: str):
+        run = tmp_path / north
+        _page(
+            run / "R01" / "01_customer_segmentation.html",
+            [("Upgrade list", ["outlet", "Upgrade candidates"],
+              [["North", north], ["South", "&lt;10"]])],
+            [upgrade_text(m, 0.1, 3, "CNY", 2)],
+        )  # fmt: skip
+        tables = run_tables(run)
+        return tables, prose_leaks(run, tables)
+
+    # the sentence's 29 is the outlets' sum: South's <10 is 29 - 25 = 4
+    tables, found = run_with("25")
+    assert found["stated"] == {
+        0: [("Upgrade candidates: the units add up to 29 (upgrade_text)", [(0, 1), (1, 1)],
+             28.5, 29.5)]
+    }  # fmt: skip
+    lin = linear_leaks(tables, stated=found["stated"])
+    assert [(u, lo, hi) for _, u, _, lo, hi in lin["leak"]] == [("South", 4.0, 4.0)]
+    # without the sentence the table bears no relation: nothing to attack
+    assert linear_leaks(tables)["attacked"] == 0
+    # protected: North withheld too (x): South anywhere from 1 to 9
+    tables, found = run_with("x")
+    lin = linear_leaks(tables, stated=found["stated"])
+    assert lin["leak"] == [] and lin["attacked"] == 1
