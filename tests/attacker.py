@@ -1438,11 +1438,29 @@ def linear_leaks(
     return out
 
 
+def _stated_kind(head: str, figs: dict[int, tuple]) -> str | None:
+    """``"money"`` or ``"count"`` for a column a sentence states the sum of, ``None`` when its
+    cells are not figures (text) or not of one kind."""
+    if any(f[0] == "text" for f in figs.values()):
+        return None
+    numbers = [f for f in figs.values() if f[0] == "number"]
+    if _CURRENCY_HEADER.search(head) or any(len(f[3]) == 3 for f in numbers):
+        return "money"
+    return "count" if all(f[3] == "" and f[2] - f[1] == 1.0 for f in numbers) else None
+
+
 def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str], stated=()):
     """The programme of one table (see :func:`linear_leaks`): ``(relations kept, relations
     rejected, [((unit, header), lower, upper, kind, marker)])`` or ``None`` without any."""
     levels = [_level(r[0], regions) for r in t.rows]
     series = [(j, g, figs, _kind(t, j, g, figs)) for j, g, figs in _series(t, k)]
+    # a column a sentence adds up ("together they need 1.68 m CNY": the upgrade list's AUM
+    # gaps) adds up whatever its header says
+    summed = {j for _, cells, _, _ in stated for _, j in cells}
+    series = [
+        (j, g, figs, kind or _stated_kind(t.header[j], figs) if j in summed else kind)
+        for j, g, figs, kind in series
+    ]
     series = [s for s in series if s[3] is not None]
     if not series:
         return None
@@ -1485,7 +1503,8 @@ def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str], stated
     for si, (j, _, figs, kind) in enumerate(series):
         unit = 1e6 if kind == "money" else 1.0
         scale[si] = unit
-        negative = any(f[0] == "number" and f[1] < 0 for f in figs.values())
+        # a printed 0 (-0.5 .. 0.5) is not a negative figure
+        negative = any(f[0] == "number" and f[1] + f[2] < 0 for f in figs.values())
         for r, f in figs.items():
             key = (si, r)
             pos[key] = len(names)

@@ -491,8 +491,11 @@ def stated_relations(
             if len(figs) != 1 or figs[0].small:
                 continue
             for ti, table in enumerate(tables):
+                labels = [r[0] for r in table.rows]
                 if table.page != s.page or _norm(table.header[0]) != first:
                     continue
+                if len(set(labels)) != len(labels):
+                    continue  # several rows per unit (the pipeline's per target tier)
                 rows = [i for i, r in enumerate(table.rows) if _level(r[0], set()) == 0]
                 for j, head in enumerate(table.header):
                     if re.sub(r"\s*\(.*?\)", "", _norm(head)) == column:

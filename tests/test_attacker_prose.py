@@ -232,6 +232,11 @@ def test_no_sentence_of_a_run_prints_or_pins_a_withheld_figure(ci_run):
     assert found["leak"] == [], "\n".join(map(str, found["leak"]))
     assert found["small"] == [], "\n".join(map(str, found["small"]))
     assert lin["leak"] == [], lin["leak"]
+    # every relation a sentence states holds with the printed cells (kept, not infeasible):
+    # the templates read the sentences right
+    kept = {what for _, relations in lin["relations"] for what in relations}
+    stated = [what for rels in found["stated"].values() for what, *_ in rels]
+    assert [what for what in stated if what not in kept] == []
     print(
         f"attack C: {len(pages)} pages, {found['sentences']} sentences, {found['numbers']} "
         f"numbers: {found['matched']} printed by a table or metrics.json, "
