@@ -24,6 +24,7 @@ figure's subject:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class Sentence:
     page: str
     section: str
     text: str
+    #: The unit the page is about when a sentence names none ("the region"): the region's
+    #: name on its own reports (the header's scope line), ``""`` elsewhere.
+    subject: str = ""
 
 
 class _Prose(HTMLParser):
@@ -118,14 +122,26 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s a-z])")
 def page_prose(path: Path, run_dir: Path) -> list[Sentence]:
     """Every sentence of one page of a run (see the module's docstring for what is prose)."""
     parser = _Prose()
-    parser.feed(Path(path).read_text(encoding="utf-8"))
+    text = Path(path).read_text(encoding="utf-8")
+    parser.feed(text)
     page = Path(path).relative_to(run_dir).as_posix()
+    subject = page_subject(text) if len(Path(page).parts) > 1 and _scope(page) else ""
     return [
-        Sentence(page, section, s.strip())
+        Sentence(page, section, s.strip(), subject)
         for section, block in parser.blocks
         for s in _SENTENCE_END.split(block)
         if s.strip()
     ]
+
+
+def page_subject(page_html: str) -> str:
+    """The unit a region's report is about: its scope line's name ("东湖分行, echelon 2 (key
+    development area) · data month 2026-10" -> "东湖分行")."""
+    m = re.search(r'<p class="scope">(.*?)</p>', page_html, re.S)
+    if m is None:
+        return ""
+    scope = html.unescape(re.sub(r"<[^>]+>", "", m.group(1)))
+    return scope.split(" · ")[0].split(", echelon")[0].strip()
 
 
 def run_prose(run_dir: Path) -> list[Sentence]:
@@ -531,6 +547,17 @@ def _names(sentence: str, label: str) -> bool:
     return re.search(pattern, _norm(sentence)) is not None
 
 
+def _first_mention(clause: str, labels: list[str]) -> int:
+    """Where a clause first names one of ``labels`` (its length when it names none)."""
+    starts = [len(clause)]
+    for label in labels:
+        pattern = r"(?<![\w-])" + re.escape(" ".join(label.split())) + r"(?![\w-])"
+        m = re.search(pattern, clause, re.IGNORECASE)
+        if m is not None and label.strip():
+            starts.append(m.start())
+    return min(starts)
+
+
 def prose_leaks(
     run_dir: Path,
     tables: list[HtmlTable],
@@ -617,12 +644,15 @@ def _clauses(sentence: str) -> tuple[str, list[str]]:
 def clause_twins(
     tables: list[HtmlTable], sentences: list[Sentence], k: int = K, leak: list | None = None
 ) -> tuple[int, list, list]:
-    """Twins in words: a clause that names a withheld cell's unit (its row's first label, in
-    the clause or in the sentence's lead) and every other label of the cell (the row's other
-    labels, the column's header without its unit in brackets), names no other unit of the
-    table, and prints a number of the cell's kind (:func:`_same_kind`; documented kinds left
-    out). The number is a ``leak`` when it can be the withheld figure (``<k``: 1 to ``k - 1``;
-    ``x``: any), ``ambiguous`` otherwise. Returns ``(clauses read, leak, ambiguous)``."""
+    """Twins in words: a clause (read up to where it names another unit of the table: in "4,
+    29 below the bank (33)" the bank's figures follow) that names a withheld cell's unit (its
+    row's first label, in the clause or in the sentence's lead whose other units are not
+    named; on a region's own report a clause naming no unit of the table is about the region,
+    :attr:`Sentence.subject`) and every other label of the cell (the row's other labels, the
+    column's header without its unit in brackets), and prints a number of the cell's kind
+    (:func:`_same_kind`; documented kinds left out). The number is a ``leak`` when it can be
+    the withheld figure (``<k``: 1 to ``k - 1``; ``x``: any), ``ambiguous`` otherwise.
+    Returns ``(clauses read, leak, ambiguous)``."""
     leak, ambiguous, named = list(leak or []), [], 0
     read = [(s, _norm(s.text), *_clauses(s.text)) for s in sentences]
     documented = {float(k), float(k - 1)}
@@ -636,14 +666,25 @@ def clause_twins(
                     continue
                 words = [_kpi_words(w) for w in [*row[1:n], t.header[j]] if _kpi_words(w)]
                 for s, text, lead, clauses in read:
-                    if unit not in text or not _comparable(s.page, t.page):
+                    subject = _norm(s.subject)
+                    implicit = subject == unit  # "the region" on its own report
+                    if (unit not in text and not implicit) or not _comparable(s.page, t.page):
                         continue
                     for clause in clauses:
                         context = _norm(f"{lead} {clause}")
-                        if not _names(context, row[0]) or not all(w in context for w in words):
+                        if not all(w in context or w == subject for w in words):
                             continue
-                        if any(r[0] != row[0] and _names(clause, r[0]) for r in t.rows):
-                            continue  # the clause names two units: whose figure is it?
+                        # the clause up to where it names another unit of the table ("...,
+                        # 29 below the bank (33)": the bank's figures follow)
+                        clause = clause[
+                            : _first_mention(clause, [r[0] for r in t.rows if r[0] != row[0]])
+                        ]
+                        if not _names(f"{lead} {clause}", row[0]) and not (
+                            implicit and not any(_names(lead, r[0]) for r in t.rows)
+                        ):
+                            continue
+                        if any(r[0] != row[0] and _names(lead, r[0]) for r in t.rows):
+                            continue  # the lead names two units: whose figure is it?
                         figs = [f for f in sentence_figures(clause, k) if not f.small]
                         figs = [
                             f for f in figs

@@ -26,10 +26,14 @@ from bankanalysis.report.segmentation import concentration_text, migration_text
 AUDIT = auditing()
 
 
-def _page(path, tables=(), paragraphs=(), appendix=""):
-    """An HTML page as the reports write it: a header, one ``<h2>`` section per table
-    (header in ``<thead>``), paragraphs (Markdown bold as ``<strong>``), an appendix."""
-    parts = ["<html><body><header class='report'><p>R08 · data month 2026-10</p></header>"]
+def _page(path, tables=(), paragraphs=(), appendix="", scope="R08, echelon 3"):
+    """An HTML page as the reports write it: a header with its scope line, one ``<h2>``
+    section per table (header in ``<thead>``), paragraphs (Markdown bold as ``<strong>``), an
+    appendix."""
+    parts = [
+        "<html><body><header class='report'><h1>Report</h1>"
+        f'<p class="scope">{scope} · data month 2026-10</p></header>'
+    ]
     for section, header, rows in tables:
         parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
         parts += [f"<th>{h}</th>" for h in header]
@@ -148,6 +152,17 @@ def test_a_sentence_printing_a_withheld_count_is_its_twin(tmp_path):
     # the unit named by the sentence's lead, as the summaries' plan sentences do
     found = run_with("South, 2026-10: products sold 41; new customers 4.")
     assert [(w[1], c, f) for _, w, c, f in found["leak"]] == [("South", "new customers 4.", ["4"])]
+    # on the region's own report a sentence that names no unit is about the region
+    run = tmp_path / "implicit"
+    _page(
+        run / "R01" / "03_outlet_benchmarking.html",
+        [("Plan", ["Scope", "New customers"], [["North region", "&lt;10"], ["The bank", "33"]])],
+        ["New customers is 4, 29 below the bank (33)."],
+        scope="North region, echelon 1",
+    )  # fmt: skip
+    assert page_prose(run / "R01" / "03_outlet_benchmarking.html", run)[0].subject == "North region"
+    found = prose_leaks(run, run_tables(run))
+    assert [(w[1], f) for _, w, _, f in found["leak"]] == [("North region", ["4", "29"])]
     # a clause naming two outlets cannot say whose figure it prints: not read as a twin
     assert run_with("North and South won 29 new customers.")["leak"] == []
 
