@@ -1376,6 +1376,7 @@ def linear_leaks(
     k: int = K,
     printed: dict | None = None,
     regions: set[str] | None = None,
+    stated: dict | None = None,
 ) -> dict[str, list]:
     """Attack B: every withheld cell bounded by linear programming over its own table.
 
@@ -1393,7 +1394,11 @@ def linear_leaks(
 
     Printed cells are their rounding intervals, ``<k`` a count of 1 to ``k - 1`` (money or a
     share: at least 0), ``x`` at least 0 (any sign for a column with negative figures);
-    ``printed`` (attack A's ``printed``) pins withheld cells another table prints. Judged:
+    ``printed`` (attack A's ``printed``) pins withheld cells another table prints;
+    ``stated`` (attack C's ``stated``, :mod:`attacker_prose`) adds the relations the page's
+    sentences state about a table: ``{table index: [(what, [(row, column), ...], lower,
+    upper)]}``, the printed cells' sum between ``lower`` and ``upper`` ("the VIP tier and
+    above hold 67.0 %": VIP's and private banking's AUM shares add up to 66.95 .. 67.05). Judged:
     every ``<k`` cell; a count is recovered when its interval is narrower than ``(k - 1) /
     2``, money or a share when narrower than :data:`MONEY_WIDTH` of its upper end. Withheld
     ``x`` money cells are bounded and reported (``"x_pinned"``) when pinned so, since a
@@ -1408,8 +1413,9 @@ def linear_leaks(
         regions = {_norm(r[0]) for t in tables if _norm(t.header[0]) == "region" for r in t.rows}
     out: dict[str, list] = {"leak": [], "x_pinned": [], "relations": [], "rejected": []}
     attacked = 0
+    stated = stated or {}
     for ti, t in enumerate(tables):
-        found = _table_lp(ti, t, k, printed, regions)
+        found = _table_lp(ti, t, k, printed, regions, stated.get(ti, []))
         if found is None:
             continue
         kept, rejected, results = found
@@ -1432,11 +1438,29 @@ def linear_leaks(
     return out
 
 
-def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
+def _stated_kind(head: str, figs: dict[int, tuple]) -> str | None:
+    """``"money"`` or ``"count"`` for a column a sentence states the sum of, ``None`` when its
+    cells are not figures (text) or not of one kind."""
+    if any(f[0] == "text" for f in figs.values()):
+        return None
+    numbers = [f for f in figs.values() if f[0] == "number"]
+    if _CURRENCY_HEADER.search(head) or any(len(f[3]) == 3 for f in numbers):
+        return "money"
+    return "count" if all(f[3] == "" and f[2] - f[1] == 1.0 for f in numbers) else None
+
+
+def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str], stated=()):
     """The programme of one table (see :func:`linear_leaks`): ``(relations kept, relations
     rejected, [((unit, header), lower, upper, kind, marker)])`` or ``None`` without any."""
     levels = [_level(r[0], regions) for r in t.rows]
     series = [(j, g, figs, _kind(t, j, g, figs)) for j, g, figs in _series(t, k)]
+    # a column a sentence adds up ("together they need 1.68 m CNY": the upgrade list's AUM
+    # gaps) adds up whatever its header says
+    summed = {j for _, cells, _, _ in stated for _, j in cells}
+    series = [
+        (j, g, figs, kind or _stated_kind(t.header[j], figs) if j in summed else kind)
+        for j, g, figs, kind in series
+    ]
     series = [s for s in series if s[3] is not None]
     if not series:
         return None
@@ -1479,7 +1503,8 @@ def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
     for si, (j, _, figs, kind) in enumerate(series):
         unit = 1e6 if kind == "money" else 1.0
         scale[si] = unit
-        negative = any(f[0] == "number" and f[1] < 0 for f in figs.values())
+        # a printed 0 (-0.5 .. 0.5) is not a negative figure
+        negative = any(f[0] == "number" and f[1] + f[2] < 0 for f in figs.values())
         for r, f in figs.items():
             key = (si, r)
             pos[key] = len(names)
@@ -1558,6 +1583,19 @@ def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str]):
             kept.append(f"{t.header[j]}: each share times the total of {t.header[jb]}")
     a_eq = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_eq]
     a_ub = [np.resize(r, len(names)) if len(r) != len(names) else r for r in a_ub]
+    # relations a sentence of the page states: lower <= sum of the cells <= upper
+    column_of = {(j, r): si for si, (j, _, figs, _) in enumerate(series) for r in figs}
+    for what, cells, lower, upper in stated:
+        if not all((j, r) in column_of for r, j in cells):
+            rejected.append(f"{what}: a cell it names is not in a column that adds up")
+            continue
+        row = np.zeros(len(names))
+        for r, j in cells:
+            row[pos[(column_of[(j, r)], r)]] = 1.0
+        unit = scale[column_of[(cells[0][1], cells[0][0])]]  # one column: money in millions
+        a_ub += [row, -row]
+        b_ub += [upper / unit, -lower / unit]
+        kept.append(what)
     kept = list(dict.fromkeys(kept))
     results = []
     if not kept or not judged:
