@@ -230,3 +230,35 @@ def test_bounded_connection_holds_duckdb_to_the_limit_and_spills_in_the_folder(
     assert limit == "286.1 MiB"
     assert spill == str(tmp_path / "it's spill")
     assert bar is False
+
+
+@pytest.mark.parametrize(
+    ("physical", "limit"),
+    [
+        (24 * 2**30, "8.0GB"),  # 25.8e9 / 3 = 8.6 GB, held to the upper bound
+        (16 * 10**9, "5.3GB"),  # 5.33 GB, rounded down to a tenth
+        (4 * 10**9, "2.0GB"),  # 1.33 GB, raised to the former fixed default
+        (None, "2.0GB"),  # unknown memory: the lower bound
+        (0, "2.0GB"),
+    ],
+)
+def test_default_memory_limit_is_a_third_of_the_machine_within_2_and_8_gb(
+    physical: int | None, limit: str
+) -> None:
+    assert io.default_memory_limit(physical) == limit
+
+
+def test_bounded_connection_takes_the_machine_default_unless_the_variable_sets_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(io, "DUCKDB_MEMORY_LIMIT", None)
+    monkeypatch.setattr(io, "physical_memory", lambda: 15 * 10**9)
+    con = io.bounded_connection(tmp_path / "spill")
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    # a third of 15e9 bytes = 5.0e9 bytes = 4768.4 MiB = 4.6 GiB as DuckDB prints it
+    assert limit == "4.6 GiB"
+    monkeypatch.setattr(io, "DUCKDB_MEMORY_LIMIT", "300MB")
+    assert io.duckdb_memory_limit() == "300MB"

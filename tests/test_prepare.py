@@ -720,3 +720,18 @@ def test_row_groups_are_cut_at_the_size_whatever_the_batches(tmp_path: Path) -> 
     assert rows == 9
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 1]
     assert pq.read_table(path).column("x").to_pylist() == list(range(9))
+
+
+def test_unordered_drops_insertion_order_only_inside_the_block_even_when_it_fails() -> None:
+    con = duckdb.connect()
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    try:
+        with prepare_sql.unordered(con):
+            assert con.execute(setting).fetchone()[0] is False
+        assert con.execute(setting).fetchone()[0] is True
+        with pytest.raises(duckdb.Error), prepare_sql.unordered(con):
+            con.execute("SELECT * FROM no_such_table")
+        # write_customers relies on scan order after the aggregates ran unordered
+        assert con.execute(setting).fetchone()[0] is True
+    finally:
+        con.close()

@@ -34,20 +34,66 @@ RAW_FORMATS: tuple[str, ...] = ("parquet", "csv")
 
 _CHUNK = 16 * 1024 * 1024
 
-#: DuckDB memory limit of every connection that reads raw tables (validate, prepare); work
-#: above it spills to disk in the caller's spill folder.
-DUCKDB_MEMORY_LIMIT = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY", "2GB")
+#: DuckDB memory limit of every connection that reads raw tables (validate, prepare), as set
+#: by ``BANKANALYSIS_DUCKDB_MEMORY`` (e.g. ``"2GB"``); unset: :func:`default_memory_limit` of
+#: the machine's memory. Work above the limit spills to disk in the caller's spill folder.
+DUCKDB_MEMORY_LIMIT: str | None = os.environ.get("BANKANALYSIS_DUCKDB_MEMORY") or None
+
+#: Bounds of the default DuckDB memory limit, in GB (10^9 bytes): never below the former fixed
+#: default, never above what leaves room, under the 12 GB a process may take at most (issue
+#: 18), for the Python and Arrow memory outside DuckDB's limit.
+MEMORY_LIMIT_GB_RANGE: tuple[float, float] = (2.0, 8.0)
+#: Share of the machine's physical memory the default limit gives DuckDB.
+MEMORY_LIMIT_SHARE = 1 / 3
+
+
+def default_memory_limit(physical_bytes: int | None) -> str:
+    """The DuckDB memory limit for a machine with ``physical_bytes`` of memory.
+
+    A third of the memory (:data:`MEMORY_LIMIT_SHARE`), held within
+    :data:`MEMORY_LIMIT_GB_RANGE` and rounded down to a tenth of a GB; the lower bound when
+    the memory is unknown. Below about three times the limit the big aggregations of a 10
+    million customer bank spill to disk, and their cost then grows faster than the bank.
+
+    Parameters
+    ----------
+    physical_bytes : int or None
+        Physical memory of the machine (``None``: unknown).
+
+    Returns
+    -------
+    str
+        A DuckDB size, e.g. ``"8.0GB"`` on a 24 GB machine.
+    """
+    lo, hi = MEMORY_LIMIT_GB_RANGE
+    if not physical_bytes or physical_bytes <= 0:
+        return f"{lo:.1f}GB"
+    gb = min(hi, max(lo, physical_bytes * MEMORY_LIMIT_SHARE / 1e9))
+    return f"{int(gb * 10) / 10:.1f}GB"
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (``None`` where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def duckdb_memory_limit() -> str:
+    """The memory limit of :func:`bounded_connection`: the variable's, else the machine's default."""
+    return DUCKDB_MEMORY_LIMIT or default_memory_limit(physical_memory())
 
 
 def bounded_connection(spill_dir: Path) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection held to :data:`DUCKDB_MEMORY_LIMIT`, spilling to ``spill_dir``.
+    """A DuckDB connection held to :func:`duckdb_memory_limit`, spilling to ``spill_dir``.
 
     Without a limit DuckDB takes up to 80 % of the machine's memory: a large bank's checks or
     aggregations would then grow with the bank instead of spilling. The progress bar is off (it
     floods stderr on big banks).
     """
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = {sql_str(DUCKDB_MEMORY_LIMIT)}")
+    con.execute(f"SET memory_limit = {sql_str(duckdb_memory_limit())}")
     con.execute(f"SET temp_directory = {sql_str(Path(spill_dir))}")
     con.execute("SET enable_progress_bar = false")
     return con

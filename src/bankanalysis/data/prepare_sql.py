@@ -94,6 +94,22 @@ def timed(what: str) -> Iterator[None]:
     )
 
 
+@contextlib.contextmanager
+def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB return rows in any order inside the block (``preserve_insertion_order``).
+
+    Only for statements whose row order nothing reads: aggregates kept as tables or partition
+    files that are later joined by customer, and each month's ``cm_cur``, which is written in
+    ``sort_key`` order. Keeping the order costs DuckDB memory (and, above its limit, spilling)
+    in every parallel scan; :func:`write_customers` needs it and runs outside such a block.
+    """
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = true")
+
+
 def month_index(month: str) -> int:
     """Months since year 0 of a ``YYYY-MM`` month (the ``mi`` partition key)."""
     return int(month[:4]) * 12 + int(month[5:7]) - 1
@@ -187,6 +203,12 @@ def stage_holdings(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
         f"ELSE 0::UBIGINT END) AS UBIGINT) AS mask_{k}"
         for k in range(cat.n_masks)
     )
+    with unordered(con):
+        _create_hm(con, fam, masks)
+
+
+def _create_hm(con: duckdb.DuckDBPyConnection, fam: str, masks: str) -> None:
+    """The holdings aggregate itself (see :func:`stage_holdings`)."""
     con.execute(
         f"""CREATE TEMP TABLE hm AS
         SELECT h.month, h.customer_id,
@@ -210,6 +232,12 @@ def stage_events(
     """Aggregate an event table per (month index, customer) into ``out/mi=.../``."""
     d = quote_ident(date_col)
     target = str(out).replace("'", "''")
+    with unordered(con):
+        _copy_events(con, view, d, aggs, target)
+
+
+def _copy_events(con: duckdb.DuckDBPyConnection, view: str, d: str, aggs: str, target: str) -> None:
+    """The event aggregate itself (see :func:`stage_events`)."""
     con.execute(
         f"""COPY (
         SELECT CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER) AS mi, customer_id, {aggs}
@@ -752,7 +780,7 @@ def write_customer_month(
                 [partition_files(work / "tm", "mi", w) for w in window],
                 [partition_files(work / "ct", "mi", w) for w in window],
             )
-            with timed(f"customer_month {m}"):
+            with timed(f"customer_month {m}"), unordered(con):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE cm_cur AS {sql}")
             with timed(f"unit sums {m}"):
                 sums, month_counts = _month_sums(con, cat, m, first=i == 0)
@@ -766,9 +794,10 @@ def write_customer_month(
             with timed(f"customer_month {m} written"):
                 rows, pending = write_row_groups(reader, writer, ROW_GROUP_SIZE, pool, pending)
             n_cm += rows
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE cm_prev AS SELECT customer_id, {masks} FROM cm_cur"
-            )
+            with unordered(con):  # joined by customer only
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE cm_prev AS SELECT customer_id, {masks} FROM cm_cur"
+                )
             con.execute("DROP TABLE cm_cur")
             logger.info("customer_month %s: %s customers", m, f"{rows:,}")
         if pending is not None:
