@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankanalysis.propensity.conversion import conversion_by_group, lead_conversion, lead_outcomes
+from bankanalysis.propensity.conversion import (
+    add_counts,
+    comparable_counts,
+    conversion_by_group,
+    lead_conversion,
+    lead_outcomes,
+)
 
 
 def _planted():
@@ -85,3 +91,27 @@ def test_no_leads_no_rows():
     scores, _, later = _planted()
     none = pd.DataFrame({"customer_id": [], "product": []})
     assert lead_conversion(lead_outcomes(scores, none, later)).empty
+
+
+def test_non_leads_counted_per_band_hand_computed():
+    counts = comparable_counts(lead_outcomes(*_planted()))
+    got = {(r.product, r.band.right): (r.size, r.sum) for r in counts.itertuples()}
+    # fund (0.2, 0.3]: e, f, g, h (e bought); (0.5, 1.0]: i, j (i bought); gold: none
+    assert got == {("fund", 0.3): (4, 1), ("fund", 1.0): (2, 1)}
+    assert counts["size"].dtype == np.int64 and counts["sum"].dtype == np.int64
+
+
+def test_conversion_from_lead_rows_and_counted_parts_equals_whole_outcomes():
+    scores, leads, later = _planted()
+    whole = lead_outcomes(scores, leads, later)
+    # two parts of the customers, each part's lead rows kept and its non-leads counted
+    parts = [scores.iloc[:5], scores.iloc[5:]]
+    outs = [lead_outcomes(s, leads[leads["customer_id"].isin(s.index)], later) for s in parts]
+    counts = add_counts([comparable_counts(o) for o in outs])
+    assert sorted(counts["size"]) == [2, 4] and counts["sum"].sum() == 2
+    lead_rows = whole[whole["lead"]]
+    for k in (1, 3):
+        expected = lead_conversion(whole, min_comparable=k)
+        got = lead_conversion(lead_rows, min_comparable=k, comparable=counts)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.set_index("product").loc["fund", "comparable_conversion"] == 0.25

@@ -105,3 +105,63 @@ def test_conversion_text_names_the_issue_month_and_the_biggest_product():
     assert "(+5.0 pp)" in text
     none = conversion_text(_conv().iloc[1:], "2025-09", "2025-12", {}, 10)
     assert "no product had enough leads (at least 10)" in none
+
+
+# --------------------------------------------------------------------------- in parts, as whole
+
+
+def test_scores_offers_and_replay_in_small_parts_equal_the_whole_on_the_ci_bank(ci_bank):
+    """Scoring, ranking offers and replaying last period's leads a few customers at a time
+    (parts of 23 to 37 customers, so every region is split many times) give exactly what
+    doing each whole gives: the same bits, the same rows in the same order."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.propensity import TrainingSettings, fit_or_load
+    from bankanalysis.propensity.conversion import conversion_by_group, lead_conversion
+    from bankanalysis.propensity.leads import build_lead_lists, next_best_offers
+    from bankanalysis.propensity.training import score_customers
+    from bankanalysis.propensity.workflow import replay_conversion, replay_leads, score_region
+
+    bank = load_processed(ci_bank.processed)
+    settings = TrainingSettings(max_iter=40, n_threads=1)
+    bundle, _ = fit_or_load(bank, settings, None)
+    assert bundle.models, bundle.skipped
+    region = str(bank.regions["region_id"].iloc[0])
+    thresholds = list(settings.tier_thresholds)
+    scored = score_region(bank, bundle, region, thresholds, 3)
+    n = len(scored.X)
+    assert n > 100  # split into several parts below
+
+    whole = score_customers(bundle, scored.X, chunk=n)
+    parts = score_customers(bundle, scored.X, chunk=37)
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
+    assert np.array_equal(parts.to_numpy().view(np.int32), whole.to_numpy().view(np.int32))
+    p = whole.to_numpy()
+    assert np.isfinite(p).sum() > n and ((p[np.isfinite(p)] > 0) & (p[np.isfinite(p)] < 1)).all()
+    pd.testing.assert_frame_equal(scored.scores, whole, check_exact=True)
+
+    offers = next_best_offers(whole, {"fund": 3.0}, 2, chunk=n)
+    offers_parts = next_best_offers(whole, {"fund": 3.0}, 2, chunk=29)
+    pd.testing.assert_frame_equal(offers_parts, offers, check_exact=True)
+    assert offers.groupby("customer_id").size().max() == 2 and len(offers) > n
+    leads = build_lead_lists(offers, scored.customers, 20, 0.0)
+    assert len(leads) > 0
+
+    args = (bank, bundle, region, thresholds, 3, None, 2, 20, 0.0)
+    outcomes, issued = replay_leads(*args)
+    replay = replay_conversion(*args, chunk=31)
+    assert replay.issue_month == issued
+    lead_rows = outcomes[outcomes["lead"]].reset_index(drop=True)
+    assert len(lead_rows) > 0 and (~outcomes["lead"]).sum() > len(lead_rows)
+    pd.testing.assert_frame_equal(replay.leads, lead_rows, check_exact=True)
+    assert replay.comparable["size"].sum() == (~outcomes["lead"]).sum()
+    assert replay.comparable["sum"].sum() == outcomes.loc[~outcomes["lead"], "bought"].sum()
+    for k in (1, 10):
+        pd.testing.assert_frame_equal(
+            lead_conversion(replay.leads, k, comparable=replay.comparable),
+            lead_conversion(outcomes, k),
+            check_exact=True,
+        )
+    for by in ("manager_id", "outlet_id"):
+        pd.testing.assert_frame_equal(
+            conversion_by_group(replay.leads, by), conversion_by_group(outcomes, by)
+        )

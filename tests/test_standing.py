@@ -33,3 +33,38 @@ def test_a_report_s_coverage_products_reaches_its_summary(ctx, notebook: str) ->
     assert float(shown) == pytest.approx(float(expected.value("product_coverage", row)))
     default = standing_for(ctx, notebook_parameters(schema_defaults(notebook)))
     assert float(default.frame("R02").at["product_coverage", "value"]) < float(shown)
+
+
+def test_month_tiers_read_narrowly_equal_the_wide_read_on_the_ci_bank(ci_bank) -> None:
+    """The standing reads one month's columns and the window's AUM alone; its tiers, base
+    customers and region scorecards equal those cut from reading every column of every month
+    the standing needs at once (how they were computed before)."""
+    import pandas as pd
+
+    from bankanalysis import overview as ov
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report.overview import scorecard_options
+    from bankanalysis.report.standing import month_tiers
+    from bankanalysis.rules.months import base_month
+    from bankanalysis.rules.tiers import customer_tiers
+
+    bank = load_processed(ci_bank.processed)
+    cols = ov.scorecard_columns("wealth_card", bank.has("contacts"))
+    months = list(bank.months)
+    thresholds = [50_000.0, 500_000.0, 6_000_000.0]
+    wide = bank.customer_month(columns=cols)
+    common = scorecard_options(bank, 3, "wealth_card")
+    rm, om = bank.region_month(), bank.outlet_month()
+    for m in (months[-1], months[-4]):
+        base = base_month([x for x in months if x <= m], m, 12)
+        tiers, cm_base = month_tiers(bank, m, base, cols, thresholds, 3)
+        expected = customer_tiers(wide, m, thresholds, 3)
+        pd.testing.assert_frame_equal(tiers, expected, check_exact=True)
+        assert tiers["tier"].value_counts().sum() == (wide["month"] == m).sum() > 100
+        expected_base = wide.loc[wide["month"] == base, ["customer_id", "region_id"]]
+        pd.testing.assert_frame_equal(cm_base, expected_base.reset_index(drop=True))
+        assert len(cm_base) > 100
+        got = ov.region_scorecard(tiers, cm_base, rm, om, m, **common)
+        want = ov.region_scorecard(expected, expected_base, rm, om, m, **common)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert got["customers"].sum() == len(tiers)

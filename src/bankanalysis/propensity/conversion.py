@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SCORE_BANDS", "conversion_by_group", "lead_conversion", "lead_outcomes"]
+__all__ = [
+    "SCORE_BANDS",
+    "add_counts",
+    "comparable_counts",
+    "conversion_by_group",
+    "lead_conversion",
+    "lead_outcomes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +98,65 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("band", observed=True)["bought"].agg(["size", "sum"])
 
 
-def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataFrame:
+def comparable_counts(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Non-leads and their buyers per product and score band: all :func:`lead_conversion`
+    reads of the non-lead rows of :func:`lead_outcomes`.
+
+    Counts add up over customers, so the outcomes of a region can be built a part of its
+    customers at a time, each part's lead rows kept and its non-leads counted here; the
+    counts of the parts are summed with :func:`add_counts`.
+
+    Returns
+    -------
+    DataFrame
+        ``product, band, size, sum`` (``sum``: non-leads who bought), one row per product and
+        band with non-leads.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"product": ["fund"] * 3, "band": pd.Categorical(["a", "a", "b"]),
+    ...                   "lead": [False, False, True], "bought": [True, False, True]})
+    >>> comparable_counts(o).values.tolist()
+    [['fund', 'a', 2, 1]]
+    """
+    others = outcomes.loc[~outcomes["lead"].to_numpy(dtype=bool)]
+    g = others.groupby(["product", "band"], observed=True, sort=False)["bought"]
+    out = g.agg(["size", "sum"]).reset_index()
+    out["size"] = out["size"].astype("int64")
+    out["sum"] = out["sum"].astype("int64")
+    return out
+
+
+def add_counts(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The sum of :func:`comparable_counts` of parts of the customers (same columns).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"product": ["f"], "band": pd.Categorical(["x"]), "size": [2], "sum": [1]})
+    >>> add_counts([a, a]).values.tolist()
+    [['f', 'x', 4, 2]]
+    """
+    both = pd.concat(list(parts), ignore_index=True)
+    g = both.groupby(["product", "band"], observed=True, sort=False)[["size", "sum"]].sum()
+    return g.reset_index()
+
+
+def _comparable_rates(counts: pd.DataFrame, product: object, like: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_rates` of a product's non-leads, from :func:`comparable_counts` (index: the band,
+    with the categories of ``like``'s index)."""
+    mine = counts.loc[counts["product"] == product]
+    index = pd.CategoricalIndex(
+        mine["band"].to_numpy(), categories=like.index.categories, name="band"
+    )
+    return pd.DataFrame(
+        {"size": mine["size"].to_numpy(np.int64), "sum": mine["sum"].to_numpy(np.int64)},
+        index=index,
+    )
+
+
+def lead_conversion(
+    outcomes: pd.DataFrame, min_comparable: int = 1, comparable: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per product: how the leads converted against comparable non-leads of the same score band.
 
     The comparable rate weights each band's non-lead conversion by the band's number of leads
@@ -107,6 +172,10 @@ def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataF
         :func:`lead_outcomes`.
     min_comparable : int
         Fewest non-leads a band needs to be compared.
+    comparable : DataFrame, optional
+        :func:`comparable_counts` of the non-leads; when given, ``outcomes`` need only hold
+        the lead rows (its non-lead rows, if any, are not read) and the result is the same as
+        from the whole outcomes.
 
     Returns
     -------
@@ -125,12 +194,17 @@ def lead_conversion(outcomes: pd.DataFrame, min_comparable: int = 1) -> pd.DataF
     ...                     "conversion_uplift"]].values.tolist()
     [[2.0, 0.5, 0.25, 0.25]]
     """
+    counts = comparable  # the name is reused below for a product's comparable rate
     rows = []
     for product, g in outcomes.groupby("product", sort=False, observed=True):
         lead = g[g["lead"]]
         if lead.empty:
             continue
-        mine, others = _rates(lead), _rates(g[~g["lead"]])
+        mine = _rates(lead)
+        if counts is None:
+            others = _rates(g[~g["lead"]])
+        else:
+            others = _comparable_rates(counts, product, mine)
         both = mine.add_suffix("_lead").join(others.add_suffix("_other"), how="inner")
         both = both[both["size_other"] >= max(1, min_comparable)]
         matched = int(both["size_lead"].sum())

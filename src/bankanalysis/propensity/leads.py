@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "LEAD_COLUMNS",
+    "OFFER_CHUNK",
     "build_lead_lists",
     "describe_feature",
     "leads_by_product",
@@ -26,6 +27,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Customers whose offers :func:`next_best_offers` ranks at a time (the long frame of one part
+#: holds this many customers times the products).
+OFFER_CHUNK = 100_000
 
 #: Columns of a lead list, in order.
 LEAD_COLUMNS: tuple[str, ...] = (
@@ -46,9 +51,19 @@ LEAD_COLUMNS: tuple[str, ...] = (
 
 
 def next_best_offers(
-    scores: pd.DataFrame, values: Mapping[str, float] | None = None, k: int = 2
+    scores: pd.DataFrame,
+    values: Mapping[str, float] | None = None,
+    k: int = 2,
+    chunk: int | None = None,
 ) -> pd.DataFrame:
     """Each customer's top-``k`` products by probability x product value.
+
+    A customer's offers depend on their own scores alone, so the customers are ranked in parts
+    of ``chunk`` (default :data:`OFFER_CHUNK`) one after the other: the long (customer x
+    product) frame of a whole region is never built at once. With customers sorted (as
+    :func:`~bankanalysis.propensity.training.score_customers` returns them) the parts, one after
+    the other, are the rows of ranking everyone at once, in the same order; an unsorted index is
+    ranked whole.
 
     Parameters
     ----------
@@ -58,6 +73,8 @@ def next_best_offers(
         Value of one sale per product (default 1 for every product).
     k : int
         Offers per customer.
+    chunk : int, optional
+        Customers ranked at a time (at least 1).
 
     Returns
     -------
@@ -71,6 +88,19 @@ def next_best_offers(
     >>> next_best_offers(s, {"fund": 1.0, "gold": 3.0}, k=1)[["customer_id", "product"]].values.tolist()
     [['c1', 'gold'], ['c2', 'gold']]
     """
+    size = OFFER_CHUNK if chunk is None else int(chunk)
+    if size < 1:
+        raise ValueError(f"next_best_offers: chunk must be at least 1, got {size}")
+    if len(scores) <= size or not scores.index.is_monotonic_increasing:
+        return _offers_part(scores, values, k)
+    parts = [
+        _offers_part(scores.iloc[i : i + size], values, k) for i in range(0, len(scores), size)
+    ]
+    return pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+
+
+def _offers_part(scores: pd.DataFrame, values: Mapping[str, float] | None, k: int) -> pd.DataFrame:
+    """:func:`next_best_offers` of some customers, ranked at once."""
     values = dict(values or {})
     long = scores.rename_axis("customer_id").reset_index()
     long = long.melt(id_vars="customer_id", var_name="product", value_name="probability")

@@ -39,6 +39,7 @@ from bankanalysis.propensity.models import (
 from bankanalysis.rules.months import shift_month
 
 __all__ = [
+    "SCORE_CHUNK",
     "BankLike",
     "MonthData",
     "PropensityBundle",
@@ -55,6 +56,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Customers :func:`score_customers` scores at a time.
+SCORE_CHUNK = 200_000
 #: Column of the tier-popularity baseline's input (window-average AUM over ``tier_months``).
 TIER_AUM = "avg_aum"
 
@@ -616,8 +619,15 @@ def fit_or_load(
     return load_or_build(Path(cache_dir), key, lambda: train_propensity(bank, settings))
 
 
-def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
+def score_customers(
+    bundle: PropensityBundle, X: pd.DataFrame, chunk: int | None = None
+) -> pd.DataFrame:
     """Calibrated probability of each customer taking up each modelled product.
+
+    A customer's probability depends on their own features alone, so the rows are scored in
+    parts of ``chunk`` customers (default :data:`SCORE_CHUNK`): the models' float64 copy of the
+    features never holds a whole region at once, and the probabilities are those of scoring
+    every row at once.
 
     Parameters
     ----------
@@ -625,6 +635,8 @@ def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
         Trained models.
     X : DataFrame
         Features from :func:`build_features` (customers as index).
+    chunk : int, optional
+        Customers scored at a time (at least 1).
 
     Returns
     -------
@@ -638,13 +650,14 @@ def score_customers(bundle: PropensityBundle, X: pd.DataFrame) -> pd.DataFrame:
             f"features {missing[:5]} used in training are missing from the scoring data; "
             "the processed data changed shape: retrain (delete data/processed/_models)"
         )
-    X = X[bundle.feature_names]
-    out = {}
-    for p, model in bundle.models.items():
-        held = X[f"hold_{p}"].to_numpy() > 0
-        prob = np.full(len(X), np.nan, dtype=np.float32)
-        rows = np.flatnonzero(~held)
-        if rows.size:
-            prob[rows] = model.predict_proba(X.iloc[rows])[:, 1]
-        out[p] = prob
+    size = SCORE_CHUNK if chunk is None else int(chunk)
+    if size < 1:
+        raise ModelError(f"score_customers: chunk must be at least 1, got {size}")
+    out = {p: np.full(len(X), np.nan, dtype=np.float32) for p in bundle.models}
+    for start in range(0, len(X), size):
+        part = X.iloc[start : start + size][bundle.feature_names]
+        for p, model in bundle.models.items():
+            rows = np.flatnonzero(~(part[f"hold_{p}"].to_numpy() > 0))
+            if rows.size:
+                out[p][start + rows] = model.predict_proba(part.iloc[rows])[:, 1]
     return pd.DataFrame(out, index=X.index)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import ModelError
-from bankanalysis.propensity.conversion import lead_outcomes
+from bankanalysis.propensity.conversion import add_counts, comparable_counts, lead_outcomes
 from bankanalysis.propensity.leads import (
     build_lead_lists,
     next_best_offers,
@@ -33,15 +33,22 @@ from bankanalysis.rules.months import shift_month
 from bankanalysis.rules.tiers import assign_tiers
 
 __all__ = [
+    "OUTCOME_CHUNK",
     "RegionScores",
+    "ReplayedLeads",
     "add_reasons",
     "manager_book",
+    "replay_conversion",
     "replay_leads",
     "region_lead_lists",
     "score_region",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Customers whose lead outcomes :func:`replay_conversion` builds at a time (one part's
+#: long frame holds this many customers times the products).
+OUTCOME_CHUNK = 100_000
 
 
 @dataclass
@@ -213,6 +220,93 @@ def replay_leads(
     info = then.customers.set_index("customer_id")[["manager_id", "outlet_id"]]
     outcomes = outcomes.join(info, on="customer_id")
     return outcomes, t0
+
+
+@dataclass
+class ReplayedLeads:
+    """Last period's leads and what became of them, as the report reads them.
+
+    Attributes
+    ----------
+    leads : DataFrame
+        The lead rows of :func:`~bankanalysis.propensity.conversion.lead_outcomes` (same
+        columns and order), with each lead's ``manager_id`` and ``outlet_id`` at the issue
+        month.
+    comparable : DataFrame
+        :func:`~bankanalysis.propensity.conversion.comparable_counts` of the non-leads.
+    issue_month : str
+        When the leads would have been issued.
+    """
+
+    leads: pd.DataFrame
+    comparable: pd.DataFrame
+    issue_month: str
+
+
+def replay_conversion(
+    bank: BankLike,
+    bundle: PropensityBundle,
+    region_id: str,
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+    values: dict[str, float] | None,
+    offers_per_customer: int,
+    leads_per_sheet: int,
+    min_probability: float = 0.0,
+    chunk: int | None = None,
+) -> ReplayedLeads | str:
+    """:func:`replay_leads` for the report, a part of the region's customers at a time.
+
+    The outcomes of every (customer, product) pair are built ``chunk`` customers at a time
+    (default :data:`OUTCOME_CHUNK`): each part's lead rows are kept and its non-leads
+    counted per product and score band, all that
+    :func:`~bankanalysis.propensity.conversion.lead_conversion` and
+    :func:`~bankanalysis.propensity.conversion.conversion_by_group` read. The lead rows are the
+    lead rows of :func:`replay_leads`, in the same order; the counts are those of its non-lead
+    rows.
+
+    Returns
+    -------
+    ReplayedLeads or str
+        The replay, or why there is none (as :func:`replay_leads`).
+    """
+    size = OUTCOME_CHUNK if chunk is None else int(chunk)
+    if size < 1:
+        raise ModelError(f"replay_conversion: chunk must be at least 1, got {size}")
+    t0 = shift_month(bundle.data_month, -bundle.settings.horizon)
+    if not bundle.models:
+        return "no product has a model"
+    if t0 not in set(bank.months):
+        return f"the data do not reach back to {t0}, when those leads would have been issued"
+    then = score_region(bank, bundle, region_id, tier_thresholds, tier_months, month=t0)
+    scores, customers = then.scores, then.customers
+    del then  # the features are not needed any more
+    offers = next_best_offers(scores, values, offers_per_customer)
+    leads = build_lead_lists(offers, customers, leads_per_sheet, min_probability)
+    del offers
+    holds = [f"hold_{p}" for p in scores.columns]
+    later = bank.customer_month(
+        months=[bundle.data_month], region_id=region_id, columns=["customer_id", *holds]
+    ).set_index("customer_id")
+    later.columns = [c[5:] for c in later.columns]
+    kept, counts = [], []
+    for start in range(0, len(scores), size):
+        part = scores.iloc[start : start + size]
+        mine = leads.loc[leads["customer_id"].isin(part.index)]
+        o = lead_outcomes(part, mine, later.loc[later.index.isin(part.index)])
+        kept.append(o.loc[o["lead"].to_numpy(dtype=bool)])
+        counts.append(comparable_counts(o))
+        del o
+    lead_rows = pd.concat(kept, ignore_index=True)
+    # the whole frame is product after product (each in customer order): so are the parts'
+    # lead rows once stably sorted by product
+    order = {p: i for i, p in enumerate(scores.columns)}
+    lead_rows = lead_rows.iloc[
+        np.argsort(lead_rows["product"].map(order).to_numpy(), kind="stable")
+    ].reset_index(drop=True)
+    info = customers.set_index("customer_id")[["manager_id", "outlet_id"]]
+    lead_rows = lead_rows.join(info, on="customer_id")
+    return ReplayedLeads(lead_rows, add_counts(counts), t0)
 
 
 def manager_book(

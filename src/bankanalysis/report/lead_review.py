@@ -23,7 +23,12 @@ import pandas as pd
 from bankanalysis.propensity.conversion import conversion_by_group, lead_conversion
 from bankanalysis.propensity.scorecards import scorecards
 from bankanalysis.propensity.training import PropensityBundle
-from bankanalysis.propensity.workflow import RegionScores, manager_book, replay_leads
+from bankanalysis.propensity.workflow import (
+    RegionScores,
+    ReplayedLeads,
+    manager_book,
+    replay_conversion,
+)
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Absent,
@@ -453,10 +458,11 @@ def lead_review(
     outlet_names = dict(
         zip(bank.outlets["outlet_id"].astype(str), bank.outlets["name"].astype(str), strict=True)
     )
-    outcomes, issued = replay_leads(
+    replay = replay_conversion(
         bank, bundle, str(ctx.region_id), tier_thresholds, tier_months,
         dict(product_values or {}), offers_per_customer, leads_per_sheet, min_lead_probability,
     )  # fmt: skip
+    outcomes = replay.leads if isinstance(replay, ReplayedLeads) else None
     book = manager_book(bank, scored, bundle.data_month, list(scored.scores.columns))
     has_contacts = bank.has("contacts")
     by_mgr = by_outlet = None
@@ -491,13 +497,14 @@ def lead_review(
         card_parts.append(scorecard_distribution_table(dist, k, ctx.currency))
     card_parts.append(outlet_scorecard_table(outlet_cards, outlet_names, k, ctx.currency))
     card_metrics = {"managers_scored": len(cards)}
-    if outcomes is None:
+    if not isinstance(replay, ReplayedLeads):
         conv_section = Section(
-            [f"Last period's leads cannot be checked: {_e(issued)}."],
-            conversion_metrics(pd.DataFrame(), k, issued),
+            [f"Last period's leads cannot be checked: {_e(replay)}."],
+            conversion_metrics(pd.DataFrame(), k, replay),
         )
     else:
-        conv = lead_conversion(outcomes, min_comparable=k)
+        conv = lead_conversion(replay.leads, min_comparable=k, comparable=replay.comparable)
+        issued = replay.issue_month
         parts: list[Any] = [conversion_text(conv, issued, bundle.data_month, product_names, k)]
         if not conv.empty:
             parts.append(conversion_table(conv, product_names, k))

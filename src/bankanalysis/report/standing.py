@@ -18,13 +18,14 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis import overview as ov
+from bankanalysis.exceptions import ProcessedDataError
 from bankanalysis.params import OverviewParams
 from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.report.context import ReportContext
 from bankanalysis.report.format import Absent, Suppressed, is_missing
 from bankanalysis.report.overview import Scorecard, scorecard_options
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.months import base_month, shift_month
+from bankanalysis.rules.months import base_month, month_window, shift_month
 from bankanalysis.rules.tiers import customer_tiers
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "cached_standing",
     "echelon_key",
     "load_standing",
+    "month_tiers",
     "scorecard_params",
     "standing_for",
 ]
@@ -145,6 +147,46 @@ def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
     return df.assign(region_id=df["region_id"].astype(str).map(lookup))
 
 
+def month_tiers(
+    bank: Any,
+    month: str,
+    base: str,
+    columns: Sequence[str],
+    tier_thresholds: Sequence[float],
+    tier_months: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The whole bank's tiers at ``month`` and its customers at the base month, read narrowly.
+
+    :func:`~bankanalysis.rules.tiers.customer_tiers` of the ``columns`` of ``month`` with the
+    tier window's AUM, and ``customer_id, region_id`` of ``base``: only ``month`` is read with
+    every column; the window's earlier month-ends are read as ``customer_id, aum`` and the base
+    month as ``customer_id, region_id`` (a tier depends on the window's AUM alone), one month
+    of the standing at a time, instead of every column of every month the standing needs at
+    once. The frames equal those cut from the wide read (a test keeps them so).
+
+    Returns
+    -------
+    (tiers_now, cm_base)
+    """
+    now = bank.customer_month(months=[month], columns=list(columns))
+    window = [m for m in month_window(month, tier_months) if m in set(bank.months)]
+    aum = bank.customer_month(months=window, columns=["customer_id", "aum"])
+    tiers = customer_tiers(aum, month, tier_thresholds, tier_months)
+    del aum
+    out = now.sort_values("customer_id").reset_index(drop=True)
+    del now
+    if not out["customer_id"].equals(tiers["customer_id"]):
+        raise ProcessedDataError(f"customer_month {month}: the AUM and the full rows differ")
+    for c in ("avg_aum", "months_used", "tier"):
+        out[c] = tiers[c].array  # same customers in the same (sorted) order
+    if base in set(bank.months):
+        cm_base = bank.customer_month(months=[base], columns=["customer_id", "region_id"])
+        cm_base = cm_base[["customer_id", "region_id"]]
+    else:
+        cm_base = out.loc[[], ["customer_id", "region_id"]]
+    return out, cm_base
+
+
 def load_standing(
     ctx: ReportContext,
     *,
@@ -169,19 +211,8 @@ def load_standing(
         if shift_month(month, -n) in months
     }
     wanted = [month, *since.values()]
-    needed = sorted(
-        {
-            m
-            for w in wanted
-            for m in ov.overview_months(
-                [x for x in months if x <= w], w, tier_months, lookback_months
-            )
-        }
-    )
     has_contacts = bank.has("contacts")
-    cm = bank.customer_month(
-        months=needed, columns=ov.scorecard_columns(wealth_card_product, has_contacts)
-    )
+    columns = ov.scorecard_columns(wealth_card_product, has_contacts)
     rm = bank.region_month()
     rm = rm.loc[rm["month"] <= month]
     om = bank.outlet_month()
@@ -194,8 +225,7 @@ def load_standing(
     regions, echelons, whole = {}, {}, {}
     for m in wanted:
         base = base_month([x for x in months if x <= m], m, lookback_months)
-        tiers_now = customer_tiers(cm, m, tier_thresholds, tier_months)
-        cm_base = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
+        tiers_now, cm_base = month_tiers(bank, m, base, columns, tier_thresholds, tier_months)
         args = (tiers_now, cm_base, rm, om, m)
         regions[m] = Scorecard.withheld_from(ov.region_scorecard(*args, **common), k, base)
         relabelled = [_relabel(a, to_echelon) for a in args[:4]]
