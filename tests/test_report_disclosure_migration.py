@@ -109,3 +109,27 @@ def test_the_fail_safe_leaves_a_safe_table_as_it_was():
     assert mig.protection.safe and not mig.protection.failsafe
     assert FAILSAFE not in mig.protection.counts()
     assert failsafe_note(mig) == ""
+
+
+def test_a_small_count_of_lost_customers_keeps_its_rates_withheld_in_01():
+    from bankanalysis.report import segmentation as rs
+
+    mig = dm.protect_migration(LOST_EIGHT, _flows(LOST_EIGHT), K)
+    kpis = pd.Series(
+        {
+            "stock_retention": 99 / 107,
+            "upward_migration_rate": 2 / 107,
+            "downward_migration_rate": 0.0,
+            "attrition_rate": 8 / 107,
+            "base_customers": 107,
+            "lost_customers": 8,
+            "upgraded_customers": 2,
+            "downgraded_customers": 0,
+            "gained_customers": 16,
+        }
+    )
+    m = dm.protected_migration_metrics(rs.migration_metrics(kpis, mig.flows, K), mig, K)
+    assert [str(m[c]) for c in ("lost_customers", "stock_retention", "attrition_rate")] == [
+        "<10"
+    ] * 3
+    assert str(m["upward_migration_rate"]) == "<10" and m["downward_migration_rate"] == 0.0
