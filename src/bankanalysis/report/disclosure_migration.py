@@ -58,13 +58,19 @@ class MigrationProtection:
         Transition counts with hidden cells NaN (what the heat map may draw).
     flows : DataFrame
         Tier flows with hidden cells as :class:`Suppressed` (object columns; the table shows
-        ``"<k"`` or ``"x"``), ``suppressed`` all False (the cells say it themselves).
+        ``"<k"``, ``"x"`` or ``"withheld"``), ``suppressed`` all False (the cells say it
+        themselves).
     protection : Protection
+    small_totals : frozenset
+        Cohort totals of 1 to ``k - 1`` customers the audit takes as published (the overview
+        prints them) but 01 still withholds, with their rates
+        (:func:`protected_migration_metrics`).
     """
 
     matrix: pd.DataFrame
     flows: pd.DataFrame
     protection: Protection
+    small_totals: frozenset[str] = frozenset()
 
     @property
     def matrix_status(self) -> pd.DataFrame:
@@ -244,7 +250,10 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
             why = PRIMARY if PRIMARY in (st["customers_from"], st["closed_out"]) else SECONDARY
             out.at[idx, "retention_rate"] = cell_value(row["retention_rate"], why, k)
     out["suppressed"] = False
-    return MigrationProtection(matrix=shown, flows=out, protection=prot)
+    small = frozenset(
+        c for c in _PUBLISHED_ELSEWHERE if c in table.values and is_small([table.values[c]], k)[0]
+    )
+    return MigrationProtection(matrix=shown, flows=out, protection=prot, small_totals=small)
 
 
 #: Migration KPIs and the count each one reveals with the (published) cohort size.
@@ -265,11 +274,11 @@ def protected_migration_metrics(
     0.2 % of 1,500 customers says "3 upgraded" as plainly as the count. The lost customers
     are audited as published (the overview prints them through its stock retention), yet 01
     withholds a count of 1 to ``k - 1`` of them (``metrics["lost_customers"]`` withheld) and
-    its rates as before."""
+    its rates as before (:attr:`MigrationProtection.small_totals`)."""
     out = dict(metrics)
     for kpi, count in _RATE_COUNTS.items():
         status = mig.protection.shown_status(count)
-        if not status and count in _PUBLISHED_ELSEWHERE and isinstance(out.get(count), Suppressed):
+        if not status and count in mig.small_totals:
             status = PRIMARY
         if kpi in out and status and not isinstance(out[kpi], Suppressed):
             out[kpi] = cell_value(out[kpi], status, k)
