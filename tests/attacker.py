@@ -971,8 +971,9 @@ def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
 
     ``kind`` is ``"number"`` (the shown figure with its rounding: ``1,234`` is 1,233.5 ..
     1,234.5, ``12.3%`` is 12.25 .. 12.35 in percent), ``"small"`` (``<k``: 1 to ``k - 1``),
-    ``"x"`` (withheld, not small; or ``withheld`` by the fail-safe, any size: both read as at
-    least 0) or ``"text"`` (a name, ``n/a``, a range, a tie mark).
+    ``"x"`` (withheld, not small) or ``"text"`` (a name, ``n/a``, a range, a tie mark; also
+    ``withheld``: the fail-safe's marker is the word the plan tables print as a status, so the
+    HTML attacker leaves it unread -- :func:`attack_flows` reads it in the flow table).
 
     Examples
     --------
@@ -984,7 +985,7 @@ def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
     t = " ".join(str(text).replace("\xa0", " ").split())
     if t == f"<{k}":
         return "small", 1.0, float(k - 1), ""
-    if t in ("x", FAILSAFE_MARKER):
+    if t == "x":
         return "x", 0.0, np.inf, ""
     m = _NUMBER.match(t)
     if m is None:
