@@ -7,9 +7,12 @@ linear relations, and applies the answer to the frames the tables, charts, sente
 
 - the tier table (:func:`protect_tiers`): customers and AUM per tier, their totals, and the
   "<top tier> and above hold X % of the AUM" sentence (:func:`protected_top_share`);
-- the migration matrix and the tier-flow table beneath it (:func:`protect_migration`).
+- the migration matrix and the tier-flow table beneath it (:func:`protect_migration`, from
+  :mod:`bankanalysis.report.disclosure_migration`, re-exported here).
 
-:func:`protection_summary` counts the hidden cells (primary, secondary) for the appendix.
+Where the secondary search gives up, both take the fail-safe
+(:func:`~bankanalysis.rules.disclosure_secondary.fail_safe`). :func:`protection_summary`
+counts the hidden cells (primary, secondary, fail-safe) for the appendix.
 The policy and the method are in ``docs/privacy.md``.
 """
 
