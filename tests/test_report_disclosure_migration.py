@@ -78,6 +78,8 @@ def test_a_lost_customer_pinned_by_the_published_lost_customers_is_withheld_with
         mig.matrix.loc["vip", "closed"]
     )
     assert mig.matrix.attrs["markers"][2] == ["withheld"] * 5
+    # a secondary cell reads "x" (mass to mass, 141), a small one "<k" (the default, "")
+    assert mig.matrix.attrs["markers"][1][:2] == ["x", ""]
     # the appendix counts the cells the fail-safe added (primary and secondary ones keep theirs)
     assert mig.protection.counts()[FAILSAFE] == 3
     assert protection_summary(mig)[FAILSAFE] == 3

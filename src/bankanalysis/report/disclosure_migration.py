@@ -21,8 +21,9 @@ import pandas as pd
 
 from bankanalysis.report.disclosure_grid import cell_value
 from bankanalysis.report.format import Suppressed
-from bankanalysis.rules.disclosure import FAILSAFE_MARKER, is_small
+from bankanalysis.rules.disclosure import FAILSAFE_MARKER, SECONDARY_MARKER, is_small
 from bankanalysis.rules.disclosure_secondary import (
+    FAILSAFE,
     PRIMARY,
     SECONDARY,
     LinearTable,
@@ -103,6 +104,9 @@ _KPI_SUMS = {
 #: scorecard shows customer growth and stock retention (base = customers / (1 + growth),
 #: lost = base x (1 - retention)), so they are known even when 01 withholds them.
 _PUBLISHED_ELSEWHERE = frozenset({"base_customers", "lost_customers"})
+
+
+_CHART_MARKER = {SECONDARY: SECONDARY_MARKER, FAILSAFE: FAILSAFE_MARKER}
 
 
 def _mkey(i: object, j: object) -> str:
@@ -226,10 +230,11 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
         for j in shown.columns:
             if _mkey(i, j) in prot.status or _mkey(i, j) in prot.failsafe:
                 shown.at[i, j] = np.nan
-    # the chart names a cell withheld by the fail-safe as such (its size unsaid), the others
-    # by the threshold as before
+    # the chart names each withheld cell by the table's marker: "<k" a small group, "x" a
+    # secondary cell (it used to read "<k" too, though it holds k or more), "withheld" the
+    # fail-safe (its size unsaid)
     shown.attrs["markers"] = [
-        [FAILSAFE_MARKER if _mkey(i, j) in prot.failsafe else "" for j in shown.columns]
+        [_CHART_MARKER.get(prot.shown_status(_mkey(i, j)), "") for j in shown.columns]
         for i in shown.index
     ]
     out = flows.copy().astype(
