@@ -69,7 +69,9 @@ def attack_tiers(values: dict, reasons: dict, k: int) -> list[tuple[str, float, 
         bounds, integer = [], []
         for t in unknown:
             why = reasons.get(f"customer_share[tier={t}]", "")
-            bounds.append((1, k - 1) if "fewer than" in why else (k, None))
+            # the fail-safe's reason says nothing of the size
+            floor = (0, None) if "(fail-safe)" in why else (k, None)
+            bounds.append((1, k - 1) if "fewer than" in why else floor)
             integer.append(1)
         a_eq, b_eq = [[1.0] * len(unknown)], [round(n_total - known)]
         for i, t in enumerate(unknown):
@@ -134,19 +136,27 @@ def _metrics_of(region: pd.DataFrame, hidden: dict[str, str], top_share: float |
 FLOW_COLUMNS = ("from", "to", "net", "up_in", "down_in", "new_in", "up_out", "down_out", "lost")
 
 
+#: The fail-safe's marker: withheld, any size (0, small or large).
+FAILSAFE_MARKER = "withheld"
+
+
 def _cell_bounds(text: str, k: int) -> tuple[float, float | None]:
-    """What a published table cell tells: a number, ``<k`` (1..k-1) or ``x`` (>= k)."""
+    """What a published table cell tells: a number, ``<k`` (1..k-1), ``x`` (>= k) or
+    ``withheld`` (the fail-safe: >= 0)."""
     text = text.strip().replace(",", "")
     if text == f"<{k}":
         return 1, k - 1
     if text == "x":
         return k, None
+    if text == FAILSAFE_MARKER:
+        return 0, None
     v = float(text)
     return v, v
 
 
 def attack_flows(rows: list[list[str]], k: int, lost: float | None = None):
-    """Every ``<k`` count of the tier-flow table: (tier, column, lower, upper, safe).
+    """Every ``<k`` count of the tier-flow table, and every count the fail-safe withholds
+    (``withheld``: it may be small), as (tier, column, lower, upper, safe).
 
     ``rows``: tier label then the published cells in :data:`FLOW_COLUMNS` order (retention
     left out). Relations an attacker knows: customers at the start = upgraded out + downgraded
@@ -162,7 +172,8 @@ def attack_flows(rows: list[list[str]], k: int, lost: float | None = None):
         for c in FLOW_COLUMNS:
             if c == "net":
                 text = cells[c].strip().replace(",", "").replace("−", "-")
-                bounds.append((-np.inf, None) if text in (f"<{k}", "x") else (float(text),) * 2)
+                hidden = text in (f"<{k}", "x", FAILSAFE_MARKER)
+                bounds.append((-np.inf, None) if hidden else (float(text),) * 2)
             else:
                 bounds.append(_cell_bounds(cells[c], k))
         bounds.append((0, None))  # stayed in the tier: never published
@@ -194,13 +205,14 @@ def attack_flows(rows: list[list[str]], k: int, lost: float | None = None):
         for c, text in zip(FLOW_COLUMNS, row[1:], strict=False):
             # net change is a difference, not a group: withheld with its group, but its own
             # value (e.g. 0 when every move of the row is a shown 0) reveals no customer
-            if text.strip() != f"<{k}" or c == "net":
+            if text.strip() not in (f"<{k}", FAILSAFE_MARKER) or c == "net":
                 continue
             integer = [1] * len(names)
             lo, hi = _bounds_lp(
                 len(names), [list(r) for r in a_eq], b_eq, bounds, integer, pos[(i, c)]
             )
-            found.append((row[0], c, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
+            # a withheld cell pinned to 0 is a group of nobody: it reveals no customer
+            found.append((row[0], c, lo, hi, hi - lo >= (k - 1) / 2 - 1e-6 or hi < 1))
     return found
 
 
@@ -959,7 +971,9 @@ def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
 
     ``kind`` is ``"number"`` (the shown figure with its rounding: ``1,234`` is 1,233.5 ..
     1,234.5, ``12.3%`` is 12.25 .. 12.35 in percent), ``"small"`` (``<k``: 1 to ``k - 1``),
-    ``"x"`` (withheld, not small) or ``"text"`` (a name, ``n/a``, a range, a tie mark).
+    ``"x"`` (withheld, not small) or ``"text"`` (a name, ``n/a``, a range, a tie mark; also
+    ``withheld``: the fail-safe's marker is the word the plan tables print as a status, so the
+    HTML attacker leaves it unread -- :func:`attack_flows` reads it in the flow table).
 
     Examples
     --------

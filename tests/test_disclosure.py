@@ -157,3 +157,27 @@ def test_unmarked_cells_give_the_reader_no_small_group_bound():
     unmarked = audit(table, status, 10).set_index("cell")
     assert unmarked.loc["jan", ["lower", "upper"]].tolist() == [0.0, 25.0]
     assert unmarked["safe"].all()
+
+
+def test_fail_safe_takes_only_the_steps_that_protect_a_cell():
+    from bankanalysis.rules.disclosure_secondary import FAILSAFE, LinearTable, fail_safe, protect
+
+    # 14 lost = 13 ("x": at least 10) + 1 + 0: the 1 is pinned to 1 .. 4 by the markers
+    t = LinearTable(
+        {"a": 13, "b": 1, "c": 0, "d": 40, "lost": 14, "n": 54},
+        ({"a": 1, "b": 1, "c": 1, "lost": -1}, {"a": 1, "d": 1, "n": -1}),
+        fixed=frozenset({"lost", "n"}),
+    )
+    greedy = protect(t, ["b"], 10)
+    assert not greedy.safe
+    assert greedy.audit[["lower", "upper"]].values.tolist() == [[1.0, 4.0]]
+    # a step that cannot help (d, withheld already, is not in b's relation) is skipped
+    useless = fail_safe(t, greedy, [lambda cell: ["d"]], 10)
+    assert useless is greedy and not useless.failsafe
+    # the column of lost customers under the fail-safe marker: b is 0 .. 14
+    f = fail_safe(t, greedy, [lambda cell: ["d"], lambda cell: ["a", "b", "c"]], 10)
+    assert f.safe and f.failsafe == frozenset({"a", "b", "c"})
+    assert f.audit[["lower", "upper"]].values.tolist() == [[0.0, 14.0]]
+    assert f.status["c"] == FAILSAFE and f.counts() == {"primary": 1, "secondary": 2, FAILSAFE: 1}
+    assert f.shown_status("b") == FAILSAFE and f.shown_status("d") == "secondary"
+    assert f.shown_status("lost") == ""

@@ -373,3 +373,34 @@ def test_echelon_and_bank_aum_bars_do_not_give_a_regions_withheld_tier_aum_back(
         for known in (total, None):
             found = attack_scope_aum_shares(regions, totals, shares(shown, scope), known, true)
             assert found and all(f[4] for f in found), found
+
+
+def test_a_tier_holding_most_of_the_regions_published_aum_is_still_pinned_to_it(caplog):
+    """The limit left (docs/privacy.md, "Not covered yet"): the 120-region bank's R087, one
+    private-banking customer holding 75 % of a region's AUM. The region's AUM is published
+    (overview, plan tables, 03's trends), so that customer's AUM is at most the region's, under
+    the 1.5 times its value the protection interval asks; no choice of the tier table's cells
+    changes that, and the fail-safe withholds nothing more for nothing."""
+    n = {"mass": 136, "quality": 25, "vip": 6, "private_banking": 1}
+    aum = {"mass": 961_583.0, "quality": 4_017_621.0, "vip": 5_849_487.0}
+    rows = [{"tier": t, "aum": aum[t] / n[t]} for t in aum for _ in range(n[t])]
+    rows.append({"tier": "private_banking", "aum": 32_810_131.0})
+    tiers = pd.DataFrame(rows).assign(tier=lambda d: pd.Categorical(d["tier"], categories=TIERS))
+    prot = protect_tiers(rs.shown_tier_comparison(_comp_of(tiers), K), tiers, "vip", K)
+    p = prot.attrs["protection"]
+    assert not p.safe and not p.failsafe
+    assert "1 withheld cell stays narrower" in caplog.text
+    mine = prot.set_index("tier")
+    # every AUM figure of the table is withheld already, the counts of VIP and PB too
+    assert mine["money_protection"].tolist() == ["secondary", "secondary", "primary", "primary"]
+    assert mine["count_protection"].tolist() == ["secondary", "secondary", "primary", "primary"]
+    from attacker import attack_linear
+
+    total = float(tiers["aum"].sum())
+    parts = {f"aum:{t}": None for t in TIERS}
+    rel = [{**dict.fromkeys(parts, 1.0), "aum": -1.0}]
+    lo, hi = attack_linear({**parts, "aum": total}, rel, K)["aum:private_banking"]
+    assert lo == pytest.approx(0.0) and hi == pytest.approx(total, rel=1e-6)
+    assert hi < 1.5 * 32_810_131.0  # narrower than its protection interval
+    # withholding the region's AUM wherever the run prints it would protect it (not done)
+    assert attack_linear({**parts, "aum": None}, rel, K)["aum:private_banking"][1] == np.inf

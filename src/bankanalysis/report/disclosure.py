@@ -7,9 +7,12 @@ linear relations, and applies the answer to the frames the tables, charts, sente
 
 - the tier table (:func:`protect_tiers`): customers and AUM per tier, their totals, and the
   "<top tier> and above hold X % of the AUM" sentence (:func:`protected_top_share`);
-- the migration matrix and the tier-flow table beneath it (:func:`protect_migration`).
+- the migration matrix and the tier-flow table beneath it (:func:`protect_migration`, from
+  :mod:`bankanalysis.report.disclosure_migration`, re-exported here).
 
-:func:`protection_summary` counts the hidden cells (primary, secondary) for the appendix.
+Where the secondary search gives up, both take the fail-safe
+(:func:`~bankanalysis.rules.disclosure_secondary.fail_safe`). :func:`protection_summary`
+counts the hidden cells (primary, secondary, fail-safe) for the appendix.
 The policy and the method are in ``docs/privacy.md``.
 """
 
@@ -17,24 +20,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bankanalysis.report.disclosure_grid import DOMINANCE, cell_value, protect_grid
+from bankanalysis.report.disclosure_migration import (
+    MigrationProtection,
+    migration_failsafe,
+    migration_table,
+    protect_migration,
+    protected_migration_metrics,
+)
 from bankanalysis.report.format import DEFAULT_CURRENCY, Suppressed, is_missing
-from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure import FAILSAFE_MARKER, is_small
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_DOMINANCE_P,
     DEFAULT_PROTECTION_LEVEL,
+    FAILSAFE,
     PRIMARY,
     SECONDARY,
     LinearTable,
     Protection,
+    fail_safe,
     p_percent_sensitive,
     protect,
+    unsafe_note,
 )
 from bankanalysis.rules.tiers import TIERS
 
@@ -42,10 +54,13 @@ __all__ = [
     "OUTLET_COUNTS",
     "MigrationProtection",
     "cell_value",
+    "failsafe_note",
+    "failsafe_text",
     "hide_cells",
     "hide_dea_counts",
     "hide_outlet_ranks",
     "label_withheld_bars",
+    "migration_failsafe",
     "migration_table",
     "protect_migration",
     "protect_outlet_counts",
@@ -72,27 +87,6 @@ COUNT_STATUS, MONEY_STATUS = "count_protection", "money_protection"
 def _key(name: str, **by: str) -> str:
     inner = ",".join(f"{k}={v}" for k, v in by.items())
     return f"{name}[{inner}]" if inner else name
-
-
-def unsafe_note(table: str, prot: Protection) -> str:
-    """The log line for a protection whose audit leaves primary cells recoverable: how many,
-    never which or their values (a report's log can reach its page, and the audit holds the
-    withheld values and their bounds).
-
-    Examples
-    --------
-    >>> from bankanalysis.rules.disclosure_secondary import LinearTable, protect
-    >>> t = LinearTable({"pb": 4, "n": 4}, ({"pb": 1, "n": -1},), fixed=frozenset({"n"}))
-    >>> unsafe_note("tier table", protect(t, ["pb"], 10))
-    'tier table: 1 withheld cell stays narrower than its protection interval (pinned by published totals)'
-    """
-    n = int((~prot.audit["safe"]).sum()) if len(prot.audit) else 0
-    cells = "cell stays" if n == 1 else "cells stay"
-    its = "its" if n == 1 else "their"
-    return (
-        f"{table}: {n} withheld {cells} narrower than {its} protection interval "
-        "(pinned by published totals)"
-    )
 
 
 def tier_table(
@@ -211,7 +205,7 @@ def protect_tiers(
     raw = raw[raw["tier"].isin(comp.loc[mine, "tier"].astype(str))]
     dom = p_percent_sensitive(region_tiers["aum"], region_tiers["tier"], dominance_p)
     table, primary = tier_table(raw, top_tier, k, dom.to_dict())
-    prot = protect(table, primary, k, level)
+    prot = fail_safe(table, protect(table, primary, k, level), [_same_column(table)], k, level)
     if warn and not prot.safe:
         logger.warning(unsafe_note("tier table", prot))
     out = comp.copy()
@@ -221,8 +215,8 @@ def protect_tiers(
     out[MONEY_STATUS] = ""
     for i in out.index[mine]:
         t = str(out.at[i, "tier"])
-        c_status = prot.status.get(_key("customers", tier=t), "")
-        m_status = prot.status.get(_key("aum", tier=t), "")
+        c_status = prot.shown_status(_key("customers", tier=t))
+        m_status = prot.shown_status(_key("aum", tier=t))
         if m_status == PRIMARY and not is_small([raw.set_index("tier").at[t, "customers"]], k)[0]:
             m_status = DOMINANCE
         out.at[i, COUNT_STATUS] = c_status
@@ -238,6 +232,17 @@ def protect_tiers(
         _key("aum_share", tier_at_least=top_tier) in prot.status
     )
     return out
+
+
+def _same_column(table: LinearTable) -> Any:
+    """The tier table's fail-safe: every cell of the kind of an unprotected one (all tiers'
+    counts; all tiers' AUM with the "and above" sentence)."""
+
+    def column(cell: str) -> list[str]:
+        kind = "customers[" if cell.startswith("customers[") else "aum"
+        return [c for c in table.values if c.startswith(kind) and c not in table.fixed]
+
+    return column
 
 
 def region_tier_status(
@@ -386,156 +391,6 @@ def protected_top_share(comp: pd.DataFrame, top_share: float, k: int) -> Any:
     return top_share
 
 
-# --------------------------------------------------------------------------- migration
-
-
-@dataclass(frozen=True)
-class MigrationProtection:
-    """:func:`protect_migration`'s answer.
-
-    Attributes
-    ----------
-    matrix : DataFrame
-        Transition counts with hidden cells NaN (what the heat map may draw).
-    flows : DataFrame
-        Tier flows with hidden cells as :class:`Suppressed` (object columns; the table shows
-        ``"<k"`` or ``"x"``), ``suppressed`` all False (the cells say it themselves).
-    protection : Protection
-    """
-
-    matrix: pd.DataFrame
-    flows: pd.DataFrame
-    protection: Protection
-
-    @property
-    def matrix_status(self) -> pd.DataFrame:
-        """``""``, ``"primary"`` or ``"secondary"`` per matrix cell (for chart labels)."""
-        out = pd.DataFrame("", index=self.matrix.index, columns=self.matrix.columns)
-        for i in out.index:
-            for j in out.columns:
-                out.at[i, j] = self.protection.status.get(_mkey(i, j), "")
-        return out
-
-
-_FLOW_COUNTS = (
-    "customers_from",
-    "customers_to",
-    "up_in",
-    "down_in",
-    "new_in",
-    "up_out",
-    "down_out",
-    "closed_out",
-)
-_KPI_SUMS = {
-    "base_customers": "customers_from",
-    "upgraded_customers": "up_out",
-    "downgraded_customers": "down_out",
-    "lost_customers": "closed_out",
-    "new_customers": "new_in",
-}
-
-
-def _mkey(i: object, j: object) -> str:
-    return _key("transitions", **{"from": str(i), "to": str(j)})
-
-
-def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str], dict[str, str]]:
-    """The migration matrix, the tier-flow table and the cohort totals as cells and relations.
-
-    ``matrix`` is :func:`~bankanalysis.segmentation.migration.transition_matrix` (rows ``new``
-    + tiers, columns tiers + ``closed``). Returns the table, its primary cells and the aliases
-    (a flow equal to one matrix cell, e.g. ``closed_out[tier=vip]``, is that cell). Flow cells
-    are ``<column>[tier=..]`` of
-    :func:`~bankanalysis.segmentation.migration.tier_flows`; totals (the migration KPIs' counts:
-    base, upgraded, downgraded, lost, new) are fixed. Net change and retention are shown only
-    where their inputs are, so they add no relation.
-    """
-    rows = [str(r) for r in matrix.index]
-    cols = [str(c) for c in matrix.columns]
-    tiers = [t for t in rows if t in cols]
-    rank = {t: i for i, t in enumerate(tiers)}
-    values: dict[str, float] = {}
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            if r not in rank and c not in rank:  # (new, closed): always 0, known
-                continue
-            values[_mkey(r, c)] = float(matrix.iat[i, j])
-    relations: list[dict[str, float]] = []
-    aliases: dict[str, str] = {}
-
-    def add(name: str, cells: list[str]) -> None:
-        cells = [aliases.get(c, c) for c in cells if c in values or c in aliases]
-        if len(cells) == 1:  # the same number shown twice (lost = the "closed" column): one cell
-            aliases[name] = cells[0]
-            return
-        values[name] = sum(values[c] for c in cells)  # no part: 0, known
-        if cells:
-            rel = dict.fromkeys(cells, 1.0)
-            rel[name] = -1.0
-            relations.append(rel)
-
-    for t in tiers:
-        r = rank[t]
-        add(_key("customers_from", tier=t), [_mkey(t, c) for c in cols])
-        add(_key("customers_to", tier=t), [_mkey(s, t) for s in rows if _mkey(s, t) in values])
-        add(_key("up_out", tier=t), [_mkey(t, c) for c in tiers if rank[c] > r])
-        add(_key("down_out", tier=t), [_mkey(t, c) for c in tiers if rank[c] < r])
-        add(_key("closed_out", tier=t), [_mkey(t, c) for c in cols if c not in rank])
-        add(_key("up_in", tier=t), [_mkey(s, t) for s in tiers if rank[s] < r])
-        add(_key("down_in", tier=t), [_mkey(s, t) for s in tiers if rank[s] > r])
-        add(_key("new_in", tier=t), [_mkey(s, t) for s in rows if s not in rank])
-    for total, part in _KPI_SUMS.items():
-        add(total, [_key(part, tier=t) for t in tiers])
-    primary = sorted(c for c, v in values.items() if is_small([v], k)[0])
-    fixed = frozenset(c for c in _KPI_SUMS if c in values and c not in primary)
-    table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
-    return table, primary, aliases
-
-
-def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> MigrationProtection:
-    """Hide the same cells in the migration heat map and the tier-flow table beneath it.
-
-    Parameters
-    ----------
-    matrix : DataFrame
-        :func:`~bankanalysis.segmentation.migration.transition_matrix` (counts, unsuppressed).
-    flows : DataFrame
-        :func:`~bankanalysis.segmentation.migration.tier_flows` of the same transitions
-        (unsuppressed).
-    k : int
-        ``min_group_size``.
-    """
-    table, primary, aliases = migration_table(matrix, k)
-    prot = protect(table, primary, k)
-    if not prot.safe:
-        logger.warning(unsafe_note("migration", prot))
-    shown = matrix.astype("float64").copy()
-    for i in shown.index:
-        for j in shown.columns:
-            if _mkey(i, j) in prot.status:
-                shown.at[i, j] = np.nan
-    out = flows.copy().astype(
-        {c: "object" for c in (*_FLOW_COUNTS, "net_growth", "retention_rate")}
-    )
-    for idx, row in flows.iterrows():
-        t = str(row["tier"])
-        st = {}
-        for c in _FLOW_COUNTS:
-            key = _key(c, tier=t)
-            st[c] = prot.status.get(aliases.get(key, key), "")
-        for c in _FLOW_COUNTS:
-            out.at[idx, c] = cell_value(row[c], st[c], k)
-        if st["customers_from"] or st["customers_to"]:
-            why = PRIMARY if PRIMARY in (st["customers_from"], st["customers_to"]) else SECONDARY
-            out.at[idx, "net_growth"] = cell_value(row["net_growth"], why, k)
-        if st["customers_from"] or st["closed_out"]:
-            why = PRIMARY if PRIMARY in (st["customers_from"], st["closed_out"]) else SECONDARY
-            out.at[idx, "retention_rate"] = cell_value(row["retention_rate"], why, k)
-    out["suppressed"] = False
-    return MigrationProtection(matrix=shown, flows=out, protection=prot)
-
-
 # --------------------------------------------------------------------------- summary
 
 
@@ -551,7 +406,9 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
     Returns
     -------
     dict
-        ``{"primary": n, "secondary": m, "tables": t, "safe": bool}``.
+        ``{"primary": n, "secondary": m, "fail-safe": f, "tables": t, "safe": bool}``
+        (``fail-safe``: cells withheld by
+        :func:`~bankanalysis.rules.disclosure_secondary.fail_safe`).
 
     Examples
     --------
@@ -559,9 +416,9 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
     >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84},
     ...                 ({"a": 1, "b": 1, "c": 1, "n": -1},), fixed=frozenset({"n"}))
     >>> protection_summary(protect(t, ["c"], 10))
-    {'primary': 1, 'secondary': 1, 'tables': 1, 'safe': True}
+    {'primary': 1, 'secondary': 1, 'fail-safe': 0, 'tables': 1, 'safe': True}
     """
-    out = {PRIMARY: 0, SECONDARY: 0, "tables": 0, "safe": True}
+    out = {PRIMARY: 0, SECONDARY: 0, FAILSAFE: 0, "tables": 0, "safe": True}
     flat: list[Any] = []
     for p in protections:
         inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else p
@@ -574,8 +431,8 @@ def protection_summary(*protections: Protection | pd.DataFrame | MigrationProtec
         if p is None:
             continue
         counts = p.counts()
-        out[PRIMARY] += counts[PRIMARY]
-        out[SECONDARY] += counts[SECONDARY]
+        for why in (PRIMARY, SECONDARY, FAILSAFE):
+            out[why] += counts.get(why, 0)
         out["tables"] += 1
         out["safe"] = out["safe"] and p.safe
     return out
@@ -610,7 +467,7 @@ def withheld_cells(*protections: Protection | pd.DataFrame | MigrationProtection
         inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else None
         flat.extend(inner if isinstance(inner, list | tuple) else [p])
     summary = protection_summary(*flat)
-    return int(summary[PRIMARY] + summary[SECONDARY])
+    return int(summary[PRIMARY] + summary[SECONDARY] + summary[FAILSAFE])
 
 
 def protection_text(summary: Mapping[str, Any], k: int) -> str:
@@ -622,18 +479,51 @@ def protection_text(summary: Mapping[str, Any], k: int) -> str:
     'Figures of groups of 1 to 9 customers are withheld (shown as <10).'
     >>> protection_text({"primary": 3, "secondary": 2, "tables": 2, "safe": True}, 10)
     '5 cells of 2 tables are withheld: 3 because they concern fewer than 10 customers or money held mostly by one or two customers (primary), 2 so that those cannot be worked out from totals, shares and other figures (secondary).'
+    >>> protection_text({"primary": 3, "secondary": 2, "fail-safe": 4, "tables": 2}, 10)[:40]
+    '9 cells of 2 tables are withheld: 3 beca'
     """
-    n1, n2 = int(summary[PRIMARY]), int(summary[SECONDARY])
+    n1, n2, n3 = int(summary[PRIMARY]), int(summary[SECONDARY]), int(summary.get(FAILSAFE, 0))
     if not summary.get("tables"):
         return f"Figures of groups of 1 to {k - 1} customers are withheld (shown as <{k})."
-    if n1 + n2 == 0:
+    if n1 + n2 + n3 == 0:
         return f"No cell is withheld: every group shown has at least {k} customers."
-    return (
-        f"{n1 + n2} cells of {summary['tables']} tables are withheld: {n1} because they concern "
-        f"fewer than {k} customers or money held mostly by one or two customers (primary), "
-        f"{n2} so that those cannot be worked out from totals, shares and other figures "
-        "(secondary)."
+    text = (
+        f"{n1 + n2 + n3} cells of {summary['tables']} tables are withheld: {n1} because they "
+        f"concern fewer than {k} customers or money held mostly by one or two customers "
+        f"(primary), {n2} so that those cannot be worked out from totals, shares and other "
+        "figures (secondary)"
     )
+    if n3:
+        text += f", {failsafe_text(n3)}"
+    return text + "."
+
+
+def failsafe_text(n: int) -> str:
+    """What the appendix says of the cells the fail-safe withholds (``""`` for none).
+
+    Examples
+    --------
+    >>> failsafe_text(3)
+    '3 with the whole row or column of a small group that the figures published elsewhere would otherwise pin down (fail-safe, shown as "withheld", whatever their size)'
+    >>> failsafe_text(0)
+    ''
+    """
+    if not n:
+        return ""
+    return (
+        f"{int(n)} with the whole row or column of a small group that the figures published "
+        f'elsewhere would otherwise pin down (fail-safe, shown as "{FAILSAFE_MARKER}", '
+        "whatever their size)"
+    )
+
+
+def failsafe_note(*protections: Protection | pd.DataFrame | MigrationProtection) -> str:
+    """The appendix sentence on the report's fail-safe cells (``""`` when there is none), so a
+    reader knows why a row or column reads "withheld" and how many cells it holds."""
+    n = int(protection_summary(*protections)[FAILSAFE])
+    if not n:
+        return ""
+    return f"Cells withheld by the fail-safe of the disclosure step: {failsafe_text(n)}."
 
 
 def hide_cells(region: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -658,30 +548,6 @@ def hide_cells(region: pd.DataFrame, k: int) -> pd.DataFrame:
         out.at[i, "aum_per_customer"] = cell_value(out.at[i, "aum_per_customer"], both, k)
         if "suppressed" in out.columns:
             out.at[i, "suppressed"] = False
-    return out
-
-
-#: Migration KPIs and the count each one reveals with the (published) cohort size.
-_RATE_COUNTS = {
-    "upward_migration_rate": "upgraded_customers",
-    "downward_migration_rate": "downgraded_customers",
-    "attrition_rate": "lost_customers",
-    "stock_retention": "lost_customers",
-    "lost_customers": "lost_customers",
-}
-
-
-def protected_migration_metrics(
-    metrics: Mapping[str, Any], mig: MigrationProtection, k: int
-) -> dict[str, Any]:
-    """:func:`~bankanalysis.report.segmentation.migration_metrics` with every rate withheld
-    whose count (rate x cohort) :func:`protect_migration` hid: an upward migration rate of
-    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count."""
-    out = dict(metrics)
-    for kpi, count in _RATE_COUNTS.items():
-        status = mig.protection.status.get(count, "")
-        if kpi in out and status and not isinstance(out[kpi], Suppressed):
-            out[kpi] = cell_value(out[kpi], status, k)
     return out
 
 

@@ -26,6 +26,7 @@ from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_DOMINANCE_P,
     DEFAULT_PROTECTION_LEVEL,
+    FAILSAFE,
     PRIMARY,
     SECONDARY,
     LinearTable,
@@ -70,10 +71,14 @@ def cell_value(value: Any, status: str, k: int | None) -> Any:
     --------
     >>> cell_value(12, "", 10), str(cell_value(4, "primary", 10)), str(cell_value(40, "secondary", 10))
     (12, '<10', 'x')
+    >>> str(cell_value(0, "fail-safe", 10))
+    'withheld'
     """
     if not status:
         return value
-    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance"}[status]
+    why = {PRIMARY: "small", SECONDARY: "secondary", DOMINANCE: "dominance", FAILSAFE: "failsafe"}[
+        status
+    ]
     return Suppressed(k, why)
 
 
@@ -498,6 +503,8 @@ def suppressed_from_reason(reason: Any) -> Suppressed | None:
     '<10'
     >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
     'x'
+    >>> str(suppressed_from_reason("withheld with the whole row or column of a small group (fail-safe)"))
+    'withheld'
     >>> suppressed_from_reason("not computed") is None
     True
     """
@@ -511,6 +518,8 @@ def suppressed_from_reason(reason: Any) -> Suppressed | None:
         return Suppressed(None, "dominance")
     if text.startswith("withheld so that"):
         return Suppressed(None, "secondary")
+    if "(fail-safe)" in text:
+        return Suppressed(None, "failsafe")
     return Suppressed(None)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bankanalysis.contract import DEFAULT_CURRENCY
-from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
+from bankanalysis.rules.disclosure import FAILSAFE_MARKER, SECONDARY_MARKER, suppressed_marker
 from bankanalysis.rules.kpis import KPI, get
 
 __all__ = [
@@ -76,12 +76,16 @@ class Suppressed:
     ``why`` is ``"small"`` (a group of 1 to ``k - 1`` customers, shown ``"<k"``),
     ``"dominance"`` (money held mostly by one or two customers) or ``"secondary"`` (hidden so
     that another withheld figure cannot be worked out); the last two show ``"x"``.
+    ``"failsafe"`` (withheld with a whole row or column of its table, whatever its size) shows
+    ``"withheld"``.
     """
 
     k: int | None = None
     why: str = "small"
 
     def __str__(self) -> str:
+        if self.why == "failsafe":
+            return FAILSAFE_MARKER
         return suppressed_marker(self.k) if self.why == "small" else SECONDARY_MARKER
 
 

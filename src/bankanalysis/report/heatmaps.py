@@ -176,12 +176,14 @@ def highlight_colours(groups: Iterable[Any], highlight: Any = None) -> dict[Any,
     return {g: HIGHLIGHT_COLOUR if g == highlight else OTHER_COLOUR for g in groups}
 
 
-def _annotations(shares: pd.DataFrame, withheld: np.ndarray, k: int | None) -> np.ndarray:
+def _annotations(
+    shares: pd.DataFrame, withheld: np.ndarray, k: int | None, markers: Any = None
+) -> np.ndarray:
     text = np.full(shares.shape, "", dtype=object)
     values = shares.to_numpy(dtype="float64")
     for i, j in np.ndindex(shares.shape):
         if withheld[i, j]:
-            text[i, j] = suppressed_marker(k)
+            text[i, j] = (markers[i][j] if markers is not None else "") or suppressed_marker(k)
         elif np.isfinite(values[i, j]):
             v = values[i, j] * 100
             text[i, j] = f"{v:.0f}%" if v >= 10 or v == 0 else f"{v:.1f}%"
@@ -195,6 +197,7 @@ def _draw(
     cmap: str,
     cbar_label: str,
     k: int | None,
+    markers: Any = None,
 ) -> None:
     """Off-diagonal cells on a colour scale set by themselves; diagonal and withheld in grey."""
     import seaborn as sns
@@ -206,7 +209,7 @@ def _draw(
         ax.set_axis_off()
         return
     diag = diagonal_mask(shares)
-    text = _annotations(shares, withheld, k)
+    text = _annotations(shares, withheld, k, markers)
     vmax = off_diagonal_vmax(shares)
     grey = ListedColormap([DIAGONAL_COLOUR])
     filler = shares.fillna(0.0)
@@ -265,7 +268,9 @@ def migration_heatmap(
         protected tier flows); a row whose total is NaN is not drawn. Without it, the shown
         cells' sum (the shares of a row with a withheld cell are then overstated).
     min_group_size : int, optional
-        The disclosure threshold, for the marker of withheld cells.
+        The disclosure threshold, for the marker of withheld cells (``counts.attrs["markers"]``,
+        one text per cell by position as :func:`~bankanalysis.report.disclosure.protect_migration`
+        sets it, names a cell withheld otherwise, e.g. ``"withheld"`` for the fail-safe).
     """
     import matplotlib.pyplot as plt
 
@@ -273,7 +278,8 @@ def migration_heatmap(
     withheld = counts.isna().to_numpy(dtype=bool)
     n_rows, n_cols = counts.shape
     fig, ax = plt.subplots(figsize=(max(6.5, 1.25 * n_cols + 2.5), max(3.5, 0.65 * n_rows + 1.8)))
-    _draw(shares, withheld, ax, "Blues", "share of the starting state's customers", min_group_size)
+    label = "share of the starting state's customers"
+    _draw(shares, withheld, ax, "Blues", label, min_group_size, counts.attrs.get("markers"))
     ax.set_title(
         f"Tier migration {t0} -> {month}: where each tier's customers went\n"
         "(share of the row; grey diagonal = stayed, colour scale set by the moves)"

@@ -23,10 +23,13 @@ from bankanalysis.exceptions import KpiError
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.rules.kpis import is_kpi
 
-__all__ = ["REASONS", "MetricsRecorder", "read_metric_reasons", "read_metrics"]
+__all__ = ["FAILSAFE_REASON", "REASONS", "MetricsRecorder", "read_metric_reasons", "read_metrics"]
 
 #: Key of the reasons map inside ``metrics.json``.
 REASONS = "_reasons"
+
+#: Reason of a figure withheld by the fail-safe (:func:`~bankanalysis.rules.disclosure_secondary.fail_safe`).
+FAILSAFE_REASON = "withheld with the whole row or column of a small group (fail-safe)"
 
 
 def _to_number(value: Any) -> tuple[float | int | None, str | None]:
@@ -40,6 +43,8 @@ def _to_number(value: Any) -> tuple[float | int | None, str | None]:
             return None, "withheld: dominated by one or two customers"
         if value.why == "secondary":
             return None, "withheld so that a withheld figure cannot be worked out from it"
+        if value.why == "failsafe":
+            return None, FAILSAFE_REASON
         return None, f"withheld: fewer than {value.k} customers" if value.k else "withheld"
     if isinstance(value, bool):
         return int(value), None

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "FAILSAFE_MARKER",
     "KPI_GROUP",
     "SECONDARY_MARKER",
     "SUPPRESSED",
@@ -55,6 +56,11 @@ SUPPRESSED = "<k"
 #: customers, or a figure hidden so that a withheld one cannot be worked out from it
 #: (secondary suppression, :mod:`bankanalysis.rules.disclosure_secondary`).
 SECONDARY_MARKER = "x"
+
+#: Marker of a figure withheld by the fail-safe of the secondary suppression (a whole row or
+#: column of a table whose small group the published totals would otherwise pin): it says
+#: nothing of the figure's size, which may be 0, small or large.
+FAILSAFE_MARKER = "withheld"
 
 
 def suppressed_marker(k: int | None) -> str:

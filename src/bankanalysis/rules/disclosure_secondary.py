@@ -24,6 +24,12 @@ ch. 4; the tau-ARGUS manual, "optimal"/"modular" secondary suppression; sdcTable
    smallest when none widens it alone). Every step hides one more cell, so the search ends; a cell that
    stays recoverable when nothing is left to hide is reported (:attr:`Protection.safe`).
 
+4. **Fail-safe** (:func:`fail_safe`): when the search gives up on a cell (the published
+   totals pin it whatever else is hidden), a larger set of the table's cells is withheld under
+   a marker that says nothing of their size (``"withheld"``, zeros included), step by step
+   (e.g. the cell's row and column, then every cell of the table that is not published
+   elsewhere), until the audit passes or nothing is left to withhold.
+
 The audit is the proof: :func:`protect` returns only when every primary cell passes it (or
 says which cells it could not protect). Tables are small (a few dozen cells), so exact mixed
 integer programmes (counts are integers) take milliseconds.
@@ -32,8 +38,8 @@ integer programmes (counts are integers) take milliseconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -42,13 +48,16 @@ from scipy.optimize import linprog
 __all__ = [
     "DEFAULT_DOMINANCE_P",
     "DEFAULT_PROTECTION_LEVEL",
+    "FAILSAFE",
     "PRIMARY",
     "SECONDARY",
     "LinearTable",
     "Protection",
     "audit",
+    "fail_safe",
     "p_percent_sensitive",
     "protect",
+    "unsafe_note",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,6 +66,8 @@ logger = logging.getLogger(__name__)
 PRIMARY = "primary"
 #: Status of a cell hidden so that a primary cell cannot be worked out from the others.
 SECONDARY = "secondary"
+#: Status of a cell withheld by :func:`fail_safe` (it was published before the fail-safe).
+FAILSAFE = "fail-safe"
 
 #: ``p`` of the p% dominance rule (acro's and many statistical offices' default, 10 %).
 DEFAULT_DOMINANCE_P = 0.10
@@ -154,13 +165,18 @@ class Protection:
     Attributes
     ----------
     status : dict
-        ``{cell: "primary" | "secondary"}`` for every hidden cell.
+        ``{cell: "primary" | "secondary" | "fail-safe"}`` for every hidden cell.
     audit : DataFrame
         :func:`audit` of the final pattern (one row per primary cell).
+    failsafe : frozenset
+        Cells shown under the fail-safe marker, which says nothing of their size (every cell
+        :func:`fail_safe` withholds, and the cells already withheld in its sets: a primary
+        cell there no longer shows ``"<k"``); empty without a fail-safe.
     """
 
     status: Mapping[str, str]
     audit: pd.DataFrame
+    failsafe: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def hidden(self) -> set[str]:
@@ -168,11 +184,17 @@ class Protection:
         return set(self.status)
 
     def counts(self) -> dict[str, int]:
-        """``{"primary": n, "secondary": m}``."""
+        """``{"primary": n, "secondary": m}``, and ``"fail-safe"`` when :func:`fail_safe`
+        withheld cells."""
         out = {PRIMARY: 0, SECONDARY: 0}
         for s in self.status.values():
-            out[s] += 1
+            out[s] = out.get(s, 0) + 1
         return out
+
+    def shown_status(self, cell: str) -> str:
+        """The status a table shows for ``cell``: ``"fail-safe"`` for every cell under the
+        fail-safe marker (its own status otherwise, ``""`` when published)."""
+        return FAILSAFE if cell in self.failsafe else self.status.get(cell, "")
 
     @property
     def safe(self) -> bool:
@@ -372,3 +394,99 @@ def _candidates(table: LinearTable, status: Mapping[str, str], target: str, k: i
     for h in status:
         wider.update(table.neighbours(h))
     return sorted(c for c in wider if ok(c))
+
+
+def fail_safe(
+    table: LinearTable,
+    prot: Protection,
+    steps: Sequence[Callable[[str], Iterable[str]]],
+    k: int,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> Protection:
+    """Withhold larger sets of cells where :func:`protect` gave up, under a marker that says
+    nothing of their size.
+
+    A cell the greedy search cannot protect is pinned by figures the table cannot hide (a
+    total published elsewhere: ``fixed``) together with what its markers say (``"<k"``:
+    1 to ``k - 1``; ``"x"``: at least ``k``; a shown 0). For each such cell, step by step,
+    every cell of ``steps[i](cell)`` that is not ``fixed`` is withheld -- zeros and cells
+    already withheld included -- and shown under the fail-safe marker, so the reader learns
+    only that it is at least 0 (:attr:`LinearTable.unmarked` in the audit). The steps are
+    cumulative and taken in order until the audit passes or the steps run out; each step
+    withholds at least as much as before, so an interval only widens. Deterministic: the
+    cells are taken in name order.
+
+    Parameters
+    ----------
+    table : LinearTable
+        The table :func:`protect` ran on.
+    prot : Protection
+        Its answer.
+    steps : sequence of callables
+        ``cell -> cells`` to withhold for an unprotected primary cell (e.g. its row and
+        column, then the whole table).
+    k, level : int, float
+        As :func:`protect`.
+
+    Returns
+    -------
+    Protection
+        ``prot`` unchanged when it is safe or no step helps; otherwise the new cells with
+        status ``"fail-safe"``, :attr:`Protection.failsafe` the cells under the marker, and
+        the audit of the final pattern (still unsafe when no step protects a cell: say so).
+
+    Examples
+    --------
+    A lost customer pinned by the published total of lost customers: 13 ("x": at least 10)
+    and the 1 make 14, so the 1 is at most 4 whatever else is withheld.
+
+    >>> t = LinearTable({"a": 13, "b": 1, "c": 0, "lost": 14},
+    ...                 ({"a": 1, "b": 1, "c": 1, "lost": -1},), fixed=frozenset({"lost"}))
+    >>> p = protect(t, ["b"], 10)
+    >>> p.safe, dict(p.status)
+    (False, {'b': 'primary', 'a': 'secondary'})
+    >>> f = fail_safe(t, p, [lambda cell: ["a", "b", "c"]], 10)
+    >>> f.safe, dict(f.status), sorted(f.failsafe)
+    (True, {'b': 'primary', 'a': 'secondary', 'c': 'fail-safe'}, ['a', 'b', 'c'])
+    """
+    if prot.safe:
+        return prot
+    result = prot
+    for step in steps:
+        unsafe = sorted(result.audit.loc[~result.audit["safe"], "cell"])
+        if not unsafe:
+            break
+        status, shown = dict(result.status), set(result.failsafe)
+        for cell in unsafe:
+            for c in sorted(set(step(cell))):
+                if c in table.values and c not in table.fixed:
+                    status.setdefault(c, FAILSAFE)
+                    shown.add(c)
+        marked = replace(table, unmarked=table.unmarked | frozenset(shown))
+        trial = Protection(
+            status=status, audit=audit(marked, status, k, level), failsafe=frozenset(shown)
+        )
+        # a step that protects no further cell withholds figures for nothing: skipped
+        if int((~trial.audit["safe"]).sum()) < len(unsafe):
+            result = trial
+    return result
+
+
+def unsafe_note(table: str, prot: Protection) -> str:
+    """The log line for a protection whose audit leaves primary cells recoverable: how many,
+    never which or their values (a report's log can reach its page, and the audit holds the
+    withheld values and their bounds).
+
+    Examples
+    --------
+    >>> t = LinearTable({"pb": 4, "n": 4}, ({"pb": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> unsafe_note("tier table", protect(t, ["pb"], 10))
+    'tier table: 1 withheld cell stays narrower than its protection interval (pinned by published totals)'
+    """
+    n = int((~prot.audit["safe"]).sum()) if len(prot.audit) else 0
+    cells = "cell stays" if n == 1 else "cells stay"
+    its = "its" if n == 1 else "their"
+    return (
+        f"{table}: {n} withheld {cells} narrower than {its} protection interval "
+        "(pinned by published totals)"
+    )
