@@ -990,13 +990,20 @@ def read_figure(text: str, k: int = K) -> tuple[str, float, float, str]:
     m = _NUMBER.match(t)
     if m is None:
         return "text", np.nan, np.nan, ""
+    v, half = number_value(m)
+    return "number", v - half, v + half, m.group("unit") or ""
+
+
+def number_value(m: re.Match) -> tuple[float, float]:
+    """A printed number's value and half its rounding step, from a match with the groups
+    ``sign``, ``num``, ``dec`` and ``mult`` (:data:`_NUMBER`; the prose attacker's pattern
+    has the same groups)."""
     dec = m.group("dec") or ""
     mult = _MULT[m.group("mult")]
     v = float(m.group("num").replace(",", "") + ("." + dec if dec else "")) * mult
     if m.group("sign") in ("-", "−"):
         v = -v
-    half = 0.5 * 10.0 ** (-len(dec)) * mult
-    return "number", v - half, v + half, m.group("unit") or ""
+    return v, 0.5 * 10.0 ** (-len(dec)) * mult
 
 
 class HtmlTable:

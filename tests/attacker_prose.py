@@ -32,7 +32,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
-from attacker import HtmlTable, K, _comparable, _level, _norm, _scope
+from attacker import HtmlTable, K, _comparable, _level, _norm, _scope, number_value
 
 from bankanalysis.report.actions import upgrade_text
 from bankanalysis.report.format import Suppressed
@@ -163,7 +163,6 @@ _PROSE_NUMBER = re.compile(
     r"(?:\.(?P<dec>\d+))?(?!\d)(?!,\d)(?:\s?(?P<mult>k|m|bn)\b)?"
     r"(?:\s?(?P<unit>%|pp\b|min\b|products\b|[A-Z]{3}\b))?(?![A-Za-z0-9])"
 )
-_MULT = {None: 1.0, "k": 1e3, "m": 1e6, "bn": 1e9}
 
 
 @dataclass(frozen=True)
@@ -209,13 +208,8 @@ def sentence_figures(text: str, k: int = K) -> list[Figure]:
     masked = _DATE.sub(lambda m: "#" * len(m.group(0)), text)
     out = []
     for m in _PROSE_NUMBER.finditer(masked):
-        dec = m.group("dec") or ""
-        mult = _MULT[m.group("mult")]
-        v = float(m.group("num").replace(",", "") + ("." + dec if dec else "")) * mult
-        if m.group("sign") in ("-", "−"):
-            v = -v
-        half = 0.5 * 10.0 ** (-len(dec)) * mult
-        small = bool(m.group("marker")) and v == k and not dec
+        v, half = number_value(m)
+        small = bool(m.group("marker")) and v == k and not m.group("dec")
         lo, hi = (1.0, float(k - 1)) if small else (v - half, v + half)
         out.append(
             Figure(text[m.start() : m.end()].strip(), lo, hi, m.group("unit") or "", small,
