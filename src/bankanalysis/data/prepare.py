@@ -1,8 +1,8 @@
 """Raw -> processed: validate, then build ``data/processed/`` atomically (see docs/processed_data.md).
 
 Holdings, transactions and contacts are aggregated by DuckDB straight from the raw files
-(never loaded whole into pandas), and the customers dimension is typed there and streamed to
-its file; the other dimension tables are small and typed with pandas. The
+(never loaded whole into pandas; the holdings one month at a time, in the month loop that
+builds customer_month), and the customers dimension is typed there and streamed to its file; the other dimension tables are small and typed with pandas. The
 result is written into a temporary folder next to the output folder and swapped in at the
 end, with ``_manifest.json``. When the fingerprint of the raw files and of this code is
 unchanged, nothing is done.
@@ -10,6 +10,7 @@ unchanged, nothing is done.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -29,17 +29,15 @@ from bankanalysis.contract import CHANNELS, PRODUCT_FAMILIES, TABLE_ORDER
 from bankanalysis.data.atomic import atomic_write_parquet, atomic_write_text, swap_in_dir
 from bankanalysis.data.fingerprint import PREPARE_VERSION, compute_fingerprint
 from bankanalysis.data.io import bounded_connection, duckdb_source, find_table_file, read_table
+from bankanalysis.data.prepare_holdings import HoldingsByMonth, split_holdings
 from bankanalysis.data.prepare_sql import (
     UNITS,
     Catalogue,
-    aum_range,
     check_customer_dates,
     customer_events,
     exact_sum,
-    has_duplicate_holdings,
     stage_customers,
     stage_events,
-    stage_holdings,
     timed,
     txn_aggs,
     typed_view,
@@ -118,20 +116,6 @@ def _is_current(out_dir: Path, manifest: dict | None, fingerprint: str) -> bool:
     if not manifest or manifest.get("fingerprint") != fingerprint:
         return False
     return all((out_dir / f"{t}.parquet").is_file() for t in manifest.get("row_counts", {}))
-
-
-def _check_holdings_key(con: duckdb.DuckDBPyConnection, cat: Catalogue, check: RawCheck) -> None:
-    """The holdings key check the validation left to prepare: free from the aggregate.
-
-    Raises
-    ------
-    DataContractError
-        With the exact ``duplicate_key`` violation (and the warnings found before).
-    """
-    if has_duplicate_holdings(con, cat):
-        # Rows that differ only in blanks around an id are one key once read; the exact check
-        # (on the values as stored, like `bankanalysis data validate`) decides.
-        _raise_deferred_keys(check)
 
 
 def _raise_deferred_keys(check: RawCheck) -> None:
@@ -215,13 +199,11 @@ def build_processed(
         con.register("dim_catalogue", pa.Table.from_pandas(catalogue, preserve_index=False))
         src = duckdb_source(con, raw_dir, "holdings", encoding, work)
         typed_view(con, "raw_holdings", src, "holdings", plain.get("holdings", set()))
-        logger.info("aggregating holdings")
-        with timed("holdings aggregation"):
-            stage_holdings(con, cat)
-        if check is not None and "holdings" in check.deferred:
-            with timed("holdings key check"):
-                _check_holdings_key(con, cat, check)
-        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM hm ORDER BY 1").fetchall()]
+        with timed("holdings by month"):
+            holdings = split_holdings(
+                con, find_table_file(raw_dir, "holdings"), plain.get("holdings", set()), work
+            )
+        months = holdings.months
         for t in ("transactions", "contacts"):
             if t in present:
                 src = duckdb_source(con, raw_dir, t, encoding, work)
@@ -260,8 +242,14 @@ def build_processed(
             stage_customers(con, dims["outlets"])
             events = {unit: customer_events(con, unit, months) for unit in UNITS}
 
-        aum = aum_range(con)
-        loop = write_customer_month(con, cat, months, work, out_dir / "customer_month.parquet")
+        # each month's holdings are aggregated (and their keys checked) in the month loop
+        key_check = None
+        if check is not None and "holdings" in check.deferred:
+            key_check = functools.partial(_raise_deferred_keys, check)
+        by_month = HoldingsByMonth(con, cat, holdings, key_check)
+        path = out_dir / "customer_month.parquet"
+        loop = write_customer_month(con, cat, months, work, path, by_month.stage)
+        aum = by_month.aum_range
     finally:
         con.close()
         dims_pool.shutdown(wait=True)

@@ -1,8 +1,9 @@
 """The DuckDB side of prepare: typed raw views, the big aggregations and customer_month.
 
-Holdings, transactions and contacts are aggregated by DuckDB straight from the raw files
-(never loaded whole into pandas); customer_month is computed and written month by month, with
-the per-outlet and per-region sums of each month on the way (see docs/processed_data.md).
+Transactions and contacts are aggregated by DuckDB straight from the raw files (never loaded
+whole into pandas); customer_month is computed and written month by month from that month's
+holdings aggregate (:mod:`bankanalysis.data.prepare_holdings`), with the per-outlet and
+per-region sums of each month on the way (see docs/processed_data.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,48 +183,6 @@ class Catalogue:
 
 
 # --------------------------------------------------------------------------- stage 1: big aggregates
-
-
-def stage_holdings(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
-    """Aggregate holdings per (month, customer) into the temporary table ``hm`` (one scan).
-
-    A DuckDB table (spilled to the build folder above the memory limit) rather than Parquet
-    files: nothing to encode and compress, and each month reads its rows back cheaply.
-
-    ``n_products`` is the number of rows; each product sets its own bit of the masks, so a
-    group with more rows than bits set holds a duplicated (month, customer_id, product) key
-    (see :func:`has_duplicate_holdings`).
-    """
-    fam = ", ".join(
-        f"coalesce({exact_sum('h.balance', f'p.fam = {i}')}, 0) AS bal_{f}"
-        for i, f in enumerate(PRODUCT_FAMILIES)
-    )
-    masks = ", ".join(
-        f"CAST(bit_or(CASE WHEN p.grp = {k} THEN (1::UBIGINT << CAST(p.bit AS UBIGINT)) "
-        f"ELSE 0::UBIGINT END) AS UBIGINT) AS mask_{k}"
-        for k in range(cat.n_masks)
-    )
-    with unordered(con):
-        _create_hm(con, fam, masks)
-
-
-def _create_hm(con: duckdb.DuckDBPyConnection, fam: str, masks: str) -> None:
-    """The holdings aggregate itself (see :func:`stage_holdings`)."""
-    con.execute(
-        f"""CREATE TEMP TABLE hm AS
-        SELECT h.month, h.customer_id,
-               coalesce({exact_sum("h.balance", "p.in_aum")}, 0) AS aum, {fam},
-               count(*) AS n_products, {masks}
-        FROM raw_holdings h JOIN dim_catalogue p ON h.product = p.product
-        GROUP BY h.month, h.customer_id"""
-    )
-
-
-def has_duplicate_holdings(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> bool:
-    """Whether a (month, customer) group of ``hm`` has more rows than products."""
-    bits = " + ".join(f"CAST(bit_count(mask_{k}) AS INTEGER)" for k in range(cat.n_masks))
-    sql = f"SELECT count(*) FROM hm WHERE n_products > {bits}"
-    return bool(con.execute(sql).fetchall()[0][0])
 
 
 def stage_events(
@@ -508,7 +467,8 @@ def customer_month_sql(
     """SQL of one month of customer_month (plus the holding masks, :data:`UNIT_ONLY_COLUMNS` and
     ``sort_key``, dropped before writing; the rows are written in ``sort_key`` order).
 
-    The holdings come from table ``hm`` (:func:`stage_holdings`); ``tm_files`` and
+    The holdings come from table ``hm_cur``, the month's aggregate per customer
+    (:func:`bankanalysis.data.prepare_holdings.stage_holdings_month`); ``tm_files`` and
     ``ct_files`` are the transaction and contact partitions of the month and the two before,
     oldest first; each is joined by customer (no regrouping).
     """
@@ -558,7 +518,7 @@ def customer_month_sql(
            CAST(coalesce({t["n_acc_1m"]}, 0) AS INTEGER) AS acc_n_1m,
            CAST(coalesce({t["n_acc_off_1m"]}, 0) AS INTEGER) AS acc_offcounter_n_1m,
            {masks}, cu.sort_key
-    FROM (SELECT * FROM hm WHERE month = '{month}') h
+    FROM hm_cur h
     JOIN dim_customers cu ON h.customer_id = cu.customer_id{t_joins}{c_joins}"""
 
 
@@ -614,12 +574,6 @@ def product_count_columns(cat: Catalogue, first: bool) -> str:
             for g, b in [cat.slot(p)]
         )
     return f"{holders}, {buyers}"
-
-
-def aum_range(con: duckdb.DuckDBPyConnection) -> tuple[float, float] | None:
-    """Smallest and largest customer AUM over all month ends (table ``hm``); None when empty."""
-    lo, hi = con.execute("SELECT min(aum), max(aum) FROM hm").fetchall()[0]
-    return None if lo is None else (float(lo), float(hi))
 
 
 @dataclass
@@ -734,13 +688,21 @@ def _month_sums(
 
 
 def write_customer_month(
-    con: duckdb.DuckDBPyConnection, cat: Catalogue, months: list[str], work: Path, path: Path
+    con: duckdb.DuckDBPyConnection,
+    cat: Catalogue,
+    months: list[str],
+    work: Path,
+    path: Path,
+    stage_month: Callable[[str], None],
 ) -> MonthLoop:
     """Compute and write customer_month month by month; return its rows and the monthly sums.
 
-    Needs the tables ``hm`` (:func:`stage_holdings`) and ``dim_customers``
-    (:func:`stage_customers`), and the transaction and contact partitions under ``work/tm``
-    and ``work/ct`` (:func:`stage_events`). Each month is computed into the DuckDB table
+    Needs the table ``dim_customers`` (:func:`stage_customers`) and the transaction and
+    contact partitions under ``work/tm`` and ``work/ct`` (:func:`stage_events`). Before each
+    month, ``stage_month(month)`` puts that month's holdings aggregate into the table
+    ``hm_cur`` (:func:`bankanalysis.data.prepare_holdings.stage_holdings_month`), which is
+    dropped once the month is built: only one month of holdings is ever aggregated or kept.
+    Each month is computed into the DuckDB table
     ``cm_cur`` (under the connection's memory limit, spilled beyond it), summed per outlet
     and region there (small results), then streamed to the file in ``sort_key`` order, one
     row group at a time: no month is ever held whole in Python.
@@ -757,6 +719,8 @@ def write_customer_month(
         The build's work folder.
     path : Path
         The customer_month Parquet file to write.
+    stage_month : callable
+        Creates the table ``hm_cur`` of a month's holdings per customer.
 
     Returns
     -------
@@ -780,8 +744,11 @@ def write_customer_month(
                 [partition_files(work / "tm", "mi", w) for w in window],
                 [partition_files(work / "ct", "mi", w) for w in window],
             )
+            with timed(f"holdings {m}"):
+                stage_month(m)
             with timed(f"customer_month {m}"), unordered(con):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE cm_cur AS {sql}")
+            con.execute("DROP TABLE hm_cur")
             with timed(f"unit sums {m}"):
                 sums, month_counts = _month_sums(con, cat, m, first=i == 0)
             for unit, agg in sums.items():
