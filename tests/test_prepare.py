@@ -19,7 +19,7 @@ from tinybank import tiny_tables, write_tables
 from bankanalysis.cli import main
 from bankanalysis.data import prepare as prep
 from bankanalysis.data import prepare_sql
-from bankanalysis.data.prepare import prepare
+from bankanalysis.data.prepare import MANIFEST, prepare
 from bankanalysis.data.validate import validate_raw
 from bankanalysis.exceptions import DataContractError, ProcessedDataError
 
@@ -389,6 +389,59 @@ def test_duplicated_holding_key_is_reported_with_the_other_violations(tmp_path: 
         ("holdings", "month, customer_id, product", "duplicate_key"),
     ]
     assert not (tmp_path / "processed").exists()
+
+
+def _spy_holdings_split(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, list[str]]]:
+    """Record where each build put its month-partitioned holdings and which months it held."""
+    seen: list[tuple[Path, list[str]]] = []
+    real = prep.split_holdings
+
+    def spy(*args: object) -> object:
+        holdings = real(*args)
+        hm = Path(args[3]) / "hm"
+        parts = sorted(p.name for p in hm.iterdir()) if hm.is_dir() else []
+        seen.append((hm, parts))
+        return holdings
+
+    monkeypatch.setattr(prep, "split_holdings", spy)
+    return seen
+
+
+def test_month_partitioned_holdings_go_with_the_build_and_a_failure_keeps_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _spy_holdings_split(monkeypatch)
+    raw = write_tables(tiny_tables(), tmp_path / "raw", fmt="csv")  # CSV: copied by month
+    out = tmp_path / "processed"
+    prepare(raw, out)
+    ((hm, parts),) = seen
+    assert parts == ["month=2024-01", "month=2024-02", "month=2024-03"]
+    assert hm.parent.parent.name.startswith(".processed.tmp-") and not hm.exists()
+    assert sorted(p.name for p in out.iterdir() if not p.suffix == ".parquet") == [MANIFEST]
+    before = _digest(out)
+    # a duplicated key in the last month is found in the month loop, after the copy
+    t = tiny_tables()
+    _duplicate_holding(t)
+    broken = write_tables(t, tmp_path / "broken", fmt="csv")
+    with pytest.raises(DataContractError, match="duplicate_key|month, customer_id, product"):
+        prepare(broken, out)
+    # any other failure in the loop
+    calls = []
+    real_stage = prep.HoldingsByMonth.stage
+
+    def fail_second_month(self: prep.HoldingsByMonth, month: str) -> None:
+        calls.append(month)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        real_stage(self, month)
+
+    monkeypatch.setattr(prep.HoldingsByMonth, "stage", fail_second_month)
+    with pytest.raises(OSError, match="No space left"):
+        prepare(raw, out, force=True)
+    assert calls == ["2024-01", "2024-02"]
+    assert [len(p) for _, p in seen] == [3, 3, 3] and not any(h.exists() for h, _ in seen)
+    assert _digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "processed", "raw"]
 
 
 def test_blanks_around_holding_ids_are_not_a_duplicate_key(tmp_path: Path) -> None:

@@ -22,14 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from bankanalysis import __version__
 from bankanalysis.contract import CHANNELS, PRODUCT_FAMILIES, TABLE_ORDER
 from bankanalysis.data.atomic import atomic_write_parquet, atomic_write_text, swap_in_dir
 from bankanalysis.data.fingerprint import PREPARE_VERSION, compute_fingerprint
 from bankanalysis.data.io import bounded_connection, duckdb_source, find_table_file, read_table
-from bankanalysis.data.prepare_holdings import HoldingsByMonth, split_holdings
+from bankanalysis.data.prepare_holdings import HoldingsByMonth, register_catalogue, split_holdings
 from bankanalysis.data.prepare_sql import (
     UNITS,
     Catalogue,
@@ -186,17 +185,7 @@ def build_processed(
     dims_future = dims_pool.submit(_build_dimensions_timed, raw_dir, encoding, list(present))
     con = bounded_connection(work / "spill")
     try:
-        catalogue = pd.DataFrame(
-            {
-                "product": cat.products,
-                "family": [cat.families[p] for p in cat.products],
-                "fam": [PRODUCT_FAMILIES.index(cat.families[p]) for p in cat.products],
-                "in_aum": [cat.in_aum[p] for p in cat.products],
-                "grp": [cat.slot(p)[0] for p in cat.products],
-                "bit": [cat.slot(p)[1] for p in cat.products],
-            }
-        )
-        con.register("dim_catalogue", pa.Table.from_pandas(catalogue, preserve_index=False))
+        register_catalogue(con, cat)
         src = duckdb_source(con, raw_dir, "holdings", encoding, work)
         typed_view(con, "raw_holdings", src, "holdings", plain.get("holdings", set()))
         with timed("holdings by month"):

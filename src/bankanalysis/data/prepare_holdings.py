@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bankanalysis.contract import PRODUCT_FAMILIES
@@ -138,6 +140,29 @@ def split_holdings(
     months = sorted(p.name.split("=", 1)[1] for p in out.glob("month=*")) if out.is_dir() else []
     relations = {m: f"read_parquet({sql_list(partition_files(out, 'month', m))})" for m in months}
     return MonthlyHoldings(months, relations, partitioned=True)
+
+
+def register_catalogue(con: duckdb.DuckDBPyConnection, cat: Catalogue) -> None:
+    """Register the products as the table ``dim_catalogue`` (family index, AUM flag, mask bit).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The build connection.
+    cat : Catalogue
+        Products in catalogue order.
+    """
+    catalogue = pd.DataFrame(
+        {
+            "product": cat.products,
+            "family": [cat.families[p] for p in cat.products],
+            "fam": [PRODUCT_FAMILIES.index(cat.families[p]) for p in cat.products],
+            "in_aum": [cat.in_aum[p] for p in cat.products],
+            "grp": [cat.slot(p)[0] for p in cat.products],
+            "bit": [cat.slot(p)[1] for p in cat.products],
+        }
+    )
+    con.register("dim_catalogue", pa.Table.from_pandas(catalogue, preserve_index=False))
 
 
 def holdings_aggregate_sql(cat: Catalogue, relation: str) -> str:
