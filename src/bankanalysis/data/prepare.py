@@ -2,9 +2,10 @@
 
 Holdings, transactions and contacts are aggregated by DuckDB straight from the raw files
 (never loaded whole into pandas; the holdings one month at a time, in the month loop that
-builds customer_month), and the customers dimension is typed there and streamed to its file; the other dimension tables are small and typed with pandas. The
-result is written into a temporary folder next to the output folder and swapped in at the
-end, with ``_manifest.json``. When the fingerprint of the raw files and of this code is
+builds customer_month), and the customers dimension is typed there and streamed to its file;
+the other dimension tables are small and typed with pandas. The result is written into a
+temporary folder next to the output folder and swapped in at the end, with
+``_manifest.json``. When the fingerprint of the raw files and of this code is
 unchanged, nothing is done.
 """
 
