@@ -218,3 +218,43 @@ def test_withholdable_parts_lets_the_step_withhold_the_other_tables_cells() -> N
     assert joint.attrs["protection"].safe
     assert joint.attrs["withheld_parts"] == {"T": "secondary", "p2": "secondary"}
     assert joint["n"].tolist() == ["", ""]  # this table's own cells stay shown
+
+
+def test_a_small_units_figure_pinned_by_a_figure_below_k_is_withheld_with_its_column(
+    monkeypatch,
+) -> None:
+    from attacker import attack_linear
+
+    # unit a (5 customers) has 8 leads, unit b 2 of the 10 the region publishes: b's 2 can
+    # never be an "x" (which says at least k), so the greedy search finds no secondary cell
+    df = pd.DataFrame({"customers": [5, 40], "leads": [8, 2]}, index=["a", "b"])
+    rel = [{"n:a": 1, "n:b": 1, "n:total": -1}]
+    with monkeypatch.context() as m:  # the greedy search alone (before the fail-safe)
+        m.setattr(dg, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = dg.protect_grid(df, ["customers", "leads"], 10, size="customers")
+    assert old["leads"].tolist() == ["primary", ""] and not old.attrs["protection"].safe
+    assert attack_linear({"n:a": "<k", "n:b": 2.0, "n:total": 10.0}, rel, 10)["n:a"] == (8, 8)
+    status = dg.protect_grid(df, ["customers", "leads"], 10, size="customers")
+    prot = status.attrs["protection"]
+    assert prot.safe and prot.counts() == {"primary": 2, "secondary": 1, "fail-safe": 1}
+    assert status["leads"].tolist() == ["fail-safe", "fail-safe"]
+    assert status["customers"].tolist() == ["primary", "secondary"]  # not pinned: as before
+    shown = dg.grid_values(df, status, 10)
+    assert [str(v) for v in shown["leads"]] == ["withheld", "withheld"]
+    lo, hi = attack_linear({"n:a": None, "n:b": None, "n:total": 10.0}, rel, 10)["n:a"]
+    assert (lo, hi) == (0.0, 10.0) and hi - lo >= 4.5
+
+
+def test_a_cell_the_published_total_pins_stays_logged_and_counted(caplog) -> None:
+    from bankanalysis.rules.disclosure_secondary import unsafe_cells
+
+    # outlet a's 3 candidates need 80 % of the region's published AUM gap: the total bounds
+    # it (at most 100, under 1.5 x 80), whatever is withheld, so the fail-safe takes no step
+    df = pd.DataFrame({"n": [3, 30], "gap": [80.0, 20.0]}, index=["a", "b"])
+    with caplog.at_level("INFO", logger="bankanalysis.report.disclosure_grid"):
+        status = dg.protect_grid(df, ["n", "gap"], 10, size="n", money=["gap"])
+    prot = status.attrs["protection"]
+    assert not prot.safe and not prot.failsafe
+    assert status["gap"].tolist() == ["primary", "secondary"]
+    assert unsafe_cells(prot) == 1
+    assert "1 withheld cell stays narrower than its protection interval" in caplog.text

@@ -44,6 +44,7 @@ from bankanalysis.rules.disclosure_secondary import (
     LinearTable,
     Protection,
     fail_safe,
+    failsafe_steps,
     p_percent_sensitive,
     protect,
     unsafe_note,
@@ -642,9 +643,15 @@ def protect_outlet_counts(
         table = LinearTable(values=values, relations=(rel,), fixed=frozenset({col}))
         primary = [c for c in values if c != col and is_small([values[c]], k)[0]]
         prot = protect(table, primary, k)
+        # the region's total pins a small outlet whatever is withheld as "x" (at least k):
+        # the fail-safe withholds the column under "withheld" (at least 0)
+        outlets = [c for c in values if c != col]
+        prot = fail_safe(table, prot, failsafe_steps(outlets, lambda c: {"outlets"}), k)
+        if not prot.safe:
+            logger.warning(unsafe_note(f"outlet counts ({col})", prot))
         prots.append(prot)
         for i in known.index:
-            out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
+            out.at[i, col] = prot.shown_status(f"{col}[outlet={i}]")
     out.attrs["protection"] = prots
     out.attrs["k"] = int(k)
     return out

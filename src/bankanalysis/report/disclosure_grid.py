@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,12 @@ from bankanalysis.rules.disclosure_secondary import (
     PRIMARY,
     SECONDARY,
     LinearTable,
+    Protection,
+    fail_safe,
+    failsafe_steps,
     p_percent_sensitive,
     protect,
+    unsafe_note,
 )
 from bankanalysis.rules.tiers import TIERS
 
@@ -228,17 +233,25 @@ def protect_grid(
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
     own_fixed = set(fixed)
+    own = [c for c in values if c not in own_fixed and c not in cols]  # this table's cells
+    unmarked: set[str] = set()
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
+    unmarked.update(c for c, st in hidden.items() if st == FAILSAFE)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
         if not known:
             continue
         values[name] = float(v)
         relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
+        if st == FAILSAFE:  # "withheld": at least 0, whatever its size
+            unmarked.add(name)
         if st:  # a small count published as "<k" is audited like the primary cells
-            hidden[name] = PRIMARY if st == PRIMARY else SECONDARY
+            hidden[name] = PRIMARY if st in (PRIMARY, FAILSAFE) else SECONDARY
         else:
             fixed.add(name)
+    # a part the other table shows as "withheld" (fail-safe): at least 0, audited like a
+    # primary cell (its marker no longer says whether it is small)
+    hidden = {c: PRIMARY if st == FAILSAFE else st for c, st in hidden.items()}
     shown_parts = fixed - own_fixed
     for name in sorted(forced):
         if name in values and name not in primary:
@@ -248,6 +261,7 @@ def protect_grid(
         relations=tuple(relations),
         money=frozenset(money_cells),
         fixed=frozenset(fixed),
+        unmarked=frozenset(unmarked),
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
@@ -256,17 +270,13 @@ def protect_grid(
     for looser in (loose, loose - shown_parts if withholdable_parts else loose):
         if prot.safe or looser == table.fixed:
             continue
-        table = LinearTable(
-            values=values, relations=table.relations, money=table.money, fixed=frozenset(looser)
-        )
+        table = replace(table, fixed=frozenset(looser))
         prot = protect(table, primary, k, level, hidden=hidden)
-    if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
-        unsafe = int((~prot.audit["safe"]).sum())
-        logger.info("per-unit table: %d withheld cells stay narrower than required", unsafe)
+    prot = _grid_failsafe(table, prot, own, k, level)
     out = pd.DataFrame("", index=frame.index, columns=cols)
     for col in cols:
         for i in frame.index:
-            st = prot.status.get(_cell(col, i), "")
+            st = prot.shown_status(_cell(col, i))
             small = bool(small_row.get(i, False)) or (
                 col in counts and is_small([frame.at[i, col]], k)[0]
             )
@@ -280,6 +290,27 @@ def protect_grid(
     }
     out.attrs["withheld_parts"] = {c: prot.status[c] for c in sorted(shown_parts & prot.hidden)}
     return out
+
+
+def _grid_failsafe(
+    table: LinearTable, prot: Protection, own: Sequence[str], k: int, level: float
+) -> Protection:
+    """:func:`~bankanalysis.rules.disclosure_secondary.fail_safe` of a per-unit table where
+    the greedy search gave up: the unprotected cell's whole column (every unit, zeros
+    included) under the marker ``"withheld"``, then every cell of the table; never a total
+    or another table's cell. What stays unprotected is logged by count (the cells are named
+    by unit ids) and stays in the audit (:func:`~bankanalysis.rules.disclosure_secondary.unsafe_cells`
+    for the appendix)."""
+    if prot.safe:
+        return prot
+    out = fail_safe(table, prot, failsafe_steps(own, _grid_column), k, level)
+    if not out.safe:
+        logger.info(unsafe_note("per-unit table", out))
+    return out
+
+
+def _grid_column(cell: str) -> set[str]:
+    return {cell.split("[row=")[0]}
 
 
 def _add_parts(
@@ -310,7 +341,7 @@ def _add_parts(
                 if col in money_cells:
                     money_cells.add(name)
                 if st:
-                    hidden[name] = SECONDARY if st == SECONDARY else PRIMARY
+                    hidden[name] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
                 else:
                     fixed.add(name)
             relations.append(rel)

@@ -32,11 +32,15 @@ import pandas as pd
 from bankanalysis.report.disclosure_grid import cell_value
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
+    FAILSAFE,
     PRIMARY,
     SECONDARY,
     LinearTable,
     Protection,
+    fail_safe,
+    failsafe_steps,
     protect,
+    unsafe_note,
 )
 from bankanalysis.rules.months import quarter_of, shift_month
 
@@ -154,6 +158,19 @@ def year_counts(
 
 def _name(who: str, what: str, label: str) -> str:
     return f"[{who},{what}={label}]"
+
+
+def _unit_and_period(cell: str) -> set[tuple[str, str]]:
+    """The row (unit) and the column (period) of a cell of :func:`plan_count_table` or
+    :func:`total_count_table`: the fail-safe's first step withholds both.
+
+    Examples
+    --------
+    >>> sorted(_unit_and_period("[outlet=O1,month=2026-10]"))
+    [('period', 'month=2026-10'), ('unit', 'outlet=O1')]
+    """
+    who, _, period = cell.strip("[]").partition(",")
+    return {("unit", who), ("period", period)}
 
 
 def _period_cell(who: str, period: str, month: str, in_q: Mapping[str, list[str]]) -> str:
@@ -276,15 +293,24 @@ def plan_count_table(
                 v[[m for m in months if m[:4] == month[:4]]].sum()
             )
         if who == "region":
-            gone = {_period_cell(who, p, month, in_q) for p in (region_hidden or {})}
+            gone = {
+                _period_cell(who, p, month, in_q): st for p, st in (region_hidden or {}).items()
+            }
             fixed.update(c for c in values if c.startswith("[region,") and c not in gone)
             hidden.update({c: SECONDARY for c in gone if c in values})
+            # "withheld" by the run's fail-safe: at least 0, whatever its size
+            unmarked.update(c for c, st in gone.items() if st == FAILSAFE and c in values)
             continue
         # the outlet's cells: which are printed, and how they stand at the start
         now = month_cell(who, month)
         status = given.get(oid, "") if given is not None else ""
         printed.setdefault(now, []).append((oid, month))
-        if status:
+        if status == FAILSAFE:
+            # "withheld" by the outlet table's fail-safe: at least 0 whatever its size, and
+            # audited here too (a quarter or a change must not give it back)
+            hidden[now] = PRIMARY
+            unmarked.add(now)
+        elif status:
             hidden[now] = status
         elif given is not None:
             fixed.add(now)  # shown by the outlet table: shown here too
@@ -396,17 +422,19 @@ def protect_plan_counts(
             wide, region, month, k, mine, quarters=labels, year=col in years, region_hidden=gone
         )
         prot = protect(table, primary, k, hidden=hidden)
+        # the data month of an outlet is the outlet table's (never withheld in addition, nor
+        # relabelled: its "<k" stays printed there)
+        given_now = {_name(f"outlet={o}", "month", month): s for o, s in (mine or {}).items()}
+        free = [c for c in table.values if c.startswith("[outlet=") and c not in given_now]
+        prot = fail_safe(table, prot, failsafe_steps(free, _unit_and_period), k)
         if not prot.safe:
-            logger.warning(
-                "plan tables: %d withheld %s cells stay recoverable",
-                (~prot.audit["safe"]).sum(),
-                col,
-            )
+            logger.warning(unsafe_note(f"plan tables ({col})", prot))
+        marked = prot.failsafe | {c for c, s in given_now.items() if s == FAILSAFE}
         shown = {c: s for c, s in prot.status.items() if c in printed}
-        prots.append(Protection(status=shown, audit=prot.audit))
-        for c, st in shown.items():
+        prots.append(Protection(status=shown, audit=prot.audit, failsafe=marked & set(printed)))
+        for c in shown:
             for oid, period in printed[c]:
-                status[(oid, col, period)] = st
+                status[(oid, col, period)] = FAILSAFE if c in marked else prot.status[c]
         for oid in wide.index:
             for key, m in ((MOM, prev), (YOY, ago)):
                 cell = _name(f"outlet={oid}", "month", m)
@@ -578,16 +606,14 @@ def protect_total_counts(
             year=col in years,
         )
         prot = protect(table, primary, k, hidden=hidden)
+        free = [c for c in table.values if not c.startswith("[bank=")]
+        prot = fail_safe(table, prot, failsafe_steps(free, _unit_and_period), k)
         if not prot.safe:
-            logger.warning(
-                "region totals: %d withheld %s cells stay recoverable",
-                (~prot.audit["safe"]).sum(),
-                col,
-            )
+            logger.warning(unsafe_note(f"region totals ({col})", prot))
         prots.append(prot)
-        for c, st in prot.status.items():
+        for c in prot.status:
             for who, period in cells[c]:
-                status[(who, col, period)] = st
+                status[(who, col, period)] = prot.shown_status(c)
         for who in sorted({w for ws in cells.values() for w, _ in ws}):
             for key, m in ((MOM, prev), (YOY, ago)):
                 if (who, col, month) in status or (who, col, m) in status:
