@@ -258,3 +258,36 @@ def test_a_cell_the_published_total_pins_stays_logged_and_counted(caplog) -> Non
     assert status["gap"].tolist() == ["primary", "secondary"]
     assert unsafe_cells(prot) == 1
     assert "1 withheld cell stays narrower than its protection interval" in caplog.text
+
+
+def test_a_pipeline_row_pinned_by_the_tier_tables_count_is_withheld_with_its_column(
+    monkeypatch,
+) -> None:
+    from attacker import attack_linear
+
+    # outlet a: 3 customers in the tier below quality, b: 11; the tier table prints 14, and
+    # b's "x" (at least 10) leaves a's 3 at 1 .. 4
+    pipe = pd.DataFrame(
+        {
+            "outlet_id": ["a", "b"],
+            "target_tier": ["quality", "quality"],
+            "customers": [1, 10],
+            "tier_customers": [3, 11],
+            "pipeline_share": [1 / 3, 10 / 11],
+            "aum_gap": [3000.0, 100000.0],
+        }
+    )
+    rel = [{"n:b": 1, "n:b_over_k": -1, "n:k": -1}, {"n:a": 1, "n:b": 1, "n:t": -1}]
+    before = {"n:a": "<k", "n:b": None, "n:b_over_k": None, "n:k": 10.0, "n:t": 14.0}
+    with monkeypatch.context() as m:
+        m.setattr(dg, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = dg.protect_pipeline(pipe, 10)
+    assert old["tier_customers"].tolist() == ["primary", "secondary"]  # "<10" and "x"
+    assert attack_linear(before, rel, 10)["n:a"] == (1.0, 4.0)
+    status = dg.protect_pipeline(pipe, 10)
+    assert status["tier_customers"].tolist() == ["fail-safe", "fail-safe"]
+    assert all(p.safe for p in status.attrs["protection"])
+    shown = dg.grid_values(pipe, status, 10)
+    assert [str(v) for v in shown["tier_customers"]] == ["withheld", "withheld"]
+    after = {"n:a": None, "n:b": None, "n:t": 14.0}
+    assert attack_linear(after, rel[1:], 10)["n:a"] == (0.0, 14.0)
