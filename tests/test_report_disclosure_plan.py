@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from attacker import attack_linear
 
-from bankanalysis.report.disclosure import protect_outlet_counts
+from bankanalysis.report.disclosure import failsafe_cells, failsafe_note, protect_outlet_counts
 from bankanalysis.report.disclosure_plan import (
     MOM,
     YOY,
@@ -186,6 +186,8 @@ def test_a_region_of_three_new_customers_is_withheld_so_it_no_longer_pins_its_tw
     cells = {"n:O1": "<k", "n:O2": "<k", "n:R": 3.0}
     rel = [{"n:O1": 1, "n:O2": 1, "n:R": -1}]
     assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 2.0)
+    # no withholding helps (the region's 3 is fixed here): the appendix says so
+    assert failsafe_note(old).startswith("2 withheld cells could not be kept from being")
     # the run withholds R2's 3 (primary) and, since echelon 1's 43 minus R3's 40 would give
     # it back, secondary cells around it (R3's 40 and echelon 1's 43, protect's audited
     # choice); R2's changes and January (printed nowhere) go with it, and its quarter (48):
@@ -304,6 +306,12 @@ def test_the_outlet_tables_fail_safe_is_kept_in_the_plan_tables(monkeypatch) -> 
     pc = protect_plan_counts(jan, "2025-01", K, month_status(now.reset_index(drop=True), hidden))
     assert {pc.of(o, NC, "2025-01") for o in ("O1", "O2", "O3")} == {"fail-safe"}
     assert pc.safe
+    # 03's appendix: the zero the fail-safe added (O1's and O2's were withheld already), and
+    # the plan tables' three cells under "withheld" for the count its marker count leaves out
+    assert failsafe_note(hidden, pc).startswith(
+        "Cells withheld by the fail-safe of the disclosure step: 1 with the whole row or column"
+    )
+    assert failsafe_cells(pc) == 3
 
 
 def test_a_regions_count_pinned_by_the_banks_is_withheld_with_its_month(monkeypatch) -> None:
