@@ -1,15 +1,12 @@
 """The disclosure step for the per-unit tables of the reports and workbooks (outlets, levels).
 
-:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module does
-the same for any table with one row per unit (outlet, manager, region) whose columns add up to
-a published total (the region's or the bank's figure): the upgrade table of the actions, the
-DEA targets, the plan attainment grid, the productivity trends and the workbooks' and index's
-aggregates. All go through :func:`protect_grid` (primary cells, secondary suppression audited
-by :func:`~bankanalysis.rules.disclosure_secondary.protect`) and show the standard markers
-(``"<k"`` for a small group, ``"x"`` for a secondary cell) through :func:`grid_values`.
-
-The policy for a region smaller than ``k`` (:func:`region_too_small`) is here too; see
-``docs/privacy.md``.
+:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module any
+table with one row per unit whose columns add up to a published total: the upgrade table and
+pipeline, the DEA targets, the attainment grid, the trends, the workbooks' aggregates. All go
+through :func:`protect_grid` (primary cells, secondary cells audited by linear programming, the
+fail-safe where the search gives up) and show the markers (``"<k"`` small, ``"x"`` secondary,
+``"withheld"`` fail-safe) through :func:`grid_values`; the policy for a region smaller than
+``k`` (:func:`region_too_small`) is here too. See ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from bankanalysis.rules.disclosure_secondary import (
     PRIMARY,
     SECONDARY,
     LinearTable,
-    Protection,
     fail_safe,
     failsafe_steps,
     p_percent_sensitive,
@@ -57,7 +53,6 @@ __all__ = [
     "protected_lorenz",
     "protect_region_totals",
     "region_banner",
-    "suppressed_from_reason",
     "region_too_small",
     "run_counts",
     "withhold_echelons",
@@ -116,7 +111,8 @@ def protect_grid(
     the unit) is 1 to ``k - 1``, and every cell of a ``counts`` column holding 1 to ``k - 1``
     customers. Secondary cells are chosen by
     :func:`~bankanalysis.rules.disclosure_secondary.protect`, which proves by linear
-    programming that no primary cell can be worked out from the rest.
+    programming that no primary cell can be worked out from the rest; where it gives up, the
+    fail-safe withholds the cell's column, then every cell (``"fail-safe"``, ``"withheld"``).
 
     Parameters
     ----------
@@ -148,7 +144,6 @@ def protect_grid(
         ``{column: rows}``: money cells held mostly by one or two customers (the p% rule,
         :func:`~bankanalysis.rules.disclosure_secondary.p_percent_sensitive`), primary with
         status ``"dominance"`` when not zero.
-
     parts : mapping, optional
         ``{column: {row: {part: (value, status)}}}``: the cells of another published table
         whose sum is this cell (the upgrade pipeline's rows of an outlet), with their status
@@ -173,8 +168,9 @@ def protect_grid(
     Returns
     -------
     DataFrame
-        Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
-        ``"secondary"`` (or ``"dominance"``); ``attrs["protection"]`` the :class:`Protection` (for the appendix),
+        Same index as ``frame``, one column per protected column: ``""``, ``"primary"``,
+        ``"secondary"``, ``"dominance"`` or ``"fail-safe"``; ``attrs["protection"]`` the
+        :class:`~bankanalysis.rules.disclosure_secondary.Protection` (for the appendix),
         ``attrs["withheld_totals"]`` the columns whose total must be withheld (``{column:
         status}``, empty unless ``withholdable_totals`` had to be used),
         ``attrs["withheld_parts"]`` the shown parts and part totals withheld (empty unless
@@ -233,24 +229,20 @@ def protect_grid(
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
     own_fixed = set(fixed)
-    own = [c for c in values if c not in own_fixed and c not in cols]  # this table's cells
-    unmarked: set[str] = set()
+    own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
-    unmarked.update(c for c, st in hidden.items() if st == FAILSAFE)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
         if not known:
             continue
         values[name] = float(v)
         relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
-        if st == FAILSAFE:  # "withheld": at least 0, whatever its size
-            unmarked.add(name)
         if st:  # a small count published as "<k" is audited like the primary cells
-            hidden[name] = PRIMARY if st in (PRIMARY, FAILSAFE) else SECONDARY
+            hidden[name] = st if st in (PRIMARY, FAILSAFE) else SECONDARY
         else:
             fixed.add(name)
-    # a part the other table shows as "withheld" (fail-safe): at least 0, audited like a
-    # primary cell (its marker no longer says whether it is small)
+    # the other table's "withheld" (fail-safe) cells: at least 0, audited as primary
+    unmarked = frozenset(c for c, st in hidden.items() if st == FAILSAFE)
     hidden = {c: PRIMARY if st == FAILSAFE else st for c, st in hidden.items()}
     shown_parts = fixed - own_fixed
     for name in sorted(forced):
@@ -261,7 +253,7 @@ def protect_grid(
         relations=tuple(relations),
         money=frozenset(money_cells),
         fixed=frozenset(fixed),
-        unmarked=frozenset(unmarked),
+        unmarked=unmarked,
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
@@ -272,7 +264,10 @@ def protect_grid(
             continue
         table = replace(table, fixed=frozenset(looser))
         prot = protect(table, primary, k, level, hidden=hidden)
-    prot = _grid_failsafe(table, prot, own, k, level)
+    # where the search gave up: the cell's column, then every cell, under "withheld"
+    prot = fail_safe(table, prot, failsafe_steps(own, lambda c: {c.split("[row=")[0]}), k, level)
+    if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
+        logger.info(unsafe_note("per-unit table", prot))
     out = pd.DataFrame("", index=frame.index, columns=cols)
     for col in cols:
         for i in frame.index:
@@ -290,27 +285,6 @@ def protect_grid(
     }
     out.attrs["withheld_parts"] = {c: prot.status[c] for c in sorted(shown_parts & prot.hidden)}
     return out
-
-
-def _grid_failsafe(
-    table: LinearTable, prot: Protection, own: Sequence[str], k: int, level: float
-) -> Protection:
-    """:func:`~bankanalysis.rules.disclosure_secondary.fail_safe` of a per-unit table where
-    the greedy search gave up: the unprotected cell's whole column (every unit, zeros
-    included) under the marker ``"withheld"``, then every cell of the table; never a total
-    or another table's cell. What stays unprotected is logged by count (the cells are named
-    by unit ids) and stays in the audit (:func:`~bankanalysis.rules.disclosure_secondary.unsafe_cells`
-    for the appendix)."""
-    if prot.safe:
-        return prot
-    out = fail_safe(table, prot, failsafe_steps(own, _grid_column), k, level)
-    if not out.safe:
-        logger.info(unsafe_note("per-unit table", out))
-    return out
-
-
-def _grid_column(cell: str) -> set[str]:
-    return {cell.split("[row=")[0]}
 
 
 def _add_parts(
@@ -521,37 +495,6 @@ def levels_note(levels: pd.DataFrame, k: int) -> str | None:
         for level, g in levels[levels["withheld"]].groupby("level", sort=False)
     ]
     return f"{'; '.join(parts)} left out (fewer than {k} customers; withheld)."
-
-
-def suppressed_from_reason(reason: Any) -> Suppressed | None:
-    """The :class:`Suppressed` a ``metrics.json`` reason stands for (``None`` when the figure
-    is missing for another reason), so that a page reading metrics (the run index) shows the
-    standard marker and never fills a withheld figure from another report.
-
-    Examples
-    --------
-    >>> str(suppressed_from_reason("withheld: fewer than 10 customers"))
-    '<10'
-    >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
-    'x'
-    >>> str(suppressed_from_reason("withheld with the whole row or column of a small group (fail-safe)"))
-    'withheld'
-    >>> suppressed_from_reason("not computed") is None
-    True
-    """
-    text = str(reason or "")
-    if not text.startswith("withheld"):
-        return None
-    if text.startswith("withheld: fewer than "):
-        head = text.removeprefix("withheld: fewer than ").split(" ")[0]
-        return Suppressed(int(head) if head.isdigit() else None)
-    if "dominated" in text:
-        return Suppressed(None, "dominance")
-    if text.startswith("withheld so that"):
-        return Suppressed(None, "secondary")
-    if "(fail-safe)" in text:
-        return Suppressed(None, "failsafe")
-    return Suppressed(None)
 
 
 def protect_region_totals(
