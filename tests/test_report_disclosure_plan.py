@@ -342,12 +342,14 @@ def test_a_regions_count_pinned_by_the_banks_is_withheld_with_its_month(monkeypa
     assert reader(old) == (1.0, 5.0)  # 15 - R2's "x" (at least 10)
     new = protect_total_counts(ok, "2025-03", K, years=())
     assert new.safe
-    assert {new.of_level("region", r, NC, "2025-03") for r in ("R1", "R2")} == {"fail-safe"}
+    # the first step is enough: R1's row and its echelon's month under "withheld" (at least
+    # 0, no longer 1 .. 9); R2 and echelon 2 keep their "x"
+    assert new.of_level("region", "R1", NC, "2025-03") == "fail-safe"
+    assert new.of_level("echelon", "1", NC, "2025-03") == "fail-safe"
+    assert new.of_level("region", "R2", NC, "2025-03") == "secondary"
     assert new.of_level("bank", "bank", NC, "2025-03") == ""
-    assert reader(new) == (0.0, 15.0)
+    assert reader(new) == (0.0, 5.0)  # 5 wide: at least (k - 1) / 2
     assert sorted(new.protection[0].failsafe) == [
         "[echelon=1,month=2025-03]",
-        "[echelon=2,month=2025-03]",
         "[region=R1,month=2025-03]",
-        "[region=R2,month=2025-03]",
     ]

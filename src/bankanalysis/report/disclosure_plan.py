@@ -173,6 +173,30 @@ def _unit_and_period(cell: str) -> set[tuple[str, str]]:
     return {("unit", who), ("period", period)}
 
 
+def _echelon_of(echelon: Mapping[Any, Any]) -> Any:
+    """The fail-safe's first grouping of :func:`total_count_table`: a cell's row (the unit's
+    periods) and its echelon's cells of the same period (the echelon and its regions), before
+    the whole period (:func:`_unit_and_period`).
+
+    Examples
+    --------
+    >>> g = _echelon_of({"R1": 1, "R2": 2})
+    >>> sorted(g("[region=R1,month=2025-03]"))
+    [('echelon', '1', 'month=2025-03'), ('unit', 'region=R1')]
+    >>> g("[echelon=1,month=2025-03]") & g("[region=R2,month=2025-03]")
+    set()
+    """
+    of = {str(r): str(e) for r, e in echelon.items()}
+
+    def groups(cell: str) -> set[tuple[str, ...]]:
+        who, _, period = cell.strip("[]").partition(",")
+        level, _, gid = who.partition("=")
+        e = of.get(gid, "") if level == "region" else gid
+        return {("unit", who), ("echelon", e, period)}
+
+    return groups
+
+
 def _period_cell(who: str, period: str, month: str, in_q: Mapping[str, list[str]]) -> str:
     """The cell of ``who``'s count of ``period`` (a month, a quarter or a year) in the tables
     of :func:`plan_count_table` and :func:`total_count_table`."""
@@ -607,7 +631,8 @@ def protect_total_counts(
         )
         prot = protect(table, primary, k, hidden=hidden)
         free = [c for c in table.values if not c.startswith("[bank=")]
-        prot = fail_safe(table, prot, failsafe_steps(free, _unit_and_period), k)
+        steps = failsafe_steps(free, _echelon_of(echelon), _unit_and_period)
+        prot = fail_safe(table, prot, steps, k)
         if not prot.safe:
             logger.warning(unsafe_note(f"region totals ({col})", prot))
         prots.append(prot)

@@ -475,18 +475,20 @@ def fail_safe(
 
 
 def failsafe_steps(
-    cells: Iterable[str], groups: Callable[[str], Iterable[Hashable]]
+    cells: Iterable[str], *groupings: Callable[[str], Iterable[Hashable]]
 ) -> list[Callable[[str], list[str]]]:
-    """The two fail-safe steps of a table (:func:`fail_safe`): first the cells sharing a group
-    with the unprotected cell (its row, its column: ``groups(cell)``), then every cell.
+    """The fail-safe steps of a table (:func:`fail_safe`): for each grouping in turn, the
+    cells sharing a group with the unprotected cell (its row, its column: ``grouping(cell)``),
+    then every cell.
 
     Parameters
     ----------
     cells : iterable of str
         The cells the fail-safe may withhold (the table's own, not those another table or the
         run decides; ``fixed`` cells are left out by :func:`fail_safe` anyway).
-    groups : callable
-        ``cell -> groups`` it belongs to (e.g. ``{("row", unit), ("column", period)}``).
+    *groupings : callable
+        ``cell -> groups`` it belongs to (e.g. ``{("row", unit), ("column", period)}``), from
+        the narrowest to the widest.
 
     Examples
     --------
@@ -495,16 +497,20 @@ def failsafe_steps(
     [['a[1]', 'a[2]'], ['a[1]', 'a[2]', 'b[1]']]
     """
     pool = sorted(set(cells))
-    member = {c: set(groups(c)) for c in pool}
 
-    def near(cell: str) -> list[str]:
-        mine = set(groups(cell))
-        return [c for c in pool if member[c] & mine]
+    def near(grouping: Callable[[str], Iterable[Hashable]]) -> Callable[[str], list[str]]:
+        member = {c: set(grouping(c)) for c in pool}
+
+        def step(cell: str) -> list[str]:
+            mine = set(grouping(cell))
+            return [c for c in pool if member[c] & mine]
+
+        return step
 
     def everything(cell: str) -> list[str]:
         return list(pool)
 
-    return [near, everything]
+    return [*(near(g) for g in groupings), everything]
 
 
 def unsafe_cells(*protections: Protection) -> int:
