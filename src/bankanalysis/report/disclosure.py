@@ -669,7 +669,9 @@ def protect_outlet_counts(
     Each column is a one-way table: the region's outlets add up to the region's total, which
     the report shows elsewhere (trends, attainment of the region), so a lone hidden outlet
     would come back by subtraction; :func:`~bankanalysis.rules.disclosure_secondary.protect`
-    hides one more outlet where needed.
+    hides one more outlet where needed, and where that is not enough (the total minus an
+    ``"x"``, at least ``k``, pins a small outlet) the fail-safe withholds every outlet's count
+    under ``"withheld"`` (status ``"fail-safe"``).
 
     Parameters
     ----------
@@ -685,8 +687,9 @@ def protect_outlet_counts(
     Returns
     -------
     DataFrame
-        Same index as ``mine``, one column per protected count: ``""``, ``"primary"`` or
-        ``"secondary"``; ``attrs["protection"]`` the list of :class:`Protection` objects.
+        Same index as ``mine``, one column per protected count: ``""``, ``"primary"``,
+        ``"secondary"`` or ``"fail-safe"``; ``attrs["protection"]`` the list of
+        :class:`Protection` objects.
     """
     out = pd.DataFrame(index=mine.index)
     prots: list[Protection] = []

@@ -16,7 +16,9 @@ region's row, so each is a cell of one :class:`LinearTable` per count:
 Primary cells: every printed count of 1 to ``k - 1`` and every month a change or a quarter
 stands on of 1 to ``k - 1``; the data month keeps the status the outlet table gives it (the
 same cells withheld everywhere) and is never withheld in addition. Secondary cells come from
-:func:`~bankanalysis.rules.disclosure_secondary.protect` and its audit. The policy is in
+:func:`~bankanalysis.rules.disclosure_secondary.protect` and its audit; where the search gives
+up, :func:`~bankanalysis.rules.disclosure_secondary.fail_safe` withholds the cell's row and
+column, then every outlet cell, under ``"withheld"`` (status ``"fail-safe"``). The policy is in
 ``docs/privacy.md`` ("Operational counts at outlet level").
 """
 
@@ -70,13 +72,15 @@ class PlanCounts:
     Attributes
     ----------
     status : mapping
-        ``{(outlet id, kpi, period): "primary" | "secondary"}``; ``period`` is a month
+        ``{(outlet id, kpi, period): "primary" | "secondary" | "fail-safe"}`` (as shown:
+        ``"<k"``, ``"x"``, ``"withheld"``); ``period`` is a month
         (``"2026-10"``), a quarter (``"2026-Q4"``), a year (``"2026"``) or :data:`MOM` /
         :data:`YOY` (the changes); absent = shown.
     k : int
         ``min_group_size``.
     protection : tuple of Protection
-        One per count, printed cells only (its audit covers the months printed nowhere too).
+        One per count, printed cells only (its audit covers the months printed nowhere too;
+        its ``failsafe`` the printed cells shown as ``"withheld"``).
     """
 
     status: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
@@ -84,7 +88,7 @@ class PlanCounts:
     protection: tuple[Protection, ...] = ()
 
     def of(self, outlet_id: str, kpi: str, period: str) -> str:
-        """``""`` (shown), ``"primary"`` or ``"secondary"``."""
+        """``""`` (shown), ``"primary"``, ``"secondary"`` or ``"fail-safe"``."""
         return self.status.get((str(outlet_id), kpi, str(period)), "")
 
     def of_level(self, level: str, gid: str, kpi: str, period: str) -> str:
