@@ -291,3 +291,17 @@ def test_a_pipeline_row_pinned_by_the_tier_tables_count_is_withheld_with_its_col
     assert [str(v) for v in shown["tier_customers"]] == ["withheld", "withheld"]
     after = {"n:a": None, "n:b": None, "n:t": 14.0}
     assert attack_linear(after, rel[1:], 10)["n:a"] == (0.0, 14.0)
+
+
+def test_a_part_the_other_table_shows_as_withheld_is_read_as_at_least_zero_and_audited() -> None:
+    # outlet a's candidates (12) are the sum of two pipeline rows the pipeline shows as
+    # "withheld" (3 and 9): the joint audit reads them as at least 0 (not 1 .. 9) and keeps
+    # them from a's published 12 (each 0 .. 12), so nothing more is withheld
+    df = pd.DataFrame({"n": [12, 30]}, index=["a", "b"])
+    parts = {"n": {"a": {"p1": (3.0, "fail-safe"), "p2": (9.0, "fail-safe")}}}
+    status = dg.protect_grid(df, ["n"], 10, counts=["n"], parts=parts)
+    prot = status.attrs["protection"]
+    assert status["n"].tolist() == ["", ""] and prot.safe
+    audit = prot.audit.set_index("cell")
+    assert audit.loc["p1", ["lower", "upper"]].tolist() == [0.0, 12.0]
+    assert audit.loc["p2", ["lower", "upper"]].tolist() == [0.0, 12.0]
