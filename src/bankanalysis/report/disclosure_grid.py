@@ -806,6 +806,8 @@ def protect_pipeline(
     size = n.where(~pd.Series(is_small(tier_n, k), index=pipe.index), tier_n)
     dom = set(dominated)
     gap_rows = [i for i in pipe.index if (pipe.at[i, by], str(pipe.at[i, "target_tier"])) in dom]
+    # the region's AUM gap is withheld with a list of 1 to k - 1 candidates (upgrade_metrics)
+    few = bool(is_small([n.sum()], k)[0])
     st = protect_grid(
         pipe.assign(_size=size),
         ["aum_gap"],
@@ -814,6 +816,7 @@ def protect_pipeline(
         money=["aum_gap"],
         level=level,
         dominated={"aum_gap": gap_rows},
+        withholdable_totals=["aum_gap"] if few else (),
         forced=[_cell("aum_gap", i) for i in pipe.index if pipeline_cell("aum_gap", i) in forced],
     )
     status["aum_gap"] = st["aum_gap"]
