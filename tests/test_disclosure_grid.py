@@ -305,3 +305,30 @@ def test_a_part_the_other_table_shows_as_withheld_is_read_as_at_least_zero_and_a
     audit = prot.audit.set_index("cell")
     assert audit.loc["p1", ["lower", "upper"]].tolist() == [0.0, 12.0]
     assert audit.loc["p2", ["lower", "upper"]].tolist() == [0.0, 12.0]
+
+
+def test_a_pipeline_of_fewer_than_k_candidates_is_not_audited_against_a_gap_no_report_prints() -> (
+    None
+):
+    from attacker import attack_linear
+
+    # 4 candidates (the region's AUM gap is withheld with them, upgrade_metrics): one row
+    # needs 86 % of the gap; against the gap taken as published it stayed "unprotected"
+    pipe = pd.DataFrame(
+        {
+            "outlet_id": ["a", "a", "b"],
+            "target_tier": ["quality", "vip", "quality"],
+            "customers": [2, 1, 1],
+            "tier_customers": [40, 20, 30],
+            "pipeline_share": [0.05, 0.05, 1 / 30],
+            "aum_gap": [12000.0, 86000.0, 2000.0],
+        }
+    )
+    status = dg.protect_pipeline(pipe, 10)
+    gap = status.attrs["protection"][-1]
+    assert gap.safe and gap.status.get("aum_gap") == "secondary"  # the total may be withheld
+    assert status["aum_gap"].tolist() == ["primary"] * 3
+    # the reader: every row's gap withheld, the region's gap withheld too
+    cells = {"a1": None, "a2": None, "b1": None, "total": None}
+    lo, hi = attack_linear(cells, [{"a1": 1, "a2": 1, "b1": 1, "total": -1}], 10)["a2"]
+    assert lo == 0.0 and hi == float("inf")
