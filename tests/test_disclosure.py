@@ -181,3 +181,23 @@ def test_fail_safe_takes_only_the_steps_that_protect_a_cell():
     assert f.status["c"] == FAILSAFE and f.counts() == {"primary": 1, "secondary": 2, FAILSAFE: 1}
     assert f.shown_status("b") == FAILSAFE and f.shown_status("d") == "secondary"
     assert f.shown_status("lost") == ""
+
+
+def test_failsafe_steps_go_from_the_narrowest_grouping_to_every_cell():
+    from bankanalysis.rules.disclosure_secondary import failsafe_steps
+
+    cells = ["r1[m1]", "r1[m2]", "r2[m1]", "r3[m1]", "r3[m2]"]
+    echelon = {"r1": "e1", "r2": "e1", "r3": "e2"}
+
+    def row_and_echelon(c: str) -> set:
+        return {("row", c[:2]), ("echelon", echelon[c[:2]], c[3:5])}
+
+    def row_and_column(c: str) -> set:
+        return {("row", c[:2]), ("column", c[3:5])}
+
+    steps = failsafe_steps(cells, row_and_echelon, row_and_column)
+    assert [sorted(s("r1[m1]")) for s in steps] == [
+        ["r1[m1]", "r1[m2]", "r2[m1]"],
+        ["r1[m1]", "r1[m2]", "r2[m1]", "r3[m1]"],
+        cells,
+    ]

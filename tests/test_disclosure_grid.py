@@ -218,3 +218,117 @@ def test_withholdable_parts_lets_the_step_withhold_the_other_tables_cells() -> N
     assert joint.attrs["protection"].safe
     assert joint.attrs["withheld_parts"] == {"T": "secondary", "p2": "secondary"}
     assert joint["n"].tolist() == ["", ""]  # this table's own cells stay shown
+
+
+def test_a_small_units_figure_pinned_by_a_figure_below_k_is_withheld_with_its_column(
+    monkeypatch,
+) -> None:
+    from attacker import attack_linear
+
+    # unit a (5 customers) has 8 leads, unit b 2 of the 10 the region publishes: b's 2 can
+    # never be an "x" (which says at least k), so the greedy search finds no secondary cell
+    df = pd.DataFrame({"customers": [5, 40], "leads": [8, 2]}, index=["a", "b"])
+    rel = [{"n:a": 1, "n:b": 1, "n:total": -1}]
+    with monkeypatch.context() as m:  # the greedy search alone (before the fail-safe)
+        m.setattr(dg, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = dg.protect_grid(df, ["customers", "leads"], 10, size="customers")
+    assert old["leads"].tolist() == ["primary", ""] and not old.attrs["protection"].safe
+    assert attack_linear({"n:a": "<k", "n:b": 2.0, "n:total": 10.0}, rel, 10)["n:a"] == (8, 8)
+    status = dg.protect_grid(df, ["customers", "leads"], 10, size="customers")
+    prot = status.attrs["protection"]
+    assert prot.safe and prot.counts() == {"primary": 2, "secondary": 1, "fail-safe": 1}
+    assert status["leads"].tolist() == ["fail-safe", "fail-safe"]
+    assert status["customers"].tolist() == ["primary", "secondary"]  # not pinned: as before
+    shown = dg.grid_values(df, status, 10)
+    assert [str(v) for v in shown["leads"]] == ["withheld", "withheld"]
+    lo, hi = attack_linear({"n:a": None, "n:b": None, "n:total": 10.0}, rel, 10)["n:a"]
+    assert (lo, hi) == (0.0, 10.0) and hi - lo >= 4.5
+
+
+def test_a_cell_the_published_total_pins_stays_logged_and_counted(caplog) -> None:
+    from bankanalysis.rules.disclosure_secondary import unsafe_cells
+
+    # outlet a's 3 candidates need 80 % of the region's published AUM gap: the total bounds
+    # it (at most 100, under 1.5 x 80), whatever is withheld, so the fail-safe takes no step
+    df = pd.DataFrame({"n": [3, 30], "gap": [80.0, 20.0]}, index=["a", "b"])
+    with caplog.at_level("INFO", logger="bankanalysis.report.disclosure_grid"):
+        status = dg.protect_grid(df, ["n", "gap"], 10, size="n", money=["gap"])
+    prot = status.attrs["protection"]
+    assert not prot.safe and not prot.failsafe
+    assert status["gap"].tolist() == ["primary", "secondary"]
+    assert unsafe_cells(prot) == 1
+    assert "1 withheld cell stays narrower than its protection interval" in caplog.text
+
+
+def test_a_pipeline_row_pinned_by_the_tier_tables_count_is_withheld_with_its_column(
+    monkeypatch,
+) -> None:
+    from attacker import attack_linear
+
+    # outlet a: 3 customers in the tier below quality, b: 11; the tier table prints 14, and
+    # b's "x" (at least 10) leaves a's 3 at 1 .. 4
+    pipe = pd.DataFrame(
+        {
+            "outlet_id": ["a", "b"],
+            "target_tier": ["quality", "quality"],
+            "customers": [1, 10],
+            "tier_customers": [3, 11],
+            "pipeline_share": [1 / 3, 10 / 11],
+            "aum_gap": [3000.0, 100000.0],
+        }
+    )
+    rel = [{"n:b": 1, "n:b_over_k": -1, "n:k": -1}, {"n:a": 1, "n:b": 1, "n:t": -1}]
+    before = {"n:a": "<k", "n:b": None, "n:b_over_k": None, "n:k": 10.0, "n:t": 14.0}
+    with monkeypatch.context() as m:
+        m.setattr(dg, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = dg.protect_pipeline(pipe, 10)
+    assert old["tier_customers"].tolist() == ["primary", "secondary"]  # "<10" and "x"
+    assert attack_linear(before, rel, 10)["n:a"] == (1.0, 4.0)
+    status = dg.protect_pipeline(pipe, 10)
+    assert status["tier_customers"].tolist() == ["fail-safe", "fail-safe"]
+    assert all(p.safe for p in status.attrs["protection"])
+    shown = dg.grid_values(pipe, status, 10)
+    assert [str(v) for v in shown["tier_customers"]] == ["withheld", "withheld"]
+    after = {"n:a": None, "n:b": None, "n:t": 14.0}
+    assert attack_linear(after, rel[1:], 10)["n:a"] == (0.0, 14.0)
+
+
+def test_a_part_the_other_table_shows_as_withheld_is_read_as_at_least_zero_and_audited() -> None:
+    # outlet a's candidates (12) are the sum of two pipeline rows the pipeline shows as
+    # "withheld" (3 and 9): the joint audit reads them as at least 0 (not 1 .. 9) and keeps
+    # them from a's published 12 (each 0 .. 12), so nothing more is withheld
+    df = pd.DataFrame({"n": [12, 30]}, index=["a", "b"])
+    parts = {"n": {"a": {"p1": (3.0, "fail-safe"), "p2": (9.0, "fail-safe")}}}
+    status = dg.protect_grid(df, ["n"], 10, counts=["n"], parts=parts)
+    prot = status.attrs["protection"]
+    assert status["n"].tolist() == ["", ""] and prot.safe
+    audit = prot.audit.set_index("cell")
+    assert audit.loc["p1", ["lower", "upper"]].tolist() == [0.0, 12.0]
+    assert audit.loc["p2", ["lower", "upper"]].tolist() == [0.0, 12.0]
+
+
+def test_a_pipeline_of_fewer_than_k_candidates_is_not_audited_against_a_gap_no_report_prints() -> (
+    None
+):
+    from attacker import attack_linear
+
+    # 4 candidates (the region's AUM gap is withheld with them, upgrade_metrics): one row
+    # needs 86 % of the gap; against the gap taken as published it stayed "unprotected"
+    pipe = pd.DataFrame(
+        {
+            "outlet_id": ["a", "a", "b"],
+            "target_tier": ["quality", "vip", "quality"],
+            "customers": [2, 1, 1],
+            "tier_customers": [40, 20, 30],
+            "pipeline_share": [0.05, 0.05, 1 / 30],
+            "aum_gap": [12000.0, 86000.0, 2000.0],
+        }
+    )
+    status = dg.protect_pipeline(pipe, 10)
+    gap = status.attrs["protection"][-1]
+    assert gap.safe and gap.status.get("aum_gap") == "secondary"  # the total may be withheld
+    assert status["aum_gap"].tolist() == ["primary"] * 3
+    # the reader: every row's gap withheld, the region's gap withheld too
+    cells = {"a1": None, "a2": None, "b1": None, "total": None}
+    lo, hi = attack_linear(cells, [{"a1": 1, "a2": 1, "b1": 1, "total": -1}], 10)["a2"]
+    assert lo == 0.0 and hi == float("inf")

@@ -80,26 +80,28 @@ def test_upgrade_text_gives_the_region_totals() -> None:
 def test_upgrade_outlet_table_counts_per_outlet_under_the_privacy_rule() -> None:
     t = ra.upgrade_outlet_table(_list(), ["O1", "O2", "O3"], NAMES, "CNY", 2)
     assert t.frame.to_dict("records") == [
-        {  # Harbour: no candidate, zeros shown as 0 (they reveal nobody)
+        {  # Harbour: no candidate, zeros shown as 0 (they reveal nobody; the fail-safe's
+            # column says nothing of size, its zeros included)
             "outlet": "Harbour",
             "Upgrade candidates": "0",
             "AUM gap of the upgrade candidates (CNY)": "0",
             "Upgrade candidates with rising AUM": "0",
-            "Upgrade candidates without an account manager": "0",
+            "Upgrade candidates without an account manager": "withheld",
         },
         {  # Hilltop: c5, c6, both with manager M2, neither rising
             "outlet": "Hilltop",
             "Upgrade candidates": "2",
             "AUM gap of the upgrade candidates (CNY)": "130,000",
             "Upgrade candidates with rising AUM": "0",
-            "Upgrade candidates without an account manager": "0",
+            "Upgrade candidates without an account manager": "withheld",
         },
-        {  # Riverside: c1, c9 rising; c2 alone without a manager: withheld
+        {  # Riverside: c1, c9 rising; c2 alone without a manager: withheld; with k = 2
+            # a "<2" says exactly 1, so the fail-safe withholds the column ("withheld")
             "outlet": "Riverside",
             "Upgrade candidates": "3",
             "AUM gap of the upgrade candidates (CNY)": "13,000",
             "Upgrade candidates with rising AUM": "2",
-            "Upgrade candidates without an account manager": "<2",
+            "Upgrade candidates without an account manager": "withheld",
         },
     ]
     html = t.to_html()  # no customer or manager id (as a word: the table's own ids are T_c...)

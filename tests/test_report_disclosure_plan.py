@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from attacker import attack_linear
 
-from bankanalysis.report.disclosure import protect_outlet_counts
+from bankanalysis.report.disclosure import failsafe_cells, failsafe_note, protect_outlet_counts
 from bankanalysis.report.disclosure_plan import (
     MOM,
     YOY,
@@ -186,6 +186,8 @@ def test_a_region_of_three_new_customers_is_withheld_so_it_no_longer_pins_its_tw
     cells = {"n:O1": "<k", "n:O2": "<k", "n:R": 3.0}
     rel = [{"n:O1": 1, "n:O2": 1, "n:R": -1}]
     assert attack_linear(cells, rel, K)["n:O1"] == (1.0, 2.0)
+    # no withholding helps (the region's 3 is fixed here): the appendix says so
+    assert failsafe_note(old).startswith("2 withheld cells could not be kept from being")
     # the run withholds R2's 3 (primary) and, since echelon 1's 43 minus R3's 40 would give
     # it back, secondary cells around it (R3's 40 and echelon 1's 43, protect's audited
     # choice); R2's changes and January (printed nowhere) go with it, and its quarter (48):
@@ -221,3 +223,133 @@ def test_withhold_attainment_of_an_extract_without_targets_is_empty() -> None:
     out = withhold_attainment(empty, pc, "2025-03")
     assert out.empty and "withheld" in out.columns
     assert out["actual"].dtype == "float64"
+
+
+def _reading_x_as_at_least_k(cells: dict, rel: list[dict]) -> tuple[dict, list[dict]]:
+    """The reader's view with what an ``"x"`` says of a count: at least ``k`` (``"<k"`` and a
+    withheld ``None``, at least 0, as ``attack_linear`` reads them)."""
+    cells, rel = dict(cells), list(rel)
+    for c in [c for c, v in cells.items() if v == "x"]:
+        cells[c], cells[f"{c}_over_k"], cells["n:k"] = None, None, float(K)
+        rel.append({c: 1, f"{c}_over_k": -1, "n:k": -1})
+    return cells, rel
+
+
+def _read(st: str, value: float) -> object:
+    return {"": value, "primary": "<k", "secondary": "x", "fail-safe": None}[st]
+
+
+# Q1 2025 and April, data month April: O1's quarter is 3 (1 + 1 + 1) beside O2's 12, and the
+# region's quarter (15) is printed: with O2's quarter shown as "x" (at least 10) O1's is 1 to 5
+APR = _monthly({"O1": [1, 1, 1, 20], "O2": [4, 4, 4, 20]},
+               ["2025-01", "2025-02", "2025-03", "2025-04"])  # fmt: skip
+
+
+def _quarter_reader(pc) -> dict:
+    cells = {
+        "n:q_O1": _read(pc.of("O1", NC, "2025-Q1"), 3.0),
+        "n:q_O2": _read(pc.of("O2", NC, "2025-Q1"), 12.0),
+        "n:q_R": 15.0,
+    }
+    return attack_linear(
+        *_reading_x_as_at_least_k(cells, [{"n:q_O1": 1, "n:q_O2": 1, "n:q_R": -1}]), K
+    )
+
+
+def test_a_small_quarter_pinned_by_the_regions_quarter_is_withheld_with_its_column(
+    monkeypatch,
+) -> None:
+    from bankanalysis.report import disclosure_plan as dp
+
+    given = _given(APR, "2025-04")
+    assert given == {}  # April (20 and 20) is shown
+    with monkeypatch.context() as m:  # the greedy search alone (main before the fail-safe)
+        m.setattr(dp, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = protect_plan_counts(APR, "2025-04", K, given)
+    assert not old.safe
+    assert old.of("O1", NC, "2025-Q1") == "primary" and old.of("O2", NC, "2025-Q1") == "secondary"
+    assert _quarter_reader(old)["n:q_O1"] == (1.0, 5.0)  # narrower than 4.5
+    new = protect_plan_counts(APR, "2025-04", K, given)
+    assert new.safe
+    # the quarter's column (both outlets) under "withheld"; April stays as the outlet table
+    # shows it
+    assert new.of("O1", NC, "2025-Q1") == new.of("O2", NC, "2025-Q1") == "fail-safe"
+    assert new.of("O1", NC, "2025-04") == new.of("O2", NC, "2025-04") == ""
+    assert str(new.value("O1", NC, "2025-Q1", 3.0)) == "withheld"
+    assert _quarter_reader(new)["n:q_O1"] == (0.0, 15.0)
+    # both were withheld already (primary, secondary): the appendix counts them as such
+    assert new.protection[0].counts() == {"primary": 1, "secondary": 1}
+    assert sorted(new.protection[0].failsafe) == [
+        "[outlet=O1,quarter=2025-Q1]",
+        "[outlet=O2,quarter=2025-Q1]",
+    ]
+
+
+def test_the_outlet_tables_fail_safe_is_kept_in_the_plan_tables(monkeypatch) -> None:
+    from bankanalysis.report import disclosure as rd
+
+    jan = _monthly({"O1": [3], "O2": [12], "O3": [0]}, ["2025-01"])
+    now = jan[jan["level"] == "outlet"][["id", NC]].rename(columns={"id": "outlet_id"})
+    with monkeypatch.context() as m:  # before: 15 - "x" (at least 10) leaves O1's 3 at 1 .. 5
+        m.setattr(rd, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = protect_outlet_counts(now.reset_index(drop=True), K)
+    assert old[NC].tolist() == ["primary", "secondary", ""]
+    cells = {"n:O1": "<k", "n:O2": "x", "n:O3": 0.0, "n:R": 15.0}
+    rel = [{"n:O1": 1, "n:O2": 1, "n:O3": 1, "n:R": -1}]
+    assert attack_linear(*_reading_x_as_at_least_k(cells, rel), K)["n:O1"] == (1.0, 5.0)
+    hidden = protect_outlet_counts(now.reset_index(drop=True), K)
+    assert hidden[NC].tolist() == ["fail-safe"] * 3  # the zero too: "withheld" says nothing
+    assert hidden.attrs["protection"][0].safe
+    cells.update({"n:O1": None, "n:O2": None, "n:O3": None})
+    assert attack_linear(*_reading_x_as_at_least_k(cells, rel), K)["n:O1"] == (0.0, 15.0)
+    # the plan tables show the same month under the same marker and audit it again
+    pc = protect_plan_counts(jan, "2025-01", K, month_status(now.reset_index(drop=True), hidden))
+    assert {pc.of(o, NC, "2025-01") for o in ("O1", "O2", "O3")} == {"fail-safe"}
+    assert pc.safe
+    # 03's appendix: the zero the fail-safe added (O1's and O2's were withheld already), and
+    # the plan tables' three cells under "withheld" for the count its marker count leaves out
+    assert failsafe_note(hidden, pc).startswith(
+        "Cells withheld by the fail-safe of the disclosure step: 1 with the whole row or column"
+    )
+    assert failsafe_cells(pc) == 3
+
+
+def test_a_regions_count_pinned_by_the_banks_is_withheld_with_its_month(monkeypatch) -> None:
+    from bankanalysis.report import disclosure_plan as dp
+
+    # R1 (3) is echelon 1 alone, R2 (12) echelon 2; the bank's 15 is published
+    ok = pd.DataFrame({"month": "2025-03", "region_id": ["R1", "R2"], "echelon": [1, 2],
+                       NC: [3.0, 12.0]})  # fmt: skip
+    rel = [{"n:R1": 1, "n:E1": -1}, {"n:R2": 1, "n:E2": -1}, {"n:E1": 1, "n:E2": 1, "n:B": -1}]
+
+    def reader(tot) -> tuple[float, float]:
+        cells = {
+            f"n:{u}": _read(tot.of_level(level, gid, NC, "2025-03"), v)
+            for u, level, gid, v in (
+                ("R1", "region", "R1", 3.0),
+                ("R2", "region", "R2", 12.0),
+                ("E1", "echelon", "1", 3.0),
+                ("E2", "echelon", "2", 12.0),
+            )
+        }
+        cells["n:B"] = 15.0
+        return attack_linear(*_reading_x_as_at_least_k(cells, rel), K)["n:R1"]
+
+    with monkeypatch.context() as m:
+        m.setattr(dp, "fail_safe", lambda table, prot, *a, **kw: prot)
+        old = protect_total_counts(ok, "2025-03", K, years=())
+    assert not old.safe
+    assert reader(old) == (1.0, 5.0)  # 15 - R2's "x" (at least 10)
+    new = protect_total_counts(ok, "2025-03", K, years=())
+    assert new.safe
+    # the first step is enough: R1's row and its echelon's month under "withheld" (at least
+    # 0, no longer 1 .. 9); R2 and echelon 2 keep their "x"
+    assert new.of_level("region", "R1", NC, "2025-03") == "fail-safe"
+    assert new.of_level("echelon", "1", NC, "2025-03") == "fail-safe"
+    assert new.of_level("region", "R2", NC, "2025-03") == "secondary"
+    assert new.of_level("bank", "bank", NC, "2025-03") == ""
+    assert reader(new) == (0.0, 5.0)  # 5 wide: at least (k - 1) / 2
+    assert sorted(new.protection[0].failsafe) == [
+        "[echelon=1,month=2025-03]",
+        "[region=R1,month=2025-03]",
+    ]

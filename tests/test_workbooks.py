@@ -360,15 +360,16 @@ def test_shared_scorecards_go_through_the_disclosure_step_own_cards_stay_whole(t
     out = tmp_path / "02"
     write_lead_files(leads, out, "R1", OUTLETS, PRODUCTS, facts, UPGRADES, cards, outlet_cards)
     # the region's scorecards (read by the region's management): M9's single customer is a
-    # group of 1 < 2, withheld as "<2"; M7's row completes the total, so it is withheld as "x"
+    # group of 1 < 2 and M7's row completes the total; with k = 2 a "<2" says exactly 1, so
+    # the fail-safe withholds the column under "withheld" (M9 anywhere from 0 to 3)
     sheet = load_workbook(out / "restricted" / "scorecards_R1.xlsx")["Managers"]
     rows = list(sheet.iter_rows(values_only=True))
     col = rows[0].index("customers")
     by_manager = {r[0]: r[col] for r in rows[1:]}
-    assert by_manager == {"M7": "x", "M9": "<2"}
+    assert by_manager == {"M7": "withheld", "M9": "withheld"}
     vip = rows[0].index("customers_vip")
-    # M7's one VIP is a group of 1; M9's 0 is withheld with M9's row (every figure of it)
-    assert {r[0]: r[vip] for r in rows[1:]} == {"M7": "<2", "M9": "<2"}
+    # M7's one VIP is a group of 1 ("<2": exactly 1), M9's 0 is withheld with M9's row
+    assert {r[0]: r[vip] for r in rows[1:]} == {"M7": "withheld", "M9": "withheld"}
     # M7's own workbook shows M7's own card as it is (the manager's own customers)
     own = load_workbook(out / "restricted" / "leads_O1_am1.xlsx")["Scorecard"]
     values = {r[0]: r[1] for r in own.iter_rows(min_row=2, values_only=True)}

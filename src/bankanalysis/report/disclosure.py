@@ -44,8 +44,10 @@ from bankanalysis.rules.disclosure_secondary import (
     LinearTable,
     Protection,
     fail_safe,
+    failsafe_steps,
     p_percent_sensitive,
     protect,
+    unsafe_cells,
     unsafe_note,
 )
 from bankanalysis.rules.tiers import TIERS
@@ -54,6 +56,7 @@ __all__ = [
     "OUTLET_COUNTS",
     "MigrationProtection",
     "cell_value",
+    "failsafe_cells",
     "failsafe_note",
     "failsafe_text",
     "hide_cells",
@@ -517,13 +520,71 @@ def failsafe_text(n: int) -> str:
     )
 
 
-def failsafe_note(*protections: Protection | pd.DataFrame | MigrationProtection) -> str:
-    """The appendix sentence on the report's fail-safe cells (``""`` when there is none), so a
-    reader knows why a row or column reads "withheld" and how many cells it holds."""
-    n = int(protection_summary(*protections)[FAILSAFE])
-    if not n:
-        return ""
-    return f"Cells withheld by the fail-safe of the disclosure step: {failsafe_text(n)}."
+def _flat_protections(*items: Any) -> list[Protection]:
+    """Every :class:`Protection` in ``items``: protections, frames carrying them in
+    ``attrs["protection"]`` (one or a list), and objects with a ``protection`` attribute
+    (:class:`MigrationProtection`, :class:`~bankanalysis.report.disclosure_plan.PlanCounts`,
+    the DEA table)."""
+    out: list[Protection] = []
+    for p in items:
+        if isinstance(p, Protection):
+            out.append(p)
+            continue
+        inner = p.attrs.get("protection") if isinstance(p, pd.DataFrame) else None
+        if inner is None:
+            inner = getattr(p, "protection", None)
+        if inner is None:
+            continue
+        out.extend(_flat_protections(*(inner if isinstance(inner, list | tuple) else [inner])))
+    return out
+
+
+def failsafe_cells(*protections: Any) -> int:
+    """Cells shown under the fail-safe marker (``"withheld"``) over the given protections
+    (:attr:`Protection.failsafe`: the cells the fail-safe added and those already withheld
+    in its sets), for an appendix whose count reads the ``"<k"`` and ``"x"`` markers only
+    (:func:`~bankanalysis.report.tables.shown_withheld_cells`).
+
+    Examples
+    --------
+    >>> from bankanalysis.rules.disclosure_secondary import LinearTable, fail_safe, protect
+    >>> t = LinearTable({"a": 13, "b": 1, "c": 0, "lost": 14},
+    ...                 ({"a": 1, "b": 1, "c": 1, "lost": -1},), fixed=frozenset({"lost"}))
+    >>> failsafe_cells(fail_safe(t, protect(t, ["b"], 10), [lambda c: ["a", "b", "c"]], 10))
+    3
+    """
+    return sum(len(p.failsafe) for p in _flat_protections(*protections))
+
+
+def failsafe_note(*protections: Any) -> str:
+    """The appendix sentences on the report's fail-safe cells and on the withheld cells no
+    protection could keep wide enough (``""`` when there is neither), so a reader knows why a
+    row or column reads "withheld", how many cells it holds, and what is left.
+
+    ``protections``: as :func:`protection_summary`, and objects with a ``protection``
+    attribute (:class:`~bankanalysis.report.disclosure_plan.PlanCounts`, the DEA table).
+
+    Examples
+    --------
+    >>> from bankanalysis.rules.disclosure_secondary import LinearTable, protect
+    >>> t = LinearTable({"pb": 4, "n": 4}, ({"pb": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> failsafe_note(protect(t, ["pb"], 10))[:60]
+    '1 withheld cell could not be kept from being narrowed down: '
+    """
+    flat = _flat_protections(*protections)
+    n = int(protection_summary(*flat)[FAILSAFE])
+    left = unsafe_cells(*flat)
+    out = []
+    if n:
+        out.append(f"Cells withheld by the fail-safe of the disclosure step: {failsafe_text(n)}.")
+    if left:
+        cells = "cell could" if left == 1 else "cells could"
+        out.append(
+            f"{left} withheld {cells} not be kept from being narrowed down: a total published "
+            "elsewhere in the run bounds it more tightly than the protection interval "
+            'requires, whatever else is withheld (docs/privacy.md, "Not covered yet").'
+        )
+    return " ".join(out)
 
 
 def hide_cells(region: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -608,7 +669,9 @@ def protect_outlet_counts(
     Each column is a one-way table: the region's outlets add up to the region's total, which
     the report shows elsewhere (trends, attainment of the region), so a lone hidden outlet
     would come back by subtraction; :func:`~bankanalysis.rules.disclosure_secondary.protect`
-    hides one more outlet where needed.
+    hides one more outlet where needed, and where that is not enough (the total minus an
+    ``"x"``, at least ``k``, pins a small outlet) the fail-safe withholds every outlet's count
+    under ``"withheld"`` (status ``"fail-safe"``).
 
     Parameters
     ----------
@@ -624,8 +687,9 @@ def protect_outlet_counts(
     Returns
     -------
     DataFrame
-        Same index as ``mine``, one column per protected count: ``""``, ``"primary"`` or
-        ``"secondary"``; ``attrs["protection"]`` the list of :class:`Protection` objects.
+        Same index as ``mine``, one column per protected count: ``""``, ``"primary"``,
+        ``"secondary"`` or ``"fail-safe"``; ``attrs["protection"]`` the list of
+        :class:`Protection` objects.
     """
     out = pd.DataFrame(index=mine.index)
     prots: list[Protection] = []
@@ -642,9 +706,15 @@ def protect_outlet_counts(
         table = LinearTable(values=values, relations=(rel,), fixed=frozenset({col}))
         primary = [c for c in values if c != col and is_small([values[c]], k)[0]]
         prot = protect(table, primary, k)
+        # the region's total pins a small outlet whatever is withheld as "x" (at least k):
+        # the fail-safe withholds the column under "withheld" (at least 0)
+        outlets = [c for c in values if c != col]
+        prot = fail_safe(table, prot, failsafe_steps(outlets, lambda c: {"outlets"}), k)
+        if not prot.safe:
+            logger.warning(unsafe_note(f"outlet counts ({col})", prot))
         prots.append(prot)
         for i in known.index:
-            out.at[i, col] = prot.status.get(f"{col}[outlet={i}]", "")
+            out.at[i, col] = prot.shown_status(f"{col}[outlet={i}]")
     out.attrs["protection"] = prots
     out.attrs["k"] = int(k)
     return out

@@ -1,21 +1,19 @@
 """The disclosure step for the per-unit tables of the reports and workbooks (outlets, levels).
 
-:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module does
-the same for any table with one row per unit (outlet, manager, region) whose columns add up to
-a published total (the region's or the bank's figure): the upgrade table of the actions, the
-DEA targets, the plan attainment grid, the productivity trends and the workbooks' and index's
-aggregates. All go through :func:`protect_grid` (primary cells, secondary suppression audited
-by :func:`~bankanalysis.rules.disclosure_secondary.protect`) and show the standard markers
-(``"<k"`` for a small group, ``"x"`` for a secondary cell) through :func:`grid_values`.
-
-The policy for a region smaller than ``k`` (:func:`region_too_small`) is here too; see
-``docs/privacy.md``.
+:mod:`bankanalysis.report.disclosure` protects the tier and migration tables; this module any
+table with one row per unit whose columns add up to a published total: the upgrade table and
+pipeline, the DEA targets, the attainment grid, the trends, the workbooks' aggregates. All go
+through :func:`protect_grid` (primary cells, secondary cells audited by linear programming, the
+fail-safe where the search gives up) and show the markers (``"<k"`` small, ``"x"`` secondary,
+``"withheld"`` fail-safe) through :func:`grid_values`; the policy for a region smaller than
+``k`` (:func:`region_too_small`) is here too. See ``docs/privacy.md``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,8 +28,11 @@ from bankanalysis.rules.disclosure_secondary import (
     PRIMARY,
     SECONDARY,
     LinearTable,
+    fail_safe,
+    failsafe_steps,
     p_percent_sensitive,
     protect,
+    unsafe_note,
 )
 from bankanalysis.rules.tiers import TIERS
 
@@ -52,7 +53,6 @@ __all__ = [
     "protected_lorenz",
     "protect_region_totals",
     "region_banner",
-    "suppressed_from_reason",
     "region_too_small",
     "run_counts",
     "withhold_echelons",
@@ -111,7 +111,8 @@ def protect_grid(
     the unit) is 1 to ``k - 1``, and every cell of a ``counts`` column holding 1 to ``k - 1``
     customers. Secondary cells are chosen by
     :func:`~bankanalysis.rules.disclosure_secondary.protect`, which proves by linear
-    programming that no primary cell can be worked out from the rest.
+    programming that no primary cell can be worked out from the rest; where it gives up, the
+    fail-safe withholds the cell's column, then every cell (``"fail-safe"``, ``"withheld"``).
 
     Parameters
     ----------
@@ -143,7 +144,6 @@ def protect_grid(
         ``{column: rows}``: money cells held mostly by one or two customers (the p% rule,
         :func:`~bankanalysis.rules.disclosure_secondary.p_percent_sensitive`), primary with
         status ``"dominance"`` when not zero.
-
     parts : mapping, optional
         ``{column: {row: {part: (value, status)}}}``: the cells of another published table
         whose sum is this cell (the upgrade pipeline's rows of an outlet), with their status
@@ -168,8 +168,9 @@ def protect_grid(
     Returns
     -------
     DataFrame
-        Same index as ``frame``, one column per protected column: ``""``, ``"primary"`` or
-        ``"secondary"`` (or ``"dominance"``); ``attrs["protection"]`` the :class:`Protection` (for the appendix),
+        Same index as ``frame``, one column per protected column: ``""``, ``"primary"``,
+        ``"secondary"``, ``"dominance"`` or ``"fail-safe"``; ``attrs["protection"]`` the
+        :class:`~bankanalysis.rules.disclosure_secondary.Protection` (for the appendix),
         ``attrs["withheld_totals"]`` the columns whose total must be withheld (``{column:
         status}``, empty unless ``withholdable_totals`` had to be used),
         ``attrs["withheld_parts"]`` the shown parts and part totals withheld (empty unless
@@ -228,6 +229,7 @@ def protect_grid(
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
     own_fixed = set(fixed)
+    own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
@@ -236,9 +238,12 @@ def protect_grid(
         values[name] = float(v)
         relations.append({**dict.fromkeys(known, 1.0), name: -1.0})
         if st:  # a small count published as "<k" is audited like the primary cells
-            hidden[name] = PRIMARY if st == PRIMARY else SECONDARY
+            hidden[name] = st if st in (PRIMARY, FAILSAFE) else SECONDARY
         else:
             fixed.add(name)
+    # the other table's "withheld" (fail-safe) cells: at least 0, audited as primary
+    unmarked = frozenset(c for c, st in hidden.items() if st == FAILSAFE)
+    hidden = {c: PRIMARY if st == FAILSAFE else st for c, st in hidden.items()}
     shown_parts = fixed - own_fixed
     for name in sorted(forced):
         if name in values and name not in primary:
@@ -248,6 +253,7 @@ def protect_grid(
         relations=tuple(relations),
         money=frozenset(money_cells),
         fixed=frozenset(fixed),
+        unmarked=unmarked,
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
@@ -256,17 +262,16 @@ def protect_grid(
     for looser in (loose, loose - shown_parts if withholdable_parts else loose):
         if prot.safe or looser == table.fixed:
             continue
-        table = LinearTable(
-            values=values, relations=table.relations, money=table.money, fixed=frozenset(looser)
-        )
+        table = replace(table, fixed=frozenset(looser))
         prot = protect(table, primary, k, level, hidden=hidden)
+    # where the search gave up: the cell's column, then every cell, under "withheld"
+    prot = fail_safe(table, prot, failsafe_steps(own, lambda c: {c.split("[row=")[0]}), k, level)
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
-        unsafe = int((~prot.audit["safe"]).sum())
-        logger.info("per-unit table: %d withheld cells stay narrower than required", unsafe)
+        logger.info(unsafe_note("per-unit table", prot))
     out = pd.DataFrame("", index=frame.index, columns=cols)
     for col in cols:
         for i in frame.index:
-            st = prot.status.get(_cell(col, i), "")
+            st = prot.shown_status(_cell(col, i))
             small = bool(small_row.get(i, False)) or (
                 col in counts and is_small([frame.at[i, col]], k)[0]
             )
@@ -310,7 +315,7 @@ def _add_parts(
                 if col in money_cells:
                     money_cells.add(name)
                 if st:
-                    hidden[name] = SECONDARY if st == SECONDARY else PRIMARY
+                    hidden[name] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
                 else:
                     fixed.add(name)
             relations.append(rel)
@@ -490,37 +495,6 @@ def levels_note(levels: pd.DataFrame, k: int) -> str | None:
         for level, g in levels[levels["withheld"]].groupby("level", sort=False)
     ]
     return f"{'; '.join(parts)} left out (fewer than {k} customers; withheld)."
-
-
-def suppressed_from_reason(reason: Any) -> Suppressed | None:
-    """The :class:`Suppressed` a ``metrics.json`` reason stands for (``None`` when the figure
-    is missing for another reason), so that a page reading metrics (the run index) shows the
-    standard marker and never fills a withheld figure from another report.
-
-    Examples
-    --------
-    >>> str(suppressed_from_reason("withheld: fewer than 10 customers"))
-    '<10'
-    >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
-    'x'
-    >>> str(suppressed_from_reason("withheld with the whole row or column of a small group (fail-safe)"))
-    'withheld'
-    >>> suppressed_from_reason("not computed") is None
-    True
-    """
-    text = str(reason or "")
-    if not text.startswith("withheld"):
-        return None
-    if text.startswith("withheld: fewer than "):
-        head = text.removeprefix("withheld: fewer than ").split(" ")[0]
-        return Suppressed(int(head) if head.isdigit() else None)
-    if "dominated" in text:
-        return Suppressed(None, "dominance")
-    if text.startswith("withheld so that"):
-        return Suppressed(None, "secondary")
-    if "(fail-safe)" in text:
-        return Suppressed(None, "failsafe")
-    return Suppressed(None)
 
 
 def protect_region_totals(
@@ -832,6 +806,8 @@ def protect_pipeline(
     size = n.where(~pd.Series(is_small(tier_n, k), index=pipe.index), tier_n)
     dom = set(dominated)
     gap_rows = [i for i in pipe.index if (pipe.at[i, by], str(pipe.at[i, "target_tier"])) in dom]
+    # the region's AUM gap is withheld with a list of 1 to k - 1 candidates (upgrade_metrics)
+    few = bool(is_small([n.sum()], k)[0])
     st = protect_grid(
         pipe.assign(_size=size),
         ["aum_gap"],
@@ -840,6 +816,7 @@ def protect_pipeline(
         money=["aum_gap"],
         level=level,
         dominated={"aum_gap": gap_rows},
+        withholdable_totals=["aum_gap"] if few else (),
         forced=[_cell("aum_gap", i) for i in pipe.index if pipeline_cell("aum_gap", i) in forced],
     )
     status["aum_gap"] = st["aum_gap"]

@@ -16,7 +16,9 @@ region's row, so each is a cell of one :class:`LinearTable` per count:
 Primary cells: every printed count of 1 to ``k - 1`` and every month a change or a quarter
 stands on of 1 to ``k - 1``; the data month keeps the status the outlet table gives it (the
 same cells withheld everywhere) and is never withheld in addition. Secondary cells come from
-:func:`~bankanalysis.rules.disclosure_secondary.protect` and its audit. The policy is in
+:func:`~bankanalysis.rules.disclosure_secondary.protect` and its audit; where the search gives
+up, :func:`~bankanalysis.rules.disclosure_secondary.fail_safe` withholds the cell's row and
+column, then every outlet cell, under ``"withheld"`` (status ``"fail-safe"``). The policy is in
 ``docs/privacy.md`` ("Operational counts at outlet level").
 """
 
@@ -32,11 +34,15 @@ import pandas as pd
 from bankanalysis.report.disclosure_grid import cell_value
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
+    FAILSAFE,
     PRIMARY,
     SECONDARY,
     LinearTable,
     Protection,
+    fail_safe,
+    failsafe_steps,
     protect,
+    unsafe_note,
 )
 from bankanalysis.rules.months import quarter_of, shift_month
 
@@ -66,13 +72,15 @@ class PlanCounts:
     Attributes
     ----------
     status : mapping
-        ``{(outlet id, kpi, period): "primary" | "secondary"}``; ``period`` is a month
+        ``{(outlet id, kpi, period): "primary" | "secondary" | "fail-safe"}`` (as shown:
+        ``"<k"``, ``"x"``, ``"withheld"``); ``period`` is a month
         (``"2026-10"``), a quarter (``"2026-Q4"``), a year (``"2026"``) or :data:`MOM` /
         :data:`YOY` (the changes); absent = shown.
     k : int
         ``min_group_size``.
     protection : tuple of Protection
-        One per count, printed cells only (its audit covers the months printed nowhere too).
+        One per count, printed cells only (its audit covers the months printed nowhere too;
+        its ``failsafe`` the printed cells shown as ``"withheld"``).
     """
 
     status: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
@@ -80,7 +88,7 @@ class PlanCounts:
     protection: tuple[Protection, ...] = ()
 
     def of(self, outlet_id: str, kpi: str, period: str) -> str:
-        """``""`` (shown), ``"primary"`` or ``"secondary"``."""
+        """``""`` (shown), ``"primary"``, ``"secondary"`` or ``"fail-safe"``."""
         return self.status.get((str(outlet_id), kpi, str(period)), "")
 
     def of_level(self, level: str, gid: str, kpi: str, period: str) -> str:
@@ -154,6 +162,43 @@ def year_counts(
 
 def _name(who: str, what: str, label: str) -> str:
     return f"[{who},{what}={label}]"
+
+
+def _unit_and_period(cell: str) -> set[tuple[str, str]]:
+    """The row (unit) and the column (period) of a cell of :func:`plan_count_table` or
+    :func:`total_count_table`: the fail-safe's first step withholds both.
+
+    Examples
+    --------
+    >>> sorted(_unit_and_period("[outlet=O1,month=2026-10]"))
+    [('period', 'month=2026-10'), ('unit', 'outlet=O1')]
+    """
+    who, _, period = cell.strip("[]").partition(",")
+    return {("unit", who), ("period", period)}
+
+
+def _echelon_of(echelon: Mapping[Any, Any]) -> Any:
+    """The fail-safe's first grouping of :func:`total_count_table`: a cell's row (the unit's
+    periods) and its echelon's cells of the same period (the echelon and its regions), before
+    the whole period (:func:`_unit_and_period`).
+
+    Examples
+    --------
+    >>> g = _echelon_of({"R1": 1, "R2": 2})
+    >>> sorted(g("[region=R1,month=2025-03]"))
+    [('echelon', '1', 'month=2025-03'), ('unit', 'region=R1')]
+    >>> g("[echelon=1,month=2025-03]") & g("[region=R2,month=2025-03]")
+    set()
+    """
+    of = {str(r): str(e) for r, e in echelon.items()}
+
+    def groups(cell: str) -> set[tuple[str, ...]]:
+        who, _, period = cell.strip("[]").partition(",")
+        level, _, gid = who.partition("=")
+        e = of.get(gid, "") if level == "region" else gid
+        return {("unit", who), ("echelon", e, period)}
+
+    return groups
 
 
 def _period_cell(who: str, period: str, month: str, in_q: Mapping[str, list[str]]) -> str:
@@ -276,15 +321,24 @@ def plan_count_table(
                 v[[m for m in months if m[:4] == month[:4]]].sum()
             )
         if who == "region":
-            gone = {_period_cell(who, p, month, in_q) for p in (region_hidden or {})}
+            gone = {
+                _period_cell(who, p, month, in_q): st for p, st in (region_hidden or {}).items()
+            }
             fixed.update(c for c in values if c.startswith("[region,") and c not in gone)
             hidden.update({c: SECONDARY for c in gone if c in values})
+            # "withheld" by the run's fail-safe: at least 0, whatever its size
+            unmarked.update(c for c, st in gone.items() if st == FAILSAFE and c in values)
             continue
         # the outlet's cells: which are printed, and how they stand at the start
         now = month_cell(who, month)
         status = given.get(oid, "") if given is not None else ""
         printed.setdefault(now, []).append((oid, month))
-        if status:
+        if status == FAILSAFE:
+            # "withheld" by the outlet table's fail-safe: at least 0 whatever its size, and
+            # audited here too (a quarter or a change must not give it back)
+            hidden[now] = PRIMARY
+            unmarked.add(now)
+        elif status:
             hidden[now] = status
         elif given is not None:
             fixed.add(now)  # shown by the outlet table: shown here too
@@ -396,17 +450,19 @@ def protect_plan_counts(
             wide, region, month, k, mine, quarters=labels, year=col in years, region_hidden=gone
         )
         prot = protect(table, primary, k, hidden=hidden)
+        # the data month of an outlet is the outlet table's (never withheld in addition, nor
+        # relabelled: its "<k" stays printed there)
+        given_now = {_name(f"outlet={o}", "month", month): s for o, s in (mine or {}).items()}
+        free = [c for c in table.values if c.startswith("[outlet=") and c not in given_now]
+        prot = fail_safe(table, prot, failsafe_steps(free, _unit_and_period), k)
         if not prot.safe:
-            logger.warning(
-                "plan tables: %d withheld %s cells stay recoverable",
-                (~prot.audit["safe"]).sum(),
-                col,
-            )
+            logger.warning(unsafe_note(f"plan tables ({col})", prot))
+        marked = prot.failsafe | {c for c, s in given_now.items() if s == FAILSAFE}
         shown = {c: s for c, s in prot.status.items() if c in printed}
-        prots.append(Protection(status=shown, audit=prot.audit))
-        for c, st in shown.items():
+        prots.append(Protection(status=shown, audit=prot.audit, failsafe=marked & set(printed)))
+        for c in shown:
             for oid, period in printed[c]:
-                status[(oid, col, period)] = st
+                status[(oid, col, period)] = FAILSAFE if c in marked else prot.status[c]
         for oid in wide.index:
             for key, m in ((MOM, prev), (YOY, ago)):
                 cell = _name(f"outlet={oid}", "month", m)
@@ -578,16 +634,15 @@ def protect_total_counts(
             year=col in years,
         )
         prot = protect(table, primary, k, hidden=hidden)
+        free = [c for c in table.values if not c.startswith("[bank=")]
+        steps = failsafe_steps(free, _echelon_of(echelon), _unit_and_period)
+        prot = fail_safe(table, prot, steps, k)
         if not prot.safe:
-            logger.warning(
-                "region totals: %d withheld %s cells stay recoverable",
-                (~prot.audit["safe"]).sum(),
-                col,
-            )
+            logger.warning(unsafe_note(f"region totals ({col})", prot))
         prots.append(prot)
-        for c, st in prot.status.items():
+        for c in prot.status:
             for who, period in cells[c]:
-                status[(who, col, period)] = st
+                status[(who, col, period)] = prot.shown_status(c)
         for who in sorted({w for ws in cells.values() for w, _ in ws}):
             for key, m in ((MOM, prev), (YOY, ago)):
                 if (who, col, month) in status or (who, col, m) in status:

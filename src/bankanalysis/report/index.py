@@ -27,7 +27,6 @@ from typing import Any
 
 from bankanalysis.data.restricted import is_restricted
 from bankanalysis.planning.progress import PLAN_FLOW_KPIS
-from bankanalysis.report.disclosure_grid import suppressed_from_reason
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Absent,
@@ -38,7 +37,7 @@ from bankanalysis.report.format import (
     unit_label,
 )
 from bankanalysis.report.html import ERROR_ANCHOR, REPORT_CSS, escape
-from bankanalysis.report.metrics import REASONS
+from bankanalysis.report.metrics import REASONS, suppressed_from_reason
 from bankanalysis.rules import kpis
 from bankanalysis.rules.kpis import is_kpi, parse_metric_key, plan_kpis
 

@@ -23,7 +23,14 @@ from bankanalysis.exceptions import KpiError
 from bankanalysis.report.format import Absent, Suppressed
 from bankanalysis.rules.kpis import is_kpi
 
-__all__ = ["FAILSAFE_REASON", "REASONS", "MetricsRecorder", "read_metric_reasons", "read_metrics"]
+__all__ = [
+    "FAILSAFE_REASON",
+    "REASONS",
+    "MetricsRecorder",
+    "read_metric_reasons",
+    "read_metrics",
+    "suppressed_from_reason",
+]
 
 #: Key of the reasons map inside ``metrics.json``.
 REASONS = "_reasons"
@@ -130,3 +137,34 @@ def read_metric_reasons(path: str | Path) -> dict[str, str]:
     """Why each ``null`` value of a ``metrics.json`` is missing."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     return dict(data.get(REASONS, {}))
+
+
+def suppressed_from_reason(reason: Any) -> Suppressed | None:
+    """The :class:`Suppressed` a ``metrics.json`` reason stands for (``None`` when the figure
+    is missing for another reason), so that a page reading metrics (the run index) shows the
+    standard marker and never fills a withheld figure from another report.
+
+    Examples
+    --------
+    >>> str(suppressed_from_reason("withheld: fewer than 10 customers"))
+    '<10'
+    >>> str(suppressed_from_reason("withheld so that a withheld figure cannot be worked out from it"))
+    'x'
+    >>> str(suppressed_from_reason("withheld with the whole row or column of a small group (fail-safe)"))
+    'withheld'
+    >>> suppressed_from_reason("not computed") is None
+    True
+    """
+    text = str(reason or "")
+    if not text.startswith("withheld"):
+        return None
+    if text.startswith("withheld: fewer than "):
+        head = text.removeprefix("withheld: fewer than ").split(" ")[0]
+        return Suppressed(int(head) if head.isdigit() else None)
+    if "dominated" in text:
+        return Suppressed(None, "dominance")
+    if text.startswith("withheld so that"):
+        return Suppressed(None, "secondary")
+    if "(fail-safe)" in text:
+        return Suppressed(None, "failsafe")
+    return Suppressed(None)

@@ -38,7 +38,7 @@ integer programmes (counts are integers) take milliseconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -55,8 +55,10 @@ __all__ = [
     "Protection",
     "audit",
     "fail_safe",
+    "failsafe_steps",
     "p_percent_sensitive",
     "protect",
+    "unsafe_cells",
     "unsafe_note",
 ]
 
@@ -470,6 +472,59 @@ def fail_safe(
         if int((~trial.audit["safe"]).sum()) < len(unsafe):
             result = trial
     return result
+
+
+def failsafe_steps(
+    cells: Iterable[str], *groupings: Callable[[str], Iterable[Hashable]]
+) -> list[Callable[[str], list[str]]]:
+    """The fail-safe steps of a table (:func:`fail_safe`): for each grouping in turn, the
+    cells sharing a group with the unprotected cell (its row, its column: ``grouping(cell)``),
+    then every cell.
+
+    Parameters
+    ----------
+    cells : iterable of str
+        The cells the fail-safe may withhold (the table's own, not those another table or the
+        run decides; ``fixed`` cells are left out by :func:`fail_safe` anyway).
+    *groupings : callable
+        ``cell -> groups`` it belongs to (e.g. ``{("row", unit), ("column", period)}``), from
+        the narrowest to the widest.
+
+    Examples
+    --------
+    >>> steps = failsafe_steps(["a[1]", "a[2]", "b[1]"], lambda c: {c[0]})
+    >>> [sorted(step("a[1]")) for step in steps]
+    [['a[1]', 'a[2]'], ['a[1]', 'a[2]', 'b[1]']]
+    """
+    pool = sorted(set(cells))
+
+    def near(grouping: Callable[[str], Iterable[Hashable]]) -> Callable[[str], list[str]]:
+        member = {c: set(grouping(c)) for c in pool}
+
+        def step(cell: str) -> list[str]:
+            mine = set(grouping(cell))
+            return [c for c in pool if member[c] & mine]
+
+        return step
+
+    def everything(cell: str) -> list[str]:
+        return list(pool)
+
+    return [*(near(g) for g in groupings), everything]
+
+
+def unsafe_cells(*protections: Protection) -> int:
+    """How many primary cells the audits of ``protections`` leave narrower than their
+    protection interval (after the fail-safe): what a report's appendix says it could not
+    protect.
+
+    Examples
+    --------
+    >>> t = LinearTable({"pb": 4, "n": 4}, ({"pb": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> unsafe_cells(protect(t, ["pb"], 10))
+    1
+    """
+    return sum(int((~p.audit["safe"]).sum()) for p in protections if len(p.audit))
 
 
 def unsafe_note(table: str, prot: Protection) -> str:
