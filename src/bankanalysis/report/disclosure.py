@@ -663,6 +663,7 @@ def protect_outlet_counts(
     k: int,
     columns: tuple[str, ...] = OUTLET_COUNTS,
     protect_counts: bool = True,
+    region: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Which outlet counts are hidden, and why: one answer for every table and chart of 03.
 
@@ -671,7 +672,13 @@ def protect_outlet_counts(
     would come back by subtraction; :func:`~bankanalysis.rules.disclosure_secondary.protect`
     hides one more outlet where needed, and where that is not enough (the total minus an
     ``"x"``, at least ``k``, pins a small outlet) the fail-safe withholds every outlet's count
-    under ``"withheld"`` (status ``"fail-safe"``).
+    under ``"withheld"`` (status ``"fail-safe"``). Where the run withholds the region's own
+    count (``region``, from
+    :func:`~bankanalysis.report.disclosure_plan.protect_total_counts`: a region of 1 to
+    ``k - 1`` new customers, or a secondary cell of the run) the total is not published: it is
+    audited as withheld, so that the outlets do not give it back and it does not pin them, and
+    ``attrs["region"]`` carries its status for the region's row of 03's other tables (the
+    attainment grid: actual = attainment x a published target).
 
     Parameters
     ----------
@@ -683,16 +690,34 @@ def protect_outlet_counts(
         Count columns to protect (those absent are skipped).
     protect_counts : bool
         The policy parameter: ``False`` publishes operational counts as they are.
+    region : mapping, optional
+        Column -> the run's status of the region's own count of the data month (``""`` or
+        absent: published).
 
     Returns
     -------
     DataFrame
         Same index as ``mine``, one column per protected count: ``""``, ``"primary"``,
         ``"secondary"`` or ``"fail-safe"``; ``attrs["protection"]`` the list of
-        :class:`Protection` objects.
+        :class:`Protection` objects, ``attrs["region"]`` the region's withheld counts
+        (column -> status).
+
+    Examples
+    --------
+    A region of 4 new customers, all at one outlet: printed, the region's 4 less the other
+    outlet's 0 gives the lone outlet's 4 back; withheld by the run, it does not.
+
+    >>> mine = pd.DataFrame({"new_customers": [4.0, 0.0]})
+    >>> printed = protect_outlet_counts(mine, 10)  # logs the cell it cannot protect
+    >>> printed["new_customers"].tolist(), printed.attrs["protection"][0].safe
+    (['primary', ''], False)
+    >>> out = protect_outlet_counts(mine, 10, region={"new_customers": "primary"})
+    >>> out["new_customers"].tolist(), out.attrs["protection"][0].safe, out.attrs["region"]
+    (['primary', ''], True, {'new_customers': 'primary'})
     """
     out = pd.DataFrame(index=mine.index)
     prots: list[Protection] = []
+    withheld = {c: str(st) for c, st in (region or {}).items() if st and c in mine.columns}
     for col in columns:
         if col not in mine.columns:
             continue
@@ -703,9 +728,12 @@ def protect_outlet_counts(
         values = {f"{col}[outlet={i}]": float(v) for i, v in known.items()}
         values[col] = float(known.sum())
         rel = dict.fromkeys((c for c in values if c != col), 1.0) | {col: -1.0}
-        table = LinearTable(values=values, relations=(rel,), fixed=frozenset({col}))
+        total = withheld.get(col) if protect_counts else None
+        table = LinearTable(
+            values=values, relations=(rel,), fixed=frozenset() if total else frozenset({col})
+        )
         primary = [c for c in values if c != col and is_small([values[c]], k)[0]]
-        prot = protect(table, primary, k)
+        prot = protect(table, primary, k, hidden={col: total} if total else None)
         # the region's total pins a small outlet whatever is withheld as "x" (at least k):
         # the fail-safe withholds the column under "withheld" (at least 0)
         outlets = [c for c in values if c != col]
@@ -717,6 +745,7 @@ def protect_outlet_counts(
             out.at[i, col] = prot.shown_status(f"{col}[outlet={i}]")
     out.attrs["protection"] = prots
     out.attrs["k"] = int(k)
+    out.attrs["region"] = withheld if protect_counts else {}
     return out
 
 
