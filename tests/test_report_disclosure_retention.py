@@ -289,3 +289,55 @@ def test_01_reads_the_runs_answer_only_for_the_same_base_month() -> None:
     # 01 with migration_months = 6 compares with 2026-04: another figure, published by none
     assert dr.lost_withheld(run, "R064", "2026-10", "2026-04", months, 12) == ""
     assert dr.lost_withheld(run, "R057", "2026-10", "2025-10", months, 12) == ""
+
+
+def test_03s_outlets_do_not_give_their_small_lost_counts_or_their_regions_back() -> None:
+    # R1's outlets O1 (3 lost) and O2 (17) add up to R1's 20 (published); R2's O3 (3) and O4
+    # (1) to R2's 4, which the run withholds; R3's O5 (25) and O6 (30) to its 55, published
+    outlets = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "level": "outlet",
+            "id": ["O1", "O2", "O3", "O4", "O5", "O6"],
+            "base": [40.0, 150, 47, 24, 200, 210],
+            "lost": [3.0, 17, 3, 1, 25, 30],
+        }
+    )
+    regions = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "level": ["region"] * 3 + ["echelon", "bank"],
+            "id": ["R1", "R2", "R3", "1", "bank"],
+            "base": [190.0, 71, 410, 671, 671],
+            "lost": [20.0, 4, 55, 79, 79],
+        }
+    )
+    where = {"O1": "R1", "O2": "R1", "O3": "R2", "O4": "R2", "O5": "R3", "O6": "R3"}
+    eo = {"R1": 1, "R2": 1, "R3": 1}
+    run = dr.protect_retention(pd.concat([regions, outlets]), eo, K, None, where)
+    got = {u: s for (u, _, _), s in run.status.items()}
+    assert got == {
+        "region=R2": "primary",
+        "region=R1": "secondary",
+        "O1": "primary",
+        "O2": "secondary",
+        "O3": "primary",
+        "O4": "primary",
+    }
+
+    def attack(status: dict[str, str], region: str, members: list[str], total: float | str):
+        cells: dict[str, float | str | None] = {"n:region": total}
+        for o in members:
+            v = float(outlets.set_index("id").at[o, "lost"])
+            st = status.get(o, "")
+            cells[f"n:{o}"] = "<k" if st == "primary" else None if st else v
+        return attack_linear(cells, [{**{f"n:{o}": 1.0 for o in members}, "n:region": -1.0}], K)
+
+    # the plain quarter table: R1's 20 minus O2's 17, and R2's O3 + O4 (3 + 1) give its 4
+    assert attack({"O1": "primary"}, "R1", ["O1", "O2"], 20.0)["n:O1"] == (3.0, 3.0)
+    assert attack({}, "R2", ["O3", "O4"], "<k") == {"n:region": (4.0, 4.0)}
+    # protected: R1's outlets are withheld with R1 (secondary in the run: every outlet), R2's
+    # small outlets are "<10" and R2 itself anywhere from 2 to 9
+    assert all(got[o] for o in ("O1", "O2"))
+    r2 = attack(got, "R2", ["O3", "O4"], "<k")
+    assert r2["n:region"] == (2.0, 9.0) and r2["n:O4"] == (1.0, 8.0)

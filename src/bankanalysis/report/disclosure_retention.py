@@ -23,9 +23,14 @@ run which of those figures are withheld:
   regions' figures candidates too, and 01 then withholds such a region's lost customers as
   ``x`` (secondary).
 
+03's quarter table also prints the region's outlets' retention, whose lost customers add up
+to the region's: an outlet's of 1 to ``k - 1`` is withheld too, with another outlet where the
+region's figure would give it back, and a region the run withholds is not given back by its
+outlets (:func:`_outlet_status`).
+
 The answer is a :class:`~bankanalysis.report.disclosure_plan.PlanCounts` keyed
-``(unit_key(level, id), "stock_retention", period)`` (a month, and the quarter label of a
-quarter end), so the plan sections read it like the run's new-customer counts
+``(unit_key(level, id), "stock_retention", period)`` (an outlet by its id; a month, and the
+quarter label of a quarter end), so the plan sections read it like the run's new-customer counts
 (:func:`with_retention` merges the two). The policy is in ``docs/privacy.md``.
 """
 
@@ -43,6 +48,7 @@ from bankanalysis.report.disclosure_plan import PlanCounts, unit_key
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     PRIMARY,
+    SECONDARY,
     LinearTable,
     Protection,
     protect,
@@ -110,10 +116,11 @@ def lost_counts(
 ) -> pd.DataFrame:
     """Base and lost customers of every region, echelon and the bank at each month-end.
 
-    ``cm`` holds ``month, customer_id, region_id`` rows of the month-ends and their base months
-    (:func:`~bankanalysis.rules.months.base_month` of ``months`` and ``lookback``); a base
-    customer is lost when not active anywhere at the month-end (as
-    :func:`~bankanalysis.segmentation.coverage.customer_kpis` counts stock retention).
+    ``cm`` holds ``month, customer_id, region_id`` (and ``outlet_id``: outlets too) rows of the
+    month-ends and their base months (:func:`~bankanalysis.rules.months.base_month` of
+    ``months`` and ``lookback``); a base customer is lost when not active anywhere at the
+    month-end (as :func:`~bankanalysis.segmentation.coverage.customer_kpis` counts stock
+    retention), in the unit of the base month.
 
     Returns
     -------
@@ -145,6 +152,20 @@ def lost_counts(
         ech = g.groupby(g.index.map(lambda r: str(echelon_of[r])))[["base", "lost"]].sum()
         for level, part in (("region", g), ("echelon", ech)):
             frames.append(part.assign(month=end, level=level, id=part.index.astype(str)))
+        if "outlet_id" in cm.columns:  # 03's quarter table prints its outlets' retention
+            o = cm.loc[cm["month"] == base, ["customer_id", "outlet_id"]]
+            og = (
+                pd.DataFrame(
+                    {
+                        "outlet_id": o["outlet_id"].astype(str),
+                        "base": 1.0,
+                        "lost": (~o["customer_id"].isin(now)).astype("float64"),
+                    }
+                )
+                .groupby("outlet_id")[["base", "lost"]]
+                .sum()
+            )
+            frames.append(og.assign(month=end, level="outlet", id=og.index.astype(str)))
         frames.append(
             pd.DataFrame(
                 {"month": [end], "level": ["bank"], "id": ["bank"]}
@@ -220,6 +241,7 @@ def protect_retention(
     echelon_of: Mapping[str, Any],
     k: int,
     quarters: Mapping[str, str] | None = None,
+    outlet_region: Mapping[str, str] | None = None,
 ) -> PlanCounts:
     """Which units' stock retention (and lost customers, attrition) a run withholds.
 
@@ -233,6 +255,9 @@ def protect_retention(
         ``min_group_size``.
     quarters : mapping, optional
         Month-end -> the quarter label it stands for (:func:`retention_months`; ``""`` none).
+    outlet_region : mapping, optional
+        Outlet id -> region id, for the ``outlet`` rows of ``lost`` (03's quarter table prints
+        each outlet's retention: :func:`_outlet_status`; keyed by the outlet id).
 
     Returns
     -------
@@ -265,6 +290,8 @@ def protect_retention(
     """
     status: dict[tuple[str, str, str], str] = {}
     prots: list[Protection] = []
+    outlets = lost.loc[lost["level"] == "outlet"]
+    lost = lost.loc[lost["level"] != "outlet"]
     for month, part in lost.groupby("month", sort=True):
         table, primary, hidden = retention_table(part, echelon_of, k)
         prot = protect(table, primary, k, hidden=hidden)
@@ -284,7 +311,60 @@ def protect_retention(
             status[(who, KPI, str(month))] = st
             if label:
                 status[(who, KPI, label)] = st
+    for month, part in outlets.groupby("month", sort=True):
+        label = (quarters or {}).get(str(month), "")
+        for oid, st in _outlet_status(part, outlet_region or {}, status, str(month), k).items():
+            status[(oid, KPI, str(month))] = st
+            if label:
+                status[(oid, KPI, label)] = st
     return PlanCounts(status=status, k=int(k), protection=tuple(prots))
+
+
+def _outlet_status(
+    outlets: pd.DataFrame,
+    outlet_region: Mapping[str, str],
+    run: Mapping[tuple[str, str, str], str],
+    month: str,
+    k: int,
+) -> dict[str, str]:
+    """The outlets' retention of one month-end 03's quarter table withholds: per region, its
+    outlets add up to it (lost customers by the base month's outlet). An outlet's lost
+    customers of 1 to ``k - 1`` are primary; the region's cell is published (fixed), or
+    withheld as the run withholds it: primary (audited here too, so that its outlets cannot
+    give it back), or secondary (every outlet withheld with it: a secondary cell must not come
+    back either)."""
+    out: dict[str, str] = {}
+    frame = outlets.assign(region=outlets["id"].astype(str).map(outlet_region))
+    for rid, part in frame.dropna(subset=["region"]).groupby("region", sort=True):
+        run_st = run.get((unit_key("region", rid), KPI, month), "")
+        cells = {str(o): float(v) for o, v in zip(part["id"], part["lost"], strict=True)}
+        hidden = {
+            str(o): PRIMARY
+            for o, b in zip(part["id"], part["base"], strict=True)
+            if bool(is_small([b], k)[0])
+        }
+        primary = [o for o, v in cells.items() if o not in hidden and bool(is_small([v], k)[0])]
+        if run_st == SECONDARY:  # "<k" where small, "x" for the others
+            out.update({o: PRIMARY if o in hidden or o in primary else SECONDARY for o in cells})
+            continue
+        if run_st:
+            hidden["region"] = PRIMARY
+        if not primary and not hidden:
+            continue
+        table = LinearTable(
+            values={**cells, "region": sum(cells.values())},
+            relations=({**dict.fromkeys(cells, 1.0), "region": -1.0},),
+            fixed=frozenset() if run_st else frozenset({"region"}),
+        )
+        prot = protect(table, primary, k, hidden=hidden)
+        if not prot.safe:
+            logger.warning(
+                "stock retention %s: %d withheld outlet figures stay recoverable",
+                month,
+                int((~prot.audit["safe"]).sum()),
+            )
+        out.update({c: st for c, st in prot.status.items() if c != "region"})
+    return out
 
 
 def with_retention(counts: PlanCounts | None, retention: PlanCounts | None) -> PlanCounts:
@@ -404,7 +484,9 @@ def load_retention(
         parts = []
         for id_range in ctx.bank.customer_ranges(None):
             cm = ctx.bank.customer_month(
-                months=needed, columns=["month", "customer_id", "region_id"], id_range=id_range
+                months=needed,
+                columns=["month", "customer_id", "region_id", "outlet_id"],
+                id_range=id_range,
             )
             parts.append(lost_counts(cm, ends, months, lookback, echelon_of))
         lost = (
@@ -413,10 +495,14 @@ def load_retention(
             .sum()
             .reset_index()
         )
-        return protect_retention(lost, echelon_of, ctx.min_group_size, ends)
+        outlets = ctx.bank.outlets
+        outlet_region = {
+            str(o): str(r) for o, r in zip(outlets["outlet_id"], outlets["region_id"], strict=True)
+        }
+        return protect_retention(lost, echelon_of, ctx.min_group_size, ends, outlet_region)
 
     params_key = {
-        "what": "retention",
+        "what": "retention of regions, echelons and outlets",
         "month": ctx.month,
         "k": int(ctx.min_group_size),
         "lookback": lookback,
