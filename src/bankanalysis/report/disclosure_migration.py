@@ -102,7 +102,8 @@ _KPI_SUMS = {
 }
 #: Cohort counts another report of the run prints whatever their size: the overview's region
 #: scorecard shows customer growth and stock retention (base = customers / (1 + growth),
-#: lost = base x (1 - retention)), so they are known even when 01 withholds them.
+#: lost = base x (1 - retention)), so they are known even when 01 withholds them -- except
+#: the lost customers when the run withholds the region's retention (``lost_withheld``).
 _PUBLISHED_ELSEWHERE = frozenset({"base_customers", "lost_customers"})
 
 
@@ -303,10 +304,12 @@ def protected_migration_metrics(
 ) -> dict[str, Any]:
     """:func:`~bankanalysis.report.segmentation.migration_metrics` with every rate withheld
     whose count (rate x cohort) :func:`protect_migration` hid: an upward migration rate of
-    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count. The lost customers
-    are audited as published (the overview prints them through its stock retention), yet 01
-    withholds a count of 1 to ``k - 1`` of them (``metrics["lost_customers"]`` withheld) and
-    its rates as before (:attr:`MigrationProtection.small_totals`)."""
+    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count. Where the run
+    publishes the lost customers (the overview's stock retention), they are audited as
+    published, yet 01 withholds a count of 1 to ``k - 1`` of them and its rates
+    (:attr:`MigrationProtection.small_totals`); where the run withholds them
+    (``protect_migration(..., lost_withheld=...)``) they are a cell of the protection like
+    the others, and the gained customers follow the cohort's new customers."""
     out = dict(metrics)
     for kpi, count in _RATE_COUNTS.items():
         status = mig.protection.shown_status(count)
