@@ -102,7 +102,8 @@ _KPI_SUMS = {
 }
 #: Cohort counts another report of the run prints whatever their size: the overview's region
 #: scorecard shows customer growth and stock retention (base = customers / (1 + growth),
-#: lost = base x (1 - retention)), so they are known even when 01 withholds them.
+#: lost = base x (1 - retention)), so they are known even when 01 withholds them -- except
+#: the lost customers when the run withholds the region's retention (``lost_withheld``).
 _PUBLISHED_ELSEWHERE = frozenset({"base_customers", "lost_customers"})
 
 
@@ -113,7 +114,9 @@ def _mkey(i: object, j: object) -> str:
     return _key("transitions", **{"from": str(i), "to": str(j)})
 
 
-def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str], dict[str, str]]:
+def migration_table(
+    matrix: pd.DataFrame, k: int, lost_withheld: str = ""
+) -> tuple[LinearTable, list[str], dict[str, str]]:
     """The migration matrix, the tier-flow table and the cohort totals as cells and relations.
 
     ``matrix`` is :func:`~bankanalysis.segmentation.migration.transition_matrix` (rows ``new``
@@ -125,6 +128,14 @@ def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str
     base and the lost customers, which the overview's scorecard gives whatever their size
     (customer growth, stock retention): always fixed. Net change and retention are shown only
     where their inputs are, so they add no relation.
+
+    ``lost_withheld``: how the run withholds the region's lost customers (its stock retention,
+    :func:`~bankanalysis.report.disclosure_retention.protect_retention`; ``""`` published): a
+    count of 1 to ``k - 1`` is primary here again (a larger one is withheld by
+    :func:`protect_migration`, secondary), and the region's customers at the month-end
+    (published everywhere: ``end_customers``, the sum of ``customers_to``) are fixed, so that
+    base + new - end, with the base published, cannot give them back; the new customers (01's
+    "gained") may then be withheld too.
     """
     rows = [str(r) for r in matrix.index]
     cols = [str(c) for c in matrix.columns]
@@ -162,10 +173,15 @@ def migration_table(matrix: pd.DataFrame, k: int) -> tuple[LinearTable, list[str
         add(_key("new_in", tier=t), [_mkey(s, t) for s in rows if s not in rank])
     for total, part in _KPI_SUMS.items():
         add(total, [_key(part, tier=t) for t in tiers])
-    primary = sorted(
-        c for c, v in values.items() if is_small([v], k)[0] and c not in _PUBLISHED_ELSEWHERE
-    )
-    fixed = frozenset(c for c in _KPI_SUMS if c in values and c not in primary)
+    published = _PUBLISHED_ELSEWHERE - {"lost_customers"} if lost_withheld else _PUBLISHED_ELSEWHERE
+    primary = sorted(c for c, v in values.items() if is_small([v], k)[0] and c not in published)
+    totals = [c for c in _KPI_SUMS if c in values and c not in primary]
+    if lost_withheld:  # base - lost + new = end: the end is published, so lost and new go together
+        add("end_customers", [_key("customers_to", tier=t) for t in tiers])
+        totals = [c for c in totals if c in published] + [
+            aliases.get("end_customers", "end_customers")
+        ]
+    fixed = frozenset(c for c in totals if c in values)
     table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
     return table, primary, aliases
 
@@ -208,7 +224,9 @@ def _part_of(table: LinearTable, part: str, total: str) -> bool:
     return any(rel.get(total) == -1.0 and rel.get(part) == 1.0 for rel in table.relations)
 
 
-def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> MigrationProtection:
+def protect_migration(
+    matrix: pd.DataFrame, flows: pd.DataFrame, k: int, lost_withheld: str = ""
+) -> MigrationProtection:
     """Hide the same cells in the migration heat map and the tier-flow table beneath it.
 
     Parameters
@@ -220,9 +238,16 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
         (unsuppressed).
     k : int
         ``min_group_size``.
+    lost_withheld : str
+        How the run withholds the region's lost customers (``""`` published, ``"primary"``,
+        ``"secondary"``; :func:`migration_table`).
     """
-    table, primary, aliases = migration_table(matrix, k)
-    prot = fail_safe(table, protect(table, primary, k), migration_failsafe(table), k)
+    table, primary, aliases = migration_table(matrix, k, lost_withheld)
+    hidden = {}
+    if lost_withheld and "lost_customers" in table.values and "lost_customers" not in primary:
+        hidden["lost_customers"] = SECONDARY  # the run withholds it: 01 too
+    first = protect(table, primary, k, hidden=hidden)
+    prot = fail_safe(table, first, migration_failsafe(table), k)
     if not prot.safe:
         logger.warning(unsafe_note("migration", prot))
     shown = matrix.astype("float64").copy()
@@ -256,7 +281,9 @@ def protect_migration(matrix: pd.DataFrame, flows: pd.DataFrame, k: int) -> Migr
             out.at[idx, "retention_rate"] = cell_value(row["retention_rate"], why, k)
     out["suppressed"] = False
     small = frozenset(
-        c for c in _PUBLISHED_ELSEWHERE if c in table.values and is_small([table.values[c]], k)[0]
+        c
+        for c in _PUBLISHED_ELSEWHERE
+        if c in table.values and is_small([table.values[c]], k)[0] and c not in prot.status
     )
     return MigrationProtection(matrix=shown, flows=out, protection=prot, small_totals=small)
 
@@ -268,6 +295,7 @@ _RATE_COUNTS = {
     "attrition_rate": "lost_customers",
     "stock_retention": "lost_customers",
     "lost_customers": "lost_customers",
+    "gained_customers": "new_customers",
 }
 
 
@@ -276,10 +304,12 @@ def protected_migration_metrics(
 ) -> dict[str, Any]:
     """:func:`~bankanalysis.report.segmentation.migration_metrics` with every rate withheld
     whose count (rate x cohort) :func:`protect_migration` hid: an upward migration rate of
-    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count. The lost customers
-    are audited as published (the overview prints them through its stock retention), yet 01
-    withholds a count of 1 to ``k - 1`` of them (``metrics["lost_customers"]`` withheld) and
-    its rates as before (:attr:`MigrationProtection.small_totals`)."""
+    0.2 % of 1,500 customers says "3 upgraded" as plainly as the count. Where the run
+    publishes the lost customers (the overview's stock retention), they are audited as
+    published, yet 01 withholds a count of 1 to ``k - 1`` of them and its rates
+    (:attr:`MigrationProtection.small_totals`); where the run withholds them
+    (``protect_migration(..., lost_withheld=...)``) they are a cell of the protection like
+    the others, and the gained customers follow the cohort's new customers."""
     out = dict(metrics)
     for kpi, count in _RATE_COUNTS.items():
         status = mig.protection.shown_status(count)

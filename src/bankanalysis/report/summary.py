@@ -517,6 +517,10 @@ def report_summary(
     if standing is None:
         standing = standing_for(ctx, params)
     from bankanalysis.report.disclosure_plan import withhold_attainment
+    from bankanalysis.report.disclosure_retention import load_retention, withhold_standing
+
+    # a stock retention whose lost customers are 1 to k-1 is withheld in every report alike
+    standing = withhold_standing(standing, load_retention(ctx, params))
     from bankanalysis.report.planning import load_total_counts, plan_summary_html
 
     rm = ctx.bank.region_month()
