@@ -192,9 +192,10 @@ def test_the_quarter_table_withholds_the_retention_the_run_withholds() -> None:
             for lv in ("bank", "echelon", "region")
         ]
     )
-    from test_report_planning import NAMES, _q1_kpis
+    from plan_data import _q1_kpis
 
-    scope = rp.PlanScope(month="2025-03", names=NAMES, min_group_size=2)
+    names = {"R1": "North", "R2": "South", "O1": "Outlet 1", "O2": "Outlet 2", "O3": "Outlet 3"}
+    scope = rp.PlanScope(month="2025-03", names=names, min_group_size=2)
     plain = rp.quarters_section(_q1_kpis(), scope, ["new_deposits"], customer_values=cv)
     # North kept 3 of its 4 base customers: 75.0% says 1 lost customer (small at k = 2)
     assert plain.metrics["stock_retention[region=R1,quarter=2025-Q1]"] == 0.75
