@@ -220,3 +220,34 @@ def test_outlet_aum_figures_are_withheld_in_03s_tables() -> None:
     # R4's outlet table: nothing withheld
     r4 = mine.assign(outlet_id=["O6", "O7"], region_id="R4")
     assert list(dt.withhold_outlet_aum(hidden, r4, counts, MONTH).columns) == ["new_customers"]
+
+
+@pytest.mark.run_level
+def test_every_tier_table_of_the_bank_is_safe_with_the_runs_aum_totals(ci_bank) -> None:
+    """Every region's tier table (default parameters) audited as 01 audits it: with its AUM
+    total published, or unknown where the run's decision withholds it. On the CI bank nothing
+    is pinned (the decision is empty); on the 120-region bank ten regions are (R010, R035,
+    R037, R052, R077, R087, R090, R103, R105, R116), whose tables failed this audit before."""
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.rules.tiers import customer_tiers
+    from bankanalysis.segmentation import tier_comparison
+
+    bank = load_processed(ci_bank.processed)
+    months = list(bank.months)
+    cm = bank.customer_month(
+        months=months[-3:], columns=["outlet_id", "region_id", "echelon", "aum"]
+    )
+    tiers_all = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
+    counts = dt.protect_total_aum(tiers_all, months[-1], K)
+    assert all(p.safe for p in counts.protection)
+    withheld = dt.withheld_units(counts, "region", months[-1])
+    pinned = dt.pinned_totals(tiers_all, K)
+    assert set(pinned.loc[pinned["pinned"], "id"]) <= withheld
+    unsafe = []
+    for region in sorted(tiers_all["region_id"].astype(str).unique()):
+        tiers = tiers_all[tiers_all["region_id"] == region]
+        comp = rs.shown_tier_comparison(tier_comparison(tiers_all, region), K)
+        comp = protect_tiers(comp, tiers, "vip", K, warn=False, aum_withheld=region in withheld)
+        if not comp.attrs["protection"].safe:
+            unsafe.append(region)
+    assert not unsafe, unsafe
