@@ -324,6 +324,24 @@ def test_a_figure_one_report_withholds_is_not_filled_from_another() -> None:
     assert "45.7%" not in html
 
 
+def test_a_kpi_known_only_through_its_withheld_attainment_is_shown_withheld() -> None:
+    """The run withholds a region's AUM (docs/privacy.md): no report records its value, the
+    overview its attainment as withheld; the index shows the column with ``x`` rather than
+    leaving the figure (or the column, when every region's is withheld) out."""
+    manifest = _manifest()
+    overview = manifest["jobs"][0]["metrics"]
+    own = manifest["jobs"][1]["metrics"]
+    own.pop("target_attainment[kpi=aum]", None)
+    overview["target_attainment[region=R1,kpi=aum]"] = None
+    overview.setdefault("_reasons", {})["target_attainment[region=R1,kpi=aum]"] = (
+        "withheld so that a withheld figure cannot be worked out from it"
+    )
+    rows = region_rows(manifest)
+    assert "aum" not in rows[0].attainment
+    assert str(rows[0].values["aum"]) == "x"
+    assert "aum" in index_columns(rows)
+
+
 def test_target_met_uses_the_exact_attainment_and_the_kpis_direction() -> None:
     from bankanalysis.report.format import attainment_met
 

@@ -584,3 +584,47 @@ def test_outlet_kpis_in_parts_of_customers_are_those_of_one_read(ci_bank):
         counted = sorted(set(want.loc[want["share_quality_plus"].notna(), "month"]))
         assert counted == sorted(set(cm["month"]))  # only the months read; the others NaN
     assert len(counted) == len(bank.months) > 3
+
+
+def test_a_region_count_the_run_withholds_is_withheld_in_the_attainment_grid_and_frees_its_outlets(
+    kpis,
+):
+    """A region of 4 new customers (Zeta 4, Alpha 0): printed, its attainment (40 % of a
+    target of 10) gives the 4 back and pins Zeta's '<10' (the region less Alpha's 0); the
+    run withholds such a region count (protect_total_counts), so 03 does too."""
+    from attacker import attack_linear
+
+    from bankanalysis.report.disclosure import protect_outlet_counts
+
+    mine = rb.region_outlets(kpis, "R1", "2025-03", NAMES).assign(new_customers=[0, 4])
+    targets = pd.DataFrame(
+        {
+            "month": "2025-03",
+            "level": ["region", "outlet", "outlet"],
+            "id": ["R1", "o2", "o1"],
+            "kpi": "new_customers",
+            "target": [10.0, 5.0, 5.0],
+        }
+    )
+    printed = protect_outlet_counts(mine, 10)
+    _, items = rb.attainment_items(
+        targets, mine, "2025-03", {**NAMES, **REGION_NAMES}, hidden=printed
+    )
+    assert items[1].data.loc[("region", "North")].iloc[0] == pytest.approx(0.4)
+    # the region's 4 less Alpha's 0: Zeta's withheld count comes back exactly
+    assert not printed.attrs["protection"][0].safe
+    # the run withholds the region's count: the grid shows its marker, nothing is pinned
+    run = protect_outlet_counts(mine, 10, region={"new_customers": "primary"})
+    assert run["new_customers"].tolist() == ["", "primary"]
+    assert run.attrs["protection"][0].safe and run.attrs["region"] == {"new_customers": "primary"}
+    missed, items = rb.attainment_items(
+        targets, mine, "2025-03", {**NAMES, **REGION_NAMES}, hidden=run
+    )
+    grid = items[1].data
+    assert np.isnan(grid.loc[("region", "North")].iloc[0])
+    assert ">&lt;10<" in items[1].to_html()
+    assert missed == 1  # Alpha's 0 of 5; the region and Zeta neither met nor missed
+    # the attacker: with the region's total unknown, Zeta's count is anywhere in 1..9
+    cells = {"n:z": "<k", "n:a": 0.0, "n:r": "<k"}
+    lo, hi = attack_linear(cells, [{"n:z": 1.0, "n:a": 1.0, "n:r": -1.0}], 10)["n:z"]
+    assert (lo, hi) == (1.0, 9.0)

@@ -375,12 +375,14 @@ def test_echelon_and_bank_aum_bars_do_not_give_a_regions_withheld_tier_aum_back(
             assert found and all(f[4] for f in found), found
 
 
-def test_a_tier_holding_most_of_the_regions_published_aum_is_still_pinned_to_it(caplog):
-    """The limit left (docs/privacy.md, "Not covered yet"): the 120-region bank's R087, one
-    private-banking customer holding 75 % of a region's AUM. The region's AUM is published
-    (overview, plan tables, 03's trends), so that customer's AUM is at most the region's, under
-    the 1.5 times its value the protection interval asks; no choice of the tier table's cells
-    changes that, and the fail-safe withholds nothing more for nothing."""
+def test_a_tier_holding_most_of_the_regions_aum_is_protected_once_the_run_withholds_it(caplog):
+    """The 120-region bank's R087: one private-banking customer holding 75 % of a region's
+    AUM. While the region's AUM is published (overview, plan tables, 03's trends) that
+    customer's AUM is at most the region's, under the 1.5 times its value the protection
+    interval asks; no choice of the tier table's cells changes that, and the fail-safe
+    withholds nothing more for nothing. The run now withholds such a region's AUM everywhere
+    (report/disclosure_totals.py, tests/test_report_disclosure_totals.py): the same cells,
+    audited with the total unknown, are safe."""
     n = {"mass": 136, "quality": 25, "vip": 6, "private_banking": 1}
     aum = {"mass": 961_583.0, "quality": 4_017_621.0, "vip": 5_849_487.0}
     rows = [{"tier": t, "aum": aum[t] / n[t]} for t in aum for _ in range(n[t])]
@@ -402,5 +404,15 @@ def test_a_tier_holding_most_of_the_regions_published_aum_is_still_pinned_to_it(
     lo, hi = attack_linear({**parts, "aum": total}, rel, K)["aum:private_banking"]
     assert lo == pytest.approx(0.0) and hi == pytest.approx(total, rel=1e-6)
     assert hi < 1.5 * 32_810_131.0  # narrower than its protection interval
-    # withholding the region's AUM wherever the run prints it would protect it (not done)
+    # withholding the region's AUM wherever the run prints it protects it: done by the run
+    # (protect_total_aum) and read by protect_tiers, which then logs nothing
     assert attack_linear({**parts, "aum": None}, rel, K)["aum:private_banking"][1] == np.inf
+    caplog.clear()
+    kept = protect_tiers(
+        rs.shown_tier_comparison(_comp_of(tiers), K), tiers, "vip", K, aum_withheld=True
+    )
+    assert kept.attrs["protection"].safe
+    assert kept.attrs["protection"].status == p.status  # the same cells withheld
+    assert "stays narrower" not in caplog.text
+    pb = kept.attrs["protection"].audit.set_index("cell").loc["aum[tier=private_banking]"]
+    assert (pb["lower"], pb["upper"]) == (0.0, np.inf)

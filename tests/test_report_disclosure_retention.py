@@ -208,9 +208,7 @@ def test_the_quarter_table_withholds_the_retention_the_run_withholds() -> None:
     lost = dr.lost_counts(cm, ["2025-03"], ["2024-03", *q1], 12, {"R1": 1, "R2": 2})
     run = dr.protect_retention(lost, {"R1": 1, "R2": 2}, 2, {"2025-03": "2025-Q1"})
     assert run.of_level("region", "R1", dr.KPI, "2025-Q1") == "primary"
-    sec = rp.quarters_section(
-        _q1_kpis(), scope, ["new_deposits"], customer_values=cv, counts=dr.with_retention(None, run)
-    )
+    sec = rp.quarters_section(_q1_kpis(), scope, ["new_deposits"], customer_values=cv, counts=run)
     assert sec.metrics["stock_retention[region=R1,quarter=2025-Q1]"] == Suppressed(2)
     # every region and echelon loses 1 (small at k = 2): all withheld, the bank's 2 of 6 shown
     assert sec.metrics["stock_retention[quarter=2025-Q1]"] == pytest.approx(4 / 6)

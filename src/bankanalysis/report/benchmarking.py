@@ -618,7 +618,10 @@ def attainment_items(
 
     ``hidden`` (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`) withholds the
     attainment of the outlet counts it hides (actual = attainment x a target the managers
-    know): shown with the standard marker (``"<k"``, ``"x"``), not counted as met or missed.
+    know): shown with the standard marker (``"<k"``, ``"x"``), not counted as met or missed;
+    ``hidden.attrs["region"]`` (``{kpi: status}``,
+    :func:`~bankanalysis.report.disclosure_totals.withhold_outlet_aum`) does the same for the
+    region's row.
     """
     if targets is None:
         return None, [
@@ -632,8 +635,10 @@ def attainment_items(
             for col in hidden.columns
             if hidden.at[i, col]
         }
+        # the region's own row: a figure the run withholds for the region (its AUM)
+        region_why = dict(hidden.attrs.get("region", {}))
         why = [
-            withheld.get((i, k), "") if lvl == "outlet" else ""
+            withheld.get((i, k), "") if lvl == "outlet" else str(region_why.get(k, ""))
             for lvl, i, k in zip(att["level"], att["id"], att["kpi"], strict=True)
         ]
         drop = [bool(w) for w in why]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from bankanalysis.rules.disclosure_secondary import (
     SECONDARY,
     LinearTable,
     Protection,
+    audit,
     fail_safe,
     failsafe_steps,
     p_percent_sensitive,
@@ -55,6 +57,7 @@ from bankanalysis.rules.tiers import TIERS
 __all__ = [
     "OUTLET_COUNTS",
     "MigrationProtection",
+    "audit_without_total",
     "cell_value",
     "failsafe_cells",
     "failsafe_note",
@@ -167,6 +170,7 @@ def protect_tiers(
     level: float = DEFAULT_PROTECTION_LEVEL,
     *,
     warn: bool = True,
+    aum_withheld: bool = False,
 ) -> pd.DataFrame:
     """The tier comparison with every hidden cell of the region blanked (NaN) and said why.
 
@@ -186,6 +190,12 @@ def protect_tiers(
     warn : bool
         Log a warning when a withheld cell stays recoverable (``False`` when the table is
         another region's, computed only for its withheld tiers: :func:`region_tier_status`).
+    aum_withheld : bool
+        Whether the run withholds the region's AUM
+        (:func:`~bankanalysis.report.disclosure_totals.protect_total_aum`). The cells chosen
+        stay the same (other regions' reports compute them without it); when every tier's
+        AUM is withheld, the audit then reads the total as unknown: shares of an unknown total
+        give no tier's money (:func:`audit_without_total`).
 
     Returns
     -------
@@ -209,6 +219,8 @@ def protect_tiers(
     dom = p_percent_sensitive(region_tiers["aum"], region_tiers["tier"], dominance_p)
     table, primary = tier_table(raw, top_tier, k, dom.to_dict())
     prot = fail_safe(table, protect(table, primary, k, level), [_same_column(table)], k, level)
+    if aum_withheld:
+        prot = audit_without_total(table, prot, k, level)
     if warn and not prot.safe:
         logger.warning(unsafe_note("tier table", prot))
     out = comp.copy()
@@ -235,6 +247,35 @@ def protect_tiers(
         _key("aum_share", tier_at_least=top_tier) in prot.status
     )
     return out
+
+
+def audit_without_total(
+    table: LinearTable, prot: Protection, k: int, level: float = DEFAULT_PROTECTION_LEVEL
+) -> Protection:
+    """``prot`` audited again with the region's AUM (the cell ``aum``) withheld by the run.
+
+    Only when every tier AUM cell of positive value (and the "and above" sentence) is
+    withheld: a tier's amount over its share gives the total back, so with one tier's AUM
+    shown the total is as good as published. The status is unchanged (the total is withheld
+    by the run, not counted as a cell of this table).
+
+    Examples
+    --------
+    One tier holds 75 % of the region's AUM: pinned while the total is published, not after.
+
+    >>> t, primary = tier_table(pd.DataFrame({"tier": ["mass", "vip"], "customers": [20, 1],
+    ...                                       "aum": [25.0, 75.0]}), None, 10)
+    >>> p = protect(t, primary, 10)
+    >>> p.safe, sorted(p.status), audit_without_total(t, p, 10).safe
+    (False, ['aum[tier=mass]', 'aum[tier=vip]', 'customers[tier=mass]', \
+'customers[tier=vip]'], True)
+    """
+    money = [c for c in table.values if c.startswith("aum") and c != "aum"]
+    if "aum" not in table.values or any(c not in prot.status for c in money if table.values[c] > 0):
+        return prot
+    free = replace(table, fixed=table.fixed - {"aum"})
+    checked = audit(free, {**prot.status, "aum": SECONDARY}, k, level)
+    return Protection(status=prot.status, audit=checked, failsafe=prot.failsafe)
 
 
 def _same_column(table: LinearTable) -> Any:

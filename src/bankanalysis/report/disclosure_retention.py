@@ -31,7 +31,8 @@ outlets (:func:`_outlet_status`).
 The answer is a :class:`~bankanalysis.report.disclosure_plan.PlanCounts` keyed
 ``(unit_key(level, id), "stock_retention", period)`` (an outlet by its id; a month, and the
 quarter label of a quarter end), so the plan sections read it like the run's new-customer counts
-(:func:`with_retention` merges the two). The policy is in ``docs/privacy.md``.
+(:func:`~bankanalysis.report.disclosure_totals.load_total_figures` merges them with the AUM
+totals). The policy is in ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ __all__ = [
     "region_status",
     "retention_months",
     "retention_table",
-    "with_retention",
     "withhold_scorecard",
     "withhold_standing",
 ]
@@ -365,22 +365,6 @@ def _outlet_status(
             )
         out.update({c: st for c, st in prot.status.items() if c != "region"})
     return out
-
-
-def with_retention(counts: PlanCounts | None, retention: PlanCounts | None) -> PlanCounts:
-    """The run's new-customer counts and its retention answer as one
-    :class:`~bankanalysis.report.disclosure_plan.PlanCounts` (what the plan sections read)."""
-    if counts is None and retention is None:
-        return PlanCounts()
-    if retention is None:
-        return counts  # type: ignore[return-value]
-    if counts is None:
-        return retention
-    return replace(
-        counts,
-        status={**counts.status, **retention.status},
-        protection=(*counts.protection, *retention.protection),
-    )
 
 
 def region_status(retention: PlanCounts | None, region_id: str, month: str) -> str:

@@ -371,8 +371,12 @@ def region_rows(manifest: Mapping[str, Any]) -> list[RegionRow]:
                 kpi_id = by.pop("kpi", None)
                 if value is None:
                     why = (source.get(REASONS) or {}).get(key)
-                    if kpi_id and by == prefix and suppressed_from_reason(why) is not None:
+                    hid = suppressed_from_reason(why)
+                    if kpi_id and by == prefix and hid is not None:
                         withheld_att.add(kpi_id)
+                        # a figure known only through its attainment (the region's AUM) is
+                        # shown withheld, not left out
+                        row.values.setdefault(kpi_id, hid)
                     continue
                 if kpi_id and by == prefix and kpi_id not in {*row.attainment, *withheld_att}:
                     row.attainment[kpi_id] = float(value)

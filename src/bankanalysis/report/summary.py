@@ -518,15 +518,17 @@ def report_summary(
         standing = standing_for(ctx, params)
     from bankanalysis.report.disclosure_plan import withhold_attainment
     from bankanalysis.report.disclosure_retention import load_retention, withhold_standing
+    from bankanalysis.report.disclosure_totals import load_total_figures
 
     # a stock retention whose lost customers are 1 to k-1 is withheld in every report alike
     standing = withhold_standing(standing, load_retention(ctx, params))
-    from bankanalysis.report.planning import load_total_counts, plan_summary_html
+    from bankanalysis.report.planning import plan_summary_html
 
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
-    # a region's count of 1 to k-1 (and what would give it back) is withheld in every report
-    totals = load_total_counts(ctx)
+    # a region's count of 1 to k-1, an AUM that pins a tier's (and what would give either
+    # back) are withheld in every report
+    totals = load_total_figures(ctx, params)
     attain = withhold_attainment(attain, totals, ctx.month)
     if ctx.region_id is None:
         out = bank_summary_html(
