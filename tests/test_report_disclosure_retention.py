@@ -340,3 +340,29 @@ def test_03s_outlets_do_not_give_their_small_lost_counts_or_their_regions_back()
     assert all(got[o] for o in ("O1", "O2"))
     r2 = attack(got, "R2", ["O3", "O4"], "<k")
     assert r2["n:region"] == (2.0, 9.0) and r2["n:O4"] == (1.0, 8.0)
+
+
+def test_an_outlet_retention_pinned_by_the_regions_published_one_is_withheld_by_the_fail_safe(
+    caplog, monkeypatch
+):
+    """R1's retention is published (11 lost: not small). Its outlets lost 10 and 1: the 1 is
+    small, and withholding the 10 as 'x' (at least 10) still leaves the 1 at exactly 1
+    (11 - 10). Before, that was only logged (and the log line reached the top of the
+    overview's page); now every outlet of R1 is withheld ('withheld', at least 0), so the 1
+    is anywhere in 0..11."""
+    outlets = pd.DataFrame({"id": ["O1", "O2"], "lost": [10.0, 1.0], "base": [400.0, 90.0]})
+    regions = {"O1": "R1", "O2": "R1"}
+    status = dr._outlet_status(outlets, regions, {}, "2025-03", 10)
+    assert status == {"O1": "fail-safe", "O2": "fail-safe"}
+    assert "stay recoverable" not in caplog.text
+    # the greedy search alone (main): the 10 withheld as 'x', the 1 pinned, only logged
+    monkeypatch.setattr(dr, "fail_safe", lambda table, prot, *a, **kw: prot)
+    assert dr._outlet_status(outlets, regions, {}, "2025-03", 10) == {
+        "O1": "secondary",
+        "O2": "primary",
+    }
+    assert "stock retention 2025-03: 1 withheld outlet figures stay recoverable" in caplog.text
+    # the attacker after: both outlets at least 0, their sum the published 11
+    rel = [{"n:o1": 1.0, "n:o2": 1.0, "n:r": -1.0}]
+    after = attack_linear({"n:o1": None, "n:o2": None, "n:r": 11.0}, rel, 10)
+    assert after["n:o2"] == (pytest.approx(0.0), pytest.approx(11.0))

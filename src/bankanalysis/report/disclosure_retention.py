@@ -52,6 +52,8 @@ from bankanalysis.rules.disclosure_secondary import (
     SECONDARY,
     LinearTable,
     Protection,
+    fail_safe,
+    failsafe_steps,
     protect,
 )
 from bankanalysis.rules.months import base_month, quarter_of, shift_month
@@ -332,7 +334,8 @@ def _outlet_status(
     customers of 1 to ``k - 1`` are primary; the region's cell is published (fixed), or
     withheld as the run withholds it: primary (audited here too, so that its outlets cannot
     give it back), or secondary (every outlet withheld with it: a secondary cell must not come
-    back either)."""
+    back either). Where the greedy search gives up, the fail-safe withholds every outlet of the
+    region (status ``"fail-safe"``, shown ``withheld``)."""
     out: dict[str, str] = {}
     frame = outlets.assign(region=outlets["id"].astype(str).map(outlet_region))
     for rid, part in frame.dropna(subset=["region"]).groupby("region", sort=True):
@@ -357,13 +360,17 @@ def _outlet_status(
             fixed=frozenset() if run_st else frozenset({"region"}),
         )
         prot = protect(table, primary, k, hidden=hidden)
+        # where no choice of outlets protects a cell (the region's published retention less
+        # the others pins it), every outlet of the region is withheld under "withheld"
+        prot = fail_safe(table, prot, failsafe_steps(cells), k)
         if not prot.safe:
             logger.warning(
                 "stock retention %s: %d withheld outlet figures stay recoverable",
                 month,
                 int((~prot.audit["safe"]).sum()),
             )
-        out.update({c: st for c, st in prot.status.items() if c != "region"})
+        shown = {c: prot.shown_status(c) for c in (*prot.status, *prot.failsafe)}
+        out.update({c: st for c, st in shown.items() if c != "region" and st})
     return out
 
 
