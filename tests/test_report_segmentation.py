@@ -336,7 +336,9 @@ def test_coverage_metrics_and_text() -> None:
     assert m["products_per_customer"] == 2.414
     assert m["wealth_card_matching"] == Absent(absent["wealth_card_matching"])
     assert m["zero_product_share"] == Suppressed(K)  # 5 customers
-    assert m["single_product_share"] == 0.4
+    # the 100 customers on the books (40 / 40.0 %) minus the 95 active ones would give the 5
+    # back: every share is withheld (docs/privacy.md, product-depth table)
+    assert m["single_product_share"] == Suppressed(K, "secondary")
     assert m["products_per_customer[tier=mass]"] == 2.0
     assert m["products_per_customer[tier=vip]"] == Suppressed(K)
     assert all(is_kpi(key) for key in m)
@@ -346,7 +348,9 @@ def test_coverage_metrics_and_text() -> None:
         "of active customers."
     )
     table = rs.depth_table(depth, K).frame
-    assert table["Customers"].tolist() == ["<10", "40", "30", "20", "<10"]
+    # the 5 with 4+ products beside 20 with 3: the covered 25 would give it back, so "x"
+    assert table["Customers"].tolist() == ["<10", "40", "30", "x", "<10"]
+    assert table.iloc[:, 2].tolist() == ["<10", "x", "x", "x", "<10"]
     labelled = rs.labelled_products_per_customer(ppc)
     assert labelled["tier"].tolist() == ["Mass", "VIP", "all tiers"]
 

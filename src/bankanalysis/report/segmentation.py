@@ -19,7 +19,17 @@ import pandas as pd
 
 from bankanalysis.report.bank_tiers import load_bank_tiers
 from bankanalysis.report.disclosure import hide_cells
-from bankanalysis.report.disclosure_grid import grid_values, guard_target_counts, protect_pipeline
+from bankanalysis.report.disclosure_depth import (
+    DEPTH_COUNT_STATUS,
+    DEPTH_SHARE_STATUS,
+    protect_depth,
+)
+from bankanalysis.report.disclosure_grid import (
+    cell_value,
+    grid_values,
+    guard_target_counts,
+    protect_pipeline,
+)
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -617,17 +627,21 @@ def coverage_metrics(
     """The region's coverage KPIs, the depth shares and products per customer by tier.
 
     ``kpis`` is the region's row of :func:`~bankanalysis.segmentation.coverage.customer_kpis`
-    (``absent`` its ``attrs["absent"]``), ``depth`` :func:`product_depth`, ``ppc``
-    :func:`products_per_customer` (suppressed when its ``min_group_size`` was given).
+    (``absent`` its ``attrs["absent"]``), ``depth`` :func:`product_depth` after
+    :func:`~bankanalysis.report.disclosure_depth.protect_depth` (the frame the table shows; an
+    unprotected frame is protected here with the default ``coverage_products``), ``ppc``
+    :func:`products_per_customer` (suppressed when its ``min_group_size`` was given). A
+    withheld share is recorded as withheld (``"<k"`` small, ``"x"`` secondary, ``"withheld"``
+    fail-safe), as the table shows it.
     """
     out: dict[str, Any] = {
         kpi: kpi_value(kpis, kpi, absent)
         for kpi in ("products_per_customer", "wealth_card_matching", "e_banking_penetration")
     }
-    shown = suppress_small_groups(depth, "customers", min_group_size).set_index("products")
+    shown = _protected_depth(depth, min_group_size).set_index("products")
     for kpi, n in (("zero_product_share", "0"), ("single_product_share", "1")):
-        out[kpi] = _withheld(
-            shown.loc[n, "share"], bool(shown.loc[n, "suppressed"]), min_group_size
+        out[kpi] = cell_value(
+            shown.loc[n, "share"], str(shown.loc[n, DEPTH_SHARE_STATUS]), min_group_size
         )
     for row in ppc[ppc["tier"] != "all"].itertuples(index=False):
         small = bool(getattr(row, "suppressed", False))
@@ -638,17 +652,36 @@ def coverage_metrics(
     return out
 
 
+def _protected_depth(depth: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``depth`` as :func:`~bankanalysis.report.disclosure_depth.protect_depth` returns it
+    (protected here, default ``coverage_products``, when it is not yet)."""
+    if DEPTH_COUNT_STATUS in depth.columns and DEPTH_SHARE_STATUS in depth.columns:
+        return depth
+    return protect_depth(depth, k)
+
+
 def depth_table(depth: pd.DataFrame, min_group_size: int) -> KpiTable:
-    """Customers on the books by number of products held (small groups withheld)."""
-    shown = suppress_small_groups(depth, "customers", min_group_size)
+    """Customers on the books by number of products held, with their shares.
+
+    ``depth`` is :func:`product_depth` after
+    :func:`~bankanalysis.report.disclosure_depth.protect_depth` (an unprotected frame is
+    protected here with the default ``coverage_products``): each withheld count and share
+    shows its marker (``"<k"`` small, ``"x"`` secondary, ``"withheld"`` fail-safe).
+    """
+    shown = _protected_depth(depth, min_group_size).astype(
+        {"customers": "object", "share": "object"}
+    )
+    for i in shown.index:
+        for col, status in (("customers", DEPTH_COUNT_STATUS), ("share", DEPTH_SHARE_STATUS)):
+            shown.at[i, col] = cell_value(
+                shown.at[i, col], str(shown.at[i, status]), min_group_size
+            )
     spec = [
         ("products", "Products held", None),
         ("customers", kpi_label("customers"), "customers"),
         ("share", "Share of customers on the books (%)", "customer_share"),
     ]
-    return _formatted_table(
-        shown, spec, currency="", min_group_size=min_group_size, withheld=shown["suppressed"]
-    )
+    return _formatted_table(shown, spec, currency="", min_group_size=min_group_size)
 
 
 def shown_products_per_customer(ppc: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
