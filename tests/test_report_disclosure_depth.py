@@ -135,6 +135,12 @@ def test_a_small_zero_product_row_withholds_every_share() -> None:
     plain = frame.assign(**{frame.columns[2]: ["<10", "37.0%", "27.8%", "18.5%", "13.0%"]})
     assert _on_the_books(plain) == 108 and _attack(plain, 104, 34)["n:0"] == (4.0, 4.0)
     assert dict(depth.attrs["protection"].status)["customers"] == SECONDARY
+    # also when the customers on the books are fewer than k (one on the books, none active):
+    # the total is withheld by the step itself, not chosen by the search (which hides only
+    # cells of k or more)
+    lone = dd.protect_depth(_depth([1, 0, 0, 0, 0]), K)
+    assert rs.depth_table(lone, K).frame["Customers"].tolist() == ["<10", "0", "0", "0", "0"]
+    assert lone.attrs["protection"].safe and "customers" in lone.attrs["protection"].status
 
 
 def test_metrics_follow_the_tables_protection() -> None:

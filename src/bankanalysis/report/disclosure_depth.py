@@ -134,22 +134,20 @@ def depth_table_cells(
 def _depth_protection(table: LinearTable, primary: list[str], k: int) -> Protection:
     """The first safe answer of: the secondary search (:func:`protect`); with the small rows
     shown as ``"withheld"`` rather than ``"<k"`` (their marker bounds them); with the
-    customers on the books withheld (every share); both; failing all, every row withheld
-    (:func:`fail_safe`). Each later answer withholds more; the last is returned when none is
-    safe (and logged)."""
-    free = replace(table, fixed=table.fixed - {_TOTAL})
+    customers on the books withheld (every share; whatever their number, so also below
+    ``k``); both; failing all, every row withheld (:func:`fail_safe`). Each later answer
+    withholds more; the last is returned when none is safe (and logged)."""
     tried: list[Protection] = []
-    for base in (table, free):
+    for hidden in ({}, {_TOTAL: SECONDARY}):
         for unmarked in (frozenset(), frozenset(primary)):
-            marked = replace(base, unmarked=unmarked)
-            prot = protect(marked, primary, k)
+            prot = protect(replace(table, unmarked=unmarked), primary, k, hidden=hidden)
             if unmarked:  # the small rows read "withheld", audited as at least 0
                 prot = Protection(status=prot.status, audit=prot.audit, failsafe=unmarked)
             if prot.safe:
                 return prot
             tried.append(prot)
     rows = [c for c in table.values if c.startswith("customers[")]
-    last = fail_safe(free, tried[-1], [lambda cell: rows], k)
+    last = fail_safe(table, tried[-1], [lambda cell: rows], k)
     if not last.safe:
         logger.info(unsafe_note("product-depth table", last))
     return last
