@@ -192,6 +192,16 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
         load_params(override, "01_customer_segmentation", "R2")
     assert RUN_WIDE_KEYS == ("dominance_p", "protection_level")
     assert set(RUN_WIDE_KEYS) <= set(CommonParams.model_fields)
+    # the schema's defaults are the library's (the functions' defaults when called bare)
+    from bankanalysis.rules.disclosure_secondary import (
+        DEFAULT_DOMINANCE_P,
+        DEFAULT_PROTECTION_LEVEL,
+    )
+
+    assert (CommonParams().dominance_p, CommonParams().protection_level) == (
+        DEFAULT_DOMINANCE_P,
+        DEFAULT_PROTECTION_LEVEL,
+    )
 
 
 def test_notebook_parameters_leave_out_batch_only_keys(params_dir: Path) -> None:

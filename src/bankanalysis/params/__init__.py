@@ -130,18 +130,16 @@ class CommonParams(BaseModel):
         gt=0,
         lt=1,
         description="disclosure, one value for every report of a run (defaults.yaml, common "
-        "section only): a "
-        "tier's AUM is withheld when its customers other than the two largest hold less than "
-        "this fraction of the largest (p % rule, docs/privacy.md; fraction)",
+        "section only): a tier's AUM is withheld when its customers other than the two largest "
+        "hold less than this fraction of the largest (p % rule, docs/privacy.md; fraction)",
     )
     protection_level: float = Field(
         0.5,
         gt=0,
         le=1,
         description="disclosure, one value for every report of a run (defaults.yaml, common "
-        "section only): a "
-        "withheld AUM figure must stay uncertain by this fraction of its value either way for "
-        "anyone combining the published figures (fraction)",
+        "section only): a withheld AUM figure must stay uncertain by this fraction of its value "
+        "either way for anyone combining the published figures (fraction)",
     )
     timeout_minutes: float = Field(
         20.0,

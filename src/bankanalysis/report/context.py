@@ -7,8 +7,8 @@ Every report notebook starts with::
                          protection_level=protection_level)
 
 (the three disclosure parameters are common to every report, and the run-wide disclosure
-decisions read them from ``ctx``) and then reads ``ctx.bank``, ``ctx.month``, ``ctx.region_id``, ``ctx.region_name``,
-``ctx.outlet_names`` and records KPIs with ``ctx.metrics``. It prints nothing: the top of a
+decisions read them from ``ctx``) and then reads ``ctx.bank``, ``ctx.month``,
+``ctx.region_id``, ``ctx.region_name``, ``ctx.outlet_names`` and records KPIs with ``ctx.metrics``. It prints nothing: the top of a
 report is its title, scope and summary. Every report notebook ends with::
 
     report_appendix(ctx, "<notebook stem>", globals())
