@@ -289,17 +289,17 @@ _RUN_WIDE_CALLS = {
 }
 
 
-@pytest.mark.parametrize("stem", list(_RUN_WIDE_CALLS))
-def test_each_report_decides_the_runs_aum_totals_with_the_runs_disclosure_parameters(
-    ci_bank, tmp_path, monkeypatch, stem: str
+def test_every_report_decides_the_runs_aum_totals_with_the_runs_disclosure_parameters(
+    ci_bank, tmp_path, monkeypatch
 ) -> None:
     """``dominance_p`` and ``protection_level`` set once in defaults.yaml reach 00, 01 and 03
-    alike, through their own ``report_context`` line, and decide the run's withheld totals.
+    alike, through each notebook's own ``report_context`` line, and decide the run's withheld
+    totals once: the first report computes the answer, the others read the same one back.
 
     On the CI bank R01's VIP AUM (dominated) is 63.5 % of R01's AUM (R01 alone in echelon 1):
     under ``1 / 1.5`` at the default level 0.5, nothing is pinned; over ``1 / 1.6`` at 0.6, R01
     is withheld with its outlets O001 and O002. A cached answer of other parameters is never
-    read back: the defaults on the same processed folder give nothing withheld again.
+    read back: the defaults on the same processed folder compute again and withhold nothing.
     """
     import shutil
 
@@ -309,21 +309,26 @@ def test_each_report_decides_the_runs_aum_totals_with_the_runs_disclosure_parame
 
     processed = tmp_path / "processed"  # a fresh copy: no cached answer of another test
     shutil.copytree(ci_bank.processed, processed, ignore=shutil.ignore_patterns("_models"))
-    region = None if stem == "00_bank_overview" else "R01"
     seen: list[tuple] = []
     real = dt.protect_total_aum
     monkeypatch.setattr(dt, "protect_total_aum", lambda *a: seen.append(a[2:]) or real(*a))
     changed = write_params_dir(
         tmp_path / "changed", {"common.dominance_p": 0.3, "common.protection_level": 0.6}
     )
-    ctx, ns = _notebook_context(stem, load_params(changed, stem, region), processed)
-    assert (ns["dominance_p"], ns["protection_level"]) == (0.3, 0.6)  # 01's own tier calls
-    counts = getattr(dt, _RUN_WIDE_CALLS[stem])(ctx, ns)
-    assert seen == [(10, 0.3, 0.6)]
-    assert dt.withheld_units(counts, "region", ctx.month) == {"R01"}
-    assert dt.withheld_units(counts, "outlet", ctx.month) == {"O001", "O002"}
     defaults = write_params_dir(tmp_path / "defaults")
-    ctx, ns = _notebook_context(stem, load_params(defaults, stem, region), processed)
-    counts = getattr(dt, _RUN_WIDE_CALLS[stem])(ctx, ns)
-    assert seen[1:] == [(10, 0.1, 0.5)]  # computed again, not read back
-    assert dt.withheld_units(counts, "region", ctx.month) == set()
+    for params, first, withheld in (
+        (changed, (10, 0.3, 0.6), ({"R01"}, {"O001", "O002"})),
+        (defaults, (10, 0.1, 0.5), (set(), set())),
+    ):
+        seen.clear()
+        for stem, call in _RUN_WIDE_CALLS.items():
+            region = None if stem == "00_bank_overview" else "R01"
+            ctx, ns = _notebook_context(stem, load_params(params, stem, region), processed)
+            assert (ns["dominance_p"], ns["protection_level"]) == first[1:]  # 01's own calls
+            counts = getattr(dt, call)(ctx, ns)
+            got = (
+                dt.withheld_units(counts, "region", ctx.month),
+                dt.withheld_units(counts, "outlet", ctx.month),
+            )
+            assert got == withheld, stem
+        assert seen == [first]  # computed by 00, read back by 01 and 03
