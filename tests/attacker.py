@@ -53,7 +53,9 @@ def attack_tiers(values: dict, reasons: dict, k: int) -> list[tuple[str, float, 
 
     Published constraints: the region's customer total, every shown ``customer_share`` (times
     the total: a count), every shown ``aum_share`` (shares of AUM add up to 1) and the
-    ``aum_share[tier_at_least=..]`` sentence.
+    ``aum_share[tier_at_least=..]`` sentence. A ``<k`` count is safe when its interval is at
+    least ``(k - 1) / 2`` customers wide, the protection interval of docs/privacy.md ("Method")
+    that the library audits (``k = 10``: 2 .. 9 is safe, 5 .. 9 is not).
     """
     n_total = values.get("customers")
     found = []
@@ -78,9 +80,7 @@ def attack_tiers(values: dict, reasons: dict, k: int) -> list[tuple[str, float, 
             if "fewer than" not in reasons.get(f"customer_share[tier={t}]", ""):
                 continue
             lo, hi = _bounds_lp(len(unknown), a_eq, b_eq, bounds, integer, i)
-            found.append(
-                (f"customer_share[tier={t}]", lo, hi, lo <= 1 + 1e-6 and hi >= k - 1 - 1e-6)
-            )
+            found.append((f"customer_share[tier={t}]", lo, hi, hi - lo >= (k - 1) / 2 - 1e-6))
     # money (shares of the region's AUM)
     shares = {t: values.get(f"aum_share[tier={t}]") for t in tiers}
     unknown = [

@@ -75,6 +75,28 @@ def test_r08_new_method_hides_vip_too_and_the_interval_stays_wide():
     assert prot.safe and protect(table, primary, K).status == prot.status  # deterministic
 
 
+@pytest.mark.parametrize(
+    "vip, pb, interval, safe",
+    [
+        (5, 5, (1, 9), True),  # 10 to share: either 1 .. 9
+        (3, 9, (3, 9), True),  # 12: 3 .. 9, 6 wide (the full 1 .. 9 is not required)
+        (5, 9, (5, 9), False),  # 14: 5 .. 9, 4 wide, under (10 - 1) / 2
+        (2, 1, (1, 2), False),  # 3: 1 .. 2
+    ],
+)
+def test_a_small_tier_count_is_judged_by_its_protection_interval(vip, pb, interval, safe):
+    """The attacker's bar for a ``<k`` tier count is the documented one: an interval at least
+    (k - 1) / 2 = 4.5 customers wide. VIP and private banking withheld (``<10``) beside 1,000
+    mass and 200 quality customers: only their sum is published, by subtraction."""
+    region = pd.DataFrame(
+        {"tier": list(TIERS), "customers": [1000, 200, vip, pb], "aum": [1.0, 2.0, 3.0, 4.0]}
+    )
+    hidden = {"customers[tier=vip]": "primary", "customers[tier=private_banking]": "primary"}
+    values, reasons = _metrics_of(region, hidden, None)
+    found = {key: (lo, hi, ok) for key, lo, hi, ok in attack_tiers(values, reasons, K)}
+    assert found["customer_share[tier=vip]"] == (*interval, safe)
+
+
 def test_protect_tiers_blanks_the_frame_and_the_sentence_follows():
     rows = []
     for t, n, a in R08.itertuples(index=False):

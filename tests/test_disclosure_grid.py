@@ -183,7 +183,22 @@ def test_only_the_propensity_report_writes_workbooks_and_its_cards_go_through_th
         used = [w for w in writers if w in code]
         assert bool(used) == nb.name.startswith("02_"), (nb.name, used)
     assert '"min_group_size": k' in inspect.getsource(lead_review.lead_review)
-    assert "protect_cards(c, k)" in inspect.getsource(workbooks.write_lead_files)
+    assert '"protection_level": ctx.protection_level' in inspect.getsource(lead_review.lead_review)
+    assert "protect_cards(c, k, level)" in inspect.getsource(workbooks.write_lead_files)
+
+
+def test_cards_money_is_protected_at_the_runs_protection_level() -> None:
+    # M1 (3 customers, k = 5) holds 100 of AUM, the region's total is published: hiding M2's
+    # 30 leaves M1 anywhere in 0 .. 130, short of 150 at level 0.5, so M3's 80 goes (0 .. 180);
+    # at level 0.2, 120 is enough and M2's 30 (the smaller) does it
+    cards = pd.DataFrame(
+        {"customers": [3, 40, 50, 60], "aum": [100.0, 30.0, 80.0, 500.0]},
+        index=pd.Index(["M1", "M2", "M3", "M4"], name="manager_id"),
+    )
+    shown = {lv: [str(v) for v in dg.protect_cards(cards, 5, lv)["aum"]] for lv in (0.5, 0.2)}
+    assert shown[0.5] == ["<5", "30.0", "x", "500.0"]
+    assert shown[0.2] == ["<5", "x", "80.0", "500.0"]
+    assert [str(v) for v in dg.protect_cards(cards, 5)["aum"]] == shown[0.5]  # the default
 
 
 def test_forced_cells_are_withheld_from_the_start_and_can_spare_another() -> None:

@@ -20,6 +20,7 @@ from bankanalysis.exceptions import ParameterError
 from bankanalysis.params import (
     BATCH_ONLY_KEYS,
     NOTEBOOK_PARAMS,
+    RUN_WIDE_KEYS,
     RUNTIME_KEYS,
     CommonParams,
     PropensityParams,
@@ -157,6 +158,50 @@ def test_region_overrides_common_and_notebook_sections(params_dir: Path) -> None
     assert (r2["min_group_size"], r2["tier_months"]) == (25, 6)
     assert (r1["min_group_size"], r1["tier_months"]) == (10, 3)
     assert r2["currency"] == "CNY"
+
+
+def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> None:
+    """``dominance_p`` and ``protection_level`` decide the run's withheld totals for every
+    report at once: set in the common section they reach every notebook; a region's or a
+    notebook's own value is refused (naming the file and the key), so no run mixes two."""
+    changed = write_params_dir(
+        tmp_path / "a", {"common.dominance_p": 0.3, "common.protection_level": 0.6}
+    )
+    for nb in NOTEBOOK_PARAMS:
+        region = None if NOTEBOOK_PARAMS[nb].scope == "bank" else "R1"
+        p = load_params(changed, nb, region)
+        assert (p["dominance_p"], p["protection_level"]) == (0.3, 0.6), nb
+    override = write_params_dir(
+        tmp_path / "b",
+        files={
+            "regions/R1.yaml": "common:\n  dominance_p: 0.2\n",
+            "regions/R2.yaml": "notebooks:\n  01_customer_segmentation:\n"
+            "    protection_level: 0.7\n",
+        },
+    )
+    assert load_params(override, "00_bank_overview", None)["dominance_p"] == 0.1
+    with pytest.raises(ParameterError) as err:
+        load_params(override, "03_outlet_benchmarking", "R1")
+    assert "R1.yaml: common.dominance_p: decides disclosure for every report" in str(err.value)
+    assert "set it in the common section of defaults.yaml, not per region" in str(err.value)
+    with pytest.raises(
+        ParameterError,
+        match=r"R2.yaml: notebooks.01_customer_segmentation."
+        r"protection_level: decides .* not per notebook",
+    ):
+        load_params(override, "01_customer_segmentation", "R2")
+    assert RUN_WIDE_KEYS == ("dominance_p", "protection_level")
+    assert set(RUN_WIDE_KEYS) <= set(CommonParams.model_fields)
+    # the schema's defaults are the library's (the functions' defaults when called bare)
+    from bankanalysis.rules.disclosure_secondary import (
+        DEFAULT_DOMINANCE_P,
+        DEFAULT_PROTECTION_LEVEL,
+    )
+
+    assert (CommonParams().dominance_p, CommonParams().protection_level) == (
+        DEFAULT_DOMINANCE_P,
+        DEFAULT_PROTECTION_LEVEL,
+    )
 
 
 def test_notebook_parameters_leave_out_batch_only_keys(params_dir: Path) -> None:

@@ -532,3 +532,27 @@ def test_a_small_region_count_per_target_tier_cannot_be_worked_out_from_the_upgr
     for outlet in ("Riverside", "Hilltop"):
         lo, hi = bounds[f"n:p:{outlet}:quality"]
         assert hi - lo >= (10 - 1) / 2
+
+
+def test_the_upgrade_table_audits_its_gaps_at_the_pipelines_protection_level(monkeypatch) -> None:
+    """01 passes ``protection_level`` to protect_upgrade_pipeline only; the upgrade table and
+    its metrics (the sums of the pipeline's rows) audit their AUM gaps at the same level."""
+    tiers = _region(
+        {"O1": [(1, 45100.0, "mass"), (11, 49990.0, "mass")], "O2": [(15, 46000.0, "mass")]}
+    )
+    pipe = upgrade_pipeline(tiers, THR, within=0.10, by="outlet_id")
+    cands = upgrade_candidates(tiers, THR, 0.10)
+    seen: list = []
+    real = ra.protect_grid
+    monkeypatch.setattr(
+        ra, "protect_grid", lambda *a, **kw: seen.append(kw.get("level")) or real(*a, **kw)
+    )
+    status = ra.protect_upgrade_pipeline(pipe, cands, 10, level=0.8)
+    assert status.attrs["level"] == 0.8
+    seen.clear()
+    ra.upgrade_metrics(cands, 10, (pipe, status))
+    ra.upgrade_outlet_table(cands, sorted(NAMES), NAMES, "CNY", 10, (pipe, status))
+    assert seen and set(seen) == {0.8}
+    seen.clear()
+    ra.upgrade_metrics(cands, 10)  # no pipeline: the default
+    assert set(seen) == {0.5}

@@ -251,3 +251,84 @@ def test_every_tier_table_of_the_bank_is_safe_with_the_runs_aum_totals(ci_bank) 
         if not comp.attrs["protection"].safe:
             unsafe.append(region)
     assert not unsafe, unsafe
+
+
+def _notebook_context(stem: str, params: dict, processed) -> tuple:
+    """Run the notebook's own ``ctx = report_context(...)`` statement with the batch's
+    parameters (as papermill injects them); returns the context and the notebook's globals."""
+    import ast
+    import json
+    from pathlib import Path
+
+    from bankanalysis.params import notebook_parameters
+    from bankanalysis.report.context import report_context
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    statements = [
+        ast.unparse(node)
+        for cell in nb["cells"]
+        if cell["cell_type"] == "code"
+        for node in ast.parse("".join(cell["source"])).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", "") == "report_context"
+    ]
+    assert len(statements) == 1, stem
+    ns = {**notebook_parameters(params), "processed_dir": str(processed), "output_dir": None}
+    ns["report_context"] = report_context
+    exec(statements[0], ns)  # noqa: S102 - the notebook's own line
+    return ns["ctx"], ns
+
+
+#: How each report asks for the run's withheld AUM totals (its notebook's call).
+_RUN_WIDE_CALLS = {
+    "00_bank_overview": "load_total_figures",
+    "01_customer_segmentation": "load_total_aum",
+    "03_outlet_benchmarking": "load_total_figures",
+}
+
+
+def test_every_report_decides_the_runs_aum_totals_with_the_runs_disclosure_parameters(
+    ci_bank, tmp_path, monkeypatch
+) -> None:
+    """``dominance_p`` and ``protection_level`` set once in defaults.yaml reach 00, 01 and 03
+    alike, through each notebook's own ``report_context`` line, and decide the run's withheld
+    totals once: the first report computes the answer, the others read the same one back.
+
+    On the CI bank R01's VIP AUM (dominated) is 63.5 % of R01's AUM (R01 alone in echelon 1):
+    under ``1 / 1.5`` at the default level 0.5, nothing is pinned; over ``1 / 1.6`` at 0.6, R01
+    is withheld with its outlets O001 and O002. A cached answer of other parameters is never
+    read back: the defaults on the same processed folder compute again and withhold nothing.
+    """
+    import shutil
+
+    from param_data import write_params_dir
+
+    from bankanalysis.params import load_params
+
+    processed = tmp_path / "processed"  # a fresh copy: no cached answer of another test
+    shutil.copytree(ci_bank.processed, processed, ignore=shutil.ignore_patterns("_models"))
+    seen: list[tuple] = []
+    real = dt.protect_total_aum
+    monkeypatch.setattr(dt, "protect_total_aum", lambda *a: seen.append(a[2:]) or real(*a))
+    changed = write_params_dir(
+        tmp_path / "changed", {"common.dominance_p": 0.3, "common.protection_level": 0.6}
+    )
+    defaults = write_params_dir(tmp_path / "defaults")
+    for params, first, withheld in (
+        (changed, (10, 0.3, 0.6), ({"R01"}, {"O001", "O002"})),
+        (defaults, (10, 0.1, 0.5), (set(), set())),
+    ):
+        seen.clear()
+        for stem, call in _RUN_WIDE_CALLS.items():
+            region = None if stem == "00_bank_overview" else "R01"
+            ctx, ns = _notebook_context(stem, load_params(params, stem, region), processed)
+            assert (ns["dominance_p"], ns["protection_level"]) == first[1:]  # 01's own calls
+            counts = getattr(dt, call)(ctx, ns)
+            got = (
+                dt.withheld_units(counts, "region", ctx.month),
+                dt.withheld_units(counts, "outlet", ctx.month),
+            )
+            assert got == withheld, stem
+        assert seen == [first]  # computed by 00, read back by 01 and 03

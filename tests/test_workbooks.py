@@ -293,6 +293,27 @@ def test_a_regions_workbooks_take_the_medians_once_per_kind_of_card(tmp_path, mo
     pd.testing.assert_frame_equal(once, own)
 
 
+def test_the_scorecards_are_protected_at_the_level_the_facts_give(tmp_path, monkeypatch):
+    """``write_lead_files`` protects the outlet and region scorecards with the run's
+    ``protection_level`` (lead_review puts the context's in ``facts``), 0.5 when absent."""
+    import bankanalysis.report.workbooks as wbk
+
+    seen = []
+    real = wbk.protect_cards
+    monkeypatch.setattr(wbk, "protect_cards", lambda c, k, lv: seen.append(lv) or real(c, k, lv))
+    book = manager_book()
+    cards = scorecards(book, None, True, by="manager_id")
+    outlet_cards = scorecards(book, None, True, by="outlet_id")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 2}
+    for extra, level in (({"protection_level": 0.8}, 0.8), ({}, 0.5)):
+        seen.clear()
+        wbk.write_lead_files(
+            _leads(None), tmp_path / str(level), "R1", OUTLETS, PRODUCTS, facts | extra,
+            UPGRADES, cards, outlet_cards,
+        )  # fmt: skip
+        assert seen == [level, level]
+
+
 def test_scorecard_medians_are_over_the_peers(tmp_path):
     _written(tmp_path)
     wb = load_workbook(tmp_path / "02" / "restricted" / "leads_O1_am1.xlsx")

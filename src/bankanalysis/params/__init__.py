@@ -46,6 +46,7 @@ __all__ = [
     "PlanParams",
     "PropensityParams",
     "RUNTIME_KEYS",
+    "RUN_WIDE_KEYS",
     "SegmentationParams",
     "check_safe_id",
     "defaults_yaml",
@@ -61,6 +62,10 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 #: Keys the batch sets for each job; YAML files may not set them.
 RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "run_id")
+#: Disclosure parameters every report and the run-wide decisions
+#: (:mod:`bankanalysis.report.disclosure_totals`, :mod:`bankanalysis.report.scope_tiers`) must
+#: share: set only in the ``common`` section of ``defaults.yaml``, never per region or notebook.
+RUN_WIDE_KEYS: tuple[str, ...] = ("dominance_p", "protection_level")
 #: Keys used by the batch itself and not injected into the notebook.
 BATCH_ONLY_KEYS: tuple[str, ...] = ("timeout_minutes",)
 _SECTIONS = ("common", "notebooks")
@@ -119,6 +124,22 @@ class CommonParams(BaseModel):
         le=0.5,
         description="differences smaller than this are ties in rankings and findings: for shares "
         "in absolute terms (0.005 = 0.5 pp), for other figures relative to the larger (0.5 %)",
+    )
+    dominance_p: float = Field(
+        0.10,
+        gt=0,
+        lt=1,
+        description="disclosure, one value for every report of a run (defaults.yaml, common "
+        "section only): a tier's AUM is withheld when its customers other than the two largest "
+        "hold less than this fraction of the largest (p % rule, docs/privacy.md; fraction)",
+    )
+    protection_level: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="disclosure, one value for every report of a run (defaults.yaml, common "
+        "section only): a withheld AUM figure must stay uncertain by this fraction of its value "
+        "either way for anyone combining the published figures (fraction)",
     )
     timeout_minutes: float = Field(
         20.0,
@@ -224,20 +245,6 @@ class SegmentationParams(CommonParams):
     wealth_card_product: WealthCardProduct
     top_tier: Literal["quality", "vip", "private_banking"] = Field(
         "vip", description="AUM concentration: share of AUM held by this tier and above"
-    )
-    dominance_p: float = Field(
-        0.10,
-        gt=0,
-        lt=1,
-        description="disclosure: a tier's AUM is withheld when its customers other than the two "
-        "largest hold less than this fraction of the largest (p % rule, docs/privacy.md; fraction)",
-    )
-    protection_level: float = Field(
-        0.5,
-        gt=0,
-        le=1,
-        description="disclosure: a withheld AUM figure must stay uncertain by this fraction of "
-        "its value either way for anyone combining the published figures (fraction)",
     )
 
     @field_validator("segment_k_range")
@@ -605,16 +612,23 @@ def _read_yaml(path: Path, problems: list[str]) -> dict[str, Any]:
 
 
 def _layer(
-    data: dict[str, Any], notebook: str, path: Path, problems: list[str]
+    data: dict[str, Any], notebook: str, path: Path, problems: list[str], region: bool = False
 ) -> list[tuple[str, str, Any]]:
-    """Return ``(key, where, value)`` triples a file contributes to one notebook."""
+    """Return ``(key, where, value)`` triples a file contributes to one notebook (``region``:
+    the file is a region's overrides, which may not set :data:`RUN_WIDE_KEYS`)."""
     cls = NOTEBOOK_PARAMS[notebook]
     common_fields = set(CommonParams.model_fields)
     items: list[tuple[str, str, Any]] = []
+    run_wide = (
+        ": decides disclosure for every report of the run at once (the run's withheld AUM "
+        "totals); set it in the common section of defaults.yaml"
+    )
     for key, value in (data.get("common") or {}).items():
         where = f"{path}: common.{key}"
         if key in RUNTIME_KEYS:
             problems.append(f"{where}: is set by the batch for each job; remove it")
+        elif key in RUN_WIDE_KEYS and region:
+            problems.append(f"{where}{run_wide}, not per region")
         elif key not in common_fields:
             problems.append(
                 f"{where}: unknown parameter; common parameters are "
@@ -629,6 +643,8 @@ def _layer(
             where = f"{path}: notebooks.{notebook}.{key}"
             if key in RUNTIME_KEYS:
                 problems.append(f"{where}: is set by the batch for each job; remove it")
+            elif key in RUN_WIDE_KEYS:
+                problems.append(f"{where}{run_wide}, not per notebook")
             elif key not in cls.model_fields:
                 problems.append(
                     f"{where}: unknown parameter; {notebook} accepts "
@@ -659,12 +675,12 @@ def _merge(
         files.append(params_dir / "regions" / f"{region_id}.yaml")
     merged: dict[str, Any] = {}
     source: dict[str, str] = {}
-    for f in files:
+    for i, f in enumerate(files):
         if not f.is_file():
             continue
         if f not in cache:
             cache[f] = _read_yaml(f, problems)
-        for key, where, value in _layer(cache[f], notebook, f, problems):
+        for key, where, value in _layer(cache[f], notebook, f, problems, region=i > 0):
             merged[key] = value
             source[key] = where
     merged["region_id"] = region_id if cls.scope == "region" else None

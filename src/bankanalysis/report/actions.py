@@ -342,6 +342,10 @@ def _outlet_status(
         "size": "candidates",
         "counts": ["candidates", "rising", "unassigned"],
         "money": ["gap"],
+        # the pipeline's level (the parameter protection_level), so both tables agree
+        "level": float(pipeline[1].attrs.get("level", DEFAULT_PROTECTION_LEVEL))
+        if pipeline is not None
+        else DEFAULT_PROTECTION_LEVEL,
         "withholdable_totals": ["gap"],
         "parts": parts,
         "part_totals": part_totals,

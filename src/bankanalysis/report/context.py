@@ -3,10 +3,12 @@
 Every report notebook starts with::
 
     ctx = report_context(processed_dir, output_dir, region_id, data_month, currency=currency,
-                         min_group_size=min_group_size)
+                         min_group_size=min_group_size, dominance_p=dominance_p,
+                         protection_level=protection_level)
 
-and then reads ``ctx.bank``, ``ctx.month``, ``ctx.region_id``, ``ctx.region_name``,
-``ctx.outlet_names`` and records KPIs with ``ctx.metrics``. It prints nothing: the top of a
+(the three disclosure parameters are common to every report, and the run-wide disclosure
+decisions read them from ``ctx``) and then reads ``ctx.bank``, ``ctx.month``,
+``ctx.region_id``, ``ctx.region_name``, ``ctx.outlet_names`` and records KPIs with ``ctx.metrics``. It prints nothing: the top of a
 report is its title, scope and summary. Every report notebook ends with::
 
     report_appendix(ctx, "<notebook stem>", globals())
@@ -26,6 +28,7 @@ from bankanalysis.contract import DEFAULT_CURRENCY
 from bankanalysis.data.load import ProcessedBank, load_processed
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.report.metrics import MetricsRecorder
+from bankanalysis.rules.disclosure_secondary import DEFAULT_DOMINANCE_P, DEFAULT_PROTECTION_LEVEL
 
 __all__ = ["ReportContext", "appendix_provenance", "report_appendix", "report_context"]
 
@@ -52,6 +55,10 @@ class ReportContext:
         ``k`` of the disclosure rule.
     metrics : MetricsRecorder
         Writes ``metrics.json`` beside the report.
+    dominance_p, protection_level : float
+        ``p`` of the p % rule and the money protection level: the parameters of the same names,
+        one value per run, read by the run-wide disclosure decisions
+        (:func:`~bankanalysis.report.disclosure_totals.load_total_aum`).
     outlet_names, region_names : dict
         Display names by id.
     """
@@ -64,6 +71,8 @@ class ReportContext:
     currency: str
     min_group_size: int
     metrics: MetricsRecorder
+    dominance_p: float = DEFAULT_DOMINANCE_P
+    protection_level: float = DEFAULT_PROTECTION_LEVEL
     outlet_names: dict[str, str] = field(default_factory=dict)
     region_names: dict[str, str] = field(default_factory=dict)
 
@@ -84,6 +93,8 @@ def report_context(
     *,
     currency: str = DEFAULT_CURRENCY,
     min_group_size: int = 10,
+    dominance_p: float = DEFAULT_DOMINANCE_P,
+    protection_level: float = DEFAULT_PROTECTION_LEVEL,
     whole_bank: bool = False,
     theme: bool = True,
 ) -> ReportContext:
@@ -102,6 +113,8 @@ def report_context(
         Currency of money figures.
     min_group_size : int
         ``k`` of the disclosure rule.
+    dominance_p, protection_level : float
+        The parameters of the same names (``p`` of the p % rule, the money protection level).
     whole_bank : bool
         The report covers the whole bank (the overview).
     theme : bool
@@ -142,6 +155,8 @@ def report_context(
         echelon=echelon,
         currency=currency,
         min_group_size=int(min_group_size),
+        dominance_p=float(dominance_p),
+        protection_level=float(protection_level),
         metrics=MetricsRecorder(output_dir),
         outlet_names=dict(
             zip(outlets["outlet_id"].astype(str), outlets["name"].astype(str), strict=True)

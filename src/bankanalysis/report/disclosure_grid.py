@@ -417,13 +417,16 @@ _CARD_RATES: dict[str, str] = {
 }
 
 
-def protect_cards(cards: pd.DataFrame, k: int) -> pd.DataFrame:
+def protect_cards(
+    cards: pd.DataFrame, k: int, level: float = DEFAULT_PROTECTION_LEVEL
+) -> pd.DataFrame:
     """Scorecards (one row per manager or outlet) through the disclosure step, for files read
     by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
 
     The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
     leads) go through :func:`protect_grid` with the region's totals published; a rate is
-    withheld with its row or when the customers it is about are 1 to ``k - 1``. Returns the
+    withheld with its row or when the customers it is about are 1 to ``k - 1``; ``level`` is
+    the money protection level (the parameter ``protection_level``). Returns the
     cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
     ``attrs["protection"]``.
     """
@@ -454,6 +457,7 @@ def protect_cards(cards: pd.DataFrame, k: int) -> pd.DataFrame:
         size="customers",
         counts=counts,
         money=[c for c in ("aum", "aum_base") if c in cards.columns],
+        level=level,
     )
     out = grid_values(cards, status, k)
     row_hidden = (
@@ -779,7 +783,9 @@ def protect_pipeline(
     -------
     DataFrame
         Index of ``pipe``, columns :data:`PIPELINE_COLUMNS` (``""`` or a status);
-        ``attrs["protection"]`` the list of :class:`Protection` objects (for the appendix).
+        ``attrs["protection"]`` the list of :class:`Protection` objects (for the appendix),
+        ``attrs["level"]`` the ``level`` it was protected with (the upgrade table's joint step
+        audits with the same one).
     """
     status = pd.DataFrame("", index=pipe.index, columns=list(PIPELINE_COLUMNS))
     prots: list[Any] = []
@@ -829,6 +835,7 @@ def protect_pipeline(
     )
     status.attrs["protection"] = prots
     status.attrs["withheld_totals"] = withheld
+    status.attrs["level"] = float(level)
     return status
 
 

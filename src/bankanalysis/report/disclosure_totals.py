@@ -379,9 +379,11 @@ def load_total_aum(ctx: Any, params: Mapping[str, Any] | None = None) -> PlanCou
     """The run's :func:`protect_total_aum`, computed once per data, month and parameters.
 
     ``params`` is the report's ``globals()``: ``tier_thresholds`` and ``tier_months`` (the
-    overview's defaults when missing), ``dominance_p`` and ``protection_level`` (the
-    defaults of :mod:`bankanalysis.rules.disclosure_secondary` when missing: 00 and 03 do not
-    take them as parameters). Stored under ``<processed>/_models/total_aum`` by
+    overview's defaults when missing). ``k``, ``dominance_p`` and ``protection_level`` are the
+    context's (:func:`~bankanalysis.report.context.report_context`), which every report builds
+    from the same common parameters, one value per run
+    (:data:`~bankanalysis.params.RUN_WIDE_KEYS`); they are part of the cache key. Stored under
+    ``<processed>/_models/total_aum`` by
     :func:`~bankanalysis.propensity.cache.cached_for_data`; every report reads the same answer.
     """
     from bankanalysis.propensity.cache import cached_for_data
@@ -390,8 +392,8 @@ def load_total_aum(ctx: Any, params: Mapping[str, Any] | None = None) -> PlanCou
 
     given = dict(params or {})
     sp = scorecard_params(given)
-    p = float(given.get("dominance_p", DEFAULT_DOMINANCE_P))
-    level = float(given.get("protection_level", DEFAULT_PROTECTION_LEVEL))
+    p = float(ctx.dominance_p)
+    level = float(ctx.protection_level)
     k = int(ctx.min_group_size)
     key = {
         "what": "total aum",

@@ -475,6 +475,7 @@ def lead_review(
         "data_month": bundle.data_month,
         "min_probability": min_lead_probability,
         "min_group_size": k,
+        "protection_level": ctx.protection_level,
         "notes": [
             "Leads: work them in rank order; the probability is the chance the customer buys "
             f"the product within {bundle.settings.horizon} month(s).",

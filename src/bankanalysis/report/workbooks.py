@@ -35,6 +35,7 @@ from bankanalysis.report.format import (
     is_missing,
 )
 from bankanalysis.rules import kpis
+from bankanalysis.rules.disclosure_secondary import DEFAULT_PROTECTION_LEVEL
 from bankanalysis.rules.tiers import TIERS, tier_label
 
 __all__ = [
@@ -724,6 +725,9 @@ def write_lead_files(
     upgrades : DataFrame, optional
         Upgrade candidates (``customer_id, outlet_id, manager_id, tier, next_tier, aum,
         gap_to_next, aum_trend, products_to_close``).
+    facts : mapping
+        ``data_month``, ``min_probability``, ``notes`` (the summary sheet); ``min_group_size``
+        and ``protection_level`` (the disclosure step of the outlet and region scorecards).
     manager_cards, outlet_cards : DataFrame, optional
         :func:`~bankanalysis.propensity.scorecards.scorecards` by manager and by outlet.
     """
@@ -731,8 +735,10 @@ def write_lead_files(
     # aggregates read by more than the unit's own manager (an outlet's workbook, the region's
     # scorecards) go through the disclosure step; a manager's own card stays whole
     k = int(facts.get("min_group_size", 0) or 0)
+    level = float(facts.get("protection_level", DEFAULT_PROTECTION_LEVEL))
     shown_m, shown_o = (
-        c if c is None or not k else protect_cards(c, k) for c in (manager_cards, outlet_cards)
+        c if c is None or not k else protect_cards(c, k, level)
+        for c in (manager_cards, outlet_cards)
     )
     specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
