@@ -20,6 +20,7 @@ import pandas as pd
 from bankanalysis.report.bank_tiers import load_bank_tiers
 from bankanalysis.report.disclosure import hide_cells
 from bankanalysis.report.disclosure_grid import grid_values, guard_target_counts, protect_pipeline
+from bankanalysis.report.disclosure_outlet_tiers import mark_withheld_rows, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -747,19 +748,28 @@ def manager_text(metrics: Mapping[str, Any], currency: str = DEFAULT_CURRENCY) -
     return "\n".join(lines)
 
 
+#: Columns of the account-manager table withheld with the outlet's quality-and-above customers.
+_MANAGER_OUTLET_WITHHELD: tuple[str, ...] = (
+    "quality_plus_customers",
+    "manager_coverage",
+    "manager_adequacy",
+    "contact_plan_coverage",
+)
+
+
 def manager_outlet_table(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> KpiTable:
-    """:func:`manager_kpis` by outlet for display (outlets with small groups withheld)."""
+    """:func:`manager_kpis` by outlet for display: an outlet's quality-and-above customers and
+    the rates over them withheld as 03 withholds the outlet's share of them
+    (:func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`: 1 to k - 1
+    ``<k``, and ``x`` or ``withheld`` where the region's count would give one back)."""
+    status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
     df["outlet"] = df["outlet_id"].map(outlet_names)
-    small = pd.Series(is_small(df["quality_plus_customers"], min_group_size), index=df.index)
-    for col in (
-        "quality_plus_customers",
-        "manager_coverage",
-        "manager_adequacy",
-        "contact_plan_coverage",
-    ):
+    df["status"] = status.to_numpy()
+    small = df["status"].ne("")
+    for col in _MANAGER_OUTLET_WITHHELD:
         df[col] = df[col].astype("float64").mask(small)
     df = df.assign(withheld=small).sort_values("outlet").reset_index(drop=True)
     spec = [
@@ -770,18 +780,24 @@ def manager_outlet_table(
         ("manager_adequacy", kpi_label("manager_adequacy"), "manager_adequacy"),
         ("contact_plan_coverage", kpi_label("contact_plan_coverage"), "contact_plan_coverage"),
     ]
-    return _formatted_table(
+    table = _formatted_table(
         df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"]
     )
+    masked = [h for c, h, _ in spec if c in _MANAGER_OUTLET_WITHHELD]
+    table.frame = mark_withheld_rows(table.frame, masked, df["status"].tolist(), min_group_size)
+    return table
 
 
 def manager_outlet_plot_data(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> pd.DataFrame:
-    """Outlets whose manager coverage may be shown (enough quality-and-above customers)."""
+    """Outlets whose manager coverage may be shown (their quality-and-above customers are
+    not withheld: :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`)."""
+    status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
-    keep = ~is_small(df["quality_plus_customers"], min_group_size) & df["manager_coverage"].notna()
-    return df.loc[keep].assign(outlet=df["outlet_id"].map(outlet_names))
+    keep = df.loc[status.eq("").to_numpy() & df["manager_coverage"].notna()]
+    # the names of the kept rows only (a Series assigned to an empty frame would add its rows)
+    return keep.assign(outlet=keep["outlet_id"].map(outlet_names))
 
 
 def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:
