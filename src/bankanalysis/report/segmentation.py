@@ -748,30 +748,35 @@ def manager_text(metrics: Mapping[str, Any], currency: str = DEFAULT_CURRENCY) -
     return "\n".join(lines)
 
 
-#: Columns of the account-manager table withheld with the outlet's quality-and-above customers.
-_MANAGER_OUTLET_WITHHELD: tuple[str, ...] = (
-    "quality_plus_customers",
-    "manager_coverage",
-    "manager_adequacy",
-    "contact_plan_coverage",
-)
+#: Columns of the account-manager table that give an outlet's quality-and-above customers
+#: back (the adequacy ratio times the full-time managers printed beside it).
+_MANAGER_OUTLET_COUNT: tuple[str, ...] = ("quality_plus_customers", "manager_adequacy")
+#: Rates over the outlet's quality-and-above customers, withheld when those are 1 to k - 1.
+_MANAGER_OUTLET_RATES: tuple[str, ...] = ("manager_coverage", "contact_plan_coverage")
 
 
 def manager_outlet_table(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> KpiTable:
-    """:func:`manager_kpis` by outlet for display: an outlet's quality-and-above customers and
-    the rates over them withheld as 03 withholds the outlet's share of them
-    (:func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`: 1 to k - 1
-    ``<k``, and ``x`` or ``withheld`` where the region's count would give one back)."""
+    """:func:`manager_kpis` by outlet for display.
+
+    An outlet's quality-and-above customers and the adequacy ratio (which gives them back)
+    follow :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`, the
+    decision 03 reads for the outlet's share of them (``<k``; ``x`` or ``withheld`` where the
+    region's count would give a small one back); the coverage rates over them are withheld
+    when they are 1 to ``k - 1`` customers (``<k``), as 02's scorecards withhold them.
+    """
     status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
     df["outlet"] = df["outlet_id"].map(outlet_names)
     df["status"] = status.to_numpy()
-    small = df["status"].ne("")
-    for col in _MANAGER_OUTLET_WITHHELD:
+    small = pd.Series(is_small(df["quality_plus_customers"], min_group_size), index=df.index)
+    hidden = df["status"].ne("") | small
+    for col in _MANAGER_OUTLET_COUNT:
+        df[col] = df[col].astype("float64").mask(hidden)
+    for col in _MANAGER_OUTLET_RATES:
         df[col] = df[col].astype("float64").mask(small)
-    df = df.assign(withheld=small).sort_values("outlet").reset_index(drop=True)
+    df = df.assign(withheld=hidden).sort_values("outlet").reset_index(drop=True)
     spec = [
         ("outlet", "Outlet", None),
         ("quality_plus_customers", "Quality-and-above customers", "customers"),
@@ -783,19 +788,18 @@ def manager_outlet_table(
     table = _formatted_table(
         df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"]
     )
-    masked = [h for c, h, _ in spec if c in _MANAGER_OUTLET_WITHHELD]
-    table.frame = mark_withheld_rows(table.frame, masked, df["status"].tolist(), min_group_size)
+    counted = [h for c, h, _ in spec if c in _MANAGER_OUTLET_COUNT]
+    table.frame = mark_withheld_rows(table.frame, counted, df["status"].tolist(), min_group_size)
     return table
 
 
 def manager_outlet_plot_data(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> pd.DataFrame:
-    """Outlets whose manager coverage may be shown (their quality-and-above customers are
-    not withheld: :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`)."""
-    status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
+    """Outlets whose manager coverage may be shown (enough quality-and-above customers)."""
     df = by_outlet.reset_index()
-    keep = df.loc[status.eq("").to_numpy() & df["manager_coverage"].notna()]
+    small = is_small(df["quality_plus_customers"], min_group_size)
+    keep = df.loc[~small & df["manager_coverage"].notna().to_numpy()]
     # the names of the kept rows only (a Series assigned to an empty frame would add its rows)
     return keep.assign(outlet=keep["outlet_id"].map(outlet_names))
 
