@@ -552,6 +552,15 @@ def _first_mention(clause: str, labels: list[str]) -> int:
     return min(starts)
 
 
+def _without_names(clause: str, labels: list[str]) -> str:
+    """The clause with every mention of ``labels`` blanked (as :func:`_first_mention` finds
+    them), so that the digits of a name are not read as figures."""
+    for label in sorted((lb for lb in labels if lb.strip()), key=len, reverse=True):
+        pattern = r"(?<![\w-])" + re.escape(" ".join(label.split())) + r"(?![\w-])"
+        clause = re.sub(pattern, lambda m: " " * len(m.group(0)), clause, flags=re.IGNORECASE)
+    return clause
+
+
 def prose_leaks(
     run_dir: Path,
     tables: list[HtmlTable],
@@ -679,7 +688,10 @@ def clause_twins(
                             continue
                         if any(r[0] != row[0] and _names(lead, r[0]) for r in t.rows):
                             continue  # the lead names two units: whose figure is it?
-                        figs = [f for f in sentence_figures(clause, k) if not f.small]
+                        # a number inside a unit's name ("Branch 2", the hostile outlet
+                        # "alert(2)") is part of the name, not a figure of the clause
+                        unnamed = _without_names(clause, [r[0] for r in t.rows])
+                        figs = [f for f in sentence_figures(unnamed, k) if not f.small]
                         figs = [
                             f for f in figs
                             if not documented_kind(clause, f, documented)

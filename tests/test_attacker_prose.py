@@ -165,6 +165,19 @@ def test_a_sentence_printing_a_withheld_count_is_its_twin(tmp_path):
     assert [(w[1], f) for _, w, _, f in found["leak"]] == [("North region", ["4", "29"])]
     # a clause naming two outlets cannot say whose figure it prints: not read as a twin
     assert run_with("North and South won 29 new customers.")["leak"] == []
+    # the digits of a unit's name are not a figure (the CI batch's hostile outlet
+    # "<img src=x onerror=alert(2)>" named in 03's sentence on what the peer ranks leave out)
+    run = tmp_path / "named"
+    _page(
+        run / "R01" / "03_outlet_benchmarking.html",
+        [("Outlets", ["Outlet", "New customers"], [["Branch 2", "&lt;10"], ["North", "25"]])],
+        ["Not ranked: Branch 2, New customers (fewer than 10 new customers this month).",
+         "Branch 2 won 4 new customers."],
+    )  # fmt: skip
+    found = prose_leaks(run, run_tables(run))
+    assert [(w[1], c, f) for _, w, c, f in found["leak"]] == [
+        ("Branch 2", "Branch 2 won 4 new customers.", ["4"])
+    ]
 
 
 def test_closure_lists_a_figure_no_table_prints_and_a_small_count(tmp_path):

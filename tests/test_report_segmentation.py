@@ -403,6 +403,34 @@ def test_manager_metrics_text_and_outlet_table() -> None:
     assert rs.manager_text(absent).splitlines()[2] == (
         "- Customer contact-plan coverage: **n/a (no contacts table in the data)**."
     )
+    # Zeta's 4 would come back as the region's 46 (published by the tier table) less 30 and
+    # 12: Mid's 12, the smallest, is withheld too (x: at least 10), so Zeta is 1 to 6
+    by_outlet = pd.DataFrame(
+        {
+            "quality_plus_customers": [4, 30, 12],
+            "manager_coverage": [0.5, 0.9, 0.75],
+            "manager_adequacy": [4.0, 15.0, 12.0],
+            "contact_plan_coverage": [0.25, 1 / 3, 0.5],
+            "full_time_managers": [1.0, 2.0, 1.0],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    names = {"O1": "Zeta", "O2": "Alpha", "O3": "Mid"}
+    table = rs.manager_outlet_table(by_outlet, names, K).frame
+    assert table.iloc[0].tolist() == ["Alpha", "30", "90.0%", "2", "15", "33.3%"]
+    # Mid's rates are over 12 customers: shown (02's scorecards print them too); its
+    # adequacy ratio times its 1 manager would give the 12 back
+    assert table.iloc[1].tolist() == ["Mid", "x", "75.0%", "1", "x", "50.0%"]
+    assert table.iloc[2].tolist() == ["Zeta", "<10", "<10", "1", "<10", "<10"]
+    # the chart draws the coverage rates the table shows
+    assert rs.manager_outlet_plot_data(by_outlet, names, K)["outlet"].tolist() == ["Alpha", "Mid"]
+
+
+def test_a_lone_small_outlet_is_not_given_back_by_the_regions_quality_and_above_count() -> None:
+    """Two outlets, 4 and 30 quality-and-above customers: the region's 34 (its tier table)
+    less the 30 printed gave the withheld 4 back (main printed 30); now both are withheld,
+    the 30 as x (at least 10) with its adequacy ratio (15 per manager times 2 managers), so
+    the 4 is 1 to 9 for a reader. The rates over the 30 stay, in the table and the chart."""
     by_outlet = pd.DataFrame(
         {
             "quality_plus_customers": [4, 30],
@@ -415,9 +443,12 @@ def test_manager_metrics_text_and_outlet_table() -> None:
     )
     names = {"O1": "Zeta", "O2": "Alpha"}
     table = rs.manager_outlet_table(by_outlet, names, K).frame
-    assert table.iloc[0].tolist() == ["Alpha", "30", "90.0%", "2", "15", "33.3%"]
+    assert table.iloc[0].tolist() == ["Alpha", "x", "90.0%", "2", "x", "33.3%"]
     assert table.iloc[1].tolist() == ["Zeta", "<10", "<10", "1", "<10", "<10"]
     assert rs.manager_outlet_plot_data(by_outlet, names, K)["outlet"].tolist() == ["Alpha"]
+    # every outlet small: no row for the chart (main added the names as rows of NaN)
+    few = by_outlet.assign(quality_plus_customers=[4, 5])
+    assert rs.manager_outlet_plot_data(few, names, K).empty
 
 
 def test_every_metric_key_of_the_report_is_a_kpi() -> None:

@@ -30,6 +30,7 @@ from bankanalysis.report.disclosure_grid import (
     guard_target_counts,
     protect_pipeline,
 )
+from bankanalysis.report.disclosure_outlet_tiers import mark_withheld_rows, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -780,21 +781,35 @@ def manager_text(metrics: Mapping[str, Any], currency: str = DEFAULT_CURRENCY) -
     return "\n".join(lines)
 
 
+#: Columns of the account-manager table that give an outlet's quality-and-above customers
+#: back (the adequacy ratio times the full-time managers printed beside it).
+_MANAGER_OUTLET_COUNT: tuple[str, ...] = ("quality_plus_customers", "manager_adequacy")
+#: Rates over the outlet's quality-and-above customers, withheld when those are 1 to k - 1.
+_MANAGER_OUTLET_RATES: tuple[str, ...] = ("manager_coverage", "contact_plan_coverage")
+
+
 def manager_outlet_table(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> KpiTable:
-    """:func:`manager_kpis` by outlet for display (outlets with small groups withheld)."""
+    """:func:`manager_kpis` by outlet for display.
+
+    An outlet's quality-and-above customers and the adequacy ratio (which gives them back)
+    follow :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`, the
+    decision 03 reads for the outlet's share of them (``<k``; ``x`` or ``withheld`` where the
+    region's count would give a small one back); the coverage rates over them are withheld
+    when they are 1 to ``k - 1`` customers (``<k``), as 02's scorecards withhold them.
+    """
+    status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
     df["outlet"] = df["outlet_id"].map(outlet_names)
+    df["status"] = status.to_numpy()
     small = pd.Series(is_small(df["quality_plus_customers"], min_group_size), index=df.index)
-    for col in (
-        "quality_plus_customers",
-        "manager_coverage",
-        "manager_adequacy",
-        "contact_plan_coverage",
-    ):
+    hidden = df["status"].ne("") | small
+    for col in _MANAGER_OUTLET_COUNT:
+        df[col] = df[col].astype("float64").mask(hidden)
+    for col in _MANAGER_OUTLET_RATES:
         df[col] = df[col].astype("float64").mask(small)
-    df = df.assign(withheld=small).sort_values("outlet").reset_index(drop=True)
+    df = df.assign(withheld=hidden).sort_values("outlet").reset_index(drop=True)
     spec = [
         ("outlet", "Outlet", None),
         ("quality_plus_customers", "Quality-and-above customers", "customers"),
@@ -803,9 +818,12 @@ def manager_outlet_table(
         ("manager_adequacy", kpi_label("manager_adequacy"), "manager_adequacy"),
         ("contact_plan_coverage", kpi_label("contact_plan_coverage"), "contact_plan_coverage"),
     ]
-    return _formatted_table(
+    table = _formatted_table(
         df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"]
     )
+    counted = [h for c, h, _ in spec if c in _MANAGER_OUTLET_COUNT]
+    table.frame = mark_withheld_rows(table.frame, counted, df["status"].tolist(), min_group_size)
+    return table
 
 
 def manager_outlet_plot_data(
@@ -813,8 +831,10 @@ def manager_outlet_plot_data(
 ) -> pd.DataFrame:
     """Outlets whose manager coverage may be shown (enough quality-and-above customers)."""
     df = by_outlet.reset_index()
-    keep = ~is_small(df["quality_plus_customers"], min_group_size) & df["manager_coverage"].notna()
-    return df.loc[keep].assign(outlet=df["outlet_id"].map(outlet_names))
+    small = is_small(df["quality_plus_customers"], min_group_size)
+    keep = df.loc[~small & df["manager_coverage"].notna().to_numpy()]
+    # the names of the kept rows only (a Series assigned to an empty frame would add its rows)
+    return keep.assign(outlet=keep["outlet_id"].map(outlet_names))
 
 
 def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:

@@ -1,0 +1,175 @@
+"""An outlet's quality-and-above customers: one decision for 01's account-manager table and
+03's outlet table and peer ranks (``report/disclosure_outlet_tiers.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from attacker import attack_linear
+
+from bankanalysis.report import segmentation as rs
+from bankanalysis.report.benchmarking import outlet_table
+from bankanalysis.report.benchmarking_peers import peer_gap_table, percentile_grid
+from bankanalysis.report.disclosure import hide_outlet_ranks, protect_outlet_counts
+from bankanalysis.report.disclosure_outlet_tiers import (
+    protect_quality_plus,
+    withheld_rank_note,
+    withhold_quality_plus,
+)
+
+K = 10
+SHARE = "Quality-and-above customers"  # the gap table's header (the KPI's name)
+RATE = "Quality-and-above customers (%)"  # the outlet table's
+
+
+def _region(customers, quality_plus, new=None):
+    """The region's outlets as 03 holds them (``region_outlets``), North, South, ..."""
+    names = ["North", "South", "East", "West"][: len(customers)]
+    qp = np.array(quality_plus, dtype=float)
+    return pd.DataFrame(
+        {
+            "outlet_id": [f"O{i + 1}" for i in range(len(customers))],
+            "outlet": names,
+            "outlet_type": "full",
+            "customers": customers,
+            "new_customers": new if new is not None else [12] * len(customers),
+            "n_quality_plus": qp,
+            "share_quality_plus": qp / np.array(customers, dtype=float),
+        },
+        index=[7 + 3 * i for i in range(len(customers))],  # the kpis frame's row labels
+    )
+
+
+def _ranks(mine, gaps, percentiles):
+    return pd.DataFrame(
+        {
+            "outlet_id": mine["outlet_id"].to_numpy(),
+            "outlet": mine["outlet"].to_numpy(),
+            "kpi": "share_quality_plus",
+            "value": mine["share_quality_plus"].to_numpy(),
+            "percentile": percentiles,
+            "gap_to_median": gaps,
+        }
+    )
+
+
+def _by_outlet(mine):
+    """01's ``manager_kpis`` by outlet for the same outlets (the same counts)."""
+    return pd.DataFrame(
+        {
+            "quality_plus_customers": mine["n_quality_plus"].astype(int).to_numpy(),
+            "manager_coverage": 0.8,
+            "manager_adequacy": 10.0,
+            "contact_plan_coverage": 0.5,
+            "full_time_managers": 1.0,
+        },
+        index=pd.Index(mine["outlet_id"], name="outlet_id"),
+    )
+
+
+def test_the_peer_gap_of_an_outlet_whose_count_01_withholds_is_withheld():
+    """R064 of the 120-region bank in small: South has 7 quality-and-above customers of 26,
+    shown '<10' by 01's account-manager table. Main's 03 printed South's share (26.9 %) and
+    its gap to the peer median (+7.5 pp; North's 25.0 % and +5.6 pp give the median 19.4 %):
+    26.9 % of 26 customers is 7. Now 03 reads the same decision as 01: South's share, gap
+    and percentile are withheld ('<10'), North's too ('x': the region's 37 less North's 30
+    would give South's 7 back), and a sentence says why, in words."""
+    mine = _region([120, 26], [30, 7])
+    ranks = _ranks(mine, gaps=[0.056, 0.075], percentiles=[70.0, 85.0])
+    # main: only the outlets' new customers are decided; South's share and gap are printed
+    plain = protect_outlet_counts(mine, K)
+    gaps = peer_gap_table(hide_outlet_ranks(ranks, mine, plain, K), ["share_quality_plus"], "CNY")
+    assert gaps.frame[SHARE].tolist() == ["+5.6 pp", "+7.5 pp"]
+    rates = outlet_table(mine, ["share_quality_plus"], K, "CNY", hidden=plain).frame
+    assert rates[RATE].tolist() == ["25.0%", "26.9%"]
+    assert round(0.269 * 26) == 7  # the printed share times the printed customers
+    # this change: the same answer as 01's table
+    hidden = withhold_quality_plus(plain, mine, K)
+    assert hidden["share_quality_plus"].tolist() == ["secondary", "primary"]
+    assert hidden["new_customers"].tolist() == ["", ""]  # the other answers are kept
+    shown = hide_outlet_ranks(ranks, mine, hidden, K)
+    gaps = peer_gap_table(shown, ["share_quality_plus"], "CNY")
+    assert gaps.frame[SHARE].tolist() == ["x", "<10"]
+    assert percentile_grid(shown, ["share_quality_plus"])[SHARE].isna().all()  # blank squares
+    assert shown["value"].isna().all()
+    rates = outlet_table(mine, ["share_quality_plus"], K, "CNY", hidden=hidden).frame
+    assert rates[RATE].tolist() == ["x", "<10"]
+    table01 = rs.manager_outlet_table(
+        _by_outlet(mine), dict(zip(mine["outlet_id"], mine["outlet"], strict=True)), K
+    )
+    assert table01.frame["Quality-and-above customers"].tolist() == ["x", "<10"]
+    assert withheld_rank_note(shown, hidden, mine, K) == (
+        "Not ranked, so that no small group of customers can be worked out: North, "
+        "Quality-and-above customers (withheld so that another withheld figure cannot be "
+        "worked out from it); South, Quality-and-above customers (fewer than 10 "
+        "quality-and-above customers)."
+    )
+    # what a reader can still say: South's 7 is 1 to 9, North's 30 at least 10 (the
+    # region's 37, from 01's tier table, fixed)
+    cells = {"n:north": None, "n:south": "<k", "n:region": 37.0}
+    bounds = attack_linear(cells, [{"n:north": 1, "n:south": 1, "n:region": -1}], K)
+    assert bounds["n:south"] == (1.0, 9.0) and bounds["n:north"] == (28.0, 36.0)
+    # the appendix counts the decision with the outlet table's
+    assert len(hidden.attrs["protection"]) == len(plain.attrs["protection"]) + 1
+
+
+def test_a_third_outlet_keeps_its_share_when_one_more_protects_the_small_one():
+    """Three outlets, 4, 30 and 12 quality-and-above customers: East's 12, the smallest
+    other, is withheld (x) so that South's 4 is 1 to 6 under the region's 46; North's 30 and
+    its peer gap stay printed."""
+    mine = _region([200, 50, 60], [30, 4, 12])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["share_quality_plus"].tolist() == ["", "primary", "secondary"]
+    ranks = _ranks(mine, gaps=[-0.05, -0.12, 0.0], percentiles=[40.0, 10.0, 50.0])
+    gaps = peer_gap_table(hide_outlet_ranks(ranks, mine, hidden, K), ["share_quality_plus"], "CNY")
+    assert gaps.frame["outlet"].tolist() == ["East", "North", "South"]  # by name
+    assert gaps.frame[SHARE].tolist() == ["x", "-5.0 pp", "<10"]
+    cells = {"n:north": 30.0, "n:south": "<k", "n:east": None, "n:region": 46.0}
+    rel = [{"n:north": 1, "n:south": 1, "n:east": 1, "n:region": -1}]
+    assert attack_linear(cells, rel, K)["n:south"] == (1.0, 9.0)  # East read as at least 0
+    # the decision's own audit reads x as at least 10: South 1 to 6, wider than 4.5
+    assert hidden.attrs["protection"][-1].safe
+
+
+def test_a_small_outlet_pinned_by_the_regions_count_is_withheld_with_every_outlet():
+    """South's 2 beside North's 10 of the region's 12: an x (at least 10) on North leaves
+    South 1 to 2, so the fail-safe withholds both ('withheld', read as at least 0)."""
+    mine = _region([150, 40], [10, 2])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["share_quality_plus"].tolist() == ["fail-safe", "fail-safe"]
+    rates = outlet_table(mine, ["share_quality_plus"], K, "CNY", hidden=hidden).frame
+    assert rates[RATE].tolist() == ["withheld", "withheld"]
+    ranks = _ranks(mine, gaps=[-0.1, -0.14], percentiles=[20.0, 5.0])
+    note = withheld_rank_note(hide_outlet_ranks(ranks, mine, hidden, K), hidden, mine, K)
+    assert note.count("withheld for every outlet of the region") == 2
+
+
+def test_an_outlet_with_few_customers_keeps_its_shares_withheld():
+    """West has 6 customers, none quality-and-above: its count is not small (0), but the
+    outlet table's rule withholds every customer share of an outlet of 1 to 9 customers."""
+    mine = _region([200, 150, 6], [40, 35, 0])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["share_quality_plus"].tolist() == ["", "", "primary"]
+    rates = outlet_table(mine, ["share_quality_plus"], K, "CNY", hidden=hidden).frame
+    assert rates[RATE].tolist() == ["20.0%", "23.3%", "<10"]
+
+
+def test_01_and_03_get_the_same_answer_whatever_the_order_of_their_outlets():
+    """O2's 4 of the region's 57: withholding O4's 11 leaves it 1 to 5 (57 - 30 - 12 - 10),
+    narrower than 4.5; O3's 12 leaves it 1 to 6, so O3 is the secondary cell."""
+    counts = pd.Series([30, 4, 12, 11], index=["O1", "O2", "O3", "O4"])
+    one = protect_quality_plus(counts, K)
+    other = protect_quality_plus(counts.iloc[::-1], K)
+    assert one.to_dict() == other.to_dict()
+    assert one.to_dict() == {"O1": "", "O2": "primary", "O3": "secondary", "O4": ""}
+
+
+def test_no_sentence_when_every_peer_rank_is_shown_and_names_are_escaped():
+    mine = _region([200, 150], [40, 35])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    ranks = _ranks(mine, gaps=[0.0, 0.03], percentiles=[50.0, 60.0])
+    assert withheld_rank_note(hide_outlet_ranks(ranks, mine, hidden, K), hidden, mine, K) is None
+    mine = _region([200, 26], [40, 3]).assign(outlet=["<b>A</b>", "B"])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    note = withheld_rank_note(_ranks(mine, [0.0, 0.0], [50.0, 50.0]), hidden, mine, K)
+    assert "&lt;b&gt;A&lt;/b&gt;" in note and "<b>" not in note
