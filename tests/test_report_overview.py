@@ -273,3 +273,42 @@ def test_attainment_table_grid_and_metrics() -> None:
     assert (mw["targets_met_share"], mw["targets_missed"]) == (pytest.approx(1 / 2), 1)
     assert "targets_missed[kpi=customers]" not in mw
     assert mw["target_attainment[region=RA,kpi=aum]"] == pytest.approx(5550 / 5000)
+
+
+def test_the_overview_scorecard_from_the_standing_is_the_one_computed_here(
+    ci_bank, tmp_path
+) -> None:
+    """The overview passes the summary's standing (computed once per run): its scorecard of
+    the data month is, frame for frame and bit for bit, the scorecard computed from every
+    scorecard column of the months it needs, without reading them again."""
+    import shutil
+
+    from bankanalysis.report.context import report_context
+    from bankanalysis.report.standing import standing_for
+
+    folder = tmp_path / "processed"
+    shutil.copytree(ci_bank.processed, folder)
+    ctx = report_context(str(folder), None, None, None, whole_bank=True, theme=False)
+    params = dict(
+        tier_thresholds=[50000, 500000, 6000000],
+        tier_months=3,
+        lookback_months=12,
+        coverage_products=3,
+        wealth_card_product="wealth_card",
+    )
+    rm = rov.region_month_upto(ctx)
+    computed = rov.load_scorecard(ctx, rm, **params)
+    shown = rov.load_scorecard(ctx, rm, **params, standing=standing_for(ctx, params))
+    for part in ("regions", "withheld", "bank"):
+        pd.testing.assert_frame_equal(
+            getattr(shown, part), getattr(computed, part), check_exact=True
+        )
+    assert (shown.base_month, shown.absent, shown.withheld_totals) == (
+        computed.base_month,
+        computed.absent,
+        computed.withheld_totals,
+    )
+    active = len(ctx.bank.customer_month(months=[ctx.month], columns=["customer_id"]))
+    assert (
+        shown.bank["customers"].tolist() == [active] and shown.regions["customers"].sum() == active
+    )

@@ -454,10 +454,11 @@ def load_retention(
     run reads the same answer, so none prints a retention another withholds.
 
     ``params`` is the report's ``globals()`` (``lookback_months``, the overview's default
-    when the report has none, as :func:`~bankanalysis.report.standing.scorecard_params`). Reads
-    ``month, customer_id, region_id`` of the month-ends (:func:`retention_months`) and their
-    base months, one part of the customers at a time
-    (:meth:`~bankanalysis.data.load.ProcessedBank.customer_ranges`).
+    when the report has none, as :func:`~bankanalysis.report.standing.scorecard_params`). Counts
+    the lost customers of the month-ends (:func:`retention_months`) in DuckDB from
+    ``month, customer_id, region_id, outlet_id`` of those months and their base months
+    (:func:`~bankanalysis.report.retention_counts.bank_lost_counts`, the frame of
+    :func:`lost_counts`).
     """
     from bankanalysis.propensity.cache import cached_for_data
     from bankanalysis.report.standing import scorecard_params
@@ -471,17 +472,11 @@ def load_retention(
     echelon_of = {str(r): int(e) for r, e in regions["echelon"].items()}
 
     def build() -> PlanCounts:
-        needed = sorted(set(ends) | {base_month(months, e, lookback) for e in ends})
-        parts = []
-        for id_range in ctx.bank.customer_ranges(None):
-            cm = ctx.bank.customer_month(
-                months=needed,
-                columns=["month", "customer_id", "region_id", "outlet_id"],
-                id_range=id_range,
-            )
-            parts.append(lost_counts(cm, ends, months, lookback, echelon_of))
+        from bankanalysis.report.retention_counts import bank_lost_counts
+
+        # lost_counts of every customer, counted by DuckDB from the Parquet file
         lost = (
-            pd.concat(parts, ignore_index=True)
+            bank_lost_counts(ctx.bank, ends, months, lookback, echelon_of)
             .groupby(["month", "level", "id"], sort=False)[["base", "lost"]]
             .sum()
             .reset_index()

@@ -309,6 +309,7 @@ def load_scorecard(
     lookback_months: int,
     coverage_products: int,
     wealth_card_product: str | None,
+    standing: Any = None,
 ) -> Scorecard:
     """Read the customer months the scorecard needs and compute it per region and for the bank.
 
@@ -320,8 +321,26 @@ def load_scorecard(
         Processed ``region_month`` up to the data month.
     tier_thresholds, tier_months, lookback_months, coverage_products, wealth_card_product
         The report's parameters (``params/defaults.yaml``).
+    standing : Standing, optional
+        The summary's :func:`~bankanalysis.report.standing.standing_for` of the same
+        parameters (computed once per run for every report): its scorecards of the data month
+        are this scorecard, so nothing is read or computed again. Without it every scorecard
+        column of the months needed is read for the whole bank at once (the same figures:
+        ``test_the_overview_scorecard_from_the_standing_is_the_one_computed_here``).
     """
     bank, month = ctx.bank, ctx.month
+    if standing is not None:
+        regions, whole = standing.regions[month], standing.bank[month]
+        card = Scorecard(
+            regions=regions.regions.copy(),
+            withheld=regions.withheld.copy(),
+            bank=whole.regions.copy(),
+            base_month=regions.base_month,
+            absent=dict(regions.absent),
+            min_group_size=ctx.min_group_size,
+        )
+        card.withheld_totals = _totals_status(region_month, month, ctx.min_group_size)
+        return card
     has_contacts = bank.has("contacts")
     months = [m for m in bank.months if m <= month]
     needed = ov.overview_months(months, month, tier_months, lookback_months)

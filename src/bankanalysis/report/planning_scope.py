@@ -12,6 +12,7 @@ import pandas as pd
 
 from bankanalysis import planning as pl
 from bankanalysis.benchmarking.kpis import outlet_kpis
+from bankanalysis.frames import map_few
 from bankanalysis.report.benchmarking import blank_unmeasured
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -342,7 +343,7 @@ def _customer_quarters(
         sums: dict[str, list[pd.DataFrame]] = {level: [] for level in levels}
         for id_range in ranges:
             cm = ctx.bank.customer_month(months=needed, columns=cols, id_range=id_range)
-            cm["echelon"] = cm["region_id"].astype(str).map(echelons)
+            cm["echelon"] = map_few(cm["region_id"].astype(str), echelons)
             for level, part in _quarter_sums(cm, m, base, p, levels).items():
                 sums[level].append(part)
             del cm

@@ -1,0 +1,96 @@
+"""The lost customers behind the run's stock-retention answer, counted in SQL.
+
+:func:`~bankanalysis.report.disclosure_retention.load_retention` needs, once per run, the base
+and lost customers of every region, echelon, outlet and the bank at each month-end a report
+prints a retention for. :func:`~bankanalysis.report.disclosure_retention.lost_counts` counts
+them from ``customer_month`` rows in pandas: at one million customers that took 74 CPU seconds
+(most of them testing a million text ids for membership in a Python set, once per month-end
+and unit level), growing with the bank. :func:`bank_lost_counts` gives the same frame from
+DuckDB's counts per region and outlet
+(:func:`~bankanalysis.data.processed_sql.base_lost_counts`): pandas only adds up a few hundred
+rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from bankanalysis.data.processed_sql import base_lost_counts
+from bankanalysis.rules.months import base_month
+
+__all__ = ["bank_lost_counts", "lost_counts_of_units"]
+
+_COLUMNS = ["month", "level", "id", "base", "lost"]
+
+
+def lost_counts_of_units(
+    units: pd.DataFrame, ends: Iterable[str], echelon_of: Mapping[str, Any]
+) -> pd.DataFrame:
+    """:func:`~bankanalysis.report.disclosure_retention.lost_counts` from counts per unit.
+
+    ``units`` holds ``end, region_id, outlet_id, base, lost``: the base customers of each
+    region and outlet at the base month of ``end`` and how many of them are not active at
+    ``end`` (:func:`~bankanalysis.data.processed_sql.base_lost_counts`). The regions, echelons,
+    outlets and the bank are summed in the same order and way as ``lost_counts`` sums its
+    rows (counts as float, which add up exactly), so the frame is the same.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"end": ["2025-02"] * 2, "region_id": ["R1", "R2"],
+    ...                       "outlet_id": ["O1", "O2"], "base": [2, 1], "lost": [1, 1]})
+    >>> lost_counts_of_units(units, ["2025-02"], {"R1": 1, "R2": 1}
+    ...                      )[["level", "id", "base", "lost"]].values.tolist()
+    [['region', 'R1', 2.0, 1.0], ['region', 'R2', 1.0, 1.0], ['echelon', '1', 3.0, 2.0], ['outlet', 'O1', 2.0, 1.0], ['outlet', 'O2', 1.0, 1.0], ['bank', 'bank', 3.0, 2.0]]
+    """
+    frames = []
+    regions = sorted(str(r) for r in echelon_of)
+    for end in ends:
+        u = units.loc[units["end"] == end]
+        counts = {"base": u["base"].astype("float64"), "lost": u["lost"].astype("float64")}
+        g = (
+            pd.DataFrame({"region_id": u["region_id"].astype(str), **counts})
+            .groupby("region_id")[["base", "lost"]]
+            .sum()
+            .reindex(regions, fill_value=0.0)
+        )
+        ech = g.groupby(g.index.map(lambda r: str(echelon_of[r])))[["base", "lost"]].sum()
+        for level, part in (("region", g), ("echelon", ech)):
+            frames.append(part.assign(month=end, level=level, id=part.index.astype(str)))
+        og = (
+            pd.DataFrame({"outlet_id": u["outlet_id"].astype(str), **counts})
+            .groupby("outlet_id")[["base", "lost"]]
+            .sum()
+        )
+        frames.append(og.assign(month=end, level="outlet", id=og.index.astype(str)))
+        frames.append(
+            pd.DataFrame(
+                {"month": [end], "level": ["bank"], "id": ["bank"]}
+                | {c: [float(g[c].sum())] for c in ("base", "lost")}
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[_COLUMNS].reset_index(drop=True)
+
+
+def bank_lost_counts(
+    bank: Any,
+    ends: Iterable[str],
+    months: Sequence[str],
+    lookback: int,
+    echelon_of: Mapping[str, Any],
+) -> pd.DataFrame:
+    """:func:`~bankanalysis.report.disclosure_retention.lost_counts` of every customer of
+    ``bank`` (a :class:`~bankanalysis.data.load.ProcessedBank`), counted by DuckDB.
+
+    Reads ``month, customer_id, region_id, outlet_id`` of the month-ends and their base months
+    from ``customer_month.parquet``; the same frame as ``lost_counts`` of those rows read
+    whole (the tests compare them).
+    """
+    ends = list(ends)
+    pairs = [(end, base_month(months, end, lookback)) for end in ends]
+    units = base_lost_counts(bank.folder, pairs)
+    return lost_counts_of_units(units, ends, echelon_of)
