@@ -31,8 +31,11 @@ ch. 4; the tau-ARGUS manual, "optimal"/"modular" secondary suppression; sdcTable
    elsewhere), until the audit passes or nothing is left to withhold.
 
 The audit is the proof: :func:`protect` returns only when every primary cell passes it (or
-says which cells it could not protect). Tables are small (a few dozen cells), so exact mixed
-integer programmes (counts are integers) take milliseconds.
+says which cells it could not protect). A cell's interval is the linear programme of its
+component only (the hidden cells linked to it through relations), memoised until a status in
+that component changes, so a table of thousands of units (a large region's manager
+scorecards, one relation per column) is many small programmes of milliseconds each rather than
+one over every hidden cell per primary cell.
 """
 
 from __future__ import annotations
