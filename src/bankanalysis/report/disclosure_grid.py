@@ -430,6 +430,11 @@ def protect_cards(
     cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
     ``attrs["protection"]``.
     """
+    attrs = dict(cards.attrs)
+    # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
+    # large region's managers, so the cards are read without them and get them back at the end
+    cards = cards.copy(deep=False)
+    cards.attrs = {}
     additive = [
         c
         for c in cards.columns
@@ -459,6 +464,9 @@ def protect_cards(
         money=[c for c in ("aum", "aum_base") if c in cards.columns],
         level=level,
     )
+    # the protection (every withheld cell and the audit) was deep-copied by each cell read
+    protection = status.attrs["protection"]
+    status.attrs = {}
     out = grid_values(cards, status, k)
     row_hidden = (
         status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
@@ -477,7 +485,7 @@ def protect_cards(
             if not is_missing(cards.at[i, rate]):
                 why = str(status.at[i, "customers"]) if row_hidden[i] else PRIMARY
                 out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
-    out.attrs = dict(cards.attrs) | {"protection": status.attrs["protection"]}
+    out.attrs = attrs | {"protection": protection}
     return out
 
 

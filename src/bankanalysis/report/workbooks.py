@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.data.restricted import restricted_dir, write_restricted
+from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
 from bankanalysis.report.disclosure_grid import protect_cards
 from bankanalysis.report.format import (
@@ -751,21 +751,28 @@ def write_lead_files(
         kind: None if cards is None else peer_medians(cards, k)
         for kind, cards in (("manager", shown_m), ("outlet", shown_o))
     }
+
+    def workbooks() -> Iterator[tuple[str, bytes, str]]:
+        # one workbook made and written at a time; their audiences recorded once at the end
+        for spec in specs:
+            f = dict(facts) | {"outlet_name": outlet_names.get(spec.outlet_id, spec.outlet_id)}
+            kind = "manager" if spec.manager_id is not None else "outlet"
+            peers = shown_m if kind == "manager" else shown_o
+            absent = absent_m if kind == "manager" else absent_o
+            data = workbook_bytes(
+                spec, outlet_names, product_names, f, peers, absent, currency, with_value,
+                medians[kind],
+            )  # fmt: skip
+            yield spec.file, data, spec.audience
+
+    write_restricted_files(folder, workbooks())
     for spec in specs:
-        f = dict(facts) | {"outlet_name": outlet_names.get(spec.outlet_id, spec.outlet_id)}
-        kind = "manager" if spec.manager_id is not None else "outlet"
-        peers = shown_m if kind == "manager" else shown_o
-        absent = absent_m if kind == "manager" else absent_o
-        data = workbook_bytes(
-            spec, outlet_names, product_names, f, peers, absent, currency, with_value, medians[kind]
-        )
-        write_restricted(folder, spec.file, data, spec.audience)
         contents.append(
             {
                 "file": spec.file,
                 "manager_id": spec.manager_id or "",
                 "outlet_id": spec.outlet_id,
-                "outlet": f["outlet_name"],
+                "outlet": outlet_names.get(spec.outlet_id, spec.outlet_id),
                 "leads": len(spec.leads),
                 "upgrade_candidates": "" if spec.upgrades is None else len(spec.upgrades),
             }

@@ -31,8 +31,11 @@ ch. 4; the tau-ARGUS manual, "optimal"/"modular" secondary suppression; sdcTable
    elsewhere), until the audit passes or nothing is left to withhold.
 
 The audit is the proof: :func:`protect` returns only when every primary cell passes it (or
-says which cells it could not protect). Tables are small (a few dozen cells), so exact mixed
-integer programmes (counts are integers) take milliseconds.
+says which cells it could not protect). A cell's interval is the linear programme of its
+component only (the hidden cells linked to it through relations), memoised until a status in
+that component changes, so a table of thousands of units (a large region's manager
+scorecards, one relation per column) is many small programmes of milliseconds each rather than
+one over every hidden cell per primary cell.
 """
 
 from __future__ import annotations
@@ -225,50 +228,145 @@ def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: fl
     return True  # a zero or large count hidden for another reason: nothing required
 
 
-def _interval(
-    table: LinearTable, status: Mapping[str, str], target: str, k: int
-) -> tuple[float, float]:
-    """Smallest and largest value of ``target`` consistent with everything published."""
-    hidden = sorted(status)
-    pos = {c: i for i, c in enumerate(hidden)}
-    rows, rhs = [], []
-    for rel in table.relations:
-        if not any(c in pos for c in rel):
-            continue
-        row = np.zeros(len(hidden))
-        b = 0.0
-        for c, coef in rel.items():
-            if c in pos:
-                row[pos[c]] += coef
-            else:
-                b -= coef * float(table.values[c])
-        rows.append(row)
-        rhs.append(b)
-    bounds = [_bounds(table, c, status[c], k) for c in hidden]
-    out = []
-    for sign in (1.0, -1.0):
-        cost = np.zeros(len(hidden))
-        cost[pos[target]] = sign
-        res = linprog(
-            cost,
-            A_eq=np.array(rows) if rows else None,
-            b_eq=np.array(rhs) if rows else None,
-            bounds=bounds,
-            method="highs",
-        )
-        if res.status == 3:  # unbounded
-            out.append(-np.inf if sign > 0 else np.inf)
-        elif res.status == 0 and target not in table.money:  # counts are integers
-            out.append(
-                float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
+class _Intervals:
+    """Feasible intervals of a table's hidden cells, each from the linear programme of its
+    component only, memoised.
+
+    The hidden cells linked to ``target`` through relations (its *component*) are the only
+    unknowns its interval depends on: a relation without a cell of the component constrains
+    other unknowns only, and the true values satisfy every relation, so dropping them leaves
+    the optimum as it was. The programme of a component has the rows of the relations touching
+    it, in the table's order, each right-hand side summed over the same published cells in the
+    same order as over every hidden cell at once, so only its columns are fewer: a table of
+    ``n`` units gives one small programme per column's component instead of one over every
+    hidden cell of the table, and an interval is solved again only when its component or a
+    status in it changed (:func:`protect` re-audits every primary cell after each step).
+    """
+
+    def __init__(self, table: LinearTable, k: int) -> None:
+        self.table = table
+        self.k = k
+        self.by_cell: dict[str, list[int]] = {}
+        for i, rel in enumerate(table.relations):
+            for c in rel:
+                self.by_cell.setdefault(c, []).append(i)
+        self._intervals: dict[tuple, tuple[float, float]] = {}
+        self._programmes: dict[tuple, tuple] = {}
+
+    def components(self, status: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+        """Each hidden cell's component: the hidden cells linked to it, sorted."""
+        parent = {c: c for c in status}
+
+        def find(c: str) -> str:
+            while parent[c] != c:
+                parent[c] = parent[parent[c]]
+                c = parent[c]
+            return c
+
+        first: dict[int, str] = {}
+        for c in status:
+            for r in self.by_cell.get(c, ()):
+                if r in first:
+                    a, b = find(c), find(first[r])
+                    if a != b:
+                        parent[a] = b
+                else:
+                    first[r] = c
+        groups: dict[str, list[str]] = {}
+        for c in sorted(status):
+            groups.setdefault(find(c), []).append(c)
+        out: dict[str, tuple[str, ...]] = {}
+        for cells in groups.values():
+            comp = tuple(cells)
+            out.update(dict.fromkeys(comp, comp))
+        return out
+
+    def component(self, status: Mapping[str, str], target: str) -> tuple[str, ...]:
+        """``target``'s component under ``status`` (one search from it)."""
+        seen = {target}
+        stack = [target]
+        done: set[int] = set()
+        while stack:
+            c = stack.pop()
+            for r in self.by_cell.get(c, ()):
+                if r in done:
+                    continue
+                done.add(r)
+                for d in self.table.relations[r]:
+                    if d in status and d not in seen:
+                        seen.add(d)
+                        stack.append(d)
+        return tuple(sorted(seen))
+
+    def _programme(self, hidden: tuple[str, ...], status: Mapping[str, str]) -> tuple:
+        key = tuple((c, status[c]) for c in hidden)
+        found = self._programmes.get(key)
+        if found is not None:
+            return found
+        pos = {c: i for i, c in enumerate(hidden)}
+        rels = sorted({r for c in hidden for r in self.by_cell.get(c, ())})
+        rows, rhs = [], []
+        for r in rels:
+            rel = self.table.relations[r]
+            row = np.zeros(len(hidden))
+            b = 0.0
+            for c, coef in rel.items():
+                if c in pos:
+                    row[pos[c]] += coef
+                else:
+                    b -= coef * float(self.table.values[c])
+            rows.append(row)
+            rhs.append(b)
+        bounds = [_bounds(self.table, c, status[c], self.k) for c in hidden]
+        found = (pos, rows, rhs, bounds)
+        self._programmes[key] = found
+        return found
+
+    def interval(
+        self,
+        status: Mapping[str, str],
+        target: str,
+        components: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> tuple[float, float]:
+        """Smallest and largest value of ``target`` consistent with everything published
+        (``components``: :meth:`components` of ``status`` when the caller has them)."""
+        hidden = components[target] if components is not None else self.component(status, target)
+        key = (target, tuple((c, status[c]) for c in hidden))
+        found = self._intervals.get(key)
+        if found is None:
+            found = self._solve(hidden, status, target)
+            self._intervals[key] = found
+        return found
+
+    def _solve(
+        self, hidden: tuple[str, ...], status: Mapping[str, str], target: str
+    ) -> tuple[float, float]:
+        table = self.table
+        pos, rows, rhs, bounds = self._programme(hidden, status)
+        out = []
+        for sign in (1.0, -1.0):
+            cost = np.zeros(len(hidden))
+            cost[pos[target]] = sign
+            res = linprog(
+                cost,
+                A_eq=np.array(rows) if rows else None,
+                b_eq=np.array(rhs) if rows else None,
+                bounds=bounds,
+                method="highs",
             )
-        elif res.status != 0:
-            # the true values are feasible; a failure means tolerances: treat as disclosed
-            logger.debug("disclosure audit: solver status %s for %s", res.status, target)
-            out.append(float(table.values[target]))
-        else:
-            out.append(sign * float(res.fun))
-    return out[0], out[1]
+            if res.status == 3:  # unbounded
+                out.append(-np.inf if sign > 0 else np.inf)
+            elif res.status == 0 and target not in table.money:  # counts are integers
+                out.append(
+                    float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
+                )
+            elif res.status != 0:
+                # the true values are feasible; a failure means tolerances: treat as disclosed
+                logger.debug("disclosure audit: solver status %s for %s", res.status, target)
+                out.append(float(table.values[target]))
+            else:
+                out.append(sign * float(res.fun))
+        return out[0], out[1]
 
 
 def audit(
@@ -286,19 +384,29 @@ def audit(
     DataFrame
         ``cell, value, lower, upper, safe`` (one row per primary cell, sorted by cell).
     """
+    return _audit(_Intervals(table, k), status, level)
+
+
+def _audit(solver: _Intervals, status: Mapping[str, str], level: float) -> pd.DataFrame:
+    table, k = solver.table, solver.k
+    comps = solver.components(status)
     rows = []
     for cell in sorted(c for c, s in status.items() if s == PRIMARY):
-        lo, hi = _interval(table, status, cell, k)
+        lo, hi = solver.interval(status, cell, comps)
         safe = _safe(table, cell, lo, hi, k, level)
         rows.append((cell, float(table.values[cell]), lo, hi, safe))
     return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
 
 
 def _cell_safe(
-    table: LinearTable, status: Mapping[str, str], cell: str, k: int, level: float
+    solver: _Intervals,
+    status: Mapping[str, str],
+    cell: str,
+    level: float,
+    components: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[bool, float]:
-    lo, hi = _interval(table, status, cell, k)
-    return _safe(table, cell, lo, hi, k, level), hi - lo
+    lo, hi = solver.interval(status, cell, components)
+    return _safe(solver.table, cell, lo, hi, solver.k, level), hi - lo
 
 
 def protect(
@@ -327,11 +435,13 @@ def protect(
     status: dict[str, str] = dict(sorted((hidden or {}).items()))
     status.update({c: PRIMARY for c in sorted(set(primary))})
     given_up: set[str] = set()
+    solver = _Intervals(table, k)
     while True:
         target, width = None, 0.0
+        comps = solver.components(status)
         for c in sorted(status):
             if status[c] == PRIMARY and c not in given_up:
-                ok, width = _cell_safe(table, status, c, k, level)
+                ok, width = _cell_safe(solver, status, c, level, comps)
                 if not ok:
                     target = c
                     break
@@ -345,12 +455,12 @@ def protect(
             continue
         scored = []
         for c in candidates:
-            ok, w = _cell_safe(table, {**status, c: SECONDARY}, target, k, level)
+            ok, w = _cell_safe(solver, {**status, c: SECONDARY}, target, level)
             gain = 0.0 if ok else -(w - width)  # prefer safe, then the widest
             scored.append((not ok, gain, abs(float(table.values[c])), c))
         best = min(scored)
         if best[0] and len(candidates) <= MAX_PAIR_CANDIDATES:
-            pair = _safe_pair(table, status, target, candidates, k, level)
+            pair = _safe_pair(solver, status, target, candidates, level)
             if pair is not None:
                 for c in pair:
                     status[c] = SECONDARY
@@ -358,25 +468,25 @@ def protect(
         # when no single cell widens the interval (several relations pin it), the smallest
         # neighbour is hidden and the search goes on: every step hides one more cell, so it ends
         status[best[3]] = SECONDARY
-    return Protection(status=status, audit=audit(table, status, k, level))
+    return Protection(status=status, audit=_audit(solver, status, level))
 
 
 def _safe_pair(
-    table: LinearTable,
+    solver: _Intervals,
     status: Mapping[str, str],
     target: str,
     candidates: list[str],
-    k: int,
     level: float,
 ) -> tuple[str, str] | None:
     """The two candidates of smallest total value that together make ``target`` safe."""
+    table = solver.table
     pairs = sorted(
         (abs(float(table.values[a])) + abs(float(table.values[b])), a, b)
         for i, a in enumerate(candidates)
         for b in candidates[i + 1 :]
     )
     for _, a, b in pairs:
-        if _cell_safe(table, {**status, a: SECONDARY, b: SECONDARY}, target, k, level)[0]:
+        if _cell_safe(solver, {**status, a: SECONDARY, b: SECONDARY}, target, level)[0]:
             return a, b
     return None
 

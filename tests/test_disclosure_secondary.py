@@ -1,0 +1,247 @@
+"""Secondary suppression solved one component at a time gives what one programme over every
+hidden cell gave (issue 18: a region's manager scorecards at 10 million customers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from bankanalysis.rules import disclosure_secondary as ds
+from bankanalysis.rules.disclosure_secondary import (
+    MAX_PAIR_CANDIDATES,
+    PRIMARY,
+    SECONDARY,
+    LinearTable,
+    audit,
+    protect,
+)
+
+# --------------------------------------------------------------------------- the old logic
+# main before issue 18's change (58bb2fc): every interval from one programme over every hidden
+# cell of the table, every primary cell audited again after each step. Kept here as the
+# reference the faster code must reproduce exactly.
+
+
+def _old_interval(table, status, target, k):  # noqa: ANN001, ANN202
+    hidden = sorted(status)
+    pos = {c: i for i, c in enumerate(hidden)}
+    rows, rhs = [], []
+    for rel in table.relations:
+        if not any(c in pos for c in rel):
+            continue
+        row = np.zeros(len(hidden))
+        b = 0.0
+        for c, coef in rel.items():
+            if c in pos:
+                row[pos[c]] += coef
+            else:
+                b -= coef * float(table.values[c])
+        rows.append(row)
+        rhs.append(b)
+    bounds = [ds._bounds(table, c, status[c], k) for c in hidden]
+    out = []
+    for sign in (1.0, -1.0):
+        cost = np.zeros(len(hidden))
+        cost[pos[target]] = sign
+        res = linprog(
+            cost,
+            A_eq=np.array(rows) if rows else None,
+            b_eq=np.array(rhs) if rows else None,
+            bounds=bounds,
+            method="highs",
+        )
+        if res.status == 3:
+            out.append(-np.inf if sign > 0 else np.inf)
+        elif res.status == 0 and target not in table.money:
+            out.append(
+                float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
+            )
+        elif res.status != 0:
+            out.append(float(table.values[target]))
+        else:
+            out.append(sign * float(res.fun))
+    return out[0], out[1]
+
+
+def _old_cell_safe(table, status, cell, k, level):  # noqa: ANN001, ANN202
+    lo, hi = _old_interval(table, status, cell, k)
+    return ds._safe(table, cell, lo, hi, k, level), hi - lo
+
+
+def _old_audit(table, status, k, level):  # noqa: ANN001, ANN202
+    rows = []
+    for cell in sorted(c for c, s in status.items() if s == PRIMARY):
+        lo, hi = _old_interval(table, status, cell, k)
+        rows.append(
+            (cell, float(table.values[cell]), lo, hi, ds._safe(table, cell, lo, hi, k, level))
+        )
+    return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
+
+
+def _old_protect(table, primary, k, level=ds.DEFAULT_PROTECTION_LEVEL, hidden=None):  # noqa: ANN001, ANN202
+    status = dict(sorted((hidden or {}).items()))
+    status.update({c: PRIMARY for c in sorted(set(primary))})
+    given_up: set[str] = set()
+    while True:
+        target, width = None, 0.0
+        for c in sorted(status):
+            if status[c] == PRIMARY and c not in given_up:
+                ok, width = _old_cell_safe(table, status, c, k, level)
+                if not ok:
+                    target = c
+                    break
+        if target is None:
+            break
+        candidates = ds._candidates(table, status, target, k)
+        if not candidates:
+            given_up.add(target)
+            continue
+        scored = []
+        for c in candidates:
+            ok, w = _old_cell_safe(table, {**status, c: SECONDARY}, target, k, level)
+            gain = 0.0 if ok else -(w - width)
+            scored.append((not ok, gain, abs(float(table.values[c])), c))
+        best = min(scored)
+        if best[0] and len(candidates) <= MAX_PAIR_CANDIDATES:
+            pairs = sorted(
+                (abs(float(table.values[a])) + abs(float(table.values[b])), a, b)
+                for i, a in enumerate(candidates)
+                for b in candidates[i + 1 :]
+            )
+            pair = next(
+                (
+                    (a, b)
+                    for _, a, b in pairs
+                    if _old_cell_safe(
+                        table, {**status, a: SECONDARY, b: SECONDARY}, target, k, level
+                    )[0]
+                ),
+                None,
+            )
+            if pair is not None:
+                for c in pair:
+                    status[c] = SECONDARY
+                continue
+        status[best[3]] = SECONDARY
+    return status, _old_audit(table, status, k, level)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _grid(seed: int, units: int, k: int = 10) -> tuple[LinearTable, list[str]]:
+    """A per-unit table like a region's manager scorecards: count columns (many small, ties and
+    zeros), a money column as shares of its total, each column one relation to its published
+    total; plus one relation across two columns (a unit's two tiers sum to a third column)."""
+    rng = np.random.default_rng(seed)
+    values: dict[str, float] = {}
+    relations = []
+    money: set[str] = set()
+    primary: list[str] = []
+    small_rows = set(rng.choice(units, size=max(1, units // 6), replace=False).tolist())
+    cols = {"a": 40, "b": 6, "c": 3}
+    for col, scale in cols.items():
+        rel = {}
+        for u in range(units):
+            v = float(rng.poisson(scale)) if u not in small_rows else float(rng.integers(0, 4))
+            cell = f"{col}[{u}]"
+            values[cell] = v
+            rel[cell] = 1.0
+            if (u in small_rows and v) or 0 < v < k:
+                primary.append(cell)
+        values[col] = sum(values[c] for c in rel)
+        rel[col] = -1.0
+        relations.append(rel)
+    aum = rng.lognormal(10, 1, units)
+    aum[::5] = aum[0]  # ties
+    total = float(aum.sum())
+    rel = {}
+    for u in range(units):
+        cell = f"m[{u}]"
+        values[cell] = float(aum[u]) / total
+        rel[cell] = 1.0
+        money.add(cell)
+        if u in small_rows:
+            primary.append(cell)
+    values["m"] = 1.0
+    money.add("m")
+    rel["m"] = -1.0
+    relations.append(rel)
+    # b + c = d per unit for the first three units: links two columns' components
+    for u in range(3):
+        values[f"d[{u}]"] = values[f"b[{u}]"] + values[f"c[{u}]"]
+        relations.append({f"b[{u}]": 1.0, f"c[{u}]": 1.0, f"d[{u}]": -1.0})
+    fixed = frozenset({"a", "b", "c", "m"})
+    return LinearTable(values, tuple(relations), frozenset(money), fixed), primary
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_components_are_the_hidden_cells_linked_by_relations():
+    t = LinearTable(
+        {"x1": 4, "x2": 30, "x": 34, "y1": 3, "y2": 50, "y": 53, "z": 7},
+        ({"x1": 1, "x2": 1, "x": -1}, {"y1": 1, "y2": 1, "y": -1}),
+        fixed=frozenset({"x", "y"}),
+    )
+    solver = ds._Intervals(t, 10)
+    status = {"x1": PRIMARY, "x2": SECONDARY, "y1": PRIMARY, "z": PRIMARY}
+    comps = solver.components(status)
+    assert comps == {
+        "x1": ("x1", "x2"),
+        "x2": ("x1", "x2"),
+        "y1": ("y1",),
+        "z": ("z",),
+    }
+    assert solver.component(status, "x2") == ("x1", "x2")
+    # x1 + x2 = 34 with x2 >= 10 (hidden as "x", not small) and x1 in 1..9: x1 in [1, 9]
+    assert solver.interval(status, "x1", comps) == (1.0, 9.0)
+    # y1 alone is pinned: 53 - 50
+    assert solver.interval(status, "y1", comps) == (3.0, 3.0)
+    # z is in no relation: its marker's bounds only
+    assert solver.interval(status, "z", comps) == (1.0, 9.0)
+
+
+def test_an_interval_is_solved_once_per_component_and_statuses():
+    t = LinearTable(
+        {"a": 50, "b": 30, "c": 4, "n": 84, "p": 2, "q": 60, "m": 62},
+        ({"a": 1, "b": 1, "c": 1, "n": -1}, {"p": 1, "q": 1, "m": -1}),
+        fixed=frozenset({"n", "m"}),
+    )
+    solver = ds._Intervals(t, 10)
+    calls = []
+    solve = solver._solve
+    solver._solve = lambda hidden, status, target: (
+        calls.append(hidden) or solve(hidden, status, target)
+    )
+    status = {"c": PRIMARY, "p": PRIMARY}
+    assert solver.interval(status, "c") == (4.0, 4.0)
+    # hiding q changes p's component only: c's interval is read back, not solved again
+    status2 = {**status, "q": SECONDARY}
+    assert solver.interval(status2, "c") == (4.0, 4.0)
+    assert solver.interval(status2, "p") == (1.0, 9.0)
+    assert calls == [("c",), ("p", "q")]
+
+
+def test_protect_and_audit_give_what_one_programme_over_every_hidden_cell_gave():
+    for seed, units in ((1, 12), (2, 24)):
+        table, primary = _grid(seed, units)
+        new = protect(table, primary, 10)
+        old_status, old_audit = _old_protect(table, primary, 10)
+        assert dict(new.status) == old_status
+        pd.testing.assert_frame_equal(new.audit, old_audit, check_exact=True)
+        assert len(old_status) > len(set(primary))  # secondary cells were needed
+        some = dict(list(old_status.items())[::2])
+        pd.testing.assert_frame_equal(
+            audit(table, some, 10), _old_audit(table, some, 10, 0.5), check_exact=True
+        )
+
+
+def test_protect_from_another_tables_cells_gives_the_old_answer():
+    table, primary = _grid(7, 14)
+    hidden = {"a[0]": SECONDARY, "b[1]": PRIMARY}
+    new = protect(table, primary[:10], 10, hidden=hidden)
+    old_status, old_audit = _old_protect(table, primary[:10], 10, hidden=hidden)
+    assert dict(new.status) == old_status
+    pd.testing.assert_frame_equal(new.audit, old_audit, check_exact=True)
