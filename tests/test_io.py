@@ -232,6 +232,23 @@ def test_bounded_connection_holds_duckdb_to_the_limit_and_spills_in_the_folder(
     assert bar is False
 
 
+def test_bounded_connection_opens_in_a_jupyter_kernel(tmp_path: Path) -> None:
+    """DuckDB refuses to change its progress bar in a Jupyter kernel without ipywidgets
+    (notebook 00 failed on its first cell); there the bar starts off and is left alone."""
+    import nbclient
+    import nbformat
+
+    code = (
+        "from pathlib import Path\n"
+        "from bankanalysis.data import io\n"
+        f"con = io.bounded_connection(Path({str(tmp_path / 'spill')!r}))\n"
+        "print(con.execute(\"SELECT current_setting('enable_progress_bar'), 41 + 1\").fetchone())"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    assert nb.cells[0].outputs[0]["text"] == "(False, 42)\n"
+
+
 @pytest.mark.parametrize(
     ("physical", "limit"),
     [

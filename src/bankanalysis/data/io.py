@@ -90,12 +90,14 @@ def bounded_connection(spill_dir: Path) -> duckdb.DuckDBPyConnection:
 
     Without a limit DuckDB takes up to 80 % of the machine's memory: a large bank's checks or
     aggregations would then grow with the bank instead of spilling. The progress bar is off (it
-    floods stderr on big banks).
+    floods stderr on big banks). In a Jupyter kernel DuckDB starts with it off and refuses to
+    change the setting at all without ipywidgets, so it is only switched off where it is on.
     """
     con = duckdb.connect()
     con.execute(f"SET memory_limit = {sql_str(duckdb_memory_limit())}")
     con.execute(f"SET temp_directory = {sql_str(Path(spill_dir))}")
-    con.execute("SET enable_progress_bar = false")
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
