@@ -254,6 +254,8 @@ def test_the_product_coverage_of_an_outlet_with_few_customers_not_covered_is_wit
     assert prot.audit[["cell", "lower", "upper"]].values.tolist() == [
         ["rest_n_covered[outlet=O2]", 1.0, 9.0]
     ]
+    # the appendix counts one withheld figure per outlet, as for quality-and-above
+    assert prot.counts() == {"primary": 1, "secondary": 1}
 
 
 def test_few_covered_customers_withhold_the_coverage_with_the_smallest_other_outlet():
@@ -282,6 +284,7 @@ def test_a_small_side_the_regions_totals_pin_withholds_every_outlets_coverage():
     prot = hidden.attrs["protection"][-1]
     assert prot.safe
     assert prot.audit[["lower", "upper"]].values.tolist() == [[0.0, 14.0]]
+    assert prot.counts() == {"primary": 1, "secondary": 1} and len(prot.failsafe) == 2
     ranks = _coverage_ranks(mine, gaps=[0.0, -0.04], percentiles=[50.0, 30.0])
     note = withheld_rank_note(hide_outlet_ranks(ranks, mine, hidden, K), hidden, mine, K)
     assert note.count("withheld for every outlet of the region") == 2

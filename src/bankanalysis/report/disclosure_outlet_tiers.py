@@ -170,13 +170,23 @@ def protect_outlet_group(
         return out
     prot = _protect_with_rest(counts, size, k, name)
     ids = [str(i) for i in counts.index]
-    statuses = []
+    statuses, per_outlet, under_marker = [], {}, set()
     for oid in ids:
         cells = [f"{name}[outlet={oid}]", f"rest_{name}[outlet={oid}]"]
         st = {prot.shown_status(c) for c in cells} - {""}
         statuses.append(next((s for s in (FAILSAFE, PRIMARY, SECONDARY) if s in st), ""))
+        own = {prot.status[c] for c in cells if c in prot.status}
+        if own:
+            per_outlet[f"{name}[outlet={oid}]"] = next(
+                s for s in (PRIMARY, SECONDARY, FAILSAFE) if s in own
+            )
+        if statuses[-1] == FAILSAFE:
+            under_marker.add(f"{name}[outlet={oid}]")
     out = pd.Series(statuses, index=counts.index, name=name)
-    out.attrs["protection"] = [prot]
+    # one withheld figure per outlet for the appendix's count (the audit is over both sides)
+    out.attrs["protection"] = [
+        Protection(status=per_outlet, audit=prot.audit, failsafe=frozenset(under_marker))
+    ]
     return out
 
 
