@@ -16,8 +16,10 @@ from bankanalysis.report.disclosure_outlet_tiers import (
     protect_quality_plus,
     withheld_rank_note,
     withhold_outlet_groups,
+    withhold_plan_groups,
     withhold_quality_plus,
 )
+from bankanalysis.report.disclosure_plan import PlanCounts
 
 K = 10
 SHARE = "Quality-and-above customers"  # the gap table's header (the KPI's name)
@@ -303,3 +305,20 @@ def test_one_decision_serves_quality_and_above_and_coverage():
         pd.Series([120, 100], index=["O1", "O2"]), K, size=pd.Series([200, 150], ["O1", "O2"])
     )
     assert status.tolist() == ["", ""] and status.attrs["protection"][0].safe
+
+
+def test_the_plan_tables_withhold_a_withheld_coverage_at_every_period_they_print():
+    """03's quarter table printed South's coverage at every quarter end and the changes table
+    the data month's (73.1 % beside 26 customers) with its changes: every period of a
+    withheld outlet's coverage now reads the decision's marker; North's count of new
+    customers withheld by the plan step is kept, and a published outlet stays published."""
+    mine = _coverage_region([120, 26, 200], [90, 19, 150])
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["secondary", "primary", ""]
+    plan = PlanCounts(status={("O1", "new_customers", "2026-10"): "primary"}, k=K)
+    out = withhold_plan_groups(plan, hidden, mine, ["2025-12", "2026-01", "2026-10"])
+    assert out.of("O1", "new_customers", "2026-10") == "primary"
+    periods = ["2025-12", "2025-Q4", "2025", "2026-Q1", "2026-Q4", "2026-10", "mom", "yoy"]
+    assert [out.of("O2", "product_coverage", p) for p in periods] == ["primary"] * 8
+    assert [out.of("O1", "product_coverage", p) for p in periods] == ["secondary"] * 8
+    assert [out.of("O3", "product_coverage", p) for p in periods] == [""] * 8

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import pandas as pd
 
+from bankanalysis.planning.periods import period_label
 from bankanalysis.report.disclosure import protect_outlet_counts
 from bankanalysis.report.disclosure_grid import cell_value
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     FAILSAFE,
@@ -52,6 +55,7 @@ __all__ = [
     "protect_quality_plus",
     "withheld_rank_note",
     "withhold_outlet_groups",
+    "withhold_plan_groups",
     "withhold_quality_plus",
 ]
 
@@ -323,6 +327,47 @@ def withhold_outlet_groups(
         prots.extend(status.attrs["protection"])
     out.attrs["protection"] = prots
     return out
+
+
+def withhold_plan_groups(
+    counts: PlanCounts, hidden: pd.DataFrame, mine: pd.DataFrame, months: Iterable[str]
+) -> PlanCounts:
+    """03's plan tables' answer with an outlet's share that :func:`withhold_outlet_groups`
+    withholds withheld at every period those tables print (each month, quarter and year of
+    ``months``, and the changes on the month and on the year), under the same marker.
+
+    The quarter table prints each outlet's product coverage at every quarter end and the
+    changes table the data month's with its changes; beside the outlet's customers the data
+    month's gives the decided group back, and a change with the month gives the month before.
+    Earlier quarter ends of an outlet whose data month is published are not decided here
+    (docs/privacy.md, "Per-outlet shares of a withheld count").
+
+    Examples
+    --------
+    >>> mine = pd.DataFrame({"outlet_id": ["O1", "O2"]})
+    >>> h = pd.DataFrame({"product_coverage": ["secondary", ""]}, index=mine.index)
+    >>> out = withhold_plan_groups(PlanCounts(k=10), h, mine, ["2026-09", "2026-10"])
+    >>> out.of("O1", "product_coverage", "2026-Q3"), out.of("O1", "product_coverage", "mom")
+    ('secondary', 'secondary')
+    >>> out.of("O2", "product_coverage", "2026-10")
+    ''
+    """
+    months = [str(m) for m in months]
+    periods = {
+        *months,
+        *(period_label("quarter", m) for m in months),
+        *(period_label("year", m) for m in months),
+        MOM,
+        YOY,
+    }
+    status = dict(counts.status)
+    for col in (c for c in OUTLET_GROUP_FIGURES if c in hidden.columns):
+        for i, oid in mine["outlet_id"].astype(str).items():
+            st = str(hidden.at[i, col]) if i in hidden.index else ""
+            if st:
+                for p in sorted(periods):
+                    status.setdefault((oid, col, p), st)
+    return replace(counts, status=status)
 
 
 def mark_withheld_rows(
