@@ -12,10 +12,14 @@ from bankanalysis.report.benchmarking import outlet_table
 from bankanalysis.report.benchmarking_peers import peer_gap_table, percentile_grid
 from bankanalysis.report.disclosure import hide_outlet_ranks, protect_outlet_counts
 from bankanalysis.report.disclosure_outlet_tiers import (
+    protect_outlet_group,
     protect_quality_plus,
     withheld_rank_note,
+    withhold_outlet_groups,
+    withhold_plan_groups,
     withhold_quality_plus,
 )
+from bankanalysis.report.disclosure_plan import PlanCounts
 
 K = 10
 SHARE = "Quality-and-above customers"  # the gap table's header (the KPI's name)
@@ -173,3 +177,148 @@ def test_no_sentence_when_every_peer_rank_is_shown_and_names_are_escaped():
     hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
     note = withheld_rank_note(_ranks(mine, [0.0, 0.0], [50.0, 50.0]), hidden, mine, K)
     assert "&lt;b&gt;A&lt;/b&gt;" in note and "<b>" not in note
+
+
+# --------------------------------------------------------------------------- product coverage
+
+COVERAGE = "Product coverage"  # the gap table's header (the KPI's name)
+COVERAGE_RATE = "Product coverage (%)"  # the outlet table's
+
+
+def _coverage_region(customers, covered):
+    """The region's outlets with their covered customers (``n_covered``: holding at least
+    ``coverage_products`` products) and product coverage, 40 quality-and-above each."""
+    mine = _region(customers, [40] * len(customers))
+    cov = np.array(covered, dtype=float)
+    return mine.assign(n_covered=cov, product_coverage=cov / np.array(customers, dtype=float))
+
+
+def _coverage_ranks(mine, gaps, percentiles):
+    return _ranks(mine, gaps, percentiles).assign(
+        kpi="product_coverage", value=mine["product_coverage"].to_numpy()
+    )
+
+
+def test_the_product_coverage_of_an_outlet_with_few_customers_not_covered_is_withheld():
+    """R064 of the 120-region bank in small: South has 26 customers, 19 covered and 7 not.
+    The lead's 03 printed South's coverage (73.1 %) and its gap to the peer median beside its
+    26 customers: 26 - 73.1 % x 26 = 7 not covered. Now the share, gap and percentile are
+    withheld ('<10'), North's too ('x': the region's 37 not covered, its customers less its
+    published covered ones, less North's 30 would give South's 7 back), and the sentence
+    says why in words; the attacker's interval for South's 7 is 1 to 9."""
+    mine = _coverage_region([120, 26], [90, 19])
+    ranks = _coverage_ranks(mine, gaps=[0.02, -0.015], percentiles=[60.0, 40.0])
+    # before: only the outlets of 1 to 9 customers lose their shares
+    plain = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    rates = outlet_table(mine, ["product_coverage"], K, "CNY", hidden=plain).frame
+    assert rates[COVERAGE_RATE].tolist() == ["75.0%", "73.1%"]
+    assert 26 - round(0.731 * 26) == 7  # the printed share times the printed customers
+    gaps = peer_gap_table(hide_outlet_ranks(ranks, mine, plain, K), ["product_coverage"], "CNY")
+    assert gaps.frame[COVERAGE].tolist() == ["+2.0 pp", "-1.5 pp"]
+    # after: one decision on the covered and the not-covered customers
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["secondary", "primary"]
+    assert hidden["share_quality_plus"].tolist() == ["", ""]  # 40 and 40: published
+    rates = outlet_table(mine, ["product_coverage"], K, "CNY", hidden=hidden).frame
+    assert rates[COVERAGE_RATE].tolist() == ["x", "<10"]
+    shown = hide_outlet_ranks(ranks, mine, hidden, K)
+    gaps = peer_gap_table(shown, ["product_coverage"], "CNY")
+    assert gaps.frame[COVERAGE].tolist() == ["x", "<10"]
+    assert percentile_grid(shown, ["product_coverage"])[COVERAGE].isna().all()
+    assert withheld_rank_note(shown, hidden, mine, K) == (
+        "Not ranked, so that no small group of customers can be worked out: North, Product "
+        "coverage (withheld so that another withheld figure cannot be worked out from it); "
+        "South, Product coverage (fewer than 10 customers on one side of the product-coverage "
+        "threshold, covered or not)."
+    )
+    # the attacker: both outlets' covered and not-covered customers withheld, each outlet's
+    # customers and the region's covered (109) and not covered (37) published
+    cells = {
+        "n:north_cov": None,
+        "n:north_rest": None,
+        "n:south_cov": None,
+        "n:south_rest": "<k",
+        "n:cov": 109.0,
+        "n:rest": 37.0,
+        "n:north": 120.0,
+        "n:south": 26.0,
+    }
+    rel = [
+        {"n:north_cov": 1, "n:south_cov": 1, "n:cov": -1},
+        {"n:north_rest": 1, "n:south_rest": 1, "n:rest": -1},
+        {"n:north_cov": 1, "n:north_rest": 1, "n:north": -1},
+        {"n:south_cov": 1, "n:south_rest": 1, "n:south": -1},
+    ]
+    lo, hi = attack_linear(cells, rel, K)["n:south_rest"]
+    assert (lo, hi) == (1.0, 9.0) and hi - lo >= (K - 1) / 2
+    # the decision's own audit (x read as at least 10) agrees
+    prot = hidden.attrs["protection"][-1]
+    assert prot.audit[["cell", "lower", "upper"]].values.tolist() == [
+        ["rest_n_covered[outlet=O2]", 1.0, 9.0]
+    ]
+    # the appendix counts one withheld figure per outlet, as for quality-and-above
+    assert prot.counts() == {"primary": 1, "secondary": 1}
+
+
+def test_few_covered_customers_withhold_the_coverage_with_the_smallest_other_outlet():
+    """South covers 6 of its 30 customers: East (60 customers) is the smallest other outlet
+    whose withholding keeps South's 6 at 1 to 9 under the region's covered customers; North's
+    coverage stays printed."""
+    mine = _coverage_region([200, 30, 60], [150, 6, 40])
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["", "primary", "secondary"]
+    rates = outlet_table(mine, ["product_coverage"], K, "CNY", hidden=hidden).frame
+    assert rates[COVERAGE_RATE].tolist() == ["75.0%", "<10", "x"]
+    audit = hidden.attrs["protection"][-1].audit
+    assert audit["cell"].tolist() == ["n_covered[outlet=O2]"]
+    assert (audit["upper"] - audit["lower"]).tolist() == [8.0]
+
+
+def test_a_small_side_the_regions_totals_pin_withholds_every_outlets_coverage():
+    """R074 of the 120-region bank: 10 of North's 55 customers and 4 of South's 28 are not
+    covered. An x on North (at least 10) leaves South's 4 at 1 to 4, so the fail-safe
+    withholds both ('withheld', read as at least 0: South 0 to 14)."""
+    mine = _coverage_region([55, 28], [45, 24])
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["fail-safe", "fail-safe"]
+    rates = outlet_table(mine, ["product_coverage"], K, "CNY", hidden=hidden).frame
+    assert rates[COVERAGE_RATE].tolist() == ["withheld", "withheld"]
+    prot = hidden.attrs["protection"][-1]
+    assert prot.safe
+    assert prot.audit[["lower", "upper"]].values.tolist() == [[0.0, 14.0]]
+    assert prot.counts() == {"primary": 1, "secondary": 1} and len(prot.failsafe) == 2
+    ranks = _coverage_ranks(mine, gaps=[0.0, -0.04], percentiles=[50.0, 30.0])
+    note = withheld_rank_note(hide_outlet_ranks(ranks, mine, hidden, K), hidden, mine, K)
+    assert note.count("withheld for every outlet of the region") == 2
+
+
+def test_one_decision_serves_quality_and_above_and_coverage():
+    """The quality-and-above answer is the same through either entry point (no complement:
+    01 prints no per-outlet mass tier), and coverage of no small side is published."""
+    mine = _coverage_region([200, 150], [120, 100]).assign(n_quality_plus=[30.0, 4.0])
+    both = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    alone = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    assert both["share_quality_plus"].tolist() == alone["share_quality_plus"].tolist()
+    assert both["share_quality_plus"].tolist() == ["secondary", "primary"]
+    assert both["product_coverage"].tolist() == ["", ""]
+    status = protect_outlet_group(
+        pd.Series([120, 100], index=["O1", "O2"]), K, size=pd.Series([200, 150], ["O1", "O2"])
+    )
+    assert status.tolist() == ["", ""] and status.attrs["protection"][0].safe
+
+
+def test_the_plan_tables_withhold_a_withheld_coverage_at_every_period_they_print():
+    """03's quarter table printed South's coverage at every quarter end and the changes table
+    the data month's (73.1 % beside 26 customers) with its changes: every period of a
+    withheld outlet's coverage now reads the decision's marker; North's count of new
+    customers withheld by the plan step is kept, and a published outlet stays published."""
+    mine = _coverage_region([120, 26, 200], [90, 19, 150])
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["secondary", "primary", ""]
+    plan = PlanCounts(status={("O1", "new_customers", "2026-10"): "primary"}, k=K)
+    out = withhold_plan_groups(plan, hidden, mine, ["2025-12", "2026-01", "2026-10"])
+    assert out.of("O1", "new_customers", "2026-10") == "primary"
+    periods = ["2025-12", "2025-Q4", "2025", "2026-Q1", "2026-Q4", "2026-10", "mom", "yoy"]
+    assert [out.of("O2", "product_coverage", p) for p in periods] == ["primary"] * 8
+    assert [out.of("O1", "product_coverage", p) for p in periods] == ["secondary"] * 8
+    assert [out.of("O3", "product_coverage", p) for p in periods] == [""] * 8

@@ -12,28 +12,50 @@ outlets' counts: the region's quality-and-above customers are published (01's ti
 the region's customers less its mass tier; 03's key figures: the region's share times its
 customers), so a lone withheld outlet would come back by subtraction and a second outlet is
 withheld as a secondary cell (``x``), or every outlet under the fail-safe (``withheld``).
+
+The same decision, :func:`protect_outlet_group`, serves every per-outlet share of a group of
+the outlet's customers. For product coverage both sides are groups: the share of covered
+customers beside the outlet's published customers gives the covered *and* the not-covered
+customers back, so the share is withheld where either is 1 to ``k - 1`` (``size``: the
+outlet's customers, with the complement as a second column; docs/privacy.md, "Per-outlet
+shares of a withheld count").
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import pandas as pd
 
+from bankanalysis.planning.periods import period_label
 from bankanalysis.report.disclosure import protect_outlet_counts
 from bankanalysis.report.disclosure_grid import cell_value
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.disclosure_secondary import FAILSAFE, PRIMARY, SECONDARY
+from bankanalysis.rules.disclosure_secondary import (
+    FAILSAFE,
+    PRIMARY,
+    SECONDARY,
+    LinearTable,
+    Protection,
+    audit,
+    unsafe_note,
+)
 from bankanalysis.rules.kpis import KPIS
 
 __all__ = [
+    "OUTLET_GROUP_FIGURES",
     "QUALITY_PLUS",
     "QUALITY_PLUS_FIGURES",
     "mark_withheld_rows",
+    "protect_outlet_group",
     "protect_quality_plus",
     "withheld_rank_note",
+    "withhold_outlet_groups",
+    "withhold_plan_groups",
     "withhold_quality_plus",
 ]
 
@@ -43,17 +65,29 @@ logger = logging.getLogger(__name__)
 QUALITY_PLUS = "quality_plus_customers"
 #: 03's per-outlet figures computed from the outlet's quality-and-above customers.
 QUALITY_PLUS_FIGURES: tuple[str, ...] = ("share_quality_plus",)
+#: 03's per-outlet shares of a group of the outlet's customers: figure -> (the group's count
+#: in the outlet KPIs, whether the rest of the outlet's customers is a group to protect too).
+#: The outlet's quality-and-above customers are 01's count (its mass tier is not printed per
+#: outlet); product coverage gives the covered and the not-covered customers alike.
+OUTLET_GROUP_FIGURES: dict[str, tuple[str, bool]] = {
+    "share_quality_plus": ("n_quality_plus", False),
+    "product_coverage": ("n_covered", True),
+}
 
 #: Who a primary cell of a KPI is about, for the sentence naming a withheld peer rank.
 _GROUP: dict[str, str] = {
     "new_customers": "new customers this month",
     "share_quality_plus": "quality-and-above customers",
+    "product_coverage": "customers on one side of the product-coverage threshold, covered or not",
 }
 
 
 def protect_quality_plus(counts: pd.Series, k: int) -> pd.Series:
     """Status of each outlet's quality-and-above customers: ``""`` (published),
     ``"primary"`` (1 to ``k - 1``), ``"secondary"`` or ``"fail-safe"``.
+
+    :func:`protect_outlet_group` of the counts (no complement: 01 prints no per-outlet mass
+    tier).
 
     Parameters
     ----------
@@ -80,38 +114,142 @@ def protect_quality_plus(counts: pd.Series, k: int) -> pd.Series:
     >>> s.tolist()
     ['secondary', 'primary']
     """
-    ids = [str(i) for i in counts.index]
-    frame = pd.DataFrame({QUALITY_PLUS: counts.astype("float64").to_numpy()}, index=ids)
-    hidden = protect_outlet_counts(frame, k, columns=(QUALITY_PLUS,))
-    out = pd.Series(hidden[QUALITY_PLUS].to_numpy(), index=counts.index, name=QUALITY_PLUS)
-    out.attrs["protection"] = list(hidden.attrs["protection"])
-    return out
+    return protect_outlet_group(counts, k, name=QUALITY_PLUS)
 
 
-def withhold_quality_plus(hidden: pd.DataFrame, mine: pd.DataFrame, k: int) -> pd.DataFrame:
-    """03's answer ``hidden`` with the outlets' shares of quality-and-above customers
-    withheld where :func:`protect_quality_plus` withholds the count: every table of 03 that
-    reads ``hidden`` (the outlet table, the peer ranks' gaps and percentiles) then withholds
-    them, under the count's marker.
+def protect_outlet_group(
+    counts: pd.Series, k: int, size: pd.Series | None = None, name: str = QUALITY_PLUS
+) -> pd.Series:
+    """Status of each outlet's figure about a group of its customers (``counts``): ``""``
+    (published), ``"primary"``, ``"secondary"`` or ``"fail-safe"``; the region's count is
+    published, so a lone withheld outlet would come back by subtraction.
 
-    An outlet of 1 to ``k - 1`` customers keeps its share withheld as before (``"primary"``:
-    the outlet table's rule for customer shares), whatever its count.
+    Without ``size`` the counts are a one-way table
+    (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`): primary where the count
+    is 1 to ``k - 1``. With ``size`` (the outlet's customers, published) the rest of the
+    outlet's customers (``size - counts``) is a group too, whose region total is published
+    as well (the region's customers less its count): the table has two columns and a row per
+    outlet adding up to its customers, an outlet is primary where either side is 1 to
+    ``k - 1``, and its figure (a share of ``size``) is withheld with both sides. Secondary
+    outlets are chosen whole, as :func:`~bankanalysis.rules.disclosure_secondary.protect`
+    chooses cells: the one that makes every primary outlet safe, then the one of fewest
+    customers, then by id; where no outlet is enough, the smallest and the search goes on;
+    where every outlet withheld is not enough, the fail-safe withholds all of them
+    (``"fail-safe"``). The audit (linear programming over both columns, each side at least 0,
+    so at most the outlet's customers) is the proof.
 
     Parameters
     ----------
-    hidden : DataFrame
-        :func:`~bankanalysis.report.disclosure.protect_outlet_counts` (indexed like ``mine``).
-    mine : DataFrame
-        :func:`~bankanalysis.report.benchmarking.region_outlets` with ``outlet_id``,
-        ``customers`` and ``n_quality_plus``.
+    counts : Series
+        The group's customers per outlet, **indexed by outlet id**.
     k : int
         ``min_group_size``.
+    size : Series, optional
+        The outlet's customers (same index), published beside the figure.
+    name : str
+        The count's name in the cells of the audit.
 
     Returns
     -------
-    DataFrame
-        ``hidden`` with one more column per :data:`QUALITY_PLUS_FIGURES` present in ``mine``;
-        the count's protection appended to ``attrs["protection"]``.
+    Series
+        Statuses, same index as ``counts``; ``attrs["protection"]`` the list of
+        :class:`~bankanalysis.rules.disclosure_secondary.Protection` (for the appendix).
+
+    Examples
+    --------
+    O2's 7 not covered of 26 customers (19 covered): the region's 109 covered less O1's 90
+    would give 19, hence 7, back; O1 is withheld too.
+
+    >>> s = protect_outlet_group(pd.Series([90, 19], index=["O1", "O2"]), 10,
+    ...                          size=pd.Series([120, 26], index=["O1", "O2"]), name="n_covered")
+    >>> s.tolist()
+    ['secondary', 'primary']
+    """
+    if size is None:
+        ids = [str(i) for i in counts.index]
+        frame = pd.DataFrame({name: counts.astype("float64").to_numpy()}, index=ids)
+        hidden = protect_outlet_counts(frame, k, columns=(name,))
+        out = pd.Series(hidden[name].to_numpy(), index=counts.index, name=name)
+        out.attrs["protection"] = list(hidden.attrs["protection"])
+        return out
+    prot = _protect_with_rest(counts, size, k, name)
+    ids = [str(i) for i in counts.index]
+    statuses, per_outlet, under_marker = [], {}, set()
+    for oid in ids:
+        cells = [f"{name}[outlet={oid}]", f"rest_{name}[outlet={oid}]"]
+        st = {prot.shown_status(c) for c in cells} - {""}
+        statuses.append(next((s for s in (FAILSAFE, PRIMARY, SECONDARY) if s in st), ""))
+        own = {prot.status[c] for c in cells if c in prot.status}
+        if own:
+            per_outlet[f"{name}[outlet={oid}]"] = next(
+                s for s in (PRIMARY, SECONDARY, FAILSAFE) if s in own
+            )
+        if statuses[-1] == FAILSAFE:
+            under_marker.add(f"{name}[outlet={oid}]")
+    out = pd.Series(statuses, index=counts.index, name=name)
+    # one withheld figure per outlet for the appendix's count (the audit is over both sides)
+    out.attrs["protection"] = [
+        Protection(status=per_outlet, audit=prot.audit, failsafe=frozenset(under_marker))
+    ]
+    return out
+
+
+def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) -> Protection:
+    """:func:`protect_outlet_group` with ``size``: the audited two-column table."""
+    group = counts.astype("float64").fillna(0.0).to_numpy()
+    rest = size.astype("float64").fillna(0.0).to_numpy() - group
+    ids = [str(i) for i in counts.index]
+    values: dict[str, float] = {}
+    relations: list[dict[str, float]] = []
+    cells: dict[str, tuple[str, str]] = {}
+    for oid, g, r in zip(ids, group, rest, strict=True):
+        cells[oid] = (f"{name}[outlet={oid}]", f"rest_{name}[outlet={oid}]")
+        values[cells[oid][0]], values[cells[oid][1]] = float(g), float(r)
+        values[f"customers[outlet={oid}]"] = float(g + r)
+        relations.append({cells[oid][0]: 1.0, cells[oid][1]: 1.0, f"customers[outlet={oid}]": -1.0})
+    for col, side in ((name, 0), (f"rest_{name}", 1)):
+        values[col] = float(sum(values[cells[o][side]] for o in ids))
+        relations.append(dict.fromkeys((cells[o][side] for o in ids), 1.0) | {col: -1.0})
+    fixed = frozenset(c for c in values if c.startswith("customers[") or "[" not in c)
+    table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
+    primary = sorted(o for o in ids if any(is_small([values[c]], k)[0] for c in cells[o]))
+
+    def status_of(outlets: set[str]) -> dict[str, str]:
+        out = {}
+        for o in sorted(outlets):
+            for c in cells[o]:
+                small = o in primary and is_small([values[c]], k)[0]
+                out[c] = PRIMARY if small else SECONDARY
+        return out
+
+    def safe(outlets: set[str]) -> bool:
+        return bool(audit(table, status_of(outlets), k)["safe"].all())
+
+    chosen = set(primary)
+    order = sorted(
+        (o for o in ids if o not in chosen),
+        key=lambda o: (values[cells[o][0]] + values[cells[o][1]], o),
+    )
+    while primary and not safe(chosen) and order:
+        pick = next((o for o in order if safe(chosen | {o})), order[0])
+        chosen.add(pick)
+        order.remove(pick)
+    status = status_of(chosen)
+    prot = Protection(status=status, audit=audit(table, status, k))
+    if not prot.safe:
+        # the region's totals pin a small side whatever is withheld as "x": every outlet's
+        # figure under "withheld", which says nothing of either side's size
+        shown = frozenset(c for o in ids for c in cells[o])
+        status = {c: status.get(c, FAILSAFE) for c in sorted(shown)}
+        marked = LinearTable(values=values, relations=tuple(relations), fixed=fixed, unmarked=shown)
+        prot = Protection(status=status, audit=audit(marked, status, k), failsafe=shown)
+    if not prot.safe:
+        logger.warning(unsafe_note(f"outlet groups ({name})", prot))
+    return prot
+
+
+def withhold_quality_plus(hidden: pd.DataFrame, mine: pd.DataFrame, k: int) -> pd.DataFrame:
+    """:func:`withhold_outlet_groups` for the shares of quality-and-above customers alone.
 
     Examples
     --------
@@ -121,21 +259,115 @@ def withhold_quality_plus(hidden: pd.DataFrame, mine: pd.DataFrame, k: int) -> p
     >>> withhold_quality_plus(h, mine, 10)["share_quality_plus"].tolist()
     ['secondary', 'primary']
     """
+    return withhold_outlet_groups(hidden, mine, k, figures=QUALITY_PLUS_FIGURES)
+
+
+def withhold_outlet_groups(
+    hidden: pd.DataFrame,
+    mine: pd.DataFrame,
+    k: int,
+    figures: Sequence[str] = tuple(OUTLET_GROUP_FIGURES),
+) -> pd.DataFrame:
+    """03's answer ``hidden`` with the outlets' shares of a group of their customers
+    (:data:`OUTLET_GROUP_FIGURES`) withheld where :func:`protect_outlet_group` withholds the
+    group: every table of 03 that reads ``hidden`` (the outlet table, the peer ranks' gaps
+    and percentiles, the heat map) then withholds them, under the decision's marker. The
+    share of quality-and-above customers follows 01's count (:func:`protect_quality_plus`);
+    product coverage is withheld where the covered or the not-covered customers are 1 to
+    ``k - 1``, with secondary outlets against the region's coverage and customers.
+
+    An outlet of 1 to ``k - 1`` customers keeps its shares withheld as before (``"primary"``:
+    the outlet table's rule for customer shares), whatever its counts.
+
+    Parameters
+    ----------
+    hidden : DataFrame
+        :func:`~bankanalysis.report.disclosure.protect_outlet_counts` (indexed like ``mine``).
+    mine : DataFrame
+        :func:`~bankanalysis.report.benchmarking.region_outlets` with ``outlet_id``,
+        ``customers`` and the counts of :data:`OUTLET_GROUP_FIGURES`.
+    k : int
+        ``min_group_size``.
+    figures : sequence of str
+        Which shares to decide (default every one of :data:`OUTLET_GROUP_FIGURES`); a share
+        or count absent from ``mine`` is skipped.
+
+    Returns
+    -------
+    DataFrame
+        ``hidden`` with one more column per share decided; each decision's protection
+        appended to ``attrs["protection"]``.
+
+    Examples
+    --------
+    >>> mine = pd.DataFrame({"outlet_id": ["O1", "O2"], "customers": [120, 26],
+    ...                      "n_quality_plus": [30, 12], "share_quality_plus": [0.25, 0.46],
+    ...                      "n_covered": [90, 19], "product_coverage": [0.98, 0.73]})
+    >>> h = pd.DataFrame({"new_customers": ["", ""]}, index=mine.index)
+    >>> out = withhold_outlet_groups(h, mine, 10)
+    >>> out["share_quality_plus"].tolist(), out["product_coverage"].tolist()
+    (['', ''], ['secondary', 'primary'])
+    """
     out = hidden.copy()
     out.attrs = dict(hidden.attrs)
-    figures = [c for c in QUALITY_PLUS_FIGURES if c in mine.columns]
-    if not figures or "n_quality_plus" not in mine.columns:
-        return out
-    counts = mine.set_index("outlet_id")["n_quality_plus"]
-    status = protect_quality_plus(counts, k)
+    prots = list(hidden.attrs.get("protection", []))
     few = is_small(mine["customers"], k)
-    marks = [
-        st or (PRIMARY if small else "") for st, small in zip(status.to_numpy(), few, strict=True)
-    ]
     for col in figures:
-        out[col] = pd.Series(marks, index=mine.index)
-    out.attrs["protection"] = [*hidden.attrs.get("protection", []), *status.attrs["protection"]]
+        count, with_rest = OUTLET_GROUP_FIGURES[col]
+        if col not in mine.columns or count not in mine.columns:
+            continue
+        counts = mine.set_index("outlet_id")[count]
+        size = mine.set_index("outlet_id")["customers"] if with_rest else None
+        name = QUALITY_PLUS if col == "share_quality_plus" else count
+        status = protect_outlet_group(counts, k, size=size, name=name)
+        out[col] = pd.Series(
+            [st or (PRIMARY if s else "") for st, s in zip(status.to_numpy(), few, strict=True)],
+            index=mine.index,
+        )
+        prots.extend(status.attrs["protection"])
+    out.attrs["protection"] = prots
     return out
+
+
+def withhold_plan_groups(
+    counts: PlanCounts, hidden: pd.DataFrame, mine: pd.DataFrame, months: Iterable[str]
+) -> PlanCounts:
+    """03's plan tables' answer with an outlet's share that :func:`withhold_outlet_groups`
+    withholds withheld at every period those tables print (each month, quarter and year of
+    ``months``, and the changes on the month and on the year), under the same marker.
+
+    The quarter table prints each outlet's product coverage at every quarter end and the
+    changes table the data month's with its changes; beside the outlet's customers the data
+    month's gives the decided group back, and a change with the month gives the month before.
+    Earlier quarter ends of an outlet whose data month is published are not decided here
+    (docs/privacy.md, "Per-outlet shares of a withheld count").
+
+    Examples
+    --------
+    >>> mine = pd.DataFrame({"outlet_id": ["O1", "O2"]})
+    >>> h = pd.DataFrame({"product_coverage": ["secondary", ""]}, index=mine.index)
+    >>> out = withhold_plan_groups(PlanCounts(k=10), h, mine, ["2026-09", "2026-10"])
+    >>> out.of("O1", "product_coverage", "2026-Q3"), out.of("O1", "product_coverage", "mom")
+    ('secondary', 'secondary')
+    >>> out.of("O2", "product_coverage", "2026-10")
+    ''
+    """
+    months = [str(m) for m in months]
+    periods = {
+        *months,
+        *(period_label("quarter", m) for m in months),
+        *(period_label("year", m) for m in months),
+        MOM,
+        YOY,
+    }
+    status = dict(counts.status)
+    for col in (c for c in OUTLET_GROUP_FIGURES if c in hidden.columns):
+        for i, oid in mine["outlet_id"].astype(str).items():
+            st = str(hidden.at[i, col]) if i in hidden.index else ""
+            if st:
+                for p in sorted(periods):
+                    status.setdefault((oid, col, p), st)
+    return replace(counts, status=status)
 
 
 def mark_withheld_rows(
