@@ -96,7 +96,7 @@ def bounded_connection(spill_dir: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET memory_limit = {sql_str(duckdb_memory_limit())}")
     con.execute(f"SET temp_directory = {sql_str(Path(spill_dir))}")
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
         con.execute("SET enable_progress_bar = false")
     return con
 
