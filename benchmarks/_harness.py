@@ -135,3 +135,53 @@ def scale_only(name: str) -> bool:
     (False, False)
     """
     return bool(re.match(r"scale_|batch_per_job_|batch_\d+_regions", name))
+
+
+# ------------------------------------------------------------------ side-by-side benchmarks
+
+
+def load_text() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes, e.g. ``"2.5 3.1 4.0"``."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def old_source(old_src: str | None, old_ref: str, tmp: Path) -> Path:
+    """The old package source of a side-by-side benchmark: the folder ``old_src`` when given,
+    else git ``old_ref``'s ``src`` exported under ``tmp``."""
+    if old_src:
+        return Path(old_src)
+    from benchmarks.prepare_memory import export_source
+
+    return export_source(old_ref, tmp / "old")
+
+
+def bank_view(processed: Path, dest: Path) -> Path:
+    """A processed folder of symbolic links to ``processed``'s tables, without ``_models`` (so
+    each code fits or caches its own models)."""
+    dest.mkdir(parents=True)
+    for f in processed.iterdir():
+        if f.name != "_models":
+            (dest / f.name).symlink_to(f.resolve())
+    return dest
+
+
+def frame_differences(old: dict, new: dict, keys: tuple[str, ...]) -> list[str]:
+    """What differs between the frames ``keys`` of two runs, exactly (empty: nothing)."""
+    import pandas as pd
+
+    out = []
+    for key in keys:
+        try:
+            pd.testing.assert_frame_equal(old[key], new[key], check_exact=True)
+        except AssertionError as exc:
+            out.append(f"{key}: {str(exc)[:300]}")
+    return out
+
+
+def metric_differences(old: dict, new: dict) -> list[str]:
+    """The metrics (``metrics.json`` entries) whose values differ between two runs."""
+    return [
+        f"metric {k}: {old.get(k)} vs {new.get(k)}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]

@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-from benchmarks._harness import ROOT, bench_bank, cli, measure, merge_figures
+from benchmarks._harness import ROOT, bench_bank, cli, measure, merge_figures, old_source
 from benchmarks.scale import parse_size, size_label
 
 #: The last commit of main before the bank-wide figures were read in customer chunks.
@@ -165,12 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             raw = bench_bank(parse_size(args.size))
             processed = raw.parent / "processed"
             measure(cli("data", "prepare", "--raw", str(raw), "--out", str(processed)))
-        if args.old_src:
-            old_src = Path(args.old_src)
-        else:
-            from benchmarks.prepare_memory import export_source
-
-            old_src = export_source(args.old_ref, Path(tmp) / "old")
+        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
         wanted = [f for f in args.figures.split(",") if f.strip()]
         chunks = [parse_size(c) for c in args.chunks.split(",") if c.strip()]
         figures = run_bank(processed, old_src, Path(tmp), wanted, chunks)

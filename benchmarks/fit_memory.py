@@ -39,7 +39,16 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks._harness import ROOT, measure, merge_figures
+from benchmarks._harness import (
+    ROOT,
+    bank_view,
+    frame_differences,
+    load_text,
+    measure,
+    merge_figures,
+    metric_differences,
+    old_source,
+)
 from benchmarks.scale import _first_region, size_label
 
 #: main when the fit stage's steps were changed to read and build in parts (issue 18).
@@ -115,29 +124,11 @@ def _labelled(func, label: str, current: list[str]):  # noqa: ANN001, ANN202
     return wrapper
 
 
-def bank_view(processed: Path, dest: Path) -> Path:
-    """A processed folder of symbolic links to ``processed``'s tables, without ``_models``."""
-    dest.mkdir(parents=True)
-    for f in processed.iterdir():
-        if f.name != "_models":
-            (dest / f.name).symlink_to(f.resolve())
-    return dest
-
-
 def differences(old: dict, new: dict) -> list[str]:
     """What differs between the two runs' scores, leads and metrics (empty: nothing)."""
-    import pandas as pd
-
-    out = []
-    for key in ("scores", "leads"):
-        try:
-            pd.testing.assert_frame_equal(old[key], new[key], check_exact=True)
-        except AssertionError as exc:
-            out.append(f"{key}: {str(exc)[:300]}")
-    for k in sorted(set(old["metrics"]) | set(new["metrics"])):
-        if old["metrics"].get(k) != new["metrics"].get(k):
-            out.append(f"metric {k}: {old['metrics'].get(k)} vs {new['metrics'].get(k)}")
-    return out
+    return frame_differences(old, new, ("scores", "leads")) + metric_differences(
+        old["metrics"], new["metrics"]
+    )
 
 
 def run_bank(processed: Path, region: str, old_src: Path, work: Path) -> dict[str, float]:
@@ -162,14 +153,17 @@ def run_bank(processed: Path, region: str, old_src: Path, work: Path) -> dict[st
         cmd = [sys.executable, "-m", "benchmarks.fit_memory", "--child", "--region", region]
         cmd += ["--processed", str(view), "--result", str(result)]
         print(
-            f"  {size_label(n)} customers, {region}, {kind} code (load {_load()}) ...", flush=True
+            f"  {size_label(n)} customers, {region}, {kind} code (load {load_text()}) ...",
+            flush=True,
         )
         wall, cpu, rss = measure(cmd, env=env)
         out.update({f"{stem}_{kind}_s": wall, f"{stem}_{kind}_cpu_s": cpu})
         out[f"{stem}_{kind}_peak_rss_gb"] = rss
         with open(result, "rb") as f:
             peaks, results[kind] = pickle.load(f)
-        print(f"    {wall:.1f} s, {cpu:.1f} CPU s, {rss:.2f} GB; load {_load()}; peak per step:")
+        print(
+            f"    {wall:.1f} s, {cpu:.1f} CPU s, {rss:.2f} GB; load {load_text()}; peak per step:"
+        )
         for step, gb in peaks.items():
             print(f"      {gb:6.2f} GB  {step}", flush=True)
     diff = differences(results["old"], results["new"])
@@ -181,10 +175,6 @@ def run_bank(processed: Path, region: str, old_src: Path, work: Path) -> dict[st
     for k in sorted(out):
         print(f"    {k:44s} {out[k]:9.3f}", flush=True)
     return out
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,19 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.result, "wb") as f:
             pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
         return 0
-    print(f"{os.cpu_count()} cores; load {_load()}", flush=True)
+    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
     (ROOT / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fit-memory-", dir=ROOT / "build") as tmp:
-        if args.old_src:
-            old_src = Path(args.old_src)
-        else:
-            from benchmarks.prepare_memory import export_source
-
-            old_src = export_source(args.old_ref, Path(tmp) / "old")
+        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
         figures = run_bank(processed, region, old_src, Path(tmp))
     if args.out:
         merge_figures(Path(args.out), figures)
-    print(f"load at the end {_load()}")
+    print(f"load at the end {load_text()}")
     return 0
 
 

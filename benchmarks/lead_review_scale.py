@@ -42,8 +42,16 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks._harness import ROOT, measure, merge_figures
-from benchmarks.fit_memory import bank_view
+from benchmarks._harness import (
+    ROOT,
+    bank_view,
+    frame_differences,
+    load_text,
+    measure,
+    merge_figures,
+    metric_differences,
+    old_source,
+)
 from benchmarks.scale import _first_region, size_label
 
 #: main before issue 18's lead review changes.
@@ -189,27 +197,7 @@ def output_differences(a: Path, b: Path) -> list[str]:
             out.append(f"restricted/{name}")
     ma = json.loads((a / "metrics.json").read_text(encoding="utf-8"))
     mb = json.loads((b / "metrics.json").read_text(encoding="utf-8"))
-    for k in sorted(set(ma) | set(mb)):
-        if ma.get(k) != mb.get(k):
-            out.append(f"metric {k}: {ma.get(k)} vs {mb.get(k)}")
-    return out
-
-
-def frame_differences(old: dict, new: dict) -> list[str]:
-    """Differences between the runs' lead and upgrade frames."""
-    import pandas as pd
-
-    out = []
-    for key in ("leads", "upgrades"):
-        try:
-            pd.testing.assert_frame_equal(old[key], new[key], check_exact=True)
-        except AssertionError as exc:
-            out.append(f"{key}: {str(exc)[:300]}")
-    return out
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return out + metric_differences(ma, mb)
 
 
 def warm_models(processed: Path, region: str, src: Path) -> None:
@@ -245,7 +233,7 @@ def run_bank(
 
     n = int(pq.ParquetFile(processed / "customers.parquet").metadata.num_rows)
     stem = f"scale_lead_review_{size_label(n)}"
-    print(f"  warming the model cache of {processed} (untimed, load {_load()}) ...", flush=True)
+    print(f"  warming the model cache of {processed} (untimed, load {load_text()}) ...", flush=True)
     warm_models(processed, region, ROOT / "src")
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     outputs: list[Path] = []
@@ -262,7 +250,7 @@ def run_bank(
             cmd += ["--result", str(result), "--output", str(out_dir)]
             if profile and kind == "new" and i == 0:
                 cmd += ["--profile-to", str(ROOT / "build" / f"{stem}.prof")]
-            print(f"  {size_label(n)}, {region}, {kind} code, run {i + 1} (load {_load()})")
+            print(f"  {size_label(n)}, {region}, {kind} code, run {i + 1} (load {load_text()})")
             wall, cpu, rss = measure(cmd, env=env)
             with open(result, "rb") as f:
                 found = pickle.load(f)
@@ -271,7 +259,7 @@ def run_bank(
             print(
                 f"    cell {fig['cell_s']:.1f} s, {fig['cell_cpu_s']:.1f} CPU s, peak "
                 f"{fig['cell_peak_rss_gb']:.2f} GB; child {wall:.1f} s, {cpu:.1f} CPU s, "
-                f"{rss:.2f} GB; load {_load()}",
+                f"{rss:.2f} GB; load {load_text()}",
                 flush=True,
             )
             steps = {k[5:-6]: v for k, v in fig.items() if k.startswith("step_")}
@@ -280,7 +268,9 @@ def run_bank(
             if not first:
                 first = found
             else:
-                diff = frame_differences(first, found) + output_differences(outputs[0], out_dir)
+                diff = frame_differences(first, found, ("leads", "upgrades")) + output_differences(
+                    outputs[0], out_dir
+                )
                 if diff:
                     raise RuntimeError(f"runs differ at {size_label(n)}: {diff[:20]}")
     base = runs["new"][0]
@@ -330,19 +320,14 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.result, "wb") as f:
             pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
         return 0
-    print(f"{os.cpu_count()} cores; load {_load()}", flush=True)
+    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
     (ROOT / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lead-review-", dir=ROOT / "build") as tmp:
-        if args.old_src:
-            old_src = Path(args.old_src)
-        else:
-            from benchmarks.prepare_memory import export_source
-
-            old_src = export_source(args.old_ref, Path(tmp) / "old")
+        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
         figures = run_bank(processed, region, old_src, Path(tmp), args.repeat, args.profile)
     if args.out:
         merge_figures(Path(args.out), figures)
-    print(f"load at the end {_load()}")
+    print(f"load at the end {load_text()}")
     return 0
 
 

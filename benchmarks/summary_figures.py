@@ -37,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks._harness import ROOT, measure, merge_figures
+from benchmarks._harness import ROOT, bank_view, load_text, measure, merge_figures, old_source
 from benchmarks.scale import size_label
 
 #: main before the run's retention was counted in SQL and the overview read the standing.
@@ -97,15 +97,6 @@ def differences(old: dict, new: dict) -> list[str]:
     return out
 
 
-def bank_view(processed: Path, dest: Path) -> Path:
-    """A processed folder of symbolic links to ``processed``'s tables, without ``_models``."""
-    dest.mkdir(parents=True)
-    for f in processed.iterdir():
-        if f.name != "_models":
-            (dest / f.name).symlink_to(f.resolve())
-    return dest
-
-
 def run_bank(processed: Path, old_src: Path, work: Path) -> dict[str, float]:
     """Every step with the old and the new code, alternating; compare; return the figures.
 
@@ -129,11 +120,13 @@ def run_bank(processed: Path, old_src: Path, work: Path) -> dict[str, float]:
             result = work / f"{kind}-{step}.pkl"
             cmd = [sys.executable, "-m", "benchmarks.summary_figures", "--child", step]
             cmd += ["--processed", str(views[kind]), "--result", str(result)]
-            print(f"  {size_label(n)}, {step}, {kind} code (load {_load()}) ...", flush=True)
+            print(f"  {size_label(n)}, {step}, {kind} code (load {load_text()}) ...", flush=True)
             wall, cpu, rss = measure(cmd, env=env)
             key = f"{stem}_{step}_{kind}"
             out |= {f"{key}_s": wall, f"{key}_cpu_s": cpu, f"{key}_peak_rss_gb": rss}
-            print(f"    {wall:.1f} s, {cpu:.1f} CPU s, {rss:.2f} GB; load {_load()}", flush=True)
+            print(
+                f"    {wall:.1f} s, {cpu:.1f} CPU s, {rss:.2f} GB; load {load_text()}", flush=True
+            )
             with open(result, "rb") as f:
                 results[kind] = pickle.load(f)
         diff = differences(results["old"], results["new"])
@@ -148,10 +141,6 @@ def run_bank(processed: Path, old_src: Path, work: Path) -> dict[str, float]:
     for k in sorted(out):
         print(f"    {k:48s} {out[k]:9.3f}", flush=True)
     return out
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,19 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.result, "wb") as f:
             pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
         return 0
-    print(f"{os.cpu_count()} cores; load {_load()}", flush=True)
+    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
     (ROOT / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="summary-figures-", dir=ROOT / "build") as tmp:
-        if args.old_src:
-            old_src = Path(args.old_src)
-        else:
-            from benchmarks.prepare_memory import export_source
-
-            old_src = export_source(args.old_ref, Path(tmp) / "old")
+        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
         figures = run_bank(processed, old_src, Path(tmp))
     if args.out:
         merge_figures(Path(args.out), figures)
-    print(f"load at the end {_load()}")
+    print(f"load at the end {load_text()}")
     return 0
 
 
