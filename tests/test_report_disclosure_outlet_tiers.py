@@ -20,6 +20,7 @@ from bankanalysis.report.disclosure_outlet_tiers import (
     withhold_quality_plus,
 )
 from bankanalysis.report.disclosure_plan import PlanCounts
+from bankanalysis.report.lead_review import outlet_scorecard_table
 
 K = 10
 SHARE = "Quality-and-above customers"  # the gap table's header (the KPI's name)
@@ -322,3 +323,74 @@ def test_the_plan_tables_withhold_a_withheld_coverage_at_every_period_they_print
     assert [out.of("O2", "product_coverage", p) for p in periods] == ["primary"] * 8
     assert [out.of("O1", "product_coverage", p) for p in periods] == ["secondary"] * 8
     assert [out.of("O3", "product_coverage", p) for p in periods] == [""] * 8
+
+
+# --------------------------------------------------------------------------- rates over the count
+# R02 of the CI bank: outlets of 42 and 7 quality-and-above customers; the 7 is `<10` and the
+# 42 `x` (the region's 49 less it would give the 7 back). A rate over the 42 restricts it to
+# few values: 16.7 % is 7/42 or 8/48, so with the region's 49 the small outlet's 7 is 7 or 1.
+
+
+def _rates_by_outlet() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "quality_plus_customers": [42, 7],
+            "manager_coverage": [7 / 42, 3 / 7],
+            "manager_adequacy": [21.0, 7.0],
+            "contact_plan_coverage": [7 / 42, 2 / 7],
+            "full_time_managers": [2.0, 1.0],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+
+
+def test_01_withholds_the_rates_over_a_secondary_outlets_quality_and_above_customers():
+    """The lead printed Big's manager and contact-plan coverage (16.7 %) beside its `x`."""
+    table = rs.manager_outlet_table(_rates_by_outlet(), {"O1": "Big", "O2": "Small"}, K)
+    assert table.frame.iloc[0].tolist() == ["Big", "x", "x", "2", "x", "x"]
+    assert table.frame.iloc[1].tolist() == ["Small", "<10", "<10", "1", "<10", "<10"]
+    assert "16.7%" not in table.frame.to_string()
+    assert table.note == (
+        "Rates over an outlet's quality-and-above customers are withheld with that count, since "
+        "a rate gives its denominator back within few values: <10 = fewer than 10 "
+        "quality-and-above customers; x = withheld so that another withheld figure cannot be "
+        "worked out from it."
+    )
+    # the chart draws what the table shows: no bar for either outlet
+    assert rs.manager_outlet_plot_data(_rates_by_outlet(), {"O1": "Big"}, K).empty
+
+
+def test_02_withholds_the_contact_plan_coverage_of_a_secondary_outlet():
+    """02's outlet scorecards printed Big's 16.7 % (7/42) while 01 withheld the 42 as `x`."""
+    cards = pd.DataFrame(
+        {
+            "customers": [300, 50],
+            "quality_plus_customers": [42, 7],
+            "contact_plan_coverage": [7 / 42, 2 / 7],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    table = outlet_scorecard_table(cards, {"O1": "Big", "O2": "Small"}, K)
+    assert table.frame.values.tolist() == [["Big", "300", "x"], ["Small", "50", "<10"]]
+    assert "quality-and-above customers are withheld with that count" in table.note
+    # a third outlet makes the 7 safe alone with the smallest other one: the rest print
+    more = pd.concat(
+        [cards, pd.DataFrame({"customers": [400], "quality_plus_customers": [90],
+                              "contact_plan_coverage": [0.5]}, index=pd.Index(["O3"]))]
+    )  # fmt: skip
+    frame = outlet_scorecard_table(more, {}, K).frame
+    assert frame.iloc[:, 2].tolist() == ["x", "<10", "50.0%"]
+
+
+def test_03_quarter_table_withholds_the_wealth_card_matching_of_a_secondary_outlet():
+    """03's quarter and changes tables printed Big's wealth-card matching (16.7 %) at every
+    quarter end: every period now reads the decision's marker, as its share does."""
+    mine = _region([300, 50], [42, 7])
+    hidden = withhold_quality_plus(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["share_quality_plus"].tolist() == ["secondary", "primary"]
+    out = withhold_plan_groups(PlanCounts(k=K), hidden, mine, ["2025-12", "2026-10"])
+    periods = ["2025-12", "2025-Q4", "2026-Q4", "2026", "mom", "yoy"]
+    for kpi in ("wealth_card_matching", "contact_plan_coverage", "manager_coverage"):
+        assert [out.of("O1", kpi, p) for p in periods] == ["secondary"] * 6
+        assert [out.of("O2", kpi, p) for p in periods] == ["primary"] * 6
+    assert out.of_level("outlet", "O1", "wealth_card_matching", "2026-Q4") == "secondary"

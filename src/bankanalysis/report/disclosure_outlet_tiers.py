@@ -50,9 +50,11 @@ __all__ = [
     "OUTLET_GROUP_FIGURES",
     "QUALITY_PLUS",
     "QUALITY_PLUS_FIGURES",
+    "QUALITY_PLUS_RATES",
     "mark_withheld_rows",
     "protect_outlet_group",
     "protect_quality_plus",
+    "quality_plus_rate_note",
     "withheld_rank_note",
     "withhold_outlet_groups",
     "withhold_plan_groups",
@@ -65,6 +67,15 @@ logger = logging.getLogger(__name__)
 QUALITY_PLUS = "quality_plus_customers"
 #: 03's per-outlet figures computed from the outlet's quality-and-above customers.
 QUALITY_PLUS_FIGURES: tuple[str, ...] = ("share_quality_plus",)
+#: Per-outlet rates over the outlet's quality-and-above customers (01's account-manager table,
+#: 02's outlet scorecards, 03's quarter and changes tables): withheld wherever
+#: :func:`protect_quality_plus` withholds the count, since a rate restricts its denominator to
+#: few values (16.7 % is 7/42 or 8/48; with the region's count the other outlet's comes back).
+QUALITY_PLUS_RATES: tuple[str, ...] = (
+    "manager_coverage",
+    "contact_plan_coverage",
+    "wealth_card_matching",
+)
 #: 03's per-outlet shares of a group of the outlet's customers: figure -> (the group's count
 #: in the outlet KPIs, whether the rest of the outlet's customers is a group to protect too).
 #: The outlet's quality-and-above customers are 01's count (its mass tier is not printed per
@@ -362,12 +373,34 @@ def withhold_plan_groups(
     }
     status = dict(counts.status)
     for col in (c for c in OUTLET_GROUP_FIGURES if c in hidden.columns):
+        # the rates over the outlet's quality-and-above customers follow their count
+        kpis = (col, *QUALITY_PLUS_RATES) if col == "share_quality_plus" else (col,)
         for i, oid in mine["outlet_id"].astype(str).items():
             st = str(hidden.at[i, col]) if i in hidden.index else ""
             if st:
-                for p in sorted(periods):
-                    status.setdefault((oid, col, p), st)
+                for kpi in kpis:
+                    for p in sorted(periods):
+                        status.setdefault((oid, kpi, p), st)
     return replace(counts, status=status)
+
+
+def quality_plus_rate_note(status: Iterable[str], k: int) -> str:
+    """The sentence under a per-outlet table saying why the rates over an outlet's
+    quality-and-above customers are withheld with their count (``""`` when none is).
+
+    Examples
+    --------
+    >>> print(quality_plus_rate_note(["secondary", "primary", ""], 10))
+    Rates over an outlet's quality-and-above customers are withheld with that count, since a rate gives its denominator back within few values: <10 = fewer than 10 quality-and-above customers; x = withheld so that another withheld figure cannot be worked out from it.
+    """
+    shown = [s for s in (PRIMARY, SECONDARY, FAILSAFE) if s in {str(x) for x in status}]
+    if not shown:
+        return ""
+    parts = [f"{cell_value(None, s, k)} = {_why('share_quality_plus', s, k)}" for s in shown]
+    return (
+        "Rates over an outlet's quality-and-above customers are withheld with that count, "
+        "since a rate gives its denominator back within few values: " + "; ".join(parts) + "."
+    )
 
 
 def mark_withheld_rows(

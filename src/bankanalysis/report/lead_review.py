@@ -29,6 +29,12 @@ from bankanalysis.propensity.workflow import (
     manager_book,
     replay_conversion,
 )
+from bankanalysis.report.disclosure_outlet_tiers import (
+    QUALITY_PLUS,
+    mark_withheld_rows,
+    protect_quality_plus,
+    quality_plus_rate_note,
+)
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Absent,
@@ -218,7 +224,10 @@ def outlet_scorecard_table(
 
     The small-group rule per cell: an outlet with 1 to ``min_group_size - 1`` customers is
     withheld, and each figure also when the customers it is about (``KPI_GROUP``; the leads
-    issued for the lead conversion rate; the new customers themselves) are that few.
+    issued for the lead conversion rate; the new customers themselves) are that few. A rate
+    over the outlet's quality-and-above customers (contact-plan coverage) is withheld wherever
+    :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus` withholds that
+    count (01's decision: ``<k``, ``x`` or ``withheld``), and a note says why.
 
     Examples
     --------
@@ -227,7 +236,7 @@ def outlet_scorecard_table(
     ...     "lead_conversion_rate": [0.25, float("nan")]},
     ...     index=pd.Index(["O1", "O2"], name="outlet_id"))
     >>> outlet_scorecard_table(cards, {}, 10).frame.values.tolist()
-    [['O1', '50', '50.0%', '25.0%'], ['O2', '50', '<10', 'n/a']]
+    [['O1', '50', 'x', '25.0%'], ['O2', '50', '<10', 'n/a']]
     """
     df = cards.reset_index()
     key = df.columns[0]
@@ -244,7 +253,13 @@ def outlet_scorecard_table(
             n = df[group].astype("float64")
             mask |= is_small(n, min_group_size) & (n > 0).to_numpy()
         withheld[col] = mask
-    return kpi_table(
+    status = pd.Series("", index=df.index)
+    if QUALITY_PLUS in df.columns:
+        decided = protect_quality_plus(cards[QUALITY_PLUS].fillna(0), min_group_size)
+        status = pd.Series(decided.to_numpy(), index=df.index)
+        for col in (c for c in withheld.columns if KPI_GROUP.get(cols[c]) == QUALITY_PLUS):
+            withheld[col] |= status.ne("")
+    table = kpi_table(
         df,
         cols,
         labels=["outlet"],
@@ -253,6 +268,15 @@ def outlet_scorecard_table(
         suppressed=withheld,
         caption="Scorecard measures per outlet",
     )
+    rates = [
+        table.frame.columns[1 + i]
+        for i, c in enumerate(cols)
+        if KPI_GROUP.get(cols[c]) == QUALITY_PLUS
+    ]
+    table.frame = mark_withheld_rows(table.frame, rates, status.tolist(), min_group_size)
+    if note := quality_plus_rate_note(status.loc[status.ne("")], min_group_size):
+        table.note = f"{table.note} {note}".strip() if table.note else note
+    return table
 
 
 # --------------------------------------------------------------------------- conversion

@@ -30,7 +30,11 @@ from bankanalysis.report.disclosure_grid import (
     guard_target_counts,
     protect_pipeline,
 )
-from bankanalysis.report.disclosure_outlet_tiers import mark_withheld_rows, protect_quality_plus
+from bankanalysis.report.disclosure_outlet_tiers import (
+    mark_withheld_rows,
+    protect_quality_plus,
+    quality_plus_rate_note,
+)
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     NOT_AVAILABLE,
@@ -784,7 +788,8 @@ def manager_text(metrics: Mapping[str, Any], currency: str = DEFAULT_CURRENCY) -
 #: Columns of the account-manager table that give an outlet's quality-and-above customers
 #: back (the adequacy ratio times the full-time managers printed beside it).
 _MANAGER_OUTLET_COUNT: tuple[str, ...] = ("quality_plus_customers", "manager_adequacy")
-#: Rates over the outlet's quality-and-above customers, withheld when those are 1 to k - 1.
+#: Rates over the outlet's quality-and-above customers, withheld with that count (a rate
+#: restricts its denominator to few values: 16.7 % is 7/42 or 8/48).
 _MANAGER_OUTLET_RATES: tuple[str, ...] = ("manager_coverage", "contact_plan_coverage")
 
 
@@ -796,8 +801,8 @@ def manager_outlet_table(
     An outlet's quality-and-above customers and the adequacy ratio (which gives them back)
     follow :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`, the
     decision 03 reads for the outlet's share of them (``<k``; ``x`` or ``withheld`` where the
-    region's count would give a small one back); the coverage rates over them are withheld
-    when they are 1 to ``k - 1`` customers (``<k``), as 02's scorecards withhold them.
+    region's count would give a small one back); so do the coverage rates over them (a rate
+    restricts its denominator to few values), and a note under the table says why.
     """
     status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
@@ -805,10 +810,8 @@ def manager_outlet_table(
     df["status"] = status.to_numpy()
     small = pd.Series(is_small(df["quality_plus_customers"], min_group_size), index=df.index)
     hidden = df["status"].ne("") | small
-    for col in _MANAGER_OUTLET_COUNT:
+    for col in (*_MANAGER_OUTLET_COUNT, *_MANAGER_OUTLET_RATES):
         df[col] = df[col].astype("float64").mask(hidden)
-    for col in _MANAGER_OUTLET_RATES:
-        df[col] = df[col].astype("float64").mask(small)
     df = df.assign(withheld=hidden).sort_values("outlet").reset_index(drop=True)
     spec = [
         ("outlet", "Outlet", None),
@@ -818,10 +821,11 @@ def manager_outlet_table(
         ("manager_adequacy", kpi_label("manager_adequacy"), "manager_adequacy"),
         ("contact_plan_coverage", kpi_label("contact_plan_coverage"), "contact_plan_coverage"),
     ]
+    note = quality_plus_rate_note(df["status"], min_group_size)
     table = _formatted_table(
-        df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"]
+        df, spec, currency="", min_group_size=min_group_size, withheld=df["withheld"], note=note
     )
-    counted = [h for c, h, _ in spec if c in _MANAGER_OUTLET_COUNT]
+    counted = [h for c, h, _ in spec if c in (*_MANAGER_OUTLET_COUNT, *_MANAGER_OUTLET_RATES)]
     table.frame = mark_withheld_rows(table.frame, counted, df["status"].tolist(), min_group_size)
     return table
 
@@ -829,9 +833,11 @@ def manager_outlet_table(
 def manager_outlet_plot_data(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> pd.DataFrame:
-    """Outlets whose manager coverage may be shown (enough quality-and-above customers)."""
+    """Outlets whose manager coverage the table shows (their quality-and-above customers
+    published: :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`)."""
+    status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
-    small = is_small(df["quality_plus_customers"], min_group_size)
+    small = is_small(df["quality_plus_customers"], min_group_size) | status.ne("").to_numpy()
     keep = df.loc[~small & df["manager_coverage"].notna().to_numpy()]
     # the names of the kept rows only (a Series assigned to an empty frame would add its rows)
     return keep.assign(outlet=keep["outlet_id"].map(outlet_names))
