@@ -347,3 +347,22 @@ def test_a_pipeline_of_fewer_than_k_candidates_is_not_audited_against_a_gap_no_r
     cells = {"a1": None, "a2": None, "b1": None, "total": None}
     lo, hi = attack_linear(cells, [{"a1": 1, "a2": 1, "b1": 1, "total": -1}], 10)["a2"]
     assert lo == 0.0 and hi == float("inf")
+
+
+def test_a_card_rate_is_withheld_with_the_count_it_is_over():
+    """The region's scorecards (a workbook for its management): outlets of 42 and 7
+    quality-and-above customers, the 7 withheld (`<10`) and the 42 with it (`x`: the region's
+    49 less it gives the 7 back). The lead printed the 42's contact-plan coverage (16.7 %),
+    which is 7/42 or 8/48: with the region's 49 the small outlet's 7 was 7 or 1."""
+    cards = pd.DataFrame(
+        {
+            "customers": [300, 50],
+            "quality_plus_customers": [42, 7],
+            "contact_plan_coverage": [7 / 42, 2 / 7],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    shown = dg.protect_cards(cards, 10)
+    assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
+    assert [str(v) for v in shown["contact_plan_coverage"]] == ["x", "<10"]
+    assert [str(v) for v in shown["customers"]] == ["300", "50"]

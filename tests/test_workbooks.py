@@ -422,15 +422,22 @@ def test_scorecard_median_is_over_published_cards_so_a_withheld_card_is_never_th
         [
             cards,
             pd.DataFrame(
-                {"customers": [80], "vip_plus_customers": [25], "vip_contact_rate": [0.9]},
-                index=pd.Index(["M4"], name="manager_id"),
+                {
+                    "customers": [80, 90],
+                    "vip_plus_customers": [25, 40],
+                    "vip_contact_rate": [0.9, 0.6],
+                },
+                index=pd.Index(["M4", "M5"], name="manager_id"),
             ),
         ]
     )
+    # M2's 2 comes back as the region's VIP total less the others: M1's 20 is withheld too
+    # (x), and with it M1's rate (20 % is 4/20 or 5/25), so M1 is no median either
+    assert str(protect_cards(more, 3).at["M1", "vip_contact_rate"]) == "x"
     card = scorecard_sheet(more.loc["M1"], protect_cards(more, 3), {}, min_peers=3)
     row = (
         card.set_index("Measure")
         .loc[lambda d: d.index.str.contains("VIP customers contacted")]
         .iloc[0]
     )
-    assert row["Region median"] == pytest.approx(0.8)  # over 20 %, 80 %, 90 %, not 65 %
+    assert row["Region median"] == pytest.approx(0.8)  # over 80 %, 90 %, 60 %, not 60 %

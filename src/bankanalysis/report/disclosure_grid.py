@@ -425,7 +425,9 @@ def protect_cards(
 
     The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
     leads) go through :func:`protect_grid` with the region's totals published; a rate is
-    withheld with its row or when the customers it is about are 1 to ``k - 1``; ``level`` is
+    withheld with its row, with the count of the customers it is about when the grid withholds
+    that count (a rate gives its denominator back within few values), or when they are 1 to
+    ``k - 1``; ``level`` is
     the money protection level (the parameter ``protection_level``). Returns the
     cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
     ``attrs["protection"]``.
@@ -480,10 +482,12 @@ def protect_cards(
             if sizes is None
             else pd.Series(is_small(sizes.fillna(0.0), k), index=cards.index)
         )
+        # a rate restricts its group to few values (16.7 % is 7/42 or 8/48): withheld with it
+        by_group = status[group] if group in status.columns else pd.Series("", cards.index)
         out[rate] = out[rate].astype("object")
-        for i in cards.index[(row_hidden | small).to_numpy()]:
+        for i in cards.index[(row_hidden | small | by_group.ne("")).to_numpy()]:
             if not is_missing(cards.at[i, rate]):
-                why = str(status.at[i, "customers"]) if row_hidden[i] else PRIMARY
+                why = str(status.at[i, "customers"]) if row_hidden[i] else by_group[i] or PRIMARY
                 out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
     out.attrs = attrs | {"protection": protection}
     return out
