@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.report.disclosure_plan import PlanCounts, unit_key
+from bankanalysis.report.retention_counts import end_rows
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     PRIMARY,
@@ -143,37 +144,12 @@ def lost_counts(
     for end in ends:
         base = base_month(months, end, lookback)
         now = set(cm.loc[cm["month"] == end, "customer_id"])
-        b = cm.loc[cm["month"] == base, ["customer_id", "region_id"]]
-        lost = (~b["customer_id"].isin(now)).astype("float64")
-        g = (
-            pd.DataFrame({"region_id": b["region_id"].astype(str), "base": 1.0, "lost": lost})
-            .groupby("region_id")[["base", "lost"]]
-            .sum()
-            .reindex(regions, fill_value=0.0)
-        )
-        ech = g.groupby(g.index.map(lambda r: str(echelon_of[r])))[["base", "lost"]].sum()
-        for level, part in (("region", g), ("echelon", ech)):
-            frames.append(part.assign(month=end, level=level, id=part.index.astype(str)))
-        if "outlet_id" in cm.columns:  # 03's quarter table prints its outlets' retention
-            o = cm.loc[cm["month"] == base, ["customer_id", "outlet_id"]]
-            og = (
-                pd.DataFrame(
-                    {
-                        "outlet_id": o["outlet_id"].astype(str),
-                        "base": 1.0,
-                        "lost": (~o["customer_id"].isin(now)).astype("float64"),
-                    }
-                )
-                .groupby("outlet_id")[["base", "lost"]]
-                .sum()
-            )
-            frames.append(og.assign(month=end, level="outlet", id=og.index.astype(str)))
-        frames.append(
-            pd.DataFrame(
-                {"month": [end], "level": ["bank"], "id": ["bank"]}
-                | {c: [float(g[c].sum())] for c in ("base", "lost")}
-            )
-        )
+        cols = ["customer_id", "region_id"] + (["outlet_id"] if "outlet_id" in cm.columns else [])
+        b = cm.loc[cm["month"] == base, cols]
+        rows = b.drop(columns="customer_id").astype(str)
+        rows["base"], rows["lost"] = 1.0, (~b["customer_id"].isin(now)).astype("float64")
+        # 03's quarter table prints its outlets' retention: outlets when the data hold them
+        frames += end_rows(end, rows, regions, echelon_of)
     cols = ["month", "level", "id", "base", "lost"]
     if not frames:
         return pd.DataFrame(columns=cols)

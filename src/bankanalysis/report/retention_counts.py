@@ -21,9 +21,40 @@ import pandas as pd
 from bankanalysis.data.processed_sql import base_lost_counts
 from bankanalysis.rules.months import base_month
 
-__all__ = ["bank_lost_counts", "lost_counts_of_units"]
+__all__ = ["bank_lost_counts", "end_rows", "lost_counts_of_units"]
 
 _COLUMNS = ["month", "level", "id", "base", "lost"]
+
+
+def end_rows(
+    end: str, rows: pd.DataFrame, regions: Sequence[str], echelon_of: Mapping[str, Any]
+) -> list[pd.DataFrame]:
+    """The ``month, level, id, base, lost`` frames of one month-end: ``rows`` (``region_id``,
+    optionally ``outlet_id``, ``base``, ``lost`` as float: per customer or per unit) summed
+    per region (every one of ``regions``), echelon, outlet and the bank.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"region_id": ["R1", "R1"], "base": [1.0, 1.0], "lost": [0.0, 1.0]})
+    >>> [f.values.tolist() for f in end_rows("2025-02", rows, ["R1"], {"R1": 1})]
+    [[[2.0, 1.0, '2025-02', 'region', 'R1']], [[2.0, 1.0, '2025-02', 'echelon', '1']], [['2025-02', 'bank', 'bank', 2.0, 1.0]]]
+    """
+    g = rows.groupby("region_id")[["base", "lost"]].sum().reindex(regions, fill_value=0.0)
+    ech = g.groupby(g.index.map(lambda r: str(echelon_of[r])))[["base", "lost"]].sum()
+    out = [
+        part.assign(month=end, level=level, id=part.index.astype(str))
+        for level, part in (("region", g), ("echelon", ech))
+    ]
+    if "outlet_id" in rows.columns:
+        og = rows.groupby("outlet_id")[["base", "lost"]].sum()
+        out.append(og.assign(month=end, level="outlet", id=og.index.astype(str)))
+    out.append(
+        pd.DataFrame(
+            {"month": [end], "level": ["bank"], "id": ["bank"]}
+            | {c: [float(g[c].sum())] for c in ("base", "lost")}
+        )
+    )
+    return out
 
 
 def lost_counts_of_units(
@@ -49,28 +80,9 @@ def lost_counts_of_units(
     regions = sorted(str(r) for r in echelon_of)
     for end in ends:
         u = units.loc[units["end"] == end]
-        counts = {"base": u["base"].astype("float64"), "lost": u["lost"].astype("float64")}
-        g = (
-            pd.DataFrame({"region_id": u["region_id"].astype(str), **counts})
-            .groupby("region_id")[["base", "lost"]]
-            .sum()
-            .reindex(regions, fill_value=0.0)
-        )
-        ech = g.groupby(g.index.map(lambda r: str(echelon_of[r])))[["base", "lost"]].sum()
-        for level, part in (("region", g), ("echelon", ech)):
-            frames.append(part.assign(month=end, level=level, id=part.index.astype(str)))
-        og = (
-            pd.DataFrame({"outlet_id": u["outlet_id"].astype(str), **counts})
-            .groupby("outlet_id")[["base", "lost"]]
-            .sum()
-        )
-        frames.append(og.assign(month=end, level="outlet", id=og.index.astype(str)))
-        frames.append(
-            pd.DataFrame(
-                {"month": [end], "level": ["bank"], "id": ["bank"]}
-                | {c: [float(g[c].sum())] for c in ("base", "lost")}
-            )
-        )
+        rows = u[["region_id", "outlet_id"]].astype(str)
+        rows["base"], rows["lost"] = u["base"].astype("float64"), u["lost"].astype("float64")
+        frames += end_rows(end, rows, regions, echelon_of)
     if not frames:
         return pd.DataFrame(columns=_COLUMNS)
     return pd.concat(frames, ignore_index=True)[_COLUMNS].reset_index(drop=True)
