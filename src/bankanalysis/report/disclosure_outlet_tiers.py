@@ -44,16 +44,16 @@ from bankanalysis.rules.disclosure_secondary import (
     audit,
     unsafe_note,
 )
-from bankanalysis.rules.kpis import KPIS
+from bankanalysis.rules.kpis import KPIS, rates_over
 
 __all__ = [
     "OUTLET_GROUP_FIGURES",
     "QUALITY_PLUS",
     "QUALITY_PLUS_FIGURES",
-    "QUALITY_PLUS_RATES",
     "mark_withheld_rows",
     "protect_outlet_group",
     "protect_quality_plus",
+    "quality_plus_rates",
     "quality_plus_rate_note",
     "withheld_rank_note",
     "withhold_outlet_groups",
@@ -65,17 +65,26 @@ logger = logging.getLogger(__name__)
 
 #: The count decided (01's column name for it).
 QUALITY_PLUS = "quality_plus_customers"
+#: The count as the reports name it (01's column header; the KPI dictionary's ``denominator``).
+QUALITY_PLUS_NAME = "Quality-and-above customers"
 #: 03's per-outlet figures computed from the outlet's quality-and-above customers.
 QUALITY_PLUS_FIGURES: tuple[str, ...] = ("share_quality_plus",)
-#: Per-outlet rates over the outlet's quality-and-above customers (01's account-manager table,
-#: 02's outlet scorecards, 03's quarter and changes tables): withheld wherever
-#: :func:`protect_quality_plus` withholds the count, since a rate restricts its denominator to
-#: few values (16.7 % is 7/42 or 8/48; with the region's count the other outlet's comes back).
-QUALITY_PLUS_RATES: tuple[str, ...] = (
-    "manager_coverage",
-    "contact_plan_coverage",
-    "wealth_card_matching",
-)
+
+
+def quality_plus_rates() -> tuple[str, ...]:
+    """Per-outlet rates over the outlet's quality-and-above customers (01's account-manager
+    table, 02's outlet scorecards, 03's quarter and changes tables): withheld wherever
+    :func:`protect_quality_plus` withholds the count, since a rate restricts its denominator to
+    few values (16.7 % is 7/42 or 8/48; with the region's count the other outlet's comes
+    back). Read from the KPI dictionary (``denominator``), the pairs the tests' rate attacker
+    reads too.
+
+    >>> quality_plus_rates()
+    ('wealth_card_matching', 'contact_plan_coverage', 'manager_coverage')
+    """
+    return rates_over(QUALITY_PLUS_NAME, unit="share")
+
+
 #: 03's per-outlet shares of a group of the outlet's customers: figure -> (the group's count
 #: in the outlet KPIs, whether the rest of the outlet's customers is a group to protect too).
 #: The outlet's quality-and-above customers are 01's count (its mass tier is not printed per
@@ -374,7 +383,7 @@ def withhold_plan_groups(
     status = dict(counts.status)
     for col in (c for c in OUTLET_GROUP_FIGURES if c in hidden.columns):
         # the rates over the outlet's quality-and-above customers follow their count
-        kpis = (col, *QUALITY_PLUS_RATES) if col == "share_quality_plus" else (col,)
+        kpis = (col, *quality_plus_rates()) if col == "share_quality_plus" else (col,)
         for i, oid in mine["outlet_id"].astype(str).items():
             st = str(hidden.at[i, col]) if i in hidden.index else ""
             if st:

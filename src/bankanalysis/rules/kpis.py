@@ -46,6 +46,7 @@ __all__ = [
     "metric_key",
     "parse_metric_key",
     "plan_kpis",
+    "rates_over",
 ]
 
 Unit = Literal["money", "share", "count", "products", "minutes", "ratio", "score", "rank", "months"]
@@ -98,6 +99,13 @@ class KPI:
         True for the annual plan's KPIs (scorecards, attainment, summaries).
     decimals : int or None
         Display decimals overriding the unit's default.
+    numerator, denominator : str
+        For a rate or ratio, the count it divides (``numerator``) or divides by
+        (``denominator``) as the reports name that count in a table header (``"Quality-and-above
+        customers"``); empty when the count is printed nowhere beside the rate. A printed rate
+        restricts both to few integer pairs, so a report withholding one of them withholds the
+        rate with it, and the attacker of the tests reads the same pairs
+        (:func:`rates_over`; docs/privacy.md, "Rates over a withheld count").
     """
 
     id: str
@@ -111,6 +119,8 @@ class KPI:
     proxy: str = ""
     plan: bool = False
     decimals: int | None = None
+    numerator: str = ""
+    denominator: str = ""
     aliases: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
@@ -273,6 +283,24 @@ def compute_function(kpi_id: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise KpiError(f"KPI {kpi_id}: compute function {module}:{name} not found") from exc
+
+
+def rates_over(count: str, unit: str | None = None) -> tuple[str, ...]:
+    """Ids of the rates and ratios whose numerator or denominator is ``count`` (a count as
+    the reports name it in a table header), optionally of one ``unit``, in dictionary order.
+
+    Examples
+    --------
+    >>> rates_over("Quality-and-above customers", unit="share")
+    ('wealth_card_matching', 'contact_plan_coverage', 'manager_coverage')
+    >>> rates_over("Full-time account managers")
+    ('manager_adequacy',)
+    """
+    return tuple(
+        k.id
+        for k in KPIS.values()
+        if count in (k.numerator, k.denominator) and (unit is None or k.unit == unit)
+    )
 
 
 def plan_kpis() -> list[KPI]:

@@ -1,0 +1,391 @@
+"""Attack D of issue 17: a published rate gives the withheld count it is over back.
+
+A rate printed to ``d`` decimals, ``r``, says ``|a / b - r| <= half a unit of its last digit``
+for its numerator ``a`` and denominator ``b``. Where one of them is withheld (``<k``, ``x``,
+``withheld``) and the other is printed -- or is a part of the withheld one that nobody prints
+(the covered customers of a coverage rate: an integer between 0 and ``b``) -- the integer
+values of the withheld count consistent with the rate are few: 16.7 % is 1/6, 2/12, ..., 7/42,
+8/48. With the region's published total of the count (the outlets add up to it) the other
+outlets' withheld counts follow: R02 of the CI bank, 49 quality-and-above customers, an `x`
+outlet at 16.7 % is 42 or 48, so the small outlet's `<10` is 7 or 1.
+
+Which column is a rate over which count is read from the package's KPI dictionary
+(``numerator`` / ``denominator`` of :mod:`bankanalysis.rules.kpis`), the same pairs the reports
+withhold together; nothing here names a KPI. The tables are the HTML attacker's
+(:func:`attacker.run_tables`). Modelled: every table whose rows are units (one label column,
+e.g. 01's account-manager table, 02's outlet scorecards, the overview's region scorecard); a
+rate in one table over a count of the same unit in another table of the same region's pages
+(or of the run's bank pages). Not modelled: the long tables with a KPI per row and a period
+per column (03's quarter and changes tables), whose periods the attacker does not match to
+the count's month.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from attacker import HtmlTable, K, _norm, _scope, read_figure
+
+from bankanalysis.rules.kpis import KPIS
+
+#: Largest value a withheld count is enumerated to when no published total bounds it.
+CAP = 100_000
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class RatePair:
+    """A rate or ratio of the KPI dictionary with the counts it divides: ``kpi`` (id),
+    ``name`` (its display name, how a table header names it), ``numerator`` and
+    ``denominator`` (how the headers name the counts; ``""`` when none is printed) and
+    ``share`` (printed in %)."""
+
+    kpi: str
+    name: str
+    numerator: str
+    denominator: str
+    share: bool
+
+
+def rate_pairs() -> list[RatePair]:
+    """Every rate of the KPI dictionary that declares its numerator or denominator."""
+    return [
+        RatePair(k.id, k.name, k.numerator, k.denominator, k.unit == "share")
+        for k in KPIS.values()
+        if k.numerator or k.denominator
+    ]
+
+
+def _bare(header: str) -> str:
+    """A header without its unit in brackets (``AUM per customer (CNY)`` -> ``aum per
+    customer``), normalised."""
+    return _norm(re.sub(r"\s*\([^()]*\)\s*$", "", str(header)))
+
+
+def _is(header: str, name: str) -> bool:
+    """Whether a column header names ``name`` (with or without its unit in brackets)."""
+    return bool(name) and (_norm(header) == _norm(name) or _bare(header) == _bare(name))
+
+
+@dataclass
+class _Count:
+    """One count of one unit as a table prints it: its figure and where."""
+
+    figure: tuple
+    where: str
+    marker: str  # "", "<k", "x", "withheld"
+
+
+def _marker(text: str, k: int) -> str:
+    t = " ".join(str(text).split())
+    if t == f"<{k}":
+        return "<k"
+    if t in ("x", "withheld"):
+        return t
+    return ""
+
+
+def _collect(tables: list[HtmlTable], k: int, names: set[str]):
+    """Per scope: ``counts[(unit, count name)]`` -> list of :class:`_Count`,
+    ``rates[(unit, kpi)]`` -> list of ``(lower, upper, where)`` (in ratio units), and
+    ``rows[(table name, count name)]`` -> the units of that table's count column."""
+    pairs = rate_pairs()
+    counts: dict = {}
+    rates: dict = {}
+    columns: dict = {}
+    for t in tables:
+        if t.label_columns(k) != 1:
+            continue  # a long table (KPI and period per row): not modelled
+        scope = _scope(t.page)
+        for j, head in enumerate(t.header[1:], start=1):
+            count = next((n for n in names if _is(head, n)), None)
+            if count is not None and not _count_column(t, j, k):
+                count = None  # a share or a gap under the count's name (03's peer ranks)
+            rate = next((p for p in pairs if _is(head, p.name)), None)
+            for row in t.rows:
+                unit = _norm(row[0])
+                if not unit:
+                    continue
+                text = row[j]
+                fig = read_figure(text, k)
+                mark = _marker(text, k)
+                if count is not None:
+                    if fig[0] == "text" and not mark:
+                        continue  # n/a, a name
+                    counts.setdefault((scope, unit, count), []).append(_Count(fig, t.name, mark))
+                    columns.setdefault((t.name, scope, count), []).append(unit)
+                elif rate is not None and fig[0] == "number":
+                    if rate.share and fig[3] != "%":
+                        continue  # a gap in pp, not the rate
+                    div = 100.0 if rate.share else 1.0
+                    rates.setdefault((scope, unit, rate.kpi), []).append(
+                        (max(fig[1], 0.0) / div, fig[2] / div, t.name)
+                    )
+    return counts, rates, columns
+
+
+def _count_column(t: HtmlTable, j: int, k: int) -> bool:
+    """Whether column ``j`` prints a count (or money): its printed numbers carry no unit but a
+    currency, and at least one cell is printed or marked."""
+    figs = [read_figure(r[j], k) for r in t.rows]
+    numbers = [f for f in figs if f[0] == "number"]
+    if any(f[3] != "" and len(f[3]) != 3 for f in numbers):
+        return False
+    if numbers:
+        return True
+    # a column of markers only: a count unless the table prints gaps (pp), e.g. 03's peer
+    # ranks, whose "Quality-and-above customers" is the share's gap to the peer median
+    gaps = any(read_figure(c, k)[3] == "pp" for r in t.rows for c in r)
+    return not gaps and any(_marker(r[j], k) for r in t.rows)
+
+
+def _printed(found: list[_Count]) -> tuple[float, float, bool] | None:
+    """The one interval every printed copy of a count agrees on, with whether it is a whole
+    number (``None`` when none is printed or two copies disagree)."""
+    numbers = [c.figure for c in found if c.figure[0] == "number"]
+    if not numbers:
+        return None
+    lo, hi = max(f[1] for f in numbers), min(f[2] for f in numbers)
+    if lo > hi + _EPS:
+        return None
+    whole = all(f[3] == "" and math.isclose(f[2] - f[1], 1.0) for f in numbers)
+    return lo, hi, whole
+
+
+def _domain(found: list[_Count], k: int, cap: int) -> set[int] | None:
+    """What the markers of a withheld count say: ``<k`` 1 .. k-1, ``x`` 0 or k .. cap,
+    ``withheld`` 0 .. cap (``None`` when some copy prints the count)."""
+    if any(c.figure[0] == "number" for c in found):
+        return None
+    marks = {c.marker for c in found}
+    out = set(range(0, cap + 1))
+    if "<k" in marks:
+        out &= set(range(1, k))
+    if "x" in marks:
+        out &= {0, *range(k, cap + 1)}
+    return out
+
+
+def _has_integer(lo: float, hi: float) -> bool:
+    return math.ceil(lo - _EPS) <= math.floor(hi + _EPS)
+
+
+def _denominator_ok(b: int, rate: tuple, num: tuple | None) -> bool:
+    """Whether ``b`` can be the denominator of ``rate`` with numerator ``num`` (printed
+    interval and wholeness) or, when ``num`` is ``None``, an unprinted whole part of ``b``."""
+    rlo, rhi = rate[0], rate[1]
+    if b == 0:
+        return False  # a rate over nobody is not printed
+    lo, hi = rlo * b, rhi * b
+    if num is None:
+        return _has_integer(max(lo, 0.0), min(hi, float(b)))
+    nlo, nhi, whole = num
+    lo, hi = max(lo, nlo), min(hi, nhi)
+    return _has_integer(lo, hi) if whole else lo <= hi + _EPS
+
+
+def _numerator_ok(a: int, rate: tuple, den: tuple) -> bool:
+    """Whether ``a`` can be the numerator of ``rate`` over the printed denominator ``den``."""
+    rlo, rhi = rate[0], rate[1]
+    dlo, dhi, whole = den
+    lo = a / rhi if rhi > 0 else math.inf
+    hi = a / rlo if rlo > 0 else math.inf
+    if a == 0:
+        lo, hi = (0.0, math.inf) if rlo <= 0 else (math.inf, -math.inf)
+    lo, hi = max(lo, dlo, _EPS), min(hi, dhi)
+    return _has_integer(lo, hi) if whole else lo <= hi + _EPS
+
+
+def feasible_counts(
+    tables: list[HtmlTable],
+    k: int = K,
+    totals: dict | None = None,
+    cap: int = CAP,
+) -> dict[tuple, dict]:
+    """Every withheld count over which (or of which) a rate is printed, with the integer
+    values the printed rates and totals leave it.
+
+    Parameters
+    ----------
+    tables : list of HtmlTable
+        The run's tables (:func:`attacker.run_tables`).
+    k : int
+        ``min_group_size``.
+    totals : dict, optional
+        ``{(scope, count name): set of possible integer totals}``: the region's published total
+        of a count (its outlets add up to it), e.g. from :func:`region_totals`. Also an upper
+        bound of every unit's count.
+    cap : int
+        Upper end of a withheld count without a total.
+
+    Returns
+    -------
+    dict
+        ``{(scope, unit, count name): {"marker", "values" (sorted list), "rates" (the KPI ids
+        read), "where"}}``.
+    """
+    totals = totals or {}
+    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
+    names.discard("")
+    counts, rates, columns = _collect(tables, k, names)
+    pairs = {p.kpi: p for p in rate_pairs()}
+    out: dict[tuple, dict] = {}
+    for (scope, unit, count), found in counts.items():
+        limit = max(totals.get((scope, count), {cap}) or {cap})
+        dom = _domain(found, k, min(limit, cap))
+        if dom is None:
+            continue
+        used = []
+        for (s, u, kpi), printed in rates.items():
+            p = pairs[kpi]
+            if s != scope or u != unit or count not in (p.numerator, p.denominator):
+                continue
+            other = p.denominator if count == p.numerator else p.numerator
+            known = _printed(counts.get((scope, unit, other), [])) if other else None
+            for rate in printed:
+                if count == p.denominator:
+                    if other and known is None:
+                        continue  # the numerator is a withheld count too: not read
+                    dom = {b for b in dom if _denominator_ok(b, rate, known)}
+                else:
+                    if known is None:
+                        continue
+                    dom = {a for a in dom if _numerator_ok(a, rate, known)}
+                used.append(kpi)
+        if used:
+            out[(scope, unit, count)] = {
+                "marker": "".join(sorted({c.marker for c in found})),
+                "values": dom,
+                "rates": sorted(set(used)),
+                "where": sorted({c.where for c in found}),
+            }
+    _with_totals(out, counts, columns, totals, k)
+    for v in out.values():
+        v["values"] = sorted(v["values"])
+    return out
+
+
+def _with_totals(out: dict, counts: dict, columns: dict, totals: dict, k: int) -> None:
+    """Narrow the counts of each table column whose region total is published: the units'
+    counts add up to one of the totals (every unit of the column with a withheld count
+    enters with the values its markers and rates leave)."""
+    for (_, scope, count), units in columns.items():
+        if (scope, count) not in totals:
+            continue
+        units = list(dict.fromkeys(units))
+        cells = [(scope, u, count) for u in units]
+        if not any(c in out for c in cells):
+            continue
+        fixed, sets = 0, []
+        for c in cells:
+            found = counts[c]
+            known = _printed(found)
+            if known is not None:
+                if not known[2] or not math.isclose(known[1] - known[0], 1.0):
+                    sets = None
+                    break
+                fixed += round((known[0] + known[1]) / 2)
+            elif c in out:
+                sets.append((c, set(out[c]["values"])))
+            else:
+                cap = max(totals[(scope, count)])
+                sets.append((c, _domain(found, k, cap)))
+        if sets is None or not sets:
+            continue
+        targets = {t - fixed for t in totals[(scope, count)]}
+        # reachable partial sums forward and backward, then each cell's consistent values
+        forward = [{0}]
+        for _, s in sets:
+            forward.append({a + v for a in forward[-1] for v in s if a + v <= max(targets)})
+        backward = [set(targets)]
+        for _, s in reversed(sets):
+            backward.append({a - v for a in backward[-1] for v in s if a - v >= 0})
+        backward.reverse()
+        for i, (c, s) in enumerate(sets):
+            keep = {v for v in s if any((v + a) in backward[i + 1] for a in forward[i])}
+            if c not in out:
+                out[c] = {
+                    "marker": "".join(sorted({x.marker for x in counts[c]})),
+                    "rates": [],
+                    "where": sorted({x.where for x in counts[c]}),
+                }
+            out[c]["values"] = keep
+            out[c]["total"] = sorted(totals[(scope, count)])
+
+
+def rate_leaks(found: dict[tuple, dict], k: int = K) -> list[tuple]:
+    """The counts :func:`feasible_counts` narrows below their protection interval:
+    ``(scope, unit, count, marker, values)`` for every ``<k`` count whose values span less than
+    ``(k - 1) / 2``, and every ``withheld`` count that may be 1 .. k-1 and is so narrowed
+    (an empty set means the rates contradict the markers: reported too)."""
+    leaks = []
+    for (scope, unit, count), v in sorted(found.items()):
+        vals, marker = v["values"], v["marker"]
+        if not vals:
+            leaks.append((scope, unit, count, marker, vals))
+            continue
+        narrow = max(vals) - min(vals) < (k - 1) / 2 - _EPS
+        small = any(1 <= x <= k - 1 for x in vals)
+        if narrow and ("<k" in marker or ("withheld" in marker and small)):
+            leaks.append((scope, unit, count, marker, vals))
+    return leaks
+
+
+_KEY_SHARE = "quality-and-above customers"
+
+
+def region_totals(tables: list[HtmlTable], k: int = K) -> dict[tuple, set[int]]:
+    """The region's published total of its quality-and-above customers, per region scope:
+    the integers ``t`` for which ``t / customers`` is 03's key-figure share as printed, the
+    region's customers being the sum of the outlets' customers in 03's outlet table (all
+    printed), intersected with what 01's tier table gives (customers less mass, or quality +
+    VIP + private banking, where printed)."""
+    out: dict[tuple, set[int]] = {}
+    by_scope: dict[str, list[HtmlTable]] = {}
+    for t in tables:
+        by_scope.setdefault(_scope(t.page), []).append(t)
+    for scope, ts in by_scope.items():
+        if not scope:
+            continue
+        customers = None
+        for t in ts:
+            if t.section.startswith("Outlet KPIs") and "Customers" in t.header:
+                j = t.header.index("Customers")
+                figs = [read_figure(r[j], k) for r in t.rows]
+                if figs and all(f[0] == "number" and f[3] == "" for f in figs):
+                    customers = sum(round((f[1] + f[2]) / 2) for f in figs)
+        found: set[int] | None = None
+        for t in ts:
+            if customers and t.section.startswith("Key figures"):
+                for r in t.rows:
+                    f = read_figure(r[1], k)
+                    if _norm(r[0]) == _KEY_SHARE and f[0] == "number" and f[3] == "%":
+                        lo, hi = f[1] / 100 * customers, f[2] / 100 * customers
+                        ok = set(range(math.ceil(lo - _EPS), math.floor(hi + _EPS) + 1))
+                        found = ok if found is None else found & ok
+            if t.section.startswith("Tiers") and "Customers" in t.header and customers:
+                j = t.header.index("Customers")
+                tiers = {_norm(r[0]): read_figure(r[j], k) for r in t.rows}
+                rest = [f for name, f in tiers.items() if name != "mass"]
+                mass = tiers.get("mass")
+                if mass is not None and mass[0] == "number":
+                    ok = {customers - round((mass[1] + mass[2]) / 2)}
+                    found = ok if found is None else found & ok
+                elif rest and all(f[0] == "number" for f in rest):
+                    ok = {sum(round((f[1] + f[2]) / 2) for f in rest)}
+                    found = ok if found is None else found & ok
+        if found:
+            out[(scope, "Quality-and-above customers")] = found
+    return out
+
+
+def run_rate_leaks(run_dir: Path, tables: list[HtmlTable] | None = None, k: int = K):
+    """Attack D on a finished run: ``(feasible counts, leaks)``."""
+    from attacker import run_tables
+
+    tables = run_tables(run_dir) if tables is None else tables
+    found = feasible_counts(tables, k, totals=region_totals(tables, k))
+    return found, rate_leaks(found, k)

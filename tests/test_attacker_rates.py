@@ -1,0 +1,176 @@
+"""Attack D: a printed rate gives back the withheld count it is over (tests/attacker_rates.py).
+
+Hand-built pages with the headers the reports print (the KPI dictionary's names), then the
+attacker on the session's CI batch (``run_level``: ``make audit`` runs it on any run).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from attacker import run_tables
+from attacker_rates import feasible_counts, rate_leaks, rate_pairs, region_totals, run_rate_leaks
+from audit_env import auditing
+
+from bankanalysis.report.format import kpi_label
+
+AUDIT = auditing()
+QP = "Quality-and-above customers"
+#: 01's account-manager table as the report heads it.
+MANAGERS = [
+    "Outlet",
+    QP,
+    kpi_label("manager_coverage"),
+    "Full-time account managers",
+    kpi_label("manager_adequacy"),
+    kpi_label("contact_plan_coverage"),
+]
+
+
+def _page(path, *tables: tuple[str, list[str], list[list[str]]]) -> None:
+    """A page with one ``<h2>`` and one table per ``(section, header, rows)``."""
+    parts = ["<html><body>"]
+    for section, header, rows in tables:
+        parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
+        parts += [f"<th>{h}</th>" for h in header]
+        parts.append("</tr></thead><tbody>")
+        for row in rows:
+            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+        parts.append("</tbody></table>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join([*parts, "</body></html>"]), encoding="utf-8")
+
+
+def _values(found, region, unit):
+    return found[(region, unit.lower(), QP)]["values"]
+
+
+def test_the_pairs_come_from_the_kpi_dictionary():
+    pairs = {p.kpi: (p.numerator, p.denominator, p.share) for p in rate_pairs()}
+    assert pairs["manager_coverage"] == ("", QP, True)
+    assert pairs["contact_plan_coverage"] == ("", QP, True)
+    assert pairs["manager_adequacy"] == (QP, "Full-time account managers", False)
+    assert pairs["take_up_rate"] == ("Buyers evaluated", "Customers evaluated", True)
+
+
+def test_two_rates_over_a_secondary_outlet_give_the_small_one_back_with_the_regions_total(
+    tmp_path,
+):
+    """R02 of the CI bank before h17rate, with a second rate: the `x` outlet's 16.7 % and
+    57.1 % are 7/42 and 24/42 (16.7 % alone: 12, 18, .., 42, 48), so with the region's 49 the
+    `<10` outlet's 7 is 7 exactly."""
+    _page(
+        tmp_path / "run" / "R02" / "01_customer_segmentation.html",
+        ("Account managers", MANAGERS,
+         [["O'Brien", "x", "57.1%", "2", "x", "16.7%"],
+          ["Small", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    tables = run_tables(tmp_path / "run")
+    found = feasible_counts(tables, totals={("R02", QP): {49}})
+    assert _values(found, "R02", "O'Brien") == [42]
+    assert _values(found, "R02", "Small") == [7]
+    leaks = rate_leaks(found)
+    assert leaks == [("R02", "small", QP, "<k", [7])]
+    # without the region's total the rates say nothing of the small outlet, and O'Brien's
+    # count is a multiple of 42 up to where rounding lets more through
+    alone = feasible_counts(tables)
+    assert ("R02", "small", QP) not in alone
+    assert _values(alone, "R02", "O'Brien")[:3] == [42, 84, 126]
+    assert rate_leaks(alone) == []
+
+
+def test_a_rate_in_another_report_of_the_region_is_read_against_the_count(tmp_path):
+    """01 withholds O'Brien's count and rates; 02's outlet scorecards print its contact-plan
+    coverage, 16.7 %: with the region's 49 O'Brien is 42 or 48 and the small outlet 7 or 1
+    (the brief's example: two values, 6 apart, not narrower than the protection interval)."""
+    _page(
+        tmp_path / "run" / "R02" / "01_customer_segmentation.html",
+        ("Account managers", MANAGERS,
+         [["O'Brien", "x", "x", "2", "x", "x"],
+          ["Small", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    _page(
+        tmp_path / "run" / "R02" / "02_cross_sell_propensity.html",
+        ("Account managers' scorecards", ["outlet", "Customers", kpi_label("contact_plan_coverage")],
+         [["O'Brien", "160", "16.7%"], ["Small", "40", "&lt;10"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"), totals={("R02", QP): {49}})
+    assert _values(found, "R02", "O'Brien") == [42, 48]
+    assert _values(found, "R02", "Small") == [1, 7]
+    assert found[("R02", "o'brien", QP)]["rates"] == ["contact_plan_coverage"]
+    assert rate_leaks(found) == []
+
+
+def test_a_ratio_over_a_printed_count_gives_its_withheld_numerator_back(tmp_path):
+    """An adequacy ratio of 4 over 2 full-time managers: 7 to 9 quality-and-above customers
+    (3.5 .. 4.5 per manager), narrower than the 4.5 a `<10` must keep."""
+    _page(
+        tmp_path / "run" / "R05" / "01_customer_segmentation.html",
+        ("Account managers", MANAGERS,
+         [["North", "&lt;10", "&lt;10", "2", "4", "&lt;10"],
+          ["South", "25", "60.0%", "1", "25", "20.0%"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert _values(found, "R05", "North") == [7, 8, 9]
+    assert found[("R05", "north", QP)]["rates"] == ["manager_adequacy"]
+    assert rate_leaks(found) == [("R05", "north", QP, "<k", [7, 8, 9])]
+
+
+def test_the_protected_table_gives_nothing_back(tmp_path):
+    """What 01 prints since h17rate: the rates follow their count (`<10`, `x`): no rate is read
+    and the region's total leaves the small outlet 1 .. 9."""
+    _page(
+        tmp_path / "run" / "R02" / "01_customer_segmentation.html",
+        ("Account managers", MANAGERS,
+         [["O'Brien", "x", "x", "2", "x", "x"],
+          ["Small", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"), totals={("R02", QP): {49}})
+    assert found == {}
+    assert rate_leaks(found) == []
+
+
+def test_a_gap_column_under_the_counts_name_is_not_the_count(tmp_path):
+    """03's peer ranks head the share's gap to the peer median "Quality-and-above customers"
+    (pp): it is neither the count nor a rate over it."""
+    _page(
+        tmp_path / "run" / "R02" / "03_outlet_benchmarking.html",
+        ("Peer ranks", ["outlet", "Product coverage", QP],
+         [["O'Brien", "+1.0 pp", "x"], ["Small", "-2.0 pp", "&lt;10"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run"), totals={("R02", QP): {49}}) == {}
+
+
+def test_the_regions_total_is_read_from_03s_key_figures_and_outlet_table(tmp_path):
+    """19.1 % of the outlets' 98 + 17 = 115 customers is 22 quality-and-above customers
+    (21.9 .. 22.0; R057 of the 120-region bank), and 01's tier table agrees (115 - 93)."""
+    _page(
+        tmp_path / "run" / "R057" / "03_outlet_benchmarking.html",
+        ("Outlet KPIs", ["outlet", "Customers"], [["A", "98"], ["B", "17"]]),
+        ("Key figures", ["figure", "value"], [["Outlets", "2"], [QP, "19.1%"]]),
+    )
+    _page(
+        tmp_path / "run" / "R057" / "01_customer_segmentation.html",
+        ("Tiers: mass, quality, VIP and private banking", ["Tier", "Customers"],
+         [["Mass", "93"], ["Quality", "x"], ["VIP", "&lt;10"], ["Private banking", "&lt;10"]]),
+    )  # fmt: skip
+    assert region_totals(run_tables(tmp_path / "run")) == {("R057", QP): {22}}
+
+
+@functools.cache
+def _attack(run_dir):
+    return run_rate_leaks(run_dir)
+
+
+@pytest.mark.run_level
+@pytest.mark.slow
+def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
+    """Attack D on every HTML table of the run: every withheld count with a rate over it (or
+    of it) printed, bounded by the rates' rounding, its markers and the region's total."""
+    found, leaks = _attack(ci_run.run_dir)
+    assert leaks == [], leaks
+    if not AUDIT:
+        # the CI batch (R01, R02): the rates over a withheld count are withheld with it, so
+        # no withheld count has a printed rate over it
+        assert found == {}
