@@ -89,42 +89,75 @@ def _marker(text: str, k: int) -> str:
 
 
 def _collect(tables: list[HtmlTable], k: int, names: set[str]):
-    """Per scope: ``counts[(unit, count name)]`` -> list of :class:`_Count`,
-    ``rates[(unit, kpi)]`` -> list of ``(lower, upper, where)`` (in ratio units), and
-    ``rows[(table name, count name)]`` -> the units of that table's count column."""
+    """Per scope: ``counts[(scope, unit, count name)]`` -> list of :class:`_Count`,
+    ``rates[(scope, unit, kpi)]`` -> list of ``(lower, upper, where)`` (in ratio units), and
+    ``columns[(table name, scope, count name)]`` -> the units of a wide table's count column
+    (for the region's total).
+
+    A wide table (one label column) is read whole; a long table (a unit and a KPI per row, a
+    period per column: 03's quarter and changes tables, 00's) only in its data-month column
+    (:func:`_data_month_columns`), whose stock figures are the ones 01 and 02 print."""
     pairs = rate_pairs()
     counts: dict = {}
     rates: dict = {}
     columns: dict = {}
+    latest = _data_month_columns(tables)
+
+    def add(scope, unit, count, rate, text, where, column_key):
+        fig = read_figure(text, k)
+        mark = _marker(text, k)
+        if count is not None:
+            if fig[0] == "text" and not mark:
+                return  # n/a, a name
+            counts.setdefault((scope, unit, count), []).append(_Count(fig, where, mark))
+            if column_key is not None:
+                columns.setdefault(column_key, []).append(unit)
+        elif rate is not None and fig[0] == "number":
+            if rate.share and fig[3] != "%":
+                return  # a gap in pp, not the rate
+            if not rate.share and fig[3] not in ("", "products") and len(fig[3]) != 3:
+                return
+            div = 100.0 if rate.share else 1.0
+            rates.setdefault((scope, unit, rate.kpi), []).append(
+                (max(fig[1], 0.0) / div, fig[2] / div, where)
+            )
+
     for t in tables:
-        if t.label_columns(k) != 1:
-            continue  # a long table (KPI and period per row): not modelled
         scope = _scope(t.page)
-        for j, head in enumerate(t.header[1:], start=1):
-            count = next((n for n in names if _is(head, n)), None)
-            if count is not None and not _count_column(t, j, k):
-                count = None  # a share or a gap under the count's name (03's peer ranks)
-            rate = next((p for p in pairs if _is(head, p.name)), None)
-            for row in t.rows:
-                unit = _norm(row[0])
-                if not unit:
-                    continue
-                text = row[j]
-                fig = read_figure(text, k)
-                mark = _marker(text, k)
-                if count is not None:
-                    if fig[0] == "text" and not mark:
-                        continue  # n/a, a name
-                    counts.setdefault((scope, unit, count), []).append(_Count(fig, t.name, mark))
-                    columns.setdefault((t.name, scope, count), []).append(unit)
-                elif rate is not None and fig[0] == "number":
-                    if rate.share and fig[3] != "%":
-                        continue  # a gap in pp, not the rate
-                    div = 100.0 if rate.share else 1.0
-                    rates.setdefault((scope, unit, rate.kpi), []).append(
-                        (max(fig[1], 0.0) / div, fig[2] / div, t.name)
-                    )
+        n = t.label_columns(k)
+        if n == 1:
+            for j, head in enumerate(t.header[1:], start=1):
+                count = next((c for c in names if _is(head, c)), None)
+                if count is not None and not _count_column(t, j, k):
+                    count = None  # a share or a gap under the count's name (03's peer ranks)
+                rate = next((p for p in pairs if _is(head, p.name)), None)
+                for row in t.rows:
+                    if _norm(row[0]):
+                        key = (t.name, scope, count)
+                        add(scope, _norm(row[0]), count, rate, row[j], t.name, key)
+        elif n == 2:
+            for j in (j for j, h in enumerate(t.header) if j >= 2 and h in latest):
+                for row in t.rows:
+                    text = row[j]
+                    count = next((c for c in names if _is(row[1], c)), None)
+                    if count is not None and read_figure(text, k)[3] not in ("",):
+                        count = None  # "Quality-and-above customers (%)": the share
+                    rate = next((p for p in pairs if _is(row[1], p.name)), None)
+                    if _norm(row[0]):
+                        add(scope, _norm(row[0]), count, rate, text, t.name, None)
     return counts, rates, columns
+
+
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _data_month_columns(tables: list[HtmlTable]) -> set[str]:
+    """Headers of a long table's column of the data month: the latest month printed as a
+    column (``2026-10``) and the quarter to date (``2026-Q4 (to date)``, whose stock figures
+    are the data month's)."""
+    months = {h for t in tables for h in t.header if _MONTH.match(h)}
+    out = {h for t in tables for h in t.header if h.endswith("(to date)")}
+    return out | ({max(months)} if months else set())
 
 
 def _count_column(t: HtmlTable, j: int, k: int) -> bool:

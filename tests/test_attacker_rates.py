@@ -117,6 +117,30 @@ def test_a_ratio_over_a_printed_count_gives_its_withheld_numerator_back(tmp_path
     assert rate_leaks(found) == [("R05", "north", QP, "<k", [7, 8, 9])]
 
 
+def test_03s_quarter_table_is_read_in_its_data_month_column_against_01s_count(tmp_path):
+    """R057 of the 120-region bank before h17rate: 01 withholds both outlets' counts, 03's
+    quarter table prints the `x` outlet's wealth-card matching, 73.7 % in 2026-Q4 (to date):
+    14/19 (28/38 is over the region's 22), so the `<10` outlet is 22 - 19 = 3. The earlier
+    quarters (stock figures of other months) are not read."""
+    _page(
+        tmp_path / "run" / "R057" / "01_customer_segmentation.html",
+        ("Account managers", MANAGERS,
+         [["江港黄河路支行", "x", "x", "1", "x", "x"],
+          ["江港学府路社区支行", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    wcm = kpi_label("wealth_card_matching")
+    _page(
+        tmp_path / "run" / "R057" / "03_outlet_benchmarking.html",
+        ("Quarters", ["Scope", "KPI", "2026-Q3", "2026-Q4 (to date)"],
+         [["江港黄河路支行", wcm, "50.0%", "73.7%"],
+          ["江港学府路社区支行", wcm, "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"), totals={("R057", QP): {22}})
+    assert _values(found, "R057", "江港黄河路支行") == [19]
+    assert found[("R057", "江港黄河路支行", QP)]["rates"] == ["wealth_card_matching"]
+    assert rate_leaks(found) == [("R057", "江港学府路社区支行", QP, "<k", [3])]
+
+
 def test_the_protected_table_gives_nothing_back(tmp_path):
     """What 01 prints since h17rate: the rates follow their count (`<10`, `x`): no rate is read
     and the region's total leaves the small outlet 1 .. 9."""
