@@ -206,15 +206,16 @@ def _has_integer(lo: float, hi: float) -> bool:
     return math.ceil(lo - _EPS) <= math.floor(hi + _EPS)
 
 
-def _denominator_ok(b: int, rate: tuple, num: tuple | None) -> bool:
+def _denominator_ok(b: int, rate: tuple, num: tuple | None, share: bool = True) -> bool:
     """Whether ``b`` can be the denominator of ``rate`` with numerator ``num`` (printed
-    interval and wholeness) or, when ``num`` is ``None``, an unprinted whole part of ``b``."""
+    interval and wholeness) or, when ``num`` is ``None``, an unprinted whole number: a part of
+    ``b`` for a share (covered customers), any for a ratio (products held)."""
     rlo, rhi = rate[0], rate[1]
     if b == 0:
         return False  # a rate over nobody is not printed
     lo, hi = rlo * b, rhi * b
     if num is None:
-        return _has_integer(max(lo, 0.0), min(hi, float(b)))
+        return _has_integer(max(lo, 0.0), min(hi, float(b)) if share else hi)
     nlo, nhi, whole = num
     lo, hi = max(lo, nlo), min(hi, nhi)
     return _has_integer(lo, hi) if whole else lo <= hi + _EPS
@@ -263,10 +264,14 @@ def feasible_counts(
     totals = totals or {}
     names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
     names.discard("")
+    # a money figure (AUM) is read where printed but not enumerated as whole numbers
+    money = {k_.name for k_ in KPIS.values() if k_.unit == "money"}
     counts, rates, columns = _collect(tables, k, names)
     pairs = {p.kpi: p for p in rate_pairs()}
     out: dict[tuple, dict] = {}
     for (scope, unit, count), found in counts.items():
+        if count in money:
+            continue
         limit = max(totals.get((scope, count), {cap}) or {cap})
         dom = _domain(found, k, min(limit, cap))
         if dom is None:
@@ -282,7 +287,7 @@ def feasible_counts(
                 if count == p.denominator:
                     if other and known is None:
                         continue  # the numerator is a withheld count too: not read
-                    dom = {b for b in dom if _denominator_ok(b, rate, known)}
+                    dom = {b for b in dom if _denominator_ok(b, rate, known, p.share)}
                 else:
                     if known is None:
                         continue

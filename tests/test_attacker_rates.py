@@ -141,6 +141,22 @@ def test_03s_quarter_table_is_read_in_its_data_month_column_against_01s_count(tm
     assert rate_leaks(found) == [("R057", "江港学府路社区支行", QP, "<k", [3])]
 
 
+def test_a_money_numerator_and_its_per_customer_figure_give_the_customers_back(tmp_path):
+    """A tier row printing its AUM and AUM per customer beside a `<10` count: 1,234,567 CNY at
+    154,321 CNY a customer is 8 customers (1,234,566.5 / 154,321.5 = 7.99996, 1,234,567.5 /
+    154,320.5 = 8.00002); the AUM itself is read, not enumerated."""
+    _page(
+        tmp_path / "run" / "R08" / "01_customer_segmentation.html",
+        ("Tiers", ["Tier", "Customers", "Assets under management (CNY)",
+                   kpi_label("aum_per_customer", "CNY")],
+         [["VIP", "&lt;10", "1,234,567", "154,321"], ["Private banking", "0", "0", "n/a"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert found[("R08", "vip", "Customers")]["values"] == [8]
+    assert found[("R08", "vip", "Customers")]["rates"] == ["aum_per_customer"]
+    assert rate_leaks(found) == [("R08", "vip", "Customers", "<k", [8])]
+
+
 def test_the_protected_table_gives_nothing_back(tmp_path):
     """What 01 prints since h17rate: the rates follow their count (`<10`, `x`): no rate is read
     and the region's total leaves the small outlet 1 .. 9."""
