@@ -191,7 +191,7 @@ def _printed(found: list[_Count]) -> tuple[float, float, bool] | None:
 def _domain(found: list[_Count], k: int, cap: int) -> set[int] | None:
     """What the markers of a withheld count say: ``<k`` 1 .. k-1, ``x`` 0 or k .. cap,
     ``withheld`` 0 .. cap (``None`` when some copy prints the count)."""
-    if any(c.figure[0] == "number" for c in found):
+    if not found or any(c.figure[0] == "number" for c in found):
         return None
     marks = {c.marker for c in found}
     out = set(range(0, cap + 1))
@@ -272,33 +272,45 @@ def feasible_counts(
     for (scope, unit, count), found in counts.items():
         if count in money:
             continue
-        limit = max(totals.get((scope, count), {cap}) or {cap})
-        dom = _domain(found, k, min(limit, cap))
-        if dom is None:
-            continue
-        used = []
-        for (s, u, kpi), printed in rates.items():
-            p = pairs[kpi]
-            if s != scope or u != unit or count not in (p.numerator, p.denominator):
-                continue
-            other = p.denominator if count == p.numerator else p.numerator
-            known = _printed(counts.get((scope, unit, other), [])) if other else None
-            for rate in printed:
-                if count == p.denominator:
-                    if other and known is None:
-                        continue  # the numerator is a withheld count too: not read
-                    dom = {b for b in dom if _denominator_ok(b, rate, known, p.share)}
-                else:
-                    if known is None:
-                        continue
-                    dom = {a for a in dom if _numerator_ok(a, rate, known)}
-                used.append(kpi)
+        limit = min(max(totals.get((scope, count), {cap}) or {cap}), cap)
+        tables_of = {c.where for c in found}
+        values: set[int] = set()
+        used: set[str] = set()
+        # each table's withheld copy apart (two tables may name two figures alike: 02's leads
+        # of this period and of the last), read with the rates of its own table and of the
+        # tables that print no copy of the count
+        for where in sorted({c.where for c in found if c.figure[0] != "number"}):
+            dom = _domain([c for c in found if c.where == where], k, limit)
+            read = []
+            for (s_, u, kpi), printed in rates.items():
+                p = pairs[kpi]
+                if (s_, u) != (scope, unit) or count not in (p.numerator, p.denominator):
+                    continue
+                other = p.denominator if count == p.numerator else p.numerator
+                for rate in printed:
+                    if rate[2] != where and rate[2] in tables_of:
+                        continue  # another table's own copy of the count
+                    copies = counts.get((scope, unit, other), []) if other else []
+                    same = [c for c in copies if c.where == rate[2]]
+                    known = _printed(same or copies)
+                    if count == p.denominator:
+                        if other and known is None:
+                            continue  # the numerator is withheld too: not read
+                        dom = {b for b in dom if _denominator_ok(b, rate, known, p.share)}
+                    else:
+                        if known is None:
+                            continue
+                        dom = {a for a in dom if _numerator_ok(a, rate, known)}
+                    read.append(kpi)
+            if read:  # a copy no rate reads adds nothing (the same figure, or another)
+                values |= dom
+                used |= set(read)
         if used:
             out[(scope, unit, count)] = {
                 "marker": "".join(sorted({c.marker for c in found})),
-                "values": dom,
-                "rates": sorted(set(used)),
-                "where": sorted({c.where for c in found}),
+                "values": values,
+                "rates": sorted(used),
+                "where": sorted(tables_of),
             }
     _with_totals(out, counts, columns, totals, k)
     for v in out.values():
@@ -418,6 +430,29 @@ def region_totals(tables: list[HtmlTable], k: int = K) -> dict[tuple, set[int]]:
         if found:
             out[(scope, "Quality-and-above customers")] = found
     return out
+
+
+def reading(tables: list[HtmlTable], k: int = K) -> dict[str, int]:
+    """What attack D reads of a run, so that a test sees it read something: withheld counts
+    of the dictionary's pairs (``withheld_counts``, per unit and count), printed rates and
+    ratios (``printed_rates``, per unit, KPI and table) and the withheld counts sharing a
+    unit with a rate over them or of them (``paired``, read by :func:`feasible_counts`)."""
+    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
+    names.discard("")
+    counts, rates, _ = _collect(tables, k, names)
+    withheld = {c for c, found in counts.items() if _domain(found, k, 1) is not None}
+    pairs = {p.kpi: p for p in rate_pairs()}
+    paired = {
+        (s, u, c)
+        for (s, u, c) in withheld
+        for (s2, u2, kpi) in rates
+        if (s2, u2) == (s, u) and c in (pairs[kpi].numerator, pairs[kpi].denominator)
+    }
+    return {
+        "withheld_counts": len(withheld),
+        "printed_rates": sum(len(v) for v in rates.values()),
+        "paired": len(paired),
+    }
 
 
 def run_rate_leaks(run_dir: Path, tables: list[HtmlTable] | None = None, k: int = K):

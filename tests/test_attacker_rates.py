@@ -10,7 +10,14 @@ import functools
 
 import pytest
 from attacker import run_tables
-from attacker_rates import feasible_counts, rate_leaks, rate_pairs, region_totals, run_rate_leaks
+from attacker_rates import (
+    feasible_counts,
+    rate_leaks,
+    rate_pairs,
+    reading,
+    region_totals,
+    run_rate_leaks,
+)
 from audit_env import auditing
 
 from bankanalysis.report.format import kpi_label
@@ -200,7 +207,8 @@ def test_the_regions_total_is_read_from_03s_key_figures_and_outlet_table(tmp_pat
 
 @functools.cache
 def _attack(run_dir):
-    return run_rate_leaks(run_dir)
+    tables = run_tables(run_dir)
+    return (*run_rate_leaks(run_dir, tables), reading(tables))
 
 
 @pytest.mark.run_level
@@ -208,9 +216,13 @@ def _attack(run_dir):
 def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
     """Attack D on every HTML table of the run: every withheld count with a rate over it (or
     of it) printed, bounded by the rates' rounding, its markers and the region's total."""
-    found, leaks = _attack(ci_run.run_dir)
+    found, leaks, read = _attack(ci_run.run_dir)
     assert leaks == [], leaks
+    assert read["printed_rates"] > 0
     if not AUDIT:
-        # the CI batch (R01, R02): the rates over a withheld count are withheld with it, so
-        # no withheld count has a printed rate over it
+        # the CI batch (R01, R02): 13 withheld counts of the dictionary's pairs (tier
+        # customers and AUM, R02's two outlets' quality-and-above customers, two products'
+        # leads) and 173 printed rates, none over a withheld count: since h17rate the rates
+        # over an outlet's quality-and-above customers are withheld with the count
+        assert read["withheld_counts"] == 13 and read["paired"] == 0
         assert found == {}
