@@ -102,6 +102,10 @@ def _collect(tables: list[HtmlTable], k: int, names: set[str]):
     rates: dict = {}
     columns: dict = {}
     latest = _data_month_columns(tables)
+    # tables of gaps to a median (03's peer ranks: "Customers per staff FTE" is "-0.8" there)
+    gap_tables = {
+        t.name for t in tables if any(read_figure(c, k)[3] == "pp" for r in t.rows for c in r)
+    }
 
     def add(scope, unit, count, rate, text, where, column_key):
         fig = read_figure(text, k)
@@ -112,7 +116,9 @@ def _collect(tables: list[HtmlTable], k: int, names: set[str]):
             counts.setdefault((scope, unit, count), []).append(_Count(fig, where, mark))
             if column_key is not None:
                 columns.setdefault(column_key, []).append(unit)
-        elif rate is not None and fig[0] == "number":
+        elif rate is not None and fig[0] == "number" and where not in gap_tables:
+            if str(text).strip()[:1] in "+-−":
+                return  # a change or a gap (signed), not the rate
             if rate.share and fig[3] != "%":
                 return  # a gap in pp, not the rate
             if not rate.share and fig[3] not in ("", "products") and len(fig[3]) != 3:

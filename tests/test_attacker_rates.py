@@ -187,6 +187,14 @@ def test_a_gap_column_under_the_counts_name_is_not_the_count(tmp_path):
          [["O'Brien", "+1.0 pp", "x"], ["Small", "-2.0 pp", "&lt;10"]]),
     )  # fmt: skip
     assert feasible_counts(run_tables(tmp_path / "run"), totals={("R02", QP): {49}}) == {}
+    # nor is a per-FTE gap read as the ratio (customers per staff FTE over a withheld count)
+    _page(
+        tmp_path / "run" / "R03" / "03_outlet_benchmarking.html",
+        ("Outlet KPIs", ["outlet", "Staff (FTE)", "Customers"], [["East", "2.0", "&lt;10"]]),
+        ("Peer ranks", ["outlet", kpi_label("customers_per_fte"), "Product coverage"],
+         [["East", "-0.8", "+1.0 pp"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run")) == {}
 
 
 def test_the_regions_total_is_read_from_03s_key_figures_and_outlet_table(tmp_path):
@@ -222,7 +230,7 @@ def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
     if not AUDIT:
         # the CI batch (R01, R02): 13 withheld counts of the dictionary's pairs (tier
         # customers and AUM, R02's two outlets' quality-and-above customers, two products'
-        # leads) and 173 printed rates, none over a withheld count: since h17rate the rates
+        # leads) and 146 printed rates, none over a withheld count: since h17rate the rates
         # over an outlet's quality-and-above customers are withheld with the count
         assert read["withheld_counts"] == 13 and read["paired"] == 0
         assert found == {}
