@@ -300,7 +300,7 @@ def feasible_counts(
                     same = [c for c in copies if c.where == rate[2]]
                     known = _printed(same or copies)
                     if count == p.denominator:
-                        if other and known is None:
+                        if other and copies and known is None:
                             continue  # the numerator is withheld too: not read
                         dom = {b for b in dom if _denominator_ok(b, rate, known, p.share)}
                     else:

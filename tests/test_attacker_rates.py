@@ -164,6 +164,23 @@ def test_a_money_numerator_and_its_per_customer_figure_give_the_customers_back(t
     assert rate_leaks(found) == [("R08", "vip", "Customers", "<k", [8])]
 
 
+def test_a_share_whose_numerator_is_printed_nowhere_leaves_the_multiples_of_its_fraction(
+    tmp_path,
+):
+    """A take-up rate of 25.0 % beside `<10` customers evaluated, the buyers printed nowhere:
+    1/4 or 2/8, so 4 or 8 (4 apart: a leak); 33.3 % leaves 3, 6 or 9 (6 apart: none)."""
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Customers evaluated",
+                                      kpi_label("take_up_rate")],
+         [["Fund", "&lt;10", "25.0%"], ["Gold", "&lt;10", "33.3%"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert found[("R01", "fund", "Customers evaluated")]["values"] == [4, 8]
+    assert found[("R01", "gold", "Customers evaluated")]["values"] == [3, 6, 9]
+    assert rate_leaks(found) == [("R01", "fund", "Customers evaluated", "<k", [4, 8])]
+
+
 def test_the_protected_table_gives_nothing_back(tmp_path):
     """What 01 prints since h17rate: the rates follow their count (`<10`, `x`): no rate is read
     and the region's total leaves the small outlet 1 .. 9."""
