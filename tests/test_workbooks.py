@@ -300,7 +300,9 @@ def test_the_scorecards_are_protected_at_the_level_the_facts_give(tmp_path, monk
 
     seen = []
     real = wbk.protect_cards
-    monkeypatch.setattr(wbk, "protect_cards", lambda c, k, lv: seen.append(lv) or real(c, k, lv))
+    monkeypatch.setattr(
+        wbk, "protect_cards", lambda c, k, lv, *a, **kw: seen.append(lv) or real(c, k, lv, *a, **kw)
+    )
     book = manager_book()
     cards = scorecards(book, None, True, by="manager_id")
     outlet_cards = scorecards(book, None, True, by="outlet_id")

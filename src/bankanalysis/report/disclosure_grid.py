@@ -47,6 +47,7 @@ __all__ = [
     "pipeline_dominance",
     "pipeline_total",
     "protect_pipeline",
+    "card_row_sums",
     "protect_cards",
     "protect_grid",
     "protect_levels",
@@ -102,6 +103,8 @@ def protect_grid(
     part_totals: Mapping[str, tuple[float, Sequence[str], str]] | None = None,
     withholdable_parts: bool = False,
     forced: Collection[str] = (),
+    row_sums: Mapping[str, Sequence[str]] | None = None,
+    published: Collection[str] = (),
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -164,6 +167,15 @@ def protect_grid(
     forced : collection of str
         Cells withheld from the start (``"<column>[row=<row>]"``, or a column's name for its
         total), status ``"secondary"``: what a joint step found this table must withhold.
+    row_sums : mapping, optional
+        ``{column: parts}``: in every row, the cell of ``column`` is the sum of the cells of
+        ``parts`` (a scorecard's customers are its tiers' customers), so a withheld cell
+        must not come back as its row's total less the other parts; a row missing one of
+        them sets up no relation.
+    published : collection of str
+        Columns whose cells other files print whatever this step decides (an outlet's
+        customers, in every report): never chosen as secondary cells (a primary cell of
+        them is withheld as before), so no protection rests on hiding them.
 
     Returns
     -------
@@ -228,6 +240,14 @@ def protect_grid(
             fixed.add(col)
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
+    for total_col, part_cols in (row_sums or {}).items():
+        for i in frame.index:
+            names = [_cell(c, i) for c in (total_col, *part_cols)]
+            if all(n in values for n in names):
+                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
+    fixed |= {
+        _cell(c, i) for c in published for i in frame.index if _cell(c, i) in values
+    } - set(primary)
     own_fixed = set(fixed)
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
@@ -417,8 +437,33 @@ _CARD_RATES: dict[str, str] = {
 }
 
 
+def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
+    """The scorecard columns that add up within a card (:func:`protect_grid`'s ``row_sums``):
+    the customers are the tiers' customers, the quality-and-above customers the tiers from
+    quality up, the VIP-and-above customers the tiers from VIP up; only sums whose columns
+    are all in ``columns``.
+
+    Examples
+    --------
+    >>> card_row_sums(["customers", "customers_mass", "customers_quality", "customers_vip",
+    ...                "customers_private_banking", "vip_plus_customers"])["vip_plus_customers"]
+    ('customers_vip', 'customers_private_banking')
+    """
+    sums = {
+        "customers": tuple(f"customers_{t}" for t in TIERS),
+        "quality_plus_customers": tuple(f"customers_{t}" for t in TIERS[TIERS.index("quality") :]),
+        "vip_plus_customers": tuple(f"customers_{t}" for t in TIERS[TIERS.index("vip") :]),
+    }
+    have = set(columns)
+    return {c: parts for c, parts in sums.items() if c in have and set(parts) <= have}
+
+
 def protect_cards(
-    cards: pd.DataFrame, k: int, level: float = DEFAULT_PROTECTION_LEVEL
+    cards: pd.DataFrame,
+    k: int,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    decided: Mapping[str, pd.Series] | None = None,
+    published: Collection[str] = (),
 ) -> pd.DataFrame:
     """Scorecards (one row per manager or outlet) through the disclosure step, for files read
     by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
@@ -428,9 +473,20 @@ def protect_cards(
     withheld with its row, with the count of the customers it is about when the grid withholds
     that count (a rate gives its denominator back within few values), or when they are 1 to
     ``k - 1``; ``level`` is
-    the money protection level (the parameter ``protection_level``). Returns the
-    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
+    the money protection level (the parameter ``protection_level``). The customers of a card
+    add up over its tiers (:func:`card_row_sums`), so a withheld count must not come back as
+    the card's customers less its other tiers. Returns the
+    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``, ``"withheld"``) and
     ``attrs["protection"]``.
+
+    ``decided`` holds the run's decision on columns the reports print too (the outlets'
+    quality-and-above customers: :func:`~bankanalysis.report.disclosure_outlet_tiers.
+    protect_quality_plus`, which 01 and 03 read): ``{column: statuses}`` indexed like
+    ``cards``. Those cells are withheld from the start and show the decision's marker, so a
+    workbook never prints what a report withholds and both show the same ``<k`` and ``x``;
+    the step then protects what only the workbook prints (its tiers, rates) around them
+    (docs/privacy.md, "Per-unit tables"). ``published`` names the columns the reports print
+    whatever the cards show (an outlet's customers), never chosen as secondary cells.
     """
     attrs = dict(cards.attrs)
     # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
@@ -457,6 +513,10 @@ def protect_cards(
     ]
     counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
     counts = [c for c in counts if c not in ("sales_total", "contacts")]
+    decided = {c: st for c, st in (decided or {}).items() if c in additive}
+    forced = {
+        _cell(c, i) for c, st in decided.items() for i, s in st.reindex(cards.index).items() if s
+    }
     status = protect_grid(
         cards,
         additive,
@@ -465,10 +525,16 @@ def protect_cards(
         counts=counts,
         money=[c for c in ("aum", "aum_base") if c in cards.columns],
         level=level,
+        forced=forced,
+        row_sums=card_row_sums(additive),
+        published=published,
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
     status.attrs = {}
+    for c, st in decided.items():  # the run's marker (a report prints the same cell)
+        st = st.reindex(cards.index).fillna("").astype(str)
+        status.loc[st.ne(""), c] = st[st.ne("")]
     out = grid_values(cards, status, k)
     row_hidden = (
         status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
