@@ -245,9 +245,9 @@ def protect_grid(
             names = [_cell(c, i) for c in (total_col, *part_cols)]
             if all(n in values for n in names):
                 relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
-    fixed |= {
-        _cell(c, i) for c in published for i in frame.index if _cell(c, i) in values
-    } - set(primary)
+    fixed |= {_cell(c, i) for c in published for i in frame.index if _cell(c, i) in values} - set(
+        primary
+    )
     own_fixed = set(fixed)
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)

@@ -878,7 +878,7 @@ def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:
     n = len(data) + len(withheld)
     fig, ax = plt.subplots(figsize=(8, 0.35 * n + 2))
     ax.barh(range(len(data)), data["manager_coverage"], color="#2171b5")
-    for y, (name, marker) in enumerate(withheld.items(), start=len(data)):
+    for y, marker in enumerate(withheld.values(), start=len(data)):
         ax.text(0.01, y, f"withheld ({marker})", va="center", color="#555555", style="italic")
     labels = [*data["outlet"].astype(str), *withheld]
     ax.set_yticks(range(n), labels)
