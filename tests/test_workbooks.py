@@ -400,7 +400,7 @@ def test_shared_scorecards_go_through_the_disclosure_step_own_cards_stay_whole(t
 
 
 def test_scorecard_median_is_over_published_cards_so_a_withheld_card_is_never_the_median():
-    from bankanalysis.report.disclosure_grid import protect_cards
+    from bankanalysis.report.disclosure_cards import protect_cards
     from bankanalysis.report.workbooks import scorecard_sheet
 
     # k = 3: M2's VIP group (2 customers) is small, so its VIP contact rate is withheld; over

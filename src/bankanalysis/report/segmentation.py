@@ -887,14 +887,8 @@ def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
     if withheld:
-        fig.text(
-            0.01,
-            0.005,
-            "No bar: withheld with the outlet's quality-and-above customers (see the table), "
-            "not 0.",
-            fontsize=8,
-            color="#555555",
-        )
+        why = "No bar: withheld with the outlet's quality-and-above customers (table), not 0."
+        fig.text(0.01, 0.005, why, fontsize=8, color="#555555")
     return fig
 
 

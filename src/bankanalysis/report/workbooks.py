@@ -26,7 +26,7 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_grid import protect_cards
+from bankanalysis.report.disclosure_cards import protect_cards
 from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -318,7 +318,7 @@ def peer_medians(peers: pd.DataFrame, min_peers: int = 0) -> dict[str, tuple[flo
     the note of a withheld one: ``{column: (median or None, note)}``.
 
     ``peers`` should be the cards as the disclosure step shows them (:func:`~bankanalysis.
-    report.disclosure_grid.protect_cards`), whose withheld cells (:class:`~bankanalysis.report.
+    report.disclosure_cards.protect_cards`), whose withheld cells (:class:`~bankanalysis.report.
     format.Suppressed`, NaN) are left out. A median over every card would give a withheld one
     back whenever it is the middle value (three managers: 20 % and 80 % shown, a withheld 50 %
     is the median). A median over fewer than ``min_peers`` published values is withheld (the
@@ -705,7 +705,7 @@ class WrittenLeads:
 
 def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
     """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
-    :func:`~bankanalysis.report.disclosure_grid.protect_cards`: the outlets'
+    :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
     quality-and-above customers (:func:`~bankanalysis.report.disclosure_outlet_tiers.
     protect_quality_plus` over the same count, indexed by outlet id as 01 and 02 call it).
 
