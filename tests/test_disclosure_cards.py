@@ -152,3 +152,30 @@ def test_a_tier_count_does_not_come_back_as_the_cards_customers_less_its_other_t
     assert str(shown.at["O1", "customers_vip"]) == "withheld"
     lo, hi = _card_bounds(shown, cards, 10)["n:customers_vip[O1]"]
     assert lo <= 1 and hi >= 9, (lo, hi)
+
+
+def test_a_count_the_outlet_decision_publishes_is_never_a_secondary_cell_of_the_cards():
+    """Three outlets, none with 1 to 9 quality-and-above customers (01 prints 30, 25 and 40),
+    but 3 private-banking customers at O1 (12 at O2): the card's quality-and-above customers less its
+    quality and VIP tiers would give them back, so the grid withholds another cell of O1's
+    row -- never the quality-and-above count 01 prints (on the CI batch the first version of
+    this step chose it: `x` in the workbook, 73 in 01), but its quality or VIP tier."""
+    from bankanalysis.report.disclosure_outlet_tiers import protect_quality_plus
+
+    cards = _outlet_cards([30, 25, 40], [100, 90, 120], [12, 14, 15])
+    cards["customers_private_banking"] = [3, 12, 0]
+    cards["customers_quality"] -= cards["customers_private_banking"]
+    cards["vip_plus_customers"] += cards["customers_private_banking"]
+    decided = protect_quality_plus(cards["quality_plus_customers"], 10)
+    assert decided.tolist() == ["", "", ""]
+    shown = dc.protect_cards(
+        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+    )
+    assert shown["quality_plus_customers"].tolist() == [30, 25, 40]
+    assert shown["customers"].tolist() == [130, 115, 160]
+    # the 3 withheld (under the fail-safe's marker: an `x` at O2 would leave it too narrow),
+    # with another cell of O1's row, which would give it back as 30 - 15 - 12
+    assert str(shown.at["O1", "customers_private_banking"]) == "withheld"
+    o1 = [shown.at["O1", c] for c in ("customers_quality", "customers_vip", "vip_plus_customers")]
+    assert any(isinstance(v, Suppressed) for v in o1)
+    assert shown.attrs["protection"].safe

@@ -90,8 +90,9 @@ def protect_cards(
     ``cards``. Those cells are withheld from the start and show the decision's marker, so a
     workbook never prints what a report withholds and both show the same ``<k`` and ``x``;
     the step then protects what only the workbook prints (its tiers, rates) around them
-    (docs/privacy.md, "Per-unit tables"). ``published`` names the columns the reports print
-    whatever the cards show (an outlet's customers), never chosen as secondary cells.
+    (docs/privacy.md, "Per-unit tables"); the cells the decision publishes the reports print,
+    so they are never chosen as secondary cells here, nor the columns ``published`` names
+    (the reports print them whatever the cards show: an outlet's customers).
     """
     attrs = dict(cards.attrs)
     # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
@@ -122,6 +123,13 @@ def protect_cards(
     forced = {
         _cell(c, i) for c, st in decided.items() for i, s in st.reindex(cards.index).items() if s
     }
+    # what the decision publishes, the reports print: never a secondary cell here
+    shown = {
+        _cell(c, i)
+        for c, st in decided.items()
+        for i, s in st.reindex(cards.index).fillna("").items()
+        if not s
+    }
     status = protect_grid(
         cards,
         additive,
@@ -132,7 +140,7 @@ def protect_cards(
         level=level,
         forced=forced,
         row_sums=card_row_sums(additive),
-        published=published,
+        published=[*published, *sorted(shown)],
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]

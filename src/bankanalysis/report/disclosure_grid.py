@@ -171,9 +171,10 @@ def protect_grid(
         must not come back as its row's total less the other parts; a row missing one of
         them sets up no relation.
     published : collection of str
-        Columns whose cells other files print whatever this step decides (an outlet's
-        customers, in every report): never chosen as secondary cells (a primary cell of
-        them is withheld as before), so no protection rests on hiding them.
+        Columns, or cells (``"<column>[row=<row>]"``), that other files print whatever this
+        step decides (an outlet's customers, in every report): never chosen as secondary
+        cells (a primary cell of them is withheld as before), so no protection rests on
+        hiding them.
 
     Returns
     -------
@@ -243,9 +244,10 @@ def protect_grid(
             names = [_cell(c, i) for c in (total_col, *part_cols)]
             if all(n in values for n in names):
                 relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
-    fixed |= {_cell(c, i) for c in published for i in frame.index if _cell(c, i) in values} - set(
-        primary
-    )
+    named = {c for c in published if "[row=" in c} | {
+        _cell(c, i) for c in published if "[row=" not in c for i in frame.index
+    }
+    fixed |= (named & set(values)) - set(primary)
     own_fixed = set(fixed)
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
