@@ -16,6 +16,7 @@ from bankanalysis.report.disclosure_outlet_tiers import (
     protect_quality_plus,
     withheld_rank_note,
     withhold_outlet_groups,
+    withhold_period_groups,
     withhold_plan_groups,
     withhold_quality_plus,
 )
@@ -394,3 +395,74 @@ def test_03_quarter_table_withholds_the_wealth_card_matching_of_a_secondary_outl
         assert [out.of("O1", kpi, p) for p in periods] == ["secondary"] * 6
         assert [out.of("O2", kpi, p) for p in periods] == ["primary"] * 6
     assert out.of_level("outlet", "O1", "wealth_card_matching", "2026-Q4") == "secondary"
+
+
+def _quarter_rows(label, customers, covered, quality_plus):
+    n = np.array(customers, dtype=float)
+    return pd.DataFrame(
+        {
+            "period_label": label,
+            "level": "outlet",
+            "id": [f"O{i + 1}" for i in range(len(n))],
+            "customers": n,
+            "product_coverage": np.array(covered, dtype=float) / n,
+            "quality_plus_customers": quality_plus,
+        }
+    )
+
+
+def test_an_earlier_quarter_end_with_a_small_side_is_withheld_by_its_own_counts():
+    """South has 7 customers not covered of 26 at 2026-Q2 (19 covered) and 12 of 40 at the
+    data month (2026-10): the data month's decision publishes both outlets, and the lead's
+    code printed South's 73.1 % at 2026-Q2 beside its 26 customers (7 back). Each quarter end
+    is now decided by its own counts: South `<10` at 2026-Q2 and North `x` (the region's 109
+    covered of 146, printed in the region's row, less North's 90 would give 19), both shown
+    at 2026-Q4; the quality-and-above rates follow that quarter's own count (12 and 30: none
+    small)."""
+    mine = _region([120, 40], [30, 12]).assign(
+        n_covered=[100.0, 28.0], product_coverage=[100 / 120, 28 / 40]
+    )
+    hidden = withhold_outlet_groups(protect_outlet_counts(mine, K), mine, K)
+    assert hidden["product_coverage"].tolist() == ["", ""]
+    lead = withhold_plan_groups(PlanCounts(k=K), hidden, mine, ["2026-06", "2026-10"])
+    assert lead.of("O2", "product_coverage", "2026-Q2") == ""  # the lead's: printed
+    quarters = pd.concat(
+        [
+            _quarter_rows("2026-Q2", [120, 26], [90, 19], [30, 12]),
+            _quarter_rows("2026-Q4", [120, 40], [100, 28], [30, 12]),
+        ]
+    )
+    out = withhold_period_groups(lead, mine["outlet_id"], K, quarters=quarters)
+    q2 = [out.of(o, "product_coverage", "2026-Q2") for o in ("O1", "O2")]
+    assert q2 == ["secondary", "primary"]
+    assert [out.of(o, "product_coverage", "2026-Q4") for o in ("O1", "O2")] == ["", ""]
+    assert out.of("O2", "wealth_card_matching", "2026-Q2") == ""
+    # the attacker: the region's covered customers and every outlet's customers published
+    cells = {"n:c1": None, "n:c2": None, "n:cov": 109.0, "n:r1": None, "n:r2": None}
+    cells |= {"n:n1": 120.0, "n:n2": 26.0}
+    rel = [
+        {"n:c1": 1.0, "n:c2": 1.0, "n:cov": -1.0},
+        {"n:c1": 1.0, "n:r1": 1.0, "n:n1": -1.0},
+        {"n:c2": 1.0, "n:r2": 1.0, "n:n2": -1.0},
+    ]
+    lo, hi = attack_linear(cells, rel, K)["n:r2"]
+    assert lo <= 1 and hi >= 9  # South's not covered: 0 to 26, not 7
+
+
+def test_the_changes_withhold_a_month_before_whose_own_counts_hold_a_small_group():
+    """The changes table prints the data month's coverage and its change on the month: with
+    the month before's 4 not covered of 30 (26 covered) that change gives them back. The
+    month before is decided by its own counts: South `<10` and North `x` on the month and
+    at that month; the change on the year (a year before: none small) stays."""
+    monthly = pd.concat(
+        [
+            _region([120, 30], [30, 12]).assign(
+                month=m, n_covered=cov, product_coverage=np.array(cov) / [120, 30]
+            )
+            for m, cov in (("2026-09", [100.0, 26.0]), ("2025-10", [95.0, 15.0]))
+        ]
+    )
+    out = withhold_period_groups(PlanCounts(k=K), ["O1", "O2"], K, monthly=monthly, month="2026-10")
+    assert [out.of(o, "product_coverage", "mom") for o in ("O1", "O2")] == ["secondary", "primary"]
+    assert out.of("O2", "product_coverage", "2026-09") == "primary"
+    assert [out.of(o, "product_coverage", "yoy") for o in ("O1", "O2")] == ["", ""]

@@ -689,3 +689,42 @@ def test_bank_tiers_in_parts_of_customers_are_those_of_one_read(ci_bank) -> None
         pd.testing.assert_frame_equal(got_then, want_t0, check_exact=True)
     assert got_now["customer_id"].is_monotonic_increasing
     assert set(got_now["tier"]) >= {"mass", "quality"}
+
+
+def test_the_coverage_chart_names_the_outlets_whose_coverage_is_withheld() -> None:
+    """Zeta (4 quality-and-above customers, `<10`) and Mid (12, `x`: the region's 46 less the
+    others would give the 4 back) have no bar; the lead's chart left them out without a word,
+    so a missing bar read as 0. Now each has a row saying `withheld (<marker>)` and a line
+    under the chart says why."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_outlet = pd.DataFrame(
+        {
+            "quality_plus_customers": [4, 30, 12],
+            "manager_coverage": [0.5, 0.9, 0.75],
+            "manager_adequacy": [4.0, 15.0, 12.0],
+            "contact_plan_coverage": [0.25, 1 / 3, 0.5],
+            "full_time_managers": [1.0, 2.0, 1.0],
+        },
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    names = {"O1": "Zeta", "O2": "Alpha", "O3": "Mid"}
+    plot = rs.manager_outlet_plot_data(by_outlet, names, K)
+    assert plot["outlet"].tolist() == ["Alpha"]
+    assert plot.attrs["withheld"] == {"Mid": "x", "Zeta": "<10"}
+    fig = rs.plot_manager_coverage(plot, "2026-10")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Alpha", "Mid", "Zeta"]
+    assert [round(p.get_width(), 2) for p in ax.patches] == [0.9]  # one bar, Alpha's 90 %
+    assert [t.get_text() for t in ax.texts] == ["withheld (x)", "withheld (<10)"]
+    assert any("not 0" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    # nothing withheld: no row and no line added
+    full = by_outlet.assign(quality_plus_customers=[40, 30, 52])
+    fig = rs.plot_manager_coverage(rs.manager_outlet_plot_data(full, names, K), "2026-10")
+    assert not fig.axes[0].texts and not fig.texts
+    assert len(fig.axes[0].patches) == 3
+    plt.close(fig)

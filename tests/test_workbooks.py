@@ -300,7 +300,9 @@ def test_the_scorecards_are_protected_at_the_level_the_facts_give(tmp_path, monk
 
     seen = []
     real = wbk.protect_cards
-    monkeypatch.setattr(wbk, "protect_cards", lambda c, k, lv: seen.append(lv) or real(c, k, lv))
+    monkeypatch.setattr(
+        wbk, "protect_cards", lambda c, k, lv, *a, **kw: seen.append(lv) or real(c, k, lv, *a, **kw)
+    )
     book = manager_book()
     cards = scorecards(book, None, True, by="manager_id")
     outlet_cards = scorecards(book, None, True, by="outlet_id")
@@ -398,7 +400,7 @@ def test_shared_scorecards_go_through_the_disclosure_step_own_cards_stay_whole(t
 
 
 def test_scorecard_median_is_over_published_cards_so_a_withheld_card_is_never_the_median():
-    from bankanalysis.report.disclosure_grid import protect_cards
+    from bankanalysis.report.disclosure_cards import protect_cards
     from bankanalysis.report.workbooks import scorecard_sheet
 
     # k = 3: M2's VIP group (2 customers) is small, so its VIP contact rate is withheld; over
@@ -441,3 +443,51 @@ def test_scorecard_median_is_over_published_cards_so_a_withheld_card_is_never_th
         .iloc[0]
     )
     assert row["Region median"] == pytest.approx(0.8)  # over 80 %, 90 %, 60 %, not 60 %
+
+
+@pytest.mark.run_level
+@pytest.mark.slow
+def test_the_runs_workbooks_and_reports_show_the_same_outlet_quality_and_above_figures(ci_run):
+    """Every region's scorecards workbook (sheet Outlets) against 01's account-manager table,
+    02's outlet scorecards and 03's outlet table, outlet by outlet: the quality-and-above
+    customers and the contact-plan coverage over them are the same number or the same marker
+    in every file (``tests/workbook_agreement.py``); a workbook never prints what a report
+    withholds."""
+    from workbook_agreement import outlet_agreement
+
+    compared, found, _ = outlet_agreement(ci_run.run_dir)
+    assert compared > 0
+    assert found == []
+
+
+def test_outlet_agreement_reads_a_disagreement(tmp_path):
+    """The comparison itself: a workbook printing 42 where 01 prints `x` is found."""
+    import xlsxwriter
+    from workbook_agreement import outlet_agreement
+
+    folder = tmp_path / "R1" / "02_cross_sell_propensity" / "restricted"
+    folder.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(folder / "scorecards_R1.xlsx"))
+    ws = wb.add_worksheet("Outlets")
+    for r, row in enumerate(
+        [
+            ("Outlet", "quality_plus_customers", "contact_plan_coverage"),
+            ("Big", 42, 0.5),
+            ("Small", "<10", "<10"),
+        ]
+    ):
+        ws.write_row(r, 0, row)
+    wb.close()
+    (tmp_path / "R1" / "01_customer_segmentation.html").write_text(
+        "<table><thead><tr><th>Outlet</th><th>Quality-and-above customers</th>"
+        "<th>Customer contact-plan coverage (%)</th></tr></thead><tbody>"
+        "<tr><td>Big</td><td>x</td><td>x</td></tr>"
+        "<tr><td>Small</td><td>&lt;10</td><td>&lt;10</td></tr></tbody></table>",
+        encoding="utf-8",
+    )
+    compared, found, withheld = outlet_agreement(tmp_path)
+    assert compared == 4 and withheld == 2
+    assert found == [
+        "R1 Big quality_plus_customers: workbook 42.0, 01_customer_segmentation 'x'",
+        "R1 Big contact_plan_coverage: workbook 0.5, 01_customer_segmentation 'x'",
+    ]

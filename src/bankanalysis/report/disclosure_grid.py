@@ -47,7 +47,6 @@ __all__ = [
     "pipeline_dominance",
     "pipeline_total",
     "protect_pipeline",
-    "protect_cards",
     "protect_grid",
     "protect_levels",
     "protected_lorenz",
@@ -102,6 +101,8 @@ def protect_grid(
     part_totals: Mapping[str, tuple[float, Sequence[str], str]] | None = None,
     withholdable_parts: bool = False,
     forced: Collection[str] = (),
+    row_sums: Mapping[str, Sequence[str]] | None = None,
+    published: Collection[str] = (),
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -164,6 +165,16 @@ def protect_grid(
     forced : collection of str
         Cells withheld from the start (``"<column>[row=<row>]"``, or a column's name for its
         total), status ``"secondary"``: what a joint step found this table must withhold.
+    row_sums : mapping, optional
+        ``{column: parts}``: in every row, the cell of ``column`` is the sum of the cells of
+        ``parts`` (a scorecard's customers are its tiers' customers), so a withheld cell
+        must not come back as its row's total less the other parts; a row missing one of
+        them sets up no relation.
+    published : collection of str
+        Columns, or cells (``"<column>[row=<row>]"``), that other files print whatever this
+        step decides (an outlet's customers, in every report): never chosen as secondary
+        cells (a primary cell of them is withheld as before), so no protection rests on
+        hiding them.
 
     Returns
     -------
@@ -228,6 +239,15 @@ def protect_grid(
             fixed.add(col)
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
+    for total_col, part_cols in (row_sums or {}).items():
+        for i in frame.index:
+            names = [_cell(c, i) for c in (total_col, *part_cols)]
+            if all(n in values for n in names):
+                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
+    named = {c for c in published if "[row=" in c} | {
+        _cell(c, i) for c in published if "[row=" not in c for i in frame.index
+    }
+    fixed |= (named & set(values)) - set(primary)
     own_fixed = set(fixed)
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
@@ -403,93 +423,6 @@ def _withheld_scope_months(
         keys = {f"echelon {e.split('=')[1].rstrip(']')}" for e in withheld if "[echelon=" in e}
         keys |= {"whole bank"} if "customers" in withheld else set()
         out |= ((levels["month"] == month) & label.isin(keys)).to_numpy()
-    return out
-
-
-#: Scorecard rates and the customers each is about (withheld when that group is small or the
-#: unit's row is withheld): :data:`~bankanalysis.rules.disclosure.KPI_GROUP` plus the leads.
-_CARD_RATES: dict[str, str] = {
-    "contact_plan_coverage": "quality_plus_customers",
-    "vip_contact_rate": "vip_plus_customers",
-    "vip_service_minutes": "vip_plus_customers",
-    "book_aum_growth": "customers",
-    "lead_conversion_rate": "leads_issued",
-}
-
-
-def protect_cards(
-    cards: pd.DataFrame, k: int, level: float = DEFAULT_PROTECTION_LEVEL
-) -> pd.DataFrame:
-    """Scorecards (one row per manager or outlet) through the disclosure step, for files read
-    by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
-
-    The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
-    leads) go through :func:`protect_grid` with the region's totals published; a rate is
-    withheld with its row, with the count of the customers it is about when the grid withholds
-    that count (a rate gives its denominator back within few values), or when they are 1 to
-    ``k - 1``; ``level`` is
-    the money protection level (the parameter ``protection_level``). Returns the
-    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``) and
-    ``attrs["protection"]``.
-    """
-    attrs = dict(cards.attrs)
-    # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
-    # large region's managers, so the cards are read without them and get them back at the end
-    cards = cards.copy(deep=False)
-    cards.attrs = {}
-    additive = [
-        c
-        for c in cards.columns
-        if c == "customers"
-        or c.startswith("customers_")
-        or c.endswith("_customers")
-        or c
-        in (
-            "contacts",
-            "contact_minutes_3m",
-            "sales_total",
-            "new_customers",
-            "aum",
-            "aum_base",
-            "leads_issued",
-            "leads_converted",
-        )
-    ]
-    counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
-    counts = [c for c in counts if c not in ("sales_total", "contacts")]
-    status = protect_grid(
-        cards,
-        additive,
-        k,
-        size="customers",
-        counts=counts,
-        money=[c for c in ("aum", "aum_base") if c in cards.columns],
-        level=level,
-    )
-    # the protection (every withheld cell and the audit) was deep-copied by each cell read
-    protection = status.attrs["protection"]
-    status.attrs = {}
-    out = grid_values(cards, status, k)
-    row_hidden = (
-        status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
-    )
-    for rate, group in _CARD_RATES.items():
-        if rate not in out.columns:
-            continue
-        sizes = cards[group].astype("float64") if group in cards.columns else None
-        small = (
-            pd.Series(False, index=cards.index)
-            if sizes is None
-            else pd.Series(is_small(sizes.fillna(0.0), k), index=cards.index)
-        )
-        # a rate restricts its group to few values (16.7 % is 7/42 or 8/48): withheld with it
-        by_group = status[group] if group in status.columns else pd.Series("", cards.index)
-        out[rate] = out[rate].astype("object")
-        for i in cards.index[(row_hidden | small | by_group.ne("")).to_numpy()]:
-            if not is_missing(cards.at[i, rate]):
-                why = str(status.at[i, "customers"]) if row_hidden[i] else by_group[i] or PRIMARY
-                out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
-    out.attrs = attrs | {"protection": protection}
     return out
 
 

@@ -45,6 +45,7 @@ from bankanalysis.rules.disclosure_secondary import (
     unsafe_note,
 )
 from bankanalysis.rules.kpis import KPIS, rates_over
+from bankanalysis.rules.months import shift_month
 
 __all__ = [
     "OUTLET_GROUP_FIGURES",
@@ -57,6 +58,7 @@ __all__ = [
     "quality_plus_rate_note",
     "withheld_rank_note",
     "withhold_outlet_groups",
+    "withhold_period_groups",
     "withhold_plan_groups",
     "withhold_quality_plus",
 ]
@@ -390,6 +392,95 @@ def withhold_plan_groups(
                 for kpi in kpis:
                     for p in sorted(periods):
                         status.setdefault((oid, kpi, p), st)
+    return replace(counts, status=status)
+
+
+def withhold_period_groups(
+    counts: PlanCounts,
+    outlets: Iterable[str],
+    k: int,
+    *,
+    quarters: pd.DataFrame | None = None,
+    monthly: pd.DataFrame | None = None,
+    month: str | None = None,
+) -> PlanCounts:
+    """03's plan tables' answer with each earlier period's outlet shares decided by that
+    period's own counts (:func:`withhold_outlet_groups`, secondary outlets included, so the
+    region's figure of that period gives no small side back), under the decision's marker.
+
+    :func:`withhold_plan_groups` withholds at every period what the data month's decision
+    withholds; an outlet published at the data month kept its earlier quarter ends printed
+    even where a side (covered, not covered; its quality-and-above customers) was 1 to
+    ``k - 1`` then. The quarter table prints each quarter's last month (``quarters``), the
+    changes table the data month with its change on the month and on the year, which give
+    the month before and the month a year before back (``monthly``). A cell already decided
+    keeps its marker.
+
+    Parameters
+    ----------
+    counts : PlanCounts
+        :func:`withhold_plan_groups` output.
+    outlets : iterable of str
+        The region's outlet ids (one decision per period over all of them).
+    k : int
+        ``min_group_size``.
+    quarters : DataFrame, optional
+        :func:`~bankanalysis.report.planning_scope.load_customer_quarters` rows
+        (``period_label, level, id, customers, product_coverage, quality_plus_customers``);
+        the outlet rows are decided per quarter.
+    monthly : DataFrame, optional
+        The outlet KPIs (``outlet_id, month, customers, n_covered, n_quality_plus`` and the
+        shares), with ``month`` the data month: the month before decides :data:`MOM`, the
+        month a year before :data:`YOY`.
+
+    Examples
+    --------
+    O2 has 7 customers not covered of 26 at 2026-Q2 (19 covered), none at the data month:
+    its 2026-Q2 coverage is withheld, O1's too (the region's 109 covered less O1's gives 19).
+
+    >>> q = pd.DataFrame({"period_label": ["2026-Q2", "2026-Q2"], "level": "outlet",
+    ...                   "id": ["O1", "O2"], "customers": [120, 26],
+    ...                   "product_coverage": [0.75, 19 / 26],
+    ...                   "quality_plus_customers": [30, 12]})
+    >>> out = withhold_period_groups(PlanCounts(k=10), ["O1", "O2"], 10, quarters=q)
+    >>> out.of("O1", "product_coverage", "2026-Q2"), out.of("O2", "product_coverage", "2026-Q2")
+    ('secondary', 'primary')
+    >>> out.of("O2", "wealth_card_matching", "2026-Q2")
+    ''
+    """
+    ids = [str(o) for o in outlets]
+    frames: list[tuple[list[str], pd.DataFrame]] = []
+    if quarters is not None and len(quarters):
+        rows = quarters.loc[(quarters["level"] == "outlet") & quarters["id"].astype(str).isin(ids)]
+        for label, g in rows.groupby("period_label", sort=True):
+            n = g["customers"].astype("float64")
+            mine = pd.DataFrame(
+                {
+                    "outlet_id": g["id"].astype(str),
+                    "customers": n,
+                    "n_covered": (g["product_coverage"].astype("float64") * n).round(),
+                    "product_coverage": g["product_coverage"],
+                    "n_quality_plus": g["quality_plus_customers"].astype("float64"),
+                    "share_quality_plus": g["quality_plus_customers"] / n.where(n > 0),
+                }
+            )
+            frames.append(([str(label)], mine.reset_index(drop=True)))
+    if monthly is not None and month is not None:
+        for change, back in ((MOM, 1), (YOY, 12)):
+            m = shift_month(str(month), -back)
+            g = monthly.loc[(monthly["month"].astype(str) == m) & monthly["outlet_id"].isin(ids)]
+            if len(g):
+                frames.append(([m, change], g.reset_index(drop=True)))
+    status = dict(counts.status)
+    for periods, mine in frames:
+        decided = withhold_outlet_groups(pd.DataFrame(index=mine.index), mine, k)
+        for col in decided.columns:
+            kpis = (col, *quality_plus_rates()) if col == "share_quality_plus" else (col,)
+            for i, oid in mine["outlet_id"].astype(str).items():
+                if st := str(decided.at[i, col]):
+                    for kpi in kpis:
+                        for p in periods:
+                            status.setdefault((oid, kpi, p), st)
     return replace(counts, status=status)
 
 

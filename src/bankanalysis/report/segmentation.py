@@ -52,6 +52,7 @@ from bankanalysis.rules.disclosure import (
     suppress_small_groups,
     suppressed_marker,
 )
+from bankanalysis.rules.disclosure_secondary import PRIMARY
 from bankanalysis.rules.kpis import get, metric_key
 from bankanalysis.rules.tiers import TIER_LABELS, TIERS, tier_label
 from bankanalysis.segmentation.composition import gini, lorenz_curve
@@ -834,28 +835,60 @@ def manager_outlet_plot_data(
     by_outlet: pd.DataFrame, outlet_names: Mapping[str, str], min_group_size: int
 ) -> pd.DataFrame:
     """Outlets whose manager coverage the table shows (their quality-and-above customers
-    published: :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`)."""
+    published: :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus`).
+
+    ``attrs["withheld"]`` maps the name of each outlet whose coverage the table withholds to
+    its marker (``<k``, ``x``, ``withheld``), which :func:`plot_manager_coverage` names on the
+    chart: a missing bar must not read as 0.
+
+    Examples
+    --------
+    >>> by = pd.DataFrame({"quality_plus_customers": [4, 30, 50],
+    ...                    "manager_coverage": [0.5, 0.9, 0.8]},
+    ...                   index=pd.Index(["O1", "O2", "O3"], name="outlet_id"))
+    >>> plot = manager_outlet_plot_data(by, {"O1": "Zeta", "O2": "Alpha", "O3": "Mid"}, 10)
+    >>> plot["outlet"].tolist(), plot.attrs["withheld"]
+    (['Mid'], {'Alpha': 'x', 'Zeta': '<10'})
+    """
     status = protect_quality_plus(by_outlet["quality_plus_customers"], min_group_size)
     df = by_outlet.reset_index()
     small = is_small(df["quality_plus_customers"], min_group_size) | status.ne("").to_numpy()
-    keep = df.loc[~small & df["manager_coverage"].notna().to_numpy()]
+    has_rate = df["manager_coverage"].notna().to_numpy()
+    keep = df.loc[~small & has_rate]
+    hidden = df.loc[small & has_rate]
+    withheld = {
+        str(outlet_names.get(o, o)): str(cell_value(None, st or PRIMARY, min_group_size))
+        for o, st in zip(hidden["outlet_id"], status.to_numpy()[small & has_rate], strict=True)
+    }
     # the names of the kept rows only (a Series assigned to an empty frame would add its rows)
-    return keep.assign(outlet=keep["outlet_id"].map(outlet_names))
+    out = keep.assign(outlet=keep["outlet_id"].map(outlet_names))
+    out.attrs["withheld"] = dict(sorted(withheld.items()))
+    return out
 
 
 def plot_manager_coverage(plot: pd.DataFrame, month: str) -> Any:
     """Full-time account-manager coverage per outlet, lowest first (a chart only this report
-    draws)."""
+    draws). The outlets in ``plot.attrs["withheld"]`` get a row without a bar that says
+    ``withheld (<marker>)``, and a line under the chart says why."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
     data = plot.sort_values("manager_coverage")
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 2))
-    ax.barh(data["outlet"].astype(str), data["manager_coverage"], color="#2171b5")
+    withheld: Mapping[str, str] = plot.attrs.get("withheld", {})
+    n = len(data) + len(withheld)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * n + 2))
+    ax.barh(range(len(data)), data["manager_coverage"], color="#2171b5")
+    for y, marker in enumerate(withheld.values(), start=len(data)):
+        ax.text(0.01, y, f"withheld ({marker})", va="center", color="#555555", style="italic")
+    labels = [*data["outlet"].astype(str), *withheld]
+    ax.set_yticks(range(n), labels)
     ax.set_title(f"{get('manager_coverage').name} by outlet, {month}")
     ax.set_xlabel(kpi_label("manager_coverage"))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
+    if withheld:
+        why = "No bar: withheld with the outlet's quality-and-above customers (table), not 0."
+        fig.text(0.01, 0.005, why, fontsize=8, color="#555555")
     return fig
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_grid import protect_cards
+from bankanalysis.report.disclosure_cards import protect_cards
+from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Suppressed,
@@ -42,6 +43,7 @@ __all__ = [
     "LeadWorkbook",
     "WrittenLeads",
     "lead_sheet",
+    "outlet_decisions",
     "peer_medians",
     "plan_workbooks",
     "reason_describer",
@@ -316,7 +318,7 @@ def peer_medians(peers: pd.DataFrame, min_peers: int = 0) -> dict[str, tuple[flo
     the note of a withheld one: ``{column: (median or None, note)}``.
 
     ``peers`` should be the cards as the disclosure step shows them (:func:`~bankanalysis.
-    report.disclosure_grid.protect_cards`), whose withheld cells (:class:`~bankanalysis.report.
+    report.disclosure_cards.protect_cards`), whose withheld cells (:class:`~bankanalysis.report.
     format.Suppressed`, NaN) are left out. A median over every card would give a withheld one
     back whenever it is the middle value (three managers: 20 % and 80 % shown, a withheld 50 %
     is the median). A median over fewer than ``min_peers`` published values is withheld (the
@@ -701,6 +703,24 @@ class WrittenLeads:
     files: list[str]
 
 
+def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
+    """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
+    :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
+    quality-and-above customers (:func:`~bankanalysis.report.disclosure_outlet_tiers.
+    protect_quality_plus` over the same count, indexed by outlet id as 01 and 02 call it).
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"quality_plus_customers": [42, 7]},
+    ...                      index=pd.Index(["O1", "O2"], name="outlet_id"))
+    >>> outlet_decisions(cards, 10)["quality_plus_customers"].tolist()
+    ['secondary', 'primary']
+    """
+    if QUALITY_PLUS not in cards.columns:
+        return {}
+    return {QUALITY_PLUS: protect_quality_plus(cards[QUALITY_PLUS].fillna(0), k)}
+
+
 def write_lead_files(
     leads: pd.DataFrame,
     output_dir: str | Path,
@@ -736,10 +756,12 @@ def write_lead_files(
     # scorecards) go through the disclosure step; a manager's own card stays whole
     k = int(facts.get("min_group_size", 0) or 0)
     level = float(facts.get("protection_level", DEFAULT_PROTECTION_LEVEL))
-    shown_m, shown_o = (
-        c if c is None or not k else protect_cards(c, k, level)
-        for c in (manager_cards, outlet_cards)
-    )
+    shown_m, shown_o = manager_cards, outlet_cards
+    if k and manager_cards is not None:
+        shown_m = protect_cards(manager_cards, k, level)
+    if k and outlet_cards is not None:  # the outlets' counts that 01 and 03 print too
+        decided = outlet_decisions(outlet_cards, k)
+        shown_o = protect_cards(outlet_cards, k, level, decided, published=("customers",))
     specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}

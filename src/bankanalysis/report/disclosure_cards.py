@@ -1,0 +1,172 @@
+"""Scorecards (one row per manager or outlet) through the disclosure step.
+
+The workbooks (:mod:`bankanalysis.report.workbooks`) show the scorecards to more people than
+the unit's own account manager (an outlet's workbook, the region's scorecards): their additive
+columns go through :func:`~bankanalysis.report.disclosure_grid.protect_grid` with the
+region's totals published and the sums within a card (:func:`card_row_sums`), the outlets'
+counts that 01 and 03 print too follow the run's decision (``decided``), and a rate is
+withheld with the count it is over (docs/privacy.md, "Per-unit tables").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+
+import pandas as pd
+
+from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
+from bankanalysis.report.format import is_missing
+from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_secondary import DEFAULT_PROTECTION_LEVEL, PRIMARY
+from bankanalysis.rules.tiers import TIERS
+
+__all__ = ["card_row_sums", "protect_cards"]
+
+logger = logging.getLogger(__name__)
+
+
+def _cell(col: str, row: object) -> str:
+    """A cell's name in :func:`~bankanalysis.report.disclosure_grid.protect_grid`."""
+    return f"{col}[row={row}]"
+
+
+#: Scorecard rates and the customers each is about (withheld when that group is small or the
+#: unit's row is withheld): :data:`~bankanalysis.rules.disclosure.KPI_GROUP` plus the leads.
+_CARD_RATES: dict[str, str] = {
+    "contact_plan_coverage": "quality_plus_customers",
+    "vip_contact_rate": "vip_plus_customers",
+    "vip_service_minutes": "vip_plus_customers",
+    "book_aum_growth": "customers",
+    "lead_conversion_rate": "leads_issued",
+}
+
+
+def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
+    """The scorecard columns that add up within a card (:func:`protect_grid`'s ``row_sums``):
+    the customers are the tiers' customers, the quality-and-above customers the tiers from
+    quality up, the VIP-and-above customers the tiers from VIP up; only sums whose columns
+    are all in ``columns``.
+
+    Examples
+    --------
+    >>> card_row_sums(["customers", "customers_mass", "customers_quality", "customers_vip",
+    ...                "customers_private_banking", "vip_plus_customers"])["vip_plus_customers"]
+    ('customers_vip', 'customers_private_banking')
+    """
+    sums = {
+        "customers": tuple(f"customers_{t}" for t in TIERS),
+        "quality_plus_customers": tuple(f"customers_{t}" for t in TIERS[TIERS.index("quality") :]),
+        "vip_plus_customers": tuple(f"customers_{t}" for t in TIERS[TIERS.index("vip") :]),
+    }
+    have = set(columns)
+    return {c: parts for c, parts in sums.items() if c in have and set(parts) <= have}
+
+
+def protect_cards(
+    cards: pd.DataFrame,
+    k: int,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    decided: Mapping[str, pd.Series] | None = None,
+    published: Collection[str] = (),
+) -> pd.DataFrame:
+    """Scorecards (one row per manager or outlet) through the disclosure step, for files read
+    by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
+
+    The additive columns (customers and per tier, contacts, products sold, new customers, AUM,
+    leads) go through :func:`protect_grid` with the region's totals published; a rate is
+    withheld with its row, with the count of the customers it is about when the grid withholds
+    that count (a rate gives its denominator back within few values), or when they are 1 to
+    ``k - 1``; ``level`` is
+    the money protection level (the parameter ``protection_level``). The customers of a card
+    add up over its tiers (:func:`card_row_sums`), so a withheld count must not come back as
+    the card's customers less its other tiers. Returns the
+    cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``, ``"withheld"``) and
+    ``attrs["protection"]``.
+
+    ``decided`` holds the run's decision on columns the reports print too (the outlets'
+    quality-and-above customers: :func:`~bankanalysis.report.disclosure_outlet_tiers.
+    protect_quality_plus`, which 01 and 03 read): ``{column: statuses}`` indexed like
+    ``cards``. Those cells are withheld from the start and show the decision's marker, so a
+    workbook never prints what a report withholds and both show the same ``<k`` and ``x``;
+    the step then protects what only the workbook prints (its tiers, rates) around them
+    (docs/privacy.md, "Per-unit tables"); the cells the decision publishes the reports print,
+    so they are never chosen as secondary cells here, nor the columns ``published`` names
+    (the reports print them whatever the cards show: an outlet's customers).
+    """
+    attrs = dict(cards.attrs)
+    # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
+    # large region's managers, so the cards are read without them and get them back at the end
+    cards = cards.copy(deep=False)
+    cards.attrs = {}
+    additive = [
+        c
+        for c in cards.columns
+        if c == "customers"
+        or c.startswith("customers_")
+        or c.endswith("_customers")
+        or c
+        in (
+            "contacts",
+            "contact_minutes_3m",
+            "sales_total",
+            "new_customers",
+            "aum",
+            "aum_base",
+            "leads_issued",
+            "leads_converted",
+        )
+    ]
+    counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
+    counts = [c for c in counts if c not in ("sales_total", "contacts")]
+    decided = {c: st for c, st in (decided or {}).items() if c in additive}
+    forced = {
+        _cell(c, i) for c, st in decided.items() for i, s in st.reindex(cards.index).items() if s
+    }
+    # what the decision publishes, the reports print: never a secondary cell here
+    shown = {
+        _cell(c, i)
+        for c, st in decided.items()
+        for i, s in st.reindex(cards.index).fillna("").items()
+        if not s
+    }
+    status = protect_grid(
+        cards,
+        additive,
+        k,
+        size="customers",
+        counts=counts,
+        money=[c for c in ("aum", "aum_base") if c in cards.columns],
+        level=level,
+        forced=forced,
+        row_sums=card_row_sums(additive),
+        published=[*published, *sorted(shown)],
+    )
+    # the protection (every withheld cell and the audit) was deep-copied by each cell read
+    protection = status.attrs["protection"]
+    status.attrs = {}
+    for c, st in decided.items():  # the run's marker (a report prints the same cell)
+        st = st.reindex(cards.index).fillna("").astype(str)
+        status.loc[st.ne(""), c] = st[st.ne("")]
+    out = grid_values(cards, status, k)
+    row_hidden = (
+        status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)
+    )
+    for rate, group in _CARD_RATES.items():
+        if rate not in out.columns:
+            continue
+        sizes = cards[group].astype("float64") if group in cards.columns else None
+        small = (
+            pd.Series(False, index=cards.index)
+            if sizes is None
+            else pd.Series(is_small(sizes.fillna(0.0), k), index=cards.index)
+        )
+        # a rate restricts its group to few values (16.7 % is 7/42 or 8/48): withheld with it
+        by_group = status[group] if group in status.columns else pd.Series("", cards.index)
+        out[rate] = out[rate].astype("object")
+        for i in cards.index[(row_hidden | small | by_group.ne("")).to_numpy()]:
+            if not is_missing(cards.at[i, rate]):
+                why = str(status.at[i, "customers"]) if row_hidden[i] else by_group[i] or PRIMARY
+                out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
+    out.attrs = attrs | {"protection": protection}
+    return out

@@ -1,0 +1,181 @@
+"""Tests of the scorecards' disclosure step (bankanalysis.report.disclosure_cards)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bankanalysis.report import disclosure_cards as dc
+from bankanalysis.report.format import Suppressed
+from bankanalysis.rules.tiers import TIERS
+
+
+def test_cards_money_is_protected_at_the_runs_protection_level() -> None:
+    # M1 (3 customers, k = 5) holds 100 of AUM, the region's total is published: hiding M2's
+    # 30 leaves M1 anywhere in 0 .. 130, short of 150 at level 0.5, so M3's 80 goes (0 .. 180);
+    # at level 0.2, 120 is enough and M2's 30 (the smaller) does it
+    cards = pd.DataFrame(
+        {"customers": [3, 40, 50, 60], "aum": [100.0, 30.0, 80.0, 500.0]},
+        index=pd.Index(["M1", "M2", "M3", "M4"], name="manager_id"),
+    )
+    shown = {lv: [str(v) for v in dc.protect_cards(cards, 5, lv)["aum"]] for lv in (0.5, 0.2)}
+    assert shown[0.5] == ["<5", "30.0", "x", "500.0"]
+    assert shown[0.2] == ["<5", "x", "80.0", "500.0"]
+    assert [str(v) for v in dc.protect_cards(cards, 5)["aum"]] == shown[0.5]  # the default
+
+
+def test_a_card_rate_is_withheld_with_the_count_it_is_over():
+    """The region's scorecards (a workbook for its management): outlets of 42 and 7
+    quality-and-above customers, the 7 withheld (`<10`) and the 42 with it (`x`: the region's
+    49 less it gives the 7 back). The lead printed the 42's contact-plan coverage (16.7 %),
+    which is 7/42 or 8/48: with the region's 49 the small outlet's 7 was 7 or 1."""
+    cards = pd.DataFrame(
+        {
+            "customers": [300, 50],
+            "quality_plus_customers": [42, 7],
+            "contact_plan_coverage": [7 / 42, 2 / 7],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    shown = dc.protect_cards(cards, 10)
+    assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
+    assert [str(v) for v in shown["contact_plan_coverage"]] == ["x", "<10"]
+    assert [str(v) for v in shown["customers"]] == ["300", "50"]
+
+
+def _outlet_cards(qp: list[int], mass: list[int], vip: list[int]) -> pd.DataFrame:
+    """Outlet scorecards with their tiers (no private banking): customers = mass + quality +
+    VIP, quality-and-above = quality + VIP."""
+    q, m, v = (np.array(x) for x in (qp, mass, vip))
+    return pd.DataFrame(
+        {
+            "customers": q + m,
+            "customers_mass": m,
+            "customers_quality": q - v,
+            "customers_vip": v,
+            "customers_private_banking": 0,
+            "quality_plus_customers": q,
+            "vip_plus_customers": v,
+            "contact_plan_coverage": [0.5] * len(q),
+        },
+        index=pd.Index([f"O{i + 1}" for i in range(len(q))], name="outlet_id"),
+    )
+
+
+def _card_bounds(shown: pd.DataFrame, cards: pd.DataFrame, k: int) -> dict:
+    """The attacker over one sheet of outlet cards: every count column adds up to the region's
+    figure (published: 01's tier table, 03's key figures), every card's customers are its
+    tiers' customers and its quality-and-above customers its tiers from quality up."""
+    from attacker import attack_linear
+
+    counts = [c for c in cards.columns if c.startswith("customers") or c.endswith("_customers")]
+    cells: dict[str, float | str | None] = {}
+    relations: list[dict[str, float]] = []
+    for col in counts:
+        for o in cards.index:
+            v = shown.at[o, col]
+            cells[f"n:{col}[{o}]"] = "<k" if str(v).startswith("<") else (
+                None if isinstance(v, Suppressed) else float(v)
+            )  # fmt: skip
+        cells[f"n:{col}"] = float(cards[col].sum())
+        relations.append({f"n:{col}[{o}]": 1.0 for o in cards.index} | {f"n:{col}": -1.0})
+    sums = {
+        "customers": ["customers_mass", "customers_quality", "customers_vip"],
+        "quality_plus_customers": ["customers_quality", "customers_vip"],
+        "vip_plus_customers": ["customers_vip"],
+    }
+    for o in cards.index:
+        for total, parts in sums.items():  # private banking is 0 and printed
+            relations.append({f"n:{total}[{o}]": -1.0} | {f"n:{p}[{o}]": 1.0 for p in parts})
+    return attack_linear(cells, relations, k)
+
+
+def test_card_row_sums_are_the_tiers_of_a_card():
+    cols = ["customers", "quality_plus_customers"] + [f"customers_{t}" for t in TIERS]
+    assert dc.card_row_sums(cols) == {
+        "customers": ("customers_mass", "customers_quality", "customers_vip",
+                      "customers_private_banking"),
+        "quality_plus_customers": ("customers_quality", "customers_vip",
+                                   "customers_private_banking"),
+    }  # fmt: skip
+    assert dc.card_row_sums(["customers", "customers_mass"]) == {}
+
+
+def test_outlet_cards_withhold_what_the_outlet_decision_withholds_and_give_none_of_it_back():
+    """The region's scorecards (outlets of 42 and 7 quality-and-above customers, 300 and 50
+    customers). 01 and 03 withhold the 7 (`<10`) and the 42 (`x`; the region's 49 less it
+    gives the 7 back) by `protect_quality_plus`. The lead's workbook marked the same cells but
+    printed each outlet's customers and mass tier (300 and 258, 50 and 43): 50 - 43 gives
+    the 7 back exactly. Now the cards read the decision (same markers) and the grid knows
+    that a card's customers are its tiers', so the mass tier is withheld with the count."""
+    from bankanalysis.report.disclosure_outlet_tiers import protect_quality_plus
+
+    cards = _outlet_cards([42, 7], [258, 43], [12, 2])
+    decided = protect_quality_plus(cards["quality_plus_customers"], 10)
+    assert decided.tolist() == ["secondary", "primary"]
+    shown = dc.protect_cards(
+        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+    )
+    assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
+    assert [str(v) for v in shown["contact_plan_coverage"]] == ["x", "<10"]
+    assert shown["customers"].tolist() == [300, 50]  # printed by 01 and 03 as well
+    assert [str(v) for v in shown["customers_mass"]] == ["x", "x"]
+    lo, hi = _card_bounds(shown, cards, 10)["n:quality_plus_customers[O2]"]
+    assert lo <= 1 and hi >= 9  # 1 to 9 for the attacker, not 7
+    assert shown.attrs["protection"].safe
+
+
+def test_outlet_cards_show_the_outlet_decisions_fail_safe_marker():
+    """Outlets of 11 and 2 quality-and-above customers: an `x` on the 11 (at least 10) leaves
+    the 2 at most 3 under the region's 13, so the decision withholds both under `withheld`
+    (01 and 03 print that marker); the cards print the same, and their rates with it."""
+    from bankanalysis.report.disclosure_outlet_tiers import protect_quality_plus
+
+    cards = _outlet_cards([11, 2], [100, 40], [3, 0])
+    decided = protect_quality_plus(cards["quality_plus_customers"], 10)
+    shown = dc.protect_cards(
+        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+    )
+    assert [str(v) for v in shown["quality_plus_customers"]] == ["withheld", "withheld"]
+    assert [str(v) for v in shown["contact_plan_coverage"]] == ["withheld", "withheld"]
+    lo, hi = _card_bounds(shown, cards, 10)["n:quality_plus_customers[O2]"]
+    assert lo <= 1 and hi >= 9
+
+
+def test_a_tier_count_does_not_come_back_as_the_cards_customers_less_its_other_tiers():
+    """Without the decision too: a VIP count of 3 (withheld; the region's 15 less an `x`, at
+    least 10, leaves it 5 at most, so under `withheld`) beside printed customers, mass and
+    quality came back as 60 - 40 - 17 in the lead's cards; the grid now withholds another
+    cell of the card."""
+    cards = _outlet_cards([20, 25], [40, 50], [3, 12])
+    shown = dc.protect_cards(cards, 10, published=["customers"])
+    assert str(shown.at["O1", "customers_vip"]) == "withheld"
+    lo, hi = _card_bounds(shown, cards, 10)["n:customers_vip[O1]"]
+    assert lo <= 1 and hi >= 9, (lo, hi)
+
+
+def test_a_count_the_outlet_decision_publishes_is_never_a_secondary_cell_of_the_cards():
+    """Three outlets, none with 1 to 9 quality-and-above customers (01 prints 30, 25 and 40),
+    but 3 private-banking customers at O1 (12 at O2): the card's quality-and-above customers less its
+    quality and VIP tiers would give them back, so the grid withholds another cell of O1's
+    row -- never the quality-and-above count 01 prints (on the CI batch the first version of
+    this step chose it: `x` in the workbook, 73 in 01), but its quality or VIP tier."""
+    from bankanalysis.report.disclosure_outlet_tiers import protect_quality_plus
+
+    cards = _outlet_cards([30, 25, 40], [100, 90, 120], [12, 14, 15])
+    cards["customers_private_banking"] = [3, 12, 0]
+    cards["customers_quality"] -= cards["customers_private_banking"]
+    cards["vip_plus_customers"] += cards["customers_private_banking"]
+    decided = protect_quality_plus(cards["quality_plus_customers"], 10)
+    assert decided.tolist() == ["", "", ""]
+    shown = dc.protect_cards(
+        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+    )
+    assert shown["quality_plus_customers"].tolist() == [30, 25, 40]
+    assert shown["customers"].tolist() == [130, 115, 160]
+    # the 3 withheld (under the fail-safe's marker: an `x` at O2 would leave it too narrow),
+    # with another cell of O1's row, which would give it back as 30 - 15 - 12
+    assert str(shown.at["O1", "customers_private_banking"]) == "withheld"
+    o1 = [shown.at["O1", c] for c in ("customers_quality", "customers_vip", "vip_plus_customers")]
+    assert any(isinstance(v, Suppressed) for v in o1)
+    assert shown.attrs["protection"].safe
