@@ -35,7 +35,9 @@ says which cells it could not protect). A cell's interval is the linear programm
 component only (the hidden cells linked to it through relations), memoised until a status in
 that component changes, so a table of thousands of units (a large region's manager
 scorecards, one relation per column) is many small programmes of milliseconds each rather than
-one over every hidden cell per primary cell.
+one over every hidden cell per primary cell. A programme is also memoised by its numbers for the
+process (:func:`feasible_range`): tables that pose the same one (01's upgrade figures, protected
+with the pipeline in three tables) solve it once.
 """
 
 from __future__ import annotations
