@@ -472,15 +472,18 @@ def test_model_fitting_job_goes_first_and_its_followers_last(tmp_path: Path) -> 
 def test_kernels_get_the_cores_divided_among_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     from bankanalysis.batch import limit_threads
 
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY"):
         monkeypatch.setenv(var, "")  # records the original, restored after the test
         monkeypatch.delenv(var)
     limit_threads(0)
     assert os.environ["OMP_NUM_THREADS"] == os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"  # threads sleep, never spin
     monkeypatch.delenv("OMP_NUM_THREADS")
     monkeypatch.setenv("MKL_NUM_THREADS", "8")  # what the user set stays
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     limit_threads(3)
     assert (os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]) == ("3", "8")
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_batch_modules_import_one_way_and_stay_small() -> None:

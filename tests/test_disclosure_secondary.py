@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.optimize import linprog
 
 from bankanalysis.rules import disclosure_secondary as ds
@@ -245,3 +246,55 @@ def test_protect_from_another_tables_cells_gives_the_old_answer():
     old_status, old_audit = _old_protect(table, primary[:10], 10, hidden=hidden)
     assert dict(new.status) == old_status
     pd.testing.assert_frame_equal(new.audit, old_audit, check_exact=True)
+
+
+def test_the_same_programme_is_solved_once_in_a_process_and_gives_the_same_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two tables that pose the same programme (here: two protections of one table, as 01's
+    upgrade figures are protected in three tables) solve it once; a changed right-hand side
+    is another programme."""
+    ds._feasible_range_kept.cache_clear()
+    calls = []
+    real = ds.linprog
+    monkeypatch.setattr(ds, "linprog", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    t = LinearTable(
+        {"a": 50, "b": 30, "c": 4, "n": 84},
+        ({"a": 1, "b": 1, "c": 1, "n": -1},),
+        fixed=frozenset({"n"}),
+    )
+    status = {"c": PRIMARY, "b": SECONDARY}
+    # c + b = 84 - 50 with b >= 10 (hidden, not small) and c in 1..9: c in [1, 9]
+    assert audit(t, status, 10)[["lower", "upper"]].values.tolist() == [[1.0, 9.0]]
+    assert len(calls) == 2  # minimise and maximise
+    assert audit(t, status, 10)[["lower", "upper"]].values.tolist() == [[1.0, 9.0]]
+    assert len(calls) == 2  # read back
+    t2 = LinearTable({**t.values, "a": 70, "n": 104}, t.relations, fixed=t.fixed)
+    # the same unknowns with another published total: 104 - 70 = 34 again, so the same
+    # programme (the key is the programme, not the table)
+    assert audit(t2, status, 10)[["lower", "upper"]].values.tolist() == [[1.0, 9.0]]
+    assert len(calls) == 2
+    t3 = LinearTable({**t.values, "a": 65, "n": 84}, t.relations, fixed=t.fixed)
+    # 84 - 65 = 19: c + b = 19 with b >= 10, c in 1..9
+    assert audit(t3, status, 10)[["lower", "upper"]].values.tolist() == [[1.0, 9.0]]
+    assert len(calls) == 4
+
+
+def test_feasible_range_rounds_counts_inwards_and_keeps_money_exact() -> None:
+    a = np.array([[1.0, 1.0]])  # x0 + x1 = 10.5, 0.5 <= x0 <= 9.75, x1 >= 2.25
+    args = (a.shape, a.tobytes(), (10.5,), ((0.5, 9.75), (2.25, None)))
+    assert ds.feasible_range(0, *args, False, 3.0) == (0.5, 8.25)
+    assert ds.feasible_range(0, *args, True, 3.0) == (1.0, 8.0)
+    # no relation: the bounds; none above: unbounded
+    empty = np.zeros((0, 1))
+    assert ds.feasible_range(0, (0, 1), empty.tobytes(), (), ((1.0, None),), True, 5.0) == (
+        1.0,
+        np.inf,
+    )
+    # a programme larger than SOLVED_PROGRAMME_SIZE is solved, not kept
+    n = ds.SOLVED_PROGRAMME_SIZE + 1
+    big = np.ones((1, n))
+    before = ds._feasible_range_kept.cache_info().currsize
+    got = ds.feasible_range(0, big.shape, big.tobytes(), (float(n),), ((0.0, None),) * n, True, 1.0)
+    assert got == (0.0, float(n))
+    assert ds._feasible_range_kept.cache_info().currsize == before

@@ -63,6 +63,8 @@ class Executor(ABC):
 
 #: Thread-pool variables of numpy/scipy (BLAS) and scikit-learn (OpenMP).
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: How OpenMP threads wait for work: ``PASSIVE`` sleeps instead of spinning.
+OMP_WAIT_POLICY = "PASSIVE"
 
 
 def limit_threads(threads: int) -> None:
@@ -71,9 +73,17 @@ def limit_threads(threads: int) -> None:
     With one worker per core, kernels that each start a thread per core oversubscribe the
     machine; OpenMP's spinning threads then make k-means and boosting several times slower.
     Dask workers apply the same cap (one thread) by default.
+
+    The kernels' OpenMP threads also wait passively (``OMP_WAIT_POLICY``, unless set): with
+    more than one thread per kernel (one worker on two cores, or a machine shared with other
+    work) a spinning thread burns the core its partner needs, and 01's k-means of R01 at 1M
+    took 19.4 CPU s (98 s wall at load 16) instead of 2.9 (15 s). The threads and their
+    share of the work are the same, so the results are the same to the bit
+    (``python -m benchmarks.segmentation_threads``).
     """
     for var in _THREAD_VARS:
         os.environ.setdefault(var, str(max(1, int(threads))))
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
 
 
 def _worker_main(task_q: Any, result_q: Any, threads: int = 1) -> None:

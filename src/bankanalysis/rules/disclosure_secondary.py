@@ -35,7 +35,9 @@ says which cells it could not protect). A cell's interval is the linear programm
 component only (the hidden cells linked to it through relations), memoised until a status in
 that component changes, so a table of thousands of units (a large region's manager
 scorecards, one relation per column) is many small programmes of milliseconds each rather than
-one over every hidden cell per primary cell.
+one over every hidden cell per primary cell. A programme is also memoised by its numbers for the
+process (:func:`feasible_range`): tables that pose the same one (01's upgrade figures, protected
+with the pipeline in three tables) solve it once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -341,32 +344,112 @@ class _Intervals:
     def _solve(
         self, hidden: tuple[str, ...], status: Mapping[str, str], target: str
     ) -> tuple[float, float]:
-        table = self.table
         pos, rows, rhs, bounds = self._programme(hidden, status)
-        out = []
-        for sign in (1.0, -1.0):
-            cost = np.zeros(len(hidden))
-            cost[pos[target]] = sign
-            res = linprog(
-                cost,
-                A_eq=np.array(rows) if rows else None,
-                b_eq=np.array(rhs) if rows else None,
-                bounds=bounds,
-                method="highs",
+        matrix = np.array(rows, dtype="float64") if rows else np.zeros((0, len(hidden)))
+        return feasible_range(
+            pos[target],
+            matrix.shape,
+            matrix.tobytes(),
+            tuple(float(b) for b in rhs),
+            tuple(bounds),
+            target not in self.table.money,
+            float(self.table.values[target]),
+        )
+
+
+#: Programmes :func:`feasible_range` keeps solved, and the largest it keeps (unknowns times
+#: relations): at most about 4,096 x 50 kB of keys; larger ones are rare and solved each time.
+SOLVED_PROGRAMMES = 4_096
+SOLVED_PROGRAMME_SIZE = 2_048
+
+
+def feasible_range(
+    at: int,
+    shape: tuple[int, int],
+    matrix: bytes,
+    rhs: tuple[float, ...],
+    bounds: tuple[tuple[float, float | None], ...],
+    integer: bool,
+    value: float,
+) -> tuple[float, float]:
+    """Smallest and largest value of unknown ``at`` subject to ``A x = rhs`` and ``bounds``.
+
+    Two HiGHS programmes (minimise, maximise). A count (``integer``) is rounded inwards to
+    whole numbers; an unbounded side is infinite; a solver failure gives ``value`` (the true
+    value, always feasible: treated as disclosed). The arguments are plain bytes and tuples,
+    so the answer is memoised for the process: HiGHS gives the same answer to the same
+    programme, and the same programme recurs across a report's tables (01 protects the
+    upgrade figures with the pipeline three times: the pipeline's last round, the region's
+    totals and the outlet table), each of which otherwise solved it again.
+
+    Parameters
+    ----------
+    at : int
+        Position of the unknown whose range is sought.
+    shape : (int, int)
+        Rows (relations) and columns (unknowns) of ``A``.
+    matrix : bytes
+        ``A`` as ``float64`` bytes in C order (``ndarray.tobytes()``).
+    rhs : tuple of float
+        Right-hand side, one per relation.
+    bounds : tuple of (float, float or None)
+        Bounds of every unknown (``None``: no upper bound).
+    integer : bool
+        Whether the unknown is a count.
+    value : float
+        The unknown's true value.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 1.0]])  # x0 + x1 = 10, 1 <= x0 <= 9, 2 <= x1
+    >>> feasible_range(0, a.shape, a.tobytes(), (10.0,), ((1.0, 9.0), (2.0, None)), True, 3.0)
+    (1.0, 8.0)
+    """
+    args = (at, shape, matrix, rhs, bounds, integer, value)
+    if shape[0] * shape[1] > SOLVED_PROGRAMME_SIZE:
+        return _feasible_range(*args)
+    return _feasible_range_kept(*args)
+
+
+def _feasible_range(
+    at: int,
+    shape: tuple[int, int],
+    matrix: bytes,
+    rhs: tuple[float, ...],
+    bounds: tuple[tuple[float, float | None], ...],
+    integer: bool,
+    value: float,
+) -> tuple[float, float]:
+    """:func:`feasible_range`, solved."""
+    n_rows, n = shape
+    a = np.frombuffer(matrix, dtype="float64").reshape(n_rows, n) if n_rows else None
+    out = []
+    for sign in (1.0, -1.0):
+        cost = np.zeros(n)
+        cost[at] = sign
+        res = linprog(
+            cost,
+            A_eq=a,
+            b_eq=np.array(rhs) if n_rows else None,
+            bounds=list(bounds),
+            method="highs",
+        )
+        if res.status == 3:  # unbounded
+            out.append(-np.inf if sign > 0 else np.inf)
+        elif res.status == 0 and integer:  # counts are integers
+            out.append(
+                float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
             )
-            if res.status == 3:  # unbounded
-                out.append(-np.inf if sign > 0 else np.inf)
-            elif res.status == 0 and target not in table.money:  # counts are integers
-                out.append(
-                    float(np.ceil(res.fun - 1e-6)) if sign > 0 else float(np.floor(-res.fun + 1e-6))
-                )
-            elif res.status != 0:
-                # the true values are feasible; a failure means tolerances: treat as disclosed
-                logger.debug("disclosure audit: solver status %s for %s", res.status, target)
-                out.append(float(table.values[target]))
-            else:
-                out.append(sign * float(res.fun))
-        return out[0], out[1]
+        elif res.status != 0:
+            # the true values are feasible; a failure means tolerances: treat as disclosed
+            logger.debug("disclosure audit: solver status %s", res.status)
+            out.append(value)
+        else:
+            out.append(sign * float(res.fun))
+    return out[0], out[1]
+
+
+_feasible_range_kept = lru_cache(maxsize=SOLVED_PROGRAMMES)(_feasible_range)
 
 
 def audit(
