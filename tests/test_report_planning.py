@@ -453,6 +453,7 @@ def test_customer_quarters_are_computed_once_for_every_report_of_the_data(tmp_pa
     report stored (every level, each report keeps its own): the same rows as computed afresh,
     without reading customer_month again; other parameters, another entry."""
     from bankanalysis.data.prepare import prepare
+    from bankanalysis.report import planning_scope
     from bankanalysis.report.context import report_context
     from bankanalysis.report.planning_scope import ALL_LEVELS, _customer_quarters
     from bankanalysis.report.standing import scorecard_params
@@ -477,6 +478,7 @@ def test_customer_quarters_are_computed_once_for_every_report_of_the_data(tmp_pa
         raise AssertionError("customer_month read again")
 
     monkeypatch.setattr(second.bank, "customer_month", no_read)
+    monkeypatch.setattr(planning_scope, "_customer_quarters", no_read)  # nor counted in SQL
     scope2 = rp.PlanScope(month=second.month, region_id="R02", echelon=second.echelon)
     pd.testing.assert_frame_equal(rp.load_customer_quarters(second, scope2, {}), fresh)
     bank_scope = rp.PlanScope(month=second.month)
@@ -528,8 +530,9 @@ def _straight_customer_quarters(bank, month, p, n_quarters=5):
 
 def test_customer_quarters_in_parts_of_customers_are_those_of_one_read(ci_bank):
     """One quarter end and one part of the customers at a time (here 700 of the CI bank's
-    3,000, five parts; and one part): the same frame as every month of every customer read
-    at once, whose bank figures are counted again here from the rows."""
+    3,000, five parts, and one part, in pandas; and counted by DuckDB, the default): the same
+    frame as every month of every customer read at once, whose bank figures are counted again
+    here from the rows."""
     from types import SimpleNamespace
 
     from bankanalysis.data.load import load_processed
@@ -541,8 +544,8 @@ def test_customer_quarters_in_parts_of_customers_are_those_of_one_read(ci_bank):
     p = scorecard_params({})
     want, cm, bases = _straight_customer_quarters(bank, ctx.month, p)
     assert len(bank.customer_ranges(700)) == 5
-    for size in (700, None):
-        got = _customer_quarters(ctx, ctx.month, p, 5, ALL_LEVELS, chunk_customers=size)
+    for size, engine in ((700, "pandas"), (None, "pandas"), (None, "sql")):
+        got = _customer_quarters(ctx, ctx.month, p, 5, ALL_LEVELS, size, engine=engine)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
     # the bank's last quarter, counted from the rows
     end = ctx.month
@@ -554,6 +557,57 @@ def test_customer_quarters_in_parts_of_customers_are_those_of_one_read(ci_bank):
     assert row["stock_retention"].item() == pytest.approx(len(now & base) / len(base))
     assert 0.5 < row["stock_retention"].item() < 1.0
     assert (want["level"] == "bank").sum() == 5 == want["period_label"].nunique()
+
+
+def test_customer_quarters_in_sql_tier_averages_at_the_threshold_as_pandas(ci_bank, tmp_path):
+    """The CI bank with 60 customers active at every month-end of the tier window put at an average of exactly the
+    quality threshold over the tier window (499,999.99, 500,000.00 and 500,000.01, whose sum
+    in floating point is not exact) and 3 with a NaN AUM: SQL leaves them to pandas' average,
+    and the quarters are those of the pandas engine to the bit, quality-plus counts included;
+    without the wealth-card column in the file the pandas engine runs, which names it."""
+    import shutil
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.data.processed_sql import quarter_unit_counts
+    from bankanalysis.exceptions import ProcessedDataError
+    from bankanalysis.report.planning_scope import ALL_LEVELS, _customer_quarters
+    from bankanalysis.report.standing import scorecard_params
+    from bankanalysis.rules.months import month_window
+
+    folder = tmp_path / "processed"
+    shutil.copytree(ci_bank.processed, folder, ignore=shutil.ignore_patterns("_models"))
+    path = folder / "customer_month.parquet"
+    table = pq.read_table(path)
+    cm = table.select(["month", "customer_id", "aum"]).to_pandas()
+    bank = load_processed(folder)
+    p = scorecard_params({})
+    window = month_window(bank.data_month, p["tier_months"])
+    in_window = cm.loc[cm["month"].isin(window), "customer_id"].value_counts()
+    always = sorted(in_window.index[in_window == len(window)])  # active at all three
+    chosen, nan_ids = set(always[:60]), set(always[60:63])
+    aum = cm["aum"].to_numpy().copy()
+    for month, value in zip(window, (499_999.99, 500_000.00, 500_000.01), strict=True):
+        aum[((cm["month"] == month) & cm["customer_id"].isin(chosen)).to_numpy()] = value
+    aum[((cm["month"] == window[0]) & cm["customer_id"].isin(nan_ids)).to_numpy()] = float("nan")
+    column = pa.array(aum, from_pandas=False)
+    table = table.set_column(table.schema.get_field_index("aum"), "aum", column)
+    pq.write_table(table, path)
+    counts = quarter_unit_counts(folder, bank.data_month, window[0], window, 5e5, 3, None)
+    assert set(counts.near["customer_id"]) >= chosen | nan_ids
+    ctx = SimpleNamespace(bank=load_processed(folder), month=bank.data_month)
+    want = _customer_quarters(ctx, ctx.month, p, 5, ALL_LEVELS, engine="pandas")
+    got = _customer_quarters(ctx, ctx.month, p, 5, ALL_LEVELS)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    last = want["period_label"].max()
+    bank_row = want.loc[(want["level"] == "bank") & (want["period_label"] == last)]
+    assert bank_row["quality_plus_customers"].item() >= 60
+    no_card = {**p, "wealth_card_product": "gold_bar"}
+    with pytest.raises(ProcessedDataError, match="no column.*hold_gold_bar"):
+        _customer_quarters(ctx, ctx.month, no_card, 5, ALL_LEVELS)
 
 
 def test_a_part_of_customers_none_active_at_the_quarter_end_counts_at_the_base_only():

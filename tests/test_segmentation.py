@@ -606,3 +606,32 @@ def test_region_tiers_join_the_full_rows(cm: pd.DataFrame, t04: pd.DataFrame) ->
 def test_top_tier_share_refuses_an_unknown_tier(t04: pd.DataFrame) -> None:
     with pytest.raises(SegmentationError, match="unknown tier 'private'"):
         seg.top_tier_aum_share(t04, "private")
+
+
+def test_sums_of_units_are_the_customer_sums_of_their_customers(
+    cm: pd.DataFrame, t04: pd.DataFrame
+) -> None:
+    """The counts per outlet at 2024-04 (coverage 3 products), summed per level, are
+    customer_sums of the customers themselves: O1 holds A (2 products, quality), B (3, quality,
+    card) and E (1, mass); O2 holds D (4, private, card), F (2, private, card) and G (1, mass);
+    of the 2024-02 customers O1's A, B, E are all kept, O2's C left (F, G kept)."""
+    now = pd.DataFrame(
+        {"region_id": ["R1", "R2"], "outlet_id": ["O1", "O2"], "echelon": [1, 3],
+         "one": [3.0, 3.0], "n": [6.0, 7.0], "covered": [1.0, 1.0], "qplus": [2.0, 2.0],
+         "qplus_card": [1.0, 2.0]}
+    )  # fmt: skip
+    base_units = pd.DataFrame(
+        {"region_id": ["R1", "R2"], "outlet_id": ["O1", "O2"], "echelon": [1, 3],
+         "base": [3.0, 3.0], "kept": [3.0, 2.0]}
+    )  # fmt: skip
+    base = cm[cm["month"] == "2024-02"]
+    for by in (None, "region_id", "outlet_id", "echelon"):
+        got = seg.sums_of_units(now, base_units, by)
+        pd.testing.assert_frame_equal(got, seg.customer_sums(t04, base, None, by=by))
+        assert got.attrs["absent"] == {"e_banking_penetration": "no product catalogue given"}
+    bank = seg.sums_of_units(now, base_units, None)
+    assert bank.loc["all"].tolist() == [6.0, 13.0, 2.0, 4.0, 3.0, 0.0, 6.0, 5.0]
+    # a unit with base customers only (no one active now) and no wealth card
+    gone = seg.sums_of_units(now.iloc[:1], base_units, "outlet_id", wealth_card_product=None)
+    assert gone.loc["O2", ["one", "base", "kept"]].tolist() == [0.0, 3.0, 2.0]
+    assert set(gone.attrs["absent"]) == {"wealth_card_matching", "e_banking_penetration"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -308,11 +309,20 @@ def _customer_quarters(
     n_quarters: int,
     levels: Sequence[str],
     chunk_customers: int | None = None,
+    engine: str = "sql",
 ) -> pd.DataFrame:
     """:func:`load_customer_quarters` of ``levels`` computed from ``customer_month`` (no cache).
 
-    Bounded memory: one quarter end at a time, reading only its tier window and base month,
-    and within it one part of the customers at a time
+    ``engine="sql"`` (the default, when ``customer_month.parquet`` has the columns it reads):
+    DuckDB counts each quarter end's customers per region and outlet straight from the file
+    (:func:`~bankanalysis.data.processed_sql.quarter_unit_counts`: only small frames of counts
+    come back; the few customers whose window average is near the quality threshold are
+    tiered by pandas' own rule, :func:`_near_units`) and pandas adds the counts up per level
+    (:func:`~bankanalysis.segmentation.coverage.sums_of_units`): the frame of the pandas
+    engine, to the last bit.
+
+    ``engine="pandas"``: one quarter end at a time, reading only its tier window and base
+    month, and within it one part of the customers at a time
     (:meth:`~bankanalysis.data.load.ProcessedBank.customer_ranges`, ``chunk_customers`` each,
     default :func:`~bankanalysis.data.load.chunk_customers`): each part is reduced to its
     per-group counts (:func:`~bankanalysis.segmentation.coverage.customer_sums`, whole numbers,
@@ -321,8 +331,46 @@ def _customer_quarters(
     from all the months of every customer at once.
     """
     from bankanalysis.overview import scorecard_columns
+
+    cols = scorecard_columns(p["wealth_card_product"], has_contacts=False)
+    if engine == "sql" and chunk_customers is None and _has_columns(ctx.bank, cols):
+        return _quarters_of(ctx, month, p, n_quarters, levels, _sql_quarter_sums(ctx, p, levels))
+
+    def parts(m: str, base: str, needed: list[str]) -> dict[str, pd.DataFrame]:
+        return _pandas_quarter_sums(ctx, m, base, needed, p, levels, cols, chunk_customers)
+
+    return _quarters_of(ctx, month, p, n_quarters, levels, parts)
+
+
+def _has_columns(bank: Any, columns: Sequence[str]) -> bool:
+    """Whether the bank's ``customer_month.parquet`` has every one of ``columns``."""
+    import pyarrow.parquet as pq
+
+    path = Path(bank.folder) / "customer_month.parquet"
+    if not path.is_file():
+        return False
+    return set(columns) <= set(pq.read_schema(path).names)
+
+
+def _echelons(bank: Any) -> dict[str, int]:
+    """Region id -> echelon of the bank's ``regions`` table."""
+    regions = bank.regions
+    if "region_id" in regions.columns:
+        regions = regions.set_index("region_id")
+    return {str(r): int(e) for r, e in regions["echelon"].items()}
+
+
+def _quarters_of(
+    ctx: Any,
+    month: str,
+    p: Mapping[str, Any],
+    n_quarters: int,
+    levels: Sequence[str],
+    sums_of: Any,
+) -> pd.DataFrame:
+    """The quarter rows of every level, each quarter end's counts per level from
+    ``sums_of(end, base, needed)`` (``needed``: the window's and base months in the data)."""
     from bankanalysis.rules.months import base_month, month_window
-    from bankanalysis.segmentation.coverage import add_customer_sums
 
     months = [m for m in ctx.bank.months if m <= month]
     last: dict[str, str] = {}
@@ -330,30 +378,97 @@ def _customer_quarters(
         last[pl.period_label("quarter", m)] = m
     ends = [last[q] for q in sorted(last)[-n_quarters:]]
     have = set(months)
-    cols = scorecard_columns(p["wealth_card_product"], has_contacts=False)
-    regions = ctx.bank.regions
-    if "region_id" in regions.columns:
-        regions = regions.set_index("region_id")
-    echelons = {str(r): int(e) for r, e in regions["echelon"].items()}
-    ranges = ctx.bank.customer_ranges(chunk_customers)
     frames = []
     for m in ends:
         base = base_month(months, m, p["lookback_months"])
         needed = sorted({w for w in month_window(m, p["tier_months"]) if w in have} | {base})
-        sums: dict[str, list[pd.DataFrame]] = {level: [] for level in levels}
-        for id_range in ranges:
-            cm = ctx.bank.customer_month(months=needed, columns=cols, id_range=id_range)
-            cm["echelon"] = map_few(cm["region_id"].astype(str), echelons)
-            for level, part in _quarter_sums(cm, m, base, p, levels).items():
-                sums[level].append(part)
-            del cm
+        sums = sums_of(m, base, needed)
         for level in levels:
-            frames.append(
-                pl.customer_period_from_sums(
-                    add_customer_sums(sums[level]), m, level, "quarter", months
-                )
-            )
+            frames.append(pl.customer_period_from_sums(sums[level], m, level, "quarter", months))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _pandas_quarter_sums(
+    ctx: Any,
+    m: str,
+    base: str,
+    needed: list[str],
+    p: Mapping[str, Any],
+    levels: Sequence[str],
+    cols: list[str],
+    chunk_customers: int | None,
+) -> dict[str, pd.DataFrame]:
+    """Per level, the counts of quarter end ``m`` from the ``customer_month`` rows of
+    ``needed``, read one part of the customers at a time (the pandas engine)."""
+    from bankanalysis.segmentation.coverage import add_customer_sums
+
+    echelons = _echelons(ctx.bank)
+    sums: dict[str, list[pd.DataFrame]] = {level: [] for level in levels}
+    for id_range in ctx.bank.customer_ranges(chunk_customers):
+        cm = ctx.bank.customer_month(months=needed, columns=cols, id_range=id_range)
+        cm["echelon"] = map_few(cm["region_id"].astype(str), echelons)
+        for level, part in _quarter_sums(cm, m, base, p, levels).items():
+            sums[level].append(part)
+        del cm
+    return {level: add_customer_sums(sums[level]) for level in levels}
+
+
+def _sql_quarter_sums(ctx: Any, p: Mapping[str, Any], levels: Sequence[str]) -> Any:
+    """``sums_of`` of :func:`_quarters_of` counted by DuckDB (the SQL engine)."""
+    from bankanalysis.data.processed_sql import quarter_unit_counts
+    from bankanalysis.rules.months import month_window
+    from bankanalysis.rules.tiers import check_thresholds
+    from bankanalysis.segmentation.coverage import sums_of_units
+
+    quality_from = float(check_thresholds(p["tier_thresholds"])[0])
+    card = p["wealth_card_product"]
+    echelons = _echelons(ctx.bank)
+
+    def sums_of(m: str, base: str, needed: list[str]) -> dict[str, pd.DataFrame]:
+        window = [w for w in month_window(m, p["tier_months"]) if w in set(needed)]
+        counts = quarter_unit_counts(
+            ctx.bank.folder,
+            m,
+            base,
+            window,
+            quality_from,
+            int(p["coverage_products"]),
+            f"hold_{card}" if card is not None else None,
+        )
+        now = pd.concat([counts.now, _near_units(ctx.bank, counts.near, m, window, p)])
+        now = now.reset_index(drop=True)
+        base_units = counts.base
+        for units in (now, base_units):
+            units["echelon"] = map_few(units["region_id"].astype(str), echelons)
+        return {
+            level: sums_of_units(now, base_units, pl.LEVEL_COLUMNS[level], card) for level in levels
+        }
+
+    return sums_of
+
+
+def _near_units(
+    bank: Any, near: pd.DataFrame, month: str, window: Sequence[str], p: Mapping[str, Any]
+) -> pd.DataFrame:
+    """``qplus`` and ``qplus_card`` of the customers SQL left undecided (``near``: window
+    average at or next to the quality threshold, or missing), tiered by
+    :func:`~bankanalysis.rules.tiers.customer_tiers` on their own rows of the window: one row
+    per customer with its ``region_id, outlet_id`` (the other counts 0, SQL has them)."""
+    from bankanalysis.rules.tiers import customer_tiers, tier_at_least
+
+    out = near[["region_id", "outlet_id"]].copy()
+    if not len(near):
+        return out.assign(qplus=pd.Series(dtype="float64"), qplus_card=pd.Series(dtype="float64"))
+    rows = bank.customer_month(
+        months=list(window), columns=["aum"], customer_ids=near["customer_id"].astype(str)
+    )
+    tiers = customer_tiers(rows, month, p["tier_thresholds"], p["tier_months"])
+    qplus = pd.Series(
+        tier_at_least(tiers["tier"], "quality"), index=tiers["customer_id"].astype(str).to_numpy()
+    )
+    out["qplus"] = qplus.reindex(near["customer_id"].astype(str).to_numpy()).to_numpy("float64")
+    out["qplus_card"] = out["qplus"] * near["card"].to_numpy("float64")
+    return out
 
 
 def _quarter_sums(

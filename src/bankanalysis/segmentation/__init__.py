@@ -43,6 +43,7 @@ from bankanalysis.segmentation.coverage import (
     kpis_from_sums,
     product_depth,
     products_per_customer,
+    sums_of_units,
 )
 from bankanalysis.segmentation.managers import MANAGER_KPIS, manager_kpis, region_managers
 from bankanalysis.segmentation.migration import (
@@ -78,6 +79,7 @@ __all__ = [
     "gini",
     "holding_rates",
     "kpis_from_sums",
+    "sums_of_units",
     "lorenz_curve",
     "manager_kpis",
     "migration_kpis",

@@ -32,6 +32,7 @@ __all__ = [
     "kpis_from_sums",
     "product_depth",
     "products_per_customer",
+    "sums_of_units",
 ]
 
 logger = logging.getLogger(__name__)
@@ -375,6 +376,46 @@ def add_customer_sums(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
         return parts[0]
     out = pd.concat(parts).groupby(level=0, sort=True).sum(min_count=1)
     out.attrs["absent"] = dict(parts[0].attrs.get("absent", {}))
+    return out
+
+
+#: The counts of :func:`customer_sums` taken from the active customers, in its order.
+NOW_SUMS: tuple[str, ...] = ("one", "n", "covered", "qplus", "qplus_card", "e_bank")
+
+
+def sums_of_units(
+    now: pd.DataFrame,
+    base: pd.DataFrame,
+    by: str | None,
+    wealth_card_product: str | None = "wealth_card",
+) -> pd.DataFrame:
+    """:func:`customer_sums` (no product catalogue) from counts already summed per unit.
+
+    ``now`` holds, per unit of the active customers (any rows carrying the ``by`` column),
+    the counts ``one, n, covered, qplus, qplus_card``; ``base`` per unit of the base month's
+    customers ``base, kept``. Summed per ``by`` group as :func:`customer_sums` sums its
+    customers (the counts are whole numbers, which add up exactly in float64), so the frame
+    is the one it gives for those customers: groups sorted, ``e_bank`` 0, ``attrs["absent"]``.
+
+    Examples
+    --------
+    >>> now = pd.DataFrame({"region_id": ["R2", "R1", "R2"], "one": [2.0, 1.0, 1.0],
+    ...                     "n": [5.0, 1.0, 3.0], "covered": [1.0, 0.0, 1.0],
+    ...                     "qplus": [1.0, 0.0, 0.0], "qplus_card": [0.0, 0.0, 0.0]})
+    >>> base = pd.DataFrame({"region_id": ["R3"], "base": [4.0], "kept": [3.0]})
+    >>> sums_of_units(now, base, "region_id")[["one", "n", "base", "kept"]].values.tolist()
+    [[1.0, 1.0, 0.0, 0.0], [3.0, 8.0, 0.0, 0.0], [0.0, 0.0, 4.0, 3.0]]
+    """
+    absent: dict[str, str] = {}
+    if wealth_card_product is None:
+        absent["wealth_card_matching"] = NO_WEALTH_CARD
+    absent["e_banking_penetration"] = "no product catalogue given"
+    f = now.reindex(columns=list(NOW_SUMS), fill_value=0.0).astype("float64")
+    g = f.groupby(group_keys(now, by), sort=True).sum()
+    b = base[["base", "kept"]].astype("float64").groupby(group_keys(base, by), sort=True).sum()
+    index = g.index.union(b.index)
+    out = g.reindex(index, fill_value=0.0).join(b.reindex(index, fill_value=0.0))
+    out.attrs["absent"] = absent
     return out
 
 
