@@ -42,13 +42,16 @@ reports: data
 # The small synthetic bank the notebooks and end-to-end tests run on (tests/ci_bank.py; rebuilt
 # when the generator changes, prepare skipped when the raw data are unchanged).
 CI_BANK := build/ci
+# pytest-xdist workers of `make test` (tests sharing an expensive fixture share a worker:
+# tests/conftest.py); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 ## Run the whole test suite: lint, unit tests, notebooks with nbval, end-to-end batch
 test: $(STAMP)
 	$(BIN)/python tests/ci_bank.py $(CI_BANK)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	BANKANALYSIS_CI_BANK=$(CURDIR)/$(CI_BANK) $(BIN)/python -m pytest -q tests
+	BANKANALYSIS_CI_BANK=$(CURDIR)/$(CI_BANK) $(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests
 	BANKANALYSIS_PROCESSED=$(CURDIR)/$(CI_BANK)/processed $(BIN)/python -m pytest -q \
 	  -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 notebooks/
 

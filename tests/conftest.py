@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 from audit_env import AUDIT_PROCESSED, AUDIT_RUN
 from ci_bank import ROOT, Bank, build_ci_bank
 from hostile import HostileBatch, build_hostile_batch
+
+TESTS = Path(__file__).resolve().parent
 
 
 def audit_paths() -> tuple[Path, Path] | None:
@@ -74,6 +77,53 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     """Say what an audit reads, at the top of its output."""
     paths = audit_paths()
     return f"audit of run {paths[0]} (processed data {paths[1]})" if paths else None
+
+
+#: Session fixtures that are expensive to build (a whole batch, fitted models). Under
+#: ``pytest -n 2`` (pytest-xdist, ``make test``) every test module that uses one of them runs on
+#: the same worker, so each is built once per session, as without workers; other modules are
+#: each one unit (their module fixtures, such as a shape's batch, are built once too).
+SHARED_FIXTURES = {
+    "ci_run": "ci_run",
+    "propensity_fit": "propensity",
+    "propensity_bank": "propensity",
+}
+
+
+def shared_units(test_dir: Path = TESTS) -> dict[str, str]:
+    """``{module file name: unit}`` for the test modules that name a shared fixture; a module
+    naming fixtures of two units joins them (every module of both goes to one worker)."""
+    uses = {}
+    for path in sorted(test_dir.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        units = {u for f, u in SHARED_FIXTURES.items() if re.search(rf"\b{f}\b", text)}
+        if units:
+            uses[path.name] = units
+    merged: list[set[str]] = []
+    for units in uses.values():
+        joined = [m for m in merged if m & units]
+        for m in joined:
+            merged.remove(m)
+            units = units | m
+        merged.append(set(units))
+    name = {u: "+".join(sorted(m)) for m in merged for u in m}
+    return {module: name[next(iter(units))] for module, units in uses.items()}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Schedule whole test modules (pytest-xdist's ``loadscope``), the modules sharing an
+    expensive session fixture as one unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    units = shared_units()
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return units.get(Path(module).name, module)
+
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
