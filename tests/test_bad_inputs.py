@@ -747,12 +747,12 @@ PARAM_CASES: list[ParamCase] = [
     ParamCase(
         "override_for_unknown_region",
         ("RX.yaml", "not in the data"),
-        files={"regions/RX.yaml": "common:\n  min_group_size: 5\n"},
+        files={"regions/RX.yaml": "common:\n  materiality: 0.01\n"},
     ),
     ParamCase(
         "override_wrong_type",
-        ("R1.yaml", "min_group_size"),
-        files={"regions/R1.yaml": "common:\n  min_group_size: many\n"},
+        ("R1.yaml", "materiality"),
+        files={"regions/R1.yaml": "common:\n  materiality: many\n"},
     ),
     ParamCase(
         "wealth_card_not_in_the_product_table",

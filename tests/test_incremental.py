@@ -88,7 +88,7 @@ def runs(setup: dict) -> dict:
     (out / batch.JOBCACHE_FILE).unlink()  # the index is rebuilt from the manifests
     same, ran_same = _run(setup, "same")
     params = setup["common"]["params_dir"]
-    (params / "regions" / "R02.yaml").write_text("common:\n  min_group_size: 5\n", "utf-8")
+    (params / "regions" / "R02.yaml").write_text("common:\n  materiality: 0.01\n", "utf-8")
     r02, ran_r02 = _run(setup, "r02")
     # 01: outputs and execution counts only (JupyterLab saved it after a run) -> no re-run;
     # 00: one source line changed -> re-run

@@ -151,12 +151,14 @@ def test_wealth_card_product_may_be_null(params_dir: Path) -> None:
 
 def test_region_overrides_common_and_notebook_sections(params_dir: Path) -> None:
     (params_dir / "regions" / "R2.yaml").write_text(
-        "common:\n  min_group_size: 25\n  tier_months: 6\n", encoding="utf-8"
+        "common:\n  materiality: 0.02\n"
+        "notebooks:\n  01_customer_segmentation:\n    migration_months: 6\n",
+        encoding="utf-8",
     )
     r2 = load_params(params_dir, "01_customer_segmentation", "R2")
     r1 = load_params(params_dir, "01_customer_segmentation", "R1")
-    assert (r2["min_group_size"], r2["tier_months"]) == (25, 6)
-    assert (r1["min_group_size"], r1["tier_months"]) == (10, 3)
+    assert (r2["materiality"], r2["migration_months"]) == (0.02, 6)
+    assert (r1["materiality"], r1["migration_months"]) == (0.005, 12)
     assert r2["currency"] == "CNY"
 
 
@@ -190,7 +192,13 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
         r"protection_level: decides .* not per notebook",
     ):
         load_params(override, "01_customer_segmentation", "R2")
-    assert RUN_WIDE_KEYS == ("dominance_p", "protection_level")
+    assert RUN_WIDE_KEYS == (
+        "min_group_size",
+        "tier_thresholds",
+        "tier_months",
+        "dominance_p",
+        "protection_level",
+    )
     assert set(RUN_WIDE_KEYS) <= set(CommonParams.model_fields)
     # the schema's defaults are the library's (the functions' defaults when called bare)
     from bankanalysis.rules.disclosure_secondary import (
@@ -204,6 +212,53 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
     )
 
 
+def test_group_size_and_tier_parameters_are_set_once_for_every_report(tmp_path: Path) -> None:
+    """``min_group_size``, ``tier_thresholds`` and ``tier_months`` feed decisions made once
+    for the whole run (the withheld counts, AUM totals and stock retention, the bank-wide tier
+    figures): set in the common section they reach every notebook; a region's or a notebook's
+    own value is refused, naming the file and the key."""
+    changed = write_params_dir(
+        tmp_path / "a",
+        {
+            "common.min_group_size": 5,
+            "common.tier_thresholds": [10000, 100000, 1000000],
+            "common.tier_months": 6,
+        },
+    )
+    for nb in NOTEBOOK_PARAMS:
+        region = None if NOTEBOOK_PARAMS[nb].scope == "bank" else "R1"
+        p = load_params(changed, nb, region)
+        assert (p["min_group_size"], p["tier_thresholds"], p["tier_months"]) == (
+            5,
+            [10000, 100000, 1000000],
+            6,
+        ), nb
+    override = write_params_dir(
+        tmp_path / "b",
+        files={
+            "regions/R1.yaml": "common:\n  min_group_size: 5\n",
+            "regions/R2.yaml": "common:\n  tier_thresholds: [10000, 100000, 1000000]\n",
+            "regions/R3.yaml": "notebooks:\n  03_outlet_benchmarking:\n    tier_months: 6\n",
+        },
+    )
+    assert load_params(override, "00_bank_overview", None)["min_group_size"] == 10
+    for region, where in (
+        ("R1", "R1.yaml: common.min_group_size"),
+        ("R2", "R2.yaml: common.tier_thresholds"),
+    ):
+        with pytest.raises(ParameterError) as err:
+            load_params(override, "01_customer_segmentation", region)
+        assert f"{where}: decides disclosure for every report" in str(err.value)
+        assert "set it in the common section of defaults.yaml, not per region" in str(err.value)
+    with pytest.raises(
+        ParameterError,
+        match=r"R3.yaml: notebooks.03_outlet_benchmarking.tier_months: decides .* not per notebook",
+    ):
+        load_params(override, "03_outlet_benchmarking", "R3")
+    # another notebook of R3 does not read that section: its parameters load
+    assert load_params(override, "01_customer_segmentation", "R3")["tier_months"] == 3
+
+
 def test_notebook_parameters_leave_out_batch_only_keys(params_dir: Path) -> None:
     p = load_params(params_dir, "00_bank_overview", None)
     assert "timeout_minutes" in p
@@ -213,8 +268,8 @@ def test_notebook_parameters_leave_out_batch_only_keys(params_dir: Path) -> None
 def test_all_problems_listed_at_once(params_dir: Path) -> None:
     (params_dir / "regions" / "R1.yaml").write_text(
         "common:\n"
-        "  min_group_size: '10'\n"  # wrong type (a string)
-        "  tier_thresholds: [50000, 40000, 6000000]\n"  # not increasing
+        "  materiality: '0.01'\n"  # wrong type (a string)
+        "  tier_thresholds: [50000, 40000, 6000000]\n"  # run-wide: never per region
         "  colour: red\n"  # unknown key
         "  output_dir: /tmp/x\n"  # set by the batch
         "notebooks:\n"
@@ -232,8 +287,8 @@ def test_all_problems_listed_at_once(params_dir: Path) -> None:
     text = str(err.value)
     problems = err.value.problems
     expected = [
-        "min_group_size: Input should be a valid integer",
-        "tier_thresholds: must be positive and strictly increasing",
+        "materiality: Input should be a valid number",
+        "R1.yaml: common.tier_thresholds: decides disclosure for every report",
         "colour: unknown parameter",
         "output_dir: is set by the batch",
         "notebooks.99_unknown: unknown notebook",
