@@ -62,19 +62,11 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 #: Keys the batch sets for each job; YAML files may not set them.
 RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "run_id")
-#: Parameters every report and the run-wide decisions must share (the withheld counts, AUM
-#: totals and stock retention of :mod:`bankanalysis.report.disclosure_totals`,
-#: :mod:`bankanalysis.report.disclosure_retention` and
-#: :mod:`bankanalysis.report.disclosure_window`, the bank-wide tier figures of
-#: :mod:`bankanalysis.report.bank_tiers` and :mod:`bankanalysis.report.scope_tiers`): set only
-#: in the ``common`` section of ``defaults.yaml``, never per region or notebook.
-RUN_WIDE_KEYS: tuple[str, ...] = (
-    "min_group_size",
-    "tier_thresholds",
-    "tier_months",
-    "dominance_p",
-    "protection_level",
+#: Shared by every report and the run-wide decisions: set only in ``common`` of defaults.yaml.
+RUN_WIDE_KEYS: tuple[str, ...] = tuple(
+    "min_group_size tier_thresholds tier_months dominance_p protection_level".split()
 )
+_ONCE = "; one value for every report of a run (defaults.yaml, common section only)"
 #: Keys used by the batch itself and not injected into the notebook.
 BATCH_ONLY_KEYS: tuple[str, ...] = ("timeout_minutes",)
 _SECTIONS = ("common", "notebooks")
@@ -118,22 +110,14 @@ class CommonParams(BaseModel):
     min_group_size: int = Field(
         10,
         ge=1,
-        description="groups with fewer customers are suppressed in tables and charts; one "
-        "value for every report of a run (defaults.yaml, common section only: the withheld "
-        "counts, totals and retention are decided once for the run) (customers)",
+        description=f"groups with fewer customers are suppressed{_ONCE} (customers)",
     )
     tier_thresholds: list[float] = Field(
         default_factory=lambda: [50000.0, 500000.0, 6000000.0],
-        description="AUM lower bounds of quality, VIP, private banking; one value for every "
-        "report of a run (defaults.yaml, common section only: bank-wide tier figures and the "
-        "withheld AUM totals are decided once for the run) (currency units)",
+        description=f"AUM lower bounds of quality, VIP, private banking{_ONCE} (currency units)",
     )
     tier_months: int = Field(
-        3,
-        ge=1,
-        le=24,
-        description="tiers use the average AUM of the last N month-ends; one value for every "
-        "report of a run (defaults.yaml, common section only) (months)",
+        3, ge=1, le=24, description=f"tiers use mean AUM of the last N month-ends{_ONCE} (months)"
     )
     materiality: float = Field(
         0.005,
@@ -637,9 +621,8 @@ def _layer(
     common_fields = set(CommonParams.model_fields)
     items: list[tuple[str, str, Any]] = []
     run_wide = (
-        ": decides disclosure for every report of the run at once (the run's withheld counts, "
-        "AUM totals, stock retention and bank-wide tier figures); set it in the common section "
-        "of defaults.yaml"
+        ": decides disclosure for every report of the run at once (counts, AUM totals, "
+        "retention, tier figures); set it in the common section of defaults.yaml"
     )
     for key, value in (data.get("common") or {}).items():
         where = f"{path}: common.{key}"
