@@ -7,6 +7,7 @@ processes too, since Linux hands a process's peak RSS on to the children it fork
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -185,3 +186,25 @@ def metric_differences(old: dict, new: dict) -> list[str]:
         for k in sorted(set(old) | set(new))
         if old.get(k) != new.get(k)
     ]
+
+
+def add_ratios(out: dict[str, float], stem: str) -> None:
+    """Put ``<stem>_cpu_s_ratio`` and ``<stem>_peak_rss_ratio`` (new over old) into ``out``,
+    from the ``<stem>_old_*`` and ``<stem>_new_*`` figures of a side-by-side run."""
+    out[f"{stem}_cpu_s_ratio"] = out[f"{stem}_new_cpu_s"] / out[f"{stem}_old_cpu_s"]
+    out[f"{stem}_peak_rss_ratio"] = out[f"{stem}_new_peak_rss_gb"] / out[f"{stem}_old_peak_rss_gb"]
+
+
+def print_figures(out: dict[str, float]) -> None:
+    """Print a benchmark's figures, one a line, sorted by name."""
+    width = max((len(k) for k in out), default=0)
+    for k in sorted(out):
+        print(f"    {k:{width}s} {out[k]:10.3f}", flush=True)
+
+
+def add_old_code_arguments(ap: argparse.ArgumentParser, old_ref: str) -> None:
+    """The options of a side-by-side benchmark: the old code (a git ref or a source folder)
+    and the JSON file its figures are merged into."""
+    ap.add_argument("--old-ref", default=old_ref, help="git ref of the old code")
+    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
+    ap.add_argument("--out", help="merge the figures into this JSON file")

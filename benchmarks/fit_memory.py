@@ -41,6 +41,8 @@ from pathlib import Path
 
 from benchmarks._harness import (
     ROOT,
+    add_old_code_arguments,
+    add_ratios,
     bank_view,
     frame_differences,
     load_text,
@@ -48,6 +50,7 @@ from benchmarks._harness import (
     merge_figures,
     metric_differences,
     old_source,
+    print_figures,
 )
 from benchmarks.scale import _first_region, size_label
 
@@ -170,10 +173,8 @@ def run_bank(processed: Path, region: str, old_src: Path, work: Path) -> dict[st
     if diff:
         raise RuntimeError(f"old and new fit-stage results differ at {size_label(n)}: {diff}")
     print(f"    same scores, {len(results['new']['leads'])} same leads, same metrics")
-    out[f"{stem}_peak_rss_ratio"] = out[f"{stem}_new_peak_rss_gb"] / out[f"{stem}_old_peak_rss_gb"]
-    out[f"{stem}_cpu_s_ratio"] = out[f"{stem}_new_cpu_s"] / out[f"{stem}_old_cpu_s"]
-    for k in sorted(out):
-        print(f"    {k:44s} {out[k]:9.3f}", flush=True)
+    add_ratios(out, stem)
+    print_figures(out)
     return out
 
 
@@ -181,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--processed", required=True, help="a processed bank")
     ap.add_argument("--region", help="the region (default: the first, as the fit stage)")
-    ap.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code")
-    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
-    ap.add_argument("--out", help="merge the figures into this JSON file")
+    add_old_code_arguments(ap, OLD_REF)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

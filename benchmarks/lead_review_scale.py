@@ -44,6 +44,8 @@ from pathlib import Path
 
 from benchmarks._harness import (
     ROOT,
+    add_old_code_arguments,
+    add_ratios,
     bank_view,
     frame_differences,
     load_text,
@@ -51,6 +53,7 @@ from benchmarks._harness import (
     merge_figures,
     metric_differences,
     old_source,
+    print_figures,
 )
 from benchmarks.scale import _first_region, size_label
 
@@ -286,11 +289,9 @@ def run_bank(
         out[f"{stem}_{kind}_cpu_s"] = min(f["cell_cpu_s"] for f in figs)
         out[f"{stem}_{kind}_peak_rss_gb"] = max(f["child_rss_gb"] for f in figs)
         out[f"{stem}_{kind}_cell_peak_rss_gb"] = max(f["cell_peak_rss_gb"] for f in figs)
-    out[f"{stem}_cpu_s_ratio"] = out[f"{stem}_new_cpu_s"] / out[f"{stem}_old_cpu_s"]
-    out[f"{stem}_peak_rss_ratio"] = out[f"{stem}_new_peak_rss_gb"] / out[f"{stem}_old_peak_rss_gb"]
+    add_ratios(out, stem)
     out[f"{stem}_region_customers"] = base["customers"]
-    for k in sorted(out):
-        print(f"    {k:52s} {out[k]:10.3f}", flush=True)
+    print_figures(out)
     return out
 
 
@@ -298,11 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--processed", required=True, help="a processed bank")
     ap.add_argument("--region", help="the region (default: the first)")
-    ap.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code")
-    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
+    add_old_code_arguments(ap, OLD_REF)
     ap.add_argument("--repeat", type=int, default=1, help="pairs of runs (old, new), alternating")
     ap.add_argument("--profile", action="store_true", help="cProfile the new code's cell once")
-    ap.add_argument("--out", help="merge the figures into this JSON file")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)

@@ -33,7 +33,16 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-from benchmarks._harness import ROOT, load_text, measure, merge_figures, old_source
+from benchmarks._harness import (
+    ROOT,
+    add_old_code_arguments,
+    add_ratios,
+    load_text,
+    measure,
+    merge_figures,
+    old_source,
+    print_figures,
+)
 from benchmarks.scale import size_label
 
 #: main before the quarter customer KPIs were counted in DuckDB.
@@ -124,12 +133,8 @@ def run_bank(processed: Path, old_src: Path, work: Path, figures: list[str]) -> 
         if diff:
             raise RuntimeError(f"old and new {figure} differ at {label}: {diff[:5]}")
         print(f"    {figure}: the same frames ({len(results['new'])} compared)", flush=True)
-        out[f"{stem}_cpu_s_ratio"] = out[f"{stem}_new_cpu_s"] / out[f"{stem}_old_cpu_s"]
-        out[f"{stem}_peak_rss_ratio"] = (
-            out[f"{stem}_new_peak_rss_gb"] / out[f"{stem}_old_peak_rss_gb"]
-        )
-    for k in sorted(out):
-        print(f"    {k:60s} {out[k]:9.3f}", flush=True)
+        add_ratios(out, stem)
+    print_figures(out)
     return out
 
 
@@ -137,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--processed", required=True, help="a processed bank (read only)")
     ap.add_argument("--figures", default=",".join(FIGURES), help="which figures")
-    ap.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code")
-    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
-    ap.add_argument("--out", help="merge the figures into this JSON file")
+    add_old_code_arguments(ap, OLD_REF)
     ap.add_argument("--child", choices=FIGURES, help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

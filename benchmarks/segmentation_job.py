@@ -35,7 +35,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._harness import ROOT, bank_view, load_text, measure, merge_figures, old_source
+from benchmarks._harness import (
+    ROOT,
+    add_old_code_arguments,
+    add_ratios,
+    bank_view,
+    load_text,
+    measure,
+    merge_figures,
+    old_source,
+    print_figures,
+)
 from benchmarks.scale import size_label
 
 #: main before this benchmark's changes (OpenMP threads wait passively).
@@ -222,11 +232,8 @@ def run_bank(
                 f"    {a['cell']:2d} {a['first_line'][:49]:49s} {a['cpu_s']:9.2f} {b['cpu_s']:9.2f}"
                 f" {a['wall_s']:9.2f} {b['wall_s']:9.2f}"
             )
-        old, new = f"{stem}_{step}_old", f"{stem}_{step}_new"
-        out[f"{stem}_{step}_cpu_s_ratio"] = out[f"{new}_cpu_s"] / out[f"{old}_cpu_s"]
-        out[f"{stem}_{step}_peak_rss_ratio"] = out[f"{new}_peak_rss_gb"] / out[f"{old}_peak_rss_gb"]
-    for k in sorted(out):
-        print(f"    {k:56s} {out[k]:9.3f}", flush=True)
+        add_ratios(out, f"{stem}_{step}")
+    print_figures(out)
     if problems:
         raise RuntimeError("; ".join(problems))
     return out
@@ -237,10 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processed", required=True, help="a processed bank")
     ap.add_argument("--region", default="R01", help="the region of the report (default R01)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="kernel threads")
-    ap.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code")
-    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
+    add_old_code_arguments(ap, OLD_REF)
     ap.add_argument("--old-notebook", help="the old notebook file instead of --old-ref's")
-    ap.add_argument("--out", help="merge the figures into this JSON file")
     ap.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--notebook", help=argparse.SUPPRESS)

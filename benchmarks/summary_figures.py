@@ -37,7 +37,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks._harness import ROOT, bank_view, load_text, measure, merge_figures, old_source
+from benchmarks._harness import (
+    ROOT,
+    add_old_code_arguments,
+    add_ratios,
+    bank_view,
+    load_text,
+    measure,
+    merge_figures,
+    old_source,
+    print_figures,
+)
 from benchmarks.scale import size_label
 
 #: main before the run's retention was counted in SQL and the overview read the standing.
@@ -135,20 +145,15 @@ def run_bank(processed: Path, old_src: Path, work: Path) -> dict[str, float]:
         print(
             f"    {step}: the same summary HTML" + (" and scorecard" if step == "overview" else "")
         )
-        old, new = f"{stem}_{step}_old", f"{stem}_{step}_new"
-        out[f"{stem}_{step}_cpu_s_ratio"] = out[f"{new}_cpu_s"] / out[f"{old}_cpu_s"]
-        out[f"{stem}_{step}_peak_rss_ratio"] = out[f"{new}_peak_rss_gb"] / out[f"{old}_peak_rss_gb"]
-    for k in sorted(out):
-        print(f"    {k:48s} {out[k]:9.3f}", flush=True)
+        add_ratios(out, f"{stem}_{step}")
+    print_figures(out)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--processed", required=True, help="a processed bank (two regions at least)")
-    ap.add_argument("--old-ref", default=OLD_REF, help="git ref of the old code")
-    ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
-    ap.add_argument("--out", help="merge the figures into this JSON file")
+    add_old_code_arguments(ap, OLD_REF)
     ap.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
