@@ -229,7 +229,7 @@ def test_parameter_errors_stop_the_batch_before_any_kernel(
 ) -> None:
     processed = make_processed(tmp_path / "processed")
     params = make_params(
-        tmp_path / "params", {"R01": "common:\n  min_group_size: ten\n  colour: blue\n"}
+        tmp_path / "params", {"R01": "common:\n  materiality: ten\n  colour: blue\n"}
     )
 
     def no_kernels(self, jobs, on_event):  # pragma: no cover - must not be called
@@ -261,7 +261,7 @@ def test_parameter_errors_stop_the_batch_before_any_kernel(
         "run id '../escape' is not a safe id",
         "region id '../up' is not a safe id",
         "region 'R99' is not in the data",
-        "min_group_size: Input should be a valid integer",
+        "materiality: Input should be a valid number",
         "colour: unknown parameter",
     ):
         assert fragment in err, fragment

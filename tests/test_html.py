@@ -122,7 +122,7 @@ def test_appendix_from_header_is_collapsed_with_provenance_and_parameters_in_wor
     for text in ("f1ngerpr1nt", "bankanalysis 0.1.0", "abc123", "run1", "2026-11-30T04:00:00Z"):
         assert text in html, text
     # parameters in words with units; the batch's paths and ids are not listed
-    assert "Groups with fewer customers are suppressed in tables and charts" in html
+    assert "Groups with fewer customers are suppressed; one value for every report of a run" in html
     assert "10 customers" in html and "/secret/path" not in html
     assert "Groups of 1 to 9 customers are withheld (shown as &lt;10)." in html
     assert "Cells withheld" not in html  # no count without the disclosure layer's number
