@@ -79,7 +79,7 @@ def limit_threads(threads: int) -> None:
     work) a spinning thread burns the core its partner needs, and 01's k-means of R01 at 1M
     took 19.4 CPU s (98 s wall at load 16) instead of 2.9 (15 s). The threads and their
     share of the work are the same, so the results are the same to the bit
-    (``python -m benchmarks.segmentation_threads``).
+    (``python -m benchmarks.segmentation_job``).
     """
     for var in _THREAD_VARS:
         os.environ.setdefault(var, str(max(1, int(threads))))
