@@ -16,6 +16,7 @@ Determinism is checked in :func:`test_same_inputs_same_reports` on a report in m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -271,8 +272,17 @@ def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
     try:
         rc = proc.wait(60)
     except subprocess.TimeoutExpired:
+        # what was still running, and the batch's log, say where it hung (a rare failure)
+        alive = []
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                alive.append(f"{p.pid} {p.status()} {' '.join(p.cmdline())[:120]}")
         os.killpg(proc.pid, signal.SIGKILL)
-        raise AssertionError("the batch did not stop within 60 s of the signal") from None
+        log = proc.stdout.read().decode(errors="replace")[-4000:]
+        raise AssertionError(
+            f"the batch did not stop within 60 s of the signal; still running: {alive};"
+            f" its log:\n{log}"
+        ) from None
     log = proc.stdout.read().decode()
     assert rc == 130, log  # the batch's exit code for an interrupted run
     gone, alive = psutil.wait_procs(descendants, timeout=10)
