@@ -1628,3 +1628,23 @@ def _table_lp(ti, t: HtmlTable, k: int, printed: dict, regions: set[str], stated
         unit = scale[key[0]]
         results.append((what, b[0] * unit, b[1] * unit, kind, marker))
     return kept, rejected, results
+
+
+def tables_html(tables) -> str:
+    """HTML of hand-built tables as the reports write them: one ``<h2>`` section and one table
+    per ``(section, header, rows)``, header in ``<thead>``, rows in ``<tbody>``."""
+    parts = []
+    for section, header, rows in tables:
+        parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
+        parts += [f"<th>{h}</th>" for h in header]
+        parts.append("</tr></thead><tbody>")
+        for row in rows:
+            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+        parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def write_page(path, *tables) -> None:
+    """Write a page holding only :func:`tables_html` of ``tables``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<html><body>{tables_html(tables)}</body></html>", encoding="utf-8")

@@ -25,6 +25,7 @@ from attacker import (
     cross_report_leaks,
     flow_leaks,
     tier_leaks,
+    write_page,
 )
 from audit_env import auditing
 
@@ -684,27 +685,12 @@ def test_trend_levels_recorded_in_metrics_are_attacked_across_the_run(tmp_path):
 # --------------------------------------------------------------------------- every HTML table of a run
 
 
-def _page(path, *tables: tuple[str, list[str], list[list[str]]]) -> None:
-    """An HTML page with one ``<h2>`` section and one table per ``(section, header, rows)``,
-    written as the reports write them (header in ``<thead>``, rows in ``<tbody>``)."""
-    parts = ["<html><body>"]
-    for section, header, rows in tables:
-        parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
-        parts += [f"<th>{h}</th>" for h in header]
-        parts.append("</tr></thead><tbody>")
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
-        parts.append("</tbody></table>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join([*parts, "</body></html>"]), encoding="utf-8")
-
-
 TIER_HEADER = ["Tier", "Customers", "Share of customers (%)"]
 
 
 def _r08_page(tmp_path, vip_in_tier_table: str, vip_in_segments: str, pb_share: str = "&lt;10"):
     """R08's 01 page (issue 17): the tier table and the behaviour-segment table."""
-    _page(
+    write_page(
         tmp_path / "run" / "R08" / "01_customer_segmentation.html",
         (
             "Tiers",
@@ -773,7 +759,7 @@ def test_attack_a_does_not_take_another_figure_for_the_withheld_one(tmp_path):
 
     # the second table prints another value for Mass: another figure (a gap, another month)
     run = tmp_path / "run"
-    _page(
+    write_page(
         run / "R01" / "03_outlet_benchmarking.html",
         ("Outlets", ["outlet", "New customers"], [["North", "25"], ["South", "&lt;10"]]),
         ("Peer ranks", ["outlet", "New customers"], [["North", "+4"], ["South", "-2"]]),
@@ -789,7 +775,7 @@ def test_attack_a_does_not_take_another_figure_for_the_withheld_one(tmp_path):
     # cannot be told from the data alone and is left for a reader (the change "+1" is not it)
     assert [f[5] for f in found["ambiguous"]] == ["2026-10 / new customers / south: 6"]
     # another region's page names its own outlets: never compared
-    _page(
+    write_page(
         run / "R02" / "03_outlet_benchmarking.html",
         ("Outlets", ["outlet", "New customers"], [["South", "7"]]),
     )
@@ -797,7 +783,7 @@ def test_attack_a_does_not_take_another_figure_for_the_withheld_one(tmp_path):
 
 
 def _outlet_page(run, small_col: list[str]):
-    _page(
+    write_page(
         run / "R01" / "03_outlet_benchmarking.html",
         (
             "Outlet KPIs",
@@ -837,7 +823,7 @@ def test_attack_b_sets_up_no_relation_the_table_does_not_bear_out(tmp_path):
     # the "Total" row is an average on the printed column (20, not 60): no relation, nothing
     # attacked, and the rejection is named
     run = tmp_path / "run"
-    _page(
+    write_page(
         run / "R01" / "03_outlet_benchmarking.html",
         ("Outlet KPIs", ["outlet", "Accounts opened", "New customers"],
          [["North", "10", "50"], ["South", "20", "&lt;10"], ["East", "30", "30"],
@@ -857,7 +843,7 @@ def test_attack_b_reads_shares_against_their_base_column(tmp_path):
     # other shares give the total (3,596 / 99.9 %), so the <10 comes back as 5 (4 to 8 with
     # the rounding of the shares)
     run = tmp_path / "run"
-    _page(
+    write_page(
         run / "R08" / "01_customer_segmentation.html",
         ("Tiers", TIER_HEADER,
          [["Mass", "2,980", "82.8%"], ["Quality", "494", "13.7%"], ["VIP", "122", "3.4%"],

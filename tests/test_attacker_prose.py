@@ -10,7 +10,7 @@ import functools
 import json
 
 import pytest
-from attacker import linear_leaks, run_tables, same_figure_leaks
+from attacker import linear_leaks, run_tables, same_figure_leaks, tables_html
 from attacker_prose import (
     documented_kind,
     page_prose,
@@ -34,13 +34,7 @@ def _page(path, tables=(), paragraphs=(), appendix="", scope="R08, echelon 3"):
         "<html><body><header class='report'><h1>Report</h1>"
         f'<p class="scope">{scope} · data month 2026-10</p></header>'
     ]
-    for section, header, rows in tables:
-        parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
-        parts += [f"<th>{h}</th>" for h in header]
-        parts.append("</tr></thead><tbody>")
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
-        parts.append("</tbody></table>")
+    parts.append(tables_html(tables))
     for text in paragraphs:
         bold = text.split("**")
         html = "".join(f"<strong>{t}</strong>" if i % 2 else t for i, t in enumerate(bold))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from attacker import run_tables
+from attacker import run_tables, write_page
 from attacker_rates import (
     feasible_counts,
     rate_leaks,
@@ -35,20 +35,6 @@ MANAGERS = [
 ]
 
 
-def _page(path, *tables: tuple[str, list[str], list[list[str]]]) -> None:
-    """A page with one ``<h2>`` and one table per ``(section, header, rows)``."""
-    parts = ["<html><body>"]
-    for section, header, rows in tables:
-        parts.append(f"<h2>{section}¶</h2><table><thead><tr>")
-        parts += [f"<th>{h}</th>" for h in header]
-        parts.append("</tr></thead><tbody>")
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
-        parts.append("</tbody></table>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join([*parts, "</body></html>"]), encoding="utf-8")
-
-
 def _values(found, region, unit):
     return found[(region, unit.lower(), QP)]["values"]
 
@@ -67,7 +53,7 @@ def test_two_rates_over_a_secondary_outlet_give_the_small_one_back_with_the_regi
     """R02 of the CI bank before h17rate, with a second rate: the `x` outlet's 16.7 % and
     57.1 % are 7/42 and 24/42 (16.7 % alone: 12, 18, .., 42, 48), so with the region's 49 the
     `<10` outlet's 7 is 7 exactly."""
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "01_customer_segmentation.html",
         ("Account managers", MANAGERS,
          [["O'Brien", "x", "57.1%", "2", "x", "16.7%"],
@@ -91,13 +77,13 @@ def test_a_rate_in_another_report_of_the_region_is_read_against_the_count(tmp_pa
     """01 withholds O'Brien's count and rates; 02's outlet scorecards print its contact-plan
     coverage, 16.7 %: with the region's 49 O'Brien is 42 or 48 and the small outlet 7 or 1
     (the brief's example: two values, 6 apart, not narrower than the protection interval)."""
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "01_customer_segmentation.html",
         ("Account managers", MANAGERS,
          [["O'Brien", "x", "x", "2", "x", "x"],
           ["Small", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
     )  # fmt: skip
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "02_cross_sell_propensity.html",
         ("Account managers' scorecards", ["outlet", "Customers", kpi_label("contact_plan_coverage")],
          [["O'Brien", "160", "16.7%"], ["Small", "40", "&lt;10"]]),
@@ -112,7 +98,7 @@ def test_a_rate_in_another_report_of_the_region_is_read_against_the_count(tmp_pa
 def test_a_ratio_over_a_printed_count_gives_its_withheld_numerator_back(tmp_path):
     """An adequacy ratio of 4 over 2 full-time managers: 7 to 9 quality-and-above customers
     (3.5 .. 4.5 per manager), narrower than the 4.5 a `<10` must keep."""
-    _page(
+    write_page(
         tmp_path / "run" / "R05" / "01_customer_segmentation.html",
         ("Account managers", MANAGERS,
          [["North", "&lt;10", "&lt;10", "2", "4", "&lt;10"],
@@ -129,14 +115,14 @@ def test_03s_quarter_table_is_read_in_its_data_month_column_against_01s_count(tm
     quarter table prints the `x` outlet's wealth-card matching, 73.7 % in 2026-Q4 (to date):
     14/19 (28/38 is over the region's 22), so the `<10` outlet is 22 - 19 = 3. The earlier
     quarters (stock figures of other months) are not read."""
-    _page(
+    write_page(
         tmp_path / "run" / "R057" / "01_customer_segmentation.html",
         ("Account managers", MANAGERS,
          [["江港黄河路支行", "x", "x", "1", "x", "x"],
           ["江港学府路社区支行", "&lt;10", "&lt;10", "1", "&lt;10", "&lt;10"]]),
     )  # fmt: skip
     wcm = kpi_label("wealth_card_matching")
-    _page(
+    write_page(
         tmp_path / "run" / "R057" / "03_outlet_benchmarking.html",
         ("Quarters", ["Scope", "KPI", "2026-Q3", "2026-Q4 (to date)"],
          [["江港黄河路支行", wcm, "50.0%", "73.7%"],
@@ -152,7 +138,7 @@ def test_a_money_numerator_and_its_per_customer_figure_give_the_customers_back(t
     """A tier row printing its AUM and AUM per customer beside a `<10` count: 1,234,567 CNY at
     154,321 CNY a customer is 8 customers (1,234,566.5 / 154,321.5 = 7.99996, 1,234,567.5 /
     154,320.5 = 8.00002); the AUM itself is read, not enumerated."""
-    _page(
+    write_page(
         tmp_path / "run" / "R08" / "01_customer_segmentation.html",
         ("Tiers", ["Tier", "Customers", "Assets under management (CNY)",
                    kpi_label("aum_per_customer", "CNY")],
@@ -169,7 +155,7 @@ def test_a_share_whose_numerator_is_printed_nowhere_leaves_the_multiples_of_its_
 ):
     """A take-up rate of 25.0 % beside `<10` customers evaluated, the buyers printed nowhere:
     1/4 or 2/8, so 4 or 8 (4 apart: a leak); 33.3 % leaves 3, 6 or 9 (6 apart: none)."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("How good are the models?", ["product name", "Customers evaluated",
                                       kpi_label("take_up_rate")],
@@ -184,7 +170,7 @@ def test_a_share_whose_numerator_is_printed_nowhere_leaves_the_multiples_of_its_
 def test_the_protected_table_gives_nothing_back(tmp_path):
     """What 01 prints since h17rate: the rates follow their count (`<10`, `x`): no rate is read
     and the region's total leaves the small outlet 1 .. 9."""
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "01_customer_segmentation.html",
         ("Account managers", MANAGERS,
          [["O'Brien", "x", "x", "2", "x", "x"],
@@ -198,14 +184,14 @@ def test_the_protected_table_gives_nothing_back(tmp_path):
 def test_a_gap_column_under_the_counts_name_is_not_the_count(tmp_path):
     """03's peer ranks head the share's gap to the peer median "Quality-and-above customers"
     (pp): it is neither the count nor a rate over it."""
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "03_outlet_benchmarking.html",
         ("Peer ranks", ["outlet", "Product coverage", QP],
          [["O'Brien", "+1.0 pp", "x"], ["Small", "-2.0 pp", "&lt;10"]]),
     )  # fmt: skip
     assert feasible_counts(run_tables(tmp_path / "run"), totals={("R02", QP): {49}}) == {}
     # nor is a per-FTE gap read as the ratio (customers per staff FTE over a withheld count)
-    _page(
+    write_page(
         tmp_path / "run" / "R03" / "03_outlet_benchmarking.html",
         ("Outlet KPIs", ["outlet", "Staff (FTE)", "Customers"], [["East", "2.0", "&lt;10"]]),
         ("Peer ranks", ["outlet", kpi_label("customers_per_fte"), "Product coverage"],
@@ -217,12 +203,12 @@ def test_a_gap_column_under_the_counts_name_is_not_the_count(tmp_path):
 def test_the_regions_total_is_read_from_03s_key_figures_and_outlet_table(tmp_path):
     """19.1 % of the outlets' 98 + 17 = 115 customers is 22 quality-and-above customers
     (21.9 .. 22.0; R057 of the 120-region bank), and 01's tier table agrees (115 - 93)."""
-    _page(
+    write_page(
         tmp_path / "run" / "R057" / "03_outlet_benchmarking.html",
         ("Outlet KPIs", ["outlet", "Customers"], [["A", "98"], ["B", "17"]]),
         ("Key figures", ["figure", "value"], [["Outlets", "2"], [QP, "19.1%"]]),
     )
-    _page(
+    write_page(
         tmp_path / "run" / "R057" / "01_customer_segmentation.html",
         ("Tiers: mass, quality, VIP and private banking", ["Tier", "Customers"],
          [["Mass", "93"], ["Quality", "x"], ["VIP", "&lt;10"], ["Private banking", "&lt;10"]]),
