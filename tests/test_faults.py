@@ -192,7 +192,7 @@ def test_notebook_timing_out_is_stopped_and_reported(tmp_path: Path) -> None:
 
 _SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, signal, sys
     import pandas as pd
     from bankanalysis.batch import run_batch
 
@@ -205,6 +205,10 @@ _SCRIPT = textwrap.dedent(
         manifest = {"fingerprint": "stub-fingerprint"}
 
     if __name__ == "__main__":
+        # Ctrl-C comes from a terminal to its foreground job, whose SIGINT is Python's
+        # KeyboardInterrupt; a suite started in the background of a non-interactive shell
+        # (`make test &`, a CI runner) passes SIGINT on ignored, and Python keeps it so
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         a = json.loads(sys.argv[1])
         res = run_batch(bank=StubBank(), progress=False, **a)
         sys.exit(res.exit_code)
