@@ -196,6 +196,7 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
         "min_group_size",
         "tier_thresholds",
         "tier_months",
+        "lookback_months",
         "dominance_p",
         "protection_level",
     )
@@ -212,33 +213,38 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
     )
 
 
-def test_group_size_and_tier_parameters_are_set_once_for_every_report(tmp_path: Path) -> None:
-    """``min_group_size``, ``tier_thresholds`` and ``tier_months`` feed decisions made once
-    for the whole run (the withheld counts, AUM totals and stock retention, the bank-wide tier
-    figures): set in the common section they reach every notebook; a region's or a notebook's
-    own value is refused, naming the file and the key."""
+def test_group_size_tier_and_look_back_parameters_are_set_once_for_every_report(
+    tmp_path: Path,
+) -> None:
+    """``min_group_size``, ``tier_thresholds``, ``tier_months`` and ``lookback_months`` feed
+    decisions made once for the whole run (the withheld counts, AUM totals and stock retention,
+    the bank-wide tier figures): set in the common section they reach every notebook; a
+    region's or a notebook's own value is refused, naming the file and the key."""
     changed = write_params_dir(
         tmp_path / "a",
         {
             "common.min_group_size": 5,
             "common.tier_thresholds": [10000, 100000, 1000000],
             "common.tier_months": 6,
+            "common.lookback_months": 3,
         },
     )
     for nb in NOTEBOOK_PARAMS:
         region = None if NOTEBOOK_PARAMS[nb].scope == "bank" else "R1"
         p = load_params(changed, nb, region)
-        assert (p["min_group_size"], p["tier_thresholds"], p["tier_months"]) == (
-            5,
-            [10000, 100000, 1000000],
-            6,
-        ), nb
+        assert (
+            p["min_group_size"],
+            p["tier_thresholds"],
+            p["tier_months"],
+            p["lookback_months"],
+        ) == (5, [10000, 100000, 1000000], 6, 3), nb
     override = write_params_dir(
         tmp_path / "b",
         files={
             "regions/R1.yaml": "common:\n  min_group_size: 5\n",
             "regions/R2.yaml": "common:\n  tier_thresholds: [10000, 100000, 1000000]\n",
             "regions/R3.yaml": "notebooks:\n  03_outlet_benchmarking:\n    tier_months: 6\n",
+            "regions/R4.yaml": "notebooks:\n  01_customer_segmentation:\n    lookback_months: 6\n",
         },
     )
     assert load_params(override, "00_bank_overview", None)["min_group_size"] == 10
@@ -257,6 +263,14 @@ def test_group_size_and_tier_parameters_are_set_once_for_every_report(tmp_path: 
         load_params(override, "03_outlet_benchmarking", "R3")
     # another notebook of R3 does not read that section: its parameters load
     assert load_params(override, "01_customer_segmentation", "R3")["tier_months"] == 3
+    # the stock retention 01 prints is decided with the look-back of the whole run
+    with pytest.raises(
+        ParameterError,
+        match=r"R4.yaml: notebooks.01_customer_segmentation.lookback_months: decides .* not per "
+        "notebook",
+    ):
+        load_params(override, "01_customer_segmentation", "R4")
+    assert load_params(override, "03_outlet_benchmarking", "R4")["lookback_months"] == 12
 
 
 def test_notebook_parameters_leave_out_batch_only_keys(params_dir: Path) -> None:
@@ -592,32 +606,31 @@ def test_a_region_override_of_the_summary_parameters_reaches_the_summary(
     from bankanalysis.report.standing import scorecard_params
 
     (params_dir / "regions" / "R1.yaml").write_text(
-        f"notebooks:\n  {notebook}:\n    lookback_months: 6\n    coverage_products: 2\n"
-        "    wealth_card_product: null\n",
+        f"notebooks:\n  {notebook}:\n    coverage_products: 2\n    wealth_card_product: null\n",
         encoding="utf-8",
     )
     p = load_params(params_dir, notebook, "R1")
     assert scorecard_params(p) == {
         "tier_thresholds": [50000.0, 500000.0, 6000000.0],
         "tier_months": 3,
-        "lookback_months": 6,
+        "lookback_months": 12,
         "coverage_products": 2,
         "wealth_card_product": None,
     }
-    assert scorecard_params(load_params(params_dir, notebook, "R2"))["lookback_months"] == 12
+    assert scorecard_params(load_params(params_dir, notebook, "R2"))["coverage_products"] == 3
 
 
 def test_summary_parameters_are_validated_in_every_report(params_dir: Path) -> None:
     (params_dir / "regions" / "R1.yaml").write_text(
-        "notebooks:\n  02_cross_sell_propensity:\n    lookback_months: 0\n"
-        "    coverage_products: '3'\n",
+        "notebooks:\n  02_cross_sell_propensity:\n    coverage_products: '3'\n"
+        "    wealth_card_product: 7\n",
         encoding="utf-8",
     )
     with pytest.raises(ParameterError) as err:
         load_params(params_dir, "02_cross_sell_propensity", "R1")
     text = str(err.value)
-    assert "notebooks.02_cross_sell_propensity.lookback_months" in text
     assert "notebooks.02_cross_sell_propensity.coverage_products" in text
+    assert "notebooks.02_cross_sell_propensity.wealth_card_product" in text
 
 
 def test_plan_parameters_are_declared_once_for_the_reports_with_plan_sections() -> None:

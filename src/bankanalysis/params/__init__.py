@@ -24,7 +24,6 @@ from bankanalysis.contract import DEFAULT_CURRENCY, PRODUCT_FAMILIES
 from bankanalysis.exceptions import ParameterError
 from bankanalysis.params.fields import (
     CoverageProducts,
-    LookbackMonths,
     PipelineWithin,
     PlanPath,
     PlanSeasonWeights,
@@ -64,7 +63,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "run_id")
 #: Shared by every report and the run-wide decisions: set only in ``common`` of defaults.yaml.
 RUN_WIDE_KEYS: tuple[str, ...] = tuple(
-    "min_group_size tier_thresholds tier_months dominance_p protection_level".split()
+    "min_group_size tier_thresholds tier_months lookback_months dominance_p protection_level".split()
 )
 _ONCE = "; one value for every report of a run (defaults.yaml, common section only)"
 #: Keys used by the batch itself and not injected into the notebook.
@@ -118,6 +117,13 @@ class CommonParams(BaseModel):
     )
     tier_months: int = Field(
         3, ge=1, le=24, description=f"tiers use mean AUM of the last N month-ends{_ONCE} (months)"
+    )
+    lookback_months: int = Field(
+        12,
+        ge=1,
+        le=60,
+        description="customer growth and stock retention compare with this many months earlier "
+        f"or the first month{_ONCE} (months)",
     )
     materiality: float = Field(
         0.005,
@@ -199,7 +205,6 @@ class OverviewParams(PlanParams):
     scope: ClassVar[Literal["region", "bank"]] = "bank"
     summary: ClassVar[str] = "whole bank, once per run"
 
-    lookback_months: LookbackMonths
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
 
@@ -241,7 +246,6 @@ class SegmentationParams(CommonParams):
     segment_seed: int = Field(
         0, ge=0, description="random seed of the segmentation (same seed, same segments)"
     )
-    lookback_months: LookbackMonths
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
     top_tier: Literal["quality", "vip", "private_banking"] = Field(
@@ -381,7 +385,6 @@ class PropensityParams(CommonParams):
         description="reuse models cached under <processed_dir>/_models for the same data and "
         "parameters",
     )
-    lookback_months: LookbackMonths
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
     pipeline_within: PipelineWithin
@@ -416,7 +419,6 @@ class BenchmarkingParams(PlanParams):
         min_length=1,
         description="KPIs ranked among peers, higher is better (KPI ids)",
     )
-    lookback_months: LookbackMonths
     coverage_products: CoverageProducts
     wealth_card_product: WealthCardProduct
     ma_kpi: str = Field(

@@ -45,18 +45,9 @@ def check_safe_id(value: str, what: str = "id") -> str | None:
 # --------------------------------------------------------------------------- shared fields
 
 #: Parameters used by more than one notebook: declared once here, with default and meaning.
-#: The first three are the scorecard's, which every report's summary computes
+#: The first two are, with the common tier and look-back parameters, the scorecard's, which every
+#: report's summary computes
 #: (:func:`bankanalysis.report.standing.scorecard_params`).
-LookbackMonths = Annotated[
-    int,
-    Field(
-        default=12,
-        ge=1,
-        le=60,
-        description="customer growth and stock retention compare with this many months earlier "
-        "or the first month (months)",
-    ),
-]
 CoverageProducts = Annotated[
     int,
     Field(
