@@ -40,6 +40,10 @@ _CARD_RATES: dict[str, str] = {
     "book_aum_growth": "customers",
     "lead_conversion_rate": "leads_issued",
 }
+#: Scorecard rates whose numerator the card prints too: the rate times the count it is over
+#: gives the numerator back (the workbook's rate is exact: 9 of 88 converted leads is
+#: 0.1022727...), so the rate is withheld with a withheld numerator as with its group.
+_CARD_NUMERATORS: dict[str, str] = {"lead_conversion_rate": "leads_converted"}
 
 
 def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
@@ -78,7 +82,9 @@ def protect_cards(
     withheld with its row, with the count of the customers it is about when the grid withholds
     that count (a rate gives its denominator back within few values), or when they are 1 to
     ``k - 1``; ``level`` is
-    the money protection level (the parameter ``protection_level``). The customers of a card
+    the money protection level (the parameter ``protection_level``); a rate whose numerator the
+    card prints (the leads converted of the lead conversion rate) is withheld with it too. The
+    customers of a card
     add up over its tiers (:func:`card_row_sums`), so a withheld count must not come back as
     the card's customers less its other tiers. Returns the
     cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``, ``"withheld"``) and
@@ -163,10 +169,18 @@ def protect_cards(
         )
         # a rate restricts its group to few values (16.7 % is 7/42 or 8/48): withheld with it
         by_group = status[group] if group in status.columns else pd.Series("", cards.index)
+        # and with its numerator where the card prints that (rate x group = numerator)
+        top = _CARD_NUMERATORS.get(rate)
+        by_top = status[top] if top in status.columns else pd.Series("", cards.index)
         out[rate] = out[rate].astype("object")
-        for i in cards.index[(row_hidden | small | by_group.ne("")).to_numpy()]:
+        hide = row_hidden | small | by_group.ne("") | by_top.ne("")
+        for i in cards.index[hide.to_numpy()]:
             if not is_missing(cards.at[i, rate]):
-                why = str(status.at[i, "customers"]) if row_hidden[i] else by_group[i] or PRIMARY
+                why = (
+                    str(status.at[i, "customers"])
+                    if row_hidden[i]
+                    else by_group[i] or by_top[i] or PRIMARY
+                )
                 out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
     out.attrs = attrs | {"protection": protection}
     return out

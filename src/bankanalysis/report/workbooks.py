@@ -701,6 +701,10 @@ class WrittenLeads:
     outlet_workbooks: int
     leads: int
     files: list[str]
+    #: The outlet scorecards as the workbooks print them (:func:`~bankanalysis.report.
+    #: disclosure_cards.protect_cards`; ``None`` without outlet cards or ``min_group_size``):
+    #: 02's outlet table withholds the same cells.
+    outlet_cards: pd.DataFrame | None = None
 
 
 def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
@@ -828,7 +832,15 @@ def write_lead_files(
         written.append(name)
     n_mgr = sum(s.manager_id is not None for s in specs)
     logger.info("wrote %d lead workbooks to %s", len(specs), folder)
-    return WrittenLeads(folder, len(specs), n_mgr, len(specs) - n_mgr, len(leads), written)
+    return WrittenLeads(
+        folder,
+        len(specs),
+        n_mgr,
+        len(specs) - n_mgr,
+        len(leads),
+        written,
+        shown_o if k else None,
+    )
 
 
 def _csv(df: pd.DataFrame) -> bytes:
