@@ -26,7 +26,7 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_cards import protect_cards
+from bankanalysis.report.disclosure_cards import manager_covers, protect_cards
 from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -761,11 +761,18 @@ def write_lead_files(
     k = int(facts.get("min_group_size", 0) or 0)
     level = float(facts.get("protection_level", DEFAULT_PROTECTION_LEVEL))
     shown_m, shown_o = manager_cards, outlet_cards
-    if k and manager_cards is not None:
-        shown_m = protect_cards(manager_cards, k, level)
     if k and outlet_cards is not None:  # the outlets' counts that 01 and 03 print too
         decided = outlet_decisions(outlet_cards, k)
         shown_o = protect_cards(outlet_cards, k, level, decided, published=("customers",))
+    if k and manager_cards is not None:
+        # the managers of an outlet and its customers without one make the outlet's card,
+        # printed beside theirs in the region's scorecards
+        covers = (
+            manager_covers(outlet_cards, shown_o, book)
+            if outlet_cards is not None and shown_o is not None and book is not None
+            else None
+        )
+        shown_m = protect_cards(manager_cards, k, level, covers=covers)
     specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}
