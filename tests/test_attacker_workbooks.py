@@ -178,10 +178,20 @@ def test_a_report_disagreeing_with_the_workbook_is_not_paired(tmp_path):
 
 
 def _homes(processed: Path) -> dict[str, dict[str, str]]:
-    """Where each manager works (the region's management knows it): every region's map."""
-    m = pd.read_parquet(processed / "managers.parquet")
-    home = dict(zip(m["manager_id"].astype(str), m["outlet_id"].astype(str), strict=True))
-    return {str(r): home for r in pd.read_parquet(processed / "regions.parquet")["region_id"]}
+    """Where each manager works (the region's management knows it), per region: the outlet of
+    every customer a manager has at the last month of the processed data; a manager with
+    customers at several outlets is in no outlet's relation (only the region's)."""
+    cm = pd.read_parquet(
+        processed / "customer_month.parquet",
+        columns=["month", "region_id", "outlet_id", "manager_id"],
+    )
+    now = cm[cm["month"] == cm["month"].max()].dropna(subset=["manager_id"])
+    out: dict[str, dict[str, str]] = {}
+    for (region, manager), g in now.groupby(["region_id", "manager_id"], sort=True):
+        outlets = set(g["outlet_id"].astype(str))
+        if len(outlets) == 1:
+            out.setdefault(str(region), {})[str(manager)] = outlets.pop()
+    return out
 
 
 @pytest.mark.run_level
