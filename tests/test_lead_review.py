@@ -79,9 +79,11 @@ def test_outlet_table_withholds_what_the_workbooks_withhold():
     names = {"O1": "North", "O2": "South"}
     before = outlet_scorecard_table(cards, names, 10).frame
     assert before["Lead conversion rate (%)"].tolist() == ["14.0%", "10.2%"]
-    frame = outlet_scorecard_table(cards, names, 10, shown=protect_cards(cards, 10)).frame
-    assert frame["Lead conversion rate (%)"].tolist() == ["x", "<10"]
-    assert frame["Product sales"].tolist() == ["29", "18"]  # printed in both
+    table = outlet_scorecard_table(cards, names, 10, shown=protect_cards(cards, 10))
+    assert table.frame["Lead conversion rate (%)"].tolist() == ["x", "<10"]
+    assert table.frame["Product sales"].tolist() == ["29", "18"]  # printed in both
+    assert "withheld as in the region's scorecards workbook" in table.note
+    assert "<10" in table.note
 
 
 def _conv() -> pd.DataFrame:

@@ -281,10 +281,17 @@ def outlet_scorecard_table(
         if KPI_GROUP.get(cols[c]) == QUALITY_PLUS
     ]
     table.frame = mark_withheld_rows(table.frame, rates, status.tolist(), min_group_size)
-    if shown is not None:
-        table.frame = _as_the_workbooks_show(table.frame, list(cols), shown, df[key])
     if note := quality_plus_rate_note(status.loc[status.ne("")], min_group_size):
         table.note = f"{table.note} {note}".strip() if table.note else note
+    if shown is not None:
+        marked = _as_the_workbooks_show(table.frame, list(cols), shown, df[key])
+        if not marked.equals(table.frame):
+            note = (
+                "Other cells marked x, <k or withheld are withheld as in the region's "
+                "scorecards workbook (with the count a figure is over, or that it gives back)."
+            ).replace("<k", f"<{min_group_size}")
+            table.note = f"{table.note} {note}".strip() if table.note else note
+        table.frame = marked
     return table
 
 
