@@ -179,3 +179,67 @@ def test_a_count_the_outlet_decision_publishes_is_never_a_secondary_cell_of_the_
     o1 = [shown.at["O1", c] for c in ("customers_quality", "customers_vip", "vip_plus_customers")]
     assert any(isinstance(v, Suppressed) for v in o1)
     assert shown.attrs["protection"].safe
+
+
+def test_a_managers_count_does_not_come_back_as_its_outlets_less_the_other_managers():
+    """The region's scorecards print the managers' cards beside the outlets'. M1 (10 VIP
+    customers) and M2 (3, `<10`) work at O1, whose 13 VIP customers are printed: M2 and O1's
+    VIP customers without a manager (at least 0) are 13 - 10 = 3, so M2 is 1 .. 3 for the
+    attacker. With the outlets as covers, no secondary cell helps (M1's `x` reads at least
+    10, so M2 stays at most 3) and the fail-safe withholds the VIP column (`withheld`, at least
+    0): M2 is 0 .. 13; the customers, which nothing pins, stay printed."""
+    from attacker_workbooks import workbook_problem
+
+    managers = pd.DataFrame(
+        {"customers": [40, 30, 60], "customers_vip": [10, 3, 30]},
+        index=pd.Index(["M1", "M2", "M3"], name="manager_id"),
+    )
+    outlets = pd.DataFrame(
+        {"customers": [80, 70], "customers_vip": [13, 31]},
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    book = pd.DataFrame(
+        {"manager_id": ["M1", "M2", "M3", None], "outlet_id": ["O1", "O1", "O2", "O2"]}
+    )
+    shown_o = dc.protect_cards(outlets, 10, published=("customers",))
+    covers = dc.manager_covers(outlets, shown_o, book)
+    assert covers["customers_vip"] == {"O1": (13.0, "", ["M1", "M2"]), "O2": (31.0, "", ["M3"])}
+
+    def cells(frame: pd.DataFrame) -> dict:
+        return {
+            i: {c: str(v) if isinstance(v, Suppressed) else float(v) for c, v in row.items()}
+            for i, row in frame.iterrows()
+        }
+
+    def m2(shown_m: pd.DataFrame) -> tuple[float, float]:
+        p = workbook_problem(cells(shown_m), cells(shown_o), {"M1": "O1", "M2": "O1", "M3": "O2"})
+        bounds = p.solve()
+        assert bounds is not None
+        return bounds[("Managers", "M2", "customers_vip")]
+
+    before = dc.protect_cards(managers, 10)
+    assert [str(v) for v in before["customers_vip"]] == ["10", "<10", "x"]
+    assert m2(before) == (1.0, 3.0)
+    after = dc.protect_cards(managers, 10, covers=covers)
+    assert [str(v) for v in after["customers_vip"]] == ["withheld"] * 3
+    assert after["customers"].tolist() == [40, 30, 60]
+    assert m2(after) == (0.0, 13.0)
+
+
+def test_a_cover_the_managers_overrun_sets_up_no_relation():
+    """A manager with customers at two outlets is in no outlet's cover (manager_covers), and
+    rows adding up to more than the cover (5 + 9 > 12) set up no relation: M2's `<10` is
+    withheld with M1 against the column's total only."""
+    managers = pd.DataFrame(
+        {"customers_vip": [5, 9, 40]}, index=pd.Index(["M1", "M2", "M3"], name="manager_id")
+    )
+    book = pd.DataFrame({"manager_id": ["M1", "M1", "M2"], "outlet_id": ["O1", "O2", "O1"]})
+    outlets = pd.DataFrame({"customers_vip": [12, 42]}, index=["O1", "O2"])
+    assert dc.manager_covers(outlets, outlets.astype(object), book) == {
+        "customers_vip": {"O1": (12.0, "", ["M2"])}
+    }
+    wrong = {"customers_vip": {"O1": (12.0, "", ["M1", "M2"])}}
+    plain = dc.protect_cards(managers, 10)
+    assert [str(v) for v in dc.protect_cards(managers, 10, covers=wrong)["customers_vip"]] == [
+        str(v) for v in plain["customers_vip"]
+    ]

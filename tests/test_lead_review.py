@@ -59,6 +59,33 @@ def test_outlet_aggregates_withhold_small_outlets_and_show_names():
     assert frame.iloc[2].tolist()[1:] == ["300", "40", "<10", "1.0%"]  # 3 new customers
 
 
+def test_outlet_table_withholds_what_the_workbooks_withhold():
+    """The CI batch's R01: South converted 9 of its 88 leads (`<10` in the workbook) and
+    North 14 of 100 (`x`: the region's 23 less it gives the 9 back). 02 printed South's
+    10.2 %, which with the workbook's 88 leads issued is 8.9 .. 9.0, i.e. 9. With the cards
+    as the workbooks show them (protect_cards), both rates carry the workbook's marker."""
+    from bankanalysis.report.disclosure_cards import protect_cards
+
+    cards = pd.DataFrame(
+        {
+            "customers": [358, 257],
+            "sales_total": [29, 18],
+            "leads_issued": [100, 88],
+            "leads_converted": [14, 9],
+            "lead_conversion_rate": [0.14, 9 / 88],
+        },
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    names = {"O1": "North", "O2": "South"}
+    before = outlet_scorecard_table(cards, names, 10).frame
+    assert before["Lead conversion rate (%)"].tolist() == ["14.0%", "10.2%"]
+    table = outlet_scorecard_table(cards, names, 10, shown=protect_cards(cards, 10))
+    assert table.frame["Lead conversion rate (%)"].tolist() == ["x", "<10"]
+    assert table.frame["Product sales"].tolist() == ["29", "18"]  # printed in both
+    assert "withheld as in the region's scorecards workbook" in table.note
+    assert "<10" in table.note
+
+
 def _conv() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -491,3 +491,37 @@ def test_outlet_agreement_reads_a_disagreement(tmp_path):
         "R1 Big quality_plus_customers: workbook 42.0, 01_customer_segmentation 'x'",
         "R1 Big contact_plan_coverage: workbook 0.5, 01_customer_segmentation 'x'",
     ]
+
+
+def test_the_managers_sheet_is_protected_against_the_outlets_sheet(tmp_path):
+    """The region's scorecards print M1's 10 VIP customers and O1's 13: M2's 3 (`<10`, both
+    work at O1) was 1 .. 3 by subtraction (the outlet's customers without a manager are at
+    least 0). write_lead_files gives the managers' step the outlets' cards and the book, so
+    the VIP column of the Managers sheet is withheld (`withheld`) and the Outlets sheet stays
+    as it was."""
+    from attacker_workbooks import attack_region
+
+    managers = pd.DataFrame(
+        {"customers": [40, 30, 60], "customers_vip": [10, 3, 30]},
+        index=pd.Index(["M1", "M2", "M3"], name="manager_id"),
+    )
+    outlets = pd.DataFrame(
+        {"customers": [80, 70], "customers_vip": [13, 31]},
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    book = pd.DataFrame(
+        {"manager_id": ["M1", "M2", "M3", None], "outlet_id": ["O1", "O1", "O2", "O2"]}
+    )
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 10}
+    out = tmp_path / "R1" / "02_cross_sell_propensity"
+    write_lead_files(
+        _leads(None), out, "R1", OUTLETS, PRODUCTS, facts, None, managers, outlets, book
+    )
+    sheets = load_workbook(out / "restricted" / "scorecards_R1.xlsx")
+    rows = list(sheets["Managers"].iter_rows(values_only=True))
+    vip = rows[0].index("customers_vip")
+    assert [r[vip] for r in rows[1:]] == ["withheld"] * 3
+    assert [r[vip] for r in list(sheets["Outlets"].iter_rows(values_only=True))[1:]] == [13, 31]
+    home = {"M1": "O1", "M2": "O1", "M3": "O2"}
+    v = attack_region(tmp_path / "R1", tmp_path, home, 10)
+    assert v is not None and v.attacked == 3 and v.leaks == []  # M2: `withheld`, 0 .. 13

@@ -11,17 +11,22 @@ withheld with the count it is over (docs/privacy.md, "Per-unit tables").
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import pandas as pd
 
 from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
-from bankanalysis.report.format import is_missing
+from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
-from bankanalysis.rules.disclosure_secondary import DEFAULT_PROTECTION_LEVEL, PRIMARY
+from bankanalysis.rules.disclosure_secondary import (
+    DEFAULT_PROTECTION_LEVEL,
+    FAILSAFE,
+    PRIMARY,
+    SECONDARY,
+)
 from bankanalysis.rules.tiers import TIERS
 
-__all__ = ["card_row_sums", "protect_cards"]
+__all__ = ["card_row_sums", "manager_covers", "protect_cards"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,10 @@ _CARD_RATES: dict[str, str] = {
     "book_aum_growth": "customers",
     "lead_conversion_rate": "leads_issued",
 }
+#: Scorecard rates whose numerator the card prints too: the rate times the count it is over
+#: gives the numerator back (the workbook's rate is exact: 9 of 88 converted leads is
+#: 0.1022727...), so the rate is withheld with a withheld numerator as with its group.
+_CARD_NUMERATORS: dict[str, str] = {"lead_conversion_rate": "leads_converted"}
 
 
 def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
@@ -63,12 +72,54 @@ def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
     return {c: parts for c, parts in sums.items() if c in have and set(parts) <= have}
 
 
+#: Why a shown card cell is withheld (:class:`Suppressed`'s ``why``) as a status of the step.
+_STATUS = {"small": PRIMARY, "secondary": SECONDARY, "failsafe": FAILSAFE, "dominance": PRIMARY}
+
+
+def manager_covers(
+    outlet_cards: pd.DataFrame,
+    shown_outlets: pd.DataFrame,
+    book: pd.DataFrame,
+) -> dict[str, dict[Hashable, tuple[float, str, list[Hashable]]]]:
+    """The outlets' cards as :func:`protect_cards`' ``covers`` of the managers' cards: per
+    column and outlet, the outlet's figure, its status as the outlets' cards show it
+    (``shown_outlets``, :func:`protect_cards` of ``outlet_cards``) and the managers whose
+    customers (``book``: ``manager_id, outlet_id``) are all at that outlet. Those managers and
+    the outlet's customers without a manager make the outlet's figure, which the region's
+    scorecards print beside theirs.
+
+    Examples
+    --------
+    >>> outlets = pd.DataFrame({"customers_vip": [12, 30]}, index=["O1", "O2"])
+    >>> shown = outlets.astype(object)
+    >>> book = pd.DataFrame({"manager_id": ["M1", "M2", None], "outlet_id": ["O1", "O1", "O2"]})
+    >>> manager_covers(outlets, shown, book)
+    {'customers_vip': {'O1': (12.0, '', ['M1', 'M2'])}}
+    """
+    rows = book.dropna(subset=["manager_id"])
+    where = rows.groupby("manager_id")["outlet_id"].agg(lambda s: sorted(set(map(str, s))))
+    inside: dict[str, list[Hashable]] = {}
+    for m, outlets in where.items():
+        if len(outlets) == 1:
+            inside.setdefault(outlets[0], []).append(m)
+    out: dict[str, dict[Hashable, tuple[float, str, list[Hashable]]]] = {}
+    for col in outlet_cards.columns:
+        for o, ms in sorted(inside.items()):
+            if o not in outlet_cards.index or is_missing(outlet_cards.at[o, col]):
+                continue
+            v = shown_outlets.at[o, col] if col in shown_outlets.columns else None
+            st = _STATUS.get(v.why, SECONDARY) if isinstance(v, Suppressed) else ""
+            out.setdefault(str(col), {})[o] = (float(outlet_cards.at[o, col]), st, sorted(ms))
+    return out
+
+
 def protect_cards(
     cards: pd.DataFrame,
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
     decided: Mapping[str, pd.Series] | None = None,
     published: Collection[str] = (),
+    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
 ) -> pd.DataFrame:
     """Scorecards (one row per manager or outlet) through the disclosure step, for files read
     by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
@@ -78,7 +129,9 @@ def protect_cards(
     withheld with its row, with the count of the customers it is about when the grid withholds
     that count (a rate gives its denominator back within few values), or when they are 1 to
     ``k - 1``; ``level`` is
-    the money protection level (the parameter ``protection_level``). The customers of a card
+    the money protection level (the parameter ``protection_level``); a rate whose numerator the
+    card prints (the leads converted of the lead conversion rate) is withheld with it too. The
+    customers of a card
     add up over its tiers (:func:`card_row_sums`), so a withheld count must not come back as
     the card's customers less its other tiers. Returns the
     cards with withheld cells as :class:`Suppressed` (``"<k"``, ``"x"``, ``"withheld"``) and
@@ -93,6 +146,10 @@ def protect_cards(
     (docs/privacy.md, "Per-unit tables"); the cells the decision publishes the reports print,
     so they are never chosen as secondary cells here, nor the columns ``published`` names
     (the reports print them whatever the cards show: an outlet's customers).
+
+    ``covers`` (:func:`manager_covers`) are the outlets' cards against the managers' (the
+    managers of an outlet and its customers without a manager make the outlet's figures), for
+    the managers' cards: :func:`protect_grid`'s ``covers``.
     """
     attrs = dict(cards.attrs)
     # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
@@ -141,6 +198,7 @@ def protect_cards(
         forced=forced,
         row_sums=card_row_sums(additive),
         published=[*published, *sorted(shown)],
+        covers={c: v for c, v in (covers or {}).items() if c in additive},
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
@@ -163,10 +221,18 @@ def protect_cards(
         )
         # a rate restricts its group to few values (16.7 % is 7/42 or 8/48): withheld with it
         by_group = status[group] if group in status.columns else pd.Series("", cards.index)
+        # and with its numerator where the card prints that (rate x group = numerator)
+        top = _CARD_NUMERATORS.get(rate)
+        by_top = status[top] if top in status.columns else pd.Series("", cards.index)
         out[rate] = out[rate].astype("object")
-        for i in cards.index[(row_hidden | small | by_group.ne("")).to_numpy()]:
+        hide = row_hidden | small | by_group.ne("") | by_top.ne("")
+        for i in cards.index[hide.to_numpy()]:
             if not is_missing(cards.at[i, rate]):
-                why = str(status.at[i, "customers"]) if row_hidden[i] else by_group[i] or PRIMARY
+                why = (
+                    str(status.at[i, "customers"])
+                    if row_hidden[i]
+                    else by_group[i] or by_top[i] or PRIMARY
+                )
                 out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
     out.attrs = attrs | {"protection": protection}
     return out

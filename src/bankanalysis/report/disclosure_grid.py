@@ -103,6 +103,7 @@ def protect_grid(
     forced: Collection[str] = (),
     row_sums: Mapping[str, Sequence[str]] | None = None,
     published: Collection[str] = (),
+    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -175,6 +176,14 @@ def protect_grid(
         step decides (an outlet's customers, in every report): never chosen as secondary
         cells (a primary cell of them is withheld as before), so no protection rests on
         hiding them.
+    covers : mapping, optional
+        ``{column: {unit: (value, status, rows)}}``: a cell of another published table (an
+        outlet's card) that ``rows`` of this one (the managers working there) make together
+        with figures printed nowhere (the outlet's customers without a manager: at least 0),
+        with its status there (``""`` shown, else withheld; ``"primary"`` audited here too). A
+        withheld manager's count must not come back as at most the outlet's less the other
+        managers'. A cover whose rows add up to more than its value (a manager with customers
+        at another outlet) sets up no relation.
 
     Returns
     -------
@@ -251,6 +260,7 @@ def protect_grid(
     own_fixed = set(fixed)
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
+    rests = _add_covers(covers or {}, frame, values, relations, money_cells, fixed, scales, hidden)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
         if not known:
@@ -262,7 +272,7 @@ def protect_grid(
         else:
             fixed.add(name)
     # the other table's "withheld" (fail-safe) cells: at least 0, audited as primary
-    unmarked = frozenset(c for c, st in hidden.items() if st == FAILSAFE)
+    unmarked = frozenset(c for c, st in hidden.items() if st == FAILSAFE) | rests
     hidden = {c: PRIMARY if st == FAILSAFE else st for c, st in hidden.items()}
     shown_parts = fixed - own_fixed
     for name in sorted(forced):
@@ -274,6 +284,7 @@ def protect_grid(
         money=frozenset(money_cells),
         fixed=frozenset(fixed),
         unmarked=unmarked,
+        rests=rests,
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
@@ -340,6 +351,45 @@ def _add_parts(
                     fixed.add(name)
             relations.append(rel)
     return hidden
+
+
+def _add_covers(
+    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]],
+    frame: pd.DataFrame,
+    values: dict[str, float],
+    relations: list[dict[str, float]],
+    money_cells: set[str],
+    fixed: set[str],
+    scales: Mapping[str, float],
+    hidden: dict[str, str],
+) -> frozenset[str]:
+    """Add ``protect_grid``'s ``covers``: per cover, its cell (fixed when shown, else in
+    ``hidden`` with its status) and the rest printed nowhere (hidden, at least 0), in one
+    relation with the rows inside it. Returns the rests (unmarked: no ``<k`` bounds them)."""
+    rests: set[str] = set()
+    for col, units in covers.items():
+        if col not in frame.columns or col not in values:
+            continue
+        scale = scales.get(col, 1.0)
+        for unit, (v, st, rows) in units.items():
+            inside = [_cell(col, r) for r in rows if _cell(col, r) in values]
+            if not inside or is_missing(v):
+                continue
+            rest = float(v) / scale - sum(values[c] for c in inside)
+            if rest < -1e-9:  # the rows are not all inside it: no relation
+                continue
+            key, left = f"cover.{col}[unit={unit}]", f"cover.rest.{col}[unit={unit}]"
+            values[key], values[left] = float(v) / scale, max(rest, 0.0)
+            relations.append({**dict.fromkeys(inside, 1.0), left: 1.0, key: -1.0})
+            if col in money_cells:
+                money_cells.update((key, left))
+            if st:
+                hidden[key] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
+            else:
+                fixed.add(key)
+            hidden[left] = SECONDARY
+            rests.add(left)
+    return frozenset(rests)
 
 
 def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:

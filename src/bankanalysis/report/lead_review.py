@@ -219,6 +219,7 @@ def outlet_scorecard_table(
     outlet_names: Mapping[str, str],
     min_group_size: int,
     currency: str = DEFAULT_CURRENCY,
+    shown: pd.DataFrame | None = None,
 ) -> KpiTable:
     """The scorecard measures per outlet (every customer, with or without a manager).
 
@@ -228,6 +229,12 @@ def outlet_scorecard_table(
     over the outlet's quality-and-above customers (contact-plan coverage) is withheld wherever
     :func:`~bankanalysis.report.disclosure_outlet_tiers.protect_quality_plus` withholds that
     count (01's decision: ``<k``, ``x`` or ``withheld``), and a note says why.
+
+    ``shown`` is the outlet cards as the workbooks print them (:func:`~bankanalysis.report.
+    disclosure_cards.protect_cards`, :attr:`~bankanalysis.report.workbooks.WrittenLeads.
+    outlet_cards`): a figure the workbooks withhold is withheld here under the same marker
+    (the region's management reads both; 02's rate rounded to 0.1 % times the workbook's leads
+    issued gives the leads converted the workbook withholds: 10.2 % of 88 is 9).
 
     Examples
     --------
@@ -276,7 +283,46 @@ def outlet_scorecard_table(
     table.frame = mark_withheld_rows(table.frame, rates, status.tolist(), min_group_size)
     if note := quality_plus_rate_note(status.loc[status.ne("")], min_group_size):
         table.note = f"{table.note} {note}".strip() if table.note else note
+    if shown is not None:
+        marked = _as_the_workbooks_show(table.frame, list(cols), shown, df[key])
+        if not marked.equals(table.frame):
+            note = (
+                "Other cells marked x, <k or withheld are withheld as in the region's "
+                "scorecards workbook (with the count a figure is over, or that it gives back)."
+            ).replace("<k", f"<{min_group_size}")
+            table.note = f"{table.note} {note}".strip() if table.note else note
+        table.frame = marked
     return table
+
+
+def _as_the_workbooks_show(
+    frame: pd.DataFrame, columns: Sequence[str], shown: pd.DataFrame, units: pd.Series
+) -> pd.DataFrame:
+    """The formatted outlet table (``frame``: a label column, then one column per ``columns``)
+    with every cell the workbooks withhold (``shown``: :class:`Suppressed` cells, indexed by
+    outlet id) under the workbooks' marker, where the table prints a figure.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"outlet": ["A", "B"], "Rate": ["14.0%", "10.2%"]})
+    >>> shown = pd.DataFrame({"rate": [0.14, Suppressed(10, "secondary")]}, index=["O1", "O2"])
+    >>> _as_the_workbooks_show(f, ["rate"], shown, pd.Series(["O1", "O2"]))["Rate"].tolist()
+    ['14.0%', 'x']
+    """
+    out = frame.copy()
+    for j, col in enumerate(columns):
+        if col not in shown.columns:
+            continue
+        head = out.columns[1 + j]
+        for r, unit in enumerate(units):
+            v = shown[col].get(unit)
+            if isinstance(v, Suppressed) and not _is_marker(str(out.iat[r, 1 + j])):
+                out.at[out.index[r], head] = str(v)
+    return out
+
+
+def _is_marker(text: str) -> bool:
+    return text == "x" or text == "withheld" or text.startswith("<")
 
 
 # --------------------------------------------------------------------------- conversion
@@ -520,7 +566,11 @@ def lead_review(
     ]
     if len(cards):
         card_parts.append(scorecard_distribution_table(dist, k, ctx.currency))
-    card_parts.append(outlet_scorecard_table(outlet_cards, outlet_names, k, ctx.currency))
+    card_parts.append(
+        outlet_scorecard_table(
+            outlet_cards, outlet_names, k, ctx.currency, shown=written.outlet_cards
+        )
+    )
     card_metrics = {"managers_scored": len(cards)}
     if not isinstance(replay, ReplayedLeads):
         conv_section = Section(

@@ -26,7 +26,7 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_cards import protect_cards
+from bankanalysis.report.disclosure_cards import manager_covers, protect_cards
 from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -701,6 +701,10 @@ class WrittenLeads:
     outlet_workbooks: int
     leads: int
     files: list[str]
+    #: The outlet scorecards as the workbooks print them (:func:`~bankanalysis.report.
+    #: disclosure_cards.protect_cards`; ``None`` without outlet cards or ``min_group_size``):
+    #: 02's outlet table withholds the same cells.
+    outlet_cards: pd.DataFrame | None = None
 
 
 def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
@@ -757,11 +761,18 @@ def write_lead_files(
     k = int(facts.get("min_group_size", 0) or 0)
     level = float(facts.get("protection_level", DEFAULT_PROTECTION_LEVEL))
     shown_m, shown_o = manager_cards, outlet_cards
-    if k and manager_cards is not None:
-        shown_m = protect_cards(manager_cards, k, level)
     if k and outlet_cards is not None:  # the outlets' counts that 01 and 03 print too
         decided = outlet_decisions(outlet_cards, k)
         shown_o = protect_cards(outlet_cards, k, level, decided, published=("customers",))
+    if k and manager_cards is not None:
+        # the managers of an outlet and its customers without one make the outlet's card,
+        # printed beside theirs in the region's scorecards
+        covers = (
+            manager_covers(outlet_cards, shown_o, book)
+            if outlet_cards is not None and shown_o is not None and book is not None
+            else None
+        )
+        shown_m = protect_cards(manager_cards, k, level, covers=covers)
     specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}
@@ -828,7 +839,15 @@ def write_lead_files(
         written.append(name)
     n_mgr = sum(s.manager_id is not None for s in specs)
     logger.info("wrote %d lead workbooks to %s", len(specs), folder)
-    return WrittenLeads(folder, len(specs), n_mgr, len(specs) - n_mgr, len(leads), written)
+    return WrittenLeads(
+        folder,
+        len(specs),
+        n_mgr,
+        len(specs) - n_mgr,
+        len(leads),
+        written,
+        shown_o if k else None,
+    )
 
 
 def _csv(df: pd.DataFrame) -> bytes:

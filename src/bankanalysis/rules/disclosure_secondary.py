@@ -148,6 +148,10 @@ class LinearTable:
     unmarked : frozenset
         Cells printed nowhere (a month a change or a quarter sum stands on): when withheld the
         reader sees no ``"<k"`` marker for them, so they are bounded by 0 only, even when small.
+    rests : frozenset
+        Hidden cells that stand for figures printed nowhere (an outlet's customers without a
+        manager, beside its managers' cards): unknowns of the relations they are in, but no
+        reason to look for secondary cells next to them (:func:`_candidates`).
     """
 
     values: Mapping[str, float]
@@ -155,6 +159,7 @@ class LinearTable:
     money: frozenset[str] = field(default_factory=frozenset)
     fixed: frozenset[str] = field(default_factory=frozenset)
     unmarked: frozenset[str] = field(default_factory=frozenset)
+    rests: frozenset[str] = field(default_factory=frozenset)
 
     def neighbours(self, cell: str) -> set[str]:
         """Cells sharing a relation with ``cell``."""
@@ -576,7 +581,7 @@ def _safe_pair(
 
 def _candidates(table: LinearTable, status: Mapping[str, str], target: str, k: int) -> list[str]:
     """Published cells that may be hidden to protect ``target``: in a relation with it (or,
-    when none is left, with any hidden cell), never fixed, never zero."""
+    when none is left, with any hidden cell but the rests), never fixed, never zero."""
 
     def ok(c: str) -> bool:
         v = float(table.values[c])
@@ -587,7 +592,8 @@ def _candidates(table: LinearTable, status: Mapping[str, str], target: str, k: i
         return near
     wider: set[str] = set()
     for h in status:
-        wider.update(table.neighbours(h))
+        if h not in table.rests:
+            wider.update(table.neighbours(h))
     return sorted(c for c in wider if ok(c))
 
 
