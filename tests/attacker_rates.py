@@ -284,6 +284,15 @@ def _denominator_ok(b: int, rate: tuple, num: tuple | None, share: bool = True) 
     return _has_integer(lo, hi) if whole else lo <= hi + _EPS
 
 
+def _any_in(values: list[int], lo: float, hi: float) -> bool:
+    """Whether the sorted whole numbers ``values`` hold one within ``lo .. hi`` (``hi`` may be
+    infinite)."""
+    if lo > hi + _EPS or math.isnan(lo):
+        return False
+    i = bisect.bisect_left(values, math.ceil(lo - _EPS) if math.isfinite(lo) else lo)
+    return i < len(values) and (math.isinf(hi) or values[i] <= math.floor(hi + _EPS))
+
+
 def _with_other(
     dom: set[int], rate: tuple, other: list[int], numerator: bool, share: bool
 ) -> set[int]:
@@ -293,8 +302,7 @@ def _with_other(
     rlo, rhi = rate[0], rate[1]
 
     def any_in(lo: float, hi: float) -> bool:
-        i = bisect.bisect_left(other, math.ceil(lo - _EPS))
-        return i < len(other) and other[i] <= math.floor(hi + _EPS)
+        return _any_in(other, lo, hi)
 
     if numerator:  # dom holds numerators a, ``other`` denominators b: a / rhi <= b <= a / rlo
         return {
@@ -584,6 +592,72 @@ def money_leaks(found: dict[tuple, dict]) -> list[tuple]:
     ]
 
 
+_BASE = re.compile(r"^Customers at (\d{4}-\d{2})$")
+
+
+def _figure_domain(text: str, k: int, cap: int) -> list[int] | None:
+    """The whole values one count cell allows, sorted: its printed number, ``<k`` 1 .. k-1,
+    ``x`` 0 or k .. cap, ``withheld`` 0 .. cap (``None`` for text)."""
+    fig, mark = read_figure(text, k), _marker(text, k)
+    if fig[0] == "number" and fig[3] == "":
+        return list(range(math.ceil(fig[1] - _EPS), math.floor(fig[2] + _EPS) + 1))
+    if mark == "<k":
+        return list(range(1, k))
+    if mark == "x":
+        return [0, *range(k, cap + 1)]
+    if mark == "withheld":
+        return list(range(0, cap + 1))
+    return None
+
+
+def migration_retention(tables: list[HtmlTable], k: int = K, cap: int = CAP) -> dict[tuple, dict]:
+    """01's migration table: each tier's stock retention over its customers at the base
+    month (the earlier ``Customers at <month>`` column) with its lost customers: retention =
+    (base - lost) / base, so a printed retention leaves a withheld base and lost only the
+    pairs it allows (95.0 % with 2 lost is a base of 40).
+
+    Returns ``{(scope, tier, "base" | "lost"): {"marker", "values", "where"}}`` for every
+    withheld base or lost count of a row whose retention is printed.
+    """
+    name = KPIS["stock_retention"].name
+    out: dict[tuple, dict] = {}
+    for t in tables:
+        bases = sorted((m.group(1), j) for j, h in enumerate(t.header) if (m := _BASE.match(h)))
+        ret = [j for j, h in enumerate(t.header) if _is(h, name)]
+        if not bases or not ret or "Lost" not in t.header:
+            continue
+        jb, jl, jr = bases[0][1], t.header.index("Lost"), ret[0]
+        for row in t.rows:
+            fig = read_figure(row[jr], k)
+            base, lost = _figure_domain(row[jb], k, cap), _figure_domain(row[jl], k, cap)
+            if fig[0] != "number" or fig[3] != "%" or base is None or lost is None:
+                continue
+            rlo, rhi = max(fig[1], 0.0) / 100, fig[2] / 100
+
+            # lost within base x (1 - rhi) .. base x (1 - rlo)
+            keep = {
+                "base": [b for b in base if b > 0 and _any_in(lost, b * (1 - rhi), b * (1 - rlo))],
+                "lost": [
+                    n
+                    for n in lost
+                    if _any_in(
+                        base,
+                        max(n / (1 - rlo) if rlo < 1 else math.inf, 1.0),
+                        n / (1 - rhi) if rhi < 1 else math.inf,
+                    )
+                ],
+            }
+            for part, j in (("base", jb), ("lost", jl)):
+                if read_figure(row[j], k)[0] == "number":
+                    continue
+                out[(_scope(t.page), _norm(row[0]), part)] = {
+                    "marker": _marker(row[j], k),
+                    "values": keep[part],
+                    "where": t.name,
+                }
+    return out
+
+
 _KEY_SHARE = "quality-and-above customers"
 
 
@@ -670,3 +744,10 @@ def run_implied_leaks(tables: list[HtmlTable], k: int = K):
     finished run's tables: ``(implied, their leaks, money, its leaks)``."""
     implied, money = implied_counts(tables, k), withheld_money(tables, k)
     return implied, implied_leaks(implied, k), money, money_leaks(money)
+
+
+def run_migration_leaks(tables: list[HtmlTable], k: int = K):
+    """01's retention per tier over its base and lost customers
+    (:func:`migration_retention`): ``(found, leaks)``, judged as :func:`rate_leaks`."""
+    found = migration_retention(tables, k)
+    return found, rate_leaks(found, k)

@@ -14,12 +14,14 @@ from attacker_rates import (
     feasible_counts,
     implied_counts,
     implied_leaks,
+    migration_retention,
     money_leaks,
     rate_leaks,
     rate_pairs,
     reading,
     region_totals,
     run_implied_leaks,
+    run_migration_leaks,
     run_rate_leaks,
     withheld_money,
 )
@@ -389,10 +391,52 @@ def test_withheld_money_beside_its_per_customer_figure_is_bounded(tmp_path):
     ]
 
 
+#: 01's migration table as the report heads it (base month 2025-10, data month 2026-10).
+MIGRATION = [
+    "Tier", "Customers at 2025-10", "Customers at 2026-10", "Net change", "New", "Lost",
+    kpi_label("stock_retention"),
+]  # fmt: skip
+
+
+def test_a_tiers_retention_gives_its_lost_customers_back_over_its_base(tmp_path):
+    """01's migration table: quality 40 customers at the base month, `<10` lost, retention
+    95.0 %: lost / 40 within 4.95 .. 5.05 %, so 2 lost (1.98 .. 2.02); VIP `<10` at the base,
+    `<10` lost, 85.7 %: 1 of 7 (2 of 14 is over 9); mass `x` / `<10` at 95.0 % leaves every
+    lost count 1 .. 9 (20 .. 180 at the base): no finding. Withheld with its counts (as 01
+    prints it), the retention says nothing."""
+    _page(
+        tmp_path / "run" / "R01" / "01_customer_segmentation.html",
+        ("Migration between tiers", MIGRATION,
+         [["Mass", "x", "499", "x", "x", "&lt;10", "95.0%"],
+          ["Quality", "40", "45", "+5", "12", "&lt;10", "95.0%"],
+          ["VIP", "&lt;10", "18", "x", "x", "&lt;10", "85.7%"]]),
+    )  # fmt: skip
+    found = migration_retention(run_tables(tmp_path / "run"))
+    assert found[("R01", "quality", "lost")]["values"] == [2]
+    assert found[("R01", "vip", "base")]["values"] == [7]
+    assert found[("R01", "vip", "lost")]["values"] == [1]
+    assert found[("R01", "mass", "lost")]["values"] == list(range(1, 10))
+    assert found[("R01", "mass", "base")]["values"][:3] == [20, 40, 60]
+    leaks = run_migration_leaks(run_tables(tmp_path / "run"))[1]
+    assert leaks == [
+        ("R01", "quality", "lost", "<k", [2]),
+        ("R01", "vip", "base", "<k", [7]),
+        ("R01", "vip", "lost", "<k", [1]),
+    ]
+    _page(
+        tmp_path / "run" / "R01" / "01_customer_segmentation.html",
+        ("Migration between tiers", MIGRATION,
+         [["Quality", "40", "45", "+5", "12", "&lt;10", "&lt;10"],
+          ["VIP", "&lt;10", "18", "x", "x", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    assert migration_retention(run_tables(tmp_path / "run")) == {}
+
+
 @functools.cache
 def _attack(run_dir):
     tables = run_tables(run_dir)
-    return (*run_rate_leaks(run_dir, tables), reading(tables), run_implied_leaks(tables))
+    implied = (*run_implied_leaks(tables), *run_migration_leaks(tables))
+    return (*run_rate_leaks(run_dir, tables), reading(tables), implied)
 
 
 @pytest.mark.run_level
@@ -417,11 +461,13 @@ def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
 @pytest.mark.slow
 def test_no_printed_rate_gives_a_small_group_or_withheld_money_back_in_the_html(ci_run):
     """Attack D on the counts no table prints (the leads who bought, the buyers among the
-    best-scored tenth: a printed rate times its printed denominator) and on withheld money
-    beside a per-customer or per-FTE figure and its count."""
-    _, _, _, (implied, small, money, pinned) = _attack(ci_run.run_dir)
+    best-scored tenth: a printed rate times its printed denominator), on withheld money
+    beside a per-customer or per-FTE figure and its count, and on 01's retention per tier
+    over its base and lost customers."""
+    _, _, _, (implied, small, money, pinned, _, retention) = _attack(ci_run.run_dir)
     assert small == [], small
     assert pinned == [], pinned
+    assert retention == [], retention
     if not AUDIT:
         # the CI batch (R01, R02): 02's conversion and model tables print rates over leads
         # and buyers (main gave 19 small groups back there: R01's 4 of 30 leads converted,
