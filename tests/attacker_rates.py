@@ -11,13 +11,18 @@ outlet at 16.7 % is 42 or 48, so the small outlet's `<10` is 7 or 1.
 
 Which column is a rate over which count is read from the package's KPI dictionary
 (``numerator`` / ``denominator`` of :mod:`bankanalysis.rules.kpis`), the same pairs the reports
-withhold together; nothing here names a KPI. The tables are the HTML attacker's
+withhold together; nothing here names a KPI (but 01's migration table, whose base month is a
+date in its header: :func:`migration_retention`). The tables are the HTML attacker's
 (:func:`attacker.run_tables`). Modelled: every table whose rows are units (one label column,
-e.g. 01's account-manager table, 02's outlet scorecards, the overview's region scorecard); a
-rate in one table over a count of the same unit in another table of the same region's pages
-(or of the run's bank pages). Not modelled: the long tables with a KPI per row and a period
-per column (03's quarter and changes tables), whose periods the attacker does not match to
-the count's month.
+e.g. 01's account-manager table, 02's outlet scorecards, the overview's region scorecard; two,
+03's outlet table of outlet and type); the long tables with a KPI per row and a period per
+column (03's quarter and changes tables) in every period, against the counts of the same
+period; a rate in one table over a count of the same unit in another table of the same
+region's pages (or of the run's bank pages; a region's or the bank's own row on every page);
+both counts withheld (:func:`_with_other`); a declared numerator printed nowhere, a group of
+customers a rate gives back beside its printed denominator (:func:`implied_counts`: 13.3 % of
+30 leads is 4 who bought); withheld money beside its per-customer or per-FTE figure
+(:func:`withheld_money`). Not modelled: docs/privacy.md, "Attack D".
 """
 
 from __future__ import annotations

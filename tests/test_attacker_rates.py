@@ -295,6 +295,17 @@ def test_a_capture_beside_the_regions_buyers_gives_the_best_scored_buyers_back(t
     assert found[("R01", "理财产品", "Buyers in the top decile", bank[0])]["values"] == [32]
     assert found[("R01", "理财产品", "Buyers in the top decile", bank[1])]["values"] == [6]
     assert implied_leaks(found) == [("R01", "理财产品", "Buyers in the top decile", [6])]
+    # as 02 prints it now: the region's capture and lift withheld, the bank's 32 stay read
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Buyers evaluated",
+                                      kpi_label("top_decile_capture")],
+         [["理财产品", "73", "43.8%"]]),
+        ("How good are the models?", REGION_EVAL,
+         [["理财产品", "466", "16", "0.730", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = implied_counts(run_tables(tmp_path / "run"))
+    assert [key[3] for key in found] == [bank[0]] and implied_leaks(found) == []
 
 
 def test_a_rate_with_both_counts_withheld_gives_both_back(tmp_path):
@@ -369,6 +380,13 @@ def test_a_regions_count_withheld_in_its_page_is_read_against_the_overviews_rate
     assert found[("", "东湖分行", "Customers")]["values"] == [7]
     assert found[("", "东湖分行", "Customers")]["rates"] == ["customers_per_fte"]
     assert rate_leaks(found) == [("", "东湖分行", "Customers", "<k", [7])]
+    # the overview withholding the ratio with the count: nothing read
+    _page(
+        tmp_path / "run" / "_bank" / "00_bank_overview.html",
+        ("Scorecard", ["Region", "Staff (FTE)", kpi_label("customers_per_fte")],
+         [["东湖分行", "3.0", "&lt;10"], ["西港分行", "40.0", "9.7"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run")) == {}
 
 
 def test_withheld_money_beside_its_per_customer_figure_is_bounded(tmp_path):
