@@ -12,11 +12,18 @@ import pytest
 from attacker import run_tables, write_page
 from attacker_rates import (
     feasible_counts,
+    implied_counts,
+    implied_leaks,
+    migration_retention,
+    money_leaks,
     rate_leaks,
     rate_pairs,
     reading,
     region_totals,
+    run_implied_leaks,
+    run_migration_leaks,
     run_rate_leaks,
+    withheld_money,
 )
 from audit_env import auditing
 
@@ -216,10 +223,224 @@ def test_the_regions_total_is_read_from_03s_key_figures_and_outlet_table(tmp_pat
     assert region_totals(run_tables(tmp_path / "run")) == {("R057", QP): {22}}
 
 
+#: 02's table of last period's leads as the report heads it.
+CONVERSION = [
+    "product name", "Leads", kpi_label("lead_conversion_rate"), "Predicted by the scores (%)",
+    "Leads with comparable customers", "Their conversion (%)",
+    kpi_label("comparable_conversion_rate"), kpi_label("lead_conversion_uplift"),
+]  # fmt: skip
+#: 02's table of the region's customers' evaluation.
+REGION_EVAL = [
+    "product name", "Customers evaluated", "Buyers evaluated", "Model AUC (out of time)",
+    kpi_label("top_decile_lift"), kpi_label("top_decile_capture"),
+]  # fmt: skip
+
+
+def test_a_conversion_rate_beside_its_leads_gives_the_few_who_bought_back(tmp_path):
+    """R01 of the CI bank on main: 13.3 % of 30 leads is 4 customers who bought (3.99 ..
+    4.02), a group of fewer than 10 the policy withholds; 0.0 % of 15 is nobody and 25.0 % of
+    40 is 10 (no finding). The protected table (``<10``) gives nothing."""
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("Did last period's leads work?", CONVERSION,
+         [["理财产品", "30", "13.3%", "17.8%", "&lt;10", "&lt;10", "&lt;10", "&lt;10"],
+          ["保险", "15", "0.0%", "13.7%", "15", "0.0%", "6.7%", "-6.7 pp"],
+          ["基金", "40", "25.0%", "26.6%", "40", "25.0%", "20.0%", "+5.0 pp"]]),
+    )  # fmt: skip
+    found = implied_counts(run_tables(tmp_path / "run"))
+    where = "R01/02_cross_sell_propensity.html#0 (Did last period's leads work?)"
+    assert found[("R01", "理财产品", "Leads converted", where)]["values"] == [4]
+    assert found[("R01", "保险", "Leads converted", where)]["values"] == [0]
+    assert found[("R01", "基金", "Leads converted", where)]["values"] == [10]
+    assert implied_leaks(found) == [("R01", "理财产品", "Leads converted", [4])]
+    # the uplift column (pp) is a gap, not a rate: it is not read as the conversion
+    assert found[("R01", "保险", "Leads converted", where)]["rates"] == ["lead_conversion_rate"]
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("Did last period's leads work?", CONVERSION,
+         [["理财产品", "30", "&lt;10", "17.8%", "&lt;10", "&lt;10", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    assert implied_counts(run_tables(tmp_path / "run")) == {}
+
+
+def test_a_capture_beside_the_regions_buyers_gives_the_best_scored_buyers_back(tmp_path):
+    """R01 of the CI bank on main: 37.5 % of 16 buyers is 6 among the best-scored tenth (the
+    whole bank's table, 43.8 % of 73, is 32: another table, read apart)."""
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Buyers evaluated",
+                                      kpi_label("top_decile_capture")],
+         [["理财产品", "73", "43.8%"]]),
+        ("How good are the models?", REGION_EVAL,
+         [["理财产品", "466", "16", "0.730", "3.72", "37.5%"],
+          ["保险", "507", "&lt;10", "&lt;10", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = implied_counts(run_tables(tmp_path / "run"))
+    page = "R01/02_cross_sell_propensity.html"
+    bank = (f"{page}#0 (How good are the models?)", f"{page}#1 (How good are the models?)")
+    assert found[("R01", "理财产品", "Buyers in the top decile", bank[0])]["values"] == [32]
+    assert found[("R01", "理财产品", "Buyers in the top decile", bank[1])]["values"] == [6]
+    assert implied_leaks(found) == [("R01", "理财产品", "Buyers in the top decile", [6])]
+    # as 02 prints it now: the region's capture and lift withheld, the bank's 32 stay read
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Buyers evaluated",
+                                      kpi_label("top_decile_capture")],
+         [["理财产品", "73", "43.8%"]]),
+        ("How good are the models?", REGION_EVAL,
+         [["理财产品", "466", "16", "0.730", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = implied_counts(run_tables(tmp_path / "run"))
+    assert [key[3] for key in found] == [bank[0]] and implied_leaks(found) == []
+
+
+def test_a_rate_with_both_counts_withheld_gives_both_back(tmp_path):
+    """A take-up rate of 87.5 % with `<10` customers evaluated and `<10` buyers: 7 of 8
+    (14/16 is over 9), so both; 50.0 % leaves 2, 4, 6 or 8 customers (no finding)."""
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Customers evaluated", "Buyers evaluated",
+                                      kpi_label("take_up_rate")],
+         [["Fund", "&lt;10", "&lt;10", "87.5%"], ["Gold", "&lt;10", "&lt;10", "50.0%"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert found[("R01", "fund", "Customers evaluated")]["values"] == [8]
+    assert found[("R01", "fund", "Buyers evaluated")]["values"] == [7]
+    assert found[("R01", "gold", "Customers evaluated")]["values"] == [2, 4, 6, 8]
+    assert found[("R01", "gold", "Buyers evaluated")]["values"] == [1, 2, 3, 4]
+    assert rate_leaks(found) == [
+        ("R01", "fund", "Buyers evaluated", "<k", [7]),
+        ("R01", "fund", "Customers evaluated", "<k", [8]),
+        ("R01", "gold", "Buyers evaluated", "<k", [1, 2, 3, 4]),
+    ]
+    # withheld with its counts, the rate says nothing
+    _page(
+        tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
+        ("How good are the models?", ["product name", "Customers evaluated", "Buyers evaluated",
+                                      kpi_label("take_up_rate")],
+         [["Fund", "&lt;10", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run")) == {}
+
+
+def test_an_earlier_quarter_of_a_long_table_is_read_against_the_same_quarter(tmp_path):
+    """03's quarter table: an outlet's customers `<10` at 2026-Q3 (its end, 2026-09) with
+    its AUM per customer and AUM of 2026-Q3 printed: 1,234,567 CNY at 154,321 a customer is 8
+    customers; the rate of another quarter (2026-Q2) is not read against it."""
+    aum, per = kpi_label("aum", "CNY"), kpi_label("aum_per_customer", "CNY")
+    _page(
+        tmp_path / "run" / "R05" / "03_outlet_benchmarking.html",
+        ("Quarters", ["Scope", "KPI", "2026-Q2", "2026-Q3", "2026-10"],
+         [["East", "Customers", "12", "&lt;10", "15"],
+          ["East", aum, "2,000,000 CNY", "1,234,567 CNY", "2,500,000 CNY"],
+          ["East", per, "166,667 CNY", "154,321 CNY", "166,667 CNY"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert found[("R05", "east @ 2026-09", "Customers")]["values"] == [8]
+    assert rate_leaks(found) == [("R05", "east @ 2026-09", "Customers", "<k", [8])]
+    _page(
+        tmp_path / "run" / "R05" / "03_outlet_benchmarking.html",
+        ("Quarters", ["Scope", "KPI", "2026-Q2", "2026-Q3", "2026-10"],
+         [["East", "Customers", "12", "&lt;10", "15"],
+          ["East", aum, "2,000,000 CNY", "&lt;10", "2,500,000 CNY"],
+          ["East", per, "166,667 CNY", "&lt;10", "166,667 CNY"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run")) == {}
+
+
+def test_a_regions_count_withheld_in_its_page_is_read_against_the_overviews_rate(tmp_path):
+    """A region's customers `<10` in its 03 change table (named by the region's name) and the
+    overview's scorecard printing its customers per staff FTE (2.3) beside its staff (3.0):
+    6.75 .. 7.05, so 7 customers."""
+    _page(
+        tmp_path / "run" / "_bank" / "00_bank_overview.html",
+        ("Scorecard", ["Region", "Staff (FTE)", kpi_label("customers_per_fte")],
+         [["东湖分行", "3.0", "2.3"], ["西港分行", "40.0", "9.7"]]),
+    )  # fmt: skip
+    _page(
+        tmp_path / "run" / "R02" / "03_outlet_benchmarking.html",
+        ("Change on the month and on the year", ["Scope", "KPI", "2026-10", "On the month"],
+         [["东湖分行", "Customers", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    found = feasible_counts(run_tables(tmp_path / "run"))
+    assert found[("", "东湖分行", "Customers")]["values"] == [7]
+    assert found[("", "东湖分行", "Customers")]["rates"] == ["customers_per_fte"]
+    assert rate_leaks(found) == [("", "东湖分行", "Customers", "<k", [7])]
+    # the overview withholding the ratio with the count: nothing read
+    _page(
+        tmp_path / "run" / "_bank" / "00_bank_overview.html",
+        ("Scorecard", ["Region", "Staff (FTE)", kpi_label("customers_per_fte")],
+         [["东湖分行", "3.0", "&lt;10"], ["西港分行", "40.0", "9.7"]]),
+    )  # fmt: skip
+    assert feasible_counts(run_tables(tmp_path / "run")) == {}
+
+
+def test_withheld_money_beside_its_per_customer_figure_is_bounded(tmp_path):
+    """03's outlet table: AUM `x` beside 358 customers at 274,575 CNY a customer: 358 x
+    274,574.5 .. 358 x 274,575.5 = 98,297,671 .. 98,298,029 CNY, far narrower than half its
+    upper end; withheld with its per-customer figure (South), nothing is bounded."""
+    _page(
+        tmp_path / "run" / "R01" / "03_outlet_benchmarking.html",
+        ("Outlet KPIs", ["outlet", "type", "Staff (FTE)", "Customers", kpi_label("aum", "CNY")],
+         [["North", "flagship", "41.5", "358", "x"], ["South", "flagship", "43.0", "257", "x"]]),
+        ("Outlet KPIs", ["outlet", "type", kpi_label("aum_per_customer", "CNY")],
+         [["North", "flagship", "274,575"], ["South", "flagship", "x"]]),
+    )  # fmt: skip
+    found = withheld_money(run_tables(tmp_path / "run"))
+    north = found[("R01", "north", "Assets under management")]
+    assert (north["lower"], north["upper"]) == (98_297_671.0, 98_298_029.0)
+    assert ("R01", "south", "Assets under management") not in found
+    assert [leak[:3] for leak in money_leaks(found)] == [
+        ("R01", "north", "Assets under management")
+    ]
+
+
+#: 01's migration table as the report heads it (base month 2025-10, data month 2026-10).
+MIGRATION = [
+    "Tier", "Customers at 2025-10", "Customers at 2026-10", "Net change", "New", "Lost",
+    kpi_label("stock_retention"),
+]  # fmt: skip
+
+
+def test_a_tiers_retention_gives_its_lost_customers_back_over_its_base(tmp_path):
+    """01's migration table: quality 40 customers at the base month, `<10` lost, retention
+    95.0 %: lost / 40 within 4.95 .. 5.05 %, so 2 lost (1.98 .. 2.02); VIP `<10` at the base,
+    `<10` lost, 85.7 %: 1 of 7 (2 of 14 is over 9); mass `x` / `<10` at 95.0 % leaves every
+    lost count 1 .. 9 (20 .. 180 at the base): no finding. Withheld with its counts (as 01
+    prints it), the retention says nothing."""
+    _page(
+        tmp_path / "run" / "R01" / "01_customer_segmentation.html",
+        ("Migration between tiers", MIGRATION,
+         [["Mass", "x", "499", "x", "x", "&lt;10", "95.0%"],
+          ["Quality", "40", "45", "+5", "12", "&lt;10", "95.0%"],
+          ["VIP", "&lt;10", "18", "x", "x", "&lt;10", "85.7%"]]),
+    )  # fmt: skip
+    found = migration_retention(run_tables(tmp_path / "run"))
+    assert found[("R01", "quality", "lost")]["values"] == [2]
+    assert found[("R01", "vip", "base")]["values"] == [7]
+    assert found[("R01", "vip", "lost")]["values"] == [1]
+    assert found[("R01", "mass", "lost")]["values"] == list(range(1, 10))
+    assert found[("R01", "mass", "base")]["values"][:3] == [20, 40, 60]
+    leaks = run_migration_leaks(run_tables(tmp_path / "run"))[1]
+    assert leaks == [
+        ("R01", "quality", "lost", "<k", [2]),
+        ("R01", "vip", "base", "<k", [7]),
+        ("R01", "vip", "lost", "<k", [1]),
+    ]
+    _page(
+        tmp_path / "run" / "R01" / "01_customer_segmentation.html",
+        ("Migration between tiers", MIGRATION,
+         [["Quality", "40", "45", "+5", "12", "&lt;10", "&lt;10"],
+          ["VIP", "&lt;10", "18", "x", "x", "&lt;10", "&lt;10"]]),
+    )  # fmt: skip
+    assert migration_retention(run_tables(tmp_path / "run")) == {}
+
+
 @functools.cache
 def _attack(run_dir):
     tables = run_tables(run_dir)
-    return (*run_rate_leaks(run_dir, tables), reading(tables))
+    implied = (*run_implied_leaks(tables), *run_migration_leaks(tables))
+    return (*run_rate_leaks(run_dir, tables), reading(tables), implied)
 
 
 @pytest.mark.run_level
@@ -227,7 +448,7 @@ def _attack(run_dir):
 def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
     """Attack D on every HTML table of the run: every withheld count with a rate over it (or
     of it) printed, bounded by the rates' rounding, its markers and the region's total."""
-    found, leaks, read = _attack(ci_run.run_dir)
+    found, leaks, read, _ = _attack(ci_run.run_dir)
     assert leaks == [], leaks
     assert read["printed_rates"] > 0
     if not AUDIT:
@@ -238,3 +459,22 @@ def test_no_printed_rate_gives_a_withheld_count_back_in_the_html(ci_run):
         # customers are withheld with the count
         assert read["withheld_counts"] > 0 and read["paired"] == 0
         assert found == {}
+
+
+@pytest.mark.run_level
+@pytest.mark.slow
+def test_no_printed_rate_gives_a_small_group_or_withheld_money_back_in_the_html(ci_run):
+    """Attack D on the counts no table prints (the leads who bought, the buyers among the
+    best-scored tenth: a printed rate times its printed denominator), on withheld money
+    beside a per-customer or per-FTE figure and its count, and on 01's retention per tier
+    over its base and lost customers."""
+    _, _, _, (implied, small, money, pinned, _, retention) = _attack(ci_run.run_dir)
+    assert small == [], small
+    assert pinned == [], pinned
+    assert retention == [], retention
+    if not AUDIT:
+        # the CI batch (R01, R02): 02's conversion and model tables print rates over leads
+        # and buyers (main gave 19 small groups back there: R01's 4 of 30 leads converted,
+        # 6 of 16 buyers in the best-scored tenth, ...)
+        counted = {key[2] for key in implied}
+        assert {"Leads converted", "Buyers in the top decile"} <= counted

@@ -10,10 +10,20 @@ import pytest
 
 from bankanalysis.rules.disclosure import (
     is_small,
+    is_small_part,
     suppress_small_cells,
     suppress_small_groups,
     suppressed_marker,
 )
+
+
+def test_a_share_of_a_count_is_small_when_the_customers_it_counts_are_few():
+    """13.3 % of 30 leads is 4 customers who bought (small); 1/3 of 30 is 10, 0 % nobody, a
+    missing share prints nothing; 3 of 7 at k = 3 is not small, 2 of 7 is."""
+    assert is_small_part([4 / 30, 1 / 3, 0.0, math.nan], [30, 30, 15, 30], 10).tolist() == [
+        True, False, False, False,
+    ]  # fmt: skip
+    assert is_small_part([3 / 7, 2 / 7], [7, 7], 3).tolist() == [False, True]
 
 
 def test_is_small_withholds_one_to_k_minus_one_and_unknown():

@@ -10,6 +10,7 @@ from bankanalysis.report.lead_review import (
     conversion_metrics,
     conversion_table,
     conversion_text,
+    converted_is_small,
     outlet_scorecard_table,
     scorecard_distribution,
     scorecard_distribution_table,
@@ -123,6 +124,42 @@ def test_conversion_table_and_metrics_follow_the_small_group_rule():
     assert conversion_metrics(conv, 10)["lead_conversion_uplift[product=gold]"] == Absent(
         "no comparable customer in the leads' score bands"
     )
+
+
+def test_a_conversion_rate_whose_buyers_are_few_is_withheld_with_its_difference():
+    """30 leads of which 4 bought (13.3 %): the rate beside the 30 would give the 4 back, so
+    it is withheld; of the 20 compared leads 3 bought (15.0 %): their conversion and the
+    difference to the comparable customers' 10.0 % (which with it gives 15.0 % back) are
+    withheld, the comparable customers' own rate is shown. 40 leads of which 10 bought stay."""
+    conv = pd.DataFrame(
+        {
+            "product": ["gold", "fund"],
+            "leads": [30, 40],
+            "lead_conversion": [4 / 30, 0.25],
+            "predicted_conversion": [0.2, 0.3],
+            "matched_leads": [20, 40],
+            "matched_conversion": [0.15, 0.25],
+            "comparable_conversion": [0.1, 0.2],
+            "conversion_uplift": [0.05, 0.05],
+        }
+    )
+    assert [a.tolist() for a in converted_is_small(conv, 10)] == [[True, False], [True, False]]
+    frame = conversion_table(conv, {"gold": "Gold", "fund": "Funds"}, 10).frame
+    assert frame.iloc[0].tolist() == ["Gold", "30", "<10", "20.0%", "20", "<10", "10.0%", "<10"]
+    assert frame.iloc[1].tolist() == [
+        "Funds", "40", "25.0%", "30.0%", "40", "25.0%", "20.0%", "+5.0 pp",
+    ]  # fmt: skip
+    m = conversion_metrics(conv, 10)
+    assert m["lead_conversion_rate[product=gold]"] == Suppressed(10)
+    assert m["lead_conversion_uplift[product=gold]"] == Suppressed(10)
+    assert m["comparable_conversion_rate[product=gold]"] == 0.1
+    assert m["lead_conversion_rate[product=fund]"] == 0.25
+    # the sentence compares the products whose compared buyers are none or at least 10
+    text = conversion_text(conv, "2025-09", "2025-12", {"fund": "Funds"}, 10)
+    assert "25.0% of the 40 Funds leads" in text and "15.0%" not in text
+    alone = conversion_text(conv.iloc[:1], "2025-09", "2025-12", {}, 10)
+    assert "held 30 leads; no product had enough leads (at least 10)" in alone
+    assert "none or at least 10 of them buying" in alone
 
 
 def test_conversion_text_names_the_issue_month_and_the_biggest_product():

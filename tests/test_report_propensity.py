@@ -173,6 +173,37 @@ def test_bank_evaluation_table_formats_through_the_dictionary():
     assert "<b>" not in rp.bank_evaluation_table(_hand_figures(), {"fund": "<b>"}).to_html()
 
 
+def test_capture_and_lift_are_withheld_when_the_best_scored_buyers_are_few():
+    """40 customers of R1, 20 buyers, scored so that the best-scored tenth (4 customers) are
+    all buyers: capture 4 / 20 = 20.0 % beside the 20 buyers gives the 4 back, and lift
+    (capture / 10 %) too, so both are withheld (`<10`), the 20 buyers and the AUC shown. With
+    100 customers and 50 buyers the tenth holds 10 buyers: shown."""
+
+    def frame(n: int, buyers: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "product": "fund",
+                "region_id": "R1",
+                "y": [0.0] * (n - buyers) + [1.0] * buyers,
+                "p_model": [i / n for i in range(n)],
+                "p_baseline": 0.5,
+            }
+        )
+
+    few = rp.region_evaluation_table(frame(40, 20), "R1", 10).set_index("product")
+    assert few.loc["fund", "buyers"] == 20 and few.loc["fund", "auc"] == 1.0
+    assert bool(few.loc["fund", "top_suppressed"]) and not bool(few.loc["fund", "suppressed"])
+    assert np.isnan(few.loc["fund", ["lift", "capture"]].astype(float)).all()
+    shown = rp.region_evaluation(few.reset_index(), {"fund": "Funds"}, "东区", 10).frame
+    row = shown.set_index("product name").loc["Funds"]
+    assert row["Buyers evaluated"] == "20" and row["Model AUC (out of time)"] == "1.000"
+    assert row["Top-decile lift"] == "<10" and row["Top-decile capture (%)"] == "<10"
+    many = rp.region_evaluation_table(frame(100, 50), "R1", 10).set_index("product")
+    assert not bool(many.loc["fund", "top_suppressed"])
+    assert many.loc["fund", "capture"] == pytest.approx(0.2)
+    assert many.loc["fund", "lift"] == pytest.approx(2.0)
+
+
 def test_region_evaluation_table_shows_the_marker_for_withheld_cells():
     ev = _evaluation_frame()
     region_eval = rp.region_evaluation_table(ev, "R1", 5)

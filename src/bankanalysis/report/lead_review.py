@@ -46,7 +46,7 @@ from bankanalysis.report.propensity import Section
 from bankanalysis.report.tables import KpiTable, kpi_table
 from bankanalysis.report.workbooks import WrittenLeads, write_lead_files
 from bankanalysis.rules import kpis
-from bankanalysis.rules.disclosure import KPI_GROUP, is_small
+from bankanalysis.rules.disclosure import KPI_GROUP, is_small, is_small_part
 from bankanalysis.rules.kpis import metric_key
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ __all__ = [
     "SCORECARD_DISTRIBUTION",
     "conversion_metrics",
     "conversion_table",
+    "converted_is_small",
     "conversion_text",
     "lead_files_metrics",
     "lead_files_text",
@@ -328,6 +329,30 @@ def _is_marker(text: str) -> bool:
 # --------------------------------------------------------------------------- conversion
 
 
+def converted_is_small(conv: pd.DataFrame, min_group_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per product of :func:`~bankanalysis.propensity.conversion.lead_conversion`: whether the
+    leads who bought (``leads x lead_conversion``) and the compared leads who bought
+    (``matched_leads x matched_conversion``) are 1 to ``min_group_size - 1`` customers, a
+    small group a printed rate beside its leads would give back
+    (:func:`~bankanalysis.rules.disclosure.is_small_part`; docs/privacy.md, "Attack D").
+
+    Examples
+    --------
+    >>> conv = pd.DataFrame({"leads": [30, 40], "lead_conversion": [4 / 30, 0.25],
+    ...                      "matched_leads": [15, 40], "matched_conversion": [0.0, 0.25]})
+    >>> [a.tolist() for a in converted_is_small(conv, 10)]
+    [[True, False], [False, False]]
+    """
+    small_all = is_small_part(conv["lead_conversion"], conv["leads"], min_group_size)
+    if "matched_leads" in conv.columns and "matched_conversion" in conv.columns:
+        small_matched = is_small_part(
+            conv["matched_conversion"], conv["matched_leads"], min_group_size
+        )
+    else:
+        small_matched = np.zeros(len(conv), dtype=bool)
+    return small_all, small_matched
+
+
 def conversion_table(
     conv: pd.DataFrame,
     product_names: Mapping[str, str],
@@ -337,18 +362,26 @@ def conversion_table(
     leads that have comparable
     customers, their conversion, the comparable customers' and the difference. A product with
     1 to ``min_group_size - 1`` leads is withheld; a comparison resting on that few leads too.
+    A conversion rate whose converted leads are 1 to ``min_group_size - 1`` (the rate times
+    the leads printed beside it: 13.3 % of 30 is 4 customers who bought) is withheld, and
+    with the comparison's conversion its difference to the comparable customers (their
+    conversion plus the difference would give it back): :func:`converted_is_small`.
 
     Examples
     --------
-    >>> conv = pd.DataFrame({"product": ["fund"], "leads": [40], "lead_conversion": [0.25],
-    ...     "predicted_conversion": [0.22], "matched_leads": [30], "matched_conversion": [0.2],
-    ...     "comparable_conversion": [0.1], "conversion_uplift": [0.1]})
-    >>> conversion_table(conv, {"fund": "Funds"}, 10).frame.iloc[0].tolist()
-    ['Funds', '40', '25.0%', '22.0%', '30', '20.0%', '10.0%', '+10.0 pp']
+    >>> conv = pd.DataFrame({"product": ["fund", "gold"], "leads": [40, 30],
+    ...     "lead_conversion": [0.25, 4 / 30], "predicted_conversion": [0.22, 0.2],
+    ...     "matched_leads": [30, 20], "matched_conversion": [0.4, 0.15],
+    ...     "comparable_conversion": [0.1, 0.1], "conversion_uplift": [0.3, 0.05]})
+    >>> conversion_table(conv, {"fund": "Funds"}, 10).frame.values.tolist()[0]
+    ['Funds', '40', '25.0%', '22.0%', '30', '40.0%', '10.0%', '+30.0 pp']
+    >>> conversion_table(conv, {"fund": "Funds"}, 10).frame.values.tolist()[1]
+    ['gold', '30', '<10', '20.0%', '20', '<10', '10.0%', '<10']
     """
     marker = str(Suppressed(min_group_size))
+    small_all, small_matched = converted_is_small(conv, min_group_size)
     rows = []
-    for r in conv.itertuples():
+    for i, r in enumerate(conv.itertuples()):
         name = product_names.get(r.product, r.product)
         if is_small(np.array([r.leads]), min_group_size)[0]:
             rows.append([name] + [marker] * 7)
@@ -356,7 +389,9 @@ def conversion_table(
         head = [
             name,
             format_value("leads", r.leads),
-            format_value("lead_conversion_rate", r.lead_conversion, with_reason=False),
+            marker
+            if small_all[i]
+            else format_value("lead_conversion_rate", r.lead_conversion, with_reason=False),
             format_value(
                 "lead_conversion_rate", getattr(r, "predicted_conversion", None), with_reason=False
             ),
@@ -366,13 +401,19 @@ def conversion_table(
         elif is_small(np.array([r.matched_leads]), min_group_size)[0]:
             rows.append(head + [marker] * 4)
         else:
+            matched = [
+                format_value("lead_conversion_rate", r.matched_conversion),
+                format_change("lead_conversion_uplift", r.conversion_uplift),
+            ]
+            if small_matched[i]:
+                matched = [marker, marker]
             rows.append(
                 head
                 + [
                     format_value("leads", r.matched_leads),
-                    format_value("lead_conversion_rate", r.matched_conversion),
+                    matched[0],
                     format_value("comparable_conversion_rate", r.comparable_conversion),
-                    format_change("lead_conversion_uplift", r.conversion_uplift),
+                    matched[1],
                 ]
             )
     frame = pd.DataFrame(
@@ -415,7 +456,8 @@ def conversion_metrics(
     if why_absent is not None or conv.empty:
         return {"lead_conversion_rate": Absent(why_absent or "no leads were issued then")}
     out: dict[str, Any] = {}
-    for r in conv.itertuples():
+    small_all, small_matched = converted_is_small(conv, min_group_size)
+    for i, r in enumerate(conv.itertuples()):
         for col, kpi in (
             ("lead_conversion", "lead_conversion_rate"),
             ("comparable_conversion", "comparable_conversion_rate"),
@@ -423,6 +465,9 @@ def conversion_metrics(
         ):
             n = r.leads if col == "lead_conversion" else getattr(r, "matched_leads", r.leads)
             small = bool(is_small(np.array([n]), min_group_size)[0])
+            # the leads who bought are a small group (the table withholds the same cells)
+            small |= bool(small_all[i]) if col == "lead_conversion" else False
+            small |= bool(small_matched[i]) if col == "conversion_uplift" else False
             value = getattr(r, col)
             key = metric_key(kpi, product=r.product)
             if small:
@@ -453,7 +498,8 @@ def conversion_text(
     >>> print(conversion_text(conv, "2025-09", "2025-12", {"fund": "Funds"}, 10))  # doctest: +NORMALIZE_WHITESPACE
     The lists of 2025-09 (rebuilt with today's models and parameters) held 70 leads; by 2025-12, 25.0% of the 40 Funds leads that have comparable customers had bought it against 20.0% of those comparable customers who were not leads (+5.0 pp). Comparable customers had a probability in the same score band, so the difference estimates what working the lists added to the customers' own likelihood (near zero where the lists were not worked).
     """
-    shown = conv[~is_small(conv["matched_leads"], min_group_size)]
+    _, small_matched = converted_is_small(conv, min_group_size)
+    shown = conv[~is_small(conv["matched_leads"], min_group_size) & ~small_matched]
     shown = shown[(shown["matched_leads"] > 0) & shown["comparable_conversion"].notna()]
     total = format_value("leads", conv["leads"].sum())
     head = (
@@ -463,7 +509,8 @@ def conversion_text(
     if shown.empty:
         return (
             f"{head}; no product had enough leads (at least {min_group_size}) with comparable "
-            "customers to measure what the lists added."
+            f"customers, none or at least {min_group_size} of them buying, to measure what the "
+            "lists added."
         )
     best = shown.loc[shown["matched_leads"].idxmax()]
     name = _e(product_names.get(best["product"], best["product"]))

@@ -43,7 +43,7 @@ from bankanalysis.report.propensity_charts import (
     gains_plot_data,
 )
 from bankanalysis.report.tables import KpiTable, kpi_table
-from bankanalysis.rules.disclosure import suppress_small_groups
+from bankanalysis.rules.disclosure import is_small_part, suppress_small_groups
 from bankanalysis.rules.kpis import metric_key
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ __all__ = [
     "INTERVAL_KPIS",
     "REGION_EVALUATION_COLUMNS",
     "REGION_KPIS",
+    "TOP_DECILE_COLUMNS",
     "bank_evaluation_table",
     "evaluation_metrics",
     "evaluation_text",
@@ -106,6 +107,9 @@ REGION_KPIS: dict[str, str] = {
 }
 #: Figures of the region's evaluation withheld when a product has few buyers in the region.
 REGION_EVALUATION_COLUMNS: tuple[str, ...] = ("buyers", "auc", "lift", "capture", "ece")
+#: Figures of the region's evaluation that give the buyers among the best-scored tenth back
+#: (capture x buyers; lift x the tenth's share of the buyers): withheld when those are small.
+TOP_DECILE_COLUMNS: tuple[str, ...] = ("lift", "capture")
 #: Figures shown with a bootstrap interval (``<col>_low``, ``<col>_high`` of the evaluation
 #: table) and their KPI ids; the bounds are recorded as ``<kpi>[product=<p>,bound=low|high]``.
 INTERVAL_KPIS: dict[str, str] = {"auc": "model_auc", "lift": "top_decile_lift"}
@@ -204,12 +208,31 @@ def region_evaluation_table(
     Returns
     -------
     DataFrame
-        As :func:`~bankanalysis.propensity.evaluation.evaluation_table`, plus ``suppressed``.
+        As :func:`~bankanalysis.propensity.evaluation.evaluation_table`, plus ``suppressed``
+        and ``top_suppressed``: the buyers among the best-scored tenth (capture x buyers) are
+        1 to k-1 customers, so capture and lift (:data:`TOP_DECILE_COLUMNS`, which give them
+        back beside the printed buyers) are NaN.
+
+    Examples
+    --------
+    The 4 best-scored of 40 customers are 4 of the 20 buyers (capture 20.0 %): withheld.
+
+    >>> ev = pd.DataFrame({"product": ["fund"] * 40, "region_id": "R1",
+    ...                    "y": [0] * 20 + [1] * 20, "p_model": [i / 40 for i in range(40)],
+    ...                    "p_baseline": 0.5})
+    >>> t = region_evaluation_table(ev, "R1", 10)
+    >>> t[["buyers", "capture", "top_suppressed"]].values.tolist()
+    [[20.0, nan, True]]
     """
     table = evaluation_table(evaluation, region_id=region_id, fraction=fraction)
-    return suppress_small_groups(
+    table = suppress_small_groups(
         table, "buyers", min_group_size, value_cols=list(REGION_EVALUATION_COLUMNS)
     )
+    top = is_small_part(table["capture"], table["buyers"], min_group_size)
+    table["top_suppressed"] = top & ~table["suppressed"].astype(bool).to_numpy()
+    for col in TOP_DECILE_COLUMNS:
+        table.loc[table["top_suppressed"], col] = float("nan")
+    return table
 
 
 def _labelled(table: pd.DataFrame, product_names: Mapping[str, str]) -> pd.DataFrame:
@@ -352,9 +375,15 @@ def region_evaluation(
     region's evaluated customers) is named in the table's note with that reason.
     """
     table = _labelled(region_eval, product_names)
+    top = (
+        table["top_suppressed"].astype(bool)
+        if "top_suppressed" in table
+        else pd.Series(False, index=table.index)
+    )
     withheld = pd.DataFrame(
         {
             c: table["suppressed"].astype(bool) & (c in REGION_EVALUATION_COLUMNS)
+            | top & (c in TOP_DECILE_COLUMNS)
             for c in REGION_KPIS
         },
         index=table.index,

@@ -26,6 +26,7 @@ __all__ = [
     "SECONDARY_MARKER",
     "SUPPRESSED",
     "is_small",
+    "is_small_part",
     "suppress_small_groups",
     "suppress_small_cells",
     "suppressed_marker",
@@ -95,6 +96,29 @@ def is_small(counts: pd.Series | np.ndarray | Sequence[float] | float, k: int) -
     k = _check_k(k)
     c = np.asarray(counts, dtype="float64")
     return np.isnan(c) | ((c > 0) & (c < k))
+
+
+def is_small_part(
+    share: pd.Series | np.ndarray | Sequence[float] | float,
+    base: pd.Series | np.ndarray | Sequence[float] | float,
+    k: int,
+) -> np.ndarray:
+    """True where a share of a published count is itself a group of 1 to ``k - 1`` customers.
+
+    A rate printed beside its denominator gives its numerator back (13.3 % of 30 leads is 4
+    leads converted), so a rate whose numerator is a small group of customers (the leads who
+    bought, the buyers among the best-scored tenth) is withheld like the group's count. A
+    missing share or base is not small here: nothing is printed (the base's own rule applies).
+
+    Examples
+    --------
+    >>> is_small_part([4 / 30, 0.0, 0.5, float("nan"), 14 / 15], [30, 15, 20, 30, 15], 10).tolist()
+    [True, False, False, False, False]
+    """
+    k = _check_k(k)
+    part = np.rint(np.asarray(share, dtype="float64") * np.asarray(base, dtype="float64"))
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(part) & (part > 0) & (part < k)
 
 
 def suppress_small_groups(

@@ -102,10 +102,13 @@ class KPI:
     numerator, denominator : str
         For a rate or ratio, the count it divides (``numerator``) or divides by
         (``denominator``) as the reports name that count in a table header (``"Quality-and-above
-        customers"``); empty when the count is printed nowhere beside the rate. A printed rate
-        restricts both to few integer pairs, so a report withholding one of them withholds the
-        rate with it, and the attacker of the tests reads the same pairs
-        (:func:`rates_over`; docs/privacy.md, "Rates over a withheld count").
+        customers"``); empty when the count is not a group of customers the rate gives back.
+        A printed rate restricts both to few integer pairs, so a report withholding one of them
+        withholds the rate with it, and the attacker of the tests reads the same pairs
+        (:func:`rates_over`; docs/privacy.md, "Attack D"). A numerator no report prints
+        (``"Leads converted"``, ``"Buyers in the top decile"``) is a group of customers the
+        rate times its printed denominator gives back: the rate is withheld where that group
+        is 1 to ``k - 1`` (:func:`~bankanalysis.rules.disclosure.is_small_part`).
     """
 
     id: str
