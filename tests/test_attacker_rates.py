@@ -240,7 +240,7 @@ def test_a_conversion_rate_beside_its_leads_gives_the_few_who_bought_back(tmp_pa
     """R01 of the CI bank on main: 13.3 % of 30 leads is 4 customers who bought (3.99 ..
     4.02), a group of fewer than 10 the policy withholds; 0.0 % of 15 is nobody and 25.0 % of
     40 is 10 (no finding). The protected table (``<10``) gives nothing."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("Did last period's leads work?", CONVERSION,
          [["理财产品", "30", "13.3%", "17.8%", "&lt;10", "&lt;10", "&lt;10", "&lt;10"],
@@ -255,7 +255,7 @@ def test_a_conversion_rate_beside_its_leads_gives_the_few_who_bought_back(tmp_pa
     assert implied_leaks(found) == [("R01", "理财产品", "Leads converted", [4])]
     # the uplift column (pp) is a gap, not a rate: it is not read as the conversion
     assert found[("R01", "保险", "Leads converted", where)]["rates"] == ["lead_conversion_rate"]
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("Did last period's leads work?", CONVERSION,
          [["理财产品", "30", "&lt;10", "17.8%", "&lt;10", "&lt;10", "&lt;10", "&lt;10"]]),
@@ -266,7 +266,7 @@ def test_a_conversion_rate_beside_its_leads_gives_the_few_who_bought_back(tmp_pa
 def test_a_capture_beside_the_regions_buyers_gives_the_best_scored_buyers_back(tmp_path):
     """R01 of the CI bank on main: 37.5 % of 16 buyers is 6 among the best-scored tenth (the
     whole bank's table, 43.8 % of 73, is 32: another table, read apart)."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("How good are the models?", ["product name", "Buyers evaluated",
                                       kpi_label("top_decile_capture")],
@@ -282,7 +282,7 @@ def test_a_capture_beside_the_regions_buyers_gives_the_best_scored_buyers_back(t
     assert found[("R01", "理财产品", "Buyers in the top decile", bank[1])]["values"] == [6]
     assert implied_leaks(found) == [("R01", "理财产品", "Buyers in the top decile", [6])]
     # as 02 prints it now: the region's capture and lift withheld, the bank's 32 stay read
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("How good are the models?", ["product name", "Buyers evaluated",
                                       kpi_label("top_decile_capture")],
@@ -297,7 +297,7 @@ def test_a_capture_beside_the_regions_buyers_gives_the_best_scored_buyers_back(t
 def test_a_rate_with_both_counts_withheld_gives_both_back(tmp_path):
     """A take-up rate of 87.5 % with `<10` customers evaluated and `<10` buyers: 7 of 8
     (14/16 is over 9), so both; 50.0 % leaves 2, 4, 6 or 8 customers (no finding)."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("How good are the models?", ["product name", "Customers evaluated", "Buyers evaluated",
                                       kpi_label("take_up_rate")],
@@ -314,7 +314,7 @@ def test_a_rate_with_both_counts_withheld_gives_both_back(tmp_path):
         ("R01", "gold", "Buyers evaluated", "<k", [1, 2, 3, 4]),
     ]
     # withheld with its counts, the rate says nothing
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "02_cross_sell_propensity.html",
         ("How good are the models?", ["product name", "Customers evaluated", "Buyers evaluated",
                                       kpi_label("take_up_rate")],
@@ -328,7 +328,7 @@ def test_an_earlier_quarter_of_a_long_table_is_read_against_the_same_quarter(tmp
     its AUM per customer and AUM of 2026-Q3 printed: 1,234,567 CNY at 154,321 a customer is 8
     customers; the rate of another quarter (2026-Q2) is not read against it."""
     aum, per = kpi_label("aum", "CNY"), kpi_label("aum_per_customer", "CNY")
-    _page(
+    write_page(
         tmp_path / "run" / "R05" / "03_outlet_benchmarking.html",
         ("Quarters", ["Scope", "KPI", "2026-Q2", "2026-Q3", "2026-10"],
          [["East", "Customers", "12", "&lt;10", "15"],
@@ -338,7 +338,7 @@ def test_an_earlier_quarter_of_a_long_table_is_read_against_the_same_quarter(tmp
     found = feasible_counts(run_tables(tmp_path / "run"))
     assert found[("R05", "east @ 2026-09", "Customers")]["values"] == [8]
     assert rate_leaks(found) == [("R05", "east @ 2026-09", "Customers", "<k", [8])]
-    _page(
+    write_page(
         tmp_path / "run" / "R05" / "03_outlet_benchmarking.html",
         ("Quarters", ["Scope", "KPI", "2026-Q2", "2026-Q3", "2026-10"],
          [["East", "Customers", "12", "&lt;10", "15"],
@@ -352,12 +352,12 @@ def test_a_regions_count_withheld_in_its_page_is_read_against_the_overviews_rate
     """A region's customers `<10` in its 03 change table (named by the region's name) and the
     overview's scorecard printing its customers per staff FTE (2.3) beside its staff (3.0):
     6.75 .. 7.05, so 7 customers."""
-    _page(
+    write_page(
         tmp_path / "run" / "_bank" / "00_bank_overview.html",
         ("Scorecard", ["Region", "Staff (FTE)", kpi_label("customers_per_fte")],
          [["东湖分行", "3.0", "2.3"], ["西港分行", "40.0", "9.7"]]),
     )  # fmt: skip
-    _page(
+    write_page(
         tmp_path / "run" / "R02" / "03_outlet_benchmarking.html",
         ("Change on the month and on the year", ["Scope", "KPI", "2026-10", "On the month"],
          [["东湖分行", "Customers", "&lt;10", "&lt;10"]]),
@@ -367,7 +367,7 @@ def test_a_regions_count_withheld_in_its_page_is_read_against_the_overviews_rate
     assert found[("", "东湖分行", "Customers")]["rates"] == ["customers_per_fte"]
     assert rate_leaks(found) == [("", "东湖分行", "Customers", "<k", [7])]
     # the overview withholding the ratio with the count: nothing read
-    _page(
+    write_page(
         tmp_path / "run" / "_bank" / "00_bank_overview.html",
         ("Scorecard", ["Region", "Staff (FTE)", kpi_label("customers_per_fte")],
          [["东湖分行", "3.0", "&lt;10"], ["西港分行", "40.0", "9.7"]]),
@@ -379,7 +379,7 @@ def test_withheld_money_beside_its_per_customer_figure_is_bounded(tmp_path):
     """03's outlet table: AUM `x` beside 358 customers at 274,575 CNY a customer: 358 x
     274,574.5 .. 358 x 274,575.5 = 98,297,671 .. 98,298,029 CNY, far narrower than half its
     upper end; withheld with its per-customer figure (South), nothing is bounded."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "03_outlet_benchmarking.html",
         ("Outlet KPIs", ["outlet", "type", "Staff (FTE)", "Customers", kpi_label("aum", "CNY")],
          [["North", "flagship", "41.5", "358", "x"], ["South", "flagship", "43.0", "257", "x"]]),
@@ -408,7 +408,7 @@ def test_a_tiers_retention_gives_its_lost_customers_back_over_its_base(tmp_path)
     `<10` lost, 85.7 %: 1 of 7 (2 of 14 is over 9); mass `x` / `<10` at 95.0 % leaves every
     lost count 1 .. 9 (20 .. 180 at the base): no finding. Withheld with its counts (as 01
     prints it), the retention says nothing."""
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "01_customer_segmentation.html",
         ("Migration between tiers", MIGRATION,
          [["Mass", "x", "499", "x", "x", "&lt;10", "95.0%"],
@@ -427,7 +427,7 @@ def test_a_tiers_retention_gives_its_lost_customers_back_over_its_base(tmp_path)
         ("R01", "vip", "base", "<k", [7]),
         ("R01", "vip", "lost", "<k", [1]),
     ]
-    _page(
+    write_page(
         tmp_path / "run" / "R01" / "01_customer_segmentation.html",
         ("Migration between tiers", MIGRATION,
          [["Quality", "40", "45", "+5", "12", "&lt;10", "&lt;10"],
