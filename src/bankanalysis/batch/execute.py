@@ -60,23 +60,39 @@ def _register_engine() -> None:
     papermill_engines.register(_ENGINE, _WatchedEngine)
 
 
-def _kill_kernel(thread_id: int, fired: threading.Event) -> None:
-    """Watchdog action: kill the kernel (and its children) of the job running on a thread."""
+#: Seconds between the watchdog's looks for a kernel that has not started yet.
+WATCHDOG_RETRY_S = 0.5
+
+
+def _kill_kernel(thread_id: int, fired: threading.Event, done: threading.Event) -> None:
+    """Watchdog action: kill the kernel (and its children) of the job running on a thread.
+
+    A kernel still starting when the timeout comes (a short timeout, a loaded machine) has no
+    process yet: the watchdog looks again every :data:`WATCHDOG_RETRY_S` seconds until it has
+    one or the job is ``done``, so the job stops at its timeout and not at the notebook
+    client's per-cell backstop.
+    """
+    fired.set()
+    while not done.is_set():
+        client = _ACTIVE_CLIENTS.get(thread_id)
+        km = getattr(client, "km", None)
+        pid = getattr(getattr(km, "provisioner", None), "pid", None)
+        if pid is not None:
+            _kill_process_tree(pid)
+            logger.warning("timeout: killed kernel %s", pid)
+            return
+        done.wait(WATCHDOG_RETRY_S)
+
+
+def _kill_process_tree(pid: int) -> None:
     import psutil
 
-    fired.set()
-    client = _ACTIVE_CLIENTS.get(thread_id)
-    km = getattr(client, "km", None)
-    pid = getattr(getattr(km, "provisioner", None), "pid", None)
-    if pid is None:
-        return
     with contextlib.suppress(psutil.Error):
         proc = psutil.Process(pid)
         for child in proc.children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 child.kill()
         proc.kill()
-        logger.warning("timeout: killed kernel %s", pid)
 
 
 def prepare_env() -> None:
@@ -128,8 +144,8 @@ def execute_job(job: Job) -> JobResult:
     started = utc_now()
     job.output_dir.mkdir(parents=True, exist_ok=True)
     status, error = "ok", None
-    fired = threading.Event()
-    timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired))
+    fired, done = threading.Event(), threading.Event()
+    timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired, done))
     timer.daemon = True
     workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
     config = _ipc_kernel_config(Path(workdir))
@@ -169,6 +185,7 @@ def execute_job(job: Job) -> JobResult:
         status = "timeout" if fired.is_set() else "failed"
         error = f"{type(exc).__name__}: {exc}"
     finally:
+        done.set()
         timer.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
     if fired.is_set():  # whatever the kill looked like from inside, it was the timeout

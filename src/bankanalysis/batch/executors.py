@@ -190,10 +190,17 @@ class LocalProcessExecutor(Executor):
                     _kill_tree(w.proc.pid)
                     w.proc.join(5)
                     status = "timeout" if overdue else "killed"
+                    why = (
+                        f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes); its"
+                        f" worker did not stop within {HARD_TIMEOUT_GRACE_S:g} s more and was"
+                        " stopped"
+                        if overdue
+                        else f"worker died (exit code {w.proc.exitcode})"
+                    )
                     res = finish_job(
                         job,
                         status,
-                        f"worker {'hung' if overdue else 'died'} (exit code {w.proc.exitcode})",
+                        why,
                         utc_now(),
                         time.monotonic() - w.since,
                     )
