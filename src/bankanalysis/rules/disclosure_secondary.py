@@ -60,6 +60,8 @@ __all__ = [
     "LinearTable",
     "Protection",
     "audit",
+    "cell_interval",
+    "cell_safe",
     "fail_safe",
     "failsafe_steps",
     "p_percent_sensitive",
@@ -479,6 +481,42 @@ def _audit(solver: _Intervals, status: Mapping[str, str], level: float) -> pd.Da
         safe = _safe(table, cell, lo, hi, k, level)
         rows.append((cell, float(table.values[cell]), lo, hi, safe))
     return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
+
+
+def cell_interval(
+    table: LinearTable, status: Mapping[str, str], cell: str, k: int
+) -> tuple[float, float]:
+    """``cell``'s feasible interval under ``status`` (the linear programme of its component
+    only), as :func:`audit` computes it.
+
+    Examples
+    --------
+    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84}, ({"a": 1, "b": 1, "c": 1, "n": -1},),
+    ...                 fixed=frozenset({"n"}))
+    >>> cell_interval(t, {"c": PRIMARY}, "c", 10), cell_interval(t, {"c": PRIMARY, "b": SECONDARY}, "c", 10)
+    ((4.0, 4.0), (1.0, 9.0))
+    """
+    return _Intervals(table, k).interval(status, cell)
+
+
+def cell_safe(
+    table: LinearTable,
+    status: Mapping[str, str],
+    cell: str,
+    k: int,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+) -> bool:
+    """Whether ``cell`` passes :func:`audit` under ``status`` (the linear programme of its
+    component only: a step that tries one more withheld cell for one primary cell).
+
+    Examples
+    --------
+    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84}, ({"a": 1, "b": 1, "c": 1, "n": -1},),
+    ...                 fixed=frozenset({"n"}))
+    >>> cell_safe(t, {"c": PRIMARY}, "c", 10), cell_safe(t, {"c": PRIMARY, "b": SECONDARY}, "c", 10)
+    (False, True)
+    """
+    return _cell_safe(_Intervals(table, k), status, cell, level)[0]
 
 
 def _cell_safe(
