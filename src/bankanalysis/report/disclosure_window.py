@@ -123,41 +123,49 @@ def window_cells(
     base: str,
     end: str,
     months: Sequence[str],
-) -> list[str] | None:
-    """The cells of the new-customer table whose sum is ``unit``'s new customers of the
-    months after ``base`` up to ``end``: each printed quarter wholly inside the window, and
-    the table's month cells for the rest; ``None`` when a month of the window is in neither.
+) -> dict[str, float] | None:
+    """The cells of the new-customer table, with their signs, whose sum is ``unit``'s new
+    customers of the months after ``base`` up to ``end``: each printed quarter holding a month
+    of the window, less its months outside the window (cells of the table), and the table's
+    month cells for the rest; ``None`` when a month of the window is in neither.
+
+    The same sum as the window's month cells (a quarter is the sum of its months in the
+    table), but over printed figures: the relation then links no withheld month, which keeps
+    the linear programmes of the audit small.
 
     Examples
     --------
     >>> cells = {"[region=R1,quarter=2025-Q4]": [("region=R1", "2025-Q4")],
+    ...          "[region=R1,month=2025-10]": [("region=R1", "2025-10")],
     ...          "[region=R1,month=2025-11]": [("region=R1", "2025-11")],
     ...          "[region=R1,month=2025-12]": [("region=R1", "2025-12")],
     ...          "[region=R1,month=2026-01]": [("region=R1", "2026-01"), ("region=R1", "2026-Q1")]}
     >>> ms = ["2025-10", "2025-11", "2025-12", "2026-01"]
     >>> window_cells(cells, "region=R1", "2025-10", "2026-01", ms)
-    ['[region=R1,month=2026-01]', '[region=R1,month=2025-11]', '[region=R1,month=2025-12]']
+    {'[region=R1,quarter=2025-Q4]': 1.0, '[region=R1,month=2025-10]': -1.0, '[region=R1,month=2026-01]': 1.0}
     >>> window_cells(cells, "region=R1", "2025-09", "2026-01", ms)
-    ['[region=R1,quarter=2025-Q4]', '[region=R1,month=2026-01]']
+    {'[region=R1,quarter=2025-Q4]': 1.0, '[region=R1,month=2026-01]': 1.0}
     >>> window_cells(cells, "region=R1", "2025-08", "2026-01", ["2025-09", *ms]) is None
     True
     """
     mine = {p: c for c, ws in cells.items() for w, p in ws if w == unit}
-    inside = [m for m in months if base < m <= end]
+    inside = {m for m in months if base < m <= end}
     covered: set[str] = set()
-    out: list[str] = []
+    out: dict[str, float] = {}
     for p in sorted(p for p in mine if "Q" in p):
         qm = [m for m in months if quarter_of(m) == p]
-        if qm and set(qm) <= set(inside) and not set(qm) & covered:
-            out.append(mine[p])
-            covered.update(qm)
-    for m in inside:
-        if m in covered:
+        outside = [m for m in qm if m not in inside]
+        if not set(qm) & inside or set(qm) & covered or any(m not in mine for m in outside):
             continue
+        out[mine[p]] = out.get(mine[p], 0.0) + 1.0
+        for m in outside:
+            out[mine[m]] = out.get(mine[m], 0.0) - 1.0
+        covered.update(set(qm) & inside)
+    for m in sorted(inside - covered):
         if m not in mine:
             return None
-        out.append(mine[m])
-    return list(dict.fromkeys(out))
+        out[mine[m]] = out.get(mine[m], 0.0) + 1.0
+    return {c: v for c, v in out.items() if v}
 
 
 def _unit_rows(window: Window, echelon_of: Mapping[str, Any]) -> pd.DataFrame:
@@ -211,7 +219,7 @@ def joint_table(
             got = window_cells(cells, r.unit, window.bases[month], month, window.months)
             if got is None:
                 continue
-            new = sum(float(table.values[c]) for c in got)
+            new = sum(coef * float(table.values[c]) for c, coef in got.items())
             stay = float(r.lost) - float(r.change)
             if stay < 0 or stay > new:
                 continue  # a customer came back or moved: the relation does not hold
@@ -222,10 +230,10 @@ def joint_table(
             status.update({s: SECONDARY, left: SECONDARY})
             relations.append({cell: 1.0, s: -1.0, ch: -1.0})
             rel = {s: 1.0, left: 1.0}
-            for c in got:
-                rel[c] = rel.get(c, 0.0) - 1.0
+            for c, coef in got.items():
+                rel[c] = rel.get(c, 0.0) - coef
             relations.append(rel)
-            terms[cell] = got
+            terms[cell] = list(got)
         bank = lost_cell(unit_key("bank", "bank"), month)
         bank_rel = {bank: -1.0} if bank in values else {}
         for e, regions in sorted(by_echelon.items()):
