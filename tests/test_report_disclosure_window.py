@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from attacker import attack_linear
 
 from bankanalysis.report import disclosure_retention as dr
@@ -207,3 +208,26 @@ def test_a_window_the_tables_do_not_print_gives_no_relation() -> None:
         both, "2025-03", K, n_quarters=1, joint=dw.window_step(far, ECHELON, K)
     )
     assert joint.status == alone.status
+
+
+def test_the_joint_step_withholds_the_same_counts_when_its_pieces_go_to_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The step's audit and search ask :class:`PieceIntervals`, which solves a small piece as
+    its own memoised programme and a large one in the warm-started model of the whole joint
+    table: with every piece sent to the model (``SMALL_PIECE = 0``, as the 120-region bank's
+    one piece of 3,183 withheld cells is) the step withholds the same four counts of 2025-02
+    as above (R1, echelon 1, echelon 2, R3)."""
+    from bankanalysis.rules import disclosure_pieces as dp
+
+    window = _window()
+    step = dw.window_step(window, ECHELON, K)
+    small = protect_total_counts(_kpis(), "2025-03", K, joint=step)
+    monkeypatch.setattr(dp, "SMALL_PIECE", 0)
+    model = protect_total_counts(_kpis(), "2025-03", K, joint=dw.window_step(window, ECHELON, K))
+    assert model.status == small.status
+    added = {key for key, s in model.status.items() if key[2] == "2025-02" and s == "secondary"}
+    assert added == {
+        (u, "new_customers", "2025-02")
+        for u in ("region=R1", "echelon=1", "echelon=2", "region=R3")
+    }

@@ -48,13 +48,11 @@ import pandas as pd
 
 from bankanalysis.report.disclosure_plan import unit_key
 from bankanalysis.report.disclosure_retention import KPI
+from bankanalysis.rules.disclosure_pieces import PieceIntervals
 from bankanalysis.rules.disclosure_secondary import (
     SECONDARY,
     LinearTable,
     Protection,
-    audit,
-    cell_interval,
-    cell_safe,
     fail_safe,
     failsafe_steps,
 )
@@ -253,8 +251,8 @@ def joint_table(
     return joint, status, terms
 
 
-def _unsafe(joint: LinearTable, status: Mapping[str, str], k: int) -> list[str]:
-    checked = audit(joint, status, k)
+def _unsafe(solver: PieceIntervals, status: Mapping[str, str]) -> list[str]:
+    checked = solver.audit(status)
     return sorted(checked.loc[~checked["safe"], "cell"])
 
 
@@ -307,7 +305,7 @@ def _pools(
 
 
 def _choose(
-    joint: LinearTable,
+    solver: PieceIntervals,
     status: dict[str, str],
     target: str,
     own: list[str],
@@ -317,6 +315,7 @@ def _choose(
     """The counts to withhold so that ``target`` is safe, or none: the smallest one that is
     enough, else the pair of smallest total (of the :data:`MAX_PAIR_CANDIDATES` smallest),
     else (:func:`_grow`) counts added one at a time and then pruned."""
+    joint = solver.table
 
     def value(cs: Sequence[str]) -> tuple[float, tuple[str, ...]]:
         return sum(float(joint.values[c]) for c in cs), tuple(sorted(cs))
@@ -325,30 +324,31 @@ def _choose(
     tries: list[Sequence[str]] = [[c] for c in every]
     tries += sorted(combinations(every[:MAX_PAIR_CANDIDATES], 2), key=value)
     for cs in tries:
-        if cell_safe(joint, {**status, **dict.fromkeys(cs, SECONDARY)}, target, k):
+        if solver.safe({**status, **dict.fromkeys(cs, SECONDARY)}, target):
             return list(cs)
-    return _grow(joint, status, target, every, k)
+    return _grow(solver, status, target, every, k)
 
 
 def _grow(
-    joint: LinearTable, status: Mapping[str, str], target: str, pool: list[str], k: int
+    solver: PieceIntervals, status: Mapping[str, str], target: str, pool: list[str], k: int
 ) -> list[str]:
     """Several relations pin ``target`` at once (its own window's counts, its echelon's, the
     echelon's regions'): add the count that widens its interval most (the smallest when
     none does), the pool growing by the published counts sharing a relation with the added
     ones, until it is safe; then drop every added count it stays safe without (largest
     first), so that no count is withheld for nothing. None when the counts run out."""
+    joint = solver.table
     added: list[str] = []
     now = dict(status)
     seen = set(pool)
-    while not cell_safe(joint, now, target, k):
+    while not solver.safe(now, target):
         fresh = [c for c in seen if c not in now]
         if not fresh:
             return []
-        lo, hi = cell_interval(joint, now, target, k)
+        lo, hi = solver.interval(now, target)
         scored = []
         for c in sorted(fresh):
-            a, b = cell_interval(joint, {**now, c: SECONDARY}, target, k)
+            a, b = solver.interval({**now, c: SECONDARY}, target)
             scored.append((-((b - a) - (hi - lo)), float(joint.values[c]), c))
         best = min(scored)[2]
         added.append(best)
@@ -357,7 +357,7 @@ def _grow(
     for c in sorted(added, key=lambda c: (-float(joint.values[c]), c)):
         trial = {**now}
         del trial[c]
-        if cell_safe(joint, trial, target, k):
+        if solver.safe(trial, target):
             now = trial
             added.remove(c)
     return added
@@ -390,15 +390,21 @@ def window_step(window: Window, echelon_of: Mapping[str, Any], k: int) -> Callab
             return prot
         joint, status, terms = joint_table(table, prot, cells, window, echelon_of)
         own = set(table.values)
-        before = _unsafe(joint, status, k)
+        solver = PieceIntervals(joint, k)
+        before = _unsafe(solver, status)
         # withholding a cell only widens intervals, so one pass in name order is enough
         for target in before:
-            if cell_safe(joint, status, target, k):
+            if solver.safe(status, target):
                 continue
             near = terms.get(target, [target] if target in own else [])
             mine, rest = _pools(joint, status, target, near, cells, echelon_of, k)
-            status.update(dict.fromkeys(_choose(joint, status, target, mine, rest, k), SECONDARY))
-        result = Protection(status=status, audit=audit(joint, status, k), failsafe=prot.failsafe)
+            status.update(dict.fromkeys(_choose(solver, status, target, mine, rest, k), SECONDARY))
+        result = Protection(status=status, audit=solver.audit(status), failsafe=prot.failsafe)
+        logger.info(
+            "new and lost customers: joint audit and search solved %d programmes of the "
+            "whole table",
+            solver.solved,
+        )
         if not result.safe:
             result = _fail_safe(joint, result, terms, free, groupings, k)
         lost_left = int(
@@ -449,7 +455,10 @@ def _fail_safe(
 
         return groups
 
-    return fail_safe(joint, prot, failsafe_steps(free, *(lift(g) for g in groupings)), k)
+    steps = failsafe_steps(free, *(lift(g) for g in groupings))
+    return fail_safe(
+        joint, prot, steps, k, auditor=lambda table, status: PieceIntervals(table, k).audit(status)
+    )
 
 
 def end_customers(

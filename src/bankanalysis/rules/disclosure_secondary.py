@@ -60,8 +60,6 @@ __all__ = [
     "LinearTable",
     "Protection",
     "audit",
-    "cell_interval",
-    "cell_safe",
     "fail_safe",
     "failsafe_steps",
     "p_percent_sensitive",
@@ -483,42 +481,6 @@ def _audit(solver: _Intervals, status: Mapping[str, str], level: float) -> pd.Da
     return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
 
 
-def cell_interval(
-    table: LinearTable, status: Mapping[str, str], cell: str, k: int
-) -> tuple[float, float]:
-    """``cell``'s feasible interval under ``status`` (the linear programme of its component
-    only), as :func:`audit` computes it.
-
-    Examples
-    --------
-    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84}, ({"a": 1, "b": 1, "c": 1, "n": -1},),
-    ...                 fixed=frozenset({"n"}))
-    >>> cell_interval(t, {"c": PRIMARY}, "c", 10), cell_interval(t, {"c": PRIMARY, "b": SECONDARY}, "c", 10)
-    ((4.0, 4.0), (1.0, 9.0))
-    """
-    return _Intervals(table, k).interval(status, cell)
-
-
-def cell_safe(
-    table: LinearTable,
-    status: Mapping[str, str],
-    cell: str,
-    k: int,
-    level: float = DEFAULT_PROTECTION_LEVEL,
-) -> bool:
-    """Whether ``cell`` passes :func:`audit` under ``status`` (the linear programme of its
-    component only: a step that tries one more withheld cell for one primary cell).
-
-    Examples
-    --------
-    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84}, ({"a": 1, "b": 1, "c": 1, "n": -1},),
-    ...                 fixed=frozenset({"n"}))
-    >>> cell_safe(t, {"c": PRIMARY}, "c", 10), cell_safe(t, {"c": PRIMARY, "b": SECONDARY}, "c", 10)
-    (False, True)
-    """
-    return _cell_safe(_Intervals(table, k), status, cell, level)[0]
-
-
 def _cell_safe(
     solver: _Intervals,
     status: Mapping[str, str],
@@ -635,6 +597,7 @@ def fail_safe(
     steps: Sequence[Callable[[str], Iterable[str]]],
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    auditor: Callable[[LinearTable, Mapping[str, str]], pd.DataFrame] | None = None,
 ) -> Protection:
     """Withhold larger sets of cells where :func:`protect` gave up, under a marker that says
     nothing of their size.
@@ -660,6 +623,10 @@ def fail_safe(
         column, then the whole table).
     k, level : int, float
         As :func:`protect`.
+    auditor : callable, optional
+        ``(table, status) -> audit frame`` with :func:`audit`'s answer (default :func:`audit`;
+        :meth:`~bankanalysis.rules.disclosure_pieces.PieceIntervals.audit` for a large joint
+        table).
 
     Returns
     -------
@@ -684,6 +651,7 @@ def fail_safe(
     """
     if prot.safe:
         return prot
+    check = auditor or (lambda t, s: audit(t, s, k, level))
     result = prot
     for step in steps:
         unsafe = sorted(result.audit.loc[~result.audit["safe"], "cell"])
@@ -696,9 +664,7 @@ def fail_safe(
                     status.setdefault(c, FAILSAFE)
                     shown.add(c)
         marked = replace(table, unmarked=table.unmarked | frozenset(shown))
-        trial = Protection(
-            status=status, audit=audit(marked, status, k, level), failsafe=frozenset(shown)
-        )
+        trial = Protection(status=status, audit=check(marked, status), failsafe=frozenset(shown))
         # a step that protects no further cell withholds figures for nothing: skipped
         if int((~trial.audit["safe"]).sum()) < len(unsafe):
             result = trial
