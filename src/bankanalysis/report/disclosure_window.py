@@ -321,6 +321,10 @@ def _choose(
         return sum(float(joint.values[c]) for c in cs), tuple(sorted(cs))
 
     every = sorted(own + rest, key=lambda c: (float(joint.values[c]), c))
+    # withholding a cell only widens intervals: when all of them together are not enough, no
+    # single one or pair is (the same answer as trying each, without the programmes)
+    if not solver.safe({**status, **dict.fromkeys(every, SECONDARY)}, target):
+        return _grow(solver, status, target, every, k)
     tries: list[Sequence[str]] = [[c] for c in every]
     tries += sorted(combinations(every[:MAX_PAIR_CANDIDATES], 2), key=value)
     for cs in tries:

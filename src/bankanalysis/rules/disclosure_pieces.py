@@ -129,7 +129,7 @@ class PieceIntervals:
         self.pos = {c: i for i, c in enumerate(self.names)}
         self.values = np.array([float(table.values[c]) for c in self.names])
         self._model: Any = None
-        self._bounds: dict[str, tuple[float, float | None]] = {}
+        self._status: dict[str, str] = {}
         self._cost: list[int] = []
         self.solved = 0  # programmes of the model solved (for the log)
 
@@ -167,25 +167,25 @@ class PieceIntervals:
 
         if self._model is None:
             self._model = self._build()
-        wanted = {c: _bounds(self.table, c, s, self.k) for c, s in status.items()}
+        before = self._status
         changed = sorted(
-            c for c in set(wanted) | set(self._bounds) if wanted.get(c) != self._bounds.get(c)
+            {c for c, st in status.items() if before.get(c) != st}
+            | {c for c in before if c not in status}
         )
         if changed:
+            inf = highspy.kHighsInf
+            lo, hi = [], []
+            for c in changed:
+                if c in status:
+                    a, b = _bounds(self.table, c, status[c], self.k)
+                    lo.append(a)
+                    hi.append(inf if b is None else b)
+                else:  # published again: its value
+                    lo.append(self.values[self.pos[c]])
+                    hi.append(self.values[self.pos[c]])
             idx = np.array([self.pos[c] for c in changed], dtype=np.int32)
-            lo = np.array(
-                [wanted[c][0] if c in wanted else self.values[self.pos[c]] for c in changed]
-            )
-            hi = np.array(
-                [
-                    (highspy.kHighsInf if wanted[c][1] is None else wanted[c][1])
-                    if c in wanted
-                    else self.values[self.pos[c]]
-                    for c in changed
-                ]
-            )
-            self._model.changeColsBounds(len(idx), idx, lo, hi)
-        self._bounds = wanted
+            self._model.changeColsBounds(len(idx), idx, np.array(lo), np.array(hi))
+        self._status = dict(status)
         return self._model
 
     def _run(
@@ -241,10 +241,27 @@ class PieceIntervals:
     # ----------------------------------------------------------------- questions
     def interval(self, status: Mapping[str, str], cell: str) -> tuple[float, float]:
         """``cell``'s feasible interval under ``status`` (exactly :func:`cell_interval`'s)."""
-        piece = self.small.component(status, cell)
-        if len(piece) <= SMALL_PIECE:
+        if self._small_piece(status, cell):
             return self.small.interval(status, cell)
         return self._range(status, cell)
+
+    def _small_piece(self, status: Mapping[str, str], cell: str) -> bool:
+        """Whether ``cell``'s piece has at most :data:`SMALL_PIECE` withheld cells (a search
+        from it that stops as soon as it finds more)."""
+        seen, stack, done = {cell}, [cell], set()
+        relations, by_cell = self.table.relations, self.small.by_cell
+        while stack:
+            for r in by_cell.get(stack.pop(), ()):
+                if r in done:
+                    continue
+                done.add(r)
+                for d in relations[r]:
+                    if d in status and d not in seen:
+                        if len(seen) >= SMALL_PIECE:
+                            return False
+                        seen.add(d)
+                        stack.append(d)
+        return True
 
     def safe(self, status: Mapping[str, str], cell: str) -> bool:
         """Whether ``cell`` passes the audit under ``status`` (exactly :func:`cell_safe`)."""
