@@ -314,7 +314,7 @@ def _choose(
 ) -> list[str]:
     """The counts to withhold so that ``target`` is safe, or none: the smallest one that is
     enough, else the pair of smallest total (of the :data:`MAX_PAIR_CANDIDATES` smallest),
-    else (:func:`_grow`) counts added one at a time and then pruned."""
+    else (:func:`_grow`) the first part of the counts it may reach, then pruned."""
     joint = solver.table
 
     def value(cs: Sequence[str]) -> tuple[float, tuple[str, ...]]:
@@ -337,33 +337,46 @@ def _grow(
     solver: PieceIntervals, status: Mapping[str, str], target: str, pool: list[str], k: int
 ) -> list[str]:
     """Several relations pin ``target`` at once (its own window's counts, its echelon's, the
-    echelon's regions'): add the count that widens its interval most (the smallest when
-    none does), the pool growing by the published counts sharing a relation with the added
-    ones, until it is safe; then drop every added count it stays safe without (largest
-    first), so that no count is withheld for nothing. None when the counts run out."""
+    echelon's regions'): the counts it may reach, nearest first (``pool``, then the
+    published counts sharing a relation with one of those, and so on; smallest first within
+    each ring). Withholding more only widens intervals, so safety grows with the first part
+    of them withheld: bisection finds the shortest part that is enough, whose last count is
+    then needed; kept, the search starts again over the counts before it, until the kept
+    counts alone are enough. No kept count can be dropped (each was needed with the others
+    and a part of what came before it), so none is withheld for nothing; a few programmes per
+    kept count. None when all of them are not enough."""
     joint = solver.table
+
+    def order(cs: Iterable[str]) -> list[str]:
+        return sorted(cs, key=lambda c: (float(joint.values[c]), c))
+
+    ring, reach = order(set(pool)), list(order(set(pool)))
+    seen = set(reach)
+    while ring:
+        nxt = {
+            c
+            for r in ring
+            for c in joint.neighbours(r)
+            if c not in seen and c not in status and _free(joint, c, k)
+        }
+        ring = order(nxt)
+        reach += ring
+        seen |= nxt
+
+    def enough(extra: list[str], n: int) -> bool:
+        withheld = dict.fromkeys([*extra, *reach[:n]], SECONDARY)
+        return solver.safe({**status, **withheld}, target)
+
+    if not reach or not enough([], len(reach)):
+        return []
     added: list[str] = []
-    now = dict(status)
-    seen = set(pool)
-    while not solver.safe(now, target):
-        fresh = [c for c in seen if c not in now]
-        if not fresh:
-            return []
-        lo, hi = solver.interval(now, target)
-        scored = []
-        for c in sorted(fresh):
-            a, b = solver.interval({**now, c: SECONDARY}, target)
-            scored.append((-((b - a) - (hi - lo)), float(joint.values[c]), c))
-        best = min(scored)[2]
-        added.append(best)
-        now[best] = SECONDARY
-        seen.update(c for c in joint.neighbours(best) if c not in now and _free(joint, c, k))
-    for c in sorted(added, key=lambda c: (-float(joint.values[c]), c)):
-        trial = {**now}
-        del trial[c]
-        if solver.safe(trial, target):
-            now = trial
-            added.remove(c)
+    while not enough(added, 0):
+        lo, hi = 0, len(reach)  # not enough with the first lo counts, enough with hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if enough(added, mid) else (mid, hi)
+        added.append(reach[hi - 1])  # needed: without it the first hi - 1 are not enough
+        reach = reach[: hi - 1]
     return added
 
 
