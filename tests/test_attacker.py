@@ -879,7 +879,7 @@ def test_every_html_table_of_a_run_is_read(ci_run):
     assert {t.page for t in tables} == pages
     assert all(len(t.header) >= 2 and t.rows for t in tables)
     assert twins["withheld"] > 0 and lin["relations"]
-    if not AUDIT:  # the CI batch: 81 tables on 8 pages, 542 withheld cells (258 before 03's
+    if not AUDIT:  # the CI batch: 81 tables on 8 pages, 538 withheld cells (258 before 03's
         # plan tables withheld the outlets' new customers: 44 more, every period and change;
         # 149 more since the regions' and echelons' counts of 1 to k-1 are withheld run-wide,
         # with their attainment, year to date, changes and secondary cells; 41 more since the
@@ -904,9 +904,15 @@ def test_every_html_table_of_a_run_is_read(ci_run):
         # numerator is a small group of customers: the conversion of last period's leads
         # where 1 to k-1 bought (with the compared leads' conversion and its difference) and
         # the region's top-decile capture and lift where 1 to k-1 buyers are in the
-        # best-scored tenth, R01's 02 22, R02's 02 14, all '<10')
+        # best-scored tenth, R01's 02 22, R02's 02 14, all '<10'); 7 fewer since the new-customer
+        # counts are decided jointly with the lost customers: 6 more 'x' in 03 (R01's 2025-Q4
+        # and 2026-Q1 in its quarter table, its 2026-Q1 attainment and met/missed in the plan
+        # table, echelon 2's 2025-Q4 and 2026-Q1 in R02's quarter table),
+        # 5 more 'x' and 6 fewer '<10' in the overview's plan table, and 9 '<10' and 3 'x' of
+        # its quarter table now under the fail-safe's 'withheld', not counted here; that table
+        # is read at all since label_columns takes 'withheld' for a figure, not a label)
         assert len(pages) == 8 and len(tables) == 81
-        assert twins["withheld"] == 545
+        assert twins["withheld"] == 538
         # the tier tables (shares tied to the counts), the plan tables (region = its
         # outlets), the overview (bank = its regions or echelons)
         named = {name.split("#")[0] for name, _ in lin["relations"]}

@@ -720,17 +720,22 @@ def pl_changes(monthly: pd.DataFrame) -> pd.DataFrame:
 
 def test_total_counts_are_computed_once_for_every_report_of_the_data(tmp_path, monkeypatch):
     """Every report of a run withholds the same regions' and echelons' counts: the first one
-    stores protect_total_counts' answer, the others (a region's, the overview) read it back."""
+    stores protect_total_counts' answer (decided jointly with the run's lost customers), the
+    others (a region's, the overview) read it back."""
     import bankanalysis.report.disclosure_plan as rdp
     from bankanalysis.data.prepare import prepare
     from bankanalysis.report.context import report_context
+    from bankanalysis.report.disclosure_retention import retention_setup
+    from bankanalysis.report.disclosure_window import load_window, window_step
     from bankanalysis.synthetic import generate_bank
 
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     generate_bank(raw, n_customers=1_500, n_months=7, seed=5)
     prepare(raw, processed)
     first = report_context(processed, None, "R01", theme=False)
-    fresh = rdp.protect_total_counts(rp.load_plan_kpis(first), first.month, first.min_group_size)
+    k = first.min_group_size
+    step = window_step(load_window(first, {}), retention_setup(first, {})[3], k)
+    fresh = rdp.protect_total_counts(rp.load_plan_kpis(first), first.month, k, joint=step)
     # regions of about 190 customers: some monthly counts of new customers are 1 to 9
     assert any(s == "primary" for s in fresh.status.values())
     assert rp.load_total_counts(first).status == fresh.status

@@ -25,7 +25,7 @@ column, then every outlet cell, under ``"withheld"`` (status ``"fail-safe"``). T
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ from bankanalysis.rules.disclosure_secondary import (
 from bankanalysis.rules.months import quarter_of, shift_month
 
 __all__ = [
+    "JointStep",
     "MOM",
     "YOY",
     "PlanCounts",
@@ -63,6 +64,19 @@ logger = logging.getLogger(__name__)
 
 #: Period keys of the change columns in :attr:`PlanCounts.status`.
 MOM, YOY = "mom", "yoy"
+
+#: A further step on one count's answer (:func:`protect_total_counts` ``joint``).
+JointStep = Callable[
+    [
+        str,
+        LinearTable,
+        Protection,
+        Mapping[str, list[tuple[str, str]]],
+        Sequence[str],
+        tuple[Callable[[str], Any], ...],
+    ],
+    Protection,
+]
 
 
 @dataclass(frozen=True)
@@ -574,6 +588,7 @@ def protect_total_counts(
     n_quarters: int = 5,
     years: Sequence[str] = ("new_customers",),
     protect_counts: bool = True,
+    joint: JointStep | None = None,
 ) -> PlanCounts:
     """Which counts of the regions, the echelons and the bank a run withholds: one answer
     for every report (00's plan sections print every region's, 03's its own region's).
@@ -595,6 +610,12 @@ def protect_total_counts(
         As :func:`protect_plan_counts`.
     years : sequence of str
         The counts whose year to date the run prints per region.
+    joint : callable, optional
+        A further step on each count's answer, given ``(kpi, table, protection, cells, free,
+        groupings)`` (the table of :func:`total_count_table`, the answer after the fail-safe,
+        the cells' ``[(unit key, period), ...]``, the cells the fail-safe may withhold and its
+        groupings) and returning the answer to publish: the joint decision with the lost
+        customers (:func:`~bankanalysis.report.disclosure_window.window_step`).
 
     Returns
     -------
@@ -635,8 +656,10 @@ def protect_total_counts(
         )
         prot = protect(table, primary, k, hidden=hidden)
         free = [c for c in table.values if not c.startswith("[bank=")]
-        steps = failsafe_steps(free, _echelon_of(echelon), _unit_and_period)
-        prot = fail_safe(table, prot, steps, k)
+        groupings = (_echelon_of(echelon), _unit_and_period)
+        prot = fail_safe(table, prot, failsafe_steps(free, *groupings), k)
+        if joint is not None:
+            prot = joint(col, table, prot, cells, free, groupings)
         if not prot.safe:
             logger.warning(unsafe_note(f"region totals ({col})", prot))
         prots.append(prot)

@@ -62,12 +62,14 @@ from bankanalysis.rules.months import base_month, quarter_of, shift_month
 __all__ = [
     "KPI",
     "WITHHELD_WITH",
+    "load_lost_counts",
     "load_retention",
     "lost_withheld",
     "lost_counts",
     "protect_retention",
     "region_status",
     "retention_months",
+    "retention_setup",
     "retention_table",
     "withhold_scorecard",
     "withhold_standing",
@@ -421,22 +423,13 @@ def withhold_standing(standing: Any, retention: PlanCounts | None) -> Any:
     )
 
 
-def load_retention(
+def retention_setup(
     ctx: Any, params: Mapping[str, Any] | None = None, n_quarters: int = 5
-) -> PlanCounts:
-    """The run's :func:`protect_retention`, computed once per data, month, ``min_group_size``,
-    ``lookback_months`` and package source (stored under ``<processed>/_models/retention``
-    like :func:`~bankanalysis.report.planning_scope.load_total_counts`): every report of the
-    run reads the same answer, so none prints a retention another withholds.
-
-    ``params`` is the report's ``globals()`` (``lookback_months``, the overview's default
-    when the report has none, as :func:`~bankanalysis.report.standing.scorecard_params`). Counts
-    the lost customers of the month-ends (:func:`retention_months`) in DuckDB from
-    ``month, customer_id, region_id, outlet_id`` of those months and their base months
-    (:func:`~bankanalysis.report.retention_counts.bank_lost_counts`, the frame of
-    :func:`lost_counts`).
-    """
-    from bankanalysis.propensity.cache import cached_for_data
+) -> tuple[int, list[str], dict[str, str], dict[str, int]]:
+    """``(lookback, months, ends, echelon_of)`` of a report context: the run's
+    ``lookback_months`` (``params``, the report's ``globals()``, or the overview's default),
+    the data months up to the report's month, the month-ends printed
+    (:func:`retention_months`) and region id -> echelon."""
     from bankanalysis.report.standing import scorecard_params
 
     lookback = int(scorecard_params(params or {})["lookback_months"])
@@ -446,17 +439,59 @@ def load_retention(
     if "region_id" in regions.columns:
         regions = regions.set_index("region_id")
     echelon_of = {str(r): int(e) for r, e in regions["echelon"].items()}
+    return lookback, months, ends, echelon_of
 
-    def build() -> PlanCounts:
-        from bankanalysis.report.retention_counts import bank_lost_counts
 
-        # lost_counts of every customer, counted by DuckDB from the Parquet file
-        lost = (
+def load_lost_counts(
+    ctx: Any, params: Mapping[str, Any] | None = None, n_quarters: int = 5
+) -> pd.DataFrame:
+    """:func:`lost_counts` of every customer at the month-ends a run prints a retention for
+    (:func:`retention_setup`), counted in DuckDB
+    (:func:`~bankanalysis.report.retention_counts.bank_lost_counts`) once per data, month,
+    ``lookback_months`` and package source (stored under ``<processed>/_models/lost_counts``):
+    the stock-retention decision and the joint decision with the new customers
+    (:func:`~bankanalysis.report.disclosure_window.load_window`) read the same frame."""
+    from bankanalysis.propensity.cache import cached_for_data
+    from bankanalysis.report.retention_counts import bank_lost_counts
+
+    lookback, months, ends, echelon_of = retention_setup(ctx, params, n_quarters)
+
+    def build() -> pd.DataFrame:
+        return (
             bank_lost_counts(ctx.bank, ends, months, lookback, echelon_of)
             .groupby(["month", "level", "id"], sort=False)[["base", "lost"]]
             .sum()
             .reset_index()
         )
+
+    key = {
+        "what": "lost customers of regions, echelons and outlets",
+        "month": ctx.month,
+        "lookback": lookback,
+        "n_quarters": int(n_quarters),
+    }
+    return cached_for_data(ctx.bank, "lost_counts", key, build)[0]
+
+
+def load_retention(
+    ctx: Any, params: Mapping[str, Any] | None = None, n_quarters: int = 5
+) -> PlanCounts:
+    """The run's :func:`protect_retention`, computed once per data, month, ``min_group_size``,
+    ``lookback_months`` and package source (stored under ``<processed>/_models/retention``
+    like :func:`~bankanalysis.report.planning_scope.load_total_counts`): every report of the
+    run reads the same answer, so none prints a retention another withholds.
+
+    ``params`` is the report's ``globals()`` (``lookback_months``, the overview's default
+    when the report has none, as :func:`~bankanalysis.report.standing.scorecard_params`). The
+    lost customers are :func:`load_lost_counts`' (DuckDB's counts of ``month, customer_id,
+    region_id, outlet_id`` of the month-ends and their base months).
+    """
+    from bankanalysis.propensity.cache import cached_for_data
+
+    lookback, _, ends, echelon_of = retention_setup(ctx, params, n_quarters)
+
+    def build() -> PlanCounts:
+        lost = load_lost_counts(ctx, params, n_quarters)
         outlets = ctx.bank.outlets
         outlet_region = {
             str(o): str(r) for o, r in zip(outlets["outlet_id"], outlets["region_id"], strict=True)

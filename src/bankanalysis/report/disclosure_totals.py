@@ -424,7 +424,7 @@ def load_total_figures(ctx: Any, params: Mapping[str, Any] | None = None) -> Pla
     from bankanalysis.report.planning_scope import load_total_counts
 
     return merge_counts(
-        load_total_counts(ctx), load_total_aum(ctx, params), load_retention(ctx, params)
+        load_total_counts(ctx, params), load_total_aum(ctx, params), load_retention(ctx, params)
     )
 
 

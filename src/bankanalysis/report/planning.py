@@ -757,7 +757,7 @@ def plan_summary_html(ctx: Any, params: Mapping[str, Any], counts: PlanCounts | 
         scope,
         path=str(params.get("plan_path", "linear")),
         weights=params.get("plan_season_weights"),
-        counts=counts if counts is not None else load_total_counts(ctx),
+        counts=counts if counts is not None else load_total_counts(ctx, params),
     )
     if not said:
         return ""

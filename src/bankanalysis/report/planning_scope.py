@@ -225,29 +225,40 @@ def load_plan_kpis(ctx: Any) -> pd.DataFrame:
     return blank_unmeasured(outlet_kpis(om.loc[om["month"] <= ctx.month]), ctx.bank.has)
 
 
-def load_total_counts(ctx: Any) -> Any:
+def load_total_counts(ctx: Any, params: Mapping[str, Any] | None = None) -> Any:
     """The run's :func:`~bankanalysis.report.disclosure_plan.protect_total_counts`: which
     counts of the regions and echelons every report withholds, from the whole bank's
-    :func:`load_plan_kpis` at the report's month.
+    :func:`load_plan_kpis` at the report's month, decided jointly with the run's lost
+    customers (:func:`~bankanalysis.report.disclosure_window.window_step`: the window's new
+    customers bound a unit's lost customers with its base and end customers).
 
     Every report of a run needs this same answer (00's and 03's plan sections, each report's
     summary), and its linear programmes take seconds on a bank of many small regions, so it is
-    computed once per data, month, ``min_group_size`` and package source: the first report
-    stores it under ``<processed>/_models/total_counts`` (the locked cache of
+    computed once per data, month, ``min_group_size``, ``lookback_months`` (``params``, the
+    report's ``globals()``; the overview's default when missing) and package source: the first
+    report stores it under ``<processed>/_models/total_counts`` (the locked cache of
     :func:`~bankanalysis.propensity.cache.cached_for_data`) and the others read it back. One
     input for all of them also means one answer: no report can withhold a figure another
     prints.
     """
     from bankanalysis.propensity.cache import cached_for_data
     from bankanalysis.report.disclosure_plan import protect_total_counts
+    from bankanalysis.report.disclosure_retention import retention_setup
+    from bankanalysis.report.disclosure_window import load_window, window_step
 
-    params = {"what": "total counts", "month": ctx.month, "k": int(ctx.min_group_size)}
-    return cached_for_data(
-        ctx.bank,
-        "total_counts",
-        params,
-        lambda: protect_total_counts(load_plan_kpis(ctx), ctx.month, ctx.min_group_size),
-    )[0]
+    lookback, _, _, echelon_of = retention_setup(ctx, params)
+
+    def build() -> Any:
+        step = window_step(load_window(ctx, params), echelon_of, int(ctx.min_group_size))
+        return protect_total_counts(load_plan_kpis(ctx), ctx.month, ctx.min_group_size, joint=step)
+
+    key = {
+        "what": "total counts with lost customers",
+        "month": ctx.month,
+        "k": int(ctx.min_group_size),
+        "lookback": lookback,
+    }
+    return cached_for_data(ctx.bank, "total_counts", key, build)[0]
 
 
 def scope_for(ctx: Any) -> PlanScope:

@@ -603,6 +603,7 @@ def fail_safe(
     steps: Sequence[Callable[[str], Iterable[str]]],
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    auditor: Callable[[LinearTable, Mapping[str, str]], pd.DataFrame] | None = None,
 ) -> Protection:
     """Withhold larger sets of cells where :func:`protect` gave up, under a marker that says
     nothing of their size.
@@ -628,6 +629,10 @@ def fail_safe(
         column, then the whole table).
     k, level : int, float
         As :func:`protect`.
+    auditor : callable, optional
+        ``(table, status) -> audit frame`` with :func:`audit`'s answer (default :func:`audit`;
+        :meth:`~bankanalysis.rules.disclosure_pieces.PieceIntervals.audit` for a large joint
+        table).
 
     Returns
     -------
@@ -652,6 +657,7 @@ def fail_safe(
     """
     if prot.safe:
         return prot
+    check = auditor or (lambda t, s: audit(t, s, k, level))
     result = prot
     for step in steps:
         unsafe = sorted(result.audit.loc[~result.audit["safe"], "cell"])
@@ -664,9 +670,7 @@ def fail_safe(
                     status.setdefault(c, FAILSAFE)
                     shown.add(c)
         marked = replace(table, unmarked=table.unmarked | frozenset(shown))
-        trial = Protection(
-            status=status, audit=audit(marked, status, k, level), failsafe=frozenset(shown)
-        )
+        trial = Protection(status=status, audit=check(marked, status), failsafe=frozenset(shown))
         # a step that protects no further cell withholds figures for nothing: skipped
         if int((~trial.audit["safe"]).sum()) < len(unsafe):
             result = trial

@@ -1,0 +1,233 @@
+"""The joint decision over the run's new-customer counts and lost customers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from attacker import attack_linear
+
+from bankanalysis.report import disclosure_retention as dr
+from bankanalysis.report import disclosure_window as dw
+from bankanalysis.report.disclosure_plan import MOM, PlanCounts, protect_total_counts
+
+K = 10
+MONTHS = ["2025-01", "2025-02", "2025-03"]
+ECHELON = {"R1": 1, "R2": 1, "R3": 2, "R4": 2}
+#: Per region: base customers (2025-01), lost customers by 2025-03, new customers of 2025-01,
+#: 2025-02 and 2025-03; none of the window's new customers left again, so the customers of
+#: 2025-03 are base - lost + new of 2025-02 and 2025-03.
+REGIONS = {
+    "R1": (70, 4, 11, 10, 10),
+    "R2": (190, 14, 20, 20, 20),
+    "R3": (80, 6, 12, 12, 12),
+    "R4": (300, 20, 30, 30, 30),
+}
+
+
+def _kpis() -> pd.DataFrame:
+    rows = [
+        (m, r, ECHELON[r], float(v[2 + i]))
+        for r, v in REGIONS.items()
+        for i, m in enumerate(MONTHS)
+    ]
+    return pd.DataFrame(rows, columns=["month", "region_id", "echelon", "new_customers"])
+
+
+def _units(values: dict[str, float]) -> list[tuple[str, str, float]]:
+    """``(level, id, value)`` of the regions, their echelons and the bank."""
+    out = [("region", r, float(v)) for r, v in values.items()]
+    for e in (1, 2):
+        out.append(("echelon", str(e), float(sum(v for r, v in values.items() if ECHELON[r] == e))))
+    out.append(("bank", "bank", float(sum(values.values()))))
+    return out
+
+
+def _window() -> dw.Window:
+    base = {r: v[0] for r, v in REGIONS.items()}
+    lost = {r: v[1] for r, v in REGIONS.items()}
+    end = {r: v[0] - v[1] + v[3] + v[4] for r, v in REGIONS.items()}
+    frame = pd.DataFrame(
+        [
+            ("2025-03", lv, i, b, n)
+            for (lv, i, b), (_, _, n) in zip(_units(base), _units(lost), strict=True)
+        ],
+        columns=["month", "level", "id", "base", "lost"],
+    )
+    ends = pd.DataFrame(
+        [("2025-03", lv, i, c) for lv, i, c in _units(end)],
+        columns=["month", "level", "id", "customers"],
+    )
+    retention = dr.protect_retention(frame, ECHELON, K, {"2025-03": "2025-Q1"}).status
+    return dw.Window(
+        lost=frame, end=ends, bases={"2025-03": "2025-01"}, months=MONTHS, retention=retention
+    )
+
+
+def _attack(counts, window: dw.Window) -> dict[str, tuple[float, float]]:
+    """The attacker's bounds on every withheld lost count: each region's, echelon's and the
+    bank's new customers of 2025-03, of 2025-02 (through the change on the month), of 2025-Q1
+    and of the year as printed (``<k``: 1 to 9; withheld: at least 0; 2025-01 printed
+    nowhere), the lost customers as the run prints them (retention times the base), the base
+    and end customers, and per region the relation lost = base - end + new of 2025-02 and
+    2025-03 - those who left again (at least 0, at most those new customers)."""
+    cells: dict[str, float | str | None] = {}
+    relations: list[dict[str, float]] = []
+    units = [f"{lv}={i}" for lv, i, _ in _units(dict.fromkeys(REGIONS, 0.0))]
+    value = {
+        f"{lv}={i}": {m: v for m, v in zip(MONTHS, vals, strict=True)}
+        for lv, i, vals in _units_of_months()
+    }
+    for u in units:
+        for period in ("2025-01", "2025-02", "2025-03", "2025-Q1", "2025"):
+            st = counts.status.get((u, "new_customers", period), "")
+            if period == "2025-02" and counts.status.get((u, "new_customers", MOM)):
+                st = st or "secondary"
+            if period in ("2025-Q1", "2025"):
+                v = sum(value[u].values())
+            else:
+                v = value[u][period]
+            shown = "<k" if st == "primary" else None if st or period == "2025-01" else float(v)
+            cells[f"n:new[{u},{period}]"] = shown
+        relations.append(
+            {f"n:new[{u},2025-{m:02d}]": 1.0 for m in (1, 2, 3)} | {f"n:new[{u},2025-Q1]": -1.0}
+        )
+        relations.append({f"n:new[{u},2025-Q1]": 1.0, f"n:new[{u},2025]": -1.0})
+        st = window.retention.get((u, dr.KPI, "2025-03"), "")
+        lost = float(window.lost.set_index(["level", "id"])["lost"][tuple(u.split("="))])
+        cells[f"n:lost[{u}]"] = "<k" if st == "primary" else None if st else lost
+    for period in ("2025-01", "2025-02", "2025-03", "2025-Q1", "2025"):
+        fmts = ["n:new[{u},PERIOD]".replace("PERIOD", period)]
+        for fmt in fmts + (["n:lost[{u}]"] if period == "2025-03" else []):
+            for e in ("1", "2"):
+                rel = {fmt.format(u=f"region={r}"): 1.0 for r, v in ECHELON.items() if str(v) == e}
+                relations.append(rel | {fmt.format(u=f"echelon={e}"): -1.0})
+            relations.append(
+                {
+                    fmt.format(u="echelon=1"): 1.0,
+                    fmt.format(u="echelon=2"): 1.0,
+                    fmt.format(u="bank=bank"): -1.0,
+                }
+            )
+    for r, (base, lost, _, n2, n3) in REGIONS.items():
+        end = base - lost + n2 + n3
+        u = f"region={r}"
+        cells[f"n:change[{u}]"] = float(base - end)
+        cells[f"n:stay[{u}]"] = None
+        cells[f"n:left[{u}]"] = None
+        relations.append({f"n:lost[{u}]": 1.0, f"n:stay[{u}]": -1.0, f"n:change[{u}]": -1.0})
+        relations.append(
+            {
+                f"n:stay[{u}]": 1.0,
+                f"n:left[{u}]": 1.0,
+                f"n:new[{u},2025-02]": -1.0,
+                f"n:new[{u},2025-03]": -1.0,
+            }
+        )
+    got = attack_linear(cells, relations, K)
+    return {c: b for c, b in got.items() if c.startswith("n:lost[")}
+
+
+def _units_of_months() -> list[tuple[str, str, list[float]]]:
+    by_month = [
+        _units({r: float(v[2 + i]) for r, v in REGIONS.items()}) for i in range(len(MONTHS))
+    ]
+    return [
+        (lv, i, [by_month[m][j][2] for m in range(len(MONTHS))])
+        for j, (lv, i, _) in enumerate(by_month[0])
+    ]
+
+
+def test_a_lost_count_the_separate_decisions_leave_pinned_is_protected_by_the_joint_step() -> None:
+    """R1 lost 4 of 70 customers and has 86 now, with 10 + 10 new customers since: lost <= 70
+    - 86 + 20 = 4, so its "<10" is 1 .. 4; R3's 6 likewise 1 .. 6, and the bank's 44 less
+    the published 14 and 20 says R1 + R3 = 10: both are pinned, 4 .. 4 and 6 .. 6. The
+    separate new-customer decision withholds nothing (no count below 10); the joint step
+    withholds further counts until both are at least 4.5 wide. On main (no joint step) the
+    new-customer decision is the separate one, which the attacker reads as 4 .. 4."""
+    window = _window()
+    assert {u for (u, _, m), s in window.retention.items() if m == "2025-03" and s} == {
+        "region=R1",
+        "region=R3",
+        "echelon=1",
+        "echelon=2",
+    }
+    alone = protect_total_counts(_kpis(), "2025-03", K)
+    # no count is below 10: only 2025-01, printed nowhere, counts as withheld
+    assert {p for _, _, p in alone.status} == {"2025-01"}
+    before = _attack(alone, window)
+    assert before["n:lost[region=R1]"] == (4.0, 4.0)
+    assert before["n:lost[region=R3]"] == (6.0, 6.0)
+
+    joint = protect_total_counts(_kpis(), "2025-03", K, joint=dw.window_step(window, ECHELON, K))
+    after = _attack(joint, window)
+    for region in ("R1", "R3"):
+        lo, hi = after[f"n:lost[region={region}]"]
+        assert hi - lo >= (K - 1) / 2, (region, lo, hi)
+    # only new-customer counts are added, and none for nothing: R1's count of 2025-02 (its
+    # own relation), echelon 1's (whose relation pins R1 with R2's published 14), echelon 2's
+    # (the bank's 72 less it gives echelon 1's back) and R3's (echelon 2's is R3's + R4's);
+    # each is needed: without any one of them the attacker pins R1 again
+    added = {key: s for key, s in joint.status.items() if key[2] not in (MOM, "2025-01")}
+    assert added == {
+        (u, "new_customers", "2025-02"): "secondary"
+        for u in ("region=R1", "echelon=1", "echelon=2", "region=R3")
+    }
+    for u in sorted({u for u, _, _ in added}):
+        fewer = PlanCounts(
+            {key: s for key, s in joint.status.items() if key[0] != u or key[2] == "2025-01"},
+            k=K,
+        )
+        lo, hi = _attack(fewer, window)["n:lost[region=R1]"]
+        assert hi - lo < (K - 1) / 2, u
+    assert joint.safe
+    # deterministic: the same data give the same cells
+    again = protect_total_counts(_kpis(), "2025-03", K, joint=dw.window_step(window, ECHELON, K))
+    assert again.status == joint.status
+
+
+def test_a_window_the_tables_do_not_print_gives_no_relation() -> None:
+    """With the base month two quarters back the window holds months no printed cell adds up
+    (2024-11 and 2024-12 are in no printed quarter and no modelled month): no relation, so
+    nothing is withheld for it."""
+    window = _window()
+    far = dw.Window(
+        lost=window.lost,
+        end=window.end,
+        bases={"2025-03": "2024-10"},
+        months=["2024-10", "2024-11", "2024-12", *MONTHS],
+        retention=window.retention,
+    )
+    kpis = _kpis()
+    early = pd.DataFrame(
+        [(m, r, ECHELON[r], 15.0) for m in ("2024-10", "2024-11", "2024-12") for r in REGIONS],
+        columns=kpis.columns,
+    )
+    both = pd.concat([early, kpis], ignore_index=True)
+    alone = protect_total_counts(both, "2025-03", K, n_quarters=1)
+    joint = protect_total_counts(
+        both, "2025-03", K, n_quarters=1, joint=dw.window_step(far, ECHELON, K)
+    )
+    assert joint.status == alone.status
+
+
+def test_the_joint_step_withholds_the_same_counts_when_its_pieces_go_to_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The step's audit and search ask :class:`PieceIntervals`, which solves a small piece as
+    its own memoised programme and a large one in the warm-started model of the whole joint
+    table: with every piece sent to the model (``SMALL_PIECE = 0``, as the 120-region bank's
+    one piece of 3,183 withheld cells is) the step withholds the same four counts of 2025-02
+    as above (R1, echelon 1, echelon 2, R3)."""
+    from bankanalysis.rules import disclosure_pieces as dp
+
+    window = _window()
+    step = dw.window_step(window, ECHELON, K)
+    small = protect_total_counts(_kpis(), "2025-03", K, joint=step)
+    monkeypatch.setattr(dp, "SMALL_PIECE", 0)
+    model = protect_total_counts(_kpis(), "2025-03", K, joint=dw.window_step(window, ECHELON, K))
+    assert model.status == small.status
+    added = {key for key, s in model.status.items() if key[2] == "2025-02" and s == "secondary"}
+    assert added == {
+        (u, "new_customers", "2025-02")
+        for u in ("region=R1", "echelon=1", "echelon=2", "region=R3")
+    }
