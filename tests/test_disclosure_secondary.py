@@ -241,7 +241,7 @@ def test_protect_and_audit_give_what_one_programme_over_every_hidden_cell_gave()
 
 def test_the_solver_keeps_programmes_within_its_budget_and_gives_the_same_intervals():
     """Each candidate of each step poses a new programme; kept, they grew one 10M kernel past
-    16 GB. Held to a budget the least recently used go, and a dropped one recurring is solved
+    15 GB. Held to a budget the least recently used go, and a dropped one recurring is solved
     again to the same interval."""
     table, primary = _grid(2, 24)
     status = {c: PRIMARY for c in sorted(set(primary))}

@@ -237,7 +237,7 @@ def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: fl
 #: 32 MB of float64. A large region's manager scorecards, whose row sums link every column into
 #: one component of thousands of hidden cells, pose a programme of tens of millions of
 #: coefficients per candidate cell of every step; all of them kept took one kernel of the 10M
-#: bank past 16 GB.
+#: bank past 15 GB.
 KEPT_COEFFICIENTS = 2**22
 
 
