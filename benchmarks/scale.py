@@ -61,6 +61,8 @@ class StageResult:
     peak_tree_rss_gb: float
     #: User + system CPU seconds of the child and the descendants it waited for (``wait4``).
     cpu_s: float = float("nan")
+    #: The command's exit code (0: it succeeded; a batch with a failed or timed-out job: 1).
+    exit_code: int = 0
 
 
 def parse_size(text: str) -> int:
@@ -115,14 +117,20 @@ def _tree_rss(proc: object) -> tuple[int, int]:
 
 
 def measure_tree(
-    cmd: Sequence[str], env: dict[str, str] | None = None, interval: float = 0.2
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    interval: float = 0.2,
+    check: bool = True,
 ) -> StageResult:
     """Run ``cmd`` to the end, sampling the memory of its process tree every ``interval`` s.
+
+    With ``check=False`` a failing command's figures are returned with its ``exit_code``
+    (what it took up to its failure) instead of raising.
 
     Raises
     ------
     subprocess.CalledProcessError
-        When it fails.
+        When it fails and ``check`` is true.
     """
     import psutil
 
@@ -139,12 +147,17 @@ def measure_tree(
         time.sleep(interval)
     wall = time.perf_counter() - t0
     proc.returncode = code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if code != 0 and check:
         raise subprocess.CalledProcessError(code, list(cmd))
     # ru_maxrss (KiB): the child's own peak, or that of a descendant it waited for
     largest = max(largest, usage.ru_maxrss * 1024)
     cpu = usage.ru_utime + usage.ru_stime
-    return StageResult(wall, largest / GB, max(total, largest) / GB, cpu)
+    return StageResult(wall, largest / GB, max(total, largest) / GB, cpu, code)
+
+
+def measure_unchecked(cmd: list[str]) -> StageResult:
+    """:func:`measure_tree` that returns a failed stage's figures with its exit code."""
+    return measure_tree(cmd, check=False)
 
 
 def disk_gb(*folders: Path) -> float:
@@ -184,7 +197,7 @@ def _first_region(processed: Path) -> str:
 def run_size(
     n_customers: int,
     base: Path,
-    measure: Callable[[list[str]], StageResult] = measure_tree,
+    measure: Callable[[list[str]], StageResult] = measure_unchecked,
     stages: Sequence[str] = STAGES,
     jobs: int | None = None,
 ) -> dict[str, float]:
@@ -194,7 +207,14 @@ def run_size(
     ``scale_<label>_<stage>_cpu_s``,
     ``scale_<label>_peak_rss_gb`` (largest single process of any stage),
     ``scale_<label>_peak_tree_rss_gb``, ``scale_<label>_disk_gb`` (raw + processed) and, when
-    every stage of :data:`END_TO_END` ran, ``scale_<label>_end_to_end_s``.
+    every stage of :data:`END_TO_END` ran and succeeded, ``scale_<label>_end_to_end_s``.
+
+    A stage that fails (e.g. a batch job past its notebook timeout) keeps the figures of what
+    it took up to then, adds ``scale_<label>_<stage>_exit_code`` and stops the stages after it
+    (they need its output); a batch stage (``fit``, ``reports``) also gives
+    ``scale_<label>_<stage>_jobs_not_ok``, its jobs that did not end ``ok``. So a 10M run whose
+    batch has one timed-out job still writes the figures of every stage, without an
+    end-to-end time.
     """
     label = f"scale_{size_label(n_customers)}"
     shutil.rmtree(base, ignore_errors=True)
@@ -213,11 +233,20 @@ def run_size(
         if res.cpu_s == res.cpu_s:  # measured (not NaN)
             figures[f"{label}_{stage}_cpu_s"] = res.cpu_s
         print(f"  [{label}] {stage}: {res.wall_s:.1f} s, {res.peak_rss_gb:.2f} GB", flush=True)
+        run_id = cmd[cmd.index("--run-id") + 1] if "--run-id" in cmd else None
+        if run_id is not None:
+            not_ok = jobs_not_ok(base / "reports" / run_id)
+            if not_ok is not None:
+                figures[f"{label}_{stage}_jobs_not_ok"] = float(not_ok)
+        if res.exit_code != 0:
+            figures[f"{label}_{stage}_exit_code"] = float(res.exit_code)
+            print(f"  [{label}] {stage} failed (exit {res.exit_code}): later stages not run")
+            break
     if results:
         figures[f"{label}_peak_rss_gb"] = max(r.peak_rss_gb for r in results.values())
         figures[f"{label}_peak_tree_rss_gb"] = max(r.peak_tree_rss_gb for r in results.values())
     figures[f"{label}_disk_gb"] = disk_gb(base / "raw", base / "processed")
-    if all(s in results for s in END_TO_END):
+    if all(s in results and results[s].exit_code == 0 for s in END_TO_END):
         figures[f"{label}_end_to_end_s"] = sum(results[s].wall_s for s in END_TO_END)
     run_dir = base / "reports" / "all"
     if "reports" in results and (run_dir / "manifest.json").exists():
@@ -226,6 +255,15 @@ def run_size(
         for notebook, region, head, seconds in slowest_cells(run_dir):
             print(f"  [{label}] slow cell {seconds:7.1f} s  {notebook} {region}: {head}")
     return figures
+
+
+def jobs_not_ok(run_dir: Path) -> int | None:
+    """Jobs of a batch run that did not end ``ok`` (``None`` without its ``manifest.json``)."""
+    path = run_dir / "manifest.json"
+    if not path.exists():
+        return None
+    jobs = json.loads(path.read_text(encoding="utf-8"))["jobs"]
+    return sum(job.get("status") != "ok" for job in jobs)
 
 
 def cell_seconds(ipynb: Path) -> float:
@@ -368,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown stages: {', '.join(unknown)}")
     work = Path(args.work)
+    failed: list[str] = []
     print(f"machine: {platform.machine()} {os.cpu_count()} cores; load {os.getloadavg()}")
     for size in [s for s in args.sizes.split(",") if s.strip()]:
         n = parse_size(size)
@@ -375,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = run_size(n, base, stages=stages, jobs=args.jobs)
         merge_figures(Path(args.out), figures)  # after each size: a later failure keeps it
         _print(figures)
+        failed += [k for k in figures if k.endswith("_exit_code")]
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     if args.regions_batch > 0:
@@ -385,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     print(f"load at the end {os.getloadavg()}; figures merged into {args.out}")
-    return 0
+    if failed:
+        print(f"failed stages: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 def _print(figures: dict[str, float]) -> None:

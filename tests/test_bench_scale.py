@@ -74,6 +74,86 @@ def test_measure_tree_raises_when_the_command_fails():
         measure_tree([sys.executable, "-c", "raise SystemExit(3)"], interval=0.01)
 
 
+def test_measure_tree_unchecked_returns_what_a_failing_command_took_and_its_code():
+    res = measure_tree(
+        [sys.executable, "-c", "import time; time.sleep(0.3); raise SystemExit(3)"],
+        interval=0.01,
+        check=False,
+    )
+    assert res.exit_code == 3
+    assert res.wall_s >= 0.3
+    assert res.peak_rss_gb > 0
+
+
+def _faked_stages(base: Path, failing: str, manifests: dict[str, list[dict]]):
+    """A ``measure`` for :func:`run_size` that succeeds on every stage but ``failing``
+    (exit 1), writes ``regions.parquet`` at prepare (fit reads its first region) and each
+    batch stage's manifest (``manifests``: run id -> jobs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def measure(cmd: list[str]) -> StageResult:
+        if "prepare" in cmd:
+            (base / "processed").mkdir(parents=True)
+            pq.write_table(
+                pa.table({"region_id": ["R01", "R02"]}), base / "processed" / "regions.parquet"
+            )
+        stage = "generate" if "generate" in cmd else "prepare" if "prepare" in cmd else "validate"
+        if "run" in cmd:
+            run_id = cmd[cmd.index("--run-id") + 1]
+            stage = "fit" if run_id == "fit" else "reports"
+            run_dir = base / "reports" / run_id
+            run_dir.mkdir(parents=True, exist_ok=True)
+            jobs = manifests.get(run_id, [{"status": "ok", "notebook": "02", "ipynb": None}])
+            (run_dir / "manifest.json").write_text(json.dumps({"jobs": jobs}), encoding="utf-8")
+        if stage == failing:
+            return StageResult(1200.0, 6.4, 7.0, 400.0, 1)
+        return StageResult(10.0, 0.5, 0.6, 8.0)
+
+    return measure
+
+
+def test_a_failed_fit_keeps_its_figures_and_stops_the_stages_after_it(tmp_path):
+    base = tmp_path / "bank"
+    timed_out = [{"status": "timeout", "notebook": "02", "region_id": "R01", "ipynb": None}]
+    measure = _faked_stages(base, "fit", {"fit": timed_out})
+    figures = run_size(500, base, measure=measure)
+    assert figures["scale_500_fit_s"] == 1200.0
+    assert figures["scale_500_fit_cpu_s"] == 400.0
+    assert figures["scale_500_fit_peak_rss_gb"] == 6.4
+    assert figures["scale_500_fit_exit_code"] == 1.0
+    assert figures["scale_500_fit_jobs_not_ok"] == 1.0
+    assert figures["scale_500_prepare_s"] == 10.0
+    assert figures["scale_500_peak_rss_gb"] == 6.4
+    assert not [k for k in figures if k.startswith("scale_500_reports")]
+    assert "scale_500_end_to_end_s" not in figures
+
+
+def test_a_batch_with_a_timed_out_job_keeps_the_stage_and_the_finished_jobs(tmp_path):
+    base = tmp_path / "bank"
+    jobs = [
+        {"status": "timeout", "notebook": "02", "region_id": "R01", "ipynb": "R01/02.ipynb"},
+        {"status": "ok", "notebook": "01", "region_id": "R01", "ipynb": "R01/01.ipynb"},
+        {"status": "not_run", "notebook": "03", "region_id": "R01", "ipynb": None},
+    ]
+    measure = _faked_stages(base, "reports", {"all": jobs})
+
+    def measure_with_a_finished_job(cmd: list[str]) -> StageResult:
+        if "all" in cmd:  # the batch executed R01's 01 before its failure
+            _notebook(base / "reports" / "all" / "R01" / "01.ipynb", [2.0, 3.5], ["a", "tiers()"])
+        return measure(cmd)
+
+    figures = run_size(500, base, measure=measure_with_a_finished_job)
+    assert figures["scale_500_reports_s"] == 1200.0
+    assert figures["scale_500_reports_cpu_s"] == 400.0
+    assert figures["scale_500_reports_exit_code"] == 1.0
+    assert figures["scale_500_reports_jobs_not_ok"] == 2.0
+    assert figures["scale_500_fit_jobs_not_ok"] == 0.0
+    assert "scale_500_fit_exit_code" not in figures
+    assert figures["scale_500_reports_01_cell_s"] == 5.5
+    assert "scale_500_end_to_end_s" not in figures
+
+
 def test_stage_commands_cover_every_stage_in_order(tmp_path):
     cmds = stage_commands(tmp_path, 2_000, n_regions=120, jobs=2)
     assert [s for s, _ in cmds] == list(STAGES)

@@ -239,6 +239,40 @@ def test_protect_and_audit_give_what_one_programme_over_every_hidden_cell_gave()
         )
 
 
+def test_the_solver_keeps_programmes_within_its_budget_and_gives_the_same_intervals():
+    """Each candidate of each step poses a new programme; kept, they grew one 10M kernel past
+    15 GB. Held to a budget the least recently used go, and a dropped one recurring is solved
+    again to the same interval."""
+    table, primary = _grid(2, 24)
+    status = {c: PRIMARY for c in sorted(set(primary))}
+    steps = [c for c in sorted(table.values) if c not in status and c not in table.fixed][:12]
+    kept, whole = ds._Intervals(table, 10, kept=40), ds._Intervals(table, 10, kept=10**9)
+    for step in [None, *steps, None]:  # None at the end: the first statuses' component again
+        if step is not None:
+            status = {**status, step: SECONDARY}
+        comps = kept.components(status)
+        for cell in sorted(c for c, s in status.items() if s == PRIMARY):
+            assert kept.interval(status, cell, comps) == whole.interval(status, cell, comps)
+        assert kept._kept_size <= 40 or len(kept._kept) == 1
+    assert kept._kept_size == sum(e[2] for e in kept._kept.values())
+    assert len(kept._kept) < len(whole._kept)
+    # an entry counts its unknowns (its key) and its programme's relations x unknowns
+    (key, (programme, intervals, size)), *_ = whole._kept.items()
+    assert size == len(key) + (len(programme[1]) * len(key) if programme else 0)
+
+
+def test_protect_with_a_small_budget_gives_the_statuses_and_audit_of_a_large_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table, primary = _grid(1, 12)
+    large = protect(table, primary, 10)
+    monkeypatch.setattr(ds, "KEPT_COEFFICIENTS", 8)
+    small = protect(table, primary, 10)
+    assert dict(small.status) == dict(large.status)
+    pd.testing.assert_frame_equal(small.audit, large.audit, check_exact=True)
+    assert len(large.status) > len(set(primary))  # secondary steps were taken
+
+
 def test_protect_from_another_tables_cells_gives_the_old_answer():
     table, primary = _grid(7, 14)
     hidden = {"a[0]": SECONDARY, "b[1]": PRIMARY}

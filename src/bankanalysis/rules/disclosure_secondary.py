@@ -43,6 +43,7 @@ with the pipeline in three tables) solve it once.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -236,6 +237,15 @@ def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: fl
     return True  # a zero or large count hidden for another reason: nothing required
 
 
+#: Coefficients (relations x unknowns of the dense programmes, plus one per unknown of each
+#: key) that one table's solver keeps memoised, least recently used dropped first: 2**22, about
+#: 32 MB of float64. A large region's manager scorecards, whose row sums link every column into
+#: one component of thousands of hidden cells, pose a programme of tens of millions of
+#: coefficients per candidate cell of every step; all of them kept took one kernel of the 10M
+#: bank past 15 GB.
+KEPT_COEFFICIENTS = 2**22
+
+
 class _Intervals:
     """Feasible intervals of a table's hidden cells, each from the linear programme of its
     component only, memoised.
@@ -249,17 +259,41 @@ class _Intervals:
     ``n`` units gives one small programme per column's component instead of one over every
     hidden cell of the table, and an interval is solved again only when its component or a
     status in it changed (:func:`protect` re-audits every primary cell after each step).
+    The programmes and intervals kept are held to ``kept`` coefficients
+    (:data:`KEPT_COEFFICIENTS`), least recently used dropped first (the most recent always
+    kept): a dropped one is solved again, to the same interval, if it recurs.
     """
 
-    def __init__(self, table: LinearTable, k: int) -> None:
+    def __init__(self, table: LinearTable, k: int, kept: int | None = None) -> None:
         self.table = table
         self.k = k
         self.by_cell: dict[str, list[int]] = {}
         for i, rel in enumerate(table.relations):
             for c in rel:
                 self.by_cell.setdefault(c, []).append(i)
-        self._intervals: dict[tuple, tuple[float, float]] = {}
-        self._programmes: dict[tuple, tuple] = {}
+        #: (component's cells and statuses) -> [programme or None, {target: interval}, size]
+        self._kept: OrderedDict[tuple, list] = OrderedDict()
+        self._kept_size = 0
+        self.kept = KEPT_COEFFICIENTS if kept is None else kept
+
+    def _entry(self, hidden: tuple[str, ...], status: Mapping[str, str]) -> list:
+        """The memo of a component under its statuses (created empty, marked most recent)."""
+        key = tuple((c, status[c]) for c in hidden)
+        entry = self._kept.get(key)
+        if entry is None:
+            entry = self._kept[key] = [None, {}, len(hidden)]
+            self._grow(len(hidden))
+        else:
+            self._kept.move_to_end(key)
+        return entry
+
+    def _grow(self, size: int) -> None:
+        """Count ``size`` more coefficients kept; drop the least recently used beyond
+        :attr:`kept` (never the most recent entry)."""
+        self._kept_size += size
+        while self._kept_size > self.kept and len(self._kept) > 1:
+            _, old = self._kept.popitem(last=False)
+            self._kept_size -= old[2]
 
     def components(self, status: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
         """Each hidden cell's component: the hidden cells linked to it, sorted."""
@@ -307,10 +341,9 @@ class _Intervals:
         return tuple(sorted(seen))
 
     def _programme(self, hidden: tuple[str, ...], status: Mapping[str, str]) -> tuple:
-        key = tuple((c, status[c]) for c in hidden)
-        found = self._programmes.get(key)
-        if found is not None:
-            return found
+        entry = self._entry(hidden, status)
+        if entry[0] is not None:
+            return entry[0]
         pos = {c: i for i, c in enumerate(hidden)}
         rels = sorted({r for c in hidden for r in self.by_cell.get(c, ())})
         rows, rhs = [], []
@@ -327,7 +360,9 @@ class _Intervals:
             rhs.append(b)
         bounds = [_bounds(self.table, c, status[c], self.k) for c in hidden]
         found = (pos, rows, rhs, bounds)
-        self._programmes[key] = found
+        entry[0] = found
+        entry[2] += len(rows) * len(hidden)
+        self._grow(len(rows) * len(hidden))
         return found
 
     def interval(
@@ -339,11 +374,10 @@ class _Intervals:
         """Smallest and largest value of ``target`` consistent with everything published
         (``components``: :meth:`components` of ``status`` when the caller has them)."""
         hidden = components[target] if components is not None else self.component(status, target)
-        key = (target, tuple((c, status[c]) for c in hidden))
-        found = self._intervals.get(key)
+        intervals = self._entry(hidden, status)[1]
+        found = intervals.get(target)
         if found is None:
-            found = self._solve(hidden, status, target)
-            self._intervals[key] = found
+            found = intervals[target] = self._solve(hidden, status, target)
         return found
 
     def _solve(
