@@ -8,13 +8,18 @@ processes too, since Linux hands a process's peak RSS on to the children it fork
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seed of the benchmark banks generated with an explicit seed.
@@ -208,3 +213,28 @@ def add_old_code_arguments(ap: argparse.ArgumentParser, old_ref: str) -> None:
     ap.add_argument("--old-ref", default=old_ref, help="git ref of the old code")
     ap.add_argument("--old-src", help="a folder with the old package source instead of --old-ref")
     ap.add_argument("--out", help="merge the figures into this JSON file")
+
+
+def write_result(path: str | Path, found: Any) -> None:
+    """A side-by-side benchmark's child: its answer, pickled to ``--result`` for the parent."""
+    with open(path, "wb") as f:
+        pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
+
+
+@contextlib.contextmanager
+def old_and_new(prefix: str, args: argparse.Namespace) -> Iterator[tuple[Path, Path]]:
+    """The parent of a side-by-side benchmark: print the cores and load, then yield the old
+    package source (:func:`old_source` of ``--old-src``/``--old-ref``) and a temporary folder
+    under ``build/`` (named ``prefix...``, removed afterwards) for the children's files."""
+    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=ROOT / "build") as tmp:
+        yield old_source(args.old_src, args.old_ref, Path(tmp)), Path(tmp)
+
+
+def report_figures(args: argparse.Namespace, figures: dict[str, float]) -> int:
+    """Merge ``figures`` into ``--out`` (when given), print the load at the end; exit code 0."""
+    if args.out:
+        merge_figures(Path(args.out), figures)
+    print(f"load at the end {load_text()}")
+    return 0

@@ -47,10 +47,11 @@ from benchmarks._harness import (
     frame_differences,
     load_text,
     measure,
-    merge_figures,
     metric_differences,
-    old_source,
+    old_and_new,
     print_figures,
+    report_figures,
+    write_result,
 )
 from benchmarks.scale import _first_region, size_label
 
@@ -191,18 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         with tempfile.TemporaryDirectory(prefix="fit-out-") as tmp:
             found = run_cells(processed, region, Path(tmp))
-        with open(args.result, "wb") as f:
-            pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
+        write_result(args.result, found)
         return 0
-    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
-    (ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fit-memory-", dir=ROOT / "build") as tmp:
-        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
-        figures = run_bank(processed, region, old_src, Path(tmp))
-    if args.out:
-        merge_figures(Path(args.out), figures)
-    print(f"load at the end {load_text()}")
-    return 0
+    with old_and_new("fit-memory-", args) as (old_src, tmp):
+        figures = run_bank(processed, region, old_src, tmp)
+    return report_figures(args, figures)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ import os
 import pickle
 import resource
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,10 +49,11 @@ from benchmarks._harness import (
     frame_differences,
     load_text,
     measure,
-    merge_figures,
     metric_differences,
-    old_source,
+    old_and_new,
     print_figures,
+    report_figures,
+    write_result,
 )
 from benchmarks.scale import _first_region, size_label
 
@@ -316,18 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         found = run_cells(processed, region, out, prof, args.warm)
         if args.warm:
             return 0
-        with open(args.result, "wb") as f:
-            pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
+        write_result(args.result, found)
         return 0
-    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
-    (ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lead-review-", dir=ROOT / "build") as tmp:
-        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
-        figures = run_bank(processed, region, old_src, Path(tmp), args.repeat, args.profile)
-    if args.out:
-        merge_figures(Path(args.out), figures)
-    print(f"load at the end {load_text()}")
-    return 0
+    with old_and_new("lead-review-", args) as (old_src, tmp):
+        figures = run_bank(processed, region, old_src, tmp, args.repeat, args.profile)
+    return report_figures(args, figures)
 
 
 if __name__ == "__main__":

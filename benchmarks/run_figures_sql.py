@@ -29,7 +29,6 @@ import argparse
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +38,10 @@ from benchmarks._harness import (
     add_ratios,
     load_text,
     measure,
-    merge_figures,
-    old_source,
+    old_and_new,
     print_figures,
+    report_figures,
+    write_result,
 )
 from benchmarks.scale import size_label
 
@@ -148,19 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         found = compute(args.child, Path(args.processed))
-        with open(args.result, "wb") as f:
-            pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
+        write_result(args.result, found)
         return 0
-    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
-    (ROOT / "build").mkdir(exist_ok=True)
     wanted = [f.strip() for f in args.figures.split(",") if f.strip()]
-    with tempfile.TemporaryDirectory(prefix="run-figures-", dir=ROOT / "build") as tmp:
-        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
-        figures = run_bank(Path(args.processed), old_src, Path(tmp), wanted)
-    if args.out:
-        merge_figures(Path(args.out), figures)
-    print(f"load at the end {load_text()}")
-    return 0
+    with old_and_new("run-figures-", args) as (old_src, tmp):
+        figures = run_bank(Path(args.processed), old_src, tmp, wanted)
+    return report_figures(args, figures)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import pickle
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,9 +41,9 @@ from benchmarks._harness import (
     bank_view,
     load_text,
     measure,
-    merge_figures,
-    old_source,
+    old_and_new,
     print_figures,
+    report_figures,
 )
 from benchmarks.scale import size_label
 
@@ -262,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.result),
         )
         return 0
-    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
-    (ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="segmentation-job-", dir=ROOT / "build") as tmp:
-        work = Path(tmp)
-        old_src = old_source(args.old_src, args.old_ref, work)
+    with old_and_new("segmentation-job-", args) as (old_src, work):
         old_nb = work / f"{NOTEBOOK}.ipynb"
         if args.old_notebook:
             old_nb.write_bytes(Path(args.old_notebook).read_bytes())
@@ -279,10 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             old_nb.write_bytes(shown.stdout)
         figures = run_bank(processed, args.region, old_src, old_nb, work, args.threads)
-    if args.out:
-        merge_figures(Path(args.out), figures)
-    print(f"load at the end {load_text()}")
-    return 0
+    return report_figures(args, figures)
 
 
 if __name__ == "__main__":

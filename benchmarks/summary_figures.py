@@ -34,7 +34,6 @@ import argparse
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 from benchmarks._harness import (
@@ -44,9 +43,10 @@ from benchmarks._harness import (
     bank_view,
     load_text,
     measure,
-    merge_figures,
-    old_source,
+    old_and_new,
     print_figures,
+    report_figures,
+    write_result,
 )
 from benchmarks.scale import size_label
 
@@ -160,18 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     processed = Path(args.processed)
     if args.child:
         found = run_step(args.child, processed)
-        with open(args.result, "wb") as f:
-            pickle.dump(found, f, pickle.HIGHEST_PROTOCOL)
+        write_result(args.result, found)
         return 0
-    print(f"{os.cpu_count()} cores; load {load_text()}", flush=True)
-    (ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="summary-figures-", dir=ROOT / "build") as tmp:
-        old_src = old_source(args.old_src, args.old_ref, Path(tmp))
-        figures = run_bank(processed, old_src, Path(tmp))
-    if args.out:
-        merge_figures(Path(args.out), figures)
-    print(f"load at the end {load_text()}")
-    return 0
+    with old_and_new("summary-figures-", args) as (old_src, tmp):
+        figures = run_bank(processed, old_src, tmp)
+    return report_figures(args, figures)
 
 
 if __name__ == "__main__":
