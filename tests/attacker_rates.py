@@ -94,6 +94,18 @@ def _marker(text: str, k: int) -> str:
     return ""
 
 
+def _read_pairs(tables: list[HtmlTable], k: int):
+    """What every attack D reading starts from: the money figures' names (read where printed,
+    never enumerated as whole numbers), :func:`_collect` of the counts the dictionary's rates
+    divide or divide by, and those rates by KPI id: ``(money, counts, rates, columns,
+    pairs)``."""
+    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
+    names.discard("")
+    money = {k_.name for k_ in KPIS.values() if k_.unit == "money"}
+    counts, rates, columns = _collect(tables, k, names)
+    return money, counts, rates, columns, {p.kpi: p for p in rate_pairs()}
+
+
 def _collect(tables: list[HtmlTable], k: int, names: set[str]):
     """Per scope: ``counts[(scope, unit, count name)]`` -> list of :class:`_Count`,
     ``rates[(scope, unit, kpi)]`` -> list of ``(lower, upper, where)`` (in ratio units), and
@@ -362,12 +374,7 @@ def feasible_counts(
         read), "where"}}``.
     """
     totals = totals or {}
-    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
-    names.discard("")
-    # a money figure (AUM) is read where printed but not enumerated as whole numbers
-    money = {k_.name for k_ in KPIS.values() if k_.unit == "money"}
-    counts, rates, columns = _collect(tables, k, names)
-    pairs = {p.kpi: p for p in rate_pairs()}
+    money, counts, rates, columns, pairs = _read_pairs(tables, k)
     out: dict[tuple, dict] = {}
     for (scope, unit, count), found in counts.items():
         if count in money:
@@ -497,11 +504,7 @@ def implied_counts(tables: list[HtmlTable], k: int = K) -> dict[tuple, dict]:
     numerator (the KPI dictionary's ``numerator``) that is a count, not money, per table
     printing the rate.
     """
-    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
-    names.discard("")
-    money = {k_.name for k_ in KPIS.values() if k_.unit == "money"}
-    counts, rates, _ = _collect(tables, k, names)
-    pairs = {p.kpi: p for p in rate_pairs()}
+    money, counts, rates, _, pairs = _read_pairs(tables, k)
     out: dict[tuple, dict] = {}
     for (scope, unit, kpi), printed in sorted(rates.items()):
         p = pairs[kpi]
@@ -554,11 +557,7 @@ def withheld_money(tables: list[HtmlTable], k: int = K) -> dict[tuple, dict]:
     and its printed count: ``AUM = AUM per customer x customers`` within both roundings.
 
     Returns ``{(scope, unit, money): {"lower", "upper", "rates", "where"}}``."""
-    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
-    names.discard("")
-    money = {k_.name for k_ in KPIS.values() if k_.unit == "money"}
-    counts, rates, _ = _collect(tables, k, names)
-    pairs = {p.kpi: p for p in rate_pairs()}
+    money, counts, rates, _, pairs = _read_pairs(tables, k)
     out: dict[tuple, dict] = {}
     for (scope, unit, count), found in sorted(counts.items()):
         if count not in money or any(c.figure[0] == "number" for c in found):
@@ -716,11 +715,8 @@ def reading(tables: list[HtmlTable], k: int = K) -> dict[str, int]:
     of the dictionary's pairs (``withheld_counts``, per unit and count), printed rates and
     ratios (``printed_rates``, per unit, KPI and table) and the withheld counts sharing a
     unit with a rate over them or of them (``paired``, read by :func:`feasible_counts`)."""
-    names = {p.numerator for p in rate_pairs()} | {p.denominator for p in rate_pairs()}
-    names.discard("")
-    counts, rates, _ = _collect(tables, k, names)
+    _, counts, rates, _, pairs = _read_pairs(tables, k)
     withheld = {c for c, found in counts.items() if _domain(found, k, 1) is not None}
-    pairs = {p.kpi: p for p in rate_pairs()}
     paired = {
         (s, u, c)
         for (s, u, c) in withheld
