@@ -82,6 +82,11 @@ SCORECARD_DISTRIBUTION: dict[str, str] = {
 }
 #: Scorecard measures that count customers.
 _CUSTOMER_COUNTS = ("customers", "new_customers")
+#: Outlet figures 03 prints under its own decision (its outlet table, plan tables, quarters):
+#: 02's outlet table shows them as 03 does, not with the workbooks' markers (a workbook's
+#: secondary ``x`` there contradicted 03's printed figure: R04's 10 new customers at one
+#: outlet of the default bank).
+_PRINTED_BY_03 = ("customers", "sales_total", "new_customers")
 #: Columns of :func:`~bankanalysis.propensity.conversion.lead_conversion` shown, and KPI ids.
 CONVERSION_KPIS: dict[str, str] = {
     "leads": "leads",
@@ -285,7 +290,8 @@ def outlet_scorecard_table(
     if note := quality_plus_rate_note(status.loc[status.ne("")], min_group_size):
         table.note = f"{table.note} {note}".strip() if table.note else note
     if shown is not None:
-        marked = _as_the_workbooks_show(table.frame, list(cols), shown, df[key])
+        own = [c if c not in _PRINTED_BY_03 else "" for c in cols]
+        marked = _as_the_workbooks_show(table.frame, own, shown, df[key])
         if not marked.equals(table.frame):
             note = (
                 "Other cells marked x, <k or withheld are withheld as in the region's "
