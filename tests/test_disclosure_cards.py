@@ -243,3 +243,62 @@ def test_a_cover_the_managers_overrun_sets_up_no_relation():
     assert [str(v) for v in dc.protect_cards(managers, 10, covers=wrong)["customers_vip"]] == [
         str(v) for v in plain["customers_vip"]
     ]
+
+
+def test_an_outlets_withheld_tier_does_not_come_back_through_its_own_row_and_a_managers_card():
+    """The default bank's R05: an outlet card printed 362 customers, mass 291 and quality 55
+    (printed by the reports too), VIP `x` and private banking `<10`, so VIP and private
+    banking made 16; its one manager's 14 VIP customers, printed, then left private banking
+    1 or 2. The managers' step reads the covers' own row sums and withholds around them."""
+    from attacker_workbooks import judge, workbook_problem
+
+    tiers = ["customers", "customers_mass", "customers_quality", "customers_vip"]
+    tiers.append("customers_private_banking")
+    outlets = pd.DataFrame(
+        [
+            [362, 291, 55, 14, 2],
+            [500, 360, 80, 40, 20],
+            [420, 290, 60, 45, 25],
+            [600, 400, 120, 50, 30],
+            [700, 480, 130, 55, 35],
+        ],
+        columns=tiers,
+        index=pd.Index([f"O{i}" for i in range(1, 6)], name="outlet_id"),
+    )
+    managers = pd.DataFrame(
+        [
+            [200, 140, 46, 14, 0],
+            [250, 180, 40, 20, 10],
+            [260, 180, 30, 30, 20],
+            [300, 200, 60, 25, 15],
+            [350, 240, 65, 25, 20],
+        ],
+        columns=tiers,
+        index=pd.Index([f"M{i}" for i in range(1, 6)], name="manager_id"),
+    )
+    home = {f"M{i}": f"O{i}" for i in range(1, 6)}
+    book = pd.DataFrame({"manager_id": [*home, None], "outlet_id": [*home.values(), "O1"]})
+    shown_o = dc.protect_cards(outlets, 10, published=tiers[:3])
+    assert [str(v) for v in shown_o.loc["O1"]] == ["362", "291", "55", "x", "<10"]
+    covers = dc.manager_covers(outlets, shown_o, book)
+
+    def leaks(shown_m: pd.DataFrame) -> list[tuple]:
+        def cells(frame: pd.DataFrame) -> dict:
+            return {
+                i: {c: str(v) if isinstance(v, Suppressed) else float(v) for c, v in r.items()}
+                for i, r in frame.iterrows()
+            }
+
+        p = workbook_problem(cells(shown_m), cells(shown_o), home)
+        bounds = p.solve()
+        assert bounds is not None
+        return judge(p, bounds, "R05")
+
+    # the managers' cards printed whole (as the step printed them before it read the covers'
+    # row sums): O1's private banking is 1 .. 2 for the attacker
+    before = dc.protect_cards(managers, 10)
+    assert str(before.at["M1", "customers_vip"]) == "14"
+    assert ("R05", "Outlets", "O1", "customers_private_banking", 1.0, 2.0) in leaks(before)
+    after = dc.protect_cards(managers, 10, covers=covers)
+    assert isinstance(after.at["M1", "customers_vip"], Suppressed)
+    assert leaks(after) == []

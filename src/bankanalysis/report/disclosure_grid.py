@@ -261,6 +261,7 @@ def protect_grid(
     own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
     hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
     rests = _add_covers(covers or {}, frame, values, relations, money_cells, fixed, scales, hidden)
+    _add_cover_row_sums(covers or {}, row_sums or {}, values, relations)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
         if not known:
@@ -390,6 +391,25 @@ def _add_covers(
             hidden[left] = SECONDARY
             rests.add(left)
     return frozenset(rests)
+
+
+def _add_cover_row_sums(
+    covers: Mapping[str, Mapping[Hashable, object]],
+    row_sums: Mapping[str, Sequence[str]],
+    values: Mapping[str, float],
+    relations: list[dict[str, float]],
+) -> None:
+    """The covers' own cards add up like the rows (``row_sums``: an outlet's customers are
+    its tiers'), so a cover's withheld tier is not protected by the managers' cells alone:
+    the default bank's R05 printed an outlet's 362 customers, mass 291 and quality 55, so its
+    VIP ``x`` and private banking ``<10`` made 16, and a manager's 14 VIP customers inside it
+    left private banking 1 or 2."""
+    units = {u for by_unit in covers.values() for u in by_unit}
+    for unit in sorted(units, key=str):
+        for total, parts in row_sums.items():
+            names = [f"cover.{c}[unit={unit}]" for c in (total, *parts)]
+            if all(n in values for n in names):
+                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
 
 
 def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:
