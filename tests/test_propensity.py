@@ -796,6 +796,38 @@ def test_manager_book_reads_sales_new_customers_and_base_aum(fitted, bank):
     assert book["new_holdings"].sum() > 0
 
 
+def test_manager_book_counts_the_new_holdings_of_every_catalogue_product(fitted, bank):
+    """Product sales (``sales_total``) are new holdings of every product of the catalogue, as
+    03's outlet KPIs count them; 02 passed the scored products only, so its scorecards and
+    workbooks printed fewer product sales than 03 for the same outlet and month (the default
+    bank's R06: 123 against 167)."""
+    from bankanalysis.propensity.scorecards import new_holdings
+    from bankanalysis.propensity.workflow import manager_book
+
+    bundle, _, settings, _ = fitted
+    t = bundle.data_month
+    region = score_region(bank, bundle, "R3", settings.tier_thresholds, 3)
+    # deposits (not scored: cross_sell false) opened this month by the customers without one
+    opened = region.X["hold_deposit"] == 0
+    assert 0 < opened.sum() < len(opened)
+    region.X.loc[opened, "hold_deposit"] = 1
+    bank.customers = pd.DataFrame(
+        {"customer_id": region.customers["customer_id"], "since": pd.Timestamp("2020-01-01")}
+    )
+    try:
+        book = manager_book(bank, region, t)
+        scored_only = manager_book(bank, region, t, list(region.scores.columns))
+    finally:
+        del bank.customers
+    every = bank.products["product"].astype(str).tolist()
+    assert set(region.scores.columns) < set(every)
+    prev = bank.cm[bank.cm["month"] == shift_month(t, -1)].set_index("customer_id")
+    want = new_holdings(region.X, prev, every).to_numpy()
+    assert book["new_holdings"].tolist() == want.tolist()
+    extra = book["new_holdings"].to_numpy() - scored_only["new_holdings"].to_numpy()
+    assert extra.tolist() == opened.astype(int).tolist()
+
+
 def test_manager_book_reads_only_its_customers_with_the_old_figures(fitted, bank):
     """The previous month and the customers table are read for the book's customers only, and
     the book equals the one built from the whole bank's month (customers who moved in keep what

@@ -3,7 +3,8 @@
 The region's scorecards workbook (restricted, for the region's management: sheet ``Outlets``)
 prints each outlet's quality-and-above customers and the contact-plan coverage over them;
 01's account-manager table prints the same count and rate, 02's outlet scorecards the rate,
-03's outlet table the share of quality-and-above customers (withheld by the same decision).
+03's outlet table the share of quality-and-above customers (withheld by the same decision),
+and 03's outlet volumes the customers and product sales the sheet prints too.
 Two files of one run must not disagree: the same number, or the same marker (``<k``, ``x``,
 ``withheld``), never a number in one and a marker in the other.
 """
@@ -16,26 +17,36 @@ from pathlib import Path
 from attacker import page_tables
 from openpyxl import load_workbook
 
-#: Report pages and, per page, the table (a header it holds) and its columns compared:
+#: Report pages and their tables (a header the table holds) with the columns compared:
 #: (header of the outlet figure, workbook column, kind). ``marker``: only whether and how it
 #: is withheld (03 prints a share of a count the workbook prints).
-PAGES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
-    "01_customer_segmentation": (
+PAGES: tuple[tuple[str, str, list[tuple[str, str, str]]], ...] = (
+    (
+        "01_customer_segmentation",
         "Quality-and-above customers",
         [
             ("Quality-and-above customers", "quality_plus_customers", "count"),
             ("Customer contact-plan coverage (%)", "contact_plan_coverage", "rate"),
         ],
     ),
-    "02_cross_sell_propensity": (
+    (
+        "02_cross_sell_propensity",
         "Customer contact-plan coverage (%)",
         [("Customer contact-plan coverage (%)", "contact_plan_coverage", "rate")],
     ),
-    "03_outlet_benchmarking": (
+    (
+        "03_outlet_benchmarking",
         "Quality-and-above customers (%)",
         [("Quality-and-above customers (%)", "quality_plus_customers", "marker")],
     ),
-}
+    # 03's outlet volumes: the customers and product sales it prints for every outlet (one
+    # definition of product sales: 02's scorecards counted the scored products only)
+    (
+        "03_outlet_benchmarking",
+        "New personal deposits (CNY)",
+        [("Customers", "customers", "count"), ("Product sales", "sales_total", "count")],
+    ),
+)
 
 
 def _workbook_cell(v: object) -> str | float | None:
@@ -81,13 +92,15 @@ def outlet_agreement(run_dir: Path) -> tuple[int, list[str], int]:
             for c in cards.values()
             for col in ("quality_plus_customers", "contact_plan_coverage")
         )
-        for page, (holds, columns) in PAGES.items():
+        for page, holds, columns in PAGES:
             path = run_dir / region / f"{page}.html"
             if not path.exists():
                 continue
             tables = [t for t in page_tables(path, run_dir) if holds in t.header]
             for t in tables[:1]:
                 for label, col, kind in columns:
+                    if label not in t.header or col not in head:
+                        continue
                     j = t.header.index(label)
                     for r in t.rows:
                         if r[0] not in cards:

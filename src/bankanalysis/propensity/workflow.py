@@ -310,12 +310,19 @@ def replay_conversion(
 
 
 def manager_book(
-    bank: BankLike, region: RegionScores, month: str, products: Sequence[str]
+    bank: BankLike, region: RegionScores, month: str, products: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The region's customers at ``month`` as :func:`~bankanalysis.propensity.scorecards.
     scorecards` reads them: tier, manager, outlet, contacts, AUM now and three months
     earlier, new holdings in the month and whether the relationship started in the month.
+
+    ``products``: the products whose new holdings are counted; ``None`` (the default) counts
+    every product of the catalogue, the definition of ``sales_total`` in the KPI dictionary,
+    so the scorecards' product sales are 03's (the scored products alone printed 123 for an
+    outlet whose product sales 03 printed as 167).
     """
+    if products is None:
+        products = bank.products["product"].astype(str).tolist()
     X = region.X
     book = region.customers[["customer_id", "tier", "outlet_id", "manager_id"]].copy()
     for c in ("contacts_1m", "contact_minutes_1m", "contact_minutes_3m", "aum"):

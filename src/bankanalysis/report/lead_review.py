@@ -586,7 +586,7 @@ def lead_review(
         dict(product_values or {}), offers_per_customer, leads_per_sheet, min_lead_probability,
     )  # fmt: skip
     outcomes = replay.leads if isinstance(replay, ReplayedLeads) else None
-    book = manager_book(bank, scored, bundle.data_month, list(scored.scores.columns))
+    book = manager_book(bank, scored, bundle.data_month)
     has_contacts = bank.has("contacts")
     by_mgr = by_outlet = None
     if outcomes is not None:

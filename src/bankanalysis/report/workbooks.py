@@ -707,6 +707,12 @@ class WrittenLeads:
     outlet_cards: pd.DataFrame | None = None
 
 
+#: Outlet card figures 03's outlet table prints for every outlet it does not withhold as a
+#: small outlet (its customers and product sales): never chosen as secondary cells of the
+#: workbooks, where an ``x`` would protect nothing.
+PRINTED_BY_03: tuple[str, ...] = ("customers", "sales_total")
+
+
 def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
     """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
     :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
@@ -763,7 +769,7 @@ def write_lead_files(
     shown_m, shown_o = manager_cards, outlet_cards
     if k and outlet_cards is not None:  # the outlets' counts that 01 and 03 print too
         decided = outlet_decisions(outlet_cards, k)
-        shown_o = protect_cards(outlet_cards, k, level, decided, published=("customers",))
+        shown_o = protect_cards(outlet_cards, k, level, decided, published=PRINTED_BY_03)
     if k and manager_cards is not None:
         # the managers of an outlet and its customers without one make the outlet's card,
         # printed beside theirs in the region's scorecards
