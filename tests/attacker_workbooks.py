@@ -22,9 +22,9 @@ unit's own account manager, so their cells pass the disclosure step
   the customers without a manager make the sum of the outlets' cards;
 - the HTML reports of the same region: an outlet's figures printed by 01 (account managers:
   quality-and-above customers), 02 (outlet scorecards: customers, product sales, new
-  customers, lead conversion rate) and 03 (outlet KPIs: customers, AUM), each a bound on the
-  same outlet's workbook cell -- a pairing is kept only where every cell printed in both
-  agrees (03's product sales count another thing and are never paired); the region's tier
+  customers, lead conversion rate) and 03 (outlet KPIs: customers, new customers, AUM,
+  product sales), each a bound on the same outlet's workbook cell -- a pairing is kept only
+  where every cell printed in both agrees; the region's tier
   counts and AUM of 01's tier table (the outlets' tiers add up to them).
 
 Judged: every ``<k`` cell of the workbooks (count: interval narrower than ``(k - 1) / 2``;
@@ -91,7 +91,12 @@ HTML_OUTLET_FIGURES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
     "03_outlet_benchmarking": (
         "Staff (FTE)",
-        [("Customers", "customers"), ("Assets under management (CNY)", "aum")],
+        [
+            ("Customers", "customers"),
+            ("New customers", "new_customers"),
+            ("Assets under management (CNY)", "aum"),
+            ("Product sales", "sales_total"),
+        ],
     ),
 }
 

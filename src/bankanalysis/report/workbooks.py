@@ -707,9 +707,8 @@ class WrittenLeads:
     outlet_cards: pd.DataFrame | None = None
 
 
-#: Outlet card figures 03's outlet table prints for every outlet it does not withhold as a
-#: small outlet (its customers and product sales): never chosen as secondary cells of the
-#: workbooks, where an ``x`` would protect nothing.
+#: Outlet figures 03 prints for every outlet not small: never a secondary cell of the workbooks
+#: (an ``x`` there would protect nothing).
 PRINTED_BY_03: tuple[str, ...] = ("customers", "sales_total")
 
 
