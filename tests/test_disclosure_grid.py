@@ -187,7 +187,7 @@ def test_only_the_propensity_report_writes_workbooks_and_its_cards_go_through_th
     source = inspect.getsource(workbooks.write_lead_files)
     assert "protect_cards(manager_cards, k, level, covers=covers)" in source
     assert "manager_covers(outlet_cards, shown_o, book)" in source
-    assert "protect_cards(outlet_cards, k, level, decided" in source
+    assert "protect_cards(outlet_cards, k, level, both" in source
 
 
 def test_forced_cells_are_withheld_from_the_start_and_can_spare_another() -> None:

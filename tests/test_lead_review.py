@@ -89,10 +89,11 @@ def test_outlet_table_withholds_what_the_workbooks_withhold():
 
 def test_outlet_figures_03_prints_keep_03s_answer_in_the_outlet_table():
     """The default bank's R04: the workbook withheld an outlet's 10 new customers as a
-    secondary cell (x) while 03 printed them (its outlet, plan and quarter tables), so 02's
-    table, copying the workbook's marker, contradicted 03. Customers, sales and new
-    customers are 03's figures: 02 shows them as 03 decides; a rate only the workbook and 02
-    print still carries the workbook's marker."""
+    secondary cell (x) while 03 printed them, so 02's table, copying the workbook's marker,
+    contradicted 03. Customers and product sales, which 03 prints for every outlet, are shown
+    as they are (the workbooks never choose them as secondary cells either); new customers
+    follow the workbooks, which carry 03's own decision (``outlet_count_decision``); a rate
+    only the workbook and 02 print carries the workbook's marker."""
     from bankanalysis.report.format import Suppressed
 
     cards = pd.DataFrame(
@@ -109,7 +110,7 @@ def test_outlet_figures_03_prints_keep_03s_answer_in_the_outlet_table():
     shown.loc["O1", "sales_total"] = Suppressed(10, "secondary")
     shown.loc["O1", "lead_conversion_rate"] = Suppressed(10, "secondary")
     table = outlet_scorecard_table(cards, {"O1": "North", "O2": "South"}, 10, shown=shown)
-    assert table.frame["New customers"].tolist() == ["10", "13"]
+    assert table.frame["New customers"].tolist() == ["x", "13"]
     assert table.frame["Product sales"].tolist() == ["29", "18"]
     assert table.frame["Lead conversion rate (%)"].tolist() == ["x", "20.0%"]
 

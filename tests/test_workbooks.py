@@ -527,3 +527,37 @@ def test_the_managers_sheet_is_protected_against_the_outlets_sheet(tmp_path):
     home = {"M1": "O1", "M2": "O1", "M3": "O2"}
     v = attack_region(tmp_path / "R1", tmp_path, home, 10)
     assert v is not None and v.attacked == 3 and v.leaks == []  # M2: `withheld`, 0 .. 13
+
+
+def test_the_outlet_cards_carry_03s_new_customer_decision(tmp_path):
+    """03 decides the outlets' new customers with the run's status of the region's own count
+    (``outlet_count_decision``): here the run withholds the region's count, so 03 withholds
+    O1's 4 (`<10`) and prints O2's 30 and O3's 12, which no total gives anything back from.
+    The workbooks' own step took the region's total as published and withheld O3's 12 (`x`),
+    a cell 03 prints; with 03's decision the Outlets sheet shows what 03 shows."""
+    from bankanalysis.report.disclosure_cards import outlet_count_decision
+
+    outlets = pd.DataFrame(
+        {"customers": [200, 300, 250], "new_customers": [4, 30, 12]},
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    om = outlets.reset_index().assign(month="2025-12", region_id="R1")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 10}
+
+    def sheet(decided: dict | None, name: str) -> list:
+        out = tmp_path / name
+        write_lead_files(
+            _leads(None), out, "R1", OUTLETS, PRODUCTS, facts, None, None, outlets,
+            decided=decided,
+        )  # fmt: skip
+        rows = list(load_workbook(out / "restricted" / "scorecards_R1.xlsx")["Outlets"].rows)
+        col = [c.value for c in rows[0]].index("new_customers")
+        return [r[col].value for r in rows[1:]]
+
+    assert sheet(None, "own") == ["<10", 30, "x"]
+    decided = outlet_count_decision(om, "R1", "2025-12", {}, 10, region_status="primary")
+    assert decided["new_customers"].to_dict() == {"O1": "primary", "O2": "", "O3": ""}
+    assert sheet(decided, "03s") == ["<10", 30, 12]
+    # with the region's count published, 03 withholds O3 as the partner: so does the sheet
+    published = outlet_count_decision(om, "R1", "2025-12", {}, 10)
+    assert sheet(published, "published") == ["<10", 30, "x"]

@@ -4,7 +4,7 @@ The region's scorecards workbook (restricted, for the region's management: sheet
 prints each outlet's quality-and-above customers and the contact-plan coverage over them;
 01's account-manager table prints the same count and rate, 02's outlet scorecards the rate,
 03's outlet table the share of quality-and-above customers (withheld by the same decision),
-and 03's outlet volumes the customers and product sales the sheet prints too.
+and 03's outlet volumes the customers, new customers and product sales the sheet prints too.
 Two files of one run must not disagree: the same number, or the same marker (``<k``, ``x``,
 ``withheld``), never a number in one and a marker in the other.
 """
@@ -39,12 +39,16 @@ PAGES: tuple[tuple[str, str, list[tuple[str, str, str]]], ...] = (
         "Quality-and-above customers (%)",
         [("Quality-and-above customers (%)", "quality_plus_customers", "marker")],
     ),
-    # 03's outlet volumes: the customers and product sales it prints for every outlet (one
-    # definition of product sales: 02's scorecards counted the scored products only)
+    # 03's outlet volumes: customers, new customers (03's decision, which the workbooks follow)
+    # and product sales (one definition: 02's scorecards counted the scored products only)
     (
         "03_outlet_benchmarking",
         "New personal deposits (CNY)",
-        [("Customers", "customers", "count"), ("Product sales", "sales_total", "count")],
+        [
+            ("Customers", "customers", "count"),
+            ("New customers", "new_customers", "count"),
+            ("Product sales", "sales_total", "count"),
+        ],
     ),
 )
 

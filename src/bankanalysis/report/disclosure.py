@@ -759,6 +759,9 @@ def protect_outlet_counts(
     out = pd.DataFrame(index=mine.index)
     prots: list[Protection] = []
     withheld = {c: str(st) for c, st in (region or {}).items() if st and c in mine.columns}
+    # cells named by outlet id where known: the same answer from any frame of the same outlets
+    # (03's outlet KPIs, the workbooks' outlet_month rows), whatever its index
+    ids = mine["outlet_id"] if "outlet_id" in mine.columns else pd.Series(mine.index, mine.index)
     for col in columns:
         if col not in mine.columns:
             continue
@@ -766,7 +769,7 @@ def protect_outlet_counts(
         if not protect_counts:
             continue
         known = mine[col].dropna()
-        values = {f"{col}[outlet={i}]": float(v) for i, v in known.items()}
+        values = {f"{col}[outlet={ids[i]}]": float(v) for i, v in known.items()}
         values[col] = float(known.sum())
         rel = dict.fromkeys((c for c in values if c != col), 1.0) | {col: -1.0}
         total = withheld.get(col) if protect_counts else None
@@ -783,7 +786,7 @@ def protect_outlet_counts(
             logger.warning(unsafe_note(f"outlet counts ({col})", prot))
         prots.append(prot)
         for i in known.index:
-            out.at[i, col] = prot.shown_status(f"{col}[outlet={i}]")
+            out.at[i, col] = prot.shown_status(f"{col}[outlet={ids[i]}]")
     out.attrs["protection"] = prots
     out.attrs["k"] = int(k)
     out.attrs["region"] = withheld if protect_counts else {}

@@ -15,6 +15,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import pandas as pd
 
+from bankanalysis.report.disclosure import protect_outlet_counts
 from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
@@ -26,7 +27,13 @@ from bankanalysis.rules.disclosure_secondary import (
 )
 from bankanalysis.rules.tiers import TIERS
 
-__all__ = ["card_row_sums", "manager_covers", "protect_cards"]
+__all__ = [
+    "PRINTED_BY_03",
+    "card_row_sums",
+    "manager_covers",
+    "outlet_count_decision",
+    "protect_cards",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +81,48 @@ def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
 
 #: Why a shown card cell is withheld (:class:`Suppressed`'s ``why``) as a status of the step.
 _STATUS = {"small": PRIMARY, "secondary": SECONDARY, "failsafe": FAILSAFE, "dominance": PRIMARY}
+
+
+#: Outlet figures 03 prints for every outlet not small (customers, product sales): never a
+#: secondary cell of the outlet cards, where an ``x`` would protect nothing.
+PRINTED_BY_03: tuple[str, ...] = ("customers", "sales_total")
+
+
+def outlet_count_decision(
+    outlet_month: pd.DataFrame,
+    region_id: str,
+    month: str,
+    outlet_names: Mapping[str, str],
+    k: int,
+    region_status: str = "",
+) -> dict[str, pd.Series]:
+    """03's decision on the region's outlets' new customers of ``month``, by outlet id, as
+    :func:`protect_cards`' ``decided``: :func:`~bankanalysis.report.disclosure.
+    protect_outlet_counts` over the same rows of ``outlet_month`` (the region's outlets, sorted
+    by name as 03's outlet table) with the run's status of the region's own count
+    (``region_status``, :func:`~bankanalysis.report.disclosure_totals.load_total_figures`;
+    ``""``: published; else ``attrs["total"]``, and the cards' step reads the column's total
+    as withheld). The workbooks then withhold what 03 withholds, under its marker, and never
+    choose as a secondary cell a count 03 prints.
+
+    Examples
+    --------
+    >>> om = pd.DataFrame({"month": "2026-10", "region_id": "R1", "outlet_id": ["O1", "O2", "O3"],
+    ...                    "new_customers": [4, 30, 12]})
+    >>> outlet_count_decision(om, "R1", "2026-10", {}, 10)["new_customers"].to_dict()
+    {'O1': 'primary', 'O2': '', 'O3': 'secondary'}
+    """
+    om = outlet_month[(outlet_month["region_id"] == region_id) & (outlet_month["month"] == month)]
+    ids = om["outlet_id"].astype(str)
+    mine = om.assign(outlet_id=ids, outlet=ids.map(lambda o: outlet_names.get(o, o)))
+    mine = mine.sort_values("outlet")
+    region = {"new_customers": region_status} if region_status else None
+    hidden = protect_outlet_counts(mine, k, region=region)
+    if "new_customers" not in hidden.columns:
+        return {}
+    out = pd.Series(hidden["new_customers"].to_numpy(), index=mine["outlet_id"])
+    out.attrs["total"] = region_status  # the region's count, withheld by the run: not a total
+    return {"new_customers": out}
 
 
 def manager_covers(
@@ -179,7 +228,7 @@ def protect_cards(
     decided = {c: st for c, st in (decided or {}).items() if c in additive}
     forced = {
         _cell(c, i) for c, st in decided.items() for i, s in st.reindex(cards.index).items() if s
-    }
+    } | {c for c, st in decided.items() if st.attrs.get("total")}  # a total the run withholds
     # what the decision publishes, the reports print: never a secondary cell here
     shown = {
         _cell(c, i)

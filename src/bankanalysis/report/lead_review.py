@@ -29,6 +29,7 @@ from bankanalysis.propensity.workflow import (
     manager_book,
     replay_conversion,
 )
+from bankanalysis.report.disclosure_cards import PRINTED_BY_03, outlet_count_decision
 from bankanalysis.report.disclosure_outlet_tiers import (
     QUALITY_PLUS,
     mark_withheld_rows,
@@ -51,6 +52,7 @@ from bankanalysis.rules.kpis import metric_key
 
 if TYPE_CHECKING:
     from bankanalysis.report.context import ReportContext
+    from bankanalysis.report.disclosure_plan import PlanCounts
 
 __all__ = [
     "CONVERSION_KPIS",
@@ -82,11 +84,10 @@ SCORECARD_DISTRIBUTION: dict[str, str] = {
 }
 #: Scorecard measures that count customers.
 _CUSTOMER_COUNTS = ("customers", "new_customers")
-#: Outlet figures 03 prints under its own decision (its outlet table, plan tables, quarters):
-#: 02's outlet table shows them as 03 does, not with the workbooks' markers (a workbook's
-#: secondary ``x`` there contradicted 03's printed figure: R04's 10 new customers at one
-#: outlet of the default bank).
-_PRINTED_BY_03 = ("customers", "sales_total", "new_customers")
+#: Outlet figures 03 prints for every outlet not small: 02's outlet table shows them as 03
+#: does, never under a workbook's secondary marker (the workbooks do not choose them either);
+#: the new customers follow the workbooks, which carry 03's decision (``outlet_count_decision``).
+_PRINTED_BY_03 = PRINTED_BY_03
 #: Columns of :func:`~bankanalysis.propensity.conversion.lead_conversion` shown, and KPI ids.
 CONVERSION_KPIS: dict[str, str] = {
     "leads": "leads",
@@ -562,6 +563,7 @@ def lead_review(
     leads_per_sheet: int,
     min_lead_probability: float,
     upgrades: pd.DataFrame | None = None,
+    totals: PlanCounts | None = None,
 ) -> LeadReview:
     """Replay last period's leads, build the scorecards, write every restricted file and shape
     what the report shows of them.
@@ -575,6 +577,10 @@ def lead_review(
         The notebook's output folder; files go to its ``restricted`` folder.
     upgrades : DataFrame, optional
         Upgrade candidates to put in each manager's workbook.
+    totals : PlanCounts, optional
+        The run's withheld totals (:func:`~bankanalysis.report.disclosure_totals.
+        load_total_figures`): the outlet cards withhold the new customers 03 withholds, which
+        reads the region's own count there (``None``: the region's count is published).
     """
     bank = ctx.bank
     k = ctx.min_group_size
@@ -606,9 +612,17 @@ def lead_review(
             "Scorecard: this list's measures at the data month, beside the region's median.",
         ],
     }
+    region_new = (
+        ""
+        if totals is None
+        else totals.of_level("region", str(ctx.region_id), "new_customers", bundle.data_month)
+    )
+    decided = outlet_count_decision(
+        bank.outlet_month(), str(ctx.region_id), bundle.data_month, ctx.outlet_names, k, region_new
+    ) if k else None  # fmt: skip
     written = write_lead_files(
         leads, output_dir, str(ctx.region_id), outlet_names, product_names, facts, upgrades,
-        cards, outlet_cards, book, bank.managers, ctx.currency,
+        cards, outlet_cards, book, bank.managers, ctx.currency, decided,
     )  # fmt: skip
     files = Section([lead_files_text(written)], lead_files_metrics(written, leads))
     dist = scorecard_distribution(cards, k)

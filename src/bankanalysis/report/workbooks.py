@@ -26,7 +26,7 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_cards import manager_covers, protect_cards
+from bankanalysis.report.disclosure_cards import PRINTED_BY_03, manager_covers, protect_cards
 from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -707,11 +707,6 @@ class WrittenLeads:
     outlet_cards: pd.DataFrame | None = None
 
 
-#: Outlet figures 03 prints for every outlet not small: never a secondary cell of the workbooks
-#: (an ``x`` there would protect nothing).
-PRINTED_BY_03: tuple[str, ...] = ("customers", "sales_total")
-
-
 def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
     """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
     :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
@@ -743,6 +738,7 @@ def write_lead_files(
     book: pd.DataFrame | None = None,
     managers: pd.DataFrame | None = None,
     currency: str = DEFAULT_CURRENCY,
+    decided: Mapping[str, pd.Series] | None = None,
 ) -> WrittenLeads:
     """Write every workbook, ``contents.csv``, the region's lead CSV and its scorecards, all in
     the restricted folder of ``output_dir``, each with its audience.
@@ -759,6 +755,9 @@ def write_lead_files(
         and ``protection_level`` (the disclosure step of the outlet and region scorecards).
     manager_cards, outlet_cards : DataFrame, optional
         :func:`~bankanalysis.propensity.scorecards.scorecards` by manager and by outlet.
+    decided : mapping, optional
+        03's decision on outlet columns (:func:`~bankanalysis.report.disclosure_cards.
+        outlet_count_decision`), with 01's quality-and-above decision in the outlet cards.
     """
     folder = restricted_dir(output_dir)
     # aggregates read by more than the unit's own manager (an outlet's workbook, the region's
@@ -767,8 +766,8 @@ def write_lead_files(
     level = float(facts.get("protection_level", DEFAULT_PROTECTION_LEVEL))
     shown_m, shown_o = manager_cards, outlet_cards
     if k and outlet_cards is not None:  # the outlets' counts that 01 and 03 print too
-        decided = outlet_decisions(outlet_cards, k)
-        shown_o = protect_cards(outlet_cards, k, level, decided, published=PRINTED_BY_03)
+        both = {**outlet_decisions(outlet_cards, k), **(decided or {})}
+        shown_o = protect_cards(outlet_cards, k, level, both, published=PRINTED_BY_03)
     if k and manager_cards is not None:
         # the managers of an outlet and its customers without one make the outlet's card,
         # printed beside theirs in the region's scorecards
