@@ -199,6 +199,7 @@ def test_disclosure_parameters_are_set_once_for_every_report(tmp_path: Path) -> 
         "lookback_months",
         "dominance_p",
         "protection_level",
+        "protect_outlet_counts",  # 03 and 02's workbooks decide the outlets' new customers
     )
     assert set(RUN_WIDE_KEYS) <= set(CommonParams.model_fields)
     # the schema's defaults are the library's (the functions' defaults when called bare)

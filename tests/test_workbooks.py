@@ -561,3 +561,25 @@ def test_the_outlet_cards_carry_03s_new_customer_decision(tmp_path):
     # with the region's count published, 03 withholds O3 as the partner: so does the sheet
     published = outlet_count_decision(om, "R1", "2025-12", {}, 10)
     assert sheet(published, "published") == ["<10", 30, "x"]
+
+
+def test_the_outlet_cards_publish_new_customers_when_the_run_does(tmp_path):
+    """``protect_outlet_counts: false`` (run-wide): 03 prints every outlet's new customers, the
+    4 included, and so does the Outlets sheet (it follows 03's decision, not its own rule)."""
+    from bankanalysis.report.disclosure_cards import outlet_count_decision
+
+    outlets = pd.DataFrame(
+        {"customers": [200, 300, 250], "new_customers": [4, 30, 12]},
+        index=pd.Index(["O1", "O2", "O3"], name="outlet_id"),
+    )
+    om = outlets.reset_index().assign(month="2025-12", region_id="R1")
+    facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 10}
+    decided = outlet_count_decision(om, "R1", "2025-12", {}, 10, protect_counts=False)
+    assert decided["new_customers"].tolist() == ["", "", ""]
+    out = tmp_path / "02"
+    write_lead_files(
+        _leads(None), out, "R1", OUTLETS, PRODUCTS, facts, None, None, outlets, decided=decided
+    )
+    rows = list(load_workbook(out / "restricted" / "scorecards_R1.xlsx")["Outlets"].rows)
+    col = [c.value for c in rows[0]].index("new_customers")
+    assert [r[col].value for r in rows[1:]] == [4, 30, 12]

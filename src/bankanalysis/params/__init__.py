@@ -63,7 +63,8 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RUNTIME_KEYS: tuple[str, ...] = ("region_id", "processed_dir", "output_dir", "run_id")
 #: Shared by every report and the run-wide decisions: set only in ``common`` of defaults.yaml.
 RUN_WIDE_KEYS: tuple[str, ...] = tuple(
-    "min_group_size tier_thresholds tier_months lookback_months dominance_p protection_level".split()
+    "min_group_size tier_thresholds tier_months lookback_months dominance_p protection_level "
+    "protect_outlet_counts".split()
 )
 _ONCE = "; one value for every report of a run (defaults.yaml, common section only)"
 #: Keys used by the batch itself and not injected into the notebook.
@@ -124,6 +125,13 @@ class CommonParams(BaseModel):
         le=60,
         description="customer growth and stock retention compare with this many months earlier "
         f"or the first month{_ONCE} (months)",
+    )
+    protect_outlet_counts: bool = Field(
+        True,
+        description="disclosure: withhold outlet counts of new customers of 1 to "
+        "min_group_size - 1 (and one more outlet so the region total cannot give them back); "
+        f"false publishes these operational counts as they are{_ONCE}; 03 and 02's workbooks "
+        "read it (docs/privacy.md)",
     )
     materiality: float = Field(
         0.005,
@@ -469,12 +477,6 @@ class BenchmarkingParams(PlanParams):
         default_factory=lambda: {"devices": 1.0},
         description="added to every outlet when some outlet has 0 in that input; the counter "
         "counts as one service point (input units)",
-    )
-    protect_outlet_counts: bool = Field(
-        True,
-        description="disclosure: withhold outlet counts of new customers of 1 to "
-        "min_group_size - 1 (and one more outlet so the region total cannot give them back); "
-        "false publishes these operational counts as they are (docs/privacy.md)",
     )
 
     @field_validator("product_sales_standard")

@@ -95,6 +95,7 @@ def outlet_count_decision(
     outlet_names: Mapping[str, str],
     k: int,
     region_status: str = "",
+    protect_counts: bool = True,
 ) -> dict[str, pd.Series]:
     """03's decision on the region's outlets' new customers of ``month``, by outlet id, as
     :func:`protect_cards`' ``decided``: :func:`~bankanalysis.report.disclosure.
@@ -103,7 +104,8 @@ def outlet_count_decision(
     (``region_status``, :func:`~bankanalysis.report.disclosure_totals.load_total_figures`;
     ``""``: published; else ``attrs["total"]``, and the cards' step reads the column's total
     as withheld). The workbooks then withhold what 03 withholds, under its marker, and never
-    choose as a secondary cell a count 03 prints.
+    choose as a secondary cell a count 03 prints. ``protect_counts``: the run's parameter
+    ``protect_outlet_counts`` (false: 03 prints every count, and so do the workbooks).
 
     Examples
     --------
@@ -117,7 +119,7 @@ def outlet_count_decision(
     mine = om.assign(outlet_id=ids, outlet=ids.map(lambda o: outlet_names.get(o, o)))
     mine = mine.sort_values("outlet")
     region = {"new_customers": region_status} if region_status else None
-    hidden = protect_outlet_counts(mine, k, region=region)
+    hidden = protect_outlet_counts(mine, k, protect_counts=protect_counts, region=region)
     if "new_customers" not in hidden.columns:
         return {}
     out = pd.Series(hidden["new_customers"].to_numpy(), index=mine["outlet_id"])
@@ -252,9 +254,9 @@ def protect_cards(
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
     status.attrs = {}
-    for c, st in decided.items():  # the run's marker (a report prints the same cell)
-        st = st.reindex(cards.index).fillna("").astype(str)
-        status.loc[st.ne(""), c] = st[st.ne("")]
+    for c, st in decided.items():  # the run's answer: what a report prints or withholds
+        st = st[st.index.isin(cards.index)].astype(str)
+        status.loc[st.index, c] = st
     out = grid_values(cards, status, k)
     row_hidden = (
         status["customers"] != "" if "customers" in status else pd.Series(False, cards.index)

@@ -564,6 +564,7 @@ def lead_review(
     min_lead_probability: float,
     upgrades: pd.DataFrame | None = None,
     totals: PlanCounts | None = None,
+    protect_outlet_counts: bool = True,
 ) -> LeadReview:
     """Replay last period's leads, build the scorecards, write every restricted file and shape
     what the report shows of them.
@@ -581,6 +582,8 @@ def lead_review(
         The run's withheld totals (:func:`~bankanalysis.report.disclosure_totals.
         load_total_figures`): the outlet cards withhold the new customers 03 withholds, which
         reads the region's own count there (``None``: the region's count is published).
+    protect_outlet_counts : bool
+        The run's parameter: false publishes the outlets' new customers, in 03 and here.
     """
     bank = ctx.bank
     k = ctx.min_group_size
@@ -618,7 +621,8 @@ def lead_review(
         else totals.of_level("region", str(ctx.region_id), "new_customers", bundle.data_month)
     )
     decided = outlet_count_decision(
-        bank.outlet_month(), str(ctx.region_id), bundle.data_month, ctx.outlet_names, k, region_new
+        bank.outlet_month(), str(ctx.region_id), bundle.data_month, ctx.outlet_names, k,
+        region_new, protect_outlet_counts,
     ) if k else None  # fmt: skip
     written = write_lead_files(
         leads, output_dir, str(ctx.region_id), outlet_names, product_names, facts, upgrades,
