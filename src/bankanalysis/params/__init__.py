@@ -128,10 +128,9 @@ class CommonParams(BaseModel):
     )
     protect_outlet_counts: bool = Field(
         True,
-        description="disclosure: withhold outlet counts of new customers of 1 to "
-        "min_group_size - 1 (and one more outlet so the region total cannot give them back); "
-        f"false publishes these operational counts as they are{_ONCE}; 03 and 02's workbooks "
-        "read it (docs/privacy.md)",
+        description="disclosure: withhold outlet counts of new customers of 1 to min_group_size"
+        " - 1 (and one more outlet so the region total cannot give them back); false publishes "
+        f"these operational counts as they are{_ONCE}; 03 and 02's workbooks (docs/privacy.md)",
     )
     materiality: float = Field(
         0.005,
