@@ -665,7 +665,9 @@ def clause_twins(
             unit = _norm(row[0])
             for j in range(n, len(t.header)):
                 marker = row[j].strip()
-                if marker not in (f"<{k}", "x") or not unit:
+                # a row labelled by a number (products held: 0, 1, 2) is no unit a sentence
+                # names: "1" in "1 to k-1 customers" is not that row (the 120-region bank)
+                if marker not in (f"<{k}", "x") or not unit or unit.replace(".", "").isdigit():
                     continue
                 words = [_kpi_words(w) for w in [*row[1:n], t.header[j]] if _kpi_words(w)]
                 for s, text, lead, clauses in read:

@@ -227,10 +227,12 @@ def _add_card_cells(p: Problem, sheet: str, cards: Mapping[str, Mapping[str, obj
 
     A ``<k`` count is 1 to ``k - 1``; in a card whose customers are ``<k`` every figure is
     withheld with the row, zeros included (``protect_grid``), so there a ``<k`` count of its
-    customers is 0 to ``k - 1`` and any other ``<k`` figure at least 0.
+    customers is 0 to ``k - 1`` and any other ``<k`` figure at least 0. A card whose customers
+    are ``withheld`` (the fail-safe) may be such a card: read the same (the 120-region bank's
+    R001: a manager's private banking ``<10`` was 0, and 1 .. 9 made the programme infeasible).
     """
     for unit, card in cards.items():
-        small_row = read_cell(card.get("customers"), p.k)[0] == "small"
+        small_row = read_cell(card.get("customers"), p.k)[0] in ("small", "withheld")
         for col in ADDITIVE:
             if col not in card:
                 continue
