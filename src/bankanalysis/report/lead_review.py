@@ -84,10 +84,6 @@ SCORECARD_DISTRIBUTION: dict[str, str] = {
 }
 #: Scorecard measures that count customers.
 _CUSTOMER_COUNTS = ("customers", "new_customers")
-#: Outlet figures 03 prints for every outlet not small: 02's outlet table shows them as 03
-#: does, never under a workbook's secondary marker (the workbooks do not choose them either);
-#: the new customers follow the workbooks, which carry 03's decision (``outlet_count_decision``).
-_PRINTED_BY_03 = PRINTED_BY_03
 #: Columns of :func:`~bankanalysis.propensity.conversion.lead_conversion` shown, and KPI ids.
 CONVERSION_KPIS: dict[str, str] = {
     "leads": "leads",
@@ -291,7 +287,9 @@ def outlet_scorecard_table(
     if note := quality_plus_rate_note(status.loc[status.ne("")], min_group_size):
         table.note = f"{table.note} {note}".strip() if table.note else note
     if shown is not None:
-        own = [c if c not in _PRINTED_BY_03 else "" for c in cols]
+        # 03 prints these for every outlet: shown as 03 does, never under a workbook marker;
+        # new customers follow the workbooks, which carry 03's decision (outlet_count_decision)
+        own = [c if c not in PRINTED_BY_03 else "" for c in cols]
         marked = _as_the_workbooks_show(table.frame, own, shown, df[key])
         if not marked.equals(table.frame):
             note = (
