@@ -27,7 +27,8 @@ unit's own account manager, so their cells pass the disclosure step
   where every cell printed in both agrees; the region's tier
   counts and AUM of 01's tier table (the outlets' tiers add up to them).
 
-Judged: every ``<k`` cell of the workbooks (count: interval narrower than ``(k - 1) / 2``;
+Judged: every ``<k`` cell of the workbooks (count: interval narrower than ``(k - 1) / 2``, or
+than the outlet's printed figure for a manager's share of it, :data:`OPERATIONAL`;
 money: narrower than :data:`~attacker.MONEY_WIDTH` of its upper end) and every ``<k`` cell of
 the HTML that a workbook prints as a number (the workbook gives it back exactly). Rates over
 a count that is not printed (contact-plan coverage, VIP contact rate, service minutes per VIP
@@ -62,6 +63,9 @@ ADDITIVE = (
     "leads_issued",
     "leads_converted",
 )
+#: Operational figures (docs/privacy.md, policy item 2): an outlet prints them, so a part of
+#: one (a manager's) is protected to 0 .. the outlet's figure at most.
+OPERATIONAL = ("contacts", "contact_minutes_3m", "sales_total")
 #: Additive columns holding money (solved in millions) and other non-integer figures.
 MONEY = ("aum",)
 NOT_INTEGER = ("aum", "contact_minutes_3m")
@@ -160,6 +164,9 @@ class Problem:
     ub_rhs: list[float] = field(default_factory=list)
     pos: dict[tuple, int] = field(default_factory=dict)
     judged: dict[tuple, str] = field(default_factory=dict)
+    #: A judged cell's widest protection: a manager's share of an outlet's printed
+    #: operational figure is 0 to that figure whatever is withheld (``LinearTable.caps``)
+    caps: dict[tuple, float] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
 
@@ -316,6 +323,9 @@ def workbook_problem(
                 continue
             rest = p.var(("no manager", o, col), 0.0, None, col not in NOT_INTEGER)
             terms = {("Managers", m, col): 1.0 for m in ms} | {("Outlets", o, col): -1.0}
+            kind, v, _ = read_cell(outlets[o].get(col), k)
+            if col in OPERATIONAL and kind == "number":
+                p.caps.update({("Managers", m, col): v for m in ms})
             if all(t in p.pos for t in terms):
                 _relation(p, terms, 0.0, f"managers of an outlet + no manager = outlet: {col}")
                 p.eq[-1][rest] = 1.0
@@ -474,7 +484,7 @@ def judge(p: Problem, bounds: Mapping[tuple, tuple[float, float]], region: str) 
         if kind == "money":
             narrow = bool(np.isfinite(hi)) and hi - lo < MONEY_WIDTH * hi - 1e-9
         else:
-            narrow = hi - lo < (p.k - 1) / 2 - 1e-6
+            narrow = hi - lo < min((p.k - 1) / 2, p.caps.get(name, math.inf)) - 1e-6
         if kind == "withheld":  # says nothing of its size: a leak when it pins a small group
             narrow = narrow and lo <= p.k - 1 and hi >= 1
         if narrow:

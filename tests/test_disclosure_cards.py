@@ -302,3 +302,164 @@ def test_an_outlets_withheld_tier_does_not_come_back_through_its_own_row_and_a_m
     after = dc.protect_cards(managers, 10, covers=covers)
     assert isinstance(after.at["M1", "customers_vip"], Suppressed)
     assert leaks(after) == []
+
+
+def _shown_cells(frame: pd.DataFrame) -> dict:
+    """A protected card frame as the workbook attacker reads a sheet."""
+    return {
+        i: {c: str(v) if isinstance(v, Suppressed) else float(v) for c, v in row.items()}
+        for i, row in frame.iterrows()
+    }
+
+
+def test_region_tier_decision_names_the_totals_01s_tier_table_withholds():
+    """01's tier table of 400 mass, 60 quality, 25 VIP and 3 private-banking customers
+    withholds private banking (`<10`) and VIP (`x`, else the region's customers less the
+    other tiers give the 3 back): those columns' totals are withheld for the cards' step,
+    the others are not named (published), and no outlet's cell is decided."""
+    tiers = pd.Series(["mass"] * 400 + ["quality"] * 60 + ["vip"] * 25 + ["private_banking"] * 3)
+    got = dc.region_tier_decision(tiers, 10)
+    assert {c: st.attrs["total"] for c, st in got.items()} == {
+        "customers_vip": "secondary",
+        "customers_private_banking": "primary",
+    }
+    assert all(len(st) == 0 for st in got.values())
+    assert dc.region_tier_decision(pd.Series(["mass"] * 50 + ["quality"] * 20), 10) == {}
+
+
+def test_an_outlets_tier_does_not_come_back_from_its_quality_and_above_count_and_an_x():
+    """The 120-region bank's R054 (138 customers, two outlets): O107 printed quality and
+    above 14 (01 and 03 print it), VIP 0 and quality `x` (at least 10), so its private
+    banking `<10` was 1 .. 4. The cards' step read the region's quality count (21) as
+    published, which with the region's quality and above (25) pinned VIP and private banking
+    together at 4, so no step helped and the fail-safe withheld nothing. 01's tier table
+    withholds quality, VIP and private banking at this region; with the region's tier counts
+    as 01 shows them (`region_tier_decision`) the fail-safe withholds the outlets' tiers and
+    no withheld cell comes back."""
+    from attacker_workbooks import judge, workbook_problem
+
+    cols = ["customers", *(f"customers_{t}" for t in TIERS)]
+    cols += ["quality_plus_customers", "vip_plus_customers"]
+    outlets = pd.DataFrame(
+        [[85, 71, 13, 0, 1, 14, 1], [53, 42, 8, 3, 0, 11, 3]],
+        columns=cols,
+        index=pd.Index(["O107", "O108"], name="outlet_id"),
+    )
+    qp = {"quality_plus_customers": pd.Series(["", ""], index=outlets.index)}
+    tiers = pd.Series(
+        [t for t in TIERS for _ in range(int(outlets[f"customers_{t}"].sum()))], dtype=object
+    )
+    region = dc.region_tier_decision(tiers, 10)
+    assert {c: st.attrs["total"] for c, st in region.items()} == {
+        "customers_quality": "secondary",
+        "customers_vip": "primary",
+        "customers_private_banking": "primary",
+    }
+
+    def leaks(decided: dict) -> list[tuple]:
+        shown = dc.protect_cards(outlets, 10, decided=decided, published=("customers",))
+        p = workbook_problem({}, _shown_cells(shown), {})
+        bounds = p.solve()
+        assert bounds is not None
+        return judge(p, bounds, "R054")
+
+    assert ("R054", "Outlets", "O107", "customers_private_banking", 1.0, 4.0) in leaks(qp)
+    assert leaks(qp | region) == []
+    shown = dc.protect_cards(outlets, 10, decided=qp | region, published=("customers",))
+    assert shown.at["O107", "quality_plus_customers"] == 14
+    assert str(shown.at["O107", "customers_private_banking"]) == "withheld"
+
+
+def _contact_cards(contacts: list[int], customers: list[int], index: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"customers": customers, "contacts": contacts},
+        index=pd.Index(index, name="manager_id"),
+    )
+
+
+def test_a_managers_share_of_an_outlets_printed_contacts_is_protected_to_that_range():
+    """The 120-region bank's R014: O028 printed 1 contact (an outlet's operational figure,
+    printed by policy item 2); its one manager M2's card of 6 customers withholds its
+    contacts with the row, yet they are 0 .. 1 whatever is withheld, and the attacker judged
+    that a leak; the step gave up on it and the fail-safe withheld every manager's contacts
+    (M1's 4 too). A part of a printed figure is protected to 0 .. that figure at most
+    (`LinearTable.caps`, `Problem.caps`): the attacker finds nothing, M1's contacts stay
+    printed. (The step itself reads the managers' column sums as printed, which they are
+    not, so it still finds M2 pinned at 1 -- M1's 4 + M2 = 5 -- and logs it: a reading that
+    knows more than any reader, never less.)"""
+    from attacker_workbooks import judge, workbook_problem
+
+    managers = _contact_cards([4, 1], [40, 6], ["M1", "M2"])
+    outlets = pd.DataFrame(
+        {"customers": [114, 35], "contacts": [4, 1]},
+        index=pd.Index(["O027", "O028"], name="outlet_id"),
+    )
+    book = pd.DataFrame({"manager_id": ["M1", "M2", None], "outlet_id": ["O027", "O028", "O028"]})
+    shown_o = dc.protect_cards(outlets, 10, published=("customers",))
+    covers = dc.manager_covers(outlets, shown_o, book)
+    shown_m = dc.protect_cards(managers, 10, covers=covers)
+    assert shown_m.at["M1", "contacts"] == 4
+    assert str(shown_m.at["M2", "contacts"]) == "<10"
+    home = {"M1": "O027", "M2": "O028"}
+    p = workbook_problem(_shown_cells(shown_m), _shown_cells(shown_o), home)
+    bounds = p.solve()
+    assert p.caps == {("Managers", "M1", "contacts"): 4.0, ("Managers", "M2", "contacts"): 1.0}
+    assert judge(p, bounds, "R014") == []
+    # the same card without the cap: 0 .. 1 is narrower than 4.5, a leak for the old reading
+    withheld = _shown_cells(shown_m)
+    withheld["M2"]["contacts"] = "withheld"
+    p = workbook_problem(withheld, _shown_cells(shown_o), home)
+    p.caps.clear()
+    assert ("R014", "Managers", "M2", "contacts", 0.0, 1.0) in judge(p, p.solve(), "R014")
+
+
+def test_the_cap_does_not_excuse_a_share_pinned_by_the_other_managers():
+    """O1 printed 18 contacts: M1 (15, printed) and M2 (a card of 6 customers, 3 contacts)
+    work there, so M2 would be 0 .. 3 while the outlet alone allows 0 .. 18: the cap is 18,
+    not 3, and the step withholds M1's contacts too (`x`: at least 10, so M2 is 0 .. 8)."""
+    managers = _contact_cards([15, 3, 30], [40, 6, 50], ["M1", "M2", "M3"])
+    outlets = pd.DataFrame(
+        {"customers": [60, 55], "contacts": [18, 30]},
+        index=pd.Index(["O1", "O2"], name="outlet_id"),
+    )
+    book = pd.DataFrame(
+        {"manager_id": ["M1", "M2", "M3", None], "outlet_id": ["O1", "O1", "O2", "O2"]}
+    )
+    shown_o = dc.protect_cards(outlets, 10, published=("customers",))
+    covers = dc.manager_covers(outlets, shown_o, book)
+    shown_m = dc.protect_cards(managers, 10, covers=covers)
+    assert [str(v) for v in shown_m["contacts"]] == ["x", "<10", "30"]
+    assert shown_m.attrs["protection"].safe
+    audit = shown_m.attrs["protection"].audit.set_index("cell")
+    assert audit.loc["contacts[row=M2]", ["lower", "upper"]].tolist() == [0.0, 8.0]
+
+
+def test_the_fail_safe_leaves_the_runs_markers_and_protects_around_them():
+    """The 120-region bank's R070: O140 printed 15 customers, VIP and private banking 0 and
+    its quality and above `<10` (01's decision, printed by 01 and 03). The fail-safe withheld
+    that column as `withheld` in its reasoning (at least 0: quality and above 0 .. 5 looked
+    protected) while the sheet shows the run's `<10` (at least 1), and the mass `x` (at least
+    10) left it 1 .. 5. The fail-safe now leaves the decided cells under their markers and
+    withholds the tiers around them."""
+    from attacker_workbooks import judge, workbook_problem
+
+    cols = ["customers", *(f"customers_{t}" for t in TIERS)]
+    cols += ["quality_plus_customers", "vip_plus_customers"]
+    outlets = pd.DataFrame(
+        [[156, 123, 27, 5, 1, 33, 6], [15, 13, 2, 0, 0, 2, 0]],
+        columns=cols,
+        index=pd.Index(["O139", "O140"], name="outlet_id"),
+    )
+    tiers = pd.Series(
+        [t for t in TIERS for _ in range(int(outlets[f"customers_{t}"].sum()))], dtype=object
+    )
+    qp = pd.Series(["secondary", "primary"], index=outlets.index)
+    decided = {"quality_plus_customers": qp} | dc.region_tier_decision(tiers, 10)
+    shown = dc.protect_cards(outlets, 10, decided=decided, published=("customers",))
+    assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
+    prot = shown.attrs["protection"]
+    assert prot.safe
+    assert not {c for c in prot.failsafe if c.startswith("quality_plus_customers[")}
+    assert str(shown.at["O140", "customers_mass"]) == "withheld"
+    p = workbook_problem({}, _shown_cells(shown), {})
+    assert judge(p, p.solve(), "R070") == []

@@ -416,3 +416,31 @@ def test_a_tier_holding_most_of_the_regions_aum_is_protected_once_the_run_withho
     assert "stays narrower" not in caplog.text
     pb = kept.attrs["protection"].audit.set_index("cell").loc["aum[tier=private_banking]"]
     assert (pb["lower"], pb["upper"]) == (0.0, np.inf)
+
+
+def test_tier_count_status_withholds_what_01s_tier_table_withholds():
+    """The workbooks read 01's decision on a region's tier counts from the counts alone
+    (`tier_count_status`); 01's tier table (`protect_tiers`) decides them with the money
+    beside them. On 300 seeded regions -- small and skewed, top tier or none, dominated AUM --
+    every count the first withholds the second withholds, under the same status (the counts'
+    search does not read the money; only the money's fail-safe step could add counts)."""
+    from bankanalysis.report.disclosure import tier_count_status
+
+    rng = np.random.default_rng(20261202)
+    same = 0
+    for _ in range(300):
+        n = rng.integers(0, [400, 60, 25, 14]) * (rng.random(4) < 0.9)
+        rows = [t for t, c in zip(TIERS, n, strict=True) for _ in range(int(c))]
+        if not rows:
+            continue
+        aum = rng.lognormal(11, 2.5, len(rows))
+        tiers = pd.DataFrame({"tier": pd.Categorical(rows, categories=TIERS), "aum": aum})
+        top = [None, "vip", "quality"][int(rng.integers(0, 3))]
+        prot = protect_tiers(_comp_of(tiers), tiers, top, K, warn=False)
+        full = dict(zip(prot["tier"], prot["count_protection"], strict=True))
+        alone = tier_count_status(dict(zip(TIERS, n.tolist(), strict=True)), K)
+        assert {t: s for t, s in alone.items() if s} == {
+            t: full[t] for t, s in alone.items() if s
+        }, (n.tolist(), top)
+        same += alone == full
+    assert same >= 290  # not vacuous: the two agree on nearly every region

@@ -79,6 +79,7 @@ __all__ = [
     "withheld_cells",
     "withheld_tier_counts",
     "protection_text",
+    "tier_count_status",
     "tier_table",
     "unsafe_note",
 ]
@@ -323,6 +324,34 @@ def region_tier_status(
             for col in (COUNT_STATUS, MONEY_STATUS)
         }
     return hidden
+
+
+def tier_count_status(counts: Mapping[str, float], k: int) -> dict[str, str]:
+    """The status of each tier's count in a region's tier table (01's, :func:`protect_tiers`)
+    from its tier counts alone: ``""`` published, else ``"primary"``, ``"secondary"`` or
+    ``"fail-safe"``.
+
+    The counts and the AUM of the tier table are separate relations, so the secondary search
+    chooses the same count cells without the money; only the fail-safe step may withhold the
+    counts in :func:`protect_tiers` for an unsafe AUM cell where it does not here. What this
+    withholds, :func:`protect_tiers` withholds too: read as the run's decision on the region's
+    tier counts (the workbooks' outlet cards add up to them), the published ones may be
+    published there or not, which only makes the reader of those cards know less.
+
+    Examples
+    --------
+    Private banking's 3 would come back as the region's customers less the other tiers:
+    the smallest other tier is withheld with it.
+
+    >>> tier_count_status({"mass": 400, "quality": 60, "vip": 25, "private_banking": 3}, 10)
+    {'mass': '', 'quality': '', 'vip': 'secondary', 'private_banking': 'primary'}
+    """
+    raw = pd.DataFrame(
+        {"tier": list(TIERS), "customers": [float(counts.get(t, 0)) for t in TIERS], "aum": 0.0}
+    )
+    table, primary = tier_table(raw, None, k)
+    prot = fail_safe(table, protect(table, primary, k), [_same_column(table)], k)
+    return {t: prot.shown_status(_key("customers", tier=t)) for t in TIERS}
 
 
 def protect_scope_tiers(

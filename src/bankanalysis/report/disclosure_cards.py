@@ -15,7 +15,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 
 import pandas as pd
 
-from bankanalysis.report.disclosure import protect_outlet_counts
+from bankanalysis.report.disclosure import protect_outlet_counts, tier_count_status
 from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
@@ -33,6 +33,7 @@ __all__ = [
     "manager_covers",
     "outlet_count_decision",
     "protect_cards",
+    "region_tier_decision",
 ]
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,29 @@ def outlet_count_decision(
     out = pd.Series(hidden["new_customers"].to_numpy(), index=mine["outlet_id"])
     out.attrs["total"] = region_status  # the region's count, withheld by the run: not a total
     return {"new_customers": out}
+
+
+def region_tier_decision(tiers: pd.Series, k: int) -> dict[str, pd.Series]:
+    """01's decision on the region's tier counts (:func:`~bankanalysis.report.disclosure.
+    tier_count_status` of the region's customers' ``tiers``), as :func:`protect_cards`'
+    ``decided`` of the outlet cards: each tier the region's tier table withholds names a
+    column whose total (the region's count, which the outlets' cards add up to) is withheld,
+    so the cards' step reads it as withheld and protects the outlets' tiers without it (not
+    as a published total that pins them). No outlet's cell is decided here.
+
+    Examples
+    --------
+    >>> tiers = pd.Series(["mass"] * 400 + ["quality"] * 60 + ["vip"] * 25 + ["private_banking"] * 3)
+    >>> {c: st.attrs["total"] for c, st in region_tier_decision(tiers, 10).items()}
+    {'customers_vip': 'secondary', 'customers_private_banking': 'primary'}
+    """
+    counts = tiers.astype("object").astype(str).value_counts()
+    out: dict[str, pd.Series] = {}
+    for tier, st in tier_count_status(counts.to_dict(), k).items():
+        if st:
+            out[f"customers_{tier}"] = pd.Series(dtype="object")
+            out[f"customers_{tier}"].attrs["total"] = st
+    return out
 
 
 def manager_covers(
@@ -227,17 +251,17 @@ def protect_cards(
     ]
     counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
     counts = [c for c in counts if c not in ("sales_total", "contacts")]
-    decided = {c: st for c, st in (decided or {}).items() if c in additive}
-    forced = {
-        _cell(c, i) for c, st in decided.items() for i, s in st.reindex(cards.index).items() if s
-    } | {c for c, st in decided.items() if st.attrs.get("total")}  # a total the run withholds
-    # what the decision publishes, the reports print: never a secondary cell here
-    shown = {
-        _cell(c, i)
-        for c, st in decided.items()
-        for i, s in st.reindex(cards.index).fillna("").items()
-        if not s
+    # the decision's cells of these cards (a column may come with its total's status only)
+    decided = {
+        c: st[st.index.isin(cards.index)].fillna("").astype(str)
+        for c, st in (decided or {}).items()
+        if c in additive
     }
+    forced = {_cell(c, i) for c, st in decided.items() for i, s in st.items() if s} | {
+        c for c, st in (decided or {}).items() if c in decided and st.attrs.get("total")
+    }  # a total the run withholds
+    # what the decision publishes, the reports print: never a secondary cell here
+    shown = {_cell(c, i) for c, st in decided.items() for i, s in st.items() if not s}
     status = protect_grid(
         cards,
         additive,
@@ -250,12 +274,13 @@ def protect_cards(
         row_sums=card_row_sums(additive),
         published=[*published, *sorted(shown)],
         covers={c: v for c, v in (covers or {}).items() if c in additive},
+        marked=forced,
+        row_marked=[c for c in additive if c not in counts and c not in ("aum", "aum_base")],
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
     status.attrs = {}
     for c, st in decided.items():  # the run's answer: what a report prints or withholds
-        st = st[st.index.isin(cards.index)].astype(str)
         status.loc[st.index, c] = st
     out = grid_values(cards, status, k)
     row_hidden = (

@@ -19,6 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankanalysis.report.disclosure_links import (
+    add_cover_row_sums,
+    add_covers,
+    add_parts,
+    cover_caps,
+)
+from bankanalysis.report.disclosure_links import cell_name as _cell
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -81,10 +88,6 @@ def cell_value(value: Any, status: str, k: int | None) -> Any:
     return Suppressed(k, why)
 
 
-def _cell(col: str, row: Hashable) -> str:
-    return f"{col}[row={row}]"
-
-
 def protect_grid(
     frame: pd.DataFrame,
     columns: Sequence[str],
@@ -104,6 +107,8 @@ def protect_grid(
     row_sums: Mapping[str, Sequence[str]] | None = None,
     published: Collection[str] = (),
     covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
+    marked: Collection[str] = (),
+    row_marked: Collection[str] = (),
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -184,6 +189,14 @@ def protect_grid(
         withheld manager's count must not come back as at most the outlet's less the other
         managers'. A cover whose rows add up to more than its value (a manager with customers
         at another outlet) sets up no relation.
+    marked : collection of str
+        Withheld cells whose marker a report decides (``forced`` cells of the run's decision,
+        printed ``<k`` or ``x`` there too): the fail-safe never re-marks them ``withheld``,
+        which would read them as at least 0 where the report's marker says more.
+    row_marked : collection of str
+        Columns whose cells in a small unit's row its reader takes as withheld with the row,
+        at least 0 (the scorecards' operational figures: a card's contacts may be 0 or 50),
+        not as 1 to ``k - 1``.
 
     Returns
     -------
@@ -258,10 +271,11 @@ def protect_grid(
     }
     fixed |= (named & set(values)) - set(primary)
     own_fixed = set(fixed)
-    own = [c for c in values if c not in own_fixed and c not in cols]  # the fail-safe's cells
-    hidden = _add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
-    rests = _add_covers(covers or {}, frame, values, relations, money_cells, fixed, scales, hidden)
-    _add_cover_row_sums(covers or {}, row_sums or {}, values, relations)
+    # the fail-safe's cells: not the totals, nor cells whose marker a report decides
+    own = [c for c in values if c not in own_fixed and c not in cols and c not in marked]
+    hidden = add_parts(parts or {}, frame, values, relations, money_cells, fixed, scales)
+    rests = add_covers(covers or {}, frame, values, relations, money_cells, fixed, scales, hidden)
+    add_cover_row_sums(covers or {}, row_sums or {}, values, relations)
     for name, (v, names, st) in (part_totals or {}).items():
         known = [c for c in names if c in values]
         if not known:
@@ -274,6 +288,14 @@ def protect_grid(
             fixed.add(name)
     # the other table's "withheld" (fail-safe) cells: at least 0, audited as primary
     unmarked = frozenset(c for c, st in hidden.items() if st == FAILSAFE) | rests
+    # a small unit's figures of these columns show its row's marker, zeros included: at
+    # least 0, nothing more (a card's contacts under "<k" may be 0 or 50)
+    unmarked |= {
+        _cell(c, i)
+        for c in row_marked
+        for i in frame.index[small_row.to_numpy()]
+        if _cell(c, i) in values
+    }
     hidden = {c: PRIMARY if st == FAILSAFE else st for c, st in hidden.items()}
     shown_parts = fixed - own_fixed
     for name in sorted(forced):
@@ -286,6 +308,7 @@ def protect_grid(
         fixed=frozenset(fixed),
         unmarked=unmarked,
         rests=rests,
+        caps=cover_caps(covers or {}, [c for c in cols if c not in counts and c not in money]),
     )
     prot = protect(table, primary, k, level, hidden=hidden)
     loose = fixed - set(withholdable_totals)
@@ -317,99 +340,6 @@ def protect_grid(
     }
     out.attrs["withheld_parts"] = {c: prot.status[c] for c in sorted(shown_parts & prot.hidden)}
     return out
-
-
-def _add_parts(
-    parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]],
-    frame: pd.DataFrame,
-    values: dict[str, float],
-    relations: list[dict[str, float]],
-    money_cells: set[str],
-    fixed: set[str],
-    scales: Mapping[str, float],
-) -> dict[str, str]:
-    """Add the cells of another table that sum to cells of this one (``protect_grid``'s
-    ``parts``) to the problem: values (money on this column's scale), one relation per cell,
-    shown parts fixed. Returns the withheld parts' status for ``protect(hidden=...)``."""
-    hidden: dict[str, str] = {}
-    for col, rows in parts.items():
-        if col not in frame.columns or col not in values:
-            continue
-        scale = scales.get(col, 1.0)
-        for row, cells in rows.items():
-            key = _cell(col, row)
-            if key not in values:
-                continue
-            rel = {key: -1.0}
-            for name, (v, st) in cells.items():
-                values[name] = float(v) / scale
-                rel[name] = 1.0
-                if col in money_cells:
-                    money_cells.add(name)
-                if st:
-                    hidden[name] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
-                else:
-                    fixed.add(name)
-            relations.append(rel)
-    return hidden
-
-
-def _add_covers(
-    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]],
-    frame: pd.DataFrame,
-    values: dict[str, float],
-    relations: list[dict[str, float]],
-    money_cells: set[str],
-    fixed: set[str],
-    scales: Mapping[str, float],
-    hidden: dict[str, str],
-) -> frozenset[str]:
-    """Add ``protect_grid``'s ``covers``: per cover, its cell (fixed when shown, else in
-    ``hidden`` with its status) and the rest printed nowhere (hidden, at least 0), in one
-    relation with the rows inside it. Returns the rests (unmarked: no ``<k`` bounds them)."""
-    rests: set[str] = set()
-    for col, units in covers.items():
-        if col not in frame.columns or col not in values:
-            continue
-        scale = scales.get(col, 1.0)
-        for unit, (v, st, rows) in units.items():
-            inside = [_cell(col, r) for r in rows if _cell(col, r) in values]
-            if not inside or is_missing(v):
-                continue
-            rest = float(v) / scale - sum(values[c] for c in inside)
-            if rest < -1e-9:  # the rows are not all inside it: no relation
-                continue
-            key, left = f"cover.{col}[unit={unit}]", f"cover.rest.{col}[unit={unit}]"
-            values[key], values[left] = float(v) / scale, max(rest, 0.0)
-            relations.append({**dict.fromkeys(inside, 1.0), left: 1.0, key: -1.0})
-            if col in money_cells:
-                money_cells.update((key, left))
-            if st:
-                hidden[key] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
-            else:
-                fixed.add(key)
-            hidden[left] = SECONDARY
-            rests.add(left)
-    return frozenset(rests)
-
-
-def _add_cover_row_sums(
-    covers: Mapping[str, Mapping[Hashable, object]],
-    row_sums: Mapping[str, Sequence[str]],
-    values: Mapping[str, float],
-    relations: list[dict[str, float]],
-) -> None:
-    """The covers' own cards add up like the rows (``row_sums``: an outlet's customers are
-    its tiers'), so a cover's withheld tier is not protected by the managers' cells alone:
-    the default bank's R05 printed an outlet's 362 customers, mass 291 and quality 55, so its
-    VIP ``x`` and private banking ``<10`` made 16, and a manager's 14 VIP customers inside it
-    left private banking 1 or 2."""
-    units = {u for by_unit in covers.values() for u in by_unit}
-    for unit in sorted(units, key=str):
-        for total, parts in row_sums.items():
-            names = [f"cover.{c}[unit={unit}]" for c in (total, *parts)]
-            if all(n in values for n in names):
-                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
 
 
 def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:

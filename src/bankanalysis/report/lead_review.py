@@ -29,7 +29,11 @@ from bankanalysis.propensity.workflow import (
     manager_book,
     replay_conversion,
 )
-from bankanalysis.report.disclosure_cards import PRINTED_BY_03, outlet_count_decision
+from bankanalysis.report.disclosure_cards import (
+    PRINTED_BY_03,
+    outlet_count_decision,
+    region_tier_decision,
+)
 from bankanalysis.report.disclosure_outlet_tiers import (
     QUALITY_PLUS,
     mark_withheld_rows,
@@ -621,7 +625,7 @@ def lead_review(
     decided = outlet_count_decision(
         bank.outlet_month(), str(ctx.region_id), bundle.data_month, ctx.outlet_names, k,
         region_new, protect_outlet_counts,
-    ) if k else None  # fmt: skip
+    ) | region_tier_decision(book["tier"], k) if k else None  # fmt: skip
     written = write_lead_files(
         leads, output_dir, str(ctx.region_id), outlet_names, product_names, facts, upgrades,
         cards, outlet_cards, book, bank.managers, ctx.currency, decided,

@@ -43,6 +43,7 @@ with the pipeline in three tables) solve it once.
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,6 +154,11 @@ class LinearTable:
         Hidden cells that stand for figures printed nowhere (an outlet's customers without a
         manager, beside its managers' cards): unknowns of the relations they are in, but no
         reason to look for secondary cells next to them (:func:`_candidates`).
+    caps : dict
+        ``{cell: width}``: the widest protection interval a count can have because a figure
+        published whatever this table withholds bounds it (a manager's share of an outlet's
+        printed contacts is 0 to that figure): its interval must be at least
+        ``min((k - 1) / 2, width)`` wide.
     """
 
     values: Mapping[str, float]
@@ -161,6 +167,7 @@ class LinearTable:
     fixed: frozenset[str] = field(default_factory=frozenset)
     unmarked: frozenset[str] = field(default_factory=frozenset)
     rests: frozenset[str] = field(default_factory=frozenset)
+    caps: Mapping[str, float] = field(default_factory=dict)
 
     def neighbours(self, cell: str) -> set[str]:
         """Cells sharing a relation with ``cell``."""
@@ -233,7 +240,7 @@ def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: fl
     if cell in table.money:
         return lo <= value * (1 - level) + tol and hi >= value * (1 + level) - tol
     if 0 < value < k:
-        return hi - lo >= (k - 1) / 2 - tol
+        return hi - lo >= min((k - 1) / 2, table.caps.get(cell, math.inf)) - tol
     return True  # a zero or large count hidden for another reason: nothing required
 
 
