@@ -23,6 +23,7 @@ from bankanalysis.report.disclosure_links import (
     add_cover_row_sums,
     add_covers,
     add_parts,
+    add_row_sums,
     cover_caps,
 )
 from bankanalysis.report.disclosure_links import cell_name as _cell
@@ -261,11 +262,7 @@ def protect_grid(
             fixed.add(col)
         if col not in totals and len(rel) == 2:  # one row: the row is the total
             fixed.discard(col)
-    for total_col, part_cols in (row_sums or {}).items():
-        for i in frame.index:
-            names = [_cell(c, i) for c in (total_col, *part_cols)]
-            if all(n in values for n in names):
-                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
+    add_row_sums(frame.index, row_sums or {}, _cell, values, relations)
     named = {c for c in published if "[row=" in c} | {
         _cell(c, i) for c in published if "[row=" not in c for i in frame.index
     }

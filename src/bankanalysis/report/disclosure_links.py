@@ -7,14 +7,21 @@ and its managers'), and the covers' own row sums. See ``docs/privacy.md``, "Per-
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from bankanalysis.report.format import is_missing
 from bankanalysis.rules.disclosure_secondary import FAILSAFE, PRIMARY, SECONDARY
 
-__all__ = ["add_cover_row_sums", "add_covers", "add_parts", "cell_name", "cover_caps"]
+__all__ = [
+    "add_cover_row_sums",
+    "add_covers",
+    "add_parts",
+    "add_row_sums",
+    "cell_name",
+    "cover_caps",
+]
 
 
 def cell_name(col: str, row: Hashable) -> str:
@@ -105,6 +112,33 @@ def add_covers(
     return frozenset(rests)
 
 
+def add_row_sums(
+    units: Iterable[Hashable],
+    row_sums: Mapping[str, Sequence[str]],
+    name: Callable[[str, Hashable], str],
+    values: Mapping[str, float],
+    relations: list[dict[str, float]],
+) -> None:
+    """For each sum of ``row_sums`` (``{total: parts}``: a card's customers are its tiers'),
+    then each unit, the relation ``total = sum(parts)`` over the cells ``name(column, unit)``;
+    a unit missing one of them sets up none.
+
+    Examples
+    --------
+    >>> rel = []
+    >>> add_row_sums(["O1", "O2"], {"n": ["a", "b"]}, cell_name,
+    ...              {"n[row=O1]": 5, "a[row=O1]": 2, "b[row=O1]": 3, "n[row=O2]": 4}, rel)
+    >>> rel
+    [{'n[row=O1]': -1.0, 'a[row=O1]': 1.0, 'b[row=O1]': 1.0}]
+    """
+    units = list(units)
+    for total, parts in row_sums.items():
+        for unit in units:
+            names = [name(c, unit) for c in (total, *parts)]
+            if all(n in values for n in names):
+                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
+
+
 def add_cover_row_sums(
     covers: Mapping[str, Mapping[Hashable, object]],
     row_sums: Mapping[str, Sequence[str]],
@@ -116,12 +150,8 @@ def add_cover_row_sums(
     the default bank's R05 printed an outlet's 362 customers, mass 291 and quality 55, so its
     VIP ``x`` and private banking ``<10`` made 16, and a manager's 14 VIP customers inside it
     left private banking 1 or 2."""
-    units = {u for by_unit in covers.values() for u in by_unit}
-    for unit in sorted(units, key=str):
-        for total, parts in row_sums.items():
-            names = [f"cover.{c}[unit={unit}]" for c in (total, *parts)]
-            if all(n in values for n in names):
-                relations.append({names[0]: -1.0} | dict.fromkeys(names[1:], 1.0))
+    units = sorted({u for by_unit in covers.values() for u in by_unit}, key=str)
+    add_row_sums(units, row_sums, lambda c, u: f"cover.{c}[unit={u}]", values, relations)
 
 
 def cover_caps(
