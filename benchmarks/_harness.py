@@ -98,7 +98,9 @@ def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) 
     Parameters
     ----------
     path : Path
-        ``reports/bench/latest.json`` or another figures file (created when missing).
+        ``reports/bench/latest.json`` or another figures file (created when missing); an
+        existing folder means its ``latest.json`` (a 10M run given ``--out <folder>`` lost
+        its figures at the end when this was an error).
     figures : dict of str to float
         New figures; they win over figures of the same name already in the file.
     replace : bool
@@ -110,6 +112,8 @@ def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) 
     dict of str to float
         The figures written, sorted by name.
     """
+    if path.is_dir():
+        path = path / "latest.json"
     old: dict[str, float] = {}
     if path.is_file():
         try:

@@ -48,3 +48,21 @@ def test_a_childs_answer_reaches_the_parent_and_the_figures_merge(tmp_path, caps
     assert report_figures(_args(), {"y_s": 1.0}) == 0  # no --out: nothing written
     assert json.loads(out.read_text(encoding="utf-8")) == {"batch_cold_s": 10.0, "x_new_s": 2.0}
     assert "load at the end" in capsys.readouterr().out
+
+
+def test_figures_given_a_folder_go_into_its_latest_json(tmp_path):
+    """A 10M run of `benchmarks.scale --out <folder>` measured for 34 minutes, then failed to
+    replace the folder with its figures (IsADirectoryError): a folder now means its
+    latest.json, merged like any figures file."""
+    from benchmarks._harness import merge_figures
+
+    (tmp_path / "latest.json").write_text(json.dumps({"a_s": 1.0}), encoding="utf-8")
+    assert merge_figures(tmp_path, {"scale_10m_prepare_s": 1287.5}) == {
+        "a_s": 1.0,
+        "scale_10m_prepare_s": 1287.5,
+    }
+    assert json.loads((tmp_path / "latest.json").read_text(encoding="utf-8")) == {
+        "a_s": 1.0,
+        "scale_10m_prepare_s": 1287.5,
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json"]
