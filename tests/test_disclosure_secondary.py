@@ -332,3 +332,25 @@ def test_feasible_range_rounds_counts_inwards_and_keeps_money_exact() -> None:
     got = ds.feasible_range(0, big.shape, big.tobytes(), (float(n),), ((0.0, None),) * n, True, 1.0)
     assert got == (0.0, float(n))
     assert ds._feasible_range_kept.cache_info().currsize == before
+
+
+def test_protect_checks_a_safe_cell_once_and_tries_candidates_smallest_first(monkeypatch):
+    """Hiding a cell only widens the other intervals (its true value stays feasible), so a
+    primary cell found safe is not solved again before the audit, and the candidates are tried
+    smallest first, the first safe one being the choice: the same cells as the search that
+    solved every primary cell after every step and every candidate (the 1M bank's R01 of 199
+    account managers ran past 16 minutes in that search), with fewer checks (here 1,003
+    against 1,224; on 40 synthetic managers 713 against 1,890)."""
+    table, primary = _grid(2, 24)
+    new_calls, old_calls = [], []
+    check = ds._cell_safe
+    monkeypatch.setattr(ds, "_cell_safe", lambda *a, **kw: new_calls.append(1) or check(*a, **kw))
+    new = protect(table, primary, 10)
+    monkeypatch.undo()
+    old_check = globals()["_old_cell_safe"]
+    monkeypatch.setitem(
+        globals(), "_old_cell_safe", lambda *a, **kw: old_calls.append(1) or old_check(*a, **kw)
+    )
+    old_status, _ = _old_protect(table, primary, 10)
+    assert dict(new.status) == old_status
+    assert len(new_calls) < len(old_calls) * 0.85, (len(new_calls), len(old_calls))  # 1003, 1224

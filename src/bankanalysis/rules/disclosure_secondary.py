@@ -564,16 +564,20 @@ def protect(
     status: dict[str, str] = dict(sorted((hidden or {}).items()))
     status.update({c: PRIMARY for c in sorted(set(primary))})
     given_up: set[str] = set()
+    # every step only hides more cells, which widens every interval (a hidden cell's true value
+    # stays feasible): a cell found safe stays safe and is not solved again before the audit
+    proven: set[str] = set()
     solver = _Intervals(table, k)
     while True:
         target, width = None, 0.0
         comps = solver.components(status)
         for c in sorted(status):
-            if status[c] == PRIMARY and c not in given_up:
+            if status[c] == PRIMARY and c not in given_up and c not in proven:
                 ok, width = _cell_safe(solver, status, c, level, comps)
                 if not ok:
                     target = c
                     break
+                proven.add(c)
         if target is None:
             break
         candidates = _candidates(table, status, target, k)
@@ -582,11 +586,15 @@ def protect(
             logger.debug("disclosure: no further cell can protect %s", target)
             given_up.add(target)
             continue
+        # prefer safe, then the widest; among safe cells the smallest, then by name: tried in
+        # that order, the first safe one is the choice and the others need no programme
         scored = []
-        for c in candidates:
+        for c in sorted(candidates, key=lambda c: (abs(float(table.values[c])), c)):
             ok, w = _cell_safe(solver, {**status, c: SECONDARY}, target, level)
-            gain = 0.0 if ok else -(w - width)  # prefer safe, then the widest
-            scored.append((not ok, gain, abs(float(table.values[c])), c))
+            if ok:
+                scored = [(False, 0.0, abs(float(table.values[c])), c)]
+                break
+            scored.append((True, -(w - width), abs(float(table.values[c])), c))
         best = min(scored)
         if best[0] and len(candidates) <= MAX_PAIR_CANDIDATES:
             pair = _safe_pair(solver, status, target, candidates, level)
