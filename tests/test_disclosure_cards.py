@@ -327,6 +327,18 @@ def test_region_tier_decision_names_the_totals_01s_tier_table_withholds():
     assert dc.region_tier_decision(pd.Series(["mass"] * 50 + ["quality"] * 20), 10) == {}
 
 
+def _tier_outlets(rows: list[list[int]], ids: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Outlet cards (customers, each tier, quality and above, VIP and above) and the region's
+    customers' tiers they add up to."""
+    cols = ["customers", *(f"customers_{t}" for t in TIERS)]
+    cols += ["quality_plus_customers", "vip_plus_customers"]
+    outlets = pd.DataFrame(rows, columns=cols, index=pd.Index(ids, name="outlet_id"))
+    tiers = pd.Series(
+        [t for t in TIERS for _ in range(int(outlets[f"customers_{t}"].sum()))], dtype=object
+    )
+    return outlets, tiers
+
+
 def test_an_outlets_tier_does_not_come_back_from_its_quality_and_above_count_and_an_x():
     """The 120-region bank's R054 (138 customers, two outlets): O107 printed quality and
     above 14 (01 and 03 print it), VIP 0 and quality `x` (at least 10), so its private
@@ -338,17 +350,10 @@ def test_an_outlets_tier_does_not_come_back_from_its_quality_and_above_count_and
     no withheld cell comes back."""
     from attacker_workbooks import judge, workbook_problem
 
-    cols = ["customers", *(f"customers_{t}" for t in TIERS)]
-    cols += ["quality_plus_customers", "vip_plus_customers"]
-    outlets = pd.DataFrame(
-        [[85, 71, 13, 0, 1, 14, 1], [53, 42, 8, 3, 0, 11, 3]],
-        columns=cols,
-        index=pd.Index(["O107", "O108"], name="outlet_id"),
+    outlets, tiers = _tier_outlets(
+        [[85, 71, 13, 0, 1, 14, 1], [53, 42, 8, 3, 0, 11, 3]], ["O107", "O108"]
     )
     qp = {"quality_plus_customers": pd.Series(["", ""], index=outlets.index)}
-    tiers = pd.Series(
-        [t for t in TIERS for _ in range(int(outlets[f"customers_{t}"].sum()))], dtype=object
-    )
     region = dc.region_tier_decision(tiers, 10)
     assert {c: st.attrs["total"] for c, st in region.items()} == {
         "customers_quality": "secondary",
@@ -443,15 +448,8 @@ def test_the_fail_safe_leaves_the_runs_markers_and_protects_around_them():
     withholds the tiers around them."""
     from attacker_workbooks import judge, workbook_problem
 
-    cols = ["customers", *(f"customers_{t}" for t in TIERS)]
-    cols += ["quality_plus_customers", "vip_plus_customers"]
-    outlets = pd.DataFrame(
-        [[156, 123, 27, 5, 1, 33, 6], [15, 13, 2, 0, 0, 2, 0]],
-        columns=cols,
-        index=pd.Index(["O139", "O140"], name="outlet_id"),
-    )
-    tiers = pd.Series(
-        [t for t in TIERS for _ in range(int(outlets[f"customers_{t}"].sum()))], dtype=object
+    outlets, tiers = _tier_outlets(
+        [[156, 123, 27, 5, 1, 33, 6], [15, 13, 2, 0, 0, 2, 0]], ["O139", "O140"]
     )
     qp = pd.Series(["secondary", "primary"], index=outlets.index)
     decided = {"quality_plus_customers": qp} | dc.region_tier_decision(tiers, 10)

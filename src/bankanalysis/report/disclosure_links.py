@@ -35,9 +35,6 @@ def cell_name(col: str, row: Hashable) -> str:
     return f"{col}[row={row}]"
 
 
-_cell = cell_name
-
-
 def add_parts(
     parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]],
     frame: pd.DataFrame,
@@ -56,7 +53,7 @@ def add_parts(
             continue
         scale = scales.get(col, 1.0)
         for row, cells in rows.items():
-            key = _cell(col, row)
+            key = cell_name(col, row)
             if key not in values:
                 continue
             rel = {key: -1.0}
@@ -92,7 +89,7 @@ def add_covers(
             continue
         scale = scales.get(col, 1.0)
         for unit, (v, st, rows) in units.items():
-            inside = [_cell(col, r) for r in rows if _cell(col, r) in values]
+            inside = [cell_name(col, r) for r in rows if cell_name(col, r) in values]
             if not inside or is_missing(v):
                 continue
             rest = float(v) / scale - sum(values[c] for c in inside)
@@ -179,5 +176,5 @@ def cover_caps(
             if st or is_missing(v):
                 continue
             for r in rows:
-                caps[_cell(col, r)] = min(caps.get(_cell(col, r), math.inf), float(v))
+                caps[cell_name(col, r)] = min(caps.get(cell_name(col, r), math.inf), float(v))
     return caps
