@@ -316,8 +316,9 @@ def protect_grid(
             continue
         table = replace(table, fixed=frozenset(looser))
         prot = protect(table, primary, k, level, hidden=hidden)
-    # where the search gave up: the cell's column, then every cell, under "withheld"
-    prot = fail_safe(table, prot, failsafe_steps(own, lambda c: {c.split("[row=")[0]}), k, level)
+    # where the search gave up: the cell's column, then (a card adding up over its tiers) its
+    # row too, then every cell, under "withheld"
+    prot = fail_safe(table, prot, _grid_failsafe_steps(own, row_sums, covers), k, level)
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
         logger.info(unsafe_note("per-unit table", prot))
     out = pd.DataFrame("", index=frame.index, columns=cols)
@@ -337,6 +338,40 @@ def protect_grid(
     }
     out.attrs["withheld_parts"] = {c: prot.status[c] for c in sorted(shown_parts & prot.hidden)}
     return out
+
+
+def _grid_failsafe_steps(
+    own: Sequence[str],
+    row_sums: Mapping[str, Sequence[str]] | None,
+    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None,
+) -> list:
+    """The fail-safe steps of :func:`protect_grid`: a cell's column; with ``row_sums``, its
+    column and its row (a manager's private-banking count of 1 comes back as the card's
+    customers less its other tiers whatever its column shows), a cover's cell (an outlet's
+    count on the managers' side) standing for its column and the rows of its managers; then
+    every cell.
+
+    >>> steps = _grid_failsafe_steps(["a[row=1]", "a[row=2]", "b[row=1]", "b[row=3]"],
+    ...                              {"a": ["b"]}, {"b": {"O1": (5.0, "", [3])}})
+    >>> [sorted(step("b[row=1]")) for step in steps][:2]
+    [['b[row=1]', 'b[row=3]'], ['a[row=1]', 'b[row=1]', 'b[row=3]']]
+    >>> sorted(steps[1]("cover.b[unit=O1]"))
+    ['b[row=1]', 'b[row=3]']
+    """
+    rows_of = {
+        f"cover.{c}[unit={u}]": [str(r) for r in cover[2]]
+        for c, units in (covers or {}).items()
+        for u, cover in units.items()
+    }
+
+    def column(cell: str) -> set[Hashable]:
+        return {cell.split("[")[0].removeprefix("cover.")}
+
+    def row_and_column(cell: str) -> set[Hashable]:
+        rows = rows_of.get(cell, [cell.split("[row=")[1][:-1]] if "[row=" in cell else [])
+        return column(cell) | {("row", r) for r in rows}
+
+    return failsafe_steps(own, column, *([row_and_column] if row_sums else []))
 
 
 def grid_values(frame: pd.DataFrame, status: pd.DataFrame, k: int) -> pd.DataFrame:
