@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks._harness import merge_figures
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("generate", "prepare", "segmentation", "propensity", "uci", "dea", "batch")
+BENCHES = ("generate", "prepare", "segmentation", "propensity", "uci", "dea", "disclosure", "batch")
 
 
 def _machine() -> str:

@@ -502,7 +502,7 @@ def attack_scope_shares(
 
 def attack_scope_aum_shares(
     region_aum: dict[str, dict[str, float | None]],
-    region_totals: dict[str, float],
+    region_totals: dict[str, float | None],
     scope_shares: dict[str, float | None],
     scope_total: float | None,
     true: dict[tuple[str, str], float] | None,
@@ -513,7 +513,7 @@ def attack_scope_aum_shares(
 
     ``region_aum[r][t]``: the tier AUM region ``r``'s report publishes (``None`` withheld, at
     least 0); ``region_totals``: each region's AUM total (taken as published, the strongest
-    reading); ``scope_shares[t]``: the scope's AUM share of tier ``t`` (``None`` withheld);
+    reading; ``None`` where the run withholds it); ``scope_shares[t]``: the scope's AUM share of tier ``t`` (``None`` withheld);
     ``scope_total``: the scope's AUM (``None``: a variable, so only the ratios of the shares
     count); ``true[(r, t)]``: the real value of each withheld cell that needs protection (a
     primary cell: small group or dominance); a withheld cell missing from ``true`` is a

@@ -348,13 +348,15 @@ def test_every_region_of_the_ci_bank_keeps_its_tier_figures(ci_bank):
 def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_bank(ci_bank):
     """Every region's 01 chart: its echelon's and the bank's tier shares and AUM shares (the
     chart's data, read exactly, from protect_scope_tiers as 01 calls it) with every region's
-    own published tier counts, tier AUM and totals."""
+    own published tier counts, tier AUM and totals (a region's AUM total unknown where the
+    run withholds it: protect_total_aum, as 01 reads it)."""
     import numpy as np
     from attacker import attack_scope_aum_shares, attack_scope_shares
 
     from bankanalysis.data.load import load_processed
     from bankanalysis.report import segmentation as rs
     from bankanalysis.report.disclosure import protect_scope_tiers
+    from bankanalysis.report.disclosure_totals import protect_total_aum, withheld_units
     from bankanalysis.rules.tiers import customer_tiers
     from bankanalysis.segmentation import tier_comparison
 
@@ -365,12 +367,14 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
     )
     tiers_all = customer_tiers(cm, months[-1], [50000, 500000, 6000000], 3)
     regions = sorted(tiers_all["region_id"].astype(str).unique())
+    aum_withheld = withheld_units(protect_total_aum(tiers_all, months[-1], K), "region", months[-1])
     own = {
         r: protect_tiers(
             rs.shown_tier_comparison(tier_comparison(tiers_all, r), K),
             tiers_all[tiers_all["region_id"] == r],
             "vip",
             K,
+            aum_withheld=r in aum_withheld,
         )
         for r in regions
     }
@@ -408,6 +412,7 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
         (r, t): v for r, cells in true_aum.items() for t, v in cells.items() if (r, t) in primary
     }
     aum_totals = {r: sum(cells.values()) for r, cells in true_aum.items()}
+    known_aum = {r: None if r in aum_withheld else v for r, v in aum_totals.items()}
 
     def leaks(protected: bool) -> tuple[list, list]:
         out, out_aum = [], []
@@ -426,7 +431,7 @@ def test_tier_mix_bars_of_echelon_and_bank_give_no_small_tier_back_on_the_ci_ban
                 for known in (a, None):  # the scope's AUM published, or only the ratios
                     found = attack_scope_aum_shares(
                         {q: aum[q] for q in group},
-                        aum_totals,
+                        known_aum,
                         column(comp, scope, "aum_share"),
                         known,
                         true,

@@ -47,9 +47,11 @@ def programme_choice(
     :func:`goals`, from one linear programme per goal instead of one per candidate.
 
     The attacker's programme over the withheld cells and every published cell that may be
-    withheld (the rule of :func:`~bankanalysis.rules.disclosure_secondary.protect`'s candidates) linked to ``target`` through relations, each of those
-    with the bounds its ``"x"`` would give and a cost per unit it moves from its true value;
-    ``target`` is held at the goal. The published cells the cheapest point moves are withheld:
+    withheld (not fixed, not zero, a count of at least ``k``: the rule of
+    :func:`~bankanalysis.rules.disclosure_secondary.protect`'s candidates) linked to ``target``
+    through relations, each of those with the bounds its ``"x"`` would give and a cost per unit
+    it moves from its true value; ``target`` is held at the goal. A programme the solver does
+    not solve is read as no point (the fail-safe then withholds more, never less). The published cells the cheapest point moves are withheld:
     that point then satisfies every relation and marker, so ``target``'s interval reaches the
     goal (the incremental attacker of Fischetti and Salazar, *Solving the cell suppression
     problem on tabular data with linear constraints*, Management Science 47(7), 2001, as a
