@@ -29,6 +29,7 @@ from bankanalysis.report.disclosure_links import (
 from bankanalysis.report.disclosure_links import cell_name as _cell
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_pieces import PieceIntervals
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_DOMINANCE_P,
     DEFAULT_PROTECTION_LEVEL,
@@ -318,7 +319,15 @@ def protect_grid(
         prot = protect(table, primary, k, level, hidden=hidden)
     # where the search gave up: the cell's column, then (a card adding up over its tiers) its
     # row too, then every cell, under "withheld"
-    prot = fail_safe(table, prot, _grid_failsafe_steps(own, row_sums, covers), k, level)
+    prot = fail_safe(
+        table,
+        prot,
+        _grid_failsafe_steps(own, row_sums, covers),
+        k,
+        level,
+        # a large table's audits (a region's manager cards) from one warm-started model
+        auditor=lambda t, st: PieceIntervals(t, k, level).audit(st),
+    )
     if not prot.safe:  # a count only: the cells are named by unit ids (outlets, managers)
         logger.info(unsafe_note("per-unit table", prot))
     out = pd.DataFrame("", index=frame.index, columns=cols)

@@ -54,6 +54,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,6 +224,10 @@ class _Intervals:
         self._kept: OrderedDict[tuple, list] = OrderedDict()
         self._kept_size = 0
         self.kept = KEPT_COEFFICIENTS if kept is None else kept
+        #: makes the solver of components of more than SEARCH_PIECE withheld cells
+        #: (:meth:`interval`), once, when the first such component is asked about
+        self.make_large: Callable[[], Any] | None = None
+        self._large: Any = None
 
     def _entry(self, hidden: tuple[str, ...], status: Mapping[str, str]) -> list:
         """The memo of a component under its statuses (created empty, marked most recent)."""
@@ -322,6 +327,10 @@ class _Intervals:
         """Smallest and largest value of ``target`` consistent with everything published
         (``components``: :meth:`components` of ``status`` when the caller has them)."""
         hidden = components[target] if components is not None else self.component(status, target)
+        if self.make_large is not None and len(hidden) > SEARCH_PIECE:
+            if self._large is None:
+                self._large = self.make_large()
+            return self._large.interval(status, target)
         intervals = self._entry(hidden, status)[1]
         found = intervals.get(target)
         if found is None:
@@ -509,6 +518,12 @@ def protect(
     # stays feasible): a cell found safe stays safe and is not solved again before the audit
     proven: set[str] = set()
     solver = _Intervals(table, k)
+    # a large component's intervals from one warm-started model of the table, changed cell by
+    # cell between questions (the same intervals: PieceIntervals); imported here, as that
+    # module builds on this one
+    from bankanalysis.rules.disclosure_pieces import PieceIntervals
+
+    solver.make_large = lambda: PieceIntervals(table, k, level)
     while True:
         target, width = None, 0.0
         comps = solver.components(status)
