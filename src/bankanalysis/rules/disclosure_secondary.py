@@ -44,7 +44,11 @@ that component changes, so a table of thousands of units (a large region's manag
 scorecards, one relation per column) is many small programmes of milliseconds each rather than
 one over every hidden cell per primary cell. A programme is also memoised by its numbers for the
 process (:func:`feasible_range`): tables that pose the same one (01's upgrade figures, protected
-with the pipeline in three tables) solve it once.
+with the pipeline in three tables) solve it once. A component of more than
+:data:`SEARCH_PIECE` withheld cells (a large region's manager scorecards with their row sums)
+is asked of one warm-started model of the whole table instead
+(:class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals`: the same intervals, each
+question changing only the bounds of the cells whose status changed).
 """
 
 from __future__ import annotations
@@ -92,14 +96,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-
 #: Up to this many candidates, pairs are tried when no single cell protects a primary one.
 MAX_PAIR_CANDIDATES = 8
 
 #: A primary cell whose component holds more withheld cells than this gets its secondary cells
-#: from :func:`~bankanalysis.rules.disclosure_choice.programme_choice`: trying every candidate, each a programme of the whole
-#: component, took a large region's manager scorecards (199 cards, components of 235 cells and
-#: 150 candidates) past 110,000 programmes.
+#: from :func:`~bankanalysis.rules.disclosure_choice.programme_choice` and its intervals from
+#: one warm-started model of the table (``PieceIntervals``): trying every candidate, each a
+#: programme of the whole component, took a large region's manager scorecards (199 cards,
+#: components of 235 cells and 150 candidates) past 110,000 programmes.
 SEARCH_PIECE = 60
 
 
