@@ -308,7 +308,7 @@ def protect_grid(
         rests=rests,
         caps=cover_caps(covers or {}, [c for c in cols if c not in counts and c not in money]),
     )
-    prot = protect(table, primary, k, level, hidden=hidden)
+    prot = protect(table, primary, k, level, hidden=hidden, large=PieceIntervals)
     loose = fixed - set(withholdable_totals)
     # the published totals pin a withheld cell: let the step withhold them too; then the
     # other table's shown parts (the caller withholds there what this step chose)
@@ -316,7 +316,7 @@ def protect_grid(
         if prot.safe or looser == table.fixed:
             continue
         table = replace(table, fixed=frozenset(looser))
-        prot = protect(table, primary, k, level, hidden=hidden)
+        prot = protect(table, primary, k, level, hidden=hidden, large=PieceIntervals)
     # where the search gave up: the cell's column, then (a card adding up over its tiers) its
     # row too, then every cell, under "withheld"
     prot = fail_safe(

@@ -33,6 +33,7 @@ import pandas as pd
 
 from bankanalysis.report.disclosure_grid import cell_value
 from bankanalysis.rules.disclosure import is_small
+from bankanalysis.rules.disclosure_pieces import PieceIntervals
 from bankanalysis.rules.disclosure_secondary import (
     FAILSAFE,
     PRIMARY,
@@ -463,7 +464,7 @@ def protect_plan_counts(
         table, primary, hidden, printed = plan_count_table(
             wide, region, month, k, mine, quarters=labels, year=col in years, region_hidden=gone
         )
-        prot = protect(table, primary, k, hidden=hidden)
+        prot = protect(table, primary, k, hidden=hidden, large=PieceIntervals)
         # the data month of an outlet is the outlet table's (never withheld in addition, nor
         # relabelled: its "<k" stays printed there)
         given_now = {_name(f"outlet={o}", "month", month): s for o, s in (mine or {}).items()}
@@ -654,7 +655,7 @@ def protect_total_counts(
             quarters=labels,
             year=col in years,
         )
-        prot = protect(table, primary, k, hidden=hidden)
+        prot = protect(table, primary, k, hidden=hidden, large=PieceIntervals)
         free = [c for c in table.values if not c.startswith("[bank=")]
         groupings = (_echelon_of(echelon), _unit_and_period)
         prot = fail_safe(table, prot, failsafe_steps(free, *groupings), k)

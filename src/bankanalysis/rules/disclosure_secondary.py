@@ -46,9 +46,9 @@ one over every hidden cell per primary cell. A programme is also memoised by its
 process (:func:`feasible_range`): tables that pose the same one (01's upgrade figures, protected
 with the pipeline in three tables) solve it once. A component of more than
 :data:`SEARCH_PIECE` withheld cells (a large region's manager scorecards with their row sums)
-is asked of one warm-started model of the whole table instead
-(:class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals`: the same intervals, each
-question changing only the bounds of the cells whose status changed).
+is asked of one warm-started model of the whole table instead when the caller passes one
+(:func:`protect`'s ``large``: :class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals`,
+the same intervals, each question changing only the bounds of the cells whose status changed).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ MAX_PAIR_CANDIDATES = 8
 
 #: A primary cell whose component holds more withheld cells than this gets its secondary cells
 #: from :func:`~bankanalysis.rules.disclosure_choice.programme_choice` and its intervals from
-#: one warm-started model of the table (``PieceIntervals``): trying every candidate, each a
+#: the caller's warm-started model of the table (:func:`protect`'s ``large``): trying every candidate, each a
 #: programme of the whole component, took a large region's manager scorecards (199 cards,
 #: components of 235 cells and 150 candidates) past 110,000 programmes.
 SEARCH_PIECE = 60
@@ -498,13 +498,18 @@ def protect(
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
     hidden: Mapping[str, str] | None = None,
+    large: Callable[[LinearTable, int, float], Any] | None = None,
 ) -> Protection:
     """Hide ``primary`` and as few further cells as needed for every primary cell to pass
     :func:`audit` (greedy, deterministic; see the module docstring).
 
     ``hidden`` (``{cell: status}``) are cells another table already withholds (a joint
     problem: that table's cells in relations with this one's); their ``"primary"`` ones are
-    audited like ``primary``, the others count as withheld.
+    audited like ``primary``, the others count as withheld. ``large`` makes, from the table,
+    ``k`` and ``level``, a solver whose ``interval(status, cell)`` answers for components of
+    more than :data:`SEARCH_PIECE` withheld cells with the same intervals
+    (:class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals`, one warm-started model of
+    the table, which the callers with large tables pass); made when first needed.
 
     Examples
     --------
@@ -522,12 +527,8 @@ def protect(
     # stays feasible): a cell found safe stays safe and is not solved again before the audit
     proven: set[str] = set()
     solver = _Intervals(table, k)
-    # a large component's intervals from one warm-started model of the table, changed cell by
-    # cell between questions (the same intervals: PieceIntervals); imported here, as that
-    # module builds on this one
-    from bankanalysis.rules.disclosure_pieces import PieceIntervals
-
-    solver.make_large = lambda: PieceIntervals(table, k, level)
+    if large is not None:
+        solver.make_large = lambda: large(table, k, level)
     while True:
         target, width = None, 0.0
         comps = solver.components(status)
