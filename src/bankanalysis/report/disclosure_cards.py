@@ -17,6 +17,7 @@ import pandas as pd
 
 from bankanalysis.report.disclosure import protect_outlet_counts, tier_count_status
 from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
+from bankanalysis.report.disclosure_links import cell_name
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -37,11 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _cell(col: str, row: object) -> str:
-    """A cell's name in :func:`~bankanalysis.report.disclosure_grid.protect_grid`."""
-    return f"{col}[row={row}]"
 
 
 #: Scorecard rates and the customers each is about (withheld when that group is small or the
@@ -257,11 +253,11 @@ def protect_cards(
         for c, st in (decided or {}).items()
         if c in additive
     }
-    forced = {_cell(c, i) for c, st in decided.items() for i, s in st.items() if s} | {
+    forced = {cell_name(c, i) for c, st in decided.items() for i, s in st.items() if s} | {
         c for c, st in (decided or {}).items() if c in decided and st.attrs.get("total")
     }  # a total the run withholds
     # what the decision publishes, the reports print: never a secondary cell here
-    shown = {_cell(c, i) for c, st in decided.items() for i, s in st.items() if not s}
+    shown = {cell_name(c, i) for c, st in decided.items() for i, s in st.items() if not s}
     status = protect_grid(
         cards,
         additive,

@@ -12,7 +12,7 @@ fail-safe where the search gives up) and show the markers (``"<k"`` small, ``"x"
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -353,7 +353,7 @@ def _grid_failsafe_steps(
     own: Sequence[str],
     row_sums: Mapping[str, Sequence[str]] | None,
     covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None,
-) -> list:
+) -> list[Callable[[str], list[str]]]:
     """The fail-safe steps of :func:`protect_grid`: a cell's column; with ``row_sums``, its
     column and its row (a manager's private-banking count of 1 comes back as the card's
     customers less its other tiers whatever its column shows), a cover's cell (an outlet's
