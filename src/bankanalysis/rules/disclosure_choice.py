@@ -7,7 +7,7 @@ where no one cell nor pair protects a cell.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import linprog
@@ -18,6 +18,7 @@ from bankanalysis.rules.disclosure_table import (
     SECONDARY,
     LinearTable,
     _bounds,
+    withholdable,
 )
 
 __all__ = ["goals", "programme_choice"]
@@ -41,7 +42,12 @@ def goals(table: LinearTable, cell: str, k: int, level: float) -> tuple[float, f
 
 
 def programme_choice(
-    table: LinearTable, status: Mapping[str, str], target: str, k: int, level: float
+    table: LinearTable,
+    status: Mapping[str, str],
+    target: str,
+    k: int,
+    level: float,
+    by_cell: Mapping[str, Sequence[int]] | None = None,
 ) -> list[str] | None:
     """The published cells to withhold so that ``target`` can take both of its
     :func:`goals`, from one linear programme per goal instead of one per candidate.
@@ -57,25 +63,24 @@ def programme_choice(
     problem on tabular data with linear constraints*, Management Science 47(7), 2001, as a
     heuristic: its linear relaxation, both goals in turn). ``None`` when no withholding
     reaches a goal (the published totals pin the cell); empty when the withheld cells alone
-    reach both (a rounding case: the caller's search decides).
+    reach both (a rounding case: the caller's search decides). ``by_cell``: the relations
+    of each cell (``{cell: [relation index]}``), when the caller has them.
     """
     import scipy.sparse as sp
 
-    def movable(c: str) -> bool:
-        v = float(table.values[c])
-        return c not in table.fixed and v != 0 and (c in table.money or v >= k)
-
-    by_cell: dict[str, list[int]] = {}
-    for i, rel in enumerate(table.relations):
-        for c in rel:
-            by_cell.setdefault(c, []).append(i)
+    if by_cell is None:
+        index: dict[str, list[int]] = {}
+        for i, rel in enumerate(table.relations):
+            for c in rel:
+                index.setdefault(c, []).append(i)
+        by_cell = index
     cells, rels, stack = {target}, set(), [target]
     while stack:  # the unknowns linked to the target through unknowns
         for r in by_cell.get(stack.pop(), ()):
             if r not in rels:
                 rels.add(r)
                 for d in table.relations[r]:
-                    if d not in cells and (d in status or movable(d)):
+                    if d not in cells and (d in status or withholdable(table, d, k)):
                         cells.add(d)
                         stack.append(d)
     names = sorted(cells)

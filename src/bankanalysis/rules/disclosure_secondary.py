@@ -75,6 +75,7 @@ from bankanalysis.rules.disclosure_table import (
     LinearTable,
     _bounds,
     _safe,
+    withholdable,
 )
 
 __all__ = [
@@ -546,7 +547,7 @@ def protect(
         if candidates and len(comps[target]) > SEARCH_PIECE:
             # a large component: one programme names the cells (or says none protect the
             # cell), not a programme per candidate
-            chosen = programme_choice(table, status, target, k, level)
+            chosen = programme_choice(table, status, target, k, level, solver.by_cell)
         if chosen is None or not candidates:
             # debug only: a cell's name may hold a unit id (the caller reports the count)
             logger.debug("disclosure: no further cell can protect %s", target)
@@ -621,8 +622,7 @@ def _candidates(table: LinearTable, status: Mapping[str, str], target: str, k: i
     when none is left, with any hidden cell but the rests), never fixed, never zero."""
 
     def ok(c: str) -> bool:
-        v = float(table.values[c])
-        return c not in status and c not in table.fixed and v != 0 and (c in table.money or v >= k)
+        return c not in status and withholdable(table, c, k)
 
     near = sorted(c for c in table.neighbours(target) if ok(c))
     if near:

@@ -104,3 +104,10 @@ def _safe(table: LinearTable, cell: str, lo: float, hi: float, k: int, level: fl
     if 0 < value < k:
         return hi - lo >= min((k - 1) / 2, table.caps.get(cell, math.inf)) - tol
     return True  # a zero or large count hidden for another reason: nothing required
+
+
+def withholdable(table: LinearTable, cell: str, k: int) -> bool:
+    """Whether a published ``cell`` may be withheld as a secondary cell: never fixed, never
+    zero, a count of at least ``k`` (one of 1 to ``k - 1`` is primary) or money."""
+    v = float(table.values[cell])
+    return cell not in table.fixed and v != 0 and (cell in table.money or v >= k)
