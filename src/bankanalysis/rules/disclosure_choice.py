@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -18,10 +19,11 @@ from bankanalysis.rules.disclosure_table import (
     SECONDARY,
     LinearTable,
     _bounds,
+    silent_highs,
     withholdable,
 )
 
-__all__ = ["goals", "programme_choice"]
+__all__ = ["WarmChoice", "goals", "programme_choice"]
 
 
 def goals(table: LinearTable, cell: str, k: int, level: float) -> tuple[float, float]:
@@ -120,3 +122,134 @@ def programme_choice(
             c for c, d in zip(pool, shift, strict=True) if d > _TOL * max(1.0, abs(table.values[c]))
         )
     return sorted(moved)
+
+
+class WarmChoice:
+    """:func:`programme_choice`'s answers from one HiGHS model of the whole table kept
+    between questions, so a step changes bounds and costs instead of building a programme.
+
+    Every cell is a column (a published cell that may not be withheld with both bounds at its
+    value); every cell that may ever be withheld (:func:`withholdable`) has two more, the units
+    it moves up and down from its true value, tied to it by a row (``x - up + down = value``).
+    For a question the withheld cells take the bounds their markers give and move free, the
+    published cells that may be withheld take a withheld cell's bounds and pay one per unit
+    moved, ``target`` is held at each goal in turn; the dual simplex starts from the last
+    basis. The programme of :func:`programme_choice` is this one restricted to the cells
+    linked to ``target`` through unknowns; the rest is independent of it and costs nothing
+    at the true values, so the cheapest points move the same total (the cells named may
+    differ where the cheapest point is not unique: each choice reaches both goals).
+
+    Examples
+    --------
+    >>> t = LinearTable({"a": 50, "b": 30, "c": 4, "n": 84},
+    ...                 ({"a": 1, "b": 1, "c": 1, "n": -1},), fixed=frozenset({"n"}))
+    >>> set(WarmChoice(t, 10, 0.5).choose({"c": PRIMARY}, "c")) <= {"a", "b"}
+    True
+    """
+
+    def __init__(self, table: LinearTable, k: int, level: float):
+        self.table, self.k, self.level = table, k, level
+        self.names = sorted(table.values)
+        self.pos = {c: i for i, c in enumerate(self.names)}
+        self.free = [c for c in self.names if withholdable(table, c, k)]
+        self.dev = {c: j for j, c in enumerate(self.free)}
+        self._model: Any = None
+        self._status: dict[str, str] = {}
+        self._target: str | None = None
+        self.solved = 0  # programmes solved (for the log and the tests)
+
+    def _build(self) -> Any:
+        import highspy
+        import scipy.sparse as sp
+
+        n, m = len(self.names), len(self.free)
+        rows, cols, coefs = [], [], []
+        for i, rel in enumerate(self.table.relations):
+            for c, coef in rel.items():
+                rows.append(i)
+                cols.append(self.pos[c])
+                coefs.append(float(coef))
+        base = len(self.table.relations)
+        for j, c in enumerate(self.free):  # x - up + down = value
+            rows += [base + j] * 3
+            cols += [self.pos[c], n + j, n + m + j]
+            coefs += [1.0, -1.0, 1.0]
+        a = sp.csc_matrix((coefs, (rows, cols)), shape=(base + m, n + 2 * m))
+        values = np.array([float(self.table.values[c]) for c in self.names])
+        lower, upper = values.copy(), values.copy()
+        for c in self.free:  # published and withholdable: a withheld cell's bounds, at a cost
+            lower[self.pos[c]], upper[self.pos[c]] = self._bounds(c, SECONDARY)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n + 2 * m, base + m
+        lp.col_cost_ = np.concatenate([np.zeros(n), np.ones(2 * m)])
+        lp.col_lower_ = np.concatenate([lower, np.zeros(2 * m)])
+        lp.col_upper_ = np.concatenate([upper, np.full(2 * m, highspy.kHighsInf)])
+        dev_values = values[[self.pos[c] for c in self.free]]
+        lp.row_lower_ = np.concatenate([np.zeros(base), dev_values])
+        lp.row_upper_ = lp.row_lower_.copy()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype("float64")
+        h = silent_highs()
+        h.passModel(lp)
+        return h
+
+    def _bounds(self, cell: str, status: str | None) -> tuple[float, float]:
+        """The column bounds of ``cell``: its marker's when withheld (or withholdable), else
+        its value."""
+        import highspy
+
+        if status is None and cell not in self.dev:
+            v = float(self.table.values[cell])
+            return v, v
+        lo, hi = _bounds(self.table, cell, status or SECONDARY, self.k)
+        return lo, highspy.kHighsInf if hi is None else hi
+
+    def _apply(self, status: Mapping[str, str], target: str) -> Any:
+        """The model with ``status``'s bounds and costs (only the changed cells are set)."""
+        if self._model is None:
+            self._model = self._build()
+        before, n, m = self._status, len(self.names), len(self.free)
+        changed = {c for c, st in status.items() if before.get(c) != st}
+        changed |= {c for c in before if c not in status}
+        changed |= {t for t in (self._target, target) if t is not None}
+        if changed:
+            cells = sorted(changed)
+            lo, hi = zip(*(self._bounds(c, status.get(c)) for c in cells), strict=True)
+            idx = np.array([self.pos[c] for c in cells], dtype=np.int32)
+            self._model.changeColsBounds(len(idx), idx, np.array(lo), np.array(hi))
+            devs = [c for c in cells if c in self.dev]
+            if devs:  # withheld (or the target): moves free; published: one per unit
+                cost = [0.0 if c in status or c == target else 1.0 for c in devs]
+                j = np.array([self.dev[c] for c in devs], dtype=np.int32)
+                both = np.concatenate([n + j, n + m + j]).astype(np.int32)
+                self._model.changeColsCost(len(both), both, np.array(cost + cost))
+        self._status, self._target = dict(status), target
+        return self._model
+
+    def choose(self, status: Mapping[str, str], target: str) -> list[str] | None:
+        """The published cells to withhold so that ``target`` reaches both of its
+        :func:`goals` (``None``: no withholding does), as :func:`programme_choice`."""
+        import highspy
+
+        h = self._apply(status, target)
+        n, m, j = len(self.names), len(self.free), self.pos[target]
+        moved: set[str] = set()
+        for goal in goals(self.table, target, self.k, self.level):
+            h.changeColsBounds(1, np.array([j], dtype=np.int32), np.array([goal]), np.array([goal]))
+            h.run()
+            self.solved += 1
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                h.clearSolver()  # the next question starts afresh
+                return None
+            x = np.asarray(h.getSolution().col_value)
+            shift = x[n : n + m] + x[n + m :]
+            moved.update(
+                c
+                for c, d in zip(self.free, shift, strict=True)
+                if c not in status
+                and c != target
+                and d > _TOL * max(1.0, abs(float(self.table.values[c])))
+            )
+        return sorted(moved)  # the target's bounds are a goal's: _apply sets them again

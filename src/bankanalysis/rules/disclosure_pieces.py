@@ -42,14 +42,13 @@ the same intervals and the same cells.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bankanalysis.rules.disclosure_choice import WarmChoice
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_PROTECTION_LEVEL,
     PRIMARY,
@@ -58,6 +57,7 @@ from bankanalysis.rules.disclosure_secondary import (
     _Intervals,
     _safe,
 )
+from bankanalysis.rules.disclosure_table import silent_highs as _silent_highs
 
 __all__ = ["SMALL_PIECE", "PieceIntervals"]
 
@@ -71,27 +71,6 @@ SMALL_PIECE = 60
 POINT_ROUNDS = 40
 MIN_SETTLED = 1
 _ROUND = 1e-6
-
-
-def _silent_highs() -> Any:
-    """A ``highspy.Highs`` with no output (its banner goes to file descriptor 1 when the first
-    instance is made, before any option can be set: pointed at the null device meanwhile)."""
-    import highspy
-
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("solver", "simplex")
-    return h
 
 
 class PieceIntervals:
@@ -131,6 +110,7 @@ class PieceIntervals:
         self._model: Any = None
         self._status: dict[str, str] = {}
         self._cost: list[int] = []
+        self._choice: WarmChoice | None = None
         self.solved = 0  # programmes of the model solved (for the log)
 
     # ----------------------------------------------------------------- the model
@@ -239,6 +219,13 @@ class PieceIntervals:
         return out[0], out[1]
 
     # ----------------------------------------------------------------- questions
+    def choice(self, status: Mapping[str, str], target: str) -> list[str] | None:
+        """The cells to withhold for ``target`` in a large component
+        (:class:`~bankanalysis.rules.disclosure_choice.WarmChoice`, made when first asked)."""
+        if self._choice is None:
+            self._choice = WarmChoice(self.table, self.k, self.level)
+        return self._choice.choose(status, target)
+
     def interval(self, status: Mapping[str, str], cell: str) -> tuple[float, float]:
         """``cell``'s feasible interval under ``status`` (exactly :func:`cell_interval`'s)."""
         if self._small_piece(status, cell):
@@ -278,7 +265,7 @@ class PieceIntervals:
         for c in primary:
             if len(comps[c]) <= SMALL_PIECE:
                 found[c] = self.small.interval(status, c, comps)
-        found.update(self._settle(status, large))
+        found.update(self.settle(status, large))
         rows = []
         for c in primary:
             lo, hi = found[c]
@@ -293,12 +280,12 @@ class PieceIntervals:
             )
         return pd.DataFrame(rows, columns=["cell", "value", "lower", "upper", "safe"])
 
-    def _settle(
+    def _points(
         self, status: Mapping[str, str], cells: list[str]
-    ) -> dict[str, tuple[float, float]]:
-        """Intervals of ``cells`` (in large pieces): points first, then one by one."""
-        if not cells:
-            return {}
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rounds of points pushing the ``cells`` not yet settled down and up at once: the
+        lowest and highest value each took, and whether that already spans its protection
+        interval (module docstring)."""
         idx = np.array([self.pos[c] for c in cells])
         low, high = self.values[idx].copy(), self.values[idx].copy()
         integer = np.array([c not in self.table.money for c in cells])
@@ -331,13 +318,29 @@ class PieceIntervals:
             done = now
             if fresh < MIN_SETTLED:
                 break
+        return low, high, done
+
+    def proven(self, status: Mapping[str, str], cells: list[str]) -> set[str]:
+        """The ``cells`` (in large pieces) that the points alone show safe under ``status``
+        (the others may be safe too: ask :meth:`safe`)."""
+        if not cells:
+            return set()
+        done = self._points(status, cells)[2]
+        return {c for c, ok in zip(cells, done, strict=True) if ok}
+
+    def settle(self, status: Mapping[str, str], cells: list[str]) -> dict[str, tuple[float, float]]:
+        """Intervals of ``cells`` (in large pieces): points first, then one by one (a cell
+        the points settle has those points' bounds, its interval being at least that wide)."""
+        if not cells:
+            return {}
+        low, high, done = self._points(status, cells)
         out: dict[str, tuple[float, float]] = {}
         for i, c in enumerate(cells):
             if done[i]:
                 a, b = float(low[i]), float(high[i])
                 out[c] = (
                     (float(np.ceil(a - _ROUND)), float(np.floor(b + _ROUND)))
-                    if integer[i]
+                    if c not in self.table.money
                     else (a, b)
                 )
             else:

@@ -8,8 +8,11 @@ relations and bounds (:class:`LinearTable`), shared by the audit
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "DEFAULT_DOMINANCE_P",
@@ -18,6 +21,8 @@ __all__ = [
     "PRIMARY",
     "SECONDARY",
     "LinearTable",
+    "silent_highs",
+    "withholdable",
 ]
 
 #: Status of a cell hidden because it is sensitive itself.
@@ -111,3 +116,24 @@ def withholdable(table: LinearTable, cell: str, k: int) -> bool:
     zero, a count of at least ``k`` (one of 1 to ``k - 1`` is primary) or money."""
     v = float(table.values[cell])
     return cell not in table.fixed and v != 0 and (cell in table.money or v >= k)
+
+
+def silent_highs() -> Any:
+    """A ``highspy.Highs`` with no output (its banner goes to file descriptor 1 when the first
+    instance is made, before any option can be set: pointed at the null device meanwhile)."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    return h
