@@ -14,6 +14,7 @@ LAYERS: dict[str, int] = {
     "config": 0,
     "provenance": 0,
     "frames": 0,
+    "shared_work": 0,
     "rules": 1,
     "contract": 1,
     "data": 2,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bankanalysis.batch.jobs import OK_STATUSES, Job, JobResult, utc_now
+from bankanalysis.shared_work import MAX_CREDIT, credited_seconds, mark_job_folder
 
 __all__ = ["collect_outputs", "execute_job", "finish_job", "prepare_env"]
 
@@ -84,6 +85,30 @@ def _kill_kernel(thread_id: int, fired: threading.Event, done: threading.Event) 
         done.wait(WATCHDOG_RETRY_S)
 
 
+def _watchdog(
+    thread_id: int,
+    fired: threading.Event,
+    done: threading.Event,
+    timeout_s: float,
+    workdir: Path,
+    extra: list[float],
+) -> None:
+    """Kill the job's kernel ``timeout_s`` after the start, plus the seconds the kernel spent
+    on figures the whole run shares (:func:`~bankanalysis.shared_work.credited_seconds`, at
+    most :data:`~bankanalysis.shared_work.MAX_CREDIT` times the timeout; ``extra[0]`` says how
+    many were granted), unless the job is ``done`` first."""
+    deadline = time.monotonic() + timeout_s
+    while not done.wait(max(0.0, deadline - time.monotonic())):
+        credit = min(credited_seconds(workdir), MAX_CREDIT * timeout_s)
+        if credit > extra[0] + 1e-3:
+            deadline += credit - extra[0]
+            extra[0] = credit
+            logger.info("shared figures: the job's deadline is %.0f s later", credit)
+            continue
+        _kill_kernel(thread_id, fired, done)
+        return
+
+
 def _kill_process_tree(pid: int) -> None:
     import psutil
 
@@ -117,7 +142,8 @@ def execute_job(job: Job) -> JobResult:
     failing notebook.
 
     The notebook runs in a fresh temporary working directory. After ``timeout_minutes`` the
-    kernel is killed. Whatever happened, the executed notebook is kept, the failing cell is
+    kernel is killed, later by the time it spent computing figures the whole run shares
+    (:mod:`bankanalysis.shared_work`). Whatever happened, the executed notebook is kept, the failing cell is
     marked and the report is rendered with the error visible.
 
     Parameters
@@ -145,9 +171,14 @@ def execute_job(job: Job) -> JobResult:
     job.output_dir.mkdir(parents=True, exist_ok=True)
     status, error = "ok", None
     fired, done = threading.Event(), threading.Event()
-    timer = threading.Timer(job.timeout_s, _kill_kernel, args=(threading.get_ident(), fired, done))
-    timer.daemon = True
     workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+    mark_job_folder(Path(workdir))  # the kernel records its shared work there
+    extra: list[float] = [0.0]
+    timer = threading.Thread(
+        target=_watchdog,
+        args=(threading.get_ident(), fired, done, job.timeout_s, Path(workdir), extra),
+        daemon=True,
+    )
     config = _ipc_kernel_config(Path(workdir))
     from bankanalysis.batch.kernels import QuietKernelManager, WarmKernelManager
 
@@ -173,7 +204,7 @@ def execute_job(job: Job) -> JobResult:
             # already in use, nteract/papermill#511)
             config=config,
             # per-cell backstop; the watchdog (whole notebook) normally fires first
-            execution_timeout=job.timeout_s + 30,
+            execution_timeout=job.timeout_s * (1 + MAX_CREDIT) + 30,
             **warm,
         )
     except PapermillExecutionError as exc:
@@ -185,12 +216,16 @@ def execute_job(job: Job) -> JobResult:
         status = "timeout" if fired.is_set() else "failed"
         error = f"{type(exc).__name__}: {exc}"
     finally:
-        done.set()
-        timer.cancel()
+        done.set()  # the watchdog stops
         shutil.rmtree(workdir, ignore_errors=True)
     if fired.is_set():  # whatever the kill looked like from inside, it was the timeout
         status = "timeout"
         error = f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes)"
+        if extra[0] > 0:
+            error += (
+                f" and {extra[0] / 60:.1f} more computing figures the whole run shares"
+                f" (at most {MAX_CREDIT:g} times the timeout)"
+            )
     result = finish_job(job, status, error, started, time.monotonic() - t0)
     result.kernel = _kernel_mode(job, workdir)
     return result

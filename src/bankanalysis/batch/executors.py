@@ -22,6 +22,7 @@ from typing import Any
 
 from bankanalysis.batch.execute import execute_job, finish_job, prepare_env
 from bankanalysis.batch.jobs import Job, JobResult, utc_now
+from bankanalysis.shared_work import MAX_CREDIT
 
 __all__ = [
     "HARD_TIMEOUT_GRACE_S",
@@ -184,14 +185,18 @@ class LocalProcessExecutor(Executor):
                     if w.idx is None:
                         continue
                     job = jobs[w.idx]
-                    overdue = time.monotonic() - w.since > job.timeout_s + HARD_TIMEOUT_GRACE_S
+                    # the job's own watchdog may grant up to MAX_CREDIT timeouts more for
+                    # figures the whole run shares (bankanalysis.shared_work)
+                    longest = job.timeout_s * (1 + MAX_CREDIT)
+                    overdue = time.monotonic() - w.since > longest + HARD_TIMEOUT_GRACE_S
                     if w.proc.is_alive() and not overdue:
                         continue
                     _kill_tree(w.proc.pid)
                     w.proc.join(5)
                     status = "timeout" if overdue else "killed"
                     why = (
-                        f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes); its"
+                        f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes, up"
+                        f" to {MAX_CREDIT:g} times more for figures the run shares); its"
                         f" worker did not stop within {HARD_TIMEOUT_GRACE_S:g} s more and was"
                         " stopped"
                         if overdue

@@ -158,7 +158,8 @@ class CommonParams(BaseModel):
     timeout_minutes: float = Field(
         20.0,
         gt=0,
-        description="per-notebook timeout of the batch, not passed to the notebook (minutes)",
+        description="per-notebook timeout of the batch, not passed to the notebook; time spent "
+        "on figures the whole run shares is added, up to twice this (minutes)",
     )
 
     @field_validator("region_id", "run_id")
@@ -510,7 +511,6 @@ _DEFAULTS_HEADER = """\
 # GENERATED from the schema in src/bankanalysis/params.py by `bankanalysis params --defaults`;
 # edit the schema (default and description of the field), then regenerate this file:
 #   bankanalysis params --defaults --out params/defaults.yaml
-#
 # Layout:
 #   common:     parameters every notebook receives
 #   notebooks:  one section per notebook (file stem), notebook-specific parameters

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bankanalysis.shared_work import shared_work
+
 __all__ = ["cache_key", "cached_for_data", "load_or_build"]
 
 logger = logging.getLogger(__name__)
@@ -87,7 +89,9 @@ def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[
     if (entry / _BUNDLE).is_file():
         logger.info("reusing cached propensity models %s", entry)
         return _read(entry), True
-    with _locked(cache_dir / f".{key}.lock"):
+    # building, or waiting for another report's build, is work for the whole run: a batch
+    # job's timeout does not count it (bankanalysis.shared_work)
+    with shared_work(), _locked(cache_dir / f".{key}.lock"):
         if (entry / _BUNDLE).is_file():  # built by another process while we waited
             logger.info("reusing propensity models built by another run: %s", entry)
             return _read(entry), True
