@@ -884,7 +884,7 @@ def test_every_html_table_of_a_run_is_read(ci_run):
     assert {t.page for t in tables} == pages
     assert all(len(t.header) >= 2 and t.rows for t in tables)
     assert twins["withheld"] > 0 and lin["relations"]
-    if not AUDIT:  # the CI batch: 81 tables on 8 pages, 538 withheld cells (258 before 03's
+    if not AUDIT:  # the CI batch: 81 tables on 8 pages, 500 withheld cells (258 before 03's
         # plan tables withheld the outlets' new customers: 44 more, every period and change;
         # 149 more since the regions' and echelons' counts of 1 to k-1 are withheld run-wide,
         # with their attainment, year to date, changes and secondary cells; 41 more since the
@@ -920,9 +920,13 @@ def test_every_html_table_of_a_run_is_read(ci_run):
         # secondary cells from one programme per cell (programme_choice): the run-wide
         # new-customer counts of the regions and echelons, every month, withhold fewer 'x' --
         # the overview prints a region's 2025-Q4, 2026-Q1 and 2026-Q2 and another's 2026-Q2
-        # that the candidate search withheld, and 03's plan table their attainment)
+        # that the candidate search withheld, and 03's plan table their attainment;
+        # 32 fewer since that programme is asked of one warm-started model of the table
+        # (WarmChoice), which names other cells where the cheapest point is not unique: the
+        # same run-wide new-customer counts, in the overview's plan, quarter and change tables
+        # and 03's of R01, R02 and R03 (fewer) and R04 (2 more), every attack passing)
         assert len(pages) == 8 and len(tables) == 81
-        assert twins["withheld"] == 532
+        assert twins["withheld"] == 500
         # the tier tables (shares tied to the counts), the plan tables (region = its
         # outlets), the overview (bank = its regions or echelons)
         named = {name.split("#")[0] for name, _ in lin["relations"]}
