@@ -16,6 +16,7 @@ afresh for each question instead of asked of one warm-started model of the table
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -75,18 +76,17 @@ def _protect(
     written): CPU seconds, the managers' cells withheld, and how many stay unprotected.
     ``warm=False``: the programme's choice built afresh for each question."""
     cards, outlet_cards, book = bank
-    saved, saved_choice = ds.SEARCH_PIECE, dp.PieceIntervals.choice
-    ds.SEARCH_PIECE = piece
-    if not warm:
-        dp.PieceIntervals.choice = _fresh_choice  # type: ignore[method-assign]
-    try:
+    # the variants are internal settings of the solver, swapped for the measurement only
+    choice = dp.PieceIntervals.choice if warm else _fresh_choice
+    with (
+        mock.patch.object(ds, "SEARCH_PIECE", piece),
+        mock.patch.object(dp.PieceIntervals, "choice", choice),
+    ):
         c = time.process_time()
         shown_o = protect_cards(outlet_cards, 10, published=("customers",))
         covers = manager_covers(outlet_cards, shown_o, book)
         prot = protect_cards(cards, 10, covers=covers).attrs["protection"]
         cpu = time.process_time() - c
-    finally:
-        ds.SEARCH_PIECE, dp.PieceIntervals.choice = saved, saved_choice  # type: ignore[method-assign]
     return cpu, prot.counts(), int((~prot.audit["safe"]).sum()) if len(prot.audit) else 0
 
 

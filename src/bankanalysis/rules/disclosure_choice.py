@@ -19,7 +19,8 @@ from bankanalysis.rules.disclosure_table import (
     SECONDARY,
     LinearTable,
     _bounds,
-    silent_highs,
+    highs_model,
+    relation_entries,
     withholdable,
 )
 
@@ -160,40 +161,28 @@ class WarmChoice:
 
     def _build(self) -> Any:
         import highspy
-        import scipy.sparse as sp
 
         n, m = len(self.names), len(self.free)
-        rows, cols, coefs = [], [], []
-        for i, rel in enumerate(self.table.relations):
-            for c, coef in rel.items():
-                rows.append(i)
-                cols.append(self.pos[c])
-                coefs.append(float(coef))
         base = len(self.table.relations)
+        entries = list(relation_entries(self.table.relations, self.pos))
         for j, c in enumerate(self.free):  # x - up + down = value
-            rows += [base + j] * 3
-            cols += [self.pos[c], n + j, n + m + j]
-            coefs += [1.0, -1.0, 1.0]
-        a = sp.csc_matrix((coefs, (rows, cols)), shape=(base + m, n + 2 * m))
+            entries += [(base + j, self.pos[c], 1.0), (base + j, n + j, -1.0)]
+            entries.append((base + j, n + m + j, 1.0))
         values = np.array([float(self.table.values[c]) for c in self.names])
         lower, upper = values.copy(), values.copy()
         for c in self.free:  # published and withholdable: a withheld cell's bounds, at a cost
             lower[self.pos[c]], upper[self.pos[c]] = self._bounds(c, SECONDARY)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n + 2 * m, base + m
-        lp.col_cost_ = np.concatenate([np.zeros(n), np.ones(2 * m)])
-        lp.col_lower_ = np.concatenate([lower, np.zeros(2 * m)])
-        lp.col_upper_ = np.concatenate([upper, np.full(2 * m, highspy.kHighsInf)])
-        dev_values = values[[self.pos[c] for c in self.free]]
-        lp.row_lower_ = np.concatenate([np.zeros(base), dev_values])
-        lp.row_upper_ = lp.row_lower_.copy()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype("float64")
-        h = silent_highs()
-        h.passModel(lp)
-        return h
+        rhs = np.concatenate([np.zeros(base), values[[self.pos[c] for c in self.free]]])
+        return highs_model(
+            entries,
+            (base + m, n + 2 * m),
+            np.concatenate([np.zeros(n), np.ones(2 * m)]),
+            (
+                np.concatenate([lower, np.zeros(2 * m)]),
+                np.concatenate([upper, np.full(2 * m, highspy.kHighsInf)]),
+            ),
+            (rhs, rhs.copy()),
+        )
 
     def _bounds(self, cell: str, status: str | None) -> tuple[float, float]:
         """The column bounds of ``cell``: its marker's when withheld (or withholdable), else

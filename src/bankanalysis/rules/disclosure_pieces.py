@@ -57,7 +57,7 @@ from bankanalysis.rules.disclosure_secondary import (
     _Intervals,
     _safe,
 )
-from bankanalysis.rules.disclosure_table import silent_highs as _silent_highs
+from bankanalysis.rules.disclosure_table import highs_model, relation_entries
 
 __all__ = ["SMALL_PIECE", "PieceIntervals"]
 
@@ -115,31 +115,15 @@ class PieceIntervals:
 
     # ----------------------------------------------------------------- the model
     def _build(self) -> Any:
-        import highspy
-        import scipy.sparse as sp
-
-        rows, cols, coefs = [], [], []
-        for i, rel in enumerate(self.table.relations):
-            for c, coef in rel.items():
-                rows.append(i)
-                cols.append(self.pos[c])
-                coefs.append(float(coef))
         n, m = len(self.names), len(self.table.relations)
-        a = sp.csc_matrix((coefs, (rows, cols)), shape=(m, n))
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, m
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = self.values.copy()
-        lp.col_upper_ = self.values.copy()
-        lp.row_lower_ = np.zeros(m)
-        lp.row_upper_ = np.zeros(m)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype("float64")
-        h = _silent_highs()
-        h.passModel(lp)
-        return h
+        zeros = np.zeros(m)
+        return highs_model(
+            relation_entries(self.table.relations, self.pos),
+            (m, n),
+            np.zeros(n),
+            (self.values.copy(), self.values.copy()),
+            (zeros, zeros.copy()),
+        )
 
     def _apply(self, status: Mapping[str, str]) -> Any:
         """The model with ``status``'s bounds (only the cells whose bounds changed are set)."""

@@ -66,7 +66,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,7 @@ __all__ = [
     "FAILSAFE",
     "PRIMARY",
     "SECONDARY",
+    "LargeSolver",
     "LinearTable",
     "Protection",
     "audit",
@@ -208,6 +209,23 @@ class Protection:
 KEPT_COEFFICIENTS = 2**22
 
 
+class LargeSolver(Protocol):
+    """What :func:`protect` asks of the solver of large components
+    (:class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals` is the one it is given)."""
+
+    def interval(self, status: Mapping[str, str], cell: str) -> tuple[float, float]:
+        """Smallest and largest value of ``cell`` under ``status``."""
+
+    def choice(self, status: Mapping[str, str], target: str) -> list[str] | None:
+        """The cells to withhold so that ``target`` reaches its protection interval."""
+
+    def settle(self, status: Mapping[str, str], cells: list[str]) -> dict[str, tuple[float, float]]:
+        """The intervals of ``cells``, points first."""
+
+    def proven(self, status: Mapping[str, str], cells: list[str]) -> set[str]:
+        """The ``cells`` the points alone show safe."""
+
+
 class _Intervals:
     """Feasible intervals of a table's hidden cells, each from the linear programme of its
     component only, memoised.
@@ -239,8 +257,8 @@ class _Intervals:
         self.kept = KEPT_COEFFICIENTS if kept is None else kept
         #: makes the solver of components of more than SEARCH_PIECE withheld cells
         #: (:meth:`interval`), once, when the first such component is asked about
-        self.make_large: Callable[[], Any] | None = None
-        self._large: Any = None
+        self.make_large: Callable[[], LargeSolver] | None = None
+        self._large: LargeSolver | None = None
 
     def _entry(self, hidden: tuple[str, ...], status: Mapping[str, str]) -> list:
         """The memo of a component under its statuses (created empty, marked most recent)."""
@@ -340,8 +358,8 @@ class _Intervals:
         """Smallest and largest value of ``target`` consistent with everything published
         (``components``: :meth:`components` of ``status`` when the caller has them)."""
         hidden = components[target] if components is not None else self.component(status, target)
-        if self.make_large is not None and len(hidden) > SEARCH_PIECE:
-            return self.large().interval(status, target)
+        if len(hidden) > SEARCH_PIECE and (large := self.large()) is not None:
+            return large.interval(status, target)
         intervals = self._entry(hidden, status)[1]
         found = intervals.get(target)
         if found is None:
@@ -350,27 +368,27 @@ class _Intervals:
 
     def choice(self, status: Mapping[str, str], target: str, level: float) -> list[str] | None:
         """:func:`~bankanalysis.rules.disclosure_choice.programme_choice`'s answer for a
-        large component: from the large solver's warm model when it has one (``choice``),
-        else from a programme built for the question."""
-        if self.make_large is not None and hasattr(self.large(), "choice"):
-            return self.large().choice(status, target)
+        large component: from the large solver's warm model when there is one, else from a
+        programme built for the question."""
+        if (large := self.large()) is not None:
+            return large.choice(status, target)
         return programme_choice(self.table, status, target, self.k, level, self.by_cell)
 
-    def large(self) -> Any:
-        """The solver of large components (:attr:`make_large`'s), made when first asked."""
-        if self._large is None:
-            assert self.make_large is not None
+    def large(self) -> LargeSolver | None:
+        """The solver of large components (:attr:`make_large`'s, made when first asked), or
+        None without one."""
+        if self._large is None and self.make_large is not None:
             self._large = self.make_large()
         return self._large
 
     def _big(
-        self, cells: list[str], components: Mapping[str, tuple[str, ...]], ask: str
-    ) -> list[str]:
-        """The ``cells`` of large components, when the large solver answers ``ask``."""
+        self, cells: list[str], components: Mapping[str, tuple[str, ...]]
+    ) -> tuple[LargeSolver | None, list[str]]:
+        """The large solver and the ``cells`` of large components; ``(None, [])`` when there
+        are none or no solver."""
         big = [c for c in cells if len(components[c]) > SEARCH_PIECE]
-        if not big or self.make_large is None or not hasattr(self.large(), ask):
-            return []
-        return big
+        large = self.large() if big else None
+        return (large, big) if large is not None else (None, [])
 
     def settle_large(
         self,
@@ -380,8 +398,8 @@ class _Intervals:
     ) -> dict[str, tuple[float, float]]:
         """The intervals of the ``cells`` of large components from the large solver, points
         first (its ``settle``); empty without one."""
-        big = self._big(cells, components, "settle")
-        return self.large().settle(status, big) if big else {}
+        large, big = self._big(cells, components)
+        return large.settle(status, big) if large is not None else {}
 
     def proven_large(
         self,
@@ -391,8 +409,8 @@ class _Intervals:
     ) -> set[str]:
         """The ``cells`` of large components that the large solver's points alone show safe
         (its ``proven``); empty without one."""
-        big = self._big(cells, components, "proven")
-        return self.large().proven(status, big) if big else set()
+        large, big = self._big(cells, components)
+        return large.proven(status, big) if large is not None else set()
 
     def _solve(
         self, hidden: tuple[str, ...], status: Mapping[str, str], target: str
@@ -553,7 +571,7 @@ def protect(
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
     hidden: Mapping[str, str] | None = None,
-    large: Callable[[LinearTable, int, float], Any] | None = None,
+    large: Callable[[LinearTable, int, float], LargeSolver] | None = None,
 ) -> Protection:
     """Hide ``primary`` and as few further cells as needed for every primary cell to pass
     :func:`audit` (greedy, deterministic; see the module docstring).
