@@ -25,7 +25,7 @@ __all__ = ["atomic_write_bytes", "atomic_write_parquet", "atomic_write_text", "s
 
 
 @contextlib.contextmanager
-def _atomic_target(path: Path, suffix: str = "") -> Iterator[Path]:
+def _atomic_target(path: Path, suffix: str = "", sync_dir: bool = True) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
@@ -41,7 +41,8 @@ def _atomic_target(path: Path, suffix: str = "") -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
 
 
 def _umask() -> int:
@@ -59,7 +60,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, sync_dir: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
 
     Parameters
@@ -68,8 +69,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         Final file name; its folder is created when missing.
     data : bytes
         Content.
+    sync_dir : bool
+        Flush the folder too, so the rename survives a crash; a caller writing many files
+        into one folder passes False and flushes it once at the end.
     """
-    with _atomic_target(Path(path)) as tmp, open(tmp, "wb") as f:
+    with _atomic_target(Path(path), sync_dir=sync_dir) as tmp, open(tmp, "wb") as f:
         f.write(data)
 
 

@@ -133,14 +133,14 @@ def write_restricted_files(
         if Path(name).name != name or name.startswith("."):
             raise ValueError(f"not a plain file name: {name!r}")
         path = folder / name
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, sync_dir=False)  # the folder is flushed once, below
         recorded[name] = str(audience)
         written.append(path)
         logger.info("wrote restricted file %s (%s)", path, audience)
     if recorded:
         audiences = read_audiences(folder) | recorded
         text = json.dumps(audiences, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-        atomic_write_text(folder / AUDIENCE_FILE, text)
+        atomic_write_text(folder / AUDIENCE_FILE, text)  # flushes the folder: every rename
     return written
 
 

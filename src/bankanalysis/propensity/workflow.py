@@ -290,10 +290,16 @@ def replay_conversion(
     ).set_index("customer_id")
     later.columns = [c[5:] for c in later.columns]
     kept, counts = [], []
+    # where each lead's and each later row's customer is in ``scores`` (-1: not scored), so a
+    # part's rows are a range of positions (an isin against the part per part was most of
+    # this step's time at 10M: the ids are Arrow strings)
+    lead_at = scores.index.get_indexer(leads["customer_id"])
+    later_at = scores.index.get_indexer(later.index)
     for start in range(0, len(scores), size):
         part = scores.iloc[start : start + size]
-        mine = leads.loc[leads["customer_id"].isin(part.index)]
-        o = lead_outcomes(part, mine, later.loc[later.index.isin(part.index)])
+        end = start + len(part)
+        mine = leads.loc[(lead_at >= start) & (lead_at < end)]
+        o = lead_outcomes(part, mine, later.loc[(later_at >= start) & (later_at < end)])
         kept.append(o.loc[o["lead"].to_numpy(dtype=bool)])
         counts.append(comparable_counts(o))
         del o

@@ -154,6 +154,10 @@ class WarmChoice:
         self.pos = {c: i for i, c in enumerate(self.names)}
         self.free = [c for c in self.names if withholdable(table, c, k)]
         self.dev = {c: j for j, c in enumerate(self.free)}
+        #: how far a cell must move to count as moved (relative to its value, at least _TOL)
+        self._tol = np.array(
+            [_TOL * max(1.0, abs(float(table.values[c]))) for c in self.free], dtype="float64"
+        )
         self._model: Any = None
         self._status: dict[str, str] = {}
         self._target: str | None = None
@@ -234,11 +238,9 @@ class WarmChoice:
                 return None
             x = np.asarray(h.getSolution().col_value)
             shift = x[n : n + m] + x[n + m :]
-            moved.update(
-                c
-                for c, d in zip(self.free, shift, strict=True)
-                if c not in status
-                and c != target
-                and d > _TOL * max(1.0, abs(float(self.table.values[c])))
-            )
+            # the cells that moved (few), then those of them that are published
+            for i in np.flatnonzero(shift > self._tol):
+                c = self.free[i]
+                if c not in status and c != target:
+                    moved.add(c)
         return sorted(moved)  # the target's bounds are a goal's: _apply sets them again
