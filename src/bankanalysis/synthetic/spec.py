@@ -221,7 +221,7 @@ GENERATOR_VERSION = 3
 
 #: Largest number of customers drawn and simulated at once: the generator's memory grows with
 #: this, not with the bank (a 1M bank peaked at 0.66 GB with 250,000, 0.44 GB with 125,000,
-#: 1.0 GB with 500,000, at about the same CPU time; README "Scale").
+#: 1.0 GB with 500,000, at about the same CPU time; docs/scale.md).
 CHUNK_CUSTOMERS = 250_000
 
 
