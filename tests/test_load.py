@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from tinybank import tiny_tables, write_tables
@@ -100,6 +101,40 @@ def test_outlet_and_region_month(processed: Path) -> None:
     bank = load_processed(processed)
     assert bank.outlet_month(region_id="R1")["outlet_id"].unique().tolist() == ["O1", "O2"]
     assert len(bank.outlet_month()) == 9 and len(bank.region_month()) == 6
+
+
+def test_customer_month_comes_sorted_whatever_order_it_was_stored_in(
+    processed: Path, tmp_path: Path
+) -> None:
+    """A region's rows come as stored (already in order, not sorted again); rows stored in
+    any other order (another tool's extract, several regions interleaved) are sorted."""
+    import shutil
+
+    from bankanalysis.data.load import _by_month_and_customer
+
+    want = load_processed(processed).customer_month().reset_index(drop=True)
+    copy = tmp_path / "copy"
+    shutil.copytree(processed, copy)
+    table = pq.read_table(processed / "customer_month.parquet")
+    assert _by_month_and_customer(
+        table.sort_by([("month", "ascending"), ("customer_id", "ascending")])
+    )
+    shuffled = table.take(list(range(table.num_rows))[::-1])
+    assert not _by_month_and_customer(shuffled)
+    pq.write_table(shuffled, copy / "customer_month.parquet")
+    got = load_processed(copy).customer_month().reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    r2 = load_processed(copy).customer_month(region_id="R2")
+    pd.testing.assert_frame_equal(
+        r2.reset_index(drop=True),
+        want[want["customer_id"].isin(r2["customer_id"])].reset_index(drop=True),
+    )
+    with_gap = table.set_column(
+        table.schema.get_field_index("customer_id"),
+        "customer_id",
+        pa.array([None] * table.num_rows, pa.string()),
+    )
+    assert not _by_month_and_customer(with_gap)  # a missing id proves no order
 
 
 def test_absent_optional_tables_are_none(tmp_path: Path) -> None:
