@@ -291,8 +291,8 @@ def replay_conversion(
     later.columns = [c[5:] for c in later.columns]
     kept, counts = [], []
     # where each lead's and each later row's customer is in ``scores`` (-1: not scored), so a
-    # part's rows are a range of positions (an isin against the part per part was most of
-    # this step's time at 10M: the ids are Arrow strings)
+    # part's rows are a range of positions (an isin of Arrow strings against each part took
+    # 35 of this step's 123 profiled seconds in the 10M bank's largest region)
     lead_at = scores.index.get_indexer(leads["customer_id"])
     later_at = scores.index.get_indexer(later.index)
     for start in range(0, len(scores), size):
