@@ -15,6 +15,7 @@ LAYERS: dict[str, int] = {
     "provenance": 0,
     "frames": 0,
     "shared_work": 0,
+    "lp": 0,
     "rules": 1,
     "contract": 1,
     "data": 2,

@@ -8,13 +8,12 @@ the module docstring of :mod:`bankanalysis.benchmarking.dea` for the models.
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from bankanalysis.exceptions import DeaInputError
+from bankanalysis.lp import highs_model
 
 __all__ = ["PEER_TOL", "Model", "PricedModel", "initial_peers", "radial_scores", "scaled"]
 
@@ -25,29 +24,6 @@ Returns = Literal["crs", "vrs"]
 
 #: lambda values above this (on mean-scaled data) make a unit a reference peer.
 PEER_TOL = 1e-7
-
-
-def _new_highs() -> Any:
-    """A silent ``highspy.Highs`` instance.
-
-    HiGHS writes its banner to the process's standard output (file descriptor 1) when the
-    first instance is created, before any option can be set; in a notebook that lands in the
-    report. File descriptor 1 is pointed at the null device for the construction only.
-    """
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-    return h
 
 
 class Model:
@@ -69,39 +45,19 @@ class Model:
         self.n, self.m, self.s = n, m, s
         inf = highspy.kHighsInf
         self.inf = inf
-        h = _new_highs()
-        h.setOptionValue("presolve", "off")
-        h.setOptionValue("solver", "simplex")
-        h.setOptionValue("random_seed", 0)
-        # the data are already divided by their column means: HiGHS's own rescaling, redone
-        # at every run after a coefficient change, only costs time
-        h.setOptionValue("simplex_scale_strategy", 0)
-        lp = highspy.HighsLp()
-        lp.num_col_ = n + 1
-        lp.num_row_ = m + s + (1 if rts == "vrs" else 0)
         sign = 1.0 if orientation == "input" else -1.0
-        lp.col_cost_ = np.r_[sign, np.zeros(n)]
-        lp.col_lower_ = np.zeros(n + 1)
-        lp.col_upper_ = np.full(n + 1, inf)
-        # column-wise matrix: column 0 has the evaluated unit's data (set in _set_unit)
-        starts, index, value = [0], [], []
-        if orientation == "input":
-            index += list(range(m))  # theta * x_o in the input rows
-            value += [1.0] * m
-        else:
-            index += list(range(m, m + s))  # -phi * y_o in the output rows
-            value += [-1.0] * s
-        starts.append(len(index))
+        n_rows = m + s + (1 if rts == "vrs" else 0)
+        # column 0 holds the evaluated unit's data, set in _set_unit (theta * x_o in the input
+        # rows, -phi * y_o in the output rows): placeholders 1 / -1 here, nonzero so that they
+        # are entries of the matrix for changeCoeff to change
+        radial_rows = range(m) if orientation == "input" else range(m, m + s)
+        entries = [(i, 0, sign) for i in radial_rows]
         conv = [m + s] if rts == "vrs" else []
+        lambda_rows = [*range(m + s), *conv]
         for j in range(n):
             xs = -X[j] if orientation == "input" else X[j]
-            index += list(range(m + s)) + conv
-            value += list(xs) + list(Y[j]) + [1.0] * len(conv)
-            starts.append(len(index))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
-        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.asarray(value, dtype=float)
+            values = [*xs, *Y[j], *[1.0] * len(conv)]
+            entries += ((i, j + 1, v) for i, v in zip(lambda_rows, values, strict=True))
         if orientation == "input":
             row_lo = np.r_[np.zeros(m), np.zeros(s)]
             row_hi = np.r_[np.full(m, inf), np.full(s, inf)]
@@ -110,12 +66,21 @@ class Model:
             row_hi = np.r_[np.zeros(m), np.full(s, inf)]
         if rts == "vrs":
             row_lo, row_hi = np.r_[row_lo, 1.0], np.r_[row_hi, 1.0]
-        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
         if stage == 2:
             # maximise the slack sum = min sum_j lambda_j (sum_i x_ij - sum_r y_rj) (+ const)
-            lp.col_cost_ = np.r_[0.0, X.sum(axis=1) - Y.sum(axis=1)]
-        h.passModel(lp)
-        self.h = h
+            cost = np.r_[0.0, X.sum(axis=1) - Y.sum(axis=1)]
+        else:
+            cost = np.r_[sign, np.zeros(n)]
+        self.h = highs_model(
+            entries,
+            (n_rows, n + 1),
+            cost,
+            (np.zeros(n + 1), np.full(n + 1, inf)),
+            (row_lo, row_hi),
+            # the data are already divided by their column means: HiGHS's own rescaling, redone
+            # at every run after a coefficient change, only costs time
+            options={"simplex_scale_strategy": 0},
+        )
         self.in_rows = np.arange(m, dtype=np.int32)
         self.out_rows = np.arange(m, m + s, dtype=np.int32)
 

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
+from bankanalysis.lp import highs_model
 from bankanalysis.rules.disclosure_table import (
     _TOL,
     PRIMARY,
     SECONDARY,
     LinearTable,
     _bounds,
-    highs_model,
     relation_entries,
     withholdable,
 )

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bankanalysis.lp import highs_model
 from bankanalysis.rules.disclosure_choice import WarmChoice
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_PROTECTION_LEVEL,
@@ -57,7 +58,7 @@ from bankanalysis.rules.disclosure_secondary import (
     _Intervals,
     _safe,
 )
-from bankanalysis.rules.disclosure_table import highs_model, relation_entries
+from bankanalysis.rules.disclosure_table import relation_entries
 
 __all__ = ["SMALL_PIECE", "PieceIntervals"]
 

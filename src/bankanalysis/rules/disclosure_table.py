@@ -8,13 +8,8 @@ relations and bounds (:class:`LinearTable`), shared by the audit
 from __future__ import annotations
 
 import math
-import os
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
 
 __all__ = [
     "DEFAULT_DOMINANCE_P",
@@ -23,9 +18,7 @@ __all__ = [
     "PRIMARY",
     "SECONDARY",
     "LinearTable",
-    "highs_model",
     "relation_entries",
-    "silent_highs",
     "withholdable",
 ]
 
@@ -122,80 +115,12 @@ def withholdable(table: LinearTable, cell: str, k: int) -> bool:
     return cell not in table.fixed and v != 0 and (cell in table.money or v >= k)
 
 
-def silent_highs() -> Any:
-    """A ``highspy.Highs`` with no output (its banner goes to file descriptor 1 when the first
-    instance is made, before any option can be set: pointed at the null device meanwhile)."""
-    import highspy
-
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("solver", "simplex")
-    return h
-
-
 def relation_entries(
     relations: Iterable[Mapping[str, float]], pos: Mapping[str, int]
 ) -> Iterable[tuple[int, int, float]]:
     """The coefficients of ``relations`` (each one row, ``sum coef * cell = 0``) as
-    ``(row, column, coefficient)``, a cell's column given by ``pos``."""
+    ``(row, column, coefficient)``, a cell's column given by ``pos``: the ``entries`` of
+    :func:`bankanalysis.lp.highs_model`."""
     for i, rel in enumerate(relations):
         for c, coef in rel.items():
             yield i, pos[c], float(coef)
-
-
-def highs_model(
-    entries: Iterable[tuple[int, int, float]],
-    shape: tuple[int, int],
-    cost: np.ndarray,
-    col_bounds: tuple[np.ndarray, np.ndarray],
-    row_bounds: tuple[np.ndarray, np.ndarray],
-) -> Any:
-    """A silent HiGHS instance holding the linear programme min ``cost @ x`` subject to
-    ``row_lower <= A x <= row_upper`` and ``col_lower <= x <= col_upper``.
-
-    Parameters
-    ----------
-    entries
-        The nonzero coefficients of ``A`` as ``(row, column, coefficient)``.
-    shape
-        ``(rows, columns)`` of ``A``.
-    cost
-        One cost per column.
-    col_bounds, row_bounds
-        ``(lower, upper)`` arrays; ``highspy.kHighsInf`` for no bound.
-
-    Returns
-    -------
-    highspy.Highs
-        The model passed to a :func:`silent_highs` instance, ready to ``run()``.
-    """
-    import highspy
-    import scipy.sparse as sp
-
-    triplets = list(entries)
-    rows = [r for r, _, _ in triplets]
-    cols = [c for _, c, _ in triplets]
-    coefs = [float(v) for _, _, v in triplets]
-    a = sp.csc_matrix((coefs, (rows, cols)), shape=shape)
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = shape
-    lp.col_cost_ = np.asarray(cost, dtype="float64")
-    lp.col_lower_, lp.col_upper_ = (np.asarray(b, dtype="float64") for b in col_bounds)
-    lp.row_lower_, lp.row_upper_ = (np.asarray(b, dtype="float64") for b in row_bounds)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype("float64")
-    h = silent_highs()
-    h.passModel(lp)
-    return h
