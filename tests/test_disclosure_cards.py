@@ -114,7 +114,10 @@ def test_outlet_cards_withhold_what_the_outlet_decision_withholds_and_give_none_
     decided = protect_quality_plus(cards["quality_plus_customers"], 10)
     assert decided.tolist() == ["secondary", "primary"]
     shown = dc.protect_cards(
-        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+        cards,
+        10,
+        decided={"quality_plus_customers": dc.ColumnDecision(decided)},
+        published=["customers"],
     )
     assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
     assert [str(v) for v in shown["contact_plan_coverage"]] == ["x", "<10"]
@@ -134,7 +137,10 @@ def test_outlet_cards_show_the_outlet_decisions_fail_safe_marker():
     cards = _outlet_cards([11, 2], [100, 40], [3, 0])
     decided = protect_quality_plus(cards["quality_plus_customers"], 10)
     shown = dc.protect_cards(
-        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+        cards,
+        10,
+        decided={"quality_plus_customers": dc.ColumnDecision(decided)},
+        published=["customers"],
     )
     assert [str(v) for v in shown["quality_plus_customers"]] == ["withheld", "withheld"]
     assert [str(v) for v in shown["contact_plan_coverage"]] == ["withheld", "withheld"]
@@ -169,7 +175,10 @@ def test_a_count_the_outlet_decision_publishes_is_never_a_secondary_cell_of_the_
     decided = protect_quality_plus(cards["quality_plus_customers"], 10)
     assert decided.tolist() == ["", "", ""]
     shown = dc.protect_cards(
-        cards, 10, decided={"quality_plus_customers": decided}, published=["customers"]
+        cards,
+        10,
+        decided={"quality_plus_customers": dc.ColumnDecision(decided)},
+        published=["customers"],
     )
     assert shown["quality_plus_customers"].tolist() == [30, 25, 40]
     assert shown["customers"].tolist() == [130, 115, 160]
@@ -319,11 +328,11 @@ def test_region_tier_decision_names_the_totals_01s_tier_table_withholds():
     the others are not named (published), and no outlet's cell is decided."""
     tiers = pd.Series(["mass"] * 400 + ["quality"] * 60 + ["vip"] * 25 + ["private_banking"] * 3)
     got = dc.region_tier_decision(tiers, 10)
-    assert {c: st.attrs["total"] for c, st in got.items()} == {
+    assert {c: d.total for c, d in got.items()} == {
         "customers_vip": "secondary",
         "customers_private_banking": "primary",
     }
-    assert all(len(st) == 0 for st in got.values())
+    assert all(d.cells.empty for d in got.values())
     assert dc.region_tier_decision(pd.Series(["mass"] * 50 + ["quality"] * 20), 10) == {}
 
 
@@ -353,9 +362,9 @@ def test_an_outlets_tier_does_not_come_back_from_its_quality_and_above_count_and
     outlets, tiers = _tier_outlets(
         [[85, 71, 13, 0, 1, 14, 1], [53, 42, 8, 3, 0, 11, 3]], ["O107", "O108"]
     )
-    qp = {"quality_plus_customers": pd.Series(["", ""], index=outlets.index)}
+    qp = {"quality_plus_customers": dc.ColumnDecision(pd.Series(["", ""], index=outlets.index))}
     region = dc.region_tier_decision(tiers, 10)
-    assert {c: st.attrs["total"] for c, st in region.items()} == {
+    assert {c: d.total for c, d in region.items()} == {
         "customers_quality": "secondary",
         "customers_vip": "primary",
         "customers_private_banking": "primary",
@@ -452,7 +461,7 @@ def test_the_fail_safe_leaves_the_runs_markers_and_protects_around_them():
         [[156, 123, 27, 5, 1, 33, 6], [15, 13, 2, 0, 0, 2, 0]], ["O139", "O140"]
     )
     qp = pd.Series(["secondary", "primary"], index=outlets.index)
-    decided = {"quality_plus_customers": qp} | dc.region_tier_decision(tiers, 10)
+    decided = {"quality_plus_customers": dc.ColumnDecision(qp)} | dc.region_tier_decision(tiers, 10)
     shown = dc.protect_cards(outlets, 10, decided=decided, published=("customers",))
     assert [str(v) for v in shown["quality_plus_customers"]] == ["x", "<10"]
     prot = shown.attrs["protection"]

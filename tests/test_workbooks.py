@@ -556,7 +556,8 @@ def test_the_outlet_cards_carry_03s_new_customer_decision(tmp_path):
 
     assert sheet(None, "own") == ["<10", 30, "x"]
     decided = outlet_count_decision(om, "R1", "2025-12", {}, 10, region_status="primary")
-    assert decided["new_customers"].to_dict() == {"O1": "primary", "O2": "", "O3": ""}
+    assert decided["new_customers"].cells.to_dict() == {"O1": "primary", "O2": "", "O3": ""}
+    assert decided["new_customers"].total == "primary"
     assert sheet(decided, "03s") == ["<10", 30, 12]
     # with the region's count published, 03 withholds O3 as the partner: so does the sheet
     published = outlet_count_decision(om, "R1", "2025-12", {}, 10)
@@ -575,7 +576,7 @@ def test_the_outlet_cards_publish_new_customers_when_the_run_does(tmp_path):
     om = outlets.reset_index().assign(month="2025-12", region_id="R1")
     facts = {"data_month": "2025-12", "min_probability": 0.02, "notes": [], "min_group_size": 10}
     decided = outlet_count_decision(om, "R1", "2025-12", {}, 10, protect_counts=False)
-    assert decided["new_customers"].tolist() == ["", "", ""]
+    assert decided["new_customers"].cells.tolist() == ["", "", ""]
     out = tmp_path / "02"
     write_lead_files(
         _leads(None), out, "R1", OUTLETS, PRODUCTS, facts, None, None, outlets, decided=decided

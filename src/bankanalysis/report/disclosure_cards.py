@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bankanalysis.report.disclosure import protect_outlet_counts, tier_count_status
 from bankanalysis.report.disclosure_grid import cell_value, grid_values, protect_grid
 from bankanalysis.report.disclosure_links import cell_name
+from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
 from bankanalysis.report.format import Suppressed, is_missing
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -30,14 +32,51 @@ from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
     "PRINTED_BY_03",
+    "ColumnDecision",
     "card_row_sums",
     "manager_covers",
     "outlet_count_decision",
+    "outlet_decisions",
     "protect_cards",
     "region_tier_decision",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+#: Money columns of the cards (the p % rule, the protection level).
+_MONEY: tuple[str, ...] = ("aum", "aum_base")
+#: Operational figures of the cards: additive, protected to at least 0 under a ``<k`` (a
+#: card's contacts may be 0 or 50), and under policy item 2 for an outlet's (docs/privacy.md).
+_OPERATIONAL: tuple[str, ...] = ("contacts", "contact_minutes_3m", "sales_total")
+#: Additive columns besides the customer counts (``customers``, ``customers_<tier>``,
+#: ``<group>_customers``).
+_ADDITIVE: tuple[str, ...] = (
+    *_OPERATIONAL,
+    "new_customers",
+    *_MONEY,
+    "leads_issued",
+    "leads_converted",
+)
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    """The run's decision on one column of the cards, which a report prints too.
+
+    Attributes
+    ----------
+    cells : Series
+        Status of the column's cells by unit id (``""`` published, else ``"primary"``,
+        ``"secondary"``, ``"failsafe"``); may be empty when only the total is decided.
+    total : str
+        Status of the column's total (the region's figure the cards add up to): ``""``
+        published, else withheld by the run, so the cards' step does not read it as a
+        published total that pins the cells.
+    """
+
+    cells: pd.Series = field(default_factory=lambda: pd.Series(dtype="object"))
+    total: str = ""
 
 
 #: Scorecard rates and the customers each is about (withheld when that group is small or the
@@ -93,14 +132,14 @@ def outlet_count_decision(
     k: int,
     region_status: str = "",
     protect_counts: bool = True,
-) -> dict[str, pd.Series]:
+) -> dict[str, ColumnDecision]:
     """03's decision on the region's outlets' new customers of ``month``, by outlet id, as
     :func:`protect_cards`' ``decided``: :func:`~bankanalysis.report.disclosure.
     protect_outlet_counts` over the same rows of ``outlet_month`` (the region's outlets, sorted
     by name as 03's outlet table) with the run's status of the region's own count
     (``region_status``, :func:`~bankanalysis.report.disclosure_totals.load_total_figures`;
-    ``""``: published; else ``attrs["total"]``, and the cards' step reads the column's total
-    as withheld). The workbooks then withhold what 03 withholds, under its marker, and never
+    ``""``: published; else the decision's ``total``, and the cards' step reads the column's
+    total as withheld). The workbooks then withhold what 03 withholds, under its marker, and never
     choose as a secondary cell a count 03 prints. ``protect_counts``: the run's parameter
     ``protect_outlet_counts`` (false: 03 prints every count, and so do the workbooks).
 
@@ -108,7 +147,7 @@ def outlet_count_decision(
     --------
     >>> om = pd.DataFrame({"month": "2026-10", "region_id": "R1", "outlet_id": ["O1", "O2", "O3"],
     ...                    "new_customers": [4, 30, 12]})
-    >>> outlet_count_decision(om, "R1", "2026-10", {}, 10)["new_customers"].to_dict()
+    >>> outlet_count_decision(om, "R1", "2026-10", {}, 10)["new_customers"].cells.to_dict()
     {'O1': 'primary', 'O2': '', 'O3': 'secondary'}
     """
     om = outlet_month[(outlet_month["region_id"] == region_id) & (outlet_month["month"] == month)]
@@ -119,12 +158,30 @@ def outlet_count_decision(
     hidden = protect_outlet_counts(mine, k, protect_counts=protect_counts, region=region)
     if "new_customers" not in hidden.columns:
         return {}
-    out = pd.Series(hidden["new_customers"].to_numpy(), index=mine["outlet_id"])
-    out.attrs["total"] = region_status  # the region's count, withheld by the run: not a total
-    return {"new_customers": out}
+    cells = pd.Series(hidden["new_customers"].to_numpy(), index=mine["outlet_id"])
+    # the region's count, withheld by the run, is not a published total
+    return {"new_customers": ColumnDecision(cells, total=region_status)}
 
 
-def region_tier_decision(tiers: pd.Series, k: int) -> dict[str, pd.Series]:
+def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, ColumnDecision]:
+    """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
+    :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
+    quality-and-above customers (:func:`~bankanalysis.report.disclosure_outlet_tiers.
+    protect_quality_plus` over the same count, indexed by outlet id as 01 and 02 call it).
+
+    Examples
+    --------
+    >>> cards = pd.DataFrame({"quality_plus_customers": [42, 7]},
+    ...                      index=pd.Index(["O1", "O2"], name="outlet_id"))
+    >>> outlet_decisions(cards, 10)["quality_plus_customers"].cells.tolist()
+    ['secondary', 'primary']
+    """
+    if QUALITY_PLUS not in cards.columns:
+        return {}
+    return {QUALITY_PLUS: ColumnDecision(protect_quality_plus(cards[QUALITY_PLUS].fillna(0), k))}
+
+
+def region_tier_decision(tiers: pd.Series, k: int) -> dict[str, ColumnDecision]:
     """01's decision on the region's tier counts (:func:`~bankanalysis.report.disclosure.
     tier_count_status` of the region's customers' ``tiers``), as :func:`protect_cards`'
     ``decided`` of the outlet cards: each tier the region's tier table withholds names a
@@ -135,16 +192,15 @@ def region_tier_decision(tiers: pd.Series, k: int) -> dict[str, pd.Series]:
     Examples
     --------
     >>> tiers = pd.Series(["mass"] * 400 + ["quality"] * 60 + ["vip"] * 25 + ["private_banking"] * 3)
-    >>> {c: st.attrs["total"] for c, st in region_tier_decision(tiers, 10).items()}
+    >>> {c: d.total for c, d in region_tier_decision(tiers, 10).items()}
     {'customers_vip': 'secondary', 'customers_private_banking': 'primary'}
     """
     counts = tiers.astype("object").astype(str).value_counts()
-    out: dict[str, pd.Series] = {}
-    for tier, st in tier_count_status(counts.to_dict(), k).items():
-        if st:
-            out[f"customers_{tier}"] = pd.Series(dtype="object")
-            out[f"customers_{tier}"].attrs["total"] = st
-    return out
+    return {
+        f"customers_{tier}": ColumnDecision(total=st)
+        for tier, st in tier_count_status(counts.to_dict(), k).items()
+        if st
+    }
 
 
 def manager_covers(
@@ -188,7 +244,7 @@ def protect_cards(
     cards: pd.DataFrame,
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
-    decided: Mapping[str, pd.Series] | None = None,
+    decided: Mapping[str, ColumnDecision] | None = None,
     published: Collection[str] = (),
     covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
 ) -> pd.DataFrame:
@@ -210,8 +266,8 @@ def protect_cards(
 
     ``decided`` holds the run's decision on columns the reports print too (the outlets'
     quality-and-above customers: :func:`~bankanalysis.report.disclosure_outlet_tiers.
-    protect_quality_plus`, which 01 and 03 read): ``{column: statuses}`` indexed like
-    ``cards``. Those cells are withheld from the start and show the decision's marker, so a
+    protect_quality_plus`, which 01 and 03 read): ``{column: ColumnDecision}``, the cells
+    indexed like ``cards``. Those cells are withheld from the start and show the decision's marker, so a
     workbook never prints what a report withholds and both show the same ``<k`` and ``x``;
     the step then protects what only the workbook prints (its tiers, rates) around them
     (docs/privacy.md, "Per-unit tables"); the cells the decision publishes the reports print,
@@ -233,50 +289,39 @@ def protect_cards(
         if c == "customers"
         or c.startswith("customers_")
         or c.endswith("_customers")
-        or c
-        in (
-            "contacts",
-            "contact_minutes_3m",
-            "sales_total",
-            "new_customers",
-            "aum",
-            "aum_base",
-            "leads_issued",
-            "leads_converted",
-        )
+        or c in _ADDITIVE
     ]
-    counts = [c for c in additive if c not in ("aum", "aum_base", "contact_minutes_3m")]
-    counts = [c for c in counts if c not in ("sales_total", "contacts")]
+    counts = [c for c in additive if c not in _MONEY and c not in _OPERATIONAL]
+    decisions = {c: d for c, d in (decided or {}).items() if c in additive}
     # the decision's cells of these cards (a column may come with its total's status only)
-    decided = {
-        c: st[st.index.isin(cards.index)].fillna("").astype(str)
-        for c, st in (decided or {}).items()
-        if c in additive
+    decided_cells = {
+        c: d.cells[d.cells.index.isin(cards.index)].fillna("").astype(str)
+        for c, d in decisions.items()
     }
-    forced = {cell_name(c, i) for c, st in decided.items() for i, s in st.items() if s} | {
-        c for c, st in (decided or {}).items() if c in decided and st.attrs.get("total")
+    forced = {cell_name(c, i) for c, st in decided_cells.items() for i, s in st.items() if s} | {
+        c for c, d in decisions.items() if d.total
     }  # a total the run withholds
     # what the decision publishes, the reports print: never a secondary cell here
-    shown = {cell_name(c, i) for c, st in decided.items() for i, s in st.items() if not s}
+    shown = {cell_name(c, i) for c, st in decided_cells.items() for i, s in st.items() if not s}
     status = protect_grid(
         cards,
         additive,
         k,
         size="customers",
         counts=counts,
-        money=[c for c in ("aum", "aum_base") if c in cards.columns],
+        money=[c for c in _MONEY if c in cards.columns],
         level=level,
         forced=forced,
         row_sums=card_row_sums(additive),
         published=[*published, *sorted(shown)],
         covers={c: v for c, v in (covers or {}).items() if c in additive},
         marked=forced,
-        row_marked=[c for c in additive if c not in counts and c not in ("aum", "aum_base")],
+        row_marked=[c for c in additive if c in _OPERATIONAL],
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
     status.attrs = {}
-    for c, st in decided.items():  # the run's answer: what a report prints or withholds
+    for c, st in decided_cells.items():  # the run's answer: what a report prints or withholds
         status.loc[st.index, c] = st
     out = grid_values(cards, status, k)
     row_hidden = (

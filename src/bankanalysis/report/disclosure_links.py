@@ -7,7 +7,8 @@ and its managers'), and the covers' own row sums. See ``docs/privacy.md``, "Per-
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -35,6 +36,41 @@ def cell_name(col: str, row: Hashable) -> str:
     return f"{col}[row={row}]"
 
 
+def _columns(
+    linked: Mapping[str, Mapping[Hashable, object]],
+    frame: pd.DataFrame,
+    values: Mapping[str, float],
+    scales: Mapping[str, float],
+) -> Iterator[tuple[str, Mapping[Hashable, Any], float]]:
+    """The columns of ``linked`` (``parts`` or ``covers``) that the problem has, each with its
+    rows or units and its money scale (1 for counts)."""
+    for col, by_row in linked.items():
+        if col in frame.columns and col in values:
+            yield col, by_row, scales.get(col, 1.0)
+
+
+def _add_linked_cell(
+    name: str,
+    value: float,
+    status: str,
+    money: bool,
+    values: dict[str, float],
+    money_cells: set[str],
+    fixed: set[str],
+    hidden: dict[str, str],
+) -> None:
+    """A cell of another table in the problem: its (scaled) value, money or count; fixed when
+    that table shows it, else withheld with its status (a small group's or a dominated cell's
+    as primary) in ``hidden``."""
+    values[name] = value
+    if money:
+        money_cells.add(name)
+    if status:
+        hidden[name] = status if status in (SECONDARY, FAILSAFE) else PRIMARY
+    else:
+        fixed.add(name)
+
+
 def add_parts(
     parts: Mapping[str, Mapping[Hashable, Mapping[str, tuple[float, str]]]],
     frame: pd.DataFrame,
@@ -48,25 +84,17 @@ def add_parts(
     ``parts``) to the problem: values (money on this column's scale), one relation per cell,
     shown parts fixed. Returns the withheld parts' status for ``protect(hidden=...)``."""
     hidden: dict[str, str] = {}
-    for col, rows in parts.items():
-        if col not in frame.columns or col not in values:
-            continue
-        scale = scales.get(col, 1.0)
+    for col, rows, scale in _columns(parts, frame, values, scales):
+        money = col in money_cells
         for row, cells in rows.items():
             key = cell_name(col, row)
             if key not in values:
                 continue
-            rel = {key: -1.0}
             for name, (v, st) in cells.items():
-                values[name] = float(v) / scale
-                rel[name] = 1.0
-                if col in money_cells:
-                    money_cells.add(name)
-                if st:
-                    hidden[name] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
-                else:
-                    fixed.add(name)
-            relations.append(rel)
+                _add_linked_cell(
+                    name, float(v) / scale, st, money, values, money_cells, fixed, hidden
+                )
+            relations.append({key: -1.0, **dict.fromkeys(cells, 1.0)})
     return hidden
 
 
@@ -84,10 +112,8 @@ def add_covers(
     ``hidden`` with its status) and the rest printed nowhere (hidden, at least 0), in one
     relation with the rows inside it. Returns the rests (unmarked: no ``<k`` bounds them)."""
     rests: set[str] = set()
-    for col, units in covers.items():
-        if col not in frame.columns or col not in values:
-            continue
-        scale = scales.get(col, 1.0)
+    for col, units, scale in _columns(covers, frame, values, scales):
+        money = col in money_cells
         for unit, (v, st, rows) in units.items():
             inside = [cell_name(col, r) for r in rows if cell_name(col, r) in values]
             if not inside or is_missing(v):
@@ -96,15 +122,12 @@ def add_covers(
             if rest < -1e-9:  # the rows are not all inside it: no relation
                 continue
             key, left = f"cover.{col}[unit={unit}]", f"cover.rest.{col}[unit={unit}]"
-            values[key], values[left] = float(v) / scale, max(rest, 0.0)
+            _add_linked_cell(key, float(v) / scale, st, money, values, money_cells, fixed, hidden)
+            # the rest (customers without a manager) is printed nowhere: withheld, at least 0
+            _add_linked_cell(
+                left, max(rest, 0.0), SECONDARY, money, values, money_cells, fixed, hidden
+            )
             relations.append({**dict.fromkeys(inside, 1.0), left: 1.0, key: -1.0})
-            if col in money_cells:
-                money_cells.update((key, left))
-            if st:
-                hidden[key] = st if st in (SECONDARY, FAILSAFE) else PRIMARY
-            else:
-                fixed.add(key)
-            hidden[left] = SECONDARY
             rests.add(left)
     return frozenset(rests)
 

@@ -26,8 +26,13 @@ import pandas as pd
 
 from bankanalysis.data.restricted import restricted_dir, write_restricted, write_restricted_files
 from bankanalysis.propensity.leads import LEAD_COLUMNS
-from bankanalysis.report.disclosure_cards import PRINTED_BY_03, manager_covers, protect_cards
-from bankanalysis.report.disclosure_outlet_tiers import QUALITY_PLUS, protect_quality_plus
+from bankanalysis.report.disclosure_cards import (
+    PRINTED_BY_03,
+    ColumnDecision,
+    manager_covers,
+    outlet_decisions,
+    protect_cards,
+)
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
     Suppressed,
@@ -43,7 +48,6 @@ __all__ = [
     "LeadWorkbook",
     "WrittenLeads",
     "lead_sheet",
-    "outlet_decisions",
     "peer_medians",
     "plan_workbooks",
     "reason_describer",
@@ -707,24 +711,6 @@ class WrittenLeads:
     outlet_cards: pd.DataFrame | None = None
 
 
-def outlet_decisions(cards: pd.DataFrame, k: int) -> dict[str, pd.Series]:
-    """The run's decisions on the outlet scorecards' columns that 01 and 03 print too, for
-    :func:`~bankanalysis.report.disclosure_cards.protect_cards`: the outlets'
-    quality-and-above customers (:func:`~bankanalysis.report.disclosure_outlet_tiers.
-    protect_quality_plus` over the same count, indexed by outlet id as 01 and 02 call it).
-
-    Examples
-    --------
-    >>> cards = pd.DataFrame({"quality_plus_customers": [42, 7]},
-    ...                      index=pd.Index(["O1", "O2"], name="outlet_id"))
-    >>> outlet_decisions(cards, 10)["quality_plus_customers"].tolist()
-    ['secondary', 'primary']
-    """
-    if QUALITY_PLUS not in cards.columns:
-        return {}
-    return {QUALITY_PLUS: protect_quality_plus(cards[QUALITY_PLUS].fillna(0), k)}
-
-
 def write_lead_files(
     leads: pd.DataFrame,
     output_dir: str | Path,
@@ -738,7 +724,7 @@ def write_lead_files(
     book: pd.DataFrame | None = None,
     managers: pd.DataFrame | None = None,
     currency: str = DEFAULT_CURRENCY,
-    decided: Mapping[str, pd.Series] | None = None,
+    decided: Mapping[str, ColumnDecision] | None = None,
 ) -> WrittenLeads:
     """Write every workbook, ``contents.csv``, the region's lead CSV and its scorecards, all in
     the restricted folder of ``output_dir``, each with its audience.
