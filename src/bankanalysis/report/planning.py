@@ -510,13 +510,16 @@ def quarters_section(
     rows = []
     for (level, gid), grp in scope.shown(q).groupby(["level", "id"], sort=False):
         g = grp.set_index("period_label")
+        # the level's group size per quarter, decided once (not once per KPI and quarter)
+        small_at = small_rows(g, scope.min_group_size)
+        small_at = small_at[~small_at.index.duplicated()]
         for kpi, col, label, by in ids:
             row = {"Scope": scope.label(level, gid), "KPI": label}
             for p in quarters:
                 if p not in g.index:
                     row[heads[p]] = format_value(kpi, Absent("not in the data"), scope.currency)
                     continue
-                small = bool(small_rows(g.loc[[p]], scope.min_group_size).iloc[0])
+                small = bool(small_at[p])
                 group = KPI_GROUP.get(kpi)
                 if group in g.columns and kpi in pl.CUSTOMER_PERIOD_KPIS:
                     small = small or bool(is_small(float(g.at[p, group]), scope.min_group_size))
