@@ -540,3 +540,52 @@ def test_bank_evaluation_is_computed_once_per_data_and_sample(tmp_path, monkeypa
     shuffled = _bundle(bundle.evaluation.sample(frac=1.0, random_state=1))
     with pytest.raises(AssertionError, match="computed again"):
         rp.load_bank_evaluation(ctx, shuffled)
+
+
+def test_five_products_make_five_panels_four_to_a_row_with_one_legend_and_one_x_label():
+    """The gains chart lays out one panel per product in the order they come, four to a row
+    (no empty sixth to eighth panel), the y label on the left panel of each row, the x label
+    once under the figure, and one legend for the figure with the rankings in the model,
+    baseline, random order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    products = ["E", "B", "D", "A", "C"]
+    gains = pd.DataFrame(
+        [
+            (p, r, x, y)
+            for p in products
+            for r, ys in (("random", (0.0, 0.5, 1.0)), ("model", (0.0, 0.8, 1.0)))
+            for x, y in zip((0.0, 0.5, 1.0), ys, strict=True)
+        ],
+        columns=["product", "ranking", "share_contacted", "share_of_buyers"],
+    )
+    fig = charts.gains_figure(gains, "2025-09")
+    assert [ax.get_title() for ax in fig.axes] == products
+    rows = sorted({round(ax.get_position().y0, 3) for ax in fig.axes}, reverse=True)
+    assert len(rows) == 2
+    first_row = [ax for ax in fig.axes if round(ax.get_position().y0, 3) == rows[0]]
+    assert [ax.get_title() for ax in first_row] == products[:4]
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "share of buyers reached (%)",
+        "",
+        "",
+        "",
+        "share of buyers reached (%)",
+    ]
+    assert all(ax.get_xlabel() == "" for ax in fig.axes)
+    assert fig._supxlabel.get_text() == "share of customers contacted (%)"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["model", "random"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    # each panel draws its own product's lines only
+    first = fig.axes[0]
+    assert sorted(
+        tuple(line.get_ydata()) for line in first.get_lines() if len(line.get_ydata()) == 3
+    ) == [
+        (0.0, 0.5, 1.0),
+        (0.0, 0.8, 1.0),
+    ]
+    plt.close("all")
