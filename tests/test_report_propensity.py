@@ -589,3 +589,18 @@ def test_five_products_make_five_panels_four_to_a_row_with_one_legend_and_one_x_
         (0.0, 0.8, 1.0),
     ]
     plt.close("all")
+
+
+def test_a_chart_of_rows_without_a_product_is_not_drawn():
+    """Rows whose product is missing make no panel: no chart rather than an empty grid."""
+    gains = pd.DataFrame(
+        {
+            "product": [None],
+            "ranking": ["model"],
+            "share_contacted": [0.5],
+            "share_of_buyers": [0.8],
+        }
+    )
+    assert charts.gains_figure(gains, "2025-09") is None
+    calib = pd.DataFrame({"product": [None], "mean_predicted": [0.1], "observed_rate": [0.1]})
+    assert charts.calibration_figure(calib, "2025-09") is None

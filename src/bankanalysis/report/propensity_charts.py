@@ -111,7 +111,8 @@ def _panels(data: pd.DataFrame, sharex: bool, sharey: bool) -> tuple[Figure, lis
     """One square panel per ``product`` of ``data`` (in the order they first appear), four to a
     row, each titled with the product: the layout seaborn's ``relplot(col="product",
     col_wrap=4)`` draws, built once with pyplot (the facet grid re-lays the figure out at every
-    step: two thirds of the chart's time). Returns the figure, the axes and the products."""
+    step: two thirds of the chart's time). Returns the figure, the axes and the products;
+    ``data`` holds at least one product."""
     import matplotlib.pyplot as plt
 
     products = list(dict.fromkeys(data["product"].dropna()))
@@ -151,7 +152,7 @@ def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
     Figure or None
         ``None`` when there is nothing to draw (no product has a model).
     """
-    if gains.empty:
+    if gains.empty or gains["product"].isna().all():
         return None
     import seaborn as sns
 
@@ -200,7 +201,7 @@ def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
     Figure or None
         ``None`` when no bin is large enough to show.
     """
-    if calib.empty:
+    if calib.empty or calib["product"].isna().all():
         return None
     import seaborn as sns
 
