@@ -134,14 +134,39 @@ def _panels(data: pd.DataFrame, sharex: bool, sharey: bool) -> tuple[Figure, lis
     return fig, axes[: len(products)], products
 
 
-def _label_panels(fig: Figure, axes: list[Any], ncols: int, xlabel: str, ylabel: str) -> None:
+def _product_lines(
+    data: pd.DataFrame, x: str, y: str, sharex: bool, sharey: bool, **line_kw: Any
+) -> tuple[Figure, list[Any]]:
+    """One panel per product (:func:`_panels`), each a seaborn line of that product's rows of
+    ``x`` against ``y`` drawn with ``line_kw``; the first panel alone keeps its legend (when
+    the lines have one), for the caller to move beside the figure."""
+    import seaborn as sns
+
+    fig, axes, products = _panels(data, sharex=sharex, sharey=sharey)
+    for ax, product in zip(axes, products, strict=True):
+        sns.lineplot(
+            data=data.loc[data["product"] == product],
+            x=x,
+            y=y,
+            ax=ax,
+            legend=ax is axes[0],
+            **line_kw,
+        )
+    return fig, axes
+
+
+def _finish_panels(fig: Figure, axes: list[Any], xlabel: str, ylabel: str, title: str) -> None:
     """The y label on the left panel of each row, the x label once under the figure (a label
-    per column ran into its neighbour's); shares read in percent."""
+    per column ran into its neighbour's), shares read in percent, then the layout and the
+    title above it."""
+    ncols = min(4, len(axes))
     for i, ax in enumerate(axes):
         ax.set_xlabel("")
         ax.set_ylabel(ylabel if i % ncols == 0 else "")
     fig.supxlabel(xlabel, fontsize="medium")
     _percent_axes(axes)
+    fig.tight_layout()
+    fig.suptitle(title, y=1.02)
 
 
 def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
@@ -154,23 +179,19 @@ def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
     """
     if gains.empty or gains["product"].isna().all():
         return None
-    import seaborn as sns
-
     order = [r for r in ("model", "baseline", "random") if r in set(gains["ranking"])]
     order += [r for r in dict.fromkeys(gains["ranking"]) if r not in order]
-    fig, axes, products = _panels(gains, sharex=True, sharey=True)
-    for ax, product in zip(axes, products, strict=True):
-        sns.lineplot(
-            data=gains.loc[gains["product"] == product],
-            x="share_contacted",
-            y="share_of_buyers",
-            hue="ranking",
-            style="ranking",
-            hue_order=order,
-            style_order=order,
-            ax=ax,
-            legend=ax is axes[0],
-        )
+    fig, axes = _product_lines(
+        gains,
+        "share_contacted",
+        "share_of_buyers",
+        sharex=True,
+        sharey=True,
+        hue="ranking",
+        style="ranking",
+        hue_order=order,
+        style_order=order,
+    )
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].get_legend().remove()
     fig.legend(
@@ -181,15 +202,13 @@ def gains_figure(gains: pd.DataFrame, eval_month: str) -> Figure | None:
         bbox_to_anchor=(1.0, 0.5),
         frameon=False,
     )
-    _label_panels(
+    _finish_panels(
         fig,
         axes,
-        min(4, len(axes)),
         "share of customers contacted (%)",
         "share of buyers reached (%)",
+        f"Cumulative gains, out of time ({eval_month})",
     )
-    fig.tight_layout()
-    fig.suptitle(f"Cumulative gains, out of time ({eval_month})", y=1.02)
     return fig
 
 
@@ -203,24 +222,19 @@ def calibration_figure(calib: pd.DataFrame, eval_month: str) -> Figure | None:
     """
     if calib.empty or calib["product"].isna().all():
         return None
-    import seaborn as sns
-
-    fig, axes, products = _panels(calib, sharex=False, sharey=False)
-    for ax, product in zip(axes, products, strict=True):
-        sns.lineplot(
-            data=calib.loc[calib["product"] == product],
-            x="mean_predicted",
-            y="observed_rate",
-            marker="o",
-            ax=ax,
-        )
+    fig, axes = _product_lines(
+        calib, "mean_predicted", "observed_rate", sharex=False, sharey=False, marker="o"
+    )
+    for ax in axes:
         lim = max(ax.get_xlim()[1], ax.get_ylim()[1])
         ax.plot([0, lim], [0, lim], color="grey", linestyle="--", linewidth=1)
-    _label_panels(
-        fig, axes, min(4, len(axes)), "predicted probability (%)", "observed take-up rate (%)"
+    _finish_panels(
+        fig,
+        axes,
+        "predicted probability (%)",
+        "observed take-up rate (%)",
+        f"Calibration, out of time ({eval_month})",
     )
-    fig.tight_layout()
-    fig.suptitle(f"Calibration, out of time ({eval_month})", y=1.02)
     return fig
 
 
