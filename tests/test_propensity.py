@@ -254,6 +254,38 @@ def test_next_best_offers_weighted_by_value():
     assert o["offer_rank"].tolist() == [1, 2, 1, 2, 1, 2]
 
 
+@pytest.mark.parametrize("sort", [True, False])
+@pytest.mark.parametrize("k", [0, 1, 2, 5])
+def test_next_best_offers_rank_as_the_long_frame_does(sort, k):
+    # ties (rounded scores, equal values), held products, unsorted ids and parts of 7
+    # customers: the numpy ranking gives the long frame's rows, order and dtypes exactly
+    from bankanalysis.propensity.leads import _offers_part_long
+
+    rng = np.random.default_rng(3)
+    n, products = 60, ["理财", "fund", "gold", "insurance", "bond"]
+    ids = [f"C{i:03d}" for i in rng.permutation(n)]
+    p = np.round(rng.random((n, len(products))), 1)
+    p[rng.random(p.shape) < 0.3] = np.nan
+    p[0] = np.nan  # a customer holding everything gets no offer
+    s = pd.DataFrame(p, index=pd.Index(sorted(ids) if sort else ids), columns=products)
+    values = {"理财": 2.0, "fund": 1.0, "gold": 2.0, "insurance": 0.0}
+    want = _offers_part_long(s, values, k)
+    assert len(want) > 0 or k == 0
+    for chunk in (None, 7):
+        pd.testing.assert_frame_equal(next_best_offers(s, values, k, chunk=chunk), want)
+
+
+def test_next_best_offers_of_a_customer_listed_twice_rank_the_rows_together():
+    s = pd.DataFrame({"a": [0.2, 0.5, 0.1], "b": [0.3, np.nan, 0.9]}, index=["c1", "c1", "c2"])
+    o = next_best_offers(s, k=2)
+    assert o[["customer_id", "product", "probability"]].values.tolist() == [
+        ["c1", "a", 0.5],
+        ["c1", "b", 0.3],
+        ["c2", "b", 0.9],
+        ["c2", "a", 0.1],
+    ]
+
+
 def test_lead_lists_ranks_per_manager_and_no_personal_data():
     offers, customers = lead_offers()
     leads = build_lead_lists(offers, customers, leads_per_sheet=2)
