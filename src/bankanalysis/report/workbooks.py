@@ -402,12 +402,20 @@ def scorecard_sheet(
 # --------------------------------------------------------------------------- writing
 
 
-def _width(values: Sequence[Any], header: str) -> int:
-    def w(text: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def _text_width(text: str) -> int:
+    """Columns ``text`` takes in a spreadsheet: two for a wide (CJK) character, one else.
 
-    cells = [header] + ["" if v is None else str(v) for v in values[:500]]
-    return min(MAX_WIDTH, max(w(c) for c in cells) + 2)
+    >>> _text_width("C000123"), _text_width("南桥支行"), _text_width("Outlet 南桥"), _text_width("")
+    (7, 8, 11, 0)
+    """
+    if text.isascii():  # ids, numbers, English labels: one column a character
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _width(values: Sequence[Any], header: str) -> int:
+    cells = {header, *("" if v is None else str(v) for v in values[:500])}
+    return min(MAX_WIDTH, max(_text_width(c) for c in cells) + 2)
 
 
 def _cell(v: Any) -> Any:
