@@ -449,6 +449,84 @@ def test_an_earlier_quarter_end_with_a_small_side_is_withheld_by_its_own_counts(
     assert lo <= 1 and hi >= 9  # South's not covered: 0 to 26, not 7
 
 
+def test_a_quarter_end_whose_wealth_card_holders_or_others_are_few_is_withheld():
+    """The quarter table prints each outlet's wealth-card matching rate at every quarter end,
+    a share of its quality-and-above customers (01's count, 03's share): South's 8 holders of
+    12 at 2026-Q3 leave 4 without the card, and its 66.7 % beside 12 gives them back. That
+    quarter withholds South `<10` and North `x` (the region's 23 holders, printed in the
+    region's row, less North's 15 would give 8); at 2026-Q4 both outlets have a small side
+    (North 3 of 30 without the card, South 2 of 12 holding it), and the markers would pin
+    them (South's others shown `x`, at least 10 of 12, leave at most 2 holders): every
+    outlet's rate is withheld under `withheld`, which says nothing of either side; at 2026-Q2
+    South holds none (a zero reveals nobody): both shown. Coverage keeps its own decision (no
+    small side)."""
+    quarters = pd.concat(
+        [
+            _quarter_rows(label, [120, 40], [60, 20], [30, 12]).assign(
+                wealth_card_matching=np.array(holders, dtype=float) / [30, 12]
+            )
+            for label, holders in (
+                ("2026-Q2", [15, 0]),
+                ("2026-Q3", [15, 8]),
+                ("2026-Q4", [27, 2]),
+            )
+        ]
+    )
+    out = withhold_period_groups(PlanCounts(k=K), ["O1", "O2"], K, quarters=quarters)
+    card = {
+        p: [out.of(o, "wealth_card_matching", p) for o in ("O1", "O2")]
+        for p in ("2026-Q2", "2026-Q3", "2026-Q4")
+    }
+    assert card == {
+        "2026-Q2": ["", ""],
+        "2026-Q3": ["secondary", "primary"],
+        "2026-Q4": ["fail-safe", "fail-safe"],
+    }
+    assert [out.of(o, "product_coverage", "2026-Q3") for o in ("O1", "O2")] == ["", ""]
+    # the attacker at 2026-Q3: both outlets' quality-and-above customers and the region's
+    # holders and others published, North's and South's sides withheld
+    cells = {"h1": None, "h2": None, "r1": None, "r2": None, "q1": 30.0, "q2": 12.0}
+    cells |= {"H": 23.0, "R": 19.0}
+    rel = [
+        {"h1": 1.0, "h2": 1.0, "H": -1.0},
+        {"r1": 1.0, "r2": 1.0, "R": -1.0},
+        {"h1": 1.0, "r1": 1.0, "q1": -1.0},
+        {"h2": 1.0, "r2": 1.0, "q2": -1.0},
+    ]
+    lo, hi = attack_linear(cells, rel, K)["r2"]
+    assert hi - lo >= (K - 1) / 2  # South's 4 without the card: not pinned
+
+
+def test_an_outlet_whose_two_sides_are_small_is_withheld_alone_not_every_outlet():
+    """West's 16 quality-and-above customers split 9 holders and 7 others: shown `<10`, each
+    side would be 7 to 9 by its own markers, and the region's outlets would all be withheld.
+    West is shown `withheld` (at least 0) and one more outlet `x` (East, the smallest whose
+    sides are both at least 10): the others stay published, and the attacker, who knows the
+    region's holders and others, every published outlet and that East's sides are at least
+    10 each, cannot narrow West's sides below the protection interval."""
+    ids = ["North", "West", "East", "South"]
+    holders, size = [45.0, 9.0, 30.0, 35.0], [60.0, 16.0, 40.0, 50.0]
+    status = protect_outlet_group(
+        pd.Series(holders, index=ids), K, size=pd.Series(size, index=ids), name="n_card_holders"
+    )
+    assert status.tolist() == ["", "fail-safe", "secondary", ""]
+    cells = {"n:hW": None, "n:rW": None, "n:hE": None, "n:rE": None, "n:sh": None, "n:sr": None}
+    cells |= {"n:H": 119.0, "n:R": 47.0, "n:qW": 16.0, "n:qE": 40.0, "n:ten": 10.0}
+    cells |= {"n:hN": 45.0, "n:rN": 15.0, "n:hS": 35.0, "n:rS": 15.0}
+    rel = [
+        {"n:hN": 1.0, "n:hW": 1.0, "n:hE": 1.0, "n:hS": 1.0, "n:H": -1.0},
+        {"n:rN": 1.0, "n:rW": 1.0, "n:rE": 1.0, "n:rS": 1.0, "n:R": -1.0},
+        {"n:hW": 1.0, "n:rW": 1.0, "n:qW": -1.0},
+        {"n:hE": 1.0, "n:rE": 1.0, "n:qE": -1.0},
+        {"n:hE": 1.0, "n:sh": -1.0, "n:ten": -1.0},  # East's "x": at least 10 each side
+        {"n:rE": 1.0, "n:sr": -1.0, "n:ten": -1.0},
+    ]
+    bounds = attack_linear(cells, rel, K)
+    for cell in ("n:hW", "n:rW"):
+        lo, hi = bounds[cell]
+        assert hi - lo >= (K - 1) / 2, (cell, lo, hi)
+
+
 def test_the_changes_withhold_a_month_before_whose_own_counts_hold_a_small_group():
     """The changes table prints the data month's coverage and its change on the month: with
     the month before's 4 not covered of 30 (26 covered) that change gives them back. The

@@ -87,13 +87,17 @@ def quality_plus_rates() -> tuple[str, ...]:
     return rates_over(QUALITY_PLUS_NAME, unit="share")
 
 
-#: 03's per-outlet shares of a group of the outlet's customers: figure -> (the group's count
-#: in the outlet KPIs, whether the rest of the outlet's customers is a group to protect too).
+#: 03's per-outlet shares of a group of the outlet's customers: figure -> (the group's count,
+#: the count it is a share of when the rest of those is a group to protect too, else None).
 #: The outlet's quality-and-above customers are 01's count (its mass tier is not printed per
-#: outlet); product coverage gives the covered and the not-covered customers alike.
-OUTLET_GROUP_FIGURES: dict[str, tuple[str, bool]] = {
-    "share_quality_plus": ("n_quality_plus", False),
-    "product_coverage": ("n_covered", True),
+#: outlet); product coverage gives the covered and the not-covered customers alike; the
+#: wealth-card matching rate, a share of the outlet's quality-and-above customers (printed:
+#: 01's count, 03's share), gives the card holders and the others among them alike (holdings,
+#: policy item 1; the quarter table prints it per outlet at every quarter end).
+OUTLET_GROUP_FIGURES: dict[str, tuple[str, str | None]] = {
+    "share_quality_plus": ("n_quality_plus", None),
+    "product_coverage": ("n_covered", "customers"),
+    "wealth_card_matching": ("n_card_holders", "n_quality_plus"),
 }
 
 #: Who a primary cell of a KPI is about, for the sentence naming a withheld peer rank.
@@ -101,6 +105,7 @@ _GROUP: dict[str, str] = {
     "new_customers": "new customers this month",
     "share_quality_plus": "quality-and-above customers",
     "product_coverage": "customers on one side of the product-coverage threshold, covered or not",
+    "wealth_card_matching": "quality-and-above customers holding the wealth card, or not holding it",
 }
 
 
@@ -244,25 +249,40 @@ def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) ->
                 out[c] = PRIMARY if small else SECONDARY
         return out
 
-    def safe(outlets: set[str]) -> bool:
-        return bool(audit(table, status_of(outlets), k)["safe"].all())
+    def search(table: LinearTable) -> Protection:
+        """Secondary outlets, whole, until every primary outlet is safe (or none is left)."""
 
-    chosen = set(primary)
-    order = sorted(
-        (o for o in ids if o not in chosen),
-        key=lambda o: (values[cells[o][0]] + values[cells[o][1]], o),
+        def safe(outlets: set[str]) -> bool:
+            return bool(audit(table, status_of(outlets), k)["safe"].all())
+
+        chosen = set(primary)
+        order = sorted(
+            (o for o in ids if o not in chosen),
+            key=lambda o: (values[cells[o][0]] + values[cells[o][1]], o),
+        )
+        while primary and not safe(chosen) and order:
+            pick = next((o for o in order if safe(chosen | {o})), order[0])
+            chosen.add(pick)
+            order.remove(pick)
+        status = status_of(chosen)
+        return Protection(status=status, audit=audit(table, status, k), failsafe=table.unmarked)
+
+    prot = search(table)
+    both = frozenset(
+        c for o in primary if all(is_small([values[c]], k)[0] for c in cells[o]) for c in cells[o]
     )
-    while primary and not safe(chosen) and order:
-        pick = next((o for o in order if safe(chosen | {o})), order[0])
-        chosen.add(pick)
-        order.remove(pick)
-    status = status_of(chosen)
-    prot = Protection(status=status, audit=audit(table, status, k))
+    if not prot.safe and both:
+        # an outlet whose two sides are both small is pinned by its own markers (16 split 9
+        # and 7, each "<k": each 7 to 9): shown "withheld", which says only "at least 0", it
+        # is not, and the search runs again around it before every outlet is withheld
+        alone = search(replace(table, unmarked=both))
+        if alone.safe:
+            prot = alone
     if not prot.safe:
         # the region's totals pin a small side whatever is withheld as "x": every outlet's
         # figure under "withheld", which says nothing of either side's size
         shown = frozenset(c for o in ids for c in cells[o])
-        status = {c: status.get(c, FAILSAFE) for c in sorted(shown)}
+        status = {c: prot.status.get(c, FAILSAFE) for c in sorted(shown)}
         marked = LinearTable(values=values, relations=tuple(relations), fixed=fixed, unmarked=shown)
         prot = Protection(status=status, audit=audit(marked, status, k), failsafe=shown)
     if not prot.safe:
@@ -335,11 +355,13 @@ def withhold_outlet_groups(
     prots = list(hidden.attrs.get("protection", []))
     few = is_small(mine["customers"], k)
     for col in figures:
-        count, with_rest = OUTLET_GROUP_FIGURES[col]
+        count, of = OUTLET_GROUP_FIGURES[col]
         if col not in mine.columns or count not in mine.columns:
             continue
+        if of is not None and of not in mine.columns:
+            continue
         counts = mine.set_index("outlet_id")[count]
-        size = mine.set_index("outlet_id")["customers"] if with_rest else None
+        size = mine.set_index("outlet_id")[of] if of is not None else None
         name = QUALITY_PLUS if col == "share_quality_plus" else count
         status = protect_outlet_group(counts, k, size=size, name=name)
         out[col] = pd.Series(
@@ -426,8 +448,9 @@ def withhold_period_groups(
         ``min_group_size``.
     quarters : DataFrame, optional
         :func:`~bankanalysis.report.planning_scope.load_customer_quarters` rows
-        (``period_label, level, id, customers, product_coverage, quality_plus_customers``);
-        the outlet rows are decided per quarter.
+        (``period_label, level, id, customers, product_coverage, quality_plus_customers`` and
+        ``wealth_card_matching`` where the bank has a wealth card); the outlet rows are
+        decided per quarter.
     monthly : DataFrame, optional
         The outlet KPIs (``outlet_id, month, customers, n_covered, n_quality_plus`` and the
         shares), with ``month`` the data month: the month before decides :data:`MOM`, the
@@ -447,6 +470,15 @@ def withhold_period_groups(
     ('secondary', 'primary')
     >>> out.of("O2", "wealth_card_matching", "2026-Q2")
     ''
+
+    With the wealth-card matching rate: O1's 30 quality-and-above customers hold 15 cards,
+    O2's 12 hold 8, so 4 of O2's have none: both outlets' rates are withheld at 2026-Q2 (the
+    region's 23 holders less O1's 15 would give O2's back).
+
+    >>> q["wealth_card_matching"] = [15 / 30, 8 / 12]
+    >>> out = withhold_period_groups(PlanCounts(k=10), ["O1", "O2"], 10, quarters=q)
+    >>> out.of("O1", "wealth_card_matching", "2026-Q2"), out.of("O2", "wealth_card_matching", "2026-Q2")
+    ('secondary', 'primary')
     """
     ids = [str(o) for o in outlets]
     frames: list[tuple[list[str], pd.DataFrame]] = []
@@ -454,16 +486,21 @@ def withhold_period_groups(
         rows = quarters.loc[(quarters["level"] == "outlet") & quarters["id"].astype(str).isin(ids)]
         for label, g in rows.groupby("period_label", sort=True):
             n = g["customers"].astype("float64")
+            q = g["quality_plus_customers"].astype("float64")
             mine = pd.DataFrame(
                 {
                     "outlet_id": g["id"].astype(str),
                     "customers": n,
                     "n_covered": (g["product_coverage"].astype("float64") * n).round(),
                     "product_coverage": g["product_coverage"],
-                    "n_quality_plus": g["quality_plus_customers"].astype("float64"),
-                    "share_quality_plus": g["quality_plus_customers"] / n.where(n > 0),
+                    "n_quality_plus": q,
+                    "share_quality_plus": q / n.where(n > 0),
                 }
             )
+            if "wealth_card_matching" in g.columns:
+                rate = g["wealth_card_matching"].astype("float64")
+                mine["n_card_holders"] = (rate * q).round()
+                mine["wealth_card_matching"] = rate
             frames.append(([str(label)], mine.reset_index(drop=True)))
     if monthly is not None and month is not None:
         for change, back in ((MOM, 1), (YOY, 12)):
