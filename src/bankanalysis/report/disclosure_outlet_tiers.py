@@ -153,16 +153,18 @@ def protect_outlet_group(
 
     Without ``size`` the counts are a one-way table
     (:func:`~bankanalysis.report.disclosure.protect_outlet_counts`): primary where the count
-    is 1 to ``k - 1``. With ``size`` (the outlet's customers, published) the rest of the
-    outlet's customers (``size - counts``) is a group too, whose region total is published
-    as well (the region's customers less its count): the table has two columns and a row per
-    outlet adding up to its customers, an outlet is primary where either side is 1 to
+    is 1 to ``k - 1``. With ``size`` (the count the figure is a share of, published: the
+    outlet's customers, or its quality-and-above customers) the rest (``size - counts``) is a
+    group too, whose region total is published as well: the table has two columns and a row
+    per outlet adding up to its ``size``, an outlet is primary where either side is 1 to
     ``k - 1``, and its figure (a share of ``size``) is withheld with both sides. Secondary
     outlets are chosen whole, as :func:`~bankanalysis.rules.disclosure_secondary.protect`
     chooses cells: the one that makes every primary outlet safe, then the one of fewest
-    customers, then by id; where no outlet is enough, the smallest and the search goes on;
-    where every outlet withheld is not enough, the fail-safe withholds all of them
-    (``"fail-safe"``). The audit (linear programming over both columns, each side at least 0,
+    customers, then by id; where no outlet is enough, the smallest and the search goes on.
+    Where every outlet withheld is not enough and an outlet's two sides are both small (its
+    own ``<k`` markers pin them), that outlet is shown ``"fail-safe"`` (``withheld``: at least
+    0) and the search runs again around it; where that is not enough either, the fail-safe
+    withholds every outlet (``"fail-safe"``). The audit (linear programming over both columns, each side at least 0,
     so at most the outlet's customers) is the proof.
 
     Parameters
@@ -172,7 +174,7 @@ def protect_outlet_group(
     k : int
         ``min_group_size``.
     size : Series, optional
-        The outlet's customers (same index), published beside the figure.
+        The count the figure is a share of (same index), published beside it.
     name : str
         The count's name in the cells of the audit.
 
