@@ -46,6 +46,26 @@ def _region(customers, quality_plus, new=None):
     )
 
 
+def _two_sided_bounds(
+    sides: dict[str, tuple[float | str | None, float | str | None]],
+    totals: tuple[float, float],
+    sizes: dict[str, float],
+) -> dict[str, tuple[float, float]]:
+    """The attacker over a two-sided outlet table (a group and the rest of the count it is a
+    share of): ``sides`` maps each outlet to its (group, rest) cells as published (``None``
+    withheld, ``"<k"`` 1 to ``k - 1``, a number), ``totals`` the region's group and rest,
+    ``sizes`` each outlet's published count. Bounds keyed ``n:<outlet>_group`` and
+    ``n:<outlet>_rest``."""
+    cells: dict[str, float | str | None] = {"n:group": totals[0], "n:rest": totals[1]}
+    rel: list[dict[str, float]] = [{"n:group": -1.0}, {"n:rest": -1.0}]
+    for outlet, (group, rest) in sides.items():
+        g, r, n = f"n:{outlet}_group", f"n:{outlet}_rest", f"n:{outlet}"
+        cells |= {g: group, r: rest, n: sizes[outlet]}
+        rel[0][g] = rel[1][r] = 1.0
+        rel.append({g: 1.0, r: 1.0, n: -1.0})
+    return attack_linear(cells, rel, K)
+
+
 def _ranks(mine, gaps, percentiles):
     return pd.DataFrame(
         {
@@ -235,23 +255,9 @@ def test_the_product_coverage_of_an_outlet_with_few_customers_not_covered_is_wit
     )
     # the attacker: both outlets' covered and not-covered customers withheld, each outlet's
     # customers and the region's covered (109) and not covered (37) published
-    cells = {
-        "n:north_cov": None,
-        "n:north_rest": None,
-        "n:south_cov": None,
-        "n:south_rest": "<k",
-        "n:cov": 109.0,
-        "n:rest": 37.0,
-        "n:north": 120.0,
-        "n:south": 26.0,
-    }
-    rel = [
-        {"n:north_cov": 1, "n:south_cov": 1, "n:cov": -1},
-        {"n:north_rest": 1, "n:south_rest": 1, "n:rest": -1},
-        {"n:north_cov": 1, "n:north_rest": 1, "n:north": -1},
-        {"n:south_cov": 1, "n:south_rest": 1, "n:south": -1},
-    ]
-    lo, hi = attack_linear(cells, rel, K)["n:south_rest"]
+    sides = {"north": (None, None), "south": (None, "<k")}
+    bounds = _two_sided_bounds(sides, (109.0, 37.0), {"north": 120.0, "south": 26.0})
+    lo, hi = bounds["n:south_rest"]
     assert (lo, hi) == (1.0, 9.0) and hi - lo >= (K - 1) / 2
     # the decision's own audit (x read as at least 10) agrees
     prot = hidden.attrs["protection"][-1]
@@ -484,16 +490,9 @@ def test_a_quarter_end_whose_wealth_card_holders_or_others_are_few_is_withheld()
     }
     assert [out.of(o, "product_coverage", "2026-Q3") for o in ("O1", "O2")] == ["", ""]
     # the attacker at 2026-Q3: both outlets' quality-and-above customers and the region's
-    # holders and others published, North's and South's sides withheld
-    cells = {"h1": None, "h2": None, "r1": None, "r2": None, "q1": 30.0, "q2": 12.0}
-    cells |= {"H": 23.0, "R": 19.0}
-    rel = [
-        {"h1": 1.0, "h2": 1.0, "H": -1.0},
-        {"r1": 1.0, "r2": 1.0, "R": -1.0},
-        {"h1": 1.0, "r1": 1.0, "q1": -1.0},
-        {"h2": 1.0, "r2": 1.0, "q2": -1.0},
-    ]
-    lo, hi = attack_linear(cells, rel, K)["r2"]
+    # holders and others published, North's sides withheld, South's two `<10`
+    sides = {"north": (None, None), "south": ("<k", "<k")}
+    lo, hi = _two_sided_bounds(sides, (23.0, 19.0), {"north": 30.0, "south": 12.0})["n:south_rest"]
     assert hi - lo >= (K - 1) / 2  # South's 4 without the card: not pinned
 
 

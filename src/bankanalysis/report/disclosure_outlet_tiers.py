@@ -270,9 +270,8 @@ def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) ->
         return Protection(status=status, audit=audit(table, status, k), failsafe=table.unmarked)
 
     prot = search(table)
-    both = frozenset(
-        c for o in primary if all(is_small([values[c]], k)[0] for c in cells[o]) for c in cells[o]
-    )
+    two_small = [o for o in primary if all(is_small([values[c]], k)[0] for c in cells[o])]
+    both = frozenset(c for o in two_small for c in cells[o])
     if not prot.safe and both:
         # an outlet whose two sides are both small is pinned by its own markers (16 split 9
         # and 7, each "<k": each 7 to 9): shown "withheld", which says only "at least 0", it
