@@ -106,7 +106,6 @@ def _offers_part(scores: pd.DataFrame, values: Mapping[str, float] | None, k: in
     sorted by customer id, took most of the lead lists' time)."""
     values = dict(values or {})
     products = list(scores.columns)
-    cols = ["customer_id", "offer_rank", "product", "probability", "value", "expected_value"]
     prob = scores.to_numpy(dtype="float64", na_value=np.nan)
     value = np.array([float(values.get(p, 1.0)) for p in products], dtype="float64")
     expected = prob * value
@@ -133,7 +132,7 @@ def _offers_part(scores: pd.DataFrame, values: Mapping[str, float] | None, k: in
     product = pd.Series(np.asarray(products, dtype=object)[col], dtype=scores.columns.dtype)
     # the ids as the long frame had them (``reset_index`` infers a string dtype)
     ids = scores.iloc[:, :0].rename_axis("customer_id").reset_index()["customer_id"]
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": ids.iloc[row].reset_index(drop=True),
             "offer_rank": rank,
@@ -143,7 +142,6 @@ def _offers_part(scores: pd.DataFrame, values: Mapping[str, float] | None, k: in
             "expected_value": expected[row, col],
         }
     )
-    return out[cols]
 
 
 def _offers_part_long(
