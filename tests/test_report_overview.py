@@ -284,7 +284,7 @@ def test_the_overview_scorecard_from_the_standing_is_the_one_computed_here(
     import shutil
 
     from bankanalysis.report.context import report_context
-    from bankanalysis.report.standing import standing_for
+    from bankanalysis.report.summary import standing_for
 
     folder = tmp_path / "processed"
     shutil.copytree(ci_bank.processed, folder)

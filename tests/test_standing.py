@@ -10,7 +10,8 @@ import pytest
 from bankanalysis.params import notebook_parameters, schema_defaults
 from bankanalysis.report import overview as rov
 from bankanalysis.report.context import report_context
-from bankanalysis.report.standing import scorecard_params, standing_for
+from bankanalysis.report.standing import scorecard_params
+from bankanalysis.report.summary import standing_for
 
 
 @pytest.fixture()

@@ -55,6 +55,7 @@ __all__ = [
     "protect_outlet_group",
     "protect_quality_plus",
     "quality_plus_rates",
+    "region_withheld",
     "quality_plus_rate_note",
     "withheld_rank_note",
     "withhold_outlet_groups",
@@ -145,7 +146,11 @@ def protect_quality_plus(counts: pd.Series, k: int) -> pd.Series:
 
 
 def protect_outlet_group(
-    counts: pd.Series, k: int, size: pd.Series | None = None, name: str = QUALITY_PLUS
+    counts: pd.Series,
+    k: int,
+    size: pd.Series | None = None,
+    name: str = QUALITY_PLUS,
+    total_withheld: bool = False,
 ) -> pd.Series:
     """Status of each outlet's figure about a group of its customers (``counts``): ``""``
     (published), ``"primary"``, ``"secondary"`` or ``"fail-safe"``; the region's count is
@@ -177,6 +182,9 @@ def protect_outlet_group(
         The count the figure is a share of (same index), published beside it.
     name : str
         The count's name in the cells of the audit.
+    total_withheld : bool
+        The run withholds the region's share (its two sides are not published totals here:
+        :mod:`~bankanalysis.report.disclosure_shares`); with ``size`` only.
 
     Returns
     -------
@@ -201,7 +209,7 @@ def protect_outlet_group(
         out = pd.Series(hidden[name].to_numpy(), index=counts.index, name=name)
         out.attrs["protection"] = list(hidden.attrs["protection"])
         return out
-    prot = _protect_with_rest(counts, size, k, name)
+    prot = _protect_with_rest(counts, size, k, name, total_withheld)
     ids = [str(i) for i in counts.index]
     statuses, per_outlet, under_marker = [], {}, set()
     for oid in ids:
@@ -223,8 +231,13 @@ def protect_outlet_group(
     return out
 
 
-def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) -> Protection:
-    """:func:`protect_outlet_group` with ``size``: the audited two-column table."""
+def _protect_with_rest(
+    counts: pd.Series, size: pd.Series, k: int, name: str, total_withheld: bool = False
+) -> Protection:
+    """:func:`protect_outlet_group` with ``size``: the audited two-column table. The region's
+    two sides are published unless ``total_withheld``; then they are withheld cells read as
+    the run shows them (a side of 1 to ``k - 1`` under ``"<k"``, audited here too: the
+    outlets published must not add up to it)."""
     group = counts.astype("float64").fillna(0.0).to_numpy()
     rest = size.astype("float64").fillna(0.0).to_numpy() - group
     ids = [str(i) for i in counts.index]
@@ -239,12 +252,20 @@ def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) ->
     for col, side in ((name, 0), (f"rest_{name}", 1)):
         values[col] = float(sum(values[cells[o][side]] for o in ids))
         relations.append(dict.fromkeys((cells[o][side] for o in ids), 1.0) | {col: -1.0})
-    fixed = frozenset(c for c in values if c.startswith("customers[") or "[" not in c)
+    fixed = frozenset(
+        c for c in values if c.startswith("customers[") or ("[" not in c and not total_withheld)
+    )
     table = LinearTable(values=values, relations=tuple(relations), fixed=fixed)
     primary = sorted(o for o in ids if any(is_small([values[c]], k)[0] for c in cells[o]))
 
+    totals: dict[str, str] = {}
+    if total_withheld:
+        totals = {
+            c: PRIMARY if is_small([values[c]], k)[0] else SECONDARY for c in (name, f"rest_{name}")
+        }
+
     def status_of(outlets: set[str]) -> dict[str, str]:
-        out = {}
+        out = dict(totals)
         for o in sorted(outlets):
             for c in cells[o]:
                 small = o in primary and is_small([values[c]], k)[0]
@@ -262,7 +283,7 @@ def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) ->
             (o for o in ids if o not in chosen),
             key=lambda o: (values[cells[o][0]] + values[cells[o][1]], o),
         )
-        while primary and not safe(chosen) and order:
+        while (primary or PRIMARY in totals.values()) and not safe(chosen) and order:
             pick = next((o for o in order if safe(chosen | {o})), order[0])
             chosen.add(pick)
             order.remove(pick)
@@ -283,7 +304,7 @@ def _protect_with_rest(counts: pd.Series, size: pd.Series, k: int, name: str) ->
         # the region's totals pin a small side whatever is withheld as "x": every outlet's
         # figure under "withheld", which says nothing of either side's size
         shown = frozenset(c for o in ids for c in cells[o])
-        status = {c: prot.status.get(c, FAILSAFE) for c in sorted(shown)}
+        status = {**totals, **{c: prot.status.get(c, FAILSAFE) for c in sorted(shown)}}
         marked = LinearTable(values=values, relations=tuple(relations), fixed=fixed, unmarked=shown)
         prot = Protection(status=status, audit=audit(marked, status, k), failsafe=shown)
     if not prot.safe:
@@ -310,6 +331,7 @@ def withhold_outlet_groups(
     mine: pd.DataFrame,
     k: int,
     figures: Sequence[str] = tuple(OUTLET_GROUP_FIGURES),
+    withheld_totals: Iterable[str] = (),
 ) -> pd.DataFrame:
     """03's answer ``hidden`` with the outlets' shares of a group of their customers
     (:data:`OUTLET_GROUP_FIGURES`) withheld where :func:`protect_outlet_group` withholds the
@@ -334,6 +356,10 @@ def withhold_outlet_groups(
     figures : sequence of str
         Which shares to decide (default every one of :data:`OUTLET_GROUP_FIGURES`); a share
         or count absent from ``mine`` is skipped.
+    withheld_totals : iterable of str
+        Shares whose region figure the run withholds (:func:`~bankanalysis.report.
+        disclosure_shares.load_level_shares`): the region's two sides are not published
+        totals in their audit, so a region's own small side does not pin its outlets.
 
     Returns
     -------
@@ -364,7 +390,10 @@ def withhold_outlet_groups(
         counts = mine.set_index("outlet_id")[count]
         size = mine.set_index("outlet_id")[of] if of is not None else None
         name = QUALITY_PLUS if col == "share_quality_plus" else count
-        status = protect_outlet_group(counts, k, size=size, name=name)
+        total_withheld = col in set(withheld_totals) and of is not None
+        status = protect_outlet_group(
+            counts, k, size=size, name=name, total_withheld=total_withheld
+        )
         out[col] = pd.Series(
             [st or (PRIMARY if s else "") for st, s in zip(status.to_numpy(), few, strict=True)],
             index=mine.index,
@@ -418,6 +447,22 @@ def withhold_plan_groups(
     return replace(counts, status=status)
 
 
+def region_withheld(run: PlanCounts | None, region_id: str | None, period: str) -> set[str]:
+    """The shares of :data:`OUTLET_GROUP_FIGURES` whose region figure of ``period`` the run
+    withholds (``run``: :func:`~bankanalysis.report.disclosure_totals.load_total_figures`,
+    or 03's plan counts that merge it): :func:`withhold_outlet_groups`' ``withheld_totals``.
+
+    Examples
+    --------
+    >>> run = PlanCounts({("region=R1", "wealth_card_matching", "2026-10"): "primary"})
+    >>> region_withheld(run, "R1", "2026-10"), region_withheld(run, "R2", "2026-10")
+    ({'wealth_card_matching'}, set())
+    """
+    if run is None or region_id is None:
+        return set()
+    return {c for c in OUTLET_GROUP_FIGURES if run.of_level("region", str(region_id), c, period)}
+
+
 def withhold_period_groups(
     counts: PlanCounts,
     outlets: Iterable[str],
@@ -426,6 +471,7 @@ def withhold_period_groups(
     quarters: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
     month: str | None = None,
+    region_id: str | None = None,
 ) -> PlanCounts:
     """03's plan tables' answer with each earlier period's outlet shares decided by that
     period's own counts (:func:`withhold_outlet_groups`, secondary outlets included, so the
@@ -456,6 +502,10 @@ def withhold_period_groups(
         The outlet KPIs (``outlet_id, month, customers, n_covered, n_quality_plus`` and the
         shares), with ``month`` the data month: the month before decides :data:`MOM`, the
         month a year before :data:`YOY`.
+    region_id : str, optional
+        The region: its shares ``counts`` withholds at a period (the run's answer, merged by
+        :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) are no published
+        totals in that period's decision (:func:`region_withheld`).
 
     Examples
     --------
@@ -511,7 +561,11 @@ def withhold_period_groups(
                 frames.append(([m, change], g.reset_index(drop=True)))
     status = dict(counts.status)
     for periods, mine in frames:
-        decided = withhold_outlet_groups(pd.DataFrame(index=mine.index), mine, k)
+        # the region's share the run withholds at that period is no published total here
+        totals = region_withheld(counts, region_id, periods[0])
+        decided = withhold_outlet_groups(
+            pd.DataFrame(index=mine.index), mine, k, withheld_totals=totals
+        )
         for col in decided.columns:
             kpis = (col, *quality_plus_rates()) if col == "share_quality_plus" else (col,)
             for i, oid in mine["outlet_id"].astype(str).items():

@@ -61,6 +61,7 @@ from bankanalysis.rules.months import base_month, quarter_of, shift_month
 
 __all__ = [
     "KPI",
+    "RUN_DECIDED",
     "WITHHELD_WITH",
     "load_lost_counts",
     "load_retention",
@@ -71,6 +72,7 @@ __all__ = [
     "retention_months",
     "retention_setup",
     "retention_table",
+    "withhold_metrics",
     "withhold_scorecard",
     "withhold_standing",
 ]
@@ -386,41 +388,98 @@ def lost_withheld(
     return st
 
 
+#: The scorecard KPIs the run decides for every report alike: the stock retention (lost
+#: customers, here) and the shares with a small side (:mod:`~bankanalysis.report.
+#: disclosure_shares`), keyed in the run's :class:`PlanCounts` by KPI.
+RUN_DECIDED: tuple[str, ...] = (KPI, "wealth_card_matching", "product_coverage")
+
+
 def withhold_scorecard(
-    sc: Any, retention: PlanCounts | None, month: str, level: str = "region"
+    sc: Any,
+    run: PlanCounts | None,
+    month: str,
+    level: str = "region",
+    kpis: Sequence[str] = RUN_DECIDED,
 ) -> Any:
-    """A :class:`~bankanalysis.report.overview.Scorecard` (rows of ``level``: regions, or
-    echelons keyed by their number as text) with every stock retention of ``month`` the run
-    withholds set to NaN (the heat map and the league table leave it out) and its status in
-    ``sc.retention`` (the tables, sentences and ``metrics.json`` show ``<k`` or ``x``). The
-    bank's figure stays published."""
-    if retention is None:
+    """A :class:`~bankanalysis.report.overview.Scorecard` (rows of ``level``: regions,
+    echelons keyed by their number as text, or the bank's one row ``"all"``) with every figure
+    of ``kpis`` at ``month`` the run withholds (``run``: :func:`load_retention`, or every
+    decision at once, :func:`~bankanalysis.report.disclosure_totals.load_total_figures`) set
+    to NaN (the heat map and the league table leave it out) and its status in
+    ``sc.run_withheld`` (the tables, sentences and ``metrics.json`` show ``<k``, ``x`` or
+    ``withheld``).
+
+    Examples
+    --------
+    >>> from bankanalysis.report.overview import Scorecard
+    >>> regions = pd.DataFrame({"region_id": ["R1", "R2"], "wealth_card_matching": [0.78, 0.6]})
+    >>> sc = Scorecard(regions, regions[[]].assign(wealth_card_matching=False), regions[:0], "2025-10")
+    >>> run = PlanCounts({("region=R1", "wealth_card_matching", "2026-10"): "primary"})
+    >>> out = withhold_scorecard(sc, run, "2026-10")
+    >>> out.regions["wealth_card_matching"].tolist(), out.run_withheld
+    ([nan, 0.6], {('R1', 'wealth_card_matching'): 'primary'})
+    """
+    if run is None:
         return sc
     regions = sc.regions.copy()
-    marks: dict[str, str] = dict(sc.retention)
+    marks: dict[tuple[str, str], str] = dict(sc.run_withheld)
     for i, rid in regions["region_id"].items():
-        st = retention.of_level(level, str(rid), KPI, month)
-        if st and KPI in regions.columns:
-            regions.at[i, KPI] = np.nan
-            if not bool(sc.withheld.at[i, KPI]):
-                marks[str(rid)] = st
-    return replace(sc, regions=regions, retention=marks)
+        unit = "bank" if level == "bank" else str(rid)
+        for kpi in (k for k in kpis if k in regions.columns):
+            st = run.of_level(level, unit, kpi, month)
+            if st:
+                regions.at[i, kpi] = np.nan
+                if not bool(sc.withheld.at[i, kpi]):
+                    marks[(str(rid), kpi)] = st
+    return replace(sc, regions=regions, run_withheld=marks)
 
 
-def withhold_standing(standing: Any, retention: PlanCounts | None) -> Any:
-    """The summaries' :class:`~bankanalysis.report.standing.Standing` (every region and
-    echelon at the data month, the month before and three months before) with the stock
-    retention the run withholds withheld (:func:`withhold_scorecard`)."""
-    if retention is None:
+def withhold_standing(standing: Any, run: PlanCounts | None) -> Any:
+    """The summaries' :class:`~bankanalysis.report.standing.Standing` (every region, echelon
+    and the bank at the data month, the month before and three months before) with the
+    figures the run withholds withheld (:func:`withhold_scorecard`)."""
+    if run is None:
         return standing
     return replace(
         standing,
-        regions={m: withhold_scorecard(sc, retention, m) for m, sc in standing.regions.items()},
+        regions={m: withhold_scorecard(sc, run, m) for m, sc in standing.regions.items()},
         echelons={
-            m: withhold_scorecard(sc, retention, m, "echelon")
-            for m, sc in standing.echelons.items()
+            m: withhold_scorecard(sc, run, m, "echelon") for m, sc in standing.echelons.items()
         },
+        bank={m: withhold_scorecard(sc, run, m, "bank") for m, sc in standing.bank.items()},
     )
+
+
+def withhold_metrics(
+    metrics: Mapping[str, Any],
+    run: PlanCounts | None,
+    level: str,
+    gid: str,
+    month: str,
+    kpis: Sequence[str] = RUN_DECIDED,
+) -> dict[str, Any]:
+    """A report's figures of one unit (``metrics``, KPI -> value) with those of ``kpis`` the
+    run withholds at ``month`` (:func:`withhold_scorecard`'s answer) under their marker: 01's
+    region coverage figures and sentence print what the scorecards print.
+
+    Examples
+    --------
+    >>> run = PlanCounts({("region=R1", "wealth_card_matching", "2026-10"): "primary"}, k=10)
+    >>> out = withhold_metrics({"wealth_card_matching": 0.78, "e_banking_penetration": 0.5},
+    ...                        run, "region", "R1", "2026-10")
+    >>> str(out["wealth_card_matching"]), out["e_banking_penetration"]
+    ('<10', 0.5)
+    """
+    from bankanalysis.report.disclosure_grid import cell_value
+
+    out = dict(metrics)
+    if run is None:
+        return out
+    for kpi in (k for k in kpis if k in out):
+        st = run.of_level(level, str(gid), kpi, month)
+        if st:
+            out[kpi] = cell_value(np.nan, st, run.k)
+    return out
 
 
 def retention_setup(

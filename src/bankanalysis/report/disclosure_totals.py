@@ -416,15 +416,20 @@ def load_total_aum(ctx: Any, params: Mapping[str, Any] | None = None) -> PlanCou
 def load_total_figures(ctx: Any, params: Mapping[str, Any] | None = None) -> PlanCounts:
     """The run's withheld totals: the counts of
     :func:`~bankanalysis.report.planning_scope.load_total_counts`, the AUM of
-    :func:`load_total_aum` and the stock retention of
-    :func:`~bankanalysis.report.disclosure_retention.load_retention`, as one
-    :class:`PlanCounts` for the plan tables, the target attainment, 03's outlet table and the
-    summaries of every report."""
+    :func:`load_total_aum`, the stock retention of
+    :func:`~bankanalysis.report.disclosure_retention.load_retention` and the shares with a
+    small side of :func:`~bankanalysis.report.disclosure_shares.load_level_shares`, as one
+    :class:`PlanCounts` for the plan tables, the target attainment, 03's outlet table, the
+    scorecards and the summaries of every report."""
     from bankanalysis.report.disclosure_retention import load_retention
+    from bankanalysis.report.disclosure_shares import load_level_shares
     from bankanalysis.report.planning_scope import load_total_counts
 
     return merge_counts(
-        load_total_counts(ctx, params), load_total_aum(ctx, params), load_retention(ctx, params)
+        load_total_counts(ctx, params),
+        load_total_aum(ctx, params),
+        load_retention(ctx, params),
+        load_level_shares(ctx, params),
     )
 
 

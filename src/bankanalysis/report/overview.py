@@ -230,8 +230,10 @@ class Scorecard:
     absent: dict[str, str] = field(default_factory=dict)
     min_group_size: int = 10
     withheld_totals: dict[str, str] = field(default_factory=dict)
-    #: region id -> status of its stock retention the run withholds (``disclosure_retention``)
-    retention: dict[str, str] = field(default_factory=dict)
+    #: (region id, KPI) -> status of a figure the run withholds for every report alike (a
+    #: stock retention, ``disclosure_retention``; a share with a small side,
+    #: ``disclosure_shares``)
+    run_withheld: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def withheld_from(
@@ -260,9 +262,11 @@ class Scorecard:
             return Absent(self.absent[kpi])
         if bool(self.withheld.at[row, kpi]):
             return Suppressed(self.min_group_size)
-        st = self.retention.get(str(self.regions.at[row, "region_id"]), "")
-        if kpi == "stock_retention" and st:
-            return Suppressed(self.min_group_size, "small" if st == "primary" else "secondary")
+        st = self.run_withheld.get((str(self.regions.at[row, "region_id"]), kpi), "")
+        if st:
+            from bankanalysis.report.disclosure_grid import cell_value
+
+            return cell_value(np.nan, st, self.min_group_size)
         return known_or_why(self.regions.loc[row], kpi)
 
 
@@ -390,10 +394,11 @@ def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> K
     if sc.withheld_totals.get("customers"):  # the bank's total would give a small region away
         rows["customers"] = rows["customers"].astype("object")
         rows.loc[rows.index[-1], "customers"] = Suppressed(None, "secondary")
-    for pos, row in enumerate(sc.regions.index):  # the run's retention answer
-        if sc.retention.get(str(sc.regions.at[row, "region_id"])):
-            rows["stock_retention"] = rows["stock_retention"].astype("object")
-            rows.at[pos, "stock_retention"] = sc.value("stock_retention", row)
+    for pos, row in enumerate(sc.regions.index):  # the run's answer (retention, shares)
+        for kpi in ids:
+            if sc.run_withheld.get((str(sc.regions.at[row, "region_id"]), kpi)):
+                rows[kpi] = rows[kpi].astype("object")
+                rows.at[pos, kpi] = sc.value(kpi, row)
     # a KPI the data cannot measure is unknown, not small: n/a (reason in the note), never the
     # marker of a small group
     withheld[[k for k in ids if k in sc.absent]] = False

@@ -29,6 +29,7 @@ from bankanalysis.rules.tiers import TIERS
 
 __all__ = [
     "SECTION_IDS",
+    "load_all_customer_quarters",
     "load_customer_quarters",
     "PlanScope",
     "Section",
@@ -293,20 +294,29 @@ def load_customer_quarters(
     :func:`~bankanalysis.report.benchmarking.load_outlet_kpis`) and the others read them back
     and keep the levels they show. Without a data fingerprint nothing is cached.
     """
+    frame = load_all_customer_quarters(ctx, scope.month, params, n_quarters)
+    if not len(frame):
+        return frame
+    return frame.loc[frame["level"].isin(scope.levels)].reset_index(drop=True)
+
+
+def load_all_customer_quarters(
+    ctx: Any, month: str, params: Mapping[str, Any], n_quarters: int = 5
+) -> pd.DataFrame:
+    """:func:`load_customer_quarters` of every level (:data:`ALL_LEVELS`) at ``month``: the
+    cached frame every report reads (the run's decision on the levels' shares,
+    :func:`~bankanalysis.report.disclosure_shares.load_level_shares`, reads all of it)."""
     from bankanalysis.propensity.cache import cached_for_data
     from bankanalysis.report.standing import scorecard_params
 
     p = scorecard_params(params)
-    what = {"what": "customer quarters", "month": scope.month, "n_quarters": int(n_quarters)}
-    frame = cached_for_data(
+    what = {"what": "customer quarters", "month": month, "n_quarters": int(n_quarters)}
+    return cached_for_data(
         ctx.bank,
         "customer_quarters",
         {**what, "params": p},
-        lambda: _customer_quarters(ctx, scope.month, p, n_quarters, ALL_LEVELS),
+        lambda: _customer_quarters(ctx, month, p, n_quarters, ALL_LEVELS),
     )[0]
-    if not len(frame):
-        return frame
-    return frame.loc[frame["level"].isin(scope.levels)].reset_index(drop=True)
 
 
 #: Every level :func:`load_customer_quarters` computes once (a report keeps those it shows).

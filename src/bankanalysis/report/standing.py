@@ -35,7 +35,7 @@ __all__ = [
     "load_standing",
     "month_tiers",
     "scorecard_params",
-    "standing_for",
+    "raw_standing",
 ]
 
 logger = logging.getLogger(__name__)
@@ -286,6 +286,9 @@ def cached_standing(ctx: ReportContext, **params: Any) -> tuple[Standing, bool]:
     return cached_for_data(ctx.bank, "summary", what, lambda: load_standing(ctx, **params))
 
 
-def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
-    """The report's :class:`Standing` (cached, :func:`cached_standing`) from its parameters."""
+def raw_standing(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
+    """The report's :class:`Standing` (cached, :func:`cached_standing`) from its parameters,
+    every figure as the small-group rule leaves it: what the run's decisions are made from.
+    A report publishes :func:`~bankanalysis.report.summary.standing_for` (with the figures
+    the run withholds for every report withheld)."""
     return cached_standing(ctx, **scorecard_params(params))[0]

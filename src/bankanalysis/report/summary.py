@@ -41,7 +41,7 @@ from bankanalysis.report.format import (
     is_missing,
     kpi_label,
 )
-from bankanalysis.report.standing import Standing, cached_standing, echelon_key, standing_for
+from bankanalysis.report.standing import Standing, cached_standing, echelon_key, raw_standing
 from bankanalysis.rules import kpis
 
 __all__ = [
@@ -488,6 +488,18 @@ def kpi_sentences(
     return " ".join(out)
 
 
+def standing_for(ctx: ReportContext, params: Mapping[str, Any]) -> Standing:
+    """The report's :class:`Standing` as every report publishes it: the cached figures
+    (:func:`~bankanalysis.report.standing.raw_standing`) with those the run withholds for all
+    of them (a stock retention of 1 to ``k - 1`` lost customers, a share with a side of 1 to
+    ``k - 1``: :func:`~bankanalysis.report.disclosure_totals.load_total_figures`) withheld,
+    so that a sentence drawn from it says no more than the tables."""
+    from bankanalysis.report.disclosure_retention import withhold_standing
+    from bankanalysis.report.disclosure_totals import load_total_figures
+
+    return withhold_standing(raw_standing(ctx, params), load_total_figures(ctx, params))
+
+
 def report_summary(
     ctx: ReportContext,
     params: Mapping[str, Any],
@@ -517,18 +529,17 @@ def report_summary(
     if standing is None:
         standing = standing_for(ctx, params)
     from bankanalysis.report.disclosure_plan import withhold_attainment
-    from bankanalysis.report.disclosure_retention import load_retention, withhold_standing
+    from bankanalysis.report.disclosure_retention import withhold_standing
     from bankanalysis.report.disclosure_totals import load_total_figures
-
-    # a stock retention whose lost customers are 1 to k-1 is withheld in every report alike
-    standing = withhold_standing(standing, load_retention(ctx, params))
     from bankanalysis.report.planning import plan_summary_html
 
+    # a region's count of 1 to k-1, an AUM that pins a tier's, a stock retention of 1 to k-1
+    # lost customers, a share with a side of 1 to k-1 (and what would give any back) are
+    # withheld in every report alike
+    totals = load_total_figures(ctx, params)
+    standing = withhold_standing(standing, totals)
     rm = ctx.bank.region_month()
     attain = ov.target_attainment(rm.loc[rm["month"] <= ctx.month], ctx.bank.targets, ctx.month)
-    # a region's count of 1 to k-1, an AUM that pins a tier's (and what would give either
-    # back) are withheld in every report
-    totals = load_total_figures(ctx, params)
     attain = withhold_attainment(attain, totals, ctx.month)
     if ctx.region_id is None:
         out = bank_summary_html(

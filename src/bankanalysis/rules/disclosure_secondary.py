@@ -528,23 +528,33 @@ def audit(
     status: Mapping[str, str],
     k: int,
     level: float = DEFAULT_PROTECTION_LEVEL,
+    cells: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Feasible interval of every primary cell against its protection interval.
 
-    Counts are bounded by the linear relaxation rounded inwards to integers.
+    Counts are bounded by the linear relaxation rounded inwards to integers. ``cells``
+    audits only those primary cells (a search asking whether the cells it found unsafe are
+    safe now: hiding more never narrows an interval, so the others stay safe).
 
     Returns
     -------
     DataFrame
         ``cell, value, lower, upper, safe`` (one row per primary cell, sorted by cell).
     """
-    return _audit(_Intervals(table, k), status, level)
+    return _audit(_Intervals(table, k), status, level, cells)
 
 
-def _audit(solver: _Intervals, status: Mapping[str, str], level: float) -> pd.DataFrame:
+def _audit(
+    solver: _Intervals,
+    status: Mapping[str, str],
+    level: float,
+    cells: Iterable[str] | None = None,
+) -> pd.DataFrame:
     table, k = solver.table, solver.k
     comps = solver.components(status)
     primary = sorted(c for c, s in status.items() if s == PRIMARY)
+    if cells is not None:
+        primary = sorted(set(primary) & set(cells))
     found = solver.settle_large(status, primary, comps)  # large components: points first
     rows = []
     for cell in primary:
