@@ -102,6 +102,21 @@ def _attack(
     return widths
 
 
+def _with_outlets(outlets: dict[str, tuple[str, int, int]], echelon: dict[str, int]):
+    """The frame of ``{outlet: (region, count, holders)}`` with its regions (``echelon``),
+    echelons and the bank added up, and outlet -> region."""
+    regions = {}
+    for r, e in echelon.items():
+        mine = [v for v in outlets.values() if v[0] == r]
+        regions[r] = (e, sum(v[1] for v in mine), sum(v[2] for v in mine))
+    f, eo = _frame(regions)
+    rows = pd.DataFrame(
+        [(MONTH, CARD, "outlet", o, float(n), float(h)) for o, (_, n, h) in outlets.items()],
+        columns=f.columns,
+    )
+    return pd.concat([rows, f], ignore_index=True), eo, {o: v[0] for o, v in outlets.items()}
+
+
 def test_a_regions_small_side_is_withheld_with_its_echelons_smallest_other_region():
     f, eo = _frame({"R1": (1, 27, 21), "R2": (1, 80, 50), "R3": (1, 120, 70), "R4": (2, 90, 60)})
     pc = ds.protect_level_shares(f, eo, K, {MONTH: "2026-Q3"})
@@ -225,27 +240,19 @@ def test_an_outlets_side_is_not_pinned_by_a_region_total_the_run_withholds():
 
 
 def test_a_withheld_regions_outlets_do_not_add_up_to_it():
-    # R1's 6 without the card, 3 at each of its two outlets; R2 (withheld for R1) would come back as
-    # the sum of its outlets, whose shares 03 prints: an outlet of R2 is withheld too
-    outlets = {
-        "O1": ("R1", 20, 17),
-        "O2": ("R1", 20, 17),
-        "O3": ("R2", 40, 25),
-        "O4": ("R2", 40, 25),
-        "O5": ("R3", 60, 35),
-        "O6": ("R3", 60, 35),
-    }
-    regions = {}
-    for r in ("R1", "R2", "R3"):
-        mine = [v for v in outlets.values() if v[0] == r]
-        regions[r] = (1, sum(v[1] for v in mine), sum(v[2] for v in mine))
-    f, eo = _frame(regions)
-    rows = pd.DataFrame(
-        [(MONTH, CARD, "outlet", o, float(n), float(h)) for o, (_, n, h) in outlets.items()],
-        columns=f.columns,
+    # R1's 6 without the card, 3 at each of its two outlets; R2 (withheld for R1) would come
+    # back as the sum of its outlets, whose shares 03 prints: an outlet of R2 is withheld too
+    f, eo, outlet_region = _with_outlets(
+        {
+            "O1": ("R1", 20, 17),
+            "O2": ("R1", 20, 17),
+            "O3": ("R2", 40, 25),
+            "O4": ("R2", 40, 25),
+            "O5": ("R3", 60, 35),
+            "O6": ("R3", 60, 35),
+        },
+        {"R1": 1, "R2": 1, "R3": 1},
     )
-    f = pd.concat([rows, f], ignore_index=True)
-    outlet_region = {o: v[0] for o, v in outlets.items()}
     pc = ds.protect_level_shares(f, eo, K, outlet_region=outlet_region)
     assert pc.safe
     shown = {u: s for (u, _, _), s in pc.status.items()}
@@ -260,3 +267,51 @@ def test_a_withheld_regions_outlets_do_not_add_up_to_it():
         **{(o, CARD, MONTH): s for o, s in shown.items() if o in ("O1", "O2")},
     }
     assert min(_attack(f, eo, PlanCounts(published, k=K), outlet_region).values()) < (K - 1) / 2
+
+
+def test_a_family_pinned_by_its_markers_is_withheld_not_the_whole_bank():
+    # R1's 8 others are its outlets' 5 and 3, each outlet of 12 or 13 with both sides small:
+    # whatever else is withheld, "<10" on all three leaves O1's others at 5 to 7
+    f, eo, outlet_region = _with_outlets(
+        {
+            "O1": ("R1", 13, 8),
+            "O2": ("R1", 12, 9),
+            "O3": ("R2", 60, 30),
+            "O4": ("R2", 70, 40),
+            "O5": ("R3", 80, 50),
+            "O6": ("R3", 90, 50),
+        },
+        {"R1": 1, "R2": 1, "R3": 1},
+    )
+    assert not ds.pinned_by_markers(8, 13, K)  # not pinned by its own markers alone
+    pc = ds.protect_level_shares(f, eo, K, outlet_region=outlet_region)
+    shown = {u: s for (u, _, _), s in pc.status.items()}
+    assert pc.safe
+    assert "fail-safe" in {shown.get("O1"), shown.get("O2"), shown.get("region=R1")}
+    assert "bank=bank" not in shown and not {"O5", "O6"} <= set(shown)
+    assert min(_attack(f, eo, pc, outlet_region).values()) >= (K - 1) / 2
+
+
+def test_the_banks_own_row_shows_the_runs_marker():
+    from bankanalysis.report import overview as rov
+    from bankanalysis.report.disclosure_retention import withhold_scorecard
+
+    kpis = list(rov.ov.SCORECARD_KPIS)
+    regions = pd.DataFrame(
+        {"region_id": ["R1"], "customers": [30], "base_customers": [28.0]}
+        | {"quality_plus_customers": [18], "vip_plus_customers": [12]}
+        | {k: [0.5] for k in kpis}
+    )
+    bank = regions.assign(region_id="all")
+    withheld = regions[kpis].astype(bool) & False
+    sc = Scorecard(regions, withheld, bank, "2025-09", min_group_size=K)
+    run = PlanCounts(
+        {("region=R1", CARD, MONTH): "fail-safe", ("bank=bank", CARD, MONTH): "fail-safe"}, k=K
+    )
+    out = withhold_scorecard(sc, run, MONTH)
+    figures = rov.scorecard_metrics(out)
+    assert str(figures[CARD]) == "withheld" and str(figures[f"{CARD}[region=R1]"]) == "withheld"
+    assert figures["product_coverage"] == 0.5
+    table = rov.scorecard_table(out, {"R1": "North"}, "CNY").frame
+    card = [c for c in table.columns if c.startswith("Wealth-management-card")][0]
+    assert table[card].tolist() == ["withheld", "withheld"]

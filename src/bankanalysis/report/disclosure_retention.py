@@ -421,7 +421,9 @@ def withhold_scorecard(
     """
     if run is None:
         return sc
-    regions = sc.regions.copy()
+    from bankanalysis.report.overview import BANK_KEY
+
+    regions, bank = sc.regions.copy(), sc.bank.copy()
     marks: dict[tuple[str, str], str] = dict(sc.run_withheld)
     for i, rid in regions["region_id"].items():
         unit = "bank" if level == "bank" else str(rid)
@@ -431,7 +433,12 @@ def withhold_scorecard(
                 regions.at[i, kpi] = np.nan
                 if not bool(sc.withheld.at[i, kpi]):
                     marks[(str(rid), kpi)] = st
-    return replace(sc, regions=regions, run_withheld=marks)
+    for kpi in (k for k in kpis if k in bank.columns and len(bank)):  # the bank's own row
+        st = run.of_level("bank", "bank", kpi, month)
+        if st:
+            bank.loc[bank.index[0], kpi] = np.nan
+            marks[(BANK_KEY, kpi)] = st
+    return replace(sc, regions=regions, bank=bank, run_withheld=marks)
 
 
 def withhold_standing(standing: Any, run: PlanCounts | None) -> Any:

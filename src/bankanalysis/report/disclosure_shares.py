@@ -65,6 +65,7 @@ from bankanalysis.rules.disclosure_secondary import (
 
 __all__ = [
     "LEVEL_SHARES",
+    "pinned_by_markers",
     "ShareTable",
     "load_level_shares",
     "level_share_counts",
@@ -257,9 +258,14 @@ def _unit(cell: str) -> str:
     return cell.partition("[")[2][:-1]
 
 
-def _search(t: ShareTable, k: int) -> tuple[set[str], pd.DataFrame]:
+def _search(t: ShareTable, k: int) -> tuple[set[str], list[str]]:
     """The units withheld so that every primary unit's sides pass the audit (see the module
-    docstring); the last audit (unsafe rows left when nothing is enough)."""
+    docstring), and the sides still unsafe: none, or those that no withholding protects
+    (unsafe with every other unit withheld: pinned by the markers and counts of their family,
+    a region of 5 others whose two outlets have 1 to 9 others each).
+
+    Hiding more never narrows an interval: a side found safe stays safe, so each step asks
+    the audit about the sides still unsafe only."""
     chosen = set(t.primary)
     # a parent with a single withheld child: the parent less the others gives it back
     for up in sorted(set(t.parent.values())):
@@ -268,58 +274,81 @@ def _search(t: ShareTable, k: int) -> tuple[set[str], pd.DataFrame]:
             others = sorted((u for u in children if u not in chosen), key=lambda u: (t.size[u], u))
             chosen.update(others[:1])
     result = t.audited(chosen, k)
+    unsafe = list(result.loc[~result["safe"], "cell"])
     order = sorted(
         (u for u in t.cells if u not in chosen and u not in t.left),
         key=lambda u: (t.size[u], u),
     )
-    if result["safe"].all() or not t.audited(chosen | set(order), k)["safe"].all():
-        return chosen, result  # safe, or no withholding is enough: the fail-safe's case
-    while not result["safe"].all() and order:
-        unsafe = list(result.loc[~result["safe"], "cell"])
+    if not unsafe:
+        return chosen, []
+    every = t.audited(chosen | set(order), k, unsafe)
+    if not every["safe"].all():  # no withholding is enough for these
+        return chosen, list(every.loc[~every["safe"], "cell"])
+    while unsafe and order:
         units = {_unit(c) for c in unsafe}
         family = {t.parent.get(u) for u in units} | units
         near = [u for u in order if t.parent.get(u) in family or u in family] or order
-        # hiding more never narrows an interval: only the unsafe cells are asked again
-        pick = next((u for u in near if t.audited(chosen | {u}, k, unsafe)["safe"].all()), None)
-        chosen.add(near[0] if pick is None else pick)
-        order.remove(near[0] if pick is None else pick)
-        result = t.audited(chosen, k)
-    return chosen, result
+        pick = next((u for u in near if t.audited(chosen | {u}, k, unsafe)["safe"].all()), near[0])
+        chosen.add(pick)
+        order.remove(pick)
+        again = t.audited(chosen, k, unsafe)
+        unsafe = list(again.loc[~again["safe"], "cell"])
+    return chosen, unsafe
+
+
+def pinned_by_markers(part: float, size: float, k: int) -> bool:
+    """Whether a unit's small side is pinned by its own markers whatever else is withheld:
+    with the count published, the small side (``"<k"``: 1 to ``k - 1``) is the count less
+    the other side, itself 1 to ``k - 1`` when small or at least ``k`` (``"x"``), and the
+    interval left is narrower than ``(k - 1) / 2``.
+
+    Examples
+    --------
+    >>> pinned_by_markers(9, 18, 10), pinned_by_markers(11, 15, 10), pinned_by_markers(5, 12, 10)
+    (True, True, False)
+    """
+    for small, other in ((part, size - part), (size - part, part)):
+        if not 0 < small < k:
+            continue
+        lo_other, hi_other = (1.0, k - 1.0) if 0 < other < k else (float(k), float("inf"))
+        lo, hi = max(1.0, size - hi_other), min(k - 1.0, size - lo_other)
+        if hi - lo < (k - 1) / 2:
+            return True
+    return False
 
 
 def _protect_month(t: ShareTable, k: int) -> tuple[dict[str, str], Protection]:
     """``{unit: status}`` of one share's month and its :class:`Protection`.
 
-    A unit whose two sides are both 1 to ``k - 1`` is pinned by its own markers (18 split 9
-    and 9: each ``"<k"``, so each exactly 9): it is shown ``"withheld"`` (its sides at least
-    0) and the search runs around it."""
+    A unit pinned by its own markers (:func:`pinned_by_markers`: 18 split 9 and 9, each
+    ``"<k"``, so each exactly 9; 15 split 11 and 4, where ``"x"`` leaves the 4 at 1 to 5) is
+    shown ``"withheld"`` (its sides at least 0) and the search runs around it."""
     if not t.primary:
         return {}, Protection(status={}, audit=t.audited((), k))
-    both = {
-        u for u in t.primary if bool(is_small([t.table.values[c] for c in t.cells[u]], k).all())
-    }
-    chosen, result = _search(t.unmarked(both), k)
-    if not result["safe"].all():
-        # a unit pinned by its markers whatever else is withheld (15 split 11 and 4: "x" says
-        # 10 or more, so the 4 is 1 to 5) is shown "withheld" too, and the search runs again
-        every = [u for u in t.cells if u not in t.left]
-        pinned = t.unmarked(both).audited(every, k)
-        both |= {_unit(c) for c in pinned.loc[~pinned["safe"], "cell"]}
-        chosen, result = _search(t.unmarked(both), k)
+    alone = {u for u in t.primary if pinned_by_markers(t.table.values[t.cells[u][0]], t.size[u], k)}
+    marked = t.unmarked(alone)
+    chosen, unsafe = _search(marked, k)
+    while unsafe and not {_unit(c) for c in unsafe} <= alone:
+        # pinned by their family's markers whatever else is withheld: shown "withheld" too
+        alone |= {_unit(c) for c in unsafe}
+        marked = t.unmarked(alone)
+        chosen, unsafe = _search(marked, k)
     status = {
-        u: FAILSAFE if u in both else PRIMARY if u in t.primary else SECONDARY
+        u: FAILSAFE if u in alone else PRIMARY if u in t.primary else SECONDARY
         for u in sorted(chosen)
     }
-    failsafe = frozenset(c for u in both for c in t.cells[u])
-    if not result["safe"].all():
+    failsafe = frozenset(c for u in alone for c in t.cells[u])
+    if unsafe:
         # the totals and the markers pin a side whatever is withheld as "x": every unit's
         # share under "withheld", which says nothing of either side's size
         every = [u for u in t.cells if u not in t.left]
-        result = t.unmarked(every).audited(every, k)
-        status = dict.fromkeys(sorted(every), FAILSAFE)
+        marked = t.unmarked(every)
+        chosen, status = set(every), dict.fromkeys(sorted(every), FAILSAFE)
         failsafe = frozenset(c for u in every for c in t.cells[u])
     cell_status = {t.cells[u][0]: st for u, st in status.items()}
-    return status, Protection(status=cell_status, audit=result, failsafe=failsafe)
+    return status, Protection(
+        status=cell_status, audit=marked.audited(chosen, k), failsafe=failsafe
+    )
 
 
 def protect_level_shares(

@@ -202,6 +202,10 @@ def bank_metrics(
 # --------------------------------------------------------------------------- scorecard
 
 
+#: The key of the bank's row in :attr:`Scorecard.run_withheld` (a region id has no ``=``).
+BANK_KEY = "bank=bank"
+
+
 @dataclass
 class Scorecard:
     """The plan's KPIs per region and for the bank, with what the disclosure rule withholds.
@@ -232,7 +236,7 @@ class Scorecard:
     withheld_totals: dict[str, str] = field(default_factory=dict)
     #: (region id, KPI) -> status of a figure the run withholds for every report alike (a
     #: stock retention, ``disclosure_retention``; a share with a small side,
-    #: ``disclosure_shares``)
+    #: ``disclosure_shares``); the bank's row under :data:`BANK_KEY`
     run_withheld: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
@@ -268,6 +272,19 @@ class Scorecard:
 
             return cell_value(np.nan, st, self.min_group_size)
         return known_or_why(self.regions.loc[row], kpi)
+
+    def bank_value(self, kpi: str) -> Any:
+        """The figure to show or record for the bank's ``kpi`` (its row ``bank``)."""
+        if kpi in self.absent:
+            return Absent(self.absent[kpi])
+        if bool(ov.withheld_cells(self.bank, self.min_group_size).iloc[0][kpi]):
+            return Suppressed(self.min_group_size)
+        st = self.run_withheld.get((BANK_KEY, kpi), "")
+        if st:
+            from bankanalysis.report.disclosure_grid import cell_value
+
+            return cell_value(np.nan, st, self.min_group_size)
+        return known_or_why(self.bank.iloc[0], kpi)
 
 
 #: Why a rate over an empty group is unknown, by the column counting the group (KPI_GROUP).
@@ -399,6 +416,10 @@ def scorecard_table(sc: Scorecard, names: Mapping[str, str], currency: str) -> K
             if sc.run_withheld.get((str(sc.regions.at[row, "region_id"]), kpi)):
                 rows[kpi] = rows[kpi].astype("object")
                 rows.at[pos, kpi] = sc.value(kpi, row)
+    for kpi in ids:  # the bank's row, last
+        if len(sc.bank) and sc.run_withheld.get((BANK_KEY, kpi)):
+            rows[kpi] = rows[kpi].astype("object")
+            rows.at[rows.index[-1], kpi] = sc.bank_value(kpi)
     # a KPI the data cannot measure is unknown, not small: n/a (reason in the note), never the
     # marker of a small group
     withheld[[k for k in ids if k in sc.absent]] = False
@@ -437,15 +458,8 @@ def scorecard_metrics(sc: Scorecard) -> dict[str, Any]:
         )
         for kpi in ov.SCORECARD_KPIS:
             out[metric_key(kpi, region=rid)] = sc.value(kpi, i)
-    bank = sc.bank.iloc[0]
-    bank_withheld = ov.withheld_cells(sc.bank, sc.min_group_size).iloc[0]
     for kpi in ov.SCORECARD_KPIS:
-        if kpi in sc.absent:
-            out[kpi] = Absent(sc.absent[kpi])
-        elif bool(bank_withheld[kpi]):
-            out[kpi] = Suppressed(sc.min_group_size)
-        else:
-            out[kpi] = known_or_why(bank, kpi)
+        out[kpi] = sc.bank_value(kpi)
     return out
 
 
