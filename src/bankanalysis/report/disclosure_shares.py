@@ -1,4 +1,4 @@
-"""Disclosure control of the regions', echelons' and bank's shares of their customers.
+"""Disclosure control of the outlets', regions', echelons' and bank's shares of their customers.
 
 Every report of a run prints, per region, echelon and the bank, the **wealth-card matching**
 (quality-and-above customers holding the wealth card) and the **product coverage** (customers
@@ -23,13 +23,16 @@ units' share every report withholds:
   its published outlets), the regions to their echelon, the echelons to the bank;
 - primary: a unit with a side of 1 to ``k - 1`` (shown ``"<k"``: the attacker reads that side
   as 1 to ``k - 1``, the other as at least ``k`` unless it is small too);
+- a unit pinned by its own markers (:func:`pinned_by_markers`: 18 split 9 and 9) or by its
+  family's (unsafe with every other unit withheld) is shown ``"withheld"`` (each side at
+  least 0), and the search runs around it;
 - secondary units, whole (their share withholds both sides, ``"x"``: each side at least
   ``k``): per parent with a single withheld child, its child of fewest customers in the
   count; then, while the audit finds a side narrower than its protection interval, the unit
-  that makes every side safe (the smallest first, near the unsafe ones first), else the
-  smallest near one (:func:`_search`);
-- fail-safe: where that is not enough (a side pinned by its own markers and the totals),
-  every unit of that month is withheld ``"withheld"`` (at least 0).
+  that makes every unsafe side safe (the smallest first, near the unsafe ones first), else
+  the smallest near one (:func:`_search`);
+- fail-safe: where even that is not enough, every unit of that month is withheld
+  ``"withheld"``.
 
 The audit is the linear programme of
 :func:`~bankanalysis.rules.disclosure_secondary.audit` over both sides. The answer is a
