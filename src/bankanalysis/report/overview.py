@@ -262,29 +262,32 @@ class Scorecard:
 
     def value(self, kpi: str, row: int) -> Any:
         """The figure to show or record for ``kpi`` of region row ``row``."""
-        if kpi in self.absent:
-            return Absent(self.absent[kpi])
-        if bool(self.withheld.at[row, kpi]):
-            return Suppressed(self.min_group_size)
-        st = self.run_withheld.get((str(self.regions.at[row, "region_id"]), kpi), "")
-        if st:
-            from bankanalysis.report.disclosure_grid import cell_value
-
-            return cell_value(np.nan, st, self.min_group_size)
-        return known_or_why(self.regions.loc[row], kpi)
+        rid = str(self.regions.at[row, "region_id"])
+        return self._published(
+            kpi, rid, lambda: bool(self.withheld.at[row, kpi]), self.regions.loc[row]
+        )
 
     def bank_value(self, kpi: str) -> Any:
         """The figure to show or record for the bank's ``kpi`` (its row ``bank``)."""
+
+        def small() -> bool:
+            return bool(ov.withheld_cells(self.bank, self.min_group_size).iloc[0][kpi])
+
+        return self._published(kpi, BANK_KEY, small, self.bank.iloc[0])
+
+    def _published(self, kpi: str, key: str, small: Any, row: pd.Series) -> Any:
+        """A row's figure: absent with its reason, withheld by the small-group rule
+        (``small()``), withheld by the run (:attr:`run_withheld` of ``key``), or its value."""
         if kpi in self.absent:
             return Absent(self.absent[kpi])
-        if bool(ov.withheld_cells(self.bank, self.min_group_size).iloc[0][kpi]):
+        if small():
             return Suppressed(self.min_group_size)
-        st = self.run_withheld.get((BANK_KEY, kpi), "")
+        st = self.run_withheld.get((key, kpi), "")
         if st:
             from bankanalysis.report.disclosure_grid import cell_value
 
             return cell_value(np.nan, st, self.min_group_size)
-        return known_or_why(self.bank.iloc[0], kpi)
+        return known_or_why(row, kpi)
 
 
 #: Why a rate over an empty group is unknown, by the column counting the group (KPI_GROUP).
