@@ -470,3 +470,129 @@ def test_the_fail_safe_leaves_the_runs_markers_and_protects_around_them():
     assert str(shown.at["O140", "customers_mass"]) == "withheld"
     p = workbook_problem({}, _shown_cells(shown), {})
     assert judge(p, p.solve(), "R070") == []
+
+
+def test_manager_blocks_are_whole_outlets_of_at_least_the_block_size():
+    """M1-M3 work at O1, M4 at O2, M5-M6 at O3, M7 at O1 and O2: with blocks of 3, O1 is a
+    block; O2 and O3 make the next (1, then 3 managers); M7, at two outlets, is short of 3 and
+    joins the last block. Each block keeps the cards' order."""
+    book = pd.DataFrame(
+        {
+            "manager_id": ["M1", "M2", "M3", "M4", "M5", "M6", "M7", "M7", None],
+            "outlet_id": ["O1", "O1", "O1", "O2", "O3", "O3", "O1", "O2", "O3"],
+        }
+    )
+    managers = ["M6", "M1", "M2", "M3", "M4", "M5", "M7"]
+    assert dc.manager_blocks(managers, book, size=3) == [
+        ["M1", "M2", "M3"],
+        ["M6", "M4", "M5", "M7"],
+    ]
+    # a short last outlet joins the block before; blocks as large as the region: one block
+    assert dc.manager_blocks(managers, book, size=4) == [["M6", "M1", "M2", "M3", "M4", "M5", "M7"]]
+    assert dc.manager_blocks(managers, book, size=1) == [
+        ["M1", "M2", "M3"],
+        ["M4"],
+        ["M6", "M5"],
+        ["M7"],
+    ]
+
+
+def _region_cards(n: int, outlets: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """``n`` managers' cards (many small tiers) at ``outlets`` outlets (manager i at outlet i
+    mod ``outlets``), the outlets' cards (their managers' plus customers without one) and the
+    managers' outlets."""
+    rng = np.random.default_rng(seed)
+
+    def draw(size: int) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "customers_mass": rng.poisson(40, size),
+                "customers_quality": rng.poisson(10, size),
+                "customers_vip": rng.poisson(4, size),
+                "customers_private_banking": rng.poisson(0.5, size),
+            }
+        )
+        out.insert(0, "customers", out.sum(axis=1))
+        out["vip_plus_customers"] = out["customers_vip"] + out["customers_private_banking"]
+        out["contacts"] = rng.poisson(25, size)
+        out["aum"] = rng.lognormal(15, 0.8, size).round(0)
+        return out
+
+    ids = pd.Index([f"M{i:02d}" for i in range(n)], name="manager_id")
+    home = {m: f"O{i % outlets}" for i, m in enumerate(ids)}
+    cards = draw(n).set_axis(ids)
+    names = pd.Index([f"O{j}" for j in range(outlets)], name="outlet_id")
+    outlet_cards = cards.groupby(pd.Series(home)).sum().reindex(names) + draw(outlets).set_axis(
+        names
+    )
+    return cards, outlet_cards, home
+
+
+def test_a_large_regions_cards_protected_by_blocks_give_no_withheld_cell_back():
+    """48 managers at 6 outlets, protected in blocks of at least 12 managers (two outlets
+    each: three blocks, each as if its own totals were printed). The second block's 4
+    private-banking customers are one each at 4 managers, pinned by a known total of 4
+    whatever it withholds: it is protected again with the third (two tables in all). The
+    workbook attacker reads
+    both sheets with every relation a reader has (the region's totals across blocks, the
+    cards' tiers, each outlet against its managers) and bounds no withheld cell narrower than
+    its protection; the same cards below the block threshold are the whole table's problem,
+    cell for cell."""
+    from attacker_workbooks import judge, workbook_problem
+
+    cards, outlet_cards, home = _region_cards(48, 6, seed=7)
+    book = pd.DataFrame({"manager_id": list(home), "outlet_id": list(home.values())})
+    shown_o = dc.protect_cards(outlet_cards, 10, published=("customers",))
+    covers = dc.manager_covers(outlet_cards, shown_o, book)
+    blocked = dc.protect_manager_cards(
+        cards, 10, covers=covers, book=book, blocks_from=40, block_managers=12
+    )
+    prots = blocked.attrs["protection"]
+    assert len(prots) == 2 and all(p.safe for p in prots)
+    shown = _shown_cells(blocked)
+    withheld = sum(isinstance(v, str) for card in shown.values() for v in card.values())
+    small = int(
+        (cards[["customers_vip", "customers_private_banking"]].isin(range(1, 10))).sum().sum()
+    )
+    assert withheld > small > 0
+    p = workbook_problem(shown, _shown_cells(shown_o), home)
+    assert judge(p, p.solve(), "R01") == []
+    whole = dc.protect_manager_cards(cards, 10, covers=covers, book=book, blocks_from=49)
+    plain = dc.protect_cards(cards, 10, covers=covers)
+    assert _shown_cells(whole) == _shown_cells(plain)
+
+
+def test_a_block_unsafe_on_its_own_is_protected_with_its_neighbour():
+    """Blocks of one outlet each: M1 is O1's only manager and its 3 VIP customers would be its
+    block's total, pinned whatever the block withholds, so M1's block joins the next (M2's):
+    M2's 30 is withheld beside M1's `<10` and M3's block stays on its own, printed whole."""
+    cards = pd.DataFrame(
+        {"customers": [40, 60, 70], "customers_vip": [3, 30, 40]},
+        index=pd.Index(["M1", "M2", "M3"], name="manager_id"),
+    )
+    book = pd.DataFrame({"manager_id": ["M1", "M2", "M3"], "outlet_id": ["O1", "O2", "O3"]})
+    shown = dc.protect_manager_cards(cards, 10, book=book, blocks_from=1, block_managers=1)
+    assert [str(v) for v in shown["customers_vip"]] == ["<10", "x", "40"]
+    assert shown["customers"].tolist() == [40, 60, 70]
+    assert [sorted(p.status) for p in shown.attrs["protection"]] == [
+        ["customers_vip[row=M1]", "customers_vip[row=M2]"],
+        [],
+    ]
+
+
+def test_a_region_count_of_a_small_group_keeps_the_whole_table_one_problem():
+    """The region's 5 private-banking customers are themselves a small group, printed `<10`
+    and protected: known block totals would add up to them, so the managers' cards stay one
+    problem (one protection, the whole table's cells) however many managers there are."""
+    cards = pd.DataFrame(
+        {"customers": [40, 60, 70, 55], "customers_private_banking": [2, 3, 0, 0]},
+        index=pd.Index(["M1", "M2", "M3", "M4"], name="manager_id"),
+    )
+    book = pd.DataFrame(
+        {"manager_id": ["M1", "M2", "M3", "M4"], "outlet_id": ["O1", "O2", "O3", "O4"]}
+    )
+    shown = dc.protect_manager_cards(cards, 10, book=book, blocks_from=1, block_managers=1)
+    plain = dc.protect_cards(cards, 10)
+    assert _shown_cells(shown) == _shown_cells(plain)
+    assert shown.attrs["protection"].status == plain.attrs["protection"].status
+    assert "customers_private_banking" in plain.attrs["protection"].status

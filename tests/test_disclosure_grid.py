@@ -185,7 +185,7 @@ def test_only_the_propensity_report_writes_workbooks_and_its_cards_go_through_th
     assert '"min_group_size": k' in inspect.getsource(lead_review.lead_review)
     assert '"protection_level": ctx.protection_level' in inspect.getsource(lead_review.lead_review)
     source = inspect.getsource(workbooks.write_lead_files)
-    assert "protect_cards(manager_cards, k, level, covers=covers)" in source
+    assert "protect_manager_cards(manager_cards, k, level, covers=covers, book=book)" in source
     assert "manager_covers(outlet_cards, shown_o, book)" in source
     assert "protect_cards(outlet_cards, k, level, both" in source
 

@@ -299,10 +299,13 @@ def test_the_scorecards_are_protected_at_the_level_the_facts_give(tmp_path, monk
     import bankanalysis.report.workbooks as wbk
 
     seen = []
-    real = wbk.protect_cards
-    monkeypatch.setattr(
-        wbk, "protect_cards", lambda c, k, lv, *a, **kw: seen.append(lv) or real(c, k, lv, *a, **kw)
-    )
+    for name in ("protect_cards", "protect_manager_cards"):  # the outlets', the managers'
+        real = getattr(wbk, name)
+        monkeypatch.setattr(
+            wbk,
+            name,
+            lambda c, k, lv, *a, _real=real, **kw: seen.append(lv) or _real(c, k, lv, *a, **kw),
+        )
     book = manager_book()
     cards = scorecards(book, None, True, by="manager_id")
     outlet_cards = scorecards(book, None, True, by="outlet_id")

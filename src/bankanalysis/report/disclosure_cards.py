@@ -34,10 +34,12 @@ __all__ = [
     "PRINTED_BY_03",
     "ColumnDecision",
     "card_row_sums",
+    "manager_blocks",
     "manager_covers",
     "outlet_count_decision",
     "outlet_decisions",
     "protect_cards",
+    "protect_manager_cards",
     "region_tier_decision",
 ]
 
@@ -92,6 +94,20 @@ _CARD_RATES: dict[str, str] = {
 #: gives the numerator back (the workbook's rate is exact: 9 of 88 converted leads is
 #: 0.1022727...), so the rate is withheld with a withheld numerator as with its group.
 _CARD_NUMERATORS: dict[str, str] = {"lead_conversion_rate": "leads_converted"}
+
+
+def _additive(columns: Collection[str]) -> tuple[list[str], list[str]]:
+    """The cards' additive columns among ``columns``, and those of them counting customers or
+    leads (protected as counts: not money, not the operational figures)."""
+    additive = [
+        c
+        for c in columns
+        if c == "customers"
+        or c.startswith("customers_")
+        or c.endswith("_customers")
+        or c in _ADDITIVE
+    ]
+    return additive, [c for c in additive if c not in _MONEY and c not in _OPERATIONAL]
 
 
 def card_row_sums(columns: Collection[str]) -> dict[str, tuple[str, ...]]:
@@ -247,6 +263,7 @@ def protect_cards(
     decided: Mapping[str, ColumnDecision] | None = None,
     published: Collection[str] = (),
     covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
+    totals_known: bool = False,
 ) -> pd.DataFrame:
     """Scorecards (one row per manager or outlet) through the disclosure step, for files read
     by more people than the unit's own manager (the region's scorecards, an outlet's workbook).
@@ -276,22 +293,16 @@ def protect_cards(
 
     ``covers`` (:func:`manager_covers`) are the outlets' cards against the managers' (the
     managers of an outlet and its customers without a manager make the outlet's figures), for
-    the managers' cards: :func:`protect_grid`'s ``covers``.
+    the managers' cards: :func:`protect_grid`'s ``covers``. ``totals_known``: the cards are a
+    block of a region's (:func:`protect_manager_cards`), whose column totals are taken as
+    known and never judged.
     """
     attrs = dict(cards.attrs)
     # a cell read of a frame with attrs deep-copies them (pandas): thousands of cells at a
     # large region's managers, so the cards are read without them and get them back at the end
     cards = cards.copy(deep=False)
     cards.attrs = {}
-    additive = [
-        c
-        for c in cards.columns
-        if c == "customers"
-        or c.startswith("customers_")
-        or c.endswith("_customers")
-        or c in _ADDITIVE
-    ]
-    counts = [c for c in additive if c not in _MONEY and c not in _OPERATIONAL]
+    additive, counts = _additive(cards.columns)
     decisions = {c: d for c, d in (decided or {}).items() if c in additive}
     # the decision's cells of these cards (a column may come with its total's status only)
     decided_cells = {
@@ -317,6 +328,7 @@ def protect_cards(
         covers={c: v for c, v in (covers or {}).items() if c in additive},
         marked=forced,
         row_marked=[c for c in additive if c in _OPERATIONAL],
+        totals_known=totals_known,
     )
     # the protection (every withheld cell and the audit) was deep-copied by each cell read
     protection = status.attrs["protection"]
@@ -352,4 +364,133 @@ def protect_cards(
                 )
                 out.at[i, rate] = cell_value(cards.at[i, rate], why, k)
     out.attrs = attrs | {"protection": protection}
+    return out
+
+
+#: Managers' cards from which a region's table is protected block by block
+#: (:func:`protect_manager_cards`): below it the whole table is one problem.
+BLOCKS_FROM = 150
+#: Fewest managers of a block (the managers of one or more outlets).
+BLOCK_MANAGERS = 50
+
+
+def manager_blocks(
+    managers: Sequence[Hashable], book: pd.DataFrame, size: int = BLOCK_MANAGERS
+) -> list[list[Hashable]]:
+    """The managers split into blocks of whole outlets, each of at least ``size`` managers.
+
+    A manager whose customers (``book``: ``manager_id, outlet_id``) are all at one outlet
+    belongs to that outlet; the outlets, in id order, are taken together until a block holds
+    ``size`` managers (a last block short of it joins the one before). The managers working at
+    several outlets or none make a block of their own, joined to the last block when it is
+    short of ``size``. Every manager of ``managers`` is in exactly one block, in the order of
+    ``managers`` within it.
+
+    Examples
+    --------
+    >>> book = pd.DataFrame({"manager_id": ["M1", "M2", "M3", "M4", "M5", "M5", None],
+    ...                      "outlet_id": ["O1", "O1", "O2", "O3", "O1", "O2", "O2"]})
+    >>> manager_blocks(["M1", "M2", "M3", "M4", "M5"], book, size=2)
+    [['M1', 'M2'], ['M3', 'M4', 'M5']]
+    """
+    rows = book.dropna(subset=["manager_id"])
+    where = rows.groupby("manager_id")["outlet_id"].agg(lambda s: sorted(set(map(str, s))))
+    home: dict[Hashable, str | None] = {
+        m: (where[m][0] if m in where.index and len(where[m]) == 1 else None) for m in managers
+    }
+    by_outlet: dict[str, list[Hashable]] = {}
+    for m in managers:
+        o = home[m]
+        if o is not None:
+            by_outlet.setdefault(o, []).append(m)
+    blocks: list[list[Hashable]] = []
+    current: list[Hashable] = []
+    for o in sorted(by_outlet):
+        current += by_outlet[o]
+        if len(current) >= size:
+            blocks.append(current)
+            current = []
+    if current:
+        if blocks:
+            blocks[-1] += current
+        else:
+            blocks.append(current)
+    elsewhere = [m for m in managers if home[m] is None]
+    if elsewhere:
+        if len(elsewhere) >= size or not blocks:
+            blocks.append(elsewhere)
+        else:
+            blocks[-1] += elsewhere
+    order = {m: i for i, m in enumerate(managers)}
+    return [sorted(b, key=order.__getitem__) for b in blocks]
+
+
+def protect_manager_cards(
+    cards: pd.DataFrame,
+    k: int,
+    level: float = DEFAULT_PROTECTION_LEVEL,
+    covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
+    book: pd.DataFrame | None = None,
+    blocks_from: int = BLOCKS_FROM,
+    block_managers: int = BLOCK_MANAGERS,
+) -> pd.DataFrame:
+    """The managers' scorecards through :func:`protect_cards`, a large region's block by block.
+
+    One problem over a region's whole table grows as the square of its managers (every
+    question of the search reads the whole component the column totals make): 2,013 managers
+    took about 480 s. From ``blocks_from`` managers, the table is cut into blocks of whole
+    outlets (:func:`manager_blocks`) and each block is protected as if its own column totals
+    were published, with the covers of its outlets. That is safe for the whole table: every
+    relation a reader of the scorecards has (the region's totals, which are the blocks'
+    totals added up; a card's tiers; an outlet's figure against its managers, all in one
+    block) follows from the blocks' totals and the blocks' own relations, so whatever range a
+    withheld cell keeps when the blocks' totals are known, it keeps at least as wide when they
+    are not (a reader knows less). The price is cells withheld in a block that the whole
+    table would have paired across blocks. A region whose count of a column is 1 to ``k - 1``
+    (its total is itself protected) stays one problem. A block that stays unsafe on its own (its
+    fail-safe included) is protected again together with the next block (the one before, for
+    the last), up to the whole table as one problem. Parameters and result as
+    :func:`protect_cards` (``covers``: :func:`manager_covers`; ``book``: ``manager_id,
+    outlet_id``), with ``attrs["protection"]`` one :class:`~bankanalysis.rules.
+    disclosure_secondary.Protection` per block.
+    """
+    _, counts = _additive(cards.columns)
+    region = cards[counts].apply(pd.to_numeric, errors="coerce").sum()
+    if book is None or len(cards) < blocks_from or is_small(region.to_numpy(), k).any():
+        # a region count of 1 to k - 1 is itself protected (printed "<k"): known block
+        # totals would give it back, so such a table stays one problem
+        return protect_cards(cards, k, level, covers=covers)
+    blocks = manager_blocks(list(cards.index), book, block_managers)
+    if len(blocks) < 2:
+        return protect_cards(cards, k, level, covers=covers)
+
+    def protect_block(rows: list[Hashable]) -> pd.DataFrame:
+        if len(rows) == len(cards):
+            return protect_cards(cards, k, level, covers=covers)
+        mine = set(rows)
+        own = {
+            c: {o: cover for o, cover in by_outlet.items() if set(cover[2]) <= mine}
+            for c, by_outlet in (covers or {}).items()
+        }
+        return protect_cards(cards.loc[rows], k, level, covers=own, totals_known=True)
+
+    parts: list[pd.DataFrame] = []
+    todo = list(blocks)
+    while todo:
+        rows = todo.pop(0)
+        part = protect_block(rows)
+        if part.attrs["protection"].safe:
+            parts.append(part)
+            continue
+        if len(rows) == len(cards):
+            return part  # the whole table: as unsafe as one problem leaves it
+        # a block unsafe on its own (a manager holding most of a small block's AUM) is
+        # protected again with the next block, or the one before when it is the last
+        logger.info("managers' scorecards: a block of %d managers joins a neighbour", len(rows))
+        if todo:
+            todo[0] = rows + todo[0]
+        else:
+            todo.append(list(parts.pop().index) + rows)
+    out = pd.concat(parts).loc[cards.index]
+    out.attrs = dict(cards.attrs) | {"protection": [p.attrs["protection"] for p in parts]}
     return out

@@ -111,6 +111,7 @@ def protect_grid(
     covers: Mapping[str, Mapping[Hashable, tuple[float, str, Sequence[Hashable]]]] | None = None,
     marked: Collection[str] = (),
     row_marked: Collection[str] = (),
+    totals_known: bool = False,
 ) -> pd.DataFrame:
     """Which cells of a per-unit table are withheld, and why.
 
@@ -199,6 +200,10 @@ def protect_grid(
         Columns whose cells in a small unit's row its reader takes as withheld with the row,
         at least 0 (the scorecards' operational figures: a card's contacts may be 0 or 50),
         not as 1 to ``k - 1``.
+    totals_known : bool
+        The table is a block of a larger one (:func:`~bankanalysis.report.disclosure_cards.
+        protect_manager_cards`): every column's total is taken as known to the reader, a small
+        one too, and never judged (a reading that knows more than any reader).
 
     Returns
     -------
@@ -257,11 +262,11 @@ def protect_grid(
         relations.append(rel)
         if is_money:
             money_cells.add(col)
-        if col in counts and is_small([total], k)[0]:
+        if col in counts and is_small([total], k)[0] and not totals_known:
             primary.append(col)  # published as "<k" itself
         else:
             fixed.add(col)
-        if col not in totals and len(rel) == 2:  # one row: the row is the total
+        if col not in totals and len(rel) == 2 and not totals_known:  # the row is the total
             fixed.discard(col)
     add_row_sums(frame.index, row_sums or {}, _cell, values, relations)
     named = {c for c in published if "[row=" in c} | {

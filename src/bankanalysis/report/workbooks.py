@@ -32,6 +32,7 @@ from bankanalysis.report.disclosure_cards import (
     manager_covers,
     outlet_decisions,
     protect_cards,
+    protect_manager_cards,
 )
 from bankanalysis.report.format import (
     DEFAULT_CURRENCY,
@@ -770,7 +771,7 @@ def write_lead_files(
             if outlet_cards is not None and shown_o is not None and book is not None
             else None
         )
-        shown_m = protect_cards(manager_cards, k, level, covers=covers)
+        shown_m = protect_manager_cards(manager_cards, k, level, covers=covers, book=book)
     specs = plan_workbooks(leads, outlet_names, upgrades, manager_cards, shown_o, book, managers)
     absent_m = dict(manager_cards.attrs.get("absent", {})) if manager_cards is not None else {}
     absent_o = dict(outlet_cards.attrs.get("absent", {})) if outlet_cards is not None else {}
