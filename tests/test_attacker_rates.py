@@ -476,5 +476,6 @@ def test_no_printed_rate_gives_a_small_group_or_withheld_money_back_in_the_html(
         # the CI batch (R01, R02): 02's conversion and model tables print rates over leads
         # and buyers (main gave 19 small groups back there: R01's 4 of 30 leads converted,
         # 6 of 16 buyers in the best-scored tenth, ...)
+        # and the covered customers of every printed product coverage beside its customers
         counted = {key[2] for key in implied}
-        assert {"Leads converted", "Buyers in the top decile"} <= counted
+        assert {"Leads converted", "Buyers in the top decile", "Covered customers"} <= counted
