@@ -543,3 +543,31 @@ def test_the_changes_withhold_a_month_before_whose_own_counts_hold_a_small_group
     assert [out.of(o, "product_coverage", "mom") for o in ("O1", "O2")] == ["secondary", "primary"]
     assert out.of("O2", "product_coverage", "2026-09") == "primary"
     assert [out.of(o, "product_coverage", "yoy") for o in ("O1", "O2")] == ["", ""]
+
+
+def test_a_quarter_end_printed_as_the_month_before_is_withheld_in_both_tables():
+    """Data month 2026-10: 2026-09, the month before, is also 2026-Q3's end in the quarter
+    table. The run withheld North's (O1) coverage at 2026-Q3 (`x`, for a neighbour of the
+    hierarchy); 03's own month-before decision withholds South (O2, 4 not covered, `<10`)
+    with East (O3, `x`). Printed in one table, North's 2026-09 would give the run's cell
+    back, and East's 2026-Q3 03's: each is withheld in both tables, under its marker, at
+    2026-Q3, 2026-09 and on the change on the month. The year before (2025-10) is no
+    quarter end: untouched."""
+    monthly = pd.concat(
+        [
+            _region([120, 30, 80], [30, 12, 20]).assign(
+                month=m, n_covered=cov, product_coverage=np.array(cov) / [120, 30, 80]
+            )
+            for m, cov in (("2026-09", [100.0, 26.0, 60.0]), ("2025-10", [95.0, 15.0, 50.0]))
+        ]
+    )
+    run = PlanCounts({("O1", "product_coverage", "2026-Q3"): "secondary"}, k=K)
+    out = withhold_period_groups(run, ["O1", "O2", "O3"], K, monthly=monthly, month="2026-10")
+    for period in ("2026-Q3", "2026-09", "mom"):
+        got = [out.of(o, "product_coverage", period) for o in ("O1", "O2", "O3")]
+        assert got == ["secondary", "primary", "secondary"], (period, got)
+    assert [out.of(o, "product_coverage", "yoy") for o in ("O1", "O2", "O3")] == ["", "", ""]
+    # a quarter end that is neither the month before nor a year before pairs with nothing
+    q2 = PlanCounts({("O1", "product_coverage", "2026-Q2"): "secondary"}, k=K)
+    other = withhold_period_groups(q2, ["O1", "O2", "O3"], K, monthly=monthly, month="2026-10")
+    assert [other.of("O1", "product_coverage", p) for p in ("2026-09", "mom")] == ["", ""]

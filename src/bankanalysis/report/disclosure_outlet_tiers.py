@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -45,7 +45,7 @@ from bankanalysis.rules.disclosure_secondary import (
     unsafe_note,
 )
 from bankanalysis.rules.kpis import KPIS, rates_over
-from bankanalysis.rules.months import shift_month
+from bankanalysis.rules.months import quarter_months, quarter_of, shift_month
 
 __all__ = [
     "OUTLET_GROUP_FIGURES",
@@ -56,6 +56,7 @@ __all__ = [
     "protect_quality_plus",
     "quality_plus_rates",
     "region_withheld",
+    "same_month_ends",
     "quality_plus_rate_note",
     "withheld_rank_note",
     "withhold_outlet_groups",
@@ -502,6 +503,9 @@ def withhold_period_groups(
         The outlet KPIs (``outlet_id, month, customers, n_covered, n_quality_plus`` and the
         shares), with ``month`` the data month: the month before decides :data:`MOM`, the
         month a year before :data:`YOY`.
+    month : str, optional
+        The data month. With ``quarters`` too: a quarter end that is the month before or a year
+        before is withheld in both tables where either withholds it (:func:`same_month_ends`).
     region_id : str, optional
         The region: its shares ``counts`` withholds at a period (the run's answer, merged by
         :func:`~bankanalysis.report.disclosure_plan.protect_plan_counts`) are no published
@@ -573,7 +577,44 @@ def withhold_period_groups(
                     for kpi in kpis:
                         for p in periods:
                             status.setdefault((oid, kpi, p), st)
-    return replace(counts, status=status)
+    return replace(counts, status=same_month_ends(status, set(ids), month))
+
+
+def same_month_ends(
+    status: Mapping[tuple[str, str, str], str], outlets: Collection[str], month: str | None
+) -> dict[tuple[str, str, str], str]:
+    """03 prints a quarter end twice when it is the month before or the month a year before
+    the data month ``month``: as its quarter in the quarter table (``"2026-Q3"``) and as the
+    month its change gives back in the changes table (``"2026-09"``, :data:`MOM` or
+    :data:`YOY`). Two decisions (the run's, 03's) may withhold different outlets there, and a
+    cell withheld in one table but printed in the other protects nothing; so a withheld
+    outlet cell of either is withheld in both, under the marker decided first.
+
+    Examples
+    --------
+    >>> st = {("O1", "product_coverage", "2026-Q3"): "secondary",
+    ...       ("O2", "product_coverage", "2026-09"): "primary",
+    ...       ("O2", "product_coverage", "mom"): "primary"}
+    >>> out = same_month_ends(st, {"O1", "O2"}, "2026-10")
+    >>> out[("O1", "product_coverage", "mom")], out[("O2", "product_coverage", "2026-Q3")]
+    ('secondary', 'primary')
+    """
+    if month is None:
+        return dict(status)
+    twins = []
+    for change, back in ((MOM, 1), (YOY, 12)):
+        m = shift_month(str(month), -back)
+        if quarter_months(m)[-1] == m:  # a quarter's last month
+            twins.append((quarter_of(m), m, change))
+    out = dict(status)
+    for (oid, kpi, period), st in status.items():
+        if not st or oid not in outlets:
+            continue
+        for group in twins:
+            if period in group:
+                for other in group:
+                    out.setdefault((oid, kpi, other), st)
+    return out
 
 
 def quality_plus_rate_note(status: Iterable[str], k: int) -> str:
