@@ -141,7 +141,7 @@ def run(quick: bool = False) -> dict[str, float]:
     Parameters
     ----------
     quick : bool
-        Smoke variant: 40 managers instead of 64, and 160 instead of
+        Smoke variant: 40 managers instead of 64, and 240 instead of
         :data:`BLOCK_MANAGERS_N` (same figure names).
 
     Returns
@@ -183,7 +183,7 @@ def run(quick: bool = False) -> dict[str, float]:
         "disclosure_cards_fresh_over_warm": fresh[0] / new[0],
         "disclosure_cards_fresh_programme_withheld": withheld(fresh[1]),
         "disclosure_cards_unsafe": new[2] + old[2] + fresh[2],
-        **_whole_and_blocks(160 if quick else BLOCK_MANAGERS_N),
+        **_whole_and_blocks(240 if quick else BLOCK_MANAGERS_N),
     }
 
 

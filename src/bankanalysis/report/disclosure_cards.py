@@ -369,9 +369,9 @@ def protect_cards(
 
 #: Managers' cards from which a region's table is protected block by block
 #: (:func:`protect_manager_cards`): below it the whole table is one problem.
-BLOCKS_FROM = 150
+BLOCKS_FROM = 200
 #: Fewest managers of a block (the managers of one or more outlets).
-BLOCK_MANAGERS = 50
+BLOCK_MANAGERS = 100
 
 
 def manager_blocks(
