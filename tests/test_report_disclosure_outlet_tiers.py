@@ -568,6 +568,10 @@ def test_a_quarter_end_printed_as_the_month_before_is_withheld_in_both_tables():
         assert got == ["secondary", "primary", "secondary"], (period, got)
     assert [out.of(o, "product_coverage", "yoy") for o in ("O1", "O2", "O3")] == ["", "", ""]
     # a quarter end that is neither the month before nor a year before pairs with nothing
+    # nor does a flow: a month's new customers are not its quarter's
+    flow = PlanCounts({("O1", "new_customers", "2026-09"): "primary"}, k=K)
+    flowed = withhold_period_groups(flow, ["O1", "O2", "O3"], K, monthly=monthly, month="2026-10")
+    assert flowed.of("O1", "new_customers", "2026-Q3") == ""
     q2 = PlanCounts({("O1", "product_coverage", "2026-Q2"): "secondary"}, k=K)
     other = withhold_period_groups(q2, ["O1", "O2", "O3"], K, monthly=monthly, month="2026-10")
     assert [other.of("O1", "product_coverage", p) for p in ("2026-09", "mom")] == ["", ""]

@@ -588,7 +588,9 @@ def same_month_ends(
     month its change gives back in the changes table (``"2026-09"``, :data:`MOM` or
     :data:`YOY`). Two decisions (the run's, 03's) may withhold different outlets there, and a
     cell withheld in one table but printed in the other protects nothing; so a withheld
-    outlet cell of either is withheld in both, under the marker decided first.
+    outlet cell of either is withheld in both, under the marker decided first. Only the
+    month-end shares (:data:`OUTLET_GROUP_FIGURES` and the rates over the quality-and-above
+    customers) are the same figure in both: a quarter's new customers are not its last month's.
 
     Examples
     --------
@@ -606,9 +608,11 @@ def same_month_ends(
         m = shift_month(str(month), -back)
         if quarter_months(m)[-1] == m:  # a quarter's last month
             twins.append((quarter_of(m), m, change))
+    # month-end stocks only: a quarter's new customers are three months' flow, not its end's
+    stocks = {*OUTLET_GROUP_FIGURES, *quality_plus_rates()}
     out = dict(status)
     for (oid, kpi, period), st in status.items():
-        if not st or oid not in outlets:
+        if not st or oid not in outlets or kpi not in stocks:
             continue
         for group in twins:
             if period in group:
