@@ -484,8 +484,9 @@ def protect_manager_cards(
             continue
         if len(rows) == len(cards):
             return part  # the whole table: as unsafe as one problem leaves it
-        # a block unsafe on its own (a manager holding most of a small block's AUM) is
-        # protected again with the next block, or the one before when it is the last
+        # a block unsafe on its own (an outlet's small count pinned by the block's known
+        # total and its other outlets' printed figures; a manager holding most of the block's
+        # AUM) is protected again with the next block, or the one before when it is the last
         logger.info("managers' scorecards: a block of %d managers joins a neighbour", len(rows))
         if todo:
             todo[0] = rows + todo[0]
