@@ -497,66 +497,35 @@ def test_manager_blocks_are_whole_outlets_of_at_least_the_block_size():
     ]
 
 
-def _region_cards(n: int, outlets: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """``n`` managers' cards (many small tiers) at ``outlets`` outlets (manager i at outlet i
-    mod ``outlets``), the outlets' cards (their managers' plus customers without one) and the
-    managers' outlets."""
-    rng = np.random.default_rng(seed)
-
-    def draw(size: int) -> pd.DataFrame:
-        out = pd.DataFrame(
-            {
-                "customers_mass": rng.poisson(40, size),
-                "customers_quality": rng.poisson(10, size),
-                "customers_vip": rng.poisson(4, size),
-                "customers_private_banking": rng.poisson(0.5, size),
-            }
-        )
-        out.insert(0, "customers", out.sum(axis=1))
-        out["vip_plus_customers"] = out["customers_vip"] + out["customers_private_banking"]
-        out["contacts"] = rng.poisson(25, size)
-        out["aum"] = rng.lognormal(15, 0.8, size).round(0)
-        return out
-
-    ids = pd.Index([f"M{i:02d}" for i in range(n)], name="manager_id")
-    home = {m: f"O{i % outlets}" for i, m in enumerate(ids)}
-    cards = draw(n).set_axis(ids)
-    names = pd.Index([f"O{j}" for j in range(outlets)], name="outlet_id")
-    outlet_cards = cards.groupby(pd.Series(home)).sum().reindex(names) + draw(outlets).set_axis(
-        names
-    )
-    return cards, outlet_cards, home
-
-
 def test_a_large_regions_cards_protected_by_blocks_give_no_withheld_cell_back():
-    """48 managers at 6 outlets, protected in blocks of at least 12 managers (two outlets
-    each: three blocks, each as if its own totals were printed). The second block's 4
-    private-banking customers are one each at 4 managers, pinned by a known total of 4
-    whatever it withholds: it is protected again with the third (two tables in all). The
-    workbook attacker reads
+    """48 managers at 6 outlets (the benchmark's synthetic cards: many small tiers, contacts,
+    products sold, AUM), protected in blocks of at least 12 managers (three blocks of two
+    outlets, each as if its own totals were printed), two seeds. The workbook attacker reads
     both sheets with every relation a reader has (the region's totals across blocks, the
     cards' tiers, each outlet against its managers) and bounds no withheld cell narrower than
     its protection; the same cards below the block threshold are the whole table's problem,
     cell for cell."""
     from attacker_workbooks import judge, workbook_problem
 
-    cards, outlet_cards, home = _region_cards(48, 6, seed=7)
-    book = pd.DataFrame({"manager_id": list(home), "outlet_id": list(home.values())})
-    shown_o = dc.protect_cards(outlet_cards, 10, published=("customers",))
-    covers = dc.manager_covers(outlet_cards, shown_o, book)
-    blocked = dc.protect_manager_cards(
-        cards, 10, covers=covers, book=book, blocks_from=40, block_managers=12
-    )
-    prots = blocked.attrs["protection"]
-    assert len(prots) == 2 and all(p.safe for p in prots)
-    shown = _shown_cells(blocked)
-    withheld = sum(isinstance(v, str) for card in shown.values() for v in card.values())
-    small = int(
-        (cards[["customers_vip", "customers_private_banking"]].isin(range(1, 10))).sum().sum()
-    )
-    assert withheld > small > 0
-    p = workbook_problem(shown, _shown_cells(shown_o), home)
-    assert judge(p, p.solve(), "R01") == []
+    from benchmarks.bench_disclosure import make_cards
+
+    for seed in (7, 1):
+        cards, outlet_cards, book = make_cards(48, seed=seed)
+        managed = book.dropna(subset=["manager_id"])
+        home = dict(zip(managed["manager_id"], managed["outlet_id"], strict=True))
+        shown_o = dc.protect_cards(outlet_cards, 10, published=("customers",))
+        covers = dc.manager_covers(outlet_cards, shown_o, book)
+        blocked = dc.protect_manager_cards(
+            cards, 10, covers=covers, book=book, blocks_from=40, block_managers=12
+        )
+        prots = blocked.attrs["protection"]
+        assert len(prots) == 3 and all(p.safe for p in prots)
+        shown = _shown_cells(blocked)
+        withheld = sum(isinstance(v, str) for card in shown.values() for v in card.values())
+        tiers = cards[["customers_vip", "customers_private_banking"]]
+        assert withheld > int(tiers.isin(range(1, 10)).sum().sum()) > 0
+        p = workbook_problem(shown, _shown_cells(shown_o), home)
+        assert judge(p, p.solve(), "R01") == [], seed
     whole = dc.protect_manager_cards(cards, 10, covers=covers, book=book, blocks_from=49)
     plain = dc.protect_cards(cards, 10, covers=covers)
     assert _shown_cells(whole) == _shown_cells(plain)
