@@ -107,7 +107,7 @@ def _protect(
 
 def _whole_and_blocks(n: int) -> dict[str, float]:
     """``n`` managers' cards as one problem and block by block: CPU seconds, cells withheld
-    (secondary and fail-safe), cells left unprotected."""
+    (secondary and fail-safe) and whether the audit found every cell safe (1.0)."""
     cards, outlet_cards, book = make_cards(n)
     shown_o = protect_cards(outlet_cards, 10, published=("customers",))
     covers = manager_covers(outlet_cards, shown_o, book)

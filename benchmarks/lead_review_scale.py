@@ -74,6 +74,7 @@ STEPS = (
     ("bankanalysis.report.lead_review", "scorecards"),
     ("bankanalysis.report.lead_review", "write_lead_files"),
     ("bankanalysis.report.workbooks", "protect_cards"),
+    ("bankanalysis.report.workbooks", "protect_manager_cards"),
     ("bankanalysis.report.workbooks", "plan_workbooks"),
     ("bankanalysis.report.workbooks", "workbook_bytes"),
     ("bankanalysis.report.workbooks", "write_restricted"),
