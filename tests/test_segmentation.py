@@ -635,3 +635,39 @@ def test_sums_of_units_are_the_customer_sums_of_their_customers(
     gone = seg.sums_of_units(now.iloc[:1], base_units, "outlet_id", wealth_card_product=None)
     assert gone.loc["O2", ["one", "base", "kept"]].tolist() == [0.0, 3.0, 2.0]
     assert set(gone.attrs["absent"]) == {"wealth_card_matching", "e_banking_penetration"}
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["R2", "R10", None, "R1", "R2", "R10"], dtype="string[pyarrow]"),
+        pd.Series(["O2", "O1", "O2", "O3", "O1", "O1"], dtype=object),
+        pd.Categorical(["vip", "mass", "vip", "private_banking", None, "quality"], TIERS, True),
+        pd.Series([3, 1, 3, 2, 1, 1], dtype="int64"),
+        pd.Series([3, 1, None, 2, 1, 1], dtype="int64[pyarrow]"),
+    ],
+    ids=["arrow-strings", "objects", "ordered-tiers", "ints", "arrow-ints"],
+)
+def test_group_sums_equals_grouping_by_the_group_keys(column):
+    """Same groups, order (labels sorted as objects: a tier's lexical order, "R10" before
+    "R2"), labels and sums as the object keys' groupby; missing groups left out."""
+    from bankanalysis.segmentation.common import group_keys, group_sums
+
+    df = pd.DataFrame({"g": column})
+    values = pd.DataFrame({"one": 1.0, "x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.7]})
+    for by in ("g", None):
+        got = group_sums(values, df, by)
+        want = values.groupby(group_keys(df, by), sort=True).sum()
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert [type(v) for v in got.index] == [type(v) for v in want.index]
+    assert group_sums(values, df, None)["one"].to_dict() == {"all": 6.0}
+
+
+def test_group_sums_of_no_rows_and_of_only_missing_groups():
+    from bankanalysis.segmentation.common import group_sums
+
+    values = pd.DataFrame({"one": [1.0, 1.0]})
+    df = pd.DataFrame({"g": pd.Series([None, None], dtype="string[pyarrow]")})
+    assert group_sums(values, df, "g").empty
+    assert group_sums(values.iloc[:0], df.iloc[:0], "g").index.dtype == object
+    assert group_sums(values.iloc[:0], df.iloc[:0], None).empty

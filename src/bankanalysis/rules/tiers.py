@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bankanalysis.exceptions import SegmentationError
-from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import month_index, month_window
 
 __all__ = [
@@ -181,16 +180,22 @@ def window_average_aum(cm: pd.DataFrame, month: str, tier_months: int = 3) -> pd
     require_columns(cm, ("month", "customer_id", "aum"), "window_average_aum")
     window = month_window(month, tier_months)
     months = cm["month"].astype("str")
-    active = cm.loc[months == month, "customer_id"]
-    if active.empty:
+    at = (months == month).to_numpy()
+    if not at.any():
         known = sorted(months.unique().tolist())
         raise SegmentationError(
             f"no customer is active at month {month!r} in the customer-month frame "
             f"(months present: {', '.join(known[:3])}{'...' if len(known) > 3 else ''}"
             f"{known[-1] if len(known) > 3 else ''}); choose a data_month inside the data"
         )
-    hist = cm.loc[months.isin(window) & ids_in(cm["customer_id"], active), ["customer_id", "aum"]]
-    avg = hist.groupby("customer_id", sort=True)["aum"].agg(["mean", "size"])
+    # every customer of the window, then those with a row at the month: the same rows per
+    # active customer, in the same order, as selecting the active customers' rows first
+    inside = months.isin(window).to_numpy()
+    hist = cm.loc[inside, ["customer_id", "aum"]].assign(now=at[inside])
+    avg = hist.groupby("customer_id", sort=True).agg(
+        mean=("aum", "mean"), size=("aum", "size"), now=("now", "any")
+    )
+    avg = avg.loc[avg["now"].to_numpy()]
     return pd.DataFrame(
         {"avg_aum": avg["mean"].astype("float64"), "months_used": avg["size"].astype("int16")}
     )

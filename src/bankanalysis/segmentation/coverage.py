@@ -17,7 +17,7 @@ from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import month_end
 from bankanalysis.rules.tiers import tier_at_least
 from bankanalysis.segmentation.common import family_map as _family_map
-from bankanalysis.segmentation.common import group_keys, ratio
+from bankanalysis.segmentation.common import group_sums, ratio
 from bankanalysis.segmentation.common import hold_columns as _hold_cols
 from bankanalysis.segmentation.common import require_columns as _require
 
@@ -32,6 +32,7 @@ __all__ = [
     "kpis_from_sums",
     "product_depth",
     "products_per_customer",
+    "still_active",
     "sums_of_units",
 ]
 
@@ -250,7 +251,9 @@ def customer_kpis(
         ``by``) so that customers who moved between groups count as retained.
     cm_base : DataFrame or None
         ``customer_month`` rows of the base month (``customer_id`` and the ``by`` column);
-        ``None`` leaves growth and retention absent.
+        ``None`` leaves growth and retention absent. A boolean column ``kept``, when there, is
+        taken as :func:`still_active` of these rows (a caller grouping the same customers
+        several ways computes it once); without it, it is computed.
     products : DataFrame or None
         The product catalogue (``product``, ``family``); ``None`` leaves e-banking absent.
     by : str, optional
@@ -314,7 +317,6 @@ def customer_sums(
             f"coverage_products must be at least 1, got {coverage_products}; fix it in params/"
         )
     absent: dict[str, str] = {}
-    keys = group_keys(tiers_now, by)
     n = tiers_now["n_products"].to_numpy("float64")
     qplus = tier_at_least(tiers_now["tier"], "quality")
     if wealth_card_product is None:
@@ -349,12 +351,15 @@ def customer_sums(
             "e_bank": e_bank.astype("float64"),
         }
     )
-    g = f.groupby(keys, sort=True).sum()
+    g = group_sums(f, tiers_now, by)
     if cm_base is not None:
         _require(cm_base, ("customer_id",), "customer_kpis (base month)")
-        base_keys = group_keys(cm_base, by)
-        kept = ids_in(cm_base["customer_id"], tiers_now["customer_id"]).astype("float64")
-        b = pd.DataFrame({"base": 1.0, "kept": kept}).groupby(base_keys, sort=True).sum()
+        kept = (
+            cm_base["kept"].to_numpy(bool)
+            if "kept" in cm_base.columns
+            else still_active(cm_base, tiers_now)
+        ).astype("float64")
+        b = group_sums(pd.DataFrame({"base": 1.0, "kept": kept}), cm_base, by)
         index = g.index.union(b.index)
         g, b = g.reindex(index, fill_value=0.0), b.reindex(index, fill_value=0.0)
     else:
@@ -363,6 +368,19 @@ def customer_sums(
     out = g.join(b)
     out.attrs["absent"] = absent
     return out
+
+
+def still_active(cm_base: pd.DataFrame, tiers_now: pd.DataFrame) -> np.ndarray:
+    """Which customers of the base month are active at the month-end (anywhere in
+    ``tiers_now``): the ``kept`` of :func:`customer_sums`.
+
+    Examples
+    --------
+    >>> still_active(pd.DataFrame({"customer_id": ["A", "B"]}),
+    ...              pd.DataFrame({"customer_id": ["B", "C"]})).tolist()
+    [False, True]
+    """
+    return ids_in(cm_base["customer_id"], tiers_now["customer_id"])
 
 
 def add_customer_sums(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -411,8 +429,8 @@ def sums_of_units(
         absent["wealth_card_matching"] = NO_WEALTH_CARD
     absent["e_banking_penetration"] = "no product catalogue given"
     f = now.reindex(columns=list(NOW_SUMS), fill_value=0.0).astype("float64")
-    g = f.groupby(group_keys(now, by), sort=True).sum()
-    b = base[["base", "kept"]].astype("float64").groupby(group_keys(base, by), sort=True).sum()
+    g = group_sums(f, now, by)
+    b = group_sums(base[["base", "kept"]].astype("float64"), base, by)
     index = g.index.union(b.index)
     out = g.reindex(index, fill_value=0.0).join(b.reindex(index, fill_value=0.0))
     out.attrs["absent"] = absent

@@ -12,8 +12,9 @@ import logging
 import numpy as np
 import pandas as pd
 
+from bankanalysis.frames import ids_in
 from bankanalysis.rules.tiers import tier_at_least
-from bankanalysis.segmentation.common import group_keys, ratio
+from bankanalysis.segmentation.common import group_sums, ratio
 from bankanalysis.segmentation.common import require_columns as _require
 
 __all__ = ["MANAGER_KPIS", "manager_kpis", "region_managers"]
@@ -103,13 +104,12 @@ def manager_kpis(
     _require(tiers, ("tier", "manager_id"), "manager_kpis")
     if has_contacts:
         _require(tiers, ("contacts_1m", "contact_minutes_1m", "contact_minutes_3m"), "manager_kpis")
-    keys = group_keys(tiers, by)
     qplus = tier_at_least(tiers["tier"], "quality")
     vplus = tier_at_least(tiers["tier"], "vip")
     zeros = np.zeros(len(tiers))
     if managers is not None:
-        ft_ids = set(managers.loc[managers["full_time"].astype(bool), "manager_id"].astype(str))
-        assigned_ft = tiers["manager_id"].astype("object").isin(ft_ids).to_numpy()
+        ft_ids = managers.loc[managers["full_time"].astype(bool), "manager_id"].astype(str)
+        assigned_ft = ids_in(tiers["manager_id"].astype(str), ft_ids)
     else:
         assigned_ft = np.zeros(len(tiers), bool)
     if has_contacts:
@@ -130,7 +130,7 @@ def manager_kpis(
             "vplus_minutes_3m": np.where(vplus, min_3m, 0.0),
         }
     )
-    g = f.groupby(keys, sort=True).sum()
+    g = group_sums(f, tiers, by)
     out = pd.DataFrame(index=g.index)
     out["contact_plan_coverage"] = ratio(g["qplus_contacted"], g["qplus"])
     out["manager_coverage"] = ratio(g["qplus_ft"], g["qplus"])
