@@ -69,3 +69,42 @@ def test_month_tiers_read_narrowly_equal_the_wide_read_on_the_ci_bank(ci_bank) -
         want = ov.region_scorecard(expected, expected_base, rm, om, m, **common)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert got["customers"].sum() == len(tiers)
+
+
+def test_the_standing_s_overlapping_tier_windows_read_each_month_end_once(ci_bank) -> None:
+    """Months processed oldest first with one ``month_aum``: each month-end of the windows is
+    read once (the month's own full read serves its window), and the tiers still equal those
+    of the wide read."""
+    import pandas as pd
+
+    from bankanalysis import overview as ov
+    from bankanalysis.data.load import load_processed
+    from bankanalysis.report.standing import month_tiers
+    from bankanalysis.rules.months import base_month
+    from bankanalysis.rules.tiers import customer_tiers
+
+    bank = load_processed(ci_bank.processed)
+    cols = ov.scorecard_columns("wealth_card", bank.has("contacts"))
+    months = list(bank.months)
+    thresholds = [50_000.0, 500_000.0, 6_000_000.0]
+    wide = bank.customer_month(columns=cols)
+    reads: list[tuple[str, ...]] = []
+    read = bank.customer_month
+
+    def counted(months=None, **kw):
+        if kw.get("columns") != ["customer_id", "region_id"]:  # not the base month
+            reads.append(tuple(months))
+        return read(months=months, **kw)
+
+    bank.customer_month = counted
+    month_aum: dict[str, pd.DataFrame] = {}
+    wanted = [months[-4], months[-2], months[-1]]
+    for m in wanted:
+        base = base_month([x for x in months if x <= m], m, 12)
+        tiers, _ = month_tiers(bank, m, base, cols, thresholds, 3, month_aum)
+        expected = customer_tiers(wide, m, thresholds, 3)
+        pd.testing.assert_frame_equal(tiers, expected, check_exact=True)
+    assert [r for r in reads if len(r) != 1] == []
+    # every month-end from the oldest window's start to the data month, each read once
+    assert sorted(r[0] for r in reads) == months[-6:]
+    assert set(month_aum) == set(months[-6:])

@@ -244,7 +244,8 @@ def region_scorecard(
         :func:`bankanalysis.rules.tiers.customer_tiers` of the whole bank at ``month`` with the
         :func:`scorecard_columns`.
     cm_base : DataFrame or None
-        ``customer_month`` rows of the base month (``customer_id, region_id``); ``None`` leaves
+        ``customer_month`` rows of the base month (``customer_id, region_id``, optionally
+        ``kept``: :func:`~bankanalysis.segmentation.coverage.customer_sums`); ``None`` leaves
         growth and retention absent.
     region_month, outlet_month : DataFrame
         Processed ``region_month`` and ``outlet_month``.

@@ -27,6 +27,7 @@ from bankanalysis.report.overview import Scorecard, scorecard_options
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.months import base_month, month_window, shift_month
 from bankanalysis.rules.tiers import customer_tiers
+from bankanalysis.segmentation.coverage import still_active
 
 __all__ = [
     "Standing",
@@ -154,6 +155,7 @@ def month_tiers(
     columns: Sequence[str],
     tier_thresholds: Sequence[float],
     tier_months: int,
+    month_aum: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The whole bank's tiers at ``month`` and its customers at the base month, read narrowly.
 
@@ -164,13 +166,29 @@ def month_tiers(
     of the standing at a time, instead of every column of every month the standing needs at
     once. The frames equal those cut from the wide read (a test keeps them so).
 
+    Parameters
+    ----------
+    month_aum : dict, optional
+        Month-ends already read, month -> ``month, customer_id, aum`` sorted by customer (the
+        rows of :meth:`~bankanalysis.data.load.ProcessedBank.customer_month` of that month):
+        the window's month-ends found there are not read again, and every month-end read here
+        is added to it, so that the windows of several months, which overlap, read each
+        month-end once.
+
     Returns
     -------
     (tiers_now, cm_base)
     """
+    known = set(bank.months)
+    read = {} if month_aum is None else month_aum
     now = bank.customer_month(months=[month], columns=list(columns))
-    window = [m for m in month_window(month, tier_months) if m in set(bank.months)]
-    aum = bank.customer_month(months=window, columns=["customer_id", "aum"])
+    if "aum" in now.columns:
+        read.setdefault(month, now[["month", "customer_id", "aum"]])
+    window = [m for m in month_window(month, tier_months) if m in known]
+    for m in window:
+        if m not in read:
+            read[m] = bank.customer_month(months=[m], columns=["customer_id", "aum"])
+    aum = pd.concat([read[m] for m in window], ignore_index=True)
     tiers = customer_tiers(aum, month, tier_thresholds, tier_months)
     del aum
     out = now.sort_values("customer_id").reset_index(drop=True)
@@ -179,7 +197,7 @@ def month_tiers(
         raise ProcessedDataError(f"customer_month {month}: the AUM and the full rows differ")
     for c in ("avg_aum", "months_used", "tier"):
         out[c] = tiers[c].array  # same customers in the same (sorted) order
-    if base in set(bank.months):
+    if base in known:
         cm_base = bank.customer_month(months=[base], columns=["customer_id", "region_id"])
         cm_base = cm_base[["customer_id", "region_id"]]
     else:
@@ -223,9 +241,17 @@ def load_standing(
     to_echelon = {r: echelon_key(e) for r, e in region_echelon.items()}
     common = scorecard_options(bank, coverage_products, wealth_card_product)
     regions, echelons, whole = {}, {}, {}
-    for m in wanted:
+    month_aum: dict[str, pd.DataFrame] = {}
+    for i, m in enumerate(order := sorted(wanted)):  # oldest first: the windows overlap
         base = base_month([x for x in months if x <= m], m, lookback_months)
-        tiers_now, cm_base = month_tiers(bank, m, base, columns, tier_thresholds, tier_months)
+        tiers_now, cm_base = month_tiers(
+            bank, m, base, columns, tier_thresholds, tier_months, month_aum
+        )
+        later = {w for x in order[i + 1 :] for w in month_window(x, tier_months)}
+        for w in set(month_aum) - later:  # kept only for the windows still to come
+            del month_aum[w]
+        # the base customers still active, once for the three levels' retention
+        cm_base = cm_base.assign(kept=still_active(cm_base, tiers_now))
         args = (tiers_now, cm_base, rm, om, m)
         regions[m] = Scorecard.withheld_from(ov.region_scorecard(*args, **common), k, base)
         relabelled = [_relabel(a, to_echelon) for a in args[:4]]
@@ -239,9 +265,9 @@ def load_standing(
     return Standing(
         month=month,
         since=since,
-        regions=regions,
-        echelons=echelons,
-        bank=whole,
+        regions={m: regions[m] for m in wanted},
+        echelons={m: echelons[m] for m in wanted},
+        bank={m: whole[m] for m in wanted},
         region_echelon=dict(region_echelon.items()),
     )
 
