@@ -1007,3 +1007,27 @@ def test_evaluation_reads_only_the_seeded_sample_with_the_old_figures(bank, monk
     assert set(got.models) == {"fund", "insurance"} and len(got.evaluation) > 0
     pd.testing.assert_frame_equal(got.evaluation, want.evaluation)
     assert got.train_rows == want.train_rows and got.skipped == want.skipped
+
+
+def test_active_ids_are_sorted_whether_or_not_the_reader_sorted_them():
+    """The month's ids come back sorted as Python sorts them: taken as read when the reader
+    sorted them (Arrow's byte order, non-ASCII ids included), sorted when it did not."""
+    from bankanalysis.propensity.training import _active_ids
+
+    ids = ["C10", "C2", "客户7", "C1", "Z9", "客户10"]
+
+    class Reader:
+        def __init__(self, order):
+            self.order = order
+
+        def customer_month(self, months, columns):
+            return pd.DataFrame({"customer_id": pd.array(self.order, dtype="str")})
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow_sorted = pc.take(pa.array(ids), pc.sort_indices(pa.array(ids))).to_pylist()
+    assert arrow_sorted == sorted(ids)  # the order the reader gives is Python's
+    for order in (ids, arrow_sorted, arrow_sorted[::-1]):
+        got = _active_ids(Reader(order), "2026-10")
+        assert got.dtype == object and got.tolist() == sorted(ids)
