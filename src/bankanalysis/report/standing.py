@@ -19,6 +19,7 @@ import pandas as pd
 
 from bankanalysis import overview as ov
 from bankanalysis.exceptions import ProcessedDataError
+from bankanalysis.frames import map_few
 from bankanalysis.params import OverviewParams
 from bankanalysis.propensity.cache import cached_for_data
 from bankanalysis.report.context import ReportContext
@@ -145,7 +146,7 @@ def _figure(sc: Scorecard, key: str, kpi: str) -> Any:
 
 
 def _relabel(df: pd.DataFrame, lookup: Mapping[str, str]) -> pd.DataFrame:
-    return df.assign(region_id=df["region_id"].astype(str).map(lookup))
+    return df.assign(region_id=map_few(df["region_id"].astype(str), lookup))
 
 
 def month_tiers(
