@@ -671,3 +671,22 @@ def test_group_sums_of_no_rows_and_of_only_missing_groups():
     assert group_sums(values, df, "g").empty
     assert group_sums(values.iloc[:0], df.iloc[:0], "g").index.dtype == object
     assert group_sums(values.iloc[:0], df.iloc[:0], None).empty
+
+
+def test_customer_sums_take_the_base_s_kept_column_when_there(
+    cm: pd.DataFrame, t04: pd.DataFrame
+) -> None:
+    """A base frame carrying ``kept`` (still_active, computed once by a caller grouping the
+    same customers several ways) gives the sums computed without it; the column, not the
+    active frame, decides which base customers count as kept."""
+    base = cm[cm["month"] == "2024-02"].reset_index(drop=True)
+    kept = seg.still_active(base, t04)
+    assert dict(zip(base["customer_id"], kept, strict=True)) == {
+        "A": True, "B": True, "C": False, "E": True, "F": True, "G": True
+    }  # fmt: skip
+    for by in ("region_id", None):
+        plain = seg.customer_sums(t04, base, PRODUCTS, by=by)
+        carried = seg.customer_sums(t04, base.assign(kept=kept), PRODUCTS, by=by)
+        pd.testing.assert_frame_equal(carried, plain, check_exact=True)
+    none_kept = seg.customer_sums(t04, base.assign(kept=False), PRODUCTS, by=None)
+    assert none_kept.loc["all", ["base", "kept"]].tolist() == [6.0, 0.0]

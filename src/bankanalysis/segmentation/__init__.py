@@ -43,6 +43,7 @@ from bankanalysis.segmentation.coverage import (
     kpis_from_sums,
     product_depth,
     products_per_customer,
+    still_active,
     sums_of_units,
 )
 from bankanalysis.segmentation.managers import MANAGER_KPIS, manager_kpis, region_managers
@@ -93,6 +94,7 @@ __all__ = [
     "region_tiers",
     "region_transitions",
     "segment_tiers",
+    "still_active",
     "tier_comparison",
     "tier_flows",
     "tier_summary",
