@@ -456,11 +456,10 @@ def protect_manager_cards(
     """
     _, counts = _additive(cards.columns)
     region = cards[counts].apply(pd.to_numeric, errors="coerce").sum()
-    if book is None or len(cards) < blocks_from or is_small(region.to_numpy(), k).any():
-        # a region count of 1 to k - 1 is itself protected (printed "<k"): known block
-        # totals would give it back, so such a table stays one problem
-        return protect_cards(cards, k, level, covers=covers)
-    blocks = manager_blocks(list(cards.index), book, block_managers)
+    # a region count of 1 to k - 1 is itself protected (printed "<k"): known block totals
+    # would give it back, so such a table stays one problem
+    whole = book is None or len(cards) < blocks_from or is_small(region.to_numpy(), k).any()
+    blocks = [] if whole else manager_blocks(list(cards.index), book, block_managers)
     if len(blocks) < 2:
         return protect_cards(cards, k, level, covers=covers)
 

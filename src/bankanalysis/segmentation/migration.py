@@ -16,7 +16,7 @@ from bankanalysis.exceptions import SegmentationError
 from bankanalysis.frames import ids_in
 from bankanalysis.rules.months import base_month, month_window
 from bankanalysis.rules.tiers import check_thresholds
-from bankanalysis.segmentation.common import group_keys, ratio
+from bankanalysis.segmentation.common import group_keys, group_sums, ratio
 from bankanalysis.segmentation.common import require_columns as _require
 
 __all__ = [
@@ -415,14 +415,14 @@ def migration_kpis(
             "down": (still & (later < before)).astype("float64"),
         }
     )
-    base_keys = group_keys(tiers_base, by)
-    g = f.groupby(base_keys, sort=True).sum()
-    now_keys = group_keys(tiers_now, by)
+    g = group_sums(f, tiers_base, by)
+    base_keys, now_keys = group_keys(tiers_base, by), group_keys(tiers_now, by)
     back = where_base[now_c]  # -1: not active at the base month
     was = back >= 0
     same_group = np.zeros(len(now_c), dtype=bool)
     same_group[was] = base_keys[back[was]] == now_keys[was]
-    gained = pd.Series((~same_group).astype("float64")).groupby(now_keys, sort=True).sum()
+    gained = group_sums(pd.DataFrame({"gained": (~same_group).astype("float64")}), tiers_now, by)
+    gained = gained["gained"]
     index = g.index.union(gained.index)
     g = g.reindex(index, fill_value=0.0)
     out = pd.DataFrame(index=index)
