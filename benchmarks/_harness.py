@@ -92,7 +92,9 @@ def ensure_bank(base: Path, n_customers: int, raw: Path | None = None) -> Path:
     return processed
 
 
-def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) -> dict[str, float]:
+def merge_figures(
+    path: Path, figures: dict[str, float], replace: bool = False, drop_prefix: str | None = None
+) -> dict[str, float]:
     """Write ``figures`` into the JSON file ``path`` atomically; return what it now holds.
 
     Parameters
@@ -106,6 +108,9 @@ def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) 
     replace : bool
         Drop the file's other figures too, except those of ``make bench-scale``
         (:func:`scale_only`), which no other benchmark measures.
+    drop_prefix : str, optional
+        Drop the file's figures whose names start with it (e.g. ``"scale_10m_"``: a new run
+        of one bank size replaces every earlier figure of that size).
 
     Returns
     -------
@@ -122,6 +127,8 @@ def merge_figures(path: Path, figures: dict[str, float], replace: bool = False) 
             old = {}
     if replace:
         old = {k: v for k, v in old.items() if scale_only(k)}
+    if drop_prefix:
+        old = {k: v for k, v in old.items() if not k.startswith(drop_prefix)}
     merged = dict(sorted({**old, **{k: float(v) for k, v in figures.items()}}.items()))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -8,9 +8,11 @@ For each size (``--sizes 1m,3m,10m``; ``k`` and ``m`` suffixes) a fresh bank is 
 - ``validate``: ``bankanalysis data validate`` (standalone check; ``prepare`` validates again,
   so it is reported but not counted in the end-to-end time);
 - ``prepare``: ``bankanalysis data prepare`` (DuckDB, memory limit and spill folder);
-- ``fit``: the propensity notebook of the first region, which fits the models and fills the
-  model cache under ``processed/_models``;
-- ``reports``: ``bankanalysis run --force``: every report of every region and the overview.
+- ``reports``: ``bankanalysis run --force``, the batch as ``make reports`` runs it: every report
+  of every region and the overview, the propensity models fitted by its first job (the first
+  region's 02, :func:`~bankanalysis.batch.plan.execution_order`) while the other worker runs
+  the reports that need no model. That job's own seconds are ``scale_<label>_fit_job_s``
+  (:func:`fit_job_seconds`); they overlap the other worker's, so they are not added.
 
 Each stage's wall seconds and peak memory are measured by sampling its whole process tree with
 psutil (kernels forked by the batch included) together with ``os.wait4``: ``peak_rss_gb`` is the
@@ -44,9 +46,9 @@ from benchmarks._harness import ROOT, SEED, cli, merge_figures
 
 GB = 1024**3
 #: Stages of one size, in the order they run.
-STAGES = ("generate", "validate", "prepare", "fit", "reports")
+STAGES = ("generate", "validate", "prepare", "reports")
 #: Stages whose seconds add up to the end-to-end time (validate runs again inside prepare).
-END_TO_END = ("generate", "prepare", "fit", "reports")
+END_TO_END = ("generate", "prepare", "reports")
 #: Customers of the many-regions batch bank (small: the batch, not the data, is measured).
 BATCH_CUSTOMERS = 24_000
 FIT_NOTEBOOK = "02_cross_sell_propensity"
@@ -183,9 +185,37 @@ def stage_commands(
         ("generate", cli("data", "generate", *gen)),
         ("validate", cli("data", "validate", "--raw", str(raw))),
         ("prepare", cli("data", "prepare", "--raw", str(raw), "--out", str(processed), "--force")),
-        ("fit", [*cli(*run[:-3]), "--notebooks", FIT_NOTEBOOK, "--jobs", "1", "--force"]),
         ("reports", [*cli(*run), "--run-id", "all"]),
     ]
+
+
+def fit_command(base: Path) -> list[str]:
+    """The first region's propensity report alone (run id ``fit``): fits the models into the
+    cache of the bank under ``base`` (the many-regions batch warms its cache with it)."""
+    processed, reports = base / "processed", base / "reports"
+    return cli(
+        *("run", "--processed", str(processed), "--out", str(reports), "--no-progress"),
+        *("--notebooks", FIT_NOTEBOOK, "--jobs", "1", "--force"),
+        *("--regions", _first_region(processed), "--run-id", "fit"),
+    )
+
+
+def fit_job_seconds(run_dir: Path) -> float | None:
+    """Seconds of the batch job that fitted the models: the first of ``FIT_NOTEBOOK``'s jobs
+    to start (``finished`` less ``duration_s`` in the run's manifest); ``None`` when the run
+    has no manifest or no such job finished."""
+    path = run_dir / "manifest.json"
+    if not path.exists():
+        return None
+    from datetime import datetime
+
+    started = []
+    for job in json.loads(path.read_text(encoding="utf-8"))["jobs"]:
+        seconds, finished = job.get("duration_s"), job.get("finished")
+        if job.get("notebook") == FIT_NOTEBOOK and seconds is not None and finished:
+            end = datetime.fromisoformat(str(finished).replace("Z", "+00:00")).timestamp()
+            started.append((end - float(seconds), float(seconds)))
+    return min(started)[1] if started else None
 
 
 def _first_region(processed: Path) -> str:
@@ -211,8 +241,9 @@ def run_size(
 
     A stage that fails (e.g. a batch job past its notebook timeout) keeps the figures of what
     it took up to then, adds ``scale_<label>_<stage>_exit_code`` and stops the stages after it
-    (they need its output); a batch stage (``fit``, ``reports``) also gives
-    ``scale_<label>_<stage>_jobs_not_ok``, its jobs that did not end ``ok``. So a 10M run whose
+    (they need its output); the batch stage (``reports``) also gives
+    ``scale_<label>_reports_jobs_not_ok``, its jobs that did not end ``ok``, and when its
+    fitting job finished, ``scale_<label>_fit_job_s`` (:func:`fit_job_seconds`). So a 10M run whose
     batch has one timed-out job still writes the figures of every stage, without an
     end-to-end time.
     """
@@ -224,8 +255,6 @@ def run_size(
     for stage, cmd in stage_commands(base, n_customers, jobs=jobs):
         if stage not in stages:
             continue
-        if stage == "fit":
-            cmd = [*cmd, "--regions", _first_region(base / "processed"), "--run-id", "fit"]
         print(f"  [{label}] {stage} ...", flush=True)
         res = results[stage] = measure(cmd)
         figures[f"{label}_{stage}_s"] = res.wall_s
@@ -249,6 +278,9 @@ def run_size(
     if all(s in results and results[s].exit_code == 0 for s in END_TO_END):
         figures[f"{label}_end_to_end_s"] = sum(results[s].wall_s for s in END_TO_END)
     run_dir = base / "reports" / "all"
+    fit_s = fit_job_seconds(run_dir) if "reports" in results else None
+    if fit_s is not None:
+        figures[f"{label}_fit_job_s"] = fit_s
     if "reports" in results and (run_dir / "manifest.json").exists():
         for notebook, seconds in cells_by_notebook(run_dir).items():
             figures[f"{label}_reports_{notebook}_cell_s"] = seconds
@@ -364,9 +396,7 @@ def run_regions_batch(
     base.mkdir(parents=True)
     cmds = dict(stage_commands(base, n_customers, n_regions=n_regions, jobs=workers))
     for stage in ("generate", "prepare", "fit"):
-        cmd = cmds[stage]
-        if stage == "fit":
-            cmd = [*cmd, "--regions", _first_region(base / "processed"), "--run-id", "fit"]
+        cmd = fit_command(base) if stage == "fit" else cmds[stage]
         print(f"  [batch {n_regions} regions] {stage} (untimed) ...", flush=True)
         measure(cmd)
     print(f"  [batch {n_regions} regions] batch ...", flush=True)
@@ -412,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         n = parse_size(size)
         base = work / f"scale_{size_label(n)}"
         figures = run_size(n, base, stages=stages, jobs=args.jobs)
-        merge_figures(Path(args.out), figures)  # after each size: a later failure keeps it
+        # after each size (a later failure keeps it); this run's figures of the size replace
+        # all its earlier ones, so none is left from a run measured differently
+        merge_figures(Path(args.out), figures, drop_prefix=f"scale_{size_label(n)}_")
         _print(figures)
         failed += [k for k in figures if k.endswith("_exit_code")]
         if not args.keep:

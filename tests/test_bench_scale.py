@@ -25,6 +25,8 @@ from benchmarks.scale import (  # noqa: E402
     cell_seconds,
     cells_by_notebook,
     disk_gb,
+    fit_command,
+    fit_job_seconds,
     measure_tree,
     parse_size,
     run_size,
@@ -85,27 +87,18 @@ def test_measure_tree_unchecked_returns_what_a_failing_command_took_and_its_code
     assert res.peak_rss_gb > 0
 
 
-def _faked_stages(base: Path, failing: str, manifests: dict[str, list[dict]]):
+def _faked_stages(base: Path, failing: str, jobs: list[dict] | None = None):
     """A ``measure`` for :func:`run_size` that succeeds on every stage but ``failing``
-    (exit 1), writes ``regions.parquet`` at prepare (fit reads its first region) and each
-    batch stage's manifest (``manifests``: run id -> jobs)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    (exit 1) and writes the batch's manifest (``jobs``)."""
 
     def measure(cmd: list[str]) -> StageResult:
-        if "prepare" in cmd:
-            (base / "processed").mkdir(parents=True)
-            pq.write_table(
-                pa.table({"region_id": ["R01", "R02"]}), base / "processed" / "regions.parquet"
-            )
         stage = "generate" if "generate" in cmd else "prepare" if "prepare" in cmd else "validate"
         if "run" in cmd:
-            run_id = cmd[cmd.index("--run-id") + 1]
-            stage = "fit" if run_id == "fit" else "reports"
-            run_dir = base / "reports" / run_id
+            stage = "reports"
+            run_dir = base / "reports" / cmd[cmd.index("--run-id") + 1]
             run_dir.mkdir(parents=True, exist_ok=True)
-            jobs = manifests.get(run_id, [{"status": "ok", "notebook": "02", "ipynb": None}])
-            (run_dir / "manifest.json").write_text(json.dumps({"jobs": jobs}), encoding="utf-8")
+            manifest = {"jobs": jobs or [{"status": "ok", "notebook": "02", "ipynb": None}]}
+            (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         if stage == failing:
             return StageResult(1200.0, 6.4, 7.0, 400.0, 1)
         return StageResult(10.0, 0.5, 0.6, 8.0)
@@ -113,30 +106,39 @@ def _faked_stages(base: Path, failing: str, manifests: dict[str, list[dict]]):
     return measure
 
 
-def test_a_failed_fit_keeps_its_figures_and_stops_the_stages_after_it(tmp_path):
+def test_a_failed_prepare_keeps_its_figures_and_stops_the_stages_after_it(tmp_path):
     base = tmp_path / "bank"
-    timed_out = [{"status": "timeout", "notebook": "02", "region_id": "R01", "ipynb": None}]
-    measure = _faked_stages(base, "fit", {"fit": timed_out})
-    figures = run_size(500, base, measure=measure)
-    assert figures["scale_500_fit_s"] == 1200.0
-    assert figures["scale_500_fit_cpu_s"] == 400.0
-    assert figures["scale_500_fit_peak_rss_gb"] == 6.4
-    assert figures["scale_500_fit_exit_code"] == 1.0
-    assert figures["scale_500_fit_jobs_not_ok"] == 1.0
-    assert figures["scale_500_prepare_s"] == 10.0
+    figures = run_size(500, base, measure=_faked_stages(base, "prepare"))
+    assert figures["scale_500_prepare_s"] == 1200.0
+    assert figures["scale_500_prepare_cpu_s"] == 400.0
+    assert figures["scale_500_prepare_peak_rss_gb"] == 6.4
+    assert figures["scale_500_prepare_exit_code"] == 1.0
+    assert figures["scale_500_generate_s"] == 10.0
     assert figures["scale_500_peak_rss_gb"] == 6.4
     assert not [k for k in figures if k.startswith("scale_500_reports")]
+    assert "scale_500_fit_job_s" not in figures
     assert "scale_500_end_to_end_s" not in figures
 
 
 def test_a_batch_with_a_timed_out_job_keeps_the_stage_and_the_finished_jobs(tmp_path):
     base = tmp_path / "bank"
+    fit = "02_cross_sell_propensity"
     jobs = [
-        {"status": "timeout", "notebook": "02", "region_id": "R01", "ipynb": "R01/02.ipynb"},
+        {"status": "timeout", "notebook": fit, "region_id": "R02", "ipynb": "R02/02.ipynb"},
         {"status": "ok", "notebook": "01", "region_id": "R01", "ipynb": "R01/01.ipynb"},
         {"status": "not_run", "notebook": "03", "region_id": "R01", "ipynb": None},
+        # the fitting job: the 02 that started first (12:00:00), not the one listed first
+        {
+            "status": "ok",
+            "notebook": fit,
+            "region_id": "R01",
+            "ipynb": "R01/02.ipynb",
+            "duration_s": 600.0,
+            "finished": "2026-12-03T12:10:00Z",
+        },
     ]
-    measure = _faked_stages(base, "reports", {"all": jobs})
+    jobs[0].update(duration_s=1200.0, finished="2026-12-03T12:30:00Z")  # started 12:10
+    measure = _faked_stages(base, "reports", jobs)
 
     def measure_with_a_finished_job(cmd: list[str]) -> StageResult:
         if "all" in cmd:  # the batch executed R01's 01 before its failure
@@ -148,26 +150,54 @@ def test_a_batch_with_a_timed_out_job_keeps_the_stage_and_the_finished_jobs(tmp_
     assert figures["scale_500_reports_cpu_s"] == 400.0
     assert figures["scale_500_reports_exit_code"] == 1.0
     assert figures["scale_500_reports_jobs_not_ok"] == 2.0
-    assert figures["scale_500_fit_jobs_not_ok"] == 0.0
-    assert "scale_500_fit_exit_code" not in figures
+    assert figures["scale_500_fit_job_s"] == 600.0
     assert figures["scale_500_reports_01_cell_s"] == 5.5
     assert "scale_500_end_to_end_s" not in figures
 
 
+def test_the_fitting_job_is_the_first_propensity_job_to_start(tmp_path):
+    def job(notebook, seconds, finished):
+        return {"notebook": notebook, "duration_s": seconds, "finished": finished}
+
+    fit = "02_cross_sell_propensity"
+    jobs = [
+        job("01_customer_segmentation", 50.0, "2026-12-03T12:00:10Z"),  # earliest, not a 02
+        job(fit, 100.0, "2026-12-03T12:05:00Z"),  # started 12:03:20
+        job(fit, 400.0, "2026-12-03T12:06:00Z"),  # started 11:59:20: the fitting job
+        job(fit, None, None),  # not run
+    ]
+    (tmp_path / "manifest.json").write_text(json.dumps({"jobs": jobs}), encoding="utf-8")
+    assert fit_job_seconds(tmp_path) == 400.0
+    (tmp_path / "manifest.json").write_text(json.dumps({"jobs": jobs[:1]}), encoding="utf-8")
+    assert fit_job_seconds(tmp_path) is None
+    assert fit_job_seconds(tmp_path / "missing") is None
+
+
 def test_stage_commands_cover_every_stage_in_order(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     cmds = stage_commands(tmp_path, 2_000, n_regions=120, jobs=2)
     assert [s for s, _ in cmds] == list(STAGES)
+    assert "fit" not in STAGES  # the models are fitted inside the batch, as make reports does
     gen = dict(cmds)["generate"]
     assert gen[gen.index("--customers") + 1] == "2000"
     assert gen[gen.index("--regions") + 1] == "120"
-    fit, reports = dict(cmds)["fit"], dict(cmds)["reports"]
-    assert fit[fit.index("--notebooks") + 1] == "02_cross_sell_propensity"
+    reports = dict(cmds)["reports"]
     assert "--notebooks" not in reports and "--force" in reports
     assert reports[reports.index("--jobs") + 1] == "2"
+    (tmp_path / "processed").mkdir()
+    pq.write_table(
+        pa.table({"region_id": ["R07", "R01"]}), tmp_path / "processed" / "regions.parquet"
+    )
+    fit = fit_command(tmp_path)
+    assert fit[fit.index("--notebooks") + 1] == "02_cross_sell_propensity"
+    assert fit[fit.index("--regions") + 1] == "R07"
+    assert fit[fit.index("--jobs") + 1] == "1"
 
 
 def test_run_size_figures_on_a_tiny_bank(tmp_path):
-    """Generate, validate and prepare for real (500 customers); fit and reports faked."""
+    """Generate, validate and prepare for real (500 customers); the batch faked."""
     seen: list[str] = []
 
     def fake_or_real(cmd: list[str]) -> StageResult:
@@ -177,12 +207,12 @@ def test_run_size_figures_on_a_tiny_bank(tmp_path):
         return measure_tree(cmd)
 
     figures = run_size(500, tmp_path / "bank", measure=fake_or_real)
-    assert seen == ["data", "data", "data", "run", "run"]
+    assert seen == ["data", "data", "data", "run"]
     for stage in STAGES:
         assert figures[f"scale_500_{stage}_s"] > 0
         assert figures[f"scale_500_{stage}_peak_rss_gb"] > 0
     assert figures["scale_500_generate_cpu_s"] > 0
-    assert "scale_500_fit_cpu_s" not in figures  # the fake measured no CPU: absent, not 0
+    assert "scale_500_reports_cpu_s" not in figures  # the fake measured no CPU: absent, not 0
     assert figures["scale_500_end_to_end_s"] == pytest.approx(
         sum(figures[f"scale_500_{s}_s"] for s in END_TO_END)
     )
@@ -254,6 +284,15 @@ def test_merge_keeps_other_figures_and_new_ones_win(tmp_path):
     assert json.loads(out.read_text(encoding="utf-8")) == got
     assert list(got) == sorted(got)
     assert [p.name for p in out.parent.iterdir()] == ["latest.json"]  # no temp file left
+
+
+def test_a_new_run_of_a_size_replaces_every_earlier_figure_of_that_size(tmp_path):
+    out = tmp_path / "latest.json"
+    merge_figures(
+        out, {"scale_10m_fit_s": 900.0, "scale_10m_reports_s": 1300.0, "scale_3m_fit_s": 300.0}
+    )
+    got = merge_figures(out, {"scale_10m_reports_s": 1400.0}, drop_prefix="scale_10m_")
+    assert got == {"scale_10m_reports_s": 1400.0, "scale_3m_fit_s": 300.0}
 
 
 def test_a_full_bench_run_keeps_only_the_scale_figures(tmp_path):
