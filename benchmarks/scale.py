@@ -40,6 +40,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from benchmarks._harness import ROOT, SEED, cli, merge_figures
@@ -207,8 +208,6 @@ def fit_job_seconds(run_dir: Path) -> float | None:
     path = run_dir / "manifest.json"
     if not path.exists():
         return None
-    from datetime import datetime
-
     started = []
     for job in json.loads(path.read_text(encoding="utf-8"))["jobs"]:
         seconds, finished = job.get("duration_s"), job.get("finished")
@@ -243,8 +242,8 @@ def run_size(
     it took up to then, adds ``scale_<label>_<stage>_exit_code`` and stops the stages after it
     (they need its output); the batch stage (``reports``) also gives
     ``scale_<label>_reports_jobs_not_ok``, its jobs that did not end ``ok``, and when its
-    fitting job finished, ``scale_<label>_fit_job_s`` (:func:`fit_job_seconds`). So a 10M run whose
-    batch has one timed-out job still writes the figures of every stage, without an
+    fitting job finished, ``scale_<label>_fit_job_s`` (:func:`fit_job_seconds`). So a 10M run
+    whose batch has one timed-out job still writes the figures of every stage, without an
     end-to-end time.
     """
     label = f"scale_{size_label(n_customers)}"
