@@ -8,7 +8,7 @@ from attacker import attack_linear
 
 from bankanalysis.report import disclosure_retention as dr
 from bankanalysis.report import disclosure_window as dw
-from bankanalysis.report.disclosure_plan import MOM, PlanCounts, protect_total_counts
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, protect_total_counts
 
 K = 10
 MONTHS = ["2025-01", "2025-02", "2025-03"]
@@ -231,3 +231,137 @@ def test_the_joint_step_withholds_the_same_counts_when_its_pieces_go_to_the_mode
         (u, "new_customers", "2025-02")
         for u in ("region=R1", "echelon=1", "echelon=2", "region=R3")
     }
+
+
+#: A bank of 13 months (data month 2026-10): R1 had 1 new customer in 2025-11 and 1 in 2025-12,
+#: months the run prints nowhere (only 2025-Q4, 2025-10 through the change on the year, and
+#: later months), lost none of its 100 base customers by 2025-12 (a retention of 100 %, not a
+#: small group) and has 102: both its new customers stayed. One of R2's new customers of the
+#: window left again; nobody else's did.
+YEAR_MONTHS = [f"2025-{m}" for m in ("10", "11", "12")] + [f"2026-{m:02d}" for m in range(1, 11)]
+YEAR_NEW = {r: dict.fromkeys(YEAR_MONTHS, 20.0 + 3 * i) for i, r in enumerate(ECHELON)}
+YEAR_NEW["R1"].update({"2025-11": 1.0, "2025-12": 1.0})
+YEAR_BASE = {"R1": 100, "R2": 200, "R3": 150, "R4": 300}
+YEAR_LOST = {"R1": 0, "R2": 12, "R3": 15, "R4": 20}
+YEAR_LEFT = {"R1": 0, "R2": 1, "R3": 0, "R4": 0}
+
+
+def _year_bank() -> tuple[pd.DataFrame, dw.Window]:
+    kpis = pd.DataFrame(
+        [(m, r, ECHELON[r], YEAR_NEW[r][m]) for r in ECHELON for m in YEAR_MONTHS],
+        columns=["month", "region_id", "echelon", "new_customers"],
+    )
+    window = {r: YEAR_NEW[r]["2025-11"] + YEAR_NEW[r]["2025-12"] for r in ECHELON}
+    end = {r: YEAR_BASE[r] - YEAR_LOST[r] + window[r] - YEAR_LEFT[r] for r in ECHELON}
+    rows = zip(_units(YEAR_BASE), _units(YEAR_LOST), strict=True)
+    lost = pd.DataFrame(
+        [("2025-12", lv, i, b, n) for (lv, i, b), (_, _, n) in rows],
+        columns=["month", "level", "id", "base", "lost"],
+    )
+    ends = pd.DataFrame(
+        [("2025-12", lv, i, c) for lv, i, c in _units(end)],
+        columns=["month", "level", "id", "customers"],
+    )
+    retention = dr.protect_retention(lost, ECHELON, K, {"2025-12": "2025-Q4"}).status
+    return kpis, dw.Window(
+        lost=lost,
+        end=ends,
+        bases={"2025-12": "2025-10"},
+        months=YEAR_MONTHS,
+        retention=retention,
+    )
+
+
+def _attack_year(counts: PlanCounts) -> dict[str, tuple[float, float]]:
+    """The attacker's bounds on R1's new customers of 2025-11 and 2025-12 from what the run
+    prints of the bank of :func:`_year_bank`: every unit's data month, 2025-10 (through the
+    change on the year) and 2026-09 (through the change on the month), its quarters and its
+    year to date, unless withheld (``<k``: 1 to 9); every unit's lost customers, base and end
+    customers at 2025-12; the units adding up; and per unit lost = base - end + the
+    window's new customers - those of them who left again."""
+    cells: dict[str, float | str | None] = {}
+    relations: list[dict[str, float]] = []
+    months = {
+        u: {m: v for m, v in zip(YEAR_MONTHS, vals, strict=True)} for u, vals in _year_units()
+    }
+    quarters = {"2025-Q4": YEAR_MONTHS[:3]} | {
+        f"2026-Q{q}": YEAR_MONTHS[3 * q : 3 * q + 3] for q in (1, 2, 3)
+    }
+    change = {"2025-10": YOY, "2026-09": MOM, "2026-10": "2026-10"}
+    for u, value in months.items():
+        for m, v in value.items():
+            st = counts.status.get((u, "new_customers", change.get(m, m)), "")
+            st = st or counts.status.get((u, "new_customers", m), "")
+            if m not in change:  # printed nowhere, not even as "<10"
+                cells[f"n:new[{u},{m}]"] = None
+            else:
+                cells[f"n:new[{u},{m}]"] = "<k" if st == "primary" else None if st else float(v)
+        for label, ms in [*quarters.items(), ("2026", YEAR_MONTHS[3:])]:
+            st = counts.status.get((u, "new_customers", label), "")
+            v = sum(value[m] for m in ms)
+            cells[f"n:new[{u},{label}]"] = "<k" if st == "primary" else None if st else float(v)
+            relations.append({f"n:new[{u},{m}]": 1.0 for m in ms} | {f"n:new[{u},{label}]": -1.0})
+    _, window = _year_bank()
+    frame = window.lost.assign(
+        unit=[f"{lv}={i}" for lv, i in zip(window.lost["level"], window.lost["id"], strict=True)]
+    )
+    end = dict(zip(frame["unit"], window.end["customers"], strict=True))
+    for r in frame.itertuples(index=False):
+        st = window.retention.get((r.unit, dr.KPI, "2025-12"), "")
+        cells[f"n:lost[{r.unit}]"] = "<k" if st == "primary" else None if st else float(r.lost)
+        cells[f"n:change[{r.unit}]"] = float(r.base - end[r.unit])
+        cells[f"n:stay[{r.unit}]"] = cells[f"n:left[{r.unit}]"] = None
+        relations.append(
+            {f"n:lost[{r.unit}]": 1.0, f"n:stay[{r.unit}]": -1.0, f"n:change[{r.unit}]": -1.0}
+        )
+        relations.append(
+            {f"n:stay[{r.unit}]": 1.0, f"n:left[{r.unit}]": 1.0}
+            | {f"n:new[{r.unit},{m}]": -1.0 for m in ("2025-11", "2025-12")}
+        )
+    for fmt in [f"n:new[{{u}},{m}]" for m in YEAR_MONTHS] + ["n:lost[{u}]"]:
+        for e in ("1", "2"):
+            rel = {fmt.format(u=f"region={r}"): 1.0 for r, v in ECHELON.items() if str(v) == e}
+            relations.append(rel | {fmt.format(u=f"echelon={e}"): -1.0})
+        ech = {fmt.format(u=f"echelon={e}"): 1.0 for e in ("1", "2")}
+        relations.append(ech | {fmt.format(u="bank=bank"): -1.0})
+    got = attack_linear(cells, relations, K)
+    return {m: got[f"n:new[region=R1,{m}]"] for m in ("2025-11", "2025-12")}
+
+
+def _year_units() -> list[tuple[str, list[float]]]:
+    by_month = [_units({r: YEAR_NEW[r][m] for r in ECHELON}) for m in YEAR_MONTHS]
+    return [
+        (f"{lv}={i}", [by_month[m][j][2] for m in range(len(YEAR_MONTHS))])
+        for j, (lv, i, _) in enumerate(by_month[0])
+    ]
+
+
+def test_a_count_only_the_bank_pins_is_protected_by_withholding_the_bank_s_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R1's 1 new customer of 2025-11 (and of 2025-12) is printed nowhere, yet the bank's
+    2025-Q4 less its 2025-10 (printed through its change on the year) gives the bank's
+    customers new in 2025-11 and 2025-12; with every unit's lost, base and end customers
+    that leaves one customer who left again to spread over the regions, and R1's two stayed
+    (lost 0, base 100, end 102): its 2025-11 is 0 .. 3 whatever the regions' and echelons'
+    cells withhold (the fail-safe's steps included). The last step withholds the bank's
+    count of 2025-10, hence its change on the year, with echelon 1's (the bank's is the
+    echelons' sum): R1's months are then at least 4.5 wide. The bank's data month, quarters
+    and year stay published."""
+    kpis, window = _year_bank()
+    assert not any(window.retention.values())  # every lost count is 0 or at least 10
+    joint = protect_total_counts(kpis, "2026-10", K, joint=dw.window_step(window, ECHELON, K))
+    assert joint.safe
+    for month, (lo, hi) in _attack_year(joint).items():
+        assert hi - lo >= (K - 1) / 2, (month, lo, hi)
+    bank = {p: s for (u, _, p), s in joint.status.items() if u == "bank=bank"}
+    assert bank["yoy"] == bank["2025-10"] == "secondary"
+    assert "mom" not in bank and not {"2026-10", "2025-Q4", "2026-Q3", "2026"} & set(bank)
+    assert joint.status[("echelon=1", "new_customers", "2025-10")] == "secondary"
+
+    monkeypatch.setattr(dw, "_bank_changes", lambda table, prot, own, k: prot)
+    without = protect_total_counts(kpis, "2026-10", K, joint=dw.window_step(window, ECHELON, K))
+    assert not without.safe
+    assert ("bank=bank", "new_customers", "yoy") not in without.status
+    lo, hi = _attack_year(without)["2025-11"]
+    assert (lo, hi) == (0.0, 3.0)

@@ -27,7 +27,11 @@ with it) that makes it safe is withheld too (``x``), else the pair of smallest t
 the shortest first part of the counts it may reach (:func:`_grow`), and where none is enough
 the new-customer table's fail-safe steps (the window's rows and their
 echelons' figures, then its rows and periods, then every region and echelon cell; shown
-``withheld``) are taken for it. Only new-customer counts are added: the lost customers are
+``withheld``) are taken for it; what even those leave narrower, the bank pins (its quarter
+less its month a year before, printed through its change on the year, with its lost
+customers), so last (:func:`_bank_changes`) the bank's counts printed only through a change
+are withheld where that is enough, with the bank's change. Only new-customer counts are
+added: the lost customers are
 decided by the retention decision alone, which this step reads but never changes. The
 programmes are :class:`~bankanalysis.rules.disclosure_pieces.PieceIntervals`' (exact, piece by
 piece; at 120 regions the joint table is one piece of about 3,200 withheld cells).
@@ -43,7 +47,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -427,6 +431,8 @@ def window_step(window: Window, echelon_of: Mapping[str, Any], k: int) -> Callab
         )
         if not result.safe:
             result = _fail_safe(joint, result, terms, free, groupings, k)
+        if not result.safe:
+            result = _bank_changes(joint, result, own, k)
         lost_left = int(
             (~result.audit["safe"] & result.audit["cell"].str.startswith("lost[")).sum()
         )
@@ -453,6 +459,54 @@ def window_step(window: Window, echelon_of: Mapping[str, Any], k: int) -> Callab
         )
 
     return step
+
+
+def _bank_changes(joint: LinearTable, prot: Protection, own: Iterable[str], k: int) -> Protection:
+    """The last step, for the cells the fail-safe left narrower than their protection: the
+    bank's counts of the months the run prints only through a change (the month before and a
+    year before the data month: the table's bank cells not ``fixed``), so the bank's change
+    on the month or on the year is withheld (``x``) where, and only where, it pins them.
+
+    A region's count of a month printed nowhere can come back from the bank: the bank's
+    quarter less its month a year before (printed through the change on the year) gives the
+    bank's other months, and with every unit's base and end customers and lost customers
+    (a retention of 100 % is not a small group) only the few customers who left again are
+    left to spread over the regions. No region or echelon count widens that; the bank's
+    count of that month does (with, where the echelons' published counts of the month would
+    add up to it, one of theirs: :func:`_choose` reaches them through the bank's relations).
+    The bank's counts themselves (data month, quarters, year) stay published. Counts are
+    chosen as in the joint step, smallest first; the fail-safe's cells say only that they
+    are at least 0 (``unmarked``), as in its audit. Policy: ``docs/privacy.md``, item 3.
+    """
+    joint = replace(joint, unmarked=joint.unmarked | prot.failsafe)
+    solver = PieceIntervals(joint, k)
+    pool = sorted(
+        (
+            c
+            for c in own
+            if c.startswith("[bank=") and c not in joint.fixed and c not in prot.status
+        ),
+        key=lambda c: (float(joint.values[c]), c),
+    )
+    status = dict(prot.status)
+    for target in sorted(prot.audit.loc[~prot.audit["safe"], "cell"]):
+        if solver.safe(status, target):
+            continue
+        rest = [c for c in pool if c not in status]
+        status.update(dict.fromkeys(_choose(solver, status, target, [], rest, k), SECONDARY))
+    added = sorted(c for c in status if c not in prot.status)
+    if not added:
+        return prot
+    result = Protection(status=status, audit=solver.audit(status), failsafe=prot.failsafe)
+    logger.info(
+        "new and lost customers: %d cells the fail-safe left narrower than their protection "
+        "interval, %d after withholding the bank's counts printed only through a change "
+        "and the counts they need (%s)",
+        int((~prot.audit["safe"]).sum()),
+        int((~result.audit["safe"]).sum()),
+        ", ".join(added),
+    )
+    return result
 
 
 def _fail_safe(
