@@ -443,6 +443,25 @@ def test_cache_builds_once_under_concurrent_callers(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{key}.") and p.is_dir()]
 
 
+def test_the_cache_log_names_what_it_holds(tmp_path, caplog):
+    """The run's figures share the models' cache: its log says which figure it built or
+    reused (an operator reading "cached propensity models" for the new-customer counts would
+    look in the wrong place)."""
+    from types import SimpleNamespace
+
+    from bankanalysis.propensity.cache import cached_for_data
+
+    bank = SimpleNamespace(manifest={"fingerprint": "fp"}, folder=tmp_path)
+    params = {"what": "total counts with lost customers", "month": "2026-10"}
+    with caplog.at_level("INFO", logger="bankanalysis.propensity.cache"):
+        assert cached_for_data(bank, "total_counts", params, lambda: 7) == (7, False)
+        assert cached_for_data(bank, "total_counts", params, lambda: 8) == (7, True)
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0].startswith("cached total counts with lost customers in ")
+    assert said[1].startswith("reusing cached total counts with lost customers ")
+    assert not any("propensity" in m for m in said)
+
+
 def test_region_evaluation_blanks_products_with_few_buyers(fitted):
     bundle = fitted[0]
     ev = bundle.evaluation

@@ -67,7 +67,9 @@ def _read(entry: Path) -> Any:
         return pickle.load(fh)
 
 
-def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[Any, bool]:
+def load_or_build(
+    cache_dir: Path, key: str, build: Callable[[], Any], what: str = "propensity models"
+) -> tuple[Any, bool]:
     """Return the cached object under ``key``, building and storing it when absent.
 
     Parameters
@@ -78,6 +80,8 @@ def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[
         Entry name (:func:`cache_key`).
     build : callable
         Called without arguments when the entry is missing; its result must pickle.
+    what : str
+        What is cached, for the log.
 
     Returns
     -------
@@ -87,13 +91,13 @@ def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[
     cache_dir = Path(cache_dir)
     entry = cache_dir / key
     if (entry / _BUNDLE).is_file():
-        logger.info("reusing cached propensity models %s", entry)
+        logger.info("reusing cached %s %s", what, entry)
         return _read(entry), True
     # building, or waiting for another report's build, is work for the whole run: a batch
     # job's timeout does not count it (bankanalysis.shared_work)
     with shared_work(), _locked(cache_dir / f".{key}.lock"):
         if (entry / _BUNDLE).is_file():  # built by another process while we waited
-            logger.info("reusing propensity models built by another run: %s", entry)
+            logger.info("reusing %s built by another run: %s", what, entry)
             return _read(entry), True
         obj = build()
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache_dir))
@@ -108,7 +112,7 @@ def load_or_build(cache_dir: Path, key: str, build: Callable[[], Any]) -> tuple[
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("cached propensity models in %s", entry)
+        logger.info("cached %s in %s", what, entry)
         return obj, False
 
 
@@ -130,4 +134,5 @@ def cached_for_data(
     if not fingerprint:
         return build(), False
     key = cache_key(fingerprint, {**params, "source": package_source_hash()})
-    return load_or_build(Path(bank.folder) / MODELS_DIR / folder, key, build)
+    what = str(params.get("what", folder))
+    return load_or_build(Path(bank.folder) / MODELS_DIR / folder, key, build, what)
