@@ -52,6 +52,7 @@ __all__ = [
     "MOM",
     "YOY",
     "PlanCounts",
+    "month_end_status",
     "month_status",
     "plan_count_table",
     "protect_plan_counts",
@@ -131,6 +132,27 @@ def unit_key(level: str, gid: Any) -> str:
     ('region=R02', 'echelon=2')
     """
     return f"{level}={gid}"
+
+
+def month_end_status(
+    decided: Mapping[str, str], kpi: str, month: str, quarters: Mapping[str, str] | None = None
+) -> dict[tuple[str, str, str], str]:
+    """A month-end's decision (unit key -> status) as :attr:`PlanCounts.status` keys: each
+    unit's status at ``month`` and, when the month-end stands for a quarter in the tables
+    (``quarters``: month-end -> quarter label, ``""`` none), at that label too.
+
+    Examples
+    --------
+    >>> month_end_status({"region=R1": "primary"}, "kpi", "2026-09", {"2026-09": "2026-Q3"})
+    {('region=R1', 'kpi', '2026-09'): 'primary', ('region=R1', 'kpi', '2026-Q3'): 'primary'}
+    """
+    label = (quarters or {}).get(str(month), "")
+    out: dict[tuple[str, str, str], str] = {}
+    for unit, st in decided.items():
+        out[(unit, str(kpi), str(month))] = st
+        if label:
+            out[(unit, str(kpi), label)] = st
+    return out
 
 
 def month_status(mine: pd.DataFrame, hidden: pd.DataFrame | None) -> dict[tuple[str, str], str]:

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.disclosure_plan import PlanCounts, unit_key
+from bankanalysis.report.disclosure_plan import PlanCounts, month_end_status, unit_key
 from bankanalysis.report.retention_counts import end_rows
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -287,18 +287,10 @@ def protect_retention(
                 int((~prot.audit["safe"]).sum()),
             )
         prots.append(prot)
-        label = (quarters or {}).get(str(month), "")
-        for cell, st in prot.status.items():
-            who = cell
-            status[(who, KPI, str(month))] = st
-            if label:
-                status[(who, KPI, label)] = st
+        status.update(month_end_status(prot.status, KPI, str(month), quarters))
     for month, part in outlets.groupby("month", sort=True):
-        label = (quarters or {}).get(str(month), "")
-        for oid, st in _outlet_status(part, outlet_region or {}, status, str(month), k).items():
-            status[(oid, KPI, str(month))] = st
-            if label:
-                status[(oid, KPI, label)] = st
+        mine = _outlet_status(part, outlet_region or {}, status, str(month), k)
+        status.update(month_end_status(mine, KPI, str(month), quarters))
     return PlanCounts(status=status, k=int(k), protection=tuple(prots))
 
 

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.disclosure_plan import PlanCounts, unit_key
+from bankanalysis.report.disclosure_plan import PlanCounts, month_end_status, unit_key
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
     FAILSAFE,
@@ -408,11 +408,7 @@ def protect_level_shares(
         if not prot.safe:
             logger.warning(unsafe_note(f"{kpi} of the regions {month}", prot))
         prots.append(prot)
-        label = (quarters or {}).get(str(month), "")
-        for u, st in decided.items():
-            status[(u, str(kpi), str(month))] = st
-            if label:
-                status[(u, str(kpi), label)] = st
+        status.update(month_end_status(decided, str(kpi), str(month), quarters))
     return PlanCounts(status=status, k=int(k), protection=tuple(prots))
 
 
