@@ -9,6 +9,8 @@ from bankanalysis.report.appendix import (
     parameter_rows,
     parameters_table_html,
     value_text,
+    withheld_counts,
+    withheld_text,
 )
 
 
@@ -97,3 +99,45 @@ def test_appendix_says_when_no_cell_is_withheld_and_lists_method_notes() -> None
         in page
     )
     assert "How the figures were made" not in appendix_html([], {}, min_group_size=10)
+
+
+def test_appendix_says_why_each_withheld_cell_is_withheld() -> None:
+    """A report's count of withheld cells comes with the reason of each kind: the small
+    groups and dominated money (primary), the cells withheld so that those cannot be worked
+    out (secondary), the ``x`` of the tables counted by their markers (either) and the
+    fail-safe's -- and the parts add up to the count."""
+    import pandas as pd
+
+    from bankanalysis.report.tables import KpiTable
+    from bankanalysis.rules.disclosure_secondary import LinearTable, fail_safe, protect
+
+    # b (1 customer) would come back as the total 14 less a (13): a is withheld too, then
+    # still pinned by the total, so the fail-safe withholds the row (a, b, c)
+    t = LinearTable({"a": 13, "b": 1, "c": 0, "n": 14}, ({"a": 1, "b": 1, "c": 1, "n": -1},))
+    t = LinearTable(t.values, t.relations, fixed=frozenset({"n"}))
+    pinned = fail_safe(t, protect(t, ["b"], 10), [lambda cell: ["a", "b", "c"]], 10)
+    shown = KpiTable(pd.DataFrame({"a": ["<10", "x", "12"], "b": ["x", "<10", "<10"]}))
+    counts = withheld_counts(10, shown=[shown], protections=[pinned])
+    # markers: 3 "<10" (primary), 2 "x"; the decision by status: b primary, a secondary, c
+    # fail-safe
+    assert counts == {"primary": 4, "secondary": 1, "x": 2, "fail-safe": 1}
+    # a decision whose cells a table prints under "withheld", which a marker count misses:
+    # its fail-safe set (a, b, c)
+    assert withheld_counts(10, failsafe=[pinned]) == {
+        "primary": 0,
+        "secondary": 0,
+        "x": 0,
+        "fail-safe": 3,
+    }
+    text = withheld_text(counts, 10)
+    assert text.startswith("Cells withheld in this report: 8 -- 4 concern fewer than 10 ")
+    assert "; 1 is withheld so that those cannot be worked out" in text
+    assert "; 2 are shown x: money held mostly by one or two customers (primary) or" in text
+    assert "; 1 is withheld with the whole row or column of a small group (fail-safe" in text
+    page = appendix_html([], {"min_group_size": 10}, min_group_size=10, suppressed_cells=counts)
+    assert "Cells withheld in this report: 8 -- 4 concern" in page
+    assert "shown as &quot;withheld&quot;" in page  # escaped
+    nothing = dict.fromkeys(counts, 0)
+    page = appendix_html([], {}, min_group_size=10, suppressed_cells=nothing)
+    assert "No cell of this report&#x27;s tables is withheld." in page
+    assert "Cells withheld" not in page

@@ -26,6 +26,8 @@ __all__ = [
     "parameter_rows",
     "parameters_table_html",
     "value_text",
+    "withheld_counts",
+    "withheld_text",
 ]
 
 #: HTML id of the appendix (the exporter adds one only when the notebook made none).
@@ -258,6 +260,93 @@ def parameters_table_html(
     )
 
 
+#: The keys of :func:`withheld_counts`, in the order :func:`withheld_text` says them.
+WITHHELD_WHY = ("primary", "secondary", "x", "fail-safe")
+
+
+def withheld_counts(
+    min_group_size: int | None,
+    *,
+    shown: Sequence[Any] = (),
+    protections: Sequence[Any] = (),
+    failsafe: Sequence[Any] = (),
+) -> dict[str, int]:
+    """How many cells a report withholds, and why, for its appendix (:func:`withheld_text`).
+
+    Parameters
+    ----------
+    min_group_size : int or None
+        ``k``: the ``<k`` marker.
+    shown : sequence
+        Tables counted by the markers they show
+        (:func:`~bankanalysis.report.tables.shown_withheld_by_marker`): a ``<k`` is a small
+        group (``"primary"``); an ``x`` is money held mostly by one or two customers or a
+        secondary cell, which the marker does not tell apart (``"x"``).
+    protections : sequence
+        Decisions counted by their cells' status
+        (:func:`~bankanalysis.report.disclosure.protection_summary`): ``"primary"``,
+        ``"secondary"``, ``"fail-safe"``.
+    failsafe : sequence
+        Decisions whose fail-safe cells the tables in ``shown`` print as ``withheld``, a word
+        the marker count does not read (:func:`~bankanalysis.report.disclosure.failsafe_cells`).
+
+    Returns
+    -------
+    dict
+        ``{"primary", "secondary", "x", "fail-safe"}`` -> cells.
+    """
+    from bankanalysis.report.disclosure import failsafe_cells, protection_summary
+    from bankanalysis.report.tables import shown_withheld_by_marker
+
+    out = dict.fromkeys(WITHHELD_WHY, 0)
+    marked = shown_withheld_by_marker(min_group_size, *shown)
+    out["primary"] += marked["small"]
+    out["x"] += marked["x"]
+    if protections:
+        summary = protection_summary(*protections)
+        for why in ("primary", "secondary", "fail-safe"):
+            out[why] += int(summary[why])
+    out["fail-safe"] += failsafe_cells(*failsafe) if failsafe else 0
+    return out
+
+
+def withheld_text(counts: Mapping[str, int], min_group_size: int) -> str:
+    """The appendix sentence on how many cells a report withholds and why.
+
+    Examples
+    --------
+    >>> withheld_text({"primary": 3, "secondary": 0, "x": 2, "fail-safe": 0}, 10)
+    'Cells withheld in this report: 5 -- 3 concern fewer than 10 customers or money held mostly by one or two customers (primary); 2 are shown x: money held mostly by one or two customers (primary) or a figure that would let a withheld one be worked out from totals, shares or other figures (secondary).'
+    >>> withheld_text({"primary": 0, "secondary": 0, "x": 0, "fail-safe": 0}, 10)
+    "No cell of this report's tables is withheld."
+    """
+    k = int(min_group_size)
+    said = {  # (one cell, several)
+        "primary": ("concerns", "concern"),
+        "secondary": ("is withheld", "are withheld"),
+        "x": ("is shown", "are shown"),
+        "fail-safe": ("is withheld", "are withheld"),
+    }
+    why_text = {
+        "primary": f"fewer than {k} customers or money held mostly by one or two customers "
+        "(primary)",
+        "secondary": "so that those cannot be worked out from totals, shares and other "
+        "figures (secondary)",
+        "x": "x: money held mostly by one or two customers (primary) or a figure that would "
+        "let a withheld one be worked out from totals, shares or other figures (secondary)",
+        "fail-safe": "with the whole row or column of a small group (fail-safe, shown as "
+        '"withheld", whatever their size)',
+    }
+    n = {why: int(counts.get(why, 0)) for why in WITHHELD_WHY}
+    total = sum(n.values())
+    if not total:
+        return "No cell of this report's tables is withheld."
+    parts = "; ".join(
+        f"{n[why]:,} {said[why][n[why] != 1]} {why_text[why]}" for why in WITHHELD_WHY if n[why]
+    )
+    return f"Cells withheld in this report: {total:,} -- {parts}."
+
+
 def appendix_html(
     provenance: Sequence[tuple[str, str]],
     params: Mapping[str, Any],
@@ -265,7 +354,7 @@ def appendix_html(
     notebook: str | None = None,
     currency: str | None = None,
     min_group_size: int | None = None,
-    suppressed_cells: int | None = None,
+    suppressed_cells: int | Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
 ) -> str:
     """The appendix: provenance and parameters, collapsed in ``<details id="appendix">``.
@@ -280,10 +369,11 @@ def appendix_html(
         See :func:`parameter_rows`.
     min_group_size : int, optional
         ``k`` of the disclosure rule, stated with the count of withheld cells.
-    suppressed_cells : int, optional
+    suppressed_cells : int or mapping, optional
         Table cells withheld by the disclosure rule in this report, when the disclosure layer
         counts them; the appendix then states the number (never a guess when it does not);
-        0 says that no cell is withheld.
+        0 says that no cell is withheld. A mapping (:func:`withheld_counts`) says why, too
+        (:func:`withheld_text`).
     notes : sequence of str
         How the report's figures were made, in plain sentences (tier basis, model windows),
         listed under the provenance (escaped).
@@ -298,7 +388,9 @@ def appendix_html(
             f"Groups of 1 to {int(min_group_size) - 1} customers are withheld (shown as "
             f"&lt;{int(min_group_size)})."
         )
-        if suppressed_cells is not None and int(suppressed_cells) == 0:
+        if isinstance(suppressed_cells, Mapping):
+            rule += " " + _e(withheld_text(suppressed_cells, int(min_group_size)))
+        elif suppressed_cells is not None and int(suppressed_cells) == 0:
             rule += " No cell of this report's tables is withheld."
         elif suppressed_cells is not None:
             rule += f" Cells withheld in this report: {int(suppressed_cells):,}."

@@ -78,7 +78,6 @@ __all__ = [
     "region_tier_status",
     "withheld_cells",
     "withheld_tier_counts",
-    "protection_text",
     "tier_count_status",
     "tier_table",
     "unsafe_note",
@@ -541,34 +540,6 @@ def withheld_cells(*protections: Protection | pd.DataFrame | MigrationProtection
         flat.extend(inner if isinstance(inner, list | tuple) else [p])
     summary = protection_summary(*flat)
     return int(summary[PRIMARY] + summary[SECONDARY] + summary[FAILSAFE])
-
-
-def protection_text(summary: Mapping[str, Any], k: int) -> str:
-    """One appendix sentence from :func:`protection_summary`.
-
-    Examples
-    --------
-    >>> protection_text({"primary": 0, "secondary": 0, "tables": 0, "safe": True}, 10)
-    'Figures of groups of 1 to 9 customers are withheld (shown as <10).'
-    >>> protection_text({"primary": 3, "secondary": 2, "tables": 2, "safe": True}, 10)
-    '5 cells of 2 tables are withheld: 3 because they concern fewer than 10 customers or money held mostly by one or two customers (primary), 2 so that those cannot be worked out from totals, shares and other figures (secondary).'
-    >>> protection_text({"primary": 3, "secondary": 2, "fail-safe": 4, "tables": 2}, 10)[:40]
-    '9 cells of 2 tables are withheld: 3 beca'
-    """
-    n1, n2, n3 = int(summary[PRIMARY]), int(summary[SECONDARY]), int(summary.get(FAILSAFE, 0))
-    if not summary.get("tables"):
-        return f"Figures of groups of 1 to {k - 1} customers are withheld (shown as <{k})."
-    if n1 + n2 + n3 == 0:
-        return f"No cell is withheld: every group shown has at least {k} customers."
-    text = (
-        f"{n1 + n2 + n3} cells of {summary['tables']} tables are withheld: {n1} because they "
-        f"concern fewer than {k} customers or money held mostly by one or two customers "
-        f"(primary), {n2} so that those cannot be worked out from totals, shares and other "
-        "figures (secondary)"
-    )
-    if n3:
-        text += f", {failsafe_text(n3)}"
-    return text + "."
 
 
 def failsafe_text(n: int) -> str:

@@ -24,7 +24,14 @@ from bankanalysis.report.format import (
 )
 from bankanalysis.rules.disclosure import SECONDARY_MARKER, suppressed_marker
 
-__all__ = ["KpiTable", "kpi_table", "shown_withheld_cells", "style_table", "table_frame"]
+__all__ = [
+    "KpiTable",
+    "kpi_table",
+    "shown_withheld_by_marker",
+    "shown_withheld_cells",
+    "style_table",
+    "table_frame",
+]
 
 
 def style_table(
@@ -171,8 +178,10 @@ def kpi_table(
     return KpiTable(frame, caption=caption, note=note)
 
 
-def shown_withheld_cells(min_group_size: int | None, *shown: Any) -> int:
-    """How many cells of the tables a report shows carry a disclosure marker.
+def shown_withheld_by_marker(min_group_size: int | None, *shown: Any) -> dict[str, int]:
+    """How many cells of the tables a report shows carry each disclosure marker: ``"small"``
+    the ``<k`` of a group of 1 to ``k - 1`` customers, ``"x"`` the marker of money held mostly
+    by one or two customers or of a secondary cell.
 
     For the appendix of a report whose tables withhold cells by the small-group rule rather
     than through :mod:`bankanalysis.report.disclosure`'s protections: the count is read from
@@ -181,7 +190,7 @@ def shown_withheld_cells(min_group_size: int | None, *shown: Any) -> int:
     Parameters
     ----------
     min_group_size : int or None
-        ``k`` of the disclosure rule (the marker ``<k``; ``x`` marks a secondary withholding).
+        ``k`` of the disclosure rule (the marker ``<k``).
     *shown
         :class:`KpiTable`, DataFrames of displayed strings, sections (anything with a
         ``parts`` list, e.g. :class:`bankanalysis.report.propensity.Section`), lists of
@@ -190,18 +199,32 @@ def shown_withheld_cells(min_group_size: int | None, *shown: Any) -> int:
     Examples
     --------
     >>> t = KpiTable(pd.DataFrame({"a": ["<10", "12"], "b": ["x", "n/a"]}))
-    >>> shown_withheld_cells(10, t, [t], "<10 in a sentence is no cell")
-    4
+    >>> shown_withheld_by_marker(10, t, [t], "<10 in a sentence is no cell")
+    {'small': 2, 'x': 2}
     """
-    markers = {suppressed_marker(min_group_size), SECONDARY_MARKER}
-    total = 0
+    small, other = suppressed_marker(min_group_size), SECONDARY_MARKER
+    out = {"small": 0, "x": 0}
     for item in shown:
         if isinstance(item, KpiTable):
             item = item.frame
         if isinstance(item, pd.DataFrame):
-            total += int(item.isin(markers).to_numpy().sum())
-        elif isinstance(item, list | tuple):
-            total += shown_withheld_cells(min_group_size, *item)
-        elif isinstance(getattr(item, "parts", None), list):
-            total += shown_withheld_cells(min_group_size, *item.parts)
-    return total
+            out["small"] += int(item.isin([small]).to_numpy().sum())
+            out["x"] += int(item.isin([other]).to_numpy().sum())
+        elif isinstance(item, list | tuple) or isinstance(getattr(item, "parts", None), list):
+            inner = item if isinstance(item, list | tuple) else item.parts
+            for key, n in shown_withheld_by_marker(min_group_size, *inner).items():
+                out[key] += n
+    return out
+
+
+def shown_withheld_cells(min_group_size: int | None, *shown: Any) -> int:
+    """How many cells of the tables a report shows carry a disclosure marker (``<k`` or
+    ``x``: :func:`shown_withheld_by_marker`).
+
+    Examples
+    --------
+    >>> t = KpiTable(pd.DataFrame({"a": ["<10", "12"], "b": ["x", "n/a"]}))
+    >>> shown_withheld_cells(10, t, [t], "<10 in a sentence is no cell")
+    4
+    """
+    return sum(shown_withheld_by_marker(min_group_size, *shown).values())
