@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -216,7 +217,9 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def _start_batch(tmp: Path, nb_dir: Path, params: Path, out: Path, **kw) -> subprocess.Popen:
+def _start_batch(
+    tmp: Path, nb_dir: Path, params: Path, out: Path, env: dict | None = None, **kw
+) -> subprocess.Popen:
     script = tmp / "run_fixture_batch.py"
     script.write_text(_SCRIPT, encoding="utf-8")
     args = {
@@ -234,6 +237,7 @@ def _start_batch(tmp: Path, nb_dir: Path, params: Path, out: Path, **kw) -> subp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env=env,
     )
 
 
@@ -251,12 +255,16 @@ def _wait_for(cond, timeout: float, proc: subprocess.Popen) -> None:
 
 @pytest.mark.parametrize("how", ["sigterm", "ctrl_c"])
 def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
-    tmp_path: Path, how: str
+    tmp_path: Path, how: str, request: pytest.FixtureRequest
 ) -> None:
     out = _reports_with_earlier_run(tmp_path / "reports")
     params = _params(tmp_path / "params", model_cache=False)
     nbs = _notebooks(tmp_path / "nb", **{NB1: "ok", NB2: "sleep"})
-    proc = _start_batch(tmp_path, nbs, params, out, run_id="stopped", jobs=1)
+    # the batch's temporary folders, short (kernel sockets live there) and its own
+    scratch = Path(tempfile.mkdtemp(prefix="ba-"))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = _start_batch(tmp_path, nbs, params, out, env=env, run_id="stopped", jobs=1)
     run_dir = out / "stopped"
     # jobs run in order R1/01, R1/02 (sleeps), R2/01, R2/02 on one worker
     _wait_for(lambda: (run_dir / "R1" / NB2 / "started.txt").is_file(), 90, proc)
@@ -291,6 +299,9 @@ def test_interrupted_batch_keeps_done_reports_and_leaves_nothing_running(
     assert rc == 130, log  # the batch's exit code for an interrupted run
     gone, alive = psutil.wait_procs(descendants, timeout=10)
     assert not alive, f"left running after the batch stopped: {[p.cmdline() for p in alive]}"
+    # the killed worker's job folder (kernel sockets, the job marker) went with its worker
+    left = sorted(p.relative_to(scratch).as_posix() for p in scratch.rglob("*"))
+    assert not left, f"the stopped batch left temporary files behind: {left}"
     _assert_incomplete_run(run_dir, out, [f"R1/{NB2}", f"R2/{NB1}", f"R2/{NB2}"], [f"R1/{NB1}"])
     manifest = _manifest(run_dir)
     assert manifest["finished"], "the manifest was not finalised"

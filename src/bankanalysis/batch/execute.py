@@ -21,7 +21,7 @@ from typing import Any
 from bankanalysis.batch.jobs import OK_STATUSES, Job, JobResult, utc_now
 from bankanalysis.shared_work import MAX_CREDIT, credited_seconds, mark_job_folder
 
-__all__ = ["collect_outputs", "execute_job", "finish_job", "prepare_env"]
+__all__ = ["SCRATCH_ENV", "collect_outputs", "execute_job", "finish_job", "prepare_env"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 _ENGINE = "bankanalysis"
 #: The notebook client running on each thread (the watchdog kills its kernel on timeout).
 _ACTIVE_CLIENTS: dict[int, Any] = {}
+#: Environment variable naming the folder a worker's job folders go in (set by the local
+#: executor for its workers, which removes the folder when it stops or replaces a worker:
+#: a worker killed mid-job cannot remove its job's folder and kernel sockets itself).
+SCRATCH_ENV = "BANKANALYSIS_SCRATCH"
 
 
 def _register_engine() -> None:
@@ -137,6 +141,15 @@ def _ipc_kernel_config(workdir: Path) -> Any:
     return cfg
 
 
+def _job_folder(job: Job) -> str:
+    """A fresh working folder for ``job``: in the worker's scratch folder
+    (:data:`SCRATCH_ENV`) when it has one, else in the system's temporary folder."""
+    scratch = os.environ.get(SCRATCH_ENV, "")
+    if scratch and os.path.isdir(scratch):
+        return tempfile.mkdtemp(prefix=f"{job.folder}-{job.notebook[:2]}-", dir=scratch)
+    return tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+
+
 def execute_job(job: Job) -> JobResult:
     """Run one job: papermill with a watchdog, then the HTML report; never raises for a
     failing notebook.
@@ -171,7 +184,7 @@ def execute_job(job: Job) -> JobResult:
     job.output_dir.mkdir(parents=True, exist_ok=True)
     status, error = "ok", None
     fired, done = threading.Event(), threading.Event()
-    workdir = tempfile.mkdtemp(prefix=f"bankanalysis-{job.folder}-{job.notebook}-")
+    workdir = _job_folder(job)
     mark_job_folder(Path(workdir))  # the kernel records its shared work there
     extra: list[float] = [0.0]
     timer = threading.Thread(

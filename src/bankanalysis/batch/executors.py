@@ -12,7 +12,9 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -20,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bankanalysis.batch.execute import execute_job, finish_job, prepare_env
+from bankanalysis.batch.execute import SCRATCH_ENV, execute_job, finish_job, prepare_env
 from bankanalysis.batch.jobs import Job, JobResult, utc_now
 from bankanalysis.shared_work import MAX_CREDIT
 
@@ -87,9 +89,17 @@ def limit_threads(threads: int) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
 
 
-def _worker_main(task_q: Any, result_q: Any, threads: int = 1) -> None:
-    """Loop of a worker process: take a job, run it, report; ``None`` ends the loop."""
+def _worker_main(task_q: Any, result_q: Any, threads: int = 1, scratch: str = "") -> None:
+    """Loop of a worker process: take a job, run it, report; ``None`` ends the loop.
+
+    Its jobs' working folders (:data:`~bankanalysis.batch.execute.SCRATCH_ENV`) and every
+    temporary file of the worker and its kernels (``TMPDIR``: the kernels' connection files,
+    the warm kernels' zygote folder) go in ``scratch``, which the parent removes when the
+    worker stops or is killed mid-job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about interrupts
+    if scratch:
+        os.environ[SCRATCH_ENV] = os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = scratch
     prepare_env()
     limit_threads(threads)
     import papermill  # noqa: F401 - import once per worker, not once per job
@@ -128,8 +138,15 @@ def _kill_tree(pid: int) -> None:
 class _Worker:
     proc: Any
     task_q: Any
+    scratch: str = ""
     idx: int | None = None
     since: float = 0.0
+
+    def remove_scratch(self) -> None:
+        """Remove the worker's scratch folder (its jobs' folders and kernel sockets), once it
+        has stopped: a worker killed mid-job leaves its job's folder behind."""
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class LocalProcessExecutor(Executor):
@@ -147,9 +164,11 @@ class LocalProcessExecutor(Executor):
 
     def _start(self, ctx: Any, result_q: Any, threads: int) -> _Worker:
         task_q = ctx.SimpleQueue()
-        proc = ctx.Process(target=_worker_main, args=(task_q, result_q, threads), daemon=True)
+        scratch = tempfile.mkdtemp(prefix="bankanalysis-w-")
+        args = (task_q, result_q, threads, scratch)
+        proc = ctx.Process(target=_worker_main, args=args, daemon=True)
         proc.start()
-        return _Worker(proc, task_q)
+        return _Worker(proc, task_q, scratch)
 
     def run(self, jobs: Sequence[Job], on_event: EventCallback) -> list[JobResult]:
         """Run ``jobs`` on the pool; see :class:`Executor`."""
@@ -193,6 +212,7 @@ class LocalProcessExecutor(Executor):
                         continue
                     _kill_tree(w.proc.pid)
                     w.proc.join(5)
+                    w.remove_scratch()
                     status = "timeout" if overdue else "killed"
                     why = (
                         f"timed out after {job.timeout_s / 60:g} minutes (timeout_minutes, up"
@@ -231,6 +251,7 @@ class LocalProcessExecutor(Executor):
                 if w.proc.is_alive():
                     _kill_tree(w.proc.pid)
                     w.proc.join(5)
+                w.remove_scratch()
             result_q.close()
         return [
             r if r is not None else JobResult.for_job(jobs[i], status="not_run")
