@@ -779,9 +779,17 @@ def test_ytd_chart_leaves_out_a_count_whose_months_hold_small_groups() -> None:
     small = monthly([12.0, 3.0, 15.0])
     data = rp.ytd_path_data(small, ytd_progress(small, targets, "2025-03"), scope)
     assert data.empty and data.attrs["withheld"] == ["New customers"]
-    # and a count the run withholds for the scope in any period is left out too
+    assert data.attrs["withheld_why"] == {"New customers": "small"}
+    assert "groups of fewer than 4 customers" in rp.ytd_left_out_text(data.attrs["withheld_why"], 4)
+    # and a count the run withholds for the scope in any period is left out too, saying so
+    # (every month is at least 4: "groups of fewer than 4" would be false)
     counts = PlanCounts(
         status={(unit_key("bank", "bank"), "new_customers", "2025-Q1"): "secondary"}
     )
     data = rp.ytd_path_data(shown, ytd_progress(shown, targets, "2025-03"), scope, counts=counts)
     assert data.empty and data.attrs["withheld"] == ["New customers"]
+    assert data.attrs["withheld_why"] == {"New customers": "run"}
+    text = rp.ytd_left_out_text(data.attrs["withheld_why"], 4)
+    assert text.startswith("The chart leaves out New customers: the run withholds some of its")
+    assert "fewer than" not in text
+    assert rp.ytd_left_out_text({}, 4) == ""

@@ -85,6 +85,7 @@ __all__ = [
     "scorecard_actuals",
     "self_service_section",
     "trend_lines",
+    "ytd_left_out_text",
     "ytd_path_data",
 ]
 
@@ -301,12 +302,9 @@ def plan_progress_section(
     else:
         sec.parts += [_ytd_sentence(ytd, scope, counts), _ytd_table(ytd, scope, path, counts)]
         chart = ytd_path_data(monthly, ytd, scope, path, weights, counts)
-        if chart.attrs.get("withheld"):
-            names = ", ".join(chart.attrs["withheld"])
-            sec.parts.append(
-                f"The chart leaves out {names}: its monthly counts include groups of fewer "
-                f"than {scope.min_group_size} customers, which a cumulative line would show."
-            )
+        left_out = ytd_left_out_text(chart.attrs["withheld_why"], scope.min_group_size)
+        if left_out:
+            sec.parts.append(left_out)
         if len(chart):
             who = "The bank" if scope.region_id is None else scope.label("region", scope.region_id)
             sec.parts.append(plot_ytd_path(chart, f"{who}: year to date against the plan, {year}"))
@@ -376,7 +374,10 @@ def ytd_path_data(
     A cumulative line shows every month's value (its steps, times the target managers know),
     so a count of customers (:data:`~bankanalysis.report.disclosure.OUTLET_COUNTS`) whose
     month of the year is 1 to ``k - 1``, or which ``counts`` withholds for the scope in any
-    period, is left out; ``attrs["withheld"]`` names the KPIs left out.
+    period, is left out; ``attrs["withheld"]`` names the KPIs left out and
+    ``attrs["withheld_why"]`` maps each to ``"small"`` (a month of 1 to ``k - 1``) or
+    ``"run"`` (the run withholds a period of it, e.g. months printed nowhere that the other
+    units' small counts must not come back from).
 
     Returns
     -------
@@ -395,14 +396,15 @@ def ytd_path_data(
     shares = pl.plan_path(path, weights)
     rows = []
     own = monthly.loc[(monthly["level"] == level) & (monthly["id"] == gid)].set_index("month")
-    withheld = []
+    why: dict[str, str] = {}
     for r in me.itertuples(index=False):
         so_far = own[r.kpi].reindex([m for m in months if m <= scope.month])
-        if r.kpi in OUTLET_COUNTS and (
-            bool(is_small(so_far.dropna(), scope.min_group_size).any())
-            or (counts is not None and _withholds(counts, level, gid, r.kpi))
-        ):
-            withheld.append(kpi_dict.get(r.kpi).name)
+        if r.kpi in OUTLET_COUNTS:
+            if bool(is_small(so_far.dropna(), scope.min_group_size).any()):
+                why[kpi_dict.get(r.kpi).name] = "small"
+            elif counts is not None and _withholds(counts, level, gid, r.kpi):
+                why[kpi_dict.get(r.kpi).name] = "run"
+        if kpi_dict.get(r.kpi).name in why:
             continue
         done = so_far.cumsum()
         for i, m in enumerate(months):
@@ -411,8 +413,37 @@ def ytd_path_data(
                 {"month": m, "kpi": kpi_dict.get(r.kpi).name, "actual": actual, "plan": shares[i]}
             )
     out = pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
-    out.attrs["withheld"] = withheld
+    out.attrs["withheld"] = list(why)
+    out.attrs["withheld_why"] = why
     return out
+
+
+def ytd_left_out_text(why: Mapping[str, str], k: int) -> str:
+    """The sentence under the year-to-date chart naming the counts it leaves out and why
+    (:func:`ytd_path_data`'s ``attrs["withheld_why"]``; ``""`` when it leaves out none).
+
+    Examples
+    --------
+    >>> ytd_left_out_text({"New customers": "small"}, 10)
+    'The chart leaves out New customers: its monthly counts include groups of fewer than 10 customers, which a cumulative line would show.'
+    >>> ytd_left_out_text({"New customers": "run"}, 10)[:73]
+    'The chart leaves out New customers: the run withholds some of its monthly'
+    """
+    small = [name for name, w in why.items() if w == "small"]
+    run = [name for name, w in why.items() if w != "small"]
+    said = []
+    if small:
+        said.append(
+            f"{', '.join(small)}: {'its' if len(small) == 1 else 'their'} monthly counts "
+            f"include groups of fewer than {k} customers, which a cumulative line would show"
+        )
+    if run:
+        said.append(
+            f"{', '.join(run)}: the run withholds some of {'its' if len(run) == 1 else 'their'}"
+            " monthly figures so that other units' small counts cannot be worked out from them,"
+            " and a cumulative line would show every month"
+        )
+    return f"The chart leaves out {'; '.join(said)}." if said else ""
 
 
 def _withholds(counts: PlanCounts, level: str, gid: str, kpi: str) -> bool:
