@@ -59,6 +59,7 @@ __all__ = [
     "protect_total_counts",
     "unit_key",
     "withhold_attainment",
+    "withhold_figures",
     "year_counts",
 ]
 
@@ -132,6 +133,24 @@ def unit_key(level: str, gid: Any) -> str:
     ('region=R02', 'echelon=2')
     """
     return f"{level}={gid}"
+
+
+def withhold_figures(
+    values: Mapping[str, Any], status: Mapping[str, str], k: int | None
+) -> dict[str, Any]:
+    """A report's figures (``metrics.json`` keys or KPIs -> value) with every key ``status``
+    withholds (a non-empty status) under its marker, the others as they are.
+
+    Examples
+    --------
+    >>> out = withhold_figures({"a": 0.78, "b": 0.5, "c": 3}, {"a": "primary", "b": ""}, 10)
+    >>> str(out["a"]), out["b"], out["c"]
+    ('<10', 0.5, 3)
+    """
+    return {
+        key: cell_value(value, status.get(key, ""), k) if status.get(key) else value
+        for key, value in values.items()
+    }
 
 
 def month_end_status(

@@ -45,7 +45,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bankanalysis.report.disclosure_plan import PlanCounts, month_end_status, unit_key
+from bankanalysis.report.disclosure_plan import (
+    PlanCounts,
+    month_end_status,
+    unit_key,
+    withhold_figures,
+)
 from bankanalysis.report.retention_counts import end_rows
 from bankanalysis.rules.disclosure import is_small
 from bankanalysis.rules.disclosure_secondary import (
@@ -469,16 +474,10 @@ def withhold_metrics(
     >>> str(out["wealth_card_matching"]), out["e_banking_penetration"]
     ('<10', 0.5)
     """
-    from bankanalysis.report.disclosure_grid import cell_value
-
-    out = dict(metrics)
     if run is None:
-        return out
-    for kpi in (k for k in kpis if k in out):
-        st = run.of_level(level, str(gid), kpi, month)
-        if st:
-            out[kpi] = cell_value(np.nan, st, run.k)
-    return out
+        return dict(metrics)
+    status = {kpi: run.of_level(level, str(gid), kpi, month) for kpi in kpis if kpi in metrics}
+    return withhold_figures(metrics, status, run.k)
 
 
 def retention_setup(

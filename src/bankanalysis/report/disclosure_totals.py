@@ -49,7 +49,7 @@ from typing import Any
 import pandas as pd
 
 from bankanalysis.report.disclosure import tier_table
-from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, unit_key
+from bankanalysis.report.disclosure_plan import MOM, YOY, PlanCounts, unit_key, withhold_figures
 from bankanalysis.rules.disclosure_secondary import (
     DEFAULT_DOMINANCE_P,
     DEFAULT_PROTECTION_LEVEL,
@@ -500,16 +500,10 @@ def withhold_region_aum(
     {'aum_per_fte': 'x', 'aum_per_fte[month=2026-10]': 'x', 'aum_per_fte[month=2026-09]': '4.0',
      'outlets': '2'}
     """
-    from bankanalysis.report.disclosure_grid import cell_value
-
-    out = dict(values)
     if str(region_id) not in withheld_units(counts, "region", month):
-        return out
-    hit = set(keys) | {f"{key}[month={month}]" for key in keys}
-    for key in out:
-        if key in hit:
-            out[key] = cell_value(None, SECONDARY, k)
-    return out
+        return dict(values)
+    hit = [*keys, *(f"{key}[month={month}]" for key in keys)]
+    return withhold_figures(values, dict.fromkeys(hit, SECONDARY), k)
 
 
 def withhold_level_aum(
