@@ -131,7 +131,7 @@ def test_appendix_says_why_each_withheld_cell_is_withheld() -> None:
     }
     text = withheld_text(counts, 10)
     assert text.startswith("Cells withheld in this report: 8 -- 4 concern fewer than 10 ")
-    assert "; 1 is withheld so that those cannot be worked out" in text
+    assert "; 1 is withheld so that a withheld figure cannot be worked out" in text
     assert "; 2 are shown x: money held mostly by one or two customers (primary) or" in text
     assert "; 1 is withheld with the whole row or column of a small group (fail-safe" in text
     page = appendix_html([], {"min_group_size": 10}, min_group_size=10, suppressed_cells=counts)

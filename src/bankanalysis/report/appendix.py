@@ -330,8 +330,8 @@ def withheld_text(counts: Mapping[str, int], min_group_size: int) -> str:
     why_text = {
         "primary": f"fewer than {k} customers or money held mostly by one or two customers "
         "(primary)",
-        "secondary": "so that those cannot be worked out from totals, shares and other "
-        "figures (secondary)",
+        "secondary": "so that a withheld figure cannot be worked out from totals, shares and "
+        "other figures (secondary)",
         "x": "x: money held mostly by one or two customers (primary) or a figure that would "
         "let a withheld one be worked out from totals, shares or other figures (secondary)",
         "fail-safe": "with the whole row or column of a small group (fail-safe, shown as "

@@ -188,7 +188,7 @@ def report_appendix(
     notebook: str,
     params: Mapping[str, Any],
     *,
-    suppressed_cells: int | None = None,
+    suppressed_cells: int | Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
 ) -> Any:
     """The report's appendix, for its last cell: provenance and parameters, collapsed.
@@ -201,10 +201,11 @@ def report_appendix(
         The notebook's stem (its parameter schema in :data:`bankanalysis.params.NOTEBOOK_PARAMS`).
     params : mapping
         The notebook's ``globals()``: only the schema's parameters are read.
-    suppressed_cells : int, optional
+    suppressed_cells : int or mapping, optional
         Cells withheld by the disclosure rule in this report. Pass it when
         :mod:`bankanalysis.rules.disclosure` counts them; the appendix then states the number
-        (without it, the rule is stated without a count).
+        (without it, the rule is stated without a count), and why when it is
+        :func:`~bankanalysis.report.appendix.withheld_counts`' mapping.
     notes : sequence of str
         How the report's figures were made (the tier basis, the models' windows): facts the
         reader may look up, stated once at the end rather than above the summary.
