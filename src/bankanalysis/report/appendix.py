@@ -298,16 +298,14 @@ def withheld_counts(
     from bankanalysis.report.disclosure import failsafe_cells, protection_summary
     from bankanalysis.report.tables import shown_withheld_by_marker
 
-    out = dict.fromkeys(WITHHELD_WHY, 0)
     marked = shown_withheld_by_marker(min_group_size, *shown)
-    out["primary"] += marked["small"]
-    out["x"] += marked["x"]
-    if protections:
-        summary = protection_summary(*protections)
-        for why in ("primary", "secondary", "fail-safe"):
-            out[why] += int(summary[why])
-    out["fail-safe"] += failsafe_cells(*failsafe) if failsafe else 0
-    return out
+    summary = protection_summary(*protections)
+    return {
+        "primary": marked["small"] + int(summary["primary"]),
+        "secondary": int(summary["secondary"]),
+        "x": marked["x"],
+        "fail-safe": int(summary["fail-safe"]) + failsafe_cells(*failsafe),
+    }
 
 
 def withheld_text(counts: Mapping[str, int], min_group_size: int) -> str:

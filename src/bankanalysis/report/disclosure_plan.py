@@ -147,10 +147,7 @@ def withhold_figures(
     >>> str(out["a"]), out["b"], out["c"]
     ('<10', 0.5, 3)
     """
-    return {
-        key: cell_value(value, status.get(key, ""), k) if status.get(key) else value
-        for key, value in values.items()
-    }
+    return {key: cell_value(value, status.get(key, ""), k) for key, value in values.items()}
 
 
 def month_end_status(

@@ -399,19 +399,18 @@ def ytd_path_data(
     why: dict[str, str] = {}
     for r in me.itertuples(index=False):
         so_far = own[r.kpi].reindex([m for m in months if m <= scope.month])
+        name = kpi_dict.get(r.kpi).name
         if r.kpi in OUTLET_COUNTS:
             if bool(is_small(so_far.dropna(), scope.min_group_size).any()):
-                why[kpi_dict.get(r.kpi).name] = "small"
+                why[name] = "small"
             elif counts is not None and _withholds(counts, level, gid, r.kpi):
-                why[kpi_dict.get(r.kpi).name] = "run"
-        if kpi_dict.get(r.kpi).name in why:
+                why[name] = "run"
+        if name in why:
             continue
         done = so_far.cumsum()
         for i, m in enumerate(months):
             actual = float(done[m]) / r.annual_target if m in done.index else np.nan
-            rows.append(
-                {"month": m, "kpi": kpi_dict.get(r.kpi).name, "actual": actual, "plan": shares[i]}
-            )
+            rows.append({"month": m, "kpi": name, "actual": actual, "plan": shares[i]})
     out = pd.DataFrame(rows, columns=["month", "kpi", "actual", "plan"])
     out.attrs["withheld"] = list(why)
     out.attrs["withheld_why"] = why
